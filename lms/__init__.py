@@ -1,0 +1,62 @@
+"""Relais: learning management for blended social-media training."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the Relais application.
+
+    :param config: settings applied after the defaults and the ``RELAIS_*`` environment.
+    """
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("RELAIS_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
+    from lms.config import configure
+
+    configure(app, config)
+
+    from lms import extensions
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=_migrations_dir())
+    extensions.csrf.init_app(app)
+
+    from lms.core import database
+
+    database.init_app(app)
+
+    from lms import i18n
+
+    i18n.init_app(app)
+
+    from lms.accounts import init_app as init_accounts
+
+    init_accounts(app)
+
+    from lms import web
+
+    web.init_app(app)
+
+    from lms.reports import init_app as init_reports
+
+    init_reports(app)
+
+    from lms.api import init_app as init_api
+
+    init_api(app)
+
+    from lms import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _migrations_dir() -> str:
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")

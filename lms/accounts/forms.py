@@ -1,0 +1,65 @@
+"""Forms for logging in, accepting invitations, inviting people and managing tokens."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from lms.accounts.models import Role
+from lms.accounts.services import MIN_PASSWORD_LENGTH
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    submit = SubmitField(_l("Log in"))
+
+
+class AcceptInvitationForm(FlaskForm):
+    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(
+        _l("Choose a password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
+        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Join"))
+
+
+ROLE_LABELS = {
+    Role.LEARNER: _l("Learner"),
+    Role.TRAINER: _l("Trainer"),
+    Role.HR: _l("HR / manager"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()])
+    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r]) for r in Role],
+                       default=Role.LEARNER.value)
+    submit = SubmitField(_l("Send invitation"))
+
+
+class NewTokenForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)],
+                       description=_l("What the token is for, e.g. “HR sync”."))
+    submit = SubmitField(_l("Create token"))
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a POST button protected by CSRF (revoke, remove, …)."""
+
+    submit = SubmitField(_l("Confirm"))
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
+    locale = SelectField(_l("Language"), choices=[("", _l("Browser default")),
+                                                  ("en", "English"), ("fr", "Français")])
+    submit = SubmitField(_l("Save"))

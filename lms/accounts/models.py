@@ -1,0 +1,147 @@
+"""People, organizations and what each person may do in each organization."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.core.models import TimestampMixin, utcnow
+from lms.extensions import db
+
+
+class Role(enum.StrEnum):
+    """A person's role in one organization."""
+
+    LEARNER = "learner"
+    TRAINER = "trainer"
+    HR = "hr"
+    ADMIN = "admin"
+
+
+ROLE_ENUM = Enum(Role, name="role", native_enum=False, length=16,
+                 values_callable=lambda roles: [r.value for r in roles])
+
+
+class Organization(TimestampMixin, db.Model):
+    """A client company; every record that belongs to a company points here."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="organization", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Organization {self.slug}>"
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    """A person. ``email`` is stored lower-cased so it is unique without regard to case."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    # None until the person sets a password through their invitation.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class Membership(TimestampMixin, db.Model):
+    """A person's role in one organization, with the team and job family of a learner."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(ROLE_ENUM)
+    team: Mapped[str | None] = mapped_column(String(120))
+    job_family: Mapped[str | None] = mapped_column(String(64))
+
+    organization: Mapped[Organization] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class Invitation(TimestampMixin, db.Model):
+    """An invitation to join an organization; only the hash of its token is stored."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[Role] = mapped_column(ROLE_ENUM)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    expires_at: Mapped[datetime] = mapped_column()
+    accepted_at: Mapped[datetime | None] = mapped_column()
+
+    organization: Mapped[Organization] = relationship()
+    invited_by: Mapped[User | None] = relationship()
+
+
+class ApiToken(TimestampMixin, db.Model):
+    """A personal API token; only its SHA-256 is stored, the prefix helps people tell them apart."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(12))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    user: Mapped[User] = relationship()
+
+
+class LoginFailure(db.Model):
+    """One failed login, kept in the database so every app process shares the limit."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_email_at", "email", "at"),
+        Index("ix_login_failures_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

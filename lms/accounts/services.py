@@ -1,0 +1,367 @@
+"""Writes for accounts: organizations, people, memberships, invitations, API tokens, logins.
+
+Every function flushes and never commits: the caller (a view, the API or the CLI) commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from lms.accounts.models import (
+    ApiToken,
+    Invitation,
+    LoginFailure,
+    Membership,
+    Organization,
+    Role,
+    User,
+)
+from lms.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from lms.core.models import utcnow
+from lms.extensions import db
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "rls_"
+
+# Checked when the e-mail is unknown so a failed login takes as long either way.
+_DUMMY_HASH = generate_password_hash("relais-timing-equaliser")
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed logins for this account or address (HTTP 429)."""
+
+    code = "too_many_attempts"
+    status = 429
+
+
+class InvalidCredentials(DomainError):
+    """E-mail or password is wrong (HTTP 401)."""
+
+    code = "invalid_credentials"
+    status = 401
+
+
+def hash_token(raw: str) -> str:
+    """Return the SHA-256 hex digest under which a secret token is stored."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def normalize_email(email: str, *, field: str = "email") -> str:
+    """Return ``email`` lower-cased and checked for shape.
+
+    :raise ValidationFailed: the address is not a valid e-mail address.
+    """
+    try:
+        # Intranet domains are fine: companies often run their own.
+        info = validate_email(email.strip(), check_deliverability=False,
+                              globally_deliverable=False)
+    except EmailNotValidError as exc:
+        raise ValidationFailed(
+            f"{email!r} is not a valid e-mail address", fields={field: str(exc)}
+        ) from exc
+    return info.normalized.lower()
+
+
+def _check_role(role: str | Role) -> Role:
+    try:
+        return Role(role)
+    except ValueError as exc:
+        allowed = ", ".join(r.value for r in Role)
+        raise ValidationFailed(
+            f"unknown role {role!r}", fields={"role": f"must be one of: {allowed}"}
+        ) from exc
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            "password too short",
+            fields={"password": f"use at least {MIN_PASSWORD_LENGTH} characters"},
+        )
+
+
+def create_organization(*, slug: str, name: str) -> Organization:
+    """Create an organization.
+
+    :raise ValidationFailed: the slug or name is malformed.
+    :raise Conflict: the slug is taken.
+    """
+    slug = slug.strip().lower()
+    if not SLUG_RE.match(slug):
+        raise ValidationFailed(
+            "invalid slug",
+            fields={"slug": "use lower-case letters, digits and dashes (at most 64)"},
+        )
+    if not name.strip():
+        raise ValidationFailed("name required", fields={"name": "required"})
+    if db.session.scalar(select(Organization.id).where(Organization.slug == slug)):
+        raise Conflict(f"an organization with slug {slug!r} already exists",
+                       fields={"slug": "already taken"})
+    org = Organization(slug=slug, name=name.strip())
+    db.session.add(org)
+    db.session.flush()
+    return org
+
+
+def find_user(email: str) -> User | None:
+    """Return the user with this e-mail (any case), or None."""
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(*, email: str, display_name: str | None = None, password: str | None = None,
+                locale: str | None = None) -> User:
+    """Create a person; without a password they can only log in after an invitation.
+
+    :raise ValidationFailed: bad e-mail, password or locale.
+    :raise Conflict: the e-mail is taken.
+    """
+    email = normalize_email(email)
+    if find_user(email):
+        raise Conflict(f"a user with e-mail {email} already exists",
+                       fields={"email": "already registered"})
+    if locale and locale not in current_app.config["LANGUAGES"]:
+        raise ValidationFailed("unsupported locale", fields={"locale": "use en or fr"})
+    user = User(email=email, display_name=(display_name or email.split("@")[0]).strip(),
+                locale=locale)
+    if password is not None:
+        set_password(user, password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Hash and set ``user``'s password (scrypt through Werkzeug).
+
+    :raise ValidationFailed: the password is too short.
+    """
+    _check_password(password)
+    user.password_hash = generate_password_hash(password)
+
+
+def add_member(*, organization: Organization, user: User, role: str | Role,
+               team: str | None = None, job_family: str | None = None) -> Membership:
+    """Give ``user`` a role in ``organization``, updating an existing membership.
+
+    :raise ValidationFailed: unknown role.
+    """
+    role = _check_role(role)
+    membership = db.session.scalar(
+        select(Membership).where(Membership.organization_id == organization.id,
+                                 Membership.user_id == user.id)
+    )
+    if membership is None:
+        membership = Membership(organization=organization, user=user, role=role)
+        db.session.add(membership)
+    membership.role = role
+    if team is not None:
+        membership.team = team.strip() or None
+    if job_family is not None:
+        membership.job_family = job_family.strip() or None
+    db.session.flush()
+    return membership
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """Result of :func:`provision_member`."""
+
+    membership: Membership
+    created: bool
+
+
+def provision_member(*, organization: Organization, email: str, role: str | Role,
+                     display_name: str | None = None, team: str | None = None,
+                     job_family: str | None = None, locale: str | None = None) -> Provisioned:
+    """Create or update a person's membership, idempotent on e-mail (HR-system provisioning).
+
+    :raise ValidationFailed: bad e-mail or role.
+    """
+    role = _check_role(role)
+    email = normalize_email(email)
+    user = find_user(email)
+    created = False
+    if user is None:
+        user = create_user(email=email, display_name=display_name, locale=locale)
+    elif display_name:
+        user.display_name = display_name.strip()
+    existing = db.session.scalar(
+        select(Membership.id).where(Membership.organization_id == organization.id,
+                                    Membership.user_id == user.id)
+    )
+    created = existing is None
+    membership = add_member(organization=organization, user=user, role=role, team=team,
+                            job_family=job_family)
+    return Provisioned(membership=membership, created=created)
+
+
+def remove_member(*, membership: Membership) -> None:
+    """Remove a person from an organization (their account stays)."""
+    db.session.delete(membership)
+    db.session.flush()
+
+
+# -- logins ------------------------------------------------------------------------------------
+
+def _recent_failures(column: object, value: str, since: datetime) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(LoginFailure).where(column == value,  # type: ignore[operator]
+                                                             LoginFailure.at >= since)
+    ) or 0
+
+
+def check_login_allowed(*, email: str, address: str) -> None:
+    """Refuse a login attempt when too many recent ones failed.
+
+    :raise TooManyAttempts: the account or the address is over its limit.
+    """
+    cfg = current_app.config
+    since = utcnow() - timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
+    email = email.strip().lower()
+    if (_recent_failures(LoginFailure.email, email, since) >= cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+            or _recent_failures(LoginFailure.address, address, since)
+            >= cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]):
+        minutes = cfg["LOGIN_WINDOW_SECONDS"] // 60
+        raise TooManyAttempts(
+            f"Too many failed logins. Try again in {minutes} minutes.")
+
+
+def authenticate(*, email: str, password: str, address: str) -> User:
+    """Check a login, recording failures for the rate limit.
+
+    :raise TooManyAttempts: too many recent failures (checked before the password).
+    :raise InvalidCredentials: wrong e-mail or password, or the account is disabled.
+    """
+    check_login_allowed(email=email, address=address)
+    user = find_user(email)
+    ok = check_password_hash(user.password_hash if user and user.password_hash else _DUMMY_HASH,
+                             password)
+    if not (ok and user and user.password_hash and user.active):
+        db.session.add(LoginFailure(email=email.strip().lower()[:254], address=address[:64]))
+        db.session.flush()
+        raise InvalidCredentials("Wrong e-mail or password.")
+    # A success clears the account's failures so a typo earlier does not count against later.
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
+    return user
+
+
+def purge_login_failures() -> int:
+    """Delete failures older than the window; returns how many went."""
+    since = utcnow() - timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
+    result = db.session.execute(delete(LoginFailure).where(LoginFailure.at < since))
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+# -- invitations --------------------------------------------------------------------------------
+
+def invite(*, organization: Organization, email: str, role: str | Role,
+           invited_by: User | None) -> tuple[Invitation, str]:
+    """Invite a person to ``organization``; returns the invitation and its one-time token.
+
+    :raise ValidationFailed: bad e-mail or role.
+    :raise Conflict: the person is already a member.
+    """
+    role = _check_role(role)
+    email = normalize_email(email)
+    user = find_user(email)
+    if user and any(m.organization_id == organization.id for m in user.memberships):
+        raise Conflict(f"{email} is already a member of {organization.name}",
+                       fields={"email": "already a member"})
+    return _new_invitation(organization=organization, email=email, role=role,
+                           invited_by=invited_by)
+
+
+def invite_existing(*, membership: Membership, invited_by: User | None = None
+                    ) -> tuple[Invitation, str]:
+    """Create a set-your-password link for a member provisioned without a password."""
+    return _new_invitation(organization=membership.organization, email=membership.user.email,
+                           role=membership.role, invited_by=invited_by)
+
+
+def _new_invitation(*, organization: Organization, email: str, role: Role,
+                    invited_by: User | None) -> tuple[Invitation, str]:
+    raw = secrets.token_urlsafe(32)
+    ttl = timedelta(days=current_app.config["INVITATION_TTL_DAYS"])
+    invitation = Invitation(organization=organization, email=email, role=role,
+                            token_hash=hash_token(raw), invited_by=invited_by,
+                            expires_at=utcnow() + ttl)
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation, raw
+
+
+def invitation_for_token(raw: str) -> Invitation:
+    """Return the pending invitation for a token.
+
+    :raise NotFound: unknown, used or expired token.
+    """
+    invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(raw)))
+    if invitation is None or invitation.accepted_at is not None or invitation.expires_at < utcnow():
+        raise NotFound("This invitation link is unknown, already used or expired.")
+    return invitation
+
+
+def accept_invitation(*, token: str, display_name: str, password: str) -> User:
+    """Accept an invitation: create or complete the account and add the membership.
+
+    :raise NotFound: the token is unknown, used or expired.
+    :raise ValidationFailed: the password is too short.
+    """
+    invitation = invitation_for_token(token)
+    _check_password(password)
+    user = find_user(invitation.email)
+    if user is None:
+        user = create_user(email=invitation.email, display_name=display_name or None)
+    elif display_name.strip():
+        user.display_name = display_name.strip()
+    set_password(user, password)
+    add_member(organization=invitation.organization, user=user, role=invitation.role)
+    invitation.accepted_at = utcnow()
+    db.session.flush()
+    return user
+
+
+def invitation_url(raw_token: str) -> str:
+    """Return the public link that accepts an invitation."""
+    return f"{current_app.config['BASE_URL']}/invitations/{raw_token}"
+
+
+# -- API tokens ---------------------------------------------------------------------------------
+
+def issue_api_token(*, user: User, name: str = "API token") -> tuple[ApiToken, str]:
+    """Create a personal API token; the raw value is returned once and never stored."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, name=name.strip() or "API token", prefix=raw[:12],
+                     token_hash=hash_token(raw))
+    db.session.add(token)
+    db.session.flush()
+    return token, raw
+
+
+def revoke_api_token(*, token: ApiToken) -> None:
+    """Revoke a token; later requests with it get 401."""
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.flush()
+
+
+def user_for_api_token(raw: str) -> User | None:
+    """Return the active user owning a valid, unrevoked token, recording its use."""
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    # Refreshed at most every five minutes so reads do not turn every API call into a write.
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = now
+    return token.user

@@ -1,0 +1,219 @@
+"""Pages: log in and out, accept an invitation, profile, API tokens, members and invitations."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from lms.accounts import services
+from lms.accounts.authz import (
+    MANAGER_ROLES,
+    STAFF_ROLES,
+    current_organization,
+    get_in_org_or_404,
+    org_blueprint,
+    role_required,
+    scoped,
+)
+from lms.accounts.forms import (
+    AcceptInvitationForm,
+    ConfirmForm,
+    InviteForm,
+    LoginForm,
+    NewTokenForm,
+    ProfileForm,
+)
+from lms.accounts.models import ApiToken, Invitation, Membership, Role, User
+from lms.core.errors import DomainError, NotFound
+from lms.core.mail import send_mail
+from lms.core.models import utcnow
+from lms.extensions import db
+
+bp = Blueprint("accounts", __name__)
+org_bp = org_blueprint("members", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only local paths: an open redirect after login would help phishing.
+    if not target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc and target.startswith("/") else None
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Log in with e-mail and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(email=form.email.data, password=form.password.data,
+                                         address=_client_address())
+        except services.TooManyAttempts:
+            status = 429
+            flash(_("Too many failed logins. Wait a few minutes and try again."), "error")
+        except services.InvalidCredentials:
+            status = 401
+            form.password.errors.append(_("Wrong e-mail or password."))
+        else:
+            db.session.commit()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("home"))
+        db.session.commit()  # keep the recorded failure
+    elif form.is_submitted():
+        status = 400
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    """Log out (POST only, with CSRF, so a link on another site cannot log people out)."""
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str) -> Any:
+    """Accept an invitation: choose a name and a password, then join the organization."""
+    try:
+        invitation = services.invitation_for_token(token)
+    except NotFound:
+        return render_template("accounts/invitation_invalid.html"), 404
+    existing = services.find_user(invitation.email)
+    form = AcceptInvitationForm(display_name=existing.display_name if existing else None)
+    if form.validate_on_submit():
+        user = services.accept_invitation(token=token, display_name=form.display_name.data,
+                                          password=form.password.data)
+        db.session.commit()
+        logout_user()
+        login_user(user)
+        flash(_("Welcome to %(org)s!", org=invitation.organization.name), "success")
+        return redirect(url_for("reports.dashboard", org_slug=invitation.organization.slug))
+    return render_template("accounts/accept_invitation.html", form=form, invitation=invitation)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def profile() -> Any:
+    """Your name and language."""
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        current_user.display_name = form.display_name.data.strip()
+        current_user.locale = form.locale.data or None
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form)
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def tokens() -> Any:
+    """Your personal API tokens: create and revoke."""
+    form = NewTokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        _token, new_token = services.issue_api_token(user=current_user, name=form.name.data)
+        db.session.commit()
+        form = NewTokenForm(formdata=None)
+    rows = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == current_user.id)
+        .order_by(ApiToken.created_at.desc())
+    ).all()
+    return render_template("accounts/tokens.html", form=form, tokens=rows, new_token=new_token,
+                           revoke_form=ConfirmForm())
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int) -> Any:
+    """Revoke one of your tokens."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        services.revoke_api_token(token=token)
+        db.session.commit()
+        flash(_("Token “%(name)s” revoked.", name=token.name), "success")
+    return redirect(url_for("accounts.tokens"))
+
+
+@org_bp.route("/members", methods=["GET"])
+@role_required(*MANAGER_ROLES)
+def members() -> Any:
+    """The organization's members and pending invitations."""
+    page = max(request.args.get("page", 1, type=int), 1)
+    stmt = scoped(select(Membership), Membership).join(User).order_by(User.display_name)
+    pagination = db.paginate(stmt, page=page, per_page=50, error_out=False)
+    pending = db.session.scalars(
+        scoped(select(Invitation), Invitation)
+        .where(Invitation.accepted_at.is_(None), Invitation.expires_at >= utcnow())
+        .order_by(Invitation.created_at.desc())
+    ).all()
+    return render_template("accounts/members.html", pagination=pagination, pending=pending,
+                           invite_form=InviteForm(), remove_form=ConfirmForm())
+
+
+@org_bp.route("/members/invite", methods=["POST"])
+@role_required(*STAFF_ROLES)
+def invite() -> Any:
+    """Invite someone by e-mail; without a mail server the link is shown to the inviter."""
+    form = InviteForm()
+    org = current_organization()
+    if form.validate_on_submit():
+        try:
+            invitation, raw = services.invite(organization=org, email=form.email.data,
+                                              role=form.role.data, invited_by=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            for field, message in exc.fields.items():
+                getattr(form, field).errors.append(message)
+            if not exc.fields:
+                flash(exc.message, "error")
+        else:
+            db.session.commit()
+            link = services.invitation_url(raw)
+            sent = send_mail(
+                to=invitation.email,
+                subject=_("You are invited to %(org)s on Relais", org=org.name),
+                body=_("%(who)s invites you to join %(org)s on Relais.\n\nAccept here: %(link)s",
+                       who=current_user.display_name, org=org.name, link=link),
+            )
+            if sent:
+                flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
+            else:
+                flash(_("No mail server is configured: send this link to %(email)s yourself: "
+                        "%(link)s", email=invitation.email, link=link), "invitation")
+            return redirect(url_for("members.members"))
+    page_stmt = scoped(select(Membership), Membership).join(User).order_by(User.display_name)
+    pagination = db.paginate(page_stmt, page=1, per_page=50, error_out=False)
+    return render_template("accounts/members.html", pagination=pagination, pending=[],
+                           invite_form=form, remove_form=ConfirmForm()), 422
+
+
+@org_bp.route("/members/<int:membership_id>/remove", methods=["POST"])
+@role_required(Role.ADMIN)
+def remove_member(membership_id: int) -> Any:
+    """Remove a member from the organization (their account and history stay)."""
+    membership = get_in_org_or_404(Membership, membership_id)
+    if membership.user_id == current_user.id:
+        flash(_("You cannot remove yourself."), "error")
+    elif ConfirmForm().validate_on_submit():
+        name = membership.user.display_name
+        services.remove_member(membership=membership)
+        db.session.commit()
+        flash(_("%(name)s no longer belongs to this organization.", name=name), "success")
+    return redirect(url_for("members.members"))

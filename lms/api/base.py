@@ -1,0 +1,125 @@
+"""The API blueprint, its authentication and its error envelope.
+
+Errors always have the shape ``{"error": {"code": str, "message": str, "fields": {...}}}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from lms.accounts.authz import check_role, membership_for
+from lms.accounts.models import Membership, Role, User
+from lms.accounts.services import user_for_api_token
+from lms.core.errors import BadRequest, DomainError
+from lms.extensions import db
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 409: "conflict", 413: "too_large",
+              415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests"}
+
+
+def error_response(status: int, code: str, message: str,
+                   fields: dict[str, str] | None = None) -> Response:
+    """Build a JSON error response in the documented envelope."""
+    response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="relais"'
+    return response
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError) -> Response:
+    db.session.rollback()
+    return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    return error_response(status, HTTP_CODES.get(status, "error"), exc.description or exc.name)
+
+
+class Unauthorized(DomainError):
+    """No valid bearer token (HTTP 401)."""
+
+    code = "unauthorized"
+    status = 401
+
+
+def current_api_user() -> User:
+    """The user whose token authenticated this request."""
+    return g.api_user  # type: ignore[no-any-return]
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.endpoint in {"api.openapi_document"}:
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise Unauthorized("Send a personal API token as 'Authorization: Bearer <token>'.")
+    user = user_for_api_token(raw.strip())
+    if user is None:
+        raise Unauthorized("This API token is unknown or revoked.")
+    # The last-use stamp is its own small change, committed before the request's own work.
+    db.session.commit()
+    g.api_user = user
+
+
+def org_member(*roles: str | Role) -> Callable[[F], F]:
+    """Decorate an endpoint under ``/orgs/<org_slug>``: 404 for non-members, 403 without a role.
+
+    The view receives ``membership`` instead of ``org_slug``.
+    """
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, org_slug: str, **kwargs: Any) -> Any:
+            membership: Membership = membership_for(current_api_user(), org_slug)
+            if roles:
+                check_role(membership, roles)
+            g.organization = membership.organization
+            g.membership = membership
+            return view(*args, membership=membership, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def json_body() -> dict[str, Any]:
+    """Return the request's JSON object.
+
+    :raise BadRequest: the body is not a JSON object.
+    """
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object (Content-Type: application/json).")
+    return data
+
+
+def page_args(default_size: int = 50, max_size: int = 200) -> tuple[int, int]:
+    """Read ``page`` and ``per_page`` query arguments.
+
+    :raise BadRequest: they are not positive integers.
+    """
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", default_size))
+    except ValueError as exc:
+        raise BadRequest("page and per_page must be integers",
+                         fields={"page": "integer expected"}) from exc
+    if page < 1 or per_page < 1:
+        raise BadRequest("page and per_page must be positive")
+    return page, min(per_page, max_size)

@@ -1,0 +1,85 @@
+"""GET /api/v1/openapi.json: the OpenAPI 3 description of this API.
+
+Each resource file adds its paths to ``PATHS``; the document is assembled on request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from lms.api.base import bp
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message", "fields"],
+                             "properties": {"code": {"type": "string"},
+                                            "message": {"type": "string"},
+                                            "fields": {"type": "object",
+                                                       "additionalProperties": {"type": "string"}}}}},
+}
+MEMBER = {
+    "type": "object",
+    "properties": {"id": {"type": "integer"}, "user_id": {"type": "integer"},
+                   "email": {"type": "string", "format": "email"},
+                   "display_name": {"type": "string"},
+                   "role": {"type": "string", "enum": ["learner", "trainer", "hr", "admin"]},
+                   "team": {"type": ["string", "null"]}, "job_family": {"type": ["string", "null"]}},
+}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(c): {"description": "error", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}} for c in codes}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ORG = {"name": "org_slug", "in": "path", "required": True, "schema": {"type": "string"}}
+
+PATHS: dict[str, Any] = {
+    "/me": {"get": {"summary": "The authenticated user and their memberships",
+                    "responses": {"200": _json({"type": "object"}), **_errors(401)}}},
+    "/orgs/{org_slug}/members": {
+        "get": {"summary": "List members (trainer, HR, admin)",
+                "parameters": [ORG,
+                               {"name": "page", "in": "query", "schema": {"type": "integer"}},
+                               {"name": "per_page", "in": "query",
+                                "schema": {"type": "integer", "maximum": 200}}],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Member"}},
+                    "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                    "total": {"type": "integer"}}}), **_errors(400, 401, 403, 404)}},
+        "post": {"summary": "Create or update a member by e-mail (idempotent; HR, admin)",
+                 "parameters": [ORG],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["email", "role"],
+                     "properties": {"email": {"type": "string"}, "role": {"type": "string"},
+                                    "display_name": {"type": "string"},
+                                    "team": {"type": "string"}, "job_family": {"type": "string"},
+                                    "locale": {"type": "string", "enum": ["en", "fr"]}}}}}},
+                 "responses": {"200": _json({"$ref": "#/components/schemas/Member"}, "updated"),
+                               "201": _json({"$ref": "#/components/schemas/Member"}, "created"),
+                               **_errors(400, 401, 403, 404, 422)}},
+    },
+}
+
+SCHEMAS: dict[str, Any] = {"Error": ERROR, "Member": MEMBER}
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Any:
+    """The OpenAPI 3.1 document (no authentication needed)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Relais API", "version": "1"},
+        "servers": [{"url": current_app.config["BASE_URL"] + "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }

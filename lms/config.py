@@ -1,0 +1,66 @@
+"""Configuration: defaults, then ``RELAIS_*`` environment variables, then the caller's mapping."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    # Public URL of this instance: used in e-mails, xAPI activity IRIs and certificate QR codes.
+    "BASE_URL": "http://127.0.0.1:5000",
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "LANGUAGES": ["en", "fr"],
+    "BABEL_DEFAULT_LOCALE": "en",
+    "BABEL_DEFAULT_TIMEZONE": "UTC",
+    # Failed logins allowed in LOGIN_WINDOW_SECONDS before HTTP 429, per account and per address.
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "LOGIN_WINDOW_SECONDS": 900,
+    "INVITATION_TTL_DAYS": 14,
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_FROM": "relais@localhost",
+    "WORKERS": 4,
+    "PAGE_SIZE": 50,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_HTTPONLY": True,
+}
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Read the instance's secret key, generating and keeping one on first use."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    # Created readable by the owner only: the key signs sessions and CSRF tokens.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
+    """Load configuration into ``app`` in order: defaults, environment, ``overrides``."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("RELAIS")
+    if overrides:
+        app.config.from_mapping(overrides)
+
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if "SQLALCHEMY_DATABASE_URI" not in app.config:
+        url = app.config.get("DATABASE_URL") or f"sqlite:///{instance / 'relais.db'}"
+        app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+    app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        # SQLite allows one writer: wait for the lock instead of failing at once.
+        opts = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        opts.setdefault("connect_args", {"timeout": 30})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts

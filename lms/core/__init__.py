@@ -1,0 +1,1 @@
+"""Shared building blocks: the declarative base, errors and content loading."""

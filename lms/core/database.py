@@ -1,0 +1,33 @@
+"""Database set-up shared by every module: SQLite pragmas and engine clean-up."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite leaves foreign keys off by default; WAL lets readers run beside the one writer.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    """Register database hooks on ``app``."""
+
+    @app.teardown_appcontext
+    def _rollback_unfinished(exc: BaseException | None) -> None:
+        # Flask-SQLAlchemy removes the session; an exception means nothing may be half-written.
+        if exc is not None:
+            from lms.extensions import db
+
+            db.session.rollback()

@@ -1,0 +1,39 @@
+"""Outgoing e-mail through SMTP when a server is configured, logged otherwise."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+
+from flask import current_app
+
+log = logging.getLogger(__name__)
+
+
+def mail_configured() -> bool:
+    """Whether ``RELAIS_MAIL_SERVER`` is set."""
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
+def send_mail(*, to: str, subject: str, body: str) -> bool:
+    """Send a plain-text e-mail; returns False (and logs the subject) when no server is set.
+
+    Call it only after the transaction that the mail reports has been committed.
+    """
+    if not mail_configured():
+        log.info("mail not sent (no RELAIS_MAIL_SERVER): to=%s subject=%s", to, subject)
+        return False
+    cfg = current_app.config
+    msg = EmailMessage()
+    msg["From"] = cfg["MAIL_FROM"]
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg.set_content(body)
+    with smtplib.SMTP(cfg["MAIL_SERVER"], int(cfg["MAIL_PORT"]), timeout=10) as smtp:
+        if cfg.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if cfg.get("MAIL_USERNAME"):
+            smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD", ""))
+        smtp.send_message(msg)
+    return True

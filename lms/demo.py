@@ -1,0 +1,91 @@
+"""The demo organization: a French company, its trainer, HR manager and a pilot group.
+
+Each capability adds its part of the story in ``STEPS`` so ``relais demo`` shows every feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from lms.accounts import services as accounts
+from lms.accounts.models import Membership, Organization, Role
+from lms.extensions import db
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "relais-demo"
+
+
+@dataclass
+class DemoPeople:
+    """Who is in the demo organization, for later steps to use."""
+
+    organization: Organization
+    admin: Membership
+    trainer: Membership
+    hr: Membership
+    learners: list[Membership] = field(default_factory=list)
+
+
+# (first name, last name, team, job family)
+LEARNERS = [
+    ("Camille", "Martin", "Ventes Grands Comptes", "sales"),
+    ("Hugo", "Bernard", "Ventes Grands Comptes", "sales"),
+    ("Léa", "Dubois", "Recrutement", "hr"),
+    ("Nathan", "Thomas", "Marketing", "marketing"),
+    ("Chloé", "Robert", "Marketing", "marketing"),
+    ("Lucas", "Richard", "Direction régionale", "management"),
+    ("Manon", "Petit", "Ventes PME", "sales"),
+    ("Jules", "Durand", "Recrutement", "hr"),
+]
+
+# Later steps (courses, advocacy, certificates…) append a function taking the demo people.
+STEPS: list[Callable[[DemoPeople], None]] = []
+
+
+def _person(org: Organization, email: str, name: str, role: Role, team: str | None = None,
+            job_family: str | None = None) -> Membership:
+    result = accounts.provision_member(organization=org, email=email, role=role,
+                                       display_name=name, team=team, job_family=job_family,
+                                       locale="fr")
+    accounts.set_password(result.membership.user, DEMO_PASSWORD)
+    return result.membership
+
+
+def load_demo(*, reset: bool = False) -> list[tuple[str, str]]:
+    """Create the demo organization if it does not exist; returns (role, e-mail) logins.
+
+    :param reset: delete the demo organization first and build it anew.
+    """
+    org = db.session.scalar(select(Organization).where(Organization.slug == DEMO_SLUG))
+    if org is not None and reset:
+        db.session.delete(org)
+        db.session.flush()
+        org = None
+    if org is None:
+        org = accounts.create_organization(slug=DEMO_SLUG, name="Maison Lumière (démo)")
+        people = DemoPeople(
+            organization=org,
+            admin=_person(org, "admin@maison-lumiere.example", "Inès Admin", Role.ADMIN),
+            trainer=_person(org, "formatrice@maison-lumiere.example", "Sophie Formatrice",
+                            Role.TRAINER),
+            hr=_person(org, "rh@maison-lumiere.example", "Marc Ressources-Humaines", Role.HR),
+        )
+        for first, last, team, family in LEARNERS:
+            email = f"{first.lower().replace('é', 'e').replace('è', 'e')}.{last.lower()}" \
+                    "@maison-lumiere.example"
+            people.learners.append(
+                _person(org, email, f"{first} {last}", Role.LEARNER, team, family))
+        for step in STEPS:
+            step(people)
+    logins = sorted(
+        ((m.role.value, m.user.email) for m in org.memberships),
+        key=lambda pair: (list(Role).index(Role(pair[0])), pair[1]),
+    )
+    # The first learner stands for all: the list stays readable.
+    shown = [p for p in logins if p[0] != Role.LEARNER.value]
+    learners = [p for p in logins if p[0] == Role.LEARNER.value]
+    return shown + learners[:3] + ([("…", f"and {len(learners) - 3} more learners")]
+                                   if len(learners) > 3 else [])

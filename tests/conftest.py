@@ -1,0 +1,167 @@
+"""Shared fixtures: one migrated database per test session, emptied after every test.
+
+SQLite by default; PostgreSQL when ``RELAIS_TEST_DATABASE_URL`` is set (CI sets it).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import delete, text
+
+from lms import create_app
+from lms.accounts import services as accounts
+from lms.accounts.models import Membership, Organization, Role, User
+from lms.extensions import db
+
+PASSWORD = "correct horse battery"
+
+
+def _database_url(tmp_dir: str) -> str:
+    return os.environ.get("RELAIS_TEST_DATABASE_URL") or f"sqlite:///{tmp_dir}/test.db"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _database_url(str(tmp_path_factory.mktemp("db")))
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[Flask]:
+    instance = tmp_path_factory.mktemp("instance")
+    os.environ["RELAIS_INSTANCE_PATH"] = str(instance)
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "BASE_URL": "http://relais.test",
+    })
+    with app.app_context():
+        reset_schema()
+        from lms.cli import upgrade_database
+
+        upgrade_database()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def reset_schema() -> None:
+    """Drop everything in the test database, so migrations start from empty."""
+    db.session.remove()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(autouse=True)
+def _app_context(app: Flask) -> Iterator[None]:
+    """Each test runs in an app context and leaves the database empty behind it."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(delete(table))
+    app.config["WTF_CSRF_ENABLED"] = False
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+_seq = itertools.count(1)
+
+
+@pytest.fixture()
+def create_org() -> Callable[..., Organization]:
+    """Return a factory: ``create_org(slug=None, name=None)``."""
+
+    def factory(slug: str | None = None, name: str | None = None) -> Organization:
+        n = next(_seq)
+        org = accounts.create_organization(slug=slug or f"org-{n}", name=name or f"Org {n}")
+        db.session.commit()
+        return org
+
+    return factory
+
+
+@pytest.fixture()
+def create_user(create_org: Callable[..., Organization]) -> Callable[..., User]:
+    """Return a factory: ``create_user(role="learner", org=None, email=None, password=PASSWORD)``.
+
+    Without ``org`` the user gets a new organization; ``org=False`` gives no membership.
+    """
+
+    def factory(role: str | Role = Role.LEARNER, org: Organization | None | bool = None,
+                email: str | None = None, password: str | None = PASSWORD,
+                name: str | None = None, **member: Any) -> User:
+        n = next(_seq)
+        user = accounts.create_user(email=email or f"user{n}@example.com",
+                                    display_name=name or f"User {n}", password=password)
+        if org is not False:
+            organization = org if isinstance(org, Organization) else create_org()
+            accounts.add_member(organization=organization, user=user, role=role, **member)
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture()
+def login(client: FlaskClient) -> Callable[..., Any]:
+    """Return ``login(user_or_email, password=PASSWORD)`` that logs the test client in."""
+
+    def do_login(user: User | str, password: str = PASSWORD) -> Any:
+        email = user if isinstance(user, str) else user.email
+        response = client.post("/login", data={"email": email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+
+    return do_login
+
+
+@pytest.fixture()
+def api_token() -> Callable[[User], dict[str, str]]:
+    """Return ``api_token(user)`` giving the Authorization header of a new token."""
+
+    def make(user: User) -> dict[str, str]:
+        _token, raw = accounts.issue_api_token(user=user, name="test")
+        db.session.commit()
+        return {"Authorization": f"Bearer {raw}"}
+
+    return make
+
+
+def membership(user: User, org: Organization) -> Membership:
+    """The membership of ``user`` in ``org``."""
+    return next(m for m in user.memberships if m.organization_id == org.id)
+
+
+def csrf_token(html: str) -> str:
+    """Extract the CSRF token from a rendered form."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
