@@ -1,0 +1,21 @@
+"""xAPI at the core: the statement record, Relais' own LRS, projections and forwarding.
+
+This package knows nothing of courses or advocacy: domain packages register projection
+handlers with it at app creation (see ``projections.py``), never the reverse.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the LRS endpoints under /xapi/ and the xAPI commands."""
+    from lms.extensions import csrf
+    from lms.xapi import cli
+    from lms.xapi.lrs import bp
+
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+    for command in cli.COMMANDS:
+        app.cli.add_command(command)

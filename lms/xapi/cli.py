@@ -1,0 +1,33 @@
+"""xAPI commands: LRS credentials."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from lms.accounts.models import Organization
+from lms.cli import commit_or_fail, fail
+from lms.extensions import db
+
+
+@click.command("lrs-credentials")
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option("--label", default="LRS client", help="What the credentials are for.")
+@with_appcontext
+def lrs_credentials_command(org_slug: str, label: str) -> None:
+    """Print a new key and secret for the organization's LRS (HTTP Basic at /xapi/)."""
+    from lms.xapi.services import create_lrs_credentials
+
+    org = db.session.scalar(select(Organization).where(Organization.slug == org_slug))
+    if org is None:
+        fail(f"no organization with slug {org_slug!r}")
+    credential, secret = commit_or_fail(
+        lambda: create_lrs_credentials(organization=org, label=label))
+    click.echo(f"endpoint: {current_app.config['BASE_URL']}/xapi/")
+    click.echo(f"key:      {credential.key}")
+    click.echo(f"secret:   {secret}")
+
+
+COMMANDS = [lrs_credentials_command]
