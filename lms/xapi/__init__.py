@@ -19,3 +19,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     for command in cli.COMMANDS:
         app.cli.add_command(command)
+
+    from lms.xapi.forwarding_views import init_forwarding
+
+    init_forwarding(app)
