@@ -25,6 +25,19 @@ M = TypeVar("M")
 STAFF_ROLES = (Role.TRAINER, Role.ADMIN)
 MANAGER_ROLES = (Role.TRAINER, Role.HR, Role.ADMIN)
 
+# Which roles a member may give others (by invitation or provisioning): never more than one's
+# own reach, so a trainer cannot make an accomplice an administrator.
+GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {
+    Role.ADMIN: frozenset(Role),
+    Role.HR: frozenset({Role.LEARNER, Role.TRAINER, Role.HR}),
+    Role.TRAINER: frozenset({Role.LEARNER, Role.TRAINER}),
+    Role.LEARNER: frozenset(),
+}
+
+# Attribute set on views by the role decorators, so tests (the authorization matrix) can read
+# which roles each endpoint admits.
+REQUIRED_ROLES_ATTR = "required_roles"
+
 
 def membership_for(user: User, org_slug: str) -> Membership:
     """Return ``user``'s membership in the organization ``org_slug``.
@@ -49,6 +62,21 @@ def check_role(membership: Membership, roles: Iterable[str | Role]) -> None:
     allowed = {Role(r) for r in roles}
     if membership.role not in allowed:
         raise Forbidden("Your role in this organization does not allow this.")
+
+
+def check_can_grant(membership: Membership, role: str | Role,
+                    target: Membership | None = None) -> None:
+    """Check that ``membership`` may give ``role`` to someone (and change ``target``'s role).
+
+    :raise Forbidden: the role is above what this member may grant, or ``target`` holds one.
+    """
+    try:
+        wanted = Role(role)
+    except ValueError:
+        return  # not a role at all: the service answers that with a field error
+    grantable = GRANTABLE_ROLES[membership.role]
+    if wanted not in grantable or (target is not None and target.role not in grantable):
+        raise Forbidden("Your role in this organization cannot grant or change this role.")
 
 
 def current_organization() -> Organization:
@@ -118,6 +146,7 @@ def role_required(*roles: str | Role) -> Callable[[F], F]:
                 abort(403)
             return view(*args, **kwargs)
 
+        setattr(wrapped, REQUIRED_ROLES_ATTR, frozenset(Role(r) for r in roles))
         return wrapped  # type: ignore[return-value]
 
     return decorator

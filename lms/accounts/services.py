@@ -25,7 +25,7 @@ from lms.accounts.models import (
     Role,
     User,
 )
-from lms.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from lms.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from lms.core.models import utcnow
 from lms.extensions import db
 
@@ -82,6 +82,19 @@ def _check_role(role: str | Role) -> Role:
         ) from exc
 
 
+def _check_length(value: str | None, field: str, limit: int) -> None:
+    # Checked here so an over-long value is a field error, not a database error on PostgreSQL.
+    if value is not None and len(value.strip()) > limit:
+        raise ValidationFailed(f"{field} too long",
+                               fields={field: f"at most {limit} characters"})
+
+
+def _check_locale(locale: str | None) -> None:
+    if locale and locale not in current_app.config["LANGUAGES"]:
+        allowed = ", ".join(current_app.config["LANGUAGES"])
+        raise ValidationFailed("unsupported locale", fields={"locale": f"use one of: {allowed}"})
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
@@ -104,6 +117,7 @@ def create_organization(*, slug: str, name: str) -> Organization:
         )
     if not name.strip():
         raise ValidationFailed("name required", fields={"name": "required"})
+    _check_length(name, "name", 200)
     if db.session.scalar(select(Organization.id).where(Organization.slug == slug)):
         raise Conflict(f"an organization with slug {slug!r} already exists",
                        fields={"slug": "already taken"})
@@ -129,8 +143,8 @@ def create_user(*, email: str, display_name: str | None = None, password: str | 
     if find_user(email):
         raise Conflict(f"a user with e-mail {email} already exists",
                        fields={"email": "already registered"})
-    if locale and locale not in current_app.config["LANGUAGES"]:
-        raise ValidationFailed("unsupported locale", fields={"locale": "use en or fr"})
+    _check_locale(locale)
+    _check_length(display_name, "display_name", 200)
     user = User(email=email, display_name=(display_name or email.split("@")[0]).strip(),
                 locale=locale)
     if password is not None:
@@ -156,6 +170,8 @@ def add_member(*, organization: Organization, user: User, role: str | Role,
     :raise ValidationFailed: unknown role.
     """
     role = _check_role(role)
+    _check_length(team, "team", 120)
+    _check_length(job_family, "job_family", 64)
     membership = db.session.scalar(
         select(Membership).where(Membership.organization_id == organization.id,
                                  Membership.user_id == user.id)
@@ -163,6 +179,8 @@ def add_member(*, organization: Organization, user: User, role: str | Role,
     if membership is None:
         membership = Membership(organization=organization, user=user, role=role)
         db.session.add(membership)
+    elif membership.role == Role.ADMIN and role != Role.ADMIN:
+        _keep_an_admin(membership)
     membership.role = role
     if team is not None:
         membership.team = team.strip() or None
@@ -185,16 +203,24 @@ def provision_member(*, organization: Organization, email: str, role: str | Role
                      job_family: str | None = None, locale: str | None = None) -> Provisioned:
     """Create or update a person's membership, idempotent on e-mail (HR-system provisioning).
 
-    :raise ValidationFailed: bad e-mail or role.
+    The person's name and locale are only updated while they belong to no other organization:
+    one organization must not rename someone another organization also knows.
+
+    :raise ValidationFailed: bad e-mail, role, locale or an over-long field.
+    :raise Conflict: the change would leave the organization without an administrator.
     """
     role = _check_role(role)
     email = normalize_email(email)
+    _check_locale(locale)
+    _check_length(display_name, "display_name", 200)
     user = find_user(email)
-    created = False
     if user is None:
         user = create_user(email=email, display_name=display_name, locale=locale)
-    elif display_name:
-        user.display_name = display_name.strip()
+    elif all(m.organization_id == organization.id for m in user.memberships):
+        if display_name and display_name.strip():
+            user.display_name = display_name.strip()
+        if locale:
+            user.locale = locale
     existing = db.session.scalar(
         select(Membership.id).where(Membership.organization_id == organization.id,
                                     Membership.user_id == user.id)
@@ -205,8 +231,27 @@ def provision_member(*, organization: Organization, email: str, role: str | Role
     return Provisioned(membership=membership, created=created)
 
 
+def _keep_an_admin(membership: Membership) -> None:
+    """Refuse to take away the organization's last administrator.
+
+    :raise Conflict: ``membership`` is the only admin left.
+    """
+    admins = db.session.scalar(
+        select(func.count()).select_from(Membership)
+        .where(Membership.organization_id == membership.organization_id,
+               Membership.role == Role.ADMIN)
+    ) or 0
+    if membership.role == Role.ADMIN and admins <= 1:
+        raise Conflict("An organization needs at least one administrator: "
+                       "make someone else admin first.", fields={"role": "last administrator"})
+
+
 def remove_member(*, membership: Membership) -> None:
-    """Remove a person from an organization (their account stays)."""
+    """Remove a person from an organization (their account stays).
+
+    :raise Conflict: they are its last administrator.
+    """
+    _keep_an_admin(membership)
     db.session.delete(membership)
     db.session.flush()
 
@@ -268,15 +313,22 @@ def invite(*, organization: Organization, email: str, role: str | Role,
            invited_by: User | None) -> tuple[Invitation, str]:
     """Invite a person to ``organization``; returns the invitation and its one-time token.
 
+    A member provisioned without a password (by the API or the CLI) may be invited again: the
+    link lets them set their password, and keeps the role they have.
+
     :raise ValidationFailed: bad e-mail or role.
-    :raise Conflict: the person is already a member.
+    :raise Conflict: the person is already a member with a password.
     """
     role = _check_role(role)
     email = normalize_email(email)
     user = find_user(email)
-    if user and any(m.organization_id == organization.id for m in user.memberships):
-        raise Conflict(f"{email} is already a member of {organization.name}",
-                       fields={"email": "already a member"})
+    member = next((m for m in user.memberships if m.organization_id == organization.id),
+                  None) if user else None
+    if member is not None:
+        if user is not None and user.password_hash is not None:
+            raise Conflict(f"{email} is already a member of {organization.name}",
+                           fields={"email": "already a member"})
+        return invite_existing(membership=member, invited_by=invited_by)
     return _new_invitation(organization=organization, email=email, role=role,
                            invited_by=invited_by)
 
@@ -311,24 +363,58 @@ def invitation_for_token(raw: str) -> Invitation:
     return invitation
 
 
+def invitation_needs_login(invitation: Invitation) -> bool:
+    """Whether the invited address already has an account with a password.
+
+    Such a person accepts by logging in: the link must never let whoever holds it (the
+    inviter sees it when no mail server is configured) choose a new password for an account
+    that may belong to other organizations.
+    """
+    user = find_user(invitation.email)
+    return user is not None and user.password_hash is not None
+
+
 def accept_invitation(*, token: str, display_name: str, password: str) -> User:
-    """Accept an invitation: create or complete the account and add the membership.
+    """Accept an invitation by setting a password: create or complete the account, join.
 
     :raise NotFound: the token is unknown, used or expired.
-    :raise ValidationFailed: the password is too short.
+    :raise Forbidden: the address already has a password (log in and use :func:`join`).
+    :raise ValidationFailed: the password is too short or the name too long.
     """
     invitation = invitation_for_token(token)
+    if invitation_needs_login(invitation):
+        raise Forbidden("This address already has an account: log in to accept.")
     _check_password(password)
+    _check_length(display_name, "display_name", 200)
     user = find_user(invitation.email)
     if user is None:
         user = create_user(email=invitation.email, display_name=display_name or None)
     elif display_name.strip():
         user.display_name = display_name.strip()
     set_password(user, password)
-    add_member(organization=invitation.organization, user=user, role=invitation.role)
+    _join(invitation, user)
+    return user
+
+
+def join(*, token: str, user: User) -> Invitation:
+    """Accept an invitation as the logged-in ``user`` it was sent to.
+
+    :raise NotFound: the token is unknown, used or expired.
+    :raise Forbidden: the invitation was sent to another address.
+    """
+    invitation = invitation_for_token(token)
+    if invitation.email != user.email:
+        raise Forbidden(f"This invitation was sent to {invitation.email}: log in as that person.")
+    _join(invitation, user)
+    return invitation
+
+
+def _join(invitation: Invitation, user: User) -> None:
+    # An invitation adds a membership; it never changes the role of someone already a member.
+    if not any(m.organization_id == invitation.organization_id for m in user.memberships):
+        add_member(organization=invitation.organization, user=user, role=invitation.role)
     invitation.accepted_at = utcnow()
     db.session.flush()
-    return user
 
 
 def invitation_url(raw_token: str) -> str:
@@ -340,6 +426,7 @@ def invitation_url(raw_token: str) -> str:
 
 def issue_api_token(*, user: User, name: str = "API token") -> tuple[ApiToken, str]:
     """Create a personal API token; the raw value is returned once and never stored."""
+    _check_length(name, "name", 100)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name.strip() or "API token", prefix=raw[:12],
                      token_hash=hash_token(raw))

@@ -12,8 +12,11 @@ from sqlalchemy import select
 
 from lms.accounts import services
 from lms.accounts.authz import (
+    GRANTABLE_ROLES,
     MANAGER_ROLES,
     STAFF_ROLES,
+    check_can_grant,
+    current_membership,
     current_organization,
     get_in_org_or_404,
     org_blueprint,
@@ -39,11 +42,14 @@ org_bp = org_blueprint("members", __name__)
 
 
 def _safe_next(target: str | None) -> str | None:
-    # Only local paths: an open redirect after login would help phishing.
-    if not target:
+    # Only local paths: an open redirect after login would help phishing. Browsers read "//x",
+    # "/\\x" and paths with tabs or newlines in them as another host, so those are refused too.
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 33 or ord(c) == 127 for c in target):
         return None
     parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc and target.startswith("/") else None
+    return target if not parts.scheme and not parts.netloc else None
 
 
 def _client_address() -> str:
@@ -92,16 +98,43 @@ def accept_invitation(token: str) -> Any:
         invitation = services.invitation_for_token(token)
     except NotFound:
         return render_template("accounts/invitation_invalid.html"), 404
+    org = invitation.organization
+    if services.invitation_needs_login(invitation):
+        # The address has an account already: its owner accepts by logging in, never by
+        # choosing a new password through the link.
+        if not current_user.is_authenticated or current_user.email != invitation.email:
+            if current_user.is_authenticated:
+                logout_user()
+            flash(_("You already have an account: log in as %(email)s to join %(org)s.",
+                    email=invitation.email, org=org.name), "info")
+            return redirect(url_for("accounts.login", next=request.path))
+        confirm = ConfirmForm()
+        if confirm.validate_on_submit():
+            services.join(token=token, user=current_user)
+            db.session.commit()
+            flash(_("Welcome to %(org)s!", org=org.name), "success")
+            return redirect(url_for("reports.dashboard", org_slug=org.slug))
+        return render_template("accounts/accept_invitation.html", form=None,
+                               confirm_form=confirm, invitation=invitation)
     existing = services.find_user(invitation.email)
     form = AcceptInvitationForm(display_name=existing.display_name if existing else None)
     if form.validate_on_submit():
-        user = services.accept_invitation(token=token, display_name=form.display_name.data,
-                                          password=form.password.data)
-        db.session.commit()
-        logout_user()
-        login_user(user)
-        flash(_("Welcome to %(org)s!", org=invitation.organization.name), "success")
-        return redirect(url_for("reports.dashboard", org_slug=invitation.organization.slug))
+        try:
+            user = services.accept_invitation(token=token, display_name=form.display_name.data,
+                                              password=form.password.data)
+        except DomainError as exc:
+            db.session.rollback()
+            for field, message in exc.fields.items():
+                if hasattr(form, field):
+                    getattr(form, field).errors.append(message)
+            if not exc.fields:
+                flash(exc.message, "error")
+        else:
+            db.session.commit()
+            logout_user()
+            login_user(user)
+            flash(_("Welcome to %(org)s!", org=org.name), "success")
+            return redirect(url_for("reports.dashboard", org_slug=org.slug))
     return render_template("accounts/accept_invitation.html", form=form, invitation=invitation)
 
 
@@ -151,12 +184,19 @@ def revoke_token(token_id: int) -> Any:
     return redirect(url_for("accounts.tokens"))
 
 
-@org_bp.route("/members", methods=["GET"])
-@role_required(*MANAGER_ROLES)
-def members() -> Any:
-    """The organization's members and pending invitations."""
+def _invite_form(**kwargs: Any) -> InviteForm:
+    """The invitation form, offering only the roles the current member may grant."""
+    form = InviteForm(**kwargs)
+    grantable = GRANTABLE_ROLES[current_membership().role]
+    form.role.choices = [(value, label) for value, label in form.role.choices  # type: ignore[misc]
+                         if Role(value) in grantable]
+    return form
+
+
+def _members_page(invite_form: InviteForm, status: int = 200) -> Any:
     page = max(request.args.get("page", 1, type=int), 1)
-    stmt = scoped(select(Membership), Membership).join(User).order_by(User.display_name)
+    stmt = scoped(select(Membership), Membership).join(User).order_by(User.display_name,
+                                                                       Membership.id)
     pagination = db.paginate(stmt, page=page, per_page=50, error_out=False)
     pending = db.session.scalars(
         scoped(select(Invitation), Invitation)
@@ -164,23 +204,32 @@ def members() -> Any:
         .order_by(Invitation.created_at.desc())
     ).all()
     return render_template("accounts/members.html", pagination=pagination, pending=pending,
-                           invite_form=InviteForm(), remove_form=ConfirmForm())
+                           invite_form=invite_form, remove_form=ConfirmForm()), status
+
+
+@org_bp.route("/members", methods=["GET"])
+@role_required(*MANAGER_ROLES)
+def members() -> Any:
+    """The organization's members and pending invitations."""
+    return _members_page(_invite_form())
 
 
 @org_bp.route("/members/invite", methods=["POST"])
 @role_required(*STAFF_ROLES)
 def invite() -> Any:
     """Invite someone by e-mail; without a mail server the link is shown to the inviter."""
-    form = InviteForm()
+    form = _invite_form()
     org = current_organization()
     if form.validate_on_submit():
         try:
+            check_can_grant(current_membership(), form.role.data)
             invitation, raw = services.invite(organization=org, email=form.email.data,
                                               role=form.role.data, invited_by=current_user)
         except DomainError as exc:
             db.session.rollback()
             for field, message in exc.fields.items():
-                getattr(form, field).errors.append(message)
+                if hasattr(form, field):
+                    getattr(form, field).errors.append(message)
             if not exc.fields:
                 flash(exc.message, "error")
         else:
@@ -198,10 +247,7 @@ def invite() -> Any:
                 flash(_("No mail server is configured: send this link to %(email)s yourself: "
                         "%(link)s", email=invitation.email, link=link), "invitation")
             return redirect(url_for("members.members"))
-    page_stmt = scoped(select(Membership), Membership).join(User).order_by(User.display_name)
-    pagination = db.paginate(page_stmt, page=1, per_page=50, error_out=False)
-    return render_template("accounts/members.html", pagination=pagination, pending=[],
-                           invite_form=form, remove_form=ConfirmForm()), 422
+    return _members_page(form, 422)
 
 
 @org_bp.route("/members/<int:membership_id>/remove", methods=["POST"])
@@ -213,7 +259,12 @@ def remove_member(membership_id: int) -> Any:
         flash(_("You cannot remove yourself."), "error")
     elif ConfirmForm().validate_on_submit():
         name = membership.user.display_name
-        services.remove_member(membership=membership)
-        db.session.commit()
-        flash(_("%(name)s no longer belongs to this organization.", name=name), "success")
+        try:
+            services.remove_member(membership=membership)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("%(name)s no longer belongs to this organization.", name=name), "success")
     return redirect(url_for("members.members"))

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from lms.accounts.authz import check_role, membership_for
+from lms.accounts.authz import REQUIRED_ROLES_ATTR, check_role, membership_for
 from lms.accounts.models import Membership, Role, User
 from lms.accounts.services import user_for_api_token
 from lms.core.errors import BadRequest, DomainError
@@ -46,7 +46,28 @@ def _domain_error(exc: DomainError) -> Response:
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
-    return error_response(status, HTTP_CODES.get(status, "error"), exc.description or exc.name)
+    response = error_response(status, HTTP_CODES.get(status, "error"),
+                              exc.description or exc.name)
+    if status == 405 and getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+    return response
+
+
+@bp.after_app_request
+def _routing_error_as_json(response: Response) -> Response:
+    # An unknown API path or a wrong method fails before any blueprint is chosen, so the
+    # blueprint's handlers never see it and the page handler answers in HTML: put it in the
+    # envelope here so API clients get JSON for every error.
+    if (request.url_rule is None and response.status_code in (404, 405)
+            and (request.path == bp.url_prefix or request.path.startswith(f"{bp.url_prefix}/"))):
+        status = response.status_code
+        message = ("No such API endpoint." if status == 404
+                   else f"Method {request.method} is not allowed here.")
+        json_response = error_response(status, HTTP_CODES[status], message)
+        if "Allow" in response.headers:
+            json_response.headers["Allow"] = response.headers["Allow"]
+        return json_response
+    return response
 
 
 class Unauthorized(DomainError):
@@ -93,6 +114,7 @@ def org_member(*roles: str | Role) -> Callable[[F], F]:
             g.membership = membership
             return view(*args, membership=membership, **kwargs)
 
+        setattr(wrapped, REQUIRED_ROLES_ATTR, frozenset(Role(r) for r in roles))
         return wrapped  # type: ignore[return-value]
 
     return decorator
@@ -109,17 +131,27 @@ def json_body() -> dict[str, Any]:
     return data
 
 
-def page_args(default_size: int = 50, max_size: int = 200) -> tuple[int, int]:
-    """Read ``page`` and ``per_page`` query arguments.
+MAX_PAGE = 1_000_000
 
-    :raise BadRequest: they are not positive integers.
+
+def page_args(default_size: int = 50, max_size: int = 200) -> tuple[int, int]:
+    """Read ``page`` (1 to 1,000,000) and ``per_page`` (1 to ``max_size``) query arguments.
+
+    :raise BadRequest: either is not an integer in its range (``fields`` names which).
     """
-    try:
-        page = int(request.args.get("page", 1))
-        per_page = int(request.args.get("per_page", default_size))
-    except ValueError as exc:
-        raise BadRequest("page and per_page must be integers",
-                         fields={"page": "integer expected"}) from exc
-    if page < 1 or per_page < 1:
-        raise BadRequest("page and per_page must be positive")
-    return page, min(per_page, max_size)
+    fields: dict[str, str] = {}
+    values: dict[str, int] = {}
+    for name, default, limit in (("page", 1, MAX_PAGE), ("per_page", default_size, max_size)):
+        raw = request.args.get(name)
+        if raw is None:
+            values[name] = default
+            continue
+        if not raw.isascii() or not raw.isdigit():
+            fields[name] = "integer expected"
+        elif len(raw) > 9 or not 1 <= int(raw) <= limit:
+            fields[name] = f"must be between 1 and {limit}"
+        else:
+            values[name] = int(raw)
+    if fields:
+        raise BadRequest("invalid pagination arguments", fields=fields)
+    return values["page"], values["per_page"]

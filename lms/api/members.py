@@ -1,4 +1,4 @@
-"""Organization members: list, and create-or-update for HR-system provisioning."""
+"""Organization members: list, read, remove, and create-or-update for HR-system provisioning."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from lms.accounts import services
-from lms.accounts.authz import MANAGER_ROLES
+from lms.accounts.authz import MANAGER_ROLES, check_can_grant
 from lms.accounts.models import Membership, Role, User
 from lms.api.base import bp, json_body, org_member, page_args
-from lms.core.errors import ValidationFailed
+from lms.core.errors import NotFound, ValidationFailed
 from lms.extensions import db
 
 
@@ -19,6 +19,17 @@ def member_json(m: Membership) -> dict[str, Any]:
     return {"id": m.id, "user_id": m.user_id, "email": m.user.email,
             "display_name": m.user.display_name, "role": m.role.value, "team": m.team,
             "job_family": m.job_family}
+
+
+def _member_or_404(membership: Membership, member_id: int) -> Membership:
+    """A membership of the caller's organization, by id.
+
+    :raise NotFound: no such membership in this organization.
+    """
+    member = db.session.get(Membership, member_id)
+    if member is None or member.organization_id != membership.organization_id:
+        raise NotFound("No such member in this organization.")
+    return member
 
 
 @bp.get("/orgs/<org_slug>/members")
@@ -35,6 +46,23 @@ def list_members(membership: Membership) -> Any:
             "total": total}
 
 
+@bp.get("/orgs/<org_slug>/members/<int:member_id>")
+@org_member(*MANAGER_ROLES)
+def get_member(membership: Membership, member_id: int) -> Any:
+    """One member of the organization."""
+    return member_json(_member_or_404(membership, member_id))
+
+
+@bp.delete("/orgs/<org_slug>/members/<int:member_id>")
+@org_member(Role.ADMIN)
+def delete_member(membership: Membership, member_id: int) -> Any:
+    """Remove a member from the organization (their account stays): 204."""
+    member = _member_or_404(membership, member_id)
+    services.remove_member(membership=member)
+    db.session.commit()
+    return "", 204
+
+
 @bp.post("/orgs/<org_slug>/members")
 @org_member(Role.ADMIN, Role.HR)
 def provision_member(membership: Membership) -> Any:
@@ -49,6 +77,11 @@ def provision_member(membership: Membership) -> Any:
             fields[key] = "string expected"
     if fields:
         raise ValidationFailed("invalid member", fields=fields)
+    existing_user = services.find_user(data["email"])
+    existing = next((m for m in existing_user.memberships
+                     if m.organization_id == membership.organization_id),
+                    None) if existing_user else None
+    check_can_grant(membership, data["role"], existing)
     result = services.provision_member(
         organization=membership.organization, email=data["email"], role=data["role"],
         display_name=data.get("display_name"), team=data.get("team"),

@@ -40,21 +40,30 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
 
 
 ORG = {"name": "org_slug", "in": "path", "required": True, "schema": {"type": "string"}}
+MEMBER_ID = {"name": "member_id", "in": "path", "required": True,
+             "schema": {"type": "integer"}, "description": "The member's id (a membership id)."}
 
 PATHS: dict[str, Any] = {
-    "/me": {"get": {"summary": "The authenticated user and their memberships",
+    "/me": {"get": {"operationId": "getMe",
+                    "summary": "The authenticated user and their memberships",
                     "responses": {"200": _json({"type": "object"}), **_errors(401)}}},
     "/orgs/{org_slug}/members": {
-        "get": {"summary": "List members (trainer, HR, admin)",
+        "get": {"operationId": "listMembers", "summary": "List members (trainer, HR, admin)",
                 "parameters": [ORG,
-                               {"name": "page", "in": "query", "schema": {"type": "integer"}},
+                               {"name": "page", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1,
+                                           "maximum": 1000000}},
                                {"name": "per_page", "in": "query",
-                                "schema": {"type": "integer", "maximum": 200}}],
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
                 "responses": {"200": _json({"type": "object", "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Member"}},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"},
                     "total": {"type": "integer"}}}), **_errors(400, 401, 403, 404)}},
-        "post": {"summary": "Create or update a member by e-mail (idempotent; HR, admin)",
+        "post": {"operationId": "provisionMember",
+                 "summary": "Create or update a member by e-mail (idempotent; HR, admin)",
+                 "description": "HR may grant learner, trainer and hr, and may not change an "
+                                "admin; only an admin grants admin. The last admin cannot be "
+                                "demoted (409).",
                  "parameters": [ORG],
                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
                      "type": "object", "required": ["email", "role"],
@@ -64,7 +73,18 @@ PATHS: dict[str, Any] = {
                                     "locale": {"type": "string", "enum": ["en", "fr"]}}}}}},
                  "responses": {"200": _json({"$ref": "#/components/schemas/Member"}, "updated"),
                                "201": _json({"$ref": "#/components/schemas/Member"}, "created"),
-                               **_errors(400, 401, 403, 404, 422)}},
+                               **_errors(400, 401, 403, 404, 409, 422)}},
+    },
+    "/orgs/{org_slug}/members/{member_id}": {
+        "get": {"operationId": "getMember", "summary": "One member (trainer, HR, admin)",
+                "parameters": [ORG, MEMBER_ID],
+                "responses": {"200": _json({"$ref": "#/components/schemas/Member"}),
+                              **_errors(401, 403, 404)}},
+        "delete": {"operationId": "deleteMember",
+                   "summary": "Remove a member from the organization (admin); the account stays",
+                   "parameters": [ORG, MEMBER_ID],
+                   "responses": {"204": {"description": "removed"},
+                                 **_errors(401, 403, 404, 409)}},
     },
 }
 
