@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from lms.accounts.models import Role
@@ -41,7 +42,8 @@ ROLE_LABELS = {
 
 class InviteForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()])
-    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r]) for r in Role],
+    # SelectChoice rather than tuples: wtforms 3.3 deprecates tuples.
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role],
                        default=Role.LEARNER.value)
     submit = SubmitField(_l("Send invitation"))
 
@@ -60,6 +62,7 @@ class ConfirmForm(FlaskForm):
 
 class ProfileForm(FlaskForm):
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
-    locale = SelectField(_l("Language"), choices=[("", _l("Browser default")),
-                                                  ("en", "English"), ("fr", "Français")])
+    locale = SelectField(_l("Language"), choices=[SelectChoice("", _l("Browser default")),
+                                                  SelectChoice("en", "English"),
+                                                  SelectChoice("fr", "Français")])
     submit = SubmitField(_l("Save"))

@@ -188,8 +188,8 @@ def _invite_form(**kwargs: Any) -> InviteForm:
     """The invitation form, offering only the roles the current member may grant."""
     form = InviteForm(**kwargs)
     grantable = GRANTABLE_ROLES[current_membership().role]
-    form.role.choices = [(value, label) for value, label in form.role.choices  # type: ignore[misc]
-                         if Role(value) in grantable]
+    form.role.choices = [choice for choice in form.role.choices  # type: ignore[union-attr]
+                         if Role(choice.value) in grantable]
     return form
 
 

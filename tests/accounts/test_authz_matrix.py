@@ -1,0 +1,192 @@
+"""The authorization matrix: every role × own or other organization × every org-scoped route.
+
+The routes are read from the application's URL map, so pages and API endpoints that other
+modules add under ``/o/<org_slug>/`` and ``/api/v1/orgs/<org_slug>/`` are covered as soon as
+they exist. The roles an endpoint admits are read from its decorator (``role_required`` for
+pages, ``org_member`` for the API): a member outside them must get 403, a non-member 404 —
+whatever the object ids in the URL are.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from werkzeug.routing import IntegerConverter, UUIDConverter
+
+from lms import create_app
+from lms.accounts.authz import REQUIRED_ROLES_ATTR
+from lms.accounts.models import Membership, Organization, Role, User
+
+PAGE_PREFIX = "/o/<org_slug>"
+API_PREFIX = "/api/v1/orgs/<org_slug>"
+
+
+@dataclass(frozen=True)
+class Route:
+    rule: str
+    endpoint: str
+    arguments: tuple[tuple[str, str], ...]  # (name, converter kind) other than org_slug
+
+    @property
+    def is_api(self) -> bool:
+        return self.rule.startswith(API_PREFIX)
+
+
+def membership(user: User, org: Organization) -> Membership:
+    return next(m for m in user.memberships if m.organization_id == org.id)
+
+
+def _collect_routes() -> list[Route]:
+    """Every GET route under the two organization prefixes, read from a throw-away app."""
+    previous = os.environ.get("RELAIS_INSTANCE_PATH")
+    with tempfile.TemporaryDirectory() as instance:
+        os.environ["RELAIS_INSTANCE_PATH"] = instance
+        try:
+            app = create_app({"TESTING": True, "SECRET_KEY": "x",
+                              "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+        finally:
+            if previous is None:
+                os.environ.pop("RELAIS_INSTANCE_PATH", None)
+            else:
+                os.environ["RELAIS_INSTANCE_PATH"] = previous
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or ()) or not (
+                rule.rule.startswith(PAGE_PREFIX + "/") or rule.rule.startswith(API_PREFIX)):
+            continue
+        args = []
+        for name in sorted(rule.arguments - {"org_slug"}):
+            converter = rule._converters[name]  # noqa: SLF001 (no public accessor)
+            kind = ("int" if isinstance(converter, IntegerConverter)
+                    else "uuid" if isinstance(converter, UUIDConverter) else "str")
+            args.append((name, kind))
+        routes.append(Route(rule.rule, rule.endpoint, tuple(args)))
+    return sorted(routes, key=lambda r: r.rule)
+
+
+ROUTES = _collect_routes()
+
+
+def test_the_matrix_sees_the_foundation_routes():
+    rules = {r.rule for r in ROUTES}
+    assert {"/o/<org_slug>/", "/o/<org_slug>/members", "/api/v1/orgs/<org_slug>/members",
+            "/api/v1/orgs/<org_slug>/members/<int:member_id>"} <= rules
+
+
+@pytest.fixture()
+def world(create_org, create_user):
+    """Organization A (the one addressed) with a learner in it, and organization B."""
+    org_a = create_org(slug="matrix-a")
+    org_b = create_org(slug="matrix-b")
+    somebody = create_user(Role.LEARNER, org=org_a, password=None)
+    return org_a, org_b, membership(somebody, org_a)
+
+
+def _url(route: Route, org: Organization, member_id: int) -> str:
+    url = route.rule.replace("<org_slug>", org.slug)
+    for name, kind in route.arguments:
+        # Ids of a real object of organization A where the matrix knows one, else plausible.
+        value = {"int": str(member_id) if name in {"member_id", "membership_id"} else "1",
+                 "uuid": str(uuid.uuid4()), "str": "x"}[kind]
+        converter_text = next(part for part in route.rule.split("/") if f"{name}>" in part)
+        url = url.replace(converter_text, value)
+    return url
+
+
+def _session_login(client, user: User) -> None:
+    # Flask-Login's session keys: logging in through the form would hash a password per test.
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+
+
+def _request(client, api_token, route, user, url):
+    if route.is_api:
+        headers = api_token(user) if user is not None else {}
+        return client.get(url, headers=headers)
+    if user is not None:
+        _session_login(client, user)
+    return client.get(url)
+
+
+def _required_roles(app, route: Route) -> frozenset[Role] | None:
+    return getattr(app.view_functions[route.endpoint], REQUIRED_ROLES_ATTR, None)
+
+
+CASES = [pytest.param(route, role, where, id=f"{route.rule}|{role.value}|{where}")
+         for route in ROUTES for role in Role for where in ("own", "other")]
+
+
+@pytest.mark.parametrize(("route", "role", "where"), CASES)
+def test_role_and_organization_matrix(app, client, create_user, api_token, world, route, role,
+                                      where):
+    org_a, org_b, somebody = world
+    user = create_user(role, org=org_a if where == "own" else org_b, password=None)
+    response = _request(client, api_token, route, user, _url(route, org_a, somebody.id))
+    required = _required_roles(app, route)
+    if route.is_api:
+        assert required is not None, (
+            f"{route.endpoint} is not decorated with org_member(): it bypasses the checks")
+    body = response.get_json(silent=True) if route.is_api else None
+
+    if where == "other":
+        assert response.status_code == 404, (
+            f"{role.value} of another organization got {response.status_code}, not 404")
+        if route.is_api:
+            assert body["error"]["code"] == "not_found"
+        return
+    if required and role not in required:
+        assert response.status_code == 403, (
+            f"{role.value} is not in {sorted(required)} yet got {response.status_code}")
+        if route.is_api:
+            assert body["error"]["code"] == "forbidden"
+        return
+    # Admitted: the role and organization checks let the request through. An id the matrix
+    # had to guess may then not exist (404); a route without ids must answer.
+    allowed = {200, 302, 303} if not route.arguments else {200, 302, 303, 400, 404}
+    assert response.status_code in allowed, (
+        f"{role.value} admitted by {sorted(required or Role)} got {response.status_code}")
+
+
+@pytest.mark.parametrize("route", [pytest.param(r, id=r.rule) for r in ROUTES])
+def test_anonymous_visitors_are_sent_to_login_or_get_401(client, world, route):
+    org_a, _org_b, somebody = world
+    response = client.get(_url(route, org_a, somebody.id))
+    if route.is_api:
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "unauthorized"
+    else:
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("route", [pytest.param(r, id=r.rule) for r in ROUTES])
+def test_an_unknown_organization_looks_like_a_foreign_one(client, create_user, api_token, world,
+                                                         route):
+    _org_a, org_b, somebody = world
+    admin = create_user(Role.ADMIN, org=org_b, password=None)
+    missing = Organization(slug="no-such-org", name="x")
+    response = _request(client, api_token, route, admin, _url(route, missing, somebody.id))
+    assert response.status_code == 404
+
+
+def test_foundation_endpoints_declare_the_documented_roles(app):
+    # The matrix trusts each endpoint's declared roles; these pin the foundation's own.
+    managers = {Role.TRAINER, Role.HR, Role.ADMIN}
+    expected = {
+        "reports.dashboard": None,  # every member
+        "members.members": managers,
+        "members.invite": {Role.TRAINER, Role.ADMIN},
+        "members.remove_member": {Role.ADMIN},
+        "api.list_members": managers,
+        "api.get_member": managers,
+        "api.provision_member": {Role.HR, Role.ADMIN},
+        "api.delete_member": {Role.ADMIN},
+    }
+    for endpoint, roles in expected.items():
+        declared = getattr(app.view_functions[endpoint], REQUIRED_ROLES_ATTR, None)
+        assert declared == (frozenset(roles) if roles is not None else None), endpoint
