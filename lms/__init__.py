@@ -52,6 +52,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_reports(app)
 
+    from lms.jobs import init_app as init_jobs
+
+    init_jobs(app)
+
+    from lms import serving
+
+    serving.init_app(app)
+
     from lms.api import init_app as init_api
 
     init_api(app)

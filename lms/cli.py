@@ -123,11 +123,10 @@ def token_command(email: str, name: str) -> None:
 
 
 def serve_app(app: Flask, host: str, port: int) -> None:
-    """Serve ``app`` with Waitress, a production WSGI server, until interrupted."""
-    from waitress import serve
+    """Serve ``app`` with gunicorn (Linux) or Waitress until interrupted, with the job runner."""
+    from lms.serving import serve
 
-    serve(app, host=host, port=port, threads=int(app.config["WORKERS"]) * 2,
-          ident="relais")
+    serve(app, host, port)
 
 
 @click.command("serve")
@@ -135,7 +134,7 @@ def serve_app(app: Flask, host: str, port: int) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
-    """Serve Relais with a production WSGI server (Waitress)."""
+    """Serve Relais with a production WSGI server (gunicorn, or Waitress)."""
     click.echo(f"Relais on http://{host}:{port}/ (Ctrl+C to stop)")
     serve_app(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
 

@@ -59,8 +59,24 @@ def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")
+    _pool_options(app)
     if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
         # SQLite allows one writer: wait for the lock instead of failing at once.
         opts = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
         opts.setdefault("connect_args", {"timeout": 30})
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
+
+
+# RELAIS_DB_* → SQLAlchemy pool settings, for server databases (PostgreSQL) only.
+POOL_SETTINGS = {"DB_POOL_SIZE": "pool_size", "DB_MAX_OVERFLOW": "max_overflow",
+                 "DB_POOL_TIMEOUT": "pool_timeout", "DB_POOL_RECYCLE": "pool_recycle"}
+
+
+def _pool_options(app: Flask) -> None:
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        return
+    opts = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    for key, option in POOL_SETTINGS.items():
+        if app.config.get(key) is not None:
+            opts[option] = int(app.config[key])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts

@@ -10,6 +10,7 @@ from lms.extensions import csrf
 def init_app(app: Flask) -> None:
     """Register the API blueprint (exempt from CSRF: it authenticates with bearer tokens)."""
     from lms.api import members, me, openapi  # noqa: F401  (routes register on import)
+    from lms.api import jobs  # noqa: F401
     from lms.api.base import bp
 
     csrf.exempt(bp)

@@ -1,0 +1,121 @@
+"""Backups: SQLite through its online backup API, PostgreSQL through pg_dump/pg_restore."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from lms.extensions import db
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+PGDUMP_MAGIC = b"PGDMP"
+
+
+class BackupError(Exception):
+    """A backup or restore could not be done; the message says why."""
+
+
+def _url() -> URL:
+    return db.engine.url
+
+
+def _sqlite_path(url: URL) -> str:
+    if not url.database or url.database == ":memory:":
+        raise BackupError("an in-memory SQLite database cannot be backed up")
+    return url.database
+
+
+def _pg_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise BackupError(f"{name} is not on the PATH: install the PostgreSQL client tools "
+                          "(Debian: postgresql-client) matching the server's version")
+    return path
+
+
+def _pg_args(url: URL) -> tuple[list[str], dict[str, str]]:
+    # The password goes through the environment, never the command line (visible in ps).
+    args = []
+    if url.host:
+        args += ["-h", url.host]
+    if url.port:
+        args += ["-p", str(url.port)]
+    if url.username:
+        args += ["-U", url.username]
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    return args, env
+
+
+def backup(out: str) -> int:
+    """Write a consistent copy of the database to ``out``; returns its size in bytes.
+
+    :raise BackupError: unsupported database, missing tool or failed dump.
+    """
+    url = _url()
+    target = Path(out)
+    tmp = target.with_name(f".{target.name}.partial")
+    if url.get_backend_name() == "sqlite":
+        source = sqlite3.connect(_sqlite_path(url))
+        dest = sqlite3.connect(tmp)
+        try:
+            # The backup API copies page by page under SQLite's locks: consistent while the
+            # application keeps writing.
+            source.backup(dest)
+        finally:
+            dest.close()
+            source.close()
+    elif url.get_backend_name() == "postgresql":
+        args, env = _pg_args(url)
+        proc = subprocess.run(
+            [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
+             "--file", str(tmp), *args, "--dbname", str(url.database)],
+            env=env, capture_output=True, text=True, timeout=6 * 3600, check=False)
+        if proc.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            raise BackupError(f"pg_dump failed: {proc.stderr.strip()}")
+    else:
+        raise BackupError(f"backups of {url.get_backend_name()} databases are not supported")
+    os.replace(tmp, target)
+    return target.stat().st_size
+
+
+def restore(file: str) -> None:
+    """Replace the database's content with the backup ``file``.
+
+    :raise BackupError: the file does not match the database kind, or the restore failed.
+    """
+    url = _url()
+    head = Path(file).read_bytes()[:16]
+    db.session.remove()
+    db.engine.dispose()
+    if url.get_backend_name() == "sqlite":
+        if not head.startswith(SQLITE_MAGIC):
+            raise BackupError(f"{file} is not an SQLite backup")
+        source = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
+        dest = sqlite3.connect(_sqlite_path(url), timeout=30)
+        try:
+            source.backup(dest)
+        finally:
+            dest.close()
+            source.close()
+    elif url.get_backend_name() == "postgresql":
+        if not head.startswith(PGDUMP_MAGIC):
+            raise BackupError(f"{file} is not a pg_dump custom-format backup "
+                              "(made by `relais backup` on PostgreSQL)")
+        args, env = _pg_args(url)
+        proc = subprocess.run(
+            [_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
+             "--single-transaction", "--exit-on-error", *args, "--dbname", str(url.database),
+             file],
+            env=env, capture_output=True, text=True, timeout=6 * 3600, check=False)
+        if proc.returncode != 0:
+            raise BackupError(f"pg_restore failed: {proc.stderr.strip()}")
+    else:
+        raise BackupError(f"restores of {url.get_backend_name()} databases are not supported")

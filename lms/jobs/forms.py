@@ -1,0 +1,28 @@
+"""Forms of the jobs pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import SelectField, SubmitField
+
+from lms.accounts.models import Role
+
+
+class ImportMembersForm(FlaskForm):
+    file = FileField(_l("CSV file"), validators=[FileRequired()],
+                     description=_l("First line: the column names. 'email' is required; 'role', "
+                                    "'display_name', 'team', 'job_family' and 'locale' are "
+                                    "optional. Commas or semicolons."))
+    default_role = SelectField(_l("Role when the file gives none"),
+                               choices=[(Role.LEARNER.value, _l("Learner")),
+                                        (Role.TRAINER.value, _l("Trainer")),
+                                        (Role.HR.value, _l("HR / manager")),
+                                        (Role.ADMIN.value, _l("Administrator"))],
+                               default=Role.LEARNER.value)
+    submit = SubmitField(_l("Import"))
+
+
+class CancelForm(FlaskForm):
+    submit = SubmitField(_l("Cancel the job"))

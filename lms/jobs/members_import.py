@@ -1,0 +1,150 @@
+"""The "accounts.import_members" job: a CSV of people → memberships, with an error report.
+
+The CSV has a header row; ``email`` is required, ``role``, ``display_name`` (or ``name``),
+``team``, ``job_family`` and ``locale`` are optional (a missing role takes the job's default).
+Commas or semicolons separate fields (spreadsheets in French save with semicolons). Rows are
+provisioned in chunks; each chunk commits with the job's progress, so a job resumed after a
+crash starts at the first unfinished chunk. Rows that fail are listed, with their line number,
+in the job's result file ``errors.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import current_app
+
+from lms.accounts import services as accounts
+from lms.accounts.models import Organization, Role
+from lms.core.errors import DomainError, ValidationFailed
+from lms.extensions import db
+from lms.jobs import services
+from lms.jobs.models import Job
+from lms.jobs.registry import ReportProgress
+
+KIND = "accounts.import_members"
+INPUT_NAME = "input.csv"
+REPORT_NAME = "errors.csv"
+COLUMNS = ("email", "role", "display_name", "team", "job_family", "locale")
+ALIASES = {"name": "display_name", "e-mail": "email", "mail": "email"}
+MAX_BYTES = 50 * 1024 * 1024
+
+
+def parse_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Read the CSV into (header, [(line number, row)]), blank lines skipped.
+
+    :raise ValidationFailed: not UTF-8, no header, or no ``email`` column.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed("The file is not UTF-8 text.",
+                               fields={"file": "save it as CSV UTF-8"}) from exc
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        raw_header = next(reader)
+    except StopIteration:
+        raise ValidationFailed("The file is empty.", fields={"file": "empty file"}) from None
+    header = [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in raw_header]
+    if "email" not in header:
+        raise ValidationFailed("The first line must name the columns, including 'email'.",
+                               fields={"file": "no 'email' column in the header"})
+    rows = []
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        row = {name: (values[i].strip() if i < len(values) else "")
+               for i, name in enumerate(header) if name in COLUMNS}
+        rows.append((reader.line_num, row))
+    return header, rows
+
+
+def start_import(*, organization: Organization, created_by: Any, data: bytes,
+                 default_role: str | Role = Role.LEARNER) -> Job:
+    """Check the CSV, store it and enqueue the import job.
+
+    :raise ValidationFailed: the file is too big, not UTF-8 or has no ``email`` column, or the
+        default role is unknown.
+    """
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed("The file is too big.",
+                               fields={"file": f"at most {MAX_BYTES // 1024 // 1024} MB"})
+    try:
+        role = Role(default_role)
+    except ValueError:
+        raise ValidationFailed("unknown role", fields={"default_role": "unknown role"}) from None
+    _header, rows = parse_csv(data)
+    job = services.enqueue(kind=KIND, organization=organization, created_by=created_by,
+                           params={"default_role": role.value}, total=len(rows))
+    services.write_job_file(job, INPUT_NAME, data)
+    return job
+
+
+def _provision(org: Organization, row: dict[str, str], default_role: str) -> bool:
+    role = row.get("role") or default_role
+    locale = row.get("locale") or None
+    if locale and locale not in current_app.config["LANGUAGES"]:
+        raise ValidationFailed("unsupported locale", fields={"locale": "use en or fr"})
+    # The service validates e-mail and role before it writes anything, so a bad row leaves
+    # nothing behind in the chunk's transaction.
+    result = accounts.provision_member(
+        organization=org, email=row.get("email", ""), role=role,
+        display_name=row.get("display_name") or None, team=row.get("team") or None,
+        job_family=row.get("job_family") or None, locale=locale)
+    return result.created
+
+
+def run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
+    """Job handler: provision the rows from ``job.progress_current`` on, chunk by chunk."""
+    folder = services.job_folder(job)
+    _header, rows = parse_csv((folder / INPUT_NAME).read_bytes())
+    org = db.session.get(Organization, job.organization_id)
+    if org is None:
+        raise ValidationFailed("The organization no longer exists.")
+    chunk = max(1, int(current_app.config["JOBS_IMPORT_CHUNK"]))
+    default_role = job.params.get("default_role", Role.LEARNER.value)
+    counts = dict(job.result or {"created": 0, "updated": 0, "errors": 0})
+    start = job.progress_current
+    total = len(rows)
+    for first in range(start, total, chunk):
+        errors = []
+        for line, row in rows[first:first + chunk]:
+            try:
+                created = _provision(org, row, default_role)
+            except DomainError as exc:
+                detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
+                errors.append([line, row.get("email", ""), detail])
+                continue
+            counts["created" if created else "updated"] += 1
+        counts["errors"] += len(errors)
+        # One small file per chunk, named by its first row: a rerun of the chunk overwrites it.
+        part = f"errors-{first:09d}.part"
+        if errors:
+            out = io.StringIO()
+            csv.writer(out).writerows(errors)
+            services.write_job_file(job, part, out.getvalue().encode())
+        else:
+            (folder / part).unlink(missing_ok=True)
+        job.result = dict(counts)
+        done = min(first + chunk, total)
+        report_progress(done, total, f"{done} of {total} rows")
+    _write_report(job, total)
+    return counts
+
+
+def _write_report(job: Job, total: int) -> None:
+    folder = services.job_folder(job)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["line", "email", "error"])
+    for part in sorted(folder.glob("errors-*.part")):
+        out.write(part.read_text())
+    services.write_job_file(job, REPORT_NAME, out.getvalue().encode())
+    services.set_result_file(job, REPORT_NAME)
+    for part in folder.glob("errors-*.part"):
+        part.unlink(missing_ok=True)
+    job.message = f"{total} rows read."

@@ -1,0 +1,25 @@
+"""Reads for jobs: who may see which job."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from lms.accounts.authz import MANAGER_ROLES
+from lms.accounts.models import Membership, Role
+from lms.jobs.models import Job
+
+
+def can_see(membership: Membership, job: Job) -> bool:
+    """Managers see their organization's jobs; anyone sees the jobs they started there."""
+    if job.organization_id != membership.organization_id:
+        return False
+    return membership.role in MANAGER_ROLES or job.created_by_id == membership.user_id
+
+
+def org_jobs(organization_id: int) -> Select[tuple[Job]]:
+    """The organization's jobs, newest first."""
+    return (select(Job).where(Job.organization_id == organization_id)
+            .order_by(Job.created_at.desc(), Job.id.desc()))
+
+
+ADMIN_ROLES = (Role.HR, Role.ADMIN)

@@ -1,0 +1,30 @@
+"""The "jobs.selftest" job: checks that runners pick up jobs, report progress and resume.
+
+``relais jobs-selftest`` starts one; each step sleeps and is recorded in the job's result in the
+same commit as its progress, so after a crash the result shows every step exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from lms.jobs.models import Job
+from lms.jobs.registry import ReportProgress
+
+KIND = "jobs.selftest"
+
+
+def run_selftest(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
+    """Job handler: ``params.steps`` steps of ``params.seconds`` each."""
+    steps = int(job.params.get("steps", 10))
+    seconds = float(job.params.get("seconds", 0.5))
+    done = list((job.result or {}).get("done", []))
+    runs = list((job.result or {}).get("runs", [])) + [job.worker]
+    for step in range(job.progress_current, steps):
+        time.sleep(seconds)
+        done.append(step)
+        job.result = {"done": done, "runs": runs}
+        report_progress(step + 1, steps, f"step {step + 1} of {steps}")
+    job.message = f"{steps} steps done."
+    return {"done": done, "runs": runs}
