@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g, request_started
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import delete, text
 
@@ -49,10 +49,22 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator
         from lms.cli import upgrade_database
 
         upgrade_database()
+    request_started.connect(_fresh_g, app)
     yield app
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def _fresh_g(sender: Flask, **_extra: Any) -> None:
+    """Give each test request an empty ``g``, as each real request has.
+
+    Tests hold one app context that the test client's requests reuse, so without this the
+    logged-in user (Flask-Login), the locale (Flask-Babel) and the current organization cached
+    in ``g`` by one request would leak into the next, even from another client.
+    """
+    for name in list(vars(g)):
+        delattr(g, name)
 
 
 def reset_schema() -> None:
