@@ -6,7 +6,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice
 
+from lms.accounts.forms import ROLE_LABELS
 from lms.accounts.models import Role
 
 
@@ -16,10 +18,7 @@ class ImportMembersForm(FlaskForm):
                                     "'display_name', 'team', 'job_family' and 'locale' are "
                                     "optional. Commas or semicolons."))
     default_role = SelectField(_l("Role when the file gives none"),
-                               choices=[(Role.LEARNER.value, _l("Learner")),
-                                        (Role.TRAINER.value, _l("Trainer")),
-                                        (Role.HR.value, _l("HR / manager")),
-                                        (Role.ADMIN.value, _l("Administrator"))],
+                               choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role],
                                default=Role.LEARNER.value)
     submit = SubmitField(_l("Import"))
 

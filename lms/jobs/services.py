@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 from datetime import timedelta
 from pathlib import Path
@@ -89,6 +90,8 @@ def enqueue(*, kind: str, organization: Organization | None, created_by: User | 
               max_attempts=max_attempts or int(current_app.config["JOBS_MAX_ATTEMPTS"]))
     db.session.add(job)
     db.session.flush()
+    # SQLite may reuse the id of a deleted job: never let its old files leak into this one.
+    shutil.rmtree(jobs_dir() / str(job.id), ignore_errors=True)
     db.session.info.setdefault(PENDING_KEY, []).append(job.id)
     return job
 
@@ -203,8 +206,6 @@ def fail_unknown_kind(job: Job) -> None:
 
 def purge_finished(*, older_than_days: int) -> int:
     """Delete finished jobs older than ``older_than_days`` and their files; returns how many."""
-    import shutil
-
     cutoff = utcnow() - timedelta(days=older_than_days)
     old = db.session.scalars(
         select(Job).where(Job.state.in_([JobState.SUCCEEDED, JobState.FAILED,
