@@ -1,14 +1,17 @@
-"""Tables of the LRS: credentials (statements and documents are added by their own modules)."""
+"""Tables of the LRS: credentials, statements, their filter index, attachments, activities.
+
+Documents (state, profiles) have their own module."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import (Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Organization
-from lms.core.models import TimestampMixin
+from lms.core.models import TimestampMixin, utcnow
 from lms.extensions import db
 
 
@@ -35,3 +38,88 @@ class LrsCredential(TimestampMixin, db.Model):
     scope_registration: Mapped[str | None] = mapped_column(String(36))
 
     organization: Mapped[Organization] = relationship()
+
+
+class Statement(db.Model):
+    """One stored xAPI statement: its JSON exactly as served back, plus the columns it is found by.
+
+    ``pk`` grows monotonically and orders the store (``more`` cursors, forwarding). The GET
+    filters go through :class:`StatementIndex`, so this table carries only the indexes that
+    writes need (id uniqueness, statement references) and the plain listing order.
+    """
+
+    __tablename__ = "xapi_statements"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "statement_id"),
+        Index("ix_xapi_statements_org_pk", "organization_id", "pk"),
+        # Voiding and statement references: who targets a given statement id.
+        Index("ix_xapi_statements_org_target", "organization_id", "object_statement_id"),
+        Index("ix_xapi_statements_org_stored", "organization_id", "stored"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"))
+    statement_id: Mapped[str] = mapped_column(String(36))
+    # The agent key of the actor (see agents.agent_key); None for an anonymous group.
+    actor_key: Mapped[str | None] = mapped_column(Text)
+    verb_id: Mapped[str] = mapped_column(Text)
+    object_type: Mapped[str] = mapped_column(String(16))
+    object_activity_id: Mapped[str | None] = mapped_column(Text)
+    object_agent_key: Mapped[str | None] = mapped_column(Text)
+    object_statement_id: Mapped[str | None] = mapped_column(String(36))
+    registration: Mapped[str | None] = mapped_column(String(36))
+    timestamp: Mapped[datetime] = mapped_column()
+    stored: Mapped[datetime] = mapped_column()
+    voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The complete statement (id, stored, authority, version, timestamp included), as served.
+    data: Mapped[str] = mapped_column(Text)
+
+
+class StatementIndex(db.Model):
+    """The GET filters: one row per (kind, key) a statement can be found by.
+
+    Kinds: ``a`` agent (actor or object), ``A`` related agent, ``v`` verb, ``o`` activity
+    (object), ``O`` related activity, ``r`` registration. A statement whose object is a
+    StatementRef also gets the rows of its target, as the specification's filter rule for
+    targeting statements asks. The primary key is the lookup order: newest first per key.
+    """
+
+    __tablename__ = "xapi_statement_index"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    organization_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(1), primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    statement_pk: Mapped[int] = mapped_column(
+        ForeignKey("xapi_statements.pk", ondelete="CASCADE"), primary_key=True)
+
+
+class StatementAttachment(db.Model):
+    """An attachment's raw content, stored once per organization and SHA-256."""
+
+    __tablename__ = "xapi_attachments"
+    __table_args__ = (UniqueConstraint("organization_id", "sha2"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"))
+    sha2: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Activity(db.Model):
+    """An activity's canonical definition, merged from the statements that carried it."""
+
+    __tablename__ = "xapi_activities"
+    __table_args__ = (UniqueConstraint("organization_id", "activity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"))
+    activity_id: Mapped[str] = mapped_column(Text)
+    # JSON of the definition (may be "{}").
+    definition: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,96 @@
+"""Projection handlers: how domain packages react to recorded statements.
+
+Domain packages (courses, assessments, advocacy…) register handlers at app creation::
+
+    from lms.xapi import projections
+
+    def on_completed(statement: dict, *, organization_id: int, voided: bool) -> None:
+        ...
+
+    projections.register(on_completed, verbs={"http://adlnet.gov/expapi/verbs/completed"})
+
+The contract:
+
+- ``handler(statement, *, organization_id, voided)`` receives the **stored** statement (a dict
+  with ``id``, ``stored``, ``authority``, ``timestamp`` and ``version`` filled in), the
+  organization it belongs to, and ``voided``: ``False`` when the statement has just been
+  recorded, ``True`` when a voiding statement has just voided it (the handler then undoes or
+  re-derives what the statement fed). The voiding statement itself is only passed to handlers
+  registered for the ``voided`` verb.
+- Handlers run inside ``record()``, in the caller's transaction, after the statements are
+  flushed and in recording order. They may read and write through the session and must only
+  flush; raising an exception aborts the whole ``record()`` call (nothing is stored).
+- ``verbs`` and ``activity_types`` narrow what a handler receives (verb IRIs; activity type
+  IRIs of the statement's object, ``object.definition.type``). ``None`` means any.
+- A statement stored when its voiding statement was already known is stored voided and is not
+  passed to handlers at all.
+- Registration is explicit and idempotent: registering the same function twice keeps one entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class Handler(Protocol):
+    """A projection handler (see the module docstring)."""
+
+    def __call__(self, statement: dict[str, Any], *, organization_id: int,
+                 voided: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A handler and the statements it wants."""
+
+    handler: Callable[..., None]
+    verbs: frozenset[str] | None
+    activity_types: frozenset[str] | None
+
+    def wants(self, statement: dict[str, Any]) -> bool:
+        """Whether the statement matches this registration's verbs and activity types."""
+        if self.verbs is not None and statement["verb"]["id"] not in self.verbs:
+            return False
+        if self.activity_types is not None:
+            obj = statement["object"]
+            kind = (obj.get("definition") or {}).get("type") \
+                if obj.get("objectType", "Activity") == "Activity" else None
+            if kind not in self.activity_types:
+                return False
+        return True
+
+
+_REGISTRY: list[Registration] = []
+
+
+def register(handler: Handler | Callable[..., None], *, verbs: Iterable[str] | None = None,
+             activity_types: Iterable[str] | None = None) -> None:
+    """Register ``handler`` for statements with one of ``verbs`` / ``activity_types``.
+
+    :param handler: ``handler(statement, *, organization_id, voided)``.
+    :param verbs: verb IRIs; ``None`` for every verb.
+    :param activity_types: activity type IRIs of the object; ``None`` for any object.
+    """
+    entry = Registration(handler, frozenset(verbs) if verbs is not None else None,
+                         frozenset(activity_types) if activity_types is not None else None)
+    unregister(handler)
+    _REGISTRY.append(entry)
+
+
+def unregister(handler: Callable[..., None]) -> None:
+    """Remove ``handler`` (used by tests; a no-op when it is not registered)."""
+    _REGISTRY[:] = [entry for entry in _REGISTRY if entry.handler is not handler]
+
+
+def has_handlers() -> bool:
+    """Whether any handler is registered (lets ``record()`` skip decoding work)."""
+    return bool(_REGISTRY)
+
+
+def dispatch(statement: dict[str, Any], *, organization_id: int, voided: bool = False) -> None:
+    """Call every handler that wants ``statement``, in registration order."""
+    for entry in list(_REGISTRY):
+        if entry.wants(statement):
+            entry.handler(statement, organization_id=organization_id, voided=voided)

@@ -1,0 +1,396 @@
+"""``record()``: the one write path of learning events into the statement store.
+
+Every statement — posted to the LRS, or built by a Relais service — is validated, completed
+(id, stored, authority, version, timestamp), stored with its filter index rows in bulk, passed to
+the projection handlers and queued for forwarding, all in the caller's transaction. The cost of
+a batch is a fixed number of queries, whatever the size of the store: nothing is scanned.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import insert, select, update
+
+from lms.core.errors import BadRequest, Conflict
+from lms.core.models import utcnow
+from lms.extensions import db
+from lms.xapi import projections, validation
+from lms.xapi.agents import IFIS, agent_key
+from lms.xapi.models import Activity, Statement, StatementAttachment, StatementIndex
+from lms.xapi.validation import VOIDED
+
+# Index kinds (see models.StatementIndex).
+AGENT, RELATED_AGENT, VERB, ACTIVITY, RELATED_ACTIVITY, REGISTRATION = "a", "A", "v", "o", "O", "r"
+# SQLite allows 32766 bound parameters per statement; keep IN lists well below.
+_CHUNK = 500
+
+
+def dumps(value: Any) -> str:
+    """Serialize JSON compactly, as the store keeps it."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def format_timestamp(value: datetime) -> str:
+    """ISO 8601 in UTC with millisecond precision, as the LRS writes ``stored``."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def system_authority(organization_id: int) -> dict[str, Any]:
+    """The authority of statements Relais records itself for an organization."""
+    base = current_app.config["BASE_URL"] if has_app_context() else "https://relais.invalid"
+    return {"objectType": "Agent", "name": "Relais",
+            "account": {"homePage": base, "name": f"relais:{organization_id}"}}
+
+
+def _agent_keys(agent: Any) -> tuple[str | None, list[str]]:
+    """(the agent's own key or None, keys of it and its members)."""
+    if not isinstance(agent, dict):
+        return None, []
+    own = agent_key(agent) if any(name in agent for name in IFIS) else None
+    keys = [own] if own else []
+    for member in agent.get("member") or []:
+        keys.append(agent_key(member))
+    return own, keys
+
+
+def _context_activities(context: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for items in (context.get("contextActivities") or {}).values():
+        found.extend(items if isinstance(items, list) else [items])
+    return found
+
+
+def _related(st: dict[str, Any], rows: set[tuple[str, str]],
+             activities: list[dict[str, Any]]) -> None:
+    """Add the related agents and activities of a statement or sub-statement."""
+    _own, keys = _agent_keys(st["actor"])
+    rows.update((RELATED_AGENT, k) for k in keys)
+    obj = st["object"]
+    kind = obj.get("objectType", "Activity")
+    if kind == "Activity":
+        rows.add((RELATED_ACTIVITY, obj["id"]))
+        activities.append(obj)
+    elif kind in ("Agent", "Group"):
+        rows.update((RELATED_AGENT, k) for k in _agent_keys(obj)[1])
+    elif kind == "SubStatement":
+        _related(obj, rows, activities)
+    context = st.get("context") or {}
+    for key in ("instructor", "team"):
+        rows.update((RELATED_AGENT, k) for k in _agent_keys(context.get(key))[1])
+    for item in _context_activities(context):
+        rows.add((RELATED_ACTIVITY, item["id"]))
+        activities.append(item)
+
+
+def index_rows(st: dict[str, Any],
+               activities: list[dict[str, Any]] | None = None) -> set[tuple[str, str]]:
+    """The (kind, key) rows a stored statement is found by (see models.StatementIndex)."""
+    found = activities if activities is not None else []
+    rows: set[tuple[str, str]] = {(VERB, st["verb"]["id"])}
+    own, _keys = _agent_keys(st["actor"])
+    if own:
+        rows.add((AGENT, own))
+    obj = st["object"]
+    kind = obj.get("objectType", "Activity")
+    if kind == "Activity":
+        rows.add((ACTIVITY, obj["id"]))
+    elif kind in ("Agent", "Group"):
+        obj_own = _agent_keys(obj)[0]
+        if obj_own:
+            rows.add((AGENT, obj_own))
+    registration = (st.get("context") or {}).get("registration")
+    if registration:
+        rows.add((REGISTRATION, registration.lower()))
+    _related(st, rows, found)
+    rows.update((RELATED_AGENT, k) for k in _agent_keys(st.get("authority"))[1])
+    # The direct agents are related agents too (related_agents widens, never narrows).
+    rows.update((RELATED_AGENT, key) for k, key in list(rows) if k == AGENT)
+    return rows
+
+
+def comparable(st: dict[str, Any], *, ignore_timestamp: bool = False) -> Any:
+    """A form of a statement for the immutability check: LRS-assigned properties removed,
+    equivalent spellings (timestamp offsets, member order, single context activity, case of
+    UUIDs and SHA-1 sums) made equal."""
+
+    def norm(value: Any, path: str) -> Any:
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                sub = f"{path}.{key}"
+                if key == "contextActivities" and isinstance(item, dict):
+                    out[key] = {k: norm(v if isinstance(v, list) else [v], f"{sub}.{k}")
+                                for k, v in item.items()}
+                elif key == "member" and isinstance(item, list):
+                    out[key] = sorted((norm(m, sub) for m in item), key=dumps)
+                elif key in ("timestamp",) and isinstance(item, str):
+                    out[key] = validation.parse_timestamp(item, sub).isoformat()
+                elif key in ("registration", "mbox_sha1sum") and isinstance(item, str):
+                    out[key] = item.lower()
+                elif key == "id" and path in ("", ".object") and isinstance(item, str):
+                    out[key] = item.lower()
+                else:
+                    out[key] = norm(item, sub)
+            return out
+        if isinstance(value, list):
+            return [norm(item, path) for item in value]
+        return value
+
+    dropped = {"stored", "authority", "version"} | ({"timestamp"} if ignore_timestamp else set())
+    trimmed = {k: v for k, v in st.items() if k not in dropped}
+    return norm(trimmed, "")
+
+
+def _merge_definition(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(old)
+    for key, value in new.items():
+        if key in ("name", "description") and isinstance(old.get(key), dict):
+            merged[key] = {**old[key], **value}
+        elif key == "extensions" and isinstance(old.get(key), dict):
+            merged[key] = {**old[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _chunks(items: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -> None:
+    """Keep each activity's canonical definition: the latest, language maps merged."""
+    incoming: dict[str, dict[str, Any]] = {}
+    for item in activities:
+        current = incoming.setdefault(item["id"], {})
+        if item.get("definition"):
+            incoming[item["id"]] = _merge_definition(current, item["definition"])
+    if not incoming:
+        return
+    ids = list(incoming)
+    existing: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(ids):
+        for row in db.session.execute(
+                select(Activity.id, Activity.activity_id, Activity.definition).where(
+                    Activity.organization_id == organization_id,
+                    Activity.activity_id.in_(chunk))):
+            existing[row.activity_id] = (row.id, row.definition)
+    now = utcnow()
+    new_rows, changed = [], []
+    for activity_id, definition in incoming.items():
+        if activity_id not in existing:
+            new_rows.append({"organization_id": organization_id, "activity_id": activity_id,
+                             "definition": dumps(definition), "updated_at": now})
+            continue
+        row_id, old_text = existing[activity_id]
+        if not definition:
+            continue
+        merged = dumps(_merge_definition(json.loads(old_text), definition))
+        if merged != old_text:
+            changed.append({"id": row_id, "definition": merged, "updated_at": now})
+    if new_rows:
+        db.session.execute(insert(Activity), new_rows)
+    if changed:
+        db.session.execute(update(Activity), changed)
+
+
+def store_attachments(organization_id: int, parts: dict[str, tuple[str, bytes]]) -> None:
+    """Keep attachment contents (sha2 → (content type, bytes)) not stored yet."""
+    if not parts:
+        return
+    known = set(db.session.scalars(select(StatementAttachment.sha2).where(
+        StatementAttachment.organization_id == organization_id,
+        StatementAttachment.sha2.in_(list(parts)))))
+    rows = [{"organization_id": organization_id, "sha2": sha2, "content_type": ctype,
+             "content": content, "created_at": utcnow()}
+            for sha2, (ctype, content) in parts.items() if sha2 not in known]
+    if rows:
+        db.session.execute(insert(StatementAttachment), rows)
+
+
+def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
+           authority: dict[str, Any] | None = None,
+           attachments: dict[str, tuple[str, bytes]] | None = None) -> list[str]:
+    """Validate, assign id/stored/authority, store (bulk insert), run projection handlers,
+    queue for forwarding. Flushes; the caller commits. Returns the statement ids.
+
+    All or nothing: one invalid or conflicting statement rejects the whole batch. A statement
+    whose id is already stored with equivalent content is accepted and not stored twice.
+
+    :param statements: statements as received (not modified).
+    :param organization_id: the organization whose store receives them.
+    :param authority: the agent vouching for them (the LRS credentials); Relais' own
+        authority when None.
+    :param attachments: attachment contents by SHA-2 (content type, bytes), if any.
+    :raise BadRequest: an invalid statement, or the same id twice in the batch.
+    :raise Conflict: an id already stored with different content.
+    """
+    received = list(statements)
+    if not received:
+        return []
+    many = len(received) > 1
+    now = utcnow()
+    stored_text = format_timestamp(now)
+    auth = authority or system_authority(organization_id)
+
+    prepared: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(received):
+        validation.statement(raw, f"statements[{i}]" if many else "statement")
+        st = dict(raw)
+        st["id"] = st.get("id") or str(uuid.uuid4())
+        key = st["id"].lower()
+        if key in seen:
+            raise BadRequest(f"statement id {st['id']} appears twice in the batch")
+        seen.add(key)
+        st["stored"] = stored_text
+        st["authority"] = auth
+        st.setdefault("version", "1.0.0")
+        st.setdefault("timestamp", stored_text)
+        prepared.append(st)
+
+    # Ids already stored: equivalent content is accepted as is, different content conflicts.
+    stored_ids: dict[str, str] = {}
+    for chunk in _chunks(list(seen)):
+        for row in db.session.execute(select(Statement.statement_id, Statement.data).where(
+                Statement.organization_id == organization_id,
+                Statement.statement_id.in_(chunk))):
+            stored_ids[row.statement_id] = row.data
+    fresh = []
+    for st, raw in zip(prepared, received, strict=True):
+        old = stored_ids.get(st["id"].lower())
+        if old is None:
+            fresh.append(st)
+            continue
+        # A timestamp the LRS filled in (the statement came without one) is not content.
+        loose = "timestamp" not in raw
+        if comparable(json.loads(old), ignore_timestamp=loose) != comparable(
+                st, ignore_timestamp=loose):
+            raise Conflict(f"statement {st['id']} is already stored with different content")
+    result_ids = [st["id"] for st in prepared]
+    if not fresh:
+        return result_ids
+
+    fresh_ids = {st["id"].lower(): st for st in fresh}
+    targets = {st["object"]["id"].lower() for st in fresh
+               if st["object"].get("objectType") == "StatementRef"}
+    # Targets of statement references already in the store (voiding, filter inheritance).
+    target_rows: dict[str, Any] = {}
+    for chunk in _chunks(sorted(targets - set(fresh_ids))):
+        for row in db.session.execute(
+                select(Statement.pk, Statement.statement_id, Statement.verb_id,
+                       Statement.voided, Statement.data).where(
+                    Statement.organization_id == organization_id,
+                    Statement.statement_id.in_(chunk))):
+            target_rows[row.statement_id] = row
+    # Stored statements that reference the new ones (arrived before their target).
+    referrers: dict[str, list[Any]] = {}
+    for chunk in _chunks(list(fresh_ids)):
+        for row in db.session.execute(
+                select(Statement.pk, Statement.verb_id, Statement.object_statement_id).where(
+                    Statement.organization_id == organization_id,
+                    Statement.object_statement_id.in_(chunk))):
+            referrers.setdefault(row.object_statement_id, []).append(row)
+
+    for st in fresh:
+        obj = st["object"]
+        if st["verb"]["id"] == VOIDED:
+            target = obj["id"].lower()
+            in_batch = fresh_ids.get(target)
+            if in_batch is not None and in_batch["verb"]["id"] == VOIDED or (
+                    target in target_rows and target_rows[target].verb_id == VOIDED):
+                raise BadRequest(f"statement {st['id']} voids a voiding statement, which is "
+                                 "not allowed")
+
+    voided_now = {st["object"]["id"].lower() for st in fresh if st["verb"]["id"] == VOIDED}
+    rows, rows_index, activities = [], [], []
+    index_by_id: dict[str, set[tuple[str, str]]] = {}
+    for st in fresh:
+        obj = st["object"]
+        kind = obj.get("objectType", "Activity")
+        sid = st["id"].lower()
+        keys = index_rows(st, activities)
+        index_by_id[sid] = keys
+        voided = st["verb"]["id"] != VOIDED and (
+            sid in voided_now or any(r.verb_id == VOIDED for r in referrers.get(sid, ())))
+        rows.append({
+            "organization_id": organization_id, "statement_id": sid,
+            "actor_key": _agent_keys(st["actor"])[0], "verb_id": st["verb"]["id"],
+            "object_type": kind,
+            "object_activity_id": obj["id"] if kind == "Activity" else None,
+            "object_agent_key": _agent_keys(obj)[0] if kind in ("Agent", "Group") else None,
+            "object_statement_id": obj["id"].lower() if kind == "StatementRef" else None,
+            "registration": ((st.get("context") or {}).get("registration") or "").lower()
+            or None,
+            "timestamp": validation.parse_timestamp(st["timestamp"], "timestamp"),
+            "stored": now, "voided": voided, "data": dumps(st),
+        })
+    pks = list(db.session.scalars(
+        insert(Statement).returning(Statement.pk, sort_by_parameter_order=True), rows))
+    pk_by_id = {row["statement_id"]: pk for row, pk in zip(rows, pks, strict=True)}
+
+    # Targeting statements are found by their target's filters too (Communication 2.1.3).
+    stored_target_pks = [r.pk for r in target_rows.values()]
+    inherited: dict[int, set[tuple[str, str]]] = {}
+    for chunk in _chunks(stored_target_pks):
+        for row in db.session.execute(
+                select(StatementIndex.statement_pk, StatementIndex.kind, StatementIndex.key)
+                .where(StatementIndex.statement_pk.in_(chunk))):
+            inherited.setdefault(row.statement_pk, set()).add((row.kind, row.key))
+    for st in fresh:
+        if st["object"].get("objectType") == "StatementRef":
+            target = st["object"]["id"].lower()
+            extra = index_by_id.get(target) if target in fresh_ids else (
+                inherited.get(target_rows[target].pk, set()) if target in target_rows else None)
+            if extra:
+                index_by_id[st["id"].lower()] |= extra
+    for sid, keys in index_by_id.items():
+        pk = pk_by_id[sid]
+        rows_index.extend({"organization_id": organization_id, "kind": kind, "key": key,
+                           "statement_pk": pk} for kind, key in keys)
+    late: set[tuple[int, str, str]] = set()
+    for sid, refs in referrers.items():
+        for ref in refs:
+            late.update((ref.pk, kind, key) for kind, key in index_by_id[sid])
+    if late:
+        existing: set[tuple[int, str, str]] = set()
+        for chunk in _chunks(sorted({pk for pk, _k, _v in late})):
+            existing.update(tuple(row) for row in db.session.execute(
+                select(StatementIndex.statement_pk, StatementIndex.kind, StatementIndex.key)
+                .where(StatementIndex.statement_pk.in_(chunk))))
+        rows_index.extend({"organization_id": organization_id, "kind": kind, "key": key,
+                           "statement_pk": pk} for pk, kind, key in late - existing)
+    db.session.execute(insert(StatementIndex), rows_index)
+    _update_activities(organization_id, activities)
+    if attachments:
+        store_attachments(organization_id, attachments)
+
+    # Voiding: mark stored targets, and let projections undo what they fed.
+    newly_voided = [target_rows[t] for t in voided_now
+                    if t in target_rows and not target_rows[t].voided]
+    if newly_voided:
+        db.session.execute(update(Statement).where(
+            Statement.pk.in_([r.pk for r in newly_voided])).values(voided=True))
+
+    if projections.has_handlers():
+        for row, st in zip(rows, fresh, strict=True):
+            if not row["voided"]:
+                projections.dispatch(st, organization_id=organization_id)
+        for target_row in newly_voided:
+            projections.dispatch(json.loads(target_row.data), organization_id=organization_id,
+                                 voided=True)
+        # A target voided in its own batch was never passed to handlers: nothing to undo.
+
+    try:
+        from lms.xapi.forwarding import enqueue
+    except ImportError:  # pragma: no cover - forwarding is an optional module of the package
+        enqueue = None
+    if enqueue is not None:
+        enqueue(organization_id=organization_id, statement_pks=pks)
+    return result_ids
