@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Organization
@@ -45,6 +45,10 @@ class ExternalLrs(TimestampMixin, db.Model):
     last_success_at: Mapped[datetime | None] = mapped_column()
     last_error_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(String(1000))
+    # A delivery worker's claim on this organization's outbox, so batches leave in order and
+    # no two workers send the same rows; it lapses by itself if the worker dies.
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
 
     organization: Mapped[Organization] = relationship()
 
@@ -67,7 +71,8 @@ class OutboxEntry(db.Model):
     organization_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE")
     )
-    statement_pk: Mapped[int] = mapped_column(Integer)
+    statement_pk: Mapped[int] = mapped_column(
+        ForeignKey("xapi_statements.pk", ondelete="CASCADE"))
     status: Mapped[OutboxStatus] = mapped_column(OUTBOX_STATUS_ENUM,
                                                  default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -28,6 +28,8 @@ def upgrade():
         sa.Column('last_success_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('last_error_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('last_error', sa.String(length=1000), nullable=True),
+        sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('claimed_by', sa.String(length=64), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ['organization_id'], ['organizations.id'],
@@ -50,6 +52,9 @@ def upgrade():
         sa.ForeignKeyConstraint(
             ['organization_id'], ['organizations.id'],
             name=op.f('fk_xapi_outbox_organization_id_organizations'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(
+            ['statement_pk'], ['xapi_statements.pk'],
+            name=op.f('fk_xapi_outbox_statement_pk_xapi_statements'), ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_xapi_outbox')),
         sa.UniqueConstraint('statement_pk', name=op.f('uq_xapi_outbox_statement_pk')),
     )
