@@ -118,6 +118,8 @@ def token_command(email: str, name: str) -> None:
     user = services.find_user(email)
     if user is None:
         fail(f"no user with e-mail {email}")
+    if not user.active:
+        fail(f"the account {user.email} is disabled: its tokens would not work")
     _token, raw = commit_or_fail(lambda: services.issue_api_token(user=user, name=name))
     click.echo(raw)
 
