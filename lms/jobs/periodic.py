@@ -73,7 +73,7 @@ def run_due() -> list[str]:
             .where(PeriodicTask.name == task.name, PeriodicTask.next_run_at <= now)
             .values(next_run_at=now + timedelta(seconds=task.seconds), last_started_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         db.session.commit()
         if claimed != 1:
             continue

@@ -17,14 +17,14 @@ from lms.jobs.models import Job, JobState, PeriodicTask
 from lms.jobs.runner import run_available, run_job
 
 CSV = (
-    "email;display_name;role;team\n"
-    "ana@example.com;Ana;learner;Sales\n"
-    "not-an-email;Bad;learner;\n"
-    "\n"
-    "bob@example.com;Bob;;Marketing\n"
-    "carl@example.com;Carl;wizard;\n"
-    "dina@example.com;Dina;trainer;\n"
-).encode()
+    b"email;display_name;role;team\n"
+    b"ana@example.com;Ana;learner;Sales\n"
+    b"not-an-email;Bad;learner;\n"
+    b"\n"
+    b"bob@example.com;Bob;;Marketing\n"
+    b"carl@example.com;Carl;wizard;\n"
+    b"dina@example.com;Dina;trainer;\n"
+)
 
 
 def _fresh(job_id: int) -> Job:
