@@ -338,13 +338,14 @@ def parse_questionnaire(source: str, name: str = "questionnaire.yaml",
         questions.append(question)
     if not questions and not r.errors:
         r.error(root["questions"], "a questionnaire needs at least one question")
+    framework = r.string(root["framework"], "framework") if "framework" in root \
+        else "relais-default"
+    title = r.text(root["title"], "title")
+    description = r.text(root["description"], "description") if "description" in root else None
     if r.errors:
         raise ContentError(r.errors, name)
-    return QuestionnaireDef(
-        key=key, framework=r.string(root["framework"], "framework") if "framework" in root
-        else "relais-default", title=r.text(root["title"], "title"),
-        description=r.text(root["description"], "description") if "description" in root
-        else None, questions=tuple(questions), format_version=version)
+    return QuestionnaireDef(key=key, framework=framework, title=title, description=description,
+                            questions=tuple(questions), format_version=version)
 
 
 def _question(r: _Reader, node: Node, known: set[str] | None) -> QuestionDef | None:

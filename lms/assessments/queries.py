@@ -1,0 +1,265 @@
+"""Reads for skill mapping: questionnaires offered, attempts, profiles and the team map."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from lms.accounts.models import Membership, Role, User
+from lms.assessments import scoring
+from lms.assessments.models import (
+    DRAFT,
+    SUBMITTED,
+    Attempt,
+    Competency,
+    LevelValidation,
+    Questionnaire,
+    SkillFramework,
+    TargetProfile,
+)
+from lms.extensions import db
+
+DEFAULT_FRAMEWORK = "relais-default"
+
+
+def default_framework() -> SkillFramework | None:
+    """The framework in use (the built-in ``relais-default``)."""
+    return db.session.scalar(select(SkillFramework).where(
+        SkillFramework.key == DEFAULT_FRAMEWORK)) or db.session.scalar(
+        select(SkillFramework).order_by(SkillFramework.id).limit(1))
+
+
+def builtin_questionnaires() -> list[Questionnaire]:
+    """Questionnaires shipped with Relais."""
+    return list(db.session.scalars(select(Questionnaire).where(
+        Questionnaire.organization_id.is_(None)).order_by(Questionnaire.key)))
+
+
+def org_questionnaires(organization_id: int) -> list[Questionnaire]:
+    """An organization's own questionnaires (copies and imports)."""
+    return list(db.session.scalars(select(Questionnaire).where(
+        Questionnaire.organization_id == organization_id).order_by(Questionnaire.key)))
+
+
+def offered_questionnaires(organization_id: int) -> list[Questionnaire]:
+    """What learners of an organization may take: its published ones, else the built-in ones."""
+    own = [q for q in org_questionnaires(organization_id) if q.published]
+    return own or builtin_questionnaires()
+
+
+def visible_questionnaire(organization_id: int, ident: int | str) -> Questionnaire | None:
+    """A questionnaire by id or key that this organization may see (its own or built in)."""
+    stmt = select(Questionnaire).where(
+        (Questionnaire.organization_id == organization_id)
+        | Questionnaire.organization_id.is_(None))
+    if isinstance(ident, int):
+        return db.session.scalar(stmt.where(Questionnaire.id == ident))
+    # By key, the organization's own questionnaire wins over a built-in one.
+    rows = db.session.scalars(stmt.where(Questionnaire.key == ident)).all()
+    return next((q for q in rows if q.organization_id is not None), rows[0] if rows else None)
+
+
+def draft_attempt(membership_id: int, questionnaire_id: int) -> Attempt | None:
+    """The learner's draft of a questionnaire, if one is open."""
+    return db.session.scalar(select(Attempt).where(
+        Attempt.membership_id == membership_id, Attempt.questionnaire_id == questionnaire_id,
+        Attempt.status == DRAFT).order_by(Attempt.id.desc()).limit(1))
+
+
+def drafts_of(membership_id: int) -> list[Attempt]:
+    """The learner's open drafts."""
+    return list(db.session.scalars(select(Attempt).where(
+        Attempt.membership_id == membership_id, Attempt.status == DRAFT)))
+
+
+def submitted_attempts(membership_id: int) -> list[Attempt]:
+    """The learner's submitted attempts, oldest first (the history across retakes)."""
+    return list(db.session.scalars(select(Attempt).where(
+        Attempt.membership_id == membership_id, Attempt.status == SUBMITTED)
+        .order_by(Attempt.submitted_at, Attempt.id)))
+
+
+def latest_attempt(membership_id: int) -> Attempt | None:
+    """The learner's most recent submitted attempt."""
+    return db.session.scalar(select(Attempt).where(
+        Attempt.membership_id == membership_id, Attempt.status == SUBMITTED)
+        .order_by(Attempt.submitted_at.desc(), Attempt.id.desc()).limit(1))
+
+
+def latest_attempts(organization_id: int) -> dict[int, Attempt]:
+    """Each member's most recent submitted attempt, by membership id (one query)."""
+    newest = (select(Attempt.membership_id, func.max(Attempt.id).label("id"))
+              .where(Attempt.organization_id == organization_id, Attempt.status == SUBMITTED)
+              .group_by(Attempt.membership_id).subquery())
+    rows = db.session.scalars(select(Attempt).join(newest, Attempt.id == newest.c.id))
+    return {a.membership_id: a for a in rows}
+
+
+def validated_levels(membership_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """The highest level a trainer validated, per membership and competency."""
+    ids = list(membership_ids)
+    out: dict[int, dict[str, int]] = {}
+    if not ids:
+        return out
+    rows = db.session.execute(
+        select(LevelValidation.membership_id, LevelValidation.competency,
+               func.max(LevelValidation.level))
+        .where(LevelValidation.membership_id.in_(ids))
+        .group_by(LevelValidation.membership_id, LevelValidation.competency))
+    for mid, code, level in rows:
+        out.setdefault(mid, {})[code] = level
+    return out
+
+
+def validations_of(membership_id: int) -> list[LevelValidation]:
+    """A learner's validations, newest first."""
+    return list(db.session.scalars(select(LevelValidation).where(
+        LevelValidation.membership_id == membership_id)
+        .order_by(LevelValidation.created_at.desc())))
+
+
+def targets_by_family(framework: SkillFramework) -> dict[str, dict[str, int]]:
+    """Target levels per job family."""
+    return {t.job_family: dict(t.levels) for t in framework.targets}
+
+
+def target_profile(framework: SkillFramework, job_family: str | None) -> TargetProfile | None:
+    """The target profile of a job family (``other`` when the family has none)."""
+    by_family = {t.job_family: t for t in framework.targets}
+    return by_family.get(job_family or "other") or by_family.get("other")
+
+
+@dataclass
+class CompetencyLine:
+    """One competency in a learner's profile."""
+
+    competency: Competency
+    level: int  # what is shown: the ladder's floor, levels 4-5 once validated
+    measured: int  # the ladder's floor
+    declared: int | None  # the self-rating, only when above the measured level
+    pending: int | None  # 4 or 5 measured but not yet validated by a trainer
+    validated: int | None
+    target: int
+
+
+@dataclass
+class SkillProfile:
+    """A learner's skill profile from their latest attempt, against their target profile."""
+
+    membership: Membership
+    attempt: Attempt | None
+    target: TargetProfile | None
+    lines: list[CompetencyLine] = field(default_factory=list)
+
+    @property
+    def levels(self) -> dict[str, int]:
+        return {x.competency.code: x.level for x in self.lines}
+
+    @property
+    def gaps(self) -> list[tuple[CompetencyLine, int]]:
+        """Competencies below target with the gap's size, the widest first."""
+        found = scoring.gaps(self.levels, {x.competency.code: x.target for x in self.lines})
+        by_code = {x.competency.code: x for x in self.lines}
+        return [(by_code[g.code], g.size) for g in found]
+
+
+def profile_for(membership: Membership, attempt: Attempt | None = None,
+                framework: SkillFramework | None = None,
+                validated: dict[str, int] | None = None) -> SkillProfile:
+    """Build a learner's profile from an attempt (their latest by default)."""
+    fw = framework or default_framework()
+    attempt = attempt if attempt is not None else latest_attempt(membership.id)
+    if fw is None:
+        return SkillProfile(membership, attempt, None)
+    if validated is None:
+        validated = validated_levels([membership.id]).get(membership.id, {})
+    target = target_profile(fw, membership.job_family)
+    lines = []
+    for comp in fw.competencies:
+        measured = (attempt.levels or {}).get(comp.code, 0) if attempt else 0
+        declared = (attempt.declared or {}).get(comp.code, 0) if attempt else 0
+        v = validated.get(comp.code)
+        lines.append(CompetencyLine(
+            competency=comp, level=scoring.reported_level(measured, v), measured=measured,
+            declared=declared if declared > measured else None,
+            pending=scoring.pending_validation(measured, v), validated=v,
+            target=(target.levels.get(comp.code, 0) if target else 0)))
+    return SkillProfile(membership, attempt, target, lines)
+
+
+@dataclass
+class TeamMapRow:
+    membership: Membership
+    profile: SkillProfile | None  # None: has not answered yet
+
+
+def learners(organization_id: int, team: str | None = None,
+             job_family: str | None = None) -> list[Membership]:
+    """The organization's learners, optionally of one team and job family, by name."""
+    stmt = (select(Membership).join(User)
+            .where(Membership.organization_id == organization_id,
+                   Membership.role == Role.LEARNER)
+            .order_by(User.display_name, User.id))
+    if team:
+        stmt = stmt.where(Membership.team == team)
+    if job_family:
+        stmt = stmt.where(Membership.job_family == job_family)
+    return list(db.session.scalars(stmt))
+
+
+def team_map(organization_id: int, team: str | None = None,
+             job_family: str | None = None) -> list[TeamMapRow]:
+    """Each learner's latest profile (``None`` when they have not answered)."""
+    fw = default_framework()
+    people = learners(organization_id, team, job_family)
+    latest = latest_attempts(organization_id)
+    validated = validated_levels(m.id for m in people)
+    rows = []
+    for m in people:
+        attempt = latest.get(m.id)
+        rows.append(TeamMapRow(m, profile_for(m, attempt, fw, validated.get(m.id, {}))
+                               if attempt else None))
+    return rows
+
+
+def averages(rows: list[TeamMapRow]) -> dict[str, float]:
+    """The average shown level per competency over learners who answered."""
+    answered = [r.profile for r in rows if r.profile]
+    if not answered:
+        return {}
+    codes = [x.competency.code for x in answered[0].lines]
+    return {c: sum(p.levels.get(c, 0) for p in answered) / len(answered) for c in codes}
+
+
+def average_targets(rows: list[TeamMapRow]) -> dict[str, float]:
+    """The average target per competency over the same learners (families may differ)."""
+    answered = [r.profile for r in rows if r.profile]
+    if not answered:
+        return {}
+    codes = [x.competency.code for x in answered[0].lines]
+    return {c: sum(next(x.target for x in p.lines if x.competency.code == c) for p in answered)
+            / len(answered) for c in codes}
+
+
+def teams(organization_id: int) -> list[str]:
+    """The teams of an organization's learners."""
+    return [t for t in db.session.scalars(
+        select(Membership.team).where(Membership.organization_id == organization_id,
+                                      Membership.team.is_not(None))
+        .distinct().order_by(Membership.team)) if t]
+
+
+def job_families(organization_id: int) -> list[str]:
+    """The job families present among an organization's members."""
+    return [f for f in db.session.scalars(
+        select(Membership.job_family).where(Membership.organization_id == organization_id,
+                                            Membership.job_family.is_not(None))
+        .distinct().order_by(Membership.job_family)) if f]
+
+
+def attempt_time(attempt: Attempt) -> datetime:
+    """When an attempt was submitted (or last changed, for a draft)."""
+    return attempt.submitted_at or attempt.updated_at

@@ -1,0 +1,532 @@
+"""Skill pages under /o/<slug>/skills: take the questionnaire, see one's profile, the team map,
+and manage questionnaires (copy, edit, reorder, delete, import and export as YAML)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import SubmitField
+
+from lms.accounts.authz import (
+    MANAGER_ROLES,
+    STAFF_ROLES,
+    current_membership,
+    current_organization,
+    get_in_org_or_404,
+    org_blueprint,
+    role_required,
+)
+from lms.accounts.models import Membership
+from lms.assessments import charts, queries, scoring, services
+from lms.assessments import definitions as defs
+from lms.assessments.models import Attempt, Question, Questionnaire
+from lms.core.errors import DomainError
+from lms.extensions import db
+
+bp = org_blueprint("skills", __name__)
+
+CAN_DO_LABELS = {
+    scoring.CanDo.NEVER: _l("Never done it"),
+    scoring.CanDo.WITH_HELP: _l("With help"),
+    scoring.CanDo.ALONE: _l("Alone"),
+    scoring.CanDo.TEACH: _l("I teach it"),
+}
+FREQUENCY_LABELS = {
+    scoring.Frequency.NEVER: _l("Never"),
+    scoring.Frequency.RARELY: _l("Less than once a month"),
+    scoring.Frequency.MONTHLY: _l("Monthly"),
+    scoring.Frequency.WEEKLY: _l("Weekly"),
+    scoring.Frequency.DAILY: _l("Daily"),
+}
+JOB_FAMILY_LABELS = {"sales": _l("Sales"), "hr": _l("HR and recruiting"),
+                     "marketing": _l("Marketing and communication"),
+                     "management": _l("Management"), "other": _l("Other roles")}
+
+
+class PostForm(FlaskForm):
+    """A CSRF-protected POST whose fields are read from ``request.form`` (dynamic questions)."""
+
+    submit = SubmitField(_l("Confirm"))
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Questionnaire file (YAML)"))
+    submit = SubmitField(_l("Import"))
+
+
+def localized(text: dict[str, str] | None) -> str:
+    """The text in the page's language, else in any language it has."""
+    if not text:
+        return ""
+    lang = str(get_locale() or "en")[:2]
+    return text.get(lang) or text.get("en") or next(iter(text.values()), "")
+
+
+def _level_names() -> dict[int, str]:
+    fw = queries.default_framework()
+    names = {0: _("Not assessed")}
+    for lv in (fw.levels if fw else []):
+        names[int(lv["level"])] = localized(lv["name"])
+    return names
+
+
+def _radar(profile: queries.SkillProfile, chart_id: str = "radar") -> Any:
+    labels = [x.competency.code for x in profile.lines]
+    series = [charts.Series(_("Target"), [x.target for x in profile.lines], "target"),
+              charts.Series(_("Your level"), [x.level for x in profile.lines], "level")]
+    desc = "; ".join(_("%(code)s: level %(level)d, target %(target)d", code=x.competency.code,
+                       level=x.level, target=x.target) for x in profile.lines)
+    return charts.radar_svg(labels, series, title=_("Skill profile against the target"),
+                            desc=desc, chart_id=chart_id)
+
+
+def _own_attempt_or_404(attempt_id: int) -> Attempt:
+    attempt = get_in_org_or_404(Attempt, attempt_id)
+    if attempt.membership_id != current_membership().id:
+        abort(404)
+    return attempt
+
+
+def _viewable_attempt_or_404(attempt_id: int) -> Attempt:
+    """An attempt its owner may see, and trainers, HR and admins of the organization."""
+    attempt = get_in_org_or_404(Attempt, attempt_id)
+    me = current_membership()
+    if attempt.membership_id != me.id and me.role not in MANAGER_ROLES:
+        abort(404)
+    return attempt
+
+
+# --- learners --------------------------------------------------------------------------------
+
+
+@bp.route("/skills/")
+def mine() -> Any:
+    """My skill profile, its history and the questionnaires I can take."""
+    me = current_membership()
+    profile = queries.profile_for(me)
+    history = queries.submitted_attempts(me.id)
+    drafts = {a.questionnaire_id: a for a in queries.drafts_of(me.id)}
+    return render_template(
+        "assessments/mine.html", profile=profile, history=history, drafts=drafts,
+        offered=queries.offered_questionnaires(me.organization_id),
+        radar=_radar(profile) if profile.attempt else None, level_names=_level_names(),
+        family_label=JOB_FAMILY_LABELS.get(me.job_family or "other"), form=PostForm(),
+        history_rows=_history_rows(history, profile))
+
+
+def _history_rows(history: list[Attempt], profile: queries.SkillProfile) -> list[dict[str, Any]]:
+    return [{"attempt": a, "levels": [(a.levels or {}).get(x.competency.code, 0)
+                                      for x in profile.lines]} for a in history]
+
+
+@bp.route("/skills/start/<int:questionnaire_id>", methods=["POST"])
+def start(questionnaire_id: int) -> Any:
+    """Start the questionnaire, or resume my draft of it."""
+    q = queries.visible_questionnaire(current_organization().id, questionnaire_id) or abort(404)
+    if not PostForm().validate_on_submit():
+        abort(400)
+    try:
+        attempt, _created = services.start_attempt(membership=current_membership(),
+                                                   questionnaire=q)
+    except DomainError:
+        abort(404)
+    db.session.commit()
+    return redirect(url_for("skills.take", attempt_id=attempt.id))
+
+
+def _screen(attempt: Attempt, state: scoring.Progress) -> dict[str, Any]:
+    questions = {x.key: x for x in attempt.questionnaire.questions}
+    shown = [questions[k] for k in state.current]
+    fw = attempt.questionnaire.framework
+    competency = next((c for c in fw.competencies if c.code == state.current_competency), None)
+    codes = [o.code for o in state.outcomes]
+    return {"questions": shown, "competency": competency,
+            "position": codes.index(state.current_competency) + 1
+            if state.current_competency in codes else len(codes),
+            "count": len(codes)}
+
+
+@bp.route("/skills/attempts/<int:attempt_id>", methods=["GET", "POST"])
+def take(attempt_id: int) -> Any:
+    """One screen of the questionnaire: a competency step, then habits, then submit."""
+    attempt = _own_attempt_or_404(attempt_id)
+    if attempt.submitted:
+        return redirect(url_for("skills.results", attempt_id=attempt.id))
+    form = PostForm()
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        state = services.progress_of(attempt)
+        questions = {x.key: x for x in attempt.questionnaire.questions}
+        given: dict[str, Any] = {}
+        for key in state.current:
+            if questions[key].type == defs.MULTIPLE:
+                values = request.form.getlist(f"q-{key}")
+                if values:
+                    given[key] = values
+            elif request.form.get(f"q-{key}"):
+                given[key] = request.form[f"q-{key}"]
+        missing = [k for k in state.current if k not in given]
+        if missing:
+            errors = {k: _("Choose an answer.") for k in missing}
+        else:
+            try:
+                services.answer(attempt=attempt, answers=given)
+            except DomainError as exc:
+                db.session.rollback()
+                errors = {k: _("This answer is not valid.") for k in exc.fields}
+            else:
+                db.session.commit()
+                return redirect(url_for("skills.take", attempt_id=attempt.id))
+        status = 422
+    state = services.progress_of(attempt)
+    return render_template("assessments/take.html", attempt=attempt, state=state,
+                           screen=_screen(attempt, state), form=form, errors=errors,
+                           can_do_labels=CAN_DO_LABELS, frequency_labels=FREQUENCY_LABELS,
+                           percent=round(state.fraction * 100)), status
+
+
+@bp.route("/skills/attempts/<int:attempt_id>/submit", methods=["POST"])
+def submit(attempt_id: int) -> Any:
+    """Submit a finished questionnaire: the levels are computed once and frozen."""
+    attempt = _own_attempt_or_404(attempt_id)
+    if not PostForm().validate_on_submit():
+        abort(400)
+    try:
+        services.submit_attempt(attempt=attempt)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message if attempt.submitted else _("Answer every question first."), "error")
+        return redirect(url_for("skills.results" if attempt.submitted else "skills.take",
+                                attempt_id=attempt.id))
+    db.session.commit()
+    flash(_("Thank you! Here is your skill profile."), "success")
+    return redirect(url_for("skills.results", attempt_id=attempt.id))
+
+
+def _feedback(attempt: Attempt) -> list[dict[str, Any]]:
+    """The judgement items answered on the path, with the best answer and why."""
+    questions = {x.key: x for x in attempt.questionnaire.questions}
+    out = []
+    for key, value in (attempt.answers or {}).items():
+        question = questions.get(key)
+        if question is None or question.type not in defs.JUDGEMENT_TYPES:
+            continue
+        chosen = {value} if isinstance(value, str) else set(value)
+        out.append({"question": question, "chosen": chosen,
+                    "right": chosen == {o["key"] for o in question.options if o.get("correct")}})
+    return sorted(out, key=lambda f: (f["question"].competency, f["question"].level))
+
+
+@bp.route("/skills/attempts/<int:attempt_id>/results")
+def results(attempt_id: int) -> Any:
+    """The results of one submitted attempt: levels, gaps, what to work on, feedback."""
+    attempt = _viewable_attempt_or_404(attempt_id)
+    if not attempt.submitted:
+        if attempt.membership_id == current_membership().id:
+            return redirect(url_for("skills.take", attempt_id=attempt.id))
+        abort(404)
+    profile = queries.profile_for(attempt.membership, attempt)
+    history = queries.submitted_attempts(attempt.membership_id)
+    return render_template("assessments/results.html", attempt=attempt, profile=profile,
+                           radar=_radar(profile), level_names=_level_names(),
+                           feedback=_feedback(attempt), history=history,
+                           history_rows=_history_rows(history, profile),
+                           family_label=JOB_FAMILY_LABELS.get(
+                               attempt.membership.job_family or "other"),
+                           habits=_habits(attempt), frequency_labels=FREQUENCY_LABELS)
+
+
+def _habits(attempt: Attempt) -> list[tuple[Question, str]]:
+    return [(x, attempt.answers[x.key]) for x in attempt.questionnaire.questions
+            if x.type == defs.FREQUENCY and x.key in (attempt.answers or {})]
+
+
+# --- trainers and HR -------------------------------------------------------------------------
+
+
+def _map_filters() -> tuple[str | None, str | None]:
+    return request.args.get("team") or None, request.args.get("job_family") or None
+
+
+@bp.route("/skills/map")
+@role_required(*MANAGER_ROLES)
+def team_map() -> Any:
+    """The team skill map: learners × competencies, with the organization's averages."""
+    org = current_organization()
+    team, family = _map_filters()
+    rows = queries.team_map(org.id, team, family)
+    fw = queries.default_framework()
+    return render_template(
+        "assessments/team_map.html", rows=rows, framework=fw,
+        competencies=fw.competencies if fw else [], averages=queries.averages(rows),
+        targets=queries.average_targets(rows), teams=queries.teams(org.id),
+        families=queries.job_families(org.id), team=team, job_family=family,
+        family_labels=JOB_FAMILY_LABELS, level_names=_level_names(),
+        missing=[r.membership for r in rows if r.profile is None])
+
+
+@bp.route("/skills/map.csv")
+@role_required(*MANAGER_ROLES)
+def team_map_csv() -> Any:
+    """The team skill map as CSV (one row per learner, shown levels and targets)."""
+    org = current_organization()
+    team, family = _map_filters()
+    rows = queries.team_map(org.id, team, family)
+    fw = queries.default_framework()
+    codes = [c.code for c in fw.competencies] if fw else []
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["name", "email", "team", "job_family", "answered_at"]
+                    + codes + [f"{c}_target" for c in codes])
+    for r in rows:
+        p = r.profile
+        writer.writerow(
+            [_csv_safe(r.membership.user.display_name), r.membership.user.email,
+             _csv_safe(r.membership.team or ""), r.membership.job_family or "",
+             p.attempt.submitted_at.isoformat() if p and p.attempt and p.attempt.submitted_at
+             else ""]
+            + [p.levels.get(c, 0) if p else "" for c in codes]
+            + [next((x.target for x in p.lines if x.competency.code == c), "") if p else ""
+               for c in codes])
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="skill-map-{org.slug}.csv"'})
+
+
+def _csv_safe(value: str) -> str:
+    # A cell starting with = + - @ runs as a formula in spreadsheets.
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+@bp.route("/skills/learners/<int:membership_id>")
+@role_required(*MANAGER_ROLES)
+def learner(membership_id: int) -> Any:
+    """One learner's profile, history and level validations."""
+    member = get_in_org_or_404(Membership, membership_id)
+    profile = queries.profile_for(member)
+    history = queries.submitted_attempts(member.id)
+    return render_template("assessments/learner.html", member=member, profile=profile,
+                           radar=_radar(profile) if profile.attempt else None,
+                           history=history, history_rows=_history_rows(history, profile),
+                           validations=queries.validations_of(member.id),
+                           level_names=_level_names(), form=PostForm(),
+                           can_validate=current_membership().role in STAFF_ROLES,
+                           family_label=JOB_FAMILY_LABELS.get(member.job_family or "other"))
+
+
+@bp.route("/skills/learners/<int:membership_id>/validate", methods=["POST"])
+@role_required(*STAFF_ROLES)
+def validate(membership_id: int) -> Any:
+    """Confirm a learner's level 4 or 5 of a competency."""
+    member = get_in_org_or_404(Membership, membership_id)
+    if not PostForm().validate_on_submit():
+        abort(400)
+    try:
+        level = int(request.form.get("level", ""))
+    except ValueError:
+        level = 0
+    try:
+        services.validate_level(membership=member, competency=request.form.get("competency", ""),
+                                level=level, by=current_membership().user,
+                                note=request.form.get("note"))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Level validated."), "success")
+    return redirect(url_for("skills.learner", membership_id=member.id))
+
+
+# --- managing questionnaires -----------------------------------------------------------------
+
+
+def _questionnaire_or_404(questionnaire_id: int, editable: bool = False) -> Questionnaire:
+    q = queries.visible_questionnaire(current_organization().id, questionnaire_id)
+    if q is None or (editable and q.organization_id is None):
+        abort(404)
+    return q
+
+
+@bp.route("/skills/questionnaires")
+@role_required(*STAFF_ROLES)
+def questionnaires() -> Any:
+    """Built-in and own questionnaires: copy, edit, import and export."""
+    org = current_organization()
+    return render_template("assessments/questionnaires.html",
+                           builtin=queries.builtin_questionnaires(),
+                           own=queries.org_questionnaires(org.id),
+                           offered=queries.offered_questionnaires(org.id),
+                           form=PostForm(), import_form=ImportForm(), import_errors=[])
+
+
+@bp.route("/skills/questionnaires/<int:questionnaire_id>/copy", methods=["POST"])
+@role_required(*STAFF_ROLES)
+def copy(questionnaire_id: int) -> Any:
+    """Copy a questionnaire into the organization, to edit it."""
+    q = _questionnaire_or_404(questionnaire_id)
+    if not PostForm().validate_on_submit():
+        abort(400)
+    new = services.copy_questionnaire(questionnaire=q, organization=current_organization())
+    db.session.commit()
+    flash(_("Copied. Edit it, then publish it to offer it to your learners."), "success")
+    return redirect(url_for("skills.edit", questionnaire_id=new.id))
+
+
+@bp.route("/skills/questionnaires/<int:questionnaire_id>/export.yaml")
+@role_required(*STAFF_ROLES)
+def export(questionnaire_id: int) -> Any:
+    """Download a questionnaire in the YAML import format."""
+    q = _questionnaire_or_404(questionnaire_id)
+    return Response(defs.questionnaire_to_yaml(services.definition_of(q)),
+                    mimetype="application/yaml", headers={
+                        "Content-Disposition": f'attachment; filename="{q.key}.yaml"'})
+
+
+@bp.route("/skills/questionnaires/import", methods=["POST"])
+@role_required(*STAFF_ROLES)
+def import_questionnaire() -> Any:
+    """Import a questionnaire file (a new one, or replacing ours with the same key)."""
+    org = current_organization()
+    form = ImportForm()
+    errors: list[str] = []
+    if not form.validate_on_submit():
+        abort(400)
+    upload = form.file.data
+    if upload is None or not getattr(upload, "filename", ""):
+        errors = [_("Choose a file.")]
+    else:
+        raw = upload.read(2_000_001)
+        try:
+            if len(raw) > 2_000_000:
+                raise defs.ContentError([_("The file is larger than 2 MB.")])
+            q, created = services.import_questionnaire(
+                organization=org, source=raw.decode("utf-8"), name=upload.filename)
+        except UnicodeDecodeError:
+            errors = [_("The file is not UTF-8 text.")]
+        except defs.ContentError as exc:
+            db.session.rollback()
+            errors = exc.errors
+        except DomainError as exc:
+            db.session.rollback()
+            errors = [exc.message]
+        else:
+            db.session.commit()
+            flash(_("Imported “%(title)s”.", title=localized(q.title)) if created else
+                  _("Updated “%(title)s” from the file.", title=localized(q.title)), "success")
+            return redirect(url_for("skills.edit", questionnaire_id=q.id))
+    return render_template("assessments/questionnaires.html",
+                           builtin=queries.builtin_questionnaires(),
+                           own=queries.org_questionnaires(org.id),
+                           offered=queries.offered_questionnaires(org.id),
+                           form=PostForm(), import_form=form, import_errors=errors), 422
+
+
+@bp.route("/skills/questionnaires/<int:questionnaire_id>/edit", methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def edit(questionnaire_id: int) -> Any:
+    """Edit a questionnaire's title, description and publication; list its questions."""
+    q = _questionnaire_or_404(questionnaire_id, editable=True)
+    form = PostForm()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            services.update_questionnaire(
+                questionnaire=q,
+                title={lang: request.form.get(f"title_{lang}", "") for lang in defs.LANGUAGES},
+                description={lang: request.form.get(f"description_{lang}", "")
+                             for lang in defs.LANGUAGES},
+                published=request.form.get("published") == "on")
+        except DomainError as exc:
+            db.session.rollback()
+            errors = exc.fields
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("skills.edit", questionnaire_id=q.id))
+    return render_template("assessments/edit.html", q=q, form=form, errors=errors), \
+        422 if errors else 200
+
+
+@bp.route("/skills/questionnaires/<int:questionnaire_id>/questions/<int:question_id>",
+          methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def edit_question(questionnaire_id: int, question_id: int) -> Any:
+    """Edit the texts of a question and of its options."""
+    q = _questionnaire_or_404(questionnaire_id, editable=True)
+    question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
+    form = PostForm()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        options = {o["key"]: {lang: request.form.get(f"option_{o['key']}_{lang}", "")
+                              for lang in defs.LANGUAGES} for o in question.options}
+        try:
+            services.update_question(
+                question=question,
+                text={lang: request.form.get(f"text_{lang}", "") for lang in defs.LANGUAGES},
+                options=options or None,
+                feedback={lang: request.form.get(f"feedback_{lang}", "")
+                          for lang in defs.LANGUAGES} if question.options else None)
+        except DomainError as exc:
+            db.session.rollback()
+            errors = exc.fields or {"text_en": exc.message}
+        else:
+            db.session.commit()
+            flash(_("Question saved."), "success")
+            return redirect(url_for("skills.edit", questionnaire_id=q.id))
+    return render_template("assessments/edit_question.html", q=q, question=question, form=form,
+                           errors=errors), 422 if errors else 200
+
+
+@bp.route("/skills/questionnaires/<int:questionnaire_id>/questions/<int:question_id>/move",
+          methods=["POST"])
+@role_required(*STAFF_ROLES)
+def move_question(questionnaire_id: int, question_id: int) -> Any:
+    """Move a question up or down."""
+    q = _questionnaire_or_404(questionnaire_id, editable=True)
+    question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
+    if not PostForm().validate_on_submit():
+        abort(400)
+    services.move_question(question=question,
+                           offset=-1 if request.form.get("direction") == "up" else 1)
+    db.session.commit()
+    return redirect(url_for("skills.edit", questionnaire_id=q.id) + f"#question-{question.id}")
+
+
+@bp.route("/skills/questionnaires/<int:questionnaire_id>/questions/<int:question_id>/delete",
+          methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def delete_question(questionnaire_id: int, question_id: int) -> Any:
+    """Ask for confirmation, then delete a question."""
+    q = _questionnaire_or_404(questionnaire_id, editable=True)
+    question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
+    form = PostForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            services.delete_question(question=question)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Question deleted."), "success")
+        return redirect(url_for("skills.edit", questionnaire_id=q.id))
+    return render_template("assessments/delete_question.html", q=q, question=question,
+                           form=form)
+
