@@ -44,6 +44,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_xapi(app)
 
+    from lms.assessments import init_app as init_assessments
+
+    init_assessments(app)
+
     from lms import web
 
     web.init_app(app)

@@ -43,6 +43,20 @@ ORG = {"name": "org_slug", "in": "path", "required": True, "schema": {"type": "s
 MEMBER_ID = {"name": "member_id", "in": "path", "required": True,
              "schema": {"type": "integer"}, "description": "The member's id (a membership id)."}
 
+ATTEMPT_ID = {"name": "attempt_id", "in": "path", "required": True,
+              "schema": {"type": "integer"}}
+ATTEMPT = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "uuid": {"type": "string"}, "questionnaire": {"type": "string"},
+    "member_id": {"type": "integer"}, "status": {"type": "string", "enum": ["draft", "submitted"]},
+    "progress": {"type": "number"}, "finished": {"type": "boolean"},
+    "next": {"type": "array", "items": {"type": "object"}},
+    "levels": {"type": ["object", "null"]}}}
+SKILL_PROFILE = {"type": "object", "properties": {
+    "member_id": {"type": "integer"}, "job_family": {"type": ["string", "null"]},
+    "attempt_id": {"type": ["integer", "null"]},
+    "competencies": {"type": "array", "items": {"type": "object"}},
+    "gaps": {"type": "array", "items": {"type": "object"}}}}
+
 PATHS: dict[str, Any] = {
     "/me": {"get": {"operationId": "getMe",
                     "summary": "The authenticated user and their memberships",
@@ -86,9 +100,70 @@ PATHS: dict[str, Any] = {
                    "responses": {"204": {"description": "removed"},
                                  **_errors(401, 403, 404, 409)}},
     },
+    # Skill mapping (lms/api/assessments.py); answers never reveal the keyed best answer.
+    "/orgs/{org_slug}/questionnaires": {
+        "get": {"operationId": "listQuestionnaires",
+                "summary": "Skill-mapping questionnaires offered in the organization",
+                "parameters": [ORG],
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 404)}}},
+    "/orgs/{org_slug}/questionnaires/{key}/attempts": {
+        "post": {"operationId": "startAttempt",
+                 "summary": "Start an attempt (201) or resume the open draft (200)",
+                 "parameters": [ORG, {"name": "key", "in": "path", "required": True,
+                                      "schema": {"type": "string"}}],
+                 "responses": {"200": _json({"$ref": "#/components/schemas/Attempt"}),
+                               "201": _json({"$ref": "#/components/schemas/Attempt"}),
+                               **_errors(401, 404)}}},
+    "/orgs/{org_slug}/attempts/{attempt_id}": {
+        "get": {"operationId": "getAttempt",
+                "summary": "One attempt (its owner; trainers, HR and admins)",
+                "parameters": [ORG, ATTEMPT_ID],
+                "responses": {"200": _json({"$ref": "#/components/schemas/Attempt"}),
+                              **_errors(401, 404)}}},
+    "/orgs/{org_slug}/attempts/{attempt_id}/answers": {
+        "post": {"operationId": "answerAttempt",
+                 "summary": "Answer the questions asked now (several screens at once allowed)",
+                 "description": "Body: {\"answers\": {question key: answer}}. can_do answers: "
+                                "never, with_help, alone, teach; frequency: never, rarely, "
+                                "monthly, weekly, daily; single_choice: an option key; "
+                                "multiple_choice: a list of option keys. All or nothing: "
+                                "422 names each bad answer in fields; 409 once submitted.",
+                 "parameters": [ORG, ATTEMPT_ID],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["answers"],
+                     "properties": {"answers": {"type": "object"}}}}}},
+                 "responses": {"200": _json({"$ref": "#/components/schemas/Attempt"}),
+                               **_errors(400, 401, 404, 409, 422)}}},
+    "/orgs/{org_slug}/attempts/{attempt_id}/submit": {
+        "post": {"operationId": "submitAttempt",
+                 "summary": "Submit a finished attempt (once); answers the skill profile",
+                 "parameters": [ORG, ATTEMPT_ID],
+                 "responses": {"200": _json({"$ref": "#/components/schemas/SkillProfile"}),
+                               **_errors(401, 404, 409, 422)}}},
+    "/orgs/{org_slug}/attempts/{attempt_id}/results": {
+        "get": {"operationId": "getAttemptResults",
+                "summary": "Results of a submitted attempt (owner; trainers, HR and admins)",
+                "parameters": [ORG, ATTEMPT_ID],
+                "responses": {"200": _json({"$ref": "#/components/schemas/SkillProfile"}),
+                              **_errors(401, 404, 409)}}},
+    "/orgs/{org_slug}/members/{member_id}/skills": {
+        "get": {"operationId": "getMemberSkills",
+                "summary": "A member's skill profile and history (themselves; trainers, HR, "
+                           "admins)",
+                "parameters": [ORG, MEMBER_ID],
+                "responses": {"200": _json({"$ref": "#/components/schemas/SkillProfile"}),
+                              **_errors(401, 404)}}},
+    "/orgs/{org_slug}/skill-map": {
+        "get": {"operationId": "getSkillMap",
+                "summary": "Learners' levels per competency (trainer, HR, admin)",
+                "parameters": [ORG, {"name": "team", "in": "query", "schema": {"type": "string"}},
+                               {"name": "job_family", "in": "query",
+                                "schema": {"type": "string"}}],
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 403, 404)}}},
 }
 
-SCHEMAS: dict[str, Any] = {"Error": ERROR, "Member": MEMBER}
+SCHEMAS: dict[str, Any] = {"Error": ERROR, "Member": MEMBER, "Attempt": ATTEMPT,
+                           "SkillProfile": SKILL_PROFILE}
 
 
 @bp.get("/openapi.json")
