@@ -48,6 +48,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_assessments(app)
 
+    from lms.courses import init_app as init_courses
+
+    init_courses(app)
+
     from lms import web
 
     web.init_app(app)

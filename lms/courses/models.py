@@ -1,0 +1,347 @@
+"""Blended programs: programs and their modules, lessons and quizzes; cohorts, enrolments,
+module progress (a projection of xAPI statements), sessions, registrations and attendance."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    false,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.accounts.models import Membership, Organization, User
+from lms.core.models import TimestampMixin, utcnow
+from lms.extensions import db
+
+# Module kinds, in the words of DESIGN.md §2.
+KINDS = ("workshop", "conference", "group_training", "elearning", "exercise", "coaching")
+# Kinds delivered as dated sessions with attendance.
+SESSION_KINDS = ("workshop", "conference", "group_training")
+
+# Enrollment status.
+INVITED, ACTIVE, WITHDRAWN, COMPLETED = "invited", "active", "withdrawn", "completed"
+ENROLLMENT_STATUSES = (INVITED, ACTIVE, WITHDRAWN, COMPLETED)
+# Module progress state.
+NOT_STARTED, IN_PROGRESS, FAILED = "not_started", "in_progress", "failed"
+PROGRESS_STATES = (NOT_STARTED, IN_PROGRESS, COMPLETED, FAILED)
+# Session registration status.
+REGISTERED, WAITLISTED = "registered", "waitlisted"
+# Attendance.
+PRESENT, ABSENT, EXCUSED = "present", "absent", "excused"
+ATTENDANCE_STATUSES = (PRESENT, ABSENT, EXCUSED)
+HALVES = ("am", "pm")
+
+
+def new_uuid() -> str:
+    """A random UUID as a lower-case string (enrolment ids are xAPI registrations)."""
+    return str(uuid.uuid4())
+
+
+class Program(TimestampMixin, db.Model):
+    """A blended curriculum. ``organization_id`` is None for the built-in catalogue entries,
+    which organizations copy; ``source_slug`` names the catalogue entry a copy came from."""
+
+    __tablename__ = "programs"
+    __table_args__ = (Index("ix_programs_organization_slug", "organization_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(64))
+    source_slug: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(default=1)
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[dict[str, str]] = mapped_column(JSON)
+    description: Mapped[dict[str, str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    organization: Mapped[Organization | None] = relationship()
+    modules: Mapped[list[Module]] = relationship(
+        back_populates="program", order_by="Module.position", cascade="all, delete-orphan",
+        passive_deletes=True)
+
+
+class Module(db.Model):
+    """One step of a program. ``prerequisites`` holds the keys of modules of the same program
+    (keys, not ids, so a copied program keeps them); ``completion`` is the rule
+    :mod:`lms.courses.completion` applies to the module's statements."""
+
+    __tablename__ = "program_modules"
+    __table_args__ = (UniqueConstraint("program_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"),
+                                            index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[dict[str, str]] = mapped_column(JSON)
+    description: Mapped[dict[str, str]] = mapped_column(JSON)
+    required: Mapped[bool] = mapped_column(default=True, server_default=true())
+    prerequisites: Mapped[list[str]] = mapped_column(JSON)
+    duration_minutes: Mapped[int | None] = mapped_column()
+    # Competency codes (C1…C8), by code so this package works without the framework loaded.
+    competencies: Mapped[list[str]] = mapped_column(JSON)
+    completion: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    program: Mapped[Program] = relationship(back_populates="modules")
+    lessons: Mapped[list[Lesson]] = relationship(
+        back_populates="module", order_by="Lesson.position", cascade="all, delete-orphan",
+        passive_deletes=True)
+    quizzes: Mapped[list[Quiz]] = relationship(
+        back_populates="module", order_by="Quiz.position", cascade="all, delete-orphan",
+        passive_deletes=True)
+
+
+class Lesson(db.Model):
+    """A page of an e-learning module: Markdown per language and an optional video link."""
+
+    __tablename__ = "lessons"
+    __table_args__ = (UniqueConstraint("module_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("program_modules.id", ondelete="CASCADE"),
+                                           index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column()
+    title: Mapped[dict[str, str]] = mapped_column(JSON)
+    body: Mapped[dict[str, str]] = mapped_column(JSON)
+    video_url: Mapped[str | None] = mapped_column(String(500))
+
+    module: Mapped[Module] = relationship(back_populates="lessons")
+
+
+class Quiz(db.Model):
+    """A graded quiz of an e-learning module; passed at ``pass_mark`` percent."""
+
+    __tablename__ = "quizzes"
+    __table_args__ = (UniqueConstraint("module_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("program_modules.id", ondelete="CASCADE"),
+                                           index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column()
+    title: Mapped[dict[str, str]] = mapped_column(JSON)
+    pass_mark: Mapped[int] = mapped_column(default=80)
+
+    module: Mapped[Module] = relationship(back_populates="quizzes")
+    questions: Mapped[list[QuizQuestion]] = relationship(
+        back_populates="quiz", order_by="QuizQuestion.position", cascade="all, delete-orphan",
+        passive_deletes=True)
+
+
+class QuizQuestion(db.Model):
+    """A question; ``options`` is a list of ``{"key", "text", "correct", "feedback"?}``."""
+
+    __tablename__ = "quiz_questions"
+    __table_args__ = (UniqueConstraint("quiz_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column()
+    text: Mapped[dict[str, str]] = mapped_column(JSON)
+    feedback: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    options: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+    quiz: Mapped[Quiz] = relationship(back_populates="questions")
+
+    @property
+    def multiple(self) -> bool:
+        """Whether more than one option is right (check boxes rather than radio buttons)."""
+        return sum(1 for o in self.options if o.get("correct")) > 1
+
+
+class Cohort(TimestampMixin, db.Model):
+    """Learners following one program together (the pilot group first)."""
+
+    __tablename__ = "cohorts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"),
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    pilot: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    program: Mapped[Program] = relationship()
+    trainers: Mapped[list[Membership]] = relationship(secondary="cohort_trainers")
+    enrollments: Mapped[list[Enrollment]] = relationship(
+        back_populates="cohort", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class CohortTrainer(db.Model):
+    """A trainer of a cohort."""
+
+    __tablename__ = "cohort_trainers"
+
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    membership_id: Mapped[int] = mapped_column(
+        ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Enrollment(db.Model):
+    """A learner in a cohort. Its id, a UUID, is the xAPI ``registration`` of every statement
+    about this learner's path through the program."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (UniqueConstraint("cohort_id", "membership_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"),
+                                           index=True)
+    membership_id: Mapped[int] = mapped_column(
+        ForeignKey("memberships.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column()
+    withdrawn_at: Mapped[datetime | None] = mapped_column()
+
+    cohort: Mapped[Cohort] = relationship(back_populates="enrollments")
+    membership: Mapped[Membership] = relationship()
+    progress: Mapped[list[ModuleProgress]] = relationship(
+        back_populates="enrollment", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class ModuleProgress(db.Model):
+    """Where a learner stands in one module: derived from statements, never set by hand."""
+
+    __tablename__ = "module_progress"
+    __table_args__ = (UniqueConstraint("enrollment_id", "module_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[str] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("program_modules.id", ondelete="CASCADE"),
+                                           index=True)
+    state: Mapped[str] = mapped_column(String(16), default=NOT_STARTED)
+    # Best score in percent (quizzes), when the rule has one.
+    score: Mapped[float | None] = mapped_column(Float)
+    # Share of the module's steps done (lessons viewed, quizzes passed), 0–100, for the bars.
+    percent: Mapped[int] = mapped_column(default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    enrollment: Mapped[Enrollment] = relationship(back_populates="progress")
+    module: Mapped[Module] = relationship()
+
+
+class LessonView(db.Model):
+    """A learner opened a lesson (the detail behind the "experienced" statement)."""
+
+    __tablename__ = "lesson_views"
+    __table_args__ = (UniqueConstraint("enrollment_id", "lesson_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[str] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"),
+                                           index=True)
+    viewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QuizAttempt(db.Model):
+    """One submitted quiz: the answers ({question key: [option keys]}), score and outcome."""
+
+    __tablename__ = "quiz_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[str] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"),
+                                         index=True)
+    answers: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    score: Mapped[int] = mapped_column()
+    passed: Mapped[bool] = mapped_column()
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    quiz: Mapped[Quiz] = relationship()
+
+
+class TrainingSession(TimestampMixin, db.Model):
+    """A dated occurrence of a workshop, conference or group training for a cohort."""
+
+    __tablename__ = "training_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("program_modules.id", ondelete="CASCADE"),
+                                           index=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"),
+                                           index=True)
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+    place: Mapped[str | None] = mapped_column(String(300))
+    virtual_link: Mapped[str | None] = mapped_column(String(500))
+    capacity: Mapped[int | None] = mapped_column()
+    trainer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memberships.id", ondelete="SET NULL"))
+
+    module: Mapped[Module] = relationship()
+    cohort: Mapped[Cohort] = relationship()
+    trainer: Mapped[Membership | None] = relationship()
+    registrations: Mapped[list[SessionRegistration]] = relationship(
+        back_populates="session", order_by="SessionRegistration.id",
+        cascade="all, delete-orphan", passive_deletes=True)
+
+
+class SessionRegistration(db.Model):
+    """A learner's seat in a session, or their place on its waiting list (first come first
+    served: the lowest id is promoted first)."""
+
+    __tablename__ = "session_registrations"
+    __table_args__ = (UniqueConstraint("session_id", "enrollment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("training_sessions.id", ondelete="CASCADE"), index=True)
+    enrollment_id: Mapped[str] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    session: Mapped[TrainingSession] = relationship(back_populates="registrations")
+    enrollment: Mapped[Enrollment] = relationship()
+
+
+class Attendance(db.Model):
+    """Presence of a learner at a session for one half-day, as on a sign-in sheet."""
+
+    __tablename__ = "attendances"
+    __table_args__ = (UniqueConstraint("session_id", "enrollment_id", "day", "half"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("training_sessions.id", ondelete="CASCADE"), index=True)
+    enrollment_id: Mapped[str] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    half: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(10))
+    signed_at: Mapped[datetime | None] = mapped_column()
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    # The xAPI statement recorded for this presence (voided if the mark is corrected).
+    statement_id: Mapped[str | None] = mapped_column(String(36))
+
+    recorded_by: Mapped[User | None] = relationship()
+    enrollment: Mapped[Enrollment] = relationship()
+
