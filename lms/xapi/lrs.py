@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import base64
 import hmac
+import io
+from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
@@ -68,10 +71,98 @@ def authenticate_basic(header: str | None) -> LrsCredential | None:
     return credential
 
 
+# Form fields of the alternate request syntax that stand for headers (Communication 1.3).
+_HEADER_FIELDS = {"authorization": "HTTP_AUTHORIZATION",
+                  "x-experience-api-version": "HTTP_X_EXPERIENCE_API_VERSION",
+                  "content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH",
+                  "if-match": "HTTP_IF_MATCH", "if-none-match": "HTTP_IF_NONE_MATCH"}
+ALTERNATE_ERROR = "relais.xapi.alternate_error"
+
+
+class AlternateSyntax:
+    """WSGI middleware turning xAPI's alternate request syntax into the ordinary request.
+
+    ``POST /xapi/...?method=PUT`` with a form body carrying headers, parameters and
+    ``content`` becomes the ``PUT`` it stands for, so every LRS resource supports it without
+    knowing. A malformed one is flagged and answered 400 by the blueprint.
+    """
+
+    def __init__(self, app: Callable[..., Any], prefix: str = "/xapi/") -> None:
+        self.app = app
+        self.prefix = prefix
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(self.prefix):
+            query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+            if "method" in query:
+                error = self._rewrite(environ, query)
+                if error:
+                    environ[ALTERNATE_ERROR] = error
+        return self.app(environ, start_response)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _rewrite(environ: dict[str, Any], query: dict[str, list[str]]) -> str | None:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return "the alternate request syntax must be sent as a POST"
+        if set(query) != {"method"}:
+            return "with the alternate request syntax, only 'method' may be in the query string"
+        method = query["method"][0].upper()
+        if method not in ("GET", "PUT", "POST", "DELETE", "HEAD"):
+            return f"unsupported method {method!r} in the alternate request syntax"
+        content_type = environ.get("CONTENT_TYPE", "")
+        if not content_type.lower().startswith("application/x-www-form-urlencoded"):
+            return "the alternate request syntax needs an application/x-www-form-urlencoded body"
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return "invalid Content-Length"
+        raw = environ["wsgi.input"].read(length) if length else b""
+        try:
+            form = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw))
+        except (ValueError, UnicodeDecodeError):
+            return "the alternate request syntax body is not url-encoded"
+        content = b""
+        params: list[tuple[str, str]] = []
+        environ.pop("CONTENT_TYPE", None)
+        for name, values in form.items():
+            if name.lower() in _HEADER_FIELDS:
+                if name.lower() != "content-length":
+                    environ[_HEADER_FIELDS[name.lower()]] = values[0]
+            elif name == "content":
+                content = values[0].encode("utf-8")
+            else:
+                params.extend((name, value) for value in values)
+        if content and "CONTENT_TYPE" not in environ:
+            environ["CONTENT_TYPE"] = "application/json"
+        if method in ("PUT", "POST") and not content:
+            return "the alternate request syntax needs a 'content' form parameter"
+        environ["REQUEST_METHOD"] = method
+        environ["QUERY_STRING"] = urlencode(params)
+        environ["wsgi.input"] = io.BytesIO(content)
+        environ["CONTENT_LENGTH"] = str(len(content))
+        environ["relais.xapi.alternate"] = True
+        return None
+
+
+@bp.record_once
+def _install_alternate_syntax(state: Any) -> None:
+    state.app.wsgi_app = AlternateSyntax(state.app.wsgi_app, f"{bp.url_prefix}/")
+
+
+def credential_authority(credential: LrsCredential) -> dict[str, Any]:
+    """The authority set on statements sent with these credentials."""
+    return {"objectType": "Agent", "name": credential.label,
+            "account": {"homePage": f"{current_app.config['BASE_URL']}/xapi",
+                        "name": credential.key}}
+
+
 @bp.before_request
 def _check_request() -> Response | None:
     if request.method == "OPTIONS":
         return None
+    if ALTERNATE_ERROR in request.environ:
+        return lrs_error(400, request.environ[ALTERNATE_ERROR])
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     credential = authenticate_basic(request.headers.get("Authorization"))
@@ -118,3 +209,7 @@ def about() -> Any:
     """The LRS's supported versions (no authentication, as the specification says)."""
     return {"version": list(SUPPORTED_VERSIONS),
             "extensions": {"https://relais.dev/xapi/lrs": {"name": "Relais"}}}
+
+
+# The resources register their routes on ``bp`` when imported.
+from lms.xapi import activities, statements  # noqa: E402,F401

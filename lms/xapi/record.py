@@ -147,6 +147,19 @@ def comparable(st: dict[str, Any], *, ignore_timestamp: bool = False) -> Any:
     return norm(trimmed, "")
 
 
+def _arrays_of_context_activities(st: dict[str, Any]) -> dict[str, Any]:
+    """The LRS returns each context activity list as an array, even of one (Data 2.4.6.2)."""
+    context = st.get("context")
+    if isinstance(context, dict) and isinstance(context.get("contextActivities"), dict):
+        st["context"] = {**context, "contextActivities": {
+            key: items if isinstance(items, list) else [items]
+            for key, items in context["contextActivities"].items()}}
+    obj = st.get("object")
+    if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
+        st["object"] = _arrays_of_context_activities(dict(obj))
+    return st
+
+
 def _merge_definition(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     merged = dict(old)
     for key, value in new.items():
@@ -243,7 +256,7 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
     seen: set[str] = set()
     for i, raw in enumerate(received):
         validation.statement(raw, f"statements[{i}]" if many else "statement")
-        st = dict(raw)
+        st = _arrays_of_context_activities(dict(raw))
         st["id"] = st.get("id") or str(uuid.uuid4())
         key = st["id"].lower()
         if key in seen:

@@ -266,7 +266,7 @@ def activity_definition(value: Any, where: str) -> None:
             raise fail(f"{where}.interactionType",
                        "is required with correctResponsesPattern or interaction components")
         return
-    if interaction not in INTERACTION_TYPES:
+    if not isinstance(interaction, str) or interaction not in INTERACTION_TYPES:
         raise fail(f"{where}.interactionType", f"unknown interaction type {interaction!r}")
     if "correctResponsesPattern" in data:
         pattern = data["correctResponsesPattern"]
