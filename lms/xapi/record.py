@@ -249,6 +249,8 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
         return []
     many = len(received) > 1
     now = utcnow()
+    # The column and the JSON must agree exactly, for since/until: keep milliseconds only.
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     stored_text = format_timestamp(now)
     auth = authority or system_authority(organization_id)
 
