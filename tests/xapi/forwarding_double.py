@@ -25,6 +25,7 @@ class LrsDouble:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/xapi"
         self.received: list[dict[str, Any]] = []  # every statement stored, in arrival order
+        self._known: set[str] = set()
         self.requests: list[dict[str, Any]] = []  # every request: method, path, headers, count
         self.fail_status: int | None = None  # answer this to every statements POST
         self.reject_ids: set[str] = set()  # answer 400 to a batch holding one of these
@@ -68,6 +69,13 @@ class LrsDouble:
         self._thread.join(timeout=5)
         self._server = None
 
+    def reset(self) -> None:
+        """Forget what was received (an empty LRS)."""
+        with self._lock:
+            self.received.clear()
+            self._known.clear()
+            self.requests.clear()
+
     @property
     def ids(self) -> list[str]:
         """Ids of the statements stored, in arrival order (repeats would show here)."""
@@ -95,7 +103,7 @@ class LrsDouble:
                 return self.fail_status, extra, b'{"error": "unavailable"}'
             if any(s.get("id") in self.reject_ids for s in statements):
                 return 400, {}, b'{"error": "statement rejected: invalid verb"}'
-            known = {s["id"] for s in self.received}
+            known = self._known
             if self.conflict_on_duplicate and any(s["id"] in known for s in statements):
                 # Like a strict LRS: the whole batch is refused, nothing of it stored.
                 return 409, {}, b'{"error": "statement id already stored"}'
@@ -109,6 +117,7 @@ class LrsDouble:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the forwarder uses it
+    disable_nagle_algorithm = True  # headers and body leave at once (no delayed-ACK stall)
     lrs: LrsDouble
 
     def setup(self) -> None:
