@@ -335,7 +335,7 @@ def _request(method: str, url: str, headers: dict[str, str], body: bytes | None 
     try:
         response = _http().request(method, url, body=body, headers=headers, timeout=timeout,
                                    redirect=False, preload_content=True)
-    except (urllib3.exceptions.HTTPError, OSError, socket.timeout) as exc:
+    except (TimeoutError, urllib3.exceptions.HTTPError, OSError) as exc:
         # urllib3's messages name the URL, never the Authorization header.
         return Answer(status=0, error=f"{type(exc).__name__}: {exc}")
     retry_after = None

@@ -52,8 +52,8 @@ def status_command(org_slug: str | None) -> None:
             if target.last_success_at:
                 click.echo(f"  last delivery {target.last_success_at.isoformat()}")
             if target.last_error:
-                click.echo(f"  last error {target.last_error_at.isoformat() if target.last_error_at else ''}: "
-                           f"{target.last_error}")
+                when = target.last_error_at.isoformat() if target.last_error_at else ""
+                click.echo(f"  last error {when}: {target.last_error}")
     if not shown:
         click.echo("No organization forwards statements.")
 

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from conftest import csrf_token
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from conftest import csrf_token
 from forwarding_double import LrsDouble
 from sqlalchemy import select
 
@@ -137,7 +137,8 @@ def test_admin_saves_settings_with_csrf_and_the_secret_is_never_shown(
                                  "key": double.key, "secret": "", "enabled": "y"})
     db.session.expire_all()
     target = forwarding.external_lrs_for(org.id)
-    assert target is not None and forwarding.decrypt_secret(target.secret_encrypted) == double.secret
+    assert target is not None
+    assert forwarding.decrypt_secret(target.secret_encrypted) == double.secret
 
 
 def test_a_bad_endpoint_is_explained(client: FlaskClient, login: Callable[..., Any],
