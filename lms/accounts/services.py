@@ -127,9 +127,21 @@ def create_organization(*, slug: str, name: str) -> Organization:
     return org
 
 
+def email_key(email: str) -> str:
+    """The form of an address used to find people: normalized and lower-cased when valid.
+
+    Used for lookups and for counting failed logins, so spellings of one address that
+    normalize alike (case, Unicode forms) are one person and one rate limit.
+    """
+    try:
+        return normalize_email(email)
+    except ValidationFailed:
+        return email.strip().lower()
+
+
 def find_user(email: str) -> User | None:
     """Return the user with this e-mail (any case), or None."""
-    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    return db.session.scalar(select(User).where(User.email == email_key(email)))
 
 
 def create_user(*, email: str, display_name: str | None = None, password: str | None = None,
@@ -236,12 +248,17 @@ def _keep_an_admin(membership: Membership) -> None:
 
     :raise Conflict: ``membership`` is the only admin left.
     """
-    admins = db.session.scalar(
-        select(func.count()).select_from(Membership)
+    if membership.role != Role.ADMIN:
+        return
+    # Locking the admins' rows (PostgreSQL) makes two concurrent demotions wait for each
+    # other, so they cannot both see "another admin is left".
+    admins = db.session.scalars(
+        select(Membership.id)
         .where(Membership.organization_id == membership.organization_id,
                Membership.role == Role.ADMIN)
-    ) or 0
-    if membership.role == Role.ADMIN and admins <= 1:
+        .with_for_update()
+    ).all()
+    if len(admins) <= 1:
         raise Conflict("An organization needs at least one administrator: "
                        "make someone else admin first.", fields={"role": "last administrator"})
 
@@ -272,7 +289,7 @@ def check_login_allowed(*, email: str, address: str) -> None:
     """
     cfg = current_app.config
     since = utcnow() - timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
-    email = email.strip().lower()
+    email = email_key(email)
     if (_recent_failures(LoginFailure.email, email, since) >= cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
             or _recent_failures(LoginFailure.address, address, since)
             >= cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]):
@@ -292,7 +309,7 @@ def authenticate(*, email: str, password: str, address: str) -> User:
     ok = check_password_hash(user.password_hash if user and user.password_hash else _DUMMY_HASH,
                              password)
     if not (ok and user and user.password_hash and user.active):
-        db.session.add(LoginFailure(email=email.strip().lower()[:254], address=address[:64]))
+        db.session.add(LoginFailure(email=email_key(email)[:254], address=address[:64]))
         db.session.flush()
         raise InvalidCredentials("Wrong e-mail or password.")
     # A success clears the account's failures so a typo earlier does not count against later.

@@ -192,3 +192,16 @@ def test_csrf_is_enforced_on_forms(client, create_user, app):
     page = client.get(response.headers["Location"], follow_redirects=True)
     token = csrf_token(page.get_data(as_text=True))
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+
+
+def test_spellings_of_one_address_share_the_account_and_its_limit(client, create_user, app):
+    composed, decomposed = "jos\u00e9@example.com", "jose\u0301@example.com"
+    create_user(email=composed)
+    assert client.post("/login", data={"email": decomposed.upper(),
+                                       "password": "correct horse battery"}).status_code == 302
+    client.post("/logout")
+    for n in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]):
+        spelling = decomposed if n % 2 else decomposed.upper()
+        client.post("/login", data={"email": spelling, "password": "wrong"})
+    response = client.post("/login", data={"email": composed, "password": "correct horse battery"})
+    assert response.status_code == 429
