@@ -67,7 +67,7 @@ def test_trainer_invites_a_learner_who_joins_in_french(live_server: str, page: P
         learner.get_by_label("Confirmez le mot de passe").fill("un mot de passe solide")
         learner.get_by_role("button", name="Rejoindre").click()
         expect(learner).to_have_url(f"{live_server}/o/atelier-dupont/")
-        expect(learner.get_by_role("status")).to_contain_text("Bienvenue dans Atelier Dupont")
+        expect(learner.get_by_role("status")).to_contain_text("Bienvenue chez Atelier Dupont")
         expect(learner.get_by_role("heading", level=1)).to_have_text("Atelier Dupont")
         # A learner sees no staff counts and no members page.
         expect(learner.locator(".tile")).to_have_count(0)
