@@ -30,6 +30,8 @@ class Route:
     rule: str
     endpoint: str
     arguments: tuple[tuple[str, str], ...]  # (name, converter kind) other than org_slug
+    method: str = "GET"
+    required: frozenset[Role] | None = None  # roles the endpoint declares; None: any member
 
     @property
     def is_api(self) -> bool:
@@ -41,7 +43,7 @@ def membership(user: User, org: Organization) -> Membership:
 
 
 def _collect_routes() -> list[Route]:
-    """Every GET route under the two organization prefixes, read from a throw-away app."""
+    """Every route and method under the two organization prefixes, from a throw-away app."""
     previous = os.environ.get("RELAIS_INSTANCE_PATH")
     with tempfile.TemporaryDirectory() as instance:
         os.environ["RELAIS_INSTANCE_PATH"] = instance
@@ -55,8 +57,7 @@ def _collect_routes() -> list[Route]:
                 os.environ["RELAIS_INSTANCE_PATH"] = previous
     routes = []
     for rule in app.url_map.iter_rules():
-        if "GET" not in (rule.methods or ()) or not (
-                rule.rule.startswith(PAGE_PREFIX + "/") or rule.rule.startswith(API_PREFIX)):
+        if not (rule.rule.startswith(PAGE_PREFIX + "/") or rule.rule.startswith(API_PREFIX)):
             continue
         args = []
         for name in sorted(rule.arguments - {"org_slug"}):
@@ -64,11 +65,16 @@ def _collect_routes() -> list[Route]:
             kind = ("int" if isinstance(converter, IntegerConverter)
                     else "uuid" if isinstance(converter, UUIDConverter) else "str")
             args.append((name, kind))
-        routes.append(Route(rule.rule, rule.endpoint, tuple(args)))
-    return sorted(routes, key=lambda r: r.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            required = getattr(app.view_functions[rule.endpoint], REQUIRED_ROLES_ATTR, None)
+            routes.append(Route(rule.rule, rule.endpoint, tuple(args), method, required))
+    return sorted(routes, key=lambda r: (r.rule, r.method))
 
 
-ROUTES = _collect_routes()
+ALL_ROUTES = _collect_routes()
+ROUTES = [r for r in ALL_ROUTES if r.method == "GET"]
+# Routes that change data: the matrix checks who is refused, before any view runs.
+WRITE_ROUTES = [r for r in ALL_ROUTES if r.method != "GET"]
 
 
 def test_the_matrix_sees_the_foundation_routes():
@@ -107,10 +113,10 @@ def _session_login(client, user: User) -> None:
 def _request(client, api_token, route, user, url):
     if route.is_api:
         headers = api_token(user) if user is not None else {}
-        return client.get(url, headers=headers)
+        return client.open(url, method=route.method, headers=headers, json={})
     if user is not None:
         _session_login(client, user)
-    return client.get(url)
+    return client.open(url, method=route.method, data={})
 
 
 def _required_roles(app, route: Route) -> frozenset[Role] | None:
@@ -190,3 +196,36 @@ def test_foundation_endpoints_declare_the_documented_roles(app):
     for endpoint, roles in expected.items():
         declared = getattr(app.view_functions[endpoint], REQUIRED_ROLES_ATTR, None)
         assert declared == (frozenset(roles) if roles is not None else None), endpoint
+
+
+# Admitted roles are left out: each route's own tests cover what it writes.
+WRITE_CASES = [pytest.param(route, role, where,
+                            id=f"{route.method} {route.rule}|{role.value}|{where}")
+               for route in WRITE_ROUTES for role in Role for where in ("own", "other")
+               if where == "other" or (route.required and role not in route.required)]
+
+
+@pytest.mark.parametrize(("route", "role", "where"), WRITE_CASES)
+def test_writes_are_refused_to_outsiders_and_members_without_the_role(
+        app, client, create_user, api_token, world, route, role, where):
+    org_a, org_b, somebody = world
+    user = create_user(role, org=org_a if where == "own" else org_b, password=None)
+    response = _request(client, api_token, route, user, _url(route, org_a, somebody.id))
+    expected = 404 if where == "other" else 403
+    assert response.status_code == expected, (
+        f"{role.value} ({where} organization) got {response.status_code} on {route.method}")
+    if route.is_api:
+        assert response.get_json()["error"]["code"] == {404: "not_found",
+                                                        403: "forbidden"}[expected]
+
+
+@pytest.mark.parametrize("route", [pytest.param(r, id=f"{r.method} {r.rule}")
+                                   for r in WRITE_ROUTES])
+def test_anonymous_writes_are_refused(client, world, route):
+    org_a, _org_b, somebody = world
+    response = client.open(_url(route, org_a, somebody.id), method=route.method, data={})
+    if route.is_api:
+        assert response.status_code == 401
+    else:
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
