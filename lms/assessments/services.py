@@ -282,11 +282,12 @@ def items_of(q: Questionnaire) -> list[scoring.Item]:
             for x in sorted(q.questions, key=lambda x: x.position)]
 
 
-def progress_of(attempt: Attempt) -> scoring.Progress:
-    """Replay an attempt's answers through the ladders."""
+def progress_of(attempt: Attempt, answers: Mapping[str, Any] | None = None) -> scoring.Progress:
+    """Replay an attempt's answers (or ``answers``) through the ladders."""
     q = attempt.questionnaire
     order = [c.code for c in q.framework.competencies]
-    return scoring.progress(items_of(q), attempt.answers or {}, order)
+    return scoring.progress(items_of(q), attempt.answers or {} if answers is None else answers,
+                            order)
 
 
 def start_attempt(*, membership: Membership, questionnaire: Questionnaire) -> tuple[Attempt, bool]:
@@ -333,13 +334,11 @@ def answer(*, attempt: Attempt, answers: Mapping[str, Any],
             fields[key] = error
     if fields:
         raise ValidationFailed("Some answers are invalid.", fields=fields)
-    original = attempt.answers or {}
-    saved = dict(original)
+    saved = dict(attempt.answers or {})
     remaining = {k: v for k, v in answers.items() if k not in saved or saved[k] != v}
     order: list[str] = []
     while remaining:
-        attempt.answers = saved
-        state = progress_of(attempt)
+        state = progress_of(attempt, saved)
         step = [k for k in state.current if k not in saved]
         if not step or not any(k in remaining for k in step):
             break
@@ -355,8 +354,8 @@ def answer(*, attempt: Attempt, answers: Mapping[str, Any],
         fields.setdefault(key, "not asked at this point of the questionnaire"
                           if key not in saved else "already answered: answers cannot change")
     if fields:
-        attempt.answers = original
         raise ValidationFailed("Some answers cannot be saved.", fields=fields)
+    # A new dict: the JSON column only notices assignment, never changes made in place.
     attempt.answers = saved
     attempt.updated_at = utcnow()
     if record_statements and order:

@@ -23,9 +23,14 @@ def questionnaire(content: Any) -> Any:
     return queries.builtin_questionnaires()[0]
 
 
-def answer_as(attempt: Any, levels: dict[str, int], overclaim: frozenset[str] = frozenset()
-              ) -> None:
-    """Answer every screen as a person who masters ``levels`` (C1…C8, default 0)."""
+@pytest.fixture()
+def answer_as() -> Any:
+    """Return ``answer_as(attempt, levels, overclaim=())``: answer every remaining screen as a
+    person who masters ``levels`` (C1…C8, default 0) and over-rates ``overclaim``."""
     from lms.assessments.demo import answers_for
 
-    answers_for(attempt, {f"C{i}": levels.get(f"C{i}", 0) for i in range(1, 9)}, set(overclaim))
+    def answer(attempt: Any, levels: dict[str, int], overclaim: Any = ()) -> None:
+        answers_for(attempt, {f"C{i}": levels.get(f"C{i}", 0) for i in range(1, 9)},
+                    set(overclaim))
+
+    return answer

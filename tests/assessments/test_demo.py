@@ -1,0 +1,48 @@
+"""The demo's skill map: most learners answered, a retake, one not answered, one level 4."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from lms.accounts.models import Organization
+from lms.assessments import queries
+from lms.assessments.models import Attempt, LevelValidation
+from lms.demo import load_demo
+from lms.extensions import db
+
+
+def test_demo_step(content):
+    load_demo()
+    db.session.commit()
+    org = db.session.scalar(select(Organization).where(Organization.slug == "demo"))
+    rows = queries.team_map(org.id)
+    answered = [r for r in rows if r.profile]
+    assert len(answered) == len(rows) - 1 >= 6
+    assert [r.membership.user.display_name for r in rows if not r.profile] == ["Jules Durand"]
+    # A realistic spread: several distinct levels across the team.
+    levels = {lvl for r in answered for lvl in r.profile.levels.values()}
+    assert {0, 1, 2, 3, 4} <= levels
+    # Camille retook it and progressed.
+    camille = next(r for r in rows if r.membership.user.display_name == "Camille Martin")
+    history = queries.submitted_attempts(camille.membership.id)
+    assert len(history) == 2
+    assert sum(history[1].levels.values()) > sum(history[0].levels.values())
+    # Léa's level 4 in C1 is validated by the trainer.
+    validation = db.session.scalar(select(LevelValidation))
+    lea = next(r for r in rows if r.membership.user.display_name == "Léa Dubois")
+    assert validation.membership_id == lea.membership.id
+    assert next(x for x in lea.profile.lines if x.competency.code == "C1").level == 4
+    # Loading the demo again adds nothing.
+    count = db.session.scalar(select(db.func.count()).select_from(Attempt))
+    load_demo()
+    assert db.session.scalar(select(db.func.count()).select_from(Attempt)) == count
+
+
+def test_demo_command_shows_skill_pages(runner, client):
+    result = runner.invoke(args=["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    client.post("/login", data={"email": "formatrice@maison-lumiere.example",
+                                "password": "relais-demo"})
+    html = client.get("/o/demo/skills/map").get_data(as_text=True)
+    assert "Camille Martin" in html  # the demo trainer reads French
+    assert "Jules Durand" in html.split("missing-h")[-1]
