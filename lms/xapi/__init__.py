@@ -12,7 +12,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the LRS endpoints under /xapi/ and the xAPI commands."""
     from lms.extensions import csrf
-    from lms.xapi import cli
+    from lms.xapi import cli, document_views  # noqa: F401  (its import adds routes to bp)
     from lms.xapi.lrs import bp
 
     csrf.exempt(bp)
