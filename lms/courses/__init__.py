@@ -7,5 +7,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the models, pages, content loader, projection handler, demo step and API."""
+    """Register the pages, content loader, progress projection, demo step and API resource."""
+    from lms import content
     from lms.courses import models  # noqa: F401  (tables known to migrations and tests)
+    from lms.courses import progress, services
+    from lms.courses.statements import PROGRESS_VERBS
+    from lms.xapi import projections
+
+    if services.load_builtin_content not in content.LOADERS:
+        content.LOADERS.append(services.load_builtin_content)
+    # Explicit, readable wiring: the xapi package knows nothing of courses.
+    projections.register(progress.on_statement, verbs=PROGRESS_VERBS)

@@ -1,0 +1,521 @@
+"""Programs as files: ``program.yaml`` plus ``lessons/<key>.<lang>.md``, parsed, validated line
+by line, and written back.
+
+Parsing walks PyYAML's node tree (``yaml.compose``) rather than plain data, so every error names
+the line it is about ("program.yaml line 42: completion type must be one of …"). Writing emits a
+fixed layout, so export → import → export gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+FORMAT_VERSION = 1
+LANGUAGES = ("fr", "en")
+KINDS = ("workshop", "conference", "group_training", "elearning", "exercise", "coaching")
+SESSION_KINDS = ("workshop", "conference", "group_training")
+COMPETENCY_CODES = tuple(f"C{n}" for n in range(1, 9))
+RULES = ("attended", "quiz_passed", "lessons_viewed", "exercise_approved", "followups_held",
+         "xapi_completed")
+PROGRAM_FILE = "program.yaml"
+LESSONS_DIR = "lessons"
+KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# Fixed zip entry date: the archive's bytes depend only on its content.
+ZIP_DATE = (2026, 1, 1, 0, 0, 0)
+
+Text = Mapping[str, str]
+
+
+class ContentError(ValueError):
+    """A program's files break the format; ``errors`` are "file line N: message" strings."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(errors))
+
+
+@dataclass(frozen=True)
+class OptionDef:
+    key: str
+    text: Text
+    correct: bool = False
+    feedback: Text | None = None
+
+
+@dataclass(frozen=True)
+class QuestionDef:
+    key: str
+    text: Text
+    options: tuple[OptionDef, ...]
+    feedback: Text | None = None
+
+
+@dataclass(frozen=True)
+class QuizDef:
+    key: str
+    title: Text
+    pass_mark: int
+    questions: tuple[QuestionDef, ...]
+
+
+@dataclass(frozen=True)
+class LessonDef:
+    key: str
+    title: Text
+    body: Text  # Markdown per language
+    video_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ModuleDef:
+    key: str
+    kind: str
+    title: Text
+    description: Text
+    required: bool
+    duration_minutes: int | None
+    competencies: tuple[str, ...]
+    prerequisites: tuple[str, ...]
+    completion: Mapping[str, Any]
+    lessons: tuple[LessonDef, ...] = ()
+    quizzes: tuple[QuizDef, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProgramDef:
+    slug: str
+    version: int
+    language: str
+    title: Text
+    description: Text
+    modules: tuple[ModuleDef, ...]
+    format_version: int = FORMAT_VERSION
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Collects errors while reading typed values out of YAML nodes."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.errors: list[str] = []
+
+    def error(self, node: Node, message: str) -> None:
+        self.errors.append(f"{self.source} line {node.start_mark.line + 1}: {message}")
+
+    def mapping(self, node: Node, what: str, required: Iterable[str],
+                optional: Iterable[str] = ()) -> dict[str, Node] | None:
+        if not isinstance(node, MappingNode):
+            self.error(node, f"{what} must be a mapping of keys to values")
+            return None
+        required = tuple(required)
+        allowed = set(required) | set(optional)
+        out: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, ScalarNode) else None
+            if key not in allowed:
+                self.error(key_node, f"unknown key {key!r} in {what} (allowed: "
+                           f"{', '.join(sorted(allowed))})")
+            elif key in out:
+                self.error(key_node, f"duplicate key {key!r} in {what}")
+            else:
+                out[key] = value_node
+        for key in required:
+            if key not in out:
+                self.error(node, f"{what} needs {key!r}")
+        return out
+
+    def sequence(self, node: Node | None, what: str) -> list[Node]:
+        if node is None:
+            return []
+        if not isinstance(node, SequenceNode):
+            self.error(node, f"{what} must be a list")
+            return []
+        return list(node.value)
+
+    def string(self, node: Node | None, what: str, *, allow_empty: bool = False) -> str:
+        if node is None:
+            return ""
+        if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:str":
+            self.error(node, f"{what} must be text")
+            return ""
+        if not node.value.strip() and not allow_empty:
+            self.error(node, f"{what} must not be empty")
+        return str(node.value)
+
+    def key(self, node: Node | None, what: str) -> str:
+        value = self.string(node, what)
+        if value and not KEY_RE.match(value) and node is not None:
+            self.error(node, f"{what} {value!r} must be lower-case letters, digits, - or _")
+        return value
+
+    def integer(self, node: Node | None, what: str, low: int, high: int) -> int | None:
+        if node is None:
+            return None
+        if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:int":
+            self.error(node, f"{what} must be an integer from {low} to {high}")
+            return None
+        value = int(node.value)
+        if not low <= value <= high:
+            self.error(node, f"{what} must be an integer from {low} to {high}")
+        return value
+
+    def boolean(self, node: Node | None, what: str, default: bool) -> bool:
+        if node is None:
+            return default
+        if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:bool":
+            self.error(node, f"{what} must be true or false")
+            return default
+        return node.value.lower() in ("true", "yes", "on")
+
+    def text(self, node: Node | None, what: str, language: str | None = None) -> dict[str, str]:
+        if node is None:
+            return {}
+        fields = self.mapping(node, what, (), LANGUAGES)
+        if fields is None:
+            return {}
+        out = {lang: self.string(value, f"{what} ({lang})") for lang, value in fields.items()}
+        if not out:
+            self.error(node, f"{what} needs a text in {' or '.join(LANGUAGES)}")
+        elif language and language not in out:
+            self.error(node, f"{what} needs a text in the program's language ({language})")
+        return out
+
+
+def _unique(reader: _Reader, nodes: list[tuple[Node, str]], what: str) -> None:
+    seen: set[str] = set()
+    for node, key in nodes:
+        if key and key in seen:
+            reader.error(node, f"duplicate {what} {key!r}")
+        seen.add(key)
+
+
+def _completion(r: _Reader, node: Node, kind: str, lessons: int, quizzes: int) -> dict[str, Any]:
+    fields = r.mapping(node, "completion", ("type",), ("pass_mark", "count"))
+    if fields is None:
+        return {}
+    kind_node = fields["type"] if "type" in fields else node
+    rule = r.string(fields.get("type"), "completion type")
+    if rule and rule not in RULES:
+        r.error(kind_node, f"completion type must be one of {', '.join(RULES)}")
+        return {"type": rule}
+    out: dict[str, Any] = {"type": rule}
+    if rule == "quiz_passed":
+        if not quizzes:
+            r.error(kind_node, "completion quiz_passed needs at least one quiz in the module")
+        if "pass_mark" in fields:
+            out["pass_mark"] = r.integer(fields["pass_mark"], "pass_mark", 0, 100)
+    elif "pass_mark" in fields:
+        r.error(fields["pass_mark"], "pass_mark is only for completion type quiz_passed")
+    if rule == "followups_held":
+        out["count"] = r.integer(fields.get("count"), "count", 1, 20) or 1
+    elif "count" in fields:
+        r.error(fields["count"], "count is only for completion type followups_held")
+    if rule == "attended" and kind not in SESSION_KINDS:
+        r.error(kind_node, f"completion attended needs a session module "
+                           f"({', '.join(SESSION_KINDS)}), not {kind}")
+    if rule == "lessons_viewed" and not lessons:
+        r.error(kind_node, "completion lessons_viewed needs at least one lesson in the module")
+    return out
+
+
+def _option(r: _Reader, node: Node, lang: str) -> OptionDef:
+    f = r.mapping(node, "option", ("key", "text"), ("correct", "feedback")) or {}
+    return OptionDef(key=r.key(f.get("key"), "option key"),
+                     text=r.text(f.get("text"), "option text", lang),
+                     correct=r.boolean(f.get("correct"), "correct", False),
+                     feedback=r.text(f.get("feedback"), "option feedback") or None)
+
+
+def _question(r: _Reader, node: Node, lang: str) -> QuestionDef:
+    f = r.mapping(node, "question", ("key", "text", "options"), ("feedback",)) or {}
+    option_nodes = r.sequence(f.get("options"), "options")
+    options = tuple(_option(r, o, lang) for o in option_nodes)
+    _unique(r, list(zip(option_nodes, (o.key for o in options), strict=True)), "option key")
+    if "options" in f and len(options) < 2:
+        r.error(f["options"], "a question needs at least two options")
+    elif options and not any(o.correct for o in options):
+        r.error(f["options"], "a question needs at least one option marked correct: true")
+    return QuestionDef(key=r.key(f.get("key"), "question key"),
+                       text=r.text(f.get("text"), "question text", lang), options=options,
+                       feedback=r.text(f.get("feedback"), "question feedback") or None)
+
+
+def _quiz(r: _Reader, node: Node, lang: str) -> QuizDef:
+    f = r.mapping(node, "quiz", ("key", "title", "questions"), ("pass_mark",)) or {}
+    question_nodes = r.sequence(f.get("questions"), "questions")
+    questions = tuple(_question(r, q, lang) for q in question_nodes)
+    _unique(r, list(zip(question_nodes, (q.key for q in questions), strict=True)),
+            "question key")
+    if "questions" in f and not questions:
+        r.error(f["questions"], "a quiz needs at least one question")
+    pass_mark = r.integer(f.get("pass_mark"), "pass_mark", 0, 100)
+    return QuizDef(key=r.key(f.get("key"), "quiz key"), title=r.text(f.get("title"), "quiz title",
+                                                                      lang),
+                   pass_mark=80 if pass_mark is None else pass_mark, questions=questions)
+
+
+def _lesson(r: _Reader, node: Node, lang: str, bodies: Mapping[str, Mapping[str, str]],
+            used: set[str]) -> LessonDef:
+    f = r.mapping(node, "lesson", ("key", "title"), ("video_url",)) or {}
+    key = r.key(f.get("key"), "lesson key")
+    video = r.string(f.get("video_url"), "video_url") if "video_url" in f else None
+    if video and not re.match(r"^https://\S+$", video):
+        r.error(f["video_url"], "video_url must be an https:// address")
+    body = dict(bodies.get(key, {}))
+    if key and lang not in body:
+        r.error(node, f"lesson {key!r} needs the file {LESSONS_DIR}/{key}.{lang}.md")
+    used.add(key)
+    return LessonDef(key=key, title=r.text(f.get("title"), "lesson title", lang), body=body,
+                     video_url=video or None)
+
+
+def _module(r: _Reader, node: Node, lang: str, bodies: Mapping[str, Mapping[str, str]],
+            used: set[str]) -> tuple[ModuleDef, dict[str, Node]]:
+    f = r.mapping(node, "module", ("key", "kind", "title", "completion"),
+                  ("description", "required", "duration_minutes", "competencies",
+                   "prerequisites", "lessons", "quizzes")) or {}
+    kind = r.string(f.get("kind"), "kind")
+    if kind and kind not in KINDS:
+        r.error(f["kind"], f"kind must be one of {', '.join(KINDS)}")
+    lesson_nodes = r.sequence(f.get("lessons"), "lessons")
+    quiz_nodes = r.sequence(f.get("quizzes"), "quizzes")
+    if kind != "elearning" and (lesson_nodes or quiz_nodes):
+        r.error((lesson_nodes or quiz_nodes)[0], "only elearning modules hold lessons and quizzes")
+    lessons = tuple(_lesson(r, n, lang, bodies, used) for n in lesson_nodes)
+    quizzes = tuple(_quiz(r, n, lang) for n in quiz_nodes)
+    _unique(r, list(zip(quiz_nodes, (q.key for q in quizzes), strict=True)), "quiz key")
+    codes = []
+    for code_node in r.sequence(f.get("competencies"), "competencies"):
+        code = r.string(code_node, "competency code")
+        if code and code not in COMPETENCY_CODES:
+            r.error(code_node, f"unknown competency {code!r} (use {', '.join(COMPETENCY_CODES)})")
+        codes.append(code)
+    prereq_nodes = r.sequence(f.get("prerequisites"), "prerequisites")
+    prereqs = tuple(r.key(p, "prerequisite") for p in prereq_nodes)
+    completion = _completion(r, f["completion"], kind, len(lessons), len(quizzes)) \
+        if "completion" in f else {}
+    module = ModuleDef(
+        key=r.key(f.get("key"), "module key"), kind=kind,
+        title=r.text(f.get("title"), "module title", lang),
+        description=r.text(f.get("description"), "module description"),
+        required=r.boolean(f.get("required"), "required", True),
+        duration_minutes=r.integer(f.get("duration_minutes"), "duration_minutes", 1, 100_000),
+        competencies=tuple(codes), prerequisites=prereqs, completion=completion,
+        lessons=lessons, quizzes=quizzes)
+    return module, dict(zip(prereqs, prereq_nodes, strict=True))
+
+
+def parse_program(yaml_text: str, lesson_files: Mapping[str, str]) -> ProgramDef:
+    """Parse and validate a program.
+
+    :param yaml_text: the content of ``program.yaml``.
+    :param lesson_files: ``{"<key>.<lang>.md": markdown}`` from the ``lessons`` folder.
+    :raise ContentError: every problem found, each with its file and line.
+    """
+    r = _Reader(PROGRAM_FILE)
+    try:
+        root = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f" line {mark.line + 1}" if mark else ""
+        raise ContentError([f"{PROGRAM_FILE}{line}: {exc.problem or exc}"]) from exc
+    if root is None:
+        raise ContentError([f"{PROGRAM_FILE}: the file is empty"])
+    bodies: dict[str, dict[str, str]] = {}
+    for name, body in lesson_files.items():
+        match = re.match(r"^(.+)\.(\w\w)\.md$", name)
+        if not match or match.group(2) not in LANGUAGES:
+            r.errors.append(f"{LESSONS_DIR}/{name}: lesson files are named <key>.<fr|en>.md")
+            continue
+        bodies.setdefault(match.group(1), {})[match.group(2)] = body
+    f = r.mapping(root, "program", ("format_version", "slug", "language", "title", "modules"),
+                  ("version", "description")) or {}
+    fmt = r.integer(f.get("format_version"), "format_version", 1, 1_000)
+    if fmt is not None and fmt != FORMAT_VERSION:
+        r.error(f["format_version"], f"format_version {fmt} is not supported (this Relais "
+                                     f"reads {FORMAT_VERSION})")
+    lang = r.string(f.get("language"), "language")
+    if lang and lang not in LANGUAGES:
+        r.error(f["language"], f"language must be one of {', '.join(LANGUAGES)}")
+    used: set[str] = set()
+    module_nodes = r.sequence(f.get("modules"), "modules")
+    if "modules" in f and not module_nodes:
+        r.error(f["modules"], "a program needs at least one module")
+    parsed = [_module(r, n, lang, bodies, used) for n in module_nodes]
+    modules = tuple(m for m, _p in parsed)
+    _unique(r, list(zip(module_nodes, (m.key for m in modules), strict=True)), "module key")
+    lesson_pairs = [(n, lesson.key) for mn, m in zip(module_nodes, modules, strict=True)
+                    for n, lesson in zip(r.sequence(_get(mn, "lessons"), "lessons"), m.lessons,
+                                         strict=False)]
+    _unique(r, lesson_pairs, "lesson key")
+    earlier: set[str] = set()
+    for module, prereq_nodes in parsed:
+        for key, node in prereq_nodes.items():
+            if key and key not in earlier:
+                r.error(node, f"prerequisite {key!r} is not a module listed before "
+                              f"{module.key!r}")
+        earlier.add(module.key)
+    for key in sorted(set(bodies) - used):
+        r.errors.append(f"{LESSONS_DIR}/{key}.*.md: no lesson {key!r} in {PROGRAM_FILE}")
+    if r.errors:
+        raise ContentError(r.errors)
+    return ProgramDef(slug=r.key(f.get("slug"), "slug"),
+                      version=r.integer(f.get("version"), "version", 1, 1_000_000) or 1,
+                      language=lang, title=r.text(f.get("title"), "title", lang),
+                      description=r.text(f.get("description"), "description"), modules=modules,
+                      format_version=FORMAT_VERSION)
+
+
+def _get(node: Node, key: str) -> Node | None:
+    if isinstance(node, MappingNode):
+        for k, v in node.value:
+            if isinstance(k, ScalarNode) and k.value == key:
+                return v
+    return None
+
+
+def read_files(files: Mapping[str, bytes]) -> ProgramDef:
+    """Parse a program from ``{relative path: bytes}`` (a folder or a zip's entries).
+
+    :raise ContentError: a missing ``program.yaml``, text that is not UTF-8, or invalid content.
+    """
+    errors = []
+    texts: dict[str, str] = {}
+    for path, raw in files.items():
+        try:
+            texts[path] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append(f"{path}: not UTF-8 text")
+    if PROGRAM_FILE not in files:
+        errors.append(f"{PROGRAM_FILE}: missing")
+    others = [p for p in texts if p != PROGRAM_FILE and not p.startswith(LESSONS_DIR + "/")]
+    errors += [f"{p}: unexpected file (a program has {PROGRAM_FILE} and {LESSONS_DIR}/*.md)"
+               for p in sorted(others)]
+    if errors:
+        raise ContentError(errors)
+    lessons = {p[len(LESSONS_DIR) + 1:]: t for p, t in texts.items()
+               if p.startswith(LESSONS_DIR + "/")}
+    return parse_program(texts[PROGRAM_FILE], lessons)
+
+
+def read_folder(folder: Path) -> ProgramDef:
+    """Parse the program in ``folder`` (``program.yaml`` and ``lessons/*.md``)."""
+    files = {PROGRAM_FILE: (folder / PROGRAM_FILE).read_bytes()} \
+        if (folder / PROGRAM_FILE).exists() else {}
+    lesson_dir = folder / LESSONS_DIR
+    if lesson_dir.is_dir():
+        for path in sorted(lesson_dir.iterdir()):
+            if path.is_file():
+                files[f"{LESSONS_DIR}/{path.name}"] = path.read_bytes()
+    return read_files(files)
+
+
+def read_zip(data: bytes) -> ProgramDef:
+    """Parse a program exported as a zip (entries may sit under one top folder).
+
+    :raise ContentError: not a zip, or invalid content.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ContentError(["the file is not a zip archive"]) from exc
+    names = [n for n in archive.namelist() if not n.endswith("/")]
+    prefix = ""
+    if PROGRAM_FILE not in names:
+        tops = {n.split("/", 1)[0] for n in names}
+        if len(tops) == 1 and f"{next(iter(tops))}/{PROGRAM_FILE}" in names:
+            prefix = next(iter(tops)) + "/"
+    if sum(info.file_size for info in archive.infolist()) > 20_000_000:
+        raise ContentError(["the archive is larger than 20 MB once extracted"])
+    return read_files({n[len(prefix):]: archive.read(n) for n in names if n.startswith(prefix)})
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _text(value: Text | None) -> dict[str, str]:
+    return {lang: value[lang] for lang in LANGUAGES if value and lang in value}
+
+
+def to_data(program: ProgramDef) -> dict[str, Any]:
+    """The ``program.yaml`` content as plain data, in the documented key order."""
+    modules = []
+    for m in program.modules:
+        item: dict[str, Any] = {"key": m.key, "kind": m.kind, "title": _text(m.title)}
+        if m.description:
+            item["description"] = _text(m.description)
+        item["required"] = m.required
+        if m.duration_minutes is not None:
+            item["duration_minutes"] = m.duration_minutes
+        item["competencies"] = list(m.competencies)
+        item["prerequisites"] = list(m.prerequisites)
+        item["completion"] = {k: m.completion[k] for k in ("type", "pass_mark", "count")
+                              if k in m.completion}
+        if m.lessons:
+            item["lessons"] = [{"key": lesson.key, "title": _text(lesson.title),
+                                **({"video_url": lesson.video_url} if lesson.video_url else {})}
+                               for lesson in m.lessons]
+        if m.quizzes:
+            item["quizzes"] = [_quiz_data(q) for q in m.quizzes]
+        modules.append(item)
+    data: dict[str, Any] = {"format_version": FORMAT_VERSION, "slug": program.slug,
+                            "version": program.version, "language": program.language,
+                            "title": _text(program.title)}
+    if program.description:
+        data["description"] = _text(program.description)
+    data["modules"] = modules
+    return data
+
+
+def _quiz_data(q: QuizDef) -> dict[str, Any]:
+    questions = []
+    for question in q.questions:
+        item: dict[str, Any] = {"key": question.key, "text": _text(question.text)}
+        if question.feedback:
+            item["feedback"] = _text(question.feedback)
+        item["options"] = [
+            {"key": o.key, "text": _text(o.text), **({"correct": True} if o.correct else {}),
+             **({"feedback": _text(o.feedback)} if o.feedback else {})} for o in question.options]
+        questions.append(item)
+    return {"key": q.key, "title": _text(q.title), "pass_mark": q.pass_mark,
+            "questions": questions}
+
+
+def to_files(program: ProgramDef) -> dict[str, bytes]:
+    """The program's files, ``{relative path: bytes}``, sorted by path."""
+    header = ("# Relais program: edit freely, then import it back (format described in the "
+              "README, \"Blended programs\").\n")
+    text = header + yaml.safe_dump(to_data(program), sort_keys=False, allow_unicode=True,
+                                   width=100, default_flow_style=False)
+    files = {PROGRAM_FILE: text.encode("utf-8")}
+    for module in program.modules:
+        for lesson in module.lessons:
+            for lang in LANGUAGES:
+                if lang in lesson.body:
+                    files[f"{LESSONS_DIR}/{lesson.key}.{lang}.md"] = \
+                        lesson.body[lang].encode("utf-8")
+    return dict(sorted(files.items()))
+
+
+def to_zip(program: ProgramDef) -> bytes:
+    """The program as a zip whose bytes depend only on its content (fixed dates and order)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in to_files(program).items():
+            info = zipfile.ZipInfo(f"{program.slug}/{path}", date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return out.getvalue()

@@ -1,0 +1,171 @@
+"""Module progress and enrolment completion as a projection of xAPI statements.
+
+``on_statement`` is registered with :mod:`lms.xapi.projections` by ``lms.courses.init_app``.
+For each (enrolment, module) a statement touches, it re-reads that module's non-voided
+statements for the enrolment and applies the completion rule, so a new statement, an external
+package's ``completed`` and a voiding all take the same path and give the same answer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, or_, select
+
+from lms.accounts.models import Membership, User
+from lms.core.models import utcnow
+from lms.courses import completion
+from lms.courses import statements as xs
+from lms.courses.models import (
+    ACTIVE,
+    COMPLETED,
+    WITHDRAWN,
+    Cohort,
+    Enrollment,
+    Module,
+    ModuleProgress,
+    TrainingSession,
+)
+from lms.extensions import db
+from lms.xapi.agents import agent_key
+from lms.xapi.builders import agent_for_user
+from lms.xapi.models import Statement, StatementIndex
+from lms.xapi.validation import VOIDED
+
+
+def _module_ids(statement: dict[str, Any]) -> set[int]:
+    """Our modules a statement is about: as object, or as a context activity."""
+    found = set()
+    ids = [statement["object"].get("id", "")]
+    for items in ((statement.get("context") or {}).get("contextActivities") or {}).values():
+        for item in items if isinstance(items, list) else [items]:
+            ids.append(item.get("id", ""))
+    for activity_id in ids:
+        module_id = xs.parse_iri(activity_id, "module")
+        if module_id is not None:
+            found.add(module_id)
+        session_id = xs.parse_iri(activity_id, "session")
+        if session_id is not None:
+            session = db.session.get(TrainingSession, session_id)
+            if session is not None:
+                found.add(session.module_id)
+    return found
+
+
+def _user_of(actor: dict[str, Any]) -> User | None:
+    """The Relais user an actor names (our account, or an e-mail address)."""
+    account = actor.get("account") or {}
+    if account.get("homePage") == current_app.config["BASE_URL"] and \
+            str(account.get("name", "")).isdigit():
+        return db.session.get(User, int(account["name"]))
+    mbox = actor.get("mbox")
+    if isinstance(mbox, str) and mbox.lower().startswith("mailto:"):
+        return db.session.scalar(select(User).where(User.email == mbox[7:].lower()))
+    return None
+
+
+def _enrollments(statement: dict[str, Any], organization_id: int,
+                 module: Module) -> list[Enrollment]:
+    """The enrolments a statement about ``module`` counts for."""
+    user = _user_of(statement.get("actor") or {})
+    if user is None:
+        return []
+    registration = (statement.get("context") or {}).get("registration")
+    stmt = (select(Enrollment).join(Cohort).join(Membership, Enrollment.membership_id
+                                                 == Membership.id)
+            .where(Enrollment.organization_id == organization_id,
+                   Membership.user_id == user.id, Cohort.program_id == module.program_id))
+    if registration:
+        stmt = stmt.where(Enrollment.id == registration.lower())
+    return list(db.session.scalars(stmt))
+
+
+def on_statement(statement: dict[str, Any], *, organization_id: int, voided: bool) -> None:
+    """Projection handler: refresh the progress of the modules this statement is about."""
+    if xs.is_derived(statement):
+        return
+    for module_id in sorted(_module_ids(statement)):
+        module = db.session.get(Module, module_id)
+        if module is None or module.program.organization_id != organization_id:
+            continue
+        for enrollment in _enrollments(statement, organization_id, module):
+            refresh(enrollment, module)
+
+
+def _shape(module: Module) -> completion.ModuleShape:
+    sessions = db.session.scalars(select(TrainingSession.id).where(
+        TrainingSession.module_id == module.id))
+    return completion.ModuleShape(
+        kind=module.kind, rule=module.completion, module_iri=xs.iri("module", module.id),
+        lesson_iris=tuple(xs.iri("lesson", lesson.id) for lesson in module.lessons),
+        quiz_pass_marks={xs.iri("quiz", q.id): q.pass_mark for q in module.quizzes},
+        session_iris=frozenset(xs.iri("session", s) for s in sessions))
+
+
+def module_facts(enrollment: Enrollment, module: Module) -> list[completion.Fact]:
+    """The non-voided statements of this learner about this module, reduced to facts.
+
+    Found through the filter index (the module as object or context activity), for this
+    registration, or without registration from the same learner (external content that does
+    not know the enrolment)."""
+    key = agent_key(agent_for_user(enrollment.membership.user))
+    rows = db.session.scalars(
+        select(Statement.data)
+        .join(StatementIndex, StatementIndex.statement_pk == Statement.pk)
+        .where(StatementIndex.organization_id == enrollment.organization_id,
+               StatementIndex.kind == "O", StatementIndex.key == xs.iri("module", module.id),
+               Statement.voided.is_(False), Statement.verb_id != VOIDED,
+               or_(Statement.registration == enrollment.id,
+                   and_(Statement.registration.is_(None), Statement.actor_key == key)))
+        .order_by(Statement.pk))
+    facts = []
+    for data in rows:
+        st = json.loads(data)
+        if not xs.is_derived(st):
+            facts.append(completion.fact_from_statement(st))
+    return facts
+
+
+def refresh(enrollment: Enrollment, module: Module) -> ModuleProgress:
+    """Re-derive one module's progress for one enrolment, then the enrolment's completion."""
+    outcome = completion.evaluate(_shape(module), module_facts(enrollment, module))
+    progress = db.session.scalar(select(ModuleProgress).where(
+        ModuleProgress.enrollment_id == enrollment.id, ModuleProgress.module_id == module.id))
+    if progress is None:
+        progress = ModuleProgress(enrollment_id=enrollment.id, module_id=module.id,
+                                  state="not_started", percent=0)
+        db.session.add(progress)
+    was_completed = progress.state == COMPLETED
+    progress.state, progress.score, progress.percent = outcome.state, outcome.score, \
+        outcome.percent
+    progress.updated_at = utcnow()
+    db.session.flush()
+    if outcome.state == COMPLETED and not was_completed:
+        _record([xs.module_completed(enrollment, module)], enrollment)
+    _refresh_enrollment(enrollment)
+    return progress
+
+
+def _refresh_enrollment(enrollment: Enrollment) -> None:
+    if enrollment.status == WITHDRAWN:
+        return
+    required = [m.id for m in enrollment.cohort.program.modules if m.required]
+    done = set(db.session.scalars(select(ModuleProgress.module_id).where(
+        ModuleProgress.enrollment_id == enrollment.id, ModuleProgress.state == COMPLETED)))
+    if required and set(required) <= done:
+        if enrollment.status != COMPLETED:
+            enrollment.status, enrollment.completed_at = COMPLETED, utcnow()
+            db.session.flush()
+            _record([xs.program_completed(enrollment)], enrollment)
+    elif enrollment.status == COMPLETED:
+        # A voided statement took a required module back: the program is no longer complete.
+        enrollment.status, enrollment.completed_at = ACTIVE, None
+        db.session.flush()
+
+
+def _record(sts: list[dict[str, Any]], enrollment: Enrollment) -> None:
+    from lms.xapi.record import record
+
+    record(sts, organization_id=enrollment.organization_id)

@@ -1,0 +1,709 @@
+"""Writes for blended programs. Keyword-only, flush never commit; learning events go through
+``lms.xapi.record.record`` so progress (a projection) follows from them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from lms.accounts.models import Membership, Organization, Role, User
+from lms.core.errors import Conflict, NotFound, ValidationFailed
+from lms.core.models import utcnow
+from lms.courses import definitions as defs
+from lms.courses import statements as xs
+from lms.courses.models import (
+    ACTIVE,
+    ATTENDANCE_STATUSES,
+    COMPLETED,
+    HALVES,
+    PRESENT,
+    REGISTERED,
+    SESSION_KINDS,
+    WAITLISTED,
+    WITHDRAWN,
+    Attendance,
+    Cohort,
+    CohortTrainer,
+    Enrollment,
+    Lesson,
+    LessonView,
+    Module,
+    Program,
+    Quiz,
+    QuizAttempt,
+    QuizQuestion,
+    SessionRegistration,
+    TrainingSession,
+)
+from lms.extensions import db
+from lms.xapi.record import record
+
+CATALOGUE_DIR = Path(__file__).resolve().parents[2] / "courses"
+
+
+# --- programs ------------------------------------------------------------------------------
+
+
+def definition_of(program: Program) -> defs.ProgramDef:
+    """A program as its file definition (for export, copy and round-trips)."""
+    modules = []
+    for m in program.modules:
+        modules.append(defs.ModuleDef(
+            key=m.key, kind=m.kind, title=dict(m.title), description=dict(m.description),
+            required=m.required, duration_minutes=m.duration_minutes,
+            competencies=tuple(m.competencies), prerequisites=tuple(m.prerequisites),
+            completion=dict(m.completion),
+            lessons=tuple(defs.LessonDef(key=lesson.key, title=dict(lesson.title),
+                                         body=dict(lesson.body), video_url=lesson.video_url)
+                          for lesson in m.lessons),
+            quizzes=tuple(defs.QuizDef(
+                key=q.key, title=dict(q.title), pass_mark=q.pass_mark,
+                questions=tuple(defs.QuestionDef(
+                    key=question.key, text=dict(question.text),
+                    feedback=dict(question.feedback) if question.feedback else None,
+                    options=tuple(defs.OptionDef(
+                        key=o["key"], text=dict(o["text"]), correct=bool(o.get("correct")),
+                        feedback=dict(o["feedback"]) if o.get("feedback") else None)
+                        for o in question.options))
+                    for question in q.questions))
+                for q in m.quizzes)))
+    return defs.ProgramDef(slug=program.slug, version=program.version,
+                           language=program.language, title=dict(program.title),
+                           description=dict(program.description), modules=tuple(modules))
+
+
+def _free_slug(organization_id: int | None, slug: str) -> str:
+    taken = set(db.session.scalars(select(Program.slug).where(
+        Program.organization_id == organization_id if organization_id is not None
+        else Program.organization_id.is_(None))))
+    candidate, n = slug, 2
+    while candidate in taken:
+        candidate = f"{slug[:58]}-{n}"
+        n += 1
+    return candidate
+
+
+def create_program(*, organization: Organization | None, definition: defs.ProgramDef,
+                   source_slug: str | None = None) -> Program:
+    """Create a program (with its modules, lessons and quizzes) from a definition.
+
+    :param organization: the owner; None for a catalogue entry.
+    :param source_slug: the catalogue entry it copies, if any.
+    """
+    org_id = organization.id if organization is not None else None
+    program = Program(organization_id=org_id, slug=_free_slug(org_id, definition.slug),
+                      source_slug=source_slug, version=definition.version,
+                      language=definition.language, title=dict(definition.title),
+                      description=dict(definition.description))
+    for position, m in enumerate(definition.modules, 1):
+        module = Module(key=m.key, position=position, kind=m.kind, title=dict(m.title),
+                        description=dict(m.description), required=m.required,
+                        duration_minutes=m.duration_minutes, competencies=list(m.competencies),
+                        prerequisites=list(m.prerequisites), completion=dict(m.completion))
+        for lp, lesson in enumerate(m.lessons, 1):
+            module.lessons.append(Lesson(key=lesson.key, position=lp, title=dict(lesson.title),
+                                         body=dict(lesson.body), video_url=lesson.video_url))
+        for qp, q in enumerate(m.quizzes, 1):
+            quiz = Quiz(key=q.key, position=qp, title=dict(q.title), pass_mark=q.pass_mark)
+            for pos, question in enumerate(q.questions, 1):
+                quiz.questions.append(QuizQuestion(
+                    key=question.key, position=pos, text=dict(question.text),
+                    feedback=dict(question.feedback) if question.feedback else None,
+                    options=[{"key": o.key, "text": dict(o.text), "correct": o.correct,
+                              **({"feedback": dict(o.feedback)} if o.feedback else {})}
+                             for o in question.options]))
+            module.quizzes.append(quiz)
+        program.modules.append(module)
+    db.session.add(program)
+    db.session.flush()
+    return program
+
+
+def load_catalogue(folder: Path | None = None) -> str:
+    """Load (or update) the built-in catalogue; idempotent. Returns a one-line summary.
+
+    An entry whose version and content are unchanged is left alone; a changed entry is
+    replaced (organizations hold copies, so no cohort points at catalogue rows).
+
+    :raise ContentError: a catalogue program is invalid (nothing is loaded then).
+    """
+    folder = folder or CATALOGUE_DIR
+    found = [defs.read_folder(path) for path in sorted(folder.iterdir())
+             if (path / defs.PROGRAM_FILE).exists()]
+    added = updated = 0
+    for definition in found:
+        existing = db.session.scalar(select(Program).where(
+            Program.organization_id.is_(None), Program.slug == definition.slug))
+        if existing is not None:
+            if definition_of(existing) == definition:
+                continue
+            db.session.delete(existing)
+            db.session.flush()
+            updated += 1
+        else:
+            added += 1
+        create_program(organization=None, definition=definition)
+    return (f"catalogue: {len(found)} programs ({added} added, {updated} updated, "
+            f"{len(found) - added - updated} unchanged)")
+
+
+def load_builtin_content() -> str:
+    """Content loader for ``relais init`` / ``relais demo``."""
+    return load_catalogue()
+
+
+def copy_from_catalogue(*, organization: Organization, slug: str) -> Program:
+    """Copy a catalogue program into an organization.
+
+    :raise NotFound: no catalogue program has this slug.
+    """
+    source = db.session.scalar(select(Program).where(Program.organization_id.is_(None),
+                                                     Program.slug == slug))
+    if source is None:
+        raise NotFound("No catalogue program has this name.")
+    return create_program(organization=organization, definition=definition_of(source),
+                          source_slug=slug)
+
+
+def create_blank_program(*, organization: Organization, title: str, language: str) -> Program:
+    """Start a program from scratch with one module (an e-learning module with a lesson).
+
+    :raise ValidationFailed: empty title or unknown language.
+    """
+    title = (title or "").strip()
+    errors = {}
+    if not title:
+        errors["title"] = "Give the program a title."
+    if language not in defs.LANGUAGES:
+        errors["language"] = "Choose French or English."
+    if errors:
+        raise ValidationFailed("The program cannot be created.", fields=errors)
+    slug = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")[:50] or "program"
+    slug = "-".join(part for part in slug.split("-") if part) or "program"
+    definition = defs.ProgramDef(
+        slug=slug if defs.KEY_RE.match(slug) else "program", version=1, language=language,
+        title={language: title}, description={},
+        modules=(defs.ModuleDef(key="module-1", kind="elearning",
+                                title={language: "Module 1"}, description={}, required=True,
+                                duration_minutes=30, competencies=(), prerequisites=(),
+                                completion={"type": "lessons_viewed"},
+                                lessons=(defs.LessonDef(key="lesson-1",
+                                                        title={language: "Lesson 1"},
+                                                        body={language: ""}),)),))
+    return create_program(organization=organization, definition=definition)
+
+
+def import_program(*, organization: Organization, data: bytes) -> Program:
+    """Import a program exported as a zip.
+
+    :raise ValidationFailed: the archive is invalid (``fields["file"]`` lists the errors).
+    """
+    try:
+        definition = defs.read_zip(data)
+    except defs.ContentError as exc:
+        raise ValidationFailed("The program file is invalid.",
+                               fields={"file": "\n".join(exc.errors)}) from exc
+    return create_program(organization=organization, definition=definition)
+
+
+def move_module(*, module: Module, direction: str) -> None:
+    """Swap a module with its neighbour (``direction`` "up" or "down"); a no-op at the ends."""
+    modules = list(module.program.modules)
+    i = modules.index(module)
+    j = i - 1 if direction == "up" else i + 1
+    if direction not in ("up", "down") or not 0 <= j < len(modules):
+        return
+    modules[i], modules[j] = modules[j], modules[i]
+    for position, m in enumerate(modules, 1):
+        m.position = position
+    module.program.updated_at = utcnow()
+    db.session.flush()
+    db.session.expire(module.program, ["modules"])
+
+
+def add_module(*, program: Program, kind: str, title: str) -> Module:
+    """Append a module with a default completion rule for its kind.
+
+    :raise ValidationFailed: unknown kind or empty title.
+    """
+    errors = {}
+    if kind not in defs.KINDS:
+        errors["kind"] = "Choose a kind of module."
+    if not (title or "").strip():
+        errors["title"] = "Give the module a title."
+    if errors:
+        raise ValidationFailed("The module cannot be added.", fields=errors)
+    rule = {"type": "attended"} if kind in SESSION_KINDS else (
+        {"type": "lessons_viewed"} if kind == "elearning" else
+        {"type": "followups_held", "count": 1} if kind == "coaching" else
+        {"type": "exercise_approved"})
+    keys = {m.key for m in program.modules}
+    n = len(program.modules) + 1
+    while f"module-{n}" in keys:
+        n += 1
+    module = Module(program=program, key=f"module-{n}", position=len(program.modules) + 1,
+                    kind=kind, title={program.language: title.strip()}, description={},
+                    required=True, prerequisites=[], competencies=[], completion=rule)
+    if kind == "elearning":
+        module.lessons.append(Lesson(key=f"module-{n}-lesson-1", position=1,
+                                     title={program.language: title.strip()},
+                                     body={program.language: ""}))
+    db.session.add(module)
+    db.session.flush()
+    return module
+
+
+def update_module(*, module: Module, language: str, title: str, description: str,
+                  required: bool, duration_minutes: int | None,
+                  competencies: Iterable[str]) -> None:
+    """Edit a module's texts (in one language), whether it is required, duration, targets.
+
+    :raise ValidationFailed: empty title, unknown competency code or language.
+    """
+    codes = [c.strip().upper() for c in competencies if c.strip()]
+    errors = {}
+    if language not in defs.LANGUAGES:
+        errors["language"] = "Choose French or English."
+    if not title.strip():
+        errors["title"] = "The title cannot be empty."
+    bad = [c for c in codes if c not in defs.COMPETENCY_CODES]
+    if bad:
+        errors["competencies"] = f"Unknown competency codes: {', '.join(bad)} (use C1 to C8)."
+    if duration_minutes is not None and not 1 <= duration_minutes <= 100_000:
+        errors["duration_minutes"] = "The duration must be a positive number of minutes."
+    if errors:
+        raise ValidationFailed("The module was not saved.", fields=errors)
+    module.title = {**module.title, language: title.strip()}
+    module.description = {**module.description, language: description.strip()} \
+        if description.strip() else {k: v for k, v in module.description.items()
+                                     if k != language}
+    module.required = required
+    module.duration_minutes = duration_minutes
+    module.competencies = list(dict.fromkeys(codes))
+    module.program.updated_at = utcnow()
+    db.session.flush()
+
+
+def update_lesson(*, lesson: Lesson, language: str, title: str, body: str,
+                  video_url: str | None) -> None:
+    """Edit a lesson's title and Markdown in one language, and its video link.
+
+    :raise ValidationFailed: empty title, bad video address or language.
+    """
+    errors = {}
+    if language not in defs.LANGUAGES:
+        errors["language"] = "Choose French or English."
+    if not title.strip():
+        errors["title"] = "The title cannot be empty."
+    video_url = (video_url or "").strip() or None
+    if video_url and (not video_url.startswith("https://") or any(c.isspace()
+                                                                   for c in video_url)):
+        errors["video_url"] = "The video address must start with https://."
+    if errors:
+        raise ValidationFailed("The lesson was not saved.", fields=errors)
+    lesson.title = {**lesson.title, language: title.strip()}
+    # Line endings from browsers are CRLF; the exported Markdown keeps plain newlines.
+    lesson.body = {**lesson.body, language: body.replace("\r\n", "\n")}
+    lesson.video_url = video_url
+    lesson.module.program.updated_at = utcnow()
+    db.session.flush()
+
+
+# --- cohorts and enrolments -----------------------------------------------------------------
+
+
+def create_cohort(*, program: Program, name: str, starts_on: date | None = None,
+                  ends_on: date | None = None, pilot: bool = False,
+                  trainers: Iterable[Membership] = ()) -> Cohort:
+    """Open a cohort of an organization's program.
+
+    :raise ValidationFailed: empty name, end before start, a trainer who is not staff there.
+    """
+    errors = {}
+    if not (name or "").strip():
+        errors["name"] = "Give the cohort a name."
+    if starts_on and ends_on and ends_on < starts_on:
+        errors["ends_on"] = "The end date is before the start date."
+    trainers = list(trainers)
+    if any(t.organization_id != program.organization_id
+           or t.role not in (Role.TRAINER, Role.ADMIN) for t in trainers):
+        errors["trainers"] = "Trainers must be trainers or admins of this organization."
+    if program.organization_id is None:
+        errors["program"] = "Copy the catalogue program into the organization first."
+    if errors:
+        raise ValidationFailed("The cohort cannot be created.", fields=errors)
+    cohort = Cohort(organization_id=program.organization_id, program=program, name=name.strip(),
+                    starts_on=starts_on, ends_on=ends_on, pilot=pilot)
+    db.session.add(cohort)
+    db.session.flush()
+    for trainer in trainers:
+        db.session.add(CohortTrainer(cohort_id=cohort.id, membership_id=trainer.id))
+    db.session.flush()
+    return cohort
+
+
+def enrol(*, cohort: Cohort, membership: Membership) -> Enrollment:
+    """Enrol a learner; records "registered". Re-enrolling a withdrawn learner reactivates them.
+
+    :raise ValidationFailed: the person is not a learner of the cohort's organization.
+    :raise Conflict: already enrolled.
+    """
+    if membership.organization_id != cohort.organization_id:
+        raise ValidationFailed("This person is not a member of the organization.",
+                               fields={"membership": "Not a member of this organization."})
+    if membership.role != Role.LEARNER:
+        raise ValidationFailed("Only learners can be enrolled.",
+                               fields={"membership": "Only learners can be enrolled."})
+    existing = db.session.scalar(select(Enrollment).where(
+        Enrollment.cohort_id == cohort.id, Enrollment.membership_id == membership.id))
+    if existing is not None:
+        if existing.status != WITHDRAWN:
+            raise Conflict(f"{membership.user.display_name} is already enrolled in this cohort.")
+        existing.status, existing.withdrawn_at = ACTIVE, None
+        enrollment = existing
+    else:
+        enrollment = Enrollment(organization_id=cohort.organization_id, cohort=cohort,
+                                membership=membership, status=ACTIVE)
+        db.session.add(enrollment)
+    db.session.flush()
+    record([xs.registered(enrollment)], organization_id=cohort.organization_id)
+    return enrollment
+
+
+def enrol_team(*, cohort: Cohort, team: str) -> list[Enrollment]:
+    """Enrol every learner of a team who is not enrolled yet.
+
+    :raise ValidationFailed: no learner in this team.
+    """
+    members = list(db.session.scalars(select(Membership).where(
+        Membership.organization_id == cohort.organization_id, Membership.role == Role.LEARNER,
+        Membership.team == team)))
+    if not members:
+        raise ValidationFailed("No learner in this team.", fields={"team": "No learner here."})
+    enrolled = {e.membership_id for e in cohort.enrollments if e.status != WITHDRAWN}
+    return [enrol(cohort=cohort, membership=m) for m in members if m.id not in enrolled]
+
+
+def enrol_csv(*, cohort: Cohort, text: str) -> list[Enrollment]:
+    """Enrol learners listed by e-mail in a CSV (a header ``email``; other columns ignored).
+
+    All or nothing: any bad row rejects the file and nothing is written.
+
+    :raise ValidationFailed: ``fields["file"]`` lists "line N: problem" for every bad row.
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
+        raise ValidationFailed("The file needs an \"email\" column.",
+                               fields={"file": "line 1: no \"email\" column in the header"})
+    column = next(f for f in reader.fieldnames if f.strip().lower() == "email")
+    errors, found, seen = [], [], set()
+    enrolled = {e.membership_id for e in cohort.enrollments if e.status != WITHDRAWN}
+    for row in reader:
+        line = reader.line_num
+        email = (row.get(column) or "").strip().lower()
+        if not email:
+            errors.append(f"line {line}: no e-mail address")
+            continue
+        if email in seen:
+            errors.append(f"line {line}: {email} appears twice")
+            continue
+        seen.add(email)
+        member = db.session.scalar(select(Membership).join(User).where(
+            Membership.organization_id == cohort.organization_id, User.email == email))
+        if member is None:
+            errors.append(f"line {line}: {email} is not a member of the organization")
+        elif member.role != Role.LEARNER:
+            errors.append(f"line {line}: {email} is not a learner")
+        elif member.id in enrolled:
+            errors.append(f"line {line}: {email} is already enrolled")
+        else:
+            found.append(member)
+    if errors:
+        raise ValidationFailed("Nothing was enrolled: fix these rows and try again.",
+                               fields={"file": "\n".join(errors)})
+    if not found:
+        raise ValidationFailed("The file lists nobody.", fields={"file": "no rows"})
+    return [enrol(cohort=cohort, membership=m) for m in found]
+
+
+def withdraw(*, enrollment: Enrollment) -> None:
+    """Withdraw a learner: they keep their history; their session seats go to the waiting list.
+
+    :raise Conflict: already withdrawn.
+    """
+    if enrollment.status == WITHDRAWN:
+        raise Conflict("This learner is already withdrawn.")
+    enrollment.status, enrollment.withdrawn_at = WITHDRAWN, utcnow()
+    for registration in list(db.session.scalars(select(SessionRegistration).where(
+            SessionRegistration.enrollment_id == enrollment.id))):
+        if registration.session.starts_at > utcnow():
+            cancel_registration(registration=registration)
+    db.session.flush()
+
+
+# --- sessions, registrations, attendance ------------------------------------------------------
+
+
+def schedule_session(*, cohort: Cohort, module: Module, starts_at: datetime, ends_at: datetime,
+                     place: str | None = None, virtual_link: str | None = None,
+                     capacity: int | None = None,
+                     trainer: Membership | None = None) -> TrainingSession:
+    """Schedule a session of a workshop, conference or group training for a cohort.
+
+    :raise ValidationFailed: wrong module kind or program, end before start, bad capacity,
+        neither place nor link, bad link, trainer outside the organization.
+    """
+    errors = {}
+    if module.program_id != cohort.program_id:
+        errors["module"] = "This module is not part of the cohort's program."
+    elif module.kind not in SESSION_KINDS:
+        errors["module"] = "Only workshops, conferences and group trainings have sessions."
+    if ends_at <= starts_at:
+        errors["ends_at"] = "The session must end after it starts."
+    if capacity is not None and capacity < 1:
+        errors["capacity"] = "The capacity must be at least 1 (leave empty for no limit)."
+    place = (place or "").strip() or None
+    virtual_link = (virtual_link or "").strip() or None
+    if not place and not virtual_link:
+        errors["place"] = "Give a place, a virtual room link, or both."
+    if virtual_link and not virtual_link.startswith("https://"):
+        errors["virtual_link"] = "The link must start with https://."
+    if trainer is not None and trainer.organization_id != cohort.organization_id:
+        errors["trainer"] = "The trainer is not a member of this organization."
+    if errors:
+        raise ValidationFailed("The session was not scheduled.", fields=errors)
+    session = TrainingSession(organization_id=cohort.organization_id, cohort=cohort,
+                              module=module, starts_at=starts_at, ends_at=ends_at, place=place,
+                              virtual_link=virtual_link, capacity=capacity, trainer=trainer)
+    db.session.add(session)
+    db.session.flush()
+    return session
+
+
+def seats_taken(session: TrainingSession) -> int:
+    """How many learners hold a seat (the waiting list excluded)."""
+    return db.session.scalar(select(func.count()).select_from(SessionRegistration).where(
+        SessionRegistration.session_id == session.id,
+        SessionRegistration.status == REGISTERED)) or 0
+
+
+def register(*, session: TrainingSession, enrollment: Enrollment) -> SessionRegistration:
+    """Give a learner a seat, or a place on the waiting list when the session is full.
+
+    :raise ValidationFailed: the enrolment is not active in the session's cohort.
+    :raise Conflict: already registered or waitlisted.
+    """
+    if enrollment.cohort_id != session.cohort_id or enrollment.status not in (ACTIVE,
+                                                                                 COMPLETED):
+        raise ValidationFailed("This learner is not an active member of the session's cohort.",
+                               fields={"enrollment": "Not in this cohort."})
+    if db.session.scalar(select(SessionRegistration).where(
+            SessionRegistration.session_id == session.id,
+            SessionRegistration.enrollment_id == enrollment.id)) is not None:
+        raise Conflict("This learner is already registered for this session.")
+    # Lock the session row so two concurrent registrations cannot both take the last seat.
+    db.session.execute(select(TrainingSession.id).where(TrainingSession.id == session.id)
+                       .with_for_update())
+    full = session.capacity is not None and seats_taken(session) >= session.capacity
+    registration = SessionRegistration(session=session, enrollment=enrollment,
+                                       status=WAITLISTED if full else REGISTERED)
+    db.session.add(registration)
+    db.session.flush()
+    return registration
+
+
+def cancel_registration(*, registration: SessionRegistration) -> SessionRegistration | None:
+    """Free a seat (or leave the waiting list); the first waitlisted learner is promoted.
+
+    Returns the promoted registration, if any.
+    """
+    session = registration.session
+    freed = registration.status == REGISTERED
+    db.session.delete(registration)
+    db.session.flush()
+    if not freed:
+        return None
+    return promote_waitlist(session=session)
+
+
+def promote_waitlist(*, session: TrainingSession) -> SessionRegistration | None:
+    """Move the longest-waiting learner into a free seat, if there is one."""
+    if session.capacity is not None and seats_taken(session) >= session.capacity:
+        return None
+    first = db.session.scalar(select(SessionRegistration).where(
+        SessionRegistration.session_id == session.id, SessionRegistration.status == WAITLISTED)
+        .order_by(SessionRegistration.created_at, SessionRegistration.id).limit(1))
+    if first is not None:
+        first.status = REGISTERED
+        db.session.flush()
+    return first
+
+
+def set_capacity(*, session: TrainingSession, capacity: int | None) -> list[SessionRegistration]:
+    """Change a session's capacity; a larger room promotes waitlisted learners in order.
+
+    :raise ValidationFailed: capacity below the seats already given.
+    """
+    if capacity is not None and capacity < max(1, seats_taken(session)):
+        raise ValidationFailed("The capacity cannot go below the seats already given.",
+                               fields={"capacity": f"At least {max(1, seats_taken(session))}."})
+    session.capacity = capacity
+    db.session.flush()
+    promoted = []
+    while (reg := promote_waitlist(session=session)) is not None:
+        promoted.append(reg)
+    return promoted
+
+
+def local_zone() -> ZoneInfo:
+    """The time zone sessions are shown and split into half-days in (``RELAIS_TIMEZONE``)."""
+    return ZoneInfo(current_app.config.get("TIMEZONE") or "Europe/Paris")
+
+
+def half_days(session: TrainingSession) -> list[tuple[date, str]]:
+    """The half-days a session covers in local time, as on a sign-in sheet: (day, "am"|"pm")."""
+    out = []
+    zone = local_zone()
+    start, end = session.starts_at.astimezone(zone), session.ends_at.astimezone(zone)
+    day = start.date()
+    while day <= end.date():
+        for half, (low, high) in (("am", (0, 13)), ("pm", (13, 24))):
+            begin = datetime.combine(day, datetime.min.time(), tzinfo=start.tzinfo) + \
+                timedelta(hours=low)
+            finish = begin + timedelta(hours=high - low)
+            if start < finish and end > begin:
+                out.append((day, half))
+        day += timedelta(days=1)
+    return out
+
+
+def record_attendance(*, session: TrainingSession, enrollment: Enrollment, day: date, half: str,
+                      status: str, recorded_by: User) -> Attendance:
+    """Mark a learner present, absent or excused for one half-day of a session.
+
+    The first "present" mark records "attended"; correcting it to absent or excused voids that
+    statement, so the module's progress follows.
+
+    :raise ValidationFailed: unknown status, a half-day outside the session, or a learner
+        not registered for it.
+    """
+    if status not in ATTENDANCE_STATUSES or half not in HALVES or \
+            (day, half) not in half_days(session):
+        raise ValidationFailed("This attendance mark is not valid for the session.",
+                               fields={"status": "Choose present, absent or excused for one "
+                                                 "of the session's half-days."})
+    if enrollment.cohort_id != session.cohort_id or db.session.scalar(
+            select(SessionRegistration.id).where(
+                SessionRegistration.session_id == session.id,
+                SessionRegistration.enrollment_id == enrollment.id,
+                SessionRegistration.status == REGISTERED)) is None:
+        raise ValidationFailed("This learner has no seat in the session.",
+                               fields={"enrollment": "Not registered for this session."})
+    mark = db.session.scalar(select(Attendance).where(
+        Attendance.session_id == session.id, Attendance.enrollment_id == enrollment.id,
+        Attendance.day == day, Attendance.half == half))
+    if mark is None:
+        mark = Attendance(session_id=session.id, enrollment=enrollment, day=day, half=half,
+                          status=status)
+        db.session.add(mark)
+    elif mark.status == status:
+        return mark
+    mark.status, mark.recorded_by_id = status, recorded_by.id
+    mark.signed_at = utcnow() if status == PRESENT else None
+    db.session.flush()
+    org = session.organization_id
+    if status == PRESENT and mark.statement_id is None:
+        (mark.statement_id,) = record([xs.attended(enrollment, session, f"{day}-{half}")],
+                                      organization_id=org)
+    elif status != PRESENT and mark.statement_id is not None:
+        void_statement(organization_id=org, statement_id=mark.statement_id, by=recorded_by)
+        mark.statement_id = None
+    db.session.flush()
+    return mark
+
+
+# --- e-learning -----------------------------------------------------------------------------
+
+
+def _check_active(enrollment: Enrollment, module: Module) -> None:
+    if enrollment.status == WITHDRAWN:
+        raise ValidationFailed("This enrolment was withdrawn.")
+    if module.program_id != enrollment.cohort.program_id:
+        raise NotFound("This module is not part of your program.")
+
+
+def view_lesson(*, enrollment: Enrollment, lesson: Lesson) -> LessonView:
+    """Record that a learner read a lesson ("experienced", once per lesson).
+
+    :raise NotFound: the lesson is not in the learner's program.
+    :raise ValidationFailed: the enrolment was withdrawn.
+    """
+    _check_active(enrollment, lesson.module)
+    view = db.session.scalar(select(LessonView).where(
+        LessonView.enrollment_id == enrollment.id, LessonView.lesson_id == lesson.id))
+    if view is not None:
+        return view
+    view = LessonView(enrollment_id=enrollment.id, lesson_id=lesson.id)
+    db.session.add(view)
+    db.session.flush()
+    record([xs.lesson_event(enrollment, lesson, xs.EXPERIENCED)],
+           organization_id=enrollment.organization_id)
+    return view
+
+
+def score_quiz(quiz: Quiz, answers: dict[str, list[str]]) -> tuple[int, dict[str, bool]]:
+    """The score in percent and, per question key, whether the answer is exactly right."""
+    right = {}
+    for question in quiz.questions:
+        expected = sorted(o["key"] for o in question.options if o.get("correct"))
+        right[question.key] = sorted(answers.get(question.key, [])) == expected
+    total = len(quiz.questions)
+    return (round(100 * sum(right.values()) / total) if total else 0), right
+
+
+def submit_quiz(*, enrollment: Enrollment, quiz: Quiz,
+                answers: dict[str, list[str]]) -> QuizAttempt:
+    """Grade a quiz attempt; records one "answered" per question and "passed" or "failed".
+
+    :raise ValidationFailed: a question is unanswered or an answer is not one of its options.
+    """
+    _check_active(enrollment, quiz.module)
+    errors = {}
+    for question in quiz.questions:
+        chosen = answers.get(question.key) or []
+        keys = {o["key"] for o in question.options}
+        if not chosen:
+            errors[question.key] = "Answer this question."
+        elif not set(chosen) <= keys or (len(chosen) > 1 and not question.multiple):
+            errors[question.key] = "Choose among the options."
+    if errors:
+        raise ValidationFailed("Some answers are missing.", fields=errors)
+    clean = {q.key: sorted(answers[q.key]) for q in quiz.questions}
+    score, right = score_quiz(quiz, clean)
+    passed = score >= quiz.pass_mark
+    attempt = QuizAttempt(enrollment_id=enrollment.id, quiz_id=quiz.id, answers=clean,
+                          score=score, passed=passed)
+    db.session.add(attempt)
+    db.session.flush()
+    sts = [xs.answered(enrollment, quiz, q, clean[q.key], right[q.key]) for q in quiz.questions]
+    sts.append(xs.quiz_result(enrollment, quiz, score, passed))
+    record(sts, organization_id=enrollment.organization_id)
+    return attempt
+
+
+def void_statement(*, organization_id: int, statement_id: str, by: User) -> None:
+    """Void one statement (a correction); the projections re-derive what it fed."""
+    record([{"actor": {"objectType": "Agent", "name": by.display_name,
+                       "account": {"homePage": xs._base(), "name": str(by.id)}},
+             "verb": {"id": "http://adlnet.gov/expapi/verbs/voided",
+                      "display": {"en-US": "voided"}},
+             "object": {"objectType": "StatementRef", "id": statement_id}}],
+           organization_id=organization_id)
+

@@ -1,0 +1,61 @@
+"""Fixtures for blended programs: an organization with a trainer, learners and the six-week
+path copied from the catalogue, with a pilot cohort."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from lms.accounts.models import Membership, Organization, User
+from lms.courses import services
+from lms.courses.models import Cohort, Enrollment, Module, Program
+from lms.extensions import db
+
+PATH = "parcours-ambassadeurs-6-semaines"
+
+
+@dataclass
+class World:
+    org: Organization
+    trainer: User
+    learners: list[User]
+    program: Program
+    cohort: Cohort
+    enrollments: list[Enrollment] = field(default_factory=list)
+
+    def member(self, user: User) -> Membership:
+        return next(m for m in user.memberships if m.organization_id == self.org.id)
+
+    def module(self, key: str) -> Module:
+        return next(m for m in self.program.modules if m.key == key)
+
+
+@pytest.fixture()
+def world(create_org: Any, create_user: Any) -> World:
+    services.load_catalogue()
+    org = create_org(slug="acme")
+    trainer = create_user("trainer", org=org, name="Tess Trainer")
+    learners = [create_user("learner", org=org, name=f"Learner {i}", team="Sales")
+                for i in range(4)]
+    program = services.copy_from_catalogue(organization=org, slug=PATH)
+    w = World(org, trainer, learners, program, None)  # type: ignore[arg-type]
+    w.cohort = services.create_cohort(program=program, name="Pilot", pilot=True,
+                                      starts_on=date(2026, 12, 1), trainers=[w.member(trainer)])
+    db.session.commit()
+    return w
+
+
+@pytest.fixture()
+def enrolled(world: World) -> World:
+    world.enrollments = [services.enrol(cohort=world.cohort, membership=world.member(u))
+                         for u in world.learners]
+    db.session.commit()
+    return world
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """A UTC datetime in December 2026."""
+    return datetime(2026, 12, day, hour, minute, tzinfo=UTC)
