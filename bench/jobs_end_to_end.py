@@ -122,7 +122,8 @@ def main() -> None:
               f"({'broker ' + args.broker if args.broker else 'embedded'}, "
               f"{'killed ' + killed if killed else 'no kill'})")
         count = subprocess.run([sys.executable, "-c", COUNT, args.database], **run).stdout
-        print(f"memberships in acme: {count.strip()} (expected {args.rows + 1}: the valid rows and the HR user)")
+        print(f"memberships in acme: {count.strip()} "
+              f"(expected {args.rows + 1}: the valid rows and the HR user)")
         print(f"logs: {tmp}")
     finally:
         for proc in procs.values():

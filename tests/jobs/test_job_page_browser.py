@@ -20,6 +20,7 @@ from lms.accounts.models import Role
 from lms.extensions import db
 from lms.jobs import services
 from lms.jobs.runner import start_background
+
 PASSWORD = "correct horse battery"  # tests/conftest.py's password of every test user
 
 pytestmark = pytest.mark.browser
