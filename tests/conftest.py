@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,8 +19,8 @@ from lms import create_app
 from lms.accounts import services as accounts
 from lms.accounts.models import Membership, Organization, Role, User
 from lms.extensions import db
+from tests.support import PASSWORD, csrf_token, membership  # noqa: F401  (re-exported)
 
-PASSWORD = "correct horse battery"
 
 
 def _database_url(tmp_dir: str) -> str:
@@ -164,16 +163,3 @@ def api_token() -> Callable[[User], dict[str, str]]:
         return {"Authorization": f"Bearer {raw}"}
 
     return make
-
-
-def membership(user: User, org: Organization) -> Membership:
-    """The membership of ``user`` in ``org``."""
-    return next(m for m in user.memberships if m.organization_id == org.id)
-
-
-def csrf_token(html: str) -> str:
-    """Extract the CSRF token from a rendered form."""
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)

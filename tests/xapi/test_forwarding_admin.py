@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import csrf_token
+from tests.support import csrf_token
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from forwarding_double import LrsDouble
