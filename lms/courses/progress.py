@@ -110,7 +110,9 @@ def module_facts(enrollment: Enrollment, module: Module) -> list[completion.Fact
     Found through the filter index (the module as object or context activity), for this
     registration, or without registration from the same learner (external content that does
     not know the enrolment)."""
-    key = agent_key(agent_for_user(enrollment.membership.user))
+    user = enrollment.membership.user
+    # The learner as Relais names them, or by e-mail address (external content often does).
+    keys = [agent_key(agent_for_user(user)), agent_key({"mbox": f"mailto:{user.email}"})]
     rows = db.session.scalars(
         select(Statement.data)
         .join(StatementIndex, StatementIndex.statement_pk == Statement.pk)
@@ -118,7 +120,7 @@ def module_facts(enrollment: Enrollment, module: Module) -> list[completion.Fact
                StatementIndex.kind == "O", StatementIndex.key == xs.iri("module", module.id),
                Statement.voided.is_(False), Statement.verb_id != VOIDED,
                or_(Statement.registration == enrollment.id,
-                   and_(Statement.registration.is_(None), Statement.actor_key == key)))
+                   and_(Statement.registration.is_(None), Statement.actor_key.in_(keys))))
         .order_by(Statement.pk))
     facts = []
     for data in rows:

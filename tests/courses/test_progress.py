@@ -1,0 +1,144 @@
+"""Progress is a projection of xAPI statements: quizzes, lessons, external packages posting to
+the LRS, voiding, and the enrolment's completion."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+from sqlalchemy import select
+
+from lms.courses import services
+from lms.courses import statements as xs
+from lms.courses.models import COMPLETED, ModuleProgress
+from lms.extensions import db
+from lms.xapi.builders import agent_for_user
+from lms.xapi.models import Statement
+from lms.xapi.record import record
+from lms.xapi.services import create_lrs_credentials
+
+
+def state(enrollment, module) -> str:
+    progress = db.session.scalar(select(ModuleProgress).where(
+        ModuleProgress.enrollment_id == enrollment.id, ModuleProgress.module_id == module.id))
+    return progress.state if progress else "not_started"
+
+
+def right_answers(quiz) -> dict[str, list[str]]:
+    return {q.key: [o["key"] for o in q.options if o.get("correct")] for q in quiz.questions}
+
+
+def lrs_headers(org) -> dict[str, str]:
+    credential, secret = create_lrs_credentials(organization=org)
+    db.session.commit()
+    token = base64.b64encode(f"{credential.key}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}", "X-Experience-API-Version": "1.0.3"}
+
+
+def test_lessons_then_a_failed_then_a_passed_quiz(enrolled):
+    w = enrolled
+    e, module = w.enrollments[0], w.module("profil")
+    services.view_lesson(enrollment=e, lesson=module.lessons[0])
+    assert state(e, module) == "in_progress"
+    services.view_lesson(enrollment=e, lesson=module.lessons[0])  # once only
+    quiz = module.quizzes[0]
+    wrong = {q.key: [q.options[-1]["key"]] for q in quiz.questions}
+    attempt = services.submit_quiz(enrollment=e, quiz=quiz, answers=wrong)
+    assert not attempt.passed and attempt.score < 80
+    assert state(e, module) == "failed"
+    attempt = services.submit_quiz(enrollment=e, quiz=quiz, answers=right_answers(quiz))
+    db.session.commit()
+    assert attempt.passed and attempt.score == 100
+    progress = db.session.scalar(select(ModuleProgress).where(
+        ModuleProgress.enrollment_id == e.id, ModuleProgress.module_id == module.id))
+    assert (progress.state, progress.score, progress.percent) == (COMPLETED, 100.0, 100)
+    # The derived "completed" statement for the module exists, once.
+    completed = [json.loads(d) for d in db.session.scalars(select(Statement.data).where(
+        Statement.object_activity_id == xs.iri("module", module.id)))]
+    assert len(completed) == 1 and completed[0]["verb"]["id"].endswith("/completed")
+    # Other learners are untouched.
+    assert state(w.enrollments[1], module) == "not_started"
+
+
+def test_an_external_package_completes_a_module_through_the_lrs(enrolled, client):
+    w = enrolled
+    e, module = w.enrollments[1], w.module("exercice-profil")
+    statement = {"actor": agent_for_user(w.learners[1]),
+                 "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                 "object": {"id": xs.iri("module", module.id)},
+                 "context": {"registration": e.id}}
+    response = client.post("/xapi/statements", json=statement, headers=lrs_headers(w.org))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    db.session.expire_all()
+    assert state(e, module) == COMPLETED
+    # Without a registration, by e-mail: the learner's enrolment in that program counts it.
+    other = w.module("exercice-campagne")
+    statement = {"actor": {"mbox": f"mailto:{w.learners[1].email}"},
+                 "verb": {"id": "http://adlnet.gov/expapi/verbs/passed"},
+                 "object": {"id": "https://content.example/pkg/campaign"},
+                 "context": {"contextActivities": {"parent": [
+                     {"id": xs.iri("module", other.id)}]}}}
+    response = client.post("/xapi/statements", json=statement, headers=lrs_headers(w.org))
+    assert response.status_code == 200
+    db.session.expire_all()
+    # "passed" on a child activity is not the module's own completion: in progress only.
+    assert state(e, other) == "in_progress"
+
+
+def test_another_organizations_lrs_cannot_touch_progress(enrolled, client, create_org):
+    w = enrolled
+    e, module = w.enrollments[0], w.module("exercice-profil")
+    statement = {"actor": agent_for_user(w.learners[0]),
+                 "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                 "object": {"id": xs.iri("module", module.id)},
+                 "context": {"registration": e.id}}
+    response = client.post("/xapi/statements", json=statement,
+                           headers=lrs_headers(create_org()))
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert state(e, module) == "not_started"
+
+
+def test_voiding_re_derives_module_and_program_completion(enrolled, client):
+    w = enrolled
+    e = w.enrollments[2]
+    headers = lrs_headers(w.org)
+    ids = {}
+    for module in w.program.modules:
+        sid = str(uuid.uuid4())
+        ids[module.key] = sid
+        response = client.post("/xapi/statements", headers=headers, json={
+            "id": sid, "actor": agent_for_user(w.learners[2]),
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+            "object": {"id": xs.iri("module", module.id)}, "context": {"registration": e.id}})
+        assert response.status_code == 200
+    db.session.expire_all()
+    assert e.status == COMPLETED and e.completed_at is not None
+    program_done = db.session.scalars(select(Statement.data).where(
+        Statement.object_activity_id == xs.iri("program", w.program.id),
+        Statement.verb_id == "http://adlnet.gov/expapi/verbs/completed"))
+    assert len(list(program_done)) == 1
+    # Void the statement that completed the kick-off workshop.
+    response = client.post("/xapi/statements", headers=headers, json={
+        "actor": {"mbox": "mailto:lrs-admin@example.com"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+        "object": {"objectType": "StatementRef", "id": ids["lancement"]}})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    db.session.expire_all()
+    assert state(e, w.module("lancement")) == "not_started"
+    assert e.status == "active" and e.completed_at is None
+    assert state(e, w.module("profil")) == COMPLETED
+
+
+def test_a_withdrawn_learner_keeps_history_but_is_never_completed(enrolled):
+    w = enrolled
+    e = w.enrollments[3]
+    services.withdraw(enrollment=e)
+    for module in w.program.modules:
+        st = xs.module_completed(e, module)
+        st["context"].pop("extensions")
+        record([st], organization_id=w.org.id)
+    db.session.commit()
+    assert {state(e, m) for m in w.program.modules} == {COMPLETED}
+    assert e.status == "withdrawn" and e.completed_at is None
