@@ -348,10 +348,20 @@ def _request(method: str, url: str, headers: dict[str, str], body: bytes | None 
                   retry_after=retry_after)
 
 
-def post_statements(endpoint: str, key: str, secret: str, payloads: Sequence[str]) -> Answer:
-    """POST statements (stored JSON texts) as one array to ``<endpoint>/statements``."""
+def post_statements(endpoint: str, key: str, secret: str, payloads: Sequence[str],
+                    contents: Sequence[tuple[str, str, bytes]] = ()) -> Answer:
+    """POST statements (stored JSON texts) as one array to ``<endpoint>/statements``.
+
+    :param contents: attachment contents (sha2, content type, bytes) the statements refer to;
+        when there are any, the request is multipart/mixed as xAPI requires.
+    """
+    from lms.xapi.attachments import build_multipart
+
     body = ("[" + ",".join(payloads) + "]").encode()
-    return _request("POST", f"{endpoint}/statements", _headers(key, secret), body)
+    headers = _headers(key, secret)
+    if contents:
+        body, headers["Content-Type"] = build_multipart(body, list(contents))
+    return _request("POST", f"{endpoint}/statements", headers, body)
 
 
 def check_connection(target: ExternalLrs) -> tuple[bool, str]:
@@ -410,6 +420,26 @@ def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
 class _Batch:
     entries: list[OutboxEntry]
     payloads: list[str]
+    # Per entry, the SHA-256 of the attachment contents its statement carries with it.
+    hashes: list[list[str]] = field(default_factory=list)
+    contents: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+
+    def part(self, start: int, stop: int) -> _Batch:
+        return _Batch(self.entries[start:stop], self.payloads[start:stop],
+                      self.hashes[start:stop], self.contents)
+
+    def attachment_parts(self) -> list[tuple[str, str, bytes]]:
+        wanted = sorted({h for hashes in self.hashes for h in hashes if h in self.contents})
+        return [(h, *self.contents[h]) for h in wanted]
+
+
+def _attachment_hashes(payload: str) -> list[str]:
+    if '"attachments"' not in payload:  # most statements: no parsing needed
+        return []
+    from lms.xapi.attachments import _all_attachments
+
+    return [str(item["sha2"]).lower() for item in _all_attachments(json.loads(payload))
+            if item.get("sha2")]
 
 
 class _Outcome:
@@ -501,8 +531,17 @@ def _next_batch(org_id: int, size: int, now: datetime) -> _Batch:
         if entry.next_attempt_at > now:
             break
         due.append(entry)
-    payloads = statement_payloads([e.statement_pk for e in due])
-    return _Batch(entries=due, payloads=[payloads[e.statement_pk] for e in due])
+    texts = statement_payloads([e.statement_pk for e in due])
+    payloads = [texts[e.statement_pk] for e in due]
+    hashes = [_attachment_hashes(text) for text in payloads]
+    contents: dict[str, tuple[str, bytes]] = {}
+    wanted = sorted({h for items in hashes for h in items})
+    if wanted:
+        from lms.xapi.queries import attachment_contents
+
+        contents = {sha2: (ctype, content)
+                    for sha2, ctype, content in attachment_contents(org_id, wanted)}
+    return _Batch(entries=due, payloads=payloads, hashes=hashes, contents=contents)
 
 
 def _deliver_organization(org_id: int, budget: int, now: datetime) -> DeliveryReport:
@@ -528,7 +567,7 @@ def _deliver_organization(org_id: int, budget: int, now: datetime) -> DeliveryRe
             if not batch.entries:
                 break
             outcome = _Outcome()
-            _send(endpoint, key, secret, batch.entries, batch.payloads, outcome)
+            _send(endpoint, key, secret, batch, outcome)
             _apply(org_id, target_id, outcome, now, report)
             db.session.commit()  # one batch's results, durable before the next batch leaves
             report.batches += 1
@@ -543,13 +582,13 @@ def _deliver_organization(org_id: int, budget: int, now: datetime) -> DeliveryRe
     return report
 
 
-def _send(endpoint: str, key: str, secret: str, entries: list[OutboxEntry],
-          payloads: list[str], outcome: _Outcome) -> None:
-    """Send ``entries``; on a rejected batch, halve it until the bad statements are isolated."""
+def _send(endpoint: str, key: str, secret: str, batch: _Batch, outcome: _Outcome) -> None:
+    """Send ``batch``; on a rejected batch, halve it until the bad statements are isolated."""
+    entries = batch.entries
     if outcome.answer is not None:  # an earlier part failed transiently: keep the order
         outcome.deferred.extend(e.id for e in entries)
         return
-    answer = post_statements(endpoint, key, secret, payloads)
+    answer = post_statements(endpoint, key, secret, batch.payloads, batch.attachment_parts())
     outcome.requests += 1
     if answer.acknowledged or (answer.status == 409 and len(entries) == 1):
         # 409 on a single statement: the LRS already holds this id (a resend after a crash).
@@ -562,8 +601,8 @@ def _send(endpoint: str, key: str, secret: str, entries: list[OutboxEntry],
     else:
         # A 4xx (or 409) for the batch: some statement in it is refused, or already there.
         half = len(entries) // 2
-        _send(endpoint, key, secret, entries[:half], payloads[:half], outcome)
-        _send(endpoint, key, secret, entries[half:], payloads[half:], outcome)
+        _send(endpoint, key, secret, batch.part(0, half), outcome)
+        _send(endpoint, key, secret, batch.part(half, len(entries)), outcome)
 
 
 def _apply(org_id: int, target_id: int, outcome: _Outcome, now: datetime,

@@ -25,6 +25,7 @@ class LrsDouble:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/xapi"
         self.received: list[dict[str, Any]] = []  # every statement stored, in arrival order
+        self.attachments: dict[str, bytes] = {}  # attachment contents received, by SHA-256
         self._known: set[str] = set()
         self.requests: list[dict[str, Any]] = []  # every request: method, path, headers, count
         self.fail_status: int | None = None  # answer this to every statements POST
@@ -93,6 +94,15 @@ class LrsDouble:
             return 401, {}, b'{"error": "bad credentials"}'
         if headers.get("X-Experience-API-Version") != "1.0.3":
             return 400, {}, b'{"error": "version header"}'
+        content_type = headers.get("Content-Type", "")
+        if content_type.startswith("multipart/mixed"):
+            parts = _multipart(body, content_type.split("boundary=", 1)[1].strip('"'))
+            body = parts[0][1]
+            with self._lock:
+                for part_headers, content in parts[1:]:
+                    self.attachments[part_headers["x-experience-api-hash"]] = content
+        elif content_type != "application/json":
+            return 400, {}, b'{"error": "unexpected content type"}'
         statements = json.loads(body)
         if isinstance(statements, dict):
             statements = [statements]
@@ -164,6 +174,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(401, {}, b'{"error": "bad credentials"}')
         else:
             self._answer(404, {}, b"{}")
+
+
+def _multipart(body: bytes, boundary: str) -> list[tuple[dict[str, str], bytes]]:
+    """The (headers, content) of each part of a multipart/mixed body."""
+    parts = []
+    for chunk in body.split(b"--" + boundary.encode())[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, content = chunk[2:].partition(b"\r\n\r\n")
+        headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n") if line)
+        parts.append(({k.lower(): v for k, v in headers.items()}, content[:-2]))
+    return parts
 
 
 def _free_port() -> int:

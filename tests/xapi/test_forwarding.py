@@ -6,6 +6,7 @@ be stopped and started again on the same port, and told to fail.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -403,3 +404,26 @@ def test_bad_endpoints_are_refused(create_org: Callable[..., Organization],
     with pytest.raises(forwarding.ValidationFailed):
         forwarding.configure_external_lrs(organization_id=org.id, endpoint=endpoint, key="k",
                                           secret="s")
+
+
+def test_attachment_contents_travel_with_their_statements(
+        forwarding_org: Organization, double: LrsDouble) -> None:
+    from lms.xapi.record import record
+
+    content = b"%PDF-1.7 certificate\x00\xff binary"
+    sha2 = hashlib.sha256(content).hexdigest()
+    with_file = statement(1)
+    with_file["attachments"] = [{
+        "usageType": "http://id.tincanapi.com/attachment/certificate-of-completion",
+        "display": {"en-US": "Certificate"}, "contentType": "application/pdf",
+        "length": len(content), "sha2": sha2}]
+    plain = statement(2)
+    record([plain, with_file], organization_id=forwarding_org.id,
+           attachments={sha2: ("application/pdf", content)})
+    db.session.commit()
+
+    assert forwarding.deliver_pending().delivered == 2
+
+    assert double.ids == [plain["id"], with_file["id"]]
+    assert double.statement_posts[0]["headers"]["Content-Type"].startswith("multipart/mixed")
+    assert double.attachments == {sha2: content}
