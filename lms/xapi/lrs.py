@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.exceptions import HTTPException
 
 from lms.accounts.services import hash_token
@@ -53,6 +53,10 @@ def current_organization_id() -> int:
     return current_credential().organization_id
 
 
+# Built once: every LRS request runs it.
+_CREDENTIAL_BY_KEY = select(LrsCredential).where(LrsCredential.key == bindparam("key"))
+
+
 def authenticate_basic(header: str | None) -> LrsCredential | None:
     """Return valid, unexpired credentials for an ``Authorization: Basic`` header, or None."""
     if not header or not header.lower().startswith("basic "):
@@ -61,7 +65,7 @@ def authenticate_basic(header: str | None) -> LrsCredential | None:
         key, _, secret = base64.b64decode(header[6:].strip()).decode().partition(":")
     except (ValueError, UnicodeDecodeError):
         return None
-    credential = db.session.scalar(select(LrsCredential).where(LrsCredential.key == key))
+    credential = db.session.scalar(_CREDENTIAL_BY_KEY, {"key": key})
     if credential is None or credential.revoked_at is not None:
         return None
     if credential.expires_at is not None and credential.expires_at < utcnow():

@@ -8,20 +8,19 @@ a batch is a fixed number of queries, whatever the size of the store: nothing is
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
 from flask import current_app, has_app_context
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from lms.core.errors import BadRequest, Conflict
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi import projections, validation
-from lms.xapi.agents import IFIS, agent_key
 from lms.xapi.models import Activity, Statement, StatementAttachment, StatementIndex
 from lms.xapi.validation import VOIDED
 
@@ -32,8 +31,11 @@ _CHUNK = 500
 
 
 def dumps(value: Any) -> str:
-    """Serialize JSON compactly, as the store keeps it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Serialize JSON compactly (UTF-8, no spaces), as the store keeps it."""
+    return orjson.dumps(value).decode()
+
+
+loads = orjson.loads
 
 
 def format_timestamp(value: datetime) -> str:
@@ -48,14 +50,30 @@ def system_authority(organization_id: int) -> dict[str, Any]:
             "account": {"homePage": base, "name": f"relais:{organization_id}"}}
 
 
+def _key(agent: dict[str, Any]) -> str | None:
+    """The agent key of an already validated agent (see agents.agent_key), or None."""
+    if "mbox" in agent:
+        return "mbox:" + agent["mbox"]
+    if "account" in agent:
+        account = agent["account"]
+        return f"account:{account['homePage']}|{account['name']}"
+    if "mbox_sha1sum" in agent:
+        return "mbox_sha1sum:" + agent["mbox_sha1sum"].lower()
+    if "openid" in agent:
+        return "openid:" + agent["openid"]
+    return None
+
+
 def _agent_keys(agent: Any) -> tuple[str | None, list[str]]:
     """(the agent's own key or None, keys of it and its members)."""
     if not isinstance(agent, dict):
         return None, []
-    own = agent_key(agent) if any(name in agent for name in IFIS) else None
+    own = _key(agent)
     keys = [own] if own else []
-    for member in agent.get("member") or []:
-        keys.append(agent_key(member))
+    for member in agent.get("member") or ():
+        member_key = _key(member)
+        if member_key:
+            keys.append(member_key)
     return own, keys
 
 
@@ -172,6 +190,24 @@ def _merge_definition(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any
     return merged
 
 
+def _select_in(sql: str, organization_id: int, values: list[Any]) -> list[Any]:
+    """Run ``sql`` (ending in ``IN``, with ``?`` for the organization) for every chunk of
+    ``values``; rows have attribute access.
+
+    Plain driver SQL: the hot reads of ``record()`` run per request, and building SQLAlchemy
+    constructs for them would cost more than the queries themselves.
+    """
+    rows: list[Any] = []
+    if not values:
+        return rows
+    connection = db.session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    for chunk in _chunks(values):
+        query = sql.replace("?", mark) + " (" + ", ".join([mark] * len(chunk)) + ")"
+        rows.extend(connection.exec_driver_sql(query, (organization_id, *chunk)).all())
+    return rows
+
+
 def _chunks(items: list[Any]) -> Iterable[list[Any]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start:start + _CHUNK]
@@ -187,13 +223,10 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
     if not incoming:
         return
     ids = list(incoming)
-    existing: dict[str, tuple[int, str]] = {}
-    for chunk in _chunks(ids):
-        for row in db.session.execute(
-                select(Activity.id, Activity.activity_id, Activity.definition).where(
-                    Activity.organization_id == organization_id,
-                    Activity.activity_id.in_(chunk))):
-            existing[row.activity_id] = (row.id, row.definition)
+    existing: dict[str, tuple[int, str]] = {row.activity_id: (row.id, row.definition)
+                                            for row in _select_in(
+        "SELECT id, activity_id, definition FROM xapi_activities WHERE organization_id = ? "
+        "AND activity_id IN", organization_id, ids)}
     now = utcnow()
     new_rows, changed = [], []
     for activity_id, definition in incoming.items():
@@ -204,13 +237,18 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
         row_id, old_text = existing[activity_id]
         if not definition:
             continue
-        merged = dumps(_merge_definition(json.loads(old_text), definition))
+        text = dumps(definition)
+        if text == old_text:  # the usual case: the same definition again
+            continue
+        merged = dumps(_merge_definition(loads(old_text), definition))
         if merged != old_text:
-            changed.append({"id": row_id, "definition": merged, "updated_at": now})
+            changed.append({"row_id": row_id, "definition": merged, "updated_at": now})
+    table = Activity.__table__
     if new_rows:
-        db.session.execute(insert(Activity), new_rows)
+        db.session.execute(insert(table), new_rows)
     if changed:
-        db.session.execute(update(Activity), changed)
+        db.session.execute(update(table).where(table.c.id == bindparam("row_id")).values(
+            definition=bindparam("definition"), updated_at=bindparam("updated_at")), changed)
 
 
 def store_attachments(organization_id: int, parts: dict[str, tuple[str, bytes]]) -> None:
@@ -271,12 +309,9 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
         prepared.append(st)
 
     # Ids already stored: equivalent content is accepted as is, different content conflicts.
-    stored_ids: dict[str, str] = {}
-    for chunk in _chunks(list(seen)):
-        for row in db.session.execute(select(Statement.statement_id, Statement.data).where(
-                Statement.organization_id == organization_id,
-                Statement.statement_id.in_(chunk))):
-            stored_ids[row.statement_id] = row.data
+    stored_ids: dict[str, str] = {row.statement_id: row.data for row in _select_in(
+        "SELECT statement_id, data FROM xapi_statements WHERE organization_id = ? "
+        "AND statement_id IN", organization_id, list(seen))}
     fresh = []
     for st, raw in zip(prepared, received, strict=True):
         old = stored_ids.get(st["id"].lower())
@@ -285,7 +320,7 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
             continue
         # A timestamp the LRS filled in (the statement came without one) is not content.
         loose = "timestamp" not in raw
-        if comparable(json.loads(old), ignore_timestamp=loose) != comparable(
+        if comparable(loads(old), ignore_timestamp=loose) != comparable(
                 st, ignore_timestamp=loose):
             raise Conflict(f"statement {st['id']} is already stored with different content")
     result_ids = [st["id"] for st in prepared]
@@ -296,22 +331,16 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
     targets = {st["object"]["id"].lower() for st in fresh
                if st["object"].get("objectType") == "StatementRef"}
     # Targets of statement references already in the store (voiding, filter inheritance).
-    target_rows: dict[str, Any] = {}
-    for chunk in _chunks(sorted(targets - set(fresh_ids))):
-        for row in db.session.execute(
-                select(Statement.pk, Statement.statement_id, Statement.verb_id,
-                       Statement.voided, Statement.data).where(
-                    Statement.organization_id == organization_id,
-                    Statement.statement_id.in_(chunk))):
-            target_rows[row.statement_id] = row
+    target_rows: dict[str, Any] = {row.statement_id: row for row in _select_in(
+        "SELECT pk, statement_id, verb_id, voided, data FROM xapi_statements "
+        "WHERE organization_id = ? AND statement_id IN", organization_id,
+        sorted(targets - set(fresh_ids)))}
     # Stored statements that reference the new ones (arrived before their target).
     referrers: dict[str, list[Any]] = {}
-    for chunk in _chunks(list(fresh_ids)):
-        for row in db.session.execute(
-                select(Statement.pk, Statement.verb_id, Statement.object_statement_id).where(
-                    Statement.organization_id == organization_id,
-                    Statement.object_statement_id.in_(chunk))):
-            referrers.setdefault(row.object_statement_id, []).append(row)
+    for row in _select_in("SELECT pk, verb_id, object_statement_id FROM xapi_statements "
+                          "WHERE organization_id = ? AND object_statement_id IN",
+                          organization_id, list(fresh_ids)):
+        referrers.setdefault(row.object_statement_id, []).append(row)
 
     for st in fresh:
         obj = st["object"]
@@ -324,7 +353,9 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
                                  "not allowed")
 
     voided_now = {st["object"]["id"].lower() for st in fresh if st["verb"]["id"] == VOIDED}
-    rows, rows_index, activities = [], [], []
+    rows: list[dict[str, Any]] = []
+    rows_index: list[tuple[int, str, str, int]] = []
+    activities: list[dict[str, Any]] = []
     index_by_id: dict[str, set[tuple[str, str]]] = {}
     for st in fresh:
         obj = st["object"]
@@ -346,9 +377,13 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
             "timestamp": validation.parse_timestamp(st["timestamp"], "timestamp"),
             "stored": now, "voided": voided, "data": dumps(st),
         })
-    pks = list(db.session.scalars(
-        insert(Statement).returning(Statement.pk, sort_by_parameter_order=True), rows))
-    pk_by_id = {row["statement_id"]: pk for row, pk in zip(rows, pks, strict=True)}
+    # A Core executemany (no ORM bookkeeping). Not RETURNING: SQLite would then insert row by
+    # row to keep the order; one indexed read of the new pks is much cheaper.
+    db.session.execute(insert(Statement.__table__), rows)
+    pk_by_id: dict[str, int] = {row.statement_id: row.pk for row in _select_in(
+        "SELECT statement_id, pk FROM xapi_statements WHERE organization_id = ? "
+        "AND statement_id IN", organization_id, [row["statement_id"] for row in rows])}
+    pks = [pk_by_id[row["statement_id"]] for row in rows]
 
     # Targeting statements are found by their target's filters too (Communication 2.1.3).
     stored_target_pks = [r.pk for r in target_rows.values()]
@@ -367,8 +402,7 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
                 index_by_id[st["id"].lower()] |= extra
     for sid, keys in index_by_id.items():
         pk = pk_by_id[sid]
-        rows_index.extend({"organization_id": organization_id, "kind": kind, "key": key,
-                           "statement_pk": pk} for kind, key in keys)
+        rows_index.extend((organization_id, kind, key, pk) for kind, key in keys)
     late: set[tuple[int, str, str]] = set()
     for sid, refs in referrers.items():
         for ref in refs:
@@ -379,9 +413,15 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
             existing.update(tuple(row) for row in db.session.execute(
                 select(StatementIndex.statement_pk, StatementIndex.kind, StatementIndex.key)
                 .where(StatementIndex.statement_pk.in_(chunk))))
-        rows_index.extend({"organization_id": organization_id, "kind": kind, "key": key,
-                           "statement_pk": pk} for pk, kind, key in late - existing)
-    db.session.execute(insert(StatementIndex), rows_index)
+        rows_index.extend((organization_id, kind, key, pk) for pk, kind, key in late - existing)
+    # The index rows are most of the parameters written: plain executemany, no SQLAlchemy
+    # parameter processing (all values are plain ints and strings).
+    if rows_index:
+        connection = db.session.connection()
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        connection.exec_driver_sql(
+            "INSERT INTO xapi_statement_index (organization_id, kind, key, statement_pk) "
+            f"VALUES ({mark}, {mark}, {mark}, {mark})", rows_index)
     _update_activities(organization_id, activities)
     if attachments:
         store_attachments(organization_id, attachments)
@@ -398,7 +438,7 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
             if not row["voided"]:
                 projections.dispatch(st, organization_id=organization_id)
         for target_row in newly_voided:
-            projections.dispatch(json.loads(target_row.data), organization_id=organization_id,
+            projections.dispatch(loads(target_row.data), organization_id=organization_id,
                                  voided=True)
         # A target voided in its own batch was never passed to handlers: nothing to undo.
 

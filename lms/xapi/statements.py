@@ -19,7 +19,7 @@ from lms.xapi import queries, validation
 from lms.xapi.agents import agent_key, parse_agent_param
 from lms.xapi.lrs import bp, credential_authority, current_credential, current_organization_id
 from lms.xapi.record import (ACTIVITY, AGENT, REGISTRATION, RELATED_ACTIVITY, RELATED_AGENT,
-                             VERB, dumps, format_timestamp, record)
+                             VERB, dumps, format_timestamp, loads, record)
 
 GET_PARAMS = {"statementId", "voidedStatementId", "agent", "verb", "activity", "registration",
               "related_activities", "related_agents", "since", "until", "limit", "format",
@@ -54,7 +54,7 @@ def _read_statements() -> tuple[Any, dict[str, tuple[str, bytes]]]:
         data, contents = multipart.statements_and_attachments(body, content_type)
     elif content_type.lower().startswith("application/json"):
         try:
-            data = json.loads(body)
+            data = loads(body)
         except ValueError as exc:
             raise BadRequest("the body is not valid JSON") from exc
         contents = {}
@@ -262,7 +262,7 @@ def _render(texts: list[str], fmt: str) -> list[str]:
     """Statements as JSON texts in the requested format (exact is the stored text itself)."""
     if fmt == "exact":
         return texts
-    parsed = [json.loads(text) for text in texts]
+    parsed = [loads(text) for text in texts]
     if fmt == "ids":
         return [dumps(_format_ids(st)) for st in parsed]
     wanted: set[str] = set()

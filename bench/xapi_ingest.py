@@ -1,0 +1,324 @@
+"""Benchmark of Relais' LRS: ingestion over HTTP and filtered GET latency as the store grows.
+
+It serves Relais with ``relais serve`` (the production server) on a free port, then:
+
+1. measures HTTP ingestion on an empty store: batches of 100 statements, and single POSTs;
+2. preloads the store to ``--statements`` directly through ``record()`` (same code path, no
+   HTTP, for speed) and reports that rate too;
+3. measures HTTP ingestion again on the full store (the target: within 20 % of step 1);
+4. measures filtered GETs (agent, verb, activity, registration; limit=100): p50 and p95.
+
+Run::
+
+    .venv/bin/python bench/xapi_ingest.py --statements 1000000
+    .venv/bin/python bench/xapi_ingest.py --statements 100000 \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/relais_bench
+
+Targets (DESIGN.md §6): ≥ 10,000 statements/s in batches of 100 on SQLite, flat from empty to
+1,000,000; ≥ 500/s single POSTs; filtered GET p95 ≤ 20 ms at 1,000,000 statements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+VERBS = ["http://adlnet.gov/expapi/verbs/" + v for v in (
+    "registered", "launched", "initialized", "attempted", "answered", "experienced",
+    "completed", "passed", "failed", "attended", "commented", "shared", "progressed",
+    "terminated", "scored", "interacted", "asked", "responded", "mastered", "suspended")]
+
+
+class Corpus:
+    """Deterministic, realistic statements: learners, modules, programs, registrations."""
+
+    def __init__(self, seed: int = 7, learners: int = 10_000, activities: int = 2_000,
+                 registrations: int = 5_000) -> None:
+        self.random = random.Random(seed)
+        self.base = "https://bench.relais.test"
+        self.learners = learners
+        self.activities = activities
+        self.registrations = [str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+                              for _ in range(registrations)]
+
+    def agent(self, n: int) -> dict[str, Any]:
+        return {"objectType": "Agent", "name": f"Learner {n}",
+                "account": {"homePage": self.base, "name": str(n)}}
+
+    def activity_id(self, n: int) -> str:
+        return f"{self.base}/activities/module/{n}"
+
+    def statement(self) -> dict[str, Any]:
+        r = self.random
+        module = r.randrange(self.activities)
+        program = module // 20
+        st: dict[str, Any] = {
+            "id": str(uuid.UUID(int=r.getrandbits(128), version=4)),
+            "actor": self.agent(r.randrange(self.learners)),
+            "verb": {"id": r.choice(VERBS), "display": {"en-US": "did"}},
+            "object": {"objectType": "Activity", "id": self.activity_id(module),
+                       "definition": {
+                           "name": {"en-US": f"Module {module}", "fr-FR": f"Module {module}"},
+                           "type": "http://adlnet.gov/expapi/activities/module"}},
+            "context": {
+                "registration": r.choice(self.registrations),
+                "platform": "Relais",
+                "contextActivities": {
+                    "parent": [{"id": f"{self.base}/activities/program/{program}"}],
+                    "grouping": [{"id": f"{self.base}/activities/cohort/{program % 50}"}]}},
+            "timestamp": "2026-11-23T10:00:00.000Z",
+        }
+        if r.random() < 0.3:
+            st["result"] = {"score": {"scaled": round(r.random(), 2)}, "success": True,
+                            "completion": True, "duration": "PT12M30S"}
+        return st
+
+    def batch(self, size: int) -> list[dict[str, Any]]:
+        return [self.statement() for _ in range(size)]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+class Server:
+    """``relais serve`` in a subprocess on a free port."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.log = tempfile.NamedTemporaryFile(prefix="relais-bench-", suffix=".log",
+                                               delete=False)
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "relais"), "serve", "--port", str(self.port)],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/xapi/about")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit(f"server did not start; see {self.log.name}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def post_bodies(port: int, headers: dict[str, str], bodies: list[bytes],
+                threads: int) -> float:
+    """POST every body (spread over ``threads`` keep-alive connections); seconds taken."""
+    chunks = [bodies[i::threads] for i in range(threads)]
+    errors: list[str] = []
+
+    def worker(chunk: list[bytes]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for body in chunk:
+            conn.request("POST", "/xapi/statements", body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            if response.status != 200:
+                errors.append(f"{response.status} {data[:200]!r}")
+        conn.close()
+
+    start = time.perf_counter()
+    pool = [threading.Thread(target=worker, args=(chunk,)) for chunk in chunks]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise SystemExit(f"{len(errors)} failed POSTs, first: {errors[0]}")
+    return elapsed
+
+
+def measure_ingest(label: str, port: int, headers: dict[str, str], corpus: Corpus,
+                   batches: int, singles: int, threads: int) -> dict[str, float]:
+    bodies = [json.dumps(corpus.batch(100)).encode() for _ in range(batches)]
+    batch_rate = batches * 100 / post_bodies(port, headers, bodies, threads)
+    single_bodies = [json.dumps(corpus.statement()).encode() for _ in range(singles)]
+    single_rate = singles / post_bodies(port, headers, single_bodies, threads)
+    print(f"  [{label}] batches of 100: {batch_rate:,.0f} statements/s "
+          f"({batches} requests, {threads} clients)")
+    print(f"  [{label}] single POSTs:   {single_rate:,.0f} statements/s "
+          f"({singles} requests, {threads} clients)")
+    return {"batch": batch_rate, "single": single_rate}
+
+
+def measure_gets(port: int, headers: dict[str, str], corpus: Corpus, count: int
+                 ) -> dict[str, tuple[float, float]]:
+    r = random.Random(11)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    kinds = {
+        "agent": lambda: {"agent": json.dumps(corpus.agent(r.randrange(corpus.learners)))},
+        "verb": lambda: {"verb": r.choice(VERBS)},
+        "activity": lambda: {"activity": corpus.activity_id(r.randrange(corpus.activities))},
+        "registration": lambda: {"registration": r.choice(corpus.registrations)},
+        "agent+verb": lambda: {"agent": json.dumps(corpus.agent(r.randrange(corpus.learners))),
+                               "verb": r.choice(VERBS)},
+        "related activity": lambda: {
+            "activity": f"{corpus.base}/activities/program/{r.randrange(100)}",
+            "related_activities": "true"},
+    }
+    results = {}
+    for name, params in kinds.items():
+        timings = []
+        returned = 0
+        for _ in range(count):
+            query = urlencode({**params(), "limit": 100})
+            start = time.perf_counter()
+            conn.request("GET", f"/xapi/statements?{query}", headers=headers)
+            response = conn.getresponse()
+            body = response.read()
+            timings.append((time.perf_counter() - start) * 1000)
+            if response.status != 200:
+                raise SystemExit(f"GET failed: {response.status} {body[:200]!r}")
+            returned += len(json.loads(body)["statements"])
+        p50, p95 = percentile(timings, 50), percentile(timings, 95)
+        results[name] = (p50, p95)
+        print(f"  GET {name:<17} limit=100: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
+              f"(avg {returned / count:.0f} statements returned)")
+    conn.close()
+    return results
+
+
+def preload(database_url: str, instance: str, org_id: int, corpus: Corpus, total: int,
+            chunk: int = 1000) -> float:
+    """Fill the store to ``total`` statements through record(); statements/s."""
+    os.environ["RELAIS_INSTANCE_PATH"] = instance
+    from lms import create_app
+    from lms.extensions import db
+    from lms.xapi.record import record
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        from sqlalchemy import func, select
+
+        from lms.xapi.models import Statement
+
+        have = db.session.scalar(select(func.count()).select_from(Statement)) or 0
+        todo = max(0, total - have)
+        start = time.perf_counter()
+        done = 0
+        last_report = start
+        while done < todo:
+            size = min(chunk, todo - done)
+            record(corpus.batch(size), organization_id=org_id)
+            db.session.commit()
+            done += size
+            if time.perf_counter() - last_report > 15:
+                last_report = time.perf_counter()
+                print(f"    … {have + done:,} stored "
+                      f"({done / (last_report - start):,.0f}/s)", flush=True)
+        elapsed = time.perf_counter() - start
+        db.session.remove()
+        db.engine.dispose()
+    return todo / elapsed if todo else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", help="default: a new SQLite file in a temp dir")
+    parser.add_argument("--statements", type=int, default=1_000_000,
+                        help="size of the store for the second measure (default 1,000,000)")
+    parser.add_argument("--batches", type=int, default=200,
+                        help="HTTP batches of 100 per measure (default 200)")
+    parser.add_argument("--singles", type=int, default=2000,
+                        help="single-statement POSTs per measure (default 2000)")
+    parser.add_argument("--threads", type=int, default=4, help="concurrent HTTP clients")
+    parser.add_argument("--queries", type=int, default=200, help="GETs per filter kind")
+    args = parser.parse_args()
+
+    instance = tempfile.mkdtemp(prefix="relais-bench-")
+    url = args.database_url or f"sqlite:///{instance}/bench.db"
+    env = {**os.environ, "RELAIS_INSTANCE_PATH": instance, "RELAIS_DATABASE_URL": url,
+           "RELAIS_LOG_LEVEL": "WARNING"}
+    print(f"Relais LRS benchmark — database {url.split('@')[-1]}, target store "
+          f"{args.statements:,} statements, {os.cpu_count()} CPUs")
+
+    relais = str(Path(sys.executable).parent / "relais")
+    subprocess.run([relais, "init"], env=env, check=True, capture_output=True, cwd=ROOT)
+    slug = "bench" + uuid.uuid4().hex[:6]
+    subprocess.run([relais, "create-org", "--slug", slug, "--name", "Bench"], env=env,
+                   check=True, capture_output=True, cwd=ROOT)
+    out = subprocess.run([relais, "lrs-credentials", "--org", slug], env=env, check=True,
+                         capture_output=True, text=True, cwd=ROOT).stdout
+    creds = dict(line.split(":", 1) for line in out.splitlines() if line.startswith(("key",
+                                                                                     "secret")))
+    key, secret = creds["key"].strip(), creds["secret"].strip()
+    token = base64.b64encode(f"{key}:{secret}".encode()).decode()
+    headers = {"Authorization": f"Basic {token}", "X-Experience-API-Version": "1.0.3",
+               "Content-Type": "application/json"}
+    os.environ["RELAIS_INSTANCE_PATH"] = instance
+    from lms import create_app
+    from lms.accounts.models import Organization
+    from lms.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        org_id = db.session.scalar(db.select(Organization.id).where(Organization.slug == slug))
+        db.session.remove()
+        db.engine.dispose()
+    corpus = Corpus()
+
+    server = Server(env)
+    try:
+        print("1. HTTP ingestion, empty store")
+        empty = measure_ingest("empty", server.port, headers, corpus, args.batches,
+                               args.singles, args.threads)
+        measure_gets(server.port, headers, corpus, max(20, args.queries // 5))
+    finally:
+        server.stop()
+
+    print(f"2. Preloading to {args.statements:,} statements through record() (no HTTP)")
+    rate = preload(url, instance, org_id, corpus, args.statements)
+    print(f"  record() bulk: {rate:,.0f} statements/s")
+
+    server = Server(env)
+    try:
+        print(f"3. HTTP ingestion, {args.statements:,} stored")
+        full = measure_ingest("full", server.port, headers, corpus, args.batches,
+                              args.singles, args.threads)
+        print(f"4. Filtered GETs, {args.statements:,} stored")
+        gets = measure_gets(server.port, headers, corpus, args.queries)
+    finally:
+        server.stop()
+
+    print("Summary")
+    change = (full["batch"] - empty["batch"]) / empty["batch"] * 100
+    print(f"  batches of 100: {empty['batch']:,.0f}/s empty → {full['batch']:,.0f}/s at "
+          f"{args.statements:,} ({change:+.0f} %)   target ≥ 10,000/s, within 20 %")
+    print(f"  single POSTs:   {empty['single']:,.0f}/s empty → {full['single']:,.0f}/s   "
+          "target ≥ 500/s")
+    worst = max(p95 for _p50, p95 in gets.values())
+    print(f"  filtered GET p95 (worst filter): {worst:.1f} ms   target ≤ 20 ms")
+
+
+if __name__ == "__main__":
+    main()
