@@ -374,7 +374,8 @@ def invitation_for_token(raw: str) -> Invitation:
 
     :raise NotFound: unknown, used or expired token.
     """
-    invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(raw)))
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.token_hash == hash_token(raw)))
     if invitation is None or invitation.accepted_at is not None or invitation.expires_at < utcnow():
         raise NotFound("This invitation link is unknown, already used or expired.")
     return invitation

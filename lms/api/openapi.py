@@ -14,11 +14,11 @@ from lms.api.base import bp
 ERROR = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {"type": "object", "required": ["code", "message", "fields"],
-                             "properties": {"code": {"type": "string"},
-                                            "message": {"type": "string"},
-                                            "fields": {"type": "object",
-                                                       "additionalProperties": {"type": "string"}}}}},
+    "properties": {"error": {
+        "type": "object", "required": ["code", "message", "fields"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                       "fields": {"type": "object", "additionalProperties": {"type": "string"}}},
+    }},
 }
 MEMBER = {
     "type": "object",
@@ -26,7 +26,8 @@ MEMBER = {
                    "email": {"type": "string", "format": "email"},
                    "display_name": {"type": "string"},
                    "role": {"type": "string", "enum": ["learner", "trainer", "hr", "admin"]},
-                   "team": {"type": ["string", "null"]}, "job_family": {"type": ["string", "null"]}},
+                   "team": {"type": ["string", "null"]},
+                   "job_family": {"type": ["string", "null"]}},
 }
 
 

@@ -6,8 +6,7 @@ from typing import Any
 
 from flask import render_template
 
-from lms.accounts.authz import current_organization
-from lms.accounts.authz import org_blueprint
+from lms.accounts.authz import current_organization, org_blueprint
 from lms.reports import queries
 
 bp = org_blueprint("reports", __name__)
