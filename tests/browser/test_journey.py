@@ -110,6 +110,7 @@ def test_a_person_in_two_organizations_switches_then_logs_out(live_server: str, 
     # In Beta the person is a learner: the staff counts are gone.
     expect(page.locator(".tile")).to_have_count(0)
 
+    page.locator("details.usermenu summary").click()  # the account menu holds "Log out"
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(f"{live_server}/login")
     expect(page.get_by_role("status")).to_contain_text("You are logged out.")
