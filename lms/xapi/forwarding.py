@@ -469,20 +469,38 @@ def deliver_pending(*, limit: int = 500, now: datetime | None = None,
     now = now or utcnow()
     report = DeliveryReport()
     db.session.commit()  # start from a clean transaction that sees the latest commits
-    stmt = (select(OutboxEntry.organization_id).distinct()
-            .join(ExternalLrs, ExternalLrs.organization_id == OutboxEntry.organization_id)
-            .where(OutboxEntry.status == OutboxStatus.PENDING,
-                   OutboxEntry.next_attempt_at <= now, ExternalLrs.enabled.is_(True)))
+    stmt = select(ExternalLrs.organization_id).where(ExternalLrs.enabled.is_(True))
     if organization_id is not None:
-        stmt = stmt.where(OutboxEntry.organization_id == organization_id)
-    org_ids = sorted(db.session.scalars(stmt))
+        stmt = stmt.where(ExternalLrs.organization_id == organization_id)
+    due = [org_id for org_id in sorted(db.session.scalars(stmt)) if _head_is_due(org_id, now)]
+    batch_size = max(1, int(_setting("XAPI_FORWARD_BATCH_SIZE")))
+    budget = limit
+    # Rounds with a fair share each, so one organization's backlog does not starve the others.
+    while due and budget > 0:
+        share = max(batch_size, -(-budget // len(due)))
+        busy = []
+        for org_id in due:
+            allowed = min(share, budget)
+            if allowed <= 0:
+                break
+            done = _deliver_organization(org_id, allowed, now)
+            report.merge(done)
+            processed = done.delivered + done.dead + done.retried
+            budget -= processed
+            if processed >= allowed and org_id not in done.errors:
+                busy.append(org_id)  # it may have more
+        due = busy
     db.session.commit()
-    for org_id in org_ids:
-        budget = limit - report.delivered - report.dead - report.retried
-        if budget <= 0:
-            break
-        report.merge(_deliver_organization(org_id, budget, now))
     return report
+
+
+def _head_is_due(org_id: int, now: datetime) -> bool:
+    """Whether the organization's oldest pending statement may be sent (one index probe)."""
+    head = db.session.scalar(
+        select(OutboxEntry.next_attempt_at)
+        .where(OutboxEntry.organization_id == org_id, OutboxEntry.status == OutboxStatus.PENDING)
+        .order_by(OutboxEntry.statement_pk).limit(1))
+    return head is not None and head <= now
 
 
 def _claim(org_id: int, now: datetime) -> tuple[ExternalLrs, str] | None:

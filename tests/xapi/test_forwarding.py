@@ -427,3 +427,22 @@ def test_attachment_contents_travel_with_their_statements(
     assert double.ids == [plain["id"], with_file["id"]]
     assert double.statement_posts[0]["headers"]["Content-Type"].startswith("multipart/mixed")
     assert double.attachments == {sha2: content}
+
+
+def test_one_organizations_backlog_does_not_starve_another(
+        app: Flask, create_org: Callable[..., Organization], double: LrsDouble,
+        monkeypatch: Any) -> None:
+    monkeypatch.setitem(app.config, "XAPI_FORWARD_BATCH_SIZE", 5)
+    busy, small = create_org(), create_org()
+    for org in (busy, small):
+        forwarding.configure_external_lrs(organization_id=org.id, endpoint=double.url,
+                                          key=double.key, secret=double.secret)
+    db.session.commit()
+    record_statements(busy, 40)
+    small_ids = record_statements(small, 5)
+
+    report = forwarding.deliver_pending(limit=20)
+
+    assert report.delivered == 20
+    assert set(small_ids) <= set(double.ids)
+    assert forwarding.deliver_pending(limit=100).delivered == 25
