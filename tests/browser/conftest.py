@@ -7,7 +7,6 @@ when ``CI`` is set they fail instead, so CI cannot pass without really running t
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 import shutil
 import threading
@@ -25,19 +24,21 @@ def _in_ci() -> bool:
 
 @functools.cache
 def chromium_path() -> str | None:
-    """Chromium to drive: $RELAIS_CHROMIUM, else the system's (Debian: /usr/bin/chromium)."""
-    candidates = [os.environ.get("RELAIS_CHROMIUM"), "/usr/bin/chromium",
-                  shutil.which("chromium"), shutil.which("chromium-browser")]
+    """Chromium to drive: $RELAIS_CHROMIUM when set (and only it), else the system's."""
+    chosen = os.environ.get("RELAIS_CHROMIUM")
+    candidates = [chosen] if chosen else [
+        "/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")]
     return next((path for path in candidates if path and os.access(path, os.X_OK)), None)
 
 
 @functools.cache
 def missing_browser() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""
-    if importlib.util.find_spec("playwright") is None:
+    try:
+        import playwright.sync_api  # noqa: F401
+        import pytest_playwright  # noqa: F401
+    except ImportError:
         return "Playwright is not installed (pip install -e '.[test]')"
-    if importlib.util.find_spec("pytest_playwright") is None:
-        return "pytest-playwright is not installed (pip install -e '.[test]')"
     if chromium_path() is None:
         return "Chromium not found (apt-get install chromium, or set RELAIS_CHROMIUM)"
     return None

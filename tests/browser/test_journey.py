@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Role
 from lms.extensions import db
+
+try:
+    from playwright.sync_api import Browser, Page, expect
+except ImportError:  # tests/browser/conftest.py skips these tests (fails them when CI is set)
+    pass
 
 pytestmark = pytest.mark.browser
 PASSWORD = "browser journey password"
