@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from lms.accounts.authz import check_can_grant
 from lms.accounts.models import (
     ApiToken,
     Invitation,
@@ -212,13 +213,17 @@ class Provisioned:
 
 def provision_member(*, organization: Organization, email: str, role: str | Role,
                      display_name: str | None = None, team: str | None = None,
-                     job_family: str | None = None, locale: str | None = None) -> Provisioned:
+                     job_family: str | None = None, locale: str | None = None,
+                     granted_by: Membership | None = None) -> Provisioned:
     """Create or update a person's membership, idempotent on e-mail (HR-system provisioning).
 
     The person's name and locale are only updated while they belong to no other organization:
     one organization must not rename someone another organization also knows.
 
+    :param granted_by: the member acting (API, import), held to the roles they may grant;
+        None for the server's operator (CLI, demo).
     :raise ValidationFailed: bad e-mail, role, locale or an over-long field.
+    :raise Forbidden: ``granted_by`` may not grant ``role`` or change this member's role.
     :raise Conflict: the change would leave the organization without an administrator.
     """
     role = _check_role(role)
@@ -226,6 +231,10 @@ def provision_member(*, organization: Organization, email: str, role: str | Role
     _check_locale(locale)
     _check_length(display_name, "display_name", 200)
     user = find_user(email)
+    if granted_by is not None:
+        current = next((m for m in user.memberships if m.organization_id == organization.id),
+                       None) if user else None
+        check_can_grant(granted_by, role, current)
     if user is None:
         user = create_user(email=email, display_name=display_name, locale=locale)
     elif all(m.organization_id == organization.id for m in user.memberships):

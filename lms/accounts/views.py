@@ -60,7 +60,7 @@ def _client_address() -> str:
 def login() -> Any:
     """Log in with e-mail and password."""
     if current_user.is_authenticated:
-        return redirect(url_for("home"))
+        return redirect(_safe_next(request.args.get("next")) or url_for("home"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from lms.accounts import services
-from lms.accounts.authz import MANAGER_ROLES, check_can_grant
+from lms.accounts.authz import MANAGER_ROLES
 from lms.accounts.models import Membership, Role, User
 from lms.api.base import bp, json_body, org_member, page_args
 from lms.core.errors import NotFound, ValidationFailed
@@ -77,15 +77,10 @@ def provision_member(membership: Membership) -> Any:
             fields[key] = "string expected"
     if fields:
         raise ValidationFailed("invalid member", fields=fields)
-    existing_user = services.find_user(data["email"])
-    existing = next((m for m in existing_user.memberships
-                     if m.organization_id == membership.organization_id),
-                    None) if existing_user else None
-    check_can_grant(membership, data["role"], existing)
     result = services.provision_member(
         organization=membership.organization, email=data["email"], role=data["role"],
         display_name=data.get("display_name"), team=data.get("team"),
-        job_family=data.get("job_family"), locale=data.get("locale"),
+        job_family=data.get("job_family"), locale=data.get("locale"), granted_by=membership,
     )
     db.session.commit()
     return member_json(result.membership), 201 if result.created else 200

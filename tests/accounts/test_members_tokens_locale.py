@@ -215,3 +215,32 @@ def test_french_pages_are_translated_when_the_catalogue_exists(client, app):
     page = client.get("/login", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     # Without a compiled French catalogue Babel falls back to English, which is what we check.
     assert f"<h1>{french}</h1>" in page
+
+
+def test_provisioning_holds_the_acting_member_to_the_roles_they_may_grant(create_user):
+    import pytest
+
+    from lms.accounts import services
+    from lms.core.errors import Forbidden
+
+    hr = create_user(Role.HR)
+    org = _org_of(hr)
+    acting = _membership(hr, org)
+    with pytest.raises(Forbidden):
+        services.provision_member(organization=org, email=hr.email, role=Role.ADMIN,
+                                  granted_by=acting)
+    with pytest.raises(Forbidden):
+        services.provision_member(organization=org, email="new@example.com", role=Role.ADMIN,
+                                  granted_by=acting)
+    result = services.provision_member(organization=org, email="new@example.com",
+                                       role=Role.TRAINER, granted_by=acting)
+    assert result.created and result.membership.role == Role.TRAINER
+    # The server's operator (CLI, demo) is not limited.
+    assert services.provision_member(organization=org, email="boss@example.com",
+                                     role=Role.ADMIN).membership.role == Role.ADMIN
+
+
+def test_a_logged_in_visitor_of_the_login_page_follows_a_safe_next(client, create_user, login):
+    login(create_user())
+    assert client.get("/login?next=/account").headers["Location"] == "/account"
+    assert client.get("/login?next=//evil.example").headers["Location"] == "/"
