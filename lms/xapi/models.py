@@ -54,7 +54,6 @@ class Statement(db.Model):
         Index("ix_xapi_statements_org_pk", "organization_id", "pk"),
         # Voiding and statement references: who targets a given statement id.
         Index("ix_xapi_statements_org_target", "organization_id", "object_statement_id"),
-        Index("ix_xapi_statements_org_stored", "organization_id", "stored"),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

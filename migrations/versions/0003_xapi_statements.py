@@ -42,8 +42,6 @@ def upgrade():
     op.create_index('ix_xapi_statements_org_pk', 'xapi_statements', ['organization_id', 'pk'])
     op.create_index('ix_xapi_statements_org_target', 'xapi_statements',
                     ['organization_id', 'object_statement_id'])
-    op.create_index('ix_xapi_statements_org_stored', 'xapi_statements',
-                    ['organization_id', 'stored'])
 
     op.create_table(
         'xapi_statement_index',
@@ -95,7 +93,6 @@ def downgrade():
     op.drop_table('xapi_activities')
     op.drop_table('xapi_attachments')
     op.drop_table('xapi_statement_index')
-    op.drop_index('ix_xapi_statements_org_stored', table_name='xapi_statements')
     op.drop_index('ix_xapi_statements_org_target', table_name='xapi_statements')
     op.drop_index('ix_xapi_statements_org_pk', table_name='xapi_statements')
     op.drop_table('xapi_statements')
