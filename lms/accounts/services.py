@@ -378,13 +378,15 @@ def _new_invitation(*, organization: Organization, email: str, role: Role,
     return invitation, raw
 
 
-def invitation_for_token(raw: str) -> Invitation:
+def invitation_for_token(raw: str, *, lock: bool = False) -> Invitation:
     """Return the pending invitation for a token.
 
+    :param lock: lock its row until commit (PostgreSQL), so two acceptances of one link
+        cannot both go through.
     :raise NotFound: unknown, used or expired token.
     """
-    invitation = db.session.scalar(
-        select(Invitation).where(Invitation.token_hash == hash_token(raw)))
+    stmt = select(Invitation).where(Invitation.token_hash == hash_token(raw))
+    invitation = db.session.scalar(stmt.with_for_update() if lock else stmt)
     if invitation is None or invitation.accepted_at is not None or invitation.expires_at < utcnow():
         raise NotFound("This invitation link is unknown, already used or expired.")
     return invitation
@@ -408,7 +410,7 @@ def accept_invitation(*, token: str, display_name: str, password: str) -> User:
     :raise Forbidden: the address already has a password (log in and use :func:`join`).
     :raise ValidationFailed: the password is too short or the name too long.
     """
-    invitation = invitation_for_token(token)
+    invitation = invitation_for_token(token, lock=True)
     if invitation_needs_login(invitation):
         raise Forbidden("This address already has an account: log in to accept.")
     _check_password(password)
@@ -429,7 +431,7 @@ def join(*, token: str, user: User) -> Invitation:
     :raise NotFound: the token is unknown, used or expired.
     :raise Forbidden: the invitation was sent to another address.
     """
-    invitation = invitation_for_token(token)
+    invitation = invitation_for_token(token, lock=True)
     if invitation.email != user.email:
         raise Forbidden(f"This invitation was sent to {invitation.email}: log in as that person.")
     _join(invitation, user)
