@@ -126,3 +126,28 @@ def test_handler_error_aborts_everything(org: Any) -> None:
         projections.unregister(broken)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Statement)) == 0
+
+
+def test_builders_make_statements_the_lrs_accepts(create_user: Callable[..., Any]) -> None:
+    from lms.accounts.models import Organization
+    from lms.xapi import builders
+
+    user = create_user()
+    org = db.session.scalar(select(Organization))
+    assert org is not None
+    module = builders.activity("module", 7, {"en-US": "Writing posts", "fr-FR": "Écrire"})
+    st = builders.statement(
+        builders.agent_for_user(user), "completed", module, result={"success": True},
+        context=builders.context(registration=str(uuid.uuid4()),
+                                 parent=[builders.activity_iri("program", 1)],
+                                 grouping=[builders.activity_iri("cohort", 3)],
+                                 organization=org.slug))
+    [sid] = record([st], organization_id=org.id)
+    stored = json.loads(db.session.scalar(select(Statement.data).where(
+        Statement.statement_id == sid)) or "{}")
+    assert stored["verb"] == {"id": "http://adlnet.gov/expapi/verbs/completed",
+                              "display": {"en-US": "completed", "fr-FR": "a terminé"}}
+    assert stored["object"]["id"] == "http://relais.test/xapi/activities/module/7"
+    assert stored["actor"]["account"] == {"homePage": "http://relais.test", "name": str(user.id)}
+    assert stored["context"]["extensions"] == {
+        "http://relais.test/xapi/extensions/organization": org.slug}
