@@ -176,8 +176,7 @@ def skill_map(membership: Membership) -> Any:
                    "team": r.membership.team, "job_family": r.membership.job_family,
                    "answered": r.profile is not None,
                    "levels": r.profile.levels if r.profile else None,
-                   "targets": {x.competency.code: x.target for x in r.profile.lines}
-                   if r.profile else None} for r in rows],
+                   "targets": r.profile.targets if r.profile else None} for r in rows],
         "averages": {k: round(v, 2) for k, v in queries.averages(rows).items()},
         "average_targets": {k: round(v, 2) for k, v in queries.average_targets(rows).items()},
     }

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, defer
 
 from lms.accounts.models import Membership, Role, User
 from lms.assessments import scoring
@@ -94,7 +95,9 @@ def latest_attempts(organization_id: int) -> dict[int, Attempt]:
     newest = (select(Attempt.membership_id, func.max(Attempt.id).label("id"))
               .where(Attempt.organization_id == organization_id, Attempt.status == SUBMITTED)
               .group_by(Attempt.membership_id).subquery())
-    rows = db.session.scalars(select(Attempt).join(newest, Attempt.id == newest.c.id))
+    # The answers are not needed for a map and are the heavy part of a row.
+    rows = db.session.scalars(select(Attempt).join(newest, Attempt.id == newest.c.id)
+                              .options(defer(Attempt.answers)))
     return {a.membership_id: a for a in rows}
 
 
@@ -137,6 +140,7 @@ class CompetencyLine:
     """One competency in a learner's profile."""
 
     competency: Competency
+    code: str
     level: int  # what is shown: the ladder's floor, levels 4-5 once validated
     measured: int  # the ladder's floor
     declared: int | None  # the self-rating, only when above the measured level
@@ -153,22 +157,35 @@ class SkillProfile:
     attempt: Attempt | None
     target: TargetProfile | None
     lines: list[CompetencyLine] = field(default_factory=list)
-
-    @property
-    def levels(self) -> dict[str, int]:
-        return {x.competency.code: x.level for x in self.lines}
+    levels: dict[str, int] = field(default_factory=dict)  # shown level by code
+    targets: dict[str, int] = field(default_factory=dict)  # target level by code
 
     @property
     def gaps(self) -> list[tuple[CompetencyLine, int]]:
         """Competencies below target with the gap's size, the widest first."""
-        found = scoring.gaps(self.levels, {x.competency.code: x.target for x in self.lines})
-        by_code = {x.competency.code: x for x in self.lines}
-        return [(by_code[g.code], g.size) for g in found]
+        by_code = {x.code: x for x in self.lines}
+        return [(by_code[g.code], g.size) for g in scoring.gaps(self.levels, self.targets)]
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The framework read once for many profiles (ORM attribute access is slow in loops)."""
+
+    competencies: list[tuple[str, Competency]]
+    targets: dict[str, TargetProfile]
+
+    @classmethod
+    def of(cls, fw: SkillFramework) -> _Frame:
+        return cls([(c.code, c) for c in fw.competencies], {t.job_family: t for t in fw.targets})
+
+    def target(self, job_family: str | None) -> TargetProfile | None:
+        return self.targets.get(job_family or "other") or self.targets.get("other")
 
 
 def profile_for(membership: Membership, attempt: Attempt | None = None,
                 framework: SkillFramework | None = None,
-                validated: dict[str, int] | None = None) -> SkillProfile:
+                validated: dict[str, int] | None = None, frame: _Frame | None = None
+                ) -> SkillProfile:
     """Build a learner's profile from an attempt (their latest by default)."""
     fw = framework or default_framework()
     attempt = attempt if attempt is not None else latest_attempt(membership.id)
@@ -176,18 +193,25 @@ def profile_for(membership: Membership, attempt: Attempt | None = None,
         return SkillProfile(membership, attempt, None)
     if validated is None:
         validated = validated_levels([membership.id]).get(membership.id, {})
-    target = target_profile(fw, membership.job_family)
-    lines = []
-    for comp in fw.competencies:
-        measured = (attempt.levels or {}).get(comp.code, 0) if attempt else 0
-        declared = (attempt.declared or {}).get(comp.code, 0) if attempt else 0
-        v = validated.get(comp.code)
-        lines.append(CompetencyLine(
-            competency=comp, level=scoring.reported_level(measured, v), measured=measured,
-            declared=declared if declared > measured else None,
+    frame = frame or _Frame.of(fw)
+    target = frame.target(membership.job_family)
+    wanted = dict(target.levels) if target else {}
+    measured_levels = (attempt.levels or {}) if attempt else {}
+    declared_levels = (attempt.declared or {}) if attempt else {}
+    profile = SkillProfile(membership, attempt, target)
+    for code, comp in frame.competencies:
+        measured = measured_levels.get(code, 0)
+        declared = declared_levels.get(code, 0)
+        v = validated.get(code)
+        line = CompetencyLine(
+            competency=comp, code=code, level=scoring.reported_level(measured, v),
+            measured=measured, declared=declared if declared > measured else None,
             pending=scoring.pending_validation(measured, v), validated=v,
-            target=(target.levels.get(comp.code, 0) if target else 0)))
-    return SkillProfile(membership, attempt, target, lines)
+            target=wanted.get(code, 0))
+        profile.lines.append(line)
+        profile.levels[code] = line.level
+        profile.targets[code] = line.target
+    return profile
 
 
 @dataclass
@@ -199,7 +223,7 @@ class TeamMapRow:
 def learners(organization_id: int, team: str | None = None,
              job_family: str | None = None) -> list[Membership]:
     """The organization's learners, optionally of one team and job family, by name."""
-    stmt = (select(Membership).join(User)
+    stmt = (select(Membership).join(User).options(contains_eager(Membership.user))
             .where(Membership.organization_id == organization_id,
                    Membership.role == Role.LEARNER)
             .order_by(User.display_name, User.id))
@@ -217,11 +241,12 @@ def team_map(organization_id: int, team: str | None = None,
     people = learners(organization_id, team, job_family)
     latest = latest_attempts(organization_id)
     validated = validated_levels(m.id for m in people)
+    frame = _Frame.of(fw) if fw else None
     rows = []
     for m in people:
         attempt = latest.get(m.id)
-        rows.append(TeamMapRow(m, profile_for(m, attempt, fw, validated.get(m.id, {}))
-                               if attempt else None))
+        rows.append(TeamMapRow(m, profile_for(m, attempt, fw, validated.get(m.id, {}), frame)
+                               if attempt and fw else None))
     return rows
 
 
@@ -230,7 +255,7 @@ def averages(rows: list[TeamMapRow]) -> dict[str, float]:
     answered = [r.profile for r in rows if r.profile]
     if not answered:
         return {}
-    codes = [x.competency.code for x in answered[0].lines]
+    codes = list(answered[0].levels)
     return {c: sum(p.levels.get(c, 0) for p in answered) / len(answered) for c in codes}
 
 
@@ -239,9 +264,8 @@ def average_targets(rows: list[TeamMapRow]) -> dict[str, float]:
     answered = [r.profile for r in rows if r.profile]
     if not answered:
         return {}
-    codes = [x.competency.code for x in answered[0].lines]
-    return {c: sum(next(x.target for x in p.lines if x.competency.code == c) for p in answered)
-            / len(answered) for c in codes}
+    codes = list(answered[0].targets)
+    return {c: sum(p.targets.get(c, 0) for p in answered) / len(answered) for c in codes}
 
 
 def teams(organization_id: int) -> list[str]:

@@ -295,7 +295,7 @@ def progress(items: Sequence[Item], answers: Mapping[str, object],
                     current, current_code = tuple(i.key for i in step), code
                 break
             asked.extend(i.key for i in step)
-            cd = next((CanDo(answers[i.key]) for i in step if i.type == CAN_DO_TYPE), None)
+            cd = next((CanDo(str(answers[i.key])) for i in step if i.type == CAN_DO_TYPE), None)
             right = next((judged_right(i, answers[i.key]) for i in step
                           if i.type in JUDGEMENT_TYPES), None)
             if cd is not None:

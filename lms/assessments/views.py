@@ -32,6 +32,7 @@ from lms.core.errors import DomainError
 from lms.extensions import db
 
 bp = org_blueprint("skills", __name__)
+MAP_PAGE_SIZE = 200  # learners per page of the heat map (the CSV and the API give them all)
 
 CAN_DO_LABELS = {
     scoring.CanDo.NEVER: _l("Never done it"),
@@ -267,13 +268,22 @@ def team_map() -> Any:
     team, family = _map_filters()
     rows = queries.team_map(org.id, team, family)
     fw = queries.default_framework()
+    answered = [r for r in rows if r.profile]
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    pages = max(1, -(-len(answered) // MAP_PAGE_SIZE))
+    page = min(page, pages)
     return render_template(
-        "assessments/team_map.html", rows=rows, framework=fw,
+        "assessments/team_map.html", rows=answered[(page - 1) * MAP_PAGE_SIZE:
+                                                   page * MAP_PAGE_SIZE],
+        answered_count=len(answered), page=page, pages=pages, framework=fw,
         competencies=fw.competencies if fw else [], averages=queries.averages(rows),
         targets=queries.average_targets(rows), teams=queries.teams(org.id),
         families=queries.job_families(org.id), team=team, job_family=family,
         family_labels=JOB_FAMILY_LABELS, level_names=_level_names(),
-        missing=[r.membership for r in rows if r.profile is None])
+        missing=[r.membership for r in rows if r.profile is None],
+        # Translated once, not once per cell: a map has thousands of cells.
+        target_labels={n: _("(target %(n)d)", n=n) for n in range(6)},
+        pending_labels={n: _("level %(n)d awaiting validation", n=n) for n in (4, 5)})
 
 
 @bp.route("/skills/map.csv")
@@ -297,8 +307,7 @@ def team_map_csv() -> Any:
              p.attempt.submitted_at.isoformat() if p and p.attempt and p.attempt.submitted_at
              else ""]
             + [p.levels.get(c, 0) if p else "" for c in codes]
-            + [next((x.target for x in p.lines if x.competency.code == c), "") if p else ""
-               for c in codes])
+            + [p.targets.get(c, "") if p else "" for c in codes])
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="skill-map-{org.slug}.csv"'})
 
