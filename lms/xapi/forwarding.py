@@ -37,10 +37,10 @@ from urllib.parse import urlsplit
 import urllib3
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, literal, or_, select, update
 
 from lms.core.errors import NotFound, ValidationFailed
-from lms.core.models import utcnow
+from lms.core.models import UTCDateTime, utcnow
 from lms.extensions import db
 from lms.xapi.forwarding_models import ExternalLrs, OutboxEntry, OutboxStatus
 
@@ -130,6 +130,33 @@ def enqueue(*, organization_id: int, statement_pks: list[int]) -> None:
          "created_at": now}
         for pk in statement_pks
     ])
+
+
+def enqueue_existing(*, organization_id: int, since: datetime | None = None) -> int:
+    """Queue the organization's stored statements that were never queued (a backfill).
+
+    :param since: only statements stored at or after this time.
+    :return: how many statements were queued.
+    :raise NotFound: no external LRS is configured, or it is disabled.
+    """
+    from lms.xapi.models import Statement
+
+    if not forwarding_enabled(organization_id):
+        raise NotFound("No enabled external LRS is configured for this organization.")
+    now = utcnow()
+    source = (
+        select(Statement.organization_id, Statement.pk,
+               literal(OutboxStatus.PENDING.value), literal(0), literal(now, UTCDateTime()),
+               literal(now, UTCDateTime()))
+        .outerjoin(OutboxEntry, OutboxEntry.statement_pk == Statement.pk)
+        .where(Statement.organization_id == organization_id, OutboxEntry.id.is_(None))
+        .order_by(Statement.pk))
+    if since is not None:
+        source = source.where(Statement.stored >= since)
+    inserted = db.session.scalars(insert(OutboxEntry).from_select(
+        ["organization_id", "statement_pk", "status", "attempts", "next_attempt_at",
+         "created_at"], source).returning(OutboxEntry.id))
+    return len(inserted.all())
 
 
 def normalize_endpoint(endpoint: str) -> str:
@@ -550,6 +577,7 @@ def _next_batch(org_id: int, size: int, now: datetime) -> _Batch:
             break
         due.append(entry)
     texts = statement_payloads([e.statement_pk for e in due])
+    due = [e for e in due if e.statement_pk in texts]  # a statement erased meanwhile is gone
     payloads = [texts[e.statement_pk] for e in due]
     hashes = [_attachment_hashes(text) for text in payloads]
     contents: dict[str, tuple[str, bytes]] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import click
 from flask.cli import with_appcontext
@@ -99,6 +100,21 @@ def retry_dead_command(org_slug: str) -> None:
     org = _org(org_slug)
     count = commit_or_fail(lambda: requeue_dead(organization_id=org.id))
     click.echo(f"{count} statements queued again for {org.slug}.")
+
+
+@xapi_outbox.command("backfill")
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+              default=None, help="Only statements stored since this date (UTC).")
+@with_appcontext
+def backfill_command(org_slug: str, since: datetime | None) -> None:
+    """Queue statements stored before forwarding was set up (or while it was off)."""
+    from lms.xapi.forwarding import enqueue_existing
+
+    org = _org(org_slug)
+    count = commit_or_fail(lambda: enqueue_existing(
+        organization_id=org.id, since=since.replace(tzinfo=UTC) if since else None))
+    click.echo(f"{count} statements queued for {org.slug}.")
 
 
 @xapi_outbox.command("configure")

@@ -446,3 +446,25 @@ def test_one_organizations_backlog_does_not_starve_another(
     assert report.delivered == 20
     assert set(small_ids) <= set(double.ids)
     assert forwarding.deliver_pending(limit=100).delivered == 25
+
+
+def test_backfill_queues_statements_stored_before_forwarding_was_set_up(
+        create_org: Callable[..., Organization], double: LrsDouble) -> None:
+    org = create_org()
+    before = record_statements(org, 3)
+    with pytest.raises(forwarding.NotFound):
+        forwarding.enqueue_existing(organization_id=org.id)
+    forwarding.configure_external_lrs(organization_id=org.id, endpoint=double.url,
+                                      key=double.key, secret=double.secret)
+    db.session.commit()
+    after = record_statements(org, 2)
+
+    assert forwarding.enqueue_existing(organization_id=org.id) == 3
+    db.session.commit()
+    assert forwarding.enqueue_existing(organization_id=org.id) == 0  # never queued twice
+    forwarding.deliver_pending()
+
+    assert sorted(double.ids) == sorted(before + after)
+    assert double.ids[:3] == before  # statement order: the older ones first
+    assert forwarding.enqueue_existing(organization_id=org.id,
+                                       since=utcnow() - timedelta(days=1)) == 0

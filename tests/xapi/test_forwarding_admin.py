@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from tests.support import csrf_token
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from forwarding_double import LrsDouble
@@ -17,6 +16,7 @@ from lms.accounts.models import Organization, User
 from lms.extensions import db
 from lms.xapi import forwarding
 from lms.xapi.forwarding_models import ExternalLrs, OutboxEntry, OutboxStatus
+from tests.support import csrf_token
 
 
 @pytest.fixture()
@@ -332,3 +332,15 @@ def test_cli_deliver_reports_an_outage(runner: FlaskCliRunner, org: Organization
 
     assert result.exit_code == 0
     assert "retry later 2" in result.output and "Connection refused" in result.output
+
+
+def test_cli_backfill(runner: FlaskCliRunner, org: Organization, double: LrsDouble) -> None:
+    ids = record_statements(org, 2)
+    configure(org, double)
+
+    result = runner.invoke(args=["xapi-outbox", "backfill", "--org", org.slug,
+                                 "--since", "2000-01-01"])
+
+    assert result.exit_code == 0 and "2 statements queued" in result.output
+    runner.invoke(args=["xapi-outbox", "deliver"])
+    assert double.ids == ids
