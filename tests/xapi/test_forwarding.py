@@ -468,3 +468,23 @@ def test_backfill_queues_statements_stored_before_forwarding_was_set_up(
     assert double.ids[:3] == before  # statement order: the older ones first
     assert forwarding.enqueue_existing(organization_id=org.id,
                                        since=utcnow() - timedelta(days=1)) == 0
+
+
+def test_statements_posted_to_relais_lrs_are_forwarded(
+        client: Any, forwarding_org: Organization, double: LrsDouble) -> None:
+    import base64
+
+    from lms.xapi.services import create_lrs_credentials
+
+    credential, secret = create_lrs_credentials(organization=forwarding_org)
+    db.session.commit()
+    auth = base64.b64encode(f"{credential.key}:{secret}".encode()).decode()
+    sent = [statement(1), statement(2)]
+
+    response = client.post("/xapi/statements", json=sent, headers={
+        "Authorization": f"Basic {auth}", "X-Experience-API-Version": "1.0.3"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+    assert forwarding.deliver_pending().delivered == 2
+    assert double.ids == [s["id"] for s in sent]
+    assert double.received[0]["verb"] == sent[0]["verb"]
