@@ -23,3 +23,7 @@ def init_app(app: Flask) -> None:
     from lms.xapi.forwarding_views import init_forwarding
 
     init_forwarding(app)
+
+    from lms.xapi.viewer import init_viewer
+
+    init_viewer(app)
