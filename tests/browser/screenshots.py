@@ -35,6 +35,9 @@ def _build_app(tmp: str):  # type: ignore[no-untyped-def]
                       "SECRET_KEY": "screenshots", "WTF_CSRF_ENABLED": False})
     with app.app_context():
         upgrade_database()
+        from lms.content import load_builtin_content
+
+        load_builtin_content()
         org = services.create_organization(slug="atelier-dupont", name="Atelier Dupont & Fils")
         other = services.create_organization(slug="beta", name="Beta Industries")
         trainer = services.create_user(email="claire.martin@example.com",
@@ -84,6 +87,21 @@ def main(out: Path) -> None:
             "forbidden": ("nina@example.com", "/o/atelier-dupont/members"),
             "not-found": ("nina@example.com", "/o/nowhere/"),
         }
+        # Pages of other modules, when present: one stylesheet serves them all.
+        extra = {
+            "skills-mine": ("nina@example.com", "skills.mine", "/o/atelier-dupont/skills/"),
+            "skills-map": ("admin@example.com", "skills.team_map", "/o/atelier-dupont/skills/map"),
+            "questionnaires": ("admin@example.com", "skills.questionnaires",
+                               "/o/atelier-dupont/skills/questionnaires"),
+            "jobs": ("admin@example.com", "jobs.jobs", "/o/atelier-dupont/jobs"),
+            "import-members": ("admin@example.com", "jobs.import_members",
+                               "/o/atelier-dupont/jobs/import-members"),
+            "lrs-forwarding": ("admin@example.com", "xapi_forwarding.settings",
+                               "/o/atelier-dupont/xapi/forwarding"),
+        }
+        endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+        pages.update({name: (email, path) for name, (email, endpoint, path) in extra.items()
+                      if endpoint in endpoints})
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_path(), args=[
                 "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
