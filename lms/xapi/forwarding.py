@@ -445,7 +445,7 @@ def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
 
 @dataclass
 class _Batch:
-    entries: list[OutboxEntry]
+    entries: list[int]  # outbox row ids, in statement order
     payloads: list[str]
     # Per entry, the SHA-256 of the attachment contents its statement carries with it.
     hashes: list[list[str]] = field(default_factory=list)
@@ -587,7 +587,11 @@ def _next_batch(org_id: int, size: int, now: datetime) -> _Batch:
 
         contents = {sha2: (ctype, content)
                     for sha2, ctype, content in attachment_contents(org_id, wanted)}
-    return _Batch(entries=due, payloads=payloads, hashes=hashes, contents=contents)
+    batch = _Batch(entries=[e.id for e in due], payloads=payloads, hashes=hashes,
+                   contents=contents)
+    # Nothing stays open while the network is awaited (no snapshot, no lock).
+    db.session.commit()
+    return batch
 
 
 def _deliver_organization(org_id: int, budget: int, now: datetime) -> DeliveryReport:
@@ -632,18 +636,18 @@ def _send(endpoint: str, key: str, secret: str, batch: _Batch, outcome: _Outcome
     """Send ``batch``; on a rejected batch, halve it until the bad statements are isolated."""
     entries = batch.entries
     if outcome.answer is not None:  # an earlier part failed transiently: keep the order
-        outcome.deferred.extend(e.id for e in entries)
+        outcome.deferred.extend(entries)
         return
     answer = post_statements(endpoint, key, secret, batch.payloads, batch.attachment_parts())
     outcome.requests += 1
     if answer.acknowledged or (answer.status == 409 and len(entries) == 1):
         # 409 on a single statement: the LRS already holds this id (a resend after a crash).
-        outcome.delivered.extend(e.id for e in entries)
+        outcome.delivered.extend(entries)
     elif answer.transient:
         outcome.answer = answer
-        outcome.failed.extend(e.id for e in entries)
+        outcome.failed.extend(entries)
     elif len(entries) == 1:
-        outcome.dead[entries[0].id] = answer.describe()
+        outcome.dead[entries[0]] = answer.describe()
     else:
         # A 4xx (or 409) for the batch: some statement in it is refused, or already there.
         half = len(entries) // 2

@@ -488,3 +488,18 @@ def test_statements_posted_to_relais_lrs_are_forwarded(
     assert forwarding.deliver_pending().delivered == 2
     assert double.ids == [s["id"] for s in sent]
     assert double.received[0]["verb"] == sent[0]["verb"]
+
+
+def test_no_transaction_is_open_while_the_lrs_is_awaited(
+        forwarding_org: Organization, double: LrsDouble, monkeypatch: Any) -> None:
+    record_statements(forwarding_org, 3)
+    open_during_send: list[bool] = []
+    real_post = forwarding.post_statements
+
+    def watching_post(*args: Any, **kwargs: Any) -> forwarding.Answer:
+        open_during_send.append(db.session().in_transaction())
+        return real_post(*args, **kwargs)
+
+    monkeypatch.setattr(forwarding, "post_statements", watching_post)
+    assert forwarding.deliver_pending().delivered == 3
+    assert open_during_send == [False]
