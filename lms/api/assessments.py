@@ -172,11 +172,11 @@ def skill_map(membership: Membership) -> Any:
     rows = queries.team_map(membership.organization_id, request.args.get("team") or None,
                             request.args.get("job_family") or None)
     return {
-        "items": [{"member_id": r.membership.id, "name": r.membership.user.display_name,
-                   "team": r.membership.team, "job_family": r.membership.job_family,
-                   "answered": r.profile is not None,
-                   "levels": r.profile.levels if r.profile else None,
-                   "targets": r.profile.targets if r.profile else None} for r in rows],
+        "items": [{"member_id": r.member_id, "name": r.name, "team": r.team,
+                   "job_family": r.job_family, "answered": r.answered,
+                   "submitted_at": r.submitted_at.isoformat() if r.submitted_at else None,
+                   "levels": r.levels if r.answered else None,
+                   "targets": r.targets if r.answered else None} for r in rows],
         "averages": {k: round(v, 2) for k, v in queries.averages(rows).items()},
         "average_targets": {k: round(v, 2) for k, v in queries.average_targets(rows).items()},
     }

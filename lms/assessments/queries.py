@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import contains_eager, defer
 
 from lms.accounts.models import Membership, Role, User
 from lms.assessments import scoring
@@ -88,17 +88,6 @@ def latest_attempt(membership_id: int) -> Attempt | None:
     return db.session.scalar(select(Attempt).where(
         Attempt.membership_id == membership_id, Attempt.status == SUBMITTED)
         .order_by(Attempt.submitted_at.desc(), Attempt.id.desc()).limit(1))
-
-
-def latest_attempts(organization_id: int) -> dict[int, Attempt]:
-    """Each member's most recent submitted attempt, by membership id (one query)."""
-    newest = (select(Attempt.membership_id, func.max(Attempt.id).label("id"))
-              .where(Attempt.organization_id == organization_id, Attempt.status == SUBMITTED)
-              .group_by(Attempt.membership_id).subquery())
-    # The answers are not needed for a map and are the heavy part of a row.
-    rows = db.session.scalars(select(Attempt).join(newest, Attempt.id == newest.c.id)
-                              .options(defer(Attempt.answers)))
-    return {a.membership_id: a for a in rows}
 
 
 def validated_levels(membership_ids: Iterable[int]) -> dict[int, dict[str, int]]:
@@ -214,58 +203,111 @@ def profile_for(membership: Membership, attempt: Attempt | None = None,
     return profile
 
 
+class MapCell(NamedTuple):
+    """One learner × competency cell of the team map (a tuple: maps hold thousands)."""
+
+    code: str
+    level: int
+    target: int
+    pending: int | None
+
+
 @dataclass
-class TeamMapRow:
-    membership: Membership
-    profile: SkillProfile | None  # None: has not answered yet
+class MapRow:
+    """One learner on the team map; ``cells`` is ``None`` when they have not answered."""
 
+    member_id: int
+    name: str
+    email: str
+    team: str | None
+    job_family: str | None
+    submitted_at: datetime | None = None
+    cells: list[MapCell] | None = None
 
-def learners(organization_id: int, team: str | None = None,
-             job_family: str | None = None) -> list[Membership]:
-    """The organization's learners, optionally of one team and job family, by name."""
-    stmt = (select(Membership).join(User).options(contains_eager(Membership.user))
-            .where(Membership.organization_id == organization_id,
-                   Membership.role == Role.LEARNER)
-            .order_by(User.display_name, User.id))
-    if team:
-        stmt = stmt.where(Membership.team == team)
-    if job_family:
-        stmt = stmt.where(Membership.job_family == job_family)
-    return list(db.session.scalars(stmt))
+    @property
+    def answered(self) -> bool:
+        return self.cells is not None
+
+    @property
+    def levels(self) -> dict[str, int]:
+        return {c.code: c.level for c in self.cells or ()}
+
+    @property
+    def targets(self) -> dict[str, int]:
+        return {c.code: c.target for c in self.cells or ()}
 
 
 def team_map(organization_id: int, team: str | None = None,
-             job_family: str | None = None) -> list[TeamMapRow]:
-    """Each learner's latest profile (``None`` when they have not answered)."""
+             job_family: str | None = None) -> list[MapRow]:
+    """Each learner's shown levels against their targets, by name.
+
+    Reads plain columns rather than ORM objects: a map covers thousands of learners.
+    """
+    people = (select(Membership.id, User.display_name, User.email, Membership.team,
+                     Membership.job_family).join(User)
+              .where(Membership.organization_id == organization_id,
+                     Membership.role == Role.LEARNER)
+              .order_by(User.display_name, User.id))
+    if team:
+        people = people.where(Membership.team == team)
+    if job_family:
+        people = people.where(Membership.job_family == job_family)
+    rows = [MapRow(*r) for r in db.session.execute(people)]
     fw = default_framework()
-    people = learners(organization_id, team, job_family)
-    latest = latest_attempts(organization_id)
-    validated = validated_levels(m.id for m in people)
-    frame = _Frame.of(fw) if fw else None
-    rows = []
-    for m in people:
-        attempt = latest.get(m.id)
-        rows.append(TeamMapRow(m, profile_for(m, attempt, fw, validated.get(m.id, {}), frame)
-                               if attempt and fw else None))
+    if fw is None or not rows:
+        return rows
+    newest = (select(Attempt.membership_id, func.max(Attempt.id).label("id"))
+              .where(Attempt.organization_id == organization_id, Attempt.status == SUBMITTED)
+              .group_by(Attempt.membership_id).subquery())
+    latest = {mid: (levels, at) for mid, levels, at in db.session.execute(
+        select(Attempt.membership_id, Attempt.levels, Attempt.submitted_at)
+        .join(newest, Attempt.id == newest.c.id))}
+    validated = validated_levels(r.member_id for r in rows if r.member_id in latest)
+    codes = [c.code for c in fw.competencies]
+    targets = {t.job_family: dict(t.levels) for t in fw.targets}
+    reported, pending = scoring.reported_level, scoring.pending_validation
+    for row in rows:
+        if row.member_id not in latest:
+            continue
+        levels, row.submitted_at = latest[row.member_id]
+        levels = levels or {}
+        wanted = targets.get(row.job_family or "other") or targets.get("other") or {}
+        checked = validated.get(row.member_id, {})
+        cells = []
+        for code in codes:
+            measured = levels.get(code, 0)
+            if measured <= scoring.START_LEVEL and not checked:  # the common case, inlined
+                cells.append(MapCell(code, measured, wanted.get(code, 0), None))
+            else:
+                v = checked.get(code)
+                cells.append(MapCell(code, reported(measured, v), wanted.get(code, 0),
+                                     pending(measured, v)))
+        row.cells = cells
     return rows
 
 
-def averages(rows: list[TeamMapRow]) -> dict[str, float]:
+def averages(rows: list[MapRow]) -> dict[str, float]:
     """The average shown level per competency over learners who answered."""
-    answered = [r.profile for r in rows if r.profile]
+    answered = [r.cells for r in rows if r.cells]
     if not answered:
         return {}
-    codes = list(answered[0].levels)
-    return {c: sum(p.levels.get(c, 0) for p in answered) / len(answered) for c in codes}
+    totals: dict[str, int] = {}
+    for cells in answered:
+        for cell in cells:
+            totals[cell.code] = totals.get(cell.code, 0) + cell.level
+    return {code: total / len(answered) for code, total in totals.items()}
 
 
-def average_targets(rows: list[TeamMapRow]) -> dict[str, float]:
+def average_targets(rows: list[MapRow]) -> dict[str, float]:
     """The average target per competency over the same learners (families may differ)."""
-    answered = [r.profile for r in rows if r.profile]
+    answered = [r.cells for r in rows if r.cells]
     if not answered:
         return {}
-    codes = list(answered[0].targets)
-    return {c: sum(p.targets.get(c, 0) for p in answered) / len(answered) for c in codes}
+    totals: dict[str, int] = {}
+    for cells in answered:
+        for cell in cells:
+            totals[cell.code] = totals.get(cell.code, 0) + cell.target
+    return {code: total / len(answered) for code, total in totals.items()}
 
 
 def teams(organization_id: int) -> list[str]:

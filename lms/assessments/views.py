@@ -268,7 +268,7 @@ def team_map() -> Any:
     team, family = _map_filters()
     rows = queries.team_map(org.id, team, family)
     fw = queries.default_framework()
-    answered = [r for r in rows if r.profile]
+    answered = [r for r in rows if r.answered]
     page = max(1, request.args.get("page", 1, type=int) or 1)
     pages = max(1, -(-len(answered) // MAP_PAGE_SIZE))
     page = min(page, pages)
@@ -280,7 +280,7 @@ def team_map() -> Any:
         targets=queries.average_targets(rows), teams=queries.teams(org.id),
         families=queries.job_families(org.id), team=team, job_family=family,
         family_labels=JOB_FAMILY_LABELS, level_names=_level_names(),
-        missing=[r.membership for r in rows if r.profile is None],
+        missing=[r for r in rows if not r.answered],
         # Translated once, not once per cell: a map has thousands of cells.
         target_labels={n: _("(target %(n)d)", n=n) for n in range(6)},
         pending_labels={n: _("level %(n)d awaiting validation", n=n) for n in (4, 5)})
@@ -300,14 +300,12 @@ def team_map_csv() -> Any:
     writer.writerow(["name", "email", "team", "job_family", "answered_at"]
                     + codes + [f"{c}_target" for c in codes])
     for r in rows:
-        p = r.profile
+        levels, targets = r.levels, r.targets
         writer.writerow(
-            [_csv_safe(r.membership.user.display_name), r.membership.user.email,
-             _csv_safe(r.membership.team or ""), r.membership.job_family or "",
-             p.attempt.submitted_at.isoformat() if p and p.attempt and p.attempt.submitted_at
-             else ""]
-            + [p.levels.get(c, 0) if p else "" for c in codes]
-            + [p.targets.get(c, "") if p else "" for c in codes])
+            [_csv_safe(r.name), r.email, _csv_safe(r.team or ""), r.job_family or "",
+             r.submitted_at.isoformat() if r.submitted_at else ""]
+            + [levels.get(c, 0) if r.answered else "" for c in codes]
+            + [targets.get(c, "") if r.answered else "" for c in codes])
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="skill-map-{org.slug}.csv"'})
 

@@ -69,7 +69,8 @@ def test_a_good_file_parses():
 @pytest.mark.parametrize(("change", "expected"), [
     (("level: 3\n    text: {en: Which", "level: 7\n    text: {en: Which"),
      "line 14: level must be an integer from 1 to 5"),
-    (("competency: C1\n    level: 3\n    text: {en: I", "competency: C9\n    level: 3\n    text: {en: I"),
+    (("competency: C1\n    level: 3\n    text: {en: I",
+      "competency: C9\n    level: 3\n    text: {en: I"),
      "line 8: unknown competency 'C9'"),
     (("type: can_do", "type: essay"), "line 7: type must be one of"),
     (("key: q2", "key: q1"), "line 11: question key 'q1' is used twice"),
@@ -89,12 +90,14 @@ def test_errors_name_their_line(change, expected):
 
 
 def test_broken_yaml_names_its_line():
-    errors = _errors(GOOD.replace("    level: 3\n    text: {en: Which", "    level: [3\n    text: {en: Which"))
+    errors = _errors(GOOD.replace("    level: 3\n    text: {en: Which",
+                                  "    level: [3\n    text: {en: Which"))
     assert errors == ["line 15: not valid YAML: expected ',' or ']', but got ':'"]
 
 
 def test_every_error_is_reported_at_once():
-    source = GOOD.replace("type: can_do", "type: essay").replace("competency: C1\n    level: 3\n    text: {en: Which", "competency: C1\n    level: 0\n    text: {en: Which")
+    source = GOOD.replace("type: can_do", "type: essay").replace(
+        "    level: 3\n    text: {en: Which", "    level: 0\n    text: {en: Which")
     assert len(_errors(source)) == 2
 
 

@@ -274,3 +274,16 @@ def test_csrf_protects_the_skill_forms(app, client, login, create_user, org, que
     login(create_user(Role.LEARNER, org=org))
     app.config["WTF_CSRF_ENABLED"] = True
     assert client.post(f"/o/{org.slug}/skills/start/{questionnaire.id}").status_code == 400
+
+
+def test_trainers_and_hr_read_a_learners_results_but_not_a_draft(client, login, create_user,
+                                                                 org, take, questionnaire):
+    learner = create_user(Role.LEARNER, org=org, name="Dora Résultats")
+    attempt = take(learner, {"C1": 2})
+    draft, _ = services.start_attempt(membership=_member(learner), questionnaire=questionnaire)
+    db.session.commit()
+    login(create_user(Role.HR, org=org))
+    page = client.get(f"/o/{org.slug}/skills/attempts/{attempt.id}/results")
+    assert page.status_code == 200 and "Dora Résultats" in page.get_data(as_text=True)
+    assert client.get(f"/o/{org.slug}/skills/attempts/{draft.id}/results").status_code == 404
+    assert client.get(f"/o/{org.slug}/skills/attempts/{draft.id}").status_code == 404
