@@ -144,6 +144,14 @@ class Attempt(db.Model):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column()
+    # "<membership id>:<questionnaire id>" while a draft, NULL once submitted: the unique
+    # constraint allows one open draft per learner and questionnaire, even under races
+    # (NULLs never collide, on SQLite as on PostgreSQL).
+    draft_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Optimistic locking: two requests saving the same draft at once cannot both win.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
     membership: Mapped[Membership] = relationship()
     user: Mapped[User] = relationship()

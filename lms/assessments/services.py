@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from lms.accounts.models import Membership, Organization, User
 from lms.assessments import definitions as defs
@@ -303,9 +305,17 @@ def start_attempt(*, membership: Membership, questionnaire: Questionnaire) -> tu
         return draft, False
     attempt = Attempt(uuid=str(uuid.uuid4()), organization_id=membership.organization_id,
                       membership=membership, user=membership.user, questionnaire=questionnaire,
-                      status=DRAFT, answers={}, job_family=membership.job_family)
-    db.session.add(attempt)
-    db.session.flush()
+                      status=DRAFT, answers={}, job_family=membership.job_family,
+                      draft_key=f"{membership.id}:{questionnaire.id}")
+    try:
+        with db.session.begin_nested():
+            db.session.add(attempt)
+    except IntegrityError:
+        # Another request opened the draft a moment ago: resume that one.
+        draft = queries.draft_attempt(membership.id, questionnaire.id)
+        if draft is None:
+            raise
+        return draft, False
     return attempt, True
 
 
@@ -358,6 +368,7 @@ def answer(*, attempt: Attempt, answers: Mapping[str, Any],
     # A new dict: the JSON column only notices assignment, never changes made in place.
     attempt.answers = saved
     attempt.updated_at = utcnow()
+    _flush_attempt()
     if record_statements and order:
         _record([statements.answered(
             attempt, questions[k], saved[k],
@@ -383,14 +394,28 @@ def submit_attempt(*, attempt: Attempt, record_statements: bool = True) -> Attem
     attempt.levels = state.levels
     attempt.declared = state.declared
     attempt.status = SUBMITTED
+    attempt.draft_key = None
     attempt.submitted_at = utcnow()
     attempt.updated_at = attempt.submitted_at
     attempt.job_family = attempt.membership.job_family
+    _flush_attempt()
     if record_statements:
         _record([statements.completed(attempt, attempt.levels, attempt.declared)],
                 attempt.organization_id)
     db.session.flush()
     return attempt
+
+
+def _flush_attempt() -> None:
+    """Flush an attempt's change; a concurrent change to the same attempt wins first.
+
+    :raise Conflict: another request changed or submitted the attempt meanwhile.
+    """
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        # The caller rolls back, as after any domain error.
+        raise Conflict("This questionnaire was changed in another window: reload it.") from exc
 
 
 def _record(batch: list[dict[str, Any]], organization_id: int) -> None:

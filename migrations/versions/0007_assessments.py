@@ -111,11 +111,14 @@ def upgrade():
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('draft_key', sa.String(length=64), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['membership_id'], ['memberships.id'], name=op.f('fk_skill_attempts_membership_id_memberships'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_skill_attempts_organization_id_organizations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['questionnaire_id'], ['questionnaires.id'], name=op.f('fk_skill_attempts_questionnaire_id_questionnaires')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_skill_attempts_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_skill_attempts')),
+    sa.UniqueConstraint('draft_key', name=op.f('uq_skill_attempts_draft_key')),
     sa.UniqueConstraint('uuid', name=op.f('uq_skill_attempts_uuid'))
     )
     with op.batch_alter_table('skill_attempts', schema=None) as batch_op:

@@ -191,3 +191,52 @@ def test_someone_elses_attempt_is_404(client, login, create_user, learner, quest
     assert client.get(f"/o/{org.slug}/skills/attempts/{attempt_id}").status_code == 404
     assert client.post(f"/o/{org.slug}/skills/attempts/{attempt_id}/submit").status_code == 404
     assert client.get(f"/o/{org.slug}/skills/attempts/{attempt_id}/results").status_code == 404
+
+
+def test_two_starts_at_once_open_one_draft(monkeypatch, learner, questionnaire):
+    from lms.assessments import queries
+
+    member = learner.memberships[0]
+    first, created = services.start_attempt(membership=member, questionnaire=questionnaire)
+    db.session.commit()
+    assert created
+    # The second request looked before the first one committed: it saw no draft.
+    real = queries.draft_attempt
+    calls = []
+
+    def racing(membership_id, questionnaire_id):
+        calls.append(1)
+        return None if len(calls) == 1 else real(membership_id, questionnaire_id)
+
+    monkeypatch.setattr(queries, "draft_attempt", racing)
+    second, created = services.start_attempt(membership=member, questionnaire=questionnaire)
+    db.session.commit()
+    assert (second.id, created) == (first.id, False)
+    assert db.session.scalar(select(db.func.count()).select_from(Attempt)) == 1
+
+
+def test_a_draft_changed_meanwhile_is_a_conflict_not_a_lost_answer(learner, questionnaire):
+    attempt, _ = services.start_attempt(membership=learner.memberships[0],
+                                        questionnaire=questionnaire)
+    db.session.commit()
+    # Another request saves this draft first (its version moves on).
+    with db.engine.begin() as conn:
+        conn.execute(db.text("UPDATE skill_attempts SET version = version + 1, "
+                             "answers = :a WHERE id = :id"),
+                     {"a": '{"c1-l3-can": "never", "c1-l3-sjt": "a"}', "id": attempt.id})
+    with pytest.raises(Conflict):
+        services.answer(attempt=attempt, answers={"c1-l3-can": "alone", "c1-l3-sjt": "b"},
+                        record_statements=False)
+    db.session.rollback()
+    db.session.refresh(attempt)
+    assert attempt.answers == {"c1-l3-can": "never", "c1-l3-sjt": "a"}
+    # After submitting, its draft key is released: a retake opens a new draft.
+    from lms.assessments.demo import answers_for
+
+    answers_for(attempt, {}, set())
+    services.submit_attempt(attempt=attempt, record_statements=False)
+    db.session.commit()
+    assert attempt.draft_key is None
+    again, created = services.start_attempt(membership=learner.memberships[0],
+                                            questionnaire=questionnaire)
+    assert created and again.id != attempt.id
