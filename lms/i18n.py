@@ -6,22 +6,51 @@ Catalogues live in ``lms/translations``; ``scripts/i18n.sh`` extracts, updates a
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, has_request_context, request
+from babel import Locale
+from flask import Flask, abort, current_app, has_request_context, redirect, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
 from lms.extensions import babel
 
+# Set by the language links in the footer, for people not logged in (a shared computer, an
+# English browser in a French company); a logged-in user's saved choice still comes first.
+COOKIE = "relais_lang"
+
 
 def select_locale() -> str | None:
-    """Pick the user's saved locale, else the best match for the browser's languages."""
+    """Pick the user's saved locale, else the language chosen in the footer, else the best
+    match for the browser's languages."""
     if not has_request_context():
         return None  # CLI and background work: the default locale
     languages = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale  # type: ignore[no-any-return]
+    if request.cookies.get(COOKIE) in languages:
+        return request.cookies[COOKIE]
     return request.accept_languages.best_match(languages)
+
+
+def _local_path(target: str | None) -> str | None:
+    # Only a path on this site: anything a browser could read as another host is refused.
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 33 or ord(c) == 127 for c in target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+def choose_language(code: str) -> Any:
+    """Remember the language chosen in the footer, then go back to the page."""
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    response = redirect(_local_path(request.args.get("next")) or url_for("home"))
+    response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                        secure=request.is_secure)
+    return response
 
 
 def role_label(role: Any) -> str:
@@ -36,8 +65,16 @@ def role_label(role: Any) -> str:
         return str(getattr(role, "value", role))
 
 
+def language_choices() -> list[tuple[str, str]]:
+    """The configured languages as (code, name in that language): ("fr", "Français")."""
+    return [(code, Locale.parse(code).get_display_name(code).capitalize())
+            for code in current_app.config["LANGUAGES"]]
+
+
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel to ``app`` with the project's locale selector."""
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["language_choices"] = language_choices
     app.jinja_env.filters["role_label"] = role_label
+    app.add_url_rule("/language/<code>", "choose_language", choose_language)

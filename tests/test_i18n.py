@@ -58,6 +58,26 @@ def test_a_user_who_chose_english_sees_english_despite_a_french_browser(client, 
     assert "Tableau de bord" not in html
 
 
+def test_the_footer_links_choose_the_language_before_logging_in(client, create_user, login):
+    html = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'lang="fr" hreflang="fr"' in html and ">Français</a>" in html
+    response = client.get("/language/fr?next=/login", headers={"Accept-Language": "en"})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    page = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert _h1(page) == "Se connecter"
+    # Only pages of this site are followed, and only configured languages are accepted.
+    assert client.get("/language/en?next=//evil.example/").headers["Location"] == "/"
+    assert client.get("/language/de").status_code == 404
+    # A logged-in user's saved language wins over the footer's choice.
+    user = create_user(Role.LEARNER)
+    user.locale = "en"
+    db.session.commit()
+    login(user)
+    client.get("/language/fr")
+    html = client.get(f"/o/{user.memberships[0].organization.slug}/").get_data(as_text=True)
+    assert _lang(html) == "en"
+
+
 def test_role_names_are_translated_on_the_members_page(client, create_user, login):
     trainer = create_user(Role.TRAINER)
     org = trainer.memberships[0].organization
