@@ -6,8 +6,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text,
-                        UniqueConstraint, false)
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Organization

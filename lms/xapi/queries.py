@@ -20,7 +20,7 @@ from lms.xapi.models import Activity, Statement, StatementAttachment, StatementI
 DRIVING_ORDER = ("r", "a", "o", "A", "O", "v")
 
 
-def get_statement(organization_id: int, statement_id: str) -> Row[Any] | None:
+def get_statement(organization_id: int, statement_id: str) -> Any:
     """The stored statement with this id (pk, data, voided, stored), or None."""
     return db.session.execute(
         select(Statement.pk, Statement.data, Statement.voided, Statement.stored).where(

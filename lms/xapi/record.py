@@ -139,7 +139,7 @@ def comparable(st: dict[str, Any], *, ignore_timestamp: bool = False) -> Any:
 
     def norm(value: Any, path: str) -> Any:
         if isinstance(value, dict):
-            out = {}
+            out: dict[str, Any] = {}
             for key, item in value.items():
                 sub = f"{path}.{key}"
                 if key == "contextActivities" and isinstance(item, dict):
@@ -410,7 +410,7 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
     if late:
         existing: set[tuple[int, str, str]] = set()
         for chunk in _chunks(sorted({pk for pk, _k, _v in late})):
-            existing.update(tuple(row) for row in db.session.execute(
+            existing.update((row[0], row[1], row[2]) for row in db.session.execute(
                 select(StatementIndex.statement_pk, StatementIndex.kind, StatementIndex.key)
                 .where(StatementIndex.statement_pk.in_(chunk))))
         rows_index.extend((organization_id, kind, key, pk) for pk, kind, key in late - existing)
@@ -442,10 +442,8 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
                                  voided=True)
         # A target voided in its own batch was never passed to handlers: nothing to undo.
 
-    try:
-        from lms.xapi.forwarding import enqueue
-    except ImportError:  # pragma: no cover - forwarding is an optional module of the package
-        enqueue = None
-    if enqueue is not None:
-        enqueue(organization_id=organization_id, statement_pks=pks)
+    # Imported here: forwarding reads the statement store, so it depends on this module.
+    from lms.xapi.forwarding import enqueue
+
+    enqueue(organization_id=organization_id, statement_pks=pks)
     return result_ids

@@ -18,8 +18,18 @@ from lms.xapi import attachments as multipart
 from lms.xapi import queries, validation
 from lms.xapi.agents import agent_key, parse_agent_param
 from lms.xapi.lrs import bp, credential_authority, current_credential, current_organization_id
-from lms.xapi.record import (ACTIVITY, AGENT, REGISTRATION, RELATED_ACTIVITY, RELATED_AGENT,
-                             VERB, dumps, format_timestamp, loads, record)
+from lms.xapi.record import (
+    ACTIVITY,
+    AGENT,
+    REGISTRATION,
+    RELATED_ACTIVITY,
+    RELATED_AGENT,
+    VERB,
+    dumps,
+    format_timestamp,
+    loads,
+    record,
+)
 
 GET_PARAMS = {"statementId", "voidedStatementId", "agent", "verb", "activity", "registration",
               "related_activities", "related_agents", "since", "until", "limit", "format",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from lms.core.errors import BadRequest
@@ -55,9 +56,21 @@ def fail(where: str, message: str) -> BadRequest:
     return BadRequest(f"{where}: {message}", fields={where: message})
 
 
+@lru_cache(maxsize=65536)
+def _iri_text(value: str) -> bool:
+    return _IRI.match(value) is not None
+
+
+@lru_cache(maxsize=4096)
+def is_language_tag(value: str) -> bool:
+    """Whether ``value`` is a well-formed RFC 5646 language tag."""
+    return _LANGTAG.match(value) is not None
+
+
 def is_iri(value: Any) -> bool:
     """Whether ``value`` is an absolute IRI (a scheme, a colon, no spaces)."""
-    return isinstance(value, str) and _IRI.match(value) is not None
+    # Cached: the same verb and activity IRIs come back in statement after statement.
+    return isinstance(value, str) and _iri_text(value)
 
 
 def is_uuid(value: Any) -> bool:
@@ -68,8 +81,8 @@ def is_uuid(value: Any) -> bool:
 def _object(value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise fail(where, "must be a JSON object")
-    unknown = sorted(set(value) - allowed)
-    if unknown:
+    if not allowed.issuperset(value):
+        unknown = sorted(set(value) - allowed)
         raise fail(where, f"unknown property {unknown[0]!r}")
     return value
 
@@ -102,7 +115,7 @@ def language_map(value: Any, where: str) -> None:
     if not isinstance(value, dict):
         raise fail(where, "must be a language map (object)")
     for tag, text in value.items():
-        if not _LANGTAG.match(tag):
+        if not is_language_tag(tag):
             raise fail(where, f"{tag!r} is not an RFC 5646 language tag")
         if not isinstance(text, str):
             raise fail(f"{where}.{tag}", "must be a string")
@@ -382,7 +395,7 @@ def context(value: Any, where: str, *, object_is_activity: bool) -> None:
             if not object_is_activity:
                 raise fail(f"{where}.{key}", "is only allowed when the object is an Activity")
     if "language" in data:
-        if not isinstance(data["language"], str) or not _LANGTAG.match(data["language"]):
+        if not isinstance(data["language"], str) or not is_language_tag(data["language"]):
             raise fail(f"{where}.language", "must be an RFC 5646 language tag")
     if "statement" in data:
         statement_ref(data["statement"], f"{where}.statement")
