@@ -1,0 +1,89 @@
+"""Lesson Markdown to safe HTML, and sessions as iCalendar files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import markdown
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+from markupsafe import Markup
+
+SAFE_SCHEMES = ("http://", "https://", "mailto:")
+
+
+class _SafeLinks(Treeprocessor):
+    """Drops link and image addresses with schemes other than http(s) and mailto."""
+
+    def run(self, root: Element) -> None:
+        for element in root.iter():
+            for attribute in ("href", "src"):
+                value = element.get(attribute)
+                if value is None:
+                    continue
+                cleaned = "".join(value.split()).lower()
+                relative = not any(c == ":" for c in cleaned.split("/")[0])
+                if not (relative or cleaned.startswith(SAFE_SCHEMES)):
+                    element.set(attribute, "#")
+            if element.tag == "a":
+                element.set("rel", "nofollow noopener")
+
+
+class _SafeMarkdown(Extension):
+    def extendMarkdown(self, md: Any) -> None:  # noqa: N802 (Markdown's API name)
+        # Raw HTML is shown as text, never passed through.
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        md.treeprocessors.register(_SafeLinks(md), "relais_safe_links", 0)
+
+
+def render_markdown(text: str) -> Markup:
+    """Lesson Markdown as HTML, with raw HTML escaped and unsafe link schemes removed."""
+    html = markdown.markdown(text or "", extensions=[_SafeMarkdown(), "sane_lists"],
+                             output_format="html")
+    return Markup(html)  # noqa: S704 (built from escaped Markdown above)
+
+
+def _ical_text(value: str) -> str:
+    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            .replace("\r\n", "\\n").replace("\n", "\\n"))
+
+
+def _fold(line: str) -> str:
+    """Fold a content line at 75 octets, as RFC 5545 asks."""
+    raw = line.encode("utf-8")
+    if len(raw) <= 75:
+        return line
+    parts, current = [], b""
+    for char in line:
+        encoded = char.encode("utf-8")
+        if len(current) + len(encoded) > (75 if not parts else 74):
+            parts.append(current.decode("utf-8"))
+            current = b""
+        current += encoded
+    parts.append(current.decode("utf-8"))
+    return "\r\n ".join(parts)
+
+
+def _stamp(value: datetime) -> str:
+    return value.strftime("%Y%m%dT%H%M%SZ")
+
+
+def icalendar(*, uid: str, starts_at: datetime, ends_at: datetime, summary: str,
+              description: str = "", location: str | None = None, url: str | None = None,
+              stamp: datetime) -> bytes:
+    """One event as an iCalendar file (times in UTC)."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Relais//Blended programs//EN",
+             "CALSCALE:GREGORIAN", "METHOD:PUBLISH", "BEGIN:VEVENT", f"UID:{uid}",
+             f"DTSTAMP:{_stamp(stamp)}", f"DTSTART:{_stamp(starts_at)}",
+             f"DTEND:{_stamp(ends_at)}", f"SUMMARY:{_ical_text(summary)}"]
+    if description:
+        lines.append(f"DESCRIPTION:{_ical_text(description)}")
+    if location:
+        lines.append(f"LOCATION:{_ical_text(location)}")
+    if url:
+        lines.append(f"URL:{url}")
+    lines += ["END:VEVENT", "END:VCALENDAR"]
+    return ("\r\n".join(_fold(line) for line in lines) + "\r\n").encode("utf-8")

@@ -1,0 +1,732 @@
+"""Blended program pages under /o/<slug>/: programs and cohorts for trainers, "My training" for
+learners."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import SubmitField
+
+from lms.accounts.authz import (
+    STAFF_ROLES,
+    current_membership,
+    current_organization,
+    get_in_org_or_404,
+    org_blueprint,
+    role_required,
+)
+from lms.accounts.models import Membership, Role
+from lms.core.errors import DomainError
+from lms.core.models import utcnow
+from lms.courses import definitions as defs
+from lms.courses import queries, services
+from lms.courses.models import (
+    ATTENDANCE_STATUSES,
+    KINDS,
+    REGISTERED,
+    SESSION_KINDS,
+    WITHDRAWN,
+    Cohort,
+    Enrollment,
+    Lesson,
+    Module,
+    Program,
+    Quiz,
+    SessionRegistration,
+    TrainingSession,
+)
+from lms.courses.rendering import icalendar, render_markdown
+from lms.extensions import db
+
+bp = org_blueprint("courses", __name__)
+
+KIND_LABELS = {"workshop": _l("Workshop"), "conference": _l("Conference"),
+               "group_training": _l("Group training"), "elearning": _l("E-learning"),
+               "exercise": _l("On-the-job exercise"), "coaching": _l("Coaching follow-up")}
+STATE_LABELS = {"not_started": _l("Not started"), "in_progress": _l("In progress"),
+                "completed": _l("Completed"), "failed": _l("Not passed yet")}
+STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"), "withdrawn": _l("Withdrawn"),
+                 "completed": _l("Completed"), "registered": _l("Registered"),
+                 "waitlisted": _l("Waiting list"), "present": _l("Present"),
+                 "absent": _l("Absent"), "excused": _l("Excused")}
+RULE_LABELS = {"attended": _l("Attend a session"), "quiz_passed": _l("Pass the quiz"),
+               "lessons_viewed": _l("Read every lesson"),
+               "exercise_approved": _l("Exercise approved by the trainer"),
+               "followups_held": _l("Follow-up held with the coach"),
+               "xapi_completed": _l("Completed in the e-learning package")}
+
+
+class PostForm(FlaskForm):
+    """A CSRF-protected POST whose fields are read from ``request.form``."""
+
+    submit = SubmitField(_l("Confirm"))
+
+
+def localized(text: dict[str, str] | None) -> str:
+    """The text in the page's language, else in any language it has."""
+    if not text:
+        return ""
+    lang = str(get_locale() or "en")[:2]
+    return text.get(lang) or text.get("en") or text.get("fr") or next(iter(text.values()), "")
+
+
+def page_language() -> str:
+    """The language being edited: the page's, when the catalogue supports it."""
+    lang = str(get_locale() or "en")[:2]
+    return lang if lang in defs.LANGUAGES else "en"
+
+
+def local(value: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A UTC datetime shown in the sessions' time zone."""
+    return value.astimezone(services.local_zone()).strftime(fmt)
+
+
+def _common() -> dict[str, Any]:
+    return {"local": local, "kind_labels": KIND_LABELS, "state_labels": STATE_LABELS,
+            "status_labels": STATUS_LABELS, "rule_labels": RULE_LABELS, "t": localized,
+            "post_form": PostForm()}
+
+
+def _checked() -> None:
+    """Abort with 400 when the CSRF token of a plain POST is missing or wrong."""
+    if not PostForm().validate_on_submit():
+        abort(400)
+
+
+def _fail(exc: DomainError) -> None:
+    details = " ".join(f"{v}" for v in exc.fields.values())
+    flash(f"{exc.message} {details}".strip(), "error")
+
+
+def _program(program_id: int) -> Program:
+    return get_in_org_or_404(Program, program_id)
+
+
+def _module(program: Program, module_id: int) -> Module:
+    module = db.session.get(Module, module_id)
+    if module is None or module.program_id != program.id:
+        abort(404)
+    return module
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+# --- programs ---------------------------------------------------------------------------------
+
+
+@bp.get("/programs")
+@role_required(*STAFF_ROLES)
+def programs() -> Any:
+    """The organization's programs and the catalogue to copy from."""
+    org = current_organization()
+    return render_template("courses/programs.html", programs=queries.programs(org.id),
+                           catalogue=queries.catalogue(), languages=defs.LANGUAGES, **_common())
+
+
+@bp.post("/programs/copy")
+@role_required(*STAFF_ROLES)
+def copy_program() -> Any:
+    """Copy a catalogue program into the organization."""
+    _checked()
+    try:
+        program = services.copy_from_catalogue(organization=current_organization(),
+                                               slug=request.form.get("slug", ""))
+    except DomainError as exc:
+        _fail(exc)
+        return redirect(url_for(".programs"))
+    db.session.commit()
+    flash(_("The program was copied; adapt it to the organization."), "success")
+    return redirect(url_for(".program", program_id=program.id))
+
+
+@bp.post("/programs/new")
+@role_required(*STAFF_ROLES)
+def new_program() -> Any:
+    """Start a program from scratch."""
+    _checked()
+    try:
+        program = services.create_blank_program(organization=current_organization(),
+                                                title=request.form.get("title", ""),
+                                                language=request.form.get("language", ""))
+    except DomainError as exc:
+        _fail(exc)
+        return redirect(url_for(".programs"))
+    db.session.commit()
+    return redirect(url_for(".program", program_id=program.id))
+
+
+@bp.post("/programs/import")
+@role_required(*STAFF_ROLES)
+def import_program() -> Any:
+    """Import a program exported as a zip (YAML + Markdown)."""
+    _checked()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Choose a zip file to import."), "error")
+        return redirect(url_for(".programs"))
+    try:
+        program = services.import_program(organization=current_organization(),
+                                          data=upload.read(20_000_001))
+    except DomainError as exc:
+        db.session.rollback()
+        return render_template("courses/programs.html",
+                               programs=queries.programs(current_organization().id),
+                               catalogue=queries.catalogue(), languages=defs.LANGUAGES,
+                               import_errors=exc.fields.get("file", exc.message).splitlines(),
+                               **_common()), 422
+    db.session.commit()
+    flash(_("The program was imported."), "success")
+    return redirect(url_for(".program", program_id=program.id))
+
+
+@bp.get("/programs/<int:program_id>")
+@role_required(*STAFF_ROLES)
+def program(program_id: int) -> Any:
+    """A program's modules in order, with reordering and editing."""
+    prog = _program(program_id)
+    return render_template("courses/program.html", program=prog,
+                           cohorts=queries.cohorts(prog.organization_id, prog.id),
+                           kinds=KINDS, **_common())
+
+
+@bp.get("/programs/<int:program_id>/export.zip")
+@role_required(*STAFF_ROLES)
+def export_program(program_id: int) -> Any:
+    """Download a program as a zip of program.yaml and lessons/*.md."""
+    prog = _program(program_id)
+    data = defs.to_zip(services.definition_of(prog))
+    return Response(data, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{prog.slug}.zip"'})
+
+
+@bp.post("/programs/<int:program_id>/modules")
+@role_required(*STAFF_ROLES)
+def add_module(program_id: int) -> Any:
+    """Append a module."""
+    _checked()
+    prog = _program(program_id)
+    try:
+        services.add_module(program=prog, kind=request.form.get("kind", ""),
+                            title=request.form.get("title", ""))
+    except DomainError as exc:
+        _fail(exc)
+        return redirect(url_for(".program", program_id=prog.id))
+    db.session.commit()
+    return redirect(url_for(".program", program_id=prog.id))
+
+
+@bp.post("/programs/<int:program_id>/modules/<int:module_id>/move")
+@role_required(*STAFF_ROLES)
+def move_module(program_id: int, module_id: int) -> Any:
+    """Move a module up or down."""
+    _checked()
+    prog = _program(program_id)
+    module = _module(prog, module_id)
+    services.move_module(module=module, direction=request.form.get("direction", ""))
+    db.session.commit()
+    return redirect(url_for(".program", program_id=prog.id, _anchor=f"module-{module.id}"))
+
+
+@bp.route("/programs/<int:program_id>/modules/<int:module_id>", methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def edit_module(program_id: int, module_id: int) -> Any:
+    """Edit a module's title, description, requirement, duration and competencies."""
+    prog = _program(program_id)
+    module = _module(prog, module_id)
+    lang = page_language()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        _checked()
+        duration = request.form.get("duration_minutes", "").strip()
+        try:
+            services.update_module(
+                module=module, language=lang, title=request.form.get("title", ""),
+                description=request.form.get("description", ""),
+                required=request.form.get("required") == "on",
+                duration_minutes=_int(duration) if duration else None,
+                competencies=request.form.getlist("competencies"))
+        except DomainError as exc:
+            db.session.rollback()
+            errors = exc.fields
+        else:
+            db.session.commit()
+            flash(_("The module was saved."), "success")
+            return redirect(url_for(".program", program_id=prog.id))
+    return render_template("courses/edit_module.html", program=prog, module=module, lang=lang,
+                           errors=errors, codes=defs.COMPETENCY_CODES, **_common()), \
+        422 if errors else 200
+
+
+@bp.route("/programs/<int:program_id>/lessons/<int:lesson_id>", methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def edit_lesson(program_id: int, lesson_id: int) -> Any:
+    """Edit a lesson's Markdown, with a preview rendered on the server."""
+    prog = _program(program_id)
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or lesson.module.program_id != prog.id:
+        abort(404)
+    lang = page_language()
+    title = lesson.title.get(lang, "")
+    body = lesson.body.get(lang, "")
+    video = lesson.video_url or ""
+    preview, errors = None, {}
+    if request.method == "POST":
+        _checked()
+        title, body = request.form.get("title", ""), request.form.get("body", "")
+        video = request.form.get("video_url", "")
+        if request.form.get("action") == "preview":
+            preview = render_markdown(body)
+        else:
+            try:
+                services.update_lesson(lesson=lesson, language=lang, title=title, body=body,
+                                       video_url=video)
+            except DomainError as exc:
+                db.session.rollback()
+                errors = exc.fields
+            else:
+                db.session.commit()
+                flash(_("The lesson was saved."), "success")
+                return redirect(url_for(".program", program_id=prog.id))
+    return render_template("courses/edit_lesson.html", program=prog, lesson=lesson, lang=lang,
+                           title=title, body=body, video=video, preview=preview, errors=errors,
+                           **_common()), 422 if errors else 200
+
+
+# --- cohorts --------------------------------------------------------------------------------
+
+
+@bp.get("/cohorts")
+@role_required(*STAFF_ROLES)
+def cohorts() -> Any:
+    """The organization's cohorts, and a form to open one."""
+    org = current_organization()
+    return render_template("courses/cohorts.html", cohorts=queries.cohorts(org.id),
+                           programs=queries.programs(org.id),
+                           trainers=queries.trainers(org.id), **_common())
+
+
+def _date(name: str) -> date | None:
+    value = request.form.get(name, "").strip()
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.post("/cohorts/new")
+@role_required(*STAFF_ROLES)
+def new_cohort() -> Any:
+    """Open a cohort of one of the organization's programs."""
+    _checked()
+    org = current_organization()
+    prog = db.session.get(Program, _int(request.form.get("program_id")) or 0)
+    if prog is None or prog.organization_id != org.id:
+        flash(_("Choose one of the organization's programs."), "error")
+        return redirect(url_for(".cohorts"))
+    trainer_ids = {_int(v) for v in request.form.getlist("trainers")}
+    chosen = [m for m in queries.trainers(org.id) if m.id in trainer_ids]
+    try:
+        cohort = services.create_cohort(program=prog, name=request.form.get("name", ""),
+                                        starts_on=_date("starts_on"), ends_on=_date("ends_on"),
+                                        pilot=request.form.get("pilot") == "on", trainers=chosen)
+    except DomainError as exc:
+        _fail(exc)
+        return redirect(url_for(".cohorts"))
+    db.session.commit()
+    return redirect(url_for(".cohort", cohort_id=cohort.id))
+
+
+def _cohort(cohort_id: int) -> Cohort:
+    return get_in_org_or_404(Cohort, cohort_id)
+
+
+@bp.get("/cohorts/<int:cohort_id>")
+@role_required(*STAFF_ROLES)
+def cohort(cohort_id: int) -> Any:
+    """A cohort: learners × modules progress, enrolment, sessions."""
+    c = _cohort(cohort_id)
+    enrollments = queries.enrollments(c.id)
+    grid = {e.id: {p.module_id: p for p in e.progress} for e in enrollments}
+    session_modules = [m for m in c.program.modules if m.kind in SESSION_KINDS]
+    return render_template("courses/cohort.html", cohort=c, enrollments=enrollments, grid=grid,
+                           candidates=queries.learners_not_enrolled(c),
+                           teams=queries.teams(c.organization_id),
+                           sessions=queries.sessions(c.id), session_modules=session_modules,
+                           trainers=queries.trainers(c.organization_id), **_common())
+
+
+@bp.post("/cohorts/<int:cohort_id>/enrol")
+@role_required(*STAFF_ROLES)
+def enrol(cohort_id: int) -> Any:
+    """Enrol one learner, a whole team, or the learners of a CSV file."""
+    _checked()
+    c = _cohort(cohort_id)
+    how = request.form.get("how")
+    try:
+        if how == "team":
+            done = services.enrol_team(cohort=c, team=request.form.get("team", ""))
+        elif how == "csv":
+            upload = request.files.get("file")
+            raw = upload.read(5_000_001) if upload else b""
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                flash(_("The file is not UTF-8 text."), "error")
+                return redirect(url_for(".cohort", cohort_id=c.id))
+            done = services.enrol_csv(cohort=c, text=text)
+        else:
+            member = db.session.get(Membership, _int(request.form.get("membership_id")) or 0)
+            if member is None or member.organization_id != c.organization_id:
+                flash(_("Choose a learner."), "error")
+                return redirect(url_for(".cohort", cohort_id=c.id))
+            done = [services.enrol(cohort=c, membership=member)]
+    except DomainError as exc:
+        db.session.rollback()
+        report = exc.fields.get("file")
+        if report:
+            return render_template("courses/csv_report.html", cohort=c, message=exc.message,
+                                   lines=report.splitlines(), **_common()), 422
+        _fail(exc)
+        return redirect(url_for(".cohort", cohort_id=c.id))
+    db.session.commit()
+    flash(_("%(n)d learner(s) enrolled.", n=len(done)), "success")
+    return redirect(url_for(".cohort", cohort_id=c.id))
+
+
+def _enrollment_in(c: Cohort, enrollment_id: str) -> Enrollment:
+    enrollment = db.session.get(Enrollment, enrollment_id)
+    if enrollment is None or enrollment.cohort_id != c.id:
+        abort(404)
+    return enrollment
+
+
+@bp.route("/cohorts/<int:cohort_id>/enrolments/<enrollment_id>/withdraw",
+          methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def withdraw(cohort_id: int, enrollment_id: str) -> Any:
+    """Confirm, then withdraw a learner from a cohort."""
+    c = _cohort(cohort_id)
+    enrollment = _enrollment_in(c, enrollment_id)
+    if request.method == "POST":
+        _checked()
+        try:
+            services.withdraw(enrollment=enrollment)
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            db.session.commit()
+            flash(_("%(name)s was withdrawn from the cohort.",
+                    name=enrollment.membership.user.display_name), "success")
+        return redirect(url_for(".cohort", cohort_id=c.id))
+    return render_template("courses/withdraw.html", cohort=c, enrollment=enrollment, **_common())
+
+
+def _datetime(day: str, time: str) -> datetime | None:
+    try:
+        local = datetime.fromisoformat(f"{day}T{time}")
+    except ValueError:
+        return None
+    return local.replace(tzinfo=services.local_zone())
+
+
+@bp.post("/cohorts/<int:cohort_id>/sessions")
+@role_required(*STAFF_ROLES)
+def schedule(cohort_id: int) -> Any:
+    """Schedule a session of one of the program's workshops or trainings."""
+    _checked()
+    c = _cohort(cohort_id)
+    module = db.session.get(Module, _int(request.form.get("module_id")) or 0)
+    starts = _datetime(request.form.get("day", ""), request.form.get("start", ""))
+    ends = _datetime(request.form.get("end_day") or request.form.get("day", ""),
+                     request.form.get("end", ""))
+    trainer = db.session.get(Membership, _int(request.form.get("trainer_id")) or 0)
+    if module is None or starts is None or ends is None:
+        flash(_("Choose a module, a day and start and end times."), "error")
+        return redirect(url_for(".cohort", cohort_id=c.id))
+    try:
+        session = services.schedule_session(
+            cohort=c, module=module, starts_at=starts, ends_at=ends,
+            place=request.form.get("place"), virtual_link=request.form.get("virtual_link"),
+            capacity=_int(request.form.get("capacity")), trainer=trainer)
+    except DomainError as exc:
+        _fail(exc)
+        return redirect(url_for(".cohort", cohort_id=c.id))
+    db.session.commit()
+    return redirect(url_for(".session", session_id=session.id))
+
+
+def _session(session_id: int) -> TrainingSession:
+    return get_in_org_or_404(TrainingSession, session_id)
+
+
+@bp.get("/sessions/<int:session_id>")
+@role_required(*STAFF_ROLES)
+def session(session_id: int) -> Any:
+    """A session: seats, waiting list, and learners of the cohort to register."""
+    s = _session(session_id)
+    registered = {r.enrollment_id for r in s.registrations}
+    candidates = [e for e in queries.enrollments(s.cohort_id)
+                  if e.id not in registered and e.status != WITHDRAWN]
+    return render_template("courses/session.html", session=s, candidates=candidates,
+                           seats=services.seats_taken(s), zone=services.local_zone(),
+                           **_common())
+
+
+@bp.post("/sessions/<int:session_id>/register")
+@role_required(*STAFF_ROLES)
+def assign(session_id: int) -> Any:
+    """Register a learner of the cohort (or put them on the waiting list)."""
+    _checked()
+    s = _session(session_id)
+    enrollment = db.session.get(Enrollment, request.form.get("enrollment_id", ""))
+    if enrollment is None or enrollment.cohort_id != s.cohort_id:
+        abort(404)
+    try:
+        services.register(session=s, enrollment=enrollment)
+    except DomainError as exc:
+        _fail(exc)
+    else:
+        db.session.commit()
+    return redirect(url_for(".session", session_id=s.id))
+
+
+@bp.post("/sessions/<int:session_id>/capacity")
+@role_required(*STAFF_ROLES)
+def capacity(session_id: int) -> Any:
+    """Change the capacity; waitlisted learners take the new seats in order."""
+    _checked()
+    s = _session(session_id)
+    try:
+        promoted = services.set_capacity(session=s, capacity=_int(request.form.get("capacity")))
+    except DomainError as exc:
+        _fail(exc)
+    else:
+        db.session.commit()
+        if promoted:
+            flash(_("%(n)d learner(s) moved from the waiting list.", n=len(promoted)), "success")
+    return redirect(url_for(".session", session_id=s.id))
+
+
+def _registration(s: TrainingSession, registration_id: int) -> SessionRegistration:
+    registration = db.session.get(SessionRegistration, registration_id)
+    if registration is None or registration.session_id != s.id:
+        abort(404)
+    return registration
+
+
+@bp.post("/sessions/<int:session_id>/registrations/<int:registration_id>/cancel")
+@role_required(*STAFF_ROLES)
+def cancel(session_id: int, registration_id: int) -> Any:
+    """Free a seat; the first learner on the waiting list takes it."""
+    _checked()
+    s = _session(session_id)
+    promoted = services.cancel_registration(registration=_registration(s, registration_id))
+    db.session.commit()
+    if promoted is not None:
+        flash(_("%(name)s moved from the waiting list to a seat.",
+                name=promoted.enrollment.membership.user.display_name), "success")
+    return redirect(url_for(".session", session_id=s.id))
+
+
+@bp.route("/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def attendance(session_id: int) -> Any:
+    """The sign-in sheet: present, absent or excused per learner and half-day."""
+    s = _session(session_id)
+    halves = services.half_days(s)
+    seated = [r.enrollment for r in s.registrations if r.status == REGISTERED]
+    if request.method == "POST":
+        _checked()
+        changed = 0
+        try:
+            for enrollment in seated:
+                for day, half in halves:
+                    value = request.form.get(f"mark-{enrollment.id}-{day.isoformat()}-{half}")
+                    if value in ATTENDANCE_STATUSES:
+                        before = queries.attendance_sheet(s.id).get(
+                            (enrollment.id, day.isoformat(), half))
+                        if before != value:
+                            services.record_attendance(session=s, enrollment=enrollment,
+                                                       day=day, half=half, status=value,
+                                                       recorded_by=current_user)
+                            changed += 1
+        except DomainError as exc:
+            db.session.rollback()
+            _fail(exc)
+            return redirect(url_for(".attendance", session_id=s.id))
+        db.session.commit()
+        flash(_("Attendance saved (%(n)d change(s)).", n=changed), "success")
+        return redirect(url_for(".attendance", session_id=s.id))
+    return render_template("courses/attendance.html", session=s, halves=halves, seated=seated,
+                           marks=queries.attendance_sheet(s.id), statuses=ATTENDANCE_STATUSES,
+                           **_common())
+
+
+@bp.get("/sessions/<int:session_id>/registrations/<int:registration_id>/calendar.ics")
+def ics(session_id: int, registration_id: int) -> Any:
+    """The calendar file of one registration (for its learner and the staff)."""
+    s = _session(session_id)
+    registration = _registration(s, registration_id)
+    me = current_membership()
+    if me.role not in STAFF_ROLES and registration.enrollment.membership_id != me.id:
+        abort(404)
+    module = s.module
+    location = s.place or s.virtual_link
+    data = icalendar(uid=f"relais-session-{s.id}-registration-{registration.id}@"
+                         f"{request.host.split(':')[0]}",
+                     starts_at=s.starts_at, ends_at=s.ends_at, summary=localized(module.title),
+                     description=localized(module.description) + (
+                         f"\n{s.virtual_link}" if s.virtual_link and s.place else ""),
+                     location=location, url=s.virtual_link, stamp=utcnow())
+    return Response(data, mimetype="text/calendar", headers={
+        "Content-Disposition": f'attachment; filename="session-{s.id}.ics"'})
+
+
+# --- learners -------------------------------------------------------------------------------
+
+
+@bp.get("/training")
+@role_required(Role.LEARNER)
+def my_training() -> Any:
+    """A learner's programs; straight to the program when there is only one."""
+    mine = queries.my_enrollments(current_membership().id)
+    active = [e for e in mine if e.status != WITHDRAWN]
+    if len(active) == 1:
+        return redirect(url_for(".my_program", enrollment_id=active[0].id))
+    return render_template("courses/my_training.html", enrollments=mine, **_common())
+
+
+def _mine(enrollment_id: str) -> Enrollment:
+    enrollment = db.session.get(Enrollment, enrollment_id)
+    if enrollment is None or enrollment.membership_id != current_membership().id:
+        abort(404)
+    return enrollment
+
+
+@bp.get("/training/<enrollment_id>")
+@role_required(Role.LEARNER)
+def my_program(enrollment_id: str) -> Any:
+    """My program: modules in order with their state, and where to resume."""
+    enrollment = _mine(enrollment_id)
+    prog = enrollment.cohort.program
+    progress = queries.progress_by_module(enrollment.id)
+    sessions = queries.sessions(enrollment.cohort_id)
+    return render_template("courses/my_program.html", enrollment=enrollment, program=prog,
+                           progress=progress, viewed=queries.viewed_lessons(enrollment.id),
+                           resume=queries.resume_point(prog, progress).module,
+                           sessions=sessions, registrations=queries.registrations_of(
+                               enrollment.id), zone=services.local_zone(), **_common())
+
+
+def _lesson_of(enrollment: Enrollment, lesson_id: int) -> Lesson:
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or lesson.module.program_id != enrollment.cohort.program_id:
+        abort(404)
+    return lesson
+
+
+@bp.route("/training/<enrollment_id>/lessons/<int:lesson_id>", methods=["GET", "POST"])
+@role_required(Role.LEARNER)
+def lesson(enrollment_id: str, lesson_id: int) -> Any:
+    """Read a lesson; "mark as read" records it and goes to the next step."""
+    enrollment = _mine(enrollment_id)
+    item = _lesson_of(enrollment, lesson_id)
+    module = item.module
+    lessons = list(module.lessons)
+    following = lessons[lessons.index(item) + 1] if item is not lessons[-1] else None
+    if request.method == "POST":
+        _checked()
+        try:
+            services.view_lesson(enrollment=enrollment, lesson=item)
+        except DomainError as exc:
+            _fail(exc)
+            return redirect(url_for(".my_program", enrollment_id=enrollment.id))
+        db.session.commit()
+        if following is not None:
+            return redirect(url_for(".lesson", enrollment_id=enrollment.id,
+                                    lesson_id=following.id))
+        if module.quizzes:
+            return redirect(url_for(".quiz", enrollment_id=enrollment.id,
+                                    quiz_id=module.quizzes[0].id))
+        return redirect(url_for(".my_program", enrollment_id=enrollment.id,
+                                _anchor=f"module-{module.id}"))
+    lang = str(get_locale() or "en")[:2]
+    body = item.body.get(lang) or item.body.get(module.program.language) or ""
+    return render_template("courses/lesson.html", enrollment=enrollment, lesson=item,
+                           module=module, html=render_markdown(body), following=following,
+                           viewed=item.id in queries.viewed_lessons(enrollment.id),
+                           **_common())
+
+
+@bp.route("/training/<enrollment_id>/quizzes/<int:quiz_id>", methods=["GET", "POST"])
+@role_required(Role.LEARNER)
+def quiz(enrollment_id: str, quiz_id: int) -> Any:
+    """Take a quiz; the result shows the score and each question's feedback."""
+    enrollment = _mine(enrollment_id)
+    item = db.session.get(Quiz, quiz_id)
+    if item is None or item.module.program_id != enrollment.cohort.program_id:
+        abort(404)
+    errors: dict[str, str] = {}
+    result = None
+    answers: dict[str, list[str]] = {}
+    if request.method == "POST":
+        _checked()
+        answers = {q.key: request.form.getlist(f"q-{q.key}") for q in item.questions}
+        try:
+            result = services.submit_quiz(enrollment=enrollment, quiz=item, answers=answers)
+        except DomainError as exc:
+            db.session.rollback()
+            errors = exc.fields
+        else:
+            db.session.commit()
+    history = queries.attempts(enrollment.id, item.id)
+    right = services.score_quiz(item, result.answers)[1] if result else {}
+    return render_template("courses/quiz.html", enrollment=enrollment, quiz=item,
+                           errors=errors, result=result, right=right, answers=answers,
+                           history=history, **_common()), 422 if errors else 200
+
+
+@bp.post("/training/<enrollment_id>/sessions/<int:session_id>/register")
+@role_required(Role.LEARNER)
+def self_register(enrollment_id: str, session_id: int) -> Any:
+    """Take a seat in one of the cohort's sessions (or a place on the waiting list)."""
+    _checked()
+    enrollment = _mine(enrollment_id)
+    s = _session(session_id)
+    try:
+        registration = services.register(session=s, enrollment=enrollment)
+    except DomainError as exc:
+        _fail(exc)
+    else:
+        db.session.commit()
+        flash(_("You have a seat.") if registration.status == REGISTERED
+              else _("The session is full: you are on the waiting list."), "success")
+    return redirect(url_for(".my_program", enrollment_id=enrollment.id))
+
+
+@bp.post("/training/<enrollment_id>/sessions/<int:session_id>/cancel")
+@role_required(Role.LEARNER)
+def self_cancel(enrollment_id: str, session_id: int) -> Any:
+    """Give up one's seat or waiting-list place."""
+    _checked()
+    enrollment = _mine(enrollment_id)
+    s = _session(session_id)
+    registration = queries.registrations_of(enrollment.id).get(s.id)
+    if registration is None:
+        abort(404)
+    services.cancel_registration(registration=registration)
+    db.session.commit()
+    flash(_("Your registration was cancelled."), "success")
+    return redirect(url_for(".my_program", enrollment_id=enrollment.id))
