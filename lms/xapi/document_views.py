@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from flask import Response, current_app, request
 
@@ -162,13 +160,17 @@ def _handle(scope: Scope, document_id: str | None, *, profile: bool,
                             preconditions=_preconditions())
         db.session.commit()
         return _no_content()
-    assert document_id is not None
-    body = _body()
-    writer: Callable[..., Any] = put_document if request.method == "PUT" else post_document
-    extra = {"require_precondition": profile} if request.method == "PUT" else {}
-    writer(organization_id=org, scope=scope, document_id=document_id, content=body,
-           content_type=request.headers.get("Content-Type"), preconditions=_preconditions(),
-           **extra)
+    if document_id is None:  # the parameter checks require it for PUT and POST
+        raise BadRequest("the document id parameter is required")
+    content_type = request.headers.get("Content-Type")
+    if request.method == "PUT":
+        put_document(organization_id=org, scope=scope, document_id=document_id,
+                     content=_body(), content_type=content_type,
+                     preconditions=_preconditions(), require_precondition=profile)
+    else:
+        post_document(organization_id=org, scope=scope, document_id=document_id,
+                      content=_body(), content_type=content_type,
+                      preconditions=_preconditions())
     db.session.commit()
     return _no_content()
 
@@ -193,7 +195,7 @@ def state() -> Response:
 @bp.route("/activities/profile", methods=METHODS)
 def activity_profile() -> Response:
     """Profile documents of an activity."""
-    if request.method == "GET" or request.method == "HEAD":
+    if request.method in ("GET", "HEAD"):
         params = _params({"activityId"}, {"profileId", "since"})
     else:
         params = _params({"activityId", "profileId"})
@@ -204,7 +206,7 @@ def activity_profile() -> Response:
 @bp.route("/agents/profile", methods=METHODS)
 def agent_profile() -> Response:
     """Profile documents of an agent."""
-    if request.method == "GET" or request.method == "HEAD":
+    if request.method in ("GET", "HEAD"):
         params = _params({"agent"}, {"profileId", "since"})
     else:
         params = _params({"agent", "profileId"})
