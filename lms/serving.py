@@ -256,8 +256,8 @@ def _serve_gunicorn(app: Flask, host: str, port: int) -> None:
         "post_fork": post_fork,
         "post_worker_init": post_worker_init,
         "worker_exit": worker_exit,
-        # ProxyFix (RELAIS_PROXY_FIX) decides which proxies to trust, not gunicorn.
-        "forwarded_allow_ips": "127.0.0.1",
+        # ProxyFix (RELAIS_PROXY_FIX) alone decides which forwarded headers to trust.
+        "forwarded_allow_ips": "",
     }
 
     class RelaisApplication(BaseApplication):  # type: ignore[misc]
