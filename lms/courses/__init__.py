@@ -8,14 +8,17 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the pages, content loader, progress projection, demo step and API resource."""
-    from lms import content
+    from lms import content, demo
     from lms.courses import models  # noqa: F401  (tables known to migrations and tests)
     from lms.courses import progress, services, views
+    from lms.courses.demo import demo_step
     from lms.courses.statements import PROGRESS_VERBS
     from lms.xapi import projections
 
     app.register_blueprint(views.bp)
     if services.load_builtin_content not in content.LOADERS:
         content.LOADERS.append(services.load_builtin_content)
+    if demo_step not in demo.STEPS:
+        demo.STEPS.append(demo_step)
     # Explicit, readable wiring: the xapi package knows nothing of courses.
     projections.register(progress.on_statement, verbs=PROGRESS_VERBS)

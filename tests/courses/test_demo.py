@@ -1,0 +1,46 @@
+"""The demo step: the six-week path runs with a pilot cohort, through the services."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from lms.content import load_builtin_content
+from lms.courses.models import Attendance, Cohort, Enrollment, ModuleProgress, QuizAttempt
+from lms.demo import load_demo
+from lms.extensions import db
+from lms.xapi.models import Statement
+
+ADL = "http://adlnet.gov/expapi/verbs/"
+
+
+def count(verb: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(Statement).where(
+        Statement.verb_id == ADL + verb)) or 0
+
+
+def test_demo_runs_the_six_week_path_with_a_pilot_cohort():
+    load_builtin_content()
+    load_demo()
+    db.session.commit()
+    (cohort,) = db.session.scalars(select(Cohort))
+    assert cohort.pilot and cohort.program.source_slug == "parcours-ambassadeurs-6-semaines"
+    enrollments = list(db.session.scalars(select(Enrollment)))
+    assert len(enrollments) == 8
+    assert count("registered") == 8
+    # Kick-off attendance: six present (statements), one excused, one absent.
+    statuses = sorted(a.status for a in db.session.scalars(select(Attendance)))
+    assert statuses == ["absent", "excused"] + ["present"] * 6
+    assert count("attended") == 6
+    assert count("experienced") > 0 and count("passed") >= 6 and count("failed") == 1
+    assert db.session.scalar(select(func.count()).select_from(QuizAttempt)) >= 7
+    # Progress is projected from those statements.
+    states = [p.state for p in db.session.scalars(select(ModuleProgress))]
+    assert states.count("completed") >= 6 + 6  # kick-off for six, and the quizzes passed
+    assert "failed" in states and "in_progress" in states
+    # Every statement about the path carries the enrolment as its registration.
+    registrations = {e.id for e in enrollments}
+    for data in db.session.scalars(select(Statement.data).where(
+            Statement.verb_id.in_([ADL + "attended", ADL + "passed"]))):
+        assert json.loads(data)["context"]["registration"] in registrations
