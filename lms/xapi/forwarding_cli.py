@@ -21,6 +21,10 @@ def _org(slug: str) -> Organization:
     return org  # type: ignore[return-value]
 
 
+def _wait(seconds: float) -> None:
+    time.sleep(seconds)
+
+
 @click.group("xapi-outbox")
 def xapi_outbox() -> None:
     """Forwarding of statements to external LRSs: status, delivery, dead letters, settings."""
@@ -85,7 +89,7 @@ def deliver_command(org_slug: str | None, loop: bool, interval: float, limit: in
             # A full pass means more is due right away; otherwise wait for new work.
             processed = report.delivered + report.retried + report.dead
             if processed < limit:
-                time.sleep(interval)
+                _wait(interval)
     except KeyboardInterrupt:
         click.echo("stopped")
 

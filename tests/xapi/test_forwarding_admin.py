@@ -344,3 +344,26 @@ def test_cli_backfill(runner: FlaskCliRunner, org: Organization, double: LrsDoub
     assert result.exit_code == 0 and "2 statements queued" in result.output
     runner.invoke(args=["xapi-outbox", "deliver"])
     assert double.ids == ids
+
+
+def test_cli_deliver_loop_runs_until_interrupted(runner: FlaskCliRunner, org: Organization,
+                                                 double: LrsDouble, monkeypatch: Any) -> None:
+    from lms.xapi import forwarding_cli
+
+    configure(org, double)
+    ids = record_statements(org, 3)
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 2:
+            raise KeyboardInterrupt  # Ctrl+C while waiting for more work
+        record_statements(org, 1)
+
+    monkeypatch.setattr(forwarding_cli, "_wait", sleep)
+    result = runner.invoke(args=["xapi-outbox", "deliver", "--loop", "--interval", "0.5"])
+
+    assert result.exit_code == 0, result.output
+    assert naps == [0.5, 0.5]
+    assert result.output.count("delivered") == 2 and "stopped" in result.output
+    assert double.ids[:3] == ids and len(double.ids) == 4
