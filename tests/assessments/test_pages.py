@@ -287,3 +287,20 @@ def test_trainers_and_hr_read_a_learners_results_but_not_a_draft(client, login, 
     assert page.status_code == 200 and "Dora Résultats" in page.get_data(as_text=True)
     assert client.get(f"/o/{org.slug}/skills/attempts/{draft.id}/results").status_code == 404
     assert client.get(f"/o/{org.slug}/skills/attempts/{draft.id}").status_code == 404
+
+
+def test_the_map_is_paged_but_averages_cover_everyone(monkeypatch, client, login, create_user,
+                                                      org, team):
+    from lms.assessments import views
+
+    monkeypatch.setattr(views, "MAP_PAGE_SIZE", 1)
+    login(create_user(Role.TRAINER, org=org))
+    first = client.get(f"/o/{org.slug}/skills/map").get_data(as_text=True)
+    second = client.get(f"/o/{org.slug}/skills/map?page=2").get_data(as_text=True)
+    assert "Alice Ventes" in first and "Bruno Marketing" not in first
+    assert "Bruno Marketing" in second and "Page 2 of 2" in second
+    for html in (first, second):
+        assert "<th scope=\"row\">Average</th><td></td><td>2.0</td>" in html
+    # A page beyond the end shows the last one.
+    assert "Bruno Marketing" in client.get(f"/o/{org.slug}/skills/map?page=9").get_data(
+        as_text=True)
