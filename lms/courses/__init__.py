@@ -9,8 +9,12 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the pages, content loader, progress projection, demo step and API resource."""
     from lms import content, demo
-    from lms.courses import models  # noqa: F401  (tables known to migrations and tests)
-    from lms.courses import progress, services, views
+    from lms.courses import (
+        models,  # noqa: F401  (tables known to migrations and tests)
+        progress,
+        services,
+        views,
+    )
     from lms.courses.demo import demo_step
     from lms.courses.statements import PROGRESS_VERBS
     from lms.xapi import projections
@@ -22,3 +26,4 @@ def init_app(app: Flask) -> None:
         demo.STEPS.append(demo_step)
     # Explicit, readable wiring: the xapi package knows nothing of courses.
     projections.register(progress.on_statement, verbs=PROGRESS_VERBS)
+    from lms.api import courses  # noqa: F401  (routes register on the API blueprint)

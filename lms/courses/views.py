@@ -197,7 +197,7 @@ def program(program_id: int) -> Any:
     """A program's modules in order, with reordering and editing."""
     prog = _program(program_id)
     return render_template("courses/program.html", program=prog,
-                           cohorts=queries.cohorts(prog.organization_id, prog.id),
+                           cohorts=queries.cohorts(current_organization().id, prog.id),
                            kinds=KINDS, **_common())
 
 

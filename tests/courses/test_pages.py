@@ -15,7 +15,6 @@ from lms.extensions import db
 from tests.conftest import csrf_token
 
 
-
 def test_learner_gets_403_on_trainer_pages_and_other_orgs_404(world, client, login,
                                                                 create_user, create_org):
     w = world
