@@ -221,6 +221,21 @@ def _serve_waitress(app: Flask, host: str, port: int) -> None:
             loop.stop()
 
 
+def _gunicorn_logging(app: Flask) -> dict[str, Any]:
+    json_logs = str(app.config.get("LOG_FORMAT") or "").lower() == "json"
+    return {
+        "root": {"level": str(app.config.get("LOG_LEVEL") or "INFO").upper(),
+                 "handlers": ["console"]},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+            "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "relais",
+                                 "stream": "ext://sys.stderr"}},
+        "formatters": {"relais": {"()": JsonFormatter if json_logs else KeyValueFormatter}},
+    }
+
+
 def _serve_gunicorn(app: Flask, host: str, port: int) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -249,10 +264,14 @@ def _serve_gunicorn(app: Flask, host: str, port: int) -> None:
         "threads": 2,
         "timeout": 120,
         "graceful_timeout": 30,
-        "accesslog": None,  # our AccessLog middleware logs requests, secrets redacted
-        "errorlog": "-",
         "loglevel": "info",
+        # gunicorn's own messages in the same format; its access log off, as AccessLog (our
+        # middleware) logs requests with secrets redacted.
+        "logconfig_dict": _gunicorn_logging(app),
         "proc_name": "relais",
+        # gunicorn ≥ 24's control socket sits at one path per user: several instances on a
+        # machine would fight over it, and Relais does not use it.
+        "control_socket_disable": True,
         "post_fork": post_fork,
         "post_worker_init": post_worker_init,
         "worker_exit": worker_exit,
@@ -263,7 +282,8 @@ def _serve_gunicorn(app: Flask, host: str, port: int) -> None:
     class RelaisApplication(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             for key, value in options.items():
-                self.cfg.set(key, value)
+                if key in self.cfg.settings:  # settings newer than the installed gunicorn
+                    self.cfg.set(key, value)
 
         def load(self) -> Flask:
             return app
