@@ -302,7 +302,7 @@ def team_map_csv() -> Any:
     for r in rows:
         levels, targets = r.levels, r.targets
         writer.writerow(
-            [_csv_safe(r.name), r.email, _csv_safe(r.team or ""), r.job_family or "",
+            [_csv_safe(r.name), _csv_safe(r.email), _csv_safe(r.team or ""), r.job_family or "",
              r.submitted_at.isoformat() if r.submitted_at else ""]
             + [levels.get(c, 0) if r.answered else "" for c in codes]
             + [targets.get(c, "") if r.answered else "" for c in codes])

@@ -304,3 +304,24 @@ def test_the_map_is_paged_but_averages_cover_everyone(monkeypatch, client, login
     # A page beyond the end shows the last one.
     assert "Bruno Marketing" in client.get(f"/o/{org.slug}/skills/map?page=9").get_data(
         as_text=True)
+
+
+def test_deleting_an_organization_removes_its_skill_data(create_user, org, questionnaire,
+                                                         answer_as):
+    from lms.assessments import queries
+    from lms.assessments.models import Attempt
+
+    copy = services.copy_questionnaire(questionnaire=questionnaire, organization=org)
+    copy.published = True
+    learner = create_user(Role.LEARNER, org=org)
+    attempt, _ = services.start_attempt(membership=_member(learner), questionnaire=copy)
+    answer_as(attempt, {"C1": 4})
+    services.submit_attempt(attempt=attempt)
+    services.validate_level(membership=_member(learner), competency="C1", level=4,
+                            by=create_user(Role.TRAINER, org=org))
+    db.session.commit()
+    db.session.delete(org)
+    db.session.commit()
+    assert db.session.scalar(select(db.func.count()).select_from(Attempt)) == 0
+    assert db.session.scalar(select(db.func.count()).select_from(LevelValidation)) == 0
+    assert [q.key for q in queries.builtin_questionnaires()] == ["social-media-skills"]
