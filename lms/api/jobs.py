@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request, send_file, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from lms.accounts.authz import MANAGER_ROLES
 from lms.accounts.models import Membership, Role
-from lms.api.base import bp, current_api_user, org_member
+from lms.api.base import bp, current_api_user, org_member, page_args
 from lms.core.errors import NotFound
 from lms.extensions import db
 from lms.jobs import members_import, queries, services
@@ -52,6 +53,18 @@ def get_job_result(job_id: int) -> Any:
     if path is None:
         raise NotFound("This job has no result file (yet).")
     return send_file(path, as_attachment=True, download_name=f"job-{job.id}-{path.name}")
+
+
+@bp.get("/orgs/<org_slug>/jobs")
+@org_member(*MANAGER_ROLES)
+def list_jobs(membership: Membership) -> Any:
+    """The organization's jobs, newest first, page by page."""
+    page, per_page = page_args()
+    stmt = queries.org_jobs(membership.organization_id)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).all()
+    return {"items": [job_json(j) for j in rows], "page": page, "per_page": per_page,
+            "total": total or 0}
 
 
 @bp.post("/orgs/<org_slug>/members/import")
@@ -107,6 +120,15 @@ def _document() -> None:
         "responses": {"200": {"description": "the file",
                               "content": {"application/octet-stream": {}}},
                       **_errors(401, 404)}}}
+    PATHS["/orgs/{org_slug}/jobs"] = {"get": {
+        "summary": "The organization's background jobs, newest first (trainer, HR, admin)",
+        "parameters": [ORG, {"name": "page", "in": "query", "schema": {"type": "integer"}},
+                       {"name": "per_page", "in": "query",
+                        "schema": {"type": "integer", "maximum": 200}}],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "items": {"type": "array", "items": job_ref}, "page": {"type": "integer"},
+            "per_page": {"type": "integer"}, "total": {"type": "integer"}}}),
+            **_errors(400, 401, 403, 404)}}}
     PATHS["/orgs/{org_slug}/members/import"] = {"post": {
         "summary": "Import members from a CSV file in the background (HR, admin)",
         "parameters": [ORG, {"name": "default_role", "in": "query",

@@ -368,6 +368,10 @@ def test_api_job_progress_result_and_isolation(client, hr, api_token, create_use
     assert client.get(body["url"]).status_code == 401
     learner = api_token(create_user(Role.LEARNER, org=org))
     assert client.get(body["url"], headers=learner).status_code == 404
+    listing = client.get(f"/api/v1/orgs/{org.slug}/jobs", headers=headers).get_json()
+    assert [j["id"] for j in listing["items"]] == [body["id"]] and listing["total"] == 1
+    assert client.get(f"/api/v1/orgs/{org.slug}/jobs", headers=outsider).status_code == 404
+    assert client.get(f"/api/v1/orgs/{org.slug}/jobs", headers=learner).status_code == 403
     bad = client.post(f"/api/v1/orgs/{org.slug}/members/import", data=b"name\nx\n",
                       headers={**headers, "Content-Type": "text/csv"})
     assert bad.status_code == 422 and "file" in bad.get_json()["error"]["fields"]
