@@ -103,7 +103,8 @@ def import_members() -> Any:
     if form.validate_on_submit():
         try:
             job = members_import.start_import(
-                organization=current_organization(), created_by=current_user,
+                organization=current_organization(),
+                created_by=current_user._get_current_object(),  # type: ignore[attr-defined]
                 data=form.file.data.read(), default_role=form.default_role.data)
         except DomainError as exc:
             db.session.rollback()

@@ -283,6 +283,7 @@ def test_hr_imports_a_csv_from_the_page_and_watches_the_job(client, login, hr):
 
     html = client.get(job_url).get_data(as_text=True)
     assert "queued" in html and 'http-equiv="refresh"' in html
+    assert _fresh(job_id).created_by_id == user.id
     status = client.get(f"{job_url}/status").get_json()
     assert status["state"] == "queued" and status["progress"]["total"] == 5
 
