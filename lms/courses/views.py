@@ -627,7 +627,8 @@ def my_program(enrollment_id: str) -> Any:
                            progress=progress, viewed=queries.viewed_lessons(enrollment.id),
                            resume=queries.resume_point(prog, progress).module,
                            sessions=sessions, registrations=queries.registrations_of(
-                               enrollment.id), zone=services.local_zone(), **_common())
+                               enrollment.id), zone=services.local_zone(), now=utcnow(),
+                           **_common())
 
 
 def _lesson_of(enrollment: Enrollment, lesson_id: int) -> Lesson:
@@ -705,6 +706,9 @@ def self_register(enrollment_id: str, session_id: int) -> Any:
     _checked()
     enrollment = _mine(enrollment_id)
     s = _session(session_id)
+    if s.starts_at <= utcnow():
+        flash(_("This session has already started."), "error")
+        return redirect(url_for(".my_program", enrollment_id=enrollment.id))
     try:
         registration = services.register(session=s, enrollment=enrollment)
     except DomainError as exc:
@@ -726,6 +730,9 @@ def self_cancel(enrollment_id: str, session_id: int) -> Any:
     registration = queries.registrations_of(enrollment.id).get(s.id)
     if registration is None:
         abort(404)
+    if s.starts_at <= utcnow():
+        flash(_("This session has already started."), "error")
+        return redirect(url_for(".my_program", enrollment_id=enrollment.id))
     services.cancel_registration(registration=registration)
     db.session.commit()
     flash(_("Your registration was cancelled."), "success")

@@ -14,6 +14,8 @@ from lms.courses.models import Attendance, Enrollment, Program, QuizAttempt, Ses
 from lms.extensions import db
 from tests.conftest import csrf_token
 
+from .conftest import at
+
 
 def test_learner_gets_403_on_trainer_pages_and_other_orgs_404(world, client, login,
                                                                 create_user, create_org):
@@ -254,3 +256,35 @@ def test_nav_links_by_role(enrolled, client, login):
     login(w.trainer)
     page = client.get("/o/acme/cohorts").get_data(as_text=True)
     assert ">Programs<" in page and 'aria-current="page">Cohorts<' in page
+
+
+def test_learners_register_themselves_and_join_the_waiting_list(enrolled, client, login):
+    w = enrolled
+    future = services.schedule_session(cohort=w.cohort, module=w.module("lancement"),
+                                       starts_at=at(28, 13), ends_at=at(28, 16),
+                                       virtual_link="https://visio.example/r", capacity=1)
+    past = services.schedule_session(cohort=w.cohort, module=w.module("lancement"),
+                                     starts_at=at(1, 8).replace(year=2025),
+                                     ends_at=at(1, 11).replace(year=2025), place="Lyon")
+    db.session.commit()
+    statuses = []
+    for i in (0, 1):
+        client.post("/logout")
+        login(w.learners[i])
+        e = w.enrollments[i]
+        response = client.post(f"/o/acme/training/{e.id}/sessions/{future.id}/register")
+        assert response.status_code == 302
+        client.post(f"/o/acme/training/{e.id}/sessions/{past.id}/register")
+        statuses.append({r.session_id: r.status for r in db.session.scalars(
+            select(SessionRegistration).where(SessionRegistration.enrollment_id == e.id))})
+    assert statuses == [{future.id: "registered"}, {future.id: "waitlisted"}]
+    # The first learner gives up the seat: the second one gets it.
+    client.post("/logout")
+    login(w.learners[0])
+    client.post(f"/o/acme/training/{w.enrollments[0].id}/sessions/{future.id}/cancel")
+    db.session.expire_all()
+    (reg,) = db.session.scalars(select(SessionRegistration))
+    assert (reg.enrollment_id, reg.status) == (w.enrollments[1].id, "registered")
+    # Nobody can register a learner of their own accord into someone else's enrolment.
+    assert client.post(f"/o/acme/training/{w.enrollments[2].id}/sessions/{future.id}/register"
+                       ).status_code == 404
