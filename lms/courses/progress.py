@@ -146,6 +146,8 @@ def refresh(enrollment: Enrollment, module: Module) -> ModuleProgress:
     db.session.flush()
     if outcome.state == COMPLETED and not was_completed:
         _record([xs.module_completed(enrollment, module)], enrollment)
+    elif was_completed and outcome.state != COMPLETED:
+        _void_derived(enrollment, xs.iri("module", module.id))
     _refresh_enrollment(enrollment)
     return progress
 
@@ -165,6 +167,24 @@ def _refresh_enrollment(enrollment: Enrollment) -> None:
         # A voided statement took a required module back: the program is no longer complete.
         enrollment.status, enrollment.completed_at = ACTIVE, None
         db.session.flush()
+        _void_derived(enrollment, xs.iri("program", enrollment.cohort.program_id))
+
+
+def _void_derived(enrollment: Enrollment, activity_id: str) -> None:
+    """Void the completion Relais derived for an activity that is no longer complete, so the
+    store (and any LRS it forwards to) says the same as the progress."""
+    rows = db.session.execute(select(Statement.statement_id, Statement.data).where(
+        Statement.organization_id == enrollment.organization_id,
+        Statement.registration == enrollment.id, Statement.object_activity_id == activity_id,
+        Statement.verb_id == xs.COMPLETED["id"], Statement.voided.is_(False)))
+    ids = [row.statement_id for row in rows if xs.is_derived(json.loads(row.data))]
+    if ids:
+        _record([{"actor": {"objectType": "Agent", "name": "Relais",
+                            "account": {"homePage": current_app.config["BASE_URL"],
+                                        "name": "relais"}},
+                  "verb": {"id": VOIDED, "display": {"en-US": "voided"}},
+                  "object": {"objectType": "StatementRef", "id": sid}} for sid in ids],
+                enrollment)
 
 
 def _record(sts: list[dict[str, Any]], enrollment: Enrollment) -> None:

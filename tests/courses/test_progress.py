@@ -128,6 +128,15 @@ def test_voiding_re_derives_module_and_program_completion(enrolled, client):
     db.session.expire_all()
     assert state(e, w.module("lancement")) == "not_started"
     assert e.status == "active" and e.completed_at is None
+    # The completions Relais had derived are voided too, so the store agrees with progress.
+    derived = {}
+    for row in db.session.execute(select(Statement.object_activity_id, Statement.voided,
+                                         Statement.data).where(Statement.registration == e.id)):
+        if xs.is_derived(json.loads(row.data)):
+            derived[row.object_activity_id] = row.voided
+    assert derived[xs.iri("program", w.program.id)] is True
+    assert derived[xs.iri("module", w.module("lancement").id)] is True
+    assert derived[xs.iri("module", w.module("profil").id)] is False
     assert state(e, w.module("profil")) == COMPLETED
 
 
