@@ -20,6 +20,10 @@ def init_app(app: Flask) -> None:
     from lms.xapi import projections
 
     app.register_blueprint(views.bp)
+    from lms.courses.cli import COMMANDS
+
+    for command in COMMANDS:
+        app.cli.add_command(command)
     if services.load_builtin_content not in content.LOADERS:
         content.LOADERS.append(services.load_builtin_content)
     if demo_step not in demo.STEPS:
