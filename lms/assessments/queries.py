@@ -258,11 +258,25 @@ def team_map(organization_id: int, team: str | None = None,
         return rows
     newest = (select(Attempt.membership_id, func.max(Attempt.id).label("id"))
               .where(Attempt.organization_id == organization_id, Attempt.status == SUBMITTED)
-              .group_by(Attempt.membership_id).subquery())
+              .group_by(Attempt.membership_id))
+    if team or job_family:  # only the learners shown: a team is a small part of a company
+        newest = newest.join(Membership, Membership.id == Attempt.membership_id)
+        if team:
+            newest = newest.where(Membership.team == team)
+        if job_family:
+            newest = newest.where(Membership.job_family == job_family)
+    latest_ids = newest.subquery()
     latest = {mid: (levels, at) for mid, levels, at in db.session.execute(
         select(Attempt.membership_id, Attempt.levels, Attempt.submitted_at)
-        .join(newest, Attempt.id == newest.c.id))}
-    validated = validated_levels(r.member_id for r in rows if r.member_id in latest)
+        .join(latest_ids, Attempt.id == latest_ids.c.id))}
+    # By organization rather than a list of ids: an IN list of 10,000 ids is slow.
+    validated: dict[int, dict[str, int]] = {}
+    for mid, code, level in db.session.execute(
+            select(LevelValidation.membership_id, LevelValidation.competency,
+                   func.max(LevelValidation.level))
+            .where(LevelValidation.organization_id == organization_id)
+            .group_by(LevelValidation.membership_id, LevelValidation.competency)):
+        validated.setdefault(mid, {})[code] = level
     codes = [c.code for c in fw.competencies]
     targets = {t.job_family: dict(t.levels) for t in fw.targets}
     reported, pending = scoring.reported_level, scoring.pending_validation
