@@ -87,8 +87,9 @@ class Statement(db.Model):
 class StatementIndex(db.Model):
     """The GET filters: one row per (kind, key) a statement can be found by.
 
-    Kinds: ``a`` agent (actor or object), ``A`` related agent, ``v`` verb, ``o`` activity
-    (object), ``O`` related activity, ``r`` registration. A statement whose object is a
+    Kinds: ``a`` agent (actor or object), ``A`` other related agent, ``v`` verb, ``o``
+    activity (object), ``O`` other related activity, ``r`` registration. A related filter
+    reads ``a`` and ``A`` (``o`` and ``O``): a key is stored once per statement. A statement whose object is a
     StatementRef also gets the rows of its target, as the specification's filter rule for
     targeting statements asks. The primary key is the lookup order: newest first per key.
     """

@@ -28,6 +28,10 @@ def get_statement(organization_id: int, statement_id: str) -> Any:
             Statement.statement_id == statement_id.lower())).first()
 
 
+# A related filter also matches the direct kind (see models.StatementIndex).
+WIDER = {"A": ("a", "A"), "O": ("o", "O")}
+
+
 def find_statements(organization_id: int, *, filters: dict[str, str],
                     since: datetime | None = None, until: datetime | None = None,
                     ascending: bool = False, after_pk: int | None = None,
@@ -39,19 +43,39 @@ def find_statements(organization_id: int, *, filters: dict[str, str],
     :return: rows (pk, data, stored), at most ``limit``.
     """
     kinds = sorted(filters, key=DRIVING_ORDER.index)
-    if kinds:
+    if not kinds:
+        return _page(organization_id, None, [], filters, since, until, ascending, after_pk,
+                     limit)
+    # The driving filter walks the index in pk order; a related one walks two ranges (direct
+    # and related rows), each ordered and limited, merged here.
+    rows: dict[int, Row[Any]] = {}
+    for driver_kind in WIDER.get(kinds[0], (kinds[0],)):
+        for row in _page(organization_id, driver_kind, kinds[1:], filters, since, until,
+                         ascending, after_pk, limit):
+            rows[row.pk] = row
+    ordered = sorted(rows.values(), key=lambda row: row.pk, reverse=not ascending)
+    return ordered[:limit]
+
+
+def _page(organization_id: int, driver_kind: str | None, others: list[str],
+          filters: dict[str, str], since: datetime | None, until: datetime | None,
+          ascending: bool, after_pk: int | None, limit: int) -> list[Row[Any]]:
+    if driver_kind is not None:
         driver = aliased(StatementIndex)
         order_col = driver.statement_pk
+        key = filters["A" if driver_kind == "a" and "A" in filters else
+                      "O" if driver_kind == "o" and "O" in filters else driver_kind]
         query = (select(Statement.pk, Statement.data, Statement.stored)
                  .select_from(driver)
                  .join(Statement, Statement.pk == driver.statement_pk)
-                 .where(driver.organization_id == organization_id, driver.kind == kinds[0],
-                        driver.key == filters[kinds[0]]))
-        for kind in kinds[1:]:
+                 .where(driver.organization_id == organization_id, driver.kind == driver_kind,
+                        driver.key == key))
+        for kind in others:
             other = aliased(StatementIndex)
-            query = query.join(other, (other.organization_id == organization_id)
-                               & (other.kind == kind) & (other.key == filters[kind])
-                               & (other.statement_pk == driver.statement_pk))
+            query = query.where(select(other.statement_pk).where(
+                other.organization_id == organization_id,
+                other.kind.in_(WIDER.get(kind, (kind,))), other.key == filters[kind],
+                other.statement_pk == driver.statement_pk).exists())
     else:
         order_col = Statement.pk
         query = select(Statement.pk, Statement.data, Statement.stored).where(
