@@ -35,30 +35,48 @@ def celery_for(app: Flask) -> Celery:
         task_serializer="json", accept_content=["json"], result_serializer="json",
         result_expires=24 * 3600,
         broker_connection_retry_on_startup=True,
+        # A request that queues a job must not hang when Redis is down: the job is in the
+        # database anyway, and the workers' sweep sends its message later.
+        broker_connection_timeout=2,
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0,
+                                   "interval_step": 0.2, "interval_max": 0.5},
         broker_transport_options={"visibility_timeout": 3600},
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
     )
 
-    @celery.task(name=TASK_NAME, bind=True, ignore_result=False)
+    @celery.task(name=TASK_NAME, bind=True)
     def run_job_task(self: Any, job_id: int) -> str | None:
+        from lms.extensions import db
         from lms.jobs.runner import run_job
 
         with app.app_context():
             try:
-                return run_job(int(job_id))
+                state = run_job(int(job_id))
             finally:
-                from lms.extensions import db
-
                 db.session.remove()
+        _store_result(self, state)
+        return state
 
     app.extensions["relais_celery"] = celery
     return celery
 
 
+def _store_result(task: Any, state: str | None) -> None:
+    # Messages are sent with ignore_result (see send_run_job), so Celery would not store this:
+    # the outcome goes to the result store here, for Celery's tools (`celery result <id>`).
+    try:
+        task.backend.store_result(task.request.id, state, "SUCCESS")
+    except Exception:  # the job row holds the truth; a result-store hiccup changes nothing
+        log.warning("event=result_store_failed task=%s", task.request.id)
+
+
 def send_run_job(app: Flask, job_id: int) -> None:
     """Publish "run job <id>" on the broker."""
-    celery_for(app).send_task(TASK_NAME, args=[job_id], queue=QUEUE)
+    # The sender never waits for a result (the job row has it): with ignore_result Celery does
+    # not subscribe to the result channel, which would pile up subscriptions in a web process
+    # and hang for 20 s when Redis is down.
+    celery_for(app).send_task(TASK_NAME, args=[job_id], queue=QUEUE, ignore_result=True)
 
 
 def run_worker(app: Flask, *, concurrency: int, pool: str, loglevel: str,

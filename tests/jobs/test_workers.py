@@ -7,6 +7,7 @@ skip with the reason, except under CI (the ``CI`` variable set) where they fail.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -210,6 +211,24 @@ def test_two_workers_share_the_jobs_and_none_runs_twice(broker, spawn, create_or
         done = wait_for(job.id, lambda j: j.finished, "all jobs finishing")
         assert done.state == JobState.SUCCEEDED
         assert done.result["done"] == [0, 1, 2, 3] and done.attempts == 1
+
+
+def test_a_job_queued_while_redis_is_down_runs_once_it_is_back(
+        broker, spawn, create_org, app, caplog):
+    org = create_org()
+    app.config["BROKER_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    app.extensions.pop("relais_celery", None)
+    with caplog.at_level(logging.ERROR, logger="relais.jobs"):
+        job = selftest(org, steps=2, seconds=0.1)
+    assert any("dispatch_failed" in r.getMessage() for r in caplog.records)
+    lost = app.extensions.pop("relais_celery")
+    lost.close()
+    app.config["BROKER_URL"] = broker
+    assert fresh(job.id).state == JobState.QUEUED  # safe in the database, message lost
+
+    spawn("worker", "--concurrency", "1", RELAIS_BROKER_URL=broker)
+    done = wait_for(job.id, lambda j: j.finished, "the sweep sending the lost job")
+    assert done.state == JobState.SUCCEEDED and done.attempts == 1
 
 
 def free_port() -> int:
