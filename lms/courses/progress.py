@@ -117,7 +117,9 @@ def module_facts(enrollment: Enrollment, module: Module) -> list[completion.Fact
         select(Statement.data)
         .join(StatementIndex, StatementIndex.statement_pk == Statement.pk)
         .where(StatementIndex.organization_id == enrollment.organization_id,
-               StatementIndex.kind == "O", StatementIndex.key == xs.iri("module", module.id),
+               # The module as the object ("o") or as a context activity ("O").
+               StatementIndex.kind.in_(("o", "O")),
+               StatementIndex.key == xs.iri("module", module.id),
                Statement.voided.is_(False), Statement.verb_id != VOIDED,
                or_(Statement.registration == enrollment.id,
                    and_(Statement.registration.is_(None), Statement.actor_key.in_(keys))))

@@ -8,6 +8,7 @@ import io
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -260,15 +261,48 @@ def add_module(*, program: Program, kind: str, title: str) -> Module:
     return module
 
 
+def check_completion(module: Module, rule: dict[str, Any]) -> str | None:
+    """Why ``rule`` cannot complete ``module``, or None when it can."""
+    kind = rule.get("type")
+    if kind not in defs.RULES:
+        return "Choose how the module is completed."
+    if kind == "attended" and module.kind not in SESSION_KINDS:
+        return "Only workshops, conferences and group trainings are completed by attendance."
+    if kind == "quiz_passed" and not module.quizzes:
+        return "This module has no quiz."
+    if kind == "lessons_viewed" and not module.lessons:
+        return "This module has no lesson."
+    mark = rule.get("pass_mark")
+    if mark is not None and (kind != "quiz_passed" or not isinstance(mark, int)
+                             or not 0 <= mark <= 100):
+        return "The pass mark is a percentage, for quizzes only."
+    count = rule.get("count")
+    if count is not None and (kind != "followups_held" or not isinstance(count, int)
+                              or not 1 <= count <= 20):
+        return "The number of follow-ups is from 1 to 20, for coaching only."
+    return None
+
+
 def update_module(*, module: Module, language: str, title: str, description: str,
                   required: bool, duration_minutes: int | None,
-                  competencies: Iterable[str]) -> None:
-    """Edit a module's texts (in one language), whether it is required, duration, targets.
+                  competencies: Iterable[str], completion: dict[str, Any] | None = None,
+                  prerequisites: Iterable[str] | None = None) -> None:
+    """Edit a module's texts (in one language), whether it is required, duration, targets,
+    completion rule and prerequisites.
 
-    :raise ValidationFailed: empty title, unknown competency code or language.
+    :param completion: the new rule (unchanged when None).
+    :param prerequisites: keys of modules placed before this one (unchanged when None).
+    :raise ValidationFailed: empty title, unknown competency code or language, a rule the
+        module cannot meet, a prerequisite that is not an earlier module.
     """
     codes = [c.strip().upper() for c in competencies if c.strip()]
     errors = {}
+    if completion is not None and (problem := check_completion(module, completion)):
+        errors["completion"] = problem
+    earlier = [m.key for m in module.program.modules if m.position < module.position]
+    wanted = list(dict.fromkeys(prerequisites)) if prerequisites is not None else None
+    if wanted is not None and not set(wanted) <= set(earlier):
+        errors["prerequisites"] = "Prerequisites must be modules placed before this one."
     if language not in defs.LANGUAGES:
         errors["language"] = "Choose French or English."
     if not title.strip():
@@ -287,6 +321,11 @@ def update_module(*, module: Module, language: str, title: str, description: str
     module.required = required
     module.duration_minutes = duration_minutes
     module.competencies = list(dict.fromkeys(codes))
+    if completion is not None:
+        module.completion = {k: completion[k] for k in ("type", "pass_mark", "count")
+                             if completion.get(k) is not None}
+    if wanted is not None:
+        module.prerequisites = wanted
     module.program.updated_at = utcnow()
     db.session.flush()
 

@@ -239,6 +239,21 @@ def move_module(program_id: int, module_id: int) -> Any:
     return redirect(url_for(".program", program_id=prog.id, _anchor=f"module-{module.id}"))
 
 
+def _rule_from_form() -> dict[str, Any] | None:
+    """The completion rule posted with a module (its number only where the kind uses one)."""
+    kind = request.form.get("completion")
+    if kind is None:
+        return None
+    rule: dict[str, Any] = {"type": kind}
+    if kind == "quiz_passed":
+        rule["pass_mark"] = _int(request.form.get("pass_mark"))
+        if request.form.get("pass_mark", "").strip() and rule["pass_mark"] is None:
+            rule["pass_mark"] = -1  # not a number: let the service refuse it
+    elif kind == "followups_held":
+        rule["count"] = _int(request.form.get("count")) or 1
+    return rule
+
+
 @bp.route("/programs/<int:program_id>/modules/<int:module_id>", methods=["GET", "POST"])
 @role_required(*STAFF_ROLES)
 def edit_module(program_id: int, module_id: int) -> Any:
@@ -256,7 +271,9 @@ def edit_module(program_id: int, module_id: int) -> Any:
                 description=request.form.get("description", ""),
                 required=request.form.get("required") == "on",
                 duration_minutes=_int(duration) if duration else None,
-                competencies=request.form.getlist("competencies"))
+                competencies=request.form.getlist("competencies"),
+                completion=_rule_from_form(),
+                prerequisites=request.form.getlist("prerequisites"))
         except DomainError as exc:
             db.session.rollback()
             errors = exc.fields
@@ -265,7 +282,9 @@ def edit_module(program_id: int, module_id: int) -> Any:
             flash(_("The module was saved."), "success")
             return redirect(url_for(".program", program_id=prog.id))
     return render_template("courses/edit_module.html", program=prog, module=module, lang=lang,
-                           errors=errors, codes=defs.COMPETENCY_CODES, **_common()), \
+                           errors=errors, codes=defs.COMPETENCY_CODES, rules=defs.RULES,
+                           earlier=[m for m in prog.modules if m.position < module.position],
+                           **_common()), \
         422 if errors else 200
 
 

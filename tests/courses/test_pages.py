@@ -288,3 +288,25 @@ def test_learners_register_themselves_and_join_the_waiting_list(enrolled, client
     # Nobody can register a learner of their own accord into someone else's enrolment.
     assert client.post(f"/o/acme/training/{w.enrollments[2].id}/sessions/{future.id}/register"
                        ).status_code == 404
+
+
+def test_trainer_changes_a_completion_rule_and_prerequisites(world, client, login):
+    w = world
+    login(w.trainer)
+    module = w.module("profil")
+    url = f"/o/acme/programs/{w.program.id}/modules/{module.id}"
+    base = {"title": "Profil", "required": "on", "competencies": ["C1"]}
+    refused = client.post(url, data={**base, "completion": "attended"})
+    assert refused.status_code == 422
+    assert "completed by attendance" in refused.get_data(as_text=True)
+    later = w.module("suivi-2")
+    refused = client.post(url, data={**base, "completion": "lessons_viewed",
+                                     "prerequisites": [later.key]})
+    assert refused.status_code == 422
+    done = client.post(url, data={**base, "completion": "quiz_passed", "pass_mark": "90",
+                                  "prerequisites": ["lancement"]})
+    assert done.status_code == 302
+    db.session.expire_all()
+    module = w.module("profil")
+    assert module.completion == {"type": "quiz_passed", "pass_mark": 90}
+    assert module.prerequisites == ["lancement"]
