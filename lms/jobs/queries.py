@@ -16,7 +16,7 @@ def can_see(membership: Membership, job: Job) -> bool:
     return membership.role in MANAGER_ROLES or job.created_by_id == membership.user_id
 
 
-def org_jobs(organization_id: int) -> Select[tuple[Job]]:
+def org_jobs(organization_id: int) -> Select[Job]:
     """The organization's jobs, newest first."""
     return (select(Job).where(Job.organization_id == organization_id)
             .order_by(Job.created_at.desc(), Job.id.desc()))
