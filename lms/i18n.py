@@ -67,7 +67,7 @@ def role_label(role: Any) -> str:
 
 def language_choices() -> list[tuple[str, str]]:
     """The configured languages as (code, name in that language): ("fr", "Français")."""
-    return [(code, Locale.parse(code).get_display_name(code).capitalize())
+    return [(code, (Locale.parse(code).get_display_name(code) or code).capitalize())
             for code in current_app.config["LANGUAGES"]]
 
 
