@@ -50,7 +50,7 @@ def main() -> None:
     from lms.accounts.models import Membership, Role, User
     from lms.assessments import queries, scoring, services
     from lms.assessments.demo import answers_for
-    from lms.assessments.models import SUBMITTED, Attempt
+    from lms.assessments.models import SUBMITTED, Attempt, SkillLevel
     from lms.cli import upgrade_database
     from lms.core.models import utcnow
     from lms.extensions import db
@@ -116,6 +116,15 @@ def main() -> None:
              "levels": {c: rng.randint(0, 5) for c in order},
              "declared": {c: 0 for c in order}, "started_at": now, "updated_at": now,
              "submitted_at": now} for mid, uid in members])
+        # What submitting maintains: each learner's current level per competency.
+        db.session.execute(db.insert(SkillLevel), [
+            {"organization_id": org.id, "membership_id": mid, "attempt_id": aid,
+             "competency": code, "measured": level,
+             "shown": scoring.reported_level(level), "pending": scoring.pending_validation(level)}
+            for aid, mid, levels in db.session.execute(db.select(
+                Attempt.id, Attempt.membership_id, Attempt.levels).where(
+                Attempt.organization_id == org.id, Attempt.membership_id != one.id))
+            for code, level in levels.items()])
         db.session.commit()
 
     client = app.test_client()

@@ -182,3 +182,28 @@ class LevelValidation(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     validated_by: Mapped[User | None] = relationship()
+
+
+class SkillLevel(db.Model):
+    """A learner's current level of one competency, from their latest submitted attempt.
+
+    Kept up to date on submit and on validation, so the team map and its averages are plain
+    SQL over small rows instead of decoding every learner's attempt.
+    """
+
+    __tablename__ = "skill_levels"
+    __table_args__ = (UniqueConstraint("membership_id", "competency"),
+                      Index("ix_skill_levels_organization_id_competency",
+                            "organization_id", "competency"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"))
+    membership_id: Mapped[int] = mapped_column(
+        ForeignKey("memberships.id", ondelete="CASCADE"))
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("skill_attempts.id", ondelete="CASCADE"), index=True)
+    competency: Mapped[str] = mapped_column(String(16))
+    measured: Mapped[int] = mapped_column()  # the ladder's floor
+    shown: Mapped[int] = mapped_column()  # levels 4-5 only once validated
+    pending: Mapped[int | None] = mapped_column()  # 4 or 5 waiting for a trainer

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from lms.accounts.models import Membership, Role, User
 from lms.assessments import scoring
@@ -19,6 +19,7 @@ from lms.assessments.models import (
     LevelValidation,
     Questionnaire,
     SkillFramework,
+    SkillLevel,
     TargetProfile,
 )
 from lms.extensions import db
@@ -237,67 +238,132 @@ class MapRow:
         return {c.code: c.target for c in self.cells or ()}
 
 
+def _learners(organization_id: int, team: str | None, job_family: str | None) -> Select[Any]:
+    stmt = (select(Membership.id, User.display_name, User.email, Membership.team,
+                   Membership.job_family).join(User)
+            .where(Membership.organization_id == organization_id,
+                   Membership.role == Role.LEARNER))
+    if team:
+        stmt = stmt.where(Membership.team == team)
+    if job_family:
+        stmt = stmt.where(Membership.job_family == job_family)
+    return stmt
+
+
+def _answered() -> Any:
+    return select(SkillLevel.id).where(SkillLevel.membership_id == Membership.id).exists()
+
+
+def _fill(rows: list[MapRow], levels: Iterable[Any], fw: SkillFramework,
+          organization_id: int) -> None:
+    """Give each row its cells, in framework order, with the targets of its job family."""
+    by_member: dict[int, dict[str, tuple[int, int | None]]] = {}
+    attempt_of: dict[int, int] = {}
+    for mid, code, shown, pending, attempt_id in levels:
+        by_member.setdefault(mid, {})[code] = (shown, pending)
+        attempt_of[mid] = attempt_id
+    # One small query for the dates, rather than joining attempts to every level row.
+    submitted = dict(db.session.execute(select(Attempt.id, Attempt.submitted_at).where(
+        Attempt.id.in_(set(attempt_of.values())))).all()) if len(attempt_of) <= 500 else dict(
+        db.session.execute(select(Attempt.id, Attempt.submitted_at).where(
+            Attempt.organization_id == organization_id, Attempt.status == SUBMITTED)).all())
+    codes = [c.code for c in fw.competencies]
+    targets = {t.job_family: dict(t.levels) for t in fw.targets}
+    for row in rows:
+        found = by_member.get(row.member_id)
+        if found is None:
+            continue
+        wanted = targets.get(row.job_family or "other") or targets.get("other") or {}
+        row.submitted_at = submitted.get(attempt_of[row.member_id])
+        cells = []
+        for code in codes:
+            shown, pending = found.get(code, (0, None))
+            cells.append(MapCell(code, shown, wanted.get(code, 0), pending))
+        row.cells = cells
+
+
+def _levels_query(organization_id: int) -> Select[Any]:
+    return (select(SkillLevel.membership_id, SkillLevel.competency, SkillLevel.shown,
+                   SkillLevel.pending, SkillLevel.attempt_id)
+            .where(SkillLevel.organization_id == organization_id))
+
+
 def team_map(organization_id: int, team: str | None = None,
              job_family: str | None = None) -> list[MapRow]:
-    """Each learner's shown levels against their targets, by name.
+    """Every learner selected with their current levels against their targets, by name.
 
-    Reads plain columns rather than ORM objects: a map covers thousands of learners.
+    Reads the maintained ``skill_levels`` rows as plain columns: a map covers thousands of
+    learners.
     """
-    people = (select(Membership.id, User.display_name, User.email, Membership.team,
-                     Membership.job_family).join(User)
-              .where(Membership.organization_id == organization_id,
-                     Membership.role == Role.LEARNER)
-              .order_by(User.display_name, User.id))
-    if team:
-        people = people.where(Membership.team == team)
-    if job_family:
-        people = people.where(Membership.job_family == job_family)
-    rows = [MapRow(*r) for r in db.session.execute(people)]
+    members = _learners(organization_id, team, job_family).order_by(User.display_name, User.id)
+    rows = [MapRow(*r) for r in db.session.execute(members)]
     fw = default_framework()
     if fw is None or not rows:
         return rows
-    newest = (select(Attempt.membership_id, func.max(Attempt.id).label("id"))
-              .where(Attempt.organization_id == organization_id, Attempt.status == SUBMITTED)
-              .group_by(Attempt.membership_id))
-    if team or job_family:  # only the learners shown: a team is a small part of a company
-        newest = newest.join(Membership, Membership.id == Attempt.membership_id)
-        if team:
-            newest = newest.where(Membership.team == team)
-        if job_family:
-            newest = newest.where(Membership.job_family == job_family)
-    latest_ids = newest.subquery()
-    latest = {mid: (levels, at) for mid, levels, at in db.session.execute(
-        select(Attempt.membership_id, Attempt.levels, Attempt.submitted_at)
-        .join(latest_ids, Attempt.id == latest_ids.c.id))}
-    # By organization rather than a list of ids: an IN list of 10,000 ids is slow.
-    validated: dict[int, dict[str, int]] = {}
-    for mid, code, level in db.session.execute(
-            select(LevelValidation.membership_id, LevelValidation.competency,
-                   func.max(LevelValidation.level))
-            .where(LevelValidation.organization_id == organization_id)
-            .group_by(LevelValidation.membership_id, LevelValidation.competency)):
-        validated.setdefault(mid, {})[code] = level
-    codes = [c.code for c in fw.competencies]
-    targets = {t.job_family: dict(t.levels) for t in fw.targets}
-    reported, pending = scoring.reported_level, scoring.pending_validation
-    for row in rows:
-        if row.member_id not in latest:
-            continue
-        levels, row.submitted_at = latest[row.member_id]
-        levels = levels or {}
-        wanted = targets.get(row.job_family or "other") or targets.get("other") or {}
-        checked = validated.get(row.member_id, {})
-        cells = []
-        for code in codes:
-            measured = levels.get(code, 0)
-            if measured <= scoring.START_LEVEL and not checked:  # the common case, inlined
-                cells.append(MapCell(code, measured, wanted.get(code, 0), None))
-            else:
-                v = checked.get(code)
-                cells.append(MapCell(code, reported(measured, v), wanted.get(code, 0),
-                                     pending(measured, v)))
-        row.cells = cells
+    levels = _levels_query(organization_id).join(
+        Membership, Membership.id == SkillLevel.membership_id)
+    if team:
+        levels = levels.where(Membership.team == team)
+    if job_family:
+        levels = levels.where(Membership.job_family == job_family)
+    _fill(rows, db.session.execute(levels), fw, organization_id)
     return rows
+
+
+@dataclass
+class MapPage:
+    """One page of the team map, with what is said about everyone selected."""
+
+    rows: list[MapRow]
+    answered: int
+    averages: dict[str, float]
+    average_targets: dict[str, float]
+    missing: list[MapRow]  # the first of those who have not answered, by name
+    missing_count: int
+
+
+def map_page(organization_id: int, team: str | None = None, job_family: str | None = None,
+             *, page: int = 1, size: int = 200, missing_shown: int = 200) -> MapPage:
+    """A page of learners who answered, with averages computed in SQL over all of them."""
+    base = _learners(organization_id, team, job_family)
+    answered = db.session.scalar(
+        select(func.count()).select_from(base.where(_answered()).subquery())) or 0
+    missing_count = db.session.scalar(
+        select(func.count()).select_from(base.where(~_answered()).subquery())) or 0
+    missing = [MapRow(*r) for r in db.session.execute(
+        base.where(~_answered()).order_by(User.display_name, User.id).limit(missing_shown))]
+    fw = default_framework()
+    if fw is None or not answered:
+        return MapPage([], answered, {}, {}, missing, missing_count)
+    rows = [MapRow(*r) for r in db.session.execute(
+        base.where(_answered()).order_by(User.display_name, User.id)
+        .offset((page - 1) * size).limit(size))]
+    _fill(rows, db.session.execute(_levels_query(organization_id).where(
+        SkillLevel.membership_id.in_([r.member_id for r in rows]))), fw, organization_id)
+
+    filters = [SkillLevel.organization_id == organization_id, Membership.role == Role.LEARNER]
+    if team:
+        filters.append(Membership.team == team)
+    if job_family:
+        filters.append(Membership.job_family == job_family)
+    averages = {code: float(avg) for code, avg in db.session.execute(
+        select(SkillLevel.competency, func.avg(SkillLevel.shown))
+        .join(Membership, Membership.id == SkillLevel.membership_id)
+        .where(*filters).group_by(SkillLevel.competency))}
+    # Targets depend on the job family: weigh each family's targets by its learners.
+    answered_members = base.where(_answered()).subquery()
+    families = db.session.execute(
+        select(answered_members.c.job_family, func.count())
+        .group_by(answered_members.c.job_family))
+    targets = {t.job_family: dict(t.levels) for t in fw.targets}
+    totals: dict[str, float] = {}
+    for family, count in families:
+        wanted = targets.get(family or "other") or targets.get("other") or {}
+        for c in fw.competencies:
+            totals[c.code] = totals.get(c.code, 0) + count * wanted.get(c.code, 0)
+    return MapPage(rows, answered, averages,
+                   {code: total / answered for code, total in totals.items()},
+                   missing, missing_count)
 
 
 def averages(rows: list[MapRow]) -> dict[str, float]:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -26,6 +26,7 @@ from lms.assessments.models import (
     Question,
     Questionnaire,
     SkillFramework,
+    SkillLevel,
     TargetProfile,
 )
 from lms.core.errors import Conflict, NotFound, ValidationFailed
@@ -399,6 +400,7 @@ def submit_attempt(*, attempt: Attempt, record_statements: bool = True) -> Attem
     attempt.updated_at = attempt.submitted_at
     attempt.job_family = attempt.membership.job_family
     _flush_attempt()
+    refresh_current_levels(membership=attempt.membership, attempt=attempt)
     if record_statements:
         _record([statements.completed(attempt, attempt.levels, attempt.declared)],
                 attempt.organization_id)
@@ -447,4 +449,23 @@ def validate_level(*, membership: Membership, competency: str, level: int, by: U
                                  validated_by_id=by.id, note=(note or "").strip() or None)
     db.session.add(validation)
     db.session.flush()
+    if latest is not None:
+        refresh_current_levels(membership=membership, attempt=latest)
     return validation
+
+
+def refresh_current_levels(*, membership: Membership, attempt: Attempt) -> None:
+    """Rewrite a learner's current levels (``skill_levels``) from their latest attempt.
+
+    :param attempt: the learner's latest submitted attempt.
+    """
+    validated = queries.validated_levels([membership.id]).get(membership.id, {})
+    db.session.execute(delete(SkillLevel).where(SkillLevel.membership_id == membership.id))
+    for code, measured in (attempt.levels or {}).items():
+        v = validated.get(code)
+        db.session.add(SkillLevel(
+            organization_id=membership.organization_id, membership_id=membership.id,
+            attempt_id=attempt.id, competency=code, measured=measured,
+            shown=scoring.reported_level(measured, v),
+            pending=scoring.pending_validation(measured, v)))
+    db.session.flush()

@@ -266,21 +266,20 @@ def team_map() -> Any:
     """The team skill map: learners × competencies, with the organization's averages."""
     org = current_organization()
     team, family = _map_filters()
-    rows = queries.team_map(org.id, team, family)
     fw = queries.default_framework()
-    answered = [r for r in rows if r.answered]
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    pages = max(1, -(-len(answered) // MAP_PAGE_SIZE))
-    page = min(page, pages)
+    result = queries.map_page(org.id, team, family, page=page, size=MAP_PAGE_SIZE)
+    pages = max(1, -(-result.answered // MAP_PAGE_SIZE))
+    if page > pages:
+        page = pages
+        result = queries.map_page(org.id, team, family, page=page, size=MAP_PAGE_SIZE)
     return render_template(
-        "assessments/team_map.html", rows=answered[(page - 1) * MAP_PAGE_SIZE:
-                                                   page * MAP_PAGE_SIZE],
-        answered_count=len(answered), page=page, pages=pages, framework=fw,
-        competencies=fw.competencies if fw else [], averages=queries.averages(rows),
-        targets=queries.average_targets(rows), teams=queries.teams(org.id),
-        families=queries.job_families(org.id), team=team, job_family=family,
-        family_labels=JOB_FAMILY_LABELS, level_names=_level_names(),
-        missing=[r for r in rows if not r.answered],
+        "assessments/team_map.html", rows=result.rows, answered_count=result.answered,
+        page=page, pages=pages, framework=fw, competencies=fw.competencies if fw else [],
+        averages=result.averages, targets=result.average_targets,
+        teams=queries.teams(org.id), families=queries.job_families(org.id), team=team,
+        job_family=family, family_labels=JOB_FAMILY_LABELS, level_names=_level_names(),
+        missing=result.missing, missing_count=result.missing_count,
         # Translated once, not once per cell: a map has thousands of cells.
         target_labels={n: _("(target %(n)d)", n=n) for n in range(6)},
         pending_labels={n: _("level %(n)d awaiting validation", n=n) for n in (4, 5)})

@@ -147,8 +147,31 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_skill_validations_membership_id'), ['membership_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_skill_validations_organization_id'), ['organization_id'], unique=False)
 
+    op.create_table('skill_levels',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('membership_id', sa.Integer(), nullable=False),
+    sa.Column('attempt_id', sa.Integer(), nullable=False),
+    sa.Column('competency', sa.String(length=16), nullable=False),
+    sa.Column('measured', sa.Integer(), nullable=False),
+    sa.Column('shown', sa.Integer(), nullable=False),
+    sa.Column('pending', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['attempt_id'], ['skill_attempts.id'], name=op.f('fk_skill_levels_attempt_id_skill_attempts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['membership_id'], ['memberships.id'], name=op.f('fk_skill_levels_membership_id_memberships'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_skill_levels_organization_id_organizations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_skill_levels')),
+    sa.UniqueConstraint('membership_id', 'competency', name=op.f('uq_skill_levels_membership_id_competency'))
+    )
+    with op.batch_alter_table('skill_levels', schema=None) as batch_op:
+        batch_op.create_index('ix_skill_levels_organization_id_competency', ['organization_id', 'competency'], unique=False)
+        batch_op.create_index(batch_op.f('ix_skill_levels_attempt_id'), ['attempt_id'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('skill_levels', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_skill_levels_attempt_id'))
+        batch_op.drop_index('ix_skill_levels_organization_id_competency')
+    op.drop_table('skill_levels')
     with op.batch_alter_table('skill_validations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_skill_validations_organization_id'))
         batch_op.drop_index(batch_op.f('ix_skill_validations_membership_id'))

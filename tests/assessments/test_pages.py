@@ -325,3 +325,23 @@ def test_deleting_an_organization_removes_its_skill_data(create_user, org, quest
     assert db.session.scalar(select(db.func.count()).select_from(Attempt)) == 0
     assert db.session.scalar(select(db.func.count()).select_from(LevelValidation)) == 0
     assert [q.key for q in queries.builtin_questionnaires()] == ["social-media-skills"]
+
+
+def test_the_map_follows_retakes_and_validations(create_user, org, take):
+    from lms.assessments import queries
+
+    learner = create_user(Role.LEARNER, org=org, job_family="sales")
+    take(learner, {"C1": 1, "C2": 5})
+    [row] = queries.team_map(org.id)
+    assert (row.levels["C1"], row.levels["C2"]) == (1, 3)
+    assert [c.pending for c in row.cells if c.code == "C2"] == [5]
+    take(learner, {"C1": 3, "C2": 5})
+    services.validate_level(membership=_member(learner), competency="C2", level=5,
+                            by=create_user(Role.TRAINER, org=org))
+    db.session.commit()
+    [row] = queries.team_map(org.id)
+    assert (row.levels["C1"], row.levels["C2"]) == (3, 5)
+    assert [c.pending for c in row.cells if c.code == "C2"] == [None]
+    page = queries.map_page(org.id)
+    assert page.answered == 1 and page.averages["C2"] == 5
+    assert page.average_targets["C4"] == 4  # the sales target
