@@ -64,9 +64,12 @@ def test_pages_fit_a_phone_screen_and_the_menus_open(browser: Browser, live_serv
         for link in page.get_by_role("navigation", name="Navigation principale").get_by_role(
                 "link").all():
             expect(link).to_be_in_viewport()
-        # The account menu opens and its entries are on screen.
-        page.locator("details.usermenu summary").click()
+        # The account menu opens from the keyboard and its entries are on screen.
+        page.locator("details.usermenu summary").focus()
+        page.keyboard.press("Enter")
         expect(page.get_by_role("button", name="Se déconnecter")).to_be_in_viewport()
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("link", name="Votre compte")).to_be_focused()
         page.locator("details.switcher summary").click()
         expect(page.get_by_role("link", name="Beta Industries")).to_be_in_viewport()
     finally:
