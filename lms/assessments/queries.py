@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
 from lms.accounts.models import Membership, Role, User
 from lms.assessments import scoring
@@ -238,7 +238,7 @@ class MapRow:
         return {c.code: c.target for c in self.cells or ()}
 
 
-def _learners(organization_id: int, team: str | None, job_family: str | None) -> Select[Any]:
+def _learners(organization_id: int, team: str | None, job_family: str | None) -> Any:
     stmt = (select(Membership.id, User.display_name, User.email, Membership.team,
                    Membership.job_family).join(User)
             .where(Membership.organization_id == organization_id,
@@ -282,10 +282,11 @@ def _fill(rows: list[MapRow], levels: Iterable[Any], fw: SkillFramework,
         row.cells = cells
 
 
-def _levels_query(organization_id: int) -> Select[Any]:
-    return (select(SkillLevel.membership_id, SkillLevel.competency, SkillLevel.shown,
+def _levels_query(organization_id: int) -> Any:
+    stmt = (select(SkillLevel.membership_id, SkillLevel.competency, SkillLevel.shown,
                    SkillLevel.pending, SkillLevel.attempt_id)
             .where(SkillLevel.organization_id == organization_id))
+    return stmt
 
 
 def team_map(organization_id: int, team: str | None = None,
