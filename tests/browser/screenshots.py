@@ -14,6 +14,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from flask import url_for
 from playwright.sync_api import Page, sync_playwright
 from werkzeug.serving import make_server
 
@@ -89,19 +90,21 @@ def main(out: Path) -> None:
         }
         # Pages of other modules, when present: one stylesheet serves them all.
         extra = {
-            "skills-mine": ("nina@example.com", "skills.mine", "/o/atelier-dupont/skills/"),
-            "skills-map": ("admin@example.com", "skills.team_map", "/o/atelier-dupont/skills/map"),
-            "questionnaires": ("admin@example.com", "skills.questionnaires",
-                               "/o/atelier-dupont/skills/questionnaires"),
-            "jobs": ("admin@example.com", "jobs.jobs", "/o/atelier-dupont/jobs"),
-            "import-members": ("admin@example.com", "jobs.import_members",
-                               "/o/atelier-dupont/jobs/import-members"),
-            "lrs-forwarding": ("admin@example.com", "xapi_forwarding.settings",
-                               "/o/atelier-dupont/xapi/forwarding"),
+            "skills-mine": ("nina@example.com", "skills.mine"),
+            "skills-map": ("admin@example.com", "skills.team_map"),
+            "questionnaires": ("admin@example.com", "skills.questionnaires"),
+            "my-training": ("nina@example.com", "courses.my_training"),
+            "programs": ("claire.martin@example.com", "courses.programs"),
+            "cohorts": ("claire.martin@example.com", "courses.cohorts"),
+            "jobs": ("admin@example.com", "jobs.jobs"),
+            "import-members": ("admin@example.com", "jobs.import_members"),
+            "statements": ("admin@example.com", "xapi_viewer.statements"),
+            "lrs-forwarding": ("admin@example.com", "xapi_forwarding.settings"),
         }
         endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-        pages.update({name: (email, path) for name, (email, endpoint, path) in extra.items()
-                      if endpoint in endpoints})
+        with app.test_request_context():
+            pages.update({name: (email, url_for(endpoint, org_slug="atelier-dupont"))
+                          for name, (email, endpoint) in extra.items() if endpoint in endpoints})
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_path(), args=[
                 "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
