@@ -78,6 +78,13 @@ def test_the_footer_links_choose_the_language_before_logging_in(client, create_u
     assert _lang(html) == "en"
 
 
+def test_error_pages_speak_the_reader_s_language(client):
+    html = client.get("/nowhere", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert _h1(html) == "Page introuvable" and "Erreur 404" in html
+    html = client.get("/nowhere", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert _h1(html) == "Not found"
+
+
 def test_role_names_are_translated_on_the_members_page(client, create_user, login):
     trainer = create_user(Role.TRAINER)
     org = trainer.memberships[0].organization
