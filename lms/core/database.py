@@ -24,6 +24,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         # checkpoints.
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA wal_autocheckpoint=10000")
+        # A connection's page cache is dropped whenever another connection writes; reading
+        # through a memory map of the file shares the OS page cache instead of copying pages.
+        cursor.execute("PRAGMA mmap_size=1073741824")
         cursor.close()
 
 

@@ -211,6 +211,26 @@ def _select_in(sql: str, organization_id: int, values: list[Any]) -> list[Any]:
     return rows
 
 
+_STATEMENT_COLUMNS = ("organization_id", "statement_id", "actor_key", "verb_id", "object_type",
+                      "object_activity_id", "object_agent_key", "object_statement_id",
+                      "registration", "timestamp", "stored", "voided", "data")
+
+
+def _insert_statements(rows: list[dict[str, Any]]) -> None:
+    connection = db.session.connection()
+    dialect = connection.dialect
+    table = Statement.__table__
+    as_time = table.c.stored.type.bind_processor(dialect) or (lambda value: value)
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO xapi_statements ({', '.join(_STATEMENT_COLUMNS)}) "
+           f"VALUES ({', '.join([mark] * len(_STATEMENT_COLUMNS))})")
+    connection.exec_driver_sql(sql, [
+        (row["organization_id"], row["statement_id"], row["actor_key"], row["verb_id"],
+         row["object_type"], row["object_activity_id"], row["object_agent_key"],
+         row["object_statement_id"], row["registration"], as_time(row["timestamp"]),
+         as_time(row["stored"]), row["voided"], row["data"]) for row in rows])
+
+
 def _chunks(items: list[Any]) -> Iterable[list[Any]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start:start + _CHUNK]
@@ -380,9 +400,10 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
             "timestamp": validation.parse_timestamp(st["timestamp"], "timestamp"),
             "stored": now, "voided": voided, "data": dumps(st),
         })
-    # A Core executemany (no ORM bookkeeping). Not RETURNING: SQLite would then insert row by
-    # row to keep the order; one indexed read of the new pks is much cheaper.
-    db.session.execute(insert(Statement.__table__), rows)
+    # A plain executemany: no ORM bookkeeping nor SQLAlchemy parameter processing (only the
+    # two datetimes need the column type's conversion). Not RETURNING: SQLite would then
+    # insert row by row to keep the order; one indexed read of the new pks is much cheaper.
+    _insert_statements(rows)
     pk_by_id: dict[str, int] = {row.statement_id: row.pk for row in _select_in(
         "SELECT statement_id, pk FROM xapi_statements WHERE organization_id = ? "
         "AND statement_id IN", organization_id, [row["statement_id"] for row in rows])}
