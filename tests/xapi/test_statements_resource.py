@@ -341,3 +341,21 @@ def test_activities_and_agents_resources(lrs: Lrs) -> None:
                             headers=lrs.headers).get_json()
     assert person == {"objectType": "Person", "name": ["Ana"],
                       "mbox": ["mailto:ana@example.com"]}
+
+
+def test_launch_credentials_only_see_and_write_their_learner(
+        client: FlaskClient, create_org: Callable[..., Any]) -> None:
+    org = create_org()
+    credential, secret = create_lrs_credentials(organization=org)
+    launch, launch_secret = create_lrs_credentials(
+        organization=org, label="launch", scope_agent=json.dumps(ANA))
+    db.session.commit()
+    full = Lrs(client, credential.key, secret)
+    scoped = Lrs(client, launch.key, launch_secret)
+    [bob_id] = full.post(statement(actor=BOB)).get_json()
+    assert scoped.post(statement(actor=BOB)).status_code == 403
+    [ana_id] = scoped.post(statement()).get_json()
+    assert scoped.ids() == [ana_id]
+    assert scoped.get(statementId=bob_id).status_code == 404
+    assert scoped.get(agent=BOB).status_code == 403
+    assert set(full.ids()) == {ana_id, bob_id}
