@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from lms.accounts.models import Membership, User
 from lms.core.models import utcnow
@@ -104,30 +104,45 @@ def _shape(module: Module) -> completion.ModuleShape:
         session_iris=frozenset(xs.iri("session", s) for s in sessions))
 
 
+def _about(statement: dict[str, Any], module_iri: str) -> bool:
+    """Whether a statement names the module as its object or a context activity."""
+    if statement["object"].get("id") == module_iri:
+        return True
+    for items in ((statement.get("context") or {}).get("contextActivities") or {}).values():
+        for item in items if isinstance(items, list) else [items]:
+            if item.get("id") == module_iri:
+                return True
+    return False
+
+
 def module_facts(enrollment: Enrollment, module: Module) -> list[completion.Fact]:
     """The non-voided statements of this learner about this module, reduced to facts.
 
-    Found through the filter index (the module as object or context activity), for this
-    registration, or without registration from the same learner (external content that does
-    not know the enrolment)."""
+    Read from the learner's side of the filter index — the enrolment as registration, or the
+    learner as actor for statements without one (external content that does not know the
+    enrolment) — so the cost follows one learner's statements, not the cohort's."""
     user = enrollment.membership.user
     # The learner as Relais names them, or by e-mail address (external content often does).
     keys = [agent_key(agent_for_user(user)), agent_key({"mbox": f"mailto:{user.email}"})]
-    rows = db.session.scalars(
-        select(Statement.data)
-        .join(StatementIndex, StatementIndex.statement_pk == Statement.pk)
-        .where(StatementIndex.organization_id == enrollment.organization_id,
-               # The module as the object ("o") or as a context activity ("O").
-               StatementIndex.kind.in_(("o", "O")),
-               StatementIndex.key == xs.iri("module", module.id),
-               Statement.voided.is_(False), Statement.verb_id != VOIDED,
-               or_(Statement.registration == enrollment.id,
-                   and_(Statement.registration.is_(None), Statement.actor_key.in_(keys))))
-        .order_by(Statement.pk))
-    facts = []
-    for data in rows:
+    base = (select(Statement.pk, Statement.data)
+            .join(StatementIndex, StatementIndex.statement_pk == Statement.pk)
+            .where(StatementIndex.organization_id == enrollment.organization_id,
+                   Statement.voided.is_(False), Statement.verb_id != VOIDED))
+    # Two lookups, each on the index's primary key prefix (an OR across kinds would scan).
+    by_registration = base.where(StatementIndex.kind == "r",
+                                 StatementIndex.key == enrollment.id)
+    by_actor = base.where(StatementIndex.kind == "a", StatementIndex.key.in_(keys),
+                          Statement.registration.is_(None))
+    rows = sorted([*db.session.execute(by_registration), *db.session.execute(by_actor)],
+                  key=lambda row: row[0])
+    module_iri = xs.iri("module", module.id)
+    facts, seen = [], set()
+    for pk, data in rows:
+        if pk in seen:  # found both by registration and by actor
+            continue
+        seen.add(pk)
         st = json.loads(data)
-        if not xs.is_derived(st):
+        if _about(st, module_iri) and not xs.is_derived(st):
             facts.append(completion.fact_from_statement(st))
     return facts
 
