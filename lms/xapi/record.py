@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from flask import current_app, has_app_context
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from lms.core.errors import BadRequest, Conflict
 from lms.core.models import utcnow
@@ -251,6 +252,8 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
         "SELECT id, activity_id, definition FROM xapi_activities WHERE organization_id = ? "
         "AND activity_id IN", organization_id, ids)}
     now = utcnow()
+    as_time = Activity.__table__.c.updated_at.type.bind_processor(
+        db.session.connection().dialect) or (lambda value: value)
     new_rows, changed = [], []
     for activity_id, definition in incoming.items():
         if activity_id not in existing:
@@ -268,7 +271,16 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
             changed.append({"row_id": row_id, "definition": merged, "updated_at": now})
     table = Activity.__table__
     if new_rows:
-        db.session.execute(insert(table), new_rows)
+        # Another request may add the same activity meanwhile (rows were read without a
+        # lock): the first definition stays, the next statement carrying ours merges it.
+        connection = db.session.connection()
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        connection.exec_driver_sql(
+            "INSERT INTO xapi_activities (organization_id, activity_id, definition, updated_at) "
+            f"VALUES ({mark}, {mark}, {mark}, {mark}) "
+            "ON CONFLICT (organization_id, activity_id) DO NOTHING",
+            [(row["organization_id"], row["activity_id"], row["definition"],
+              as_time(row["updated_at"])) for row in new_rows])
     if changed:
         db.session.execute(update(table).where(table.c.id == bindparam("row_id")).values(
             definition=bindparam("definition"), updated_at=bindparam("updated_at")), changed)
@@ -403,7 +415,13 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
     # A plain executemany: no ORM bookkeeping nor SQLAlchemy parameter processing (only the
     # two datetimes need the column type's conversion). Not RETURNING: SQLite would then
     # insert row by row to keep the order; one indexed read of the new pks is much cheaper.
-    _insert_statements(rows)
+    try:
+        _insert_statements(rows)
+    except IntegrityError as exc:
+        # The same id was stored by a concurrent request after our check: sending it again
+        # gets the ordinary answer (accepted if equivalent, 409 otherwise).
+        raise Conflict("a statement with one of these ids was being stored at the same time; "
+                       "send it again") from exc
     pk_by_id: dict[str, int] = {row.statement_id: row.pk for row in _select_in(
         "SELECT statement_id, pk FROM xapi_statements WHERE organization_id = ? "
         "AND statement_id IN", organization_id, [row["statement_id"] for row in rows])}
@@ -445,7 +463,7 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
         mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
         connection.exec_driver_sql(
             "INSERT INTO xapi_statement_index (organization_id, kind, key, statement_pk) "
-            f"VALUES ({mark}, {mark}, {mark}, {mark})", rows_index)
+            f"VALUES ({mark}, {mark}, {mark}, {mark}) ON CONFLICT DO NOTHING", rows_index)
     _update_activities(organization_id, activities)
     if attachments:
         store_attachments(organization_id, attachments)
