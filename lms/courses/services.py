@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from lms.accounts.models import Membership, Organization, Role, User
 from lms.core.errors import Conflict, NotFound, ValidationFailed
@@ -533,6 +533,17 @@ def seats_taken(session: TrainingSession) -> int:
         SessionRegistration.status == REGISTERED)) or 0
 
 
+def _lock_seats(session: TrainingSession) -> None:
+    """Serialize seat changes for one session until the transaction ends.
+
+    An UPDATE of the session row (a no-op) rather than SELECT … FOR UPDATE: PostgreSQL locks
+    the row either way, and SQLite, whose driver opens the transaction only at the first
+    write, then takes its write lock before the seats are counted rather than after."""
+    db.session.execute(update(TrainingSession).where(TrainingSession.id == session.id)
+                       .values(capacity=TrainingSession.capacity)
+                       .execution_options(synchronize_session=False))
+
+
 def register(*, session: TrainingSession, enrollment: Enrollment) -> SessionRegistration:
     """Give a learner a seat, or a place on the waiting list when the session is full.
 
@@ -547,9 +558,7 @@ def register(*, session: TrainingSession, enrollment: Enrollment) -> SessionRegi
             SessionRegistration.session_id == session.id,
             SessionRegistration.enrollment_id == enrollment.id)) is not None:
         raise Conflict("This learner is already registered for this session.")
-    # Lock the session row so two concurrent registrations cannot both take the last seat.
-    db.session.execute(select(TrainingSession.id).where(TrainingSession.id == session.id)
-                       .with_for_update())
+    _lock_seats(session)
     full = session.capacity is not None and seats_taken(session) >= session.capacity
     registration = SessionRegistration(session=session, enrollment=enrollment,
                                        status=WAITLISTED if full else REGISTERED)
@@ -564,6 +573,7 @@ def cancel_registration(*, registration: SessionRegistration) -> SessionRegistra
     Returns the promoted registration, if any.
     """
     session = registration.session
+    _lock_seats(session)
     freed = registration.status == REGISTERED
     db.session.delete(registration)
     db.session.flush()
@@ -590,6 +600,7 @@ def set_capacity(*, session: TrainingSession, capacity: int | None) -> list[Sess
 
     :raise ValidationFailed: capacity below the seats already given.
     """
+    _lock_seats(session)
     if capacity is not None and capacity < max(1, seats_taken(session)):
         raise ValidationFailed("The capacity cannot go below the seats already given.",
                                fields={"capacity": f"At least {max(1, seats_taken(session))}."})
