@@ -37,18 +37,22 @@ from lms.xapi.validation import VOIDED
 
 def _module_ids(statement: dict[str, Any]) -> set[int]:
     """Our modules a statement is about: as object, or as a context activity."""
-    found = set()
+    prefix = xs.activity_prefix()
     ids = [statement["object"].get("id", "")]
     for items in ((statement.get("context") or {}).get("contextActivities") or {}).values():
         for item in items if isinstance(items, list) else [items]:
             ids.append(item.get("id", ""))
-    for activity_id in ids:
-        module_id = xs.parse_iri(activity_id, "module")
-        if module_id is not None:
-            found.add(module_id)
-        session_id = xs.parse_iri(activity_id, "session")
-        if session_id is not None:
-            session = db.session.get(TrainingSession, session_id)
+    # Most statements (advocacy, other content) name none of our activities: one string test.
+    ours = [i[len(prefix):] for i in ids if isinstance(i, str) and i.startswith(prefix)]
+    found = set()
+    for rest in ours:
+        kind, _, ident = rest.partition("/")
+        if not ident.isdigit():
+            continue
+        if kind == "module":
+            found.add(int(ident))
+        elif kind == "session":
+            session = db.session.get(TrainingSession, int(ident))
             if session is not None:
                 found.add(session.module_id)
     return found
@@ -84,9 +88,10 @@ def _enrollments(statement: dict[str, Any], organization_id: int,
 
 def on_statement(statement: dict[str, Any], *, organization_id: int, voided: bool) -> None:
     """Projection handler: refresh the progress of the modules this statement is about."""
-    if xs.is_derived(statement):
+    module_ids = _module_ids(statement)
+    if not module_ids or xs.is_derived(statement):
         return
-    for module_id in sorted(_module_ids(statement)):
+    for module_id in sorted(module_ids):
         module = db.session.get(Module, module_id)
         if module is None or module.program.organization_id != organization_id:
             continue

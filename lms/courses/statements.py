@@ -63,6 +63,11 @@ def iri(kind: str, ident: int | str) -> str:
     return f"{_base()}/xapi/activities/{kind}/{ident}"
 
 
+def activity_prefix() -> str:
+    """What every activity IRI of this instance starts with."""
+    return f"{_base()}/xapi/activities/"
+
+
 def parse_iri(activity_id: str, kind: str) -> int | None:
     """The database id in one of our activity IRIs of ``kind``, or None."""
     match = re.fullmatch(re.escape(f"{_base()}/xapi/activities/{kind}/") + r"(\d+)", activity_id)
