@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 from flask import current_app, has_app_context
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.core.errors import BadRequest, Conflict
@@ -251,16 +251,15 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
                                             for row in _select_in(
         "SELECT id, activity_id, definition FROM xapi_activities WHERE organization_id = ? "
         "AND activity_id IN", organization_id, ids)}
-    now = utcnow()
     as_time = Activity.__table__.c.updated_at.type.bind_processor(
         db.session.connection().dialect) or (lambda value: value)
-    new_rows, changed = [], []
+    now = as_time(utcnow())
+    writes: list[tuple[int, str, str, Any]] = []
     for activity_id, definition in incoming.items():
         if activity_id not in existing:
-            new_rows.append({"organization_id": organization_id, "activity_id": activity_id,
-                             "definition": dumps(definition), "updated_at": now})
+            writes.append((organization_id, activity_id, dumps(definition), now))
             continue
-        row_id, old_text = existing[activity_id]
+        old_text = existing[activity_id][1]
         if not definition:
             continue
         text = dumps(definition)
@@ -268,22 +267,20 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
             continue
         merged = dumps(_merge_definition(loads(old_text), definition))
         if merged != old_text:
-            changed.append({"row_id": row_id, "definition": merged, "updated_at": now})
-    table = Activity.__table__
-    if new_rows:
-        # Another request may add the same activity meanwhile (rows were read without a
-        # lock): the first definition stays, the next statement carrying ours merges it.
-        connection = db.session.connection()
-        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        connection.exec_driver_sql(
-            "INSERT INTO xapi_activities (organization_id, activity_id, definition, updated_at) "
-            f"VALUES ({mark}, {mark}, {mark}, {mark}) "
-            "ON CONFLICT (organization_id, activity_id) DO NOTHING",
-            [(row["organization_id"], row["activity_id"], row["definition"],
-              as_time(row["updated_at"])) for row in new_rows])
-    if changed:
-        db.session.execute(update(table).where(table.c.id == bindparam("row_id")).values(
-            definition=bindparam("definition"), updated_at=bindparam("updated_at")), changed)
+            writes.append((organization_id, activity_id, merged, now))
+    if not writes:
+        return
+    # One upsert in activity id order: concurrent requests (rows were read without a lock)
+    # take their row locks in the same order, so they wait for each other, never deadlock;
+    # the last writer's merge wins.
+    writes.sort(key=lambda row: row[1])
+    connection = db.session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    connection.exec_driver_sql(
+        "INSERT INTO xapi_activities (organization_id, activity_id, definition, updated_at) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark}) "
+        "ON CONFLICT (organization_id, activity_id) DO UPDATE SET "
+        "definition = excluded.definition, updated_at = excluded.updated_at", writes)
 
 
 def store_attachments(organization_id: int, parts: dict[str, tuple[str, bytes]]) -> None:
