@@ -192,11 +192,14 @@ def create_blank_program(*, organization: Organization, title: str, language: st
         slug=slug if defs.KEY_RE.match(slug) else "program", version=1, language=language,
         title={language: title}, description={},
         modules=(defs.ModuleDef(key="module-1", kind="elearning",
-                                title={language: "Module 1"}, description={}, required=True,
+                                title={language: "Module 1"}, description={},
+                                required=True,
                                 duration_minutes=30, competencies=(), prerequisites=(),
                                 completion={"type": "lessons_viewed"},
                                 lessons=(defs.LessonDef(key="lesson-1",
-                                                        title={language: "Lesson 1"},
+                                                        title={language: {
+                                                            "fr": "Leçon 1"}.get(language,
+                                                                                 "Lesson 1")},
                                                         body={language: ""}),)),))
     return create_program(organization=organization, definition=definition)
 
@@ -281,6 +284,29 @@ def check_completion(module: Module, rule: dict[str, Any]) -> str | None:
                               or not 1 <= count <= 20):
         return "The number of follow-ups is from 1 to 20, for coaching only."
     return None
+
+
+def add_lesson(*, module: Module, title: str) -> Lesson:
+    """Append an empty lesson to an e-learning module.
+
+    :raise ValidationFailed: not an e-learning module, or an empty title.
+    """
+    if module.kind != "elearning":
+        raise ValidationFailed("Only e-learning modules hold lessons.",
+                               fields={"module": "Not an e-learning module."})
+    if not (title or "").strip():
+        raise ValidationFailed("Give the lesson a title.", fields={"title": "Required."})
+    taken = {lesson.key for m in module.program.modules for lesson in m.lessons}
+    n = len(module.lessons) + 1
+    while f"{module.key}-lesson-{n}"[:64] in taken:
+        n += 1
+    lesson = Lesson(key=f"{module.key}-lesson-{n}"[:64], position=len(module.lessons) + 1,
+                    title={module.program.language: title.strip()},
+                    body={module.program.language: ""})
+    module.lessons.append(lesson)
+    module.program.updated_at = utcnow()
+    db.session.flush()
+    return lesson
 
 
 def update_module(*, module: Module, language: str, title: str, description: str,

@@ -227,6 +227,22 @@ def add_module(program_id: int) -> Any:
     return redirect(url_for(".program", program_id=prog.id))
 
 
+@bp.post("/programs/<int:program_id>/modules/<int:module_id>/lessons")
+@role_required(*STAFF_ROLES)
+def add_lesson(program_id: int, module_id: int) -> Any:
+    """Append a lesson to an e-learning module, then edit it."""
+    _checked()
+    prog = _program(program_id)
+    module = _module(prog, module_id)
+    try:
+        lesson = services.add_lesson(module=module, title=request.form.get("title", ""))
+    except DomainError as exc:
+        _fail(exc)
+        return redirect(url_for(".program", program_id=prog.id, _anchor=f"module-{module.id}"))
+    db.session.commit()
+    return redirect(url_for(".edit_lesson", program_id=prog.id, lesson_id=lesson.id))
+
+
 @bp.post("/programs/<int:program_id>/modules/<int:module_id>/move")
 @role_required(*STAFF_ROLES)
 def move_module(program_id: int, module_id: int) -> Any:

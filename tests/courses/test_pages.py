@@ -313,3 +313,32 @@ def test_trainer_changes_a_completion_rule_and_prerequisites(world, client, logi
     module = w.module("profil")
     assert module.completion == {"type": "quiz_passed", "pass_mark": 90}
     assert module.prerequisites == ["lancement"]
+
+
+def test_a_program_from_scratch_gets_modules_and_lessons(world, client, login):
+    w = world
+    login(w.trainer)
+    response = client.post("/o/acme/programs/new", data={"title": "Prise de parole en ligne",
+                                                         "language": "fr"})
+    assert response.status_code == 302
+    program_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    client.post(f"/o/acme/programs/{program_id}/modules",
+                data={"kind": "workshop", "title": "Atelier d'écriture"})
+    program = db.session.get(Program, program_id)
+    assert [m.kind for m in program.modules] == ["elearning", "workshop"]
+    assert program.modules[1].completion == {"type": "attended"}
+    elearning, workshop = program.modules
+    response = client.post(f"/o/acme/programs/{program_id}/modules/{elearning.id}/lessons",
+                           data={"title": "Trouver son sujet"})
+    assert "/lessons/" in response.headers["Location"]
+    refused = client.post(f"/o/acme/programs/{program_id}/modules/{workshop.id}/lessons",
+                          data={"title": "Non"})
+    assert refused.status_code == 302
+    db.session.expire_all()
+    program = db.session.get(Program, program_id)
+    assert [lesson.title["fr"] for lesson in program.modules[0].lessons] == [
+        "Leçon 1", "Trouver son sujet"]
+    assert program.modules[1].lessons == []
+    # The program from scratch exports and parses back.
+    export = client.get(f"/o/acme/programs/{program_id}/export.zip")
+    assert len(defs.read_zip(export.data).modules) == 2
