@@ -89,9 +89,10 @@ class StatementIndex(db.Model):
 
     Kinds: ``a`` agent (actor or object), ``A`` other related agent, ``v`` verb, ``o``
     activity (object), ``O`` other related activity, ``r`` registration. A related filter
-    reads ``a`` and ``A`` (``o`` and ``O``): a key is stored once per statement. A statement whose object is a
-    StatementRef also gets the rows of its target, as the specification's filter rule for
-    targeting statements asks. The primary key is the lookup order: newest first per key.
+    reads ``a`` and ``A`` (``o`` and ``O``): a key is stored once per statement. A statement
+    whose object is a StatementRef also gets the rows of its target, as the specification's
+    filter rule for targeting statements asks. The primary key is the lookup order: newest
+    first per key.
     """
 
     __tablename__ = "xapi_statement_index"
