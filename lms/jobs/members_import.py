@@ -17,8 +17,9 @@ from typing import Any
 from flask import current_app
 
 from lms.accounts import services as accounts
-from lms.accounts.models import Organization, Role
-from lms.core.errors import DomainError, ValidationFailed
+from lms.accounts.authz import membership_for
+from lms.accounts.models import Membership, Organization, Role
+from lms.core.errors import DomainError, NotFound, ValidationFailed
 from lms.extensions import db
 from lms.jobs import services
 from lms.jobs.models import Job
@@ -84,7 +85,8 @@ def start_import(*, organization: Organization, created_by: Any, data: bytes,
     return job
 
 
-def _provision(org: Organization, row: dict[str, str], default_role: str) -> bool:
+def _provision(org: Organization, row: dict[str, str], default_role: str,
+               granted_by: Membership | None) -> bool:
     role = row.get("role") or default_role
     locale = row.get("locale") or None
     if locale and locale not in current_app.config["LANGUAGES"]:
@@ -94,7 +96,7 @@ def _provision(org: Organization, row: dict[str, str], default_role: str) -> boo
     result = accounts.provision_member(
         organization=org, email=row.get("email", ""), role=role,
         display_name=row.get("display_name") or None, team=row.get("team") or None,
-        job_family=row.get("job_family") or None, locale=locale)
+        job_family=row.get("job_family") or None, locale=locale, granted_by=granted_by)
     return result.created
 
 
@@ -105,6 +107,14 @@ def run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
     org = db.session.get(Organization, job.organization_id)
     if org is None:
         raise ValidationFailed("The organization no longer exists.")
+    # The import grants roles in the name of whoever started it, held to what they may grant.
+    granted_by = None
+    if job.created_by is not None:
+        try:
+            granted_by = membership_for(job.created_by, org.slug)
+        except NotFound:
+            raise ValidationFailed("The person who started this import left the organization."
+                                   ) from None
     chunk = max(1, int(current_app.config["JOBS_IMPORT_CHUNK"]))
     default_role = job.params.get("default_role", Role.LEARNER.value)
     counts = dict(job.result or {"created": 0, "updated": 0, "errors": 0})
@@ -114,7 +124,7 @@ def run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
         errors = []
         for line, row in rows[first:first + chunk]:
             try:
-                created = _provision(org, row, default_role)
+                created = _provision(org, row, default_role, granted_by)
             except DomainError as exc:
                 detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
                 errors.append([line, row.get("email", ""), detail])

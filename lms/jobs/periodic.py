@@ -126,12 +126,3 @@ def register_builtin() -> None:
     register_periodic("accounts.purge_login_failures", 3600, purge_login_failures)
     register_periodic("accounts.purge_expired_invitations", 24 * 3600, purge_expired_invitations)
     register_periodic("jobs.purge_old", 24 * 3600, purge_old_jobs)
-    try:  # the forwarding outbox, when the xAPI package ships it
-        from lms.xapi.forwarding import deliver_pending
-    except ImportError:
-        return
-
-    def forward_statements() -> Any:
-        return deliver_pending(limit=500)
-
-    register_periodic("xapi.forward_statements", 30, forward_statements)

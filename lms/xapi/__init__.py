@@ -24,6 +24,12 @@ def init_app(app: Flask) -> None:
 
     init_forwarding(app)
 
+    # Forwarding retries run on the job runners' schedule (a worker, or the embedded runner).
+    from lms.jobs import register_periodic
+    from lms.xapi.forwarding import drain
+
+    register_periodic("xapi.forward_statements", 30, drain)
+
     from lms.xapi.viewer import init_viewer
 
     init_viewer(app)

@@ -28,6 +28,7 @@ import random
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -519,6 +520,22 @@ def deliver_pending(*, limit: int = 500, now: datetime | None = None,
         due = busy
     db.session.commit()
     return report
+
+
+def drain(*, seconds: float = 25.0, limit: int = 500) -> DeliveryReport:
+    """Deliver rounds of ``limit`` rows until nothing is due or ``seconds`` have passed.
+
+    The periodic task calls this, so a backlog drains at the LRS's pace instead of ``limit``
+    rows per period.
+    """
+    deadline = time.monotonic() + seconds
+    report = DeliveryReport()
+    while True:
+        done = deliver_pending(limit=limit)
+        report.merge(done)
+        if done.delivered + done.retried + done.dead < limit or time.monotonic() >= deadline:
+            return report
+
 
 
 def _head_is_due(org_id: int, now: datetime) -> bool:

@@ -69,6 +69,25 @@ def test_import_members_job_provisions_and_reports_bad_lines_by_number(app, hr):
     assert "role" in rows[2][2]
 
 
+def test_an_import_grants_only_the_roles_its_starter_may_grant(hr):
+    user, org = hr
+    data = (b"email;role\n"
+            b"eve@example.com;admin\n"
+            b"fred@example.com;learner\n")
+    job = members_import.start_import(organization=org, created_by=user, data=data)
+    db.session.commit()
+
+    assert run_job(job.id) == "succeeded"
+
+    job = _fresh(job.id)
+    assert job.result == {"created": 1, "updated": 0, "errors": 1}
+    roles = {m.user.email: m.role for m in db.session.scalars(
+        select(Membership).where(Membership.organization_id == org.id))}
+    assert "eve@example.com" not in roles  # HR may not make an admin
+    assert roles["fred@example.com"] == Role.LEARNER
+    assert [r[:2] for r in _report_rows(job)[1:]] == [["2", "eve@example.com"]]
+
+
 def test_a_csv_without_an_email_column_is_refused_before_any_job(hr):
     user, org = hr
     with pytest.raises(Exception, match="email"):
@@ -87,11 +106,11 @@ def test_a_job_resumes_from_its_committed_progress_after_its_runner_died(app, hr
     # A runner claims it, provisions the first chunk, then "dies" (stops without finishing).
     real = members_import._provision
 
-    def dying(org_, row, default_role):
+    def dying(org_, row, default_role, granted_by):
         calls.append(row["email"])
         if len(calls) == 3:
             raise KeyboardInterrupt  # stands for SIGKILL: nothing after this point runs
-        return real(org_, row, default_role)
+        return real(org_, row, default_role, granted_by)
 
     members_import._provision = dying
     try:
