@@ -116,6 +116,17 @@ def test_batches_respect_the_batch_size(app: Flask, forwarding_org: Organization
     assert double.ids == ids
 
 
+def test_the_periodic_drain_sends_a_backlog_larger_than_one_round(
+        app: Flask, forwarding_org: Organization, double: LrsDouble, monkeypatch: Any) -> None:
+    monkeypatch.setitem(app.config, "XAPI_FORWARD_BATCH_SIZE", 2)
+    ids = record_statements(forwarding_org, 7)
+
+    report = forwarding.drain(limit=3)
+
+    assert report.delivered == 7
+    assert double.ids == ids
+
+
 def test_an_outage_loses_nothing_and_delivery_resumes_in_order(
         forwarding_org: Organization, double: LrsDouble) -> None:
     double.stop()
