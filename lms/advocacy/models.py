@@ -1,0 +1,128 @@
+"""Advocacy: real actions on social networks, the learners' consent, campaigns and content."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.accounts.models import User
+from lms.core.models import TimestampMixin, utcnow
+from lms.extensions import db
+
+NETWORKS = ("linkedin", "x", "facebook", "instagram", "tiktok", "youtube", "other")
+KINDS = ("post", "share", "comment", "reaction", "summary")
+SOURCES = ("manual", "csv", "webhook", "api", "demo")
+CAMPAIGN_KINDS = ("awareness", "campaign", "talent")
+METRICS = ("impressions", "clicks", "reactions", "comments", "reshares", "signups", "leads",
+           "hires")
+
+
+class AdvocacySettings(db.Model):
+    """Per-organization advocacy settings: the webhook secret and the leaderboard switch."""
+
+    __tablename__ = "advocacy_settings"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    leaderboard_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+
+class AdvocacyConsent(db.Model):
+    """A learner's consent to having their advocacy activity collected (revocable)."""
+
+    __tablename__ = "advocacy_consents"
+    __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    opted_in_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    # Consenting to collection is not consenting to be ranked in front of colleagues.
+    leaderboard_opt_out: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Campaign(TimestampMixin, db.Model):
+    """A business objective with a measurable target and content items to share."""
+
+    __tablename__ = "advocacy_campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    target_metric: Mapped[str | None] = mapped_column(String(16))
+    target_value: Mapped[int | None] = mapped_column(Integer)
+    deadline: Mapped[date | None] = mapped_column()
+
+    items: Mapped[list[ContentItem]] = relationship(back_populates="campaign",
+                                                    order_by="ContentItem.id")
+
+
+class ContentItem(TimestampMixin, db.Model):
+    """A piece of content learners are invited to share, with a suggested angle."""
+
+    __tablename__ = "advocacy_content_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("advocacy_campaigns.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(String(2000))
+    angle: Mapped[str | None] = mapped_column(Text)
+
+    campaign: Mapped[Campaign | None] = relationship(back_populates="items")
+
+
+class AdvocacyEvent(db.Model):
+    """One real action on a social network and its latest metrics."""
+
+    __tablename__ = "advocacy_events"
+    __table_args__ = (
+        # The idempotency key: a re-import or a replayed webhook updates, never duplicates.
+        UniqueConstraint("organization_id", "idem_key"),
+        Index("ix_advocacy_events_org_occurred", "organization_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    network: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("advocacy_campaigns.id", ondelete="SET NULL"), index=True)
+    content_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("advocacy_content_items.id", ondelete="SET NULL"), index=True)
+    url: Mapped[str | None] = mapped_column(String(2000))
+    occurred_at: Mapped[datetime] = mapped_column()
+    source: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    idem_key: Mapped[str] = mapped_column(String(64))
+    impressions: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    clicks: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    reactions: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    comments: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    reshares: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    signups: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    leads: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    hires: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    with_own_comment: Mapped[bool] = mapped_column(default=False, server_default=false())
+    statement_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()
+    content_item: Mapped[ContentItem | None] = relationship()
