@@ -64,6 +64,8 @@ def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
         # SQLite allows one writer: wait for the lock instead of failing at once.
         opts = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
         opts.setdefault("connect_args", {"timeout": 30})
+        # A local file cannot drop a connection: the ping would cost a query per checkout.
+        opts.pop("pool_pre_ping", None)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
 
 
