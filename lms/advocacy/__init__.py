@@ -9,3 +9,12 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the models, pages, webhook, CLI, import job, demo step and API resource."""
     from lms.advocacy import models  # noqa: F401  (tables known to migrations and tests)
+
+    from lms.advocacy import jobs
+    from lms.advocacy.cli import COMMANDS
+    from flask_babel import lazy_gettext as _l
+    from lms.jobs import register_job
+
+    for command in COMMANDS:
+        app.cli.add_command(command)
+    register_job(jobs.KIND, jobs.run_import, label=_l("Advocacy activity import"))

@@ -1,0 +1,291 @@
+"""CSV import of advocacy activity: a generic format and presets for the exports of advocacy
+platforms (EveryoneSocial, Dynamic Signal).
+
+The whole file is checked before anything is written; every bad row is reported with its line
+number. By default a file with any bad row writes nothing; with ``skip_invalid`` the good rows
+are imported and the rejected ones returned (the CLI and the job save them to a CSV file).
+Learners are matched by e-mail (the EveryoneSocial users export, which has only names, falls
+back to a member's exact display name when it is unique) and must have opted in.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from lms.accounts.models import Membership, Organization, User
+from lms.advocacy import services
+from lms.advocacy.models import Campaign, ContentItem
+from lms.core.errors import ValidationFailed
+from lms.core.models import utcnow
+from lms.extensions import db
+
+MAX_BYTES = 200 * 1024 * 1024
+US_DATES = ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%y", "%b %d, %Y",
+            "%B %d, %Y", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S")
+
+
+class ImportRejected(ValidationFailed):
+    """Some rows are bad and invalid rows were not to be skipped: nothing was written."""
+
+    def __init__(self, errors: list[tuple[int, str]], *, read: int) -> None:
+        super().__init__(f"{len(errors)} of {read} rows are not valid; nothing was imported.",
+                         fields={"file": f"{len(errors)} invalid rows"})
+        self.errors = errors
+        self.read = read
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    required: tuple[str, ...]
+    # (e-mail, or name when no e-mail, raw event) from a row keyed by lower-case header.
+    build: Callable[[dict[str, str]], tuple[str, dict[str, Any]]]
+    date_formats: tuple[str, ...] = services.DATE_FORMATS
+
+
+def _first(row: dict[str, str], *names: str) -> str:
+    for name in names:
+        if row.get(name):
+            return row[name]
+    return ""
+
+
+def _generic(row: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    raw = dict(row)
+    raw["occurred_at"] = _first(row, "occurred_at", "date")
+    return row.get("email", ""), raw
+
+
+def _es_shares(row: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    who = _first(row, "email", "shared by email", "shared by")
+    post = row.get("post", "").strip()
+    is_url = post.lower().startswith(("http://", "https://"))
+    branded = services.parse_bool(row.get("branded"))
+    raw = {
+        "network": row.get("network") or "other",
+        # Branded content is the company's post, shared; unbranded is the learner's own post.
+        "kind": "share" if branded else "post",
+        "url": post if is_url else None,
+        "occurred_at": row.get("date"),
+        "clicks": row.get("clicks"), "reactions": row.get("engagements"),
+        "reshares": row.get("shares"),
+    }
+    if not is_url:
+        raw["external_id"] = "everyonesocial:" + hashlib.sha256(
+            "\x1f".join((post, who.lower(), row.get("date", ""))).encode()).hexdigest()[:40]
+    return who, raw
+
+
+def _es_users(row: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    who = _first(row, "email", "name")
+    posts = services.parse_count(row.get("posts"), "posts")
+    shares = services.parse_count(row.get("shares"), "shares")
+    # One cumulative summary per person: a later export overwrites its totals.
+    return who, {
+        "network": "other", "kind": "summary", "url": None,
+        "occurred_at": _first(row, "last active", "created on"),
+        "external_id": "everyonesocial-users:" + who.strip().lower(),
+        "impressions": row.get("reach"), "clicks": row.get("clicks"),
+        "reshares": posts + shares,
+    }
+
+
+def _dynamic_signal(row: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    reactions = services.parse_count(row.get("reactions"), "reactions") + services.parse_count(
+        row.get("likes"), "likes")
+    ext = _first(row, "share id", "post id", "id")
+    return _first(row, "email", "user email", "email address"), {
+        "network": _first(row, "network", "channel") or "other",
+        "kind": "share",
+        "url": _first(row, "post url", "url", "link") or None,
+        "occurred_at": _first(row, "date", "share date", "shared at"),
+        "external_id": f"dynamic-signal:{ext}" if ext else None,
+        "impressions": row.get("impressions"), "clicks": row.get("clicks"),
+        "reactions": reactions, "comments": row.get("comments"),
+        "reshares": row.get("re-shares"), "leads": row.get("conversions"),
+    }
+
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (
+    Preset("generic", "email, network, kind, url, occurred_at (or date), external_id, "
+           "impressions, clicks, reactions, comments, reshares, signups, leads, hires, "
+           "with_own_comment, campaign_id, content_item_id",
+           ("email", "network", "kind"), _generic),
+    Preset("everyonesocial-shares", "EveryoneSocial shares export: Post, Date, Shared by, "
+           "Approved By, Shares, Clicks, Engagements, Branded (+ optional Email, Network)",
+           ("post", "date", "shared by"), _es_shares, US_DATES + services.DATE_FORMATS),
+    Preset("everyonesocial-users", "EveryoneSocial users export: Name, Type, Created On, "
+           "Onboarded, Last Active, Reach, Posts, Shares, Clicks (+ optional Email)",
+           ("name", "last active"), _es_users, US_DATES + services.DATE_FORMATS),
+    Preset("dynamic-signal", "Dynamic Signal export: Post Views, Shares, Impressions, Clicks, "
+           "Conversions, Reactions, Likes, Comments, Re-shares, Points, with Email and Date "
+           "(+ optional Post URL, Network, Share ID)",
+           ("email", "date", "impressions", "clicks"), _dynamic_signal,
+           ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S") + US_DATES),
+)}
+
+
+def preset(name: str | None) -> Preset:
+    """The preset called ``name`` (``generic`` when None).
+
+    :raise ValidationFailed: no such preset.
+    """
+    found = PRESETS.get(name or "generic")
+    if found is None:
+        raise ValidationFailed(f"Unknown preset {name!r}.",
+                               fields={"preset": "one of " + ", ".join(PRESETS)})
+    return found
+
+
+def read_rows(data: bytes, spec: Preset) -> tuple[list[str], list[tuple[int, list[str],
+                                                                         dict[str, str]]]]:
+    """Read the CSV into (header, [(line, values, row by lower-case header)]).
+
+    :raise ValidationFailed: not UTF-8, empty, or a column the preset needs is missing.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed("The file is not UTF-8 text.",
+                               fields={"file": "save it as CSV UTF-8"}) from None
+    first = text.split("\n", 1)[0]
+    delimiter = max((";", ",", "\t"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise ValidationFailed("The file is empty.", fields={"file": "empty file"}) from None
+    keys = [h.lower() for h in header]
+    missing = [c for c in spec.required if c not in keys]
+    if missing:
+        raise ValidationFailed(
+            f"Missing column(s) for the {spec.name} format: {', '.join(missing)}.",
+            fields={"file": "missing columns: " + ", ".join(missing)})
+    rows = []
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        rows.append((reader.line_num, values,
+                     {k: (values[i].strip() if i < len(values) else "")
+                      for i, k in enumerate(keys)}))
+    return header, rows
+
+
+@dataclass
+class Checked:
+    header: list[str]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    rejected: list[list[str]] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
+    read: int = 0
+
+
+def check_file(*, organization: Organization, data: bytes, preset_name: str | None = None,
+               source: str = "csv") -> Checked:
+    """Check every row of the file; nothing is written.
+
+    :raise ValidationFailed: the file itself cannot be read (see :func:`read_rows`).
+    """
+    spec = preset(preset_name)
+    header, rows = read_rows(data, spec)
+    members = db.session.execute(select(User.id, User.email, User.display_name).join(
+        Membership).where(Membership.organization_id == organization.id)).all()
+    by_email = {m.email.lower(): m.id for m in members}
+    by_name: dict[str, list[int]] = {}
+    for m in members:
+        by_name.setdefault(m.display_name.strip().lower(), []).append(m.id)
+    consenting = services.consenting_user_ids(organization.id)
+    campaigns = set(db.session.scalars(select(Campaign.id).where(
+        Campaign.organization_id == organization.id)))
+    items = {r.id: r.campaign_id for r in db.session.execute(
+        select(ContentItem.id, ContentItem.campaign_id).where(
+            ContentItem.organization_id == organization.id))}
+    checked = Checked(header=header, names={m.id: m.display_name for m in members},
+                      read=len(rows))
+    now = utcnow()
+    for line, values, row in rows:
+        try:
+            who, raw = spec.build(row)
+            who = who.strip()
+            if not who:
+                raise ValueError("no e-mail address to match a learner")
+            if "@" in who:
+                user_id = by_email.get(who.lower())
+                if user_id is None:
+                    raise ValueError(f"{who} is not a member of this organization")
+            else:
+                ids = by_name.get(who.lower(), [])
+                if len(ids) != 1:
+                    raise ValueError(f"{who!r}: no single member with this name "
+                                     "(add an Email column)")
+                user_id = ids[0]
+            if user_id not in consenting:
+                raise ValueError(f"{who} has not opted in to advocacy activity collection")
+            event = services.normalize_event(raw, user_id=user_id, source=source,
+                                             date_formats=spec.date_formats, now=now)
+            if event["campaign_id"] and event["campaign_id"] not in campaigns:
+                raise ValueError(f"campaign_id: no campaign {event['campaign_id']}")
+            if event["content_item_id"]:
+                if event["content_item_id"] not in items:
+                    raise ValueError(f"content_item_id: no content item "
+                                     f"{event['content_item_id']}")
+                event["campaign_id"] = event["campaign_id"] or items[event["content_item_id"]]
+        except ValueError as exc:
+            checked.errors.append((line, str(exc)))
+            checked.rejected.append([str(line), str(exc), *values])
+            continue
+        checked.events.append(event)
+    return checked
+
+
+@dataclass
+class ImportResult:
+    read: int
+    created: int
+    updated: int
+    unchanged: int
+    errors: list[tuple[int, str]]
+    rejected_csv: bytes | None
+
+    def summary(self) -> dict[str, int]:
+        return {"read": self.read, "created": self.created, "updated": self.updated,
+                "unchanged": self.unchanged, "rejected": len(self.errors)}
+
+
+def rejected_csv(checked: Checked) -> bytes:
+    """The rejected rows as CSV: line, error, then the row as it was."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["line", "error", *checked.header])
+    writer.writerows(checked.rejected)
+    return out.getvalue().encode()
+
+
+def import_activity(*, organization: Organization, data: bytes, preset_name: str | None = None,
+                    skip_invalid: bool = False,
+                    progress: Callable[[int], None] | None = None) -> ImportResult:
+    """Check the whole file, then import it (idempotently; flushes, the caller commits).
+
+    :raise ImportRejected: some rows are bad and ``skip_invalid`` is false (nothing written).
+    :raise ValidationFailed: the file cannot be read at all.
+    """
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed("The file is too big.",
+                               fields={"file": f"at most {MAX_BYTES // 1024 // 1024} MB"})
+    checked = check_file(organization=organization, data=data, preset_name=preset_name)
+    if checked.errors and not skip_invalid:
+        raise ImportRejected(checked.errors, read=checked.read)
+    result = services.ingest(organization=organization, events=checked.events,
+                             names=checked.names, progress=progress)
+    return ImportResult(read=checked.read, created=result.created, updated=result.updated,
+                        unchanged=result.unchanged, errors=checked.errors,
+                        rejected_csv=rejected_csv(checked) if checked.errors else None)

@@ -1,0 +1,429 @@
+"""Advocacy writes: consent, settings, campaigns, and the one idempotent ingestion path that
+manual entry, CSV import, the webhook and the API all go through. Functions flush; callers
+commit."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from lms.accounts.models import Membership, Organization, User
+from lms.advocacy.models import (
+    CAMPAIGN_KINDS,
+    KINDS,
+    METRICS,
+    NETWORKS,
+    AdvocacyConsent,
+    AdvocacyEvent,
+    AdvocacySettings,
+    Campaign,
+    ContentItem,
+)
+from lms.advocacy.statements import event_statement
+from lms.core.errors import Forbidden, ValidationFailed
+from lms.core.models import utcnow
+from lms.extensions import db
+from lms.xapi.record import record
+
+BATCH = 1000
+MAX_COUNT = 2_000_000_000
+_URL = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$", re.IGNORECASE)
+NETWORK_ALIASES = {"twitter": "x", "x (twitter)": "x", "fb": "facebook", "ig": "instagram",
+                   "li": "linkedin", "linked in": "linkedin"}
+KIND_ALIASES = {"repost": "share", "reshare": "share", "like": "reaction", "publication": "post",
+                "partage": "share", "commentaire": "comment", "réaction": "reaction"}
+# Accepted without a preset: ISO 8601, and the day-first dates French spreadsheets write.
+DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y",
+                "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
+
+
+# -- settings, secrets, consent -----------------------------------------------------------------
+
+def settings_for(organization_id: int) -> AdvocacySettings:
+    """The organization's advocacy settings, created with defaults on first use."""
+    row = db.session.get(AdvocacySettings, organization_id)
+    if row is None:
+        row = AdvocacySettings(organization_id=organization_id, leaderboard_enabled=True)
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def rotate_webhook_secret(*, organization: Organization) -> str:
+    """Give the organization a new webhook secret (the old one stops working) and return it."""
+    row = settings_for(organization.id)
+    row.webhook_secret = "whsec_" + secrets.token_hex(32)
+    return row.webhook_secret
+
+
+def set_leaderboard_enabled(*, organization: Organization, enabled: bool) -> None:
+    """Switch the organization's leaderboard on or off."""
+    settings_for(organization.id).leaderboard_enabled = enabled
+
+
+def consent_of(organization_id: int, user_id: int) -> AdvocacyConsent | None:
+    """The learner's consent row in the organization, active or revoked, if any."""
+    return db.session.scalar(select(AdvocacyConsent).where(
+        AdvocacyConsent.organization_id == organization_id,
+        AdvocacyConsent.user_id == user_id))
+
+
+def give_consent(*, organization: Organization, user: User) -> AdvocacyConsent:
+    """Opt the user in to the collection of their advocacy activity (again, if revoked)."""
+    row = consent_of(organization.id, user.id)
+    if row is None:
+        row = AdvocacyConsent(organization_id=organization.id, user_id=user.id,
+                              opted_in_at=utcnow(), leaderboard_opt_out=False)
+        db.session.add(row)
+    elif row.revoked_at is not None:
+        row.opted_in_at, row.revoked_at = utcnow(), None
+    db.session.flush()
+    return row
+
+
+def revoke_consent(*, organization: Organization, user: User) -> None:
+    """Stop collecting the user's activity from now on (events already stored stay theirs)."""
+    row = consent_of(organization.id, user.id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.flush()
+
+
+def set_leaderboard_opt_out(*, organization: Organization, user: User, opt_out: bool) -> None:
+    """Hide (or show again) the user on the leaderboard.
+
+    :raise Forbidden: the user has not opted in to collection at all.
+    """
+    row = consent_of(organization.id, user.id)
+    if row is None:
+        raise Forbidden("Opt in to activity collection first.")
+    row.leaderboard_opt_out = opt_out
+    db.session.flush()
+
+
+def consenting_user_ids(organization_id: int) -> set[int]:
+    """Ids of the organization's members whose consent is active."""
+    return set(db.session.scalars(select(AdvocacyConsent.user_id).where(
+        AdvocacyConsent.organization_id == organization_id,
+        AdvocacyConsent.revoked_at.is_(None))))
+
+
+# -- campaigns ----------------------------------------------------------------------------------
+
+def create_campaign(*, organization: Organization, kind: str, title: str,
+                    target_metric: str | None = None, target_value: int | None = None,
+                    deadline: date | None = None) -> Campaign:
+    """Create a campaign.
+
+    :raise ValidationFailed: unknown kind or metric, empty title, negative target.
+    """
+    fields = {}
+    if kind not in CAMPAIGN_KINDS:
+        fields["kind"] = "one of " + ", ".join(CAMPAIGN_KINDS)
+    if not (title or "").strip():
+        fields["title"] = "required"
+    if target_metric is not None and target_metric not in METRICS + ("shares",):
+        fields["target_metric"] = "one of shares, " + ", ".join(METRICS)
+    if target_value is not None and (not isinstance(target_value, int) or target_value < 0):
+        fields["target_value"] = "a positive whole number"
+    if fields:
+        raise ValidationFailed("The campaign is not valid.", fields=fields)
+    campaign = Campaign(organization_id=organization.id, kind=kind, title=title.strip()[:300],
+                        target_metric=target_metric, target_value=target_value,
+                        deadline=deadline)
+    db.session.add(campaign)
+    db.session.flush()
+    return campaign
+
+
+def add_content_item(*, campaign: Campaign, title: str, url: str,
+                     angle: str | None = None) -> ContentItem:
+    """Add a content item to share to a campaign.
+
+    :raise ValidationFailed: empty title or not an http(s) URL.
+    """
+    if not (title or "").strip() or not _URL.match(url or ""):
+        raise ValidationFailed("The content item is not valid.",
+                               fields={"title": "required", "url": "an http(s) URL"})
+    item = ContentItem(organization_id=campaign.organization_id, campaign_id=campaign.id,
+                       title=title.strip()[:300], url=url, angle=angle)
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+# -- parsing one event ----------------------------------------------------------------------------
+
+def parse_count(value: Any, field: str) -> int:
+    """A metric: a whole number written any common way ("1 234", "1.234", "12,0", "3,7").
+
+    Decimal values are rounded (some platforms export averaged counts).
+
+    :raise ValueError: not a number, or negative.
+    """
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        raise ValueError(f"{field}: not a number")
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        text = str(value).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+        if "," in text and "." in text:
+            # The last separator is the decimal one: "1.234,5" and "1,234.5".
+            if text.rfind(",") > text.rfind("."):
+                text = text.replace(".", "").replace(",", ".")
+            else:
+                text = text.replace(",", "")
+        elif "," in text:
+            # Several commas, or "1,234" (three digits after one comma), group thousands in an
+            # English export; otherwise the comma is French decimal: "12,0", "3,5".
+            if text.count(",") > 1 or re.fullmatch(r"[1-9]\d{0,2},\d{3}", text):
+                text = text.replace(",", "")
+            else:
+                text = text.replace(",", ".")
+        elif text.count(".") > 1 or re.fullmatch(r"[1-9]\d{0,2}\.\d{3}", text):
+            text = text.replace(".", "")  # "1.234" groups thousands the French way
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"{field}: {value!r} is not a number") from None
+    if number != number or number < 0 or number > MAX_COUNT:
+        raise ValueError(f"{field}: must be a positive number")
+    return int(round(number))
+
+
+def parse_when(value: Any, formats: Iterable[str] = DATE_FORMATS) -> datetime:
+    """A date or date-time: ISO 8601 (with or without zone) or one of ``formats``; UTC if no
+    zone is given.
+
+    :raise ValueError: none of them.
+    """
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = str(value or "").strip()
+    if not text:
+        raise ValueError("date: required")
+    for fmt in formats:
+        try:
+            parsed = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return parsed.replace(tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"date: {text!r} is not a date we can read") from None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_bool(value: Any) -> bool:
+    """Yes/no the way spreadsheets write it."""
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in ("1", "true", "yes", "y", "oui", "o", "x", "vrai")
+
+
+def idem_key(*, user_id: int, network: str, kind: str, url: str | None, occurred_at: datetime,
+             external_id: str | None) -> str:
+    """The event's idempotency key in its organization: the source's id when it gives one,
+    else a hash of who, where, what, which URL and when (to the second)."""
+    if external_id:
+        raw = "ext\x1f" + external_id
+    else:
+        when = occurred_at.astimezone(UTC).replace(microsecond=0).isoformat()
+        raw = "\x1f".join((str(user_id), network, kind, url or "", when))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def normalize_event(raw: dict[str, Any], *, user_id: int, source: str,
+                    date_formats: Iterable[str] = DATE_FORMATS,
+                    now: datetime | None = None) -> dict[str, Any]:
+    """Check one event's fields and return the column values (user resolved by the caller).
+
+    :raise ValueError: the first problem, in words meant for the person who sent it.
+    """
+    network = str(raw.get("network") or "").strip().lower()
+    network = NETWORK_ALIASES.get(network, network)
+    if network not in NETWORKS:
+        raise ValueError(f"network: {raw.get('network')!r} is not one of {', '.join(NETWORKS)}")
+    kind = str(raw.get("kind") or "").strip().lower()
+    kind = KIND_ALIASES.get(kind, kind)
+    if kind not in KINDS:
+        raise ValueError(f"kind: {raw.get('kind')!r} is not one of {', '.join(KINDS)}")
+    url = str(raw.get("url") or "").strip() or None
+    if url is not None and (len(url) > 2000 or not _URL.match(url)):
+        raise ValueError(f"url: {url[:80]!r} is not an http(s) address")
+    if url is None and kind != "summary" and not raw.get("external_id"):
+        raise ValueError("url: required (or an external_id)")
+    occurred_at = parse_when(raw.get("occurred_at"), date_formats)
+    if occurred_at > (now or utcnow()) + timedelta(days=1):
+        raise ValueError("date: in the future")
+    external_id = str(raw.get("external_id") or "").strip() or None
+    if external_id and len(external_id) > 200:
+        raise ValueError("external_id: at most 200 characters")
+    event: dict[str, Any] = {
+        "user_id": user_id, "network": network, "kind": kind, "url": url,
+        "occurred_at": occurred_at, "external_id": external_id, "source": source,
+        "with_own_comment": parse_bool(raw.get("with_own_comment")),
+        "campaign_id": _optional_id(raw.get("campaign_id"), "campaign_id"),
+        "content_item_id": _optional_id(raw.get("content_item_id"), "content_item_id"),
+    }
+    for name in METRICS:
+        event[name] = parse_count(raw.get(name), name)
+    event["idem_key"] = idem_key(user_id=user_id, network=network, kind=kind, url=url,
+                                 occurred_at=occurred_at, external_id=external_id)
+    return event
+
+
+def _optional_id(value: Any, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{field}: not a number") from None
+    if number <= 0:
+        raise ValueError(f"{field}: not a valid id")
+    return number
+
+
+# -- the ingestion path ---------------------------------------------------------------------------
+
+@dataclass
+class IngestResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+_COMPARED = METRICS + ("with_own_comment", "campaign_id", "content_item_id", "occurred_at")
+
+
+def check_references(organization_id: int, events: list[dict[str, Any]]) -> None:
+    """Drop campaign/content references that are not the organization's.
+
+    :raise ValueError: an event names a campaign or content item of another organization or
+        none at all.
+    """
+    campaigns = {e["campaign_id"] for e in events if e.get("campaign_id")}
+    items = {e["content_item_id"] for e in events if e.get("content_item_id")}
+    if campaigns:
+        known = set(db.session.scalars(select(Campaign.id).where(
+            Campaign.organization_id == organization_id, Campaign.id.in_(campaigns))))
+        if campaigns - known:
+            raise ValueError(f"campaign_id: no campaign {min(campaigns - known)}")
+    if items:
+        rows = db.session.execute(select(ContentItem.id, ContentItem.campaign_id).where(
+            ContentItem.organization_id == organization_id, ContentItem.id.in_(items))).all()
+        known_items = {r.id: r.campaign_id for r in rows}
+        if items - set(known_items):
+            raise ValueError(f"content_item_id: no content item {min(items - set(known_items))}")
+        for e in events:
+            if e.get("content_item_id") and not e.get("campaign_id"):
+                e["campaign_id"] = known_items[e["content_item_id"]]
+
+
+def ingest(*, organization: Organization, events: list[dict[str, Any]],
+           names: dict[int, str], progress: Callable[[int], None] | None = None,
+           batch: int = BATCH) -> IngestResult:
+    """Store events (normalized by :func:`normalize_event`, consent already checked): new ones
+    are inserted, known ones (same idempotency key) get their metrics overwritten, identical
+    ones are left alone. Each new or changed event is recorded as an xAPI statement, a batch
+    of statements per ``record()`` call.
+
+    :param names: display names by user id (for the statements' actors).
+    :param progress: called with the number of events handled after each batch.
+    """
+    result = IngestResult()
+    # The last occurrence of a key in the input wins, as a later re-import would.
+    unique = list({e["idem_key"]: e for e in events}.values())
+    now = utcnow()
+    columns = [getattr(AdvocacyEvent, c) for c in ("id", "idem_key") + _COMPARED]
+    for first in range(0, len(unique), batch):
+        chunk = unique[first:first + batch]
+        existing = {row.idem_key: row for row in db.session.execute(
+            select(*columns).where(AdvocacyEvent.organization_id == organization.id,
+                                   AdvocacyEvent.idem_key.in_([e["idem_key"] for e in chunk])))}
+        inserts, updates, statements = [], [], []
+        for event in chunk:
+            old = existing.get(event["idem_key"])
+            if old is not None and all(getattr(old, c) == (event.get(c) or (
+                    False if c == "with_own_comment" else (0 if c in METRICS else None)))
+                    for c in _COMPARED):
+                result.unchanged += 1
+                continue
+            statement_id = str(uuid.uuid4())
+            st = event_statement(user_id=event["user_id"], user_name=names.get(
+                event["user_id"], ""), org_slug=organization.slug, event=event, metrics=METRICS)
+            st["id"] = statement_id
+            statements.append(st)
+            if old is None:
+                inserts.append({**{k: event.get(k) for k in _ROW_KEYS},
+                                "organization_id": organization.id,
+                                "statement_id": statement_id, "created_at": now,
+                                "updated_at": now})
+                result.created += 1
+            else:
+                updates.append({**{c: event.get(c) for c in _COMPARED}, "id": old.id,
+                                "statement_id": statement_id, "updated_at": now})
+                result.updated += 1
+        if inserts:
+            db.session.execute(insert(AdvocacyEvent), inserts)
+        if updates:
+            db.session.execute(update(AdvocacyEvent), updates)
+        if statements:
+            record(statements, organization_id=organization.id)
+        if progress is not None:
+            progress(len(chunk))
+    return result
+
+
+_ROW_KEYS = ("user_id", "network", "kind", "url", "occurred_at", "external_id", "source",
+             "idem_key") + _COMPARED
+
+
+def member_names(organization_id: int, user_ids: Iterable[int] | None = None) -> dict[int, str]:
+    """Display names of the organization's members by user id."""
+    stmt = select(User.id, User.display_name).join(Membership).where(
+        Membership.organization_id == organization_id)
+    if user_ids is not None:
+        stmt = stmt.where(User.id.in_(list(user_ids)))
+    return {row.id: row.display_name for row in db.session.execute(stmt)}
+
+
+def record_event(*, organization: Organization, user: User, data: dict[str, Any],
+                 source: str) -> tuple[AdvocacyEvent, IngestResult]:
+    """Record one event for a member (manual entry, webhook, API): idempotent.
+
+    :raise ValidationFailed: a field is wrong, or the member has not opted in.
+    """
+    if user.id not in consenting_user_ids(organization.id):
+        raise ValidationFailed(
+            "This person has not agreed to have their advocacy activity collected.",
+            fields={"consent": "no active consent"})
+    try:
+        event = normalize_event(data, user_id=user.id, source=source)
+        check_references(organization.id, [event])
+    except ValueError as exc:
+        field, _, message = str(exc).partition(": ")
+        raise ValidationFailed("The activity is not valid.",
+                               fields={field: message or str(exc)}) from None
+    result = ingest(organization=organization, events=[event],
+                    names={user.id: user.display_name})
+    stored = db.session.scalar(select(AdvocacyEvent).where(
+        AdvocacyEvent.organization_id == organization.id,
+        AdvocacyEvent.idem_key == event["idem_key"]))
+    assert stored is not None
+    return stored, result
