@@ -68,6 +68,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_jobs(app)
 
+    from lms.certificates import init_app as init_certificates
+
+    init_certificates(app)
+
     from lms import serving
 
     serving.init_app(app)

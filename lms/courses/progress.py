@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from lms.accounts.models import Membership, User
 from lms.core.models import utcnow
-from lms.courses import completion
+from lms.courses import completion, hooks
 from lms.courses import statements as xs
 from lms.courses.models import (
     ACTIVE,
@@ -185,6 +185,7 @@ def _refresh_enrollment(enrollment: Enrollment) -> None:
             enrollment.status, enrollment.completed_at = COMPLETED, utcnow()
             db.session.flush()
             _record([xs.program_completed(enrollment)], enrollment)
+            hooks.enrollment_completed(enrollment)
     elif enrollment.status == COMPLETED:
         # A voided statement took a required module back: the program is no longer complete.
         enrollment.status, enrollment.completed_at = ACTIVE, None

@@ -1,0 +1,37 @@
+"""Completion certificates: issuing (on completion or by hand), PDF rendering from templates
+as data, public verification, revocation and re-issue, bulk export."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app: Flask) -> None:
+    """Register the completion hook, pages, export job, command and demo step."""
+    from lms import demo
+    from lms.certificates import (
+        export,
+        models,  # noqa: F401  (tables known to migrations and tests)
+        services,
+        views,
+    )
+    from lms.certificates.cli import COMMANDS
+    from lms.certificates.demo import demo_step
+    from lms.courses import hooks
+    from lms.courses.demo import demo_step as courses_demo_step
+    from lms.jobs import register_job
+
+    # Explicit wiring: courses knows nothing of certificates.
+    hooks.on_enrollment_completed(services.issue_on_completion)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.public)
+    register_job(export.KIND, export.run_export, label=_l("Certificates export"))
+    for command in COMMANDS:
+        app.cli.add_command(command)
+    # After the courses step, which builds the pilot cohort this step completes.
+    if demo_step not in demo.STEPS:
+        if courses_demo_step in demo.STEPS:
+            demo.STEPS.insert(demo.STEPS.index(courses_demo_step) + 1, demo_step)
+        else:
+            demo.STEPS.append(demo_step)

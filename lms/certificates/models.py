@@ -1,0 +1,67 @@
+"""Issued completion certificates ("attestations de fin de formation").
+
+A certificate freezes what it certifies in ``snapshot`` when issued: later edits of the program,
+the cohort or the learner's name never change it. It is never re-dated: a re-issue creates a new
+certificate that ``replaces`` the old one, which is revoked, so the history stays readable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.accounts.models import Organization, User
+from lms.core.models import utcnow
+from lms.extensions import db
+
+
+class Certificate(db.Model):
+    """One issued certificate: who, what, the frozen content and its verification code."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        Index("ix_certificates_organization_id_issued_at", "organization_id", "issued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    # The links below may be lost (a learner erased, a cohort deleted): the snapshot remains.
+    enrollment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="SET NULL"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                index=True)
+    program_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programs.id", ondelete="SET NULL"), index=True)
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="SET NULL"),
+                                                  index=True)
+    template_key: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    # Public, unguessable: the only key of the verification page.
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # None when Relais issued it on completion.
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    replaces_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certificates.id", ondelete="SET NULL"))
+    # sha256 of the template files, the snapshot and the revocation: the rendered PDF's name.
+    pdf_key: Mapped[str] = mapped_column(String(64))
+
+    organization: Mapped[Organization] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+    replaces: Mapped[Certificate | None] = relationship(remote_side=[id])
+
+    @property
+    def revoked(self) -> bool:
+        """Whether the certificate was revoked (or replaced)."""
+        return self.revoked_at is not None

@@ -1,0 +1,221 @@
+"""Writes: issue (on completion or by hand), re-issue, revoke; the frozen snapshot.
+
+Functions flush, never commit; each records its xAPI statement in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from lms.accounts.models import User
+from lms.certificates import definitions, rendering
+from lms.certificates import statements as cs
+from lms.certificates.models import Certificate
+from lms.core.errors import Conflict, ValidationFailed
+from lms.core.models import utcnow
+from lms.courses.models import COMPLETED, KINDS, Enrollment, ModuleProgress
+from lms.extensions import db
+
+DEFAULT_TEMPLATE = "default"
+
+# What the evaluation consisted of, by the module kinds the program has.
+_METHOD_PARTS = {
+    "questionnaire": ("questionnaire de positionnement avant et après la formation "
+                      "(niveaux 1 à 5)",
+                      "skill-mapping questionnaire before and after the training (levels 1 to 5)"),
+    "elearning": ("quiz des modules en ligne", "quizzes of the online modules"),
+    "exercise": ("mises en pratique examinées par le formateur",
+                 "on-the-job exercises reviewed by the trainer"),
+    "coaching": ("suivi individuel par un coach", "individual follow-up by a coach"),
+}
+
+
+def _levels(enrollment: Enrollment) -> list[dict[str, Any]]:
+    """Skill levels per competency: the attempt before the training and the latest one."""
+    from lms.assessments.models import SUBMITTED, Attempt
+
+    attempts = list(db.session.scalars(select(Attempt).where(
+        Attempt.membership_id == enrollment.membership_id, Attempt.status == SUBMITTED)
+        .order_by(Attempt.submitted_at, Attempt.id)))
+    if not attempts:
+        return []
+    started = enrollment.enrolled_at
+    before_attempts = [a for a in attempts if a.submitted_at and a.submitted_at <= started]
+    before = before_attempts[-1] if before_attempts else attempts[0]
+    after = attempts[-1] if attempts[-1] is not before else None
+    codes = sorted(set(before.levels or {}) | set((after.levels if after else None) or {}))
+    return [{"code": c, "before": (before.levels or {}).get(c),
+             "after": ((after.levels or {}).get(c) if after else None)} for c in codes]
+
+
+def _competency_names() -> dict[str, dict[str, str]]:
+    from lms.assessments.models import Competency
+    from lms.assessments.queries import default_framework
+
+    framework = default_framework()
+    if framework is None:
+        return {}
+    return {c.code: dict(c.name) for c in db.session.scalars(
+        select(Competency).where(Competency.framework_id == framework.id))}
+
+
+def build_snapshot(enrollment: Enrollment, *, issued_by: User | None) -> dict[str, Any]:
+    """Everything the certificate states, frozen now (Code du travail, art. L.6353-1: the
+    objectives, nature and duration of the training, and the results of the assessment)."""
+    cohort = enrollment.cohort
+    program = cohort.program
+    learner = enrollment.membership.user
+    done = set(db.session.scalars(select(ModuleProgress.module_id).where(
+        ModuleProgress.enrollment_id == enrollment.id, ModuleProgress.state == COMPLETED)))
+    modules, by_kind = [], {}
+    for module in program.modules:
+        if module.id not in done:
+            continue
+        hours = round((module.duration_minutes or 0) / 60, 2)
+        modules.append({"key": module.key, "title": dict(module.title), "kind": module.kind,
+                        "hours": hours})
+        by_kind[module.kind] = round(by_kind.get(module.kind, 0) + hours, 2)
+    by_kind = {k: by_kind[k] for k in KINDS if k in by_kind}
+    names = _competency_names()
+    codes = sorted({c for m in program.modules if m.id in done for c in m.competencies})
+    levels = _levels(enrollment)
+    parts = (["questionnaire"] if levels else []) + [
+        k for k in ("elearning", "exercise", "coaching") if k in by_kind]
+    method = {"fr": ", ".join(_METHOD_PARTS[p][0] for p in parts) or "attestation d'assiduité",
+              "en": ", ".join(_METHOD_PARTS[p][1] for p in parts) or "attendance record"}
+    trainers = [m.user.display_name for m in cohort.trainers]
+    now = utcnow()
+    start = cohort.starts_on.isoformat() if cohort.starts_on else \
+        enrollment.enrolled_at.date().isoformat()
+    end = (enrollment.completed_at or now).date().isoformat()
+    return {
+        "learner": {"name": learner.display_name},
+        "program": {"title": dict(program.title), "version": program.version},
+        "cohort": {"name": cohort.name},
+        "dates": {"start": start, "end": end},
+        "issued_on": now.date().isoformat(),
+        "hours": {"total": round(sum(by_kind.values()), 2), "by_kind": by_kind},
+        "modules": modules,
+        "objectives": [{"code": c, "name": names.get(c, {"fr": c, "en": c})} for c in codes],
+        "evaluation": {"method": method, "levels": levels,
+                       "completed": enrollment.status == COMPLETED},
+        "issuer": {"organization": enrollment.membership.organization.name,
+                   "signatory": issued_by.display_name if issued_by is not None
+                   else (trainers[0] if trainers else
+                         enrollment.membership.organization.name)},
+    }
+
+
+def _language(user: User, program_language: str) -> str:
+    languages = current_app.config["LANGUAGES"]
+    if user.locale in languages:
+        return str(user.locale)
+    return program_language if program_language in languages else "en"
+
+
+def _create(enrollment: Enrollment, *, issued_by: User | None, reason: str | None,
+            replaces: Certificate | None = None,
+            template_key: str = DEFAULT_TEMPLATE) -> Certificate:
+    template = definitions.load(template_key)
+    learner = enrollment.membership.user
+    snapshot = build_snapshot(enrollment, issued_by=issued_by)
+    code = secrets.token_urlsafe(16)
+    certificate = Certificate(
+        organization_id=enrollment.organization_id, enrollment_id=enrollment.id,
+        user_id=learner.id, program_id=enrollment.cohort.program_id,
+        cohort_id=enrollment.cohort_id, template_key=template.key,
+        language=_language(learner, enrollment.cohort.program.language), code=code,
+        issued_at=utcnow(), issued_by_id=issued_by.id if issued_by else None, reason=reason,
+        snapshot=snapshot, replaces=replaces,
+        pdf_key=rendering.cache_key(template, snapshot, code, False))
+    db.session.add(certificate)
+    db.session.flush()
+    _record(certificate, cs.build(certificate, learner, "earned", instructor=issued_by,
+                                  reason=reason))
+    return certificate
+
+
+def current_for(enrollment: Enrollment) -> Certificate | None:
+    """The enrolment's valid certificate, if any."""
+    return db.session.scalar(select(Certificate).where(
+        Certificate.enrollment_id == enrollment.id, Certificate.revoked_at.is_(None))
+        .order_by(Certificate.id.desc()).limit(1))
+
+
+def issue_on_completion(enrollment: Enrollment) -> None:
+    """Hook for :mod:`lms.courses.hooks`: issue the certificate of a completed enrolment,
+    unless it already holds a valid one (a completion taken back then given again)."""
+    if current_for(enrollment) is None:
+        _create(enrollment, issued_by=None, reason=None)
+
+
+def issue_manually(*, enrollment: Enrollment, issued_by: User, reason: str) -> Certificate:
+    """Issue a certificate by hand (a trainer's decision), whatever the progress says.
+
+    :raise ValidationFailed: no reason given.
+    :raise Conflict: the enrolment already has a valid certificate (re-issue it instead).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Give the reason for issuing by hand.",
+                               fields={"reason": "required"})
+    if current_for(enrollment) is not None:
+        raise Conflict("This learner already has a valid certificate for this cohort: "
+                       "re-issue it instead.")
+    return _create(enrollment, issued_by=issued_by, reason=reason)
+
+
+def revoke(*, certificate: Certificate, revoked_by: User | None, reason: str) -> Certificate:
+    """Revoke a certificate: verification then says so, and its PDF is marked.
+
+    :raise ValidationFailed: no reason given.
+    :raise Conflict: already revoked.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Give the reason for the revocation.",
+                               fields={"reason": "required"})
+    if certificate.revoked:
+        raise Conflict("This certificate is already revoked.")
+    certificate.revoked_at = utcnow()
+    certificate.revoked_by_id = revoked_by.id if revoked_by else None
+    certificate.revocation_reason = reason
+    certificate.pdf_key = rendering.key_for(certificate)
+    db.session.flush()
+    if revoked_by is not None:
+        _record(certificate, cs.build(certificate, revoked_by, "revoked", reason=reason))
+    return certificate
+
+
+def reissue(*, certificate: Certificate, issued_by: User, reason: str) -> Certificate:
+    """Issue a new certificate replacing ``certificate`` (revoked, never re-dated), from the
+    enrolment as it is now.
+
+    :raise ValidationFailed: no reason, or the enrolment no longer exists.
+    :raise Conflict: the certificate was already replaced or revoked.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Give the reason for the re-issue.", fields={"reason": "required"})
+    enrollment = db.session.get(Enrollment, certificate.enrollment_id) \
+        if certificate.enrollment_id else None
+    if enrollment is None:
+        raise ValidationFailed("The enrolment of this certificate no longer exists.")
+    revoke(certificate=certificate, revoked_by=issued_by, reason=f"Re-issued: {reason}")
+    return _create(enrollment, issued_by=issued_by, reason=reason, replaces=certificate,
+                   template_key=certificate.template_key)
+
+
+def record_download(*, certificate: Certificate, user: User) -> None:
+    """Record that ``user`` downloaded the certificate's PDF."""
+    _record(certificate, cs.build(certificate, user, "downloaded"))
+
+
+def _record(certificate: Certificate, statement: dict[str, Any]) -> None:
+    from lms.xapi.record import record
+
+    record([statement], organization_id=certificate.organization_id)

@@ -1,0 +1,289 @@
+"""Pages: a learner's certificates, the organization's register (filters, revoke, re-issue,
+issue by hand, export) and the public verification page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from lms.accounts.authz import (
+    MANAGER_ROLES,
+    STAFF_ROLES,
+    current_membership,
+    current_organization,
+    get_in_org_or_404,
+    org_blueprint,
+    role_required,
+)
+from lms.accounts.models import Membership
+from lms.certificates import export, queries, rendering, services
+from lms.certificates.forms import ExportForm, FilterForm, IssueForm, ReissueForm, RevokeForm
+from lms.certificates.models import Certificate
+from lms.core.errors import DomainError
+from lms.courses.models import Cohort, Enrollment, Program
+from lms.extensions import db
+
+bp = org_blueprint("certificates", __name__, template_folder="templates")
+public = Blueprint("verify", __name__, template_folder="templates")
+
+
+def _user() -> Any:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _is_manager() -> bool:
+    return current_membership().role in MANAGER_ROLES
+
+
+def _text(value: dict[str, str] | None, lang: str) -> str:
+    value = value or {}
+    return value.get(lang) or next(iter(value.values()), "")
+
+
+@bp.app_template_filter("cert_text")
+def _cert_text(value: dict[str, str] | None) -> str:
+    from flask_babel import get_locale
+
+    return _text(value, str(get_locale() or "en"))
+
+
+@bp.route("/certificates/mine")
+def mine() -> Any:
+    """The current learner's certificates, to download."""
+    certificates = queries.of_user(current_organization().id, _user().id)
+    return render_template("certificates/mine.html", certificates=certificates)
+
+
+def _filter_form() -> FilterForm:
+    org_id = current_organization().id
+    form = FilterForm(request.args)
+    cohorts = db.session.execute(select(Cohort.id, Cohort.name).where(
+        Cohort.organization_id == org_id).order_by(Cohort.name)).all()
+    programs = db.session.scalars(select(Program).where(
+        Program.organization_id == org_id).order_by(Program.id)).all()
+    form.cohort.choices = [("", _("All cohorts"))] + [(str(i), n) for i, n in cohorts]
+    form.program.choices = [("", _("All programs"))] + [
+        (str(p.id), _cert_text(p.title)) for p in programs]
+    form.validate()
+    return form
+
+
+def _filters(form: FilterForm) -> dict[str, Any]:
+    def as_int(value: Any) -> int | None:
+        return int(value) if value and str(value).isdigit() else None
+
+    return {"cohort_id": as_int(form.cohort.data), "program_id": as_int(form.program.data),
+            "since": form.since.data if not form.since.errors else None,
+            "until": form.until.data if not form.until.errors else None}
+
+
+@bp.route("/certificates")
+@role_required(*MANAGER_ROLES)
+def register() -> Any:
+    """The organization's certificates, by cohort, program and issue period."""
+    form = _filter_form()
+    filters = _filters(form)
+    page = max(request.args.get("page", 1, type=int), 1)
+    pagination = db.paginate(queries.filtered(current_organization().id, **filters),
+                             page=page, per_page=50, error_out=False)
+    export_form = ExportForm(formdata=None, cohort=filters["cohort_id"] or "",
+                             program=filters["program_id"] or "",
+                             since=filters["since"].isoformat() if filters["since"] else "",
+                             until=filters["until"].isoformat() if filters["until"] else "")
+    issue_form = None
+    if current_membership().role in STAFF_ROLES:
+        issue_form = _issue_form()
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("certificates/register.html", pagination=pagination, form=form,
+                           export_form=export_form, issue_form=issue_form, args=args)
+
+
+def _issue_form() -> IssueForm:
+    form = IssueForm()
+    rows = db.session.execute(
+        select(Enrollment.id, Cohort.name, Membership.user_id)
+        .join(Cohort, Enrollment.cohort_id == Cohort.id)
+        .join(Membership, Enrollment.membership_id == Membership.id)
+        .where(Enrollment.organization_id == current_organization().id)
+        .order_by(Cohort.name, Enrollment.enrolled_at)).all()
+    from lms.accounts.models import User
+
+    names = dict(db.session.execute(select(User.id, User.display_name).where(
+        User.id.in_({r.user_id for r in rows}))).all()) if rows else {}
+    form.enrollment.choices = [(r.id, f"{names.get(r.user_id, '?')} — {r.name}") for r in rows]
+    return form
+
+
+@bp.route("/certificates/issue", methods=["POST"])
+@role_required(*STAFF_ROLES)
+def issue() -> Any:
+    """Issue a certificate by hand, with a reason."""
+    form = _issue_form()
+    if form.validate_on_submit():
+        enrollment = get_in_org_or_404(Enrollment, form.enrollment.data)
+        try:
+            certificate = services.issue_manually(enrollment=enrollment, issued_by=_user(),
+                                                  reason=form.reason.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Certificate issued."), "success")
+            return redirect(url_for("certificates.detail", certificate_id=certificate.id))
+    else:
+        flash(_("Choose the learner and give the reason."), "error")
+    return redirect(url_for("certificates.register"))
+
+
+def _visible(certificate_id: int) -> Certificate:
+    certificate = get_in_org_or_404(Certificate, certificate_id)
+    if certificate.user_id != _user().id and not _is_manager():
+        abort(404)
+    return certificate
+
+
+@bp.route("/certificates/<int:certificate_id>")
+def detail(certificate_id: int) -> Any:
+    """One certificate: what it states, its status and history."""
+    certificate = _visible(certificate_id)
+    replaced_by = db.session.scalar(select(Certificate).where(
+        Certificate.replaces_id == certificate.id))
+    return render_template(
+        "certificates/detail.html", certificate=certificate, replaced_by=replaced_by,
+        verify_url=rendering.verify_url(certificate.code),
+        reissue_form=ReissueForm() if current_membership().role in STAFF_ROLES else None)
+
+
+@bp.route("/certificates/<int:certificate_id>.pdf")
+def download(certificate_id: int) -> Any:
+    """The certificate's PDF (the learner's own, or any for managers)."""
+    certificate = _visible(certificate_id)
+    data = rendering.pdf_bytes(certificate)
+    services.record_download(certificate=certificate, user=_user())
+    db.session.commit()
+    from io import BytesIO
+
+    return send_file(BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                     download_name=export.file_name(certificate))
+
+
+@bp.route("/certificates/<int:certificate_id>/revoke", methods=["GET", "POST"])
+@role_required(*MANAGER_ROLES)
+def revoke(certificate_id: int) -> Any:
+    """Confirm and revoke a certificate, with a reason."""
+    certificate = get_in_org_or_404(Certificate, certificate_id)
+    form = RevokeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.revoke(certificate=certificate, revoked_by=_user(),
+                            reason=form.reason.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            status = 409
+        else:
+            db.session.commit()
+            flash(_("The certificate is revoked."), "success")
+            return redirect(url_for("certificates.detail", certificate_id=certificate.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("certificates/revoke.html", certificate=certificate,
+                           form=form), status
+
+
+@bp.route("/certificates/<int:certificate_id>/reissue", methods=["POST"])
+@role_required(*STAFF_ROLES)
+def reissue(certificate_id: int) -> Any:
+    """Re-issue: a new certificate replaces this one, which is revoked (never re-dated)."""
+    certificate = get_in_org_or_404(Certificate, certificate_id)
+    form = ReissueForm()
+    if not form.validate_on_submit():
+        flash(_("Give the reason for the re-issue."), "error")
+        return redirect(url_for("certificates.detail", certificate_id=certificate.id))
+    try:
+        new = services.reissue(certificate=certificate, issued_by=_user(),
+                               reason=form.reason.data)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("certificates.detail", certificate_id=certificate.id))
+    db.session.commit()
+    flash(_("A new certificate replaces this one."), "success")
+    return redirect(url_for("certificates.detail", certificate_id=new.id))
+
+
+@bp.route("/certificates/export", methods=["POST"])
+@role_required(*MANAGER_ROLES)
+def export_zip() -> Any:
+    """Start the bulk export job and show its progress."""
+    form = ExportForm()
+    if not form.validate_on_submit():
+        abort(400)
+
+    def day(value: str | None) -> str | None:
+        try:
+            return date.fromisoformat(value).isoformat() if value else None
+        except ValueError:
+            return None
+
+    params = {"cohort_id": int(form.cohort.data) if (form.cohort.data or "").isdigit() else None,
+              "program_id": int(form.program.data) if (form.program.data or "").isdigit()
+              else None, "since": day(form.since.data), "until": day(form.until.data)}
+    try:
+        job = export.start_export(organization=current_organization(), created_by=_user(),
+                                  params=params)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("certificates.register"))
+    db.session.commit()
+    return redirect(url_for("jobs.job", job_id=job.id))
+
+
+@public.route("/verify/<code>")
+def verify(code: str) -> Any:
+    """Public: whether a certificate is valid, revoked or unknown (no login)."""
+    certificate = queries.by_code(code)
+    as_json = request.args.get("format") == "json"
+    if certificate is None:
+        if as_json:
+            return jsonify({"status": "unknown"}), 404
+        return render_template("certificates/verify.html", certificate=None), 404
+    s = certificate.snapshot
+    # Only what the certificate itself shows: no e-mail, no reason for a revocation.
+    data = {
+        "status": "revoked" if certificate.revoked else "valid",
+        "code": certificate.code,
+        "learner": s["learner"]["name"],
+        "program": s["program"]["title"],
+        "cohort": s["cohort"]["name"],
+        "start": s["dates"]["start"], "end": s["dates"]["end"],
+        "hours": s["hours"]["total"],
+        "issuer": s["issuer"]["organization"],
+        "issued_on": s["issued_on"],
+        "revoked_on": certificate.revoked_at.date().isoformat() if certificate.revoked_at
+        else None,
+    }
+    if as_json:
+        response = jsonify(data)
+    else:
+        response = render_template("certificates/verify.html", certificate=certificate,
+                                   data=data)
+    return response
