@@ -8,7 +8,9 @@ package's ``completed`` and a voiding all take the same path and give the same a
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import current_app
@@ -35,16 +37,42 @@ from lms.xapi.models import Statement, StatementIndex
 from lms.xapi.validation import VOIDED
 
 
-def _module_ids(statement: dict[str, Any]) -> set[int]:
-    """Our modules a statement is about: as object, or as a context activity."""
-    prefix = xs.activity_prefix()
+# Other activity ids that stand for a module (an uploaded xAPI package's root activity):
+# ``fn(activity_ids, organization_id) -> {activity_id: module_id}``, registered at app creation.
+ModuleAliases = Callable[[Iterable[str], int], dict[str, int]]
+_ALIASES: list[ModuleAliases] = []
+
+
+def register_module_aliases(fn: ModuleAliases) -> None:
+    """Let another package map its own activity ids to modules (idempotent)."""
+    if fn not in _ALIASES:
+        _ALIASES.append(fn)
+
+
+def _aliases(activity_ids: Iterable[str], organization_id: int) -> dict[str, int]:
+    found: dict[str, int] = {}
+    ids = [i for i in activity_ids if isinstance(i, str) and i]
+    for fn in _ALIASES if ids else ():
+        found.update(fn(ids, organization_id))
+    return found
+
+
+def _activity_ids(statement: dict[str, Any]) -> list[str]:
     ids = [statement["object"].get("id", "")]
     for items in ((statement.get("context") or {}).get("contextActivities") or {}).values():
         for item in items if isinstance(items, list) else [items]:
             ids.append(item.get("id", ""))
+    return ids
+
+
+def _module_ids(statement: dict[str, Any], organization_id: int) -> set[int]:
+    """Our modules a statement is about: as object, or as a context activity."""
+    prefix = xs.activity_prefix()
+    ids = _activity_ids(statement)
     # Most statements (advocacy, other content) name none of our activities: one string test.
     ours = [i[len(prefix):] for i in ids if isinstance(i, str) and i.startswith(prefix)]
-    found = set()
+    found = set(_aliases([i for i in ids if isinstance(i, str) and not i.startswith(prefix)],
+                         organization_id).values()) if _ALIASES else set()
     for rest in ours:
         kind, _, ident = rest.partition("/")
         if not ident.isdigit():
@@ -88,7 +116,7 @@ def _enrollments(statement: dict[str, Any], organization_id: int,
 
 def on_statement(statement: dict[str, Any], *, organization_id: int, voided: bool) -> None:
     """Projection handler: refresh the progress of the modules this statement is about."""
-    module_ids = _module_ids(statement)
+    module_ids = _module_ids(statement, organization_id)
     if not module_ids or xs.is_derived(statement):
         return
     for module_id in sorted(module_ids):
@@ -109,15 +137,9 @@ def _shape(module: Module) -> completion.ModuleShape:
         session_iris=frozenset(xs.iri("session", s) for s in sessions))
 
 
-def _about(statement: dict[str, Any], module_iri: str) -> bool:
+def _about(statement: dict[str, Any], module_iris: set[str]) -> bool:
     """Whether a statement names the module as its object or a context activity."""
-    if statement["object"].get("id") == module_iri:
-        return True
-    for items in ((statement.get("context") or {}).get("contextActivities") or {}).values():
-        for item in items if isinstance(items, list) else [items]:
-            if item.get("id") == module_iri:
-                return True
-    return False
+    return any(i in module_iris for i in _activity_ids(statement))
 
 
 def module_facts(enrollment: Enrollment, module: Module) -> list[completion.Fact]:
@@ -141,14 +163,25 @@ def module_facts(enrollment: Enrollment, module: Module) -> list[completion.Fact
     rows = sorted([*db.session.execute(by_registration), *db.session.execute(by_actor)],
                   key=lambda row: row[0])
     module_iri = xs.iri("module", module.id)
-    facts, seen = [], set()
+    statements, seen = [], set()
     for pk, data in rows:
         if pk in seen:  # found both by registration and by actor
             continue
         seen.add(pk)
-        st = json.loads(data)
-        if _about(st, module_iri) and not xs.is_derived(st):
-            facts.append(completion.fact_from_statement(st))
+        statements.append(json.loads(data))
+    # Activities standing for this module (a package's root activity) count as the module.
+    prefix = xs.activity_prefix()
+    others = {i for st in statements for i in _activity_ids(st)
+              if isinstance(i, str) and not i.startswith(prefix)} if _ALIASES else set()
+    iris = {module_iri} | {a for a, m in _aliases(others, enrollment.organization_id).items()
+                           if m == module.id}
+    facts = []
+    for st in statements:
+        if _about(st, iris) and not xs.is_derived(st):
+            fact = completion.fact_from_statement(st)
+            if fact.object_id in iris and fact.object_id != module_iri:
+                fact = dataclasses.replace(fact, object_id=module_iri)
+            facts.append(fact)
     return facts
 
 

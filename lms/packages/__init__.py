@@ -1,0 +1,22 @@
+"""Uploaded xAPI (Tin Can) packages: upload, serving and launch from an e-learning module.
+
+The package's statements come back through the LRS; the courses progress projection counts
+its root activity as the module (see :func:`lms.courses.progress.register_module_aliases`).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the pages and the mapping of package activities to modules."""
+    from lms.courses import progress
+    from lms.packages import models, queries, views  # noqa: F401  (tables known to migrations)
+
+    app.register_blueprint(views.bp)
+    app.config.setdefault("PACKAGE_MAX_BYTES", 200 * 1024 * 1024)
+    app.config.setdefault("PACKAGE_MAX_UNPACKED_BYTES", 500 * 1024 * 1024)
+    app.config.setdefault("PACKAGE_LAUNCH_HOURS", 8)
+    # Explicit wiring: courses knows nothing of packages.
+    progress.register_module_aliases(queries.module_aliases)
