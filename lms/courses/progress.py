@@ -36,7 +36,6 @@ from lms.xapi.builders import agent_for_user
 from lms.xapi.models import Statement, StatementIndex
 from lms.xapi.validation import VOIDED
 
-
 # Other activity ids that stand for a module (an uploaded xAPI package's root activity):
 # ``fn(activity_ids, organization_id) -> {activity_id: module_id}``, registered at app creation.
 ModuleAliases = Callable[[Iterable[str], int], dict[str, int]]

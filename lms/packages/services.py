@@ -99,7 +99,7 @@ def launch(*, enrollment: Enrollment, package: XapiPackage,
     agent = agent_for_user(user)
     hours = current_app.config["PACKAGE_LAUNCH_HOURS"]
     credential, secret = create_lrs_credentials(
-        organization=enrollment.cohort.program.organization,
+        organization=enrollment.membership.organization,
         label=f"Launch {package.title}"[:100], expires_at=utcnow() + timedelta(hours=hours),
         scope_agent=json.dumps(agent), scope_registration=enrollment.id)
     record([{"actor": agent, "verb": xs.LAUNCHED,

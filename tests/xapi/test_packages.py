@@ -7,8 +7,8 @@ import io
 import json
 import os
 import zipfile
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
