@@ -85,8 +85,10 @@ def build_snapshot(enrollment: Enrollment, *, issued_by: User | None) -> dict[st
     levels = _levels(enrollment)
     parts = (["questionnaire"] if levels else []) + [
         k for k in ("elearning", "exercise", "coaching") if k in by_kind]
-    method = {"fr": ", ".join(_METHOD_PARTS[p][0] for p in parts) or "attestation d'assiduité",
-              "en": ", ".join(_METHOD_PARTS[p][1] for p in parts) or "attendance record"}
+    method = {"fr": (", ".join(_METHOD_PARTS[p][0] for p in parts)
+                     or "relevé d'assiduité").capitalize() + ".",
+              "en": (", ".join(_METHOD_PARTS[p][1] for p in parts)
+                     or "attendance record").capitalize() + "."}
     trainers = [m.user.display_name for m in cohort.trainers]
     now = utcnow()
     start = cohort.starts_on.isoformat() if cohort.starts_on else \
