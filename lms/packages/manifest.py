@@ -84,17 +84,17 @@ def read_manifest(xml: bytes) -> Manifest:
     raise _invalid(_l("tincan.xml names no activity with a launch file."))
 
 
-def check_zip(data: bytes, *, max_bytes: int, max_unpacked: int
+def check_zip(data: bytes, *, max_bytes: int, max_unpacked: int, too_big: bool = False
               ) -> tuple[zipfile.ZipFile, list[tuple[zipfile.ZipInfo, str]], Manifest]:
     """Validate an uploaded package and return its safe entries and manifest.
 
     :raise ValidationFailed: too big, not a zip, unsafe entries, no or bad ``tincan.xml``,
         launch file missing.
     """
+    if too_big or len(data) > max_bytes:
+        raise _invalid(_l("The package is too big (at most %(size)s).", size=megabytes(max_bytes)))
     if not data:
         raise _invalid(_l("Choose a zip file to upload."))
-    if len(data) > max_bytes:
-        raise _invalid(_l("The package is too big (at most %(size)s).", size=megabytes(max_bytes)))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()

@@ -36,19 +36,21 @@ def package_dir(package: XapiPackage) -> Path:
     return Path(current_app.instance_path) / package.folder
 
 
-def upload_package(*, module: Module, uploaded_by: User | None, data: bytes) -> XapiPackage:
+def upload_package(*, module: Module, uploaded_by: User | None, data: bytes,
+                   too_big: bool = False) -> XapiPackage:
     """Validate a Tin Can zip and unpack it as the module's package.
 
     An earlier package of the module stays recorded, so its activity id keeps counting.
 
     :param data: the zip's bytes.
+    :param too_big: the upload was refused unread for its size.
     :raise ValidationFailed: the module is not e-learning, or the zip is refused (``package``).
     """
     if module.kind != "elearning":
         raise ValidationFailed("only e-learning modules hold xAPI packages",
                                fields={"package": "only e-learning modules hold xAPI packages"})
     archive, entries, found = manifest.check_zip(
-        data, max_bytes=current_app.config["PACKAGE_MAX_BYTES"],
+        data, too_big=too_big, max_bytes=current_app.config["PACKAGE_MAX_BYTES"],
         max_unpacked=current_app.config["PACKAGE_MAX_UNPACKED_BYTES"])
     package = XapiPackage(organization_id=module.program.organization_id, module=module,
                           folder="", launch_path=found.launch_path,

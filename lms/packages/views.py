@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -49,11 +58,14 @@ def upload(program_id: int, module_id: int) -> Any:
     module = _module(program_id, module_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        file = request.files.get("package")
+        limit = current_app.config["PACKAGE_MAX_BYTES"]
+        # Refuse an oversized upload from its announced length, before reading it.
+        too_big = (request.content_length or 0) > limit + 64 * 1024
+        file = None if too_big else request.files.get("package")
         try:
             package = services.upload_package(
                 module=module, uploaded_by=current_membership().user,
-                data=file.read() if file else b"")
+                data=file.read(limit + 1) if file else b"", too_big=too_big)
         except DomainError as exc:
             db.session.rollback()
             errors = exc.fields or {"package": exc.message}

@@ -198,10 +198,14 @@ def test_not_a_zip_and_too_big_are_refused(client, login, world, app):
         big = make_zip({"tincan.xml": TINCAN, "index_lrs.html": INDEX,
                         "video.mp4": os.urandom(100 * 1024 + 10)})
         response = upload(client, world, big)
+        # Far too big: refused from its Content-Length, unread.
+        huge = upload(client, world, make_zip({"tincan.xml": TINCAN, "index_lrs.html": INDEX,
+                                               "video.mp4": os.urandom(300 * 1024)}))
     finally:
         app.config["PACKAGE_MAX_BYTES"] = 200 * 1024 * 1024
     assert response.status_code == 422
     assert "too big (at most 100 KB)" in response.get_data(as_text=True)
+    assert huge.status_code == 422 and "too big" in huge.get_data(as_text=True)
     assert db.session.scalars(select(XapiPackage)).all() == []
 
 
