@@ -1,4 +1,7 @@
-"""The xAPI statements of advocacy events: the post's URL as object, metrics in the result."""
+"""The xAPI statements of advocacy events: the post's URL as object, metrics in the result.
+
+The actor is the same agent as ``builders.agent_for_user`` (built without loading users).
+"""
 
 from __future__ import annotations
 
@@ -19,32 +22,47 @@ VERBS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def agent(user_id: int, name: str) -> dict[str, Any]:
-    """The same agent as ``builders.agent_for_user`` without loading the User row."""
-    return {"objectType": "Agent", "name": name,
-            "account": {"homePage": current_app.config["BASE_URL"], "name": str(user_id)}}
+class StatementFactory:
+    """Builds the statements of many events, computing the instance's IRIs once."""
 
+    def __init__(self, org_slug: str, metrics: tuple[str, ...]) -> None:
+        base = base_url()
+        self.org_slug = org_slug
+        self.home = current_app.config["BASE_URL"]
+        self.verbs = {kind: {"id": iri.format(base=base), "display": {"en-US": en, "fr-FR": fr}}
+                      for kind, (iri, en, fr) in VERBS.items()}
+        self.post_type = ACTIVITY_TYPES["post"].format(base=base)
+        self.network_ext = extension_iri("network")
+        self.metric_exts = [(name, extension_iri(name)) for name in metrics]
+        self.comment_ext = extension_iri("with-own-comment")
+        self.org_ext = extension_iri("organization")
+        self.source_ext = extension_iri("advocacy-source")
+        self.post_prefix = activity_iri("post", "")
+        self.campaign_prefix = activity_iri("campaign", "")
 
-def event_statement(*, user_id: int, user_name: str, org_slug: str, event: dict[str, Any],
-                    metrics: tuple[str, ...]) -> dict[str, Any]:
-    """One statement for one advocacy event (a dict of the event's columns)."""
-    base = base_url()
-    iri, en, fr = VERBS[event["kind"]]
-    url = event.get("url")
-    obj_id = url if url else activity_iri("post", event["idem_key"])
-    obj = {"objectType": "Activity", "id": obj_id,
-           "definition": {"type": ACTIVITY_TYPES["post"].format(base=base),
-                          "extensions": {extension_iri("network"): event["network"]}}}
-    exts = {extension_iri(name): int(event.get(name) or 0) for name in metrics}
-    exts[extension_iri("with-own-comment")] = bool(event.get("with_own_comment"))
-    ctx: dict[str, Any] = {"platform": "Relais", "extensions": {
-        extension_iri("organization"): org_slug,
-        extension_iri("advocacy-source"): event["source"]}}
-    if event.get("campaign_id"):
-        ctx["contextActivities"] = {"grouping": [
-            {"objectType": "Activity", "id": activity_iri("campaign", event["campaign_id"])}]}
-    occurred: datetime = event["occurred_at"]
-    return {"actor": agent(user_id, user_name),
-            "verb": {"id": iri.format(base=base), "display": {"en-US": en, "fr-FR": fr}},
-            "object": obj, "result": {"extensions": exts}, "context": ctx,
-            "timestamp": occurred.isoformat()}
+    def build(self, event: dict[str, Any], user_name: str) -> dict[str, Any]:
+        """One statement for one advocacy event (a dict of the event's columns)."""
+        url = event.get("url")
+        obj = {"objectType": "Activity", "id": url or self.post_prefix + event["idem_key"],
+               "definition": {"type": self.post_type,
+                              "extensions": {self.network_ext: event["network"]}}}
+        # Zero metrics are left out: most events have no sign-ups, leads or hires, and every
+        # extension is validated, stored and forwarded.
+        exts: dict[str, Any] = {iri: event[name] for name, iri in self.metric_exts
+                                if event.get(name)}
+        if event.get("with_own_comment"):
+            exts[self.comment_ext] = True
+        ctx: dict[str, Any] = {"platform": "Relais", "extensions": {
+            self.org_ext: self.org_slug, self.source_ext: event["source"]}}
+        if event.get("campaign_id"):
+            ctx["contextActivities"] = {"grouping": [
+                {"objectType": "Activity",
+                 "id": self.campaign_prefix + str(event["campaign_id"])}]}
+        occurred: datetime = event["occurred_at"]
+        st = {"actor": {"objectType": "Agent", "name": user_name,
+                        "account": {"homePage": self.home, "name": str(event["user_id"])}},
+              "verb": self.verbs[event["kind"]], "object": obj, "context": ctx,
+              "timestamp": occurred.isoformat()}
+        if exts:
+            st["result"] = {"extensions": exts}
+        return st
