@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from lms.accounts.models import User
 from lms.core.errors import ValidationFailed
@@ -47,8 +48,8 @@ def upload_package(*, module: Module, uploaded_by: User | None, data: bytes,
     :raise ValidationFailed: the module is not e-learning, or the zip is refused (``package``).
     """
     if module.kind != "elearning":
-        raise ValidationFailed("only e-learning modules hold xAPI packages",
-                               fields={"package": "only e-learning modules hold xAPI packages"})
+        message = str(_l("Only e-learning modules hold xAPI packages."))
+        raise ValidationFailed(message, fields={"package": message})
     archive, entries, found = manifest.check_zip(
         data, too_big=too_big, max_bytes=current_app.config["PACKAGE_MAX_BYTES"],
         max_unpacked=current_app.config["PACKAGE_MAX_UNPACKED_BYTES"])
