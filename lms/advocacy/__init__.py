@@ -18,3 +18,9 @@ def init_app(app: Flask) -> None:
     for command in COMMANDS:
         app.cli.add_command(command)
     register_job(jobs.KIND, jobs.run_import, label=_l("Advocacy activity import"))
+
+    from lms.advocacy import webhook
+    from lms.extensions import csrf
+
+    csrf.exempt(webhook.bp)
+    app.register_blueprint(webhook.bp)

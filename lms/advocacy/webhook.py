@@ -1,0 +1,104 @@
+"""The signed advocacy webhook: ``POST /hooks/advocacy/<org-slug>``.
+
+Signing: ``X-Relais-Timestamp`` is the sending time in Unix seconds, and
+``X-Relais-Signature: sha256=<hex>`` is the HMAC-SHA256, keyed with the organization's webhook
+secret, of ``<timestamp>.<raw body>``. Replay protection is the timestamp: a request older (or
+newer) than 5 minutes is refused, and since the timestamp is signed it cannot be refreshed.
+Within those 5 minutes a replay changes nothing, because events are idempotent (same event →
+same row, same metrics). Body: one event object, a list of events, or ``{"events": [...]}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import select
+
+from lms.accounts.models import Membership, Organization, User
+from lms.advocacy import services
+from lms.extensions import db
+
+bp = Blueprint("advocacy_hooks", __name__, url_prefix="/hooks/advocacy")
+
+TOLERANCE_SECONDS = 300
+MAX_EVENTS = 5000
+
+
+def sign(secret: str, timestamp: str | int, body: bytes) -> str:
+    """The signature header value for ``body`` sent at ``timestamp``."""
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def _error(status: int, code: str, message: str, fields: dict[str, str] | None = None
+           ) -> tuple[Response, int]:
+    return jsonify({"error": {"code": code, "message": message, "fields": fields or {}}}), status
+
+
+@bp.post("/<org_slug>")
+def receive(org_slug: str) -> Any:
+    """Receive signed advocacy events from a connector or an advocacy platform."""
+    org = db.session.scalar(select(Organization).where(Organization.slug == org_slug))
+    settings = db.session.get(services.AdvocacySettings, org.id) if org else None
+    # An unknown organization and a bad signature get the same answer: nothing to probe.
+    if org is None or settings is None or not settings.webhook_secret:
+        return _error(401, "unauthorized", "Missing or invalid signature.")
+    body = request.get_data(cache=False)
+    timestamp = request.headers.get("X-Relais-Timestamp", "")
+    given = request.headers.get("X-Relais-Signature", "")
+    if not timestamp.isdigit() or not given:
+        return _error(401, "unauthorized", "Missing or invalid signature.")
+    expected = sign(settings.webhook_secret, timestamp, body)
+    if not hmac.compare_digest(expected.encode(), given.strip().encode()):
+        return _error(401, "unauthorized", "Missing or invalid signature.")
+    if abs(time.time() - int(timestamp)) > TOLERANCE_SECONDS:
+        return _error(401, "replayed", "The timestamp is more than 5 minutes away from now: "
+                      "the request is refused (replay protection).")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return _error(400, "bad_request", "The body is not JSON.")
+    if isinstance(payload, dict) and "events" in payload:
+        payload = payload["events"]
+    events = payload if isinstance(payload, list) else [payload]
+    if not events or len(events) > MAX_EVENTS or not all(isinstance(e, dict) for e in events):
+        return _error(400, "bad_request", f"Send one event object or a list of 1 to "
+                      f"{MAX_EVENTS} event objects.")
+
+    emails = {str(e.get("email") or "").strip().lower() for e in events}
+    members = {row.email.lower(): (row.id, row.display_name) for row in db.session.execute(
+        select(User.id, User.email, User.display_name).join(Membership).where(
+            Membership.organization_id == org.id, User.email.in_(emails)))}
+    consenting = services.consenting_user_ids(org.id)
+    normalized, rejected, fields = [], [], {}
+    for i, raw in enumerate(events):
+        email = str(raw.get("email") or "").strip().lower()
+        member = members.get(email)
+        if member is None:
+            rejected.append({"index": i, "error": f"{email or 'email'}: not a member"})
+            continue
+        if member[0] not in consenting:
+            rejected.append({"index": i, "error": f"{email} has not opted in to advocacy "
+                                                  "activity collection"})
+            continue
+        try:
+            normalized.append(services.normalize_event(raw, user_id=member[0],
+                                                       source="webhook"))
+        except ValueError as exc:
+            fields[f"events[{i}]"] = str(exc)
+    if fields:
+        return _error(422, "validation_failed", "Some events are not valid; none was stored.",
+                      fields)
+    try:
+        services.check_references(org.id, normalized)
+    except ValueError as exc:
+        return _error(422, "validation_failed", str(exc))
+    result = services.ingest(organization=org, events=normalized,
+                             names={uid: name for uid, name in members.values()})
+    db.session.commit()
+    return {**result.as_dict(), "rejected": rejected}
