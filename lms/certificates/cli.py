@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 
 from lms.certificates import export
+from lms.certificates.pool import default_workers
 from lms.courses.models import Cohort
 from lms.extensions import db
 
@@ -16,7 +18,10 @@ from lms.extensions import db
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The ZIP file to write (PDFs and register.csv).")
 @click.option("--cohort", "cohort_id", type=int, help="Only this cohort's certificates.")
-def export_command(org_slug: str, out: Path, cohort_id: int | None) -> None:
+@click.option("--workers", type=int, default=None,
+              help="Rendering processes (default: RELAIS_CERTIFICATES_WORKERS, else every core).")
+def export_command(org_slug: str, out: Path, cohort_id: int | None,
+                   workers: int | None) -> None:
     """Write an organization's certificates (PDFs and a CSV register) into a ZIP file."""
     from lms.cli import fail
 
@@ -31,7 +36,8 @@ def export_command(org_slug: str, out: Path, cohort_id: int | None) -> None:
     if not out.parent.is_dir():
         fail(f"no such folder: {out.parent}")
     ids = export.certificate_ids(org.id, {"cohort_id": cohort_id})
-    count = export.write_zip(out, ids)
+    count = export.write_zip(out, ids, workers=default_workers(
+        workers or current_app.config.get("CERTIFICATES_WORKERS")))
     click.echo(f"{count} certificates written to {out}")
 
 

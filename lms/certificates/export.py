@@ -1,7 +1,8 @@
 """Bulk export: a ZIP of the certificates' PDFs and a CSV register, as a job or a command.
 
-PDFs are written into the archive one at a time (each rendered, or read from the cache, then
-released), so memory stays flat whatever the count. Rendering is sequential in this process.
+PDFs are rendered into the cache by a pool of warm processes (``RELAIS_CERTIFICATES_WORKERS``,
+default: every core) and copied into the archive one at a time, with a bounded number in
+flight, so memory stays flat whatever the count.
 """
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ import io
 import os
 import secrets
 import zipfile
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from lms.accounts.models import Organization
-from lms.certificates import queries, rendering
+from lms.certificates import definitions, queries, rendering
 from lms.certificates.models import Certificate
+from lms.certificates.pool import PdfPool, default_workers
 from lms.core.errors import ValidationFailed
 from lms.extensions import db
 from lms.jobs import services as jobs
@@ -70,28 +75,67 @@ def register_row(certificate: Certificate) -> list[Any]:
             file_name(certificate)]
 
 
+def _pdf_path(certificate: Certificate) -> Path:
+    return rendering.cache_dir() / f"{rendering.key_for(certificate)}.pdf"
+
+
 def write_zip(out: Path, ids: list[int],
-              progress: Callable[[int, int], None] | None = None) -> int:
-    """Write the archive of ``ids`` to ``out`` (atomically); returns the number of PDFs."""
+              progress: Callable[[int, int], None] | None = None,
+              workers: int = 1) -> int:
+    """Write the archive of ``ids`` to ``out`` (atomically); returns the number of PDFs.
+
+    :param workers: rendering processes; 1 renders in this process.
+    """
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
     register = io.StringIO()
     writer = csv.writer(register)
     writer.writerow(REGISTER_COLUMNS)
     total = len(ids)
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
-        for done, ident in enumerate(ids, start=1):
-            certificate = db.session.get(Certificate, ident)
-            if certificate is None:
-                continue
-            # PDFs are compressed already: stored as they are.
-            archive.writestr(file_name(certificate), rendering.pdf_bytes(certificate))
-            writer.writerow(register_row(certificate))
-            db.session.expunge(certificate)  # keep the session (and memory) small
-            if progress is not None:
-                progress(done, total)
-        archive.writestr(REGISTER_NAME, "\ufeff" + register.getvalue())
+    done = 0
+    pending: deque[tuple[str, list[Any], Path, Future[str] | None]] = deque()
+
+    def flush_one(archive: zipfile.ZipFile) -> None:
+        nonlocal done
+        name, row, path, future = pending.popleft()
+        if future is not None:
+            future.result()
+        # PDFs are compressed already: stored as they are, one at a time.
+        archive.write(path, name)
+        writer.writerow(row)
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    pool = PdfPool(workers) if workers > 1 and total > 1 else None
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+            for ident in ids:
+                certificate = db.session.get(Certificate, ident)
+                if certificate is None:
+                    continue
+                path = _pdf_path(certificate)
+                future = None
+                if not path.is_file():
+                    if pool is None:
+                        rendering.pdf_bytes(certificate)
+                    else:
+                        template = definitions.load(certificate.template_key)
+                        future = pool.submit(rendering.render_html(certificate), template.css,
+                                             str(template.folder), path)
+                pending.append((file_name(certificate), register_row(certificate), path,
+                                future))
+                db.session.expunge(certificate)  # keep the session (and memory) small
+                # A bounded window of PDFs in flight: memory does not grow with the count.
+                while len(pending) > (4 * workers if pool else 0):
+                    flush_one(archive)
+            while pending:
+                flush_one(archive)
+            archive.writestr(REGISTER_NAME, "\ufeff" + register.getvalue())
+    finally:
+        if pool is not None:
+            pool.__exit__(None, None, None)
     os.replace(tmp, out)
-    return total
+    return done
 
 
 def start_export(*, organization: Organization, created_by: Any,
@@ -120,7 +164,8 @@ def run_export(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
         if done % step == 0 or done == total:
             report_progress(done, total, f"{done} of {total} certificates")
 
-    count = write_zip(folder / RESULT_NAME, ids, progress)
+    workers = default_workers(current_app.config.get("CERTIFICATES_WORKERS"))
+    count = write_zip(folder / RESULT_NAME, ids, progress, workers=workers)
     jobs.set_result_file(job, RESULT_NAME)
     job.message = f"{count} certificates exported."
     return {"certificates": count}

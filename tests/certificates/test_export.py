@@ -39,7 +39,7 @@ def test_cli_exports_pdfs_and_register(cert_world, runner, tmp_path):
     w.complete(extra)
     out = tmp_path / "export.zip"
     result = runner.invoke(args=["export-certificates", "--org", "acme", "--out", str(out),
-                                 "--cohort", str(w.cohort.id)])
+                                 "--cohort", str(w.cohort.id), "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert "2 certificates" in result.output
     names, rows = read_zip(out)
@@ -53,7 +53,8 @@ def test_cli_exports_pdfs_and_register(cert_world, runner, tmp_path):
     assert by_name["Learner 1"]["start"] == "2026-10-01"
     assert float(by_name["Learner 1"]["hours"]) > 0
     # Without --cohort, all three.
-    result = runner.invoke(args=["export-certificates", "--org", "acme", "--out", str(out)])
+    result = runner.invoke(args=["export-certificates", "--org", "acme", "--out", str(out),
+                                 "--workers", "1"])
     assert result.exit_code == 0 and len(read_zip(out)[1]) == 3
 
 
