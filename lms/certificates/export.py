@@ -8,9 +8,10 @@ flight, so memory stays flat whatever the count.
 from __future__ import annotations
 
 import csv
-import io
 import os
 import secrets
+import shutil
+import tempfile
 import zipfile
 from collections import deque
 from collections.abc import Callable
@@ -87,7 +88,8 @@ def write_zip(out: Path, ids: list[int],
     :param workers: rendering processes; 1 renders in this process.
     """
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
-    register = io.StringIO()
+    # The register goes to a temporary file too, so memory does not grow with the count.
+    register = tempfile.TemporaryFile("w+", encoding="utf-8-sig", newline="")
     writer = csv.writer(register)
     writer.writerow(REGISTER_COLUMNS)
     total = len(ids)
@@ -130,8 +132,12 @@ def write_zip(out: Path, ids: list[int],
                     flush_one(archive)
             while pending:
                 flush_one(archive)
-            archive.writestr(REGISTER_NAME, "\ufeff" + register.getvalue())
+            register.flush()
+            register.seek(0)
+            with archive.open(REGISTER_NAME, "w") as entry:
+                shutil.copyfileobj(register.buffer, entry)
     finally:
+        register.close()
         if pool is not None:
             pool.__exit__(None, None, None)
     os.replace(tmp, out)

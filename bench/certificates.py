@@ -1,0 +1,157 @@
+"""Benchmark of certificate rendering; prints its figures.
+
+    .venv/bin/python bench/certificates.py [--n 1000] [--workers 2] [--database URL]
+
+For N certificates (issued in one organization, each with its own learner) it measures, in the
+same run and on the same HTML:
+  1. Relais' renderer, one process (``rendering.pdf_bytes``: sandboxed Jinja + WeasyPrint +
+     disk cache write) vs plain WeasyPrint (``HTML(string).write_pdf``) on the pre-rendered HTML;
+  2. the bulk export (``export.write_zip``: pool of warm processes, ZIP + CSV register) with an
+     empty cache vs plain WeasyPrint in a pool of the same size;
+  3. peak memory: tracemalloc peak of the parent during exports of N/4 and N cached
+     certificates (flat = independent of the count), and the process's max RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import tracemalloc
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lms import create_app  # noqa: E402
+from lms.accounts import services as accounts  # noqa: E402
+from lms.accounts.models import Role  # noqa: E402
+from lms.certificates import definitions, export, rendering  # noqa: E402
+from lms.certificates import services as certs  # noqa: E402
+from lms.certificates.models import Certificate  # noqa: E402
+from lms.courses import services as courses  # noqa: E402
+from lms.extensions import db  # noqa: E402
+
+
+def _plain(args: tuple[str, str]) -> int:
+    from weasyprint import CSS, HTML
+
+    html, css = args
+    return len(HTML(string=html).write_pdf(stylesheets=[CSS(string=css)]))
+
+
+def _warm() -> None:
+    import weasyprint  # noqa: F401
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--sequential", type=int, default=None,
+                        help="certificates for the one-process comparison (default: min(N, 100))")
+    parser.add_argument("--database", default=None)
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp()
+    os.environ["RELAIS_INSTANCE_PATH"] = tmp
+    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database or f"sqlite:///{tmp}/bench.db",
+                      "BASE_URL": "https://relais.example"})
+    n, workers = args.n, args.workers
+    seq_n = args.sequential or min(n, 100)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        courses.load_catalogue()
+        org = accounts.create_organization(slug="bench", name="Bench Formation SAS")
+        trainer = accounts.provision_member(organization=org, email="t@bench.example",
+                                            role=Role.TRAINER, display_name="Tess Trainer")
+        program = courses.copy_from_catalogue(organization=org,
+                                              slug="parcours-ambassadeurs-6-semaines")
+        cohort = courses.create_cohort(program=program, name="Vague 1", pilot=False,
+                                       starts_on=date(2026, 9, 1),
+                                       trainers=[trainer.membership])
+        t0 = time.perf_counter()
+        for i in range(n):
+            member = accounts.provision_member(
+                organization=org, email=f"l{i}@bench.example", role=Role.LEARNER,
+                display_name=f"Apprenant·e Numéro {i}", locale="fr" if i % 2 else "en")
+            enrollment = courses.enrol(cohort=cohort, membership=member.membership)
+            certs.issue_manually(enrollment=enrollment, issued_by=trainer.membership.user,
+                                 reason="bench")
+            if i % 200 == 199:
+                db.session.commit()
+        db.session.commit()
+        print(f"setup: {n} certificates issued in {time.perf_counter() - t0:.1f} s "
+              f"(workers={workers}, cpus={os.cpu_count()})")
+        ids = list(db.session.scalars(db.select(Certificate.id).order_by(Certificate.id)))
+        template = definitions.load("default")
+        cache = rendering.cache_dir()
+
+        # 1. One process: Relais' renderer vs plain WeasyPrint, same HTML, interleaved halves.
+        sample = [db.session.get(Certificate, i) for i in ids[:seq_n]]
+        htmls = [rendering.render_html(c) for c in sample]
+        _plain((htmls[0], template.css))  # warm up fonts
+        relais_s = plain_s = 0.0
+        for c, html in zip(sample, htmls, strict=True):
+            t = time.perf_counter()
+            rendering.pdf_bytes(c)
+            relais_s += time.perf_counter() - t
+            t = time.perf_counter()
+            _plain((html, template.css))
+            plain_s += time.perf_counter() - t
+        print(f"one process, {seq_n} PDFs: Relais renderer {seq_n / relais_s:.1f}/s, "
+              f"plain WeasyPrint {seq_n / plain_s:.1f}/s, ratio {plain_s / relais_s:.2f}")
+        # A cache hit, for the record.
+        t = time.perf_counter()
+        for c in sample:
+            rendering.pdf_bytes(c)
+        print(f"cached PDFs served: {seq_n / (time.perf_counter() - t):.0f}/s")
+        db.session.expunge_all()
+
+        # 2. Bulk, all cores, empty cache: Relais' export vs plain WeasyPrint in a pool.
+        shutil.rmtree(cache)
+        all_html = [(rendering.render_html(db.session.get(Certificate, i)), template.css)
+                    for i in ids]
+        db.session.expunge_all()
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_warm) as pool:
+            list(pool.map(_plain, all_html[:workers]))  # warm
+            t = time.perf_counter()
+            for _ in pool.map(_plain, all_html, chunksize=4):
+                pass
+            plain_pool_s = time.perf_counter() - t
+        del all_html
+        out = Path(tmp) / "export.zip"
+        t = time.perf_counter()
+        export.write_zip(out, ids, workers=workers)
+        relais_pool_s = time.perf_counter() - t
+        print(f"bulk, {n} PDFs, {workers} processes: Relais export (ZIP + register, pool "
+              f"start-up included) {n / relais_pool_s:.1f}/s, plain WeasyPrint pool (warm) "
+              f"{n / plain_pool_s:.1f}/s, ratio {plain_pool_s / relais_pool_s:.2f}; "
+              f"zip {out.stat().st_size / 1e6:.1f} MB")
+
+        # 3. Memory of the export in the parent: N/4 vs N (cached PDFs, so the zip path).
+        peaks = []
+        for count in (max(1, n // 4), n):
+            db.session.expunge_all()
+            tracemalloc.start()
+            export.write_zip(out, ids[:count], workers=1)
+            peaks.append((count, tracemalloc.get_traced_memory()[1]))
+            tracemalloc.stop()
+        print("export peak traced memory (parent): " + ", ".join(
+            f"{c} certificates {p / 1e6:.1f} MB" for c, p in peaks))
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"max RSS: parent {rss:.0f} MB, largest worker {child:.0f} MB")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
