@@ -24,3 +24,7 @@ def init_app(app: Flask) -> None:
 
     csrf.exempt(webhook.bp)
     app.register_blueprint(webhook.bp)
+
+    from lms.advocacy import views
+
+    app.register_blueprint(views.bp)

@@ -1,0 +1,213 @@
+"""Pages: the learner's "My activity" and the trainers'/HR "Advocacy" dashboard."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from lms.accounts.authz import (
+    MANAGER_ROLES,
+    current_membership,
+    current_organization,
+    org_blueprint,
+    role_required,
+)
+from lms.accounts.models import Role
+from lms.advocacy import jobs, kpis, queries, services
+from lms.advocacy.csvimport import PRESETS
+from lms.advocacy.models import KINDS, METRICS, NETWORKS
+from lms.core.errors import DomainError
+from lms.core.models import utcnow
+from lms.extensions import db
+
+bp = org_blueprint("advocacy", __name__, template_folder="templates")
+
+PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
+NETWORK_LABELS = {"linkedin": "LinkedIn", "x": "X", "facebook": "Facebook",
+                  "instagram": "Instagram", "tiktok": "TikTok", "youtube": "YouTube",
+                  "other": _l("Other")}
+KIND_LABELS = {"post": _l("Post"), "share": _l("Share"), "comment": _l("Comment"),
+               "reaction": _l("Reaction"), "summary": _l("Summary")}
+METRIC_LABELS = {"impressions": _l("Impressions"), "clicks": _l("Clicks"),
+                 "reactions": _l("Reactions"), "comments": _l("Comments"),
+                 "reshares": _l("Reshares"), "signups": _l("Sign-ups"), "leads": _l("Leads"),
+                 "hires": _l("Hires"), "shares": _l("Shares")}
+
+
+def _labels() -> dict[str, Any]:
+    return {"network_labels": NETWORK_LABELS, "kind_labels": KIND_LABELS,
+            "metric_labels": METRIC_LABELS}
+
+
+@bp.get("/advocacy/me")
+def my_activity() -> Any:
+    """The learner's consent, manual entry form, own events and totals."""
+    org, user = current_organization(), current_user
+    consent = services.consent_of(org.id, user.id)
+    records = queries.event_records(org.id, user_id=user.id)
+    return render_template("advocacy/my_activity.html", consent=consent,
+                           totals=kpis.totals(records), events=queries.my_events(org.id, user.id),
+                           networks=NETWORKS, kinds=KINDS, metrics=METRICS,
+                           campaigns=queries.campaigns(org.id), today=utcnow().date(),
+                           **_labels())
+
+
+@bp.post("/advocacy/me/consent")
+def my_consent() -> Any:
+    """Opt in, revoke, or hide/show oneself on the leaderboard."""
+    org, action = current_organization(), request.form.get("action")
+    try:
+        if action == "opt_in":
+            services.give_consent(organization=org, user=current_user)
+            flash(_("Thank you: your advocacy activity will now be counted."), "success")
+        elif action == "revoke":
+            services.revoke_consent(organization=org, user=current_user)
+            flash(_("Done: your activity is no longer collected."), "success")
+        elif action in ("hide", "show"):
+            services.set_leaderboard_opt_out(organization=org, user=current_user,
+                                             opt_out=action == "hide")
+        else:
+            return Response(status=400)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("advocacy.my_activity"))
+    db.session.commit()
+    return redirect(url_for("advocacy.my_activity"))
+
+
+@bp.post("/advocacy/me/events")
+def add_my_event() -> Any:
+    """Record one action by hand (idempotent: the same post twice updates its metrics)."""
+    data = {k: request.form.get(k, "") for k in (
+        "url", "network", "kind", "occurred_at", "with_own_comment", "campaign_id",
+        *METRICS)}
+    try:
+        services.record_event(organization=current_organization(), user=current_user,
+                              data=data, source="manual")
+    except DomainError as exc:
+        db.session.rollback()
+        details = " ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        flash(f"{exc.message} {details}".strip(), "error")
+        return redirect(url_for("advocacy.my_activity"))
+    db.session.commit()
+    flash(_("Activity recorded."), "success")
+    return redirect(url_for("advocacy.my_activity"))
+
+
+def _filters() -> dict[str, Any]:
+    period = request.args.get("period", "90")
+    days = PERIODS.get(period, 90)
+    team = request.args.get("team") or None
+    campaign = request.args.get("campaign", type=int)
+    return {"period": period if period in PERIODS else "90",
+            "since": utcnow() - timedelta(days=days) if days else None,
+            "team": team, "campaign": campaign}
+
+
+def _csv(name: str, header: list[str], rows: list[list[Any]]) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="advocacy-{name}.csv"'})
+
+
+@bp.get("/advocacy")
+@role_required(*MANAGER_ROLES)
+def dashboard() -> Any:
+    """KPI tiles, networks, content types, campaigns, content items and leaderboard."""
+    org, f = current_organization(), _filters()
+    records = queries.event_records(org.id, since=f["since"], team=f["team"],
+                                    campaign_id=f["campaign"])
+    settings = services.settings_for(org.id)
+    learners = queries.learner_ids(org.id, f["team"])
+    thirty = utcnow() - timedelta(days=30)
+    # Activation is always "active in the last 30 days", whatever the period shown.
+    activation = kpis.activation_rate(
+        queries.event_records(org.id, since=thirty, team=f["team"]), learners, since=thirty)
+    # A campaign's progress counts all its events, whatever the filters.
+    all_records = queries.event_records(org.id)
+    campaigns = [(c, kpis.campaign_progress(all_records, campaign_id=c.id,
+                                            target_metric=c.target_metric,
+                                            target_value=c.target_value))
+                 for c in queries.campaigns(org.id)]
+    items = queries.content_items(org.id)
+    per_item = kpis.shares_per_content_item(records)
+    board = kpis.leaderboard(records, hidden=queries.leaderboard_hidden(org.id)) \
+        if settings.leaderboard_enabled else []
+    names = queries.names({r["user_id"] for r in board})
+    networks, kinds = kpis.by_network(records), kpis.by_kind(records)
+    export = request.args.get("export")
+    if export == "networks":
+        return _csv("networks", ["network", "events", "impressions", "clicks", "reshares",
+                                 "engagement"],
+                    [[r["network"], r["events"], r["impressions"], r["clicks"], r["reshares"],
+                      f"{r['engagement']:.4f}"] for r in networks])
+    if export == "kinds":
+        return _csv("content-types", ["kind", "events", "clicks", "clicks_per_event",
+                                      "engagement"],
+                    [[r["kind"], r["events"], r["clicks"], f"{r['clicks_per_event']:.2f}",
+                      f"{r['engagement']:.4f}"] for r in kinds])
+    if export == "campaigns":
+        return _csv("campaigns", ["campaign", "kind", "target_metric", "target_value",
+                                  "deadline", "value", "percent"],
+                    [[c.title, c.kind, c.target_metric or "shares", c.target_value,
+                      c.deadline.isoformat() if c.deadline else "", p["value"],
+                      "" if p["percent"] is None else f"{p['percent']:.1f}"]
+                     for c, p in campaigns])
+    if export == "content":
+        return _csv("content-items", ["content_item", "url", "shares", "clicks"],
+                    [[items[i].title, items[i].url, v["shares"], v["clicks"]]
+                     for i, v in per_item.items() if i in items])
+    if export == "leaderboard":
+        return _csv("leaderboard", ["rank", "name", "points", "events", "with_own_comment",
+                                    "clicks"],
+                    [[n, names.get(r["user_id"], ""), r["points"], r["events"],
+                      r["with_own_comment"], r["clicks"]] for n, r in enumerate(board, 1)])
+    top = max([int(r["impressions"]) for r in networks] or [0]) or 1  # type: ignore[call-overload]
+    return render_template(
+        "advocacy/dashboard.html", f=f, totals=kpis.totals(records), activation=activation,
+        learners=len(learners), networks=networks, top=top, kinds=kinds, campaigns=campaigns,
+        items=items, per_item=per_item, board=board, names=names, settings=settings,
+        teams=queries.teams(org.id), all_campaigns=[c for c, _p in campaigns],
+        presets=PRESETS, can_manage=current_membership().role in (Role.HR, Role.ADMIN),
+        **_labels())
+
+
+@bp.post("/advocacy/settings")
+@role_required(Role.HR, Role.ADMIN)
+def settings() -> Any:
+    """Switch the leaderboard on or off for the whole organization."""
+    services.set_leaderboard_enabled(organization=current_organization(),
+                                     enabled=request.form.get("leaderboard") == "on")
+    db.session.commit()
+    return redirect(url_for("advocacy.dashboard"))
+
+
+@bp.post("/advocacy/import")
+@role_required(*MANAGER_ROLES)
+def upload() -> Any:
+    """Start a background import of an uploaded CSV export."""
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        flash(_("Choose a CSV file."), "error")
+        return redirect(url_for("advocacy.dashboard"))
+    try:
+        job = jobs.start_import(organization=current_organization(), created_by=current_user,
+                                data=file.read(), preset_name=request.form.get("preset"),
+                                skip_invalid=request.form.get("skip_invalid") == "on")
+    except DomainError as exc:
+        db.session.rollback()
+        details = " ".join(str(v) for v in exc.fields.values())
+        flash(f"{exc.message} {details}".strip(), "error")
+        return redirect(url_for("advocacy.dashboard"))
+    db.session.commit()
+    return redirect(url_for("jobs.job", job_id=job.id))

@@ -1,0 +1,132 @@
+"""Pages: learner's "My activity" (consent, manual entry), the dashboard (roles, isolation,
+CSV exports, leaderboard switch), the background import."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import func, select
+
+from lms.accounts.models import Role
+from lms.advocacy import services
+from lms.advocacy.models import AdvocacyEvent
+from lms.extensions import db
+from lms.jobs.models import Job
+from tests.advocacy.helpers import consent
+
+
+def count() -> int:
+    return db.session.scalar(select(func.count()).select_from(AdvocacyEvent))
+
+
+FORM = {"url": "https://www.linkedin.com/feed/update/1", "network": "linkedin",
+        "kind": "share", "occurred_at": "2026-11-20", "clicks": "12",
+        "with_own_comment": "yes"}
+
+
+def test_manual_entry_requires_consent_and_is_idempotent(client, create_org, create_user,
+                                                         login):
+    org = create_org(slug="mine")
+    learner = create_user(org=org, email="lea@mine.example")
+    login(learner)
+    client.post("/o/mine/advocacy/me/events", data=FORM)
+    assert count() == 0
+    assert client.post("/o/mine/advocacy/me/consent", data={"action": "opt_in"}
+                       ).status_code == 302
+    client.post("/o/mine/advocacy/me/events", data=FORM)
+    client.post("/o/mine/advocacy/me/events", data={**FORM, "clicks": "20"})
+    assert count() == 1
+    event = db.session.scalar(select(AdvocacyEvent))
+    assert (event.clicks, event.with_own_comment, event.source) == (20, True, "manual")
+    page = client.get("/o/mine/advocacy/me").get_data(as_text=True)
+    assert "linkedin.com/feed/update/1" in page
+    client.post("/o/mine/advocacy/me/consent", data={"action": "revoke"})
+    client.post("/o/mine/advocacy/me/events", data={**FORM, "url": "https://x.com/2"})
+    assert count() == 1
+
+
+def test_bad_manual_entry_shows_a_message(client, create_org, create_user, login):
+    org = create_org(slug="mine2")
+    learner = create_user(org=org)
+    consent(org, learner)
+    login(learner)
+    page = client.post("/o/mine2/advocacy/me/events", data={**FORM, "url": "pas une url"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "not an http(s) address" in page
+    assert count() == 0
+
+
+def seed(org, *learners):
+    consent(org, *learners)
+    for i, user in enumerate(learners):
+        services.record_event(organization=org, user=user, source="api", data={
+            "network": "linkedin" if i else "x", "kind": "share",
+            "url": f"https://acme.example/{i}", "occurred_at": services.utcnow(),
+            "clicks": 10 * (i + 1), "impressions": 100})
+    db.session.commit()
+
+
+def test_dashboard_roles_isolation_and_exports(client, create_org, create_user, login):
+    org = create_org(slug="dash")
+    hr = create_user(Role.HR, org=org)
+    a = create_user(org=org, name="Ana")
+    b = create_user(org=org, name="Bruno")
+    seed(org, a, b)
+    login(a)
+    assert client.get("/o/dash/advocacy").status_code == 403
+    client.post("/logout")
+    login(hr)
+    page = client.get("/o/dash/advocacy").get_data(as_text=True)
+    assert "Bruno" in page and "100 %" in page  # both learners active
+    csv_text = client.get("/o/dash/advocacy?export=networks").get_data(as_text=True)
+    assert csv_text.splitlines()[0].startswith("network,events,impressions,clicks")
+    assert "linkedin,1,100,20" in csv_text
+    board = client.get("/o/dash/advocacy?export=leaderboard").get_data(as_text=True)
+    assert board.splitlines()[1].startswith("1,Bruno,21")
+    other = create_org(slug="other")
+    outsider = create_user(Role.HR, org=other)
+    client.post("/logout")
+    login(outsider)
+    assert client.get("/o/dash/advocacy").status_code == 404
+
+
+def test_leaderboard_opt_out_and_org_switch(client, create_org, create_user, login):
+    org = create_org(slug="lb")
+    admin = create_user(Role.ADMIN, org=org)
+    a = create_user(org=org, name="Ana")
+    b = create_user(org=org, name="Bruno")
+    seed(org, a, b)
+    services.set_leaderboard_opt_out(organization=org, user=b, opt_out=True)
+    db.session.commit()
+    login(admin)
+    board = client.get("/o/lb/advocacy?export=leaderboard").get_data(as_text=True)
+    assert "Ana" in board and "Bruno" not in board
+    client.post("/o/lb/advocacy/settings", data={})
+    page = client.get("/o/lb/advocacy").get_data(as_text=True)
+    assert "switched off" in page
+    assert client.get("/o/lb/advocacy?export=leaderboard").get_data(as_text=True
+                                                                     ).count("\n") == 1
+
+
+def test_upload_starts_a_background_job(client, create_org, create_user, login, app):
+    org = create_org(slug="up")
+    trainer = create_user(Role.TRAINER, org=org)
+    learner = create_user(org=org, email="lea@up.example")
+    consent(org, learner)
+    login(trainer)
+    data = ("email,network,kind,url,date,clicks\n"
+            "lea@up.example,linkedin,share,https://acme.example/1,2026-11-01,3\n"
+            "nobody@up.example,linkedin,share,https://acme.example/2,2026-11-01,3\n")
+    r = client.post("/o/up/advocacy/import", data={
+        "file": (io.BytesIO(data.encode()), "a.csv"), "preset": "generic",
+        "skip_invalid": "on"}, content_type="multipart/form-data")
+    assert r.status_code == 302
+    job = db.session.scalar(select(Job))
+    assert job.kind == "advocacy.import_activity"
+    from lms.jobs.runner import run_job
+
+    run_job(job.id)
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.result["created"] == 1 and job.result["rejected"] == 1, job.error
+    assert count() == 1
