@@ -28,3 +28,5 @@ def init_app(app: Flask) -> None:
     from lms.advocacy import views
 
     app.register_blueprint(views.bp)
+
+    from lms.api import advocacy as api_advocacy  # noqa: F401  (routes register on the API)
