@@ -30,3 +30,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
 
     from lms.api import advocacy as api_advocacy  # noqa: F401  (routes register on the API)
+
+    from lms import demo
+    from lms.advocacy.demo import demo_step
+
+    if demo_step not in demo.STEPS:
+        demo.STEPS.append(demo_step)
