@@ -135,7 +135,7 @@ def write_zip(out: Path, ids: list[int],
             register.flush()
             register.seek(0)
             with archive.open(REGISTER_NAME, "w") as entry:
-                shutil.copyfileobj(register.buffer, entry)
+                shutil.copyfileobj(register.buffer, entry)  # type: ignore[type-var]
     finally:
         register.close()
         if pool is not None:

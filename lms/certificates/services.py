@@ -71,7 +71,8 @@ def build_snapshot(enrollment: Enrollment, *, issued_by: User | None) -> dict[st
     learner = enrollment.membership.user
     done = set(db.session.scalars(select(ModuleProgress.module_id).where(
         ModuleProgress.enrollment_id == enrollment.id, ModuleProgress.state == COMPLETED)))
-    modules, by_kind = [], {}
+    modules: list[dict[str, Any]] = []
+    by_kind: dict[str, float] = {}
     for module in program.modules:
         if module.id not in done:
             continue
@@ -151,8 +152,14 @@ def current_for(enrollment: Enrollment) -> Certificate | None:
 def issue_on_completion(enrollment: Enrollment) -> None:
     """Hook for :mod:`lms.courses.hooks`: issue the certificate of a completed enrolment,
     unless it already holds a valid one (a completion taken back then given again)."""
-    if current_for(enrollment) is None:
+    if current_for(enrollment) is not None:
+        return
+    try:
         _create(enrollment, issued_by=None, reason=None)
+    except definitions.ContentError:
+        # A broken template must not reject the statement that completed the program: the
+        # completion stands, and a trainer issues the certificate by hand once it is fixed.
+        current_app.logger.exception("certificate not issued for enrolment %s", enrollment.id)
 
 
 def issue_manually(*, enrollment: Enrollment, issued_by: User, reason: str) -> Certificate:

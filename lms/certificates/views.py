@@ -282,8 +282,5 @@ def verify(code: str) -> Any:
         else None,
     }
     if as_json:
-        response = jsonify(data)
-    else:
-        response = render_template("certificates/verify.html", certificate=certificate,
-                                   data=data)
-    return response
+        return jsonify(data)
+    return render_template("certificates/verify.html", certificate=certificate, data=data)

@@ -122,3 +122,36 @@ def test_revoke_needs_a_reason_and_is_recorded(cert_world):
     assert revoked["actor"]["account"]["name"] == str(w.hr.id)
     with pytest.raises(Conflict):
         services.revoke(certificate=cert, revoked_by=w.hr, reason="again")
+
+
+def test_a_broken_template_does_not_block_completion(cert_world, monkeypatch):
+    from lms.certificates import definitions
+
+    def broken(key):
+        raise definitions.ContentError([f"{key}: broken"])
+
+    monkeypatch.setattr(definitions, "load", broken)
+    w = cert_world
+    w.complete(w.enrollments[0])
+    db.session.refresh(w.enrollments[0])
+    assert w.enrollments[0].status == COMPLETED and certificates() == []
+
+
+def test_template_folder_errors_name_the_file(tmp_path):
+    from lms.certificates import definitions
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    with pytest.raises(definitions.ContentError, match="template.html: missing file"):
+        definitions.read_folder(folder)
+    for name in definitions.FILES:
+        (folder / name).write_text("x: [\n" if name == "metadata.yaml" else "")
+    with pytest.raises(definitions.ContentError, match=r"metadata.yaml:\d+: invalid YAML"):
+        definitions.read_folder(folder)
+    (folder / "metadata.yaml").write_text("format_version: 1\nkey: other\nlanguages: [fr]\n")
+    with pytest.raises(definitions.ContentError) as err:
+        definitions.read_folder(folder)
+    assert any("key must be" in e for e in err.value.errors)
+    assert any("labels.fr lacks" in e for e in err.value.errors)
+    # The built-in template is valid.
+    assert definitions.read_folder(definitions.templates_root() / "default").key == "default"
