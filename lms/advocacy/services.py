@@ -384,9 +384,8 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
         inserts, updates, statements = [], [], []
         for event in chunk:
             old = existing.get(event["idem_key"])
-            if old is not None and all(getattr(old, c) == (event.get(c) or (
-                    False if c == "with_own_comment" else (0 if c in METRICS else None)))
-                    for c in _COMPARED):
+            if old is not None and tuple(old)[2:] == tuple(
+                    event.get(c) or _EMPTY[c] for c in _COMPARED):
                 result.unchanged += 1
                 continue
             statement_id = str(uuid.uuid4())
@@ -414,6 +413,9 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     return result
 
 
+# What a missing value is stored as, to compare events with the stored rows.
+_EMPTY: dict[str, Any] = {**dict.fromkeys(_COMPARED), **dict.fromkeys(METRICS, 0),
+                          "with_own_comment": False}
 _ROW_KEYS = ("user_id", "network", "kind", "url", "occurred_at", "external_id", "source",
              "idem_key") + _COMPARED
 

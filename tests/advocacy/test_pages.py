@@ -130,3 +130,29 @@ def test_upload_starts_a_background_job(client, create_org, create_user, login, 
     job = db.session.get(Job, job.id)
     assert job.result["created"] == 1 and job.result["rejected"] == 1, job.error
     assert count() == 1
+
+
+def test_background_import_without_skip_writes_nothing_and_keeps_the_report(
+        client, create_org, create_user, login):
+    org = create_org(slug="up2")
+    hr = create_user(Role.HR, org=org)
+    learner = create_user(org=org, email="lea@up2.example")
+    consent(org, learner)
+    login(hr)
+    data = ("email,network,kind,url,date,clicks\n"
+            "lea@up2.example,linkedin,share,https://acme.example/1,2026-11-01,3\n"
+            "lea@up2.example,linkedin,share,https://acme.example/2,2026-13-01,3\n")
+    client.post("/o/up2/advocacy/import", data={
+        "file": (io.BytesIO(data.encode()), "a.csv"), "preset": "generic"},
+        content_type="multipart/form-data")
+    job = db.session.scalar(select(Job))
+    from lms.jobs import services as job_services
+    from lms.jobs.runner import run_job
+
+    run_job(job.id)
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.result["written"] is False and job.result["rejected"] == 1
+    assert count() == 0
+    report = job_services.result_file(job).read_text()
+    assert report.splitlines()[1].startswith("3,date:")
