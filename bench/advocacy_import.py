@@ -82,7 +82,7 @@ def main() -> None:
         print(f"database: {db.engine.dialect.name}; file: {args.rows} rows, "
               f"{len(data) / 1e6:.1f} MB")
         began = time.perf_counter()
-        checked = csvimport.check_file(organization=org, data=data)
+        csvimport.check_file(organization=org, data=data)
         print(f"checking the whole file alone (no write): {time.perf_counter() - began:.2f} s")
         db.session.rollback()
         for label in ("first import", "same file again"):

@@ -8,11 +8,13 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the models, pages, webhook, CLI, import job, demo step and API resource."""
-    from lms.advocacy import models  # noqa: F401  (tables known to migrations and tests)
-
-    from lms.advocacy import jobs
-    from lms.advocacy.cli import COMMANDS
     from flask_babel import lazy_gettext as _l
+
+    from lms.advocacy import (
+        jobs,
+        models,  # noqa: F401  (tables known to migrations and tests)
+    )
+    from lms.advocacy.cli import COMMANDS
     from lms.jobs import register_job
 
     for command in COMMANDS:
@@ -29,10 +31,9 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
 
-    from lms.api import advocacy as api_advocacy  # noqa: F401  (routes register on the API)
-
     from lms import demo
     from lms.advocacy.demo import demo_step
+    from lms.api import advocacy as api_advocacy  # noqa: F401  (routes register on the API)
 
     if demo_step not in demo.STEPS:
         demo.STEPS.append(demo_step)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import request
 from sqlalchemy import func, select
 
 from lms.accounts.authz import MANAGER_ROLES
