@@ -117,3 +117,14 @@ def test_trainer_issues_by_hand_and_reissues(cert_world, client, login):
     old, new = db.session.scalars(select(Certificate).order_by(Certificate.id)).all()
     assert old.revoked and new.replaces_id == old.id and not new.revoked
     assert client.get(f"/o/acme/certificates/{new.id}").status_code == 200
+
+
+def test_verification_page_in_french(cert_world, client):
+    w = cert_world
+    w.complete(w.enrollments[0])
+    cert = only_cert()
+    body = client.get(f"/verify/{cert.code}",
+                      headers={"Accept-Language": "fr-FR,fr;q=0.9"}).get_data(as_text=True)
+    assert "Vérification d’une attestation" in body and "Valide" in body
+    body = client.get("/verify/nope", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Attestation inconnue" in body
