@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from lms.accounts.models import Membership, Organization, User
 from lms.advocacy.models import (
@@ -376,7 +376,15 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     now = utcnow()
     columns = [getattr(AdvocacyEvent, c) for c in ("id", "idem_key") + _COMPARED]
     factory = StatementFactory(organization.slug, METRICS)
+    refresh_stats = db.session.get_bind().dialect.name == "postgresql" and len(
+        unique) > 5 * batch
     for first in range(0, len(unique), batch):
+        if refresh_stats and first % (10 * batch) == 0:
+            # A large import grows these tables inside one transaction; with statistics of
+            # the empty tables PostgreSQL plans the per-batch key lookups as scans of the whole
+            # organization (quadratic). ANALYZE sees the transaction's own rows.
+            for table in ("advocacy_events", "xapi_statements", "xapi_activities"):
+                db.session.execute(text(f"ANALYZE {table}"))
         chunk = unique[first:first + batch]
         existing = {row.idem_key: row for row in db.session.execute(
             select(*columns).where(AdvocacyEvent.organization_id == organization.id,
