@@ -25,7 +25,7 @@ from lms.accounts.authz import (
     role_required,
 )
 from lms.accounts.models import Membership
-from lms.assessments import charts, queries, scoring, services
+from lms.assessments import charts, queries, recommendations, scoring, services
 from lms.assessments import definitions as defs
 from lms.assessments.models import Attempt, Question, Questionnaire
 from lms.core.errors import DomainError
@@ -120,7 +120,8 @@ def mine() -> Any:
         offered=queries.offered_questionnaires(me.organization_id),
         radar=_radar(profile) if profile.attempt else None, level_names=_level_names(),
         family_label=JOB_FAMILY_LABELS.get(me.job_family or "other"), form=PostForm(),
-        history_rows=_history_rows(history, profile))
+        history_rows=_history_rows(history, profile),
+        modules=_modules(profile) if profile.attempt else None)
 
 
 def _history_rows(history: list[Attempt], profile: queries.SkillProfile) -> list[dict[str, Any]]:
@@ -245,7 +246,19 @@ def results(attempt_id: int) -> Any:
                            history_rows=_history_rows(history, profile),
                            family_label=JOB_FAMILY_LABELS.get(
                                attempt.membership.job_family or "other"),
-                           habits=_habits(attempt), frequency_labels=FREQUENCY_LABELS)
+                           habits=_habits(attempt), frequency_labels=FREQUENCY_LABELS,
+                           modules=_modules(profile))
+
+
+def _modules(profile: queries.SkillProfile) -> dict[str, Any] | None:
+    """Training modules per gap; None when no module targets any gap (descriptors only)."""
+    if not recommendations.has_module_finders() or not profile.gaps:
+        return None
+    member = profile.membership
+    found = recommendations.modules_for(
+        member.organization_id, [line.competency.code for line, _size in profile.gaps],
+        member.user_id)
+    return found or None
 
 
 def _habits(attempt: Attempt) -> list[tuple[Question, str]]:

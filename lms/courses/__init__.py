@@ -30,4 +30,10 @@ def init_app(app: Flask) -> None:
         demo.STEPS.append(demo_step)
     # Explicit, readable wiring: the xapi package knows nothing of courses.
     projections.register(progress.on_statement, verbs=PROGRESS_VERBS)
+    # Same for skills: modules to recommend per gap, cohorts to filter the skill map by.
+    from lms.assessments import recommendations
+    from lms.courses import skills
+
+    recommendations.register_module_finder(skills.find_modules)
+    recommendations.register_cohort_filter(skills.COHORT_FILTER)
     from lms.api import courses  # noqa: F401  (routes register on the API blueprint)

@@ -1,0 +1,79 @@
+"""What other packages offer the skill pages, wired explicitly at app creation.
+
+assessments comes before courses in the dependency order (DESIGN.md), so it cannot import
+programs or cohorts. Instead courses registers, from its ``init_app``, a *module finder*
+(training modules that target given competencies) and a *cohort filter* (cohorts to choose on
+the team map, and their members). Without them the pages fall back to descriptor advice only
+and no cohort filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModuleSuggestion:
+    """A training module that works on some competencies; ``url`` is None when the learner
+    has no page to open it (not enrolled in its program)."""
+
+    title: str
+    kind: str
+    program_title: str
+    url: str | None
+    competencies: tuple[str, ...] = field(default_factory=tuple)
+    enrolled: bool = False
+
+
+# fn(organization_id, competency_codes, learner_user_id) -> list[ModuleSuggestion]
+ModuleFinder = Callable[[int, list[str], int], list[ModuleSuggestion]]
+
+
+@dataclass(frozen=True)
+class CohortFilter:
+    """``options(organization_id)`` → [(cohort id, label)]; ``members(organization_id,
+    cohort_id)`` → a select() of the membership ids in that cohort (used as a subquery)."""
+
+    options: Callable[[int], list[tuple[int, str]]]
+    members: Callable[[int, int], Any]
+
+
+_finders: list[ModuleFinder] = []
+_cohort_filter: list[CohortFilter] = []
+
+
+def register_module_finder(fn: ModuleFinder) -> None:
+    """Add a source of training modules (idempotent)."""
+    if fn not in _finders:
+        _finders.append(fn)
+
+
+def register_cohort_filter(cohort_filter: CohortFilter) -> None:
+    """Set the cohort filter of the team map (the last registered wins)."""
+    _cohort_filter[:] = [cohort_filter]
+
+
+def modules_for(organization_id: int, codes: list[str],
+                learner_user_id: int) -> dict[str, list[ModuleSuggestion]]:
+    """Modules by competency code, in the finders' order; a code no module targets is absent."""
+    out: dict[str, list[ModuleSuggestion]] = {}
+    if not codes:
+        return out
+    for finder in _finders:
+        for suggestion in finder(organization_id, list(codes), learner_user_id):
+            for code in suggestion.competencies:
+                if code in codes:
+                    out.setdefault(code, []).append(suggestion)
+    return out
+
+
+def has_module_finders() -> bool:
+    """Whether any package offers training modules."""
+    return bool(_finders)
+
+
+def cohort_filter() -> CohortFilter | None:
+    """The registered cohort filter, if any."""
+    return _cohort_filter[0] if _cohort_filter else None
