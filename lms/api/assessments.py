@@ -9,7 +9,7 @@ from flask import request
 from lms.accounts.authz import MANAGER_ROLES
 from lms.accounts.models import Membership
 from lms.api.base import bp, json_body, org_member
-from lms.assessments import queries, scoring, services
+from lms.assessments import queries, recommendations, scoring, services
 from lms.assessments.models import Attempt, Question, Questionnaire
 from lms.core.errors import BadRequest, Conflict, NotFound
 from lms.extensions import db
@@ -168,9 +168,15 @@ def member_skills(membership: Membership, member_id: int) -> Any:
 @bp.get("/orgs/<org_slug>/skill-map")
 @org_member(*MANAGER_ROLES)
 def skill_map(membership: Membership) -> Any:
-    """The team skill map: each learner's levels, with filters ``team`` and ``job_family``."""
+    """The team skill map: each learner's levels, with filters ``team``, ``job_family`` and
+    ``cohort`` (a cohort id)."""
+    try:
+        _cohort, members = recommendations.cohort_members(membership.organization_id,
+                                                          request.args.get("cohort"))
+    except LookupError:
+        raise NotFound("No such cohort.") from None
     rows = queries.team_map(membership.organization_id, request.args.get("team") or None,
-                            request.args.get("job_family") or None)
+                            request.args.get("job_family") or None, members)
     return {
         "items": [{"member_id": r.member_id, "name": r.name, "team": r.team,
                    "job_family": r.job_family, "answered": r.answered,

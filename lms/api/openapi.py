@@ -159,7 +159,9 @@ PATHS: dict[str, Any] = {
                 "summary": "Learners' levels per competency (trainer, HR, admin)",
                 "parameters": [ORG, {"name": "team", "in": "query", "schema": {"type": "string"}},
                                {"name": "job_family", "in": "query",
-                                "schema": {"type": "string"}}],
+                                "schema": {"type": "string"}},
+                               {"name": "cohort", "in": "query", "schema": {"type": "integer"},
+                                "description": "Only the learners enrolled in this cohort"}],
                 "responses": {"200": _json({"type": "object"}), **_errors(401, 403, 404)}}},
 }
 

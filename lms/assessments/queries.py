@@ -238,11 +238,14 @@ class MapRow:
         return {c.code: c.target for c in self.cells or ()}
 
 
-def _learners(organization_id: int, team: str | None, job_family: str | None) -> Any:
+def _learners(organization_id: int, team: str | None, job_family: str | None,
+              members: Any = None) -> Any:
     stmt = (select(Membership.id, User.display_name, User.email, Membership.team,
                    Membership.job_family).join(User)
             .where(Membership.organization_id == organization_id,
                    Membership.role == Role.LEARNER))
+    if members is not None:
+        stmt = stmt.where(Membership.id.in_(members))
     if team:
         stmt = stmt.where(Membership.team == team)
     if job_family:
@@ -290,13 +293,15 @@ def _levels_query(organization_id: int) -> Any:
 
 
 def team_map(organization_id: int, team: str | None = None,
-             job_family: str | None = None) -> list[MapRow]:
+             job_family: str | None = None, members: Any = None) -> list[MapRow]:
     """Every learner selected with their current levels against their targets, by name.
 
     Reads the maintained ``skill_levels`` rows as plain columns: a map covers thousands of
-    learners.
+    learners. ``members``, if given, is a select() of the membership ids to keep (a cohort).
     """
-    members = _learners(organization_id, team, job_family).order_by(User.display_name, User.id)
+    selected = members
+    members = _learners(organization_id, team, job_family, selected).order_by(
+        User.display_name, User.id)
     rows = [MapRow(*r) for r in db.session.execute(members)]
     fw = default_framework()
     if fw is None or not rows:
@@ -307,6 +312,8 @@ def team_map(organization_id: int, team: str | None = None,
         levels = levels.where(Membership.team == team)
     if job_family:
         levels = levels.where(Membership.job_family == job_family)
+    if selected is not None:
+        levels = levels.where(Membership.id.in_(selected))
     _fill(rows, db.session.execute(levels), fw, organization_id)
     return rows
 
@@ -324,9 +331,10 @@ class MapPage:
 
 
 def map_page(organization_id: int, team: str | None = None, job_family: str | None = None,
-             *, page: int = 1, size: int = 200, missing_shown: int = 200) -> MapPage:
+             members: Any = None, *, page: int = 1, size: int = 200,
+             missing_shown: int = 200) -> MapPage:
     """A page of learners who answered, with averages computed in SQL over all of them."""
-    base = _learners(organization_id, team, job_family)
+    base = _learners(organization_id, team, job_family, members)
     answered = db.session.scalar(
         select(func.count()).select_from(base.where(_answered()).subquery())) or 0
     missing_count = db.session.scalar(
@@ -347,6 +355,8 @@ def map_page(organization_id: int, team: str | None = None, job_family: str | No
         filters.append(Membership.team == team)
     if job_family:
         filters.append(Membership.job_family == job_family)
+    if members is not None:
+        filters.append(Membership.id.in_(members))
     averages = {code: float(avg) for code, avg in db.session.execute(
         select(SkillLevel.competency, func.avg(SkillLevel.shown))
         .join(Membership, Membership.id == SkillLevel.membership_id)

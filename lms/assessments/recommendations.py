@@ -74,6 +74,22 @@ def has_module_finders() -> bool:
     return bool(_finders)
 
 
-def cohort_filter() -> CohortFilter | None:
-    """The registered cohort filter, if any."""
-    return _cohort_filter[0] if _cohort_filter else None
+def cohort_options(organization_id: int) -> list[tuple[int, str]]:
+    """The cohorts to choose from on the team map (none without a cohort filter)."""
+    return _cohort_filter[0].options(organization_id) if _cohort_filter else []
+
+
+def cohort_members(organization_id: int, value: str | None) -> tuple[int | None, Any]:
+    """The chosen cohort id and a select() of its membership ids; (None, None) if none chosen.
+
+    :raise LookupError: not a cohort of this organization (or no cohort filter).
+    """
+    if not value:
+        return None, None
+    try:
+        cohort_id = int(value)
+    except ValueError:
+        raise LookupError(value) from None
+    if not _cohort_filter or cohort_id not in dict(_cohort_filter[0].options(organization_id)):
+        raise LookupError(value)
+    return cohort_id, _cohort_filter[0].members(organization_id, cohort_id)

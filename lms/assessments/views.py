@@ -273,25 +273,37 @@ def _map_filters() -> tuple[str | None, str | None]:
     return request.args.get("team") or None, request.args.get("job_family") or None
 
 
+def _cohort_members() -> tuple[int | None, Any]:
+    """The ``cohort`` argument and the select() of its members; 404 if not a cohort here."""
+    try:
+        cohort, members = recommendations.cohort_members(
+            current_organization().id, request.args.get("cohort"))
+    except LookupError:
+        abort(404)
+    return cohort, members
+
+
 @bp.route("/skills/map")
 @role_required(*MANAGER_ROLES)
 def team_map() -> Any:
     """The team skill map: learners × competencies, with the organization's averages."""
     org = current_organization()
     team, family = _map_filters()
+    cohort, members = _cohort_members()
     fw = queries.default_framework()
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    result = queries.map_page(org.id, team, family, page=page, size=MAP_PAGE_SIZE)
+    result = queries.map_page(org.id, team, family, members, page=page, size=MAP_PAGE_SIZE)
     pages = max(1, -(-result.answered // MAP_PAGE_SIZE))
     if page > pages:
         page = pages
-        result = queries.map_page(org.id, team, family, page=page, size=MAP_PAGE_SIZE)
+        result = queries.map_page(org.id, team, family, members, page=page, size=MAP_PAGE_SIZE)
     return render_template(
         "assessments/team_map.html", rows=result.rows, answered_count=result.answered,
         page=page, pages=pages, framework=fw, competencies=fw.competencies if fw else [],
         averages=result.averages, targets=result.average_targets,
         teams=queries.teams(org.id), families=queries.job_families(org.id), team=team,
         job_family=family, family_labels=JOB_FAMILY_LABELS, level_names=_level_names(),
+        cohort=cohort, cohorts=recommendations.cohort_options(org.id),
         missing=result.missing, missing_count=result.missing_count,
         # Translated once, not once per cell: a map has thousands of cells.
         target_labels={n: _("(target %(n)d)", n=n) for n in range(6)},
@@ -304,7 +316,7 @@ def team_map_csv() -> Any:
     """The team skill map as CSV (one row per learner, shown levels and targets)."""
     org = current_organization()
     team, family = _map_filters()
-    rows = queries.team_map(org.id, team, family)
+    rows = queries.team_map(org.id, team, family, _cohort_members()[1])
     fw = queries.default_framework()
     codes = [c.code for c in fw.competencies] if fw else []
     out = io.StringIO()
