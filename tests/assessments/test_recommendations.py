@@ -160,3 +160,23 @@ def test_an_unknown_or_foreign_cohort_is_rejected(client, login, create_user, cr
     response = client.get(f"/api/v1/orgs/{org.slug}/skill-map?cohort={theirs.id}",
                           headers=api_token(hr))
     assert response.status_code == 404
+
+
+def test_a_module_the_learner_completed_is_not_recommended(client, login, create_user, org,
+                                                          take):
+    from lms.courses.models import COMPLETED, ModuleProgress
+
+    program = _program(org, "My path", "Done C3 module")
+    todo = courses.add_module(program=program, kind="elearning", title="Next C3 module")
+    todo.competencies = ["C3"]
+    user = create_user(Role.LEARNER, org=org, job_family="sales")
+    enrollment = courses.enrol(cohort=courses.create_cohort(program=program, name="Spring"),
+                               membership=user.memberships[0])
+    done = next(m for m in program.modules if "Done C3 module" in m.title.values())
+    db.session.add(ModuleProgress(enrollment_id=enrollment.id, module_id=done.id,
+                                  state=COMPLETED, percent=100))
+    db.session.commit()
+    attempt = take(user, {"C3": 0})
+    login(user)
+    html = _results(client, org, attempt)
+    assert "Next C3 module" in html and "Done C3 module" not in html
