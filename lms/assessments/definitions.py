@@ -14,6 +14,9 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from lms.core.content import ContentError as BaseContentError
+from lms.core.content import YamlReader
+
 FORMAT_VERSION = 1
 LANGUAGES = ("en", "fr")
 KINDS = ("hard", "soft")
@@ -30,14 +33,8 @@ LEVELS = range(1, 6)
 Text = Mapping[str, str]
 
 
-class ContentError(ValueError):
-    """A content file breaks the format; ``errors`` are "line N: message" strings."""
-
-    def __init__(self, errors: list[str], source: str = "") -> None:
-        self.errors = errors
-        self.source = source
-        prefix = f"{source}: " if source else ""
-        super().__init__(prefix + "; ".join(errors))
+class ContentError(BaseContentError):
+    """A questionnaire or framework file breaks the format; errors are "line N: …" strings."""
 
 
 @dataclass(frozen=True)
@@ -108,41 +105,8 @@ class QuestionnaireDef:
 # --- the node walker -------------------------------------------------------------------------
 
 
-class _Reader:
-    """Collects errors while reading typed values out of YAML nodes."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    def error(self, node: Node, message: str) -> None:
-        self.errors.append(f"line {node.start_mark.line + 1}: {message}")
-
-    def mapping(self, node: Node, what: str, required: Iterable[str],
-                optional: Iterable[str] = ()) -> dict[str, Node] | None:
-        if not isinstance(node, MappingNode):
-            self.error(node, f"{what} must be a mapping of keys to values")
-            return None
-        allowed = set(required) | set(optional)
-        out: dict[str, Node] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, ScalarNode) else None
-            if key not in allowed:
-                self.error(key_node, f"unknown key {key!r} in {what} (allowed: "
-                           f"{', '.join(sorted(allowed))})")
-            elif key in out:
-                self.error(key_node, f"duplicate key {key!r} in {what}")
-            else:
-                out[key] = value_node
-        for key in required:
-            if key not in out:
-                self.error(node, f"{what} needs {key!r}")
-        return out
-
-    def sequence(self, node: Node, what: str) -> list[Node]:
-        if not isinstance(node, SequenceNode):
-            self.error(node, f"{what} must be a list")
-            return []
-        return list(node.value)
+class _Reader(YamlReader):
+    """Reads the value types of questionnaires and frameworks."""
 
     def string(self, node: Node, what: str) -> str:
         if not isinstance(node, ScalarNode) or node.tag not in (

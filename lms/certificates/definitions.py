@@ -12,17 +12,18 @@ from typing import Any
 
 import yaml
 
+from lms.core.content import ContentError as BaseContentError
+
 FORMAT_VERSION = 1
 FILES = ("metadata.yaml", "template.html", "theme.css")
 REQUIRED_LABELS = ("title", "certifies", "followed", "revoked", "verify", "kinds")
 
 
-class ContentError(ValueError):
-    """A template folder that cannot be used, with every problem found."""
+class ContentError(BaseContentError):
+    """A template folder that cannot be used, with every problem found (one per line)."""
 
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__(errors, separator="\n")
 
 
 @dataclass(frozen=True)

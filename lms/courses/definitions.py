@@ -11,13 +11,16 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+from lms.core.content import ContentError as BaseContentError
+from lms.core.content import YamlReader
 
 FORMAT_VERSION = 1
 LANGUAGES = ("fr", "en")
@@ -35,12 +38,8 @@ ZIP_DATE = (2026, 1, 1, 0, 0, 0)
 Text = Mapping[str, str]
 
 
-class ContentError(ValueError):
+class ContentError(BaseContentError):
     """A program's files break the format; ``errors`` are "file line N: message" strings."""
-
-    def __init__(self, errors: list[str]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(errors))
 
 
 @dataclass(frozen=True)
@@ -104,45 +103,8 @@ class ProgramDef:
 # --- reading ---------------------------------------------------------------------------------
 
 
-class _Reader:
-    """Collects errors while reading typed values out of YAML nodes."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.errors: list[str] = []
-
-    def error(self, node: Node, message: str) -> None:
-        self.errors.append(f"{self.source} line {node.start_mark.line + 1}: {message}")
-
-    def mapping(self, node: Node, what: str, required: Iterable[str],
-                optional: Iterable[str] = ()) -> dict[str, Node] | None:
-        if not isinstance(node, MappingNode):
-            self.error(node, f"{what} must be a mapping of keys to values")
-            return None
-        required = tuple(required)
-        allowed = set(required) | set(optional)
-        out: dict[str, Node] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, ScalarNode) else None
-            if key not in allowed:
-                self.error(key_node, f"unknown key {key!r} in {what} (allowed: "
-                           f"{', '.join(sorted(allowed))})")
-            elif key in out:
-                self.error(key_node, f"duplicate key {key!r} in {what}")
-            else:
-                out[key] = value_node
-        for key in required:
-            if key not in out:
-                self.error(node, f"{what} needs {key!r}")
-        return out
-
-    def sequence(self, node: Node | None, what: str) -> list[Node]:
-        if node is None:
-            return []
-        if not isinstance(node, SequenceNode):
-            self.error(node, f"{what} must be a list")
-            return []
-        return list(node.value)
+class _Reader(YamlReader):
+    """Reads the value types of program files."""
 
     def string(self, node: Node | None, what: str, *, allow_empty: bool = False) -> str:
         if node is None:
