@@ -27,8 +27,10 @@ def init_app(app: Flask) -> None:
     # Forwarding retries run on the job runners' schedule (a worker, or the embedded runner).
     from lms.jobs import register_periodic
     from lms.xapi.forwarding import drain
+    from lms.xapi.services import purge_expired_credentials
 
     register_periodic("xapi.forward_statements", 30, drain)
+    register_periodic("xapi.purge_expired_credentials", 24 * 3600, purge_expired_credentials)
 
     from lms.xapi.viewer import init_viewer
 

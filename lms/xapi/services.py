@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
 
 from lms.accounts.models import Organization
 from lms.accounts.services import hash_token
+from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi.models import LrsCredential
 
@@ -23,3 +26,15 @@ def create_lrs_credentials(*, organization: Organization, label: str = "LRS clie
     db.session.add(credential)
     db.session.flush()
     return credential, secret
+
+
+def purge_expired_credentials(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete launch credentials that expired more than ``older_than`` ago; returns how many.
+
+    Statements keep their authority as JSON, so nothing refers to the deleted rows.
+    """
+    cutoff = utcnow() - older_than
+    result = db.session.execute(
+        delete(LrsCredential).where(LrsCredential.expires_at.is_not(None),
+                                    LrsCredential.expires_at < cutoff))
+    return result.rowcount or 0  # type: ignore[attr-defined]

@@ -269,6 +269,24 @@ def test_periodic_tasks_run_once_when_due_and_purge_old_data(app, create_org):
         periodic.PERIODIC.pop("tests.counter")
     assert db.session.scalar(select(LoginFailure.id)) is None
     assert [i.email for i in db.session.scalars(select(Invitation))] == ["z@example.com"]
+    assert "xapi.purge_expired_credentials" in ran
+
+
+def test_expired_launch_credentials_are_purged_and_lasting_ones_kept(create_org):
+    from lms.xapi.models import LrsCredential
+    from lms.xapi.services import create_lrs_credentials, purge_expired_credentials
+
+    org = create_org()
+    create_lrs_credentials(organization=org, label="lasting")
+    create_lrs_credentials(organization=org, label="live launch",
+                           expires_at=utcnow() + timedelta(hours=8))
+    create_lrs_credentials(organization=org, label="old launch",
+                           expires_at=utcnow() - timedelta(days=2))
+    db.session.commit()
+
+    assert purge_expired_credentials() == 1
+    db.session.commit()
+    assert sorted(db.session.scalars(select(LrsCredential.label))) == ["lasting", "live launch"]
 
 
 def test_a_failing_periodic_task_records_its_error_and_others_still_run(create_org):
