@@ -269,6 +269,44 @@ def parse_framework(source: str, name: str = "framework.yaml") -> FrameworkDef:
 _EMPTY = SequenceNode("tag:yaml.org,2002:seq", [])
 
 
+class _FlowDict(dict):  # type: ignore[type-arg]
+    """A mapping dumped on one line (target levels), as in the shipped file."""
+
+
+class _Dumper(yaml.SafeDumper):
+    """The safe dumper, plus one-line target levels (kept apart from PyYAML's global one)."""
+
+
+_Dumper.add_representer(
+    _FlowDict, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True))
+
+
+def framework_to_yaml(f: FrameworkDef) -> str:
+    """Write a framework in the import format (parsing it back gives an equal value)."""
+    data: dict[str, Any] = {"format_version": f.format_version, "kind": "framework",
+                            "key": f.key}
+    if f.title:
+        data["title"] = dict(f.title)
+    if f.levels:
+        data["levels"] = [{"level": lv.level, "name": dict(lv.name), "summary": dict(lv.summary)}
+                          for lv in f.levels]
+    competencies = []
+    for c in f.competencies:
+        item: dict[str, Any] = {"code": c.code, "name": dict(c.name),
+                                "description": dict(c.description), "kind": c.kind}
+        if c.digcomp:
+            item["digcomp"] = list(c.digcomp)
+        item["ssi"] = c.ssi
+        item["levels"] = {lvl: dict(c.levels[lvl]) for lvl in sorted(c.levels)}
+        item["advice"] = dict(c.advice)
+        competencies.append(item)
+    data["competencies"] = competencies
+    if f.targets:
+        data["target_profiles"] = [{"job_family": t.job_family, "name": dict(t.name),
+                                    "levels": _FlowDict(t.levels)} for t in f.targets]
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
 # --- questionnaires --------------------------------------------------------------------------
 
 

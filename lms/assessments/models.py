@@ -17,12 +17,16 @@ SUBMITTED = "submitted"
 
 
 class SkillFramework(db.Model):
-    """A competency framework (the built-in one is ``relais-default``), loaded from YAML."""
+    """A competency framework: the built-in ``relais-default`` (no organization) or an
+    organization's own copy of it, which the organization then uses (one copy at most)."""
 
     __tablename__ = "skill_frameworks"
+    __table_args__ = (UniqueConstraint("organization_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
     format_version: Mapped[int] = mapped_column()
     title: Mapped[dict[str, str]] = mapped_column(JSON)
     # [{"level": 1, "name": {...}, "summary": {...}}, ...]

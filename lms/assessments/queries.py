@@ -27,11 +27,24 @@ from lms.extensions import db
 DEFAULT_FRAMEWORK = "relais-default"
 
 
-def default_framework() -> SkillFramework | None:
-    """The framework in use (the built-in ``relais-default``)."""
+def builtin_framework() -> SkillFramework | None:
+    """The built-in framework (``relais-default``)."""
     return db.session.scalar(select(SkillFramework).where(
-        SkillFramework.key == DEFAULT_FRAMEWORK)) or db.session.scalar(
-        select(SkillFramework).order_by(SkillFramework.id).limit(1))
+        SkillFramework.organization_id.is_(None), SkillFramework.key == DEFAULT_FRAMEWORK)) \
+        or db.session.scalar(select(SkillFramework).where(
+            SkillFramework.organization_id.is_(None)).order_by(SkillFramework.id).limit(1))
+
+
+def org_framework(organization_id: int) -> SkillFramework | None:
+    """The organization's own copy of the framework, if it made one."""
+    return db.session.scalar(select(SkillFramework).where(
+        SkillFramework.organization_id == organization_id))
+
+
+def default_framework(organization_id: int | None = None) -> SkillFramework | None:
+    """The framework in use: the organization's copy if it has one, else the built-in one."""
+    own = org_framework(organization_id) if organization_id is not None else None
+    return own or builtin_framework()
 
 
 def builtin_questionnaires() -> list[Questionnaire]:
@@ -177,7 +190,7 @@ def profile_for(membership: Membership, attempt: Attempt | None = None,
                 validated: dict[str, int] | None = None, frame: _Frame | None = None
                 ) -> SkillProfile:
     """Build a learner's profile from an attempt (their latest by default)."""
-    fw = framework or default_framework()
+    fw = framework or default_framework(membership.organization_id)
     attempt = attempt if attempt is not None else latest_attempt(membership.id)
     if fw is None:
         return SkillProfile(membership, attempt, None)
@@ -303,7 +316,7 @@ def team_map(organization_id: int, team: str | None = None,
     members = _learners(organization_id, team, job_family, selected).order_by(
         User.display_name, User.id)
     rows = [MapRow(*r) for r in db.session.execute(members)]
-    fw = default_framework()
+    fw = default_framework(organization_id)
     if fw is None or not rows:
         return rows
     levels = _levels_query(organization_id).join(
@@ -341,7 +354,7 @@ def map_page(organization_id: int, team: str | None = None, job_family: str | No
         select(func.count()).select_from(base.where(~_answered()).subquery())) or 0
     missing = [MapRow(*r) for r in db.session.execute(
         base.where(~_answered()).order_by(User.display_name, User.id).limit(missing_shown))]
-    fw = default_framework()
+    fw = default_framework(organization_id)
     if fw is None or not answered:
         return MapPage([], answered, {}, {}, missing, missing_count)
     rows = [MapRow(*r) for r in db.session.execute(

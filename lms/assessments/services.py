@@ -40,14 +40,20 @@ FRAMEWORK_FILE = "framework.yaml"
 # --- content -----------------------------------------------------------------------------------
 
 
-def upsert_framework(defn: defs.FrameworkDef) -> SkillFramework:
-    """Create or update a framework from its definition (matched by key).
+def upsert_framework(defn: defs.FrameworkDef,
+                     organization: Organization | None = None) -> SkillFramework:
+    """Create or update a framework from its definition (matched by key and owner).
 
     :param defn: the parsed framework.
+    :param organization: the owner of a copy, or ``None`` for the built-in framework.
     """
-    fw = db.session.scalar(select(SkillFramework).where(SkillFramework.key == defn.key))
+    org_id = organization.id if organization else None
+    fw = db.session.scalar(select(SkillFramework).where(
+        SkillFramework.key == defn.key,
+        SkillFramework.organization_id.is_(None) if org_id is None
+        else SkillFramework.organization_id == org_id))
     if fw is None:
-        fw = SkillFramework(key=defn.key)
+        fw = SkillFramework(key=defn.key, organization_id=org_id)
         db.session.add(fw)
     fw.format_version = defn.format_version
     fw.title = dict(defn.title)
@@ -72,6 +78,7 @@ def upsert_framework(defn: defs.FrameworkDef) -> SkillFramework:
         target.name, target.levels = dict(t.name), dict(t.levels)
     for target in targets.values():
         fw.targets.remove(target)
+    fw.updated_at = utcnow()
     db.session.flush()
     return fw
 
@@ -274,6 +281,137 @@ def delete_question(*, question: Question) -> None:
     db.session.flush()
 
 
+# --- editing the framework -------------------------------------------------------------------
+
+
+def framework_definition_of(fw: SkillFramework) -> defs.FrameworkDef:
+    """The framework as a definition, ready to export as YAML."""
+    return defs.FrameworkDef(
+        key=fw.key, title=dict(fw.title), format_version=fw.format_version,
+        levels=tuple(defs.LevelDef(int(lv["level"]), dict(lv["name"]), dict(lv["summary"]))
+                     for lv in fw.levels),
+        competencies=tuple(defs.CompetencyDef(
+            code=c.code, name=dict(c.name), description=dict(c.description), kind=c.kind,
+            digcomp=tuple(c.digcomp), ssi=c.ssi,
+            levels={int(k): dict(v) for k, v in sorted(c.levels.items(), key=lambda i: int(i[0]))},
+            advice=dict(c.advice))
+            for c in sorted(fw.competencies, key=lambda c: c.position)),
+        targets=tuple(defs.TargetDef(t.job_family, dict(t.name), dict(t.levels))
+                      for t in sorted(fw.targets, key=lambda t: t.id or 0)))
+
+
+def copy_framework(*, organization: Organization) -> SkillFramework:
+    """Give the organization its own copy of the built-in framework, which it then uses.
+
+    :return: the copy (the existing one if the organization already has a copy).
+    :raise NotFound: the built-in framework is not loaded.
+    """
+    existing = queries.org_framework(organization.id)
+    if existing is not None:
+        return existing
+    builtin = queries.builtin_framework()
+    if builtin is None:
+        raise NotFound("The skill framework is not loaded yet: run `relais init`.")
+    return upsert_framework(framework_definition_of(builtin), organization)
+
+
+def _require_copy(fw: SkillFramework) -> None:
+    if fw.organization_id is None:
+        raise ValidationFailed("The built-in framework cannot be edited: copy it first.")
+
+
+def update_framework(*, framework: SkillFramework,
+                     competencies: Mapping[str, Mapping[str, Any]],
+                     targets: Mapping[str, Mapping[str, int | None]]) -> None:
+    """Change competency names, descriptions and level descriptors, and target levels.
+
+    Codes, levels and job families stay: questionnaires and answers refer to them.
+
+    :param competencies: by code: ``{"name": {lang: …}, "description": {…},
+        "levels": {1: {lang: …}, …}}``.
+    :param targets: by job family: ``{code: level 0–5}`` (``None``: not a number).
+    :raise ValidationFailed: built-in framework, an empty text or a level out of range
+        (``fields`` name the inputs).
+    """
+    _require_copy(framework)
+    fields: dict[str, str] = {}
+
+    def clean(text: Mapping[str, str] | None, field: str) -> dict[str, str]:
+        out = {k: v.strip() for k, v in (text or {}).items() if v and v.strip()}
+        if not out:
+            fields[field] = "required"
+        return out
+
+    updates = []
+    for c in framework.competencies:
+        given = competencies.get(c.code)
+        if given is None:
+            continue
+        name = clean(given.get("name"), f"{c.code}_name_en")
+        description = clean(given.get("description"), f"{c.code}_description_en")
+        levels = {str(lvl): clean((given.get("levels") or {}).get(lvl), f"{c.code}_level_{lvl}_en")
+                  for lvl in defs.LEVELS}
+        updates.append((c, name, description, levels))
+    target_updates = []
+    codes = {c.code for c in framework.competencies}
+    for t in framework.targets:
+        given_levels = targets.get(t.job_family)
+        if given_levels is None:
+            continue
+        new = dict(t.levels)
+        for code, level in given_levels.items():
+            if code not in codes or not isinstance(level, int) or not 0 <= level <= 5:
+                fields[f"target_{t.job_family}_{code}"] = "a level from 0 to 5"
+            else:
+                new[code] = level
+        target_updates.append((t, new))
+    if fields:
+        raise ValidationFailed("Some texts are missing or a level is out of range.",
+                               fields=fields)
+    for c, name, description, levels in updates:
+        c.name, c.description, c.levels = name, description, levels
+    for t, new in target_updates:
+        t.levels = new
+    framework.updated_at = utcnow()
+    db.session.flush()
+
+
+def import_framework(*, organization: Organization, source: str,
+                     name: str = "upload.yaml") -> SkillFramework:
+    """Replace the organization's copy of the framework (creating it) from a YAML file.
+
+    The file must keep the built-in framework's key and competency codes: questionnaires and
+    learners' answers refer to them.
+
+    :raise defs.ContentError: the file breaks the format; errors name their lines.
+    :raise NotFound: the built-in framework is not loaded.
+    """
+    builtin = queries.builtin_framework()
+    if builtin is None:
+        raise NotFound("The skill framework is not loaded yet: run `relais init`.")
+    defn = defs.parse_framework(source, name)
+    errors = []
+    if defn.key != builtin.key:
+        errors.append(f"{_line_of(source, 'key')}key must be {builtin.key!r} "
+                      f"(got {defn.key!r})")
+    wanted = [c.code for c in builtin.competencies]
+    got = [c.code for c in defn.competencies]
+    if sorted(got) != sorted(wanted):
+        errors.append(f"{_line_of(source, 'competencies')}competencies must be "
+                      f"{', '.join(wanted)} (got {', '.join(got)})")
+    if errors:
+        raise defs.ContentError(errors, name)
+    return upsert_framework(defn, organization)
+
+
+def _line_of(source: str, key: str) -> str:
+    """``"line N: "`` for a top-level key of a YAML file (parsed already, so it is there)."""
+    for n, line in enumerate(source.splitlines(), 1):
+        if line.startswith(f"{key}:"):
+            return f"line {n}: "
+    return ""
+
+
 # --- attempts ------------------------------------------------------------------------------
 
 
@@ -433,7 +571,7 @@ def validate_level(*, membership: Membership, competency: str, level: int, by: U
 
     :raise ValidationFailed: the level is not 4 or 5, or the competency is unknown.
     """
-    fw = queries.default_framework()
+    fw = queries.default_framework(membership.organization_id)
     codes = {c.code for c in fw.competencies} if fw else set()
     fields = {}
     if competency not in codes:

@@ -1,5 +1,6 @@
 """Skill pages under /o/<slug>/skills: take the questionnaire, see one's profile, the team map,
-and manage questionnaires (copy, edit, reorder, delete, import and export as YAML)."""
+and manage questionnaires (copy, edit, reorder, delete, import and export as YAML) and the
+framework (copy, edit texts and targets, import and export as YAML)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from lms.accounts.authz import (
 from lms.accounts.models import Membership
 from lms.assessments import charts, queries, recommendations, scoring, services
 from lms.assessments import definitions as defs
-from lms.assessments.models import Attempt, Question, Questionnaire
+from lms.assessments.models import Attempt, Question, Questionnaire, SkillFramework
 from lms.core.errors import DomainError
 from lms.extensions import db
 
@@ -63,6 +64,11 @@ class ImportForm(FlaskForm):
     submit = SubmitField(_l("Import"))
 
 
+class FrameworkImportForm(FlaskForm):
+    file = FileField(_l("Framework file (YAML)"))
+    submit = SubmitField(_l("Import"))
+
+
 def localized(text: dict[str, str] | None) -> str:
     """The text in the page's language, else in any language it has."""
     if not text:
@@ -72,7 +78,7 @@ def localized(text: dict[str, str] | None) -> str:
 
 
 def _level_names() -> dict[int, str]:
-    fw = queries.default_framework()
+    fw = queries.default_framework(current_organization().id)
     names = {0: _("Not assessed")}
     for lv in (fw.levels if fw else []):
         names[int(lv["level"])] = localized(lv["name"])
@@ -147,7 +153,8 @@ def start(questionnaire_id: int) -> Any:
 def _screen(attempt: Attempt, state: scoring.Progress) -> dict[str, Any]:
     questions = {x.key: x for x in attempt.questionnaire.questions}
     shown = [questions[k] for k in state.current]
-    fw = attempt.questionnaire.framework
+    # The organization's own copy, if any, names the competencies (same codes).
+    fw = queries.default_framework(attempt.organization_id) or attempt.questionnaire.framework
     competency = next((c for c in fw.competencies if c.code == state.current_competency), None)
     codes = [o.code for o in state.outcomes]
     return {"questions": shown, "competency": competency,
@@ -290,7 +297,7 @@ def team_map() -> Any:
     org = current_organization()
     team, family = _map_filters()
     cohort, members = _cohort_members()
-    fw = queries.default_framework()
+    fw = queries.default_framework(org.id)
     page = max(1, request.args.get("page", 1, type=int) or 1)
     result = queries.map_page(org.id, team, family, members, page=page, size=MAP_PAGE_SIZE)
     pages = max(1, -(-result.answered // MAP_PAGE_SIZE))
@@ -317,7 +324,7 @@ def team_map_csv() -> Any:
     org = current_organization()
     team, family = _map_filters()
     rows = queries.team_map(org.id, team, family, _cohort_members()[1])
-    fw = queries.default_framework()
+    fw = queries.default_framework(org.id)
     codes = [c.code for c in fw.competencies] if fw else []
     out = io.StringIO()
     writer = csv.writer(out)
@@ -424,6 +431,23 @@ def export(questionnaire_id: int) -> Any:
                         "Content-Disposition": f'attachment; filename="{q.key}.yaml"'})
 
 
+def _uploaded_text(form: FlaskForm) -> tuple[str, str]:
+    """The uploaded YAML file's text and name.
+
+    :raise defs.ContentError: no file, larger than 2 MB, or not UTF-8.
+    """
+    upload = form.file.data
+    if upload is None or not getattr(upload, "filename", ""):
+        raise defs.ContentError([_("Choose a file.")])
+    raw = upload.read(2_000_001)
+    if len(raw) > 2_000_000:
+        raise defs.ContentError([_("The file is larger than 2 MB.")])
+    try:
+        return raw.decode("utf-8"), upload.filename
+    except UnicodeDecodeError:
+        raise defs.ContentError([_("The file is not UTF-8 text.")]) from None
+
+
 @bp.route("/skills/questionnaires/import", methods=["POST"])
 @role_required(*STAFF_ROLES)
 def import_questionnaire() -> Any:
@@ -433,29 +457,20 @@ def import_questionnaire() -> Any:
     errors: list[str] = []
     if not form.validate_on_submit():
         abort(400)
-    upload = form.file.data
-    if upload is None or not getattr(upload, "filename", ""):
-        errors = [_("Choose a file.")]
+    try:
+        source, name = _uploaded_text(form)
+        q, created = services.import_questionnaire(organization=org, source=source, name=name)
+    except defs.ContentError as exc:
+        db.session.rollback()
+        errors = exc.errors
+    except DomainError as exc:
+        db.session.rollback()
+        errors = [exc.message]
     else:
-        raw = upload.read(2_000_001)
-        try:
-            if len(raw) > 2_000_000:
-                raise defs.ContentError([_("The file is larger than 2 MB.")])
-            q, created = services.import_questionnaire(
-                organization=org, source=raw.decode("utf-8"), name=upload.filename)
-        except UnicodeDecodeError:
-            errors = [_("The file is not UTF-8 text.")]
-        except defs.ContentError as exc:
-            db.session.rollback()
-            errors = exc.errors
-        except DomainError as exc:
-            db.session.rollback()
-            errors = [exc.message]
-        else:
-            db.session.commit()
-            flash(_("Imported “%(title)s”.", title=localized(q.title)) if created else
-                  _("Updated “%(title)s” from the file.", title=localized(q.title)), "success")
-            return redirect(url_for("skills.edit", questionnaire_id=q.id))
+        db.session.commit()
+        flash(_("Imported “%(title)s”.", title=localized(q.title)) if created else
+              _("Updated “%(title)s” from the file.", title=localized(q.title)), "success")
+        return redirect(url_for("skills.edit", questionnaire_id=q.id))
     return render_template("assessments/questionnaires.html",
                            builtin=queries.builtin_questionnaires(),
                            own=queries.org_questionnaires(org.id),
@@ -561,3 +576,114 @@ def delete_question(questionnaire_id: int, question_id: int) -> Any:
     return render_template("assessments/delete_question.html", q=q, question=question,
                            form=form)
 
+
+
+# --- managing the framework ------------------------------------------------------------------
+
+
+def _framework_or_404(framework_id: int, editable: bool = False) -> SkillFramework:
+    """The built-in framework or this organization's copy (another's copy is 404)."""
+    fw = db.session.get(SkillFramework, framework_id)
+    org_id = current_organization().id
+    if fw is None or fw.organization_id not in (None, org_id) \
+            or (editable and fw.organization_id is None):
+        abort(404)
+    return fw
+
+
+def _frameworks_page(import_form: FlaskForm, errors: list[str]) -> str:
+    org_id = current_organization().id
+    return render_template("assessments/frameworks.html", builtin=queries.builtin_framework(),
+                           own=queries.org_framework(org_id),
+                           in_use=queries.default_framework(org_id), form=PostForm(),
+                           import_form=import_form, import_errors=errors)
+
+
+@bp.route("/skills/frameworks")
+@role_required(*STAFF_ROLES)
+def frameworks() -> Any:
+    """The built-in framework and the organization's copy: copy, edit, import and export."""
+    return _frameworks_page(FrameworkImportForm(), [])
+
+
+@bp.route("/skills/frameworks/<int:framework_id>/copy", methods=["POST"])
+@role_required(*STAFF_ROLES)
+def copy_framework(framework_id: int) -> Any:
+    """Copy the built-in framework into the organization, which then uses its copy."""
+    _framework_or_404(framework_id)
+    if not PostForm().validate_on_submit():
+        abort(400)
+    had_copy = queries.org_framework(current_organization().id) is not None
+    fw = services.copy_framework(organization=current_organization())
+    db.session.commit()
+    flash(_("Your organization already has its copy: edit it.") if had_copy else
+          _("Copied. Your organization now uses this copy: edit it."), "success")
+    return redirect(url_for("skills.edit_framework", framework_id=fw.id))
+
+
+@bp.route("/skills/frameworks/<int:framework_id>/export.yaml")
+@role_required(*STAFF_ROLES)
+def export_framework(framework_id: int) -> Any:
+    """Download a framework in the YAML import format."""
+    fw = _framework_or_404(framework_id)
+    return Response(defs.framework_to_yaml(services.framework_definition_of(fw)),
+                    mimetype="application/yaml", headers={
+                        "Content-Disposition": f'attachment; filename="{fw.key}.yaml"'})
+
+
+@bp.route("/skills/frameworks/import", methods=["POST"])
+@role_required(*STAFF_ROLES)
+def import_framework() -> Any:
+    """Import a framework file as the organization's copy (replacing its content)."""
+    form = FrameworkImportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        source, name = _uploaded_text(form)
+        fw = services.import_framework(organization=current_organization(), source=source,
+                                       name=name)
+    except defs.ContentError as exc:
+        db.session.rollback()
+        errors = exc.errors
+    except DomainError as exc:
+        db.session.rollback()
+        errors = [exc.message]
+    else:
+        db.session.commit()
+        flash(_("Framework imported: your organization now uses it."), "success")
+        return redirect(url_for("skills.edit_framework", framework_id=fw.id))
+    return _frameworks_page(form, errors), 422
+
+
+@bp.route("/skills/frameworks/<int:framework_id>/edit", methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def edit_framework(framework_id: int) -> Any:
+    """Edit competency names, descriptions, level descriptors and target levels."""
+    fw = _framework_or_404(framework_id, editable=True)
+    form = PostForm()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        f = request.form
+        competencies = {c.code: {
+            "name": {lang: f.get(f"{c.code}_name_{lang}", "") for lang in defs.LANGUAGES},
+            "description": {lang: f.get(f"{c.code}_description_{lang}", "")
+                            for lang in defs.LANGUAGES},
+            "levels": {lvl: {lang: f.get(f"{c.code}_level_{lvl}_{lang}", "")
+                             for lang in defs.LANGUAGES} for lvl in defs.LEVELS}}
+            for c in fw.competencies}
+        targets = {t.job_family: {c.code: f.get(f"target_{t.job_family}_{c.code}", type=int)
+                                  for c in fw.competencies} for t in fw.targets}
+        try:
+            services.update_framework(framework=fw, competencies=competencies, targets=targets)
+        except DomainError as exc:
+            db.session.rollback()
+            errors = exc.fields or {"form": exc.message}
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("skills.edit_framework", framework_id=fw.id))
+    return render_template("assessments/edit_framework.html", fw=fw, form=form, errors=errors,
+                           family_labels=JOB_FAMILY_LABELS, values=request.form), \
+        422 if errors else 200
