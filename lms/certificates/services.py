@@ -52,11 +52,11 @@ def _levels(enrollment: Enrollment) -> list[dict[str, Any]]:
              "after": ((after.levels or {}).get(c) if after else None)} for c in codes]
 
 
-def _competency_names() -> dict[str, dict[str, str]]:
+def _competency_names(organization_id: int) -> dict[str, dict[str, str]]:
     from lms.assessments.models import Competency
     from lms.assessments.queries import default_framework
 
-    framework = default_framework()
+    framework = default_framework(organization_id)
     if framework is None:
         return {}
     return {c.code: dict(c.name) for c in db.session.scalars(
@@ -81,7 +81,7 @@ def build_snapshot(enrollment: Enrollment, *, issued_by: User | None) -> dict[st
                         "hours": hours})
         by_kind[module.kind] = round(by_kind.get(module.kind, 0) + hours, 2)
     by_kind = {k: by_kind[k] for k in KINDS if k in by_kind}
-    names = _competency_names()
+    names = _competency_names(enrollment.cohort.organization_id)
     codes = sorted({c for m in program.modules if m.id in done for c in m.competencies})
     levels = _levels(enrollment)
     parts = (["questionnaire"] if levels else []) + [

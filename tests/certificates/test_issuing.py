@@ -155,3 +155,22 @@ def test_template_folder_errors_name_the_file(tmp_path):
     assert any("labels.fr lacks" in e for e in err.value.errors)
     # The built-in template is valid.
     assert definitions.read_folder(definitions.templates_root() / "default").key == "default"
+
+
+def test_objectives_use_the_organizations_own_framework(cert_world):
+    from lms.assessments import services as skills
+    from lms.assessments.models import Competency
+
+    w = cert_world
+    skills.load_builtin_content()
+    own = skills.copy_framework(organization=w.org)
+    for competency in db.session.scalars(select(Competency).where(
+            Competency.framework_id == own.id)):
+        competency.name = {"fr": f"Maison {competency.code}", "en": f"House {competency.code}"}
+    db.session.commit()
+
+    w.complete(w.enrollments[0])
+
+    (cert,) = certificates()
+    names = {o["code"]: o["name"]["en"] for o in cert.snapshot["objectives"]}
+    assert names and all(name == f"House {code}" for code, name in names.items())
