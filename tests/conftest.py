@@ -17,10 +17,9 @@ from sqlalchemy import delete, text
 
 from lms import create_app
 from lms.accounts import services as accounts
-from lms.accounts.models import Membership, Organization, Role, User
+from lms.accounts.models import Organization, Role, User
 from lms.extensions import db
 from tests.support import PASSWORD, csrf_token, membership  # noqa: F401  (re-exported)
-
 
 
 def _database_url(tmp_dir: str) -> str:

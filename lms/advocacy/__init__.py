@@ -33,7 +33,6 @@ def init_app(app: Flask) -> None:
 
     from lms import demo
     from lms.advocacy.demo import demo_step
-    from lms.api import advocacy as api_advocacy  # noqa: F401  (routes register on the API)
 
     if demo_step not in demo.STEPS:
         demo.STEPS.append(demo_step)

@@ -9,8 +9,16 @@ from lms.extensions import csrf
 
 def init_app(app: Flask) -> None:
     """Register the API blueprint (exempt from CSRF: it authenticates with bearer tokens)."""
-    from lms.api import members, me, openapi  # noqa: F401  (routes register on import)
-    from lms.api import jobs  # noqa: F401
+    # One file per resource; importing them adds their routes and OpenAPI paths to ``bp``.
+    from lms.api import (  # noqa: F401
+        advocacy,
+        assessments,
+        courses,
+        jobs,
+        me,
+        members,
+        openapi,
+    )
     from lms.api.base import bp
 
     csrf.exempt(bp)

@@ -19,4 +19,3 @@ def init_app(app: Flask) -> None:
         content.LOADERS.append(load_builtin_content)
     if demo_step not in demo.STEPS:
         demo.STEPS.append(demo_step)
-    from lms.api import assessments  # noqa: F401  (routes register on the API blueprint)

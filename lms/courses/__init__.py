@@ -36,4 +36,3 @@ def init_app(app: Flask) -> None:
 
     recommendations.register_module_finder(skills.find_modules)
     recommendations.register_cohort_filter(skills.COHORT_FILTER)
-    from lms.api import courses  # noqa: F401  (routes register on the API blueprint)
