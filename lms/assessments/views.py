@@ -426,9 +426,13 @@ def copy(questionnaire_id: int) -> Any:
 def export(questionnaire_id: int) -> Any:
     """Download a questionnaire in the YAML import format."""
     q = _questionnaire_or_404(questionnaire_id)
-    return Response(defs.questionnaire_to_yaml(services.definition_of(q)),
-                    mimetype="application/yaml", headers={
-                        "Content-Disposition": f'attachment; filename="{q.key}.yaml"'})
+    return _yaml_download(defs.questionnaire_to_yaml(services.definition_of(q)), q.key)
+
+
+def _yaml_download(text: str, key: str) -> Response:
+    """A YAML file to save, named after the content's key."""
+    return Response(text, mimetype="application/yaml",
+                    headers={"Content-Disposition": f'attachment; filename="{key}.yaml"'})
 
 
 def _uploaded_text(form: FlaskForm) -> tuple[str, str]:
@@ -626,9 +630,7 @@ def copy_framework(framework_id: int) -> Any:
 def export_framework(framework_id: int) -> Any:
     """Download a framework in the YAML import format."""
     fw = _framework_or_404(framework_id)
-    return Response(defs.framework_to_yaml(services.framework_definition_of(fw)),
-                    mimetype="application/yaml", headers={
-                        "Content-Disposition": f'attachment; filename="{fw.key}.yaml"'})
+    return _yaml_download(defs.framework_to_yaml(services.framework_definition_of(fw)), fw.key)
 
 
 @bp.route("/skills/frameworks/import", methods=["POST"])
