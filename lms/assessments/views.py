@@ -396,16 +396,20 @@ def _questionnaire_or_404(questionnaire_id: int, editable: bool = False) -> Ques
     return q
 
 
+def _questionnaires_page(import_form: FlaskForm, errors: list[str]) -> str:
+    org_id = current_organization().id
+    return render_template("assessments/questionnaires.html",
+                           builtin=queries.builtin_questionnaires(),
+                           own=queries.org_questionnaires(org_id),
+                           offered=queries.offered_questionnaires(org_id),
+                           form=PostForm(), import_form=import_form, import_errors=errors)
+
+
 @bp.route("/skills/questionnaires")
 @role_required(*STAFF_ROLES)
 def questionnaires() -> Any:
     """Built-in and own questionnaires: copy, edit, import and export."""
-    org = current_organization()
-    return render_template("assessments/questionnaires.html",
-                           builtin=queries.builtin_questionnaires(),
-                           own=queries.org_questionnaires(org.id),
-                           offered=queries.offered_questionnaires(org.id),
-                           form=PostForm(), import_form=ImportForm(), import_errors=[])
+    return _questionnaires_page(ImportForm(), [])
 
 
 @bp.route("/skills/questionnaires/<int:questionnaire_id>/copy", methods=["POST"])
@@ -475,11 +479,7 @@ def import_questionnaire() -> Any:
         flash(_("Imported “%(title)s”.", title=localized(q.title)) if created else
               _("Updated “%(title)s” from the file.", title=localized(q.title)), "success")
         return redirect(url_for("skills.edit", questionnaire_id=q.id))
-    return render_template("assessments/questionnaires.html",
-                           builtin=queries.builtin_questionnaires(),
-                           own=queries.org_questionnaires(org.id),
-                           offered=queries.offered_questionnaires(org.id),
-                           form=PostForm(), import_form=form, import_errors=errors), 422
+    return _questionnaires_page(form, errors), 422
 
 
 @bp.route("/skills/questionnaires/<int:questionnaire_id>/edit", methods=["GET", "POST"])
