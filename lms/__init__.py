@@ -52,6 +52,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_courses(app)
 
+    from lms.coaching import init_app as init_coaching
+
+    init_coaching(app)
+
     from lms.packages import init_app as init_packages
 
     init_packages(app)

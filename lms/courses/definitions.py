@@ -32,6 +32,8 @@ RULES = ("attended", "quiz_passed", "lessons_viewed", "exercise_approved", "foll
 PROGRAM_FILE = "program.yaml"
 LESSONS_DIR = "lessons"
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# A coaching module's plan (``coaching:`` block): field → (lowest, highest) value.
+COACHING_PLAN = {"followups": (1, 20), "spacing_days": (1, 365), "duration_minutes": (5, 480)}
 # Fixed zip entry date: the archive's bytes depend only on its content.
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)
 
@@ -87,6 +89,8 @@ class ModuleDef:
     completion: Mapping[str, Any]
     lessons: tuple[LessonDef, ...] = ()
     quizzes: tuple[QuizDef, ...] = ()
+    # Coaching modules: {"followups", "spacing_days", "duration_minutes"} (see COACHING_PLAN).
+    coaching: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,42 @@ def _completion(r: _Reader, node: Node, kind: str, lessons: int, quizzes: int) -
     return out
 
 
+def plan_problems(plan: Mapping[str, Any], kind: str,
+                  rule: Mapping[str, Any]) -> dict[str, str]:
+    """What is wrong with a coaching plan for a module of ``kind`` completed by ``rule``, by
+    field ({} when nothing): numbers out of range, a plan on a module that is not coaching, or
+    a number of follow-ups that disagrees with the ``followups_held`` count."""
+    problems = {}
+    if kind != "coaching":
+        problems["coaching"] = f"a coaching plan is only for coaching modules, not {kind}"
+    for name, (low, high) in COACHING_PLAN.items():
+        value = plan.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            problems[name] = f"{name} must be an integer from {low} to {high}"
+    followups = plan.get("followups")
+    if "followups" not in problems and rule.get("type") == "followups_held" and \
+            rule.get("count", 1) != followups:
+        problems["followups"] = (f"followups ({followups}) must equal the completion count "
+                                 f"({rule.get('count', 1)})")
+    return problems
+
+
+def _coaching(r: _Reader, node: Node, kind: str, rule: Mapping[str, Any]) -> dict[str, int]:
+    fields = r.mapping(node, "coaching", tuple(COACHING_PLAN)) or {}
+    plan: dict[str, int] = {}
+    for name, value_node in fields.items():
+        low, high = COACHING_PLAN[name]
+        value = r.integer(value_node, name, low, high)
+        if value is not None and low <= value <= high:
+            plan[name] = value
+    problems = plan_problems(plan, kind, rule) if kind else {}
+    if "coaching" in problems:
+        r.error(node, problems["coaching"])
+    elif len(plan) == len(COACHING_PLAN) and "followups" in problems:
+        r.error(fields["followups"], problems["followups"])
+    return plan
+
+
 def _option(r: _Reader, node: Node, lang: str) -> OptionDef:
     f = r.mapping(node, "option", ("key", "text"), ("correct", "feedback")) or {}
     return OptionDef(key=r.key(f.get("key"), "option key"),
@@ -247,7 +287,7 @@ def _module(r: _Reader, node: Node, lang: str, bodies: Mapping[str, Mapping[str,
             used: set[str]) -> tuple[ModuleDef, dict[str, Node]]:
     f = r.mapping(node, "module", ("key", "kind", "title", "completion"),
                   ("description", "required", "duration_minutes", "competencies",
-                   "prerequisites", "lessons", "quizzes")) or {}
+                   "prerequisites", "lessons", "quizzes", "coaching")) or {}
     kind = r.string(f.get("kind"), "kind")
     if kind and kind not in KINDS:
         r.error(f["kind"], f"kind must be one of {', '.join(KINDS)}")
@@ -268,6 +308,7 @@ def _module(r: _Reader, node: Node, lang: str, bodies: Mapping[str, Mapping[str,
     prereqs = tuple(r.key(p, "prerequisite") for p in prereq_nodes)
     completion = _completion(r, f["completion"], kind, len(lessons), len(quizzes)) \
         if "completion" in f else {}
+    coaching = _coaching(r, f["coaching"], kind, completion) if "coaching" in f else None
     module = ModuleDef(
         key=r.key(f.get("key"), "module key"), kind=kind,
         title=r.text(f.get("title"), "module title", lang),
@@ -275,7 +316,7 @@ def _module(r: _Reader, node: Node, lang: str, bodies: Mapping[str, Mapping[str,
         required=r.boolean(f.get("required"), "required", True),
         duration_minutes=r.integer(f.get("duration_minutes"), "duration_minutes", 1, 100_000),
         competencies=tuple(codes), prerequisites=prereqs, completion=completion,
-        lessons=lessons, quizzes=quizzes)
+        lessons=lessons, quizzes=quizzes, coaching=coaching)
     return module, dict(zip(prereqs, prereq_nodes, strict=True))
 
 
@@ -425,6 +466,8 @@ def to_data(program: ProgramDef) -> dict[str, Any]:
         item["prerequisites"] = list(m.prerequisites)
         item["completion"] = {k: m.completion[k] for k in ("type", "pass_mark", "count")
                               if k in m.completion}
+        if m.coaching:
+            item["coaching"] = {k: m.coaching[k] for k in COACHING_PLAN if k in m.coaching}
         if m.lessons:
             item["lessons"] = [{"key": lesson.key, "title": _text(lesson.title),
                                 **({"video_url": lesson.video_url} if lesson.video_url else {})}

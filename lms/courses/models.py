@@ -94,6 +94,8 @@ class Module(db.Model):
     # Competency codes (C1…C8), by code so this package works without the framework loaded.
     competencies: Mapped[list[str]] = mapped_column(JSON)
     completion: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Coaching modules' plan: {"followups", "spacing_days", "duration_minutes"} (lms.coaching).
+    coaching: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
     program: Mapped[Program] = relationship(back_populates="modules")
     lessons: Mapped[list[Lesson]] = relationship(

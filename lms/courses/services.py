@@ -60,7 +60,7 @@ def definition_of(program: Program) -> defs.ProgramDef:
             key=m.key, kind=m.kind, title=dict(m.title), description=dict(m.description),
             required=m.required, duration_minutes=m.duration_minutes,
             competencies=tuple(m.competencies), prerequisites=tuple(m.prerequisites),
-            completion=dict(m.completion),
+            completion=dict(m.completion), coaching=dict(m.coaching) if m.coaching else None,
             lessons=tuple(defs.LessonDef(key=lesson.key, title=dict(lesson.title),
                                          body=dict(lesson.body), video_url=lesson.video_url)
                           for lesson in m.lessons),
@@ -107,7 +107,8 @@ def create_program(*, organization: Organization | None, definition: defs.Progra
         module = Module(key=m.key, position=position, kind=m.kind, title=dict(m.title),
                         description=dict(m.description), required=m.required,
                         duration_minutes=m.duration_minutes, competencies=list(m.competencies),
-                        prerequisites=list(m.prerequisites), completion=dict(m.completion))
+                        prerequisites=list(m.prerequisites), completion=dict(m.completion),
+                        coaching=dict(m.coaching) if m.coaching else None)
         for lp, lesson in enumerate(m.lessons, 1):
             module.lessons.append(Lesson(key=lesson.key, position=lp, title=dict(lesson.title),
                                          body=dict(lesson.body), video_url=lesson.video_url))
