@@ -31,6 +31,10 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
 
+    from lms.advocacy import impact_views
+
+    app.register_blueprint(impact_views.bp)
+
     from lms import demo
     from lms.advocacy.demo import demo_step
 

@@ -1,0 +1,264 @@
+"""The before/after impact report: each cohort's advocacy activity in the N weeks before and
+after its training, per learner and in total, with the learners behind every figure, and the
+activity of each skill-level band.
+
+The training date is the cohort's first session (its start time), or, without any session,
+its start date (midnight UTC). The "before" window is ``[T - N weeks, T)``, the "after" window
+``[T, T + N weeks)``, cut at now while it is still running. Only learners with an active
+consent count (HR sees aggregates and the learners who opted in); withdrawn enrolments do not.
+Events are summed in SQL, one grouped query per cohort, so the cost follows the cohort's
+events in the two windows, not the organization's history.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from lms.accounts.models import Membership, User
+from lms.advocacy.kpis import DISTRIBUTING_KINDS
+from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
+from lms.assessments.models import SkillLevel
+from lms.core.models import utcnow
+from lms.courses.models import WITHDRAWN, Cohort, Enrollment, TrainingSession
+from lms.extensions import db
+
+DEFAULT_WEEKS = 4
+MAX_WEEKS = 52
+# The figures of the report, in the order shown. "events" is every action, "shares" the posts
+# and shares (the distributing actions).
+FIGURES = ("events", "shares", "clicks", "reactions", "comments", "signups", "hires")
+WINDOWS = ("before", "after")
+# Average skill level (over the competencies of the latest submitted skill map) → band.
+NOT_ASSESSED = 0
+
+
+@dataclass(frozen=True)
+class TrainingDate:
+    """When a cohort was trained and where that date comes from (``session`` or
+    ``start_date``)."""
+
+    at: datetime
+    source: str
+
+
+@dataclass
+class LearnerRow:
+    membership_id: int
+    user_id: int
+    name: str
+    band: int
+    before: dict[str, int]
+    after: dict[str, int]
+
+
+@dataclass
+class CohortImpact:
+    """One cohort's report. Rates compare the windows per day, so a running "after" window
+    compares fairly with a complete "before" one."""
+
+    cohort: Cohort
+    weeks: int
+    training: TrainingDate | None
+    learners: int = 0
+    consenting: int = 0
+    active: dict[str, int] = field(default_factory=lambda: dict.fromkeys(WINDOWS, 0))
+    totals: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {w: dict.fromkeys(FIGURES, 0) for w in WINDOWS})
+    days: dict[str, float] = field(default_factory=lambda: dict.fromkeys(WINDOWS, 0.0))
+    windows: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    rows: list[LearnerRow] = field(default_factory=list)
+    bands: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def after_complete(self) -> bool:
+        return self.days["after"] >= self.weeks * 7
+
+    @property
+    def held(self) -> bool:
+        """Whether the training has taken place (there is an "after" to speak of)."""
+        return self.days["after"] > 0
+
+    def per_learner(self, window: str, figure: str) -> float | None:
+        """The window's total of ``figure`` per consenting learner (None without any)."""
+        if not self.consenting:
+            return None
+        return self.totals[window][figure] / self.consenting
+
+    def change(self, figure: str) -> float | None:
+        """Change of ``figure`` from before to after, in percent of the daily rate (None when
+        there was nothing before or the training is still to come)."""
+        return percent_change(self.totals["before"][figure], self.days["before"],
+                              self.totals["after"][figure], self.days["after"])
+
+
+def percent_change(before: float, before_days: float, after: float,
+                   after_days: float) -> float | None:
+    """Change in percent between two per-day rates; None when it cannot be said (nothing
+    before, or an empty window)."""
+    if before <= 0 or before_days <= 0 or after_days <= 0:
+        return None
+    return 100.0 * ((after / after_days) / (before / before_days) - 1.0)
+
+
+def band_of(levels: list[int]) -> int:
+    """The band of a learner's average level: 1 for 1.0–1.9 … 5 for 5; 0 if not assessed."""
+    assessed = [lv for lv in levels if lv > 0]
+    if not assessed:
+        return NOT_ASSESSED
+    return max(1, min(5, math.floor(sum(assessed) / len(assessed))))
+
+
+def clamp_weeks(value: Any) -> int:
+    """A window length in weeks from user input: 1 to MAX_WEEKS, the default otherwise."""
+    try:
+        weeks = int(value)
+    except (TypeError, ValueError):
+        return DEFAULT_WEEKS
+    return weeks if 1 <= weeks <= MAX_WEEKS else DEFAULT_WEEKS
+
+
+def training_date(cohort: Cohort) -> TrainingDate | None:
+    """The cohort's first session start, else its start date, else None."""
+    first = db.session.scalar(select(func.min(TrainingSession.starts_at)).where(
+        TrainingSession.cohort_id == cohort.id))
+    if first is not None:
+        return TrainingDate(first if first.tzinfo else first.replace(tzinfo=UTC), "session")
+    if cohort.starts_on is not None:
+        return TrainingDate(datetime.combine(cohort.starts_on, time(), tzinfo=UTC), "start_date")
+    return None
+
+
+def _members(cohort: Cohort) -> list[tuple[int, int, str, bool]]:
+    """(membership id, user id, name, consenting) of the cohort's enrolled learners."""
+    consent = select(AdvocacyConsent.user_id).where(
+        AdvocacyConsent.organization_id == cohort.organization_id,
+        AdvocacyConsent.revoked_at.is_(None)).scalar_subquery()
+    stmt = (select(Membership.id, Membership.user_id, User.display_name,
+                   Membership.user_id.in_(consent))
+            .join(Enrollment, Enrollment.membership_id == Membership.id)
+            .join(User, User.id == Membership.user_id)
+            .where(Enrollment.cohort_id == cohort.id, Enrollment.status != WITHDRAWN)
+            .order_by(User.display_name, User.id))
+    return [(m, u, n, bool(c)) for m, u, n, c in db.session.execute(stmt)]
+
+
+def _sums(organization_id: int, user_ids: list[int], start: datetime, split: datetime,
+          end: datetime) -> dict[tuple[int, str], dict[str, int]]:
+    """Per (user, window): the figures of their events in ``[start, end)``, split at
+    ``split`` — one grouped query."""
+    if not user_ids or end <= start:
+        return {}
+    e = AdvocacyEvent
+    window = case((e.occurred_at >= split, 1), else_=0).label("w")
+    stmt = (select(e.user_id, window, func.count(e.id),
+                   func.sum(case((e.kind.in_(DISTRIBUTING_KINDS), 1), else_=0)),
+                   func.sum(e.clicks), func.sum(e.reactions), func.sum(e.comments),
+                   func.sum(e.signups), func.sum(e.hires))
+            .where(e.organization_id == organization_id, e.user_id.in_(user_ids),
+                   e.occurred_at >= start, e.occurred_at < end)
+            .group_by(e.user_id, window))
+    return {(row[0], WINDOWS[int(row[1])]): dict(zip(FIGURES, (int(v or 0) for v in row[2:]),
+                                                     strict=True))
+            for row in db.session.execute(stmt)}
+
+
+def _levels(membership_ids: list[int]) -> dict[int, list[int]]:
+    """Each learner's shown levels from their latest submitted skill map."""
+    out: dict[int, list[int]] = {}
+    if not membership_ids:
+        return out
+    for mid, shown in db.session.execute(select(SkillLevel.membership_id, SkillLevel.shown)
+                                         .where(SkillLevel.membership_id.in_(membership_ids))):
+        out.setdefault(mid, []).append(shown)
+    return out
+
+
+def cohort_impact(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
+                  now: datetime | None = None) -> CohortImpact:
+    """The before/after report of one cohort (see the module's docstring)."""
+    now = now or utcnow()
+    report = CohortImpact(cohort=cohort, weeks=weeks, training=training_date(cohort))
+    members = _members(cohort)
+    report.learners = len(members)
+    consenting = [m for m in members if m[3]]
+    report.consenting = len(consenting)
+    if report.training is None:
+        return report
+    t = report.training.at
+    span = timedelta(weeks=weeks)
+    before_end, after_end = min(t, now), min(t + span, now)
+    report.windows = {"before": (t - span, before_end), "after": (t, max(t, after_end))}
+    report.days = {"before": max(0.0, (before_end - (t - span)).total_seconds() / 86400),
+                   "after": max(0.0, (after_end - t).total_seconds() / 86400)}
+    sums = _sums(cohort.organization_id, [m[1] for m in consenting], t - span, t,
+                 max(t, after_end))
+    levels = _levels([m[0] for m in consenting])
+    empty = dict.fromkeys(FIGURES, 0)
+    for membership_id, user_id, name, _c in consenting:
+        row = LearnerRow(membership_id=membership_id, user_id=user_id, name=name, band=band_of(levels.get(membership_id, [])),
+                         before=sums.get((user_id, "before"), empty),
+                         after=sums.get((user_id, "after"), empty))
+        report.rows.append(row)
+        for w in WINDOWS:
+            values = getattr(row, w)
+            report.active[w] += values["events"] > 0
+            for f in FIGURES:
+                report.totals[w][f] += values[f]
+    report.bands = skill_bands(report.rows)
+    return report
+
+
+def skill_bands(rows: list[LearnerRow]) -> list[dict[str, Any]]:
+    """Per skill band (highest first, "not assessed" last): learners, and actions, shares and
+    clicks per learner before and after."""
+    groups: dict[int, list[LearnerRow]] = {}
+    for row in rows:
+        groups.setdefault(row.band, []).append(row)
+    out = []
+    for band in sorted(groups, key=lambda b: (b == NOT_ASSESSED, -b)):
+        items = groups[band]
+        n = len(items)
+        out.append({"band": band, "learners": n,
+                    "active_after": sum(1 for r in items if r.after["events"]),
+                    **{f"{w}_{f}": sum(getattr(r, w)[f] for r in items) / n
+                       for w in WINDOWS for f in ("events", "shares", "clicks")}})
+    return out
+
+
+def organization_impact(cohorts: list[Cohort], *, weeks: int = DEFAULT_WEEKS,
+                        now: datetime | None = None) -> list[CohortImpact]:
+    """The report of each cohort, in the order given."""
+    return [cohort_impact(c, weeks=weeks, now=now) for c in cohorts]
+
+
+def as_dict(report: CohortImpact) -> dict[str, Any]:
+    """The report as JSON-ready data (the API's and the CSV's source)."""
+    def rounded(value: float | None, digits: int = 2) -> float | None:
+        return None if value is None else round(value, digits)
+
+    return {
+        "cohort": {"id": report.cohort.id, "name": report.cohort.name,
+                   "pilot": report.cohort.pilot},
+        "weeks": report.weeks,
+        "training_date": report.training.at.isoformat() if report.training else None,
+        "training_date_source": report.training.source if report.training else None,
+        "windows": {w: {"start": s.isoformat(), "end": e.isoformat(),
+                        "days": rounded(report.days[w])}
+                    for w, (s, e) in report.windows.items()},
+        "after_complete": report.after_complete,
+        "learners": {"enrolled": report.learners, "with_consent": report.consenting,
+                     "active_before": report.active["before"],
+                     "active_after": report.active["after"]},
+        "figures": {f: {"before": report.totals["before"][f],
+                        "after": report.totals["after"][f],
+                        "before_per_learner": rounded(report.per_learner("before", f)),
+                        "after_per_learner": rounded(report.per_learner("after", f)),
+                        "change_percent": rounded(report.change(f), 1)} for f in FIGURES},
+        "skill_bands": [{k: rounded(v) if isinstance(v, float) else v for k, v in b.items()}
+                        for b in report.bands],
+    }

@@ -1,0 +1,158 @@
+"""Pages: the before/after impact report per cohort, and a learner's timeline."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from flask import Response, abort, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from lms.accounts.authz import (
+    MANAGER_ROLES,
+    current_organization,
+    get_in_org_or_404,
+    org_blueprint,
+    role_required,
+)
+from lms.accounts.models import Membership, Role
+from lms.advocacy import impact, timeline
+from lms.advocacy.views import KIND_LABELS, METRIC_LABELS, NETWORK_LABELS
+from lms.core.models import utcnow
+from lms.courses import queries as course_queries
+
+bp = org_blueprint("advocacy_impact", __name__, template_folder="templates")
+
+FIGURE_LABELS = {"events": _l("Actions"), **METRIC_LABELS}
+BAND_LABELS = {0: _l("Not assessed"), 1: _l("Level 1 — Aware"),
+               2: _l("Level 2 — Guided practitioner"), 3: _l("Level 3 — Autonomous"),
+               4: _l("Level 4 — Advanced"), 5: _l("Level 5 — Ambassador")}
+SOURCE_LABELS = {"session": _l("first session"), "start_date": _l("cohort start date")}
+
+
+def _csv(name: str, header: list[str], rows: list[list[Any]]) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def impact_csv(reports: list[impact.CohortImpact]) -> Response:
+    """One row per cohort and figure."""
+    rows = []
+    for r in reports:
+        for f in impact.FIGURES:
+            rows.append([r.cohort.id, r.cohort.name,
+                         r.training.at.date().isoformat() if r.training else "",
+                         r.training.source if r.training else "", r.weeks,
+                         _num(r.days["after"], 1), r.consenting, r.active["before"],
+                         r.active["after"], f, r.totals["before"][f], r.totals["after"][f],
+                         _num(r.per_learner("before", f)), _num(r.per_learner("after", f)),
+                         _num(r.change(f), 1)])
+    return _csv("advocacy-impact", [
+        "cohort_id", "cohort", "training_date", "training_date_source", "weeks",
+        "after_days", "learners_with_consent", "active_before", "active_after", "figure",
+        "before", "after", "before_per_learner", "after_per_learner", "change_percent"], rows)
+
+
+def _bars(report: impact.CohortImpact) -> list[dict[str, Any]]:
+    """Per figure, the per-learner values before/after and the bar widths (0–100, each figure
+    scaled to its own larger value)."""
+    out = []
+    for f in impact.FIGURES:
+        before = report.per_learner("before", f) or 0.0
+        after = report.per_learner("after", f) or 0.0
+        top = max(before, after) or 1.0
+        out.append({"figure": f, "before": before, "after": after,
+                    "before_w": round(100 * before / top), "after_w": round(100 * after / top)})
+    return out
+
+
+@bp.get("/advocacy/impact")
+@role_required(*MANAGER_ROLES)
+def impact_report() -> Any:
+    """Each cohort's activity in the N weeks before and after its training."""
+    org = current_organization()
+    weeks = impact.clamp_weeks(request.args.get("weeks", impact.DEFAULT_WEEKS))
+    cohorts = course_queries.cohorts(org.id)
+    reports = impact.organization_impact(cohorts, weeks=weeks)
+    selected_id = request.args.get("cohort", type=int)
+    if selected_id is not None and selected_id not in {c.id for c in cohorts}:
+        abort(404)
+    export = request.args.get("export")
+    if export == "cohorts":
+        return impact_csv(reports)
+    selected = next((r for r in reports if r.cohort.id == selected_id), None) or next(
+        (r for r in reports if r.cohort.pilot), None) or (reports[0] if reports else None)
+    if export in ("learners", "skills"):
+        if selected is None:
+            abort(404)
+        if export == "learners":
+            return _csv(f"advocacy-impact-cohort-{selected.cohort.id}-learners",
+                        ["learner", "skill_band"] + [f"{w}_{f}" for w in impact.WINDOWS
+                                                     for f in impact.FIGURES],
+                        [[r.name, r.band] + [getattr(r, w)[f] for w in impact.WINDOWS
+                                             for f in impact.FIGURES] for r in selected.rows])
+        keys = [f"{w}_{f}" for w in impact.WINDOWS for f in ("events", "shares", "clicks")]
+        return _csv(f"advocacy-impact-cohort-{selected.cohort.id}-skills",
+                    ["skill_band", "learners", "active_after"] + [k + "_per_learner"
+                                                                  for k in keys],
+                    [[b["band"], b["learners"], b["active_after"]] + [_num(b[k]) for k in keys]
+                     for b in selected.bands])
+    return render_template(
+        "advocacy/impact.html", weeks=weeks, reports=reports, selected=selected,
+        bars=_bars(selected) if selected else [], figures=impact.FIGURES,
+        figure_labels=FIGURE_LABELS, band_labels=BAND_LABELS, source_labels=SOURCE_LABELS,
+        max_weeks=impact.MAX_WEEKS)
+
+
+# -- the learner's timeline ----------------------------------------------------------------------
+
+def _day(name: str) -> date | None:
+    raw = request.args.get(name) or ""
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _timeline_page(membership: Membership, *, own: bool) -> Any:
+    org = current_organization()
+    since_day, until_day = _day("since"), _day("until")
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+    since = datetime.combine(since_day, time(), tzinfo=utcnow().tzinfo) if since_day else None
+    until = (datetime.combine(until_day, time(), tzinfo=utcnow().tzinfo) + timedelta(days=1)
+             if until_day else None)
+    result = timeline.learner_timeline(org.id, membership, since=since, until=until, page=page)
+    return render_template(
+        "advocacy/timeline.html", member=membership, own=own, result=result,
+        since=since_day, until=until_day, network_labels=NETWORK_LABELS,
+        kind_labels=KIND_LABELS, metric_labels=METRIC_LABELS)
+
+
+@bp.get("/timeline")
+def my_timeline() -> Any:
+    """The learner's own progress and advocacy activity on one timeline."""
+    from lms.accounts.authz import current_membership
+
+    return _timeline_page(current_membership(), own=True)
+
+
+@bp.get("/learners/<int:membership_id>/timeline")
+@role_required(*MANAGER_ROLES)
+def learner_timeline(membership_id: int) -> Any:
+    """A learner's timeline, for their trainers and HR (activity only with consent)."""
+    membership = get_in_org_or_404(Membership, membership_id)
+    if membership.role != Role.LEARNER:
+        abort(404)
+    return _timeline_page(membership, own=membership.user_id == current_user.id)
+
