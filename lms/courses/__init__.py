@@ -13,13 +13,18 @@ def init_app(app: Flask) -> None:
         models,  # noqa: F401  (tables known to migrations and tests)
         progress,
         services,
+        session_views,
         views,
     )
     from lms.courses.demo import demo_step
     from lms.courses.statements import PROGRESS_VERBS
     from lms.xapi import projections
 
-    app.register_blueprint(views.bp)
+    app.register_blueprint(views.bp)  # with the routes of session_views, imported above
+    app.register_blueprint(session_views.scan_bp)
+    from lms.courses import editor_views
+
+    app.register_blueprint(editor_views.bp)
     from lms.courses.cli import COMMANDS
 
     for command in COMMANDS:

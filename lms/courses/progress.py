@@ -206,6 +206,12 @@ def refresh(enrollment: Enrollment, module: Module) -> ModuleProgress:
     return progress
 
 
+def refresh_completion(enrollment: Enrollment) -> None:
+    """Re-derive whether an enrolment is completed (its program's modules changed)."""
+    db.session.expire(enrollment.cohort.program, ["modules"])
+    _refresh_enrollment(enrollment)
+
+
 def _refresh_enrollment(enrollment: Enrollment) -> None:
     if enrollment.status == WITHDRAWN:
         return

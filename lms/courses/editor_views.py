@@ -1,0 +1,312 @@
+"""Program builder pages for trainers: the quiz editor, and deleting modules, lessons and
+quizzes after a confirmation that says what is lost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from lms.accounts.authz import STAFF_ROLES, get_in_org_or_404, org_blueprint, role_required
+from lms.core.errors import DomainError
+from lms.courses import editing
+from lms.courses.editing import OptionInput, QuestionInput
+from lms.courses.models import Lesson, Module, Program, Quiz, QuizQuestion
+from lms.courses.views import _checked, _common, _int
+from lms.extensions import db
+
+bp = org_blueprint("course_editor", __name__)
+
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+
+
+def _program(program_id: int) -> Program:
+    return get_in_org_or_404(Program, program_id)
+
+
+def _module(program: Program, module_id: int) -> Module:
+    module = db.session.get(Module, module_id)
+    if module is None or module.program_id != program.id:
+        abort(404)
+    return module
+
+
+def _quiz(program: Program, quiz_id: int) -> Quiz:
+    quiz = db.session.get(Quiz, quiz_id)
+    if quiz is None or quiz.module.program_id != program.id:
+        abort(404)
+    return quiz
+
+
+def _question(program: Program, question_id: int) -> QuizQuestion:
+    question = db.session.get(QuizQuestion, question_id)
+    if question is None or question.quiz.module.program_id != program.id:
+        abort(404)
+    return question
+
+
+def _texts(prefix: str) -> dict[str, str]:
+    return {lang: request.form.get(f"{prefix}-{lang}", "") for lang in LANGUAGE_NAMES}
+
+
+def _posted_question() -> QuestionInput:
+    """The question as posted, blank option rows included (they are dropped on save)."""
+    count = min(_int(request.form.get("option-count")) or 0, 50)
+    options = [OptionInput(key=request.form.get(f"option-{n}-key") or None,
+                           text=_texts(f"option-{n}-text"),
+                           correct=request.form.get(f"option-{n}-correct") == "on",
+                           feedback=_texts(f"option-{n}-feedback"))
+               for n in range(1, count + 1)]
+    return QuestionInput(text=_texts("text"), feedback=_texts("feedback"), options=options,
+                         multiple=request.form.get("answers") == "multiple")
+
+
+def _stored_question(question: QuizQuestion) -> QuestionInput:
+    return QuestionInput(
+        text=dict(question.text), feedback=dict(question.feedback or {}),
+        multiple=question.multiple,
+        options=[OptionInput(key=o["key"], text=dict(o["text"]), correct=bool(o.get("correct")),
+                             feedback=dict(o.get("feedback") or {})) for o in question.options])
+
+
+def _blank(option: OptionInput) -> bool:
+    return not any(v.strip() for v in [*option.text.values(), *option.feedback.values()]) \
+        and not option.correct
+
+
+def _rearranged(data: QuestionInput) -> tuple[QuestionInput, bool]:
+    """Apply an "add / remove / move option" button to the posted rows; True when one was
+    pressed (the form is shown again, nothing is saved)."""
+    action = request.form.get("action", "save")
+    options = list(data.options)
+    verb, _sep, number = action.partition("-")
+    n = (_int(number) or 0) - 1
+    if action == "add-option":
+        options.append(OptionInput(text={}))
+    elif verb == "remove" and 0 <= n < len(options):
+        options.pop(n)
+    elif verb in ("up", "down") and 0 <= n < len(options):
+        m = n - 1 if verb == "up" else n + 1
+        if 0 <= m < len(options):
+            options[n], options[m] = options[m], options[n]
+    else:
+        # Saving: blank rows are the spare ones the form offers; drop them.
+        data.options = [o for o in options if not _blank(o)]
+        return data, False
+    data.options = options
+    return data, True
+
+
+def _with_spare_row(data: QuestionInput) -> QuestionInput:
+    """Offer empty rows to type new options in (two for a new question, else one)."""
+    spare = max(1, 2 - len(data.options)) if data.options else 4
+    data.options = [*data.options, *(OptionInput(text={}) for _ in range(spare))]
+    return data
+
+
+def _editor(template: str, status: int = 200, **context: Any) -> Any:
+    return render_template(template, languages=LANGUAGE_NAMES, **context, **_common()), status
+
+
+# --- quizzes ---------------------------------------------------------------------------------
+
+
+@bp.route("/programs/<int:program_id>/modules/<int:module_id>/quizzes/new",
+          methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def new_quiz(program_id: int, module_id: int) -> Any:
+    """Add a quiz, with its first question, to an e-learning module."""
+    prog = _program(program_id)
+    module = _module(prog, module_id)
+    if module.kind != "elearning":
+        abort(404)
+    errors: dict[str, str] = {}
+    title, pass_mark = {}, "80"
+    data = _with_spare_row(QuestionInput(text={}, options=[]))
+    if request.method == "POST":
+        _checked()
+        title, pass_mark = _texts("title"), request.form.get("pass_mark", "").strip()
+        data, rearranged = _rearranged(_posted_question())
+        if not rearranged:
+            try:
+                quiz = editing.add_quiz(module=module, title=title, pass_mark=_mark(pass_mark),
+                                        question=data)
+            except DomainError as exc:
+                db.session.rollback()
+                errors = exc.fields
+                data = _with_spare_row(data)
+            else:
+                db.session.commit()
+                flash(_("The quiz was added. Add its other questions."), "success")
+                return redirect(url_for(".edit_quiz", program_id=prog.id, quiz_id=quiz.id))
+    return _editor("courses/new_quiz.html", 422 if errors else 200, program=prog, module=module,
+                   title=title, pass_mark=pass_mark, question=data, errors=errors)
+
+
+def _mark(value: str) -> int | None:
+    number = _int(value)
+    return -1 if value and number is None else number
+
+
+@bp.route("/programs/<int:program_id>/quizzes/<int:quiz_id>", methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def edit_quiz(program_id: int, quiz_id: int) -> Any:
+    """A quiz: its title and pass mark, and its questions to edit, reorder or delete."""
+    prog = _program(program_id)
+    quiz = _quiz(prog, quiz_id)
+    errors: dict[str, str] = {}
+    title, pass_mark = dict(quiz.title), str(quiz.pass_mark)
+    if request.method == "POST":
+        _checked()
+        title, pass_mark = _texts("title"), request.form.get("pass_mark", "").strip()
+        try:
+            editing.update_quiz(quiz=quiz, title=title, pass_mark=_mark(pass_mark))
+        except DomainError as exc:
+            db.session.rollback()
+            errors = exc.fields
+        else:
+            db.session.commit()
+            flash(_("The quiz was saved."), "success")
+            return redirect(url_for(".edit_quiz", program_id=prog.id, quiz_id=quiz.id))
+    return _editor("courses/edit_quiz.html", 422 if errors else 200, program=prog, quiz=quiz,
+                   title=title, pass_mark=pass_mark, errors=errors)
+
+
+@bp.route("/programs/<int:program_id>/quizzes/<int:quiz_id>/questions/new",
+          methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def new_question(program_id: int, quiz_id: int) -> Any:
+    """Add a question to a quiz."""
+    prog = _program(program_id)
+    quiz = _quiz(prog, quiz_id)
+    errors: dict[str, str] = {}
+    data = _with_spare_row(QuestionInput(text={}, options=[]))
+    if request.method == "POST":
+        _checked()
+        data, rearranged = _rearranged(_posted_question())
+        if not rearranged:
+            try:
+                editing.add_question(quiz=quiz, data=data)
+            except DomainError as exc:
+                db.session.rollback()
+                errors = exc.fields
+                data = _with_spare_row(data)
+            else:
+                db.session.commit()
+                flash(_("The question was added."), "success")
+                return redirect(url_for(".edit_quiz", program_id=prog.id, quiz_id=quiz.id))
+    return _editor("courses/edit_question.html", 422 if errors else 200, program=prog, quiz=quiz,
+                   question=data, existing=None, errors=errors)
+
+
+@bp.route("/programs/<int:program_id>/questions/<int:question_id>", methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def edit_question(program_id: int, question_id: int) -> Any:
+    """Edit a question: texts per language, single or multiple answers, options in order."""
+    prog = _program(program_id)
+    question = _question(prog, question_id)
+    errors: dict[str, str] = {}
+    data = _with_spare_row(_stored_question(question))
+    if request.method == "POST":
+        _checked()
+        data, rearranged = _rearranged(_posted_question())
+        if not rearranged:
+            try:
+                editing.update_question(question=question, data=data)
+            except DomainError as exc:
+                db.session.rollback()
+                errors = exc.fields
+                data = _with_spare_row(data)
+            else:
+                db.session.commit()
+                flash(_("The question was saved."), "success")
+                return redirect(url_for(".edit_quiz", program_id=prog.id,
+                                        quiz_id=question.quiz_id,
+                                        _anchor=f"question-{question.id}"))
+    return _editor("courses/edit_question.html", 422 if errors else 200, program=prog,
+                   quiz=question.quiz, question=data, existing=question, errors=errors)
+
+
+@bp.post("/programs/<int:program_id>/questions/<int:question_id>/move")
+@role_required(*STAFF_ROLES)
+def move_question(program_id: int, question_id: int) -> Any:
+    """Move a question up or down in its quiz."""
+    _checked()
+    prog = _program(program_id)
+    question = _question(prog, question_id)
+    editing.move_question(question=question, direction=request.form.get("direction", ""))
+    db.session.commit()
+    return redirect(url_for(".edit_quiz", program_id=prog.id, quiz_id=question.quiz_id,
+                            _anchor=f"question-{question.id}"))
+
+
+def _delete_page(prog: Program, what: str, item: Any, impact: editing.Impact, back: str,
+                 delete: Any, done: str) -> Any:
+    """The confirmation page (GET) or the deletion (POST) of a module, lesson or quiz."""
+    if request.method == "POST":
+        _checked()
+        try:
+            delete()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(done, "success")
+        return redirect(back)
+    return _editor("courses/confirm_delete.html", program=prog, what=what, item=item,
+                   impact=impact, blocker=impact.blocker, back=back)
+
+
+@bp.route("/programs/<int:program_id>/questions/<int:question_id>/delete",
+          methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def delete_question(program_id: int, question_id: int) -> Any:
+    """Confirm, then delete a question (past attempts keep their scores)."""
+    prog = _program(program_id)
+    question = _question(prog, question_id)
+    back = url_for(".edit_quiz", program_id=prog.id, quiz_id=question.quiz_id)
+    return _delete_page(prog, "question", question, editing.question_impact(question), back,
+                        lambda: editing.delete_question(question=question),
+                        _("The question was deleted."))
+
+
+@bp.route("/programs/<int:program_id>/quizzes/<int:quiz_id>/delete", methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def delete_quiz(program_id: int, quiz_id: int) -> Any:
+    """Confirm, then delete a quiz with its questions and the learners' attempts."""
+    prog = _program(program_id)
+    quiz = _quiz(prog, quiz_id)
+    back = url_for("courses.program", program_id=prog.id, _anchor=f"module-{quiz.module_id}")
+    return _delete_page(prog, "quiz", quiz, editing.quiz_impact(quiz), back,
+                        lambda: editing.delete_quiz(quiz=quiz), _("The quiz was deleted."))
+
+
+# --- modules and lessons ---------------------------------------------------------------------
+
+
+@bp.route("/programs/<int:program_id>/modules/<int:module_id>/delete", methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def delete_module(program_id: int, module_id: int) -> Any:
+    """Confirm (saying how many learners have progress in it), then delete a module."""
+    prog = _program(program_id)
+    module = _module(prog, module_id)
+    back = url_for("courses.program", program_id=prog.id)
+    return _delete_page(prog, "module", module, editing.module_impact(module), back,
+                        lambda: editing.delete_module(module=module),
+                        _("The module was deleted."))
+
+
+@bp.route("/programs/<int:program_id>/lessons/<int:lesson_id>/delete", methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def delete_lesson(program_id: int, lesson_id: int) -> Any:
+    """Confirm, then delete a lesson and the learners' reads of it."""
+    prog = _program(program_id)
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or lesson.module.program_id != prog.id:
+        abort(404)
+    back = url_for("courses.program", program_id=prog.id, _anchor=f"module-{lesson.module_id}")
+    return _delete_page(prog, "lesson", lesson, editing.lesson_impact(lesson), back,
+                        lambda: editing.delete_lesson(lesson=lesson),
+                        _("The lesson was deleted."))
