@@ -21,6 +21,13 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
     register_job(jobs.KIND, jobs.run_import, label=_l("Advocacy activity import"))
 
+    from lms.advocacy import services, verification
+    from lms.jobs import register_periodic
+
+    services.register_after_ingest(verification.after_ingest)
+    register_periodic(verification.PERIODIC_NAME, verification.PERIODIC_SECONDS,
+                      verification.verify_all)
+
     from lms.advocacy import webhook
     from lms.extensions import csrf
 

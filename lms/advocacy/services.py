@@ -322,6 +322,17 @@ def _optional_id(value: Any, field: str) -> int | None:
 
 # -- the ingestion path ---------------------------------------------------------------------------
 
+# Called after each ingestion with (organization id, ids of the learners whose events were
+# created or changed), in the same transaction: e.g. exercise verification from activity.
+AFTER_INGEST: list[Callable[[int, set[int]], None]] = []
+
+
+def register_after_ingest(listener: Callable[[int, set[int]], None]) -> None:
+    """Run ``listener`` after every ingestion (manual, CSV, webhook, API) (idempotent)."""
+    if listener not in AFTER_INGEST:
+        AFTER_INGEST.append(listener)
+
+
 @dataclass
 class IngestResult:
     created: int = 0
@@ -371,6 +382,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     :param progress: called with the number of events handled after each batch.
     """
     result = IngestResult()
+    touched: set[int] = set()
     # The last occurrence of a key in the input wins, as a later re-import would.
     unique = list({e["idem_key"]: e for e in events}.values())
     now = utcnow()
@@ -406,10 +418,12 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
                                 "statement_id": statement_id, "created_at": now,
                                 "updated_at": now})
                 result.created += 1
+                touched.add(event["user_id"])
             else:
                 updates.append({**{c: event.get(c) for c in _COMPARED}, "id": old.id,
                                 "statement_id": statement_id, "updated_at": now})
                 result.updated += 1
+                touched.add(event["user_id"])
         if inserts:
             db.session.execute(AdvocacyEvent.__table__.insert(), inserts)
         if updates:
@@ -418,6 +432,9 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
             record(statements, organization_id=organization.id)
         if progress is not None:
             progress(len(chunk))
+    if touched:
+        for listener in AFTER_INGEST:
+            listener(organization.id, touched)
     return result
 
 

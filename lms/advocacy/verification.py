@@ -1,0 +1,159 @@
+"""Automatic verification of on-the-job exercises from advocacy activity.
+
+An exercise module may carry a rule, ``module.exercise["verification"]``:
+``{network, kinds: [post|share|comment|reaction], count, own_comment, within_days?}`` — for
+example "two posts on LinkedIn with a comment of your own within 14 days". The exercise opens
+when the learner is enrolled or when the cohort starts, whichever is later; the learner's
+events on that network, of those kinds (with ``with_own_comment`` set when the rule asks for a
+comment of their own) from then and, with ``within_days``, before the period ends, are
+counted; when there are ``count`` of them the exercise is verified through
+:func:`lms.courses.exercises.verify_exercise` (idempotent) with those events as evidence.
+
+Only learners whose consent is active are looked at. :func:`verify_for_users` runs after
+every ingestion (manual entry, CSV import, webhook, API) for the learners it touched;
+:func:`verify_all` runs periodically as a safety net (a rule added after the activity, an
+enrolment made later).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from lms.accounts.models import Membership
+from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
+from lms.courses.models import (
+    COMPLETED,
+    WITHDRAWN,
+    Cohort,
+    Enrollment,
+    Module,
+    ModuleProgress,
+)
+from lms.extensions import db
+
+log = logging.getLogger("relais.advocacy")
+
+PERIODIC_NAME = "advocacy.verify_exercises"
+PERIODIC_SECONDS = 3600
+
+
+def rule_of(module: Module) -> dict[str, Any] | None:
+    """The module's verification rule, if it is an exercise that has one."""
+    if module.kind != "exercise":
+        return None
+    rule = (getattr(module, "exercise", None) or {}).get("verification")
+    if not isinstance(rule, dict) or not rule.get("network") or not rule.get("kinds"):
+        return None
+    return rule
+
+
+def opened_at(enrollment: Enrollment) -> datetime:
+    """When the learner's exercises open: enrolment or cohort start, whichever is later."""
+    start = enrollment.enrolled_at
+    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    starts_on = enrollment.cohort.starts_on
+    if starts_on is not None:
+        cohort_start = datetime.combine(starts_on, time(), tzinfo=UTC)
+        start = max(start, cohort_start)
+    return start
+
+
+def matching_events(enrollment: Enrollment, module: Module, rule: dict[str, Any],
+                    user_id: int) -> list[AdvocacyEvent]:
+    """The learner's events that meet the rule, oldest first, at most ``count`` of them."""
+    start = opened_at(enrollment)
+    e = AdvocacyEvent
+    stmt = select(e).where(e.organization_id == enrollment.organization_id,
+                           e.user_id == user_id, e.network == rule["network"],
+                           e.kind.in_(list(rule["kinds"])), e.occurred_at >= start)
+    if rule.get("own_comment"):
+        stmt = stmt.where(e.with_own_comment.is_(True))
+    if rule.get("within_days"):
+        stmt = stmt.where(e.occurred_at < start + timedelta(days=int(rule["within_days"])))
+    count = max(1, int(rule.get("count") or 1))
+    return list(db.session.scalars(stmt.order_by(e.occurred_at, e.id).limit(count)))
+
+
+def evidence_of(events: list[AdvocacyEvent], rule: dict[str, Any]) -> dict[str, Any]:
+    """What is kept with the verification: the rule and the events that met it."""
+    urls = [ev.url for ev in events if ev.url]
+    return {"source": "advocacy", "rule": dict(rule),
+            "events": [{"id": ev.id, "network": ev.network, "kind": ev.kind, "url": ev.url,
+                        "occurred_at": ev.occurred_at.isoformat(),
+                        "with_own_comment": ev.with_own_comment} for ev in events],
+            **({"url": urls[0]} if urls else {})}
+
+
+def _candidates(organization_id: int, user_ids: Iterable[int] | None
+                ) -> list[tuple[Enrollment, Module, int]]:
+    """(enrolment, exercise module, user id) of consenting learners whose exercise module is
+    not completed yet, in one query; rules are checked by the caller."""
+    done = select(ModuleProgress.id).where(
+        ModuleProgress.enrollment_id == Enrollment.id, ModuleProgress.module_id == Module.id,
+        ModuleProgress.state == COMPLETED).exists()
+    consenting = select(AdvocacyConsent.user_id).where(
+        AdvocacyConsent.organization_id == organization_id,
+        AdvocacyConsent.revoked_at.is_(None))
+    stmt = (select(Enrollment, Module, Membership.user_id)
+            .join(Cohort, Cohort.id == Enrollment.cohort_id)
+            .join(Module, Module.program_id == Cohort.program_id)
+            .join(Membership, Membership.id == Enrollment.membership_id)
+            .where(Enrollment.organization_id == organization_id,
+                   Enrollment.status.not_in((WITHDRAWN, COMPLETED)),
+                   Module.kind == "exercise", Module.exercise.is_not(None), ~done,
+                   Membership.user_id.in_(consenting)))
+    if user_ids is not None:
+        ids = list(set(user_ids))
+        if not ids:
+            return []
+        stmt = stmt.where(Membership.user_id.in_(ids))
+    return [(en, mod, uid) for en, mod, uid in db.session.execute(stmt)]
+
+
+def verify_for_users(organization_id: int, user_ids: Iterable[int] | None) -> int:
+    """Verify the exercises these learners' activity now meets (all learners with None);
+    returns how many were verified. Flushes; the caller commits."""
+    try:
+        from lms.courses.exercises import verify_exercise
+    except ImportError:  # the exercises service is not installed: nothing to verify
+        return 0
+    verified = 0
+    for enrollment, module, user_id in _candidates(organization_id, user_ids):
+        rule = rule_of(module)
+        if rule is None:
+            continue
+        events = matching_events(enrollment, module, rule, user_id)
+        if len(events) < max(1, int(rule.get("count") or 1)):
+            continue
+        before = _done(enrollment, module)
+        verify_exercise(enrollment, module, evidence=evidence_of(events, rule))
+        verified += not before
+    return verified
+
+
+def _done(enrollment: Enrollment, module: Module) -> bool:
+    from lms.courses.exercises import latest_submission
+
+    latest = latest_submission(enrollment.id, module.id)
+    return latest is not None and latest.status in ("approved", "verified")
+
+
+def after_ingest(organization_id: int, user_ids: set[int]) -> None:
+    """Ingestion listener: verify the exercises of the learners an ingestion touched."""
+    if user_ids:
+        verify_for_users(organization_id, user_ids)
+
+
+def verify_all() -> int:
+    """Periodic safety net: every organization with exercise rules, every consenting
+    learner."""
+    org_ids = db.session.scalars(select(Cohort.organization_id).distinct()
+                                 .join(Module, Module.program_id == Cohort.program_id)
+                                 .where(Module.kind == "exercise",
+                                        Module.exercise.is_not(None)))
+    return sum(verify_for_users(org_id, None) for org_id in list(org_ids))
