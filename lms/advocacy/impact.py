@@ -200,7 +200,8 @@ def cohort_impact(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
     levels = _levels([m[0] for m in consenting])
     empty = dict.fromkeys(FIGURES, 0)
     for membership_id, user_id, name, _c in consenting:
-        row = LearnerRow(membership_id=membership_id, user_id=user_id, name=name, band=band_of(levels.get(membership_id, [])),
+        row = LearnerRow(membership_id=membership_id, user_id=user_id, name=name,
+                         band=band_of(levels.get(membership_id, [])),
                          before=sums.get((user_id, "before"), empty),
                          after=sums.get((user_id, "after"), empty))
         report.rows.append(row)

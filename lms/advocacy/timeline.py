@@ -10,6 +10,7 @@ the activity of someone who did not opt in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -139,7 +140,7 @@ def _aware(value: Any) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _details(rows: list[Any]) -> dict[tuple[str, str], dict[str, Any]]:
+def _details(rows: Sequence[Any]) -> dict[tuple[str, str], dict[str, Any]]:
     """What each entry on the page says, loaded kind by kind."""
     refs: dict[str, list[str]] = {}
     for kind, _at, ref in rows:
