@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     from lms.certificates import (
         export,
         models,  # noqa: F401  (tables known to migrations and tests)
+        recertification,
         services,
         views,
     )
@@ -20,13 +21,15 @@ def init_app(app: Flask) -> None:
     from lms.certificates.demo import demo_step
     from lms.courses import hooks
     from lms.courses.demo import demo_step as courses_demo_step
-    from lms.jobs import register_job
+    from lms.jobs import register_job, register_periodic
 
     # Explicit wiring: courses knows nothing of certificates.
     hooks.on_enrollment_completed(services.issue_on_completion)
     app.register_blueprint(views.bp)
     app.register_blueprint(views.public)
     register_job(export.KIND, export.run_export, label=_l("Certificates export"))
+    register_periodic("certificates.recertify", 24 * 3600, recertification.recertify_all)
+    register_periodic("certificates.clean_cache", 24 * 3600, _clean_cache)
     for command in COMMANDS:
         app.cli.add_command(command)
     # After the courses step, which builds the pilot cohort this step completes.
@@ -35,3 +38,9 @@ def init_app(app: Flask) -> None:
             demo.STEPS.insert(demo.STEPS.index(courses_demo_step) + 1, demo_step)
         else:
             demo.STEPS.append(demo_step)
+
+
+def _clean_cache() -> int:
+    from lms.certificates.rendering import clean_cache
+
+    return clean_cache()[0]

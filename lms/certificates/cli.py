@@ -41,4 +41,41 @@ def export_command(org_slug: str, out: Path, cohort_id: int | None,
     click.echo(f"{count} certificates written to {out}")
 
 
-COMMANDS = [export_command]
+@click.command("recertify")
+@click.option("--org", "org_slug", required=True, help="The organization's slug.")
+@click.option("--dry-run", is_flag=True, help="Only list who would be enrolled, change nothing.")
+def recertify_command(org_slug: str, dry_run: bool) -> None:
+    """Enrol in a refresher the learners whose certificates expire soon."""
+    from lms.certificates import recertification
+    from lms.cli import fail
+
+    org = export.organization_by_slug(org_slug)
+    if org is None:
+        fail(f"no organization {org_slug!r}")
+        return
+    plan = recertification.recertify(org, dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    for p in plan:
+        click.echo(f"certificate {p.certificate_id}\t{p.learner}\t{p.program}\t"
+                   f"valid until {p.valid_until}\t{p.cohort}\t{p.action}")
+    enrolled = sum(1 for p in plan if p.action == "enrol")
+    verb = "would be enrolled" if dry_run else "enrolled"
+    click.echo(f"{enrolled} learner(s) {verb} in a refresher; {len(plan)} certificate(s) "
+               "expiring within their program's lead time.")
+
+
+@click.command("clean-certificate-cache")
+@click.option("--dry-run", is_flag=True, help="Only count the stale files.")
+def clean_cache_command(dry_run: bool) -> None:
+    """Delete cached certificate PDFs no certificate uses any more."""
+    from lms.certificates import rendering
+
+    count, freed = rendering.clean_cache(dry_run=dry_run)
+    verb = "would be deleted" if dry_run else "deleted"
+    click.echo(f"{count} stale PDF(s) {verb} ({freed / 1e6:.1f} MB).")
+
+
+COMMANDS = [export_command, recertify_command, clean_cache_command]

@@ -6,6 +6,7 @@ Read and validated on load; errors name the file (and the line where YAML knows 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from lms.core.content import ContentError as BaseContentError
 FORMAT_VERSION = 1
 FILES = ("metadata.yaml", "template.html", "theme.css")
 REQUIRED_LABELS = ("title", "certifies", "followed", "revoked", "verify", "kinds")
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+DEFAULT_ACCENT = "#2d5b8a"
 
 
 class ContentError(BaseContentError):
@@ -38,6 +41,7 @@ class TemplateDef:
     css: str
     folder: Path
     digest: str  # sha256 of the three files: part of every PDF's cache key
+    accent: str = DEFAULT_ACCENT  # the colour used when the program sets none
 
 
 def templates_root() -> Path:
@@ -76,12 +80,16 @@ def read_folder(folder: Path) -> TemplateDef:
         missing = [k for k in REQUIRED_LABELS if k not in (labels.get(lang) or {})]
         if missing:
             errors.append(f"{meta_path}: labels.{lang} lacks {', '.join(missing)}")
+    accent = meta.get("accent", DEFAULT_ACCENT)
+    if not isinstance(accent, str) or not COLOR.match(accent):
+        errors.append(f"{meta_path}: accent must be a colour like #2d5b8a")
     if errors:
         raise ContentError(errors)
     digest = hashlib.sha256("\0".join(raw[n] for n in FILES).encode()).hexdigest()
     return TemplateDef(key=str(key), name=dict(meta.get("name") or {}),
                        languages=tuple(languages), labels=labels, html=raw["template.html"],
-                       css=raw["theme.css"], folder=folder, digest=digest)
+                       css=raw["theme.css"], folder=folder, digest=digest,
+                       accent=str(accent))
 
 
 _CACHE: dict[str, tuple[float, TemplateDef]] = {}
@@ -101,3 +109,15 @@ def load(key: str) -> TemplateDef:
         cached = (mtime, read_folder(folder))
         _CACHE[key] = cached
     return cached[1]
+
+
+def available() -> list[TemplateDef]:
+    """Every valid template in the templates folder, by key (broken ones are left out)."""
+    out = []
+    for folder in sorted(templates_root().iterdir()):
+        if folder.is_dir() and not folder.name.startswith("."):
+            try:
+                out.append(load(folder.name))
+            except ContentError:
+                continue
+    return out

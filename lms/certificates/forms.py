@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, SelectField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 
 class RevokeForm(FlaskForm):
@@ -47,3 +58,35 @@ class FilterForm(FlaskForm):
     program = SelectField(_l("Program"), validators=[Optional()], coerce=str)
     since = DateField(_l("Issued from"), validators=[Optional()])
     until = DateField(_l("Issued until"), validators=[Optional()])
+
+
+class SettingsForm(FlaskForm):
+    template = SelectField(_l("Certificate template"), validators=[DataRequired()])
+    apply_to_issued = BooleanField(
+        _l("Also use this template for the valid certificates already issued"),
+        description=_l("Their content does not change; their PDFs are rendered again."))
+    accent_color = StringField(
+        _l("Colour"), validators=[Optional(), Regexp(r"^#[0-9a-fA-F]{6}$",
+                                                     message=_l("A colour like #2d5b8a."))],
+        description=_l("Leave empty for the template's own colour."))
+    logo = FileField(_l("Logo (PNG or JPEG, 256 KB at most)"))
+    remove_logo = BooleanField(_l("Remove the logo"))
+    validity_months = IntegerField(
+        _l("Validity (months)"), validators=[Optional(), NumberRange(min=1, max=120)],
+        description=_l("Leave empty if the certificates never expire."))
+    renewal_lead_days = IntegerField(
+        _l("Re-enrol in a refresher this many days before expiry"), default=30,
+        validators=[InputRequired(), NumberRange(min=0, max=365)])
+    refresher_cohort = SelectField(_l("Refresher cohort"), coerce=str,
+                                   validators=[Optional()])
+    submit = SubmitField(_l("Save"))
+
+
+class ExpiringForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    days = SelectField(_l("Expiring within"), coerce=int, default=30,
+                       choices=[SelectChoice(30, _l("30 days")), SelectChoice(60, _l("60 days")),
+                                SelectChoice(90, _l("90 days"))])
+    program = SelectField(_l("Program"), validators=[Optional()], coerce=str)

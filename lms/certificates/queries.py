@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 
 from lms.certificates.models import Certificate
 from lms.core.models import utcnow
@@ -32,9 +32,10 @@ def _day_start(day: date) -> datetime:
 
 def filtered(organization_id: int, *, cohort_id: int | None = None,
              program_id: int | None = None, since: date | None = None,
-             until: date | None = None, include_revoked: bool = True) -> Select[Any]:
-    """An organization's certificates, newest first, by cohort, program and issue period
-    (``until`` inclusive)."""
+             until: date | None = None, include_revoked: bool = True,
+             status: str | None = None) -> Select[Any]:
+    """An organization's certificates, newest first, by cohort, program, issue period
+    (``until`` inclusive) and status now (``valid``, ``expired`` or ``revoked``)."""
     stmt = select(Certificate).where(Certificate.organization_id == organization_id)
     if cohort_id:
         stmt = stmt.where(Certificate.cohort_id == cohort_id)
@@ -46,4 +47,12 @@ def filtered(organization_id: int, *, cohort_id: int | None = None,
         stmt = stmt.where(Certificate.issued_at < _day_start(until + timedelta(days=1)))
     if not include_revoked:
         stmt = stmt.where(Certificate.revoked_at.is_(None))
+    now = utcnow()
+    if status == "revoked":
+        stmt = stmt.where(Certificate.revoked_at.is_not(None))
+    elif status == "expired":
+        stmt = stmt.where(Certificate.revoked_at.is_(None), Certificate.valid_until <= now)
+    elif status == "valid":
+        stmt = stmt.where(Certificate.revoked_at.is_(None), or_(
+            Certificate.valid_until.is_(None), Certificate.valid_until > now))
     return stmt.order_by(Certificate.issued_at.desc(), Certificate.id.desc())

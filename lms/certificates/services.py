@@ -5,7 +5,10 @@ Functions flush, never commit; each records its xAPI statement in the caller's t
 
 from __future__ import annotations
 
+import base64
+import calendar
 import secrets
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -14,10 +17,10 @@ from sqlalchemy import select
 from lms.accounts.models import User
 from lms.certificates import definitions, rendering
 from lms.certificates import statements as cs
-from lms.certificates.models import Certificate
+from lms.certificates.models import Certificate, CertificateSettings
 from lms.core.errors import Conflict, ValidationFailed
 from lms.core.models import utcnow
-from lms.courses.models import COMPLETED, KINDS, Enrollment, ModuleProgress
+from lms.courses.models import COMPLETED, KINDS, Cohort, Enrollment, ModuleProgress, Program
 from lms.extensions import db
 
 DEFAULT_TEMPLATE = "default"
@@ -120,21 +123,64 @@ def _language(user: User, program_language: str) -> str:
     return program_language if program_language in languages else "en"
 
 
+def add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` plus ``months`` calendar months (31 January + 1 month = 28/29 February)."""
+    total = moment.month - 1 + months
+    year, month = moment.year + total // 12, total % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def settings_for(program_id: int | None) -> CertificateSettings | None:
+    """The program's certificate settings, if it has any."""
+    return db.session.get(CertificateSettings, program_id) if program_id is not None else None
+
+
+def _renewed(enrollment: Enrollment) -> Certificate | None:
+    """The certificate a completion renews: the one whose refresher this enrolment is, else
+    the learner's latest valid certificate of the same program from another enrolment."""
+    found = db.session.scalar(select(Certificate).where(
+        Certificate.refresher_enrollment_id == enrollment.id)
+        .order_by(Certificate.id.desc()).limit(1))
+    if found is not None:
+        return found
+    return db.session.scalar(select(Certificate).where(
+        Certificate.user_id == enrollment.membership.user_id,
+        Certificate.program_id == enrollment.cohort.program_id,
+        Certificate.enrollment_id != enrollment.id, Certificate.revoked_at.is_(None))
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc()).limit(1))
+
+
 def _create(enrollment: Enrollment, *, issued_by: User | None, reason: str | None,
-            replaces: Certificate | None = None,
-            template_key: str = DEFAULT_TEMPLATE) -> Certificate:
+            replaces: Certificate | None = None) -> Certificate:
+    settings = settings_for(enrollment.cohort.program_id)
+    if replaces is not None:
+        template_key = replaces.template_key  # a correction keeps the look it had
+    else:
+        template_key = settings.template_key if settings is not None else DEFAULT_TEMPLATE
     template = definitions.load(template_key)
     learner = enrollment.membership.user
     snapshot = build_snapshot(enrollment, issued_by=issued_by)
     code = secrets.token_urlsafe(16)
+    now = utcnow()
+    if replaces is not None:
+        # A correction is not a renewal: the validity stays what it was.
+        valid_until, renews_id = replaces.valid_until, replaces.renews_id
+        refresher = replaces.refresher_enrollment_id
+    else:
+        valid_until = add_months(now, settings.validity_months) \
+            if settings is not None and settings.validity_months else None
+        renews = _renewed(enrollment)
+        renews_id, refresher = (renews.id if renews is not None else None), None
     certificate = Certificate(
         organization_id=enrollment.organization_id, enrollment_id=enrollment.id,
         user_id=learner.id, program_id=enrollment.cohort.program_id,
         cohort_id=enrollment.cohort_id, template_key=template.key,
         language=_language(learner, enrollment.cohort.program.language), code=code,
-        issued_at=utcnow(), issued_by_id=issued_by.id if issued_by else None, reason=reason,
-        snapshot=snapshot, replaces=replaces,
-        pdf_key=rendering.cache_key(template, snapshot, code, False))
+        issued_at=now, issued_by_id=issued_by.id if issued_by else None, reason=reason,
+        snapshot=snapshot, replaces=replaces, valid_until=valid_until,
+        renews_id=renews_id, refresher_enrollment_id=refresher, pdf_key="")
+    certificate.pdf_key = rendering.key_for(certificate, settings)
     db.session.add(certificate)
     db.session.flush()
     _record(certificate, cs.build(certificate, learner, "earned", instructor=issued_by,
@@ -215,8 +261,79 @@ def reissue(*, certificate: Certificate, issued_by: User, reason: str) -> Certif
     if enrollment is None:
         raise ValidationFailed("The enrolment of this certificate no longer exists.")
     revoke(certificate=certificate, revoked_by=issued_by, reason=f"Re-issued: {reason}")
-    return _create(enrollment, issued_by=issued_by, reason=reason, replaces=certificate,
-                   template_key=certificate.template_key)
+    return _create(enrollment, issued_by=issued_by, reason=reason, replaces=certificate)
+
+
+MAX_LOGO_BYTES = 256 * 1024
+_LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+def logo_data_uri(data: bytes) -> str:
+    """A PNG or JPEG logo as a ``data:`` URI (SVG is refused: it may load other files).
+
+    :raise ValidationFailed: not a PNG or JPEG, or larger than 256 KB.
+    """
+    kind = next((t for magic, t in _LOGO_TYPES.items() if data.startswith(magic)), None)
+    if kind is None:
+        raise ValidationFailed("The logo must be a PNG or JPEG image.",
+                               fields={"logo": "PNG or JPEG expected"})
+    if len(data) > MAX_LOGO_BYTES:
+        raise ValidationFailed("The logo must be 256 KB at most.",
+                               fields={"logo": "too large"})
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
+
+
+def update_settings(*, program: Program, template_key: str, validity_months: int | None,
+                    renewal_lead_days: int, refresher_cohort: Cohort | None,
+                    accent_color: str | None, logo: bytes | None = None,
+                    remove_logo: bool = False,
+                    apply_to_issued: bool = False) -> CertificateSettings:
+    """Set a program's certificate settings.
+
+    :param apply_to_issued: also give the new template to the program's valid certificates
+        (their content stays frozen; only the look changes, and their PDFs are re-rendered).
+    :raise ValidationFailed: unknown template, a period or lead time out of range, a colour
+        that is not ``#RRGGBB``, a refresher cohort of another program, a bad logo.
+    """
+    errors: dict[str, str] = {}
+    try:
+        definitions.load(template_key)
+    except definitions.ContentError:
+        errors["template"] = "Unknown template."
+    if validity_months is not None and not 1 <= validity_months <= 120:
+        errors["validity_months"] = "Between 1 and 120 months."
+    if not 0 <= renewal_lead_days <= 365:
+        errors["renewal_lead_days"] = "Between 0 and 365 days."
+    if accent_color and not definitions.COLOR.match(accent_color):
+        errors["accent_color"] = "A colour like #2d5b8a."
+    if refresher_cohort is not None and refresher_cohort.program_id != program.id:
+        errors["refresher_cohort"] = "Choose a cohort of this program."
+    if errors:
+        raise ValidationFailed("The certificate settings cannot be saved.", fields=errors)
+    settings = settings_for(program.id)
+    if settings is None:
+        assert program.organization_id is not None
+        settings = CertificateSettings(program_id=program.id,
+                                       organization_id=program.organization_id)
+        db.session.add(settings)
+    settings.template_key = template_key
+    settings.validity_months = validity_months
+    settings.renewal_lead_days = renewal_lead_days
+    settings.refresher_cohort_id = refresher_cohort.id if refresher_cohort else None
+    settings.accent_color = accent_color.lower() if accent_color else None
+    if logo:
+        settings.logo = logo_data_uri(logo)
+    elif remove_logo:
+        settings.logo = None
+    db.session.flush()
+    if apply_to_issued:
+        for certificate in db.session.scalars(select(Certificate).where(
+                Certificate.program_id == program.id, Certificate.revoked_at.is_(None),
+                Certificate.template_key != template_key)):
+            certificate.template_key = template_key
+            certificate.pdf_key = rendering.key_for(certificate, settings)
+        db.session.flush()
+    return settings
 
 
 def record_download(*, certificate: Certificate, user: User) -> None:

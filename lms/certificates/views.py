@@ -20,6 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from lms.accounts.authz import (
     MANAGER_ROLES,
@@ -30,11 +31,28 @@ from lms.accounts.authz import (
     org_blueprint,
     role_required,
 )
-from lms.accounts.models import Membership
-from lms.certificates import export, queries, rendering, services
-from lms.certificates.forms import ExportForm, FilterForm, IssueForm, ReissueForm, RevokeForm
+from lms.accounts.models import Membership, Organization
+from lms.certificates import (
+    badges,
+    definitions,
+    export,
+    queries,
+    recertification,
+    rendering,
+    services,
+)
+from lms.certificates.forms import (
+    ExpiringForm,
+    ExportForm,
+    FilterForm,
+    IssueForm,
+    ReissueForm,
+    RevokeForm,
+    SettingsForm,
+)
 from lms.certificates.models import Certificate
 from lms.core.errors import DomainError
+from lms.core.models import utcnow
 from lms.courses.models import Cohort, Enrollment, Program
 from lms.extensions import db
 
@@ -66,7 +84,7 @@ def _cert_text(value: dict[str, str] | None) -> str:
 def mine() -> Any:
     """The current learner's certificates, to download."""
     certificates = queries.of_user(current_organization().id, _user().id)
-    return render_template("certificates/mine.html", certificates=certificates)
+    return render_template("certificates/mine.html", certificates=certificates, now=utcnow())
 
 
 def _filter_form() -> FilterForm:
@@ -76,9 +94,10 @@ def _filter_form() -> FilterForm:
         Cohort.organization_id == org_id).order_by(Cohort.name)).all()
     programs = db.session.scalars(select(Program).where(
         Program.organization_id == org_id).order_by(Program.id)).all()
-    form.cohort.choices = [("", _("All cohorts"))] + [(str(i), n) for i, n in cohorts]
-    form.program.choices = [("", _("All programs"))] + [
-        (str(p.id), _cert_text(p.title)) for p in programs]
+    form.cohort.choices = [SelectChoice("", _("All cohorts"))] + [
+        SelectChoice(str(i), n) for i, n in cohorts]
+    form.program.choices = [SelectChoice("", _("All programs"))] + [
+        SelectChoice(str(p.id), _cert_text(p.title)) for p in programs]
     form.validate()
     return form
 
@@ -110,7 +129,8 @@ def register() -> Any:
         issue_form = _issue_form()
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("certificates/register.html", pagination=pagination, form=form,
-                           export_form=export_form, issue_form=issue_form, args=args)
+                           export_form=export_form, issue_form=issue_form, args=args,
+                           now=utcnow())
 
 
 def _issue_form() -> IssueForm:
@@ -125,7 +145,8 @@ def _issue_form() -> IssueForm:
 
     names = dict(db.session.execute(select(User.id, User.display_name).where(
         User.id.in_({r.user_id for r in rows}))).all()) if rows else {}
-    form.enrollment.choices = [(r.id, f"{names.get(r.user_id, '?')} — {r.name}") for r in rows]
+    form.enrollment.choices = [SelectChoice(r.id, f"{names.get(r.user_id, '?')} — {r.name}")
+                               for r in rows]
     return form
 
 
@@ -164,8 +185,11 @@ def detail(certificate_id: int) -> Any:
     certificate = _visible(certificate_id)
     replaced_by = db.session.scalar(select(Certificate).where(
         Certificate.replaces_id == certificate.id))
+    renewed_by = db.session.scalar(select(Certificate).where(
+        Certificate.renews_id == certificate.id).order_by(Certificate.id.desc()).limit(1))
     return render_template(
         "certificates/detail.html", certificate=certificate, replaced_by=replaced_by,
+        renewed_by=renewed_by, now=utcnow(),
         verify_url=rendering.verify_url(certificate.code),
         reissue_form=ReissueForm() if current_membership().role in STAFF_ROLES else None)
 
@@ -259,7 +283,7 @@ def export_zip() -> Any:
 
 @public.route("/verify/<code>")
 def verify(code: str) -> Any:
-    """Public: whether a certificate is valid, revoked or unknown (no login)."""
+    """Public: whether a certificate is valid, expired, revoked or unknown (no login)."""
     certificate = queries.by_code(code)
     as_json = request.args.get("format") == "json"
     if certificate is None:
@@ -269,7 +293,7 @@ def verify(code: str) -> Any:
     s = certificate.snapshot
     # Only what the certificate itself shows: no e-mail, no reason for a revocation.
     data = {
-        "status": "revoked" if certificate.revoked else "valid",
+        "status": certificate.status(utcnow()),
         "code": certificate.code,
         "learner": s["learner"]["name"],
         "program": s["program"]["title"],
@@ -278,9 +302,174 @@ def verify(code: str) -> Any:
         "hours": s["hours"]["total"],
         "issuer": s["issuer"]["organization"],
         "issued_on": s["issued_on"],
+        "valid_until": certificate.valid_until.date().isoformat() if certificate.valid_until
+        else None,
         "revoked_on": certificate.revoked_at.date().isoformat() if certificate.revoked_at
         else None,
+        "badge": badges.credential_url(certificate.code),
     }
     if as_json:
         return jsonify(data)
     return render_template("certificates/verify.html", certificate=certificate, data=data)
+
+
+def _ld(data: dict[str, Any]) -> Any:
+    response = jsonify(data)
+    response.mimetype = "application/ld+json"
+    response.headers["Access-Control-Allow-Origin"] = "*"  # wallets read it from anywhere
+    return response
+
+
+@public.route("/verify/<code>/badge.json")
+def badge(code: str) -> Any:
+    """Public: the certificate as an Open Badges 3.0 credential (JSON-LD)."""
+    certificate = queries.by_code(code)
+    if certificate is None:
+        return jsonify({"status": "unknown"}), 404
+    return _ld(badges.credential(certificate))
+
+
+def _public_org(slug: str) -> Organization:
+    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
+    if org is None:
+        abort(404)
+    return org
+
+
+@public.route("/verify/revocations/<slug>.json")
+def revocation_list(slug: str) -> Any:
+    """Public: the organization's revoked credentials (Open Badges credentialStatus)."""
+    return _ld(badges.revocation_list(_public_org(slug)))
+
+
+@public.route("/verify/issuers/<slug>.json")
+def issuer(slug: str) -> Any:
+    """Public: the organization as an Open Badges issuer profile."""
+    org = _public_org(slug)
+    return _ld({"@context": badges.CONTEXT, **badges.issuer_profile(org)})
+
+
+@public.route("/verify/competencies/<slug>.json")
+def competencies(slug: str) -> Any:
+    """Public: the competencies the organization's achievements align to."""
+    return _ld(badges.competencies(_public_org(slug)))
+
+
+# -- validity: what expires soon --------------------------------------------------------------
+
+def _expiring_form() -> ExpiringForm:
+    form = ExpiringForm(request.args)
+    programs = db.session.scalars(select(Program).where(
+        Program.organization_id == current_organization().id).order_by(Program.id)).all()
+    form.program.choices = [SelectChoice("", _("All programs"))] + [
+        SelectChoice(str(p.id), _cert_text(p.title)) for p in programs]
+    if not form.validate():
+        form.days.data = 30
+    return form
+
+
+@bp.route("/certificates/expiring")
+@role_required(*MANAGER_ROLES)
+def expiring() -> Any:
+    """Certificates whose validity ends within 30, 60 or 90 days."""
+    form = _expiring_form()
+    program_id = int(form.program.data) if (form.program.data or "").isdigit() else None
+    stmt = recertification.expiring(current_organization().id, days=form.days.data,
+                                    program_id=program_id)
+    page = max(request.args.get("page", 1, type=int), 1)
+    pagination = db.paginate(stmt, page=page, per_page=50, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("certificates/expiring.html", form=form, pagination=pagination,
+                           args=args)
+
+
+@bp.route("/certificates/expiring.csv")
+@role_required(*MANAGER_ROLES)
+def expiring_csv() -> Any:
+    """The expiring certificates as CSV (semicolons are not used: plain RFC 4180)."""
+    import csv
+    import io
+
+    form = _expiring_form()
+    program_id = int(form.program.data) if (form.program.data or "").isdigit() else None
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["number", "code", "learner", "program", "cohort", "issued_at",
+                     "valid_until", "refresher_enrollment"])
+    for c in db.session.scalars(recertification.expiring(
+            current_organization().id, days=form.days.data, program_id=program_id)):
+        writer.writerow([c.id, c.code, c.snapshot["learner"]["name"],
+                         _cert_text(c.snapshot["program"]["title"]), c.snapshot["cohort"]["name"],
+                         c.issued_at.date().isoformat(),
+                         c.valid_until.date().isoformat() if c.valid_until else "",
+                         c.refresher_enrollment_id or ""])
+    return send_file(io.BytesIO(out.getvalue().encode("utf-8-sig")), mimetype="text/csv",
+                     as_attachment=True,
+                     download_name=f"certificates-expiring-{form.days.data}-days.csv")
+
+
+# -- settings per program ---------------------------------------------------------------------
+
+@bp.route("/certificates/programs")
+@role_required(*STAFF_ROLES)
+def programs() -> Any:
+    """The programs and their certificate settings (template, validity)."""
+    rows = db.session.scalars(select(Program).where(
+        Program.organization_id == current_organization().id).order_by(Program.id)).all()
+    settings = {p.id: services.settings_for(p.id) for p in rows}
+    names = {t.key: t.name for t in definitions.available()}
+    return render_template("certificates/programs.html", programs=rows, settings=settings,
+                           names=names)
+
+
+@bp.route("/certificates/programs/<int:program_id>/settings", methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def program_settings(program_id: int) -> Any:
+    """Choose a program's template, colour, logo, validity and refresher cohort."""
+    program = get_in_org_or_404(Program, program_id)
+    current = services.settings_for(program.id)
+    form = SettingsForm(obj=None)
+    templates = definitions.available()
+    form.template.choices = [SelectChoice(t.key, _cert_text(t.name) or t.key)
+                             for t in templates]
+    cohorts = db.session.execute(select(Cohort.id, Cohort.name).where(
+        Cohort.program_id == program.id).order_by(Cohort.name)).all()
+    form.refresher_cohort.choices = [
+        SelectChoice("", _("A new “Recertification <year>” cohort"))] + [
+        SelectChoice(str(i), n) for i, n in cohorts]
+    if request.method == "GET":
+        form.template.data = current.template_key if current else services.DEFAULT_TEMPLATE
+        form.accent_color.data = current.accent_color if current else ""
+        form.validity_months.data = current.validity_months if current else None
+        form.renewal_lead_days.data = current.renewal_lead_days if current else 30
+        form.refresher_cohort.data = str(current.refresher_cohort_id) \
+            if current and current.refresher_cohort_id else ""
+    status = 200
+    if form.validate_on_submit():
+        refresher = get_in_org_or_404(Cohort, int(form.refresher_cohort.data)) \
+            if (form.refresher_cohort.data or "").isdigit() else None
+        upload = form.logo.data
+        try:
+            services.update_settings(
+                program=program, template_key=form.template.data,
+                validity_months=form.validity_months.data,
+                renewal_lead_days=form.renewal_lead_days.data, refresher_cohort=refresher,
+                accent_color=form.accent_color.data or None,
+                logo=upload.read() if upload else None, remove_logo=form.remove_logo.data,
+                apply_to_issued=form.apply_to_issued.data)
+        except DomainError as exc:
+            db.session.rollback()
+            for name, message in (exc.fields or {}).items():
+                target = getattr(form, name, None)
+                if target is not None:
+                    target.errors = [*target.errors, message]
+            flash(exc.message, "error")
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Certificate settings saved."), "success")
+            return redirect(url_for("certificates.program_settings", program_id=program.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("certificates/settings.html", form=form, program=program,
+                           settings=current, templates=templates), status
