@@ -89,9 +89,13 @@ class Membership(TimestampMixin, db.Model):
     role: Mapped[Role] = mapped_column(ROLE_ENUM)
     team: Mapped[str | None] = mapped_column(String(120))
     job_family: Mapped[str | None] = mapped_column(String(64))
+    # The member's manager in the same organization (approves their session registrations).
+    manager_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memberships.id", ondelete="SET NULL"), index=True)
 
     organization: Mapped[Organization] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship(back_populates="memberships")
+    manager: Mapped[Membership | None] = relationship(remote_side=[id])
 
 
 class Invitation(TimestampMixin, db.Model):

@@ -203,6 +203,41 @@ def add_member(*, organization: Organization, user: User, role: str | Role,
     return membership
 
 
+def set_manager(*, membership: Membership, manager: Membership | None) -> None:
+    """Set (or clear, with None) a member's manager, who approves their session registrations.
+
+    :raise ValidationFailed: the manager is in another organization, is the member, or is one
+        of the people the member manages (directly or not).
+    """
+    if manager is not None:
+        if manager.organization_id != membership.organization_id:
+            raise ValidationFailed("The manager must be a member of the organization.",
+                                   fields={"manager": "not a member of this organization"})
+        seen, boss = set(), manager
+        while boss is not None and boss.id not in seen:
+            if boss.id == membership.id:
+                raise ValidationFailed("A member cannot be their own manager, even indirectly.",
+                                       fields={"manager": "would make a loop"})
+            seen.add(boss.id)
+            boss = boss.manager
+    membership.manager = manager
+    db.session.flush()
+
+
+def find_manager(*, organization: Organization, email: str) -> Membership:
+    """The member of ``organization`` with this e-mail, to be someone's manager.
+
+    :raise ValidationFailed: nobody in the organization has this address.
+    """
+    user = find_user(email)
+    member = next((m for m in user.memberships if m.organization_id == organization.id),
+                  None) if user else None
+    if member is None:
+        raise ValidationFailed("The manager must be a member of the organization.",
+                               fields={"manager_email": f"{email.strip()} is not a member"})
+    return member
+
+
 @dataclass(frozen=True)
 class Provisioned:
     """Result of :func:`provision_member`."""

@@ -268,3 +268,32 @@ def remove_member(membership_id: int) -> Any:
             db.session.commit()
             flash(_("%(name)s no longer belongs to this organization.", name=name), "success")
     return redirect(url_for("members.members"))
+
+
+@org_bp.route("/members/<int:membership_id>/manager", methods=["GET", "POST"])
+@role_required(Role.HR, Role.ADMIN)
+def member_manager(membership_id: int) -> Any:
+    """Set or clear a member's manager (who approves their registrations), by e-mail."""
+    member = get_in_org_or_404(Membership, membership_id)
+    form = ConfirmForm()
+    email = member.manager.user.email if member.manager else ""
+    error = None
+    if request.method == "POST":
+        email = (request.form.get("manager_email") or "").strip()
+        if form.validate_on_submit():
+            try:
+                manager = services.find_manager(organization=current_organization(),
+                                                email=email) if email else None
+                services.set_manager(membership=member, manager=manager)
+            except DomainError as exc:
+                db.session.rollback()
+                error = next(iter(exc.fields.values()), exc.message)
+            else:
+                db.session.commit()
+                flash(_("%(name)s's manager is now %(manager)s.", name=member.user.display_name,
+                        manager=manager.user.display_name) if manager else
+                      _("%(name)s has no manager now.", name=member.user.display_name),
+                      "success")
+                return redirect(url_for("members.members"))
+    return render_template("accounts/member_manager.html", member=member, form=form,
+                           email=email, error=error), 422 if error else 200

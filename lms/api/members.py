@@ -18,7 +18,7 @@ def member_json(m: Membership) -> dict[str, Any]:
     """The API representation of a membership."""
     return {"id": m.id, "user_id": m.user_id, "email": m.user.email,
             "display_name": m.user.display_name, "role": m.role.value, "team": m.team,
-            "job_family": m.job_family}
+            "job_family": m.job_family, "manager_id": m.manager_id}
 
 
 def _member_or_404(membership: Membership, member_id: int) -> Membership:
@@ -72,7 +72,7 @@ def provision_member(membership: Membership) -> Any:
     for key in ("email", "role"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             fields[key] = "required string"
-    for key in ("display_name", "team", "job_family", "locale"):
+    for key in ("display_name", "team", "job_family", "locale", "manager_email"):
         if data.get(key) is not None and not isinstance(data[key], str):
             fields[key] = "string expected"
     if fields:
@@ -82,5 +82,9 @@ def provision_member(membership: Membership) -> Any:
         display_name=data.get("display_name"), team=data.get("team"),
         job_family=data.get("job_family"), locale=data.get("locale"), granted_by=membership,
     )
+    if "manager_email" in data:  # absent: unchanged; null or "": no manager
+        email = (data["manager_email"] or "").strip()
+        services.set_manager(membership=result.membership, manager=services.find_manager(
+            organization=membership.organization, email=email) if email else None)
     db.session.commit()
     return member_json(result.membership), 201 if result.created else 200

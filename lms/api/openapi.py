@@ -27,7 +27,10 @@ MEMBER = {
                    "display_name": {"type": "string"},
                    "role": {"type": "string", "enum": ["learner", "trainer", "hr", "admin"]},
                    "team": {"type": ["string", "null"]},
-                   "job_family": {"type": ["string", "null"]}},
+                   "job_family": {"type": ["string", "null"]},
+                   "manager_id": {"type": ["integer", "null"],
+                                  "description": "The member's manager (a member id); set it "
+                                                 "with manager_email on POST."}},
 }
 
 
@@ -85,7 +88,12 @@ PATHS: dict[str, Any] = {
                      "properties": {"email": {"type": "string"}, "role": {"type": "string"},
                                     "display_name": {"type": "string"},
                                     "team": {"type": "string"}, "job_family": {"type": "string"},
-                                    "locale": {"type": "string", "enum": ["en", "fr"]}}}}}},
+                                    "locale": {"type": "string", "enum": ["en", "fr"]},
+                                    "manager_email": {
+                                        "type": ["string", "null"],
+                                        "description": "The manager's e-mail (a member); "
+                                                       "null or \"\" for none; absent: "
+                                                       "unchanged"}}}}}},
                  "responses": {"200": _json({"$ref": "#/components/schemas/Member"}, "updated"),
                                "201": _json({"$ref": "#/components/schemas/Member"}, "created"),
                                **_errors(400, 401, 403, 404, 409, 422)}},

@@ -22,9 +22,9 @@ def render_to_file(html: str, css: str, base: str, path: str) -> str:
     """Worker: render the PDF into ``path`` (atomically) unless it is there already."""
     target = Path(path)
     if not target.is_file():
-        from weasyprint import CSS, HTML
+        from lms.core.pdf import html_to_pdf
 
-        data = HTML(string=html, base_url=base).write_pdf(stylesheets=[CSS(string=css)])
+        data = html_to_pdf(html, css, Path(base))
         tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, target)

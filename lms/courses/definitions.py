@@ -109,6 +109,8 @@ class ProgramDef:
 
 class _Reader(YamlReader):
     """Reads the value types of program files."""
+    # Registrations to its sessions wait for the learner's manager (``approval_required``).
+    approval_required: bool = False
 
     def string(self, node: Node | None, what: str, *, allow_empty: bool = False) -> str:
         if node is None:
@@ -344,7 +346,7 @@ def parse_program(yaml_text: str, lesson_files: Mapping[str, str]) -> ProgramDef
             continue
         bodies.setdefault(match.group(1), {})[match.group(2)] = body
     f = r.mapping(root, "program", ("format_version", "slug", "language", "title", "modules"),
-                  ("version", "description")) or {}
+                  ("version", "description", "approval_required")) or {}
     fmt = r.integer(f.get("format_version"), "format_version", 1, 1_000)
     if fmt is not None and fmt != FORMAT_VERSION:
         r.error(f["format_version"], f"format_version {fmt} is not supported (this Relais "
@@ -378,7 +380,9 @@ def parse_program(yaml_text: str, lesson_files: Mapping[str, str]) -> ProgramDef
                       version=r.integer(f.get("version"), "version", 1, 1_000_000) or 1,
                       language=lang, title=r.text(f.get("title"), "title", lang),
                       description=r.text(f.get("description"), "description"), modules=modules,
-                      format_version=FORMAT_VERSION)
+                      format_version=FORMAT_VERSION,
+                      approval_required=r.boolean(f.get("approval_required"),
+                                                  "approval_required", False))
 
 
 def _get(node: Node, key: str) -> Node | None:
@@ -524,3 +528,5 @@ def to_zip(program: ProgramDef) -> bytes:
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
     return out.getvalue()
+    if program.approval_required:
+        data["approval_required"] = True

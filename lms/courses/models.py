@@ -35,8 +35,13 @@ ENROLLMENT_STATUSES = (INVITED, ACTIVE, WITHDRAWN, COMPLETED)
 # Module progress state.
 NOT_STARTED, IN_PROGRESS, FAILED = "not_started", "in_progress", "failed"
 PROGRESS_STATES = (NOT_STARTED, IN_PROGRESS, COMPLETED, FAILED)
-# Session registration status.
+# Session registration status. A registration to a session of a program that needs approval
+# starts as "pending_approval" (no seat held) until the learner's manager, HR or an admin
+# approves it (then a seat or the waiting list, as usual) or declines it (kept, with a reason).
 REGISTERED, WAITLISTED = "registered", "waitlisted"
+PENDING_APPROVAL, DECLINED = "pending_approval", "declined"
+# How a presence was recorded: on the trainer's sheet, or by the learner scanning the QR code.
+SHEET, QR = "sheet", "qr"
 # Attendance.
 PRESENT, ABSENT, EXCUSED = "present", "absent", "excused"
 ATTENDANCE_STATUSES = (PRESENT, ABSENT, EXCUSED)
@@ -64,6 +69,8 @@ class Program(TimestampMixin, db.Model):
     language: Mapped[str] = mapped_column(String(8))
     title: Mapped[dict[str, str]] = mapped_column(JSON)
     description: Mapped[dict[str, str]] = mapped_column(JSON)
+    # Registrations to its sessions wait for the learner's manager (or HR, an admin).
+    approval_required: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     organization: Mapped[Organization | None] = relationship()
@@ -322,9 +329,17 @@ class SessionRegistration(db.Model):
 
     session: Mapped[TrainingSession] = relationship(back_populates="registrations")
     enrollment: Mapped[Enrollment] = relationship()
+    # Approval (programs with approval_required): who asked, who decided, when, and why not.
+    requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    decline_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Attendance(db.Model):
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     """Presence of a learner at a session for one half-day, as on a sign-in sheet."""
 
     __tablename__ = "attendances"
@@ -342,6 +357,8 @@ class Attendance(db.Model):
     recorded_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
     # The xAPI statement recorded for this presence (voided if the mark is corrected).
+    # "sheet" (marked by the trainer) or "qr" (the learner scanned the session's code).
+    source: Mapped[str] = mapped_column(String(8), default=SHEET, server_default=SHEET)
     statement_id: Mapped[str | None] = mapped_column(String(36))
 
     recorded_by: Mapped[User | None] = relationship()

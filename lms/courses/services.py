@@ -23,7 +23,9 @@ from lms.courses.models import (
     ACTIVE,
     ATTENDANCE_STATUSES,
     COMPLETED,
+    DECLINED,
     HALVES,
+    PENDING_APPROVAL,
     PRESENT,
     REGISTERED,
     SESSION_KINDS,
@@ -77,7 +79,8 @@ def definition_of(program: Program) -> defs.ProgramDef:
                 for q in m.quizzes)))
     return defs.ProgramDef(slug=program.slug, version=program.version,
                            language=program.language, title=dict(program.title),
-                           description=dict(program.description), modules=tuple(modules))
+                           description=dict(program.description), modules=tuple(modules),
+                           approval_required=program.approval_required)
 
 
 def _free_slug(organization_id: int | None, slug: str) -> str:
@@ -102,7 +105,8 @@ def create_program(*, organization: Organization | None, definition: defs.Progra
     program = Program(organization_id=org_id, slug=_free_slug(org_id, definition.slug),
                       source_slug=source_slug, version=definition.version,
                       language=definition.language, title=dict(definition.title),
-                      description=dict(definition.description))
+                      description=dict(definition.description),
+                      approval_required=definition.approval_required)
     for position, m in enumerate(definition.modules, 1):
         module = Module(key=m.key, position=position, kind=m.kind, title=dict(m.title),
                         description=dict(m.description), required=m.required,
@@ -571,22 +575,37 @@ def _lock_seats(session: TrainingSession) -> None:
                        .execution_options(synchronize_session=False))
 
 
-def register(*, session: TrainingSession, enrollment: Enrollment) -> SessionRegistration:
-    """Give a learner a seat, or a place on the waiting list when the session is full.
+def register(*, session: TrainingSession, enrollment: Enrollment,
+             requested_by: User | None = None) -> SessionRegistration:
+    """Give a learner a seat, or a place on the waiting list when the session is full. When the
+    program needs approval, the registration waits for it instead (no seat held yet: see
+    :mod:`lms.courses.approvals`).
 
     :raise ValidationFailed: the enrolment is not active in the session's cohort.
-    :raise Conflict: already registered or waitlisted.
+    :raise Conflict: already registered, waitlisted, waiting for approval or declined.
+    :param requested_by: who asked (the learner, or the trainer who registered them).
     """
     if enrollment.cohort_id != session.cohort_id or enrollment.status not in (ACTIVE,
                                                                                  COMPLETED):
         raise ValidationFailed("This learner is not an active member of the session's cohort.",
                                fields={"enrollment": "Not in this cohort."})
-    if db.session.scalar(select(SessionRegistration).where(
-            SessionRegistration.session_id == session.id,
-            SessionRegistration.enrollment_id == enrollment.id)) is not None:
+    existing = db.session.scalar(select(SessionRegistration).where(
+        SessionRegistration.session_id == session.id,
+        SessionRegistration.enrollment_id == enrollment.id))
+    if existing is not None and existing.status == DECLINED:
+        raise Conflict("This registration was declined"
+                       + (f": {existing.decline_reason}" if existing.decline_reason else "."))
+    if existing is not None:
         raise Conflict("This learner is already registered for this session.")
     _lock_seats(session)
     full = session.capacity is not None and seats_taken(session) >= session.capacity
+    if session.cohort.program.approval_required:
+        registration = SessionRegistration(
+            session=session, enrollment=enrollment, status=PENDING_APPROVAL,
+            requested_by_id=requested_by.id if requested_by is not None else None)
+        db.session.add(registration)
+        db.session.flush()
+        return registration
     registration = SessionRegistration(session=session, enrollment=enrollment,
                                        status=WAITLISTED if full else REGISTERED)
     db.session.add(registration)

@@ -29,7 +29,9 @@ from lms.courses import definitions as defs
 from lms.courses import queries, services
 from lms.courses.models import (
     ATTENDANCE_STATUSES,
+    DECLINED,
     KINDS,
+    PENDING_APPROVAL,
     REGISTERED,
     SESSION_KINDS,
     WITHDRAWN,
@@ -54,7 +56,9 @@ STATE_LABELS = {"not_started": _l("Not started"), "in_progress": _l("In progress
                 "completed": _l("Completed"), "failed": _l("Not passed yet")}
 STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"), "withdrawn": _l("Withdrawn"),
                  "completed": _l("Completed"), "registered": _l("Registered"),
-                 "waitlisted": _l("Waiting list"), "present": _l("Present"),
+                 "waitlisted": _l("Waiting list"),
+                 "pending_approval": _l("Waiting for approval"), "declined": _l("Declined"),
+                 "present": _l("Present"),
                  "absent": _l("Absent"), "excused": _l("Excused")}
 RULE_LABELS = {"attended": _l("Attend a session"), "quiz_passed": _l("Pass the quiz"),
                "lessons_viewed": _l("Read every lesson"),
@@ -529,11 +533,15 @@ def assign(session_id: int) -> Any:
     if enrollment is None or enrollment.cohort_id != s.cohort_id:
         abort(404)
     try:
-        services.register(session=s, enrollment=enrollment)
+        registration = services.register(session=s, enrollment=enrollment,
+                                         requested_by=current_user)
     except DomainError as exc:
         _fail(exc)
     else:
         db.session.commit()
+        if registration.status == PENDING_APPROVAL:
+            flash(_("The registration waits for the approval of the learner's manager."),
+                  "info")
     return redirect(url_for(".session", session_id=s.id))
 
 
@@ -745,12 +753,15 @@ def self_register(enrollment_id: str, session_id: int) -> Any:
         flash(_("This session has already started."), "error")
         return redirect(url_for(".my_program", enrollment_id=enrollment.id))
     try:
-        registration = services.register(session=s, enrollment=enrollment)
+        registration = services.register(session=s, enrollment=enrollment,
+                                         requested_by=current_user)
     except DomainError as exc:
         _fail(exc)
     else:
         db.session.commit()
         flash(_("You have a seat.") if registration.status == REGISTERED
+              else _("Your request waits for your manager's approval.")
+              if registration.status == PENDING_APPROVAL
               else _("The session is full: you are on the waiting list."), "success")
     return redirect(url_for(".my_program", enrollment_id=enrollment.id))
 
@@ -763,7 +774,7 @@ def self_cancel(enrollment_id: str, session_id: int) -> Any:
     enrollment = _mine(enrollment_id)
     s = _session(session_id)
     registration = queries.registrations_of(enrollment.id).get(s.id)
-    if registration is None:
+    if registration is None or registration.status == DECLINED:  # a decision stays on record
         abort(404)
     if s.starts_at <= utcnow():
         flash(_("This session has already started."), "error")

@@ -1,0 +1,157 @@
+"""Manager approval of session registrations, for programs with ``approval_required``.
+
+A registration to a session of such a program starts as ``pending_approval`` and holds no seat.
+The learner's manager (``Membership.manager_id``), or anyone with the HR or admin role, approves
+it — it then takes a seat, or a place on the waiting list when the session is full, exactly as
+a registration without approval — or declines it with a reason; a declined registration is
+kept (the learner sees why) and cannot be requested again unless a trainer cancels it.
+
+Approving and declining are administrative decisions, not learning events: they are kept on
+the registration (who, when, why) and recorded as no xAPI statement. The learning record starts
+with the sign-in (``attended``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.orm import aliased
+
+from lms.accounts.models import Membership, Role
+from lms.core.errors import Conflict, NotFound, ValidationFailed
+from lms.core.models import utcnow
+from lms.courses import services
+from lms.courses.models import (
+    DECLINED,
+    PENDING_APPROVAL,
+    REGISTERED,
+    WAITLISTED,
+    Enrollment,
+    Program,
+    SessionRegistration,
+    TrainingSession,
+)
+from lms.extensions import db
+
+DECIDERS = (Role.HR, Role.ADMIN)
+REASON_MAX = 500
+
+
+def manages_someone(member: Membership) -> bool:
+    """Whether anyone in the organization has ``member`` as their manager."""
+    return bool(db.session.scalar(select(exists().where(Membership.manager_id == member.id))))
+
+
+def may_see_approvals(member: Membership) -> bool:
+    """Whether the Approvals page concerns ``member`` (HR, admins, and managers)."""
+    return member.role in DECIDERS or manages_someone(member)
+
+
+def may_decide(member: Membership, registration: SessionRegistration) -> bool:
+    """Whether ``member`` may approve or decline ``registration``."""
+    learner = registration.enrollment.membership
+    if learner.organization_id != member.organization_id or learner.id == member.id:
+        return False
+    return member.role in DECIDERS or learner.manager_id == member.id
+
+
+def _visible(member: Membership) -> Select[tuple[SessionRegistration]]:
+    learner = aliased(Membership)
+    stmt = (select(SessionRegistration)
+            .join(Enrollment, SessionRegistration.enrollment_id == Enrollment.id)
+            .join(learner, Enrollment.membership_id == learner.id)
+            .join(TrainingSession, SessionRegistration.session_id == TrainingSession.id)
+            .where(Enrollment.organization_id == member.organization_id,
+                   learner.id != member.id))
+    if member.role not in DECIDERS:
+        stmt = stmt.where(learner.manager_id == member.id)
+    return stmt
+
+
+def requests_for(member: Membership, *, pending: bool = True) -> Select[tuple[SessionRegistration]]:
+    """The registrations ``member`` may decide: pending ones (soonest session first), or those
+    already decided (latest decision first)."""
+    stmt = _visible(member)
+    if pending:
+        return stmt.where(SessionRegistration.status == PENDING_APPROVAL).order_by(
+            TrainingSession.starts_at, SessionRegistration.id)
+    return stmt.where(SessionRegistration.decided_at.is_not(None)).order_by(
+        SessionRegistration.decided_at.desc(), SessionRegistration.id.desc())
+
+
+def pending_count(member: Membership) -> int:
+    """How many requests wait for ``member``'s decision."""
+    return db.session.scalar(select(func.count()).select_from(
+        requests_for(member).order_by(None).subquery())) or 0
+
+
+def get_for(member: Membership, registration_id: int) -> SessionRegistration:
+    """A registration ``member`` may decide.
+
+    :raise NotFound: no such registration, or not one of theirs to decide.
+    """
+    registration = db.session.get(SessionRegistration, registration_id)
+    if registration is None or not may_decide(member, registration):
+        raise NotFound("No such request for approval.")
+    return registration
+
+
+def _check_pending(registration: SessionRegistration) -> None:
+    if registration.status != PENDING_APPROVAL:
+        raise Conflict("This request was already decided.")
+    if registration.session.ends_at <= utcnow():
+        raise ValidationFailed("This session is over.", fields={"session": "Already held."})
+
+
+def approve(*, registration: SessionRegistration, by: Membership) -> SessionRegistration:
+    """Approve a request: the learner takes a seat, or the waiting list when it is full.
+
+    :raise NotFound: ``by`` may not decide it.
+    :raise Conflict: it is not pending any more.
+    :raise ValidationFailed: the session is over.
+    """
+    if not may_decide(by, registration):
+        raise NotFound("No such request for approval.")
+    _check_pending(registration)
+    session = registration.session
+    services._lock_seats(session)  # noqa: SLF001  (the same lock every seat change takes)
+    full = session.capacity is not None and services.seats_taken(session) >= session.capacity
+    registration.status = WAITLISTED if full else REGISTERED
+    registration.decided_by_id, registration.decided_at = by.user_id, utcnow()
+    db.session.flush()
+    return registration
+
+
+def decline(*, registration: SessionRegistration, by: Membership,
+            reason: str) -> SessionRegistration:
+    """Decline a request, with the reason the learner will read.
+
+    :raise NotFound: ``by`` may not decide it.
+    :raise Conflict: it is not pending any more.
+    :raise ValidationFailed: no reason, or one over 500 characters.
+    """
+    if not may_decide(by, registration):
+        raise NotFound("No such request for approval.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Say why the request is declined.",
+                               fields={"reason": "Required."})
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed("The reason is too long.",
+                               fields={"reason": f"At most {REASON_MAX} characters."})
+    _check_pending(registration)
+    registration.status = DECLINED
+    registration.decline_reason = reason
+    registration.decided_by_id, registration.decided_at = by.user_id, utcnow()
+    db.session.flush()
+    return registration
+
+
+def set_approval_required(*, program: Program, required: bool) -> None:
+    """Turn manager approval on or off for a program's future registrations.
+
+    Requests already waiting keep waiting: turning approval off does not approve them.
+    """
+    if program.approval_required != required:
+        program.approval_required = required
+        program.updated_at = utcnow()
+        db.session.flush()

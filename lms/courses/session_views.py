@@ -1,0 +1,237 @@
+"""Session pages beyond the basics: QR-code sign-in (the trainer's screen, the scan, the learner's
+confirmation), the PDF sign-in sheet, manager approvals, and the program's approval setting.
+
+The scan address (``/sign-in/<session>/<code>``) lives outside ``/o/<org>/``: a learner who is
+not logged in on their phone yet must not see the short-lived code expire while they type their
+password. So the scan checks the code first and keeps a ticket in the (signed) session cookie;
+the confirmation page under ``/o/<org>/`` then needs the login and the ticket, valid
+``sign_in.TICKET_SECONDS``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from lms.accounts.authz import (
+    MANAGER_ROLES,
+    STAFF_ROLES,
+    current_membership,
+    role_required,
+)
+from lms.accounts.models import Organization, Role
+from lms.core.errors import DomainError
+from lms.core.models import utcnow
+from lms.courses import approvals, services, sign_in, sign_in_sheet
+from lms.courses.models import TrainingSession
+from lms.courses.views import _checked, _common, _fail, _program, _session, bp
+from lms.extensions import db
+
+scan_bp = Blueprint("sign_in", __name__)
+TICKET_KEY = "sign_in_ticket"
+
+
+def _qr_svg(url: str) -> Markup:
+    svg = segno.make(url, error="m").svg_inline(scale=10, dark="#1d2733", border=2)
+    return Markup(svg)  # noqa: S704  (segno's own SVG: no user text in it)
+
+
+def scan_url(s: TrainingSession, when: datetime | None = None) -> str:
+    """The absolute address the QR code holds now (under ``BASE_URL``, which phones reach)."""
+    path = url_for("sign_in.scan", session_id=s.id, token=sign_in.token_for(s, when))
+    return str(current_app.config["BASE_URL"]).rstrip("/") + path
+
+
+# --- the trainer's screen --------------------------------------------------------------------
+
+
+@bp.get("/sessions/<int:session_id>/sign-in-code")
+@role_required(*STAFF_ROLES)
+def sign_in_code(session_id: int) -> Any:
+    """The rotating QR code to show on the screen; the page reloads itself as the code turns."""
+    s = _session(session_id)
+    now = utcnow()
+    is_open = sign_in.is_open(s, now)
+    present, seated = sign_in.signed_count(s, now)
+    if is_open:
+        refresh = min(sign_in.seconds_left(now) + 1, 15)
+    elif now < sign_in.opens_at(s):
+        refresh = max(1, min(60, int((sign_in.opens_at(s) - now).total_seconds()) + 1))
+    else:
+        refresh = None
+    url = scan_url(s, now) if is_open else None
+    return render_template("courses/sign_in_code.html", session=s, is_open=is_open,
+                           qr=_qr_svg(url) if url else None, url=url, refresh=refresh,
+                           present=present, seated=seated, opens_at=sign_in.opens_at(s),
+                           **_common())
+
+
+# --- the learner's scan and confirmation -----------------------------------------------------
+
+
+@scan_bp.get("/sign-in/<int:session_id>/<token>")
+def scan(session_id: int, token: str) -> Any:
+    """A scanned code: checked now, then the learner confirms (after logging in if needed)."""
+    try:
+        sign_in.check_token(session_id, token)
+    except sign_in.SignInRefused as exc:
+        return render_template("courses/sign_in_scan_error.html", code=exc.code), \
+            410 if exc.code == "expired_code" else 404
+    s = db.session.get(TrainingSession, session_id)
+    if s is None:
+        abort(404)
+    session[TICKET_KEY] = {"session": s.id, "at": utcnow().timestamp()}
+    org = db.session.get(Organization, s.organization_id)
+    if org is None:
+        abort(404)
+    return redirect(url_for("courses.sign_in_confirm", org_slug=org.slug, session_id=s.id))
+
+
+def _ticket_for(s: TrainingSession) -> bool:
+    ticket = session.get(TICKET_KEY) or {}
+    return ticket.get("session") == s.id and \
+        0 <= utcnow().timestamp() - float(ticket.get("at", 0)) <= sign_in.TICKET_SECONDS
+
+
+@bp.route("/sessions/<int:session_id>/sign-in", methods=["GET", "POST"])
+@role_required(Role.LEARNER)
+def sign_in_confirm(session_id: int) -> Any:
+    """Confirm one's presence after scanning the session's code."""
+    s = _session(session_id)
+    me = current_membership()
+    refusal: sign_in.SignInRefused | None = None
+    found = None
+    try:
+        found = sign_in.check(session=s, membership=me)
+    except sign_in.SignInRefused as exc:
+        refusal = exc
+    has_ticket = _ticket_for(s)
+    if request.method == "POST":
+        _checked()
+        if refusal is None and has_ticket:
+            try:
+                mark = sign_in.sign_in(session=s, membership=me)
+            except DomainError as exc:
+                db.session.rollback()
+                _fail(exc)
+            else:
+                db.session.commit()
+                session.pop(TICKET_KEY, None)
+                flash(_("You are signed in at %(time)s. Enjoy the session!",
+                        time=mark.signed_at.astimezone(services.local_zone()).strftime("%H:%M")
+                        if mark.signed_at else ""), "success")
+        return redirect(url_for(".sign_in_confirm", session_id=s.id))
+    status = 200
+    if refusal is not None and refusal.code != "already_signed":
+        status = 409 if refusal.code in ("not_open",) else 403
+    return render_template("courses/sign_in_confirm.html", session=s, found=found,
+                           refusal=refusal, has_ticket=has_ticket, **_common()), status
+
+
+# --- the PDF sign-in sheet -------------------------------------------------------------------
+
+
+def sheet_response(s: TrainingSession) -> Response:
+    """The session's sign-in sheet as a PDF download."""
+    data = sign_in_sheet.render_pdf(s)
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{sign_in_sheet.filename(s)}"'})
+
+
+@bp.get("/sessions/<int:session_id>/sign-in-sheet.pdf")
+@role_required(*MANAGER_ROLES)
+def sign_in_sheet_pdf(session_id: int) -> Any:
+    """Download the printable sign-in sheet (feuille d'émargement)."""
+    return sheet_response(_session(session_id))
+
+
+# --- approvals -------------------------------------------------------------------------------
+
+
+@bp.get("/approvals")
+def approvals_page() -> Any:
+    """Registrations waiting for my approval (as a manager, HR or admin), or decided ones."""
+    me = current_membership()
+    decided = request.args.get("show") == "decided"
+    page = max(request.args.get("page", 1, type=int), 1)
+    pagination = db.paginate(approvals.requests_for(me, pending=not decided), page=page,
+                             per_page=50, error_out=False)
+    return render_template("courses/approvals.html", pagination=pagination, decided=decided,
+                           concerned=approvals.may_see_approvals(me), now=utcnow(),
+                           **_common())
+
+
+@bp.post("/approvals/<int:registration_id>")
+def decide(registration_id: int) -> Any:
+    """Approve or decline one request (declining needs a reason)."""
+    _checked()
+    me = current_membership()
+    try:
+        registration = approvals.get_for(me, registration_id)
+    except DomainError:
+        abort(404)
+    name = registration.enrollment.membership.user.display_name
+    try:
+        if request.form.get("decision") == "approve":
+            approvals.approve(registration=registration, by=me)
+        elif request.form.get("decision") == "decline":
+            approvals.decline(registration=registration, by=me,
+                              reason=request.form.get("reason", ""))
+        else:
+            abort(400)
+    except DomainError as exc:
+        db.session.rollback()
+        _fail(exc)
+        return redirect(url_for(".approvals_page"))
+    db.session.commit()
+    if registration.status == "declined":
+        flash(_("The request of %(name)s was declined.", name=name), "success")
+    elif registration.status == "waitlisted":
+        flash(_("Approved: the session is full, %(name)s is on the waiting list.", name=name),
+              "success")
+    else:
+        flash(_("Approved: %(name)s has a seat.", name=name), "success")
+    return redirect(url_for(".approvals_page"))
+
+
+@bp.post("/programs/<int:program_id>/approval")
+@role_required(*STAFF_ROLES)
+def program_approval(program_id: int) -> Any:
+    """Turn manager approval of session registrations on or off for a program."""
+    _checked()
+    prog = _program(program_id)
+    approvals.set_approval_required(program=prog,
+                                    required=request.form.get("approval_required") == "on")
+    db.session.commit()
+    flash(_("Registrations to this program's sessions now need the manager's approval.")
+          if prog.approval_required else
+          _("Registrations to this program's sessions no longer need approval."), "success")
+    return redirect(url_for(".program", program_id=prog.id))
+
+
+@bp.app_context_processor
+def _approvals_nav() -> dict[str, Any]:
+    def show_approvals() -> bool:
+        """Whether the current member sees the Approvals link (HR, admins, managers)."""
+        try:
+            return approvals.may_see_approvals(current_membership())
+        except AttributeError:  # outside an organization
+            return False
+
+    return {"show_approvals": show_approvals}
