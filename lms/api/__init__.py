@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         advocacy,
         advocacy_impact,
         assessments,
+        certificates,
         courses,
         jobs,
         me,
