@@ -38,9 +38,10 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
 
-    from lms.advocacy import impact_views
+    from lms.advocacy import campaign_views, impact_views
 
     app.register_blueprint(impact_views.bp)
+    app.register_blueprint(campaign_views.bp)
 
     from lms import demo
     from lms.advocacy.demo import demo_step

@@ -63,6 +63,8 @@ class Campaign(TimestampMixin, db.Model):
     target_metric: Mapped[str | None] = mapped_column(String(16))
     target_value: Mapped[int | None] = mapped_column(Integer)
     deadline: Mapped[date | None] = mapped_column()
+    # Archived campaigns keep their events and figures but leave the lists people pick from.
+    archived_at: Mapped[datetime | None] = mapped_column()
 
     items: Mapped[list[ContentItem]] = relationship(back_populates="campaign",
                                                     order_by="ContentItem.id")

@@ -68,9 +68,9 @@ def names(user_ids: set[int] | list[int]) -> dict[int, str]:
 
 
 def campaigns(organization_id: int) -> list[Campaign]:
-    """The organization's campaigns, the nearest deadline first."""
+    """The organization's current (not archived) campaigns, the nearest deadline first."""
     return list(db.session.scalars(select(Campaign).where(
-        Campaign.organization_id == organization_id).order_by(
+        Campaign.organization_id == organization_id, Campaign.archived_at.is_(None)).order_by(
         Campaign.deadline.is_(None), Campaign.deadline, Campaign.id)))
 
 

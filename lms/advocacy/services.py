@@ -118,10 +118,9 @@ def consenting_user_ids(organization_id: int) -> set[int]:
 
 # -- campaigns ----------------------------------------------------------------------------------
 
-def create_campaign(*, organization: Organization, kind: str, title: str,
-                    target_metric: str | None = None, target_value: int | None = None,
-                    deadline: date | None = None) -> Campaign:
-    """Create a campaign.
+def check_campaign(*, kind: str, title: str, target_metric: str | None,
+                   target_value: int | None) -> None:
+    """Check a campaign's fields (on creation and on edit).
 
     :raise ValidationFailed: unknown kind or metric, empty title, negative target.
     """
@@ -136,6 +135,17 @@ def create_campaign(*, organization: Organization, kind: str, title: str,
         fields["target_value"] = "a positive whole number"
     if fields:
         raise ValidationFailed("The campaign is not valid.", fields=fields)
+
+
+def create_campaign(*, organization: Organization, kind: str, title: str,
+                    target_metric: str | None = None, target_value: int | None = None,
+                    deadline: date | None = None) -> Campaign:
+    """Create a campaign.
+
+    :raise ValidationFailed: unknown kind or metric, empty title, negative target.
+    """
+    check_campaign(kind=kind, title=title, target_metric=target_metric,
+                   target_value=target_value)
     campaign = Campaign(organization_id=organization.id, kind=kind, title=title.strip()[:300],
                         target_metric=target_metric, target_value=target_value,
                         deadline=deadline)
@@ -144,15 +154,27 @@ def create_campaign(*, organization: Organization, kind: str, title: str,
     return campaign
 
 
+def check_content_item(*, title: str, url: str) -> None:
+    """Check a content item's fields.
+
+    :raise ValidationFailed: empty title or not an http(s) URL (``fields`` says which).
+    """
+    fields = {}
+    if not (title or "").strip():
+        fields["title"] = "required"
+    if not _URL.match(url or "") or len(url) > 2000:
+        fields["url"] = "an http(s) URL"
+    if fields:
+        raise ValidationFailed("The content item is not valid.", fields=fields)
+
+
 def add_content_item(*, campaign: Campaign, title: str, url: str,
                      angle: str | None = None) -> ContentItem:
     """Add a content item to share to a campaign.
 
     :raise ValidationFailed: empty title or not an http(s) URL.
     """
-    if not (title or "").strip() or not _URL.match(url or ""):
-        raise ValidationFailed("The content item is not valid.",
-                               fields={"title": "required", "url": "an http(s) URL"})
+    check_content_item(title=title, url=url)
     item = ContentItem(organization_id=campaign.organization_id, campaign_id=campaign.id,
                        title=title.strip()[:300], url=url, angle=angle)
     db.session.add(item)

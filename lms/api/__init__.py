@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         certificates,
         coaching,
         courses,
+        exercises,
         jobs,
         me,
         members,

@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     """Register the pages, content loader, progress projection, demo step and API resource."""
     from lms import content, demo
     from lms.courses import (
+        exercise_views,  # noqa: F401  (routes on views.bp, registered below)
         models,  # noqa: F401  (tables known to migrations and tests)
         progress,
         services,

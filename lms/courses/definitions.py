@@ -29,6 +29,11 @@ SESSION_KINDS = ("workshop", "conference", "group_training")
 COMPETENCY_CODES = tuple(f"C{n}" for n in range(1, 9))
 RULES = ("attended", "quiz_passed", "lessons_viewed", "exercise_approved", "followups_held",
          "xapi_completed")
+# On-the-job exercises: evidence a learner hands in, rubric levels, automatic verification.
+EVIDENCE_KINDS = ("url", "screenshot", "reflection")
+EVIDENCE_NEEDS = ("required", "optional")
+VERIFY_NETWORKS = ("linkedin", "x", "facebook", "instagram", "tiktok", "youtube", "other")
+VERIFY_KINDS = ("post", "share", "comment", "reaction")
 PROGRAM_FILE = "program.yaml"
 LESSONS_DIR = "lessons"
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -91,6 +96,8 @@ class ModuleDef:
     quizzes: tuple[QuizDef, ...] = ()
     # Coaching modules: {"followups", "spacing_days", "duration_minutes"} (see COACHING_PLAN).
     coaching: Mapping[str, int] | None = None
+    # Settings of an on-the-job exercise (see ``_exercise``), None for other kinds.
+    exercise: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +205,93 @@ def _completion(r: _Reader, node: Node, kind: str, lessons: int, quizzes: int) -
     return out
 
 
+def _exercise(r: _Reader, node: Node, kind: str, lang: str) -> dict[str, Any] | None:
+    """An exercise block, normalised: instructions, evidence, rubric and afest always present,
+    due_days and verification when given (so writing it back gives the same block)."""
+    if kind and kind != "exercise":
+        r.error(node, "only exercise modules have an exercise block")
+        return None
+    f = r.mapping(node, "exercise", ("instructions", "evidence"),
+                  ("due_days", "rubric", "afest", "verification"))
+    if f is None:
+        return None
+    out: dict[str, Any] = {"instructions": r.text(f.get("instructions"), "instructions", lang)}
+    evidence: dict[str, str] = {}
+    if "evidence" in f:
+        fields = r.mapping(f["evidence"], "evidence", (), EVIDENCE_KINDS) or {}
+        for name, value in fields.items():
+            need = r.string(value, f"evidence {name}")
+            if need and need not in EVIDENCE_NEEDS:
+                r.error(value, f"evidence {name} must be one of {', '.join(EVIDENCE_NEEDS)}")
+            evidence[name] = need
+        if fields and "required" not in evidence.values():
+            r.error(f["evidence"], "evidence needs at least one item marked required")
+        elif not fields:
+            r.error(f["evidence"], f"evidence lists {', '.join(EVIDENCE_KINDS)} as required "
+                                   "or optional")
+    out["evidence"] = {k: evidence[k] for k in EVIDENCE_KINDS if k in evidence}
+    if "due_days" in f:
+        out["due_days"] = r.integer(f["due_days"], "due_days", 1, 365)
+    criteria, nodes = [], r.sequence(f.get("rubric"), "rubric")
+    for item in nodes:
+        c = r.mapping(item, "rubric criterion", ("key", "label")) or {}
+        criteria.append({"key": r.key(c.get("key"), "criterion key"),
+                         "label": r.text(c.get("label"), "criterion label", lang)})
+    _unique(r, list(zip(nodes, (c["key"] for c in criteria), strict=True)), "criterion key")
+    if len(criteria) > 12:
+        r.error(f["rubric"], "a rubric has at most 12 criteria")
+    out["rubric"] = criteria
+    out["afest"] = r.boolean(f.get("afest"), "afest", False)
+    if "verification" in f:
+        out["verification"] = _verification(r, f["verification"])
+    return out
+
+
+def _verification(r: _Reader, node: Node) -> dict[str, Any]:
+    f = r.mapping(node, "verification", ("network", "kinds", "count"),
+                  ("own_comment", "within_days")) or {}
+    network = r.string(f.get("network"), "network")
+    if network and network not in VERIFY_NETWORKS:
+        r.error(f["network"], f"network must be one of {', '.join(VERIFY_NETWORKS)}")
+    kinds = []
+    for kind_node in r.sequence(f.get("kinds"), "kinds"):
+        kind = r.string(kind_node, "kind")
+        if kind and kind not in VERIFY_KINDS:
+            r.error(kind_node, f"kind must be one of {', '.join(VERIFY_KINDS)}")
+        elif kind in kinds:
+            r.error(kind_node, f"duplicate kind {kind!r}")
+        kinds.append(kind)
+    if "kinds" in f and not kinds and isinstance(f["kinds"], yaml.SequenceNode):
+        r.error(f["kinds"], "kinds lists at least one of " + ", ".join(VERIFY_KINDS))
+    out: dict[str, Any] = {"network": network, "kinds": kinds,
+                           "count": r.integer(f.get("count"), "count", 1, 100)}
+    out["own_comment"] = r.boolean(f.get("own_comment"), "own_comment", False)
+    if "within_days" in f:
+        out["within_days"] = r.integer(f["within_days"], "within_days", 1, 365)
+    return out
+
+
+def exercise_data(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """An exercise block as written in ``program.yaml`` (documented key order)."""
+    out: dict[str, Any] = {"instructions": _text(settings.get("instructions")),
+                           "evidence": {k: settings["evidence"][k] for k in EVIDENCE_KINDS
+                                        if k in settings.get("evidence", {})}}
+    if settings.get("due_days") is not None:
+        out["due_days"] = settings["due_days"]
+    if settings.get("rubric"):
+        out["rubric"] = [{"key": c["key"], "label": _text(c["label"])}
+                         for c in settings["rubric"]]
+    out["afest"] = bool(settings.get("afest"))
+    check = settings.get("verification")
+    if check:
+        out["verification"] = {"network": check["network"], "kinds": list(check["kinds"]),
+                               "count": check["count"],
+                               "own_comment": bool(check.get("own_comment"))}
+        if check.get("within_days") is not None:
+            out["verification"]["within_days"] = check["within_days"]
+    return out
+
+
 def plan_problems(plan: Mapping[str, Any], kind: str,
                   rule: Mapping[str, Any]) -> dict[str, str]:
     """What is wrong with a coaching plan for a module of ``kind`` completed by ``rule``, by
@@ -289,7 +383,7 @@ def _module(r: _Reader, node: Node, lang: str, bodies: Mapping[str, Mapping[str,
             used: set[str]) -> tuple[ModuleDef, dict[str, Node]]:
     f = r.mapping(node, "module", ("key", "kind", "title", "completion"),
                   ("description", "required", "duration_minutes", "competencies",
-                   "prerequisites", "lessons", "quizzes", "coaching")) or {}
+                   "prerequisites", "lessons", "quizzes", "coaching", "exercise")) or {}
     kind = r.string(f.get("kind"), "kind")
     if kind and kind not in KINDS:
         r.error(f["kind"], f"kind must be one of {', '.join(KINDS)}")
@@ -318,7 +412,8 @@ def _module(r: _Reader, node: Node, lang: str, bodies: Mapping[str, Mapping[str,
         required=r.boolean(f.get("required"), "required", True),
         duration_minutes=r.integer(f.get("duration_minutes"), "duration_minutes", 1, 100_000),
         competencies=tuple(codes), prerequisites=prereqs, completion=completion,
-        lessons=lessons, quizzes=quizzes, coaching=coaching)
+        lessons=lessons, quizzes=quizzes, coaching=coaching,
+        exercise=_exercise(r, f["exercise"], kind, lang) if "exercise" in f else None)
     return module, dict(zip(prereqs, prereq_nodes, strict=True))
 
 
@@ -477,6 +572,8 @@ def to_data(program: ProgramDef) -> dict[str, Any]:
                                 **({"video_url": lesson.video_url} if lesson.video_url else {})}
                                for lesson in m.lessons]
         if m.quizzes:
+        if m.exercise:
+            item["exercise"] = exercise_data(m.exercise)
             item["quizzes"] = [_quiz_data(q) for q in m.quizzes]
         modules.append(item)
     data: dict[str, Any] = {"format_version": FORMAT_VERSION, "slug": program.slug,

@@ -101,6 +101,9 @@ class Module(db.Model):
     # Competency codes (C1…C8), by code so this package works without the framework loaded.
     competencies: Mapped[list[str]] = mapped_column(JSON)
     completion: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # On-the-job exercise settings (instructions, evidence, due_days, rubric, afest,
+    # verification: see definitions._exercise); None for other kinds.
+    exercise: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Coaching modules' plan: {"followups", "spacing_days", "duration_minutes"} (lms.coaching).
     coaching: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
@@ -364,3 +367,6 @@ class Attendance(db.Model):
     recorded_by: Mapped[User | None] = relationship()
     enrollment: Mapped[Enrollment] = relationship()
 
+
+# Exercise submissions, reviews and AFEST records live in their own file (one reason to change).
+from lms.courses import exercise_models  # noqa: E402, F401

@@ -76,7 +76,8 @@ def definition_of(program: Program) -> defs.ProgramDef:
                         feedback=dict(o["feedback"]) if o.get("feedback") else None)
                         for o in question.options))
                     for question in q.questions))
-                for q in m.quizzes)))
+                for q in m.quizzes),
+            exercise=dict(m.exercise) if m.exercise else None))
     return defs.ProgramDef(slug=program.slug, version=program.version,
                            language=program.language, title=dict(program.title),
                            description=dict(program.description), modules=tuple(modules),
@@ -112,7 +113,8 @@ def create_program(*, organization: Organization | None, definition: defs.Progra
                         description=dict(m.description), required=m.required,
                         duration_minutes=m.duration_minutes, competencies=list(m.competencies),
                         prerequisites=list(m.prerequisites), completion=dict(m.completion),
-                        coaching=dict(m.coaching) if m.coaching else None)
+                        coaching=dict(m.coaching) if m.coaching else None,
+                        exercise=dict(m.exercise) if m.exercise else None)
         for lp, lesson in enumerate(m.lessons, 1):
             module.lessons.append(Lesson(key=lesson.key, position=lp, title=dict(lesson.title),
                                          body=dict(lesson.body), video_url=lesson.video_url))

@@ -49,9 +49,12 @@ ACTIVITY_TYPES = {
     "question": "http://adlnet.gov/expapi/activities/cmi.interaction",
     "session": "http://adlnet.gov/expapi/activities/meeting",
 }
+# On-the-job exercises (lms.courses.exercise_statements): a hand-in starts the module.
+SUBMITTED = {"id": "http://activitystrea.ms/schema/1.0/submit",
+             "display": {"en-US": "submitted", "fr-FR": "a remis"}}
 # Verbs the progress projection listens to.
 PROGRESS_VERBS = frozenset(ADL + v for v in ("attended", "launched", "experienced", "passed",
-                                             "failed", "completed"))
+                                             "failed", "completed")) | {SUBMITTED["id"]}
 
 
 def _base() -> str:

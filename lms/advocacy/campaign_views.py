@@ -1,0 +1,235 @@
+"""Pages: campaigns — list, create, edit (objective, target, deadline), content items, archive
+and delete after a confirmation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
+
+from lms.accounts.authz import (
+    MANAGER_ROLES,
+    current_organization,
+    get_in_org_or_404,
+    org_blueprint,
+    role_required,
+)
+from lms.advocacy import campaigns, kpis, queries, services
+from lms.advocacy.models import CAMPAIGN_KINDS, METRICS, Campaign, ContentItem
+from lms.advocacy.views import METRIC_LABELS
+from lms.core.errors import DomainError
+from lms.extensions import db
+
+bp = org_blueprint("advocacy_campaigns", __name__, template_folder="templates")
+
+KIND_LABELS = {"awareness": _l("Awareness"), "campaign": _l("Campaign (sign-ups, leads)"),
+               "talent": _l("Talent (hires)")}
+
+
+class CampaignForm(FlaskForm):
+    title = StringField(_l("Objective"), validators=[DataRequired(), Length(max=300)],
+                        description=_l("A business objective with a number, e.g. \"3,000 "
+                                       "confirmed sign-ups for the launch event\"."))
+    kind = SelectField(_l("Kind of objective"),
+                       choices=[SelectChoice(k, KIND_LABELS[k]) for k in CAMPAIGN_KINDS])
+    target_metric = SelectField(_l("Target metric"), choices=[
+        SelectChoice(m, METRIC_LABELS[m]) for m in ("shares", *METRICS)])
+    target_value = IntegerField(_l("Target value"),
+                                validators=[Optional(), NumberRange(min=0, max=2_000_000_000)],
+                                description=_l("Leave empty for no numeric target."))
+    deadline = DateField(_l("Deadline"), validators=[Optional()])
+    submit = SubmitField(_l("Save"))
+
+
+class ContentItemForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    url = StringField(_l("Address (URL)"), validators=[DataRequired(), Length(max=2000),
+                                                       URL(require_tld=False)])
+    angle = TextAreaField(_l("Suggested angle"), validators=[Optional(), Length(max=2000)],
+                          description=_l("An idea for the learner's own words, not a text to "
+                                         "copy."))
+    submit = SubmitField(_l("Save"))
+
+
+class ConfirmForm(FlaskForm):
+    submit = SubmitField(_l("Confirm"))
+
+
+def _field_errors(form: FlaskForm, exc: DomainError) -> None:
+    for name, message in exc.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]  # type: ignore[attr-defined]
+    flash(exc.message, "error")
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    return get_in_org_or_404(Campaign, campaign_id)
+
+
+def _item(campaign: Campaign, item_id: int) -> ContentItem:
+    item = get_in_org_or_404(ContentItem, item_id)
+    if item.campaign_id != campaign.id:
+        abort(404)
+    return item
+
+
+@bp.route("/advocacy/campaigns", methods=["GET", "POST"])
+@role_required(*MANAGER_ROLES)
+def campaign_list() -> Any:
+    """The organization's campaigns (current and archived) and a form to create one."""
+    org = current_organization()
+    form = CampaignForm()
+    if form.validate_on_submit():
+        try:
+            campaign = services.create_campaign(
+                organization=org, kind=form.kind.data or "", title=form.title.data or "",
+                target_metric=form.target_metric.data, target_value=form.target_value.data,
+                deadline=form.deadline.data)
+        except DomainError as exc:
+            db.session.rollback()
+            _field_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Campaign created: add the content to share."), "success")
+            return redirect(url_for(".campaign_edit", campaign_id=campaign.id))
+    everything = list(db.session.scalars(select(Campaign).where(
+        Campaign.organization_id == org.id).order_by(
+        Campaign.archived_at.is_not(None), Campaign.deadline.is_(None), Campaign.deadline,
+        Campaign.id)))
+    records = queries.event_records(org.id) if everything else []
+    progress = {c.id: kpis.campaign_progress(records, campaign_id=c.id,
+                                             target_metric=c.target_metric,
+                                             target_value=c.target_value) for c in everything}
+    return render_template("advocacy/campaigns.html", form=form, campaigns=everything,
+                           progress=progress, kind_labels=KIND_LABELS,
+                           metric_labels=METRIC_LABELS)
+
+
+@bp.route("/advocacy/campaigns/<int:campaign_id>", methods=["GET", "POST"])
+@role_required(*MANAGER_ROLES)
+def campaign_edit(campaign_id: int) -> Any:
+    """Edit a campaign's objective, target and deadline; list and add its content items."""
+    campaign = _campaign(campaign_id)
+    form = CampaignForm(obj=campaign, prefix="c")
+    if not form.is_submitted():
+        form.target_metric.data = campaign.target_metric or "shares"
+    item_form = ContentItemForm(prefix="item")
+    if form.submit.data and form.validate_on_submit():
+        try:
+            campaigns.update_campaign(
+                campaign=campaign, kind=form.kind.data or "", title=form.title.data or "",
+                target_metric=form.target_metric.data, target_value=form.target_value.data,
+                deadline=form.deadline.data)
+        except DomainError as exc:
+            db.session.rollback()
+            _field_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Campaign saved."), "success")
+            return redirect(url_for(".campaign_edit", campaign_id=campaign.id))
+    return render_template("advocacy/campaign_edit.html", campaign=campaign, form=form,
+                           item_form=item_form, confirm=ConfirmForm())
+
+
+@bp.post("/advocacy/campaigns/<int:campaign_id>/items")
+@role_required(*MANAGER_ROLES)
+def item_add(campaign_id: int) -> Any:
+    """Add a content item to share."""
+    campaign = _campaign(campaign_id)
+    item_form = ContentItemForm(prefix="item")
+    if item_form.validate_on_submit():
+        try:
+            services.add_content_item(campaign=campaign, title=item_form.title.data or "",
+                                      url=(item_form.url.data or "").strip(),
+                                      angle=(item_form.angle.data or "").strip() or None)
+        except DomainError as exc:
+            db.session.rollback()
+            _field_errors(item_form, exc)
+        else:
+            db.session.commit()
+            flash(_("Content item added."), "success")
+            return redirect(url_for(".campaign_edit", campaign_id=campaign.id))
+    form = CampaignForm(obj=campaign, prefix="c", formdata=None)
+    return render_template("advocacy/campaign_edit.html", campaign=campaign, form=form,
+                           item_form=item_form, confirm=ConfirmForm()), 422
+
+
+@bp.route("/advocacy/campaigns/<int:campaign_id>/items/<int:item_id>",
+          methods=["GET", "POST"])
+@role_required(*MANAGER_ROLES)
+def item_edit(campaign_id: int, item_id: int) -> Any:
+    """Edit a content item's title, URL and suggested angle."""
+    campaign = _campaign(campaign_id)
+    item = _item(campaign, item_id)
+    form = ContentItemForm(obj=item)
+    if form.validate_on_submit():
+        try:
+            campaigns.update_content_item(item=item, title=form.title.data or "",
+                                          url=form.url.data or "", angle=form.angle.data)
+        except DomainError as exc:
+            db.session.rollback()
+            _field_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Content item saved."), "success")
+            return redirect(url_for(".campaign_edit", campaign_id=campaign.id))
+    return render_template("advocacy/content_item_edit.html", campaign=campaign, item=item,
+                           form=form)
+
+
+@bp.route("/advocacy/campaigns/<int:campaign_id>/items/<int:item_id>/delete",
+          methods=["GET", "POST"])
+@role_required(*MANAGER_ROLES)
+def item_delete(campaign_id: int, item_id: int) -> Any:
+    """Remove a content item, after a confirmation saying what happens to its events."""
+    campaign = _campaign(campaign_id)
+    item = _item(campaign, item_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        campaigns.delete_content_item(item=item)
+        db.session.commit()
+        flash(_("Content item removed."), "success")
+        return redirect(url_for(".campaign_edit", campaign_id=campaign.id))
+    return render_template("advocacy/campaign_confirm.html", campaign=campaign, form=form,
+                           action="delete_item", item=item,
+                           events=campaigns.item_events(item))
+
+
+@bp.route("/advocacy/campaigns/<int:campaign_id>/archive", methods=["GET", "POST"])
+@role_required(*MANAGER_ROLES)
+def campaign_archive(campaign_id: int) -> Any:
+    """Archive a campaign (after a confirmation) or bring an archived one back."""
+    campaign = _campaign(campaign_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        archive = campaign.archived_at is None
+        campaigns.set_archived(campaign=campaign, archived=archive)
+        db.session.commit()
+        flash(_("Campaign archived.") if archive else _("Campaign restored."), "success")
+        return redirect(url_for(".campaign_list"))
+    return render_template("advocacy/campaign_confirm.html", campaign=campaign, form=form,
+                           action="unarchive" if campaign.archived_at else "archive",
+                           events=campaigns.linked_events(campaign))
+
+
+@bp.route("/advocacy/campaigns/<int:campaign_id>/delete", methods=["GET", "POST"])
+@role_required(*MANAGER_ROLES)
+def campaign_delete(campaign_id: int) -> Any:
+    """Delete a campaign and its content items, after a confirmation."""
+    campaign = _campaign(campaign_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        campaigns.delete_campaign(campaign=campaign)
+        db.session.commit()
+        flash(_("Campaign deleted."), "success")
+        return redirect(url_for(".campaign_list"))
+    return render_template("advocacy/campaign_confirm.html", campaign=campaign, form=form,
+                           action="delete", events=campaigns.linked_events(campaign))

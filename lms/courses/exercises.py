@@ -1,0 +1,639 @@
+"""On-the-job exercises: settings, evidence hand-ins, reviews against a rubric, automatic
+verification from advocacy activity, and AFEST records — plus the reads the dashboards use.
+
+Writes are keyword-only functions that flush and never commit (one transaction per logical
+change, at the edge). Every learning event goes through ``lms.xapi.record.record``: a hand-in,
+a review decision, a verification, an AFEST journal entry. An approval or a verification also
+records that the learner ``completed`` the module, so the progress projection completes it as
+it would for an external package: progress stays derived from statements only.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from lms.accounts.models import Membership, Role, User
+from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from lms.core.models import utcnow
+from lms.courses import definitions as defs
+from lms.courses import exercise_statements as es
+from lms.courses.exercise_models import (
+    APPROVED,
+    CHANGES_REQUESTED,
+    DECISIONS,
+    DONE_STATUSES,
+    JOURNAL_KINDS,
+    RUBRIC_LEVELS,
+    SUBMITTED,
+    VERIFIED,
+    AfestEntry,
+    AfestPlan,
+    ExerciseReview,
+    ExerciseSubmission,
+)
+from lms.courses.models import (
+    COMPLETED,
+    WITHDRAWN,
+    Cohort,
+    CohortTrainer,
+    Enrollment,
+    Module,
+    ModuleProgress,
+)
+from lms.extensions import db
+from lms.xapi.record import record
+
+# A module without an exercise block (added in the builder) asks for this.
+DEFAULT_SETTINGS: dict[str, Any] = {"instructions": {},
+                                    "evidence": {"url": "optional", "reflection": "required"},
+                                    "rubric": [], "afest": False}
+SCREENSHOT_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp",
+                    "image/gif": "gif"}
+NOT_SUBMITTED = "not_submitted"
+MAX_TEXT = 10_000
+STAFF = (Role.TRAINER, Role.ADMIN)
+
+
+def settings_of(module: Module) -> dict[str, Any]:
+    """The module's exercise settings, with the defaults where it has none."""
+    return {**DEFAULT_SETTINGS, **(module.exercise or {})}
+
+
+def due_on(enrollment: Enrollment, module: Module) -> date | None:
+    """When the exercise is due: ``due_days`` after the enrolment or the cohort's start,
+    whichever is later (None without ``due_days``)."""
+    days = settings_of(module).get("due_days")
+    if not days:
+        return None
+    start = enrollment.enrolled_at.date()
+    if enrollment.cohort.starts_on and enrollment.cohort.starts_on > start:
+        start = enrollment.cohort.starts_on
+    return start + timedelta(days=int(days))
+
+
+def _check_exercise(enrollment: Enrollment, module: Module) -> None:
+    if module.kind != "exercise" or module.program_id != enrollment.cohort.program_id:
+        raise NotFound("This exercise is not part of the learner's program.")
+
+
+def _check_active(enrollment: Enrollment) -> None:
+    if enrollment.status == WITHDRAWN:
+        raise ValidationFailed("This enrolment was withdrawn.",
+                               fields={"enrollment": "Withdrawn."})
+
+
+def latest_submission(enrollment_id: str, module_id: int) -> ExerciseSubmission | None:
+    """The learner's last hand-in (or verification) for an exercise."""
+    return db.session.scalar(select(ExerciseSubmission).where(
+        ExerciseSubmission.enrollment_id == enrollment_id,
+        ExerciseSubmission.module_id == module_id)
+        .order_by(ExerciseSubmission.attempt.desc()).limit(1))
+
+
+def submissions_of(enrollment_id: str, module_id: int) -> list[ExerciseSubmission]:
+    """Every hand-in of a learner for an exercise, newest first, with their reviews."""
+    return list(db.session.scalars(select(ExerciseSubmission).where(
+        ExerciseSubmission.enrollment_id == enrollment_id,
+        ExerciseSubmission.module_id == module_id)
+        .options(selectinload(ExerciseSubmission.reviews))
+        .order_by(ExerciseSubmission.attempt.desc())))
+
+
+# --- settings (builder) -------------------------------------------------------------------
+
+
+def check_url(value: str) -> str | None:
+    """Why ``value`` is not a web address a reviewer can open, or None."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace()
+                                                                          for c in value):
+        return "Give the full address of the post, starting with https://."
+    if len(value) > 500:
+        return "The address is longer than 500 characters."
+    return None
+
+
+def update_settings(*, module: Module, language: str, instructions: str,
+                    evidence: Mapping[str, str], due_days: int | None, afest: bool,
+                    rubric: Iterable[tuple[str, str]],
+                    verification: Mapping[str, Any] | None) -> None:
+    """Edit an exercise's settings from the builder (texts in one language).
+
+    :param evidence: ``{"url"|"screenshot"|"reflection": "required"|"optional"}``; a kind left
+        out is not asked for.
+    :param rubric: (key or "", label) per criterion, in order; a criterion with an empty label
+        is dropped, a new one gets a key from its label.
+    :param verification: ``{network, kinds, count, own_comment, within_days}`` or None.
+    :raise ValidationFailed: not an exercise module, empty instructions, nothing required,
+        due days or numbers out of range, unknown network or kind.
+    """
+    errors: dict[str, str] = {}
+    if module.kind != "exercise":
+        raise ValidationFailed("Only exercise modules have exercise settings.",
+                               fields={"module": "Not an exercise module."})
+    if language not in defs.LANGUAGES:
+        errors["language"] = "Choose French or English."
+    current = settings_of(module)
+    texts = {**current["instructions"], language: instructions.replace("\r\n", "\n").strip()}
+    texts = {k: v for k, v in texts.items() if v}
+    if module.program.language not in texts:
+        errors["instructions"] = "Write the instructions (in the program's language at least)."
+    needs = {k: v for k, v in evidence.items() if v in defs.EVIDENCE_NEEDS
+             and k in defs.EVIDENCE_KINDS}
+    if "required" not in needs.values():
+        errors["evidence"] = "Require at least one piece of evidence."
+    if due_days is not None and not 1 <= due_days <= 365:
+        errors["due_days"] = "The delay is from 1 to 365 days (empty: no due date)."
+    old_labels = {c["key"]: c["label"] for c in current["rubric"]}
+    criteria, keys = [], set()
+    for key, label in rubric:
+        label = label.strip()
+        if not label:
+            continue
+        if key not in old_labels:
+            ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore")
+            base = re.sub(r"[^a-z0-9]+", "-", ascii_label.decode().lower()).strip("-")[:40] \
+                or "criterion"
+            key, n = (base if defs.KEY_RE.match(base) else "criterion"), 2
+            while key in keys or key in old_labels:
+                key, n = f"{base[:36]}-{n}", n + 1
+        keys.add(key)
+        # A criterion needs a label in the program's language too, or the export would not
+        # import: a new one written in the other language starts with the same text there.
+        criteria.append({"key": key, "label": {module.program.language: label,
+                                               **old_labels.get(key, {}), language: label}})
+    if len(criteria) > 12:
+        errors["rubric"] = "A rubric has at most 12 criteria."
+    check = None
+    if verification is not None:
+        check = _verification(verification, errors)
+    if errors:
+        raise ValidationFailed("The exercise settings were not saved.", fields=errors)
+    settings: dict[str, Any] = {"instructions": texts,
+                                "evidence": {k: needs[k] for k in defs.EVIDENCE_KINDS
+                                             if k in needs},
+                                "rubric": criteria, "afest": bool(afest)}
+    if due_days is not None:
+        settings["due_days"] = due_days
+    if check is not None:
+        settings["verification"] = check
+    module.exercise = settings
+    module.program.updated_at = utcnow()
+    db.session.flush()
+
+
+def _verification(raw: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any] | None:
+    network = raw.get("network")
+    kinds = [k for k in raw.get("kinds") or () if k]
+    count, within = raw.get("count"), raw.get("within_days")
+    if network not in defs.VERIFY_NETWORKS:
+        errors["verification"] = "Choose the network to watch."
+    elif not kinds or not set(kinds) <= set(defs.VERIFY_KINDS):
+        errors["verification"] = "Choose the kinds of actions that count."
+    elif not isinstance(count, int) or not 1 <= count <= 100:
+        errors["verification"] = "The number of actions is from 1 to 100."
+    elif within is not None and (not isinstance(within, int) or not 1 <= within <= 365):
+        errors["verification"] = "The period is from 1 to 365 days (empty: no limit)."
+    else:
+        out: dict[str, Any] = {"network": network,
+                               "kinds": [k for k in defs.VERIFY_KINDS if k in kinds],
+                               "count": count, "own_comment": bool(raw.get("own_comment"))}
+        if within is not None:
+            out["within_days"] = within
+        return out
+    return None
+
+
+# --- hand-ins -----------------------------------------------------------------------------
+
+
+def _screenshot_type(data: bytes) -> str | None:
+    """The image type from the file's first bytes (never trust the name or the browser)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    return None
+
+
+def screenshot_folder() -> Path:
+    """Where screenshots are kept: ``<instance>/exercises``."""
+    return Path(current_app.instance_path) / "exercises"
+
+
+def screenshot_file(submission: ExerciseSubmission) -> Path | None:
+    """The stored screenshot of a submission, if it has one."""
+    if not submission.screenshot_path:
+        return None
+    return screenshot_folder() / submission.screenshot_path
+
+
+def _store_screenshot(organization_id: int, data: bytes, kind: str) -> str:
+    relative = f"{organization_id}/{uuid.uuid4().hex}.{SCREENSHOT_TYPES[kind]}"
+    path = screenshot_folder() / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return relative
+
+
+def submit_evidence(*, enrollment: Enrollment, module: Module, post_url: str | None = None,
+                    reflection: str | None = None,
+                    screenshot: bytes | None = None) -> ExerciseSubmission:
+    """Hand in evidence for an exercise; records "submitted".
+
+    :param screenshot: the image's bytes (PNG, JPEG, WebP or GIF; size limited by
+        ``EXERCISE_SCREENSHOT_MAX_BYTES``, 5 MB by default).
+    :raise NotFound: the module is not an exercise of the learner's program.
+    :raise ValidationFailed: withdrawn enrolment; required evidence missing, evidence the
+        exercise does not ask for, a bad address, a screenshot too large or not an image.
+    :raise Conflict: a hand-in already awaits review, or the exercise is already approved.
+    """
+    _check_exercise(enrollment, module)
+    _check_active(enrollment)
+    latest = latest_submission(enrollment.id, module.id)
+    if latest is not None and latest.status == SUBMITTED:
+        raise Conflict("Your evidence is awaiting review: wait for the trainer's answer.")
+    if latest is not None and latest.status in DONE_STATUSES:
+        raise Conflict("This exercise is already approved.")
+    asked = settings_of(module)["evidence"]
+    post_url = (post_url or "").strip() or None
+    reflection = (reflection or "").replace("\r\n", "\n").strip() or None
+    given = {"url": post_url, "reflection": reflection, "screenshot": screenshot or None}
+    errors: dict[str, str] = {}
+    for name, value in given.items():
+        if value is None and asked.get(name) == "required":
+            errors[name] = {"url": "Give the address of your post.",
+                            "reflection": "Write a few lines on what you did and learned.",
+                            "screenshot": "Attach a screenshot."}[name]
+        elif value is not None and name not in asked:
+            errors[name] = "This exercise does not ask for it."
+    if post_url and "url" not in errors and (problem := check_url(post_url)):
+        errors["url"] = problem
+    if reflection and len(reflection) > MAX_TEXT:
+        errors["reflection"] = f"Keep it under {MAX_TEXT:,} characters."
+    kind = None
+    if screenshot and "screenshot" not in errors:
+        limit = int(current_app.config.get("EXERCISE_SCREENSHOT_MAX_BYTES", 5 * 1024 * 1024))
+        kind = _screenshot_type(screenshot)
+        if len(screenshot) > limit:
+            errors["screenshot"] = f"The image is larger than {limit // (1024 * 1024)} MB."
+        elif kind is None:
+            errors["screenshot"] = "The screenshot must be a PNG, JPEG, WebP or GIF image."
+    if errors:
+        raise ValidationFailed("The evidence was not handed in.", fields=errors)
+    submission = ExerciseSubmission(
+        organization_id=enrollment.organization_id, enrollment=enrollment, module=module,
+        attempt=(latest.attempt + 1) if latest else 1, status=SUBMITTED, post_url=post_url,
+        reflection=reflection)
+    if screenshot and kind:
+        submission.screenshot_path = _store_screenshot(enrollment.organization_id, screenshot,
+                                                       kind)
+        submission.screenshot_type = kind
+    try:
+        with db.session.begin_nested():
+            db.session.add(submission)
+            db.session.flush()
+    except IntegrityError as exc:  # the same hand-in sent twice at once
+        raise Conflict("Your evidence is awaiting review: wait for the trainer's answer.") \
+            from exc
+    (submission.statement_id,) = record([es.submitted(submission)],
+                                        organization_id=enrollment.organization_id)
+    db.session.flush()
+    return submission
+
+
+# --- reviews --------------------------------------------------------------------------------
+
+
+def may_review(membership: Membership, submission: ExerciseSubmission) -> bool:
+    """Whether a member may review this hand-in (a trainer or admin of its organization)."""
+    return membership.organization_id == submission.organization_id and membership.role in STAFF
+
+
+def review_submission(*, submission: ExerciseSubmission, reviewer: Membership, decision: str,
+                      comment: str = "", rubric: Mapping[str, str] | None = None
+                      ) -> ExerciseReview:
+    """Approve a hand-in or ask for changes, with a comment and a level per rubric criterion.
+
+    Records "reviewed"; an approval also records "completed" on the module, which completes it.
+
+    :param rubric: ``{criterion key: "met" | "partly" | "not_met"}``, every criterion rated.
+    :raise Forbidden: the reviewer is not a trainer or admin of the organization.
+    :raise ValidationFailed: unknown decision, changes asked without a comment, a criterion
+        missing or rated outside the levels.
+    :raise Conflict: the hand-in was already reviewed (or verified).
+    """
+    if not may_review(reviewer, submission):
+        raise Forbidden("Only the organization's trainers and admins review exercises.")
+    comment = (comment or "").replace("\r\n", "\n").strip()
+    levels = dict(rubric or {})
+    criteria = [c["key"] for c in settings_of(submission.module)["rubric"]]
+    errors: dict[str, str] = {}
+    if decision not in DECISIONS:
+        errors["decision"] = "Approve the evidence or ask for changes."
+    elif decision == CHANGES_REQUESTED and not comment:
+        errors["comment"] = "Say what to change."
+    if len(comment) > MAX_TEXT:
+        errors["comment"] = f"Keep it under {MAX_TEXT:,} characters."
+    for key in criteria:
+        if levels.get(key) not in RUBRIC_LEVELS:
+            errors[f"rubric-{key}"] = "Rate this criterion."
+    for key in set(levels) - set(criteria):
+        errors[f"rubric-{key}"] = "Not a criterion of this exercise."
+    if errors:
+        raise ValidationFailed("The review was not saved.", fields=errors)
+    if submission.status != SUBMITTED:
+        raise Conflict("This evidence was already reviewed.")
+    now = utcnow()
+    # Two reviewers at once: only the first changes the status; the other gets a conflict.
+    changed = db.session.execute(
+        update(ExerciseSubmission).where(ExerciseSubmission.id == submission.id,
+                                         ExerciseSubmission.status == SUBMITTED)
+        .values(status=decision, decided_at=now).execution_options(synchronize_session=False))
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("This evidence was already reviewed.")
+    db.session.refresh(submission)
+    review = ExerciseReview(submission=submission, reviewer_id=reviewer.id, decision=decision,
+                            comment=comment, rubric={k: levels[k] for k in criteria},
+                            created_at=now)
+    db.session.add(review)
+    db.session.flush()
+    statements = [es.reviewed(review, reviewer)]
+    if decision == APPROVED:
+        statements.append(es.module_done(submission, reviewer))
+    record(statements, organization_id=submission.organization_id)
+    return review
+
+
+def verify_exercise(enrollment: Enrollment, module: Module, *,
+                    evidence: dict[str, Any]) -> ExerciseSubmission:
+    """Mark an exercise verified from matching advocacy activity and complete the module.
+
+    Called by the advocacy package when a learner's activity meets the exercise's
+    ``verification`` rule. Idempotent: an exercise already approved or verified is returned
+    unchanged (no statement recorded again). A hand-in awaiting review or sent back is marked
+    verified; without any, a verified record is created (its post URL from ``evidence["url"]``
+    when given).
+
+    :param evidence: what matched (event ids, URLs, dates…), kept with the submission and
+        in the "confirmed" statement; JSON-serialisable.
+    :raise NotFound: the module is not an exercise of the enrolment's program.
+    :raise ValidationFailed: the enrolment was withdrawn, or ``evidence`` is not a mapping.
+    """
+    _check_exercise(enrollment, module)
+    _check_active(enrollment)
+    if not isinstance(evidence, dict):
+        raise ValidationFailed("The evidence must be a mapping.", fields={"evidence": "dict"})
+    latest = latest_submission(enrollment.id, module.id)
+    if latest is not None and latest.status in DONE_STATUSES:
+        return latest
+    now = utcnow()
+    if latest is not None:
+        changed = db.session.execute(
+            update(ExerciseSubmission).where(ExerciseSubmission.id == latest.id,
+                                             ExerciseSubmission.status.not_in(DONE_STATUSES))
+            .values(status=VERIFIED, decided_at=now, verification=dict(evidence))
+            .execution_options(synchronize_session=False))
+        db.session.refresh(latest)
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            return latest  # verified or approved meanwhile
+        submission = latest
+    else:
+        url = evidence.get("url")
+        submission = ExerciseSubmission(
+            organization_id=enrollment.organization_id, enrollment=enrollment, module=module,
+            attempt=1, status=VERIFIED, decided_at=now, verification=dict(evidence),
+            post_url=url if isinstance(url, str) and not check_url(url) else None)
+        try:
+            with db.session.begin_nested():
+                db.session.add(submission)
+                db.session.flush()
+        except IntegrityError:  # a hand-in or a verification arrived meanwhile
+            again = latest_submission(enrollment.id, module.id)
+            if again is None:
+                raise
+            return verify_exercise(enrollment, module, evidence=evidence)
+    record([es.confirmed(submission), es.module_done(submission, None)],
+           organization_id=enrollment.organization_id)
+    return submission
+
+
+# --- AFEST ----------------------------------------------------------------------------------
+
+
+def afest_plan(enrollment: Enrollment, module: Module) -> AfestPlan | None:
+    """The AFEST record of a learner for an exercise, if one was opened."""
+    return db.session.scalar(select(AfestPlan).where(AfestPlan.enrollment_id == enrollment.id,
+                                                     AfestPlan.module_id == module.id))
+
+
+def _open_plan(enrollment: Enrollment, module: Module) -> AfestPlan:
+    _check_exercise(enrollment, module)
+    if not settings_of(module).get("afest"):
+        raise ValidationFailed("This exercise is not run as AFEST.",
+                               fields={"module": "Not an AFEST exercise."})
+    plan = afest_plan(enrollment, module)
+    if plan is None:
+        plan = AfestPlan(organization_id=enrollment.organization_id, enrollment=enrollment,
+                         module=module, analysis="")
+        db.session.add(plan)
+        db.session.flush()
+    return plan
+
+
+def set_tutor(*, enrollment: Enrollment, module: Module, tutor: Membership | None) -> AfestPlan:
+    """Name (or remove) the learner's AFEST tutor for an exercise, opening its record.
+
+    :raise ValidationFailed: not an AFEST exercise, a tutor from another organization, or the
+        learner as their own tutor.
+    """
+    errors = {}
+    if tutor is not None and tutor.organization_id != enrollment.organization_id:
+        errors["tutor"] = "The tutor must be a member of the organization."
+    elif tutor is not None and tutor.id == enrollment.membership_id:
+        errors["tutor"] = "A learner cannot be their own tutor."
+    if errors:
+        raise ValidationFailed("The tutor was not saved.", fields=errors)
+    plan = _open_plan(enrollment, module)
+    plan.tutor_id = tutor.id if tutor is not None else None
+    db.session.flush()
+    db.session.refresh(plan)
+    return plan
+
+
+def save_analysis(*, enrollment: Enrollment, module: Module, analysis: str) -> AfestPlan:
+    """Record the analysis of the work situation (what it teaches, its conditions, its risks).
+
+    :raise ValidationFailed: not an AFEST exercise, or a text over 10,000 characters.
+    """
+    analysis = (analysis or "").replace("\r\n", "\n").strip()
+    if len(analysis) > MAX_TEXT:
+        raise ValidationFailed("The analysis was not saved.",
+                               fields={"analysis": f"Keep it under {MAX_TEXT:,} characters."})
+    plan = _open_plan(enrollment, module)
+    plan.analysis, plan.analysis_updated_at = analysis, utcnow()
+    db.session.flush()
+    return plan
+
+
+def may_keep_journal(membership: Membership, plan: AfestPlan | None,
+                     enrollment: Enrollment) -> bool:
+    """Whether a member may write the AFEST journal: staff, the named tutor, the learner."""
+    if membership.organization_id != enrollment.organization_id:
+        return False
+    return (membership.role in STAFF or membership.id == enrollment.membership_id
+            or (plan is not None and plan.tutor_id == membership.id))
+
+
+def add_journal_entry(*, enrollment: Enrollment, module: Module, kind: str, day: date | None,
+                      duration_minutes: int | None, notes: str,
+                      recorded_by: User) -> AfestEntry:
+    """Add a work situation or a reflective phase to the AFEST journal; records "experienced".
+
+    :raise ValidationFailed: not an AFEST exercise, unknown kind, no day or a day to come,
+        a duration outside 5 minutes–12 hours, no notes.
+    """
+    errors = {}
+    notes = (notes or "").replace("\r\n", "\n").strip()
+    if kind not in JOURNAL_KINDS:
+        errors["kind"] = "Choose a work situation or a reflective phase."
+    if day is None:
+        errors["day"] = "Give the date."
+    elif day > utcnow().date() + timedelta(days=1):
+        errors["day"] = "Record what already happened."
+    if duration_minutes is None or not 5 <= duration_minutes <= 720:
+        errors["duration_minutes"] = "The duration is from 5 to 720 minutes."
+    if not notes:
+        errors["notes"] = "Note what was done, observed or learned."
+    elif len(notes) > MAX_TEXT:
+        errors["notes"] = f"Keep it under {MAX_TEXT:,} characters."
+    if errors:
+        raise ValidationFailed("The journal entry was not saved.", fields=errors)
+    _check_active(enrollment)
+    plan = _open_plan(enrollment, module)
+    assert day is not None and duration_minutes is not None
+    entry = AfestEntry(plan=plan, kind=kind, day=day, duration_minutes=duration_minutes,
+                       notes=notes, recorded_by_id=recorded_by.id)
+    db.session.add(entry)
+    db.session.flush()
+    (entry.statement_id,) = record([es.journal(entry)],
+                                   organization_id=enrollment.organization_id)
+    db.session.flush()
+    return entry
+
+
+# --- reads for pages and dashboards ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueExercise:
+    """An exercise a learner still has to do (or whose hand-in awaits review)."""
+
+    module: Module
+    enrollment: Enrollment
+    due_on: date | None
+    status: str  # not_submitted | submitted | changes_requested
+    overdue: bool
+    submission: ExerciseSubmission | None = None
+
+
+def due_for(membership: Membership) -> list[DueExercise]:
+    """A learner's exercises not yet approved or verified, across their active enrolments,
+    soonest due first (those without a due date last). Overdue: past the due date and nothing
+    awaiting review."""
+    enrollments = list(db.session.scalars(select(Enrollment).where(
+        Enrollment.membership_id == membership.id, Enrollment.status != WITHDRAWN)))
+    if not enrollments:
+        return []
+    ids = [e.id for e in enrollments]
+    latest: dict[tuple[str, int], ExerciseSubmission] = {}
+    for s in db.session.scalars(select(ExerciseSubmission).where(
+            ExerciseSubmission.enrollment_id.in_(ids)).order_by(ExerciseSubmission.attempt)):
+        latest[(s.enrollment_id, s.module_id)] = s
+    done = {(p.enrollment_id, p.module_id) for p in db.session.scalars(
+        select(ModuleProgress).where(ModuleProgress.enrollment_id.in_(ids),
+                                     ModuleProgress.state == COMPLETED))}
+    today = utcnow().date()
+    items = []
+    for enrollment in enrollments:
+        for module in enrollment.cohort.program.modules:
+            key = (enrollment.id, module.id)
+            if module.kind != "exercise" or key in done:
+                continue
+            last = latest.get(key)
+            if last is not None and last.status in DONE_STATUSES:
+                continue
+            status = last.status if last is not None else NOT_SUBMITTED
+            due = due_on(enrollment, module)
+            items.append(DueExercise(module, enrollment, due, status,
+                                     due is not None and due < today and status != SUBMITTED,
+                                     last))
+    return sorted(items, key=lambda i: (i.due_on is None, i.due_on or today, i.module.position))
+
+
+def _queue(organization_id: int, trainer: Membership | None, cohort_id: int | None) -> Any:
+    stmt = (select(ExerciseSubmission)
+            .join(Enrollment, ExerciseSubmission.enrollment_id == Enrollment.id)
+            .where(ExerciseSubmission.organization_id == organization_id,
+                   ExerciseSubmission.status == SUBMITTED))
+    if trainer is not None:
+        stmt = stmt.where(Enrollment.cohort_id.in_(select(CohortTrainer.cohort_id).where(
+            CohortTrainer.membership_id == trainer.id)))
+    if cohort_id is not None:
+        stmt = stmt.where(Enrollment.cohort_id == cohort_id)
+    return stmt
+
+
+def to_review(organization_id: int, trainer: Membership | None = None) -> list[
+        ExerciseSubmission]:
+    """Hand-ins awaiting review in an organization, oldest first; for a trainer, only those of
+    the cohorts they train."""
+    return list(db.session.scalars(_queue(organization_id, trainer, None).order_by(
+        ExerciseSubmission.submitted_at, ExerciseSubmission.id)))
+
+
+def queue_query(organization_id: int, *, trainer: Membership | None = None,
+                cohort_id: int | None = None) -> Any:
+    """The review queue as a select (oldest first), for pagination; filtered by the cohorts a
+    trainer trains and by cohort."""
+    return (_queue(organization_id, trainer, cohort_id)
+            .options(selectinload(ExerciseSubmission.enrollment)
+                     .selectinload(Enrollment.membership).selectinload(Membership.user),
+                     selectinload(ExerciseSubmission.module))
+            .order_by(ExerciseSubmission.submitted_at, ExerciseSubmission.id))
+
+
+def trains(membership: Membership) -> list[Cohort]:
+    """The cohorts a member trains."""
+    return list(db.session.scalars(select(Cohort).join(
+        CohortTrainer, CohortTrainer.cohort_id == Cohort.id).where(
+        CohortTrainer.membership_id == membership.id).order_by(Cohort.id.desc())))
+
+
+def tutored_by(membership: Membership) -> list[AfestPlan]:
+    """The AFEST records where a member is the named tutor."""
+    return list(db.session.scalars(select(AfestPlan).where(
+        AfestPlan.tutor_id == membership.id).order_by(AfestPlan.id)))
+
+
+def afest_plans(organization_id: int) -> list[AfestPlan]:
+    """An organization's AFEST records (for staff)."""
+    return list(db.session.scalars(select(AfestPlan).where(
+        AfestPlan.organization_id == organization_id).order_by(AfestPlan.id.desc())))

@@ -1,0 +1,486 @@
+"""On-the-job exercises: settings in YAML and the builder, evidence, reviews against the rubric,
+automatic verification, AFEST records, the statements they record, progress, pages and API."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from lms.core.models import utcnow
+from lms.courses import definitions as defs
+from lms.courses import exercises, services
+from lms.courses.exercise_models import AfestEntry, ExerciseReview, ExerciseSubmission
+from lms.courses.models import ModuleProgress
+from lms.extensions import db
+from lms.xapi.models import Statement
+from tests.support import membership
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+POST = "https://www.linkedin.com/posts/camille-martin_relais-activity-1"
+RUBRIC_OK = {"titre": "met", "resume": "met", "charte": "met"}
+
+
+def statements(verb_id: str) -> list[dict]:
+    rows = db.session.scalars(select(Statement.data).where(
+        Statement.verb_id == verb_id, Statement.voided.is_(False)).order_by(Statement.pk))
+    return [json.loads(r) for r in rows]
+
+
+def state(enrollment, module) -> str:
+    progress = db.session.scalar(select(ModuleProgress).where(
+        ModuleProgress.enrollment_id == enrollment.id, ModuleProgress.module_id == module.id))
+    return progress.state if progress else "not_started"
+
+
+# --- YAML -----------------------------------------------------------------------------------
+
+
+def test_the_six_week_path_has_three_exercises_one_verified_one_afest():
+    program = defs.read_folder(services.CATALOGUE_DIR / "parcours-ambassadeurs-6-semaines")
+    found = {m.key: m.exercise for m in program.modules if m.kind == "exercise"}
+    assert set(found) == {"exercice-profil", "exercice-premier-post", "exercice-campagne"}
+    for settings in found.values():
+        assert set(settings["instructions"]) == {"fr", "en"}
+        assert "required" in settings["evidence"].values()
+        assert settings["due_days"] and settings["rubric"]
+        assert all(set(c["label"]) == {"fr", "en"} for c in settings["rubric"])
+    assert [k for k, s in found.items() if s["afest"]] == ["exercice-premier-post"]
+    assert found["exercice-campagne"]["verification"] == {
+        "network": "linkedin", "kinds": ["post"], "count": 2, "own_comment": True,
+        "within_days": 14}
+
+
+EXERCISE = """\
+format_version: 1
+slug: essai
+language: fr
+title:
+  fr: Essai
+modules:
+- key: pratique
+  kind: exercise
+  title:
+    fr: Pratique
+  completion:
+    type: exercise_approved
+  exercise:
+    instructions:
+      fr: Publiez.
+    evidence:
+      url: required
+    due_days: 7
+    rubric:
+    - key: clair
+      label:
+        fr: Clair
+    afest: true
+    verification:
+      network: linkedin
+      kinds: [post]
+      count: 2
+"""
+
+
+def test_an_exercise_block_round_trips_with_its_defaults():
+    program = defs.parse_program(EXERCISE, {})
+    assert program.modules[0].exercise == {
+        "instructions": {"fr": "Publiez."}, "evidence": {"url": "required"}, "due_days": 7,
+        "rubric": [{"key": "clair", "label": {"fr": "Clair"}}], "afest": True,
+        "verification": {"network": "linkedin", "kinds": ["post"], "count": 2,
+                         "own_comment": False}}
+    files = defs.to_files(program)
+    assert defs.read_files(files) == program
+    assert defs.to_files(defs.read_files(files)) == files
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("url: required", "url: maybe", "program.yaml line 17: evidence url must be one of"),
+    ("url: required", "url: optional", "program.yaml line 17: evidence needs at least one item"),
+    ("url: required", "video: required", "program.yaml line 17: unknown key 'video' in evidence"),
+    ("due_days: 7", "due_days: 0", "program.yaml line 18: due_days must be an integer from 1"),
+    ("network: linkedin", "network: myspace", "program.yaml line 25: network must be one of"),
+    ("kinds: [post]", "kinds: [post, like]", "program.yaml line 26: kind must be one of"),
+    ("count: 2", "count: many", "program.yaml line 27: count must be an integer"),
+    ("afest: true", "afest: sometimes", "program.yaml line 23: afest must be true or false"),
+    ("    - key: clair\n", "    - key: clair\n      weight: 2\n",
+     "program.yaml line 21: unknown key 'weight' in rubric criterion"),
+    ("kind: exercise", "kind: conference",
+     "program.yaml line 14: only exercise modules have an exercise block"),
+])
+def test_exercise_errors_name_the_line(old, new, expected):
+    assert old in EXERCISE
+    with pytest.raises(defs.ContentError) as exc:
+        defs.parse_program(EXERCISE.replace(old, new, 1), {})
+    assert any(e.startswith(expected) for e in exc.value.errors), exc.value.errors
+
+
+def test_exercise_settings_survive_the_database_round_trip(world, create_org):
+    first = defs.to_zip(services.definition_of(world.program))
+    copy = services.import_program(organization=create_org(), data=first)
+    db.session.commit()
+    db.session.expire_all()
+    assert defs.to_zip(services.definition_of(copy)) == first
+    assert next(m for m in copy.modules if m.key == "exercice-campagne").exercise[
+        "verification"]["count"] == 2
+
+
+# --- hand-ins, reviews, progress ------------------------------------------------------------
+
+
+def test_hand_in_review_with_changes_then_approval_completes_the_module(enrolled):
+    w = enrolled
+    learner, module = w.enrollments[0], w.module("exercice-profil")
+    trainer = w.member(w.trainer)
+    first = exercises.submit_evidence(enrollment=learner, module=module, post_url=POST,
+                                      reflection="J'ai réécrit mon titre.", screenshot=PNG)
+    db.session.commit()
+    assert first.attempt == 1 and first.status == "submitted"
+    assert exercises.screenshot_file(first).read_bytes() == PNG
+    assert state(learner, module) == "in_progress"
+    [sent] = statements("http://activitystrea.ms/schema/1.0/submit")
+    assert sent["context"]["registration"] == learner.id
+    assert sent["object"]["id"].endswith(f"/module/{module.id}")
+    # A second hand-in while the first awaits review is refused.
+    with pytest.raises(Conflict):
+        exercises.submit_evidence(enrollment=learner, module=module, post_url=POST,
+                                  reflection="encore")
+    db.session.rollback()
+
+    with pytest.raises(ValidationFailed) as exc:
+        exercises.review_submission(submission=first, reviewer=trainer,
+                                    decision="changes_requested", rubric=RUBRIC_OK)
+    assert "comment" in exc.value.fields
+    with pytest.raises(ValidationFailed) as exc:
+        exercises.review_submission(submission=first, reviewer=trainer, decision="approved",
+                                    rubric={"titre": "met"})
+    assert set(exc.value.fields) == {"rubric-resume", "rubric-charte"}
+    exercises.review_submission(submission=first, reviewer=trainer,
+                                decision="changes_requested",
+                                comment="Le résumé parle encore de vous, pas de vos clients.",
+                                rubric={"titre": "met", "resume": "not_met", "charte": "met"})
+    db.session.commit()
+    assert first.status == "changes_requested" and state(learner, module) == "in_progress"
+    [reviewed] = statements("http://id.tincanapi.com/verb/reviewed")
+    assert reviewed["object"] == {"objectType": "StatementRef", "id": first.statement_id}
+    assert reviewed["result"]["success"] is False
+    assert reviewed["actor"]["account"]["name"] == str(w.trainer.id)
+    with pytest.raises(Conflict):  # reviewed already
+        exercises.review_submission(submission=first, reviewer=trainer, decision="approved",
+                                    rubric=RUBRIC_OK)
+    db.session.rollback()
+
+    second = exercises.submit_evidence(enrollment=learner, module=module, post_url=POST,
+                                       reflection="Résumé réécrit pour mes clients.")
+    assert second.attempt == 2
+    exercises.review_submission(submission=second, reviewer=trainer, decision="approved",
+                                comment="Bravo", rubric=RUBRIC_OK)
+    db.session.commit()
+    assert second.status == "approved" and state(learner, module) == "completed"
+    done = [s for s in statements("http://adlnet.gov/expapi/verbs/completed")
+            if s["object"]["id"].endswith(f"/module/{module.id}")]
+    assert any(s["context"].get("instructor") for s in done)
+    assert db.session.scalar(select(func.count()).select_from(ExerciseReview)) == 2
+    with pytest.raises(Conflict):
+        exercises.submit_evidence(enrollment=learner, module=module, post_url=POST,
+                                  reflection="encore")
+
+
+def test_evidence_is_checked_against_the_settings(enrolled, app):
+    w = enrolled
+    learner, module = w.enrollments[1], w.module("exercice-profil")
+    with pytest.raises(ValidationFailed) as exc:
+        exercises.submit_evidence(enrollment=learner, module=module)
+    assert set(exc.value.fields) == {"url", "reflection"}
+    with pytest.raises(ValidationFailed) as exc:
+        exercises.submit_evidence(enrollment=learner, module=module, post_url="javascript:x",
+                                  reflection="ok", screenshot=b"GIF-but-not-really")
+    assert set(exc.value.fields) == {"url", "screenshot"}
+    app.config["EXERCISE_SCREENSHOT_MAX_BYTES"] = 32
+    try:
+        with pytest.raises(ValidationFailed) as exc:
+            exercises.submit_evidence(enrollment=learner, module=module, post_url=POST,
+                                      reflection="ok", screenshot=PNG)
+        assert "larger" in exc.value.fields["screenshot"]
+    finally:
+        del app.config["EXERCISE_SCREENSHOT_MAX_BYTES"]
+    # A module of another program, or not an exercise, is not found.
+    with pytest.raises(NotFound):
+        exercises.submit_evidence(enrollment=learner, module=w.module("profil"),
+                                  reflection="x")
+    assert db.session.scalar(select(func.count()).select_from(ExerciseSubmission)) == 0
+
+
+def test_only_staff_of_the_organization_review(enrolled, create_user, create_org):
+    w = enrolled
+    sub = exercises.submit_evidence(enrollment=w.enrollments[0], module=w.module(
+        "exercice-profil"), post_url=POST, reflection="ok")
+    other = create_org()
+    for member in (w.member(w.learners[1]),
+                   membership(create_user("trainer", org=other), other)):
+        with pytest.raises(Forbidden):
+            exercises.review_submission(submission=sub, reviewer=member, decision="approved",
+                                        rubric=RUBRIC_OK)
+
+
+def test_verification_is_idempotent_and_completes_the_module(enrolled):
+    w = enrolled
+    learner, module = w.enrollments[2], w.module("exercice-campagne")
+    evidence = {"events": [11, 12], "url": "https://www.linkedin.com/feed/update/urn:li:1"}
+    first = exercises.verify_exercise(learner, module, evidence=evidence)
+    again = exercises.verify_exercise(learner, module, evidence={"events": [13]})
+    db.session.commit()
+    assert again.id == first.id and first.status == "verified"
+    assert first.verification == evidence and first.post_url == evidence["url"]
+    assert state(learner, module) == "completed"
+    [confirmed] = statements("http://activitystrea.ms/schema/1.0/confirm")
+    assert confirmed["result"]["extensions"][
+        "http://relais.test/xapi/extensions/exercise-evidence"] == evidence
+    # A hand-in awaiting review is verified in place.
+    other = w.enrollments[3]
+    sub = exercises.submit_evidence(enrollment=other, module=module, post_url=POST,
+                                    reflection="Deux relais, deux angles.")
+    assert exercises.verify_exercise(other, module, evidence={"events": [1]}).id == sub.id
+    assert sub.status == "verified" and exercises.to_review(w.org.id) == []
+    with pytest.raises(NotFound):
+        exercises.verify_exercise(other, w.module("lancement"), evidence={})
+
+
+def test_due_for_and_to_review(enrolled):
+    w = enrolled
+    learner = w.enrollments[0]
+    me = learner.membership
+    due = exercises.due_for(me)
+    assert [d.module.key for d in due] == ["exercice-profil", "exercice-premier-post",
+                                           "exercice-campagne"]
+    # The cohort starts on 1 December 2026, after the enrolment: due 14 days later.
+    assert due[0].due_on == date(2026, 12, 15) and due[0].status == "not_submitted"
+    assert not due[0].overdue
+    w.cohort.starts_on = utcnow().date() - timedelta(days=30)
+    learner.enrolled_at = utcnow() - timedelta(days=40)
+    sub = exercises.submit_evidence(enrollment=learner, module=w.module("exercice-profil"),
+                                    post_url=POST, reflection="ok")
+    db.session.commit()
+    due = {d.module.key: d for d in exercises.due_for(me)}
+    assert due["exercice-profil"].status == "submitted" and not due["exercice-profil"].overdue
+    assert due["exercice-premier-post"].overdue
+    assert exercises.to_review(w.org.id) == [sub]
+    assert exercises.to_review(w.org.id, trainer=w.member(w.trainer)) == [sub]
+    other_trainer = services.create_cohort(program=w.program, name="Vague 2").organization_id
+    assert other_trainer == w.org.id
+    exercises.review_submission(submission=sub, reviewer=w.member(w.trainer),
+                                decision="approved", rubric=RUBRIC_OK)
+    assert "exercice-profil" not in {d.module.key for d in exercises.due_for(me)}
+    assert exercises.to_review(w.org.id) == []
+
+
+def test_a_trainer_sees_only_the_cohorts_they_train(enrolled, create_user):
+    w = enrolled
+    exercises.submit_evidence(enrollment=w.enrollments[0], module=w.module("exercice-profil"),
+                              post_url=POST, reflection="ok")
+    colleague = create_user("trainer", org=w.org)
+    assert exercises.to_review(w.org.id, trainer=w.member(colleague)) == []
+    assert len(exercises.to_review(w.org.id)) == 1
+
+
+# --- AFEST -------------------------------------------------------------------------------------
+
+
+def test_afest_tutor_analysis_and_journal(enrolled, create_user):
+    w = enrolled
+    learner, module = w.enrollments[0], w.module("exercice-premier-post")
+    tutor = w.member(create_user("learner", org=w.org, name="Tina Tutrice"))
+    with pytest.raises(ValidationFailed):
+        exercises.set_tutor(enrollment=learner, module=w.module("exercice-profil"), tutor=tutor)
+    with pytest.raises(ValidationFailed):
+        exercises.set_tutor(enrollment=learner, module=module, tutor=learner.membership)
+    plan = exercises.set_tutor(enrollment=learner, module=module, tutor=tutor)
+    exercises.save_analysis(enrollment=learner, module=module,
+                            analysis="Situation : publier un retour d'expérience client.")
+    exercises.add_journal_entry(enrollment=learner, module=module, kind="work_situation",
+                                day=utcnow().date() - timedelta(days=2), duration_minutes=45,
+                                notes="Rédaction et publication observées.",
+                                recorded_by=tutor.user)
+    exercises.add_journal_entry(enrollment=learner, module=module, kind="reflective_phase",
+                                day=utcnow().date(), duration_minutes=20,
+                                notes="Ce qui a marché : l'accroche.",
+                                recorded_by=learner.membership.user)
+    db.session.commit()
+    assert plan.tutor_id == tutor.id and [e.kind for e in plan.entries] == [
+        "work_situation", "reflective_phase"]
+    assert exercises.may_keep_journal(tutor, plan, learner)
+    assert not exercises.may_keep_journal(w.member(w.learners[1]), plan, learner)
+    journal = statements("http://adlnet.gov/expapi/verbs/experienced")
+    assert {s["result"]["duration"] for s in journal} == {"PT45M", "PT20M"}
+    assert journal[0]["context"]["instructor"]["name"] == "Tina Tutrice"
+    assert state(learner, module) == "in_progress"
+    with pytest.raises(ValidationFailed) as exc:
+        exercises.add_journal_entry(enrollment=learner, module=module, kind="coffee",
+                                    day=utcnow().date() + timedelta(days=5),
+                                    duration_minutes=2, notes="", recorded_by=tutor.user)
+    assert set(exc.value.fields) == {"kind", "day", "duration_minutes", "notes"}
+    assert db.session.scalar(select(func.count()).select_from(AfestEntry)) == 2
+
+
+def test_builder_settings_are_validated_and_exported(world):
+    module = world.module("exercice-profil")
+    with pytest.raises(ValidationFailed) as exc:
+        exercises.update_settings(module=module, language="fr", instructions="",
+                                  evidence={"url": "optional"}, due_days=0, afest=False,
+                                  rubric=[], verification={"network": "myspace"})
+    assert set(exc.value.fields) == {"instructions", "evidence", "due_days", "verification"}
+    exercises.update_settings(
+        module=module, language="fr", instructions="Mettez à jour **votre** profil.",
+        evidence={"url": "required", "screenshot": "", "reflection": "optional"},
+        due_days=10, afest=True, rubric=[("titre", "Titre clair"), ("", "Photo récente"),
+                                         ("", "")],
+        verification={"network": "linkedin", "kinds": ["post", "share"], "count": 1,
+                      "own_comment": False, "within_days": None})
+    db.session.commit()
+    settings = module.exercise
+    assert settings["evidence"] == {"url": "required", "reflection": "optional"}
+    assert [c["key"] for c in settings["rubric"]] == ["titre", "photo-recente"]
+    assert settings["rubric"][0]["label"] == {"fr": "Titre clair",
+                                              "en": "The headline says whom the person helps "
+                                                    "and how"}
+    files = defs.to_files(services.definition_of(world.program))
+    exported = {m.key: m for m in defs.read_files(files).modules}
+    assert exported["exercice-profil"].exercise == settings
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+def test_learner_hands_in_through_the_page_and_the_trainer_reviews(enrolled, client, login):
+    w = enrolled
+    learner, module = w.enrollments[0], w.module("exercice-profil")
+    login(w.learners[0])
+    url = f"/o/acme/training/{learner.id}/exercises/{module.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "15/12/2026" in page and 'name="reflection"' in page
+    assert url in client.get(f"/o/acme/training/{learner.id}").get_data(as_text=True)
+    bad = client.post(url, data={"url": "pas une adresse", "reflection": ""})
+    assert bad.status_code == 422 and "https://" in bad.get_data(as_text=True)
+    sent = client.post(url, data={"url": POST, "reflection": "Nouveau titre.",
+                                  "screenshot": (io.BytesIO(PNG), "capture.png")},
+                       content_type="multipart/form-data")
+    assert sent.status_code == 302
+    sub = db.session.scalar(select(ExerciseSubmission))
+    shot = client.get(f"/o/acme/exercises/submissions/{sub.id}/screenshot")
+    assert shot.status_code == 200 and shot.mimetype == "image/png"
+    assert shot.get_data() == PNG
+    shot.close()
+    # Another learner neither sees the page nor the screenshot.
+    client.post("/logout")
+    login(w.learners[1])
+    assert client.get(url).status_code == 404
+    assert client.get(f"/o/acme/exercises/submissions/{sub.id}/screenshot").status_code == 404
+    assert client.get("/o/acme/exercises/review").status_code == 403
+    client.post("/logout")
+    login(w.trainer)
+    queue = client.get("/o/acme/exercises/review").get_data(as_text=True)
+    assert "Learner 0" in queue and f"/exercises/submissions/{sub.id}" in queue
+    assert "Learner 0" in client.get(
+        f"/o/acme/exercises/review?cohort={w.cohort.id}").get_data(as_text=True)
+    review_url = f"/o/acme/exercises/submissions/{sub.id}"
+    assert client.post(review_url, data={"decision": "changes_requested"}).status_code == 422
+    done = client.post(review_url, data={"decision": "approved", "comment": "Très bien",
+                                         **{f"rubric-{k}": v for k, v in RUBRIC_OK.items()}})
+    assert done.status_code == 302
+    assert "Nothing to review" in client.get("/o/acme/exercises/review").get_data(as_text=True)
+    assert state(learner, module) == "completed"
+    client.post("/logout")
+    login(w.learners[0])
+    assert "Très bien" in client.get(url).get_data(as_text=True)
+
+
+def test_afest_pages_for_staff_and_tutor(enrolled, client, login, create_user):
+    w = enrolled
+    learner, module = w.enrollments[0], w.module("exercice-premier-post")
+    tutor = create_user("learner", org=w.org, name="Tina Tutrice")
+    login(w.trainer)
+    assert "Learner 0" in client.get("/o/acme/exercises/afest").get_data(as_text=True)
+    url = f"/o/acme/exercises/afest/{learner.id}/{module.id}"
+    assert client.get(url).status_code == 200
+    assert client.post(url, data={"action": "tutor", "tutor_id": str(w.member(tutor).id)}
+                       ).status_code == 302
+    client.post("/logout")
+    login(tutor)
+    assert "Learner 0" in client.get("/o/acme/exercises/afest").get_data(as_text=True)
+    assert client.post(url, data={"action": "tutor", "tutor_id": ""}).status_code == 403
+    response = client.post(url, data={"kind": "work_situation", "day": str(utcnow().date()),
+                                      "duration_minutes": "40", "notes": "Observé."})
+    assert response.status_code == 302
+    client.post("/logout")
+    login(w.learners[1])  # neither tutor nor staff
+    assert client.get(url).status_code == 404
+    client.post("/logout")
+    login(w.learners[0])
+    page = client.get(f"/o/acme/training/{learner.id}/exercises/{module.id}").get_data(
+        as_text=True)
+    assert "Observé." in page and "Tina Tutrice" in page
+
+
+def test_builder_page_saves_the_settings(world, client, login):
+    w = world
+    module = w.module("exercice-campagne")
+    login(w.trainer)
+    edit = client.get(f"/o/acme/programs/{w.program.id}/modules/{module.id}")
+    assert "exercise-settings" in edit.get_data(as_text=True)
+    url = f"/o/acme/programs/{w.program.id}/modules/{module.id}/exercise"
+    assert client.post(url, data={"instructions": ""}).status_code == 422
+    response = client.post(url, data={
+        "instructions": "Relayez deux contenus.", "evidence_url": "required",
+        "due_days": "20", "rubric_key": ["angle", ""], "rubric_label": ["Un angle", ""],
+        "verify": "on", "network": "linkedin", "kinds": ["post"], "count": "2",
+        "own_comment": "on", "within_days": "14"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert module.exercise["due_days"] == 20
+    assert module.exercise["verification"]["within_days"] == 14
+
+
+# --- API ---------------------------------------------------------------------------------------
+
+
+def test_api_submissions_and_reviews(enrolled, client, api_token):
+    w = enrolled
+    learner, module = w.enrollments[0], w.module("exercice-profil")
+    mine = api_token(w.learners[0])
+    base = "/api/v1/orgs/acme"
+    response = client.post(f"{base}/exercises/submissions", headers=mine, json={
+        "enrollment_id": learner.id, "module_id": module.id, "post_url": POST})
+    assert response.status_code == 422
+    assert "reflection" in response.get_json()["error"]["fields"]
+    response = client.post(f"{base}/exercises/submissions", headers=mine, json={
+        "enrollment_id": learner.id, "module_id": module.id, "post_url": POST,
+        "reflection": "Titre revu."})
+    assert response.status_code == 201
+    sub = response.get_json()
+    assert sub["status"] == "submitted" and sub["attempt"] == 1
+    assert client.get(f"{base}/exercises/submissions", headers=mine).get_json()[
+        "items"][0]["id"] == sub["id"]
+    # Another learner cannot hand in for them, nor list the queue.
+    other = api_token(w.learners[1])
+    assert client.post(f"{base}/exercises/submissions", headers=other, json={
+        "enrollment_id": learner.id, "module_id": module.id, "reflection": "x"}
+    ).status_code == 404
+    assert client.get(f"{base}/exercises/reviews", headers=other).status_code == 403
+    trainer = api_token(w.trainer)
+    queue = client.get(f"{base}/exercises/reviews", headers=trainer).get_json()
+    assert [i["id"] for i in queue["items"]] == [sub["id"]] and queue["total"] == 1
+    bad = client.post(f"{base}/exercises/submissions/{sub['id']}/reviews", headers=trainer,
+                      json={"decision": "approved", "rubric": {"titre": "great"}})
+    assert bad.status_code == 422
+    done = client.post(f"{base}/exercises/submissions/{sub['id']}/reviews", headers=trainer,
+                       json={"decision": "approved", "comment": "OK", "rubric": RUBRIC_OK})
+    assert done.status_code == 201 and done.get_json()["decision"] == "approved"
+    again = client.post(f"{base}/exercises/submissions/{sub['id']}/reviews", headers=trainer,
+                        json={"decision": "approved", "rubric": RUBRIC_OK})
+    assert again.status_code == 409
+    assert client.get(f"{base}/exercises/submissions", headers=mine).get_json()[
+        "items"][0]["status"] == "approved"
