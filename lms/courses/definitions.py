@@ -572,9 +572,9 @@ def to_data(program: ProgramDef) -> dict[str, Any]:
                                 **({"video_url": lesson.video_url} if lesson.video_url else {})}
                                for lesson in m.lessons]
         if m.quizzes:
+            item["quizzes"] = [_quiz_data(q) for q in m.quizzes]
         if m.exercise:
             item["exercise"] = exercise_data(m.exercise)
-            item["quizzes"] = [_quiz_data(q) for q in m.quizzes]
         modules.append(item)
     data: dict[str, Any] = {"format_version": FORMAT_VERSION, "slug": program.slug,
                             "version": program.version, "language": program.language,
