@@ -109,6 +109,8 @@ class ProgramDef:
     description: Text
     modules: tuple[ModuleDef, ...]
     format_version: int = FORMAT_VERSION
+    # Registrations to its sessions wait for the learner's manager (``approval_required``).
+    approval_required: bool = False
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -116,8 +118,6 @@ class ProgramDef:
 
 class _Reader(YamlReader):
     """Reads the value types of program files."""
-    # Registrations to its sessions wait for the learner's manager (``approval_required``).
-    approval_required: bool = False
 
     def string(self, node: Node | None, what: str, *, allow_empty: bool = False) -> str:
         if node is None:
@@ -469,15 +469,14 @@ def parse_program(yaml_text: str, lesson_files: Mapping[str, str]) -> ProgramDef
         earlier.add(module.key)
     for key in sorted(set(bodies) - used):
         r.errors.append(f"{LESSONS_DIR}/{key}.*.md: no lesson {key!r} in {PROGRAM_FILE}")
+    approval_required = r.boolean(f.get("approval_required"), "approval_required", False)
     if r.errors:
         raise ContentError(r.errors)
     return ProgramDef(slug=r.key(f.get("slug"), "slug"),
                       version=r.integer(f.get("version"), "version", 1, 1_000_000) or 1,
                       language=lang, title=r.text(f.get("title"), "title", lang),
                       description=r.text(f.get("description"), "description"), modules=modules,
-                      format_version=FORMAT_VERSION,
-                      approval_required=r.boolean(f.get("approval_required"),
-                                                  "approval_required", False))
+                      format_version=FORMAT_VERSION, approval_required=approval_required)
 
 
 def _get(node: Node, key: str) -> Node | None:
@@ -581,6 +580,8 @@ def to_data(program: ProgramDef) -> dict[str, Any]:
                             "title": _text(program.title)}
     if program.description:
         data["description"] = _text(program.description)
+    if program.approval_required:
+        data["approval_required"] = True
     data["modules"] = modules
     return data
 
@@ -625,5 +626,3 @@ def to_zip(program: ProgramDef) -> bytes:
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
     return out.getvalue()
-    if program.approval_required:
-        data["approval_required"] = True

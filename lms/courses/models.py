@@ -329,9 +329,6 @@ class SessionRegistration(db.Model):
         ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    session: Mapped[TrainingSession] = relationship(back_populates="registrations")
-    enrollment: Mapped[Enrollment] = relationship()
     # Approval (programs with approval_required): who asked, who decided, when, and why not.
     requested_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
@@ -339,10 +336,13 @@ class SessionRegistration(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column()
     decline_reason: Mapped[str | None] = mapped_column(String(500))
 
-
-class Attendance(db.Model):
+    session: Mapped[TrainingSession] = relationship(back_populates="registrations")
+    enrollment: Mapped[Enrollment] = relationship()
     requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class Attendance(db.Model):
     """Presence of a learner at a session for one half-day, as on a sign-in sheet."""
 
     __tablename__ = "attendances"
@@ -357,11 +357,11 @@ class Attendance(db.Model):
     half: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(10))
     signed_at: Mapped[datetime | None] = mapped_column()
+    # "sheet" (marked by the trainer) or "qr" (the learner scanned the session's code).
+    source: Mapped[str] = mapped_column(String(8), default=SHEET, server_default=SHEET)
     recorded_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
     # The xAPI statement recorded for this presence (voided if the mark is corrected).
-    # "sheet" (marked by the trainer) or "qr" (the learner scanned the session's code).
-    source: Mapped[str] = mapped_column(String(8), default=SHEET, server_default=SHEET)
     statement_id: Mapped[str | None] = mapped_column(String(36))
 
     recorded_by: Mapped[User | None] = relationship()

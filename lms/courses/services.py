@@ -583,9 +583,9 @@ def register(*, session: TrainingSession, enrollment: Enrollment,
     program needs approval, the registration waits for it instead (no seat held yet: see
     :mod:`lms.courses.approvals`).
 
+    :param requested_by: who asked (the learner, or the trainer who registered them).
     :raise ValidationFailed: the enrolment is not active in the session's cohort.
     :raise Conflict: already registered, waitlisted, waiting for approval or declined.
-    :param requested_by: who asked (the learner, or the trainer who registered them).
     """
     if enrollment.cohort_id != session.cohort_id or enrollment.status not in (ACTIVE,
                                                                                  COMPLETED):
@@ -599,8 +599,6 @@ def register(*, session: TrainingSession, enrollment: Enrollment,
                        + (f": {existing.decline_reason}" if existing.decline_reason else "."))
     if existing is not None:
         raise Conflict("This learner is already registered for this session.")
-    _lock_seats(session)
-    full = session.capacity is not None and seats_taken(session) >= session.capacity
     if session.cohort.program.approval_required:
         registration = SessionRegistration(
             session=session, enrollment=enrollment, status=PENDING_APPROVAL,
@@ -608,6 +606,8 @@ def register(*, session: TrainingSession, enrollment: Enrollment,
         db.session.add(registration)
         db.session.flush()
         return registration
+    _lock_seats(session)
+    full = session.capacity is not None and seats_taken(session) >= session.capacity
     registration = SessionRegistration(session=session, enrollment=enrollment,
                                        status=WAITLISTED if full else REGISTERED)
     db.session.add(registration)
