@@ -1,15 +1,22 @@
-"""Demo: two learners of the pilot cohort finish the path, so certificates exist.
+"""Demo: learners of the pilot cohort finish the path, so certificates exist — with a validity
+period, one expiring soon, one already renewed through a refresher cohort, and the "modern"
+template chosen for the program.
 
-They complete the remaining modules through statements (as an external package or a review
-would), so completion — and the certificate — follow the real path.
+They complete the modules through statements (as an external package or a review would), so
+completion — and the certificate — follow the real path. The expiring and renewed certificates
+are given earlier dates (as if issued last year), the way a company's history would look.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from lms.certificates import recertification, rendering, services
+from lms.certificates.models import Certificate
+from lms.core.models import utcnow
 from lms.courses import statements as xs
 from lms.courses.models import Cohort, Enrollment
 from lms.extensions import db
@@ -18,25 +25,64 @@ from lms.xapi.record import record
 
 # Indexes in DemoPeople.learners: Camille (ahead) and Léa.
 FINISHERS = (0, 2)
+VALIDITY_MONTHS = 12
+# Camille's certificate ends in 20 days (shown as expiring); Léa's ended in 10 and was renewed.
+EXPIRES_IN_DAYS = {0: 20, 2: 10}
+
+
+def _complete(enrollment: Enrollment, organization_id: int) -> None:
+    record([{"actor": agent_for_user(enrollment.membership.user),
+             "verb": {"id": "http://adlnet.gov/expapi/verbs/completed",
+                      "display": {"en-US": "completed"}},
+             "object": {"objectType": "Activity", "id": xs.iri("module", module.id)},
+             "context": {"registration": enrollment.id}}
+            for module in enrollment.cohort.program.modules if module.required],
+           organization_id=organization_id)
+
+
+def _backdate(certificate: Certificate, expires_in_days: int) -> None:
+    """Give a demo certificate last year's dates (issued a validity period before it ends)."""
+    valid_until = utcnow() + timedelta(days=expires_in_days)
+    issued_at = services.add_months(valid_until, -VALIDITY_MONTHS)
+    certificate.issued_at, certificate.valid_until = issued_at, valid_until
+    snapshot = dict(certificate.snapshot)
+    snapshot["issued_on"] = issued_at.date().isoformat()
+    snapshot["dates"] = {"start": (issued_at - timedelta(days=42)).date().isoformat(),
+                         "end": issued_at.date().isoformat()}
+    certificate.snapshot = snapshot
+    certificate.pdf_key = rendering.key_for(certificate)
 
 
 def demo_step(people: Any) -> None:
-    """Complete the pilot path for Camille and Léa."""
+    """Certificates of the pilot path: valid a year, one expiring, one renewed."""
     org = people.organization
     cohort = db.session.scalar(select(Cohort).where(Cohort.organization_id == org.id,
                                                     Cohort.pilot.is_(True)))
     if cohort is None:
         return
+    services.update_settings(program=cohort.program, template_key="modern",
+                             validity_months=VALIDITY_MONTHS, renewal_lead_days=30,
+                             refresher_cohort=None, accent_color="#0f766e")
     for index in FINISHERS:
         membership = people.learners[index]
         enrollment = db.session.scalar(select(Enrollment).where(
             Enrollment.cohort_id == cohort.id, Enrollment.membership_id == membership.id))
         if enrollment is None:
             continue
-        record([{"actor": agent_for_user(membership.user),
-                 "verb": {"id": "http://adlnet.gov/expapi/verbs/completed",
-                          "display": {"en-US": "completed"}},
-                 "object": {"objectType": "Activity", "id": xs.iri("module", module.id)},
-                 "context": {"registration": enrollment.id}}
-                for module in cohort.program.modules if module.required],
-               organization_id=org.id)
+        _complete(enrollment, org.id)
+        certificate = services.current_for(enrollment)
+        if certificate is not None:
+            _backdate(certificate, EXPIRES_IN_DAYS[index])
+    db.session.flush()
+    # Léa's ends within the lead time: she is enrolled in "Recertification <year>" and has
+    # completed it, so a renewal exists. Camille's refresher enrolment is opened too.
+    recertification.recertify(org)
+    lea = db.session.scalar(select(Certificate).where(
+        Certificate.organization_id == org.id,
+        Certificate.user_id == people.learners[2].user_id,
+        Certificate.refresher_enrollment_id.is_not(None)))
+    if lea is not None:
+        refresher = db.session.get(Enrollment, lea.refresher_enrollment_id)
+        if refresher is not None:
+            _complete(refresher, org.id)
+    db.session.flush()

@@ -1,0 +1,33 @@
+"""The demo step: certificates with a validity period, one expiring soon, one renewed through
+a refresher cohort, and the "modern" template chosen for the pilot program."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from lms.certificates import recertification, services
+from lms.certificates.models import Certificate
+from lms.content import load_builtin_content
+from lms.demo import load_demo
+from lms.extensions import db
+
+
+def test_demo_shows_validity_renewal_and_the_second_template():
+    load_builtin_content()
+    load_demo()
+    db.session.commit()
+    certificates = list(db.session.scalars(select(Certificate).order_by(Certificate.id)))
+    assert len(certificates) == 3
+    assert {c.template_key for c in certificates} == {"modern"}
+    assert all(c.valid_until is not None for c in certificates)
+    renewal = next(c for c in certificates if c.renews_id is not None)
+    renewed = db.session.get(Certificate, renewal.renews_id)
+    assert renewed.snapshot["learner"]["name"] == renewal.snapshot["learner"]["name"] == \
+        "Léa Dubois"
+    assert renewal.valid_until > renewed.valid_until and not renewed.revoked
+    org_id = certificates[0].organization_id
+    (expiring,) = db.session.scalars(recertification.expiring(org_id, days=30))
+    assert expiring.snapshot["learner"]["name"] == "Camille Martin"
+    assert expiring.refresher_enrollment_id is not None  # enrolled in the refresher
+    settings = services.settings_for(expiring.program_id)
+    assert settings.template_key == "modern" and settings.validity_months == 12
