@@ -1,17 +1,27 @@
-"""Blended programs over the API: programs, cohorts, enrolments and progress."""
+"""Blended programs over the API: programs, cohorts, enrolments and progress, session sign-in
+sheets and manager approvals."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
+from flask import Response, request
+from sqlalchemy import func, select
+
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
 from lms.accounts.models import Membership
-from lms.api.base import bp, json_body, org_member
+from lms.api.base import bp, json_body, org_member, page_args
 from lms.api.openapi import PATHS, SCHEMAS, _errors, _json
-from lms.core.errors import NotFound, ValidationFailed
-from lms.courses import queries, services
-from lms.courses.models import Cohort, Enrollment, Program
+from lms.core.errors import BadRequest, NotFound, ValidationFailed
+from lms.courses import approvals, queries, services, sign_in_sheet
+from lms.courses.models import (
+    Cohort,
+    Enrollment,
+    Program,
+    SessionRegistration,
+    TrainingSession,
+)
 from lms.extensions import db
 
 
@@ -28,7 +38,8 @@ def program_json(p: Program, *, modules: bool = False) -> dict[str, Any]:
     """A program; with its modules when asked."""
     out: dict[str, Any] = {"id": p.id, "slug": p.slug, "source_slug": p.source_slug,
                            "version": p.version, "language": p.language, "title": p.title,
-                           "description": p.description}
+                           "description": p.description,
+                           "approval_required": p.approval_required}
     if modules:
         out["modules"] = [module_json(m) for m in p.modules]
     return out
@@ -171,6 +182,8 @@ SCHEMAS.update({
         "source_slug": {"type": ["string", "null"]}, "version": {"type": "integer"},
         "language": {"type": "string"}, "title": {"type": "object"},
         "description": {"type": "object"},
+        "approval_required": {"type": "boolean", "description": "registrations to its "
+                               "sessions wait for the learner's manager"},
         "modules": {"type": "array", "items": {"type": "object"}}}},
     "Cohort": {"type": "object", "properties": {
         "id": {"type": "integer"}, "program_id": {"type": "integer"}, "name": {"type": "string"},
@@ -220,4 +233,118 @@ PATHS.update({
         "summary": "Module states of an enrolment (its learner; trainers, HR, admins)",
         "parameters": [_ORG, _id("enrollment_id", "string")],
         "responses": {"200": _json(_ref("Enrolment")), **_errors(401, 404)}}},
+})
+
+
+# --- sessions: sign-in sheet, approvals --------------------------------------------------------
+
+
+def _training_session(membership: Membership, session_id: int) -> TrainingSession:
+    found = db.session.get(TrainingSession, session_id)
+    if found is None or found.organization_id != membership.organization_id:
+        raise NotFound("No such session.")
+    return found
+
+
+def approval_json(r: SessionRegistration) -> dict[str, Any]:
+    """A registration waiting for (or given) a manager's decision."""
+    s = r.session
+    learner = r.enrollment.membership
+    return {"id": r.id, "status": r.status, "session_id": s.id, "module_id": s.module_id,
+            "program_id": s.cohort.program_id, "cohort_id": s.cohort_id,
+            "starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat(),
+            "place": s.place, "member_id": learner.id, "enrollment_id": r.enrollment_id,
+            "learner": learner.user.display_name, "requested_at": r.created_at.isoformat(),
+            "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+            "decided_by": r.decided_by.display_name if r.decided_by else None,
+            "decline_reason": r.decline_reason}
+
+
+@bp.get("/orgs/<org_slug>/sessions/<int:session_id>/sign-in-sheet.pdf")
+@org_member(*MANAGER_ROLES)
+def get_sign_in_sheet(membership: Membership, session_id: int) -> Any:
+    """The session's printable sign-in sheet (PDF)."""
+    found = _training_session(membership, session_id)
+    return Response(sign_in_sheet.render_pdf(found), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{sign_in_sheet.filename(found)}"'})
+
+
+@bp.get("/orgs/<org_slug>/approvals")
+@org_member()
+def list_approvals(membership: Membership) -> Any:
+    """Requests the caller may decide (as manager, HR or admin): pending, or ``?status=decided``."""
+    status = request.args.get("status", "pending")
+    if status not in ("pending", "decided"):
+        raise BadRequest("Unknown status.", fields={"status": "pending or decided"})
+    page, per_page = page_args()
+    stmt = approvals.requests_for(membership, pending=status == "pending")
+    total = db.session.scalar(select(func.count()).select_from(
+        stmt.order_by(None).subquery())) or 0
+    rows = db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).all()
+    return {"items": [approval_json(r) for r in rows], "page": page, "per_page": per_page,
+            "total": total}
+
+
+@bp.post("/orgs/<org_slug>/approvals/<int:registration_id>")
+@org_member()
+def decide_approval(membership: Membership, registration_id: int) -> Any:
+    """Approve (``{"decision": "approve"}``) or decline (with a ``reason``) one request."""
+    body = json_body()
+    registration = approvals.get_for(membership, registration_id)
+    decision = body.get("decision")
+    if decision == "approve":
+        approvals.approve(registration=registration, by=membership)
+    elif decision == "decline":
+        reason = body.get("reason")
+        approvals.decline(registration=registration, by=membership,
+                          reason=reason if isinstance(reason, str) else "")
+    else:
+        raise ValidationFailed("Say approve or decline.",
+                               fields={"decision": "approve or decline"})
+    db.session.commit()
+    return approval_json(registration)
+
+
+SCHEMAS["Approval"] = {"type": "object", "properties": {
+    "id": {"type": "integer", "description": "the registration id"},
+    "status": {"type": "string", "enum": ["pending_approval", "registered", "waitlisted",
+                                          "declined"]},
+    "session_id": {"type": "integer"}, "module_id": {"type": "integer"},
+    "program_id": {"type": "integer"}, "cohort_id": {"type": "integer"},
+    "starts_at": {"type": "string"}, "ends_at": {"type": "string"},
+    "place": {"type": ["string", "null"]}, "member_id": {"type": "integer"},
+    "enrollment_id": {"type": "string"}, "learner": {"type": "string"},
+    "requested_at": {"type": "string"}, "decided_at": {"type": ["string", "null"]},
+    "decided_by": {"type": ["string", "null"]}, "decline_reason": {"type": ["string", "null"]}}}
+PATHS.update({
+    "/orgs/{org_slug}/sessions/{session_id}/sign-in-sheet.pdf": {"get": {
+        "operationId": "getSignInSheet",
+        "summary": "The session's printable sign-in sheet (trainer, HR, admin)",
+        "parameters": [_ORG, _id("session_id")],
+        "responses": {"200": {"description": "the PDF", "content": {"application/pdf": {
+            "schema": {"type": "string", "format": "binary"}}}}, **_errors(401, 403, 404)}}},
+    "/orgs/{org_slug}/approvals": {"get": {
+        "operationId": "listApprovals",
+        "summary": "Session registrations the caller may approve (their reports as manager; "
+                   "everyone's for HR and admins)",
+        "parameters": [_ORG, {"name": "status", "in": "query", "schema": {
+            "type": "string", "enum": ["pending", "decided"], "default": "pending"}},
+            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                           "maximum": 200}}],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "items": {"type": "array", "items": _ref("Approval")},
+            "page": {"type": "integer"}, "per_page": {"type": "integer"},
+            "total": {"type": "integer"}}}), **_errors(400, 401, 404)}}},
+    "/orgs/{org_slug}/approvals/{registration_id}": {"post": {
+        "operationId": "decideApproval",
+        "summary": "Approve or decline a request: {decision: approve|decline, reason?} "
+                   "(approval gives a seat or the waiting list)",
+        "parameters": [_ORG, _id("registration_id")],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["decision"], "properties": {
+                "decision": {"type": "string", "enum": ["approve", "decline"]},
+                "reason": {"type": "string", "maxLength": 500,
+                           "description": "required to decline; shown to the learner"}}}}}},
+        "responses": {"200": _json(_ref("Approval")), **_errors(400, 401, 404, 409, 422)}}},
 })

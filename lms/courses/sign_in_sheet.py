@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import render_template
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -108,8 +108,10 @@ def html(session: TrainingSession) -> str:
     halves, learners = rows(session)
     zone = services.local_zone()
     org = db.session.get(Organization, session.organization_id)
-    return render_template(
-        "courses/sign_in_sheet_pdf.html", session=session, organization=org,
+    # The template alone, without the page context processors: this runs outside requests too.
+    template = current_app.jinja_env.get_template("courses/sign_in_sheet_pdf.html")
+    return template.render(
+        session=session, organization=org,
         program=session.cohort.program, module=session.module, halves=halves, rows=learners,
         zone=zone, t=_t, labels=LABELS, generated=utcnow().astimezone(zone))
 
