@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lms.core.models import utcnow
-from lms.courses import services
+from lms.courses import exercises, services
 from lms.courses.models import Program
 from lms.extensions import db
 
@@ -85,3 +85,61 @@ def demo_step(people: Any) -> None:
         virtual_link="https://visio.maison-lumiere.example/relais-rattrapage", capacity=4,
         trainer=people.trainer)
     services.register(session=catch_up, enrollment=enrollments[6])
+    _exercises(people, enrollments, modules)
+
+
+def _exercises(people: Any, enrollments: list[Any], modules: dict[str, Any]) -> None:
+    """On-the-job exercises: Camille's profile approved, Léa's awaiting review, Hugo asked for
+    changes; Camille's first post run as AFEST with Lucas as tutor and a journal under way."""
+    trainer = people.trainer
+    profile = modules["exercice-profil"]
+    rubric = {c["key"]: "met" for c in exercises.settings_of(profile)["rubric"]}
+    camille, hugo, lea = enrollments[0], enrollments[1], enrollments[2]
+    done = exercises.submit_evidence(
+        enrollment=camille, module=profile,
+        post_url="https://www.linkedin.com/in/camille-martin-maison-lumiere",
+        reflection="J'ai remplacé « Ingénieure commerciale » par « J'aide les hôtels à réduire "
+                   "leur facture d'éclairage ». Le résumé parle maintenant de mes clients et "
+                   "donne mon adresse pro. Le plus dur : choisir une photo récente !")
+    exercises.review_submission(
+        submission=done, reviewer=trainer, decision="approved", rubric=rubric,
+        comment="Très beau titre, concret et orienté client. Pensez à ajouter un projet récent "
+                "dans la rubrique Sélection.")
+    sent_back = exercises.submit_evidence(
+        enrollment=hugo, module=profile,
+        post_url="https://www.linkedin.com/in/hugo-bernard-ml",
+        reflection="J'ai changé ma photo et ajouté mon poste actuel.")
+    exercises.review_submission(
+        submission=sent_back, reviewer=trainer, decision="changes_requested",
+        rubric={**rubric, "titre": "not_met", "resume": "partly"},
+        comment="La photo est parfaite. Le titre reprend encore votre intitulé de poste : dites "
+                "qui vous aidez et comment, puis adressez le résumé à vos clients grands comptes.")
+    exercises.submit_evidence(
+        enrollment=lea, module=profile,
+        post_url="https://www.linkedin.com/in/lea-dubois-recrutement",
+        reflection="Titre : « Je recrute les talents de l'éclairage durable à Lyon ». J'ai ajouté "
+                   "un lien vers nos offres et retiré une ancienne expérience sans rapport.")
+
+    first_post = modules["exercice-premier-post"]
+    lucas = people.learners[5]
+    exercises.set_tutor(enrollment=camille, module=first_post, tutor=lucas)
+    exercises.save_analysis(
+        enrollment=camille, module=first_post,
+        analysis="Situation de travail : le retour d'expérience après l'installation chez un "
+                 "client hôtelier (réunion de bilan, chiffres d'économie d'énergie validés par le "
+                 "client). Ce qu'elle permet d'apprendre : choisir l'angle, obtenir l'accord du "
+                 "client, rédiger un post concret et conforme à la charte. Conditions : "
+                 "publication sur le temps de travail, relecture par la tutrice avant mise en "
+                 "ligne la première fois. Risque : citer un client sans son accord écrit.")
+    today = utcnow().date()
+    exercises.add_journal_entry(
+        enrollment=camille, module=first_post, kind="work_situation",
+        day=today - timedelta(days=3), duration_minutes=45, recorded_by=lucas.user,
+        notes="Camille a choisi le chantier de l'hôtel des Célestins, obtenu l'accord du "
+              "directeur par écrit et rédigé son post seule. Accroche efficace ; la mention de "
+              "l'entreprise manquait, elle l'a ajoutée.")
+    exercises.add_journal_entry(
+        enrollment=camille, module=first_post, kind="reflective_phase",
+        day=today - timedelta(days=2), duration_minutes=20, recorded_by=camille.membership.user,
+        notes="Ce qui a marché : commencer par le chiffre d'économie. À refaire autrement : "
+              "préparer la photo avant d'écrire, et demander l'accord du client plus tôt.")

@@ -14,7 +14,12 @@ from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lms.core.models import utcnow
 from lms.courses import definitions as defs
 from lms.courses import exercises, services
-from lms.courses.exercise_models import AfestEntry, ExerciseReview, ExerciseSubmission
+from lms.courses.exercise_models import (
+    AfestEntry,
+    AfestPlan,
+    ExerciseReview,
+    ExerciseSubmission,
+)
 from lms.courses.models import ModuleProgress
 from lms.extensions import db
 from lms.xapi.models import Statement
@@ -484,3 +489,22 @@ def test_api_submissions_and_reviews(enrolled, client, api_token):
     assert again.status_code == 409
     assert client.get(f"{base}/exercises/submissions", headers=mine).get_json()[
         "items"][0]["status"] == "approved"
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+
+def test_the_demo_shows_every_state_of_an_exercise():
+    from lms.content import load_builtin_content
+    from lms.demo import load_demo
+
+    load_builtin_content()
+    load_demo()
+    db.session.commit()
+    statuses = sorted(s.status for s in db.session.scalars(select(ExerciseSubmission)))
+    assert statuses == ["approved", "changes_requested", "submitted"]
+    [plan] = db.session.scalars(select(AfestPlan))
+    assert plan.tutor is not None and plan.analysis
+    assert sorted(e.kind for e in plan.entries) == ["reflective_phase", "work_situation"]
+    [waiting] = exercises.to_review(plan.organization_id)
+    assert waiting.enrollment.membership.user.display_name == "Léa Dubois"
