@@ -319,12 +319,16 @@ def add_lesson(*, module: Module, title: str) -> Lesson:
 def update_module(*, module: Module, language: str, title: str, description: str,
                   required: bool, duration_minutes: int | None,
                   competencies: Iterable[str], completion: dict[str, Any] | None = None,
-                  prerequisites: Iterable[str] | None = None) -> None:
+                  prerequisites: Iterable[str] | None = None,
+                  coaching: dict[str, Any] | None = None) -> None:
     """Edit a module's texts (in one language), whether it is required, duration, targets,
     completion rule and prerequisites.
 
     :param completion: the new rule (unchanged when None).
     :param prerequisites: keys of modules placed before this one (unchanged when None).
+    :param coaching: a coaching module's plan (``followups``, ``spacing_days``,
+        ``duration_minutes``; unchanged when None); errors come as ``followups``,
+        ``spacing_days`` and ``followup_minutes``.
     :raise ValidationFailed: empty title, unknown competency code or language, a rule the
         module cannot meet, a prerequisite that is not an earlier module.
     """
@@ -345,6 +349,12 @@ def update_module(*, module: Module, language: str, title: str, description: str
         errors["competencies"] = f"Unknown competency codes: {', '.join(bad)} (use C1 to C8)."
     if duration_minutes is not None and not 1 <= duration_minutes <= 100_000:
         errors["duration_minutes"] = "The duration must be a positive number of minutes."
+    if coaching is not None:
+        plan_errors = defs.plan_problems(coaching, module.kind,
+                                         completion if completion is not None
+                                         else module.completion)
+        for name, problem in plan_errors.items():
+            errors[{"duration_minutes": "followup_minutes"}.get(name, name)] = problem
     if errors:
         raise ValidationFailed("The module was not saved.", fields=errors)
     module.title = {**module.title, language: title.strip()}
@@ -359,6 +369,8 @@ def update_module(*, module: Module, language: str, title: str, description: str
                              if completion.get(k) is not None}
     if wanted is not None:
         module.prerequisites = wanted
+    if coaching is not None:
+        module.coaching = {k: int(coaching[k]) for k in defs.COACHING_PLAN}
     module.program.updated_at = utcnow()
     db.session.flush()
 

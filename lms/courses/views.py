@@ -270,8 +270,18 @@ def _rule_from_form() -> dict[str, Any] | None:
         if request.form.get("pass_mark", "").strip() and rule["pass_mark"] is None:
             rule["pass_mark"] = -1  # not a number: let the service refuse it
     elif kind == "followups_held":
-        rule["count"] = _int(request.form.get("count")) or 1
+        # A coaching plan's number of follow-ups, when posted, is the rule's count.
+        rule["count"] = _int(request.form.get("followups") or request.form.get("count")) or 1
     return rule
+
+
+def _plan_from_form() -> dict[str, Any] | None:
+    """The coaching plan posted with a coaching module (None when the form has none)."""
+    if "followups" not in request.form:
+        return None
+    return {name: _int(request.form.get(field)) for name, field in (
+        ("followups", "followups"), ("spacing_days", "spacing_days"),
+        ("duration_minutes", "followup_minutes"))}
 
 
 @bp.route("/programs/<int:program_id>/modules/<int:module_id>", methods=["GET", "POST"])
@@ -292,7 +302,7 @@ def edit_module(program_id: int, module_id: int) -> Any:
                 required=request.form.get("required") == "on",
                 duration_minutes=_int(duration) if duration else None,
                 competencies=request.form.getlist("competencies"),
-                completion=_rule_from_form(),
+                completion=_rule_from_form(), coaching=_plan_from_form(),
                 prerequisites=request.form.getlist("prerequisites"))
         except DomainError as exc:
             db.session.rollback()
