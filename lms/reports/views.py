@@ -1,19 +1,58 @@
-"""The organization dashboard, the first page people see after logging in."""
+"""The organization dashboard, the first page people see after logging in: what matters now
+for one's role — a learner's programs, next steps and appointments; a trainer's cohorts and
+the work waiting for them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template
+from flask import render_template, url_for
 
-from lms.accounts.authz import current_organization, org_blueprint
-from lms.reports import queries
+from lms.accounts.authz import STAFF_ROLES, current_membership, current_organization, org_blueprint
+from lms.accounts.models import Role
+from lms.coaching import queries as coaching
+from lms.core.models import utcnow
+from lms.courses import exercises
+from lms.courses.views import KIND_LABELS, local, localized
+from lms.reports import pace, queries
 
 bp = org_blueprint("reports", __name__)
+
+
+def step_url(enrollment_id: str, step: queries.NextStep) -> str:
+    """Where a next step starts: its first unread lesson, its quiz, its exercise, or the
+    module in the learner's program."""
+    if step.lesson_id is not None:
+        return url_for("courses.lesson", enrollment_id=enrollment_id, lesson_id=step.lesson_id)
+    if step.quiz_id is not None:
+        return url_for("courses.quiz", enrollment_id=enrollment_id, quiz_id=step.quiz_id)
+    if step.module.kind == "exercise":
+        return url_for("courses.exercise", enrollment_id=enrollment_id, module_id=step.module.id)
+    return url_for("courses.my_program", enrollment_id=enrollment_id,
+                   _anchor=f"module-{step.module.id}")
 
 
 @bp.route("/")
 def dashboard() -> Any:
     """What matters now for your role in this organization."""
     org = current_organization()
-    return render_template("reports/dashboard.html", counts=queries.member_counts(org.id))
+    me = current_membership()
+    now = utcnow()
+    context: dict[str, Any] = {"counts": queries.member_counts(org.id), "t": localized,
+                               "local": local, "now": now, "rule": pace,
+                               "kind_labels": KIND_LABELS}
+    if me.role == Role.LEARNER:
+        context.update(programs=queries.my_programs(me), step_url=step_url,
+                       due=exercises.due_for(me), session=queries.next_session(me, now=now),
+                       followup=coaching.next_followup(me, now=now))
+    else:
+        # Trainers see their own cohorts and work; admins and HR the whole organization.
+        mine = me if me.role == Role.TRAINER else None
+        context.update(overview=queries.cohorts_overview(org.id, trainer=mine,
+                                                         today=now.date()))
+        if me.role in STAFF_ROLES:
+            context.update(
+                attendance=queries.attendance_to_take(org.id, trainer=mine, now=now),
+                to_review=exercises.to_review(org.id, trainer=mine),
+                followups=coaching.due_followups(org.id, coach=mine, now=now))
+    return render_template("reports/dashboard.html", **context)
