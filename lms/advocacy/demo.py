@@ -1,14 +1,24 @@
 """Demo data: consent for most learners, two campaigns with content to share, and a few
-hundred realistic events over the last eight weeks (through the real ingestion path)."""
+hundred realistic events over the last eight weeks (through the real ingestion path).
+
+The activity tells the story the impact report shows: before the pilot cohort's kick-off a
+few early adopters shared now and then; after it every consenting learner is active, more
+often and with comments of their own. The first pilot learner still in training (Hugo)
+relays two campaign posts on LinkedIn with his own comment, which verifies his campaign
+exercise automatically."""
 
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from lms.advocacy import services
+from sqlalchemy import select
+
+from lms.advocacy import impact, services
 from lms.core.models import utcnow
+from lms.courses.models import ACTIVE, Cohort
+from lms.extensions import db
 
 CONTENT = [
     ("Lancement T3 : inscrivez-vous à l'événement de lancement",
@@ -26,6 +36,8 @@ TALENT = [("Nous recrutons 12 commerciaux terrain en Auvergne-Rhône-Alpes",
            "Partagez ce qui vous plaît dans votre métier ici.")]
 NETWORK_WEIGHTS = [("linkedin", 70), ("x", 10), ("facebook", 10), ("instagram", 10)]
 KIND_WEIGHTS = [("share", 55), ("post", 20), ("comment", 15), ("reaction", 10)]
+# Two campaign posts with the author's own comment: (days ago, content item, clicks).
+EXERCISE_POSTS = [(9.0, 0, 38), (4.0, 1, 21)]
 
 
 def demo_step(people: Any) -> None:
@@ -54,22 +66,34 @@ def demo_step(people: Any) -> None:
         services.give_consent(organization=org, user=user)
     networks, nweights = zip(*NETWORK_WEIGHTS, strict=True)
     kinds, kweights = zip(*KIND_WEIGHTS, strict=True)
+    training, in_training = _pilot_training(org.id)
+    exerciser = next((u for u in consenting if u.id in in_training), consenting[0])
+    # Days since the kick-off (the impact report's training date); 14 without a pilot.
+    since_training = (now - training).total_seconds() / 86400 if training else 14.0
+    early_adopters = consenting[:3]
     events = []
-    for n in range(300):
-        user = rnd.choice(consenting)
+    for n in range(300 - len(EXERCISE_POSTS)):
+        after = rnd.random() < 0.7
+        user = rnd.choice(consenting if after else early_adopters)
         item = rnd.choice(items) if rnd.random() < 0.7 else None
         network = rnd.choices(networks, nweights)[0]
         kind = rnd.choices(kinds, kweights)[0]
         impressions = int(rnd.lognormvariate(5.5, 0.8))
-        clicks = int(impressions * rnd.uniform(0.005, 0.04))
+        clicks = int(impressions * rnd.uniform(0.005, 0.04) * (1.5 if after else 1.0))
+        days_ago = (rnd.uniform(0.1, since_training - 0.1) if after
+                    else rnd.uniform(since_training + 0.1, 56))
+        own_comment = kind in ("share", "post") and rnd.random() < (0.5 if after else 0.2)
+        if kind == "post" and network == "linkedin" and user is not exerciser:
+            # Only one exercise is verified from activity in the demo.
+            own_comment = False
         url = item.url if item and kind == "share" else (
             f"https://www.linkedin.com/feed/update/urn:li:activity:{7200000000000000000 + n}"
             if network == "linkedin" else f"https://www.{network}.com/p/demo{n}")
         talent_item = item is not None and item.campaign_id == talent.id
         events.append(services.normalize_event({
             "network": network, "kind": kind, "url": url,
-            "occurred_at": now - timedelta(days=rnd.uniform(0, 56)),
-            "with_own_comment": kind in ("share", "post") and rnd.random() < 0.4,
+            "occurred_at": now - timedelta(days=days_ago),
+            "with_own_comment": own_comment,
             "content_item_id": item.id if item else None,
             "campaign_id": item.campaign_id if item else None,
             "external_id": f"demo-{n}", "impressions": impressions, "clicks": clicks,
@@ -79,5 +103,33 @@ def demo_step(people: Any) -> None:
             "leads": int(rnd.random() < 0.05),
             "hires": int(talent_item and rnd.random() < 0.08),
         }, user_id=user.id, source="demo", now=now))
+    for n, (days_ago, item_index, clicks) in enumerate(EXERCISE_POSTS):
+        item = items[item_index]
+        events.append(services.normalize_event({
+            "network": "linkedin", "kind": "post", "with_own_comment": True,
+            "url": "https://www.linkedin.com/feed/update/urn:li:activity:"
+                   f"{7300000000000000000 + n}",
+            "occurred_at": now - timedelta(days=min(days_ago, since_training - 0.5)),
+            "content_item_id": item.id, "campaign_id": item.campaign_id,
+            "external_id": f"demo-exercise-{n}", "impressions": clicks * 40, "clicks": clicks,
+            "reactions": clicks // 2, "comments": 4, "signups": clicks // 3,
+        }, user_id=exerciser.id, source="demo", now=now))
+    # Ingestion verifies exercises from matching activity: the campaign exercise.
     services.ingest(organization=org, events=events,
                     names={u.id: u.display_name for u in consenting})
+
+
+def _pilot_training(organization_id: int) -> tuple[datetime | None, set[int]]:
+    """The pilot cohort's training date and the users still in training there. Its learners'
+    exercises open at the cohort's start (they were invited a week before the kick-off)."""
+    cohort = db.session.scalar(select(Cohort).where(
+        Cohort.organization_id == organization_id, Cohort.pilot.is_(True)).order_by(Cohort.id))
+    training = impact.training_date(cohort) if cohort is not None else None
+    if cohort is None or training is None:
+        return None, set()
+    for enrollment in cohort.enrollments:
+        enrollment.enrolled_at = min(enrollment.enrolled_at,
+                                     training.at - timedelta(days=7))
+    db.session.flush()
+    return training.at, {e.membership.user_id for e in cohort.enrollments
+                         if e.status == ACTIVE}

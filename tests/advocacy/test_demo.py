@@ -21,3 +21,24 @@ def test_demo_has_advocacy_activity():
     assert consents >= 2
     networks = set(db.session.scalars(select(AdvocacyEvent.network).distinct()))
     assert {"linkedin", "x"} <= networks
+
+
+def test_demo_shows_impact_and_an_exercise_verified_from_activity():
+    from lms.advocacy import impact
+    from lms.courses.exercise_models import ExerciseSubmission
+    from lms.courses.models import Cohort
+
+    load_builtin_content()
+    load_demo()
+    db.session.commit()
+    pilot = db.session.scalar(select(Cohort).where(Cohort.pilot.is_(True)))
+    report = impact.cohort_impact(pilot, weeks=4)
+    assert report.training is not None and report.training.source == "session"
+    # A few early adopters before the kick-off; everyone who consented after it.
+    assert report.active["before"] <= 3 < report.active["after"]
+    assert report.change("shares") > 100
+    verified = list(db.session.scalars(select(ExerciseSubmission).where(
+        ExerciseSubmission.status == "verified")))
+    assert len(verified) == 1
+    assert verified[0].enrollment.membership.user.display_name.startswith("Hugo")
+    assert len(verified[0].verification["events"]) == 2
