@@ -50,8 +50,8 @@ ACTIVITY_TYPES = {
     "session": "http://adlnet.gov/expapi/activities/meeting",
 }
 # On-the-job exercises (lms.courses.exercise_statements): a hand-in starts the module.
-SUBMITTED = {"id": "http://activitystrea.ms/schema/1.0/submit",
-             "display": {"en-US": "submitted", "fr-FR": "a remis"}}
+SUBMITTED: dict[str, Any] = {"id": "http://activitystrea.ms/schema/1.0/submit",
+                             "display": {"en-US": "submitted", "fr-FR": "a remis"}}
 # Verbs the progress projection listens to.
 PROGRESS_VERBS = frozenset(ADL + v for v in ("attended", "launched", "experienced", "passed",
                                              "failed", "completed")) | {SUBMITTED["id"]}
