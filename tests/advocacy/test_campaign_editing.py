@@ -146,3 +146,10 @@ def test_learners_and_other_organizations_cannot_edit(world, client, login, crea
     login(create_user(Role.TRAINER, org=other))
     assert client.get(f"/o/{other.slug}/advocacy/campaigns/{world['campaign'].id}"
                       ).status_code == 404
+
+
+def test_the_confirmation_in_french(world, client, login):
+    login(world["trainer"])
+    html = client.get(_base(world) + "/delete", headers={"Accept-Language": "fr"}
+                      ).get_data(as_text=True)
+    assert "Supprimer la campagne « Lancement T3 » ?" in html

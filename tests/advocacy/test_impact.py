@@ -223,3 +223,11 @@ def test_percent_change_and_bands_by_hand():
     assert impact.band_of([2, 3, 3, 3]) == 2 and impact.band_of([5, 5]) == 5
     assert impact.clamp_weeks("8") == 8 and impact.clamp_weeks("x") == 4
     assert impact.clamp_weeks("0") == 4
+
+
+def test_the_report_in_french(world, client, login):
+    login(world["hr"])
+    html = client.get(f"/o/{world['org'].slug}/advocacy/impact",
+                      headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Impact de la formation sur la prise de parole" in html
+    assert "première session" in html and "Niveau 3 — Autonome" in html
