@@ -152,4 +152,4 @@ def test_the_confirmation_in_french(world, client, login):
     login(world["trainer"])
     html = client.get(_base(world) + "/delete", headers={"Accept-Language": "fr"}
                       ).get_data(as_text=True)
-    assert "Supprimer la campagne « Lancement T3 » ?" in html
+    assert "Supprimer la campagne «\u00a0Lancement T3\u00a0»\u00a0?" in html
