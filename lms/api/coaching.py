@@ -3,7 +3,7 @@ notes, action items."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import request
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
 from lms.accounts.models import Membership, Role
 from lms.api.base import bp, current_api_user, json_body, org_member, page_args
+from lms.api.courses import _date
 from lms.api.openapi import PATHS, SCHEMAS, _errors, _json
 from lms.coaching import queries, services
 from lms.coaching.models import CANCELLED, FOLLOWUP_STATUSES, HELD, MISSED, ActionItem, FollowUp
@@ -65,16 +66,6 @@ def _datetime(body: dict[str, Any], name: str, *, required: bool = False) -> dat
                                fields={name: "Use ISO 8601 with a time zone, e.g. "
                                              "2026-12-01T10:00:00+01:00."})
     return parsed
-
-
-def _date(body: dict[str, Any], name: str) -> date | None:
-    value = body.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ValidationFailed("Invalid date.", fields={name: "Use YYYY-MM-DD."}) from exc
 
 
 def _int(body: dict[str, Any], name: str) -> int | None:

@@ -29,7 +29,7 @@ from lms.courses import queries as course_queries
 from lms.courses.models import Enrollment, Module
 from lms.courses.rendering import icalendar
 from lms.courses.services import local_zone
-from lms.courses.views import PostForm, local, localized
+from lms.courses.views import PostForm, _checked, _int, local, localized
 from lms.extensions import db
 
 bp = org_blueprint("coaching", __name__)
@@ -72,23 +72,10 @@ def _common() -> dict[str, Any]:
             "zone": local_zone()}
 
 
-def _checked() -> None:
-    """Abort with 400 when the CSRF token of a plain POST is missing or wrong."""
-    if not PostForm().validate_on_submit():
-        abort(400)
-
-
 def _fail(exc: DomainError) -> None:
     db.session.rollback()
     details = " ".join(f"{v}" for v in exc.fields.values())
     flash(f"{exc.message} {details}".strip(), "error")
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
 
 
 def _date(value: str | None) -> date | None:
