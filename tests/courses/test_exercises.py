@@ -501,8 +501,10 @@ def test_the_demo_shows_every_state_of_an_exercise():
     load_builtin_content()
     load_demo()
     db.session.commit()
-    statuses = sorted(s.status for s in db.session.scalars(select(ExerciseSubmission)))
-    assert statuses == ["approved", "changes_requested", "submitted"]
+    # (The advocacy step may add exercises verified from the demo activity.)
+    statuses = [s.status for s in db.session.scalars(select(ExerciseSubmission))
+                if s.status != "verified"]
+    assert sorted(statuses) == ["approved", "changes_requested", "submitted"]
     [plan] = db.session.scalars(select(AfestPlan))
     assert plan.tutor is not None and plan.analysis
     assert sorted(e.kind for e in plan.entries) == ["reflective_phase", "work_situation"]
