@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from lms.accounts import services as accounts
 from lms.core.models import utcnow
-from lms.courses import exercises, services
+from lms.courses import approvals, exercises, services, sign_in
 from lms.courses.models import Program
 from lms.extensions import db
 
@@ -29,6 +30,12 @@ PROGRESS: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 # Kick-off attendance: everyone present but Manon (excused) and Jules (absent).
 ABSENT = {6: "excused", 7: "absent"}
+# Who signed in with the QR code, minutes before the start (Nathan's phone was flat: the
+# trainer ticked him on the sheet).
+QR_SIGN_INS = {0: 12, 1: 7, 2: 9, 4: 3, 5: 1}
+# Lucas (regional management) manages the sales people: Camille, Hugo and Manon.
+MANAGER, REPORTS = 5, (0, 1, 6)
+APPROVAL_PATH = "formation-ambassadeurs-1-jour"
 
 
 def _local(day: datetime, hour: int) -> datetime:
@@ -59,6 +66,10 @@ def demo_step(people: Any) -> None:
         services.register(session=kickoff, enrollment=enrollment)
     ((day, half),) = services.half_days(kickoff)
     for i, enrollment in enumerate(enrollments):
+        if i in QR_SIGN_INS:  # scanned the QR code on the screen, a few minutes early
+            sign_in.sign_in(session=kickoff, membership=enrollment.membership,
+                            when=kickoff.starts_at - timedelta(minutes=QR_SIGN_INS[i]))
+            continue
         services.record_attendance(session=kickoff, enrollment=enrollment, day=day, half=half,
                                    status=ABSENT.get(i, "present"),
                                    recorded_by=people.trainer.user)
@@ -86,6 +97,7 @@ def demo_step(people: Any) -> None:
         trainer=people.trainer)
     services.register(session=catch_up, enrollment=enrollments[6])
     _exercises(people, enrollments, modules)
+    _approvals(people)
 
 
 def _exercises(people: Any, enrollments: list[Any], modules: dict[str, Any]) -> None:
@@ -143,3 +155,32 @@ def _exercises(people: Any, enrollments: list[Any], modules: dict[str, Any]) -> 
         day=today - timedelta(days=2), duration_minutes=20, recorded_by=camille.membership.user,
         notes="Ce qui a marché : commencer par le chiffre d'économie. À refaire autrement : "
               "préparer la photo avant d'écrire, et demander l'accord du client plus tôt.")
+
+
+def _approvals(people: Any) -> None:
+    """The one-day training needs the manager's approval: Lucas approved Hugo, declined Manon
+    (with a reason) and has Camille's request waiting on his Approvals page."""
+    org, learners = people.organization, people.learners
+    manager = learners[MANAGER]
+    for i in REPORTS:
+        accounts.set_manager(membership=learners[i], manager=manager)
+    program = services.copy_from_catalogue(organization=org, slug=APPROVAL_PATH)
+    approvals.set_approval_required(program=program, required=True)
+    now = utcnow()
+    cohort = services.create_cohort(
+        program=program, name="Vague 1 — équipes commerciales",
+        starts_on=(now + timedelta(days=10)).date(), trainers=[people.trainer])
+    enrollments = {i: services.enrol(cohort=cohort, membership=learners[i]) for i in REPORTS}
+    morning = program.modules[0]
+    session = services.schedule_session(
+        cohort=cohort, module=morning, starts_at=_local(now + timedelta(days=10), 9),
+        ends_at=_local(now + timedelta(days=10), 12), place="Lyon — salle Bellecour",
+        capacity=10, trainer=people.trainer)
+    # Camille's request waits for Lucas's decision.
+    _camille, hugo, manon = (services.register(session=session, enrollment=enrollments[i],
+                                               requested_by=learners[i].user)
+                             for i in REPORTS)
+    approvals.approve(registration=hugo, by=manager)
+    approvals.decline(registration=manon, by=manager,
+                      reason="Salon Lumière Pro à Paris ce jour-là : inscrivez-vous à la "
+                             "prochaine date.")

@@ -281,3 +281,23 @@ def test_the_sign_in_sheet_downloads_through_the_api(client, api_token, gated):
     missing = client.get("/api/v1/orgs/acme/sessions/999999/sign-in-sheet.pdf",
                          headers=headers)
     assert missing.status_code == 404
+
+
+def test_the_demo_has_qr_sign_ins_and_a_manager_with_a_request_waiting():
+    from lms.content import load_builtin_content
+    from lms.courses.models import QR, Attendance
+    from lms.demo import load_demo
+
+    load_builtin_content()
+    load_demo()
+    db.session.commit()
+    qr = list(db.session.scalars(select(Attendance).where(Attendance.source == QR)))
+    assert len(qr) == 5 and all(a.signed_at is not None for a in qr)
+    lucas = db.session.scalar(select(SessionRegistration).where(
+        SessionRegistration.status == PENDING_APPROVAL)).enrollment.membership.manager
+    assert lucas.user.display_name == "Lucas Richard"
+    pending = list(db.session.scalars(approvals.requests_for(lucas)))
+    assert [r.enrollment.membership.user.display_name for r in pending] == ["Camille Martin"]
+    decided = {r.enrollment.membership.user.display_name: r.status
+               for r in db.session.scalars(approvals.requests_for(lucas, pending=False))}
+    assert decided == {"Hugo Bernard": REGISTERED, "Manon Petit": DECLINED}
