@@ -1,7 +1,9 @@
 """The "accounts.import_members" job: a CSV of people → memberships, with an error report.
 
 The CSV has a header row; ``email`` is required, ``role``, ``display_name`` (or ``name``),
-``team``, ``job_family`` and ``locale`` are optional (a missing role takes the job's default).
+``team``, ``job_family``, ``locale`` and ``manager_email`` are optional (a missing role takes the
+job's default). Managers are set once every row is in, so a manager may be listed after the
+people they manage.
 Commas or semicolons separate fields (spreadsheets in French save with semicolons). Rows are
 provisioned in chunks; each chunk commits with the job's progress, so a job resumed after a
 crash starts at the first unfinished chunk. Rows that fail are listed, with their line number,
@@ -28,8 +30,9 @@ from lms.jobs.registry import ReportProgress
 KIND = "accounts.import_members"
 INPUT_NAME = "input.csv"
 REPORT_NAME = "errors.csv"
-COLUMNS = ("email", "role", "display_name", "team", "job_family", "locale")
-ALIASES = {"name": "display_name", "e-mail": "email", "mail": "email"}
+COLUMNS = ("email", "role", "display_name", "team", "job_family", "locale", "manager_email")
+ALIASES = {"name": "display_name", "e-mail": "email", "mail": "email",
+           "manager": "manager_email"}
 MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -142,8 +145,37 @@ def run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
         job.result = dict(counts)
         done = min(first + chunk, total)
         report_progress(done, total, f"{done} of {total} rows")
+    counts["errors"] += _set_managers(job, org, rows)
+    job.result = dict(counts)
     _write_report(job, total)
     return counts
+
+
+def _set_managers(job: Job, org: Organization, rows: list[tuple[int, dict[str, str]]]) -> int:
+    """Set the managers the file names, after every row is provisioned; returns the errors.
+
+    Idempotent, so a job resumed after a crash may run it again. The checks come before any
+    change, so a refused row changes nothing."""
+    errors = []
+    for line, row in rows:
+        wanted = row.get("manager_email")
+        if not wanted:
+            continue
+        try:
+            member = accounts.find_manager(organization=org, email=row.get("email", ""))
+        except DomainError:
+            continue  # the row itself failed: its error is reported already
+        try:
+            accounts.set_manager(membership=member, manager=accounts.find_manager(
+                organization=org, email=wanted))
+        except DomainError as exc:
+            detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
+            errors.append([line, row.get("email", ""), detail])
+    if errors:
+        out = io.StringIO()
+        csv.writer(out).writerows(errors)
+        services.write_job_file(job, "errors-managers.part", out.getvalue().encode())
+    return len(errors)
 
 
 def _write_report(job: Job, total: int) -> None:

@@ -301,3 +301,34 @@ def test_the_demo_has_qr_sign_ins_and_a_manager_with_a_request_waiting():
     decided = {r.enrollment.membership.user.display_name: r.status
                for r in db.session.scalars(approvals.requests_for(lucas, pending=False))}
     assert decided == {"Hugo Bernard": REGISTERED, "Manon Petit": DECLINED}
+
+
+def test_a_member_import_sets_managers_listed_in_any_order(app, create_user, create_org):
+    import csv
+    import io
+
+    from lms.jobs import members_import
+    from lms.jobs import services as jobs
+    from lms.jobs.runner import run_job
+
+    org = create_org()
+    hr = create_user(Role.HR, org=org)
+    data = ("email;name;role;manager_email\n"
+            "ana@example.com;Ana;learner;boss@example.com\n"  # the manager comes later
+            "bob@example.com;Bob;learner;nobody@example.com\n"
+            "boss@example.com;Boss;hr;\n"
+            "eve@example.com;Eve;learner;eve@example.com\n").encode()
+    job = members_import.start_import(organization=org, created_by=hr, data=data)
+    db.session.commit()
+    assert run_job(job.id) == "succeeded"
+    db.session.expire_all()
+    members = {m.user.email: m for m in org.memberships}
+    assert members["ana@example.com"].manager_id == members["boss@example.com"].id
+    assert members["bob@example.com"].manager_id is None
+    assert members["eve@example.com"].manager_id is None
+    job = db.session.get(type(job), job.id)
+    assert job.result["errors"] == 2
+    report = list(csv.reader(io.StringIO(jobs.result_file(job).read_text())))
+    assert [(r[0], r[1]) for r in report[1:]] == [("3", "bob@example.com"),
+                                                  ("5", "eve@example.com")]
+    assert "nobody@example.com is not a member" in report[1][2]
