@@ -27,7 +27,14 @@ from lms.coaching.models import (
 from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.models import utcnow
 from lms.courses import definitions as defs
-from lms.courses.models import COMPLETED, WITHDRAWN, Enrollment, Module, ModuleProgress
+from lms.courses.models import (
+    COMPLETED,
+    WITHDRAWN,
+    Cohort,
+    Enrollment,
+    Module,
+    ModuleProgress,
+)
 from lms.courses.services import local_zone, void_statement
 from lms.extensions import db
 from lms.xapi.record import record
@@ -115,10 +122,17 @@ def propose_dates(*, enrollment: Enrollment, module: Module,
     taken = sum(1 for f in mine if f.status in (SCHEDULED, HELD))
     count = max(plan["followups"] - taken, 1)
     if start is None:
-        latest = db.session.scalar(select(func.max(FollowUp.scheduled_at)).where(
-            FollowUp.enrollment_id == enrollment.id, FollowUp.status.in_((SCHEDULED, HELD))))
-        start = latest + spacing if latest is not None else \
-            _at(utcnow().astimezone(local_zone()).date() + timedelta(days=1))
+        latest = db.session.scalar(select(FollowUp).where(
+            FollowUp.enrollment_id == enrollment.id, FollowUp.status.in_((SCHEDULED, HELD)))
+            .order_by(FollowUp.scheduled_at.desc(), FollowUp.id.desc()).limit(1))
+        if latest is None:
+            start = _at(utcnow().astimezone(local_zone()).date() + timedelta(days=1))
+        elif latest.status == HELD and latest.next_followup_on is not None:
+            # The date the coach and the learner agreed at the last follow-up.
+            start = datetime.combine(latest.next_followup_on,
+                                     latest.scheduled_at.astimezone(local_zone()).timetz())
+        else:
+            start = latest.scheduled_at + spacing
     dates, when = [], start
     for _ in range(count):
         local = when.astimezone(local_zone())
@@ -201,6 +215,55 @@ def schedule_plan(*, enrollment: Enrollment, module: Module, coach: Membership |
     return [schedule(enrollment=enrollment, module=module, coach=coach, scheduled_at=when,
                      place=place, video_link=video_link)
             for when in propose_dates(enrollment=enrollment, module=module, start=start)]
+
+
+# A round of follow-ups ends its day at this local hour; later slots go to the next working day.
+DAY_ENDS = 18
+
+
+def schedule_round(*, cohort: Cohort, module: Module, coach: Membership | None,
+                   start: datetime | None, place: str | None = None,
+                   video_link: str | None = None, gap_minutes: int = 0) -> list[FollowUp]:
+    """Schedule one follow-up for each active learner of a cohort who has none scheduled for
+    the module and has not held all of its plan: one after the other from ``start`` (by
+    learner name), the plan's length each, ``gap_minutes`` apart; a slot that would end after
+    18:00 moves to the next working day at the starting time.
+
+    :raise Conflict: every learner already has a follow-up scheduled or the plan held.
+    :raise ValidationFailed: no start, a gap out of 0–240 minutes, or as :func:`schedule`.
+    """
+    errors = {}
+    if start is None or start.tzinfo is None:
+        errors["start"] = "Give the day and time of the first follow-up."
+    if not 0 <= gap_minutes <= 240:
+        errors["gap_minutes"] = "The gap is from 0 to 240 minutes."
+    if errors:
+        raise ValidationFailed("The follow-ups were not scheduled.", fields=errors)
+    assert start is not None
+    plan = plan_of(module)
+    taken: dict[str, list[str]] = {}
+    for enrollment_id, status in db.session.execute(select(
+            FollowUp.enrollment_id, FollowUp.status).where(FollowUp.module_id == module.id)):
+        taken.setdefault(enrollment_id, []).append(status)
+    learners = sorted((e for e in cohort.enrollments if e.status not in (WITHDRAWN, COMPLETED)
+                       and SCHEDULED not in taken.get(e.id, [])
+                       and taken.get(e.id, []).count(HELD) < plan["followups"]),
+                      key=lambda e: e.membership.user.display_name.lower())
+    if not learners:
+        raise Conflict("Every active learner already has a follow-up scheduled or held.")
+    zone = local_zone()
+    first = start.astimezone(zone)
+    length = timedelta(minutes=plan["duration_minutes"])
+    when, made = first, []
+    for enrollment in learners:
+        end = (when + length).astimezone(zone)
+        if end.date() != when.astimezone(zone).date() or end.time() > time(DAY_ENDS):
+            next_day = _working_day(when.astimezone(zone).date() + timedelta(days=1))
+            when = datetime.combine(next_day, first.timetz())
+        made.append(schedule(enrollment=enrollment, module=module, coach=coach,
+                             scheduled_at=when, place=place, video_link=video_link))
+        when = when + length + timedelta(minutes=gap_minutes)
+    return made
 
 
 def _scheduled(followup: FollowUp, doing: str) -> None:

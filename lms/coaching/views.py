@@ -4,7 +4,7 @@ calendar file per follow-up."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -26,7 +26,7 @@ from lms.coaching.models import ACTION_STATUSES, ActionItem, FollowUp
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
 from lms.courses import queries as course_queries
-from lms.courses.models import Enrollment, Module
+from lms.courses.models import Cohort, Enrollment, Module
 from lms.courses.rendering import icalendar
 from lms.courses.services import local_zone
 from lms.courses.views import PostForm, _checked, _int, local, localized
@@ -127,12 +127,43 @@ def followups() -> Any:
                              page=page, per_page=PER_PAGE, error_out=False)
     due = queries.due_followups(org.id, coach=coach_id)
     args = {k: v for k, v in request.args.items() if k != "page"}
+    cohorts = course_queries.cohorts(org.id)
+    targets = [(f"{c.id}:{m.id}", f"{c.name} — {localized(m.title)}") for c in cohorts
+               for m in c.program.modules if m.kind == "coaching"]
     return render_template("coaching/followups.html", pagination=pagination,
-                           cohorts=course_queries.cohorts(org.id),
+                           cohorts=cohorts, targets=targets,
+                           tomorrow=utcnow().astimezone(local_zone()).date()
+                           + timedelta(days=1),
                            coaches=course_queries.trainers(org.id), cohort_id=cohort_id,
                            coach_arg=coach_arg, show=show, show_labels=SHOW_LABELS, args=args,
                            overdue=sum(1 for d in due if d.overdue),
                            coming=sum(1 for d in due if not d.overdue), **_common())
+
+
+@bp.post("/coaching/round")
+@role_required(*STAFF_ROLES)
+def schedule_round() -> Any:
+    """Schedule a round of follow-ups for a cohort's learners, one after the other."""
+    _checked()
+    cohort_id, _sep, module_id = request.form.get("target", "").partition(":")
+    cohort = db.session.get(Cohort, _int(cohort_id) or 0)
+    module = db.session.get(Module, _int(module_id) or 0)
+    if cohort is None or cohort.organization_id != current_organization().id or \
+            module is None or module.program_id != cohort.program_id:
+        flash(_("Choose a cohort and one of its coaching modules."), "error")
+        return redirect(url_for(".followups"))
+    try:
+        made = services.schedule_round(
+            cohort=cohort, module=module, coach=_coach(request.form.get("coach_id")),
+            start=_when(request.form.get("day"), request.form.get("time")),
+            place=request.form.get("place"), video_link=request.form.get("video_link"),
+            gap_minutes=_int(request.form.get("gap_minutes")) or 0)
+    except DomainError as exc:
+        _fail(exc)
+        return redirect(url_for(".followups"))
+    db.session.commit()
+    flash(_("%(n)d follow-up(s) scheduled.", n=len(made)), "success")
+    return redirect(url_for(".followups", cohort=cohort.id))
 
 
 @bp.get("/coaching/learners/<enrollment_id>")

@@ -162,3 +162,17 @@ def test_pages_in_french(client, enrolled):
     client.get("/language/fr")
     html = client.get("/o/acme/coaching").get_data(as_text=True)
     assert "Suivis de coaching" in html and "En retard" in html
+
+
+def test_a_round_is_planned_from_the_list(client, enrolled):
+    w = enrolled
+    _login(client, w.trainer)
+    html = client.get("/o/acme/coaching").get_data(as_text=True)
+    assert "Plan a round of follow-ups" in html
+    target = f"{w.cohort.id}:{w.module('suivi-2').id}"
+    response = client.post("/o/acme/coaching/round", data={
+        "target": target, "day": "2030-01-07", "time": "09:00", "gap_minutes": "10",
+        "place": "Salle Bellecour", "coach_id": w.member(w.trainer).id},
+        follow_redirects=True)
+    assert "4 follow-up(s) scheduled." in response.get_data(as_text=True)
+    assert client.post("/o/acme/coaching/round", data={"target": "0:0"}).status_code == 302

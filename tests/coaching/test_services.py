@@ -228,3 +228,47 @@ def test_holding_needs_a_past_time_and_a_later_next_date(enrolled):
     assert "next_followup_on" in exc.value.fields
     assert db.session.scalar(select(FollowUp.status).where(FollowUp.id == past.id)) == \
         "scheduled"
+
+
+def test_the_date_agreed_at_the_last_follow_up_is_proposed_next(enrolled):
+    w = enrolled
+    held = _schedule(w)
+    agreed = date.today() + timedelta(days=30)
+    services.record_held(followup=held, notes=None, next_followup_on=agreed)
+    (proposed,) = services.propose_dates(enrollment=w.enrollments[0], module=w.module("suivi-2"))
+    local = proposed.astimezone(services.local_zone())
+    assert local.date() >= agreed and (local.date() - agreed).days <= 2  # a working day
+    assert local.time() == held.scheduled_at.astimezone(services.local_zone()).time()
+
+
+def test_a_round_gives_each_learner_a_slot_one_after_the_other(enrolled):
+    w = enrolled
+    module = w.module("suivi-1")
+    services.record_held(followup=_schedule(w, 3), notes=None)  # done: left out
+    zone = services.local_zone()
+    start = datetime(2030, 1, 7, 16, 0, tzinfo=zone)  # a Monday, 16:00
+    made = services.schedule_round(cohort=w.cohort, module=module, coach=w.member(w.trainer),
+                                   start=start, place="Salle 2", gap_minutes=15)
+    assert [f.enrollment_id for f in made] == [e.id for e in w.enrollments[:3]]
+    times = [f.scheduled_at.astimezone(zone) for f in made]
+    assert times[0] == start and times[1] == start + timedelta(minutes=45)
+    # 17:30 + 30 min is 18:00, the end of the day; the next slot would end later.
+    assert times[2] == start + timedelta(minutes=90)
+    with pytest.raises(Conflict):
+        services.schedule_round(cohort=w.cohort, module=module, coach=None, start=start,
+                                place="x")
+
+
+def test_a_round_moves_late_slots_to_the_next_working_day(enrolled):
+    w = enrolled
+    zone = services.local_zone()
+    start = datetime(2030, 1, 11, 17, 0, tzinfo=zone)  # a Friday, 17:00
+    made = services.schedule_round(cohort=w.cohort, module=w.module("suivi-1"), coach=None,
+                                   start=start, place="Salle", gap_minutes=0)
+    times = [f.scheduled_at.astimezone(zone) for f in made]
+    assert times[:2] == [start, start + timedelta(minutes=30)]
+    assert times[2] == datetime(2030, 1, 14, 17, 0, tzinfo=zone)  # Monday, same time
+    with pytest.raises(ValidationFailed) as exc:
+        services.schedule_round(cohort=w.cohort, module=w.module("suivi-2"), coach=None,
+                                start=None, place="x", gap_minutes=500)
+    assert set(exc.value.fields) == {"start", "gap_minutes"}
