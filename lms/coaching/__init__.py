@@ -7,16 +7,20 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the models, pages and demo step (after the courses step, whose cohort it uses)."""
+    """Register the models, pages, command and demo step (after the courses step, whose cohort
+    it uses)."""
     from lms import demo
     from lms.coaching import (
         models,  # noqa: F401  (tables known to migrations and tests)
         views,
     )
+    from lms.coaching.cli import COMMANDS
     from lms.coaching.demo import demo_step
     from lms.courses.demo import demo_step as courses_demo_step
 
     app.register_blueprint(views.bp)
+    for command in COMMANDS:
+        app.cli.add_command(command)
     if demo_step not in demo.STEPS:
         if courses_demo_step in demo.STEPS:
             demo.STEPS.insert(demo.STEPS.index(courses_demo_step) + 1, demo_step)
