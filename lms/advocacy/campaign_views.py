@@ -3,6 +3,7 @@ and delete after a confirmation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -21,7 +22,7 @@ from lms.accounts.authz import (
     org_blueprint,
     role_required,
 )
-from lms.advocacy import campaigns, kpis, queries, services
+from lms.advocacy import campaigns, services
 from lms.advocacy.models import CAMPAIGN_KINDS, METRICS, Campaign, ContentItem
 from lms.advocacy.views import METRIC_LABELS
 from lms.core.errors import DomainError
@@ -70,6 +71,27 @@ def _field_errors(form: FlaskForm, exc: DomainError) -> None:
     flash(exc.message, "error")
 
 
+def _saved(form: FlaskForm, change: Callable[[], Any], message: str,
+           target: Callable[[Any], str]) -> Any | None:
+    """Run a service call, then commit and redirect; on a domain error, roll back and put its
+    messages on the form (None: show the form again)."""
+    try:
+        result = change()
+    except DomainError as exc:
+        db.session.rollback()
+        _field_errors(form, exc)
+        return None
+    db.session.commit()
+    flash(message, "success")
+    return redirect(target(result))
+
+
+def _campaign_fields(form: CampaignForm) -> dict[str, Any]:
+    return {"kind": form.kind.data or "", "title": form.title.data or "",
+            "target_metric": form.target_metric.data, "target_value": form.target_value.data,
+            "deadline": form.deadline.data}
+
+
 def _campaign(campaign_id: int) -> Campaign:
     return get_in_org_or_404(Campaign, campaign_id)
 
@@ -88,26 +110,17 @@ def campaign_list() -> Any:
     org = current_organization()
     form = CampaignForm()
     if form.validate_on_submit():
-        try:
-            campaign = services.create_campaign(
-                organization=org, kind=form.kind.data or "", title=form.title.data or "",
-                target_metric=form.target_metric.data, target_value=form.target_value.data,
-                deadline=form.deadline.data)
-        except DomainError as exc:
-            db.session.rollback()
-            _field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Campaign created: add the content to share."), "success")
-            return redirect(url_for(".campaign_edit", campaign_id=campaign.id))
+        done = _saved(form, lambda: services.create_campaign(organization=org,
+                                                             **_campaign_fields(form)),
+                      _("Campaign created: add the content to share."),
+                      lambda c: url_for(".campaign_edit", campaign_id=c.id))
+        if done is not None:
+            return done
     everything = list(db.session.scalars(select(Campaign).where(
         Campaign.organization_id == org.id).order_by(
         Campaign.archived_at.is_not(None), Campaign.deadline.is_(None), Campaign.deadline,
         Campaign.id)))
-    records = queries.event_records(org.id) if everything else []
-    progress = {c.id: kpis.campaign_progress(records, campaign_id=c.id,
-                                             target_metric=c.target_metric,
-                                             target_value=c.target_value) for c in everything}
+    progress = campaigns.progress(org.id, everything)
     return render_template("advocacy/campaigns.html", form=form, campaigns=everything,
                            progress=progress, kind_labels=KIND_LABELS,
                            metric_labels=METRIC_LABELS)
@@ -123,18 +136,12 @@ def campaign_edit(campaign_id: int) -> Any:
         form.target_metric.data = campaign.target_metric or "shares"
     item_form = ContentItemForm(prefix="item")
     if form.submit.data and form.validate_on_submit():
-        try:
-            campaigns.update_campaign(
-                campaign=campaign, kind=form.kind.data or "", title=form.title.data or "",
-                target_metric=form.target_metric.data, target_value=form.target_value.data,
-                deadline=form.deadline.data)
-        except DomainError as exc:
-            db.session.rollback()
-            _field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Campaign saved."), "success")
-            return redirect(url_for(".campaign_edit", campaign_id=campaign.id))
+        done = _saved(form, lambda: campaigns.update_campaign(campaign=campaign,
+                                                              **_campaign_fields(form)),
+                      _("Campaign saved."), lambda c: url_for(".campaign_edit",
+                                                              campaign_id=c.id))
+        if done is not None:
+            return done
     return render_template("advocacy/campaign_edit.html", campaign=campaign, form=form,
                            item_form=item_form, confirm=ConfirmForm())
 
@@ -145,18 +152,15 @@ def item_add(campaign_id: int) -> Any:
     """Add a content item to share."""
     campaign = _campaign(campaign_id)
     item_form = ContentItemForm(prefix="item")
+    back = url_for(".campaign_edit", campaign_id=campaign.id)
     if item_form.validate_on_submit():
-        try:
-            services.add_content_item(campaign=campaign, title=item_form.title.data or "",
-                                      url=(item_form.url.data or "").strip(),
-                                      angle=(item_form.angle.data or "").strip() or None)
-        except DomainError as exc:
-            db.session.rollback()
-            _field_errors(item_form, exc)
-        else:
-            db.session.commit()
-            flash(_("Content item added."), "success")
-            return redirect(url_for(".campaign_edit", campaign_id=campaign.id))
+        done = _saved(item_form, lambda: services.add_content_item(
+            campaign=campaign, title=item_form.title.data or "",
+            url=(item_form.url.data or "").strip(),
+            angle=(item_form.angle.data or "").strip() or None),
+            _("Content item added."), lambda _item: back)
+        if done is not None:
+            return done
     form = CampaignForm(obj=campaign, prefix="c", formdata=None)
     return render_template("advocacy/campaign_edit.html", campaign=campaign, form=form,
                            item_form=item_form, confirm=ConfirmForm()), 422
@@ -171,16 +175,12 @@ def item_edit(campaign_id: int, item_id: int) -> Any:
     item = _item(campaign, item_id)
     form = ContentItemForm(obj=item)
     if form.validate_on_submit():
-        try:
-            campaigns.update_content_item(item=item, title=form.title.data or "",
-                                          url=form.url.data or "", angle=form.angle.data)
-        except DomainError as exc:
-            db.session.rollback()
-            _field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Content item saved."), "success")
-            return redirect(url_for(".campaign_edit", campaign_id=campaign.id))
+        done = _saved(form, lambda: campaigns.update_content_item(
+            item=item, title=form.title.data or "", url=form.url.data or "",
+            angle=form.angle.data), _("Content item saved."),
+            lambda _item: url_for(".campaign_edit", campaign_id=campaign.id))
+        if done is not None:
+            return done
     return render_template("advocacy/content_item_edit.html", campaign=campaign, item=item,
                            form=form)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -20,7 +18,7 @@ from lms.accounts.authz import (
 )
 from lms.accounts.models import Membership, Role
 from lms.advocacy import impact, timeline
-from lms.advocacy.views import KIND_LABELS, METRIC_LABELS, NETWORK_LABELS
+from lms.advocacy.views import KIND_LABELS, METRIC_LABELS, NETWORK_LABELS, _csv
 from lms.core.models import utcnow
 from lms.courses import queries as course_queries
 
@@ -31,15 +29,6 @@ BAND_LABELS = {0: _l("Not assessed"), 1: _l("Level 1 — Aware"),
                2: _l("Level 2 — Guided practitioner"), 3: _l("Level 3 — Autonomous"),
                4: _l("Level 4 — Advanced"), 5: _l("Level 5 — Ambassador")}
 SOURCE_LABELS = {"session": _l("first session"), "start_date": _l("cohort start date")}
-
-
-def _csv(name: str, header: list[str], rows: list[list[Any]]) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -58,7 +47,7 @@ def impact_csv(reports: list[impact.CohortImpact]) -> Response:
                          r.active["after"], f, r.totals["before"][f], r.totals["after"][f],
                          _num(r.per_learner("before", f)), _num(r.per_learner("after", f)),
                          _num(r.change(f), 1)])
-    return _csv("advocacy-impact", [
+    return _csv("impact", [
         "cohort_id", "cohort", "training_date", "training_date_source", "weeks",
         "after_days", "learners_with_consent", "active_before", "active_after", "figure",
         "before", "after", "before_per_learner", "after_per_learner", "change_percent"], rows)
@@ -97,13 +86,13 @@ def impact_report() -> Any:
         if selected is None:
             abort(404)
         if export == "learners":
-            return _csv(f"advocacy-impact-cohort-{selected.cohort.id}-learners",
+            return _csv(f"impact-cohort-{selected.cohort.id}-learners",
                         ["learner", "skill_band"] + [f"{w}_{f}" for w in impact.WINDOWS
                                                      for f in impact.FIGURES],
                         [[r.name, r.band] + [getattr(r, w)[f] for w in impact.WINDOWS
                                              for f in impact.FIGURES] for r in selected.rows])
         keys = [f"{w}_{f}" for w in impact.WINDOWS for f in ("events", "shares", "clicks")]
-        return _csv(f"advocacy-impact-cohort-{selected.cohort.id}-skills",
+        return _csv(f"impact-cohort-{selected.cohort.id}-skills",
                     ["skill_band", "learners", "active_after"] + [k + "_per_learner"
                                                                   for k in keys],
                     [[b["band"], b["learners"], b["active_after"]] + [_num(b[k]) for k in keys]

@@ -153,3 +153,18 @@ def test_the_confirmation_in_french(world, client, login):
     html = client.get(_base(world) + "/delete", headers={"Accept-Language": "fr"}
                       ).get_data(as_text=True)
     assert "Supprimer la campagne «\u00a0Lancement T3\u00a0»\u00a0?" in html
+
+
+def test_progress_is_summed_in_sql_as_the_kpi_says(world):
+    from lms.advocacy import campaigns, kpis
+
+    org, campaign = world["org"], world["campaign"]
+    services.record_event(organization=org, user=world["learner"], source="manual", data={
+        "network": "x", "kind": "comment", "occurred_at": "2026-09-02",
+        "url": "https://x.com/p/1", "campaign_id": campaign.id, "signups": 5})
+    db.session.commit()
+    sql = campaigns.progress(org.id, [campaign])[campaign.id]
+    # 7 + 5 sign-ups of a 3,000 target.
+    assert sql == {"value": 12, "percent": pytest.approx(0.4), "events": 2}
+    assert sql == kpis.campaign_progress(queries.event_records(org.id), campaign_id=campaign.id,
+                                         target_metric="signups", target_value=3000)
