@@ -510,3 +510,84 @@ def test_the_demo_shows_every_state_of_an_exercise():
     assert sorted(e.kind for e in plan.entries) == ["reflective_phase", "work_situation"]
     [waiting] = exercises.to_review(plan.organization_id)
     assert waiting.enrollment.membership.user.display_name == "Léa Dubois"
+
+
+# --- concurrency -------------------------------------------------------------------------------
+
+
+def _race(app, work, n: int = 2) -> tuple[list[object], list[BaseException]]:
+    """Run ``work(i)`` in ``n`` threads at once, each with its own session, as several app
+    processes would; retried when SQLite reports the database busy."""
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    start = threading.Barrier(n)
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        with app.app_context():
+            try:
+                start.wait()
+                for _attempt in range(30):
+                    try:
+                        results.append(work(i))
+                        db.session.commit()
+                        return
+                    except OperationalError:
+                        db.session.rollback()
+            except BaseException as exc:  # noqa: BLE001 (reported by the main thread)
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, errors
+
+
+def test_two_reviewers_at_once_give_one_review(app, enrolled, create_user):
+    w = enrolled
+    admin = create_user("admin", org=w.org)
+    sub = exercises.submit_evidence(enrollment=w.enrollments[0],
+                                    module=w.module("exercice-profil"), post_url=POST,
+                                    reflection="ok")
+    db.session.commit()
+    reviewers = [w.member(w.trainer).id, membership(admin, w.org).id]
+    sub_id = sub.id
+
+    def review(i: int) -> object:
+        from lms.accounts.models import Membership
+
+        return exercises.review_submission(
+            submission=db.session.get(ExerciseSubmission, sub_id),
+            reviewer=db.session.get(Membership, reviewers[i]), decision="approved",
+            rubric=RUBRIC_OK)
+
+    results, errors = _race(app, review)
+    assert len(results) == 1 and [type(e) for e in errors] == [Conflict]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(ExerciseReview)) == 1
+    assert state(w.enrollments[0], w.module("exercice-profil")) == "completed"
+
+
+def test_two_verifications_at_once_give_one_verified_exercise(app, enrolled):
+    w = enrolled
+    enrollment_id, module_id = w.enrollments[1].id, w.module("exercice-campagne").id
+
+    def verify(i: int) -> object:
+        from lms.courses.models import Enrollment, Module
+
+        return exercises.verify_exercise(db.session.get(Enrollment, enrollment_id),
+                                         db.session.get(Module, module_id),
+                                         evidence={"events": [i]}).id
+
+    results, errors = _race(app, verify)
+    assert not errors, errors
+    db.session.expire_all()
+    assert [s.status for s in db.session.scalars(select(ExerciseSubmission))] == ["verified"]
+    assert len(statements("http://activitystrea.ms/schema/1.0/confirm")) == 1
