@@ -218,7 +218,7 @@ def test_dashboard_in_french(enrolled, client, login):
     client.post("/logout")
     login(w.trainer)
     page = _page(client)
-    assert "Mes cohortes" in page and "Apprenants en retard" in page
+    assert "Mes promotions" in page and "Apprenants en retard" in page
 
 
 def test_cohort_progress_is_the_mean_of_learners(enrolled, client, login):
