@@ -4,6 +4,7 @@ records (tutor, analysis of the work situation, journal)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -86,8 +87,17 @@ def _exercise_of(enrollment: Enrollment, module_id: int) -> Module:
     return module
 
 
-def _errors_flash(exc: DomainError) -> None:
-    flash(" ".join([exc.message, *(str(v) for v in exc.fields.values())]), "error")
+def _saved(action: Callable[[], Any], message: str) -> dict[str, str]:
+    """Run one logical change: commit and flash ``message`` when it succeeds (no errors), or
+    roll back and return its field errors for the form."""
+    try:
+        action()
+    except DomainError as exc:
+        db.session.rollback()
+        return exc.fields or {"form": exc.message}
+    db.session.commit()
+    flash(message, "success")
+    return {}
 
 
 # --- learner --------------------------------------------------------------------------------
@@ -104,17 +114,11 @@ def exercise(enrollment_id: str, module_id: int) -> Any:
         _checked()
         upload = request.files.get("screenshot")
         data = upload.read(int(10 * 1024 * 1024) + 1) if upload and upload.filename else None
-        try:
-            exercises.submit_evidence(enrollment=enrollment, module=module,
-                                      post_url=request.form.get("url"),
-                                      reflection=request.form.get("reflection"),
-                                      screenshot=data)
-        except DomainError as exc:
-            db.session.rollback()
-            errors = exc.fields or {"form": exc.message}
-        else:
-            db.session.commit()
-            flash(_("Your evidence was handed in: your trainer will review it."), "success")
+        errors = _saved(lambda: exercises.submit_evidence(
+            enrollment=enrollment, module=module, post_url=request.form.get("url"),
+            reflection=request.form.get("reflection"), screenshot=data),
+            _("Your evidence was handed in: your trainer will review it."))
+        if not errors:
             return redirect(url_for(".exercise", enrollment_id=enrollment.id,
                                     module_id=module.id))
     return _exercise_page(enrollment, module, errors), 422 if errors else 200
@@ -142,13 +146,9 @@ def my_journal(enrollment_id: str, module_id: int) -> Any:
     _checked()
     enrollment = _mine(enrollment_id)
     module = _exercise_of(enrollment, module_id)
-    try:
-        _add_entry(enrollment, module)
-    except DomainError as exc:
-        db.session.rollback()
-        return _exercise_page(enrollment, module, {}, exc.fields or {"form": exc.message}), 422
-    db.session.commit()
-    flash(_("The journal entry was saved."), "success")
+    errors = _saved(lambda: _add_entry(enrollment, module), _("The journal entry was saved."))
+    if errors:
+        return _exercise_page(enrollment, module, {}, errors), 422
     return redirect(url_for(".exercise", enrollment_id=enrollment.id, module_id=module.id,
                             _anchor="journal"))
 
@@ -227,19 +227,13 @@ def review(submission_id: int) -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
         _checked()
-        try:
-            exercises.review_submission(
-                submission=submission, reviewer=current_membership(),
-                decision=request.form.get("decision", ""),
-                comment=request.form.get("comment", ""),
-                rubric={c["key"]: request.form.get(f"rubric-{c['key']}", "")
-                        for c in settings["rubric"]})
-        except DomainError as exc:
-            db.session.rollback()
-            errors = exc.fields or {"form": exc.message}
-        else:
-            db.session.commit()
-            flash(_("The review was saved and the learner can see it."), "success")
+        errors = _saved(lambda: exercises.review_submission(
+            submission=submission, reviewer=current_membership(),
+            decision=request.form.get("decision", ""), comment=request.form.get("comment", ""),
+            rubric={c["key"]: request.form.get(f"rubric-{c['key']}", "")
+                    for c in settings["rubric"]}),
+            _("The review was saved and the learner can see it."))
+        if not errors:
             return redirect(url_for(".review_queue"))
     history = exercises.submissions_of(submission.enrollment_id, module.id)
     return render_template("courses/review.html", submission=submission, module=module,
@@ -283,14 +277,10 @@ def exercise_settings(program_id: int, module_id: int) -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
         _checked()
-        try:
-            exercises.update_settings(module=module, language=lang, **_settings_from_form())
-        except DomainError as exc:
-            db.session.rollback()
-            errors = exc.fields
-        else:
-            db.session.commit()
-            flash(_("The exercise settings were saved."), "success")
+        errors = _saved(lambda: exercises.update_settings(module=module, language=lang,
+                                                          **_settings_from_form()),
+                        _("The exercise settings were saved."))
+        if not errors:
             return redirect(url_for(".edit_module", program_id=prog.id, module_id=module.id))
     return render_template("courses/exercise_settings.html", program=prog, module=module,
                            lang=lang, errors=errors, **_labels(), **_common()), \
