@@ -31,7 +31,10 @@ def module_json(m: Any) -> dict[str, Any]:
             "description": m.description, "required": m.required,
             "duration_minutes": m.duration_minutes, "competencies": m.competencies,
             "prerequisites": m.prerequisites, "completion": m.completion,
-            "lessons": len(m.lessons), "quizzes": len(m.quizzes)}
+            "lessons": len(m.lessons), "quizzes": len(m.quizzes),
+            # Exercise settings (instructions, evidence, due_days, rubric, afest,
+            # verification), None for other kinds.
+            "exercise": m.exercise}
 
 
 def program_json(p: Program, *, modules: bool = False) -> dict[str, Any]:
