@@ -176,3 +176,17 @@ def test_a_round_is_planned_from_the_list(client, enrolled):
         follow_redirects=True)
     assert "4 follow-up(s) scheduled." in response.get_data(as_text=True)
     assert client.post("/o/acme/coaching/round", data={"target": "0:0"}).status_code == 302
+
+
+def test_a_cohort_without_coaching_modules_has_no_coaching_links(client, enrolled):
+    from lms.courses import services as courses
+
+    w = enrolled
+    program = courses.copy_from_catalogue(organization=w.org,
+                                          slug="sensibilisation-reseaux-sociaux")
+    cohort = courses.create_cohort(program=program, name="Atelier")
+    courses.enrol(cohort=cohort, membership=w.member(w.learners[0]))
+    db.session.commit()
+    _login(client, w.trainer)
+    html = client.get(f"/o/acme/cohorts/{cohort.id}").get_data(as_text=True)
+    assert "/coaching/learners/" not in html and "/o/acme/coaching?cohort=" not in html
