@@ -305,6 +305,7 @@ def decide_approval(membership: Membership, registration_id: int) -> Any:
         raise ValidationFailed("Say approve or decline.",
                                fields={"decision": "approve or decline"})
     db.session.commit()
+    approvals.notify_decided(registration)
     return approval_json(registration)
 
 

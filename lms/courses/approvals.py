@@ -13,11 +13,14 @@ with the sign-in (``attended``).
 
 from __future__ import annotations
 
+from flask import current_app
+from flask_babel import force_locale, gettext
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import aliased
 
 from lms.accounts.models import Membership, Role
 from lms.core.errors import Conflict, NotFound, ValidationFailed
+from lms.core.mail import send_mail
 from lms.core.models import utcnow
 from lms.courses import services
 from lms.courses.models import (
@@ -155,3 +158,56 @@ def set_approval_required(*, program: Program, required: bool) -> None:
         program.approval_required = required
         program.updated_at = utcnow()
         db.session.flush()
+
+
+# --- e-mails (sent after the commit, by the caller) --------------------------------------------
+
+
+def _text(value: dict[str, str], lang: str) -> str:
+    return value.get(lang) or value.get("en") or value.get("fr") or next(iter(value.values()), "")
+
+
+def _when(registration: SessionRegistration) -> str:
+    return registration.session.starts_at.astimezone(services.local_zone()).strftime(
+        "%d/%m/%Y %H:%M")
+
+
+def notify_requested(registration: SessionRegistration) -> bool:
+    """E-mail the learner's manager that a request waits for them; False when not sent (no
+    manager, or no mail server). Call it after the commit."""
+    learner = registration.enrollment.membership
+    manager = learner.manager
+    if manager is None:
+        return False
+    lang = manager.user.locale or "fr"
+    link = (f"{str(current_app.config['BASE_URL']).rstrip('/')}"
+            f"/o/{learner.organization.slug}/approvals")
+    with force_locale(lang):
+        return send_mail(
+            to=manager.user.email,
+            subject=gettext("%(name)s asks to attend a session", name=learner.user.display_name),
+            body=gettext("%(name)s asks to attend “%(module)s” on %(when)s. Approve or decline "
+                         "the request here: %(link)s", name=learner.user.display_name,
+                         module=_text(registration.session.module.title, lang),
+                         when=_when(registration), link=link))
+
+
+def notify_decided(registration: SessionRegistration) -> bool:
+    """E-mail the learner the decision on their request; False when not sent. Call it after the
+    commit."""
+    user = registration.enrollment.membership.user
+    lang = user.locale or "fr"
+    module = _text(registration.session.module.title, lang)
+    with force_locale(lang):
+        if registration.status == DECLINED:
+            body = gettext("Your request to attend “%(module)s” on %(when)s was declined: "
+                           "%(reason)s", module=module, when=_when(registration),
+                           reason=registration.decline_reason or "")
+        elif registration.status == WAITLISTED:
+            body = gettext("Your request to attend “%(module)s” on %(when)s was approved. The "
+                           "session is full: you are on the waiting list.", module=module,
+                           when=_when(registration))
+        else:
+            body = gettext("Your request to attend “%(module)s” on %(when)s was approved: you "
+                           "have a seat.", module=module, when=_when(registration))
+        return send_mail(to=user.email, subject=gettext("Your session request"), body=body)

@@ -200,6 +200,7 @@ def decide(registration_id: int) -> Any:
         _fail(exc)
         return redirect(url_for(".approvals_page"))
     db.session.commit()
+    approvals.notify_decided(registration)
     if registration.status == "declined":
         flash(_("The request of %(name)s was declined.", name=name), "success")
     elif registration.status == "waitlisted":

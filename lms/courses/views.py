@@ -25,8 +25,8 @@ from lms.accounts.authz import (
 from lms.accounts.models import Membership, Role
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
+from lms.courses import approvals, queries, services
 from lms.courses import definitions as defs
-from lms.courses import queries, services
 from lms.courses.models import (
     ATTENDANCE_STATUSES,
     DECLINED,
@@ -550,6 +550,7 @@ def assign(session_id: int) -> Any:
     else:
         db.session.commit()
         if registration.status == PENDING_APPROVAL:
+            approvals.notify_requested(registration)
             flash(_("The registration waits for the approval of the learner's manager."),
                   "info")
     return redirect(url_for(".session", session_id=s.id))
@@ -769,6 +770,8 @@ def self_register(enrollment_id: str, session_id: int) -> Any:
         _fail(exc)
     else:
         db.session.commit()
+        if registration.status == PENDING_APPROVAL:
+            approvals.notify_requested(registration)
         flash(_("You have a seat.") if registration.status == REGISTERED
               else _("Your request waits for your manager's approval.")
               if registration.status == PENDING_APPROVAL

@@ -332,3 +332,26 @@ def test_a_member_import_sets_managers_listed_in_any_order(app, create_user, cre
     assert [(r[0], r[1]) for r in report[1:]] == [("3", "bob@example.com"),
                                                   ("5", "eve@example.com")]
     assert "nobody@example.com is not a member" in report[1][2]
+
+
+def test_the_manager_and_then_the_learner_are_told_by_e_mail(client, login, gated,
+                                                             monkeypatch):
+    sent: list[dict[str, str]] = []
+    monkeypatch.setattr(approvals, "send_mail", lambda **mail: sent.append(mail) or True)
+    enrollment = gated.enrollments[0]
+    login(gated.learners[0])
+    client.post(f"/o/acme/training/{enrollment.id}/sessions/{gated.session.id}/register")
+    (ask,) = sent
+    assert ask["to"] == gated.manager.email and "Learner 0" in ask["subject"]
+    assert "http://relais.test/o/acme/approvals" in ask["body"]
+    client.post("/logout")
+    login(gated.manager)
+    reg = db.session.scalar(select(SessionRegistration))
+    client.post(f"/o/acme/approvals/{reg.id}", data={"decision": "decline",
+                                                      "reason": "Inventaire ce jour-là"})
+    told = sent[1]
+    assert told["to"] == gated.learners[0].email and "Inventaire ce jour-là" in told["body"]
+    # Nobody manages learner 3: HR and admins find the request on their page, no e-mail.
+    services.register(session=gated.session, enrollment=gated.enrollments[3])
+    assert approvals.notify_requested(db.session.scalars(select(SessionRegistration).where(
+        SessionRegistration.enrollment_id == gated.enrollments[3].id)).one()) is False
