@@ -69,7 +69,17 @@ def _labels() -> dict[str, Any]:
 def _exercise_helpers() -> dict[str, Any]:
     # For the settings form included in the module edit page (rendered by views.py).
     return {"exercise_settings": exercises.settings_of, "exercise_ui": LABELS,
-            "afest_tutor": _is_tutor}
+            "afest_tutor": _is_tutor, "exercise_status": _status}
+
+
+def _status(enrollment: Enrollment, module: Module) -> dict[str, Any]:
+    """Where a learner stands in an exercise, for My training: label, due date, overdue."""
+    latest = exercises.latest_submission(enrollment.id, module.id)
+    status = latest.status if latest is not None else exercises.NOT_SUBMITTED
+    due = exercises.due_on(enrollment, module)
+    return {"label": SUBMISSION_LABELS[status], "due": due,
+            "overdue": bool(due and due < date.today()
+                            and status in (exercises.NOT_SUBMITTED, "changes_requested"))}
 
 
 def _is_tutor() -> bool:

@@ -367,7 +367,8 @@ def test_learner_hands_in_through_the_page_and_the_trainer_reviews(enrolled, cli
     url = f"/o/acme/training/{learner.id}/exercises/{module.id}"
     page = client.get(url).get_data(as_text=True)
     assert "15/12/2026" in page and 'name="reflection"' in page
-    assert url in client.get(f"/o/acme/training/{learner.id}").get_data(as_text=True)
+    program_page = client.get(f"/o/acme/training/{learner.id}").get_data(as_text=True)
+    assert url in program_page and "Due on 15/12/2026" in program_page
     bad = client.post(url, data={"url": "pas une adresse", "reflection": ""})
     assert bad.status_code == 422 and "https://" in bad.get_data(as_text=True)
     sent = client.post(url, data={"url": POST, "reflection": "Nouveau titre.",
