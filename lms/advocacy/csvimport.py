@@ -11,9 +11,11 @@ back to a member's exact display name when it is unique) and must have opted in.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,12 +172,12 @@ def read_rows(data: bytes, spec: Preset) -> tuple[list[str], list[tuple[int, lis
             f"Missing column(s) for the {spec.name} format: {', '.join(missing)}.",
             fields={"file": "missing columns: " + ", ".join(missing)})
     rows = []
+    width, padding = len(keys), [""] * len(keys)
     for values in reader:
-        if not any(v.strip() for v in values):
+        if not "".join(values).strip():
             continue
-        rows.append((reader.line_num, values,
-                     {k: (values[i].strip() if i < len(values) else "")
-                      for i, k in enumerate(keys)}))
+        cells = map(str.strip, values if len(values) >= width else values + padding)
+        rows.append((reader.line_num, values, dict(zip(keys, cells, strict=False))))
     return header, rows
 
 
@@ -189,12 +191,33 @@ class Checked:
     read: int = 0
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector: a large file makes millions of small objects
+    without cycles (rows, events, statements) and the collections it triggers would take a
+    fifth of the import's time. Collection resumes afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def check_file(*, organization: Organization, data: bytes, preset_name: str | None = None,
                source: str = "csv") -> Checked:
     """Check every row of the file; nothing is written.
 
     :raise ValidationFailed: the file itself cannot be read (see :func:`read_rows`).
     """
+    with _collector_paused():
+        return _check_file(organization=organization, data=data, preset_name=preset_name,
+                           source=source)
+
+
+def _check_file(*, organization: Organization, data: bytes, preset_name: str | None,
+                source: str) -> Checked:
     spec = preset(preset_name)
     header, rows = read_rows(data, spec)
     members = db.session.execute(select(User.id, User.email, User.display_name).join(
@@ -281,11 +304,12 @@ def import_activity(*, organization: Organization, data: bytes, preset_name: str
     if len(data) > MAX_BYTES:
         raise ValidationFailed("The file is too big.",
                                fields={"file": f"at most {MAX_BYTES // 1024 // 1024} MB"})
-    checked = check_file(organization=organization, data=data, preset_name=preset_name)
-    if checked.errors and not skip_invalid:
-        raise ImportRejected(checked.errors, read=checked.read)
-    result = services.ingest(organization=organization, events=checked.events,
-                             names=checked.names, progress=progress)
+    with _collector_paused():
+        checked = check_file(organization=organization, data=data, preset_name=preset_name)
+        if checked.errors and not skip_invalid:
+            raise ImportRejected(checked.errors, read=checked.read)
+        result = services.ingest(organization=organization, events=checked.events,
+                                 names=checked.names, progress=progress)
     return ImportResult(read=checked.read, created=result.created, updated=result.updated,
                         unchanged=result.unchanged, errors=checked.errors,
                         rejected_csv=rejected_csv(checked) if checked.errors else None)

@@ -51,9 +51,9 @@ def my_activity() -> Any:
     """The learner's consent, manual entry form, own events and totals."""
     org, user = current_organization(), current_user
     consent = services.consent_of(org.id, user.id)
-    records = queries.event_records(org.id, user_id=user.id)
+    totals = kpis.scope_totals(kpis.Scope(org.id, user_id=user.id))
     return render_template("advocacy/my_activity.html", consent=consent,
-                           totals=kpis.totals(records), events=queries.my_events(org.id, user.id),
+                           totals=totals, events=queries.my_events(org.id, user.id),
                            networks=NETWORKS, kinds=KINDS, metrics=METRICS,
                            campaigns=queries.campaigns(org.id), today=utcnow().date(),
                            **_labels())
@@ -125,26 +125,21 @@ def _csv(name: str, header: list[str], rows: list[list[Any]]) -> Response:
 def dashboard() -> Any:
     """KPI tiles, networks, content types, campaigns, content items and leaderboard."""
     org, f = current_organization(), _filters()
-    records = queries.event_records(org.id, since=f["since"], team=f["team"],
-                                    campaign_id=f["campaign"])
+    # Every figure is aggregated by the database (a million events stay fast).
+    scope = kpis.Scope(org.id, since=f["since"], team=f["team"], campaign_id=f["campaign"])
     settings = services.settings_for(org.id)
-    learners = queries.learner_ids(org.id, f["team"])
-    thirty = utcnow() - timedelta(days=30)
     # Activation is always "active in the last 30 days", whatever the period shown.
-    activation = kpis.activation_rate(
-        queries.event_records(org.id, since=thirty, team=f["team"]), learners, since=thirty)
+    activation, learners = kpis.scope_activation(kpis.Scope(org.id, team=f["team"]),
+                                                 since=utcnow() - timedelta(days=30))
     # A campaign's progress counts all its events, whatever the filters.
-    all_records = queries.event_records(org.id)
-    campaigns = [(c, kpis.campaign_progress(all_records, campaign_id=c.id,
-                                            target_metric=c.target_metric,
-                                            target_value=c.target_value))
-                 for c in queries.campaigns(org.id)]
+    all_campaigns = queries.campaigns(org.id)
+    progress = kpis.campaigns_progress(org.id, all_campaigns)
+    campaigns = [(c, progress[c.id]) for c in all_campaigns]
     items = queries.content_items(org.id)
-    per_item = kpis.shares_per_content_item(records)
-    board = kpis.leaderboard(records, hidden=queries.leaderboard_hidden(org.id)) \
-        if settings.leaderboard_enabled else []
+    per_item = kpis.scope_shares_per_content_item(scope)
+    board = kpis.scope_leaderboard(scope) if settings.leaderboard_enabled else []
     names = queries.names({r["user_id"] for r in board})
-    networks, kinds = kpis.by_network(records), kpis.by_kind(records)
+    networks, kinds = kpis.scope_by_network(scope), kpis.scope_by_kind(scope)
     export = request.args.get("export")
     if export == "networks":
         return _csv("networks", ["network", "events", "impressions", "clicks", "reshares",
@@ -174,8 +169,8 @@ def dashboard() -> Any:
                       r["with_own_comment"], r["clicks"]] for n, r in enumerate(board, 1)])
     top = max([int(r["impressions"]) for r in networks] or [0]) or 1  # type: ignore[call-overload]
     return render_template(
-        "advocacy/dashboard.html", f=f, totals=kpis.totals(records), activation=activation,
-        learners=len(learners), networks=networks, top=top, kinds=kinds, campaigns=campaigns,
+        "advocacy/dashboard.html", f=f, totals=kpis.scope_totals(scope), activation=activation,
+        learners=learners, networks=networks, top=top, kinds=kinds, campaigns=campaigns,
         items=items, per_item=per_item, board=board, names=names, settings=settings,
         teams=queries.teams(org.id), all_campaigns=[c for c, _p in campaigns],
         presets=PRESETS, can_manage=current_membership().role in (Role.HR, Role.ADMIN),

@@ -9,7 +9,7 @@ a batch is a fixed number of queries, whatever the size of the store: nothing is
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from lms.core.errors import BadRequest, Conflict
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi import projections, validation
-from lms.xapi.models import Activity, Statement, StatementAttachment, StatementIndex
+from lms.xapi.models import Statement, StatementAttachment, StatementIndex
 from lms.xapi.validation import VOIDED
 
 # Index kinds (see models.StatementIndex).
@@ -217,15 +217,17 @@ _STATEMENT_COLUMNS = ("organization_id", "statement_id", "actor_key", "verb_id",
                       "registration", "timestamp", "stored", "voided", "data")
 
 
+def time_processor() -> Callable[[datetime], Any]:
+    """Converts an aware datetime to the driver value SQLAlchemy binds for a UTC timestamp
+    column (on SQLite the same text, so that stored rows compare right with bound values)."""
+    dialect = db.session.connection().dialect
+    column_type = Statement.__table__.c.stored.type
+    return column_type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+
+
 def _insert_statements(rows: list[dict[str, Any]]) -> None:
-    connection = db.session.connection()
-    dialect = connection.dialect
-    table = Statement.__table__
-    as_time = table.c.stored.type.bind_processor(dialect) or (lambda value: value)
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO xapi_statements ({', '.join(_STATEMENT_COLUMNS)}) "
-           f"VALUES ({', '.join([mark] * len(_STATEMENT_COLUMNS))})")
-    connection.exec_driver_sql(sql, [
+    as_time = time_processor()
+    insert_rows("xapi_statements", _STATEMENT_COLUMNS, [
         (row["organization_id"], row["statement_id"], row["actor_key"], row["verb_id"],
          row["object_type"], row["object_activity_id"], row["object_agent_key"],
          row["object_statement_id"], row["registration"], as_time(row["timestamp"]),
@@ -235,6 +237,40 @@ def _insert_statements(rows: list[dict[str, Any]]) -> None:
 def _chunks(items: list[Any]) -> Iterable[list[Any]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start:start + _CHUNK]
+
+
+# PostgreSQL array types of the columns written in bulk (see insert_rows).
+_PG_ARRAY_TYPES = {"organization_id": "int[]", "statement_pk": "int[]", "voided": "bool[]",
+                   "timestamp": "timestamptz[]", "stored": "timestamptz[]",
+                   "updated_at": "timestamptz[]"}
+_PG_CHUNK = 5000
+
+
+def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
+                suffix: str = "", pg_types: dict[str, str] | None = None) -> None:
+    """Insert many rows of driver values (``suffix``: e.g. an ON CONFLICT clause;
+    ``pg_types``: PostgreSQL array types of columns that are not text, by name).
+
+    SQLite: one executemany (a loop in C). PostgreSQL: an executemany is one round of the
+    protocol per row; ``INSERT … SELECT FROM unnest(arrays)`` sends thousands of rows as one
+    statement, several times faster for the large batches of imports.
+    """
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        types = {**_PG_ARRAY_TYPES, **(pg_types or {})}
+        # %b: arrays sent in binary (no quoting of each element, as text arrays need).
+        arrays = ", ".join(f"%b::{types.get(c, 'text[]')}" for c in columns)
+        sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
+               f"SELECT * FROM unnest({arrays}) {suffix}")
+        for start in range(0, len(rows), _PG_CHUNK):
+            connection.exec_driver_sql(sql, tuple(
+                list(column) for column in zip(*rows[start:start + _PG_CHUNK], strict=True)))
+        return
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) "
+                               f"VALUES ({', '.join([mark] * len(columns))}) {suffix}", rows)
 
 
 def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -> None:
@@ -251,9 +287,7 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
                                             for row in _select_in(
         "SELECT id, activity_id, definition FROM xapi_activities WHERE organization_id = ? "
         "AND activity_id IN", organization_id, ids)}
-    as_time = Activity.__table__.c.updated_at.type.bind_processor(
-        db.session.connection().dialect) or (lambda value: value)
-    now = as_time(utcnow())
+    now = time_processor()(utcnow())
     writes: list[tuple[int, str, str, Any]] = []
     for activity_id, definition in incoming.items():
         if activity_id not in existing:
@@ -274,13 +308,10 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
     # take their row locks in the same order, so they wait for each other, never deadlock;
     # the last writer's merge wins.
     writes.sort(key=lambda row: row[1])
-    connection = db.session.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    connection.exec_driver_sql(
-        "INSERT INTO xapi_activities (organization_id, activity_id, definition, updated_at) "
-        f"VALUES ({mark}, {mark}, {mark}, {mark}) "
-        "ON CONFLICT (organization_id, activity_id) DO UPDATE SET "
-        "definition = excluded.definition, updated_at = excluded.updated_at", writes)
+    insert_rows("xapi_activities", ("organization_id", "activity_id", "definition",
+                                    "updated_at"), writes,
+                "ON CONFLICT (organization_id, activity_id) DO UPDATE SET "
+                "definition = excluded.definition, updated_at = excluded.updated_at")
 
 
 def store_attachments(organization_id: int, parts: dict[str, tuple[str, bytes]]) -> None:
@@ -299,7 +330,8 @@ def store_attachments(organization_id: int, parts: dict[str, tuple[str, bytes]])
 
 def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
            authority: dict[str, Any] | None = None,
-           attachments: dict[str, tuple[str, bytes]] | None = None) -> list[str]:
+           attachments: dict[str, tuple[str, bytes]] | None = None,
+           validated: bool = False) -> list[str]:
     """Validate, assign id/stored/authority, store (bulk insert), run projection handlers,
     queue for forwarding. Flushes; the caller commits. Returns the statement ids.
 
@@ -311,6 +343,9 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
     :param authority: the agent vouching for them (the LRS credentials); Relais' own
         authority when None.
     :param attachments: attachment contents by SHA-2 (content type, bytes), if any.
+    :param validated: the statements were built by Relais code whose output is known valid
+        (its tests check it against the validator), not received: the per-statement schema
+        check is skipped, everything else is done. Never for statements from outside.
     :raise BadRequest: an invalid statement, or the same id twice in the batch.
     :raise Conflict: an id already stored with different content.
     """
@@ -327,7 +362,8 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
     prepared: list[dict[str, Any]] = []
     seen: set[str] = set()
     for i, raw in enumerate(received):
-        validation.statement(raw, f"statements[{i}]" if many else "statement")
+        if not validated:
+            validation.statement(raw, f"statements[{i}]" if many else "statement")
         st = _arrays_of_context_activities(dict(raw))
         st["id"] = st.get("id") or str(uuid.uuid4())
         key = st["id"].lower()
@@ -455,12 +491,8 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
         rows_index.extend((organization_id, kind, key, pk) for pk, kind, key in late - existing)
     # The index rows are most of the parameters written: plain executemany, no SQLAlchemy
     # parameter processing (all values are plain ints and strings).
-    if rows_index:
-        connection = db.session.connection()
-        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        connection.exec_driver_sql(
-            "INSERT INTO xapi_statement_index (organization_id, kind, key, statement_pk) "
-            f"VALUES ({mark}, {mark}, {mark}, {mark}) ON CONFLICT DO NOTHING", rows_index)
+    insert_rows("xapi_statement_index", ("organization_id", "kind", "key", "statement_pk"),
+                rows_index, "ON CONFLICT DO NOTHING")
     _update_activities(organization_id, activities)
     if attachments:
         store_attachments(organization_id, attachments)
