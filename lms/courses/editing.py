@@ -307,6 +307,15 @@ def module_impact(module: Module) -> Impact:
         blocker=blocker)
 
 
+def _traces(model: type[LessonView] | type[QuizAttempt], column: Any, ident: int
+            ) -> tuple[int, int]:
+    """Learners (not withdrawn) with rows of ``model`` about ``ident``, and all its rows."""
+    learners = _count(select(func.count(distinct(model.enrollment_id)))
+                      .join(Enrollment, Enrollment.id == model.enrollment_id)
+                      .where(column == ident, Enrollment.status != WITHDRAWN))
+    return learners, _count(select(func.count()).select_from(model).where(column == ident))
+
+
 def lesson_impact(lesson: Lesson) -> Impact:
     """What deleting ``lesson`` loses: the learners' reads of it."""
     module = lesson.module
@@ -314,11 +323,7 @@ def lesson_impact(lesson: Lesson) -> Impact:
     if module.completion.get("type") == "lessons_viewed" and len(module.lessons) <= 1:
         blocker = _("This module is completed by reading its lessons and this is its only "
                     "lesson: add another lesson or change the module's completion rule first.")
-    readers = _count(select(func.count(distinct(LessonView.enrollment_id)))
-                     .join(Enrollment, Enrollment.id == LessonView.enrollment_id)
-                     .where(LessonView.lesson_id == lesson.id, Enrollment.status != WITHDRAWN))
-    views = _count(select(func.count()).select_from(LessonView)
-                   .where(LessonView.lesson_id == lesson.id))
+    readers, views = _traces(LessonView, LessonView.lesson_id, lesson.id)
     return Impact(learners=readers, lesson_views=views, blocker=blocker)
 
 
@@ -329,11 +334,7 @@ def quiz_impact(quiz: Quiz) -> Impact:
     if module.completion.get("type") == "quiz_passed" and len(module.quizzes) <= 1:
         blocker = _("This module is completed by passing its quiz and this is its only quiz: "
                     "change the module's completion rule first.")
-    takers = _count(select(func.count(distinct(QuizAttempt.enrollment_id)))
-                    .join(Enrollment, Enrollment.id == QuizAttempt.enrollment_id)
-                    .where(QuizAttempt.quiz_id == quiz.id, Enrollment.status != WITHDRAWN))
-    attempts = _count(select(func.count()).select_from(QuizAttempt)
-                      .where(QuizAttempt.quiz_id == quiz.id))
+    takers, attempts = _traces(QuizAttempt, QuizAttempt.quiz_id, quiz.id)
     return Impact(learners=takers, quiz_attempts=attempts, blocker=blocker)
 
 
@@ -392,23 +393,28 @@ def delete_module(*, module: Module) -> None:
         progress.refresh_completion(enrollment)
 
 
+def _delete_from_module(item: Lesson | Quiz, items: list[Any], impact: Impact,
+                        field: str) -> None:
+    """Remove a lesson or quiz from its module, renumber the others, re-derive progress."""
+    if impact.blocker:
+        raise ValidationFailed(impact.blocker, fields={field: impact.blocker})
+    module = item.module
+    items.remove(item)
+    db.session.delete(item)
+    db.session.flush()
+    for position, other in enumerate(items, 1):
+        other.position = position
+    _touch(module)
+    db.session.flush()
+    _refresh_module(module)
+
+
 def delete_lesson(*, lesson: Lesson) -> None:
     """Delete a lesson and the learners' reads of it; the module's progress is re-derived.
 
     :raise ValidationFailed: it is the only lesson of a module completed by reading lessons.
     """
-    impact = lesson_impact(lesson)
-    if impact.blocker:
-        raise ValidationFailed(impact.blocker, fields={"lesson": impact.blocker})
-    module = lesson.module
-    module.lessons.remove(lesson)
-    db.session.delete(lesson)
-    db.session.flush()
-    for position, item in enumerate(module.lessons, 1):
-        item.position = position
-    _touch(module)
-    db.session.flush()
-    _refresh_module(module)
+    _delete_from_module(lesson, lesson.module.lessons, lesson_impact(lesson), "lesson")
 
 
 def delete_quiz(*, quiz: Quiz) -> None:
@@ -416,15 +422,4 @@ def delete_quiz(*, quiz: Quiz) -> None:
 
     :raise ValidationFailed: it is the only quiz of a module completed by passing quizzes.
     """
-    impact = quiz_impact(quiz)
-    if impact.blocker:
-        raise ValidationFailed(impact.blocker, fields={"quiz": impact.blocker})
-    module = quiz.module
-    module.quizzes.remove(quiz)
-    db.session.delete(quiz)
-    db.session.flush()
-    for position, item in enumerate(module.quizzes, 1):
-        item.position = position
-    _touch(module)
-    db.session.flush()
-    _refresh_module(module)
+    _delete_from_module(quiz, quiz.module.quizzes, quiz_impact(quiz), "quiz")

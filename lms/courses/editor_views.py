@@ -3,33 +3,23 @@ quizzes after a confirmation that says what is lost."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from lms.accounts.authz import STAFF_ROLES, get_in_org_or_404, org_blueprint, role_required
+from lms.accounts.authz import STAFF_ROLES, org_blueprint, role_required
 from lms.core.errors import DomainError
 from lms.courses import editing
 from lms.courses.editing import OptionInput, QuestionInput
-from lms.courses.models import Lesson, Module, Program, Quiz, QuizQuestion
-from lms.courses.views import _checked, _common, _int
+from lms.courses.models import Lesson, Program, Quiz, QuizQuestion
+from lms.courses.views import _checked, _common, _int, _module, _program
 from lms.extensions import db
 
 bp = org_blueprint("course_editor", __name__)
 
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
-
-
-def _program(program_id: int) -> Program:
-    return get_in_org_or_404(Program, program_id)
-
-
-def _module(program: Program, module_id: int) -> Module:
-    module = db.session.get(Module, module_id)
-    if module is None or module.program_id != program.id:
-        abort(404)
-    return module
 
 
 def _quiz(program: Program, quiz_id: int) -> Quiz:
@@ -112,6 +102,29 @@ def _editor(template: str, status: int = 200, **context: Any) -> Any:
 # --- quizzes ---------------------------------------------------------------------------------
 
 
+def _question_page(template: str, initial: QuestionInput, save: Callable[[QuestionInput], Any],
+                   done: str, back: Callable[[Any], str], **context: Any) -> Any:
+    """A page with a question form: the option buttons show it again, saving calls ``save``
+    then goes to ``back(saved)``; refused input shows the form again with its messages."""
+    errors: dict[str, str] = {}
+    data = _with_spare_row(initial)
+    if request.method == "POST":
+        _checked()
+        data, rearranged = _rearranged(_posted_question())
+        if not rearranged:
+            try:
+                saved = save(data)
+            except DomainError as exc:
+                db.session.rollback()
+                errors = exc.fields
+                data = _with_spare_row(data)
+            else:
+                db.session.commit()
+                flash(done, "success")
+                return redirect(back(saved))
+    return _editor(template, 422 if errors else 200, question=data, errors=errors, **context)
+
+
 @bp.route("/programs/<int:program_id>/modules/<int:module_id>/quizzes/new",
           methods=["GET", "POST"])
 @role_required(*STAFF_ROLES)
@@ -121,27 +134,16 @@ def new_quiz(program_id: int, module_id: int) -> Any:
     module = _module(prog, module_id)
     if module.kind != "elearning":
         abort(404)
-    errors: dict[str, str] = {}
-    title, pass_mark = {}, "80"
-    data = _with_spare_row(QuestionInput(text={}, options=[]))
-    if request.method == "POST":
-        _checked()
-        title, pass_mark = _texts("title"), request.form.get("pass_mark", "").strip()
-        data, rearranged = _rearranged(_posted_question())
-        if not rearranged:
-            try:
-                quiz = editing.add_quiz(module=module, title=title, pass_mark=_mark(pass_mark),
-                                        question=data)
-            except DomainError as exc:
-                db.session.rollback()
-                errors = exc.fields
-                data = _with_spare_row(data)
-            else:
-                db.session.commit()
-                flash(_("The quiz was added. Add its other questions."), "success")
-                return redirect(url_for(".edit_quiz", program_id=prog.id, quiz_id=quiz.id))
-    return _editor("courses/new_quiz.html", 422 if errors else 200, program=prog, module=module,
-                   title=title, pass_mark=pass_mark, question=data, errors=errors)
+    posted = request.method == "POST"
+    title = _texts("title") if posted else {}
+    pass_mark = request.form.get("pass_mark", "").strip() if posted else "80"
+    return _question_page(
+        "courses/new_quiz.html", QuestionInput(text={}, options=[]),
+        lambda data: editing.add_quiz(module=module, title=title, pass_mark=_mark(pass_mark),
+                                      question=data),
+        _("The quiz was added. Add its other questions."),
+        lambda quiz: url_for(".edit_quiz", program_id=prog.id, quiz_id=quiz.id),
+        program=prog, module=module, title=title, pass_mark=pass_mark)
 
 
 def _mark(value: str) -> int | None:
@@ -180,24 +182,11 @@ def new_question(program_id: int, quiz_id: int) -> Any:
     """Add a question to a quiz."""
     prog = _program(program_id)
     quiz = _quiz(prog, quiz_id)
-    errors: dict[str, str] = {}
-    data = _with_spare_row(QuestionInput(text={}, options=[]))
-    if request.method == "POST":
-        _checked()
-        data, rearranged = _rearranged(_posted_question())
-        if not rearranged:
-            try:
-                editing.add_question(quiz=quiz, data=data)
-            except DomainError as exc:
-                db.session.rollback()
-                errors = exc.fields
-                data = _with_spare_row(data)
-            else:
-                db.session.commit()
-                flash(_("The question was added."), "success")
-                return redirect(url_for(".edit_quiz", program_id=prog.id, quiz_id=quiz.id))
-    return _editor("courses/edit_question.html", 422 if errors else 200, program=prog, quiz=quiz,
-                   question=data, existing=None, errors=errors)
+    return _question_page(
+        "courses/edit_question.html", QuestionInput(text={}, options=[]),
+        lambda data: editing.add_question(quiz=quiz, data=data), _("The question was added."),
+        lambda _q: url_for(".edit_quiz", program_id=prog.id, quiz_id=quiz.id),
+        program=prog, quiz=quiz, existing=None)
 
 
 @bp.route("/programs/<int:program_id>/questions/<int:question_id>", methods=["GET", "POST"])
@@ -206,26 +195,13 @@ def edit_question(program_id: int, question_id: int) -> Any:
     """Edit a question: texts per language, single or multiple answers, options in order."""
     prog = _program(program_id)
     question = _question(prog, question_id)
-    errors: dict[str, str] = {}
-    data = _with_spare_row(_stored_question(question))
-    if request.method == "POST":
-        _checked()
-        data, rearranged = _rearranged(_posted_question())
-        if not rearranged:
-            try:
-                editing.update_question(question=question, data=data)
-            except DomainError as exc:
-                db.session.rollback()
-                errors = exc.fields
-                data = _with_spare_row(data)
-            else:
-                db.session.commit()
-                flash(_("The question was saved."), "success")
-                return redirect(url_for(".edit_quiz", program_id=prog.id,
-                                        quiz_id=question.quiz_id,
-                                        _anchor=f"question-{question.id}"))
-    return _editor("courses/edit_question.html", 422 if errors else 200, program=prog,
-                   quiz=question.quiz, question=data, existing=question, errors=errors)
+    return _question_page(
+        "courses/edit_question.html", _stored_question(question),
+        lambda data: editing.update_question(question=question, data=data),
+        _("The question was saved."),
+        lambda _none: url_for(".edit_quiz", program_id=prog.id, quiz_id=question.quiz_id,
+                              _anchor=f"question-{question.id}"),
+        program=prog, quiz=question.quiz, existing=question)
 
 
 @bp.post("/programs/<int:program_id>/questions/<int:question_id>/move")
