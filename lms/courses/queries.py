@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Membership, Role, User
 from lms.courses.models import (
+    PRESENT,
+    QR,
     WITHDRAWN,
     Attendance,
     Cohort,
@@ -122,6 +125,15 @@ def attendance_sheet(session_id: int) -> dict[tuple[str, str, str], str]:
     """Marks of a session: (enrolment id, ISO day, half) → status."""
     return {(a.enrollment_id, a.day.isoformat(), a.half): a.status for a in db.session.scalars(
         select(Attendance).where(Attendance.session_id == session_id))}
+
+
+def qr_sign_ins(session_id: int) -> dict[tuple[str, str, str], datetime]:
+    """When learners signed in by QR code: (enrolment id, ISO day, half) → time of the scan."""
+    return {(a.enrollment_id, a.day.isoformat(), a.half): a.signed_at
+            for a in db.session.scalars(select(Attendance).where(
+                Attendance.session_id == session_id, Attendance.source == QR,
+                Attendance.status == PRESENT, Attendance.signed_at.is_not(None)))
+            if a.signed_at is not None}
 
 
 @dataclass(frozen=True)

@@ -625,6 +625,7 @@ def attendance(session_id: int) -> Any:
         return redirect(url_for(".attendance", session_id=s.id))
     return render_template("courses/attendance.html", session=s, halves=halves, seated=seated,
                            marks=queries.attendance_sheet(s.id), statuses=ATTENDANCE_STATUSES,
+                           qr=queries.qr_sign_ins(s.id),
                            **_common())
 
 

@@ -104,6 +104,13 @@ def test_a_learner_scans_logs_in_and_confirms_and_attended_is_recorded(client, l
     assert mark.statement_id == st["id"]
     after = client.get(confirm).get_data(as_text=True)
     assert "You are signed in at" in after and "You are signed in for this half-day" in after
+    client.post("/logout")
+    login(enrolled.trainer)  # the trainer's sheet shows who scanned, and when
+    sheet = client.get(f"/o/acme/sessions/{s.id}/attendance").get_data(as_text=True)
+    when = mark.signed_at.astimezone(services.local_zone()).strftime("%H:%M")
+    assert f"Signed in by QR code at {when}" in sheet
+    client.post("/logout")
+    login(learner)
 
     again = client.get(path)  # scanning once more: already signed, nothing new recorded
     page = client.get(again.headers["Location"]).get_data(as_text=True)
