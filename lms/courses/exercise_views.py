@@ -123,7 +123,9 @@ def exercise(enrollment_id: str, module_id: int) -> Any:
     if request.method == "POST":
         _checked()
         upload = request.files.get("screenshot")
-        data = upload.read(int(10 * 1024 * 1024) + 1) if upload and upload.filename else None
+        # One byte over the limit is enough for the service to refuse it.
+        data = upload.read(exercises.screenshot_limit() + 1) \
+            if upload and upload.filename else None
         errors = _saved(lambda: exercises.submit_evidence(
             enrollment=enrollment, module=module, post_url=request.form.get("url"),
             reflection=request.form.get("reflection"), screenshot=data),

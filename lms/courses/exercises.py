@@ -233,6 +233,11 @@ def _screenshot_type(data: bytes) -> str | None:
     return None
 
 
+def screenshot_limit() -> int:
+    """The largest screenshot accepted, in bytes (``EXERCISE_SCREENSHOT_MAX_BYTES``, 5 MB)."""
+    return int(current_app.config.get("EXERCISE_SCREENSHOT_MAX_BYTES", 5 * 1024 * 1024))
+
+
 def screenshot_folder() -> Path:
     """Where screenshots are kept: ``<instance>/exercises``."""
     return Path(current_app.instance_path) / "exercises"
@@ -290,7 +295,7 @@ def submit_evidence(*, enrollment: Enrollment, module: Module, post_url: str | N
         errors["reflection"] = f"Keep it under {MAX_TEXT:,} characters."
     kind = None
     if screenshot and "screenshot" not in errors:
-        limit = int(current_app.config.get("EXERCISE_SCREENSHOT_MAX_BYTES", 5 * 1024 * 1024))
+        limit = screenshot_limit()
         kind = _screenshot_type(screenshot)
         if len(screenshot) > limit:
             errors["screenshot"] = f"The image is larger than {limit // (1024 * 1024)} MB."
