@@ -124,27 +124,51 @@ def clamp_weeks(value: Any) -> int:
 
 def training_date(cohort: Cohort) -> TrainingDate | None:
     """The cohort's first session start, else its start date, else None."""
-    first = db.session.scalar(select(func.min(TrainingSession.starts_at)).where(
-        TrainingSession.cohort_id == cohort.id))
-    if first is not None:
-        return TrainingDate(first if first.tzinfo else first.replace(tzinfo=UTC), "session")
-    if cohort.starts_on is not None:
-        return TrainingDate(datetime.combine(cohort.starts_on, time(), tzinfo=UTC), "start_date")
-    return None
+    return training_dates([cohort]).get(cohort.id)
 
 
-def _members(cohort: Cohort) -> list[tuple[int, int, str, bool]]:
-    """(membership id, user id, name, consenting) of the cohort's enrolled learners."""
+def training_dates(cohorts: list[Cohort]) -> dict[int, TrainingDate | None]:
+    """:func:`training_date` of several cohorts, in one query."""
+    firsts = dict(db.session.execute(
+        select(TrainingSession.cohort_id, func.min(TrainingSession.starts_at))
+        .where(TrainingSession.cohort_id.in_([c.id for c in cohorts]))
+        .group_by(TrainingSession.cohort_id)).all()) if cohorts else {}
+    out: dict[int, TrainingDate | None] = {}
+    for cohort in cohorts:
+        first = firsts.get(cohort.id)
+        if first is not None:
+            out[cohort.id] = TrainingDate(_aware(first), "session")
+        elif cohort.starts_on is not None:
+            out[cohort.id] = TrainingDate(datetime.combine(cohort.starts_on, time(), tzinfo=UTC),
+                                          "start_date")
+        else:
+            out[cohort.id] = None
+    return out
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):  # SQLite returns an aggregate's timestamp as text
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _members(cohorts: list[Cohort]) -> dict[int, list[tuple[int, int, str, bool]]]:
+    """Per cohort, (membership id, user id, name, consenting) of its enrolled learners."""
+    out: dict[int, list[tuple[int, int, str, bool]]] = {c.id: [] for c in cohorts}
+    if not cohorts:
+        return out
     consent = select(AdvocacyConsent.user_id).where(
-        AdvocacyConsent.organization_id == cohort.organization_id,
+        AdvocacyConsent.organization_id == cohorts[0].organization_id,
         AdvocacyConsent.revoked_at.is_(None)).scalar_subquery()
-    stmt = (select(Membership.id, Membership.user_id, User.display_name,
+    stmt = (select(Enrollment.cohort_id, Membership.id, Membership.user_id, User.display_name,
                    Membership.user_id.in_(consent))
             .join(Enrollment, Enrollment.membership_id == Membership.id)
             .join(User, User.id == Membership.user_id)
-            .where(Enrollment.cohort_id == cohort.id, Enrollment.status != WITHDRAWN)
+            .where(Enrollment.cohort_id.in_(list(out)), Enrollment.status != WITHDRAWN)
             .order_by(User.display_name, User.id))
-    return [(m, u, n, bool(c)) for m, u, n, c in db.session.execute(stmt)]
+    for cohort_id, m, u, n, c in db.session.execute(stmt):
+        out[cohort_id].append((m, u, n, bool(c)))
+    return out
 
 
 def _sums(organization_id: int, user_ids: list[int], start: datetime, split: datetime,
@@ -181,15 +205,31 @@ def _levels(membership_ids: list[int]) -> dict[int, list[int]]:
 def cohort_impact(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
                   now: datetime | None = None) -> CohortImpact:
     """The before/after report of one cohort (see the module's docstring)."""
+    return organization_impact([cohort], weeks=weeks, now=now)[0]
+
+
+def organization_impact(cohorts: list[Cohort], *, weeks: int = DEFAULT_WEEKS,
+                        now: datetime | None = None) -> list[CohortImpact]:
+    """The report of each cohort, in the order given: training dates, learners and skill
+    levels are read for all cohorts at once, then one grouped query per cohort sums its
+    events."""
     now = now or utcnow()
-    report = CohortImpact(cohort=cohort, weeks=weeks, training=training_date(cohort))
-    members = _members(cohort)
+    trainings = training_dates(cohorts)
+    members = _members(cohorts)
+    levels = _levels(sorted({m[0] for ms in members.values() for m in ms if m[3]}))
+    return [_report(c, weeks, now, trainings[c.id], members[c.id], levels) for c in cohorts]
+
+
+def _report(cohort: Cohort, weeks: int, now: datetime, training: TrainingDate | None,
+            members: list[tuple[int, int, str, bool]],
+            levels: dict[int, list[int]]) -> CohortImpact:
+    report = CohortImpact(cohort=cohort, weeks=weeks, training=training)
     report.learners = len(members)
     consenting = [m for m in members if m[3]]
     report.consenting = len(consenting)
-    if report.training is None:
+    if training is None:
         return report
-    t = report.training.at
+    t = training.at
     span = timedelta(weeks=weeks)
     before_end, after_end = min(t, now), min(t + span, now)
     report.windows = {"before": (t - span, before_end), "after": (t, max(t, after_end))}
@@ -197,7 +237,6 @@ def cohort_impact(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
                    "after": max(0.0, (after_end - t).total_seconds() / 86400)}
     sums = _sums(cohort.organization_id, [m[1] for m in consenting], t - span, t,
                  max(t, after_end))
-    levels = _levels([m[0] for m in consenting])
     empty = dict.fromkeys(FIGURES, 0)
     for membership_id, user_id, name, _c in consenting:
         row = LearnerRow(membership_id=membership_id, user_id=user_id, name=name,
@@ -229,12 +268,6 @@ def skill_bands(rows: list[LearnerRow]) -> list[dict[str, Any]]:
                     **{f"{w}_{f}": sum(getattr(r, w)[f] for r in items) / n
                        for w in WINDOWS for f in ("events", "shares", "clicks")}})
     return out
-
-
-def organization_impact(cohorts: list[Cohort], *, weeks: int = DEFAULT_WEEKS,
-                        now: datetime | None = None) -> list[CohortImpact]:
-    """The report of each cohort, in the order given."""
-    return [cohort_impact(c, weeks=weeks, now=now) for c in cohorts]
 
 
 def as_dict(report: CohortImpact) -> dict[str, Any]:

@@ -95,12 +95,15 @@ class AdvocacyEvent(db.Model):
         # The idempotency key: a re-import or a replayed webhook updates, never duplicates.
         UniqueConstraint("organization_id", "idem_key"),
         Index("ix_advocacy_events_org_occurred", "organization_id", "occurred_at"),
+        # One person's events in a period: the impact report's windows, exercise verification,
+        # the timeline (and the user foreign key's cascades).
+        Index("ix_advocacy_events_user_id_occurred_at", "user_id", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     network: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))
     campaign_id: Mapped[int | None] = mapped_column(

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from lms.accounts.models import Membership
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
@@ -63,22 +64,6 @@ def opened_at(enrollment: Enrollment) -> datetime:
     return start
 
 
-def matching_events(enrollment: Enrollment, module: Module, rule: dict[str, Any],
-                    user_id: int) -> list[AdvocacyEvent]:
-    """The learner's events that meet the rule, oldest first, at most ``count`` of them."""
-    start = opened_at(enrollment)
-    e = AdvocacyEvent
-    stmt = select(e).where(e.organization_id == enrollment.organization_id,
-                           e.user_id == user_id, e.network == rule["network"],
-                           e.kind.in_(list(rule["kinds"])), e.occurred_at >= start)
-    if rule.get("own_comment"):
-        stmt = stmt.where(e.with_own_comment.is_(True))
-    if rule.get("within_days"):
-        stmt = stmt.where(e.occurred_at < start + timedelta(days=int(rule["within_days"])))
-    count = max(1, int(rule.get("count") or 1))
-    return list(db.session.scalars(stmt.order_by(e.occurred_at, e.id).limit(count)))
-
-
 def evidence_of(events: list[AdvocacyEvent], rule: dict[str, Any]) -> dict[str, Any]:
     """What is kept with the verification: the rule and the events that met it."""
     urls = [ev.url for ev in events if ev.url]
@@ -91,8 +76,8 @@ def evidence_of(events: list[AdvocacyEvent], rule: dict[str, Any]) -> dict[str, 
 
 def _candidates(organization_id: int, user_ids: Iterable[int] | None
                 ) -> list[tuple[Enrollment, Module, int]]:
-    """(enrolment, exercise module, user id) of consenting learners whose exercise module is
-    not completed yet, in one query; rules are checked by the caller."""
+    """(enrolment with its cohort, exercise module, user id) of consenting learners whose
+    exercise module is not completed yet, in one query; rules are checked by the caller."""
     done = select(ModuleProgress.id).where(
         ModuleProgress.enrollment_id == Enrollment.id, ModuleProgress.module_id == Module.id,
         ModuleProgress.state == COMPLETED).exists()
@@ -103,6 +88,7 @@ def _candidates(organization_id: int, user_ids: Iterable[int] | None
             .join(Cohort, Cohort.id == Enrollment.cohort_id)
             .join(Module, Module.program_id == Cohort.program_id)
             .join(Membership, Membership.id == Enrollment.membership_id)
+            .options(contains_eager(Enrollment.cohort))
             .where(Enrollment.organization_id == organization_id,
                    Enrollment.status.not_in((WITHDRAWN, COMPLETED)),
                    Module.kind == "exercise", Module.exercise.is_not(None), ~done,
@@ -115,24 +101,63 @@ def _candidates(organization_id: int, user_ids: Iterable[int] | None
     return [(en, mod, uid) for en, mod, uid in db.session.execute(stmt)]
 
 
+def _met(organization_id: int, rule: dict[str, Any],
+         group: list[tuple[Enrollment, int]]) -> list[tuple[Enrollment, list[int]]]:
+    """The enrolments of ``group`` whose learner's events meet ``rule``, with the ids of the
+    first ``count`` matching events — one query for the whole group."""
+    count = max(1, int(rule.get("count") or 1))
+    within = timedelta(days=int(rule["within_days"])) if rule.get("within_days") else None
+    windows = {en.id: (opened_at(en), opened_at(en) + within if within else None)
+               for en, _uid in group}
+    e = AdvocacyEvent
+    stmt = select(e.id, e.user_id, e.occurred_at).where(
+        e.organization_id == organization_id, e.user_id.in_({uid for _en, uid in group}),
+        e.network == rule["network"], e.kind.in_(list(rule["kinds"])),
+        e.occurred_at >= min(start for start, _end in windows.values()))
+    ends = [end for _start, end in windows.values()]
+    if within and all(ends):
+        stmt = stmt.where(e.occurred_at < max(end for end in ends if end))
+    if rule.get("own_comment"):
+        stmt = stmt.where(e.with_own_comment.is_(True))
+    per_user: dict[int, list[tuple[datetime, int]]] = {}
+    for event_id, uid, at in db.session.execute(stmt):
+        per_user.setdefault(uid, []).append((at, event_id))
+    met = []
+    for enrollment, uid in group:
+        start, end = windows[enrollment.id]
+        ids = [i for at, i in sorted(per_user.get(uid, []))
+               if at >= start and (end is None or at < end)][:count]
+        if len(ids) >= count:
+            met.append((enrollment, ids))
+    return met
+
+
 def verify_for_users(organization_id: int, user_ids: Iterable[int] | None) -> int:
     """Verify the exercises these learners' activity now meets (all learners with None);
-    returns how many were verified. Flushes; the caller commits."""
+    returns how many were verified. Flushes; the caller commits.
+
+    One query finds the open exercises, one per exercise module counts the matching events
+    of all its candidates; only the exercises met are then loaded and verified.
+    """
     try:
         from lms.courses.exercises import verify_exercise
     except ImportError:  # the exercises service is not installed: nothing to verify
         return 0
-    verified = 0
+    groups: dict[int, tuple[Module, list[tuple[Enrollment, int]]]] = {}
     for enrollment, module, user_id in _candidates(organization_id, user_ids):
+        groups.setdefault(module.id, (module, []))[1].append((enrollment, user_id))
+    verified = 0
+    for module, group in groups.values():
         rule = rule_of(module)
         if rule is None:
             continue
-        events = matching_events(enrollment, module, rule, user_id)
-        if len(events) < max(1, int(rule.get("count") or 1)):
-            continue
-        before = _done(enrollment, module)
-        verify_exercise(enrollment, module, evidence=evidence_of(events, rule))
-        verified += not before
+        for enrollment, ids in _met(organization_id, rule, group):
+            events = list(db.session.scalars(select(AdvocacyEvent).where(
+                AdvocacyEvent.id.in_(ids)).order_by(AdvocacyEvent.occurred_at,
+                                                    AdvocacyEvent.id)))
+            before = _done(enrollment, module)
+            verify_exercise(enrollment, module, evidence=evidence_of(events, rule))
+            verified += not before
     return verified
 
 
