@@ -1,0 +1,107 @@
+"""Benchmark of QR sign-in and the PDF sign-in sheet; prints its figures.
+
+    .venv/bin/python bench/sign_in_sheet.py [--learners 40] [--days 3] [--database URL]
+
+A session of ``--days`` full days (two half-days each) with ``--learners`` seats: every learner
+signs in by QR code for every half-day (``sign_in.sign_in``: checks, attendance row, xAPI
+``attended`` statement and progress projection), then the sheet is rendered to PDF a few times
+(``sign_in_sheet.render_pdf``: template + WeasyPrint through ``lms.core.pdf``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lms import create_app  # noqa: E402
+from lms.accounts import services as accounts  # noqa: E402
+from lms.accounts.models import Role  # noqa: E402
+from lms.core.models import utcnow  # noqa: E402
+from lms.courses import services, sign_in, sign_in_sheet  # noqa: E402
+from lms.extensions import db  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--learners", type=int, default=40)
+    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--database", default=None)
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="relais-bench-")
+    os.environ["RELAIS_INSTANCE_PATH"] = folder
+    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database or f"sqlite:///{folder}/b.db",
+                      "SECRET_KEY": "bench", "BASE_URL": "http://relais.bench"})
+    with app.app_context():
+        from lms.cli import upgrade_database
+
+        upgrade_database()
+        services.load_catalogue()
+        org = accounts.create_organization(slug="bench", name="Banc d'essai")
+        trainer = accounts.add_member(organization=org, user=accounts.create_user(
+            email="t@bench.example", display_name="Formatrice"), role=Role.TRAINER)
+        program = services.copy_from_catalogue(organization=org,
+                                               slug="formation-ambassadeurs-1-jour")
+        cohort = services.create_cohort(program=program, name="Banc", trainers=[trainer])
+        zone = services.local_zone()
+        first = (utcnow() + timedelta(days=1)).astimezone(zone).date()
+        session = services.schedule_session(
+            cohort=cohort, module=program.modules[0],
+            starts_at=datetime.combine(first, clock(9), tzinfo=zone),
+            ends_at=datetime.combine(first + timedelta(days=args.days - 1), clock(17),
+                                     tzinfo=zone), place="Lyon — salle Confluence",
+            trainer=trainer)
+        members = []
+        for i in range(args.learners):
+            member = accounts.add_member(organization=org, user=accounts.create_user(
+                email=f"l{i}@bench.example", display_name=f"Apprenant·e {i:03d}"),
+                role=Role.LEARNER)
+            services.register(session=session, enrollment=services.enrol(cohort=cohort,
+                                                                         membership=member))
+            members.append(member)
+        db.session.commit()
+
+        timings = []
+        for day_offset in range(args.days):
+            day = first + timedelta(days=day_offset)
+            for hour in (8, 13):
+                for i, member in enumerate(members):
+                    when = datetime.combine(day, clock(hour, 50), tzinfo=zone) + \
+                        timedelta(seconds=i)
+                    start = time.perf_counter()
+                    sign_in.sign_in(session=session, membership=member, when=when)
+                    db.session.commit()
+                    timings.append(time.perf_counter() - start)
+        timings.sort()
+        print(f"QR sign-ins: {len(timings)} ({args.learners} learners × {2 * args.days} "
+              f"half-days), median {1000 * statistics.median(timings):.1f} ms, "
+              f"p95 {1000 * timings[int(0.95 * len(timings)) - 1]:.1f} ms each "
+              f"(checks, attendance, statement, projection, commit)")
+
+        sign_in_sheet.render_pdf(session)  # warm: imports, fonts
+        renders = []
+        for _ in range(5):
+            start = time.perf_counter()
+            data = sign_in_sheet.render_pdf(session)
+            renders.append(time.perf_counter() - start)
+        path = Path(folder) / "sheet.pdf"
+        path.write_bytes(data)
+        info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True).stdout
+        pages = next((line.split()[-1] for line in info.splitlines()
+                      if line.startswith("Pages:")), "?")
+        print(f"Sign-in sheet PDF: {len(data) // 1024} KiB, {pages} pages, render median "
+              f"{1000 * statistics.median(renders):.0f} ms (min {1000 * min(renders):.0f} ms)")
+
+
+if __name__ == "__main__":
+    main()
