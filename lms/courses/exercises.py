@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -606,12 +606,23 @@ def _queue(organization_id: int, trainer: Membership | None, cohort_id: int | No
     return stmt
 
 
-def to_review(organization_id: int, trainer: Membership | None = None) -> list[
-        ExerciseSubmission]:
-    """Hand-ins awaiting review in an organization, oldest first; for a trainer, only those of
-    the cohorts they train."""
-    return list(db.session.scalars(_queue(organization_id, trainer, None).order_by(
-        ExerciseSubmission.submitted_at, ExerciseSubmission.id)))
+def to_review(organization_id: int, trainer: Membership | None = None, *,
+              limit: int | None = None) -> list[ExerciseSubmission]:
+    """Hand-ins awaiting review in an organization, oldest first (with their learner and
+    module loaded); for a trainer, only those of the cohorts they train.
+
+    :param limit: at most this many (a dashboard shows the first few: see ``count_to_review``).
+    """
+    stmt = queue_query(organization_id, trainer=trainer)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def count_to_review(organization_id: int, trainer: Membership | None = None) -> int:
+    """How many hand-ins await review (same scope as ``to_review``)."""
+    return db.session.scalar(select(func.count()).select_from(
+        _queue(organization_id, trainer, None).subquery())) or 0
 
 
 def queue_query(organization_id: int, *, trainer: Membership | None = None,

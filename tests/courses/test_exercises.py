@@ -275,6 +275,8 @@ def test_due_for_and_to_review(enrolled):
     assert due["exercice-premier-post"].overdue
     assert exercises.to_review(w.org.id) == [sub]
     assert exercises.to_review(w.org.id, trainer=w.member(w.trainer)) == [sub]
+    assert exercises.to_review(w.org.id, limit=0) == []
+    assert exercises.count_to_review(w.org.id, w.member(w.trainer)) == 1
     other_trainer = services.create_cohort(program=w.program, name="Vague 2").organization_id
     assert other_trainer == w.org.id
     exercises.review_submission(submission=sub, reviewer=w.member(w.trainer),
