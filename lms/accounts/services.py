@@ -213,7 +213,8 @@ def set_manager(*, membership: Membership, manager: Membership | None) -> None:
         if manager.organization_id != membership.organization_id:
             raise ValidationFailed("The manager must be a member of the organization.",
                                    fields={"manager": "not a member of this organization"})
-        seen, boss = set(), manager
+        seen: set[int] = set()
+        boss: Membership | None = manager
         while boss is not None and boss.id not in seen:
             if boss.id == membership.id:
                 raise ValidationFailed("A member cannot be their own manager, even indirectly.",

@@ -13,6 +13,8 @@ with the sign-in (``attended``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import Select, exists, func, select
@@ -57,7 +59,7 @@ def may_decide(member: Membership, registration: SessionRegistration) -> bool:
     return member.role in DECIDERS or learner.manager_id == member.id
 
 
-def _visible(member: Membership) -> Select[tuple[SessionRegistration]]:
+def _visible(member: Membership) -> Select[Any]:
     learner = aliased(Membership)
     stmt = (select(SessionRegistration)
             .join(Enrollment, SessionRegistration.enrollment_id == Enrollment.id)
@@ -70,7 +72,7 @@ def _visible(member: Membership) -> Select[tuple[SessionRegistration]]:
     return stmt
 
 
-def requests_for(member: Membership, *, pending: bool = True) -> Select[tuple[SessionRegistration]]:
+def requests_for(member: Membership, *, pending: bool = True) -> Select[Any]:
     """The registrations ``member`` may decide: pending ones (soonest session first), or those
     already decided (latest decision first)."""
     stmt = _visible(member)
