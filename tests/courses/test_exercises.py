@@ -394,6 +394,8 @@ def test_learner_hands_in_through_the_page_and_the_trainer_reviews(enrolled, cli
     assert "Learner 0" in queue and f"/exercises/submissions/{sub.id}" in queue
     assert "Learner 0" in client.get(
         f"/o/acme/exercises/review?cohort={w.cohort.id}").get_data(as_text=True)
+    assert f"/o/acme/exercises/review?cohort={w.cohort.id}" in client.get(
+        f"/o/acme/cohorts/{w.cohort.id}").get_data(as_text=True)
     review_url = f"/o/acme/exercises/submissions/{sub.id}"
     assert client.post(review_url, data={"decision": "changes_requested"}).status_code == 422
     done = client.post(review_url, data={"decision": "approved", "comment": "Très bien",
@@ -418,7 +420,8 @@ def test_afest_pages_for_staff_and_tutor(enrolled, client, login, create_user):
                        ).status_code == 302
     client.post("/logout")
     login(tutor)
-    assert "Learner 0" in client.get("/o/acme/exercises/afest").get_data(as_text=True)
+    tutoring = client.get("/o/acme/exercises/afest").get_data(as_text=True)
+    assert "Learner 0" in tutoring and "Tutoring" in tutoring  # and the link in the menu
     assert client.post(url, data={"action": "tutor", "tutor_id": ""}).status_code == 403
     response = client.post(url, data={"kind": "work_situation", "day": str(utcnow().date()),
                                       "duration_minutes": "40", "notes": "Observé."})
