@@ -71,11 +71,13 @@ def next_followup(membership: Membership, *, now: datetime | None = None) -> Fol
 
 
 def due_followups(organization_id: int, coach: Membership | int | None = None, *,
-                  days: int = 7, now: datetime | None = None) -> list[DueFollowUp]:
+                  days: int = 7, now: datetime | None = None,
+                  limit: int | None = None) -> list[DueFollowUp]:
     """Follow-ups to hold: overdue ones (scheduled in the past, not recorded as held, missed
     or cancelled), then those due in the next ``days`` days, in date order.
 
     :param coach: only this coach's follow-ups (a membership or its id); everyone's when None.
+    :param limit: at most this many (the oldest first); all when None.
     """
     now = now or utcnow()
     stmt = (select(FollowUp).join(Enrollment, FollowUp.enrollment_id == Enrollment.id)
@@ -86,7 +88,26 @@ def due_followups(organization_id: int, coach: Membership | int | None = None, *
     coach_id = _coach_id(coach)
     if coach_id is not None:
         stmt = stmt.where(FollowUp.coach_id == coach_id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return [DueFollowUp(f, f.scheduled_at < now) for f in db.session.scalars(_loaded(stmt))]
+
+
+def due_counts(organization_id: int, coach: Membership | int | None = None, *, days: int = 7,
+               now: datetime | None = None) -> tuple[int, int]:
+    """(overdue, due in the next ``days`` days): the numbers of :func:`due_followups`,
+    counted by the database."""
+    now = now or utcnow()
+    stmt = (select(func.count(case((FollowUp.scheduled_at < now, 1))), func.count())
+            .select_from(FollowUp).join(Enrollment, FollowUp.enrollment_id == Enrollment.id)
+            .where(FollowUp.organization_id == organization_id, FollowUp.status == SCHEDULED,
+                   FollowUp.scheduled_at < now + timedelta(days=days),
+                   Enrollment.status != WITHDRAWN))
+    coach_id = _coach_id(coach)
+    if coach_id is not None:
+        stmt = stmt.where(FollowUp.coach_id == coach_id)
+    overdue, total = db.session.execute(stmt).one()
+    return int(overdue), int(total) - int(overdue)
 
 
 def is_overdue(followup: FollowUp, now: datetime | None = None) -> bool:

@@ -125,7 +125,7 @@ def followups() -> Any:
     pagination = db.paginate(queries.listing(org.id, coach_id=coach_id, cohort_id=cohort_id,
                                              show=show),
                              page=page, per_page=PER_PAGE, error_out=False)
-    due = queries.due_followups(org.id, coach=coach_id)
+    overdue, coming = queries.due_counts(org.id, coach=coach_id)
     args = {k: v for k, v in request.args.items() if k != "page"}
     cohorts = course_queries.cohorts(org.id)
     targets = [(f"{c.id}:{m.id}", f"{c.name} — {localized(m.title)}") for c in cohorts
@@ -136,8 +136,7 @@ def followups() -> Any:
                            + timedelta(days=1),
                            coaches=course_queries.trainers(org.id), cohort_id=cohort_id,
                            coach_arg=coach_arg, show=show, show_labels=SHOW_LABELS, args=args,
-                           overdue=sum(1 for d in due if d.overdue),
-                           coming=sum(1 for d in due if not d.overdue), **_common())
+                           overdue=overdue, coming=coming, **_common())
 
 
 @bp.post("/coaching/round")

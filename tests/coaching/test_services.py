@@ -272,3 +272,14 @@ def test_a_round_moves_late_slots_to_the_next_working_day(enrolled):
         services.schedule_round(cohort=w.cohort, module=w.module("suivi-2"), coach=None,
                                 start=None, place="x", gap_minutes=500)
     assert set(exc.value.fields) == {"start", "gap_minutes"}
+
+
+def test_due_counts_agree_with_the_due_list(enrolled):
+    w = enrolled
+    for learner, days in ((0, -3), (1, -1), (2, 2), (3, 40)):
+        _schedule(w, learner, when=utcnow() + timedelta(days=days))
+    due = queries.due_followups(w.org.id)
+    assert queries.due_counts(w.org.id) == (2, 1) == (
+        sum(d.overdue for d in due), sum(not d.overdue for d in due))
+    assert len(queries.due_followups(w.org.id, limit=2)) == 2
+    assert queries.due_counts(w.org.id, coach=w.member(w.learners[0])) == (0, 0)
