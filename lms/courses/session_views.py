@@ -48,7 +48,8 @@ TICKET_KEY = "sign_in_ticket"
 
 
 def _qr_svg(url: str) -> Markup:
-    svg = segno.make(url, error="m").svg_inline(scale=10, dark="#1d2733", border=2)
+    svg = segno.make(url, error="m").svg_inline(scale=10, dark="#1d2733", light="#ffffff",
+                                                 border=3, omitsize=True)
     return Markup(svg)  # noqa: S704  (segno's own SVG: no user text in it)
 
 
