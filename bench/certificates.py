@@ -6,8 +6,11 @@ For N certificates (issued in one organization, each with its own learner) it me
 same run and on the same HTML:
   1. Relais' renderer, one process (``rendering.pdf_bytes``: sandboxed Jinja + WeasyPrint +
      disk cache write) vs plain WeasyPrint (``HTML(string).write_pdf``) on the pre-rendered HTML;
+     Relais keeps each thread's WeasyPrint font configuration and parsed stylesheet between
+     documents (``lms.core.pdf``), which plain WeasyPrint builds again for every PDF;
   2. the bulk export (``export.write_zip``: pool of warm processes, ZIP + CSV register) with an
-     empty cache vs plain WeasyPrint in a pool of the same size;
+     empty cache vs plain WeasyPrint in a pool of the same size (run before and after, to
+     average out the machine's load), with and without the pool's start-up;
   3. peak memory: tracemalloc peak of the parent during exports of N/4 and N cached
      certificates (flat = independent of the count), and the process's max RSS.
 """
@@ -36,6 +39,7 @@ from lms.accounts.models import Role  # noqa: E402
 from lms.certificates import definitions, export, rendering  # noqa: E402
 from lms.certificates import services as certs  # noqa: E402
 from lms.certificates.models import Certificate  # noqa: E402
+from lms.certificates.pool import PdfPool  # noqa: E402
 from lms.courses import services as courses  # noqa: E402
 from lms.extensions import db  # noqa: E402
 
@@ -47,7 +51,7 @@ def _plain(args: tuple[str, str]) -> int:
     return len(HTML(string=html).write_pdf(stylesheets=[CSS(string=css)]))
 
 
-def _warm() -> None:
+def _warm(_: object = None) -> None:
     import weasyprint  # noqa: F401
 
 
@@ -115,27 +119,44 @@ def main() -> None:
         print(f"cached PDFs served: {seq_n / (time.perf_counter() - t):.0f}/s")
         db.session.expunge_all()
 
-        # 2. Bulk, all cores, empty cache: Relais' export vs plain WeasyPrint in a pool.
+        # 2. Bulk, all cores, empty cache: Relais' export vs plain WeasyPrint in a pool. The
+        # machine's load drifts: plain runs before and after Relais, and their mean is used.
         shutil.rmtree(cache)
+        t = time.perf_counter()
         all_html = [(rendering.render_html(db.session.get(Certificate, i)), template.css)
                     for i in ids]
+        html_ms = (time.perf_counter() - t) / n * 1000
         db.session.expunge_all()
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_warm) as pool:
-            list(pool.map(_plain, all_html[:workers]))  # warm
-            t = time.perf_counter()
-            for _ in pool.map(_plain, all_html, chunksize=4):
-                pass
-            plain_pool_s = time.perf_counter() - t
-        del all_html
+
+        def plain_pool() -> float:
+            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_warm) as pool:
+                list(pool.map(_plain, all_html[:workers]))  # warm
+                t = time.perf_counter()
+                for _ in pool.map(_plain, all_html, chunksize=4):
+                    pass
+                return time.perf_counter() - t
+
+        plain_before = plain_pool()
+        t = time.perf_counter()
+        with PdfPool(workers) as warm_pool:  # the pool's start-up alone, for the record
+            list(warm_pool._executor.map(_warm, range(workers)))
+        startup_s = time.perf_counter() - t
         out = Path(tmp) / "export.zip"
         t = time.perf_counter()
         export.write_zip(out, ids, workers=workers)
         relais_pool_s = time.perf_counter() - t
-        print(f"bulk, {n} PDFs, {workers} processes: Relais export (ZIP + register, pool "
-              f"start-up included) {n / relais_pool_s:.1f}/s, plain WeasyPrint pool (warm) "
-              f"{n / plain_pool_s:.1f}/s, ratio {plain_pool_s / relais_pool_s:.2f}; "
-              f"zip {out.stat().st_size / 1e6:.1f} MB")
+        plain_after = plain_pool()
+        all_html.clear()
+        plain_pool_s = (plain_before + plain_after) / 2
+        steady_s = max(relais_pool_s - startup_s, 1e-9)
+        print(f"bulk, {n} PDFs, {workers} processes: Relais export (ZIP + register) "
+              f"{n / relais_pool_s:.1f}/s with pool start-up ({startup_s:.1f} s), "
+              f"{n / steady_s:.1f}/s without; plain WeasyPrint pool (warm) "
+              f"{n / plain_pool_s:.1f}/s (before {n / plain_before:.1f}/s, after "
+              f"{n / plain_after:.1f}/s); ratio {plain_pool_s / relais_pool_s:.2f} with "
+              f"start-up, {plain_pool_s / steady_s:.2f} without; parent HTML (Jinja + QR) "
+              f"{html_ms:.1f} ms per certificate; zip {out.stat().st_size / 1e6:.1f} MB")
 
         # 3. Memory of the export in the parent: N/4 vs N (cached PDFs, so the zip path).
         peaks = []

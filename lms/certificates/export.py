@@ -28,6 +28,7 @@ from lms.certificates import definitions, queries, rendering
 from lms.certificates.models import Certificate
 from lms.certificates.pool import PdfPool, default_workers
 from lms.core.errors import ValidationFailed
+from lms.core.models import utcnow
 from lms.extensions import db
 from lms.jobs import services as jobs
 from lms.jobs.models import Job
@@ -38,7 +39,7 @@ RESULT_NAME = "certificates.zip"
 REGISTER_NAME = "register.csv"
 REGISTER_COLUMNS = ("number", "code", "learner", "program", "cohort", "start", "end",
                     "hours", "issued_at", "issued_by", "reason", "status", "revoked_at",
-                    "revocation_reason", "replaces", "file")
+                    "revocation_reason", "replaces", "file", "valid_until", "renews")
 
 
 def _filters(params: dict[str, Any]) -> dict[str, Any]:
@@ -70,10 +71,12 @@ def register_row(certificate: Certificate) -> list[Any]:
             s["cohort"]["name"], s["dates"]["start"], s["dates"]["end"], s["hours"]["total"],
             certificate.issued_at.isoformat(),
             certificate.issued_by.display_name if certificate.issued_by else "Relais",
-            certificate.reason or "", "revoked" if certificate.revoked else "valid",
+            certificate.reason or "", certificate.status(utcnow()),
             certificate.revoked_at.isoformat() if certificate.revoked_at else "",
             certificate.revocation_reason or "", certificate.replaces_id or "",
-            file_name(certificate)]
+            file_name(certificate),
+            certificate.valid_until.date().isoformat() if certificate.valid_until else "",
+            certificate.renews_id or ""]
 
 
 def _pdf_path(certificate: Certificate) -> Path:

@@ -368,14 +368,18 @@ def _expiring_form() -> ExpiringForm:
     return form
 
 
+def _expiring() -> tuple[ExpiringForm, Any]:
+    form = _expiring_form()
+    program_id = int(form.program.data) if (form.program.data or "").isdigit() else None
+    return form, recertification.expiring(current_organization().id, days=form.days.data,
+                                          program_id=program_id)
+
+
 @bp.route("/certificates/expiring")
 @role_required(*MANAGER_ROLES)
 def expiring() -> Any:
     """Certificates whose validity ends within 30, 60 or 90 days."""
-    form = _expiring_form()
-    program_id = int(form.program.data) if (form.program.data or "").isdigit() else None
-    stmt = recertification.expiring(current_organization().id, days=form.days.data,
-                                    program_id=program_id)
+    form, stmt = _expiring()
     page = max(request.args.get("page", 1, type=int), 1)
     pagination = db.paginate(stmt, page=page, per_page=50, error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page"}
@@ -390,14 +394,12 @@ def expiring_csv() -> Any:
     import csv
     import io
 
-    form = _expiring_form()
-    program_id = int(form.program.data) if (form.program.data or "").isdigit() else None
+    form, stmt = _expiring()
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["number", "code", "learner", "program", "cohort", "issued_at",
                      "valid_until", "refresher_enrollment"])
-    for c in db.session.scalars(recertification.expiring(
-            current_organization().id, days=form.days.data, program_id=program_id)):
+    for c in db.session.scalars(stmt):
         writer.writerow([c.id, c.code, c.snapshot["learner"]["name"],
                          _cert_text(c.snapshot["program"]["title"]), c.snapshot["cohort"]["name"],
                          c.issued_at.date().isoformat(),
