@@ -8,11 +8,13 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from lms.accounts.models import Role
 from lms.core import pdf
 from lms.core.models import utcnow
 from lms.courses import services, sign_in, sign_in_sheet
+from lms.courses.models import Attendance
 from lms.extensions import db
 
 
@@ -62,6 +64,11 @@ def test_the_sheet_lists_the_session_and_each_learners_half_days(enrolled, day_s
     assert "Present" in text and "Absent" in text
     assert qr.signed_at.astimezone(zone).strftime("%H:%M") == "08:52"
     assert "08:52" in text and "QR code" in text and "Signed electronically at 08:52" in text
+    # A mark ticked on the trainer's sheet has no sign-in time: the learner signs on paper.
+    ticked = db.session.scalar(select(Attendance).where(
+        Attendance.enrollment_id == enrolled.enrollments[1].id, Attendance.half == "pm"))
+    body = "\n".join(line for line in text.splitlines() if "Generated on" not in line)
+    assert ticked.signed_at.astimezone(zone).strftime("%H:%M") not in body.replace("08:52", "")
 
 
 def test_the_sheet_downloads_for_staff_and_hr_in_their_language(client, login, create_user,
