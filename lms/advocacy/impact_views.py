@@ -28,6 +28,7 @@ FIGURE_LABELS = {"events": _l("Actions"), **METRIC_LABELS}
 BAND_LABELS = {0: _l("Not assessed"), 1: _l("Level 1 — Aware"),
                2: _l("Level 2 — Guided practitioner"), 3: _l("Level 3 — Autonomous"),
                4: _l("Level 4 — Advanced"), 5: _l("Level 5 — Ambassador")}
+COHORTS_PER_PAGE = 10
 SOURCE_LABELS = {"session": _l("first session"), "start_date": _l("cohort start date")}
 
 
@@ -73,15 +74,24 @@ def impact_report() -> Any:
     org = current_organization()
     weeks = impact.clamp_weeks(request.args.get("weeks", impact.DEFAULT_WEEKS))
     cohorts = course_queries.cohorts(org.id)
-    reports = impact.organization_impact(cohorts, weeks=weeks)
     selected_id = request.args.get("cohort", type=int)
     if selected_id is not None and selected_id not in {c.id for c in cohorts}:
         abort(404)
     export = request.args.get("export")
     if export == "cohorts":
-        return impact_csv(reports)
-    selected = next((r for r in reports if r.cohort.id == selected_id), None) or next(
-        (r for r in reports if r.cohort.pilot), None) or (reports[0] if reports else None)
+        return impact_csv(impact.organization_impact(cohorts, weeks=weeks))
+    # The overview is paged (each cohort's report reads its events); the cohort shown in
+    # detail is the one asked for, else the (first) pilot, else the newest.
+    pages = max(1, -(-len(cohorts) // COHORTS_PER_PAGE))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    shown = cohorts[(page - 1) * COHORTS_PER_PAGE:page * COHORTS_PER_PAGE]
+    chosen = next((c for c in cohorts if c.id == selected_id), None) or next(
+        (c for c in cohorts if c.pilot), None) or (cohorts[0] if cohorts else None)
+    reports = impact.organization_impact(
+        shown + ([chosen] if chosen is not None and chosen not in shown else []), weeks=weeks)
+    selected = next((r for r in reports if chosen is not None and r.cohort.id == chosen.id),
+                    None)
+    reports = [r for r in reports if r.cohort in shown]
     if export in ("learners", "skills"):
         if selected is None:
             abort(404)
@@ -101,7 +111,7 @@ def impact_report() -> Any:
         "advocacy/impact.html", weeks=weeks, reports=reports, selected=selected,
         bars=_bars(selected) if selected else [], figures=impact.FIGURES,
         figure_labels=FIGURE_LABELS, band_labels=BAND_LABELS, source_labels=SOURCE_LABELS,
-        max_weeks=impact.MAX_WEEKS)
+        max_weeks=impact.MAX_WEEKS, page=page, pages=pages)
 
 
 # -- the learner's timeline ----------------------------------------------------------------------

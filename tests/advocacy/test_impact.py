@@ -231,3 +231,18 @@ def test_the_report_in_french(world, client, login):
                       headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "Impact de la formation sur la prise de parole" in html
     assert "première session" in html and "Niveau 3 — Autonome" in html
+
+
+def test_the_cohort_overview_is_paged(world, client, login):
+    program = world["cohort"].program
+    for n in range(11):
+        courses.create_cohort(program=program, name=f"Vague {n + 1:02d}")
+    db.session.commit()
+    login(world["hr"])
+    first = client.get(f"/o/{world['org'].slug}/advocacy/impact").get_data(as_text=True)
+    second = client.get(f"/o/{world['org'].slug}/advocacy/impact?page=2").get_data(
+        as_text=True)
+    # Newest first, ten a page: the pilot is on page 2 and still shown in detail on page 1.
+    assert "Page 1 of 2" in first and "Vague 11" in first and "Vague 01" not in first
+    assert "Vague 01" in second and ">Pilote</a>" in second
+    assert "Training date: 15/09/2026" in first
