@@ -27,6 +27,7 @@ from sqlalchemy.orm import contains_eager
 
 from lms.accounts.models import Membership
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
+from lms.core.errors import DomainError
 from lms.courses.models import (
     COMPLETED,
     WITHDRAWN,
@@ -156,7 +157,14 @@ def verify_for_users(organization_id: int, user_ids: Iterable[int] | None) -> in
                 AdvocacyEvent.id.in_(ids)).order_by(AdvocacyEvent.occurred_at,
                                                     AdvocacyEvent.id)))
             before = _done(enrollment, module)
-            verify_exercise(enrollment, module, evidence=evidence_of(events, rule))
+            try:
+                # A verification that fails must not undo the ingestion that triggered it.
+                with db.session.begin_nested():
+                    verify_exercise(enrollment, module, evidence=evidence_of(events, rule))
+            except DomainError as exc:
+                log.warning("verification enrollment=%s module=%s failed: %s", enrollment.id,
+                            module.id, exc.message)
+                continue
             verified += not before
     return verified
 

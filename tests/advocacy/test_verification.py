@@ -169,3 +169,18 @@ def test_opening_date_is_the_later_of_enrolment_and_cohort_start(world):
     assert verification.opened_at(enrollment) == world["opened"]
     enrollment.cohort.starts_on = date(2020, 1, 1)
     assert verification.opened_at(enrollment) == enrollment.enrolled_at
+
+
+def test_a_failing_verification_does_not_undo_the_ingestion(world, monkeypatch):
+    from lms.core.errors import ValidationFailed
+
+    def refuse(*_args, **_kwargs):
+        raise ValidationFailed("This enrolment was withdrawn.")
+
+    monkeypatch.setattr(exercises, "verify_exercise", refuse)
+    org, learner, opened = world["org"], world["learner"], world["opened"]
+    for day in (1, 2):
+        _post(org, learner, opened + timedelta(days=day))
+    assert db.session.scalar(select(db.func.count()).select_from(
+        services.AdvocacyEvent)) == 2
+    assert _state(world["enrollment"], world["module"]) == (None, None)
