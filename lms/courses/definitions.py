@@ -232,12 +232,14 @@ def _exercise(r: _Reader, node: Node, kind: str, lang: str) -> dict[str, Any] | 
     out["evidence"] = {k: evidence[k] for k in EVIDENCE_KINDS if k in evidence}
     if "due_days" in f:
         out["due_days"] = r.integer(f["due_days"], "due_days", 1, 365)
-    criteria, nodes = [], r.sequence(f.get("rubric"), "rubric")
+    criteria: list[dict[str, Any]] = []
+    nodes = r.sequence(f.get("rubric"), "rubric")
     for item in nodes:
         c = r.mapping(item, "rubric criterion", ("key", "label")) or {}
         criteria.append({"key": r.key(c.get("key"), "criterion key"),
                          "label": r.text(c.get("label"), "criterion label", lang)})
-    _unique(r, list(zip(nodes, (c["key"] for c in criteria), strict=True)), "criterion key")
+    _unique(r, list(zip(nodes, (str(c["key"]) for c in criteria), strict=True)),
+            "criterion key")
     if len(criteria) > 12:
         r.error(f["rubric"], "a rubric has at most 12 criteria")
     out["rubric"] = criteria
