@@ -131,6 +131,9 @@ def listing(organization_id: int, *, now: datetime | None = None, coach_id: int 
         stmt = stmt.where(FollowUp.coach_id == coach_id)
     if cohort_id is not None:
         stmt = stmt.where(Enrollment.cohort_id == cohort_id)
+    if show == "open":
+        # Only scheduled ones: by date is overdue first, and the index serves it.
+        return _loaded(stmt.order_by(FollowUp.scheduled_at, FollowUp.id))
     return _loaded(stmt.order_by(
         bucket, case((FollowUp.status == SCHEDULED, FollowUp.scheduled_at)),
         case((FollowUp.status != SCHEDULED, FollowUp.scheduled_at)).desc(), FollowUp.id))
