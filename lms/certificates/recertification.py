@@ -57,8 +57,9 @@ class Planned:
 
 
 def _refresher(settings: CertificateSettings, program: Program, now: datetime, *,
-               create: bool) -> tuple[Cohort | None, str]:
-    """The program's refresher cohort (created when asked and missing) and its name."""
+               create: bool, trainers_of: int | None = None) -> tuple[Cohort | None, str]:
+    """The program's refresher cohort (created when asked and missing, with the trainers of
+    cohort ``trainers_of``) and its name."""
     if settings.refresher_cohort_id is not None:
         cohort = db.session.get(Cohort, settings.refresher_cohort_id)
         if cohort is not None:
@@ -67,7 +68,9 @@ def _refresher(settings: CertificateSettings, program: Program, now: datetime, *
     cohort = db.session.scalar(select(Cohort).where(Cohort.program_id == program.id,
                                                     Cohort.name == name))
     if cohort is None and create:
-        cohort = courses.create_cohort(program=program, name=name, starts_on=now.date())
+        earlier = db.session.get(Cohort, trainers_of) if trainers_of is not None else None
+        cohort = courses.create_cohort(program=program, name=name, starts_on=now.date(),
+                                       trainers=earlier.trainers if earlier is not None else ())
     return cohort, name
 
 
@@ -97,7 +100,8 @@ def recertify(organization: Organization, *, dry_run: bool = False,
         due = _due(settings, now)
         if not due:
             continue
-        cohort, name = _refresher(settings, program, now, create=not dry_run)
+        cohort, name = _refresher(settings, program, now, create=not dry_run,
+                                  trainers_of=due[0].cohort_id)
         for certificate in due:
             membership = db.session.scalar(select(Membership).where(
                 Membership.organization_id == organization.id,

@@ -58,7 +58,9 @@ def test_modern_template_renders_with_colour_logo_and_qr(cert_world, tmp_path, l
     assert cert.template_key == "modern"
     html = rendering.render_html(cert)
     assert "#aa3366" in html and 'src="data:image/png;base64,' in html and "<svg" in html
-    flat = " ".join(pdf_text(rendering.pdf_bytes(cert), tmp_path).split())
+    text = pdf_text(rendering.pdf_bytes(cert), tmp_path)
+    assert text.count("\f") == 1  # one A4 landscape page
+    flat = " ".join(text.split())
     assert "Learner 0" in flat
     if locale == "fr":
         assert "Attestation de fin de formation" in flat and "Valable jusqu'au" in flat

@@ -125,6 +125,7 @@ def test_recertify_enrols_once_in_an_automatic_refresher_cohort(cert_world):
     db.session.commit()
     cohort = db.session.scalar(select(Cohort).where(Cohort.name == f"Recertification {year}"))
     assert cohort is not None and cohort.program_id == w.program.id
+    assert [t.user_id for t in cohort.trainers] == [w.trainer.id]  # the earlier cohort's
     enrollment = db.session.scalar(select(Enrollment).where(Enrollment.cohort_id == cohort.id))
     assert enrollment.membership_id == w.enrollments[0].membership_id
     db.session.refresh(due)
