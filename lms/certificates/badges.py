@@ -183,7 +183,8 @@ def revocation_list(organization: Organization) -> dict[str, Any]:
     return {"id": revocation_list_url(organization), "type": REVOCATION_LIST,
             "issuer": issuer_url(organization), "updated": _stamp(utcnow()),
             "revokedCredentials": [{"id": credential_url(code), "revoked": True,
-                                    "revocationDate": _stamp(at)} for code, at in rows]}
+                                    "revocationDate": _stamp(at) if at else None}
+                                   for code, at in rows]}
 
 
 def competencies(organization: Organization) -> dict[str, Any]:
