@@ -597,7 +597,9 @@ def _queue(organization_id: int, trainer: Membership | None, cohort_id: int | No
     stmt = (select(ExerciseSubmission)
             .join(Enrollment, ExerciseSubmission.enrollment_id == Enrollment.id)
             .where(ExerciseSubmission.organization_id == organization_id,
-                   ExerciseSubmission.status == SUBMITTED))
+                   ExerciseSubmission.status == SUBMITTED,
+                   # A withdrawn learner's hand-in waits for nobody.
+                   Enrollment.status != WITHDRAWN))
     if trainer is not None:
         stmt = stmt.where(Enrollment.cohort_id.in_(select(CohortTrainer.cohort_id).where(
             CohortTrainer.membership_id == trainer.id)))

@@ -292,6 +292,8 @@ def test_a_trainer_sees_only_the_cohorts_they_train(enrolled, create_user):
     colleague = create_user("trainer", org=w.org)
     assert exercises.to_review(w.org.id, trainer=w.member(colleague)) == []
     assert len(exercises.to_review(w.org.id)) == 1
+    services.withdraw(enrollment=w.enrollments[0])
+    assert exercises.to_review(w.org.id) == [] and exercises.count_to_review(w.org.id) == 0
 
 
 # --- AFEST -------------------------------------------------------------------------------------
