@@ -40,16 +40,17 @@ class Pace:
         return self.expected is not None or self.idle_days is not None
 
 
-def pace(*, percent: int, starts_on: date | None, ends_on: date | None,
-         last_activity: datetime, today: date) -> Pace:
+def pace(*, percent: float, expected: int | None, started: bool, last_activity: datetime,
+         today: date) -> Pace:
     """How a learner stands against the cohort's calendar and their own activity.
 
     :param percent: their progress in the program, 0–100.
+    :param expected: :func:`expected_percent` of their cohort on ``today``.
+    :param started: whether their cohort has started (nobody is late before).
     :param last_activity: their latest learning activity (or enrolment).
     """
-    if starts_on is not None and today < starts_on:
-        return Pace(None, None)  # the cohort has not started: nobody is late yet
-    expected = expected_percent(starts_on, ends_on, today)
+    if not started:
+        return Pace(None, None)
     late = expected if expected is not None and percent < expected - PACE_MARGIN else None
     idle = (today - last_activity.date()).days
     return Pace(late, idle if idle >= IDLE_DAYS else None)

@@ -5,9 +5,10 @@ Each dashboard list costs a fixed number of grouped queries, whatever the number
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, func, or_, select
@@ -32,6 +33,7 @@ from lms.courses.models import (
     TrainingSession,
 )
 from lms.extensions import db
+from lms.reports import pace as pace_rule
 from lms.reports.pace import Pace, expected_percent, pace
 
 # A cohort that ended more than this long ago leaves the dashboards (its pages stay).
@@ -77,18 +79,10 @@ def _required_counts(program_ids: Iterable[int]) -> dict[int, int]:
         .group_by(Module.program_id)).all())
 
 
-def standings(enrollments: Select[Any, Any, Any] | list[Enrollment]) -> dict[str, Standing]:
-    """Standing of each enrolment, keyed by id.
-
-    :param enrollments: enrolments, or a select of (enrolment id, program id, enrolled_at)
-        rows (so a whole organization is summed in SQL without loading its enrolments).
-    """
-    if isinstance(enrollments, list):
-        rows = [(e.id, e.cohort.program_id, e.enrolled_at) for e in enrollments]
-        wanted: Select[Any] | list[str] = [e.id for e in enrollments]
-    else:
-        rows = list(db.session.execute(enrollments))
-        wanted = select(enrollments.subquery().c[0])
+def standings(enrollments: list[Enrollment]) -> dict[str, Standing]:
+    """Standing of each enrolment, keyed by id (one grouped query)."""
+    rows = [(e.id, e.cohort.program_id, e.enrolled_at) for e in enrollments]
+    wanted = [e.id for e in enrollments]
     if not rows:
         return {}
     required = _required_counts(program for _i, program, _d in rows)
@@ -245,7 +239,7 @@ class Behind:
     """A learner falling behind (see :mod:`lms.reports.pace` for the rule)."""
 
     enrollment: Enrollment
-    standing: Standing
+    percent: int
     pace: Pace
 
 
@@ -259,48 +253,74 @@ class CohortsOverview:
 def cohorts_overview(organization_id: int, *, trainer: Membership | None = None,
                      today: date | None = None, limit: int = 20) -> CohortsOverview:
     """Current cohorts (those of ``trainer`` when given) with their learners' progress, and the
-    learners falling behind."""
+    learners falling behind (the rule of :mod:`lms.reports.pace`).
+
+    One grouped query, whatever the number of learners, reads each enrolment's progress (the
+    sum over its required modules) and latest activity; the rest is arithmetic."""
     today = today or utcnow().date()
     cohorts = list(db.session.scalars(_cohorts(organization_id, trainer, today).options(
         selectinload(Cohort.program)).order_by(Cohort.starts_on.desc(), Cohort.id.desc())))
     if not cohorts:
         return CohortsOverview([], [], 0)
-    by_cohort = {c.id: c for c in cohorts}
-    rows = list(db.session.execute(
-        select(Enrollment.id, Enrollment.cohort_id, Enrollment.status)
-        .where(Enrollment.cohort_id.in_(by_cohort), Enrollment.status != WITHDRAWN)))
-    standing = standings(
-        select(Enrollment.id, Cohort.program_id, Enrollment.enrolled_at)
-        .join(Cohort, Cohort.id == Enrollment.cohort_id)
-        .where(Enrollment.cohort_id.in_(by_cohort), Enrollment.status != WITHDRAWN))
-    flagged: list[tuple[str, Standing, Pace]] = []
-    totals: dict[int, list[int]] = {c: [0, 0, 0, 0] for c in by_cohort}  # n, done, sum, behind
-    for enrollment_id, cohort_id, status in rows:
-        s, c = standing[enrollment_id], by_cohort[cohort_id]
+    required_ids = list(db.session.scalars(select(Module.id).where(
+        Module.program_id.in_({c.program_id for c in cohorts}), Module.required.is_(True))))
+    required = _required_counts(c.program_id for c in cohorts)
+    count = {c.id: required.get(c.program_id, 0) for c in cohorts}
+    expected = {c.id: expected_percent(c.starts_on, c.ends_on, today) for c in cohorts}
+    # Thresholds per cohort: below ``late`` percent is behind schedule (None: no dates, or
+    # not started); a latest activity before ``idle_since`` is inactive.
+    started = {c.id: c.starts_on is None or c.starts_on <= today for c in cohorts}
+    late = {c: (e - pace_rule.PACE_MARGIN if e is not None and started[c] else None)
+            for c, e in expected.items()}
+    idle_since = datetime.combine(today - timedelta(days=pace_rule.IDLE_DAYS - 1),
+                                  datetime.min.time(), tzinfo=UTC)
+    rows = db.session.execute(
+        select(Enrollment.id, Enrollment.cohort_id, Enrollment.status,
+               func.coalesce(func.sum(case((ModuleProgress.module_id.in_(required_ids),
+                                            ModuleProgress.percent), else_=0)), 0),
+               # Inactive, said by the database: no datetime crosses into Python per row.
+               case((func.coalesce(func.max(ModuleProgress.updated_at), Enrollment.enrolled_at)
+                     < idle_since, 1), else_=0))
+        .select_from(Enrollment)
+        .outerjoin(ModuleProgress, ModuleProgress.enrollment_id == Enrollment.id)
+        .where(Enrollment.cohort_id.in_(list(count)), Enrollment.status != WITHDRAWN)
+        .group_by(Enrollment.id))  # its other columns follow from the primary key
+    totals: dict[int, list[float]] = {c: [0, 0, 0.0, 0] for c in count}  # n, done, %, behind
+    flagged: list[tuple[float, str, int, float]] = []
+    for enrollment_id, cohort_id, status, total, idle in rows:
         t = totals[cohort_id]
         t[0] += 1
-        t[2] += 100 if status == COMPLETED else s.percent
         if status == COMPLETED:
             t[1] += 1
+            t[2] += 100
             continue
-        p = pace(percent=s.percent, starts_on=c.starts_on, ends_on=c.ends_on,
-                 last_activity=s.last_activity, today=today)
-        if p.behind:
+        percent = total / count[cohort_id] if count[cohort_id] else 0.0
+        t[2] += percent
+        threshold = late[cohort_id]
+        if started[cohort_id] and ((threshold is not None and percent < threshold)
+                                   or idle):
             t[3] += 1
-            flagged.append((enrollment_id, s, p))
-    flagged.sort(key=lambda f: (-((f[2].expected or 0) - f[1].percent), -(f[2].idle_days or 0)))
-    shown = flagged[:limit]
+            flagged.append(((expected[cohort_id] or 0) - percent, enrollment_id, cohort_id,
+                            percent))
+    worst = heapq.nsmallest(limit, flagged, key=lambda f: (-f[0], f[1]))
+    ids = [w[1] for w in worst]
     loaded = {e.id: e for e in db.session.scalars(
-        select(Enrollment).where(Enrollment.id.in_([f[0] for f in shown])).options(
+        select(Enrollment).where(Enrollment.id.in_(ids)).options(
             selectinload(Enrollment.membership).selectinload(Membership.user),
-            selectinload(Enrollment.cohort)))} if shown else {}
-    summaries = [CohortSummary(c, totals[c.id][0], totals[c.id][1],
+            selectinload(Enrollment.cohort)))} if worst else {}
+    latest = dict(db.session.execute(
+        select(ModuleProgress.enrollment_id, func.max(ModuleProgress.updated_at))
+        .where(ModuleProgress.enrollment_id.in_(ids))
+        .group_by(ModuleProgress.enrollment_id)).all()) if worst else {}
+    summaries = [CohortSummary(c, int(totals[c.id][0]), int(totals[c.id][1]),
                                round(totals[c.id][2] / totals[c.id][0]) if totals[c.id][0]
-                               else 0, totals[c.id][3],
-                               expected_percent(c.starts_on, c.ends_on, today))
-                 for c in cohorts]
-    return CohortsOverview(summaries, [Behind(loaded[i], s, p) for i, s, p in shown],
-                           len(flagged))
+                               else 0, int(totals[c.id][3]), expected[c.id]) for c in cohorts]
+    behind = [Behind(loaded[eid], round(percent),
+                     pace(percent=percent, expected=expected[cid], started=True,
+                          last_activity=latest.get(eid) or loaded[eid].enrolled_at,
+                          today=today))
+              for _gap, eid, cid, percent in worst]
+    return CohortsOverview(summaries, behind, len(flagged))
 
 
 @dataclass(frozen=True)
