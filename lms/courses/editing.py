@@ -22,6 +22,7 @@ from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
 from lms.courses import definitions as defs
 from lms.courses import progress
+from lms.courses.exercise_models import ExerciseSubmission
 from lms.courses.models import (
     COMPLETED,
     NOT_STARTED,
@@ -266,6 +267,7 @@ class Impact:
     quiz_attempts: int = 0
     sessions: int = 0
     attendance_marks: int = 0
+    submissions: int = 0  # exercise hand-ins (with their reviews)
     dependents: tuple[Module, ...] = ()  # modules listing it as a prerequisite
     blocker: str | None = None  # why it cannot be deleted at all
 
@@ -302,6 +304,8 @@ def module_impact(module: Module) -> Impact:
                         .where(TrainingSession.module_id == module.id)),
         attendance_marks=_count(select(func.count()).select_from(Attendance)
                                 .where(Attendance.session_id.in_(sessions))),
+        submissions=_count(select(func.count()).select_from(ExerciseSubmission)
+                           .where(ExerciseSubmission.module_id == module.id)),
         dependents=tuple(m for m in module.program.modules
                          if module.key in m.prerequisites and m.id != module.id),
         blocker=blocker)

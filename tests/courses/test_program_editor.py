@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from lms.courses import definitions as defs
-from lms.courses import queries, services
+from lms.courses import exercises, queries, services
+from lms.courses.exercise_models import ExerciseSubmission
 from lms.courses.models import (
     LessonView,
     Module,
@@ -218,6 +219,21 @@ def test_deleting_a_module_says_what_is_lost_and_drops_prerequisites(enrolled, c
         ModuleProgress.module_id == veille.id)) == 0
     # The program still exports and imports.
     defs.read_zip(client.get(f"/o/acme/programs/{w.program.id}/export.zip").data)
+
+
+def test_deleting_an_exercise_says_how_many_hand_ins_go(enrolled, client, login):
+    w = enrolled
+    module = w.module("exercice-profil")
+    for e in w.enrollments[:3]:
+        exercises.submit_evidence(enrollment=e, module=module,
+                                  post_url="https://www.linkedin.com/in/someone",
+                                  reflection="Titre et résumé revus.")
+    db.session.commit()
+    login(w.trainer)
+    url = f"/o/acme/programs/{w.program.id}/modules/{module.id}/delete"
+    assert "3 exercise hand-ins and their reviews" in client.get(url).get_data(as_text=True)
+    assert client.post(url).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(ExerciseSubmission)) == 0
 
 
 def test_deleting_a_module_with_sessions_and_the_last_module(world, client, login,
