@@ -28,17 +28,20 @@ EXPIRY_WINDOWS = (30, 60, 90)
 
 
 def expiring(organization_id: int, *, days: int, now: datetime | None = None,
-             program_id: int | None = None) -> Select[Any]:
+             program_id: int | None = None, include_expired: bool = False) -> Select[Any]:
     """Valid certificates whose validity ends within ``days`` (soonest first), leaving out
-    those already renewed by a later certificate."""
+    those already renewed by a later certificate; with ``include_expired``, those whose
+    validity is already over too (the refresher was missed)."""
     now = now or utcnow()
     renewed = select(Certificate.renews_id).where(Certificate.renews_id.is_not(None),
                                                   Certificate.revoked_at.is_(None))
     stmt = select(Certificate).where(
         Certificate.organization_id == organization_id, Certificate.revoked_at.is_(None),
-        Certificate.valid_until.is_not(None), Certificate.valid_until > now,
+        Certificate.valid_until.is_not(None),
         Certificate.valid_until <= now + timedelta(days=days),
         Certificate.id.not_in(renewed))
+    if not include_expired:
+        stmt = stmt.where(Certificate.valid_until > now)
     if program_id:
         stmt = stmt.where(Certificate.program_id == program_id)
     return stmt.order_by(Certificate.valid_until, Certificate.id)
@@ -75,8 +78,10 @@ def _refresher(settings: CertificateSettings, program: Program, now: datetime, *
 
 
 def _due(settings: CertificateSettings, now: datetime) -> list[Certificate]:
+    # Already expired ones too: a learner whose refresher was missed (the validity was set
+    # later, the runners were down) is enrolled all the same.
     stmt = expiring(settings.organization_id, days=settings.renewal_lead_days, now=now,
-                    program_id=settings.program_id)
+                    program_id=settings.program_id, include_expired=True)
     return list(db.session.scalars(stmt.where(Certificate.refresher_enrollment_id.is_(None))))
 
 

@@ -132,8 +132,13 @@ def test_recertify_enrols_once_in_an_automatic_refresher_cohort(cert_world):
     assert due.refresher_enrollment_id == enrollment.id
     # Once only.
     assert recertification.recertify(w.org) == []
+    # A certificate already expired (its refresher missed) is caught up.
+    age(not_due, expires_in_days=-2)
+    (late,) = recertification.recertify(w.org)
+    assert (late.certificate_id, late.action) == (not_due.id, "enrol")
     db.session.commit()
-    assert len(cohort.enrollments) == 1
+    db.session.refresh(cohort)
+    assert len(cohort.enrollments) == 2
 
 
 def test_recertify_uses_the_chosen_refresher_cohort_and_the_command(cert_world, runner):
