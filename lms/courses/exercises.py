@@ -316,6 +316,8 @@ def submit_evidence(*, enrollment: Enrollment, module: Module, post_url: str | N
             db.session.add(submission)
             db.session.flush()
     except IntegrityError as exc:  # the same hand-in sent twice at once
+        if submission.screenshot_path:
+            (screenshot_folder() / submission.screenshot_path).unlink(missing_ok=True)
         raise Conflict("Your evidence is awaiting review: wait for the trainer's answer.") \
             from exc
     (submission.statement_id,) = record([es.submitted(submission)],
