@@ -190,3 +190,16 @@ def test_a_cohort_without_coaching_modules_has_no_coaching_links(client, enrolle
     _login(client, w.trainer)
     html = client.get(f"/o/acme/cohorts/{cohort.id}").get_data(as_text=True)
     assert "/coaching/learners/" not in html and "/o/acme/coaching?cohort=" not in html
+
+
+def test_my_follow_ups_anchor_each_module_once(client, enrolled):
+    import re
+
+    w = enrolled
+    for days in (2, 9):
+        _schedule(w, when=utcnow() + timedelta(days=days))
+    _login(client, w.learners[0])
+    html = client.get("/o/acme/my/followups").get_data(as_text=True)
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    assert f'id="module-{w.module("suivi-1").id}"' in html
