@@ -344,8 +344,9 @@ def record_held(*, followup: FollowUp, notes: str | None,
                 actions: Iterable[tuple[str, date | None]] = (),
                 next_followup_on: date | None = None, held_at: datetime | None = None) -> FollowUp:
     """Record a scheduled follow-up as held, with shared notes, agreed action items and the
-    date of the next follow-up. Records "attended"; when the follow-ups held reach the
-    module's required count, records "completed" on the module, which completes it.
+    date of the next follow-up. Records "attended"; when the module is completed by
+    ``followups_held`` and the follow-ups held reach its count, records "completed" on the
+    module, which completes it.
 
     :param actions: (text, due date or None) pairs; blank texts are skipped.
     :param held_at: when it took place (its scheduled time when None).
@@ -397,6 +398,9 @@ def held_count(enrollment: Enrollment, module: Module) -> int:
 
 
 def _complete_module_when_due(enrollment: Enrollment, module: Module) -> None:
+    # Only a followups_held rule is met by follow-ups (another rule says its own way).
+    if (module.completion or {}).get("type") != "followups_held":
+        return
     held = held_count(enrollment, module)
     if held < required_count(module):
         return

@@ -283,3 +283,14 @@ def test_due_counts_agree_with_the_due_list(enrolled):
         sum(d.overdue for d in due), sum(not d.overdue for d in due))
     assert len(queries.due_followups(w.org.id, limit=2)) == 2
     assert queries.due_counts(w.org.id, coach=w.member(w.learners[0])) == (0, 0)
+
+
+def test_a_module_with_another_rule_is_not_completed_by_follow_ups(enrolled):
+    w = enrolled
+    module = w.module("suivi-1")
+    module.completion = {"type": "xapi_completed"}
+    db.session.commit()
+    services.record_held(followup=_schedule(w), notes=None)
+    db.session.commit()
+    assert course_queries.progress_by_module(w.enrollments[0].id)[module.id].state == \
+        "in_progress"
