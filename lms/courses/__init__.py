@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)  # with the routes of session_views, imported above
     app.register_blueprint(session_views.scan_bp)
+    app.register_blueprint(session_views.approvals_bp)
     from lms.courses import editor_views
 
     app.register_blueprint(editor_views.bp)

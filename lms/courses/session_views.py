@@ -33,6 +33,7 @@ from lms.accounts.authz import (
     MANAGER_ROLES,
     STAFF_ROLES,
     current_membership,
+    org_blueprint,
     role_required,
 )
 from lms.accounts.models import Organization, Role
@@ -44,6 +45,9 @@ from lms.courses.views import _checked, _common, _fail, _program, _session, bp
 from lms.extensions import db
 
 scan_bp = Blueprint("sign_in", __name__)
+# Approvals concern managers of any role (a learner may manage people): their own blueprint, so
+# the page is not taken for part of "My training".
+approvals_bp = org_blueprint("approvals", __name__)
 TICKET_KEY = "sign_in_ticket"
 
 
@@ -165,8 +169,8 @@ def sign_in_sheet_pdf(session_id: int) -> Any:
 # --- approvals -------------------------------------------------------------------------------
 
 
-@bp.get("/approvals")
-def approvals_page() -> Any:
+@approvals_bp.get("/approvals")
+def page() -> Any:
     """Registrations waiting for my approval (as a manager, HR or admin), or decided ones."""
     me = current_membership()
     decided = request.args.get("show") == "decided"
@@ -178,7 +182,7 @@ def approvals_page() -> Any:
                            **_common())
 
 
-@bp.post("/approvals/<int:registration_id>")
+@approvals_bp.post("/approvals/<int:registration_id>")
 def decide(registration_id: int) -> Any:
     """Approve or decline one request (declining needs a reason)."""
     _checked()
@@ -199,7 +203,7 @@ def decide(registration_id: int) -> Any:
     except DomainError as exc:
         db.session.rollback()
         _fail(exc)
-        return redirect(url_for(".approvals_page"))
+        return redirect(url_for(".page"))
     db.session.commit()
     approvals.notify_decided(registration)
     if registration.status == "declined":
@@ -209,7 +213,7 @@ def decide(registration_id: int) -> Any:
               "success")
     else:
         flash(_("Approved: %(name)s has a seat.", name=name), "success")
-    return redirect(url_for(".approvals_page"))
+    return redirect(url_for(".page"))
 
 
 @bp.post("/programs/<int:program_id>/approval")

@@ -160,7 +160,8 @@ def test_the_learner_asks_and_the_manager_decides_on_the_approvals_page(client, 
 
     login(gated.manager)  # a learner who manages people sees the Approvals link
     home = client.get("/o/acme/approvals").get_data(as_text=True)
-    assert "Learner 0" in home and ">Approvals</a>" in home
+    assert "Learner 0" in home and 'aria-current="page">Approvals</a>' in home
+    assert 'aria-current="page">My training' not in home  # its own menu entry, not his training
     reg = db.session.scalar(select(SessionRegistration))
     response = client.post(f"/o/acme/approvals/{reg.id}", data={"decision": "decline",
                                                                   "reason": ""})
