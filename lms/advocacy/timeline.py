@@ -161,11 +161,13 @@ def _details(rows: Sequence[Any]) -> dict[tuple[str, str], dict[str, Any]]:
             ints.get("quiz", []))).options(selectinload(QuizAttempt.quiz))):
         out[("quiz", str(q.id))] = {"quiz": q.quiz.title, "score": q.score,
                                     "passed": q.passed}
-    for p in db.session.scalars(select(ModuleProgress).where(ModuleProgress.id.in_(
-            ints.get("module_completed", []))).options(selectinload(ModuleProgress.module))):
-        out[("module_completed", str(p.id))] = {"module": p.module.title,
-                                                "module_kind": p.module.kind,
-                                                "score": p.score}
+    completed = list(db.session.scalars(select(ModuleProgress).where(ModuleProgress.id.in_(
+        ints.get("module_completed", []))).options(selectinload(ModuleProgress.module))))
+    verified = _verified_from_activity(completed)
+    for p in completed:
+        out[("module_completed", str(p.id))] = {
+            "module": p.module.title, "module_kind": p.module.kind, "score": p.score,
+            "verified_from_activity": (p.enrollment_id, p.module_id) in verified}
     for att, session in db.session.execute(
             select(Attendance, TrainingSession)
             .join(TrainingSession, TrainingSession.id == Attendance.session_id)
@@ -180,3 +182,19 @@ def _details(rows: Sequence[Any]) -> dict[tuple[str, str], dict[str, Any]]:
                                         "clicks": e.clicks, "impressions": e.impressions,
                                         "reactions": e.reactions, "signups": e.signups}
     return out
+
+
+def _verified_from_activity(progress: list[ModuleProgress]) -> set[tuple[str, int]]:
+    """(enrolment, module) of the completed exercises that were verified from activity."""
+    exercises = [p for p in progress if p.module.kind == "exercise"]
+    if not exercises:
+        return set()
+    try:
+        from lms.courses.exercise_models import VERIFIED, ExerciseSubmission
+    except ImportError:  # no exercise hand-ins in this installation
+        return set()
+    return {(s.enrollment_id, s.module_id) for s in db.session.execute(
+        select(ExerciseSubmission.enrollment_id, ExerciseSubmission.module_id).where(
+            ExerciseSubmission.enrollment_id.in_({p.enrollment_id for p in exercises}),
+            ExerciseSubmission.module_id.in_({p.module_id for p in exercises}),
+            ExerciseSubmission.status == VERIFIED))}

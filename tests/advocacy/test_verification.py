@@ -184,3 +184,13 @@ def test_a_failing_verification_does_not_undo_the_ingestion(world, monkeypatch):
     assert db.session.scalar(select(db.func.count()).select_from(
         services.AdvocacyEvent)) == 2
     assert _state(world["enrollment"], world["module"]) == (None, None)
+
+
+def test_the_timeline_says_the_exercise_was_verified_from_activity(world, client, login):
+    org, learner, opened = world["org"], world["learner"], world["opened"]
+    for day in (1, 2):
+        _post(org, learner, opened + timedelta(days=day))
+    login(learner)
+    html = client.get(f"/o/{org.slug}/timeline").get_data(as_text=True)
+    assert "Module completed: Deux publications" in html
+    assert "verified from your advocacy activity" in html
