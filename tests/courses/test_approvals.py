@@ -153,6 +153,8 @@ def test_managers_cannot_loop_or_cross_organizations(gated, create_user, create_
 def test_the_learner_asks_and_the_manager_decides_on_the_approvals_page(client, login, gated):
     enrollment = gated.enrollments[0]
     login(gated.learners[0])
+    before = client.get(f"/o/acme/training/{enrollment.id}").get_data(as_text=True)
+    assert "Ask to register" in before and "(your manager approves)" in before
     client.post(f"/o/acme/training/{enrollment.id}/sessions/{gated.session.id}/register")
     page = client.get(f"/o/acme/training/{enrollment.id}").get_data(as_text=True)
     assert "Waiting for approval" in page
