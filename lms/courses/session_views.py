@@ -28,6 +28,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.authz import (
     MANAGER_ROLES,
@@ -132,11 +133,14 @@ def sign_in_confirm(session_id: int) -> Any:
         if refusal is None and has_ticket:
             try:
                 mark = sign_in.sign_in(session=s, membership=me)
+                db.session.commit()
             except DomainError as exc:
                 db.session.rollback()
                 _fail(exc)
+            except IntegrityError:
+                # A double tap: the other request recorded the presence; the page says so.
+                db.session.rollback()
             else:
-                db.session.commit()
                 session.pop(TICKET_KEY, None)
                 flash(_("You are signed in at %(time)s. Enjoy the session!",
                         time=mark.signed_at.astimezone(services.local_zone()).strftime("%H:%M")

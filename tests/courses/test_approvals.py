@@ -358,3 +358,11 @@ def test_the_manager_and_then_the_learner_are_told_by_e_mail(client, login, gate
     services.register(session=gated.session, enrollment=gated.enrollments[3])
     assert approvals.notify_requested(db.session.scalars(select(SessionRegistration).where(
         SessionRegistration.enrollment_id == gated.enrollments[3].id)).one()) is False
+
+
+def test_removing_a_manager_leaves_their_reports_without_one(gated):
+    report = gated.member(gated.learners[0])
+    accounts.remove_member(membership=gated.member(gated.manager))
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(type(report), report.id).manager_id is None

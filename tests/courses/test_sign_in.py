@@ -265,3 +265,19 @@ def test_a_member_of_another_organization_cannot_sign_in_here(client, login, cre
     login(outsider)
     scanned = client.get(f"/sign-in/{s.id}/{sign_in.token_for(s)}")
     assert client.get(scanned.headers["Location"]).status_code == 404
+
+
+def test_a_double_tap_on_confirm_records_one_presence(client, login, enrolled, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    s = _session(enrolled)
+    _seat(s, enrolled.enrollments[0])
+    login(enrolled.learners[0])
+    client.get(f"/sign-in/{s.id}/{sign_in.token_for(s)}")
+
+    def raced(**_kwargs):  # the other tap inserted the same half-day first
+        raise IntegrityError("INSERT INTO attendances", {}, Exception("unique"))
+
+    monkeypatch.setattr(sign_in, "sign_in", raced)
+    response = client.post(f"/o/acme/sessions/{s.id}/sign-in")
+    assert response.status_code == 302  # not a 500: back to the page, which tells the state
