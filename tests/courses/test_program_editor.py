@@ -80,6 +80,9 @@ def test_trainer_builds_a_quiz_the_learner_then_takes(enrolled, client, login):
                 data={"direction": "up"})
     db.session.expire_all()
     assert [q.key for q in quiz.questions] == ["q2", "q1"]
+    page = client.get(f"/o/acme/programs/{w.program.id}/quizzes/{quiz.id}").get_data(
+        as_text=True)
+    assert "Quels éléments rassurent ?" in page and "No text yet in: English" in page
     edit = f"/o/acme/programs/{w.program.id}/questions/{first.id}"
     page = client.get(edit).get_data(as_text=True)
     assert "Son poste et sa valeur" in page and 'name="option-3-text-fr"' in page  # a spare row
