@@ -240,54 +240,84 @@ def _as_sums(row: Any) -> dict[str, int]:
     return {name: int(getattr(row, name)) for name in _SUM_NAMES}
 
 
+@dataclass
+class Overview:
+    """The dashboard's figures for one scope (see :func:`overview`)."""
+
+    totals: dict[str, int]
+    networks: list[dict[str, object]]
+    kinds: list[dict[str, object]]
+    per_item: dict[int, dict[str, int]]
+    leaderboard: list[dict[str, int]]
+
+
+def _add(into: dict[str, int], sums: dict[str, int]) -> dict[str, int]:
+    for name, value in sums.items():
+        into[name] = into.get(name, 0) + value
+    return into
+
+
+def overview(scope: Scope, *, limit: int = 10) -> Overview:
+    """:func:`totals`, :func:`by_network`, :func:`by_kind`, :func:`shares_per_content_item`
+    and :func:`leaderboard` (without the people who opted out of it or revoked their consent)
+    of the scope's events, in two passes over them: one grouped by network, kind and content
+    item (a few hundred groups at most), one grouped by person."""
+    e = AdvocacyEvent
+    where = scope.where()
+    totals = dict.fromkeys(_SUM_NAMES, 0)
+    networks: dict[str, dict[str, int]] = {}
+    kinds: dict[str, dict[str, int]] = {}
+    per_item: dict[int, dict[str, int]] = {}
+    for row in db.session.execute(select(e.network, e.kind, e.content_item_id, *_sums())
+                                  .where(*where).group_by(e.network, e.kind,
+                                                          e.content_item_id)):
+        sums = _as_sums(row)
+        _add(totals, sums)
+        _add(networks.setdefault(row.network, {}), sums)
+        _add(kinds.setdefault(row.kind, {}), sums)
+        if row.content_item_id is not None:
+            _add(per_item.setdefault(row.content_item_id, {"shares": 0, "clicks": 0}),
+                 {"shares": sums["shares"], "clicks": sums["clicks"]})
+    people = db.session.execute(
+        select(e.user_id, func.count().label("events"),
+               _sum(case((e.with_own_comment, 1), else_=0)).label("own"),
+               _sum(e.clicks).label("clicks")).where(*where).group_by(e.user_id)).all()
+    c = AdvocacyConsent
+    hidden = set(db.session.scalars(select(c.user_id).where(
+        c.organization_id == scope.organization_id,
+        c.leaderboard_opt_out | c.revoked_at.is_not(None)))) if people else set()
+    ranked = _ranked([{"user_id": r.user_id, "points": points(r.events, r.own, r.clicks),
+                       "events": r.events, "with_own_comment": r.own, "clicks": r.clicks}
+                      for r in people if r.user_id not in hidden])
+    return Overview(totals={**dict.fromkeys(METRICS, 0), **totals, "people": len(people)},
+                    networks=_network_rows(networks), kinds=_kind_rows(kinds),
+                    per_item=per_item, leaderboard=ranked[:limit])
+
+
 def scope_totals(scope: Scope) -> dict[str, int]:
-    """:func:`totals` of the scope's events, in one query."""
-    row = db.session.execute(select(
-        *_sums(), func.count(AdvocacyEvent.user_id.distinct()).label("people")).where(
-        *scope.where())).one()
-    return {**dict.fromkeys(METRICS, 0), **_as_sums(row), "people": int(row.people)}
-
-
-def _grouped(scope: Scope, column: Any, *extra: ColumnElement[bool]) -> list[Any]:
-    return list(db.session.execute(select(column.label("g"), *_sums()).where(
-        *scope.where(), *extra).group_by(column)))
+    """:func:`totals` of the scope's events."""
+    return overview(scope).totals
 
 
 def scope_by_network(scope: Scope) -> list[dict[str, object]]:
     """:func:`by_network` of the scope's events."""
-    return _network_rows({row.g: _as_sums(row) for row in _grouped(
-        scope, AdvocacyEvent.network)})
+    return overview(scope).networks
 
 
 def scope_by_kind(scope: Scope) -> list[dict[str, object]]:
     """:func:`by_kind` of the scope's events."""
-    return _kind_rows({row.g: _as_sums(row) for row in _grouped(scope, AdvocacyEvent.kind)})
+    return overview(scope).kinds
 
 
 def scope_shares_per_content_item(scope: Scope) -> dict[int, dict[str, int]]:
     """:func:`shares_per_content_item` of the scope's events."""
-    return {row.g: {"shares": int(row.shares), "clicks": int(row.clicks)}
-            for row in _grouped(scope, AdvocacyEvent.content_item_id,
-                                AdvocacyEvent.content_item_id.is_not(None))}
+    return overview(scope).per_item
 
 
 def scope_leaderboard(scope: Scope, *, limit: int = 10) -> list[dict[str, int]]:
     """:func:`leaderboard` of the scope's events, without the people who opted out of it or
-    revoked their consent (see ``queries.leaderboard_hidden``); ranked by the database."""
-    e, c = AdvocacyEvent, AdvocacyConsent
-    own = _sum(case((e.with_own_comment, 1), else_=0))
-    clicks = _sum(e.clicks)
-    score = (POINTS_PER_EVENT * func.count() + POINTS_PER_OWN_COMMENT * own
-             + POINTS_PER_CLICK * clicks)
-    hidden = select(c.user_id).where(c.organization_id == scope.organization_id,
-                                     c.leaderboard_opt_out | c.revoked_at.is_not(None))
-    rows = db.session.execute(
-        select(e.user_id, func.count().label("events"), own.label("own"),
-               clicks.label("clicks"), score.label("points"))
-        .where(*scope.where(), e.user_id.not_in(hidden)).group_by(e.user_id)
-        .order_by(score.desc(), clicks.desc(), e.user_id).limit(limit))
-    return [{"user_id": row.user_id, "points": int(row.points), "events": int(row.events),
-             "with_own_comment": int(row.own), "clicks": int(row.clicks)} for row in rows]
+    revoked their consent (see ``queries.leaderboard_hidden``)."""
+    return overview(scope, limit=limit).leaderboard
 
 
 def scope_activation(scope: Scope, *, since: datetime) -> tuple[float, int]:
@@ -320,9 +350,11 @@ def campaigns_progress(organization_id: int, campaigns: Iterable[Any]
     campaigns = list(campaigns)
     if not campaigns:
         return {}
-    sums = {row.g: _as_sums(row) for row in _grouped(
-        Scope(organization_id), AdvocacyEvent.campaign_id,
-        AdvocacyEvent.campaign_id.in_([c.id for c in campaigns]))}
+    e = AdvocacyEvent
+    sums = {row.campaign_id: _as_sums(row) for row in db.session.execute(
+        select(e.campaign_id, *_sums()).where(
+            e.organization_id == organization_id,
+            e.campaign_id.in_([c.id for c in campaigns])).group_by(e.campaign_id))}
     empty = dict.fromkeys(_SUM_NAMES, 0)
     return {c.id: _progress(sums.get(c.id, empty), target_metric=c.target_metric,
                             target_value=c.target_value) for c in campaigns}

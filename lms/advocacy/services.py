@@ -31,7 +31,7 @@ from lms.advocacy.statements import StatementFactory
 from lms.core.errors import Forbidden, ValidationFailed
 from lms.core.models import utcnow
 from lms.extensions import db
-from lms.xapi.record import insert_rows, record, time_processor
+from lms.xapi.record import insert_rows, record, select_in, time_processor
 
 BATCH = 1000
 MAX_COUNT = 2_000_000_000
@@ -408,7 +408,8 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     # The last occurrence of a key in the input wins, as a later re-import would.
     unique = list({e["idem_key"]: e for e in events}.values())
     now = utcnow()
-    columns = [getattr(AdvocacyEvent, c) for c in ("id", "idem_key") + _COMPARED]
+    lookup = (f"SELECT idem_key, id, {', '.join(_COMPARED)} FROM advocacy_events "
+              "WHERE organization_id = ? AND idem_key IN")
     factory = StatementFactory(organization.slug, METRICS)
     dialect = db.session.get_bind().dialect
     as_time = time_processor()
@@ -427,14 +428,16 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
                 db.session.execute(text(f"ANALYZE {table}"))
             db.session.execute(text("RESET default_statistics_target"))
         chunk = unique[first:first + batch]
-        existing = {row.idem_key: row for row in db.session.execute(
-            select(*columns).where(AdvocacyEvent.organization_id == organization.id,
-                                   AdvocacyEvent.idem_key.in_([e["idem_key"] for e in chunk])))}
+        # Stored values as the driver gives them, compared with the event's in driver form
+        # (the time as written; booleans are 0/1 on SQLite, and True == 1).
+        existing = {row[0]: row for row in select_in(
+            lookup, organization.id, [e["idem_key"] for e in chunk])}
         inserts, updates, statements = [], [], []
         for event in chunk:
             old = existing.get(event["idem_key"])
-            if old is not None and tuple(old)[2:] == tuple(
-                    event.get(c) or _EMPTY[c] for c in _COMPARED):
+            if old is not None and tuple(old[2:]) == (
+                    *[event.get(c) or _EMPTY[c] for c in _COMPARED[:-1]],
+                    as_time(event["occurred_at"])):
                 result.unchanged += 1
                 continue
             statement_id = str(uuid.uuid4())

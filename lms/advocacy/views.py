@@ -136,10 +136,11 @@ def dashboard() -> Any:
     progress = kpis.campaigns_progress(org.id, all_campaigns)
     campaigns = [(c, progress[c.id]) for c in all_campaigns]
     items = queries.content_items(org.id)
-    per_item = kpis.scope_shares_per_content_item(scope)
-    board = kpis.scope_leaderboard(scope) if settings.leaderboard_enabled else []
+    figures = kpis.overview(scope)
+    per_item = figures.per_item
+    board = figures.leaderboard if settings.leaderboard_enabled else []
     names = queries.names({r["user_id"] for r in board})
-    networks, kinds = kpis.scope_by_network(scope), kpis.scope_by_kind(scope)
+    networks, kinds = figures.networks, figures.kinds
     export = request.args.get("export")
     if export == "networks":
         return _csv("networks", ["network", "events", "impressions", "clicks", "reshares",
@@ -169,7 +170,7 @@ def dashboard() -> Any:
                       r["with_own_comment"], r["clicks"]] for n, r in enumerate(board, 1)])
     top = max([int(r["impressions"]) for r in networks] or [0]) or 1  # type: ignore[call-overload]
     return render_template(
-        "advocacy/dashboard.html", f=f, totals=kpis.scope_totals(scope), activation=activation,
+        "advocacy/dashboard.html", f=f, totals=figures.totals, activation=activation,
         learners=learners, networks=networks, top=top, kinds=kinds, campaigns=campaigns,
         items=items, per_item=per_item, board=board, names=names, settings=settings,
         teams=queries.teams(org.id), all_campaigns=[c for c, _p in campaigns],

@@ -194,7 +194,7 @@ def _merge_definition(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any
     return merged
 
 
-def _select_in(sql: str, organization_id: int, values: list[Any]) -> list[Any]:
+def select_in(sql: str, organization_id: int, values: list[Any]) -> list[Any]:
     """Run ``sql`` (ending in ``IN``, with ``?`` for the organization) for every chunk of
     ``values``; rows have attribute access.
 
@@ -284,7 +284,7 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
         return
     ids = list(incoming)
     existing: dict[str, tuple[int, str]] = {row.activity_id: (row.id, row.definition)
-                                            for row in _select_in(
+                                            for row in select_in(
         "SELECT id, activity_id, definition FROM xapi_activities WHERE organization_id = ? "
         "AND activity_id IN", organization_id, ids)}
     now = time_processor()(utcnow())
@@ -377,7 +377,7 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
         prepared.append(st)
 
     # Ids already stored: equivalent content is accepted as is, different content conflicts.
-    stored_ids: dict[str, str] = {row.statement_id: row.data for row in _select_in(
+    stored_ids: dict[str, str] = {row.statement_id: row.data for row in select_in(
         "SELECT statement_id, data FROM xapi_statements WHERE organization_id = ? "
         "AND statement_id IN", organization_id, list(seen))}
     fresh = []
@@ -399,13 +399,13 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
     targets = {st["object"]["id"].lower() for st in fresh
                if st["object"].get("objectType") == "StatementRef"}
     # Targets of statement references already in the store (voiding, filter inheritance).
-    target_rows: dict[str, Any] = {row.statement_id: row for row in _select_in(
+    target_rows: dict[str, Any] = {row.statement_id: row for row in select_in(
         "SELECT pk, statement_id, verb_id, voided, data FROM xapi_statements "
         "WHERE organization_id = ? AND statement_id IN", organization_id,
         sorted(targets - set(fresh_ids)))}
     # Stored statements that reference the new ones (arrived before their target).
     referrers: dict[str, list[Any]] = {}
-    for row in _select_in("SELECT pk, verb_id, object_statement_id FROM xapi_statements "
+    for row in select_in("SELECT pk, verb_id, object_statement_id FROM xapi_statements "
                           "WHERE organization_id = ? AND object_statement_id IN",
                           organization_id, list(fresh_ids)):
         referrers.setdefault(row.object_statement_id, []).append(row)
@@ -455,7 +455,7 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
         # gets the ordinary answer (accepted if equivalent, 409 otherwise).
         raise Conflict("a statement with one of these ids was being stored at the same time; "
                        "send it again") from exc
-    pk_by_id: dict[str, int] = {row.statement_id: row.pk for row in _select_in(
+    pk_by_id: dict[str, int] = {row.statement_id: row.pk for row in select_in(
         "SELECT statement_id, pk FROM xapi_statements WHERE organization_id = ? "
         "AND statement_id IN", organization_id, [row["statement_id"] for row in rows])}
     pks = [pk_by_id[row["statement_id"]] for row in rows]
