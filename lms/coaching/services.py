@@ -223,11 +223,15 @@ DAY_ENDS = 18
 
 def schedule_round(*, cohort: Cohort, module: Module, coach: Membership | None,
                    start: datetime | None, place: str | None = None,
-                   video_link: str | None = None, gap_minutes: int = 0) -> list[FollowUp]:
+                   video_link: str | None = None, gap_minutes: int = 0,
+                   together: bool = False) -> list[FollowUp]:
     """Schedule one follow-up for each active learner of a cohort who has none scheduled for
     the module and has not held all of its plan: one after the other from ``start`` (by
     learner name), the plan's length each, ``gap_minutes`` apart; a slot that would end after
     18:00 moves to the next working day at the starting time.
+
+    :param together: a small-group meeting instead: everyone at ``start`` (each learner keeps
+        their own follow-up, notes and action items).
 
     :raise Conflict: every learner already has a follow-up scheduled or the plan held.
     :raise ValidationFailed: no start, a gap out of 0–240 minutes, or as :func:`schedule`.
@@ -257,11 +261,13 @@ def schedule_round(*, cohort: Cohort, module: Module, coach: Membership | None,
     when, made = first, []
     for enrollment in learners:
         end = (when + length).astimezone(zone)
-        if end.date() != when.astimezone(zone).date() or end.time() > time(DAY_ENDS):
+        late = end.date() != when.astimezone(zone).date() or end.time() > time(DAY_ENDS)
+        if late and not together:
             next_day = _working_day(when.astimezone(zone).date() + timedelta(days=1))
             when = datetime.combine(next_day, first.timetz())
         made.append(schedule(enrollment=enrollment, module=module, coach=coach,
-                             scheduled_at=when, place=place, video_link=video_link))
+                             scheduled_at=first if together else when, place=place,
+                             video_link=video_link))
         when = when + length + timedelta(minutes=gap_minutes)
     return made
 

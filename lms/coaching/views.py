@@ -156,7 +156,8 @@ def schedule_round() -> Any:
             cohort=cohort, module=module, coach=_coach(request.form.get("coach_id")),
             start=_when(request.form.get("day"), request.form.get("time")),
             place=request.form.get("place"), video_link=request.form.get("video_link"),
-            gap_minutes=_int(request.form.get("gap_minutes")) or 0)
+            gap_minutes=_int(request.form.get("gap_minutes")) or 0,
+            together=request.form.get("together") == "on")
     except DomainError as exc:
         _fail(exc)
         return redirect(url_for(".followups"))

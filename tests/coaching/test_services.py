@@ -294,3 +294,13 @@ def test_a_module_with_another_rule_is_not_completed_by_follow_ups(enrolled):
     db.session.commit()
     assert course_queries.progress_by_module(w.enrollments[0].id)[module.id].state == \
         "in_progress"
+
+
+def test_a_small_group_round_meets_together(enrolled):
+    w = enrolled
+    start = datetime(2030, 1, 7, 17, 30, tzinfo=services.local_zone())
+    made = services.schedule_round(cohort=w.cohort, module=w.module("suivi-1"), coach=None,
+                                   start=start, video_link="https://visio.example/groupe",
+                                   together=True)
+    assert len(made) == 4 and {f.scheduled_at for f in made} == {start}
+    assert len({f.enrollment_id for f in made}) == 4  # each keeps their own follow-up
