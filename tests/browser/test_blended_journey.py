@@ -166,6 +166,13 @@ def test_a_cohort_from_the_catalogue_to_both_dashboards(live_server: str, page: 
         assert cohort_bar == round(mine / 2)  # Omar has not started
         expect(page.get_by_text("Every session that has started has its attendance.")
                ).to_be_visible()
+        # On a phone both dashboards fit the screen (tables become cards, no sideways scroll).
+        for who in (page, learner):
+            who.set_viewport_size({"width": 390, "height": 844})
+            who.reload()
+            assert who.evaluate("document.documentElement.scrollWidth") <= 390
+            expect(who.get_by_role("progressbar").first).to_be_visible()
+        page.set_viewport_size({"width": 1280, "height": 800})
     finally:
         context.close()
 
