@@ -54,5 +54,6 @@ def dashboard() -> Any:
             context.update(
                 attendance=queries.attendance_to_take(org.id, trainer=mine, now=now),
                 to_review=exercises.to_review(org.id, trainer=mine),
-                followups=coaching.due_followups(org.id, coach=mine, now=now))
+                # The card shows eight: the query need not load the organization's all.
+                followups=coaching.due_followups(org.id, coach=mine, now=now, limit=8))
     return render_template("reports/dashboard.html", **context)
