@@ -470,6 +470,8 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     return result
 
 
+# The lookup compares occurred_at, the last compared column, converted for the driver.
+assert _COMPARED[-1] == "occurred_at"
 # What a missing value is stored as, to compare events with the stored rows.
 _EMPTY: dict[str, Any] = {**dict.fromkeys(_COMPARED), **dict.fromkeys(METRICS, 0),
                           "with_own_comment": False}
