@@ -15,7 +15,15 @@ from lms.api.base import bp, current_api_user, json_body, org_member, page_args
 from lms.api.courses import _date
 from lms.api.openapi import PATHS, SCHEMAS, _errors, _json
 from lms.coaching import queries, services
-from lms.coaching.models import CANCELLED, FOLLOWUP_STATUSES, HELD, MISSED, ActionItem, FollowUp
+from lms.coaching.models import (
+    CANCELLED,
+    FOLLOWUP_STATUSES,
+    HELD,
+    MISSED,
+    SCHEDULED,
+    ActionItem,
+    FollowUp,
+)
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
 from lms.courses.models import Enrollment, Module
 from lms.extensions import db
@@ -167,6 +175,8 @@ def update_followup(membership: Membership, followup_id: int) -> Any:
         services.record_held(followup=followup, notes=_text(body, "notes"), actions=actions,
                              next_followup_on=_date(body, "next_followup_on"),
                              held_at=_datetime(body, "held_at"))
+    elif status == SCHEDULED and followup.status == HELD:
+        services.reopen(followup=followup, by=current_api_user())
     elif status == CANCELLED:
         services.cancel(followup=followup)
     elif status == MISSED:
@@ -299,11 +309,13 @@ PATHS.update({
                                  "[{text, due_on}], next_followup_on and held_at, records the "
                                  "xAPI statements and completes the module once enough are "
                                  "held. Without status: moves a scheduled follow-up, or "
-                                 "amends the notes of a held one. 409 when the follow-up is "
-                                 "no longer scheduled.",
+                                 "amends the notes of a held one; status scheduled on a held "
+                                 "one undoes it (its statements are voided). 409 when the "
+                                 "follow-up is no longer scheduled.",
                   "parameters": [_ORG, _FOLLOWUP_ID],
                   "requestBody": _body({
-                      "status": {"type": "string", "enum": ["held", "cancelled", "missed"]},
+                      "status": {"type": "string",
+                                 "enum": ["held", "cancelled", "missed", "scheduled"]},
                       "notes": {"type": "string"},
                       "action_items": {"type": "array", "items": {"type": "object"}},
                       "next_followup_on": {"type": "string", "format": "date"},

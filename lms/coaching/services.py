@@ -4,6 +4,7 @@ is completed by a statement once its required follow-ups are held."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from lms.coaching.models import (
 from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.models import utcnow
 from lms.courses import definitions as defs
+from lms.courses import statements as xs
 from lms.courses.models import (
     COMPLETED,
     WITHDRAWN,
@@ -37,6 +39,7 @@ from lms.courses.models import (
 )
 from lms.courses.services import local_zone, void_statement
 from lms.extensions import db
+from lms.xapi.models import Statement
 from lms.xapi.record import record
 
 # Proposed follow-ups start at this local hour, on a working day.
@@ -415,6 +418,47 @@ def _complete_module_when_due(enrollment: Enrollment, module: Module) -> None:
     if state != COMPLETED:
         record([cs.module_completed(enrollment, module, held)],
                organization_id=enrollment.organization_id)
+
+
+def reopen(*, followup: FollowUp, by: User) -> None:
+    """Correct a follow-up recorded as held by mistake: it is scheduled again, its "attended"
+    statement is voided, and so is the module's "completed" when the follow-ups still held no
+    longer reach the count (the projection then takes the module — and the program — back).
+    Notes and action items stay, to be recorded again.
+
+    :param by: who corrects it (the voiding statements' actor).
+    :raise Conflict: the follow-up is not held.
+    """
+    _lock_enrollment(followup.enrollment)
+    db.session.refresh(followup)
+    statement_id = followup.statement_id
+    done = db.session.execute(
+        update(FollowUp).where(FollowUp.id == followup.id, FollowUp.status == HELD)
+        .values(status=SCHEDULED, held_at=None, statement_id=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    db.session.refresh(followup)
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"This follow-up is {followup.status}: only a held one can be undone.")
+    org = followup.organization_id
+    if statement_id:
+        void_statement(organization_id=org, statement_id=statement_id, by=by)
+    enrollment, module = followup.enrollment, followup.module
+    if held_count(enrollment, module) < required_count(module):
+        for sid in _module_completions(enrollment, module):
+            void_statement(organization_id=org, statement_id=sid, by=by)
+    db.session.flush()
+
+
+def _module_completions(enrollment: Enrollment, module: Module) -> list[str]:
+    """The "completed" statements coaching recorded on a module for an enrolment."""
+    marker = cs.followups_extension()
+    rows = db.session.execute(select(Statement.statement_id, Statement.data).where(
+        Statement.organization_id == enrollment.organization_id,
+        Statement.registration == enrollment.id,
+        Statement.object_activity_id == xs.iri("module", module.id),
+        Statement.verb_id == xs.COMPLETED["id"], Statement.voided.is_(False)))
+    return [sid for sid, data in rows
+            if marker in ((json.loads(data).get("context") or {}).get("extensions") or {})]
 
 
 def update_notes(*, followup: FollowUp, notes: str | None,

@@ -62,11 +62,16 @@ def action_completed(item: ActionItem) -> dict[str, Any]:
                        result={"completion": True})
 
 
+def followups_extension() -> str:
+    """The context extension (the number held) that marks coaching's module completions."""
+    return b.extension_iri("followups-held")
+
+
 def module_completed(enrollment: Enrollment, module: Module, held: int) -> dict[str, Any]:
     """The coaching module is completed: its required follow-ups were held."""
     context = b.context(registration=enrollment.id,
                         grouping=[xs.iri("program", module.program_id)],
-                        extensions={b.extension_iri("followups-held"): held})
+                        extensions={followups_extension(): held})
     return b.statement(b.agent_for_user(enrollment.membership.user), "completed",
                        xs.activity("module", module.id, module.title), context=context,
                        result={"completion": True})

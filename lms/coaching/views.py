@@ -295,6 +295,25 @@ def close(followup_id: int) -> Any:
     return render_template("coaching/close.html", followup=item, outcome=outcome, **_common())
 
 
+@bp.route("/coaching/followups/<int:followup_id>/reopen", methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def reopen(followup_id: int) -> Any:
+    """Confirm, then undo a follow-up recorded as held by mistake."""
+    item = _followup(followup_id)
+    if request.method == "POST":
+        _checked()
+        try:
+            services.reopen(followup=item,
+                            by=current_user._get_current_object())  # type: ignore[attr-defined]
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            db.session.commit()
+            flash(_("The follow-up is scheduled again; its record was withdrawn."), "success")
+        return redirect(url_for(".followup", followup_id=item.id))
+    return render_template("coaching/reopen.html", followup=item, **_common())
+
+
 @bp.post("/coaching/followups/<int:followup_id>/notes")
 @role_required(*STAFF_ROLES)
 def notes(followup_id: int) -> Any:

@@ -88,3 +88,18 @@ def test_move_and_amend_notes(client, enrolled, api_token):
                          json={"scheduled_at": when.isoformat(), "place": "B"})
     assert moved.status_code == 200 and moved.get_json()["place"] == "B"
     assert moved.get_json()["scheduled_at"].startswith(when.isoformat()[:16])
+
+
+def test_status_scheduled_undoes_a_held_follow_up(client, enrolled, api_token):
+    w = enrolled
+    staff = api_token(w.trainer)
+    f = services.schedule(enrollment=w.enrollments[0], module=w.module("suivi-1"), coach=None,
+                          scheduled_at=utcnow() - timedelta(hours=1), place="A")
+    services.record_held(followup=f, notes="n")
+    db.session.commit()
+    undone = client.patch(f"/api/v1/orgs/acme/followups/{f.id}", headers=staff,
+                          json={"status": "scheduled"})
+    assert undone.status_code == 200 and undone.get_json()["status"] == "scheduled"
+    module = w.module("suivi-1")
+    assert course_queries.progress_by_module(w.enrollments[0].id)[module.id].state != \
+        "completed"

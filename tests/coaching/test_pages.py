@@ -203,3 +203,19 @@ def test_my_follow_ups_anchor_each_module_once(client, enrolled):
     ids = re.findall(r' id="([^"]+)"', html)
     assert len(ids) == len(set(ids))
     assert f'id="module-{w.module("suivi-1").id}"' in html
+
+
+def test_a_follow_up_recorded_by_mistake_is_undone_after_confirmation(client, enrolled):
+    w = enrolled
+    f = _schedule(w)
+    services.record_held(followup=f, notes="n")
+    db.session.commit()
+    _login(client, w.trainer)
+    assert "Undo it" in client.get(f"/o/acme/coaching/followups/{f.id}").get_data(as_text=True)
+    page = client.get(f"/o/acme/coaching/followups/{f.id}/reopen")
+    assert page.status_code == 200 and "Undo the follow-up of" in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert f.status == "held"
+    client.post(f"/o/acme/coaching/followups/{f.id}/reopen")
+    db.session.expire_all()
+    assert f.status == "scheduled"

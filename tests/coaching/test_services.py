@@ -304,3 +304,29 @@ def test_a_small_group_round_meets_together(enrolled):
                                    together=True)
     assert len(made) == 4 and {f.scheduled_at for f in made} == {start}
     assert len({f.enrollment_id for f in made}) == 4  # each keeps their own follow-up
+
+
+def test_a_follow_up_held_by_mistake_is_undone_and_the_module_taken_back(enrolled):
+    w = enrolled
+    module = w.module("suivi-1")
+    followup = _schedule(w)
+    services.record_held(followup=followup, notes="Notes", actions=[("Action", None)])
+    db.session.commit()
+    assert course_queries.progress_by_module(w.enrollments[0].id)[module.id].state == \
+        "completed"
+    services.reopen(followup=followup, by=w.trainer)
+    db.session.commit()
+    assert followup.status == "scheduled" and followup.statement_id is None
+    assert followup.notes == "Notes" and len(followup.action_items) == 1
+    assert course_queries.progress_by_module(w.enrollments[0].id)[module.id].state != \
+        "completed"
+    assert not [s for s in _statements(w.org.id, ATTENDED) if "/coaching/" in s["object"]["id"]]
+    assert not [s for s in _statements(w.org.id, COMPLETED)
+                if s["object"]["id"].endswith(f"/module/{module.id}")]
+    with pytest.raises(Conflict):
+        services.reopen(followup=followup, by=w.trainer)
+    # Recorded again: held once more, and the module completes again.
+    services.record_held(followup=followup, notes="Notes")
+    db.session.commit()
+    assert course_queries.progress_by_module(w.enrollments[0].id)[module.id].state == \
+        "completed"
