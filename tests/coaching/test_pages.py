@@ -219,3 +219,14 @@ def test_a_follow_up_recorded_by_mistake_is_undone_after_confirmation(client, en
     client.post(f"/o/acme/coaching/followups/{f.id}/reopen")
     db.session.expire_all()
     assert f.status == "scheduled"
+
+
+def test_an_undone_follow_up_offers_its_notes_again(client, enrolled):
+    w = enrolled
+    f = _schedule(w)
+    services.record_held(followup=f, notes="Notes à garder")
+    services.reopen(followup=f, by=w.trainer)
+    db.session.commit()
+    _login(client, w.trainer)
+    html = client.get(f"/o/acme/coaching/followups/{f.id}").get_data(as_text=True)
+    assert "Record the follow-up as held" in html and ">Notes à garder</textarea>" in html
