@@ -19,6 +19,10 @@ def init_app(app: Flask) -> None:
     from lms.courses.demo import demo_step as courses_demo_step
 
     app.register_blueprint(views.bp)
+    from lms.coaching.queries import module_deletion_loss
+    from lms.courses import hooks
+
+    hooks.on_module_deletion(module_deletion_loss)
     for command in COMMANDS:
         app.cli.add_command(command)
     if demo_step not in demo.STEPS:

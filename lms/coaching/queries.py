@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask_babel import ngettext
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import selectinload
 
@@ -189,3 +190,13 @@ def coaching_modules(program_id: int) -> list[Module]:
     """A program's coaching modules in order."""
     return list(db.session.scalars(select(Module).where(
         Module.program_id == program_id, Module.kind == "coaching").order_by(Module.position)))
+
+
+def module_deletion_loss(module: Module) -> str | None:
+    """For the module deletion page: the follow-ups (with notes and action items) it erases."""
+    count = int(db.session.scalar(
+        select(func.count()).select_from(FollowUp).where(FollowUp.module_id == module.id)) or 0)
+    if not count:
+        return None
+    return ngettext("%(num)d coaching follow-up, with its notes and action items",
+                    "%(num)d coaching follow-ups, with their notes and action items", count)

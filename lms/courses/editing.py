@@ -21,7 +21,7 @@ from sqlalchemy import distinct, func, select
 from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
 from lms.courses import definitions as defs
-from lms.courses import progress
+from lms.courses import hooks, progress
 from lms.courses.exercise_models import ExerciseSubmission
 from lms.courses.models import (
     COMPLETED,
@@ -269,6 +269,7 @@ class Impact:
     attendance_marks: int = 0
     submissions: int = 0  # exercise hand-ins (with their reviews)
     dependents: tuple[Module, ...] = ()  # modules listing it as a prerequisite
+    elsewhere: tuple[str, ...] = ()  # what other packages lose (coaching follow-ups…)
     blocker: str | None = None  # why it cannot be deleted at all
 
 
@@ -308,6 +309,7 @@ def module_impact(module: Module) -> Impact:
                            .where(ExerciseSubmission.module_id == module.id)),
         dependents=tuple(m for m in module.program.modules
                          if module.key in m.prerequisites and m.id != module.id),
+        elsewhere=hooks.module_losses(module),
         blocker=blocker)
 
 

@@ -230,3 +230,15 @@ def test_an_undone_follow_up_offers_its_notes_again(client, enrolled):
     _login(client, w.trainer)
     html = client.get(f"/o/acme/coaching/followups/{f.id}").get_data(as_text=True)
     assert "Record the follow-up as held" in html and ">Notes à garder</textarea>" in html
+
+
+def test_deleting_a_coaching_module_says_its_follow_ups_go(client, enrolled):
+    w = enrolled
+    _schedule(w, learner=0)
+    _schedule(w, learner=1)
+    _login(client, w.trainer)
+    url = f"/o/acme/programs/{w.program.id}/modules/{w.module('suivi-1').id}/delete"
+    page = client.get(url).get_data(as_text=True)
+    assert "2 coaching follow-ups, with their notes and action items" in page
+    assert client.post(url).status_code == 302
+    assert db.session.scalar(select(FollowUp)) is None
