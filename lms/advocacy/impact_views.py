@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -144,6 +144,13 @@ def my_timeline() -> Any:
     from lms.accounts.authz import current_membership
 
     return _timeline_page(current_membership(), own=True)
+
+
+@bp.app_context_processor
+def _timeline_links() -> dict[str, Any]:
+    # Lets the cohort page link each learner's timeline without courses importing advocacy.
+    return {"learner_timeline_url": lambda membership: url_for(
+        "advocacy_impact.learner_timeline", membership_id=membership.id)}
 
 
 @bp.get("/learners/<int:membership_id>/timeline")

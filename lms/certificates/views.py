@@ -424,6 +424,13 @@ def programs() -> Any:
                            names=names)
 
 
+@bp.app_context_processor
+def _certificate_links() -> dict[str, Any]:
+    # Lets the program page link here without courses importing certificates.
+    return {"certificate_settings_url": lambda program: url_for(
+        "certificates.program_settings", program_id=program.id)}
+
+
 @bp.route("/certificates/programs/<int:program_id>/settings", methods=["GET", "POST"])
 @role_required(*STAFF_ROLES)
 def program_settings(program_id: int) -> Any:

@@ -45,7 +45,7 @@ def world(create_org, create_user):
             "url": f"https://www.example.com/post/{days}", "clicks": days})
     db.session.commit()
     return {"org": org, "trainer": trainer, "hr": hr, "learner": learner, "other": other,
-            "membership": learner.memberships[0]}
+            "membership": learner.memberships[0], "cohort_id": cohort.id}
 
 
 def _kinds(page):
@@ -109,6 +109,10 @@ def test_pages_for_the_learner_and_for_trainers(world, client, login, api_token)
                       + (utcnow() - timedelta(days=30)).date().isoformat())
     assert page.status_code == 200 and "Camille" in page.get_data(as_text=True)
     assert "example.com/post/40" not in page.get_data(as_text=True)
+    # The cohort page links each learner to their timeline.
+    cohort_id = world["cohort_id"]
+    cohort_page = client.get(f"/o/{org.slug}/cohorts/{cohort_id}").get_data(as_text=True)
+    assert f"/o/{org.slug}/learners/{membership.id}/timeline" in cohort_page
     hr_member = world["hr"].memberships[0]
     assert client.get(f"/o/{org.slug}/learners/{hr_member.id}/timeline").status_code == 404
     # The API: the learner's own, and a trainer's view; another learner gets 404.

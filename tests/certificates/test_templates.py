@@ -153,6 +153,8 @@ def test_trainer_uploads_a_logo_and_picks_the_template(cert_world, client, login
     w = cert_world
     login(w.trainer)
     url = f"/o/acme/certificates/programs/{w.program.id}/settings"
+    # The program page leads to its certificate settings.
+    assert url in client.get(f"/o/acme/programs/{w.program.id}").get_data(as_text=True)
     page = client.get(url).get_data(as_text=True)
     assert 'value="modern"' in page and 'enctype="multipart/form-data"' in page
     response = client.post(url, data={
