@@ -41,7 +41,7 @@ def event_sql(dialect: str) -> str:
     """INSERT of events number :start to :stop - 1, all computed from the number ``i``
     (deterministic, the same on both databases)."""
     if dialect == "postgresql":
-        numbers = "SELECT generate_series(:start, :stop - 1) AS i"
+        numbers = "SELECT generate_series(CAST(:start AS bigint), CAST(:stop AS bigint) - 1) AS i"
         when = "now() - make_interval(secs => (i * 7717) % {span})"
         own, stamp = "(i % 3 = 0)", "now()"
     else:
