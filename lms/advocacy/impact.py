@@ -56,6 +56,11 @@ class LearnerRow:
     after: dict[str, int]
 
 
+# A few days after a training say nothing yet: a single share on day one would read as a
+# tripling. Changes are given once the "after" window is a week long.
+MIN_DAYS_AFTER = 7
+
+
 @dataclass
 class CohortImpact:
     """One cohort's report. Rates compare the windows per day, so a running "after" window
@@ -79,6 +84,11 @@ class CohortImpact:
         return self.days["after"] >= self.weeks * 7
 
     @property
+    def too_early(self) -> bool:
+        """Whether the weeks after are too short yet for a fair comparison (under a week)."""
+        return self.held and self.days["after"] < MIN_DAYS_AFTER
+
+    @property
     def held(self) -> bool:
         """Whether the training has taken place (there is an "after" to speak of)."""
         return self.days["after"] > 0
@@ -91,7 +101,9 @@ class CohortImpact:
 
     def change(self, figure: str) -> float | None:
         """Change of ``figure`` from before to after, in percent of the daily rate (None when
-        there was nothing before or the training is still to come)."""
+        there was nothing before, or the training is still to come or under a week old)."""
+        if self.too_early:
+            return None
         return percent_change(self.totals["before"][figure], self.days["before"],
                               self.totals["after"][figure], self.days["after"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -157,6 +157,15 @@ def test_a_running_after_window_compares_daily_rates(world):
     # against 5 clicks over 28 days before: (16 / 14) / (5 / 28) - 1 = +540 %.
     assert r.totals["after"]["clicks"] == 16
     assert r.change("clicks") == pytest.approx(540.0)
+
+
+def test_no_change_is_claimed_in_the_first_week_after_training(world):
+    now = datetime(2026, 9, 18, 9, tzinfo=UTC)  # three days after the training
+    r = impact.cohort_impact(world["cohort"], weeks=4, now=now)
+    assert r.held and r.too_early and r.totals["after"]["events"] > 0
+    assert r.change("events") is None and r.change("clicks") is None
+    later = impact.cohort_impact(world["cohort"], weeks=4, now=now + timedelta(days=4))
+    assert not later.too_early and later.change("clicks") is not None
 
 
 def test_without_a_session_the_start_date_is_the_training_date(world):
