@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         assessments,
         certificates,
         coaching,
+        course_sessions,
         courses,
         exercises,
         jobs,

@@ -155,6 +155,11 @@ def get_progress(membership: Membership, enrollment_id: str) -> Any:
     if enrollment is None or enrollment.organization_id != membership.organization_id or (
             enrollment.membership_id != membership.id and membership.role not in MANAGER_ROLES):
         raise NotFound("No such enrolment.")
+    return {**enrollment_json(enrollment), "modules": modules_progress(enrollment)}
+
+
+def modules_progress(enrollment: Enrollment) -> list[dict[str, Any]]:
+    """The state of each module of the enrolment's program, in order."""
     progress = queries.progress_by_module(enrollment.id)
     modules = []
     for m in enrollment.cohort.program.modules:
@@ -163,7 +168,7 @@ def get_progress(membership: Membership, enrollment_id: str) -> Any:
                         "not_started", "score": p.score if p else None,
                         "percent": p.percent if p else 0,
                         "updated_at": p.updated_at.isoformat() if p else None})
-    return {**enrollment_json(enrollment), "modules": modules}
+    return modules
 
 
 # --- OpenAPI ---------------------------------------------------------------------------------

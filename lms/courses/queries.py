@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Membership, Role, User
@@ -113,6 +113,18 @@ def sessions(cohort_id: int) -> list[TrainingSession]:
     """A cohort's sessions in date order."""
     return list(db.session.scalars(select(TrainingSession).where(
         TrainingSession.cohort_id == cohort_id).order_by(TrainingSession.starts_at)))
+
+
+def registration_counts(session_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Registrations of sessions by status (registered, waitlisted…), in one query."""
+    out: dict[int, dict[str, int]] = {i: {} for i in session_ids}
+    if session_ids:
+        for session_id, status, n in db.session.execute(
+                select(SessionRegistration.session_id, SessionRegistration.status, func.count())
+                .where(SessionRegistration.session_id.in_(session_ids))
+                .group_by(SessionRegistration.session_id, SessionRegistration.status)):
+            out[session_id][status] = n
+    return out
 
 
 def registrations_of(enrollment_id: str) -> dict[int, SessionRegistration]:

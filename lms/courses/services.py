@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -544,6 +544,24 @@ def schedule_session(*, cohort: Cohort, module: Module, starts_at: datetime, end
     :raise ValidationFailed: wrong module kind or program, end before start, bad capacity,
         neither place nor link, bad link, trainer outside the organization.
     """
+    errors, place, virtual_link = _session_problems(
+        cohort=cohort, module=module, starts_at=starts_at, ends_at=ends_at, place=place,
+        virtual_link=virtual_link, capacity=capacity, trainer=trainer)
+    if errors:
+        raise ValidationFailed("The session was not scheduled.", fields=errors)
+    session = TrainingSession(organization_id=cohort.organization_id, cohort=cohort,
+                              module=module, starts_at=starts_at, ends_at=ends_at, place=place,
+                              virtual_link=virtual_link, capacity=capacity, trainer=trainer)
+    db.session.add(session)
+    db.session.flush()
+    return session
+
+
+def _session_problems(*, cohort: Cohort, module: Module, starts_at: datetime, ends_at: datetime,
+                      place: str | None, virtual_link: str | None, capacity: int | None,
+                      trainer: Membership | None) -> tuple[dict[str, str], str | None,
+                                                           str | None]:
+    """What is wrong with a session's settings (by field), and the place and link cleaned."""
     errors = {}
     if module.program_id != cohort.program_id:
         errors["module"] = "This module is not part of the cohort's program."
@@ -561,14 +579,42 @@ def schedule_session(*, cohort: Cohort, module: Module, starts_at: datetime, end
         errors["virtual_link"] = "The link must start with https://."
     if trainer is not None and trainer.organization_id != cohort.organization_id:
         errors["trainer"] = "The trainer is not a member of this organization."
+    return errors, place, virtual_link
+
+
+def update_session(*, session: TrainingSession, starts_at: datetime, ends_at: datetime,
+                   place: str | None, virtual_link: str | None, capacity: int | None,
+                   trainer: Membership | None) -> list[SessionRegistration]:
+    """Move or edit a session, with the checks of :func:`schedule_session`. Registrations and
+    the waiting list stay as they are; a larger capacity promotes waitlisted learners in order
+    (see :func:`set_capacity`). Returns the promoted registrations.
+
+    :raise ValidationFailed: as :func:`schedule_session`, or a capacity below the seats given.
+    :raise Conflict: attendance was taken on a half-day the new times leave out.
+    """
+    errors, place, virtual_link = _session_problems(
+        cohort=session.cohort, module=session.module, starts_at=starts_at, ends_at=ends_at,
+        place=place, virtual_link=virtual_link, capacity=capacity, trainer=trainer)
     if errors:
-        raise ValidationFailed("The session was not scheduled.", fields=errors)
-    session = TrainingSession(organization_id=cohort.organization_id, cohort=cohort,
-                              module=module, starts_at=starts_at, ends_at=ends_at, place=place,
-                              virtual_link=virtual_link, capacity=capacity, trainer=trainer)
-    db.session.add(session)
+        raise ValidationFailed("The session was not changed.", fields=errors)
+    before = session.starts_at, session.ends_at
+    session.starts_at, session.ends_at = starts_at, ends_at
+    kept = set(half_days(session))
+    marked = {(day, half) for day, half in db.session.execute(
+        select(Attendance.day, Attendance.half).where(Attendance.session_id == session.id))}
+    if marked - kept:
+        session.starts_at, session.ends_at = before
+        raise Conflict("Attendance was taken on half-days the new times leave out: correct "
+                       "or keep those half-days.", fields={"starts_at": "Keep the half-days "
+                                                           "already marked."})
+    try:
+        promoted = set_capacity(session=session, capacity=capacity)
+    except ValidationFailed:
+        session.starts_at, session.ends_at = before
+        raise
+    session.place, session.virtual_link, session.trainer = place, virtual_link, trainer
     db.session.flush()
-    return session
+    return promoted
 
 
 def seats_taken(session: TrainingSession) -> int:
@@ -692,6 +738,30 @@ def half_days(session: TrainingSession) -> list[tuple[date, str]]:
                 out.append((day, half))
         day += timedelta(days=1)
     return out
+
+
+def check_attendance(*, session: TrainingSession,
+                     marks: Sequence[tuple[str, date, str, str]]) -> dict[int, str]:
+    """Why marks (enrolment id, day, half, status) cannot be recorded, by their index in
+    ``marks``; empty when all can. The rules of :func:`record_attendance`, for a whole sheet
+    checked before any is written; a half-day marked twice for a learner is refused too."""
+    halves = set(half_days(session))
+    seated = set(db.session.scalars(select(SessionRegistration.enrollment_id).where(
+        SessionRegistration.session_id == session.id,
+        SessionRegistration.status == REGISTERED)))
+    seen: set[tuple[str, date, str]] = set()
+    problems = {}
+    for index, (enrollment_id, day, half, status) in enumerate(marks):
+        if status not in ATTENDANCE_STATUSES:
+            problems[index] = "Choose present, absent or excused."
+        elif half not in HALVES or (day, half) not in halves:
+            problems[index] = "This half-day is not part of the session."
+        elif enrollment_id not in seated:
+            problems[index] = "This learner has no seat in the session."
+        elif (enrollment_id, day, half) in seen:
+            problems[index] = "This half-day is marked twice for this learner."
+        seen.add((enrollment_id, day, half))
+    return problems
 
 
 def record_attendance(*, session: TrainingSession, enrollment: Enrollment, day: date, half: str,

@@ -1,0 +1,592 @@
+"""Sessions over the API: scheduling and moving them, registrations (with manager approval and
+the waiting list, as on the pages), attendance per half-day, withdrawing a learner and one
+enrolment with its progress. Thin over :mod:`lms.courses.services`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
+from lms.accounts.models import Membership, Role
+from lms.api.base import bp, current_api_user, json_body, org_member, page_args
+from lms.api.courses import _ORG, _cohort, _id, _ref, enrollment_json, modules_progress
+from lms.api.openapi import PATHS, SCHEMAS, _errors, _json
+from lms.core.errors import Conflict, NotFound, ValidationFailed
+from lms.core.models import utcnow
+from lms.courses import approvals, queries, services
+from lms.courses.models import (
+    DECLINED,
+    PENDING_APPROVAL,
+    REGISTERED,
+    WAITLISTED,
+    Attendance,
+    Cohort,
+    Enrollment,
+    Module,
+    SessionRegistration,
+    TrainingSession,
+)
+from lms.extensions import db
+
+MAX_MARKS = 5000
+SESSION_FIELDS = ("starts_at", "ends_at", "place", "virtual_link", "capacity", "trainer_id")
+
+
+# --- lookups: other organizations and other learners' objects are 404 ------------------------
+
+
+def _own_enrollment(membership: Membership, cohort_id: int) -> Enrollment | None:
+    return db.session.scalar(select(Enrollment).where(
+        Enrollment.cohort_id == cohort_id, Enrollment.membership_id == membership.id))
+
+
+def _visible_cohort(membership: Membership, cohort_id: int) -> Cohort:
+    """A cohort of the organization; a learner sees only the cohorts they are enrolled in."""
+    cohort = _cohort(membership, cohort_id)
+    if membership.role not in MANAGER_ROLES and _own_enrollment(membership, cohort.id) is None:
+        raise NotFound("No such cohort.")
+    return cohort
+
+
+def _session(membership: Membership, session_id: int) -> TrainingSession:
+    """A session of the organization; a learner sees only their cohorts' sessions."""
+    found = db.session.get(TrainingSession, session_id)
+    if found is None or found.organization_id != membership.organization_id or (
+            membership.role not in MANAGER_ROLES
+            and _own_enrollment(membership, found.cohort_id) is None):
+        raise NotFound("No such session.")
+    return found
+
+
+def _registration(s: TrainingSession, registration_id: int,
+                  membership: Membership) -> SessionRegistration:
+    registration = db.session.get(SessionRegistration, registration_id)
+    if registration is None or registration.session_id != s.id or (
+            membership.role not in MANAGER_ROLES
+            and registration.enrollment.membership_id != membership.id):
+        raise NotFound("No such registration.")
+    return registration
+
+
+# --- input ------------------------------------------------------------------------------------
+
+
+def _datetime(value: Any, name: str) -> datetime:
+    """An ISO 8601 date-time; without an offset it is local time (``RELAIS_TIMEZONE``), as on
+    the pages."""
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValidationFailed("Invalid date-time.", fields={
+            name: "Use an ISO 8601 date-time, e.g. 2027-01-12T09:00:00+01:00."}) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=services.local_zone())
+    return parsed
+
+
+def _optional_int(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationFailed(f"{name} must be an integer.", fields={name: "An integer or null."})
+    return value
+
+
+def _optional_text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ValidationFailed(f"{name} must be text.", fields={name: "A string or null."})
+    return value
+
+
+def _trainer(membership: Membership, body: dict[str, Any]) -> Membership | None:
+    trainer_id = _optional_int(body, "trainer_id")
+    if trainer_id is None:
+        return None
+    trainer = db.session.get(Membership, trainer_id)
+    if trainer is None or trainer.organization_id != membership.organization_id:
+        raise ValidationFailed("No such member.", fields={"trainer_id": "No such member."})
+    return trainer
+
+
+def _renamed(exc: ValidationFailed) -> ValidationFailed:
+    """The service's field names as the API's (``module`` → ``module_id``…)."""
+    names = {"module": "module_id", "trainer": "trainer_id", "enrollment": "enrollment_id"}
+    exc.fields = {names.get(k, k): v for k, v in exc.fields.items()}
+    return exc
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def session_json(s: TrainingSession, counts: dict[str, int],
+                 mine: SessionRegistration | None = None) -> dict[str, Any]:
+    """A session with its seats taken, waiting list and requests waiting for approval."""
+    return {"id": s.id, "cohort_id": s.cohort_id, "module_id": s.module_id,
+            "program_id": s.cohort.program_id, "module_kind": s.module.kind,
+            "module_title": s.module.title,
+            "starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat(),
+            "place": s.place, "virtual_link": s.virtual_link, "capacity": s.capacity,
+            "trainer_id": s.trainer_id, "seats_taken": counts.get(REGISTERED, 0),
+            "waitlisted": counts.get(WAITLISTED, 0),
+            "pending_approval": counts.get(PENDING_APPROVAL, 0),
+            "half_days": [{"day": d.isoformat(), "half": h} for d, h in services.half_days(s)],
+            "my_registration": registration_json(mine) if mine is not None else None}
+
+
+def registration_json(r: SessionRegistration) -> dict[str, Any]:
+    """A seat, a place on the waiting list, or a request (waiting, declined)."""
+    learner = r.enrollment.membership
+    return {"id": r.id, "session_id": r.session_id, "enrollment_id": r.enrollment_id,
+            "member_id": learner.id, "learner": learner.user.display_name, "status": r.status,
+            "created_at": r.created_at.isoformat(),
+            "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+            "decline_reason": r.decline_reason}
+
+
+def _one_session_json(membership: Membership, s: TrainingSession) -> dict[str, Any]:
+    mine = None
+    if membership.role not in MANAGER_ROLES:
+        own = _own_enrollment(membership, s.cohort_id)
+        mine = queries.registrations_of(own.id).get(s.id) if own is not None else None
+    return session_json(s, queries.registration_counts([s.id])[s.id], mine)
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+@bp.get("/orgs/<org_slug>/cohorts/<int:cohort_id>/sessions")
+@org_member()
+def list_sessions(membership: Membership, cohort_id: int) -> Any:
+    """A cohort's sessions in date order (staff and HR; a learner of the cohort)."""
+    cohort = _visible_cohort(membership, cohort_id)
+    page, per_page = page_args()
+    stmt = select(TrainingSession).where(TrainingSession.cohort_id == cohort.id)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = list(db.session.scalars(stmt.order_by(TrainingSession.starts_at, TrainingSession.id)
+                                   .offset((page - 1) * per_page).limit(per_page)))
+    counts = queries.registration_counts([s.id for s in rows])
+    mine: dict[int, SessionRegistration] = {}
+    if membership.role not in MANAGER_ROLES:
+        own = _own_enrollment(membership, cohort.id)
+        mine = queries.registrations_of(own.id) if own is not None else {}
+    return {"items": [session_json(s, counts[s.id], mine.get(s.id)) for s in rows],
+            "page": page, "per_page": per_page, "total": total}
+
+
+@bp.post("/orgs/<org_slug>/cohorts/<int:cohort_id>/sessions")
+@org_member(*STAFF_ROLES)
+def create_session(membership: Membership, cohort_id: int) -> Any:
+    """Schedule a session of one of the program's workshops, conferences or group trainings."""
+    cohort = _cohort(membership, cohort_id)
+    body = json_body()
+    missing = {name: "Required." for name in ("module_id", "starts_at", "ends_at")
+               if body.get(name) in (None, "")}
+    if missing:
+        raise ValidationFailed("The session was not scheduled.", fields=missing)
+    module_id = _optional_int(body, "module_id")
+    module = db.session.get(Module, module_id)
+    if module is None or module.program_id != cohort.program_id:
+        raise ValidationFailed("The session was not scheduled.", fields={
+            "module_id": "This module is not part of the cohort's program."})
+    try:
+        s = services.schedule_session(
+            cohort=cohort, module=module, starts_at=_datetime(body["starts_at"], "starts_at"),
+            ends_at=_datetime(body["ends_at"], "ends_at"), place=_optional_text(body, "place"),
+            virtual_link=_optional_text(body, "virtual_link"),
+            capacity=_optional_int(body, "capacity"), trainer=_trainer(membership, body))
+    except ValidationFailed as exc:
+        raise _renamed(exc) from exc
+    db.session.commit()
+    return _one_session_json(membership, s), 201
+
+
+@bp.get("/orgs/<org_slug>/sessions/<int:session_id>")
+@org_member()
+def get_session(membership: Membership, session_id: int) -> Any:
+    """One session with its seats taken and waiting list (a learner also sees their own
+    registration)."""
+    return _one_session_json(membership, _session(membership, session_id))
+
+
+@bp.patch("/orgs/<org_slug>/sessions/<int:session_id>")
+@org_member(*STAFF_ROLES)
+def update_session(membership: Membership, session_id: int) -> Any:
+    """Move or edit a session: any of starts_at, ends_at, place, virtual_link, capacity
+    (null: no limit), trainer_id. Registrations stay; a larger room promotes the waiting list."""
+    s = _session(membership, session_id)
+    body = json_body()
+    unknown = sorted(set(body) - set(SESSION_FIELDS))
+    if unknown:
+        raise ValidationFailed("These fields cannot be changed.",
+                               fields={name: "Unknown or read-only field." for name in unknown})
+    starts = _datetime(body["starts_at"], "starts_at") if "starts_at" in body else s.starts_at
+    ends = _datetime(body["ends_at"], "ends_at") if "ends_at" in body else s.ends_at
+    try:
+        services.update_session(
+            session=s, starts_at=starts, ends_at=ends,
+            place=_optional_text(body, "place") if "place" in body else s.place,
+            virtual_link=(_optional_text(body, "virtual_link") if "virtual_link" in body
+                          else s.virtual_link),
+            capacity=_optional_int(body, "capacity") if "capacity" in body else s.capacity,
+            trainer=_trainer(membership, body) if "trainer_id" in body else s.trainer)
+    except ValidationFailed as exc:
+        raise _renamed(exc) from exc
+    db.session.commit()
+    return _one_session_json(membership, s)
+
+
+# --- registrations ----------------------------------------------------------------------------
+
+
+@bp.get("/orgs/<org_slug>/sessions/<int:session_id>/registrations")
+@org_member()
+def list_registrations(membership: Membership, session_id: int) -> Any:
+    """A session's registrations in the order they were made (staff and HR); a learner sees
+    only their own."""
+    s = _session(membership, session_id)
+    stmt = select(SessionRegistration).where(SessionRegistration.session_id == s.id)
+    if membership.role not in MANAGER_ROLES:
+        stmt = stmt.join(Enrollment).where(Enrollment.membership_id == membership.id)
+    rows = db.session.scalars(stmt.order_by(SessionRegistration.created_at,
+                                            SessionRegistration.id)).all()
+    return {"items": [registration_json(r) for r in rows]}
+
+
+@bp.post("/orgs/<org_slug>/sessions/<int:session_id>/registrations")
+@org_member(Role.LEARNER, *STAFF_ROLES)
+def create_registration(membership: Membership, session_id: int) -> Any:
+    """Register a learner: staff give ``enrollment_id``; a learner registers themselves. A seat,
+    the waiting list when full, or a request to the manager when the program asks for it."""
+    s = _session(membership, session_id)
+    body = json_body()
+    enrollment_id = body.get("enrollment_id")
+    if membership.role in STAFF_ROLES:
+        enrollment = (db.session.get(Enrollment, enrollment_id)
+                      if isinstance(enrollment_id, str) else None)
+        if enrollment is None or enrollment.cohort_id != s.cohort_id:
+            raise ValidationFailed("No such enrolment in this session's cohort.",
+                                   fields={"enrollment_id": "Not in this cohort."})
+    else:
+        enrollment = _own_enrollment(membership, s.cohort_id)
+        if enrollment is None or enrollment_id not in (None, enrollment.id):
+            raise NotFound("No such enrolment.")
+        if s.starts_at <= utcnow():
+            raise Conflict("This session has already started.")
+    try:
+        registration = services.register(session=s, enrollment=enrollment,
+                                         requested_by=current_api_user())
+    except ValidationFailed as exc:
+        raise _renamed(exc) from exc
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # the same learner registered twice at once
+        db.session.rollback()
+        raise Conflict("This learner is already registered for this session.") from exc
+    if registration.status == PENDING_APPROVAL:
+        approvals.notify_requested(registration)
+    return registration_json(registration), 201
+
+
+@bp.delete("/orgs/<org_slug>/sessions/<int:session_id>/registrations/<int:registration_id>")
+@org_member(Role.LEARNER, *STAFF_ROLES)
+def delete_registration(membership: Membership, session_id: int, registration_id: int) -> Any:
+    """Cancel a registration (staff: any; a learner: their own, before the session starts). A
+    freed seat goes to the first learner on the waiting list, returned as ``promoted``."""
+    s = _session(membership, session_id)
+    registration = _registration(s, registration_id, membership)
+    if membership.role not in STAFF_ROLES:
+        if registration.status == DECLINED:  # a decision stays on record
+            raise NotFound("No such registration.")
+        if s.starts_at <= utcnow():
+            raise Conflict("This session has already started.")
+    promoted = services.cancel_registration(registration=registration)
+    db.session.commit()
+    return {"cancelled": registration_id,
+            "promoted": registration_json(promoted) if promoted is not None else None}
+
+
+# --- attendance -------------------------------------------------------------------------------
+
+
+def _attendance_json(s: TrainingSession) -> dict[str, Any]:
+    """Every seated learner (and anyone already marked) × every half-day of the session."""
+    halves = services.half_days(s)
+    marks = {(a.enrollment_id, a.day, a.half): a for a in db.session.scalars(
+        select(Attendance).where(Attendance.session_id == s.id))}
+    learners = [r.enrollment for r in s.registrations if r.status == REGISTERED]
+    seen = {e.id for e in learners}
+    for enrollment_id, _day, _half in marks:
+        if enrollment_id not in seen:
+            seen.add(enrollment_id)
+            learners.append(db.session.get(Enrollment, enrollment_id))  # type: ignore[arg-type]
+    items = []
+    for e in learners:
+        for day, half in halves:
+            a = marks.get((e.id, day, half))
+            items.append({"enrollment_id": e.id, "member_id": e.membership_id,
+                          "learner": e.membership.user.display_name, "day": day.isoformat(),
+                          "half": half, "status": a.status if a else None,
+                          "signed_at": a.signed_at.isoformat() if a and a.signed_at else None,
+                          "source": a.source if a else None})
+    return {"session_id": s.id,
+            "half_days": [{"day": d.isoformat(), "half": h} for d, h in halves],
+            "items": items}
+
+
+@bp.get("/orgs/<org_slug>/sessions/<int:session_id>/attendance")
+@org_member(*MANAGER_ROLES)
+def get_attendance(membership: Membership, session_id: int) -> Any:
+    """The sign-in sheet as data: status, time signed and source per learner and half-day."""
+    return _attendance_json(_session(membership, session_id))
+
+
+def _parse_mark(item: Any) -> tuple[str, date, str, str] | str:
+    """One mark as (enrolment id, day, half, status), or what is wrong with its shape."""
+    if not isinstance(item, dict):
+        return "Each mark is an object {enrollment_id, day, half, status}."
+    values = [item.get(k) for k in ("enrollment_id", "day", "half", "status")]
+    texts = [v for v in values if isinstance(v, str)]
+    if len(texts) != len(values):
+        return "enrollment_id, day, half and status are required strings."
+    try:
+        day = date.fromisoformat(texts[1])
+    except ValueError:
+        return "day: use YYYY-MM-DD."
+    return texts[0], day, texts[2], texts[3]
+
+
+@bp.put("/orgs/<org_slug>/sessions/<int:session_id>/attendance")
+@org_member(*STAFF_ROLES)
+def put_attendance(membership: Membership, session_id: int) -> Any:
+    """Record marks ``{"marks": [{enrollment_id, day, half, status}, …]}``: all are checked
+    first, then written in one transaction; any bad mark and nothing is written (422, with
+    ``fields["marks[i]"]`` for each bad one). Marks left out stay as they are."""
+    s = _session(membership, session_id)
+    raw = json_body().get("marks")
+    if not isinstance(raw, list) or not raw:
+        raise ValidationFailed("Send a non-empty list of marks.", fields={"marks": "A list."})
+    if len(raw) > MAX_MARKS:
+        raise ValidationFailed(f"At most {MAX_MARKS} marks at once.",
+                               fields={"marks": f"At most {MAX_MARKS}."})
+    parsed = [_parse_mark(item) for item in raw]
+    problems = {i: p for i, p in enumerate(parsed) if isinstance(p, str)}
+    good = [(i, p) for i, p in enumerate(parsed) if not isinstance(p, str)]
+    checked = services.check_attendance(session=s, marks=[p for _i, p in good])
+    problems.update({good[j][0]: why for j, why in checked.items()})
+    if problems:
+        raise ValidationFailed(f"{len(problems)} mark(s) cannot be recorded; none was.",
+                               fields={f"marks[{i}]": problems[i] for i in sorted(problems)})
+    before = queries.attendance_sheet(s.id)
+    changed = 0
+    recorder = current_api_user()
+    enrollments = {e.id: e for e in (r.enrollment for r in s.registrations)}
+    for _i, (enrollment_id, day, half, status) in good:
+        if before.get((enrollment_id, day.isoformat(), half)) != status:
+            services.record_attendance(session=s, enrollment=enrollments[enrollment_id],
+                                       day=day, half=half, status=status, recorded_by=recorder)
+            changed += 1
+    db.session.commit()
+    return {**_attendance_json(s), "changed": changed}
+
+
+# --- enrolments: one with its progress, withdrawing -------------------------------------------
+
+
+def _enrollment_in(cohort: Cohort, enrollment_id: str) -> Enrollment:
+    enrollment = db.session.get(Enrollment, enrollment_id)
+    if enrollment is None or enrollment.cohort_id != cohort.id:
+        raise NotFound("No such enrolment.")
+    return enrollment
+
+
+def _enrolment_detail(enrollment: Enrollment) -> dict[str, Any]:
+    registrations = sorted(queries.registrations_of(enrollment.id).values(), key=lambda r: r.id)
+    return {**enrollment_json(enrollment), "learner": enrollment.membership.user.display_name,
+            "withdrawn_at": (enrollment.withdrawn_at.isoformat()
+                             if enrollment.withdrawn_at else None),
+            "modules": modules_progress(enrollment),
+            "registrations": [registration_json(r) for r in registrations]}
+
+
+@bp.get("/orgs/<org_slug>/cohorts/<int:cohort_id>/enrolments/<enrollment_id>")
+@org_member(*MANAGER_ROLES)
+def get_enrolment(membership: Membership, cohort_id: int, enrollment_id: str) -> Any:
+    """One enrolment with its module progress and session registrations."""
+    return _enrolment_detail(_enrollment_in(_cohort(membership, cohort_id), enrollment_id))
+
+
+@bp.post("/orgs/<org_slug>/cohorts/<int:cohort_id>/enrolments/<enrollment_id>/withdraw")
+@org_member(*STAFF_ROLES)
+def withdraw_enrolment(membership: Membership, cohort_id: int, enrollment_id: str) -> Any:
+    """Withdraw a learner: they keep their history; their seats in sessions yet to come are
+    freed and go to the waiting list. 409 when already withdrawn."""
+    enrollment = _enrollment_in(_cohort(membership, cohort_id), enrollment_id)
+    services.withdraw(enrollment=enrollment)
+    db.session.commit()
+    return _enrolment_detail(enrollment)
+
+
+# --- OpenAPI ----------------------------------------------------------------------------------
+
+_PAGE = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                    "maximum": 1000000}},
+         {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                        "maximum": 200}}]
+_NULLABLE_STR = {"type": ["string", "null"]}
+_HALF_DAY = {"type": "object", "properties": {"day": {"type": "string", "format": "date"},
+                                              "half": {"type": "string", "enum": ["am", "pm"]}}}
+_SETTINGS = {
+    "starts_at": {"type": "string", "format": "date-time",
+                  "description": "ISO 8601; without an offset, local time (RELAIS_TIMEZONE)"},
+    "ends_at": {"type": "string", "format": "date-time"},
+    "place": {**_NULLABLE_STR, "maxLength": 300},
+    "virtual_link": {**_NULLABLE_STR, "description": "https:// only"},
+    "capacity": {"type": ["integer", "null"], "minimum": 1, "description": "null: no limit"},
+    "trainer_id": {"type": ["integer", "null"], "description": "a member id"}}
+
+SCHEMAS.update({
+    "Registration": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "session_id": {"type": "integer"},
+        "enrollment_id": {"type": "string"}, "member_id": {"type": "integer"},
+        "learner": {"type": "string"},
+        "status": {"type": "string", "enum": ["registered", "waitlisted", "pending_approval",
+                                              "declined"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "decided_at": _NULLABLE_STR, "decline_reason": _NULLABLE_STR}},
+    "Session": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "cohort_id": {"type": "integer"},
+        "module_id": {"type": "integer"}, "program_id": {"type": "integer"},
+        "module_kind": {"type": "string", "enum": ["workshop", "conference", "group_training"]},
+        "module_title": {"type": "object", "description": "by language"},
+        **_SETTINGS,
+        "seats_taken": {"type": "integer"},
+        "waitlisted": {"type": "integer", "description": "learners on the waiting list"},
+        "pending_approval": {"type": "integer",
+                             "description": "requests waiting for a manager"},
+        "half_days": {"type": "array", "items": _HALF_DAY},
+        "my_registration": {"oneOf": [_ref("Registration"), {"type": "null"}],
+                            "description": "the calling learner's own; null for staff"}}},
+    "AttendanceSheet": {"type": "object", "properties": {
+        "session_id": {"type": "integer"},
+        "half_days": {"type": "array", "items": _HALF_DAY},
+        "changed": {"type": "integer", "description": "PUT only: marks that changed"},
+        "items": {"type": "array", "items": {"type": "object", "properties": {
+            "enrollment_id": {"type": "string"}, "member_id": {"type": "integer"},
+            "learner": {"type": "string"}, "day": {"type": "string", "format": "date"},
+            "half": {"type": "string", "enum": ["am", "pm"]},
+            "status": {"type": ["string", "null"],
+                       "enum": ["present", "absent", "excused", None]},
+            "signed_at": _NULLABLE_STR,
+            "source": {"type": ["string", "null"], "enum": ["sheet", "qr", None]}}}}}},
+    "EnrolmentDetail": {"allOf": [_ref("Enrolment"), {"type": "object", "properties": {
+        "learner": {"type": "string"}, "withdrawn_at": _NULLABLE_STR,
+        "registrations": {"type": "array", "items": _ref("Registration")}}}]},
+})
+
+_SESSION_ID = _id("session_id")
+PATHS.update({
+    "/orgs/{org_slug}/cohorts/{cohort_id}/sessions": {
+        "get": {"operationId": "listSessions",
+                "summary": "A cohort's sessions in date order (trainer, HR, admin; a learner "
+                           "of the cohort)",
+                "parameters": [_ORG, _id("cohort_id"), *_PAGE],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "items": {"type": "array", "items": _ref("Session")},
+                    "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                    "total": {"type": "integer"}}}), **_errors(400, 401, 404)}},
+        "post": {"operationId": "createSession",
+                 "summary": "Schedule a session of a workshop, conference or group training "
+                            "(trainer, admin)",
+                 "parameters": [_ORG, _id("cohort_id")],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["module_id", "starts_at", "ends_at"],
+                     "properties": {"module_id": {"type": "integer"}, **_SETTINGS},
+                     "description": "a place, a virtual link, or both"}}}},
+                 "responses": {"201": _json(_ref("Session")),
+                               **_errors(400, 401, 403, 404, 422)}}},
+    "/orgs/{org_slug}/sessions/{session_id}": {
+        "get": {"operationId": "getSession",
+                "summary": "A session with seats taken, waiting list and pending requests",
+                "parameters": [_ORG, _SESSION_ID],
+                "responses": {"200": _json(_ref("Session")), **_errors(401, 404)}},
+        "patch": {"operationId": "updateSession",
+                  "summary": "Move or edit a session (trainer, admin); registrations stay, a "
+                             "larger capacity promotes the waiting list in order; 409 when "
+                             "attendance was taken on a half-day the new times leave out",
+                  "parameters": [_ORG, _SESSION_ID],
+                  "requestBody": {"required": True, "content": {"application/json": {
+                      "schema": {"type": "object", "properties": _SETTINGS,
+                                 "additionalProperties": False}}}},
+                  "responses": {"200": _json(_ref("Session")),
+                                **_errors(400, 401, 403, 404, 409, 422)}}},
+    "/orgs/{org_slug}/sessions/{session_id}/registrations": {
+        "get": {"operationId": "listRegistrations",
+                "summary": "A session's registrations in order (trainer, HR, admin); a "
+                           "learner gets only their own",
+                "parameters": [_ORG, _SESSION_ID],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "items": {"type": "array", "items": _ref("Registration")}}}),
+                    **_errors(401, 404)}},
+        "post": {"operationId": "createRegistration",
+                 "summary": "Register: trainers and admins give enrollment_id; a learner "
+                            "registers themselves before the session starts. Status "
+                            "registered, waitlisted when full, or pending_approval when the "
+                            "program needs the manager's approval (the manager is e-mailed)",
+                 "parameters": [_ORG, _SESSION_ID],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "properties": {"enrollment_id": {
+                         "type": "string", "description": "required for staff"}}}}}},
+                 "responses": {"201": _json(_ref("Registration")),
+                               **_errors(400, 401, 403, 404, 409, 422)}}},
+    "/orgs/{org_slug}/sessions/{session_id}/registrations/{registration_id}": {"delete": {
+        "operationId": "deleteRegistration",
+        "summary": "Cancel a registration (trainer, admin; a learner their own before the "
+                   "session starts); the first learner on the waiting list takes the seat",
+        "parameters": [_ORG, _SESSION_ID, _id("registration_id")],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "cancelled": {"type": "integer"},
+            "promoted": {"oneOf": [_ref("Registration"), {"type": "null"}]}}}),
+            **_errors(401, 403, 404, 409)}}},
+    "/orgs/{org_slug}/sessions/{session_id}/attendance": {
+        "get": {"operationId": "getAttendance",
+                "summary": "Attendance per learner and half-day: status, time signed, source "
+                           "(trainer, HR, admin)",
+                "parameters": [_ORG, _SESSION_ID],
+                "responses": {"200": _json(_ref("AttendanceSheet")), **_errors(401, 403, 404)}},
+        "put": {"operationId": "putAttendance",
+                "summary": "Record marks (trainer, admin): all checked first, then written in "
+                           "one transaction; a bad mark and nothing is written (422, "
+                           "fields[\"marks[i]\"] for each). A first presence records xAPI "
+                           "\"attended\"; correcting it voids that statement",
+                "parameters": [_ORG, _SESSION_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["marks"], "properties": {"marks": {
+                        "type": "array", "minItems": 1, "maxItems": MAX_MARKS,
+                        "items": {"type": "object", "required": [
+                            "enrollment_id", "day", "half", "status"], "properties": {
+                            "enrollment_id": {"type": "string"},
+                            "day": {"type": "string", "format": "date"},
+                            "half": {"type": "string", "enum": ["am", "pm"]},
+                            "status": {"type": "string",
+                                       "enum": ["present", "absent", "excused"]}}}}}}}}},
+                "responses": {"200": _json(_ref("AttendanceSheet")),
+                              **_errors(400, 401, 403, 404, 422)}}},
+    "/orgs/{org_slug}/cohorts/{cohort_id}/enrolments/{enrollment_id}": {"get": {
+        "operationId": "getEnrolment",
+        "summary": "One enrolment with its module progress and registrations (trainer, HR, "
+                   "admin)",
+        "parameters": [_ORG, _id("cohort_id"), _id("enrollment_id", "string")],
+        "responses": {"200": _json(_ref("EnrolmentDetail")), **_errors(401, 403, 404)}}},
+    "/orgs/{org_slug}/cohorts/{cohort_id}/enrolments/{enrollment_id}/withdraw": {"post": {
+        "operationId": "withdrawEnrolment",
+        "summary": "Withdraw a learner (trainer, admin): history kept, seats in sessions yet "
+                   "to come freed for the waiting list; 409 when already withdrawn",
+        "parameters": [_ORG, _id("cohort_id"), _id("enrollment_id", "string")],
+        "responses": {"200": _json(_ref("EnrolmentDetail")), **_errors(401, 403, 404, 409)}}},
+})
