@@ -316,11 +316,11 @@ def test_a_member_import_sets_managers_listed_in_any_order(app, create_user, cre
 
     org = create_org()
     hr = create_user(Role.HR, org=org)
-    data = ("email;name;role;manager_email\n"
-            "ana@example.com;Ana;learner;boss@example.com\n"  # the manager comes later
-            "bob@example.com;Bob;learner;nobody@example.com\n"
-            "boss@example.com;Boss;hr;\n"
-            "eve@example.com;Eve;learner;eve@example.com\n").encode()
+    data = (b"email;name;role;manager_email\n"
+            b"ana@example.com;Ana;learner;boss@example.com\n"  # the manager comes later
+            b"bob@example.com;Bob;learner;nobody@example.com\n"
+            b"boss@example.com;Boss;hr;\n"
+            b"eve@example.com;Eve;learner;eve@example.com\n")
     job = members_import.start_import(organization=org, created_by=hr, data=data)
     db.session.commit()
     assert run_job(job.id) == "succeeded"
