@@ -281,10 +281,9 @@ def create_registration(membership: Membership, session_id: int) -> Any:
     try:
         registration = services.register(session=s, enrollment=enrollment,
                                          requested_by=current_api_user())
+        db.session.commit()
     except ValidationFailed as exc:
         raise _renamed(exc) from exc
-    try:
-        db.session.commit()
     except IntegrityError as exc:  # the same learner registered twice at once
         db.session.rollback()
         raise Conflict("This learner is already registered for this session.") from exc
@@ -386,12 +385,18 @@ def put_attendance(membership: Membership, session_id: int) -> Any:
     changed = 0
     recorder = current_api_user()
     enrollments = {e.id: e for e in (r.enrollment for r in s.registrations)}
-    for _i, (enrollment_id, day, half, status) in good:
-        if before.get((enrollment_id, day.isoformat(), half)) != status:
-            services.record_attendance(session=s, enrollment=enrollments[enrollment_id],
-                                       day=day, half=half, status=status, recorded_by=recorder)
-            changed += 1
-    db.session.commit()
+    try:
+        for _i, (enrollment_id, day, half, status) in good:
+            if before.get((enrollment_id, day.isoformat(), half)) != status:
+                services.record_attendance(session=s, enrollment=enrollments[enrollment_id],
+                                           day=day, half=half, status=status,
+                                           recorded_by=recorder)
+                changed += 1
+        db.session.commit()
+    except IntegrityError as exc:  # another sheet (or a QR sign-in) wrote a mark meanwhile
+        db.session.rollback()
+        raise Conflict("The sheet changed meanwhile; nothing was written, send it again.") \
+            from exc
     return {**_attendance_json(s), "changed": changed}
 
 
@@ -576,7 +581,7 @@ PATHS.update({
                             "status": {"type": "string",
                                        "enum": ["present", "absent", "excused"]}}}}}}}}},
                 "responses": {"200": _json(_ref("AttendanceSheet")),
-                              **_errors(400, 401, 403, 404, 422)}}},
+                              **_errors(400, 401, 403, 404, 409, 422)}}},
     "/orgs/{org_slug}/cohorts/{cohort_id}/enrolments/{enrollment_id}": {"get": {
         "operationId": "getEnrolment",
         "summary": "One enrolment with its module progress and registrations (trainer, HR, "
