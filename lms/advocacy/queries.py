@@ -52,6 +52,15 @@ def teams(organization_id: int) -> list[str]:
         Membership.organization_id == organization_id, Membership.team.is_not(None))) if t)
 
 
+def cohorts(organization_id: int) -> list[tuple[int, str]]:
+    """The organization's cohorts as (id, name), newest first, for the KPI filter."""
+    from lms.courses.models import Cohort
+
+    return [(i, n) for i, n in db.session.execute(
+        select(Cohort.id, Cohort.name).where(Cohort.organization_id == organization_id)
+        .order_by(Cohort.id.desc()))]
+
+
 def leaderboard_hidden(organization_id: int) -> set[int]:
     """People who opted out of the leaderboard or revoked their consent."""
     return set(db.session.scalars(select(AdvocacyConsent.user_id).where(

@@ -106,9 +106,10 @@ def _filters() -> dict[str, Any]:
     days = PERIODS.get(period, 90)
     team = request.args.get("team") or None
     campaign = request.args.get("campaign", type=int)
+    cohort = request.args.get("cohort", type=int)
     return {"period": period if period in PERIODS else "90",
             "since": utcnow() - timedelta(days=days) if days else None,
-            "team": team, "campaign": campaign}
+            "team": team, "campaign": campaign, "cohort": cohort}
 
 
 def _csv(name: str, header: list[str], rows: list[list[Any]]) -> Response:
@@ -126,11 +127,16 @@ def dashboard() -> Any:
     """KPI tiles, networks, content types, campaigns, content items and leaderboard."""
     org, f = current_organization(), _filters()
     # Every figure is aggregated by the database (a million events stay fast).
-    scope = kpis.Scope(org.id, since=f["since"], team=f["team"], campaign_id=f["campaign"])
+    cohorts = queries.cohorts(org.id)
+    if f["cohort"] not in {i for i, _n in cohorts}:
+        f["cohort"] = None  # another organization's cohort, or none: everyone
+    scope = kpis.Scope(org.id, since=f["since"], team=f["team"], campaign_id=f["campaign"],
+                       cohort_id=f["cohort"])
     settings = services.settings_for(org.id)
     # Activation is always "active in the last 30 days", whatever the period shown.
-    activation, learners = kpis.scope_activation(kpis.Scope(org.id, team=f["team"]),
-                                                 since=utcnow() - timedelta(days=30))
+    activation, learners = kpis.scope_activation(
+        kpis.Scope(org.id, team=f["team"], cohort_id=f["cohort"]),
+        since=utcnow() - timedelta(days=30))
     # A campaign's progress counts all its events, whatever the filters.
     all_campaigns = queries.campaigns(org.id)
     progress = kpis.campaigns_progress(org.id, all_campaigns)
@@ -173,7 +179,7 @@ def dashboard() -> Any:
         "advocacy/dashboard.html", f=f, totals=figures.totals, activation=activation,
         learners=learners, networks=networks, top=top, kinds=kinds, campaigns=campaigns,
         items=items, per_item=per_item, board=board, names=names, settings=settings,
-        teams=queries.teams(org.id), all_campaigns=[c for c, _p in campaigns],
+        teams=queries.teams(org.id), cohorts=cohorts, all_campaigns=[c for c, _p in campaigns],
         presets=PRESETS, can_manage=current_membership().role in (Role.HR, Role.ADMIN),
         **_labels())
 

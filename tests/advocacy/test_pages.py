@@ -156,3 +156,29 @@ def test_background_import_without_skip_writes_nothing_and_keeps_the_report(
     assert count() == 0
     report = job_services.result_file(job).read_text()
     assert report.splitlines()[1].startswith("3,date:")
+
+
+def test_dashboard_filters_by_cohort(client, create_org, create_user, login):
+    from lms.courses import services as courses
+
+    org = create_org(slug="dash")
+    hr = create_user(Role.HR, org=org)
+    a = create_user(org=org, name="Ana")
+    b = create_user(org=org, name="Bruno")
+    seed(org, a, b)
+    program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
+    cohort = courses.create_cohort(program=program, name="Pilote")
+    courses.enrol(cohort=cohort, membership=b.memberships[0])
+    db.session.commit()
+    login(hr)
+    page = client.get(f"/o/dash/advocacy?cohort={cohort.id}").get_data(as_text=True)
+    assert "Pilote" in page
+    csv_text = client.get(f"/o/dash/advocacy?export=networks&cohort={cohort.id}"
+                          ).get_data(as_text=True)
+    # Only Bruno (LinkedIn) is in the cohort; Ana's share on X is left out.
+    assert "linkedin,1,100,20" in csv_text and "\nx," not in csv_text
+    everyone = client.get("/o/dash/advocacy?export=networks").get_data(as_text=True)
+    assert "\nx," in everyone
+    # Another organization's cohort id filters nothing rather than leaking or failing.
+    assert "\nx," in client.get("/o/dash/advocacy?export=networks&cohort=999999"
+                                ).get_data(as_text=True)
