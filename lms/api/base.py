@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from lms.accounts.authz import REQUIRED_ROLES_ATTR, check_role, membership_for
 from lms.accounts.models import Membership, Role, User
 from lms.accounts.services import user_for_api_token
-from lms.core.errors import BadRequest, DomainError
+from lms.core.errors import BadRequest, DomainError, ValidationFailed
 from lms.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -129,6 +129,44 @@ def json_body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object (Content-Type: application/json).")
     return data
+
+
+def body_int(body: dict[str, Any], name: str) -> int | None:
+    """An optional integer of a JSON body: None when absent or null.
+
+    :raise ValidationFailed: anything else than an integer (booleans included).
+    """
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationFailed("Invalid number.", fields={name: "An integer."})
+    return value
+
+
+def body_text(body: dict[str, Any], name: str) -> str | None:
+    """An optional string of a JSON body: None when absent or null.
+
+    :raise ValidationFailed: anything else than a string.
+    """
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ValidationFailed("Invalid text.", fields={name: "A string."})
+    return value
+
+
+def body_member(membership: Membership, body: dict[str, Any], name: str) -> Membership | None:
+    """The member of the caller's organization whose id a JSON body gives, None when absent.
+
+    :raise ValidationFailed: not an integer, or no such member in the organization.
+    """
+    member_id = body_int(body, name)
+    if member_id is None:
+        return None
+    member = db.session.get(Membership, member_id)
+    if member is None or member.organization_id != membership.organization_id:
+        raise ValidationFailed("No such member.", fields={name: "No such member."})
+    return member
 
 
 MAX_PAGE = 1_000_000

@@ -11,7 +11,16 @@ from sqlalchemy import func, select
 
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
 from lms.accounts.models import Membership, Role
-from lms.api.base import bp, current_api_user, json_body, org_member, page_args
+from lms.api.base import (
+    body_int,
+    body_member,
+    body_text,
+    bp,
+    current_api_user,
+    json_body,
+    org_member,
+    page_args,
+)
 from lms.api.courses import _date
 from lms.api.openapi import PATHS, SCHEMAS, _errors, _json
 from lms.coaching import queries, services
@@ -76,30 +85,11 @@ def _datetime(body: dict[str, Any], name: str, *, required: bool = False) -> dat
     return parsed
 
 
-def _int(body: dict[str, Any], name: str) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationFailed("Invalid number.", fields={name: "An integer."})
-    return value
-
-
-def _text(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise ValidationFailed("Invalid text.", fields={name: "A string."})
-    return value
+_int, _text = body_int, body_text
 
 
 def _coach(membership: Membership, body: dict[str, Any]) -> Membership | None:
-    coach_id = _int(body, "coach_id")
-    if coach_id is None:
-        return None
-    coach = db.session.get(Membership, coach_id)
-    if coach is None or coach.organization_id != membership.organization_id:
-        raise ValidationFailed("No such coach.", fields={"coach_id": "No such member."})
-    return coach
+    return body_member(membership, body, "coach_id")
 
 
 @bp.get("/orgs/<org_slug>/followups")

@@ -12,7 +12,16 @@ from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
 from lms.accounts.models import Membership, Role
-from lms.api.base import bp, current_api_user, json_body, org_member, page_args
+from lms.api.base import (
+    body_int,
+    body_member,
+    body_text,
+    bp,
+    current_api_user,
+    json_body,
+    org_member,
+    page_args,
+)
 from lms.api.courses import _ORG, _cohort, _id, _ref, enrollment_json, modules_progress
 from lms.api.openapi import PATHS, SCHEMAS, _errors, _json
 from lms.core.errors import Conflict, NotFound, ValidationFailed
@@ -86,32 +95,6 @@ def _datetime(value: Any, name: str) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=services.local_zone())
     return parsed
-
-
-def _optional_int(body: dict[str, Any], name: str) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationFailed(f"{name} must be an integer.", fields={name: "An integer or null."})
-    return value
-
-
-def _optional_text(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise ValidationFailed(f"{name} must be text.", fields={name: "A string or null."})
-    return value
-
-
-def _trainer(membership: Membership, body: dict[str, Any]) -> Membership | None:
-    trainer_id = _optional_int(body, "trainer_id")
-    if trainer_id is None:
-        return None
-    trainer = db.session.get(Membership, trainer_id)
-    if trainer is None or trainer.organization_id != membership.organization_id:
-        raise ValidationFailed("No such member.", fields={"trainer_id": "No such member."})
-    return trainer
 
 
 def _renamed(exc: ValidationFailed) -> ValidationFailed:
@@ -189,7 +172,7 @@ def create_session(membership: Membership, cohort_id: int) -> Any:
                if body.get(name) in (None, "")}
     if missing:
         raise ValidationFailed("The session was not scheduled.", fields=missing)
-    module_id = _optional_int(body, "module_id")
+    module_id = body_int(body, "module_id")
     module = db.session.get(Module, module_id)
     if module is None or module.program_id != cohort.program_id:
         raise ValidationFailed("The session was not scheduled.", fields={
@@ -197,9 +180,10 @@ def create_session(membership: Membership, cohort_id: int) -> Any:
     try:
         s = services.schedule_session(
             cohort=cohort, module=module, starts_at=_datetime(body["starts_at"], "starts_at"),
-            ends_at=_datetime(body["ends_at"], "ends_at"), place=_optional_text(body, "place"),
-            virtual_link=_optional_text(body, "virtual_link"),
-            capacity=_optional_int(body, "capacity"), trainer=_trainer(membership, body))
+            ends_at=_datetime(body["ends_at"], "ends_at"), place=body_text(body, "place"),
+            virtual_link=body_text(body, "virtual_link"),
+            capacity=body_int(body, "capacity"),
+            trainer=body_member(membership, body, "trainer_id"))
     except ValidationFailed as exc:
         raise _renamed(exc) from exc
     db.session.commit()
@@ -230,11 +214,12 @@ def update_session(membership: Membership, session_id: int) -> Any:
     try:
         services.update_session(
             session=s, starts_at=starts, ends_at=ends,
-            place=_optional_text(body, "place") if "place" in body else s.place,
-            virtual_link=(_optional_text(body, "virtual_link") if "virtual_link" in body
+            place=body_text(body, "place") if "place" in body else s.place,
+            virtual_link=(body_text(body, "virtual_link") if "virtual_link" in body
                           else s.virtual_link),
-            capacity=_optional_int(body, "capacity") if "capacity" in body else s.capacity,
-            trainer=_trainer(membership, body) if "trainer_id" in body else s.trainer)
+            capacity=body_int(body, "capacity") if "capacity" in body else s.capacity,
+            trainer=(body_member(membership, body, "trainer_id") if "trainer_id" in body
+                     else s.trainer))
     except ValidationFailed as exc:
         raise _renamed(exc) from exc
     db.session.commit()
