@@ -15,47 +15,32 @@ run, so every run verifies the same exercises again, statements included).
 
 from __future__ import annotations
 
-import argparse
-import os
 import random
-import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import common as bench
+from sqlalchemy import insert, select
 
-from sqlalchemy import insert, select, text  # noqa: E402
-
-from lms import create_app  # noqa: E402
-from lms.accounts import services as accounts  # noqa: E402
-from lms.accounts.models import Membership, Role, User  # noqa: E402
-from lms.advocacy import impact, timeline, verification  # noqa: E402
-from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent  # noqa: E402
-from lms.courses import services as courses  # noqa: E402
-from lms.courses.models import Cohort, Enrollment, TrainingSession  # noqa: E402
-from lms.extensions import db  # noqa: E402
+from lms.accounts import services as accounts
+from lms.accounts.models import Membership
+from lms.advocacy import impact, timeline, verification
+from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
+from lms.courses import services as courses
+from lms.courses.models import Cohort, TrainingSession
+from lms.extensions import db
 
 YEAR = datetime(2026, 1, 1, tzinfo=UTC)
 NETWORKS = ["linkedin"] * 6 + ["x", "facebook", "instagram"]
 KINDS = ["share"] * 6 + ["post", "post", "comment", "reaction"]
 
 
-def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(runs):
-        db.session.expire_all()
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-        db.session.rollback()
-    samples.sort()
-    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
+def fresh_session() -> None:
+    """Before each run: the previous run rolled back (verification writes), nothing cached."""
+    db.session.rollback()
+    db.session.expire_all()
 
 
 def build(learners: int, events: int, cohorts: int) -> tuple[Any, list[Cohort], list[int]]:
@@ -70,15 +55,8 @@ def build(learners: int, events: int, cohorts: int) -> tuple[Any, list[Cohort], 
                                           "count": 2, "own_comment": True,
                                           "within_days": 14}}
     db.session.flush()
-    db.session.execute(insert(User), [
-        {"email": f"l{i}@bench.example", "display_name": f"Learner {i}",
-         "created_at": YEAR} for i in range(learners)])
-    user_ids = list(db.session.scalars(select(User.id).order_by(User.id)))
-    db.session.execute(insert(Membership), [
-        {"organization_id": org.id, "user_id": u, "role": Role.LEARNER, "created_at": YEAR}
-        for u in user_ids])
-    members = list(db.session.execute(select(Membership.id, Membership.user_id).where(
-        Membership.organization_id == org.id).order_by(Membership.id)))
+    members = bench.bulk_learners(org, learners, created_at=YEAR)
+    user_ids = [u for _m, u in members]
     db.session.execute(insert(AdvocacyConsent), [
         {"organization_id": org.id, "user_id": u, "opted_in_at": YEAR,
          "leaderboard_opt_out": False} for u in user_ids if rnd.random() < 0.8])
@@ -92,10 +70,7 @@ def build(learners: int, events: int, cohorts: int) -> tuple[Any, list[Cohort], 
                                        starts_at=kickoff, ends_at=kickoff + timedelta(hours=3),
                                        place="Lyon"))
         db.session.flush()
-        db.session.execute(insert(Enrollment), [
-            {"id": f"{c:08d}-0000-4000-8000-{i:012d}", "organization_id": org.id,
-             "cohort_id": cohort.id, "membership_id": m, "status": "active",
-             "enrolled_at": YEAR} for i, (m, _u) in enumerate(members[c * size:(c + 1) * size])])
+        bench.bulk_enrol(org, [cohort], [m for m, _u in members[c * size:(c + 1) * size]], YEAR)
         made.append(cohort)
     chunk = 50_000
     for first in range(0, events, chunk):
@@ -114,54 +89,38 @@ def build(learners: int, events: int, cohorts: int) -> tuple[Any, list[Cohort], 
                          "created_at": when, "updated_at": when})
         db.session.execute(insert(AdvocacyEvent), rows)
         print(f"  {min(events, first + chunk):,} events", file=sys.stderr)
-    db.session.commit()
-    db.session.execute(text("ANALYZE"))
-    db.session.commit()
+    bench.refresh_statistics(sqlite=True)
     return org, made, user_ids
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--learners", type=int, default=10_000)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--cohorts", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--database")
-    args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="relais-bench-")
-    os.environ["RELAIS_INSTANCE_PATH"] = folder
-    url = args.database or f"sqlite:///{folder}/bench.db"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
-                      "BASE_URL": "http://bench.test"})
+    args = bench.options(learners=10_000, events=1_000_000, cohorts=20, runs=20).parse_args()
+    app = bench.bench_app(args.database, wipe=True, BASE_URL="http://bench.test")
     with app.app_context():
-        from lms.cli import upgrade_database
-
-        if args.database:
-            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            db.session.commit()
-        upgrade_database()
         start = time.perf_counter()
         org, cohorts, user_ids = build(args.learners, args.events, args.cohorts)
         print(f"{db.engine.dialect.name}: {args.learners:,} learners, {args.events:,} events, "
               f"{args.cohorts} cohorts built in {time.perf_counter() - start:.0f} s")
         now = YEAR + timedelta(days=330)
         one = cohorts[0]
-        p50, p95 = timed(lambda: impact.cohort_impact(one, weeks=4, now=now), args.runs)
+        p50, p95 = bench.timed(lambda: impact.cohort_impact(one, weeks=4, now=now), args.runs,
+                         warmups=0, reset=fresh_session)
         print(f"impact report, one cohort ({args.learners // args.cohorts} learners): "
               f"p50 {p50:.1f} ms, p95 {p95:.1f} ms")
-        p50, p95 = timed(lambda: impact.organization_impact(cohorts, weeks=4, now=now),
-                         max(3, args.runs // 4))
+        p50, p95 = bench.timed(lambda: impact.organization_impact(cohorts, weeks=4, now=now),
+                         max(3, args.runs // 4), warmups=0, reset=fresh_session)
         print(f"impact page data, all {len(cohorts)} cohorts: p50 {p50:.1f} ms, "
               f"p95 {p95:.1f} ms")
         member = db.session.scalar(select(Membership).where(
             Membership.user_id == user_ids[0]))
-        p50, p95 = timed(lambda: timeline.learner_timeline(org.id, member), args.runs)
+        p50, p95 = bench.timed(lambda: timeline.learner_timeline(org.id, member), args.runs,
+                         warmups=0, reset=fresh_session)
         print(f"learner timeline, first page: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
         touched = set(user_ids[:500])
         count = verification.verify_for_users(org.id, touched)
         db.session.rollback()
-        p50, p95 = timed(lambda: verification.verify_for_users(org.id, touched),
-                         max(3, args.runs // 4))
+        p50, p95 = bench.timed(lambda: verification.verify_for_users(org.id, touched),
+                         max(3, args.runs // 4), warmups=0, reset=fresh_session)
         print(f"verification after an ingestion touching 500 learners ({count} exercises "
               f"verified, statements included): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
 

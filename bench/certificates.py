@@ -17,31 +17,26 @@ same run and on the same HTML:
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import os
 import resource
 import shutil
-import sys
-import tempfile
 import time
 import tracemalloc
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import common as bench
 
-from lms import create_app  # noqa: E402
-from lms.accounts import services as accounts  # noqa: E402
-from lms.accounts.models import Role  # noqa: E402
-from lms.certificates import definitions, export, rendering  # noqa: E402
-from lms.certificates import services as certs  # noqa: E402
-from lms.certificates.models import Certificate  # noqa: E402
-from lms.certificates.pool import PdfPool  # noqa: E402
-from lms.courses import services as courses  # noqa: E402
-from lms.extensions import db  # noqa: E402
+from lms.accounts import services as accounts
+from lms.accounts.models import Role
+from lms.certificates import definitions, export, rendering
+from lms.certificates import services as certs
+from lms.certificates.models import Certificate
+from lms.certificates.pool import PdfPool
+from lms.courses import services as courses
+from lms.extensions import db
 
 
 def _plain(args: tuple[str, str]) -> int:
@@ -56,22 +51,15 @@ def _warm(_: object = None) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser = bench.options(n=1000, workers=os.cpu_count() or 1)
     parser.add_argument("--sequential", type=int, default=None,
                         help="certificates for the one-process comparison (default: min(N, 100))")
-    parser.add_argument("--database", default=None)
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp()
-    os.environ["RELAIS_INSTANCE_PATH"] = tmp
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database or f"sqlite:///{tmp}/bench.db",
-                      "BASE_URL": "https://relais.example"})
+    app = bench.bench_app(args.database, wipe=True, BASE_URL="https://relais.example")
+    tmp = app.instance_path
     n, workers = args.n, args.workers
     seq_n = args.sequential or min(n, 100)
     with app.app_context():
-        db.drop_all()
-        db.create_all()
         courses.load_catalogue()
         org = accounts.create_organization(slug="bench", name="Bench Formation SAS")
         trainer = accounts.provision_member(organization=org, email="t@bench.example",

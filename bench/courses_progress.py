@@ -10,49 +10,27 @@ time (each re-derives one module); (3) the trainer's cohort page (learners × mo
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import common as bench
 
-from lms import create_app  # noqa: E402
-from lms.accounts import services as accounts  # noqa: E402
-from lms.accounts.models import Role  # noqa: E402
-from lms.courses import progress, services  # noqa: E402
-from lms.courses import statements as xs  # noqa: E402
-from lms.courses.statements import PROGRESS_VERBS  # noqa: E402
-from lms.extensions import db  # noqa: E402
-from lms.xapi import projections  # noqa: E402
-from lms.xapi.record import record  # noqa: E402
+from lms.accounts import services as accounts
+from lms.accounts.models import Role
+from lms.courses import progress, services
+from lms.courses import statements as xs
+from lms.courses.statements import PROGRESS_VERBS
+from lms.extensions import db
+from lms.xapi import projections
+from lms.xapi.record import record
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--learners", type=int, default=300)
-    parser.add_argument("--database", default=None)
-    args = parser.parse_args()
-    tmp = tempfile.mkdtemp()
-    os.environ["RELAIS_INSTANCE_PATH"] = tmp
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database or f"sqlite:///{tmp}/b.db",
-                      "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
-                      "BASE_URL": "http://relais.bench"})
+    args = bench.options(learners=300).parse_args()
+    app = bench.bench_app(args.database)
     with app.app_context():
-        from lms.cli import upgrade_database
-
-        upgrade_database()
-        services.load_catalogue()
-        org = accounts.create_organization(slug="bench", name="Bench")
-        trainer = accounts.provision_member(organization=org, email="t@bench.example",
-                                            role=Role.TRAINER, display_name="Trainer")
-        accounts.set_password(trainer.membership.user, "bench-password")
-        program = services.copy_from_catalogue(organization=org,
-                                               slug="parcours-ambassadeurs-6-semaines")
+        org, _ = bench.organization()
+        bench.staff(org, "t@bench.example", Role.TRAINER, "Trainer")
+        program = bench.catalogue_program(org)
         cohort = services.create_cohort(program=program, name="Bench")
         enrollments = []
         for n in range(args.learners):
@@ -95,17 +73,11 @@ def main() -> None:
 
         # (3) the cohort page.
         client = app.test_client()
-        client.post("/login", data={"email": "t@bench.example", "password": "bench-password"})
-        times = []
-        for _ in range(15):
-            start = time.perf_counter()
-            response = client.get(f"/o/bench/cohorts/{cohort.id}")
-            times.append(time.perf_counter() - start)
-            assert response.status_code == 200
-        times.sort()
+        bench.login(client, "t@bench.example")
+        page = bench.get_ok(client, f"/o/bench/cohorts/{cohort.id}")
+        median, p95 = bench.timed(page, 15, warmups=0)
         print(f"cohort page, {len(enrollments)} learners × {len(program.modules)} modules: "
-              f"median {1000 * statistics.median(times):.0f} ms, "
-              f"p95 {1000 * times[int(0.95 * (len(times) - 1))]:.0f} ms")
+              f"median {median:.0f} ms, p95 {p95:.0f} ms")
 
 
 if __name__ == "__main__":

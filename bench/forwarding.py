@@ -10,23 +10,17 @@ on 127.0.0.1 (keep-alive), for a few batch sizes. The double is a small threaded
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "xapi"))
+import common as bench
 
+from lms.extensions import db
+
+sys.path.insert(0, str(bench.ROOT / "tests" / "xapi"))
 from forwarding_double import LrsDouble  # noqa: E402
-
-from lms import create_app  # noqa: E402
-from lms.extensions import db  # noqa: E402
 
 
 def statements(count: int) -> list[dict[str, Any]]:
@@ -53,27 +47,14 @@ def record_interleaved(plain_id: int, fwd_id: int, count: int) -> tuple[float, f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--statements", type=int, default=20000)
-    parser.add_argument("--database", default=None, help="SQLAlchemy URL (default: temp SQLite)")
-    args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="relais-bench-fwd-")
-    os.environ.setdefault("RELAIS_INSTANCE_PATH", tmp)
-    url = args.database or f"sqlite:///{tmp}/bench.db"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    args = bench.options(__doc__.splitlines()[0], statements=20000).parse_args()
+    app = bench.bench_app(args.database, wipe=True)
     n = args.statements
     double = LrsDouble().start()
     with app.app_context():
         from lms.accounts.services import create_organization
-        from lms.cli import upgrade_database
         from lms.xapi import forwarding
 
-        if db.engine.dialect.name == "postgresql":
-            from sqlalchemy import text
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        upgrade_database()
         plain = create_organization(slug="plain", name="No forwarding")
         fwd = create_organization(slug="fwd", name="Forwarding")
         db.session.flush()

@@ -20,7 +20,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,15 +29,9 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RELAIS = str(Path(sys.executable).with_name("relais"))
+import common as bench
+
 PASSWORD = "bench-password-123"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> None:
@@ -52,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="relais-e2e-"))
-    port = free_port()
+    port = bench.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAIS_")}
     env.update({"RELAIS_DATABASE_URL": args.database, "RELAIS_INSTANCE_PATH": str(tmp),
                 "RELAIS_SECRET_KEY": "e2e-secret", "RELAIS_BASE_URL": f"http://127.0.0.1:{port}",
@@ -64,17 +57,17 @@ def main() -> None:
 
         redis.Redis.from_url(args.broker).flushdb()
     run = dict(env=env, check=True, capture_output=True, text=True, timeout=300)
-    wipe(args.database)
-    subprocess.run([RELAIS, "init"], **run)
-    subprocess.run([RELAIS, "create-org", "--slug", "acme", "--name", "ACME"], **run)
-    subprocess.run([RELAIS, "create-user", "--org", "acme", "--email", "hr@acme.example",
+    bench.wipe_database(args.database)
+    subprocess.run([bench.RELAIS, "init"], **run)
+    subprocess.run([bench.RELAIS, "create-org", "--slug", "acme", "--name", "ACME"], **run)
+    subprocess.run([bench.RELAIS, "create-user", "--org", "acme", "--email", "hr@acme.example",
                     "--role", "hr", "--password", PASSWORD], **run)
 
     procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(name: str, *cmd: str) -> None:
         with (tmp / f"{name}.log").open("wb") as log:
-            procs[name] = subprocess.Popen([RELAIS, *cmd], env=env, stdout=log,
+            procs[name] = subprocess.Popen([bench.RELAIS, *cmd], env=env, stdout=log,
                                            stderr=subprocess.STDOUT, start_new_session=True)
 
     try:
@@ -145,19 +138,6 @@ with engine.connect() as conn:
                             "ON o.id = m.organization_id WHERE o.slug = 'acme'")).scalar())
 engine.dispose()
 """
-
-
-def wipe(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
 
 
 def kill_runner(procs: dict[str, subprocess.Popen[bytes]], tmp: Path) -> str:

@@ -10,48 +10,29 @@ signs in by QR code for every half-day (``sign_in.sign_in``: checks, attendance 
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
 import subprocess
-import sys
-import tempfile
 import time
 from datetime import datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import common as bench
 
-from lms import create_app  # noqa: E402
-from lms.accounts import services as accounts  # noqa: E402
-from lms.accounts.models import Role  # noqa: E402
-from lms.core.models import utcnow  # noqa: E402
-from lms.courses import services, sign_in, sign_in_sheet  # noqa: E402
-from lms.extensions import db  # noqa: E402
+from lms.accounts import services as accounts
+from lms.accounts.models import Role
+from lms.core.models import utcnow
+from lms.courses import services, sign_in, sign_in_sheet
+from lms.extensions import db
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--learners", type=int, default=40)
-    parser.add_argument("--days", type=int, default=3)
-    parser.add_argument("--database", default=None)
-    args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="relais-bench-")
-    os.environ["RELAIS_INSTANCE_PATH"] = folder
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database or f"sqlite:///{folder}/b.db",
-                      "SECRET_KEY": "bench", "BASE_URL": "http://relais.bench"})
+    args = bench.options(learners=40, days=3).parse_args()
+    app = bench.bench_app(args.database)
     with app.app_context():
-        from lms.cli import upgrade_database
-
-        upgrade_database()
-        services.load_catalogue()
         org = accounts.create_organization(slug="bench", name="Banc d'essai")
         trainer = accounts.add_member(organization=org, user=accounts.create_user(
             email="t@bench.example", display_name="Formatrice"), role=Role.TRAINER)
-        program = services.copy_from_catalogue(organization=org,
-                                               slug="formation-ambassadeurs-1-jour")
+        program = bench.catalogue_program(org, "formation-ambassadeurs-1-jour")
         cohort = services.create_cohort(program=program, name="Banc", trainers=[trainer])
         zone = services.local_zone()
         first = (utcnow() + timedelta(days=1)).astimezone(zone).date()
@@ -82,25 +63,20 @@ def main() -> None:
                     sign_in.sign_in(session=session, membership=member, when=when)
                     db.session.commit()
                     timings.append(time.perf_counter() - start)
-        timings.sort()
+        median, p95 = bench.median_p95(timings)
         print(f"QR sign-ins: {len(timings)} ({args.learners} learners × {2 * args.days} "
-              f"half-days), median {1000 * statistics.median(timings):.1f} ms, "
-              f"p95 {1000 * timings[int(0.95 * len(timings)) - 1]:.1f} ms each "
+              f"half-days), median {median:.1f} ms, p95 {p95:.1f} ms each "
               f"(checks, attendance, statement, projection, commit)")
 
-        sign_in_sheet.render_pdf(session)  # warm: imports, fonts
-        renders = []
-        for _ in range(5):
-            start = time.perf_counter()
-            data = sign_in_sheet.render_pdf(session)
-            renders.append(time.perf_counter() - start)
-        path = Path(folder) / "sheet.pdf"
+        data = sign_in_sheet.render_pdf(session)  # warm: imports, fonts
+        renders = bench.samples(lambda: sign_in_sheet.render_pdf(session), 5)
+        path = Path(app.instance_path) / "sheet.pdf"
         path.write_bytes(data)
         info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True).stdout
         pages = next((line.split()[-1] for line in info.splitlines()
                       if line.startswith("Pages:")), "?")
         print(f"Sign-in sheet PDF: {len(data) // 1024} KiB, {pages} pages, render median "
-              f"{1000 * statistics.median(renders):.0f} ms (min {1000 * min(renders):.0f} ms)")
+              f"{bench.median_p95(renders)[0]:.0f} ms (min {1000 * min(renders):.0f} ms)")
 
 
 if __name__ == "__main__":

@@ -14,55 +14,27 @@ throw-away one), loads the built-in framework and questionnaire, then prints:
 
 from __future__ import annotations
 
-import argparse
-import os
 import random
-import statistics
-import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common as bench
 
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+from lms.accounts import services as accounts
+from lms.accounts.models import Role, User
+from lms.assessments import queries, scoring, services
+from lms.assessments.demo import answers_for
+from lms.assessments.models import SUBMITTED, Attempt, SkillLevel
+from lms.core.models import utcnow
+from lms.extensions import db
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--learners", type=int, default=2000)
-    parser.add_argument("--requests", type=int, default=20)
-    parser.add_argument("--database", default=None)
-    args = parser.parse_args()
+    args = bench.options(__doc__.splitlines()[0], learners=2000, requests=20).parse_args()
 
-    tmp = tempfile.mkdtemp()
-    os.environ["RELAIS_INSTANCE_PATH"] = tmp
-    url = args.database or f"sqlite:///{tmp}/bench.db"
-
-    from sqlalchemy import text
-
-    from lms import create_app
-    from lms.accounts import services as accounts
-    from lms.accounts.models import Membership, Role, User
-    from lms.assessments import queries, scoring, services
-    from lms.assessments.demo import answers_for
-    from lms.assessments.models import SUBMITTED, Attempt, SkillLevel
-    from lms.cli import upgrade_database
-    from lms.core.models import utcnow
-    from lms.extensions import db
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
-                      "WTF_CSRF_ENABLED": False})
+    app = bench.bench_app(args.database, wipe=True)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        upgrade_database()
         services.load_builtin_content()
         db.session.commit()
         q = queries.builtin_questionnaires()[0]
@@ -70,10 +42,7 @@ def main() -> None:
         order = [c.code for c in q.framework.competencies]
 
         # 1. Pure scoring: replay a full attempt's answers (what each screen costs).
-        org = accounts.create_organization(slug="bench", name="Bench")
-        trainer = accounts.provision_member(organization=org, email="trainer@bench.example",
-                                            role=Role.TRAINER).membership
-        accounts.set_password(trainer.user, "bench-password-123")
+        org, _ = bench.organization(Role.TRAINER)
         one = accounts.provision_member(organization=org, email="one@bench.example",
                                         role=Role.LEARNER, job_family="sales").membership
         db.session.commit()
@@ -97,18 +66,9 @@ def main() -> None:
         # 2. Many learners with a submitted attempt each (inserted directly: fast set-up).
         rng = random.Random(42)
         families = ["sales", "hr", "marketing", "management", "other"]
-        users = [{"email": f"learner{i}@bench.example", "display_name": f"Learner {i:05d}",
-                  "created_at": utcnow(), "active": True} for i in range(args.learners)]
-        db.session.execute(db.insert(User), users)
-        ids = db.session.scalars(db.select(User.id).where(
-            User.email.like("learner%@bench.example")).order_by(User.id)).all()
-        db.session.execute(db.insert(Membership), [
-            {"organization_id": org.id, "user_id": uid, "role": Role.LEARNER,
-             "team": f"Team {i % 12}", "job_family": families[i % 5], "created_at": utcnow()}
-            for i, uid in enumerate(ids)])
-        members = db.session.execute(db.select(Membership.id, Membership.user_id).where(
-            Membership.organization_id == org.id, Membership.role == Role.LEARNER,
-            Membership.id != one.id)).all()
+        members = bench.bulk_learners(org, args.learners, "learner", name="Learner {n:05d}",
+                                fields=lambda i: {"team": f"Team {i % 12}",
+                                                  "job_family": families[i % 5]})
         now = utcnow()
         db.session.execute(db.insert(Attempt), [
             {"uuid": str(uuid.uuid4()), "organization_id": org.id, "membership_id": mid,
@@ -128,8 +88,7 @@ def main() -> None:
         db.session.commit()
 
     client = app.test_client()
-    client.post("/login", data={"email": "trainer@bench.example",
-                                "password": "bench-password-123"})
+    bench.login(client, "trainer@bench.example")
     with app.app_context():
         _token, raw = accounts.issue_api_token(
             user=db.session.scalar(db.select(User).where(User.email == "trainer@bench.example")),
@@ -140,15 +99,9 @@ def main() -> None:
                               ("map CSV", "/o/bench/skills/map.csv", {}),
                               ("map API", "/api/v1/orgs/bench/skill-map", headers),
                               ("map page, one team", "/o/bench/skills/map?team=Team+3", {})):
-        times = []
-        for _ in range(args.requests):
-            started = time.perf_counter()
-            response = client.get(path, headers=hdrs)
-            times.append(time.perf_counter() - started)
-            assert response.status_code == 200, response.status_code
+        p50, p95 = bench.timed(bench.get_ok(client, path, headers=hdrs), args.requests, warmups=0)
         print(f"{label} with {args.learners} learners ({url.split(':')[0]}): "
-              f"p50 {statistics.median(times) * 1000:.0f} ms, "
-              f"p95 {percentile(times, 0.95) * 1000:.0f} ms")
+              f"p50 {p50:.0f} ms, p95 {p95:.0f} ms")
 
 
 if __name__ == "__main__":

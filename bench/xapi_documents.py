@@ -20,25 +20,19 @@ Run::
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
 import os
-import re
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-RELAIS = str(Path(sys.executable).parent / "relais")
+import common as bench
+
 LEARNERS, ACTIVITIES = 10_000, 200
 
 
@@ -54,22 +48,6 @@ def activity(n: int) -> str:
 def document(n: int) -> bytes:
     data = {"bookmark": f"slide-{n % 40}", "suspend_data": "x" * 900, "score": n % 100}
     return json.dumps(data).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
-
-
-def run(env: dict[str, str], *args: str) -> str:
-    return subprocess.run([RELAIS, *args], env=env, cwd=ROOT, check=True, capture_output=True,
-                          text=True).stdout
 
 
 def preload(env: dict[str, str], count: int) -> float:
@@ -168,15 +146,10 @@ def measure(label: str, port: int, auth: str, clients: int, requests: int,
         per = requests // clients
         threads = [threading.Thread(target=worker, args=(
             action, range(t * per, (t + 1) * per), latencies, lock)) for t in range(clients)]
-        start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        wall = time.perf_counter() - start
+        wall = bench.run_threads(threads)
         print(f"  {name:<18} {len(latencies) / wall:8,.0f} req/s   "
               f"p50 {statistics.median(latencies) * 1000:6.1f} ms   "
-              f"p95 {percentile(latencies, 95) * 1000:6.1f} ms")
+              f"p95 {bench.percentile(latencies, 0.95) * 1000:6.1f} ms")
 
 
 def main() -> None:
@@ -191,36 +164,22 @@ def main() -> None:
     env = {**os.environ, "RELAIS_INSTANCE_PATH": instance}
     if args.database_url:
         env["RELAIS_DATABASE_URL"] = args.database_url
-    run(env, "init")
-    run(env, "create-org", "--slug", "bench", "--name", "Bench")
-    out = run(env, "lrs-credentials", "--org", "bench")
-    key = re.search(r"key:\s+(\S+)", out).group(1)  # type: ignore[union-attr]
-    secret = re.search(r"secret:\s+(\S+)", out).group(1)  # type: ignore[union-attr]
-    auth = "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
+    bench.relais(env, "init")
+    bench.relais(env, "create-org", "--slug", "bench", "--name", "Bench")
+    auth = bench.lrs_auth(env, "bench")
 
-    port = free_port()
-    log = open(Path(instance) / "serve.log", "w")  # noqa: SIM115
-    server = subprocess.Popen([RELAIS, "serve", "--port", str(port)], env=env, cwd=ROOT,
-                              stdout=log, stderr=subprocess.STDOUT)
+    server = bench.Server(env)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
         database = args.database_url or "SQLite"
         print(f"Relais LRS documents, {database}, {args.clients} clients, "
               f"{args.requests} requests of each kind")
-        measure("empty store", port, auth, args.clients, args.requests, offset=0)
+        measure("empty store", server.port, auth, args.clients, args.requests, offset=0)
         rate = preload(env, args.documents)
         print(f"\npreloaded {args.documents:,} documents ({rate:,.0f}/s, direct inserts)")
-        measure(f"{args.documents:,} documents stored", port, auth, args.clients,
+        measure(f"{args.documents:,} documents stored", server.port, auth, args.clients,
                 args.requests, offset=args.requests)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+        server.stop()
 
 
 if __name__ == "__main__":

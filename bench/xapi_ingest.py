@@ -21,23 +21,19 @@ Targets (DESIGN.md §6): ≥ 10,000 statements/s in batches of 100 on SQLite, fl
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
 import os
 import random
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
+import common as bench
+
 VERBS = ["http://adlnet.gov/expapi/verbs/" + v for v in (
     "registered", "launched", "initialized", "attempted", "answered", "experienced",
     "completed", "passed", "failed", "attended", "commented", "shared", "progressed",
@@ -92,66 +88,6 @@ class Corpus:
         return [self.statement() for _ in range(size)]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
-
-
-class Server:
-    """``relais serve`` in a subprocess on a free port."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix="relais-bench-", suffix=".log",
-                                               delete=False)
-        self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "relais"), "serve", "--port", str(self.port)],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/xapi/about")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise SystemExit(f"server did not start; see {self.log.name}")
-
-    def cpu_seconds(self) -> float:
-        """CPU time (user + system) used so far by the server and its worker processes."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        pids = {self.proc.pid}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as fh:
-                        fields = fh.read().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == self.proc.pid:
-                    pids.add(int(entry))
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / ticks
-        return total
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
 def post_bodies(port: int, headers: dict[str, str], bodies: list[bytes],
                 threads: int) -> float:
     """POST every body (spread over ``threads`` keep-alive connections); seconds taken."""
@@ -168,19 +104,14 @@ def post_bodies(port: int, headers: dict[str, str], bodies: list[bytes],
                 errors.append(f"{response.status} {data[:200]!r}")
         conn.close()
 
-    start = time.perf_counter()
-    pool = [threading.Thread(target=worker, args=(chunk,)) for chunk in chunks]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    elapsed = time.perf_counter() - start
+    elapsed = bench.run_threads([threading.Thread(target=worker, args=(chunk,))
+                                 for chunk in chunks])
     if errors:
         raise SystemExit(f"{len(errors)} failed POSTs, first: {errors[0]}")
     return elapsed
 
 
-def measure_ingest(label: str, server: Server, headers: dict[str, str], corpus: Corpus,
+def measure_ingest(label: str, server: bench.Server, headers: dict[str, str], corpus: Corpus,
                    batches: int, singles: int, threads: int) -> dict[str, float]:
     """Wall-clock rates, and statements per CPU-second of the server (which does not depend
     on what else the machine runs)."""
@@ -232,7 +163,7 @@ def measure_gets(port: int, headers: dict[str, str], corpus: Corpus, count: int
             if response.status != 200:
                 raise SystemExit(f"GET failed: {response.status} {body[:200]!r}")
             returned += len(json.loads(body)["statements"])
-        p50, p95 = percentile(timings, 50), percentile(timings, 95)
+        p50, p95 = bench.percentile(timings, 0.50), bench.percentile(timings, 0.95)
         results[name] = (p50, p95)
         print(f"  GET {name:<17} limit=100: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
               f"(avg {returned / count:.0f} statements returned)")
@@ -294,18 +225,10 @@ def main() -> None:
     print(f"Relais LRS benchmark — database {url.split('@')[-1]}, target store "
           f"{args.statements:,} statements, {os.cpu_count()} CPUs")
 
-    relais = str(Path(sys.executable).parent / "relais")
-    subprocess.run([relais, "init"], env=env, check=True, capture_output=True, cwd=ROOT)
+    bench.relais(env, "init")
     slug = "bench" + uuid.uuid4().hex[:6]
-    subprocess.run([relais, "create-org", "--slug", slug, "--name", "Bench"], env=env,
-                   check=True, capture_output=True, cwd=ROOT)
-    out = subprocess.run([relais, "lrs-credentials", "--org", slug], env=env, check=True,
-                         capture_output=True, text=True, cwd=ROOT).stdout
-    creds = dict(line.split(":", 1) for line in out.splitlines() if line.startswith(("key",
-                                                                                     "secret")))
-    key, secret = creds["key"].strip(), creds["secret"].strip()
-    token = base64.b64encode(f"{key}:{secret}".encode()).decode()
-    headers = {"Authorization": f"Basic {token}", "X-Experience-API-Version": "1.0.3",
+    bench.relais(env, "create-org", "--slug", slug, "--name", "Bench")
+    headers = {"Authorization": bench.lrs_auth(env, slug), "X-Experience-API-Version": "1.0.3",
                "Content-Type": "application/json"}
     os.environ["RELAIS_INSTANCE_PATH"] = instance
     from lms import create_app
@@ -319,7 +242,7 @@ def main() -> None:
         db.engine.dispose()
     corpus = Corpus()
 
-    server = Server(env)
+    server = bench.Server(env)
     try:
         print("1. HTTP ingestion, empty store")
         empty = measure_ingest("empty", server, headers, corpus, args.batches,
@@ -332,7 +255,7 @@ def main() -> None:
     rate = preload(url, instance, org_id, corpus, args.statements)
     print(f"  record() bulk: {rate:,.0f} statements/s")
 
-    server = Server(env)
+    server = bench.Server(env)
     try:
         print(f"3. HTTP ingestion, {args.statements:,} stored")
         full = measure_ingest("full", server, headers, corpus, args.batches,
