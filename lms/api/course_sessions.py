@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
-from lms.accounts.models import Membership, Role
+from lms.accounts.models import Membership, Role, User
 from lms.api.base import (
     body_int,
     body_member,
@@ -303,12 +304,13 @@ def _attendance_json(s: TrainingSession) -> dict[str, Any]:
     halves = services.half_days(s)
     marks = {(a.enrollment_id, a.day, a.half): a for a in db.session.scalars(
         select(Attendance).where(Attendance.session_id == s.id))}
-    learners = [r.enrollment for r in s.registrations if r.status == REGISTERED]
-    seen = {e.id for e in learners}
-    for enrollment_id, _day, _half in marks:
-        if enrollment_id not in seen:
-            seen.add(enrollment_id)
-            learners.append(db.session.get(Enrollment, enrollment_id))  # type: ignore[arg-type]
+    seated = select(SessionRegistration.enrollment_id).where(
+        SessionRegistration.session_id == s.id, SessionRegistration.status == REGISTERED)
+    marked = {enrollment_id for enrollment_id, _day, _half in marks}
+    learners = list(db.session.scalars(
+        select(Enrollment).where(Enrollment.id.in_(seated) | Enrollment.id.in_(marked))
+        .join(Enrollment.membership).join(Membership.user).order_by(User.display_name, User.id)
+        .options(contains_eager(Enrollment.membership).contains_eager(Membership.user))))
     items = []
     for e in learners:
         for day, half in halves:
