@@ -86,6 +86,11 @@ def _app_context(app: Flask) -> Iterator[None]:
         db.session.rollback()
         db.session.remove()
         with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Every table is emptied, so foreign-key triggers have nothing to check; left
+                # on, each deleted statement's cascade scans the statement index's dead rows,
+                # which makes emptying a large import quadratic.
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(delete(table))
     app.config["WTF_CSRF_ENABLED"] = False
