@@ -23,7 +23,30 @@ from tests.support import PASSWORD, csrf_token, membership  # noqa: F401  (re-ex
 
 
 def _database_url(tmp_dir: str) -> str:
-    return os.environ.get("RELAIS_TEST_DATABASE_URL") or f"sqlite:///{tmp_dir}/test.db"
+    url = os.environ.get("RELAIS_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_dir}/test.db"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return _worker_database(url, worker) if worker else url
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """A PostgreSQL database of this test worker's own beside ``url``'s (``test_gw0``…):
+    parallel workers each migrate and empty their own, as a single run does with ``url``."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                               {"name": name}):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
