@@ -53,7 +53,8 @@ def dashboard() -> Any:
         if me.role in STAFF_ROLES:
             context.update(
                 attendance=queries.attendance_to_take(org.id, trainer=mine, now=now),
-                to_review=exercises.to_review(org.id, trainer=mine),
-                # The card shows eight: the query need not load the organization's all.
+                # The cards show eight (and a count): the queries need not load them all.
+                to_review=exercises.to_review(org.id, trainer=mine, limit=8),
+                to_review_count=exercises.count_to_review(org.id, trainer=mine),
                 followups=coaching.due_followups(org.id, coach=mine, now=now, limit=8))
     return render_template("reports/dashboard.html", **context)
