@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from lms.core.errors import DomainError
+from lms.core.cli import commit_or_fail, fail
 from lms.extensions import db
 
 
@@ -20,24 +19,6 @@ def main() -> None:
     cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=True,
                      help="Relais: blended social-media training with xAPI at its core.")
     cli.main(prog_name="relais")
-
-
-def fail(message: str) -> None:
-    """Print ``message`` on stderr and exit with status 1."""
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(1)
-
-
-def commit_or_fail(action: Any) -> Any:
-    """Run ``action()`` and commit; a domain error rolls back and exits non-zero."""
-    try:
-        result = action()
-        db.session.commit()
-        return result
-    except DomainError as exc:
-        db.session.rollback()
-        details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
-        fail(f"{exc.message}" + (f" ({details})" if details else ""))
 
 
 def upgrade_database() -> None:

@@ -16,8 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.core.models import TimestampMixin, utcnow
-from lms.extensions import db
+from lms.core.models import Base, TimestampMixin, utcnow
 
 
 class Role(enum.StrEnum):
@@ -33,7 +32,7 @@ ROLE_ENUM = Enum(Role, name="role", native_enum=False, length=16,
                  values_callable=lambda roles: [r.value for r in roles])
 
 
-class Organization(TimestampMixin, db.Model):
+class Organization(TimestampMixin, Base):
     """A client company; every record that belongs to a company points here."""
 
     __tablename__ = "organizations"
@@ -50,7 +49,7 @@ class Organization(TimestampMixin, db.Model):
         return f"<Organization {self.slug}>"
 
 
-class User(UserMixin, TimestampMixin, db.Model):
+class User(UserMixin, TimestampMixin, Base):
     """A person. ``email`` is stored lower-cased so it is unique without regard to case."""
 
     __tablename__ = "users"
@@ -75,7 +74,7 @@ class User(UserMixin, TimestampMixin, db.Model):
         return f"<User {self.email}>"
 
 
-class Membership(TimestampMixin, db.Model):
+class Membership(TimestampMixin, Base):
     """A person's role in one organization, with the team and job family of a learner."""
 
     __tablename__ = "memberships"
@@ -98,7 +97,7 @@ class Membership(TimestampMixin, db.Model):
     manager: Mapped[Membership | None] = relationship(remote_side=[id])
 
 
-class Invitation(TimestampMixin, db.Model):
+class Invitation(TimestampMixin, Base):
     """An invitation to join an organization; only the hash of its token is stored."""
 
     __tablename__ = "invitations"
@@ -120,7 +119,7 @@ class Invitation(TimestampMixin, db.Model):
     invited_by: Mapped[User | None] = relationship()
 
 
-class ApiToken(TimestampMixin, db.Model):
+class ApiToken(TimestampMixin, Base):
     """A personal API token; only its SHA-256 is stored, the prefix helps people tell them apart."""
 
     __tablename__ = "api_tokens"
@@ -136,7 +135,7 @@ class ApiToken(TimestampMixin, db.Model):
     user: Mapped[User] = relationship()
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Base):
     """One failed login, kept in the database so every app process shares the limit."""
 
     __tablename__ = "login_failures"

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.accounts.authz import check_can_grant
@@ -320,9 +321,9 @@ def remove_member(*, membership: Membership) -> None:
 
 # -- logins ------------------------------------------------------------------------------------
 
-def _recent_failures(column: object, value: str, since: datetime) -> int:
+def _recent_failures(column: InstrumentedAttribute[str], value: str, since: datetime) -> int:
     return db.session.scalar(
-        select(func.count()).select_from(LoginFailure).where(column == value,  # type: ignore[operator]
+        select(func.count()).select_from(LoginFailure).where(column == value,
                                                              LoginFailure.at >= since)
     ) or 0
 

@@ -14,7 +14,7 @@ from lms.extensions import db
 
 
 def _org(slug: str) -> Organization:
-    from lms.cli import fail
+    from lms.core.cli import fail
 
     org = db.session.scalar(select(Organization).where(Organization.slug == slug))
     if org is None:

@@ -8,8 +8,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import User
-from lms.core.models import TimestampMixin, utcnow
-from lms.extensions import db
+from lms.core.models import Base, TimestampMixin, utcnow
 
 NETWORKS = ("linkedin", "x", "facebook", "instagram", "tiktok", "youtube", "other")
 KINDS = ("post", "share", "comment", "reaction", "summary")
@@ -19,7 +18,7 @@ METRICS = ("impressions", "clicks", "reactions", "comments", "reshares", "signup
            "hires")
 
 
-class AdvocacySettings(db.Model):
+class AdvocacySettings(Base):
     """Per-organization advocacy settings: the webhook secret and the leaderboard switch."""
 
     __tablename__ = "advocacy_settings"
@@ -30,7 +29,7 @@ class AdvocacySettings(db.Model):
     leaderboard_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
-class AdvocacyConsent(db.Model):
+class AdvocacyConsent(Base):
     """A learner's consent to having their advocacy activity collected (revocable)."""
 
     __tablename__ = "advocacy_consents"
@@ -50,7 +49,7 @@ class AdvocacyConsent(db.Model):
         return self.revoked_at is None
 
 
-class Campaign(TimestampMixin, db.Model):
+class Campaign(TimestampMixin, Base):
     """A business objective with a measurable target and content items to share."""
 
     __tablename__ = "advocacy_campaigns"
@@ -70,7 +69,7 @@ class Campaign(TimestampMixin, db.Model):
                                                     order_by="ContentItem.id")
 
 
-class ContentItem(TimestampMixin, db.Model):
+class ContentItem(TimestampMixin, Base):
     """A piece of content learners are invited to share, with a suggested angle."""
 
     __tablename__ = "advocacy_content_items"
@@ -87,7 +86,7 @@ class ContentItem(TimestampMixin, db.Model):
     campaign: Mapped[Campaign | None] = relationship(back_populates="items")
 
 
-class AdvocacyEvent(db.Model):
+class AdvocacyEvent(Base):
     """One real action on a social network and its latest metrics."""
 
     __tablename__ = "advocacy_events"

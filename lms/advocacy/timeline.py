@@ -175,12 +175,12 @@ def _details(rows: Sequence[Any]) -> dict[tuple[str, str], dict[str, Any]]:
         out[("attendance", str(att.id))] = {"module": session.module.title, "day": att.day,
                                             "half": att.half, "status": att.status,
                                             "place": session.place}
-    for e in db.session.scalars(select(AdvocacyEvent).where(AdvocacyEvent.id.in_(
+    for ev in db.session.scalars(select(AdvocacyEvent).where(AdvocacyEvent.id.in_(
             ints.get("activity", [])))):
-        out[("activity", str(e.id))] = {"network": e.network, "kind": e.kind, "url": e.url,
-                                        "with_own_comment": e.with_own_comment,
-                                        "clicks": e.clicks, "impressions": e.impressions,
-                                        "reactions": e.reactions, "signups": e.signups}
+        out[("activity", str(ev.id))] = {"network": ev.network, "kind": ev.kind, "url": ev.url,
+                                         "with_own_comment": ev.with_own_comment,
+                                         "clicks": ev.clicks, "impressions": ev.impressions,
+                                         "reactions": ev.reactions, "signups": ev.signups}
     return out
 
 

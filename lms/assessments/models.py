@@ -9,14 +9,13 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Membership, Organization, User
-from lms.core.models import TimestampMixin, utcnow
-from lms.extensions import db
+from lms.core.models import Base, TimestampMixin, utcnow
 
 DRAFT = "draft"
 SUBMITTED = "submitted"
 
 
-class SkillFramework(db.Model):
+class SkillFramework(Base):
     """A competency framework: the built-in ``relais-default`` (no organization) or an
     organization's own copy of it, which the organization then uses (one copy at most)."""
 
@@ -40,7 +39,7 @@ class SkillFramework(db.Model):
         back_populates="framework", cascade="all, delete-orphan", passive_deletes=True)
 
 
-class Competency(db.Model):
+class Competency(Base):
     """One competency (C1…C8) with its five level descriptors."""
 
     __tablename__ = "competencies"
@@ -63,7 +62,7 @@ class Competency(db.Model):
     framework: Mapped[SkillFramework] = relationship(back_populates="competencies")
 
 
-class TargetProfile(db.Model):
+class TargetProfile(Base):
     """The expected level of each competency for one job family."""
 
     __tablename__ = "target_profiles"
@@ -79,7 +78,7 @@ class TargetProfile(db.Model):
     framework: Mapped[SkillFramework] = relationship(back_populates="targets")
 
 
-class Questionnaire(TimestampMixin, db.Model):
+class Questionnaire(TimestampMixin, Base):
     """A skill-mapping questionnaire: built in (no organization) or an organization's own."""
 
     __tablename__ = "questionnaires"
@@ -104,7 +103,7 @@ class Questionnaire(TimestampMixin, db.Model):
         cascade="all, delete-orphan", passive_deletes=True)
 
 
-class Question(db.Model):
+class Question(Base):
     """One item, tagged with a competency and a level; ``options`` hold choice answers."""
 
     __tablename__ = "questions"
@@ -126,7 +125,7 @@ class Question(db.Model):
     questionnaire: Mapped[Questionnaire] = relationship(back_populates="questions")
 
 
-class Attempt(db.Model):
+class Attempt(Base):
     """One learner's pass through a questionnaire: a draft until submitted, then frozen."""
 
     __tablename__ = "skill_attempts"
@@ -166,7 +165,7 @@ class Attempt(db.Model):
         return self.status == SUBMITTED
 
 
-class LevelValidation(db.Model):
+class LevelValidation(Base):
     """A trainer's or coach's confirmation that a learner holds level 4 or 5 of a competency."""
 
     __tablename__ = "skill_validations"
@@ -188,7 +187,7 @@ class LevelValidation(db.Model):
     validated_by: Mapped[User | None] = relationship()
 
 
-class SkillLevel(db.Model):
+class SkillLevel(Base):
     """A learner's current level of one competency, from their latest submitted attempt.
 
     Kept up to date on submit and on validation, so the team map and its averages are plain

@@ -23,7 +23,7 @@ from lms.extensions import db
 def export_command(org_slug: str, out: Path, cohort_id: int | None,
                    workers: int | None) -> None:
     """Write an organization's certificates (PDFs and a CSV register) into a ZIP file."""
-    from lms.cli import fail
+    from lms.core.cli import fail
 
     org = export.organization_by_slug(org_slug)
     if org is None:
@@ -47,7 +47,7 @@ def export_command(org_slug: str, out: Path, cohort_id: int | None,
 def recertify_command(org_slug: str, dry_run: bool) -> None:
     """Enrol in a refresher the learners whose certificates expire soon."""
     from lms.certificates import recertification
-    from lms.cli import fail
+    from lms.core.cli import fail
 
     org = export.organization_by_slug(org_slug)
     if org is None:

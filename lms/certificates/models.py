@@ -14,11 +14,10 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Organization, User
-from lms.core.models import utcnow
-from lms.extensions import db
+from lms.core.models import Base, utcnow
 
 
-class Certificate(db.Model):
+class Certificate(Base):
     """One issued certificate: who, what, the frozen content and its verification code."""
 
     __tablename__ = "certificates"
@@ -91,7 +90,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-class CertificateSettings(db.Model):
+class CertificateSettings(Base):
     """A program's certificate settings: template, branding, validity and recertification.
 
     Kept here, keyed by program, so the courses package knows nothing of certificates.

@@ -22,7 +22,7 @@ def _title(text: dict[str, str]) -> str:
               help="Coming follow-ups within this many days.")
 def due_command(org_slug: str, coach_email: str | None, days: int) -> None:
     """List overdue follow-ups (past, not recorded) and those due soon, one per line."""
-    from lms.cli import fail
+    from lms.core.cli import fail
 
     org = db.session.scalar(select(Organization).where(Organization.slug == org_slug))
     if org is None:

@@ -9,9 +9,8 @@ from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Membership, User
-from lms.core.models import TimestampMixin, utcnow
+from lms.core.models import Base, TimestampMixin, utcnow
 from lms.courses.models import Enrollment, Module
-from lms.extensions import db
 
 # Follow-up status.
 SCHEDULED, HELD, CANCELLED, MISSED = "scheduled", "held", "cancelled", "missed"
@@ -21,7 +20,7 @@ OPEN, DONE, DROPPED = "open", "done", "dropped"
 ACTION_STATUSES = (OPEN, DONE, DROPPED)
 
 
-class FollowUp(TimestampMixin, db.Model):
+class FollowUp(TimestampMixin, Base):
     """A meeting of a learner with their coach for a coaching module. ``notes`` are shared:
     the coach writes them, the learner reads them."""
 
@@ -71,7 +70,7 @@ class FollowUp(TimestampMixin, db.Model):
         return self.enrollment.membership
 
 
-class ActionItem(TimestampMixin, db.Model):
+class ActionItem(TimestampMixin, Base):
     """Something the learner agreed to do by a date; ticked by the learner or the coach."""
 
     __tablename__ = "coaching_action_items"

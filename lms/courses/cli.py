@@ -20,7 +20,7 @@ def _read(path: Path) -> defs.ProgramDef:
 
 
 def _org(slug: str) -> Organization:
-    from lms.cli import fail
+    from lms.core.cli import fail
 
     org = db.session.scalar(select(Organization).where(Organization.slug == slug))
     if org is None:
@@ -49,7 +49,7 @@ def check_command(path: Path) -> None:
 @with_appcontext
 def export_command(org_slug: str, program_slug: str, out: Path) -> None:
     """Export an organization's program as a zip (program.yaml and lessons/*.md)."""
-    from lms.cli import fail
+    from lms.core.cli import fail
 
     org = _org(org_slug)
     program = db.session.scalar(select(Program).where(Program.organization_id == org.id,

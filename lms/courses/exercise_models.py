@@ -13,8 +13,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Membership, User
-from lms.core.models import utcnow
-from lms.extensions import db
+from lms.core.models import Base, utcnow
 
 if TYPE_CHECKING:
     from lms.courses.models import Enrollment, Module
@@ -34,7 +33,7 @@ WORK_SITUATION, REFLECTIVE_PHASE = "work_situation", "reflective_phase"
 JOURNAL_KINDS = (WORK_SITUATION, REFLECTIVE_PHASE)
 
 
-class ExerciseSubmission(db.Model):
+class ExerciseSubmission(Base):
     """One hand-in of evidence for an exercise (attempts count from 1), or the record of an
     automatic verification from advocacy activity (``verification`` holds what matched)."""
 
@@ -70,7 +69,7 @@ class ExerciseSubmission(db.Model):
         passive_deletes=True)
 
 
-class ExerciseReview(db.Model):
+class ExerciseReview(Base):
     """A reviewer's decision on a submission, with a comment and a level per rubric criterion
     (``rubric`` maps criterion keys to met / partly / not_met)."""
 
@@ -90,7 +89,7 @@ class ExerciseReview(db.Model):
     reviewer: Mapped[Membership | None] = relationship()
 
 
-class AfestPlan(db.Model):
+class AfestPlan(Base):
     """An exercise run as AFEST (action de formation en situation de travail) for one learner:
     the named tutor and the analysis of the work situation used for training."""
 
@@ -118,7 +117,7 @@ class AfestPlan(db.Model):
         cascade="all, delete-orphan", passive_deletes=True)
 
 
-class AfestEntry(db.Model):
+class AfestEntry(Base):
     """A dated line of the AFEST journal: a work situation or a reflective phase."""
 
     __tablename__ = "afest_entries"

@@ -21,8 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Membership, Organization, User
-from lms.core.models import TimestampMixin, utcnow
-from lms.extensions import db
+from lms.core.models import Base, TimestampMixin, utcnow
 
 # Module kinds, in the words of DESIGN.md §2.
 KINDS = ("workshop", "conference", "group_training", "elearning", "exercise", "coaching")
@@ -53,7 +52,7 @@ def new_uuid() -> str:
     return str(uuid.uuid4())
 
 
-class Program(TimestampMixin, db.Model):
+class Program(TimestampMixin, Base):
     """A blended curriculum. ``organization_id`` is None for the built-in catalogue entries,
     which organizations copy; ``source_slug`` names the catalogue entry a copy came from."""
 
@@ -79,7 +78,7 @@ class Program(TimestampMixin, db.Model):
         passive_deletes=True)
 
 
-class Module(db.Model):
+class Module(Base):
     """One step of a program. ``prerequisites`` holds the keys of modules of the same program
     (keys, not ids, so a copied program keeps them); ``completion`` is the rule
     :mod:`lms.courses.completion` applies to the module's statements."""
@@ -116,7 +115,7 @@ class Module(db.Model):
         passive_deletes=True)
 
 
-class Lesson(db.Model):
+class Lesson(Base):
     """A page of an e-learning module: Markdown per language and an optional video link."""
 
     __tablename__ = "lessons"
@@ -134,7 +133,7 @@ class Lesson(db.Model):
     module: Mapped[Module] = relationship(back_populates="lessons")
 
 
-class Quiz(db.Model):
+class Quiz(Base):
     """A graded quiz of an e-learning module; passed at ``pass_mark`` percent."""
 
     __tablename__ = "quizzes"
@@ -154,7 +153,7 @@ class Quiz(db.Model):
         passive_deletes=True)
 
 
-class QuizQuestion(db.Model):
+class QuizQuestion(Base):
     """A question; ``options`` is a list of ``{"key", "text", "correct", "feedback"?}``."""
 
     __tablename__ = "quiz_questions"
@@ -176,7 +175,7 @@ class QuizQuestion(db.Model):
         return sum(1 for o in self.options if o.get("correct")) > 1
 
 
-class Cohort(TimestampMixin, db.Model):
+class Cohort(TimestampMixin, Base):
     """Learners following one program together (the pilot group first)."""
 
     __tablename__ = "cohorts"
@@ -197,7 +196,7 @@ class Cohort(TimestampMixin, db.Model):
         back_populates="cohort", cascade="all, delete-orphan", passive_deletes=True)
 
 
-class CohortTrainer(db.Model):
+class CohortTrainer(Base):
     """A trainer of a cohort."""
 
     __tablename__ = "cohort_trainers"
@@ -208,7 +207,7 @@ class CohortTrainer(db.Model):
         ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True)
 
 
-class Enrollment(db.Model):
+class Enrollment(Base):
     """A learner in a cohort. Its id, a UUID, is the xAPI ``registration`` of every statement
     about this learner's path through the program."""
 
@@ -233,7 +232,7 @@ class Enrollment(db.Model):
         back_populates="enrollment", cascade="all, delete-orphan", passive_deletes=True)
 
 
-class ModuleProgress(db.Model):
+class ModuleProgress(Base):
     """Where a learner stands in one module: derived from statements, never set by hand."""
 
     __tablename__ = "module_progress"
@@ -255,7 +254,7 @@ class ModuleProgress(db.Model):
     module: Mapped[Module] = relationship()
 
 
-class LessonView(db.Model):
+class LessonView(Base):
     """A learner opened a lesson (the detail behind the "experienced" statement)."""
 
     __tablename__ = "lesson_views"
@@ -269,7 +268,7 @@ class LessonView(db.Model):
     viewed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class QuizAttempt(db.Model):
+class QuizAttempt(Base):
     """One submitted quiz: the answers ({question key: [option keys]}), score and outcome."""
 
     __tablename__ = "quiz_attempts"
@@ -287,7 +286,7 @@ class QuizAttempt(db.Model):
     quiz: Mapped[Quiz] = relationship()
 
 
-class TrainingSession(TimestampMixin, db.Model):
+class TrainingSession(TimestampMixin, Base):
     """A dated occurrence of a workshop, conference or group training for a cohort."""
 
     __tablename__ = "training_sessions"
@@ -315,7 +314,7 @@ class TrainingSession(TimestampMixin, db.Model):
         cascade="all, delete-orphan", passive_deletes=True)
 
 
-class SessionRegistration(db.Model):
+class SessionRegistration(Base):
     """A learner's seat in a session, or their place on its waiting list (first come first
     served: the lowest id is promoted first)."""
 
@@ -342,7 +341,7 @@ class SessionRegistration(db.Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
-class Attendance(db.Model):
+class Attendance(Base):
     """Presence of a learner at a session for one half-day, as on a sign-in sheet."""
 
     __tablename__ = "attendances"

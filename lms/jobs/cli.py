@@ -34,7 +34,7 @@ def worker_command(concurrency: int | None, pool: str, loglevel: str,
         try:
             from lms.jobs.celery_app import run_worker
         except ImportError:
-            from lms.cli import fail
+            from lms.core.cli import fail
 
             fail("RELAIS_BROKER_URL is set but Celery is not installed: "
                  "pip install 'relais[workers]'")
@@ -72,7 +72,7 @@ def _poll_forever(app: Any) -> None:
 def selftest_command(org_slug: str, steps: int, seconds: float) -> None:
     """Queue a self-test job and print its page: checks that workers run and report progress."""
     from lms.accounts.models import Organization
-    from lms.cli import commit_or_fail, fail
+    from lms.core.cli import commit_or_fail, fail
     from lms.jobs import selftest, services
 
     org = db.session.scalar(select(Organization).where(Organization.slug == org_slug))
@@ -91,7 +91,7 @@ def selftest_command(org_slug: str, steps: int, seconds: float) -> None:
 def backup_command(out: str) -> None:
     """Write a consistent copy of the database to a file, while Relais keeps running."""
     from lms import backup
-    from lms.cli import fail
+    from lms.core.cli import fail
 
     try:
         size = backup.backup(out)
@@ -107,7 +107,7 @@ def backup_command(out: str) -> None:
 def restore_command(file: str, yes: bool) -> None:
     """Replace the whole database with a backup (stop app and workers first)."""
     from lms import backup
-    from lms.cli import fail
+    from lms.core.cli import fail
 
     target = db.engine.url.render_as_string(hide_password=True)
     if not yes:

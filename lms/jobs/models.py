@@ -14,8 +14,7 @@ from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, fal
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Organization, User
-from lms.core.models import TimestampMixin
-from lms.extensions import db
+from lms.core.models import Base, TimestampMixin
 
 
 class JobState(enum.StrEnum):
@@ -34,7 +33,7 @@ JOB_STATE_ENUM = Enum(JobState, name="job_state", native_enum=False, length=16,
                       values_callable=lambda states: [s.value for s in states])
 
 
-class Job(TimestampMixin, db.Model):
+class Job(TimestampMixin, Base):
     """One piece of long work (an import, a bulk export…) with the progress people watch."""
 
     __tablename__ = "jobs"
@@ -93,7 +92,7 @@ class Job(TimestampMixin, db.Model):
         return f"<Job {self.id} {self.kind} {self.state.value}>"
 
 
-class PeriodicTask(db.Model):
+class PeriodicTask(Base):
     """When a periodic task last ran and next runs; the row is the lock that makes it run once."""
 
     __tablename__ = "periodic_tasks"

@@ -8,12 +8,11 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import User
-from lms.core.models import utcnow
+from lms.core.models import Base, utcnow
 from lms.courses.models import Module
-from lms.extensions import db
 
 
-class XapiPackage(db.Model):
+class XapiPackage(Base):
     """One upload of a Tin Can package (zip with ``tincan.xml``) for a module.
 
     Files live in ``<instance>/<folder>/``. A new upload adds a row rather than replacing one:

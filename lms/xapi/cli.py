@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from lms.accounts.models import Organization
-from lms.cli import commit_or_fail, fail
+from lms.core.cli import commit_or_fail, fail
 from lms.extensions import db
 
 

@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms.core.models import utcnow
-from lms.extensions import db
+from lms.core.models import Base, utcnow
 
 
-class Document(db.Model):
+class Document(Base):
     """One stored document: its bytes exactly as sent, their Content-Type and SHA-1 ETag.
 
     A document is identified by its kind (``state``, ``activity_profile``, ``agent_profile``),

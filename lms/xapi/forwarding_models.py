@@ -9,8 +9,7 @@ from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Organization
-from lms.core.models import TimestampMixin, utcnow
-from lms.extensions import db
+from lms.core.models import Base, TimestampMixin, utcnow
 
 
 class OutboxStatus(enum.StrEnum):
@@ -25,7 +24,7 @@ OUTBOX_STATUS_ENUM = Enum(OutboxStatus, name="outbox_status", native_enum=False,
                           values_callable=lambda items: [i.value for i in items])
 
 
-class ExternalLrs(TimestampMixin, db.Model):
+class ExternalLrs(TimestampMixin, Base):
     """An organization's external LRS: where its statements are forwarded.
 
     The secret is stored encrypted (see ``forwarding.encrypt_secret``) and never shown again.
@@ -53,7 +52,7 @@ class ExternalLrs(TimestampMixin, db.Model):
     organization: Mapped[Organization] = relationship()
 
 
-class OutboxEntry(db.Model):
+class OutboxEntry(Base):
     """One statement to forward to its organization's external LRS.
 
     The statement's JSON is read from the statement store when it is sent, so what leaves is

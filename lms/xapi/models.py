@@ -20,11 +20,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Organization
-from lms.core.models import TimestampMixin, utcnow
-from lms.extensions import db
+from lms.core.models import Base, TimestampMixin, utcnow
 
 
-class LrsCredential(TimestampMixin, db.Model):
+class LrsCredential(TimestampMixin, Base):
     """An HTTP Basic key/secret pair for the LRS; statements land in its organization.
 
     Only the SHA-256 of the secret is stored. ``expires_at`` and ``scope_*`` serve short-lived
@@ -49,7 +48,7 @@ class LrsCredential(TimestampMixin, db.Model):
     organization: Mapped[Organization] = relationship()
 
 
-class Statement(db.Model):
+class Statement(Base):
     """One stored xAPI statement: its JSON exactly as served back, plus the columns it is found by.
 
     ``pk`` grows monotonically and orders the store (``more`` cursors, forwarding). The GET
@@ -84,7 +83,7 @@ class Statement(db.Model):
     data: Mapped[str] = mapped_column(Text)
 
 
-class StatementIndex(db.Model):
+class StatementIndex(Base):
     """The GET filters: one row per (kind, key) a statement can be found by.
 
     Kinds: ``a`` agent (actor or object), ``A`` other related agent, ``v`` verb, ``o``
@@ -105,7 +104,7 @@ class StatementIndex(db.Model):
         ForeignKey("xapi_statements.pk", ondelete="CASCADE"), primary_key=True)
 
 
-class StatementAttachment(db.Model):
+class StatementAttachment(Base):
     """An attachment's raw content, stored once per organization and SHA-256."""
 
     __tablename__ = "xapi_attachments"
@@ -120,7 +119,7 @@ class StatementAttachment(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Activity(db.Model):
+class Activity(Base):
     """An activity's canonical definition, merged from the statements that carried it."""
 
     __tablename__ = "xapi_activities"

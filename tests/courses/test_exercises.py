@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -259,11 +259,14 @@ def test_due_for_and_to_review(enrolled):
     w = enrolled
     learner = w.enrollments[0]
     me = learner.membership
+    # The cohort starts ten days after the enrolment: the exercise is due 14 days after the start.
+    w.cohort.starts_on = utcnow().date() + timedelta(days=10)
+    db.session.commit()
     due = exercises.due_for(me)
     assert [d.module.key for d in due] == ["exercice-profil", "exercice-premier-post",
                                            "exercice-campagne"]
-    # The cohort starts on 1 December 2026, after the enrolment: due 14 days later.
-    assert due[0].due_on == date(2026, 12, 15) and due[0].status == "not_submitted"
+    assert due[0].due_on == w.cohort.starts_on + timedelta(days=14)
+    assert due[0].status == "not_submitted"
     assert not due[0].overdue
     w.cohort.starts_on = utcnow().date() - timedelta(days=30)
     learner.enrolled_at = utcnow() - timedelta(days=40)
@@ -367,12 +370,15 @@ def test_builder_settings_are_validated_and_exported(world):
 def test_learner_hands_in_through_the_page_and_the_trainer_reviews(enrolled, client, login):
     w = enrolled
     learner, module = w.enrollments[0], w.module("exercice-profil")
+    w.cohort.starts_on = utcnow().date() + timedelta(days=10)
+    db.session.commit()
+    due_on = (w.cohort.starts_on + timedelta(days=14)).strftime("%d/%m/%Y")
     login(w.learners[0])
     url = f"/o/acme/training/{learner.id}/exercises/{module.id}"
     page = client.get(url).get_data(as_text=True)
-    assert "15/12/2026" in page and 'name="reflection"' in page
+    assert due_on in page and 'name="reflection"' in page
     program_page = client.get(f"/o/acme/training/{learner.id}").get_data(as_text=True)
-    assert url in program_page and "Due on 15/12/2026" in program_page
+    assert url in program_page and f"Due on {due_on}" in program_page
     bad = client.post(url, data={"url": "pas une adresse", "reflection": ""})
     assert bad.status_code == 422 and "https://" in bad.get_data(as_text=True)
     sent = client.post(url, data={"url": POST, "reflection": "Nouveau titre.",
