@@ -8,12 +8,13 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
 from flask import Flask, g, request_started
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import delete, text
+from sqlalchemy import delete, event, text
 
 from lms import create_app
 from lms.accounts import services as accounts
@@ -103,7 +104,9 @@ def reset_schema() -> None:
 
 @pytest.fixture(autouse=True)
 def _app_context(app: Flask) -> Iterator[None]:
-    """Each test runs in an app context and leaves the database empty behind it."""
+    """Each test runs in an app context and leaves the database empty and the settings as it
+    found them behind it (a test may change ``app.config`` without restoring it)."""
+    settings = dict(app.config)
     with app.app_context():
         yield
         db.session.rollback()
@@ -116,7 +119,8 @@ def _app_context(app: Flask) -> Iterator[None]:
                 conn.execute(text("SET LOCAL session_replication_role = replica"))
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(delete(table))
-    app.config["WTF_CSRF_ENABLED"] = False
+    app.config.clear()
+    app.config.update(settings)
 
 
 @pytest.fixture()
@@ -190,3 +194,28 @@ def api_token() -> Callable[[User], dict[str, str]]:
         return {"Authorization": f"Bearer {raw}"}
 
     return make
+
+
+@pytest.fixture()
+def count_queries(app: Flask) -> Callable[[], AbstractContextManager[list[str]]]:
+    """Return ``count_queries()``, a context manager listing the SQL statements run inside it.
+
+    As Indico's fixture of the same name: pins how many queries a page costs, so a page that
+    starts running one query per row fails its test instead of slowing down unnoticed.
+    """
+
+    @contextmanager
+    def counting() -> Iterator[list[str]]:
+        statements: list[str] = []
+
+        def record(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counting

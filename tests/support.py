@@ -6,11 +6,44 @@ wrong one; import from here instead.)
 
 from __future__ import annotations
 
+import os
 import re
+
+import pytest
 
 from lms.accounts.models import Membership, Organization, User
 
 PASSWORD = "correct horse battery"
+
+# The Redis databases the job tests own (the first is emptied by them): settings, so two test
+# runs can share one Redis server by pointing these at other databases.
+REDIS_WORKERS_URL = os.environ.get("RELAIS_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+REDIS_HEALTH_URL = os.environ.get("RELAIS_TEST_REDIS_HEALTH_URL", "redis://127.0.0.1:6379/6")
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip with ``reason`` when ``condition`` is false, or fail under CI."""
+    if condition:
+        return
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"{reason} (CI is set: required)")
+    pytest.skip(reason)
+
+
+def redis_up(url: str) -> bool:
+    """Whether a Redis server answers at ``url``."""
+    try:
+        import redis
+    except ImportError:
+        return False
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
 
 
 def membership(user: User, org: Organization) -> Membership:

@@ -74,12 +74,6 @@ def test_the_test_database_was_migrated_from_empty_to_head(app):
         assert MigrationContext.configure(conn).get_current_revision() == head
 
 
-def test_foundation_tables_match_their_migrations():
-    with db.engine.connect() as conn:
-        diffs = [d for d in schema_differences(conn) if _table_of(d) in FOUNDATION_TABLES]
-    assert not diffs, "migrations 0001/0002 and the models differ:\n" + _describe(diffs)
-
-
 def test_all_models_match_the_migrations():
     with db.engine.connect() as conn:
         diffs = schema_differences(conn)

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -23,24 +22,7 @@ from lms.accounts import services as accounts
 from lms.accounts.models import Organization, Role
 from lms.extensions import db
 from lms.serving import KeyValueFormatter, _proxy_fix_counts
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip with ``reason`` when ``condition`` is false, or fail under CI."""
-    if condition:
-        return
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"{reason} (CI is set: required)")
-    pytest.skip(reason)
-
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
+from tests.support import REDIS_HEALTH_URL, need, redis_up
 
 
 @pytest.fixture()
@@ -74,8 +56,8 @@ def test_healthz_is_ok_in_embedded_mode(client):
 
 
 def test_healthz_checks_the_real_redis_broker(app, client):
-    need(_redis_up(), "Redis is not running on 127.0.0.1:6379")
-    app.config["BROKER_URL"] = "redis://127.0.0.1:6379/6"
+    need(redis_up(REDIS_HEALTH_URL), f"Redis is not running at {REDIS_HEALTH_URL}")
+    app.config["BROKER_URL"] = REDIS_HEALTH_URL
     try:
         response = client.get("/healthz")
     finally:

@@ -1,8 +1,9 @@
 """Jobs in real separate processes: `relais worker` on Redis, a killed worker, embedded mode.
 
 The workers share the test database (a file for SQLite, or PostgreSQL) with this process. They
-need Redis at 127.0.0.1:6379 (databases 5 and 6 belong to these tests): without it the tests
-skip with the reason, except under CI (the ``CI`` variable set) where they fail.
+need Redis at ``RELAIS_TEST_REDIS_URL`` (default database 5 on 127.0.0.1:6379, emptied by
+these tests): without it the tests skip with the reason, except under CI (the ``CI`` variable set)
+where they fail.
 """
 
 from __future__ import annotations
@@ -27,45 +28,35 @@ from lms.accounts.models import Membership, Organization, Role
 from lms.extensions import db
 from lms.jobs import members_import, services
 from lms.jobs.models import Job, JobState
+from tests.support import REDIS_WORKERS_URL, need, redis_up
 
-REDIS_URL = "redis://127.0.0.1:6379/5"
+REDIS_URL = REDIS_WORKERS_URL
 RELAIS = str(Path(sys.executable).with_name("relais"))
 WAIT = 60  # seconds: the most any step may take before the test fails
 
 
-def need(condition: bool, reason: str) -> None:
-    """Skip with ``reason`` when ``condition`` is false, or fail under CI."""
-    if condition:
-        return
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"{reason} (CI is set: required)")
-    pytest.skip(reason)
-
-
 def redis_ready(url: str = REDIS_URL) -> bool:
-    try:
-        import redis
-    except ImportError:
+    """Whether Redis answers at ``url``; its database is emptied for the test."""
+    if not redis_up(url):
         return False
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     try:
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        try:
-            client.flushdb()
-            return True
-        finally:
-            client.close()
-    except Exception:
-        return False
+        client.flushdb()
+        return True
+    finally:
+        client.close()
 
 
 @pytest.fixture()
 def broker(app: Flask) -> Iterator[str]:
-    """The test app sends job messages to Redis db 5 (emptied first), as in production."""
+    """The test app sends job messages to the test Redis database (emptied first)."""
     try:
         import celery  # noqa: F401
     except ImportError:
         need(False, "Celery is not installed (pip install -e '.[workers]')")
-    need(redis_ready(), "Redis is not running on 127.0.0.1:6379")
+    need(redis_ready(), f"Redis is not running at {REDIS_URL}")
     app.config["BROKER_URL"] = REDIS_URL
     try:
         yield REDIS_URL

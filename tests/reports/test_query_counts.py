@@ -1,0 +1,72 @@
+"""How many SQL queries the heavy pages cost: a fixed number, whatever the cohort's size.
+
+A page that starts running one query per learner fails here, long before a company with
+thousands of learners notices it slowing down.
+"""
+
+from __future__ import annotations
+
+from lms.accounts.models import Role
+from lms.courses import services
+from lms.extensions import db
+
+# Each page with the most queries it may run (as measured when this test was written): a
+# change that adds queries to one says so here, and raises the figure on purpose.
+PAGES = {
+    Role.TRAINER: {"/o/acme/": 15, "/o/acme/cohorts": 9, "/o/acme/cohorts/{cohort}": 17},
+    Role.HR: {"/o/acme/": 10, "/o/acme/advocacy": 13},
+}
+LEARNER_DASHBOARD = 27
+
+
+def _queries(client, count_queries, url: str) -> int:
+    # A page's first visit may create per-organization settings (the advocacy page does):
+    # measure a later visit. Each real request starts with an empty session: forget what
+    # earlier ones loaded.
+    assert client.get(url).status_code == 200, url
+    db.session.expire_all()
+    with count_queries() as statements:
+        client.get(url)
+    return len(statements)
+
+
+def _more_learners(w, create_user, n: int) -> None:
+    for i in range(n):
+        learner = create_user("learner", org=w.org, name=f"Extra {i}", team="Marketing")
+        e = services.enrol(cohort=w.cohort, membership=w.member(learner))
+        lesson = w.module("profil").lessons[0]
+        services.view_lesson(enrollment=e, lesson=lesson)
+    db.session.commit()
+
+
+def _counts(client, count_queries, w, urls: dict[str, int]) -> dict[str, int]:
+    return {url: _queries(client, count_queries, url.format(cohort=w.cohort.id)) for url in urls}
+
+
+def test_trainer_and_hr_pages_run_as_many_queries_for_4_or_16_learners(
+        enrolled, client, login, create_user, count_queries):
+    w = enrolled
+    hr = create_user(Role.HR, org=w.org, name="Hélène RH")
+    counts = {}
+    for user, role in ((w.trainer, Role.TRAINER), (hr, Role.HR)):
+        login(user)
+        counts[role] = _counts(client, count_queries, w, PAGES[role])
+        client.post("/logout")
+    _more_learners(w, create_user, 12)
+    for user, role in ((w.trainer, Role.TRAINER), (hr, Role.HR)):
+        login(user)
+        assert _counts(client, count_queries, w, PAGES[role]) == counts[role], role
+        client.post("/logout")
+    for role, pages in PAGES.items():
+        for url, most in pages.items():
+            assert counts[role][url] <= most, (role, url, counts[role][url])
+
+
+def test_learner_dashboard_costs_the_same_with_more_classmates(
+        enrolled, client, login, create_user, count_queries):
+    w = enrolled
+    login(w.learners[0])
+    before = _queries(client, count_queries, "/o/acme/")
+    _more_learners(w, create_user, 12)
+    assert _queries(client, count_queries, "/o/acme/") == before
+    assert before <= LEARNER_DASHBOARD, before
