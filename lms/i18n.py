@@ -22,7 +22,8 @@ COOKIE = "relais_lang"
 
 def select_locale() -> str | None:
     """Pick the user's saved locale, else the language chosen in the footer, else the best
-    match for the browser's languages."""
+    match for the browser's languages.
+    """
     if not has_request_context():
         return None  # CLI and background work: the default locale
     languages = current_app.config["LANGUAGES"]

@@ -30,6 +30,7 @@ class KeyValueFormatter(logging.Formatter):
     """``ts=… level=… logger=… msg="…" key=value…``: greppable, parsed by every log shipper."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one ``key=value`` line."""
         fields = _fields(record, self)
         return " ".join(f"{k}={_kv(v)}" for k, v in fields.items())
 
@@ -38,6 +39,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one JSON object."""
         return json.dumps(_fields(record, self), default=str)
 
 
@@ -81,6 +83,7 @@ class AccessLog:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """Serve the request, then log its method, path, status and duration."""
         started = time.perf_counter()
         status: list[str] = ["-"]
 

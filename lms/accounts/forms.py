@@ -13,12 +13,16 @@ from lms.accounts.services import MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):
+    """The sign-in form: e-mail and password."""
+
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
     submit = SubmitField(_l("Log in"))
 
 
 class AcceptInvitationForm(FlaskForm):
+    """Accepting an invitation: the newcomer's name and chosen password."""
+
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
     password = PasswordField(
         _l("Choose a password"),
@@ -41,6 +45,8 @@ ROLE_LABELS = {
 
 
 class InviteForm(FlaskForm):
+    """Inviting someone to the organization by e-mail, with their role."""
+
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()])
     # SelectChoice rather than tuples: wtforms 3.3 deprecates tuples.
     role = SelectField(_l("Role"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role],
@@ -49,6 +55,8 @@ class InviteForm(FlaskForm):
 
 
 class NewTokenForm(FlaskForm):
+    """Creating an API token, named after what it is for."""
+
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)],
                        description=_l("What the token is for, e.g. “HR sync”."))
     submit = SubmitField(_l("Create token"))
@@ -61,6 +69,8 @@ class ConfirmForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
+    """A person's own profile: their name and the language of the pages."""
+
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
     locale = SelectField(_l("Language"), choices=[SelectChoice("", _l("Browser default")),
                                                   SelectChoice("en", "English"),

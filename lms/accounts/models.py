@@ -68,6 +68,7 @@ class User(UserMixin, TimestampMixin, Base):
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        """Whether the person may sign in (their account is active)."""
         return self.active
 
     def __repr__(self) -> str:

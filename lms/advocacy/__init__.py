@@ -1,5 +1,6 @@
 """Advocacy: real activity on social networks tied to learning (events, consent, campaigns,
-ingestion by hand, CSV, webhook and API, KPIs)."""
+ingestion by hand, CSV, webhook and API, KPIs).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Pages: campaigns — list, create, edit (objective, target, deadline), content items, archive
-and delete after a confirmation."""
+and delete after a confirmation.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ KIND_LABELS = {"awareness": _l("Awareness"), "campaign": _l("Campaign (sign-ups,
 
 
 class CampaignForm(FlaskForm):
+    """An advocacy campaign: a business objective, its kind, target and deadline."""
+
     title = StringField(_l("Objective"), validators=[DataRequired(), Length(max=300)],
                         description=_l("A business objective with a number, e.g. \"3,000 "
                                        "confirmed sign-ups for the launch event\"."))
@@ -50,6 +53,8 @@ class CampaignForm(FlaskForm):
 
 
 class ContentItemForm(FlaskForm):
+    """A content item of a campaign for learners to share: title, address, suggested angle."""
+
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     url = StringField(_l("Address (URL)"), validators=[DataRequired(), Length(max=2000),
                                                        URL(require_tld=False)])
@@ -60,6 +65,8 @@ class ContentItemForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
+    """An empty form: a confirmation button protected by CSRF."""
+
     submit = SubmitField(_l("Confirm"))
 
 
@@ -74,7 +81,8 @@ def _field_errors(form: FlaskForm, exc: DomainError) -> None:
 def _saved(form: FlaskForm, change: Callable[[], Any], message: str,
            target: Callable[[Any], str]) -> Any | None:
     """Run a service call, then commit and redirect; on a domain error, roll back and put its
-    messages on the form (None: show the form again)."""
+    messages on the form (None: show the form again).
+    """
     try:
         result = change()
     except DomainError as exc:

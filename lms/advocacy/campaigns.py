@@ -1,6 +1,7 @@
 """Campaign editing: change a campaign's objective, target and deadline, edit its content
 items, archive it (kept with its figures, no longer offered to learners) or delete it (its
-events stay, without the link). Functions flush; callers commit."""
+events stay, without the link). Functions flush; callers commit.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ def linked_events(campaign: Campaign) -> int:
 
 def delete_campaign(*, campaign: Campaign) -> int:
     """Delete a campaign and its content items; the events stay, unlinked. Returns how many
-    events were unlinked."""
+    events were unlinked.
+    """
     items = [i.id for i in campaign.items]
     unlinked = linked_events(campaign)
     e = AdvocacyEvent
@@ -104,7 +106,8 @@ def progress(organization_id: int, campaigns: list[Campaign]
              ) -> dict[int, dict[str, float | int | None]]:
     """Per campaign, the value of its target metric over all its events (the number of shares
     and posts for ``shares``) and the percentage of the target (capped at 100, None without a
-    target) — as ``kpis.campaign_progress``, summed in one grouped query."""
+    target) — as ``kpis.campaign_progress``, summed in one grouped query.
+    """
     if not campaigns:
         return {}
     e = AdvocacyEvent

@@ -45,6 +45,8 @@ class ImportRejected(ValidationFailed):
 
 @dataclass(frozen=True)
 class Preset:
+    """An import format: the columns it requires, how a row becomes an event, its date formats."""
+
     name: str
     description: str
     required: tuple[str, ...]
@@ -183,6 +185,8 @@ def read_rows(data: bytes, spec: Preset) -> tuple[list[str], list[tuple[int, lis
 
 @dataclass
 class Checked:
+    """A CSV file checked before anything is written: its good events, errors and rejected rows."""
+
     header: list[str]
     events: list[dict[str, Any]] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
@@ -195,7 +199,8 @@ class Checked:
 def _collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector: a large file makes millions of small objects
     without cycles (rows, events, statements) and the collections it triggers would take a
-    fifth of the import's time. Collection resumes afterwards."""
+    fifth of the import's time. Collection resumes afterwards.
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -272,6 +277,8 @@ def _check_file(*, organization: Organization, data: bytes, preset_name: str | N
 
 @dataclass
 class ImportResult:
+    """What an import did: rows read, events created, updated or unchanged, and the rejects."""
+
     read: int
     created: int
     updated: int
@@ -280,6 +287,7 @@ class ImportResult:
     rejected_csv: bytes | None
 
     def summary(self) -> dict[str, int]:
+        """The counts, as the CLI and the background job report them."""
         return {"read": self.read, "created": self.created, "updated": self.updated,
                 "unchanged": self.unchanged, "rejected": len(self.errors)}
 

@@ -5,7 +5,8 @@ The activity tells the story the impact report shows: before the pilot cohort's 
 few early adopters shared now and then; after it every consenting learner is active, more
 often and with comments of their own. The first pilot learner still in training (Hugo)
 relays two campaign posts on LinkedIn with his own comment, which verifies his campaign
-exercise automatically."""
+exercise automatically.
+"""
 
 from __future__ import annotations
 
@@ -121,7 +122,8 @@ def demo_step(people: Any) -> None:
 
 def _pilot_training(organization_id: int) -> tuple[datetime | None, set[int]]:
     """The pilot cohort's training date and the users still in training there. Its learners'
-    exercises open at the cohort's start (they were invited a week before the kick-off)."""
+    exercises open at the cohort's start (they were invited a week before the kick-off).
+    """
     cohort = db.session.scalar(select(Cohort).where(
         Cohort.organization_id == organization_id, Cohort.pilot.is_(True)).order_by(Cohort.id))
     training = impact.training_date(cohort) if cohort is not None else None

@@ -40,7 +40,8 @@ NOT_ASSESSED = 0
 @dataclass(frozen=True)
 class TrainingDate:
     """When a cohort was trained and where that date comes from (``session`` or
-    ``start_date``)."""
+    ``start_date``).
+    """
 
     at: datetime
     source: str
@@ -48,6 +49,8 @@ class TrainingDate:
 
 @dataclass
 class LearnerRow:
+    """One learner in the impact report: skill band and activity before and after the training."""
+
     membership_id: int
     user_id: int
     name: str
@@ -64,7 +67,8 @@ MIN_DAYS_AFTER = 7
 @dataclass
 class CohortImpact:
     """One cohort's report. Rates compare the windows per day, so a running "after" window
-    compares fairly with a complete "before" one."""
+    compares fairly with a complete "before" one.
+    """
 
     cohort: Cohort
     weeks: int
@@ -81,6 +85,7 @@ class CohortImpact:
 
     @property
     def after_complete(self) -> bool:
+        """Whether the "after" window has run its full number of weeks."""
         return self.days["after"] >= self.weeks * 7
 
     @property
@@ -101,7 +106,8 @@ class CohortImpact:
 
     def change(self, figure: str) -> float | None:
         """Change of ``figure`` from before to after, in percent of the daily rate (None when
-        there was nothing before, or the training is still to come or under a week old)."""
+        there was nothing before, or the training is still to come or under a week old).
+        """
         if self.too_early:
             return None
         return percent_change(self.totals["before"][figure], self.days["before"],
@@ -111,7 +117,8 @@ class CohortImpact:
 def percent_change(before: float, before_days: float, after: float,
                    after_days: float) -> float | None:
     """Change in percent between two per-day rates; None when it cannot be said (nothing
-    before, or an empty window)."""
+    before, or an empty window).
+    """
     if before <= 0 or before_days <= 0 or after_days <= 0:
         return None
     return 100.0 * ((after / after_days) / (before / before_days) - 1.0)
@@ -186,7 +193,8 @@ def _members(cohorts: list[Cohort]) -> dict[int, list[tuple[int, int, str, bool]
 def _sums(organization_id: int, user_ids: list[int], start: datetime, split: datetime,
           end: datetime) -> dict[tuple[int, str], dict[str, int]]:
     """Per (user, window): the figures of their events in ``[start, end)``, split at
-    ``split`` — one grouped query."""
+    ``split`` — one grouped query.
+    """
     if not user_ids or end <= start:
         return {}
     e = AdvocacyEvent
@@ -224,7 +232,8 @@ def organization_impact(cohorts: list[Cohort], *, weeks: int = DEFAULT_WEEKS,
                         now: datetime | None = None) -> list[CohortImpact]:
     """The report of each cohort, in the order given: training dates, learners and skill
     levels are read for all cohorts at once, then one grouped query per cohort sums its
-    events."""
+    events.
+    """
     now = now or utcnow()
     trainings = training_dates(cohorts)
     members = _members(cohorts)
@@ -267,7 +276,8 @@ def _report(cohort: Cohort, weeks: int, now: datetime, training: TrainingDate | 
 
 def skill_bands(rows: list[LearnerRow]) -> list[dict[str, Any]]:
     """Per skill band (highest first, "not assessed" last): learners, and actions, shares and
-    clicks per learner before and after."""
+    clicks per learner before and after.
+    """
     groups: dict[int, list[LearnerRow]] = {}
     for row in rows:
         groups.setdefault(row.band, []).append(row)

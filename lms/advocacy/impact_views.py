@@ -56,7 +56,8 @@ def impact_csv(reports: list[impact.CohortImpact]) -> Response:
 
 def _bars(report: impact.CohortImpact) -> list[dict[str, Any]]:
     """Per figure, the per-learner values before/after and the bar widths (0–100, each figure
-    scaled to its own larger value)."""
+    scaled to its own larger value).
+    """
     out = []
     for f in impact.FIGURES:
         before = report.per_learner("before", f) or 0.0

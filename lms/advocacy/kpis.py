@@ -1,4 +1,4 @@
-"""Advocacy KPIs, two ways with the same rules:
+"""Advocacy KPIs, computed two ways with the same rules.
 
 - pure functions over event records (any object with the attributes of :class:`EventRecord`),
   easy to check by hand;
@@ -34,6 +34,8 @@ DISTRIBUTING_KINDS = ("post", "share")
 
 @dataclass(frozen=True)
 class EventRecord:
+    """One advocacy event (a post, share, comment… on a network) as the KPI functions read it."""
+
     user_id: int
     network: str
     kind: str
@@ -74,7 +76,8 @@ def engagement(e_reactions: int, e_comments: int, e_reshares: int, e_impressions
 
 def by_network(events: Iterable[EventRecord]) -> list[dict[str, object]]:
     """Per network: events, impressions, clicks, engagement rate; the most amplifying first
-    (by impressions, then clicks)."""
+    (by impressions, then clicks).
+    """
     groups: dict[str, list[EventRecord]] = defaultdict(list)
     for e in events:
         groups[e.network].append(e)
@@ -93,7 +96,8 @@ def _network_rows(sums: dict[str, dict[str, int]]) -> list[dict[str, object]]:
 
 def by_kind(events: Iterable[EventRecord]) -> list[dict[str, object]]:
     """Per kind of action (post, share, comment…): events, clicks per event, engagement;
-    the best (most clicks per event) first."""
+    the best (most clicks per event) first.
+    """
     groups: dict[str, list[EventRecord]] = defaultdict(list)
     for e in events:
         groups[e.kind].append(e)
@@ -167,7 +171,8 @@ def campaign_progress(events: Iterable[EventRecord], *, campaign_id: int,
                       ) -> dict[str, float | int | None]:
     """How far a campaign is toward its target: ``value`` (the metric summed over the
     campaign's events, or the number of shares for ``shares``) and ``percent`` (capped at 100,
-    None without a target)."""
+    None without a target).
+    """
     return _progress(totals([e for e in events if e.campaign_id == campaign_id]),
                      target_metric=target_metric, target_value=target_value)
 
@@ -184,7 +189,8 @@ def _progress(t: dict[str, int], *, target_metric: str | None, target_value: int
 @dataclass(frozen=True)
 class Scope:
     """Which events a KPI counts: an organization's, optionally in ``[since, until)``, of one
-    team, of one cohort's learners, of one campaign, or of one person."""
+    team, of one cohort's learners, of one campaign, or of one person.
+    """
 
     organization_id: int
     since: datetime | None = None
@@ -261,7 +267,8 @@ def overview(scope: Scope, *, limit: int = 10) -> Overview:
     """:func:`totals`, :func:`by_network`, :func:`by_kind`, :func:`shares_per_content_item`
     and :func:`leaderboard` (without the people who opted out of it or revoked their consent)
     of the scope's events, in two passes over them: one grouped by network, kind and content
-    item (a few hundred groups at most), one grouped by person."""
+    item (a few hundred groups at most), one grouped by person.
+    """
     e = AdvocacyEvent
     where = scope.where()
     totals = dict.fromkeys(_SUM_NAMES, 0)
@@ -316,13 +323,15 @@ def scope_shares_per_content_item(scope: Scope) -> dict[int, dict[str, int]]:
 
 def scope_leaderboard(scope: Scope, *, limit: int = 10) -> list[dict[str, int]]:
     """:func:`leaderboard` of the scope's events, without the people who opted out of it or
-    revoked their consent (see ``queries.leaderboard_hidden``)."""
+    revoked their consent (see ``queries.leaderboard_hidden``).
+    """
     return overview(scope, limit=limit).leaderboard
 
 
 def scope_activation(scope: Scope, *, since: datetime) -> tuple[float, int]:
     """(:func:`activation_rate`, number of learners): the share of the scope's learners (of
-    its team, or cohort, if any) with an event at or after ``since``."""
+    its team, or cohort, if any) with an event at or after ``since``.
+    """
     m = Membership
     learners = select(m.user_id).where(m.organization_id == scope.organization_id,
                                        m.role == Role.LEARNER)
@@ -346,7 +355,8 @@ def scope_activation(scope: Scope, *, since: datetime) -> tuple[float, int]:
 def campaigns_progress(organization_id: int, campaigns: Iterable[Any]
                        ) -> dict[int, dict[str, float | int | None]]:
     """:func:`campaign_progress` of each campaign (objects with ``id``, ``target_metric``,
-    ``target_value``) over all the organization's events, in one query."""
+    ``target_value``) over all the organization's events, in one query.
+    """
     campaigns = list(campaigns)
     if not campaigns:
         return {}

@@ -46,6 +46,7 @@ class AdvocacyConsent(Base):
 
     @property
     def active(self) -> bool:
+        """Whether the consent is in force (not revoked)."""
         return self.revoked_at is None
 
 

@@ -1,5 +1,6 @@
 """Advocacy reads: the event records the KPIs are computed from, campaigns, a learner's
-events."""
+events.
+"""
 
 from __future__ import annotations
 

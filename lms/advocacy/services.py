@@ -1,6 +1,7 @@
 """Advocacy writes: consent, settings, campaigns, and the one idempotent ingestion path that
 manual entry, CSV import, the webhook and the API all go through. Functions flush; callers
-commit."""
+commit.
+"""
 
 from __future__ import annotations
 
@@ -281,7 +282,8 @@ def parse_bool(value: Any) -> bool:
 def idem_key(*, user_id: int, network: str, kind: str, url: str | None, occurred_at: datetime,
              external_id: str | None) -> str:
     """The event's idempotency key in its organization: the source's id when it gives one,
-    else a hash of who, where, what, which URL and when (to the second)."""
+    else a hash of who, where, what, which URL and when (to the second).
+    """
     if external_id:
         raw = "ext\x1f" + external_id
     else:
@@ -357,11 +359,14 @@ def register_after_ingest(listener: Callable[[int, set[int]], None]) -> None:
 
 @dataclass
 class IngestResult:
+    """How many events one ingestion created, updated or left unchanged."""
+
     created: int = 0
     updated: int = 0
     unchanged: int = 0
 
     def as_dict(self) -> dict[str, int]:
+        """The counts, as the API and the webhook answer them."""
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
 
 

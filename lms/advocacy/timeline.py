@@ -38,6 +38,8 @@ KINDS = ("enrolled", "skill_map", "quiz", "attendance", "module_completed",
 
 @dataclass
 class Entry:
+    """One entry of a learner's timeline: when, what kind (quiz, attendance, share…), details."""
+
     at: datetime
     kind: str
     data: dict[str, Any]
@@ -45,6 +47,8 @@ class Entry:
 
 @dataclass
 class TimelinePage:
+    """One page of a learner's timeline, with the number of entries of each kind."""
+
     entries: list[Entry]
     page: int
     per_page: int
@@ -54,6 +58,7 @@ class TimelinePage:
 
     @property
     def pages(self) -> int:
+        """The number of pages (at least one, even for an empty timeline)."""
         return max(1, -(-self.total // self.per_page))
 
 

@@ -78,7 +78,8 @@ def evidence_of(events: list[AdvocacyEvent], rule: dict[str, Any]) -> dict[str, 
 def _candidates(organization_id: int, user_ids: Iterable[int] | None
                 ) -> list[tuple[Enrollment, Module, int]]:
     """(enrolment with its cohort, exercise module, user id) of consenting learners whose
-    exercise module is not completed yet, in one query; rules are checked by the caller."""
+    exercise module is not completed yet, in one query; rules are checked by the caller.
+    """
     done = select(ModuleProgress.id).where(
         ModuleProgress.enrollment_id == Enrollment.id, ModuleProgress.module_id == Module.id,
         ModuleProgress.state == COMPLETED).exists()
@@ -105,7 +106,8 @@ def _candidates(organization_id: int, user_ids: Iterable[int] | None
 def _met(organization_id: int, rule: dict[str, Any],
          group: list[tuple[Enrollment, int]]) -> list[tuple[Enrollment, list[int]]]:
     """The enrolments of ``group`` whose learner's events meet ``rule``, with the ids of the
-    first ``count`` matching events — one query for the whole group."""
+    first ``count`` matching events — one query for the whole group.
+    """
     count = max(1, int(rule.get("count") or 1))
     within = timedelta(days=int(rule["within_days"])) if rule.get("within_days") else None
     windows = {en.id: (opened_at(en), opened_at(en) + within if within else None)
@@ -184,7 +186,8 @@ def after_ingest(organization_id: int, user_ids: set[int]) -> None:
 
 def verify_all() -> int:
     """Periodic safety net: every organization with exercise rules, every consenting
-    learner."""
+    learner.
+    """
     org_ids = db.session.scalars(select(Cohort.organization_id).distinct()
                                  .join(Module, Module.program_id == Cohort.program_id)
                                  .where(Module.kind == "exercise",

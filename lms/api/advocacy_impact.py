@@ -21,7 +21,8 @@ from lms.extensions import db
 @org_member(*MANAGER_ROLES)
 def advocacy_impact(membership: Membership) -> Any:
     """Each cohort's activity in the ``weeks`` before and after its training (trainer, HR,
-    admin); ``cohort`` restricts the report to one cohort."""
+    admin); ``cohort`` restricts the report to one cohort.
+    """
     raw_weeks = request.args.get("weeks", str(impact.DEFAULT_WEEKS))
     if not raw_weeks.isdigit() or not 1 <= int(raw_weeks) <= impact.MAX_WEEKS:
         raise BadRequest(f"weeks: a whole number from 1 to {impact.MAX_WEEKS}",
@@ -56,7 +57,8 @@ def _parse_time(name: str) -> datetime | None:
 @org_member()
 def member_timeline(membership: Membership, member_id: int) -> Any:
     """A learner's progress and advocacy activity, newest first (their own, or any learner's
-    for trainers, HR and admins; activity only with the learner's consent)."""
+    for trainers, HR and admins; activity only with the learner's consent).
+    """
     member = db.session.get(Membership, member_id)
     if member is None or member.organization_id != membership.organization_id or \
             member.role != Role.LEARNER:

@@ -169,7 +169,8 @@ def member_skills(membership: Membership, member_id: int) -> Any:
 @org_member(*MANAGER_ROLES)
 def skill_map(membership: Membership) -> Any:
     """The team skill map: each learner's levels, with filters ``team``, ``job_family`` and
-    ``cohort`` (a cohort id)."""
+    ``cohort`` (a cohort id).
+    """
     try:
         _cohort, members = recommendations.cohort_members(membership.organization_id,
                                                           request.args.get("cohort"))

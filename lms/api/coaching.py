@@ -1,5 +1,6 @@
 """Coaching follow-ups over the API: list, schedule, move, record (held, cancelled, missed),
-notes, action items."""
+notes, action items.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Sessions over the API: scheduling and moving them, registrations (with manager approval and
 the waiting list, as on the pages), attendance per half-day, withdrawing a learner and one
-enrolment with its progress. Thin over :mod:`lms.courses.services`."""
+enrolment with its progress. Thin over :mod:`lms.courses.services`.
+"""
 
 from __future__ import annotations
 
@@ -87,7 +88,8 @@ def _registration(s: TrainingSession, registration_id: int,
 
 def _datetime(value: Any, name: str) -> datetime:
     """An ISO 8601 date-time; without an offset it is local time (``RELAIS_TIMEZONE``), as on
-    the pages."""
+    the pages.
+    """
     try:
         parsed = datetime.fromisoformat(str(value))
     except ValueError as exc:
@@ -195,7 +197,8 @@ def create_session(membership: Membership, cohort_id: int) -> Any:
 @org_member()
 def get_session(membership: Membership, session_id: int) -> Any:
     """One session with its seats taken and waiting list (a learner also sees their own
-    registration)."""
+    registration).
+    """
     return _one_session_json(membership, _session(membership, session_id))
 
 
@@ -203,7 +206,8 @@ def get_session(membership: Membership, session_id: int) -> Any:
 @org_member(*STAFF_ROLES)
 def update_session(membership: Membership, session_id: int) -> Any:
     """Move or edit a session: any of starts_at, ends_at, place, virtual_link, capacity
-    (null: no limit), trainer_id. Registrations stay; a larger room promotes the waiting list."""
+    (null: no limit), trainer_id. Registrations stay; a larger room promotes the waiting list.
+    """
     s = _session(membership, session_id)
     body = json_body()
     unknown = sorted(set(body) - set(SESSION_FIELDS))
@@ -234,7 +238,8 @@ def update_session(membership: Membership, session_id: int) -> Any:
 @org_member()
 def list_registrations(membership: Membership, session_id: int) -> Any:
     """A session's registrations in the order they were made (staff and HR); a learner sees
-    only their own."""
+    only their own.
+    """
     s = _session(membership, session_id)
     stmt = select(SessionRegistration).where(SessionRegistration.session_id == s.id)
     if membership.role not in MANAGER_ROLES:
@@ -248,7 +253,8 @@ def list_registrations(membership: Membership, session_id: int) -> Any:
 @org_member(Role.LEARNER, *STAFF_ROLES)
 def create_registration(membership: Membership, session_id: int) -> Any:
     """Register a learner: staff give ``enrollment_id``; a learner registers themselves. A seat,
-    the waiting list when full, or a request to the manager when the program asks for it."""
+    the waiting list when full, or a request to the manager when the program asks for it.
+    """
     s = _session(membership, session_id)
     body = json_body()
     enrollment_id = body.get("enrollment_id")
@@ -282,7 +288,8 @@ def create_registration(membership: Membership, session_id: int) -> Any:
 @org_member(Role.LEARNER, *STAFF_ROLES)
 def delete_registration(membership: Membership, session_id: int, registration_id: int) -> Any:
     """Cancel a registration (staff: any; a learner: their own, before the session starts). A
-    freed seat goes to the first learner on the waiting list, returned as ``promoted``."""
+    freed seat goes to the first learner on the waiting list, returned as ``promoted``.
+    """
     s = _session(membership, session_id)
     registration = _registration(s, registration_id, membership)
     if membership.role not in STAFF_ROLES:
@@ -352,7 +359,8 @@ def _parse_mark(item: Any) -> tuple[str, date, str, str] | str:
 def put_attendance(membership: Membership, session_id: int) -> Any:
     """Record marks ``{"marks": [{enrollment_id, day, half, status}, …]}``: all are checked
     first, then written in one transaction; any bad mark and nothing is written (422, with
-    ``fields["marks[i]"]`` for each bad one). Marks left out stay as they are."""
+    ``fields["marks[i]"]`` for each bad one). Marks left out stay as they are.
+    """
     s = _session(membership, session_id)
     raw = json_body().get("marks")
     if not isinstance(raw, list) or not raw:
@@ -417,7 +425,8 @@ def get_enrolment(membership: Membership, cohort_id: int, enrollment_id: str) ->
 @org_member(*STAFF_ROLES)
 def withdraw_enrolment(membership: Membership, cohort_id: int, enrollment_id: str) -> Any:
     """Withdraw a learner: they keep their history; their seats in sessions yet to come are
-    freed and go to the waiting list. 409 when already withdrawn."""
+    freed and go to the waiting list. 409 when already withdrawn.
+    """
     enrollment = _enrollment_in(_cohort(membership, cohort_id), enrollment_id)
     services.withdraw(enrollment=enrollment)
     db.session.commit()

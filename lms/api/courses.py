@@ -1,5 +1,6 @@
 """Blended programs over the API: programs, cohorts, enrolments and progress, session sign-in
-sheets and manager approvals."""
+sheets and manager approvals.
+"""
 
 from __future__ import annotations
 

@@ -63,7 +63,8 @@ def list_exercise_submissions(membership: Membership) -> Any:
 @org_member(Role.LEARNER)
 def create_exercise_submission(membership: Membership) -> Any:
     """Hand in evidence: ``{enrollment_id, module_id, post_url?, reflection?, screenshot?}``
-    (the screenshot as base64); records the xAPI "submitted" statement."""
+    (the screenshot as base64); records the xAPI "submitted" statement.
+    """
     body = json_body()
     enrollment = db.session.get(Enrollment, str(body.get("enrollment_id") or ""))
     if enrollment is None or enrollment.membership_id != membership.id:
@@ -90,7 +91,8 @@ def create_exercise_submission(membership: Membership) -> Any:
 @org_member(*STAFF_ROLES)
 def list_exercises_to_review(membership: Membership) -> Any:
     """Hand-ins awaiting review, oldest first (``?cohort_id=``, ``?mine=true`` for the
-    cohorts one trains, ``page``, ``per_page``)."""
+    cohorts one trains, ``page``, ``per_page``).
+    """
     page, per_page = page_args(default_size=50, max_size=200)
     cohort_id = request.args.get("cohort_id")
     if cohort_id is not None:
@@ -110,7 +112,8 @@ def list_exercises_to_review(membership: Membership) -> Any:
 @org_member(*STAFF_ROLES)
 def create_exercise_review(membership: Membership, submission_id: int) -> Any:
     """Review a hand-in: ``{decision: approved|changes_requested, comment, rubric}``; an
-    approval completes the module (xAPI "reviewed" and "completed")."""
+    approval completes the module (xAPI "reviewed" and "completed").
+    """
     submission = db.session.get(ExerciseSubmission, submission_id)
     if submission is None or submission.organization_id != membership.organization_id:
         raise NotFound("No such hand-in.")

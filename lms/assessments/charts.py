@@ -11,6 +11,8 @@ from markupsafe import Markup, escape
 
 @dataclass(frozen=True)
 class Series:
+    """One polygon of a radar chart (e.g. the target, or the learner's level)."""
+
     name: str
     values: Sequence[float]
     css_class: str  # styles the polygon (colour, dash) in skills.css

@@ -39,6 +39,8 @@ class ContentError(BaseContentError):
 
 @dataclass(frozen=True)
 class LevelDef:
+    """A level of the skill framework (1 to 5): its name and what it means."""
+
     level: int
     name: Text
     summary: Text
@@ -46,6 +48,8 @@ class LevelDef:
 
 @dataclass(frozen=True)
 class CompetencyDef:
+    """A competency of the skill framework, with what a person can do at each level."""
+
     code: str
     name: Text
     description: Text
@@ -58,6 +62,8 @@ class CompetencyDef:
 
 @dataclass(frozen=True)
 class TargetDef:
+    """The target level of each competency for one job family."""
+
     job_family: str
     name: Text
     levels: Mapping[str, int]
@@ -65,6 +71,8 @@ class TargetDef:
 
 @dataclass(frozen=True)
 class FrameworkDef:
+    """A skill framework as written in its YAML file: levels, competencies and targets."""
+
     key: str
     title: Text
     levels: tuple[LevelDef, ...]
@@ -75,6 +83,8 @@ class FrameworkDef:
 
 @dataclass(frozen=True)
 class OptionDef:
+    """An answer option of a questionnaire question, with its feedback."""
+
     key: str
     text: Text
     correct: bool = False
@@ -83,6 +93,8 @@ class OptionDef:
 
 @dataclass(frozen=True)
 class QuestionDef:
+    """A question of a skill questionnaire and the competency and level it measures."""
+
     key: str
     type: str
     competency: str
@@ -94,6 +106,8 @@ class QuestionDef:
 
 @dataclass(frozen=True)
 class QuestionnaireDef:
+    """A skill questionnaire as written in its YAML file, for one framework."""
+
     key: str
     framework: str
     title: Text

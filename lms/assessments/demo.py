@@ -1,5 +1,6 @@
 """The demo's skill map: most learners answered, one retook it and progressed, one has not
-answered, and a trainer validated a level 4."""
+answered, and a trainer validated a level 4.
+"""
 
 from __future__ import annotations
 

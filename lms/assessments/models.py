@@ -17,7 +17,8 @@ SUBMITTED = "submitted"
 
 class SkillFramework(Base):
     """A competency framework: the built-in ``relais-default`` (no organization) or an
-    organization's own copy of it, which the organization then uses (one copy at most)."""
+    organization's own copy of it, which the organization then uses (one copy at most).
+    """
 
     __tablename__ = "skill_frameworks"
     __table_args__ = (UniqueConstraint("organization_id", "key"),)
@@ -162,6 +163,7 @@ class Attempt(Base):
 
     @property
     def submitted(self) -> bool:
+        """Whether the learner has submitted the questionnaire (the attempt is frozen)."""
         return self.status == SUBMITTED
 
 

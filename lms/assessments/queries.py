@@ -240,14 +240,17 @@ class MapRow:
 
     @property
     def answered(self) -> bool:
+        """Whether the learner has answered a skill questionnaire."""
         return self.cells is not None
 
     @property
     def levels(self) -> dict[str, int]:
+        """The learner's level per competency code (empty if not answered)."""
         return {c.code: c.level for c in self.cells or ()}
 
     @property
     def targets(self) -> dict[str, int]:
+        """The target level per competency code (empty if not answered)."""
         return {c.code: c.target for c in self.cells or ()}
 
 

@@ -17,7 +17,8 @@ from typing import Any
 @dataclass(frozen=True)
 class ModuleSuggestion:
     """A training module that works on some competencies; ``url`` is None when the learner
-    has no page to open it (not enrolled in its program)."""
+    has no page to open it (not enrolled in its program).
+    """
 
     title: str
     kind: str
@@ -34,7 +35,8 @@ ModuleFinder = Callable[[int, list[str], int], list[ModuleSuggestion]]
 @dataclass(frozen=True)
 class CohortFilter:
     """``options(organization_id)`` → [(cohort id, label)]; ``members(organization_id,
-    cohort_id)`` → a select() of the membership ids in that cohort (used as a subquery)."""
+    cohort_id)`` → a select() of the membership ids in that cohort (used as a subquery).
+    """
 
     options: Callable[[int], list[tuple[int, str]]]
     members: Callable[[int, int], Any]

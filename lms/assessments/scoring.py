@@ -37,6 +37,7 @@ class CanDo(enum.StrEnum):
 
     @property
     def rank(self) -> int:
+        """The answer's place, from least (0) to most autonomy."""
         return list(CanDo).index(self)
 
 
@@ -85,6 +86,7 @@ class Ladder:
 
     @property
     def done(self) -> bool:
+        """Whether the ladder has settled (no further level to ask about)."""
         return self.next_level is None
 
     @property
@@ -162,6 +164,7 @@ class Gap:
 
     @property
     def size(self) -> int:
+        """How many levels are missing to reach the target (0 once reached)."""
         return max(0, self.target - self.level)
 
 
@@ -237,14 +240,17 @@ class Progress:
 
     @property
     def finished(self) -> bool:
+        """Whether nothing is left to ask."""
         return not self.current
 
     @property
     def levels(self) -> dict[str, int]:
+        """The measured level of each competency, by code."""
         return {o.code: o.ladder.level for o in self.outcomes}
 
     @property
     def declared(self) -> dict[str, int]:
+        """The level the learner declared for each competency, by code."""
         return {o.code: o.declared for o in self.outcomes}
 
     @property

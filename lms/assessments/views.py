@@ -1,6 +1,7 @@
 """Skill pages under /o/<slug>/skills: take the questionnaire, see one's profile, the team map,
 and manage questionnaires (copy, edit, reorder, delete, import and export as YAML) and the
-framework (copy, edit texts and targets, import and export as YAML)."""
+framework (copy, edit texts and targets, import and export as YAML).
+"""
 
 from __future__ import annotations
 
@@ -60,11 +61,15 @@ class PostForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
+    """The upload of a skill questionnaire as a YAML file."""
+
     file = FileField(_l("Questionnaire file (YAML)"))
     submit = SubmitField(_l("Import"))
 
 
 class FrameworkImportForm(FlaskForm):
+    """The upload of a skill framework as a YAML file."""
+
     file = FileField(_l("Framework file (YAML)"))
     submit = SubmitField(_l("Import"))
 

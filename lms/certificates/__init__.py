@@ -1,5 +1,6 @@
 """Completion certificates: issuing (on completion or by hand), PDF rendering from templates
-as data, public verification, revocation and re-issue, bulk export."""
+as data, public verification, revocation and re-issue, bulk export.
+"""
 
 from __future__ import annotations
 

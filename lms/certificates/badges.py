@@ -176,7 +176,8 @@ def credential(certificate: Certificate) -> dict[str, Any]:
 
 def revocation_list(organization: Organization) -> dict[str, Any]:
     """The organization's revoked credentials (ids and dates; never the reasons, which are
-    internal)."""
+    internal).
+    """
     rows = db.session.execute(select(Certificate.code, Certificate.revoked_at).where(
         Certificate.organization_id == organization.id, Certificate.revoked_at.is_not(None))
         .order_by(Certificate.revoked_at, Certificate.id)).all()

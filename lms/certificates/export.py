@@ -162,7 +162,8 @@ def start_export(*, organization: Organization, created_by: Any,
 
 def run_export(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
     """Job handler: build the archive from the start (a rerun after a crash rebuilds it;
-    rendered PDFs come back from the cache)."""
+    rendered PDFs come back from the cache).
+    """
     if job.organization_id is None or db.session.get(Organization, job.organization_id) is None:
         raise ValidationFailed("The organization no longer exists.")
     ids = certificate_ids(job.organization_id, job.params)

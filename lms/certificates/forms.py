@@ -20,6 +20,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 
 class RevokeForm(FlaskForm):
+    """Revoking a certificate: the reason, kept with it, and an explicit confirmation."""
+
     reason = TextAreaField(_l("Reason for the revocation"),
                            validators=[DataRequired(), Length(max=2000)],
                            description=_l("Kept with the certificate; not shown on the public "
@@ -30,12 +32,16 @@ class RevokeForm(FlaskForm):
 
 
 class ReissueForm(FlaskForm):
+    """Re-issuing a certificate, with the reason."""
+
     reason = TextAreaField(_l("Reason for the re-issue"),
                            validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField(_l("Re-issue"))
 
 
 class IssueForm(FlaskForm):
+    """Issuing a certificate by hand to a learner of a cohort, with the reason."""
+
     enrollment = SelectField(_l("Learner and cohort"), validators=[DataRequired()])
     reason = TextAreaField(_l("Reason for issuing by hand"),
                            validators=[DataRequired(), Length(max=2000)])
@@ -43,6 +49,8 @@ class IssueForm(FlaskForm):
 
 
 class ExportForm(FlaskForm):
+    """Exporting the filtered register as a ZIP of PDFs; the filters ride along hidden."""
+
     cohort = HiddenField()
     program = HiddenField()
     since = HiddenField()
@@ -51,7 +59,11 @@ class ExportForm(FlaskForm):
 
 
 class FilterForm(FlaskForm):
+    """The filters of the certificate register: cohort, program and issue dates."""
+
     class Meta:
+        """Read from the query string (a GET form): no CSRF token."""
+
         csrf = False
 
     cohort = SelectField(_l("Cohort"), validators=[Optional()], coerce=str)
@@ -61,6 +73,8 @@ class FilterForm(FlaskForm):
 
 
 class SettingsForm(FlaskForm):
+    """The organization's certificate settings: template, colour, logo, validity, refresher."""
+
     template = SelectField(_l("Certificate template"), validators=[DataRequired()])
     apply_to_issued = BooleanField(
         _l("Also use this template for the valid certificates already issued"),
@@ -83,7 +97,11 @@ class SettingsForm(FlaskForm):
 
 
 class ExpiringForm(FlaskForm):
+    """The filters of the certificates expiring soon: how soon, and the program."""
+
     class Meta:
+        """Read from the query string (a GET form): no CSRF token."""
+
         csrf = False
 
     days = SelectField(_l("Expiring within"), coerce=int, default=30,

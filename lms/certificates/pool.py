@@ -41,6 +41,7 @@ class PdfPool:
             initializer=_warm)
 
     def submit(self, html: str, css: str, base: str, path: Path) -> Future[str]:
+        """Queue the rendering of one certificate's PDF to ``path``; the future gives the path."""
         return self._executor.submit(render_to_file, html, css, base, str(path))
 
     def __enter__(self) -> PdfPool:

@@ -35,7 +35,8 @@ def filtered(organization_id: int, *, cohort_id: int | None = None,
              until: date | None = None, include_revoked: bool = True,
              status: str | None = None) -> Select[Any]:
     """An organization's certificates, newest first, by cohort, program, issue period
-    (``until`` inclusive) and status now (``valid``, ``expired`` or ``revoked``)."""
+    (``until`` inclusive) and status now (``valid``, ``expired`` or ``revoked``).
+    """
     stmt = select(Certificate).where(Certificate.organization_id == organization_id)
     if cohort_id:
         stmt = stmt.where(Certificate.cohort_id == cohort_id)

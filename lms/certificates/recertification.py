@@ -31,7 +31,8 @@ def expiring(organization_id: int, *, days: int, now: datetime | None = None,
              program_id: int | None = None, include_expired: bool = False) -> Select[Any]:
     """Valid certificates whose validity ends within ``days`` (soonest first), leaving out
     those already renewed by a later certificate; with ``include_expired``, those whose
-    validity is already over too (the refresher was missed)."""
+    validity is already over too (the refresher was missed).
+    """
     now = now or utcnow()
     renewed = select(Certificate.renews_id).where(Certificate.renews_id.is_not(None),
                                                   Certificate.revoked_at.is_(None))
@@ -62,7 +63,8 @@ class Planned:
 def _refresher(settings: CertificateSettings, program: Program, now: datetime, *,
                create: bool, trainers_of: int | None = None) -> tuple[Cohort | None, str]:
     """The program's refresher cohort (created when asked and missing, with the trainers of
-    cohort ``trainers_of``) and its name."""
+    cohort ``trainers_of``) and its name.
+    """
     if settings.refresher_cohort_id is not None:
         cohort = db.session.get(Cohort, settings.refresher_cohort_id)
         if cohort is not None:

@@ -37,7 +37,8 @@ def cache_key(template: definitions.TemplateDef, snapshot: dict[str, Any], code:
               revoked: bool, branding: dict[str, Any] | None = None) -> str:
     """sha256 of everything the PDF shows: the template files, the snapshot, the code,
     whether it is revoked (a revoked certificate's PDF is marked) and the program's branding
-    and validity date."""
+    and validity date.
+    """
     body = json.dumps([template.digest, snapshot, code, revoked, branding or {}],
                       sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
@@ -46,7 +47,8 @@ def cache_key(template: definitions.TemplateDef, snapshot: dict[str, Any], code:
 def branding(certificate: Certificate,
              settings: CertificateSettings | None = None) -> dict[str, Any]:
     """What the PDF shows beyond the snapshot: the program's colour and logo (read now, so a
-    new logo reaches every PDF of the program) and the end of validity."""
+    new logo reaches every PDF of the program) and the end of validity.
+    """
     if settings is None and certificate.program_id is not None:
         settings = db.session.get(CertificateSettings, certificate.program_id)
     out: dict[str, Any] = {}

@@ -68,7 +68,8 @@ def _competency_names(organization_id: int) -> dict[str, dict[str, str]]:
 
 def build_snapshot(enrollment: Enrollment, *, issued_by: User | None) -> dict[str, Any]:
     """Everything the certificate states, frozen now (Code du travail, art. L.6353-1: the
-    objectives, nature and duration of the training, and the results of the assessment)."""
+    objectives, nature and duration of the training, and the results of the assessment).
+    """
     cohort = enrollment.cohort
     program = cohort.program
     learner = enrollment.membership.user
@@ -138,7 +139,8 @@ def settings_for(program_id: int | None) -> CertificateSettings | None:
 
 def _renewed(enrollment: Enrollment) -> Certificate | None:
     """The certificate a completion renews: the one whose refresher this enrolment is, else
-    the learner's latest valid certificate of the same program from another enrolment."""
+    the learner's latest valid certificate of the same program from another enrolment.
+    """
     found = db.session.scalar(select(Certificate).where(
         Certificate.refresher_enrollment_id == enrollment.id)
         .order_by(Certificate.id.desc()).limit(1))
@@ -197,7 +199,8 @@ def current_for(enrollment: Enrollment) -> Certificate | None:
 
 def issue_on_completion(enrollment: Enrollment) -> None:
     """Hook for :mod:`lms.courses.hooks`: issue the certificate of a completed enrolment,
-    unless it already holds a valid one (a completion taken back then given again)."""
+    unless it already holds a valid one (a completion taken back then given again).
+    """
     if current_for(enrollment) is not None:
         return
     try:

@@ -22,7 +22,8 @@ def build(certificate: Certificate, actor: User, verb_name: str, *,
           instructor: User | None = None, reason: str | None = None) -> dict[str, Any]:
     """A statement about ``certificate`` by ``actor`` (the learner, or who downloaded or
     revoked it); the enrolment is its registration. The verification code is left out: it
-    is the certificate's public key and other LRSs need not hold it."""
+    is the certificate's public key and other LRSs need not hold it.
+    """
     snap = certificate.snapshot
     name = snap.get("program", {}).get("title", {})
     grouping = []

@@ -1,5 +1,6 @@
 """Pages: a learner's certificates, the organization's register (filters, revoke, re-issue,
-issue by hand, export) and the public verification page."""
+issue by hand, export) and the public verification page.
+"""
 
 from __future__ import annotations
 

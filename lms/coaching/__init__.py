@@ -1,5 +1,6 @@
 """Coaching follow-ups: coaching plans of modules, dated follow-ups with a coach, shared notes
-and action items; a module is completed once its required follow-ups are held."""
+and action items; a module is completed once its required follow-ups are held.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the models, pages, command and demo step (after the courses step, whose cohort
-    it uses)."""
+    it uses).
+    """
     from lms import demo
     from lms.coaching import (
         models,  # noqa: F401  (tables known to migrations and tests)

@@ -1,7 +1,8 @@
 """Demo coaching: in the pilot cohort, Hugo's first follow-up was held (notes and action items,
 one already done), Nathan's is scheduled by video in three days, Chloé's is overdue (two days
 ago, not recorded yet), and Manon's is planned next week. Everything goes through the services,
-so the statements and the module progress exist as in real use."""
+so the statements and the module progress exist as in real use.
+"""
 
 from __future__ import annotations
 

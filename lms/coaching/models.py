@@ -1,5 +1,6 @@
 """Coaching follow-ups: dated 1:1 meetings of a learner (an enrolment) with a coach about a
-coaching module, their shared notes, and the action items agreed there."""
+coaching module, their shared notes, and the action items agreed there.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ ACTION_STATUSES = (OPEN, DONE, DROPPED)
 
 class FollowUp(TimestampMixin, Base):
     """A meeting of a learner with their coach for a coaching module. ``notes`` are shared:
-    the coach writes them, the learner reads them."""
+    the coach writes them, the learner reads them.
+    """
 
     __tablename__ = "coaching_followups"
     __table_args__ = (

@@ -32,18 +32,22 @@ class DueFollowUp:
 
     @property
     def scheduled_at(self) -> datetime:
+        """When the follow-up is planned."""
         return self.followup.scheduled_at
 
     @property
     def learner(self) -> Membership:
+        """The learner the follow-up is with."""
         return self.followup.enrollment.membership
 
     @property
     def module(self) -> Module:
+        """The coaching module the follow-up belongs to."""
         return self.followup.module
 
     @property
     def coach(self) -> Membership | None:
+        """The coach holding the follow-up, if one is assigned."""
         return self.followup.coach
 
 
@@ -97,7 +101,8 @@ def due_followups(organization_id: int, coach: Membership | int | None = None, *
 def due_counts(organization_id: int, coach: Membership | int | None = None, *, days: int = 7,
                now: datetime | None = None) -> tuple[int, int]:
     """(overdue, due in the next ``days`` days): the numbers of :func:`due_followups`,
-    counted by the database."""
+    counted by the database.
+    """
     now = now or utcnow()
     stmt = (select(func.count(case((FollowUp.scheduled_at < now, 1))), func.count())
             .select_from(FollowUp).join(Enrollment, FollowUp.enrollment_id == Enrollment.id)
@@ -119,7 +124,8 @@ def is_overdue(followup: FollowUp, now: datetime | None = None) -> bool:
 def listing(organization_id: int, *, now: datetime | None = None, coach_id: int | None = None,
             cohort_id: int | None = None, show: str = "open") -> Select[Any]:
     """The coach's list: overdue first (oldest first), then coming ones by date, then the
-    recorded ones (newest first). ``show``: "open" (scheduled only), "recorded" or "all"."""
+    recorded ones (newest first). ``show``: "open" (scheduled only), "recorded" or "all".
+    """
     now = now or utcnow()
     bucket = case((FollowUp.status != SCHEDULED, 2), (FollowUp.scheduled_at < now, 0), else_=1)
     stmt = (select(FollowUp).join(Enrollment, FollowUp.enrollment_id == Enrollment.id)
@@ -149,7 +155,8 @@ def of_enrollment(enrollment_id: str) -> list[FollowUp]:
 
 def of_membership(membership_id: int) -> list[FollowUp]:
     """A learner's follow-ups in every cohort: scheduled ones by date, then the others newest
-    first, with their action items."""
+    first, with their action items.
+    """
     stmt = (select(FollowUp).join(Enrollment, FollowUp.enrollment_id == Enrollment.id)
             .where(Enrollment.membership_id == membership_id)
             .options(selectinload(FollowUp.action_items))

@@ -1,6 +1,7 @@
 """Writes for coaching follow-ups. Keyword-only, flush never commit; each follow-up held and
 each action item done is recorded through ``lms.xapi.record.record``, and the coaching module
-is completed by a statement once its required follow-ups are held."""
+is completed by a statement once its required follow-ups are held.
+"""
 
 from __future__ import annotations
 
@@ -307,7 +308,8 @@ def reschedule(*, followup: FollowUp, scheduled_at: datetime | None,
 
 def _transition(followup: FollowUp, status: str, **values: Any) -> None:
     """Move a scheduled follow-up to ``status`` atomically: two coaches recording the same
-    follow-up at once cannot both succeed (the second gets a Conflict)."""
+    follow-up at once cannot both succeed (the second gets a Conflict).
+    """
     done = db.session.execute(
         update(FollowUp).where(FollowUp.id == followup.id, FollowUp.status == SCHEDULED)
         .values(status=status, updated_at=utcnow(), **values)
@@ -393,7 +395,8 @@ def record_held(*, followup: FollowUp, notes: str | None,
 def _lock_enrollment(enrollment: Enrollment) -> None:
     """Serialize the holding of one learner's follow-ups, so the count that completes the
     module is read after any other follow-up being recorded at the same time (a no-op UPDATE
-    locks the row on PostgreSQL and takes SQLite's write lock)."""
+    locks the row on PostgreSQL and takes SQLite's write lock).
+    """
     db.session.execute(update(Enrollment).where(Enrollment.id == enrollment.id)
                        .values(status=Enrollment.status)
                        .execution_options(synchronize_session=False))

@@ -1,6 +1,7 @@
 """Coaching pages under /o/<slug>/: the coaches' list of follow-ups, a learner's coaching page,
 one follow-up (hold, move, cancel, notes, action items), "My follow-ups" for learners and a
-calendar file per follow-up."""
+calendar file per follow-up.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Blended programs: catalogue, programs, modules, cohorts, enrolments, sessions, attendance,
-lessons, quizzes and progress (a projection of xAPI statements)."""
+lessons, quizzes and progress (a projection of xAPI statements).
+"""
 
 from __future__ import annotations
 

@@ -74,7 +74,8 @@ def _visible(member: Membership) -> Select[Any]:
 
 def requests_for(member: Membership, *, pending: bool = True) -> Select[Any]:
     """The registrations ``member`` may decide: pending ones (soonest session first), or those
-    already decided (latest decision first)."""
+    already decided (latest decision first).
+    """
     stmt = _visible(member)
     if pending:
         return stmt.where(SessionRegistration.status == PENDING_APPROVAL).order_by(
@@ -176,7 +177,8 @@ def _when(registration: SessionRegistration) -> str:
 
 def notify_requested(registration: SessionRegistration) -> bool:
     """E-mail the learner's manager that a request waits for them; False when not sent (no
-    manager, or no mail server). Call it after the commit."""
+    manager, or no mail server). Call it after the commit.
+    """
     learner = registration.enrollment.membership
     manager = learner.manager
     if manager is None:
@@ -196,7 +198,8 @@ def notify_requested(registration: SessionRegistration) -> bool:
 
 def notify_decided(registration: SessionRegistration) -> bool:
     """E-mail the learner the decision on their request; False when not sent. Call it after the
-    commit."""
+    commit.
+    """
     user = registration.enrollment.membership.user
     lang = user.locale or "fr"
     module = _text(registration.session.module.title, lang)

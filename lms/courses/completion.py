@@ -35,6 +35,8 @@ class ModuleShape:
 
 @dataclass(frozen=True)
 class Outcome:
+    """A module's progress as the completion rules find it: state, score and percent."""
+
     state: str  # not_started | in_progress | completed | failed
     score: float | None
     percent: int

@@ -51,6 +51,8 @@ class ContentError(BaseContentError):
 
 @dataclass(frozen=True)
 class OptionDef:
+    """An answer option of a quiz question, with its feedback."""
+
     key: str
     text: Text
     correct: bool = False
@@ -59,6 +61,8 @@ class OptionDef:
 
 @dataclass(frozen=True)
 class QuestionDef:
+    """A quiz question with its answer options."""
+
     key: str
     text: Text
     options: tuple[OptionDef, ...]
@@ -67,6 +71,8 @@ class QuestionDef:
 
 @dataclass(frozen=True)
 class QuizDef:
+    """A module's quiz: its questions and its pass mark."""
+
     key: str
     title: Text
     pass_mark: int
@@ -75,6 +81,8 @@ class QuizDef:
 
 @dataclass(frozen=True)
 class LessonDef:
+    """A lesson: its title, its Markdown text per language and an optional video."""
+
     key: str
     title: Text
     body: Text  # Markdown per language
@@ -83,6 +91,8 @@ class LessonDef:
 
 @dataclass(frozen=True)
 class ModuleDef:
+    """A module of a program as written in ``program.yaml`` (lessons, quiz, coaching…)."""
+
     key: str
     kind: str
     title: Text
@@ -102,6 +112,8 @@ class ModuleDef:
 
 @dataclass(frozen=True)
 class ProgramDef:
+    """A program as written in its files: one version, in one language, with its modules."""
+
     slug: str
     version: int
     language: str
@@ -207,7 +219,8 @@ def _completion(r: _Reader, node: Node, kind: str, lessons: int, quizzes: int) -
 
 def _exercise(r: _Reader, node: Node, kind: str, lang: str) -> dict[str, Any] | None:
     """An exercise block, normalised: instructions, evidence, rubric and afest always present,
-    due_days and verification when given (so writing it back gives the same block)."""
+    due_days and verification when given (so writing it back gives the same block).
+    """
     if kind and kind != "exercise":
         r.error(node, "only exercise modules have an exercise block")
         return None
@@ -298,7 +311,8 @@ def plan_problems(plan: Mapping[str, Any], kind: str,
                   rule: Mapping[str, Any]) -> dict[str, str]:
     """What is wrong with a coaching plan for a module of ``kind`` completed by ``rule``, by
     field ({} when nothing): numbers out of range, a plan on a module that is not coaching, or
-    a number of follow-ups that disagrees with the ``followups_held`` count."""
+    a number of follow-ups that disagrees with the ``followups_held`` count.
+    """
     problems = {}
     if kind != "coaching":
         problems["coaching"] = f"a coaching plan is only for coaching modules, not {kind}"

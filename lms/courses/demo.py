@@ -1,7 +1,8 @@
 """The demo's blended program: the six-week path with a pilot cohort of the demo learners, the
 kick-off workshop held (attendance taken), the first e-learning modules under way, and the next
 group session open for registration. Everything goes through the services, so the xAPI
-statements and the progress they project exist as in real use."""
+statements and the progress they project exist as in real use.
+"""
 
 from __future__ import annotations
 
@@ -102,7 +103,8 @@ def demo_step(people: Any) -> None:
 
 def _exercises(people: Any, enrollments: list[Any], modules: dict[str, Any]) -> None:
     """On-the-job exercises: Camille's profile approved, Léa's awaiting review, Hugo asked for
-    changes; Camille's first post run as AFEST with Lucas as tutor and a journal under way."""
+    changes; Camille's first post run as AFEST with Lucas as tutor and a journal under way.
+    """
     trainer = people.trainer
     profile = modules["exercice-profil"]
     rubric = {c["key"]: "met" for c in exercises.settings_of(profile)["rubric"]}
@@ -159,7 +161,8 @@ def _exercises(people: Any, enrollments: list[Any], modules: dict[str, Any]) -> 
 
 def _approvals(people: Any) -> None:
     """The one-day training needs the manager's approval: Lucas approved Hugo, declined Manon
-    (with a reason) and has Camille's request waiting on his Approvals page."""
+    (with a reason) and has Camille's request waiting on his Approvals page.
+    """
     org, learners = people.organization, people.learners
     manager = learners[MANAGER]
     for i in REPORTS:

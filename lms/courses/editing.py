@@ -79,7 +79,8 @@ def _touch(module: Module) -> None:
 
 def check_question(data: QuestionInput, language: str) -> dict[str, str]:
     """Why a question cannot be saved, per field ("text", "options", "option-<n>"); empty if
-    it can. ``language`` is the program's, in which every text is required."""
+    it can. ``language`` is the program's, in which every text is required.
+    """
     errors: dict[str, str] = {}
     if not _clean(data.text).get(language):
         errors["text"] = _("Write the question in the program's language (%(lang)s).",
@@ -346,7 +347,8 @@ def quiz_impact(quiz: Quiz) -> Impact:
 
 def question_impact(question: QuizQuestion) -> Impact:
     """What deleting a question changes: nothing is lost (past attempts keep their answers and
-    scores), but the quiz must keep a question."""
+    scores), but the quiz must keep a question.
+    """
     quiz = question.quiz
     attempts = _count(select(func.count()).select_from(QuizAttempt)
                       .where(QuizAttempt.quiz_id == quiz.id))
@@ -366,7 +368,8 @@ def _enrollments_of(program_id: int) -> list[Enrollment]:
 
 def _refresh_module(module: Module) -> None:
     """Re-derive the progress of every learner who has some in ``module`` (its shape changed:
-    a learner who read every remaining lesson has now completed it)."""
+    a learner who read every remaining lesson has now completed it).
+    """
     db.session.expire(module, ["lessons", "quizzes"])
     touched = set(db.session.scalars(select(ModuleProgress.enrollment_id).where(
         ModuleProgress.module_id == module.id)))

@@ -1,5 +1,6 @@
 """Program builder pages for trainers: the quiz editor, and deleting modules, lessons and
-quizzes after a confirmation that says what is lost."""
+quizzes after a confirmation that says what is lost.
+"""
 
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ def _blank(option: OptionInput) -> bool:
 
 def _rearranged(data: QuestionInput) -> tuple[QuestionInput, bool]:
     """Apply an "add / remove / move option" button to the posted rows; True when one was
-    pressed (the form is shown again, nothing is saved)."""
+    pressed (the form is shown again, nothing is saved).
+    """
     action = request.form.get("action", "save")
     options = list(data.options)
     verb, _sep, number = action.partition("-")
@@ -105,7 +107,8 @@ def _editor(template: str, status: int = 200, **context: Any) -> Any:
 def _question_page(template: str, initial: QuestionInput, save: Callable[[QuestionInput], Any],
                    done: str, back: Callable[[Any], str], **context: Any) -> Any:
     """A page with a question form: the option buttons show it again, saving calls ``save``
-    then goes to ``back(saved)``; refused input shows the form again with its messages."""
+    then goes to ``back(saved)``; refused input shows the form again with its messages.
+    """
     errors: dict[str, str] = {}
     data = _with_spare_row(initial)
     if request.method == "POST":

@@ -2,7 +2,8 @@
 the analysis of the work situation, and a journal of work situations and reflective phases).
 
 The module's settings are ``Module.exercise``; whether the module is completed stays a
-projection of xAPI statements (an approval or a verification records ``completed``)."""
+projection of xAPI statements (an approval or a verification records ``completed``).
+"""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ JOURNAL_KINDS = (WORK_SITUATION, REFLECTIVE_PHASE)
 
 class ExerciseSubmission(Base):
     """One hand-in of evidence for an exercise (attempts count from 1), or the record of an
-    automatic verification from advocacy activity (``verification`` holds what matched)."""
+    automatic verification from advocacy activity (``verification`` holds what matched).
+    """
 
     __tablename__ = "exercise_submissions"
     __table_args__ = (UniqueConstraint("enrollment_id", "module_id", "attempt"),
@@ -71,7 +73,8 @@ class ExerciseSubmission(Base):
 
 class ExerciseReview(Base):
     """A reviewer's decision on a submission, with a comment and a level per rubric criterion
-    (``rubric`` maps criterion keys to met / partly / not_met)."""
+    (``rubric`` maps criterion keys to met / partly / not_met).
+    """
 
     __tablename__ = "exercise_reviews"
 
@@ -91,7 +94,8 @@ class ExerciseReview(Base):
 
 class AfestPlan(Base):
     """An exercise run as AFEST (action de formation en situation de travail) for one learner:
-    the named tutor and the analysis of the work situation used for training."""
+    the named tutor and the analysis of the work situation used for training.
+    """
 
     __tablename__ = "afest_plans"
     __table_args__ = (UniqueConstraint("enrollment_id", "module_id"),)

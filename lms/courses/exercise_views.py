@@ -1,6 +1,7 @@
 """On-the-job exercise pages on the courses blueprint: the learner's exercise page, the
 trainers' review queue and review page, the exercise settings in the builder, and the AFEST
-records (tutor, analysis of the work situation, journal)."""
+records (tutor, analysis of the work situation, journal).
+"""
 
 from __future__ import annotations
 
@@ -99,7 +100,8 @@ def _exercise_of(enrollment: Enrollment, module_id: int) -> Module:
 
 def _saved(action: Callable[[], Any], message: str) -> dict[str, str]:
     """Run one logical change: commit and flash ``message`` when it succeeds (no errors), or
-    roll back and return its field errors for the form."""
+    roll back and return its field errors for the form.
+    """
     try:
         action()
     except DomainError as exc:
@@ -365,7 +367,8 @@ def _afest_page(enrollment: Enrollment, module: Module, plan: AfestPlan | None,
 @bp.route("/exercises/afest/<enrollment_id>/<int:module_id>", methods=["GET", "POST"])
 def afest(enrollment_id: str, module_id: int) -> Any:
     """An AFEST record: the tutor (staff name them), the analysis of the work situation, and
-    the journal of work situations and reflective phases (staff and the tutor write them)."""
+    the journal of work situations and reflective phases (staff and the tutor write them).
+    """
     enrollment, module, plan = _afest_target(enrollment_id, module_id)
     if request.method == "POST":
         _checked()

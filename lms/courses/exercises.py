@@ -74,7 +74,8 @@ def settings_of(module: Module) -> dict[str, Any]:
 
 def due_on(enrollment: Enrollment, module: Module) -> date | None:
     """When the exercise is due: ``due_days`` after the enrolment or the cohort's start,
-    whichever is later (None without ``due_days``)."""
+    whichever is later (None without ``due_days``).
+    """
     days = settings_of(module).get("due_days")
     if not days:
         return None
@@ -564,7 +565,8 @@ class DueExercise:
 def due_for(membership: Membership) -> list[DueExercise]:
     """A learner's exercises not yet approved or verified, across their active enrolments,
     soonest due first (those without a due date last). Overdue: past the due date and nothing
-    awaiting review."""
+    awaiting review.
+    """
     enrollments = list(db.session.scalars(select(Enrollment).where(
         Enrollment.membership_id == membership.id, Enrollment.status != WITHDRAWN)))
     if not enrollments:
@@ -632,7 +634,8 @@ def count_to_review(organization_id: int, trainer: Membership | None = None) -> 
 def queue_query(organization_id: int, *, trainer: Membership | None = None,
                 cohort_id: int | None = None) -> Any:
     """The review queue as a select (oldest first), for pagination; filtered by the cohorts a
-    trainer trains and by cohort."""
+    trainer trains and by cohort.
+    """
     return (_queue(organization_id, trainer, cohort_id)
             .options(selectinload(ExerciseSubmission.enrollment)
                      .selectinload(Enrollment.membership).selectinload(Membership.user),

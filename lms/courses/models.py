@@ -1,5 +1,6 @@
 """Blended programs: programs and their modules, lessons and quizzes; cohorts, enrolments,
-module progress (a projection of xAPI statements), sessions, registrations and attendance."""
+module progress (a projection of xAPI statements), sessions, registrations and attendance.
+"""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def new_uuid() -> str:
 
 class Program(TimestampMixin, Base):
     """A blended curriculum. ``organization_id`` is None for the built-in catalogue entries,
-    which organizations copy; ``source_slug`` names the catalogue entry a copy came from."""
+    which organizations copy; ``source_slug`` names the catalogue entry a copy came from.
+    """
 
     __tablename__ = "programs"
     __table_args__ = (Index("ix_programs_organization_slug", "organization_id", "slug"),)
@@ -81,7 +83,8 @@ class Program(TimestampMixin, Base):
 class Module(Base):
     """One step of a program. ``prerequisites`` holds the keys of modules of the same program
     (keys, not ids, so a copied program keeps them); ``completion`` is the rule
-    :mod:`lms.courses.completion` applies to the module's statements."""
+    :mod:`lms.courses.completion` applies to the module's statements.
+    """
 
     __tablename__ = "program_modules"
     __table_args__ = (UniqueConstraint("program_id", "key"),)
@@ -209,7 +212,8 @@ class CohortTrainer(Base):
 
 class Enrollment(Base):
     """A learner in a cohort. Its id, a UUID, is the xAPI ``registration`` of every statement
-    about this learner's path through the program."""
+    about this learner's path through the program.
+    """
 
     __tablename__ = "enrollments"
     __table_args__ = (UniqueConstraint("cohort_id", "membership_id"),)
@@ -316,7 +320,8 @@ class TrainingSession(TimestampMixin, Base):
 
 class SessionRegistration(Base):
     """A learner's seat in a session, or their place on its waiting list (first come first
-    served: the lowest id is promoted first)."""
+    served: the lowest id is promoted first).
+    """
 
     __tablename__ = "session_registrations"
     __table_args__ = (UniqueConstraint("session_id", "enrollment_id"),)

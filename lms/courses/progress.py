@@ -146,7 +146,8 @@ def module_facts(enrollment: Enrollment, module: Module) -> list[completion.Fact
 
     Read from the learner's side of the filter index — the enrolment as registration, or the
     learner as actor for statements without one (external content that does not know the
-    enrolment) — so the cost follows one learner's statements, not the cohort's."""
+    enrolment) — so the cost follows one learner's statements, not the cohort's.
+    """
     user = enrollment.membership.user
     # The learner as Relais names them, or by e-mail address (external content often does).
     keys = [agent_key(agent_for_user(user)), agent_key({"mbox": f"mailto:{user.email}"})]
@@ -233,7 +234,8 @@ def _refresh_enrollment(enrollment: Enrollment) -> None:
 
 def _void_derived(enrollment: Enrollment, activity_id: str) -> None:
     """Void the completion Relais derived for an activity that is no longer complete, so the
-    store (and any LRS it forwards to) says the same as the progress."""
+    store (and any LRS it forwards to) says the same as the progress.
+    """
     rows = db.session.execute(select(Statement.statement_id, Statement.data).where(
         Statement.organization_id == enrollment.organization_id,
         Statement.registration == enrollment.id, Statement.object_activity_id == activity_id,

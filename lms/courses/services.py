@@ -1,5 +1,6 @@
 """Writes for blended programs. Keyword-only, flush never commit; learning events go through
-``lms.xapi.record.record`` so progress (a projection) follows from them."""
+``lms.xapi.record.record`` so progress (a projection) follows from them.
+"""
 
 from __future__ import annotations
 
@@ -629,7 +630,8 @@ def _lock_seats(session: TrainingSession) -> None:
 
     An UPDATE of the session row (a no-op) rather than SELECT … FOR UPDATE: PostgreSQL locks
     the row either way, and SQLite, whose driver opens the transaction only at the first
-    write, then takes its write lock before the seats are counted rather than after."""
+    write, then takes its write lock before the seats are counted rather than after.
+    """
     db.session.execute(update(TrainingSession).where(TrainingSession.id == session.id)
                        .values(capacity=TrainingSession.capacity)
                        .execution_options(synchronize_session=False))
@@ -744,7 +746,8 @@ def check_attendance(*, session: TrainingSession,
                      marks: Sequence[tuple[str, date, str, str]]) -> dict[int, str]:
     """Why marks (enrolment id, day, half, status) cannot be recorded, by their index in
     ``marks``; empty when all can. The rules of :func:`record_attendance`, for a whole sheet
-    checked before any is written; a half-day marked twice for a learner is refused too."""
+    checked before any is written; a half-day marked twice for a learner is refused too.
+    """
     halves = set(half_days(session))
     seated = set(db.session.scalars(select(SessionRegistration.enrollment_id).where(
         SessionRegistration.session_id == session.id,

@@ -41,6 +41,8 @@ class Cell:
 
 @dataclass(frozen=True)
 class Row:
+    """One learner's row on the sign-in sheet: name, e-mail and a cell per half-day."""
+
     name: str
     email: str
     cells: list[Cell]

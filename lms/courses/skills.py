@@ -1,5 +1,6 @@
 """What courses offers the skill pages: modules that work on a competency, and cohorts to
-filter the team map by. Registered from ``init_app`` (assessments cannot import courses)."""
+filter the team map by. Registered from ``init_app`` (assessments cannot import courses).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def _text(value: dict[str, str] | None) -> str:
 def find_modules(organization_id: int, codes: list[str],
                  learner_user_id: int) -> list[ModuleSuggestion]:
     """The organization's modules targeting ``codes``: first those of the learner's programs
-    not completed yet (with a link to the program), then the others (no link)."""
+    not completed yet (with a link to the program), then the others (no link).
+    """
     wanted = set(codes)
     enrollments = list(db.session.scalars(
         select(Enrollment).join(Membership, Enrollment.membership_id == Membership.id)

@@ -79,7 +79,8 @@ def parse_iri(activity_id: str, kind: str) -> int | None:
 
 def derived_extension() -> str:
     """Marks statements Relais derives from others (module and program completion), which the
-    projection must not count again."""
+    projection must not count again.
+    """
     return f"{_base()}/xapi/extensions/derived"
 
 

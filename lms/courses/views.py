@@ -1,5 +1,6 @@
 """Blended program pages under /o/<slug>/: programs and cohorts for trainers, "My training" for
-learners."""
+learners.
+"""
 
 from __future__ import annotations
 

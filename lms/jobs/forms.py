@@ -13,6 +13,8 @@ from lms.accounts.models import Role
 
 
 class ImportMembersForm(FlaskForm):
+    """Importing members from a CSV file, run as a background job."""
+
     file = FileField(_l("CSV file"), validators=[FileRequired()],
                      description=_l("First line: the column names. 'email' is required; 'role', "
                                     "'display_name', 'team', 'job_family' and 'locale' are "
@@ -24,4 +26,6 @@ class ImportMembersForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
+    """A button to cancel a background job (protected by CSRF)."""
+
     submit = SubmitField(_l("Cancel the job"))

@@ -155,7 +155,8 @@ def _set_managers(job: Job, org: Organization, rows: list[tuple[int, dict[str, s
     """Set the managers the file names, after every row is provisioned; returns the errors.
 
     Idempotent, so a job resumed after a crash may run it again. The checks come before any
-    change, so a refused row changes nothing."""
+    change, so a refused row changes nothing.
+    """
     errors = []
     for line, row in rows:
         wanted = row.get("manager_email")

@@ -15,8 +15,11 @@ if TYPE_CHECKING:
 
 
 class ReportProgress(Protocol):
+    """The ``report_progress`` callback a job handler receives."""
+
     def __call__(self, current: int, total: int | None = None,
-                 message: str | None = None) -> None: ...
+                 message: str | None = None) -> None:
+        """Record that ``current`` of ``total`` items are done, and commit."""
 
 
 Handler = Callable[["Job", ReportProgress], "dict[str, Any] | None"]

@@ -246,6 +246,7 @@ class BackgroundLoop(threading.Thread):
         self.stop_event = threading.Event()
 
     def run(self) -> None:
+        """Tick every ``JOBS_POLL_SECONDS`` (sooner when woken) until stopped."""
         interval = float(self.app.config["JOBS_POLL_SECONDS"])
         while not self.stop_event.is_set():
             try:

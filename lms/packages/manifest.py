@@ -37,7 +37,8 @@ def _invalid(message: str) -> ValidationFailed:
 
 def _safe_name(info: zipfile.ZipInfo) -> str | None:
     """The entry's relative path, or None when it would land outside the folder (ZIP slip)
-    or is a symbolic link."""
+    or is a symbolic link.
+    """
     name = info.filename.replace("\\", "/")
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         return None

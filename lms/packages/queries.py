@@ -30,7 +30,8 @@ def packages_of(module_ids: Iterable[int]) -> dict[int, XapiPackage]:
 
 def module_aliases(activity_ids: Iterable[str], organization_id: int) -> dict[str, int]:
     """Module id of each of these activity ids that is the root activity of a package
-    (current or replaced) in the organization."""
+    (current or replaced) in the organization.
+    """
     ids = list(activity_ids)
     if not ids:
         return {}

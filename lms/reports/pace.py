@@ -30,13 +30,15 @@ def expected_percent(starts_on: date | None, ends_on: date | None, today: date) 
 @dataclass(frozen=True)
 class Pace:
     """Why a learner is flagged: the expected percent when behind schedule, idle days when
-    inactive (either may be None)."""
+    inactive (either may be None).
+    """
 
     expected: int | None
     idle_days: int | None
 
     @property
     def behind(self) -> bool:
+        """Whether the learner is flagged: behind schedule or inactive."""
         return self.expected is not None or self.idle_days is not None
 
 

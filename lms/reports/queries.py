@@ -1,7 +1,8 @@
 """Reads behind the dashboards: plain select() functions over the domain packages' tables.
 
 Each dashboard list costs a fixed number of grouped queries, whatever the number of learners
-(progress is summed per enrolment in SQL, never read row by row)."""
+(progress is summed per enrolment in SQL, never read row by row).
+"""
 
 from __future__ import annotations
 
@@ -61,7 +62,8 @@ def member_counts(organization_id: int) -> dict[Role, int]:
 class Standing:
     """An enrolment's progress in its program: the mean of its required modules' progress
     (a completed module counts 100), how many of them are completed, and its latest learning
-    activity (the latest change of its progress, else its enrolment)."""
+    activity (the latest change of its progress, else its enrolment).
+    """
 
     percent: int
     done: int
@@ -121,6 +123,8 @@ class NextStep:
 
 @dataclass(frozen=True)
 class MyProgram:
+    """A learner's enrolment on their home page: their standing and next modules."""
+
     enrollment: Enrollment
     standing: Standing
     next_steps: list[NextStep]
@@ -145,7 +149,8 @@ def _next_steps(enrollment: Enrollment, completed: set[int], viewed: set[int],
 
 def my_programs(membership: Membership, *, steps: int = 3) -> list[MyProgram]:
     """A learner's programs (withdrawn ones left out), newest first, with their standing and
-    up to ``steps`` next modules each."""
+    up to ``steps`` next modules each.
+    """
     enrollments = list(db.session.scalars(
         select(Enrollment).where(Enrollment.membership_id == membership.id,
                                  Enrollment.status != WITHDRAWN)
@@ -173,7 +178,8 @@ def my_programs(membership: Membership, *, steps: int = 3) -> list[MyProgram]:
 @dataclass(frozen=True)
 class UpcomingSession:
     """A session coming up for a learner: their seat (or waiting-list place), or None when
-    they may still register."""
+    they may still register.
+    """
 
     session: TrainingSession
     registration: SessionRegistration | None
@@ -183,7 +189,8 @@ class UpcomingSession:
 def next_session(membership: Membership, *, now: datetime | None = None
                  ) -> UpcomingSession | None:
     """The learner's next session not over yet where they hold a seat or a waiting-list
-    place; failing that, the next session of their cohorts they may register for."""
+    place; failing that, the next session of their cohorts they may register for.
+    """
     now = now or utcnow()
     held = db.session.execute(
         select(TrainingSession, SessionRegistration, Enrollment)
@@ -226,6 +233,8 @@ def _cohorts(organization_id: int, trainer: Membership | None, today: date) -> S
 
 @dataclass(frozen=True)
 class CohortSummary:
+    """One cohort on the trainer's dashboard: its learners, completions and progress."""
+
     cohort: Cohort
     learners: int  # not withdrawn
     completed: int
@@ -245,6 +254,8 @@ class Behind:
 
 @dataclass(frozen=True)
 class CohortsOverview:
+    """The cohorts dashboard: a summary per cohort and the learners falling behind."""
+
     cohorts: list[CohortSummary]
     behind: list[Behind]  # the first ``limit``, most behind first
     behind_total: int
@@ -256,7 +267,8 @@ def cohorts_overview(organization_id: int, *, trainer: Membership | None = None,
     learners falling behind (the rule of :mod:`lms.reports.pace`).
 
     One grouped query, whatever the number of learners, reads each enrolment's progress (the
-    sum over its required modules) and latest activity; the rest is arithmetic."""
+    sum over its required modules) and latest activity; the rest is arithmetic.
+    """
     today = today or utcnow().date()
     cohorts = list(db.session.scalars(_cohorts(organization_id, trainer, today).options(
         selectinload(Cohort.program)).order_by(Cohort.starts_on.desc(), Cohort.id.desc())))
@@ -346,7 +358,8 @@ def _halves_begun(session: TrainingSession, now: datetime) -> int:
 def attendance_to_take(organization_id: int, *, trainer: Membership | None = None,
                        now: datetime | None = None) -> list[AttendanceToTake]:
     """Sessions that have started (in the last 60 days) without every seated learner marked
-    for every half-day begun; a trainer's own (their cohorts' or those they lead)."""
+    for every half-day begun; a trainer's own (their cohorts' or those they lead).
+    """
     now = now or utcnow()
     stmt = select(TrainingSession).where(
         TrainingSession.organization_id == organization_id, TrainingSession.starts_at <= now,

@@ -1,6 +1,7 @@
 """The organization dashboard, the first page people see after logging in: what matters now
 for one's role — a learner's programs, next steps and appointments; a trainer's cohorts and
-the work waiting for them."""
+the work waiting for them.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ bp = org_blueprint("reports", __name__)
 
 def step_url(enrollment_id: str, step: queries.NextStep) -> str:
     """Where a next step starts: its first unread lesson, its quiz, its exercise, or the
-    module in the learner's program."""
+    module in the learner's program.
+    """
     if step.lesson_id is not None:
         return url_for("courses.lesson", enrollment_id=enrollment_id, lesson_id=step.lesson_id)
     if step.quiz_id is not None:

@@ -155,7 +155,8 @@ def find_document(organization_id: int, scope: Scope, document_id: str, *,
 def document_ids(organization_id: int, scope: Scope, *,
                  since: datetime | None = None) -> tuple[list[str], datetime | None]:
     """The ids of a context's documents updated after ``since`` (exclusive), oldest first,
-    and when the most recent of them was updated."""
+    and when the most recent of them was updated.
+    """
     stmt = (select(Document.document_id, Document.updated_at)
             .where(*scope.where(organization_id))
             .order_by(Document.updated_at, Document.id))

@@ -424,6 +424,7 @@ class DeliveryReport:
     errors: dict[int, str] = field(default_factory=dict)  # organization id → last error
 
     def merge(self, other: DeliveryReport) -> None:
+        """Add another call's counts and errors to this report."""
         self.delivered += other.delivered
         self.retried += other.retried
         self.dead += other.dead

@@ -20,6 +20,8 @@ bp = org_blueprint("xapi_forwarding", __name__, template_folder="templates")
 
 
 class ExternalLrsForm(FlaskForm):
+    """The external LRS statements are forwarded to: endpoint, key and secret."""
+
     endpoint = StringField(
         _l("Endpoint"), validators=[DataRequired(), Length(max=500)],
         description=_l("The external LRS's xAPI base URL, e.g. https://lrs.example.com/xapi"))
@@ -37,6 +39,8 @@ class ButtonForm(FlaskForm):
 
 
 class RetryAllForm(FlaskForm):
+    """Putting every dead-lettered statement back in the forwarding queue."""
+
     confirm = BooleanField(_l("Yes, put every dead-lettered statement back in the queue"),
                            validators=[DataRequired(_l("Tick the box to confirm."))])
     submit = SubmitField(_l("Retry all"))

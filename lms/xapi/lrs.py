@@ -97,6 +97,7 @@ class AlternateSyntax:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
+        """Turn an alternate-syntax request into the ordinary one, then pass it on."""
         if environ.get("PATH_INFO", "").startswith(self.prefix):
             query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
             if "method" in query:

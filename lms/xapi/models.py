@@ -1,6 +1,7 @@
 """Tables of the LRS: credentials, statements, their filter index, attachments, activities.
 
-Documents (state, profiles) have their own module."""
+Documents (state, profiles) have their own module.
+"""
 
 from __future__ import annotations
 

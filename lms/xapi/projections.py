@@ -38,7 +38,8 @@ class Handler(Protocol):
     """A projection handler (see the module docstring)."""
 
     def __call__(self, statement: dict[str, Any], *, organization_id: int,
-                 voided: bool) -> None: ...
+                 voided: bool) -> None:
+        """Project one statement (or its voiding) into the handler's tables."""
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,8 @@ def index_rows(st: dict[str, Any],
 def comparable(st: dict[str, Any], *, ignore_timestamp: bool = False) -> Any:
     """A form of a statement for the immutability check: LRS-assigned properties removed,
     equivalent spellings (timestamp offsets, member order, single context activity, case of
-    UUIDs and SHA-1 sums) made equal."""
+    UUIDs and SHA-1 sums) made equal.
+    """
 
     def norm(value: Any, path: str) -> Any:
         if isinstance(value, dict):
@@ -219,7 +220,8 @@ _STATEMENT_COLUMNS = ("organization_id", "statement_id", "actor_key", "verb_id",
 
 def time_processor() -> Callable[[datetime], Any]:
     """Converts an aware datetime to the driver value SQLAlchemy binds for a UTC timestamp
-    column (on SQLite the same text, so that stored rows compare right with bound values)."""
+    column (on SQLite the same text, so that stored rows compare right with bound values).
+    """
     dialect = db.session.connection().dialect
     column_type = Statement.__table__.c.stored.type
     return column_type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)

@@ -59,6 +59,7 @@ class FilterForm(Form):
     before = IntegerField(validators=[Optional()])
 
     def validate_until(self, field: Any) -> None:
+        """Refuse an end date before the start date."""
         if field.data and self.since.data and field.data < self.since.data:
             raise ValidationError(_("The end date is before the start date."))
 
