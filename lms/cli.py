@@ -176,8 +176,8 @@ def demo_command(port: int, reset: bool, no_serve: bool, all_logins: bool,
     if hidden:
         click.echo(f"  …         and {hidden} more learners: `relais demo --no-serve "
                    "--all-logins` lists every account")
-    click.echo("  Language: the demo accounts read French; for English, open "
-               "Votre compte (Your account) in the menu.")
+    click.echo(f"  Language: the demo accounts read French; for English, open {url}account "
+               "(Votre compte) and set Langue.")
     if no_serve:
         return
     click.echo("Serving until Ctrl+C (`relais demo --verbose` also prints the server's logs).")
