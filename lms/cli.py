@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -122,30 +125,67 @@ def serve_command(host: str, port: int) -> None:
     serve_app(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
 
 
+# The banner lists this many learners; ``--all-logins`` lists every one.
+DEMO_LEARNERS_SHOWN = 3
+
+
+@contextmanager
+def _quiet_logs(quiet: bool) -> Iterator[None]:
+    """Silence INFO logs (Alembic's "Running upgrade" lines) for the block when ``quiet``."""
+    if not quiet:
+        yield
+        return
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
+
+
 @click.command("demo")
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--reset", is_flag=True, help="Delete the demo organization and create it anew.")
 @click.option("--no-serve", is_flag=True, help="Load the demo data and exit.")
+@click.option("--all-logins", is_flag=True, help="List every demo account, not only three "
+              "learners.")
+@click.option("--verbose", is_flag=True, help="Also print the migrations' and the server's "
+              "logs.")
 @with_appcontext
-def demo_command(port: int, reset: bool, no_serve: bool) -> None:
+def demo_command(port: int, reset: bool, no_serve: bool, all_logins: bool,
+                 verbose: bool) -> None:
     """Create the database, load the demo organization and serve it on 127.0.0.1."""
     from lms.content import load_builtin_content
     from lms.demo import DEMO_PASSWORD, load_demo
 
-    upgrade_database()
-    load_builtin_content()
-    logins = load_demo(reset=reset)
-    db.session.commit()
+    with _quiet_logs(not verbose):
+        upgrade_database()
+        load_builtin_content()
+        logins = load_demo(reset=reset)
+        db.session.commit()
+    staff = [pair for pair in logins if pair[0] != "learner"]
+    learners = [pair for pair in logins if pair[0] == "learner"]
+    shown = staff + (learners if all_logins else learners[:DEMO_LEARNERS_SHOWN])
     url = f"http://127.0.0.1:{port}/"
-    click.echo("")
     click.secho("Relais demo is ready.", bold=True)
     click.echo(f"  URL:      {url}")
     click.echo(f"  Password: {DEMO_PASSWORD} (for every account below)")
-    for role, email in logins:
+    for role, email in shown:
         click.echo(f"  {role:<9} {email}")
-    click.echo("")
-    if not no_serve:
-        serve_app(current_app._get_current_object(), "127.0.0.1", port)  # type: ignore[attr-defined]
+    hidden = len(logins) - len(shown)
+    if hidden:
+        click.echo(f"  …         and {hidden} more learners: `relais demo --no-serve "
+                   "--all-logins` lists every account")
+    click.echo(f"  Language: the demo accounts read French; for English, open {url}account "
+               "(Votre compte) and set Langue.")
+    if no_serve:
+        return
+    click.echo("Serving until Ctrl+C (`relais demo --verbose` also prints the server's logs).")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not verbose:
+        # The banner stays the last thing on screen: only warnings and errors are logged.
+        app.config["LOG_LEVEL"] = "WARNING"
+    serve_app(app, "127.0.0.1", port)
 
 
 COMMANDS = [init_command, create_org_command, create_user_command, token_command,

@@ -73,7 +73,12 @@ def configure_logging(app: Flask) -> None:
     for existing in list(root.handlers):
         root.removeHandler(existing)
     root.addHandler(handler)
-    root.setLevel(str(app.config.get("LOG_LEVEL") or "INFO").upper())
+    root.setLevel(_log_level(app))
+
+
+def _log_level(app: Flask) -> str:
+    """``RELAIS_LOG_LEVEL`` as a logging level name (INFO by default)."""
+    return str(app.config.get("LOG_LEVEL") or "INFO").upper()
 
 
 class AccessLog:
@@ -226,11 +231,12 @@ def _serve_waitress(app: Flask, host: str, port: int) -> None:
 
 def _gunicorn_logging(app: Flask) -> dict[str, Any]:
     json_logs = str(app.config.get("LOG_FORMAT") or "").lower() == "json"
+    level = _log_level(app)
     return {
-        "root": {"level": str(app.config.get("LOG_LEVEL") or "INFO").upper(),
-                 "handlers": ["console"]},
+        "root": {"level": level, "handlers": ["console"]},
         "loggers": {
-            "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+            # gunicorn's own messages follow RELAIS_LOG_LEVEL too (WARNING keeps a demo quiet).
+            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
             "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
         },
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "relais",
@@ -267,7 +273,7 @@ def _serve_gunicorn(app: Flask, host: str, port: int) -> None:
         "threads": 2,
         "timeout": 120,
         "graceful_timeout": 30,
-        "loglevel": "info",
+        "loglevel": _log_level(app).lower(),
         # gunicorn's own messages in the same format; its access log off, as AccessLog (our
         # middleware) logs requests with secrets redacted.
         "logconfig_dict": _gunicorn_logging(app),

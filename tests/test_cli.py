@@ -246,3 +246,59 @@ def test_serve_answers_requests(tmp_path):
             server.wait(timeout=10)
         if server.stdout:
             server.stdout.close()
+
+
+def test_demo_prints_its_banner_and_nothing_else(tmp_path):
+    """A newcomer sees the banner first and no migration or server log lines under it."""
+    env = {**os.environ, "RELAIS_INSTANCE_PATH": str(tmp_path),
+           "RELAIS_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    for name in ("RELAIS_SECRET_KEY", "RELAIS_LOG_LEVEL", "RELAIS_BROKER_URL"):
+        env.pop(name, None)
+    port = _free_port()
+    argv, kwargs = _relais("demo", "--port", str(port), env=env)
+    server = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              **kwargs)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as r:
+                    assert r.status == 200
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        try:
+            output, _ = server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            output, _ = server.communicate(timeout=10)
+    lines = output.splitlines()
+    assert lines[0] == "Relais demo is ready.", output
+    assert f"  URL:      http://127.0.0.1:{port}/" in lines
+    assert "  Password: relais-demo (for every account below)" in lines
+    assert "alembic" not in output.lower() and "Running upgrade" not in output
+    # Neither gunicorn's start-up lines nor the request just made are logged.
+    assert "gunicorn" not in output and "level=info" not in output and "/login" not in output
+    assert "--all-logins" in output and "Votre compte" in output
+    assert lines[-1].startswith("Serving until Ctrl+C"), output
+    # The 3 staff accounts, 3 learners, then one line saying how to list the other learners.
+    from lms.demo import LEARNERS
+
+    hidden = len(LEARNERS) - 3
+    assert f"  …         and {hidden} more learners: `relais demo --no-serve --all-logins` " \
+        "lists every account" in lines
+    assert sum(" learner " in f" {line} " for line in lines) == 3
+
+    argv, kwargs = _relais("demo", "--no-serve", "--all-logins", "--verbose", env=env)
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=120, **kwargs)
+    assert again.returncode == 0, again.stderr
+    assert "[alembic" in again.stderr  # --verbose shows the migration tool's log
+    for first, last, _team, _family in LEARNERS:
+        email = f"{first.lower().replace('é', 'e').replace('è', 'e')}.{last.lower()}" \
+                "@maison-lumiere.example"
+        assert f"  learner   {email}" in again.stdout.splitlines()
+    assert "more learners" not in again.stdout

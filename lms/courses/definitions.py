@@ -619,7 +619,7 @@ def _quiz_data(q: QuizDef) -> dict[str, Any]:
 def to_files(program: ProgramDef) -> dict[str, bytes]:
     """The program's files, ``{relative path: bytes}``, sorted by path."""
     header = ("# Relais program: edit freely, then import it back (format described in the "
-              "README, \"Blended programs\").\n")
+              "documentation, docs/formats.md).\n")
     text = header + yaml.safe_dump(to_data(program), sort_keys=False, allow_unicode=True,
                                    width=100, default_flow_style=False)
     files = {PROGRAM_FILE: text.encode("utf-8")}

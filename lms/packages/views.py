@@ -100,7 +100,7 @@ def package_file(package_id: int, file: str) -> Any:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-cache"
     # Package scripts run on Relais' origin: only staff upload packages, and the content may
-    # only be framed by Relais itself (README: "Launching xAPI packages").
+    # only be framed by Relais itself (docs/xapi.md: "Launching xAPI packages").
     response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
     return response
 

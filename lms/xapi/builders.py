@@ -1,7 +1,7 @@
 """Statement builders for Relais' own events: the shared vocabulary (verbs, activity types,
 IRIs) and small helpers domain packages build their statements with.
 
-Conventions (documented in the README, "The LRS (xAPI)"):
+Conventions (documented in docs/xapi.md, "Vocabulary"):
 
 - actor: :func:`agent_for_user` — an ``account`` on this instance, never the e-mail address;
 - verbs: ADL's vocabulary (``http://adlnet.gov/expapi/verbs/…``) where it has the word, with
