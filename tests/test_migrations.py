@@ -104,6 +104,7 @@ def empty_database(database_url: str, tmp_path: Any) -> Iterator[str]:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_migrations_upgrade_from_empty_downgrade_and_upgrade_again(empty_database, tmp_path):
     previous = os.environ.get("RELAIS_INSTANCE_PATH")
     os.environ["RELAIS_INSTANCE_PATH"] = str(tmp_path)

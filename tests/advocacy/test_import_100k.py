@@ -9,12 +9,15 @@ import io
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from lms.advocacy.models import AdvocacyEvent
 from lms.extensions import db
 from lms.xapi.models import Statement
 from tests.advocacy.helpers import consent
+
+pytestmark = pytest.mark.slow
 
 ROWS = 100_000
 LEARNERS = 20

@@ -30,6 +30,8 @@ from lms.jobs import members_import, services
 from lms.jobs.models import Job, JobState
 from tests.support import REDIS_WORKERS_URL, need, redis_up
 
+pytestmark = pytest.mark.slow
+
 REDIS_URL = REDIS_WORKERS_URL
 RELAIS = str(Path(sys.executable).with_name("relais"))
 WAIT = 60  # seconds: the most any step may take before the test fails
