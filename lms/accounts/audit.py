@@ -36,7 +36,7 @@ def record(*, action: str, actor: User | None, organization: Organization | None
 
 
 def events_query(*, organization_id: int, action: str | None = None,
-                 since: datetime | None = None) -> Select[tuple[AuditEvent]]:
+                 since: datetime | None = None) -> Select[Any]:
     """An organization's entries, newest first, optionally of one action and since a date."""
     stmt = select(AuditEvent).where(AuditEvent.organization_id == organization_id)
     if action:
