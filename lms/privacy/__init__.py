@@ -11,7 +11,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the pages and the ``personal-data`` commands."""
+    """Register the pages, the ``personal-data`` commands and the export job."""
+    from flask_babel import lazy_gettext as _l
+
+    from lms.jobs import register_job
+    from lms.privacy import jobs
     from lms.privacy.cli import COMMANDS
     from lms.privacy.views import bp, org_bp
 
@@ -19,3 +23,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(org_bp)
     for command in COMMANDS:
         app.cli.add_command(command)
+    register_job(jobs.KIND, jobs.run_export, label=_l("Personal-data export"), private=True)

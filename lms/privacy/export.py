@@ -11,7 +11,7 @@ import enum
 import io
 import json
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -40,6 +40,8 @@ from lms.extensions import db
 from lms.privacy.labels import EXPORT_LABELS
 from lms.privacy.statements import AGENT_KINDS, person_keys
 from lms.xapi.models import Statement, StatementIndex
+
+Progress = Callable[[int, int], None]
 
 # Never exported: they are secrets or only the means of checking one.
 _SECRET_COLUMNS = {"password_hash", "token_hash", "secret_hash", "draft_key", "idem_key"}
@@ -74,12 +76,15 @@ def _memberships(user: User, organization: Organization | None) -> list[Membersh
     return list(db.session.scalars(stmt.order_by(Membership.id)))
 
 
-def collect(user: User, organization: Organization | None = None
+def collect(user: User, organization: Organization | None = None,
+            progress: Progress | None = None
             ) -> tuple[dict[str, Any], dict[str, bytes], list[str]]:
     """Gather what Relais holds about ``user`` (in ``organization``, or in all of theirs).
 
+    :param progress: called with ``(kinds done, kinds in all)`` as each kind is gathered.
     :return: JSON documents by kind, attached files by path, statements as JSON lines.
     """
+    step = progress or (lambda _done, _total: None)
     memberships = _memberships(user, organization)
     member_ids = [m.id for m in memberships]
     org_ids = [m.organization_id for m in memberships]
@@ -90,6 +95,7 @@ def collect(user: User, organization: Organization | None = None
         "user": as_dict(user),
         "memberships": [{**as_dict(m), "organization": m.organization.name} for m in memberships],
     }
+    step(1, len(KINDS))
     data["skill_attempts"] = {
         "attempts": _all(select(Attempt).where(Attempt.membership_id.in_(member_ids))),
         "levels": _all(select(SkillLevel).where(SkillLevel.membership_id.in_(member_ids))),
@@ -105,6 +111,7 @@ def collect(user: User, organization: Organization | None = None
         "quiz_attempts": _all(select(QuizAttempt).where(
             QuizAttempt.enrollment_id.in_(enrollments))),
     }
+    step(3, len(KINDS))
     data["attendance"] = {
         "attendance": _all(select(Attendance).where(Attendance.enrollment_id.in_(enrollments))),
         "session_registrations": _all(select(SessionRegistration).where(
@@ -131,6 +138,7 @@ def collect(user: User, organization: Organization | None = None
         "followups": _all(select(FollowUp).where(FollowUp.enrollment_id.in_(enrollments))),
         "action_items": _all(select(ActionItem).where(ActionItem.followup_id.in_(followups))),
     }
+    step(7, len(KINDS))
     data["advocacy"] = {
         "events": _all(select(AdvocacyEvent).where(AdvocacyEvent.user_id == user.id,
                                                    AdvocacyEvent.organization_id.in_(org_ids))
@@ -143,7 +151,9 @@ def collect(user: User, organization: Organization | None = None
     for certificate in certificates:
         files[f"certificates/{certificate.code}.pdf"] = pdf_bytes(certificate)
     data["certificates"] = [as_dict(c) for c in certificates]
+    step(9, len(KINDS))
     lines = list(_statement_lines(user, org_ids))
+    step(len(KINDS), len(KINDS))
     return data, files, lines
 
 
@@ -155,9 +165,13 @@ def _statement_lines(user: User, org_ids: Iterable[int]) -> Iterable[str]:
                                   .order_by(Statement.pk))
 
 
-def build_zip(user: User, organization: Organization | None = None) -> bytes:
-    """The export as ZIP bytes (see the module docstring)."""
-    data, files, lines = collect(user, organization)
+def build_zip(user: User, organization: Organization | None = None,
+              progress: Progress | None = None) -> bytes:
+    """The export as ZIP bytes (see the module docstring).
+
+    :param progress: see :func:`collect`.
+    """
+    data, files, lines = collect(user, organization, progress)
     counts = {kind: _count(value) for kind, value in data.items()}
     counts["statements"] = len(lines)
     lang = user.locale or "fr"

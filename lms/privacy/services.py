@@ -173,9 +173,22 @@ def _lrs(e: Erasure) -> None:
         organization_id=org_id, user=e.user, name=e.pseudonym))
 
 
+def _exports(e: Erasure) -> None:
+    # Earlier personal-data exports of the person are their data too: their ZIPs go.
+    from lms.jobs import services as jobs
+    from lms.privacy.jobs import export_jobs_about
+
+    for job in export_jobs_about(e.user):
+        path = jobs.result_file(job)
+        if path is not None:
+            e.files.append(path)
+            e.count("exports", 1)
+        job.result_path = None
+
+
 # In dependency order; each step reads only what the steps before it left.
 STEPS: list[Callable[[Erasure], None]] = [_lrs, _assessments, _courses, _coaching, _advocacy,
-                                          _certificates]
+                                          _certificates, _exports]
 
 # Columns that point at a person, scoped to an organization: re-pointed to the pseudonymous
 # account when the person stays a member elsewhere (see :func:`erase_member`).

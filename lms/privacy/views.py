@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from lms.accounts import audit
 from lms.accounts.authz import (
@@ -22,7 +23,7 @@ from lms.accounts.models import Membership, Role
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
 from lms.extensions import db
-from lms.privacy import export, services
+from lms.privacy import export, jobs, services
 from lms.privacy.labels import ERASURE_LABELS
 
 bp = Blueprint("privacy", __name__, template_folder="templates")
@@ -42,31 +43,40 @@ def _zip_response(data: bytes, name: str) -> Response:
 @bp.route("/account/my-data", methods=["GET", "POST"])
 @login_required
 def my_data() -> Any:
-    """Download my data: a ZIP of everything Relais holds about me (built at once)."""
+    """Download my data: a background job builds the ZIP, its page shows progress."""
     form = ConfirmForm()
     if form.validate_on_submit():
-        data = export.build_zip(current_user)
         audit.record(action="personal_data.export", actor=current_user, organization=None,
                      target=f"user:{current_user.id}", address=_address(),
                      details={"by": "self"})
+        first = db.session.scalar(select(Membership).where(
+            Membership.user_id == current_user.id).order_by(Membership.id))
+        if first is None:
+            # No organization to show a job page under: built at once.
+            data = export.build_zip(current_user)
+            db.session.commit()
+            return _zip_response(data, "relais-my-data.zip")
+        job = jobs.start_export(user=current_user, organization=None,
+                                created_by=current_user)
         db.session.commit()
-        return _zip_response(data, "relais-my-data.zip")
+        return redirect(url_for("jobs.job", org_slug=first.organization.slug, job_id=job.id))
     return render_template("privacy/my_data.html", form=form)
 
 
 @org_bp.route("/members/<int:membership_id>/personal-data", methods=["POST"])
 @role_required(Role.HR, Role.ADMIN)
 def member_export(membership_id: int) -> Any:
-    """A member's personal data in this organization, as a ZIP."""
+    """Start the export of a member's personal data in this organization (a job)."""
     member = get_in_org_or_404(Membership, membership_id)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("privacy_org.member_erase", membership_id=member.id))
-    data = export.build_zip(member.user, current_organization())
+    job = jobs.start_export(user=member.user, organization=current_organization(),
+                            created_by=current_user)
     audit.record(action="personal_data.export", actor=current_user,
                  organization=current_organization(), target=f"membership:{member.id}",
                  address=_address())
     db.session.commit()
-    return _zip_response(data, f"relais-personal-data-{member.id}.zip")
+    return redirect(url_for("jobs.job", job_id=job.id))
 
 
 @org_bp.route("/members/<int:membership_id>/erase", methods=["GET", "POST"])

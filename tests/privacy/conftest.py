@@ -54,11 +54,11 @@ def demo() -> Demo:
     assert org is not None and user is not None
     membership = db.session.scalar(select(Membership).where(
         Membership.organization_id == org.id, Membership.user_id == user.id))
-    enrollment = db.session.scalars(select(Enrollment).where(
-        Enrollment.membership_id == membership.id)).first()
-    assert membership is not None and enrollment is not None
-    module = next((m for m in enrollment.cohort.program.modules if m.kind == "coaching"), None)
-    assert module is not None
+    # Her enrolment in a program with a coaching module (she may have several enrolments).
+    enrollment, module = next(
+        (e, m) for e in db.session.scalars(select(Enrollment).where(
+            Enrollment.membership_id == membership.id).order_by(Enrollment.enrolled_at))
+        for m in e.cohort.program.modules if m.kind == "coaching")
     coach = db.session.scalar(select(Membership).where(
         Membership.organization_id == org.id, Membership.role == Role.TRAINER))
     followup = coaching.schedule(enrollment=enrollment, module=module, coach=coach,

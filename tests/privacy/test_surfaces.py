@@ -13,6 +13,10 @@ from sqlalchemy import select
 from lms.accounts import services as accounts
 from lms.accounts.models import AuditEvent, Membership, Role
 from lms.extensions import db
+from lms.jobs.models import Job
+from lms.jobs.runner import run_job
+from lms.jobs.services import result_file
+from lms.privacy import services
 from tests.privacy.conftest import COACHING_NOTE, EMAIL, NAME
 
 ADMIN = "admin@maison-lumiere.example"
@@ -55,31 +59,67 @@ def test_export_zip_holds_every_kind_and_an_index_in_her_language(demo, client, 
     assert db.session.scalar(select(AuditEvent.action)) == "personal_data.export"
 
 
-def test_my_data_page_downloads_my_zip(demo, client):
+def _csrf(page) -> dict[str, str]:
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      page.get_data(as_text=True))
+    return {"csrf_token": token.group(1)} if token else {}
+
+
+def test_my_data_page_runs_a_private_job_and_downloads_my_zip(demo, client):
     client.post("/login", data={"email": EMAIL, "password": demo.password})
     page = client.get("/account/my-data")
     assert page.status_code == 200
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                      page.get_data(as_text=True))
-    data = {"csrf_token": token.group(1)} if token else {}
-    response = client.post("/account/my-data", data=data)
-    assert response.status_code == 200 and response.mimetype == "application/zip"
-    assert "statements.jsonl" in zipfile.ZipFile(io.BytesIO(response.data)).namelist()
+    response = client.post("/account/my-data", data=_csrf(page))
+    assert response.status_code == 302 and "/o/demo/jobs/" in response.headers["Location"]
+    job = db.session.scalar(select(Job))
+    assert job.kind == "personal_data.export" and job.organization_id is None
+    assert run_job(job.id) == "succeeded"
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.progress_current == job.progress_total == 10
+    assert client.get(f"/o/demo/jobs/{job.id}").status_code == 200
+    download = client.get(f"/o/demo/jobs/{job.id}/result")
+    assert download.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(download.data)).namelist()
+    download.close()
+    assert "statements.jsonl" in names
+    # The admin, a manager of the organization, does not see someone else's export.
+    client.post("/logout")
+    client.post("/login", data={"email": ADMIN, "password": demo.password})
+    assert client.get(f"/o/demo/jobs/{job.id}/result").status_code == 404
+
+
+def test_member_export_page_starts_a_job_for_hr(demo, client):
+    client.post("/login", data={"email": ADMIN, "password": demo.password})
+    url = f"/o/demo/members/{demo.membership.id}/erase"
+    response = client.post(f"/o/demo/members/{demo.membership.id}/personal-data",
+                           data=_csrf(client.get(url)))
+    assert response.status_code == 302 and "/jobs/" in response.headers["Location"]
+    job = db.session.scalar(select(Job))
+    assert job.organization_id == demo.org.id and job.params == {"user_id": demo.user.id}
+    assert run_job(job.id) == "succeeded"
+    download = client.get(f"/o/demo/jobs/{job.id}/result")
+    names = zipfile.ZipFile(io.BytesIO(download.data)).namelist()
+    download.close()
+    assert "coaching.json" in names and "index.html" in names
+    assert db.session.scalar(select(AuditEvent.target)) == f"membership:{demo.membership.id}"
+    # Erasing her deletes the exports made of her data.
+    path = result_file(db.session.get(Job, job.id))
+    assert path is not None and path.is_file()
+    erased = services.erase_member(membership=demo.membership, by=None)
+    db.session.commit()
+    services.remove_files(erased.files)
+    assert not path.exists() and erased.counts["exports"] == 1
 
 
 def test_erase_page_confirms_then_erases_and_the_audit_page_lists_it(demo, client):
-    admin = _admin(demo)
-    accounts.set_password(admin, "a long admin password 1")
-    db.session.commit()
-    client.post("/login", data={"email": admin.email, "password": "a long admin password 1"})
+    client.post("/login", data={"email": ADMIN, "password": demo.password})
     url = f"/o/demo/members/{demo.membership.id}/erase"
     page = client.get(url, headers={"Accept-Language": "fr"})
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and NAME in text
     assert "LRS externe" in text  # forwarded copies: their owner must erase them
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text)
-    data = {"csrf_token": token.group(1)} if token else {}
-    response = client.post(url, data=data)
+    response = client.post(url, data=_csrf(page))
     assert response.status_code == 302
     db.session.expire_all()
     assert accounts.find_user(EMAIL) is None
