@@ -11,7 +11,8 @@ step here and a reviewer reads the whole erasure top to bottom.
 What goes, what stays (shown on the confirmation page, see :func:`erasure_plan`):
 
 - deleted: questionnaire and quiz answers, hand-in content and screenshot files, the AFEST
-  journal, coaching notes and action items, advocacy post URLs and consents, API tokens,
+  journal, coaching notes and action items, advocacy post URLs (in events and in statements,
+  where a post only the person's statements name gets an opaque IRI) and consents, API tokens,
   package launch credentials, State and Agent Profile documents, invitations, login failures;
 - pseudonymised and kept, so that every aggregate stays exactly as it was: the membership
   (role, team), enrolments and progress, attendance, skill levels, advocacy metrics, xAPI
@@ -171,6 +172,8 @@ def _lrs(e: Erasure) -> None:
     e.count("lrs_documents", statements.delete_documents(organization_id=org_id, user=e.user))
     e.count("statements_pseudonymised", statements.pseudonymise_statements(
         organization_id=org_id, user=e.user, name=e.pseudonym))
+    e.count("post_urls_removed", statements.pseudonymise_post_urls(
+        organization_id=org_id, name=e.pseudonym))
 
 
 def _exports(e: Erasure) -> None:

@@ -181,3 +181,57 @@ def delete_launch_credentials(*, organization_id: int, user: User) -> int:
     if ids:
         db.session.execute(delete(LrsCredential).where(LrsCredential.id.in_(ids)))
     return len(ids)
+
+
+def pseudonymise_post_urls(*, organization_id: int, name: str) -> int:
+    """Replace the URL of the person's own social-media posts, the object of their advocacy
+    statements, with an opaque Relais IRI; returns the number of statements changed.
+
+    A post URL often names its author (``linkedin.com/in/<name>/…``) and leads to them. A URL
+    that other people's statements also use (a company post everyone shared) is not the
+    person's and stays. Run after :func:`pseudonymise_statements` (``name`` is the pseudonym).
+    """
+    from lms.xapi.builders import ACTIVITY_TYPES, activity_iri, base_url
+    from lms.xapi.models import Activity
+
+    pseudo_key = agent_key(pseudonymous_agent(name))
+    post_type = ACTIVITY_TYPES["post"].format(base=base_url())
+    own_prefix = activity_iri("post", "")
+    rows = db.session.execute(select(Statement.pk, Statement.data, Statement.object_activity_id)
+                              .where(Statement.organization_id == organization_id,
+                                     Statement.actor_key == pseudo_key,
+                                     Statement.object_type == "Activity")).all()
+    candidates: dict[int, tuple[dict[str, Any], str]] = {}
+    for row in rows:
+        url = row.object_activity_id or ""
+        if url.startswith(own_prefix):
+            continue
+        st = json.loads(row.data)
+        if ((st.get("object") or {}).get("definition") or {}).get("type") == post_type:
+            candidates[row.pk] = (st, url)
+    urls = {url for _st, url in candidates.values()}
+    shared = set(db.session.scalars(select(Statement.object_activity_id).where(
+        Statement.organization_id == organization_id,
+        Statement.object_activity_id.in_(urls),
+        or_(Statement.actor_key.is_(None), Statement.actor_key != pseudo_key)))) if urls \
+        else set()
+    personal = urls - shared
+    changed = 0
+    for pk, (st, url) in candidates.items():
+        if url not in personal:
+            continue
+        new_id = activity_iri("post", "erased-" + hashlib.sha256(url.encode()).hexdigest()[:16])
+        st["object"] = {**st["object"], "id": new_id}
+        db.session.execute(update(Statement).where(Statement.pk == pk).values(
+            data=dumps(st), object_activity_id=new_id))
+        db.session.execute(delete(StatementIndex).where(
+            StatementIndex.organization_id == organization_id,
+            StatementIndex.statement_pk == pk, StatementIndex.kind == "o",
+            StatementIndex.key == url))
+        insert_rows("xapi_statement_index", ("organization_id", "kind", "key", "statement_pk"),
+                    [(organization_id, "o", new_id, pk)], "ON CONFLICT DO NOTHING")
+        changed += 1
+    if personal:
+        db.session.execute(delete(Activity).where(Activity.organization_id == organization_id,
+                                                  Activity.activity_id.in_(personal)))
+    return changed

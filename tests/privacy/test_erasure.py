@@ -46,6 +46,11 @@ def test_erasure_leaves_no_identity_and_the_same_aggregates(demo, client):
 
     keys = person_keys(demo.user)
     before = dump()
+    urls = db.session.execute(db.text(
+        "SELECT url, user_id FROM advocacy_events WHERE url IS NOT NULL")).all()
+    own_urls = {u for u, who in urls if who == demo.user.id} - {
+        u for u, who in urls if who != demo.user.id}
+    assert own_urls and all(u in before for u in own_urls)
     assert NAME in before and EMAIL in before
     figures_before = figures(org.id, enrollment.cohort_id, team)
     certificate_code = db.session.execute(db.text(
@@ -61,6 +66,13 @@ def test_erasure_leaves_no_identity_and_the_same_aggregates(demo, client):
     after = dump()
     for secret in (NAME, EMAIL, sha1):
         assert secret not in after, secret
+    # Her own posts' URLs are gone (compared whole: one URL may prefix another person's).
+    left = set(db.session.scalars(select(Statement.object_activity_id)))
+    left |= set(db.session.scalars(db.text("SELECT activity_id FROM xapi_activities")))
+    left |= set(db.session.scalars(db.text("SELECT url FROM advocacy_events")))
+    assert not own_urls & left
+    assert not any(f'"{url}"' in after or f"'{url}'" in after for url in own_urls)
+    assert result.counts["post_urls_removed"] > 0
     # Statements are kept (pseudonymised), and the pseudonym is what they now carry.
     assert result.pseudonym in after
     assert result.counts["statements_pseudonymised"] > 0
