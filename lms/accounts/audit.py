@@ -15,7 +15,7 @@ from lms.accounts.models import AuditEvent, Organization, User
 from lms.extensions import db
 
 # Actions written today; the admin page offers them as a filter.
-ACTIONS = ("personal_data.export", "personal_data.erase")
+ACTIONS = ("personal_data.export", "personal_data.erase", "member.role_change")
 
 
 def record(*, action: str, actor: User | None, organization: Organization | None,
