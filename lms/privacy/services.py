@@ -29,9 +29,9 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 
 from lms.accounts import audit
 from lms.accounts.models import (
@@ -138,10 +138,14 @@ def _advocacy(e: Erasure) -> None:
     # platform's ids go. The idempotency key is derived from those, so it is replaced too.
     events = db.session.execute(select(AdvocacyEvent.id).where(
         AdvocacyEvent.organization_id == org_id, AdvocacyEvent.user_id == e.user.id)).all()
-    for (event_id,) in events:
-        db.session.execute(update(AdvocacyEvent).where(AdvocacyEvent.id == event_id).values(
-            url=None, external_id=None,
-            idem_key=hashlib.sha256(f"{e.pseudonym}:{event_id}".encode()).hexdigest()))
+    if events:
+        table = cast(Table, AdvocacyEvent.__table__)
+        db.session.connection().execute(
+            update(table).where(table.c.id == bindparam("b_id"))
+            .values(url=None, external_id=None, idem_key=bindparam("b_key")),
+            [{"b_id": event_id,
+              "b_key": hashlib.sha256(f"{e.pseudonym}:{event_id}".encode()).hexdigest()}
+             for (event_id,) in events])
     e.count("advocacy_events", len(events))
     e.count("consents", _rows(db.session.execute(delete(AdvocacyConsent).where(
         AdvocacyConsent.organization_id == org_id, AdvocacyConsent.user_id == e.user.id))))
