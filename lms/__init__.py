@@ -80,6 +80,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_certificates(app)
 
+    from lms.privacy import init_app as init_privacy
+
+    init_privacy(app)
+
     from lms import serving
 
     serving.init_app(app)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
     Enum,
     ForeignKey,
     Index,
     String,
     UniqueConstraint,
+    event,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -149,3 +152,33 @@ class LoginFailure(Base):
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """One sensitive action, appended and never changed: who, when, what, on what, from where.
+
+    ``actor_id`` and ``target`` are ids, never names or e-mail addresses, so that erasing a
+    person leaves no personal data here; ``details`` holds counts and settings, never a secret.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_org_at", "organization_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _append_only(_mapper: Any, _connection: Any, target: AuditEvent) -> None:
+    # The log is evidence: once written, an entry is never changed nor removed by the app.
+    raise RuntimeError("audit events are append-only")

@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
         me,
         members,
         openapi,
+        privacy,
     )
     from lms.api.base import bp
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from sqlalchemy import func, select
 
-from lms.accounts import services
+from lms.accounts import audit, services
 from lms.accounts.authz import MANAGER_ROLES
 from lms.accounts.models import Membership, Role, User
-from lms.api.base import bp, json_body, org_member, page_args
+from lms.api.base import bp, current_api_user, json_body, org_member, page_args
 from lms.core.errors import NotFound, ValidationFailed
 from lms.extensions import db
 
@@ -77,6 +78,10 @@ def provision_member(membership: Membership) -> Any:
             fields[key] = "string expected"
     if fields:
         raise ValidationFailed("invalid member", fields=fields)
+    # The role before, for the audit log (a role change is a sensitive action).
+    old_role = db.session.scalar(select(Membership.role).join(User).where(
+        Membership.organization_id == membership.organization_id,
+        User.email == data["email"].strip().lower()))
     result = services.provision_member(
         organization=membership.organization, email=data["email"], role=data["role"],
         display_name=data.get("display_name"), team=data.get("team"),
@@ -86,5 +91,10 @@ def provision_member(membership: Membership) -> Any:
         email = (data["manager_email"] or "").strip()
         services.set_manager(membership=result.membership, manager=services.find_manager(
             organization=membership.organization, email=email) if email else None)
+    if old_role is not None and result.membership.role != old_role:
+        audit.record(action="member.role_change", actor=current_api_user(),
+                     organization=membership.organization,
+                     target=f"membership:{result.membership.id}", address=request.remote_addr,
+                     details={"from": old_role.value, "to": result.membership.role.value})
     db.session.commit()
     return member_json(result.membership), 201 if result.created else 200

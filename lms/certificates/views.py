@@ -309,6 +309,9 @@ def verify(code: str) -> Any:
         else None,
         "badge": badges.credential_url(certificate.code),
     }
+    if not data["learner"]:
+        # The holder was erased (GDPR): status and program stay, no name is shown.
+        del data["learner"]
     if as_json:
         return jsonify(data)
     return render_template("certificates/verify.html", certificate=certificate, data=data)

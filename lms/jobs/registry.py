@@ -26,12 +26,16 @@ Handler = Callable[["Job", ReportProgress], "dict[str, Any] | None"]
 
 HANDLERS: dict[str, Handler] = {}
 LABELS: dict[str, Any] = {}
+# Kinds whose jobs only the person who started them may see (their result is personal data).
+PRIVATE: set[str] = set()
 
 
-def register_job(kind: str, handler: Handler, *, label: Any = None) -> None:
+def register_job(kind: str, handler: Handler, *, label: Any = None,
+                 private: bool = False) -> None:
     """Register ``handler`` for jobs of ``kind`` (e.g. ``"certificates.export"``).
 
     :param label: what people see on the jobs pages (a lazy translated string), else the kind.
+    :param private: only the job's creator may see it and download its result.
 
     :raise ValueError: another handler already has this kind.
     """
@@ -41,6 +45,13 @@ def register_job(kind: str, handler: Handler, *, label: Any = None) -> None:
     HANDLERS[kind] = handler
     if label is not None:
         LABELS[kind] = label
+    if private:
+        PRIVATE.add(kind)
+
+
+def is_private(kind: str) -> bool:
+    """Whether only the creator of a job of ``kind`` may see it."""
+    return kind in PRIVATE
 
 
 def label_for(kind: str) -> str:

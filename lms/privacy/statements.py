@@ -1,0 +1,251 @@
+"""Pseudonymisation of a person's xAPI statements and deletion of their LRS documents.
+
+Statements are the record of learning events and feed every aggregate (progress, cohort and
+dashboard figures), so they are not deleted: each agent that identifies the person becomes one
+stable pseudonymous account agent, in the stored JSON and in the indexed columns the GET
+filters use. Counts stay exactly the same; no name, e-mail or ``mbox_sha1sum`` remains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any, cast
+
+from flask import current_app
+from sqlalchemy import Table, bindparam, delete, or_, select, update
+
+from lms.accounts.models import User
+from lms.core.errors import BadRequest
+from lms.extensions import db
+from lms.xapi.agents import agent_key
+from lms.xapi.builders import agent_for_user
+from lms.xapi.document_models import Document
+from lms.xapi.models import LrsCredential, Statement, StatementIndex
+from lms.xapi.record import dumps, insert_rows
+
+# Index kinds holding agent keys (see StatementIndex): the actor or object, and other agents.
+AGENT_KINDS = ("a", "A")
+_CHUNK = 500
+
+
+def pseudonym(*, organization_id: int, user_id: int) -> str:
+    """The stable pseudonym of a person in an organization (``anonymous-<16 hex>``).
+
+    An HMAC under the instance's secret key: the same person always gets the same pseudonym,
+    and nobody without the key can test a user id against it.
+    """
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(secret, f"erased:{organization_id}:{user_id}".encode(),
+                      hashlib.sha256).hexdigest()
+    return f"anonymous-{digest[:16]}"
+
+
+def pseudonymous_agent(name: str) -> dict[str, Any]:
+    """The account agent that replaces the person in statements (no name, no e-mail)."""
+    return {"objectType": "Agent",
+            "account": {"homePage": current_app.config["BASE_URL"], "name": name}}
+
+
+def person_keys(user: User) -> set[str]:
+    """Every agent key that identifies the person: their account, mbox and mbox_sha1sum."""
+    mbox = f"mailto:{user.email}"
+    return {agent_key(agent_for_user(user)), f"mbox:{mbox}",
+            "mbox_sha1sum:" + hashlib.sha1(mbox.encode()).hexdigest()}
+
+
+def _key(agent: Any) -> str | None:
+    if not isinstance(agent, dict):
+        return None
+    try:
+        return agent_key(agent)
+    except BadRequest:  # an anonymous group has no identifier
+        return None
+
+
+class _Swapper:
+    """Replaces the person's agents inside one statement (recursively), counting changes."""
+
+    def __init__(self, keys: set[str], replacement: dict[str, Any]) -> None:
+        self.keys = keys
+        self.replacement = replacement
+        self.changed = False
+
+    def agent(self, agent: Any) -> Any:
+        if not isinstance(agent, dict):
+            return agent
+        if agent.get("objectType", "Agent") == "Agent" and _key(agent) in self.keys:
+            self.changed = True
+            return dict(self.replacement)
+        if agent.get("objectType") == "Group":
+            if _key(agent) in self.keys:  # an identified group keyed by the person's e-mail
+                self.changed = True
+                agent = {k: v for k, v in agent.items() if k not in
+                         ("mbox", "mbox_sha1sum", "openid", "account", "name")}
+                agent.update({k: v for k, v in self.replacement.items() if k != "objectType"})
+            if isinstance(agent.get("member"), list):
+                agent = {**agent, "member": [self.agent(m) for m in agent["member"]]}
+        return agent
+
+    def statement(self, st: dict[str, Any]) -> dict[str, Any]:
+        st = dict(st)
+        for field in ("actor", "authority"):
+            if field in st:
+                st[field] = self.agent(st[field])
+        obj = st.get("object")
+        if isinstance(obj, dict):
+            if obj.get("objectType") in ("Agent", "Group"):
+                st["object"] = self.agent(obj)
+            elif obj.get("objectType") == "SubStatement":
+                st["object"] = self.statement(obj)
+        context = st.get("context")
+        if isinstance(context, dict):
+            context = dict(context)
+            for field in ("instructor", "team"):
+                if field in context:
+                    context[field] = self.agent(context[field])
+            st["context"] = context
+        return st
+
+
+_STATEMENTS = cast(Table, Statement.__table__)
+_UPDATE_STATEMENT = (update(_STATEMENTS).where(_STATEMENTS.c.pk == bindparam("b_pk"))
+                     .values(data=bindparam("b_data"), actor_key=bindparam("b_actor"),
+                             object_agent_key=bindparam("b_object")))
+
+
+def pseudonymise_statements(*, organization_id: int, user: User, name: str) -> int:
+    """Replace the person's agents with the pseudonymous agent ``name`` in every statement of
+    the organization, JSON and indexed columns alike. Returns the number of statements changed.
+
+    :param name: the account name of the pseudonymous agent (see :func:`pseudonym`).
+    """
+    keys = person_keys(user)
+    replacement = pseudonymous_agent(name)
+    new_key = agent_key(replacement)
+    # Candidates: the filter index finds every statement about the person (including those
+    # targeting one about them); a text search catches an e-mail address the index lacks
+    # (e.g. in an authority).
+    sha1 = next(k.split(":", 1)[1] for k in keys if k.startswith("mbox_sha1sum:"))
+    pks = set(db.session.scalars(select(StatementIndex.statement_pk).where(
+        StatementIndex.organization_id == organization_id,
+        StatementIndex.kind.in_(AGENT_KINDS), StatementIndex.key.in_(keys))))
+    pks.update(db.session.scalars(select(Statement.pk).where(
+        Statement.organization_id == organization_id,
+        or_(Statement.data.contains(user.email), Statement.data.contains(sha1)))))
+    changed = 0
+    ordered = sorted(pks)
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start:start + _CHUNK]
+        updates = []
+        for row in db.session.execute(select(Statement.pk, Statement.data).where(
+                Statement.pk.in_(chunk))):
+            swapper = _Swapper(keys, replacement)
+            st = swapper.statement(json.loads(row.data))
+            if not swapper.changed:
+                continue
+            obj = st.get("object") or {}
+            updates.append({
+                "b_pk": row.pk, "b_data": dumps(st), "b_actor": _key(st.get("actor")),
+                "b_object": _key(obj) if obj.get("objectType") in ("Agent", "Group") else None})
+        if updates:
+            # One executemany per chunk (building an ORM UPDATE per row costs milliseconds).
+            db.session.connection().execute(_UPDATE_STATEMENT, updates)
+        changed += len(updates)
+        # The filter index: the person's keys become the pseudonym's, kind by kind.
+        index_rows = db.session.execute(select(StatementIndex.kind, StatementIndex.statement_pk)
+                                        .where(StatementIndex.organization_id == organization_id,
+                                               StatementIndex.statement_pk.in_(chunk),
+                                               StatementIndex.kind.in_(AGENT_KINDS),
+                                               StatementIndex.key.in_(keys))).all()
+        if index_rows:
+            db.session.execute(delete(StatementIndex).where(
+                StatementIndex.organization_id == organization_id,
+                StatementIndex.statement_pk.in_(chunk),
+                StatementIndex.kind.in_(AGENT_KINDS), StatementIndex.key.in_(keys)))
+            insert_rows("xapi_statement_index", ("organization_id", "kind", "key",
+                                                 "statement_pk"),
+                        sorted({(organization_id, r.kind, new_key, r.statement_pk)
+                                for r in index_rows}), "ON CONFLICT DO NOTHING")
+    return changed
+
+
+def delete_documents(*, organization_id: int, user: User) -> int:
+    """Delete the person's State and Agent Profile documents; returns how many."""
+    result = db.session.execute(delete(Document).where(
+        Document.organization_id == organization_id,
+        Document.agent_key.in_(person_keys(user))))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def delete_launch_credentials(*, organization_id: int, user: User) -> int:
+    """Delete the short-lived LRS credentials issued for the person's package launches."""
+    keys = person_keys(user)
+    ids = [credential.id for credential in db.session.scalars(select(LrsCredential).where(
+        LrsCredential.organization_id == organization_id,
+        LrsCredential.scope_agent.is_not(None)))
+        if _key(json.loads(credential.scope_agent or "null")) in keys]
+    if ids:
+        db.session.execute(delete(LrsCredential).where(LrsCredential.id.in_(ids)))
+    return len(ids)
+
+
+def pseudonymise_post_urls(*, organization_id: int, name: str) -> int:
+    """Replace the URL of the person's own social-media posts, the object of their advocacy
+    statements, with an opaque Relais IRI; returns the number of statements changed.
+
+    A post URL often names its author (``linkedin.com/in/<name>/…``) and leads to them. A URL
+    that other people's statements also use (a company post everyone shared) is not the
+    person's and stays. Run after :func:`pseudonymise_statements` (``name`` is the pseudonym).
+    """
+    from lms.xapi.builders import ACTIVITY_TYPES, activity_iri, base_url
+    from lms.xapi.models import Activity
+
+    pseudo_key = agent_key(pseudonymous_agent(name))
+    post_type = ACTIVITY_TYPES["post"].format(base=base_url())
+    own_prefix = activity_iri("post", "")
+    rows = db.session.execute(select(Statement.pk, Statement.data, Statement.object_activity_id)
+                              .where(Statement.organization_id == organization_id,
+                                     Statement.actor_key == pseudo_key,
+                                     Statement.object_type == "Activity")).all()
+    candidates: dict[int, tuple[dict[str, Any], str]] = {}
+    for row in rows:
+        url = row.object_activity_id or ""
+        if url.startswith(own_prefix):
+            continue
+        st = json.loads(row.data)
+        if ((st.get("object") or {}).get("definition") or {}).get("type") == post_type:
+            candidates[row.pk] = (st, url)
+    urls = {url for _st, url in candidates.values()}
+    shared = set(db.session.scalars(select(Statement.object_activity_id).where(
+        Statement.organization_id == organization_id,
+        Statement.object_activity_id.in_(urls),
+        or_(Statement.actor_key.is_(None), Statement.actor_key != pseudo_key)))) if urls \
+        else set()
+    personal = urls - shared
+    updates = []
+    for pk, (st, url) in candidates.items():
+        if url not in personal:
+            continue
+        new_id = activity_iri("post", "erased-" + hashlib.sha256(url.encode()).hexdigest()[:16])
+        st["object"] = {**st["object"], "id": new_id}
+        updates.append({"b_pk": pk, "b_data": dumps(st), "b_id": new_id, "b_url": url})
+    if updates:
+        connection = db.session.connection()
+        table = cast(Table, StatementIndex.__table__)
+        connection.execute(update(_STATEMENTS).where(_STATEMENTS.c.pk == bindparam("b_pk"))
+                           .values(data=bindparam("b_data"),
+                                   object_activity_id=bindparam("b_id")), updates)
+        connection.execute(delete(table).where(
+            table.c.organization_id == organization_id,
+            table.c.statement_pk == bindparam("b_pk"), table.c.kind == "o",
+            table.c.key == bindparam("b_url")), updates)
+        insert_rows("xapi_statement_index", ("organization_id", "kind", "key", "statement_pk"),
+                    [(organization_id, "o", u["b_id"], u["b_pk"]) for u in updates],
+                    "ON CONFLICT DO NOTHING")
+    changed = len(updates)
+    if personal:
+        db.session.execute(delete(Activity).where(Activity.organization_id == organization_id,
+                                                  Activity.activity_id.in_(personal)))
+    return changed

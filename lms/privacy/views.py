@@ -1,0 +1,124 @@
+"""Pages: download my data; for HR and admins, a member's export and erasure; the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from lms.accounts import audit
+from lms.accounts.authz import (
+    current_membership,
+    current_organization,
+    get_in_org_or_404,
+    org_blueprint,
+    role_required,
+)
+from lms.accounts.forms import ConfirmForm
+from lms.accounts.models import Membership, Role
+from lms.core.errors import DomainError
+from lms.core.models import utcnow
+from lms.extensions import db
+from lms.privacy import export, jobs, services
+from lms.privacy.labels import ERASURE_LABELS
+
+bp = Blueprint("privacy", __name__, template_folder="templates")
+org_bp = org_blueprint("privacy_org", __name__, template_folder="templates")
+
+
+def _address() -> str | None:
+    return request.remote_addr
+
+
+def _zip_response(data: bytes, name: str) -> Response:
+    return Response(data, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "no-store"})
+
+
+@bp.route("/account/my-data", methods=["GET", "POST"])
+@login_required
+def my_data() -> Any:
+    """Download my data: a background job builds the ZIP, its page shows progress."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        audit.record(action="personal_data.export", actor=current_user, organization=None,
+                     target=f"user:{current_user.id}", address=_address(),
+                     details={"by": "self"})
+        first = db.session.scalar(select(Membership).where(
+            Membership.user_id == current_user.id).order_by(Membership.id))
+        if first is None:
+            # No organization to show a job page under: built at once.
+            data = export.build_zip(current_user)
+            db.session.commit()
+            return _zip_response(data, "relais-my-data.zip")
+        job = jobs.start_export(user=current_user, organization=None,
+                                created_by=current_user)
+        db.session.commit()
+        return redirect(url_for("jobs.job", org_slug=first.organization.slug, job_id=job.id))
+    return render_template("privacy/my_data.html", form=form)
+
+
+@org_bp.route("/members/<int:membership_id>/personal-data", methods=["POST"])
+@role_required(Role.HR, Role.ADMIN)
+def member_export(membership_id: int) -> Any:
+    """Start the export of a member's personal data in this organization (a job)."""
+    member = get_in_org_or_404(Membership, membership_id)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("privacy_org.member_erase", membership_id=member.id))
+    job = jobs.start_export(user=member.user, organization=current_organization(),
+                            created_by=current_user)
+    audit.record(action="personal_data.export", actor=current_user,
+                 organization=current_organization(), target=f"membership:{member.id}",
+                 address=_address())
+    db.session.commit()
+    return redirect(url_for("jobs.job", job_id=job.id))
+
+
+@org_bp.route("/members/<int:membership_id>/erase", methods=["GET", "POST"])
+@role_required(Role.HR, Role.ADMIN)
+def member_erase(membership_id: int) -> Any:
+    """Confirm, then erase a member's personal data from this organization."""
+    member = get_in_org_or_404(Membership, membership_id)
+    form = ConfirmForm()
+    error = None
+    if member.id == current_membership().id:
+        error = _("You cannot erase yourself.")
+    elif form.validate_on_submit():
+        try:
+            result = services.erase_member(membership=member, by=current_user,
+                                           address=_address())
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+            services.remove_files(result.files)
+            flash(_("The member's personal data was erased; they appear as %(name)s now.",
+                    name=result.pseudonym), "success")
+            return redirect(url_for("members.members"))
+    plan = services.erasure_plan(member)
+    return render_template("privacy/erase.html", member=member, plan=plan, form=form,
+                           labels=ERASURE_LABELS, error=error), 422 if error else 200
+
+
+@org_bp.route("/audit")
+@role_required(Role.ADMIN)
+def audit_log() -> Any:
+    """The organization's audit log, newest first, filtered by action and period."""
+    action = request.args.get("action") or None
+    if action not in audit.ACTIONS:
+        action = None
+    days = request.args.get("days", type=int)
+    since: datetime | None = utcnow() - timedelta(days=days) if days and 0 < days < 3660 \
+        else None
+    page = max(request.args.get("page", 1, type=int), 1)
+    pagination = db.paginate(audit.events_query(organization_id=current_organization().id,
+                                                action=action, since=since),
+                             page=page, per_page=50, error_out=False)
+    return render_template("privacy/audit.html", pagination=pagination, action=action,
+                           days=days, actions=audit.ACTIONS)
