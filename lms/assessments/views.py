@@ -9,7 +9,6 @@ import io
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -30,6 +29,7 @@ from lms.assessments import charts, queries, recommendations, scoring, services
 from lms.assessments import definitions as defs
 from lms.assessments.models import Attempt, Question, Questionnaire, SkillFramework
 from lms.core.errors import DomainError
+from lms.core.web import PostForm, localized
 from lms.extensions import db
 
 bp = org_blueprint("skills", __name__)
@@ -53,12 +53,6 @@ JOB_FAMILY_LABELS = {"sales": _l("Sales"), "hr": _l("HR and recruiting"),
                      "management": _l("Management"), "other": _l("Other roles")}
 
 
-class PostForm(FlaskForm):
-    """A CSRF-protected POST whose fields are read from ``request.form`` (dynamic questions)."""
-
-    submit = SubmitField(_l("Confirm"))
-
-
 class ImportForm(FlaskForm):
     file = FileField(_l("Questionnaire file (YAML)"))
     submit = SubmitField(_l("Import"))
@@ -67,14 +61,6 @@ class ImportForm(FlaskForm):
 class FrameworkImportForm(FlaskForm):
     file = FileField(_l("Framework file (YAML)"))
     submit = SubmitField(_l("Import"))
-
-
-def localized(text: dict[str, str] | None) -> str:
-    """The text in the page's language, else in any language it has."""
-    if not text:
-        return ""
-    lang = str(get_locale() or "en")[:2]
-    return text.get(lang) or text.get("en") or next(iter(text.values()), "")
 
 
 def _level_names() -> dict[int, str]:
@@ -139,8 +125,6 @@ def _history_rows(history: list[Attempt], profile: queries.SkillProfile) -> list
 def start(questionnaire_id: int) -> Any:
     """Start the questionnaire, or resume my draft of it."""
     q = queries.visible_questionnaire(current_organization().id, questionnaire_id) or abort(404)
-    if not PostForm().validate_on_submit():
-        abort(400)
     try:
         attempt, _created = services.start_attempt(membership=current_membership(),
                                                    questionnaire=q)
@@ -173,8 +157,6 @@ def take(attempt_id: int) -> Any:
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
         state = services.progress_of(attempt)
         questions = {x.key: x for x in attempt.questionnaire.questions}
         given: dict[str, Any] = {}
@@ -209,8 +191,6 @@ def take(attempt_id: int) -> Any:
 def submit(attempt_id: int) -> Any:
     """Submit a finished questionnaire: the levels are computed once and frozen."""
     attempt = _own_attempt_or_404(attempt_id)
-    if not PostForm().validate_on_submit():
-        abort(400)
     try:
         services.submit_attempt(attempt=attempt)
     except DomainError as exc:
@@ -367,8 +347,6 @@ def learner(membership_id: int) -> Any:
 def validate(membership_id: int) -> Any:
     """Confirm a learner's level 4 or 5 of a competency."""
     member = get_in_org_or_404(Membership, membership_id)
-    if not PostForm().validate_on_submit():
-        abort(400)
     try:
         level = int(request.form.get("level", ""))
     except ValueError:
@@ -417,8 +395,6 @@ def questionnaires() -> Any:
 def copy(questionnaire_id: int) -> Any:
     """Copy a questionnaire into the organization, to edit it."""
     q = _questionnaire_or_404(questionnaire_id)
-    if not PostForm().validate_on_submit():
-        abort(400)
     new = services.copy_questionnaire(questionnaire=q, organization=current_organization())
     db.session.commit()
     flash(_("Copied. Edit it, then publish it to offer it to your learners."), "success")
@@ -490,8 +466,6 @@ def edit(questionnaire_id: int) -> Any:
     form = PostForm()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
         try:
             services.update_questionnaire(
                 questionnaire=q,
@@ -520,8 +494,6 @@ def edit_question(questionnaire_id: int, question_id: int) -> Any:
     form = PostForm()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
         options = {o["key"]: {lang: request.form.get(f"option_{o['key']}_{lang}", "")
                               for lang in defs.LANGUAGES} for o in question.options}
         try:
@@ -549,8 +521,6 @@ def move_question(questionnaire_id: int, question_id: int) -> Any:
     """Move a question up or down."""
     q = _questionnaire_or_404(questionnaire_id, editable=True)
     question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
-    if not PostForm().validate_on_submit():
-        abort(400)
     services.move_question(question=question,
                            offset=-1 if request.form.get("direction") == "up" else 1)
     db.session.commit()
@@ -566,8 +536,6 @@ def delete_question(questionnaire_id: int, question_id: int) -> Any:
     question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
     form = PostForm()
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
         try:
             services.delete_question(question=question)
         except DomainError as exc:
@@ -615,8 +583,6 @@ def frameworks() -> Any:
 def copy_framework(framework_id: int) -> Any:
     """Copy the built-in framework into the organization, which then uses its copy."""
     _framework_or_404(framework_id)
-    if not PostForm().validate_on_submit():
-        abort(400)
     had_copy = queries.org_framework(current_organization().id) is not None
     fw = services.copy_framework(organization=current_organization())
     db.session.commit()
@@ -665,8 +631,6 @@ def edit_framework(framework_id: int) -> Any:
     form = PostForm()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
         f = request.form
         competencies = {c.code: {
             "name": {lang: f.get(f"{c.code}_name_{lang}", "") for lang in defs.LANGUAGES},

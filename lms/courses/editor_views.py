@@ -11,10 +11,11 @@ from flask_babel import gettext as _
 
 from lms.accounts.authz import STAFF_ROLES, org_blueprint, role_required
 from lms.core.errors import DomainError
+from lms.core.web import form_int
 from lms.courses import editing
 from lms.courses.editing import OptionInput, QuestionInput
 from lms.courses.models import Lesson, Program, Quiz, QuizQuestion
-from lms.courses.views import _checked, _common, _int, _module, _program
+from lms.courses.views import _common, _module, _program
 from lms.extensions import db
 
 bp = org_blueprint("course_editor", __name__)
@@ -42,7 +43,7 @@ def _texts(prefix: str) -> dict[str, str]:
 
 def _posted_question() -> QuestionInput:
     """The question as posted, blank option rows included (they are dropped on save)."""
-    count = min(_int(request.form.get("option-count")) or 0, 50)
+    count = min(form_int(request.form.get("option-count")) or 0, 50)
     options = [OptionInput(key=request.form.get(f"option-{n}-key") or None,
                            text=_texts(f"option-{n}-text"),
                            correct=request.form.get(f"option-{n}-correct") == "on",
@@ -71,7 +72,7 @@ def _rearranged(data: QuestionInput) -> tuple[QuestionInput, bool]:
     action = request.form.get("action", "save")
     options = list(data.options)
     verb, _sep, number = action.partition("-")
-    n = (_int(number) or 0) - 1
+    n = (form_int(number) or 0) - 1
     if action == "add-option":
         options.append(OptionInput(text={}))
     elif verb == "remove" and 0 <= n < len(options):
@@ -109,7 +110,6 @@ def _question_page(template: str, initial: QuestionInput, save: Callable[[Questi
     errors: dict[str, str] = {}
     data = _with_spare_row(initial)
     if request.method == "POST":
-        _checked()
         data, rearranged = _rearranged(_posted_question())
         if not rearranged:
             try:
@@ -147,7 +147,7 @@ def new_quiz(program_id: int, module_id: int) -> Any:
 
 
 def _mark(value: str) -> int | None:
-    number = _int(value)
+    number = form_int(value)
     return -1 if value and number is None else number
 
 
@@ -160,7 +160,6 @@ def edit_quiz(program_id: int, quiz_id: int) -> Any:
     errors: dict[str, str] = {}
     title, pass_mark = dict(quiz.title), str(quiz.pass_mark)
     if request.method == "POST":
-        _checked()
         title, pass_mark = _texts("title"), request.form.get("pass_mark", "").strip()
         try:
             editing.update_quiz(quiz=quiz, title=title, pass_mark=_mark(pass_mark))
@@ -208,7 +207,6 @@ def edit_question(program_id: int, question_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def move_question(program_id: int, question_id: int) -> Any:
     """Move a question up or down in its quiz."""
-    _checked()
     prog = _program(program_id)
     question = _question(prog, question_id)
     editing.move_question(question=question, direction=request.form.get("direction", ""))
@@ -221,7 +219,6 @@ def _delete_page(prog: Program, what: str, item: Any, impact: editing.Impact, ba
                  delete: Any, done: str) -> Any:
     """The confirmation page (GET) or the deletion (POST) of a module, lesson or quiz."""
     if request.method == "POST":
-        _checked()
         try:
             delete()
         except DomainError as exc:

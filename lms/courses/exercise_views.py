@@ -17,16 +17,14 @@ from sqlalchemy import select
 from lms.accounts.authz import STAFF_ROLES, current_membership, current_organization, role_required
 from lms.accounts.models import Membership, Role, User
 from lms.core.errors import DomainError
+from lms.core.web import form_date, form_int
 from lms.courses import definitions as defs
 from lms.courses import exercises, queries
 from lms.courses.exercise_models import AfestPlan, ExerciseSubmission
 from lms.courses.models import WITHDRAWN, Cohort, Enrollment, Module
 from lms.courses.rendering import render_markdown
 from lms.courses.views import (
-    _checked,
     _common,
-    _date,
-    _int,
     _mine,
     _module,
     _program,
@@ -121,7 +119,6 @@ def exercise(enrollment_id: str, module_id: int) -> Any:
     module = _exercise_of(enrollment, module_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _checked()
         upload = request.files.get("screenshot")
         # One byte over the limit is enough for the service to refuse it.
         data = upload.read(exercises.screenshot_limit() + 1) \
@@ -155,7 +152,6 @@ def _exercise_page(enrollment: Enrollment, module: Module, errors: dict[str, str
 @role_required(Role.LEARNER)
 def my_journal(enrollment_id: str, module_id: int) -> Any:
     """The learner adds an entry to their AFEST journal (typically a reflective phase)."""
-    _checked()
     enrollment = _mine(enrollment_id)
     module = _exercise_of(enrollment, module_id)
     errors = _saved(lambda: _add_entry(enrollment, module), _("The journal entry was saved."))
@@ -168,7 +164,8 @@ def my_journal(enrollment_id: str, module_id: int) -> Any:
 def _add_entry(enrollment: Enrollment, module: Module) -> None:
     exercises.add_journal_entry(
         enrollment=enrollment, module=module, kind=request.form.get("kind", ""),
-        day=_date("day"), duration_minutes=_int(request.form.get("duration_minutes")),
+        day=form_date(request.form.get("day")),
+        duration_minutes=form_int(request.form.get("duration_minutes")),
         notes=request.form.get("notes", ""), recorded_by=current_user)
 
 
@@ -198,7 +195,7 @@ def _cohort_choice(me: Membership) -> tuple[str, int | None, Membership | None]:
     choice = request.args.get("cohort") or ("mine" if mine else "all")
     if choice == "mine":
         return choice, None, me
-    cohort_id = _int(choice)
+    cohort_id = form_int(choice)
     if cohort_id is not None:
         cohort = db.session.get(Cohort, cohort_id)
         if cohort is None or cohort.organization_id != me.organization_id:
@@ -213,7 +210,7 @@ def review_queue() -> Any:
     """Hand-ins awaiting review, oldest first, by cohort."""
     me = current_membership()
     choice, cohort_id, trainer = _cohort_choice(me)
-    page = max(1, _int(request.args.get("page")) or 1)
+    page = max(1, form_int(request.args.get("page")) or 1)
     pagination = db.paginate(exercises.queue_query(me.organization_id, trainer=trainer,
                                                    cohort_id=cohort_id),
                              page=page, per_page=PER_PAGE, error_out=False)
@@ -238,7 +235,6 @@ def review(submission_id: int) -> Any:
     settings = exercises.settings_of(module)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _checked()
         errors = _saved(lambda: exercises.review_submission(
             submission=submission, reviewer=current_membership(),
             decision=request.form.get("decision", ""), comment=request.form.get("comment", ""),
@@ -266,12 +262,12 @@ def _settings_from_form() -> dict[str, Any]:
     if request.form.get("verify") == "on":
         verification = {"network": request.form.get("network"),
                         "kinds": request.form.getlist("kinds"),
-                        "count": _int(request.form.get("count")),
+                        "count": form_int(request.form.get("count")),
                         "own_comment": request.form.get("own_comment") == "on",
-                        "within_days": _int(request.form.get("within_days"))}
+                        "within_days": form_int(request.form.get("within_days"))}
     return {"instructions": request.form.get("instructions", ""),
             "evidence": {k: request.form.get(f"evidence_{k}", "") for k in defs.EVIDENCE_KINDS},
-            "due_days": _int(request.form.get("due_days")),
+            "due_days": form_int(request.form.get("due_days")),
             "afest": request.form.get("afest") == "on",
             "rubric": list(zip(keys, labels, strict=False)), "verification": verification}
 
@@ -288,7 +284,6 @@ def exercise_settings(program_id: int, module_id: int) -> Any:
     lang = page_language()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _checked()
         errors = _saved(lambda: exercises.update_settings(module=module, language=lang,
                                                           **_settings_from_form()),
                         _("The exercise settings were saved."))
@@ -310,7 +305,7 @@ def afest_list() -> Any:
     if me.role in STAFF_ROLES:
         plans = {(p.enrollment_id, p.module_id): p
                  for p in exercises.afest_plans(me.organization_id)}
-        choice = _int(request.args.get("cohort"))
+        choice = form_int(request.args.get("cohort"))
         for cohort in queries.cohorts(me.organization_id):
             if choice is not None and cohort.id != choice:
                 continue
@@ -324,7 +319,7 @@ def afest_list() -> Any:
                 rows += [(enrollment, m, plans.get((enrollment.id, m.id))) for m in modules]
     else:
         rows = [(p.enrollment, p.module, p) for p in exercises.tutored_by(me)]
-    page = max(1, _int(request.args.get("page")) or 1)
+    page = max(1, form_int(request.args.get("page")) or 1)
     pages = max(1, -(-len(rows) // PER_PAGE))
     return render_template("courses/afest_list.html",
                            rows=rows[(page - 1) * PER_PAGE:page * PER_PAGE], page=page,
@@ -368,14 +363,13 @@ def afest(enrollment_id: str, module_id: int) -> Any:
     the journal of work situations and reflective phases (staff and the tutor write them)."""
     enrollment, module, plan = _afest_target(enrollment_id, module_id)
     if request.method == "POST":
-        _checked()
         action = request.form.get("action")
         me = current_membership()
         try:
             if action == "tutor":
                 if me.role not in STAFF_ROLES:
                     abort(403)
-                tutor = db.session.get(Membership, _int(request.form.get("tutor_id")) or 0)
+                tutor = db.session.get(Membership, form_int(request.form.get("tutor_id")) or 0)
                 exercises.set_tutor(enrollment=enrollment, module=module, tutor=tutor)
                 message = _("The tutor was saved.")
             elif action == "analysis":

@@ -40,9 +40,10 @@ from lms.accounts.authz import (
 from lms.accounts.models import Organization, Role
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
+from lms.core.web import flash_error
 from lms.courses import approvals, services, sign_in, sign_in_sheet
 from lms.courses.models import TrainingSession
-from lms.courses.views import _checked, _common, _fail, _program, _session, bp
+from lms.courses.views import _common, _program, _session, bp
 from lms.extensions import db
 
 scan_bp = Blueprint("sign_in", __name__)
@@ -129,14 +130,13 @@ def sign_in_confirm(session_id: int) -> Any:
         refusal = exc
     has_ticket = _ticket_for(s)
     if request.method == "POST":
-        _checked()
         if refusal is None and has_ticket:
             try:
                 mark = sign_in.sign_in(session=s, membership=me)
                 db.session.commit()
             except DomainError as exc:
                 db.session.rollback()
-                _fail(exc)
+                flash_error(exc)
             except IntegrityError:
                 # A double tap: the other request recorded the presence; the page says so.
                 db.session.rollback()
@@ -189,7 +189,6 @@ def page() -> Any:
 @approvals_bp.post("/approvals/<int:registration_id>")
 def decide(registration_id: int) -> Any:
     """Approve or decline one request (declining needs a reason)."""
-    _checked()
     me = current_membership()
     try:
         registration = approvals.get_for(me, registration_id)
@@ -206,7 +205,7 @@ def decide(registration_id: int) -> Any:
             abort(400)
     except DomainError as exc:
         db.session.rollback()
-        _fail(exc)
+        flash_error(exc)
         return redirect(url_for(".page"))
     db.session.commit()
     approvals.notify_decided(registration)
@@ -224,7 +223,6 @@ def decide(registration_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def program_approval(program_id: int) -> Any:
     """Turn manager approval of session registrations on or off for a program."""
-    _checked()
     prog = _program(program_id)
     approvals.set_approval_required(program=prog,
                                     required=request.form.get("approval_required") == "on")
