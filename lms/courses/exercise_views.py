@@ -24,12 +24,12 @@ from lms.courses.exercise_models import AfestPlan, ExerciseSubmission
 from lms.courses.models import WITHDRAWN, Cohort, Enrollment, Module
 from lms.courses.rendering import render_markdown
 from lms.courses.views import (
-    _common,
-    _mine,
-    _module,
-    _program,
     bp,
+    module_or_404,
+    my_enrollment_or_404,
+    page_context,
     page_language,
+    program_or_404,
 )
 from lms.extensions import db
 
@@ -115,7 +115,7 @@ def _saved(action: Callable[[], Any], message: str) -> dict[str, str]:
 @role_required(Role.LEARNER)
 def exercise(enrollment_id: str, module_id: int) -> Any:
     """An exercise: instructions, due date, evidence form, review history, AFEST journal."""
-    enrollment = _mine(enrollment_id)
+    enrollment = my_enrollment_or_404(enrollment_id)
     module = _exercise_of(enrollment, module_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -145,14 +145,14 @@ def _exercise_page(enrollment: Enrollment, module: Module, errors: dict[str, str
         history=history, status=status, due=exercises.due_on(enrollment, module), plan=plan,
         can_submit=enrollment.status != WITHDRAWN and status in (
             exercises.NOT_SUBMITTED, "changes_requested"),
-        errors=errors, journal_errors=journal_errors or {}, **_labels(), **_common())
+        errors=errors, journal_errors=journal_errors or {}, **_labels(), **page_context())
 
 
 @bp.post("/training/<enrollment_id>/exercises/<int:module_id>/journal")
 @role_required(Role.LEARNER)
 def my_journal(enrollment_id: str, module_id: int) -> Any:
     """The learner adds an entry to their AFEST journal (typically a reflective phase)."""
-    enrollment = _mine(enrollment_id)
+    enrollment = my_enrollment_or_404(enrollment_id)
     module = _exercise_of(enrollment, module_id)
     errors = _saved(lambda: _add_entry(enrollment, module), _("The journal entry was saved."))
     if errors:
@@ -216,7 +216,7 @@ def review_queue() -> Any:
                              page=page, per_page=PER_PAGE, error_out=False)
     return render_template("courses/review_queue.html", pagination=pagination, choice=choice,
                            cohorts=queries.cohorts(me.organization_id), **_labels(),
-                           **_common())
+                           **page_context())
 
 
 def _submission(submission_id: int) -> ExerciseSubmission:
@@ -248,7 +248,7 @@ def review(submission_id: int) -> Any:
                            settings=settings, history=history, errors=errors,
                            due=exercises.due_on(submission.enrollment, module),
                            plan=exercises.afest_plan(submission.enrollment, module),
-                           levels=exercises.RUBRIC_LEVELS, **_labels(), **_common()), \
+                           levels=exercises.RUBRIC_LEVELS, **_labels(), **page_context()), \
         422 if errors else 200
 
 
@@ -277,8 +277,8 @@ def _settings_from_form() -> dict[str, Any]:
 @role_required(*STAFF_ROLES)
 def exercise_settings(program_id: int, module_id: int) -> Any:
     """Edit an exercise's instructions, evidence, due date, rubric, AFEST and verification."""
-    prog = _program(program_id)
-    module = _module(prog, module_id)
+    prog = program_or_404(program_id)
+    module = module_or_404(prog, module_id)
     if module.kind != "exercise":
         abort(404)
     lang = page_language()
@@ -290,7 +290,7 @@ def exercise_settings(program_id: int, module_id: int) -> Any:
         if not errors:
             return redirect(url_for(".edit_module", program_id=prog.id, module_id=module.id))
     return render_template("courses/exercise_settings.html", program=prog, module=module,
-                           lang=lang, errors=errors, **_labels(), **_common()), \
+                           lang=lang, errors=errors, **_labels(), **page_context()), \
         422 if errors else 200
 
 
@@ -326,7 +326,7 @@ def afest_list() -> Any:
                            pages=pages, staff=me.role in STAFF_ROLES,
                            cohorts=queries.cohorts(me.organization_id)
                            if me.role in STAFF_ROLES else [],
-                           choice=request.args.get("cohort", ""), **_labels(), **_common())
+                           choice=request.args.get("cohort", ""), **_labels(), **page_context())
 
 
 def _afest_target(enrollment_id: str, module_id: int) -> tuple[Enrollment, Module,
@@ -354,7 +354,7 @@ def _afest_page(enrollment: Enrollment, module: Module, plan: AfestPlan | None,
     return render_template("courses/afest.html", enrollment=enrollment, module=module,
                            plan=plan, errors=errors, candidates=candidates,
                            staff=me.role in STAFF_ROLES,
-                           settings=exercises.settings_of(module), **_labels(), **_common())
+                           settings=exercises.settings_of(module), **_labels(), **page_context())
 
 
 @bp.route("/exercises/afest/<enrollment_id>/<int:module_id>", methods=["GET", "POST"])

@@ -75,17 +75,20 @@ def page_language() -> str:
     return lang if lang in defs.LANGUAGES else "en"
 
 
-def _common() -> dict[str, Any]:
+def page_context() -> dict[str, Any]:
+    """What every course page's template uses: labels, local times, texts, the POST form."""
     return {"local": local, "kind_labels": KIND_LABELS, "state_labels": STATE_LABELS,
             "status_labels": STATUS_LABELS, "rule_labels": RULE_LABELS, "t": localized,
             "post_form": PostForm()}
 
 
-def _program(program_id: int) -> Program:
+def program_or_404(program_id: int) -> Program:
+    """The organization's program ``program_id``, else 404."""
     return get_in_org_or_404(Program, program_id)
 
 
-def _module(program: Program, module_id: int) -> Module:
+def module_or_404(program: Program, module_id: int) -> Module:
+    """The module ``module_id`` of ``program``, else 404."""
     module = db.session.get(Module, module_id)
     if module is None or module.program_id != program.id:
         abort(404)
@@ -101,7 +104,8 @@ def programs() -> Any:
     """The organization's programs and the catalogue to copy from."""
     org = current_organization()
     return render_template("courses/programs.html", programs=queries.programs(org.id),
-                           catalogue=queries.catalogue(), languages=defs.LANGUAGES, **_common())
+                           catalogue=queries.catalogue(), languages=defs.LANGUAGES,
+                           **page_context())
 
 
 @bp.post("/programs/copy")
@@ -151,7 +155,7 @@ def import_program() -> Any:
                                programs=queries.programs(current_organization().id),
                                catalogue=queries.catalogue(), languages=defs.LANGUAGES,
                                import_errors=exc.fields.get("file", exc.message).splitlines(),
-                               **_common()), 422
+                               **page_context()), 422
     db.session.commit()
     flash(_("The program was imported."), "success")
     return redirect(url_for(".program", program_id=program.id))
@@ -161,17 +165,17 @@ def import_program() -> Any:
 @role_required(*STAFF_ROLES)
 def program(program_id: int) -> Any:
     """A program's modules in order, with reordering and editing."""
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     return render_template("courses/program.html", program=prog,
                            cohorts=queries.cohorts(current_organization().id, prog.id),
-                           kinds=KINDS, **_common())
+                           kinds=KINDS, **page_context())
 
 
 @bp.get("/programs/<int:program_id>/export.zip")
 @role_required(*STAFF_ROLES)
 def export_program(program_id: int) -> Any:
     """Download a program as a zip of program.yaml and lessons/*.md."""
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     data = defs.to_zip(services.definition_of(prog))
     return Response(data, mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{prog.slug}.zip"'})
@@ -181,7 +185,7 @@ def export_program(program_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def add_module(program_id: int) -> Any:
     """Append a module."""
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     try:
         services.add_module(program=prog, kind=request.form.get("kind", ""),
                             title=request.form.get("title", ""))
@@ -196,8 +200,8 @@ def add_module(program_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def add_lesson(program_id: int, module_id: int) -> Any:
     """Append a lesson to an e-learning module, then edit it."""
-    prog = _program(program_id)
-    module = _module(prog, module_id)
+    prog = program_or_404(program_id)
+    module = module_or_404(prog, module_id)
     try:
         lesson = services.add_lesson(module=module, title=request.form.get("title", ""))
     except DomainError as exc:
@@ -211,8 +215,8 @@ def add_lesson(program_id: int, module_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def move_module(program_id: int, module_id: int) -> Any:
     """Move a module up or down."""
-    prog = _program(program_id)
-    module = _module(prog, module_id)
+    prog = program_or_404(program_id)
+    module = module_or_404(prog, module_id)
     services.move_module(module=module, direction=request.form.get("direction", ""))
     db.session.commit()
     return redirect(url_for(".program", program_id=prog.id, _anchor=f"module-{module.id}"))
@@ -247,8 +251,8 @@ def _plan_from_form() -> dict[str, Any] | None:
 @role_required(*STAFF_ROLES)
 def edit_module(program_id: int, module_id: int) -> Any:
     """Edit a module's title, description, requirement, duration and competencies."""
-    prog = _program(program_id)
-    module = _module(prog, module_id)
+    prog = program_or_404(program_id)
+    module = module_or_404(prog, module_id)
     lang = page_language()
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -272,7 +276,7 @@ def edit_module(program_id: int, module_id: int) -> Any:
     return render_template("courses/edit_module.html", program=prog, module=module, lang=lang,
                            errors=errors, codes=defs.COMPETENCY_CODES, rules=defs.RULES,
                            earlier=[m for m in prog.modules if m.position < module.position],
-                           **_common()), \
+                           **page_context()), \
         422 if errors else 200
 
 
@@ -280,7 +284,7 @@ def edit_module(program_id: int, module_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def edit_lesson(program_id: int, lesson_id: int) -> Any:
     """Edit a lesson's Markdown, with a preview rendered on the server."""
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     lesson = db.session.get(Lesson, lesson_id)
     if lesson is None or lesson.module.program_id != prog.id:
         abort(404)
@@ -307,7 +311,7 @@ def edit_lesson(program_id: int, lesson_id: int) -> Any:
                 return redirect(url_for(".program", program_id=prog.id))
     return render_template("courses/edit_lesson.html", program=prog, lesson=lesson, lang=lang,
                            title=title, body=body, video=video, preview=preview, errors=errors,
-                           **_common()), 422 if errors else 200
+                           **page_context()), 422 if errors else 200
 
 
 # --- cohorts --------------------------------------------------------------------------------
@@ -320,7 +324,7 @@ def cohorts() -> Any:
     org = current_organization()
     return render_template("courses/cohorts.html", cohorts=queries.cohorts(org.id),
                            programs=queries.programs(org.id),
-                           trainers=queries.trainers(org.id), **_common())
+                           trainers=queries.trainers(org.id), **page_context())
 
 
 @bp.post("/cohorts/new")
@@ -362,7 +366,7 @@ def cohort(cohort_id: int) -> Any:
                            candidates=queries.learners_not_enrolled(c),
                            teams=queries.teams(c.organization_id),
                            sessions=queries.sessions(c.id), session_modules=session_modules,
-                           trainers=queries.trainers(c.organization_id), **_common())
+                           trainers=queries.trainers(c.organization_id), **page_context())
 
 
 @bp.post("/cohorts/<int:cohort_id>/enrol")
@@ -394,7 +398,7 @@ def enrol(cohort_id: int) -> Any:
         report = exc.fields.get("file")
         if report:
             return render_template("courses/csv_report.html", cohort=c, message=exc.message,
-                                   lines=report.splitlines(), **_common()), 422
+                                   lines=report.splitlines(), **page_context()), 422
         flash_error(exc)
         return redirect(url_for(".cohort", cohort_id=c.id))
     db.session.commit()
@@ -426,7 +430,8 @@ def withdraw(cohort_id: int, enrollment_id: str) -> Any:
             flash(_("%(name)s was withdrawn from the cohort.",
                     name=enrollment.membership.user.display_name), "success")
         return redirect(url_for(".cohort", cohort_id=c.id))
-    return render_template("courses/withdraw.html", cohort=c, enrollment=enrollment, **_common())
+    return render_template("courses/withdraw.html", cohort=c, enrollment=enrollment,
+                           **page_context())
 
 
 @bp.post("/cohorts/<int:cohort_id>/sessions")
@@ -455,7 +460,8 @@ def schedule(cohort_id: int) -> Any:
     return redirect(url_for(".session", session_id=session.id))
 
 
-def _session(session_id: int) -> TrainingSession:
+def session_or_404(session_id: int) -> TrainingSession:
+    """The organization's session ``session_id``, else 404."""
     return get_in_org_or_404(TrainingSession, session_id)
 
 
@@ -463,20 +469,20 @@ def _session(session_id: int) -> TrainingSession:
 @role_required(*STAFF_ROLES)
 def session(session_id: int) -> Any:
     """A session: seats, waiting list, and learners of the cohort to register."""
-    s = _session(session_id)
+    s = session_or_404(session_id)
     registered = {r.enrollment_id for r in s.registrations}
     candidates = [e for e in queries.enrollments(s.cohort_id)
                   if e.id not in registered and e.status != WITHDRAWN]
     return render_template("courses/session.html", session=s, candidates=candidates,
                            seats=services.seats_taken(s), zone=services.local_zone(),
-                           **_common())
+                           **page_context())
 
 
 @bp.post("/sessions/<int:session_id>/register")
 @role_required(*STAFF_ROLES)
 def assign(session_id: int) -> Any:
     """Register a learner of the cohort (or put them on the waiting list)."""
-    s = _session(session_id)
+    s = session_or_404(session_id)
     enrollment = db.session.get(Enrollment, request.form.get("enrollment_id", ""))
     if enrollment is None or enrollment.cohort_id != s.cohort_id:
         abort(404)
@@ -498,7 +504,7 @@ def assign(session_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def capacity(session_id: int) -> Any:
     """Change the capacity; waitlisted learners take the new seats in order."""
-    s = _session(session_id)
+    s = session_or_404(session_id)
     try:
         promoted = services.set_capacity(session=s, capacity=form_int(request.form.get("capacity")))
     except DomainError as exc:
@@ -521,7 +527,7 @@ def _registration(s: TrainingSession, registration_id: int) -> SessionRegistrati
 @role_required(*STAFF_ROLES)
 def cancel(session_id: int, registration_id: int) -> Any:
     """Free a seat; the first learner on the waiting list takes it."""
-    s = _session(session_id)
+    s = session_or_404(session_id)
     promoted = services.cancel_registration(registration=_registration(s, registration_id))
     db.session.commit()
     if promoted is not None:
@@ -534,7 +540,7 @@ def cancel(session_id: int, registration_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def attendance(session_id: int) -> Any:
     """The sign-in sheet: present, absent or excused per learner and half-day."""
-    s = _session(session_id)
+    s = session_or_404(session_id)
     halves = services.half_days(s)
     seated = [r.enrollment for r in s.registrations if r.status == REGISTERED]
     if request.method == "POST":
@@ -561,13 +567,13 @@ def attendance(session_id: int) -> Any:
     return render_template("courses/attendance.html", session=s, halves=halves, seated=seated,
                            marks=queries.attendance_sheet(s.id), statuses=ATTENDANCE_STATUSES,
                            qr=queries.qr_sign_ins(s.id),
-                           **_common())
+                           **page_context())
 
 
 @bp.get("/sessions/<int:session_id>/registrations/<int:registration_id>/calendar.ics")
 def ics(session_id: int, registration_id: int) -> Any:
     """The calendar file of one registration (for its learner and the staff)."""
-    s = _session(session_id)
+    s = session_or_404(session_id)
     registration = _registration(s, registration_id)
     me = current_membership()
     if me.role not in STAFF_ROLES and registration.enrollment.membership_id != me.id:
@@ -595,10 +601,11 @@ def my_training() -> Any:
     active = [e for e in mine if e.status != WITHDRAWN]
     if len(active) == 1:
         return redirect(url_for(".my_program", enrollment_id=active[0].id))
-    return render_template("courses/my_training.html", enrollments=mine, **_common())
+    return render_template("courses/my_training.html", enrollments=mine, **page_context())
 
 
-def _mine(enrollment_id: str) -> Enrollment:
+def my_enrollment_or_404(enrollment_id: str) -> Enrollment:
+    """The current learner's own enrolment ``enrollment_id``, else 404."""
     enrollment = db.session.get(Enrollment, enrollment_id)
     if enrollment is None or enrollment.membership_id != current_membership().id:
         abort(404)
@@ -609,7 +616,7 @@ def _mine(enrollment_id: str) -> Enrollment:
 @role_required(Role.LEARNER)
 def my_program(enrollment_id: str) -> Any:
     """My program: modules in order with their state, and where to resume."""
-    enrollment = _mine(enrollment_id)
+    enrollment = my_enrollment_or_404(enrollment_id)
     prog = enrollment.cohort.program
     progress = queries.progress_by_module(enrollment.id)
     sessions = queries.sessions(enrollment.cohort_id)
@@ -618,7 +625,7 @@ def my_program(enrollment_id: str) -> Any:
                            resume=queries.resume_point(prog, progress).module,
                            sessions=sessions, registrations=queries.registrations_of(
                                enrollment.id), zone=services.local_zone(), now=utcnow(),
-                           **_common())
+                           **page_context())
 
 
 def _lesson_of(enrollment: Enrollment, lesson_id: int) -> Lesson:
@@ -632,7 +639,7 @@ def _lesson_of(enrollment: Enrollment, lesson_id: int) -> Lesson:
 @role_required(Role.LEARNER)
 def lesson(enrollment_id: str, lesson_id: int) -> Any:
     """Read a lesson; "mark as read" records it and goes to the next step."""
-    enrollment = _mine(enrollment_id)
+    enrollment = my_enrollment_or_404(enrollment_id)
     item = _lesson_of(enrollment, lesson_id)
     module = item.module
     lessons = list(module.lessons)
@@ -656,14 +663,14 @@ def lesson(enrollment_id: str, lesson_id: int) -> Any:
     return render_template("courses/lesson.html", enrollment=enrollment, lesson=item,
                            module=module, html=render_markdown(body), following=following,
                            viewed=item.id in queries.viewed_lessons(enrollment.id),
-                           **_common())
+                           **page_context())
 
 
 @bp.route("/training/<enrollment_id>/quizzes/<int:quiz_id>", methods=["GET", "POST"])
 @role_required(Role.LEARNER)
 def quiz(enrollment_id: str, quiz_id: int) -> Any:
     """Take a quiz; the result shows the score and each question's feedback."""
-    enrollment = _mine(enrollment_id)
+    enrollment = my_enrollment_or_404(enrollment_id)
     item = db.session.get(Quiz, quiz_id)
     if item is None or item.module.program_id != enrollment.cohort.program_id:
         abort(404)
@@ -683,15 +690,15 @@ def quiz(enrollment_id: str, quiz_id: int) -> Any:
     right = services.score_quiz(item, result.answers)[1] if result else {}
     return render_template("courses/quiz.html", enrollment=enrollment, quiz=item,
                            errors=errors, result=result, right=right, answers=answers,
-                           history=history, **_common()), 422 if errors else 200
+                           history=history, **page_context()), 422 if errors else 200
 
 
 @bp.post("/training/<enrollment_id>/sessions/<int:session_id>/register")
 @role_required(Role.LEARNER)
 def self_register(enrollment_id: str, session_id: int) -> Any:
     """Take a seat in one of the cohort's sessions (or a place on the waiting list)."""
-    enrollment = _mine(enrollment_id)
-    s = _session(session_id)
+    enrollment = my_enrollment_or_404(enrollment_id)
+    s = session_or_404(session_id)
     if s.starts_at <= utcnow():
         flash(_("This session has already started."), "error")
         return redirect(url_for(".my_program", enrollment_id=enrollment.id))
@@ -715,8 +722,8 @@ def self_register(enrollment_id: str, session_id: int) -> Any:
 @role_required(Role.LEARNER)
 def self_cancel(enrollment_id: str, session_id: int) -> Any:
     """Give up one's seat or waiting-list place."""
-    enrollment = _mine(enrollment_id)
-    s = _session(session_id)
+    enrollment = my_enrollment_or_404(enrollment_id)
+    s = session_or_404(session_id)
     registration = queries.registrations_of(enrollment.id).get(s.id)
     if registration is None or registration.status == DECLINED:  # a decision stays on record
         abort(404)

@@ -464,9 +464,9 @@ class _Batch:
 def _attachment_hashes(payload: str) -> list[str]:
     if '"attachments"' not in payload:  # most statements: no parsing needed
         return []
-    from lms.xapi.attachments import _all_attachments
+    from lms.xapi.attachments import all_attachments
 
-    return [str(item["sha2"]).lower() for item in _all_attachments(json.loads(payload))
+    return [str(item["sha2"]).lower() for item in all_attachments(json.loads(payload))
             if item.get("sha2")]
 
 

@@ -289,7 +289,7 @@ def _respond(body: str, texts: list[str], want_attachments: bool,
         hashes: set[str] = set()
         for text in texts:
             st = json.loads(text)
-            for item in multipart._all_attachments(st):
+            for item in multipart.all_attachments(st):
                 if "sha2" in item:
                     hashes.add(str(item["sha2"]).lower())
         contents = queries.attachment_contents(current_organization_id(), sorted(hashes))
