@@ -65,13 +65,13 @@ def _kv(value: Any) -> str:
 def configure_logging(app: Flask) -> None:
     """Send logs to stderr as key=value lines (``RELAIS_LOG_FORMAT=json`` for JSON)."""
     handler = logging.StreamHandler(sys.stderr)
-    fmt = str(app.config.get("LOG_FORMAT") or "keyvalue").lower()
+    fmt = str(app.config["LOG_FORMAT"]).lower()
     handler.setFormatter(JsonFormatter() if fmt == "json" else KeyValueFormatter())
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
     root.addHandler(handler)
-    root.setLevel(str(app.config.get("LOG_LEVEL") or "INFO").upper())
+    root.setLevel(str(app.config["LOG_LEVEL"]).upper())
 
 
 class AccessLog:
@@ -129,9 +129,7 @@ def _proxy_fix_counts(value: Any) -> dict[str, int]:
 
 def init_app(app: Flask) -> None:
     """Add /healthz, honour reverse-proxy headers when configured, and log requests."""
-    app.config.setdefault("PROXY_FIX", None)
-    app.config.setdefault("LOG_FORMAT", "keyvalue")
-    counts = _proxy_fix_counts(app.config.get("PROXY_FIX"))
+    counts = _proxy_fix_counts(app.config["PROXY_FIX"])
     if counts:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -154,7 +152,7 @@ def healthz() -> Any:
         current_app.logger.exception("healthz: database unreachable")
         checks["database"] = "unreachable"
         ok = False
-    broker = current_app.config.get("BROKER_URL")
+    broker = current_app.config["BROKER_URL"]
     if not broker:
         checks["broker"] = "embedded"
     elif _broker_reachable(str(broker)):
@@ -222,9 +220,9 @@ def _serve_waitress(app: Flask, host: str, port: int) -> None:
 
 
 def _gunicorn_logging(app: Flask) -> dict[str, Any]:
-    json_logs = str(app.config.get("LOG_FORMAT") or "").lower() == "json"
+    json_logs = str(app.config["LOG_FORMAT"]).lower() == "json"
     return {
-        "root": {"level": str(app.config.get("LOG_LEVEL") or "INFO").upper(),
+        "root": {"level": str(app.config["LOG_LEVEL"]).upper(),
                  "handlers": ["console"]},
         "loggers": {
             "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},

@@ -720,7 +720,7 @@ def set_capacity(*, session: TrainingSession, capacity: int | None) -> list[Sess
 
 def local_zone() -> ZoneInfo:
     """The time zone sessions are shown and split into half-days in (``RELAIS_TIMEZONE``)."""
-    return ZoneInfo(current_app.config.get("TIMEZONE") or "Europe/Paris")
+    return ZoneInfo(current_app.config["TIMEZONE"])
 
 
 def half_days(session: TrainingSession) -> list[tuple[date, str]]:

@@ -413,7 +413,7 @@ def _page(params: dict[str, str], fmt: str, want_attachments: bool,
         if limit:
             cursor_params["limit"] = str(limit)
         more = f"{bp.url_prefix}/statements?more={_encode_cursor(cursor_params, rows[-1].pk)}"
-        if current_app.config.get("APPLICATION_ROOT", "/") not in ("/", ""):
+        if current_app.config["APPLICATION_ROOT"] not in ("/", ""):
             more = current_app.config["APPLICATION_ROOT"].rstrip("/") + more
     texts = [row.data for row in rows]
     rendered = _render(texts, fmt)
