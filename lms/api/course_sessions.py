@@ -363,27 +363,15 @@ def put_attendance(membership: Membership, session_id: int) -> Any:
     parsed = [_parse_mark(item) for item in raw]
     problems = {i: p for i, p in enumerate(parsed) if isinstance(p, str)}
     good = [(i, p) for i, p in enumerate(parsed) if not isinstance(p, str)]
-    checked = services.check_attendance(session=s, marks=[p for _i, p in good])
-    problems.update({good[j][0]: why for j, why in checked.items()})
     if problems:
+        # Say what is wrong with the well-formed marks too, so one answer lists every fix.
+        checked = services.check_attendance(session=s, marks=[p for _i, p in good])
+        problems.update({good[j][0]: why for j, why in checked.items()})
         raise ValidationFailed(f"{len(problems)} mark(s) cannot be recorded; none was.",
                                fields={f"marks[{i}]": problems[i] for i in sorted(problems)})
-    before = queries.attendance_sheet(s.id)
-    changed = 0
-    recorder = current_api_user()
-    enrollments = {e.id: e for e in (r.enrollment for r in s.registrations)}
-    try:
-        for _i, (enrollment_id, day, half, status) in good:
-            if before.get((enrollment_id, day.isoformat(), half)) != status:
-                services.record_attendance(session=s, enrollment=enrollments[enrollment_id],
-                                           day=day, half=half, status=status,
-                                           recorded_by=recorder)
-                changed += 1
-        db.session.commit()
-    except IntegrityError as exc:  # another sheet (or a QR sign-in) wrote a mark meanwhile
-        db.session.rollback()
-        raise Conflict("The sheet changed meanwhile; nothing was written, send it again.") \
-            from exc
+    changed = services.record_sheet(session=s, marks=[p for _i, p in good],
+                                    recorded_by=current_api_user())
+    db.session.commit()
     return {**_attendance_json(s), "changed": changed}
 
 

@@ -19,7 +19,7 @@ from lms.accounts.authz import (
     role_required,
 )
 from lms.accounts.models import Membership, Role
-from lms.core.errors import DomainError
+from lms.core.errors import Conflict, DomainError
 from lms.core.models import utcnow
 from lms.core.web import (
     PostForm,
@@ -544,19 +544,17 @@ def attendance(session_id: int) -> Any:
     halves = services.half_days(s)
     seated = [r.enrollment for r in s.registrations if r.status == REGISTERED]
     if request.method == "POST":
-        changed = 0
+        marks = [(enrollment.id, day, half, value)
+                 for enrollment in seated for day, half in halves
+                 if (value := request.form.get(f"mark-{enrollment.id}-{day.isoformat()}-{half}"))
+                 in ATTENDANCE_STATUSES]
         try:
-            for enrollment in seated:
-                for day, half in halves:
-                    value = request.form.get(f"mark-{enrollment.id}-{day.isoformat()}-{half}")
-                    if value in ATTENDANCE_STATUSES:
-                        before = queries.attendance_sheet(s.id).get(
-                            (enrollment.id, day.isoformat(), half))
-                        if before != value:
-                            services.record_attendance(session=s, enrollment=enrollment,
-                                                       day=day, half=half, status=value,
-                                                       recorded_by=current_user)
-                            changed += 1
+            changed = services.record_sheet(session=s, marks=marks, recorded_by=current_user)
+        except Conflict:
+            db.session.rollback()
+            flash(_("Someone changed this sheet meanwhile (a trainer or a learner signing in): "
+                    "nothing was saved. Check the marks and save again."), "error")
+            return redirect(url_for(".attendance", session_id=s.id))
         except DomainError as exc:
             db.session.rollback()
             flash_error(exc)
