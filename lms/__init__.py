@@ -1,4 +1,28 @@
-"""Relais: learning management for blended social-media training."""
+"""Relais: learning management for blended social-media training.
+
+The packages of ``lms`` in layers, lowest first, as their imports really are: a package imports
+only from packages listed before it, never from its own line nor from one after it, and never
+another package's views or private names (``tests/test_layers.py`` checks it)::
+
+    core, extensions     the declarative Base, errors, shared web, CLI, PDF and mail helpers;
+                         the unbound Flask extensions (each of the two uses the other)
+    accounts             users, organizations, memberships, roles, tokens, the audit log
+    jobs                 background jobs and periodic work; needs nothing above accounts
+    xapi                 statements, the LRS, projections, forwarding (runs as periodic jobs)
+    assessments          competencies, questionnaires, attempts, the skill profile
+    courses              programs, cohorts, sessions and attendance, e-learning, exercises
+    packages, coaching,  side by side above courses: none of them imports another
+    advocacy, certificates
+    reports              dashboards over courses and coaching
+    api                  /api/v1 over assessments, courses, coaching, advocacy, certificates,
+                         jobs
+
+Beside the packages, top-level modules: ``content`` and ``demo`` are registries that packages
+fill at start-up (they import nothing above accounts); ``i18n``, ``web``, ``serving``,
+``backup`` and ``cli`` are the application's edge, and :func:`create_app` wires everything in
+this order. Two edges lean on each other through imports inside functions: ``serving`` starts
+the job runner and the ``relais worker`` command of ``jobs`` borrows ``serving``'s logging.
+"""
 
 from __future__ import annotations
 

@@ -28,6 +28,38 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_SIZE": 50,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,
+    # Sessions are shown, and split into half-days on sign-in sheets, in this time zone.
+    "TIMEZONE": "Europe/Paris",
+    # Production serving: logs as key=value lines (or "json"); PROXY_FIX "x_for,x_proto,..."
+    # counts of trusted proxies, unset when Relais is not behind a reverse proxy.
+    "LOG_FORMAT": "keyvalue",
+    "LOG_LEVEL": "INFO",
+    "PROXY_FIX": None,
+    # Background jobs.
+    "BROKER_URL": None,            # redis://host:6379/0 → Celery workers; unset → embedded
+    "RESULT_BACKEND": None,        # defaults to the broker
+    "JOBS_DIR": None,              # defaults to <instance>/jobs; shared storage across hosts
+    "JOBS_LEASE_SECONDS": 60,      # a job whose runner is silent this long is taken over
+    "JOBS_POLL_SECONDS": 2,
+    "JOBS_MAX_ATTEMPTS": 3,
+    "JOBS_RETRY_SECONDS": 5,
+    "JOBS_RETENTION_DAYS": 30,
+    "JOBS_IMPORT_CHUNK": 100,
+    # Uploads and their limits, in bytes.
+    "PACKAGE_MAX_BYTES": 200 * 1024 * 1024,
+    "PACKAGE_MAX_UNPACKED_BYTES": 500 * 1024 * 1024,
+    "PACKAGE_LAUNCH_HOURS": 8,     # how long a package launch link stays valid
+    "EXERCISE_SCREENSHOT_MAX_BYTES": 5 * 1024 * 1024,
+    "XAPI_MAX_DOCUMENT_BYTES": 16 * 1024 * 1024,  # larger State/profile documents: 413
+    "CERTIFICATES_WORKERS": None,  # processes rendering certificates; unset → one per core
+    # Forwarding statements to an external LRS.
+    "XAPI_FORWARD_MAX_ATTEMPTS": 10,
+    "XAPI_FORWARD_BATCH_SIZE": 100,
+    "XAPI_FORWARD_BACKOFF_BASE": 30.0,  # seconds before the first retry
+    "XAPI_FORWARD_BACKOFF_CAP": 3600.0,  # longest wait between two attempts
+    "XAPI_FORWARD_CONNECT_TIMEOUT": 5.0,
+    "XAPI_FORWARD_READ_TIMEOUT": 30.0,
+    "XAPI_FORWARD_CLAIM_SECONDS": 300,  # a worker's claim on an organization lapses after this
 }
 
 

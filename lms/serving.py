@@ -67,7 +67,7 @@ def _kv(value: Any) -> str:
 def configure_logging(app: Flask) -> None:
     """Send logs to stderr as key=value lines (``RELAIS_LOG_FORMAT=json`` for JSON)."""
     handler = logging.StreamHandler(sys.stderr)
-    fmt = str(app.config.get("LOG_FORMAT") or "keyvalue").lower()
+    fmt = str(app.config["LOG_FORMAT"]).lower()
     handler.setFormatter(JsonFormatter() if fmt == "json" else KeyValueFormatter())
     root = logging.getLogger()
     for existing in list(root.handlers):
@@ -77,8 +77,8 @@ def configure_logging(app: Flask) -> None:
 
 
 def _log_level(app: Flask) -> str:
-    """``RELAIS_LOG_LEVEL`` as a logging level name (INFO by default)."""
-    return str(app.config.get("LOG_LEVEL") or "INFO").upper()
+    """``RELAIS_LOG_LEVEL`` as a logging level name."""
+    return str(app.config["LOG_LEVEL"]).upper()
 
 
 class AccessLog:
@@ -137,9 +137,7 @@ def _proxy_fix_counts(value: Any) -> dict[str, int]:
 
 def init_app(app: Flask) -> None:
     """Add /healthz, honour reverse-proxy headers when configured, and log requests."""
-    app.config.setdefault("PROXY_FIX", None)
-    app.config.setdefault("LOG_FORMAT", "keyvalue")
-    counts = _proxy_fix_counts(app.config.get("PROXY_FIX"))
+    counts = _proxy_fix_counts(app.config["PROXY_FIX"])
     if counts:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -162,7 +160,7 @@ def healthz() -> Any:
         current_app.logger.exception("healthz: database unreachable")
         checks["database"] = "unreachable"
         ok = False
-    broker = current_app.config.get("BROKER_URL")
+    broker = current_app.config["BROKER_URL"]
     if not broker:
         checks["broker"] = "embedded"
     elif _broker_reachable(str(broker)):
@@ -230,7 +228,7 @@ def _serve_waitress(app: Flask, host: str, port: int) -> None:
 
 
 def _gunicorn_logging(app: Flask) -> dict[str, Any]:
-    json_logs = str(app.config.get("LOG_FORMAT") or "").lower() == "json"
+    json_logs = str(app.config["LOG_FORMAT"]).lower() == "json"
     level = _log_level(app)
     return {
         "root": {"level": level, "handlers": ["console"]},

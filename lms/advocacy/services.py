@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select, text, update
 
-from lms.accounts.models import Membership, Organization, User
+from lms.accounts.models import Organization, User
 from lms.advocacy.models import (
     CAMPAIGN_KINDS,
     KINDS,
@@ -489,15 +489,6 @@ _INSERTED = (*_ROW_KEYS, "occurred_at", "organization_id", "statement_id", "crea
 _PG_TYPES = {**dict.fromkeys(("user_id", "campaign_id", "content_item_id", *METRICS), "int[]"),
              "with_own_comment": "bool[]", "occurred_at": "timestamptz[]",
              "created_at": "timestamptz[]"}
-
-
-def member_names(organization_id: int, user_ids: Iterable[int] | None = None) -> dict[int, str]:
-    """Display names of the organization's members by user id."""
-    stmt = select(User.id, User.display_name).join(Membership).where(
-        Membership.organization_id == organization_id)
-    if user_ids is not None:
-        stmt = stmt.where(User.id.in_(list(user_ids)))
-    return {row.id: row.display_name for row in db.session.execute(stmt)}
 
 
 def record_event(*, organization: Organization, user: User, data: dict[str, Any],

@@ -145,7 +145,7 @@ def create_campaign(membership: Membership) -> Any:
 # -- OpenAPI ------------------------------------------------------------------------------------
 
 def _document() -> None:
-    from lms.api.openapi import ORG, PATHS, SCHEMAS, _errors, _json
+    from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, returns
 
     event_ref = {"$ref": "#/components/schemas/AdvocacyEvent"}
     campaign_ref = {"$ref": "#/components/schemas/Campaign"}
@@ -193,10 +193,10 @@ def _document() -> None:
                                      "schema": {"type": "integer"}},
                                {"name": "per_page", "in": "query",
                                 "schema": {"type": "integer", "maximum": 200}}],
-                "responses": {"200": _json({"type": "object", "properties": {
+                "responses": {"200": returns({"type": "object", "properties": {
                     "items": {"type": "array", "items": event_ref},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                    "total": {"type": "integer"}}}), **_errors(400, 401, 404)}},
+                    "total": {"type": "integer"}}}), **errors(400, 401, 404)}},
         "post": {"summary": "Record advocacy events, idempotently (one event or "
                             "{\"events\": [...]}, all or nothing; consent required)",
                  "parameters": [ORG],
@@ -206,18 +206,18 @@ def _document() -> None:
                                               "type": "array", "items": {
                                                   "$ref": "#/components/schemas/"
                                                           "AdvocacyEventInput"}}}}]}}}},
-                 "responses": {"201": _json(result, "at least one event created"),
-                               "200": _json(result, "all events already known"),
-                               **_errors(400, 401, 404, 422)}}}
+                 "responses": {"201": returns(result, "at least one event created"),
+                               "200": returns(result, "all events already known"),
+                               **errors(400, 401, 404, 422)}}}
     PATHS["/orgs/{org_slug}/advocacy/campaigns"] = {
         "get": {"summary": "Campaigns and their content items", "parameters": [ORG],
-                "responses": {"200": _json({"type": "object", "properties": {
+                "responses": {"200": returns({"type": "object", "properties": {
                     "items": {"type": "array", "items": campaign_ref}}}),
-                    **_errors(401, 404)}},
+                    **errors(401, 404)}},
         "post": {"summary": "Create a campaign (trainer, HR, admin)", "parameters": [ORG],
                  "requestBody": {"required": True, "content": {"application/json": {
                      "schema": campaign_ref}}},
-                 "responses": {"201": _json(campaign_ref), **_errors(400, 401, 403, 404,
+                 "responses": {"201": returns(campaign_ref), **errors(400, 401, 403, 404,
                                                                      422)}}}
 
 

@@ -82,7 +82,7 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
 # -- OpenAPI ------------------------------------------------------------------------------------
 
 def _document() -> None:
-    from lms.api.openapi import ORG, PATHS, SCHEMAS, _errors, _json
+    from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, returns
 
     figure = {"type": "object", "properties": {
         "before": {"type": "integer"}, "after": {"type": "integer"},
@@ -108,10 +108,10 @@ def _document() -> None:
                              "schema": {"type": "integer", "minimum": 1,
                                         "maximum": impact.MAX_WEEKS, "default": 4}},
                        {"name": "cohort", "in": "query", "schema": {"type": "integer"}}],
-        "responses": {"200": _json({"type": "object", "properties": {
+        "responses": {"200": returns({"type": "object", "properties": {
             "weeks": {"type": "integer"},
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/CohortImpact"}}}}),
-            **_errors(400, 401, 403, 404)}}}
+            **errors(400, 401, 403, 404)}}}
     PATHS["/orgs/{org_slug}/members/{member_id}/timeline"] = {"get": {
         "summary": "A learner's timeline of progress and advocacy activity (activity only "
                    "with their consent)",
@@ -122,14 +122,14 @@ def _document() -> None:
                        {"name": "page", "in": "query", "schema": {"type": "integer"}},
                        {"name": "per_page", "in": "query",
                         "schema": {"type": "integer", "maximum": 200}}],
-        "responses": {"200": _json({"type": "object", "properties": {
+        "responses": {"200": returns({"type": "object", "properties": {
             "items": {"type": "array", "items": {"type": "object", "properties": {
                 "at": {"type": "string", "format": "date-time"},
                 "kind": {"type": "string", "enum": list(timeline.KINDS)},
                 "data": {"type": "object"}}}},
             "page": {"type": "integer"}, "per_page": {"type": "integer"},
             "total": {"type": "integer"}, "with_activity": {"type": "boolean"}}}),
-            **_errors(400, 401, 404)}}}
+            **errors(400, 401, 404)}}}
 
 
 _document()

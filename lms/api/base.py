@@ -6,6 +6,7 @@ Errors always have the shape ``{"error": {"code": str, "message": str, "fields":
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -15,12 +16,13 @@ from werkzeug.exceptions import HTTPException
 from lms.accounts.authz import REQUIRED_ROLES_ATTR, check_role, membership_for
 from lms.accounts.models import Membership, Role, User
 from lms.accounts.services import user_for_api_token
-from lms.core.errors import BadRequest, DomainError, ValidationFailed
+from lms.core.errors import BadRequest, DomainError, NotFound, ValidationFailed
 from lms.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M")
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "too_large",
@@ -153,6 +155,31 @@ def body_text(body: dict[str, Any], name: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ValidationFailed("Invalid text.", fields={name: "A string."})
     return value
+
+
+def body_date(body: dict[str, Any], name: str) -> date | None:
+    """An optional ISO date (``YYYY-MM-DD``) of a JSON body: None when absent, null or empty.
+
+    :raise ValidationFailed: anything else than such a date.
+    """
+    value = body.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValidationFailed("Invalid date.", fields={name: "Use YYYY-MM-DD."}) from exc
+
+
+def in_org(membership: Membership, model: type[M], ident: Any, message: str) -> M:
+    """The ``model`` row ``ident`` of the caller's organization.
+
+    :raise NotFound: (with ``message``) no such row, or one of another organization.
+    """
+    row = db.session.get(model, ident)
+    if row is None or getattr(row, "organization_id", None) != membership.organization_id:
+        raise NotFound(message)
+    return row
 
 
 def body_member(membership: Membership, body: dict[str, Any], name: str) -> Membership | None:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
 from lms.accounts.models import Membership
 from lms.api.base import bp, current_api_user, json_body, org_member, page_args
-from lms.api.openapi import ORG, PATHS, SCHEMAS, _errors, _json
+from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, returns
 from lms.certificates import badges, export, queries, rendering, services
 from lms.certificates.models import Certificate
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
@@ -199,10 +199,10 @@ PATHS["/orgs/{org_slug}/certificates"] = {
                            {"name": "page", "in": "query", "schema": {"type": "integer"}},
                            {"name": "per_page", "in": "query",
                             "schema": {"type": "integer", "maximum": 200}}],
-            "responses": {"200": _json({"type": "object", "properties": {
+            "responses": {"200": returns({"type": "object", "properties": {
                 "items": {"type": "array", "items": _CERT}, "page": {"type": "integer"},
                 "per_page": {"type": "integer"}, "total": {"type": "integer"}}}),
-                **_errors(400, 401, 403, 404)}},
+                **errors(400, 401, 403, 404)}},
     "post": {"operationId": "issueCertificate",
              "summary": "Issue a certificate by hand, with a reason (trainer, admin)",
              "parameters": [ORG],
@@ -210,24 +210,24 @@ PATHS["/orgs/{org_slug}/certificates"] = {
                  "type": "object", "required": ["enrollment_id", "reason"],
                  "properties": {"enrollment_id": {"type": "string"},
                                 "reason": {"type": "string"}}}}}},
-             "responses": {"201": _json(_CERT, "issued"),
-                           **_errors(400, 401, 403, 404, 409, 422)}}}
+             "responses": {"201": returns(_CERT, "issued"),
+                           **errors(400, 401, 403, 404, 409, 422)}}}
 PATHS["/orgs/{org_slug}/certificates/{certificate_id}"] = {"get": {
     "operationId": "getCertificate",
     "summary": "One certificate (its learner; trainers, HR, admins)",
-    "parameters": [ORG, _ID], "responses": {"200": _json(_CERT), **_errors(401, 404)}}}
+    "parameters": [ORG, _ID], "responses": {"200": returns(_CERT), **errors(401, 404)}}}
 PATHS["/orgs/{org_slug}/certificates/{certificate_id}/pdf"] = {"get": {
     "operationId": "getCertificatePdf", "summary": "The certificate's PDF",
     "parameters": [ORG, _ID],
     "responses": {"200": {"description": "the PDF", "content": {"application/pdf": {}}},
-                  **_errors(401, 404)}}}
+                  **errors(401, 404)}}}
 PATHS["/orgs/{org_slug}/certificates/{certificate_id}/revoke"] = {"post": {
     "operationId": "revokeCertificate",
     "summary": "Revoke a certificate with a reason (trainer, HR, admin)",
     "parameters": [ORG, _ID],
     "requestBody": {"required": True, "content": {"application/json": {"schema": {
         "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}}}},
-    "responses": {"200": _json(_CERT), **_errors(400, 401, 403, 404, 409, 422)}}}
+    "responses": {"200": returns(_CERT), **errors(400, 401, 403, 404, 409, 422)}}}
 PATHS["/orgs/{org_slug}/certificates/exports"] = {"post": {
     "operationId": "exportCertificates",
     "summary": "Export certificates (ZIP of PDFs and CSV register) in the background "
@@ -238,5 +238,5 @@ PATHS["/orgs/{org_slug}/certificates/exports"] = {"post": {
             "cohort": {"type": "integer"}, "program": {"type": "integer"},
             "since": {"type": "string", "format": "date"},
             "until": {"type": "string", "format": "date"}}}}}},
-    "responses": {"202": _json({"$ref": "#/components/schemas/Job"}, "job queued; poll its url"),
-                  **_errors(400, 401, 403, 404, 422)}}}
+    "responses": {"202": returns({"$ref": "#/components/schemas/Job"}, "job queued; poll its url"),
+                  **errors(400, 401, 403, 404, 422)}}}

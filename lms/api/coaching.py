@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
 from lms.accounts.models import Membership, Role
 from lms.api.base import (
+    body_date,
     body_int,
     body_member,
     body_text,
@@ -22,8 +23,7 @@ from lms.api.base import (
     org_member,
     page_args,
 )
-from lms.api.courses import _date
-from lms.api.openapi import PATHS, SCHEMAS, _errors, _json
+from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, path_param, ref, returns
 from lms.coaching import queries, services
 from lms.coaching.models import (
     CANCELLED,
@@ -162,9 +162,9 @@ def update_followup(membership: Membership, followup_id: int) -> Any:
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise ValidationFailed("Invalid action items.",
                                    fields={"action_items": "A list of {text, due_on}."})
-        actions = [(str(i.get("text") or ""), _date(i, "due_on")) for i in items]
+        actions = [(str(i.get("text") or ""), body_date(i, "due_on")) for i in items]
         services.record_held(followup=followup, notes=_text(body, "notes"), actions=actions,
-                             next_followup_on=_date(body, "next_followup_on"),
+                             next_followup_on=body_date(body, "next_followup_on"),
                              held_at=_datetime(body, "held_at"))
     elif status == SCHEDULED and followup.status == HELD:
         services.reopen(followup=followup, by=current_api_user())
@@ -176,7 +176,7 @@ def update_followup(membership: Membership, followup_id: int) -> Any:
         services.update_notes(
             followup=followup,
             notes=_text(body, "notes") if "notes" in body else followup.notes,
-            next_followup_on=_date(body, "next_followup_on") if "next_followup_on" in body
+            next_followup_on=body_date(body, "next_followup_on") if "next_followup_on" in body
             else followup.next_followup_on)
     else:
         services.reschedule(
@@ -198,7 +198,7 @@ def create_action_item(membership: Membership, followup_id: int) -> Any:
     followup = _visible(membership, db.session.get(FollowUp, followup_id))
     body = json_body()
     item = services.add_action(followup=followup, text=_text(body, "text") or "",
-                               due_on=_date(body, "due_on"))
+                               due_on=body_date(body, "due_on"))
     db.session.commit()
     return action_json(item), 201
 
@@ -222,14 +222,8 @@ def update_action_item(membership: Membership, item_id: int) -> Any:
 
 # --- OpenAPI ---------------------------------------------------------------------------------
 
-_ORG = {"name": "org_slug", "in": "path", "required": True, "schema": {"type": "string"}}
-_FOLLOWUP_ID = {"name": "followup_id", "in": "path", "required": True,
-                "schema": {"type": "integer"}}
-_ITEM_ID = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
+_FOLLOWUP_ID = path_param("followup_id")
+_ITEM_ID = path_param("item_id")
 
 
 def _body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -256,13 +250,13 @@ SCHEMAS.update({
         "overdue": {"type": "boolean", "description": "Scheduled in the past, not recorded."},
         "held_at": {"type": ["string", "null"]}, "notes": {"type": ["string", "null"]},
         "next_followup_on": {"type": ["string", "null"], "format": "date"},
-        "action_items": {"type": "array", "items": _ref("ActionItem")}}},
+        "action_items": {"type": "array", "items": ref("ActionItem")}}},
 })
 PATHS.update({
     "/orgs/{org_slug}/followups": {
         "get": {"operationId": "listFollowUps",
                 "summary": "Coaching follow-ups, overdue first (a learner gets their own)",
-                "parameters": [_ORG,
+                "parameters": [ORG,
                                {"name": "cohort", "in": "query", "schema": {"type": "integer"}},
                                {"name": "coach", "in": "query", "schema": {"type": "integer"},
                                 "description": "The coach's member id"},
@@ -271,15 +265,15 @@ PATHS.update({
                                {"name": "page", "in": "query", "schema": {"type": "integer"}},
                                {"name": "per_page", "in": "query",
                                 "schema": {"type": "integer", "maximum": 200}}],
-                "responses": {"200": _json({"type": "object", "properties": {
-                    "items": {"type": "array", "items": _ref("FollowUp")},
+                "responses": {"200": returns({"type": "object", "properties": {
+                    "items": {"type": "array", "items": ref("FollowUp")},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                    "total": {"type": "integer"}}}), **_errors(400, 401, 404)}},
+                    "total": {"type": "integer"}}}), **errors(400, 401, 404)}},
         "post": {"operationId": "createFollowUp",
                  "summary": "Schedule a follow-up (trainer, admin)",
                  "description": "Without scheduled_at the date is proposed from the module's "
                                 "coaching plan. The coach is the caller unless coach_id says.",
-                 "parameters": [_ORG],
+                 "parameters": [ORG],
                  "requestBody": _body({
                      "enrolment_id": {"type": "string"}, "module_id": {"type": "integer"},
                      "coach_id": {"type": "integer"},
@@ -287,13 +281,13 @@ PATHS.update({
                      "duration_minutes": {"type": "integer", "minimum": 5, "maximum": 480},
                      "place": {"type": "string"}, "video_link": {"type": "string"}},
                      ["enrolment_id", "module_id"]),
-                 "responses": {"201": _json(_ref("FollowUp"), "created"),
-                               **_errors(400, 401, 403, 404, 422)}}},
+                 "responses": {"201": returns(ref("FollowUp"), "created"),
+                               **errors(400, 401, 403, 404, 422)}}},
     "/orgs/{org_slug}/followups/{followup_id}": {
         "get": {"operationId": "getFollowUp",
                 "summary": "One follow-up with notes and action items (its learner; staff, HR)",
-                "parameters": [_ORG, _FOLLOWUP_ID],
-                "responses": {"200": _json(_ref("FollowUp")), **_errors(401, 404)}},
+                "parameters": [ORG, _FOLLOWUP_ID],
+                "responses": {"200": returns(ref("FollowUp")), **errors(401, 404)}},
         "patch": {"operationId": "updateFollowUp",
                   "summary": "Move, record (held, cancelled, missed) or amend notes",
                   "description": "status held records the follow-up with notes, action_items "
@@ -303,7 +297,7 @@ PATHS.update({
                                  "amends the notes of a held one; status scheduled on a held "
                                  "one undoes it (its statements are voided). 409 when the "
                                  "follow-up is no longer scheduled.",
-                  "parameters": [_ORG, _FOLLOWUP_ID],
+                  "parameters": [ORG, _FOLLOWUP_ID],
                   "requestBody": _body({
                       "status": {"type": "string",
                                  "enum": ["held", "cancelled", "missed", "scheduled"]},
@@ -314,24 +308,24 @@ PATHS.update({
                       "scheduled_at": {"type": "string", "format": "date-time"},
                       "duration_minutes": {"type": "integer"}, "place": {"type": "string"},
                       "video_link": {"type": "string"}, "coach_id": {"type": "integer"}}),
-                  "responses": {"200": _json(_ref("FollowUp")),
-                                **_errors(400, 401, 403, 404, 409, 422)}}},
+                  "responses": {"200": returns(ref("FollowUp")),
+                                **errors(400, 401, 403, 404, 409, 422)}}},
     "/orgs/{org_slug}/followups/{followup_id}/action-items": {
         "post": {"operationId": "createActionItem",
                  "summary": "Add an action item to a held follow-up (trainer, admin)",
-                 "parameters": [_ORG, _FOLLOWUP_ID],
+                 "parameters": [ORG, _FOLLOWUP_ID],
                  "requestBody": _body({"text": {"type": "string", "maxLength": 500},
                                        "due_on": {"type": "string", "format": "date"}},
                                       ["text"]),
-                 "responses": {"201": _json(_ref("ActionItem"), "created"),
-                               **_errors(400, 401, 403, 404, 409, 422)}}},
+                 "responses": {"201": returns(ref("ActionItem"), "created"),
+                               **errors(400, 401, 403, 404, 409, 422)}}},
     "/orgs/{org_slug}/action-items/{item_id}": {
         "patch": {"operationId": "updateActionItem",
                   "summary": "Tick an action item (its learner: done/open; staff: also dropped)",
-                  "parameters": [_ORG, _ITEM_ID],
+                  "parameters": [ORG, _ITEM_ID],
                   "requestBody": _body({"status": {"type": "string",
                                                    "enum": ["open", "done", "dropped"]}},
                                        ["status"]),
-                  "responses": {"200": _json(_ref("ActionItem")),
-                                **_errors(400, 401, 403, 404, 422)}}},
+                  "responses": {"200": returns(ref("ActionItem")),
+                                **errors(400, 401, 403, 404, 422)}}},
 })

@@ -24,8 +24,8 @@ from lms.api.base import (
     org_member,
     page_args,
 )
-from lms.api.courses import _ORG, _cohort, _id, _ref, enrollment_json, modules_progress
-from lms.api.openapi import PATHS, SCHEMAS, _errors, _json
+from lms.api.courses import cohort_in_org, enrollment_json, modules_progress
+from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, path_param, ref, returns
 from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.models import utcnow
 from lms.courses import approvals, queries, services
@@ -57,7 +57,7 @@ def _own_enrollment(membership: Membership, cohort_id: int) -> Enrollment | None
 
 def _visible_cohort(membership: Membership, cohort_id: int) -> Cohort:
     """A cohort of the organization; a learner sees only the cohorts they are enrolled in."""
-    cohort = _cohort(membership, cohort_id)
+    cohort = cohort_in_org(membership, cohort_id)
     if membership.role not in MANAGER_ROLES and _own_enrollment(membership, cohort.id) is None:
         raise NotFound("No such cohort.")
     return cohort
@@ -169,7 +169,7 @@ def list_sessions(membership: Membership, cohort_id: int) -> Any:
 @org_member(*STAFF_ROLES)
 def create_session(membership: Membership, cohort_id: int) -> Any:
     """Schedule a session of one of the program's workshops, conferences or group trainings."""
-    cohort = _cohort(membership, cohort_id)
+    cohort = cohort_in_org(membership, cohort_id)
     body = json_body()
     missing = {name: "Required." for name in ("module_id", "starts_at", "ends_at")
                if body.get(name) in (None, "")}
@@ -371,27 +371,15 @@ def put_attendance(membership: Membership, session_id: int) -> Any:
     parsed = [_parse_mark(item) for item in raw]
     problems = {i: p for i, p in enumerate(parsed) if isinstance(p, str)}
     good = [(i, p) for i, p in enumerate(parsed) if not isinstance(p, str)]
-    checked = services.check_attendance(session=s, marks=[p for _i, p in good])
-    problems.update({good[j][0]: why for j, why in checked.items()})
     if problems:
+        # Say what is wrong with the well-formed marks too, so one answer lists every fix.
+        checked = services.check_attendance(session=s, marks=[p for _i, p in good])
+        problems.update({good[j][0]: why for j, why in checked.items()})
         raise ValidationFailed(f"{len(problems)} mark(s) cannot be recorded; none was.",
                                fields={f"marks[{i}]": problems[i] for i in sorted(problems)})
-    before = queries.attendance_sheet(s.id)
-    changed = 0
-    recorder = current_api_user()
-    enrollments = {e.id: e for e in (r.enrollment for r in s.registrations)}
-    try:
-        for _i, (enrollment_id, day, half, status) in good:
-            if before.get((enrollment_id, day.isoformat(), half)) != status:
-                services.record_attendance(session=s, enrollment=enrollments[enrollment_id],
-                                           day=day, half=half, status=status,
-                                           recorded_by=recorder)
-                changed += 1
-        db.session.commit()
-    except IntegrityError as exc:  # another sheet (or a QR sign-in) wrote a mark meanwhile
-        db.session.rollback()
-        raise Conflict("The sheet changed meanwhile; nothing was written, send it again.") \
-            from exc
+    changed = services.record_sheet(session=s, marks=[p for _i, p in good],
+                                    recorded_by=current_api_user())
+    db.session.commit()
     return {**_attendance_json(s), "changed": changed}
 
 
@@ -418,7 +406,7 @@ def _enrolment_detail(enrollment: Enrollment) -> dict[str, Any]:
 @org_member(*MANAGER_ROLES)
 def get_enrolment(membership: Membership, cohort_id: int, enrollment_id: str) -> Any:
     """One enrolment with its module progress and session registrations."""
-    return _enrolment_detail(_enrollment_in(_cohort(membership, cohort_id), enrollment_id))
+    return _enrolment_detail(_enrollment_in(cohort_in_org(membership, cohort_id), enrollment_id))
 
 
 @bp.post("/orgs/<org_slug>/cohorts/<int:cohort_id>/enrolments/<enrollment_id>/withdraw")
@@ -427,7 +415,7 @@ def withdraw_enrolment(membership: Membership, cohort_id: int, enrollment_id: st
     """Withdraw a learner: they keep their history; their seats in sessions yet to come are
     freed and go to the waiting list. 409 when already withdrawn.
     """
-    enrollment = _enrollment_in(_cohort(membership, cohort_id), enrollment_id)
+    enrollment = _enrollment_in(cohort_in_org(membership, cohort_id), enrollment_id)
     services.withdraw(enrollment=enrollment)
     db.session.commit()
     return _enrolment_detail(enrollment)
@@ -471,7 +459,7 @@ SCHEMAS.update({
         "pending_approval": {"type": "integer",
                              "description": "requests waiting for a manager"},
         "half_days": {"type": "array", "items": _HALF_DAY},
-        "my_registration": {"oneOf": [_ref("Registration"), {"type": "null"}],
+        "my_registration": {"oneOf": [ref("Registration"), {"type": "null"}],
                             "description": "the calling learner's own; null for staff"}}},
     "AttendanceSheet": {"type": "object", "properties": {
         "session_id": {"type": "integer"},
@@ -485,87 +473,87 @@ SCHEMAS.update({
                        "enum": ["present", "absent", "excused", None]},
             "signed_at": _NULLABLE_STR,
             "source": {"type": ["string", "null"], "enum": ["sheet", "qr", None]}}}}}},
-    "EnrolmentDetail": {"allOf": [_ref("Enrolment"), {"type": "object", "properties": {
+    "EnrolmentDetail": {"allOf": [ref("Enrolment"), {"type": "object", "properties": {
         "learner": {"type": "string"}, "withdrawn_at": _NULLABLE_STR,
-        "registrations": {"type": "array", "items": _ref("Registration")}}}]},
+        "registrations": {"type": "array", "items": ref("Registration")}}}]},
 })
 
-_SESSION_ID = _id("session_id")
+_SESSION_ID = path_param("session_id")
 PATHS.update({
     "/orgs/{org_slug}/cohorts/{cohort_id}/sessions": {
         "get": {"operationId": "listSessions",
                 "summary": "A cohort's sessions in date order (trainer, HR, admin; a learner "
                            "of the cohort)",
-                "parameters": [_ORG, _id("cohort_id"), *_PAGE],
-                "responses": {"200": _json({"type": "object", "properties": {
-                    "items": {"type": "array", "items": _ref("Session")},
+                "parameters": [ORG, path_param("cohort_id"), *_PAGE],
+                "responses": {"200": returns({"type": "object", "properties": {
+                    "items": {"type": "array", "items": ref("Session")},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                    "total": {"type": "integer"}}}), **_errors(400, 401, 404)}},
+                    "total": {"type": "integer"}}}), **errors(400, 401, 404)}},
         "post": {"operationId": "createSession",
                  "summary": "Schedule a session of a workshop, conference or group training "
                             "(trainer, admin)",
-                 "parameters": [_ORG, _id("cohort_id")],
+                 "parameters": [ORG, path_param("cohort_id")],
                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
                      "type": "object", "required": ["module_id", "starts_at", "ends_at"],
                      "properties": {"module_id": {"type": "integer"}, **_SETTINGS},
                      "description": "a place, a virtual link, or both"}}}},
-                 "responses": {"201": _json(_ref("Session")),
-                               **_errors(400, 401, 403, 404, 422)}}},
+                 "responses": {"201": returns(ref("Session")),
+                               **errors(400, 401, 403, 404, 422)}}},
     "/orgs/{org_slug}/sessions/{session_id}": {
         "get": {"operationId": "getSession",
                 "summary": "A session with seats taken, waiting list and pending requests",
-                "parameters": [_ORG, _SESSION_ID],
-                "responses": {"200": _json(_ref("Session")), **_errors(401, 404)}},
+                "parameters": [ORG, _SESSION_ID],
+                "responses": {"200": returns(ref("Session")), **errors(401, 404)}},
         "patch": {"operationId": "updateSession",
                   "summary": "Move or edit a session (trainer, admin); registrations stay, a "
                              "larger capacity promotes the waiting list in order; 409 when "
                              "attendance was taken on a half-day the new times leave out",
-                  "parameters": [_ORG, _SESSION_ID],
+                  "parameters": [ORG, _SESSION_ID],
                   "requestBody": {"required": True, "content": {"application/json": {
                       "schema": {"type": "object", "properties": _SETTINGS,
                                  "additionalProperties": False}}}},
-                  "responses": {"200": _json(_ref("Session")),
-                                **_errors(400, 401, 403, 404, 409, 422)}}},
+                  "responses": {"200": returns(ref("Session")),
+                                **errors(400, 401, 403, 404, 409, 422)}}},
     "/orgs/{org_slug}/sessions/{session_id}/registrations": {
         "get": {"operationId": "listRegistrations",
                 "summary": "A session's registrations in order (trainer, HR, admin); a "
                            "learner gets only their own",
-                "parameters": [_ORG, _SESSION_ID],
-                "responses": {"200": _json({"type": "object", "properties": {
-                    "items": {"type": "array", "items": _ref("Registration")}}}),
-                    **_errors(401, 404)}},
+                "parameters": [ORG, _SESSION_ID],
+                "responses": {"200": returns({"type": "object", "properties": {
+                    "items": {"type": "array", "items": ref("Registration")}}}),
+                    **errors(401, 404)}},
         "post": {"operationId": "createRegistration",
                  "summary": "Register: trainers and admins give enrollment_id; a learner "
                             "registers themselves before the session starts. Status "
                             "registered, waitlisted when full, or pending_approval when the "
                             "program needs the manager's approval (the manager is e-mailed)",
-                 "parameters": [_ORG, _SESSION_ID],
+                 "parameters": [ORG, _SESSION_ID],
                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
                      "type": "object", "properties": {"enrollment_id": {
                          "type": "string", "description": "required for staff"}}}}}},
-                 "responses": {"201": _json(_ref("Registration")),
-                               **_errors(400, 401, 403, 404, 409, 422)}}},
+                 "responses": {"201": returns(ref("Registration")),
+                               **errors(400, 401, 403, 404, 409, 422)}}},
     "/orgs/{org_slug}/sessions/{session_id}/registrations/{registration_id}": {"delete": {
         "operationId": "deleteRegistration",
         "summary": "Cancel a registration (trainer, admin; a learner their own before the "
                    "session starts); the first learner on the waiting list takes the seat",
-        "parameters": [_ORG, _SESSION_ID, _id("registration_id")],
-        "responses": {"200": _json({"type": "object", "properties": {
+        "parameters": [ORG, _SESSION_ID, path_param("registration_id")],
+        "responses": {"200": returns({"type": "object", "properties": {
             "cancelled": {"type": "integer"},
-            "promoted": {"oneOf": [_ref("Registration"), {"type": "null"}]}}}),
-            **_errors(401, 403, 404, 409)}}},
+            "promoted": {"oneOf": [ref("Registration"), {"type": "null"}]}}}),
+            **errors(401, 403, 404, 409)}}},
     "/orgs/{org_slug}/sessions/{session_id}/attendance": {
         "get": {"operationId": "getAttendance",
                 "summary": "Attendance per learner and half-day: status, time signed, source "
                            "(trainer, HR, admin)",
-                "parameters": [_ORG, _SESSION_ID],
-                "responses": {"200": _json(_ref("AttendanceSheet")), **_errors(401, 403, 404)}},
+                "parameters": [ORG, _SESSION_ID],
+                "responses": {"200": returns(ref("AttendanceSheet")), **errors(401, 403, 404)}},
         "put": {"operationId": "putAttendance",
                 "summary": "Record marks (trainer, admin): all checked first, then written in "
                            "one transaction; a bad mark and nothing is written (422, "
                            "fields[\"marks[i]\"] for each). A first presence records xAPI "
                            "\"attended\"; correcting it voids that statement",
-                "parameters": [_ORG, _SESSION_ID],
+                "parameters": [ORG, _SESSION_ID],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["marks"], "properties": {"marks": {
                         "type": "array", "minItems": 1, "maxItems": MAX_MARKS,
@@ -576,18 +564,18 @@ PATHS.update({
                             "half": {"type": "string", "enum": ["am", "pm"]},
                             "status": {"type": "string",
                                        "enum": ["present", "absent", "excused"]}}}}}}}}},
-                "responses": {"200": _json(_ref("AttendanceSheet")),
-                              **_errors(400, 401, 403, 404, 409, 422)}}},
+                "responses": {"200": returns(ref("AttendanceSheet")),
+                              **errors(400, 401, 403, 404, 409, 422)}}},
     "/orgs/{org_slug}/cohorts/{cohort_id}/enrolments/{enrollment_id}": {"get": {
         "operationId": "getEnrolment",
         "summary": "One enrolment with its module progress and registrations (trainer, HR, "
                    "admin)",
-        "parameters": [_ORG, _id("cohort_id"), _id("enrollment_id", "string")],
-        "responses": {"200": _json(_ref("EnrolmentDetail")), **_errors(401, 403, 404)}}},
+        "parameters": [ORG, path_param("cohort_id"), path_param("enrollment_id", "string")],
+        "responses": {"200": returns(ref("EnrolmentDetail")), **errors(401, 403, 404)}}},
     "/orgs/{org_slug}/cohorts/{cohort_id}/enrolments/{enrollment_id}/withdraw": {"post": {
         "operationId": "withdrawEnrolment",
         "summary": "Withdraw a learner (trainer, admin): history kept, seats in sessions yet "
                    "to come freed for the waiting list; 409 when already withdrawn",
-        "parameters": [_ORG, _id("cohort_id"), _id("enrollment_id", "string")],
-        "responses": {"200": _json(_ref("EnrolmentDetail")), **_errors(401, 403, 404, 409)}}},
+        "parameters": [ORG, path_param("cohort_id"), path_param("enrollment_id", "string")],
+        "responses": {"200": returns(ref("EnrolmentDetail")), **errors(401, 403, 404, 409)}}},
 })

@@ -4,7 +4,6 @@ sheets and manager approvals.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Response, request
@@ -12,8 +11,16 @@ from sqlalchemy import func, select
 
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
 from lms.accounts.models import Membership
-from lms.api.base import bp, json_body, org_member, page_args
-from lms.api.openapi import PATHS, SCHEMAS, _errors, _json
+from lms.api.base import body_date, bp, in_org, json_body, org_member, page_args
+from lms.api.openapi import (
+    ORG,
+    PATHS,
+    SCHEMAS,
+    errors,
+    path_param,
+    ref,
+    returns,
+)
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
 from lms.courses import approvals, queries, services, sign_in_sheet
 from lms.courses.models import (
@@ -64,28 +71,12 @@ def enrollment_json(e: Enrollment) -> dict[str, Any]:
             "completed_at": e.completed_at.isoformat() if e.completed_at else None}
 
 
-def _program(membership: Membership, program_id: int) -> Program:
-    program = db.session.get(Program, program_id)
-    if program is None or program.organization_id != membership.organization_id:
-        raise NotFound("No such program.")
-    return program
+def cohort_in_org(membership: Membership, cohort_id: int) -> Cohort:
+    """A cohort of the caller's organization.
 
-
-def _cohort(membership: Membership, cohort_id: int) -> Cohort:
-    cohort = db.session.get(Cohort, cohort_id)
-    if cohort is None or cohort.organization_id != membership.organization_id:
-        raise NotFound("No such cohort.")
-    return cohort
-
-
-def _date(body: dict[str, Any], name: str) -> date | None:
-    value = body.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ValidationFailed("Invalid date.", fields={name: "Use YYYY-MM-DD."}) from exc
+    :raise NotFound: no such cohort there.
+    """
+    return in_org(membership, Cohort, cohort_id, "No such cohort.")
 
 
 @bp.get("/orgs/<org_slug>/programs")
@@ -99,7 +90,7 @@ def list_programs(membership: Membership) -> Any:
 @org_member(*MANAGER_ROLES)
 def get_program(membership: Membership, program_id: int) -> Any:
     """One program with its modules in order."""
-    return program_json(_program(membership, program_id), modules=True)
+    return program_json(in_org(membership, Program, program_id, "No such program."), modules=True)
 
 
 @bp.get("/orgs/<org_slug>/cohorts")
@@ -117,10 +108,10 @@ def create_cohort(membership: Membership) -> Any:
     program_id = body.get("program_id")
     if not isinstance(program_id, int):
         raise ValidationFailed("program_id is required.", fields={"program_id": "An integer."})
-    program = _program(membership, program_id)
+    program = in_org(membership, Program, program_id, "No such program.")
     cohort = services.create_cohort(program=program, name=str(body.get("name") or ""),
-                                    starts_on=_date(body, "starts_on"),
-                                    ends_on=_date(body, "ends_on"),
+                                    starts_on=body_date(body, "starts_on"),
+                                    ends_on=body_date(body, "ends_on"),
                                     pilot=bool(body.get("pilot", False)))
     db.session.commit()
     return cohort_json(cohort), 201
@@ -130,7 +121,7 @@ def create_cohort(membership: Membership) -> Any:
 @org_member(*MANAGER_ROLES)
 def list_enrolments(membership: Membership, cohort_id: int) -> Any:
     """A cohort's enrolments."""
-    cohort = _cohort(membership, cohort_id)
+    cohort = cohort_in_org(membership, cohort_id)
     return {"items": [enrollment_json(e) for e in queries.enrollments(cohort.id)]}
 
 
@@ -138,7 +129,7 @@ def list_enrolments(membership: Membership, cohort_id: int) -> Any:
 @org_member(*STAFF_ROLES)
 def create_enrolment(membership: Membership, cohort_id: int) -> Any:
     """Enrol a learner (``{"member_id": …}``); records the xAPI "registered" statement."""
-    cohort = _cohort(membership, cohort_id)
+    cohort = cohort_in_org(membership, cohort_id)
     member_id = json_body().get("member_id")
     member = db.session.get(Membership, member_id) if isinstance(member_id, int) else None
     if member is None or member.organization_id != membership.organization_id:
@@ -174,17 +165,6 @@ def modules_progress(enrollment: Enrollment) -> list[dict[str, Any]]:
 
 # --- OpenAPI ---------------------------------------------------------------------------------
 
-_ORG = {"name": "org_slug", "in": "path", "required": True, "schema": {"type": "string"}}
-
-
-def _id(name: str, kind: str = "integer") -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
-
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
 SCHEMAS.update({
     "Program": {"type": "object", "properties": {
         "id": {"type": "integer"}, "slug": {"type": "string"},
@@ -209,50 +189,43 @@ SCHEMAS.update({
 PATHS.update({
     "/orgs/{org_slug}/programs": {"get": {
         "operationId": "listPrograms", "summary": "The organization's programs (trainer, HR, "
-                                                  "admin)", "parameters": [_ORG],
-        "responses": {"200": _json({"type": "object"}), **_errors(401, 403, 404)}}},
+                                                  "admin)", "parameters": [ORG],
+        "responses": {"200": returns({"type": "object"}), **errors(401, 403, 404)}}},
     "/orgs/{org_slug}/programs/{program_id}": {"get": {
         "operationId": "getProgram", "summary": "A program with its modules in order",
-        "parameters": [_ORG, _id("program_id")],
-        "responses": {"200": _json(_ref("Program")), **_errors(401, 403, 404)}}},
+        "parameters": [ORG, path_param("program_id")],
+        "responses": {"200": returns(ref("Program")), **errors(401, 403, 404)}}},
     "/orgs/{org_slug}/cohorts": {
         "get": {"operationId": "listCohorts", "summary": "The organization's cohorts",
-                "parameters": [_ORG],
-                "responses": {"200": _json({"type": "object"}), **_errors(401, 403, 404)}},
+                "parameters": [ORG],
+                "responses": {"200": returns({"type": "object"}), **errors(401, 403, 404)}},
         "post": {"operationId": "createCohort",
                  "summary": "Open a cohort (trainer, admin): {program_id, name, starts_on?, "
-                            "ends_on?, pilot?}", "parameters": [_ORG],
+                            "ends_on?, pilot?}", "parameters": [ORG],
                  "requestBody": {"required": True, "content": {"application/json": {
                      "schema": {"type": "object", "required": ["program_id", "name"]}}}},
-                 "responses": {"201": _json(_ref("Cohort")),
-                               **_errors(400, 401, 403, 404, 422)}}},
+                 "responses": {"201": returns(ref("Cohort")),
+                               **errors(400, 401, 403, 404, 422)}}},
     "/orgs/{org_slug}/cohorts/{cohort_id}/enrolments": {
         "get": {"operationId": "listEnrolments", "summary": "A cohort's enrolments",
-                "parameters": [_ORG, _id("cohort_id")],
-                "responses": {"200": _json({"type": "object"}), **_errors(401, 403, 404)}},
+                "parameters": [ORG, path_param("cohort_id")],
+                "responses": {"200": returns({"type": "object"}), **errors(401, 403, 404)}},
         "post": {"operationId": "createEnrolment",
                  "summary": "Enrol a learner: {member_id} (records xAPI \"registered\")",
-                 "parameters": [_ORG, _id("cohort_id")],
+                 "parameters": [ORG, path_param("cohort_id")],
                  "requestBody": {"required": True, "content": {"application/json": {
                      "schema": {"type": "object", "required": ["member_id"]}}}},
-                 "responses": {"201": _json(_ref("Enrolment")),
-                               **_errors(400, 401, 403, 404, 409, 422)}}},
+                 "responses": {"201": returns(ref("Enrolment")),
+                               **errors(400, 401, 403, 404, 409, 422)}}},
     "/orgs/{org_slug}/enrolments/{enrollment_id}/progress": {"get": {
         "operationId": "getEnrolmentProgress",
         "summary": "Module states of an enrolment (its learner; trainers, HR, admins)",
-        "parameters": [_ORG, _id("enrollment_id", "string")],
-        "responses": {"200": _json(_ref("Enrolment")), **_errors(401, 404)}}},
+        "parameters": [ORG, path_param("enrollment_id", "string")],
+        "responses": {"200": returns(ref("Enrolment")), **errors(401, 404)}}},
 })
 
 
 # --- sessions: sign-in sheet, approvals --------------------------------------------------------
-
-
-def _training_session(membership: Membership, session_id: int) -> TrainingSession:
-    found = db.session.get(TrainingSession, session_id)
-    if found is None or found.organization_id != membership.organization_id:
-        raise NotFound("No such session.")
-    return found
 
 
 def approval_json(r: SessionRegistration) -> dict[str, Any]:
@@ -273,7 +246,7 @@ def approval_json(r: SessionRegistration) -> dict[str, Any]:
 @org_member(*MANAGER_ROLES)
 def get_sign_in_sheet(membership: Membership, session_id: int) -> Any:
     """The session's printable sign-in sheet (PDF)."""
-    found = _training_session(membership, session_id)
+    found = in_org(membership, TrainingSession, session_id, "No such session.")
     return Response(sign_in_sheet.render_pdf(found), mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{sign_in_sheet.filename(found)}"'})
 
@@ -330,31 +303,31 @@ PATHS.update({
     "/orgs/{org_slug}/sessions/{session_id}/sign-in-sheet.pdf": {"get": {
         "operationId": "getSignInSheet",
         "summary": "The session's printable sign-in sheet (trainer, HR, admin)",
-        "parameters": [_ORG, _id("session_id")],
+        "parameters": [ORG, path_param("session_id")],
         "responses": {"200": {"description": "the PDF", "content": {"application/pdf": {
-            "schema": {"type": "string", "format": "binary"}}}}, **_errors(401, 403, 404)}}},
+            "schema": {"type": "string", "format": "binary"}}}}, **errors(401, 403, 404)}}},
     "/orgs/{org_slug}/approvals": {"get": {
         "operationId": "listApprovals",
         "summary": "Session registrations the caller may approve (their reports as manager; "
                    "everyone's for HR and admins)",
-        "parameters": [_ORG, {"name": "status", "in": "query", "schema": {
+        "parameters": [ORG, {"name": "status", "in": "query", "schema": {
             "type": "string", "enum": ["pending", "decided"], "default": "pending"}},
             {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
             {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                            "maximum": 200}}],
-        "responses": {"200": _json({"type": "object", "properties": {
-            "items": {"type": "array", "items": _ref("Approval")},
+        "responses": {"200": returns({"type": "object", "properties": {
+            "items": {"type": "array", "items": ref("Approval")},
             "page": {"type": "integer"}, "per_page": {"type": "integer"},
-            "total": {"type": "integer"}}}), **_errors(400, 401, 404)}}},
+            "total": {"type": "integer"}}}), **errors(400, 401, 404)}}},
     "/orgs/{org_slug}/approvals/{registration_id}": {"post": {
         "operationId": "decideApproval",
         "summary": "Approve or decline a request: {decision: approve|decline, reason?} "
                    "(approval gives a seat or the waiting list)",
-        "parameters": [_ORG, _id("registration_id")],
+        "parameters": [ORG, path_param("registration_id")],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["decision"], "properties": {
                 "decision": {"type": "string", "enum": ["approve", "decline"]},
                 "reason": {"type": "string", "maxLength": 500,
                            "description": "required to decline; shown to the learner"}}}}}},
-        "responses": {"200": _json(_ref("Approval")), **_errors(400, 401, 404, 409, 422)}}},
+        "responses": {"200": returns(ref("Approval")), **errors(400, 401, 404, 409, 422)}}},
 })

@@ -11,7 +11,7 @@ from flask import request
 from lms.accounts.authz import STAFF_ROLES
 from lms.accounts.models import Membership, Role
 from lms.api.base import bp, json_body, org_member, page_args
-from lms.api.openapi import PATHS, SCHEMAS, _errors, _json
+from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, ref, returns
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
 from lms.courses import exercises
 from lms.courses.exercise_models import ExerciseReview, ExerciseSubmission
@@ -131,8 +131,7 @@ def create_exercise_review(membership: Membership, submission_id: int) -> Any:
 
 # --- OpenAPI ---------------------------------------------------------------------------------
 
-_ORG = {"name": "org_slug", "in": "path", "required": True, "schema": {"type": "string"}}
-_REF = {"$ref": "#/components/schemas/ExerciseSubmission"}
+_REF = ref("ExerciseSubmission")
 
 SCHEMAS.update({
     "ExerciseSubmission": {"type": "object", "properties": {
@@ -157,15 +156,15 @@ PATHS.update({
     "/orgs/{org_slug}/exercises/submissions": {
         "get": {"operationId": "listExerciseSubmissions",
                 "summary": "The caller's own exercise hand-ins, newest first",
-                "parameters": [_ORG, {"name": "module_id", "in": "query",
+                "parameters": [ORG, {"name": "module_id", "in": "query",
                                       "schema": {"type": "integer"}}],
-                "responses": {"200": _json({"type": "object", "properties": {
+                "responses": {"200": returns({"type": "object", "properties": {
                     "items": {"type": "array", "items": _REF}}}),
-                    **_errors(400, 401, 404)}},
+                    **errors(400, 401, 404)}},
         "post": {"operationId": "createExerciseSubmission",
                  "summary": "Hand in evidence (learner): {enrollment_id, module_id, post_url?, "
                             "reflection?, screenshot? (base64)}",
-                 "parameters": [_ORG],
+                 "parameters": [ORG],
                  "requestBody": {"required": True, "content": {"application/json": {
                      "schema": {"type": "object", "required": ["enrollment_id", "module_id"],
                                 "properties": {"enrollment_id": {"type": "string"},
@@ -174,11 +173,11 @@ PATHS.update({
                                                "reflection": {"type": "string"},
                                                "screenshot": {"type": "string",
                                                               "format": "byte"}}}}}},
-                 "responses": {"201": _json(_REF), **_errors(400, 401, 403, 404, 409, 422)}}},
+                 "responses": {"201": returns(_REF), **errors(400, 401, 403, 404, 409, 422)}}},
     "/orgs/{org_slug}/exercises/reviews": {"get": {
         "operationId": "listExercisesToReview",
         "summary": "Hand-ins awaiting review, oldest first (trainer, admin)",
-        "parameters": [_ORG,
+        "parameters": [ORG,
                        {"name": "cohort_id", "in": "query", "schema": {"type": "integer"}},
                        {"name": "mine", "in": "query", "schema": {"type": "boolean"},
                         "description": "Only the cohorts the caller trains."},
@@ -186,20 +185,20 @@ PATHS.update({
                                                                   "minimum": 1}},
                        {"name": "per_page", "in": "query",
                         "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
-        "responses": {"200": _json({"type": "object", "properties": {
+        "responses": {"200": returns({"type": "object", "properties": {
             "items": {"type": "array", "items": _REF}, "page": {"type": "integer"},
             "per_page": {"type": "integer"}, "total": {"type": "integer"}}}),
-            **_errors(400, 401, 403, 404)}}},
+            **errors(400, 401, 403, 404)}}},
     "/orgs/{org_slug}/exercises/submissions/{submission_id}/reviews": {"post": {
         "operationId": "createExerciseReview",
         "summary": "Approve a hand-in or ask for changes, against the rubric (trainer, admin)",
-        "parameters": [_ORG, {"name": "submission_id", "in": "path", "required": True,
+        "parameters": [ORG, {"name": "submission_id", "in": "path", "required": True,
                               "schema": {"type": "integer"}}],
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"type": "object", "required": ["decision"], "properties": {
                 "decision": {"type": "string", "enum": ["approved", "changes_requested"]},
                 "comment": {"type": "string"},
                 "rubric": {"type": "object", "additionalProperties": {"type": "string"}}}}}}},
-        "responses": {"201": _json({"$ref": "#/components/schemas/ExerciseReview"}),
-                      **_errors(400, 401, 403, 404, 409, 422)}}},
+        "responses": {"201": returns({"$ref": "#/components/schemas/ExerciseReview"}),
+                      **errors(400, 401, 403, 404, 409, 422)}}},
 })

@@ -83,7 +83,7 @@ def import_members(membership: Membership) -> Any:
 # -- OpenAPI ------------------------------------------------------------------------------------
 
 def _document() -> None:
-    from lms.api.openapi import ORG, PATHS, SCHEMAS, _errors, _json
+    from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, returns
 
     job_ref = {"$ref": "#/components/schemas/Job"}
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -113,22 +113,22 @@ def _document() -> None:
         "summary": "A background job's state and progress (its organization's trainers, HR, "
                    "admins, or whoever started it)",
         "parameters": [job_id],
-        "responses": {"200": _json(job_ref), **_errors(401, 404)}}}
+        "responses": {"200": returns(job_ref), **errors(401, 404)}}}
     PATHS["/jobs/{job_id}/result"] = {"get": {
         "summary": "Download a job's result file",
         "parameters": [job_id],
         "responses": {"200": {"description": "the file",
                               "content": {"application/octet-stream": {}}},
-                      **_errors(401, 404)}}}
+                      **errors(401, 404)}}}
     PATHS["/orgs/{org_slug}/jobs"] = {"get": {
         "summary": "The organization's background jobs, newest first (trainer, HR, admin)",
         "parameters": [ORG, {"name": "page", "in": "query", "schema": {"type": "integer"}},
                        {"name": "per_page", "in": "query",
                         "schema": {"type": "integer", "maximum": 200}}],
-        "responses": {"200": _json({"type": "object", "properties": {
+        "responses": {"200": returns({"type": "object", "properties": {
             "items": {"type": "array", "items": job_ref}, "page": {"type": "integer"},
             "per_page": {"type": "integer"}, "total": {"type": "integer"}}}),
-            **_errors(400, 401, 403, 404)}}}
+            **errors(400, 401, 403, 404)}}}
     PATHS["/orgs/{org_slug}/members/import"] = {"post": {
         "summary": "Import members from a CSV file in the background (HR, admin)",
         "parameters": [ORG, {"name": "default_role", "in": "query",
@@ -138,8 +138,8 @@ def _document() -> None:
             "type": "string",
             "description": "header row with 'email' and optionally role, display_name, team, "
                            "job_family, locale"}}}},
-        "responses": {"202": _json(job_ref, "job queued; poll its url"),
-                      **_errors(401, 403, 404, 422)}}}
+        "responses": {"202": returns(job_ref, "job queued; poll its url"),
+                      **errors(401, 403, 404, 422)}}}
 
 
 _document()

@@ -34,13 +34,25 @@ MEMBER = {
 }
 
 
-def _errors(*codes: int) -> dict[str, Any]:
+def errors(*codes: int) -> dict[str, Any]:
+    """The responses entries of ``codes``, each with the error envelope."""
     return {str(c): {"description": "error", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}} for c in codes}
 
 
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+def returns(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    """A response (or request body) entry holding JSON of ``schema``."""
     return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def ref(name: str) -> dict[str, Any]:
+    """A reference to the component schema ``name``."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def path_param(name: str, kind: str = "integer") -> dict[str, Any]:
+    """A required path parameter of type ``kind``."""
+    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
 
 
 ORG = {"name": "org_slug", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -64,7 +76,7 @@ SKILL_PROFILE = {"type": "object", "properties": {
 PATHS: dict[str, Any] = {
     "/me": {"get": {"operationId": "getMe",
                     "summary": "The authenticated user and their memberships",
-                    "responses": {"200": _json({"type": "object"}), **_errors(401)}}},
+                    "responses": {"200": returns({"type": "object"}), **errors(401)}}},
     "/orgs/{org_slug}/members": {
         "get": {"operationId": "listMembers", "summary": "List members (trainer, HR, admin)",
                 "parameters": [ORG,
@@ -73,10 +85,10 @@ PATHS: dict[str, Any] = {
                                            "maximum": 1000000}},
                                {"name": "per_page", "in": "query",
                                 "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
-                "responses": {"200": _json({"type": "object", "properties": {
+                "responses": {"200": returns({"type": "object", "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Member"}},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                    "total": {"type": "integer"}}}), **_errors(400, 401, 403, 404)}},
+                    "total": {"type": "integer"}}}), **errors(400, 401, 403, 404)}},
         "post": {"operationId": "provisionMember",
                  "summary": "Create or update a member by e-mail (idempotent; HR, admin)",
                  "description": "HR may grant learner, trainer and hr, and may not change an "
@@ -94,41 +106,41 @@ PATHS: dict[str, Any] = {
                                         "description": "The manager's e-mail (a member); "
                                                        "null or \"\" for none; absent: "
                                                        "unchanged"}}}}}},
-                 "responses": {"200": _json({"$ref": "#/components/schemas/Member"}, "updated"),
-                               "201": _json({"$ref": "#/components/schemas/Member"}, "created"),
-                               **_errors(400, 401, 403, 404, 409, 422)}},
+                 "responses": {"200": returns({"$ref": "#/components/schemas/Member"}, "updated"),
+                               "201": returns({"$ref": "#/components/schemas/Member"}, "created"),
+                               **errors(400, 401, 403, 404, 409, 422)}},
     },
     "/orgs/{org_slug}/members/{member_id}": {
         "get": {"operationId": "getMember", "summary": "One member (trainer, HR, admin)",
                 "parameters": [ORG, MEMBER_ID],
-                "responses": {"200": _json({"$ref": "#/components/schemas/Member"}),
-                              **_errors(401, 403, 404)}},
+                "responses": {"200": returns({"$ref": "#/components/schemas/Member"}),
+                              **errors(401, 403, 404)}},
         "delete": {"operationId": "deleteMember",
                    "summary": "Remove a member from the organization (admin); the account stays",
                    "parameters": [ORG, MEMBER_ID],
                    "responses": {"204": {"description": "removed"},
-                                 **_errors(401, 403, 404, 409)}},
+                                 **errors(401, 403, 404, 409)}},
     },
     # Skill mapping (lms/api/assessments.py); answers never reveal the keyed best answer.
     "/orgs/{org_slug}/questionnaires": {
         "get": {"operationId": "listQuestionnaires",
                 "summary": "Skill-mapping questionnaires offered in the organization",
                 "parameters": [ORG],
-                "responses": {"200": _json({"type": "object"}), **_errors(401, 404)}}},
+                "responses": {"200": returns({"type": "object"}), **errors(401, 404)}}},
     "/orgs/{org_slug}/questionnaires/{key}/attempts": {
         "post": {"operationId": "startAttempt",
                  "summary": "Start an attempt (201) or resume the open draft (200)",
                  "parameters": [ORG, {"name": "key", "in": "path", "required": True,
                                       "schema": {"type": "string"}}],
-                 "responses": {"200": _json({"$ref": "#/components/schemas/Attempt"}),
-                               "201": _json({"$ref": "#/components/schemas/Attempt"}),
-                               **_errors(401, 404)}}},
+                 "responses": {"200": returns({"$ref": "#/components/schemas/Attempt"}),
+                               "201": returns({"$ref": "#/components/schemas/Attempt"}),
+                               **errors(401, 404)}}},
     "/orgs/{org_slug}/attempts/{attempt_id}": {
         "get": {"operationId": "getAttempt",
                 "summary": "One attempt (its owner; trainers, HR and admins)",
                 "parameters": [ORG, ATTEMPT_ID],
-                "responses": {"200": _json({"$ref": "#/components/schemas/Attempt"}),
-                              **_errors(401, 404)}}},
+                "responses": {"200": returns({"$ref": "#/components/schemas/Attempt"}),
+                              **errors(401, 404)}}},
     "/orgs/{org_slug}/attempts/{attempt_id}/answers": {
         "post": {"operationId": "answerAttempt",
                  "summary": "Answer the questions asked now (several screens at once allowed)",
@@ -141,27 +153,27 @@ PATHS: dict[str, Any] = {
                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
                      "type": "object", "required": ["answers"],
                      "properties": {"answers": {"type": "object"}}}}}},
-                 "responses": {"200": _json({"$ref": "#/components/schemas/Attempt"}),
-                               **_errors(400, 401, 404, 409, 422)}}},
+                 "responses": {"200": returns({"$ref": "#/components/schemas/Attempt"}),
+                               **errors(400, 401, 404, 409, 422)}}},
     "/orgs/{org_slug}/attempts/{attempt_id}/submit": {
         "post": {"operationId": "submitAttempt",
                  "summary": "Submit a finished attempt (once); answers the skill profile",
                  "parameters": [ORG, ATTEMPT_ID],
-                 "responses": {"200": _json({"$ref": "#/components/schemas/SkillProfile"}),
-                               **_errors(401, 404, 409, 422)}}},
+                 "responses": {"200": returns({"$ref": "#/components/schemas/SkillProfile"}),
+                               **errors(401, 404, 409, 422)}}},
     "/orgs/{org_slug}/attempts/{attempt_id}/results": {
         "get": {"operationId": "getAttemptResults",
                 "summary": "Results of a submitted attempt (owner; trainers, HR and admins)",
                 "parameters": [ORG, ATTEMPT_ID],
-                "responses": {"200": _json({"$ref": "#/components/schemas/SkillProfile"}),
-                              **_errors(401, 404, 409)}}},
+                "responses": {"200": returns({"$ref": "#/components/schemas/SkillProfile"}),
+                              **errors(401, 404, 409)}}},
     "/orgs/{org_slug}/members/{member_id}/skills": {
         "get": {"operationId": "getMemberSkills",
                 "summary": "A member's skill profile and history (themselves; trainers, HR, "
                            "admins)",
                 "parameters": [ORG, MEMBER_ID],
-                "responses": {"200": _json({"$ref": "#/components/schemas/SkillProfile"}),
-                              **_errors(401, 404)}}},
+                "responses": {"200": returns({"$ref": "#/components/schemas/SkillProfile"}),
+                              **errors(401, 404)}}},
     "/orgs/{org_slug}/skill-map": {
         "get": {"operationId": "getSkillMap",
                 "summary": "Learners' levels per competency (trainer, HR, admin)",
@@ -170,7 +182,7 @@ PATHS: dict[str, Any] = {
                                 "schema": {"type": "string"}},
                                {"name": "cohort", "in": "query", "schema": {"type": "integer"},
                                 "description": "Only the learners enrolled in this cohort"}],
-                "responses": {"200": _json({"type": "object"}), **_errors(401, 403, 404)}}},
+                "responses": {"200": returns({"type": "object"}), **errors(401, 403, 404)}}},
 }
 
 SCHEMAS: dict[str, Any] = {"Error": ERROR, "Member": MEMBER, "Attempt": ATTEMPT,

@@ -9,7 +9,7 @@ from flask import Response, request
 from lms.accounts import audit
 from lms.accounts.models import Membership, Role
 from lms.api.base import bp, current_api_user, org_member
-from lms.api.openapi import MEMBER_ID, ORG, PATHS, _errors, _json
+from lms.api.openapi import MEMBER_ID, ORG, PATHS, errors, returns
 from lms.core.errors import Conflict, NotFound
 from lms.extensions import db
 from lms.privacy import export, services
@@ -68,7 +68,7 @@ _ERASE = {
                    "status without the name. One transaction. Copies already forwarded to an "
                    "external LRS must be erased by that LRS's owner.",
     "parameters": [ORG, MEMBER_ID],
-    "responses": {"200": _json(_ERASED, "erased"), **_errors(401, 403, 404, 409)}}
+    "responses": {"200": returns(_ERASED, "erased"), **errors(401, 403, 404, 409)}}
 PATHS["/orgs/{org_slug}/members/{member_id}/erase"] = {
     "post": {"operationId": "eraseMember", **_ERASE},
     "delete": {"operationId": "eraseMemberDelete", **_ERASE},
@@ -79,4 +79,4 @@ PATHS["/orgs/{org_slug}/members/{member_id}/personal-data"] = {"get": {
                "files and a readable index.html (HR, admin)",
     "parameters": [ORG, MEMBER_ID],
     "responses": {"200": {"description": "the ZIP", "content": {"application/zip": {}}},
-                  **_errors(401, 403, 404)}}}
+                  **errors(401, 403, 404)}}}

@@ -132,12 +132,6 @@ def targets_by_family(framework: SkillFramework) -> dict[str, dict[str, int]]:
     return {t.job_family: dict(t.levels) for t in framework.targets}
 
 
-def target_profile(framework: SkillFramework, job_family: str | None) -> TargetProfile | None:
-    """The target profile of a job family (``other`` when the family has none)."""
-    by_family = {t.job_family: t for t in framework.targets}
-    return by_family.get(job_family or "other") or by_family.get("other")
-
-
 @dataclass
 class CompetencyLine:
     """One competency in a learner's profile."""
@@ -287,7 +281,7 @@ def _fill(rows: list[MapRow], levels: Iterable[Any], fw: SkillFramework,
         db.session.execute(select(Attempt.id, Attempt.submitted_at).where(
             Attempt.organization_id == organization_id, Attempt.status == SUBMITTED)).all())
     codes = [c.code for c in fw.competencies]
-    targets = {t.job_family: dict(t.levels) for t in fw.targets}
+    targets = targets_by_family(fw)
     for row in rows:
         found = by_member.get(row.member_id)
         if found is None:
@@ -382,7 +376,7 @@ def map_page(organization_id: int, team: str | None = None, job_family: str | No
     families = db.session.execute(
         select(answered_members.c.job_family, func.count())
         .group_by(answered_members.c.job_family))
-    targets = {t.job_family: dict(t.levels) for t in fw.targets}
+    targets = targets_by_family(fw)
     totals: dict[str, float] = {}
     for family, count in families:
         wanted = targets.get(family or "other") or targets.get("other") or {}
@@ -431,8 +425,3 @@ def job_families(organization_id: int) -> list[str]:
         select(Membership.job_family).where(Membership.organization_id == organization_id,
                                             Membership.job_family.is_not(None))
         .distinct().order_by(Membership.job_family)) if f]
-
-
-def attempt_time(attempt: Attempt) -> datetime:
-    """When an attempt was submitted (or last changed, for a draft)."""
-    return attempt.submitted_at or attempt.updated_at

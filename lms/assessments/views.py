@@ -10,7 +10,6 @@ import io
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -31,6 +30,7 @@ from lms.assessments import charts, queries, recommendations, scoring, services
 from lms.assessments import definitions as defs
 from lms.assessments.models import Attempt, Question, Questionnaire, SkillFramework
 from lms.core.errors import DomainError
+from lms.core.web import PostForm, localized
 from lms.extensions import db
 
 bp = org_blueprint("skills", __name__)
@@ -54,12 +54,6 @@ JOB_FAMILY_LABELS = {"sales": _l("Sales"), "hr": _l("HR and recruiting"),
                      "management": _l("Management"), "other": _l("Other roles")}
 
 
-class PostForm(FlaskForm):
-    """A CSRF-protected POST whose fields are read from ``request.form`` (dynamic questions)."""
-
-    submit = SubmitField(_l("Confirm"))
-
-
 class ImportForm(FlaskForm):
     """The upload of a skill questionnaire as a YAML file."""
 
@@ -72,14 +66,6 @@ class FrameworkImportForm(FlaskForm):
 
     file = FileField(_l("Framework file (YAML)"))
     submit = SubmitField(_l("Import"))
-
-
-def localized(text: dict[str, str] | None) -> str:
-    """The text in the page's language, else in any language it has."""
-    if not text:
-        return ""
-    lang = str(get_locale() or "en")[:2]
-    return text.get(lang) or text.get("en") or next(iter(text.values()), "")
 
 
 def _level_names() -> dict[int, str]:
@@ -144,8 +130,6 @@ def _history_rows(history: list[Attempt], profile: queries.SkillProfile) -> list
 def start(questionnaire_id: int) -> Any:
     """Start the questionnaire, or resume my draft of it."""
     q = queries.visible_questionnaire(current_organization().id, questionnaire_id) or abort(404)
-    if not PostForm().validate_on_submit():
-        abort(400)
     try:
         attempt, _created = services.start_attempt(membership=current_membership(),
                                                    questionnaire=q)
@@ -178,8 +162,6 @@ def take(attempt_id: int) -> Any:
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
         state = services.progress_of(attempt)
         questions = {x.key: x for x in attempt.questionnaire.questions}
         given: dict[str, Any] = {}
@@ -214,8 +196,6 @@ def take(attempt_id: int) -> Any:
 def submit(attempt_id: int) -> Any:
     """Submit a finished questionnaire: the levels are computed once and frozen."""
     attempt = _own_attempt_or_404(attempt_id)
-    if not PostForm().validate_on_submit():
-        abort(400)
     try:
         services.submit_attempt(attempt=attempt)
     except DomainError as exc:
@@ -372,8 +352,6 @@ def learner(membership_id: int) -> Any:
 def validate(membership_id: int) -> Any:
     """Confirm a learner's level 4 or 5 of a competency."""
     member = get_in_org_or_404(Membership, membership_id)
-    if not PostForm().validate_on_submit():
-        abort(400)
     try:
         level = int(request.form.get("level", ""))
     except ValueError:
@@ -422,8 +400,6 @@ def questionnaires() -> Any:
 def copy(questionnaire_id: int) -> Any:
     """Copy a questionnaire into the organization, to edit it."""
     q = _questionnaire_or_404(questionnaire_id)
-    if not PostForm().validate_on_submit():
-        abort(400)
     new = services.copy_questionnaire(questionnaire=q, organization=current_organization())
     db.session.commit()
     flash(_("Copied. Edit it, then publish it to offer it to your learners."), "success")
@@ -495,8 +471,6 @@ def edit(questionnaire_id: int) -> Any:
     form = PostForm()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
         try:
             services.update_questionnaire(
                 questionnaire=q,
@@ -525,8 +499,6 @@ def edit_question(questionnaire_id: int, question_id: int) -> Any:
     form = PostForm()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
         options = {o["key"]: {lang: request.form.get(f"option_{o['key']}_{lang}", "")
                               for lang in defs.LANGUAGES} for o in question.options}
         try:
@@ -554,8 +526,6 @@ def move_question(questionnaire_id: int, question_id: int) -> Any:
     """Move a question up or down."""
     q = _questionnaire_or_404(questionnaire_id, editable=True)
     question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
-    if not PostForm().validate_on_submit():
-        abort(400)
     services.move_question(question=question,
                            offset=-1 if request.form.get("direction") == "up" else 1)
     db.session.commit()
@@ -571,8 +541,6 @@ def delete_question(questionnaire_id: int, question_id: int) -> Any:
     question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
     form = PostForm()
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
         try:
             services.delete_question(question=question)
         except DomainError as exc:
@@ -620,8 +588,6 @@ def frameworks() -> Any:
 def copy_framework(framework_id: int) -> Any:
     """Copy the built-in framework into the organization, which then uses its copy."""
     _framework_or_404(framework_id)
-    if not PostForm().validate_on_submit():
-        abort(400)
     had_copy = queries.org_framework(current_organization().id) is not None
     fw = services.copy_framework(organization=current_organization())
     db.session.commit()
@@ -670,8 +636,6 @@ def edit_framework(framework_id: int) -> Any:
     form = PostForm()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
         f = request.form
         competencies = {c.code: {
             "name": {lang: f.get(f"{c.code}_name_{lang}", "") for lang in defs.LANGUAGES},

@@ -37,7 +37,7 @@ def export_command(org_slug: str, out: Path, cohort_id: int | None,
         fail(f"no such folder: {out.parent}")
     ids = export.certificate_ids(org.id, {"cohort_id": cohort_id})
     count = export.write_zip(out, ids, workers=default_workers(
-        workers or current_app.config.get("CERTIFICATES_WORKERS")))
+        workers or current_app.config["CERTIFICATES_WORKERS"]))
     click.echo(f"{count} certificates written to {out}")
 
 

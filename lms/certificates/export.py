@@ -174,7 +174,7 @@ def run_export(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
         if done % step == 0 or done == total:
             report_progress(done, total, f"{done} of {total} certificates")
 
-    workers = default_workers(current_app.config.get("CERTIFICATES_WORKERS"))
+    workers = default_workers(current_app.config["CERTIFICATES_WORKERS"])
     count = write_zip(folder / RESULT_NAME, ids, progress, workers=workers)
     jobs.set_result_file(job, RESULT_NAME)
     job.message = f"{count} certificates exported."

@@ -14,7 +14,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Membership
-from lms.coaching.models import HELD, OPEN, SCHEDULED, ActionItem, FollowUp
+from lms.coaching.models import OPEN, SCHEDULED, ActionItem, FollowUp
 from lms.core.models import utcnow
 from lms.courses.models import WITHDRAWN, Enrollment, Module
 from lms.extensions import db
@@ -180,17 +180,6 @@ def action_overdue(item: ActionItem, today: date | None = None) -> bool:
     """Whether an open action item is past its due date."""
     return item.status == OPEN and item.due_on is not None and \
         item.due_on < (today or utcnow().date())
-
-
-def held_counts(enrollment_ids: list[str]) -> dict[tuple[str, int], int]:
-    """Follow-ups held per (enrolment, module)."""
-    if not enrollment_ids:
-        return {}
-    rows = db.session.execute(
-        select(FollowUp.enrollment_id, FollowUp.module_id, func.count())
-        .where(FollowUp.enrollment_id.in_(enrollment_ids), FollowUp.status == HELD)
-        .group_by(FollowUp.enrollment_id, FollowUp.module_id))
-    return {(e, m): n for e, m, n in rows}
 
 
 def coaching_modules(program_id: int) -> list[Module]:

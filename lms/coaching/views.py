@@ -5,7 +5,7 @@ calendar file per follow-up.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -26,11 +26,11 @@ from lms.coaching import queries, services
 from lms.coaching.models import ACTION_STATUSES, ActionItem, FollowUp
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
+from lms.core.web import PostForm, flash_error, form_date, form_datetime, form_int, localized
 from lms.courses import queries as course_queries
 from lms.courses.models import Cohort, Enrollment, Module
-from lms.courses.rendering import icalendar
+from lms.courses.rendering import icalendar, local
 from lms.courses.services import local_zone
-from lms.courses.views import PostForm, _checked, _int, local, localized
 from lms.extensions import db
 
 bp = org_blueprint("coaching", __name__)
@@ -75,27 +75,15 @@ def _common() -> dict[str, Any]:
 
 def _fail(exc: DomainError) -> None:
     db.session.rollback()
-    details = " ".join(f"{v}" for v in exc.fields.values())
-    flash(f"{exc.message} {details}".strip(), "error")
-
-
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value.strip()) if value and value.strip() else None
-    except ValueError:
-        return None
+    flash_error(exc)
 
 
 def _when(day: str | None, time: str | None) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(f"{(day or '').strip()}T{(time or '').strip()}")
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=local_zone())
+    return form_datetime(day, time, local_zone())
 
 
 def _coach(value: str | None) -> Membership | None:
-    member = db.session.get(Membership, _int(value) or 0)
+    member = db.session.get(Membership, form_int(value) or 0)
     if member is None or member.organization_id != current_organization().id:
         return None
     return member
@@ -117,9 +105,9 @@ def _enrollment(enrollment_id: str) -> Enrollment:
 def followups() -> Any:
     """The follow-ups to hold, overdue first; filters by cohort, coach and state."""
     org = current_organization()
-    cohort_id = _int(request.args.get("cohort"))
+    cohort_id = form_int(request.args.get("cohort"))
     coach_arg = request.args.get("coach", "all")
-    coach_id = current_membership().id if coach_arg == "me" else _int(coach_arg)
+    coach_id = current_membership().id if coach_arg == "me" else form_int(coach_arg)
     show = request.args.get("show", "open")
     show = show if show in SHOW_LABELS else "open"
     page = max(request.args.get("page", 1, type=int) or 1, 1)
@@ -144,10 +132,9 @@ def followups() -> Any:
 @role_required(*STAFF_ROLES)
 def schedule_round() -> Any:
     """Schedule a round of follow-ups for a cohort's learners, one after the other."""
-    _checked()
     cohort_id, _sep, module_id = request.form.get("target", "").partition(":")
-    cohort = db.session.get(Cohort, _int(cohort_id) or 0)
-    module = db.session.get(Module, _int(module_id) or 0)
+    cohort = db.session.get(Cohort, form_int(cohort_id) or 0)
+    module = db.session.get(Module, form_int(module_id) or 0)
     if cohort is None or cohort.organization_id != current_organization().id or \
             module is None or module.program_id != cohort.program_id:
         flash(_("Choose a cohort and one of its coaching modules."), "error")
@@ -157,7 +144,7 @@ def schedule_round() -> Any:
             cohort=cohort, module=module, coach=_coach(request.form.get("coach_id")),
             start=_when(request.form.get("day"), request.form.get("time")),
             place=request.form.get("place"), video_link=request.form.get("video_link"),
-            gap_minutes=_int(request.form.get("gap_minutes")) or 0,
+            gap_minutes=form_int(request.form.get("gap_minutes")) or 0,
             together=request.form.get("together") == "on")
     except DomainError as exc:
         _fail(exc)
@@ -188,9 +175,8 @@ def learner(enrollment_id: str) -> Any:
 @role_required(*STAFF_ROLES)
 def schedule(enrollment_id: str) -> Any:
     """Schedule one follow-up, or every follow-up left in the module's plan."""
-    _checked()
     enrollment = _enrollment(enrollment_id)
-    module = db.session.get(Module, _int(request.form.get("module_id")) or 0)
+    module = db.session.get(Module, form_int(request.form.get("module_id")) or 0)
     back = redirect(url_for(".learner", enrollment_id=enrollment.id))
     if module is None or module.program_id != enrollment.cohort.program_id:
         flash(_("Choose a coaching module of the learner's program."), "error")
@@ -205,7 +191,7 @@ def schedule(enrollment_id: str) -> Any:
         else:
             made = [services.schedule(
                 enrollment=enrollment, module=module, coach=coach, scheduled_at=when,
-                duration_minutes=_int(request.form.get("duration_minutes")),
+                duration_minutes=form_int(request.form.get("duration_minutes")),
                 place=request.form.get("place"), video_link=request.form.get("video_link"))]
     except DomainError as exc:
         _fail(exc)
@@ -229,16 +215,15 @@ def followup(followup_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def hold(followup_id: int) -> Any:
     """Record the follow-up as held, with notes, action items and the next date."""
-    _checked()
     item = _followup(followup_id)
     texts = request.form.getlist("action_text")
     dues = request.form.getlist("action_due")
-    actions = [(text, _date(dues[i]) if i < len(dues) else None)
+    actions = [(text, form_date(dues[i]) if i < len(dues) else None)
                for i, text in enumerate(texts)]
     held_at = _when(request.form.get("held_day"), request.form.get("held_time"))
     try:
         services.record_held(followup=item, notes=request.form.get("notes"), actions=actions,
-                             next_followup_on=_date(request.form.get("next_followup_on")),
+                             next_followup_on=form_date(request.form.get("next_followup_on")),
                              held_at=held_at)
     except DomainError as exc:
         _fail(exc)
@@ -253,13 +238,12 @@ def hold(followup_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def reschedule(followup_id: int) -> Any:
     """Move a scheduled follow-up (date, length, place, link, coach)."""
-    _checked()
     item = _followup(followup_id)
     try:
         services.reschedule(followup=item,
                             scheduled_at=_when(request.form.get("day"),
                                                request.form.get("time")),
-                            duration_minutes=_int(request.form.get("duration_minutes")),
+                            duration_minutes=form_int(request.form.get("duration_minutes")),
                             place=request.form.get("place"),
                             video_link=request.form.get("video_link"),
                             coach=_coach(request.form.get("coach_id")))
@@ -280,7 +264,6 @@ def close(followup_id: int) -> Any:
     if outcome not in ("cancelled", "missed"):
         abort(404)
     if request.method == "POST":
-        _checked()
         try:
             if outcome == "missed":
                 services.mark_missed(followup=item)
@@ -302,7 +285,6 @@ def reopen(followup_id: int) -> Any:
     """Confirm, then undo a follow-up recorded as held by mistake."""
     item = _followup(followup_id)
     if request.method == "POST":
-        _checked()
         try:
             services.reopen(followup=item,
                             by=current_user._get_current_object())  # type: ignore[attr-defined]
@@ -319,11 +301,10 @@ def reopen(followup_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def notes(followup_id: int) -> Any:
     """Amend the notes and next date of a held follow-up."""
-    _checked()
     item = _followup(followup_id)
     try:
         services.update_notes(followup=item, notes=request.form.get("notes"),
-                              next_followup_on=_date(request.form.get("next_followup_on")))
+                              next_followup_on=form_date(request.form.get("next_followup_on")))
     except DomainError as exc:
         _fail(exc)
     else:
@@ -336,11 +317,10 @@ def notes(followup_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def add_action(followup_id: int) -> Any:
     """Add an action item to a held follow-up."""
-    _checked()
     item = _followup(followup_id)
     try:
         services.add_action(followup=item, text=request.form.get("text", ""),
-                            due_on=_date(request.form.get("due_on")))
+                            due_on=form_date(request.form.get("due_on")))
     except DomainError as exc:
         _fail(exc)
     else:
@@ -359,7 +339,6 @@ def _action(item_id: int) -> ActionItem:
 @role_required(*STAFF_ROLES)
 def action_status(item_id: int) -> Any:
     """A coach ticks an action item done, drops it or opens it again."""
-    _checked()
     item = _action(item_id)
     try:
         services.set_action_status(item=item, status=request.form.get("status", ""),
@@ -389,7 +368,6 @@ def mine() -> Any:
 @role_required(Role.LEARNER)
 def tick(item_id: int) -> Any:
     """The learner ticks one of their action items done (or not done after all)."""
-    _checked()
     item = _action(item_id)
     if item.followup.enrollment.membership_id != current_membership().id:
         abort(404)

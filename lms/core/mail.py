@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 def mail_configured() -> bool:
     """Whether ``RELAIS_MAIL_SERVER`` is set."""
-    return bool(current_app.config.get("MAIL_SERVER"))
+    return bool(current_app.config["MAIL_SERVER"])
 
 
 def send_mail(*, to: str, subject: str, body: str) -> bool:

@@ -24,6 +24,7 @@ from lms.accounts.models import Membership, Role
 from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
+from lms.core.web import localized
 from lms.courses import services
 from lms.courses.models import (
     DECLINED,
@@ -166,10 +167,6 @@ def set_approval_required(*, program: Program, required: bool) -> None:
 # --- e-mails (sent after the commit, by the caller) --------------------------------------------
 
 
-def _text(value: dict[str, str], lang: str) -> str:
-    return value.get(lang) or value.get("en") or value.get("fr") or next(iter(value.values()), "")
-
-
 def _when(registration: SessionRegistration) -> str:
     return registration.session.starts_at.astimezone(services.local_zone()).strftime(
         "%d/%m/%Y %H:%M")
@@ -192,7 +189,7 @@ def notify_requested(registration: SessionRegistration) -> bool:
             subject=gettext("%(name)s asks to attend a session", name=learner.user.display_name),
             body=gettext("%(name)s asks to attend “%(module)s” on %(when)s. Approve or decline "
                          "the request here: %(link)s", name=learner.user.display_name,
-                         module=_text(registration.session.module.title, lang),
+                         module=localized(registration.session.module.title, lang),
                          when=_when(registration), link=link))
 
 
@@ -202,7 +199,7 @@ def notify_decided(registration: SessionRegistration) -> bool:
     """
     user = registration.enrollment.membership.user
     lang = user.locale or "fr"
-    module = _text(registration.session.module.title, lang)
+    module = localized(registration.session.module.title, lang)
     with force_locale(lang):
         if registration.status == DECLINED:
             body = gettext("Your request to attend “%(module)s” on %(when)s was declined: "

@@ -12,10 +12,11 @@ from flask_babel import gettext as _
 
 from lms.accounts.authz import STAFF_ROLES, org_blueprint, role_required
 from lms.core.errors import DomainError
+from lms.core.web import form_int
 from lms.courses import editing
 from lms.courses.editing import OptionInput, QuestionInput
 from lms.courses.models import Lesson, Program, Quiz, QuizQuestion
-from lms.courses.views import _checked, _common, _int, _module, _program
+from lms.courses.views import module_or_404, page_context, program_or_404
 from lms.extensions import db
 
 bp = org_blueprint("course_editor", __name__)
@@ -43,7 +44,7 @@ def _texts(prefix: str) -> dict[str, str]:
 
 def _posted_question() -> QuestionInput:
     """The question as posted, blank option rows included (they are dropped on save)."""
-    count = min(_int(request.form.get("option-count")) or 0, 50)
+    count = min(form_int(request.form.get("option-count")) or 0, 50)
     options = [OptionInput(key=request.form.get(f"option-{n}-key") or None,
                            text=_texts(f"option-{n}-text"),
                            correct=request.form.get(f"option-{n}-correct") == "on",
@@ -73,7 +74,7 @@ def _rearranged(data: QuestionInput) -> tuple[QuestionInput, bool]:
     action = request.form.get("action", "save")
     options = list(data.options)
     verb, _sep, number = action.partition("-")
-    n = (_int(number) or 0) - 1
+    n = (form_int(number) or 0) - 1
     if action == "add-option":
         options.append(OptionInput(text={}))
     elif verb == "remove" and 0 <= n < len(options):
@@ -98,7 +99,7 @@ def _with_spare_row(data: QuestionInput) -> QuestionInput:
 
 
 def _editor(template: str, status: int = 200, **context: Any) -> Any:
-    return render_template(template, languages=LANGUAGE_NAMES, **context, **_common()), status
+    return render_template(template, languages=LANGUAGE_NAMES, **context, **page_context()), status
 
 
 # --- quizzes ---------------------------------------------------------------------------------
@@ -112,7 +113,6 @@ def _question_page(template: str, initial: QuestionInput, save: Callable[[Questi
     errors: dict[str, str] = {}
     data = _with_spare_row(initial)
     if request.method == "POST":
-        _checked()
         data, rearranged = _rearranged(_posted_question())
         if not rearranged:
             try:
@@ -133,8 +133,8 @@ def _question_page(template: str, initial: QuestionInput, save: Callable[[Questi
 @role_required(*STAFF_ROLES)
 def new_quiz(program_id: int, module_id: int) -> Any:
     """Add a quiz, with its first question, to an e-learning module."""
-    prog = _program(program_id)
-    module = _module(prog, module_id)
+    prog = program_or_404(program_id)
+    module = module_or_404(prog, module_id)
     if module.kind != "elearning":
         abort(404)
     posted = request.method == "POST"
@@ -150,7 +150,7 @@ def new_quiz(program_id: int, module_id: int) -> Any:
 
 
 def _mark(value: str) -> int | None:
-    number = _int(value)
+    number = form_int(value)
     return -1 if value and number is None else number
 
 
@@ -158,12 +158,11 @@ def _mark(value: str) -> int | None:
 @role_required(*STAFF_ROLES)
 def edit_quiz(program_id: int, quiz_id: int) -> Any:
     """A quiz: its title and pass mark, and its questions to edit, reorder or delete."""
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     quiz = _quiz(prog, quiz_id)
     errors: dict[str, str] = {}
     title, pass_mark = dict(quiz.title), str(quiz.pass_mark)
     if request.method == "POST":
-        _checked()
         title, pass_mark = _texts("title"), request.form.get("pass_mark", "").strip()
         try:
             editing.update_quiz(quiz=quiz, title=title, pass_mark=_mark(pass_mark))
@@ -183,7 +182,7 @@ def edit_quiz(program_id: int, quiz_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def new_question(program_id: int, quiz_id: int) -> Any:
     """Add a question to a quiz."""
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     quiz = _quiz(prog, quiz_id)
     return _question_page(
         "courses/edit_question.html", QuestionInput(text={}, options=[]),
@@ -196,7 +195,7 @@ def new_question(program_id: int, quiz_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def edit_question(program_id: int, question_id: int) -> Any:
     """Edit a question: texts per language, single or multiple answers, options in order."""
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     question = _question(prog, question_id)
     return _question_page(
         "courses/edit_question.html", _stored_question(question),
@@ -211,8 +210,7 @@ def edit_question(program_id: int, question_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def move_question(program_id: int, question_id: int) -> Any:
     """Move a question up or down in its quiz."""
-    _checked()
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     question = _question(prog, question_id)
     editing.move_question(question=question, direction=request.form.get("direction", ""))
     db.session.commit()
@@ -224,7 +222,6 @@ def _delete_page(prog: Program, what: str, item: Any, impact: editing.Impact, ba
                  delete: Any, done: str) -> Any:
     """The confirmation page (GET) or the deletion (POST) of a module, lesson or quiz."""
     if request.method == "POST":
-        _checked()
         try:
             delete()
         except DomainError as exc:
@@ -243,7 +240,7 @@ def _delete_page(prog: Program, what: str, item: Any, impact: editing.Impact, ba
 @role_required(*STAFF_ROLES)
 def delete_question(program_id: int, question_id: int) -> Any:
     """Confirm, then delete a question (past attempts keep their scores)."""
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     question = _question(prog, question_id)
     back = url_for(".edit_quiz", program_id=prog.id, quiz_id=question.quiz_id)
     return _delete_page(prog, "question", question, editing.question_impact(question), back,
@@ -255,7 +252,7 @@ def delete_question(program_id: int, question_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def delete_quiz(program_id: int, quiz_id: int) -> Any:
     """Confirm, then delete a quiz with its questions and the learners' attempts."""
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     quiz = _quiz(prog, quiz_id)
     back = url_for("courses.program", program_id=prog.id, _anchor=f"module-{quiz.module_id}")
     return _delete_page(prog, "quiz", quiz, editing.quiz_impact(quiz), back,
@@ -269,8 +266,8 @@ def delete_quiz(program_id: int, quiz_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def delete_module(program_id: int, module_id: int) -> Any:
     """Confirm (saying how many learners have progress in it), then delete a module."""
-    prog = _program(program_id)
-    module = _module(prog, module_id)
+    prog = program_or_404(program_id)
+    module = module_or_404(prog, module_id)
     back = url_for("courses.program", program_id=prog.id)
     return _delete_page(prog, "module", module, editing.module_impact(module), back,
                         lambda: editing.delete_module(module=module),
@@ -281,7 +278,7 @@ def delete_module(program_id: int, module_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def delete_lesson(program_id: int, lesson_id: int) -> Any:
     """Confirm, then delete a lesson and the learners' reads of it."""
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     lesson = db.session.get(Lesson, lesson_id)
     if lesson is None or lesson.module.program_id != prog.id:
         abort(404)

@@ -18,21 +18,19 @@ from sqlalchemy import select
 from lms.accounts.authz import STAFF_ROLES, current_membership, current_organization, role_required
 from lms.accounts.models import Membership, Role, User
 from lms.core.errors import DomainError
+from lms.core.web import form_date, form_int
 from lms.courses import definitions as defs
 from lms.courses import exercises, queries
 from lms.courses.exercise_models import AfestPlan, ExerciseSubmission
 from lms.courses.models import WITHDRAWN, Cohort, Enrollment, Module
 from lms.courses.rendering import render_markdown
 from lms.courses.views import (
-    _checked,
-    _common,
-    _date,
-    _int,
-    _mine,
-    _module,
-    _program,
     bp,
+    module_or_404,
+    my_enrollment_or_404,
+    page_context,
     page_language,
+    program_or_404,
 )
 from lms.extensions import db
 
@@ -119,11 +117,10 @@ def _saved(action: Callable[[], Any], message: str) -> dict[str, str]:
 @role_required(Role.LEARNER)
 def exercise(enrollment_id: str, module_id: int) -> Any:
     """An exercise: instructions, due date, evidence form, review history, AFEST journal."""
-    enrollment = _mine(enrollment_id)
+    enrollment = my_enrollment_or_404(enrollment_id)
     module = _exercise_of(enrollment, module_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _checked()
         upload = request.files.get("screenshot")
         # One byte over the limit is enough for the service to refuse it.
         data = upload.read(exercises.screenshot_limit() + 1) \
@@ -150,15 +147,14 @@ def _exercise_page(enrollment: Enrollment, module: Module, errors: dict[str, str
         history=history, status=status, due=exercises.due_on(enrollment, module), plan=plan,
         can_submit=enrollment.status != WITHDRAWN and status in (
             exercises.NOT_SUBMITTED, "changes_requested"),
-        errors=errors, journal_errors=journal_errors or {}, **_labels(), **_common())
+        errors=errors, journal_errors=journal_errors or {}, **_labels(), **page_context())
 
 
 @bp.post("/training/<enrollment_id>/exercises/<int:module_id>/journal")
 @role_required(Role.LEARNER)
 def my_journal(enrollment_id: str, module_id: int) -> Any:
     """The learner adds an entry to their AFEST journal (typically a reflective phase)."""
-    _checked()
-    enrollment = _mine(enrollment_id)
+    enrollment = my_enrollment_or_404(enrollment_id)
     module = _exercise_of(enrollment, module_id)
     errors = _saved(lambda: _add_entry(enrollment, module), _("The journal entry was saved."))
     if errors:
@@ -170,7 +166,8 @@ def my_journal(enrollment_id: str, module_id: int) -> Any:
 def _add_entry(enrollment: Enrollment, module: Module) -> None:
     exercises.add_journal_entry(
         enrollment=enrollment, module=module, kind=request.form.get("kind", ""),
-        day=_date("day"), duration_minutes=_int(request.form.get("duration_minutes")),
+        day=form_date(request.form.get("day")),
+        duration_minutes=form_int(request.form.get("duration_minutes")),
         notes=request.form.get("notes", ""), recorded_by=current_user)
 
 
@@ -200,7 +197,7 @@ def _cohort_choice(me: Membership) -> tuple[str, int | None, Membership | None]:
     choice = request.args.get("cohort") or ("mine" if mine else "all")
     if choice == "mine":
         return choice, None, me
-    cohort_id = _int(choice)
+    cohort_id = form_int(choice)
     if cohort_id is not None:
         cohort = db.session.get(Cohort, cohort_id)
         if cohort is None or cohort.organization_id != me.organization_id:
@@ -215,13 +212,13 @@ def review_queue() -> Any:
     """Hand-ins awaiting review, oldest first, by cohort."""
     me = current_membership()
     choice, cohort_id, trainer = _cohort_choice(me)
-    page = max(1, _int(request.args.get("page")) or 1)
+    page = max(1, form_int(request.args.get("page")) or 1)
     pagination = db.paginate(exercises.queue_query(me.organization_id, trainer=trainer,
                                                    cohort_id=cohort_id),
                              page=page, per_page=PER_PAGE, error_out=False)
     return render_template("courses/review_queue.html", pagination=pagination, choice=choice,
                            cohorts=queries.cohorts(me.organization_id), **_labels(),
-                           **_common())
+                           **page_context())
 
 
 def _submission(submission_id: int) -> ExerciseSubmission:
@@ -240,7 +237,6 @@ def review(submission_id: int) -> Any:
     settings = exercises.settings_of(module)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _checked()
         errors = _saved(lambda: exercises.review_submission(
             submission=submission, reviewer=current_membership(),
             decision=request.form.get("decision", ""), comment=request.form.get("comment", ""),
@@ -254,7 +250,7 @@ def review(submission_id: int) -> Any:
                            settings=settings, history=history, errors=errors,
                            due=exercises.due_on(submission.enrollment, module),
                            plan=exercises.afest_plan(submission.enrollment, module),
-                           levels=exercises.RUBRIC_LEVELS, **_labels(), **_common()), \
+                           levels=exercises.RUBRIC_LEVELS, **_labels(), **page_context()), \
         422 if errors else 200
 
 
@@ -268,12 +264,12 @@ def _settings_from_form() -> dict[str, Any]:
     if request.form.get("verify") == "on":
         verification = {"network": request.form.get("network"),
                         "kinds": request.form.getlist("kinds"),
-                        "count": _int(request.form.get("count")),
+                        "count": form_int(request.form.get("count")),
                         "own_comment": request.form.get("own_comment") == "on",
-                        "within_days": _int(request.form.get("within_days"))}
+                        "within_days": form_int(request.form.get("within_days"))}
     return {"instructions": request.form.get("instructions", ""),
             "evidence": {k: request.form.get(f"evidence_{k}", "") for k in defs.EVIDENCE_KINDS},
-            "due_days": _int(request.form.get("due_days")),
+            "due_days": form_int(request.form.get("due_days")),
             "afest": request.form.get("afest") == "on",
             "rubric": list(zip(keys, labels, strict=False)), "verification": verification}
 
@@ -283,21 +279,20 @@ def _settings_from_form() -> dict[str, Any]:
 @role_required(*STAFF_ROLES)
 def exercise_settings(program_id: int, module_id: int) -> Any:
     """Edit an exercise's instructions, evidence, due date, rubric, AFEST and verification."""
-    prog = _program(program_id)
-    module = _module(prog, module_id)
+    prog = program_or_404(program_id)
+    module = module_or_404(prog, module_id)
     if module.kind != "exercise":
         abort(404)
     lang = page_language()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _checked()
         errors = _saved(lambda: exercises.update_settings(module=module, language=lang,
                                                           **_settings_from_form()),
                         _("The exercise settings were saved."))
         if not errors:
             return redirect(url_for(".edit_module", program_id=prog.id, module_id=module.id))
     return render_template("courses/exercise_settings.html", program=prog, module=module,
-                           lang=lang, errors=errors, **_labels(), **_common()), \
+                           lang=lang, errors=errors, **_labels(), **page_context()), \
         422 if errors else 200
 
 
@@ -312,7 +307,7 @@ def afest_list() -> Any:
     if me.role in STAFF_ROLES:
         plans = {(p.enrollment_id, p.module_id): p
                  for p in exercises.afest_plans(me.organization_id)}
-        choice = _int(request.args.get("cohort"))
+        choice = form_int(request.args.get("cohort"))
         for cohort in queries.cohorts(me.organization_id):
             if choice is not None and cohort.id != choice:
                 continue
@@ -326,14 +321,14 @@ def afest_list() -> Any:
                 rows += [(enrollment, m, plans.get((enrollment.id, m.id))) for m in modules]
     else:
         rows = [(p.enrollment, p.module, p) for p in exercises.tutored_by(me)]
-    page = max(1, _int(request.args.get("page")) or 1)
+    page = max(1, form_int(request.args.get("page")) or 1)
     pages = max(1, -(-len(rows) // PER_PAGE))
     return render_template("courses/afest_list.html",
                            rows=rows[(page - 1) * PER_PAGE:page * PER_PAGE], page=page,
                            pages=pages, staff=me.role in STAFF_ROLES,
                            cohorts=queries.cohorts(me.organization_id)
                            if me.role in STAFF_ROLES else [],
-                           choice=request.args.get("cohort", ""), **_labels(), **_common())
+                           choice=request.args.get("cohort", ""), **_labels(), **page_context())
 
 
 def _afest_target(enrollment_id: str, module_id: int) -> tuple[Enrollment, Module,
@@ -361,7 +356,7 @@ def _afest_page(enrollment: Enrollment, module: Module, plan: AfestPlan | None,
     return render_template("courses/afest.html", enrollment=enrollment, module=module,
                            plan=plan, errors=errors, candidates=candidates,
                            staff=me.role in STAFF_ROLES,
-                           settings=exercises.settings_of(module), **_labels(), **_common())
+                           settings=exercises.settings_of(module), **_labels(), **page_context())
 
 
 @bp.route("/exercises/afest/<enrollment_id>/<int:module_id>", methods=["GET", "POST"])
@@ -371,14 +366,13 @@ def afest(enrollment_id: str, module_id: int) -> Any:
     """
     enrollment, module, plan = _afest_target(enrollment_id, module_id)
     if request.method == "POST":
-        _checked()
         action = request.form.get("action")
         me = current_membership()
         try:
             if action == "tutor":
                 if me.role not in STAFF_ROLES:
                     abort(403)
-                tutor = db.session.get(Membership, _int(request.form.get("tutor_id")) or 0)
+                tutor = db.session.get(Membership, form_int(request.form.get("tutor_id")) or 0)
                 exercises.set_tutor(enrollment=enrollment, module=module, tutor=tutor)
                 message = _("The tutor was saved.")
             elif action == "analysis":

@@ -236,7 +236,7 @@ def _screenshot_type(data: bytes) -> str | None:
 
 def screenshot_limit() -> int:
     """The largest screenshot accepted, in bytes (``EXERCISE_SCREENSHOT_MAX_BYTES``, 5 MB)."""
-    return int(current_app.config.get("EXERCISE_SCREENSHOT_MAX_BYTES", 5 * 1024 * 1024))
+    return int(current_app.config["EXERCISE_SCREENSHOT_MAX_BYTES"])
 
 
 def screenshot_folder() -> Path:

@@ -1,4 +1,6 @@
-"""Lesson Markdown to safe HTML, and sessions as iCalendar files."""
+"""How course things are shown on any page: module kinds by name, times in the sessions' time
+zone, lesson Markdown as safe HTML and sessions as iCalendar files.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +9,22 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 import markdown
+from flask_babel import lazy_gettext as _l
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
+from lms.courses.services import local_zone
+
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
+KIND_LABELS = {"workshop": _l("Workshop"), "conference": _l("Conference"),
+               "group_training": _l("Group training"), "elearning": _l("E-learning"),
+               "exercise": _l("On-the-job exercise"), "coaching": _l("Coaching follow-up")}
+
+
+def local(value: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A UTC datetime shown in the sessions' time zone."""
+    return value.astimezone(local_zone()).strftime(fmt)
 
 
 class _SafeLinks(Treeprocessor):

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import Membership, Organization, Role, User
 from lms.core.errors import Conflict, NotFound, ValidationFailed
@@ -722,7 +723,7 @@ def set_capacity(*, session: TrainingSession, capacity: int | None) -> list[Sess
 
 def local_zone() -> ZoneInfo:
     """The time zone sessions are shown and split into half-days in (``RELAIS_TIMEZONE``)."""
-    return ZoneInfo(current_app.config.get("TIMEZONE") or "Europe/Paris")
+    return ZoneInfo(current_app.config["TIMEZONE"])
 
 
 def half_days(session: TrainingSession) -> list[tuple[date, str]]:
@@ -792,6 +793,48 @@ def record_attendance(*, session: TrainingSession, enrollment: Enrollment, day: 
     mark = db.session.scalar(select(Attendance).where(
         Attendance.session_id == session.id, Attendance.enrollment_id == enrollment.id,
         Attendance.day == day, Attendance.half == half))
+    return _write_mark(session, enrollment, day, half, status, recorded_by, mark)
+
+
+def record_sheet(*, session: TrainingSession, marks: Sequence[tuple[str, date, str, str]],
+                 recorded_by: User) -> int:
+    """Record a sign-in sheet: marks (enrolment id, day, half, status), all checked before any
+    is written, each written as :func:`record_attendance` does. Marks equal to the sheet's
+    are left alone; half-days not in ``marks`` stay as they are.
+
+    :return: how many marks changed.
+    :raise ValidationFailed: a mark breaks a rule of :func:`check_attendance`; ``fields`` has
+        ``marks[i]`` for each (``i`` its index in ``marks``) and nothing is written.
+    :raise Conflict: another sheet or a QR sign-in wrote one of these half-days meanwhile;
+        nothing of this sheet is written.
+    """
+    problems = check_attendance(session=session, marks=marks)
+    if problems:
+        raise ValidationFailed(f"{len(problems)} mark(s) cannot be recorded; none was.",
+                               fields={f"marks[{i}]": problems[i] for i in sorted(problems)})
+    sheet = {(a.enrollment_id, a.day, a.half): a for a in db.session.scalars(
+        select(Attendance).where(Attendance.session_id == session.id))}
+    changes = [(e, d, h, st) for e, d, h, st in marks
+               if (e, d, h) not in sheet or sheet[e, d, h].status != st]
+    enrollments = {e.id: e for e in db.session.scalars(select(Enrollment).where(
+        Enrollment.id.in_({e for e, _d, _h, _st in changes})))} if changes else {}
+    try:
+        # A savepoint: a mark inserted meanwhile by another request undoes this sheet only.
+        with db.session.begin_nested():
+            for enrollment_id, day, half, status in changes:
+                _write_mark(session, enrollments[enrollment_id], day, half, status, recorded_by,
+                            sheet.get((enrollment_id, day, half)))
+    except IntegrityError as exc:
+        raise Conflict("The sheet changed meanwhile; nothing was written, send it again.") \
+            from exc
+    return len(changes)
+
+
+def _write_mark(session: TrainingSession, enrollment: Enrollment, day: date, half: str,
+                status: str, recorded_by: User, mark: Attendance | None) -> Attendance:
+    """Create or correct one checked mark (``mark`` is the half-day's current one, if any),
+    recording "attended" for a first presence and voiding it when corrected.
+    """
     if mark is None:
         mark = Attendance(session_id=session.id, enrollment=enrollment, day=day, half=half,
                           status=status)

@@ -40,9 +40,10 @@ from lms.accounts.authz import (
 from lms.accounts.models import Organization, Role
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
+from lms.core.web import flash_error
 from lms.courses import approvals, services, sign_in, sign_in_sheet
 from lms.courses.models import TrainingSession
-from lms.courses.views import _checked, _common, _fail, _program, _session, bp
+from lms.courses.views import bp, page_context, program_or_404, session_or_404
 from lms.extensions import db
 
 scan_bp = Blueprint("sign_in", __name__)
@@ -71,7 +72,7 @@ def scan_url(s: TrainingSession, when: datetime | None = None) -> str:
 @role_required(*STAFF_ROLES)
 def sign_in_code(session_id: int) -> Any:
     """The rotating QR code to show on the screen; the page reloads itself as the code turns."""
-    s = _session(session_id)
+    s = session_or_404(session_id)
     now = utcnow()
     is_open = sign_in.is_open(s, now)
     present, seated = sign_in.signed_count(s, now)
@@ -85,7 +86,7 @@ def sign_in_code(session_id: int) -> Any:
     return render_template("courses/sign_in_code.html", session=s, is_open=is_open,
                            qr=_qr_svg(url) if url else None, url=url, refresh=refresh,
                            present=present, seated=seated, opens_at=sign_in.opens_at(s),
-                           **_common())
+                           **page_context())
 
 
 # --- the learner's scan and confirmation -----------------------------------------------------
@@ -119,7 +120,7 @@ def _ticket_for(s: TrainingSession) -> bool:
 @role_required(Role.LEARNER)
 def sign_in_confirm(session_id: int) -> Any:
     """Confirm one's presence after scanning the session's code."""
-    s = _session(session_id)
+    s = session_or_404(session_id)
     me = current_membership()
     refusal: sign_in.SignInRefused | None = None
     found = None
@@ -129,14 +130,13 @@ def sign_in_confirm(session_id: int) -> Any:
         refusal = exc
     has_ticket = _ticket_for(s)
     if request.method == "POST":
-        _checked()
         if refusal is None and has_ticket:
             try:
                 mark = sign_in.sign_in(session=s, membership=me)
                 db.session.commit()
             except DomainError as exc:
                 db.session.rollback()
-                _fail(exc)
+                flash_error(exc)
             except IntegrityError:
                 # A double tap: the other request recorded the presence; the page says so.
                 db.session.rollback()
@@ -150,7 +150,7 @@ def sign_in_confirm(session_id: int) -> Any:
     if refusal is not None and refusal.code != "already_signed":
         status = 409 if refusal.code in ("not_open",) else 403
     return render_template("courses/sign_in_confirm.html", session=s, found=found,
-                           refusal=refusal, has_ticket=has_ticket, **_common()), status
+                           refusal=refusal, has_ticket=has_ticket, **page_context()), status
 
 
 # --- the PDF sign-in sheet -------------------------------------------------------------------
@@ -167,7 +167,7 @@ def sheet_response(s: TrainingSession) -> Response:
 @role_required(*MANAGER_ROLES)
 def sign_in_sheet_pdf(session_id: int) -> Any:
     """Download the printable sign-in sheet (feuille d'émargement)."""
-    return sheet_response(_session(session_id))
+    return sheet_response(session_or_404(session_id))
 
 
 # --- approvals -------------------------------------------------------------------------------
@@ -183,13 +183,12 @@ def page() -> Any:
                              per_page=50, error_out=False)
     return render_template("courses/approvals.html", pagination=pagination, decided=decided,
                            concerned=approvals.may_see_approvals(me), now=utcnow(),
-                           **_common())
+                           **page_context())
 
 
 @approvals_bp.post("/approvals/<int:registration_id>")
 def decide(registration_id: int) -> Any:
     """Approve or decline one request (declining needs a reason)."""
-    _checked()
     me = current_membership()
     try:
         registration = approvals.get_for(me, registration_id)
@@ -206,7 +205,7 @@ def decide(registration_id: int) -> Any:
             abort(400)
     except DomainError as exc:
         db.session.rollback()
-        _fail(exc)
+        flash_error(exc)
         return redirect(url_for(".page"))
     db.session.commit()
     approvals.notify_decided(registration)
@@ -224,8 +223,7 @@ def decide(registration_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def program_approval(program_id: int) -> Any:
     """Turn manager approval of session registrations on or off for a program."""
-    _checked()
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     approvals.set_approval_required(program=prog,
                                     required=request.form.get("approval_required") == "on")
     db.session.commit()

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import current_app
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from lms.accounts.models import Membership, Organization, User
 from lms.core import pdf
 from lms.core.models import utcnow
+from lms.core.web import localized
 from lms.courses import services
 from lms.courses.models import (
     REGISTERED,
@@ -98,13 +98,6 @@ td.sign {{ height: 11mm; }}
 LABELS = {"present": _l("Present"), "absent": _l("Absent"), "excused": _l("Excused")}
 
 
-def _t(text: dict[str, str] | None) -> str:
-    """A program text in the current language, else in the language it has."""
-    lang = str(get_locale() or "en")[:2]
-    text = text or {}
-    return text.get(lang) or text.get("en") or text.get("fr") or next(iter(text.values()), "")
-
-
 def html(session: TrainingSession) -> str:
     """The sheet as HTML, in the current language."""
     halves, learners = rows(session)
@@ -115,7 +108,7 @@ def html(session: TrainingSession) -> str:
     return template.render(
         session=session, organization=org,
         program=session.cohort.program, module=session.module, halves=halves, rows=learners,
-        zone=zone, t=_t, labels=LABELS, generated=utcnow().astimezone(zone))
+        zone=zone, t=localized, labels=LABELS, generated=utcnow().astimezone(zone))
 
 
 def render_pdf(session: TrainingSession) -> bytes:

@@ -11,14 +11,9 @@ from sqlalchemy import select
 
 from lms.accounts.models import Membership
 from lms.assessments.recommendations import CohortFilter, ModuleSuggestion
+from lms.core.web import localized
 from lms.courses.models import COMPLETED, WITHDRAWN, Cohort, Enrollment, ModuleProgress, Program
 from lms.extensions import db
-
-
-def _text(value: dict[str, str] | None) -> str:
-    from lms.assessments.views import localized
-
-    return localized(value)
 
 
 def find_modules(organization_id: int, codes: list[str],
@@ -51,7 +46,8 @@ def find_modules(organization_id: int, codes: list[str],
             url = (url_for("courses.my_program", enrollment_id=enrollment.id)
                    if enrollment else None)
             (mine if enrollment else others).append(ModuleSuggestion(
-                title=_text(module.title), kind=module.kind, program_title=_text(program.title),
+                title=localized(module.title), kind=module.kind,
+                program_title=localized(program.title),
                 url=url, competencies=targets, enrolled=enrollment is not None))
     return mine + others
 
@@ -60,7 +56,7 @@ def cohort_options(organization_id: int) -> list[tuple[int, str]]:
     """The organization's cohorts for the map's select, as "cohort — program"."""
     cohorts = db.session.scalars(select(Cohort).where(
         Cohort.organization_id == organization_id).order_by(Cohort.name, Cohort.id))
-    return [(c.id, f"{c.name} — {_text(c.program.title)}") for c in cohorts]
+    return [(c.id, f"{c.name} — {localized(c.program.title)}") for c in cohorts]
 
 
 def cohort_members(organization_id: int, cohort_id: int) -> Any:

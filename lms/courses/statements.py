@@ -8,7 +8,6 @@ sending ``completed`` (or ``passed``) with the module's IRI as object or parent.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import current_app
@@ -69,12 +68,6 @@ def iri(kind: str, ident: int | str) -> str:
 def activity_prefix() -> str:
     """What every activity IRI of this instance starts with."""
     return f"{_base()}/xapi/activities/"
-
-
-def parse_iri(activity_id: str, kind: str) -> int | None:
-    """The database id in one of our activity IRIs of ``kind``, or None."""
-    match = re.fullmatch(re.escape(f"{_base()}/xapi/activities/{kind}/") + r"(\d+)", activity_id)
-    return int(match.group(1)) if match else None
 
 
 def derived_extension() -> str:

@@ -4,16 +4,12 @@ learners.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import SubmitField
 
 from lms.accounts.authz import (
     STAFF_ROLES,
@@ -24,8 +20,17 @@ from lms.accounts.authz import (
     role_required,
 )
 from lms.accounts.models import Membership, Role
-from lms.core.errors import DomainError
+from lms.core.errors import Conflict, DomainError
 from lms.core.models import utcnow
+from lms.core.web import (
+    PostForm,
+    current_language,
+    flash_error,
+    form_date,
+    form_datetime,
+    form_int,
+    localized,
+)
 from lms.courses import approvals, queries, services
 from lms.courses import definitions as defs
 from lms.courses.models import (
@@ -45,14 +50,11 @@ from lms.courses.models import (
     SessionRegistration,
     TrainingSession,
 )
-from lms.courses.rendering import icalendar, render_markdown
+from lms.courses.rendering import KIND_LABELS, icalendar, local, render_markdown
 from lms.extensions import db
 
 bp = org_blueprint("courses", __name__)
 
-KIND_LABELS = {"workshop": _l("Workshop"), "conference": _l("Conference"),
-               "group_training": _l("Group training"), "elearning": _l("E-learning"),
-               "exercise": _l("On-the-job exercise"), "coaching": _l("Coaching follow-up")}
 STATE_LABELS = {"not_started": _l("Not started"), "in_progress": _l("In progress"),
                 "completed": _l("Completed"), "failed": _l("Not passed yet")}
 STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"), "withdrawn": _l("Withdrawn"),
@@ -68,64 +70,30 @@ RULE_LABELS = {"attended": _l("Attend a session"), "quiz_passed": _l("Pass the q
                "xapi_completed": _l("Completed in the e-learning package")}
 
 
-class PostForm(FlaskForm):
-    """A CSRF-protected POST whose fields are read from ``request.form``."""
-
-    submit = SubmitField(_l("Confirm"))
-
-
-def localized(text: dict[str, str] | None) -> str:
-    """The text in the page's language, else in any language it has."""
-    if not text:
-        return ""
-    lang = str(get_locale() or "en")[:2]
-    return text.get(lang) or text.get("en") or text.get("fr") or next(iter(text.values()), "")
-
-
 def page_language() -> str:
     """The language being edited: the page's, when the catalogue supports it."""
-    lang = str(get_locale() or "en")[:2]
+    lang = current_language()
     return lang if lang in defs.LANGUAGES else "en"
 
 
-def local(value: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    """A UTC datetime shown in the sessions' time zone."""
-    return value.astimezone(services.local_zone()).strftime(fmt)
-
-
-def _common() -> dict[str, Any]:
+def page_context() -> dict[str, Any]:
+    """What every course page's template uses: labels, local times, texts, the POST form."""
     return {"local": local, "kind_labels": KIND_LABELS, "state_labels": STATE_LABELS,
             "status_labels": STATUS_LABELS, "rule_labels": RULE_LABELS, "t": localized,
             "post_form": PostForm()}
 
 
-def _checked() -> None:
-    """Abort with 400 when the CSRF token of a plain POST is missing or wrong."""
-    if not PostForm().validate_on_submit():
-        abort(400)
-
-
-def _fail(exc: DomainError) -> None:
-    details = " ".join(f"{v}" for v in exc.fields.values())
-    flash(f"{exc.message} {details}".strip(), "error")
-
-
-def _program(program_id: int) -> Program:
+def program_or_404(program_id: int) -> Program:
+    """The organization's program ``program_id``, else 404."""
     return get_in_org_or_404(Program, program_id)
 
 
-def _module(program: Program, module_id: int) -> Module:
+def module_or_404(program: Program, module_id: int) -> Module:
+    """The module ``module_id`` of ``program``, else 404."""
     module = db.session.get(Module, module_id)
     if module is None or module.program_id != program.id:
         abort(404)
     return module
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
 
 
 # --- programs ---------------------------------------------------------------------------------
@@ -137,19 +105,19 @@ def programs() -> Any:
     """The organization's programs and the catalogue to copy from."""
     org = current_organization()
     return render_template("courses/programs.html", programs=queries.programs(org.id),
-                           catalogue=queries.catalogue(), languages=defs.LANGUAGES, **_common())
+                           catalogue=queries.catalogue(), languages=defs.LANGUAGES,
+                           **page_context())
 
 
 @bp.post("/programs/copy")
 @role_required(*STAFF_ROLES)
 def copy_program() -> Any:
     """Copy a catalogue program into the organization."""
-    _checked()
     try:
         program = services.copy_from_catalogue(organization=current_organization(),
                                                slug=request.form.get("slug", ""))
     except DomainError as exc:
-        _fail(exc)
+        flash_error(exc)
         return redirect(url_for(".programs"))
     db.session.commit()
     flash(_("The program was copied; adapt it to the organization."), "success")
@@ -160,13 +128,12 @@ def copy_program() -> Any:
 @role_required(*STAFF_ROLES)
 def new_program() -> Any:
     """Start a program from scratch."""
-    _checked()
     try:
         program = services.create_blank_program(organization=current_organization(),
                                                 title=request.form.get("title", ""),
                                                 language=request.form.get("language", ""))
     except DomainError as exc:
-        _fail(exc)
+        flash_error(exc)
         return redirect(url_for(".programs"))
     db.session.commit()
     return redirect(url_for(".program", program_id=program.id))
@@ -176,7 +143,6 @@ def new_program() -> Any:
 @role_required(*STAFF_ROLES)
 def import_program() -> Any:
     """Import a program exported as a zip (YAML + Markdown)."""
-    _checked()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("Choose a zip file to import."), "error")
@@ -190,7 +156,7 @@ def import_program() -> Any:
                                programs=queries.programs(current_organization().id),
                                catalogue=queries.catalogue(), languages=defs.LANGUAGES,
                                import_errors=exc.fields.get("file", exc.message).splitlines(),
-                               **_common()), 422
+                               **page_context()), 422
     db.session.commit()
     flash(_("The program was imported."), "success")
     return redirect(url_for(".program", program_id=program.id))
@@ -200,17 +166,17 @@ def import_program() -> Any:
 @role_required(*STAFF_ROLES)
 def program(program_id: int) -> Any:
     """A program's modules in order, with reordering and editing."""
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     return render_template("courses/program.html", program=prog,
                            cohorts=queries.cohorts(current_organization().id, prog.id),
-                           kinds=KINDS, **_common())
+                           kinds=KINDS, **page_context())
 
 
 @bp.get("/programs/<int:program_id>/export.zip")
 @role_required(*STAFF_ROLES)
 def export_program(program_id: int) -> Any:
     """Download a program as a zip of program.yaml and lessons/*.md."""
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     data = defs.to_zip(services.definition_of(prog))
     return Response(data, mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{prog.slug}.zip"'})
@@ -220,13 +186,12 @@ def export_program(program_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def add_module(program_id: int) -> Any:
     """Append a module."""
-    _checked()
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     try:
         services.add_module(program=prog, kind=request.form.get("kind", ""),
                             title=request.form.get("title", ""))
     except DomainError as exc:
-        _fail(exc)
+        flash_error(exc)
         return redirect(url_for(".program", program_id=prog.id))
     db.session.commit()
     return redirect(url_for(".program", program_id=prog.id))
@@ -236,13 +201,12 @@ def add_module(program_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def add_lesson(program_id: int, module_id: int) -> Any:
     """Append a lesson to an e-learning module, then edit it."""
-    _checked()
-    prog = _program(program_id)
-    module = _module(prog, module_id)
+    prog = program_or_404(program_id)
+    module = module_or_404(prog, module_id)
     try:
         lesson = services.add_lesson(module=module, title=request.form.get("title", ""))
     except DomainError as exc:
-        _fail(exc)
+        flash_error(exc)
         return redirect(url_for(".program", program_id=prog.id, _anchor=f"module-{module.id}"))
     db.session.commit()
     return redirect(url_for(".edit_lesson", program_id=prog.id, lesson_id=lesson.id))
@@ -252,9 +216,8 @@ def add_lesson(program_id: int, module_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def move_module(program_id: int, module_id: int) -> Any:
     """Move a module up or down."""
-    _checked()
-    prog = _program(program_id)
-    module = _module(prog, module_id)
+    prog = program_or_404(program_id)
+    module = module_or_404(prog, module_id)
     services.move_module(module=module, direction=request.form.get("direction", ""))
     db.session.commit()
     return redirect(url_for(".program", program_id=prog.id, _anchor=f"module-{module.id}"))
@@ -267,12 +230,12 @@ def _rule_from_form() -> dict[str, Any] | None:
         return None
     rule: dict[str, Any] = {"type": kind}
     if kind == "quiz_passed":
-        rule["pass_mark"] = _int(request.form.get("pass_mark"))
+        rule["pass_mark"] = form_int(request.form.get("pass_mark"))
         if request.form.get("pass_mark", "").strip() and rule["pass_mark"] is None:
             rule["pass_mark"] = -1  # not a number: let the service refuse it
     elif kind == "followups_held":
         # A coaching plan's number of follow-ups, when posted, is the rule's count.
-        rule["count"] = _int(request.form.get("followups") or request.form.get("count")) or 1
+        rule["count"] = form_int(request.form.get("followups") or request.form.get("count")) or 1
     return rule
 
 
@@ -280,7 +243,7 @@ def _plan_from_form() -> dict[str, Any] | None:
     """The coaching plan posted with a coaching module (None when the form has none)."""
     if "followups" not in request.form:
         return None
-    return {name: _int(request.form.get(field)) for name, field in (
+    return {name: form_int(request.form.get(field)) for name, field in (
         ("followups", "followups"), ("spacing_days", "spacing_days"),
         ("duration_minutes", "followup_minutes"))}
 
@@ -289,19 +252,18 @@ def _plan_from_form() -> dict[str, Any] | None:
 @role_required(*STAFF_ROLES)
 def edit_module(program_id: int, module_id: int) -> Any:
     """Edit a module's title, description, requirement, duration and competencies."""
-    prog = _program(program_id)
-    module = _module(prog, module_id)
+    prog = program_or_404(program_id)
+    module = module_or_404(prog, module_id)
     lang = page_language()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _checked()
         duration = request.form.get("duration_minutes", "").strip()
         try:
             services.update_module(
                 module=module, language=lang, title=request.form.get("title", ""),
                 description=request.form.get("description", ""),
                 required=request.form.get("required") == "on",
-                duration_minutes=_int(duration) if duration else None,
+                duration_minutes=form_int(duration) if duration else None,
                 competencies=request.form.getlist("competencies"),
                 completion=_rule_from_form(), coaching=_plan_from_form(),
                 prerequisites=request.form.getlist("prerequisites"))
@@ -315,7 +277,7 @@ def edit_module(program_id: int, module_id: int) -> Any:
     return render_template("courses/edit_module.html", program=prog, module=module, lang=lang,
                            errors=errors, codes=defs.COMPETENCY_CODES, rules=defs.RULES,
                            earlier=[m for m in prog.modules if m.position < module.position],
-                           **_common()), \
+                           **page_context()), \
         422 if errors else 200
 
 
@@ -323,7 +285,7 @@ def edit_module(program_id: int, module_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def edit_lesson(program_id: int, lesson_id: int) -> Any:
     """Edit a lesson's Markdown, with a preview rendered on the server."""
-    prog = _program(program_id)
+    prog = program_or_404(program_id)
     lesson = db.session.get(Lesson, lesson_id)
     if lesson is None or lesson.module.program_id != prog.id:
         abort(404)
@@ -333,7 +295,6 @@ def edit_lesson(program_id: int, lesson_id: int) -> Any:
     video = lesson.video_url or ""
     preview, errors = None, {}
     if request.method == "POST":
-        _checked()
         title, body = request.form.get("title", ""), request.form.get("body", "")
         video = request.form.get("video_url", "")
         if request.form.get("action") == "preview":
@@ -351,7 +312,7 @@ def edit_lesson(program_id: int, lesson_id: int) -> Any:
                 return redirect(url_for(".program", program_id=prog.id))
     return render_template("courses/edit_lesson.html", program=prog, lesson=lesson, lang=lang,
                            title=title, body=body, video=video, preview=preview, errors=errors,
-                           **_common()), 422 if errors else 200
+                           **page_context()), 422 if errors else 200
 
 
 # --- cohorts --------------------------------------------------------------------------------
@@ -364,35 +325,27 @@ def cohorts() -> Any:
     org = current_organization()
     return render_template("courses/cohorts.html", cohorts=queries.cohorts(org.id),
                            programs=queries.programs(org.id),
-                           trainers=queries.trainers(org.id), **_common())
-
-
-def _date(name: str) -> date | None:
-    value = request.form.get(name, "").strip()
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+                           trainers=queries.trainers(org.id), **page_context())
 
 
 @bp.post("/cohorts/new")
 @role_required(*STAFF_ROLES)
 def new_cohort() -> Any:
     """Open a cohort of one of the organization's programs."""
-    _checked()
     org = current_organization()
-    prog = db.session.get(Program, _int(request.form.get("program_id")) or 0)
+    prog = db.session.get(Program, form_int(request.form.get("program_id")) or 0)
     if prog is None or prog.organization_id != org.id:
         flash(_("Choose one of the organization's programs."), "error")
         return redirect(url_for(".cohorts"))
-    trainer_ids = {_int(v) for v in request.form.getlist("trainers")}
+    trainer_ids = {form_int(v) for v in request.form.getlist("trainers")}
     chosen = [m for m in queries.trainers(org.id) if m.id in trainer_ids]
     try:
         cohort = services.create_cohort(program=prog, name=request.form.get("name", ""),
-                                        starts_on=_date("starts_on"), ends_on=_date("ends_on"),
+                                        starts_on=form_date(request.form.get("starts_on")),
+                                        ends_on=form_date(request.form.get("ends_on")),
                                         pilot=request.form.get("pilot") == "on", trainers=chosen)
     except DomainError as exc:
-        _fail(exc)
+        flash_error(exc)
         return redirect(url_for(".cohorts"))
     db.session.commit()
     return redirect(url_for(".cohort", cohort_id=cohort.id))
@@ -414,14 +367,13 @@ def cohort(cohort_id: int) -> Any:
                            candidates=queries.learners_not_enrolled(c),
                            teams=queries.teams(c.organization_id),
                            sessions=queries.sessions(c.id), session_modules=session_modules,
-                           trainers=queries.trainers(c.organization_id), **_common())
+                           trainers=queries.trainers(c.organization_id), **page_context())
 
 
 @bp.post("/cohorts/<int:cohort_id>/enrol")
 @role_required(*STAFF_ROLES)
 def enrol(cohort_id: int) -> Any:
     """Enrol one learner, a whole team, or the learners of a CSV file."""
-    _checked()
     c = _cohort(cohort_id)
     how = request.form.get("how")
     try:
@@ -437,7 +389,7 @@ def enrol(cohort_id: int) -> Any:
                 return redirect(url_for(".cohort", cohort_id=c.id))
             done = services.enrol_csv(cohort=c, text=text)
         else:
-            member = db.session.get(Membership, _int(request.form.get("membership_id")) or 0)
+            member = db.session.get(Membership, form_int(request.form.get("membership_id")) or 0)
             if member is None or member.organization_id != c.organization_id:
                 flash(_("Choose a learner."), "error")
                 return redirect(url_for(".cohort", cohort_id=c.id))
@@ -447,8 +399,8 @@ def enrol(cohort_id: int) -> Any:
         report = exc.fields.get("file")
         if report:
             return render_template("courses/csv_report.html", cohort=c, message=exc.message,
-                                   lines=report.splitlines(), **_common()), 422
-        _fail(exc)
+                                   lines=report.splitlines(), **page_context()), 422
+        flash_error(exc)
         return redirect(url_for(".cohort", cohort_id=c.id))
     db.session.commit()
     flash(_("%(n)d learner(s) enrolled.", n=len(done)), "success")
@@ -470,38 +422,30 @@ def withdraw(cohort_id: int, enrollment_id: str) -> Any:
     c = _cohort(cohort_id)
     enrollment = _enrollment_in(c, enrollment_id)
     if request.method == "POST":
-        _checked()
         try:
             services.withdraw(enrollment=enrollment)
         except DomainError as exc:
-            _fail(exc)
+            flash_error(exc)
         else:
             db.session.commit()
             flash(_("%(name)s was withdrawn from the cohort.",
                     name=enrollment.membership.user.display_name), "success")
         return redirect(url_for(".cohort", cohort_id=c.id))
-    return render_template("courses/withdraw.html", cohort=c, enrollment=enrollment, **_common())
-
-
-def _datetime(day: str, time: str) -> datetime | None:
-    try:
-        local = datetime.fromisoformat(f"{day}T{time}")
-    except ValueError:
-        return None
-    return local.replace(tzinfo=services.local_zone())
+    return render_template("courses/withdraw.html", cohort=c, enrollment=enrollment,
+                           **page_context())
 
 
 @bp.post("/cohorts/<int:cohort_id>/sessions")
 @role_required(*STAFF_ROLES)
 def schedule(cohort_id: int) -> Any:
     """Schedule a session of one of the program's workshops or trainings."""
-    _checked()
     c = _cohort(cohort_id)
-    module = db.session.get(Module, _int(request.form.get("module_id")) or 0)
-    starts = _datetime(request.form.get("day", ""), request.form.get("start", ""))
-    ends = _datetime(request.form.get("end_day") or request.form.get("day", ""),
-                     request.form.get("end", ""))
-    trainer = db.session.get(Membership, _int(request.form.get("trainer_id")) or 0)
+    module = db.session.get(Module, form_int(request.form.get("module_id")) or 0)
+    zone = services.local_zone()
+    starts = form_datetime(request.form.get("day"), request.form.get("start"), zone)
+    ends = form_datetime(request.form.get("end_day") or request.form.get("day"),
+                         request.form.get("end"), zone)
+    trainer = db.session.get(Membership, form_int(request.form.get("trainer_id")) or 0)
     if module is None or starts is None or ends is None:
         flash(_("Choose a module, a day and start and end times."), "error")
         return redirect(url_for(".cohort", cohort_id=c.id))
@@ -509,15 +453,16 @@ def schedule(cohort_id: int) -> Any:
         session = services.schedule_session(
             cohort=c, module=module, starts_at=starts, ends_at=ends,
             place=request.form.get("place"), virtual_link=request.form.get("virtual_link"),
-            capacity=_int(request.form.get("capacity")), trainer=trainer)
+            capacity=form_int(request.form.get("capacity")), trainer=trainer)
     except DomainError as exc:
-        _fail(exc)
+        flash_error(exc)
         return redirect(url_for(".cohort", cohort_id=c.id))
     db.session.commit()
     return redirect(url_for(".session", session_id=session.id))
 
 
-def _session(session_id: int) -> TrainingSession:
+def session_or_404(session_id: int) -> TrainingSession:
+    """The organization's session ``session_id``, else 404."""
     return get_in_org_or_404(TrainingSession, session_id)
 
 
@@ -525,21 +470,20 @@ def _session(session_id: int) -> TrainingSession:
 @role_required(*STAFF_ROLES)
 def session(session_id: int) -> Any:
     """A session: seats, waiting list, and learners of the cohort to register."""
-    s = _session(session_id)
+    s = session_or_404(session_id)
     registered = {r.enrollment_id for r in s.registrations}
     candidates = [e for e in queries.enrollments(s.cohort_id)
                   if e.id not in registered and e.status != WITHDRAWN]
     return render_template("courses/session.html", session=s, candidates=candidates,
                            seats=services.seats_taken(s), zone=services.local_zone(),
-                           **_common())
+                           **page_context())
 
 
 @bp.post("/sessions/<int:session_id>/register")
 @role_required(*STAFF_ROLES)
 def assign(session_id: int) -> Any:
     """Register a learner of the cohort (or put them on the waiting list)."""
-    _checked()
-    s = _session(session_id)
+    s = session_or_404(session_id)
     enrollment = db.session.get(Enrollment, request.form.get("enrollment_id", ""))
     if enrollment is None or enrollment.cohort_id != s.cohort_id:
         abort(404)
@@ -547,7 +491,7 @@ def assign(session_id: int) -> Any:
         registration = services.register(session=s, enrollment=enrollment,
                                          requested_by=current_user)
     except DomainError as exc:
-        _fail(exc)
+        flash_error(exc)
     else:
         db.session.commit()
         if registration.status == PENDING_APPROVAL:
@@ -561,12 +505,11 @@ def assign(session_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def capacity(session_id: int) -> Any:
     """Change the capacity; waitlisted learners take the new seats in order."""
-    _checked()
-    s = _session(session_id)
+    s = session_or_404(session_id)
     try:
-        promoted = services.set_capacity(session=s, capacity=_int(request.form.get("capacity")))
+        promoted = services.set_capacity(session=s, capacity=form_int(request.form.get("capacity")))
     except DomainError as exc:
-        _fail(exc)
+        flash_error(exc)
     else:
         db.session.commit()
         if promoted:
@@ -585,8 +528,7 @@ def _registration(s: TrainingSession, registration_id: int) -> SessionRegistrati
 @role_required(*STAFF_ROLES)
 def cancel(session_id: int, registration_id: int) -> Any:
     """Free a seat; the first learner on the waiting list takes it."""
-    _checked()
-    s = _session(session_id)
+    s = session_or_404(session_id)
     promoted = services.cancel_registration(registration=_registration(s, registration_id))
     db.session.commit()
     if promoted is not None:
@@ -599,27 +541,24 @@ def cancel(session_id: int, registration_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def attendance(session_id: int) -> Any:
     """The sign-in sheet: present, absent or excused per learner and half-day."""
-    s = _session(session_id)
+    s = session_or_404(session_id)
     halves = services.half_days(s)
     seated = [r.enrollment for r in s.registrations if r.status == REGISTERED]
     if request.method == "POST":
-        _checked()
-        changed = 0
+        marks = [(enrollment.id, day, half, value)
+                 for enrollment in seated for day, half in halves
+                 if (value := request.form.get(f"mark-{enrollment.id}-{day.isoformat()}-{half}"))
+                 in ATTENDANCE_STATUSES]
         try:
-            for enrollment in seated:
-                for day, half in halves:
-                    value = request.form.get(f"mark-{enrollment.id}-{day.isoformat()}-{half}")
-                    if value in ATTENDANCE_STATUSES:
-                        before = queries.attendance_sheet(s.id).get(
-                            (enrollment.id, day.isoformat(), half))
-                        if before != value:
-                            services.record_attendance(session=s, enrollment=enrollment,
-                                                       day=day, half=half, status=value,
-                                                       recorded_by=current_user)
-                            changed += 1
+            changed = services.record_sheet(session=s, marks=marks, recorded_by=current_user)
+        except Conflict:
+            db.session.rollback()
+            flash(_("Someone changed this sheet meanwhile (a trainer or a learner signing in): "
+                    "nothing was saved. Check the marks and save again."), "error")
+            return redirect(url_for(".attendance", session_id=s.id))
         except DomainError as exc:
             db.session.rollback()
-            _fail(exc)
+            flash_error(exc)
             return redirect(url_for(".attendance", session_id=s.id))
         db.session.commit()
         flash(_("Attendance saved (%(n)d change(s)).", n=changed), "success")
@@ -627,13 +566,13 @@ def attendance(session_id: int) -> Any:
     return render_template("courses/attendance.html", session=s, halves=halves, seated=seated,
                            marks=queries.attendance_sheet(s.id), statuses=ATTENDANCE_STATUSES,
                            qr=queries.qr_sign_ins(s.id),
-                           **_common())
+                           **page_context())
 
 
 @bp.get("/sessions/<int:session_id>/registrations/<int:registration_id>/calendar.ics")
 def ics(session_id: int, registration_id: int) -> Any:
     """The calendar file of one registration (for its learner and the staff)."""
-    s = _session(session_id)
+    s = session_or_404(session_id)
     registration = _registration(s, registration_id)
     me = current_membership()
     if me.role not in STAFF_ROLES and registration.enrollment.membership_id != me.id:
@@ -661,10 +600,11 @@ def my_training() -> Any:
     active = [e for e in mine if e.status != WITHDRAWN]
     if len(active) == 1:
         return redirect(url_for(".my_program", enrollment_id=active[0].id))
-    return render_template("courses/my_training.html", enrollments=mine, **_common())
+    return render_template("courses/my_training.html", enrollments=mine, **page_context())
 
 
-def _mine(enrollment_id: str) -> Enrollment:
+def my_enrollment_or_404(enrollment_id: str) -> Enrollment:
+    """The current learner's own enrolment ``enrollment_id``, else 404."""
     enrollment = db.session.get(Enrollment, enrollment_id)
     if enrollment is None or enrollment.membership_id != current_membership().id:
         abort(404)
@@ -675,7 +615,7 @@ def _mine(enrollment_id: str) -> Enrollment:
 @role_required(Role.LEARNER)
 def my_program(enrollment_id: str) -> Any:
     """My program: modules in order with their state, and where to resume."""
-    enrollment = _mine(enrollment_id)
+    enrollment = my_enrollment_or_404(enrollment_id)
     prog = enrollment.cohort.program
     progress = queries.progress_by_module(enrollment.id)
     sessions = queries.sessions(enrollment.cohort_id)
@@ -684,7 +624,7 @@ def my_program(enrollment_id: str) -> Any:
                            resume=queries.resume_point(prog, progress).module,
                            sessions=sessions, registrations=queries.registrations_of(
                                enrollment.id), zone=services.local_zone(), now=utcnow(),
-                           **_common())
+                           **page_context())
 
 
 def _lesson_of(enrollment: Enrollment, lesson_id: int) -> Lesson:
@@ -698,17 +638,16 @@ def _lesson_of(enrollment: Enrollment, lesson_id: int) -> Lesson:
 @role_required(Role.LEARNER)
 def lesson(enrollment_id: str, lesson_id: int) -> Any:
     """Read a lesson; "mark as read" records it and goes to the next step."""
-    enrollment = _mine(enrollment_id)
+    enrollment = my_enrollment_or_404(enrollment_id)
     item = _lesson_of(enrollment, lesson_id)
     module = item.module
     lessons = list(module.lessons)
     following = lessons[lessons.index(item) + 1] if item is not lessons[-1] else None
     if request.method == "POST":
-        _checked()
         try:
             services.view_lesson(enrollment=enrollment, lesson=item)
         except DomainError as exc:
-            _fail(exc)
+            flash_error(exc)
             return redirect(url_for(".my_program", enrollment_id=enrollment.id))
         db.session.commit()
         if following is not None:
@@ -719,19 +658,18 @@ def lesson(enrollment_id: str, lesson_id: int) -> Any:
                                     quiz_id=module.quizzes[0].id))
         return redirect(url_for(".my_program", enrollment_id=enrollment.id,
                                 _anchor=f"module-{module.id}"))
-    lang = str(get_locale() or "en")[:2]
-    body = item.body.get(lang) or item.body.get(module.program.language) or ""
+    body = item.body.get(current_language()) or item.body.get(module.program.language) or ""
     return render_template("courses/lesson.html", enrollment=enrollment, lesson=item,
                            module=module, html=render_markdown(body), following=following,
                            viewed=item.id in queries.viewed_lessons(enrollment.id),
-                           **_common())
+                           **page_context())
 
 
 @bp.route("/training/<enrollment_id>/quizzes/<int:quiz_id>", methods=["GET", "POST"])
 @role_required(Role.LEARNER)
 def quiz(enrollment_id: str, quiz_id: int) -> Any:
     """Take a quiz; the result shows the score and each question's feedback."""
-    enrollment = _mine(enrollment_id)
+    enrollment = my_enrollment_or_404(enrollment_id)
     item = db.session.get(Quiz, quiz_id)
     if item is None or item.module.program_id != enrollment.cohort.program_id:
         abort(404)
@@ -739,7 +677,6 @@ def quiz(enrollment_id: str, quiz_id: int) -> Any:
     result = None
     answers: dict[str, list[str]] = {}
     if request.method == "POST":
-        _checked()
         answers = {q.key: request.form.getlist(f"q-{q.key}") for q in item.questions}
         try:
             result = services.submit_quiz(enrollment=enrollment, quiz=item, answers=answers)
@@ -752,16 +689,15 @@ def quiz(enrollment_id: str, quiz_id: int) -> Any:
     right = services.score_quiz(item, result.answers)[1] if result else {}
     return render_template("courses/quiz.html", enrollment=enrollment, quiz=item,
                            errors=errors, result=result, right=right, answers=answers,
-                           history=history, **_common()), 422 if errors else 200
+                           history=history, **page_context()), 422 if errors else 200
 
 
 @bp.post("/training/<enrollment_id>/sessions/<int:session_id>/register")
 @role_required(Role.LEARNER)
 def self_register(enrollment_id: str, session_id: int) -> Any:
     """Take a seat in one of the cohort's sessions (or a place on the waiting list)."""
-    _checked()
-    enrollment = _mine(enrollment_id)
-    s = _session(session_id)
+    enrollment = my_enrollment_or_404(enrollment_id)
+    s = session_or_404(session_id)
     if s.starts_at <= utcnow():
         flash(_("This session has already started."), "error")
         return redirect(url_for(".my_program", enrollment_id=enrollment.id))
@@ -769,7 +705,7 @@ def self_register(enrollment_id: str, session_id: int) -> Any:
         registration = services.register(session=s, enrollment=enrollment,
                                          requested_by=current_user)
     except DomainError as exc:
-        _fail(exc)
+        flash_error(exc)
     else:
         db.session.commit()
         if registration.status == PENDING_APPROVAL:
@@ -785,9 +721,8 @@ def self_register(enrollment_id: str, session_id: int) -> Any:
 @role_required(Role.LEARNER)
 def self_cancel(enrollment_id: str, session_id: int) -> Any:
     """Give up one's seat or waiting-list place."""
-    _checked()
-    enrollment = _mine(enrollment_id)
-    s = _session(session_id)
+    enrollment = my_enrollment_or_404(enrollment_id)
+    s = session_or_404(session_id)
     registration = queries.registrations_of(enrollment.id).get(s.id)
     if registration is None or registration.status == DECLINED:  # a decision stays on record
         abort(404)

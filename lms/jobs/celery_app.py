@@ -25,7 +25,7 @@ def celery_for(app: Flask) -> Celery:
         return existing  # type: ignore[no-any-return]
     broker = app.config["BROKER_URL"]
     celery = Celery("relais", broker=broker,
-                    backend=app.config.get("RESULT_BACKEND") or broker, set_as_current=False)
+                    backend=app.config["RESULT_BACKEND"] or broker, set_as_current=False)
     celery.conf.update(
         task_default_queue=QUEUE,
         # A message is acknowledged after the job ran, and given back if the worker dies.

@@ -36,7 +36,7 @@ def worker_name() -> str:
 
 def jobs_dir() -> Path:
     """The folder holding job inputs and results (must be shared by every worker host)."""
-    configured = current_app.config.get("JOBS_DIR")
+    configured = current_app.config["JOBS_DIR"]
     path = Path(configured) if configured else Path(current_app.instance_path) / "jobs"
     path.mkdir(parents=True, exist_ok=True)
     return path

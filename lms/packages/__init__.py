@@ -15,8 +15,5 @@ def init_app(app: Flask) -> None:
     from lms.packages import models, queries, views  # noqa: F401  (tables known to migrations)
 
     app.register_blueprint(views.bp)
-    app.config.setdefault("PACKAGE_MAX_BYTES", 200 * 1024 * 1024)
-    app.config.setdefault("PACKAGE_MAX_UNPACKED_BYTES", 500 * 1024 * 1024)
-    app.config.setdefault("PACKAGE_LAUNCH_HOURS", 8)
     # Explicit wiring: courses knows nothing of packages.
     progress.register_module_aliases(queries.module_aliases)

@@ -16,18 +16,6 @@ def current_package(module_id: int) -> XapiPackage | None:
                              .order_by(XapiPackage.id.desc()).limit(1))
 
 
-def packages_of(module_ids: Iterable[int]) -> dict[int, XapiPackage]:
-    """The current package of each of these modules that has one."""
-    found: dict[int, XapiPackage] = {}
-    ids = list(module_ids)
-    if not ids:
-        return found
-    for package in db.session.scalars(select(XapiPackage).where(
-            XapiPackage.module_id.in_(ids)).order_by(XapiPackage.id)):
-        found[package.module_id] = package
-    return found
-
-
 def module_aliases(activity_ids: Iterable[str], organization_id: int) -> dict[str, int]:
     """Module id of each of these activity ids that is the root activity of a package
     (current or replaced) in the organization.

@@ -27,11 +27,6 @@ from lms.xapi.record import record
 from lms.xapi.services import create_lrs_credentials
 
 
-def package_root() -> Path:
-    """The folder every package is unpacked under."""
-    return Path(current_app.instance_path) / "packages"
-
-
 def package_dir(package: XapiPackage) -> Path:
     """The folder of one package's files."""
     return Path(current_app.instance_path) / package.folder

@@ -27,8 +27,8 @@ from lms.accounts.authz import (
 )
 from lms.accounts.models import Role
 from lms.core.errors import DomainError
+from lms.core.web import localized
 from lms.courses.models import WITHDRAWN, Cohort, Enrollment, Module, Program
-from lms.courses.views import localized
 from lms.extensions import db
 from lms.packages import queries, services
 from lms.packages.models import XapiPackage

@@ -13,8 +13,9 @@ from lms.accounts.authz import STAFF_ROLES, current_membership, current_organiza
 from lms.accounts.models import Role
 from lms.coaching import queries as coaching
 from lms.core.models import utcnow
+from lms.core.web import localized
 from lms.courses import exercises
-from lms.courses.views import KIND_LABELS, local, localized
+from lms.courses.rendering import KIND_LABELS, local
 from lms.reports import pace, queries
 
 bp = org_blueprint("reports", __name__)

@@ -8,7 +8,6 @@ index as plain text.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from typing import Any
@@ -58,15 +57,6 @@ def agent_key(agent: dict[str, Any], *, where: str = "agent") -> str:
     """
     name, value = ifi_of(agent, where=where)
     return f"{name}:{value}"
-
-
-def agent_keys(agent: dict[str, Any]) -> list[str]:
-    """Every key under which an agent can be found: its mbox also matches its mbox_sha1sum."""
-    key = agent_key(agent)
-    keys = [key]
-    if "mbox" in agent:
-        keys.append("mbox_sha1sum:" + hashlib.sha1(agent["mbox"].encode()).hexdigest())
-    return keys
 
 
 def parse_agent_param(raw: str | None, *, name: str = "agent") -> dict[str, Any]:

@@ -118,7 +118,7 @@ def check_attachments(statements: list[dict[str, Any]],
     """
     referenced: set[str] = set()
     for st in statements:
-        for item in _all_attachments(st):
+        for item in all_attachments(st):
             sha2 = str(item.get("sha2", "")).lower()
             referenced.add(sha2)
             if sha2 not in contents and "fileUrl" not in item:
@@ -133,7 +133,8 @@ def check_attachments(statements: list[dict[str, Any]],
                          "statement")
 
 
-def _all_attachments(st: dict[str, Any]) -> list[dict[str, Any]]:
+def all_attachments(st: dict[str, Any]) -> list[dict[str, Any]]:
+    """The attachments a statement declares, its sub-statement's included."""
     found = list(st.get("attachments") or [])
     obj = st.get("object")
     if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":

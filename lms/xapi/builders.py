@@ -86,11 +86,6 @@ def verb(name: str) -> dict[str, Any]:
     return {"id": iri.format(base=base_url()), "display": {"en-US": name, "fr-FR": french}}
 
 
-def verb_iri(name: str) -> str:
-    """The IRI of a verb of the vocabulary."""
-    return VERBS[name][0].format(base=base_url())
-
-
 def activity_iri(kind: str, ident: int | str) -> str:
     """The activity id of one of Relais' objects (``kind`` as in ACTIVITY_TYPES)."""
     return f"{base_url()}/xapi/activities/{kind}/{ident}"

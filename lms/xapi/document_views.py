@@ -33,8 +33,6 @@ from lms.xapi.documents import (
 from lms.xapi.lrs import bp, current_credential, current_organization_id
 
 METHODS = ["GET", "PUT", "POST", "DELETE"]
-# Larger documents are refused with 413 (RELAIS_XAPI_MAX_DOCUMENT_BYTES overrides it).
-MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 
 
 class TooLarge(DomainError):
@@ -109,7 +107,7 @@ def _preconditions() -> Preconditions:
 
 
 def _body() -> bytes:
-    limit = int(current_app.config.get("XAPI_MAX_DOCUMENT_BYTES", MAX_DOCUMENT_BYTES))
+    limit = int(current_app.config["XAPI_MAX_DOCUMENT_BYTES"])
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"documents are limited to {limit} bytes")
     body = request.get_data(cache=False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, false, func, select, update
+from sqlalchemy import delete, false, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
@@ -165,12 +165,6 @@ def document_ids(organization_id: int, scope: Scope, *,
     rows = db.session.execute(stmt).all()
     latest = max((row.updated_at for row in rows), default=None)
     return [row.document_id for row in rows], latest
-
-
-def count_documents(organization_id: int, scope: Scope) -> int:
-    """How many documents a context holds."""
-    return db.session.scalar(
-        select(func.count()).select_from(Document).where(*scope.where(organization_id))) or 0
 
 
 # --- writes --------------------------------------------------------------------------------

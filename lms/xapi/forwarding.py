@@ -48,16 +48,6 @@ from lms.xapi.forwarding_models import ExternalLrs, OutboxEntry, OutboxStatus
 log = logging.getLogger(__name__)
 
 XAPI_VERSION = "1.0.3"
-# Defaults of the RELAIS_XAPI_FORWARD_* settings (read through ``_setting``).
-SETTINGS: dict[str, Any] = {
-    "XAPI_FORWARD_MAX_ATTEMPTS": 10,
-    "XAPI_FORWARD_BATCH_SIZE": 100,
-    "XAPI_FORWARD_BACKOFF_BASE": 30.0,  # seconds before the first retry
-    "XAPI_FORWARD_BACKOFF_CAP": 3600.0,  # longest wait between two attempts
-    "XAPI_FORWARD_CONNECT_TIMEOUT": 5.0,
-    "XAPI_FORWARD_READ_TIMEOUT": 30.0,
-    "XAPI_FORWARD_CLAIM_SECONDS": 300,  # a worker's claim on an organization lapses after this
-}
 # Answers that concern the connection (wrong key, wrong endpoint), not one statement: retried
 # with backoff like an outage, never split into per-statement dead letters.
 CONNECTION_STATUSES = {401, 403, 404, 405, 407}
@@ -66,7 +56,8 @@ ERROR_LENGTH = 1000
 
 
 def _setting(name: str) -> Any:
-    return current_app.config.get(name, SETTINGS[name])
+    # RELAIS_XAPI_FORWARD_* settings; their defaults are in lms.config.DEFAULTS.
+    return current_app.config[name]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -465,9 +456,9 @@ class _Batch:
 def _attachment_hashes(payload: str) -> list[str]:
     if '"attachments"' not in payload:  # most statements: no parsing needed
         return []
-    from lms.xapi.attachments import _all_attachments
+    from lms.xapi.attachments import all_attachments
 
-    return [str(item["sha2"]).lower() for item in _all_attachments(json.loads(payload))
+    return [str(item["sha2"]).lower() for item in all_attachments(json.loads(payload))
             if item.get("sha2")]
 
 

@@ -30,10 +30,6 @@ SUPPORTED_VERSIONS = ("1.0.0", "1.0.1", "1.0.2", "1.0.3")
 PUBLIC_ENDPOINTS = {"xapi.about"}
 
 
-class LrsError(DomainError):
-    """An error answered by the LRS with a status and a plain JSON message."""
-
-
 def lrs_error(status: int, message: str) -> Response:
     """Build the LRS's error response (a JSON object with the message)."""
     response = jsonify({"error": {"code": status, "message": message}})

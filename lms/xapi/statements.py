@@ -289,7 +289,7 @@ def _respond(body: str, texts: list[str], want_attachments: bool,
         hashes: set[str] = set()
         for text in texts:
             st = json.loads(text)
-            for item in multipart._all_attachments(st):
+            for item in multipart.all_attachments(st):
                 if "sha2" in item:
                     hashes.add(str(item["sha2"]).lower())
         contents = queries.attachment_contents(current_organization_id(), sorted(hashes))
@@ -413,7 +413,7 @@ def _page(params: dict[str, str], fmt: str, want_attachments: bool,
         if limit:
             cursor_params["limit"] = str(limit)
         more = f"{bp.url_prefix}/statements?more={_encode_cursor(cursor_params, rows[-1].pk)}"
-        if current_app.config.get("APPLICATION_ROOT", "/") not in ("/", ""):
+        if current_app.config["APPLICATION_ROOT"] not in ("/", ""):
             more = current_app.config["APPLICATION_ROOT"].rstrip("/") + more
     texts = [row.data for row in rows]
     rendered = _render(texts, fmt)

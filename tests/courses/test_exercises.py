@@ -205,6 +205,7 @@ def test_evidence_is_checked_against_the_settings(enrolled, app):
         exercises.submit_evidence(enrollment=learner, module=module, post_url="javascript:x",
                                   reflection="ok", screenshot=b"GIF-but-not-really")
     assert set(exc.value.fields) == {"url", "screenshot"}
+    saved = app.config["EXERCISE_SCREENSHOT_MAX_BYTES"]
     app.config["EXERCISE_SCREENSHOT_MAX_BYTES"] = 32
     try:
         with pytest.raises(ValidationFailed) as exc:
@@ -212,7 +213,7 @@ def test_evidence_is_checked_against_the_settings(enrolled, app):
                                       reflection="ok", screenshot=PNG)
         assert "larger" in exc.value.fields["screenshot"]
     finally:
-        del app.config["EXERCISE_SCREENSHOT_MAX_BYTES"]
+        app.config["EXERCISE_SCREENSHOT_MAX_BYTES"] = saved
     # A module of another program, or not an exercise, is not found.
     with pytest.raises(NotFound):
         exercises.submit_evidence(enrollment=learner, module=w.module("profil"),

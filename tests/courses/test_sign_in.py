@@ -16,6 +16,7 @@ from lms.courses import services, sign_in
 from lms.courses.models import PRESENT, QR, Attendance, TrainingSession
 from lms.extensions import db
 from lms.xapi.models import Statement
+from tests.courses.races import mark_written_meanwhile
 
 SCAN_RE = re.compile(r"http://relais\.test(/sign-in/\d+/\d+\.[0-9a-f]{16})")
 
@@ -267,17 +268,18 @@ def test_a_member_of_another_organization_cannot_sign_in_here(client, login, cre
     assert client.get(scanned.headers["Location"]).status_code == 404
 
 
-def test_a_double_tap_on_confirm_records_one_presence(client, login, enrolled, monkeypatch):
-    from sqlalchemy.exc import IntegrityError
-
+def test_a_double_tap_on_confirm_records_one_presence(client, login, enrolled):
     s = _session(enrolled)
     _seat(s, enrolled.enrollments[0])
     login(enrolled.learners[0])
     client.get(f"/sign-in/{s.id}/{sign_in.token_for(s)}")
-
-    def raced(**_kwargs):  # the other tap inserted the same half-day first
-        raise IntegrityError("INSERT INTO attendances", {}, Exception("unique"))
-
-    monkeypatch.setattr(sign_in, "sign_in", raced)
-    response = client.post(f"/o/acme/sessions/{s.id}/sign-in")
+    with mark_written_meanwhile() as other_tap:  # the other tap inserts the half-day first
+        response = client.post(f"/o/acme/sessions/{s.id}/sign-in")
+    assert other_tap, "the race did not happen"
     assert response.status_code == 302  # not a 500: back to the page, which tells the state
+    rows = db.session.scalars(select(Attendance).where(Attendance.session_id == s.id)).all()
+    assert [(r.enrollment_id, r.status, r.source) for r in rows] == [
+        (enrolled.enrollments[0].id, PRESENT, QR)]
+    assert _attended() == []  # the losing tap recorded nothing, not even its statement
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "You are signed in for this half-day" in page

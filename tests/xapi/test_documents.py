@@ -481,6 +481,7 @@ def test_launch_credentials_only_reach_their_learners_documents(
 
 
 def test_documents_over_the_size_limit_are_413(app: Flask, lrs: Lrs) -> None:
+    saved = app.config["XAPI_MAX_DOCUMENT_BYTES"]
     app.config["XAPI_MAX_DOCUMENT_BYTES"] = 100
     try:
         response = lrs.request("PUT", STATE, state(), data=b"x" * 101,
@@ -488,7 +489,7 @@ def test_documents_over_the_size_limit_are_413(app: Flask, lrs: Lrs) -> None:
         assert response.status_code == 413
         lrs.ok("PUT", STATE, state(), data=b"x" * 100, content_type="application/octet-stream")
     finally:
-        del app.config["XAPI_MAX_DOCUMENT_BYTES"]
+        app.config["XAPI_MAX_DOCUMENT_BYTES"] = saved
 
 
 def test_alternate_request_syntax_reaches_the_document_resources(lrs: Lrs) -> None:

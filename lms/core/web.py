@@ -1,0 +1,75 @@
+"""What the pages of every package share: the plain POST form, texts in the reader's language,
+reading optional values from a submitted form and showing a refused change.
+
+Packages import these from here, never from one another's views.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+
+from flask import flash
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SubmitField
+
+from lms.core.errors import DomainError
+
+# Relais is French first: a text missing in the reader's language is shown in French.
+FALLBACK_LANGUAGE = "fr"
+
+
+class PostForm(FlaskForm):
+    """A POST button whose fields are read from ``request.form`` (CSRF is checked by
+    ``CSRFProtect`` for every POST; the form renders the token).
+    """
+
+    submit = SubmitField(_l("Confirm"))
+
+
+def current_language() -> str:
+    """The two-letter language of the page being served (``fr``, ``en``)."""
+    return str(get_locale() or FALLBACK_LANGUAGE)[:2]
+
+
+def localized(text: dict[str, str] | None, lang: str | None = None) -> str:
+    """A text given per language, in ``lang`` (by default the page's), else in French, else in
+    any language it has; ``""`` when there is none.
+    """
+    if not text:
+        return ""
+    return (text.get(lang or current_language()) or text.get(FALLBACK_LANGUAGE)
+            or next((v for v in text.values() if v), ""))
+
+
+def form_int(value: str | None) -> int | None:
+    """An optional integer typed in a form: None when empty or not a number."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def form_date(value: str | None) -> date | None:
+    """An optional ISO date (``YYYY-MM-DD``) from a form: None when empty or invalid."""
+    value = (value or "").strip()
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def form_datetime(day: str | None, time: str | None, zone: tzinfo) -> datetime | None:
+    """A day and a time typed in a form, as an aware datetime in ``zone``; None when invalid."""
+    try:
+        moment = datetime.fromisoformat(f"{(day or '').strip()}T{(time or '').strip()}")
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=zone)
+
+
+def flash_error(exc: DomainError) -> None:
+    """Show a refused change at the top of the next page: its message, then each field's."""
+    details = " ".join(str(v) for v in exc.fields.values())
+    flash(f"{exc.message} {details}".strip(), "error")

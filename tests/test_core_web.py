@@ -1,0 +1,66 @@
+"""The helpers every page shares (lms/core/web.py) and CSRF on every page form."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from lms.core.web import form_date, form_datetime, form_int, localized
+
+
+@pytest.mark.parametrize(("accept", "text", "shown"), [
+    ("fr", {"en": "Hello", "fr": "Bonjour"}, "Bonjour"),
+    ("en", {"en": "Hello", "fr": "Bonjour"}, "Hello"),
+    # Missing in the reader's language: French first, whatever order the text has.
+    ("en", {"de": "Hallo", "fr": "Bonjour"}, "Bonjour"),
+    ("en", {"de": "Hallo", "fr": "", "it": "Ciao"}, "Hallo"),
+    ("fr", {"en": "Hello"}, "Hello"),
+    ("fr", {}, ""),
+    ("fr", None, ""),
+])
+def test_localized_reader_language_then_french_then_any(app, accept, text, shown):
+    with app.test_request_context(headers={"Accept-Language": accept}):
+        assert localized(text) == shown
+
+
+def test_localized_in_a_given_language(app):
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        assert localized({"en": "Hello", "fr": "Bonjour"}, "en") == "Hello"
+        assert localized({"de": "Hallo", "fr": "Bonjour"}, "en") == "Bonjour"
+
+
+def test_form_values():
+    assert form_int("12") == 12 and form_int("") is None and form_int("douze") is None
+    assert form_int(None) is None
+    assert form_date(" 2031-02-03 ") == date(2031, 2, 3)
+    assert form_date("03/02/2031") is None and form_date(None) is None
+    paris = ZoneInfo("Europe/Paris")
+    assert form_datetime("2031-02-03", "09:30", paris) == datetime(2031, 2, 3, 9, 30,
+                                                                   tzinfo=paris)
+    assert form_datetime("2031-02-03", "", paris) is None
+    assert form_datetime("", "09:30", paris) is None
+
+
+# Page blueprints whose forms used to check the token themselves (``_checked()``) and now rely
+# on CSRFProtect alone.
+BLUEPRINTS = ("courses", "coaching", "skills")
+
+
+def _post_urls(app):
+    for rule in app.url_map.iter_rules():
+        if "POST" not in (rule.methods or ()) or rule.endpoint.split(".")[0] not in BLUEPRINTS:
+            continue
+        values = {name: ("acme" if name == "org_slug" else 1) for name in rule.arguments}
+        yield rule.endpoint, rule.build(values)[1]
+
+
+def test_every_post_of_those_pages_needs_the_csrf_token(app, client):
+    urls = list(_post_urls(app))
+    assert len(urls) > 40
+    app.config["WTF_CSRF_ENABLED"] = True  # the autouse fixture turns it off again
+    for endpoint, url in urls:
+        response = client.post(url, data={"direction": "up"})
+        assert response.status_code == 400, endpoint
+        assert "CSRF" in response.get_data(as_text=True), endpoint

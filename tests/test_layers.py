@@ -1,0 +1,56 @@
+"""The layering written in ``lms/__init__.py`` holds: read from the imports of every module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+LMS = Path(__file__).resolve().parent.parent / "lms"
+# Lowest first; packages on one line are side by side and may not import each other.
+LAYERS = [{"core"}, {"accounts"}, {"jobs"}, {"xapi"}, {"assessments"}, {"courses"},
+          {"packages", "coaching", "advocacy", "certificates"}, {"reports"}, {"api"}]
+RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+
+
+def _imports() -> list[tuple[str, str, str, list[str]]]:
+    """(file, importing package, imported module, names) for each ``lms.*`` import in a package
+    (inside functions too)."""
+    found = []
+    for path in sorted(LMS.rglob("*.py")):
+        parts = path.relative_to(LMS).parts
+        if len(parts) < 2:
+            continue  # a top-level module (web, cli, serving…): the application's edge
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and \
+                    node.module.startswith("lms."):
+                found.append((f"{path.relative_to(LMS)}:{node.lineno}", parts[0], node.module,
+                              [a.name for a in node.names]))
+            elif isinstance(node, ast.Import):
+                found += [(f"{path.relative_to(LMS)}:{node.lineno}", parts[0], a.name, [])
+                          for a in node.names if a.name.startswith("lms.")]
+    return found
+
+
+def test_every_package_is_placed():
+    packages = {p.name for p in LMS.iterdir() if (p / "__init__.py").exists()}
+    assert packages - {"translations", "templates", "static"} == set(RANK)
+
+
+def test_packages_import_only_lower_layers():
+    upward = [f"{where}: {package} imports {module}"
+              for where, package, module, _names in _imports()
+              if (target := module.split(".")[1]) in RANK and target != package
+              and RANK[target] >= RANK[package]]
+    assert not upward, "\n".join(upward)
+
+
+def test_no_package_imports_another_s_views_or_private_names():
+    found = []
+    for where, package, module, names in _imports():
+        if module.split(".")[1] == package:
+            continue
+        if module.split(".")[-1].endswith("views"):
+            found.append(f"{where}: {module}")
+        found += [f"{where}: {module}.{name}" for name in names
+                  if name.startswith("_") and name != "_"]
+    assert not found, "\n".join(found)
