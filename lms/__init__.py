@@ -13,7 +13,8 @@ another package's views or private names (``tests/test_layers.py`` checks it)::
     courses              programs, cohorts, sessions and attendance, e-learning, exercises
     packages, coaching,  side by side above courses: none of them imports another
     advocacy, certificates
-    reports              dashboards over courses and coaching
+    reports, privacy     dashboards over courses and coaching; personal-data export and
+                         erasure, which reach every package below
     api                  /api/v1 over assessments, courses, coaching, advocacy, certificates,
                          jobs
 
