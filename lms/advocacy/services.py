@@ -230,7 +230,9 @@ class Problem:
     def text(self) -> str:
         """The message as people read it: "network: 'myspace' is not one of …", or for a
         problem about the person, the message alone."""
-        return str(self.message) if self.code in WHO_CODES else f"{self.field}: {self.message}"
+        if self.code in WHO_CODES:
+            return str(self.message)
+        return str(_l("%(field)s: %(message)s", field=self.field, message=self.message))
 
     def as_json(self) -> dict[str, Any]:
         """The per-event error of the API and webhook answers."""
