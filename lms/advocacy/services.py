@@ -29,10 +29,11 @@ from lms.advocacy.models import (
     ContentItem,
 )
 from lms.advocacy.statements import StatementFactory
+from lms.core.database import insert_rows, select_in, time_processor
 from lms.core.errors import Forbidden, ValidationFailed
 from lms.core.models import utcnow
 from lms.extensions import db
-from lms.xapi.record import insert_rows, record, select_in, time_processor
+from lms.xapi.record import record
 
 BATCH = 1000
 MAX_COUNT = 2_000_000_000
