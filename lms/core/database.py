@@ -21,6 +21,8 @@ CHUNK = 500
 _PG_ARRAY_TYPES = {"organization_id": "int[]", "created_at": "timestamptz[]",
                    "updated_at": "timestamptz[]"}
 _PG_CHUNK = 5000
+# One instance: the dialect caches its processors per type instance.
+_UTC = UTCDateTime()
 
 
 @event.listens_for(Engine, "connect")
@@ -83,7 +85,7 @@ def time_processor() -> Callable[[datetime], Any]:
     """Converts an aware datetime to the driver value SQLAlchemy binds for a UTC timestamp
     column (on SQLite the same text, so that stored rows compare right with bound values)."""
     dialect = db.session.connection().dialect
-    return UTCDateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+    return _UTC.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
 
 
 def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
