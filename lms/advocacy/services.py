@@ -378,18 +378,8 @@ def normalize_event(raw: dict[str, Any], *, user_id: int, source: str,
 
     :raise EventInvalid: the first problem, in words meant for the person who sent it.
     """
-    network = str(raw.get("network") or "").strip().lower()
-    network = NETWORK_ALIASES.get(network, network)
-    if network not in NETWORKS:
-        raise EventInvalid(INVALID_NETWORK, "network", _l(
-            "%(value)s is not one of %(choices)s", value=repr(raw.get("network")),
-            choices=", ".join(NETWORKS)))
-    kind = str(raw.get("kind") or "").strip().lower()
-    kind = KIND_ALIASES.get(kind, kind)
-    if kind not in KINDS:
-        raise EventInvalid(INVALID_KIND, "kind", _l(
-            "%(value)s is not one of %(choices)s", value=repr(raw.get("kind")),
-            choices=", ".join(KINDS)))
+    network = _one_of(raw, "network", NETWORK_ALIASES, NETWORKS, INVALID_NETWORK)
+    kind = _one_of(raw, "kind", KIND_ALIASES, KINDS, INVALID_KIND)
     url = str(raw.get("url") or "").strip() or None
     if url is not None and (len(url) > 2000 or not _URL.match(url)):
         raise EventInvalid(INVALID_URL, "url", _l("%(value)s is not an http(s) address",
@@ -414,6 +404,17 @@ def normalize_event(raw: dict[str, Any], *, user_id: int, source: str,
     event["idem_key"] = idem_key(user_id=user_id, network=network, kind=kind, url=url,
                                  occurred_at=occurred_at, external_id=external_id)
     return event
+
+
+def _one_of(raw: dict[str, Any], name: str, aliases: dict[str, str],
+            allowed: tuple[str, ...], code: str) -> str:
+    value = str(raw.get(name) or "").strip().lower()
+    value = aliases.get(value, value)
+    if value not in allowed:
+        raise EventInvalid(code, name, _l("%(value)s is not one of %(choices)s",
+                                          value=repr(raw.get(name)),
+                                          choices=", ".join(allowed)))
+    return value
 
 
 def _optional_id(value: Any, field: str) -> int | None:
