@@ -59,7 +59,8 @@ def create_advocacy_events(membership: Membership) -> Any:
     """Record one event, or ``{"events": [...]}``; idempotent (same event → metrics updated).
 
     Learners record their own events; trainers, HR and admins may name anyone by ``email``.
-    All or nothing: one invalid event stores none (fields name ``events[i]``).
+    All or nothing: one invalid event stores none (fields name ``events[i]``; the error's
+    ``events`` gives each one's code, see docs/advocacy-intake.md).
     """
     body = json_body()
     raw_events = body["events"] if "events" in body else [body]
@@ -183,7 +184,11 @@ def _document() -> None:
                                                           "AdvocacyEventInput"}}}}]}}}},
                  "responses": {"201": _json(result, "at least one event created"),
                                "200": _json(result, "all events already known"),
-                               **_errors(400, 401, 404, 422)}}}
+                               **_errors(400, 401, 404, 422)},
+                 "description": "A 422 answer also lists each refused event in "
+                                "error.events: {index, code, field, message}, with codes "
+                                "such as unknown_member, no_consent, invalid_network, "
+                                "invalid_date, invalid_metric."}}
     PATHS["/orgs/{org_slug}/advocacy/campaigns"] = {
         "get": {"summary": "Campaigns and their content items", "parameters": [ORG],
                 "responses": {"200": _json({"type": "object", "properties": {
