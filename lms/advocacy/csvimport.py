@@ -16,17 +16,12 @@ import hashlib
 import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import select
-
-from lms.accounts.models import Membership, Organization, User
+from lms.accounts.models import Organization
 from lms.advocacy import services
-from lms.advocacy.models import Campaign, ContentItem
 from lms.core.errors import ValidationFailed
-from lms.core.models import utcnow
-from lms.extensions import db
 
 MAX_BYTES = 200 * 1024 * 1024
 US_DATES = ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%y", "%b %d, %Y",
@@ -36,11 +31,14 @@ US_DATES = ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%y", "%b %
 class ImportRejected(ValidationFailed):
     """Some rows are bad and invalid rows were not to be skipped: nothing was written."""
 
-    def __init__(self, errors: list[tuple[int, str]], *, read: int) -> None:
+    def __init__(self, errors: list[tuple[int, str]], *, read: int,
+                 problems: list[services.Problem] | None = None) -> None:
         super().__init__(f"{len(errors)} of {read} rows are not valid; nothing was imported.",
                          fields={"file": f"{len(errors)} invalid rows"})
         self.errors = errors
         self.read = read
+        # Each bad row's problem with its code (``index`` is the line number).
+        self.problems = problems or []
 
 
 @dataclass(frozen=True)
@@ -190,6 +188,8 @@ class Checked:
     header: list[str]
     events: list[dict[str, Any]] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
+    # The same problems with their codes, by line (``index`` is the file's line number).
+    problems: list[services.Problem] = field(default_factory=list)
     rejected: list[list[str]] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)
     read: int = 0
@@ -225,53 +225,29 @@ def _check_file(*, organization: Organization, data: bytes, preset_name: str | N
                 source: str) -> Checked:
     spec = preset(preset_name)
     header, rows = read_rows(data, spec)
-    members = db.session.execute(select(User.id, User.email, User.display_name).join(
-        Membership).where(Membership.organization_id == organization.id)).all()
-    by_email = {m.email.lower(): m.id for m in members}
-    by_name: dict[str, list[int]] = {}
-    for m in members:
-        by_name.setdefault(m.display_name.strip().lower(), []).append(m.id)
-    consenting = services.consenting_user_ids(organization.id)
-    campaigns = set(db.session.scalars(select(Campaign.id).where(
-        Campaign.organization_id == organization.id)))
-    items = {r.id: r.campaign_id for r in db.session.execute(
-        select(ContentItem.id, ContentItem.campaign_id).where(
-            ContentItem.organization_id == organization.id))}
-    checked = Checked(header=header, names={m.id: m.display_name for m in members},
-                      read=len(rows))
-    now = utcnow()
-    for line, values, row in rows:
+    # Each row becomes (who, event) by its preset, then the batch goes through the one intake
+    # check; problems come back by position and are reported by line.
+    items: list[tuple[str, dict[str, Any]]] = []
+    origin: list[int] = []  # the row of each item
+    problems: list[tuple[int, services.Problem]] = []  # (row, problem)
+    for n, (_line, _values, row) in enumerate(rows):
         try:
-            who, raw = spec.build(row)
-            who = who.strip()
-            if not who:
-                raise ValueError("no e-mail address to match a learner")
-            if "@" in who:
-                user_id = by_email.get(who.lower())
-                if user_id is None:
-                    raise ValueError(f"{who} is not a member of this organization")
-            else:
-                ids = by_name.get(who.lower(), [])
-                if len(ids) != 1:
-                    raise ValueError(f"{who!r}: no single member with this name "
-                                     "(add an Email column)")
-                user_id = ids[0]
-            if user_id not in consenting:
-                raise ValueError(f"{who} has not opted in to advocacy activity collection")
-            event = services.normalize_event(raw, user_id=user_id, source=source,
-                                             date_formats=spec.date_formats, now=now)
-            if event["campaign_id"] and event["campaign_id"] not in campaigns:
-                raise ValueError(f"campaign_id: no campaign {event['campaign_id']}")
-            if event["content_item_id"]:
-                if event["content_item_id"] not in items:
-                    raise ValueError(f"content_item_id: no content item "
-                                     f"{event['content_item_id']}")
-                event["campaign_id"] = event["campaign_id"] or items[event["content_item_id"]]
-        except ValueError as exc:
-            checked.errors.append((line, str(exc)))
-            checked.rejected.append([str(line), str(exc), *values])
+            items.append(spec.build(row))
+        except services.EventInvalid as exc:
+            problems.append((n, services.Problem(n, exc.code, exc.field, exc.message)))
             continue
-        checked.events.append(event)
+        origin.append(n)
+    batch = services.check_events(organization_id=organization.id, items=items, source=source,
+                                  date_formats=spec.date_formats, match_names=True)
+    problems.extend((origin[p.index], p) for p in batch.problems)
+    problems.sort(key=lambda item: item[0])
+    checked = Checked(header=header, events=batch.events, names=batch.names, read=len(rows))
+    for n, problem in problems:
+        line, values, _row = rows[n]
+        text = problem.text()
+        checked.problems.append(replace(problem, index=line))
+        checked.errors.append((line, text))
+        checked.rejected.append([str(line), text, *values])
     return checked
 
 
@@ -285,6 +261,7 @@ class ImportResult:
     unchanged: int
     errors: list[tuple[int, str]]
     rejected_csv: bytes | None
+    problems: list[services.Problem] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         """The counts, as the CLI and the background job report them."""
@@ -315,9 +292,10 @@ def import_activity(*, organization: Organization, data: bytes, preset_name: str
     with _collector_paused():
         checked = check_file(organization=organization, data=data, preset_name=preset_name)
         if checked.errors and not skip_invalid:
-            raise ImportRejected(checked.errors, read=checked.read)
+            raise ImportRejected(checked.errors, read=checked.read, problems=checked.problems)
         result = services.ingest(organization=organization, events=checked.events,
                                  names=checked.names, progress=progress)
     return ImportResult(read=checked.read, created=result.created, updated=result.updated,
                         unchanged=result.unchanged, errors=checked.errors,
-                        rejected_csv=rejected_csv(checked) if checked.errors else None)
+                        rejected_csv=rejected_csv(checked) if checked.errors else None,
+                        problems=checked.problems)

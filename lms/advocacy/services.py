@@ -9,14 +9,15 @@ import hashlib
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text, update
 
-from lms.accounts.models import Organization, User
+from lms.accounts.models import Membership, Organization, User
 from lms.advocacy.models import (
     CAMPAIGN_KINDS,
     KINDS,
@@ -29,10 +30,11 @@ from lms.advocacy.models import (
     ContentItem,
 )
 from lms.advocacy.statements import StatementFactory
+from lms.core.database import insert_rows, select_in, time_processor
 from lms.core.errors import Forbidden, ValidationFailed
 from lms.core.models import utcnow
 from lms.extensions import db
-from lms.xapi.record import insert_rows, record, select_in, time_processor
+from lms.xapi.record import record
 
 BATCH = 1000
 MAX_COUNT = 2_000_000_000
@@ -183,6 +185,85 @@ def add_content_item(*, campaign: Campaign, title: str, url: str,
     return item
 
 
+# -- refused events: stable codes, translated messages ------------------------------------------
+
+# The codes of a refused event. They are a contract: the API and the webhook answer them per
+# event, the CSV import keeps them with each rejected line, and the same bad event gets the same
+# code from every path.
+UNKNOWN_MEMBER = "unknown_member"
+NO_CONSENT = "no_consent"
+NOT_OWN_ACTIVITY = "not_own_activity"
+INVALID_NETWORK = "invalid_network"
+INVALID_KIND = "invalid_kind"
+INVALID_URL = "invalid_url"
+MISSING_URL = "missing_url"
+INVALID_DATE = "invalid_date"
+FUTURE_DATE = "future_date"
+INVALID_METRIC = "invalid_metric"
+INVALID_EXTERNAL_ID = "invalid_external_id"
+INVALID_REFERENCE = "invalid_reference"
+UNKNOWN_CAMPAIGN = "unknown_campaign"
+UNKNOWN_CONTENT_ITEM = "unknown_content_item"
+# Problems about who the event is of (shown without a field name before the message).
+WHO_CODES = frozenset((UNKNOWN_MEMBER, NO_CONSENT, NOT_OWN_ACTIVITY))
+
+
+class EventInvalid(ValueError):
+    """One field of an event is wrong: ``code`` (see above), ``field`` and ``message`` (a lazy
+    string, translated when shown). ``str()`` gives "field: message".
+    """
+
+    def __init__(self, code: str, field: str, message: Any) -> None:
+        super().__init__(code)
+        self.code, self.field, self.message = code, field, message
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why the event at ``index`` of a batch was refused."""
+
+    index: int
+    code: str
+    field: str
+    message: Any  # a lazy string: translated in the reader's language when shown
+
+    def text(self) -> str:
+        """The message as people read it: "network: 'myspace' is not one of …", or for a
+        problem about the person, the message alone.
+        """
+        if self.code in WHO_CODES:
+            return str(self.message)
+        return str(_l("%(field)s: %(message)s", field=self.field, message=self.message))
+
+    def as_json(self) -> dict[str, Any]:
+        """The per-event error of the API and webhook answers."""
+        return {"index": self.index, "code": self.code, "field": self.field,
+                "message": self.text()}
+
+
+class EventsRejected(ValidationFailed):
+    """Some events of a batch are refused and the batch is all or nothing: nothing was
+    written. ``problems`` says which and why; each surface presents them its own way.
+    """
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(str(_l("Some events are not valid; none was stored.")),
+                         fields={f"events[{p.index}]": p.text() for p in problems})
+        self.problems = problems
+
+    def envelope(self, *, single: bool = False) -> dict[str, Any]:
+        """The JSON error envelope of the API and the webhook, with each event's problem in
+        ``fields`` (``events[i]``, or ``event`` for a ``single`` event sent alone) and, with
+        its code, in ``events``.
+        """
+        fields = {"event": self.problems[0].text()} if single else self.fields
+        return {"error": {"code": self.code, "message": self.message, "fields": fields,
+                          "events": [p.as_json() for p in self.problems]}}
+
+
 # -- parsing one event ----------------------------------------------------------------------------
 
 def parse_count(value: Any, field: str) -> int:
@@ -190,12 +271,12 @@ def parse_count(value: Any, field: str) -> int:
 
     Decimal values are rounded (some platforms export averaged counts).
 
-    :raise ValueError: not a number, or negative.
+    :raise EventInvalid: not a number, or negative (``invalid_metric``).
     """
     if value is None or value == "":
         return 0
     if isinstance(value, bool):
-        raise ValueError(f"{field}: not a number")
+        raise EventInvalid(INVALID_METRIC, field, _l("not a number"))
     if isinstance(value, int | float):
         number = float(value)
     elif isinstance(value, str) and value.isdigit():
@@ -220,9 +301,10 @@ def parse_count(value: Any, field: str) -> int:
         try:
             number = float(text)
         except ValueError:
-            raise ValueError(f"{field}: {value!r} is not a number") from None
+            raise EventInvalid(INVALID_METRIC, field, _l("%(value)s is not a number",
+                                                         value=repr(value))) from None
     if number != number or number < 0 or number > MAX_COUNT:
-        raise ValueError(f"{field}: must be a positive number")
+        raise EventInvalid(INVALID_METRIC, field, _l("must be a positive number"))
     return int(round(number))
 
 
@@ -235,13 +317,14 @@ def parse_when(value: Any, formats: Iterable[str] = DATE_FORMATS) -> datetime:
     zone is given. Slashed dates are day-first unless ``formats`` lists a month-first one
     before any day-first one.
 
-    :raise ValueError: none of them.
+    :raise EventInvalid: none of them (``invalid_date``).
     """
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     text = str(value or "").strip()
     if not text:
-        raise ValueError("date: required")
+        # Named "date" in messages, as the CSV column most exports use.
+        raise EventInvalid(INVALID_DATE, "date", _l("required"))
     formats = tuple(formats)
     # Fast paths for the common shapes (strptime is slow on 100,000-row files).
     match = _ISO.fullmatch(text)
@@ -258,7 +341,8 @@ def parse_when(value: Any, formats: Iterable[str] = DATE_FORMATS) -> datetime:
             return datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0),
                             tzinfo=UTC)
         except ValueError:
-            raise ValueError(f"date: {text!r} is not a valid date") from None
+            raise EventInvalid(INVALID_DATE, "date", _l(
+                "%(value)s is not a valid date", value=repr(text))) from None
     for fmt in formats:
         try:
             parsed = datetime.strptime(text, fmt)
@@ -268,7 +352,8 @@ def parse_when(value: Any, formats: Iterable[str] = DATE_FORMATS) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"date: {text!r} is not a date we can read") from None
+        raise EventInvalid(INVALID_DATE, "date", _l(
+            "%(value)s is not a date we can read", value=repr(text))) from None
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -297,27 +382,22 @@ def normalize_event(raw: dict[str, Any], *, user_id: int, source: str,
                     now: datetime | None = None) -> dict[str, Any]:
     """Check one event's fields and return the column values (user resolved by the caller).
 
-    :raise ValueError: the first problem, in words meant for the person who sent it.
+    :raise EventInvalid: the first problem, in words meant for the person who sent it.
     """
-    network = str(raw.get("network") or "").strip().lower()
-    network = NETWORK_ALIASES.get(network, network)
-    if network not in NETWORKS:
-        raise ValueError(f"network: {raw.get('network')!r} is not one of {', '.join(NETWORKS)}")
-    kind = str(raw.get("kind") or "").strip().lower()
-    kind = KIND_ALIASES.get(kind, kind)
-    if kind not in KINDS:
-        raise ValueError(f"kind: {raw.get('kind')!r} is not one of {', '.join(KINDS)}")
+    network = _one_of(raw, "network", NETWORK_ALIASES, NETWORKS, INVALID_NETWORK)
+    kind = _one_of(raw, "kind", KIND_ALIASES, KINDS, INVALID_KIND)
     url = str(raw.get("url") or "").strip() or None
     if url is not None and (len(url) > 2000 or not _URL.match(url)):
-        raise ValueError(f"url: {url[:80]!r} is not an http(s) address")
+        raise EventInvalid(INVALID_URL, "url", _l("%(value)s is not an http(s) address",
+                                                  value=repr(url[:80])))
     if url is None and kind != "summary" and not raw.get("external_id"):
-        raise ValueError("url: required (or an external_id)")
+        raise EventInvalid(MISSING_URL, "url", _l("required (or an external_id)"))
     occurred_at = parse_when(raw.get("occurred_at"), date_formats)
     if occurred_at > (now or utcnow()) + timedelta(days=1):
-        raise ValueError("date: in the future")
+        raise EventInvalid(FUTURE_DATE, "date", _l("in the future"))
     external_id = str(raw.get("external_id") or "").strip() or None
     if external_id and len(external_id) > 200:
-        raise ValueError("external_id: at most 200 characters")
+        raise EventInvalid(INVALID_EXTERNAL_ID, "external_id", _l("at most 200 characters"))
     event: dict[str, Any] = {
         "user_id": user_id, "network": network, "kind": kind, "url": url,
         "occurred_at": occurred_at, "external_id": external_id, "source": source,
@@ -332,15 +412,26 @@ def normalize_event(raw: dict[str, Any], *, user_id: int, source: str,
     return event
 
 
+def _one_of(raw: dict[str, Any], name: str, aliases: dict[str, str],
+            allowed: tuple[str, ...], code: str) -> str:
+    value = str(raw.get(name) or "").strip().lower()
+    value = aliases.get(value, value)
+    if value not in allowed:
+        raise EventInvalid(code, name, _l("%(value)s is not one of %(choices)s",
+                                          value=repr(raw.get(name)),
+                                          choices=", ".join(allowed)))
+    return value
+
+
 def _optional_id(value: Any, field: str) -> int | None:
     if value in (None, ""):
         return None
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise ValueError(f"{field}: not a number") from None
+        raise EventInvalid(INVALID_REFERENCE, field, _l("not a number")) from None
     if number <= 0:
-        raise ValueError(f"{field}: not a valid id")
+        raise EventInvalid(INVALID_REFERENCE, field, _l("not a valid id"))
     return number
 
 
@@ -373,34 +464,10 @@ class IngestResult:
 _COMPARED = METRICS + ("with_own_comment", "campaign_id", "content_item_id", "occurred_at")
 
 
-def check_references(organization_id: int, events: list[dict[str, Any]]) -> None:
-    """Drop campaign/content references that are not the organization's.
-
-    :raise ValueError: an event names a campaign or content item of another organization or
-        none at all.
-    """
-    campaigns = {e["campaign_id"] for e in events if e.get("campaign_id")}
-    items = {e["content_item_id"] for e in events if e.get("content_item_id")}
-    if campaigns:
-        known = set(db.session.scalars(select(Campaign.id).where(
-            Campaign.organization_id == organization_id, Campaign.id.in_(campaigns))))
-        if campaigns - known:
-            raise ValueError(f"campaign_id: no campaign {min(campaigns - known)}")
-    if items:
-        rows = db.session.execute(select(ContentItem.id, ContentItem.campaign_id).where(
-            ContentItem.organization_id == organization_id, ContentItem.id.in_(items))).all()
-        known_items = {r.id: r.campaign_id for r in rows}
-        if items - set(known_items):
-            raise ValueError(f"content_item_id: no content item {min(items - set(known_items))}")
-        for e in events:
-            if e.get("content_item_id") and not e.get("campaign_id"):
-                e["campaign_id"] = known_items[e["content_item_id"]]
-
-
 def ingest(*, organization: Organization, events: list[dict[str, Any]],
            names: dict[int, str], progress: Callable[[int], None] | None = None,
            batch: int = BATCH) -> IngestResult:
-    """Store events (normalized by :func:`normalize_event`, consent already checked): new ones
+    """Store events (checked by :func:`check_events`): new ones
     are inserted, known ones (same idempotency key) get their metrics overwritten, identical
     ones are left alone. Each new or changed event is recorded as an xAPI statement, a batch
     of statements per ``record()`` call.
@@ -491,27 +558,178 @@ _PG_TYPES = {**dict.fromkeys(("user_id", "campaign_id", "content_item_id", *METR
              "created_at": "timestamptz[]"}
 
 
+# -- the one intake: manual entry, CSV import, webhook and API ------------------------------------
+
+@dataclass
+class CheckedEvents:
+    """A checked batch: the valid events (normalized) with their position in the batch, the
+    problems of the others (by position), and the display names of the members found.
+    """
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
+
+
+# Above this many distinct e-mails a batch reads all the organization's members (one query
+# either way, rather than an IN list of thousands).
+_MEMBERS_BY_EMAIL = 500
+
+
+def _members(organization_id: int, whos: set[str], *, match_names: bool
+             ) -> tuple[dict[str, tuple[int, str]], dict[str, list[tuple[int, str]]]]:
+    """(members by lower-case e-mail, members by lower-case display name when
+    ``match_names``): (user id, display name), in one query.
+    """
+    stmt = select(User.id, User.email, User.display_name).join(Membership).where(
+        Membership.organization_id == organization_id)
+    emails = {who.lower() for who in whos if "@" in who}
+    if not match_names and len(emails) <= _MEMBERS_BY_EMAIL:
+        if not emails:
+            return {}, {}
+        stmt = stmt.where(User.email.in_(emails))  # stored lower-cased
+    by_email: dict[str, tuple[int, str]] = {}
+    by_name: dict[str, list[tuple[int, str]]] = {}
+    for row in db.session.execute(stmt):
+        by_email[row.email.lower()] = (row.id, row.display_name)
+        if match_names:
+            by_name.setdefault(row.display_name.strip().lower(), []).append(
+                (row.id, row.display_name))
+    return by_email, by_name
+
+
+def _unknown_member(index: int, who: str, match_names: bool) -> Problem:
+    if not who:
+        message = _l("no e-mail address to match a learner")
+    elif "@" in who or not match_names:
+        message = _l("%(who)s is not a member of this organization", who=who)
+    else:
+        message = _l("%(who)s: no single member with this name (add an Email column)",
+                     who=repr(who))
+    return Problem(index, UNKNOWN_MEMBER, "email", message)
+
+
+def check_events(*, organization_id: int, items: Sequence[tuple[str, dict[str, Any]]],
+                 source: str, date_formats: Iterable[str] = DATE_FORMATS,
+                 match_names: bool = False, only_user_id: int | None = None,
+                 now: datetime | None = None) -> CheckedEvents:
+    """Check a batch of advocacy events, whatever their path; nothing is written. Members are
+    resolved in one query, consent read in one, campaign and content item references in at
+    most two, whatever the batch's size.
+
+    :param items: per event, who it is of (the member's e-mail; with ``match_names`` also a
+        unique display name) and the event as received.
+    :param only_user_id: only this member's events are accepted (a learner's own).
+    """
+    now = now or utcnow()
+    formats = tuple(date_formats)
+    by_email, by_name = _members(organization_id, {who.strip() for who, _raw in items},
+                                 match_names=match_names)
+    consenting = consenting_user_ids(organization_id)
+    checked = CheckedEvents()
+    problems, events, positions, names = (checked.problems, checked.events, checked.positions,
+                                          checked.names)
+    for index, (who, raw) in enumerate(items):
+        who = who.strip()
+        member: tuple[int, str] | None = None
+        if "@" in who:
+            member = by_email.get(who.lower())
+        elif match_names and who:
+            found = by_name.get(who.lower(), ())
+            member = found[0] if len(found) == 1 else None
+        if only_user_id is not None and (member is None or member[0] != only_user_id):
+            problems.append(Problem(index, NOT_OWN_ACTIVITY, "email",
+                                    _l("learners can only record their own activity")))
+            continue
+        if member is None:
+            problems.append(_unknown_member(index, who, match_names))
+            continue
+        if member[0] not in consenting:
+            problems.append(Problem(index, NO_CONSENT, "consent", _l(
+                "%(who)s has not opted in to advocacy activity collection", who=who)))
+            continue
+        try:
+            event = normalize_event(raw, user_id=member[0], source=source,
+                                    date_formats=formats, now=now)
+        except EventInvalid as exc:
+            problems.append(Problem(index, exc.code, exc.field, exc.message))
+            continue
+        events.append(event)
+        positions.append(index)
+        names[member[0]] = member[1]
+    _check_references(organization_id, checked)
+    return checked
+
+
+def _check_references(organization_id: int, checked: CheckedEvents) -> None:
+    """Refuse events naming a campaign or content item the organization does not have; fill
+    in the campaign of a content item.
+    """
+    campaigns = {e["campaign_id"] for e in checked.events if e["campaign_id"]}
+    items = {e["content_item_id"] for e in checked.events if e["content_item_id"]}
+    if not campaigns and not items:
+        return
+    known_campaigns = {row.id for row in select_in(
+        "SELECT id FROM advocacy_campaigns WHERE organization_id = ? AND id IN",
+        organization_id, sorted(campaigns))}
+    known_items = {row.id: row.campaign_id for row in select_in(
+        "SELECT id, campaign_id FROM advocacy_content_items WHERE organization_id = ? "
+        "AND id IN", organization_id, sorted(items))}
+    kept, positions = [], []
+    for event, index in zip(checked.events, checked.positions, strict=True):
+        campaign, item = event["campaign_id"], event["content_item_id"]
+        if campaign and campaign not in known_campaigns:
+            checked.problems.append(Problem(index, UNKNOWN_CAMPAIGN, "campaign_id",
+                                            _l("no campaign %(id)s", id=campaign)))
+            continue
+        if item:
+            if item not in known_items:
+                checked.problems.append(Problem(index, UNKNOWN_CONTENT_ITEM, "content_item_id",
+                                                _l("no content item %(id)s", id=item)))
+                continue
+            event["campaign_id"] = campaign or known_items[item]
+        kept.append(event)
+        positions.append(index)
+    checked.events, checked.positions = kept, positions
+    checked.problems.sort(key=lambda p: p.index)
+
+
+def record_events(*, organization: Organization, items: Sequence[tuple[str, dict[str, Any]]],
+                  source: str, skip: Collection[str] = (), only_user_id: int | None = None
+                  ) -> tuple[IngestResult, CheckedEvents]:
+    """Check a batch (:func:`check_events`), then store its valid events (:func:`ingest`).
+
+    :param skip: codes of problems that leave the event out (it stays in the returned
+        problems) instead of refusing the whole batch.
+    :raise EventsRejected: an event has a problem whose code is not in ``skip``; nothing
+        was written.
+    """
+    checked = check_events(organization_id=organization.id, items=items, source=source,
+                           only_user_id=only_user_id)
+    refused = [p for p in checked.problems if p.code not in skip]
+    if refused:
+        raise EventsRejected(refused)
+    result = ingest(organization=organization, events=checked.events, names=checked.names)
+    return result, checked
+
+
 def record_event(*, organization: Organization, user: User, data: dict[str, Any],
                  source: str) -> tuple[AdvocacyEvent, IngestResult]:
-    """Record one event for a member (manual entry, webhook, API): idempotent.
+    """Record one event for a member (manual entry): idempotent.
 
-    :raise ValidationFailed: a field is wrong, or the member has not opted in.
+    :raise ValidationFailed: a field is wrong, or the member has not opted in (``code`` is
+        the problem's, ``fields`` names its field).
     """
-    if user.id not in consenting_user_ids(organization.id):
-        raise ValidationFailed(
-            "This person has not agreed to have their advocacy activity collected.",
-            fields={"consent": "no active consent"})
     try:
-        event = normalize_event(data, user_id=user.id, source=source)
-        check_references(organization.id, [event])
-    except ValueError as exc:
-        field, _, message = str(exc).partition(": ")
-        raise ValidationFailed("The activity is not valid.",
-                               fields={field: message or str(exc)}) from None
-    result = ingest(organization=organization, events=[event],
-                    names={user.id: user.display_name})
+        result, checked = record_events(organization=organization, items=[(user.email, data)],
+                                        source=source)
+    except EventsRejected as exc:
+        problem = exc.problems[0]
+        raise ValidationFailed(str(_l("The activity is not valid.")), code=problem.code,
+                               fields={problem.field: str(problem.message)}) from None
     stored = db.session.scalar(select(AdvocacyEvent).where(
         AdvocacyEvent.organization_id == organization.id,
-        AdvocacyEvent.idem_key == event["idem_key"]))
+        AdvocacyEvent.idem_key == checked.events[0]["idem_key"]))
     assert stored is not None
     return stored, result

@@ -49,6 +49,11 @@ def _labels() -> dict[str, Any]:
 @bp.get("/advocacy/me")
 def my_activity() -> Any:
     """The learner's consent, manual entry form, own events and totals."""
+    return _my_activity_page()
+
+
+def _my_activity_page(errors: dict[str, str] | None = None,
+                      form: dict[str, str] | None = None) -> str:
     org, user = current_organization(), current_user
     consent = services.consent_of(org.id, user.id)
     totals = kpis.scope_totals(kpis.Scope(org.id, user_id=user.id))
@@ -56,7 +61,7 @@ def my_activity() -> Any:
                            totals=totals, events=queries.my_events(org.id, user.id),
                            networks=NETWORKS, kinds=KINDS, metrics=METRICS,
                            campaigns=queries.campaigns(org.id), today=utcnow().date(),
-                           **_labels())
+                           errors=errors or {}, form=form or {}, **_labels())
 
 
 @bp.post("/advocacy/me/consent")
@@ -93,9 +98,8 @@ def add_my_event() -> Any:
                               data=data, source="manual")
     except DomainError as exc:
         db.session.rollback()
-        details = " ".join(f"{k}: {v}" for k, v in exc.fields.items())
-        flash(f"{exc.message} {details}".strip(), "error")
-        return redirect(url_for("advocacy.my_activity"))
+        # The form again, as typed, with the message next to the field.
+        return _my_activity_page(errors=exc.fields, form=data), 422
     db.session.commit()
     flash(_("Activity recorded."), "success")
     return redirect(url_for("advocacy.my_activity"))

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
-from lms.accounts.models import Membership, Organization, User
+from lms.accounts.models import Organization
 from lms.advocacy import services
 from lms.extensions import db
 
@@ -70,35 +70,14 @@ def receive(org_slug: str) -> Any:
         return _error(400, "bad_request", f"Send one event object or a list of 1 to "
                       f"{MAX_EVENTS} event objects.")
 
-    emails = {str(e.get("email") or "").strip().lower() for e in events}
-    members = {row.email.lower(): (row.id, row.display_name) for row in db.session.execute(
-        select(User.id, User.email, User.display_name).join(Membership).where(
-            Membership.organization_id == org.id, User.email.in_(emails)))}
-    consenting = services.consenting_user_ids(org.id)
-    normalized, rejected, fields = [], [], {}
-    for i, raw in enumerate(events):
-        email = str(raw.get("email") or "").strip().lower()
-        member = members.get(email)
-        if member is None:
-            rejected.append({"index": i, "error": f"{email or 'email'}: not a member"})
-            continue
-        if member[0] not in consenting:
-            rejected.append({"index": i, "error": f"{email} has not opted in to advocacy "
-                                                  "activity collection"})
-            continue
-        try:
-            normalized.append(services.normalize_event(raw, user_id=member[0],
-                                                       source="webhook"))
-        except ValueError as exc:
-            fields[f"events[{i}]"] = str(exc)
-    if fields:
-        return _error(422, "validation_failed", "Some events are not valid; none was stored.",
-                      fields)
+    # People unknown or not consenting are left out and reported; any other problem refuses
+    # the batch (a platform sends everyone's activity, consent is each person's choice).
+    items = [(str(e.get("email") or ""), e) for e in events]
     try:
-        services.check_references(org.id, normalized)
-    except ValueError as exc:
-        return _error(422, "validation_failed", str(exc))
-    result = services.ingest(organization=org, events=normalized,
-                             names={uid: name for uid, name in members.values()})
+        result, checked = services.record_events(organization=org, items=items,
+                                                 source="webhook", skip=services.WHO_CODES)
+    except services.EventsRejected as exc:
+        return jsonify(exc.envelope()), exc.status
     db.session.commit()
-    return {**result.as_dict(), "rejected": rejected}
+    return {**result.as_dict(), "rejected": [{"index": p.index, "code": p.code, "error": p.text()}
+                                             for p in checked.problems]}

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from lms.accounts.authz import MANAGER_ROLES
-from lms.accounts.models import Membership, Role, User
+from lms.accounts.models import Membership, Role
 from lms.advocacy import queries, services
 from lms.advocacy.models import METRICS, AdvocacyEvent, Campaign
 from lms.api.base import bp, current_api_user, json_body, org_member, page_args
@@ -59,52 +59,28 @@ def create_advocacy_events(membership: Membership) -> Any:
     """Record one event, or ``{"events": [...]}``; idempotent (same event → metrics updated).
 
     Learners record their own events; trainers, HR and admins may name anyone by ``email``.
-    All or nothing: one invalid event stores none (fields name ``events[i]``).
+    All or nothing: one invalid event stores none (fields name ``events[i]``; the error's
+    ``events`` gives each one's code, see docs/advocacy-intake.md).
     """
     body = json_body()
     raw_events = body["events"] if "events" in body else [body]
     if not isinstance(raw_events, list) or not 1 <= len(raw_events) <= MAX_BATCH or not all(
             isinstance(e, dict) for e in raw_events):
         raise BadRequest(f"'events' must be a list of 1 to {MAX_BATCH} objects.")
-    org = membership.organization
-    consenting = services.consenting_user_ids(org.id)
-    manager = membership.role in MANAGER_ROLES
-    normalized, fields, names = [], {}, {}
-    for i, raw in enumerate(raw_events):
-        where = f"events[{i}]" if "events" in body else "event"
-        email = str(raw.get("email") or "").strip().lower()
-        user: User | None = current_api_user()
-        if email and email != user.email.lower():  # type: ignore[union-attr]
-            if not manager:
-                fields[where] = "learners can only record their own activity"
-                continue
-            user = db.session.scalar(select(User).join(Membership).where(
-                Membership.organization_id == org.id, func.lower(User.email) == email))
-            if user is None:
-                fields[where] = f"{email} is not a member of this organization"
-                continue
-        assert user is not None
-        if user.id not in consenting:
-            fields[where] = (f"{user.email} has not opted in to advocacy activity "
-                             "collection")
-            continue
-        try:
-            normalized.append(services.normalize_event(raw, user_id=user.id, source="api"))
-        except ValueError as exc:
-            fields[where] = str(exc)
-            continue
-        names[user.id] = user.display_name
-    if fields:
-        raise ValidationFailed("Some events are not valid; none was stored.", fields=fields)
+    org, user = membership.organization, current_api_user()
+    # Learners record their own events; a manager's events default to their own too.
+    items = [(str(raw.get("email") or "").strip() or user.email, raw) for raw in raw_events]
     try:
-        services.check_references(org.id, normalized)
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), fields={"events": str(exc)}) from None
-    result = services.ingest(organization=org, events=normalized, names=names)
+        result, checked = services.record_events(
+            organization=org, items=items, source="api",
+            only_user_id=None if membership.role in MANAGER_ROLES else user.id)
+    except services.EventsRejected as exc:
+        db.session.rollback()
+        return exc.envelope(single="events" not in body), exc.status
     db.session.commit()
     stored = db.session.scalars(select(AdvocacyEvent).where(
         AdvocacyEvent.organization_id == org.id,
-        AdvocacyEvent.idem_key.in_([e["idem_key"] for e in normalized])))
+        AdvocacyEvent.idem_key.in_([e["idem_key"] for e in checked.events])))
     return ({**result.as_dict(), "events": [event_json(e) for e in stored]},
             201 if result.created else 200)
 
@@ -208,7 +184,11 @@ def _document() -> None:
                                                           "AdvocacyEventInput"}}}}]}}}},
                  "responses": {"201": returns(result, "at least one event created"),
                                "200": returns(result, "all events already known"),
-                               **errors(400, 401, 404, 422)}}}
+                               **errors(400, 401, 404, 422)},
+                 "description": "A 422 answer also lists each refused event in "
+                                "error.events: {index, code, field, message}, with codes "
+                                "such as unknown_member, no_consent, invalid_network, "
+                                "invalid_date, invalid_metric."}}
     PATHS["/orgs/{org_slug}/advocacy/campaigns"] = {
         "get": {"summary": "Campaigns and their content items", "parameters": [ORG],
                 "responses": {"200": returns({"type": "object", "properties": {

@@ -9,7 +9,8 @@ a batch is a fixed number of queries, whatever the size of the store: nothing is
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from lms.core.database import chunks, insert_rows, select_in, time_processor
 from lms.core.errors import BadRequest, Conflict
 from lms.core.models import utcnow
 from lms.extensions import db
@@ -27,8 +29,6 @@ from lms.xapi.validation import VOIDED
 
 # Index kinds (see models.StatementIndex).
 AGENT, RELATED_AGENT, VERB, ACTIVITY, RELATED_ACTIVITY, REGISTRATION = "a", "A", "v", "o", "O", "r"
-# SQLite allows 32766 bound parameters per statement; keep IN lists well below.
-_CHUNK = 500
 
 
 def dumps(value: Any) -> str:
@@ -195,36 +195,12 @@ def _merge_definition(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any
     return merged
 
 
-def select_in(sql: str, organization_id: int, values: list[Any]) -> list[Any]:
-    """Run ``sql`` (ending in ``IN``, with ``?`` for the organization) for every chunk of
-    ``values``; rows have attribute access.
-
-    Plain driver SQL: the hot reads of ``record()`` run per request, and building SQLAlchemy
-    constructs for them would cost more than the queries themselves.
-    """
-    rows: list[Any] = []
-    if not values:
-        return rows
-    connection = db.session.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    for chunk in _chunks(values):
-        query = sql.replace("?", mark) + " (" + ", ".join([mark] * len(chunk)) + ")"
-        rows.extend(connection.exec_driver_sql(query, (organization_id, *chunk)).all())
-    return rows
-
-
 _STATEMENT_COLUMNS = ("organization_id", "statement_id", "actor_key", "verb_id", "object_type",
                       "object_activity_id", "object_agent_key", "object_statement_id",
                       "registration", "timestamp", "stored", "voided", "data")
-
-
-def time_processor() -> Callable[[datetime], Any]:
-    """Converts an aware datetime to the driver value SQLAlchemy binds for a UTC timestamp
-    column (on SQLite the same text, so that stored rows compare right with bound values).
-    """
-    dialect = db.session.connection().dialect
-    column_type = Statement.__table__.c.stored.type
-    return column_type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+# PostgreSQL array types of the statement store's columns that are not text (see insert_rows).
+_PG_TYPES = {"statement_pk": "int[]", "voided": "bool[]", "timestamp": "timestamptz[]",
+             "stored": "timestamptz[]"}
 
 
 def _insert_statements(rows: list[dict[str, Any]]) -> None:
@@ -233,46 +209,7 @@ def _insert_statements(rows: list[dict[str, Any]]) -> None:
         (row["organization_id"], row["statement_id"], row["actor_key"], row["verb_id"],
          row["object_type"], row["object_activity_id"], row["object_agent_key"],
          row["object_statement_id"], row["registration"], as_time(row["timestamp"]),
-         as_time(row["stored"]), row["voided"], row["data"]) for row in rows])
-
-
-def _chunks(items: list[Any]) -> Iterable[list[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start:start + _CHUNK]
-
-
-# PostgreSQL array types of the columns written in bulk (see insert_rows).
-_PG_ARRAY_TYPES = {"organization_id": "int[]", "statement_pk": "int[]", "voided": "bool[]",
-                   "timestamp": "timestamptz[]", "stored": "timestamptz[]",
-                   "updated_at": "timestamptz[]"}
-_PG_CHUNK = 5000
-
-
-def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
-                suffix: str = "", pg_types: dict[str, str] | None = None) -> None:
-    """Insert many rows of driver values (``suffix``: e.g. an ON CONFLICT clause;
-    ``pg_types``: PostgreSQL array types of columns that are not text, by name).
-
-    SQLite: one executemany (a loop in C). PostgreSQL: an executemany is one round of the
-    protocol per row; ``INSERT … SELECT FROM unnest(arrays)`` sends thousands of rows as one
-    statement, several times faster for the large batches of imports.
-    """
-    if not rows:
-        return
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        types = {**_PG_ARRAY_TYPES, **(pg_types or {})}
-        # %b: arrays sent in binary (no quoting of each element, as text arrays need).
-        arrays = ", ".join(f"%b::{types.get(c, 'text[]')}" for c in columns)
-        sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
-               f"SELECT * FROM unnest({arrays}) {suffix}")
-        for start in range(0, len(rows), _PG_CHUNK):
-            connection.exec_driver_sql(sql, tuple(
-                list(column) for column in zip(*rows[start:start + _PG_CHUNK], strict=True)))
-        return
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) "
-                               f"VALUES ({', '.join([mark] * len(columns))}) {suffix}", rows)
+         as_time(row["stored"]), row["voided"], row["data"]) for row in rows], pg_types=_PG_TYPES)
 
 
 def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -> None:
@@ -330,6 +267,221 @@ def store_attachments(organization_id: int, parts: dict[str, tuple[str, bytes]])
         db.session.execute(insert(StatementAttachment), rows)
 
 
+# -- record(), step by step -----------------------------------------------------------------------
+
+@dataclass
+class _References:
+    """How a batch's new statements relate to statement references, in the batch and stored."""
+
+    fresh_ids: dict[str, dict[str, Any]]  # new statements by lower-case id
+    targets: dict[str, Any]  # stored targets of the new references, by id
+    referrers: dict[str, list[Any]]  # stored statements referring to a new one, by its id
+    voided_now: set[str]  # ids the batch voids
+
+
+def _prepare(received: list[dict[str, Any]], *, stored_text: str,
+             authority: dict[str, Any], validated: bool) -> list[dict[str, Any]]:
+    """Validate each statement (unless ``validated``) and complete it: id, stored,
+    authority, version, timestamp (copies; the received statements are not modified).
+
+    :raise BadRequest: an invalid statement, or the same id twice in the batch.
+    """
+    many = len(received) > 1
+    prepared: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(received):
+        if not validated:
+            validation.statement(raw, f"statements[{i}]" if many else "statement")
+        st = _arrays_of_context_activities(dict(raw))
+        st["id"] = st.get("id") or str(uuid.uuid4())
+        key = st["id"].lower()
+        if key in seen:
+            raise BadRequest(f"statement id {st['id']} appears twice in the batch")
+        seen.add(key)
+        st["stored"] = stored_text
+        st["authority"] = authority
+        st.setdefault("version", "1.0.0")
+        st.setdefault("timestamp", stored_text)
+        prepared.append(st)
+    return prepared
+
+
+def _not_stored_yet(organization_id: int, prepared: list[dict[str, Any]],
+                    received: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The statements whose id is not stored yet. One already stored with equivalent content
+    is accepted as is (not stored twice).
+
+    :raise Conflict: an id already stored with different content.
+    """
+    stored_ids: dict[str, str] = {row.statement_id: row.data for row in select_in(
+        "SELECT statement_id, data FROM xapi_statements WHERE organization_id = ? "
+        "AND statement_id IN", organization_id, [st["id"].lower() for st in prepared])}
+    fresh = []
+    for st, raw in zip(prepared, received, strict=True):
+        old = stored_ids.get(st["id"].lower())
+        if old is None:
+            fresh.append(st)
+            continue
+        # A timestamp the LRS filled in (the statement came without one) is not content.
+        loose = "timestamp" not in raw
+        if comparable(loads(old), ignore_timestamp=loose) != comparable(
+                st, ignore_timestamp=loose):
+            raise Conflict(f"statement {st['id']} is already stored with different content")
+    return fresh
+
+
+def _references(organization_id: int, fresh: list[dict[str, Any]]) -> _References:
+    """Read the stored targets of the new statement references, and the stored statements
+    that refer to the new ones (they arrived before their target).
+
+    :raise BadRequest: a statement voids a voiding statement.
+    """
+    fresh_ids = {st["id"].lower(): st for st in fresh}
+    wanted = {st["object"]["id"].lower() for st in fresh
+              if st["object"].get("objectType") == "StatementRef"}
+    targets: dict[str, Any] = {row.statement_id: row for row in select_in(
+        "SELECT pk, statement_id, verb_id, voided, data FROM xapi_statements "
+        "WHERE organization_id = ? AND statement_id IN", organization_id,
+        sorted(wanted - set(fresh_ids)))}
+    referrers: dict[str, list[Any]] = {}
+    for row in select_in("SELECT pk, verb_id, object_statement_id FROM xapi_statements "
+                         "WHERE organization_id = ? AND object_statement_id IN",
+                         organization_id, list(fresh_ids)):
+        referrers.setdefault(row.object_statement_id, []).append(row)
+    for st in fresh:
+        if st["verb"]["id"] == VOIDED:
+            target = st["object"]["id"].lower()
+            in_batch = fresh_ids.get(target)
+            if in_batch is not None and in_batch["verb"]["id"] == VOIDED or (
+                    target in targets and targets[target].verb_id == VOIDED):
+                raise BadRequest(f"statement {st['id']} voids a voiding statement, which is "
+                                 "not allowed")
+    voided_now = {st["object"]["id"].lower() for st in fresh if st["verb"]["id"] == VOIDED}
+    return _References(fresh_ids, targets, referrers, voided_now)
+
+
+def _statement_rows(organization_id: int, fresh: list[dict[str, Any]], refs: _References,
+                    now: datetime) -> tuple[list[dict[str, Any]],
+                                            dict[str, set[tuple[str, str]]],
+                                            list[dict[str, Any]]]:
+    """(the store's row of each new statement, its index keys by id, the activities it
+    names). A statement is stored voided when the batch or a stored statement voids it.
+    """
+    rows: list[dict[str, Any]] = []
+    activities: list[dict[str, Any]] = []
+    index_by_id: dict[str, set[tuple[str, str]]] = {}
+    for st in fresh:
+        obj = st["object"]
+        kind = obj.get("objectType", "Activity")
+        sid = st["id"].lower()
+        index_by_id[sid] = index_rows(st, activities)
+        voided = st["verb"]["id"] != VOIDED and (
+            sid in refs.voided_now
+            or any(r.verb_id == VOIDED for r in refs.referrers.get(sid, ())))
+        rows.append({
+            "organization_id": organization_id, "statement_id": sid,
+            "actor_key": _agent_keys(st["actor"])[0], "verb_id": st["verb"]["id"],
+            "object_type": kind,
+            "object_activity_id": obj["id"] if kind == "Activity" else None,
+            "object_agent_key": _agent_keys(obj)[0] if kind in ("Agent", "Group") else None,
+            "object_statement_id": obj["id"].lower() if kind == "StatementRef" else None,
+            "registration": ((st.get("context") or {}).get("registration") or "").lower()
+            or None,
+            "timestamp": validation.parse_timestamp(st["timestamp"], "timestamp"),
+            "stored": now, "voided": voided, "data": dumps(st),
+        })
+    return rows, index_by_id, activities
+
+
+def _insert(organization_id: int, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert the statements; return their primary keys by id.
+
+    :raise Conflict: one of the ids was stored by a concurrent request meanwhile.
+    """
+    # A plain executemany: no ORM bookkeeping nor SQLAlchemy parameter processing (only the
+    # two datetimes need the column type's conversion). Not RETURNING: SQLite would then
+    # insert row by row to keep the order; one indexed read of the new pks is much cheaper.
+    try:
+        _insert_statements(rows)
+    except IntegrityError as exc:
+        # The same id was stored by a concurrent request after our check: sending it again
+        # gets the ordinary answer (accepted if equivalent, 409 otherwise).
+        raise Conflict("a statement with one of these ids was being stored at the same time; "
+                       "send it again") from exc
+    return {row.statement_id: row.pk for row in select_in(
+        "SELECT statement_id, pk FROM xapi_statements WHERE organization_id = ? "
+        "AND statement_id IN", organization_id, [row["statement_id"] for row in rows])}
+
+
+def _stored_index(pks: list[int]) -> Iterable[Any]:
+    """The index rows (statement_pk, kind, key) of stored statements."""
+    for chunk in chunks(pks):
+        yield from db.session.execute(
+            select(StatementIndex.statement_pk, StatementIndex.kind, StatementIndex.key)
+            .where(StatementIndex.statement_pk.in_(chunk)))
+
+
+def _insert_index(organization_id: int, fresh: list[dict[str, Any]],
+                  index_by_id: dict[str, set[tuple[str, str]]], pk_by_id: dict[str, int],
+                  refs: _References) -> None:
+    """Insert the index rows of the new statements. Statements referring to another are found
+    by their target's filters too (Communication 2.1.3), whichever arrived first.
+    """
+    inherited: dict[int, set[tuple[str, str]]] = {}
+    for row in _stored_index([r.pk for r in refs.targets.values()]):
+        inherited.setdefault(row.statement_pk, set()).add((row.kind, row.key))
+    for st in fresh:
+        if st["object"].get("objectType") == "StatementRef":
+            target = st["object"]["id"].lower()
+            extra = index_by_id.get(target) if target in refs.fresh_ids else (
+                inherited.get(refs.targets[target].pk, set()) if target in refs.targets
+                else None)
+            if extra:
+                index_by_id[st["id"].lower()] |= extra
+    rows_index: list[tuple[int, str, str, int]] = []
+    for sid, keys in index_by_id.items():
+        pk = pk_by_id[sid]
+        rows_index.extend((organization_id, kind, key, pk) for kind, key in keys)
+    late: set[tuple[int, str, str]] = set()
+    for sid, referring in refs.referrers.items():
+        for ref in referring:
+            late.update((ref.pk, kind, key) for kind, key in index_by_id[sid])
+    if late:
+        existing = {(row[0], row[1], row[2])
+                    for row in _stored_index(sorted({pk for pk, _k, _v in late}))}
+        rows_index.extend((organization_id, kind, key, pk) for pk, kind, key in late - existing)
+    # The index rows are most of the parameters written: plain executemany, no SQLAlchemy
+    # parameter processing (all values are plain ints and strings).
+    insert_rows("xapi_statement_index", ("organization_id", "kind", "key", "statement_pk"),
+                rows_index, "ON CONFLICT DO NOTHING", pg_types=_PG_TYPES)
+
+
+def _void_targets(refs: _References) -> list[Any]:
+    """Mark the stored statements the batch voids; return those newly voided."""
+    newly_voided = [refs.targets[t] for t in refs.voided_now
+                    if t in refs.targets and not refs.targets[t].voided]
+    if newly_voided:
+        db.session.execute(update(Statement).where(
+            Statement.pk.in_([r.pk for r in newly_voided])).values(voided=True))
+    return newly_voided
+
+
+def _dispatch(organization_id: int, rows: list[dict[str, Any]], fresh: list[dict[str, Any]],
+              newly_voided: list[Any]) -> None:
+    """Pass the new statements that are not voided to the projection handlers, and the
+    newly voided ones so they undo what they fed.
+    """
+    if not projections.has_handlers():
+        return
+    for row, st in zip(rows, fresh, strict=True):
+        if not row["voided"]:
+            projections.dispatch(st, organization_id=organization_id)
+    for target_row in newly_voided:
+        projections.dispatch(loads(target_row.data), organization_id=organization_id,
+                             voided=True)
+    # A target voided in its own batch was never passed to handlers: nothing to undo.
+
+
 def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
            authority: dict[str, Any] | None = None,
            attachments: dict[str, tuple[str, bytes]] | None = None,
@@ -354,169 +506,29 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
     received = list(statements)
     if not received:
         return []
-    many = len(received) > 1
     now = utcnow()
     # The column and the JSON must agree exactly, for since/until: keep milliseconds only.
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    stored_text = format_timestamp(now)
-    auth = authority or system_authority(organization_id)
-
-    prepared: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for i, raw in enumerate(received):
-        if not validated:
-            validation.statement(raw, f"statements[{i}]" if many else "statement")
-        st = _arrays_of_context_activities(dict(raw))
-        st["id"] = st.get("id") or str(uuid.uuid4())
-        key = st["id"].lower()
-        if key in seen:
-            raise BadRequest(f"statement id {st['id']} appears twice in the batch")
-        seen.add(key)
-        st["stored"] = stored_text
-        st["authority"] = auth
-        st.setdefault("version", "1.0.0")
-        st.setdefault("timestamp", stored_text)
-        prepared.append(st)
-
-    # Ids already stored: equivalent content is accepted as is, different content conflicts.
-    stored_ids: dict[str, str] = {row.statement_id: row.data for row in select_in(
-        "SELECT statement_id, data FROM xapi_statements WHERE organization_id = ? "
-        "AND statement_id IN", organization_id, list(seen))}
-    fresh = []
-    for st, raw in zip(prepared, received, strict=True):
-        old = stored_ids.get(st["id"].lower())
-        if old is None:
-            fresh.append(st)
-            continue
-        # A timestamp the LRS filled in (the statement came without one) is not content.
-        loose = "timestamp" not in raw
-        if comparable(loads(old), ignore_timestamp=loose) != comparable(
-                st, ignore_timestamp=loose):
-            raise Conflict(f"statement {st['id']} is already stored with different content")
+    prepared = _prepare(received, stored_text=format_timestamp(now),
+                        authority=authority or system_authority(organization_id),
+                        validated=validated)
     result_ids = [st["id"] for st in prepared]
+    fresh = _not_stored_yet(organization_id, prepared, received)
     if not fresh:
         return result_ids
-
-    fresh_ids = {st["id"].lower(): st for st in fresh}
-    targets = {st["object"]["id"].lower() for st in fresh
-               if st["object"].get("objectType") == "StatementRef"}
-    # Targets of statement references already in the store (voiding, filter inheritance).
-    target_rows: dict[str, Any] = {row.statement_id: row for row in select_in(
-        "SELECT pk, statement_id, verb_id, voided, data FROM xapi_statements "
-        "WHERE organization_id = ? AND statement_id IN", organization_id,
-        sorted(targets - set(fresh_ids)))}
-    # Stored statements that reference the new ones (arrived before their target).
-    referrers: dict[str, list[Any]] = {}
-    for row in select_in("SELECT pk, verb_id, object_statement_id FROM xapi_statements "
-                          "WHERE organization_id = ? AND object_statement_id IN",
-                          organization_id, list(fresh_ids)):
-        referrers.setdefault(row.object_statement_id, []).append(row)
-
-    for st in fresh:
-        obj = st["object"]
-        if st["verb"]["id"] == VOIDED:
-            target = obj["id"].lower()
-            in_batch = fresh_ids.get(target)
-            if in_batch is not None and in_batch["verb"]["id"] == VOIDED or (
-                    target in target_rows and target_rows[target].verb_id == VOIDED):
-                raise BadRequest(f"statement {st['id']} voids a voiding statement, which is "
-                                 "not allowed")
-
-    voided_now = {st["object"]["id"].lower() for st in fresh if st["verb"]["id"] == VOIDED}
-    rows: list[dict[str, Any]] = []
-    rows_index: list[tuple[int, str, str, int]] = []
-    activities: list[dict[str, Any]] = []
-    index_by_id: dict[str, set[tuple[str, str]]] = {}
-    for st in fresh:
-        obj = st["object"]
-        kind = obj.get("objectType", "Activity")
-        sid = st["id"].lower()
-        keys = index_rows(st, activities)
-        index_by_id[sid] = keys
-        voided = st["verb"]["id"] != VOIDED and (
-            sid in voided_now or any(r.verb_id == VOIDED for r in referrers.get(sid, ())))
-        rows.append({
-            "organization_id": organization_id, "statement_id": sid,
-            "actor_key": _agent_keys(st["actor"])[0], "verb_id": st["verb"]["id"],
-            "object_type": kind,
-            "object_activity_id": obj["id"] if kind == "Activity" else None,
-            "object_agent_key": _agent_keys(obj)[0] if kind in ("Agent", "Group") else None,
-            "object_statement_id": obj["id"].lower() if kind == "StatementRef" else None,
-            "registration": ((st.get("context") or {}).get("registration") or "").lower()
-            or None,
-            "timestamp": validation.parse_timestamp(st["timestamp"], "timestamp"),
-            "stored": now, "voided": voided, "data": dumps(st),
-        })
-    # A plain executemany: no ORM bookkeeping nor SQLAlchemy parameter processing (only the
-    # two datetimes need the column type's conversion). Not RETURNING: SQLite would then
-    # insert row by row to keep the order; one indexed read of the new pks is much cheaper.
-    try:
-        _insert_statements(rows)
-    except IntegrityError as exc:
-        # The same id was stored by a concurrent request after our check: sending it again
-        # gets the ordinary answer (accepted if equivalent, 409 otherwise).
-        raise Conflict("a statement with one of these ids was being stored at the same time; "
-                       "send it again") from exc
-    pk_by_id: dict[str, int] = {row.statement_id: row.pk for row in select_in(
-        "SELECT statement_id, pk FROM xapi_statements WHERE organization_id = ? "
-        "AND statement_id IN", organization_id, [row["statement_id"] for row in rows])}
-    pks = [pk_by_id[row["statement_id"]] for row in rows]
-
-    # Targeting statements are found by their target's filters too (Communication 2.1.3).
-    stored_target_pks = [r.pk for r in target_rows.values()]
-    inherited: dict[int, set[tuple[str, str]]] = {}
-    for chunk in _chunks(stored_target_pks):
-        for row in db.session.execute(
-                select(StatementIndex.statement_pk, StatementIndex.kind, StatementIndex.key)
-                .where(StatementIndex.statement_pk.in_(chunk))):
-            inherited.setdefault(row.statement_pk, set()).add((row.kind, row.key))
-    for st in fresh:
-        if st["object"].get("objectType") == "StatementRef":
-            target = st["object"]["id"].lower()
-            extra = index_by_id.get(target) if target in fresh_ids else (
-                inherited.get(target_rows[target].pk, set()) if target in target_rows else None)
-            if extra:
-                index_by_id[st["id"].lower()] |= extra
-    for sid, keys in index_by_id.items():
-        pk = pk_by_id[sid]
-        rows_index.extend((organization_id, kind, key, pk) for kind, key in keys)
-    late: set[tuple[int, str, str]] = set()
-    for sid, refs in referrers.items():
-        for ref in refs:
-            late.update((ref.pk, kind, key) for kind, key in index_by_id[sid])
-    if late:
-        existing: set[tuple[int, str, str]] = set()
-        for chunk in _chunks(sorted({pk for pk, _k, _v in late})):
-            existing.update((row[0], row[1], row[2]) for row in db.session.execute(
-                select(StatementIndex.statement_pk, StatementIndex.kind, StatementIndex.key)
-                .where(StatementIndex.statement_pk.in_(chunk))))
-        rows_index.extend((organization_id, kind, key, pk) for pk, kind, key in late - existing)
-    # The index rows are most of the parameters written: plain executemany, no SQLAlchemy
-    # parameter processing (all values are plain ints and strings).
-    insert_rows("xapi_statement_index", ("organization_id", "kind", "key", "statement_pk"),
-                rows_index, "ON CONFLICT DO NOTHING")
+    refs = _references(organization_id, fresh)
+    rows, index_by_id, activities = _statement_rows(organization_id, fresh, refs, now)
+    pk_by_id = _insert(organization_id, rows)
+    _insert_index(organization_id, fresh, index_by_id, pk_by_id, refs)
     _update_activities(organization_id, activities)
     if attachments:
         store_attachments(organization_id, attachments)
-
-    # Voiding: mark stored targets, and let projections undo what they fed.
-    newly_voided = [target_rows[t] for t in voided_now
-                    if t in target_rows and not target_rows[t].voided]
-    if newly_voided:
-        db.session.execute(update(Statement).where(
-            Statement.pk.in_([r.pk for r in newly_voided])).values(voided=True))
-
-    if projections.has_handlers():
-        for row, st in zip(rows, fresh, strict=True):
-            if not row["voided"]:
-                projections.dispatch(st, organization_id=organization_id)
-        for target_row in newly_voided:
-            projections.dispatch(loads(target_row.data), organization_id=organization_id,
-                                 voided=True)
-        # A target voided in its own batch was never passed to handlers: nothing to undo.
+    newly_voided = _void_targets(refs)
+    _dispatch(organization_id, rows, fresh, newly_voided)
 
     # Imported here: forwarding reads the statement store, so it depends on this module.
     from lms.xapi.forwarding import enqueue
 
-    enqueue(organization_id=organization_id, statement_pks=pks)
+    enqueue(organization_id=organization_id, statement_pks=[
+        pk_by_id[row["statement_id"]] for row in rows])
     return result_ids

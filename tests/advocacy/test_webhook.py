@@ -97,8 +97,9 @@ def test_batch_with_non_consenting_learner_reports_them(client, hook):
     r = post(client, "hooked", secret, batch)
     assert r.status_code == 200
     assert r.json["created"] == 2
-    assert r.json["rejected"] == [{"index": 2, "error": "carol@hooked.example has not opted "
-                                                        "in to advocacy activity collection"}]
+    assert r.json["rejected"] == [{"index": 2, "code": "no_consent",
+                                   "error": "carol@hooked.example has not opted "
+                                            "in to advocacy activity collection"}]
 
 
 def test_invalid_event_in_batch_stores_nothing(client, hook):
