@@ -40,6 +40,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_accounts(app)
 
+    from lms.identity import init_app as init_identity
+
+    init_identity(app)
+
     from lms.xapi import init_app as init_xapi
 
     init_xapi(app)

@@ -1,0 +1,26 @@
+"""Identity: single sign-on with OpenID Connect and SCIM 2.0 provisioning, onto accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the SSO pages, the SCIM API, the CLI command and the password-login check."""
+    from lms.accounts.signals import password_login
+    from lms.identity import cli, scim_views, services, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.org_bp)
+    app.register_blueprint(scim_views.bp)
+    app.add_template_global(views.login_sso_form, "identity_sso_form")
+    app.cli.add_command(cli.scim_token_command)
+
+    def _refuse_password(user: Any, **_extra: Any) -> str | None:
+        return services.password_refusal(user)
+
+    # Kept on the app so the weak reference blinker holds stays alive.
+    app.extensions["identity_password_check"] = _refuse_password
+    password_login.connect(_refuse_password)
