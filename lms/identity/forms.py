@@ -14,7 +14,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from lms.accounts.forms import ROLE_LABELS
 from lms.accounts.models import Role
@@ -23,7 +23,9 @@ from lms.accounts.models import Role
 class CompanyLoginForm(FlaskForm):
     """The e-mail that finds the person's company provider."""
 
-    sso_email = EmailField(_l("Work e-mail"), validators=[DataRequired(), Email()])
+    # No Email() validator: it refuses intranet and reserved domains companies do use; an
+    # address whose domain no organization claims is answered by the view.
+    sso_email = EmailField(_l("Work e-mail"), validators=[DataRequired(), Length(max=254)])
     sso_submit = SubmitField(_l("Continue with your company account"))
 
 

@@ -2,7 +2,8 @@
 
 Authlib's OAuth 2 client (on requests) builds the authorization URL and exchanges the code;
 joserfc (the JOSE library Authlib's authors maintain) checks the ID token: signature against
-the provider's JWKS, issuer, audience, expiry and nonce. Every failure is an :class:`SsoFailed` with a stable code.
+the provider's JWKS, issuer, audience, expiry and nonce. Every failure is an :class:`SsoFailed`
+with a stable code.
 """
 
 from __future__ import annotations
