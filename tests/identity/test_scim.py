@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from scim2_client.engines.wsgi import WSGISCIMClient
+from scim2_models import Email as ScimEmail
 from scim2_models import (
     EnterpriseUser,
     Group,
@@ -22,7 +23,6 @@ from scim2_models import (
     SearchRequest,
     User,
 )
-from scim2_models import Email as ScimEmail
 from sqlalchemy import select
 
 from lms.accounts.models import Membership, Role
@@ -113,7 +113,8 @@ def test_create_find_update_deactivate_and_delete_a_user(scim, client):
     ana.display_name = "Ana Lima"
     ana[EnterpriseUser].department = "Marketing"
     replaced = scim.replace(ana)
-    assert replaced.display_name == "Ana Lima" and replaced[EnterpriseUser].department == "Marketing"
+    assert replaced.display_name == "Ana Lima"
+    assert replaced[EnterpriseUser].department == "Marketing"
     patched = scim.modify(FullUser, ana.id, PatchOp[FullUser](operations=[
         PatchOperation[FullUser](op="replace", path="displayName", value="Ana M. Lima"),
         PatchOperation[FullUser](
@@ -226,7 +227,8 @@ def test_tokens_are_per_organization_and_expire(app, client, scim_org, create_us
         Membership.organization_id == beta.id))
     # acme's token at beta's address, at acme's address for beta's user, no token, a bad one.
     responses = [
-        client.get(f"/scim/v2/{beta.slug}/Users", headers={"Authorization": f"Bearer {acme_token}"}),
+        client.get(f"/scim/v2/{beta.slug}/Users",
+                   headers={"Authorization": f"Bearer {acme_token}"}),
         client.get(f"/scim/v2/{beta.slug}/Users"),
         client.get(f"/scim/v2/{beta.slug}/Users", headers={"Authorization": "Bearer scim_nope"}),
     ]
