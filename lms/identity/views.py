@@ -195,6 +195,8 @@ def _field_message(field: str, message: str) -> str:
     known = {
         "issuer": _("Use the provider's https address."),
         "client_secret": _("Required."),
+        "client_id": _("Required, at most 255 characters."),
+        "default_role": _("Choose one of the roles."),
         "break_glass_user_id": _("Choose an administrator who keeps a password."),
     }
     if field == "allowed_domains" and message.startswith("already used"):
