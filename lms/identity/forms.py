@@ -25,7 +25,7 @@ class CompanyLoginForm(FlaskForm):
 
     # No Email() validator: it refuses intranet and reserved domains companies do use; an
     # address whose domain no organization claims is answered by the view.
-    sso_email = EmailField(_l("Work e-mail"), validators=[DataRequired(), Length(max=254)])
+    sso_email = EmailField(_l("Work address"), validators=[DataRequired(), Length(max=254)])
     sso_submit = SubmitField(_l("Continue with your company account"))
 
 
