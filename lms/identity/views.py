@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user
@@ -138,6 +148,7 @@ def _admin_choices(form: SsoSettingsForm) -> None:
 
 def _settings_page(form: SsoSettingsForm, status: int = 200, new_token: str | None = None) -> Any:
     org = current_organization()
+    base = current_app.config["BASE_URL"]
     settings = services.settings_for(org)
     tokens = db.session.scalars(
         select(ScimToken).where(ScimToken.organization_id == org.id)
@@ -145,8 +156,9 @@ def _settings_page(form: SsoSettingsForm, status: int = 200, new_token: str | No
     return render_template("identity/settings.html", form=form, settings=settings,
                            tokens=tokens, new_token=new_token, token_form=ConfirmForm(),
                            redirect_uri=oidc.redirect_uri(),
-                           scim_base=f"{request.host_url.rstrip('/')}/scim/v2/{org.slug}"
-                           ), status
+                           sign_in_link=base + url_for("identity.sso_organization",
+                                                       org_slug=org.slug),
+                           scim_base=f"{base}/scim/v2/{org.slug}"), status
 
 
 @org_bp.route("/settings/sso", methods=["GET", "POST"])

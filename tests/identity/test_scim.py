@@ -279,3 +279,28 @@ def test_an_admin_issues_a_token_on_the_settings_page(client, create_user, login
     assert client.get(f"/scim/v2/{org.slug}/Users",
                       headers={"Authorization": f"Bearer {raw}"}).status_code == 200
     assert membership(admin, org).role == Role.ADMIN
+
+
+def test_deactivating_in_one_organization_keeps_the_others(scim, client, create_user,
+                                                           create_org):
+    other = create_org(slug="other")
+    ana_user = create_user(Role.LEARNER, org=other, email="ana@acme-corp.com")
+    ana = scim.create(_new_user("ana@acme-corp.com", "E-2", department="Sales"))
+    assert ana.id == str(ana_user.id)  # the same person, matched by e-mail
+    client.post("/login", data={"email": "ana@acme-corp.com", "password": PASSWORD})
+    # Entra ID sends booleans as strings, without a path.
+    headers = {"Authorization": scim.headers["Authorization"]}
+    response = client.patch(f"/scim/v2/{scim.org.slug}/Users/{ana.id}", headers=headers, json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": "active", "value": "False"}]})
+    assert response.status_code == 200 and response.get_json(force=True)["active"] is False
+    assert client.get(f"/o/{scim.org.slug}/").status_code == 404
+    assert client.get("/o/other/").status_code == 200  # still signed in, still a member there
+    # A PUT without the enterprise extension leaves the team alone.
+    body = response.get_json(force=True)
+    body.pop("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", None)
+    body["schemas"] = ["urn:ietf:params:scim:schemas:core:2.0:User"]
+    again = client.put(f"/scim/v2/{scim.org.slug}/Users/{ana.id}", headers=headers, json=body)
+    assert again.status_code == 200
+    assert membership(ana_user, scim.org).team == "Sales"
+    assert again.get_json(force=True)["active"] is False
