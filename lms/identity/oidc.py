@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import requests
+from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from flask import current_app
@@ -158,7 +159,7 @@ def finish(*, state: str | None, session_state: str | None, code: str | None,
                                        grant_type="authorization_code", timeout=_timeout())
     except requests.RequestException as exc:
         raise _failure("provider_unavailable", 502, str(exc)) from exc
-    except (OAuth2Error, ValueError) as exc:
+    except (OAuthError, OAuth2Error, ValueError) as exc:
         raise _failure("provider_refused", 401, str(exc)) from exc
     id_token = token.get("id_token")
     if not isinstance(id_token, str):

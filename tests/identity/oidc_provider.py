@@ -43,6 +43,7 @@ class Provider:
     lifetime: int = 300  # seconds; negative gives an expired token
     alg: str = "RS256"  # "none" sends an unsigned token
     foreign_key: bool = False  # sign with a key the JWKS does not list
+    nonce: str | None = None  # send this nonce instead of the one Relais asked for
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     token_requests: int = 0
 
@@ -55,7 +56,7 @@ class Provider:
         claims = {"iss": self.issuer, "aud": self.audience or client_id, "iat": now,
                   "exp": now + self.lifetime, **self.person}
         if nonce:
-            claims["nonce"] = nonce
+            claims["nonce"] = self.nonce or nonce
         if self.alg == "none":
             header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
             return f"{header}.{_b64(json.dumps(claims).encode())}."

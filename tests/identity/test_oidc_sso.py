@@ -34,7 +34,7 @@ def provider() -> Iterator[Provider]:
 @pytest.fixture(autouse=True)
 def _fresh_provider(provider: Provider) -> None:
     provider.audience, provider.lifetime, provider.alg = None, 300, "RS256"
-    provider.foreign_key = False
+    provider.foreign_key, provider.nonce = False, None
     provider.person = {"sub": "ana-1", "email": "ana@acme-sso.com", "email_verified": True,
                        "name": "Ana Lima", "groups": ["relais-trainers", "everyone"],
                        "department": "Sales"}
@@ -142,6 +142,7 @@ def test_an_answer_without_this_browser_s_state_is_refused(client, app, sso_org)
     ("lifetime", -3600, 401, "has expired"),
     ("alg", "none", 401, "could not be verified"),
     ("foreign_key", True, 401, "could not be verified"),
+    ("nonce", "an-older-nonce", 401, "could not be verified"),
 ])
 def test_a_bad_id_token_is_refused_with_a_clear_message(client, sso_org, provider, knob, value,
                                                          status, message):
@@ -279,3 +280,28 @@ def test_only_admins_reach_the_settings_page(client, create_user, login):
     login(trainer)
     org = trainer.memberships[0].organization
     assert client.get(f"/o/{org.slug}/settings/sso").status_code == 403
+
+
+def test_a_wrong_client_secret_is_refused_by_the_provider(client, sso_org, provider):
+    org = sso_org()
+    settings = services.settings_for(org)
+    services.save_settings(organization=org, issuer=settings.issuer, client_id="acme-relais",
+                           client_secret="not-the-secret", allowed_domains="acme-sso.com",
+                           default_role="learner")
+    db.session.commit()
+    response, _ = _sign_in(client)
+    assert response.status_code == 401
+    assert "did not let you in" in response.get_data(as_text=True)
+
+
+def test_the_mapped_role_follows_the_provider_s_groups_at_each_sign_in(client, sso_org,
+                                                                       provider):
+    org = sso_org()
+    _sign_in(client)
+    client.post("/logout")
+    provider.person["groups"] = ["relais-hr"]
+    response, _ = _sign_in(client)
+    assert response.status_code == 302
+    user = db.session.scalar(select(User).where(User.email == "ana@acme-sso.com"))
+    db.session.refresh(membership(user, org))
+    assert membership(user, org).role == Role.HR

@@ -242,6 +242,14 @@ def test_tokens_are_per_organization_and_expire(app, client, scim_org, create_us
     listed = client.get(f"/scim/v2/{acme.slug}/Users",
                         headers={"Authorization": f"Bearer {acme_token}"}).get_json(force=True)
     assert listed["totalResults"] == 0
+    beta_group = client.post(f"/scim/v2/{beta.slug}/Groups",
+                             headers={"Authorization": f"Bearer {beta_token}"},
+                             json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                                   "displayName": "Beta team"}).get_json(force=True)
+    for method in ("get", "delete"):
+        answer = getattr(client, method)(f"/scim/v2/{acme.slug}/Groups/{beta_group['id']}",
+                                         headers={"Authorization": f"Bearer {acme_token}"})
+        assert answer.status_code == 404
     # An expired token, then a revoked one.
     token = db.session.scalar(select(ScimToken).where(ScimToken.organization_id == beta.id))
     token.expires_at = utcnow() - timedelta(minutes=1)
