@@ -118,6 +118,12 @@ def start(*, settings: OidcSettings, login_hint: str | None = None,
     return Started(url=url, state=state)
 
 
+def forget(state: str | None) -> None:
+    """Delete the pending sign-in of ``state`` (after a failure rolled its deletion back)."""
+    if state:
+        db.session.execute(delete(OidcRequest).where(OidcRequest.state_hash == hash_token(state)))
+
+
 @dataclass(frozen=True)
 class Finished:
     """A completed sign-in."""

@@ -259,29 +259,28 @@ def sign_in(*, settings: OidcSettings, claims: dict[str, Any]) -> SignedIn:
     user = accounts.find_user(email)
     member = next((m for m in user.memberships if m.organization_id == organization.id),
                   None) if user else None
-    if member is not None and not member.active:
+    # Checked before any write: a failure is committed by the caller (to use up the state).
+    if (member is not None and not member.active) or (user is not None and not user.active):
         exc = SsoFailed("deactivated", code="member_deactivated")
         exc.status = 403
         raise exc
     mapped = _mapped_role(settings, claims)
     role = mapped or (member.role if member else settings.default_role)
+    # Cut to the columns' lengths: a provider's long value must not stop the sign-in.
     team = claims.get(settings.team_claim) if settings.team_claim else None
-    name = claims.get("name") if isinstance(claims.get("name"), str) else None
+    team = team.strip()[:120] if isinstance(team, str) else None
+    name = claims.get("name")
+    name = name.strip()[:200] if isinstance(name, str) else None
     try:
         result = accounts.provision_member(
             organization=organization, email=email, role=role, display_name=name,
-            team=team if isinstance(team, str) else None)
+            team=team)
     except DomainError:
         # Demoting the last administrator is refused: keep their role, sign them in.
         if member is None:
             raise
         result = accounts.Provisioned(membership=member, created=False)
-    user = result.membership.user
-    if not user.active:
-        exc = SsoFailed("deactivated", code="member_deactivated")
-        exc.status = 403
-        raise exc
-    return SignedIn(user=user, membership=result.membership)
+    return SignedIn(user=result.membership.user, membership=result.membership)
 
 
 # -- SCIM tokens ---------------------------------------------------------------------------------

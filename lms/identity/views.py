@@ -56,6 +56,8 @@ MESSAGES = {
     "not_configured": _l("Single sign-on is not set up for this organization."),
     "secret_unreadable": _l("Single sign-on is misconfigured: an administrator must enter the "
                             "client secret again."),
+    "account_refused": _l("Your account could not be set up in this organization. Contact its "
+                          "administrator."),
     "unknown_domain": _l("No company account is set up for this e-mail address: log in with "
                          "your password."),
 }
@@ -128,6 +130,12 @@ def oidc_callback() -> Any:
                                code=request.args.get("code"), error=request.args.get("error"))
     except SsoFailed as exc:
         return _failure_page(exc)
+    except DomainError:
+        # The accounts rules refused the person: nothing of theirs is kept, the state stays used.
+        db.session.rollback()
+        oidc.forget(request.args.get("state"))
+        db.session.commit()
+        return _login_page(MESSAGES["account_refused"], 422)
     db.session.commit()
     login_user(finished.signed_in.user)
     org = finished.signed_in.membership.organization

@@ -305,3 +305,19 @@ def test_the_mapped_role_follows_the_provider_s_groups_at_each_sign_in(client, s
     user = db.session.scalar(select(User).where(User.email == "ana@acme-sso.com"))
     db.session.refresh(membership(user, org))
     assert membership(user, org).role == Role.HR
+
+
+def test_a_deactivated_member_cannot_sign_in_through_the_provider(client, sso_org, create_user):
+    from lms.accounts import services as accounts
+
+    org = sso_org()
+    ana = create_user(Role.LEARNER, org=org, email="ana@acme-sso.com")
+    create_user(Role.ADMIN, org=org)
+    accounts.set_member_active(membership=membership(ana, org), active=False)
+    db.session.commit()
+    response, _ = _sign_in(client)
+    assert response.status_code == 403
+    assert "has been deactivated" in response.get_data(as_text=True)
+    db.session.refresh(ana)
+    assert membership(ana, org).active is False and membership(ana, org).role == Role.LEARNER
+    assert client.get(f"/o/{org.slug}/").status_code == 302  # not logged in
