@@ -10,17 +10,19 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the SSO pages, the SCIM API, the CLI command and the password-login check."""
     from lms.accounts.signals import password_login
-    from lms.identity import cli, scim_views, services, views
+    from lms.identity import cli, scim_views, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(views.org_bp)
     app.register_blueprint(scim_views.bp)
     app.add_template_global(views.login_sso_form, "identity_sso_form")
     app.cli.add_command(cli.scim_token_command)
-
-    def _refuse_password(user: Any, **_extra: Any) -> str | None:
-        return services.password_refusal(user)
-
-    # Kept on the app so the weak reference blinker holds stays alive.
-    app.extensions["identity_password_check"] = _refuse_password
+    # A module-level receiver: connecting it again when create_app runs twice is a no-op.
     password_login.connect(_refuse_password)
+
+
+def _refuse_password(user: Any, **_extra: Any) -> str | None:
+    """Why ``user`` may not log in with a password (an organization requires SSO), or None."""
+    from lms.identity.services import password_refusal
+
+    return password_refusal(user)
