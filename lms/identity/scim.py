@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Membership, Organization, Role, User
@@ -136,14 +137,22 @@ def _user_rows(organization: Organization) -> Any:  # a Select of (Membership, S
             .where(Membership.organization_id == organization.id, ScimUser.deleted_at.is_(None)))
 
 
-def user_resource(member: Membership, link: ScimUser | None, base: str) -> dict[str, Any]:
-    """A member as a SCIM User with the enterprise extension."""
+def _group_ids(organization_id: int) -> dict[str, int]:
+    return {name: gid for gid, name in db.session.execute(
+        select(ScimGroup.id, ScimGroup.display_name)
+        .where(ScimGroup.organization_id == organization_id))}
+
+
+def user_resource(member: Membership, link: ScimUser | None, base: str,
+                  group_ids: dict[str, int] | None = None) -> dict[str, Any]:
+    """A member as a SCIM User with the enterprise extension.
+
+    :param group_ids: the organization's group ids by name, when rendering many users.
+    """
     user = member.user
-    group_id = None
-    if member.team:
-        group_id = db.session.scalar(
-            select(ScimGroup.id).where(ScimGroup.organization_id == member.organization_id,
-                                       ScimGroup.display_name == member.team))
+    if group_ids is None:
+        group_ids = _group_ids(member.organization_id)
+    group_id = group_ids.get(member.team) if member.team else None
     enterprise: dict[str, Any] = {}
     if member.team:
         enterprise["department"] = member.team
@@ -200,8 +209,14 @@ def list_users(organization: Organization, *, filter_text: str | None, start: in
             stmt = stmt.where(_compare(column, flt,
                                        case_insensitive=flt.attribute != "externalid"))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.execute(stmt.order_by(Membership.id).offset(start - 1).limit(count)).all()
-    return list_response([user_resource(m, link, base) for m, link in rows], total, start)
+    # One query for the page with each member's person and manager, one for the groups.
+    rows = db.session.execute(
+        stmt.options(joinedload(Membership.user),
+                     joinedload(Membership.manager).joinedload(Membership.user))
+        .order_by(Membership.id).offset(start - 1).limit(count)).all()
+    group_ids = _group_ids(organization.id)
+    return list_response([user_resource(m, link, base, group_ids) for m, link in rows], total,
+                         start)
 
 
 def get_member(organization: Organization, user_id: str) -> tuple[Membership, ScimUser | None]:
