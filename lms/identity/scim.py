@@ -102,8 +102,10 @@ def parse_filter(text: str | None, allowed: set[str]) -> Filter | None:
     return Filter(attribute=attribute, op=match["op"].lower(), value=value)
 
 
-def _compare(column: Any, flt: Filter, *, case_insensitive: bool = True) -> Any:
-    col = func.lower(column) if case_insensitive else column
+def _compare(column: Any, flt: Filter, *, case_insensitive: bool = True,
+             stored_lower: bool = False) -> Any:
+    # E-mails are stored lower-cased: comparing the bare column keeps its unique index usable.
+    col = func.lower(column) if case_insensitive and not stored_lower else column
     value = flt.value.lower() if case_insensitive else flt.value
     if flt.op == "eq":
         return col == value
@@ -207,7 +209,8 @@ def list_users(organization: Organization, *, filter_text: str | None, start: in
         else:
             # externalId is case-exact (RFC 7643 §3.1); e-mails and names are not.
             stmt = stmt.where(_compare(column, flt,
-                                       case_insensitive=flt.attribute != "externalid"))
+                                       case_insensitive=flt.attribute != "externalid",
+                                       stored_lower=column is User.email))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     # One query for the page with each member's person and manager, one for the groups.
     rows = db.session.execute(
