@@ -7,7 +7,8 @@ another package's views or private names (``tests/test_layers.py`` checks it)::
     core, extensions     the declarative Base, errors, shared web, CLI, PDF and mail helpers;
                          the unbound Flask extensions (each of the two uses the other)
     accounts             users, organizations, memberships, roles, tokens, the audit log
-    jobs                 background jobs and periodic work; needs nothing above accounts
+    jobs, identity       background jobs and periodic work; single sign-on (OpenID Connect)
+                         and SCIM provisioning onto accounts; neither needs anything above
     xapi                 statements, the LRS, projections, forwarding (runs as periodic jobs)
     assessments          competencies, questionnaires, attempts, the skill profile
     courses              programs, cohorts, sessions and attendance, e-learning, exercises
@@ -64,6 +65,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lms.accounts import init_app as init_accounts
 
     init_accounts(app)
+
+    from lms.identity import init_app as init_identity
+
+    init_identity(app)
 
     from lms.xapi import init_app as init_xapi
 

@@ -20,7 +20,9 @@ def init_app(app: Flask) -> None:
         """Send people to their organization's dashboard, or to the login page."""
         if not current_user.is_authenticated:
             return redirect(url_for("accounts.login"))
-        memberships = sorted(current_user.memberships, key=lambda m: m.organization.name)
+        # A membership the company's directory deactivated no longer leads anywhere.
+        memberships = sorted((m for m in current_user.memberships if m.active),
+                             key=lambda m: m.organization.name)
         if not memberships:
             return render_template("no_organization.html")
         return redirect(url_for("reports.dashboard", org_slug=memberships[0].organization.slug))
@@ -29,7 +31,8 @@ def init_app(app: Flask) -> None:
     def _navigation() -> dict[str, Any]:
         memberships = []
         if current_user.is_authenticated:
-            memberships = sorted(current_user.memberships, key=lambda m: m.organization.name)
+            memberships = sorted((m for m in current_user.memberships if m.active),
+                                 key=lambda m: m.organization.name)
         return {
             "Role": Role,
             "my_memberships": memberships,

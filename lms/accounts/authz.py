@@ -42,12 +42,13 @@ REQUIRED_ROLES_ATTR = "required_roles"
 def membership_for(user: User, org_slug: str) -> Membership:
     """Return ``user``'s membership in the organization ``org_slug``.
 
-    :raise NotFound: no such organization, or the user is not a member (the same answer, so
-        nobody can probe which organizations exist).
+    :raise NotFound: no such organization, or the user is not an active member (the same
+        answer, so nobody can probe which organizations exist).
     """
     membership = db.session.scalar(
         select(Membership).join(Organization)
-        .where(Organization.slug == org_slug, Membership.user_id == user.id)
+        .where(Organization.slug == org_slug, Membership.user_id == user.id,
+               Membership.active.is_(True))
     )
     if membership is None:
         raise NotFound("No such organization.")

@@ -95,6 +95,9 @@ class Membership(TimestampMixin, Base):
     # The member's manager in the same organization (approves their session registrations).
     manager_id: Mapped[int | None] = mapped_column(
         ForeignKey("memberships.id", ondelete="SET NULL"), index=True)
+    # False once the company's directory deactivates the member (SCIM): access to the
+    # organization ends while their learning records stay.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     organization: Mapped[Organization] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship(back_populates="memberships")

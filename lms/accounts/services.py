@@ -27,6 +27,7 @@ from lms.accounts.models import (
     Role,
     User,
 )
+from lms.accounts.signals import password_login
 from lms.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from lms.core.models import utcnow
 from lms.extensions import db
@@ -44,6 +45,13 @@ class TooManyAttempts(DomainError):
 
     code = "too_many_attempts"
     status = 429
+
+
+class PasswordLoginRefused(DomainError):
+    """The password is right but this person must log in another way (HTTP 403)."""
+
+    code = "password_login_refused"
+    status = 403
 
 
 class InvalidCredentials(DomainError):
@@ -289,6 +297,28 @@ def provision_member(*, organization: Organization, email: str, role: str | Role
     return Provisioned(membership=membership, created=created)
 
 
+def set_member_active(*, membership: Membership, active: bool) -> None:
+    """Deactivate or reactivate a member; their learning records stay either way.
+
+    A deactivated member loses access to the organization at their next request; someone left
+    with no active membership anywhere is deactivated altogether, which ends their sessions
+    and API tokens.
+
+    :raise Conflict: deactivating the organization's last administrator.
+    """
+    if membership.active == active:
+        return
+    if not active:
+        _keep_an_admin(membership)
+    membership.active = active
+    user = membership.user
+    if active:
+        user.active = True
+    elif not any(m.active for m in user.memberships if m.id != membership.id):
+        user.active = False
+    db.session.flush()
+
+
 def _keep_an_admin(membership: Membership) -> None:
     """Refuse to take away the organization's last administrator.
 
@@ -301,7 +331,7 @@ def _keep_an_admin(membership: Membership) -> None:
     admins = db.session.scalars(
         select(Membership.id)
         .where(Membership.organization_id == membership.organization_id,
-               Membership.role == Role.ADMIN)
+               Membership.role == Role.ADMIN, Membership.active.is_(True))
         .with_for_update()
     ).all()
     if len(admins) <= 1:
@@ -358,6 +388,10 @@ def authenticate(*, email: str, password: str, address: str) -> User:
         db.session.add(LoginFailure(email=email_key(email)[:254], address=address[:64]))
         db.session.flush()
         raise InvalidCredentials("Wrong e-mail or password.")
+    # Higher modules (single sign-on) may turn passwords off for some people.
+    for _receiver, refusal in password_login.send(user):
+        if refusal:
+            raise PasswordLoginRefused(str(refusal))
     # A success clears the account's failures so a typo earlier does not count against later.
     db.session.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
     return user

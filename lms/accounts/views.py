@@ -73,6 +73,10 @@ def login() -> Any:
         except services.InvalidCredentials:
             status = 401
             form.password.errors.append(_("Wrong e-mail or password."))
+        except services.PasswordLoginRefused:
+            status = 403
+            form.password.errors.append(_("Your organization requires single sign-on: use "
+                                          "“Continue with your company account” below."))
         else:
             db.session.commit()
             login_user(user)

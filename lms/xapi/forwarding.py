@@ -20,7 +20,6 @@ the compare-and-set is enough (SQLite has a single writer).
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import os
@@ -36,10 +35,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
-from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 from sqlalchemy import func, insert, literal, or_, select, update
 
+from lms.core import crypto
 from lms.core.errors import NotFound, ValidationFailed
 from lms.core.models import UTCDateTime, utcnow
 from lms.extensions import db
@@ -64,16 +63,13 @@ def _setting(name: str) -> Any:
 # The secret, encrypted at rest
 
 
-def _fernet() -> Fernet:
-    # Derived from the instance's SECRET_KEY: a copy of the database alone does not reveal it.
-    digest = hashlib.sha256(b"relais:xapi-forwarding:" + str(current_app.config["SECRET_KEY"])
-                            .encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+# The purpose string keeps the key of secrets stored before the helper moved to lms.core.
+_SECRET_PURPOSE = "xapi-forwarding"
 
 
 def encrypt_secret(secret: str) -> str:
     """Encrypt an external LRS secret for storage."""
-    return _fernet().encrypt(secret.encode()).decode()
+    return crypto.encrypt_secret(secret, purpose=_SECRET_PURPOSE)
 
 
 def decrypt_secret(token: str) -> str:
@@ -82,8 +78,8 @@ def decrypt_secret(token: str) -> str:
     :raise ValueError: it was encrypted under another SECRET_KEY.
     """
     try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken:
+        return crypto.decrypt_secret(token, purpose=_SECRET_PURPOSE)
+    except crypto.SecretUnreadable:
         raise ValueError("the stored LRS secret cannot be decrypted (was SECRET_KEY changed?); "
                          "enter the secret again") from None
 

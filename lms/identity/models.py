@@ -1,0 +1,126 @@
+"""Single sign-on settings per organization, pending sign-ins, SCIM tokens and SCIM links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.accounts.models import ROLE_ENUM, Organization, Role, User
+from lms.core.models import Base, TimestampMixin
+
+
+class OidcSettings(TimestampMixin, Base):
+    """An organization's OpenID Connect provider (Entra ID, Google Workspace, Okta…).
+
+    The client secret is stored encrypted (``lms.core.crypto``) and never shown again.
+    """
+
+    __tablename__ = "identity_oidc_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), unique=True)
+    enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(255))
+    client_secret_encrypted: Mapped[str] = mapped_column(Text)
+    default_role: Mapped[Role] = mapped_column(ROLE_ENUM, default=Role.LEARNER)
+    # The ID-token claim listing the person's groups, and {group: role} for those that map.
+    groups_claim: Mapped[str] = mapped_column(String(100), default="groups",
+                                              server_default="groups")
+    role_mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The claim whose value becomes the member's team (e.g. "department"); None: teams untouched.
+    team_claim: Mapped[str | None] = mapped_column(String(100))
+    # Passwords are refused for the organization's members, except the break-glass admin's.
+    require_sso: Mapped[bool] = mapped_column(default=False, server_default=false())
+    break_glass_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+
+    organization: Mapped[Organization] = relationship()
+    break_glass_user: Mapped[User | None] = relationship()
+    domains: Mapped[list[OidcDomain]] = relationship(
+        back_populates="settings", cascade="all, delete-orphan", order_by="OidcDomain.domain")
+
+
+class OidcDomain(Base):
+    """An e-mail domain whose people sign in through one organization's provider (only one)."""
+
+    __tablename__ = "identity_oidc_domains"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    settings_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_oidc_settings.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+
+    settings: Mapped[OidcSettings] = relationship(back_populates="domains")
+
+
+class OidcRequest(TimestampMixin, Base):
+    """A sign-in sent to the provider and not yet back: its state (hashed), nonce, PKCE verifier.
+
+    Deleted when the provider answers, so a replayed answer finds nothing.
+    """
+
+    __tablename__ = "identity_oidc_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next_url: Mapped[str | None] = mapped_column(String(500))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ScimToken(TimestampMixin, Base):
+    """An organization's SCIM bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "identity_scim_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime | None] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    organization: Mapped[Organization] = relationship()
+
+
+class ScimUser(TimestampMixin, Base):
+    """What the company's directory knows of one member beyond accounts: its own identifiers."""
+
+    __tablename__ = "identity_scim_users"
+    __table_args__ = (UniqueConstraint("organization_id", "user_id"),
+                      UniqueConstraint("organization_id", "external_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    employee_number: Mapped[str | None] = mapped_column(String(64))
+    # Set when the directory deletes the user: the membership is deactivated (learning records
+    # stay) and SCIM no longer shows it; creating the same userName again brings it back.
+    deleted_at: Mapped[datetime | None] = mapped_column()
+
+    user: Mapped[User] = relationship()
+
+
+class ScimGroup(TimestampMixin, Base):
+    """A directory group provisioned by SCIM; its members are the members of the same team."""
+
+    __tablename__ = "identity_scim_groups"
+    __table_args__ = (UniqueConstraint("organization_id", "display_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    external_id: Mapped[str | None] = mapped_column(String(255))
