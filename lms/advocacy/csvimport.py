@@ -24,6 +24,7 @@ from sqlalchemy import select
 from lms.accounts.models import Membership, Organization, User
 from lms.advocacy import services
 from lms.advocacy.models import Campaign, ContentItem
+from lms.core import csvexport
 from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
 from lms.extensions import db
@@ -286,11 +287,7 @@ class ImportResult:
 
 def rejected_csv(checked: Checked) -> bytes:
     """The rejected rows as CSV: line, error, then the row as it was."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["line", "error", *checked.header])
-    writer.writerows(checked.rejected)
-    return out.getvalue().encode()
+    return csvexport.to_bytes(["line", "error", *checked.header], checked.rejected, bom=False)
 
 
 def import_activity(*, organization: Organization, data: bytes, preset_name: str | None = None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +21,7 @@ from lms.accounts.models import Role
 from lms.advocacy import jobs, kpis, queries, services
 from lms.advocacy.csvimport import PRESETS
 from lms.advocacy.models import KINDS, METRICS, NETWORKS
+from lms.core import csvexport
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
 from lms.extensions import db
@@ -113,12 +112,7 @@ def _filters() -> dict[str, Any]:
 
 
 def _csv(name: str, header: list[str], rows: list[list[Any]]) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="advocacy-{name}.csv"'})
+    return csvexport.download(f"advocacy-{name}.csv", header, rows)
 
 
 @bp.get("/advocacy")
