@@ -22,6 +22,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     configure(app, config)
 
+    from lms.core import security
+
+    security.init_app(app)
+
     from lms import extensions
 
     extensions.db.init_app(app)

@@ -28,6 +28,13 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_SIZE": 50,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,
+    # None: Secure exactly when BASE_URL is https (lms/core/security.py); true/false forces it.
+    "SESSION_COOKIE_SECURE": None,
+    # Security headers (docs/security.md). HSTS is sent only when BASE_URL is https; 0 turns
+    # it off.
+    "HSTS_MAX_AGE": 31536000,
+    "HSTS_INCLUDE_SUBDOMAINS": False,
+    "REFERRER_POLICY": "strict-origin-when-cross-origin",
 }
 
 
