@@ -30,11 +30,22 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     # None: Secure exactly when BASE_URL is https (lms/core/security.py); true/false forces it.
     "SESSION_COOKIE_SECURE": None,
+    # A login session ends after this long without a request, and this long after the login
+    # whatever happens (server-side, lms/accounts/sessions.py).
+    "SESSION_IDLE_MINUTES": 120,
+    "SESSION_ABSOLUTE_HOURS": 12,
     # Security headers (docs/security.md). HSTS is sent only when BASE_URL is https; 0 turns
     # it off.
     "HSTS_MAX_AGE": 31536000,
     "HSTS_INCLUDE_SUBDOMAINS": False,
     "REFERRER_POLICY": "strict-origin-when-cross-origin",
+    # Request bodies, in bytes, refused with 413 from Content-Length before being read
+    # (lms/core/limits.py). The global limit covers pages, forms and the JSON API; uploads,
+    # the webhook and the LRS have their own.
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "WEBHOOK_MAX_BYTES": 5 * 1024 * 1024,
+    "XAPI_MAX_STATEMENTS_BYTES": 32 * 1024 * 1024,
+    "IMPORT_MAX_BYTES": 200 * 1024 * 1024,
 }
 
 
