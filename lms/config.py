@@ -46,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_MAX_BYTES": 5 * 1024 * 1024,
     "XAPI_MAX_STATEMENTS_BYTES": 32 * 1024 * 1024,
     "IMPORT_MAX_BYTES": 200 * 1024 * 1024,
+    # Seconds a client is asked to wait (Retry-After) when the database is out of reach (503).
+    "UNAVAILABLE_RETRY_AFTER": 30,
 }
 
 

@@ -29,6 +29,7 @@ from lms.advocacy.models import (
 )
 from lms.advocacy.statements import StatementFactory
 from lms.core.errors import Forbidden, ValidationFailed
+from lms.core.inputs import MAX_INT, MIN_YEAR
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi.record import insert_rows, record, select_in, time_processor
@@ -313,6 +314,9 @@ def normalize_event(raw: dict[str, Any], *, user_id: int, source: str,
     occurred_at = parse_when(raw.get("occurred_at"), date_formats)
     if occurred_at > (now or utcnow()) + timedelta(days=1):
         raise ValueError("date: in the future")
+    if occurred_at.year < MIN_YEAR:
+        # A placeholder such as 0001-01-01 is a missing date, not an event.
+        raise ValueError(f"date: before {MIN_YEAR}")
     external_id = str(raw.get("external_id") or "").strip() or None
     if external_id and len(external_id) > 200:
         raise ValueError("external_id: at most 200 characters")
@@ -331,13 +335,14 @@ def normalize_event(raw: dict[str, Any], *, user_id: int, source: str,
 
 
 def _optional_id(value: Any, field: str) -> int | None:
+    # Ids are 32-bit in the database; a larger number would fail there, not here.
     if value in (None, ""):
         return None
     try:
         number = int(str(value).strip())
     except ValueError:
         raise ValueError(f"{field}: not a number") from None
-    if number <= 0:
+    if not 0 < number <= MAX_INT:
         raise ValueError(f"{field}: not a valid id")
     return number
 

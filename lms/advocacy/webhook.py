@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from lms.accounts.models import Membership, Organization, User
 from lms.advocacy import services
+from lms.core.inputs import json_problems
 from lms.core.limits import max_body
 from lms.extensions import db
 
@@ -73,6 +74,9 @@ def receive(org_slug: str) -> Any:
         payload = json.loads(body)
     except ValueError:
         return _error(400, "bad_request", "The body is not JSON.")
+    problems = json_problems(payload)
+    if problems:
+        return _error(422, "validation_failed", "Some values cannot be accepted.", problems)
     if isinstance(payload, dict) and "events" in payload:
         payload = payload["events"]
     events = payload if isinstance(payload, list) else [payload]
