@@ -16,6 +16,10 @@ import re
 from datetime import date
 from typing import Any
 
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import DataError
+from werkzeug.routing import IntegerConverter, Map
+
 MIN_INT, MAX_INT = -(2**31), 2**31 - 1
 MIN_YEAR, MAX_YEAR = 1900, 2100
 # A value that is meant as a date: the whole string is an ISO date, or date and time.
@@ -74,3 +78,32 @@ def json_problems(value: Any) -> dict[str, str]:
         elif isinstance(item, list):
             stack.extend((f"{path}[{i}]", child) for i, child in enumerate(item))
     return problems
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` in URLs, limited to the database's 32-bit ids: a larger number is a 404
+    like any other unknown id, instead of an overflow in the query."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def init_app(app: Flask) -> None:
+    """Bound URL ids (call before any route is added) and turn a number the database cannot
+    hold, wherever it came from (a query argument), into a 4xx instead of a 500."""
+    app.url_map.converters["int"] = BoundedIntConverter
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _out_of_range(exc: Exception) -> Any:
+        from lms.extensions import db
+
+        db.session.rollback()
+        message = "A value is out of the range the database can hold."
+        if request.path.startswith("/xapi/"):
+            return jsonify({"error": {"code": 400, "message": message}}), 400
+        if request.path.startswith(("/api/", "/hooks/")):
+            return jsonify({"error": {"code": "validation_failed", "message": message,
+                                      "fields": {}}}), 422
+        return render_template("error.html", code=400, message=message), 400

@@ -132,3 +132,17 @@ def test_database_unreachable_is_503_with_retry_after(unreachable):
                            headers={"Accept-Language": "fr"})
         assert page.status_code == 503 and page.headers["Retry-After"] == "30"
         assert "Temporairement indisponible" in page.get_data(as_text=True)
+
+
+def test_huge_ids_in_addresses_and_query_arguments(client, create_user, login, api_token):
+    user = create_user(Role.HR)
+    slug = user.memberships[0].organization.slug
+    # An id in the path beyond 32 bits is simply unknown.
+    assert client.get(f"/api/v1/orgs/{slug}/members/{BIG}",
+                      headers=api_token(user)).status_code == 404
+    login(user)
+    assert client.get(f"/o/{slug}/members/{BIG}").status_code == 404
+    # A filter the database cannot hold is a 400 page, not a 500.
+    response = client.get(f"/o/{slug}/advocacy?campaign={BIG}")
+    assert response.status_code in (200, 400)
+    assert client.get(f"/o/{slug}/advocacy?campaign=12").status_code == 200
