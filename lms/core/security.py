@@ -12,9 +12,9 @@ from flask import Flask, Response
 
 # Pages: scripts only from Relais' own static files (no inline script, no event handler
 # attributes). Inline styles stay allowed: a few pages size chart bars with a style attribute,
-# and a style cannot run code.
+# and a style cannot run code. Lessons may show images from other https sites (Markdown).
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data:; font-src 'self'; connect-src 'self'; media-src 'self'; "
+            "img-src 'self' data: https:; font-src 'self'; connect-src 'self'; media-src 'self'; "
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-src 'self'; "
             "frame-ancestors 'none'")
 # Everything else (JSON, CSV, PDF, images, CSS): nothing may run or be loaded from it. (No
