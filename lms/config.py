@@ -60,6 +60,26 @@ DEFAULTS: dict[str, Any] = {
     "XAPI_FORWARD_CONNECT_TIMEOUT": 5.0,
     "XAPI_FORWARD_READ_TIMEOUT": 30.0,
     "XAPI_FORWARD_CLAIM_SECONDS": 300,  # a worker's claim on an organization lapses after this
+    # None: Secure exactly when BASE_URL is https (lms/core/security.py); true/false forces it.
+    "SESSION_COOKIE_SECURE": None,
+    # A login session ends after this long without a request, and this long after the login
+    # whatever happens (server-side, lms/accounts/sessions.py).
+    "SESSION_IDLE_MINUTES": 120,
+    "SESSION_ABSOLUTE_HOURS": 12,
+    # Security headers (docs/security.md). HSTS is sent only when BASE_URL is https; 0 turns
+    # it off.
+    "HSTS_MAX_AGE": 31536000,
+    "HSTS_INCLUDE_SUBDOMAINS": False,
+    "REFERRER_POLICY": "strict-origin-when-cross-origin",
+    # Request bodies, in bytes, refused with 413 from Content-Length before being read
+    # (lms/core/limits.py). The global limit covers pages, forms and the JSON API; uploads,
+    # the webhook and the LRS have their own.
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "WEBHOOK_MAX_BYTES": 5 * 1024 * 1024,
+    "XAPI_MAX_STATEMENTS_BYTES": 32 * 1024 * 1024,
+    "IMPORT_MAX_BYTES": 200 * 1024 * 1024,
+    # Seconds a client is asked to wait (Retry-After) when the database is out of reach (503).
+    "UNAVAILABLE_RETRY_AFTER": 30,
 }
 
 

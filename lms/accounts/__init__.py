@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request, session
+from flask_login import current_user
 
+from lms.accounts.sessions import SESSION_KEY
 from lms.extensions import db, login_manager
+
+__all__ = ["SESSION_KEY", "init_app"]
 
 
 def init_app(app: Flask) -> None:
     """Set up logins and register the accounts pages."""
-    from lms.accounts.models import User
+    from lms.accounts import sessions
+    from lms.accounts.models import User, UserSession
     from lms.accounts.views import bp, org_bp
 
     login_manager.init_app(app)
@@ -18,8 +23,30 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        # A cookie opens nothing unless its server-side session is live: logout, "log out
+        # everywhere" and a password change delete the row, so old copies stop working.
+        try:
+            uid = int(user_id)
+        except ValueError:
+            return None
+        row = sessions.find(session.get(SESSION_KEY), uid)
+        if row is None:
+            return None
+        user = db.session.get(User, uid)
+        if user is None or not user.active:
+            return None
+        request.environ["relais.user_session"] = row
+        return user
+
+    @app.before_request
+    def _touch_session() -> None:
+        # Before any view has written anything, so this small commit carries nothing else.
+        if request.endpoint == "static" or SESSION_KEY not in session:
+            return
+        if current_user.is_authenticated:
+            row: UserSession | None = request.environ.get("relais.user_session")
+            if row is not None and sessions.touch(row):
+                db.session.commit()
 
     app.register_blueprint(bp)
     app.register_blueprint(org_bp)

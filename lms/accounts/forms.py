@@ -36,6 +36,22 @@ class AcceptInvitationForm(FlaskForm):
     submit = SubmitField(_l("Join"))
 
 
+class ChangePasswordForm(FlaskForm):
+    """A password change on the account page: the current password, then the new one twice."""
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
+        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Change the password"))
+
+
 ROLE_LABELS = {
     Role.LEARNER: _l("Learner"),
     Role.TRAINER: _l("Trainer"),

@@ -185,3 +185,18 @@ class AuditEvent(Base):
 def _append_only(_mapper: Any, _connection: Any, target: AuditEvent) -> None:
     # The log is evidence: once written, an entry is never changed nor removed by the app.
     raise RuntimeError("audit events are append-only")
+
+
+class UserSession(Base):
+    """One logged-in browser: its cookie holds a random id whose SHA-256 is the key here.
+
+    Deleting the row ends the session on the server (logout, log out everywhere, password
+    change, account disabled), whatever copy of the cookie is left in a browser.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from lms.accounts import sessions
 from lms.accounts.authz import check_can_grant
 from lms.accounts.models import (
     ApiToken,
@@ -183,6 +184,9 @@ def set_password(user: User, password: str) -> None:
     """
     _check_password(password)
     user.password_hash = generate_password_hash(password)
+    if user.id is not None:
+        # A new password ends every session opened with the old one (a stolen cookie too).
+        sessions.end_all(user)
 
 
 def add_member(*, organization: Organization, user: User, role: str | Role,

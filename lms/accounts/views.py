@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
+from werkzeug.security import check_password_hash
 
-from lms.accounts import services
+from lms.accounts import SESSION_KEY, services, sessions
 from lms.accounts.authz import (
     GRANTABLE_ROLES,
     MANAGER_ROLES,
@@ -25,6 +26,7 @@ from lms.accounts.authz import (
 )
 from lms.accounts.forms import (
     AcceptInvitationForm,
+    ChangePasswordForm,
     ConfirmForm,
     InviteForm,
     LoginForm,
@@ -56,6 +58,20 @@ def _client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+def _open_session(user: User) -> None:
+    """Log ``user`` in with a new server-side session (committed here)."""
+    sessions.log_in(user)
+    db.session.commit()
+
+
+def _close_session() -> None:
+    """End this browser's session on the server and forget it here (committed here)."""
+    sessions.end(session.get(SESSION_KEY))
+    db.session.commit()
+    logout_user()
+    session.clear()
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     """Log in with e-mail and password."""
@@ -78,8 +94,7 @@ def login() -> Any:
             form.password.errors.append(_("Your organization requires single sign-on: use "
                                           "“Continue with your company account” below."))
         else:
-            db.session.commit()
-            login_user(user)
+            _open_session(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("home"))
         db.session.commit()  # keep the recorded failure
     elif form.is_submitted():
@@ -90,7 +105,7 @@ def login() -> Any:
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
     """Log out (POST only, with CSRF, so a link on another site cannot log people out)."""
-    logout_user()
+    _close_session()
     flash(_("You are logged out."), "info")
     return redirect(url_for("accounts.login"))
 
@@ -108,7 +123,7 @@ def accept_invitation(token: str) -> Any:
         # choosing a new password through the link.
         if not current_user.is_authenticated or current_user.email != invitation.email:
             if current_user.is_authenticated:
-                logout_user()
+                _close_session()
             flash(_("You already have an account: log in as %(email)s to join %(org)s.",
                     email=invitation.email, org=org.name), "info")
             return redirect(url_for("accounts.login", next=request.path))
@@ -135,8 +150,9 @@ def accept_invitation(token: str) -> Any:
                 flash(exc.message, "error")
         else:
             db.session.commit()
-            logout_user()
-            login_user(user)
+            if current_user.is_authenticated:
+                _close_session()
+            _open_session(user)
             flash(_("Welcome to %(org)s!", org=org.name), "success")
             return redirect(url_for("reports.dashboard", org_slug=org.slug))
     return render_template("accounts/accept_invitation.html", form=form, invitation=invitation)
@@ -153,7 +169,47 @@ def profile() -> Any:
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form)
+    return render_template("accounts/profile.html", form=form, password_form=ChangePasswordForm(),
+                           end_all_form=ConfirmForm(), live_sessions=sessions.count(current_user))
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+def change_password() -> Any:
+    """Change your password; every other session of yours ends."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if not (user.password_hash
+                and check_password_hash(user.password_hash, form.current_password.data)):
+            form.current_password.errors.append(_("This is not your current password."))
+        else:
+            try:
+                services.set_password(user, form.password.data)
+            except DomainError as exc:
+                db.session.rollback()
+                form.password.errors.append(exc.fields.get("password", exc.message))
+            else:
+                # set_password ended every session; this browser gets a new one.
+                _open_session(user)
+                flash(_("Your password is changed. You are logged out everywhere else."),
+                      "success")
+                return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=ProfileForm(obj=current_user),
+                           password_form=form, end_all_form=ConfirmForm(),
+                           live_sessions=sessions.count(current_user)), 422
+
+
+@bp.route("/account/sessions/end-all", methods=["POST"])
+@login_required
+def end_all_sessions() -> Any:
+    """Log out of every device, this one included."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    sessions.end_all(current_user)
+    _close_session()
+    flash(_("You are logged out on every device."), "info")
+    return redirect(url_for("accounts.login"))
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])

@@ -21,6 +21,7 @@ from typing import Any
 
 from lms.accounts.models import Organization
 from lms.advocacy import services
+from lms.core import csvexport
 from lms.core.errors import ValidationFailed
 
 MAX_BYTES = 200 * 1024 * 1024
@@ -271,11 +272,7 @@ class ImportResult:
 
 def rejected_csv(checked: Checked) -> bytes:
     """The rejected rows as CSV: line, error, then the row as it was."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["line", "error", *checked.header])
-    writer.writerows(checked.rejected)
-    return out.getvalue().encode()
+    return csvexport.to_bytes(["line", "error", *checked.header], checked.rejected, bom=False)
 
 
 def import_activity(*, organization: Organization, data: bytes, preset_name: str | None = None,

@@ -32,6 +32,7 @@ from lms.advocacy.models import (
 from lms.advocacy.statements import StatementFactory
 from lms.core.database import insert_rows, select_in, time_processor
 from lms.core.errors import Forbidden, ValidationFailed
+from lms.core.inputs import MAX_INT, MIN_YEAR
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi.record import record
@@ -395,6 +396,9 @@ def normalize_event(raw: dict[str, Any], *, user_id: int, source: str,
     occurred_at = parse_when(raw.get("occurred_at"), date_formats)
     if occurred_at > (now or utcnow()) + timedelta(days=1):
         raise EventInvalid(FUTURE_DATE, "date", _l("in the future"))
+    if occurred_at.year < MIN_YEAR:
+        # A placeholder such as 0001-01-01 is a missing date, not an event.
+        raise EventInvalid(INVALID_DATE, "date", _l("before %(year)d", year=MIN_YEAR))
     external_id = str(raw.get("external_id") or "").strip() or None
     if external_id and len(external_id) > 200:
         raise EventInvalid(INVALID_EXTERNAL_ID, "external_id", _l("at most 200 characters"))
@@ -424,13 +428,14 @@ def _one_of(raw: dict[str, Any], name: str, aliases: dict[str, str],
 
 
 def _optional_id(value: Any, field: str) -> int | None:
+    # Ids are 32-bit in the database; a larger number would fail there, not here.
     if value in (None, ""):
         return None
     try:
         number = int(str(value).strip())
     except ValueError:
         raise EventInvalid(INVALID_REFERENCE, field, _l("not a number")) from None
-    if number <= 0:
+    if not 0 < number <= MAX_INT:
         raise EventInvalid(INVALID_REFERENCE, field, _l("not a valid id"))
     return number
 

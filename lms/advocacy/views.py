@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -23,7 +21,9 @@ from lms.accounts.models import Role
 from lms.advocacy import jobs, kpis, queries, services
 from lms.advocacy.csvimport import PRESETS
 from lms.advocacy.models import KINDS, METRICS, NETWORKS
+from lms.core import csvexport
 from lms.core.errors import DomainError
+from lms.core.limits import MULTIPART_ROOM, max_body
 from lms.core.models import utcnow
 from lms.extensions import db
 
@@ -117,12 +117,7 @@ def _filters() -> dict[str, Any]:
 
 
 def _csv(name: str, header: list[str], rows: list[list[Any]]) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="advocacy-{name}.csv"'})
+    return csvexport.download(f"advocacy-{name}.csv", header, rows)
 
 
 @bp.get("/advocacy")
@@ -200,6 +195,7 @@ def settings() -> Any:
 
 @bp.post("/advocacy/import")
 @role_required(*MANAGER_ROLES)
+@max_body(lambda: int(current_app.config["IMPORT_MAX_BYTES"]) + MULTIPART_ROOM)
 def upload() -> Any:
     """Start a background import of an uploaded CSV export."""
     file = request.files.get("file")

@@ -18,9 +18,12 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from lms.accounts.models import Organization
 from lms.advocacy import services
+from lms.core.inputs import json_problems
+from lms.core.limits import max_body
 from lms.extensions import db
 
 bp = Blueprint("advocacy_hooks", __name__, url_prefix="/hooks/advocacy")
@@ -40,7 +43,15 @@ def _error(status: int, code: str, message: str, fields: dict[str, str] | None =
     return jsonify({"error": {"code": code, "message": message, "fields": fields or {}}}), status
 
 
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    # The webhook answers in the JSON envelope, even before its view runs (413 on size).
+    status = exc.code or 500
+    return _error(status, "too_large" if status == 413 else "error", exc.description or "")
+
+
 @bp.post("/<org_slug>")
+@max_body("WEBHOOK_MAX_BYTES")
 def receive(org_slug: str) -> Any:
     """Receive signed advocacy events from a connector or an advocacy platform."""
     org = db.session.scalar(select(Organization).where(Organization.slug == org_slug))
@@ -63,6 +74,9 @@ def receive(org_slug: str) -> Any:
         payload = json.loads(body)
     except ValueError:
         return _error(400, "bad_request", "The body is not JSON.")
+    problems = json_problems(payload)
+    if problems:
+        return _error(422, "validation_failed", "Some values cannot be accepted.", problems)
     if isinstance(payload, dict) and "events" in payload:
         payload = payload["events"]
     events = payload if isinstance(payload, list) else [payload]

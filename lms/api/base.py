@@ -17,6 +17,7 @@ from lms.accounts.authz import REQUIRED_ROLES_ATTR, check_role, membership_for
 from lms.accounts.models import Membership, Role, User
 from lms.accounts.services import user_for_api_token
 from lms.core.errors import BadRequest, DomainError, NotFound, ValidationFailed
+from lms.core.inputs import json_problems
 from lms.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -126,10 +127,15 @@ def json_body() -> dict[str, Any]:
     """Return the request's JSON object.
 
     :raise BadRequest: the body is not a JSON object.
+    :raise ValidationFailed: an integer out of range, NUL or a lone surrogate in a string, a
+        date that does not exist or is outside 1900–2100 (``fields`` names each).
     """
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object (Content-Type: application/json).")
+    problems = json_problems(data)
+    if problems:
+        raise ValidationFailed("Some values cannot be accepted.", fields=problems)
     return data
 
 

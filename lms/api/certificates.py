@@ -16,6 +16,7 @@ from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, returns
 from lms.certificates import badges, export, queries, rendering, services
 from lms.certificates.models import Certificate
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
+from lms.core.inputs import json_problems
 from lms.core.models import utcnow
 from lms.courses.models import Cohort, Enrollment, Program
 from lms.extensions import db
@@ -153,6 +154,9 @@ def export_certificates(membership: Membership) -> Any:
     body = request.get_json(silent=True) or {}
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
+    problems = json_problems(body)
+    if problems:
+        raise ValidationFailed("Some values cannot be accepted.", fields=problems)
     filters = _filters(body, membership)
     params = {"cohort_id": filters["cohort_id"], "program_id": filters["program_id"],
               "since": filters["since"].isoformat() if filters["since"] else None,

@@ -11,6 +11,7 @@ from lms.accounts.authz import MANAGER_ROLES
 from lms.accounts.models import Membership, Role
 from lms.api.base import bp, current_api_user, org_member, page_args
 from lms.core.errors import NotFound
+from lms.core.limits import max_body
 from lms.extensions import db
 from lms.jobs import members_import, queries, services
 from lms.jobs.models import Job
@@ -69,6 +70,7 @@ def list_jobs(membership: Membership) -> Any:
 
 @bp.post("/orgs/<org_slug>/members/import")
 @org_member(Role.ADMIN, Role.HR)
+@max_body("IMPORT_MAX_BYTES")
 def import_members(membership: Membership) -> Any:
     """Start a background import of a CSV of members (body: the CSV); 202 with the job."""
     job = members_import.start_import(

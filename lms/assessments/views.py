@@ -5,8 +5,6 @@ framework (copy, edit texts and targets, import and export as YAML).
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -29,6 +27,7 @@ from lms.accounts.models import Membership
 from lms.assessments import charts, queries, recommendations, scoring, services
 from lms.assessments import definitions as defs
 from lms.assessments.models import Attempt, Question, Questionnaire, SkillFramework
+from lms.core import csvexport
 from lms.core.errors import DomainError
 from lms.core.web import PostForm, localized
 from lms.extensions import db
@@ -311,24 +310,15 @@ def team_map_csv() -> Any:
     rows = queries.team_map(org.id, team, family, _cohort_members()[1])
     fw = queries.default_framework(org.id)
     codes = [c.code for c in fw.competencies] if fw else []
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["name", "email", "team", "job_family", "answered_at"]
-                    + codes + [f"{c}_target" for c in codes])
-    for r in rows:
-        levels, targets = r.levels, r.targets
-        writer.writerow(
-            [_csv_safe(r.name), _csv_safe(r.email), _csv_safe(r.team or ""), r.job_family or "",
-             r.submitted_at.isoformat() if r.submitted_at else ""]
-            + [levels.get(c, 0) if r.answered else "" for c in codes]
-            + [targets.get(c, "") if r.answered else "" for c in codes])
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="skill-map-{org.slug}.csv"'})
-
-
-def _csv_safe(value: str) -> str:
-    # A cell starting with = + - @ runs as a formula in spreadsheets.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    header = (["name", "email", "team", "job_family", "answered_at"]
+              + codes + [f"{c}_target" for c in codes])
+    lines = (
+        [r.name, r.email, r.team or "", r.job_family or "",
+         r.submitted_at.isoformat() if r.submitted_at else ""]
+        + [r.levels.get(c, 0) if r.answered else "" for c in codes]
+        + [r.targets.get(c, "") if r.answered else "" for c in codes]
+        for r in rows)
+    return csvexport.download(f"skill-map-{org.slug}.csv", header, lines)
 
 
 @bp.route("/skills/learners/<int:membership_id>")

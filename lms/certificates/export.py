@@ -7,7 +7,6 @@ flight, so memory stays flat whatever the count.
 
 from __future__ import annotations
 
-import csv
 import os
 import secrets
 import shutil
@@ -27,6 +26,7 @@ from lms.accounts.models import Organization
 from lms.certificates import definitions, queries, rendering
 from lms.certificates.models import Certificate
 from lms.certificates.pool import PdfPool, default_workers
+from lms.core import csvexport
 from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
 from lms.extensions import db
@@ -93,7 +93,7 @@ def write_zip(out: Path, ids: list[int],
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
     # The register goes to a temporary file too, so memory does not grow with the count.
     register = tempfile.TemporaryFile("w+", encoding="utf-8-sig", newline="")
-    writer = csv.writer(register)
+    writer = csvexport.writer(register)
     writer.writerow(REGISTER_COLUMNS)
     total = len(ids)
     done = 0

@@ -52,6 +52,7 @@ from lms.certificates.forms import (
     SettingsForm,
 )
 from lms.certificates.models import Certificate
+from lms.core import csvexport
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
 from lms.courses.models import Cohort, Enrollment, Program
@@ -395,23 +396,16 @@ def expiring() -> Any:
 @role_required(*MANAGER_ROLES)
 def expiring_csv() -> Any:
     """The expiring certificates as CSV (semicolons are not used: plain RFC 4180)."""
-    import csv
-    import io
-
     form, stmt = _expiring()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["number", "code", "learner", "program", "cohort", "issued_at",
-                     "valid_until", "refresher_enrollment"])
-    for c in db.session.scalars(stmt):
-        writer.writerow([c.id, c.code, c.snapshot["learner"]["name"],
-                         _cert_text(c.snapshot["program"]["title"]), c.snapshot["cohort"]["name"],
-                         c.issued_at.date().isoformat(),
-                         c.valid_until.date().isoformat() if c.valid_until else "",
-                         c.refresher_enrollment_id or ""])
-    return send_file(io.BytesIO(out.getvalue().encode("utf-8-sig")), mimetype="text/csv",
-                     as_attachment=True,
-                     download_name=f"certificates-expiring-{form.days.data}-days.csv")
+    rows = ([c.id, c.code, c.snapshot["learner"]["name"],
+             _cert_text(c.snapshot["program"]["title"]), c.snapshot["cohort"]["name"],
+             c.issued_at.date().isoformat(),
+             c.valid_until.date().isoformat() if c.valid_until else "",
+             c.refresher_enrollment_id or ""] for c in db.session.scalars(stmt))
+    return csvexport.download(
+        f"certificates-expiring-{form.days.data}-days.csv",
+        ["number", "code", "learner", "program", "cohort", "issued_at", "valid_until",
+         "refresher_enrollment"], rows)
 
 
 # -- settings per program ---------------------------------------------------------------------

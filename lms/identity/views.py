@@ -17,10 +17,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from lms.accounts import sessions
 from lms.accounts.authz import current_organization, org_blueprint, role_required
 from lms.accounts.forms import ConfirmForm, LoginForm
 from lms.accounts.models import Membership, Role, User
@@ -136,8 +136,8 @@ def oidc_callback() -> Any:
         oidc.forget(request.args.get("state"))
         db.session.commit()
         return _login_page(MESSAGES["account_refused"], 422)
+    sessions.log_in(finished.signed_in.user)
     db.session.commit()
-    login_user(finished.signed_in.user)
     org = finished.signed_in.membership.organization
     return redirect(finished.next_url or url_for("reports.dashboard", org_slug=org.slug))
 

@@ -21,6 +21,7 @@ from flask import current_app
 from lms.accounts import services as accounts
 from lms.accounts.authz import membership_for
 from lms.accounts.models import Membership, Organization, Role
+from lms.core import csvexport
 from lms.core.errors import DomainError, NotFound, ValidationFailed
 from lms.extensions import db
 from lms.jobs import services
@@ -137,9 +138,7 @@ def run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
         # One small file per chunk, named by its first row: a rerun of the chunk overwrites it.
         part = f"errors-{first:09d}.part"
         if errors:
-            out = io.StringIO()
-            csv.writer(out).writerows(errors)
-            services.write_job_file(job, part, out.getvalue().encode())
+            services.write_job_file(job, part, csvexport.to_bytes(None, errors, bom=False))
         else:
             (folder / part).unlink(missing_ok=True)
         job.result = dict(counts)
@@ -173,17 +172,15 @@ def _set_managers(job: Job, org: Organization, rows: list[tuple[int, dict[str, s
             detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
             errors.append([line, row.get("email", ""), detail])
     if errors:
-        out = io.StringIO()
-        csv.writer(out).writerows(errors)
-        services.write_job_file(job, "errors-managers.part", out.getvalue().encode())
+        services.write_job_file(job, "errors-managers.part",
+                                csvexport.to_bytes(None, errors, bom=False))
     return len(errors)
 
 
 def _write_report(job: Job, total: int) -> None:
     folder = services.job_folder(job)
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["line", "email", "error"])
+    out.write(csvexport.to_text(["line", "email", "error"], []))
     for part in sorted(folder.glob("errors-*.part")):
         out.write(part.read_text())
     services.write_job_file(job, REPORT_NAME, out.getvalue().encode())

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -17,6 +27,7 @@ from lms.accounts.authz import (
 )
 from lms.accounts.models import Role
 from lms.core.errors import DomainError
+from lms.core.limits import MULTIPART_ROOM, max_body
 from lms.extensions import db
 from lms.jobs import members_import, queries, services
 from lms.jobs.forms import CancelForm, ImportMembersForm
@@ -96,6 +107,7 @@ def cancel_job(job_id: int) -> Any:
 
 @bp.route("/jobs/import-members", methods=["GET", "POST"])
 @role_required(Role.HR, Role.ADMIN)
+@max_body(lambda: int(current_app.config["IMPORT_MAX_BYTES"]) + MULTIPART_ROOM)
 def import_members() -> Any:
     """Upload a CSV of people: they are added in the background, with an error report."""
     form = ImportMembersForm()

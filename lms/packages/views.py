@@ -27,6 +27,7 @@ from lms.accounts.authz import (
 )
 from lms.accounts.models import Role
 from lms.core.errors import DomainError
+from lms.core.limits import MULTIPART_ROOM, max_body
 from lms.core.web import localized
 from lms.courses.models import WITHDRAWN, Cohort, Enrollment, Module, Program
 from lms.extensions import db
@@ -53,6 +54,7 @@ def _module(program_id: int, module_id: int) -> Module:
 @bp.route("/programs/<int:program_id>/modules/<int:module_id>/package",
           methods=["GET", "POST"])
 @role_required(*STAFF_ROLES)
+@max_body(lambda: int(current_app.config["PACKAGE_MAX_BYTES"]) + MULTIPART_ROOM)
 def upload(program_id: int, module_id: int) -> Any:
     """Upload (or replace) the module's xAPI package."""
     module = _module(program_id, module_id)

@@ -87,20 +87,30 @@ class AlternateSyntax:
     knowing. A malformed one is flagged and answered 400 by the blueprint.
     """
 
-    def __init__(self, app: Callable[..., Any], prefix: str = "/xapi/") -> None:
+    def __init__(self, app: Callable[..., Any], prefix: str = "/xapi/",
+                 max_bytes: Callable[[], int] | None = None) -> None:
         self.app = app
         self.prefix = prefix
+        self.max_bytes = max_bytes
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
         """Turn an alternate-syntax request into the ordinary one, then pass it on."""
         if environ.get("PATH_INFO", "").startswith(self.prefix):
             query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-            if "method" in query:
+            if "method" in query and not self._too_large(environ):
                 error = self._rewrite(environ, query)
                 if error:
                     environ[ALTERNATE_ERROR] = error
         return self.app(environ, start_response)  # type: ignore[no-any-return]
+
+    def _too_large(self, environ: dict[str, Any]) -> bool:
+        # Left unread and unchanged: the app's size check answers 413 from Content-Length.
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return False
+        return self.max_bytes is not None and length > self.max_bytes()
 
     @staticmethod
     def _rewrite(environ: dict[str, Any], query: dict[str, list[str]]) -> str | None:
@@ -148,7 +158,10 @@ class AlternateSyntax:
 
 @bp.record_once
 def _install_alternate_syntax(state: Any) -> None:
-    state.app.wsgi_app = AlternateSyntax(state.app.wsgi_app, f"{bp.url_prefix}/")
+    config = state.app.config
+    state.app.wsgi_app = AlternateSyntax(
+        state.app.wsgi_app, f"{bp.url_prefix}/",
+        max_bytes=lambda: int(config["XAPI_MAX_STATEMENTS_BYTES"]))
 
 
 def credential_authority(credential: LrsCredential) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Response, current_app, request
 
 from lms.core.errors import BadRequest, Forbidden, NotFound
+from lms.core.limits import max_body
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi import attachments as multipart
@@ -102,6 +103,7 @@ def _record(items: list[dict[str, Any]], contents: dict[str, tuple[str, bytes]])
 
 
 @bp.route("/statements", methods=["PUT"])
+@max_body("XAPI_MAX_STATEMENTS_BYTES")
 def put_statement() -> Response:
     """Store one statement under the id given as statementId."""
     _check_params({"statementId"})
@@ -120,6 +122,7 @@ def put_statement() -> Response:
 
 
 @bp.route("/statements", methods=["POST"])
+@max_body("XAPI_MAX_STATEMENTS_BYTES")
 def post_statements() -> Response:
     """Store one statement or an array of statements; answers their ids."""
     _check_params(set())

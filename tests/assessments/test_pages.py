@@ -146,7 +146,7 @@ def test_team_map_csv(client, login, create_user, org, team):
     login(create_user(Role.HR, org=org))
     response = client.get(f"/o/{org.slug}/skills/map.csv?team=Ventes")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert [r["name"] for r in rows] == ["'=Chloé Pas-Encore", "Alice Ventes"]
     alice = rows[1]
     assert (alice["C1"], alice["C4"], alice["C4_target"], alice["job_family"]) == (

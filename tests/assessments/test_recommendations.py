@@ -139,7 +139,7 @@ def test_the_csv_and_api_filter_by_cohort(client, login, create_user, org, cohor
     hr = create_user(Role.HR, org=org)
     login(hr)
     rows = list(csv.DictReader(io.StringIO(client.get(
-        f"/o/{org.slug}/skills/map.csv?cohort={autumn.id}").get_data(as_text=True))))
+        f"/o/{org.slug}/skills/map.csv?cohort={autumn.id}").get_data().decode("utf-8-sig"))))
     assert [r["name"] for r in rows] == ["Bruno Autumn"]
     body = client.get(f"/api/v1/orgs/{org.slug}/skill-map?cohort={spring.id}",
                       headers=api_token(hr)).get_json()

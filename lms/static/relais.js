@@ -1,0 +1,44 @@
+/* Relais' only script, loaded by every page (the Content-Security-Policy forbids inline script
+   and event-handler attributes). Pages work without it. */
+(function () {
+  "use strict";
+
+  // <form data-confirm="Question?">: ask before submitting (removing, revoking, declining).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  // A job's page: follow its progress until it finishes, then reload once.
+  function followJob() {
+    var box = document.getElementById("job");
+    if (!box || box.dataset.finished === "true" || !window.fetch) return;
+    var delay = 1000;
+    function show(data) {
+      document.getElementById("job-state").textContent = data.state;
+      var bar = document.getElementById("job-progress");
+      var p = data.progress;
+      if (p.total) { bar.max = p.total; bar.value = p.current; }
+      document.getElementById("job-count").textContent = p.current + (p.total != null ? " / " + p.total : "");
+      document.getElementById("job-message").textContent = data.message || "";
+      var err = document.getElementById("job-error");
+      err.textContent = data.error || ""; err.hidden = !data.error;
+    }
+    function poll() {
+      fetch(box.dataset.statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (data) {
+          show(data);
+          // A finished job: reload once so the summary, the download and the buttons are current.
+          if (["succeeded", "failed", "cancelled"].indexOf(data.state) >= 0) { window.location.reload(); return; }
+          delay = 1000; setTimeout(poll, delay);
+        })
+        .catch(function () { delay = Math.min(delay * 2, 15000); setTimeout(poll, delay); });
+    }
+    setTimeout(poll, delay);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", followJob);
+  else followJob();
+})();
