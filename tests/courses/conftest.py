@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+import time_machine
 
 from lms.accounts.models import Membership, Organization, User
 from lms.courses import services
@@ -15,6 +16,17 @@ from lms.courses.models import Cohort, Enrollment, Module, Program
 from lms.extensions import db
 
 PATH = "parcours-ambassadeurs-6-semaines"
+# The fixtures date the pilot cohort and its sessions in December 2026 (``at``), so these tests
+# run on a clock set before then, and ticking: "upcoming", "past", "due" and "overdue" mean the
+# same whatever day the suite runs.
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _dated_clock() -> Any:
+    """Set the clock to ``NOW`` for each test in this folder (ticking from there)."""
+    with time_machine.travel(NOW, tick=True):
+        yield
 
 
 @dataclass
