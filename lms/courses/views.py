@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -450,7 +450,8 @@ def enrol(cohort_id: int) -> Any:
         _fail(exc)
         return redirect(url_for(".cohort", cohort_id=c.id))
     db.session.commit()
-    flash(_("%(n)d learner(s) enrolled.", n=len(done)), "success")
+    flash(ngettext("%(num)d learner enrolled.", "%(num)d learners enrolled.", len(done)),
+          "success")
     return redirect(url_for(".cohort", cohort_id=c.id))
 
 
@@ -569,7 +570,9 @@ def capacity(session_id: int) -> Any:
     else:
         db.session.commit()
         if promoted:
-            flash(_("%(n)d learner(s) moved from the waiting list.", n=len(promoted)), "success")
+            flash(ngettext("%(num)d learner moved from the waiting list.",
+                           "%(num)d learners moved from the waiting list.", len(promoted)),
+                  "success")
     return redirect(url_for(".session", session_id=s.id))
 
 
@@ -621,7 +624,8 @@ def attendance(session_id: int) -> Any:
             _fail(exc)
             return redirect(url_for(".attendance", session_id=s.id))
         db.session.commit()
-        flash(_("Attendance saved (%(n)d change(s)).", n=changed), "success")
+        flash(ngettext("Attendance saved (%(num)d change).",
+                       "Attendance saved (%(num)d changes).", changed), "success")
         return redirect(url_for(".attendance", session_id=s.id))
     return render_template("courses/attendance.html", session=s, halves=halves, seated=seated,
                            marks=queries.attendance_sheet(s.id), statuses=ATTENDANCE_STATUSES,

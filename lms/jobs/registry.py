@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 class ReportProgress(Protocol):
     def __call__(self, current: int, total: int | None = None,
-                 message: str | None = None) -> None: ...
+                 message: Any = None) -> None: ...
 
 
 Handler = Callable[["Job", ReportProgress], "dict[str, Any] | None"]
