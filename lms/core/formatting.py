@@ -11,7 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import LazyString, format_decimal, format_percent, gettext
+from flask_babel import LazyString, format_decimal, format_percent, get_locale, gettext
+from markupsafe import Markup, escape
 
 
 def number(value: int | float | Decimal | None, digits: int = 1) -> str:
@@ -27,7 +28,10 @@ def percent(value: int | float | Decimal | None, digits: int = 1, *,
     """A percentage ("4,1 %" in French): ``value`` is out of 100, or out of 1 with ``ratio``."""
     if value is None:
         return ""
-    pattern = "#,##0" + ("." + "#" * digits if digits else "") + "%"
+    # The language's own pattern ("#,##0\u00a0%" in French), with up to ``digits`` decimals.
+    pattern = get_locale().percent_formats[None].pattern
+    if digits:
+        pattern = pattern.replace("#,##0", "#,##0." + "#" * digits, 1)
     return str(format_percent(value if ratio else float(value) / 100, format=pattern))
 
 
@@ -44,9 +48,13 @@ def duration(minutes: int | float | None = None, *, hours: float | None = None) 
     return gettext("%(hours)s h %(minutes)02d", hours=number(h), minutes=m)
 
 
-def colon(label: Any) -> str:
-    """``label`` followed by a colon, spaced as the language wants ("État :" in French)."""
-    return gettext("%(label)s:", label=label)
+def colon(label: Any) -> Markup:
+    """``label`` followed by a colon, spaced as the language wants ("État :" in French).
+
+    ``label`` is escaped unless it is markup already (a ``{% set %}`` block in a template).
+    """
+    before, _, after = gettext("%(label)s:", label="\x00").partition("\x00")
+    return escape(before) + escape(label) + escape(after)
 
 
 def lazy_number(value: int | float | Decimal, digits: int = 1) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask_babel import LazyString, gettext, ngettext
+from flask_babel import LazyString, get_domain, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from lms.core.formatting import number
@@ -59,8 +59,12 @@ def text(stored: str | None) -> str:
                   and not isinstance(value, bool) else value
                   for key, value in data.get("params", {}).items()}
         if "plural" in data:
-            params.setdefault("num", number(int(data["n"])))
-            return str(ngettext(data["msgid"], data["plural"], int(data["n"]), **params))
+            count = int(data["n"])
+            # flask_babel's ngettext fills %(num)s with the bare count; formatted here instead.
+            params.setdefault("num", number(count))
+            template = get_domain().get_translations().ngettext(data["msgid"], data["plural"],
+                                                                count)
+            return str(template % params)
         return str(gettext(data["msgid"], **params))
     except (ValueError, KeyError, TypeError):
         return stored
