@@ -84,8 +84,8 @@ def login(client: FlaskClient, role: str) -> None:
 
 
 def shape(path: str) -> str:
-    """``/o/demo/cohorts/12/sessions/3`` → ``/o/demo/cohorts/#/sessions/#``."""
-    return re.sub(r"/\d+(?=/|$)", "/#", re.sub(r"/[0-9a-f]{16,}(?=/|$)", "/#", path))
+    """``/o/demo/cohorts/12/enrolments/<uuid>`` → ``/o/demo/cohorts/#/enrolments/#``."""
+    return re.sub(r"/(\d+|[0-9a-f-]{32,36})(?=/|$)", "/#", path)
 
 
 def crawl(client: FlaskClient, *, start: str | None = None, limit: int = 80,

@@ -72,6 +72,17 @@ def test_an_api_error_is_a_plain_string_in_the_request_s_language(client, create
     assert english["error"]["fields"]["ends_on"] == "The end date is before the start date."
 
 
+def test_api_edge_errors_are_in_the_request_s_language_too(client):
+    missing = client.get("/api/v1/nowhere", headers=FR)
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["message"] == "Ce point d'accès de l'API n'existe pas."
+    anonymous = client.get("/api/v1/me", headers=FR)
+    assert anonymous.status_code == 401
+    assert anonymous.get_json()["error"]["message"].startswith("Envoyez un jeton d'API")
+    assert client.get("/api/v1/me", headers=EN).get_json()["error"]["message"].startswith(
+        "Send a personal API token")
+
+
 def test_a_flashed_service_error_is_french_on_a_french_page(client, create_user, login):
     trainer = create_user(Role.TRAINER)
     trainer.locale = "fr"
@@ -163,6 +174,19 @@ def test_numbers_percentages_and_durations_follow_the_language(app: Flask, heade
         assert formatting.duration(hours=9.33) == duration
         assert formatting.duration(45) == "45 min"
         assert formatting.duration(180) == "3 h"
+
+
+def test_no_french_translation_hides_a_plural_or_a_gender_in_brackets():
+    from babel.messages.pofile import read_po
+
+    from tests.test_i18n import TRANSLATIONS
+
+    with open(TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po", "rb") as fh:
+        catalogue = read_po(fh, locale="fr")
+    bracketed = [message.id for message in catalogue if message.id and any(
+        re.search(r"\w\((s|e|es|x)\)", text or "") for text in (
+            message.string if isinstance(message.string, tuple) else (message.string,)))]
+    assert not bracketed, f"use ngettext or a neutral wording: {bracketed}"
 
 
 # -- the French demo, as each role -----------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from lms.accounts.authz import MANAGER_ROLES
@@ -65,7 +66,8 @@ def create_advocacy_events(membership: Membership) -> Any:
     raw_events = body["events"] if "events" in body else [body]
     if not isinstance(raw_events, list) or not 1 <= len(raw_events) <= MAX_BATCH or not all(
             isinstance(e, dict) for e in raw_events):
-        raise BadRequest(f"'events' must be a list of 1 to {MAX_BATCH} objects.")
+        raise BadRequest(_l("'events' must be a list of 1 to %(count)d objects.",
+                            count=MAX_BATCH))
     org = membership.organization
     consenting = services.consenting_user_ids(org.id)
     manager = membership.role in MANAGER_ROLES
@@ -76,17 +78,18 @@ def create_advocacy_events(membership: Membership) -> Any:
         user: User | None = current_api_user()
         if email and email != user.email.lower():  # type: ignore[union-attr]
             if not manager:
-                fields[where] = "learners can only record their own activity"
+                fields[where] = _l("learners can only record their own activity")
                 continue
             user = db.session.scalar(select(User).join(Membership).where(
                 Membership.organization_id == org.id, func.lower(User.email) == email))
             if user is None:
-                fields[where] = f"{email} is not a member of this organization"
+                fields[where] = _l("%(email)s is not a member of this organization",
+                                   email=email)
                 continue
         assert user is not None
         if user.id not in consenting:
-            fields[where] = (f"{user.email} has not opted in to advocacy activity "
-                             "collection")
+            fields[where] = _l("%(email)s has not opted in to advocacy activity collection",
+                               email=user.email)
             continue
         try:
             normalized.append(services.normalize_event(raw, user_id=user.id, source="api"))
@@ -95,7 +98,7 @@ def create_advocacy_events(membership: Membership) -> Any:
             continue
         names[user.id] = user.display_name
     if fields:
-        raise ValidationFailed("Some events are not valid; none was stored.", fields=fields)
+        raise ValidationFailed(_l("Some events are not valid; none was stored."), fields=fields)
     try:
         services.check_references(org.id, normalized)
     except ValueError as exc:
@@ -126,15 +129,15 @@ def create_campaign(membership: Membership) -> Any:
         try:
             deadline = date.fromisoformat(str(body["deadline"]))
         except ValueError:
-            raise ValidationFailed("The campaign is not valid.",
-                                   fields={"deadline": "a date YYYY-MM-DD"}) from None
+            raise ValidationFailed(_l("The campaign is not valid."),
+                                   fields={"deadline": _l("a date YYYY-MM-DD")}) from None
     campaign = services.create_campaign(
         organization=membership.organization, kind=str(body.get("kind") or ""),
         title=str(body.get("title") or ""), target_metric=body.get("target_metric"),
         target_value=body.get("target_value"), deadline=deadline)
     for item in body.get("content_items") or []:
         if not isinstance(item, dict):
-            raise BadRequest("content_items must be objects")
+            raise BadRequest(_l("content_items must be objects"))
         services.add_content_item(campaign=campaign, title=str(item.get("title") or ""),
                                   url=str(item.get("url") or ""), angle=item.get("angle"))
     db.session.commit()

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from flask import Response, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
@@ -66,14 +67,14 @@ def enrollment_json(e: Enrollment) -> dict[str, Any]:
 def _program(membership: Membership, program_id: int) -> Program:
     program = db.session.get(Program, program_id)
     if program is None or program.organization_id != membership.organization_id:
-        raise NotFound("No such program.")
+        raise NotFound(_l("No such program."))
     return program
 
 
 def _cohort(membership: Membership, cohort_id: int) -> Cohort:
     cohort = db.session.get(Cohort, cohort_id)
     if cohort is None or cohort.organization_id != membership.organization_id:
-        raise NotFound("No such cohort.")
+        raise NotFound(_l("No such cohort."))
     return cohort
 
 
@@ -84,7 +85,7 @@ def _date(body: dict[str, Any], name: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError as exc:
-        raise ValidationFailed("Invalid date.", fields={name: "Use YYYY-MM-DD."}) from exc
+        raise ValidationFailed(_l("Invalid date."), fields={name: _l("Use YYYY-MM-DD.")}) from exc
 
 
 @bp.get("/orgs/<org_slug>/programs")
@@ -115,7 +116,8 @@ def create_cohort(membership: Membership) -> Any:
     body = json_body()
     program_id = body.get("program_id")
     if not isinstance(program_id, int):
-        raise ValidationFailed("program_id is required.", fields={"program_id": "An integer."})
+        raise ValidationFailed(_l("program_id is required."),
+                               fields={"program_id": _l("An integer.")})
     program = _program(membership, program_id)
     cohort = services.create_cohort(program=program, name=str(body.get("name") or ""),
                                     starts_on=_date(body, "starts_on"),
@@ -141,7 +143,7 @@ def create_enrolment(membership: Membership, cohort_id: int) -> Any:
     member_id = json_body().get("member_id")
     member = db.session.get(Membership, member_id) if isinstance(member_id, int) else None
     if member is None or member.organization_id != membership.organization_id:
-        raise ValidationFailed("No such member.", fields={"member_id": "No such member."})
+        raise ValidationFailed(_l("No such member."), fields={"member_id": _l("No such member.")})
     enrollment = services.enrol(cohort=cohort, membership=member)
     db.session.commit()
     return enrollment_json(enrollment), 201
@@ -154,7 +156,7 @@ def get_progress(membership: Membership, enrollment_id: str) -> Any:
     enrollment = db.session.get(Enrollment, enrollment_id)
     if enrollment is None or enrollment.organization_id != membership.organization_id or (
             enrollment.membership_id != membership.id and membership.role not in MANAGER_ROLES):
-        raise NotFound("No such enrolment.")
+        raise NotFound(_l("No such enrolment."))
     return {**enrollment_json(enrollment), "modules": modules_progress(enrollment)}
 
 
@@ -250,7 +252,7 @@ PATHS.update({
 def _training_session(membership: Membership, session_id: int) -> TrainingSession:
     found = db.session.get(TrainingSession, session_id)
     if found is None or found.organization_id != membership.organization_id:
-        raise NotFound("No such session.")
+        raise NotFound(_l("No such session."))
     return found
 
 
@@ -283,7 +285,7 @@ def list_approvals(membership: Membership) -> Any:
     """Requests the caller may decide (as manager, HR or admin): pending, or ``?status=decided``."""
     status = request.args.get("status", "pending")
     if status not in ("pending", "decided"):
-        raise BadRequest("Unknown status.", fields={"status": "pending or decided"})
+        raise BadRequest(_l("Unknown status."), fields={"status": _l("pending or decided")})
     page, per_page = page_args()
     stmt = approvals.requests_for(membership, pending=status == "pending")
     total = db.session.scalar(select(func.count()).select_from(
@@ -307,8 +309,8 @@ def decide_approval(membership: Membership, registration_id: int) -> Any:
         approvals.decline(registration=registration, by=membership,
                           reason=reason if isinstance(reason, str) else "")
     else:
-        raise ValidationFailed("Say approve or decline.",
-                               fields={"decision": "approve or decline"})
+        raise ValidationFailed(_l("Say approve or decline."),
+                               fields={"decision": _l("approve or decline")})
     db.session.commit()
     approvals.notify_decided(registration)
     return approval_json(registration)

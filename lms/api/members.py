@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from lms.accounts import services
@@ -28,7 +29,7 @@ def _member_or_404(membership: Membership, member_id: int) -> Membership:
     """
     member = db.session.get(Membership, member_id)
     if member is None or member.organization_id != membership.organization_id:
-        raise NotFound("No such member in this organization.")
+        raise NotFound(_l("No such member in this organization."))
     return member
 
 
@@ -71,12 +72,12 @@ def provision_member(membership: Membership) -> Any:
     fields: dict[str, str] = {}
     for key in ("email", "role"):
         if not isinstance(data.get(key), str) or not data[key].strip():
-            fields[key] = "required string"
+            fields[key] = _l("required string")
     for key in ("display_name", "team", "job_family", "locale", "manager_email"):
         if data.get(key) is not None and not isinstance(data[key], str):
-            fields[key] = "string expected"
+            fields[key] = _l("string expected")
     if fields:
-        raise ValidationFailed("invalid member", fields=fields)
+        raise ValidationFailed(_l("invalid member"), fields=fields)
     result = services.provision_member(
         organization=membership.organization, email=data["email"], role=data["role"],
         display_name=data.get("display_name"), team=data.get("team"),
