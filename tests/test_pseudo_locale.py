@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from lms.accounts.models import Organization, User
 from lms.certificates.definitions import available as certificate_templates
+from lms.certificates.models import Certificate
 from lms.content import load_builtin_content
 from lms.courses.models import Program
 from lms.demo import load_demo
@@ -241,6 +242,17 @@ def test_error_flashes_form_errors_and_job_pages_are_translated(app: Flask,
     html = learner.post(quiz, data={}, follow_redirects=True).get_data(as_text=True)
     assert pseudo("Answer this question.") in html
     check(f"{quiz} (empty answers)", html)
+    # Pages seen before logging in: the login form with a refused password, a public
+    # certificate verification.
+    visitor = app.test_client()
+    html = visitor.post("/login", data={"email": ROLES["learner"], "password": "wrong"},
+                        headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert pseudo("Log in") in html
+    check("/login (wrong password)", html)
+    code = db.session.scalar(select(Certificate.code).order_by(Certificate.id))
+    assert code is not None
+    check(f"/verify/{code}", visitor.get(f"/verify/{code}",
+                                         headers={"Accept-Language": "en"}).get_data(as_text=True))
     # A job page, its list and its status poll.
     hr = db.session.scalar(select(User).where(User.email == ROLES["hr"]))
     org = hr.memberships[0].organization
