@@ -15,11 +15,12 @@ from flask_babel import LazyString, format_decimal, format_percent, get_locale, 
 from markupsafe import Markup, escape
 
 
-def number(value: int | float | Decimal | None, digits: int = 1) -> str:
-    """``value`` with grouped thousands and at most ``digits`` decimals ("23 998", "2,4")."""
+def number(value: int | float | Decimal | None, digits: int = 1, *, pad: bool = False) -> str:
+    """``value`` with grouped thousands and at most ``digits`` decimals ("23 998", "2,4"), or
+    exactly ``digits`` with ``pad`` ("2,0", for columns of averages)."""
     if value is None:
         return ""
-    pattern = "#,##0" + ("." + "#" * digits if digits else "")
+    pattern = "#,##0" + ("." + ("0" if pad else "#") * digits if digits else "")
     return str(format_decimal(value, format=pattern))
 
 
