@@ -88,7 +88,7 @@ def shape(path: str) -> str:
     return re.sub(r"/(\d+|[0-9a-f-]{32,36})(?=/|$)", "/#", path)
 
 
-def crawl(client: FlaskClient, *, start: str | None = None, limit: int = 80,
+def crawl(client: FlaskClient, *, start: str | None = None, limit: int = 200,
           per_shape: int = 2) -> Iterator[Page]:
     """Yield the pages reachable from ``start`` (the dashboard) for the logged-in client."""
     start = start or f"/o/{DEMO_SLUG}/"
