@@ -13,6 +13,7 @@ from flask import Flask, abort, current_app, has_request_context, redirect, requ
 from flask_babel import get_locale
 from flask_login import current_user
 
+from lms.core import formatting
 from lms.extensions import babel
 
 # Set by the language links in the footer, for people not logged in (a shared computer, an
@@ -78,4 +79,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["language_choices"] = language_choices
     app.jinja_env.filters["role_label"] = role_label
+    formatting.init_jinja(app.jinja_env)
     app.add_url_rule("/language/<code>", "choose_language", choose_language)

@@ -11,7 +11,7 @@ POT=lms/translations/messages.pot
 DIR=lms/translations
 
 extract() {
-  "$PYBABEL" -q extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file \
+  "$PYBABEL" -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --sort-by-file \
     --project Relais --copyright-holder "Relais contributors" -o "$POT" .
 }
 

@@ -17,8 +17,9 @@ from lms.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "lms" / "translations"
-# The same keywords as scripts/i18n.sh: gettext's defaults plus the lazy forms used in forms.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+# The same keywords as scripts/i18n.sh: gettext's defaults plus the lazy forms (forms, service
+# errors, job messages).
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
 
 
 def _lang(html: str) -> str:

@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Blueprint, abort, g, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Select, select
 
@@ -51,7 +52,7 @@ def membership_for(user: User, org_slug: str) -> Membership:
                Membership.active.is_(True))
     )
     if membership is None:
-        raise NotFound("No such organization.")
+        raise NotFound(_l("No such organization."))
     return membership
 
 
@@ -62,7 +63,7 @@ def check_role(membership: Membership, roles: Iterable[str | Role]) -> None:
     """
     allowed = {Role(r) for r in roles}
     if membership.role not in allowed:
-        raise Forbidden("Your role in this organization does not allow this.")
+        raise Forbidden(_l("Your role in this organization does not allow this."))
 
 
 def check_can_grant(membership: Membership, role: str | Role,
@@ -77,7 +78,7 @@ def check_can_grant(membership: Membership, role: str | Role,
         return  # not a role at all: the service answers that with a field error
     grantable = GRANTABLE_ROLES[membership.role]
     if wanted not in grantable or (target is not None and target.role not in grantable):
-        raise Forbidden("Your role in this organization cannot grant or change this role.")
+        raise Forbidden(_l("Your role in this organization cannot grant or change this role."))
 
 
 def current_organization() -> Organization:

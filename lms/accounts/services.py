@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -78,7 +79,8 @@ def normalize_email(email: str, *, field: str = "email") -> str:
                               globally_deliverable=False)
     except EmailNotValidError as exc:
         raise ValidationFailed(
-            f"{email!r} is not a valid e-mail address", fields={field: str(exc)}
+            _l("%(email)s is not a valid e-mail address", email=repr(email)),
+            fields={field: _l("Not a valid e-mail address.")}
         ) from exc
     return info.normalized.lower()
 
@@ -89,28 +91,31 @@ def _check_role(role: str | Role) -> Role:
     except ValueError as exc:
         allowed = ", ".join(r.value for r in Role)
         raise ValidationFailed(
-            f"unknown role {role!r}", fields={"role": f"must be one of: {allowed}"}
+            _l("unknown role %(role)s", role=repr(role)),
+            fields={"role": _l("must be one of: %(roles)s", roles=allowed)}
         ) from exc
 
 
 def _check_length(value: str | None, field: str, limit: int) -> None:
     # Checked here so an over-long value is a field error, not a database error on PostgreSQL.
     if value is not None and len(value.strip()) > limit:
-        raise ValidationFailed(f"{field} too long",
-                               fields={field: f"at most {limit} characters"})
+        raise ValidationFailed(_l("%(field)s too long", field=field),
+                               fields={field: _l("at most %(count)d characters", count=limit)})
 
 
 def _check_locale(locale: str | None) -> None:
     if locale and locale not in current_app.config["LANGUAGES"]:
         allowed = ", ".join(current_app.config["LANGUAGES"])
-        raise ValidationFailed("unsupported locale", fields={"locale": f"use one of: {allowed}"})
+        raise ValidationFailed(_l("unsupported locale"),
+                               fields={"locale": _l("use one of: %(locales)s", locales=allowed)})
 
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
-            "password too short",
-            fields={"password": f"use at least {MIN_PASSWORD_LENGTH} characters"},
+            _l("password too short"),
+            fields={"password": _l("use at least %(count)d characters",
+                                   count=MIN_PASSWORD_LENGTH)},
         )
 
 
@@ -123,15 +128,15 @@ def create_organization(*, slug: str, name: str) -> Organization:
     slug = slug.strip().lower()
     if not SLUG_RE.match(slug):
         raise ValidationFailed(
-            "invalid slug",
-            fields={"slug": "use lower-case letters, digits and dashes (at most 64)"},
+            _l("invalid slug"),
+            fields={"slug": _l("use lower-case letters, digits and dashes (at most 64)")},
         )
     if not name.strip():
-        raise ValidationFailed("name required", fields={"name": "required"})
+        raise ValidationFailed(_l("name required"), fields={"name": _l("required")})
     _check_length(name, "name", 200)
     if db.session.scalar(select(Organization.id).where(Organization.slug == slug)):
-        raise Conflict(f"an organization with slug {slug!r} already exists",
-                       fields={"slug": "already taken"})
+        raise Conflict(_l("an organization with slug %(slug)s already exists", slug=repr(slug)),
+                       fields={"slug": _l("already taken")})
     org = Organization(slug=slug, name=name.strip())
     db.session.add(org)
     db.session.flush()
@@ -164,8 +169,8 @@ def create_user(*, email: str, display_name: str | None = None, password: str | 
     """
     email = normalize_email(email)
     if find_user(email):
-        raise Conflict(f"a user with e-mail {email} already exists",
-                       fields={"email": "already registered"})
+        raise Conflict(_l("a user with e-mail %(email)s already exists", email=email),
+                       fields={"email": _l("already registered")})
     _check_locale(locale)
     _check_length(display_name, "display_name", 200)
     user = User(email=email, display_name=(display_name or email.split("@")[0]).strip(),
@@ -224,14 +229,14 @@ def set_manager(*, membership: Membership, manager: Membership | None) -> None:
     """
     if manager is not None:
         if manager.organization_id != membership.organization_id:
-            raise ValidationFailed("The manager must be a member of the organization.",
-                                   fields={"manager": "not a member of this organization"})
+            raise ValidationFailed(_l("The manager must be a member of the organization."),
+                                   fields={"manager": _l("not a member of this organization")})
         seen: set[int] = set()
         boss: Membership | None = manager
         while boss is not None and boss.id not in seen:
             if boss.id == membership.id:
-                raise ValidationFailed("A member cannot be their own manager, even indirectly.",
-                                       fields={"manager": "would make a loop"})
+                raise ValidationFailed(_l("A member cannot be their own manager, even indirectly."),
+                                       fields={"manager": _l("would make a loop")})
             seen.add(boss.id)
             boss = boss.manager
     membership.manager = manager
@@ -247,8 +252,9 @@ def find_manager(*, organization: Organization, email: str) -> Membership:
     member = next((m for m in user.memberships if m.organization_id == organization.id),
                   None) if user else None
     if member is None:
-        raise ValidationFailed("The manager must be a member of the organization.",
-                               fields={"manager_email": f"{email.strip()} is not a member"})
+        raise ValidationFailed(_l("The manager must be a member of the organization."),
+                               fields={"manager_email": _l("%(email)s is not a member",
+                                                                  email=email.strip())})
     return member
 
 
@@ -339,8 +345,8 @@ def _keep_an_admin(membership: Membership) -> None:
         .with_for_update()
     ).all()
     if len(admins) <= 1:
-        raise Conflict("An organization needs at least one administrator: "
-                       "make someone else admin first.", fields={"role": "last administrator"})
+        raise Conflict(_l("An organization needs at least one administrator: "
+                       "make someone else admin first."), fields={"role": _l("last administrator")})
 
 
 def remove_member(*, membership: Membership) -> None:
@@ -375,7 +381,7 @@ def check_login_allowed(*, email: str, address: str) -> None:
             >= cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]):
         minutes = cfg["LOGIN_WINDOW_SECONDS"] // 60
         raise TooManyAttempts(
-            f"Too many failed logins. Try again in {minutes} minutes.")
+            _l("Too many failed logins. Try again in %(minutes)d minutes.", minutes=minutes))
 
 
 def authenticate(*, email: str, password: str, address: str) -> User:
@@ -391,7 +397,7 @@ def authenticate(*, email: str, password: str, address: str) -> User:
     if not (ok and user and user.password_hash and user.active):
         db.session.add(LoginFailure(email=email_key(email)[:254], address=address[:64]))
         db.session.flush()
-        raise InvalidCredentials("Wrong e-mail or password.")
+        raise InvalidCredentials(_l("Wrong e-mail or password."))
     # Higher modules (single sign-on) may turn passwords off for some people.
     for _receiver, refusal in password_login.send(user):
         if refusal:
@@ -427,8 +433,9 @@ def invite(*, organization: Organization, email: str, role: str | Role,
                   None) if user else None
     if member is not None:
         if user is not None and user.password_hash is not None:
-            raise Conflict(f"{email} is already a member of {organization.name}",
-                           fields={"email": "already a member"})
+            raise Conflict(_l("%(email)s is already a member of %(organization)s", email=email,
+                              organization=organization.name),
+                           fields={"email": _l("already a member")})
         return invite_existing(membership=member, invited_by=invited_by)
     return _new_invitation(organization=organization, email=email, role=role,
                            invited_by=invited_by)
@@ -463,7 +470,7 @@ def invitation_for_token(raw: str, *, lock: bool = False) -> Invitation:
     stmt = select(Invitation).where(Invitation.token_hash == hash_token(raw))
     invitation = db.session.scalar(stmt.with_for_update() if lock else stmt)
     if invitation is None or invitation.accepted_at is not None or invitation.expires_at < utcnow():
-        raise NotFound("This invitation link is unknown, already used or expired.")
+        raise NotFound(_l("This invitation link is unknown, already used or expired."))
     return invitation
 
 
@@ -487,7 +494,7 @@ def accept_invitation(*, token: str, display_name: str, password: str) -> User:
     """
     invitation = invitation_for_token(token, lock=True)
     if invitation_needs_login(invitation):
-        raise Forbidden("This address already has an account: log in to accept.")
+        raise Forbidden(_l("This address already has an account: log in to accept."))
     _check_password(password)
     _check_length(display_name, "display_name", 200)
     user = find_user(invitation.email)
@@ -508,7 +515,8 @@ def join(*, token: str, user: User) -> Invitation:
     """
     invitation = invitation_for_token(token, lock=True)
     if invitation.email != user.email:
-        raise Forbidden(f"This invitation was sent to {invitation.email}: log in as that person.")
+        raise Forbidden(_l("This invitation was sent to %(email)s: log in as that person.",
+                           email=invitation.email))
     _join(invitation, user)
     return invitation
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
+
 from lms.accounts.models import Organization, User
 from lms.advocacy import csvimport
 from lms.core.errors import ValidationFailed
@@ -42,13 +45,14 @@ def run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
     data = (jobs.job_folder(job) / INPUT_NAME).read_bytes()
     org = db.session.get(Organization, job.organization_id)
     if org is None:
-        raise ValidationFailed("The organization no longer exists.")
+        raise ValidationFailed(_l("The organization no longer exists."))
     done = 0
 
     def progress(count: int) -> None:
         nonlocal done
         done += count
-        report_progress(done, None, f"{done} events imported")
+        report_progress(done, None, lazy_ngettext("%(num)s event imported",
+                                                  "%(num)s events imported", done))
 
     try:
         result = csvimport.import_activity(
@@ -66,7 +70,8 @@ def run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
         jobs.write_job_file(job, REPORT_NAME, result.rejected_csv)
         jobs.set_result_file(job, REPORT_NAME)
     summary = result.summary()
-    job.message = (f"{summary['read']} rows read: {summary['created']} new, "
-                   f"{summary['updated']} updated, {summary['unchanged']} unchanged, "
-                   f"{summary['rejected']} rejected.")
+    job.message = _l("%(read)s rows read: %(created)s new, %(updated)s updated, "
+                     "%(unchanged)s unchanged, %(rejected)s rejected.",
+                     **{key: summary[key]
+                        for key in ("read", "created", "updated", "unchanged", "rejected")})
     return {**summary, "written": True}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from lms.accounts.authz import MANAGER_ROLES
@@ -66,7 +67,8 @@ def create_advocacy_events(membership: Membership) -> Any:
     raw_events = body["events"] if "events" in body else [body]
     if not isinstance(raw_events, list) or not 1 <= len(raw_events) <= MAX_BATCH or not all(
             isinstance(e, dict) for e in raw_events):
-        raise BadRequest(f"'events' must be a list of 1 to {MAX_BATCH} objects.")
+        raise BadRequest(_l("'events' must be a list of 1 to %(count)d objects.",
+                            count=MAX_BATCH))
     org, user = membership.organization, current_api_user()
     # Learners record their own events; a manager's events default to their own too.
     items = [(str(raw.get("email") or "").strip() or user.email, raw) for raw in raw_events]
@@ -102,15 +104,15 @@ def create_campaign(membership: Membership) -> Any:
         try:
             deadline = date.fromisoformat(str(body["deadline"]))
         except ValueError:
-            raise ValidationFailed("The campaign is not valid.",
-                                   fields={"deadline": "a date YYYY-MM-DD"}) from None
+            raise ValidationFailed(_l("The campaign is not valid."),
+                                   fields={"deadline": _l("a date YYYY-MM-DD")}) from None
     campaign = services.create_campaign(
         organization=membership.organization, kind=str(body.get("kind") or ""),
         title=str(body.get("title") or ""), target_metric=body.get("target_metric"),
         target_value=body.get("target_value"), deadline=deadline)
     for item in body.get("content_items") or []:
         if not isinstance(item, dict):
-            raise BadRequest("content_items must be objects")
+            raise BadRequest(_l("content_items must be objects"))
         services.add_content_item(campaign=campaign, title=str(item.get("title") or ""),
                                   url=str(item.get("url") or ""), angle=item.get("angle"))
     db.session.commit()

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from lms.accounts.authz import MANAGER_ROLES
@@ -25,17 +26,18 @@ def advocacy_impact(membership: Membership) -> Any:
     """
     raw_weeks = request.args.get("weeks", str(impact.DEFAULT_WEEKS))
     if not raw_weeks.isdigit() or not 1 <= int(raw_weeks) <= impact.MAX_WEEKS:
-        raise BadRequest(f"weeks: a whole number from 1 to {impact.MAX_WEEKS}",
-                         fields={"weeks": f"1 to {impact.MAX_WEEKS}"})
+        raise BadRequest(_l("weeks: a whole number from 1 to %(count)d",
+                            count=impact.MAX_WEEKS),
+                         fields={"weeks": _l("1 to %(count)d", count=impact.MAX_WEEKS)})
     stmt = select(Cohort).where(Cohort.organization_id == membership.organization_id)
     cohort_id = request.args.get("cohort")
     if cohort_id is not None:
         if not cohort_id.isdigit():
-            raise BadRequest("cohort: an id", fields={"cohort": "integer expected"})
+            raise BadRequest(_l("cohort: an id"), fields={"cohort": _l("integer expected")})
         stmt = stmt.where(Cohort.id == int(cohort_id))
     cohorts = list(db.session.scalars(stmt.order_by(Cohort.id.desc())))
     if cohort_id is not None and not cohorts:
-        raise NotFound("No such cohort in this organization.")
+        raise NotFound(_l("No such cohort in this organization."))
     reports = impact.organization_impact(cohorts, weeks=int(raw_weeks))
     return {"weeks": int(raw_weeks), "items": [impact.as_dict(r) for r in reports]}
 
@@ -49,8 +51,8 @@ def _parse_time(name: str) -> datetime | None:
     try:
         return parse_when(raw)
     except ValueError:
-        raise BadRequest(f"{name}: a date or date-time (ISO 8601)",
-                         fields={name: "ISO 8601 expected"}) from None
+        raise BadRequest(_l("%(name)s: a date or date-time (ISO 8601)", name=name),
+                         fields={name: _l("ISO 8601 expected")}) from None
 
 
 @bp.get("/orgs/<org_slug>/members/<int:member_id>/timeline")
@@ -62,9 +64,9 @@ def member_timeline(membership: Membership, member_id: int) -> Any:
     member = db.session.get(Membership, member_id)
     if member is None or member.organization_id != membership.organization_id or \
             member.role != Role.LEARNER:
-        raise NotFound("No such learner in this organization.")
+        raise NotFound(_l("No such learner in this organization."))
     if member.id != membership.id and membership.role not in MANAGER_ROLES:
-        raise NotFound("No such learner in this organization.")
+        raise NotFound(_l("No such learner in this organization."))
     page, per_page = page_args(default_size=timeline.PER_PAGE, max_size=200)
     result = timeline.learner_timeline(membership.organization_id, member,
                                        since=_parse_time("since"), until=_parse_time("until"),

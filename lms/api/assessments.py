@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 
 from lms.accounts.authz import MANAGER_ROLES
 from lms.accounts.models import Membership
@@ -78,10 +79,10 @@ def profile_json(profile: queries.SkillProfile) -> dict[str, Any]:
 def _attempt_for(membership: Membership, attempt_id: int, *, own_only: bool) -> Attempt:
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None or attempt.organization_id != membership.organization_id:
-        raise NotFound("No such attempt.")
+        raise NotFound(_l("No such attempt."))
     is_own = attempt.membership_id == membership.id
     if not is_own and (own_only or membership.role not in MANAGER_ROLES):
-        raise NotFound("No such attempt.")
+        raise NotFound(_l("No such attempt."))
     return attempt
 
 
@@ -99,7 +100,7 @@ def start_attempt(membership: Membership, key: str) -> Any:
     """Start an attempt (201) or resume the open draft (200)."""
     q = queries.visible_questionnaire(membership.organization_id, key)
     if q is None:
-        raise NotFound("No such questionnaire.")
+        raise NotFound(_l("No such questionnaire."))
     attempt, created = services.start_attempt(membership=membership, questionnaire=q)
     db.session.commit()
     return attempt_json(attempt, with_next=True), 201 if created else 200
@@ -121,10 +122,10 @@ def answer_attempt(membership: Membership, attempt_id: int) -> Any:
     data = json_body()
     answers = data.get("answers")
     if not isinstance(answers, dict) or not answers:
-        raise BadRequest("Send {\"answers\": {question key: answer, ...}}.",
-                         fields={"answers": "a non-empty object expected"})
+        raise BadRequest(_l("Send {\"answers\": {question key: answer, ...}}."),
+                         fields={"answers": _l("a non-empty object expected")})
     if attempt.submitted:
-        raise Conflict("This attempt is submitted: it can no longer change.")
+        raise Conflict(_l("This attempt is submitted: it can no longer change."))
     services.answer(attempt=attempt, answers=answers)
     db.session.commit()
     return attempt_json(attempt, with_next=True)
@@ -146,7 +147,7 @@ def attempt_results(membership: Membership, attempt_id: int) -> Any:
     """The results of a submitted attempt (its owner, or trainers, HR and admins)."""
     attempt = _attempt_for(membership, attempt_id, own_only=False)
     if not attempt.submitted:
-        raise Conflict("This attempt is not submitted yet.", code="not_submitted")
+        raise Conflict(_l("This attempt is not submitted yet."), code="not_submitted")
     return profile_json(queries.profile_for(attempt.membership, attempt))
 
 
@@ -157,7 +158,7 @@ def member_skills(membership: Membership, member_id: int) -> Any:
     member = db.session.get(Membership, member_id)
     if (member is None or member.organization_id != membership.organization_id
             or (member.id != membership.id and membership.role not in MANAGER_ROLES)):
-        raise NotFound("No such member.")
+        raise NotFound(_l("No such member."))
     out = profile_json(queries.profile_for(member))
     out["history"] = [{"attempt_id": a.id, "submitted_at": a.submitted_at.isoformat()
                        if a.submitted_at else None, "levels": a.levels}
@@ -175,7 +176,7 @@ def skill_map(membership: Membership) -> Any:
         _cohort, members = recommendations.cohort_members(membership.organization_id,
                                                           request.args.get("cohort"))
     except LookupError:
-        raise NotFound("No such cohort.") from None
+        raise NotFound(_l("No such cohort.")) from None
     rows = queries.team_map(membership.organization_id, request.args.get("team") or None,
                             request.args.get("job_family") or None, members)
     return {

@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from lms.accounts.authz import REQUIRED_ROLES_ATTR, check_role, membership_for
@@ -30,10 +31,15 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
               415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests"}
 
 
-def error_response(status: int, code: str, message: str,
-                   fields: dict[str, str] | None = None) -> Response:
-    """Build a JSON error response in the documented envelope."""
-    response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+def error_response(status: int, code: str, message: Any,
+                   fields: dict[str, Any] | None = None) -> Response:
+    """Build a JSON error response in the documented envelope.
+
+    Messages may be lazy strings: they are read here, in the request's language.
+    """
+    response = jsonify({"error": {"code": code, "message": str(message),
+                                  "fields": {name: str(text)
+                                             for name, text in (fields or {}).items()}}})
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="relais"'
@@ -64,8 +70,8 @@ def _routing_error_as_json(response: Response) -> Response:
     if (request.url_rule is None and response.status_code in (404, 405)
             and (request.path == bp.url_prefix or request.path.startswith(f"{bp.url_prefix}/"))):
         status = response.status_code
-        message = ("No such API endpoint." if status == 404
-                   else f"Method {request.method} is not allowed here.")
+        message = (_l("No such API endpoint.") if status == 404
+                   else _l("Method %(method)s is not allowed here.", method=request.method))
         json_response = error_response(status, HTTP_CODES[status], message)
         if "Allow" in response.headers:
             json_response.headers["Allow"] = response.headers["Allow"]
@@ -92,10 +98,10 @@ def _authenticate() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
-        raise Unauthorized("Send a personal API token as 'Authorization: Bearer <token>'.")
+        raise Unauthorized(_l("Send a personal API token as 'Authorization: Bearer <token>'."))
     user = user_for_api_token(raw.strip())
     if user is None:
-        raise Unauthorized("This API token is unknown or revoked.")
+        raise Unauthorized(_l("This API token is unknown or revoked."))
     # The last-use stamp is its own small change, committed before the request's own work.
     db.session.commit()
     g.api_user = user
@@ -132,10 +138,11 @@ def json_body() -> dict[str, Any]:
     """
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object (Content-Type: application/json).")
+        raise BadRequest(
+            _l("The request body must be a JSON object (Content-Type: application/json)."))
     problems = json_problems(data)
     if problems:
-        raise ValidationFailed("Some values cannot be accepted.", fields=problems)
+        raise ValidationFailed(_l("Some values cannot be accepted."), fields=problems)
     return data
 
 
@@ -148,7 +155,7 @@ def body_int(body: dict[str, Any], name: str) -> int | None:
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationFailed("Invalid number.", fields={name: "An integer."})
+        raise ValidationFailed(_l("Invalid number."), fields={name: _l("An integer.")})
     return value
 
 
@@ -159,7 +166,7 @@ def body_text(body: dict[str, Any], name: str) -> str | None:
     """
     value = body.get(name)
     if value is not None and not isinstance(value, str):
-        raise ValidationFailed("Invalid text.", fields={name: "A string."})
+        raise ValidationFailed(_l("Invalid text."), fields={name: _l("A string.")})
     return value
 
 
@@ -198,7 +205,7 @@ def body_member(membership: Membership, body: dict[str, Any], name: str) -> Memb
         return None
     member = db.session.get(Membership, member_id)
     if member is None or member.organization_id != membership.organization_id:
-        raise ValidationFailed("No such member.", fields={name: "No such member."})
+        raise ValidationFailed(_l("No such member."), fields={name: _l("No such member.")})
     return member
 
 
@@ -218,11 +225,11 @@ def page_args(default_size: int = 50, max_size: int = 200) -> tuple[int, int]:
             values[name] = default
             continue
         if not raw.isascii() or not raw.isdigit():
-            fields[name] = "integer expected"
+            fields[name] = _l("integer expected")
         elif len(raw) > 9 or not 1 <= int(raw) <= limit:
-            fields[name] = f"must be between 1 and {limit}"
+            fields[name] = _l("must be between 1 and %(limit)d", limit=limit)
         else:
             values[name] = int(raw)
     if fields:
-        raise BadRequest("invalid pagination arguments", fields=fields)
+        raise BadRequest(_l("invalid pagination arguments"), fields=fields)
     return values["page"], values["per_page"]

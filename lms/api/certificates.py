@@ -7,6 +7,7 @@ from io import BytesIO
 from typing import Any
 
 from flask import request, send_file
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
@@ -45,7 +46,7 @@ def _visible(membership: Membership, certificate_id: int) -> Certificate:
     c = db.session.get(Certificate, certificate_id)
     if c is None or c.organization_id != membership.organization_id or (
             c.user_id != membership.user_id and membership.role not in MANAGER_ROLES):
-        raise NotFound("No such certificate.")
+        raise NotFound(_l("No such certificate."))
     return c
 
 
@@ -55,7 +56,7 @@ def _day(value: Any, name: str, fields: dict[str, str]) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        fields[name] = "Use YYYY-MM-DD."
+        fields[name] = _l("Use YYYY-MM-DD.")
         return None
 
 
@@ -64,11 +65,11 @@ def _in_org(model: Any, ident: Any, membership: Membership, name: str,
     if ident in (None, ""):
         return None
     if not str(ident).isdigit():
-        fields[name] = "integer expected"
+        fields[name] = _l("integer expected")
         return None
     row = db.session.get(model, int(ident))
     if row is None or row.organization_id != membership.organization_id:
-        fields[name] = "not found in this organization"
+        fields[name] = _l("not found in this organization")
         return None
     return int(ident)
 
@@ -81,9 +82,9 @@ def _filters(source: Any, membership: Membership) -> dict[str, Any]:
            "until": _day(source.get("until"), "until", fields)}
     status = source.get("status")
     if status not in (None, "", *STATUSES):
-        fields["status"] = f"one of {', '.join(STATUSES)}"
+        fields["status"] = _l("one of %(values)s", values=", ".join(STATUSES))
     if fields:
-        raise BadRequest("Invalid filters.", fields=fields)
+        raise BadRequest(_l("Invalid filters."), fields=fields)
     return out | {"status": status or None}
 
 
@@ -125,8 +126,8 @@ def issue_certificate(membership: Membership) -> Any:
     body = json_body()
     enrollment = db.session.get(Enrollment, str(body.get("enrollment_id") or ""))
     if enrollment is None or enrollment.organization_id != membership.organization_id:
-        raise ValidationFailed("Unknown enrolment.",
-                               fields={"enrollment_id": "not found in this organization"})
+        raise ValidationFailed(_l("Unknown enrolment."),
+                               fields={"enrollment_id": _l("not found in this organization")})
     c = services.issue_manually(enrollment=enrollment, issued_by=current_api_user(),
                                 reason=str(body.get("reason") or ""))
     db.session.commit()
@@ -153,10 +154,10 @@ def export_certificates(membership: Membership) -> Any:
 
     body = request.get_json(silent=True) or {}
     if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(_l("The request body must be a JSON object."))
     problems = json_problems(body)
     if problems:
-        raise ValidationFailed("Some values cannot be accepted.", fields=problems)
+        raise ValidationFailed(_l("Some values cannot be accepted."), fields=problems)
     filters = _filters(body, membership)
     params = {"cohort_id": filters["cohort_id"], "program_id": filters["program_id"],
               "since": filters["since"].isoformat() if filters["since"] else None,

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
@@ -64,7 +65,7 @@ def _visible(membership: Membership, followup: FollowUp | None) -> FollowUp:
     if followup is None or followup.organization_id != membership.organization_id or (
             membership.role not in MANAGER_ROLES
             and followup.enrollment.membership_id != membership.id):
-        raise NotFound("No such follow-up.")
+        raise NotFound(_l("No such follow-up."))
     return followup
 
 
@@ -72,17 +73,17 @@ def _datetime(body: dict[str, Any], name: str, *, required: bool = False) -> dat
     value = body.get(name)
     if value in (None, ""):
         if required:
-            raise ValidationFailed("Invalid date and time.",
-                                   fields={name: "Required (ISO 8601 with a time zone)."})
+            raise ValidationFailed(_l("Invalid date and time."),
+                                   fields={name: _l("Required (ISO 8601 with a time zone).")})
         return None
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         parsed = None
     if parsed is None or parsed.tzinfo is None:
-        raise ValidationFailed("Invalid date and time.",
-                               fields={name: "Use ISO 8601 with a time zone, e.g. "
-                                             "2026-12-01T10:00:00+01:00."})
+        raise ValidationFailed(_l("Invalid date and time."),
+                               fields={name: _l("Use ISO 8601 with a time zone, e.g. "
+                                             "2026-12-01T10:00:00+01:00.")})
     return parsed
 
 
@@ -102,11 +103,11 @@ def list_followups(membership: Membership) -> Any:
     for name in ("cohort", "coach"):
         raw = request.args.get(name)
         if raw is not None and not raw.isdigit():
-            raise BadRequest("Invalid filter.", fields={name: "integer expected"})
+            raise BadRequest(_l("Invalid filter."), fields={name: _l("integer expected")})
         args[name] = int(raw) if raw is not None else None
     show = request.args.get("show") or "all"
     if show not in ("open", "recorded", "all"):
-        raise BadRequest("Invalid filter.", fields={"show": "open, recorded or all"})
+        raise BadRequest(_l("Invalid filter."), fields={"show": _l("open, recorded or all")})
     stmt = queries.listing(membership.organization_id, coach_id=args["coach"],
                            cohort_id=args["cohort"], show=show)
     if membership.role not in MANAGER_ROLES:
@@ -125,11 +126,12 @@ def create_followup(membership: Membership) -> Any:
     body = json_body()
     enrollment = db.session.get(Enrollment, str(body.get("enrolment_id") or ""))
     if enrollment is None or enrollment.organization_id != membership.organization_id:
-        raise ValidationFailed("No such enrolment.", fields={"enrolment_id": "No such enrolment."})
+        raise ValidationFailed(_l("No such enrolment."),
+                               fields={"enrolment_id": _l("No such enrolment.")})
     module = db.session.get(Module, _int(body, "module_id") or 0)
     if module is None or module.program_id != enrollment.cohort.program_id:
-        raise ValidationFailed("No such module in the learner's program.",
-                               fields={"module_id": "A coaching module of the program."})
+        raise ValidationFailed(_l("No such module in the learner's program."),
+                               fields={"module_id": _l("A coaching module of the program.")})
     when = _datetime(body, "scheduled_at") or services.propose_dates(
         enrollment=enrollment, module=module)[0]
     followup = services.schedule(
@@ -155,13 +157,13 @@ def update_followup(membership: Membership, followup_id: int) -> Any:
     body = json_body()
     status = body.get("status")
     if status is not None and status not in FOLLOWUP_STATUSES:
-        raise ValidationFailed("Unknown status.",
+        raise ValidationFailed(_l("Unknown status."),
                                fields={"status": ", ".join(FOLLOWUP_STATUSES)})
     if status == HELD and followup.status != HELD:
         items = body.get("action_items") or []
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise ValidationFailed("Invalid action items.",
-                                   fields={"action_items": "A list of {text, due_on}."})
+            raise ValidationFailed(_l("Invalid action items."),
+                                   fields={"action_items": _l("A list of {text, due_on}.")})
         actions = [(str(i.get("text") or ""), body_date(i, "due_on")) for i in items]
         services.record_held(followup=followup, notes=_text(body, "notes"), actions=actions,
                              next_followup_on=body_date(body, "next_followup_on"),
@@ -209,12 +211,12 @@ def update_action_item(membership: Membership, item_id: int) -> Any:
     """Tick an action item done, drop it or open it again (its learner: done or open)."""
     item = db.session.get(ActionItem, item_id)
     if item is None:
-        raise NotFound("No such action item.")
+        raise NotFound(_l("No such action item."))
     _visible(membership, item.followup)
     status = json_body().get("status")
     if membership.role == Role.LEARNER and status not in ("open", "done"):
-        raise ValidationFailed("A learner ticks an action done or open again.",
-                               fields={"status": "open or done"})
+        raise ValidationFailed(_l("A learner ticks an action done or open again."),
+                               fields={"status": _l("open or done")})
     services.set_action_status(item=item, status=str(status or ""), by=current_api_user())
     db.session.commit()
     return action_json(item)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
@@ -59,7 +61,7 @@ def _visible_cohort(membership: Membership, cohort_id: int) -> Cohort:
     """A cohort of the organization; a learner sees only the cohorts they are enrolled in."""
     cohort = cohort_in_org(membership, cohort_id)
     if membership.role not in MANAGER_ROLES and _own_enrollment(membership, cohort.id) is None:
-        raise NotFound("No such cohort.")
+        raise NotFound(_l("No such cohort."))
     return cohort
 
 
@@ -69,7 +71,7 @@ def _session(membership: Membership, session_id: int) -> TrainingSession:
     if found is None or found.organization_id != membership.organization_id or (
             membership.role not in MANAGER_ROLES
             and _own_enrollment(membership, found.cohort_id) is None):
-        raise NotFound("No such session.")
+        raise NotFound(_l("No such session."))
     return found
 
 
@@ -79,7 +81,7 @@ def _registration(s: TrainingSession, registration_id: int,
     if registration is None or registration.session_id != s.id or (
             membership.role not in MANAGER_ROLES
             and registration.enrollment.membership_id != membership.id):
-        raise NotFound("No such registration.")
+        raise NotFound(_l("No such registration."))
     return registration
 
 
@@ -93,8 +95,8 @@ def _datetime(value: Any, name: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(str(value))
     except ValueError as exc:
-        raise ValidationFailed("Invalid date-time.", fields={
-            name: "Use an ISO 8601 date-time, e.g. 2027-01-12T09:00:00+01:00."}) from exc
+        raise ValidationFailed(_l("Invalid date-time."), fields={
+            name: _l("Use an ISO 8601 date-time, e.g. 2027-01-12T09:00:00+01:00.")}) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=services.local_zone())
     return parsed
@@ -174,12 +176,12 @@ def create_session(membership: Membership, cohort_id: int) -> Any:
     missing = {name: "Required." for name in ("module_id", "starts_at", "ends_at")
                if body.get(name) in (None, "")}
     if missing:
-        raise ValidationFailed("The session was not scheduled.", fields=missing)
+        raise ValidationFailed(_l("The session was not scheduled."), fields=missing)
     module_id = body_int(body, "module_id")
     module = db.session.get(Module, module_id)
     if module is None or module.program_id != cohort.program_id:
-        raise ValidationFailed("The session was not scheduled.", fields={
-            "module_id": "This module is not part of the cohort's program."})
+        raise ValidationFailed(_l("The session was not scheduled."), fields={
+            "module_id": _l("This module is not part of the cohort's program.")})
     try:
         s = services.schedule_session(
             cohort=cohort, module=module, starts_at=_datetime(body["starts_at"], "starts_at"),
@@ -212,8 +214,8 @@ def update_session(membership: Membership, session_id: int) -> Any:
     body = json_body()
     unknown = sorted(set(body) - set(SESSION_FIELDS))
     if unknown:
-        raise ValidationFailed("These fields cannot be changed.",
-                               fields={name: "Unknown or read-only field." for name in unknown})
+        raise ValidationFailed(_l("These fields cannot be changed."),
+                               fields={name: _l("Unknown or read-only field.") for name in unknown})
     starts = _datetime(body["starts_at"], "starts_at") if "starts_at" in body else s.starts_at
     ends = _datetime(body["ends_at"], "ends_at") if "ends_at" in body else s.ends_at
     try:
@@ -262,14 +264,14 @@ def create_registration(membership: Membership, session_id: int) -> Any:
         enrollment = (db.session.get(Enrollment, enrollment_id)
                       if isinstance(enrollment_id, str) else None)
         if enrollment is None or enrollment.cohort_id != s.cohort_id:
-            raise ValidationFailed("No such enrolment in this session's cohort.",
-                                   fields={"enrollment_id": "Not in this cohort."})
+            raise ValidationFailed(_l("No such enrolment in this session's cohort."),
+                                   fields={"enrollment_id": _l("Not in this cohort.")})
     else:
         enrollment = _own_enrollment(membership, s.cohort_id)
         if enrollment is None or enrollment_id not in (None, enrollment.id):
-            raise NotFound("No such enrolment.")
+            raise NotFound(_l("No such enrolment."))
         if s.starts_at <= utcnow():
-            raise Conflict("This session has already started.")
+            raise Conflict(_l("This session has already started."))
     try:
         registration = services.register(session=s, enrollment=enrollment,
                                          requested_by=current_api_user())
@@ -278,7 +280,7 @@ def create_registration(membership: Membership, session_id: int) -> Any:
         raise _renamed(exc) from exc
     except IntegrityError as exc:  # the same learner registered twice at once
         db.session.rollback()
-        raise Conflict("This learner is already registered for this session.") from exc
+        raise Conflict(_l("This learner is already registered for this session.")) from exc
     if registration.status == PENDING_APPROVAL:
         approvals.notify_requested(registration)
     return registration_json(registration), 201
@@ -294,9 +296,9 @@ def delete_registration(membership: Membership, session_id: int, registration_id
     registration = _registration(s, registration_id, membership)
     if membership.role not in STAFF_ROLES:
         if registration.status == DECLINED:  # a decision stays on record
-            raise NotFound("No such registration.")
+            raise NotFound(_l("No such registration."))
         if s.starts_at <= utcnow():
-            raise Conflict("This session has already started.")
+            raise Conflict(_l("This session has already started."))
     promoted = services.cancel_registration(registration=registration)
     db.session.commit()
     return {"cancelled": registration_id,
@@ -364,10 +366,11 @@ def put_attendance(membership: Membership, session_id: int) -> Any:
     s = _session(membership, session_id)
     raw = json_body().get("marks")
     if not isinstance(raw, list) or not raw:
-        raise ValidationFailed("Send a non-empty list of marks.", fields={"marks": "A list."})
+        raise ValidationFailed(_l("Send a non-empty list of marks."),
+                               fields={"marks": _l("A list.")})
     if len(raw) > MAX_MARKS:
-        raise ValidationFailed(f"At most {MAX_MARKS} marks at once.",
-                               fields={"marks": f"At most {MAX_MARKS}."})
+        raise ValidationFailed(_l("At most %(count)d marks at once.", count=MAX_MARKS),
+                               fields={"marks": _l("At most %(count)d.", count=MAX_MARKS)})
     parsed = [_parse_mark(item) for item in raw]
     problems = {i: p for i, p in enumerate(parsed) if isinstance(p, str)}
     good = [(i, p) for i, p in enumerate(parsed) if not isinstance(p, str)]
@@ -375,7 +378,9 @@ def put_attendance(membership: Membership, session_id: int) -> Any:
         # Say what is wrong with the well-formed marks too, so one answer lists every fix.
         checked = services.check_attendance(session=s, marks=[p for _i, p in good])
         problems.update({good[j][0]: why for j, why in checked.items()})
-        raise ValidationFailed(f"{len(problems)} mark(s) cannot be recorded; none was.",
+        raise ValidationFailed(lazy_ngettext("%(num)d mark cannot be recorded; none was.",
+                                             "%(num)d marks cannot be recorded; none was.",
+                                             len(problems)),
                                fields={f"marks[{i}]": problems[i] for i in sorted(problems)})
     changed = services.record_sheet(session=s, marks=[p for _i, p in good],
                                     recorded_by=current_api_user())
@@ -389,7 +394,7 @@ def put_attendance(membership: Membership, session_id: int) -> Any:
 def _enrollment_in(cohort: Cohort, enrollment_id: str) -> Enrollment:
     enrollment = db.session.get(Enrollment, enrollment_id)
     if enrollment is None or enrollment.cohort_id != cohort.id:
-        raise NotFound("No such enrolment.")
+        raise NotFound(_l("No such enrolment."))
     return enrollment
 
 

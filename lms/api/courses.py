@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
@@ -76,7 +77,7 @@ def cohort_in_org(membership: Membership, cohort_id: int) -> Cohort:
 
     :raise NotFound: no such cohort there.
     """
-    return in_org(membership, Cohort, cohort_id, "No such cohort.")
+    return in_org(membership, Cohort, cohort_id, _l("No such cohort."))
 
 
 @bp.get("/orgs/<org_slug>/programs")
@@ -107,8 +108,9 @@ def create_cohort(membership: Membership) -> Any:
     body = json_body()
     program_id = body.get("program_id")
     if not isinstance(program_id, int):
-        raise ValidationFailed("program_id is required.", fields={"program_id": "An integer."})
-    program = in_org(membership, Program, program_id, "No such program.")
+        raise ValidationFailed(_l("program_id is required."),
+                               fields={"program_id": _l("An integer.")})
+    program = in_org(membership, Program, program_id, _l("No such program."))
     cohort = services.create_cohort(program=program, name=str(body.get("name") or ""),
                                     starts_on=body_date(body, "starts_on"),
                                     ends_on=body_date(body, "ends_on"),
@@ -133,7 +135,7 @@ def create_enrolment(membership: Membership, cohort_id: int) -> Any:
     member_id = json_body().get("member_id")
     member = db.session.get(Membership, member_id) if isinstance(member_id, int) else None
     if member is None or member.organization_id != membership.organization_id:
-        raise ValidationFailed("No such member.", fields={"member_id": "No such member."})
+        raise ValidationFailed(_l("No such member."), fields={"member_id": _l("No such member.")})
     enrollment = services.enrol(cohort=cohort, membership=member)
     db.session.commit()
     return enrollment_json(enrollment), 201
@@ -146,7 +148,7 @@ def get_progress(membership: Membership, enrollment_id: str) -> Any:
     enrollment = db.session.get(Enrollment, enrollment_id)
     if enrollment is None or enrollment.organization_id != membership.organization_id or (
             enrollment.membership_id != membership.id and membership.role not in MANAGER_ROLES):
-        raise NotFound("No such enrolment.")
+        raise NotFound(_l("No such enrolment."))
     return {**enrollment_json(enrollment), "modules": modules_progress(enrollment)}
 
 
@@ -257,7 +259,7 @@ def list_approvals(membership: Membership) -> Any:
     """Requests the caller may decide (as manager, HR or admin): pending, or ``?status=decided``."""
     status = request.args.get("status", "pending")
     if status not in ("pending", "decided"):
-        raise BadRequest("Unknown status.", fields={"status": "pending or decided"})
+        raise BadRequest(_l("Unknown status."), fields={"status": _l("pending or decided")})
     page, per_page = page_args()
     stmt = approvals.requests_for(membership, pending=status == "pending")
     total = db.session.scalar(select(func.count()).select_from(
@@ -281,8 +283,8 @@ def decide_approval(membership: Membership, registration_id: int) -> Any:
         approvals.decline(registration=registration, by=membership,
                           reason=reason if isinstance(reason, str) else "")
     else:
-        raise ValidationFailed("Say approve or decline.",
-                               fields={"decision": "approve or decline"})
+        raise ValidationFailed(_l("Say approve or decline."),
+                               fields={"decision": _l("approve or decline")})
     db.session.commit()
     approvals.notify_decided(registration)
     return approval_json(registration)

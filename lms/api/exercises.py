@@ -7,6 +7,7 @@ import binascii
 from typing import Any
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 
 from lms.accounts.authz import STAFF_ROLES
 from lms.accounts.models import Membership, Role
@@ -39,7 +40,7 @@ def submission_json(s: ExerciseSubmission) -> dict[str, Any]:
 def _text(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is not None and not isinstance(value, str):
-        raise ValidationFailed("Invalid field.", fields={name: "A string."})
+        raise ValidationFailed(_l("Invalid field."), fields={name: _l("A string.")})
     return value
 
 
@@ -53,7 +54,8 @@ def list_exercise_submissions(membership: Membership) -> Any:
     module_id = request.args.get("module_id")
     if module_id is not None:
         if not module_id.isdigit():
-            raise BadRequest("module_id must be an integer.", fields={"module_id": "integer"})
+            raise BadRequest(_l("module_id must be an integer."),
+                             fields={"module_id": _l("integer")})
         stmt = stmt.where(ExerciseSubmission.module_id == int(module_id))
     items = db.session.scalars(stmt.order_by(ExerciseSubmission.id.desc()))
     return {"items": [submission_json(s) for s in items]}
@@ -68,17 +70,17 @@ def create_exercise_submission(membership: Membership) -> Any:
     body = json_body()
     enrollment = db.session.get(Enrollment, str(body.get("enrollment_id") or ""))
     if enrollment is None or enrollment.membership_id != membership.id:
-        raise NotFound("No such enrolment of yours.")
+        raise NotFound(_l("No such enrolment of yours."))
     module_id = body.get("module_id")
     module = db.session.get(Module, module_id) if isinstance(module_id, int) else None
     if module is None:
-        raise NotFound("No such exercise in your program.")
+        raise NotFound(_l("No such exercise in your program."))
     raw = _text(body, "screenshot")
     try:
         screenshot = base64.b64decode(raw, validate=True) if raw else None
     except (binascii.Error, ValueError) as exc:
-        raise ValidationFailed("Invalid screenshot.",
-                               fields={"screenshot": "Base64-encoded image bytes."}) from exc
+        raise ValidationFailed(_l("Invalid screenshot."),
+                               fields={"screenshot": _l("Base64-encoded image bytes.")}) from exc
     submission = exercises.submit_evidence(enrollment=enrollment, module=module,
                                            post_url=_text(body, "post_url"),
                                            reflection=_text(body, "reflection"),
@@ -98,7 +100,7 @@ def list_exercises_to_review(membership: Membership) -> Any:
     if cohort_id is not None:
         cohort = db.session.get(Cohort, int(cohort_id)) if cohort_id.isdigit() else None
         if cohort is None or cohort.organization_id != membership.organization_id:
-            raise NotFound("No such cohort.")
+            raise NotFound(_l("No such cohort."))
     trainer = membership if request.args.get("mine") in ("1", "true") else None
     pagination = db.paginate(exercises.queue_query(
         membership.organization_id, trainer=trainer,
@@ -116,12 +118,12 @@ def create_exercise_review(membership: Membership, submission_id: int) -> Any:
     """
     submission = db.session.get(ExerciseSubmission, submission_id)
     if submission is None or submission.organization_id != membership.organization_id:
-        raise NotFound("No such hand-in.")
+        raise NotFound(_l("No such hand-in."))
     body = json_body()
     rubric = body.get("rubric") or {}
     if not isinstance(rubric, dict) or not all(isinstance(v, str) for v in rubric.values()):
-        raise ValidationFailed("Invalid rubric.",
-                               fields={"rubric": "An object of criterion key → level."})
+        raise ValidationFailed(_l("Invalid rubric."),
+                               fields={"rubric": _l("An object of criterion key → level.")})
     review = exercises.review_submission(submission=submission, reviewer=membership,
                                          decision=str(body.get("decision") or ""),
                                          comment=_text(body, "comment") or "", rubric=rubric)

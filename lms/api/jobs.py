@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request, send_file, url_for
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from lms.accounts.authz import MANAGER_ROLES
@@ -27,7 +28,7 @@ def _visible_job(job_id: int) -> Job:
                                      Membership.user_id == current_api_user().id))
         if membership is not None and queries.can_see(membership, job):
             return job
-    raise NotFound("No such job.")
+    raise NotFound(_l("No such job."))
 
 
 def job_json(job: Job) -> dict[str, Any]:
@@ -52,7 +53,7 @@ def get_job_result(job_id: int) -> Any:
     job = _visible_job(job_id)
     path = services.result_file(job)
     if path is None:
-        raise NotFound("This job has no result file (yet).")
+        raise NotFound(_l("This job has no result file (yet)."))
     return send_file(path, as_attachment=True, download_name=f"job-{job.id}-{path.name}")
 
 

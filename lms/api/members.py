@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from lms.accounts import audit, services
@@ -29,7 +30,7 @@ def _member_or_404(membership: Membership, member_id: int) -> Membership:
     """
     member = db.session.get(Membership, member_id)
     if member is None or member.organization_id != membership.organization_id:
-        raise NotFound("No such member in this organization.")
+        raise NotFound(_l("No such member in this organization."))
     return member
 
 
@@ -72,12 +73,12 @@ def provision_member(membership: Membership) -> Any:
     fields: dict[str, str] = {}
     for key in ("email", "role"):
         if not isinstance(data.get(key), str) or not data[key].strip():
-            fields[key] = "required string"
+            fields[key] = _l("required string")
     for key in ("display_name", "team", "job_family", "locale", "manager_email"):
         if data.get(key) is not None and not isinstance(data[key], str):
-            fields[key] = "string expected"
+            fields[key] = _l("string expected")
     if fields:
-        raise ValidationFailed("invalid member", fields=fields)
+        raise ValidationFailed(_l("invalid member"), fields=fields)
     # The role before, for the audit log (a role change is a sensitive action).
     old_role = db.session.scalar(select(Membership.role).join(User).where(
         Membership.organization_id == membership.organization_id,

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -174,7 +175,7 @@ def import_questionnaire(*, organization: Organization, source: str,
     """
     fw = queries.default_framework()
     if fw is None:
-        raise NotFound("The skill framework is not loaded yet: run `relais init`.")
+        raise NotFound(_l("The skill framework is not loaded yet: run `relais init`."))
     defn = defs.parse_questionnaire(source, name, [c.code for c in fw.competencies])
     if defn.framework != fw.key:
         raise defs.ContentError([f"unknown framework {defn.framework!r} (use {fw.key!r})"], name)
@@ -204,7 +205,7 @@ def copy_questionnaire(*, questionnaire: Questionnaire,
 
 def _require_editable(q: Questionnaire) -> None:
     if q.organization_id is None:
-        raise ValidationFailed("Built-in questionnaires cannot be edited: copy it first.")
+        raise ValidationFailed(_l("Built-in questionnaires cannot be edited: copy it first."))
 
 
 def update_questionnaire(*, questionnaire: Questionnaire, title: Mapping[str, str],
@@ -216,7 +217,7 @@ def update_questionnaire(*, questionnaire: Questionnaire, title: Mapping[str, st
     _require_editable(questionnaire)
     title = {k: v.strip() for k, v in title.items() if v and v.strip()}
     if not title:
-        raise ValidationFailed("A title is needed.", fields={"title_en": "required"})
+        raise ValidationFailed(_l("A title is needed."), fields={"title_en": _l("required")})
     questionnaire.title = title
     desc = {k: v.strip() for k, v in (description or {}).items() if v and v.strip()}
     questionnaire.description = desc or None
@@ -236,7 +237,7 @@ def update_question(*, question: Question, text: Mapping[str, str],
     _require_editable(question.questionnaire)
     clean = {k: v.strip() for k, v in text.items() if v and v.strip()}
     if not clean:
-        raise ValidationFailed("The question needs a text.", fields={"text_en": "required"})
+        raise ValidationFailed(_l("The question needs a text."), fields={"text_en": _l("required")})
     question.text = clean
     new_options = []
     for o in question.options:
@@ -245,8 +246,8 @@ def update_question(*, question: Question, text: Mapping[str, str],
                  if v and v.strip()}
         if options is not None and o["key"] in options:
             if not given:
-                raise ValidationFailed("Each option needs a text.",
-                                       fields={f"option_{o['key']}_en": "required"})
+                raise ValidationFailed(_l("Each option needs a text."),
+                                       fields={f"option_{o['key']}_en": _l("required")})
             o["text"] = given
         new_options.append(o)
     question.options = new_options
@@ -274,7 +275,7 @@ def delete_question(*, question: Question) -> None:
     q = question.questionnaire
     _require_editable(q)
     if len(q.questions) <= 1:
-        raise ValidationFailed("A questionnaire keeps at least one question.")
+        raise ValidationFailed(_l("A questionnaire keeps at least one question."))
     q.questions.remove(question)
     for position, row in enumerate(sorted(q.questions, key=lambda x: x.position)):
         row.position = position
@@ -311,13 +312,13 @@ def copy_framework(*, organization: Organization) -> SkillFramework:
         return existing
     builtin = queries.builtin_framework()
     if builtin is None:
-        raise NotFound("The skill framework is not loaded yet: run `relais init`.")
+        raise NotFound(_l("The skill framework is not loaded yet: run `relais init`."))
     return upsert_framework(framework_definition_of(builtin), organization)
 
 
 def _require_copy(fw: SkillFramework) -> None:
     if fw.organization_id is None:
-        raise ValidationFailed("The built-in framework cannot be edited: copy it first.")
+        raise ValidationFailed(_l("The built-in framework cannot be edited: copy it first."))
 
 
 def update_framework(*, framework: SkillFramework,
@@ -339,7 +340,7 @@ def update_framework(*, framework: SkillFramework,
     def clean(text: Mapping[str, str] | None, field: str) -> dict[str, str]:
         out = {k: v.strip() for k, v in (text or {}).items() if v and v.strip()}
         if not out:
-            fields[field] = "required"
+            fields[field] = _l("required")
         return out
 
     updates = []
@@ -361,12 +362,12 @@ def update_framework(*, framework: SkillFramework,
         new = dict(t.levels)
         for code, level in given_levels.items():
             if code not in codes or not isinstance(level, int) or not 0 <= level <= 5:
-                fields[f"target_{t.job_family}_{code}"] = "a level from 0 to 5"
+                fields[f"target_{t.job_family}_{code}"] = _l("a level from 0 to 5")
             else:
                 new[code] = level
         target_updates.append((t, new))
     if fields:
-        raise ValidationFailed("Some texts are missing or a level is out of range.",
+        raise ValidationFailed(_l("Some texts are missing or a level is out of range."),
                                fields=fields)
     for c, name, description, levels in updates:
         c.name, c.description, c.levels = name, description, levels
@@ -388,7 +389,7 @@ def import_framework(*, organization: Organization, source: str,
     """
     builtin = queries.builtin_framework()
     if builtin is None:
-        raise NotFound("The skill framework is not loaded yet: run `relais init`.")
+        raise NotFound(_l("The skill framework is not loaded yet: run `relais init`."))
     defn = defs.parse_framework(source, name)
     errors = []
     if defn.key != builtin.key:
@@ -438,7 +439,7 @@ def start_attempt(*, membership: Membership, questionnaire: Questionnaire) -> tu
     :raise NotFound: the questionnaire is not offered to this organization.
     """
     if questionnaire not in queries.offered_questionnaires(membership.organization_id):
-        raise NotFound("This questionnaire is not offered in this organization.")
+        raise NotFound(_l("This questionnaire is not offered in this organization."))
     draft = queries.draft_attempt(membership.id, questionnaire.id)
     if draft is not None:
         return draft, False
@@ -472,17 +473,17 @@ def answer(*, attempt: Attempt, answers: Mapping[str, Any],
     :raise ValidationFailed: an answer is invalid or to a question not asked (``fields``).
     """
     if attempt.status != DRAFT:
-        raise Conflict("This attempt is submitted: it can no longer change.")
+        raise Conflict(_l("This attempt is submitted: it can no longer change."))
     questions = {x.key: x for x in attempt.questionnaire.questions}
     items = {i.key: i for i in items_of(attempt.questionnaire)}
     fields: dict[str, str] = {}
     for key, value in answers.items():
         if key not in items:
-            fields[key] = "no such question in this questionnaire"
+            fields[key] = _l("no such question in this questionnaire")
         elif (error := scoring.answer_error(items[key], value)) is not None:
             fields[key] = error
     if fields:
-        raise ValidationFailed("Some answers are invalid.", fields=fields)
+        raise ValidationFailed(_l("Some answers are invalid."), fields=fields)
     saved = dict(attempt.answers or {})
     remaining = {k: v for k, v in answers.items() if k not in saved or saved[k] != v}
     order: list[str] = []
@@ -500,10 +501,10 @@ def answer(*, attempt: Attempt, answers: Mapping[str, Any],
             saved[k] = remaining.pop(k)
             order.append(k)
     for key in remaining:
-        fields.setdefault(key, "not asked at this point of the questionnaire"
-                          if key not in saved else "already answered: answers cannot change")
+        fields.setdefault(key, _l("not asked at this point of the questionnaire")
+                          if key not in saved else _l("already answered: answers cannot change"))
     if fields:
-        raise ValidationFailed("Some answers cannot be saved.", fields=fields)
+        raise ValidationFailed(_l("Some answers cannot be saved."), fields=fields)
     # A new dict: the JSON column only notices assignment, never changes made in place.
     attempt.answers = saved
     attempt.updated_at = utcnow()
@@ -525,10 +526,10 @@ def submit_attempt(*, attempt: Attempt, record_statements: bool = True) -> Attem
     :raise ValidationFailed: questions are still waiting for an answer.
     """
     if attempt.status != DRAFT:
-        raise Conflict("This attempt was already submitted.")
+        raise Conflict(_l("This attempt was already submitted."))
     state = progress_of(attempt)
     if not state.finished:
-        raise ValidationFailed("Answer every question before submitting.",
+        raise ValidationFailed(_l("Answer every question before submitting."),
                                fields={k: "required" for k in state.current})
     attempt.levels = state.levels
     attempt.declared = state.declared
@@ -555,7 +556,7 @@ def _flush_attempt() -> None:
         db.session.flush()
     except StaleDataError as exc:
         # The caller rolls back, as after any domain error.
-        raise Conflict("This questionnaire was changed in another window: reload it.") from exc
+        raise Conflict(_l("This questionnaire was changed in another window: reload it.")) from exc
 
 
 def _record(batch: list[dict[str, Any]], organization_id: int) -> None:
@@ -575,11 +576,11 @@ def validate_level(*, membership: Membership, competency: str, level: int, by: U
     codes = {c.code for c in fw.competencies} if fw else set()
     fields = {}
     if competency not in codes:
-        fields["competency"] = "unknown competency"
+        fields["competency"] = _l("unknown competency")
     if level not in scoring.VALIDATION_LEVELS:
-        fields["level"] = "only levels 4 and 5 are validated by a trainer"
+        fields["level"] = _l("only levels 4 and 5 are validated by a trainer")
     if fields:
-        raise ValidationFailed("This validation is not possible.", fields=fields)
+        raise ValidationFailed(_l("This validation is not possible."), fields=fields)
     latest = queries.latest_attempt(membership.id)
     validation = LevelValidation(organization_id=membership.organization_id,
                                  membership_id=membership.id, competency=competency, level=level,

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select
 
 from lms.accounts.models import Organization
@@ -165,19 +167,22 @@ def run_export(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
     rendered PDFs come back from the cache).
     """
     if job.organization_id is None or db.session.get(Organization, job.organization_id) is None:
-        raise ValidationFailed("The organization no longer exists.")
+        raise ValidationFailed(_l("The organization no longer exists."))
     ids = certificate_ids(job.organization_id, job.params)
     folder = jobs.job_folder(job)
     step = max(1, len(ids) // 100)
 
     def progress(done: int, total: int) -> None:
         if done % step == 0 or done == total:
-            report_progress(done, total, f"{done} of {total} certificates")
+            report_progress(done, total, lazy_ngettext("%(done)s of %(num)s certificate",
+                                                       "%(done)s of %(num)s certificates",
+                                                       total, done=done))
 
     workers = default_workers(current_app.config["CERTIFICATES_WORKERS"])
     count = write_zip(folder / RESULT_NAME, ids, progress, workers=workers)
     jobs.set_result_file(job, RESULT_NAME)
-    job.message = f"{count} certificates exported."
+    job.message = lazy_ngettext("%(num)s certificate exported.",
+                               "%(num)s certificates exported.", count)
     return {"certificates": count}
 
 

@@ -16,12 +16,13 @@ from typing import Any
 
 import segno
 from flask import current_app
+from flask_babel import force_locale
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from lms.certificates import definitions
 from lms.certificates.models import Certificate, CertificateSettings
-from lms.core import pdf
+from lms.core import formatting, pdf
 from lms.extensions import db
 
 _ENV = SandboxedEnvironment(autoescape=True)
@@ -77,8 +78,9 @@ def _fmt_date(value: str | None, lang: str) -> str:
 def _fmt_hours(value: float | int | None, lang: str) -> str:
     if value is None:
         return "–"
-    text = f"{value:g}"
-    return text.replace(".", ",") if lang == "fr" else text
+    # "9 h 20", not "9.33" hours: the shared duration format, in the certificate's language.
+    with force_locale(lang):
+        return formatting.duration(hours=value)
 
 
 def render_html(certificate: Certificate) -> str:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from lms.accounts.models import User
@@ -219,11 +220,11 @@ def issue_manually(*, enrollment: Enrollment, issued_by: User, reason: str) -> C
     """
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Give the reason for issuing by hand.",
-                               fields={"reason": "required"})
+        raise ValidationFailed(_l("Give the reason for issuing by hand."),
+                               fields={"reason": _l("required")})
     if current_for(enrollment) is not None:
-        raise Conflict("This learner already has a valid certificate for this cohort: "
-                       "re-issue it instead.")
+        raise Conflict(_l("This learner already has a valid certificate for this cohort: "
+                       "re-issue it instead."))
     return _create(enrollment, issued_by=issued_by, reason=reason)
 
 
@@ -235,10 +236,10 @@ def revoke(*, certificate: Certificate, revoked_by: User | None, reason: str) ->
     """
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Give the reason for the revocation.",
-                               fields={"reason": "required"})
+        raise ValidationFailed(_l("Give the reason for the revocation."),
+                               fields={"reason": _l("required")})
     if certificate.revoked:
-        raise Conflict("This certificate is already revoked.")
+        raise Conflict(_l("This certificate is already revoked."))
     certificate.revoked_at = utcnow()
     certificate.revoked_by_id = revoked_by.id if revoked_by else None
     certificate.revocation_reason = reason
@@ -258,11 +259,12 @@ def reissue(*, certificate: Certificate, issued_by: User, reason: str) -> Certif
     """
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Give the reason for the re-issue.", fields={"reason": "required"})
+        raise ValidationFailed(_l("Give the reason for the re-issue."),
+                               fields={"reason": _l("required")})
     enrollment = db.session.get(Enrollment, certificate.enrollment_id) \
         if certificate.enrollment_id else None
     if enrollment is None:
-        raise ValidationFailed("The enrolment of this certificate no longer exists.")
+        raise ValidationFailed(_l("The enrolment of this certificate no longer exists."))
     revoke(certificate=certificate, revoked_by=issued_by, reason=f"Re-issued: {reason}")
     return _create(enrollment, issued_by=issued_by, reason=reason, replaces=certificate)
 
@@ -278,11 +280,11 @@ def logo_data_uri(data: bytes) -> str:
     """
     kind = next((t for magic, t in _LOGO_TYPES.items() if data.startswith(magic)), None)
     if kind is None:
-        raise ValidationFailed("The logo must be a PNG or JPEG image.",
-                               fields={"logo": "PNG or JPEG expected"})
+        raise ValidationFailed(_l("The logo must be a PNG or JPEG image."),
+                               fields={"logo": _l("PNG or JPEG expected")})
     if len(data) > MAX_LOGO_BYTES:
-        raise ValidationFailed("The logo must be 256 KB at most.",
-                               fields={"logo": "too large"})
+        raise ValidationFailed(_l("The logo must be 256 KB at most."),
+                               fields={"logo": _l("too large")})
     return f"data:{kind};base64,{base64.b64encode(data).decode()}"
 
 
@@ -302,17 +304,17 @@ def update_settings(*, program: Program, template_key: str, validity_months: int
     try:
         definitions.load(template_key)
     except definitions.ContentError:
-        errors["template"] = "Unknown template."
+        errors["template"] = _l("Unknown template.")
     if validity_months is not None and not 1 <= validity_months <= 120:
-        errors["validity_months"] = "Between 1 and 120 months."
+        errors["validity_months"] = _l("Between 1 and 120 months.")
     if not 0 <= renewal_lead_days <= 365:
-        errors["renewal_lead_days"] = "Between 0 and 365 days."
+        errors["renewal_lead_days"] = _l("Between 0 and 365 days.")
     if accent_color and not definitions.COLOR.match(accent_color):
-        errors["accent_color"] = "A colour like #2d5b8a."
+        errors["accent_color"] = _l("A colour like #2d5b8a.")
     if refresher_cohort is not None and refresher_cohort.program_id != program.id:
-        errors["refresher_cohort"] = "Choose a cohort of this program."
+        errors["refresher_cohort"] = _l("Choose a cohort of this program.")
     if errors:
-        raise ValidationFailed("The certificate settings cannot be saved.", fields=errors)
+        raise ValidationFailed(_l("The certificate settings cannot be saved."), fields=errors)
     settings = settings_for(program.id)
     if settings is None:
         assert program.organization_id is not None

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from lms.accounts.authz import STAFF_ROLES
@@ -26,7 +27,8 @@ from lms.coaching.models import (
     ActionItem,
     FollowUp,
 )
-from lms.core.errors import Conflict, NotFound, ValidationFailed
+from lms.core.errors import Conflict, NotFound, ValidationFailed, joined
+from lms.core.formatting import lazy_number
 from lms.core.models import utcnow
 from lms.courses import definitions as defs
 from lms.courses import statements as xs
@@ -85,7 +87,7 @@ def set_plan(*, module: Module, followups: int | None, spacing_days: int | None,
         rule["count"] = followups
     problems = defs.plan_problems(plan, module.kind, rule)
     if problems:
-        raise ValidationFailed("The coaching plan was not saved.", fields=problems)
+        raise ValidationFailed(_l("The coaching plan was not saved."), fields=problems)
     module.coaching = {k: int(v) for k, v in plan.items() if v is not None}
     module.completion = rule
     module.program.updated_at = utcnow()
@@ -151,25 +153,25 @@ def _check_place(place: str | None, video_link: str | None,
     place = (place or "").strip()[:300] or None
     video_link = (video_link or "").strip() or None
     if not place and not video_link:
-        errors["place"] = "Give a place, a video link, or both."
+        errors["place"] = _l("Give a place, a video link, or both.")
     if video_link and (not video_link.startswith("https://") or len(video_link) > 500
                        or any(c.isspace() for c in video_link)):
-        errors["video_link"] = "The video link must start with https://."
+        errors["video_link"] = _l("The video link must start with https://.")
     return place, video_link
 
 
 def _check_when(scheduled_at: datetime | None, duration_minutes: int | None,
                 errors: dict[str, str]) -> None:
     if scheduled_at is None or scheduled_at.tzinfo is None:
-        errors["scheduled_at"] = "Give the day and time of the follow-up."
+        errors["scheduled_at"] = _l("Give the day and time of the follow-up.")
     if duration_minutes is None or not 5 <= duration_minutes <= 480:
-        errors["duration_minutes"] = "The duration is from 5 to 480 minutes."
+        errors["duration_minutes"] = _l("The duration is from 5 to 480 minutes.")
 
 
 def _check_coach(coach: Membership | None, organization_id: int, errors: dict[str, str]) -> None:
     if coach is not None and (coach.organization_id != organization_id
                               or coach.role not in STAFF_ROLES):
-        errors["coach"] = "The coach must be a trainer or an admin of this organization."
+        errors["coach"] = _l("The coach must be a trainer or an admin of this organization.")
 
 
 def schedule(*, enrollment: Enrollment, module: Module, coach: Membership | None,
@@ -184,16 +186,16 @@ def schedule(*, enrollment: Enrollment, module: Module, coach: Membership | None
     """
     errors: dict[str, str] = {}
     if enrollment.status == WITHDRAWN:
-        errors["enrollment"] = "This learner was withdrawn from the cohort."
+        errors["enrollment"] = _l("This learner was withdrawn from the cohort.")
     if module.program_id != enrollment.cohort.program_id or module.kind != "coaching":
-        errors["module"] = "Choose a coaching module of the learner's program."
+        errors["module"] = _l("Choose a coaching module of the learner's program.")
     if duration_minutes is None:
         duration_minutes = plan_of(module)["duration_minutes"]
     _check_coach(coach, enrollment.organization_id, errors)
     _check_when(scheduled_at, duration_minutes, errors)
     place, video_link = _check_place(place, video_link, errors)
     if errors:
-        raise ValidationFailed("The follow-up was not scheduled.", fields=errors)
+        raise ValidationFailed(_l("The follow-up was not scheduled."), fields=errors)
     assert scheduled_at is not None and duration_minutes is not None
     followup = FollowUp(organization_id=enrollment.organization_id, enrollment=enrollment,
                         module=module, coach=coach, scheduled_at=scheduled_at,
@@ -215,7 +217,7 @@ def schedule_plan(*, enrollment: Enrollment, module: Module, coach: Membership |
     plan = plan_of(module)
     taken = sum(1 for f in followups_of(enrollment, module) if f.status in (SCHEDULED, HELD))
     if taken >= plan["followups"]:
-        raise Conflict("Every follow-up of the plan is already held or scheduled.")
+        raise Conflict(_l("Every follow-up of the plan is already held or scheduled."))
     return [schedule(enrollment=enrollment, module=module, coach=coach, scheduled_at=when,
                      place=place, video_link=video_link)
             for when in propose_dates(enrollment=enrollment, module=module, start=start)]
@@ -242,11 +244,11 @@ def schedule_round(*, cohort: Cohort, module: Module, coach: Membership | None,
     """
     errors = {}
     if start is None or start.tzinfo is None:
-        errors["start"] = "Give the day and time of the first follow-up."
+        errors["start"] = _l("Give the day and time of the first follow-up.")
     if not 0 <= gap_minutes <= 240:
-        errors["gap_minutes"] = "The gap is from 0 to 240 minutes."
+        errors["gap_minutes"] = _l("The gap is from 0 to 240 minutes.")
     if errors:
-        raise ValidationFailed("The follow-ups were not scheduled.", fields=errors)
+        raise ValidationFailed(_l("The follow-ups were not scheduled."), fields=errors)
     assert start is not None
     plan = plan_of(module)
     taken: dict[str, list[str]] = {}
@@ -258,7 +260,7 @@ def schedule_round(*, cohort: Cohort, module: Module, coach: Membership | None,
                        and taken.get(e.id, []).count(HELD) < plan["followups"]),
                       key=lambda e: e.membership.user.display_name.lower())
     if not learners:
-        raise Conflict("Every active learner already has a follow-up scheduled or held.")
+        raise Conflict(_l("Every active learner already has a follow-up scheduled or held."))
     zone = local_zone()
     first = start.astimezone(zone)
     length = timedelta(minutes=plan["duration_minutes"])
@@ -276,9 +278,20 @@ def schedule_round(*, cohort: Cohort, module: Module, coach: Membership | None,
     return made
 
 
-def _scheduled(followup: FollowUp, doing: str) -> None:
+# Why a follow-up cannot change, by its status (whole sentences, so each language words them).
+_STATE = {SCHEDULED: _l("This follow-up is scheduled."),
+          HELD: _l("This follow-up was already held."),
+          CANCELLED: _l("This follow-up was cancelled."),
+          MISSED: _l("This follow-up was missed.")}
+
+
+def _state(followup: FollowUp) -> Any:
+    return _STATE.get(followup.status, followup.status)
+
+
+def _scheduled(followup: FollowUp) -> None:
     if followup.status != SCHEDULED:
-        raise Conflict(f"This follow-up is {followup.status}: it cannot be {doing}.")
+        raise Conflict(joined([_state(followup), _l("It cannot be rescheduled.")], " "))
 
 
 def reschedule(*, followup: FollowUp, scheduled_at: datetime | None,
@@ -290,14 +303,14 @@ def reschedule(*, followup: FollowUp, scheduled_at: datetime | None,
     :raise Conflict: the follow-up is no longer scheduled.
     :raise ValidationFailed: as :func:`schedule`.
     """
-    _scheduled(followup, "rescheduled")
+    _scheduled(followup)
     errors: dict[str, str] = {}
     duration = duration_minutes if duration_minutes is not None else followup.duration_minutes
     _check_when(scheduled_at, duration, errors)
     _check_coach(coach, followup.organization_id, errors)
     place, video_link = _check_place(place, video_link, errors)
     if errors:
-        raise ValidationFailed("The follow-up was not moved.", fields=errors)
+        raise ValidationFailed(_l("The follow-up was not moved."), fields=errors)
     assert scheduled_at is not None
     followup.scheduled_at, followup.duration_minutes = scheduled_at, duration
     followup.place, followup.video_link = place, video_link
@@ -316,7 +329,7 @@ def _transition(followup: FollowUp, status: str, **values: Any) -> None:
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:  # type: ignore[attr-defined]
         db.session.refresh(followup)
-        raise Conflict(f"This follow-up is {followup.status} already.")
+        raise Conflict(_state(followup))
     db.session.refresh(followup)
 
 
@@ -344,10 +357,10 @@ def _clean_actions(actions: Iterable[tuple[str, date | None]],
         if not text:
             continue
         if len(text) > 500:
-            errors["actions"] = "An action item is at most 500 characters."
+            errors["actions"] = _l("An action item is at most 500 characters.")
         out.append((text[:500], due))
     if len(out) > MAX_ACTIONS:
-        errors["actions"] = f"At most {MAX_ACTIONS} action items per follow-up."
+        errors["actions"] = _l("At most %(count)d action items per follow-up.", count=MAX_ACTIONS)
     return out
 
 
@@ -368,17 +381,18 @@ def record_held(*, followup: FollowUp, notes: str | None,
     errors: dict[str, str] = {}
     notes = (notes or "").replace("\r\n", "\n").strip() or None
     if notes and len(notes) > MAX_NOTES:
-        errors["notes"] = f"The notes are at most {MAX_NOTES} characters."
+        errors["notes"] = _l("The notes are at most %(count)s characters.",
+                             count=lazy_number(MAX_NOTES))
     items = _clean_actions(actions, errors)
     held_at = held_at or followup.scheduled_at
     if held_at > utcnow() + timedelta(minutes=5):
-        errors["held_at"] = "A follow-up cannot be recorded as held before it takes place."
+        errors["held_at"] = _l("A follow-up cannot be recorded as held before it takes place.")
     if next_followup_on is not None and next_followup_on < held_at.date():
-        errors["next_followup_on"] = "The next follow-up comes after this one."
+        errors["next_followup_on"] = _l("The next follow-up comes after this one.")
     if followup.enrollment.status == WITHDRAWN:
-        errors["enrollment"] = "This learner was withdrawn from the cohort."
+        errors["enrollment"] = _l("This learner was withdrawn from the cohort.")
     if errors:
-        raise ValidationFailed("The follow-up was not recorded.", fields=errors)
+        raise ValidationFailed(_l("The follow-up was not recorded."), fields=errors)
     _lock_enrollment(followup.enrollment)
     _transition(followup, HELD, held_at=held_at, notes=notes,
                 next_followup_on=next_followup_on)
@@ -441,7 +455,7 @@ def reopen(*, followup: FollowUp, by: User) -> None:
         .execution_options(synchronize_session=False))
     db.session.refresh(followup)
     if done.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"This follow-up is {followup.status}: only a held one can be undone.")
+        raise Conflict(joined([_state(followup), _l("Only a held follow-up can be undone.")], " "))
     org = followup.organization_id
     if statement_id:
         void_statement(organization_id=org, statement_id=statement_id, by=by)
@@ -472,16 +486,17 @@ def update_notes(*, followup: FollowUp, notes: str | None,
     :raise ValidationFailed: notes too long, a next date before the follow-up.
     """
     if followup.status != HELD:
-        raise Conflict("Only a held follow-up has notes.")
+        raise Conflict(_l("Only a held follow-up has notes."))
     notes = (notes or "").replace("\r\n", "\n").strip() or None
     errors = {}
     if notes and len(notes) > MAX_NOTES:
-        errors["notes"] = f"The notes are at most {MAX_NOTES} characters."
+        errors["notes"] = _l("The notes are at most %(count)s characters.",
+                             count=lazy_number(MAX_NOTES))
     held = followup.held_at or followup.scheduled_at
     if next_followup_on is not None and next_followup_on < held.date():
-        errors["next_followup_on"] = "The next follow-up comes after this one."
+        errors["next_followup_on"] = _l("The next follow-up comes after this one.")
     if errors:
-        raise ValidationFailed("The notes were not saved.", fields=errors)
+        raise ValidationFailed(_l("The notes were not saved."), fields=errors)
     followup.notes, followup.next_followup_on = notes, next_followup_on
     db.session.flush()
 
@@ -496,15 +511,15 @@ def add_action(*, followup: FollowUp, text: str, due_on: date | None = None) -> 
     :raise ValidationFailed: empty or too long text, too many items.
     """
     if followup.status != HELD:
-        raise Conflict("Action items are agreed at a held follow-up.")
+        raise Conflict(_l("Action items are agreed at a held follow-up."))
     errors: dict[str, str] = {}
     items = _clean_actions([(text, due_on)], errors)
     if not items:
-        errors["text"] = "Describe the action."
+        errors["text"] = _l("Describe the action.")
     elif len(followup.action_items) >= MAX_ACTIONS:
-        errors["actions"] = f"At most {MAX_ACTIONS} action items per follow-up."
+        errors["actions"] = _l("At most %(count)d action items per follow-up.", count=MAX_ACTIONS)
     if errors:
-        raise ValidationFailed("The action item was not added.", fields=errors)
+        raise ValidationFailed(_l("The action item was not added."), fields=errors)
     item = ActionItem(text=items[0][0], due_on=items[0][1], status=OPEN)
     followup.action_items.append(item)
     db.session.flush()
@@ -519,8 +534,8 @@ def set_action_status(*, item: ActionItem, status: str, by: User) -> ActionItem:
     :raise ValidationFailed: an unknown status.
     """
     if status not in ACTION_STATUSES:
-        raise ValidationFailed("Choose open, done or dropped.",
-                               fields={"status": "open, done or dropped"})
+        raise ValidationFailed(_l("Choose open, done or dropped."),
+                               fields={"status": _l("open, done or dropped")})
     if item.status == status:
         return item
     followup = item.followup
@@ -547,5 +562,5 @@ def get_action(organization_id: int, item_id: int) -> ActionItem:
     """
     item = db.session.get(ActionItem, item_id)
     if item is None or item.followup.organization_id != organization_id:
-        raise NotFound("No such action item.")
+        raise NotFound(_l("No such action item."))
     return item

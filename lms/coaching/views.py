@@ -11,6 +11,7 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from lms.accounts.authz import (
@@ -150,7 +151,8 @@ def schedule_round() -> Any:
         _fail(exc)
         return redirect(url_for(".followups"))
     db.session.commit()
-    flash(_("%(n)d follow-up(s) scheduled.", n=len(made)), "success")
+    flash(ngettext("%(num)d follow-up scheduled.", "%(num)d follow-ups scheduled.",
+                   len(made)), "success")
     return redirect(url_for(".followups", cohort=cohort.id))
 
 
@@ -197,7 +199,8 @@ def schedule(enrollment_id: str) -> Any:
         _fail(exc)
         return back
     db.session.commit()
-    flash(_("%(n)d follow-up(s) scheduled.", n=len(made)), "success")
+    flash(ngettext("%(num)d follow-up scheduled.", "%(num)d follow-ups scheduled.",
+                   len(made)), "success")
     return back
 
 

@@ -1,6 +1,26 @@
-"""Errors raised by services; the web and API edges turn them into responses."""
+"""Errors raised by services; the web and API edges turn them into responses.
+
+Messages are written in English and marked for translation where they are raised, with
+``flask_babel.lazy_gettext`` (imported as ``_l``) and ``%(name)s`` parameters::
+
+    raise ValidationFailed(_l("The cohort cannot be created."),
+                           fields={"ends_on": _l("Ends on %(day)s at the latest.", day=...)})
+
+A lazy string is translated when it is read, so ``exc.message`` and ``exc.fields`` are plain
+strings in the language of the request that reads them (the page's flash, the API's JSON
+envelope), and in the default language in the CLI and background jobs.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask_babel import LazyString
+
+# A message as services pass it: a plain string, or a lazy string (flask_babel.LazyString)
+# translated when it is read.
+Text = Any
 
 
 class DomainError(Exception):
@@ -13,13 +33,30 @@ class DomainError(Exception):
     code = "error"
     status = 400
 
-    def __init__(self, message: str, *, fields: dict[str, str] | None = None,
+    def __init__(self, message: Text, *, fields: Mapping[str, Text] | None = None,
                  code: str | None = None) -> None:
         super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
+        self._message = message
+        self._fields: dict[str, Text] = dict(fields or {})
         if code:
             self.code = code
+
+    @property
+    def message(self) -> str:
+        """The message, translated into the reader's language."""
+        return str(self._message)
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Field name → message, translated into the reader's language."""
+        return {name: str(text) for name, text in self._fields.items()}
+
+    @fields.setter
+    def fields(self, value: Mapping[str, Text]) -> None:
+        self._fields = dict(value)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class ValidationFailed(DomainError):
@@ -55,3 +92,9 @@ class Conflict(DomainError):
 
     code = "conflict"
     status = 409
+
+
+def joined(texts: Iterable[Text], separator: str = "\n") -> Text:
+    """Messages (plain or lazy) joined into one message, translated when it is read."""
+    items = list(texts)
+    return LazyString(lambda: separator.join(str(text) for text in items))

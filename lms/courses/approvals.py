@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import aliased
 
@@ -98,15 +99,15 @@ def get_for(member: Membership, registration_id: int) -> SessionRegistration:
     """
     registration = db.session.get(SessionRegistration, registration_id)
     if registration is None or not may_decide(member, registration):
-        raise NotFound("No such request for approval.")
+        raise NotFound(_l("No such request for approval."))
     return registration
 
 
 def _check_pending(registration: SessionRegistration) -> None:
     if registration.status != PENDING_APPROVAL:
-        raise Conflict("This request was already decided.")
+        raise Conflict(_l("This request was already decided."))
     if registration.session.ends_at <= utcnow():
-        raise ValidationFailed("This session is over.", fields={"session": "Already held."})
+        raise ValidationFailed(_l("This session is over."), fields={"session": _l("Already held.")})
 
 
 def approve(*, registration: SessionRegistration, by: Membership) -> SessionRegistration:
@@ -117,7 +118,7 @@ def approve(*, registration: SessionRegistration, by: Membership) -> SessionRegi
     :raise ValidationFailed: the session is over.
     """
     if not may_decide(by, registration):
-        raise NotFound("No such request for approval.")
+        raise NotFound(_l("No such request for approval."))
     _check_pending(registration)
     session = registration.session
     services._lock_seats(session)  # noqa: SLF001  (the same lock every seat change takes)
@@ -137,14 +138,15 @@ def decline(*, registration: SessionRegistration, by: Membership,
     :raise ValidationFailed: no reason, or one over 500 characters.
     """
     if not may_decide(by, registration):
-        raise NotFound("No such request for approval.")
+        raise NotFound(_l("No such request for approval."))
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Say why the request is declined.",
-                               fields={"reason": "Required."})
+        raise ValidationFailed(_l("Say why the request is declined."),
+                               fields={"reason": _l("Required.")})
     if len(reason) > REASON_MAX:
-        raise ValidationFailed("The reason is too long.",
-                               fields={"reason": f"At most {REASON_MAX} characters."})
+        raise ValidationFailed(_l("The reason is too long."),
+                               fields={"reason": _l("At most %(count)d characters.",
+                                                     count=REASON_MAX)})
     _check_pending(registration)
     registration.status = DECLINED
     registration.decline_reason = reason

@@ -21,12 +21,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Membership, Role, User
 from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from lms.core.formatting import lazy_number
 from lms.core.models import utcnow
 from lms.courses import definitions as defs
 from lms.courses import exercise_statements as es
@@ -87,13 +89,13 @@ def due_on(enrollment: Enrollment, module: Module) -> date | None:
 
 def _check_exercise(enrollment: Enrollment, module: Module) -> None:
     if module.kind != "exercise" or module.program_id != enrollment.cohort.program_id:
-        raise NotFound("This exercise is not part of the learner's program.")
+        raise NotFound(_l("This exercise is not part of the learner's program."))
 
 
 def _check_active(enrollment: Enrollment) -> None:
     if enrollment.status == WITHDRAWN:
-        raise ValidationFailed("This enrolment was withdrawn.",
-                               fields={"enrollment": "Withdrawn."})
+        raise ValidationFailed(_l("This enrolment was withdrawn."),
+                               fields={"enrollment": _l("Withdrawn.")})
 
 
 def latest_submission(enrollment_id: str, module_id: int) -> ExerciseSubmission | None:
@@ -116,14 +118,18 @@ def submissions_of(enrollment_id: str, module_id: int) -> list[ExerciseSubmissio
 # --- settings (builder) -------------------------------------------------------------------
 
 
-def check_url(value: str) -> str | None:
+def _too_long() -> Any:
+    return _l("Keep it under %(count)s characters.", count=lazy_number(MAX_TEXT))
+
+
+def check_url(value: str) -> Any:
     """Why ``value`` is not a web address a reviewer can open, or None."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace()
                                                                           for c in value):
-        return "Give the full address of the post, starting with https://."
+        return _l("Give the full address of the post, starting with https://.")
     if len(value) > 500:
-        return "The address is longer than 500 characters."
+        return _l("The address is longer than 500 characters.")
     return None
 
 
@@ -143,21 +149,21 @@ def update_settings(*, module: Module, language: str, instructions: str,
     """
     errors: dict[str, str] = {}
     if module.kind != "exercise":
-        raise ValidationFailed("Only exercise modules have exercise settings.",
-                               fields={"module": "Not an exercise module."})
+        raise ValidationFailed(_l("Only exercise modules have exercise settings."),
+                               fields={"module": _l("Not an exercise module.")})
     if language not in defs.LANGUAGES:
-        errors["language"] = "Choose French or English."
+        errors["language"] = _l("Choose French or English.")
     current = settings_of(module)
     texts = {**current["instructions"], language: instructions.replace("\r\n", "\n").strip()}
     texts = {k: v for k, v in texts.items() if v}
     if module.program.language not in texts:
-        errors["instructions"] = "Write the instructions (in the program's language at least)."
+        errors["instructions"] = _l("Write the instructions (in the program's language at least).")
     needs = {k: v for k, v in evidence.items() if v in defs.EVIDENCE_NEEDS
              and k in defs.EVIDENCE_KINDS}
     if "required" not in needs.values():
-        errors["evidence"] = "Require at least one piece of evidence."
+        errors["evidence"] = _l("Require at least one piece of evidence.")
     if due_days is not None and not 1 <= due_days <= 365:
-        errors["due_days"] = "The delay is from 1 to 365 days (empty: no due date)."
+        errors["due_days"] = _l("The delay is from 1 to 365 days (empty: no due date).")
     old_labels = {c["key"]: c["label"] for c in current["rubric"]}
     criteria, keys = [], set()
     for key, label in rubric:
@@ -177,12 +183,12 @@ def update_settings(*, module: Module, language: str, instructions: str,
         criteria.append({"key": key, "label": {module.program.language: label,
                                                **old_labels.get(key, {}), language: label}})
     if len(criteria) > 12:
-        errors["rubric"] = "A rubric has at most 12 criteria."
+        errors["rubric"] = _l("A rubric has at most 12 criteria.")
     check = None
     if verification is not None:
         check = _verification(verification, errors)
     if errors:
-        raise ValidationFailed("The exercise settings were not saved.", fields=errors)
+        raise ValidationFailed(_l("The exercise settings were not saved."), fields=errors)
     settings: dict[str, Any] = {"instructions": texts,
                                 "evidence": {k: needs[k] for k in defs.EVIDENCE_KINDS
                                              if k in needs},
@@ -201,13 +207,13 @@ def _verification(raw: Mapping[str, Any], errors: dict[str, str]) -> dict[str, A
     kinds = [k for k in raw.get("kinds") or () if k]
     count, within = raw.get("count"), raw.get("within_days")
     if network not in defs.VERIFY_NETWORKS:
-        errors["verification"] = "Choose the network to watch."
+        errors["verification"] = _l("Choose the network to watch.")
     elif not kinds or not set(kinds) <= set(defs.VERIFY_KINDS):
-        errors["verification"] = "Choose the kinds of actions that count."
+        errors["verification"] = _l("Choose the kinds of actions that count.")
     elif not isinstance(count, int) or not 1 <= count <= 100:
-        errors["verification"] = "The number of actions is from 1 to 100."
+        errors["verification"] = _l("The number of actions is from 1 to 100.")
     elif within is not None and (not isinstance(within, int) or not 1 <= within <= 365):
-        errors["verification"] = "The period is from 1 to 365 days (empty: no limit)."
+        errors["verification"] = _l("The period is from 1 to 365 days (empty: no limit).")
     else:
         out: dict[str, Any] = {"network": network,
                                "kinds": [k for k in defs.VERIFY_KINDS if k in kinds],
@@ -275,9 +281,9 @@ def submit_evidence(*, enrollment: Enrollment, module: Module, post_url: str | N
     _check_active(enrollment)
     latest = latest_submission(enrollment.id, module.id)
     if latest is not None and latest.status == SUBMITTED:
-        raise Conflict("Your evidence is awaiting review: wait for the trainer's answer.")
+        raise Conflict(_l("Your evidence is awaiting review: wait for the trainer's answer."))
     if latest is not None and latest.status in DONE_STATUSES:
-        raise Conflict("This exercise is already approved.")
+        raise Conflict(_l("This exercise is already approved."))
     asked = settings_of(module)["evidence"]
     post_url = (post_url or "").strip() or None
     reflection = (reflection or "").replace("\r\n", "\n").strip() or None
@@ -285,25 +291,26 @@ def submit_evidence(*, enrollment: Enrollment, module: Module, post_url: str | N
     errors: dict[str, str] = {}
     for name, value in given.items():
         if value is None and asked.get(name) == "required":
-            errors[name] = {"url": "Give the address of your post.",
-                            "reflection": "Write a few lines on what you did and learned.",
-                            "screenshot": "Attach a screenshot."}[name]
+            errors[name] = {"url": _l("Give the address of your post."),
+                            "reflection": _l("Write a few lines on what you did and learned."),
+                            "screenshot": _l("Attach a screenshot.")}[name]
         elif value is not None and name not in asked:
-            errors[name] = "This exercise does not ask for it."
+            errors[name] = _l("This exercise does not ask for it.")
     if post_url and "url" not in errors and (problem := check_url(post_url)):
         errors["url"] = problem
     if reflection and len(reflection) > MAX_TEXT:
-        errors["reflection"] = f"Keep it under {MAX_TEXT:,} characters."
+        errors["reflection"] = _too_long()
     kind = None
     if screenshot and "screenshot" not in errors:
         limit = screenshot_limit()
         kind = _screenshot_type(screenshot)
         if len(screenshot) > limit:
-            errors["screenshot"] = f"The image is larger than {limit // (1024 * 1024)} MB."
+            errors["screenshot"] = _l("The image is larger than %(size)d MB.",
+                                       size=limit // (1024 * 1024))
         elif kind is None:
-            errors["screenshot"] = "The screenshot must be a PNG, JPEG, WebP or GIF image."
+            errors["screenshot"] = _l("The screenshot must be a PNG, JPEG, WebP or GIF image.")
     if errors:
-        raise ValidationFailed("The evidence was not handed in.", fields=errors)
+        raise ValidationFailed(_l("The evidence was not handed in."), fields=errors)
     submission = ExerciseSubmission(
         organization_id=enrollment.organization_id, enrollment=enrollment, module=module,
         attempt=(latest.attempt + 1) if latest else 1, status=SUBMITTED, post_url=post_url,
@@ -319,7 +326,7 @@ def submit_evidence(*, enrollment: Enrollment, module: Module, post_url: str | N
     except IntegrityError as exc:  # the same hand-in sent twice at once
         if submission.screenshot_path:
             (screenshot_folder() / submission.screenshot_path).unlink(missing_ok=True)
-        raise Conflict("Your evidence is awaiting review: wait for the trainer's answer.") \
+        raise Conflict(_l("Your evidence is awaiting review: wait for the trainer's answer.")) \
             from exc
     (submission.statement_id,) = record([es.submitted(submission)],
                                         organization_id=enrollment.organization_id)
@@ -349,26 +356,26 @@ def review_submission(*, submission: ExerciseSubmission, reviewer: Membership, d
     :raise Conflict: the hand-in was already reviewed (or verified).
     """
     if not may_review(reviewer, submission):
-        raise Forbidden("Only the organization's trainers and admins review exercises.")
+        raise Forbidden(_l("Only the organization's trainers and admins review exercises."))
     comment = (comment or "").replace("\r\n", "\n").strip()
     levels = dict(rubric or {})
     criteria = [c["key"] for c in settings_of(submission.module)["rubric"]]
     errors: dict[str, str] = {}
     if decision not in DECISIONS:
-        errors["decision"] = "Approve the evidence or ask for changes."
+        errors["decision"] = _l("Approve the evidence or ask for changes.")
     elif decision == CHANGES_REQUESTED and not comment:
-        errors["comment"] = "Say what to change."
+        errors["comment"] = _l("Say what to change.")
     if len(comment) > MAX_TEXT:
-        errors["comment"] = f"Keep it under {MAX_TEXT:,} characters."
+        errors["comment"] = _too_long()
     for key in criteria:
         if levels.get(key) not in RUBRIC_LEVELS:
-            errors[f"rubric-{key}"] = "Rate this criterion."
+            errors[f"rubric-{key}"] = _l("Rate this criterion.")
     for key in set(levels) - set(criteria):
-        errors[f"rubric-{key}"] = "Not a criterion of this exercise."
+        errors[f"rubric-{key}"] = _l("Not a criterion of this exercise.")
     if errors:
-        raise ValidationFailed("The review was not saved.", fields=errors)
+        raise ValidationFailed(_l("The review was not saved."), fields=errors)
     if submission.status != SUBMITTED:
-        raise Conflict("This evidence was already reviewed.")
+        raise Conflict(_l("This evidence was already reviewed."))
     now = utcnow()
     # Two reviewers at once: only the first changes the status; the other gets a conflict.
     changed = db.session.execute(
@@ -376,7 +383,7 @@ def review_submission(*, submission: ExerciseSubmission, reviewer: Membership, d
                                          ExerciseSubmission.status == SUBMITTED)
         .values(status=decision, decided_at=now).execution_options(synchronize_session=False))
     if changed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("This evidence was already reviewed.")
+        raise Conflict(_l("This evidence was already reviewed."))
     db.session.refresh(submission)
     review = ExerciseReview(submission=submission, reviewer_id=reviewer.id, decision=decision,
                             comment=comment, rubric={k: levels[k] for k in criteria},
@@ -408,7 +415,8 @@ def verify_exercise(enrollment: Enrollment, module: Module, *,
     _check_exercise(enrollment, module)
     _check_active(enrollment)
     if not isinstance(evidence, dict):
-        raise ValidationFailed("The evidence must be a mapping.", fields={"evidence": "dict"})
+        raise ValidationFailed(_l("The evidence must be a mapping."),
+                               fields={"evidence": _l("dict")})
     latest = latest_submission(enrollment.id, module.id)
     if latest is not None and latest.status in DONE_STATUSES:
         return latest
@@ -455,8 +463,8 @@ def afest_plan(enrollment: Enrollment, module: Module) -> AfestPlan | None:
 def _open_plan(enrollment: Enrollment, module: Module) -> AfestPlan:
     _check_exercise(enrollment, module)
     if not settings_of(module).get("afest"):
-        raise ValidationFailed("This exercise is not run as AFEST.",
-                               fields={"module": "Not an AFEST exercise."})
+        raise ValidationFailed(_l("This exercise is not run as AFEST."),
+                               fields={"module": _l("Not an AFEST exercise.")})
     plan = afest_plan(enrollment, module)
     if plan is None:
         plan = AfestPlan(organization_id=enrollment.organization_id, enrollment=enrollment,
@@ -474,11 +482,11 @@ def set_tutor(*, enrollment: Enrollment, module: Module, tutor: Membership | Non
     """
     errors = {}
     if tutor is not None and tutor.organization_id != enrollment.organization_id:
-        errors["tutor"] = "The tutor must be a member of the organization."
+        errors["tutor"] = _l("The tutor must be a member of the organization.")
     elif tutor is not None and tutor.id == enrollment.membership_id:
-        errors["tutor"] = "A learner cannot be their own tutor."
+        errors["tutor"] = _l("A learner cannot be their own tutor.")
     if errors:
-        raise ValidationFailed("The tutor was not saved.", fields=errors)
+        raise ValidationFailed(_l("The tutor was not saved."), fields=errors)
     plan = _open_plan(enrollment, module)
     plan.tutor_id = tutor.id if tutor is not None else None
     db.session.flush()
@@ -493,8 +501,8 @@ def save_analysis(*, enrollment: Enrollment, module: Module, analysis: str) -> A
     """
     analysis = (analysis or "").replace("\r\n", "\n").strip()
     if len(analysis) > MAX_TEXT:
-        raise ValidationFailed("The analysis was not saved.",
-                               fields={"analysis": f"Keep it under {MAX_TEXT:,} characters."})
+        raise ValidationFailed(_l("The analysis was not saved."),
+                               fields={"analysis": _too_long()})
     plan = _open_plan(enrollment, module)
     plan.analysis, plan.analysis_updated_at = analysis, utcnow()
     db.session.flush()
@@ -521,19 +529,19 @@ def add_journal_entry(*, enrollment: Enrollment, module: Module, kind: str, day:
     errors = {}
     notes = (notes or "").replace("\r\n", "\n").strip()
     if kind not in JOURNAL_KINDS:
-        errors["kind"] = "Choose a work situation or a reflective phase."
+        errors["kind"] = _l("Choose a work situation or a reflective phase.")
     if day is None:
-        errors["day"] = "Give the date."
+        errors["day"] = _l("Give the date.")
     elif day > utcnow().date() + timedelta(days=1):
-        errors["day"] = "Record what already happened."
+        errors["day"] = _l("Record what already happened.")
     if duration_minutes is None or not 5 <= duration_minutes <= 720:
-        errors["duration_minutes"] = "The duration is from 5 to 720 minutes."
+        errors["duration_minutes"] = _l("The duration is from 5 to 720 minutes.")
     if not notes:
-        errors["notes"] = "Note what was done, observed or learned."
+        errors["notes"] = _l("Note what was done, observed or learned.")
     elif len(notes) > MAX_TEXT:
-        errors["notes"] = f"Keep it under {MAX_TEXT:,} characters."
+        errors["notes"] = _too_long()
     if errors:
-        raise ValidationFailed("The journal entry was not saved.", fields=errors)
+        raise ValidationFailed(_l("The journal entry was not saved."), fields=errors)
     _check_active(enrollment)
     plan = _open_plan(enrollment, module)
     assert day is not None and duration_minutes is not None

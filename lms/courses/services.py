@@ -13,11 +13,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import Membership, Organization, Role, User
-from lms.core.errors import Conflict, NotFound, ValidationFailed
+from lms.core.errors import Conflict, NotFound, ValidationFailed, joined
 from lms.core.models import utcnow
 from lms.courses import definitions as defs
 from lms.courses import statements as xs
@@ -177,7 +178,7 @@ def copy_from_catalogue(*, organization: Organization, slug: str) -> Program:
     source = db.session.scalar(select(Program).where(Program.organization_id.is_(None),
                                                      Program.slug == slug))
     if source is None:
-        raise NotFound("No catalogue program has this name.")
+        raise NotFound(_l("No catalogue program has this name."))
     return create_program(organization=organization, definition=definition_of(source),
                           source_slug=slug)
 
@@ -190,11 +191,11 @@ def create_blank_program(*, organization: Organization, title: str, language: st
     title = (title or "").strip()
     errors = {}
     if not title:
-        errors["title"] = "Give the program a title."
+        errors["title"] = _l("Give the program a title.")
     if language not in defs.LANGUAGES:
-        errors["language"] = "Choose French or English."
+        errors["language"] = _l("Choose French or English.")
     if errors:
-        raise ValidationFailed("The program cannot be created.", fields=errors)
+        raise ValidationFailed(_l("The program cannot be created."), fields=errors)
     slug = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")[:50] or "program"
     slug = "-".join(part for part in slug.split("-") if part) or "program"
     definition = defs.ProgramDef(
@@ -221,7 +222,7 @@ def import_program(*, organization: Organization, data: bytes) -> Program:
     try:
         definition = defs.read_zip(data)
     except defs.ContentError as exc:
-        raise ValidationFailed("The program file is invalid.",
+        raise ValidationFailed(_l("The program file is invalid."),
                                fields={"file": "\n".join(exc.errors)}) from exc
     return create_program(organization=organization, definition=definition)
 
@@ -248,11 +249,11 @@ def add_module(*, program: Program, kind: str, title: str) -> Module:
     """
     errors = {}
     if kind not in defs.KINDS:
-        errors["kind"] = "Choose a kind of module."
+        errors["kind"] = _l("Choose a kind of module.")
     if not (title or "").strip():
-        errors["title"] = "Give the module a title."
+        errors["title"] = _l("Give the module a title.")
     if errors:
-        raise ValidationFailed("The module cannot be added.", fields=errors)
+        raise ValidationFailed(_l("The module cannot be added."), fields=errors)
     rule = {"type": "attended"} if kind in SESSION_KINDS else (
         {"type": "lessons_viewed"} if kind == "elearning" else
         {"type": "followups_held", "count": 1} if kind == "coaching" else
@@ -273,25 +274,25 @@ def add_module(*, program: Program, kind: str, title: str) -> Module:
     return module
 
 
-def check_completion(module: Module, rule: dict[str, Any]) -> str | None:
+def check_completion(module: Module, rule: dict[str, Any]) -> Any:
     """Why ``rule`` cannot complete ``module``, or None when it can."""
     kind = rule.get("type")
     if kind not in defs.RULES:
-        return "Choose how the module is completed."
+        return _l("Choose how the module is completed.")
     if kind == "attended" and module.kind not in SESSION_KINDS:
-        return "Only workshops, conferences and group trainings are completed by attendance."
+        return _l("Only workshops, conferences and group trainings are completed by attendance.")
     if kind == "quiz_passed" and not module.quizzes:
-        return "This module has no quiz."
+        return _l("This module has no quiz.")
     if kind == "lessons_viewed" and not module.lessons:
-        return "This module has no lesson."
+        return _l("This module has no lesson.")
     mark = rule.get("pass_mark")
     if mark is not None and (kind != "quiz_passed" or not isinstance(mark, int)
                              or not 0 <= mark <= 100):
-        return "The pass mark is a percentage, for quizzes only."
+        return _l("The pass mark is a percentage, for quizzes only.")
     count = rule.get("count")
     if count is not None and (kind != "followups_held" or not isinstance(count, int)
                               or not 1 <= count <= 20):
-        return "The number of follow-ups is from 1 to 20, for coaching only."
+        return _l("The number of follow-ups is from 1 to 20, for coaching only.")
     return None
 
 
@@ -301,10 +302,10 @@ def add_lesson(*, module: Module, title: str) -> Lesson:
     :raise ValidationFailed: not an e-learning module, or an empty title.
     """
     if module.kind != "elearning":
-        raise ValidationFailed("Only e-learning modules hold lessons.",
-                               fields={"module": "Not an e-learning module."})
+        raise ValidationFailed(_l("Only e-learning modules hold lessons."),
+                               fields={"module": _l("Not an e-learning module.")})
     if not (title or "").strip():
-        raise ValidationFailed("Give the lesson a title.", fields={"title": "Required."})
+        raise ValidationFailed(_l("Give the lesson a title."), fields={"title": _l("Required.")})
     taken = {lesson.key for m in module.program.modules for lesson in m.lessons}
     n = len(module.lessons) + 1
     while f"{module.key}-lesson-{n}"[:64] in taken:
@@ -341,16 +342,17 @@ def update_module(*, module: Module, language: str, title: str, description: str
     earlier = [m.key for m in module.program.modules if m.position < module.position]
     wanted = list(dict.fromkeys(prerequisites)) if prerequisites is not None else None
     if wanted is not None and not set(wanted) <= set(earlier):
-        errors["prerequisites"] = "Prerequisites must be modules placed before this one."
+        errors["prerequisites"] = _l("Prerequisites must be modules placed before this one.")
     if language not in defs.LANGUAGES:
-        errors["language"] = "Choose French or English."
+        errors["language"] = _l("Choose French or English.")
     if not title.strip():
-        errors["title"] = "The title cannot be empty."
+        errors["title"] = _l("The title cannot be empty.")
     bad = [c for c in codes if c not in defs.COMPETENCY_CODES]
     if bad:
-        errors["competencies"] = f"Unknown competency codes: {', '.join(bad)} (use C1 to C8)."
+        errors["competencies"] = _l("Unknown competency codes: %(codes)s (use C1 to C8).",
+                                    codes=", ".join(bad))
     if duration_minutes is not None and not 1 <= duration_minutes <= 100_000:
-        errors["duration_minutes"] = "The duration must be a positive number of minutes."
+        errors["duration_minutes"] = _l("The duration must be a positive number of minutes.")
     if coaching is not None:
         plan_errors = defs.plan_problems(coaching, module.kind,
                                          completion if completion is not None
@@ -358,7 +360,7 @@ def update_module(*, module: Module, language: str, title: str, description: str
         for name, problem in plan_errors.items():
             errors[{"duration_minutes": "followup_minutes"}.get(name, name)] = problem
     if errors:
-        raise ValidationFailed("The module was not saved.", fields=errors)
+        raise ValidationFailed(_l("The module was not saved."), fields=errors)
     module.title = {**module.title, language: title.strip()}
     module.description = {**module.description, language: description.strip()} \
         if description.strip() else {k: v for k, v in module.description.items()
@@ -385,15 +387,15 @@ def update_lesson(*, lesson: Lesson, language: str, title: str, body: str,
     """
     errors = {}
     if language not in defs.LANGUAGES:
-        errors["language"] = "Choose French or English."
+        errors["language"] = _l("Choose French or English.")
     if not title.strip():
-        errors["title"] = "The title cannot be empty."
+        errors["title"] = _l("The title cannot be empty.")
     video_url = (video_url or "").strip() or None
     if video_url and (not video_url.startswith("https://") or any(c.isspace()
                                                                    for c in video_url)):
-        errors["video_url"] = "The video address must start with https://."
+        errors["video_url"] = _l("The video address must start with https://.")
     if errors:
-        raise ValidationFailed("The lesson was not saved.", fields=errors)
+        raise ValidationFailed(_l("The lesson was not saved."), fields=errors)
     lesson.title = {**lesson.title, language: title.strip()}
     # Line endings from browsers are CRLF; the exported Markdown keeps plain newlines.
     lesson.body = {**lesson.body, language: body.replace("\r\n", "\n")}
@@ -414,17 +416,17 @@ def create_cohort(*, program: Program, name: str, starts_on: date | None = None,
     """
     errors = {}
     if not (name or "").strip():
-        errors["name"] = "Give the cohort a name."
+        errors["name"] = _l("Give the cohort a name.")
     if starts_on and ends_on and ends_on < starts_on:
-        errors["ends_on"] = "The end date is before the start date."
+        errors["ends_on"] = _l("The end date is before the start date.")
     trainers = list(trainers)
     if any(t.organization_id != program.organization_id
            or t.role not in (Role.TRAINER, Role.ADMIN) for t in trainers):
-        errors["trainers"] = "Trainers must be trainers or admins of this organization."
+        errors["trainers"] = _l("Trainers must be trainers or admins of this organization.")
     if program.organization_id is None:
-        errors["program"] = "Copy the catalogue program into the organization first."
+        errors["program"] = _l("Copy the catalogue program into the organization first.")
     if errors:
-        raise ValidationFailed("The cohort cannot be created.", fields=errors)
+        raise ValidationFailed(_l("The cohort cannot be created."), fields=errors)
     cohort = Cohort(organization_id=program.organization_id, program=program, name=name.strip(),
                     starts_on=starts_on, ends_on=ends_on, pilot=pilot)
     db.session.add(cohort)
@@ -442,16 +444,17 @@ def enrol(*, cohort: Cohort, membership: Membership) -> Enrollment:
     :raise Conflict: already enrolled.
     """
     if membership.organization_id != cohort.organization_id:
-        raise ValidationFailed("This person is not a member of the organization.",
-                               fields={"membership": "Not a member of this organization."})
+        raise ValidationFailed(_l("This person is not a member of the organization."),
+                               fields={"membership": _l("Not a member of this organization.")})
     if membership.role != Role.LEARNER:
-        raise ValidationFailed("Only learners can be enrolled.",
-                               fields={"membership": "Only learners can be enrolled."})
+        raise ValidationFailed(_l("Only learners can be enrolled."),
+                               fields={"membership": _l("Only learners can be enrolled.")})
     existing = db.session.scalar(select(Enrollment).where(
         Enrollment.cohort_id == cohort.id, Enrollment.membership_id == membership.id))
     if existing is not None:
         if existing.status != WITHDRAWN:
-            raise Conflict(f"{membership.user.display_name} is already enrolled in this cohort.")
+            raise Conflict(_l("%(name)s is already enrolled in this cohort.",
+                              name=membership.user.display_name))
         existing.status, existing.withdrawn_at = ACTIVE, None
         enrollment = existing
     else:
@@ -472,7 +475,8 @@ def enrol_team(*, cohort: Cohort, team: str) -> list[Enrollment]:
         Membership.organization_id == cohort.organization_id, Membership.role == Role.LEARNER,
         Membership.team == team)))
     if not members:
-        raise ValidationFailed("No learner in this team.", fields={"team": "No learner here."})
+        raise ValidationFailed(_l("No learner in this team."),
+                               fields={"team": _l("No learner here.")})
     enrolled = {e.membership_id for e in cohort.enrollments if e.status != WITHDRAWN}
     return [enrol(cohort=cohort, membership=m) for m in members if m.id not in enrolled]
 
@@ -486,8 +490,8 @@ def enrol_csv(*, cohort: Cohort, text: str) -> list[Enrollment]:
     """
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
-        raise ValidationFailed("The file needs an \"email\" column.",
-                               fields={"file": "line 1: no \"email\" column in the header"})
+        raise ValidationFailed(_l("The file needs an \"email\" column."),
+                               fields={"file": _l("line 1: no \"email\" column in the header")})
     column = next(f for f in reader.fieldnames if f.strip().lower() == "email")
     errors, found, seen = [], [], set()
     enrolled = {e.membership_id for e in cohort.enrollments if e.status != WITHDRAWN}
@@ -495,27 +499,29 @@ def enrol_csv(*, cohort: Cohort, text: str) -> list[Enrollment]:
         line = reader.line_num
         email = (row.get(column) or "").strip().lower()
         if not email:
-            errors.append(f"line {line}: no e-mail address")
+            errors.append(_l("line %(line)d: no e-mail address", line=line))
             continue
         if email in seen:
-            errors.append(f"line {line}: {email} appears twice")
+            errors.append(_l("line %(line)d: %(email)s appears twice", line=line, email=email))
             continue
         seen.add(email)
         member = db.session.scalar(select(Membership).join(User).where(
             Membership.organization_id == cohort.organization_id, User.email == email))
         if member is None:
-            errors.append(f"line {line}: {email} is not a member of the organization")
+            errors.append(_l("line %(line)d: %(email)s is not a member of the organization",
+                              line=line, email=email))
         elif member.role != Role.LEARNER:
-            errors.append(f"line {line}: {email} is not a learner")
+            errors.append(_l("line %(line)d: %(email)s is not a learner", line=line, email=email))
         elif member.id in enrolled:
-            errors.append(f"line {line}: {email} is already enrolled")
+            errors.append(_l("line %(line)d: %(email)s is already enrolled", line=line,
+                              email=email))
         else:
             found.append(member)
     if errors:
-        raise ValidationFailed("Nothing was enrolled: fix these rows and try again.",
-                               fields={"file": "\n".join(errors)})
+        raise ValidationFailed(_l("Nothing was enrolled: fix these rows and try again."),
+                               fields={"file": joined(errors)})
     if not found:
-        raise ValidationFailed("The file lists nobody.", fields={"file": "no rows"})
+        raise ValidationFailed(_l("The file lists nobody."), fields={"file": _l("no rows")})
     return [enrol(cohort=cohort, membership=m) for m in found]
 
 
@@ -525,7 +531,7 @@ def withdraw(*, enrollment: Enrollment) -> None:
     :raise Conflict: already withdrawn.
     """
     if enrollment.status == WITHDRAWN:
-        raise Conflict("This learner is already withdrawn.")
+        raise Conflict(_l("This learner is already withdrawn."))
     enrollment.status, enrollment.withdrawn_at = WITHDRAWN, utcnow()
     for registration in list(db.session.scalars(select(SessionRegistration).where(
             SessionRegistration.enrollment_id == enrollment.id))):
@@ -550,7 +556,7 @@ def schedule_session(*, cohort: Cohort, module: Module, starts_at: datetime, end
         cohort=cohort, module=module, starts_at=starts_at, ends_at=ends_at, place=place,
         virtual_link=virtual_link, capacity=capacity, trainer=trainer)
     if errors:
-        raise ValidationFailed("The session was not scheduled.", fields=errors)
+        raise ValidationFailed(_l("The session was not scheduled."), fields=errors)
     session = TrainingSession(organization_id=cohort.organization_id, cohort=cohort,
                               module=module, starts_at=starts_at, ends_at=ends_at, place=place,
                               virtual_link=virtual_link, capacity=capacity, trainer=trainer)
@@ -566,21 +572,21 @@ def _session_problems(*, cohort: Cohort, module: Module, starts_at: datetime, en
     """What is wrong with a session's settings (by field), and the place and link cleaned."""
     errors = {}
     if module.program_id != cohort.program_id:
-        errors["module"] = "This module is not part of the cohort's program."
+        errors["module"] = _l("This module is not part of the cohort's program.")
     elif module.kind not in SESSION_KINDS:
-        errors["module"] = "Only workshops, conferences and group trainings have sessions."
+        errors["module"] = _l("Only workshops, conferences and group trainings have sessions.")
     if ends_at <= starts_at:
-        errors["ends_at"] = "The session must end after it starts."
+        errors["ends_at"] = _l("The session must end after it starts.")
     if capacity is not None and capacity < 1:
-        errors["capacity"] = "The capacity must be at least 1 (leave empty for no limit)."
+        errors["capacity"] = _l("The capacity must be at least 1 (leave empty for no limit).")
     place = (place or "").strip() or None
     virtual_link = (virtual_link or "").strip() or None
     if not place and not virtual_link:
-        errors["place"] = "Give a place, a virtual room link, or both."
+        errors["place"] = _l("Give a place, a virtual room link, or both.")
     if virtual_link and not virtual_link.startswith("https://"):
-        errors["virtual_link"] = "The link must start with https://."
+        errors["virtual_link"] = _l("The link must start with https://.")
     if trainer is not None and trainer.organization_id != cohort.organization_id:
-        errors["trainer"] = "The trainer is not a member of this organization."
+        errors["trainer"] = _l("The trainer is not a member of this organization.")
     return errors, place, virtual_link
 
 
@@ -598,7 +604,7 @@ def update_session(*, session: TrainingSession, starts_at: datetime, ends_at: da
         cohort=session.cohort, module=session.module, starts_at=starts_at, ends_at=ends_at,
         place=place, virtual_link=virtual_link, capacity=capacity, trainer=trainer)
     if errors:
-        raise ValidationFailed("The session was not changed.", fields=errors)
+        raise ValidationFailed(_l("The session was not changed."), fields=errors)
     before = session.starts_at, session.ends_at
     session.starts_at, session.ends_at = starts_at, ends_at
     kept = set(half_days(session))
@@ -606,9 +612,9 @@ def update_session(*, session: TrainingSession, starts_at: datetime, ends_at: da
         select(Attendance.day, Attendance.half).where(Attendance.session_id == session.id))}
     if marked - kept:
         session.starts_at, session.ends_at = before
-        raise Conflict("Attendance was taken on half-days the new times leave out: correct "
-                       "or keep those half-days.", fields={"starts_at": "Keep the half-days "
-                                                           "already marked."})
+        raise Conflict(_l("Attendance was taken on half-days the new times leave out: correct "
+                       "or keep those half-days."), fields={"starts_at": _l("Keep the half-days "
+                                                           "already marked.")})
     try:
         promoted = set_capacity(session=session, capacity=capacity)
     except ValidationFailed:
@@ -650,16 +656,17 @@ def register(*, session: TrainingSession, enrollment: Enrollment,
     """
     if enrollment.cohort_id != session.cohort_id or enrollment.status not in (ACTIVE,
                                                                                  COMPLETED):
-        raise ValidationFailed("This learner is not an active member of the session's cohort.",
-                               fields={"enrollment": "Not in this cohort."})
+        raise ValidationFailed(_l("This learner is not an active member of the session's cohort."),
+                               fields={"enrollment": _l("Not in this cohort.")})
     existing = db.session.scalar(select(SessionRegistration).where(
         SessionRegistration.session_id == session.id,
         SessionRegistration.enrollment_id == enrollment.id))
     if existing is not None and existing.status == DECLINED:
-        raise Conflict("This registration was declined"
-                       + (f": {existing.decline_reason}" if existing.decline_reason else "."))
+        raise Conflict(_l("This registration was declined: %(reason)s",
+                          reason=existing.decline_reason) if existing.decline_reason
+                       else _l("This registration was declined."))
     if existing is not None:
-        raise Conflict("This learner is already registered for this session.")
+        raise Conflict(_l("This learner is already registered for this session."))
     if session.cohort.program.approval_required:
         registration = SessionRegistration(
             session=session, enrollment=enrollment, status=PENDING_APPROVAL,
@@ -711,8 +718,9 @@ def set_capacity(*, session: TrainingSession, capacity: int | None) -> list[Sess
     """
     _lock_seats(session)
     if capacity is not None and capacity < max(1, seats_taken(session)):
-        raise ValidationFailed("The capacity cannot go below the seats already given.",
-                               fields={"capacity": f"At least {max(1, seats_taken(session))}."})
+        raise ValidationFailed(_l("The capacity cannot go below the seats already given."),
+                               fields={"capacity": _l("At least %(count)d.",
+                                                       count=max(1, seats_taken(session)))})
     session.capacity = capacity
     db.session.flush()
     promoted = []
@@ -757,13 +765,13 @@ def check_attendance(*, session: TrainingSession,
     problems = {}
     for index, (enrollment_id, day, half, status) in enumerate(marks):
         if status not in ATTENDANCE_STATUSES:
-            problems[index] = "Choose present, absent or excused."
+            problems[index] = _l("Choose present, absent or excused.")
         elif half not in HALVES or (day, half) not in halves:
-            problems[index] = "This half-day is not part of the session."
+            problems[index] = _l("This half-day is not part of the session.")
         elif enrollment_id not in seated:
-            problems[index] = "This learner has no seat in the session."
+            problems[index] = _l("This learner has no seat in the session.")
         elif (enrollment_id, day, half) in seen:
-            problems[index] = "This half-day is marked twice for this learner."
+            problems[index] = _l("This half-day is marked twice for this learner.")
         seen.add((enrollment_id, day, half))
     return problems
 
@@ -780,16 +788,16 @@ def record_attendance(*, session: TrainingSession, enrollment: Enrollment, day: 
     """
     if status not in ATTENDANCE_STATUSES or half not in HALVES or \
             (day, half) not in half_days(session):
-        raise ValidationFailed("This attendance mark is not valid for the session.",
-                               fields={"status": "Choose present, absent or excused for one "
-                                                 "of the session's half-days."})
+        raise ValidationFailed(_l("This attendance mark is not valid for the session."),
+                               fields={"status": _l("Choose present, absent or excused for one "
+                                                 "of the session's half-days.")})
     if enrollment.cohort_id != session.cohort_id or db.session.scalar(
             select(SessionRegistration.id).where(
                 SessionRegistration.session_id == session.id,
                 SessionRegistration.enrollment_id == enrollment.id,
                 SessionRegistration.status == REGISTERED)) is None:
-        raise ValidationFailed("This learner has no seat in the session.",
-                               fields={"enrollment": "Not registered for this session."})
+        raise ValidationFailed(_l("This learner has no seat in the session."),
+                               fields={"enrollment": _l("Not registered for this session.")})
     mark = db.session.scalar(select(Attendance).where(
         Attendance.session_id == session.id, Attendance.enrollment_id == enrollment.id,
         Attendance.day == day, Attendance.half == half))
@@ -860,9 +868,9 @@ def _write_mark(session: TrainingSession, enrollment: Enrollment, day: date, hal
 
 def _check_active(enrollment: Enrollment, module: Module) -> None:
     if enrollment.status == WITHDRAWN:
-        raise ValidationFailed("This enrolment was withdrawn.")
+        raise ValidationFailed(_l("This enrolment was withdrawn."))
     if module.program_id != enrollment.cohort.program_id:
-        raise NotFound("This module is not part of your program.")
+        raise NotFound(_l("This module is not part of your program."))
 
 
 def view_lesson(*, enrollment: Enrollment, lesson: Lesson) -> LessonView:
@@ -906,11 +914,11 @@ def submit_quiz(*, enrollment: Enrollment, quiz: Quiz,
         chosen = answers.get(question.key) or []
         keys = {o["key"] for o in question.options}
         if not chosen:
-            errors[question.key] = "Answer this question."
+            errors[question.key] = _l("Answer this question.")
         elif not set(chosen) <= keys or (len(chosen) > 1 and not question.multiple):
-            errors[question.key] = "Choose among the options."
+            errors[question.key] = _l("Choose among the options.")
     if errors:
-        raise ValidationFailed("Some answers are missing.", fields=errors)
+        raise ValidationFailed(_l("Some answers are missing."), fields=errors)
     clean = {q.key: sorted(answers[q.key]) for q in quiz.questions}
     score, right = score_quiz(quiz, clean)
     passed = score >= quiz.pass_mark

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from lms.accounts.models import Membership
@@ -105,15 +106,15 @@ def check_token(session_id: int, token: str, when: datetime | None = None) -> in
     """
     match = TOKEN_RE.match(token or "")
     if match is None:
-        raise SignInRefused("This is not a sign-in code.", code="invalid_code")
+        raise SignInRefused(_l("This is not a sign-in code."), code="invalid_code")
     window = int(match.group(1))
     if not hmac.compare_digest(_mac(session_id, window), match.group(2)):
-        raise SignInRefused("This is not a sign-in code.", code="invalid_code")
+        raise SignInRefused(_l("This is not a sign-in code."), code="invalid_code")
     current = window_at(when or utcnow())
     if window > current:
-        raise SignInRefused("This is not a sign-in code.", code="invalid_code")
+        raise SignInRefused(_l("This is not a sign-in code."), code="invalid_code")
     if window < current - 1:
-        raise SignInRefused("This code has expired: scan the code on the screen again.",
+        raise SignInRefused(_l("This code has expired: scan the code on the screen again."),
                             code="expired_code")
     return window
 
@@ -167,8 +168,8 @@ def check(*, session: TrainingSession, membership: Membership,
     """
     now = when or utcnow()
     if not is_open(session, now):
-        raise SignInRefused("Sign-in is open from 15 minutes before the session starts until "
-                            "it ends.", code="not_open", session=session)
+        raise SignInRefused(_l("Sign-in is open from 15 minutes before the session starts until "
+                            "it ends."), code="not_open", session=session)
     enrollment = _enrollment(session, membership)
     registration = None
     if enrollment is not None:
@@ -178,16 +179,16 @@ def check(*, session: TrainingSession, membership: Membership,
     if enrollment is None or registration is None or registration.status != REGISTERED:
         other = _other_seat(session, enrollment) if enrollment is not None else None
         if registration is None and other is not None:
-            raise SignInRefused("Your seat is in another session of this module.",
+            raise SignInRefused(_l("Your seat is in another session of this module."),
                                 code="wrong_session", session=other)
-        raise SignInRefused("You have no seat in this session: see the trainer.",
+        raise SignInRefused(_l("You have no seat in this session: see the trainer."),
                             code="not_registered", registration=registration)
     day, half = half_day_at(session, now)
     mark = db.session.scalar(select(Attendance).where(
         Attendance.session_id == session.id, Attendance.enrollment_id == enrollment.id,
         Attendance.day == day, Attendance.half == half))
     if mark is not None and mark.status == PRESENT:
-        raise SignInRefused("You are already signed in for this half-day.",
+        raise SignInRefused(_l("You are already signed in for this half-day."),
                             code="already_signed", mark=mark)
     return Check(enrollment=enrollment, day=day, half=half)
 

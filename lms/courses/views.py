@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from lms.accounts.authz import (
@@ -403,7 +404,8 @@ def enrol(cohort_id: int) -> Any:
         flash_error(exc)
         return redirect(url_for(".cohort", cohort_id=c.id))
     db.session.commit()
-    flash(_("%(n)d learner(s) enrolled.", n=len(done)), "success")
+    flash(ngettext("%(num)d learner enrolled.", "%(num)d learners enrolled.", len(done)),
+          "success")
     return redirect(url_for(".cohort", cohort_id=c.id))
 
 
@@ -513,7 +515,9 @@ def capacity(session_id: int) -> Any:
     else:
         db.session.commit()
         if promoted:
-            flash(_("%(n)d learner(s) moved from the waiting list.", n=len(promoted)), "success")
+            flash(ngettext("%(num)d learner moved from the waiting list.",
+                           "%(num)d learners moved from the waiting list.", len(promoted)),
+                  "success")
     return redirect(url_for(".session", session_id=s.id))
 
 
@@ -561,7 +565,8 @@ def attendance(session_id: int) -> Any:
             flash_error(exc)
             return redirect(url_for(".attendance", session_id=s.id))
         db.session.commit()
-        flash(_("Attendance saved (%(n)d change(s)).", n=changed), "success")
+        flash(ngettext("Attendance saved (%(num)d change).",
+                       "Attendance saved (%(num)d changes).", changed), "success")
         return redirect(url_for(".attendance", session_id=s.id))
     return render_template("courses/attendance.html", session=s, halves=halves, seated=seated,
                            marks=queries.attendance_sheet(s.id), statuses=ATTENDANCE_STATUSES,

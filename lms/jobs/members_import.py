@@ -17,6 +17,7 @@ import io
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_ngettext
 
 from lms.accounts import services as accounts
 from lms.accounts.authz import membership_for
@@ -143,7 +144,8 @@ def run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
             (folder / part).unlink(missing_ok=True)
         job.result = dict(counts)
         done = min(first + chunk, total)
-        report_progress(done, total, f"{done} of {total} rows")
+        report_progress(done, total, lazy_ngettext("%(done)s of %(num)s row",
+                                                   "%(done)s of %(num)s rows", total, done=done))
     counts["errors"] += _set_managers(job, org, rows)
     job.result = dict(counts)
     _write_report(job, total)
@@ -187,4 +189,4 @@ def _write_report(job: Job, total: int) -> None:
     services.set_result_file(job, REPORT_NAME)
     for part in folder.glob("errors-*.part"):
         part.unlink(missing_ok=True)
-    job.message = f"{total} rows read."
+    job.message = lazy_ngettext("%(num)s row read.", "%(num)s rows read.", total)

@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, false, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from lms.accounts.models import Organization, User
 from lms.core.models import Base, TimestampMixin
+from lms.jobs.messages import encode
 
 
 class JobState(enum.StrEnum):
@@ -75,6 +76,11 @@ class Job(TimestampMixin, Base):
 
     organization: Mapped[Organization | None] = relationship()
     created_by: Mapped[User | None] = relationship()
+
+    @validates("message")
+    def _store_message(self, _key: str, message: Any) -> str | None:
+        # A lazy message is kept untranslated and translated for each reader (jobs.messages).
+        return encode(message)
 
     @property
     def finished(self) -> bool:

@@ -18,7 +18,7 @@ class ReportProgress(Protocol):
     """The ``report_progress`` callback a job handler receives."""
 
     def __call__(self, current: int, total: int | None = None,
-                 message: str | None = None) -> None:
+                 message: Any = None) -> None:
         """Record that ``current`` of ``total`` items are done, and commit."""
 
 

@@ -18,15 +18,16 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from lms.core.models import utcnow
 from lms.extensions import db
-from lms.jobs import services
+from lms.jobs import messages, services
 from lms.jobs.models import Job, JobState
-from lms.jobs.registry import JobCancelled, JobLost, RetryableError, handler_for
+from lms.jobs.registry import JobCancelled, JobLost, RetryableError, handler_for, label_for
 
 log = logging.getLogger("relais.jobs")
 
@@ -48,7 +49,7 @@ class _Progress:
         self.token = token
 
     def __call__(self, current: int, total: int | None = None,
-                 message: str | None = None) -> None:
+                 message: Any = None) -> None:
         """Record progress with the work done so far, commit, and stop if cancelled or lost."""
         ours, cancel = services.renew(self.job, self.token, current=current, total=total,
                                       message=message)
@@ -94,7 +95,7 @@ def run_job(job_id: int, *, worker: str | None = None) -> str | None:
         return None
     except JobCancelled:
         db.session.rollback()
-        services.finish(job_id, token, state=JobState.CANCELLED, message="Cancelled.")
+        services.finish(job_id, token, state=JobState.CANCELLED, message=_l("Cancelled."))
         db.session.commit()
         log.info("job=%s event=cancelled", job_id)
         return JobState.CANCELLED.value
@@ -114,7 +115,7 @@ def run_job(job_id: int, *, worker: str | None = None) -> str | None:
     done = services.finish(job_id, token, state=JobState.SUCCEEDED,
                            result=result if isinstance(result, dict) else None,
                            result_path=job.result_path,
-                           message=job.message or "Done.")
+                           message=job.message or _l("Done."))
     if not done:
         db.session.rollback()
         return None
@@ -141,7 +142,8 @@ def _retry_or_fail(job_id: int, token: str, exc: BaseException) -> str:
     # Exponential back-off: 5 s, 20 s, 80 s… (JOBS_RETRY_SECONDS × 4^(attempt-1)).
     delay = float(current_app.config["JOBS_RETRY_SECONDS"]) * 4 ** (attempts - 1)
     services.finish(job_id, token, state=JobState.QUEUED,
-                    message=f"Retrying after a temporary failure: {exc}"[:500],
+                    message=_l("Retrying after a temporary failure: %(error)s",
+                               error=str(exc)[:300]),
                     run_after=utcnow() + timedelta(seconds=delay))
     db.session.commit()
     log.warning("job=%s event=retry attempts=%s delay=%.0fs error=%r", job_id, attempts, delay,
@@ -276,10 +278,11 @@ def start_background(app: Flask, *, run_jobs: bool | None = None) -> BackgroundL
 def job_status(job: Job) -> dict[str, Any]:
     """The JSON view of a job shared by the page poll and the API."""
     return {
-        "id": job.id, "kind": job.kind, "state": job.state.value,
+        "id": job.id, "kind": job.kind, "kind_label": label_for(job.kind),
+        "state": job.state.value, "state_label": messages.state_label(job.state),
         "progress": {"current": job.progress_current, "total": job.progress_total,
                      "percent": job.percent},
-        "message": job.message, "error": job.error, "result": job.result,
+        "message": messages.text(job.message) or None, "error": job.error, "result": job.result,
         "has_result_file": bool(job.result_path), "attempts": job.attempts,
         "max_attempts": job.max_attempts,
         "created_at": job.created_at.isoformat() if job.created_at else None,

@@ -9,6 +9,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
+
 from lms.jobs.models import Job
 from lms.jobs.registry import ReportProgress
 
@@ -25,6 +28,7 @@ def run_selftest(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
         time.sleep(seconds)
         done.append(step)
         job.result = {"done": done, "runs": runs}
-        report_progress(step + 1, steps, f"step {step + 1} of {steps}")
-    job.message = f"{steps} steps done."
+        report_progress(step + 1, steps,
+                        _l("step %(step)s of %(steps)s", step=step + 1, steps=steps))
+    job.message = lazy_ngettext("%(num)s step done.", "%(num)s steps done.", steps)
     return {"done": done, "runs": runs}

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select, update
 
 from lms.accounts.models import Organization, User
 from lms.core.errors import Conflict, ValidationFailed
 from lms.core.models import utcnow
 from lms.extensions import db
+from lms.jobs import messages
 from lms.jobs.models import Job, JobState
 from lms.jobs.registry import handler_for
 
@@ -131,7 +133,7 @@ def claim(job_id: int, *, worker: str | None = None) -> str | None:
 
 
 def renew(job: Job, token: str, *, current: int | None = None, total: int | None = None,
-          message: str | None = None) -> tuple[bool, bool]:
+          message: Any = None) -> tuple[bool, bool]:
     """Renew the lease and record progress in the current transaction (no commit).
 
     Returns (still ours, cancel requested). When it is no longer ours the caller must roll back.
@@ -143,7 +145,7 @@ def renew(job: Job, token: str, *, current: int | None = None, total: int | None
     if total is not None:
         values["progress_total"] = total
     if message is not None:
-        values["message"] = message[:500]
+        values["message"] = messages.encode(message)
     result = db.session.execute(
         update(Job).where(Job.id == job.id, Job.claim_token == token,
                           Job.state == JobState.RUNNING)
@@ -156,7 +158,7 @@ def renew(job: Job, token: str, *, current: int | None = None, total: int | None
 
 
 def finish(job_id: int, token: str, *, state: JobState, error: str | None = None,
-           message: str | None = None, result: dict[str, Any] | None = None,
+           message: Any = None, result: dict[str, Any] | None = None,
            result_path: str | None = None, run_after: Any = None) -> bool:
     """Move a claimed job to ``state`` in the current transaction; False if it is not ours."""
     values: dict[str, Any] = {"state": state, "lease_until": None, "claim_token": None}
@@ -165,7 +167,7 @@ def finish(job_id: int, token: str, *, state: JobState, error: str | None = None
     if error is not None:
         values["error"] = error[:10000]
     if message is not None:
-        values["message"] = message[:500]
+        values["message"] = messages.encode(message)
     if result is not None:
         values["result"] = result
     if result_path is not None:
@@ -184,11 +186,11 @@ def request_cancel(*, job: Job) -> None:
     :raise Conflict: the job already finished.
     """
     if job.finished:
-        raise Conflict("This job has already finished.")
+        raise Conflict(_l("This job has already finished."))
     if job.state == JobState.QUEUED:
         job.state = JobState.CANCELLED
         job.finished_at = utcnow()
-        job.message = "Cancelled before it started."
+        job.message = messages.encode(_l("Cancelled before it started."))
     else:
         job.cancel_requested = True
     db.session.flush()

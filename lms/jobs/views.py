@@ -29,7 +29,7 @@ from lms.accounts.models import Role
 from lms.core.errors import DomainError
 from lms.core.limits import MULTIPART_ROOM, max_body
 from lms.extensions import db
-from lms.jobs import members_import, queries, services
+from lms.jobs import members_import, messages, queries, services
 from lms.jobs.forms import CancelForm, ImportMembersForm
 from lms.jobs.models import Job
 from lms.jobs.registry import label_for
@@ -41,6 +41,11 @@ bp = org_blueprint("jobs", __name__, template_folder="templates")
 @bp.app_template_filter("job_label")
 def _job_label(kind: str) -> str:
     return label_for(kind)
+
+
+bp.add_app_template_filter(messages.text, "job_message")
+bp.add_app_template_filter(messages.state_label, "job_state")
+bp.add_app_template_filter(messages.result_label, "job_result_label")
 
 
 def _visible_job(job_id: int) -> Job:

@@ -65,7 +65,7 @@ def upload_package(*, module: Module, uploaded_by: User | None, data: bytes,
         for info, name in entries:
             path = (target / name).resolve()
             if not path.is_relative_to(root):  # belt and braces after check_zip
-                raise ValidationFailed("unsafe entry", fields={"package": "unsafe entry"})
+                raise ValidationFailed(_l("unsafe entry"), fields={"package": _l("unsafe entry")})
             path.parent.mkdir(parents=True, exist_ok=True)
             with archive.open(info) as source, path.open("wb") as sink:
                 shutil.copyfileobj(source, sink)
@@ -92,7 +92,7 @@ def launch(*, enrollment: Enrollment, package: XapiPackage,
     """
     module = package.module
     if module.program_id != enrollment.cohort.program_id:
-        raise ValidationFailed("this package is not part of the enrolment's program")
+        raise ValidationFailed(_l("this package is not part of the enrolment's program"))
     user = enrollment.membership.user
     agent = agent_for_user(user)
     hours = current_app.config["PACKAGE_LAUNCH_HOURS"]

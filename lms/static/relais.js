@@ -16,7 +16,9 @@
     if (!box || box.dataset.finished === "true" || !window.fetch) return;
     var delay = 1000;
     function show(data) {
-      document.getElementById("job-state").textContent = data.state;
+      // The state in the reader's language; its code stays in data-state for scripts and tests.
+      var state = document.getElementById("job-state");
+      state.textContent = data.state_label || data.state; state.dataset.state = data.state;
       var bar = document.getElementById("job-progress");
       var p = data.progress;
       if (p.total) { bar.max = p.total; bar.value = p.current; }

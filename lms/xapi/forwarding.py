@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, literal, or_, select, update
 
 from lms.core import crypto
@@ -130,7 +131,7 @@ def enqueue_existing(*, organization_id: int, since: datetime | None = None) -> 
     from lms.xapi.models import Statement
 
     if not forwarding_enabled(organization_id):
-        raise NotFound("No enabled external LRS is configured for this organization.")
+        raise NotFound(_l("No enabled external LRS is configured for this organization."))
     now = utcnow()
     source = (
         select(Statement.organization_id, Statement.pk,
@@ -155,14 +156,14 @@ def normalize_endpoint(endpoint: str) -> str:
     endpoint = (endpoint or "").strip()
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationFailed("The endpoint must be an http:// or https:// URL.",
-                               fields={"endpoint": "an http:// or https:// URL is required"})
+        raise ValidationFailed(_l("The endpoint must be an http:// or https:// URL."),
+                               fields={"endpoint": _l("an http:// or https:// URL is required")})
     if parts.username or parts.password:
-        raise ValidationFailed("Put the key and secret in their own fields, not in the URL.",
-                               fields={"endpoint": "no credentials in the URL"})
+        raise ValidationFailed(_l("Put the key and secret in their own fields, not in the URL."),
+                               fields={"endpoint": _l("no credentials in the URL")})
     if parts.query or parts.fragment:
-        raise ValidationFailed("The endpoint takes no query or fragment.",
-                               fields={"endpoint": "no query or fragment"})
+        raise ValidationFailed(_l("The endpoint takes no query or fragment."),
+                               fields={"endpoint": _l("no query or fragment")})
     return endpoint.rstrip("/")
 
 
@@ -176,15 +177,15 @@ def configure_external_lrs(*, organization_id: int, endpoint: str, key: str,
     endpoint = normalize_endpoint(endpoint)
     key = (key or "").strip()
     if not key:
-        raise ValidationFailed("The key is required.", fields={"key": "required"})
+        raise ValidationFailed(_l("The key is required."), fields={"key": _l("required")})
     if len(key) > 255 or len(endpoint) > 500:
-        raise ValidationFailed("Endpoint or key too long.",
-                               fields={"endpoint": "at most 500 characters",
-                                       "key": "at most 255 characters"})
+        raise ValidationFailed(_l("Endpoint or key too long."),
+                               fields={"endpoint": _l("at most 500 characters"),
+                                       "key": _l("at most 255 characters")})
     target = external_lrs_for(organization_id)
     if target is None:
         if not secret:
-            raise ValidationFailed("The secret is required.", fields={"secret": "required"})
+            raise ValidationFailed(_l("The secret is required."), fields={"secret": _l("required")})
         target = ExternalLrs(organization_id=organization_id, endpoint=endpoint, key=key,
                              secret_encrypted=encrypt_secret(secret), enabled=enabled)
         db.session.add(target)
@@ -212,7 +213,7 @@ def disable_external_lrs(*, organization_id: int) -> ExternalLrs:
     """
     target = external_lrs_for(organization_id)
     if target is None:
-        raise NotFound("No external LRS is configured for this organization.")
+        raise NotFound(_l("No external LRS is configured for this organization."))
     target.enabled = False
     target.updated_at = utcnow()
     db.session.flush()

@@ -77,7 +77,7 @@ def test_dashboard_roles_isolation_and_exports(client, create_org, create_user, 
     client.post("/logout")
     login(hr)
     page = client.get("/o/dash/advocacy").get_data(as_text=True)
-    assert "Bruno" in page and "100 %" in page  # both learners active
+    assert "Bruno" in page and "100%" in page  # both learners active (English: no space)
     csv_text = client.get("/o/dash/advocacy?export=networks").get_data().decode("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("network,events,impressions,clicks")
     assert "linkedin,1,100,20" in csv_text

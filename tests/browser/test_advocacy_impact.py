@@ -59,7 +59,7 @@ def test_hr_reads_the_impact_and_a_learners_timeline(live_server: str, page: Pag
     expect(page.get_by_role("heading", level=1)).to_have_text("Impact of training on advocacy")
     expect(page.get_by_role("img", name="Per learner, before and after")).to_be_visible()
     shares = page.get_by_role("row", name="Shares 1 3", exact=False).first
-    expect(shares).to_contain_text("+200 %")
+    expect(shares).to_contain_text("+200%")
     page.get_by_role("link", name="Ana Learner").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Timeline of Ana Learner")
     expect(page.get_by_role("list", name="Timeline").get_by_role("listitem")).to_have_count(5)

@@ -47,7 +47,10 @@ def test_pdf_states_learner_program_dates_and_hours(cert, tmp_path):
     assert s["program"]["title"]["en"] in flat
     assert "Acme Formation" in flat and "Pilot group" in flat
     assert "01 Oct 2026" in flat  # the cohort's start
-    assert f"{s['hours']['total']:g} hours" in flat
+    # Hours as a duration ("9 h 20"), not a decimal ("9.33 hours").
+    hours, minutes = divmod(round(s["hours"]["total"] * 60), 60)
+    assert (f"{hours} h {minutes:02d}" if minutes else f"{hours} h") in flat
+    assert f"{s['hours']['total']:g} hours" not in flat
     assert "Certificate of completion" in flat
     assert "REVOKED" not in flat
 

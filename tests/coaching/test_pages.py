@@ -174,7 +174,7 @@ def test_a_round_is_planned_from_the_list(client, enrolled):
         "target": target, "day": "2030-01-07", "time": "09:00", "gap_minutes": "10",
         "place": "Salle Bellecour", "coach_id": w.member(w.trainer).id},
         follow_redirects=True)
-    assert "4 follow-up(s) scheduled." in response.get_data(as_text=True)
+    assert "4 follow-ups scheduled." in response.get_data(as_text=True)
     assert client.post("/o/acme/coaching/round", data={"target": "0:0"}).status_code == 302
 
 

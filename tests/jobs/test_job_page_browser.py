@@ -94,7 +94,7 @@ def test_the_progress_bar_moves_live_and_the_result_appears(served, page, create
         " return b.value > 0 && b.value < 8; }", timeout=30000)
     assert page.evaluate("window.sameDocument === true")
     page.wait_for_function(
-        "() => document.getElementById('job-state').textContent === 'succeeded'",
+        "() => document.getElementById('job-state').dataset.state === 'succeeded'",
         timeout=30000)
     page.wait_for_load_state()
     assert bar.get_attribute("value") == "8"

@@ -1,0 +1,75 @@
+"""Numbers, percentages and durations in the reader's language, through Babel.
+
+French writes "23 998", "4,1 %" and "9 h 20"; English "23,998", "4.1%" and "9 h 20". The
+functions format in the locale of the current request (the default locale elsewhere); the
+``lazy_*`` forms wait until the text is read, for messages built before the locale is known
+(service errors, see :mod:`lms.core.errors`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import LazyString, format_decimal, format_percent, get_locale, gettext
+from markupsafe import Markup, escape
+
+
+def number(value: int | float | Decimal | None, digits: int = 1, *, pad: bool = False) -> str:
+    """``value`` with grouped thousands and at most ``digits`` decimals ("23 998", "2,4"), or
+    exactly ``digits`` with ``pad`` ("2,0", for columns of averages).
+    """
+    if value is None:
+        return ""
+    pattern = "#,##0" + ("." + ("0" if pad else "#") * digits if digits else "")
+    return str(format_decimal(value, format=pattern))
+
+
+def percent(value: int | float | Decimal | None, digits: int = 1, *,
+            ratio: bool = False) -> str:
+    """A percentage ("4,1 %" in French): ``value`` is out of 100, or out of 1 with ``ratio``."""
+    if value is None:
+        return ""
+    # The language's own pattern ("#,##0\u00a0%" in French), with up to ``digits`` decimals.
+    pattern = get_locale().percent_formats[None].pattern
+    if digits:
+        pattern = pattern.replace("#,##0", "#,##0." + "#" * digits, 1)
+    return str(format_percent(value if ratio else float(value) / 100, format=pattern))
+
+
+def duration(minutes: int | float | None = None, *, hours: float | None = None) -> str:
+    """A duration as hours and minutes: "9 h 20", "45 min", "3 h"."""
+    if minutes is None and hours is None:
+        return ""
+    total = round(minutes if minutes is not None else (hours or 0) * 60)
+    h, m = divmod(int(total), 60)
+    if not h:
+        return gettext("%(minutes)d min", minutes=m)
+    if not m:
+        return gettext("%(hours)s h", hours=number(h))
+    return gettext("%(hours)s h %(minutes)02d", hours=number(h), minutes=m)
+
+
+def colon(label: Any) -> Markup:
+    """``label`` followed by a colon, spaced as the language wants ("État :" in French).
+
+    ``label`` is escaped unless it is markup already (a ``{% set %}`` block in a template).
+    """
+    before, _, after = gettext("%(label)s:", label="\x00").partition("\x00")
+    return escape(before) + escape(label) + escape(after)
+
+
+def lazy_number(value: int | float | Decimal, digits: int = 1) -> Any:
+    """:func:`number`, formatted when the text is read (for lazy messages)."""
+    return LazyString(number, value, digits)
+
+
+def init_jinja(env: Any) -> None:
+    """Register the filters ``number``, ``percent``, ``duration`` (of minutes), ``hours`` (a
+    duration given in hours) and ``colon`` (a label before its value) in ``env``.
+    """
+    env.filters["number"] = number
+    env.filters["percent"] = percent
+    env.filters["duration"] = duration
+    env.filters["hours"] = lambda value: duration(hours=value)
+    env.filters["colon"] = colon

@@ -1,0 +1,118 @@
+"""Crawl the demo organization's pages as each role: shared by the French typography test and
+the pseudo-locale test (``from tests.i18n_crawl import …``).
+
+The crawl follows the links of each page (GET only, same site), from the role's dashboard, and
+visits at most two pages per URL shape (``/o/demo/cohorts/<n>``), so it covers every kind of
+page a role reaches without rendering the 300 advocacy events one by one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urldefrag, urlsplit
+
+from flask.testing import FlaskClient
+
+from lms.demo import DEMO_PASSWORD, DEMO_SLUG
+
+ROLES = {
+    "learner": "camille.martin@maison-lumiere.example",
+    "trainer": "formatrice@maison-lumiere.example",
+    "hr": "rh@maison-lumiere.example",
+    "admin": "admin@maison-lumiere.example",
+}
+
+# Not pages: downloads, the LRS, the API, sign-out and language switches.
+SKIP = re.compile(r"/logout|/language/|/api/|/xapi|/static/|\.(pdf|csv|zip|ics|json|svg|png)$"
+                  r"|/export|/download|/result$|/sheet|/qr|/file|/screenshot|/launch|/content/")
+VISIBLE_ATTRIBUTES = ("title", "alt", "placeholder", "aria-label")
+
+
+@dataclass
+class Page:
+    """A rendered page: its path and the text a person sees (text nodes and labels)."""
+
+    path: str
+    html: str
+    texts: list[str] = field(default_factory=list)
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.texts: list[str] = []
+        self.links: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "code", "pre", "template"):
+            self._hidden += 1
+        values = dict(attrs)
+        for name in VISIBLE_ATTRIBUTES:
+            if values.get(name):
+                self.texts.append(values[name] or "")
+        if tag == "a" and values.get("href"):
+            self.links.append(values["href"] or "")
+        if tag == "input" and values.get("type") in ("submit", "button") and values.get("value"):
+            self.texts.append(values["value"] or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "code", "pre", "template") and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden and data.strip():
+            self.texts.append(data)
+
+
+def parse(path: str, html: str) -> tuple[Page, list[str]]:
+    """The page's visible texts and the links it holds."""
+    parser = _Text()
+    parser.feed(html)
+    return Page(path, html, parser.texts), parser.links
+
+
+def login(client: FlaskClient, role: str) -> None:
+    """Log the test client in as the demo person of ``role``."""
+    client.get("/logout")
+    response = client.post("/login", data={"email": ROLES[role], "password": DEMO_PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+
+
+def shape(path: str) -> str:
+    """``/o/demo/cohorts/12/enrolments/<uuid>`` → ``/o/demo/cohorts/#/enrolments/#``."""
+    return re.sub(r"/(\d+|[0-9a-f-]{32,36})(?=/|$)", "/#", path)
+
+
+def crawl(client: FlaskClient, *, start: str | None = None, limit: int = 200,
+          per_shape: int = 2) -> Iterator[Page]:
+    """Yield the pages reachable from ``start`` (the dashboard) for the logged-in client."""
+    start = start or f"/o/{DEMO_SLUG}/"
+    queue, seen, shapes = deque([start]), {start}, {}  # type: ignore[var-annotated]
+    count = 0
+    while queue and count < limit:
+        path = queue.popleft()
+        response = client.get(path)
+        if response.status_code != 200 or not response.mimetype == "text/html":
+            continue
+        count += 1
+        page, links = parse(path, response.get_data(as_text=True))
+        yield page
+        for link in links:
+            target, _ = urldefrag(link)
+            parts = urlsplit(target)
+            if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+                continue
+            target = parts.path
+            if target in seen or SKIP.search(target):
+                continue
+            seen.add(target)
+            key = shape(target)
+            if shapes.get(key, 0) >= per_shape:
+                continue
+            shapes[key] = shapes.get(key, 0) + 1
+            queue.append(target)
