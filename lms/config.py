@@ -28,6 +28,8 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_SIZE": 50,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
     # Sessions are shown, and split into half-days on sign-in sheets, in this time zone.
     "TIMEZONE": "Europe/Paris",
     # Production serving: logs as key=value lines (or "json"); PROXY_FIX "x_for,x_proto,..."
@@ -62,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "XAPI_FORWARD_CLAIM_SECONDS": 300,  # a worker's claim on an organization lapses after this
     # None: Secure exactly when BASE_URL is https (lms/core/security.py); true/false forces it.
     "SESSION_COOKIE_SECURE": None,
+    # Seconds Relais waits for the company's OpenID provider (discovery, keys, tokens).
+    "OIDC_HTTP_TIMEOUT": 10.0,
     # A login session ends after this long without a request, and this long after the login
     # whatever happens (server-side, lms/accounts/sessions.py).
     "SESSION_IDLE_MINUTES": 120,

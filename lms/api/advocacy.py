@@ -63,7 +63,7 @@ def create_advocacy_events(membership: Membership) -> Any:
     All or nothing: one invalid event stores none (fields name ``events[i]``; the error's
     ``events`` gives each one's code, see docs/advocacy-intake.md).
     """
-    body = json_body()
+    body = json_body(dates=False)  # the intake checks event dates, as for every other path
     raw_events = body["events"] if "events" in body else [body]
     if not isinstance(raw_events, list) or not 1 <= len(raw_events) <= MAX_BATCH or not all(
             isinstance(e, dict) for e in raw_events):

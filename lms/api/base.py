@@ -129,9 +129,11 @@ def org_member(*roles: str | Role) -> Callable[[F], F]:
     return decorator
 
 
-def json_body() -> dict[str, Any]:
+def json_body(*, dates: bool = True) -> dict[str, Any]:
     """Return the request's JSON object.
 
+    :param dates: refuse date-shaped texts that do not exist or are out of range; off where
+        the service checks its own dates (see :func:`lms.core.inputs.json_problems`).
     :raise BadRequest: the body is not a JSON object.
     :raise ValidationFailed: an integer out of range, NUL or a lone surrogate in a string, a
         date that does not exist or is outside 1900–2100 (``fields`` names each).
@@ -140,7 +142,7 @@ def json_body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest(
             _l("The request body must be a JSON object (Content-Type: application/json)."))
-    problems = json_problems(data)
+    problems = json_problems(data, dates=dates)
     if problems:
         raise ValidationFailed(_l("Some values cannot be accepted."), fields=problems)
     return data

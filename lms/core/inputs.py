@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DataError
 from werkzeug.routing import IntegerConverter, Map
 
@@ -28,31 +29,38 @@ _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})"
 MAX_PROBLEMS = 20
 
 
-def text_problem(text: str) -> str | None:
-    """Why ``text`` cannot be stored, or None."""
+def text_problem(text: str, *, dates: bool = True) -> Any:
+    """Why ``text`` cannot be stored (a lazy translated message), or None.
+
+    :param dates: also refuse a date-shaped text that does not exist or is out of range.
+    """
     if "\x00" in text:
-        return "NUL characters are not allowed."
+        return _l("NUL characters are not allowed.")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return "Invalid Unicode text (a lone surrogate)."
-    match = _DATE.fullmatch(text)
+        return _l("Invalid Unicode text (a lone surrogate).")
+    match = _DATE.fullmatch(text) if dates else None
     if match:
         year, month, day = (int(g) for g in match.groups())
         try:
             date(year, month, day)
         except ValueError:
-            return "This date does not exist."
+            return _l("This date does not exist.")
         if not MIN_YEAR <= year <= MAX_YEAR:
-            return f"A date between {MIN_YEAR} and {MAX_YEAR}."
+            return _l("A date between %(low)d and %(high)d.", low=MIN_YEAR, high=MAX_YEAR)
     return None
 
 
-def json_problems(value: Any) -> dict[str, str]:
+def json_problems(value: Any, *, dates: bool = True) -> dict[str, Any]:
     """The fields of a parsed JSON document that cannot be accepted, by path
-    (``team``, ``events[2].campaign_id``); empty when all is well.
+    (``team``, ``events[2].campaign_id``), each with a lazy translated message; empty when all
+    is well.
+
+    :param dates: check date-shaped texts too; off where the receiving service checks its own
+        dates with its own error codes (advocacy events, whatever path they come by).
     """
-    problems: dict[str, str] = {}
+    problems: dict[str, Any] = {}
     stack: list[tuple[str, Any]] = [("", value)]
     while stack and len(problems) < MAX_PROBLEMS:
         path, item = stack.pop()
@@ -61,19 +69,20 @@ def json_problems(value: Any) -> dict[str, str]:
             continue
         if isinstance(item, int):
             if not MIN_INT <= item <= MAX_INT:
-                problems[name] = f"An integer between {MIN_INT} and {MAX_INT}."
+                problems[name] = _l("An integer between %(low)d and %(high)d.",
+                                    low=MIN_INT, high=MAX_INT)
         elif isinstance(item, float):
             if not math.isfinite(item) or abs(item) > 1e15:
-                problems[name] = "A finite number of reasonable size."
+                problems[name] = _l("A finite number of reasonable size.")
         elif isinstance(item, str):
-            problem = text_problem(item)
+            problem = text_problem(item, dates=dates)
             if problem:
                 problems[name] = problem
         elif isinstance(item, dict):
             for key, child in item.items():
-                key_problem = text_problem(key) if isinstance(key, str) else None
+                key_problem = text_problem(key, dates=False) if isinstance(key, str) else None
                 if key_problem:
-                    problems[name] = f"A field name is invalid: {key_problem}"
+                    problems[name] = _l("A field name is invalid: %(why)s", why=key_problem)
                     continue
                 stack.append((f"{path}.{key}" if path else str(key), child))
         elif isinstance(item, list):
@@ -103,7 +112,7 @@ def init_app(app: Flask) -> None:
         from lms.extensions import db
 
         db.session.rollback()
-        message = "A value is out of the range the database can hold."
+        message = str(_l("A value is out of the range the database can hold."))
         if request.path.startswith("/xapi/"):
             return jsonify({"error": {"code": 400, "message": message}}), 400
         if request.path.startswith(("/api/", "/hooks/")):

@@ -28,7 +28,7 @@ PERMISSIONS_POLICY = ("camera=(), microphone=(), geolocation=(), payment=(), usb
 
 def is_https(app: Flask) -> bool:
     """Whether the instance is served over https (its BASE_URL says so)."""
-    return str(app.config.get("BASE_URL", "")).lower().startswith("https://")
+    return str(app.config["BASE_URL"]).lower().startswith("https://")
 
 
 def init_app(app: Flask) -> None:
@@ -38,8 +38,6 @@ def init_app(app: Flask) -> None:
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if app.config.get(key) is None:
             app.config[key] = https
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
-    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     hsts = None
     if https and app.config["HSTS_MAX_AGE"]:
         hsts = f"max-age={int(app.config['HSTS_MAX_AGE'])}"

@@ -50,7 +50,7 @@ def redirect_uri() -> str:
 
 
 def _timeout() -> float:
-    return float(current_app.config.get("OIDC_HTTP_TIMEOUT", 10.0))
+    return float(current_app.config["OIDC_HTTP_TIMEOUT"])
 
 
 def _get_json(url: str) -> dict[str, Any]:
