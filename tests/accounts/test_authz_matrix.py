@@ -18,8 +18,10 @@ import pytest
 from werkzeug.routing import IntegerConverter, UUIDConverter
 
 from lms import create_app
+from lms.accounts import sessions
 from lms.accounts.authz import REQUIRED_ROLES_ATTR
 from lms.accounts.models import Membership, Organization, Role, User
+from lms.extensions import db
 
 PAGE_PREFIX = "/o/<org_slug>"
 API_PREFIX = "/api/v1/orgs/<org_slug>"
@@ -104,8 +106,12 @@ def _url(route: Route, org: Organization, member_id: int) -> str:
 
 
 def _session_login(client, user: User) -> None:
-    # Flask-Login's session keys: logging in through the form would hash a password per test.
+    # A real server-side session and Flask-Login's keys, without the login form (which would
+    # hash a password per test).
+    session_id = sessions.start(user)
+    db.session.commit()
     with client.session_transaction() as session:
+        session[sessions.SESSION_KEY] = session_id
         session["_user_id"] = str(user.id)
         session["_fresh"] = True
 
