@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
 from lms.accounts.models import AuditEvent, Organization, User
@@ -16,6 +17,12 @@ from lms.extensions import db
 
 # Actions written today; the admin page offers them as a filter.
 ACTIONS = ("personal_data.export", "personal_data.erase", "member.role_change")
+# What each action is called on the audit page, in the reader's language.
+ACTION_LABELS = {
+    "personal_data.export": _l("Personal data exported"),
+    "personal_data.erase": _l("Personal data erased"),
+    "member.role_change": _l("Role changed"),
+}
 
 
 def record(*, action: str, actor: User | None, organization: Organization | None,

@@ -389,7 +389,7 @@ def normalize_event(raw: dict[str, Any], *, user_id: int, source: str,
     kind = _one_of(raw, "kind", KIND_ALIASES, KINDS, INVALID_KIND)
     url = str(raw.get("url") or "").strip() or None
     if url is not None and (len(url) > 2000 or not _URL.match(url)):
-        raise EventInvalid(INVALID_URL, "url", _l("%(value)s is not an http(s) address",
+        raise EventInvalid(INVALID_URL, "url", _l("%(value)s is not a web address (http or https)",
                                                   value=repr(url[:80])))
     if url is None and kind != "summary" and not raw.get("external_id"):
         raise EventInvalid(MISSING_URL, "url", _l("required (or an external_id)"))

@@ -121,4 +121,4 @@ def audit_log() -> Any:
                                                 action=action, since=since),
                              page=page, per_page=50, error_out=False)
     return render_template("privacy/audit.html", pagination=pagination, action=action,
-                           days=days, actions=audit.ACTIONS)
+                           days=days, actions=audit.ACTIONS, labels=audit.ACTION_LABELS)

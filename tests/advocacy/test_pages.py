@@ -52,7 +52,7 @@ def test_bad_manual_entry_shows_a_message(client, create_org, create_user, login
     login(learner)
     page = client.post("/o/mine2/advocacy/me/events", data={**FORM, "url": "pas une url"},
                        follow_redirects=True).get_data(as_text=True)
-    assert "not an http(s) address" in page
+    assert "not a web address (http or https)" in page
     assert count() == 0
 
 

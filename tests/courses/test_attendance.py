@@ -89,7 +89,7 @@ def test_page_and_api_record_the_same_marks(enrolled, sheet, client, login, api_
     page = client.post(f"/o/acme/sessions/{s.id}/attendance",
                        data={f"mark-{learner.id}-{day.isoformat()}-am": "present"},
                        follow_redirects=True)
-    assert "Attendance saved (1 change(s))." in page.get_data(as_text=True)
+    assert "Attendance saved (1 change)." in page.get_data(as_text=True)
     api = client.put(f"/api/v1/orgs/acme/sessions/{s.id}/attendance",
                      headers=api_token(w.trainer),
                      json={"marks": [{"enrollment_id": learner.id, "day": day.isoformat(),
