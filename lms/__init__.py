@@ -19,7 +19,12 @@ another package's views or private names (``tests/test_layers.py`` checks it)::
     api                  /api/v1 over assessments, courses, coaching, advocacy, certificates,
                          jobs
 
-Beside the packages, top-level modules: ``content`` and ``demo`` are registries that packages
+A lower package lets higher ones take part without importing them in two ways, both filled
+from the higher package's ``init_app`` and idempotent: an ordered ``lms.core.registry.Registry``
+of callables it runs (content loaders, demo steps, module finders), or a named blinker signal
+in its ``signals.py`` that it sends when something happened (``courses.signals``).
+
+Beside the packages, top-level modules: ``content`` and ``demo`` hold registries that packages
 fill at start-up (they import nothing above accounts); ``i18n``, ``web``, ``serving``,
 ``backup`` and ``cli`` are the application's edge, and :func:`create_app` wires everything in
 this order. Two edges lean on each other through imports inside functions: ``serving`` starts

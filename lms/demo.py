@@ -1,6 +1,6 @@
 """The demo organization: a French company, its trainer, HR manager and a pilot group.
 
-Each capability adds its part of the story in ``STEPS`` so ``relais demo`` shows every feature.
+Each capability adds its part of the story to ``STEPS`` so ``relais demo`` shows every feature.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Membership, Organization, Role
+from lms.core.registry import Registry
 from lms.extensions import db
 
 DEMO_SLUG = "demo"
@@ -41,8 +42,9 @@ LEARNERS = [
     ("Jules", "Durand", "Recrutement", "hr"),
 ]
 
-# Later steps (courses, advocacy, certificates…) append a function taking the demo people.
-STEPS: list[Callable[[DemoPeople], None]] = []
+# Later steps (courses, advocacy, certificates…) add a function taking the demo people, in
+# order (``STEPS.add(step, after=courses_step)`` when a step needs another's data).
+STEPS: Registry[Callable[[DemoPeople], None]] = Registry("demo steps")
 
 
 def _person(org: Organization, email: str, name: str, role: Role, team: str | None = None,

@@ -22,10 +22,11 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
     register_job(jobs.KIND, jobs.run_import, label=_l("Advocacy activity import"))
 
-    from lms.advocacy import services, verification
+    from lms.advocacy import verification
+    from lms.advocacy.signals import events_ingested
     from lms.jobs import register_periodic
 
-    services.register_after_ingest(verification.after_ingest)
+    events_ingested.connect(verification.after_ingest, weak=False)
     register_periodic(verification.PERIODIC_NAME, verification.PERIODIC_SECONDS,
                       verification.verify_all)
 
@@ -47,5 +48,4 @@ def init_app(app: Flask) -> None:
     from lms import demo
     from lms.advocacy.demo import demo_step
 
-    if demo_step not in demo.STEPS:
-        demo.STEPS.append(demo_step)
+    demo.STEPS.add(demo_step)

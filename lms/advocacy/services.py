@@ -29,6 +29,7 @@ from lms.advocacy.models import (
     Campaign,
     ContentItem,
 )
+from lms.advocacy.signals import events_ingested
 from lms.advocacy.statements import StatementFactory
 from lms.core.database import insert_rows, select_in, time_processor
 from lms.core.errors import Forbidden, ValidationFailed
@@ -442,17 +443,6 @@ def _optional_id(value: Any, field: str) -> int | None:
 
 # -- the ingestion path ---------------------------------------------------------------------------
 
-# Called after each ingestion with (organization id, ids of the learners whose events were
-# created or changed), in the same transaction: e.g. exercise verification from activity.
-AFTER_INGEST: list[Callable[[int, set[int]], None]] = []
-
-
-def register_after_ingest(listener: Callable[[int, set[int]], None]) -> None:
-    """Run ``listener`` after every ingestion (manual, CSV, webhook, API) (idempotent)."""
-    if listener not in AFTER_INGEST:
-        AFTER_INGEST.append(listener)
-
-
 @dataclass
 class IngestResult:
     """How many events one ingestion created, updated or left unchanged."""
@@ -542,8 +532,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
         if progress is not None:
             progress(len(chunk))
     if touched:
-        for listener in AFTER_INGEST:
-            listener(organization.id, touched)
+        events_ingested.send(organization.id, user_ids=touched)
     return result
 
 

@@ -179,7 +179,9 @@ def _done(enrollment: Enrollment, module: Module) -> bool:
 
 
 def after_ingest(organization_id: int, user_ids: set[int]) -> None:
-    """Ingestion listener: verify the exercises of the learners an ingestion touched."""
+    """Receiver of :data:`lms.advocacy.signals.events_ingested`: verify the exercises of the
+    learners an ingestion touched.
+    """
     if user_ids:
         verify_for_users(organization_id, user_ids)
 

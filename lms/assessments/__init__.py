@@ -15,7 +15,5 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.add_template_filter(views.localized, "localized")
-    if load_builtin_content not in content.LOADERS:
-        content.LOADERS.append(load_builtin_content)
-    if demo_step not in demo.STEPS:
-        demo.STEPS.append(demo_step)
+    content.LOADERS.add(load_builtin_content)
+    demo.STEPS.add(demo_step)

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lms.core.registry import Registry
+
 
 @dataclass(frozen=True)
 class ModuleSuggestion:
@@ -42,14 +44,13 @@ class CohortFilter:
     members: Callable[[int, int], Any]
 
 
-_finders: list[ModuleFinder] = []
+_finders: Registry[ModuleFinder] = Registry("module finders")
 _cohort_filter: list[CohortFilter] = []
 
 
 def register_module_finder(fn: ModuleFinder) -> None:
     """Add a source of training modules (idempotent)."""
-    if fn not in _finders:
-        _finders.append(fn)
+    _finders.add(fn)
 
 
 def register_cohort_filter(cohort_filter: CohortFilter) -> None:

@@ -20,12 +20,12 @@ def init_app(app: Flask) -> None:
     )
     from lms.certificates.cli import COMMANDS
     from lms.certificates.demo import demo_step
-    from lms.courses import hooks
     from lms.courses.demo import demo_step as courses_demo_step
+    from lms.courses.signals import enrollment_completed
     from lms.jobs import register_job, register_periodic
 
     # Explicit wiring: courses knows nothing of certificates.
-    hooks.on_enrollment_completed(services.issue_on_completion)
+    enrollment_completed.connect(services.issue_on_completion, weak=False)
     app.register_blueprint(views.bp)
     app.register_blueprint(views.public)
     register_job(export.KIND, export.run_export, label=_l("Certificates export"))
@@ -34,11 +34,7 @@ def init_app(app: Flask) -> None:
     for command in COMMANDS:
         app.cli.add_command(command)
     # After the courses step, which builds the pilot cohort this step completes.
-    if demo_step not in demo.STEPS:
-        if courses_demo_step in demo.STEPS:
-            demo.STEPS.insert(demo.STEPS.index(courses_demo_step) + 1, demo_step)
-        else:
-            demo.STEPS.append(demo_step)
+    demo.STEPS.add(demo_step, after=courses_demo_step)
 
 
 def _clean_cache() -> int:

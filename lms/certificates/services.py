@@ -199,8 +199,9 @@ def current_for(enrollment: Enrollment) -> Certificate | None:
 
 
 def issue_on_completion(enrollment: Enrollment) -> None:
-    """Hook for :mod:`lms.courses.hooks`: issue the certificate of a completed enrolment,
-    unless it already holds a valid one (a completion taken back then given again).
+    """Receiver of :data:`lms.courses.signals.enrollment_completed`: issue the certificate of
+    a completed enrolment, unless it already holds a valid one (a completion taken back then
+    given again).
     """
     if current_for(enrollment) is not None:
         return

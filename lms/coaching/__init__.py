@@ -22,13 +22,9 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     from lms.coaching.queries import module_deletion_loss
-    from lms.courses import hooks
+    from lms.courses.signals import module_deletion
 
-    hooks.on_module_deletion(module_deletion_loss)
+    module_deletion.connect(module_deletion_loss, weak=False)
     for command in COMMANDS:
         app.cli.add_command(command)
-    if demo_step not in demo.STEPS:
-        if courses_demo_step in demo.STEPS:
-            demo.STEPS.insert(demo.STEPS.index(courses_demo_step) + 1, demo_step)
-        else:
-            demo.STEPS.append(demo_step)
+    demo.STEPS.add(demo_step, after=courses_demo_step)

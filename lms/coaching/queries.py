@@ -189,7 +189,9 @@ def coaching_modules(program_id: int) -> list[Module]:
 
 
 def module_deletion_loss(module: Module) -> str | None:
-    """For the module deletion page: the follow-ups (with notes and action items) it erases."""
+    """Receiver of :data:`lms.courses.signals.module_deletion`, for the module deletion page:
+    the follow-ups (with notes and action items) it erases.
+    """
     count = int(db.session.scalar(
         select(func.count()).select_from(FollowUp).where(FollowUp.module_id == module.id)) or 0)
     if not count:

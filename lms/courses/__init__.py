@@ -32,10 +32,8 @@ def init_app(app: Flask) -> None:
 
     for command in COMMANDS:
         app.cli.add_command(command)
-    if services.load_builtin_content not in content.LOADERS:
-        content.LOADERS.append(services.load_builtin_content)
-    if demo_step not in demo.STEPS:
-        demo.STEPS.append(demo_step)
+    content.LOADERS.add(services.load_builtin_content)
+    demo.STEPS.add(demo_step)
     # Explicit, readable wiring: the xapi package knows nothing of courses.
     projections.register(progress.on_statement, verbs=PROGRESS_VERBS)
     # Same for skills: modules to recommend per gap, cohorts to filter the skill map by.

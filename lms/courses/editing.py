@@ -21,7 +21,7 @@ from sqlalchemy import distinct, func, select
 from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
 from lms.courses import definitions as defs
-from lms.courses import hooks, progress
+from lms.courses import progress
 from lms.courses.exercise_models import ExerciseSubmission
 from lms.courses.models import (
     COMPLETED,
@@ -39,6 +39,7 @@ from lms.courses.models import (
     QuizQuestion,
     TrainingSession,
 )
+from lms.courses.signals import module_deletion
 from lms.extensions import db
 
 Texts = Mapping[str, str]
@@ -310,7 +311,7 @@ def module_impact(module: Module) -> Impact:
                            .where(ExerciseSubmission.module_id == module.id)),
         dependents=tuple(m for m in module.program.modules
                          if module.key in m.prerequisites and m.id != module.id),
-        elsewhere=hooks.module_losses(module),
+        elsewhere=tuple(line for _receiver, line in module_deletion.send(module) if line),
         blocker=blocker)
 
 

@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from lms.accounts.models import Membership, User
 from lms.core.models import utcnow
-from lms.courses import completion, hooks
+from lms.core.registry import Registry
+from lms.courses import completion
 from lms.courses import statements as xs
 from lms.courses.models import (
     ACTIVE,
@@ -30,6 +31,7 @@ from lms.courses.models import (
     ModuleProgress,
     TrainingSession,
 )
+from lms.courses.signals import enrollment_completed
 from lms.extensions import db
 from lms.xapi.agents import agent_key
 from lms.xapi.builders import agent_for_user
@@ -39,13 +41,12 @@ from lms.xapi.validation import VOIDED
 # Other activity ids that stand for a module (an uploaded xAPI package's root activity):
 # ``fn(activity_ids, organization_id) -> {activity_id: module_id}``, registered at app creation.
 ModuleAliases = Callable[[Iterable[str], int], dict[str, int]]
-_ALIASES: list[ModuleAliases] = []
+_ALIASES: Registry[ModuleAliases] = Registry("module aliases")
 
 
 def register_module_aliases(fn: ModuleAliases) -> None:
     """Let another package map its own activity ids to modules (idempotent)."""
-    if fn not in _ALIASES:
-        _ALIASES.append(fn)
+    _ALIASES.add(fn)
 
 
 def _aliases(activity_ids: Iterable[str], organization_id: int) -> dict[str, int]:
@@ -224,7 +225,7 @@ def _refresh_enrollment(enrollment: Enrollment) -> None:
             enrollment.status, enrollment.completed_at = COMPLETED, utcnow()
             db.session.flush()
             _record([xs.program_completed(enrollment)], enrollment)
-            hooks.enrollment_completed(enrollment)
+            enrollment_completed.send(enrollment)
     elif enrollment.status == COMPLETED:
         # A voided statement took a required module back: the program is no longer complete.
         enrollment.status, enrollment.completed_at = ACTIVE, None
