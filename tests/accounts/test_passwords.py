@@ -218,3 +218,12 @@ def test_a_reset_link_dies_when_the_password_changes_otherwise(client, create_us
     db.session.commit()
     assert client.get(path).status_code == 404
     assert sessions.count(user) == 0
+
+
+def test_the_mail_is_in_the_person_s_language(client, create_user, outbox):
+    user = create_user(Role.LEARNER)
+    user.locale = "fr"
+    db.session.commit()
+    _ask(client, user.email)
+    assert outbox[0]["Subject"] == "Réinitialisez votre mot de passe Relais"
+    assert "le lien sert une seule fois, pendant 60 minutes" in outbox[0].get_content()
