@@ -21,6 +21,13 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
     "LOGIN_WINDOW_SECONDS": 900,
     "INVITATION_TTL_DAYS": 14,
+    # Passwords (NIST SP 800-63B): a minimum length, no composition rules, refused when guessable.
+    "PASSWORD_MIN_LENGTH": 12,
+    # "Forgot password": how long a reset link works, and how many reset e-mails may be asked
+    # for in LOGIN_WINDOW_SECONDS per address (e-mail) and per client (IP address).
+    "PASSWORD_RESET_TTL_SECONDS": 3600,
+    "PASSWORD_RESET_MAX_PER_ACCOUNT": 3,
+    "PASSWORD_RESET_MAX_PER_ADDRESS": 10,
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
     "MAIL_FROM": "relais@localhost",

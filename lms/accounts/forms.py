@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
@@ -9,7 +12,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from lms.accounts.models import Role
-from lms.accounts.services import MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):
@@ -20,14 +22,33 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
-class AcceptInvitationForm(FlaskForm):
+class ForgotPasswordForm(FlaskForm):
+    """Asking for a reset link: the e-mail address only."""
+
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()])
+    submit = SubmitField(_l("Send me a link"))
+
+
+class _NewPasswordForm(FlaskForm):
+    """A form with a new ``password``: its hint gives the minimum length from the settings.
+
+    The policy itself (length, guessability) is checked by ``services.check_password``,
+    whose refusal is shown next to the field.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.password.description = _l(  # type: ignore[attr-defined]
+            "At least %(n)d characters.", n=current_app.config["PASSWORD_MIN_LENGTH"])
+
+
+class AcceptInvitationForm(_NewPasswordForm):
     """Accepting an invitation: the newcomer's name and chosen password."""
 
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
     password = PasswordField(
         _l("Choose a password"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
-        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+        validators=[DataRequired()],
     )
     confirm = PasswordField(
         _l("Repeat the password"),
@@ -36,15 +57,25 @@ class AcceptInvitationForm(FlaskForm):
     submit = SubmitField(_l("Join"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(_NewPasswordForm):
     """A password change on the account page: the current password, then the new one twice."""
 
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
-        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+        validators=[DataRequired()],
     )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Change the password"))
+
+
+class ResetPasswordForm(_NewPasswordForm):
+    """Choosing a new password through a reset link."""
+
+    password = PasswordField(_l("New password"), validators=[DataRequired()])
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],

@@ -6,6 +6,7 @@ Every function flushes and never commits: the caller (a view, the API or the CLI
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -14,9 +15,11 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from lms.accounts import sessions
 from lms.accounts.authz import check_can_grant
@@ -35,7 +38,14 @@ from lms.core.models import utcnow
 from lms.extensions import db
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-MIN_PASSWORD_LENGTH = 10
+# zxcvbn scores 0 (guessed in under 10^3 tries) to 4 (over 10^10); below 3 is refused.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn refuses longer input; a longer password is judged on its start, which is plenty.
+_ZXCVBN_MAX_LENGTH = 72
+# Requests for a reset e-mail are counted in the login-failure table under these prefixes, so
+# they share its purge but never count against logins (nor logins against them).
+RESET_PREFIX = "reset:"
+_RESET_SALT = "relais-password-reset"
 TOKEN_PREFIX = "rls_"
 
 # Checked when the e-mail is unknown so a failed login takes as long either way.
@@ -110,12 +120,48 @@ def _check_locale(locale: str | None) -> None:
                                fields={"locale": _l("use one of: %(locales)s", locales=allowed)})
 
 
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
+def _personal_words(email: str | None, name: str | None) -> set[str]:
+    """The person's e-mail local part and name, whole and in pieces, lower-cased."""
+    words: set[str] = set()
+    for text in (email.split("@")[0] if email else None, name):
+        if text and text.strip():
+            words.add(text.strip().casefold())
+            words.update(piece.casefold() for piece in re.split(r"[\W_\d]+", text) if piece)
+    return words
+
+
+def check_password(password: str, *, email: str | None = None, name: str | None = None) -> None:
+    """Refuse a password as NIST SP 800-63B says: too short, common or guessable.
+
+    No composition rules (capitals, digits, symbols): a minimum length (the setting
+    ``PASSWORD_MIN_LENGTH``), then refused when it contains the person's e-mail local part or
+    name, or when zxcvbn (dictionaries of common passwords, names and words; keyboard walks,
+    repeats, dates) finds it guessable. Every place that sets a password calls this, through
+    :func:`set_password` or before creating the account.
+
+    :raise ValidationFailed: with the reason on the ``password`` field.
+    """
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
         raise ValidationFailed(
             _l("password too short"),
-            fields={"password": _l("use at least %(count)d characters",
-                                   count=MIN_PASSWORD_LENGTH)},
+            fields={"password": _l("use at least %(count)d characters", count=minimum)},
+        )
+    personal = _personal_words(email, name)
+    lowered = password.casefold()
+    # Short pieces ("li", "ann") would refuse innocent words; zxcvbn still weighs them below.
+    if any(len(word) >= 4 and word in lowered for word in personal):
+        raise ValidationFailed(
+            _l("password contains the name or e-mail address"),
+            fields={"password": _l("Do not use your name or your e-mail address in your "
+                                   "password.")},
+        )
+    score = zxcvbn(password[:_ZXCVBN_MAX_LENGTH], user_inputs=sorted(personal))["score"]
+    if score < MIN_PASSWORD_SCORE:
+        raise ValidationFailed(
+            _l("password too easy to guess"),
+            fields={"password": _l("This password is too common or too easy to guess: a few "
+                                   "unrelated words make a strong one.")},
         )
 
 
@@ -182,12 +228,14 @@ def create_user(*, email: str, display_name: str | None = None, password: str | 
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    """Hash and set ``user``'s password (scrypt through Werkzeug).
+def set_password(user: User, password: str, *, check: bool = True) -> None:
+    """Check (:func:`check_password`), hash and set ``user``'s password (scrypt, Werkzeug).
 
-    :raise ValidationFailed: the password is too short.
+    :param check: False only for the demo's well-known password (see ``lms.demo``).
+    :raise ValidationFailed: the password is refused by the policy.
     """
-    _check_password(password)
+    if check:
+        check_password(password, email=user.email, name=user.display_name)
     user.password_hash = generate_password_hash(password)
     if user.id is not None:
         # A new password ends every session opened with the old one (a stolen cookie too).
@@ -414,6 +462,90 @@ def purge_login_failures() -> int:
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
+# -- forgotten passwords ------------------------------------------------------------------------
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_RESET_SALT)
+
+
+def _password_fingerprint(user: User) -> str:
+    # Changes with every new password (each hash has its own salt): a link stops working once
+    # used, and so does one sent before any other change of password.
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:32]
+
+
+def request_password_reset(*, email: str, address: str) -> tuple[User, str] | None:
+    """Record a "forgot password" request; returns the person and their reset token, or None.
+
+    None when nobody who logs in with a password has this address: the caller answers the same
+    either way, so the form does not tell who has an account. Requests are limited per e-mail
+    and per client address (counted whether or not the account exists).
+
+    :raise TooManyAttempts: too many recent requests for this e-mail or from this address.
+    """
+    cfg = current_app.config
+    since = utcnow() - timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
+    key, client = (RESET_PREFIX + email_key(email))[:254], (RESET_PREFIX + address)[:64]
+    if (_recent_failures(LoginFailure.email, key, since) >= cfg["PASSWORD_RESET_MAX_PER_ACCOUNT"]
+            or _recent_failures(LoginFailure.address, client, since)
+            >= cfg["PASSWORD_RESET_MAX_PER_ADDRESS"]):
+        minutes = cfg["LOGIN_WINDOW_SECONDS"] // 60
+        raise TooManyAttempts(
+            _l("Too many requests. Try again in %(minutes)d minutes.", minutes=minutes))
+    db.session.add(LoginFailure(email=key, address=client))
+    db.session.flush()
+    user = find_user(email)
+    if user is None or not user.password_hash or not user.active:
+        return None
+    # Someone whose organization requires single sign-on has no use for a password.
+    if any(refusal for _receiver, refusal in password_login.send(user)):
+        return None
+    return user, str(_reset_serializer().dumps({"u": user.id, "p": _password_fingerprint(user)}))
+
+
+def user_for_reset_token(token: str, *, lock: bool = False) -> User:
+    """The person a reset link is for.
+
+    :param lock: lock their row until commit (PostgreSQL), so one link cannot be used twice
+        by two requests at once.
+    :raise NotFound: the link is malformed, older than ``PASSWORD_RESET_TTL_SECONDS``, or
+        used (the password changed since it was sent).
+    """
+    invalid = NotFound(_l("This link is invalid or has expired."))
+    try:
+        data = _reset_serializer().loads(
+            token, max_age=current_app.config["PASSWORD_RESET_TTL_SECONDS"])
+    except BadData:
+        raise invalid from None
+    if not (isinstance(data, dict) and isinstance(data.get("u"), int)
+            and isinstance(data.get("p"), str)):
+        raise invalid
+    user = db.session.get(User, data["u"], with_for_update=lock)
+    if (user is None or not user.active or not user.password_hash
+            or not hmac.compare_digest(data["p"], _password_fingerprint(user))):
+        raise invalid
+    return user
+
+
+def reset_password(*, token: str, password: str) -> User:
+    """Set a new password through a reset link; every session of the person ends.
+
+    :raise NotFound: the link is invalid, expired or used.
+    :raise ValidationFailed: the password is refused by the policy.
+    """
+    user = user_for_reset_token(token, lock=True)
+    set_password(user, password)
+    # Whoever proved they hold the mailbox should not stay locked out by failed guesses.
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
+    db.session.flush()
+    return user
+
+
+def password_reset_url(token: str) -> str:
+    """Return the public link that opens the reset page."""
+    return f"{current_app.config['BASE_URL']}/password/reset/{token}"
+
+
 # -- invitations --------------------------------------------------------------------------------
 
 def invite(*, organization: Organization, email: str, role: str | Role,
@@ -490,12 +622,12 @@ def accept_invitation(*, token: str, display_name: str, password: str) -> User:
 
     :raise NotFound: the token is unknown, used or expired.
     :raise Forbidden: the address already has a password (log in and use :func:`join`).
-    :raise ValidationFailed: the password is too short or the name too long.
+    :raise ValidationFailed: the password is refused by the policy or the name too long.
     """
     invitation = invitation_for_token(token, lock=True)
     if invitation_needs_login(invitation):
         raise Forbidden(_l("This address already has an account: log in to accept."))
-    _check_password(password)
+    check_password(password, email=invitation.email, name=display_name)
     _check_length(display_name, "display_name", 200)
     user = find_user(invitation.email)
     if user is None:

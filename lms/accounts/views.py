@@ -5,7 +5,18 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
@@ -28,10 +39,12 @@ from lms.accounts.forms import (
     AcceptInvitationForm,
     ChangePasswordForm,
     ConfirmForm,
+    ForgotPasswordForm,
     InviteForm,
     LoginForm,
     NewTokenForm,
     ProfileForm,
+    ResetPasswordForm,
 )
 from lms.accounts.models import ApiToken, Invitation, Membership, Role, User
 from lms.core.errors import DomainError, NotFound
@@ -108,6 +121,69 @@ def logout() -> Any:
     _close_session()
     flash(_("You are logged out."), "info")
     return redirect(url_for("accounts.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password() -> Any:
+    """Ask for a reset link by e-mail; the answer is the same whether the account exists."""
+    form = ForgotPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            found = services.request_password_reset(email=form.email.data,
+                                                    address=_client_address())
+        except services.TooManyAttempts:
+            db.session.rollback()
+            status = 429
+            flash(_("Too many requests. Wait a few minutes and try again."), "error")
+        else:
+            db.session.commit()  # the request counts for the rate limit
+            if found is not None:
+                user, token = found
+                minutes = current_app.config["PASSWORD_RESET_TTL_SECONDS"] // 60
+                with force_locale(user.locale or str(get_locale())):
+                    send_mail(to=user.email, subject=_("Reset your Relais password"), body=_(
+                        "Someone, probably you, asked to reset your Relais password.\n\n"
+                        "Choose a new one here (the link works once, for %(minutes)d "
+                        "minutes): %(link)s\n\nIf you did not ask, ignore this e-mail: your "
+                        "password stays as it is.",
+                        minutes=minutes, link=services.password_reset_url(token)))
+            flash(_("If an account exists for %(email)s, we sent it an e-mail with a link to "
+                    "choose a new password.", email=form.email.data.strip()), "info")
+            return redirect(url_for("accounts.login"))
+    elif form.is_submitted():
+        status = 400
+    return render_template("accounts/forgot_password.html", form=form), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Any:
+    """Choose a new password through a reset link; every other session of the person ends."""
+    try:
+        services.user_for_reset_token(token)
+    except NotFound:
+        return render_template("accounts/reset_invalid.html"), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = services.reset_password(token=token, password=form.password.data)
+        except NotFound:
+            db.session.rollback()
+            return render_template("accounts/reset_invalid.html"), 404
+        except DomainError as exc:
+            db.session.rollback()
+            form.password.errors.append(exc.fields.get("password", exc.message))
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                _close_session()
+            # set_password ended every session of theirs; this browser gets a new one.
+            _open_session(user)
+            flash(_("Your password is changed. You are logged out everywhere else."),
+                  "success")
+            return redirect(url_for("home"))
+        return render_template("accounts/reset_password.html", form=form), 422
+    return render_template("accounts/reset_password.html", form=form)
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])

@@ -34,6 +34,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, func, select, update
 
 from lms.accounts import audit
+from lms.accounts import services as accounts_services
 from lms.accounts.models import (
     ApiToken,
     Invitation,
@@ -323,7 +324,8 @@ def erase_member(*, membership: Membership, by: User | None, address: str | None
     db.session.execute(delete(Invitation).where(Invitation.organization_id == organization.id,
                                                 Invitation.email == user.email))
     if holder is user:
-        db.session.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
+        db.session.execute(delete(LoginFailure).where(LoginFailure.email.in_(
+            [user.email, (accounts_services.RESET_PREFIX + user.email)[:254]])))
         user.email = f"{name}@{ERASED_DOMAIN}"
         user.display_name = name
         user.password_hash = None
