@@ -17,13 +17,17 @@ from flask import current_app
 from sqlalchemy import Table, bindparam, delete, or_, select, update
 
 from lms.accounts.models import User
+from lms.core.database import insert_rows
 from lms.core.errors import BadRequest
 from lms.extensions import db
 from lms.xapi.agents import agent_key
 from lms.xapi.builders import agent_for_user
 from lms.xapi.document_models import Document
 from lms.xapi.models import LrsCredential, Statement, StatementIndex
-from lms.xapi.record import dumps, insert_rows
+from lms.xapi.record import dumps
+
+# The statement index's column that is not text, for PostgreSQL's bulk insert.
+_INDEX_TYPES = {"statement_pk": "int[]"}
 
 # Index kinds holding agent keys (see StatementIndex): the actor or object, and other agents.
 AGENT_KINDS = ("a", "A")
@@ -167,7 +171,8 @@ def pseudonymise_statements(*, organization_id: int, user: User, name: str) -> i
             insert_rows("xapi_statement_index", ("organization_id", "kind", "key",
                                                  "statement_pk"),
                         sorted({(organization_id, r.kind, new_key, r.statement_pk)
-                                for r in index_rows}), "ON CONFLICT DO NOTHING")
+                                for r in index_rows}), "ON CONFLICT DO NOTHING",
+                        pg_types=_INDEX_TYPES)
     return changed
 
 
@@ -243,7 +248,7 @@ def pseudonymise_post_urls(*, organization_id: int, name: str) -> int:
             table.c.key == bindparam("b_url")), updates)
         insert_rows("xapi_statement_index", ("organization_id", "kind", "key", "statement_pk"),
                     [(organization_id, "o", u["b_id"], u["b_pk"]) for u in updates],
-                    "ON CONFLICT DO NOTHING")
+                    "ON CONFLICT DO NOTHING", pg_types=_INDEX_TYPES)
     changed = len(updates)
     if personal:
         db.session.execute(delete(Activity).where(Activity.organization_id == organization_id,
