@@ -9,6 +9,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -219,3 +220,24 @@ def count_queries(app: Flask) -> Callable[[], AbstractContextManager[list[str]]]
             event.remove(engine, "before_cursor_execute", record)
 
     return counting
+
+
+@pytest.fixture()
+def other_app(tmp_path: Path) -> Any:
+    """Build a separate app with extra settings (restoring the instance path afterwards)."""
+    apps = []
+    saved = os.environ.get("RELAIS_INSTANCE_PATH")
+
+    def make(**config: Any) -> Flask:
+        os.environ["RELAIS_INSTANCE_PATH"] = str(tmp_path / f"instance{len(apps)}")
+        app = create_app({"TESTING": True, "SECRET_KEY": "x", **config})
+        apps.append(app)
+        return app
+
+    yield make
+    if saved is not None:
+        os.environ["RELAIS_INSTANCE_PATH"] = saved
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

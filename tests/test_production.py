@@ -4,47 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import socketserver
 import threading
 from collections.abc import Iterator
 from email import message_from_bytes
-from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, request
+from flask import request
 from sqlalchemy import select
 
-from lms import create_app
 from lms.accounts import services as accounts
 from lms.accounts.models import Organization, Role
 from lms.extensions import db
 from lms.serving import KeyValueFormatter, _proxy_fix_counts
 from tests.support import REDIS_HEALTH_URL, need, redis_up
-
-
-@pytest.fixture()
-def other_app(tmp_path: Path) -> Any:
-    """Build a separate app with extra settings (restoring the instance path afterwards)."""
-    apps = []
-    saved = os.environ.get("RELAIS_INSTANCE_PATH")
-
-    def make(**config: Any) -> Flask:
-        os.environ["RELAIS_INSTANCE_PATH"] = str(tmp_path / f"instance{len(apps)}")
-        app = create_app({"TESTING": True, "SECRET_KEY": "x", **config})
-        apps.append(app)
-        return app
-
-    yield make
-    if saved is not None:
-        os.environ["RELAIS_INSTANCE_PATH"] = saved
-    for app in apps:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
 
 # -- /healthz ------------------------------------------------------------------------------------
 

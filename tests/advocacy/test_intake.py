@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from lms.accounts.models import Role
 from lms.advocacy import csvimport, services
@@ -122,22 +121,8 @@ def test_a_refused_event_is_explained_in_french(client, world):
     assert r.json["error"]["events"][0]["message"] == "clicks : doit être un nombre positif"
 
 
-@contextmanager
-def counted_queries():
-    """Count the SQL statements sent to the database inside the block."""
-    statements: list[str] = []
-
-    def before(_conn, _cursor, statement, _params, _context, _many):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-
-
-def test_an_api_batch_costs_the_same_queries_whatever_its_size(client, world, create_user):
+def test_an_api_batch_costs_the_same_queries_whatever_its_size(client, world, create_user,
+                                                               count_queries):
     org = world["org"]
     learners = [create_user(org=org, email=f"l{n}@intake.example") for n in range(40)]
     consent(org, *learners)
@@ -145,7 +130,7 @@ def test_an_api_batch_costs_the_same_queries_whatever_its_size(client, world, cr
     def post(users, tag):
         events = [{**GOOD, "email": u.email, "url": f"https://acme.example/{tag}/{n}"}
                   for n, u in enumerate(users)]
-        with counted_queries() as statements:
+        with count_queries() as statements:
             r = client.post("/api/v1/orgs/intake/advocacy/events", json={"events": events},
                             headers=world["headers"])
         assert r.status_code == 201 and r.json["created"] == len(users), r.json

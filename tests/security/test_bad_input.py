@@ -3,12 +3,10 @@ dates (422 naming the field), and a database out of reach (503 with Retry-After)
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from lms import create_app
 from lms.accounts.models import Role
 from lms.advocacy import services as advocacy
 from lms.advocacy.webhook import sign
@@ -105,18 +103,10 @@ def test_webhook_refuses_out_of_range_campaign_and_absurd_dates(client, create_o
 
 
 @pytest.fixture()
-def unreachable(tmp_path: Path):
+def unreachable(other_app, tmp_path: Path):
     """An app whose database cannot be opened (a file in a folder that does not exist)."""
-    saved = os.environ.get("RELAIS_INSTANCE_PATH")
-    os.environ["RELAIS_INSTANCE_PATH"] = str(tmp_path / "instance")
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "WTF_CSRF_ENABLED": False,
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/x.db"})
-    if saved is not None:
-        os.environ["RELAIS_INSTANCE_PATH"] = saved
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return other_app(WTF_CSRF_ENABLED=False,
+                     SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing/dir/x.db")
 
 
 def test_database_unreachable_is_503_with_retry_after(unreachable):

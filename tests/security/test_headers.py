@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +9,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from lms import create_app
 from lms.accounts.models import Role
 from lms.certificates.models import Certificate
 from lms.core.security import FORMS_MAY_LEAVE_CSP, OTHER_CSP, PAGE_CSP
@@ -107,19 +104,10 @@ def test_session_cookie_is_httponly_and_lax_and_not_secure_on_http(client, creat
 
 
 @pytest.fixture()
-def https_app(tmp_path: Path) -> Iterator[Flask]:
+def https_app(other_app, tmp_path: Path) -> Flask:
     """An instance whose BASE_URL is https (its database is never opened here)."""
-    saved = os.environ.get("RELAIS_INSTANCE_PATH")
-    os.environ["RELAIS_INSTANCE_PATH"] = str(tmp_path / "instance")
-    app = create_app({"TESTING": True, "SECRET_KEY": "x",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/unused.db",
-                      "BASE_URL": "https://relais.example"})
-    if saved is not None:
-        os.environ["RELAIS_INSTANCE_PATH"] = saved
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return other_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/unused.db",
+                     BASE_URL="https://relais.example")
 
 
 def test_https_base_url_adds_hsts_and_a_secure_cookie(https_app):
