@@ -4,7 +4,7 @@ path copied from the catalogue, with a pilot cohort."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,17 +16,6 @@ from lms.courses.models import Cohort, Enrollment, Module, Program
 from lms.extensions import db
 
 PATH = "parcours-ambassadeurs-6-semaines"
-# The fixtures date the pilot cohort and its sessions in December 2026 (``at``), so these tests
-# run on a clock set before then, and ticking: "upcoming", "past", "due" and "overdue" mean the
-# same whatever day the suite runs.
-NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _dated_clock() -> Any:
-    """Set the clock to ``NOW`` for each test in this folder (ticking from there)."""
-    with time_machine.travel(NOW, tick=True):
-        yield
 
 
 @dataclass
@@ -55,7 +44,7 @@ def world(create_org: Any, create_user: Any) -> World:
     program = services.copy_from_catalogue(organization=org, slug=PATH)
     w = World(org, trainer, learners, program, None)  # type: ignore[arg-type]
     w.cohort = services.create_cohort(program=program, name="Pilot", pilot=True,
-                                      starts_on=date(2026, 12, 1), trainers=[w.member(trainer)])
+                                      starts_on=at(1, 0).date(), trainers=[w.member(trainer)])
     db.session.commit()
     return w
 
@@ -71,3 +60,16 @@ def enrolled(world: World) -> World:
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     """A UTC datetime in December 2026."""
     return datetime(2026, 12, day, hour, minute, tzinfo=UTC)
+
+
+# The fixtures date the pilot cohort and its sessions in December 2026 (``at``), so these tests
+# run on a clock set eleven days before the cohort starts, and ticking: "upcoming", "past", "due"
+# and "overdue" mean the same whatever day the suite runs.
+NOW = at(1, 9) - timedelta(days=11)
+
+
+@pytest.fixture(autouse=True)
+def _dated_clock() -> Any:
+    """Set the clock to ``NOW`` for each test in this folder (ticking from there)."""
+    with time_machine.travel(NOW, tick=True):
+        yield
