@@ -27,7 +27,7 @@ from lms.coaching import queries, services
 from lms.coaching.models import ACTION_STATUSES, ActionItem, FollowUp
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
-from lms.core.web import PostForm, flash_error, form_date, form_datetime, form_int, localized
+from lms.core.web import PostForm, commit_or_flash, form_date, form_datetime, form_int, localized
 from lms.courses import queries as course_queries
 from lms.courses.models import Cohort, Enrollment, Module
 from lms.courses.rendering import icalendar, local
@@ -74,9 +74,12 @@ def _common() -> dict[str, Any]:
             "zone": local_zone()}
 
 
-def _fail(exc: DomainError) -> None:
-    db.session.rollback()
-    flash_error(exc)
+def _scheduled(made: list[FollowUp]) -> str:
+    return ngettext("%(num)d follow-up scheduled.", "%(num)d follow-ups scheduled.", len(made))
+
+
+def _me() -> Any:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
 
 
 def _when(day: str | None, time: str | None) -> datetime | None:
@@ -140,20 +143,14 @@ def schedule_round() -> Any:
             module is None or module.program_id != cohort.program_id:
         flash(_("Choose a cohort and one of its coaching modules."), "error")
         return redirect(url_for(".followups"))
-    try:
-        made = services.schedule_round(
-            cohort=cohort, module=module, coach=_coach(request.form.get("coach_id")),
-            start=_when(request.form.get("day"), request.form.get("time")),
-            place=request.form.get("place"), video_link=request.form.get("video_link"),
-            gap_minutes=form_int(request.form.get("gap_minutes")) or 0,
-            together=request.form.get("together") == "on")
-    except DomainError as exc:
-        _fail(exc)
-        return redirect(url_for(".followups"))
-    db.session.commit()
-    flash(ngettext("%(num)d follow-up scheduled.", "%(num)d follow-ups scheduled.",
-                   len(made)), "success")
-    return redirect(url_for(".followups", cohort=cohort.id))
+    made = commit_or_flash(lambda: services.schedule_round(
+        cohort=cohort, module=module, coach=_coach(request.form.get("coach_id")),
+        start=_when(request.form.get("day"), request.form.get("time")),
+        place=request.form.get("place"), video_link=request.form.get("video_link"),
+        gap_minutes=form_int(request.form.get("gap_minutes")) or 0,
+        together=request.form.get("together") == "on"), _scheduled)
+    return redirect(url_for(".followups", cohort=cohort.id) if made is not None
+                    else url_for(".followups"))
 
 
 @bp.get("/coaching/learners/<enrollment_id>")
@@ -185,22 +182,17 @@ def schedule(enrollment_id: str) -> Any:
         return back
     coach = _coach(request.form.get("coach_id"))
     when = _when(request.form.get("day"), request.form.get("time"))
-    try:
-        if request.form.get("how") == "plan":
-            made = services.schedule_plan(enrollment=enrollment, module=module, coach=coach,
-                                          start=when, place=request.form.get("place"),
-                                          video_link=request.form.get("video_link"))
-        else:
-            made = [services.schedule(
-                enrollment=enrollment, module=module, coach=coach, scheduled_at=when,
-                duration_minutes=form_int(request.form.get("duration_minutes")),
-                place=request.form.get("place"), video_link=request.form.get("video_link"))]
-    except DomainError as exc:
-        _fail(exc)
-        return back
-    db.session.commit()
-    flash(ngettext("%(num)d follow-up scheduled.", "%(num)d follow-ups scheduled.",
-                   len(made)), "success")
+    if request.form.get("how") == "plan":
+        commit_or_flash(lambda: services.schedule_plan(
+            enrollment=enrollment, module=module, coach=coach, start=when,
+            place=request.form.get("place"), video_link=request.form.get("video_link")),
+            _scheduled)
+    else:
+        commit_or_flash(lambda: [services.schedule(
+            enrollment=enrollment, module=module, coach=coach, scheduled_at=when,
+            duration_minutes=form_int(request.form.get("duration_minutes")),
+            place=request.form.get("place"), video_link=request.form.get("video_link"))],
+            _scheduled)
     return back
 
 
@@ -224,16 +216,11 @@ def hold(followup_id: int) -> Any:
     actions = [(text, form_date(dues[i]) if i < len(dues) else None)
                for i, text in enumerate(texts)]
     held_at = _when(request.form.get("held_day"), request.form.get("held_time"))
-    try:
-        services.record_held(followup=item, notes=request.form.get("notes"), actions=actions,
-                             next_followup_on=form_date(request.form.get("next_followup_on")),
-                             held_at=held_at)
-    except DomainError as exc:
-        _fail(exc)
-        return redirect(url_for(".followup", followup_id=item.id))
-    db.session.commit()
-    flash(_("The follow-up was recorded; the learner sees the notes and action items."),
-          "success")
+    commit_or_flash(
+        lambda: services.record_held(
+            followup=item, notes=request.form.get("notes"), actions=actions,
+            next_followup_on=form_date(request.form.get("next_followup_on")), held_at=held_at),
+        _("The follow-up was recorded; the learner sees the notes and action items."))
     return redirect(url_for(".followup", followup_id=item.id))
 
 
@@ -242,19 +229,13 @@ def hold(followup_id: int) -> Any:
 def reschedule(followup_id: int) -> Any:
     """Move a scheduled follow-up (date, length, place, link, coach)."""
     item = _followup(followup_id)
-    try:
-        services.reschedule(followup=item,
-                            scheduled_at=_when(request.form.get("day"),
-                                               request.form.get("time")),
-                            duration_minutes=form_int(request.form.get("duration_minutes")),
-                            place=request.form.get("place"),
-                            video_link=request.form.get("video_link"),
-                            coach=_coach(request.form.get("coach_id")))
-    except DomainError as exc:
-        _fail(exc)
-    else:
-        db.session.commit()
-        flash(_("The follow-up was moved."), "success")
+    commit_or_flash(
+        lambda: services.reschedule(
+            followup=item, scheduled_at=_when(request.form.get("day"), request.form.get("time")),
+            duration_minutes=form_int(request.form.get("duration_minutes")),
+            place=request.form.get("place"), video_link=request.form.get("video_link"),
+            coach=_coach(request.form.get("coach_id"))),
+        _("The follow-up was moved."))
     return redirect(url_for(".followup", followup_id=item.id))
 
 
@@ -267,17 +248,12 @@ def close(followup_id: int) -> Any:
     if outcome not in ("cancelled", "missed"):
         abort(404)
     if request.method == "POST":
-        try:
-            if outcome == "missed":
-                services.mark_missed(followup=item)
-            else:
-                services.cancel(followup=item)
-        except DomainError as exc:
-            _fail(exc)
+        if outcome == "missed":
+            commit_or_flash(lambda: services.mark_missed(followup=item),
+                            _("The follow-up was recorded as missed."))
         else:
-            db.session.commit()
-            flash(_("The follow-up was cancelled.") if outcome == "cancelled"
-                  else _("The follow-up was recorded as missed."), "success")
+            commit_or_flash(lambda: services.cancel(followup=item),
+                            _("The follow-up was cancelled."))
         return redirect(url_for(".learner", enrollment_id=item.enrollment_id))
     return render_template("coaching/close.html", followup=item, outcome=outcome, **_common())
 
@@ -288,14 +264,9 @@ def reopen(followup_id: int) -> Any:
     """Confirm, then undo a follow-up recorded as held by mistake."""
     item = _followup(followup_id)
     if request.method == "POST":
-        try:
-            services.reopen(followup=item,
-                            by=current_user._get_current_object())  # type: ignore[attr-defined]
-        except DomainError as exc:
-            _fail(exc)
-        else:
-            db.session.commit()
-            flash(_("The follow-up is scheduled again; its record was withdrawn."), "success")
+        commit_or_flash(
+            lambda: services.reopen(followup=item, by=_me()),
+            _("The follow-up is scheduled again; its record was withdrawn."))
         return redirect(url_for(".followup", followup_id=item.id))
     return render_template("coaching/reopen.html", followup=item, **_common())
 
@@ -305,14 +276,11 @@ def reopen(followup_id: int) -> Any:
 def notes(followup_id: int) -> Any:
     """Amend the notes and next date of a held follow-up."""
     item = _followup(followup_id)
-    try:
-        services.update_notes(followup=item, notes=request.form.get("notes"),
-                              next_followup_on=form_date(request.form.get("next_followup_on")))
-    except DomainError as exc:
-        _fail(exc)
-    else:
-        db.session.commit()
-        flash(_("The notes were saved."), "success")
+    commit_or_flash(
+        lambda: services.update_notes(
+            followup=item, notes=request.form.get("notes"),
+            next_followup_on=form_date(request.form.get("next_followup_on"))),
+        _("The notes were saved."))
     return redirect(url_for(".followup", followup_id=item.id))
 
 
@@ -321,13 +289,9 @@ def notes(followup_id: int) -> Any:
 def add_action(followup_id: int) -> Any:
     """Add an action item to a held follow-up."""
     item = _followup(followup_id)
-    try:
-        services.add_action(followup=item, text=request.form.get("text", ""),
-                            due_on=form_date(request.form.get("due_on")))
-    except DomainError as exc:
-        _fail(exc)
-    else:
-        db.session.commit()
+    commit_or_flash(lambda: services.add_action(
+        followup=item, text=request.form.get("text", ""),
+        due_on=form_date(request.form.get("due_on"))))
     return redirect(url_for(".followup", followup_id=item.id, _anchor="actions"))
 
 
@@ -343,13 +307,8 @@ def _action(item_id: int) -> ActionItem:
 def action_status(item_id: int) -> Any:
     """A coach ticks an action item done, drops it or opens it again."""
     item = _action(item_id)
-    try:
-        services.set_action_status(item=item, status=request.form.get("status", ""),
-                                   by=current_user._get_current_object())  # type: ignore[attr-defined]
-    except DomainError as exc:
-        _fail(exc)
-    else:
-        db.session.commit()
+    commit_or_flash(lambda: services.set_action_status(
+        item=item, status=request.form.get("status", ""), by=_me()))
     return redirect(url_for(".followup", followup_id=item.followup_id, _anchor="actions"))
 
 
@@ -377,15 +336,8 @@ def tick(item_id: int) -> Any:
     status = request.form.get("status", "")
     if status not in ("open", "done"):
         abort(400)
-    try:
-        services.set_action_status(item=item, status=status,
-                                   by=current_user._get_current_object())  # type: ignore[attr-defined]
-    except DomainError as exc:
-        _fail(exc)
-    else:
-        db.session.commit()
-        if status == "done":
-            flash(_("Well done: the action is ticked."), "success")
+    commit_or_flash(lambda: services.set_action_status(item=item, status=status, by=_me()),
+                    _("Well done: the action is ticked.") if status == "done" else None)
     return redirect(url_for(".mine", _anchor=f"action-{item.id}"))
 
 

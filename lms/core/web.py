@@ -6,7 +6,9 @@ Packages import these from here, never from one another's views.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, tzinfo
+from typing import TypeVar
 
 from flask import flash
 from flask_babel import get_locale
@@ -14,7 +16,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
-from lms.core.errors import DomainError
+from lms.core.errors import DomainError, Text
+from lms.extensions import db
+
+T = TypeVar("T")
 
 # Relais is French first: a text missing in the reader's language is shown in French.
 FALLBACK_LANGUAGE = "fr"
@@ -73,3 +78,24 @@ def flash_error(exc: DomainError) -> None:
     """Show a refused change at the top of the next page: its message, then each field's."""
     details = " ".join(str(v) for v in exc.fields.values())
     flash(f"{exc.message} {details}".strip(), "error")
+
+
+def commit_or_flash(change: Callable[[], T],
+                    success: Text | Callable[[T], Text] | None = None) -> T | None:
+    """Make one change from a page: commit it and flash ``success``, or roll it back and flash
+    why it was refused.
+
+    :param change: calls the service (which only flushes) and returns its result.
+    :param success: the message, or a function of the result giving it; None flashes nothing.
+    :return: the service's result, or None when it was refused.
+    """
+    try:
+        result = change()
+    except DomainError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return None
+    db.session.commit()
+    if success is not None:
+        flash(str(success(result) if callable(success) else success), "success")
+    return result
