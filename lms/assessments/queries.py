@@ -389,25 +389,20 @@ def map_page(organization_id: int, team: str | None = None, job_family: str | No
 
 def averages(rows: list[MapRow]) -> dict[str, float]:
     """The average shown level per competency over learners who answered."""
-    answered = [r.cells for r in rows if r.cells]
-    if not answered:
-        return {}
-    totals: dict[str, int] = {}
-    for cells in answered:
-        for cell in cells:
-            totals[cell.code] = totals.get(cell.code, 0) + cell.level
-    return {code: total / len(answered) for code, total in totals.items()}
+    return _average(rows, "level")
 
 
 def average_targets(rows: list[MapRow]) -> dict[str, float]:
     """The average target per competency over the same learners (families may differ)."""
+    return _average(rows, "target")
+
+
+def _average(rows: list[MapRow], field: str) -> dict[str, float]:
     answered = [r.cells for r in rows if r.cells]
-    if not answered:
-        return {}
     totals: dict[str, int] = {}
     for cells in answered:
         for cell in cells:
-            totals[cell.code] = totals.get(cell.code, 0) + cell.target
+            totals[cell.code] = totals.get(cell.code, 0) + getattr(cell, field)
     return {code: total / len(answered) for code, total in totals.items()}
 
 

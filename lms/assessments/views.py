@@ -5,7 +5,8 @@ framework (copy, edit texts and targets, import and export as YAML).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -29,8 +30,10 @@ from lms.assessments import definitions as defs
 from lms.assessments.models import Attempt, Question, Questionnaire, SkillFramework
 from lms.core import csvexport
 from lms.core.errors import DomainError
-from lms.core.web import PostForm, localized
+from lms.core.web import PostForm, commit_or_flash, localized
 from lms.extensions import db
+
+T = TypeVar("T")
 
 bp = org_blueprint("skills", __name__)
 MAP_PAGE_SIZE = 200  # learners per page of the heat map (the CSV and the API give them all)
@@ -346,16 +349,9 @@ def validate(membership_id: int) -> Any:
         level = int(request.form.get("level", ""))
     except ValueError:
         level = 0
-    try:
-        services.validate_level(membership=member, competency=request.form.get("competency", ""),
-                                level=level, by=current_membership().user,
-                                note=request.form.get("note"))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Level validated."), "success")
+    commit_or_flash(lambda: services.validate_level(
+        membership=member, competency=request.form.get("competency", ""), level=level,
+        by=current_membership().user, note=request.form.get("note")), _("Level validated."))
     return redirect(url_for("skills.learner", membership_id=member.id))
 
 
@@ -427,30 +423,39 @@ def _uploaded_text(form: FlaskForm) -> tuple[str, str]:
         raise defs.ContentError([_("The file is not UTF-8 text.")]) from None
 
 
+def _imported(form: FlaskForm, importer: Callable[[str, str], T]) -> tuple[T | None, list[str]]:
+    """Import the uploaded file with ``importer(source, name)``: committed, or rolled back with
+    the reasons the file was refused.
+    """
+    try:
+        source, name = _uploaded_text(form)
+        result = importer(source, name)
+    except defs.ContentError as exc:
+        db.session.rollback()
+        return None, list(exc.errors)
+    except DomainError as exc:
+        db.session.rollback()
+        return None, [str(exc.message)]
+    db.session.commit()
+    return result, []
+
+
 @bp.route("/skills/questionnaires/import", methods=["POST"])
 @role_required(*STAFF_ROLES)
 def import_questionnaire() -> Any:
     """Import a questionnaire file (a new one, or replacing ours with the same key)."""
     org = current_organization()
     form = ImportForm()
-    errors: list[str] = []
     if not form.validate_on_submit():
         abort(400)
-    try:
-        source, name = _uploaded_text(form)
-        q, created = services.import_questionnaire(organization=org, source=source, name=name)
-    except defs.ContentError as exc:
-        db.session.rollback()
-        errors = exc.errors
-    except DomainError as exc:
-        db.session.rollback()
-        errors = [exc.message]
-    else:
-        db.session.commit()
-        flash(_("Imported “%(title)s”.", title=localized(q.title)) if created else
-              _("Updated “%(title)s” from the file.", title=localized(q.title)), "success")
-        return redirect(url_for("skills.edit", questionnaire_id=q.id))
-    return _questionnaires_page(form, errors), 422
+    imported, errors = _imported(form, lambda source, name: services.import_questionnaire(
+        organization=org, source=source, name=name))
+    if imported is None:
+        return _questionnaires_page(form, errors), 422
+    q, created = imported
+    flash(_("Imported “%(title)s”.", title=localized(q.title)) if created else
+          _("Updated “%(title)s” from the file.", title=localized(q.title)), "success")
+    return redirect(url_for("skills.edit", questionnaire_id=q.id))
 
 
 @bp.route("/skills/questionnaires/<int:questionnaire_id>/edit", methods=["GET", "POST"])
@@ -531,14 +536,8 @@ def delete_question(questionnaire_id: int, question_id: int) -> Any:
     question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
     form = PostForm()
     if request.method == "POST":
-        try:
-            services.delete_question(question=question)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("Question deleted."), "success")
+        commit_or_flash(lambda: services.delete_question(question=question),
+                        _("Question deleted."))
         return redirect(url_for("skills.edit", questionnaire_id=q.id))
     return render_template("assessments/delete_question.html", q=q, question=question,
                            form=form)
@@ -601,21 +600,12 @@ def import_framework() -> Any:
     form = FrameworkImportForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        source, name = _uploaded_text(form)
-        fw = services.import_framework(organization=current_organization(), source=source,
-                                       name=name)
-    except defs.ContentError as exc:
-        db.session.rollback()
-        errors = exc.errors
-    except DomainError as exc:
-        db.session.rollback()
-        errors = [exc.message]
-    else:
-        db.session.commit()
-        flash(_("Framework imported: your organization now uses it."), "success")
-        return redirect(url_for("skills.edit_framework", framework_id=fw.id))
-    return _frameworks_page(form, errors), 422
+    fw, errors = _imported(form, lambda source, name: services.import_framework(
+        organization=current_organization(), source=source, name=name))
+    if fw is None:
+        return _frameworks_page(form, errors), 422
+    flash(_("Framework imported: your organization now uses it."), "success")
+    return redirect(url_for("skills.edit_framework", framework_id=fw.id))
 
 
 @bp.route("/skills/frameworks/<int:framework_id>/edit", methods=["GET", "POST"])
