@@ -6,8 +6,22 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import get_flashed_messages
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import StringField
 
-from lms.core.web import form_date, form_datetime, form_int, localized
+from lms.accounts.models import Organization
+from lms.core.errors import ValidationFailed
+from lms.core.web import (
+    commit_or_flash,
+    commit_or_mark,
+    form_date,
+    form_datetime,
+    form_int,
+    localized,
+)
+from lms.extensions import db
 
 
 @pytest.mark.parametrize(("accept", "text", "shown"), [
@@ -65,3 +79,44 @@ def test_every_post_of_those_pages_needs_the_csrf_token(app, client):
         response = client.post(url, data={"direction": "up"})
         assert response.status_code == 400, endpoint
         assert "CSRF" in response.get_data(as_text=True), endpoint
+
+
+def _add_organization(slug: str, refuse: bool = False) -> Organization:
+    organization = Organization(slug=slug, name=slug)
+    db.session.add(organization)
+    db.session.flush()
+    if refuse:
+        raise ValidationFailed("Refused.", fields={"name": "Name taken."})
+    return organization
+
+
+def _slugs() -> set[str]:
+    return set(db.session.scalars(select(Organization.slug)))
+
+
+def test_commit_or_flash_commits_or_rolls_back_with_the_reason(app):
+    with app.test_request_context():
+        made = commit_or_flash(lambda: _add_organization("kept"), lambda o: f"Made {o.slug}.")
+        assert made is not None and made.slug == "kept"
+        assert commit_or_flash(lambda: _add_organization("gone", refuse=True), "Never.") is None
+        db.session.remove()
+        assert "kept" in _slugs() and "gone" not in _slugs()
+        assert get_flashed_messages(with_categories=True) == [
+            ("success", "Made kept."), ("error", "Refused. Name taken.")]
+
+
+class _NameForm(FlaskForm):
+    name = StringField()
+    other = StringField()
+
+
+def test_commit_or_mark_puts_the_refusal_next_to_its_field(app):
+    with app.test_request_context(method="POST", data={"name": "Typed"}):
+        form = _NameForm(meta={"csrf": False})
+        assert commit_or_mark(form, lambda: _add_organization("x", refuse=True)) is None
+        assert form.name.errors == ["Name taken."] and form.name.data == "Typed"
+        assert "x" not in _slugs()
+        form = _NameForm(meta={"csrf": False})
+        refusal = ValidationFailed("Nothing to do with a field.")
+        assert commit_or_mark(form, lambda: (_ for _ in ()).throw(refusal), field="other") is None
+        assert form.other.errors == ["Nothing to do with a field."]

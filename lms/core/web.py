@@ -99,3 +99,33 @@ def commit_or_flash(change: Callable[[], T],
     if success is not None:
         flash(str(success(result) if callable(success) else success), "success")
     return result
+
+
+def commit_or_mark(form: FlaskForm, change: Callable[[], T],
+                   success: Text | Callable[[T], Text] | None = None,
+                   field: str | None = None) -> T | None:
+    """Make one change from a WTForms page: commit it and flash ``success``, or roll it back and
+    put each refusal next to its field, so the page shows again with what was typed.
+
+    :param field: the field that shows a refusal naming none of the form's fields; without it,
+        the refusal's message is flashed (it also is, as a summary, when fields were marked).
+    :return: the service's result, or None when it was refused.
+    """
+    try:
+        result = change()
+    except DomainError as exc:
+        db.session.rollback()
+        placed = False
+        for name, message in exc.fields.items():
+            if name in form._fields:
+                form[name].errors = [*form[name].errors, message]
+                placed = True
+        if not placed and field is not None:
+            form[field].errors = [*form[field].errors, str(exc.message)]
+        else:
+            flash(str(exc.message), "error")
+        return None
+    db.session.commit()
+    if success is not None:
+        flash(str(success(result) if callable(success) else success), "success")
+    return result

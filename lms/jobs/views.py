@@ -7,7 +7,6 @@ from typing import Any
 from flask import (
     abort,
     current_app,
-    flash,
     jsonify,
     redirect,
     render_template,
@@ -26,8 +25,8 @@ from lms.accounts.authz import (
     role_required,
 )
 from lms.accounts.models import Role
-from lms.core.errors import DomainError
 from lms.core.limits import MULTIPART_ROOM, max_body
+from lms.core.web import commit_or_flash, commit_or_mark
 from lms.extensions import db
 from lms.jobs import members_import, messages, queries, services
 from lms.jobs.forms import CancelForm, ImportMembersForm
@@ -99,14 +98,7 @@ def cancel_job(job_id: int) -> Any:
     """Cancel a queued job, or ask a running one to stop."""
     job = _visible_job(job_id)
     if CancelForm().validate_on_submit():
-        try:
-            services.request_cancel(job=job)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("Cancellation requested."), "success")
+        commit_or_flash(lambda: services.request_cancel(job=job), _("Cancellation requested."))
     return redirect(url_for("jobs.job", job_id=job.id))
 
 
@@ -118,18 +110,13 @@ def import_members() -> Any:
     form = ImportMembersForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            job = members_import.start_import(
-                organization=current_organization(),
-                created_by=current_user._get_current_object(),  # type: ignore[attr-defined]
-                data=form.file.data.read(), default_role=form.default_role.data)
-        except DomainError as exc:
-            db.session.rollback()
-            form.file.errors = [*form.file.errors, exc.fields.get("file", exc.message)]
-            status = 422
-        else:
-            db.session.commit()
+        job = commit_or_mark(form, lambda: members_import.start_import(
+            organization=current_organization(),
+            created_by=current_user._get_current_object(),  # type: ignore[attr-defined]
+            data=form.file.data.read(), default_role=form.default_role.data), field="file")
+        if job is not None:
             return redirect(url_for("jobs.job", job_id=job.id))
+        status = 422
     elif form.is_submitted():
         status = 422
     return render_template("jobs/import_members.html", form=form), status

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from lms.accounts.authz import current_organization, org_blueprint, role_required
 from lms.accounts.models import Role
-from lms.core.errors import DomainError
+from lms.core.web import commit_or_mark
 from lms.extensions import db
 
 bp = org_blueprint("xapi_forwarding", __name__, template_folder="templates")
@@ -72,19 +72,12 @@ def settings() -> Any:
 
     form = ExternalLrsForm()
     if form.validate_on_submit():
-        try:
-            forwarding.configure_external_lrs(
-                organization_id=current_organization().id, endpoint=form.endpoint.data or "",
-                key=form.key.data or "", secret=form.secret.data or None,
-                enabled=bool(form.enabled.data))
-        except DomainError as exc:
-            db.session.rollback()
-            for name, message in exc.fields.items():
-                getattr(form, name).errors = [message]
-            flash(exc.message, "error")
+        saved = commit_or_mark(form, lambda: forwarding.configure_external_lrs(
+            organization_id=current_organization().id, endpoint=form.endpoint.data or "",
+            key=form.key.data or "", secret=form.secret.data or None,
+            enabled=bool(form.enabled.data)), _("External LRS saved."))
+        if saved is None:
             return _page(form, status=422)
-        db.session.commit()
-        flash(_("External LRS saved."), "success")
         return redirect(url_for(".settings"))
     if form.is_submitted():
         return _page(form, status=422)
