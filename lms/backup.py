@@ -62,15 +62,7 @@ def backup(out: str) -> int:
     target = Path(out)
     tmp = target.with_name(f".{target.name}.partial")
     if url.get_backend_name() == "sqlite":
-        source = sqlite3.connect(_sqlite_path(url))
-        dest = sqlite3.connect(tmp)
-        try:
-            # The backup API copies page by page under SQLite's locks: consistent while the
-            # application keeps writing.
-            source.backup(dest)
-        finally:
-            dest.close()
-            source.close()
+        _sqlite_copy(sqlite3.connect(_sqlite_path(url)), sqlite3.connect(tmp))
     elif url.get_backend_name() == "postgresql":
         args, env = _pg_args(url)
         proc = subprocess.run(
@@ -86,6 +78,16 @@ def backup(out: str) -> int:
     return target.stat().st_size
 
 
+def _sqlite_copy(source: sqlite3.Connection, dest: sqlite3.Connection) -> None:
+    # The backup API copies page by page under SQLite's locks: consistent while the
+    # application keeps writing.
+    try:
+        source.backup(dest)
+    finally:
+        dest.close()
+        source.close()
+
+
 def restore(file: str) -> None:
     """Replace the database's content with the backup ``file``.
 
@@ -98,13 +100,8 @@ def restore(file: str) -> None:
     if url.get_backend_name() == "sqlite":
         if not head.startswith(SQLITE_MAGIC):
             raise BackupError(f"{file} is not an SQLite backup")
-        source = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
-        dest = sqlite3.connect(_sqlite_path(url), timeout=30)
-        try:
-            source.backup(dest)
-        finally:
-            dest.close()
-            source.close()
+        _sqlite_copy(sqlite3.connect(f"file:{file}?mode=ro", uri=True),
+                     sqlite3.connect(_sqlite_path(url), timeout=30))
     elif url.get_backend_name() == "postgresql":
         if not head.startswith(PGDUMP_MAGIC):
             raise BackupError(f"{file} is not a pg_dump custom-format backup "
