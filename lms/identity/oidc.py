@@ -172,7 +172,8 @@ def finish(*, state: str | None, session_state: str | None, code: str | None,
         raise _failure("invalid_token", 401, "no ID token in the provider's answer")
     claims = validate_id_token(id_token, settings=settings, jwks=_get_json(metadata["jwks_uri"]),
                                nonce=request.nonce)
-    signed_in = services.sign_in(settings=settings, claims=claims)
+    signed_in = services.sign_in(settings=settings,
+                                 person=services.asserted_from_claims(settings, claims))
     return Finished(signed_in=signed_in, next_url=request.next_url)
 
 
