@@ -44,6 +44,13 @@ class SsoFailed(DomainError):
     status = 400
 
 
+def failure(code: str, status: int, message: str) -> SsoFailed:
+    """An :class:`SsoFailed` with its code and the HTTP status the page answers with."""
+    exc = SsoFailed(message, code=code)
+    exc.status = status
+    return exc
+
+
 # -- settings ----------------------------------------------------------------------------------
 
 def settings_for(organization: Organization) -> OidcSettings | None:
@@ -163,18 +170,21 @@ def check_policy(*, organization: Organization, allowed_domains: str, default_ro
                   require_sso=require_sso, break_glass_user=break_glass_user)
 
 
-def _apply_policy(settings: OidcSettings | SamlSettings, policy: Policy, *,
-                  enabled: bool) -> None:
+def apply_policy(settings: OidcSettings | SamlSettings, policy: Policy, *,
+                 enabled: bool) -> None:
+    """Write the checked shared settings, keeping the domain rows that stay."""
     settings.enabled = enabled
     settings.default_role = policy.default_role
     settings.role_mapping = policy.role_mapping
     settings.require_sso = policy.require_sso
     settings.break_glass_user = policy.break_glass_user if policy.require_sso else None
-    kind = OidcDomain if isinstance(settings, OidcSettings) else SamlDomain
-    kept = [d for d in settings.domains if d.domain in policy.domains]
-    have = {d.domain for d in kept}
-    settings.domains = kept + [kind(domain=d) for d in policy.domains  # type: ignore[misc]
-                               if d not in have]
+    have = set(settings.domain_names)
+    for row in [d for d in settings.domains if d.domain not in policy.domains]:
+        settings.domains.remove(row)  # type: ignore[arg-type]
+    for domain in policy.domains:
+        if domain not in have:
+            kind = OidcDomain if isinstance(settings, OidcSettings) else SamlDomain
+            settings.domains.append(kind(domain=domain))  # type: ignore[arg-type]
 
 
 def save_settings(*, organization: Organization, issuer: str, client_id: str,
@@ -215,7 +225,7 @@ def save_settings(*, organization: Organization, issuer: str, client_id: str,
                                                                  purpose=SECRET_PURPOSE)
     settings.groups_claim = (groups_claim or "groups").strip()[:100]
     settings.team_claim = (team_claim or "").strip()[:100] or None
-    _apply_policy(settings, policy, enabled=enabled)
+    apply_policy(settings, policy, enabled=enabled)
     db.session.flush()
     return settings
 
@@ -265,10 +275,11 @@ def password_refusal(user: User) -> str | None:
     org_ids = [m.organization_id for m in user.memberships if m.active]
     if not org_ids:
         return None
-    for kind in (OidcSettings, SamlSettings):
-        rows = db.session.scalars(
+    kinds: tuple[type[OidcSettings] | type[SamlSettings], ...] = (OidcSettings, SamlSettings)
+    for kind in kinds:
+        rows: list[OidcSettings | SamlSettings] = db.session.scalars(
             select(kind).where(kind.organization_id.in_(org_ids), kind.enabled.is_(True),
-                               kind.require_sso.is_(True))).all()
+                               kind.require_sso.is_(True))).all()  # type: ignore[assignment]
         for settings in rows:
             if settings.break_glass_user_id != user.id:
                 return f"{settings.organization.name} requires single sign-on"
