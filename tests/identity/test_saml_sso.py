@@ -227,7 +227,7 @@ def test_an_admin_imports_the_idp_metadata_on_the_settings_page(client, create_u
     bad = client.post(f"/o/{org.slug}/settings/sso/saml", data={
         "saml-idp_metadata": "<not metadata", "saml-allowed_domains": "gamma-saml.com",
         "saml-default_role": "learner", "saml-email_attribute": "email",
-        "saml-role_mapping": "admins = king"}, headers={"Accept-Language": "fr"})
+        "saml-role_mapping": "admins = king", "saml-break_glass_user_id": ""}, headers={"Accept-Language": "fr"})
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422
     assert "pas des métadonnées SAML" in html and "rôle connu" in html
@@ -236,7 +236,8 @@ def test_an_admin_imports_the_idp_metadata_on_the_settings_page(client, create_u
     good = client.post(f"/o/{org.slug}/settings/sso/saml", data={
         "saml-enabled": "y", "saml-idp_metadata_url": f"{idp.base}/metadata",
         "saml-allowed_domains": "gamma-saml.com", "saml-default_role": "learner",
-        "saml-email_attribute": "email", "saml-groups_attribute": "groups"})
+        "saml-email_attribute": "email", "saml-groups_attribute": "groups",
+        "saml-break_glass_user_id": ""})
     assert good.status_code == 302, good.get_data(as_text=True)[:2000]
     settings = db.session.scalar(select(SamlSettings))
     assert settings.idp_entity_id == idp.entity_id
@@ -245,6 +246,6 @@ def test_an_admin_imports_the_idp_metadata_on_the_settings_page(client, create_u
     assert entry.actor_id == admin.id and entry.details["metadata"] == "url"
     unreachable = client.post(f"/o/{org.slug}/settings/sso/saml", data={
         "saml-idp_metadata_url": "ftp://example.com/md", "saml-allowed_domains": "gamma-saml.com",
-        "saml-default_role": "learner", "saml-email_attribute": "email"},
-        headers={"Accept-Language": "en"})
+        "saml-default_role": "learner", "saml-email_attribute": "email",
+        "saml-break_glass_user_id": ""}, headers={"Accept-Language": "en"})
     assert unreachable.status_code == 422 and "https address" in unreachable.get_data(as_text=True)
