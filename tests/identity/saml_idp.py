@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +33,8 @@ from saml2.config import IdPConfig
 from saml2.metadata import entity_descriptor
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
 from saml2.server import Server
-from werkzeug.serving import make_server
+
+from tests.support import serving
 
 XMLSEC = shutil.which("xmlsec1") or "/usr/bin/xmlsec1"
 
@@ -169,13 +169,6 @@ def running_idp() -> Iterator[IdentityProvider]:
     with tempfile.TemporaryDirectory(prefix="saml-idp-") as directory:
         idp = IdentityProvider(directory=directory, key=_key_pair(directory, "idp"),
                                foreign=_key_pair(directory, "foreign"))
-        server = make_server("127.0.0.1", 0, create_idp_app(idp), threaded=True)
-        idp.base = f"http://127.0.0.1:{server.server_port}"
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serving(create_idp_app(idp)) as base:
+            idp.base = base
             yield idp
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(5)

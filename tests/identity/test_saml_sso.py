@@ -227,7 +227,8 @@ def test_an_admin_imports_the_idp_metadata_on_the_settings_page(client, create_u
     bad = client.post(f"/o/{org.slug}/settings/sso/saml", data={
         "saml-idp_metadata": "<not metadata", "saml-allowed_domains": "gamma-saml.com",
         "saml-default_role": "learner", "saml-email_attribute": "email",
-        "saml-role_mapping": "admins = king", "saml-break_glass_user_id": ""}, headers={"Accept-Language": "fr"})
+        "saml-role_mapping": "admins = king", "saml-break_glass_user_id": ""},
+        headers={"Accept-Language": "fr"})
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422
     assert "pas des métadonnées SAML" in html and "rôle connu" in html
