@@ -71,8 +71,11 @@ DEFAULTS: dict[str, Any] = {
     "XAPI_FORWARD_CLAIM_SECONDS": 300,  # a worker's claim on an organization lapses after this
     # None: Secure exactly when BASE_URL is https (lms/core/security.py); true/false forces it.
     "SESSION_COOKIE_SECURE": None,
-    # Seconds Relais waits for the company's OpenID provider (discovery, keys, tokens).
+    # Seconds Relais waits for the company's OpenID provider (discovery, keys, tokens), and for
+    # a SAML IdP's metadata URL.
     "OIDC_HTTP_TIMEOUT": 10.0,
+    # The xmlsec1 program SAML signs and verifies with; None: found on PATH.
+    "SAML_XMLSEC_BINARY": None,
     # A login session ends after this long without a request, and this long after the login
     # whatever happens (server-side, lms/accounts/sessions.py).
     "SESSION_IDLE_MINUTES": 120,

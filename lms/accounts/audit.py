@@ -16,12 +16,14 @@ from lms.accounts.models import AuditEvent, Organization, User
 from lms.extensions import db
 
 # Actions written today; the admin page offers them as a filter.
-ACTIONS = ("personal_data.export", "personal_data.erase", "member.role_change")
+ACTIONS = ("personal_data.export", "personal_data.erase", "member.role_change",
+           "sso.saml_settings")
 # What each action is called on the audit page, in the reader's language.
 ACTION_LABELS = {
     "personal_data.export": _l("Personal data exported"),
     "personal_data.erase": _l("Personal data erased"),
     "member.role_change": _l("Role changed"),
+    "sso.saml_settings": _l("SAML settings changed"),
 }
 
 

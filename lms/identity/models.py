@@ -6,13 +6,48 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false, true
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from lms.accounts.models import ROLE_ENUM, Organization, Role, User
 from lms.core.models import Base, TimestampMixin
 
 
-class OidcSettings(TimestampMixin, Base):
+class SsoPolicy:
+    """What every single sign-on protocol shares: who may sign in and with which role.
+
+    OpenID Connect and SAML settings both carry these columns, so one just-in-time sign-in
+    (``services.sign_in``) and one password check serve both.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), unique=True)
+    enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    default_role: Mapped[Role] = mapped_column(ROLE_ENUM, default=Role.LEARNER)
+    # {group: role} for the provider's groups that map to a role.
+    role_mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Passwords are refused for the organization's members, except the break-glass admin's.
+    require_sso: Mapped[bool] = mapped_column(default=False, server_default=false())
+    break_glass_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+
+    @declared_attr
+    def organization(cls) -> Mapped[Organization]:
+        """The organization these settings sign people into."""
+        return relationship(Organization)
+
+    @declared_attr
+    def break_glass_user(cls) -> Mapped[User | None]:
+        """The administrator who keeps a password when SSO is required."""
+        return relationship(User)
+
+    @property
+    def domain_names(self) -> list[str]:
+        """The allowed e-mail domains."""
+        return [d.domain for d in getattr(self, "domains", [])]
+
+
+class OidcSettings(TimestampMixin, SsoPolicy, Base):
     """An organization's OpenID Connect provider (Entra ID, Google Workspace, Okta…).
 
     The client secret is stored encrypted (``lms.core.crypto``) and never shown again.
@@ -20,27 +55,15 @@ class OidcSettings(TimestampMixin, Base):
 
     __tablename__ = "identity_oidc_settings"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), unique=True)
-    enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     issuer: Mapped[str] = mapped_column(String(500))
     client_id: Mapped[str] = mapped_column(String(255))
     client_secret_encrypted: Mapped[str] = mapped_column(Text)
-    default_role: Mapped[Role] = mapped_column(ROLE_ENUM, default=Role.LEARNER)
-    # The ID-token claim listing the person's groups, and {group: role} for those that map.
+    # The ID-token claim listing the person's groups.
     groups_claim: Mapped[str] = mapped_column(String(100), default="groups",
                                               server_default="groups")
-    role_mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The claim whose value becomes the member's team (e.g. "department"); None: teams untouched.
     team_claim: Mapped[str | None] = mapped_column(String(100))
-    # Passwords are refused for the organization's members, except the break-glass admin's.
-    require_sso: Mapped[bool] = mapped_column(default=False, server_default=false())
-    break_glass_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
 
-    organization: Mapped[Organization] = relationship()
-    break_glass_user: Mapped[User | None] = relationship()
     domains: Mapped[list[OidcDomain]] = relationship(
         back_populates="settings", cascade="all, delete-orphan", order_by="OidcDomain.domain")
 
@@ -73,6 +96,71 @@ class OidcRequest(TimestampMixin, Base):
     nonce: Mapped[str] = mapped_column(String(128))
     code_verifier: Mapped[str] = mapped_column(String(128))
     next_url: Mapped[str | None] = mapped_column(String(500))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SamlSettings(TimestampMixin, SsoPolicy, Base):
+    """An organization's SAML 2.0 identity provider, and Relais' own key pair as its SP.
+
+    The IdP is known by its metadata (pasted, or fetched once from a URL and kept here). The SP
+    key is generated for the organization and stored encrypted (``lms.core.crypto``); its
+    certificate is published in the SP metadata.
+    """
+
+    __tablename__ = "identity_saml_settings"
+
+    idp_entity_id: Mapped[str] = mapped_column(String(500))
+    idp_metadata: Mapped[str] = mapped_column(Text)
+    # Where the metadata was fetched from (None: pasted); shown again, never fetched again.
+    idp_metadata_url: Mapped[str | None] = mapped_column(String(500))
+    sp_private_key_encrypted: Mapped[str] = mapped_column(Text)
+    sp_certificate: Mapped[str] = mapped_column(Text)
+    # Names of the assertion's attributes (the NameID is used when the e-mail one is absent).
+    email_attribute: Mapped[str] = mapped_column(String(200), default="email",
+                                                 server_default="email")
+    name_attribute: Mapped[str | None] = mapped_column(String(200))
+    groups_attribute: Mapped[str] = mapped_column(String(200), default="groups",
+                                                  server_default="groups")
+    team_attribute: Mapped[str | None] = mapped_column(String(200))
+
+    domains: Mapped[list[SamlDomain]] = relationship(
+        back_populates="settings", cascade="all, delete-orphan", order_by="SamlDomain.domain")
+
+
+class SamlDomain(Base):
+    """An e-mail domain whose people sign in through one organization's SAML IdP."""
+
+    __tablename__ = "identity_saml_domains"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    settings_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_saml_settings.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+
+    settings: Mapped[SamlSettings] = relationship(back_populates="domains")
+
+
+class SamlRequest(TimestampMixin, Base):
+    """An AuthnRequest sent to the IdP and not yet answered; deleted by its answer (single use)."""
+
+    __tablename__ = "identity_saml_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(100), unique=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    next_url: Mapped[str | None] = mapped_column(String(500))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SamlAssertion(Base):
+    """An assertion already used to sign in, kept until it expires: a replay is refused."""
+
+    __tablename__ = "identity_saml_assertions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 of the IdP's entity id and the assertion's ID (IDs are only unique per IdP).
+    assertion_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 

@@ -29,19 +29,13 @@ from lms.core.models import utcnow
 from lms.extensions import db
 from lms.identity import services
 from lms.identity.models import OidcRequest, OidcSettings
-from lms.identity.services import SsoFailed
+from lms.identity.services import failure
 
 SCOPES = "openid email profile"
 # Asymmetric algorithms only: "none" and shared-secret HMAC are refused.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 REQUEST_TTL = timedelta(minutes=10)
 CLOCK_LEEWAY = 60  # seconds of clock difference tolerated on exp/iat/nbf
-
-
-def _failure(code: str, status: int, message: str) -> SsoFailed:
-    exc = SsoFailed(message, code=code)
-    exc.status = status
-    return exc
 
 
 def redirect_uri() -> str:
@@ -59,9 +53,9 @@ def _get_json(url: str) -> dict[str, Any]:
         response.raise_for_status()
         data = response.json()
     except (requests.RequestException, ValueError) as exc:
-        raise _failure("provider_unavailable", 502, f"{url}: {exc}") from exc
+        raise failure("provider_unavailable", 502, f"{url}: {exc}") from exc
     if not isinstance(data, dict):
-        raise _failure("provider_unavailable", 502, f"{url}: not a JSON object")
+        raise failure("provider_unavailable", 502, f"{url}: not a JSON object")
     return data
 
 
@@ -72,10 +66,10 @@ def discover(settings: OidcSettings) -> dict[str, Any]:
     """
     metadata = _get_json(f"{settings.issuer}/.well-known/openid-configuration")
     if str(metadata.get("issuer", "")).rstrip("/") != settings.issuer:
-        raise _failure("provider_unavailable", 502, "the discovery document names another issuer")
+        raise failure("provider_unavailable", 502, "the discovery document names another issuer")
     for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
         if not isinstance(metadata.get(key), str):
-            raise _failure("provider_unavailable", 502, f"the discovery document lacks {key}")
+            raise failure("provider_unavailable", 502, f"the discovery document lacks {key}")
     return metadata
 
 
@@ -141,22 +135,22 @@ def finish(*, state: str | None, session_state: str | None, code: str | None,
         in the organization's domains.
     """
     if not state or not session_state or not secrets.compare_digest(state, session_state):
-        raise _failure("bad_state", 400, "state missing or not this browser's")
+        raise failure("bad_state", 400, "state missing or not this browser's")
     request = db.session.scalar(
         select(OidcRequest).where(OidcRequest.state_hash == hash_token(state)).with_for_update())
     if request is None or request.expires_at < utcnow():
-        raise _failure("bad_state", 400, "unknown, used or expired state")
+        raise failure("bad_state", 400, "unknown, used or expired state")
     # Used once: deleted whatever happens next (the caller commits even on failure).
     db.session.delete(request)
     db.session.flush()
     if error:
-        raise _failure("provider_refused", 401, f"the provider answered {error}")
+        raise failure("provider_refused", 401, f"the provider answered {error}")
     if not code:
-        raise _failure("bad_state", 400, "no authorization code")
+        raise failure("bad_state", 400, "no authorization code")
     organization = db.session.get(Organization, request.organization_id)
     settings = services.settings_for(organization) if organization else None
     if settings is None or not settings.enabled:
-        raise _failure("not_configured", 400, "single sign-on is off for this organization")
+        raise failure("not_configured", 400, "single sign-on is off for this organization")
     metadata = discover(settings)
     try:
         with _client(settings) as client:
@@ -164,15 +158,16 @@ def finish(*, state: str | None, session_state: str | None, code: str | None,
                                        code_verifier=request.code_verifier,
                                        grant_type="authorization_code", timeout=_timeout())
     except requests.RequestException as exc:
-        raise _failure("provider_unavailable", 502, str(exc)) from exc
+        raise failure("provider_unavailable", 502, str(exc)) from exc
     except (OAuthError, OAuth2Error, ValueError) as exc:
-        raise _failure("provider_refused", 401, str(exc)) from exc
+        raise failure("provider_refused", 401, str(exc)) from exc
     id_token = token.get("id_token")
     if not isinstance(id_token, str):
-        raise _failure("invalid_token", 401, "no ID token in the provider's answer")
+        raise failure("invalid_token", 401, "no ID token in the provider's answer")
     claims = validate_id_token(id_token, settings=settings, jwks=_get_json(metadata["jwks_uri"]),
                                nonce=request.nonce)
-    signed_in = services.sign_in(settings=settings, claims=claims)
+    signed_in = services.sign_in(settings=settings,
+                                 person=services.asserted_from_claims(settings, claims))
     return Finished(signed_in=signed_in, next_url=request.next_url)
 
 
@@ -186,7 +181,7 @@ def validate_id_token(id_token: str, *, settings: OidcSettings, jwks: dict[str, 
         key_set = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
         token = jwt.decode(id_token, key_set, algorithms=ALGORITHMS)
     except (JoseError, ValueError, TypeError) as exc:
-        raise _failure("invalid_token", 401, f"bad signature or format: {exc}") from exc
+        raise failure("invalid_token", 401, f"bad signature or format: {exc}") from exc
     registry = jwt.JWTClaimsRegistry(
         leeway=CLOCK_LEEWAY,
         iss={"essential": True, "value": settings.issuer},
@@ -199,11 +194,11 @@ def validate_id_token(id_token: str, *, settings: OidcSettings, jwks: dict[str, 
     try:
         registry.validate(token.claims)
     except ExpiredTokenError as exc:
-        raise _failure("token_expired", 401, str(exc)) from exc
+        raise failure("token_expired", 401, str(exc)) from exc
     except (InvalidClaimError, MissingClaimError) as exc:
         if getattr(exc, "claim", None) == "aud":
-            raise _failure("wrong_audience", 401, str(exc)) from exc
-        raise _failure("invalid_token", 401, str(exc)) from exc
+            raise failure("wrong_audience", 401, str(exc)) from exc
+        raise failure("invalid_token", 401, str(exc)) from exc
     except JoseError as exc:
-        raise _failure("invalid_token", 401, str(exc)) from exc
+        raise failure("invalid_token", 401, str(exc)) from exc
     return dict(token.claims)

@@ -20,7 +20,7 @@ from lms.core.errors import Conflict, DomainError
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.identity.models import ScimGroup, ScimUser
-from lms.identity.services import settings_for
+from lms.identity.services import policy_for
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -301,7 +301,7 @@ def attributes_from_resource(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _default_role(organization: Organization) -> Role:
-    settings = settings_for(organization)
+    settings = policy_for(organization)
     return settings.default_role if settings else Role.LEARNER
 
 

@@ -1,4 +1,4 @@
-"""Writes for single sign-on settings, just-in-time accounts and SCIM tokens.
+"""Writes for single sign-on settings (OpenID Connect, SAML), just-in-time accounts, SCIM tokens.
 
 Every function flushes and never commits: the caller (a view, the SCIM API or the CLI) commits.
 People and memberships are only ever written through ``lms.accounts.services``.
@@ -21,7 +21,14 @@ from lms.core import crypto
 from lms.core.errors import DomainError, ValidationFailed
 from lms.core.models import utcnow
 from lms.extensions import db
-from lms.identity.models import OidcDomain, OidcSettings, ScimToken
+from lms.identity.models import (
+    OidcDomain,
+    OidcSettings,
+    SamlDomain,
+    SamlSettings,
+    ScimToken,
+    SsoPolicy,
+)
 
 SECRET_PURPOSE = "identity-oidc-client-secret"
 SCIM_TOKEN_PREFIX = "scim_"
@@ -35,6 +42,13 @@ class SsoFailed(DomainError):
 
     code = "sso_failed"
     status = 400
+
+
+def failure(code: str, status: int, message: str) -> SsoFailed:
+    """An :class:`SsoFailed` with its code and the HTTP status the page answers with."""
+    exc = SsoFailed(message, code=code)
+    exc.status = status
+    return exc
 
 
 # -- settings ----------------------------------------------------------------------------------
@@ -99,36 +113,37 @@ def check_issuer(issuer: str) -> str:
     return issuer
 
 
-def save_settings(*, organization: Organization, issuer: str, client_id: str,
-                  client_secret: str | None, allowed_domains: str, default_role: str | Role,
-                  groups_claim: str = "groups", role_mapping: str = "",
-                  team_claim: str | None = None, require_sso: bool = False,
-                  break_glass_user: User | None = None, enabled: bool = True) -> OidcSettings:
-    """Create or update the organization's OpenID Connect settings.
+@dataclass(frozen=True)
+class Policy:
+    """The checked shared part of a settings form: domains, roles, require-SSO."""
 
-    :param client_secret: None or empty keeps the stored secret.
-    :raise ValidationFailed: a field is malformed, a domain belongs to another organization,
-        or SSO is required without a break-glass administrator.
+    domains: list[str]
+    default_role: Role
+    role_mapping: dict[str, str]
+    require_sso: bool
+    break_glass_user: User | None
+
+
+def check_policy(*, organization: Organization, allowed_domains: str, default_role: str | Role,
+                 role_mapping: str, require_sso: bool, break_glass_user: User | None,
+                 fields: dict[str, str]) -> Policy:
+    """The shared settings of any SSO protocol, checked; problems are added to ``fields``.
+
+    A domain belongs to one organization only, whichever protocol claims it, so one company's
+    identity provider can never sign anyone into another organization.
     """
-    fields: dict[str, str] = {}
-    settings = settings_for(organization)
-    try:
-        issuer = check_issuer(issuer)
-    except ValidationFailed as exc:
-        fields.update(exc.fields)
-    client_id = client_id.strip()
-    if not client_id or len(client_id) > 255:
-        fields["client_id"] = "required, at most 255 characters"
-    if not client_secret and settings is None:
-        fields["client_secret"] = "required"
     try:
         domains = parse_domains(allowed_domains)
         if not domains:
             fields["allowed_domains"] = "give at least one domain"
-        taken = db.session.scalars(
+        taken = {*db.session.scalars(
             select(OidcDomain.domain).join(OidcSettings)
             .where(OidcDomain.domain.in_(domains),
-                   OidcSettings.organization_id != organization.id)).all()
+                   OidcSettings.organization_id != organization.id)),
+                 *db.session.scalars(
+            select(SamlDomain.domain).join(SamlSettings)
+            .where(SamlDomain.domain.in_(domains),
+                   SamlSettings.organization_id != organization.id))}
         if taken:
             fields["allowed_domains"] = (f"already used by another organization: "
                                          f"{', '.join(sorted(taken))}")
@@ -151,26 +166,66 @@ def save_settings(*, organization: Organization, issuer: str, client_id: str,
              if m.organization_id == organization.id and m.role == Role.ADMIN), None)
         if not admin:
             fields["break_glass_user_id"] = "choose an administrator who keeps a password"
+    return Policy(domains=domains, default_role=role, role_mapping=mapping,
+                  require_sso=require_sso, break_glass_user=break_glass_user)
+
+
+def apply_policy(settings: OidcSettings | SamlSettings, policy: Policy, *,
+                 enabled: bool) -> None:
+    """Write the checked shared settings, keeping the domain rows that stay."""
+    settings.enabled = enabled
+    settings.default_role = policy.default_role
+    settings.role_mapping = policy.role_mapping
+    settings.require_sso = policy.require_sso
+    settings.break_glass_user = policy.break_glass_user if policy.require_sso else None
+    have = set(settings.domain_names)
+    for row in [d for d in settings.domains if d.domain not in policy.domains]:
+        settings.domains.remove(row)  # type: ignore[arg-type]
+    for domain in policy.domains:
+        if domain not in have:
+            kind = OidcDomain if isinstance(settings, OidcSettings) else SamlDomain
+            settings.domains.append(kind(domain=domain))  # type: ignore[arg-type]
+
+
+def save_settings(*, organization: Organization, issuer: str, client_id: str,
+                  client_secret: str | None, allowed_domains: str, default_role: str | Role,
+                  groups_claim: str = "groups", role_mapping: str = "",
+                  team_claim: str | None = None, require_sso: bool = False,
+                  break_glass_user: User | None = None, enabled: bool = True) -> OidcSettings:
+    """Create or update the organization's OpenID Connect settings.
+
+    :param client_secret: None or empty keeps the stored secret.
+    :raise ValidationFailed: a field is malformed, a domain belongs to another organization,
+        or SSO is required without a break-glass administrator.
+    """
+    fields: dict[str, str] = {}
+    settings = settings_for(organization)
+    try:
+        issuer = check_issuer(issuer)
+    except ValidationFailed as exc:
+        fields.update(exc.fields)
+    client_id = client_id.strip()
+    if not client_id or len(client_id) > 255:
+        fields["client_id"] = "required, at most 255 characters"
+    if not client_secret and settings is None:
+        fields["client_secret"] = "required"
+    policy = check_policy(organization=organization, allowed_domains=allowed_domains,
+                          default_role=default_role, role_mapping=role_mapping,
+                          require_sso=require_sso, break_glass_user=break_glass_user,
+                          fields=fields)
     if fields:
         raise ValidationFailed("The single sign-on settings are not valid.", fields=fields)
     if settings is None:
         settings = OidcSettings(organization=organization, client_secret_encrypted="")
         db.session.add(settings)
-    settings.enabled = enabled
     settings.issuer = issuer
     settings.client_id = client_id
     if client_secret:
         settings.client_secret_encrypted = crypto.encrypt_secret(client_secret,
                                                                  purpose=SECRET_PURPOSE)
-    settings.default_role = role
     settings.groups_claim = (groups_claim or "groups").strip()[:100]
-    settings.role_mapping = mapping
     settings.team_claim = (team_claim or "").strip()[:100] or None
-    settings.require_sso = require_sso
-    settings.break_glass_user = break_glass_user if require_sso else None
-    settings.domains = [d for d in settings.domains if d.domain in domains]
-    have = {d.domain for d in settings.domains}
-    settings.domains.extend(OidcDomain(domain=d) for d in domains if d not in have)
+    apply_policy(settings, policy, enabled=enabled)
     db.session.flush()
     return settings
 
@@ -187,12 +242,30 @@ def client_secret(settings: OidcSettings) -> str:
                         "it again.", code="secret_unreadable") from None
 
 
-def settings_for_email(email: str) -> OidcSettings | None:
-    """The enabled settings whose allowed domains include ``email``'s domain, or None."""
+def saml_settings_for(organization: Organization) -> SamlSettings | None:
+    """The organization's SAML settings, or None."""
+    return db.session.scalar(
+        select(SamlSettings).where(SamlSettings.organization_id == organization.id))
+
+
+def policy_for(organization: Organization) -> OidcSettings | SamlSettings | None:
+    """The organization's enabled SSO settings (SAML first, as discovery does), else any."""
+    found = [s for s in (saml_settings_for(organization), settings_for(organization)) if s]
+    return next((s for s in found if s.enabled), found[0] if found else None)
+
+
+def settings_for_email(email: str) -> OidcSettings | SamlSettings | None:
+    """The enabled settings whose allowed domains include ``email``'s domain, or None.
+
+    An organization that set up both protocols for a domain signs in through SAML.
+    """
     domain = email.strip().lower().rpartition("@")[2]
     if not domain:
         return None
     return db.session.scalar(
+        select(SamlSettings).join(SamlDomain)
+        .where(SamlDomain.domain == domain, SamlSettings.enabled.is_(True))
+    ) or db.session.scalar(
         select(OidcSettings).join(OidcDomain)
         .where(OidcDomain.domain == domain, OidcSettings.enabled.is_(True)))
 
@@ -202,13 +275,14 @@ def password_refusal(user: User) -> str | None:
     org_ids = [m.organization_id for m in user.memberships if m.active]
     if not org_ids:
         return None
-    rows = db.session.scalars(
-        select(OidcSettings).where(OidcSettings.organization_id.in_(org_ids),
-                                   OidcSettings.enabled.is_(True),
-                                   OidcSettings.require_sso.is_(True))).all()
-    for settings in rows:
-        if settings.break_glass_user_id != user.id:
-            return f"{settings.organization.name} requires single sign-on"
+    kinds: tuple[type[OidcSettings] | type[SamlSettings], ...] = (OidcSettings, SamlSettings)
+    for kind in kinds:
+        rows: list[OidcSettings | SamlSettings] = db.session.scalars(
+            select(kind).where(kind.organization_id.in_(org_ids), kind.enabled.is_(True),
+                               kind.require_sso.is_(True))).all()  # type: ignore[assignment]
+        for settings in rows:
+            if settings.break_glass_user_id != user.id:
+                return f"{settings.organization.name} requires single sign-on"
     return None
 
 
@@ -222,28 +296,51 @@ class SignedIn:
     membership: Membership
 
 
-def _mapped_role(settings: OidcSettings, claims: dict[str, Any]) -> Role | None:
+@dataclass(frozen=True)
+class Asserted:
+    """What an identity provider vouched for, whatever the protocol (ID token or assertion)."""
+
+    email: str | None
+    name: str | None = None
+    groups: tuple[str, ...] = ()
+    team: str | None = None
+    # False only when the provider says so (OIDC's email_verified); SAML IdPs vouch for it.
+    email_verified: bool = True
+
+
+def asserted_from_claims(settings: OidcSettings, claims: dict[str, Any]) -> Asserted:
+    """What validated ID-token ``claims`` say, read with the organization's claim names."""
+    email = claims.get("email") or claims.get("preferred_username")
     groups = claims.get(settings.groups_claim) or []
-    if isinstance(groups, str):
-        groups = [groups]
-    roles = [Role(settings.role_mapping[g]) for g in groups
-             if isinstance(g, str) and g in settings.role_mapping]
+    team = claims.get(settings.team_claim) if settings.team_claim else None
+    name = claims.get("name")
+    return Asserted(
+        email=email if isinstance(email, str) else None,
+        name=name if isinstance(name, str) else None,
+        groups=tuple(g for g in ([groups] if isinstance(groups, str) else groups)
+                     if isinstance(g, str)),
+        team=team if isinstance(team, str) else None,
+        email_verified=claims.get("email_verified") is not False)
+
+
+def _mapped_role(settings: SsoPolicy, groups: tuple[str, ...]) -> Role | None:
+    roles = [Role(settings.role_mapping[g]) for g in groups if g in settings.role_mapping]
     return max(roles, key=ROLE_RANK.index) if roles else None
 
 
-def sign_in(*, settings: OidcSettings, claims: dict[str, Any]) -> SignedIn:
-    """Find or create the person of validated ID-token ``claims`` and their membership.
+def sign_in(*, settings: OidcSettings | SamlSettings, person: Asserted) -> SignedIn:
+    """Find or create the person an identity provider vouched for, and their membership.
 
     A new person gets the mapped role (or the default role); an existing member gets the mapped
-    role when a group maps, and the team from the team claim.
+    role when a group maps, and the team from the team claim or attribute.
 
     :raise SsoFailed: no usable e-mail, an unverified one, a domain that is not allowed, or the
         member was deactivated.
     """
-    email = claims.get("email") or claims.get("preferred_username") or ""
-    if not isinstance(email, str) or "@" not in email:
+    email = person.email or ""
+    if "@" not in email:
         raise SsoFailed("The provider did not send an e-mail address.", code="no_email")
-    if claims.get("email_verified") is False:
+    if not person.email_verified:
         raise SsoFailed("The provider says this e-mail address is not verified.",
                         code="email_unverified", )
     try:
@@ -251,7 +348,7 @@ def sign_in(*, settings: OidcSettings, claims: dict[str, Any]) -> SignedIn:
     except ValidationFailed:
         raise SsoFailed("The provider sent an invalid e-mail address.", code="no_email") from None
     domain = email.rpartition("@")[2]
-    if domain not in {d.domain for d in settings.domains}:
+    if domain not in settings.domain_names:
         exc = SsoFailed(f"{domain} is not an allowed domain", code="domain_not_allowed")
         exc.status = 403
         raise exc
@@ -264,13 +361,11 @@ def sign_in(*, settings: OidcSettings, claims: dict[str, Any]) -> SignedIn:
         exc = SsoFailed("deactivated", code="member_deactivated")
         exc.status = 403
         raise exc
-    mapped = _mapped_role(settings, claims)
+    mapped = _mapped_role(settings, person.groups)
     role = mapped or (member.role if member else settings.default_role)
     # Cut to the columns' lengths: a provider's long value must not stop the sign-in.
-    team = claims.get(settings.team_claim) if settings.team_claim else None
-    team = team.strip()[:120] if isinstance(team, str) else None
-    name = claims.get("name")
-    name = name.strip()[:200] if isinstance(name, str) else None
+    team = person.team.strip()[:120] or None if person.team else None
+    name = person.name.strip()[:200] or None if person.name else None
     try:
         result = accounts.provision_member(
             organization=organization, email=email, role=role, display_name=name,

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -17,18 +18,19 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from lms.accounts import sessions
 from lms.accounts.authz import current_organization, org_blueprint, role_required
 from lms.accounts.forms import ConfirmForm, LoginForm
-from lms.accounts.models import Membership, Role, User
+from lms.accounts.models import Membership, Organization, Role, User
 from lms.core.errors import DomainError
-from lms.extensions import db
-from lms.identity import oidc, services
-from lms.identity.forms import CompanyLoginForm, SsoSettingsForm
-from lms.identity.models import ScimToken
+from lms.extensions import csrf, db
+from lms.identity import oidc, saml, services
+from lms.identity.forms import CompanyLoginForm, SamlSettingsForm, SsoPolicyForm, SsoSettingsForm
+from lms.identity.models import OidcSettings, SamlSettings, ScimToken
 from lms.identity.services import SsoFailed
 
 bp = Blueprint("identity", __name__, template_folder="templates")
@@ -60,6 +62,22 @@ MESSAGES = {
                           "administrator."),
     "unknown_domain": _l("No company account is set up for this e-mail address: log in with "
                          "your password."),
+    "unsigned_assertion": _l("The answer of your company's sign-in service is not signed, and "
+                             "Relais accepts only signed assertions. Your IT department should "
+                             "turn on assertion signing."),
+    "bad_signature": _l("The signature of your company's sign-in service could not be "
+                        "verified. Your IT department should update the identity provider "
+                        "metadata in Relais."),
+    "saml_wrong_audience": _l("The answer of your company's sign-in service was meant for "
+                              "another application. Your IT department should check the "
+                              "Entity ID (Identifier)."),
+    "wrong_destination": _l("The answer of your company's sign-in service was sent to another "
+                            "address. Your IT department should check the ACS (reply) URL."),
+    "invalid_assertion": _l("The answer of your company's sign-in service could not be read. "
+                            "Start again; if it persists, contact your IT department."),
+    "saml_key_unreadable": _l("Single sign-on is misconfigured: an administrator must save the "
+                              "SAML settings again and give the new metadata to the identity "
+                              "provider."),
 }
 
 
@@ -83,15 +101,21 @@ def _local_next() -> str | None:
     return target[:500]
 
 
-def _redirect_to_provider(settings: Any, login_hint: str | None) -> Any:
+def _redirect_to_provider(settings: OidcSettings | SamlSettings, login_hint: str | None) -> Any:
     try:
-        started = oidc.start(settings=settings, login_hint=login_hint, next_url=_local_next())
+        if isinstance(settings, SamlSettings):
+            url = saml.start(settings=settings, next_url=_local_next())
+        else:
+            started = oidc.start(settings=settings, login_hint=login_hint,
+                                 next_url=_local_next())
+            url = started.url
     except SsoFailed as exc:
         db.session.rollback()
         return _login_page(MESSAGES.get(exc.code, MESSAGES["provider_unavailable"]), exc.status)
     db.session.commit()
-    session[SESSION_STATE] = started.state
-    return redirect(started.url)
+    if not isinstance(settings, SamlSettings):
+        session[SESSION_STATE] = started.state
+    return redirect(url)
 
 
 @bp.route("/sso/start", methods=["POST"])
@@ -112,10 +136,8 @@ def sso_start() -> Any:
 @bp.route("/sso/o/<org_slug>")
 def sso_organization(org_slug: str) -> Any:
     """Sign in through this organization's provider (a link IT can publish)."""
-    from lms.accounts.models import Organization
-
-    org = db.session.scalar(select(Organization).where(Organization.slug == org_slug))
-    settings = services.settings_for(org) if org else None
+    org = _organization(org_slug)
+    settings = services.policy_for(org) if org else None
     if settings is None or not settings.enabled:
         return _login_page(MESSAGES["not_configured"], 404)
     return _redirect_to_provider(settings, None)
@@ -136,15 +158,54 @@ def oidc_callback() -> Any:
         oidc.forget(request.args.get("state"))
         db.session.commit()
         return _login_page(MESSAGES["account_refused"], 422)
-    sessions.log_in(finished.signed_in.user)
+    return _logged_in(finished.signed_in, finished.next_url)
+
+
+def _logged_in(signed_in: services.SignedIn, next_url: str | None) -> Any:
+    sessions.log_in(signed_in.user)
     db.session.commit()
-    org = finished.signed_in.membership.organization
-    return redirect(finished.next_url or url_for("reports.dashboard", org_slug=org.slug))
+    org = signed_in.membership.organization
+    return redirect(next_url or url_for("reports.dashboard", org_slug=org.slug))
+
+
+def _organization(org_slug: str) -> Organization | None:
+    return db.session.scalar(select(Organization).where(Organization.slug == org_slug))
+
+
+@bp.route("/o/<org_slug>/saml/metadata")
+def saml_metadata(org_slug: str) -> Any:
+    """The organization's SAML service-provider metadata (its entity ID is this URL)."""
+    org = _organization(org_slug)
+    if org is None:
+        abort(404)
+    try:
+        xml = saml.sp_metadata(org)
+    except SsoFailed:
+        abort(503)
+    return Response(xml, mimetype="application/samlmetadata+xml")
+
+
+@bp.route("/o/<org_slug>/saml/acs", methods=["POST"])
+@csrf.exempt
+def saml_acs(org_slug: str) -> Any:
+    """The IdP's answer (HTTP-POST binding): check it, create or find the member, log them in."""
+    try:
+        finished = saml.finish(organization=_organization(org_slug),
+                               saml_response=request.form.get("SAMLResponse"))
+    except SsoFailed as exc:
+        return _failure_page(exc)
+    except DomainError:
+        # The accounts rules refused the person; the request stays used.
+        db.session.rollback()
+        saml.forget(request.form.get("SAMLResponse"))
+        db.session.commit()
+        return _login_page(MESSAGES["account_refused"], 422)
+    return _logged_in(finished.signed_in, finished.next_url)
 
 
 # -- the organization's settings ---------------------------------------------------------------
 
-def _admin_choices(form: SsoSettingsForm) -> None:
+def _admin_choices(form: SsoPolicyForm) -> None:
     admins = db.session.execute(
         select(User.id, User.display_name, User.email).join(Membership)
         .where(Membership.organization_id == current_organization().id,
@@ -154,7 +215,51 @@ def _admin_choices(form: SsoSettingsForm) -> None:
         SelectChoice(str(a.id), f"{a.display_name} <{a.email}>") for a in admins]
 
 
-def _settings_page(form: SsoSettingsForm, status: int = 200, new_token: str | None = None) -> Any:
+def _oidc_form(org: Organization) -> SsoSettingsForm:
+    """The OpenID Connect form filled with the stored settings (not from a POST)."""
+    settings = services.settings_for(org)
+    if settings is None:
+        form = SsoSettingsForm(formdata=None)
+    else:
+        form = SsoSettingsForm(
+            formdata=None, enabled=settings.enabled, issuer=settings.issuer,
+            client_id=settings.client_id, allowed_domains=", ".join(settings.domain_names),
+            default_role=settings.default_role.value, groups_claim=settings.groups_claim,
+            role_mapping=_mapping_text(settings.role_mapping),
+            team_claim=settings.team_claim or "", require_sso=settings.require_sso,
+            break_glass_user_id=str(settings.break_glass_user_id or ""))
+    _admin_choices(form)
+    return form
+
+
+def _mapping_text(mapping: dict[str, Any]) -> str:
+    return "\n".join(f"{group} = {role}" for group, role in mapping.items())
+
+
+def _saml_form(org: Organization) -> SamlSettingsForm:
+    """The SAML form filled with the stored settings (on a GET)."""
+    saml_settings = services.saml_settings_for(org)
+    if saml_settings is None:
+        form = SamlSettingsForm(prefix="saml", formdata=None)
+    else:
+        form = SamlSettingsForm(
+            prefix="saml", formdata=None, enabled=saml_settings.enabled,
+            idp_metadata_url=saml_settings.idp_metadata_url or "",
+            allowed_domains=", ".join(saml_settings.domain_names),
+            default_role=saml_settings.default_role.value,
+            email_attribute=saml_settings.email_attribute,
+            name_attribute=saml_settings.name_attribute or "",
+            groups_attribute=saml_settings.groups_attribute,
+            role_mapping=_mapping_text(saml_settings.role_mapping),
+            team_attribute=saml_settings.team_attribute or "",
+            require_sso=saml_settings.require_sso,
+            break_glass_user_id=str(saml_settings.break_glass_user_id or ""))
+    _admin_choices(form)
+    return form
+
+
+def _settings_page(form: SsoSettingsForm, status: int = 200, new_token: str | None = None,
+                   saml_form: SamlSettingsForm | None = None) -> Any:
     org = current_organization()
     base = current_app.config["BASE_URL"]
     settings = services.settings_for(org)
@@ -162,6 +267,9 @@ def _settings_page(form: SsoSettingsForm, status: int = 200, new_token: str | No
         select(ScimToken).where(ScimToken.organization_id == org.id)
         .order_by(ScimToken.created_at.desc()).limit(10)).all()
     return render_template("identity/settings.html", form=form, settings=settings,
+                           saml_form=saml_form or _saml_form(org),
+                           saml_settings=services.saml_settings_for(org),
+                           saml_entity_id=saml.entity_id(org), saml_acs_url=saml.acs_url(org),
                            tokens=tokens, new_token=new_token, token_form=ConfirmForm(),
                            redirect_uri=oidc.redirect_uri(),
                            sign_in_link=base + url_for("identity.sso_organization",
@@ -174,17 +282,7 @@ def _settings_page(form: SsoSettingsForm, status: int = 200, new_token: str | No
 def sso_settings() -> Any:
     """Single sign-on and SCIM provisioning for the organization."""
     org = current_organization()
-    settings = services.settings_for(org)
-    if settings is not None and request.method == "GET":
-        form = SsoSettingsForm(
-            enabled=settings.enabled, issuer=settings.issuer, client_id=settings.client_id,
-            allowed_domains=", ".join(d.domain for d in settings.domains),
-            default_role=settings.default_role.value, groups_claim=settings.groups_claim,
-            role_mapping="\n".join(f"{g} = {r}" for g, r in settings.role_mapping.items()),
-            team_claim=settings.team_claim or "", require_sso=settings.require_sso,
-            break_glass_user_id=str(settings.break_glass_user_id or ""))
-    else:
-        form = SsoSettingsForm()
+    form = _oidc_form(org) if request.method == "GET" else SsoSettingsForm()
     _admin_choices(form)
     if form.validate_on_submit():
         glass = (db.session.get(User, int(form.break_glass_user_id.data))
@@ -200,14 +298,51 @@ def sso_settings() -> Any:
                 enabled=form.enabled.data)
         except DomainError as exc:
             db.session.rollback()
-            for field, message in exc.fields.items():
-                if hasattr(form, field):
-                    getattr(form, field).errors.append(_field_message(field, message))
+            _field_errors(form, exc)
             return _settings_page(form, 422)
         db.session.commit()
         flash(_("Single sign-on settings saved."), "success")
         return redirect(url_for("identity_admin.sso_settings"))
     return _settings_page(form, 422 if form.is_submitted() else 200)
+
+
+def _field_errors(form: SsoPolicyForm, exc: DomainError) -> None:
+    """Put the service's field errors next to their fields."""
+    for field, message in exc.fields.items():
+        if hasattr(form, field):
+            getattr(form, field).errors.append(_field_message(field, message))
+
+
+@org_bp.route("/settings/sso/saml", methods=["POST"])
+@role_required(Role.ADMIN)
+def saml_settings() -> Any:
+    """Save the organization's SAML 2.0 identity provider."""
+    org = current_organization()
+    form = SamlSettingsForm(prefix="saml")
+    _admin_choices(form)
+    if form.validate_on_submit():
+        glass = (db.session.get(User, int(form.break_glass_user_id.data))
+                 if form.break_glass_user_id.data else None)
+        try:
+            saml.save_settings(
+                organization=org, idp_metadata=form.idp_metadata.data,
+                idp_metadata_url=form.idp_metadata_url.data,
+                allowed_domains=form.allowed_domains.data, default_role=form.default_role.data,
+                email_attribute=form.email_attribute.data,
+                name_attribute=form.name_attribute.data,
+                groups_attribute=form.groups_attribute.data or "groups",
+                role_mapping=form.role_mapping.data or "",
+                team_attribute=form.team_attribute.data, require_sso=form.require_sso.data,
+                break_glass_user=glass, enabled=form.enabled.data, actor=current_user,
+                address=request.remote_addr)
+        except DomainError as exc:
+            db.session.rollback()
+            _field_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("SAML settings saved."), "success")
+            return redirect(url_for("identity_admin.sso_settings"))
+    return _settings_page(_oidc_form(org), 422, saml_form=form)
 
 
 def _field_message(field: str, message: str) -> str:
@@ -238,9 +373,7 @@ def scim_token() -> Any:
         abort(400)
     _token, raw = services.issue_scim_token(organization=current_organization())
     db.session.commit()
-    form = SsoSettingsForm(formdata=None)
-    _admin_choices(form)
-    return _settings_page(form, new_token=raw)
+    return _settings_page(_oidc_form(current_organization()), new_token=raw)
 
 
 @org_bp.route("/settings/scim-token/revoke", methods=["POST"])
