@@ -73,6 +73,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": None,
     # Seconds Relais waits for the company's OpenID provider (discovery, keys, tokens).
     "OIDC_HTTP_TIMEOUT": 10.0,
+    # Seconds Relais waits for an LTI platform (its keys, tokens, grades and rosters).
+    "LTI_HTTP_TIMEOUT": 10.0,
     # A login session ends after this long without a request, and this long after the login
     # whatever happens (server-side, lms/accounts/sessions.py).
     "SESSION_IDLE_MINUTES": 120,
