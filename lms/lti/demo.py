@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from lms.lti import keys, services
+from lms.lti import services
 
 MOODLE = "https://moodle.maison-lumiere.example"
 
 
 def demo_step(people: Any) -> None:
-    """Register the demo company's Moodle, and make the tool's first signing key."""
+    """Register the demo company's Moodle (the tool's key is made when the JWKS is first read)."""
     if services.platforms_of(people.organization):
         return
     services.save_platform(
@@ -21,4 +21,3 @@ def demo_step(people: Any) -> None:
         issuer=MOODLE, client_id="rLx8kq2VbN4mTz1", deployment_ids="3",
         auth_login_url=f"{MOODLE}/mod/lti/auth.php", auth_token_url=f"{MOODLE}/mod/lti/token.php",
         jwks_url=f"{MOODLE}/mod/lti/certs.php")
-    keys.current_key()

@@ -60,8 +60,9 @@ def run_roster(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
         raise ValidationFailed("The course no longer exists or offers no roster.")
     platform = context.platform
     try:
-        cohort = services.context_cohort(context)
+        # Read first: the roster's token is signed before this transaction writes anything.
         members = list(advantage.memberships(platform, context.memberships_url))
+        cohort = services.context_cohort(context)
     except advantage.PlatformRefused as exc:
         raise ValidationFailed(str(exc)) from exc
     counts = {"members": len(members), "learners": 0, "trainers": 0, "skipped": 0}

@@ -14,7 +14,7 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 
 from lms.core import crypto
 from lms.core.models import utcnow
@@ -27,15 +27,20 @@ DEFAULT_GRACE_DAYS = 7
 
 
 def _new_key() -> LtiKey:
+    """Make a key pair and commit it at once, in a transaction of its own.
+
+    A platform fetches the JWKS to check what the key signs, often while the signing
+    transaction (a job's, a page's) is still open: the key must already be visible to it.
+    """
     key = RSAKey.generate_key(2048, parameters={"use": "sig", "alg": ALGORITHM})
     kid = key.thumbprint()
     public = {**key.as_dict(private=False), "kid": kid, "use": "sig", "alg": ALGORITHM}
     pem = key.as_pem(private=True).decode()
-    row = LtiKey(kid=kid, public_jwk=public,
-                 private_key_encrypted=crypto.encrypt_secret(pem, purpose=PURPOSE))
-    db.session.add(row)
-    db.session.flush()
-    return row
+    with db.engine.begin() as conn:
+        conn.execute(insert(LtiKey).values(
+            kid=kid, public_jwk=public, created_at=utcnow(),
+            private_key_encrypted=crypto.encrypt_secret(pem, purpose=PURPOSE)))
+    return db.session.execute(select(LtiKey).where(LtiKey.kid == kid)).scalar_one()
 
 
 def current_key() -> LtiKey:
@@ -64,12 +69,14 @@ def rotate(*, grace_days: int = DEFAULT_GRACE_DAYS) -> LtiKey:
 
     :param grace_days: how long the retired keys stay in the JWKS (0: removed at once).
     """
+    new = _new_key()  # committed first (see _new_key), so nothing is written before it
     now = utcnow()
-    for row in db.session.scalars(select(LtiKey).where(LtiKey.retired_at.is_(None))):
+    for row in db.session.scalars(select(LtiKey).where(LtiKey.retired_at.is_(None),
+                                                       LtiKey.id != new.id)):
         row.retired_at = now
         row.published_until = now + timedelta(days=max(grace_days, 0))
     db.session.flush()
-    return _new_key()
+    return new
 
 
 def sign(claims: dict[str, Any]) -> str:
