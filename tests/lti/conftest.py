@@ -60,17 +60,27 @@ class World:
 
 
 class _Form(HTMLParser):
+    """The page's auto-posting form (the platform's, or Relais' ``data-autosubmit`` one): its
+    action and hidden fields."""
+
     def __init__(self) -> None:
         super().__init__()
         self.action: str | None = None
         self.fields: dict[str, str] = {}
+        self._inside = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
-        if tag == "form" and self.action is None:
-            self.action = values.get("action") or ""
-        elif tag == "input" and values.get("type") == "hidden" and values.get("name"):
+        if tag == "form" and self.action is None and (
+                "data-autosubmit" in values or values.get("id") == "f"):
+            self.action, self._inside = values.get("action") or "", True
+        elif tag == "input" and self._inside and values.get("type") == "hidden" \
+                and values.get("name"):
             self.fields[str(values["name"])] = values.get("value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._inside = False
 
 
 def follow(browser: requests.Session, response: requests.Response) -> requests.Response:
