@@ -24,7 +24,7 @@ def test_a_learner_lands_in_the_module_as_a_new_member_of_the_organization(world
     page = launch(world, "lea-sub")
     assert page.status_code == 200, page.text[:500]
     lesson = world.module.lessons[0]
-    assert f"/o/acme-lti/training/" in page.url and page.url.endswith(f"/lessons/{lesson.id}")
+    assert "/o/acme-lti/training/" in page.url and page.url.endswith(f"/lessons/{lesson.id}")
     db.session.rollback()
     lea = _user("lea@acme-lti.example")
     assert lea.display_name == "Léa Learner" and lea.password_hash is None
