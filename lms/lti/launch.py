@@ -177,7 +177,7 @@ def validate_id_token(id_token: str, *, platform: LtiPlatform, jwks: dict[str, A
         raise LtiFailed(_l("The launch's signature is not the platform's."),
                         code="invalid_signature", status=401) from exc
     registry = jwt.JWTClaimsRegistry(
-        leeway=CLOCK_LEEWAY, iss={"essential": True, "value": platform.issuer},
+        leeway=CLOCK_LEEWAY, iss={"essential": True},
         aud={"essential": True, "value": platform.client_id}, sub={"essential": False},
         exp={"essential": True}, iat={"essential": True}, nonce={"essential": True})
     claims = dict(token.claims)
@@ -196,6 +196,9 @@ def validate_id_token(id_token: str, *, platform: LtiPlatform, jwks: dict[str, A
     except JoseError as exc:
         raise LtiFailed(_l("The launch is malformed."), code="invalid_token",
                         status=401) from exc
+    if str(claims["iss"]).rstrip("/") != platform.issuer:
+        raise LtiFailed(_l("The launch comes from another platform."), code="wrong_issuer",
+                        status=401)
     # Several audiences: the authorized party must be this tool (OIDC Core 3.1.3.7).
     if isinstance(claims.get("aud"), list) and len(claims["aud"]) > 1 \
             and claims.get("azp") != platform.client_id:

@@ -79,9 +79,9 @@ def save_platform(*, organization: Organization, platform: LtiPlatform | None = 
     name = (name or "").strip()
     if not name or len(name) > 200:
         fields["name"] = _l("Required, at most 200 characters.")
-    issuer = (issuer or "").strip().rstrip("/") if issuer else ""
-    # The issuer is compared exactly with the launches' "iss": keep what the platform says.
-    issuer = _url(issuer, "issuer", fields)
+    # Stored without a trailing slash; launches' "iss" is compared the same way (a slash typed
+    # by mistake must not refuse every launch).
+    issuer = _url((issuer or "").strip().rstrip("/"), "issuer", fields)
     client_id = (client_id or "").strip()
     if not client_id or len(client_id) > 255:
         fields["client_id"] = _l("Required, at most 255 characters.")

@@ -125,7 +125,7 @@ def world(app: Flask, relais_url: str, platform_server: Platform, create_org: An
     platform.deep_link_errors.clear()
     platform.token_errors.clear()
     platform.audience, platform.lifetime, platform.foreign_key = None, 300, False
-    platform.deployment_override = platform.nonce_override = None
+    platform.deployment_override = platform.nonce_override = platform.issuer_override = None
     platform.failing_scores = 0
     platform.tool_login_url = f"{relais_url}/lti/login"
     platform.tool_launch_url = f"{relais_url}/lti/launch"

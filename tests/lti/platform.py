@@ -14,8 +14,9 @@ It plays the LMS (Moodle, Canvas…) the way the 1EdTech specifications describe
 - ``/deep-link-return``: checks the tool's signed LtiDeepLinkingResponse and adds the chosen
   link (with its line item) to the course.
 
-Knobs make it misbehave the ways real platforms or attackers do: another audience, an expired
-token, a key outside its JWKS, an unknown deployment, another nonce, a failing score service.
+Knobs make it misbehave the ways real platforms or attackers do: another audience or issuer, an
+expired token, a key outside its JWKS, an unknown deployment, another nonce, a failing score
+service.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class Platform:
     foreign_key: bool = False
     deployment_override: str | None = None
     nonce_override: str | None = None
+    issuer_override: str | None = None
     failing_scores: int = 0
     last_id_token: str = ""
     last_launch_form: dict[str, str] = field(default_factory=dict)
@@ -112,7 +114,7 @@ class Platform:
         person = self.users[sub]
         now = int(time.time())
         claims: dict[str, Any] = {
-            "iss": self.issuer, "aud": self.audience or self.client_id, "sub": sub,
+            "iss": self.issuer_override or self.issuer, "aud": self.audience or self.client_id, "sub": sub,
             "iat": now, "exp": now + self.lifetime, "nonce": self.nonce_override or nonce,
             "name": person["name"],
             LTI + "deployment_id": self.deployment_override or self.deployment_id,

@@ -116,6 +116,17 @@ def test_an_expired_token_is_refused(world):
     _refused(world, "token_expired", 401)
 
 
+def test_a_token_from_another_issuer_is_refused(world):
+    world.platform.issuer_override = "https://other-lms.example"
+    _refused(world, "wrong_issuer", 401)
+
+
+def test_an_unreachable_platform_key_set_is_a_clear_error(world):
+    world.registration.jwks_url = "http://127.0.0.1:9/jwks"  # nothing listens on port 9
+    db.session.commit()
+    _refused(world, "platform_unavailable", 502)
+
+
 def test_an_unknown_deployment_is_refused(world):
     world.platform.deployment_override = "rogue-deployment"
     _refused(world, "unknown_deployment", 403)
