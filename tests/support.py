@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
+from werkzeug.serving import make_server
 
 from lms.accounts.models import Membership, Organization, User
 
@@ -57,3 +62,17 @@ def csrf_token(html: str) -> str:
         r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+@contextmanager
+def serving(wsgi_app: Any, name: str = "test-server") -> Iterator[str]:
+    """Serve ``wsgi_app`` on 127.0.0.1 (a free port) from a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()

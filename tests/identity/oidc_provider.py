@@ -12,7 +12,6 @@ import base64
 import hashlib
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,8 @@ from urllib.parse import urlencode
 from flask import Flask, jsonify, redirect, request
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from werkzeug.serving import make_server
+
+from tests.support import serving
 
 
 def _b64(data: bytes) -> str:
@@ -135,13 +135,6 @@ def create_provider_app(provider: Provider) -> Flask:
 def running_provider() -> Iterator[Provider]:
     """Serve a provider on 127.0.0.1 (a free port) in a thread for the duration."""
     provider = Provider()
-    server = make_server("127.0.0.1", 0, create_provider_app(provider), threaded=True)
-    provider.issuer = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(create_provider_app(provider), "oidc-provider") as url:
+        provider.issuer = url
         yield provider
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -5,7 +5,6 @@ course links to.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -15,7 +14,6 @@ from urllib.parse import urljoin
 import pytest
 import requests
 from flask import Flask
-from werkzeug.serving import make_server
 
 from lms.accounts.models import Organization
 from lms.courses import services as courses
@@ -25,6 +23,7 @@ from lms.jobs.runner import run_available
 from lms.lti import services
 from lms.lti.models import LtiPlatform
 from tests.lti.platform import INSTRUCTOR, LEARNER, Platform, running_platform
+from tests.support import serving
 
 PATH = "parcours-ambassadeurs-6-semaines"
 
@@ -32,15 +31,8 @@ PATH = "parcours-ambassadeurs-6-semaines"
 @pytest.fixture(scope="session")
 def relais_url(app: Flask) -> Iterator[str]:
     """Relais on a free local port, from a thread (the platform fetches its JWKS)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="relais-lti", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(app, "relais-lti") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

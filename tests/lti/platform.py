@@ -24,7 +24,6 @@ from __future__ import annotations
 import html
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +34,8 @@ import requests
 from flask import Flask, Response, jsonify, request
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
-from werkzeug.serving import make_server
+
+from tests.support import serving
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 SCOPES = {
@@ -114,8 +114,9 @@ class Platform:
         person = self.users[sub]
         now = int(time.time())
         claims: dict[str, Any] = {
-            "iss": self.issuer_override or self.issuer, "aud": self.audience or self.client_id, "sub": sub,
-            "iat": now, "exp": now + self.lifetime, "nonce": self.nonce_override or nonce,
+            "iss": self.issuer_override or self.issuer,
+            "aud": self.audience or self.client_id, "sub": sub, "iat": now,
+            "exp": now + self.lifetime, "nonce": self.nonce_override or nonce,
             "name": person["name"],
             LTI + "deployment_id": self.deployment_override or self.deployment_id,
             LTI + "version": "1.3.0", LTI + "roles": person["roles"],
@@ -297,13 +298,6 @@ def create_platform_app(platform: Platform) -> Flask:
 def running_platform() -> Iterator[Platform]:
     """Serve a platform on 127.0.0.1 (a free port) in a thread for the duration."""
     platform = Platform()
-    server = make_server("127.0.0.1", 0, create_platform_app(platform), threaded=True)
-    platform.issuer = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(create_platform_app(platform), "lti-platform") as url:
+        platform.issuer = url
         yield platform
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
