@@ -167,3 +167,19 @@ def test_an_unregistered_platform_cannot_start_a_login(world, client):
                                                "login_hint": "x", "client_id": "y"})
     assert response.status_code == 404
     assert b'data-code="unknown_platform"' in response.data
+
+
+def test_erasing_a_learner_forgets_the_platform_s_id_for_them(world):
+    from lms.privacy.services import erase_member
+
+    launch(world, "lea-sub")
+    db.session.rollback()
+    lea = _user("lea@acme-lti.example")
+    assert db.session.scalar(select(func.count()).select_from(LtiUser)) == 1
+    erase_member(membership=membership(lea, world.org), by=None)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(LtiUser)) == 0
+    # Her next launch from the LMS is a new person, not the erased account.
+    assert launch(world, "lea-sub").status_code == 200
+    db.session.rollback()
+    assert db.session.scalar(select(LtiUser.user_id)) != lea.id
