@@ -14,6 +14,8 @@ another package's views or private names (``tests/test_layers.py`` checks it)::
     courses              programs, cohorts, sessions and attendance, e-learning, exercises
     packages, coaching,  side by side above courses: none of them imports another
     advocacy, certificates
+    lti                  the LTI 1.3 tool: launches into modules, deep linking, grades sent
+                         back through a projection of completions, rosters into cohorts
     reports, privacy     dashboards over courses and coaching; personal-data export and
                          erasure, which reach every package below
     api                  /api/v1 over assessments, courses, coaching, advocacy, certificates,
@@ -122,6 +124,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lms.certificates import init_app as init_certificates
 
     init_certificates(app)
+
+    from lms.lti import init_app as init_lti
+
+    init_lti(app)
 
     from lms.privacy import init_app as init_privacy
 

@@ -76,6 +76,8 @@ DEFAULTS: dict[str, Any] = {
     "OIDC_HTTP_TIMEOUT": 10.0,
     # The xmlsec1 program SAML signs and verifies with; None: found on PATH.
     "SAML_XMLSEC_BINARY": None,
+    # Seconds Relais waits for an LTI platform (its keys, tokens, grades and rosters).
+    "LTI_HTTP_TIMEOUT": 10.0,
     # A login session ends after this long without a request, and this long after the login
     # whatever happens (server-side, lms/accounts/sessions.py).
     "SESSION_IDLE_MINUTES": 120,

@@ -65,17 +65,14 @@ def csrf_token(html: str) -> str:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Serve the WSGI ``app`` on 127.0.0.1 (a free port) in a thread; yields its base URL.
-
-    The other side of a protocol (an OpenID provider, a SAML IdP) runs this way in the tests.
-    """
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+def serving(wsgi_app: Any, name: str = "test-server") -> Iterator[str]:
+    """Serve ``wsgi_app`` on 127.0.0.1 (a free port) from a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+        thread.join(timeout=10)
         server.server_close()
-        thread.join(5)

@@ -15,6 +15,7 @@ from lms.coaching.demo import demo_step as coaching_step
 from lms.core.registry import Registry
 from lms.courses.demo import demo_step as courses_step
 from lms.courses.signals import enrollment_completed, module_deletion
+from lms.lti.demo import demo_step as lti_step
 
 
 def test_registry_keeps_order_places_after_and_adds_once():
@@ -33,7 +34,8 @@ def test_registry_keeps_order_places_after_and_adds_once():
 
 
 def test_creating_the_app_again_adds_nothing_twice(app: Flask, database_url: str):
-    steps = [assessments_step, courses_step, certificates_step, coaching_step, advocacy_step]
+    steps = [assessments_step, courses_step, certificates_step, coaching_step, advocacy_step,
+             lti_step]
     assert list(demo.STEPS) == steps
     loaders = list(content.LOADERS)
     receivers = [len(s.receivers) for s in (enrollment_completed, module_deletion,

@@ -13,7 +13,8 @@ What goes, what stays (shown on the confirmation page, see :func:`erasure_plan`)
 - deleted: questionnaire and quiz answers, hand-in content and screenshot files, the AFEST
   journal, coaching notes and action items, advocacy post URLs (in events and in statements,
   where a post only the person's statements name gets an opaque IRI) and consents, API tokens,
-  package launch credentials, State and Agent Profile documents, invitations, login failures;
+  package launch credentials, State and Agent Profile documents, invitations, login failures,
+  the LMS's (LTI) user id for the person;
 - pseudonymised and kept, so that every aggregate stays exactly as it was: the membership
   (role, team), enrolments and progress, attendance, skill levels, advocacy metrics, xAPI
   statements (their agents become one ``anonymous-…`` account);
@@ -55,6 +56,7 @@ from lms.courses.exercise_models import AfestEntry, AfestPlan, ExerciseReview, E
 from lms.courses.exercises import screenshot_file
 from lms.courses.models import Enrollment, QuizAttempt, SessionRegistration
 from lms.extensions import db
+from lms.lti.models import LtiDeepLink, LtiPlatform, LtiUser
 from lms.privacy import statements
 
 ERASED_DOMAIN = "erased.invalid"
@@ -194,9 +196,19 @@ def _exports(e: Erasure) -> None:
         job.result_path = None
 
 
+def _lti(e: Erasure) -> None:
+    # The LMS's id for the person would tie their next launch to the pseudonymous account:
+    # it goes (with the links they launched and pending choices), so a later launch starts
+    # afresh.
+    platforms = select(LtiPlatform.id).where(LtiPlatform.organization_id == e.organization.id)
+    for model in (LtiUser, LtiDeepLink):
+        db.session.execute(delete(model).where(model.platform_id.in_(platforms),
+                                               model.user_id == e.user.id))
+
+
 # In dependency order; each step reads only what the steps before it left.
 STEPS: list[Callable[[Erasure], None]] = [_lrs, _assessments, _courses, _coaching, _advocacy,
-                                          _certificates, _exports]
+                                          _certificates, _lti, _exports]
 
 # Columns that point at a person, scoped to an organization: re-pointed to the pseudonymous
 # account when the person stays a member elsewhere (see :func:`erase_member`).

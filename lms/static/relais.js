@@ -10,6 +10,11 @@
     if (question && !window.confirm(question)) event.preventDefault();
   });
 
+  // <form data-autosubmit>: sent as soon as the page loads (an LTI deep-linking answer goes
+  // back to the LMS); its button stays for browsers without script.
+  var auto = document.querySelector("form[data-autosubmit]");
+  if (auto) auto.submit();
+
   // A job's page: follow its progress until it finishes, then reload once.
   function followJob() {
     var box = document.getElementById("job");

@@ -9,13 +9,13 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+
+from tests.support import serving
 
 
 def _in_ci() -> bool:
@@ -69,15 +69,8 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 def live_url(app: Flask) -> Iterator[str]:
     """Serve ``app`` on a free local port from a thread; the database is a real file or server,
     so the server's threads see what the test commits."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(app, "live-server") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

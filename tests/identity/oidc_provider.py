@@ -135,6 +135,6 @@ def create_provider_app(provider: Provider) -> Flask:
 def running_provider() -> Iterator[Provider]:
     """Serve a provider on 127.0.0.1 (a free port) in a thread for the duration."""
     provider = Provider()
-    with serving(create_provider_app(provider)) as base:
-        provider.issuer = base
+    with serving(create_provider_app(provider), "oidc-provider") as url:
+        provider.issuer = url
         yield provider
