@@ -197,7 +197,7 @@ def test_dry_run_changes_nothing_and_speaks_french(demo, runner):
     result = runner.invoke(args=["retention", "--org", "demo", "--dry-run", "--lang", "fr"])
     assert result.exit_code == 0, result.output
     assert "rien n’est modifié" in result.output
-    assert f"Événements de prise de parole (24 mois, puis supprimés) : {events}" \
+    assert f"Événements de prise de parole (24 mois, puis suppression) : {events}" \
         in result.output.replace("\u00a0", " ")
     db.session.expire_all()
     assert _count(AdvocacyEvent) == events and _count(AuditEvent) == audit_entries
@@ -267,7 +267,7 @@ def test_register_names_the_external_lrs_only_while_forwarding(demo, client, log
     login(hr, demo.password)
     html = client.get("/o/demo/privacy/register").get_data(as_text=True)
     assert "Registre des activités de traitement" in html
-    assert "48 mois, puis pseudonymisées" in html.replace("\u00a0", " ")
+    assert "48 mois, puis pseudonymisation" in html.replace("\u00a0", " ")
     assert ("https://lrs.example.org/xapi" in html) is enabled
     assert "s3cret-lrs" not in html
     english = client.get("/o/demo/privacy/register?lang=en").get_data(as_text=True)
