@@ -25,5 +25,9 @@ def init_app(app: Flask) -> None:
     for command in COMMANDS:
         app.cli.add_command(command)
     register_job(jobs.KIND, jobs.run_export, label=_l("Personal-data export"), private=True)
+    from lms import demo
+    from lms.privacy.demo import demo_step
+
+    demo.STEPS.add(demo_step)
     # Daily, every organization: what is older than its retention period goes.
     register_periodic("privacy.retention", 24 * 3600, retention.run_all)

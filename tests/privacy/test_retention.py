@@ -47,6 +47,16 @@ def _other_org(create_org, create_user):
     return other
 
 
+def _last(action: str) -> AuditEvent:
+    return db.session.scalar(select(AuditEvent).where(AuditEvent.action == action)
+                             .order_by(AuditEvent.id.desc()).limit(1))
+
+
+def _admin(demo):
+    return db.session.scalar(select(Membership).where(
+        Membership.organization_id == demo.org.id, Membership.role == Role.ADMIN)).user
+
+
 def _age_statements(org_id: int, old: int, when) -> list[int]:
     """Make the organization's ``old`` first statements (by primary key) stored at ``when``."""
     pks = db.session.scalars(select(Statement.pk).where(Statement.organization_id == org_id)
@@ -207,26 +217,26 @@ def test_dry_run_changes_nothing_and_speaks_french(demo, runner):
 
 
 def test_settings_page_keeps_typed_values_and_records_changes(demo, client, login):
-    admin = db.session.scalar(select(Membership).where(
-        Membership.organization_id == demo.org.id, Membership.role == Role.ADMIN)).user
+    admin = _admin(demo)
     login(admin, demo.password)
     page = client.get("/o/demo/settings/retention")
     assert page.status_code == 200 and 'value="24"' in page.get_data(as_text=True)
-    form = {kind.key: str(retention.default_period(kind)) for kind in retention.KINDS}
+    form = {key: str(value) for key, value in retention.periods(demo.org).items()}
+    before = _count(AuditEvent, AuditEvent.action == "retention.settings")
     bad = client.post("/o/demo/settings/retention",
                       data={**form, "hand_ins": "douze", "audit": "0"})
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422
     assert 'value="douze"' in html and 'value="0"' in html
     assert html.count('class="error"') == 2
-    assert _count(AuditEvent, AuditEvent.action == "retention.settings") == 0
+    assert _count(AuditEvent, AuditEvent.action == "retention.settings") == before
 
     good = client.post("/o/demo/settings/retention", follow_redirects=True,
-                       data={**form, "hand_ins": "12"})
+                       data={**form, "hand_ins": "6"})
     assert good.status_code == 200 and "Retention periods saved." in good.get_data(as_text=True)
-    assert retention.periods(demo.org)["hand_ins"] == 12
-    entry = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.settings"))
-    assert entry.actor_id == admin.id and entry.details == {"changed": {"hand_ins": [24, 12]}}
+    assert retention.periods(demo.org)["hand_ins"] == 6
+    entry = _last("retention.settings")
+    assert entry.actor_id == admin.id and entry.details == {"changed": {"hand_ins": [12, 6]}}
     assert entry.address == "127.0.0.1"
 
 
@@ -239,8 +249,7 @@ def test_settings_page_is_for_admins(demo, client, login):
 
 
 def test_api_reads_and_changes_periods(demo, client, api_token):
-    admin = db.session.scalar(select(Membership).where(
-        Membership.organization_id == demo.org.id, Membership.role == Role.ADMIN)).user
+    admin = _admin(demo)
     headers = api_token(admin)
     got = client.get("/api/v1/orgs/demo/retention", headers=headers)
     assert got.status_code == 200
@@ -251,7 +260,7 @@ def test_api_reads_and_changes_periods(demo, client, api_token):
     assert set(bad.json["error"]["fields"]) == {"statements", "hand_ins", "cookies"}
     ok = client.patch("/api/v1/orgs/demo/retention", headers=headers, json={"statements": 60})
     assert ok.status_code == 200 and ok.json["periods"]["statements"]["value"] == 60
-    entry = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.settings"))
+    entry = _last("retention.settings")
     assert entry.actor_id == admin.id and entry.details == {"changed": {"statements": [36, 60]}}
 
 
@@ -286,3 +295,18 @@ def test_the_periodic_task_runs_every_organization(demo, create_org, create_user
     assert sorted(runs) == sorted([demo.org.id, other.id])
     assert all(json.dumps(e.details).count("periodic") == 1 for e in db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "retention.run")))
+
+
+def test_demo_sets_its_periods_and_its_first_run_loses_nothing(demo, client, login):
+    assert retention.periods(demo.org) == {
+        "advocacy_events": 24, "statements": 36, "hand_ins": 12, "coaching_notes": 24,
+        "certificates": 36, "jobs": 30, "audit": 12}
+    entry = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.settings"))
+    assert entry.details == {"changed": {"hand_ins": [24, 12]}}
+    # The periodic run starts with the demo's server: none of its story is past a period.
+    assert set(retention.plan(demo.org).values()) == {0}
+    login(_admin(demo), demo.password)
+    html = client.get("/o/demo/privacy/register").get_data(as_text=True).replace("\u00a0", " ")
+    assert "12 mois, puis suppression du contenu et des fichiers" in html
+    assert "36 mois, puis pseudonymisation" in html
+    assert "Maison Lumière" in html
