@@ -43,14 +43,13 @@ from lms.certificates.rendering import cache_dir
 from lms.coaching.models import ActionItem, FollowUp
 from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
-from lms.courses.exercise_models import ExerciseReview, ExerciseSubmission
-from lms.courses.exercises import screenshot_file
+from lms.courses.exercise_models import ExerciseSubmission
 from lms.extensions import db
 from lms.jobs import services as jobs
 from lms.privacy import statements
 from lms.privacy.models import RetentionSettings
+from lms.privacy.services import ERASED_DOMAIN, clear_hand_ins
 
-ERASED_SUFFIX = "@erased.invalid"
 # Bounds of a period: at least a month (or a day), at most 20 years (or 10 for jobs).
 MAX_MONTHS = 240
 MAX_DAYS = 3650
@@ -128,21 +127,7 @@ def _hand_ins_count(run: Run, cutoff: datetime) -> int:
 def _hand_ins_purge(run: Run, cutoff: datetime) -> tuple[int, bool]:
     submissions = db.session.scalars(select(ExerciseSubmission).where(
         *_hand_ins_where(run.organization.id, cutoff)).limit(run.batch)).all()
-    for submission in submissions:
-        path = screenshot_file(submission)
-        if path is not None:
-            run.files.append(path)
-        # The status row stays (module completion rests on it); what was handed in goes.
-        submission.post_url = None
-        submission.screenshot_path = None
-        submission.screenshot_type = None
-        submission.reflection = None
-        submission.verification = None
-    if submissions:
-        db.session.execute(update(ExerciseReview).where(
-            ExerciseReview.submission_id.in_([s.id for s in submissions]))
-            .values(comment="", rubric={}))
-    db.session.flush()
+    clear_hand_ins(submissions, run.files)
     return len(submissions), len(submissions) < run.batch
 
 
@@ -175,7 +160,8 @@ def _coaching_purge(run: Run, cutoff: datetime) -> tuple[int, bool]:
 # -- the certificate register of erased holders ---------------------------------------------------
 
 def _certificates_where(org_id: int, cutoff: datetime) -> list[Any]:
-    erased = select(User.id).where(User.email.like(f"%{ERASED_SUFFIX}"))
+    # Erased people: their own account emptied, or the pseudonymous holder of their records.
+    erased = select(User.id).where(User.email.like(f"%@{ERASED_DOMAIN}"))
     return [Certificate.organization_id == org_id, Certificate.issued_at < cutoff,
             or_(Certificate.user_id.is_(None), Certificate.user_id.in_(erased))]
 

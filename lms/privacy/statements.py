@@ -119,6 +119,19 @@ class _Swapper:
         return st
 
 
+def _swapped(pk: int, data: str, lookup: Lookup) -> dict[str, Any] | None:
+    """The parameters of :data:`_UPDATE_STATEMENT` for one stored statement whose agents
+    ``lookup`` replaces, or None when it names none of them.
+    """
+    swapper = _Swapper(lookup)
+    st = swapper.statement(json.loads(data))
+    if not swapper.changed:
+        return None
+    obj = st.get("object") or {}
+    return {"b_pk": pk, "b_data": dumps(st), "b_actor": _key(st.get("actor")),
+            "b_object": _key(obj) if obj.get("objectType") in ("Agent", "Group") else None}
+
+
 _STATEMENTS = cast(Table, Statement.__table__)
 _UPDATE_STATEMENT = (update(_STATEMENTS).where(_STATEMENTS.c.pk == bindparam("b_pk"))
                      .values(data=bindparam("b_data"), actor_key=bindparam("b_actor"),
@@ -151,14 +164,10 @@ def pseudonymise_statements(*, organization_id: int, user: User, name: str) -> i
         updates = []
         for row in db.session.execute(select(Statement.pk, Statement.data).where(
                 Statement.pk.in_(chunk))):
-            swapper = _Swapper(lambda key: replacement if key in keys else None)
-            st = swapper.statement(json.loads(row.data))
-            if not swapper.changed:
-                continue
-            obj = st.get("object") or {}
-            updates.append({
-                "b_pk": row.pk, "b_data": dumps(st), "b_actor": _key(st.get("actor")),
-                "b_object": _key(obj) if obj.get("objectType") in ("Agent", "Group") else None})
+            change = _swapped(row.pk, row.data,
+                              lambda key: replacement if key in keys else None)
+            if change is not None:
+                updates.append(change)
         if updates:
             # One executemany per chunk (building an ORM UPDATE per row costs milliseconds).
             db.session.connection().execute(_UPDATE_STATEMENT, updates)
@@ -335,14 +344,9 @@ def pseudonymise_older(*, organization_id: int, before: datetime, after_pk: int,
             finished = True
             break
         last = row.pk
-        swapper = _Swapper(lookup)
-        st = swapper.statement(json.loads(row.data))
-        if not swapper.changed:
-            continue
-        obj = st.get("object") or {}
-        updates.append({
-            "b_pk": row.pk, "b_data": dumps(st), "b_actor": _key(st.get("actor")),
-            "b_object": _key(obj) if obj.get("objectType") in ("Agent", "Group") else None})
+        change = _swapped(row.pk, row.data, lookup)
+        if change is not None:
+            updates.append(change)
     if updates:
         db.session.connection().execute(_UPDATE_STATEMENT, updates)
         pks = [u["b_pk"] for u in updates]

@@ -116,7 +116,7 @@ def test_run_purges_exactly_what_is_older_than_each_period(app, demo, create_org
         assert planned["jobs"] == 1 and planned["audit"] == 1
         result = runner.invoke(args=["retention", "--org", "demo", "--lang", "en"])
     assert result.exit_code == 0, result.output
-    assert "Advocacy events (24 months, then deleted): %d" % len(old_events) in result.output
+    assert f"Advocacy events (24 months, then deleted): {len(old_events)}" in result.output
 
     db.session.expire_all()
     remaining = set(db.session.scalars(select(AdvocacyEvent.id).where(
@@ -126,8 +126,7 @@ def test_run_purges_exactly_what_is_older_than_each_period(app, demo, create_org
     # index finds them under the pseudonym; the young ones are untouched.
     assert _count(Statement, Statement.organization_id == org_id) == total_statements
     pseudonym = services.statements.pseudonym(organization_id=org_id, user_id=demo.user.id)
-    for pk, data in db.session.execute(select(Statement.pk, Statement.data).where(
-            Statement.pk.in_(old_pks))):
+    for data in db.session.scalars(select(Statement.data).where(Statement.pk.in_(old_pks))):
         assert NAME not in data and EMAIL not in data and demo.sha1 not in data
         assert re.search(r'"name": ?"\d+"', data) is None, data  # no user id left as account
     own_key = f"account:{app.config['BASE_URL']}|{demo.user.id}"
