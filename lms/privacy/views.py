@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -156,8 +156,11 @@ def retention_settings() -> Any:
 @org_bp.route("/privacy/register")
 @role_required(Role.HR, Role.ADMIN)
 def processing_register() -> Any:
-    """The record of processing activities (art. 30), in French unless English is asked."""
-    lang = "en" if request.args.get("lang") == "en" else "fr"
+    """The record of processing activities (art. 30), in the reader's language or the one
+    asked for (``?lang=fr``: a French company's register for the CNIL, read in English)."""
+    lang = request.args.get("lang")
+    if lang not in ("fr", "en"):
+        lang = str(get_locale() or "fr")[:2]
     with force_locale(lang):
         return render_template("privacy/register.html",
                                register=register.build(current_organization()), lang=lang,
