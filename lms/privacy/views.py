@@ -157,7 +157,8 @@ def retention_settings() -> Any:
 @role_required(Role.HR, Role.ADMIN)
 def processing_register() -> Any:
     """The record of processing activities (art. 30), in the reader's language or the one
-    asked for (``?lang=fr``: a French company's register for the CNIL, read in English)."""
+    asked for (``?lang=fr``: a French company's register for the CNIL, read in English).
+    """
     lang = request.args.get("lang")
     if lang not in ("fr", "en"):
         lang = str(get_locale() or "fr")[:2]
