@@ -96,6 +96,18 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_BYTES": 200 * 1024 * 1024,
     # Seconds a client is asked to wait (Retry-After) when the database is out of reach (503).
     "UNAVAILABLE_RETRY_AFTER": 30,
+    # Retention (GDPR art. 5(1)(e)): each organization's default period per kind of data, which
+    # its administrators may change (lms/privacy/retention.py, docs/privacy.md). Every day the
+    # periodic work deletes, or pseudonymises (statements), what is older. Finished jobs and
+    # their files follow JOBS_RETENTION_DAYS; the certificate register of erased holders keeps
+    # what training law asks for 3 years; the audit log a year, as the CNIL recommends for logs.
+    "RETENTION_ADVOCACY_EVENTS_MONTHS": 24,
+    "RETENTION_STATEMENTS_MONTHS": 36,
+    "RETENTION_HAND_INS_MONTHS": 24,
+    "RETENTION_COACHING_NOTES_MONTHS": 24,
+    "RETENTION_CERTIFICATES_MONTHS": 36,
+    "RETENTION_AUDIT_MONTHS": 12,
+    "RETENTION_BATCH_SIZE": 500,     # rows per committed batch of a retention run
 }
 
 

@@ -16,6 +16,7 @@ from lms.core.registry import Registry
 from lms.courses.demo import demo_step as courses_step
 from lms.courses.signals import enrollment_completed, module_deletion
 from lms.lti.demo import demo_step as lti_step
+from lms.privacy.demo import demo_step as privacy_step
 
 
 def test_registry_keeps_order_places_after_and_adds_once():
@@ -35,7 +36,7 @@ def test_registry_keeps_order_places_after_and_adds_once():
 
 def test_creating_the_app_again_adds_nothing_twice(app: Flask, database_url: str):
     steps = [assessments_step, courses_step, certificates_step, coaching_step, advocacy_step,
-             lti_step]
+             lti_step, privacy_step]
     assert list(demo.STEPS) == steps
     loaders = list(content.LOADERS)
     receivers = [len(s.receivers) for s in (enrollment_completed, module_deletion,

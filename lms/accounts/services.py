@@ -21,7 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
-from lms.accounts import sessions
+from lms.accounts import audit, sessions
 from lms.accounts.authz import check_can_grant
 from lms.accounts.models import (
     ApiToken,
@@ -668,22 +668,34 @@ def invitation_url(raw_token: str) -> str:
 
 # -- API tokens ---------------------------------------------------------------------------------
 
-def issue_api_token(*, user: User, name: str = "API token") -> tuple[ApiToken, str]:
-    """Create a personal API token; the raw value is returned once and never stored."""
+def issue_api_token(*, user: User, name: str = "API token", by: User | None = None
+                    ) -> tuple[ApiToken, str]:
+    """Create a personal API token; the raw value is returned once and never stored.
+
+    :param by: who creates it (the audit log's actor), None from the command line.
+    """
     _check_length(name, "name", 100)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name.strip() or "API token", prefix=raw[:12],
                      token_hash=hash_token(raw))
     db.session.add(token)
     db.session.flush()
+    # Tokens belong to a person, not to an organization: the entry has none.
+    audit.record(action="api_token.create", actor=by, organization=None,
+                 target=f"api_token:{token.id}", details={"user_id": user.id})
     return token, raw
 
 
-def revoke_api_token(*, token: ApiToken) -> None:
-    """Revoke a token; later requests with it get 401."""
+def revoke_api_token(*, token: ApiToken, by: User | None = None) -> None:
+    """Revoke a token; later requests with it get 401.
+
+    :param by: who revokes it (the audit log's actor), None from the command line.
+    """
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.flush()
+        audit.record(action="api_token.revoke", actor=by, organization=None,
+                     target=f"api_token:{token.id}", details={"user_id": token.user_id})
 
 
 def user_for_api_token(raw: str) -> User | None:

@@ -295,7 +295,8 @@ def tokens() -> Any:
     form = NewTokenForm()
     new_token = None
     if form.validate_on_submit():
-        _token, new_token = services.issue_api_token(user=current_user, name=form.name.data)
+        _token, new_token = services.issue_api_token(user=current_user, name=form.name.data,
+                                                         by=current_user)
         db.session.commit()
         form = NewTokenForm(formdata=None)
     rows = db.session.scalars(
@@ -314,7 +315,7 @@ def revoke_token(token_id: int) -> Any:
     if token is None or token.user_id != current_user.id:
         abort(404)
     if ConfirmForm().validate_on_submit():
-        services.revoke_api_token(token=token)
+        services.revoke_api_token(token=token, by=current_user)
         db.session.commit()
         flash(_("Token “%(name)s” revoked.", name=token.name), "success")
     return redirect(url_for("accounts.tokens"))

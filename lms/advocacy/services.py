@@ -17,6 +17,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text, update
 
+from lms.accounts import audit
 from lms.accounts.models import Membership, Organization, User
 from lms.advocacy.models import (
     CAMPAIGN_KINDS,
@@ -62,10 +63,16 @@ def settings_for(organization_id: int) -> AdvocacySettings:
     return row
 
 
-def rotate_webhook_secret(*, organization: Organization) -> str:
-    """Give the organization a new webhook secret (the old one stops working) and return it."""
+def rotate_webhook_secret(*, organization: Organization, by: User | None = None) -> str:
+    """Give the organization a new webhook secret (the old one stops working) and return it.
+
+    :param by: who replaces it (the audit log's actor), None from the command line.
+    """
     row = settings_for(organization.id)
+    first = not row.webhook_secret
     row.webhook_secret = "whsec_" + secrets.token_hex(32)
+    audit.record(action="webhook_secret.rotate", actor=by, organization=organization,
+                 target=f"organization:{organization.id}", details={"first": first})
     return row.webhook_secret
 
 
@@ -81,8 +88,21 @@ def consent_of(organization_id: int, user_id: int) -> AdvocacyConsent | None:
         AdvocacyConsent.user_id == user_id))
 
 
-def give_consent(*, organization: Organization, user: User) -> AdvocacyConsent:
-    """Opt the user in to the collection of their advocacy activity (again, if revoked)."""
+def _audit_on_behalf(organization: Organization, user: User, by: User | None,
+                     given: bool) -> None:
+    # A person's own choice is theirs; someone recording it for them (HR with a signed form)
+    # is a sensitive action the audit log keeps.
+    if by is not None and by.id != user.id:
+        audit.record(action="advocacy.consent_on_behalf", actor=by, organization=organization,
+                     target=f"user:{user.id}", details={"consent": given})
+
+
+def give_consent(*, organization: Organization, user: User, by: User | None = None
+                 ) -> AdvocacyConsent:
+    """Opt the user in to the collection of their advocacy activity (again, if revoked).
+
+    :param by: who records it when not the user themselves (written to the audit log).
+    """
     row = consent_of(organization.id, user.id)
     if row is None:
         row = AdvocacyConsent(organization_id=organization.id, user_id=user.id,
@@ -91,15 +111,20 @@ def give_consent(*, organization: Organization, user: User) -> AdvocacyConsent:
     elif row.revoked_at is not None:
         row.opted_in_at, row.revoked_at = utcnow(), None
     db.session.flush()
+    _audit_on_behalf(organization, user, by, True)
     return row
 
 
-def revoke_consent(*, organization: Organization, user: User) -> None:
-    """Stop collecting the user's activity from now on (events already stored stay theirs)."""
+def revoke_consent(*, organization: Organization, user: User, by: User | None = None) -> None:
+    """Stop collecting the user's activity from now on (events already stored stay theirs).
+
+    :param by: who records it when not the user themselves (written to the audit log).
+    """
     row = consent_of(organization.id, user.id)
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         db.session.flush()
+        _audit_on_behalf(organization, user, by, False)
 
 
 def set_leaderboard_opt_out(*, organization: Organization, user: User, opt_out: bool) -> None:

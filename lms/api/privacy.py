@@ -8,11 +8,11 @@ from flask import Response, request
 
 from lms.accounts import audit
 from lms.accounts.models import Membership, Role
-from lms.api.base import bp, current_api_user, org_member
+from lms.api.base import bp, current_api_user, json_body, org_member
 from lms.api.openapi import MEMBER_ID, ORG, PATHS, errors, returns
 from lms.core.errors import Conflict, NotFound
 from lms.extensions import db
-from lms.privacy import export, services
+from lms.privacy import export, retention, services
 
 
 def _member(membership: Membership, member_id: int) -> Membership:
@@ -80,3 +80,64 @@ PATHS["/orgs/{org_slug}/members/{member_id}/personal-data"] = {"get": {
     "parameters": [ORG, MEMBER_ID],
     "responses": {"200": {"description": "the ZIP", "content": {"application/zip": {}}},
                   **errors(401, 403, 404)}}}
+
+
+def _retention(membership: Membership) -> dict[str, Any]:
+    org = membership.organization
+    settings = retention.settings_of(org)
+    return {"periods": {kind.key: {"value": retention.period(settings, kind), "unit": kind.unit,
+                                   "default": retention.default_period(kind)}
+                        for kind in retention.KINDS},
+            "last_run_at": settings.last_run_at.isoformat() if settings.last_run_at else None,
+            "due": retention.plan(org)}
+
+
+@bp.get("/orgs/<org_slug>/retention")
+@org_member(Role.HR, Role.ADMIN)
+def get_retention(membership: Membership) -> Any:
+    """The organization's retention periods and how many records are past them now."""
+    return _retention(membership)
+
+
+@bp.route("/orgs/<org_slug>/retention", methods=["PUT", "PATCH"])
+@org_member(Role.ADMIN)
+def set_retention(membership: Membership) -> Any:
+    """Change some retention periods (``{"hand_ins": 12}``); recorded in the audit log."""
+    body = json_body(dates=False)
+    retention.save_settings(organization=membership.organization, values=body,
+                            by=current_api_user())
+    db.session.commit()
+    return _retention(membership)
+
+
+_KIND_KEYS = [kind.key for kind in retention.KINDS]
+_RETENTION = {"type": "object", "required": ["periods", "last_run_at", "due"], "properties": {
+    "periods": {"type": "object", "description": "By kind of data: the period in force, its "
+                "unit (months or days) and the instance's default",
+                "properties": {key: {"type": "object", "required": ["value", "unit", "default"],
+                                     "properties": {"value": {"type": "integer"},
+                                                    "unit": {"type": "string",
+                                                             "enum": ["months", "days"]},
+                                                    "default": {"type": "integer"}}}
+                               for key in _KIND_KEYS}},
+    "last_run_at": {"type": ["string", "null"], "format": "date-time"},
+    "due": {"type": "object", "additionalProperties": {"type": "integer"},
+            "description": "Records older than their period now, by kind (the next run's work)"}}}
+_SET_RETENTION = {
+    "summary": "Change retention periods (admin); kinds left out keep theirs",
+    "parameters": [ORG],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "additionalProperties": False,
+        "properties": {key: {"type": "integer", "minimum": 1,
+                             "maximum": retention.MAX_MONTHS if kind.unit == "months"
+                             else retention.MAX_DAYS} for kind in retention.KINDS
+                       for key in [kind.key]}}}}},
+    "responses": {"200": returns(_RETENTION), **errors(400, 401, 403, 404, 422)}}
+PATHS["/orgs/{org_slug}/retention"] = {
+    "get": {"operationId": "getRetention",
+            "summary": "Retention periods and what is past them (HR, admin)",
+            "parameters": [ORG], "responses": {"200": returns(_RETENTION),
+                                               **errors(401, 403, 404)}},
+    "put": {"operationId": "setRetention", **_SET_RETENTION},
+    "patch": {"operationId": "patchRetention", **_SET_RETENTION},
+}

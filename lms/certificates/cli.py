@@ -35,9 +35,10 @@ def export_command(org_slug: str, out: Path, cohort_id: int | None,
             fail(f"no cohort {cohort_id} in {org_slug!r}")
     if not out.parent.is_dir():
         fail(f"no such folder: {out.parent}")
-    ids = export.certificate_ids(org.id, {"cohort_id": cohort_id})
-    count = export.write_zip(out, ids, workers=default_workers(
-        workers or current_app.config["CERTIFICATES_WORKERS"]))
+    count = export.export_to_file(
+        organization=org, out=out, params={"cohort_id": cohort_id},
+        workers=default_workers(workers or current_app.config["CERTIFICATES_WORKERS"]))
+    db.session.commit()
     click.echo(f"{count} certificates written to {out}")
 
 

@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from sqlalchemy import select
 
+from lms.accounts import audit
 from lms.accounts.models import Organization
 from lms.certificates import definitions, queries, rendering
 from lms.certificates.models import Certificate
@@ -149,17 +150,38 @@ def write_zip(out: Path, ids: list[int],
     return done
 
 
+def _audit(organization: Organization, by: Any, params: dict[str, Any], count: int,
+           source: str) -> None:
+    audit.record(action="certificates.export", actor=by, organization=organization,
+                 target=f"organization:{organization.id}",
+                 details={"certificates": count, "by": source,
+                          **{k: v for k, v in params.items() if v is not None}})
+
+
 def start_export(*, organization: Organization, created_by: Any,
                  params: dict[str, Any]) -> Job:
-    """Enqueue an export job of the organization's certificates matching ``params``.
+    """Enqueue an export job of the organization's certificates matching ``params`` (recorded
+    in the audit log).
 
     :raise ValidationFailed: no certificate matches.
     """
     ids = certificate_ids(organization.id, params)
     if not ids:
         raise ValidationFailed("No certificate matches these filters.")
+    _audit(organization, created_by, params, len(ids), "job")
     return jobs.enqueue(kind=KIND, organization=organization, created_by=created_by,
                         params=params, total=len(ids))
+
+
+def export_to_file(*, organization: Organization, out: Path, params: dict[str, Any],
+                   workers: int) -> int:
+    """Write the organization's certificates matching ``params`` into the ZIP ``out`` at once
+    (the command line), recorded in the audit log; returns how many were written.
+    """
+    ids = certificate_ids(organization.id, params)
+    count = write_zip(out, ids, workers=workers)
+    _audit(organization, None, params, count, "cli")
+    return count
 
 
 def run_export(job: Job, report_progress: ReportProgress) -> dict[str, Any]:

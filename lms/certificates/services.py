@@ -15,6 +15,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from lms.accounts import audit
 from lms.accounts.models import User
 from lms.certificates import definitions, rendering
 from lms.certificates import statements as cs
@@ -246,6 +247,10 @@ def revoke(*, certificate: Certificate, revoked_by: User | None, reason: str) ->
     certificate.revocation_reason = reason
     certificate.pdf_key = rendering.key_for(certificate)
     db.session.flush()
+    # The reason is free text that may name people: the log keeps ids only.
+    audit.record(action="certificate.revoke", actor=revoked_by,
+                 organization=certificate.organization,
+                 target=f"certificate:{certificate.id}")
     if revoked_by is not None:
         _record(certificate, cs.build(certificate, revoked_by, "revoked", reason=reason))
     return certificate

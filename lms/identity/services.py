@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
+from lms.accounts import audit
 from lms.accounts import services as accounts
 from lms.accounts.models import Membership, Organization, Role, User
 from lms.core import crypto
@@ -191,10 +192,12 @@ def save_settings(*, organization: Organization, issuer: str, client_id: str,
                   client_secret: str | None, allowed_domains: str, default_role: str | Role,
                   groups_claim: str = "groups", role_mapping: str = "",
                   team_claim: str | None = None, require_sso: bool = False,
-                  break_glass_user: User | None = None, enabled: bool = True) -> OidcSettings:
-    """Create or update the organization's OpenID Connect settings.
+                  break_glass_user: User | None = None, enabled: bool = True,
+                  by: User | None = None) -> OidcSettings:
+    """Create or update the organization's OpenID Connect settings (recorded in the audit log).
 
     :param client_secret: None or empty keeps the stored secret.
+    :param by: who changes them (the audit log's actor).
     :raise ValidationFailed: a field is malformed, a domain belongs to another organization,
         or SSO is required without a break-glass administrator.
     """
@@ -227,6 +230,14 @@ def save_settings(*, organization: Organization, issuer: str, client_id: str,
     settings.team_claim = (team_claim or "").strip()[:100] or None
     apply_policy(settings, policy, enabled=enabled)
     db.session.flush()
+    # What was set, without the client secret (only whether a new one was given).
+    audit.record(action="sso.settings", actor=by, organization=organization,
+                 target=f"organization:{organization.id}",
+                 details={"enabled": enabled, "issuer": issuer, "client_id": client_id,
+                          "new_client_secret": bool(client_secret),
+                          "allowed_domains": sorted(policy.domains),
+                          "default_role": policy.default_role.value,
+                          "require_sso": require_sso})
     return settings
 
 
@@ -380,11 +391,12 @@ def sign_in(*, settings: OidcSettings | SamlSettings, person: Asserted) -> Signe
 
 # -- SCIM tokens ---------------------------------------------------------------------------------
 
-def issue_scim_token(*, organization: Organization, days: int | None = 365
-                     ) -> tuple[ScimToken, str]:
+def issue_scim_token(*, organization: Organization, days: int | None = 365,
+                     by: User | None = None) -> tuple[ScimToken, str]:
     """Issue the organization's SCIM token, revoking earlier ones; the raw value is returned once.
 
     :param days: how long it is valid; None for no expiry.
+    :param by: who issues it (the audit log's actor), None from the command line.
     """
     now = utcnow()
     db.session.execute(
@@ -396,15 +408,23 @@ def issue_scim_token(*, organization: Organization, days: int | None = 365
                       expires_at=now + timedelta(days=days) if days else None)
     db.session.add(token)
     db.session.flush()
+    audit.record(action="scim_token.issue", actor=by, organization=organization,
+                 target=f"scim_token:{token.id}", details={"days": days})
     return token, raw
 
 
-def revoke_scim_tokens(*, organization: Organization) -> None:
-    """Revoke every SCIM token of the organization."""
-    db.session.execute(
+def revoke_scim_tokens(*, organization: Organization, by: User | None = None) -> None:
+    """Revoke every SCIM token of the organization.
+
+    :param by: who revokes them (the audit log's actor).
+    """
+    result = db.session.execute(
         update(ScimToken).where(ScimToken.organization_id == organization.id,
                                 ScimToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
     db.session.flush()
+    audit.record(action="scim_token.revoke", actor=by, organization=organization,
+                 target=f"organization:{organization.id}",
+                 details={"revoked": int(getattr(result, "rowcount", 0) or 0)})
 
 
 def organization_for_scim_token(raw: str, org_slug: str) -> Organization | None:

@@ -295,7 +295,7 @@ def sso_settings() -> Any:
                 groups_claim=form.groups_claim.data or "groups",
                 role_mapping=form.role_mapping.data or "", team_claim=form.team_claim.data,
                 require_sso=form.require_sso.data, break_glass_user=glass,
-                enabled=form.enabled.data)
+                enabled=form.enabled.data, by=current_user)
         except DomainError as exc:
             db.session.rollback()
             _field_errors(form, exc)
@@ -371,7 +371,8 @@ def scim_token() -> Any:
     """Issue a new SCIM token (shown once); earlier tokens stop working."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    _token, raw = services.issue_scim_token(organization=current_organization())
+    _token, raw = services.issue_scim_token(organization=current_organization(),
+                                           by=current_user)
     db.session.commit()
     return _settings_page(_oidc_form(current_organization()), new_token=raw)
 
@@ -381,7 +382,7 @@ def scim_token() -> Any:
 def revoke_scim_token() -> Any:
     """Revoke every SCIM token of the organization."""
     if ConfirmForm().validate_on_submit():
-        services.revoke_scim_tokens(organization=current_organization())
+        services.revoke_scim_tokens(organization=current_organization(), by=current_user)
         db.session.commit()
         flash(_("SCIM tokens revoked."), "success")
     return redirect(url_for("identity_admin.sso_settings"))

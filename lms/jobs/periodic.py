@@ -115,7 +115,10 @@ def purge_expired_invitations() -> int:
 
 
 def purge_old_jobs() -> int:
-    """Delete finished jobs older than ``RELAIS_JOBS_RETENTION_DAYS`` and their files."""
+    """Delete finished jobs of no organization (a person's own data export) older than
+    ``RELAIS_JOBS_RETENTION_DAYS`` and their files; each organization's jobs follow its
+    retention period (the privacy package's periodic run).
+    """
     from lms.jobs.services import purge_finished
 
     return purge_finished(older_than_days=int(current_app.config["JOBS_RETENTION_DAYS"]))

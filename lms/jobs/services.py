@@ -11,13 +11,13 @@ import os
 import secrets
 import shutil
 import socket
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 
 from lms.accounts.models import Organization, User
 from lms.core.errors import Conflict, ValidationFailed
@@ -206,13 +206,30 @@ def fail_unknown_kind(job: Job) -> None:
     db.session.flush()
 
 
-def purge_finished(*, older_than_days: int) -> int:
-    """Delete finished jobs older than ``older_than_days`` and their files; returns how many."""
-    cutoff = utcnow() - timedelta(days=older_than_days)
-    old = db.session.scalars(
-        select(Job).where(Job.state.in_([JobState.SUCCEEDED, JobState.FAILED,
-                                         JobState.CANCELLED]),
-                          Job.finished_at < cutoff).limit(1000)).all()
+_FINISHED = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+
+
+def finished_before(cutoff: datetime, *, organization_id: int | None) -> Select[Any]:
+    """Finished jobs of the organization (None: of no organization) that ended before
+    ``cutoff``, oldest first.
+    """
+    owner = (Job.organization_id.is_(None) if organization_id is None
+             else Job.organization_id == organization_id)
+    return (select(Job).where(owner, Job.state.in_(_FINISHED), Job.finished_at < cutoff)
+            .order_by(Job.finished_at, Job.id))
+
+
+def purge_finished(*, older_than_days: int | None = None, before: datetime | None = None,
+                   organization_id: int | None = None, limit: int = 1000) -> int:
+    """Delete at most ``limit`` finished jobs of the organization (None: jobs of no
+    organization) that ended before ``before`` (or ``older_than_days`` ago), and their files;
+    returns how many.
+
+    Organizations' jobs follow each one's retention period (lms/privacy/retention.py).
+    """
+    cutoff = before if before is not None else utcnow() - timedelta(days=older_than_days or 0)
+    old = db.session.scalars(finished_before(cutoff, organization_id=organization_id)
+                             .limit(limit)).all()
     base = jobs_dir()
     for job in old:
         shutil.rmtree(base / str(job.id), ignore_errors=True)

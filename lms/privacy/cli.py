@@ -1,7 +1,10 @@
-"""Commands: ``relais personal-data export|erase --org SLUG --email E``."""
+"""Commands: ``relais personal-data export|erase --org SLUG --email E`` and
+``relais retention --org SLUG [--dry-run]``.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -71,4 +74,48 @@ def erase_command(org_slug: str, email: str, yes: bool) -> None:
                + ", ".join(f"{k}={v}" for k, v in sorted(result.counts.items())))
 
 
-COMMANDS = [personal_data]
+def _cli_language(lang: str | None) -> str:
+    """The language of the command's output: ``--lang``, else the shell's ``LANG``, else the
+    instance's default.
+    """
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    for candidate in (lang, os.environ.get("LANG", "")[:2]):
+        if candidate in languages:
+            return str(candidate)
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+@click.command("retention")
+@click.option("--org", "org_slug", required=True, help="The organization's slug.")
+@click.option("--dry-run", is_flag=True, help="Only count what would go, change nothing.")
+@click.option("--lang", default=None, help="Language of the output (fr, en); default: $LANG.")
+def retention_command(org_slug: str, dry_run: bool, lang: str | None) -> None:
+    """Apply the organization's retention periods; print, per kind, how many records go."""
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    from lms.core.cli import fail
+    from lms.privacy import retention
+    from lms.privacy.register import period_text
+
+    org = db.session.scalar(select(Organization).where(Organization.slug == org_slug))
+    with force_locale(_cli_language(lang)):
+        if org is None:
+            fail(_("no organization %(slug)s", slug=repr(org_slug)))
+        settings = retention.settings_of(org)
+        if dry_run:
+            counts = retention.plan(org)
+            db.session.rollback()
+            click.echo(_("Dry run, nothing is changed. Would be deleted or pseudonymised:"))
+        else:
+            counts = retention.run(organization=org, commit=db.session.commit, source="cli")
+            click.echo(_("Deleted or pseudonymised:"))
+        for kind in retention.KINDS:
+            click.echo(_("  %(kind)s (%(period)s, then %(fate)s): %(count)s", kind=kind.label,
+                         period=period_text(kind, retention.period(settings, kind)),
+                         fate=kind.fate, count=counts[kind.key]))
+
+
+COMMANDS = [personal_data, retention_command]

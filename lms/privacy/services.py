@@ -27,7 +27,7 @@ Only flushes: the caller commits once (one transaction for the whole erasure).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -104,26 +104,36 @@ def _courses(e: Erasure) -> None:
         SessionRegistration.enrollment_id.in_(e.enrollment_ids)).values(decline_reason=None))
     submissions = db.session.scalars(select(ExerciseSubmission).where(
         ExerciseSubmission.enrollment_id.in_(e.enrollment_ids))).all()
-    for submission in submissions:
-        path = screenshot_file(submission)
-        if path is not None:
-            e.files.append(path)
-        # The status row stays (review counts, progress); what the person handed in goes.
-        submission.post_url = None
-        submission.screenshot_path = None
-        submission.screenshot_type = None
-        submission.reflection = None
-        submission.verification = None
+    clear_hand_ins(submissions, e.files)
     e.count("hand_ins", len(submissions))
-    if submissions:
-        db.session.execute(update(ExerciseReview).where(
-            ExerciseReview.submission_id.in_([s.id for s in submissions]))
-            .values(comment="", rubric={}))
     plans = select(AfestPlan.id).where(AfestPlan.enrollment_id.in_(e.enrollment_ids))
     e.count("journal_entries", _rows(db.session.execute(
         delete(AfestEntry).where(AfestEntry.plan_id.in_(plans)))))
     db.session.execute(update(AfestPlan).where(AfestPlan.enrollment_id.in_(e.enrollment_ids))
                        .values(analysis=""))
+
+
+def clear_hand_ins(submissions: Sequence[ExerciseSubmission], files: list[Path]) -> None:
+    """Delete what was handed in (URL, screenshot, reflection, verification, the review's
+    comment and rubric), keeping each submission's status; screenshot files to remove after
+    the commit are added to ``files``.
+
+    The status row stays: review counts and module completion rest on it.
+    """
+    for submission in submissions:
+        path = screenshot_file(submission)
+        if path is not None:
+            files.append(path)
+        submission.post_url = None
+        submission.screenshot_path = None
+        submission.screenshot_type = None
+        submission.reflection = None
+        submission.verification = None
+    if submissions:
+        db.session.execute(update(ExerciseReview).where(
+            ExerciseReview.submission_id.in_([s.id for s in submissions]))
+            .values(comment="", rubric={}))
+    db.session.flush()
 
 
 def _coaching(e: Erasure) -> None:

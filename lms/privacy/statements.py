@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Table, bindparam, delete, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 
-from lms.accounts.models import User
+from lms.accounts.models import Membership, User
 from lms.core.database import insert_rows
 from lms.core.errors import BadRequest
 from lms.extensions import db
@@ -68,26 +70,30 @@ def _key(agent: Any) -> str | None:
         return None
 
 
-class _Swapper:
-    """Replaces the person's agents inside one statement (recursively), counting changes."""
+# An agent key → the pseudonymous agent replacing it, or None to keep the agent.
+Lookup = Callable[[str | None], dict[str, Any] | None]
 
-    def __init__(self, keys: set[str], replacement: dict[str, Any]) -> None:
-        self.keys = keys
-        self.replacement = replacement
+
+class _Swapper:
+    """Replaces the agents ``lookup`` names inside one statement (recursively)."""
+
+    def __init__(self, lookup: Lookup) -> None:
+        self.lookup = lookup
         self.changed = False
 
     def agent(self, agent: Any) -> Any:
         if not isinstance(agent, dict):
             return agent
-        if agent.get("objectType", "Agent") == "Agent" and _key(agent) in self.keys:
+        replacement = self.lookup(_key(agent))
+        if agent.get("objectType", "Agent") == "Agent" and replacement is not None:
             self.changed = True
-            return dict(self.replacement)
+            return dict(replacement)
         if agent.get("objectType") == "Group":
-            if _key(agent) in self.keys:  # an identified group keyed by the person's e-mail
+            if replacement is not None:  # an identified group keyed by the person's e-mail
                 self.changed = True
                 agent = {k: v for k, v in agent.items() if k not in
                          ("mbox", "mbox_sha1sum", "openid", "account", "name")}
-                agent.update({k: v for k, v in self.replacement.items() if k != "objectType"})
+                agent.update({k: v for k, v in replacement.items() if k != "objectType"})
             if isinstance(agent.get("member"), list):
                 agent = {**agent, "member": [self.agent(m) for m in agent["member"]]}
         return agent
@@ -111,6 +117,19 @@ class _Swapper:
                     context[field] = self.agent(context[field])
             st["context"] = context
         return st
+
+
+def _swapped(pk: int, data: str, lookup: Lookup) -> dict[str, Any] | None:
+    """The parameters of :data:`_UPDATE_STATEMENT` for one stored statement whose agents
+    ``lookup`` replaces, or None when it names none of them.
+    """
+    swapper = _Swapper(lookup)
+    st = swapper.statement(json.loads(data))
+    if not swapper.changed:
+        return None
+    obj = st.get("object") or {}
+    return {"b_pk": pk, "b_data": dumps(st), "b_actor": _key(st.get("actor")),
+            "b_object": _key(obj) if obj.get("objectType") in ("Agent", "Group") else None}
 
 
 _STATEMENTS = cast(Table, Statement.__table__)
@@ -145,14 +164,10 @@ def pseudonymise_statements(*, organization_id: int, user: User, name: str) -> i
         updates = []
         for row in db.session.execute(select(Statement.pk, Statement.data).where(
                 Statement.pk.in_(chunk))):
-            swapper = _Swapper(keys, replacement)
-            st = swapper.statement(json.loads(row.data))
-            if not swapper.changed:
-                continue
-            obj = st.get("object") or {}
-            updates.append({
-                "b_pk": row.pk, "b_data": dumps(st), "b_actor": _key(st.get("actor")),
-                "b_object": _key(obj) if obj.get("objectType") in ("Agent", "Group") else None})
+            change = _swapped(row.pk, row.data,
+                              lambda key: replacement if key in keys else None)
+            if change is not None:
+                updates.append(change)
         if updates:
             # One executemany per chunk (building an ORM UPDATE per row costs milliseconds).
             db.session.connection().execute(_UPDATE_STATEMENT, updates)
@@ -254,3 +269,104 @@ def pseudonymise_post_urls(*, organization_id: int, name: str) -> int:
         db.session.execute(delete(Activity).where(Activity.organization_id == organization_id,
                                                   Activity.activity_id.in_(personal)))
     return changed
+
+
+# -- retention: every person in statements older than the organization's period --------------
+
+def retention_lookup(organization_id: int) -> Lookup:
+    """The replacement of every agent that identifies a person in the organization's statements.
+
+    A Relais user (an account on this instance named by their id, or the e-mail address of a
+    member) becomes the same pseudonym an erasure gives them, so their old and erased
+    statements stay one agent in the aggregates; any other identified person (an e-mail, an
+    OpenID or an account elsewhere, sent by a package) gets a pseudonym of their own. Relais'
+    own agents (the system authority, LRS credentials) and pseudonyms stay as they are.
+    """
+    base = str(current_app.config["BASE_URL"])
+    own = f"account:{base}|"
+    credentials = f"account:{base}/xapi|"
+    members: dict[str, int] = {}
+    for user_id, email in db.session.execute(select(User.id, User.email).join(
+            Membership, Membership.user_id == User.id).where(
+            Membership.organization_id == organization_id)):
+        mbox = f"mailto:{email}"
+        members[f"mbox:{mbox}"] = user_id
+        members["mbox_sha1sum:" + hashlib.sha1(mbox.encode()).hexdigest()] = user_id
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    cache: dict[str, dict[str, Any] | None] = {}
+
+    def lookup(key: str | None) -> dict[str, Any] | None:
+        if key is None or key.startswith(credentials):
+            return None
+        if key not in cache:
+            if key.startswith(own):
+                name = key[len(own):]
+                cache[key] = pseudonymous_agent(pseudonym(
+                    organization_id=organization_id, user_id=int(name))) if name.isdigit() \
+                    else None  # relais:<org> (the system) or already anonymous-…
+            elif key in members:
+                cache[key] = pseudonymous_agent(pseudonym(organization_id=organization_id,
+                                                          user_id=members[key]))
+            else:
+                digest = hmac.new(secret, f"retained:{organization_id}:{key}".encode(),
+                                  hashlib.sha256).hexdigest()
+                cache[key] = pseudonymous_agent(f"anonymous-{digest[:16]}")
+        return cache[key]
+
+    return lookup
+
+
+def stored_before(*, organization_id: int, before: datetime, after_pk: int) -> int:
+    """How many of the organization's statements after ``after_pk`` were stored before
+    ``before`` (what :func:`pseudonymise_older` would read).
+    """
+    return db.session.scalar(select(func.count()).select_from(Statement).where(
+        Statement.organization_id == organization_id, Statement.pk > after_pk,
+        Statement.stored < before)) or 0
+
+
+def pseudonymise_older(*, organization_id: int, before: datetime, after_pk: int, limit: int,
+                       lookup: Lookup) -> tuple[int, int, bool]:
+    """Pseudonymise, in place, one batch of the organization's statements stored before
+    ``before``, in primary-key order from ``after_pk``.
+
+    The store's primary key grows with ``stored``, so the walk stops at the first statement
+    stored at or after ``before``: the next run goes on from there.
+
+    :return: (statements changed, the last primary key read, whether the walk is finished).
+    """
+    rows = db.session.execute(select(Statement.pk, Statement.data, Statement.stored).where(
+        Statement.organization_id == organization_id, Statement.pk > after_pk)
+        .order_by(Statement.pk).limit(limit)).all()
+    last, finished, updates = after_pk, len(rows) < limit, []
+    for row in rows:
+        if row.stored >= before:
+            finished = True
+            break
+        last = row.pk
+        change = _swapped(row.pk, row.data, lookup)
+        if change is not None:
+            updates.append(change)
+    if updates:
+        db.session.connection().execute(_UPDATE_STATEMENT, updates)
+        pks = [u["b_pk"] for u in updates]
+        index = cast(Table, StatementIndex.__table__)
+        moved = [(r.kind, r.key, r.statement_pk, replacement)
+                 for r in db.session.execute(select(
+                     StatementIndex.kind, StatementIndex.key, StatementIndex.statement_pk)
+                     .where(StatementIndex.organization_id == organization_id,
+                            StatementIndex.statement_pk.in_(pks),
+                            StatementIndex.kind.in_(AGENT_KINDS)))
+                 if (replacement := lookup(r.key)) is not None]
+        if moved:
+            db.session.connection().execute(delete(index).where(
+                index.c.organization_id == organization_id,
+                index.c.statement_pk == bindparam("b_pk"), index.c.kind == bindparam("b_kind"),
+                index.c.key == bindparam("b_key")),
+                [{"b_pk": pk, "b_kind": kind, "b_key": key} for kind, key, pk, _r in moved])
+            insert_rows("xapi_statement_index", ("organization_id", "kind", "key",
+                                                 "statement_pk"),
+                        sorted({(organization_id, kind, agent_key(r), pk)
+                                for kind, _key_, pk, r in moved}), "ON CONFLICT DO NOTHING",
+                        pg_types=_INDEX_TYPES)
+    return len(updates), last, finished

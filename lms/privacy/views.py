@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -23,7 +24,8 @@ from lms.accounts.models import Membership, Role
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
 from lms.extensions import db
-from lms.privacy import export, jobs, services
+from lms.privacy import export, jobs, register, retention, services
+from lms.privacy.forms import RetentionForm
 from lms.privacy.labels import ERASURE_LABELS
 
 bp = Blueprint("privacy", __name__, template_folder="templates")
@@ -122,3 +124,45 @@ def audit_log() -> Any:
                              page=page, per_page=50, error_out=False)
     return render_template("privacy/audit.html", pagination=pagination, action=action,
                            days=days, actions=audit.ACTIONS, labels=audit.ACTION_LABELS)
+
+
+@org_bp.route("/settings/retention", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def retention_settings() -> Any:
+    """How long each kind of data is kept (GDPR art. 5(1)(e)), and what the next run removes."""
+    org = current_organization()
+    form = RetentionForm() if request.method == "POST" else RetentionForm(
+        formdata=None, data=retention.periods(org))
+    if form.validate_on_submit():
+        try:
+            retention.save_settings(organization=org, values=form.periods(), by=current_user,
+                                    address=_address())
+        except DomainError as exc:
+            db.session.rollback()
+            for key, message in exc.fields.items():
+                if key in form:
+                    form[key].errors = [*form[key].errors, str(message)]
+        else:
+            db.session.commit()
+            flash(_("Retention periods saved."), "success")
+            return redirect(url_for("privacy_org.retention_settings"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("privacy/retention.html", form=form, kinds=retention.KINDS,
+                           defaults={k.key: retention.default_period(k) for k in retention.KINDS},
+                           plan=retention.plan(org), settings=retention.settings_of(org),
+                           period_text=register.period_text), status
+
+
+@org_bp.route("/privacy/register")
+@role_required(Role.HR, Role.ADMIN)
+def processing_register() -> Any:
+    """The record of processing activities (art. 30), in the reader's language or the one
+    asked for (``?lang=fr``: a French company's register for the CNIL, read in English).
+    """
+    lang = request.args.get("lang")
+    if lang not in ("fr", "en"):
+        lang = str(get_locale() or "fr")[:2]
+    with force_locale(lang):
+        return render_template("privacy/register.html",
+                               register=register.build(current_organization()), lang=lang,
+                               today=utcnow())

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
-from lms.accounts.models import Organization
+from lms.accounts import audit
+from lms.accounts.models import Organization, User
 from lms.accounts.services import hash_token
 from lms.core.models import utcnow
 from lms.extensions import db
@@ -16,8 +17,12 @@ from lms.xapi.models import LrsCredential
 
 def create_lrs_credentials(*, organization: Organization, label: str = "LRS client",
                            expires_at: datetime | None = None, scope_agent: str | None = None,
-                           scope_registration: str | None = None) -> tuple[LrsCredential, str]:
-    """Create a key/secret pair for the organization's LRS; the secret is returned once."""
+                           scope_registration: str | None = None, by: User | None = None
+                           ) -> tuple[LrsCredential, str]:
+    """Create a key/secret pair for the organization's LRS; the secret is returned once.
+
+    :param by: who creates them (the audit log's actor), None from the command line.
+    """
     secret = secrets.token_urlsafe(24)
     credential = LrsCredential(organization=organization, key=secrets.token_hex(10),
                                secret_hash=hash_token(secret), label=label,
@@ -25,6 +30,11 @@ def create_lrs_credentials(*, organization: Organization, label: str = "LRS clie
                                scope_registration=scope_registration)
     db.session.add(credential)
     db.session.flush()
+    if scope_agent is None:
+        # Client credentials are audited; the short-lived ones a package launch gets for one
+        # learner are not (one per launch, they would drown the log).
+        audit.record(action="lrs_credentials.create", actor=by, organization=organization,
+                     target=f"lrs_credential:{credential.id}")
     return credential, secret
 
 

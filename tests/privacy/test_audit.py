@@ -24,7 +24,8 @@ def test_role_change_is_audited_and_listed_for_admins_only(create_org, create_us
     unchanged = client.post("/api/v1/orgs/acme/members", headers=headers,
                             json={"email": "bob@example.com", "role": "trainer"})
     assert unchanged.status_code == 200
-    entries = db.session.scalars(select(AuditEvent)).all()
+    entries = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "member.role_change")).all()
     assert [(e.action, e.details, e.actor_id, e.organization_id) for e in entries] == [
         ("member.role_change", {"from": "learner", "to": "trainer"}, admin.id, org.id)]
     assert entries[0].address == "127.0.0.1" and "bob" not in entries[0].target
