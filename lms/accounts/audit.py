@@ -16,12 +16,18 @@ from lms.accounts.models import AuditEvent, Organization, User
 from lms.extensions import db
 
 # Actions written today; the admin page offers them as a filter.
-ACTIONS = ("personal_data.export", "personal_data.erase", "member.role_change")
+ACTIONS = ("personal_data.export", "personal_data.erase", "member.role_change",
+           "second_factor.enable", "second_factor.disable", "second_factor.recovery_codes",
+           "organization.second_factor_requirement")
 # What each action is called on the audit page, in the reader's language.
 ACTION_LABELS = {
     "personal_data.export": _l("Personal data exported"),
     "personal_data.erase": _l("Personal data erased"),
     "member.role_change": _l("Role changed"),
+    "second_factor.enable": _l("Second factor turned on"),
+    "second_factor.disable": _l("Second factor turned off"),
+    "second_factor.recovery_codes": _l("Recovery codes replaced"),
+    "organization.second_factor_requirement": _l("Second factor requirement changed"),
 }
 
 

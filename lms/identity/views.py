@@ -136,7 +136,9 @@ def oidc_callback() -> Any:
         oidc.forget(request.args.get("state"))
         db.session.commit()
         return _login_page(MESSAGES["account_refused"], 422)
-    sessions.log_in(finished.signed_in.user)
+    # The company's identity provider did its own multi-factor authentication: Relais's
+    # second-factor requirement does not apply to this session.
+    sessions.log_in(finished.signed_in.user, method="sso")
     db.session.commit()
     org = finished.signed_in.membership.organization
     return redirect(finished.next_url or url_for("reports.dashboard", org_slug=org.slug))
