@@ -58,7 +58,8 @@ def device_id(raw: str | None, user_id: int) -> str | None:
 
 def remember(response: Response, raw: str | None, user_id: int) -> None:
     """Make this browser a known device of ``user_id`` (a new nonce, so the failures counted
-    against the previous one are behind it), keeping the other accounts it knows."""
+    against the previous one are behind it), keeping the other accounts it knows.
+    """
     entries = {k: v for k, v in _entries(raw).items() if k != str(user_id)}
     entries[str(user_id)] = secrets.token_urlsafe(16)
     kept = dict(list(entries.items())[-MAX_ACCOUNTS:])

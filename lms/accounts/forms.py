@@ -165,7 +165,8 @@ class SecondFactorRequirementForm(FlaskForm):
 
 class SetUpSecondFactorForm(FlaskForm):
     """Starting to set up an authenticator app: the password first, so a borrowed session
-    cannot tie the account to someone else's phone."""
+    cannot tie the account to someone else's phone.
+    """
 
     password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=500)])
     submit = SubmitField(_l("Set up an authenticator app"))

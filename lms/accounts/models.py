@@ -234,7 +234,8 @@ class SecondFactor(TimestampMixin, Base):
 
 class RecoveryCode(Base):
     """A single-use recovery code, for when the authenticator app is lost; only a keyed hash
-    of it is stored (``lms.accounts.second_factor``)."""
+    of it is stored (``lms.accounts.second_factor``).
+    """
 
     __tablename__ = "user_recovery_codes"
 

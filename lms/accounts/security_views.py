@@ -1,5 +1,6 @@
 """Pages: your second factor (set up, recovery codes, turn off) and the organization's
-requirement of one for administrators and HR."""
+requirement of one for administrators and HR.
+"""
 
 from __future__ import annotations
 

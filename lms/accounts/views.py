@@ -101,7 +101,8 @@ def _throttled(exc: services.TooManyAttempts, template: str, **context: Any) -> 
 
 def _begin_login(user: User, next_url: str | None) -> Any:
     """The password (or a reset link, an invitation) was right: ask for the second factor when
-    the person has one, else log them in. Nothing opens a page before the second step."""
+    the person has one, else log them in. Nothing opens a page before the second step.
+    """
     if second_factor.is_enabled(user):
         session.pop(SESSION_KEY, None)
         session[sessions.PENDING_KEY] = {"u": user.id, "at": int(utcnow().timestamp()),
