@@ -24,7 +24,7 @@ ENROLMENT_ENDPOINTS = frozenset({
 
 def init_app(app: Flask) -> None:
     """Set up logins and register the accounts pages."""
-    from lms.accounts import second_factor, sessions
+    from lms.accounts import cli, second_factor, sessions
     from lms.accounts.models import User, UserSession
     from lms.accounts.security_views import account_bp, org_security_bp
     from lms.accounts.views import bp, org_bp
@@ -79,3 +79,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(org_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(org_security_bp)
+    app.cli.add_command(cli.second_factor_off_command)

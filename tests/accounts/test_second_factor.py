@@ -266,3 +266,19 @@ def test_a_forged_device_cookie_counts_as_a_stranger(client, create_user, app):
         client.post("/login", data={"email": user.email, "password": "wrong"})
     client.set_cookie("relais_device", "eyJ4IjoieSJ9.forged.signature", path="/login")
     assert _password_step(client, user).status_code == 429
+
+
+def test_the_operator_turns_off_a_lost_second_factor(client, create_user, login, runner, clock):
+    user = create_user()
+    login(user)
+    _enrol(client, user)
+    result = runner.invoke(args=["second-factor-off", "--email", user.email.upper()])
+    assert result.exit_code == 0, result.output
+    assert not second_factor.is_enabled(user)
+    assert _actions(user) == [second_factor.ENABLED]  # the operator's entry has no actor
+    assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.actor_id.is_(None))
+                             ) == second_factor.DISABLED
+    again = runner.invoke(args=["second-factor-off", "--email", user.email])
+    assert again.exit_code == 1 and "No second factor" in again.output
+    assert runner.invoke(args=["second-factor-off", "--email", "nobody@example.com"]
+                         ).exit_code == 1
