@@ -1,5 +1,6 @@
 """``relais second-factor-off --email E``: turn off the second factor of someone who lost both
-their phone and their recovery codes."""
+their phone and their recovery codes.
+"""
 
 from __future__ import annotations
 
