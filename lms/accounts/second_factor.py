@@ -23,7 +23,7 @@ import pyotp
 import segno
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, exists, func, select
+from sqlalchemy import Exists, and_, delete, exists, func, select
 from werkzeug.security import check_password_hash
 
 from lms.accounts import audit, services
@@ -292,15 +292,24 @@ def turn_off(*, user: User, actor: User | None, address: str | None) -> None:
 
 # -- the organization's requirement ------------------------------------------------------------
 
+def _required(user_id: int) -> Exists:
+    return exists().where(
+        Membership.user_id == user_id, Membership.active.is_(True),
+        Membership.role.in_(REQUIRED_ROLES), Membership.organization_id == Organization.id,
+        Organization.require_second_factor.is_(True))
+
+
+def is_required(user_id: int) -> bool:
+    """Whether an organization of ``user_id`` requires a second factor of their role."""
+    return bool(db.session.scalar(select(_required(user_id))))
+
+
 def must_enrol(user_id: int) -> bool:
     """Whether ``user_id`` holds a role an organization requires a second factor of, without one.
 
     One query: it runs on every page of a password session (``lms.accounts.init_app``).
     """
-    required = exists().where(
-        Membership.user_id == user_id, Membership.active.is_(True),
-        Membership.role.in_(REQUIRED_ROLES), Membership.organization_id == Organization.id,
-        Organization.require_second_factor.is_(True))
+    required = _required(user_id)
     enrolled = exists().where(SecondFactor.user_id == user_id,
                               SecondFactor.confirmed_at.is_not(None))
     return bool(db.session.scalar(select(and_(required, ~enrolled))))

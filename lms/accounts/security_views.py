@@ -42,7 +42,7 @@ def _page(status: int = 200, **context: Any) -> Any:
     user = _user()
     enabled = second_factor.is_enabled(user)
     values: dict[str, Any] = {
-        "enabled": enabled, "required": second_factor.must_enrol(user.id),
+        "enabled": enabled, "required": second_factor.is_required(user.id),
         "has_password": user.password_hash is not None,
         "codes_left": second_factor.recovery_codes_left(user) if enabled else 0,
         "setup_form": SetUpSecondFactorForm(formdata=None),

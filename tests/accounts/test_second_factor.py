@@ -228,6 +228,8 @@ def test_the_organization_requires_it_of_admins_and_hr_only(client, app, create_
     assert client.get("/account/second-factor").status_code == 200
     _enrol(client, hr)
     assert client.get(f"/o/{org.slug}/members").status_code == 200
+    # Turning it off is allowed (a new phone), with a warning that it will be asked again.
+    assert "set one up again" in client.get("/account/second-factor").get_data(as_text=True)
     # A learner may not change the setting.
     assert other.get(f"/o/{org.slug}/settings/security").status_code == 403
 
