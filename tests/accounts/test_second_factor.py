@@ -232,6 +232,14 @@ def test_the_organization_requires_it_of_admins_and_hr_only(client, app, create_
     assert "set one up again" in client.get("/account/second-factor").get_data(as_text=True)
     # A learner may not change the setting.
     assert other.get(f"/o/{org.slug}/settings/security").status_code == 403
+    # The organization's audit log names both changes in the reader's language.
+    client.post("/logout")
+    _password_step(client, admin)
+    _enrol(client, admin)
+    log = client.get(f"/o/{org.slug}/audit", headers={"Accept-Language": "fr"})
+    assert log.status_code == 200
+    html = log.get_data(as_text=True)
+    assert "Exigence du second facteur modifiée" in html and "Second facteur activé" in html
 
 
 def test_a_known_device_gets_through_while_a_stranger_is_throttled(client, app, create_user,
