@@ -16,10 +16,19 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": ["en", "fr"],
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "UTC",
-    # Failed logins allowed in LOGIN_WINDOW_SECONDS before HTTP 429, per account and per address.
+    # Failed logins (wrong passwords and wrong second-factor codes) allowed in
+    # LOGIN_WINDOW_SECONDS before HTTP 429: per account from one address (and per known
+    # device), per address whatever the account, and per account from all unknown devices
+    # together. A known device (a signed cookie left by an earlier login to the account, kept
+    # LOGIN_DEVICE_COOKIE_DAYS) is held only by its own failures, so a stranger cannot lock
+    # the owner out (lms/accounts/devices.py).
     "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL_ADDRESSES": 50,
     "LOGIN_WINDOW_SECONDS": 900,
+    "LOGIN_DEVICE_COOKIE_DAYS": 180,
+    # How long the second step of a login (the authenticator code) waits after the password.
+    "LOGIN_SECOND_STEP_SECONDS": 300,
     "INVITATION_TTL_DAYS": 14,
     # Passwords (NIST SP 800-63B): a minimum length, no composition rules, refused when guessable.
     "PASSWORD_MIN_LENGTH": 12,

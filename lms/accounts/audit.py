@@ -35,6 +35,10 @@ ACTION_LABELS = {
     "sso.settings": _l("Single sign-on settings changed"),
     "scim_token.issue": _l("SCIM token issued"),
     "scim_token.revoke": _l("SCIM tokens revoked"),
+    "second_factor.enable": _l("Second factor turned on"),
+    "second_factor.disable": _l("Second factor turned off"),
+    "second_factor.recovery_codes": _l("Recovery codes replaced"),
+    "organization.second_factor_requirement": _l("Second factor requirement changed"),
 }
 ACTIONS = tuple(ACTION_LABELS)
 

@@ -7,7 +7,14 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
@@ -123,3 +130,43 @@ class ProfileForm(FlaskForm):
                                                   SelectChoice("en", "English"),
                                                   SelectChoice("fr", "Français")])
     submit = SubmitField(_l("Save"))
+
+
+class SecondFactorForm(FlaskForm):
+    """The second step of a login: a code from the authenticator app or a recovery code."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)],
+                       description=_l("The 6-digit code your authenticator app shows, or one "
+                                      "of your recovery codes."))
+    submit = SubmitField(_l("Continue"))
+
+
+class EnrolSecondFactorForm(FlaskForm):
+    """Confirming a new authenticator app with the code it shows."""
+
+    code = StringField(_l("Code shown by the app"), validators=[DataRequired(), Length(max=40)])
+    submit = SubmitField(_l("Turn on"))
+
+
+class ConfirmIdentityForm(FlaskForm):
+    """Proving it is really you before a change to your second factor."""
+
+    secret = PasswordField(_l("Your password, or a code from your app"),
+                           validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Confirm"))
+
+
+class SecondFactorRequirementForm(FlaskForm):
+    """The organization's choice: require a second factor of admins and HR, or not."""
+
+    required = BooleanField(_l("Require a second factor of administrators and HR"))
+    submit = SubmitField(_l("Save"))
+
+
+class SetUpSecondFactorForm(FlaskForm):
+    """Starting to set up an authenticator app: the password first, so a borrowed session
+    cannot tie the account to someone else's phone.
+    """
+
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Set up an authenticator app"))

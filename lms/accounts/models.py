@@ -9,12 +9,15 @@ from typing import Any
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Enum,
     ForeignKey,
     Index,
     String,
+    Text,
     UniqueConstraint,
     event,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -43,6 +46,9 @@ class Organization(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Admins and HR who log in with a password must use a second factor (single sign-on is
+    # exempt: the company's identity provider does its own multi-factor authentication).
+    require_second_factor: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="organization", cascade="all, delete-orphan", passive_deletes=True
@@ -149,11 +155,15 @@ class LoginFailure(Base):
     __table_args__ = (
         Index("ix_login_failures_email_at", "email", "at"),
         Index("ix_login_failures_address_at", "address", "at"),
+        Index("ix_login_failures_device_at", "device", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
+    # The SHA-256 of the known-device cookie's nonce the attempt came with (None: a stranger):
+    # a known device is limited on its own failures, never on a stranger's.
+    device: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -200,3 +210,36 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How the person logged in: "password" (then an organization may require a second factor)
+    # or "sso" (the identity provider did its own multi-factor authentication).
+    method: Mapped[str] = mapped_column(String(16), default="password", server_default="password")
+
+
+class SecondFactor(TimestampMixin, Base):
+    """A person's authenticator app (TOTP, RFC 6238): its secret, encrypted at rest.
+
+    ``confirmed_at`` is None while the person is enrolling (the secret is shown, no code has
+    confirmed it yet); only a confirmed one is asked for at login.
+    """
+
+    __tablename__ = "user_second_factors"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    # The time step of the last code accepted: a code (or an older one) is never taken twice.
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(Base):
+    """A single-use recovery code, for when the authenticator app is lost; only a keyed hash
+    of it is stored (``lms.accounts.second_factor``).
+    """
+
+    __tablename__ = "user_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column()

@@ -7,21 +7,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnElement, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
-from lms.accounts import audit, sessions
+from lms.accounts import audit, devices, sessions
 from lms.accounts.authz import check_can_grant
 from lms.accounts.models import (
     ApiToken,
@@ -33,7 +35,14 @@ from lms.accounts.models import (
     User,
 )
 from lms.accounts.signals import password_login
-from lms.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from lms.core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    Text,
+    ValidationFailed,
+)
 from lms.core.models import utcnow
 from lms.extensions import db
 
@@ -53,10 +62,17 @@ _DUMMY_HASH = generate_password_hash("relais-timing-equaliser")
 
 
 class TooManyAttempts(DomainError):
-    """Too many failed logins for this account or address (HTTP 429)."""
+    """Too many failed logins for this account or address (HTTP 429).
+
+    ``retry_after`` is how many seconds until an attempt is allowed again (``Retry-After``).
+    """
 
     code = "too_many_attempts"
     status = 429
+
+    def __init__(self, message: Text, *, retry_after: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = max(1, retry_after)
 
 
 class PasswordLoginRefused(DomainError):
@@ -409,50 +425,116 @@ def remove_member(*, membership: Membership) -> None:
 
 # -- logins ------------------------------------------------------------------------------------
 
-def _recent_failures(column: InstrumentedAttribute[str], value: str, since: datetime) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(LoginFailure).where(column == value,
-                                                             LoginFailure.at >= since)
-    ) or 0
+# A limit: the failures it counts (conditions on LoginFailure) and how many it allows.
+_Limit = tuple[Sequence[ColumnElement[bool]], int]
 
 
-def check_login_allowed(*, email: str, address: str) -> None:
-    """Refuse a login attempt when too many recent ones failed.
+def _wait_seconds(limits: Sequence[_Limit]) -> int:
+    """Seconds until every limit is under its count again (0: an attempt is allowed now).
 
-    :raise TooManyAttempts: the account or the address is over its limit.
+    A limit is over when it counts as many recent failures as it allows; it is under again
+    once enough of them have aged out of ``LOGIN_WINDOW_SECONDS``.
+    """
+    window = timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
+    now = utcnow()
+    wait = 0.0
+    for conditions, allowed in limits:
+        recent = (*conditions, LoginFailure.at >= now - window)
+        count = db.session.scalar(select(func.count()).select_from(LoginFailure)
+                                  .where(*recent)) or 0
+        if count < allowed:
+            continue
+        oldest_to_go = db.session.scalar(select(LoginFailure.at).where(*recent)
+                                         .order_by(LoginFailure.at)
+                                         .offset(count - allowed).limit(1))
+        if oldest_to_go is not None:
+            wait = max(wait, (oldest_to_go + window - now).total_seconds())
+    return math.ceil(wait)
+
+
+def _minutes(seconds: int) -> int:
+    return max(1, math.ceil(seconds / 60))
+
+
+def check_login_allowed(*, email: str, address: str, device: str | None = None) -> None:
+    """Refuse a login attempt (password or second-factor code) when too many recent ones failed.
+
+    A stranger is held by the failures for this account from this address, from this address
+    for any account, and for this account from every unknown device together; a known device
+    (``device``, see :mod:`lms.accounts.devices`) only by the failures made with it, so nobody
+    can lock the owner out of their own browser by guessing wrong on purpose.
+
+    :param device: this browser's device id for the account, None for a stranger.
+    :raise TooManyAttempts: a limit is reached; ``retry_after`` says for how long.
     """
     cfg = current_app.config
-    since = utcnow() - timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
-    email = email_key(email)
-    if (_recent_failures(LoginFailure.email, email, since) >= cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-            or _recent_failures(LoginFailure.address, address, since)
-            >= cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]):
-        minutes = cfg["LOGIN_WINDOW_SECONDS"] // 60
-        raise TooManyAttempts(
-            _l("Too many failed logins. Try again in %(minutes)d minutes.", minutes=minutes))
+    key = email_key(email)
+    limits: list[_Limit]
+    if device:
+        limits = [((LoginFailure.device == device,), cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"])]
+    else:
+        limits = [
+            ((LoginFailure.email == key, LoginFailure.address == address),
+             cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]),
+            ((LoginFailure.address == address,), cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]),
+            ((LoginFailure.email == key, LoginFailure.device.is_(None)),
+             cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL_ADDRESSES"]),
+        ]
+    wait = _wait_seconds(limits)
+    if wait:
+        raise TooManyAttempts(_l("Too many failed logins. Try again in %(minutes)d minutes.",
+                                 minutes=_minutes(wait)), retry_after=wait)
 
 
-def authenticate(*, email: str, password: str, address: str) -> User:
-    """Check a login, recording failures for the rate limit.
+def record_login_failure(*, email: str, address: str, device: str | None = None) -> None:
+    """Count one failed attempt (a wrong password or code) for the limits above (flushed)."""
+    db.session.add(LoginFailure(email=email_key(email)[:254], address=address[:64],
+                                device=device))
+    db.session.flush()
 
+
+def device_for(user: User | None, device_cookie: str | None) -> str | None:
+    """This browser's known-device id for ``user`` (from its cookie), or None."""
+    return devices.device_id(device_cookie, user.id) if user is not None else None
+
+
+def authenticate(*, email: str, password: str, address: str,
+                 device_cookie: str | None = None) -> User:
+    """Check the password step of a login, recording failures for the limits.
+
+    A person with a second factor is not logged in yet: the caller asks for their code next.
+
+    :param device_cookie: the browser's known-device cookie (:mod:`lms.accounts.devices`).
     :raise TooManyAttempts: too many recent failures (checked before the password).
     :raise InvalidCredentials: wrong e-mail or password, or the account is disabled.
+    :raise PasswordLoginRefused: the person must log in through single sign-on.
     """
-    check_login_allowed(email=email, address=address)
     user = find_user(email)
+    device = device_for(user, device_cookie)
+    check_login_allowed(email=email, address=address, device=device)
     ok = check_password_hash(user.password_hash if user and user.password_hash else _DUMMY_HASH,
                              password)
     if not (ok and user and user.password_hash and user.active):
-        db.session.add(LoginFailure(email=email_key(email)[:254], address=address[:64]))
-        db.session.flush()
+        record_login_failure(email=email, address=address, device=device)
         raise InvalidCredentials(_l("Wrong e-mail or password."))
     # Higher modules (single sign-on) may turn passwords off for some people.
     for _receiver, refusal in password_login.send(user):
         if refusal:
             raise PasswordLoginRefused(str(refusal))
-    # A success clears the account's failures so a typo earlier does not count against later.
-    db.session.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
     return user
+
+
+def login_succeeded(*, user: User, address: str, device_cookie: str | None) -> None:
+    """Forget the failures of this account from this address and this device (flushed).
+
+    Called once the login is complete (after the second factor): a typo earlier does not count
+    against later, while a stranger's failures elsewhere keep counting.
+    """
+    device = device_for(user, device_cookie)
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email == user.email,
+                                                  LoginFailure.address == address[:64]))
+    if device:
+        db.session.execute(delete(LoginFailure).where(LoginFailure.device == device))
 
 
 def purge_login_failures() -> int:
@@ -484,14 +566,13 @@ def request_password_reset(*, email: str, address: str) -> tuple[User, str] | No
     :raise TooManyAttempts: too many recent requests for this e-mail or from this address.
     """
     cfg = current_app.config
-    since = utcnow() - timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
     key, client = (RESET_PREFIX + email_key(email))[:254], (RESET_PREFIX + address)[:64]
-    if (_recent_failures(LoginFailure.email, key, since) >= cfg["PASSWORD_RESET_MAX_PER_ACCOUNT"]
-            or _recent_failures(LoginFailure.address, client, since)
-            >= cfg["PASSWORD_RESET_MAX_PER_ADDRESS"]):
-        minutes = cfg["LOGIN_WINDOW_SECONDS"] // 60
-        raise TooManyAttempts(
-            _l("Too many requests. Try again in %(minutes)d minutes.", minutes=minutes))
+    wait = _wait_seconds([((LoginFailure.email == key,), cfg["PASSWORD_RESET_MAX_PER_ACCOUNT"]),
+                          ((LoginFailure.address == client,),
+                           cfg["PASSWORD_RESET_MAX_PER_ADDRESS"])])
+    if wait:
+        raise TooManyAttempts(_l("Too many requests. Try again in %(minutes)d minutes.",
+                                 minutes=_minutes(wait)), retry_after=wait)
     db.session.add(LoginFailure(email=key, address=client))
     db.session.flush()
     user = find_user(email)

@@ -22,6 +22,9 @@ from lms.extensions import db
 
 # The key of the server-side session id in the signed session cookie.
 SESSION_KEY = "sid"
+# The key of a login waiting for its second step (the person's id, when the password was
+# right, where to go next): it opens no page, only the code form.
+PENDING_KEY = "login_pending"
 # Last-use times are written at most this often, so pages do not write on every request.
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -36,10 +39,13 @@ def _limits() -> tuple[timedelta, timedelta]:
             timedelta(hours=int(cfg["SESSION_ABSOLUTE_HOURS"])))
 
 
-def start(user: User) -> str:
+def start(user: User, *, method: str = "password") -> str:
     """Open a new session for ``user`` and return its id (for the cookie).
 
     The user's expired sessions are removed on the way, so the table stays small.
+
+    :param method: how the person logged in: ``"password"`` or ``"sso"`` (single sign-on,
+        exempt from an organization's second-factor requirement).
     """
     idle, absolute = _limits()
     now = utcnow()
@@ -48,21 +54,24 @@ def start(user: User) -> str:
         or_(UserSession.last_seen_at < now - idle, UserSession.created_at < now - absolute)))
     session_id = secrets.token_urlsafe(32)
     db.session.add(UserSession(id_hash=_hash(session_id), user_id=user.id, created_at=now,
-                               last_seen_at=now))
+                               last_seen_at=now, method=method))
     db.session.flush()
     return session_id
 
 
-def log_in(user: User) -> None:
+def log_in(user: User, *, method: str = "password") -> None:
     """Log ``user`` in to this browser with a new server-side session (flushed; the caller
     commits).
 
     The id is new at every login, so a cookie captured or planted before the login opens
     nothing afterwards (no session fixation). Other keys (a scanned sign-in code) survive.
-    Every way of logging in (password, invitation, single sign-on) goes through here.
+    Every way of logging in (password, invitation, single sign-on) goes through here, after
+    the second factor when the person has one.
+
+    :param method: ``"password"`` or ``"sso"`` (see :func:`start`).
     """
-    session_id = start(user)
-    for key in (SESSION_KEY, "_user_id", "_fresh", "_id", "_remember"):
+    session_id = start(user, method=method)
+    for key in (SESSION_KEY, PENDING_KEY, "_user_id", "_fresh", "_id", "_remember"):
         session.pop(key, None)
     session[SESSION_KEY] = session_id
     login_user(user)

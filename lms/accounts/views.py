@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -22,7 +23,7 @@ from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from lms.accounts import SESSION_KEY, services, sessions
+from lms.accounts import SESSION_KEY, devices, second_factor, services, sessions
 from lms.accounts.authz import (
     GRANTABLE_ROLES,
     MANAGER_ROLES,
@@ -45,6 +46,7 @@ from lms.accounts.forms import (
     NewTokenForm,
     ProfileForm,
     ResetPasswordForm,
+    SecondFactorForm,
 )
 from lms.accounts.models import ApiToken, Invitation, Membership, Role, User
 from lms.core.errors import DomainError, NotFound
@@ -85,9 +87,61 @@ def _close_session() -> None:
     session.clear()
 
 
+def _device_cookie() -> str | None:
+    return request.cookies.get(devices.COOKIE)
+
+
+def _throttled(exc: services.TooManyAttempts, template: str, **context: Any) -> Any:
+    """The page again with 429, the reason, and ``Retry-After``."""
+    flash(exc.message, "error")
+    response = make_response(render_template(template, **context), 429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _begin_login(user: User, next_url: str | None) -> Any:
+    """The password (or a reset link, an invitation) was right: ask for the second factor when
+    the person has one, else log them in. Nothing opens a page before the second step.
+    """
+    if second_factor.is_enabled(user):
+        session.pop(SESSION_KEY, None)
+        session[sessions.PENDING_KEY] = {"u": user.id, "at": int(utcnow().timestamp()),
+                                         "next": next_url}
+        db.session.commit()
+        return redirect(url_for("accounts.login_code"))
+    return _complete_login(user, next_url)
+
+
+def _complete_login(user: User, next_url: str | None) -> Any:
+    """Log ``user`` in and make this browser a known device of theirs (committed here)."""
+    services.login_succeeded(user=user, address=_client_address(),
+                             device_cookie=_device_cookie())
+    sessions.log_in(user)
+    db.session.commit()
+    response = redirect(_safe_next(next_url) or url_for("home"))
+    devices.remember(response, _device_cookie(), user.id)
+    return response
+
+
+def _pending_user() -> User | None:
+    """The person whose password was right and whose code is awaited, if still in time."""
+    pending = session.get(sessions.PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    user_id, at = pending.get("u"), pending.get("at")
+    if not isinstance(user_id, int) or not isinstance(at, int):
+        return None
+    if utcnow().timestamp() - at > current_app.config["LOGIN_SECOND_STEP_SECONDS"]:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or not second_factor.is_enabled(user):
+        return None
+    return user
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """Log in with e-mail and password."""
+    """Log in with e-mail and password (then the second factor, for those who have one)."""
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")) or url_for("home"))
     form = LoginForm()
@@ -95,10 +149,11 @@ def login() -> Any:
     if form.validate_on_submit():
         try:
             user = services.authenticate(email=form.email.data, password=form.password.data,
-                                         address=_client_address())
-        except services.TooManyAttempts:
-            status = 429
-            flash(_("Too many failed logins. Wait a few minutes and try again."), "error")
+                                         address=_client_address(),
+                                         device_cookie=_device_cookie())
+        except services.TooManyAttempts as exc:
+            db.session.rollback()
+            return _throttled(exc, "accounts/login.html", form=form)
         except services.InvalidCredentials:
             status = 401
             form.password.errors.append(_("Wrong e-mail or password."))
@@ -107,12 +162,39 @@ def login() -> Any:
             form.password.errors.append(_("Your organization requires single sign-on: use "
                                           "“Continue with your company account” below."))
         else:
-            _open_session(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("home"))
+            return _begin_login(user, _safe_next(request.args.get("next")))
         db.session.commit()  # keep the recorded failure
     elif form.is_submitted():
         status = 400
     return render_template("accounts/login.html", form=form), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code() -> Any:
+    """The second step of a login: a code from the authenticator app or a recovery code."""
+    user = _pending_user()
+    if user is None:
+        session.pop(sessions.PENDING_KEY, None)
+        flash(_("Log in again: the time to enter the code ran out."), "info")
+        return redirect(url_for("accounts.login"))
+    form = SecondFactorForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            second_factor.check_code(user=user, code=form.code.data, address=_client_address(),
+                                     device=services.device_for(user, _device_cookie()))
+        except services.TooManyAttempts as exc:
+            db.session.rollback()
+            return _throttled(exc, "accounts/login_code.html", form=form)
+        except second_factor.CodeRefused:
+            db.session.commit()  # keep the recorded failure
+            status = 401
+            form.code.errors.append(_("This code is wrong, expired or already used."))
+        else:
+            return _complete_login(user, session[sessions.PENDING_KEY].get("next"))
+    elif form.is_submitted():
+        status = 400
+    return render_template("accounts/login_code.html", form=form), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -132,10 +214,9 @@ def forgot_password() -> Any:
         try:
             found = services.request_password_reset(email=form.email.data,
                                                     address=_client_address())
-        except services.TooManyAttempts:
+        except services.TooManyAttempts as exc:
             db.session.rollback()
-            status = 429
-            flash(_("Too many requests. Wait a few minutes and try again."), "error")
+            return _throttled(exc, "accounts/forgot_password.html", form=form)
         else:
             db.session.commit()  # the request counts for the rate limit
             if found is not None:
@@ -177,11 +258,11 @@ def reset_password(token: str) -> Any:
             db.session.commit()
             if current_user.is_authenticated:
                 _close_session()
-            # set_password ended every session of theirs; this browser gets a new one.
-            _open_session(user)
             flash(_("Your password is changed. You are logged out everywhere else."),
                   "success")
-            return redirect(url_for("home"))
+            # set_password ended every session of theirs; this browser gets a new one, after
+            # the second factor: a reset link alone (a mailbox) does not bypass it.
+            return _begin_login(user, None)
         return render_template("accounts/reset_password.html", form=form), 422
     return render_template("accounts/reset_password.html", form=form)
 
@@ -228,9 +309,8 @@ def accept_invitation(token: str) -> Any:
             db.session.commit()
             if current_user.is_authenticated:
                 _close_session()
-            _open_session(user)
             flash(_("Welcome to %(org)s!", org=org.name), "success")
-            return redirect(url_for("reports.dashboard", org_slug=org.slug))
+            return _begin_login(user, url_for("reports.dashboard", org_slug=org.slug))
     return render_template("accounts/accept_invitation.html", form=form, invitation=invitation)
 
 

@@ -162,7 +162,9 @@ def oidc_callback() -> Any:
 
 
 def _logged_in(signed_in: services.SignedIn, next_url: str | None) -> Any:
-    sessions.log_in(signed_in.user)
+    # The company's identity provider did its own multi-factor authentication: Relais's
+    # second-factor requirement does not apply to this session.
+    sessions.log_in(signed_in.user, method="sso")
     db.session.commit()
     org = signed_in.membership.organization
     return redirect(next_url or url_for("reports.dashboard", org_slug=org.slug))

@@ -34,7 +34,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, select, update
 
-from lms.accounts import audit
+from lms.accounts import audit, second_factor
 from lms.accounts import services as accounts_services
 from lms.accounts.models import (
     ApiToken,
@@ -348,6 +348,8 @@ def erase_member(*, membership: Membership, by: User | None, address: str | None
     if holder is user:
         db.session.execute(delete(LoginFailure).where(LoginFailure.email.in_(
             [user.email, (accounts_services.RESET_PREFIX + user.email)[:254]])))
+        # The authenticator secret and recovery codes go with the account's login.
+        second_factor.remove(user)
         user.email = f"{name}@{ERASED_DOMAIN}"
         user.display_name = name
         user.password_hash = None

@@ -321,3 +321,22 @@ def test_a_deactivated_member_cannot_sign_in_through_the_provider(client, sso_or
     db.session.refresh(ana)
     assert membership(ana, org).active is False and membership(ana, org).role == Role.LEARNER
     assert client.get(f"/o/{org.slug}/").status_code == 302  # not logged in
+
+
+def test_single_sign_on_is_exempt_from_the_second_factor_requirement(
+        client, app, sso_org, provider, create_user):
+    """The identity provider does its own MFA: an HR person who signs in through it reaches
+    their pages, while a password login to the same organization must set up a second factor."""
+    org = sso_org()
+    org.require_second_factor = True
+    db.session.commit()
+    provider.person["groups"] = ["relais-hr"]
+    response, _ = _sign_in(client)
+    assert response.status_code == 302
+    assert client.get(f"/o/{org.slug}/").status_code == 200
+    assert client.get(f"/o/{org.slug}/members").status_code == 200
+
+    hr = create_user(Role.HR, org=org, email="rh@elsewhere.example")
+    by_password = app.test_client()
+    by_password.post("/login", data={"email": hr.email, "password": PASSWORD})
+    assert by_password.get(f"/o/{org.slug}/").headers["Location"] == "/account/second-factor"

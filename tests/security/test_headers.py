@@ -99,8 +99,13 @@ def test_session_cookie_is_httponly_and_lax_and_not_secure_on_http(client, creat
     user = create_user()
     response = client.post("/login", data={"email": user.email,
                                            "password": "correct horse battery"})
-    cookie = response.headers["Set-Cookie"]
+    cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+    cookie = cookies["session"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    # The known-device cookie (lms/accounts/devices.py) goes to the login pages only.
+    device = cookies["relais_device"]
+    assert "HttpOnly" in device and "SameSite=Strict" in device and "Path=/login" in device
+    assert "Secure" not in device
 
 
 @pytest.fixture()
