@@ -26,6 +26,8 @@ def init_app(app: Flask) -> None:
         privacy,
     )
     from lms.api.base import bp
+    from lms.core.ratelimit import limit_surface
 
     csrf.exempt(bp)
+    limit_surface(app, bp, "RATELIMIT_API")
     app.register_blueprint(bp)
