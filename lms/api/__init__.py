@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
         members,
         openapi,
         privacy,
+        query,
     )
     from lms.api.base import bp
     from lms.core.ratelimit import limit_surface

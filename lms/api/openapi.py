@@ -55,6 +55,11 @@ def path_param(name: str, kind: str = "integer") -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
 
 
+# Page-by-page lists (lms/api/base.py page_args).
+PAGING = [{"name": "page", "in": "query",
+           "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000}},
+          {"name": "per_page", "in": "query",
+           "schema": {"type": "integer", "minimum": 1, "maximum": 200}}]
 ORG = {"name": "org_slug", "in": "path", "required": True, "schema": {"type": "string"}}
 MEMBER_ID = {"name": "member_id", "in": "path", "required": True,
              "schema": {"type": "integer"}, "description": "The member's id (a membership id)."}
@@ -80,11 +85,7 @@ PATHS: dict[str, Any] = {
     "/orgs/{org_slug}/members": {
         "get": {"operationId": "listMembers", "summary": "List members (trainer, HR, admin)",
                 "parameters": [ORG,
-                               {"name": "page", "in": "query",
-                                "schema": {"type": "integer", "minimum": 1,
-                                           "maximum": 1000000}},
-                               {"name": "per_page", "in": "query",
-                                "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+                               *PAGING],
                 "responses": {"200": returns({"type": "object", "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Member"}},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"},
