@@ -97,7 +97,8 @@ def init_app(app: Flask) -> None:
     """Bind the limiter to ``app`` (after the request-size check) and answer 429s."""
     url = storage_url(app)
     # Redis down must not take the API down with it: count in memory meanwhile.
-    options = {"socket_connect_timeout": 2, "socket_timeout": 2} if url != "memory://" else {}
+    options: dict[str, str | int] = (
+        {"socket_connect_timeout": 2, "socket_timeout": 2} if url != "memory://" else {})
     app.extensions[EXTENSION] = Limiter(get_remote_address, app=app, storage_uri=url,
                                         storage_options=options,
                                         in_memory_fallback_enabled=True)

@@ -64,10 +64,11 @@ def read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo | str) -> bytes:
     :raise LyingZip: see :func:`copy_entry`; also an entry that is not in the archive.
     """
     if isinstance(info, str):
+        name = info
         try:
-            info = archive.getinfo(info)
+            info = archive.getinfo(name)
         except KeyError as exc:
-            raise LyingZip(info) from exc
+            raise LyingZip(name) from exc
     buffer = io.BytesIO()
     copy_entry(archive, info, buffer)
     return buffer.getvalue()

@@ -14,8 +14,12 @@ def init_app(app: Flask) -> None:
     count in the organization's disk quota (packages and exercise hand-ins).
     """
     from lms.courses import progress
-    from lms.packages import models  # noqa: F401  (tables known to migrations)
-    from lms.packages import queries, storage, views
+    from lms.packages import (
+        models,  # noqa: F401  (tables known to migrations)
+        queries,
+        storage,
+        views,
+    )
 
     app.register_blueprint(views.bp)
     storage.register()

@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import current_app
-from sqlalchemy import select
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from lms.accounts.models import User
 from lms.core import quota
@@ -58,8 +58,9 @@ def upload_package(*, module: Module, uploaded_by: User | None, data: bytes,
     replaced = list(db.session.scalars(select(XapiPackage).where(
         XapiPackage.module_id == module.id).order_by(XapiPackage.id.desc())))
     # The module's current package gives its room back: its files go when this one comes.
-    quota.check_room(module.program.organization_id, size, field="package",
-                     freed=replaced[0].size if replaced else 0)
+    if module.program.organization_id is not None:
+        quota.check_room(module.program.organization_id, size, field="package",
+                         freed=replaced[0].size if replaced else 0)
     package = XapiPackage(organization_id=module.program.organization_id, module=module,
                           folder="", launch_path=found.launch_path,
                           activity_id=found.activity_id, activity_type=found.activity_type,

@@ -81,7 +81,7 @@ def upload(program_id: int, module_id: int) -> Any:
     return render_template("packages/upload.html", module=module, program=module.program,
                            history=history, errors=errors, t=localized,
                            max_size=services.max_size(),
-                           usage=quota.usage(module.program.organization_id),
+                           usage=quota.usage(current_organization().id),
                            quota=quota.quota_bytes()), 422 if errors else 200
 
 

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from lms.accounts.models import Role
 from lms.advocacy import services as advocacy
 from lms.extensions import db
 from lms.xapi.services import create_lrs_credentials
