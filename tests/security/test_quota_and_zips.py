@@ -3,6 +3,7 @@ zips whose entries do not match their headers refused with 422 wherever Relais u
 
 from __future__ import annotations
 
+import base64
 import io
 import struct
 import zipfile
@@ -19,6 +20,7 @@ from lms.courses import services as courses
 from lms.courses.models import Enrollment, Module
 from lms.extensions import db
 from lms.packages.models import XapiPackage
+from tests.support import membership
 from tests.xapi.test_packages import INDEX, TINCAN, World, make_zip, upload
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -130,19 +132,27 @@ def test_the_package_page_shows_the_storage_used(client, login, world, app):
     assert "Your organization's storage: 1.5 kB of 2 GB used (packages 1.5 kB" in page
 
 
-def test_hand_ins_count_and_are_refused_over_quota(world, app, client, api_token):
+def test_hand_ins_count_and_are_refused_over_quota(world, app, client, api_token, create_user):
     enrollment = db.session.get(Enrollment, world.enrollment_id)
     module = db.session.scalar(select(Module).where(Module.program_id == world.program.id,
                                                     Module.key == "exercice-profil"))
-    settings = exercises.settings_of(module)["evidence"]
-    given = {"post_url": "https://www.linkedin.com/posts/lea-1"} if "url" in settings else {}
-    if "reflection" in settings:
+    asked = exercises.settings_of(module)["evidence"]
+    given = {"post_url": "https://www.linkedin.com/posts/lea-1"} if "url" in asked else {}
+    if "reflection" in asked:
         given["reflection"] = "J'ai réécrit mon titre."
     exercises.submit_evidence(enrollment=enrollment, module=module, screenshot=PNG, **given)
     db.session.commit()
     assert quota.usage(world.org.id)["handins"] == len(PNG)
+    # A second learner hands in through the API once the organization's storage is full.
     app.config["ORGANIZATION_QUOTA_BYTES"] = len(PNG) + 10
-    with pytest.raises(quota.QuotaExceeded) as exc:
-        quota.check_room(world.org.id, len(PNG), field="screenshot")
-    assert set(exc.value.fields) == {"screenshot"} and exc.value.status == 422
-    assert "storage is full" in exc.value.message
+    other = create_user("learner", org=world.org)
+    second = courses.enrol(cohort=enrollment.cohort, membership=membership(other, world.org))
+    db.session.commit()
+    response = client.post(f"/api/v1/orgs/{world.org.slug}/exercises/submissions",
+                           headers=api_token(other),
+                           json={"enrollment_id": second.id, "module_id": module.id,
+                                 "screenshot": base64.b64encode(PNG).decode(), **given})
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "quota_exceeded" and "storage is full" in error["fields"]["screenshot"]
+    assert quota.usage(world.org.id)["handins"] == len(PNG)
