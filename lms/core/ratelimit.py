@@ -77,11 +77,15 @@ def limit_surface(app: Flask, bp: Blueprint, setting: str, *, webhook: bool = Fa
     """
     credential: Callable[[], str | None] = _webhook_credential if webhook else _credential
     limits = limiter(app)
+    # CORS preflights carry no credentials and cost nothing; packages in a browser send one
+    # before their requests, often from many learners behind one company address.
     limits.limit(lambda: str(current_app.config[setting]),
-                  key_func=lambda: credential() or "", exempt_when=lambda: credential() is None,
+                  key_func=lambda: credential() or "",
+                  exempt_when=lambda: request.method == "OPTIONS" or credential() is None,
                   scope=setting)(bp)
     limits.limit(lambda: str(current_app.config["RATELIMIT_ANONYMOUS"]),
-                  key_func=get_remote_address, exempt_when=lambda: credential() is not None,
+                  key_func=get_remote_address,
+                  exempt_when=lambda: request.method == "OPTIONS" or credential() is not None,
                   scope=f"{setting}:anonymous")(bp)
 
 

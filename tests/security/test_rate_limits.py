@@ -53,6 +53,10 @@ def test_requests_without_credentials_are_limited_per_address(client, small_limi
     # Another address is counted apart.
     other = client.get("/api/v1/me", environ_overrides={"REMOTE_ADDR": "192.0.2.7"})
     assert other.status_code == 401
+    # CORS preflights (browser-launched packages) are never counted.
+    assert client.options("/xapi/statements").status_code == 200
+    assert client.options("/xapi/statements").status_code == 200
+    assert client.options("/xapi/statements").status_code == 200
 
 
 def test_lrs_limits_each_key_in_its_own_error_format(client, create_org, small_limits):
