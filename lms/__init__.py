@@ -55,13 +55,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     configure(app, config)
 
-    from lms.core import inputs, limits, outage, security
+    from lms.core import inputs, limits, outage, ratelimit, security
 
     security.init_app(app)
     inputs.init_app(app)
     outage.init_app(app)
     # First of the request hooks: an oversized body is refused before anything reads it.
     limits.init_app(app)
+    # Next: a flood is counted before anything looks its credentials up.
+    ratelimit.init_app(app)
 
     from lms import extensions
 

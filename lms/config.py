@@ -103,6 +103,20 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_MAX_BYTES": 5 * 1024 * 1024,
     "XAPI_MAX_STATEMENTS_BYTES": 32 * 1024 * 1024,
     "IMPORT_MAX_BYTES": 200 * 1024 * 1024,
+    # Disk space each organization's uploads may take (packages unpacked, exercise hand-ins),
+    # in bytes; over it an upload is refused (lms/core/quota.py). 0: no quota.
+    "ORGANIZATION_QUOTA_BYTES": 2 * 1024**3,
+    # Rate limits (lms/core/ratelimit.py), as "N per second|minute|hour|day", several joined
+    # by ";": per API token, per LRS key, per organization's webhook, and per address for
+    # requests without credentials on those three surfaces. Counted in Redis when
+    # RATELIMIT_STORAGE_URL (or else a redis:// BROKER_URL) is set, else in each process's
+    # memory. RATELIMIT_ENABLED false turns them off.
+    "RATELIMIT_API": "1200 per minute",
+    "RATELIMIT_LRS": "12000 per minute",
+    "RATELIMIT_WEBHOOK": "600 per minute",
+    "RATELIMIT_ANONYMOUS": "120 per minute",
+    "RATELIMIT_STORAGE_URL": None,
+    "RATELIMIT_ENABLED": True,
     # Seconds a client is asked to wait (Retry-After) when the database is out of reach (503).
     "UNAVAILABLE_RETRY_AFTER": 30,
     # Retention (GDPR art. 5(1)(e)): each organization's default period per kind of data, which

@@ -66,6 +66,10 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "BASE_URL": "http://relais.test",
+        # Every test's requests come from one address: limits no test reaches (the rate-limit
+        # tests set small ones, tests/security/test_rate_limits.py).
+        **{f"RATELIMIT_{surface}": "1000000 per minute"
+           for surface in ("API", "LRS", "WEBHOOK", "ANONYMOUS")},
     })
     with app.app_context():
         reset_schema()

@@ -31,9 +31,11 @@ def init_app(app: Flask) -> None:
                       verification.verify_all)
 
     from lms.advocacy import webhook
+    from lms.core.ratelimit import limit_surface
     from lms.extensions import csrf
 
     csrf.exempt(webhook.bp)
+    limit_surface(app, webhook.bp, "RATELIMIT_WEBHOOK", webhook=True)
     app.register_blueprint(webhook.bp)
 
     from lms.advocacy import views

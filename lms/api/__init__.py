@@ -24,8 +24,11 @@ def init_app(app: Flask) -> None:
         members,
         openapi,
         privacy,
+        query,
     )
     from lms.api.base import bp
+    from lms.core.ratelimit import limit_surface
 
     csrf.exempt(bp)
+    limit_surface(app, bp, "RATELIMIT_API")
     app.register_blueprint(bp)

@@ -123,7 +123,7 @@ def create_campaign(membership: Membership) -> Any:
 # -- OpenAPI ------------------------------------------------------------------------------------
 
 def _document() -> None:
-    from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, returns
+    from lms.api.openapi import ORG, PAGING, PATHS, SCHEMAS, errors, returns
 
     event_ref = {"$ref": "#/components/schemas/AdvocacyEvent"}
     campaign_ref = {"$ref": "#/components/schemas/Campaign"}
@@ -167,10 +167,7 @@ def _document() -> None:
     PATHS["/orgs/{org_slug}/advocacy/events"] = {
         "get": {"summary": "Advocacy events, newest first (all for trainers/HR/admins, one's "
                            "own for learners)",
-                "parameters": [ORG, {"name": "page", "in": "query",
-                                     "schema": {"type": "integer"}},
-                               {"name": "per_page", "in": "query",
-                                "schema": {"type": "integer", "maximum": 200}}],
+                "parameters": [ORG, *PAGING],
                 "responses": {"200": returns({"type": "object", "properties": {
                     "items": {"type": "array", "items": event_ref},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"},

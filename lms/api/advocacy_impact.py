@@ -84,7 +84,7 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
 # -- OpenAPI ------------------------------------------------------------------------------------
 
 def _document() -> None:
-    from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, returns
+    from lms.api.openapi import ORG, PAGING, PATHS, SCHEMAS, errors, returns
 
     figure = {"type": "object", "properties": {
         "before": {"type": "integer"}, "after": {"type": "integer"},
@@ -121,9 +121,7 @@ def _document() -> None:
                              "schema": {"type": "integer"}},
                        {"name": "since", "in": "query", "schema": {"type": "string"}},
                        {"name": "until", "in": "query", "schema": {"type": "string"}},
-                       {"name": "page", "in": "query", "schema": {"type": "integer"}},
-                       {"name": "per_page", "in": "query",
-                        "schema": {"type": "integer", "maximum": 200}}],
+                       *PAGING],
         "responses": {"200": returns({"type": "object", "properties": {
             "items": {"type": "array", "items": {"type": "object", "properties": {
                 "at": {"type": "string", "format": "date-time"},

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
 from lms.accounts.models import Membership
 from lms.api.base import bp, current_api_user, json_body, org_member, page_args
-from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, returns
+from lms.api.openapi import ORG, PAGING, PATHS, SCHEMAS, errors, returns
 from lms.certificates import badges, export, queries, rendering, services
 from lms.certificates.models import Certificate
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
@@ -201,9 +201,7 @@ PATHS["/orgs/{org_slug}/certificates"] = {
     "get": {"operationId": "listCertificates",
             "summary": "The organization's certificates, filtered (trainer, HR, admin)",
             "parameters": [ORG, *_FILTERS,
-                           {"name": "page", "in": "query", "schema": {"type": "integer"}},
-                           {"name": "per_page", "in": "query",
-                            "schema": {"type": "integer", "maximum": 200}}],
+                           *PAGING],
             "responses": {"200": returns({"type": "object", "properties": {
                 "items": {"type": "array", "items": _CERT}, "page": {"type": "integer"},
                 "per_page": {"type": "integer"}, "total": {"type": "integer"}}}),

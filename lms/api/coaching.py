@@ -24,7 +24,7 @@ from lms.api.base import (
     org_member,
     page_args,
 )
-from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, path_param, ref, returns
+from lms.api.openapi import ORG, PAGING, PATHS, SCHEMAS, errors, path_param, ref, returns
 from lms.coaching import queries, services
 from lms.coaching.models import (
     CANCELLED,
@@ -264,9 +264,7 @@ PATHS.update({
                                 "description": "The coach's member id"},
                                {"name": "show", "in": "query", "schema": {
                                    "type": "string", "enum": ["open", "recorded", "all"]}},
-                               {"name": "page", "in": "query", "schema": {"type": "integer"}},
-                               {"name": "per_page", "in": "query",
-                                "schema": {"type": "integer", "maximum": 200}}],
+                               *PAGING],
                 "responses": {"200": returns({"type": "object", "properties": {
                     "items": {"type": "array", "items": ref("FollowUp")},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"},

@@ -27,7 +27,7 @@ from lms.api.base import (
     page_args,
 )
 from lms.api.courses import cohort_in_org, enrollment_json, modules_progress
-from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, path_param, ref, returns
+from lms.api.openapi import ORG, PAGING, PATHS, SCHEMAS, errors, path_param, ref, returns
 from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.models import utcnow
 from lms.courses import approvals, queries, services
@@ -428,10 +428,6 @@ def withdraw_enrolment(membership: Membership, cohort_id: int, enrollment_id: st
 
 # --- OpenAPI ----------------------------------------------------------------------------------
 
-_PAGE = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                    "maximum": 1000000}},
-         {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                        "maximum": 200}}]
 _NULLABLE_STR = {"type": ["string", "null"]}
 _HALF_DAY = {"type": "object", "properties": {"day": {"type": "string", "format": "date"},
                                               "half": {"type": "string", "enum": ["am", "pm"]}}}
@@ -489,7 +485,7 @@ PATHS.update({
         "get": {"operationId": "listSessions",
                 "summary": "A cohort's sessions in date order (trainer, HR, admin; a learner "
                            "of the cohort)",
-                "parameters": [ORG, path_param("cohort_id"), *_PAGE],
+                "parameters": [ORG, path_param("cohort_id"), *PAGING],
                 "responses": {"200": returns({"type": "object", "properties": {
                     "items": {"type": "array", "items": ref("Session")},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"},

@@ -15,6 +15,7 @@ from lms.accounts.models import Membership
 from lms.api.base import body_date, bp, in_org, json_body, org_member, page_args
 from lms.api.openapi import (
     ORG,
+    PAGING,
     PATHS,
     SCHEMAS,
     errors,
@@ -314,9 +315,7 @@ PATHS.update({
                    "everyone's for HR and admins)",
         "parameters": [ORG, {"name": "status", "in": "query", "schema": {
             "type": "string", "enum": ["pending", "decided"], "default": "pending"}},
-            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-            {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                           "maximum": 200}}],
+            *PAGING],
         "responses": {"200": returns({"type": "object", "properties": {
             "items": {"type": "array", "items": ref("Approval")},
             "page": {"type": "integer"}, "per_page": {"type": "integer"},

@@ -12,7 +12,8 @@ from flask_babel import lazy_gettext as _l
 from lms.accounts.authz import STAFF_ROLES
 from lms.accounts.models import Membership, Role
 from lms.api.base import bp, json_body, org_member, page_args
-from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, ref, returns
+from lms.api.openapi import ORG, PAGING, PATHS, SCHEMAS, errors, ref, returns
+from lms.api.query import query_value
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
 from lms.courses import exercises
 from lms.courses.exercise_models import ExerciseReview, ExerciseSubmission
@@ -101,7 +102,7 @@ def list_exercises_to_review(membership: Membership) -> Any:
         cohort = db.session.get(Cohort, int(cohort_id)) if cohort_id.isdigit() else None
         if cohort is None or cohort.organization_id != membership.organization_id:
             raise NotFound(_l("No such cohort."))
-    trainer = membership if request.args.get("mine") in ("1", "true") else None
+    trainer = membership if query_value("mine", False) else None
     pagination = db.paginate(exercises.queue_query(
         membership.organization_id, trainer=trainer,
         cohort_id=int(cohort_id) if cohort_id else None),
@@ -183,10 +184,7 @@ PATHS.update({
                        {"name": "cohort_id", "in": "query", "schema": {"type": "integer"}},
                        {"name": "mine", "in": "query", "schema": {"type": "boolean"},
                         "description": "Only the cohorts the caller trains."},
-                       {"name": "page", "in": "query", "schema": {"type": "integer",
-                                                                  "minimum": 1}},
-                       {"name": "per_page", "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+                       *PAGING],
         "responses": {"200": returns({"type": "object", "properties": {
             "items": {"type": "array", "items": _REF}, "page": {"type": "integer"},
             "per_page": {"type": "integer"}, "total": {"type": "integer"}}}),

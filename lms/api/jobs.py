@@ -86,7 +86,7 @@ def import_members(membership: Membership) -> Any:
 # -- OpenAPI ------------------------------------------------------------------------------------
 
 def _document() -> None:
-    from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, returns
+    from lms.api.openapi import ORG, PAGING, PATHS, SCHEMAS, errors, returns
 
     job_ref = {"$ref": "#/components/schemas/Job"}
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -125,9 +125,7 @@ def _document() -> None:
                       **errors(401, 404)}}}
     PATHS["/orgs/{org_slug}/jobs"] = {"get": {
         "summary": "The organization's background jobs, newest first (trainer, HR, admin)",
-        "parameters": [ORG, {"name": "page", "in": "query", "schema": {"type": "integer"}},
-                       {"name": "per_page", "in": "query",
-                        "schema": {"type": "integer", "maximum": 200}}],
+        "parameters": [ORG, *PAGING],
         "responses": {"200": returns({"type": "object", "properties": {
             "items": {"type": "array", "items": job_ref}, "page": {"type": "integer"},
             "per_page": {"type": "integer"}, "total": {"type": "integer"}}}),

@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app
 
 from lms.api.base import bp
+from lms.core.inputs import MAX_INT
 
 ERROR = {
     "type": "object",
@@ -55,6 +56,11 @@ def path_param(name: str, kind: str = "integer") -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
 
 
+# Page-by-page lists (lms/api/base.py page_args).
+PAGING = [{"name": "page", "in": "query",
+           "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000}},
+          {"name": "per_page", "in": "query",
+           "schema": {"type": "integer", "minimum": 1, "maximum": 200}}]
 ORG = {"name": "org_slug", "in": "path", "required": True, "schema": {"type": "string"}}
 MEMBER_ID = {"name": "member_id", "in": "path", "required": True,
              "schema": {"type": "integer"}, "description": "The member's id (a membership id)."}
@@ -80,11 +86,7 @@ PATHS: dict[str, Any] = {
     "/orgs/{org_slug}/members": {
         "get": {"operationId": "listMembers", "summary": "List members (trainer, HR, admin)",
                 "parameters": [ORG,
-                               {"name": "page", "in": "query",
-                                "schema": {"type": "integer", "minimum": 1,
-                                           "maximum": 1000000}},
-                               {"name": "per_page", "in": "query",
-                                "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+                               *PAGING],
                 "responses": {"200": returns({"type": "object", "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Member"}},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"},
@@ -189,6 +191,33 @@ SCHEMAS: dict[str, Any] = {"Error": ERROR, "Member": MEMBER, "Attempt": ATTEMPT,
                            "SkillProfile": SKILL_PROFILE}
 
 
+# What any operation may answer besides its own statuses: a malformed or unknown query
+# parameter (lms/api/query.py), no valid token, too many requests (lms/core/ratelimit.py), the
+# database out of reach (lms/core/outage.py); with a body, one too large or of the wrong type.
+COMMON_ERRORS = (400, 401, 429, 503)
+BODY_ERRORS = (413, 415)
+
+
+def _complete(paths: dict[str, Any]) -> dict[str, Any]:
+    """``paths`` with the statuses every operation shares, and integer path ids bounded as the
+    URLs accept them (32-bit; a larger number is no id, so a 404).
+    """
+    out: dict[str, Any] = {}
+    for path, operations in paths.items():
+        out[path] = {}
+        for method, op in operations.items():
+            op = dict(op)
+            codes = COMMON_ERRORS + (BODY_ERRORS if "requestBody" in op else ())
+            op["responses"] = {**errors(*codes), **errors(404), **op["responses"]} \
+                if "{" in path else {**errors(*codes), **op["responses"]}
+            op["parameters"] = [
+                {**p, "schema": {**p["schema"], "minimum": 0, "maximum": MAX_INT}}
+                if p.get("in") == "path" and p.get("schema", {}).get("type") == "integer"
+                else p for p in op.get("parameters", [])]
+            out[path][method] = op
+    return out
+
+
 @bp.get("/openapi.json")
 def openapi_document() -> Any:
     """The OpenAPI 3.1 document (no authentication needed)."""
@@ -197,7 +226,7 @@ def openapi_document() -> Any:
         "info": {"title": "Relais API", "version": "1"},
         "servers": [{"url": current_app.config["BASE_URL"] + "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": PATHS,
+        "paths": _complete(PATHS),
         "components": {"schemas": SCHEMAS,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from babel.units import format_unit
 from flask_babel import LazyString, format_decimal, format_percent, get_locale, gettext
 from markupsafe import Markup, escape
 
@@ -59,6 +60,21 @@ def colon(label: Any) -> Markup:
     return escape(before) + escape(label) + escape(after)
 
 
+def file_size(size: int) -> str:
+    """A size in bytes for people, in the reader's language ("1,5 Go", "20 MB", "300 kB")."""
+    for unit, step in (("gigabyte", 1024**3), ("megabyte", 1024**2), ("kilobyte", 1024)):
+        if size >= step or unit == "kilobyte":
+            value = round(size / step, 1 if size < 10 * step else 0)
+            return str(format_unit(value, f"digital-{unit}", length="short",
+                                   locale=get_locale()))
+    return ""  # unreachable: the loop ends on kilobytes
+
+
+def lazy_file_size(size: int) -> Any:
+    """:func:`file_size`, formatted when the text is read (for lazy messages)."""
+    return LazyString(file_size, size)
+
+
 def lazy_number(value: int | float | Decimal, digits: int = 1) -> Any:
     """:func:`number`, formatted when the text is read (for lazy messages)."""
     return LazyString(number, value, digits)
@@ -66,10 +82,12 @@ def lazy_number(value: int | float | Decimal, digits: int = 1) -> Any:
 
 def init_jinja(env: Any) -> None:
     """Register the filters ``number``, ``percent``, ``duration`` (of minutes), ``hours`` (a
-    duration given in hours) and ``colon`` (a label before its value) in ``env``.
+    duration given in hours), ``colon`` (a label before its value) and ``filesize`` (bytes)
+    in ``env``.
     """
     env.filters["number"] = number
     env.filters["percent"] = percent
     env.filters["duration"] = duration
     env.filters["hours"] = lambda value: duration(hours=value)
     env.filters["colon"] = colon
+    env.filters["filesize"] = file_size

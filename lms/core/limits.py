@@ -4,13 +4,14 @@ Every request may carry at most ``MAX_CONTENT_LENGTH`` bytes; a view may allow m
 with :func:`max_body` (uploads, the webhook, LRS statements). A request announcing more is
 answered 413 at once, unread, in the error format of its surface (the JSON envelope on the API,
 the LRS and the webhook; a page in the browser). A body sent without a length (chunked) is cut
-off at the same limit while it is streamed (Werkzeug's limited input stream), so memory never
-grows with what a client sends.
+off at the same limit while it is streamed, into a file that goes to disk past 1 MB, so memory
+never grows with what a client sends.
 """
 
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Callable
 from typing import IO, Any, TypeVar
 
@@ -21,6 +22,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 LIMIT_ATTR = "_relais_max_body"
 # Room for a multipart envelope (boundaries, part headers, other fields) around a file.
 MULTIPART_ROOM = 1024 * 1024
+# A body sent without a length is kept in memory up to this size, then on disk.
+SPOOL_IN_MEMORY = 1024 * 1024
+SPOOL_CHUNK = 64 * 1024
 
 
 def max_body(limit: str | Callable[[], int]) -> Callable[[F], F]:
@@ -60,6 +64,23 @@ class _Capped(io.RawIOBase):
         return len(data)
 
 
+def _spool(stream: IO[bytes], limit: int) -> IO[bytes]:
+    """The body of ``stream``, at most ``limit`` bytes, in a file (on disk past 1 MB).
+
+    :raise RequestEntityTooLarge: the body is longer than ``limit``.
+    """
+    spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    try:
+        capped = _Capped(stream, limit)
+        while chunk := capped.read(SPOOL_CHUNK):
+            spooled.write(chunk)
+    except BaseException:
+        spooled.close()
+        raise
+    spooled.seek(0)
+    return spooled  # type: ignore[return-value]
+
+
 def limit_for_request() -> int:
     """The body limit of the current request's view, in bytes."""
     view = current_app.view_functions.get(request.endpoint or "")
@@ -80,11 +101,11 @@ def init_app(app: Flask) -> None:
         limit = limit_for_request()
         length = request.content_length
         if length is None and request.environ.get("wsgi.input_terminated"):
-            # A streamed body (chunked): read through a counter that refuses one byte past
-            # the limit; Werkzeug's own cap (one byte more, so the counter sees it) bounds
-            # the memory.
-            request.environ["wsgi.input"] = _Capped(request.environ["wsgi.input"], limit)
-            request.max_content_length = limit + 1
+            # A streamed body (chunked): copied, through a counter that refuses one byte past
+            # the limit, into a file that stays in memory only while small, so that a body
+            # refused at the limit never sat in memory (a view reads a body whole).
+            request.environ["wsgi.input"] = _spool(request.environ["wsgi.input"], limit)
+            request.max_content_length = limit
             return
         request.max_content_length = limit
         if length is not None and length > limit:

@@ -21,6 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from lms.core.content import ContentError as BaseContentError
 from lms.core.content import YamlReader
+from lms.core.zips import LyingZip, read_entry
 
 FORMAT_VERSION = 1
 LANGUAGES = ("fr", "en")
@@ -546,7 +547,7 @@ def read_zip(data: bytes) -> ProgramDef:
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, ValueError) as exc:
         raise ContentError(["the file is not a zip archive"]) from exc
     names = [n for n in archive.namelist() if not n.endswith("/")]
     prefix = ""
@@ -556,7 +557,12 @@ def read_zip(data: bytes) -> ProgramDef:
             prefix = next(iter(tops)) + "/"
     if sum(info.file_size for info in archive.infolist()) > 20_000_000:
         raise ContentError(["the archive is larger than 20 MB once extracted"])
-    return read_files({n[len(prefix):]: archive.read(n) for n in names if n.startswith(prefix)})
+    try:
+        files = {n[len(prefix):]: read_entry(archive, n) for n in names if n.startswith(prefix)}
+    except LyingZip as exc:
+        raise ContentError([f"{exc.name}: the entry does not match the zip's header "
+                            "(damaged or forged archive)"]) from exc
+    return read_files(files)
 
 
 # --- writing ---------------------------------------------------------------------------------

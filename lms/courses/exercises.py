@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Membership, Role, User
+from lms.core import quota
 from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lms.core.formatting import lazy_number
 from lms.core.models import utcnow
@@ -274,7 +275,8 @@ def submit_evidence(*, enrollment: Enrollment, module: Module, post_url: str | N
         ``EXERCISE_SCREENSHOT_MAX_BYTES``, 5 MB by default).
     :raise NotFound: the module is not an exercise of the learner's program.
     :raise ValidationFailed: withdrawn enrolment; required evidence missing, evidence the
-        exercise does not ask for, a bad address, a screenshot too large or not an image.
+        exercise does not ask for, a bad address, a screenshot too large or not an image, or
+        over the organization's disk quota.
     :raise Conflict: a hand-in already awaits review, or the exercise is already approved.
     """
     _check_exercise(enrollment, module)
@@ -311,6 +313,8 @@ def submit_evidence(*, enrollment: Enrollment, module: Module, post_url: str | N
             errors["screenshot"] = _l("The screenshot must be a PNG, JPEG, WebP or GIF image.")
     if errors:
         raise ValidationFailed(_l("The evidence was not handed in."), fields=errors)
+    if screenshot and kind:
+        quota.check_room(enrollment.organization_id, len(screenshot), field="screenshot")
     submission = ExerciseSubmission(
         organization_id=enrollment.organization_id, enrollment=enrollment, module=module,
         attempt=(latest.attempt + 1) if latest else 1, status=SUBMITTED, post_url=post_url,

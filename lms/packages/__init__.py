@@ -10,10 +10,18 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the pages and the mapping of package activities to modules."""
+    """Register the pages, the mapping of package activities to modules and the files that
+    count in the organization's disk quota (packages and exercise hand-ins).
+    """
     from lms.courses import progress
-    from lms.packages import models, queries, views  # noqa: F401  (tables known to migrations)
+    from lms.packages import (
+        models,  # noqa: F401  (tables known to migrations)
+        queries,
+        storage,
+        views,
+    )
 
     app.register_blueprint(views.bp)
+    storage.register()
     # Explicit wiring: courses knows nothing of packages.
     progress.register_module_aliases(queries.module_aliases)

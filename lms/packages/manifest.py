@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 from flask_babel import lazy_gettext as _l
 
 from lms.core.errors import ValidationFailed
+from lms.core.zips import LyingZip, read_entry
 
 TINCAN_NS = "{http://projecttincan.com/tincan.xsd}"
 
@@ -33,6 +34,12 @@ def megabytes(size: int) -> str:
 
 def _invalid(message: str) -> ValidationFailed:
     return ValidationFailed(str(message), fields={"package": str(message)})
+
+
+def lying_zip(exc: LyingZip) -> ValidationFailed:
+    """The upload's error for an entry whose data do not match the zip's header."""
+    return _invalid(_l("The zip is damaged or forged: %(name)s does not match its header.",
+                       name=exc.name[:200]))
 
 
 def _safe_name(info: zipfile.ZipInfo) -> str | None:
@@ -118,7 +125,11 @@ def check_zip(data: bytes, *, max_bytes: int, max_unpacked: int, too_big: bool =
     if "tincan.xml" not in names:
         raise _invalid(_l("The zip has no tincan.xml at its root: is it an xAPI (Tin Can) "
                           "package?"))
-    manifest = read_manifest(archive.read("tincan.xml"))
+    try:
+        xml = read_entry(archive, "tincan.xml")
+    except LyingZip as exc:
+        raise lying_zip(exc) from exc
+    manifest = read_manifest(xml)
     if _launch_entry(manifest.launch_path) not in names:
         raise _invalid(_l("The launch file %(name)s named in tincan.xml is not in the zip.",
                           name=manifest.launch_path[:200]))

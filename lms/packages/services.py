@@ -12,14 +12,17 @@ from urllib.parse import quote, urlencode
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from lms.accounts.models import User
+from lms.core import quota
 from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
+from lms.core.zips import LyingZip, copy_entry
 from lms.courses import statements as xs
 from lms.courses.models import Enrollment, Module
 from lms.extensions import db
-from lms.packages import manifest
+from lms.packages import manifest, storage
 from lms.packages.models import XapiPackage
 from lms.xapi.builders import agent_for_user
 from lms.xapi.models import LrsCredential
@@ -36,11 +39,14 @@ def upload_package(*, module: Module, uploaded_by: User | None, data: bytes,
                    too_big: bool = False) -> XapiPackage:
     """Validate a Tin Can zip and unpack it as the module's package.
 
-    An earlier package of the module stays recorded, so its activity id keeps counting.
+    An earlier package of the module stays recorded, so its activity id keeps counting, but
+    its unpacked files are deleted once the new one is committed.
 
     :param data: the zip's bytes.
     :param too_big: the upload was refused unread for its size.
-    :raise ValidationFailed: the module is not e-learning, or the zip is refused (``package``).
+    :raise ValidationFailed: the module is not e-learning, or the zip is refused (``package``):
+        damaged or forged (an entry that does not match its header), or over the
+        organization's disk quota (:class:`lms.core.quota.QuotaExceeded`).
     """
     if module.kind != "elearning":
         message = str(_l("Only e-learning modules hold xAPI packages."))
@@ -48,11 +54,18 @@ def upload_package(*, module: Module, uploaded_by: User | None, data: bytes,
     archive, entries, found = manifest.check_zip(
         data, too_big=too_big, max_bytes=current_app.config["PACKAGE_MAX_BYTES"],
         max_unpacked=current_app.config["PACKAGE_MAX_UNPACKED_BYTES"])
+    size = sum(info.file_size for info, _ in entries)
+    replaced = list(db.session.scalars(select(XapiPackage).where(
+        XapiPackage.module_id == module.id).order_by(XapiPackage.id.desc())))
+    # The module's current package gives its room back: its files go when this one comes.
+    if module.program.organization_id is not None:
+        quota.check_room(module.program.organization_id, size, field="package",
+                         freed=replaced[0].size if replaced else 0)
     package = XapiPackage(organization_id=module.program.organization_id, module=module,
                           folder="", launch_path=found.launch_path,
                           activity_id=found.activity_id, activity_type=found.activity_type,
                           title=found.title, uploaded_by=uploaded_by, uploaded_at=utcnow(),
-                          size=sum(info.file_size for info, _ in entries))
+                          size=size)
     db.session.add(package)
     db.session.flush()
     package.folder = f"packages/{package.id}"
@@ -67,12 +80,16 @@ def upload_package(*, module: Module, uploaded_by: User | None, data: bytes,
             if not path.is_relative_to(root):  # belt and braces after check_zip
                 raise ValidationFailed(_l("unsafe entry"), fields={"package": _l("unsafe entry")})
             path.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as source, path.open("wb") as sink:
-                shutil.copyfileobj(source, sink)
+            with path.open("wb") as sink:
+                copy_entry(archive, info, sink)
+    except LyingZip as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        raise manifest.lying_zip(exc) from exc
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
     db.session.flush()
+    storage.remove_after_commit([package_dir(old) for old in replaced if old.folder])
     return package
 
 

@@ -26,6 +26,7 @@ from lms.accounts.authz import (
     role_required,
 )
 from lms.accounts.models import Role
+from lms.core import quota
 from lms.core.errors import DomainError
 from lms.core.limits import MULTIPART_ROOM, max_body
 from lms.core.web import localized
@@ -79,7 +80,9 @@ def upload(program_id: int, module_id: int) -> Any:
         XapiPackage.module_id == module.id).order_by(XapiPackage.id.desc())))
     return render_template("packages/upload.html", module=module, program=module.program,
                            history=history, errors=errors, t=localized,
-                           max_size=services.max_size()), 422 if errors else 200
+                           max_size=services.max_size(),
+                           usage=quota.usage(current_organization().id),
+                           quota=quota.quota_bytes()), 422 if errors else 200
 
 
 def _may_read(package: XapiPackage) -> bool:

@@ -148,13 +148,15 @@ def parse_timestamp(value: Any, where: str) -> datetime:
         hours, minutes = int(digits[:2]), int(digits[2:] or 0)
         if zone[0] == "-" and hours == 0 and minutes == 0:
             raise fail(where, "the offset -00:00 is not allowed (use Z or +00:00)")
+        if hours > 23 or minutes > 59:
+            raise fail(where, "the time zone offset is out of range")
         offset = timedelta(hours=hours, minutes=minutes)
         tz = timezone(-offset if zone[0] == "-" else offset)
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     try:
         return datetime(int(year), int(month), int(day), int(hour), int(minute),
                         int(second or 0), micro, tzinfo=tz).astimezone(UTC)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: year 1 moved before year 1
         raise fail(where, "is not a valid date and time") from exc
 
 
