@@ -3,6 +3,24 @@
 (function () {
   "use strict";
 
+  // The menu button (phones): with script the menu folds into it; without, the menu stays open.
+  document.documentElement.classList.add("js");
+  function menuButton() {
+    var button = document.querySelector(".nav-toggle");
+    var nav = button && document.getElementById(button.getAttribute("aria-controls"));
+    if (!nav) return;
+    button.hidden = false;
+    function set(open) {
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      nav.classList.toggle("open", open);
+    }
+    button.addEventListener("click", function () { set(button.getAttribute("aria-expanded") !== "true"); });
+    // Escape closes the open menu and gives the focus back to its button.
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") { set(false); button.focus(); }
+    });
+  }
+
   // <form data-confirm="Question?">: ask before submitting (removing, revoking, declining).
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -41,6 +59,7 @@
     setTimeout(poll, delay);
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", followJob);
-  else followJob();
+  function ready() { menuButton(); followJob(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
+  else ready();
 })();
