@@ -28,6 +28,22 @@
     if (question && !window.confirm(question)) event.preventDefault();
   });
 
+  // A table wider than its box scrolls inside it: keyboard users must be able to reach it to
+  // scroll it (WCAG 2.1.1), so a scrolling box gets a tab stop, named after the table's caption.
+  // data_table() writes this in the page already; this catches the other tables, and only those
+  // that really scroll at the current width.
+  function focusableScrollers() {
+    var boxes = document.querySelectorAll("main .table-wrap, main .scroll, main table");
+    Array.prototype.forEach.call(boxes, function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX !== "visible";
+      if (!scrolls || box.hasAttribute("tabindex")) return;
+      box.setAttribute("tabindex", "0");
+      var caption = box.querySelector("caption");
+      if (!box.hasAttribute("role") && box.tagName !== "TABLE") box.setAttribute("role", "region");
+      if (caption && !box.hasAttribute("aria-label") && box.tagName !== "TABLE") box.setAttribute("aria-label", caption.textContent.trim());
+    });
+  }
+
   // A job's page: follow its progress until it finishes, then reload once.
   function followJob() {
     var box = document.getElementById("job");
@@ -59,7 +75,11 @@
     setTimeout(poll, delay);
   }
 
-  function ready() { menuButton(); followJob(); }
+  function ready() {
+    menuButton(); followJob(); focusableScrollers();
+    var timer;
+    window.addEventListener("resize", function () { clearTimeout(timer); timer = setTimeout(focusableScrollers, 200); });
+  }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
   else ready();
 })();
