@@ -202,7 +202,8 @@ def test_a_cohort_from_the_catalogue_to_both_dashboards(live_server: str, page: 
     assert any(s["verb"]["id"] == ADL + "attended" and "/coaching/" in s["object"]["id"]
                for s in statements)  # the follow-up held
     # The statement viewer shows them to the trainer too.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Imports and records").click()
+    menu = page.get_by_role("navigation", name="Main")
+    menu.get_by_role("link", name="Imports and records").click()
     page.get_by_role("navigation", name="Imports and records").get_by_role(
         "link", name="Learning records (xAPI)").click()
     expect(page.get_by_role("cell", name="Nina Apprenante").first).to_be_visible()

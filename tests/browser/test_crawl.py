@@ -9,12 +9,14 @@ typography and pseudo-locale crawls use) and the login page:
 - one page of each kind the menu pages link to that people open all day (a cohort, a session, a
   program, a follow-up, skill results, a learner's program…), the first such link found.
 
-French is crawled at 1366×900 and 390×844; English at 1366×900 only, so the run stays within a
-few minutes (English and French share every template; the phone layout is the same in both).
+French is crawled at 1366×900 and 390×844; English at 1366×900, its menu pages only, so the run
+stays within a few minutes (the languages share every template, and the phone layout is the same
+in both). axe checks colour contrast on desktop only: the colours are the same at every width and
+contrast is its slowest rule.
 
 axe-core is not a Python package: ``.ci/run`` installs it from the npm registry
-(``npm install --no-save --prefix .ci/npm axe-core@4``) and this test reads
-``$RELAIS_AXE_CORE`` (the path of ``axe.min.js``), else ``.ci/npm/node_modules/axe-core/axe.min.js``.
+(``npm install --no-save --prefix .ci/npm axe-core@4``) and this test reads ``$RELAIS_AXE_CORE``
+(the path of ``axe.min.js``), else ``.ci/npm/node_modules/axe-core/axe.min.js``.
 Without it the test skips with that command, or fails when ``CI`` is set, as the other browser
 tests do without Chromium. Screenshots go to ``$RELAIS_SCREENSHOT_DIR``, else
 ``bench/out/crawl`` (git-ignored): ``<role>-<page>-<lang>-<width>.png``.
@@ -35,7 +37,7 @@ from lms.accounts.models import User
 from lms.content import load_builtin_content
 from lms.demo import DEMO_PASSWORD, DEMO_SLUG, load_demo
 from lms.extensions import db
-from tests.browser.conftest import _in_ci
+from tests.browser.conftest import in_ci
 from tests.browser.screenshots import log_in, shoot
 from tests.i18n_crawl import ROLES
 
@@ -51,7 +53,8 @@ SCREENS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "h
 # The passes: (language, screen, whether detail pages are visited, whether axe checks colour
 # contrast). Contrast is checked on desktop only: the colours are the same at every width, and it
 # is axe's slowest rule. English covers the menu pages: the detail pages share their templates.
-PASSES = [("fr", "desktop", True, True), ("fr", "phone", True, False), ("en", "desktop", False, True)]
+PASSES = [("fr", "desktop", True, True), ("fr", "phone", True, False),
+          ("en", "desktop", False, True)]
 # Detail pages worth a visit, by the shape of their path (the first link found of each).
 DETAILS = {
     "cohort": r"/cohorts/\d+$",
@@ -87,7 +90,7 @@ def axe_script() -> Path:
     if path is None:
         reason = ("axe-core not found: run `npm install --no-save --prefix .ci/npm axe-core@4` "
                   "or set RELAIS_AXE_CORE to the path of axe.min.js")
-        if _in_ci():
+        if in_ci():
             pytest.fail(f"{reason}; CI is set, so the accessibility crawl must run",
                         pytrace=False)
         pytest.skip(reason)
@@ -152,9 +155,11 @@ def _check(page: Page, axe: str, where: str, contrast: bool = True) -> list[str]
         wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
             .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
             .filter(el => !el.closest('.table-wrap, pre, .scroll'))
-            .slice(0, 3).map(el => el.tagName.toLowerCase() + (el.className ? '.' + el.className : '')
-                              + ' ' + Math.round(el.getBoundingClientRect().right) + 'px')""")
-        problems.append(f"{where}: {width[0]} px wide on a {width[1]} px screen ({', '.join(wide)})")
+            .slice(0, 3).map(el => el.tagName.toLowerCase()
+                 + (el.className ? '.' + el.className : '')
+                 + ' ' + Math.round(el.getBoundingClientRect().right) + 'px')""")
+        problems.append(f"{where}: {width[0]} px wide on a {width[1]} px screen "
+                        f"({', '.join(wide)})")
     if not page.evaluate("typeof window.axe === 'object'"):
         page.add_script_tag(content=axe)
     result: dict[str, Any] = page.evaluate(
