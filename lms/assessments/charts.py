@@ -15,7 +15,7 @@ class Series:
 
     name: str
     values: Sequence[float]
-    css_class: str  # styles the polygon (colour, dash) in skills.css
+    css_class: str  # styles the polygon (colour, dash) in relais.css
 
 
 def radar_svg(labels: Sequence[str], series: Sequence[Series], *, title: str, desc: str,

@@ -18,7 +18,8 @@ from flask import Flask
 from tests.support import serving
 
 
-def _in_ci() -> bool:
+def in_ci() -> bool:
+    """Whether ``CI`` is set: then a missing browser tool fails a test instead of skipping it."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
@@ -52,7 +53,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     reason = missing_browser()
     if reason is None:
         return
-    if _in_ci():
+    if in_ci():
         pytest.fail(f"{reason}; CI is set, so the browser journeys must run", pytrace=False)
     pytest.skip(reason)
 

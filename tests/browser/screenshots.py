@@ -64,12 +64,21 @@ def _build_app(tmp: str):  # type: ignore[no-untyped-def]
     return app
 
 
-def _log_in(page: Page, email: str) -> None:
+def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Log ``page``'s context in through the login form (shared with the crawl test)."""
     page.goto("/login")
     page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("[type=submit]")
+    page.fill("input[name=password]", password)
+    page.click("main [type=submit]")
     page.wait_for_load_state()
+
+
+def shoot(page: Page, folder: Path, name: str) -> Path:
+    """Save a full-page screenshot of ``page`` as ``folder/name.png``; the file's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=path, full_page=True)
+    return path
 
 
 def main(out: Path) -> None:
@@ -117,15 +126,15 @@ def main(out: Path) -> None:
                         has_touch=device == "phone")
                     page = context.new_page()
                     page.goto("/login")
-                    page.screenshot(path=out / f"login-{lang}-{device}.png", full_page=True)
+                    shoot(page, out, f"login-{lang}-{device}")
                     current = None
                     for name, (email, path) in pages.items():
                         if email != current:
                             context.clear_cookies()
-                            _log_in(page, email)
+                            log_in(page, email)
                             current = email
                         page.goto(path)
-                        page.screenshot(path=out / f"{name}-{lang}-{device}.png", full_page=True)
+                        shoot(page, out, f"{name}-{lang}-{device}")
                     context.close()
             browser.close()
         server.shutdown()

@@ -54,7 +54,8 @@ def test_hr_reads_the_impact_and_a_learners_timeline(live_server: str, page: Pag
     db.session.commit()
 
     _log_in(page, hr.email)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Advocacy").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Results").click()
+    page.get_by_role("navigation", name="Results").get_by_role("link", name="Advocacy").click()
     page.get_by_role("link", name="Impact of training (before/after)").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Impact of training on advocacy")
     expect(page.get_by_role("img", name="Per learner, before and after")).to_be_visible()

@@ -64,11 +64,11 @@ def test_a_cohort_from_the_catalogue_to_both_dashboards(live_server: str, page: 
     # --- the trainer builds the cohort -----------------------------------------------------
     _log_in(page, trainer.email)
     nav = page.get_by_role("navigation", name="Main")
-    nav.get_by_role("link", name="Programs").click()
+    nav.get_by_role("link", name="Training").click()  # the menu entry opens on the programs
     page.get_by_role("button", name="Use this program Six-week ambassador path").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Six-week ambassador path")
     program = db.session.scalar(select(Program).where(Program.organization_id == org.id))
-    nav.get_by_role("link", name="Cohorts").click()
+    page.get_by_role("navigation", name="Training").get_by_role("link", name="Cohorts").click()
     page.get_by_label("Name").fill("Pilote Lyon")
     page.get_by_label("Starts on").fill((today - timedelta(days=7)).isoformat())
     page.get_by_label("Ends on").fill((today + timedelta(days=35)).isoformat())
@@ -202,5 +202,8 @@ def test_a_cohort_from_the_catalogue_to_both_dashboards(live_server: str, page: 
     assert any(s["verb"]["id"] == ADL + "attended" and "/coaching/" in s["object"]["id"]
                for s in statements)  # the follow-up held
     # The statement viewer shows them to the trainer too.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Statements").click()
+    menu = page.get_by_role("navigation", name="Main")
+    menu.get_by_role("link", name="Imports and records").click()
+    page.get_by_role("navigation", name="Imports and records").get_by_role(
+        "link", name="Learning records (xAPI)").click()
     expect(page.get_by_role("cell", name="Nina Apprenante").first).to_be_visible()

@@ -59,11 +59,24 @@ def test_pages_fit_a_phone_screen_and_the_menus_open(browser: Browser, live_serv
             page.goto(path)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"{path} is {width}px wide on a 390px phone"
-        # The navigation shows every entry without scrolling sideways.
+        # The menu folds into a button; opened, it shows every entry without scrolling
+        # sideways, in rows a finger can press; Escape folds it again.
         page.goto("/o/atelier/")
-        for link in page.get_by_role("navigation", name="Navigation principale").get_by_role(
-                "link").all():
+        menu = page.get_by_role("navigation", name="Navigation principale")
+        button = page.get_by_role("button", name="Menu")
+        expect(menu).to_be_hidden()
+        expect(button).to_have_attribute("aria-expanded", "false")
+        button.click()
+        expect(button).to_have_attribute("aria-expanded", "true")
+        links = menu.get_by_role("link").all()
+        assert 2 <= len(links) <= 7
+        for link in links:
             expect(link).to_be_in_viewport()
+            box = link.bounding_box()
+            assert box is not None and box["height"] >= 44, link.inner_text()
+        page.keyboard.press("Escape")
+        expect(menu).to_be_hidden()
+        expect(button).to_be_focused()
         # The account menu opens from the keyboard and its entries are on screen.
         page.locator("details.usermenu summary").focus()
         page.keyboard.press("Enter")
@@ -82,3 +95,20 @@ def _log_in_fr(page: Page, email: str) -> None:
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/o/**")
+
+
+def test_without_script_the_phone_menu_stays_open(browser: Browser, live_server: str,
+                                                  create_org, create_user) -> None:
+    org = create_org(slug="atelier", name="Atelier Dupont")
+    trainer = create_user(Role.TRAINER, org=org, password=PASSWORD)
+    db.session.commit()
+    context = browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844},
+                                  java_script_enabled=False, locale="fr-FR")
+    try:
+        page = context.new_page()
+        _log_in_fr(page, trainer.email)
+        expect(page.get_by_role("navigation", name="Navigation principale")).to_be_visible()
+        expect(page.locator(".nav-toggle")).to_be_hidden()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()

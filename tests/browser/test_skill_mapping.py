@@ -76,7 +76,7 @@ def test_a_learner_maps_their_skills_and_a_trainer_sees_them(live_server: str, p
     try:
         staff = context.new_page()
         _log_in(staff, trainer.email)
-        staff.get_by_role("navigation", name="Main").get_by_role("link", name="Skill map").click()
+        staff.get_by_role("navigation", name="Main").get_by_role("link", name="Skills").click()
         expect(staff.get_by_role("heading", level=1)).to_have_text("Team skill map")
         row = staff.locator("table.heatmap tbody tr", has_text="Lina Learner")
         expect(row).to_have_count(1)

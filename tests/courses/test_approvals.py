@@ -162,7 +162,7 @@ def test_the_learner_asks_and_the_manager_decides_on_the_approvals_page(client, 
 
     login(gated.manager)  # a learner who manages people sees the Approvals link
     home = client.get("/o/acme/approvals").get_data(as_text=True)
-    assert "Learner 0" in home and 'aria-current="page">Approvals</a>' in home
+    assert "Learner 0" in home and 'aria-current="page">Registrations to approve</a>' in home
     assert 'aria-current="page">My training' not in home  # its own menu entry, not his training
     reg = db.session.scalar(select(SessionRegistration))
     response = client.post(f"/o/acme/approvals/{reg.id}", data={"decision": "decline",
@@ -178,7 +178,8 @@ def test_the_learner_asks_and_the_manager_decides_on_the_approvals_page(client, 
 
     login(gated.learners[2])  # manages nobody: an empty page, no link, no decision
     page = client.get("/o/acme/approvals").get_data(as_text=True)
-    assert "Nobody has you as their manager" in page and ">Approvals</a>" not in page
+    assert "Nobody has you as their manager" in page
+    assert ">Registrations to approve</a>" not in page
     assert client.post(f"/o/acme/approvals/{reg.id}",
                        data={"decision": "approve"}).status_code == 404
 

@@ -104,8 +104,11 @@ def test_trainers_and_admins_have_the_nav_link(client: FlaskClient, login: Calla
     assert f'href="/o/{org.slug}/statements" aria-current="page"' in html
     client.post("/logout")
     login(create_user("trainer", org=org))
+    # The menu's "Imports and records" entry opens the jobs page, whose tabs lead here.
     html = client.get(f"/o/{org.slug}/").get_data(as_text=True)
-    assert f'href="/o/{org.slug}/statements"' in html
+    assert f'href="/o/{org.slug}/jobs">Imports and records</a>' in html
+    html = client.get(f"/o/{org.slug}/jobs").get_data(as_text=True)
+    assert f'href="/o/{org.slug}/statements">Learning records (xAPI)</a>' in html
 
 
 # --- the list ----------------------------------------------------------------------------
