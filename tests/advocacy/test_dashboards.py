@@ -51,11 +51,11 @@ def test_hr_dashboard_tiles_compare_with_the_previous_period(client, create_org,
     login(hr)
     html = client.get("/o/tiles/advocacy?period=30").get_data(as_text=True)
     # Actions 3 against 2: +50 %; clicks 30 against 10: +200 %.
-    tiles = dict(re.findall(r'<span class="kpi-label">([^<]+)</span>\s*'
-                            r'<span class="kpi-value">([^<]+)</span>', html))
-    assert tiles["Actions"] == "3" and tiles["Clicks"] == "30"
-    assert "+50% vs. the previous 30 days" in html
-    assert "+200% vs. the previous 30 days" in html
+    tiles = {label: (value, change) for label, value, change in re.findall(
+        r'<dt>([^<]+)</dt>\s*<dd><span class="num">([^<]+)</span>'
+        r'(?: <span class="change">([^<]+)</span>)?', html)}
+    assert tiles["Actions"] == ("3", "+50%") and tiles["Clicks"] == ("30", "+200%")
+    assert 'class="tile trend-up"' in html and "vs. the previous 30 days" in html
     assert html.count('class="sparkline"') == 7
     # Weekly trends per network, each with its table.
     for key in ("events", "clicks", "signups"):
