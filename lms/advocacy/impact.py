@@ -172,14 +172,17 @@ def training_dates(cohorts: list[Cohort]) -> dict[int, TrainingDate | None]:
 
 def default_cohort(cohorts: list[Cohort], now: datetime | None = None) -> Cohort | None:
     """The cohort a report opens on: the one trained most recently whose "after" weeks have
-    begun (a cohort still to be trained has nothing to show after); without any, the pilot,
-    else the newest.
+    begun — at least :data:`MIN_DAYS_AFTER` days ago if one was, so the report has changes to
+    show (a cohort still to be trained has nothing after); without any, the pilot, else the
+    newest.
     """
     now = now or utcnow()
     dates = training_dates(cohorts)
     begun = [c for c in cohorts if (d := dates.get(c.id)) is not None and d.at <= now]
-    if begun:
-        return max(begun, key=lambda c: (dates[c.id].at, c.id))  # type: ignore[union-attr]
+    settled = [c for c in begun
+               if now - dates[c.id].at >= timedelta(days=MIN_DAYS_AFTER)]  # type: ignore[union-attr]
+    if settled or begun:
+        return max(settled or begun, key=lambda c: (dates[c.id].at, c.id))  # type: ignore[union-attr]
     return next((c for c in cohorts if c.pilot), None) or (cohorts[0] if cohorts else None)
 
 

@@ -78,7 +78,7 @@ def _charts(report: impact.CohortImpact) -> list[dict[str, Any]]:
         desc = _("Bars per figure, before training in grey and after in blue, all on one "
                  "scale from 0 to the largest value; the table gives the figures.")
         svg = charts.bar_chart(labels, series, title=title, desc=desc,
-                               chart_id=f"impact-{unit}", width=460,
+                               chart_id=f"impact-{unit}", width=400, label_width=112,
                                fmt=lambda v: number(v, 2))
         table = charts.data_table(labels, series, caption=title, label_header=_("Figure"),
                                   fmt=lambda v: number(v, 2))

@@ -139,14 +139,14 @@ def line_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, d
 
 def bar_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, desc: str,
               chart_id: str, max_value: float | None = None, width: int = 560,
-              fmt: Callable[[float], str] = number) -> Markup:
+              label_width: int = 150, fmt: Callable[[float], str] = number) -> Markup:
     """Horizontal bars: one group per label, one bar per series, all on one scale (from 0 to
     ``max_value`` or the largest value, rounded up) drawn as an axis with ticks, each bar
     with its value.
     """
     if not labels or not series:
         return Markup("")
-    left, right, bar_h, gap = 150, 56, 16, 14
+    left, right, bar_h, gap = label_width, 56, 16, 14
     legend_h = 22 if len(series) > 1 else 0
     group_h = bar_h * len(series) + gap
     plot_w = width - left - right
@@ -262,6 +262,7 @@ def figure(svg: Markup, table: Markup) -> Markup:
     """A chart with its table folded below it ("The figures")."""
     if not svg:
         return Markup("")
-    return Markup(f'<figure class="chart-figure"><div class="chart-scroll">{svg}</div>'
-                  f'<details class="chart-table"><summary>{escape(gettext("The figures"))}'
+    summary = gettext("The figures")  # outside the f-string, where pybabel finds it
+    return Markup(f'<figure class="chart-figure"><div class="chart-scroll" tabindex="0">{svg}</div>'
+                  f'<details class="chart-table"><summary>{escape(summary)}'
                   f'</summary><div class="table-wrap">{table}</div></details></figure>')

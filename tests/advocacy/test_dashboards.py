@@ -145,8 +145,12 @@ def test_impact_opens_on_the_latest_cohort_whose_weeks_after_have_begun(
     future = _cohort_with_session(org, program, workshop, "Hiver", now + timedelta(days=40))
     pilot = courses.create_cohort(program=program, name="Pilote", pilot=True,
                                   starts_on=(now - timedelta(days=200)).date())
+    today = _cohort_with_session(org, program, workshop, "Refresher", now - timedelta(hours=2))
     db.session.commit()
-    assert impact.default_cohort([future, recent, old, pilot], now) == recent
+    # Begun a week ago or more (changes to show) beats begun this morning.
+    assert impact.default_cohort([today, future, recent, old, pilot], now) == recent
+    assert impact.default_cohort([today, future, old], now) == old
+    assert impact.default_cohort([today, future], now) == today
     # Nothing has begun: the pilot, else the newest.
     assert impact.default_cohort([future], now) == future
     login(hr)
@@ -154,7 +158,7 @@ def test_impact_opens_on_the_latest_cohort_whose_weeks_after_have_begun(
     assert '<h2 id="detail-h">Automne</h2>' in html
     # The overview keeps its key column: the change, in a table whose first column sticks.
     assert 'class="impact-table sticky-first"' in html
-    assert html.count("<th scope=\"col\"") >= 6 and ">Change</th>" in html
+    assert html.count("<th scope=\"col\"") >= 6 and ">Change, in percent</th>" in html
 
 
 def _svg(html, chart_id):
