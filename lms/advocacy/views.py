@@ -204,10 +204,9 @@ def dashboard() -> Any:
     now = utcnow()
     before = dashboards.previous_scope(scope, f["days"], now)
     weekly = kpis.weekly(scope, weeks=dashboards.trend_weeks(f["days"]), today=now.date())
-    top = max([int(r["impressions"]) for r in networks] or [0]) or 1  # type: ignore[call-overload]
     return render_template(
         "advocacy/dashboard.html", f=f, totals=figures.totals, activation=activation,
-        learners=learners, networks=networks, top=top, kinds=kinds, campaigns=campaigns,
+        learners=learners, networks=networks, kinds=kinds, campaigns=campaigns,
         items=items, per_item=per_item, board=board, names=names, settings=settings,
         teams=queries.teams(org.id), cohorts=cohorts, all_campaigns=[c for c, _p in campaigns],
         presets=PRESETS, preset_labels=PRESET_LABELS,
