@@ -73,9 +73,25 @@ def language_choices() -> list[tuple[str, str]]:
             for code in current_app.config["LANGUAGES"]]
 
 
+def remember_user_language(response: Any) -> Any:
+    """After a page for a logged-in person who chose a language, remember it in this browser,
+    so the login page after logging out speaks the language their pages spoke (and not the
+    browser's, which may differ: a French account on an English browser).
+    """
+    languages = current_app.config["LANGUAGES"]
+    locale = getattr(current_user, "locale", None) if current_user else None
+    if (response.mimetype == "text/html" and current_user and current_user.is_authenticated
+            and locale in languages
+            and request.cookies.get(COOKIE) != locale):
+        response.set_cookie(COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax",
+                            httponly=True, secure=request.is_secure)
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel to ``app`` with the project's locale selector."""
     babel.init_app(app, locale_selector=select_locale)
+    app.after_request(remember_user_language)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["language_choices"] = language_choices
     app.jinja_env.filters["role_label"] = role_label

@@ -79,6 +79,21 @@ def test_the_footer_links_choose_the_language_before_logging_in(client, create_u
     assert _lang(html) == "en"
 
 
+def test_after_logging_out_the_login_page_speaks_the_user_s_language(client, create_user,
+                                                                    login):
+    # A French account on an English browser: its pages are French, and so is the login page
+    # it comes back to after logging out (not the browser's English).
+    user = create_user(Role.LEARNER)
+    user.locale = "fr"
+    db.session.commit()
+    login(user)
+    client.get(f"/o/{user.memberships[0].organization.slug}/",
+               headers={"Accept-Language": "en"})
+    client.post("/logout")
+    page = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert _lang(page) == "fr" and _h1(page) == "Se connecter"
+
+
 def test_error_pages_speak_the_reader_s_language(client):
     html = client.get("/nowhere", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert _h1(html) == "Page introuvable" and "Erreur 404" in html

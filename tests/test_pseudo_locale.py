@@ -116,9 +116,11 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-# Not words: URLs, e-mail addresses, time zones, dates, numbers, codes (C1, #12), symbols.
+# Not words: URLs, e-mail addresses, time zones, dates (Babel's month and day names), numbers,
+# codes (C1, #12), symbols.
 NOISE = re.compile(r"https?://\S+|\S+@\S+|\b[A-Z][a-z]+/[A-Z][A-Za-z_]+\b"
                    r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b\.?"
+                   r"|\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\b\.?"
                    r"|\b\d[\d\s.,:/h%-]*\b|#\d+|\bC\d\b")
 # Words kept as they are in every language: the product, networks, standards, language names.
 PROPER = {"Relais", "LinkedIn", "Instagram", "Facebook", "TikTok", "YouTube", "xAPI", "LRS",

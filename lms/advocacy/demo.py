@@ -68,7 +68,10 @@ def demo_step(people: Any) -> None:
     networks, nweights = zip(*NETWORK_WEIGHTS, strict=True)
     kinds, kweights = zip(*KIND_WEIGHTS, strict=True)
     training, in_training = _pilot_training(org.id)
-    exerciser = next((u for u in consenting if u.id in in_training), consenting[0])
+    # Hugo (the second learner; Camille, the first, is ahead and has her certificate from last
+    # year's run), else the first pilot learner still in training.
+    exerciser = next((u for u in consenting[1:2] + consenting if u.id in in_training),
+                     consenting[0])
     # Days since the kick-off (the impact report's training date); 14 without a pilot.
     since_training = (now - training).total_seconds() / 86400 if training else 14.0
     early_adopters = consenting[:3]

@@ -32,6 +32,11 @@ MAX_WEEKS = 52
 # The figures of the report, in the order shown. "events" is every action, "shares" the posts
 # and shares (the distributing actions).
 FIGURES = ("events", "shares", "clicks", "reactions", "comments", "signups", "hires")
+# Figures drawn on one scale, because they count the same kind of thing: what the learners
+# did, how their audience answered, what the business got. Hires next to clicks on one scale
+# would be invisible; each on its own scale, 0.1 hire would look as big as 342 clicks.
+UNITS = (("actions", ("events", "shares")), ("audience", ("clicks", "reactions", "comments")),
+         ("results", ("signups", "hires")))
 WINDOWS = ("before", "after")
 # Average skill level (over the competencies of the latest submitted skill map) → band.
 NOT_ASSESSED = 0
@@ -163,6 +168,22 @@ def training_dates(cohorts: list[Cohort]) -> dict[int, TrainingDate | None]:
         else:
             out[cohort.id] = None
     return out
+
+
+def default_cohort(cohorts: list[Cohort], now: datetime | None = None) -> Cohort | None:
+    """The cohort a report opens on: the one trained most recently whose "after" weeks have
+    begun — at least :data:`MIN_DAYS_AFTER` days ago if one was, so the report has changes to
+    show (a cohort still to be trained has nothing after); without any, the pilot, else the
+    newest.
+    """
+    now = now or utcnow()
+    dates = training_dates(cohorts)
+    begun = [c for c in cohorts if (d := dates.get(c.id)) is not None and d.at <= now]
+    settled = [c for c in begun
+               if now - dates[c.id].at >= timedelta(days=MIN_DAYS_AFTER)]  # type: ignore[union-attr]
+    if settled or begun:
+        return max(settled or begun, key=lambda c: (dates[c.id].at, c.id))  # type: ignore[union-attr]
+    return next((c for c in cohorts if c.pilot), None) or (cohorts[0] if cohorts else None)
 
 
 def _aware(value: Any) -> datetime:

@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import Response, abort, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -18,7 +19,10 @@ from lms.accounts.authz import (
 )
 from lms.accounts.models import Membership, Role
 from lms.advocacy import impact, timeline
+from lms.advocacy.kpis import monday
 from lms.advocacy.views import KIND_LABELS, METRIC_LABELS, NETWORK_LABELS, _csv
+from lms.core import charts
+from lms.core.formatting import number
 from lms.core.models import utcnow
 from lms.courses import queries as course_queries
 
@@ -54,17 +58,32 @@ def impact_csv(reports: list[impact.CohortImpact]) -> Response:
         "before", "after", "before_per_learner", "after_per_learner", "change_percent"], rows)
 
 
-def _bars(report: impact.CohortImpact) -> list[dict[str, Any]]:
-    """Per figure, the per-learner values before/after and the bar widths (0–100, each figure
-    scaled to its own larger value).
+UNIT_LABELS = {"actions": _l("What the learners did"),
+               "audience": _l("How their audience answered"),
+               "results": _l("What the business got")}
+
+
+def _charts(report: impact.CohortImpact) -> list[dict[str, Any]]:
+    """Per unit (:data:`impact.UNITS`), the per-learner figures before and after on one shared
+    scale, each drawing with its table.
     """
     out = []
-    for f in impact.FIGURES:
-        before = report.per_learner("before", f) or 0.0
-        after = report.per_learner("after", f) or 0.0
-        top = max(before, after) or 1.0
-        out.append({"figure": f, "before": before, "after": after,
-                    "before_w": round(100 * before / top), "after_w": round(100 * after / top)})
+    for unit, figures in impact.UNITS:
+        labels = [str(FIGURE_LABELS[f]) for f in figures]
+        series = [charts.Series(_("Before"), [report.per_learner("before", f) or 0.0
+                                              for f in figures], colour="#8a94a6"),
+                  charts.Series(_("After"), [report.per_learner("after", f) or 0.0
+                                             for f in figures], colour=charts.PALETTE[0])]
+        title = _("%(unit)s, per learner, before and after", unit=UNIT_LABELS[unit])
+        desc = _("Bars per figure, before training in grey and after in blue, all on one "
+                 "scale from 0 to the largest value; the table gives the figures.")
+        svg = charts.bar_chart(labels, series, title=title, desc=desc,
+                               chart_id=f"impact-{unit}", width=400, label_width=112,
+                               fmt=lambda v: number(v, 2))
+        table = charts.data_table(labels, series, caption=title, label_header=_("Figure"),
+                                  fmt=lambda v: number(v, 2))
+        out.append({"unit": unit, "title": UNIT_LABELS[unit],
+                    "figure": charts.figure(svg, table)})
     return out
 
 
@@ -82,12 +101,12 @@ def impact_report() -> Any:
     if export == "cohorts":
         return impact_csv(impact.organization_impact(cohorts, weeks=weeks))
     # The overview is paged (each cohort's report reads its events); the cohort shown in
-    # detail is the one asked for, else the (first) pilot, else the newest.
+    # detail is the one asked for, else the latest whose weeks after training have begun.
     pages = max(1, -(-len(cohorts) // COHORTS_PER_PAGE))
     page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
     shown = cohorts[(page - 1) * COHORTS_PER_PAGE:page * COHORTS_PER_PAGE]
-    chosen = next((c for c in cohorts if c.id == selected_id), None) or next(
-        (c for c in cohorts if c.pilot), None) or (cohorts[0] if cohorts else None)
+    chosen = next((c for c in cohorts if c.id == selected_id), None) or impact.default_cohort(
+        cohorts)
     reports = impact.organization_impact(
         shown + ([chosen] if chosen is not None and chosen not in shown else []), weeks=weeks)
     selected = next((r for r in reports if chosen is not None and r.cohort.id == chosen.id),
@@ -110,7 +129,7 @@ def impact_report() -> Any:
                      for b in selected.bands])
     return render_template(
         "advocacy/impact.html", weeks=weeks, reports=reports, selected=selected,
-        bars=_bars(selected) if selected else [], figures=impact.FIGURES,
+        charts=_charts(selected) if selected else [], figures=impact.FIGURES,
         figure_labels=FIGURE_LABELS, band_labels=BAND_LABELS, source_labels=SOURCE_LABELS,
         max_weeks=impact.MAX_WEEKS, page=page, pages=pages)
 
@@ -133,8 +152,15 @@ def _timeline_page(membership: Membership, *, own: bool) -> Any:
     until = (datetime.combine(until_day, time(), tzinfo=utcnow().tzinfo) + timedelta(days=1)
              if until_day else None)
     result = timeline.learner_timeline(org.id, membership, since=since, until=until, page=page)
+    # Newest week first, as the entries come; each week's entries keep their order.
+    weeks: list[tuple[date, list[timeline.Entry]]] = []
+    for entry in result.entries:
+        week = monday(entry.at.date())
+        if not weeks or weeks[-1][0] != week:
+            weeks.append((week, []))
+        weeks[-1][1].append(entry)
     return render_template(
-        "advocacy/timeline.html", member=membership, own=own, result=result,
+        "advocacy/timeline.html", member=membership, own=own, result=result, weeks=weeks,
         since=since_day, until=until_day, network_labels=NETWORK_LABELS,
         kind_labels=KIND_LABELS, metric_labels=METRIC_LABELS)
 

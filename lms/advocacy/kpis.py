@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select
@@ -368,3 +368,57 @@ def campaigns_progress(organization_id: int, campaigns: Iterable[Any]
     empty = dict.fromkeys(_SUM_NAMES, 0)
     return {c.id: _progress(sums.get(c.id, empty), target_metric=c.target_metric,
                             target_value=c.target_value) for c in campaigns}
+
+
+def scope_sums(scope: Scope) -> dict[str, int]:
+    """The sums of :func:`totals` (without ``people``) of the scope's events, in one
+    aggregate query: what the dashboard compares with the previous period.
+    """
+    row = db.session.execute(select(*_sums()).where(*scope.where())).one()
+    return _as_sums(row)
+
+
+@dataclass
+class Weekly:
+    """Per-week sums: ``weeks`` are the Mondays, oldest first; ``per_network[network][name]``
+    and ``total[name]`` hold one value per week for each name of :data:`_SUM_NAMES`.
+    """
+
+    weeks: list[date]
+    per_network: dict[str, dict[str, list[int]]]
+    total: dict[str, list[int]]
+
+
+def monday(day: date) -> date:
+    """The Monday of ``day``'s week (ISO weeks, as French calendars count them)."""
+    return day - timedelta(days=day.weekday())
+
+
+def weekly(scope: Scope, *, weeks: int, today: date) -> Weekly:
+    """The scope's events summed per week and network over the ``weeks`` weeks ending with
+    ``today``'s (``scope.since`` is replaced by the first Monday). One query grouped by day
+    and network (at most 7 × ``weeks`` × networks rows), bucketed into weeks here: day
+    arithmetic is the one thing SQLite and PostgreSQL write alike.
+    """
+    first = monday(today) - timedelta(weeks=weeks - 1)
+    starts = [first + timedelta(weeks=i) for i in range(weeks)]
+    since = datetime.combine(first, time(), tzinfo=UTC)
+    bounded = Scope(scope.organization_id, since=since, until=scope.until, team=scope.team,
+                    cohort_id=scope.cohort_id, campaign_id=scope.campaign_id,
+                    user_id=scope.user_id)
+    e = AdvocacyEvent
+    day = func.date(e.occurred_at)
+    per_network: dict[str, dict[str, list[int]]] = {}
+    total = {name: [0] * weeks for name in _SUM_NAMES}
+    for row in db.session.execute(select(day.label("day"), e.network, *_sums())
+                                  .where(*bounded.where()).group_by(day, e.network)):
+        on = row.day if isinstance(row.day, date) else date.fromisoformat(str(row.day)[:10])
+        index = (on - first).days // 7
+        if not 0 <= index < weeks:
+            continue
+        sums = _as_sums(row)
+        lines = per_network.setdefault(row.network, {n: [0] * weeks for n in _SUM_NAMES})
+        for name, value in sums.items():
+            lines[name][index] += value
+            total[name][index] += value
+    return Weekly(starts, per_network, total)

@@ -90,9 +90,10 @@ def content_items(organization_id: int) -> dict[int, ContentItem]:
         ContentItem.organization_id == organization_id))}
 
 
-def my_events(organization_id: int, user_id: int, limit: int = 100) -> list[AdvocacyEvent]:
-    """A person's latest events."""
+def my_events(organization_id: int, user_id: int, limit: int = 100,
+              offset: int = 0) -> list[AdvocacyEvent]:
+    """A person's latest events (``limit`` of them from the ``offset``-th, newest first)."""
     return list(db.session.scalars(select(AdvocacyEvent).where(
         AdvocacyEvent.organization_id == organization_id,
         AdvocacyEvent.user_id == user_id).order_by(
-        AdvocacyEvent.occurred_at.desc(), AdvocacyEvent.id.desc()).limit(limit)))
+        AdvocacyEvent.occurred_at.desc(), AdvocacyEvent.id.desc()).offset(offset).limit(limit)))

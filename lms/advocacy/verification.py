@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from sqlalchemy.orm import contains_eager
 from lms.accounts.models import Membership
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.core.errors import DomainError
+from lms.core.models import utcnow
 from lms.courses.models import (
     COMPLETED,
     WITHDRAWN,
@@ -63,6 +65,31 @@ def opened_at(enrollment: Enrollment) -> datetime:
         cohort_start = datetime.combine(starts_on, time(), tzinfo=UTC)
         start = max(start, cohort_start)
     return start
+
+
+@dataclass(frozen=True)
+class Window:
+    """When an exercise's activity counts: from ``start``, until ``end`` (None: no end);
+    ``closed`` once ``end`` has passed.
+    """
+
+    start: datetime
+    end: datetime | None
+    closed: bool
+
+
+def window_of(enrollment: Enrollment, module: Module, now: datetime | None = None
+              ) -> Window | None:
+    """The verification window of ``module`` for ``enrollment`` (None without a rule): a
+    learner whose window has closed is told so, and hands in evidence for a trainer instead.
+    """
+    rule = rule_of(module)
+    if rule is None:
+        return None
+    start = opened_at(enrollment)
+    end = start + timedelta(days=int(rule["within_days"])) if rule.get("within_days") else None
+    now = now or utcnow()
+    return Window(start, end, end is not None and now >= end)
 
 
 def evidence_of(events: list[AdvocacyEvent], rule: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from lms.accounts.authz import (
     role_required,
 )
 from lms.accounts.models import Role
-from lms.advocacy import jobs, kpis, queries, services
+from lms.advocacy import dashboards, jobs, kpis, queries, services, verification
 from lms.advocacy.csvimport import PRESETS
 from lms.advocacy.models import KINDS, METRICS, NETWORKS
 from lms.core import csvexport
@@ -29,6 +29,8 @@ from lms.extensions import db
 
 bp = org_blueprint("advocacy", __name__, template_folder="templates")
 
+MY_EVENTS_PER_PAGE = 20
+MY_WEEKS = 26  # the learner's chart: the last six months
 PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
 NETWORK_LABELS = {"linkedin": "LinkedIn", "x": "X", "facebook": "Facebook",
                   "instagram": "Instagram", "tiktok": "TikTok", "youtube": "YouTube",
@@ -41,9 +43,27 @@ METRIC_LABELS = {"impressions": _l("Impressions"), "clicks": _l("Clicks"),
                  "hires": _l("Hires"), "shares": _l("Shares")}
 
 
+# Import formats by the name people know them by (the id stays the CLI's --preset value).
+PRESET_LABELS = {"generic": _l("Relais CSV (one row per action)"),
+                 "everyonesocial-shares": _l("EveryoneSocial: shares export"),
+                 "everyonesocial-users": _l("EveryoneSocial: users export"),
+                 "dynamic-signal": _l("Dynamic Signal export")}
+
+
+SOURCE_LABELS = {"manual": _l("entered by hand"), "csv": _l("CSV import"),
+                 "webhook": _l("advocacy platform"), "api": _l("API"), "demo": _l("demo")}
+
+
 def _labels() -> dict[str, Any]:
     return {"network_labels": NETWORK_LABELS, "kind_labels": KIND_LABELS,
-            "metric_labels": METRIC_LABELS}
+            "metric_labels": METRIC_LABELS, "source_labels": SOURCE_LABELS}
+
+
+@bp.app_context_processor
+def _verification_windows() -> dict[str, Any]:
+    # Lets the exercise page and the learner's dashboard say when automatic verification
+    # closed, without courses or reports reaching into advocacy's rules.
+    return {"verification_window": verification.window_of}
 
 
 @bp.get("/advocacy/me")
@@ -56,9 +76,17 @@ def _my_activity_page(errors: dict[str, str] | None = None,
                       form: dict[str, str] | None = None) -> str:
     org, user = current_organization(), current_user
     consent = services.consent_of(org.id, user.id)
-    totals = kpis.scope_totals(kpis.Scope(org.id, user_id=user.id))
+    scope = kpis.Scope(org.id, user_id=user.id)
+    totals = kpis.scope_totals(scope)
+    pages = max(1, -(-totals["events"] // MY_EVENTS_PER_PAGE))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    weekly = kpis.weekly(scope, weeks=MY_WEEKS, today=utcnow().date())
     return render_template("advocacy/my_activity.html", consent=consent,
-                           totals=totals, events=queries.my_events(org.id, user.id),
+                           totals=totals, page=page, pages=pages,
+                           chart=dashboards.my_activity_chart(weekly)
+                           if totals["events"] else None,
+                           events=queries.my_events(org.id, user.id, MY_EVENTS_PER_PAGE,
+                                                    (page - 1) * MY_EVENTS_PER_PAGE),
                            networks=NETWORKS, kinds=KINDS, metrics=METRICS,
                            campaigns=queries.campaigns(org.id), today=utcnow().date(),
                            errors=errors or {}, form=form or {}, **_labels())
@@ -111,7 +139,7 @@ def _filters() -> dict[str, Any]:
     team = request.args.get("team") or None
     campaign = request.args.get("campaign", type=int)
     cohort = request.args.get("cohort", type=int)
-    return {"period": period if period in PERIODS else "90",
+    return {"period": period if period in PERIODS else "90", "days": days,
             "since": utcnow() - timedelta(days=days) if days else None,
             "team": team, "campaign": campaign, "cohort": cohort}
 
@@ -173,14 +201,20 @@ def dashboard() -> Any:
                                     "clicks"],
                     [[n, names.get(r["user_id"], ""), r["points"], r["events"],
                       r["with_own_comment"], r["clicks"]] for n, r in enumerate(board, 1)])
-    top = max([int(r["impressions"]) for r in networks] or [0]) or 1  # type: ignore[call-overload]
+    now = utcnow()
+    before = dashboards.previous_scope(scope, f["days"], now)
+    weekly = kpis.weekly(scope, weeks=dashboards.trend_weeks(f["days"]), today=now.date())
     return render_template(
         "advocacy/dashboard.html", f=f, totals=figures.totals, activation=activation,
-        learners=learners, networks=networks, top=top, kinds=kinds, campaigns=campaigns,
+        learners=learners, networks=networks, kinds=kinds, campaigns=campaigns,
         items=items, per_item=per_item, board=board, names=names, settings=settings,
         teams=queries.teams(org.id), cohorts=cohorts, all_campaigns=[c for c, _p in campaigns],
-        presets=PRESETS, can_manage=current_membership().role in (Role.HR, Role.ADMIN),
-        **_labels())
+        presets=PRESETS, preset_labels=PRESET_LABELS,
+        can_manage=current_membership().role in (Role.HR, Role.ADMIN),
+        tiles=dashboards.tiles(figures.totals,
+                               kpis.scope_sums(before) if before else None, weekly),
+        trends=dashboards.trend_charts(weekly, NETWORK_LABELS), today=now.date(),
+        days_left=dashboards.days_left, **_labels())
 
 
 @bp.post("/advocacy/settings")

@@ -23,8 +23,10 @@ TRUE_LEVELS: dict[int, tuple[list[int], set[str]]] = {
     6: ([1, 1, 2, 2, 1, 1, 1, 0], set()),  # Manon, sales, new to social media
     # 7: Jules has not answered yet.
 }
-# Camille's first attempt, two months before her retake.
+# Camille's first attempt, two months before her retake; Léa's, before last year's training
+# (her certificate shows both: levels before → after).
 FIRST_CAMILLE = [2, 1, 2, 3, 2, 3, 2, 1]
+FIRST_LEA = [3, 1, 2, 3, 2, 2, 2, 1]
 CODES = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"]
 FREQUENCIES = ["never", "rarely", "monthly", "weekly", "daily"]
 
@@ -80,6 +82,8 @@ def demo_step(people: Any) -> None:
     learners = people.learners
     if learners:
         _take(learners[0], questionnaire, FIRST_CAMILLE, set(), days_ago=62)
+    if len(learners) > 2:
+        _take(learners[2], questionnaire, FIRST_LEA, set(), days_ago=90)
     for index, (levels, overclaim) in TRUE_LEVELS.items():
         if index < len(learners):
             _take(learners[index], questionnaire, levels, overclaim,

@@ -144,6 +144,7 @@ class CompetencyLine:
     pending: int | None  # 4 or 5 measured but not yet validated by a trainer
     validated: int | None
     target: int
+    assessed: bool = True  # False: the attempt did not measure it (0 means "not assessed")
 
 
 @dataclass
@@ -204,7 +205,7 @@ def profile_for(membership: Membership, attempt: Attempt | None = None,
             competency=comp, code=code, level=scoring.reported_level(measured, v),
             measured=measured, declared=declared if declared > measured else None,
             pending=scoring.pending_validation(measured, v), validated=v,
-            target=wanted.get(code, 0))
+            target=wanted.get(code, 0), assessed=code in measured_levels)
         profile.lines.append(line)
         profile.levels[code] = line.level
         profile.targets[code] = line.target

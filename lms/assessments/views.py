@@ -25,10 +25,10 @@ from lms.accounts.authz import (
     role_required,
 )
 from lms.accounts.models import Membership
-from lms.assessments import charts, queries, recommendations, scoring, services
 from lms.assessments import definitions as defs
+from lms.assessments import queries, recommendations, scoring, services
 from lms.assessments.models import Attempt, Question, Questionnaire, SkillFramework
-from lms.core import csvexport
+from lms.core import charts, csvexport
 from lms.core.errors import DomainError
 from lms.core.web import PostForm, commit_or_flash, localized
 from lms.extensions import db
@@ -79,13 +79,14 @@ def _level_names() -> dict[int, str]:
 
 
 def _radar(profile: queries.SkillProfile, chart_id: str = "radar") -> Any:
-    labels = [x.competency.code for x in profile.lines]
+    # Competencies by name: "C4" means nothing to a learner.
+    labels = [localized(x.competency.name) for x in profile.lines]
     series = [charts.Series(_("Target"), [x.target for x in profile.lines], "target"),
               charts.Series(_("Your level"), [x.level for x in profile.lines], "level")]
     desc = "; ".join(_("%(code)s: level %(level)d, target %(target)d", code=x.competency.code,
                        level=x.level, target=x.target) for x in profile.lines)
     return charts.radar_svg(labels, series, title=_("Skill profile against the target"),
-                            desc=desc, chart_id=chart_id)
+                            desc=desc, chart_id=chart_id, size=400)
 
 
 def _own_attempt_or_404(attempt_id: int) -> Attempt:
@@ -210,8 +211,11 @@ def submit(attempt_id: int) -> Any:
     return redirect(url_for("skills.results", attempt_id=attempt.id))
 
 
-def _feedback(attempt: Attempt) -> list[dict[str, Any]]:
-    """The judgement items answered on the path, with the best answer and why."""
+def _feedback(attempt: Attempt, profile: queries.SkillProfile) -> list[dict[str, Any]]:
+    """The judgement items answered on the path: the competency by name, the learner's
+    choice, whether it was the best one, and why.
+    """
+    names = {x.code: localized(x.competency.name) for x in profile.lines}
     questions = {x.key: x for x in attempt.questionnaire.questions}
     out = []
     for key, value in (attempt.answers or {}).items():
@@ -220,6 +224,7 @@ def _feedback(attempt: Attempt) -> list[dict[str, Any]]:
             continue
         chosen = {value} if isinstance(value, str) else set(value)
         out.append({"question": question, "chosen": chosen,
+                    "competency_name": names.get(question.competency, question.competency),
                     "right": chosen == {o["key"] for o in question.options if o.get("correct")}})
     return sorted(out, key=lambda f: (f["question"].competency, f["question"].level))
 
@@ -236,7 +241,7 @@ def results(attempt_id: int) -> Any:
     history = queries.submitted_attempts(attempt.membership_id)
     return render_template("assessments/results.html", attempt=attempt, profile=profile,
                            radar=_radar(profile), level_names=_level_names(),
-                           feedback=_feedback(attempt), history=history,
+                           feedback=_feedback(attempt, profile), history=history,
                            history_rows=_history_rows(history, profile),
                            family_label=JOB_FAMILY_LABELS.get(
                                attempt.membership.job_family or "other"),

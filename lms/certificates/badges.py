@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from lms.accounts.models import Organization
 from lms.certificates.models import Certificate
+from lms.core import formatting
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi.builders import activity_iri, base_url
@@ -128,14 +130,15 @@ def credential(certificate: Certificate) -> dict[str, Any]:
                 {"type": "IdentityObject", "identityType": "name", "hashed": True,
                  "identityHash": identity_hash(s["learner"]["name"], salt), "salt": salt})
     modules = ", ".join(_text(m["title"], lang) for m in s.get("modules", []))
-    hours = s["hours"]["total"]
+    with force_locale(lang):  # "9 h 20", as on the certificate, not "9.33 hours"
+        hours = formatting.duration(hours=s["hours"]["total"])
     if lang == "fr":
         description = (f"Attestation de fin de formation : {program} "
-                       f"({hours:g} heures), délivrée par {organization.name}.")
+                       f"({hours}), délivrée par {organization.name}.")
         narrative = (f"Suivre le parcours « {program} » jusqu'au bout : {modules}. "
                      f"Évaluation : {_text(s['evaluation']['method'], lang)}")
     else:
-        description = (f"Certificate of completion: {program} ({hours:g} hours), "
+        description = (f"Certificate of completion: {program} ({hours}), "
                        f"issued by {organization.name}.")
         narrative = (f"Complete the \"{program}\" path: {modules}. "
                      f"Assessment: {_text(s['evaluation']['method'], lang)}")

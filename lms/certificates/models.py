@@ -78,6 +78,14 @@ class Certificate(Base):
         """Whether the validity period is over at ``now`` (revocation aside)."""
         return self.valid_until is not None and _aware(self.valid_until) <= now
 
+    def days_left(self, now: datetime) -> int | None:
+        """Whole days until the validity period ends (0 on its last day, negative once over),
+        None without an end.
+        """
+        if self.valid_until is None:
+            return None
+        return (_aware(self.valid_until).date() - now.date()).days
+
     def status(self, now: datetime) -> str:
         """``revoked``, ``expired`` or ``valid`` at ``now``."""
         if self.revoked:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -389,7 +391,7 @@ def expiring() -> Any:
     pagination = db.paginate(stmt, page=page, per_page=50, error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("certificates/expiring.html", form=form, pagination=pagination,
-                           args=args)
+                           args=args, now=utcnow())
 
 
 @bp.route("/certificates/expiring.csv")
@@ -422,11 +424,26 @@ def programs() -> Any:
                            names=names)
 
 
+@bp.app_template_filter("isodate")
+def isodate(value: str) -> date:
+    """A snapshot's ISO date ("2026-11-22") as a date, for Babel's date filters."""
+    return date.fromisoformat(value[:10])
+
+
 @bp.app_context_processor
 def _certificate_links() -> dict[str, Any]:
     # Lets the program page link here without courses importing certificates.
     return {"certificate_settings_url": lambda program: url_for(
-        "certificates.program_settings", program_id=program.id)}
+        "certificates.program_settings", program_id=program.id),
+        "certificate_base_url_is_default": base_url_is_local()}
+
+
+def base_url_is_local() -> bool:
+    """Whether RELAIS_BASE_URL points at this computer (its default, 127.0.0.1 or localhost):
+    certificates' QR codes would then open nowhere else.
+    """
+    host = urlsplit(str(current_app.config.get("BASE_URL") or "")).hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1", "0.0.0.0") or host.endswith(".localhost")
 
 
 @bp.route("/certificates/programs/<int:program_id>/settings", methods=["GET", "POST"])

@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select
 
 from lms.accounts.models import Role
@@ -345,3 +346,37 @@ def test_the_map_follows_retakes_and_validations(create_user, org, take):
     page = queries.map_page(org.id)
     assert page.answered == 1 and page.averages["C2"] == 5
     assert page.average_targets["C4"] == 4  # the sales target
+
+
+def test_results_name_each_competency_and_show_the_learners_own_answer(client, login,
+                                                                      create_user, org, take):
+    user = create_user(Role.LEARNER, org=org, job_family="sales")
+    # Level 0 in C8 (measured: a wrong answer at each level), 2 in C4.
+    attempt = take(user, {"C1": 3, "C2": 2, "C3": 2, "C4": 2, "C5": 3, "C6": 3, "C7": 3,
+                          "C8": 0})
+    login(user)
+    html = client.get(f"/o/{org.slug}/skills/attempts/{attempt.id}/results").get_data(
+        as_text=True)
+    radar = html[html.index('<svg xmlns="http://www.w3.org/2000/svg"'):html.index("</svg>")]
+    # The radar is labelled with names (wrapped on lines), 400 px of drawing and room for them.
+    assert 'viewBox="0 0 660 460"' in radar
+    assert ">Network building and<" in radar or ">Network building<" in radar
+    assert ">C4<" not in radar
+    # A measured 0 is a level, not "not assessed"; each level is a bar against the target.
+    assert "Level 0: not yet level 1" in html and "Not assessed" not in html
+    assert 'aria-label="Level 2 of 5, target 4"' in html
+    # The learner's own answer beside the best one, with words and an icon, not colour alone.
+    wrong = html[html.index('class="feedback wrong"'):]
+    wrong = wrong[:wrong.index("</dl>")]
+    assert "Your answer" in wrong and "✗" in wrong and "Not the best answer" in wrong
+    assert "The best answer" in wrong
+    question = next(q for q in attempt.questionnaire.questions
+                    if q.key in attempt.answers and q.options and q.competency == "C8")
+    chosen = attempt.answers[question.key]
+    chosen = {chosen} if isinstance(chosen, str) else set(chosen)
+    mine = str(escape(next(o for o in question.options if o["key"] in chosen)["text"]["en"]))
+    best = str(escape(next(o for o in question.options if o.get("correct"))["text"]["en"]))
+    block = html[html.index(f'<span class="answer">{mine}</span>'):]
+    assert block.index("The best answer") < block.index(f'<span class="answer">{best}</span>')
+    # Details folded: the situations, the rule.
+    assert '<details class="card feedback-box">' in html

@@ -58,12 +58,18 @@ def test_hr_reads_the_impact_and_a_learners_timeline(live_server: str, page: Pag
     page.get_by_role("navigation", name="Results").get_by_role("link", name="Advocacy").click()
     page.get_by_role("link", name="Impact of training (before/after)").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Impact of training on advocacy")
-    expect(page.get_by_role("img", name="Per learner, before and after")).to_be_visible()
+    # Comparable figures share a scale: what the learners did, their audience, the results.
+    expect(page.get_by_role("img", name="What the learners did, per learner, before and after")
+           ).to_be_visible()
+    expect(page.get_by_role("img", name="What the business got, per learner, before and after")
+           ).to_be_visible()
     shares = page.get_by_role("row", name="Shares 1 3", exact=False).first
     expect(shares).to_contain_text("+200%")
     page.get_by_role("link", name="Ana Learner").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Timeline of Ana Learner")
-    expect(page.get_by_role("list", name="Timeline").get_by_role("listitem")).to_have_count(5)
+    # Grouped by week, each entry with what it is.
+    expect(page.locator("ul.timeline-entries > li")).to_have_count(5)
+    expect(page.get_by_role("link", name="Open the LinkedIn post").first).to_be_visible()
 
     page.context.clear_cookies()
     _log_in(page, trainer.email)

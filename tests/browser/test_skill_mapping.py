@@ -69,7 +69,14 @@ def test_a_learner_maps_their_skills_and_a_trainer_sees_them(live_server: str, p
     expect(page.locator("svg.radar")).to_be_visible()
     expect(page.get_by_role("heading", name="Gaps and what to work on next")).to_be_visible()
     expect(page.get_by_text("Try this:").first).to_be_visible()
-    expect(page.locator(".module-suggestion", has_text="Tell a customer story")).to_be_visible()
+    # Each gap beyond the first is folded: open the one the module works on.
+    suggestion = page.locator(".module-suggestion", has_text="Tell a customer story")
+    page.locator(".gaps details", has=suggestion).locator("summary").click()
+    expect(suggestion).to_be_visible()
+    # The situations answered, folded: the learner's own answer beside the best one.
+    page.get_by_text("The situations you answered").click()
+    expect(page.locator(".feedback.wrong").first).to_contain_text("Your answer")
+    expect(page.locator(".feedback.wrong").first).to_contain_text("The best answer")
 
     # The trainer sees the learner's row with levels on the skill map.
     context = browser.new_context(base_url=live_server)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from lms.certificates import recertification, services
 from lms.certificates.models import Certificate
 from lms.content import load_builtin_content
+from lms.courses.models import Cohort, Enrollment
 from lms.demo import load_demo
 from lms.extensions import db
 
@@ -29,5 +30,15 @@ def test_demo_shows_validity_renewal_and_the_second_template():
     (expiring,) = db.session.scalars(recertification.expiring(org_id, days=30))
     assert expiring.snapshot["learner"]["name"] == "Camille Martin"
     assert expiring.refresher_enrollment_id is not None  # enrolled in the refresher
+    # Issued at the end of last year's run, whose dates they carry, with levels after it.
+    for certificate in (expiring, renewed):
+        cohort = db.session.get(Cohort, db.session.get(
+            Enrollment, certificate.enrollment_id).cohort_id)
+        assert certificate.snapshot["cohort"]["name"] == cohort.name
+        assert certificate.snapshot["dates"]["start"] == cohort.starts_on.isoformat()
+        assert certificate.issued_at.year == cohort.starts_on.year or \
+            certificate.issued_at.date() >= cohort.ends_on
+        levels = certificate.snapshot["evaluation"]["levels"]
+        assert levels and all(level["after"] is not None for level in levels)
     settings = services.settings_for(expiring.program_id)
     assert settings.template_key == "modern" and settings.validity_months == 12

@@ -16,10 +16,13 @@ from lms.extensions import db
 # whether an organization requires a second factor the person lacks (one query,
 # lms/accounts/second_factor.py).
 PAGES = {
-    Role.TRAINER: {"/o/acme/": 17, "/o/acme/cohorts": 11, "/o/acme/cohorts/{cohort}": 19},
-    Role.HR: {"/o/acme/": 12, "/o/acme/advocacy": 15},
+    # Staff pages: one more for the menu, which shows "Tutoring" to anyone who tutors an
+    # on-the-job (AFEST) plan.
+    Role.TRAINER: {"/o/acme/": 18, "/o/acme/cohorts": 12, "/o/acme/cohorts/{cohort}": 20},
+    # The advocacy page: two more for the tiles' previous period and the weekly trends.
+    Role.HR: {"/o/acme/": 13, "/o/acme/advocacy": 17},
 }
-LEARNER_DASHBOARD = 29
+LEARNER_DASHBOARD = 30  # one for "has the learner a skill map yet?"
 
 
 def _queries(client, count_queries, url: str) -> int:
