@@ -502,12 +502,13 @@ def _dispatch(organization_id: int, rows: list[dict[str, Any]], fresh: list[dict
     """
     if not projections.has_handlers():
         return
-    for row, st in zip(rows, fresh, strict=True):
-        if not row["voided"]:
+    recorded = [st for row, st in zip(rows, fresh, strict=True) if not row["voided"]]
+    voided = [loads(target_row.data) for target_row in newly_voided]
+    with projections.batch(recorded + voided):
+        for st in recorded:
             projections.dispatch(st, organization_id=organization_id)
-    for target_row in newly_voided:
-        projections.dispatch(loads(target_row.data), organization_id=organization_id,
-                             voided=True)
+        for st in voided:
+            projections.dispatch(st, organization_id=organization_id, voided=True)
     # A target voided in its own batch was never passed to handlers: nothing to undo.
 
 

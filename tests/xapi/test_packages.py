@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from lms.core.models import utcnow
 from lms.courses import services as courses
@@ -436,3 +436,27 @@ def test_the_learner_page_offers_the_launch(client, login, world):
     login(world.learner)
     page = client.get(f"/o/acme/training/{world.enrollment_id}").get_data(as_text=True)
     assert f"/training/{world.enrollment_id}/modules/{world.module.id}/launch" in page
+
+
+def test_a_batch_looks_package_activities_up_once(client, login, world):
+    # The progress projection maps outside activities to modules (a package's root): one
+    # query for the whole batch, not one per statement.
+    _path, params = launched(client, login, world)
+    actor = json.loads(params["actor"])
+    batch = [completed(actor, params["registration"], f"https://other.example.com/a/{i}")
+             for i in range(30)] + [completed(actor, params["registration"])]
+    queries: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "xapi_packages" in statement:
+            queries.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = client.post("/xapi/statements", json=batch,
+                               headers={**VERSION, "Authorization": params["auth"]})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert len(queries) == 1, queries
+    assert progress_state(world) == "completed"
