@@ -81,6 +81,10 @@ def evaluate(shape: ModuleShape, facts: Iterable[Fact]) -> Outcome:
     direct = any(f.object_id == shape.module_iri and (
         f.verb == COMPLETED_VERB or (f.verb == PASSED_VERB and f.success is not False))
         for f in facts)
+    # A package (or another tool) that says the learner failed the module itself: "failed",
+    # or any result with success false about the module, until something completes it.
+    direct_failed = any(f.object_id == shape.module_iri and (
+        f.verb == FAILED_VERB or f.success is False) for f in facts)
     attended = any(f.verb == ATTENDED_VERB and (not shape.session_iris
                                                 or f.object_id in shape.session_iris)
                    for f in facts)
@@ -100,11 +104,15 @@ def evaluate(shape: ModuleShape, facts: Iterable[Fact]) -> Outcome:
     else:
         percent = int(100 * (lessons_done + len(passed_quizzes & set(marks))) / steps) \
             if steps else 0
-        if failed_quizzes - passed_quizzes:
+        if failed_quizzes - passed_quizzes or direct_failed:
             state = "failed"
         elif facts:
             state = "in_progress"
         else:
             state = "not_started"
+    if not best:  # no quiz of ours: the package's own score about the module, if any
+        best = {f.object_id: f.score for f in facts
+                if f.object_id == shape.module_iri and f.score is not None
+                and f.verb in (PASSED_VERB, FAILED_VERB, COMPLETED_VERB)}
     score = max(best.values()) if best else None
     return Outcome(state, score, percent)

@@ -33,6 +33,7 @@ from lms.courses.models import (
 )
 from lms.courses.signals import enrollment_completed
 from lms.extensions import db
+from lms.xapi import projections
 from lms.xapi.agents import agent_key
 from lms.xapi.builders import agent_for_user
 from lms.xapi.models import Statement, StatementIndex
@@ -49,12 +50,36 @@ def register_module_aliases(fn: ModuleAliases) -> None:
     _ALIASES.add(fn)
 
 
-def _aliases(activity_ids: Iterable[str], organization_id: int) -> dict[str, int]:
+def _lookup_aliases(ids: list[str], organization_id: int) -> dict[str, int]:
     found: dict[str, int] = {}
-    ids = [i for i in activity_ids if isinstance(i, str) and i]
     for fn in _ALIASES if ids else ():
         found.update(fn(ids, organization_id))
     return found
+
+
+def _aliases(activity_ids: Iterable[str], organization_id: int) -> dict[str, int]:
+    """Module id of each of these activity ids that stands for a module.
+
+    While a batch of statements is projected, the first statement that needs it looks up
+    every outside activity of the batch at once, and the answers are kept for the batch:
+    one query per batch instead of one per statement.
+    """
+    ids = [i for i in activity_ids if isinstance(i, str) and i]
+    memo = projections.batch_memo()
+    if memo is None or not ids:
+        return _lookup_aliases(ids, organization_id)
+    known: dict[str, int | None] = memo.setdefault(("courses.module_aliases", organization_id),
+                                                   {})
+    missing = {i for i in ids if i not in known}
+    if missing:
+        prefix = xs.activity_prefix()
+        missing.update(i for st in projections.batch_statements() or ()
+                       for i in _activity_ids(st)
+                       if isinstance(i, str) and i and not i.startswith(prefix))
+        missing.difference_update(known)
+        found = _lookup_aliases(sorted(missing), organization_id)
+        known.update({i: found.get(i) for i in missing})
+    return {i: module_id for i in ids if (module_id := known[i]) is not None}
 
 
 def _activity_ids(statement: dict[str, Any]) -> list[str]:

@@ -1,9 +1,11 @@
 """Documents of the LRS (xAPI 1.0.3, Communication 2.2–2.7 and 3.1): store, merge, read, delete.
 
 State, Activity Profile and Agent Profile documents behave alike; they differ in the context
-that holds them (:class:`Scope`) and in concurrency: a PUT to a profile document must carry
-``If-Match`` or ``If-None-Match`` (409 when the document exists, 400 when it does not), while
-State accepts writes without them. Preconditions that are sent are always honoured (412).
+that holds them (:class:`Scope`) and in concurrency: a PUT replacing an existing profile
+document must carry ``If-Match`` or ``If-None-Match`` (409 without), while a PUT creating one
+may come without them (xAPI 1.0.3 asks for 409 only when the document exists; ``tincan``'s
+RemoteLRS creates profiles so), and State accepts writes without them. Preconditions that are
+sent are always honoured (412).
 """
 
 from __future__ import annotations
@@ -218,20 +220,18 @@ def put_document(*, organization_id: int, scope: Scope, document_id: str, conten
                  require_precondition: bool) -> Document:
     """Store a document, replacing any previous one (PUT).
 
-    :param require_precondition: profiles need If-Match or If-None-Match on PUT.
-    :raise Conflict: a required precondition is missing and the document exists (409).
-    :raise BadRequest: a required precondition is missing and the document does not exist.
+    :param require_precondition: profiles need If-Match or If-None-Match on a PUT that
+        replaces a document (not on one that creates it).
+    :raise Conflict: a required precondition is missing and the document exists, or was
+        created by a concurrent request meanwhile (409).
     :raise PreconditionFailed: a precondition does not hold.
     """
     existing = find_document(organization_id, scope, document_id, with_content=False,
                              for_update=True)
-    if require_precondition and not preconditions.given:
-        if existing is not None:
-            raise Conflict(
-                "the document already exists: GET it to check its current state, then PUT "
-                "again with If-Match set to its ETag to replace it")
-        raise BadRequest("a PUT to a profile document needs an If-Match header (the ETag of "
-                         "the document you replace) or If-None-Match: * (to create it)")
+    if require_precondition and not preconditions.given and existing is not None:
+        raise Conflict(
+            "the document already exists: GET it to check its current state, then PUT "
+            "again with If-Match set to its ETag to replace it")
     check_preconditions(existing, preconditions)
     return _store(organization_id, scope, document_id, existing, content,
                   content_type or DEFAULT_TYPE)

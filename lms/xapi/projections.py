@@ -25,12 +25,18 @@ The contract:
 - A statement stored when its voiding statement was already known is stored voided and is not
   passed to handlers at all.
 - Registration is explicit and idempotent: registering the same function twice keeps one entry.
+- While ``record()`` dispatches a batch, :func:`batch_statements` gives a handler the whole
+  batch and :func:`batch_memo` a dict that lives as long as the batch: a handler that reads
+  something per statement reads it once for the batch instead (one query, not one per
+  statement). Outside a dispatch both are None.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -95,3 +101,37 @@ def dispatch(statement: dict[str, Any], *, organization_id: int, voided: bool = 
     for entry in list(_REGISTRY):
         if entry.wants(statement):
             entry.handler(statement, organization_id=organization_id, voided=voided)
+
+
+@dataclass
+class _Batch:
+    statements: list[dict[str, Any]]
+    memo: dict[Any, Any] = field(default_factory=dict)
+
+
+# The batch being dispatched (a context variable: each request and nested record() has its own).
+_BATCH: ContextVar[_Batch | None] = ContextVar("relais_projection_batch", default=None)
+
+
+@contextmanager
+def batch(statements: Iterable[dict[str, Any]]) -> Iterator[None]:
+    """Dispatch ``statements`` as one batch (see :func:`batch_memo`); ``record()`` uses it."""
+    token = _BATCH.set(_Batch(list(statements)))
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
+
+
+def batch_statements() -> list[dict[str, Any]] | None:
+    """The statements of the batch being dispatched, or None outside a dispatch."""
+    current = _BATCH.get()
+    return current.statements if current is not None else None
+
+
+def batch_memo() -> dict[Any, Any] | None:
+    """A dict kept for the batch being dispatched (handlers key it by their own name), or
+    None outside a dispatch.
+    """
+    current = _BATCH.get()
+    return current.memo if current is not None else None

@@ -16,10 +16,10 @@ from typing import Any
 
 import orjson
 from flask import current_app, has_app_context
-from sqlalchemy import insert, select, update
+from sqlalchemy import false, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from lms.core.database import chunks, insert_rows, select_in, time_processor
+from lms.core.database import chunks, insert_rows, select_matching, time_processor
 from lms.core.errors import BadRequest, Conflict
 from lms.core.models import utcnow
 from lms.extensions import db
@@ -203,13 +203,14 @@ _PG_TYPES = {"statement_pk": "int[]", "voided": "bool[]", "timestamp": "timestam
              "stored": "timestamptz[]"}
 
 
-def _insert_statements(rows: list[dict[str, Any]]) -> None:
+def _insert_statements(rows: list[dict[str, Any]], suffix: str = "") -> list[Any]:
     as_time = time_processor()
-    insert_rows("xapi_statements", _STATEMENT_COLUMNS, [
+    return insert_rows("xapi_statements", _STATEMENT_COLUMNS, [
         (row["organization_id"], row["statement_id"], row["actor_key"], row["verb_id"],
          row["object_type"], row["object_activity_id"], row["object_agent_key"],
          row["object_statement_id"], row["registration"], as_time(row["timestamp"]),
-         as_time(row["stored"]), row["voided"], row["data"]) for row in rows], pg_types=_PG_TYPES)
+         as_time(row["stored"]), row["voided"], row["data"]) for row in rows], suffix,
+        pg_types=_PG_TYPES)
 
 
 def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -> None:
@@ -223,9 +224,8 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
         return
     ids = list(incoming)
     existing: dict[str, tuple[int, str]] = {row.activity_id: (row.id, row.definition)
-                                            for row in select_in(
-        "SELECT id, activity_id, definition FROM xapi_activities WHERE organization_id = ? "
-        "AND activity_id IN", organization_id, ids)}
+                                            for row in select_matching(
+        "xapi_activities", "id, activity_id, definition", organization_id, "activity_id", ids)}
     now = time_processor()(utcnow())
     writes: list[tuple[int, str, str, Any]] = []
     for activity_id, definition in incoming.items():
@@ -313,9 +313,9 @@ def _not_stored_yet(organization_id: int, prepared: list[dict[str, Any]],
 
     :raise Conflict: an id already stored with different content.
     """
-    stored_ids: dict[str, str] = {row.statement_id: row.data for row in select_in(
-        "SELECT statement_id, data FROM xapi_statements WHERE organization_id = ? "
-        "AND statement_id IN", organization_id, [st["id"].lower() for st in prepared])}
+    stored_ids: dict[str, str] = {row.statement_id: row.data for row in select_matching(
+        "xapi_statements", "statement_id, data", organization_id, "statement_id",
+        [st["id"].lower() for st in prepared])}
     fresh = []
     for st, raw in zip(prepared, received, strict=True):
         old = stored_ids.get(st["id"].lower())
@@ -339,14 +339,12 @@ def _references(organization_id: int, fresh: list[dict[str, Any]]) -> _Reference
     fresh_ids = {st["id"].lower(): st for st in fresh}
     wanted = {st["object"]["id"].lower() for st in fresh
               if st["object"].get("objectType") == "StatementRef"}
-    targets: dict[str, Any] = {row.statement_id: row for row in select_in(
-        "SELECT pk, statement_id, verb_id, voided, data FROM xapi_statements "
-        "WHERE organization_id = ? AND statement_id IN", organization_id,
-        sorted(wanted - set(fresh_ids)))}
+    targets: dict[str, Any] = {row.statement_id: row for row in select_matching(
+        "xapi_statements", "pk, statement_id, verb_id, voided, data", organization_id,
+        "statement_id", sorted(wanted - set(fresh_ids)))}
     referrers: dict[str, list[Any]] = {}
-    for row in select_in("SELECT pk, verb_id, object_statement_id FROM xapi_statements "
-                         "WHERE organization_id = ? AND object_statement_id IN",
-                         organization_id, list(fresh_ids)):
+    for row in select_matching("xapi_statements", "pk, verb_id, object_statement_id",
+                               organization_id, "object_statement_id", list(fresh_ids)):
         referrers.setdefault(row.object_statement_id, []).append(row)
     for st in fresh:
         if st["verb"]["id"] == VOIDED:
@@ -393,24 +391,55 @@ def _statement_rows(organization_id: int, fresh: list[dict[str, Any]], refs: _Re
     return rows, index_by_id, activities
 
 
-def _insert(organization_id: int, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Insert the statements; return their primary keys by id.
+# How many times record() checks a batch again after concurrent requests stored some of its
+# ids between its check and its insert (PostgreSQL): each retry sees their commits.
+_ATTEMPTS = 3
 
-    :raise Conflict: one of the ids was stored by a concurrent request meanwhile.
+
+def _lock_store() -> None:
+    """SQLite: take the database's write lock before reading which ids are stored, so the
+    check and the insert see the same store: a concurrent request storing the same ids waits
+    here, then finds them stored (accepted if equivalent, 409 otherwise). PostgreSQL checks
+    at the insert instead (see ``_insert``).
     """
-    # A plain executemany: no ORM bookkeeping nor SQLAlchemy parameter processing (only the
-    # two datetimes need the column type's conversion). Not RETURNING: SQLite would then
-    # insert row by row to keep the order; one indexed read of the new pks is much cheaper.
+    if db.session.get_bind().dialect.name == "sqlite":
+        # A write that changes nothing takes the lock (SQLite has no SELECT … FOR UPDATE).
+        db.session.execute(update(Statement).where(false()).values(voided=Statement.voided)
+                           .execution_options(synchronize_session=False))
+
+
+def _insert(organization_id: int, rows: list[dict[str, Any]]) -> dict[str, int] | None:
+    """Insert the statements; return their primary keys by id, or None when a concurrent
+    request stored one of these ids after our check (PostgreSQL): nothing of this batch is
+    then left inserted, and the caller checks the batch again against the store.
+    """
+    # A plain executemany (SQLite) or one INSERT … SELECT FROM unnest (PostgreSQL): no ORM
+    # bookkeeping nor SQLAlchemy parameter processing (only the two datetimes need the column
+    # type's conversion).
+    if db.session.get_bind().dialect.name == "postgresql":
+        # ON CONFLICT DO NOTHING waits for a concurrent transaction inserting the same id
+        # and skips the row if that one commits; RETURNING says which rows are ours (and
+        # saves reading the new pks).
+        returned = _insert_statements(rows, "ON CONFLICT (organization_id, statement_id) "
+                                            "DO NOTHING RETURNING statement_id, pk")
+        pk_by_id = {row[0]: row[1] for row in returned}
+        if len(pk_by_id) == len(rows):
+            return pk_by_id
+        if pk_by_id:  # undo our part (no index row, projection or outbox entry yet)
+            db.session.connection().exec_driver_sql(
+                "DELETE FROM xapi_statements WHERE pk = ANY(%s)", (list(pk_by_id.values()),))
+        return None
+    # Not RETURNING on SQLite: it would insert row by row to keep the order; one indexed
+    # read of the new pks is much cheaper. The write lock is held since the check
+    # (_lock_store), so no concurrent request can have stored these ids meanwhile.
     try:
         _insert_statements(rows)
-    except IntegrityError as exc:
-        # The same id was stored by a concurrent request after our check: sending it again
-        # gets the ordinary answer (accepted if equivalent, 409 otherwise).
+    except IntegrityError as exc:  # belt and braces: the same id from outside the lock
         raise Conflict("a statement with one of these ids was being stored at the same time; "
                        "send it again") from exc
-    return {row.statement_id: row.pk for row in select_in(
-        "SELECT statement_id, pk FROM xapi_statements WHERE organization_id = ? "
-        "AND statement_id IN", organization_id, [row["statement_id"] for row in rows])}
+    return {row.statement_id: row.pk for row in select_matching(
+        "xapi_statements", "statement_id, pk", organization_id, "statement_id",
+        [row["statement_id"] for row in rows])}
 
 
 def _stored_index(pks: list[int]) -> Iterable[Any]:
@@ -473,12 +502,13 @@ def _dispatch(organization_id: int, rows: list[dict[str, Any]], fresh: list[dict
     """
     if not projections.has_handlers():
         return
-    for row, st in zip(rows, fresh, strict=True):
-        if not row["voided"]:
+    recorded = [st for row, st in zip(rows, fresh, strict=True) if not row["voided"]]
+    voided = [loads(target_row.data) for target_row in newly_voided]
+    with projections.batch(recorded + voided):
+        for st in recorded:
             projections.dispatch(st, organization_id=organization_id)
-    for target_row in newly_voided:
-        projections.dispatch(loads(target_row.data), organization_id=organization_id,
-                             voided=True)
+        for st in voided:
+            projections.dispatch(st, organization_id=organization_id, voided=True)
     # A target voided in its own batch was never passed to handlers: nothing to undo.
 
 
@@ -513,12 +543,22 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
                         authority=authority or system_authority(organization_id),
                         validated=validated)
     result_ids = [st["id"] for st in prepared]
-    fresh = _not_stored_yet(organization_id, prepared, received)
-    if not fresh:
-        return result_ids
-    refs = _references(organization_id, fresh)
-    rows, index_by_id, activities = _statement_rows(organization_id, fresh, refs, now)
-    pk_by_id = _insert(organization_id, rows)
+    _lock_store()
+    for _attempt in range(_ATTEMPTS):
+        fresh = _not_stored_yet(organization_id, prepared, received)
+        if not fresh:
+            return result_ids
+        refs = _references(organization_id, fresh)
+        rows, index_by_id, activities = _statement_rows(organization_id, fresh, refs, now)
+        inserted = _insert(organization_id, rows)
+        if inserted is not None:
+            pk_by_id = inserted
+            break
+        # A concurrent request stored some of these ids meanwhile (and committed): check
+        # again, so identical statements are accepted and different ones get 409.
+    else:
+        raise Conflict("statements with these ids kept being stored by other requests at the "
+                       "same time; send them again")
     _insert_index(organization_id, fresh, index_by_id, pk_by_id, refs)
     _update_activities(organization_id, activities)
     if attachments:

@@ -79,19 +79,32 @@ def _read_statements() -> tuple[Any, dict[str, tuple[str, bytes]]]:
 
 
 def _check_scope(items: list[dict[str, Any]]) -> None:
-    """Launch credentials may only write statements about their learner."""
+    """Launch credentials may only write statements about their learner, in their enrolment.
+
+    A statement without ``context.registration`` is accepted (content that does not pass the
+    launch's registration on, as State documents without one are); another registration is
+    refused, so a launch cannot write into another enrolment of the learner.
+    """
     credential = current_credential()
-    if credential.scope_agent is None:
+    if credential.scope_agent is None and credential.scope_registration is None:
         return
-    expected = agent_key(json.loads(credential.scope_agent))
+    expected = agent_key(json.loads(credential.scope_agent)) \
+        if credential.scope_agent is not None else None
+    scoped = (credential.scope_registration or "").lower()
     for st in items:
         actor = st.get("actor")
         try:
             key = agent_key(actor) if isinstance(actor, dict) else None
         except BadRequest:
             key = None
-        if key != expected:
+        if expected is not None and key != expected:
             raise Forbidden("these credentials may only record statements of their learner")
+        context = st.get("context")
+        registration = context.get("registration") if isinstance(context, dict) else None
+        if scoped and registration is not None and str(registration).lower() != scoped:
+            raise Forbidden(f"these credentials may only record statements of registration "
+                            f"{scoped} (the enrolment they were launched for), not "
+                            f"{registration}")
 
 
 def _record(items: list[dict[str, Any]], contents: dict[str, tuple[str, bytes]]) -> list[str]:

@@ -50,8 +50,15 @@ def test_the_module_itself_completed_or_passed_completes_any_rule():
     for rule in ({"type": "exercise_approved"}, {"type": "followups_held", "count": 2},
                  {"type": "xapi_completed"}, {"type": "quiz_passed"}):
         assert evaluate(elearning(rule), [Fact(ADL + "completed", MOD)]).state == "completed"
+    # A failed attempt at the module itself (a package's "failed", or success false) shows
+    # as failed until something completes it.
     assert evaluate(elearning({"type": "xapi_completed"}),
-                    [Fact(ADL + "passed", MOD, None, False)]).state == "in_progress"
+                    [Fact(ADL + "passed", MOD, None, False)]).state == "failed"
+    failed = evaluate(elearning({"type": "quiz_passed"}), [Fact(ADL + "failed", MOD, 40.0, False)])
+    assert (failed.state, failed.score) == ("failed", 40.0)
+    assert evaluate(elearning({"type": "xapi_completed"}), [
+        Fact(ADL + "failed", MOD, 40.0, False), Fact(ADL + "passed", MOD, 90.0, True)
+    ]).state == "completed"
 
 
 def test_fact_from_statement_reads_scaled_or_raw_scores():

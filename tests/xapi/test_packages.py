@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import os
+import uuid
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from lms.core.models import utcnow
 from lms.courses import services as courses
@@ -268,6 +269,82 @@ def test_launch_credentials_are_limited_to_the_learner(client, login, world, cre
     assert progress_state(world) == "in_progress"
 
 
+def test_launch_credentials_are_limited_to_the_enrolment(client, login, world):
+    _path, params = launched(client, login, world)
+    actor = json.loads(params["actor"])
+    # The same learner in another cohort of the program: another registration.
+    program = db.session.get(Program, world.program.id)
+    cohort = courses.create_cohort(program=program, name="Wave 1", pilot=False,
+                                   starts_on=None, trainers=[])
+    other = courses.enrol(cohort=cohort, membership=membership(world.learner, world.org))
+    db.session.commit()
+    other_id = other.id
+    headers = {**VERSION, "Authorization": params["auth"]}
+    before = db.session.scalar(select(func.count()).select_from(Statement))
+    for registration in (other_id, str(uuid.uuid4())):
+        response = client.post("/xapi/statements", headers=headers,
+                               json=[completed(actor, params["registration"], f"{ROOT}/x"),
+                                     completed(actor, registration)])
+        assert response.status_code == 403, response.get_data(as_text=True)
+        message = response.get_json()["error"]["message"]
+        assert params["registration"] in message and registration in message
+        assert client.put("/xapi/statements", headers=headers,
+                          query_string={"statementId": str(uuid.uuid4())},
+                          json=completed(actor, registration.upper())).status_code == 403
+    # Nothing was stored, and neither enrolment moved.
+    assert db.session.scalar(select(func.count()).select_from(Statement)) == before
+    assert progress_state(world) == "in_progress"
+    assert db.session.scalar(select(ModuleProgress.state).where(
+        ModuleProgress.enrollment_id == other_id)) is None
+    # The launch's own registration (in any case) is accepted; so is a statement without
+    # one (content that does not pass the registration on).
+    no_registration = {k: v for k, v in completed(actor, "", f"{ROOT}/lesson-1").items()
+                       if k != "context"}
+    assert client.post("/xapi/statements", headers=headers,
+                       json=no_registration).status_code == 200
+    assert client.post("/xapi/statements", headers=headers, json=completed(
+        actor, params["registration"].upper())).status_code == 200
+    assert progress_state(world) == "completed"
+
+
+def failed(actor: dict[str, Any], registration: str, score: float) -> dict[str, Any]:
+    return {"actor": actor,
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/failed",
+                     "display": {"en-US": "failed"}},
+            "object": {"objectType": "Activity", "id": ROOT},
+            "result": {"completion": True, "success": False, "score": {"scaled": score}},
+            "context": {"registration": registration}}
+
+
+def test_a_failed_package_attempt_shows_failed_until_it_is_passed(client, login, world):
+    # The module's rule is the quiz (as in the catalogue): the package completes it anyway.
+    module = db.session.get(Module, world.module.id)
+    module.completion = {"type": "quiz_passed"}
+    db.session.commit()
+    _path, params = launched(client, login, world)
+    actor = json.loads(params["actor"])
+    headers = {**VERSION, "Authorization": params["auth"]}
+    assert client.post("/xapi/statements", headers=headers,
+                       json=failed(actor, params["registration"], 0.4)).status_code == 200
+    assert progress_state(world) == "failed"
+    page = client.get(f"/o/acme/training/{world.enrollment_id}").get_data(as_text=True)
+    card = page.split(f'id="module-{world.module.id}"')[1].split("</li>")[0]
+    assert card.startswith(' class="card state-failed"')
+    assert "Not passed yet" in card and "In progress" not in card
+    assert "best score 40" in card  # the package's own score
+    assert "To complete it" in card
+    # Passed on a second attempt: completed, and the card no longer says how to complete it.
+    passed = {**failed(actor, params["registration"], 0.9),
+              "verb": {"id": "http://adlnet.gov/expapi/verbs/passed",
+                       "display": {"en-US": "passed"}},
+              "result": {"completion": True, "success": True, "score": {"scaled": 0.9}}}
+    assert client.post("/xapi/statements", headers=headers, json=passed).status_code == 200
+    assert progress_state(world) == "completed"
+    page = client.get(f"/o/acme/training/{world.enrollment_id}").get_data(as_text=True)
+    card = page.split(f'id="module-{world.module.id}"')[1].split("</li>")[0]
+    assert "Completed" in card and "To complete it" not in card
+
+
 def test_expired_launch_credentials_are_refused(client, login, world):
     _path, params = launched(client, login, world)
     key = base64.b64decode(params["auth"][6:]).decode().partition(":")[0]
@@ -359,3 +436,27 @@ def test_the_learner_page_offers_the_launch(client, login, world):
     login(world.learner)
     page = client.get(f"/o/acme/training/{world.enrollment_id}").get_data(as_text=True)
     assert f"/training/{world.enrollment_id}/modules/{world.module.id}/launch" in page
+
+
+def test_a_batch_looks_package_activities_up_once(client, login, world):
+    # The progress projection maps outside activities to modules (a package's root): one
+    # query for the whole batch, not one per statement.
+    _path, params = launched(client, login, world)
+    actor = json.loads(params["actor"])
+    batch = [completed(actor, params["registration"], f"https://other.example.com/a/{i}")
+             for i in range(30)] + [completed(actor, params["registration"])]
+    queries: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "xapi_packages" in statement:
+            queries.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = client.post("/xapi/statements", json=batch,
+                               headers={**VERSION, "Authorization": params["auth"]})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert len(queries) == 1, queries
+    assert progress_state(world) == "completed"
