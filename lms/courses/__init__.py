@@ -11,18 +11,19 @@ def init_app(app: Flask) -> None:
     """Register the pages, content loader, progress projection, demo step and API resource."""
     from lms import content, demo
     from lms.courses import (
-        exercise_views,  # noqa: F401  (routes on views.bp, registered below)
+        exercise_views,  # noqa: F401  (routes on web.bp, registered below)
         models,  # noqa: F401  (tables known to migrations and tests)
         progress,
         services,
         session_views,
-        views,
+        views,  # noqa: F401  (routes on web.bp, registered below)
+        web,
     )
     from lms.courses.demo import demo_step
     from lms.courses.statements import PROGRESS_VERBS
     from lms.xapi import projections
 
-    app.register_blueprint(views.bp)  # with the routes of session_views, imported above
+    app.register_blueprint(web.bp)  # with the routes of the views modules imported above
     app.register_blueprint(session_views.scan_bp)
     app.register_blueprint(session_views.approvals_bp)
     from lms.courses import editor_views

@@ -16,7 +16,7 @@ from lms.core.web import form_int
 from lms.courses import editing
 from lms.courses.editing import OptionInput, QuestionInput
 from lms.courses.models import Lesson, Program, Quiz, QuizQuestion
-from lms.courses.views import module_or_404, page_context, program_or_404
+from lms.courses.web import module_or_404, page_context, program_or_404
 from lms.extensions import db
 
 bp = org_blueprint("course_editor", __name__)

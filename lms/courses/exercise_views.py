@@ -24,7 +24,7 @@ from lms.courses import exercises, queries
 from lms.courses.exercise_models import AfestPlan, ExerciseSubmission
 from lms.courses.models import WITHDRAWN, Cohort, Enrollment, Module
 from lms.courses.rendering import render_markdown
-from lms.courses.views import (
+from lms.courses.web import (
     bp,
     module_or_404,
     my_enrollment_or_404,

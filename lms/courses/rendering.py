@@ -9,7 +9,6 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 import markdown
-from flask_babel import lazy_gettext as _l
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
@@ -17,9 +16,6 @@ from markupsafe import Markup
 from lms.courses.services import local_zone
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
-KIND_LABELS = {"workshop": _l("Workshop"), "conference": _l("Conference"),
-               "group_training": _l("Group training"), "elearning": _l("E-learning"),
-               "exercise": _l("On-the-job exercise"), "coaching": _l("Coaching follow-up")}
 
 
 def local(value: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:

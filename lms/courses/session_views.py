@@ -43,7 +43,7 @@ from lms.core.models import utcnow
 from lms.core.web import flash_error
 from lms.courses import approvals, services, sign_in, sign_in_sheet
 from lms.courses.models import TrainingSession
-from lms.courses.views import bp, page_context, program_or_404, session_or_404
+from lms.courses.web import bp, page_context, program_or_404, session_or_404
 from lms.extensions import db
 
 scan_bp = Blueprint("sign_in", __name__)

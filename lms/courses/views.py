@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 
@@ -16,15 +15,12 @@ from lms.accounts.authz import (
     STAFF_ROLES,
     current_membership,
     current_organization,
-    get_in_org_or_404,
-    org_blueprint,
     role_required,
 )
 from lms.accounts.models import Membership, Role
 from lms.core.errors import Conflict, DomainError
 from lms.core.models import utcnow
 from lms.core.web import (
-    PostForm,
     current_language,
     flash_error,
     form_date,
@@ -51,51 +47,18 @@ from lms.courses.models import (
     SessionRegistration,
     TrainingSession,
 )
-from lms.courses.rendering import KIND_LABELS, icalendar, local, render_markdown
+from lms.courses.rendering import icalendar, render_markdown
+from lms.courses.web import (
+    bp,
+    cohort_or_404,
+    module_or_404,
+    my_enrollment_or_404,
+    page_context,
+    page_language,
+    program_or_404,
+    session_or_404,
+)
 from lms.extensions import db
-
-bp = org_blueprint("courses", __name__)
-
-STATE_LABELS = {"not_started": _l("Not started"), "in_progress": _l("In progress"),
-                "completed": _l("Completed"), "failed": _l("Not passed yet")}
-STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"), "withdrawn": _l("Withdrawn"),
-                 "completed": _l("Completed"), "registered": _l("Registered"),
-                 "waitlisted": _l("Waiting list"),
-                 "pending_approval": _l("Waiting for approval"), "declined": _l("Declined"),
-                 "present": _l("Present"),
-                 "absent": _l("Absent"), "excused": _l("Excused")}
-RULE_LABELS = {"attended": _l("Attend a session"), "quiz_passed": _l("Pass the quiz"),
-               "lessons_viewed": _l("Read every lesson"),
-               "exercise_approved": _l("Exercise approved by the trainer"),
-               "followups_held": _l("Follow-up held with the coach"),
-               "xapi_completed": _l("Completed in the e-learning package")}
-
-
-def page_language() -> str:
-    """The language being edited: the page's, when the catalogue supports it."""
-    lang = current_language()
-    return lang if lang in defs.LANGUAGES else "en"
-
-
-def page_context() -> dict[str, Any]:
-    """What every course page's template uses: labels, local times, texts, the POST form."""
-    return {"local": local, "kind_labels": KIND_LABELS, "state_labels": STATE_LABELS,
-            "status_labels": STATUS_LABELS, "rule_labels": RULE_LABELS, "t": localized,
-            "post_form": PostForm()}
-
-
-def program_or_404(program_id: int) -> Program:
-    """The organization's program ``program_id``, else 404."""
-    return get_in_org_or_404(Program, program_id)
-
-
-def module_or_404(program: Program, module_id: int) -> Module:
-    """The module ``module_id`` of ``program``, else 404."""
-    module = db.session.get(Module, module_id)
-    if module is None or module.program_id != program.id:
-        abort(404)
-    return module
-
 
 # --- programs ---------------------------------------------------------------------------------
 
@@ -352,15 +315,11 @@ def new_cohort() -> Any:
     return redirect(url_for(".cohort", cohort_id=cohort.id))
 
 
-def _cohort(cohort_id: int) -> Cohort:
-    return get_in_org_or_404(Cohort, cohort_id)
-
-
 @bp.get("/cohorts/<int:cohort_id>")
 @role_required(*STAFF_ROLES)
 def cohort(cohort_id: int) -> Any:
     """A cohort: learners × modules progress, enrolment, sessions."""
-    c = _cohort(cohort_id)
+    c = cohort_or_404(cohort_id)
     enrollments = queries.enrollments(c.id)
     grid = {e.id: {p.module_id: p for p in e.progress} for e in enrollments}
     session_modules = [m for m in c.program.modules if m.kind in SESSION_KINDS]
@@ -375,7 +334,7 @@ def cohort(cohort_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def enrol(cohort_id: int) -> Any:
     """Enrol one learner, a whole team, or the learners of a CSV file."""
-    c = _cohort(cohort_id)
+    c = cohort_or_404(cohort_id)
     how = request.form.get("how")
     try:
         if how == "team":
@@ -421,7 +380,7 @@ def _enrollment_in(c: Cohort, enrollment_id: str) -> Enrollment:
 @role_required(*STAFF_ROLES)
 def withdraw(cohort_id: int, enrollment_id: str) -> Any:
     """Confirm, then withdraw a learner from a cohort."""
-    c = _cohort(cohort_id)
+    c = cohort_or_404(cohort_id)
     enrollment = _enrollment_in(c, enrollment_id)
     if request.method == "POST":
         try:
@@ -441,7 +400,7 @@ def withdraw(cohort_id: int, enrollment_id: str) -> Any:
 @role_required(*STAFF_ROLES)
 def schedule(cohort_id: int) -> Any:
     """Schedule a session of one of the program's workshops or trainings."""
-    c = _cohort(cohort_id)
+    c = cohort_or_404(cohort_id)
     module = db.session.get(Module, form_int(request.form.get("module_id")) or 0)
     zone = services.local_zone()
     starts = form_datetime(request.form.get("day"), request.form.get("start"), zone)
@@ -461,11 +420,6 @@ def schedule(cohort_id: int) -> Any:
         return redirect(url_for(".cohort", cohort_id=c.id))
     db.session.commit()
     return redirect(url_for(".session", session_id=session.id))
-
-
-def session_or_404(session_id: int) -> TrainingSession:
-    """The organization's session ``session_id``, else 404."""
-    return get_in_org_or_404(TrainingSession, session_id)
 
 
 @bp.get("/sessions/<int:session_id>")
@@ -606,14 +560,6 @@ def my_training() -> Any:
     if len(active) == 1:
         return redirect(url_for(".my_program", enrollment_id=active[0].id))
     return render_template("courses/my_training.html", enrollments=mine, **page_context())
-
-
-def my_enrollment_or_404(enrollment_id: str) -> Enrollment:
-    """The current learner's own enrolment ``enrollment_id``, else 404."""
-    enrollment = db.session.get(Enrollment, enrollment_id)
-    if enrollment is None or enrollment.membership_id != current_membership().id:
-        abort(404)
-    return enrollment
 
 
 @bp.get("/training/<enrollment_id>")

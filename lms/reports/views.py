@@ -15,7 +15,8 @@ from lms.coaching import queries as coaching
 from lms.core.models import utcnow
 from lms.core.web import localized
 from lms.courses import exercises
-from lms.courses.rendering import KIND_LABELS, local
+from lms.courses.rendering import local
+from lms.courses.web import KIND_LABELS
 from lms.reports import pace, queries
 
 bp = org_blueprint("reports", __name__)
