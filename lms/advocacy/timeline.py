@@ -195,7 +195,7 @@ def _verified_from_activity(progress: list[ModuleProgress]) -> set[tuple[str, in
     if not exercises:
         return set()
     try:
-        from lms.courses.exercise_models import VERIFIED, ExerciseSubmission
+        from lms.courses.exercises.models import VERIFIED, ExerciseSubmission
     except ImportError:  # no exercise hand-ins in this installation
         return set()
     return {(s.enrollment_id, s.module_id) for s in db.session.execute(

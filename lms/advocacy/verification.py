@@ -143,7 +143,7 @@ def verify_for_users(organization_id: int, user_ids: Iterable[int] | None) -> in
     of all its candidates; only the exercises met are then loaded and verified.
     """
     try:
-        from lms.courses.exercises import verify_exercise
+        from lms.courses.exercises.services import verify_exercise
     except ImportError:  # the exercises service is not installed: nothing to verify
         return 0
     groups: dict[int, tuple[Module, list[tuple[Enrollment, int]]]] = {}
@@ -172,7 +172,7 @@ def verify_for_users(organization_id: int, user_ids: Iterable[int] | None) -> in
 
 
 def _done(enrollment: Enrollment, module: Module) -> bool:
-    from lms.courses.exercises import latest_submission
+    from lms.courses.exercises.queries import latest_submission
 
     latest = latest_submission(enrollment.id, module.id)
     return latest is not None and latest.status in ("approved", "verified")

@@ -11,7 +11,6 @@ def init_app(app: Flask) -> None:
     """Register the pages, content loader, progress projection, demo step and API resource."""
     from lms import content, demo
     from lms.courses import (
-        exercise_views,  # noqa: F401  (routes on web.bp, registered below)
         models,  # noqa: F401  (tables known to migrations and tests)
         progress,
         services,
@@ -20,6 +19,7 @@ def init_app(app: Flask) -> None:
         web,
     )
     from lms.courses.demo import demo_step
+    from lms.courses.exercises import views as exercise_views  # noqa: F401  (routes on web.bp)
     from lms.courses.statements import PROGRESS_VERBS
     from lms.xapi import projections
 

@@ -13,7 +13,15 @@ from sqlalchemy import select
 
 from lms.accounts import services as accounts
 from lms.core.models import utcnow
-from lms.courses import approvals, exercises, services, sign_in
+from lms.courses import approvals, services, sign_in
+from lms.courses.exercises.queries import settings_of
+from lms.courses.exercises.services import (
+    add_journal_entry,
+    review_submission,
+    save_analysis,
+    set_tutor,
+    submit_evidence,
+)
 from lms.courses.models import Program
 from lms.extensions import db
 
@@ -107,28 +115,28 @@ def _exercises(people: Any, enrollments: list[Any], modules: dict[str, Any]) -> 
     """
     trainer = people.trainer
     profile = modules["exercice-profil"]
-    rubric = {c["key"]: "met" for c in exercises.settings_of(profile)["rubric"]}
+    rubric = {c["key"]: "met" for c in settings_of(profile)["rubric"]}
     camille, hugo, lea = enrollments[0], enrollments[1], enrollments[2]
-    done = exercises.submit_evidence(
+    done = submit_evidence(
         enrollment=camille, module=profile,
         post_url="https://www.linkedin.com/in/camille-martin-maison-lumiere",
         reflection="J'ai remplacé « Ingénieure commerciale » par « J'aide les hôtels à réduire "
                    "leur facture d'éclairage ». Le résumé parle maintenant de mes clients et "
                    "donne mon adresse pro. Le plus dur : choisir une photo récente !")
-    exercises.review_submission(
+    review_submission(
         submission=done, reviewer=trainer, decision="approved", rubric=rubric,
         comment="Très beau titre, concret et orienté client. Pensez à ajouter un projet récent "
                 "dans la rubrique Sélection.")
-    sent_back = exercises.submit_evidence(
+    sent_back = submit_evidence(
         enrollment=hugo, module=profile,
         post_url="https://www.linkedin.com/in/hugo-bernard-ml",
         reflection="J'ai changé ma photo et ajouté mon poste actuel.")
-    exercises.review_submission(
+    review_submission(
         submission=sent_back, reviewer=trainer, decision="changes_requested",
         rubric={**rubric, "titre": "not_met", "resume": "partly"},
         comment="La photo est parfaite. Le titre reprend encore votre intitulé de poste : dites "
                 "qui vous aidez et comment, puis adressez le résumé à vos clients grands comptes.")
-    exercises.submit_evidence(
+    submit_evidence(
         enrollment=lea, module=profile,
         post_url="https://www.linkedin.com/in/lea-dubois-recrutement",
         reflection="Titre : « Je recrute les talents de l'éclairage durable à Lyon ». J'ai ajouté "
@@ -136,8 +144,8 @@ def _exercises(people: Any, enrollments: list[Any], modules: dict[str, Any]) -> 
 
     first_post = modules["exercice-premier-post"]
     lucas = people.learners[5]
-    exercises.set_tutor(enrollment=camille, module=first_post, tutor=lucas)
-    exercises.save_analysis(
+    set_tutor(enrollment=camille, module=first_post, tutor=lucas)
+    save_analysis(
         enrollment=camille, module=first_post,
         analysis="Situation de travail : le retour d'expérience après l'installation chez un "
                  "client hôtelier (réunion de bilan, chiffres d'économie d'énergie validés par le "
@@ -146,13 +154,13 @@ def _exercises(people: Any, enrollments: list[Any], modules: dict[str, Any]) -> 
                  "publication sur le temps de travail, relecture par la tutrice avant mise en "
                  "ligne la première fois. Risque : citer un client sans son accord écrit.")
     today = utcnow().date()
-    exercises.add_journal_entry(
+    add_journal_entry(
         enrollment=camille, module=first_post, kind="work_situation",
         day=today - timedelta(days=3), duration_minutes=45, recorded_by=lucas.user,
         notes="Camille a choisi le chantier de l'hôtel des Célestins, obtenu l'accord du "
               "directeur par écrit et rédigé son post seule. Accroche efficace ; la mention de "
               "l'entreprise manquait, elle l'a ajoutée.")
-    exercises.add_journal_entry(
+    add_journal_entry(
         enrollment=camille, module=first_post, kind="reflective_phase",
         day=today - timedelta(days=2), duration_minutes=20, recorded_by=camille.membership.user,
         notes="Ce qui a marché : commencer par le chiffre d'économie. À refaire autrement : "

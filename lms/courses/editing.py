@@ -22,7 +22,7 @@ from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
 from lms.courses import definitions as defs
 from lms.courses import progress
-from lms.courses.exercise_models import ExerciseSubmission
+from lms.courses.exercises.models import ExerciseSubmission
 from lms.courses.models import (
     COMPLETED,
     NOT_STARTED,

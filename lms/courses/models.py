@@ -373,4 +373,3 @@ class Attendance(Base):
 
 
 # Exercise submissions, reviews and AFEST records live in their own file (one reason to change).
-from lms.courses import exercise_models  # noqa: E402, F401

@@ -26,8 +26,8 @@ from lms.certificates.models import Certificate
 from lms.certificates.rendering import pdf_bytes
 from lms.coaching.models import ActionItem, FollowUp
 from lms.core.models import utcnow
-from lms.courses.exercise_models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
-from lms.courses.exercises import screenshot_file
+from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
+from lms.courses.exercises.queries import screenshot_file
 from lms.courses.models import (
     Attendance,
     Enrollment,

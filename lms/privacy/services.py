@@ -51,8 +51,8 @@ from lms.certificates.rendering import cache_dir
 from lms.coaching.models import ActionItem, FollowUp
 from lms.core.errors import Conflict
 from lms.core.models import utcnow
-from lms.courses.exercise_models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
-from lms.courses.exercises import screenshot_file
+from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
+from lms.courses.exercises.queries import screenshot_file
 from lms.courses.models import Enrollment, QuizAttempt, SessionRegistration
 from lms.extensions import db
 from lms.privacy import statements

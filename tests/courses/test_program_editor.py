@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from lms.courses import definitions as defs
-from lms.courses import exercises, queries, services
-from lms.courses.exercise_models import ExerciseSubmission
+from lms.courses import queries, services
+from lms.courses.exercises.models import ExerciseSubmission
+from lms.courses.exercises.services import submit_evidence
 from lms.courses.models import (
     LessonView,
     Module,
@@ -228,9 +229,9 @@ def test_deleting_an_exercise_says_how_many_hand_ins_go(enrolled, client, login)
     w = enrolled
     module = w.module("exercice-profil")
     for e in w.enrollments[:3]:
-        exercises.submit_evidence(enrollment=e, module=module,
-                                  post_url="https://www.linkedin.com/in/someone",
-                                  reflection="Titre et résumé revus.")
+        submit_evidence(enrollment=e, module=module,
+                        post_url="https://www.linkedin.com/in/someone",
+                        reflection="Titre et résumé revus.")
     db.session.commit()
     login(w.trainer)
     url = f"/o/acme/programs/{w.program.id}/modules/{module.id}/delete"

@@ -9,7 +9,9 @@ from datetime import timedelta
 from lms.accounts.models import Role
 from lms.coaching import services as coaching
 from lms.core.models import utcnow
-from lms.courses import exercises, services
+from lms.courses import services
+from lms.courses.exercises.queries import due_for
+from lms.courses.exercises.services import submit_evidence
 from lms.courses.models import Cohort
 from lms.extensions import db
 from lms.reports import queries
@@ -85,7 +87,7 @@ def test_learner_sees_due_exercises_next_session_and_followup(enrolled, client, 
     assert "Next coaching follow-up" in page and "with Tess Trainer" in page
     assert "https://visio.example.com/suivi" in page and "45 min" in page
     assert "/o/acme/coaching/followups/" in page and "/calendar.ics" in page
-    due = exercises.due_for(w.member(w.learners[0]))
+    due = due_for(w.member(w.learners[0]))
     assert due
     for item in due:
         assert f"/training/{e.id}/exercises/{item.module.id}" in page
@@ -125,7 +127,7 @@ def test_trainer_dashboard_lists_the_work_waiting(enrolled, client, login, creat
                                status="present", recorded_by=w.trainer)
     # A hand-in to review and an overdue follow-up.
     module = w.module("exercice-profil")
-    submission = exercises.submit_evidence(
+    submission = submit_evidence(
         enrollment=second, module=module, post_url="https://www.linkedin.com/in/learner-1",
         reflection="J'ai réécrit mon titre.")
     coach = w.member(w.trainer)

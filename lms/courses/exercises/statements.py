@@ -23,7 +23,7 @@ from flask import current_app
 
 from lms.accounts.models import Membership
 from lms.courses import statements as xs
-from lms.courses.exercise_models import AfestEntry, ExerciseReview, ExerciseSubmission
+from lms.courses.exercises.models import AfestEntry, ExerciseReview, ExerciseSubmission
 from lms.courses.models import Enrollment, Module
 from lms.xapi.builders import agent_for_user
 
