@@ -21,14 +21,8 @@ from sqlalchemy.orm import selectinload
 from lms.accounts.models import Membership
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.assessments.models import SUBMITTED, Attempt
-from lms.courses.models import (
-    COMPLETED,
-    Attendance,
-    Enrollment,
-    ModuleProgress,
-    QuizAttempt,
-    TrainingSession,
-)
+from lms.courses.elearning.models import QuizAttempt
+from lms.courses.models import COMPLETED, Attendance, Enrollment, ModuleProgress, TrainingSession
 from lms.extensions import db
 
 PER_PAGE = 25

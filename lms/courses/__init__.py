@@ -10,16 +10,14 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the pages, content loader, progress projection, demo step and API resource."""
     from lms import content, demo
-    from lms.courses import (
-        models,  # noqa: F401  (tables known to migrations and tests)
-        progress,
-        services,
-        session_views,
-        views,  # noqa: F401  (routes on web.bp, registered below)
-        web,
-    )
+
+    # Every sub-package's models (tables known to migrations and tests) and views (routes on
+    # web.bp, registered below).
+    from lms.courses import models, progress, services, session_views, views, web  # noqa: F401
     from lms.courses.demo import demo_step
-    from lms.courses.exercises import views as exercise_views  # noqa: F401  (routes on web.bp)
+    from lms.courses.elearning import models as elearning_models  # noqa: F401
+    from lms.courses.elearning import views as elearning_views  # noqa: F401
+    from lms.courses.exercises import views as exercise_views  # noqa: F401
     from lms.courses.statements import PROGRESS_VERBS
     from lms.xapi import projections
 

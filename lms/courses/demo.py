@@ -14,6 +14,7 @@ from sqlalchemy import select
 from lms.accounts import services as accounts
 from lms.core.models import utcnow
 from lms.courses import approvals, services, sign_in
+from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.courses.exercises.queries import settings_of
 from lms.courses.exercises.services import (
     add_journal_entry,
@@ -87,16 +88,16 @@ def demo_step(people: Any) -> None:
         enrollment = enrollments[i]
         for key in read:
             for lesson in modules[key].lessons:
-                services.view_lesson(enrollment=enrollment, lesson=lesson)
+                view_lesson(enrollment=enrollment, lesson=lesson)
         for key in read:
             quiz = modules[key].quizzes[0]
             right = {q.key: [o["key"] for o in q.options if o.get("correct")]
                      for q in quiz.questions}
             if key in passed:
-                services.submit_quiz(enrollment=enrollment, quiz=quiz, answers=right)
+                submit_quiz(enrollment=enrollment, quiz=quiz, answers=right)
             elif i == 4:
                 wrong = {q.key: [q.options[-1]["key"]] for q in quiz.questions}
-                services.submit_quiz(enrollment=enrollment, quiz=quiz, answers=wrong)
+                submit_quiz(enrollment=enrollment, quiz=quiz, answers=wrong)
 
     # A catch-up session of the kick-off for those who missed it, open for registration.
     catch_up = services.schedule_session(

@@ -22,6 +22,7 @@ from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
 from lms.courses import definitions as defs
 from lms.courses import progress
+from lms.courses.elearning.models import LessonView, QuizAttempt
 from lms.courses.exercises.models import ExerciseSubmission
 from lms.courses.models import (
     COMPLETED,
@@ -31,11 +32,9 @@ from lms.courses.models import (
     Cohort,
     Enrollment,
     Lesson,
-    LessonView,
     Module,
     ModuleProgress,
     Quiz,
-    QuizAttempt,
     QuizQuestion,
     TrainingSession,
 )

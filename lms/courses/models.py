@@ -26,22 +26,33 @@ from lms.core.models import Base, TimestampMixin, utcnow
 
 # Module kinds, in the words of DESIGN.md §2.
 KINDS = ("workshop", "conference", "group_training", "elearning", "exercise", "coaching")
+
+
 # Kinds delivered as dated sessions with attendance.
 SESSION_KINDS = ("workshop", "conference", "group_training")
+
 
 # Enrollment status.
 INVITED, ACTIVE, WITHDRAWN, COMPLETED = "invited", "active", "withdrawn", "completed"
 ENROLLMENT_STATUSES = (INVITED, ACTIVE, WITHDRAWN, COMPLETED)
+
+
 # Module progress state.
 NOT_STARTED, IN_PROGRESS, FAILED = "not_started", "in_progress", "failed"
 PROGRESS_STATES = (NOT_STARTED, IN_PROGRESS, COMPLETED, FAILED)
+
+
 # Session registration status. A registration to a session of a program that needs approval
 # starts as "pending_approval" (no seat held) until the learner's manager, HR or an admin
 # approves it (then a seat or the waiting list, as usual) or declines it (kept, with a reason).
 REGISTERED, WAITLISTED = "registered", "waitlisted"
 PENDING_APPROVAL, DECLINED = "pending_approval", "declined"
+
+
 # How a presence was recorded: on the trainer's sheet, or by the learner scanning the QR code.
 SHEET, QR = "sheet", "qr"
+
+
 # Attendance.
 PRESENT, ABSENT, EXCUSED = "present", "absent", "excused"
 ATTENDANCE_STATUSES = (PRESENT, ABSENT, EXCUSED)
@@ -256,38 +267,6 @@ class ModuleProgress(Base):
 
     enrollment: Mapped[Enrollment] = relationship(back_populates="progress")
     module: Mapped[Module] = relationship()
-
-
-class LessonView(Base):
-    """A learner opened a lesson (the detail behind the "experienced" statement)."""
-
-    __tablename__ = "lesson_views"
-    __table_args__ = (UniqueConstraint("enrollment_id", "lesson_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    enrollment_id: Mapped[str] = mapped_column(
-        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
-    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"),
-                                           index=True)
-    viewed_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class QuizAttempt(Base):
-    """One submitted quiz: the answers ({question key: [option keys]}), score and outcome."""
-
-    __tablename__ = "quiz_attempts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    enrollment_id: Mapped[str] = mapped_column(
-        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
-    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"),
-                                         index=True)
-    answers: Mapped[dict[str, list[str]]] = mapped_column(JSON)
-    score: Mapped[int] = mapped_column()
-    passed: Mapped[bool] = mapped_column()
-    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    quiz: Mapped[Quiz] = relationship()
 
 
 class TrainingSession(TimestampMixin, Base):

@@ -16,11 +16,9 @@ from lms.courses.models import (
     Attendance,
     Cohort,
     Enrollment,
-    LessonView,
     Module,
     ModuleProgress,
     Program,
-    QuizAttempt,
     SessionRegistration,
     TrainingSession,
 )
@@ -94,19 +92,6 @@ def progress_by_module(enrollment_id: str) -> dict[int, ModuleProgress]:
     """A learner's progress rows keyed by module id."""
     return {p.module_id: p for p in db.session.scalars(select(ModuleProgress).where(
         ModuleProgress.enrollment_id == enrollment_id))}
-
-
-def viewed_lessons(enrollment_id: str) -> set[int]:
-    """Ids of the lessons a learner has read."""
-    return set(db.session.scalars(select(LessonView.lesson_id).where(
-        LessonView.enrollment_id == enrollment_id)))
-
-
-def attempts(enrollment_id: str, quiz_id: int) -> list[QuizAttempt]:
-    """A learner's attempts at a quiz, newest first."""
-    return list(db.session.scalars(select(QuizAttempt).where(
-        QuizAttempt.enrollment_id == enrollment_id, QuizAttempt.quiz_id == quiz_id)
-        .order_by(QuizAttempt.id.desc())))
 
 
 def sessions(cohort_id: int) -> list[TrainingSession]:

@@ -21,7 +21,6 @@ from lms.accounts.models import Membership, Role
 from lms.core.errors import Conflict, DomainError
 from lms.core.models import utcnow
 from lms.core.web import (
-    current_language,
     flash_error,
     form_date,
     form_datetime,
@@ -30,6 +29,8 @@ from lms.core.web import (
 )
 from lms.courses import approvals, queries, services
 from lms.courses import definitions as defs
+from lms.courses.elearning.queries import viewed_lessons
+from lms.courses.elearning.rendering import render_markdown
 from lms.courses.models import (
     ATTENDANCE_STATUSES,
     DECLINED,
@@ -43,11 +44,10 @@ from lms.courses.models import (
     Lesson,
     Module,
     Program,
-    Quiz,
     SessionRegistration,
     TrainingSession,
 )
-from lms.courses.rendering import icalendar, render_markdown
+from lms.courses.rendering import icalendar
 from lms.courses.web import (
     bp,
     cohort_or_404,
@@ -571,76 +571,11 @@ def my_program(enrollment_id: str) -> Any:
     progress = queries.progress_by_module(enrollment.id)
     sessions = queries.sessions(enrollment.cohort_id)
     return render_template("courses/my_program.html", enrollment=enrollment, program=prog,
-                           progress=progress, viewed=queries.viewed_lessons(enrollment.id),
+                           progress=progress, viewed=viewed_lessons(enrollment.id),
                            resume=queries.resume_point(prog, progress).module,
                            sessions=sessions, registrations=queries.registrations_of(
                                enrollment.id), zone=services.local_zone(), now=utcnow(),
                            **page_context())
-
-
-def _lesson_of(enrollment: Enrollment, lesson_id: int) -> Lesson:
-    lesson = db.session.get(Lesson, lesson_id)
-    if lesson is None or lesson.module.program_id != enrollment.cohort.program_id:
-        abort(404)
-    return lesson
-
-
-@bp.route("/training/<enrollment_id>/lessons/<int:lesson_id>", methods=["GET", "POST"])
-@role_required(Role.LEARNER)
-def lesson(enrollment_id: str, lesson_id: int) -> Any:
-    """Read a lesson; "mark as read" records it and goes to the next step."""
-    enrollment = my_enrollment_or_404(enrollment_id)
-    item = _lesson_of(enrollment, lesson_id)
-    module = item.module
-    lessons = list(module.lessons)
-    following = lessons[lessons.index(item) + 1] if item is not lessons[-1] else None
-    if request.method == "POST":
-        try:
-            services.view_lesson(enrollment=enrollment, lesson=item)
-        except DomainError as exc:
-            flash_error(exc)
-            return redirect(url_for(".my_program", enrollment_id=enrollment.id))
-        db.session.commit()
-        if following is not None:
-            return redirect(url_for(".lesson", enrollment_id=enrollment.id,
-                                    lesson_id=following.id))
-        if module.quizzes:
-            return redirect(url_for(".quiz", enrollment_id=enrollment.id,
-                                    quiz_id=module.quizzes[0].id))
-        return redirect(url_for(".my_program", enrollment_id=enrollment.id,
-                                _anchor=f"module-{module.id}"))
-    body = item.body.get(current_language()) or item.body.get(module.program.language) or ""
-    return render_template("courses/lesson.html", enrollment=enrollment, lesson=item,
-                           module=module, html=render_markdown(body), following=following,
-                           viewed=item.id in queries.viewed_lessons(enrollment.id),
-                           **page_context())
-
-
-@bp.route("/training/<enrollment_id>/quizzes/<int:quiz_id>", methods=["GET", "POST"])
-@role_required(Role.LEARNER)
-def quiz(enrollment_id: str, quiz_id: int) -> Any:
-    """Take a quiz; the result shows the score and each question's feedback."""
-    enrollment = my_enrollment_or_404(enrollment_id)
-    item = db.session.get(Quiz, quiz_id)
-    if item is None or item.module.program_id != enrollment.cohort.program_id:
-        abort(404)
-    errors: dict[str, str] = {}
-    result = None
-    answers: dict[str, list[str]] = {}
-    if request.method == "POST":
-        answers = {q.key: request.form.getlist(f"q-{q.key}") for q in item.questions}
-        try:
-            result = services.submit_quiz(enrollment=enrollment, quiz=item, answers=answers)
-        except DomainError as exc:
-            db.session.rollback()
-            errors = exc.fields
-        else:
-            db.session.commit()
-    history = queries.attempts(enrollment.id, item.id)
-    right = services.score_quiz(item, result.answers)[1] if result else {}
-    return render_template("courses/quiz.html", enrollment=enrollment, quiz=item,
-                           errors=errors, result=result, right=right, answers=answers,
-                           history=history, **page_context()), 422 if errors else 200
 
 
 @bp.post("/training/<enrollment_id>/sessions/<int:session_id>/register")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from lms.accounts.models import Membership, Role
 from lms.core.models import utcnow
 from lms.courses import services as courses
+from lms.courses.elearning.models import LessonView
 from lms.courses.models import (
     COMPLETED,
     REGISTERED,
@@ -26,7 +27,6 @@ from lms.courses.models import (
     Cohort,
     CohortTrainer,
     Enrollment,
-    LessonView,
     Module,
     ModuleProgress,
     Program,

@@ -11,6 +11,7 @@ from lms.accounts.models import Role
 from lms.advocacy import services, timeline
 from lms.core.models import utcnow
 from lms.courses import services as courses
+from lms.courses.elearning.services import view_lesson
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 
@@ -36,7 +37,7 @@ def world(create_org, create_user):
                               status="present", recorded_by=trainer)
     # Reading the program's only lesson completes its e-learning module.
     lesson = program.modules[0].lessons[0]
-    courses.view_lesson(enrollment=enrollment, lesson=lesson)
+    view_lesson(enrollment=enrollment, lesson=lesson)
     db.session.commit()
     consent(org, learner)
     for days in (1, 2, 40):

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from lms.courses import definitions as defs
 from lms.courses import services
-from lms.courses.models import Attendance, Enrollment, Program, QuizAttempt, SessionRegistration
+from lms.courses.elearning.models import QuizAttempt
+from lms.courses.models import Attendance, Enrollment, Program, SessionRegistration
 from lms.extensions import db
 from tests.conftest import csrf_token
 

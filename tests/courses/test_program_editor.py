@@ -7,18 +7,11 @@ from sqlalchemy import func, select
 
 from lms.courses import definitions as defs
 from lms.courses import queries, services
+from lms.courses.elearning.models import LessonView, QuizAttempt
+from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.courses.exercises.models import ExerciseSubmission
 from lms.courses.exercises.services import submit_evidence
-from lms.courses.models import (
-    LessonView,
-    Module,
-    ModuleProgress,
-    Program,
-    Quiz,
-    QuizAttempt,
-    QuizQuestion,
-    TrainingSession,
-)
+from lms.courses.models import Module, ModuleProgress, Program, Quiz, QuizQuestion, TrainingSession
 from lms.extensions import db
 
 from .conftest import at
@@ -199,7 +192,7 @@ def test_deleting_a_module_says_what_is_lost_and_drops_prerequisites(enrolled, c
     veille = w.module("veille-et-ecriture")
     lesson = veille.lessons[0]
     for e in w.enrollments[:2]:
-        services.view_lesson(enrollment=e, lesson=lesson)
+        view_lesson(enrollment=e, lesson=lesson)
     db.session.commit()
     dependent = w.module("exercice-premier-post")
     assert dependent.prerequisites == ["veille-et-ecriture"]
@@ -272,7 +265,7 @@ def test_deleting_a_lesson_rederives_progress(enrolled, client, login):
     db.session.commit()
     first, second = module.lessons
     e = w.enrollments[0]
-    services.view_lesson(enrollment=e, lesson=first)
+    view_lesson(enrollment=e, lesson=first)
     db.session.commit()
     assert queries.progress_by_module(e.id)[module.id].state == "in_progress"
     login(w.trainer)
@@ -297,7 +290,7 @@ def test_deleting_quizzes_and_questions(enrolled, client, login):
     module = _profil(w)
     quiz = module.quizzes[0]
     e = w.enrollments[0]
-    services.submit_quiz(enrollment=e, quiz=quiz, answers={
+    submit_quiz(enrollment=e, quiz=quiz, answers={
         q.key: [next(o["key"] for o in q.options if o.get("correct"))] for q in quiz.questions})
     db.session.commit()
     login(w.trainer)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from lms.courses import services
 from lms.courses import statements as xs
+from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.courses.models import COMPLETED, ModuleProgress
 from lms.extensions import db
 from lms.xapi.builders import agent_for_user
@@ -39,15 +40,15 @@ def lrs_headers(org) -> dict[str, str]:
 def test_lessons_then_a_failed_then_a_passed_quiz(enrolled):
     w = enrolled
     e, module = w.enrollments[0], w.module("profil")
-    services.view_lesson(enrollment=e, lesson=module.lessons[0])
+    view_lesson(enrollment=e, lesson=module.lessons[0])
     assert state(e, module) == "in_progress"
-    services.view_lesson(enrollment=e, lesson=module.lessons[0])  # once only
+    view_lesson(enrollment=e, lesson=module.lessons[0])  # once only
     quiz = module.quizzes[0]
     wrong = {q.key: [q.options[-1]["key"]] for q in quiz.questions}
-    attempt = services.submit_quiz(enrollment=e, quiz=quiz, answers=wrong)
+    attempt = submit_quiz(enrollment=e, quiz=quiz, answers=wrong)
     assert not attempt.passed and attempt.score < 80
     assert state(e, module) == "failed"
-    attempt = services.submit_quiz(enrollment=e, quiz=quiz, answers=right_answers(quiz))
+    attempt = submit_quiz(enrollment=e, quiz=quiz, answers=right_answers(quiz))
     db.session.commit()
     assert attempt.passed and attempt.score == 100
     progress = db.session.scalar(select(ModuleProgress).where(

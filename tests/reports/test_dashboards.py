@@ -10,6 +10,7 @@ from lms.accounts.models import Role
 from lms.coaching import services as coaching
 from lms.core.models import utcnow
 from lms.courses import services
+from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.courses.exercises.queries import due_for
 from lms.courses.exercises.services import submit_evidence
 from lms.courses.models import Cohort
@@ -53,9 +54,9 @@ def test_learner_sees_programs_progress_and_next_steps(enrolled, client, login):
     # Reading both lessons and passing the quiz completes "profil": the bar moves, and the
     # next steps now lead to its exercise.
     for lesson in profil.lessons:
-        services.view_lesson(enrollment=e, lesson=lesson)
+        view_lesson(enrollment=e, lesson=lesson)
     quiz = profil.quizzes[0]
-    services.submit_quiz(enrollment=e, quiz=quiz, answers={
+    submit_quiz(enrollment=e, quiz=quiz, answers={
         q.key: [o["key"] for o in q.options if o.get("correct")] for q in quiz.questions})
     db.session.commit()
     page = _page(client)
@@ -163,7 +164,7 @@ def test_falling_behind_rule(enrolled):
     e = w.enrollments[0]
     profil = w.module("profil")
     for lesson in profil.lessons:
-        services.view_lesson(enrollment=e, lesson=lesson)
+        view_lesson(enrollment=e, lesson=lesson)
     db.session.commit()
     overview = queries.cohorts_overview(w.org.id, today=utcnow().date())
     (summary,) = overview.cohorts
@@ -227,7 +228,7 @@ def test_cohort_progress_is_the_mean_of_learners(enrolled, client, login):
     w = enrolled
     e = w.enrollments[0]
     for lesson in w.module("profil").lessons:
-        services.view_lesson(enrollment=e, lesson=lesson)
+        view_lesson(enrollment=e, lesson=lesson)
     db.session.commit()
     standing = queries.standings([e])[e.id]
     assert standing.required == 10 and standing.done == 0

@@ -21,6 +21,7 @@ from lms.core.errors import DomainError
 from lms.core.web import form_date, form_int
 from lms.courses import definitions as defs
 from lms.courses import queries
+from lms.courses.elearning.rendering import render_markdown
 from lms.courses.exercises.models import RUBRIC_LEVELS, AfestPlan, ExerciseSubmission
 from lms.courses.exercises.queries import (
     NOT_SUBMITTED,
@@ -45,7 +46,6 @@ from lms.courses.exercises.services import (
     update_settings,
 )
 from lms.courses.models import WITHDRAWN, Cohort, Enrollment, Module
-from lms.courses.rendering import render_markdown
 from lms.courses.web import (
     bp,
     module_or_404,
