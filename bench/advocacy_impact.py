@@ -29,7 +29,8 @@ from lms.accounts.models import Membership
 from lms.advocacy import impact, timeline, verification
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.courses import services as courses
-from lms.courses.models import Cohort, TrainingSession
+from lms.courses.models import Cohort
+from lms.courses.sessions.models import TrainingSession
 from lms.extensions import db
 
 YEAR = datetime(2026, 1, 1, tzinfo=UTC)

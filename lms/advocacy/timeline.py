@@ -22,7 +22,8 @@ from lms.accounts.models import Membership
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.assessments.models import SUBMITTED, Attempt
 from lms.courses.elearning.models import QuizAttempt
-from lms.courses.models import COMPLETED, Attendance, Enrollment, ModuleProgress, TrainingSession
+from lms.courses.models import COMPLETED, Enrollment, ModuleProgress
+from lms.courses.sessions.models import Attendance, TrainingSession
 from lms.extensions import db
 
 PER_PAGE = 25

@@ -23,14 +23,10 @@ from lms.api.openapi import (
     returns,
 )
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
-from lms.courses import approvals, queries, services, sign_in_sheet
-from lms.courses.models import (
-    Cohort,
-    Enrollment,
-    Program,
-    SessionRegistration,
-    TrainingSession,
-)
+from lms.courses import queries, services
+from lms.courses.models import Cohort, Enrollment, Program
+from lms.courses.sessions import approvals, sign_in_sheet
+from lms.courses.sessions.models import SessionRegistration, TrainingSession
 from lms.extensions import db
 
 

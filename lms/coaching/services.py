@@ -40,7 +40,8 @@ from lms.courses.models import (
     Module,
     ModuleProgress,
 )
-from lms.courses.services import local_zone, void_statement
+from lms.courses.sessions.services import local_zone
+from lms.courses.statements import void_statement
 from lms.extensions import db
 from lms.xapi.models import Statement
 from lms.xapi.record import record

@@ -30,8 +30,8 @@ from lms.core.models import utcnow
 from lms.core.web import PostForm, flash_error, form_date, form_datetime, form_int, localized
 from lms.courses import queries as course_queries
 from lms.courses.models import Cohort, Enrollment, Module
-from lms.courses.rendering import icalendar, local
-from lms.courses.services import local_zone
+from lms.courses.sessions.calendar import icalendar, local
+from lms.courses.sessions.services import local_zone
 from lms.extensions import db
 
 bp = org_blueprint("coaching", __name__)

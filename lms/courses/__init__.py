@@ -13,17 +13,19 @@ def init_app(app: Flask) -> None:
 
     # Every sub-package's models (tables known to migrations and tests) and views (routes on
     # web.bp, registered below).
-    from lms.courses import models, progress, services, session_views, views, web  # noqa: F401
+    from lms.courses import models, progress, services, views, web  # noqa: F401
     from lms.courses.demo import demo_step
     from lms.courses.elearning import models as elearning_models  # noqa: F401
     from lms.courses.elearning import views as elearning_views  # noqa: F401
     from lms.courses.exercises import views as exercise_views  # noqa: F401
+    from lms.courses.sessions import approval_views, sign_in_views
+    from lms.courses.sessions import views as session_views  # noqa: F401
     from lms.courses.statements import PROGRESS_VERBS
     from lms.xapi import projections
 
     app.register_blueprint(web.bp)  # with the routes of the views modules imported above
-    app.register_blueprint(session_views.scan_bp)
-    app.register_blueprint(session_views.approvals_bp)
+    app.register_blueprint(sign_in_views.scan_bp)
+    app.register_blueprint(approval_views.approvals_bp)
     from lms.courses import editor_views
 
     app.register_blueprint(editor_views.bp)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from lms.accounts import services as accounts
 from lms.core.models import utcnow
-from lms.courses import approvals, services, sign_in
+from lms.courses import services
 from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.courses.exercises.queries import settings_of
 from lms.courses.exercises.services import (
@@ -24,6 +24,14 @@ from lms.courses.exercises.services import (
     submit_evidence,
 )
 from lms.courses.models import Program
+from lms.courses.sessions import approvals, sign_in
+from lms.courses.sessions.services import (
+    half_days,
+    local_zone,
+    record_attendance,
+    register,
+    schedule_session,
+)
 from lms.extensions import db
 
 PATH = "parcours-ambassadeurs-6-semaines"
@@ -49,7 +57,7 @@ APPROVAL_PATH = "formation-ambassadeurs-1-jour"
 
 
 def _local(day: datetime, hour: int) -> datetime:
-    zone = services.local_zone()
+    zone = local_zone()
     return datetime.combine(day.astimezone(zone).date(), time(hour), tzinfo=zone)
 
 
@@ -68,21 +76,21 @@ def demo_step(people: Any) -> None:
     enrollments = [services.enrol(cohort=cohort, membership=m) for m in people.learners]
     modules = {m.key: m for m in program.modules}
 
-    kickoff = services.schedule_session(
+    kickoff = schedule_session(
         cohort=cohort, module=modules["lancement"], starts_at=_local(now - timedelta(days=14), 9),
         ends_at=_local(now - timedelta(days=14), 12), place="Lyon — salle Confluence",
         capacity=12, trainer=people.trainer)
     for enrollment in enrollments:
-        services.register(session=kickoff, enrollment=enrollment)
-    ((day, half),) = services.half_days(kickoff)
+        register(session=kickoff, enrollment=enrollment)
+    ((day, half),) = half_days(kickoff)
     for i, enrollment in enumerate(enrollments):
         if i in QR_SIGN_INS:  # scanned the QR code on the screen, a few minutes early
             sign_in.sign_in(session=kickoff, membership=enrollment.membership,
                             when=kickoff.starts_at - timedelta(minutes=QR_SIGN_INS[i]))
             continue
-        services.record_attendance(session=kickoff, enrollment=enrollment, day=day, half=half,
-                                   status=ABSENT.get(i, "present"),
-                                   recorded_by=people.trainer.user)
+        record_attendance(session=kickoff, enrollment=enrollment, day=day, half=half,
+                          status=ABSENT.get(i, "present"),
+                          recorded_by=people.trainer.user)
 
     for i, (read, passed) in PROGRESS.items():
         enrollment = enrollments[i]
@@ -100,12 +108,12 @@ def demo_step(people: Any) -> None:
                 submit_quiz(enrollment=enrollment, quiz=quiz, answers=wrong)
 
     # A catch-up session of the kick-off for those who missed it, open for registration.
-    catch_up = services.schedule_session(
+    catch_up = schedule_session(
         cohort=cohort, module=modules["lancement"], starts_at=_local(now + timedelta(days=7), 14),
         ends_at=_local(now + timedelta(days=7), 17),
         virtual_link="https://visio.maison-lumiere.example/relais-rattrapage", capacity=4,
         trainer=people.trainer)
-    services.register(session=catch_up, enrollment=enrollments[6])
+    register(session=catch_up, enrollment=enrollments[6])
     _exercises(people, enrollments, modules)
     _approvals(people)
 
@@ -184,13 +192,13 @@ def _approvals(people: Any) -> None:
         starts_on=(now + timedelta(days=10)).date(), trainers=[people.trainer])
     enrollments = {i: services.enrol(cohort=cohort, membership=learners[i]) for i in REPORTS}
     morning = program.modules[0]
-    session = services.schedule_session(
+    session = schedule_session(
         cohort=cohort, module=morning, starts_at=_local(now + timedelta(days=10), 9),
         ends_at=_local(now + timedelta(days=10), 12), place="Lyon — salle Bellecour",
         capacity=10, trainer=people.trainer)
     # Camille's request waits for Lucas's decision.
-    _camille, hugo, manon = (services.register(session=session, enrollment=enrollments[i],
-                                               requested_by=learners[i].user)
+    _camille, hugo, manon = (register(session=session, enrollment=enrollments[i],
+                                      requested_by=learners[i].user)
                              for i in REPORTS)
     approvals.approve(registration=hugo, by=manager)
     approvals.decline(registration=manon, by=manager,

@@ -28,7 +28,6 @@ from lms.courses.models import (
     COMPLETED,
     NOT_STARTED,
     WITHDRAWN,
-    Attendance,
     Cohort,
     Enrollment,
     Lesson,
@@ -36,8 +35,8 @@ from lms.courses.models import (
     ModuleProgress,
     Quiz,
     QuizQuestion,
-    TrainingSession,
 )
+from lms.courses.sessions.models import Attendance, TrainingSession
 from lms.courses.signals import module_deletion
 from lms.extensions import db
 

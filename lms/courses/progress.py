@@ -29,8 +29,8 @@ from lms.courses.models import (
     Enrollment,
     Module,
     ModuleProgress,
-    TrainingSession,
 )
+from lms.courses.sessions.models import TrainingSession
 from lms.courses.signals import enrollment_completed
 from lms.extensions import db
 from lms.xapi.agents import agent_key

@@ -20,14 +20,9 @@ from lms.core.web import (
     localized,
 )
 from lms.courses import definitions as defs
-from lms.courses.models import (
-    Cohort,
-    Enrollment,
-    Module,
-    Program,
-    TrainingSession,
-)
-from lms.courses.rendering import local
+from lms.courses.models import Cohort, Enrollment, Module, Program
+from lms.courses.sessions.calendar import local
+from lms.courses.sessions.models import TrainingSession
 from lms.extensions import db
 
 bp = org_blueprint("courses", __name__)

@@ -29,7 +29,8 @@ from lms.core.models import utcnow
 from lms.courses.elearning.models import LessonView, QuizAttempt
 from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
 from lms.courses.exercises.queries import screenshot_file
-from lms.courses.models import Attendance, Enrollment, ModuleProgress, SessionRegistration
+from lms.courses.models import Enrollment, ModuleProgress
+from lms.courses.sessions.models import Attendance, SessionRegistration
 from lms.extensions import db
 from lms.privacy.labels import EXPORT_LABELS
 from lms.privacy.statements import AGENT_KINDS, person_keys

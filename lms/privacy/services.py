@@ -54,7 +54,8 @@ from lms.core.models import utcnow
 from lms.courses.elearning.models import QuizAttempt
 from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
 from lms.courses.exercises.queries import screenshot_file
-from lms.courses.models import Enrollment, SessionRegistration
+from lms.courses.models import Enrollment
+from lms.courses.sessions.models import SessionRegistration
 from lms.extensions import db
 from lms.privacy import statements
 

@@ -15,7 +15,7 @@ from lms.coaching import queries as coaching
 from lms.core.models import utcnow
 from lms.core.web import localized
 from lms.courses.exercises.queries import count_to_review, due_for, to_review
-from lms.courses.rendering import local
+from lms.courses.sessions.calendar import local
 from lms.courses.web import KIND_LABELS
 from lms.reports import pace, queries
 

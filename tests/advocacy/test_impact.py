@@ -11,6 +11,7 @@ import pytest
 from lms.accounts.models import Role
 from lms.advocacy import impact, services
 from lms.courses import services as courses
+from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 
@@ -39,11 +40,11 @@ def world(create_org, create_user, content, questionnaire, answer_as):
                                    starts_on=date(2026, 9, 1))
     for user in (a, b, c, d):
         courses.enrol(cohort=cohort, membership=user.memberships[0])
-    courses.schedule_session(cohort=cohort, module=workshop, starts_at=T,
-                             ends_at=T.replace(hour=12), place="Lyon")
-    courses.schedule_session(cohort=cohort, module=workshop,
-                             starts_at=datetime(2026, 10, 1, 9, tzinfo=UTC),
-                             ends_at=datetime(2026, 10, 1, 12, tzinfo=UTC), place="Lyon")
+    schedule_session(cohort=cohort, module=workshop, starts_at=T,
+                     ends_at=T.replace(hour=12), place="Lyon")
+    schedule_session(cohort=cohort, module=workshop,
+                     starts_at=datetime(2026, 10, 1, 9, tzinfo=UTC),
+                     ends_at=datetime(2026, 10, 1, 12, tzinfo=UTC), place="Lyon")
     db.session.commit()
     consent(org, a, b, c, d)
     events = [
@@ -169,7 +170,7 @@ def test_no_change_is_claimed_in_the_first_week_after_training(world):
 
 
 def test_without_a_session_the_start_date_is_the_training_date(world):
-    from lms.courses.models import TrainingSession
+    from lms.courses.sessions.models import TrainingSession
 
     for s in db.session.scalars(db.select(TrainingSession)):
         db.session.delete(s)

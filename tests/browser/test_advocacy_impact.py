@@ -12,6 +12,7 @@ from lms.accounts.models import Role
 from lms.advocacy import services
 from lms.core.models import utcnow
 from lms.courses import services as courses
+from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 
 try:
@@ -41,8 +42,8 @@ def test_hr_reads_the_impact_and_a_learners_timeline(live_server: str, page: Pag
     cohort = courses.create_cohort(program=program, name="Pilot group", pilot=True)
     courses.enrol(cohort=cohort, membership=ana.memberships[0])
     kickoff = utcnow() - timedelta(weeks=6)
-    courses.schedule_session(cohort=cohort, module=workshop, starts_at=kickoff,
-                             ends_at=kickoff + timedelta(hours=3), place="Lyon")
+    schedule_session(cohort=cohort, module=workshop, starts_at=kickoff,
+                     ends_at=kickoff + timedelta(hours=3), place="Lyon")
     campaign = services.create_campaign(organization=org, kind="campaign", title="Launch T3",
                                         target_metric="signups", target_value=100)
     db.session.commit()

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from lms.accounts.models import Role
 from lms.core.models import utcnow
 from lms.courses import services
-from lms.courses.models import QR, Attendance
+from lms.courses.sessions.models import QR, Attendance
+from lms.courses.sessions.services import register, schedule_session
 from lms.extensions import db
 
 try:
@@ -43,10 +44,10 @@ def test_a_learner_signs_in_by_scanning_the_trainers_code(live_server: str, page
     cohort = services.create_cohort(program=program, name="Vague 1")
     enrollment = services.enrol(cohort=cohort, membership=nina.memberships[0])
     now = utcnow()
-    session = services.schedule_session(cohort=cohort, module=program.modules[0],
-                                        starts_at=now - timedelta(minutes=5),
-                                        ends_at=now + timedelta(hours=3), place="Salle Rhône")
-    services.register(session=session, enrollment=enrollment)
+    session = schedule_session(cohort=cohort, module=program.modules[0],
+                               starts_at=now - timedelta(minutes=5),
+                               ends_at=now + timedelta(hours=3), place="Salle Rhône")
+    register(session=session, enrollment=enrollment)
     db.session.commit()
 
     page.goto("/login")

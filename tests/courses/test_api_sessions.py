@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from lms.accounts import services as accounts
 from lms.accounts.models import Role
 from lms.courses import services
-from lms.courses.models import Attendance, SessionRegistration
+from lms.courses.sessions.models import Attendance, SessionRegistration
 from lms.extensions import db
 from lms.xapi.models import Statement
 

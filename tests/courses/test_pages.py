@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from lms.courses import definitions as defs
 from lms.courses import services
 from lms.courses.elearning.models import QuizAttempt
-from lms.courses.models import Attendance, Enrollment, Program, SessionRegistration
+from lms.courses.models import Enrollment, Program
+from lms.courses.sessions.models import Attendance, SessionRegistration
+from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 from tests.conftest import csrf_token
 
@@ -264,12 +266,12 @@ def test_nav_links_by_role(enrolled, client, login):
 
 def test_learners_register_themselves_and_join_the_waiting_list(enrolled, client, login):
     w = enrolled
-    future = services.schedule_session(cohort=w.cohort, module=w.module("lancement"),
-                                       starts_at=at(28, 13), ends_at=at(28, 16),
-                                       virtual_link="https://visio.example/r", capacity=1)
-    past = services.schedule_session(cohort=w.cohort, module=w.module("lancement"),
-                                     starts_at=at(1, 8).replace(year=2025),
-                                     ends_at=at(1, 11).replace(year=2025), place="Lyon")
+    future = schedule_session(cohort=w.cohort, module=w.module("lancement"),
+                              starts_at=at(28, 13), ends_at=at(28, 16),
+                              virtual_link="https://visio.example/r", capacity=1)
+    past = schedule_session(cohort=w.cohort, module=w.module("lancement"),
+                            starts_at=at(1, 8).replace(year=2025),
+                            ends_at=at(1, 11).replace(year=2025), place="Lyon")
     db.session.commit()
     statuses = []
     for i in (0, 1):

@@ -11,7 +11,9 @@ from lms.courses.elearning.models import LessonView, QuizAttempt
 from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.courses.exercises.models import ExerciseSubmission
 from lms.courses.exercises.services import submit_evidence
-from lms.courses.models import Module, ModuleProgress, Program, Quiz, QuizQuestion, TrainingSession
+from lms.courses.models import Module, ModuleProgress, Program, Quiz, QuizQuestion
+from lms.courses.sessions.models import TrainingSession
+from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 
 from .conftest import at
@@ -237,8 +239,8 @@ def test_deleting_a_module_with_sessions_and_the_last_module(world, client, logi
                                                              create_org):
     w = world
     lancement = w.module("lancement")
-    services.schedule_session(cohort=w.cohort, module=lancement, starts_at=at(2, 9),
-                              ends_at=at(2, 12), place="Salle A")
+    schedule_session(cohort=w.cohort, module=lancement, starts_at=at(2, 9),
+                     ends_at=at(2, 12), place="Salle A")
     blank = services.create_blank_program(organization=w.org, title="Brouillon", language="fr")
     db.session.commit()
     login(w.trainer)

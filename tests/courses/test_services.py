@@ -11,14 +11,14 @@ from sqlalchemy import func, select
 
 from lms.core.errors import Conflict, ValidationFailed
 from lms.courses import services
-from lms.courses.models import (
-    ACTIVE,
-    REGISTERED,
-    WAITLISTED,
-    WITHDRAWN,
-    Enrollment,
-    Program,
-    SessionRegistration,
+from lms.courses.models import ACTIVE, WITHDRAWN, Enrollment, Program
+from lms.courses.sessions.models import REGISTERED, WAITLISTED, SessionRegistration
+from lms.courses.sessions.services import (
+    half_days,
+    record_attendance,
+    register,
+    schedule_session,
+    set_capacity,
 )
 from lms.extensions import db
 from lms.xapi.models import Statement
@@ -88,10 +88,10 @@ def test_csv_enrolment_is_all_or_nothing_with_line_numbers(world, create_user):
 
 def test_withdraw_frees_the_seat_and_promotes_the_waiting_list(enrolled):
     w = enrolled
-    session = services.schedule_session(cohort=w.cohort, module=w.module("lancement"),
-                                        starts_at=at(28, 8), ends_at=at(28, 11),
-                                        place="Lyon, salle Rhône", capacity=2)
-    regs = [services.register(session=session, enrollment=e) for e in w.enrollments]
+    session = schedule_session(cohort=w.cohort, module=w.module("lancement"),
+                               starts_at=at(28, 8), ends_at=at(28, 11),
+                               place="Lyon, salle Rhône", capacity=2)
+    regs = [register(session=session, enrollment=e) for e in w.enrollments]
     assert [r.status for r in regs] == [REGISTERED, REGISTERED, WAITLISTED, WAITLISTED]
     services.withdraw(enrollment=w.enrollments[0])
     db.session.commit()
@@ -102,10 +102,10 @@ def test_withdraw_frees_the_seat_and_promotes_the_waiting_list(enrolled):
     assert statuses[w.enrollments[2].id] == REGISTERED  # first on the list
     assert statuses[w.enrollments[3].id] == WAITLISTED
     # A waitlisted learner who leaves promotes nobody; a bigger room promotes in order.
-    promoted = services.set_capacity(session=session, capacity=3)
+    promoted = set_capacity(session=session, capacity=3)
     assert [r.enrollment_id for r in promoted] == [w.enrollments[3].id]
     with pytest.raises(ValidationFailed):
-        services.set_capacity(session=session, capacity=1)
+        set_capacity(session=session, capacity=1)
     # Re-enrolling the withdrawn learner reactivates the same enrolment (same registration).
     again = services.enrol(cohort=w.cohort, membership=w.enrollments[0].membership)
     assert again.id == w.enrollments[0].id and again.status == ACTIVE
@@ -114,26 +114,26 @@ def test_withdraw_frees_the_seat_and_promotes_the_waiting_list(enrolled):
 def test_schedule_session_validates(enrolled):
     w = enrolled
     with pytest.raises(ValidationFailed) as exc:
-        services.schedule_session(cohort=w.cohort, module=w.module("profil"),
-                                  starts_at=at(2, 10), ends_at=at(2, 9))
+        schedule_session(cohort=w.cohort, module=w.module("profil"),
+                         starts_at=at(2, 10), ends_at=at(2, 9))
     assert set(exc.value.fields) == {"module", "ends_at", "place"}
 
 
 def test_half_days_and_attendance_drive_the_workshop_progress(enrolled):
     w = enrolled
     # 9:00–17:00 Paris time on two days = four half-days.
-    session = services.schedule_session(cohort=w.cohort, module=w.module("lancement"),
-                                        starts_at=at(1, 8), ends_at=at(2, 16),
-                                        virtual_link="https://meet.example/relais")
-    assert services.half_days(session) == [(date(2026, 12, 1), "am"), (date(2026, 12, 1), "pm"),
+    session = schedule_session(cohort=w.cohort, module=w.module("lancement"),
+                               starts_at=at(1, 8), ends_at=at(2, 16),
+                               virtual_link="https://meet.example/relais")
+    assert half_days(session) == [(date(2026, 12, 1), "am"), (date(2026, 12, 1), "pm"),
                                            (date(2026, 12, 2), "am"), (date(2026, 12, 2), "pm")]
     e = w.enrollments[0]
     with pytest.raises(ValidationFailed):  # no seat yet
-        services.record_attendance(session=session, enrollment=e, day=date(2026, 12, 1),
-                                   half="am", status="present", recorded_by=w.trainer)
-    services.register(session=session, enrollment=e)
-    mark = services.record_attendance(session=session, enrollment=e, day=date(2026, 12, 1),
-                                      half="am", status="present", recorded_by=w.trainer)
+        record_attendance(session=session, enrollment=e, day=date(2026, 12, 1),
+                          half="am", status="present", recorded_by=w.trainer)
+    register(session=session, enrollment=e)
+    mark = record_attendance(session=session, enrollment=e, day=date(2026, 12, 1),
+                             half="am", status="present", recorded_by=w.trainer)
     db.session.commit()
     assert mark.signed_at is not None and mark.recorded_by_id == w.trainer.id
     (st,) = statements("attended")
@@ -141,13 +141,13 @@ def test_half_days_and_attendance_drive_the_workshop_progress(enrolled):
     progress = {p.module.key: p.state for p in e.progress}
     assert progress["lancement"] == "completed"
     # Same mark again: nothing new. Corrected to absent: the statement is voided, progress back.
-    services.record_attendance(session=session, enrollment=e, day=date(2026, 12, 1), half="am",
-                               status="present", recorded_by=w.trainer)
+    record_attendance(session=session, enrollment=e, day=date(2026, 12, 1), half="am",
+                      status="present", recorded_by=w.trainer)
     assert len(statements("attended")) == 1
-    services.record_attendance(session=session, enrollment=e, day=date(2026, 12, 1), half="am",
-                               status="absent", recorded_by=w.trainer)
+    record_attendance(session=session, enrollment=e, day=date(2026, 12, 1), half="am",
+                      status="absent", recorded_by=w.trainer)
     db.session.commit()
     assert {p.module.key: p.state for p in e.progress}["lancement"] == "not_started"
     with pytest.raises(ValidationFailed):  # not one of the session's half-days
-        services.record_attendance(session=session, enrollment=e, day=date(2026, 12, 3),
-                                   half="am", status="present", recorded_by=w.trainer)
+        record_attendance(session=session, enrollment=e, day=date(2026, 12, 3),
+                          half="am", status="present", recorded_by=w.trainer)

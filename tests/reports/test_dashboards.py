@@ -14,6 +14,7 @@ from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.courses.exercises.queries import due_for
 from lms.courses.exercises.services import submit_evidence
 from lms.courses.models import Cohort
+from lms.courses.sessions.services import half_days, record_attendance, register, schedule_session
 from lms.extensions import db
 from lms.reports import queries
 
@@ -70,11 +71,11 @@ def test_learner_sees_due_exercises_next_session_and_followup(enrolled, client, 
     w = enrolled
     e = w.enrollments[0]
     now = utcnow()
-    session = services.schedule_session(
+    session = schedule_session(
         cohort=w.cohort, module=w.module("lancement"), starts_at=now + timedelta(days=3),
         ends_at=now + timedelta(days=3, hours=3), place="Salle Jean Jaurès",
         virtual_link="https://visio.example.com/lancement")
-    registration = services.register(session=session, enrollment=e)
+    registration = register(session=session, enrollment=e)
     coach = w.member(w.trainer)
     coaching.schedule(enrollment=e, module=w.module("suivi-1"), coach=coach,
                       scheduled_at=now + timedelta(days=10), duration_minutes=45,
@@ -118,14 +119,14 @@ def test_trainer_dashboard_lists_the_work_waiting(enrolled, client, login, creat
     now = utcnow()
     first, second = w.enrollments[:2]
     # A session that started two hours ago, with two seats and one mark.
-    session = services.schedule_session(
+    session = schedule_session(
         cohort=w.cohort, module=w.module("lancement"), starts_at=now - timedelta(hours=2),
         ends_at=now - timedelta(hours=1), place="Salle A")
     for e in (first, second):
-        services.register(session=session, enrollment=e)
-    day, half = services.half_days(session)[0]
-    services.record_attendance(session=session, enrollment=first, day=day, half=half,
-                               status="present", recorded_by=w.trainer)
+        register(session=session, enrollment=e)
+    day, half = half_days(session)[0]
+    record_attendance(session=session, enrollment=first, day=day, half=half,
+                      status="present", recorded_by=w.trainer)
     # A hand-in to review and an overdue follow-up.
     module = w.module("exercice-profil")
     submission = submit_evidence(
@@ -150,8 +151,8 @@ def test_trainer_dashboard_lists_the_work_waiting(enrolled, client, login, creat
     assert "50 % expected by now" in page
     assert "more than 15 points below" in page  # the rule is said on the page
     # Once the sheet is complete, the session leaves the list.
-    services.record_attendance(session=session, enrollment=second, day=day, half=half,
-                               status="absent", recorded_by=w.trainer)
+    record_attendance(session=session, enrollment=second, day=day, half=half,
+                      status="absent", recorded_by=w.trainer)
     db.session.commit()
     page = _page(client)
     assert f"/sessions/{session.id}/attendance" not in page

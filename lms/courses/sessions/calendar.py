@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from lms.courses.services import local_zone
+from lms.courses.sessions.services import local_zone
 
 
 def local(value: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
