@@ -29,7 +29,8 @@ from lms.accounts.models import Membership
 from lms.advocacy import impact, timeline, verification
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.courses import services as courses
-from lms.courses.models import Cohort
+from lms.courses.cohorts.models import Cohort
+from lms.courses.cohorts.services import create_cohort
 from lms.courses.sessions.models import TrainingSession
 from lms.extensions import db
 
@@ -64,8 +65,8 @@ def build(learners: int, events: int, cohorts: int) -> tuple[Any, list[Cohort], 
     size = max(1, learners // cohorts)
     made = []
     for c in range(cohorts):
-        cohort = courses.create_cohort(program=program, name=f"Vague {c + 1}",
-                                       starts_on=(YEAR + timedelta(days=150 + c)).date())
+        cohort = create_cohort(program=program, name=f"Vague {c + 1}",
+                               starts_on=(YEAR + timedelta(days=150 + c)).date())
         kickoff = YEAR + timedelta(days=160 + c, hours=9)
         db.session.add(TrainingSession(organization_id=org.id, module=workshop, cohort=cohort,
                                        starts_at=kickoff, ends_at=kickoff + timedelta(hours=3),

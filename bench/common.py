@@ -72,7 +72,9 @@ from lms.accounts import services as accounts  # noqa: E402
 from lms.accounts.models import Membership, Organization, Role, User  # noqa: E402
 from lms.core.models import utcnow  # noqa: E402
 from lms.courses import services as courses  # noqa: E402
-from lms.courses.models import Cohort, Enrollment, Program, new_uuid  # noqa: E402
+from lms.courses.cohorts.models import Cohort, Enrollment, new_uuid  # noqa: E402
+from lms.courses.cohorts.services import create_cohort  # noqa: E402
+from lms.courses.models import Program  # noqa: E402
 from lms.extensions import db  # noqa: E402
 
 PASSWORD = "bench-password"
@@ -153,7 +155,7 @@ def catalogue_program(org: Organization, slug: str = SIX_WEEKS) -> Program:
 
 
 def make_cohorts(program: Program, count: int, **fields: Any) -> list[Cohort]:
-    return [courses.create_cohort(program=program, name=f"Vague {n + 1}", **fields)
+    return [create_cohort(program=program, name=f"Vague {n + 1}", **fields)
             for n in range(count)]
 
 

@@ -20,7 +20,7 @@ import common as bench
 from lms.accounts import services as accounts
 from lms.accounts.models import Role
 from lms.core.models import utcnow
-from lms.courses import services
+from lms.courses.cohorts.services import create_cohort, enrol
 from lms.courses.sessions.services import half_days, local_zone, register, schedule_session
 from lms.extensions import db
 
@@ -33,7 +33,7 @@ def main() -> None:
         trainer_user = accounts.create_user(email="t@bench.example", display_name="Formatrice")
         trainer = accounts.add_member(organization=org, user=trainer_user, role=Role.TRAINER)
         program = bench.catalogue_program(org, "formation-ambassadeurs-1-jour")
-        cohort = services.create_cohort(program=program, name="Banc", trainers=[trainer])
+        cohort = create_cohort(program=program, name="Banc", trainers=[trainer])
         zone = local_zone()
         first = (utcnow() + timedelta(days=1)).astimezone(zone).date()
         session = schedule_session(
@@ -46,7 +46,7 @@ def main() -> None:
             member = accounts.add_member(organization=org, user=accounts.create_user(
                 email=f"l{i}@bench.example", display_name=f"Apprenant·e {i:03d}"),
                 role=Role.LEARNER)
-            enrollment = services.enrol(cohort=cohort, membership=member)
+            enrollment = enrol(cohort=cohort, membership=member)
             register(session=session, enrollment=enrollment)
             enrollments.append(enrollment)
         for n in range(args.sessions):

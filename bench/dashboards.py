@@ -21,7 +21,7 @@ from sqlalchemy import insert
 from lms.accounts import services as accounts
 from lms.accounts.models import Membership, Role
 from lms.core.models import utcnow
-from lms.courses.models import CohortTrainer, ModuleProgress
+from lms.courses.cohorts.models import CohortTrainer, ModuleProgress
 from lms.courses.sessions.models import Attendance, SessionRegistration
 from lms.courses.sessions.services import half_days, schedule_session
 from lms.extensions import db

@@ -19,9 +19,9 @@ import common as bench
 
 from lms.accounts.models import Membership, Role
 from lms.core.models import utcnow
+from lms.courses.cohorts.models import CohortTrainer
 from lms.courses.exercises.models import ExerciseSubmission
 from lms.courses.exercises.queries import count_to_review, due_for, to_review
-from lms.courses.models import CohortTrainer
 from lms.extensions import db
 
 

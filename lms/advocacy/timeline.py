@@ -21,8 +21,8 @@ from sqlalchemy.orm import selectinload
 from lms.accounts.models import Membership
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.assessments.models import SUBMITTED, Attempt
+from lms.courses.cohorts.models import COMPLETED, Enrollment, ModuleProgress
 from lms.courses.elearning.models import QuizAttempt
-from lms.courses.models import COMPLETED, Enrollment, ModuleProgress
 from lms.courses.sessions.models import Attendance, TrainingSession
 from lms.extensions import db
 

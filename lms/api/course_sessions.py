@@ -30,8 +30,9 @@ from lms.api.courses import cohort_in_org, enrollment_json, modules_progress
 from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, path_param, ref, returns
 from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.models import utcnow
-from lms.courses import services
-from lms.courses.models import Cohort, Enrollment, Module
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.cohorts.services import withdraw
+from lms.courses.models import Module
 from lms.courses.sessions import approvals
 from lms.courses.sessions import services as session_services
 from lms.courses.sessions.models import (
@@ -431,7 +432,7 @@ def withdraw_enrolment(membership: Membership, cohort_id: int, enrollment_id: st
     freed and go to the waiting list. 409 when already withdrawn.
     """
     enrollment = _enrollment_in(cohort_in_org(membership, cohort_id), enrollment_id)
-    services.withdraw(enrollment=enrollment)
+    withdraw(enrollment=enrollment)
     db.session.commit()
     return _enrolment_detail(enrollment)
 

@@ -14,10 +14,11 @@ from lms.accounts.models import Membership, Role
 from lms.api.base import bp, json_body, org_member, page_args
 from lms.api.openapi import ORG, PATHS, SCHEMAS, errors, ref, returns
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
+from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.exercises.models import ExerciseReview, ExerciseSubmission
 from lms.courses.exercises.queries import queue_query
 from lms.courses.exercises.services import review_submission, submit_evidence
-from lms.courses.models import Cohort, Enrollment, Module
+from lms.courses.models import Module
 from lms.extensions import db
 
 

@@ -18,7 +18,7 @@ from lms.certificates import recertification, rendering, services
 from lms.certificates.models import Certificate
 from lms.core.models import utcnow
 from lms.courses import statements as xs
-from lms.courses.models import Cohort, Enrollment
+from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.extensions import db
 from lms.xapi.builders import agent_for_user
 from lms.xapi.record import record

@@ -19,7 +19,8 @@ from typing import Any
 
 from lms.coaching.models import ActionItem, FollowUp
 from lms.courses import statements as xs
-from lms.courses.models import Enrollment, Module
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.models import Module
 from lms.xapi import builders as b
 
 

@@ -13,7 +13,9 @@ def init_app(app: Flask) -> None:
 
     # Every sub-package's models (tables known to migrations and tests) and views (routes on
     # web.bp, registered below).
-    from lms.courses import models, progress, services, views, web  # noqa: F401
+    from lms.courses import models, services, views, web  # noqa: F401
+    from lms.courses.cohorts import progress
+    from lms.courses.cohorts import views as cohort_views  # noqa: F401
     from lms.courses.demo import demo_step
     from lms.courses.elearning import models as elearning_models  # noqa: F401
     from lms.courses.elearning import views as elearning_views  # noqa: F401

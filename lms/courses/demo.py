@@ -14,6 +14,7 @@ from sqlalchemy import select
 from lms.accounts import services as accounts
 from lms.core.models import utcnow
 from lms.courses import services
+from lms.courses.cohorts.services import create_cohort, enrol
 from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.courses.exercises.queries import settings_of
 from lms.courses.exercises.services import (
@@ -69,11 +70,11 @@ def demo_step(people: Any) -> None:
         services.load_catalogue()
     program = services.copy_from_catalogue(organization=org, slug=PATH)
     now = utcnow()
-    cohort = services.create_cohort(
+    cohort = create_cohort(
         program=program, name="Groupe pilote — automne", pilot=True,
         starts_on=(now - timedelta(days=14)).date(), ends_on=(now + timedelta(days=28)).date(),
         trainers=[people.trainer])
-    enrollments = [services.enrol(cohort=cohort, membership=m) for m in people.learners]
+    enrollments = [enrol(cohort=cohort, membership=m) for m in people.learners]
     modules = {m.key: m for m in program.modules}
 
     kickoff = schedule_session(
@@ -187,10 +188,10 @@ def _approvals(people: Any) -> None:
     program = services.copy_from_catalogue(organization=org, slug=APPROVAL_PATH)
     approvals.set_approval_required(program=program, required=True)
     now = utcnow()
-    cohort = services.create_cohort(
+    cohort = create_cohort(
         program=program, name="Vague 1 — équipes commerciales",
         starts_on=(now + timedelta(days=10)).date(), trainers=[people.trainer])
-    enrollments = {i: services.enrol(cohort=cohort, membership=learners[i]) for i in REPORTS}
+    enrollments = {i: enrol(cohort=cohort, membership=learners[i]) for i in REPORTS}
     morning = program.modules[0]
     session = schedule_session(
         cohort=cohort, module=morning, starts_at=_local(now + timedelta(days=10), 9),

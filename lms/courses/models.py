@@ -4,14 +4,11 @@ module progress (a projection of xAPI statements), sessions, registrations and a
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
-    Date,
-    Float,
     ForeignKey,
     Index,
     String,
@@ -21,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import Membership, Organization
+from lms.accounts.models import Organization
 from lms.core.models import Base, TimestampMixin, utcnow
 
 # Module kinds, in the words of DESIGN.md §2.
@@ -30,21 +27,6 @@ KINDS = ("workshop", "conference", "group_training", "elearning", "exercise", "c
 
 # Kinds delivered as dated sessions with attendance.
 SESSION_KINDS = ("workshop", "conference", "group_training")
-
-
-# Enrollment status.
-INVITED, ACTIVE, WITHDRAWN, COMPLETED = "invited", "active", "withdrawn", "completed"
-ENROLLMENT_STATUSES = (INVITED, ACTIVE, WITHDRAWN, COMPLETED)
-
-
-# Module progress state.
-NOT_STARTED, IN_PROGRESS, FAILED = "not_started", "in_progress", "failed"
-PROGRESS_STATES = (NOT_STARTED, IN_PROGRESS, COMPLETED, FAILED)
-
-
-def new_uuid() -> str:
-    """A random UUID as a lower-case string (enrolment ids are xAPI registrations)."""
-    return str(uuid.uuid4())
 
 
 class Program(TimestampMixin, Base):
@@ -170,86 +152,6 @@ class QuizQuestion(Base):
     def multiple(self) -> bool:
         """Whether more than one option is right (check boxes rather than radio buttons)."""
         return sum(1 for o in self.options if o.get("correct")) > 1
-
-
-class Cohort(TimestampMixin, Base):
-    """Learners following one program together (the pilot group first)."""
-
-    __tablename__ = "cohorts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"),
-                                            index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    starts_on: Mapped[date | None] = mapped_column(Date)
-    ends_on: Mapped[date | None] = mapped_column(Date)
-    pilot: Mapped[bool] = mapped_column(default=False, server_default=false())
-
-    program: Mapped[Program] = relationship()
-    trainers: Mapped[list[Membership]] = relationship(secondary="cohort_trainers")
-    enrollments: Mapped[list[Enrollment]] = relationship(
-        back_populates="cohort", cascade="all, delete-orphan", passive_deletes=True)
-
-
-class CohortTrainer(Base):
-    """A trainer of a cohort."""
-
-    __tablename__ = "cohort_trainers"
-
-    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"),
-                                           primary_key=True)
-    membership_id: Mapped[int] = mapped_column(
-        ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True)
-
-
-class Enrollment(Base):
-    """A learner in a cohort. Its id, a UUID, is the xAPI ``registration`` of every statement
-    about this learner's path through the program.
-    """
-
-    __tablename__ = "enrollments"
-    __table_args__ = (UniqueConstraint("cohort_id", "membership_id"),)
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
-    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"),
-                                           index=True)
-    membership_id: Mapped[int] = mapped_column(
-        ForeignKey("memberships.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
-    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
-    completed_at: Mapped[datetime | None] = mapped_column()
-    withdrawn_at: Mapped[datetime | None] = mapped_column()
-
-    cohort: Mapped[Cohort] = relationship(back_populates="enrollments")
-    membership: Mapped[Membership] = relationship()
-    progress: Mapped[list[ModuleProgress]] = relationship(
-        back_populates="enrollment", cascade="all, delete-orphan", passive_deletes=True)
-
-
-class ModuleProgress(Base):
-    """Where a learner stands in one module: derived from statements, never set by hand."""
-
-    __tablename__ = "module_progress"
-    __table_args__ = (UniqueConstraint("enrollment_id", "module_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    enrollment_id: Mapped[str] = mapped_column(
-        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
-    module_id: Mapped[int] = mapped_column(ForeignKey("program_modules.id", ondelete="CASCADE"),
-                                           index=True)
-    state: Mapped[str] = mapped_column(String(16), default=NOT_STARTED)
-    # Best score in percent (quizzes), when the rule has one.
-    score: Mapped[float | None] = mapped_column(Float)
-    # Share of the module's steps done (lessons viewed, quizzes passed), 0–100, for the bars.
-    percent: Mapped[int] = mapped_column(default=0, server_default="0")
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    enrollment: Mapped[Enrollment] = relationship(back_populates="progress")
-    module: Mapped[Module] = relationship()
 
 
 # Exercise submissions, reviews and AFEST records live in their own file (one reason to change).

@@ -14,14 +14,8 @@ from flask import current_app
 
 from lms.accounts.models import User
 from lms.core.models import utcnow
-from lms.courses.models import (
-    Enrollment,
-    Lesson,
-    Module,
-    Program,
-    Quiz,
-    QuizQuestion,
-)
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.models import Lesson, Module, Program, Quiz, QuizQuestion
 from lms.courses.sessions.models import TrainingSession
 from lms.xapi.builders import agent_for_user
 from lms.xapi.record import record

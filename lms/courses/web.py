@@ -20,7 +20,8 @@ from lms.core.web import (
     localized,
 )
 from lms.courses import definitions as defs
-from lms.courses.models import Cohort, Enrollment, Module, Program
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.models import Module, Program
 from lms.courses.sessions.calendar import local
 from lms.courses.sessions.models import TrainingSession
 from lms.extensions import db

@@ -11,7 +11,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the pages and the mapping of package activities to modules."""
-    from lms.courses import progress
+    from lms.courses.cohorts import progress
     from lms.packages import models, queries, views  # noqa: F401  (tables known to migrations)
 
     app.register_blueprint(views.bp)

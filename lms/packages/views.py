@@ -29,7 +29,8 @@ from lms.accounts.models import Role
 from lms.core.errors import DomainError
 from lms.core.limits import MULTIPART_ROOM, max_body
 from lms.core.web import localized
-from lms.courses.models import WITHDRAWN, Cohort, Enrollment, Module, Program
+from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
+from lms.courses.models import Module, Program
 from lms.extensions import db
 from lms.packages import queries, services
 from lms.packages.models import XapiPackage

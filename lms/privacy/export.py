@@ -26,10 +26,10 @@ from lms.certificates.models import Certificate
 from lms.certificates.rendering import pdf_bytes
 from lms.coaching.models import ActionItem, FollowUp
 from lms.core.models import utcnow
+from lms.courses.cohorts.models import Enrollment, ModuleProgress
 from lms.courses.elearning.models import LessonView, QuizAttempt
 from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
 from lms.courses.exercises.queries import screenshot_file
-from lms.courses.models import Enrollment, ModuleProgress
 from lms.courses.sessions.models import Attendance, SessionRegistration
 from lms.extensions import db
 from lms.privacy.labels import EXPORT_LABELS

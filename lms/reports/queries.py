@@ -17,17 +17,16 @@ from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Membership, Role
 from lms.core.models import utcnow
-from lms.courses.elearning.models import LessonView
-from lms.courses.models import (
+from lms.courses.cohorts.models import (
     COMPLETED,
     WITHDRAWN,
     Cohort,
     CohortTrainer,
     Enrollment,
-    Module,
     ModuleProgress,
-    Program,
 )
+from lms.courses.elearning.models import LessonView
+from lms.courses.models import Module, Program
 from lms.courses.sessions.models import REGISTERED, Attendance, SessionRegistration, TrainingSession
 from lms.courses.sessions.services import half_days, local_zone
 from lms.extensions import db

@@ -11,6 +11,7 @@ import pytest
 from lms.accounts.models import Role
 from lms.advocacy import impact, services
 from lms.courses import services as courses
+from lms.courses.cohorts.services import create_cohort, enrol
 from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 from tests.advocacy.helpers import consent
@@ -36,10 +37,10 @@ def world(create_org, create_user, content, questionnaire, answer_as):
                                                                           "Chloé", "Denis"))
     program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
     workshop = courses.add_module(program=program, kind="workshop", title="Atelier")
-    cohort = courses.create_cohort(program=program, name="Pilote", pilot=True,
-                                   starts_on=date(2026, 9, 1))
+    cohort = create_cohort(program=program, name="Pilote", pilot=True,
+                           starts_on=date(2026, 9, 1))
     for user in (a, b, c, d):
-        courses.enrol(cohort=cohort, membership=user.memberships[0])
+        enrol(cohort=cohort, membership=user.memberships[0])
     schedule_session(cohort=cohort, module=workshop, starts_at=T,
                      ends_at=T.replace(hour=12), place="Lyon")
     schedule_session(cohort=cohort, module=workshop,
@@ -246,7 +247,7 @@ def test_the_report_in_french(world, client, login):
 def test_the_cohort_overview_is_paged(world, client, login):
     program = world["cohort"].program
     for n in range(11):
-        courses.create_cohort(program=program, name=f"Vague {n + 1:02d}")
+        create_cohort(program=program, name=f"Vague {n + 1:02d}")
     db.session.commit()
     login(world["hr"])
     first = client.get(f"/o/{world['org'].slug}/advocacy/impact").get_data(as_text=True)

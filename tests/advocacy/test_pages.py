@@ -160,6 +160,7 @@ def test_background_import_without_skip_writes_nothing_and_keeps_the_report(
 
 def test_dashboard_filters_by_cohort(client, create_org, create_user, login):
     from lms.courses import services as courses
+    from lms.courses.cohorts.services import create_cohort, enrol
 
     org = create_org(slug="dash")
     hr = create_user(Role.HR, org=org)
@@ -167,8 +168,8 @@ def test_dashboard_filters_by_cohort(client, create_org, create_user, login):
     b = create_user(org=org, name="Bruno")
     seed(org, a, b)
     program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
-    cohort = courses.create_cohort(program=program, name="Pilote")
-    courses.enrol(cohort=cohort, membership=b.memberships[0])
+    cohort = create_cohort(program=program, name="Pilote")
+    enrol(cohort=cohort, membership=b.memberships[0])
     db.session.commit()
     login(hr)
     page = client.get(f"/o/dash/advocacy?cohort={cohort.id}").get_data(as_text=True)

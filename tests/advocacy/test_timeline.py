@@ -11,6 +11,7 @@ from lms.accounts.models import Role
 from lms.advocacy import services, timeline
 from lms.core.models import utcnow
 from lms.courses import services as courses
+from lms.courses.cohorts.services import create_cohort, enrol
 from lms.courses.elearning.services import view_lesson
 from lms.courses.sessions.services import half_days, record_attendance, register, schedule_session
 from lms.extensions import db
@@ -26,8 +27,8 @@ def world(create_org, create_user):
     other = create_user(Role.LEARNER, org=org, name="Hugo")
     program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
     workshop = courses.add_module(program=program, kind="workshop", title="Atelier")
-    cohort = courses.create_cohort(program=program, name="Pilote")
-    enrollment = courses.enrol(cohort=cohort, membership=learner.memberships[0])
+    cohort = create_cohort(program=program, name="Pilote")
+    enrollment = enrol(cohort=cohort, membership=learner.memberships[0])
     now = utcnow()
     session = schedule_session(cohort=cohort, module=workshop,
                                starts_at=now - timedelta(days=3, hours=2),

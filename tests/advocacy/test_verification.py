@@ -11,9 +11,10 @@ from lms.accounts.models import Role
 from lms.advocacy import csvimport, services, verification
 from lms.core.models import utcnow
 from lms.courses import services as courses
+from lms.courses.cohorts.models import ModuleProgress
+from lms.courses.cohorts.services import create_cohort, enrol
 from lms.courses.exercises import queries as exercise_queries
 from lms.courses.exercises import services as exercise_services
-from lms.courses.models import ModuleProgress
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 
@@ -32,8 +33,8 @@ def world(create_org, create_user):
     # The cohort started 30 days ago; the learners were enrolled before that: the exercise opened
     # at the cohort's start.
     start = (utcnow() - timedelta(days=30)).date()
-    cohort = courses.create_cohort(program=program, name="Pilote", starts_on=start)
-    enrollments = [courses.enrol(cohort=cohort, membership=u.memberships[0])
+    cohort = create_cohort(program=program, name="Pilote", starts_on=start)
+    enrollments = [enrol(cohort=cohort, membership=u.memberships[0])
                    for u in (learner, other)]
     for enrollment in enrollments:
         enrollment.enrolled_at = utcnow() - timedelta(days=40)

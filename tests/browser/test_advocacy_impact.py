@@ -12,6 +12,7 @@ from lms.accounts.models import Role
 from lms.advocacy import services
 from lms.core.models import utcnow
 from lms.courses import services as courses
+from lms.courses.cohorts.services import create_cohort, enrol
 from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 
@@ -39,8 +40,8 @@ def test_hr_reads_the_impact_and_a_learners_timeline(live_server: str, page: Pag
     ana = create_user(Role.LEARNER, org=org, name="Ana Learner", password=PASSWORD)
     program = courses.create_blank_program(organization=org, title="Parcours", language="en")
     workshop = courses.add_module(program=program, kind="workshop", title="Kick-off")
-    cohort = courses.create_cohort(program=program, name="Pilot group", pilot=True)
-    courses.enrol(cohort=cohort, membership=ana.memberships[0])
+    cohort = create_cohort(program=program, name="Pilot group", pilot=True)
+    enrol(cohort=cohort, membership=ana.memberships[0])
     kickoff = utcnow() - timedelta(weeks=6)
     schedule_session(cohort=cohort, module=workshop, starts_at=kickoff,
                      ends_at=kickoff + timedelta(hours=3), place="Lyon")

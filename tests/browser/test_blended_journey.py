@@ -15,7 +15,8 @@ from lms.accounts.models import Role
 from lms.coaching.models import FollowUp
 from lms.core.models import utcnow
 from lms.courses import services
-from lms.courses.models import Cohort, Enrollment, Program
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.models import Program
 from lms.courses.sessions.models import TrainingSession
 from lms.courses.sessions.services import local_zone
 from lms.extensions import db

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from lms.accounts.models import Role
 from lms.core.models import utcnow
 from lms.courses import services
+from lms.courses.cohorts.services import create_cohort, enrol
 from lms.courses.sessions.models import QR, Attendance
 from lms.courses.sessions.services import register, schedule_session
 from lms.extensions import db
@@ -41,8 +42,8 @@ def test_a_learner_signs_in_by_scanning_the_trainers_code(live_server: str, page
     nina = create_user(Role.LEARNER, org=org, name="Nina Apprenante", password=PASSWORD)
     program = services.copy_from_catalogue(organization=org,
                                            slug="sensibilisation-reseaux-sociaux")
-    cohort = services.create_cohort(program=program, name="Vague 1")
-    enrollment = services.enrol(cohort=cohort, membership=nina.memberships[0])
+    cohort = create_cohort(program=program, name="Vague 1")
+    enrollment = enrol(cohort=cohort, membership=nina.memberships[0])
     now = utcnow()
     session = schedule_session(cohort=cohort, module=program.modules[0],
                                starts_at=now - timedelta(minutes=5),

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from lms.courses import services as courses
-from lms.courses.models import ModuleProgress
+from lms.courses.cohorts.models import ModuleProgress
+from lms.courses.cohorts.services import create_cohort, enrol
 from lms.extensions import db
 from tests.support import PASSWORD, membership
 
@@ -68,9 +69,9 @@ def test_a_launched_package_completes_its_module(live_server: str, page: Page,
                                           slug="parcours-ambassadeurs-6-semaines")
     module = next(m for m in program.modules if m.key == "profil")
     module.completion = {"type": "xapi_completed"}
-    cohort = courses.create_cohort(program=program, name="Pilot", pilot=True, starts_on=None,
-                                   trainers=[])
-    enrollment = courses.enrol(cohort=cohort, membership=membership(learner, org))
+    cohort = create_cohort(program=program, name="Pilot", pilot=True, starts_on=None,
+                           trainers=[])
+    enrollment = enrol(cohort=cohort, membership=membership(learner, org))
     db.session.commit()
     program_id, module_id, enrollment_id = program.id, module.id, enrollment.id
     archive = tmp_path / "package.zip"

@@ -8,7 +8,7 @@ import threading
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from lms.courses.models import Enrollment
+from lms.courses.cohorts.models import Enrollment
 from lms.courses.sessions import services as session_services
 from lms.courses.sessions.models import SessionRegistration, TrainingSession
 from lms.courses.sessions.services import schedule_session

@@ -7,8 +7,8 @@ import json
 from sqlalchemy import func, select
 
 from lms.content import load_builtin_content
+from lms.courses.cohorts.models import Cohort, Enrollment, ModuleProgress
 from lms.courses.elearning.models import QuizAttempt
-from lms.courses.models import Cohort, Enrollment, ModuleProgress
 from lms.courses.sessions.models import Attendance
 from lms.demo import load_demo
 from lms.extensions import db

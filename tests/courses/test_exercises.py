@@ -14,6 +14,8 @@ from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lms.core.models import utcnow
 from lms.courses import definitions as defs
 from lms.courses import services
+from lms.courses.cohorts.models import ModuleProgress
+from lms.courses.cohorts.services import create_cohort, withdraw
 from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
 from lms.courses.exercises.queries import (
     count_to_review,
@@ -31,7 +33,6 @@ from lms.courses.exercises.services import (
     update_settings,
     verify_exercise,
 )
-from lms.courses.models import ModuleProgress
 from lms.extensions import db
 from lms.xapi.models import Statement
 from tests.support import membership
@@ -292,7 +293,7 @@ def test_due_for_and_to_review(enrolled):
     assert to_review(w.org.id, trainer=w.member(w.trainer)) == [sub]
     assert to_review(w.org.id, limit=0) == []
     assert count_to_review(w.org.id, w.member(w.trainer)) == 1
-    other_trainer = services.create_cohort(program=w.program, name="Vague 2").organization_id
+    other_trainer = create_cohort(program=w.program, name="Vague 2").organization_id
     assert other_trainer == w.org.id
     review_submission(submission=sub, reviewer=w.member(w.trainer),
                       decision="approved", rubric=RUBRIC_OK)
@@ -307,7 +308,7 @@ def test_a_trainer_sees_only_the_cohorts_they_train(enrolled, create_user):
     colleague = create_user("trainer", org=w.org)
     assert to_review(w.org.id, trainer=w.member(colleague)) == []
     assert len(to_review(w.org.id)) == 1
-    services.withdraw(enrollment=w.enrollments[0])
+    withdraw(enrollment=w.enrollments[0])
     assert to_review(w.org.id) == [] and count_to_review(w.org.id) == 0
 
 
@@ -606,7 +607,8 @@ def test_two_verifications_at_once_give_one_verified_exercise(app, enrolled):
     enrollment_id, module_id = w.enrollments[1].id, w.module("exercice-campagne").id
 
     def verify(i: int) -> object:
-        from lms.courses.models import Enrollment, Module
+        from lms.courses.cohorts.models import Enrollment
+        from lms.courses.models import Module
 
         return verify_exercise(db.session.get(Enrollment, enrollment_id),
                                db.session.get(Module, module_id),

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from lms.courses import definitions as defs
 from lms.courses import services
+from lms.courses.cohorts.models import Enrollment
 from lms.courses.elearning.models import QuizAttempt
-from lms.courses.models import Enrollment, Program
+from lms.courses.models import Program
 from lms.courses.sessions.models import Attendance, SessionRegistration
 from lms.courses.sessions.services import schedule_session
 from lms.extensions import db

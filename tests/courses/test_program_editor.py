@@ -6,12 +6,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from lms.courses import definitions as defs
-from lms.courses import queries, services
+from lms.courses import services
+from lms.courses.cohorts.models import ModuleProgress
+from lms.courses.cohorts.queries import progress_by_module
 from lms.courses.elearning.models import LessonView, QuizAttempt
 from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.courses.exercises.models import ExerciseSubmission
 from lms.courses.exercises.services import submit_evidence
-from lms.courses.models import Module, ModuleProgress, Program, Quiz, QuizQuestion
+from lms.courses.models import Module, Program, Quiz, QuizQuestion
 from lms.courses.sessions.models import TrainingSession
 from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
@@ -269,7 +271,7 @@ def test_deleting_a_lesson_rederives_progress(enrolled, client, login):
     e = w.enrollments[0]
     view_lesson(enrollment=e, lesson=first)
     db.session.commit()
-    assert queries.progress_by_module(e.id)[module.id].state == "in_progress"
+    assert progress_by_module(e.id)[module.id].state == "in_progress"
     login(w.trainer)
     url = f"/o/acme/programs/{w.program.id}/lessons/{second.id}/delete"
     page = client.get(url).get_data(as_text=True)

@@ -9,10 +9,10 @@ import uuid
 
 from sqlalchemy import select
 
-from lms.courses import services
 from lms.courses import statements as xs
+from lms.courses.cohorts.models import COMPLETED, ModuleProgress
+from lms.courses.cohorts.services import withdraw
 from lms.courses.elearning.services import submit_quiz, view_lesson
-from lms.courses.models import COMPLETED, ModuleProgress
 from lms.extensions import db
 from lms.xapi.builders import agent_for_user
 from lms.xapi.models import Statement
@@ -144,7 +144,7 @@ def test_voiding_re_derives_module_and_program_completion(enrolled, client):
 def test_a_withdrawn_learner_keeps_history_but_is_never_completed(enrolled):
     w = enrolled
     e = w.enrollments[3]
-    services.withdraw(enrollment=e)
+    withdraw(enrollment=e)
     for module in w.program.modules:
         st = xs.module_completed(e, module)
         st["context"].pop("extensions")

@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 
 from lms.core.errors import Conflict, ValidationFailed
 from lms.courses import services
-from lms.courses.models import ACTIVE, WITHDRAWN, Enrollment, Program
+from lms.courses.cohorts.models import ACTIVE, WITHDRAWN, Enrollment
+from lms.courses.cohorts.services import enrol, enrol_csv, enrol_team, withdraw
+from lms.courses.models import Program
 from lms.courses.sessions.models import REGISTERED, WAITLISTED, SessionRegistration
 from lms.courses.sessions.services import (
     half_days,
@@ -49,23 +51,23 @@ def test_catalogue_loads_idempotently_and_copies_into_an_organization(world):
 
 
 def test_enrol_records_registered_with_the_enrolment_as_registration(world):
-    enrollment = services.enrol(cohort=world.cohort, membership=world.member(world.learners[0]))
+    enrollment = enrol(cohort=world.cohort, membership=world.member(world.learners[0]))
     db.session.commit()
     (st,) = statements("registered")
     assert st["context"]["registration"] == enrollment.id
     assert st["actor"]["account"]["name"] == str(world.learners[0].id)
     with pytest.raises(Conflict):
-        services.enrol(cohort=world.cohort, membership=world.member(world.learners[0]))
+        enrol(cohort=world.cohort, membership=world.member(world.learners[0]))
     with pytest.raises(ValidationFailed):
-        services.enrol(cohort=world.cohort, membership=world.member(world.trainer))
+        enrol(cohort=world.cohort, membership=world.member(world.trainer))
 
 
 def test_enrol_a_team(world, create_user):
     create_user("learner", org=world.org, team="Marketing")
-    enrolled = services.enrol_team(cohort=world.cohort, team="Sales")
+    enrolled = enrol_team(cohort=world.cohort, team="Sales")
     assert len(enrolled) == 4
     # Running it again adds nobody.
-    assert services.enrol_team(cohort=world.cohort, team="Sales") == []
+    assert enrol_team(cohort=world.cohort, team="Sales") == []
 
 
 def test_csv_enrolment_is_all_or_nothing_with_line_numbers(world, create_user):
@@ -74,7 +76,7 @@ def test_csv_enrolment_is_all_or_nothing_with_line_numbers(world, create_user):
     text = (f"email,name\n{a},A\n\n{outsider.email},X\n{world.trainer.email},T\n,none\n"
             f"{a},again\n{b},B\n")
     with pytest.raises(ValidationFailed) as exc:
-        services.enrol_csv(cohort=world.cohort, text=text)
+        enrol_csv(cohort=world.cohort, text=text)
     report = exc.value.fields["file"].splitlines()
     assert report == [f"line 4: {outsider.email} is not a member of the organization",
                       f"line 5: {world.trainer.email} is not a learner",
@@ -82,7 +84,7 @@ def test_csv_enrolment_is_all_or_nothing_with_line_numbers(world, create_user):
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 0
     assert statements("registered") == []
-    done = services.enrol_csv(cohort=world.cohort, text=f"Email\n{a.upper()}\n{b}\n")
+    done = enrol_csv(cohort=world.cohort, text=f"Email\n{a.upper()}\n{b}\n")
     assert len(done) == 2
 
 
@@ -93,7 +95,7 @@ def test_withdraw_frees_the_seat_and_promotes_the_waiting_list(enrolled):
                                place="Lyon, salle Rhône", capacity=2)
     regs = [register(session=session, enrollment=e) for e in w.enrollments]
     assert [r.status for r in regs] == [REGISTERED, REGISTERED, WAITLISTED, WAITLISTED]
-    services.withdraw(enrollment=w.enrollments[0])
+    withdraw(enrollment=w.enrollments[0])
     db.session.commit()
     assert w.enrollments[0].status == WITHDRAWN
     statuses = {r.enrollment_id: r.status for r in db.session.scalars(
@@ -107,7 +109,7 @@ def test_withdraw_frees_the_seat_and_promotes_the_waiting_list(enrolled):
     with pytest.raises(ValidationFailed):
         set_capacity(session=session, capacity=1)
     # Re-enrolling the withdrawn learner reactivates the same enrolment (same registration).
-    again = services.enrol(cohort=w.cohort, membership=w.enrollments[0].membership)
+    again = enrol(cohort=w.cohort, membership=w.enrollments[0].membership)
     assert again.id == w.enrollments[0].id and again.status == ACTIVE
 
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 from lms.accounts.models import Role
 from lms.coaching import services as coaching
 from lms.core.models import utcnow
-from lms.courses import services
+from lms.courses.cohorts.models import Cohort
+from lms.courses.cohorts.services import create_cohort
 from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.courses.exercises.queries import due_for
 from lms.courses.exercises.services import submit_evidence
-from lms.courses.models import Cohort
 from lms.courses.sessions.services import half_days, record_attendance, register, schedule_session
 from lms.extensions import db
 from lms.reports import queries
@@ -192,7 +192,7 @@ def test_trainers_see_their_own_cohorts_hr_reads_admins_see_all(enrolled, client
     other_trainer = create_user(Role.TRAINER, org=w.org, name="Otto Other")
     hr = create_user(Role.HR, org=w.org, name="Hélène RH")
     admin = create_user(Role.ADMIN, org=w.org, name="Ada Admin")
-    services.create_cohort(program=w.program, name="Vague 2", trainers=[w.member(other_trainer)])
+    create_cohort(program=w.program, name="Vague 2", trainers=[w.member(other_trainer)])
     db.session.commit()
     login(other_trainer)
     page = _page(client)

@@ -17,7 +17,9 @@ from sqlalchemy import select
 
 from lms.core.models import utcnow
 from lms.courses import services as courses
-from lms.courses.models import Enrollment, Module, ModuleProgress, Program
+from lms.courses.cohorts.models import Enrollment, ModuleProgress
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.models import Module, Program
 from lms.extensions import db
 from lms.packages.models import XapiPackage
 from lms.xapi.models import LrsCredential, Statement
@@ -89,10 +91,10 @@ class World:
                                                    slug="parcours-ambassadeurs-6-semaines")
         self.module = next(m for m in self.program.modules if m.key == "profil")
         self.module.completion = {"type": "xapi_completed"}
-        cohort = courses.create_cohort(program=self.program, name="Pilot", pilot=True,
-                                       starts_on=None, trainers=[])
-        self.enrollment = courses.enrol(cohort=cohort,
-                                        membership=membership(self.learner, self.org))
+        cohort = create_cohort(program=self.program, name="Pilot", pilot=True,
+                               starts_on=None, trainers=[])
+        self.enrollment = enrol(cohort=cohort,
+                                membership=membership(self.learner, self.org))
         db.session.commit()
         self.enrollment_id = self.enrollment.id
 
@@ -329,7 +331,7 @@ def test_a_replaced_package_keeps_earlier_statements_counting(client, login, wor
     packages = db.session.scalars(select(XapiPackage).order_by(XapiPackage.id)).all()
     assert [p.activity_id for p in packages] == [ROOT, ROOT + "-v2"]
     # Re-deriving the module (as a voiding or any new statement does) still counts v1.
-    from lms.courses import progress
+    from lms.courses.cohorts import progress
 
     enrollment = db.session.get(Enrollment, world.enrollment_id)
     module = db.session.get(Module, world.module.id)

@@ -15,14 +15,11 @@ from lms.core.web import (
     current_language,
     flash_error,
 )
+from lms.courses.cohorts.models import Enrollment
 from lms.courses.elearning.queries import attempts, viewed_lessons
 from lms.courses.elearning.rendering import render_markdown
 from lms.courses.elearning.services import score_quiz, submit_quiz, view_lesson
-from lms.courses.models import (
-    Enrollment,
-    Lesson,
-    Quiz,
-)
+from lms.courses.models import Lesson, Quiz
 from lms.courses.web import (
     bp,
     my_enrollment_or_404,

@@ -17,7 +17,8 @@ from lms.accounts.models import Membership, User
 from lms.core.models import Base, utcnow
 
 if TYPE_CHECKING:
-    from lms.courses.models import Enrollment, Module
+    from lms.courses.cohorts.models import Enrollment
+    from lms.courses.models import Module
 
 # Submission status.
 SUBMITTED, CHANGES_REQUESTED = "submitted", "changes_requested"

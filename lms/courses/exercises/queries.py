@@ -13,21 +13,21 @@ from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Membership, Role
 from lms.core.models import utcnow
+from lms.courses.cohorts.models import (
+    COMPLETED,
+    WITHDRAWN,
+    Cohort,
+    CohortTrainer,
+    Enrollment,
+    ModuleProgress,
+)
 from lms.courses.exercises.models import (
     DONE_STATUSES,
     SUBMITTED,
     AfestPlan,
     ExerciseSubmission,
 )
-from lms.courses.models import (
-    COMPLETED,
-    WITHDRAWN,
-    Cohort,
-    CohortTrainer,
-    Enrollment,
-    Module,
-    ModuleProgress,
-)
+from lms.courses.models import Module
 from lms.extensions import db
 
 # A module without an exercise block (added in the builder) asks for this.

@@ -27,6 +27,7 @@ from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lms.core.formatting import lazy_number
 from lms.core.models import utcnow
 from lms.courses import definitions as defs
+from lms.courses.cohorts.models import WITHDRAWN, Enrollment
 from lms.courses.exercises import statements as es
 from lms.courses.exercises.models import (
     APPROVED,
@@ -50,11 +51,7 @@ from lms.courses.exercises.queries import (
     screenshot_limit,
     settings_of,
 )
-from lms.courses.models import (
-    WITHDRAWN,
-    Enrollment,
-    Module,
-)
+from lms.courses.models import Module
 from lms.extensions import db
 from lms.xapi.record import record
 

@@ -20,7 +20,8 @@ from lms.accounts.models import Membership, Role, User
 from lms.core.errors import DomainError
 from lms.core.web import form_date, form_int
 from lms.courses import definitions as defs
-from lms.courses import queries
+from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
+from lms.courses.cohorts.queries import cohorts, enrollments
 from lms.courses.elearning.rendering import render_markdown
 from lms.courses.exercises.models import RUBRIC_LEVELS, AfestPlan, ExerciseSubmission
 from lms.courses.exercises.queries import (
@@ -45,7 +46,7 @@ from lms.courses.exercises.services import (
     submit_evidence,
     update_settings,
 )
-from lms.courses.models import WITHDRAWN, Cohort, Enrollment, Module
+from lms.courses.models import Module
 from lms.courses.web import (
     bp,
     module_or_404,
@@ -239,7 +240,7 @@ def review_queue() -> Any:
                                          cohort_id=cohort_id),
                              page=page, per_page=PER_PAGE, error_out=False)
     return render_template("courses/review_queue.html", pagination=pagination, choice=choice,
-                           cohorts=queries.cohorts(me.organization_id), **_labels(),
+                           cohorts=cohorts(me.organization_id), **_labels(),
                            **page_context())
 
 
@@ -330,14 +331,14 @@ def afest_list() -> Any:
         plans = {(p.enrollment_id, p.module_id): p
                  for p in afest_plans(me.organization_id)}
         choice = form_int(request.args.get("cohort"))
-        for cohort in queries.cohorts(me.organization_id):
+        for cohort in cohorts(me.organization_id):
             if choice is not None and cohort.id != choice:
                 continue
             modules = [m for m in cohort.program.modules
                        if m.kind == "exercise" and settings_of(m).get("afest")]
             if not modules:
                 continue
-            for enrollment in queries.enrollments(cohort.id):
+            for enrollment in enrollments(cohort.id):
                 if enrollment.status == WITHDRAWN:
                     continue
                 rows += [(enrollment, m, plans.get((enrollment.id, m.id))) for m in modules]
@@ -348,7 +349,7 @@ def afest_list() -> Any:
     return render_template("courses/afest_list.html",
                            rows=rows[(page - 1) * PER_PAGE:page * PER_PAGE], page=page,
                            pages=pages, staff=me.role in STAFF_ROLES,
-                           cohorts=queries.cohorts(me.organization_id)
+                           cohorts=cohorts(me.organization_id)
                            if me.role in STAFF_ROLES else [],
                            choice=request.args.get("cohort", ""), **_labels(), **page_context())
 

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Membership, User
 from lms.core.models import Base, TimestampMixin, utcnow
-from lms.courses.models import Cohort, Enrollment, Module
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.models import Module
 
 # Session registration status. A registration to a session of a program that needs approval
 # starts as "pending_approval" (no seat held) until the learner's manager, HR or an admin

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from lms.accounts.models import Membership
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
-from lms.courses.models import ACTIVE, COMPLETED, Enrollment
+from lms.courses.cohorts.models import ACTIVE, COMPLETED, Enrollment
 from lms.courses.sessions.models import (
     PRESENT,
     QR,

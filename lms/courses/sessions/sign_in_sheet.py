@@ -19,7 +19,7 @@ from lms.accounts.models import Membership, Organization, User
 from lms.core import pdf
 from lms.core.models import utcnow
 from lms.core.web import localized
-from lms.courses.models import Enrollment
+from lms.courses.cohorts.models import Enrollment
 from lms.courses.sessions.models import REGISTERED, Attendance, SessionRegistration, TrainingSession
 from lms.courses.sessions.services import half_days, local_zone
 from lms.extensions import db

@@ -25,12 +25,9 @@ from lms.core.web import (
     form_int,
     localized,
 )
-from lms.courses import queries
-from lms.courses.models import (
-    WITHDRAWN,
-    Enrollment,
-    Module,
-)
+from lms.courses.cohorts.models import WITHDRAWN, Enrollment
+from lms.courses.cohorts.queries import enrollments
+from lms.courses.models import Module
 from lms.courses.sessions import approvals
 from lms.courses.sessions.calendar import icalendar
 from lms.courses.sessions.models import (
@@ -94,7 +91,7 @@ def session(session_id: int) -> Any:
     """A session: seats, waiting list, and learners of the cohort to register."""
     s = session_or_404(session_id)
     registered = {r.enrollment_id for r in s.registrations}
-    candidates = [e for e in queries.enrollments(s.cohort_id)
+    candidates = [e for e in enrollments(s.cohort_id)
                   if e.id not in registered and e.status != WITHDRAWN]
     return render_template("courses/session.html", session=s, candidates=candidates,
                            seats=seats_taken(s), zone=local_zone(),
