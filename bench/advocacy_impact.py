@@ -28,9 +28,9 @@ from lms.accounts import services as accounts
 from lms.accounts.models import Membership
 from lms.advocacy import impact, timeline, verification
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
-from lms.courses import services as courses
 from lms.courses.cohorts.models import Cohort
 from lms.courses.cohorts.services import create_cohort
+from lms.courses.programs import services as courses
 from lms.courses.sessions.models import TrainingSession
 from lms.extensions import db
 

@@ -35,8 +35,8 @@ from lms.certificates import definitions, export, rendering
 from lms.certificates import services as certs
 from lms.certificates.models import Certificate
 from lms.certificates.pool import PdfPool
-from lms.courses import services as courses
 from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs import services as courses
 from lms.extensions import db
 
 

@@ -71,10 +71,10 @@ from lms import create_app  # noqa: E402
 from lms.accounts import services as accounts  # noqa: E402
 from lms.accounts.models import Membership, Organization, Role, User  # noqa: E402
 from lms.core.models import utcnow  # noqa: E402
-from lms.courses import services as courses  # noqa: E402
 from lms.courses.cohorts.models import Cohort, Enrollment, new_uuid  # noqa: E402
 from lms.courses.cohorts.services import create_cohort  # noqa: E402
-from lms.courses.models import Program  # noqa: E402
+from lms.courses.programs import services as courses  # noqa: E402
+from lms.courses.programs.models import Program  # noqa: E402
 from lms.extensions import db  # noqa: E402
 
 PASSWORD = "bench-password"

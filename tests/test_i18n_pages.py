@@ -17,8 +17,8 @@ from lms.accounts.models import Role
 from lms.content import load_builtin_content
 from lms.core import formatting
 from lms.core.errors import Conflict, ValidationFailed, joined
-from lms.courses import services as courses
 from lms.courses.cohorts.services import create_cohort, enrol, enrol_csv
+from lms.courses.programs import services as courses
 from lms.demo import load_demo
 from lms.extensions import db
 from lms.jobs import messages as job_messages

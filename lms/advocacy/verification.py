@@ -29,7 +29,7 @@ from lms.accounts.models import Membership
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.core.errors import DomainError
 from lms.courses.cohorts.models import COMPLETED, WITHDRAWN, Cohort, Enrollment, ModuleProgress
-from lms.courses.models import Module
+from lms.courses.programs.models import Module
 from lms.extensions import db
 
 log = logging.getLogger("relais.advocacy")

@@ -20,7 +20,7 @@ from lms.core.errors import BadRequest, NotFound, ValidationFailed
 from lms.core.inputs import json_problems
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import Cohort, Enrollment
-from lms.courses.models import Program
+from lms.courses.programs.models import Program
 from lms.extensions import db
 
 STATUSES = ("valid", "expired", "revoked")

@@ -37,7 +37,7 @@ from lms.coaching.models import (
 )
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
 from lms.courses.cohorts.models import Enrollment
-from lms.courses.models import Module
+from lms.courses.programs.models import Module
 from lms.extensions import db
 
 

@@ -32,7 +32,7 @@ from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.cohorts.services import withdraw
-from lms.courses.models import Module
+from lms.courses.programs.models import Module
 from lms.courses.sessions import approvals
 from lms.courses.sessions import services as session_services
 from lms.courses.sessions.models import (

@@ -23,12 +23,12 @@ from lms.api.openapi import (
     returns,
 )
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
-from lms.courses import queries
 from lms.courses.cohorts import services as cohort_services
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.cohorts.queries import cohorts, enrollments, progress_by_module
 from lms.courses.cohorts.services import enrol
-from lms.courses.models import Program
+from lms.courses.programs import queries
+from lms.courses.programs.models import Program
 from lms.courses.sessions import approvals, sign_in_sheet
 from lms.courses.sessions.models import SessionRegistration, TrainingSession
 from lms.extensions import db

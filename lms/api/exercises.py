@@ -18,7 +18,7 @@ from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.exercises.models import ExerciseReview, ExerciseSubmission
 from lms.courses.exercises.queries import queue_query
 from lms.courses.exercises.services import review_submission, submit_evidence
-from lms.courses.models import Module
+from lms.courses.programs.models import Module
 from lms.extensions import db
 
 

@@ -22,7 +22,7 @@ from lms.core.errors import DomainError
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
 from lms.courses.cohorts.services import create_cohort, enrol
-from lms.courses.models import Program
+from lms.courses.programs.models import Program
 from lms.extensions import db
 
 EXPIRY_WINDOWS = (30, 60, 90)

@@ -56,7 +56,7 @@ from lms.core import csvexport
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import Cohort, Enrollment
-from lms.courses.models import Program
+from lms.courses.programs.models import Program
 from lms.extensions import db
 
 bp = org_blueprint("certificates", __name__, template_folder="templates")

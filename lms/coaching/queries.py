@@ -17,7 +17,7 @@ from lms.accounts.models import Membership
 from lms.coaching.models import OPEN, SCHEDULED, ActionItem, FollowUp
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import WITHDRAWN, Enrollment
-from lms.courses.models import Module
+from lms.courses.programs.models import Module
 from lms.extensions import db
 
 # Follow-ups last at most this long (the service refuses longer ones).

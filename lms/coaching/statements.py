@@ -20,7 +20,7 @@ from typing import Any
 from lms.coaching.models import ActionItem, FollowUp
 from lms.courses import statements as xs
 from lms.courses.cohorts.models import Enrollment
-from lms.courses.models import Module
+from lms.courses.programs.models import Module
 from lms.xapi import builders as b
 
 

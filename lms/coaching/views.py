@@ -31,7 +31,7 @@ from lms.core.web import PostForm, flash_error, form_date, form_datetime, form_i
 from lms.courses.cohorts import queries as cohort_queries
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.cohorts.queries import trainers
-from lms.courses.models import Module
+from lms.courses.programs.models import Module
 from lms.courses.sessions.calendar import icalendar, local
 from lms.courses.sessions.services import local_zone
 from lms.extensions import db

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from lms.accounts import services as accounts
 from lms.core.models import utcnow
-from lms.courses import services
 from lms.courses.cohorts.services import create_cohort, enrol
 from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.courses.exercises.queries import settings_of
@@ -24,7 +23,8 @@ from lms.courses.exercises.services import (
     set_tutor,
     submit_evidence,
 )
-from lms.courses.models import Program
+from lms.courses.programs import services
+from lms.courses.programs.models import Program
 from lms.courses.sessions import approvals, sign_in
 from lms.courses.sessions.services import (
     half_days,

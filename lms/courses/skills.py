@@ -13,7 +13,7 @@ from lms.accounts.models import Membership
 from lms.assessments.recommendations import CohortFilter, ModuleSuggestion
 from lms.core.web import localized
 from lms.courses.cohorts.models import COMPLETED, WITHDRAWN, Cohort, Enrollment, ModuleProgress
-from lms.courses.models import Program
+from lms.courses.programs.models import Program
 from lms.extensions import db
 
 

@@ -1,4 +1,4 @@
-"""xAPI statements of blended programs: activity IRIs, verbs and builders.
+"""xAPI statements of blended programs: activity IRIs, verbs, builders, and voiding.
 
 Every statement about a learner's path carries the enrolment id as ``context.registration``, the
 module as ``contextActivities.parent`` (for lessons, quizzes and sessions) and the program as
@@ -15,7 +15,7 @@ from flask import current_app
 from lms.accounts.models import User
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import Enrollment
-from lms.courses.models import Lesson, Module, Program, Quiz, QuizQuestion
+from lms.courses.programs.models import Lesson, Module, Program, Quiz, QuizQuestion
 from lms.courses.sessions.models import TrainingSession
 from lms.xapi.builders import agent_for_user
 from lms.xapi.record import record

@@ -9,19 +9,11 @@ from typing import Any
 from flask import abort
 from flask_babel import lazy_gettext as _l
 
-from lms.accounts.authz import (
-    current_membership,
-    get_in_org_or_404,
-    org_blueprint,
-)
-from lms.core.web import (
-    PostForm,
-    current_language,
-    localized,
-)
-from lms.courses import definitions as defs
+from lms.accounts.authz import current_membership, get_in_org_or_404, org_blueprint
+from lms.core.web import PostForm, current_language, localized
 from lms.courses.cohorts.models import Cohort, Enrollment
-from lms.courses.models import Module, Program
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.models import Module, Program
 from lms.courses.sessions.calendar import local
 from lms.courses.sessions.models import TrainingSession
 from lms.extensions import db

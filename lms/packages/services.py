@@ -18,7 +18,7 @@ from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
 from lms.courses import statements as xs
 from lms.courses.cohorts.models import Enrollment
-from lms.courses.models import Module
+from lms.courses.programs.models import Module
 from lms.extensions import db
 from lms.packages import manifest
 from lms.packages.models import XapiPackage

@@ -26,7 +26,7 @@ from lms.courses.cohorts.models import (
     ModuleProgress,
 )
 from lms.courses.elearning.models import LessonView
-from lms.courses.models import Module, Program
+from lms.courses.programs.models import Module, Program
 from lms.courses.sessions.models import REGISTERED, Attendance, SessionRegistration, TrainingSession
 from lms.courses.sessions.services import half_days, local_zone
 from lms.extensions import db

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 from lms.accounts.models import Role
 from lms.advocacy import csvimport, services
-from lms.courses import services as courses
 from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs import services as courses
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 

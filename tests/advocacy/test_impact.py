@@ -10,8 +10,8 @@ import pytest
 
 from lms.accounts.models import Role
 from lms.advocacy import impact, services
-from lms.courses import services as courses
 from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs import services as courses
 from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 from tests.advocacy.helpers import consent

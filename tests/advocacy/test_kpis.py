@@ -194,8 +194,8 @@ def test_database_activation_counts_learners_of_the_scope(stored):
 
 def test_database_activation_of_a_cohort(stored, create_org):
     from lms.advocacy.kpis import Scope
-    from lms.courses import services as courses
     from lms.courses.cohorts.services import create_cohort, enrol
+    from lms.courses.programs import services as courses
     from lms.extensions import db
 
     org, users = stored["org"], stored["users"]

@@ -159,8 +159,8 @@ def test_background_import_without_skip_writes_nothing_and_keeps_the_report(
 
 
 def test_dashboard_filters_by_cohort(client, create_org, create_user, login):
-    from lms.courses import services as courses
     from lms.courses.cohorts.services import create_cohort, enrol
+    from lms.courses.programs import services as courses
 
     org = create_org(slug="dash")
     hr = create_user(Role.HR, org=org)

@@ -10,9 +10,9 @@ import pytest
 from lms.accounts.models import Role
 from lms.advocacy import services, timeline
 from lms.core.models import utcnow
-from lms.courses import services as courses
 from lms.courses.cohorts.services import create_cohort, enrol
 from lms.courses.elearning.services import view_lesson
+from lms.courses.programs import services as courses
 from lms.courses.sessions.services import half_days, record_attendance, register, schedule_session
 from lms.extensions import db
 from tests.advocacy.helpers import consent

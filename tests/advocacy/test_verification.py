@@ -10,11 +10,11 @@ from sqlalchemy import select
 from lms.accounts.models import Role
 from lms.advocacy import csvimport, services, verification
 from lms.core.models import utcnow
-from lms.courses import services as courses
 from lms.courses.cohorts.models import ModuleProgress
 from lms.courses.cohorts.services import create_cohort, enrol
 from lms.courses.exercises import queries as exercise_queries
 from lms.courses.exercises import services as exercise_services
+from lms.courses.programs import services as courses
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 

@@ -10,8 +10,8 @@ import pytest
 
 from lms.accounts.models import Role
 from lms.assessments import services
-from lms.courses import services as courses
 from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs import services as courses
 from lms.extensions import db
 
 

@@ -11,8 +11,8 @@ import pytest
 from lms.accounts.models import Role
 from lms.advocacy import services
 from lms.core.models import utcnow
-from lms.courses import services as courses
 from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs import services as courses
 from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 

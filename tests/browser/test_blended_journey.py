@@ -14,9 +14,9 @@ from sqlalchemy import select
 from lms.accounts.models import Role
 from lms.coaching.models import FollowUp
 from lms.core.models import utcnow
-from lms.courses import services
 from lms.courses.cohorts.models import Cohort, Enrollment
-from lms.courses.models import Program
+from lms.courses.programs import services
+from lms.courses.programs.models import Program
 from lms.courses.sessions.models import TrainingSession
 from lms.courses.sessions.services import local_zone
 from lms.extensions import db

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from lms.accounts.models import Role
 from lms.core.models import utcnow
-from lms.courses import services
 from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs import services
 from lms.courses.sessions.models import QR, Attendance
 from lms.courses.sessions.services import register, schedule_session
 from lms.extensions import db

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from lms.accounts.models import Role
-from lms.courses import services
-from lms.courses.models import Quiz
+from lms.courses.programs import services
+from lms.courses.programs.models import Quiz
 
 try:
     from playwright.sync_api import Page, expect

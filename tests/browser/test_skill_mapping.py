@@ -7,7 +7,7 @@ import pytest
 
 from lms.accounts.models import Role
 from lms.assessments import services as assessments
-from lms.courses import services as courses
+from lms.courses.programs import services as courses
 from lms.extensions import db
 
 try:

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lms.courses import services as courses
 from lms.courses.cohorts.models import ModuleProgress
 from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs import services as courses
 from lms.extensions import db
 from tests.support import PASSWORD, membership
 

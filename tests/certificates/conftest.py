@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from lms.accounts.models import Membership, Organization, User
-from lms.courses import services
 from lms.courses import statements as xs
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.cohorts.services import create_cohort, enrol
-from lms.courses.models import Program
+from lms.courses.programs import services
+from lms.courses.programs.models import Program
 from lms.extensions import db
 from lms.xapi.builders import agent_for_user
 from lms.xapi.record import record

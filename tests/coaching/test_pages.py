@@ -179,8 +179,8 @@ def test_a_round_is_planned_from_the_list(client, enrolled):
 
 
 def test_a_cohort_without_coaching_modules_has_no_coaching_links(client, enrolled):
-    from lms.courses import services as courses
     from lms.courses.cohorts.services import create_cohort, enrol
+    from lms.courses.programs import services as courses
 
     w = enrolled
     program = courses.copy_from_catalogue(organization=w.org,

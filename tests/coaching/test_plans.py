@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from lms.courses import definitions as defs
-from lms.courses import services as courses
+from lms.courses.programs import definitions as defs
+from lms.courses.programs import services as courses
 from lms.extensions import db
 from tests.support import PASSWORD
 

@@ -11,10 +11,10 @@ import pytest
 import time_machine
 
 from lms.accounts.models import Membership, Organization, User
-from lms.courses import services
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.cohorts.services import create_cohort, enrol
-from lms.courses.models import Module, Program
+from lms.courses.programs import services
+from lms.courses.programs.models import Module, Program
 from lms.extensions import db
 
 PATH = "parcours-ambassadeurs-6-semaines"

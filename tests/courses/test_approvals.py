@@ -14,7 +14,7 @@ from lms.accounts import services as accounts
 from lms.accounts.models import Role
 from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.models import utcnow
-from lms.courses import definitions, services
+from lms.courses.programs import definitions, services
 from lms.courses.sessions import approvals
 from lms.courses.sessions.models import (
     DECLINED,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lms.courses import definitions as defs
-from lms.courses import services
+from lms.courses.programs import definitions as defs
+from lms.courses.programs import services
 from lms.extensions import db
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "courses"

@@ -12,8 +12,6 @@ from sqlalchemy import func, select
 
 from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lms.core.models import utcnow
-from lms.courses import definitions as defs
-from lms.courses import services
 from lms.courses.cohorts.models import ModuleProgress
 from lms.courses.cohorts.services import create_cohort, withdraw
 from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
@@ -33,6 +31,8 @@ from lms.courses.exercises.services import (
     update_settings,
     verify_exercise,
 )
+from lms.courses.programs import definitions as defs
+from lms.courses.programs import services
 from lms.extensions import db
 from lms.xapi.models import Statement
 from tests.support import membership
@@ -608,7 +608,7 @@ def test_two_verifications_at_once_give_one_verified_exercise(app, enrolled):
 
     def verify(i: int) -> object:
         from lms.courses.cohorts.models import Enrollment
-        from lms.courses.models import Module
+        from lms.courses.programs.models import Module
 
         return verify_exercise(db.session.get(Enrollment, enrollment_id),
                                db.session.get(Module, module_id),

@@ -8,11 +8,11 @@ import zipfile
 
 from sqlalchemy import func, select
 
-from lms.courses import definitions as defs
-from lms.courses import services
 from lms.courses.cohorts.models import Enrollment
 from lms.courses.elearning.models import QuizAttempt
-from lms.courses.models import Program
+from lms.courses.programs import definitions as defs
+from lms.courses.programs import services
+from lms.courses.programs.models import Program
 from lms.courses.sessions.models import Attendance, SessionRegistration
 from lms.courses.sessions.services import schedule_session
 from lms.extensions import db

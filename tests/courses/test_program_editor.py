@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from lms.courses import definitions as defs
-from lms.courses import services
 from lms.courses.cohorts.models import ModuleProgress
 from lms.courses.cohorts.queries import progress_by_module
 from lms.courses.elearning.models import LessonView, QuizAttempt
 from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.courses.exercises.models import ExerciseSubmission
 from lms.courses.exercises.services import submit_evidence
-from lms.courses.models import Module, Program, Quiz, QuizQuestion
+from lms.courses.programs import definitions as defs
+from lms.courses.programs import services
+from lms.courses.programs.models import Module, Program, Quiz, QuizQuestion
 from lms.courses.sessions.models import TrainingSession
 from lms.courses.sessions.services import schedule_session
 from lms.extensions import db

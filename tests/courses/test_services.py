@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from lms.core.errors import Conflict, ValidationFailed
-from lms.courses import services
 from lms.courses.cohorts.models import ACTIVE, WITHDRAWN, Enrollment
 from lms.courses.cohorts.services import enrol, enrol_csv, enrol_team, withdraw
-from lms.courses.models import Program
+from lms.courses.programs import services
+from lms.courses.programs.models import Program
 from lms.courses.sessions.models import REGISTERED, WAITLISTED, SessionRegistration
 from lms.courses.sessions.services import (
     half_days,

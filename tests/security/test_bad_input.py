@@ -11,8 +11,8 @@ from lms.accounts.models import Role
 from lms.advocacy import services as advocacy
 from lms.advocacy.webhook import sign
 from lms.core.inputs import json_problems
-from lms.courses import services as courses
 from lms.courses.cohorts.services import create_cohort
+from lms.courses.programs import services as courses
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 

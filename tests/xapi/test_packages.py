@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from lms.core.models import utcnow
-from lms.courses import services as courses
 from lms.courses.cohorts.models import Enrollment, ModuleProgress
 from lms.courses.cohorts.services import create_cohort, enrol
-from lms.courses.models import Module, Program
+from lms.courses.programs import services as courses
+from lms.courses.programs.models import Module, Program
 from lms.extensions import db
 from lms.packages.models import XapiPackage
 from lms.xapi.models import LrsCredential, Statement

@@ -5,19 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import (
-    Date,
-    Float,
-    ForeignKey,
-    String,
-    UniqueConstraint,
-    false,
-)
+from sqlalchemy import Date, Float, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Membership
 from lms.core.models import Base, TimestampMixin, utcnow
-from lms.courses.models import Module, Program
+from lms.courses.programs.models import Module, Program
 
 # Enrollment status.
 INVITED, ACTIVE, WITHDRAWN, COMPLETED = "invited", "active", "withdrawn", "completed"

@@ -29,7 +29,7 @@ from lms.courses.cohorts.models import (
     Enrollment,
     ModuleProgress,
 )
-from lms.courses.models import Module
+from lms.courses.programs.models import Module
 from lms.courses.sessions.models import TrainingSession
 from lms.courses.signals import enrollment_completed
 from lms.extensions import db

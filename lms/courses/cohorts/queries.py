@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Membership, Role, User
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment, ModuleProgress
-from lms.courses.models import Module, Program
+from lms.courses.programs.models import Module, Program
 from lms.extensions import db
 
 

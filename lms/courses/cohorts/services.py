@@ -15,10 +15,8 @@ from lms.core.errors import Conflict, ValidationFailed, joined
 from lms.core.models import utcnow
 from lms.courses import statements as xs
 from lms.courses.cohorts.models import ACTIVE, WITHDRAWN, Cohort, CohortTrainer, Enrollment
-from lms.courses.models import Program
-from lms.courses.sessions.models import (
-    SessionRegistration,
-)
+from lms.courses.programs.models import Program
+from lms.courses.sessions.models import SessionRegistration
 from lms.courses.sessions.services import cancel_registration
 from lms.extensions import db
 from lms.xapi.record import record

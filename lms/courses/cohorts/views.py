@@ -10,21 +10,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from lms.accounts.authz import (
-    STAFF_ROLES,
-    current_membership,
-    current_organization,
-    role_required,
-)
+from lms.accounts.authz import STAFF_ROLES, current_membership, current_organization, role_required
 from lms.accounts.models import Membership, Role
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
-from lms.core.web import (
-    flash_error,
-    form_date,
-    form_int,
-)
-from lms.courses import queries
+from lms.core.web import flash_error, form_date, form_int
 from lms.courses.cohorts import queries as cohort_queries
 from lms.courses.cohorts import services as cohort_services
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
@@ -38,16 +28,12 @@ from lms.courses.cohorts.queries import (
 )
 from lms.courses.cohorts.services import create_cohort, enrol_csv, enrol_team
 from lms.courses.elearning.queries import viewed_lessons
-from lms.courses.models import SESSION_KINDS, Program
+from lms.courses.programs import queries
+from lms.courses.programs.models import SESSION_KINDS, Program
 from lms.courses.sessions import queries as session_queries
 from lms.courses.sessions.queries import registrations_of
 from lms.courses.sessions.services import local_zone
-from lms.courses.web import (
-    bp,
-    cohort_or_404,
-    my_enrollment_or_404,
-    page_context,
-)
+from lms.courses.web import bp, cohort_or_404, my_enrollment_or_404, page_context
 from lms.extensions import db
 
 # --- cohorts --------------------------------------------------------------------------------

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    JSON,
-    ForeignKey,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.models import Base, utcnow
-from lms.courses.models import Quiz
+from lms.courses.programs.models import Quiz
 
 
 class LessonView(Base):

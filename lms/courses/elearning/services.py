@@ -9,7 +9,7 @@ from lms.core.errors import NotFound, ValidationFailed
 from lms.courses import statements as xs
 from lms.courses.cohorts.models import WITHDRAWN, Enrollment
 from lms.courses.elearning.models import LessonView, QuizAttempt
-from lms.courses.models import Lesson, Module, Quiz
+from lms.courses.programs.models import Lesson, Module, Quiz
 from lms.extensions import db
 from lms.xapi.record import record
 

@@ -6,25 +6,16 @@ from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 
-from lms.accounts.authz import (
-    role_required,
-)
+from lms.accounts.authz import role_required
 from lms.accounts.models import Role
 from lms.core.errors import DomainError
-from lms.core.web import (
-    current_language,
-    flash_error,
-)
+from lms.core.web import current_language, flash_error
 from lms.courses.cohorts.models import Enrollment
 from lms.courses.elearning.queries import attempts, viewed_lessons
 from lms.courses.elearning.rendering import render_markdown
 from lms.courses.elearning.services import score_quiz, submit_quiz, view_lesson
-from lms.courses.models import Lesson, Quiz
-from lms.courses.web import (
-    bp,
-    my_enrollment_or_404,
-    page_context,
-)
+from lms.courses.programs.models import Lesson, Quiz
+from lms.courses.web import bp, my_enrollment_or_404, page_context
 from lms.extensions import db
 
 

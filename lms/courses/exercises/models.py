@@ -18,7 +18,7 @@ from lms.core.models import Base, utcnow
 
 if TYPE_CHECKING:
     from lms.courses.cohorts.models import Enrollment
-    from lms.courses.models import Module
+    from lms.courses.programs.models import Module
 
 # Submission status.
 SUBMITTED, CHANGES_REQUESTED = "submitted", "changes_requested"

@@ -21,13 +21,8 @@ from lms.courses.cohorts.models import (
     Enrollment,
     ModuleProgress,
 )
-from lms.courses.exercises.models import (
-    DONE_STATUSES,
-    SUBMITTED,
-    AfestPlan,
-    ExerciseSubmission,
-)
-from lms.courses.models import Module
+from lms.courses.exercises.models import DONE_STATUSES, SUBMITTED, AfestPlan, ExerciseSubmission
+from lms.courses.programs.models import Module
 from lms.extensions import db
 
 # A module without an exercise block (added in the builder) asks for this.

@@ -26,7 +26,6 @@ from lms.accounts.models import Membership, User
 from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lms.core.formatting import lazy_number
 from lms.core.models import utcnow
-from lms.courses import definitions as defs
 from lms.courses.cohorts.models import WITHDRAWN, Enrollment
 from lms.courses.exercises import statements as es
 from lms.courses.exercises.models import (
@@ -51,7 +50,8 @@ from lms.courses.exercises.queries import (
     screenshot_limit,
     settings_of,
 )
-from lms.courses.models import Module
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.models import Module
 from lms.extensions import db
 from lms.xapi.record import record
 

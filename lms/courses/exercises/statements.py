@@ -25,7 +25,7 @@ from lms.accounts.models import Membership
 from lms.courses import statements as xs
 from lms.courses.cohorts.models import Enrollment
 from lms.courses.exercises.models import AfestEntry, ExerciseReview, ExerciseSubmission
-from lms.courses.models import Module
+from lms.courses.programs.models import Module
 from lms.xapi.builders import agent_for_user
 
 REVIEWED = {"id": "http://id.tincanapi.com/verb/reviewed",

@@ -19,7 +19,6 @@ from lms.accounts.authz import STAFF_ROLES, current_membership, current_organiza
 from lms.accounts.models import Membership, Role, User
 from lms.core.errors import DomainError
 from lms.core.web import form_date, form_int
-from lms.courses import definitions as defs
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
 from lms.courses.cohorts.queries import cohorts, enrollments
 from lms.courses.elearning.rendering import render_markdown
@@ -46,7 +45,8 @@ from lms.courses.exercises.services import (
     submit_evidence,
     update_settings,
 )
-from lms.courses.models import Module
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.models import Module
 from lms.courses.web import (
     bp,
     module_or_404,

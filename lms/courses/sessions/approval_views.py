@@ -6,22 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from lms.accounts.authz import (
-    STAFF_ROLES,
-    current_membership,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts.authz import STAFF_ROLES, current_membership, org_blueprint, role_required
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
 from lms.core.web import flash_error

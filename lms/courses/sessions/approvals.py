@@ -27,7 +27,7 @@ from lms.core.mail import send_mail
 from lms.core.models import utcnow
 from lms.core.web import localized
 from lms.courses.cohorts.models import Enrollment
-from lms.courses.models import Program
+from lms.courses.programs.models import Program
 from lms.courses.sessions.models import (
     DECLINED,
     PENDING_APPROVAL,

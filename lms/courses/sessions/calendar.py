@@ -1,6 +1,4 @@
-"""How course things are shown on any page: module kinds by name, times in the sessions' time
-zone, lesson Markdown as safe HTML and sessions as iCalendar files.
-"""
+"""Times in the sessions' time zone, and sessions as iCalendar files."""
 
 from __future__ import annotations
 

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (
-    Date,
-    ForeignKey,
-    String,
-    UniqueConstraint,
-)
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Membership, User
 from lms.core.models import Base, TimestampMixin, utcnow
 from lms.courses.cohorts.models import Cohort, Enrollment
-from lms.courses.models import Module
+from lms.courses.programs.models import Module
 
 # Session registration status. A registration to a session of a program that needs approval
 # starts as "pending_approval" (no seat held) until the learner's manager, HR or an admin

@@ -18,7 +18,7 @@ from lms.core.errors import Conflict, ValidationFailed
 from lms.core.models import utcnow
 from lms.courses import statements as xs
 from lms.courses.cohorts.models import ACTIVE, COMPLETED, Cohort, Enrollment
-from lms.courses.models import SESSION_KINDS, Module
+from lms.courses.programs.models import SESSION_KINDS, Module
 from lms.courses.sessions.models import (
     ATTENDANCE_STATUSES,
     DECLINED,

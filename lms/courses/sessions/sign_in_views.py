@@ -1,5 +1,5 @@
-"""Session pages beyond the basics: QR-code sign-in (the trainer's screen, the scan, the learner's
-confirmation), the PDF sign-in sheet, manager approvals, and the program's approval setting.
+"""Sign-in pages: QR-code sign-in (the trainer's screen, the scan, the learner's confirmation)
+and the PDF sign-in sheet.
 
 The scan address (``/sign-in/<session>/<code>``) lives outside ``/o/<org>/``: a learner who is
 not logged in on their phone yet must not see the short-lived code expire while they type their
@@ -30,12 +30,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
-from lms.accounts.authz import (
-    MANAGER_ROLES,
-    STAFF_ROLES,
-    current_membership,
-    role_required,
-)
+from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES, current_membership, role_required
 from lms.accounts.models import Organization, Role
 from lms.core.errors import DomainError
 from lms.core.models import utcnow

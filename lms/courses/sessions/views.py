@@ -11,23 +11,14 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from lms.accounts.authz import (
-    STAFF_ROLES,
-    current_membership,
-    role_required,
-)
+from lms.accounts.authz import STAFF_ROLES, current_membership, role_required
 from lms.accounts.models import Membership, Role
 from lms.core.errors import Conflict, DomainError
 from lms.core.models import utcnow
-from lms.core.web import (
-    flash_error,
-    form_datetime,
-    form_int,
-    localized,
-)
+from lms.core.web import flash_error, form_datetime, form_int, localized
 from lms.courses.cohorts.models import WITHDRAWN, Enrollment
 from lms.courses.cohorts.queries import enrollments
-from lms.courses.models import Module
+from lms.courses.programs.models import Module
 from lms.courses.sessions import approvals
 from lms.courses.sessions.calendar import icalendar
 from lms.courses.sessions.models import (
@@ -49,13 +40,7 @@ from lms.courses.sessions.services import (
     seats_taken,
     set_capacity,
 )
-from lms.courses.web import (
-    bp,
-    cohort_or_404,
-    my_enrollment_or_404,
-    page_context,
-    session_or_404,
-)
+from lms.courses.web import bp, cohort_or_404, my_enrollment_or_404, page_context, session_or_404
 from lms.extensions import db
 
 

@@ -1,5 +1,5 @@
-"""Blended programs: programs and their modules, lessons and quizzes; cohorts, enrolments,
-module progress (a projection of xAPI statements), sessions, registrations and attendance.
+"""Blended programs and their modules, lessons and quizzes (cohorts, sessions, e-learning
+records and exercises have their own sub-packages' models).
 """
 
 from __future__ import annotations
@@ -7,15 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    ForeignKey,
-    Index,
-    String,
-    UniqueConstraint,
-    false,
-    true,
-)
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Organization
@@ -152,6 +144,3 @@ class QuizQuestion(Base):
     def multiple(self) -> bool:
         """Whether more than one option is right (check boxes rather than radio buttons)."""
         return sum(1 for o in self.options if o.get("correct")) > 1
-
-
-# Exercise submissions, reviews and AFEST records live in their own file (one reason to change).

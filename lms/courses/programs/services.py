@@ -1,5 +1,5 @@
-"""Writes for blended programs. Keyword-only, flush never commit; learning events go through
-``lms.xapi.record.record`` so progress (a projection) follows from them.
+"""Programs, writes: the catalogue, creating, copying and importing programs, their modules
+and lessons. Keyword-only, flush never commit.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from sqlalchemy import select
 from lms.accounts.models import Organization
 from lms.core.errors import NotFound, ValidationFailed
 from lms.core.models import utcnow
-from lms.courses import definitions as defs
-from lms.courses.models import SESSION_KINDS, Lesson, Module, Program, Quiz, QuizQuestion
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.models import SESSION_KINDS, Lesson, Module, Program, Quiz, QuizQuestion
 from lms.extensions import db
 
-CATALOGUE_DIR = Path(__file__).resolve().parents[2] / "courses"
+CATALOGUE_DIR = Path(__file__).resolve().parents[3] / "courses"
 
 
 # --- programs ------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from sqlalchemy import distinct, func, select
 
 from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
-from lms.courses import definitions as defs
 from lms.courses.cohorts import progress
 from lms.courses.cohorts.models import (
     COMPLETED,
@@ -32,7 +31,8 @@ from lms.courses.cohorts.models import (
 )
 from lms.courses.elearning.models import LessonView, QuizAttempt
 from lms.courses.exercises.models import ExerciseSubmission
-from lms.courses.models import Lesson, Module, Quiz, QuizQuestion
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.models import Lesson, Module, Quiz, QuizQuestion
 from lms.courses.sessions.models import Attendance, TrainingSession
 from lms.courses.signals import module_deletion
 from lms.extensions import db

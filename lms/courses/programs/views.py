@@ -1,5 +1,5 @@
-"""Blended program pages under /o/<slug>/: programs and cohorts for trainers, "My training" for
-learners.
+"""Program pages on the courses blueprint: the programs and the catalogue, a program's
+modules, editing a module or a lesson, import and export.
 """
 
 from __future__ import annotations
@@ -9,28 +9,15 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from lms.accounts.authz import (
-    STAFF_ROLES,
-    current_organization,
-    role_required,
-)
+from lms.accounts.authz import STAFF_ROLES, current_organization, role_required
 from lms.core.errors import DomainError
-from lms.core.web import (
-    flash_error,
-    form_int,
-)
-from lms.courses import definitions as defs
-from lms.courses import queries, services
+from lms.core.web import flash_error, form_int
 from lms.courses.cohorts.queries import cohorts
 from lms.courses.elearning.rendering import render_markdown
-from lms.courses.models import KINDS, Lesson
-from lms.courses.web import (
-    bp,
-    module_or_404,
-    page_context,
-    page_language,
-    program_or_404,
-)
+from lms.courses.programs import definitions as defs
+from lms.courses.programs import queries, services
+from lms.courses.programs.models import KINDS, Lesson
+from lms.courses.web import bp, module_or_404, page_context, page_language, program_or_404
 from lms.extensions import db
 
 # --- programs ---------------------------------------------------------------------------------

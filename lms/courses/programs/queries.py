@@ -1,10 +1,10 @@
-"""Reads for blended programs: plain select() functions."""
+"""Programs, reads: the catalogue and an organization's programs (plain select() functions)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from lms.courses.models import Program
+from lms.courses.programs.models import Program
 from lms.extensions import db
 
 

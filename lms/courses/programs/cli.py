@@ -9,9 +9,9 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from lms.accounts.models import Organization
-from lms.courses import definitions as defs
-from lms.courses import services
-from lms.courses.models import Program
+from lms.courses.programs import definitions as defs
+from lms.courses.programs import services
+from lms.courses.programs.models import Program
 from lms.extensions import db
 
 

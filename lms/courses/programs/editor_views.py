@@ -13,9 +13,9 @@ from flask_babel import gettext as _
 from lms.accounts.authz import STAFF_ROLES, org_blueprint, role_required
 from lms.core.errors import DomainError
 from lms.core.web import form_int
-from lms.courses import editing
-from lms.courses.editing import OptionInput, QuestionInput
-from lms.courses.models import Lesson, Program, Quiz, QuizQuestion
+from lms.courses.programs import editing
+from lms.courses.programs.editing import OptionInput, QuestionInput
+from lms.courses.programs.models import Lesson, Program, Quiz, QuizQuestion
 from lms.courses.web import module_or_404, page_context, program_or_404
 from lms.extensions import db
 
