@@ -7,7 +7,7 @@ when the learner is enrolled or when the cohort starts, whichever is later; the 
 events on that network, of those kinds (with ``with_own_comment`` set when the rule asks for a
 comment of their own) from then and, with ``within_days``, before the period ends, are
 counted; when there are ``count`` of them the exercise is verified through
-:func:`lms.courses.exercises.verify_exercise` (idempotent) with those events as evidence.
+:func:`lms.courses.exercises.services.verify_exercise` (idempotent) with those events as evidence.
 
 Only learners whose consent is active are looked at. :func:`verify_for_users` runs after
 every ingestion (manual entry, CSV import, webhook, API) for the learners it touched;

@@ -1,6 +1,6 @@
 """Sessions over the API: scheduling and moving them, registrations (with manager approval and
 the waiting list, as on the pages), attendance per half-day, withdrawing a learner and one
-enrolment with its progress. Thin over :mod:`lms.courses.services`.
+enrolment with its progress. Thin over :mod:`lms.courses.sessions.services`.
 """
 
 from __future__ import annotations

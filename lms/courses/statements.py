@@ -46,7 +46,7 @@ ACTIVITY_TYPES = {
 }
 
 
-# On-the-job exercises (lms.courses.exercise_statements): a hand-in starts the module.
+# On-the-job exercises (lms.courses.exercises.statements): a hand-in starts the module.
 SUBMITTED: dict[str, Any] = {"id": "http://activitystrea.ms/schema/1.0/submit",
                              "display": {"en-US": "submitted", "fr-FR": "a remis"}}
 

@@ -1,7 +1,7 @@
 """Uploaded xAPI (Tin Can) packages: upload, serving and launch from an e-learning module.
 
 The package's statements come back through the LRS; the courses progress projection counts
-its root activity as the module (see :func:`lms.courses.progress.register_module_aliases`).
+its root activity as the module (see :func:`lms.courses.cohorts.progress.register_module_aliases`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The sign-in sheet, written by the page and the API through one service
-(:func:`lms.courses.services.record_sheet`): every mark checked first, the sheet read once, and
-a sheet racing another write answered with a clean conflict, nothing half-written."""
+(:func:`lms.courses.sessions.services.record_sheet`): every mark checked first, the sheet read
+once, and a sheet racing another write answered with a clean conflict, nothing half-written."""
 
 from __future__ import annotations
 

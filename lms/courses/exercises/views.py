@@ -89,7 +89,7 @@ def _labels() -> dict[str, Any]:
 
 @bp.app_context_processor
 def _exercise_helpers() -> dict[str, Any]:
-    # For the settings form included in the module edit page (rendered by views.py).
+    # For the settings form included in the module edit page (rendered by programs/views.py).
     return {"exercise_settings": settings_of, "exercise_ui": LABELS,
             "afest_tutor": _is_tutor, "exercise_status": _status}
 

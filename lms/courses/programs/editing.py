@@ -2,7 +2,7 @@
 pass mark) and deletions of modules, lessons and quizzes.
 
 Every change keeps the program exportable as it stands: the rules here are the ones
-:mod:`lms.courses.definitions` applies when a program file is read (a text in the program's
+:mod:`lms.courses.programs.definitions` applies when a program file is read (a text in the program's
 language, two options or more, at least one right answer, at least one question per quiz, a
 ``quiz_passed`` module keeps a quiz, a ``lessons_viewed`` module a lesson, a program a module),
 so export → import → export still gives the same bytes. Keyword-only, flush never commit.

@@ -51,7 +51,7 @@ class Program(TimestampMixin, Base):
 class Module(Base):
     """One step of a program. ``prerequisites`` holds the keys of modules of the same program
     (keys, not ids, so a copied program keeps them); ``completion`` is the rule
-    :mod:`lms.courses.completion` applies to the module's statements.
+    :mod:`lms.courses.cohorts.completion` applies to the module's statements.
     """
 
     __tablename__ = "program_modules"

@@ -143,7 +143,7 @@ def register(*, session: TrainingSession, enrollment: Enrollment,
              requested_by: User | None = None) -> SessionRegistration:
     """Give a learner a seat, or a place on the waiting list when the session is full. When the
     program needs approval, the registration waits for it instead (no seat held yet: see
-    :mod:`lms.courses.approvals`).
+    :mod:`lms.courses.sessions.approvals`).
 
     :param requested_by: who asked (the learner, or the trainer who registered them).
     :raise ValidationFailed: the enrolment is not active in the session's cohort.

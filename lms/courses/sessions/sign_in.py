@@ -4,7 +4,7 @@ The code is an HMAC (the app's secret key) of the session id and the current tim
 (``WINDOW_SECONDS`` long); the current and the previous window are accepted, so a code read just
 before it changes still works. Codes exist only while the session is open for sign-in: from
 ``OPENS_BEFORE`` before its start to its end. A sign-in marks the learner present for the
-current half-day through :func:`lms.courses.services.record_attendance`, so the same xAPI
+current half-day through :func:`lms.courses.sessions.services.record_attendance`, so the same xAPI
 ``attended`` statement is recorded as when the trainer ticks the sheet.
 """
 
