@@ -9,7 +9,7 @@ from sqlalchemy import Date, Float, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Membership
-from lms.core.models import Base, TimestampMixin, utcnow
+from lms.core.models import Base, TimestampMixin, children, parent_key, utcnow
 from lms.courses.programs.models import Module, Program
 
 # Enrollment status.
@@ -33,10 +33,8 @@ class Cohort(TimestampMixin, Base):
     __tablename__ = "cohorts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"),
-                                            index=True)
+    organization_id: Mapped[int] = parent_key("organizations.id")
+    program_id: Mapped[int] = parent_key("programs.id")
     name: Mapped[str] = mapped_column(String(200))
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
@@ -44,8 +42,7 @@ class Cohort(TimestampMixin, Base):
 
     program: Mapped[Program] = relationship()
     trainers: Mapped[list[Membership]] = relationship(secondary="cohort_trainers")
-    enrollments: Mapped[list[Enrollment]] = relationship(
-        back_populates="cohort", cascade="all, delete-orphan", passive_deletes=True)
+    enrollments: Mapped[list[Enrollment]] = children("cohort")
 
 
 class CohortTrainer(Base):
@@ -68,12 +65,9 @@ class Enrollment(Base):
     __table_args__ = (UniqueConstraint("cohort_id", "membership_id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
-    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"),
-                                           index=True)
-    membership_id: Mapped[int] = mapped_column(
-        ForeignKey("memberships.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = parent_key("organizations.id")
+    cohort_id: Mapped[int] = parent_key("cohorts.id")
+    membership_id: Mapped[int] = parent_key("memberships.id")
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
     enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column()
@@ -81,21 +75,25 @@ class Enrollment(Base):
 
     cohort: Mapped[Cohort] = relationship(back_populates="enrollments")
     membership: Mapped[Membership] = relationship()
-    progress: Mapped[list[ModuleProgress]] = relationship(
-        back_populates="enrollment", cascade="all, delete-orphan", passive_deletes=True)
+    progress: Mapped[list[ModuleProgress]] = children("enrollment")
 
 
-class ModuleProgress(Base):
+class EnrollmentRecord:
+    """A learner's record in an enrolment, deleted with it (its id and the enrolment's first, as
+    the tables have them).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
+    enrollment_id: Mapped[str] = parent_key("enrollments.id", sort_order=-1)
+
+
+class ModuleProgress(EnrollmentRecord, Base):
     """Where a learner stands in one module: derived from statements, never set by hand."""
 
     __tablename__ = "module_progress"
     __table_args__ = (UniqueConstraint("enrollment_id", "module_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    enrollment_id: Mapped[str] = mapped_column(
-        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
-    module_id: Mapped[int] = mapped_column(ForeignKey("program_modules.id", ondelete="CASCADE"),
-                                           index=True)
+    module_id: Mapped[int] = parent_key("program_modules.id")
     state: Mapped[str] = mapped_column(String(16), default=NOT_STARTED)
     # Best score in percent (quizzes), when the rule has one.
     score: Mapped[float | None] = mapped_column(Float)

@@ -11,7 +11,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, false,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Organization
-from lms.core.models import Base, TimestampMixin, utcnow
+from lms.core.models import Base, TimestampMixin, children, parent_key, utcnow
 
 # Module kinds, in the words of DESIGN.md §2.
 KINDS = ("workshop", "conference", "group_training", "elearning", "exercise", "coaching")
@@ -43,9 +43,7 @@ class Program(TimestampMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     organization: Mapped[Organization | None] = relationship()
-    modules: Mapped[list[Module]] = relationship(
-        back_populates="program", order_by="Module.position", cascade="all, delete-orphan",
-        passive_deletes=True)
+    modules: Mapped[list[Module]] = children("program", order_by="Module.position")
 
 
 class Module(Base):
@@ -58,8 +56,7 @@ class Module(Base):
     __table_args__ = (UniqueConstraint("program_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"),
-                                            index=True)
+    program_id: Mapped[int] = parent_key("programs.id")
     key: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column()
     kind: Mapped[str] = mapped_column(String(20))
@@ -78,50 +75,44 @@ class Module(Base):
     coaching: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
     program: Mapped[Program] = relationship(back_populates="modules")
-    lessons: Mapped[list[Lesson]] = relationship(
-        back_populates="module", order_by="Lesson.position", cascade="all, delete-orphan",
-        passive_deletes=True)
-    quizzes: Mapped[list[Quiz]] = relationship(
-        back_populates="module", order_by="Quiz.position", cascade="all, delete-orphan",
-        passive_deletes=True)
+    lessons: Mapped[list[Lesson]] = children("module", order_by="Lesson.position")
+    quizzes: Mapped[list[Quiz]] = children("module", order_by="Quiz.position")
 
 
-class Lesson(Base):
+class ModuleItem:
+    """A lesson or a quiz of a module: its key there, its place and its title (these columns
+    first, in this order, as the tables have them).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
+    module_id: Mapped[int] = parent_key("program_modules.id", sort_order=-1)
+    key: Mapped[str] = mapped_column(String(64), sort_order=-1)
+    position: Mapped[int] = mapped_column(sort_order=-1)
+    title: Mapped[dict[str, str]] = mapped_column(JSON, sort_order=-1)
+
+
+class Lesson(ModuleItem, Base):
     """A page of an e-learning module: Markdown per language and an optional video link."""
 
     __tablename__ = "lessons"
     __table_args__ = (UniqueConstraint("module_id", "key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    module_id: Mapped[int] = mapped_column(ForeignKey("program_modules.id", ondelete="CASCADE"),
-                                           index=True)
-    key: Mapped[str] = mapped_column(String(64))
-    position: Mapped[int] = mapped_column()
-    title: Mapped[dict[str, str]] = mapped_column(JSON)
     body: Mapped[dict[str, str]] = mapped_column(JSON)
     video_url: Mapped[str | None] = mapped_column(String(500))
 
     module: Mapped[Module] = relationship(back_populates="lessons")
 
 
-class Quiz(Base):
+class Quiz(ModuleItem, Base):
     """A graded quiz of an e-learning module; passed at ``pass_mark`` percent."""
 
     __tablename__ = "quizzes"
     __table_args__ = (UniqueConstraint("module_id", "key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    module_id: Mapped[int] = mapped_column(ForeignKey("program_modules.id", ondelete="CASCADE"),
-                                           index=True)
-    key: Mapped[str] = mapped_column(String(64))
-    position: Mapped[int] = mapped_column()
-    title: Mapped[dict[str, str]] = mapped_column(JSON)
     pass_mark: Mapped[int] = mapped_column(default=80)
 
     module: Mapped[Module] = relationship(back_populates="quizzes")
-    questions: Mapped[list[QuizQuestion]] = relationship(
-        back_populates="quiz", order_by="QuizQuestion.position", cascade="all, delete-orphan",
-        passive_deletes=True)
+    questions: Mapped[list[QuizQuestion]] = children("quiz", order_by="QuizQuestion.position")
 
 
 class QuizQuestion(Base):
@@ -131,7 +122,7 @@ class QuizQuestion(Base):
     __table_args__ = (UniqueConstraint("quiz_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"), index=True)
+    quiz_id: Mapped[int] = parent_key("quizzes.id")
     key: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column()
     text: Mapped[dict[str, str]] = mapped_column(JSON)

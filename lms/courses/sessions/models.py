@@ -8,7 +8,7 @@ from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Membership, User
-from lms.core.models import Base, TimestampMixin, utcnow
+from lms.core.models import Base, TimestampMixin, children, parent_key, utcnow
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.programs.models import Module
 
@@ -35,12 +35,9 @@ class TrainingSession(TimestampMixin, Base):
     __tablename__ = "training_sessions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
-    module_id: Mapped[int] = mapped_column(ForeignKey("program_modules.id", ondelete="CASCADE"),
-                                           index=True)
-    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"),
-                                           index=True)
+    organization_id: Mapped[int] = parent_key("organizations.id")
+    module_id: Mapped[int] = parent_key("program_modules.id")
+    cohort_id: Mapped[int] = parent_key("cohorts.id")
     starts_at: Mapped[datetime] = mapped_column()
     ends_at: Mapped[datetime] = mapped_column()
     place: Mapped[str | None] = mapped_column(String(300))
@@ -52,9 +49,8 @@ class TrainingSession(TimestampMixin, Base):
     module: Mapped[Module] = relationship()
     cohort: Mapped[Cohort] = relationship()
     trainer: Mapped[Membership | None] = relationship()
-    registrations: Mapped[list[SessionRegistration]] = relationship(
-        back_populates="session", order_by="SessionRegistration.id",
-        cascade="all, delete-orphan", passive_deletes=True)
+    registrations: Mapped[list[SessionRegistration]] = children(
+        "session", order_by="SessionRegistration.id")
 
 
 class SessionRegistration(Base):
@@ -66,10 +62,8 @@ class SessionRegistration(Base):
     __table_args__ = (UniqueConstraint("session_id", "enrollment_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(
-        ForeignKey("training_sessions.id", ondelete="CASCADE"), index=True)
-    enrollment_id: Mapped[str] = mapped_column(
-        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = parent_key("training_sessions.id")
+    enrollment_id: Mapped[str] = parent_key("enrollments.id")
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Approval (programs with approval_required): who asked, who decided, when, and why not.
@@ -92,10 +86,8 @@ class Attendance(Base):
     __table_args__ = (UniqueConstraint("session_id", "enrollment_id", "day", "half"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(
-        ForeignKey("training_sessions.id", ondelete="CASCADE"), index=True)
-    enrollment_id: Mapped[str] = mapped_column(
-        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = parent_key("training_sessions.id")
+    enrollment_id: Mapped[str] = parent_key("enrollments.id")
     day: Mapped[date] = mapped_column(Date)
     half: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(10))
