@@ -6,8 +6,22 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import get_flashed_messages
+from werkzeug.exceptions import NotFound
 
-from lms.core.web import form_date, form_datetime, form_int, localized
+from lms.accounts.models import Organization
+from lms.core.errors import ValidationFailed
+from lms.core.web import (
+    commit_or_errors,
+    commit_or_flash,
+    committed,
+    form_date,
+    form_datetime,
+    form_int,
+    get_or_404,
+    localized,
+)
+from lms.extensions import db
 
 
 @pytest.mark.parametrize(("accept", "text", "shown"), [
@@ -65,3 +79,36 @@ def test_every_post_of_those_pages_needs_the_csrf_token(app, client):
         response = client.post(url, data={"direction": "up"})
         assert response.status_code == 400, endpoint
         assert "CSRF" in response.get_data(as_text=True), endpoint
+
+
+def test_a_change_is_committed_or_its_refusal_shown(app, create_org):
+    org = create_org(slug="lumiere", name="Lumière")
+
+    def rename() -> Organization:
+        org.name = "Maison Lumière"
+        return org
+
+    def refuse() -> None:
+        org.name = "Refusée"
+        raise ValidationFailed("The name was not saved.", fields={"name": "Too long."})
+
+    with app.test_request_context():
+        assert commit_or_flash(rename) is org
+        assert commit_or_flash(refuse) is None and committed(refuse) is False
+        assert get_flashed_messages(with_categories=True) == [
+            ("error", "The name was not saved. Too long.")] * 2
+        db.session.rollback()  # as the end of the request does
+        assert commit_or_errors(refuse) == {"name": "Too long."}
+        assert committed(lambda: None) is True and commit_or_errors(lambda: None) is None
+    db.session.expire_all()
+    assert db.session.get(Organization, org.id).name == "Maison Lumière"
+
+
+def test_get_or_404_refuses_a_missing_row_and_another_s(create_org):
+    org = create_org(slug="lumiere")
+    assert get_or_404(Organization, org.id) is org
+    assert get_or_404(Organization, org.id, outside=lambda row: row.slug != "lumiere") is org
+    with pytest.raises(NotFound):
+        get_or_404(Organization, org.id, outside=lambda row: row.slug != "autre")
+    with pytest.raises(NotFound):
+        get_or_404(Organization, org.id + 1000)

@@ -15,7 +15,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from lms.core.content import ContentError as BaseContentError
-from lms.core.content import YamlReader
+from lms.core.content import OptionDef, YamlReader
 
 FORMAT_VERSION = 1
 LANGUAGES = ("en", "fr")
@@ -79,16 +79,6 @@ class FrameworkDef:
     competencies: tuple[CompetencyDef, ...]
     targets: tuple[TargetDef, ...]
     format_version: int = FORMAT_VERSION
-
-
-@dataclass(frozen=True)
-class OptionDef:
-    """An answer option of a questionnaire question, with its feedback."""
-
-    key: str
-    text: Text
-    correct: bool = False
-    feedback: Text | None = None
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,25 @@
 """What the pages of every package share: the plain POST form, texts in the reader's language,
-reading optional values from a submitted form and showing a refused change.
+reading optional values from a submitted form, committing a change or showing it refused.
 
 Packages import these from here, never from one another's views.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, tzinfo
+from typing import Any, TypeVar
 
-from flask import flash
+from flask import abort, flash
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
 from lms.core.errors import DomainError
+from lms.extensions import db
+
+T = TypeVar("T")
 
 # Relais is French first: a text missing in the reader's language is shown in French.
 FALLBACK_LANGUAGE = "fr"
@@ -73,3 +78,45 @@ def flash_error(exc: DomainError) -> None:
     """Show a refused change at the top of the next page: its message, then each field's."""
     details = " ".join(str(v) for v in exc.fields.values())
     flash(f"{exc.message} {details}".strip(), "error")
+
+
+def commit_or_flash(action: Callable[[], T]) -> T | None:
+    """Run ``action()`` (a service call that returns what it made) and commit; a refused change
+    is shown at the top of the next page (:func:`flash_error`), nothing committed: None.
+    """
+    try:
+        result = action()
+    except DomainError as exc:
+        flash_error(exc)
+        return None
+    db.session.commit()
+    return result
+
+
+def commit_or_errors(action: Callable[[], object]) -> dict[str, str] | None:
+    """Run ``action()`` (a service call) and commit: None; a refused change is rolled back and
+    gives its field errors, for the form to show next to the fields with the typed values.
+    """
+    try:
+        action()
+    except DomainError as exc:
+        db.session.rollback()
+        return exc.fields
+    db.session.commit()
+    return None
+
+
+def committed(action: Callable[[], object]) -> bool:
+    """:func:`commit_or_flash` for a service call that returns nothing: whether it was done."""
+    return commit_or_flash(lambda: action() or True) is not None
+
+
+def get_or_404(model: type[T], ident: Any, *,
+               outside: Callable[[T], bool] = lambda _row: False) -> T:
+    """The row ``ident`` of ``model``, else 404; 404 too when ``outside(row)`` (the row belongs
+    to another organization, program, cohort… than the page's).
+    """
+    row = db.session.get(model, ident)
+    if row is None or outside(row):
+        abort(404)
+    return row

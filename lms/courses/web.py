@@ -6,17 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort
 from flask_babel import lazy_gettext as _l
 
 from lms.accounts.authz import current_membership, get_in_org_or_404, org_blueprint
-from lms.core.web import PostForm, current_language, localized
+from lms.core.web import PostForm, current_language, get_or_404, localized
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.programs import definitions as defs
 from lms.courses.programs.models import Module, Program
 from lms.courses.sessions.calendar import local
 from lms.courses.sessions.models import TrainingSession
-from lms.extensions import db
 
 bp = org_blueprint("courses", __name__)
 
@@ -55,10 +53,7 @@ def program_or_404(program_id: int) -> Program:
 
 def module_or_404(program: Program, module_id: int) -> Module:
     """The module ``module_id`` of ``program``, else 404."""
-    module = db.session.get(Module, module_id)
-    if module is None or module.program_id != program.id:
-        abort(404)
-    return module
+    return get_or_404(Module, module_id, outside=lambda row: row.program_id != program.id)
 
 
 def cohort_or_404(cohort_id: int) -> Cohort:
@@ -73,10 +68,10 @@ def session_or_404(session_id: int) -> TrainingSession:
 
 def my_enrollment_or_404(enrollment_id: str) -> Enrollment:
     """The current learner's own enrolment ``enrollment_id``, else 404."""
-    enrollment = db.session.get(Enrollment, enrollment_id)
-    if enrollment is None or enrollment.membership_id != current_membership().id:
-        abort(404)
-    return enrollment
+    return get_or_404(Enrollment, enrollment_id,
+                      outside=lambda row: row.membership_id != current_membership().id)
+
+
 KIND_LABELS = {"workshop": _l("Workshop"), "conference": _l("Conference"),
                "group_training": _l("Group training"), "elearning": _l("E-learning"),
                "exercise": _l("On-the-job exercise"), "coaching": _l("Coaching follow-up")}

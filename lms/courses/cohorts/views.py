@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -14,7 +14,7 @@ from lms.accounts.authz import STAFF_ROLES, current_membership, current_organiza
 from lms.accounts.models import Membership, Role
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
-from lms.core.web import flash_error, form_date, form_int
+from lms.core.web import commit_or_flash, committed, flash_error, form_date, form_int, get_or_404
 from lms.courses.cohorts import queries as cohort_queries
 from lms.courses.cohorts import services as cohort_services
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
@@ -60,15 +60,13 @@ def new_cohort() -> Any:
         return redirect(url_for(".cohorts"))
     trainer_ids = {form_int(v) for v in request.form.getlist("trainers")}
     chosen = [m for m in trainers(org.id) if m.id in trainer_ids]
-    try:
-        cohort = create_cohort(program=prog, name=request.form.get("name", ""),
-                               starts_on=form_date(request.form.get("starts_on")),
-                               ends_on=form_date(request.form.get("ends_on")),
-                               pilot=request.form.get("pilot") == "on", trainers=chosen)
-    except DomainError as exc:
-        flash_error(exc)
+    cohort = commit_or_flash(lambda: create_cohort(
+        program=prog, name=request.form.get("name", ""),
+        starts_on=form_date(request.form.get("starts_on")),
+        ends_on=form_date(request.form.get("ends_on")),
+        pilot=request.form.get("pilot") == "on", trainers=chosen))
+    if cohort is None:
         return redirect(url_for(".cohorts"))
-    db.session.commit()
     return redirect(url_for(".cohort", cohort_id=cohort.id))
 
 
@@ -126,10 +124,7 @@ def enrol(cohort_id: int) -> Any:
 
 
 def _enrollment_in(c: Cohort, enrollment_id: str) -> Enrollment:
-    enrollment = db.session.get(Enrollment, enrollment_id)
-    if enrollment is None or enrollment.cohort_id != c.id:
-        abort(404)
-    return enrollment
+    return get_or_404(Enrollment, enrollment_id, outside=lambda row: row.cohort_id != c.id)
 
 
 @bp.route("/cohorts/<int:cohort_id>/enrolments/<enrollment_id>/withdraw",
@@ -140,12 +135,7 @@ def withdraw(cohort_id: int, enrollment_id: str) -> Any:
     c = cohort_or_404(cohort_id)
     enrollment = _enrollment_in(c, enrollment_id)
     if request.method == "POST":
-        try:
-            cohort_services.withdraw(enrollment=enrollment)
-        except DomainError as exc:
-            flash_error(exc)
-        else:
-            db.session.commit()
+        if committed(lambda: cohort_services.withdraw(enrollment=enrollment)):
             flash(_("%(name)s was withdrawn from the cohort.",
                     name=enrollment.membership.user.display_name), "success")
         return redirect(url_for(".cohort", cohort_id=c.id))

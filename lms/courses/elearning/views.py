@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 
 from lms.accounts.authz import role_required
 from lms.accounts.models import Role
 from lms.core.errors import DomainError
-from lms.core.web import current_language, flash_error
+from lms.core.web import current_language, flash_error, get_or_404
 from lms.courses.cohorts.models import Enrollment
 from lms.courses.elearning.queries import attempts, viewed_lessons
 from lms.courses.elearning.rendering import render_markdown
@@ -20,10 +20,8 @@ from lms.extensions import db
 
 
 def _lesson_of(enrollment: Enrollment, lesson_id: int) -> Lesson:
-    lesson = db.session.get(Lesson, lesson_id)
-    if lesson is None or lesson.module.program_id != enrollment.cohort.program_id:
-        abort(404)
-    return lesson
+    return get_or_404(Lesson, lesson_id,
+                      outside=lambda row: row.module.program_id != enrollment.cohort.program_id)
 
 
 @bp.route("/training/<enrollment_id>/lessons/<int:lesson_id>", methods=["GET", "POST"])
@@ -62,9 +60,8 @@ def lesson(enrollment_id: str, lesson_id: int) -> Any:
 def quiz(enrollment_id: str, quiz_id: int) -> Any:
     """Take a quiz; the result shows the score and each question's feedback."""
     enrollment = my_enrollment_or_404(enrollment_id)
-    item = db.session.get(Quiz, quiz_id)
-    if item is None or item.module.program_id != enrollment.cohort.program_id:
-        abort(404)
+    item = get_or_404(Quiz, quiz_id,
+                      outside=lambda row: row.module.program_id != enrollment.cohort.program_id)
     errors: dict[str, str] = {}
     result = None
     answers: dict[str, list[str]] = {}

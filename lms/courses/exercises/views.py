@@ -18,7 +18,7 @@ from sqlalchemy import select
 from lms.accounts.authz import STAFF_ROLES, current_membership, current_organization, role_required
 from lms.accounts.models import Membership, Role, User
 from lms.core.errors import DomainError
-from lms.core.web import form_date, form_int
+from lms.core.web import form_date, form_int, get_or_404
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
 from lms.courses.cohorts.queries import cohorts, enrollments
 from lms.courses.elearning.rendering import render_markdown
@@ -222,9 +222,7 @@ def _cohort_choice(me: Membership) -> tuple[str, int | None, Membership | None]:
         return choice, None, me
     cohort_id = form_int(choice)
     if cohort_id is not None:
-        cohort = db.session.get(Cohort, cohort_id)
-        if cohort is None or cohort.organization_id != me.organization_id:
-            abort(404)
+        get_or_404(Cohort, cohort_id, outside=lambda row: row.organization_id != me.organization_id)
         return str(cohort_id), cohort_id, None
     return "all", None, None
 
@@ -245,10 +243,8 @@ def review_queue() -> Any:
 
 
 def _submission(submission_id: int) -> ExerciseSubmission:
-    submission = db.session.get(ExerciseSubmission, submission_id)
-    if submission is None or submission.organization_id != current_organization().id:
-        abort(404)
-    return submission
+    return get_or_404(ExerciseSubmission, submission_id,
+                      outside=lambda row: row.organization_id != current_organization().id)
 
 
 @bp.route("/exercises/submissions/<int:submission_id>", methods=["GET", "POST"])

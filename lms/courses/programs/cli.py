@@ -16,7 +16,13 @@ from lms.extensions import db
 
 
 def _read(path: Path) -> defs.ProgramDef:
-    return defs.read_folder(path) if path.is_dir() else defs.read_zip(path.read_bytes())
+    """The program in a folder or a zip; on errors, print each one and exit with status 1."""
+    try:
+        return defs.read_folder(path) if path.is_dir() else defs.read_zip(path.read_bytes())
+    except defs.ContentError as exc:
+        for error in exc.errors:
+            click.echo(error, err=True)
+        raise SystemExit(1) from exc
 
 
 def _org(slug: str) -> Organization:
@@ -32,12 +38,7 @@ def _org(slug: str) -> Organization:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def check_command(path: Path) -> None:
     """Validate a program folder or zip; print every error with its file and line."""
-    try:
-        program = _read(path)
-    except defs.ContentError as exc:
-        for error in exc.errors:
-            click.echo(error, err=True)
-        raise SystemExit(1) from exc
+    program = _read(path)
     lessons = sum(len(m.lessons) for m in program.modules)
     click.echo(f"{program.slug}: valid ({len(program.modules)} modules, {lessons} lessons)")
 
@@ -67,12 +68,7 @@ def export_command(org_slug: str, program_slug: str, out: Path) -> None:
 def import_command(path: Path, org_slug: str) -> None:
     """Import a program folder or zip into an organization (nothing on any error)."""
     org = _org(org_slug)
-    try:
-        definition = _read(path)
-    except defs.ContentError as exc:
-        for error in exc.errors:
-            click.echo(error, err=True)
-        raise SystemExit(1) from exc
+    definition = _read(path)
     program = services.create_program(organization=org, definition=definition)
     db.session.commit()
     click.echo(f"Imported {program.slug} into {org.slug} (id {program.id})")

@@ -20,7 +20,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from lms.core.content import ContentError as BaseContentError
-from lms.core.content import YamlReader
+from lms.core.content import OptionDef, YamlReader
 
 FORMAT_VERSION = 1
 LANGUAGES = ("fr", "en")
@@ -47,16 +47,6 @@ Text = Mapping[str, str]
 
 class ContentError(BaseContentError):
     """A program's files break the format; ``errors`` are "file line N: message" strings."""
-
-
-@dataclass(frozen=True)
-class OptionDef:
-    """An answer option of a quiz question, with its feedback."""
-
-    key: str
-    text: Text
-    correct: bool = False
-    feedback: Text | None = None
 
 
 @dataclass(frozen=True)

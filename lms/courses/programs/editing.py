@@ -33,6 +33,7 @@ from lms.courses.elearning.models import LessonView, QuizAttempt
 from lms.courses.exercises.models import ExerciseSubmission
 from lms.courses.programs import definitions as defs
 from lms.courses.programs.models import Lesson, Module, Quiz, QuizQuestion
+from lms.courses.programs.services import reorder
 from lms.courses.sessions.models import Attendance, TrainingSession
 from lms.courses.signals import module_deletion
 from lms.extensions import db
@@ -221,14 +222,8 @@ def update_question(*, question: QuizQuestion, data: QuestionInput) -> None:
 
 def move_question(*, question: QuizQuestion, direction: str) -> None:
     """Swap a question with its neighbour (``direction`` "up" or "down"); a no-op at the ends."""
-    questions = list(question.quiz.questions)
-    i = questions.index(question)
-    j = i - 1 if direction == "up" else i + 1
-    if direction not in ("up", "down") or not 0 <= j < len(questions):
+    if not reorder(list(question.quiz.questions), question, direction):
         return
-    questions[i], questions[j] = questions[j], questions[i]
-    for position, q in enumerate(questions, 1):
-        q.position = position
     _touch(question.quiz.module)
     db.session.flush()
     db.session.expire(question.quiz, ["questions"])

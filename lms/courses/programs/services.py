@@ -194,16 +194,24 @@ def import_program(*, organization: Organization, data: bytes) -> Program:
     return create_program(organization=organization, definition=definition)
 
 
+def reorder(items: list[Any], item: Any, direction: str) -> bool:
+    """Swap ``item`` with its neighbour in ``items`` (``direction`` "up" or "down") and number
+    them again from 1; False, nothing changed, at the ends or for another direction.
+    """
+    i = items.index(item)
+    j = i - 1 if direction == "up" else i + 1
+    if direction not in ("up", "down") or not 0 <= j < len(items):
+        return False
+    items[i], items[j] = items[j], items[i]
+    for position, each in enumerate(items, 1):
+        each.position = position
+    return True
+
+
 def move_module(*, module: Module, direction: str) -> None:
     """Swap a module with its neighbour (``direction`` "up" or "down"); a no-op at the ends."""
-    modules = list(module.program.modules)
-    i = modules.index(module)
-    j = i - 1 if direction == "up" else i + 1
-    if direction not in ("up", "down") or not 0 <= j < len(modules):
+    if not reorder(list(module.program.modules), module, direction):
         return
-    modules[i], modules[j] = modules[j], modules[i]
-    for position, m in enumerate(modules, 1):
-        m.position = position
     module.program.updated_at = utcnow()
     db.session.flush()
     db.session.expire(module.program, ["modules"])

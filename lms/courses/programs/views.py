@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from lms.accounts.authz import STAFF_ROLES, current_organization, role_required
 from lms.core.errors import DomainError
-from lms.core.web import flash_error, form_int
+from lms.core.web import commit_or_errors, commit_or_flash, form_int, get_or_404
 from lms.courses.cohorts.queries import cohorts
 from lms.courses.elearning.rendering import render_markdown
 from lms.courses.programs import definitions as defs
@@ -37,13 +37,10 @@ def programs() -> Any:
 @role_required(*STAFF_ROLES)
 def copy_program() -> Any:
     """Copy a catalogue program into the organization."""
-    try:
-        program = services.copy_from_catalogue(organization=current_organization(),
-                                               slug=request.form.get("slug", ""))
-    except DomainError as exc:
-        flash_error(exc)
+    program = commit_or_flash(lambda: services.copy_from_catalogue(
+        organization=current_organization(), slug=request.form.get("slug", "")))
+    if program is None:
         return redirect(url_for(".programs"))
-    db.session.commit()
     flash(_("The program was copied; adapt it to the organization."), "success")
     return redirect(url_for(".program", program_id=program.id))
 
@@ -52,14 +49,11 @@ def copy_program() -> Any:
 @role_required(*STAFF_ROLES)
 def new_program() -> Any:
     """Start a program from scratch."""
-    try:
-        program = services.create_blank_program(organization=current_organization(),
-                                                title=request.form.get("title", ""),
-                                                language=request.form.get("language", ""))
-    except DomainError as exc:
-        flash_error(exc)
+    program = commit_or_flash(lambda: services.create_blank_program(
+        organization=current_organization(), title=request.form.get("title", ""),
+        language=request.form.get("language", "")))
+    if program is None:
         return redirect(url_for(".programs"))
-    db.session.commit()
     return redirect(url_for(".program", program_id=program.id))
 
 
@@ -111,13 +105,8 @@ def export_program(program_id: int) -> Any:
 def add_module(program_id: int) -> Any:
     """Append a module."""
     prog = program_or_404(program_id)
-    try:
-        services.add_module(program=prog, kind=request.form.get("kind", ""),
-                            title=request.form.get("title", ""))
-    except DomainError as exc:
-        flash_error(exc)
-        return redirect(url_for(".program", program_id=prog.id))
-    db.session.commit()
+    commit_or_flash(lambda: services.add_module(program=prog, kind=request.form.get("kind", ""),
+                                                title=request.form.get("title", "")))
     return redirect(url_for(".program", program_id=prog.id))
 
 
@@ -127,12 +116,10 @@ def add_lesson(program_id: int, module_id: int) -> Any:
     """Append a lesson to an e-learning module, then edit it."""
     prog = program_or_404(program_id)
     module = module_or_404(prog, module_id)
-    try:
-        lesson = services.add_lesson(module=module, title=request.form.get("title", ""))
-    except DomainError as exc:
-        flash_error(exc)
+    lesson = commit_or_flash(lambda: services.add_lesson(module=module,
+                                                         title=request.form.get("title", "")))
+    if lesson is None:
         return redirect(url_for(".program", program_id=prog.id, _anchor=f"module-{module.id}"))
-    db.session.commit()
     return redirect(url_for(".edit_lesson", program_id=prog.id, lesson_id=lesson.id))
 
 
@@ -182,22 +169,18 @@ def edit_module(program_id: int, module_id: int) -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
         duration = request.form.get("duration_minutes", "").strip()
-        try:
-            services.update_module(
-                module=module, language=lang, title=request.form.get("title", ""),
-                description=request.form.get("description", ""),
-                required=request.form.get("required") == "on",
-                duration_minutes=form_int(duration) if duration else None,
-                competencies=request.form.getlist("competencies"),
-                completion=_rule_from_form(), coaching=_plan_from_form(),
-                prerequisites=request.form.getlist("prerequisites"))
-        except DomainError as exc:
-            db.session.rollback()
-            errors = exc.fields
-        else:
-            db.session.commit()
+        refused = commit_or_errors(lambda: services.update_module(
+            module=module, language=lang, title=request.form.get("title", ""),
+            description=request.form.get("description", ""),
+            required=request.form.get("required") == "on",
+            duration_minutes=form_int(duration) if duration else None,
+            competencies=request.form.getlist("competencies"),
+            completion=_rule_from_form(), coaching=_plan_from_form(),
+            prerequisites=request.form.getlist("prerequisites")))
+        if refused is None:
             flash(_("The module was saved."), "success")
             return redirect(url_for(".program", program_id=prog.id))
+        errors = refused
     return render_template("courses/edit_module.html", program=prog, module=module, lang=lang,
                            errors=errors, codes=defs.COMPETENCY_CODES, rules=defs.RULES,
                            earlier=[m for m in prog.modules if m.position < module.position],
@@ -210,9 +193,7 @@ def edit_module(program_id: int, module_id: int) -> Any:
 def edit_lesson(program_id: int, lesson_id: int) -> Any:
     """Edit a lesson's Markdown, with a preview rendered on the server."""
     prog = program_or_404(program_id)
-    lesson = db.session.get(Lesson, lesson_id)
-    if lesson is None or lesson.module.program_id != prog.id:
-        abort(404)
+    lesson = get_or_404(Lesson, lesson_id, outside=lambda row: row.module.program_id != prog.id)
     lang = page_language()
     title = lesson.title.get(lang, "")
     body = lesson.body.get(lang, "")
@@ -224,16 +205,12 @@ def edit_lesson(program_id: int, lesson_id: int) -> Any:
         if request.form.get("action") == "preview":
             preview = render_markdown(body)
         else:
-            try:
-                services.update_lesson(lesson=lesson, language=lang, title=title, body=body,
-                                       video_url=video)
-            except DomainError as exc:
-                db.session.rollback()
-                errors = exc.fields
-            else:
-                db.session.commit()
+            refused = commit_or_errors(lambda: services.update_lesson(
+                lesson=lesson, language=lang, title=title, body=body, video_url=video))
+            if refused is None:
                 flash(_("The lesson was saved."), "success")
                 return redirect(url_for(".program", program_id=prog.id))
+            errors = refused
     return render_template("courses/edit_lesson.html", program=prog, lesson=lesson, lang=lang,
                            title=title, body=body, video=video, preview=preview, errors=errors,
                            **page_context()), 422 if errors else 200

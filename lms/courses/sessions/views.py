@@ -15,7 +15,14 @@ from lms.accounts.authz import STAFF_ROLES, current_membership, role_required
 from lms.accounts.models import Membership, Role
 from lms.core.errors import Conflict, DomainError
 from lms.core.models import utcnow
-from lms.core.web import flash_error, form_datetime, form_int, localized
+from lms.core.web import (
+    commit_or_flash,
+    flash_error,
+    form_datetime,
+    form_int,
+    get_or_404,
+    localized,
+)
 from lms.courses.cohorts.models import WITHDRAWN, Enrollment
 from lms.courses.cohorts.queries import enrollments
 from lms.courses.programs.models import Module
@@ -58,15 +65,12 @@ def schedule(cohort_id: int) -> Any:
     if module is None or starts is None or ends is None:
         flash(_("Choose a module, a day and start and end times."), "error")
         return redirect(url_for(".cohort", cohort_id=c.id))
-    try:
-        session = schedule_session(
-            cohort=c, module=module, starts_at=starts, ends_at=ends,
-            place=request.form.get("place"), virtual_link=request.form.get("virtual_link"),
-            capacity=form_int(request.form.get("capacity")), trainer=trainer)
-    except DomainError as exc:
-        flash_error(exc)
+    session = commit_or_flash(lambda: schedule_session(
+        cohort=c, module=module, starts_at=starts, ends_at=ends,
+        place=request.form.get("place"), virtual_link=request.form.get("virtual_link"),
+        capacity=form_int(request.form.get("capacity")), trainer=trainer))
+    if session is None:
         return redirect(url_for(".cohort", cohort_id=c.id))
-    db.session.commit()
     return redirect(url_for(".session", session_id=session.id))
 
 
@@ -83,25 +87,27 @@ def session(session_id: int) -> Any:
                            **page_context())
 
 
+def _register(s: TrainingSession, enrollment: Enrollment) -> SessionRegistration | None:
+    """Register a learner (a seat, the waiting list, or a request for approval, whose approver
+    is told), for the staff or the learner; None when refused (the reason flashed).
+    """
+    registration = commit_or_flash(
+        lambda: register(session=s, enrollment=enrollment, requested_by=current_user))
+    if registration is not None and registration.status == PENDING_APPROVAL:
+        approvals.notify_requested(registration)
+    return registration
+
+
 @bp.post("/sessions/<int:session_id>/register")
 @role_required(*STAFF_ROLES)
 def assign(session_id: int) -> Any:
     """Register a learner of the cohort (or put them on the waiting list)."""
     s = session_or_404(session_id)
-    enrollment = db.session.get(Enrollment, request.form.get("enrollment_id", ""))
-    if enrollment is None or enrollment.cohort_id != s.cohort_id:
-        abort(404)
-    try:
-        registration = register(session=s, enrollment=enrollment,
-                                requested_by=current_user)
-    except DomainError as exc:
-        flash_error(exc)
-    else:
-        db.session.commit()
-        if registration.status == PENDING_APPROVAL:
-            approvals.notify_requested(registration)
-            flash(_("The registration waits for the approval of the learner's manager."),
-                  "info")
+    enrollment = get_or_404(Enrollment, request.form.get("enrollment_id", ""),
+                            outside=lambda row: row.cohort_id != s.cohort_id)
+    registration = _register(s, enrollment)
+    if registration is not None and registration.status == PENDING_APPROVAL:
+        flash(_("The registration waits for the approval of the learner's manager."), "info")
     return redirect(url_for(".session", session_id=s.id))
 
 
@@ -124,10 +130,8 @@ def capacity(session_id: int) -> Any:
 
 
 def _registration(s: TrainingSession, registration_id: int) -> SessionRegistration:
-    registration = db.session.get(SessionRegistration, registration_id)
-    if registration is None or registration.session_id != s.id:
-        abort(404)
-    return registration
+    return get_or_404(SessionRegistration, registration_id,
+                      outside=lambda row: row.session_id != s.id)
 
 
 @bp.post("/sessions/<int:session_id>/registrations/<int:registration_id>/cancel")
@@ -205,15 +209,8 @@ def self_register(enrollment_id: str, session_id: int) -> Any:
     if s.starts_at <= utcnow():
         flash(_("This session has already started."), "error")
         return redirect(url_for(".my_program", enrollment_id=enrollment.id))
-    try:
-        registration = register(session=s, enrollment=enrollment,
-                                requested_by=current_user)
-    except DomainError as exc:
-        flash_error(exc)
-    else:
-        db.session.commit()
-        if registration.status == PENDING_APPROVAL:
-            approvals.notify_requested(registration)
+    registration = _register(s, enrollment)
+    if registration is not None:
         flash(_("You have a seat.") if registration.status == REGISTERED
               else _("Your request waits for your manager's approval.")
               if registration.status == PENDING_APPROVAL
