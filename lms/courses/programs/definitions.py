@@ -20,7 +20,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from lms.core.content import ContentError as BaseContentError
-from lms.core.content import OptionDef, YamlReader
+from lms.core.content import OptionDef, Text, YamlReader
 
 FORMAT_VERSION = 1
 LANGUAGES = ("fr", "en")
@@ -41,8 +41,6 @@ KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 COACHING_PLAN = {"followups": (1, 20), "spacing_days": (1, 365), "duration_minutes": (5, 480)}
 # Fixed zip entry date: the archive's bytes depend only on its content.
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)
-
-Text = Mapping[str, str]
 
 
 class ContentError(BaseContentError):
