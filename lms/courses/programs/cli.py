@@ -8,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from lms.accounts.models import Organization
+from lms.accounts.cli import organization_or_fail
 from lms.courses.programs import definitions as defs
 from lms.courses.programs import services
 from lms.courses.programs.models import Program
@@ -24,14 +24,6 @@ def _read(path: Path) -> defs.ProgramDef:
             click.echo(error, err=True)
         raise SystemExit(1) from exc
 
-
-def _org(slug: str) -> Organization:
-    from lms.core.cli import fail
-
-    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
-    if org is None:
-        fail(f"no organization {slug!r}")
-    return org  # type: ignore[return-value]
 
 
 @click.command("program-check")
@@ -52,7 +44,7 @@ def export_command(org_slug: str, program_slug: str, out: Path) -> None:
     """Export an organization's program as a zip (program.yaml and lessons/*.md)."""
     from lms.core.cli import fail
 
-    org = _org(org_slug)
+    org = organization_or_fail(org_slug)
     program = db.session.scalar(select(Program).where(Program.organization_id == org.id,
                                                       Program.slug == program_slug))
     if program is None:
@@ -67,7 +59,7 @@ def export_command(org_slug: str, program_slug: str, out: Path) -> None:
 @with_appcontext
 def import_command(path: Path, org_slug: str) -> None:
     """Import a program folder or zip into an organization (nothing on any error)."""
-    org = _org(org_slug)
+    org = organization_or_fail(org_slug)
     definition = _read(path)
     program = services.create_program(organization=org, definition=definition)
     db.session.commit()
