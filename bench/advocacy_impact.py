@@ -30,7 +30,7 @@ from lms.advocacy import impact, timeline, verification
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.courses.cohorts.models import Cohort
 from lms.courses.cohorts.services import create_cohort
-from lms.courses.programs import services as courses
+from lms.courses.programs.services import add_module, create_blank_program
 from lms.courses.sessions.models import TrainingSession
 from lms.extensions import db
 
@@ -48,9 +48,9 @@ def fresh_session() -> None:
 def build(learners: int, events: int, cohorts: int) -> tuple[Any, list[Cohort], list[int]]:
     rnd = random.Random(11)
     org = accounts.create_organization(slug="bench", name="Bench")
-    program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
-    workshop = courses.add_module(program=program, kind="workshop", title="Atelier")
-    exercise = courses.add_module(program=program, kind="exercise", title="Deux posts")
+    program = create_blank_program(organization=org, title="Parcours", language="fr")
+    workshop = add_module(program=program, kind="workshop", title="Atelier")
+    exercise = add_module(program=program, kind="exercise", title="Deux posts")
     exercise.exercise = {"instructions": {}, "evidence": {"reflection": "required"},
                          "rubric": [], "afest": False,
                          "verification": {"network": "linkedin", "kinds": ["post"],

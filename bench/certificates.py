@@ -36,7 +36,7 @@ from lms.certificates import services as certs
 from lms.certificates.models import Certificate
 from lms.certificates.pool import PdfPool
 from lms.courses.cohorts.services import create_cohort, enrol
-from lms.courses.programs import services as courses
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
 from lms.extensions import db
 
 
@@ -61,12 +61,12 @@ def main() -> None:
     n, workers = args.n, args.workers
     seq_n = args.sequential or min(n, 100)
     with app.app_context():
-        courses.load_catalogue()
+        load_catalogue()
         org = accounts.create_organization(slug="bench", name="Bench Formation SAS")
         trainer = accounts.provision_member(organization=org, email="t@bench.example",
                                             role=Role.TRAINER, display_name="Tess Trainer")
-        program = courses.copy_from_catalogue(organization=org,
-                                              slug="parcours-ambassadeurs-6-semaines")
+        program = copy_from_catalogue(organization=org,
+                                      slug="parcours-ambassadeurs-6-semaines")
         cohort = create_cohort(program=program, name="Vague 1", pilot=False,
                                starts_on=date(2026, 9, 1),
                                trainers=[trainer.membership])

@@ -18,7 +18,7 @@ from lms.content import load_builtin_content
 from lms.core import formatting
 from lms.core.errors import Conflict, ValidationFailed, joined
 from lms.courses.cohorts.services import create_cohort, enrol, enrol_csv
-from lms.courses.programs import services as courses
+from lms.courses.programs.services import create_blank_program
 from lms.demo import load_demo
 from lms.extensions import db
 from lms.jobs import messages as job_messages
@@ -46,7 +46,7 @@ def _text(html: str) -> str:
 
 
 def _program(org):
-    return courses.create_blank_program(organization=org, title="Prise de parole", language="fr")
+    return create_blank_program(organization=org, title="Prise de parole", language="fr")
 
 
 # -- service errors are translated where they are read --------------------------------------------

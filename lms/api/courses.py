@@ -27,8 +27,8 @@ from lms.courses.cohorts import services as cohort_services
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.cohorts.queries import cohorts, enrollments, progress_by_module
 from lms.courses.cohorts.services import enrol
-from lms.courses.programs import queries
 from lms.courses.programs.models import Program
+from lms.courses.programs.queries import programs
 from lms.courses.sessions import approvals, sign_in_sheet
 from lms.courses.sessions.models import SessionRegistration, TrainingSession
 from lms.extensions import db
@@ -84,7 +84,7 @@ def cohort_in_org(membership: Membership, cohort_id: int) -> Cohort:
 @org_member(*MANAGER_ROLES)
 def list_programs(membership: Membership) -> Any:
     """The organization's programs."""
-    return {"items": [program_json(p) for p in queries.programs(membership.organization_id)]}
+    return {"items": [program_json(p) for p in programs(membership.organization_id)]}
 
 
 @bp.get("/orgs/<org_slug>/programs/<int:program_id>")

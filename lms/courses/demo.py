@@ -23,8 +23,8 @@ from lms.courses.exercises.services import (
     set_tutor,
     submit_evidence,
 )
-from lms.courses.programs import services
 from lms.courses.programs.models import Program
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
 from lms.courses.sessions import approvals, sign_in
 from lms.courses.sessions.services import (
     half_days,
@@ -67,8 +67,8 @@ def demo_step(people: Any) -> None:
     org = people.organization
     if db.session.scalar(select(Program).where(Program.organization_id.is_(None),
                                                Program.slug == PATH)) is None:
-        services.load_catalogue()
-    program = services.copy_from_catalogue(organization=org, slug=PATH)
+        load_catalogue()
+    program = copy_from_catalogue(organization=org, slug=PATH)
     now = utcnow()
     cohort = create_cohort(
         program=program, name="Groupe pilote — automne", pilot=True,
@@ -185,7 +185,7 @@ def _approvals(people: Any) -> None:
     manager = learners[MANAGER]
     for i in REPORTS:
         accounts.set_manager(membership=learners[i], manager=manager)
-    program = services.copy_from_catalogue(organization=org, slug=APPROVAL_PATH)
+    program = copy_from_catalogue(organization=org, slug=APPROVAL_PATH)
     approvals.set_approval_required(program=program, required=True)
     now = utcnow()
     cohort = create_cohort(

@@ -11,7 +11,7 @@ import pytest
 from lms.accounts.models import Role
 from lms.advocacy import impact, services
 from lms.courses.cohorts.services import create_cohort, enrol
-from lms.courses.programs import services as courses
+from lms.courses.programs.services import add_module, create_blank_program
 from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 from tests.advocacy.helpers import consent
@@ -35,8 +35,8 @@ def world(create_org, create_user, content, questionnaire, answer_as):
     trainer = create_user(Role.TRAINER, org=org)
     a, b, c, d = (create_user(Role.LEARNER, org=org, name=n) for n in ("Alice", "Bruno",
                                                                           "Chloé", "Denis"))
-    program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
-    workshop = courses.add_module(program=program, kind="workshop", title="Atelier")
+    program = create_blank_program(organization=org, title="Parcours", language="fr")
+    workshop = add_module(program=program, kind="workshop", title="Atelier")
     cohort = create_cohort(program=program, name="Pilote", pilot=True,
                            starts_on=date(2026, 9, 1))
     for user in (a, b, c, d):

@@ -12,7 +12,7 @@ from lms.advocacy import services, timeline
 from lms.core.models import utcnow
 from lms.courses.cohorts.services import create_cohort, enrol
 from lms.courses.elearning.services import view_lesson
-from lms.courses.programs import services as courses
+from lms.courses.programs.services import add_module, create_blank_program
 from lms.courses.sessions.services import half_days, record_attendance, register, schedule_session
 from lms.extensions import db
 from tests.advocacy.helpers import consent
@@ -25,8 +25,8 @@ def world(create_org, create_user):
     hr = create_user(Role.HR, org=org)
     learner = create_user(Role.LEARNER, org=org, name="Camille")
     other = create_user(Role.LEARNER, org=org, name="Hugo")
-    program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
-    workshop = courses.add_module(program=program, kind="workshop", title="Atelier")
+    program = create_blank_program(organization=org, title="Parcours", language="fr")
+    workshop = add_module(program=program, kind="workshop", title="Atelier")
     cohort = create_cohort(program=program, name="Pilote")
     enrollment = enrol(cohort=cohort, membership=learner.memberships[0])
     now = utcnow()

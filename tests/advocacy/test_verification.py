@@ -14,7 +14,7 @@ from lms.courses.cohorts.models import ModuleProgress
 from lms.courses.cohorts.services import create_cohort, enrol
 from lms.courses.exercises import queries as exercise_queries
 from lms.courses.exercises import services as exercise_services
-from lms.courses.programs import services as courses
+from lms.courses.programs.services import add_module, create_blank_program
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 
@@ -27,8 +27,8 @@ def world(create_org, create_user):
     org = create_org(slug="lumiere")
     learner = create_user(Role.LEARNER, org=org, name="Camille")
     other = create_user(Role.LEARNER, org=org, name="Hugo")
-    program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
-    exercise = courses.add_module(program=program, kind="exercise", title="Deux publications")
+    program = create_blank_program(organization=org, title="Parcours", language="fr")
+    exercise = add_module(program=program, kind="exercise", title="Deux publications")
     exercise.exercise = {**exercise_queries.settings_of(exercise), "verification": dict(RULE)}
     # The cohort started 30 days ago; the learners were enrolled before that: the exercise opened
     # at the cohort's start.

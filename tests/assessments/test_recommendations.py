@@ -11,7 +11,7 @@ import pytest
 from lms.accounts.models import Role
 from lms.assessments import services
 from lms.courses.cohorts.services import create_cohort, enrol
-from lms.courses.programs import services as courses
+from lms.courses.programs.services import add_module, copy_from_catalogue, load_catalogue
 from lms.extensions import db
 
 
@@ -34,12 +34,12 @@ def take(questionnaire, answer_as):
 
 
 def _program(org, title, c3_module):
-    courses.load_catalogue()
-    program = courses.copy_from_catalogue(organization=org, slug="parcours-ambassadeurs-6-semaines")
+    load_catalogue()
+    program = copy_from_catalogue(organization=org, slug="parcours-ambassadeurs-6-semaines")
     program.title = {"en": title}
     for module in program.modules:  # only our module targets a competency: C3
         module.competencies = []
-    module = courses.add_module(program=program, kind="elearning", title=c3_module)
+    module = add_module(program=program, kind="elearning", title=c3_module)
     module.competencies = ["C3"]
     db.session.commit()
     return program
@@ -168,7 +168,7 @@ def test_a_module_the_learner_completed_is_not_recommended(client, login, create
     from lms.courses.cohorts.models import COMPLETED, ModuleProgress
 
     program = _program(org, "My path", "Done C3 module")
-    todo = courses.add_module(program=program, kind="elearning", title="Next C3 module")
+    todo = add_module(program=program, kind="elearning", title="Next C3 module")
     todo.competencies = ["C3"]
     user = create_user(Role.LEARNER, org=org, job_family="sales")
     enrollment = enrol(cohort=create_cohort(program=program, name="Spring"),

@@ -15,8 +15,8 @@ from lms.accounts.models import Role
 from lms.coaching.models import FollowUp
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import Cohort, Enrollment
-from lms.courses.programs import services
 from lms.courses.programs.models import Program
+from lms.courses.programs.services import load_catalogue
 from lms.courses.sessions.models import TrainingSession
 from lms.courses.sessions.services import local_zone
 from lms.extensions import db
@@ -55,7 +55,7 @@ def _statements(org_id: int) -> list[dict]:
 def test_a_cohort_from_the_catalogue_to_both_dashboards(live_server: str, page: Page,
                                                         browser: Browser, create_org,
                                                         create_user) -> None:
-    services.load_catalogue()
+    load_catalogue()
     db.session.commit()
     org = create_org(slug="agence-relais", name="Agence Relais")
     trainer = create_user(Role.TRAINER, org=org, name="Claire Formatrice", password=PASSWORD)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from lms.courses.cohorts.models import ModuleProgress
 from lms.courses.cohorts.services import create_cohort, enrol
-from lms.courses.programs import services as courses
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
 from lms.extensions import db
 from tests.support import PASSWORD, membership
 
@@ -61,12 +61,12 @@ def _log_in(page: Page, email: str) -> None:
 def test_a_launched_package_completes_its_module(live_server: str, page: Page,
                                                  create_org: Any, create_user: Any,
                                                  tmp_path: Path) -> None:
-    courses.load_catalogue()
+    load_catalogue()
     org = create_org(slug="acme")
     trainer = create_user("trainer", org=org, email="tess@acme.example")
     learner = create_user("learner", org=org, email="lea@acme.example")
-    program = courses.copy_from_catalogue(organization=org,
-                                          slug="parcours-ambassadeurs-6-semaines")
+    program = copy_from_catalogue(organization=org,
+                                  slug="parcours-ambassadeurs-6-semaines")
     module = next(m for m in program.modules if m.key == "profil")
     module.completion = {"type": "xapi_completed"}
     cohort = create_cohort(program=program, name="Pilot", pilot=True, starts_on=None,

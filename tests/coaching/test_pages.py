@@ -180,11 +180,11 @@ def test_a_round_is_planned_from_the_list(client, enrolled):
 
 def test_a_cohort_without_coaching_modules_has_no_coaching_links(client, enrolled):
     from lms.courses.cohorts.services import create_cohort, enrol
-    from lms.courses.programs import services as courses
+    from lms.courses.programs.services import copy_from_catalogue
 
     w = enrolled
-    program = courses.copy_from_catalogue(organization=w.org,
-                                          slug="sensibilisation-reseaux-sociaux")
+    program = copy_from_catalogue(organization=w.org,
+                                  slug="sensibilisation-reseaux-sociaux")
     cohort = create_cohort(program=program, name="Atelier")
     enrol(cohort=cohort, membership=w.member(w.learners[0]))
     db.session.commit()

@@ -14,7 +14,8 @@ from lms.accounts import services as accounts
 from lms.accounts.models import Role
 from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.models import utcnow
-from lms.courses.programs import definitions, services
+from lms.courses.programs import definitions
+from lms.courses.programs.services import definition_of, import_program
 from lms.courses.sessions import approvals
 from lms.courses.sessions.models import (
     DECLINED,
@@ -51,23 +52,23 @@ def gated(enrolled, create_user):
 
 
 def test_the_flag_round_trips_through_yaml_exactly(enrolled):
-    definition = services.definition_of(enrolled.program)
+    definition = definition_of(enrolled.program)
     assert definition.approval_required is False
     plain = definitions.to_zip(definition)
     assert b"approval_required" not in definitions.to_files(definition)["program.yaml"]
     enrolled.program.approval_required = True
-    gated = services.definition_of(enrolled.program)
+    gated = definition_of(enrolled.program)
     data = definitions.to_zip(gated)
     assert "approval_required: true" in definitions.to_files(gated)["program.yaml"].decode()
-    imported = services.import_program(organization=enrolled.org, data=data)
+    imported = import_program(organization=enrolled.org, data=data)
     assert imported.approval_required is True
-    again = replace(services.definition_of(imported), slug=gated.slug)  # a copy gets "-2"
+    again = replace(definition_of(imported), slug=gated.slug)  # a copy gets "-2"
     assert definitions.to_zip(again) == data
     assert plain != data
 
 
 def test_the_flag_must_be_true_or_false(enrolled):
-    files = definitions.to_files(services.definition_of(enrolled.program))
+    files = definitions.to_files(definition_of(enrolled.program))
     text = files["program.yaml"].decode().replace(
         "\nmodules:", "\napproval_required: maybe\nmodules:")
     with pytest.raises(definitions.ContentError) as error:

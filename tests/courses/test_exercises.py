@@ -32,7 +32,7 @@ from lms.courses.exercises.services import (
     verify_exercise,
 )
 from lms.courses.programs import definitions as defs
-from lms.courses.programs import services
+from lms.courses.programs.services import CATALOGUE_DIR, definition_of, import_program
 from lms.extensions import db
 from lms.xapi.models import Statement
 from tests.support import membership
@@ -58,7 +58,7 @@ def state(enrollment, module) -> str:
 
 
 def test_the_six_week_path_has_three_exercises_one_verified_one_afest():
-    program = defs.read_folder(services.CATALOGUE_DIR / "parcours-ambassadeurs-6-semaines")
+    program = defs.read_folder(CATALOGUE_DIR / "parcours-ambassadeurs-6-semaines")
     found = {m.key: m.exercise for m in program.modules if m.kind == "exercise"}
     assert set(found) == {"exercice-profil", "exercice-premier-post", "exercice-campagne"}
     for settings in found.values():
@@ -137,11 +137,11 @@ def test_exercise_errors_name_the_line(old, new, expected):
 
 
 def test_exercise_settings_survive_the_database_round_trip(world, create_org):
-    first = defs.to_zip(services.definition_of(world.program))
-    copy = services.import_program(organization=create_org(), data=first)
+    first = defs.to_zip(definition_of(world.program))
+    copy = import_program(organization=create_org(), data=first)
     db.session.commit()
     db.session.expire_all()
-    assert defs.to_zip(services.definition_of(copy)) == first
+    assert defs.to_zip(definition_of(copy)) == first
     assert next(m for m in copy.modules if m.key == "exercice-campagne").exercise[
         "verification"]["count"] == 2
 
@@ -372,7 +372,7 @@ def test_builder_settings_are_validated_and_exported(world):
     assert settings["rubric"][0]["label"] == {"fr": "Titre clair",
                                               "en": "The headline says whom the person helps "
                                                     "and how"}
-    files = defs.to_files(services.definition_of(world.program))
+    files = defs.to_files(definition_of(world.program))
     exported = {m.key: m for m in defs.read_files(files).modules}
     assert exported["exercice-profil"].exercise == settings
 

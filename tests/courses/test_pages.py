@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from lms.courses.cohorts.models import Enrollment
 from lms.courses.elearning.models import QuizAttempt
 from lms.courses.programs import definitions as defs
-from lms.courses.programs import services
 from lms.courses.programs.models import Program
+from lms.courses.programs.services import definition_of
 from lms.courses.sessions.models import Attendance, SessionRegistration
 from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
@@ -240,7 +240,7 @@ def test_a_learner_cannot_open_someone_elses_enrolment(enrolled, client, login):
 def test_import_page_reports_line_errors(world, client, login):
     w = world
     login(w.trainer)
-    files = defs.to_files(services.definition_of(w.program))
+    files = defs.to_files(definition_of(w.program))
     files["program.yaml"] = files["program.yaml"].replace(b"pass_mark: 80", b"pass_mark: 180",
                                                           1)
     buffer = io.BytesIO()

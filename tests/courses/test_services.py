@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from lms.core.errors import Conflict, ValidationFailed
 from lms.courses.cohorts.models import ACTIVE, WITHDRAWN, Enrollment
 from lms.courses.cohorts.services import enrol, enrol_csv, enrol_team, withdraw
-from lms.courses.programs import services
 from lms.courses.programs.models import Program
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
 from lms.courses.sessions.models import REGISTERED, WAITLISTED, SessionRegistration
 from lms.courses.sessions.services import (
     half_days,
@@ -39,14 +39,14 @@ def test_catalogue_loads_idempotently_and_copies_into_an_organization(world):
     assert sorted(p.slug for p in catalogue) == [
         "formation-ambassadeurs-1-jour", "parcours-ambassadeurs-6-semaines",
         "sensibilisation-reseaux-sociaux"]
-    assert "0 added, 0 updated, 3 unchanged" in services.load_catalogue()
+    assert "0 added, 0 updated, 3 unchanged" in load_catalogue()
     kinds = [m.kind for m in world.program.modules]
     assert kinds.count("elearning") == 4 and kinds.count("exercise") == 3
     assert kinds.count("coaching") == 2 and kinds[0] == "workshop"
     assert world.program.organization_id == world.org.id
     assert world.program.source_slug == "parcours-ambassadeurs-6-semaines"
     # A second copy gets its own slug, the first is untouched.
-    again = services.copy_from_catalogue(organization=world.org, slug=world.program.slug)
+    again = copy_from_catalogue(organization=world.org, slug=world.program.slug)
     assert again.slug == "parcours-ambassadeurs-6-semaines-2"
 
 

@@ -12,7 +12,7 @@ from lms.advocacy import services as advocacy
 from lms.advocacy.webhook import sign
 from lms.core.inputs import json_problems
 from lms.courses.cohorts.services import create_cohort
-from lms.courses.programs import services as courses
+from lms.courses.programs.services import create_blank_program
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 
@@ -56,7 +56,7 @@ def test_api_bodies_get_422_naming_the_field(client, admin, path, body, field):
 
 def test_more_endpoints_with_out_of_range_ids(client, admin, create_user):
     org, headers = admin
-    program = courses.create_blank_program(organization=org, title="P", language="fr")
+    program = create_blank_program(organization=org, title="P", language="fr")
     cohort = create_cohort(program=program, name="C", starts_on=None)
     db.session.commit()
     for path, body, field in (

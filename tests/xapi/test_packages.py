@@ -18,8 +18,8 @@ from sqlalchemy import select
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import Enrollment, ModuleProgress
 from lms.courses.cohorts.services import create_cohort, enrol
-from lms.courses.programs import services as courses
 from lms.courses.programs.models import Module, Program
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
 from lms.extensions import db
 from lms.packages.models import XapiPackage
 from lms.xapi.models import LrsCredential, Statement
@@ -83,12 +83,12 @@ def make_zip(files: dict[str, str | bytes] | None = None, *, symlink: str | None
 
 class World:
     def __init__(self, create_org: Any, create_user: Any) -> None:
-        courses.load_catalogue()
+        load_catalogue()
         self.org = create_org(slug="acme")
         self.trainer = create_user("trainer", org=self.org, email="tess@acme.example")
         self.learner = create_user("learner", org=self.org, email="lea@acme.example")
-        self.program = courses.copy_from_catalogue(organization=self.org,
-                                                   slug="parcours-ambassadeurs-6-semaines")
+        self.program = copy_from_catalogue(organization=self.org,
+                                           slug="parcours-ambassadeurs-6-semaines")
         self.module = next(m for m in self.program.modules if m.key == "profil")
         self.module.completion = {"type": "xapi_completed"}
         cohort = create_cohort(program=self.program, name="Pilot", pilot=True,

@@ -15,21 +15,11 @@ from lms.accounts.models import Membership, Role
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
 from lms.core.web import commit_or_flash, committed, flash_error, form_date, form_int, get_or_404
-from lms.courses.cohorts import queries as cohort_queries
-from lms.courses.cohorts import services as cohort_services
+from lms.courses.cohorts import queries, services
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
-from lms.courses.cohorts.queries import (
-    learners_not_enrolled,
-    my_enrollments,
-    progress_by_module,
-    resume_point,
-    teams,
-    trainers,
-)
-from lms.courses.cohorts.services import create_cohort, enrol_csv, enrol_team
 from lms.courses.elearning.queries import viewed_lessons
-from lms.courses.programs import queries
 from lms.courses.programs.models import SESSION_KINDS, Program
+from lms.courses.programs.queries import programs
 from lms.courses.sessions import queries as session_queries
 from lms.courses.sessions.queries import registrations_of
 from lms.courses.sessions.services import local_zone
@@ -44,9 +34,9 @@ from lms.extensions import db
 def cohorts() -> Any:
     """The organization's cohorts, and a form to open one."""
     org = current_organization()
-    return render_template("courses/cohorts.html", cohorts=cohort_queries.cohorts(org.id),
-                           programs=queries.programs(org.id),
-                           trainers=trainers(org.id), **page_context())
+    return render_template("courses/cohorts.html", cohorts=queries.cohorts(org.id),
+                           programs=programs(org.id),
+                           trainers=queries.trainers(org.id), **page_context())
 
 
 @bp.post("/cohorts/new")
@@ -59,8 +49,8 @@ def new_cohort() -> Any:
         flash(_("Choose one of the organization's programs."), "error")
         return redirect(url_for(".cohorts"))
     trainer_ids = {form_int(v) for v in request.form.getlist("trainers")}
-    chosen = [m for m in trainers(org.id) if m.id in trainer_ids]
-    cohort = commit_or_flash(lambda: create_cohort(
+    chosen = [m for m in queries.trainers(org.id) if m.id in trainer_ids]
+    cohort = commit_or_flash(lambda: services.create_cohort(
         program=prog, name=request.form.get("name", ""),
         starts_on=form_date(request.form.get("starts_on")),
         ends_on=form_date(request.form.get("ends_on")),
@@ -75,14 +65,14 @@ def new_cohort() -> Any:
 def cohort(cohort_id: int) -> Any:
     """A cohort: learners × modules progress, enrolment, sessions."""
     c = cohort_or_404(cohort_id)
-    enrollments = cohort_queries.enrollments(c.id)
+    enrollments = queries.enrollments(c.id)
     grid = {e.id: {p.module_id: p for p in e.progress} for e in enrollments}
     session_modules = [m for m in c.program.modules if m.kind in SESSION_KINDS]
     return render_template("courses/cohort.html", cohort=c, enrollments=enrollments, grid=grid,
-                           candidates=learners_not_enrolled(c),
-                           teams=teams(c.organization_id),
+                           candidates=queries.learners_not_enrolled(c),
+                           teams=queries.teams(c.organization_id),
                            sessions=session_queries.sessions(c.id), session_modules=session_modules,
-                           trainers=trainers(c.organization_id), **page_context())
+                           trainers=queries.trainers(c.organization_id), **page_context())
 
 
 @bp.post("/cohorts/<int:cohort_id>/enrol")
@@ -93,7 +83,7 @@ def enrol(cohort_id: int) -> Any:
     how = request.form.get("how")
     try:
         if how == "team":
-            done = enrol_team(cohort=c, team=request.form.get("team", ""))
+            done = services.enrol_team(cohort=c, team=request.form.get("team", ""))
         elif how == "csv":
             upload = request.files.get("file")
             raw = upload.read(5_000_001) if upload else b""
@@ -102,13 +92,13 @@ def enrol(cohort_id: int) -> Any:
             except UnicodeDecodeError:
                 flash(_("The file is not UTF-8 text."), "error")
                 return redirect(url_for(".cohort", cohort_id=c.id))
-            done = enrol_csv(cohort=c, text=text)
+            done = services.enrol_csv(cohort=c, text=text)
         else:
             member = db.session.get(Membership, form_int(request.form.get("membership_id")) or 0)
             if member is None or member.organization_id != c.organization_id:
                 flash(_("Choose a learner."), "error")
                 return redirect(url_for(".cohort", cohort_id=c.id))
-            done = [cohort_services.enrol(cohort=c, membership=member)]
+            done = [services.enrol(cohort=c, membership=member)]
     except DomainError as exc:
         db.session.rollback()
         report = exc.fields.get("file")
@@ -135,7 +125,7 @@ def withdraw(cohort_id: int, enrollment_id: str) -> Any:
     c = cohort_or_404(cohort_id)
     enrollment = _enrollment_in(c, enrollment_id)
     if request.method == "POST":
-        if committed(lambda: cohort_services.withdraw(enrollment=enrollment)):
+        if committed(lambda: services.withdraw(enrollment=enrollment)):
             flash(_("%(name)s was withdrawn from the cohort.",
                     name=enrollment.membership.user.display_name), "success")
         return redirect(url_for(".cohort", cohort_id=c.id))
@@ -150,7 +140,7 @@ def withdraw(cohort_id: int, enrollment_id: str) -> Any:
 @role_required(Role.LEARNER)
 def my_training() -> Any:
     """A learner's programs; straight to the program when there is only one."""
-    mine = my_enrollments(current_membership().id)
+    mine = queries.my_enrollments(current_membership().id)
     active = [e for e in mine if e.status != WITHDRAWN]
     if len(active) == 1:
         return redirect(url_for(".my_program", enrollment_id=active[0].id))
@@ -163,11 +153,11 @@ def my_program(enrollment_id: str) -> Any:
     """My program: modules in order with their state, and where to resume."""
     enrollment = my_enrollment_or_404(enrollment_id)
     prog = enrollment.cohort.program
-    progress = progress_by_module(enrollment.id)
+    progress = queries.progress_by_module(enrollment.id)
     sessions = session_queries.sessions(enrollment.cohort_id)
     return render_template("courses/my_program.html", enrollment=enrollment, program=prog,
                            progress=progress, viewed=viewed_lessons(enrollment.id),
-                           resume=resume_point(prog, progress).module,
+                           resume=queries.resume_point(prog, progress).module,
                            sessions=sessions, registrations=registrations_of(
                                enrollment.id), zone=local_zone(), now=utcnow(),
                            **page_context())
