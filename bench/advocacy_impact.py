@@ -28,8 +28,10 @@ from lms.accounts import services as accounts
 from lms.accounts.models import Membership
 from lms.advocacy import impact, timeline, verification
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
-from lms.courses import services as courses
-from lms.courses.models import Cohort, TrainingSession
+from lms.courses.cohorts.models import Cohort
+from lms.courses.cohorts.services import create_cohort
+from lms.courses.programs.services import add_module, create_blank_program
+from lms.courses.sessions.models import TrainingSession
 from lms.extensions import db
 
 YEAR = datetime(2026, 1, 1, tzinfo=UTC)
@@ -46,9 +48,9 @@ def fresh_session() -> None:
 def build(learners: int, events: int, cohorts: int) -> tuple[Any, list[Cohort], list[int]]:
     rnd = random.Random(11)
     org = accounts.create_organization(slug="bench", name="Bench")
-    program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
-    workshop = courses.add_module(program=program, kind="workshop", title="Atelier")
-    exercise = courses.add_module(program=program, kind="exercise", title="Deux posts")
+    program = create_blank_program(organization=org, title="Parcours", language="fr")
+    workshop = add_module(program=program, kind="workshop", title="Atelier")
+    exercise = add_module(program=program, kind="exercise", title="Deux posts")
     exercise.exercise = {"instructions": {}, "evidence": {"reflection": "required"},
                          "rubric": [], "afest": False,
                          "verification": {"network": "linkedin", "kinds": ["post"],
@@ -63,8 +65,8 @@ def build(learners: int, events: int, cohorts: int) -> tuple[Any, list[Cohort], 
     size = max(1, learners // cohorts)
     made = []
     for c in range(cohorts):
-        cohort = courses.create_cohort(program=program, name=f"Vague {c + 1}",
-                                       starts_on=(YEAR + timedelta(days=150 + c)).date())
+        cohort = create_cohort(program=program, name=f"Vague {c + 1}",
+                               starts_on=(YEAR + timedelta(days=150 + c)).date())
         kickoff = YEAR + timedelta(days=160 + c, hours=9)
         db.session.add(TrainingSession(organization_id=org.id, module=workshop, cohort=cohort,
                                        starts_at=kickoff, ends_at=kickoff + timedelta(hours=3),

@@ -35,7 +35,8 @@ from lms.certificates import definitions, export, rendering
 from lms.certificates import services as certs
 from lms.certificates.models import Certificate
 from lms.certificates.pool import PdfPool
-from lms.courses import services as courses
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
 from lms.extensions import db
 
 
@@ -60,21 +61,21 @@ def main() -> None:
     n, workers = args.n, args.workers
     seq_n = args.sequential or min(n, 100)
     with app.app_context():
-        courses.load_catalogue()
+        load_catalogue()
         org = accounts.create_organization(slug="bench", name="Bench Formation SAS")
         trainer = accounts.provision_member(organization=org, email="t@bench.example",
                                             role=Role.TRAINER, display_name="Tess Trainer")
-        program = courses.copy_from_catalogue(organization=org,
-                                              slug="parcours-ambassadeurs-6-semaines")
-        cohort = courses.create_cohort(program=program, name="Vague 1", pilot=False,
-                                       starts_on=date(2026, 9, 1),
-                                       trainers=[trainer.membership])
+        program = copy_from_catalogue(organization=org,
+                                      slug="parcours-ambassadeurs-6-semaines")
+        cohort = create_cohort(program=program, name="Vague 1", pilot=False,
+                               starts_on=date(2026, 9, 1),
+                               trainers=[trainer.membership])
         t0 = time.perf_counter()
         for i in range(n):
             member = accounts.provision_member(
                 organization=org, email=f"l{i}@bench.example", role=Role.LEARNER,
                 display_name=f"Apprenant·e Numéro {i}", locale="fr" if i % 2 else "en")
-            enrollment = courses.enrol(cohort=cohort, membership=member.membership)
+            enrollment = enrol(cohort=cohort, membership=member.membership)
             certs.issue_manually(enrollment=enrollment, issued_by=trainer.membership.user,
                                  reason="bench")
             if i % 200 == 199:

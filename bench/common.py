@@ -71,8 +71,10 @@ from lms import create_app  # noqa: E402
 from lms.accounts import services as accounts  # noqa: E402
 from lms.accounts.models import Membership, Organization, Role, User  # noqa: E402
 from lms.core.models import utcnow  # noqa: E402
-from lms.courses import services as courses  # noqa: E402
-from lms.courses.models import Cohort, Enrollment, Program, new_uuid  # noqa: E402
+from lms.courses.cohorts.models import Cohort, Enrollment, new_uuid  # noqa: E402
+from lms.courses.cohorts.services import create_cohort  # noqa: E402
+from lms.courses.programs.models import Program  # noqa: E402
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue  # noqa: E402
 from lms.extensions import db  # noqa: E402
 
 PASSWORD = "bench-password"
@@ -148,12 +150,12 @@ def organization(*roles: Role, name: str = "Bench") -> tuple[Organization, dict[
 
 def catalogue_program(org: Organization, slug: str = SIX_WEEKS) -> Program:
     """Load the built-in catalogue and copy one of its programs into ``org``."""
-    courses.load_catalogue()
-    return courses.copy_from_catalogue(organization=org, slug=slug)
+    load_catalogue()
+    return copy_from_catalogue(organization=org, slug=slug)
 
 
 def make_cohorts(program: Program, count: int, **fields: Any) -> list[Cohort]:
-    return [courses.create_cohort(program=program, name=f"Vague {n + 1}", **fields)
+    return [create_cohort(program=program, name=f"Vague {n + 1}", **fields)
             for n in range(count)]
 
 

@@ -20,7 +20,8 @@ import common as bench
 from lms.accounts import services as accounts
 from lms.accounts.models import Role
 from lms.core.models import utcnow
-from lms.courses import services
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.sessions.services import half_days, local_zone, register, schedule_session
 from lms.extensions import db
 
 
@@ -32,10 +33,10 @@ def main() -> None:
         trainer_user = accounts.create_user(email="t@bench.example", display_name="Formatrice")
         trainer = accounts.add_member(organization=org, user=trainer_user, role=Role.TRAINER)
         program = bench.catalogue_program(org, "formation-ambassadeurs-1-jour")
-        cohort = services.create_cohort(program=program, name="Banc", trainers=[trainer])
-        zone = services.local_zone()
+        cohort = create_cohort(program=program, name="Banc", trainers=[trainer])
+        zone = local_zone()
         first = (utcnow() + timedelta(days=1)).astimezone(zone).date()
-        session = services.schedule_session(
+        session = schedule_session(
             cohort=cohort, module=program.modules[0],
             starts_at=datetime.combine(first, clock(9), tzinfo=zone),
             ends_at=datetime.combine(first + timedelta(days=args.days - 1), clock(17),
@@ -45,21 +46,21 @@ def main() -> None:
             member = accounts.add_member(organization=org, user=accounts.create_user(
                 email=f"l{i}@bench.example", display_name=f"Apprenant·e {i:03d}"),
                 role=Role.LEARNER)
-            enrollment = services.enrol(cohort=cohort, membership=member)
-            services.register(session=session, enrollment=enrollment)
+            enrollment = enrol(cohort=cohort, membership=member)
+            register(session=session, enrollment=enrollment)
             enrollments.append(enrollment)
         for n in range(args.sessions):
             day = first + timedelta(days=7 + n)
-            other = services.schedule_session(
+            other = schedule_session(
                 cohort=cohort, module=program.modules[0], capacity=3, place="Lyon",
                 starts_at=datetime.combine(day, clock(9), tzinfo=zone),
                 ends_at=datetime.combine(day, clock(12), tzinfo=zone))
             for enrollment in enrollments[n % args.learners:][:5]:
-                services.register(session=other, enrollment=enrollment)
+                register(session=other, enrollment=enrollment)
         _token, raw = accounts.issue_api_token(user=trainer_user, name="bench")
         db.session.commit()
         ids = [e.id for e in enrollments]
-        halves = services.half_days(session)
+        halves = half_days(session)
         session_id, cohort_id = session.id, cohort.id
 
     client = app.test_client()

@@ -16,8 +16,9 @@ import common as bench
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Role
-from lms.courses import progress, services
 from lms.courses import statements as xs
+from lms.courses.cohorts import progress
+from lms.courses.cohorts.services import create_cohort, enrol
 from lms.courses.statements import PROGRESS_VERBS
 from lms.extensions import db
 from lms.xapi import projections
@@ -31,12 +32,12 @@ def main() -> None:
         org, _ = bench.organization()
         bench.staff(org, "t@bench.example", Role.TRAINER, "Trainer")
         program = bench.catalogue_program(org)
-        cohort = services.create_cohort(program=program, name="Bench")
+        cohort = create_cohort(program=program, name="Bench")
         enrollments = []
         for n in range(args.learners):
             member = accounts.provision_member(organization=org, email=f"l{n}@bench.example",
                                                role=Role.LEARNER, display_name=f"L {n}")
-            enrollments.append(services.enrol(cohort=cohort, membership=member.membership))
+            enrollments.append(enrol(cohort=cohort, membership=member.membership))
         db.session.commit()
         lessons = [lesson for m in program.modules for lesson in m.lessons]
 

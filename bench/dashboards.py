@@ -21,8 +21,9 @@ from sqlalchemy import insert
 from lms.accounts import services as accounts
 from lms.accounts.models import Membership, Role
 from lms.core.models import utcnow
-from lms.courses import services
-from lms.courses.models import Attendance, CohortTrainer, ModuleProgress, SessionRegistration
+from lms.courses.cohorts.models import CohortTrainer, ModuleProgress
+from lms.courses.sessions.models import Attendance, SessionRegistration
+from lms.courses.sessions.services import half_days, schedule_session
 from lms.extensions import db
 
 
@@ -53,14 +54,14 @@ def main() -> None:
         bench.insert_rows(ModuleProgress, rows)
         workshop = modules[0]
         for cohort in cohorts:
-            session = services.schedule_session(
+            session = schedule_session(
                 cohort=cohort, module=workshop, starts_at=utcnow() - timedelta(days=1),
                 ends_at=utcnow() - timedelta(days=1) + timedelta(hours=3), place="Salle A")
             seated = [e for e in enrollments if e["cohort_id"] == cohort.id][:30]
             db.session.execute(insert(SessionRegistration), [
                 {"session_id": session.id, "enrollment_id": e["id"], "status": "registered",
                  "created_at": utcnow()} for e in seated])
-            day, half = services.half_days(session)[0]
+            day, half = half_days(session)[0]
             db.session.execute(insert(Attendance), [
                 {"session_id": session.id, "enrollment_id": e["id"], "day": day, "half": half,
                  "status": "present", "source": "sheet"} for e in seated[:20]])

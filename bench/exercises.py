@@ -19,9 +19,9 @@ import common as bench
 
 from lms.accounts.models import Membership, Role
 from lms.core.models import utcnow
-from lms.courses import exercises
-from lms.courses.exercise_models import ExerciseSubmission
-from lms.courses.models import CohortTrainer
+from lms.courses.cohorts.models import CohortTrainer
+from lms.courses.exercises.models import ExerciseSubmission
+from lms.courses.exercises.queries import count_to_review, due_for, to_review
 from lms.extensions import db
 
 
@@ -62,10 +62,10 @@ def main() -> None:
         trainer = people[Role.TRAINER]
         for who, scope in (("organization", None), ("trainer", trainer)):
             median, p95 = bench.timed(lambda scope=scope: (
-                exercises.to_review(org.id, scope, limit=8),
-                exercises.count_to_review(org.id, scope)))
+                to_review(org.id, scope, limit=8),
+                count_to_review(org.id, scope)))
             print(f"to_review (8) + count, {who:25}: median {median:6.1f} ms, p95 {p95:6.1f} ms")
-        median, p95 = bench.timed(lambda: exercises.due_for(learner))
+        median, p95 = bench.timed(lambda: due_for(learner))
         print(f"due_for, one learner{'':28}: median {median:6.1f} ms, p95 {p95:6.1f} ms")
 
 

@@ -21,7 +21,9 @@ import common as bench
 from lms.accounts import services as accounts
 from lms.accounts.models import Role
 from lms.core.models import utcnow
-from lms.courses import services, sign_in, sign_in_sheet
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.sessions import sign_in, sign_in_sheet
+from lms.courses.sessions.services import local_zone, register, schedule_session
 from lms.extensions import db
 
 
@@ -33,10 +35,10 @@ def main() -> None:
         trainer = accounts.add_member(organization=org, user=accounts.create_user(
             email="t@bench.example", display_name="Formatrice"), role=Role.TRAINER)
         program = bench.catalogue_program(org, "formation-ambassadeurs-1-jour")
-        cohort = services.create_cohort(program=program, name="Banc", trainers=[trainer])
-        zone = services.local_zone()
+        cohort = create_cohort(program=program, name="Banc", trainers=[trainer])
+        zone = local_zone()
         first = (utcnow() + timedelta(days=1)).astimezone(zone).date()
-        session = services.schedule_session(
+        session = schedule_session(
             cohort=cohort, module=program.modules[0],
             starts_at=datetime.combine(first, clock(9), tzinfo=zone),
             ends_at=datetime.combine(first + timedelta(days=args.days - 1), clock(17),
@@ -47,8 +49,8 @@ def main() -> None:
             member = accounts.add_member(organization=org, user=accounts.create_user(
                 email=f"l{i}@bench.example", display_name=f"Apprenant·e {i:03d}"),
                 role=Role.LEARNER)
-            services.register(session=session, enrollment=services.enrol(cohort=cohort,
-                                                                         membership=member))
+            register(session=session, enrollment=enrol(cohort=cohort,
+                                                       membership=member))
             members.append(member)
         db.session.commit()
 

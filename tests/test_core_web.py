@@ -9,16 +9,20 @@ import pytest
 from flask import get_flashed_messages
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.exceptions import NotFound
 from wtforms import StringField
 
 from lms.accounts.models import Organization
 from lms.core.errors import ValidationFailed
 from lms.core.web import (
+    commit_or_errors,
     commit_or_flash,
     commit_or_mark,
+    committed,
     form_date,
     form_datetime,
     form_int,
+    get_or_404,
     localized,
 )
 from lms.extensions import db
@@ -120,3 +124,36 @@ def test_commit_or_mark_puts_the_refusal_next_to_its_field(app):
         refusal = ValidationFailed("Nothing to do with a field.")
         assert commit_or_mark(form, lambda: (_ for _ in ()).throw(refusal), field="other") is None
         assert form.other.errors == ["Nothing to do with a field."]
+
+
+def test_a_change_is_committed_or_its_refusal_shown(app, create_org):
+    org = create_org(slug="lumiere", name="Lumière")
+
+    def rename() -> Organization:
+        org.name = "Maison Lumière"
+        return org
+
+    def refuse() -> None:
+        org.name = "Refusée"
+        raise ValidationFailed("The name was not saved.", fields={"name": "Too long."})
+
+    with app.test_request_context():
+        assert commit_or_flash(rename) is org
+        assert commit_or_flash(refuse) is None and committed(refuse) is False
+        assert get_flashed_messages(with_categories=True) == [
+            ("error", "The name was not saved. Too long.")] * 2
+        db.session.rollback()  # as the end of the request does
+        assert commit_or_errors(refuse) == {"name": "Too long."}
+        assert committed(lambda: None) is True and commit_or_errors(lambda: None) is None
+    db.session.expire_all()
+    assert db.session.get(Organization, org.id).name == "Maison Lumière"
+
+
+def test_get_or_404_refuses_a_missing_row_and_another_s(create_org):
+    org = create_org(slug="lumiere")
+    assert get_or_404(Organization, org.id) is org
+    assert get_or_404(Organization, org.id, outside=lambda row: row.slug != "lumiere") is org
+    with pytest.raises(NotFound):
+        get_or_404(Organization, org.id, outside=lambda row: row.slug != "autre")
+    with pytest.raises(NotFound):
+        get_or_404(Organization, org.id + 1000)

@@ -17,7 +17,8 @@ from lms.accounts.models import Role
 from lms.content import load_builtin_content
 from lms.core import formatting
 from lms.core.errors import Conflict, ValidationFailed, joined
-from lms.courses import services as courses
+from lms.courses.cohorts.services import create_cohort, enrol, enrol_csv
+from lms.courses.programs.services import create_blank_program
 from lms.demo import load_demo
 from lms.extensions import db
 from lms.jobs import messages as job_messages
@@ -45,7 +46,7 @@ def _text(html: str) -> str:
 
 
 def _program(org):
-    return courses.create_blank_program(organization=org, title="Prise de parole", language="fr")
+    return create_blank_program(organization=org, title="Prise de parole", language="fr")
 
 
 # -- service errors are translated where they are read --------------------------------------------
@@ -103,17 +104,17 @@ def test_a_flashed_service_error_is_french_on_a_french_page(client, create_user,
 def test_parameters_and_joined_messages_are_translated_when_read(app: Flask, create_user):
     trainer = create_user(Role.TRAINER)
     org = trainer.memberships[0].organization
-    cohort = courses.create_cohort(program=_program(org), name="Vague 1")
+    cohort = create_cohort(program=_program(org), name="Vague 1")
     learner = create_user(Role.LEARNER, org=org, name="Camille Martin")
-    courses.enrol(cohort=cohort, membership=membership(learner, org))
+    enrol(cohort=cohort, membership=membership(learner, org))
     with pytest.raises(Conflict) as raised:
-        courses.enrol(cohort=cohort, membership=membership(learner, org))
+        enrol(cohort=cohort, membership=membership(learner, org))
     with _reading(app, FR):
         assert raised.value.message == "Camille Martin fait déjà partie de cette promotion."
     with _reading(app, EN):
         assert raised.value.message == "Camille Martin is already enrolled in this cohort."
     with pytest.raises(ValidationFailed) as rows:
-        courses.enrol_csv(cohort=cohort, text="email\nnobody@example.com\n\n,\n")
+        enrol_csv(cohort=cohort, text="email\nnobody@example.com\n\n,\n")
     with _reading(app, FR):
         assert rows.value.fields["file"].startswith(
             "ligne 2\u00a0: nobody@example.com n'est pas membre de l'organisation")

@@ -28,7 +28,7 @@ from lms.accounts.models import Organization, User
 from lms.certificates.definitions import available as certificate_templates
 from lms.certificates.models import Certificate
 from lms.content import load_builtin_content
-from lms.courses.models import Program
+from lms.courses.programs.models import Program
 from lms.demo import load_demo
 from lms.extensions import db
 from lms.jobs import services as jobs

@@ -1,4 +1,7 @@
-"""``relais second-factor-off --email E``: turn off the second factor of someone who lost both
+"""The accounts commands, and what every package's commands share about accounts: finding the
+organization named on the command line.
+
+``relais second-factor-off --email E`` turns off the second factor of someone who lost both
 their phone and their recovery codes.
 """
 
@@ -6,8 +9,19 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
+from lms.accounts.models import Organization
 from lms.core.cli import commit_or_fail, fail
+from lms.extensions import db
+
+
+def organization_or_fail(slug: str) -> Organization:
+    """The organization ``slug``; else an error on stderr and exit status 1."""
+    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
+    if org is None:
+        fail(f"no organization with slug {slug!r}")
+    return org
 
 
 @click.command("second-factor-off")

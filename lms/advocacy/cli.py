@@ -5,21 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
-from lms.accounts.models import Organization
+from lms.accounts.cli import organization_or_fail
 from lms.advocacy import csvimport, services
 from lms.core.errors import DomainError
 from lms.extensions import db
-
-
-def _org(slug: str) -> Organization:
-    from lms.core.cli import fail
-
-    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
-    if org is None:
-        fail(f"no organization {slug!r}")
-    return org  # type: ignore[return-value]
 
 
 @click.command("import-activity")
@@ -34,7 +24,7 @@ def _org(slug: str) -> Organization:
 def import_activity_command(file: Path, org_slug: str, preset: str, skip_invalid: bool,
                             rejected_path: Path | None) -> None:
     """Import advocacy activity from a CSV export; every bad row is listed with its line."""
-    org = _org(org_slug)
+    org = organization_or_fail(org_slug)
     data = file.read_bytes()
     try:
         checked_rows = len(csvimport.read_rows(data, csvimport.preset(preset))[1])
@@ -71,7 +61,7 @@ def import_activity_command(file: Path, org_slug: str, preset: str, skip_invalid
 @click.option("--rotate", is_flag=True, help="Replace the secret (the old one stops working).")
 def webhook_secret_command(org_slug: str, rotate: bool) -> None:
     """Print the organization's advocacy webhook secret (created on first use)."""
-    org = _org(org_slug)
+    org = organization_or_fail(org_slug)
     settings = services.settings_for(org.id)
     secret = settings.webhook_secret
     if rotate or not secret:

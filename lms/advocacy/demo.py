@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from lms.advocacy import impact, services
 from lms.core.models import utcnow
-from lms.courses.models import ACTIVE, Cohort
+from lms.courses.cohorts.models import ACTIVE, Cohort
 from lms.extensions import db
 
 CONTENT = [

@@ -24,7 +24,8 @@ from lms.advocacy.kpis import DISTRIBUTING_KINDS
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.assessments.models import SkillLevel
 from lms.core.models import utcnow
-from lms.courses.models import WITHDRAWN, Cohort, Enrollment, TrainingSession
+from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
+from lms.courses.sessions.models import TrainingSession
 from lms.extensions import db
 
 DEFAULT_WEEKS = 4

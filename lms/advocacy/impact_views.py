@@ -24,7 +24,7 @@ from lms.advocacy.views import KIND_LABELS, METRIC_LABELS, NETWORK_LABELS, _csv
 from lms.core import charts
 from lms.core.formatting import number
 from lms.core.models import utcnow
-from lms.courses import queries as course_queries
+from lms.courses.cohorts import queries as cohort_queries
 
 bp = org_blueprint("advocacy_impact", __name__, template_folder="templates")
 
@@ -93,7 +93,7 @@ def impact_report() -> Any:
     """Each cohort's activity in the N weeks before and after its training."""
     org = current_organization()
     weeks = impact.clamp_weeks(request.args.get("weeks", impact.DEFAULT_WEEKS))
-    cohorts = course_queries.cohorts(org.id)
+    cohorts = cohort_queries.cohorts(org.id)
     selected_id = request.args.get("cohort", type=int)
     if selected_id is not None and selected_id not in {c.id for c in cohorts}:
         abort(404)

@@ -218,7 +218,7 @@ class Scope:
                 Membership.team == self.team)))
         if self.cohort_id is not None:
             # Imported here: courses sit below advocacy, but only this filter needs them.
-            from lms.courses.models import Enrollment
+            from lms.courses.cohorts.models import Enrollment
 
             found.append(e.user_id.in_(select(Membership.user_id).join(
                 Enrollment, Enrollment.membership_id == Membership.id).where(
@@ -338,7 +338,7 @@ def scope_activation(scope: Scope, *, since: datetime) -> tuple[float, int]:
     if scope.team:
         learners = learners.where(m.team == scope.team)
     if scope.cohort_id is not None:
-        from lms.courses.models import Enrollment
+        from lms.courses.cohorts.models import Enrollment
 
         learners = learners.join(Enrollment, Enrollment.membership_id == m.id).where(
             Enrollment.cohort_id == scope.cohort_id)

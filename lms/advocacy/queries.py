@@ -55,7 +55,7 @@ def teams(organization_id: int) -> list[str]:
 
 def cohorts(organization_id: int) -> list[tuple[int, str]]:
     """The organization's cohorts as (id, name), newest first, for the KPI filter."""
-    from lms.courses.models import Cohort
+    from lms.courses.cohorts.models import Cohort
 
     return [(i, n) for i, n in db.session.execute(
         select(Cohort.id, Cohort.name).where(Cohort.organization_id == organization_id)

@@ -21,14 +21,9 @@ from sqlalchemy.orm import selectinload
 from lms.accounts.models import Membership
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.assessments.models import SUBMITTED, Attempt
-from lms.courses.models import (
-    COMPLETED,
-    Attendance,
-    Enrollment,
-    ModuleProgress,
-    QuizAttempt,
-    TrainingSession,
-)
+from lms.courses.cohorts.models import COMPLETED, Enrollment, ModuleProgress
+from lms.courses.elearning.models import QuizAttempt
+from lms.courses.sessions.models import Attendance, TrainingSession
 from lms.extensions import db
 
 PER_PAGE = 25
@@ -195,7 +190,7 @@ def _verified_from_activity(progress: list[ModuleProgress]) -> set[tuple[str, in
     if not exercises:
         return set()
     try:
-        from lms.courses.exercise_models import VERIFIED, ExerciseSubmission
+        from lms.courses.exercises.models import VERIFIED, ExerciseSubmission
     except ImportError:  # no exercise hand-ins in this installation
         return set()
     return {(s.enrollment_id, s.module_id) for s in db.session.execute(

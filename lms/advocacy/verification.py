@@ -7,7 +7,7 @@ when the learner is enrolled or when the cohort starts, whichever is later; the 
 events on that network, of those kinds (with ``with_own_comment`` set when the rule asks for a
 comment of their own) from then and, with ``within_days``, before the period ends, are
 counted; when there are ``count`` of them the exercise is verified through
-:func:`lms.courses.exercises.verify_exercise` (idempotent) with those events as evidence.
+:func:`lms.courses.exercises.services.verify_exercise` (idempotent) with those events as evidence.
 
 Only learners whose consent is active are looked at. :func:`verify_for_users` runs after
 every ingestion (manual entry, CSV import, webhook, API) for the learners it touched;
@@ -30,14 +30,8 @@ from lms.accounts.models import Membership
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
-from lms.courses.models import (
-    COMPLETED,
-    WITHDRAWN,
-    Cohort,
-    Enrollment,
-    Module,
-    ModuleProgress,
-)
+from lms.courses.cohorts.models import COMPLETED, WITHDRAWN, Cohort, Enrollment, ModuleProgress
+from lms.courses.programs.models import Module
 from lms.extensions import db
 
 log = logging.getLogger("relais.advocacy")
@@ -170,7 +164,7 @@ def verify_for_users(organization_id: int, user_ids: Iterable[int] | None) -> in
     of all its candidates; only the exercises met are then loaded and verified.
     """
     try:
-        from lms.courses.exercises import verify_exercise
+        from lms.courses.exercises.services import verify_exercise
     except ImportError:  # the exercises service is not installed: nothing to verify
         return 0
     groups: dict[int, tuple[Module, list[tuple[Enrollment, int]]]] = {}
@@ -199,7 +193,7 @@ def verify_for_users(organization_id: int, user_ids: Iterable[int] | None) -> in
 
 
 def _done(enrollment: Enrollment, module: Module) -> bool:
-    from lms.courses.exercises import latest_submission
+    from lms.courses.exercises.queries import latest_submission
 
     latest = latest_submission(enrollment.id, module.id)
     return latest is not None and latest.status in ("approved", "verified")

@@ -14,7 +14,7 @@ from lms.accounts.models import Membership, Role
 from lms.advocacy import impact, timeline
 from lms.api.base import bp, org_member, page_args
 from lms.core.errors import BadRequest, NotFound
-from lms.courses.models import Cohort
+from lms.courses.cohorts.models import Cohort
 from lms.extensions import db
 
 

@@ -19,7 +19,8 @@ from lms.certificates.models import Certificate
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
 from lms.core.inputs import json_problems
 from lms.core.models import utcnow
-from lms.courses.models import Cohort, Enrollment, Program
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.programs.models import Program
 from lms.extensions import db
 
 STATUSES = ("valid", "expired", "revoked")

@@ -36,7 +36,8 @@ from lms.coaching.models import (
     FollowUp,
 )
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
-from lms.courses.models import Enrollment, Module
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.programs.models import Module
 from lms.extensions import db
 
 

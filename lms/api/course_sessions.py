@@ -1,6 +1,6 @@
 """Sessions over the API: scheduling and moving them, registrations (with manager approval and
 the waiting list, as on the pages), attendance per half-day, withdrawing a learner and one
-enrolment with its progress. Thin over :mod:`lms.courses.services`.
+enrolment with its progress. Thin over :mod:`lms.courses.sessions.services`.
 """
 
 from __future__ import annotations
@@ -30,18 +30,29 @@ from lms.api.courses import cohort_in_org, enrollment_json, modules_progress
 from lms.api.openapi import ORG, PAGING, PATHS, SCHEMAS, errors, path_param, ref, returns
 from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.models import utcnow
-from lms.courses import approvals, queries, services
-from lms.courses.models import (
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.cohorts.services import withdraw
+from lms.courses.programs.models import Module
+from lms.courses.sessions import approvals
+from lms.courses.sessions import services as session_services
+from lms.courses.sessions.models import (
     DECLINED,
     PENDING_APPROVAL,
     REGISTERED,
     WAITLISTED,
     Attendance,
-    Cohort,
-    Enrollment,
-    Module,
     SessionRegistration,
     TrainingSession,
+)
+from lms.courses.sessions.queries import registration_counts, registrations_of
+from lms.courses.sessions.services import (
+    cancel_registration,
+    check_attendance,
+    half_days,
+    local_zone,
+    record_sheet,
+    register,
+    schedule_session,
 )
 from lms.extensions import db
 
@@ -98,7 +109,7 @@ def _datetime(value: Any, name: str) -> datetime:
         raise ValidationFailed(_l("Invalid date-time."), fields={
             name: _l("Use an ISO 8601 date-time, e.g. 2027-01-12T09:00:00+01:00.")}) from exc
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=services.local_zone())
+        parsed = parsed.replace(tzinfo=local_zone())
     return parsed
 
 
@@ -123,7 +134,7 @@ def session_json(s: TrainingSession, counts: dict[str, int],
             "trainer_id": s.trainer_id, "seats_taken": counts.get(REGISTERED, 0),
             "waitlisted": counts.get(WAITLISTED, 0),
             "pending_approval": counts.get(PENDING_APPROVAL, 0),
-            "half_days": [{"day": d.isoformat(), "half": h} for d, h in services.half_days(s)],
+            "half_days": [{"day": d.isoformat(), "half": h} for d, h in half_days(s)],
             "my_registration": registration_json(mine) if mine is not None else None}
 
 
@@ -141,8 +152,8 @@ def _one_session_json(membership: Membership, s: TrainingSession) -> dict[str, A
     mine = None
     if membership.role not in MANAGER_ROLES:
         own = _own_enrollment(membership, s.cohort_id)
-        mine = queries.registrations_of(own.id).get(s.id) if own is not None else None
-    return session_json(s, queries.registration_counts([s.id])[s.id], mine)
+        mine = registrations_of(own.id).get(s.id) if own is not None else None
+    return session_json(s, registration_counts([s.id])[s.id], mine)
 
 
 # --- sessions ---------------------------------------------------------------------------------
@@ -158,11 +169,11 @@ def list_sessions(membership: Membership, cohort_id: int) -> Any:
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = list(db.session.scalars(stmt.order_by(TrainingSession.starts_at, TrainingSession.id)
                                    .offset((page - 1) * per_page).limit(per_page)))
-    counts = queries.registration_counts([s.id for s in rows])
+    counts = registration_counts([s.id for s in rows])
     mine: dict[int, SessionRegistration] = {}
     if membership.role not in MANAGER_ROLES:
         own = _own_enrollment(membership, cohort.id)
-        mine = queries.registrations_of(own.id) if own is not None else {}
+        mine = registrations_of(own.id) if own is not None else {}
     return {"items": [session_json(s, counts[s.id], mine.get(s.id)) for s in rows],
             "page": page, "per_page": per_page, "total": total}
 
@@ -183,7 +194,7 @@ def create_session(membership: Membership, cohort_id: int) -> Any:
         raise ValidationFailed(_l("The session was not scheduled."), fields={
             "module_id": _l("This module is not part of the cohort's program.")})
     try:
-        s = services.schedule_session(
+        s = schedule_session(
             cohort=cohort, module=module, starts_at=_datetime(body["starts_at"], "starts_at"),
             ends_at=_datetime(body["ends_at"], "ends_at"), place=body_text(body, "place"),
             virtual_link=body_text(body, "virtual_link"),
@@ -219,14 +230,14 @@ def update_session(membership: Membership, session_id: int) -> Any:
     starts = _datetime(body["starts_at"], "starts_at") if "starts_at" in body else s.starts_at
     ends = _datetime(body["ends_at"], "ends_at") if "ends_at" in body else s.ends_at
     try:
-        services.update_session(
+        session_services.update_session(
             session=s, starts_at=starts, ends_at=ends,
             place=body_text(body, "place") if "place" in body else s.place,
             virtual_link=(body_text(body, "virtual_link") if "virtual_link" in body
-                          else s.virtual_link),
+                                  else s.virtual_link),
             capacity=body_int(body, "capacity") if "capacity" in body else s.capacity,
             trainer=(body_member(membership, body, "trainer_id") if "trainer_id" in body
-                     else s.trainer))
+                             else s.trainer))
     except ValidationFailed as exc:
         raise _renamed(exc) from exc
     db.session.commit()
@@ -273,8 +284,8 @@ def create_registration(membership: Membership, session_id: int) -> Any:
         if s.starts_at <= utcnow():
             raise Conflict(_l("This session has already started."))
     try:
-        registration = services.register(session=s, enrollment=enrollment,
-                                         requested_by=current_api_user())
+        registration = register(session=s, enrollment=enrollment,
+                                requested_by=current_api_user())
         db.session.commit()
     except ValidationFailed as exc:
         raise _renamed(exc) from exc
@@ -299,7 +310,7 @@ def delete_registration(membership: Membership, session_id: int, registration_id
             raise NotFound(_l("No such registration."))
         if s.starts_at <= utcnow():
             raise Conflict(_l("This session has already started."))
-    promoted = services.cancel_registration(registration=registration)
+    promoted = cancel_registration(registration=registration)
     db.session.commit()
     return {"cancelled": registration_id,
             "promoted": registration_json(promoted) if promoted is not None else None}
@@ -310,7 +321,7 @@ def delete_registration(membership: Membership, session_id: int, registration_id
 
 def _attendance_json(s: TrainingSession) -> dict[str, Any]:
     """Every seated learner (and anyone already marked) × every half-day of the session."""
-    halves = services.half_days(s)
+    halves = half_days(s)
     marks = {(a.enrollment_id, a.day, a.half): a for a in db.session.scalars(
         select(Attendance).where(Attendance.session_id == s.id))}
     seated = select(SessionRegistration.enrollment_id).where(
@@ -376,14 +387,14 @@ def put_attendance(membership: Membership, session_id: int) -> Any:
     good = [(i, p) for i, p in enumerate(parsed) if not isinstance(p, str)]
     if problems:
         # Say what is wrong with the well-formed marks too, so one answer lists every fix.
-        checked = services.check_attendance(session=s, marks=[p for _i, p in good])
+        checked = check_attendance(session=s, marks=[p for _i, p in good])
         problems.update({good[j][0]: why for j, why in checked.items()})
         raise ValidationFailed(lazy_ngettext("%(num)d mark cannot be recorded; none was.",
                                              "%(num)d marks cannot be recorded; none was.",
                                              len(problems)),
                                fields={f"marks[{i}]": problems[i] for i in sorted(problems)})
-    changed = services.record_sheet(session=s, marks=[p for _i, p in good],
-                                    recorded_by=current_api_user())
+    changed = record_sheet(session=s, marks=[p for _i, p in good],
+                           recorded_by=current_api_user())
     db.session.commit()
     return {**_attendance_json(s), "changed": changed}
 
@@ -399,7 +410,7 @@ def _enrollment_in(cohort: Cohort, enrollment_id: str) -> Enrollment:
 
 
 def _enrolment_detail(enrollment: Enrollment) -> dict[str, Any]:
-    registrations = sorted(queries.registrations_of(enrollment.id).values(), key=lambda r: r.id)
+    registrations = sorted(registrations_of(enrollment.id).values(), key=lambda r: r.id)
     return {**enrollment_json(enrollment), "learner": enrollment.membership.user.display_name,
             "withdrawn_at": (enrollment.withdrawn_at.isoformat()
                              if enrollment.withdrawn_at else None),
@@ -421,7 +432,7 @@ def withdraw_enrolment(membership: Membership, cohort_id: int, enrollment_id: st
     freed and go to the waiting list. 409 when already withdrawn.
     """
     enrollment = _enrollment_in(cohort_in_org(membership, cohort_id), enrollment_id)
-    services.withdraw(enrollment=enrollment)
+    withdraw(enrollment=enrollment)
     db.session.commit()
     return _enrolment_detail(enrollment)
 

@@ -24,14 +24,14 @@ from lms.api.openapi import (
     returns,
 )
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
-from lms.courses import approvals, queries, services, sign_in_sheet
-from lms.courses.models import (
-    Cohort,
-    Enrollment,
-    Program,
-    SessionRegistration,
-    TrainingSession,
-)
+from lms.courses.cohorts import services as cohort_services
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.cohorts.queries import cohorts, enrollments, progress_by_module
+from lms.courses.cohorts.services import enrol
+from lms.courses.programs.models import Program
+from lms.courses.programs.queries import programs
+from lms.courses.sessions import approvals, sign_in_sheet
+from lms.courses.sessions.models import SessionRegistration, TrainingSession
 from lms.extensions import db
 
 
@@ -85,7 +85,7 @@ def cohort_in_org(membership: Membership, cohort_id: int) -> Cohort:
 @org_member(*MANAGER_ROLES)
 def list_programs(membership: Membership) -> Any:
     """The organization's programs."""
-    return {"items": [program_json(p) for p in queries.programs(membership.organization_id)]}
+    return {"items": [program_json(p) for p in programs(membership.organization_id)]}
 
 
 @bp.get("/orgs/<org_slug>/programs/<int:program_id>")
@@ -99,7 +99,7 @@ def get_program(membership: Membership, program_id: int) -> Any:
 @org_member(*MANAGER_ROLES)
 def list_cohorts(membership: Membership) -> Any:
     """The organization's cohorts."""
-    return {"items": [cohort_json(c) for c in queries.cohorts(membership.organization_id)]}
+    return {"items": [cohort_json(c) for c in cohorts(membership.organization_id)]}
 
 
 @bp.post("/orgs/<org_slug>/cohorts")
@@ -112,10 +112,10 @@ def create_cohort(membership: Membership) -> Any:
         raise ValidationFailed(_l("program_id is required."),
                                fields={"program_id": _l("An integer.")})
     program = in_org(membership, Program, program_id, _l("No such program."))
-    cohort = services.create_cohort(program=program, name=str(body.get("name") or ""),
-                                    starts_on=body_date(body, "starts_on"),
-                                    ends_on=body_date(body, "ends_on"),
-                                    pilot=bool(body.get("pilot", False)))
+    cohort = cohort_services.create_cohort(program=program, name=str(body.get("name") or ""),
+                                           starts_on=body_date(body, "starts_on"),
+                                           ends_on=body_date(body, "ends_on"),
+                                           pilot=bool(body.get("pilot", False)))
     db.session.commit()
     return cohort_json(cohort), 201
 
@@ -125,7 +125,7 @@ def create_cohort(membership: Membership) -> Any:
 def list_enrolments(membership: Membership, cohort_id: int) -> Any:
     """A cohort's enrolments."""
     cohort = cohort_in_org(membership, cohort_id)
-    return {"items": [enrollment_json(e) for e in queries.enrollments(cohort.id)]}
+    return {"items": [enrollment_json(e) for e in enrollments(cohort.id)]}
 
 
 @bp.post("/orgs/<org_slug>/cohorts/<int:cohort_id>/enrolments")
@@ -137,7 +137,7 @@ def create_enrolment(membership: Membership, cohort_id: int) -> Any:
     member = db.session.get(Membership, member_id) if isinstance(member_id, int) else None
     if member is None or member.organization_id != membership.organization_id:
         raise ValidationFailed(_l("No such member."), fields={"member_id": _l("No such member.")})
-    enrollment = services.enrol(cohort=cohort, membership=member)
+    enrollment = enrol(cohort=cohort, membership=member)
     db.session.commit()
     return enrollment_json(enrollment), 201
 
@@ -155,7 +155,7 @@ def get_progress(membership: Membership, enrollment_id: str) -> Any:
 
 def modules_progress(enrollment: Enrollment) -> list[dict[str, Any]]:
     """The state of each module of the enrolment's program, in order."""
-    progress = queries.progress_by_module(enrollment.id)
+    progress = progress_by_module(enrollment.id)
     modules = []
     for m in enrollment.cohort.program.modules:
         p = progress.get(m.id)

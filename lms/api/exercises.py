@@ -15,9 +15,11 @@ from lms.api.base import bp, json_body, org_member, page_args
 from lms.api.openapi import ORG, PAGING, PATHS, SCHEMAS, errors, ref, returns
 from lms.api.query import query_value
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
-from lms.courses import exercises
-from lms.courses.exercise_models import ExerciseReview, ExerciseSubmission
-from lms.courses.models import Cohort, Enrollment, Module
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.exercises.models import ExerciseReview, ExerciseSubmission
+from lms.courses.exercises.queries import queue_query
+from lms.courses.exercises.services import review_submission, submit_evidence
+from lms.courses.programs.models import Module
 from lms.extensions import db
 
 
@@ -82,10 +84,10 @@ def create_exercise_submission(membership: Membership) -> Any:
     except (binascii.Error, ValueError) as exc:
         raise ValidationFailed(_l("Invalid screenshot."),
                                fields={"screenshot": _l("Base64-encoded image bytes.")}) from exc
-    submission = exercises.submit_evidence(enrollment=enrollment, module=module,
-                                           post_url=_text(body, "post_url"),
-                                           reflection=_text(body, "reflection"),
-                                           screenshot=screenshot)
+    submission = submit_evidence(enrollment=enrollment, module=module,
+                                 post_url=_text(body, "post_url"),
+                                 reflection=_text(body, "reflection"),
+                                 screenshot=screenshot)
     db.session.commit()
     return submission_json(submission), 201
 
@@ -103,7 +105,7 @@ def list_exercises_to_review(membership: Membership) -> Any:
         if cohort is None or cohort.organization_id != membership.organization_id:
             raise NotFound(_l("No such cohort."))
     trainer = membership if query_value("mine", False) else None
-    pagination = db.paginate(exercises.queue_query(
+    pagination = db.paginate(queue_query(
         membership.organization_id, trainer=trainer,
         cohort_id=int(cohort_id) if cohort_id else None),
         page=page, per_page=per_page, error_out=False)
@@ -125,9 +127,9 @@ def create_exercise_review(membership: Membership, submission_id: int) -> Any:
     if not isinstance(rubric, dict) or not all(isinstance(v, str) for v in rubric.values()):
         raise ValidationFailed(_l("Invalid rubric."),
                                fields={"rubric": _l("An object of criterion key → level.")})
-    review = exercises.review_submission(submission=submission, reviewer=membership,
-                                         decision=str(body.get("decision") or ""),
-                                         comment=_text(body, "comment") or "", rubric=rubric)
+    review = review_submission(submission=submission, reviewer=membership,
+                               decision=str(body.get("decision") or ""),
+                               comment=_text(body, "comment") or "", rubric=rubric)
     db.session.commit()
     return review_json(review), 201
 

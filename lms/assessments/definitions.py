@@ -15,7 +15,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from lms.core.content import ContentError as BaseContentError
-from lms.core.content import YamlReader
+from lms.core.content import OptionDef, Text, YamlReader
 
 FORMAT_VERSION = 1
 LANGUAGES = ("en", "fr")
@@ -29,8 +29,6 @@ FREQUENCY = "frequency"
 QUESTION_TYPES = (CAN_DO, SINGLE, MULTIPLE, FREQUENCY)
 JUDGEMENT_TYPES = (SINGLE, MULTIPLE)
 LEVELS = range(1, 6)
-
-Text = Mapping[str, str]
 
 
 class ContentError(BaseContentError):
@@ -79,16 +77,6 @@ class FrameworkDef:
     competencies: tuple[CompetencyDef, ...]
     targets: tuple[TargetDef, ...]
     format_version: int = FORMAT_VERSION
-
-
-@dataclass(frozen=True)
-class OptionDef:
-    """An answer option of a questionnaire question, with its feedback."""
-
-    key: str
-    text: Text
-    correct: bool = False
-    feedback: Text | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from flask import current_app
 
 from lms.certificates import export
 from lms.certificates.pool import default_workers
-from lms.courses.models import Cohort
+from lms.courses.cohorts.models import Cohort
 from lms.extensions import db
 
 

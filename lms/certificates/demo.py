@@ -18,9 +18,9 @@ from sqlalchemy import select
 from lms.certificates import recertification, rendering, services
 from lms.certificates.models import Certificate
 from lms.core.models import utcnow
-from lms.courses import services as course_services
 from lms.courses import statements as xs
-from lms.courses.models import Cohort, Enrollment
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.cohorts.services import create_cohort, enrol
 from lms.extensions import db
 from lms.xapi.builders import agent_for_user
 from lms.xapi.record import record
@@ -64,11 +64,11 @@ def _last_year(pilot: Cohort, people: Any) -> Cohort:
     end = services.add_months(utcnow() + timedelta(days=min(EXPIRES_IN_DAYS.values())),
                               -VALIDITY_MONTHS)
     start = end - timedelta(weeks=6)
-    cohort = course_services.create_cohort(
+    cohort = create_cohort(
         program=pilot.program, name=f"Première promotion {start.year}",
         starts_on=start.date(), ends_on=end.date(), trainers=[people.trainer])
     for index in FINISHERS:
-        enrollment = course_services.enrol(cohort=cohort, membership=people.learners[index])
+        enrollment = enrol(cohort=cohort, membership=people.learners[index])
         enrollment.enrolled_at = start - timedelta(days=7)
     return cohort
 

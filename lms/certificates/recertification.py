@@ -20,8 +20,9 @@ from lms.accounts.models import Membership, Organization, Role
 from lms.certificates.models import Certificate, CertificateSettings
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
-from lms.courses import services as courses
-from lms.courses.models import WITHDRAWN, Cohort, Enrollment, Program
+from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs.models import Program
 from lms.extensions import db
 
 EXPIRY_WINDOWS = (30, 60, 90)
@@ -74,8 +75,8 @@ def _refresher(settings: CertificateSettings, program: Program, now: datetime, *
                                                     Cohort.name == name))
     if cohort is None and create:
         earlier = db.session.get(Cohort, trainers_of) if trainers_of is not None else None
-        cohort = courses.create_cohort(program=program, name=name, starts_on=now.date(),
-                                       trainers=earlier.trainers if earlier is not None else ())
+        cohort = create_cohort(program=program, name=name, starts_on=now.date(),
+                               trainers=earlier.trainers if earlier is not None else ())
     return cohort, name
 
 
@@ -134,7 +135,7 @@ def recertify(organization: Organization, *, dry_run: bool = False,
             if dry_run or cohort is None:
                 continue
             try:
-                enrollment = courses.enrol(cohort=cohort, membership=membership)
+                enrollment = enrol(cohort=cohort, membership=membership)
             except DomainError:
                 continue
             certificate.refresher_enrollment_id = enrollment.id

@@ -22,7 +22,8 @@ from lms.certificates import statements as cs
 from lms.certificates.models import Certificate, CertificateSettings
 from lms.core.errors import Conflict, ValidationFailed
 from lms.core.models import utcnow
-from lms.courses.models import COMPLETED, KINDS, Cohort, Enrollment, ModuleProgress, Program
+from lms.courses.cohorts.models import COMPLETED, Cohort, Enrollment, ModuleProgress
+from lms.courses.programs.models import KINDS, Program
 from lms.extensions import db
 
 DEFAULT_TEMPLATE = "default"

@@ -57,7 +57,8 @@ from lms.certificates.models import Certificate
 from lms.core import csvexport
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
-from lms.courses.models import Cohort, Enrollment, Program
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.programs.models import Program
 from lms.extensions import db
 
 bp = org_blueprint("certificates", __name__, template_folder="templates")

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from lms.accounts.models import Membership, Organization, User
 from lms.coaching import queries
-from lms.courses.services import local_zone
+from lms.courses.sessions.services import local_zone
 from lms.extensions import db
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from lms.coaching import services
 from lms.coaching.models import DONE
 from lms.core.models import utcnow
-from lms.courses.models import Cohort, Enrollment
-from lms.courses.services import local_zone
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.sessions.services import local_zone
 from lms.extensions import db
 
 NOTES = ("Premier post publié sur le lancement de la gamme Éclat : bonne accroche, mais le "

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Membership, User
 from lms.core.models import Base, TimestampMixin, utcnow
-from lms.courses.models import Enrollment, Module
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.programs.models import Module
 
 # Follow-up status.
 SCHEDULED, HELD, CANCELLED, MISSED = "scheduled", "held", "cancelled", "missed"

@@ -16,7 +16,8 @@ from sqlalchemy.orm import selectinload
 from lms.accounts.models import Membership
 from lms.coaching.models import OPEN, SCHEDULED, ActionItem, FollowUp
 from lms.core.models import utcnow
-from lms.courses.models import WITHDRAWN, Enrollment, Module
+from lms.courses.cohorts.models import WITHDRAWN, Enrollment
+from lms.courses.programs.models import Module
 from lms.extensions import db
 
 # Follow-ups last at most this long (the service refuses longer ones).

@@ -30,17 +30,12 @@ from lms.coaching.models import (
 from lms.core.errors import Conflict, NotFound, ValidationFailed, joined
 from lms.core.formatting import lazy_number
 from lms.core.models import utcnow
-from lms.courses import definitions as defs
 from lms.courses import statements as xs
-from lms.courses.models import (
-    COMPLETED,
-    WITHDRAWN,
-    Cohort,
-    Enrollment,
-    Module,
-    ModuleProgress,
-)
-from lms.courses.services import local_zone, void_statement
+from lms.courses.cohorts.models import COMPLETED, WITHDRAWN, Cohort, Enrollment, ModuleProgress
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.models import Module
+from lms.courses.sessions.services import local_zone
+from lms.courses.statements import void_statement
 from lms.extensions import db
 from lms.xapi.models import Statement
 from lms.xapi.record import record

@@ -6,7 +6,7 @@ module completed once its required follow-ups are held.
 - action item done: the learner ``completed`` the action item
   (``…/coaching-action/<id>``), whose parents are the follow-up and the module;
 - module: the learner ``completed`` the module itself, which the progress projection of
-  :mod:`lms.courses.progress` reads as "this module is completed" (rule ``followups_held``).
+  :mod:`lms.courses.cohorts.progress` reads as "this module is completed" (rule ``followups_held``).
 
 Each carries the enrolment as ``registration``, the module as parent and the program as
 grouping, like every statement of a learner's path. Notes never go into statements: they stay
@@ -19,7 +19,8 @@ from typing import Any
 
 from lms.coaching.models import ActionItem, FollowUp
 from lms.courses import statements as xs
-from lms.courses.models import Enrollment, Module
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.programs.models import Module
 from lms.xapi import builders as b
 
 

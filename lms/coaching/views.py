@@ -28,10 +28,12 @@ from lms.coaching.models import ACTION_STATUSES, ActionItem, FollowUp
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
 from lms.core.web import PostForm, commit_or_flash, form_date, form_datetime, form_int, localized
-from lms.courses import queries as course_queries
-from lms.courses.models import Cohort, Enrollment, Module
-from lms.courses.rendering import icalendar, local
-from lms.courses.services import local_zone
+from lms.courses.cohorts import queries as cohort_queries
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.cohorts.queries import trainers
+from lms.courses.programs.models import Module
+from lms.courses.sessions.calendar import icalendar, local
+from lms.courses.sessions.services import local_zone
 from lms.extensions import db
 
 bp = org_blueprint("coaching", __name__)
@@ -120,14 +122,14 @@ def followups() -> Any:
                              page=page, per_page=PER_PAGE, error_out=False)
     overdue, coming = queries.due_counts(org.id, coach=coach_id)
     args = {k: v for k, v in request.args.items() if k != "page"}
-    cohorts = course_queries.cohorts(org.id)
+    cohorts = cohort_queries.cohorts(org.id)
     targets = [(f"{c.id}:{m.id}", f"{c.name} — {localized(m.title)}") for c in cohorts
                for m in c.program.modules if m.kind == "coaching"]
     return render_template("coaching/followups.html", pagination=pagination,
                            cohorts=cohorts, targets=targets,
                            tomorrow=utcnow().astimezone(local_zone()).date()
                            + timedelta(days=1),
-                           coaches=course_queries.trainers(org.id), cohort_id=cohort_id,
+                           coaches=trainers(org.id), cohort_id=cohort_id,
                            coach_arg=coach_arg, show=show, show_labels=SHOW_LABELS, args=args,
                            overdue=overdue, coming=coming, **_common())
 
@@ -166,7 +168,7 @@ def learner(enrollment_id: str) -> Any:
     return render_template("coaching/learner.html", enrollment=enrollment, modules=modules,
                            followups=mine, proposals=proposals, plans=plans,
                            required={m.id: services.required_count(m) for m in modules},
-                           coaches=course_queries.trainers(enrollment.organization_id),
+                           coaches=trainers(enrollment.organization_id),
                            **_common())
 
 
@@ -202,7 +204,7 @@ def followup(followup_id: int) -> Any:
     """One follow-up: record it as held, move it, cancel it; notes and action items."""
     item = _followup(followup_id)
     return render_template("coaching/followup.html", followup=item, rows=range(ACTION_ROWS),
-                           coaches=course_queries.trainers(item.organization_id),
+                           coaches=trainers(item.organization_id),
                            statuses=ACTION_STATUSES, **_common())
 
 

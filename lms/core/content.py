@@ -6,9 +6,23 @@ Each content format keeps its own reader for its value types; the walking of YAM
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+# A text in several languages: language code → text.
+Text = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class OptionDef:
+    """An answer option of a question (a quiz's or a questionnaire's), with its feedback."""
+
+    key: str
+    text: Text
+    correct: bool = False
+    feedback: Text | None = None
 
 
 class ContentError(ValueError):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, ForeignKey, MetaData
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 from sqlalchemy.types import TypeDecorator
 
 # A fixed naming convention keeps constraint names identical on SQLite and PostgreSQL,
@@ -65,3 +65,19 @@ class TimestampMixin:
     """Adds ``created_at`` set by the application when the row is inserted."""
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def parent_key(target: str, **kwargs: Any) -> Any:
+    """An indexed foreign key to ``target`` (``"table.id"``) whose rows are deleted with their
+    parent row (``ON DELETE CASCADE``); ``kwargs`` go to ``mapped_column``.
+    """
+    return mapped_column(ForeignKey(target, ondelete="CASCADE"), index=True, **kwargs)
+
+
+def children(back_populates: str, *, order_by: str | None = None) -> Any:
+    """The rows that belong to this one (``back_populates`` names their side), in ``order_by``:
+    removed from the list, they are deleted; deleting this row leaves them to the database's
+    cascade rather than loading them first.
+    """
+    return relationship(back_populates=back_populates, order_by=order_by or False,
+                        cascade="all, delete-orphan", passive_deletes=True)

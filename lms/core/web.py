@@ -1,5 +1,5 @@
 """What the pages of every package share: the plain POST form, texts in the reader's language,
-reading optional values from a submitted form and showing a refused change.
+reading optional values from a submitted form, committing a change or showing it refused.
 
 Packages import these from here, never from one another's views.
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, tzinfo
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from flask import flash
+from flask import abort, flash
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -129,3 +129,32 @@ def commit_or_mark(form: FlaskForm, change: Callable[[], T],
     if success is not None:
         flash(str(success(result) if callable(success) else success), "success")
     return result
+
+
+def commit_or_errors(action: Callable[[], object]) -> dict[str, str] | None:
+    """Run ``action()`` (a service call) and commit: None; a refused change is rolled back and
+    gives its field errors, for the form to show next to the fields with the typed values.
+    """
+    try:
+        action()
+    except DomainError as exc:
+        db.session.rollback()
+        return exc.fields
+    db.session.commit()
+    return None
+
+
+def committed(action: Callable[[], object], success: Text | None = None) -> bool:
+    """:func:`commit_or_flash` for a service call that returns nothing: whether it was done."""
+    return commit_or_flash(lambda: action() or True, success) is not None
+
+
+def get_or_404(model: type[T], ident: Any, *,
+               outside: Callable[[T], bool] = lambda _row: False) -> T:
+    """The row ``ident`` of ``model``, else 404; 404 too when ``outside(row)`` (the row belongs
+    to another organization, program, cohort… than the page's).
+    """
+    row = db.session.get(model, ident)
+    if row is None or outside(row):
+        abort(404)
+    return row

@@ -1,5 +1,12 @@
 """Blended programs: catalogue, programs, modules, cohorts, enrolments, sessions, attendance,
 lessons, quizzes and progress (a projection of xAPI statements).
+
+Sub-packages, as Indico nests its modules: ``programs`` (programs, modules, lessons and quizzes,
+the YAML format, the builder), ``cohorts`` (cohorts, enrolments, progress and completion),
+``sessions`` (sessions, seats, approvals, attendance, sign-in), ``elearning`` (lessons read,
+quizzes taken) and ``exercises`` (on-the-job exercises and AFEST). Beside them: ``web`` (the
+blueprint and the helpers every course page shares), ``statements`` (the xAPI vocabulary),
+``signals``, ``skills`` (the link to the skill map) and ``demo``.
 """
 
 from __future__ import annotations
@@ -8,28 +15,36 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the pages, content loader, progress projection, demo step and API resource."""
+    """Register the pages, content loader, progress projection, demo step and API resource.
+
+    Every sub-package's models are imported (their tables known to migrations and tests), and
+    its views (their routes on ``web.bp``, registered here).
+    """
     from lms import content, demo
-    from lms.courses import (
-        exercise_views,  # noqa: F401  (routes on views.bp, registered below)
-        models,  # noqa: F401  (tables known to migrations and tests)
-        progress,
-        services,
-        session_views,
-        views,
-    )
+    from lms.assessments import recommendations
+    from lms.courses import skills, web
+    from lms.courses.cohorts import models as cohort_models  # noqa: F401
+    from lms.courses.cohorts import progress
+    from lms.courses.cohorts import views as cohort_views  # noqa: F401
     from lms.courses.demo import demo_step
+    from lms.courses.elearning import models as elearning_models  # noqa: F401
+    from lms.courses.elearning import views as elearning_views  # noqa: F401
+    from lms.courses.exercises import models as exercise_models  # noqa: F401
+    from lms.courses.exercises import views as exercise_views  # noqa: F401
+    from lms.courses.programs import editor_views, services
+    from lms.courses.programs import models as program_models  # noqa: F401
+    from lms.courses.programs import views as program_views  # noqa: F401
+    from lms.courses.programs.cli import COMMANDS
+    from lms.courses.sessions import approval_views, sign_in_views
+    from lms.courses.sessions import models as session_models  # noqa: F401
+    from lms.courses.sessions import views as session_views  # noqa: F401
     from lms.courses.statements import PROGRESS_VERBS
     from lms.xapi import projections
 
-    app.register_blueprint(views.bp)  # with the routes of session_views, imported above
-    app.register_blueprint(session_views.scan_bp)
-    app.register_blueprint(session_views.approvals_bp)
-    from lms.courses import editor_views
-
+    app.register_blueprint(web.bp)  # with the routes of the views modules imported above
+    app.register_blueprint(sign_in_views.scan_bp)
+    app.register_blueprint(approval_views.approvals_bp)
     app.register_blueprint(editor_views.bp)
-    from lms.courses.cli import COMMANDS
-
     for command in COMMANDS:
         app.cli.add_command(command)
     content.LOADERS.add(services.load_builtin_content)
@@ -37,8 +52,5 @@ def init_app(app: Flask) -> None:
     # Explicit, readable wiring: the xapi package knows nothing of courses.
     projections.register(progress.on_statement, verbs=PROGRESS_VERBS)
     # Same for skills: modules to recommend per gap, cohorts to filter the skill map by.
-    from lms.assessments import recommendations
-    from lms.courses import skills
-
     recommendations.register_module_finder(skills.find_modules)
     recommendations.register_cohort_filter(skills.COHORT_FILTER)

@@ -13,8 +13,26 @@ from sqlalchemy import select
 
 from lms.accounts import services as accounts
 from lms.core.models import utcnow
-from lms.courses import approvals, exercises, services, sign_in
-from lms.courses.models import Program
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.elearning.services import submit_quiz, view_lesson
+from lms.courses.exercises.queries import settings_of
+from lms.courses.exercises.services import (
+    add_journal_entry,
+    review_submission,
+    save_analysis,
+    set_tutor,
+    submit_evidence,
+)
+from lms.courses.programs.models import Program
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
+from lms.courses.sessions import approvals, sign_in
+from lms.courses.sessions.services import (
+    half_days,
+    local_zone,
+    record_attendance,
+    register,
+    schedule_session,
+)
 from lms.extensions import db
 
 PATH = "parcours-ambassadeurs-6-semaines"
@@ -40,7 +58,7 @@ APPROVAL_PATH = "formation-ambassadeurs-1-jour"
 
 
 def _local(day: datetime, hour: int) -> datetime:
-    zone = services.local_zone()
+    zone = local_zone()
     return datetime.combine(day.astimezone(zone).date(), time(hour), tzinfo=zone)
 
 
@@ -49,54 +67,54 @@ def demo_step(people: Any) -> None:
     org = people.organization
     if db.session.scalar(select(Program).where(Program.organization_id.is_(None),
                                                Program.slug == PATH)) is None:
-        services.load_catalogue()
-    program = services.copy_from_catalogue(organization=org, slug=PATH)
+        load_catalogue()
+    program = copy_from_catalogue(organization=org, slug=PATH)
     now = utcnow()
-    cohort = services.create_cohort(
+    cohort = create_cohort(
         program=program, name="Groupe pilote — automne", pilot=True,
         starts_on=(now - timedelta(days=14)).date(), ends_on=(now + timedelta(days=28)).date(),
         trainers=[people.trainer])
-    enrollments = [services.enrol(cohort=cohort, membership=m) for m in people.learners]
+    enrollments = [enrol(cohort=cohort, membership=m) for m in people.learners]
     modules = {m.key: m for m in program.modules}
 
-    kickoff = services.schedule_session(
+    kickoff = schedule_session(
         cohort=cohort, module=modules["lancement"], starts_at=_local(now - timedelta(days=14), 9),
         ends_at=_local(now - timedelta(days=14), 12), place="Lyon — salle Confluence",
         capacity=12, trainer=people.trainer)
     for enrollment in enrollments:
-        services.register(session=kickoff, enrollment=enrollment)
-    ((day, half),) = services.half_days(kickoff)
+        register(session=kickoff, enrollment=enrollment)
+    ((day, half),) = half_days(kickoff)
     for i, enrollment in enumerate(enrollments):
         if i in QR_SIGN_INS:  # scanned the QR code on the screen, a few minutes early
             sign_in.sign_in(session=kickoff, membership=enrollment.membership,
                             when=kickoff.starts_at - timedelta(minutes=QR_SIGN_INS[i]))
             continue
-        services.record_attendance(session=kickoff, enrollment=enrollment, day=day, half=half,
-                                   status=ABSENT.get(i, "present"),
-                                   recorded_by=people.trainer.user)
+        record_attendance(session=kickoff, enrollment=enrollment, day=day, half=half,
+                          status=ABSENT.get(i, "present"),
+                          recorded_by=people.trainer.user)
 
     for i, (read, passed) in PROGRESS.items():
         enrollment = enrollments[i]
         for key in read:
             for lesson in modules[key].lessons:
-                services.view_lesson(enrollment=enrollment, lesson=lesson)
+                view_lesson(enrollment=enrollment, lesson=lesson)
         for key in read:
             quiz = modules[key].quizzes[0]
             right = {q.key: [o["key"] for o in q.options if o.get("correct")]
                      for q in quiz.questions}
             if key in passed:
-                services.submit_quiz(enrollment=enrollment, quiz=quiz, answers=right)
+                submit_quiz(enrollment=enrollment, quiz=quiz, answers=right)
             elif i == 4:
                 wrong = {q.key: [q.options[-1]["key"]] for q in quiz.questions}
-                services.submit_quiz(enrollment=enrollment, quiz=quiz, answers=wrong)
+                submit_quiz(enrollment=enrollment, quiz=quiz, answers=wrong)
 
     # A catch-up session of the kick-off for those who missed it, open for registration.
-    catch_up = services.schedule_session(
+    catch_up = schedule_session(
         cohort=cohort, module=modules["lancement"], starts_at=_local(now + timedelta(days=7), 14),
         ends_at=_local(now + timedelta(days=7), 17),
         virtual_link="https://visio.maison-lumiere.example/relais-rattrapage", capacity=4,
         trainer=people.trainer)
-    services.register(session=catch_up, enrollment=enrollments[6])
+    register(session=catch_up, enrollment=enrollments[6])
     _exercises(people, enrollments, modules)
     _approvals(people)
 
@@ -107,28 +125,28 @@ def _exercises(people: Any, enrollments: list[Any], modules: dict[str, Any]) -> 
     """
     trainer = people.trainer
     profile = modules["exercice-profil"]
-    rubric = {c["key"]: "met" for c in exercises.settings_of(profile)["rubric"]}
+    rubric = {c["key"]: "met" for c in settings_of(profile)["rubric"]}
     camille, hugo, lea = enrollments[0], enrollments[1], enrollments[2]
-    done = exercises.submit_evidence(
+    done = submit_evidence(
         enrollment=camille, module=profile,
         post_url="https://www.linkedin.com/in/camille-martin-maison-lumiere",
         reflection="J'ai remplacé « Ingénieure commerciale » par « J'aide les hôtels à réduire "
                    "leur facture d'éclairage ». Le résumé parle maintenant de mes clients et "
                    "donne mon adresse pro. Le plus dur : choisir une photo récente !")
-    exercises.review_submission(
+    review_submission(
         submission=done, reviewer=trainer, decision="approved", rubric=rubric,
         comment="Très beau titre, concret et orienté client. Pensez à ajouter un projet récent "
                 "dans la rubrique Sélection.")
-    sent_back = exercises.submit_evidence(
+    sent_back = submit_evidence(
         enrollment=hugo, module=profile,
         post_url="https://www.linkedin.com/in/hugo-bernard-ml",
         reflection="J'ai changé ma photo et ajouté mon poste actuel.")
-    exercises.review_submission(
+    review_submission(
         submission=sent_back, reviewer=trainer, decision="changes_requested",
         rubric={**rubric, "titre": "not_met", "resume": "partly"},
         comment="La photo est parfaite. Le titre reprend encore votre intitulé de poste : dites "
                 "qui vous aidez et comment, puis adressez le résumé à vos clients grands comptes.")
-    exercises.submit_evidence(
+    submit_evidence(
         enrollment=lea, module=profile,
         post_url="https://www.linkedin.com/in/lea-dubois-recrutement",
         reflection="Titre : « Je recrute les talents de l'éclairage durable à Lyon ». J'ai ajouté "
@@ -136,8 +154,8 @@ def _exercises(people: Any, enrollments: list[Any], modules: dict[str, Any]) -> 
 
     first_post = modules["exercice-premier-post"]
     lucas = people.learners[5]
-    exercises.set_tutor(enrollment=camille, module=first_post, tutor=lucas)
-    exercises.save_analysis(
+    set_tutor(enrollment=camille, module=first_post, tutor=lucas)
+    save_analysis(
         enrollment=camille, module=first_post,
         analysis="Situation de travail : le retour d'expérience après l'installation chez un "
                  "client hôtelier (réunion de bilan, chiffres d'économie d'énergie validés par le "
@@ -146,13 +164,13 @@ def _exercises(people: Any, enrollments: list[Any], modules: dict[str, Any]) -> 
                  "publication sur le temps de travail, relecture par la tutrice avant mise en "
                  "ligne la première fois. Risque : citer un client sans son accord écrit.")
     today = utcnow().date()
-    exercises.add_journal_entry(
+    add_journal_entry(
         enrollment=camille, module=first_post, kind="work_situation",
         day=today - timedelta(days=3), duration_minutes=45, recorded_by=lucas.user,
         notes="Camille a choisi le chantier de l'hôtel des Célestins, obtenu l'accord du "
               "directeur par écrit et rédigé son post seule. Accroche efficace ; la mention de "
               "l'entreprise manquait, elle l'a ajoutée.")
-    exercises.add_journal_entry(
+    add_journal_entry(
         enrollment=camille, module=first_post, kind="reflective_phase",
         day=today - timedelta(days=2), duration_minutes=20, recorded_by=camille.membership.user,
         notes="Ce qui a marché : commencer par le chiffre d'économie. À refaire autrement : "
@@ -167,21 +185,21 @@ def _approvals(people: Any) -> None:
     manager = learners[MANAGER]
     for i in REPORTS:
         accounts.set_manager(membership=learners[i], manager=manager)
-    program = services.copy_from_catalogue(organization=org, slug=APPROVAL_PATH)
+    program = copy_from_catalogue(organization=org, slug=APPROVAL_PATH)
     approvals.set_approval_required(program=program, required=True)
     now = utcnow()
-    cohort = services.create_cohort(
+    cohort = create_cohort(
         program=program, name="Vague 1 — équipes commerciales",
         starts_on=(now + timedelta(days=10)).date(), trainers=[people.trainer])
-    enrollments = {i: services.enrol(cohort=cohort, membership=learners[i]) for i in REPORTS}
+    enrollments = {i: enrol(cohort=cohort, membership=learners[i]) for i in REPORTS}
     morning = program.modules[0]
-    session = services.schedule_session(
+    session = schedule_session(
         cohort=cohort, module=morning, starts_at=_local(now + timedelta(days=10), 9),
         ends_at=_local(now + timedelta(days=10), 12), place="Lyon — salle Bellecour",
         capacity=10, trainer=people.trainer)
     # Camille's request waits for Lucas's decision.
-    _camille, hugo, manon = (services.register(session=session, enrollment=enrollments[i],
-                                               requested_by=learners[i].user)
+    _camille, hugo, manon = (register(session=session, enrollment=enrollments[i],
+                                      requested_by=learners[i].user)
                              for i in REPORTS)
     approvals.approve(registration=hugo, by=manager)
     approvals.decline(registration=manon, by=manager,

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from lms.accounts.models import Membership
 from lms.assessments.recommendations import CohortFilter, ModuleSuggestion
 from lms.core.web import localized
-from lms.courses.models import COMPLETED, WITHDRAWN, Cohort, Enrollment, ModuleProgress, Program
+from lms.courses.cohorts.models import COMPLETED, WITHDRAWN, Cohort, Enrollment, ModuleProgress
+from lms.courses.programs.models import Program
 from lms.extensions import db
 
 

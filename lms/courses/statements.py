@@ -1,4 +1,4 @@
-"""xAPI statements of blended programs: activity IRIs, verbs and builders.
+"""xAPI statements of blended programs: activity IRIs, verbs, builders, and voiding.
 
 Every statement about a learner's path carries the enrolment id as ``context.registration``, the
 module as ``contextActivities.parent`` (for lessons, quizzes and sessions) and the program as
@@ -12,17 +12,13 @@ from typing import Any
 
 from flask import current_app
 
+from lms.accounts.models import User
 from lms.core.models import utcnow
-from lms.courses.models import (
-    Enrollment,
-    Lesson,
-    Module,
-    Program,
-    Quiz,
-    QuizQuestion,
-    TrainingSession,
-)
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.programs.models import Lesson, Module, Program, Quiz, QuizQuestion
+from lms.courses.sessions.models import TrainingSession
 from lms.xapi.builders import agent_for_user
+from lms.xapi.record import record
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 
@@ -48,9 +44,13 @@ ACTIVITY_TYPES = {
     "question": "http://adlnet.gov/expapi/activities/cmi.interaction",
     "session": "http://adlnet.gov/expapi/activities/meeting",
 }
-# On-the-job exercises (lms.courses.exercise_statements): a hand-in starts the module.
+
+
+# On-the-job exercises (lms.courses.exercises.statements): a hand-in starts the module.
 SUBMITTED: dict[str, Any] = {"id": "http://activitystrea.ms/schema/1.0/submit",
                              "display": {"en-US": "submitted", "fr-FR": "a remis"}}
+
+
 # Verbs the progress projection listens to.
 PROGRESS_VERBS = frozenset(ADL + v for v in ("attended", "launched", "experienced", "passed",
                                              "failed", "completed")) | {SUBMITTED["id"]}
@@ -182,3 +182,13 @@ def is_derived(statement: dict[str, Any]) -> bool:
     """Whether Relais derived this statement from others."""
     return bool(((statement.get("context") or {}).get("extensions") or {})
                 .get(derived_extension()))
+
+
+def void_statement(*, organization_id: int, statement_id: str, by: User) -> None:
+    """Void one statement (a correction); the projections re-derive what it fed."""
+    record([{"actor": {"objectType": "Agent", "name": by.display_name,
+                       "account": {"homePage": _base(), "name": str(by.id)}},
+             "verb": {"id": "http://adlnet.gov/expapi/verbs/voided",
+                      "display": {"en-US": "voided"}},
+             "object": {"objectType": "StatementRef", "id": statement_id}}],
+           organization_id=organization_id)

@@ -16,7 +16,7 @@ from lms.accounts.models import User
 from lms.accounts.services import hash_token
 from lms.core.models import utcnow
 from lms.core.web import localized
-from lms.courses.models import Module, Program
+from lms.courses.programs.models import Module, Program
 from lms.extensions import db
 from lms.lti import claims as c
 from lms.lti import keys

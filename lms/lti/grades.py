@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from lms.core.models import utcnow
 from lms.courses import statements as xs
-from lms.courses.models import Enrollment, ModuleProgress
+from lms.courses.cohorts.models import Enrollment, ModuleProgress
 from lms.extensions import db
 from lms.jobs import services as jobs
 from lms.lti.models import LtiLinkLearner, LtiPlatform, LtiResourceLink, LtiUser

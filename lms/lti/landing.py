@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from flask import url_for
 
-from lms.courses.models import Enrollment, Module, Program
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.programs.models import Module, Program
 
 
 def learner_url(enrollment: Enrollment, module: Module | None) -> str:

@@ -2,7 +2,7 @@
 
 Every function flushes and never commits: the caller (a page, a job or the CLI) commits.
 People and memberships are only ever written through ``lms.accounts.services``, cohorts and
-enrolments through ``lms.courses.services``.
+enrolments through the cohort services of ``lms.courses``.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from sqlalchemy import select
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Membership, Organization, Role, User
+from lms.cohorts.models import WITHDRAWN, Cohort, Enrollment
+from lms.cohorts.services import create_cohort, enrol
 from lms.core.errors import DomainError, ValidationFailed
-from lms.courses import services as courses
-from lms.courses.models import WITHDRAWN, Cohort, Enrollment, Module, Program
 from lms.extensions import db
 from lms.lti import claims as c
 from lms.lti.models import LtiContext, LtiLinkLearner, LtiPlatform, LtiResourceLink, LtiUser
+from lms.programs.models import Module, Program
 
 # Roles that make a platform user a trainer in Relais; everyone else is a learner.
 STAFF_ROLES = ("#Instructor", "#Administrator", "#ContentDeveloper", "#TeachingAssistant")
@@ -303,7 +304,7 @@ def context_cohort(context: LtiContext) -> Cohort:
                            "import the roster."), code="no_program", status=409)
     platform = context.platform
     name = f"{context.title or context.context_id} ({platform.name})"[:200]
-    cohort = courses.create_cohort(program=program, name=name)
+    cohort = create_cohort(program=program, name=name)
     context.cohort_id = cohort.id
     db.session.flush()
     return cohort
@@ -335,4 +336,4 @@ def join_cohort(*, member: Membership, cohort: Cohort) -> Enrollment:
         Enrollment.cohort_id == cohort.id, Enrollment.membership_id == member.id))
     if existing is not None and existing.status != WITHDRAWN:
         return existing
-    return courses.enrol(cohort=cohort, membership=member)
+    return enrol(cohort=cohort, membership=member)

@@ -32,7 +32,7 @@ from lms.accounts.models import Role
 from lms.core.errors import DomainError
 from lms.core.security import is_https
 from lms.core.web import PostForm, flash_error
-from lms.courses.models import Module, Program
+from lms.courses.programs.models import Module, Program
 from lms.extensions import db
 from lms.lti import claims as c
 from lms.lti import deep_linking, jobs, keys, landing, launch, services

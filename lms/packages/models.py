@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import User
 from lms.core.models import Base, utcnow
-from lms.courses.models import Module
+from lms.courses.programs.models import Module
 
 
 class XapiPackage(Base):

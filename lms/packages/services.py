@@ -20,7 +20,8 @@ from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
 from lms.core.zips import LyingZip, copy_entry
 from lms.courses import statements as xs
-from lms.courses.models import Enrollment, Module
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.programs.models import Module
 from lms.extensions import db
 from lms.packages import manifest, storage
 from lms.packages.models import XapiPackage

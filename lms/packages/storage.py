@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from lms.core.quota import SOURCES, UsageSource
-from lms.courses import exercises
+from lms.courses.exercises.queries import screenshot_folder
 from lms.extensions import db
 from lms.packages.models import XapiPackage
 
@@ -35,7 +35,7 @@ def handin_bytes(organization_id: int) -> int:
     """Bytes of the organization's hand-in files (exercise screenshots), from their sizes on
     disk: the folder holds exactly the files of submissions that still exist.
     """
-    folder = exercises.screenshot_folder() / str(organization_id)
+    folder = screenshot_folder() / str(organization_id)
     try:
         with os.scandir(folder) as entries:
             return sum(entry.stat().st_size for entry in entries if entry.is_file())

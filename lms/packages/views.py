@@ -30,7 +30,8 @@ from lms.core import quota
 from lms.core.errors import DomainError
 from lms.core.limits import MULTIPART_ROOM, max_body
 from lms.core.web import localized
-from lms.courses.models import WITHDRAWN, Cohort, Enrollment, Module, Program
+from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
+from lms.courses.programs.models import Module, Program
 from lms.extensions import db
 from lms.packages import queries, services
 from lms.packages.models import XapiPackage

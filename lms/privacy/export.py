@@ -26,16 +26,11 @@ from lms.certificates.models import Certificate
 from lms.certificates.rendering import pdf_bytes
 from lms.coaching.models import ActionItem, FollowUp
 from lms.core.models import utcnow
-from lms.courses.exercise_models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
-from lms.courses.exercises import screenshot_file
-from lms.courses.models import (
-    Attendance,
-    Enrollment,
-    LessonView,
-    ModuleProgress,
-    QuizAttempt,
-    SessionRegistration,
-)
+from lms.courses.cohorts.models import Enrollment, ModuleProgress
+from lms.courses.elearning.models import LessonView, QuizAttempt
+from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
+from lms.courses.exercises.queries import screenshot_file
+from lms.courses.sessions.models import Attendance, SessionRegistration
 from lms.extensions import db
 from lms.privacy.labels import EXPORT_LABELS
 from lms.privacy.statements import AGENT_KINDS, person_keys

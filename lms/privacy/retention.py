@@ -43,7 +43,7 @@ from lms.certificates.rendering import cache_dir
 from lms.coaching.models import ActionItem, FollowUp
 from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
-from lms.courses.exercise_models import ExerciseSubmission
+from lms.courses.exercises.models import ExerciseSubmission
 from lms.extensions import db
 from lms.jobs import services as jobs
 from lms.privacy import statements

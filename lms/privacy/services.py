@@ -52,9 +52,11 @@ from lms.certificates.rendering import cache_dir
 from lms.coaching.models import ActionItem, FollowUp
 from lms.core.errors import Conflict
 from lms.core.models import utcnow
-from lms.courses.exercise_models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
-from lms.courses.exercises import screenshot_file
-from lms.courses.models import Enrollment, QuizAttempt, SessionRegistration
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.elearning.models import QuizAttempt
+from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
+from lms.courses.exercises.queries import screenshot_file
+from lms.courses.sessions.models import SessionRegistration
 from lms.extensions import db
 from lms.lti.models import LtiDeepLink, LtiPlatform, LtiUser
 from lms.privacy import statements

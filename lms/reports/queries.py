@@ -17,22 +17,18 @@ from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Membership, Role
 from lms.core.models import utcnow
-from lms.courses import services as courses
-from lms.courses.models import (
+from lms.courses.cohorts.models import (
     COMPLETED,
-    REGISTERED,
     WITHDRAWN,
-    Attendance,
     Cohort,
     CohortTrainer,
     Enrollment,
-    LessonView,
-    Module,
     ModuleProgress,
-    Program,
-    SessionRegistration,
-    TrainingSession,
 )
+from lms.courses.elearning.models import LessonView
+from lms.courses.programs.models import Module, Program
+from lms.courses.sessions.models import REGISTERED, Attendance, SessionRegistration, TrainingSession
+from lms.courses.sessions.services import half_days, local_zone
 from lms.extensions import db
 from lms.reports import pace as pace_rule
 from lms.reports.pace import Pace, expected_percent, pace
@@ -345,9 +341,9 @@ class AttendanceToTake:
 
 
 def _halves_begun(session: TrainingSession, now: datetime) -> int:
-    zone = courses.local_zone()
+    zone = local_zone()
     begun = 0
-    for day, half in courses.half_days(session):
+    for day, half in half_days(session):
         begins = datetime.combine(day, datetime.min.time(), tzinfo=zone) + \
             timedelta(hours=0 if half == "am" else 13)
         if max(begins, session.starts_at.astimezone(zone)) <= now:

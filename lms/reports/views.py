@@ -15,8 +15,9 @@ from lms.assessments import queries as skills
 from lms.coaching import queries as coaching
 from lms.core.models import utcnow
 from lms.core.web import localized
-from lms.courses import exercises
-from lms.courses.rendering import KIND_LABELS, local
+from lms.courses.exercises.queries import count_to_review, due_for, to_review
+from lms.courses.sessions.calendar import local
+from lms.courses.web import KIND_LABELS
 from lms.reports import pace, queries
 
 bp = org_blueprint("reports", __name__)
@@ -47,7 +48,7 @@ def dashboard() -> Any:
                                "kind_labels": KIND_LABELS}
     if me.role == Role.LEARNER:
         context.update(programs=queries.my_programs(me), step_url=step_url,
-                       due=exercises.due_for(me), session=queries.next_session(me, now=now),
+                       due=due_for(me), session=queries.next_session(me, now=now),
                        followup=coaching.next_followup(me, now=now),
                        # The questionnaire card leads until the first skill map is in.
                        skill_map_done=bool(skills.submitted_attempts(me.id)))
@@ -60,7 +61,7 @@ def dashboard() -> Any:
             context.update(
                 attendance=queries.attendance_to_take(org.id, trainer=mine, now=now),
                 # The cards show eight (and a count): the queries need not load them all.
-                to_review=exercises.to_review(org.id, trainer=mine, limit=8),
-                to_review_count=exercises.count_to_review(org.id, trainer=mine),
+                to_review=to_review(org.id, trainer=mine, limit=8),
+                to_review_count=count_to_review(org.id, trainer=mine),
                 followups=coaching.due_followups(org.id, coach=mine, now=now, limit=8))
     return render_template("reports/dashboard.html", **context)

@@ -9,16 +9,10 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from lms.accounts.cli import organization_or_fail
 from lms.accounts.models import Organization
 from lms.core.cli import commit_or_fail, fail
 from lms.extensions import db
-
-
-def _org(slug: str) -> Organization:
-    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
-    if org is None:
-        fail(f"no organization with slug {slug!r}")
-    return org  # type: ignore[return-value]
 
 
 def _wait(seconds: float) -> None:
@@ -41,7 +35,7 @@ def status_command(org_slug: str | None) -> None:
     stmt = select(Organization, ExternalLrs).outerjoin(
         ExternalLrs, ExternalLrs.organization_id == Organization.id).order_by(Organization.slug)
     if org_slug:
-        stmt = stmt.where(Organization.id == _org(org_slug).id)
+        stmt = stmt.where(Organization.id == organization_or_fail(org_slug).id)
     counts = forwarding.outbox_counts()
     shown = 0
     for org, target in db.session.execute(stmt):
@@ -75,7 +69,7 @@ def deliver_command(org_slug: str | None, loop: bool, interval: float, limit: in
     """Send due statements to the external LRSs (one pass, or a loop with --loop)."""
     from lms.xapi.forwarding import deliver_pending
 
-    org_id = _org(org_slug).id if org_slug else None
+    org_id = organization_or_fail(org_slug).id if org_slug else None
     try:
         while True:
             report = deliver_pending(limit=limit, organization_id=org_id)
@@ -101,7 +95,7 @@ def retry_dead_command(org_slug: str) -> None:
     """Put the organization's dead-lettered statements back in the queue."""
     from lms.xapi.forwarding import requeue_dead
 
-    org = _org(org_slug)
+    org = organization_or_fail(org_slug)
     count = commit_or_fail(lambda: requeue_dead(organization_id=org.id))
     click.echo(f"{count} statements queued again for {org.slug}.")
 
@@ -115,7 +109,7 @@ def backfill_command(org_slug: str, since: datetime | None) -> None:
     """Queue statements stored before forwarding was set up (or while it was off)."""
     from lms.xapi.forwarding import enqueue_existing
 
-    org = _org(org_slug)
+    org = organization_or_fail(org_slug)
     count = commit_or_fail(lambda: enqueue_existing(
         organization_id=org.id, since=since.replace(tzinfo=UTC) if since else None))
     click.echo(f"{count} statements queued for {org.slug}.")
@@ -134,7 +128,7 @@ def configure_command(org_slug: str, endpoint: str | None, key: str | None,
     """Set, change or disable the organization's external LRS."""
     from lms.xapi import forwarding
 
-    org = _org(org_slug)
+    org = organization_or_fail(org_slug)
     if disable:
         commit_or_fail(lambda: forwarding.disable_external_lrs(organization_id=org.id))
         click.echo(f"Forwarding disabled for {org.slug}.")

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 from lms.accounts.models import Role
 from lms.advocacy import csvimport, services
-from lms.courses import services as courses
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs.services import create_blank_program
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 
@@ -58,10 +59,10 @@ def test_dashboard_exports_neutralise_names_titles_and_keep_numbers(client, crea
 def test_impact_exports_neutralise_cohort_and_learner_names(client, create_org, create_user,
                                                             login):
     org, hr, learner = world(create_org, create_user)
-    program = courses.create_blank_program(organization=org, title="P", language="fr")
-    cohort = courses.create_cohort(program=program, name="-2+3 cohort", pilot=True,
-                                   starts_on=date.today() - timedelta(days=10))
-    courses.enrol(cohort=cohort, membership=learner.memberships[0])
+    program = create_blank_program(organization=org, title="P", language="fr")
+    cohort = create_cohort(program=program, name="-2+3 cohort", pilot=True,
+                           starts_on=date.today() - timedelta(days=10))
+    enrol(cohort=cohort, membership=learner.memberships[0])
     db.session.commit()
     login(hr)
     cohorts = rows(client.get(f"/o/{org.slug}/advocacy/impact?export=cohorts"))

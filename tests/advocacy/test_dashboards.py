@@ -14,7 +14,9 @@ import time_machine
 from lms.accounts.models import Role
 from lms.advocacy import impact, kpis, services
 from lms.core.models import utcnow
-from lms.courses import services as courses
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs.services import add_module, create_blank_program
+from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 
@@ -127,8 +129,8 @@ def test_timeline_groups_entries_by_week_and_says_what_each_link_opens(
 
 
 def _cohort_with_session(org, program, workshop, name, start):
-    cohort = courses.create_cohort(program=program, name=name, starts_on=start.date())
-    courses.schedule_session(cohort=cohort, module=workshop, starts_at=start,
+    cohort = create_cohort(program=program, name=name, starts_on=start.date())
+    schedule_session(cohort=cohort, module=workshop, starts_at=start,
                              ends_at=start + timedelta(hours=3), place="Lyon")
     return cohort
 
@@ -137,13 +139,13 @@ def test_impact_opens_on_the_latest_cohort_whose_weeks_after_have_begun(
         client, create_org, create_user, login):
     org = create_org(slug="imp")
     hr = create_user(Role.HR, org=org)
-    program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
-    workshop = courses.add_module(program=program, kind="workshop", title="Atelier")
+    program = create_blank_program(organization=org, title="Parcours", language="fr")
+    workshop = add_module(program=program, kind="workshop", title="Atelier")
     now = utcnow()
     old = _cohort_with_session(org, program, workshop, "Printemps", now - timedelta(days=90))
     recent = _cohort_with_session(org, program, workshop, "Automne", now - timedelta(days=10))
     future = _cohort_with_session(org, program, workshop, "Hiver", now + timedelta(days=40))
-    pilot = courses.create_cohort(program=program, name="Pilote", pilot=True,
+    pilot = create_cohort(program=program, name="Pilote", pilot=True,
                                   starts_on=(now - timedelta(days=200)).date())
     today = _cohort_with_session(org, program, workshop, "Refresher", now - timedelta(hours=2))
     db.session.commit()
@@ -171,11 +173,11 @@ def test_impact_draws_comparable_figures_on_a_shared_scale(client, create_org, c
     org = create_org(slug="scale")
     hr = create_user(Role.HR, org=org)
     a = create_user(org=org)
-    program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
-    workshop = courses.add_module(program=program, kind="workshop", title="Atelier")
+    program = create_blank_program(organization=org, title="Parcours", language="fr")
+    workshop = add_module(program=program, kind="workshop", title="Atelier")
     now = utcnow()
     cohort = _cohort_with_session(org, program, workshop, "Automne", now - timedelta(days=14))
-    courses.enrol(cohort=cohort, membership=a.memberships[0])
+    enrol(cohort=cohort, membership=a.memberships[0])
     db.session.commit()
     consent(org, a)
     _ingest(org, [_event(a, now - timedelta(days=20), clicks=40),

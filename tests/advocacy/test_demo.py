@@ -25,8 +25,8 @@ def test_demo_has_advocacy_activity():
 
 def test_demo_shows_impact_and_an_exercise_verified_from_activity():
     from lms.advocacy import impact
-    from lms.courses.exercise_models import ExerciseSubmission
-    from lms.courses.models import Cohort
+    from lms.courses.cohorts.models import Cohort
+    from lms.courses.exercises.models import ExerciseSubmission
 
     load_builtin_content()
     load_demo()

@@ -10,7 +10,9 @@ import pytest
 
 from lms.accounts.models import Role
 from lms.advocacy import impact, services
-from lms.courses import services as courses
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs.services import add_module, create_blank_program
+from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 
@@ -33,17 +35,17 @@ def world(create_org, create_user, content, questionnaire, answer_as):
     trainer = create_user(Role.TRAINER, org=org)
     a, b, c, d = (create_user(Role.LEARNER, org=org, name=n) for n in ("Alice", "Bruno",
                                                                           "Chloé", "Denis"))
-    program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
-    workshop = courses.add_module(program=program, kind="workshop", title="Atelier")
-    cohort = courses.create_cohort(program=program, name="Pilote", pilot=True,
-                                   starts_on=date(2026, 9, 1))
+    program = create_blank_program(organization=org, title="Parcours", language="fr")
+    workshop = add_module(program=program, kind="workshop", title="Atelier")
+    cohort = create_cohort(program=program, name="Pilote", pilot=True,
+                           starts_on=date(2026, 9, 1))
     for user in (a, b, c, d):
-        courses.enrol(cohort=cohort, membership=user.memberships[0])
-    courses.schedule_session(cohort=cohort, module=workshop, starts_at=T,
-                             ends_at=T.replace(hour=12), place="Lyon")
-    courses.schedule_session(cohort=cohort, module=workshop,
-                             starts_at=datetime(2026, 10, 1, 9, tzinfo=UTC),
-                             ends_at=datetime(2026, 10, 1, 12, tzinfo=UTC), place="Lyon")
+        enrol(cohort=cohort, membership=user.memberships[0])
+    schedule_session(cohort=cohort, module=workshop, starts_at=T,
+                     ends_at=T.replace(hour=12), place="Lyon")
+    schedule_session(cohort=cohort, module=workshop,
+                     starts_at=datetime(2026, 10, 1, 9, tzinfo=UTC),
+                     ends_at=datetime(2026, 10, 1, 12, tzinfo=UTC), place="Lyon")
     db.session.commit()
     consent(org, a, b, c, d)
     events = [
@@ -169,7 +171,7 @@ def test_no_change_is_claimed_in_the_first_week_after_training(world):
 
 
 def test_without_a_session_the_start_date_is_the_training_date(world):
-    from lms.courses.models import TrainingSession
+    from lms.courses.sessions.models import TrainingSession
 
     for s in db.session.scalars(db.select(TrainingSession)):
         db.session.delete(s)
@@ -245,7 +247,7 @@ def test_the_report_in_french(world, client, login):
 def test_the_cohort_overview_is_paged(world, client, login):
     program = world["cohort"].program
     for n in range(11):
-        courses.create_cohort(program=program, name=f"Vague {n + 1:02d}")
+        create_cohort(program=program, name=f"Vague {n + 1:02d}")
     db.session.commit()
     login(world["hr"])
     first = client.get(f"/o/{world['org'].slug}/advocacy/impact").get_data(as_text=True)

@@ -194,14 +194,15 @@ def test_database_activation_counts_learners_of_the_scope(stored):
 
 def test_database_activation_of_a_cohort(stored, create_org):
     from lms.advocacy.kpis import Scope
-    from lms.courses import services as courses
+    from lms.courses.cohorts.services import create_cohort, enrol
+    from lms.courses.programs.services import create_blank_program
     from lms.extensions import db
 
     org, users = stored["org"], stored["users"]
-    program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
-    cohort = courses.create_cohort(program=program, name="Pilote", pilot=True)
+    program = create_blank_program(organization=org, title="Parcours", language="fr")
+    cohort = create_cohort(program=program, name="Pilote", pilot=True)
     for n in (2, 3):
-        courses.enrol(cohort=cohort, membership=users[n].memberships[0])
+        enrol(cohort=cohort, membership=users[n].memberships[0])
     db.session.commit()
     since = datetime(2026, 10, 24, tzinfo=UTC)
     scope = Scope(org.id, cohort_id=cohort.id)

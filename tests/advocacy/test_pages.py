@@ -159,16 +159,17 @@ def test_background_import_without_skip_writes_nothing_and_keeps_the_report(
 
 
 def test_dashboard_filters_by_cohort(client, create_org, create_user, login):
-    from lms.courses import services as courses
+    from lms.courses.cohorts.services import create_cohort, enrol
+    from lms.courses.programs.services import create_blank_program
 
     org = create_org(slug="dash")
     hr = create_user(Role.HR, org=org)
     a = create_user(org=org, name="Ana")
     b = create_user(org=org, name="Bruno")
     seed(org, a, b)
-    program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
-    cohort = courses.create_cohort(program=program, name="Pilote")
-    courses.enrol(cohort=cohort, membership=b.memberships[0])
+    program = create_blank_program(organization=org, title="Parcours", language="fr")
+    cohort = create_cohort(program=program, name="Pilote")
+    enrol(cohort=cohort, membership=b.memberships[0])
     db.session.commit()
     login(hr)
     page = client.get(f"/o/dash/advocacy?cohort={cohort.id}").get_data(as_text=True)

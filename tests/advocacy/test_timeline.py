@@ -10,7 +10,10 @@ import pytest
 from lms.accounts.models import Role
 from lms.advocacy import services, timeline
 from lms.core.models import utcnow
-from lms.courses import services as courses
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.elearning.services import view_lesson
+from lms.courses.programs.services import add_module, create_blank_program
+from lms.courses.sessions.services import half_days, record_attendance, register, schedule_session
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 
@@ -22,21 +25,21 @@ def world(create_org, create_user):
     hr = create_user(Role.HR, org=org)
     learner = create_user(Role.LEARNER, org=org, name="Camille")
     other = create_user(Role.LEARNER, org=org, name="Hugo")
-    program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
-    workshop = courses.add_module(program=program, kind="workshop", title="Atelier")
-    cohort = courses.create_cohort(program=program, name="Pilote")
-    enrollment = courses.enrol(cohort=cohort, membership=learner.memberships[0])
+    program = create_blank_program(organization=org, title="Parcours", language="fr")
+    workshop = add_module(program=program, kind="workshop", title="Atelier")
+    cohort = create_cohort(program=program, name="Pilote")
+    enrollment = enrol(cohort=cohort, membership=learner.memberships[0])
     now = utcnow()
-    session = courses.schedule_session(cohort=cohort, module=workshop,
-                                       starts_at=now - timedelta(days=3, hours=2),
-                                       ends_at=now - timedelta(days=3), place="Lyon")
-    courses.register(session=session, enrollment=enrollment)
-    day, half = courses.half_days(session)[0]
-    courses.record_attendance(session=session, enrollment=enrollment, day=day, half=half,
-                              status="present", recorded_by=trainer)
+    session = schedule_session(cohort=cohort, module=workshop,
+                               starts_at=now - timedelta(days=3, hours=2),
+                               ends_at=now - timedelta(days=3), place="Lyon")
+    register(session=session, enrollment=enrollment)
+    day, half = half_days(session)[0]
+    record_attendance(session=session, enrollment=enrollment, day=day, half=half,
+                      status="present", recorded_by=trainer)
     # Reading the program's only lesson completes its e-learning module.
     lesson = program.modules[0].lessons[0]
-    courses.view_lesson(enrollment=enrollment, lesson=lesson)
+    view_lesson(enrollment=enrollment, lesson=lesson)
     db.session.commit()
     consent(org, learner)
     for days in (1, 2, 40):

@@ -10,12 +10,14 @@ from sqlalchemy import select
 from lms.accounts.models import Role
 from lms.advocacy import csvimport, services, verification
 from lms.core.models import utcnow
-from lms.courses import services as courses
-from lms.courses.models import ModuleProgress
+from lms.courses.cohorts.models import ModuleProgress
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.exercises import queries as exercise_queries
+from lms.courses.exercises import services as exercise_services
+from lms.courses.programs.services import add_module, create_blank_program
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 
-exercises = pytest.importorskip("lms.courses.exercises")
 RULE = {"network": "linkedin", "kinds": ["post"], "count": 2, "own_comment": True,
         "within_days": 14}
 
@@ -25,14 +27,14 @@ def world(create_org, create_user):
     org = create_org(slug="lumiere")
     learner = create_user(Role.LEARNER, org=org, name="Camille")
     other = create_user(Role.LEARNER, org=org, name="Hugo")
-    program = courses.create_blank_program(organization=org, title="Parcours", language="fr")
-    exercise = courses.add_module(program=program, kind="exercise", title="Deux publications")
-    exercise.exercise = {**exercises.settings_of(exercise), "verification": dict(RULE)}
+    program = create_blank_program(organization=org, title="Parcours", language="fr")
+    exercise = add_module(program=program, kind="exercise", title="Deux publications")
+    exercise.exercise = {**exercise_queries.settings_of(exercise), "verification": dict(RULE)}
     # The cohort started 30 days ago; the learners were enrolled before that: the exercise opened
     # at the cohort's start.
     start = (utcnow() - timedelta(days=30)).date()
-    cohort = courses.create_cohort(program=program, name="Pilote", starts_on=start)
-    enrollments = [courses.enrol(cohort=cohort, membership=u.memberships[0])
+    cohort = create_cohort(program=program, name="Pilote", starts_on=start)
+    enrollments = [enrol(cohort=cohort, membership=u.memberships[0])
                    for u in (learner, other)]
     for enrollment in enrollments:
         enrollment.enrolled_at = utcnow() - timedelta(days=40)
@@ -55,7 +57,7 @@ def _post(org, user, when, *, network="linkedin", kind="post", own=True, n=[0]):
 
 
 def _state(enrollment, module):
-    latest = exercises.latest_submission(enrollment.id, module.id)
+    latest = exercise_queries.latest_submission(enrollment.id, module.id)
     progress = db.session.scalar(select(ModuleProgress).where(
         ModuleProgress.enrollment_id == enrollment.id, ModuleProgress.module_id == module.id))
     return (latest.status if latest else None, progress.state if progress else None)
@@ -73,7 +75,7 @@ def test_two_posts_with_own_comment_verify_the_exercise(world):
     second = _post(org, learner, opened + timedelta(days=3))
     status, progress = _state(world["enrollment"], world["module"])
     assert (status, progress) == ("verified", "completed")
-    evidence = exercises.latest_submission(world["enrollment"].id, world["module"].id)
+    evidence = exercise_queries.latest_submission(world["enrollment"].id, world["module"].id)
     assert [e["id"] for e in evidence.verification["events"]] == [first.id, second.id]
     assert evidence.verification["rule"]["count"] == 2
     # Hugo's exercise is untouched.
@@ -94,7 +96,7 @@ def test_verification_is_idempotent(world):
     assert verification.verify_for_users(org.id, {learner.id}) == 0  # already verified
     assert verification.verify_all() == 0
     db.session.commit()
-    from lms.courses.exercise_models import ExerciseSubmission
+    from lms.courses.exercises.models import ExerciseSubmission
 
     assert db.session.scalar(select(db.func.count()).select_from(ExerciseSubmission)) == 1
 
@@ -177,7 +179,7 @@ def test_a_failing_verification_does_not_undo_the_ingestion(world, monkeypatch):
     def refuse(*_args, **_kwargs):
         raise ValidationFailed("This enrolment was withdrawn.")
 
-    monkeypatch.setattr(exercises, "verify_exercise", refuse)
+    monkeypatch.setattr(exercise_services, "verify_exercise", refuse)
     org, learner, opened = world["org"], world["learner"], world["opened"]
     for day in (1, 2):
         _post(org, learner, opened + timedelta(days=day))

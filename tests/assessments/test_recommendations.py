@@ -10,7 +10,8 @@ import pytest
 
 from lms.accounts.models import Role
 from lms.assessments import services
-from lms.courses import services as courses
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs.services import add_module, copy_from_catalogue, load_catalogue
 from lms.extensions import db
 
 
@@ -33,12 +34,12 @@ def take(questionnaire, answer_as):
 
 
 def _program(org, title, c3_module):
-    courses.load_catalogue()
-    program = courses.copy_from_catalogue(organization=org, slug="parcours-ambassadeurs-6-semaines")
+    load_catalogue()
+    program = copy_from_catalogue(organization=org, slug="parcours-ambassadeurs-6-semaines")
     program.title = {"en": title}
     for module in program.modules:  # only our module targets a competency: C3
         module.competencies = []
-    module = courses.add_module(program=program, kind="elearning", title=c3_module)
+    module = add_module(program=program, kind="elearning", title=c3_module)
     module.competencies = ["C3"]
     db.session.commit()
     return program
@@ -74,8 +75,8 @@ def test_modules_of_the_learners_program_come_first_with_a_link(client, login, c
     _program(org, "Other path", "Other C3 module")
     mine = _program(org, "My path", "My C3 module")
     user = create_user(Role.LEARNER, org=org, job_family="sales")
-    cohort = courses.create_cohort(program=mine, name="Spring")
-    enrollment = courses.enrol(cohort=cohort, membership=user.memberships[0])
+    cohort = create_cohort(program=mine, name="Spring")
+    enrollment = enrol(cohort=cohort, membership=user.memberships[0])
     db.session.commit()
     attempt = take(user, {"C3": 0})
     login(user)
@@ -105,14 +106,14 @@ def test_a_gap_no_module_targets_says_so(client, login, create_user, org, take):
 @pytest.fixture()
 def cohorts(org, create_user, take):
     program = _program(org, "Path", "A module")
-    spring = courses.create_cohort(program=program, name="Spring")
-    autumn = courses.create_cohort(program=program, name="Autumn")
+    spring = create_cohort(program=program, name="Spring")
+    autumn = create_cohort(program=program, name="Autumn")
     alice = create_user(Role.LEARNER, org=org, name="Alice Spring", job_family="sales")
     bruno = create_user(Role.LEARNER, org=org, name="Bruno Autumn", job_family="sales")
     chloe = create_user(Role.LEARNER, org=org, name="Chloé Spring", job_family="sales")
-    courses.enrol(cohort=spring, membership=alice.memberships[0])
-    courses.enrol(cohort=spring, membership=chloe.memberships[0])
-    courses.enrol(cohort=autumn, membership=bruno.memberships[0])
+    enrol(cohort=spring, membership=alice.memberships[0])
+    enrol(cohort=spring, membership=chloe.memberships[0])
+    enrol(cohort=autumn, membership=bruno.memberships[0])
     db.session.commit()
     take(alice, {"C1": 3})
     take(bruno, {"C1": 1})
@@ -151,7 +152,7 @@ def test_an_unknown_or_foreign_cohort_is_rejected(client, login, create_user, cr
                                                   cohorts, api_token):
     other = create_org(slug="other")
     program = _program(other, "Their path", "Their module")
-    theirs = courses.create_cohort(program=program, name="Theirs")
+    theirs = create_cohort(program=program, name="Theirs")
     db.session.commit()
     hr = create_user(Role.HR, org=org)
     login(hr)
@@ -164,14 +165,14 @@ def test_an_unknown_or_foreign_cohort_is_rejected(client, login, create_user, cr
 
 def test_a_module_the_learner_completed_is_not_recommended(client, login, create_user, org,
                                                           take):
-    from lms.courses.models import COMPLETED, ModuleProgress
+    from lms.courses.cohorts.models import COMPLETED, ModuleProgress
 
     program = _program(org, "My path", "Done C3 module")
-    todo = courses.add_module(program=program, kind="elearning", title="Next C3 module")
+    todo = add_module(program=program, kind="elearning", title="Next C3 module")
     todo.competencies = ["C3"]
     user = create_user(Role.LEARNER, org=org, job_family="sales")
-    enrollment = courses.enrol(cohort=courses.create_cohort(program=program, name="Spring"),
-                               membership=user.memberships[0])
+    enrollment = enrol(cohort=create_cohort(program=program, name="Spring"),
+                       membership=user.memberships[0])
     done = next(m for m in program.modules if "Done C3 module" in m.title.values())
     db.session.add(ModuleProgress(enrollment_id=enrollment.id, module_id=done.id,
                                   state=COMPLETED, percent=100))

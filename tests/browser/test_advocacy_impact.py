@@ -11,7 +11,9 @@ import pytest
 from lms.accounts.models import Role
 from lms.advocacy import services
 from lms.core.models import utcnow
-from lms.courses import services as courses
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs.services import add_module, create_blank_program
+from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 
 try:
@@ -36,13 +38,13 @@ def test_hr_reads_the_impact_and_a_learners_timeline(live_server: str, page: Pag
     hr = create_user(Role.HR, org=org, name="Hélène RH", password=PASSWORD)
     trainer = create_user(Role.TRAINER, org=org, name="Tom Trainer", password=PASSWORD)
     ana = create_user(Role.LEARNER, org=org, name="Ana Learner", password=PASSWORD)
-    program = courses.create_blank_program(organization=org, title="Parcours", language="en")
-    workshop = courses.add_module(program=program, kind="workshop", title="Kick-off")
-    cohort = courses.create_cohort(program=program, name="Pilot group", pilot=True)
-    courses.enrol(cohort=cohort, membership=ana.memberships[0])
+    program = create_blank_program(organization=org, title="Parcours", language="en")
+    workshop = add_module(program=program, kind="workshop", title="Kick-off")
+    cohort = create_cohort(program=program, name="Pilot group", pilot=True)
+    enrol(cohort=cohort, membership=ana.memberships[0])
     kickoff = utcnow() - timedelta(weeks=6)
-    courses.schedule_session(cohort=cohort, module=workshop, starts_at=kickoff,
-                             ends_at=kickoff + timedelta(hours=3), place="Lyon")
+    schedule_session(cohort=cohort, module=workshop, starts_at=kickoff,
+                     ends_at=kickoff + timedelta(hours=3), place="Lyon")
     campaign = services.create_campaign(organization=org, kind="campaign", title="Launch T3",
                                         target_metric="signups", target_value=100)
     db.session.commit()

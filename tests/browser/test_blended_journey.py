@@ -14,8 +14,11 @@ from sqlalchemy import select
 from lms.accounts.models import Role
 from lms.coaching.models import FollowUp
 from lms.core.models import utcnow
-from lms.courses import services
-from lms.courses.models import Cohort, Enrollment, Program, TrainingSession
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.programs.models import Program
+from lms.courses.programs.services import load_catalogue
+from lms.courses.sessions.models import TrainingSession
+from lms.courses.sessions.services import local_zone
 from lms.extensions import db
 from lms.xapi.models import Statement
 
@@ -52,13 +55,13 @@ def _statements(org_id: int) -> list[dict]:
 def test_a_cohort_from_the_catalogue_to_both_dashboards(live_server: str, page: Page,
                                                         browser: Browser, create_org,
                                                         create_user) -> None:
-    services.load_catalogue()
+    load_catalogue()
     db.session.commit()
     org = create_org(slug="agence-relais", name="Agence Relais")
     trainer = create_user(Role.TRAINER, org=org, name="Claire Formatrice", password=PASSWORD)
     nina = create_user(Role.LEARNER, org=org, name="Nina Apprenante", password=PASSWORD)
     create_user(Role.LEARNER, org=org, name="Omar Apprenant", password=PASSWORD)
-    zone = services.local_zone()
+    zone = local_zone()
     today = utcnow().astimezone(zone).date()
 
     # --- the trainer builds the cohort -----------------------------------------------------

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from lms.courses import services as courses
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
 from lms.extensions import db
 from lms.jobs.runner import run_available
 from lms.lti import services
@@ -24,8 +24,8 @@ pytestmark = pytest.mark.browser
 def test_an_lms_launches_a_module_and_receives_the_score(live_server: str, page: Page,
                                                          create_org) -> None:
     org = create_org(slug="acme-lms", name="Acme LMS")
-    courses.load_catalogue()
-    program = courses.copy_from_catalogue(organization=org,
+    load_catalogue()
+    program = copy_from_catalogue(organization=org,
                                           slug="parcours-ambassadeurs-6-semaines")
     module = next(m for m in program.modules if m.key == "profil")
     with running_platform() as platform:

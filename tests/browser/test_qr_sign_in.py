@@ -12,8 +12,10 @@ from sqlalchemy import select
 
 from lms.accounts.models import Role
 from lms.core.models import utcnow
-from lms.courses import services
-from lms.courses.models import QR, Attendance
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
+from lms.courses.sessions.models import QR, Attendance
+from lms.courses.sessions.services import register, schedule_session
 from lms.extensions import db
 
 try:
@@ -34,19 +36,19 @@ def _log_in(page: Page, email: str) -> None:
 def test_a_learner_signs_in_by_scanning_the_trainers_code(live_server: str, page: Page,
                                                           browser: Browser, create_org,
                                                           create_user) -> None:
-    services.load_catalogue()
+    load_catalogue()
     org = create_org(slug="qr-agence", name="Agence QR")
     trainer = create_user(Role.TRAINER, org=org, name="Claire Formatrice", password=PASSWORD)
     nina = create_user(Role.LEARNER, org=org, name="Nina Apprenante", password=PASSWORD)
-    program = services.copy_from_catalogue(organization=org,
-                                           slug="sensibilisation-reseaux-sociaux")
-    cohort = services.create_cohort(program=program, name="Vague 1")
-    enrollment = services.enrol(cohort=cohort, membership=nina.memberships[0])
+    program = copy_from_catalogue(organization=org,
+                                  slug="sensibilisation-reseaux-sociaux")
+    cohort = create_cohort(program=program, name="Vague 1")
+    enrollment = enrol(cohort=cohort, membership=nina.memberships[0])
     now = utcnow()
-    session = services.schedule_session(cohort=cohort, module=program.modules[0],
-                                        starts_at=now - timedelta(minutes=5),
-                                        ends_at=now + timedelta(hours=3), place="Salle Rhône")
-    services.register(session=session, enrollment=enrollment)
+    session = schedule_session(cohort=cohort, module=program.modules[0],
+                               starts_at=now - timedelta(minutes=5),
+                               ends_at=now + timedelta(hours=3), place="Salle Rhône")
+    register(session=session, enrollment=enrollment)
     db.session.commit()
 
     page.goto("/login")

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from lms.accounts.models import Role
-from lms.courses import services
-from lms.courses.models import Quiz
+from lms.courses.programs.models import Quiz
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
 
 try:
     from playwright.sync_api import Page, expect
@@ -26,11 +26,11 @@ def test_a_trainer_writes_a_quiz_without_script(live_server: str, page: Page, cr
                                                 create_user) -> None:
     from lms.extensions import db
 
-    services.load_catalogue()
+    load_catalogue()
     org = create_org(slug="atelier", name="Atelier")
     trainer = create_user(Role.TRAINER, org=org, password=PASSWORD)
-    program = services.copy_from_catalogue(organization=org,
-                                           slug="parcours-ambassadeurs-6-semaines")
+    program = copy_from_catalogue(organization=org,
+                                  slug="parcours-ambassadeurs-6-semaines")
     db.session.commit()
     page.goto("/login")
     page.get_by_label("E-mail").fill(trainer.email)

@@ -7,7 +7,7 @@ import pytest
 
 from lms.accounts.models import Role
 from lms.assessments import services as assessments
-from lms.courses import services as courses
+from lms.courses.programs.services import add_module, copy_from_catalogue, load_catalogue
 from lms.extensions import db
 
 try:
@@ -32,10 +32,10 @@ def test_a_learner_maps_their_skills_and_a_trainer_sees_them(live_server: str, p
                                                              create_user) -> None:
     assessments.load_builtin_content()
     org = create_org(slug="skills-co", name="Skills Co")
-    courses.load_catalogue()
-    program = courses.copy_from_catalogue(organization=org,
-                                          slug="parcours-ambassadeurs-6-semaines")
-    module = courses.add_module(program=program, kind="elearning", title="Tell a customer story")
+    load_catalogue()
+    program = copy_from_catalogue(organization=org,
+                                  slug="parcours-ambassadeurs-6-semaines")
+    module = add_module(program=program, kind="elearning", title="Tell a customer story")
     module.competencies = ["C3"]
     learner = create_user(Role.LEARNER, org=org, name="Lina Learner", password=PASSWORD,
                           job_family="sales", team="Ventes")

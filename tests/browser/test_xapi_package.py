@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lms.courses import services as courses
-from lms.courses.models import ModuleProgress
+from lms.courses.cohorts.models import ModuleProgress
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
 from lms.extensions import db
 from tests.support import PASSWORD, membership
 
@@ -60,17 +61,17 @@ def _log_in(page: Page, email: str) -> None:
 def test_a_launched_package_completes_its_module(live_server: str, page: Page,
                                                  create_org: Any, create_user: Any,
                                                  tmp_path: Path) -> None:
-    courses.load_catalogue()
+    load_catalogue()
     org = create_org(slug="acme")
     trainer = create_user("trainer", org=org, email="tess@acme.example")
     learner = create_user("learner", org=org, email="lea@acme.example")
-    program = courses.copy_from_catalogue(organization=org,
-                                          slug="parcours-ambassadeurs-6-semaines")
+    program = copy_from_catalogue(organization=org,
+                                  slug="parcours-ambassadeurs-6-semaines")
     module = next(m for m in program.modules if m.key == "profil")
     module.completion = {"type": "xapi_completed"}
-    cohort = courses.create_cohort(program=program, name="Pilot", pilot=True, starts_on=None,
-                                   trainers=[])
-    enrollment = courses.enrol(cohort=cohort, membership=membership(learner, org))
+    cohort = create_cohort(program=program, name="Pilot", pilot=True, starts_on=None,
+                           trainers=[])
+    enrollment = enrol(cohort=cohort, membership=membership(learner, org))
     db.session.commit()
     program_id, module_id, enrollment_id = program.id, module.id, enrollment.id
     archive = tmp_path / "package.zip"

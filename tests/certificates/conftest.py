@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from lms.accounts.models import Membership, Organization, User
-from lms.courses import services
 from lms.courses import statements as xs
-from lms.courses.models import Cohort, Enrollment, Program
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs.models import Program
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
 from lms.extensions import db
 from lms.xapi.builders import agent_for_user
 from lms.xapi.record import record
@@ -46,16 +48,16 @@ class CertWorld:
 
 @pytest.fixture()
 def cert_world(create_org: Any, create_user: Any) -> CertWorld:
-    services.load_catalogue()
+    load_catalogue()
     org = create_org(slug="acme", name="Acme Formation")
     trainer = create_user("trainer", org=org, name="Tess Trainer")
     hr = create_user("hr", org=org, name="Harry HR")
     learners = [create_user("learner", org=org, name=f"Learner {i}") for i in range(3)]
-    program = services.copy_from_catalogue(organization=org, slug=PATH)
+    program = copy_from_catalogue(organization=org, slug=PATH)
     w = CertWorld(org, trainer, hr, learners, program, None)  # type: ignore[arg-type]
-    w.cohort = services.create_cohort(program=program, name="Pilot group", pilot=True,
-                                      starts_on=date(2026, 10, 1),
-                                      trainers=[w.member(trainer)])
-    w.enrollments = [services.enrol(cohort=w.cohort, membership=w.member(u)) for u in learners]
+    w.cohort = create_cohort(program=program, name="Pilot group", pilot=True,
+                             starts_on=date(2026, 10, 1),
+                             trainers=[w.member(trainer)])
+    w.enrollments = [enrol(cohort=w.cohort, membership=w.member(u)) for u in learners]
     db.session.commit()
     return w

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from lms.certificates import services
 from lms.certificates.models import Certificate
 from lms.core.models import utcnow
-from lms.courses import services as courses
+from lms.courses.cohorts.services import create_cohort, enrol
 from lms.extensions import db
 from lms.jobs.models import Job
 
@@ -24,8 +24,8 @@ def test_list_filters_by_cohort_program_period_and_status(cert_world, client, ap
     w = cert_world
     w.complete(w.enrollments[0])
     w.complete(w.enrollments[1])
-    other = courses.create_cohort(program=w.program, name="Wave 2")
-    extra = courses.enrol(cohort=other, membership=w.member(w.learners[2]))
+    other = create_cohort(program=w.program, name="Wave 2")
+    extra = enrol(cohort=other, membership=w.member(w.learners[2]))
     db.session.commit()
     w.complete(extra)
     first, second, third = all_certs()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from lms.certificates import recertification, services
 from lms.certificates.models import Certificate
 from lms.content import load_builtin_content
-from lms.courses.models import Cohort, Enrollment
+from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.demo import load_demo
 from lms.extensions import db
 

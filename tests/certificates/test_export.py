@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from lms.certificates import services
 from lms.certificates.models import Certificate
-from lms.courses import services as courses
+from lms.courses.cohorts.services import create_cohort, enrol
 from lms.extensions import db
 from lms.jobs.models import Job
 from lms.jobs.runner import run_job
@@ -33,8 +33,8 @@ def test_cli_exports_pdfs_and_register(cert_world, runner, tmp_path):
     first = db.session.scalars(select(Certificate).order_by(Certificate.id)).first()
     services.revoke(certificate=first, revoked_by=w.hr, reason="Error")
     # Another cohort's certificate, left out by --cohort.
-    other = courses.create_cohort(program=w.program, name="Wave 2")
-    extra = courses.enrol(cohort=other, membership=w.member(w.learners[2]))
+    other = create_cohort(program=w.program, name="Wave 2")
+    extra = enrol(cohort=other, membership=w.member(w.learners[2]))
     db.session.commit()
     w.complete(extra)
     out = tmp_path / "export.zip"

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from lms.certificates import services
 from lms.certificates.models import Certificate
 from lms.core.errors import Conflict, ValidationFailed
-from lms.courses.models import COMPLETED
+from lms.courses.cohorts.models import COMPLETED
 from lms.extensions import db
 from lms.xapi.models import Statement
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from lms.certificates import recertification, services
 from lms.certificates.models import Certificate
 from lms.core.models import utcnow
-from lms.courses.models import Cohort, Enrollment
+from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.extensions import db
 
 
@@ -142,10 +142,10 @@ def test_recertify_enrols_once_in_an_automatic_refresher_cohort(cert_world):
 
 
 def test_recertify_uses_the_chosen_refresher_cohort_and_the_command(cert_world, runner):
-    from lms.courses import services as courses
+    from lms.courses.cohorts.services import create_cohort
 
     w = cert_world
-    refresher = courses.create_cohort(program=w.program, name="Remise à niveau 2027")
+    refresher = create_cohort(program=w.program, name="Remise à niveau 2027")
     db.session.commit()
     set_validity(w, months=6, lead=60, refresher=refresher)
     w.complete(w.enrollments[2])

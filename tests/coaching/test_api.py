@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from lms.coaching import services
 from lms.core.models import utcnow
-from lms.courses import queries as course_queries
+from lms.courses.cohorts.queries import progress_by_module
 from lms.extensions import db
 
 
@@ -34,7 +34,7 @@ def test_schedule_hold_and_tick_through_the_api(client, enrolled, api_token):
         "action_items": [{"text": "Publier un post", "due_on": "2030-01-15"}]})
     assert held.status_code == 200, held.get_json()
     assert held.get_json()["action_items"][0]["due_on"] == "2030-01-15"
-    assert course_queries.progress_by_module(e.id)[module.id].state == "completed"
+    assert progress_by_module(e.id)[module.id].state == "completed"
     again = client.patch(f"/api/v1/orgs/acme/followups/{past['id']}", headers=staff,
                          json={"status": "cancelled"})
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "conflict"
@@ -101,5 +101,5 @@ def test_status_scheduled_undoes_a_held_follow_up(client, enrolled, api_token):
                           json={"status": "scheduled"})
     assert undone.status_code == 200 and undone.get_json()["status"] == "scheduled"
     module = w.module("suivi-1")
-    assert course_queries.progress_by_module(w.enrollments[0].id)[module.id].state != \
+    assert progress_by_module(w.enrollments[0].id)[module.id].state != \
         "completed"

@@ -15,7 +15,7 @@ from lms.coaching import services
 from lms.coaching.models import FollowUp
 from lms.core.errors import Conflict
 from lms.core.models import utcnow
-from lms.courses import queries as course_queries
+from lms.courses.cohorts.queries import progress_by_module
 from lms.extensions import db
 from lms.xapi.models import Statement
 
@@ -87,5 +87,5 @@ def test_the_last_two_follow_ups_held_at_once_complete_the_module(app, enrolled)
     done, conflicts, errors = _race(app, [_hold(first), _hold(second)])
     assert not errors, errors
     assert (done, conflicts) == (2, 0)
-    progress = course_queries.progress_by_module(w.enrollments[0].id)
+    progress = progress_by_module(w.enrollments[0].id)
     assert progress[w.module("suivi-1").id].state == "completed"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from lms.coaching import services
 from lms.coaching.models import ActionItem, FollowUp
 from lms.core.models import utcnow
-from lms.courses import queries as course_queries
+from lms.courses.cohorts.queries import progress_by_module
 from lms.extensions import db
 from tests.support import PASSWORD
 
@@ -57,7 +57,7 @@ def test_coach_schedules_holds_and_the_module_completes(client, enrolled):
     assert followup.status == "held"
     assert [a.text for a in followup.action_items] == ["Publier chaque mardi",
                                                        "Répondre aux commentaires"]
-    progress = course_queries.progress_by_module(e.id)[w.module("suivi-1").id]
+    progress = progress_by_module(e.id)[w.module("suivi-1").id]
     assert progress.state == "completed"
     # Nothing to hold any more.
     assert "No follow-up to hold" in client.get("/o/acme/coaching").get_data(as_text=True)
@@ -129,10 +129,10 @@ def test_cancel_asks_for_confirmation(client, enrolled):
 
 
 def test_list_filters_by_cohort_and_paginates(client, enrolled):
-    from lms.courses import services as courses
+    from lms.courses.cohorts.services import create_cohort
 
     w = enrolled
-    other = courses.create_cohort(program=w.program, name="Vague 2")
+    other = create_cohort(program=w.program, name="Vague 2")
     db.session.commit()
     for i in range(30):
         services.schedule(enrollment=w.enrollments[i % 4], module=w.module("suivi-1"),
@@ -179,13 +179,14 @@ def test_a_round_is_planned_from_the_list(client, enrolled):
 
 
 def test_a_cohort_without_coaching_modules_has_no_coaching_links(client, enrolled):
-    from lms.courses import services as courses
+    from lms.courses.cohorts.services import create_cohort, enrol
+    from lms.courses.programs.services import copy_from_catalogue
 
     w = enrolled
-    program = courses.copy_from_catalogue(organization=w.org,
-                                          slug="sensibilisation-reseaux-sociaux")
-    cohort = courses.create_cohort(program=program, name="Atelier")
-    courses.enrol(cohort=cohort, membership=w.member(w.learners[0]))
+    program = copy_from_catalogue(organization=w.org,
+                                  slug="sensibilisation-reseaux-sociaux")
+    cohort = create_cohort(program=program, name="Atelier")
+    enrol(cohort=cohort, membership=w.member(w.learners[0]))
     db.session.commit()
     _login(client, w.trainer)
     html = client.get(f"/o/acme/cohorts/{cohort.id}").get_data(as_text=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from lms.courses import definitions as defs
-from lms.courses import services as courses
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.services import definition_of, import_program
 from lms.extensions import db
 from tests.support import PASSWORD
 
@@ -68,13 +68,13 @@ def test_errors_name_the_line(change, expected):
 
 def test_the_plan_survives_export_and_import_through_the_database(enrolled, create_org):
     w = enrolled
-    data = defs.to_zip(courses.definition_of(w.program))
-    copy = courses.import_program(organization=create_org(), data=data)
+    data = defs.to_zip(definition_of(w.program))
+    copy = import_program(organization=create_org(), data=data)
     db.session.commit()
     assert [m.coaching for m in copy.modules if m.kind == "coaching"] == [
         {"followups": 1, "spacing_days": 14, "duration_minutes": 30},
         {"followups": 1, "spacing_days": 21, "duration_minutes": 45}]
-    assert defs.to_zip(courses.definition_of(copy)) == data
+    assert defs.to_zip(definition_of(copy)) == data
 
 
 def _edit(client, w, key, **plan):

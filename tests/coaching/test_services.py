@@ -13,7 +13,7 @@ from lms.coaching import queries, services
 from lms.coaching.models import CANCELLED, DONE, HELD, MISSED, OPEN, FollowUp
 from lms.core.errors import Conflict, ValidationFailed
 from lms.core.models import utcnow
-from lms.courses import queries as course_queries
+from lms.courses.cohorts.queries import progress_by_module
 from lms.extensions import db
 from lms.xapi.models import Statement
 
@@ -56,7 +56,7 @@ def test_holding_the_required_follow_ups_completes_the_module(enrolled):
     db.session.commit()
     assert first.status == HELD and first.statement_id
     assert [a.text for a in first.action_items] == ["Publier un post"]
-    progress = course_queries.progress_by_module(w.enrollments[0].id)[module.id]
+    progress = progress_by_module(w.enrollments[0].id)[module.id]
     assert progress.state == "in_progress"
     held = _statements(w.org.id, ATTENDED)
     coaching = [s for s in held if "/coaching/" in s["object"]["id"]]
@@ -68,13 +68,13 @@ def test_holding_the_required_follow_ups_completes_the_module(enrolled):
 
     services.record_held(followup=second, notes=None)
     db.session.commit()
-    progress = course_queries.progress_by_module(w.enrollments[0].id)[module.id]
+    progress = progress_by_module(w.enrollments[0].id)[module.id]
     assert progress.state == "completed"
     direct = [s for s in _statements(w.org.id, COMPLETED)
               if s["object"]["id"].endswith(f"/module/{module.id}")]
     assert direct  # the module's own "completed" (and the derived one)
     # Another learner's module is untouched.
-    assert module.id not in course_queries.progress_by_module(w.enrollments[1].id)
+    assert module.id not in progress_by_module(w.enrollments[1].id)
 
 
 def test_a_follow_up_is_held_once(enrolled):
@@ -206,11 +206,11 @@ def test_a_follow_up_under_way_is_still_the_next_one(enrolled):
 
 
 def test_withdrawn_learners_leave_the_due_list(enrolled):
-    from lms.courses import services as courses
+    from lms.courses.cohorts.services import withdraw
 
     w = enrolled
     _schedule(w, 0, when=utcnow() + timedelta(days=1))
-    courses.withdraw(enrollment=w.enrollments[0])
+    withdraw(enrollment=w.enrollments[0])
     db.session.commit()
     assert queries.due_followups(w.org.id) == []
 
@@ -292,7 +292,7 @@ def test_a_module_with_another_rule_is_not_completed_by_follow_ups(enrolled):
     db.session.commit()
     services.record_held(followup=_schedule(w), notes=None)
     db.session.commit()
-    assert course_queries.progress_by_module(w.enrollments[0].id)[module.id].state == \
+    assert progress_by_module(w.enrollments[0].id)[module.id].state == \
         "in_progress"
 
 
@@ -312,13 +312,13 @@ def test_a_follow_up_held_by_mistake_is_undone_and_the_module_taken_back(enrolle
     followup = _schedule(w)
     services.record_held(followup=followup, notes="Notes", actions=[("Action", None)])
     db.session.commit()
-    assert course_queries.progress_by_module(w.enrollments[0].id)[module.id].state == \
+    assert progress_by_module(w.enrollments[0].id)[module.id].state == \
         "completed"
     services.reopen(followup=followup, by=w.trainer)
     db.session.commit()
     assert followup.status == "scheduled" and followup.statement_id is None
     assert followup.notes == "Notes" and len(followup.action_items) == 1
-    assert course_queries.progress_by_module(w.enrollments[0].id)[module.id].state != \
+    assert progress_by_module(w.enrollments[0].id)[module.id].state != \
         "completed"
     assert not [s for s in _statements(w.org.id, ATTENDED) if "/coaching/" in s["object"]["id"]]
     assert not [s for s in _statements(w.org.id, COMPLETED)
@@ -328,5 +328,5 @@ def test_a_follow_up_held_by_mistake_is_undone_and_the_module_taken_back(enrolle
     # Recorded again: held once more, and the module completes again.
     services.record_held(followup=followup, notes="Notes")
     db.session.commit()
-    assert course_queries.progress_by_module(w.enrollments[0].id)[module.id].state == \
+    assert progress_by_module(w.enrollments[0].id)[module.id].state == \
         "completed"

@@ -11,8 +11,10 @@ import pytest
 import time_machine
 
 from lms.accounts.models import Membership, Organization, User
-from lms.courses import services
-from lms.courses.models import Cohort, Enrollment, Module, Program
+from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs.models import Module, Program
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
 from lms.extensions import db
 
 PATH = "parcours-ambassadeurs-6-semaines"
@@ -36,22 +38,22 @@ class World:
 
 @pytest.fixture()
 def world(create_org: Any, create_user: Any) -> World:
-    services.load_catalogue()
+    load_catalogue()
     org = create_org(slug="acme")
     trainer = create_user("trainer", org=org, name="Tess Trainer")
     learners = [create_user("learner", org=org, name=f"Learner {i}", team="Sales")
                 for i in range(4)]
-    program = services.copy_from_catalogue(organization=org, slug=PATH)
+    program = copy_from_catalogue(organization=org, slug=PATH)
     w = World(org, trainer, learners, program, None)  # type: ignore[arg-type]
-    w.cohort = services.create_cohort(program=program, name="Pilot", pilot=True,
-                                      starts_on=at(1, 0).date(), trainers=[w.member(trainer)])
+    w.cohort = create_cohort(program=program, name="Pilot", pilot=True,
+                             starts_on=at(1, 0).date(), trainers=[w.member(trainer)])
     db.session.commit()
     return w
 
 
 @pytest.fixture()
 def enrolled(world: World) -> World:
-    world.enrollments = [services.enrol(cohort=world.cohort, membership=world.member(u))
+    world.enrollments = [enrol(cohort=world.cohort, membership=world.member(u))
                          for u in world.learners]
     db.session.commit()
     return world

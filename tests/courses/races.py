@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import event, insert
 
 from lms.core.models import utcnow
-from lms.courses.models import PRESENT, QR, Attendance
+from lms.courses.sessions.models import PRESENT, QR, Attendance
 from lms.extensions import db
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lms.courses import services
+from lms.courses.elearning.services import submit_quiz
 from lms.extensions import db
 
 
@@ -37,7 +37,7 @@ def test_progress_is_visible_to_its_learner_and_staff_only(enrolled, client, api
     w = enrolled
     e = w.enrollments[0]
     quiz = w.module("profil").quizzes[0]
-    services.submit_quiz(enrollment=e, quiz=quiz, answers={
+    submit_quiz(enrollment=e, quiz=quiz, answers={
         q.key: [o["key"] for o in q.options if o.get("correct")] for q in quiz.questions})
     db.session.commit()
     mine = client.get(f"/api/v1/orgs/acme/enrolments/{e.id}/progress",

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Role
-from lms.courses import services
-from lms.courses.models import Attendance, SessionRegistration
+from lms.courses.cohorts.services import create_cohort
+from lms.courses.sessions.models import Attendance, SessionRegistration
 from lms.extensions import db
 from lms.xapi.models import Statement
 
@@ -291,7 +291,7 @@ def test_withdraw_and_read_one_enrolment(api, client, api_token, create_user):
     assert (s["seats_taken"], s["waitlisted"]) == (1, 0)
     assert client.post(f"{url}/withdraw", headers=h(w, w.trainer)).status_code == 409
     # An enrolment of another cohort, or none, is 404.
-    other = services.create_cohort(program=w.program, name="Autre")
+    other = create_cohort(program=w.program, name="Autre")
     db.session.commit()
     assert client.get(f"{API}/cohorts/{other.id}/enrolments/{a.id}",
                       headers=h(w, w.trainer)).status_code == 404

@@ -14,13 +14,21 @@ from lms.accounts import services as accounts
 from lms.accounts.models import Role
 from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.models import utcnow
-from lms.courses import approvals, definitions, services
-from lms.courses.models import (
+from lms.courses.programs import definitions
+from lms.courses.programs.services import definition_of, import_program
+from lms.courses.sessions import approvals
+from lms.courses.sessions.models import (
     DECLINED,
     PENDING_APPROVAL,
     REGISTERED,
     WAITLISTED,
     SessionRegistration,
+)
+from lms.courses.sessions.services import (
+    cancel_registration,
+    register,
+    schedule_session,
+    seats_taken,
 )
 from lms.extensions import db
 
@@ -34,7 +42,7 @@ def gated(enrolled, create_user):
         accounts.set_manager(membership=enrolled.member(learner),
                              manager=enrolled.member(manager))
     start = utcnow() + timedelta(days=5)
-    enrolled.session = services.schedule_session(
+    enrolled.session = schedule_session(
         cohort=enrolled.cohort, module=enrolled.module("lancement"), starts_at=start,
         ends_at=start + timedelta(hours=3), place="Lyon", capacity=1,
         trainer=enrolled.member(enrolled.trainer))
@@ -44,23 +52,23 @@ def gated(enrolled, create_user):
 
 
 def test_the_flag_round_trips_through_yaml_exactly(enrolled):
-    definition = services.definition_of(enrolled.program)
+    definition = definition_of(enrolled.program)
     assert definition.approval_required is False
     plain = definitions.to_zip(definition)
     assert b"approval_required" not in definitions.to_files(definition)["program.yaml"]
     enrolled.program.approval_required = True
-    gated = services.definition_of(enrolled.program)
+    gated = definition_of(enrolled.program)
     data = definitions.to_zip(gated)
     assert "approval_required: true" in definitions.to_files(gated)["program.yaml"].decode()
-    imported = services.import_program(organization=enrolled.org, data=data)
+    imported = import_program(organization=enrolled.org, data=data)
     assert imported.approval_required is True
-    again = replace(services.definition_of(imported), slug=gated.slug)  # a copy gets "-2"
+    again = replace(definition_of(imported), slug=gated.slug)  # a copy gets "-2"
     assert definitions.to_zip(again) == data
     assert plain != data
 
 
 def test_the_flag_must_be_true_or_false(enrolled):
-    files = definitions.to_files(services.definition_of(enrolled.program))
+    files = definitions.to_files(definition_of(enrolled.program))
     text = files["program.yaml"].decode().replace(
         "\nmodules:", "\napproval_required: maybe\nmodules:")
     with pytest.raises(definitions.ContentError) as error:
@@ -83,17 +91,17 @@ def test_the_builder_checkbox_turns_approval_on_and_off(client, login, enrolled)
 
 
 def test_a_registration_waits_for_approval_without_holding_a_seat(gated):
-    reg = services.register(session=gated.session, enrollment=gated.enrollments[0],
-                            requested_by=gated.learners[0])
+    reg = register(session=gated.session, enrollment=gated.enrollments[0],
+                   requested_by=gated.learners[0])
     assert reg.status == PENDING_APPROVAL and reg.requested_by_id == gated.learners[0].id
-    assert services.seats_taken(gated.session) == 0
+    assert seats_taken(gated.session) == 0
     with pytest.raises(Conflict):
-        services.register(session=gated.session, enrollment=gated.enrollments[0])
+        register(session=gated.session, enrollment=gated.enrollments[0])
 
 
 def test_the_manager_approves_and_the_seat_or_waiting_list_follows(gated):
-    first = services.register(session=gated.session, enrollment=gated.enrollments[0])
-    second = services.register(session=gated.session, enrollment=gated.enrollments[1])
+    first = register(session=gated.session, enrollment=gated.enrollments[0])
+    second = register(session=gated.session, enrollment=gated.enrollments[1])
     boss = gated.member(gated.manager)
     assert [r.id for r in db.session.scalars(approvals.requests_for(boss))] == [first.id,
                                                                                  second.id]
@@ -104,12 +112,12 @@ def test_the_manager_approves_and_the_seat_or_waiting_list_follows(gated):
     assert second.decided_by_id == gated.manager.id and second.decided_at is not None
     with pytest.raises(Conflict):
         approvals.approve(registration=first, by=boss)
-    promoted = services.cancel_registration(registration=second)  # promotion unchanged
+    promoted = cancel_registration(registration=second)  # promotion unchanged
     assert promoted is first and first.status == REGISTERED
 
 
 def test_only_the_manager_hr_or_an_admin_decide(gated, create_user):
-    reg = services.register(session=gated.session, enrollment=gated.enrollments[2])
+    reg = register(session=gated.session, enrollment=gated.enrollments[2])
     boss = gated.member(gated.manager)
     assert approvals.may_see_approvals(boss)
     assert list(db.session.scalars(approvals.requests_for(boss))) == []  # not their report
@@ -124,7 +132,7 @@ def test_only_the_manager_hr_or_an_admin_decide(gated, create_user):
 
 
 def test_a_decline_needs_a_reason_and_is_kept(gated):
-    reg = services.register(session=gated.session, enrollment=gated.enrollments[0])
+    reg = register(session=gated.session, enrollment=gated.enrollments[0])
     boss = gated.member(gated.manager)
     with pytest.raises(ValidationFailed):
         approvals.decline(registration=reg, by=boss, reason="  ")
@@ -133,9 +141,9 @@ def test_a_decline_needs_a_reason_and_is_kept(gated):
     kept = db.session.get(SessionRegistration, reg.id)
     assert (kept.status, kept.decline_reason) == (DECLINED, "Clôture trimestrielle cette semaine")
     with pytest.raises(Conflict) as again:
-        services.register(session=gated.session, enrollment=gated.enrollments[0])
+        register(session=gated.session, enrollment=gated.enrollments[0])
     assert "Clôture trimestrielle" in again.value.message
-    assert services.seats_taken(gated.session) == 0
+    assert seats_taken(gated.session) == 0
 
 
 def test_managers_cannot_loop_or_cross_organizations(gated, create_user, create_org):
@@ -185,7 +193,7 @@ def test_the_learner_asks_and_the_manager_decides_on_the_approvals_page(client, 
 
 
 def test_a_declined_learner_reads_why(client, login, gated):
-    reg = services.register(session=gated.session, enrollment=gated.enrollments[0])
+    reg = register(session=gated.session, enrollment=gated.enrollments[0])
     approvals.decline(registration=reg, by=gated.member(gated.manager), reason="Pas ce mois-ci")
     db.session.commit()
     login(gated.learners[0])
@@ -249,8 +257,8 @@ def test_the_members_api_reads_and_sets_the_manager(client, api_token, gated, cr
 
 
 def test_the_approvals_api_lists_and_decides(client, api_token, gated):
-    mine = services.register(session=gated.session, enrollment=gated.enrollments[0])
-    services.register(session=gated.session, enrollment=gated.enrollments[2])  # not Marie's
+    mine = register(session=gated.session, enrollment=gated.enrollments[0])
+    register(session=gated.session, enrollment=gated.enrollments[2])  # not Marie's
     db.session.commit()
     headers = api_token(gated.manager)
     listed = client.get("/api/v1/orgs/acme/approvals", headers=headers).get_json()
@@ -289,7 +297,7 @@ def test_the_sign_in_sheet_downloads_through_the_api(client, api_token, gated):
 
 def test_the_demo_has_qr_sign_ins_and_a_manager_with_a_request_waiting():
     from lms.content import load_builtin_content
-    from lms.courses.models import QR, Attendance
+    from lms.courses.sessions.models import QR, Attendance
     from lms.demo import load_demo
 
     load_builtin_content()
@@ -356,7 +364,7 @@ def test_the_manager_and_then_the_learner_are_told_by_e_mail(client, login, gate
     told = sent[1]
     assert told["to"] == gated.learners[0].email and "Inventaire ce jour-là" in told["body"]
     # Nobody manages learner 3: HR and admins find the request on their page, no e-mail.
-    services.register(session=gated.session, enrollment=gated.enrollments[3])
+    register(session=gated.session, enrollment=gated.enrollments[3])
     assert approvals.notify_requested(db.session.scalars(select(SessionRegistration).where(
         SessionRegistration.enrollment_id == gated.enrollments[3].id)).one()) is False
 

@@ -1,6 +1,6 @@
 """The sign-in sheet, written by the page and the API through one service
-(:func:`lms.courses.services.record_sheet`): every mark checked first, the sheet read once, and
-a sheet racing another write answered with a clean conflict, nothing half-written."""
+(:func:`lms.courses.sessions.services.record_sheet`): every mark checked first, the sheet read
+once, and a sheet racing another write answered with a clean conflict, nothing half-written."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from lms.core.models import utcnow
-from lms.courses import services
-from lms.courses.models import PRESENT, QR, Attendance, TrainingSession
+from lms.courses.sessions.models import PRESENT, QR, Attendance, TrainingSession
+from lms.courses.sessions.services import half_days, register, schedule_session
 from lms.extensions import db
 from lms.xapi.models import Statement
 from tests.courses.races import mark_written_meanwhile
@@ -23,18 +23,18 @@ def sheet(enrolled) -> TrainingSession:
     """A full-day session (two half-days) tomorrow with three learners seated."""
     w = enrolled
     starts = (utcnow() + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
-    s = services.schedule_session(cohort=w.cohort, module=w.module("lancement"),
-                                  starts_at=starts, ends_at=starts + timedelta(hours=8),
-                                  place="Lyon", capacity=None, trainer=w.member(w.trainer))
+    s = schedule_session(cohort=w.cohort, module=w.module("lancement"),
+                         starts_at=starts, ends_at=starts + timedelta(hours=8),
+                         place="Lyon", capacity=None, trainer=w.member(w.trainer))
     for e in w.enrollments[:3]:
-        services.register(session=s, enrollment=e)
+        register(session=s, enrollment=e)
     db.session.commit()
     return s
 
 
 def _form(s: TrainingSession, enrollments, status: str) -> dict[str, str]:
     return {f"mark-{e.id}-{day.isoformat()}-{half}": status
-            for e in enrollments for day, half in services.half_days(s)}
+            for e in enrollments for day, half in half_days(s)}
 
 
 def _rows(s: TrainingSession) -> list[tuple[str, str, str]]:
@@ -73,7 +73,7 @@ def test_the_page_writes_the_sheet_reading_it_once(enrolled, sheet, client, logi
 
 def test_page_and_api_record_the_same_marks(enrolled, sheet, client, login, api_token):
     w, s = enrolled, sheet
-    (day, _half), _ = services.half_days(s)
+    (day, _half), _ = half_days(s)
     learner = w.enrollments[1]
     login(w.trainer)
     page = client.post(f"/o/acme/sessions/{s.id}/attendance",
@@ -109,7 +109,7 @@ def test_a_sheet_racing_a_sign_in_is_a_conflict_on_the_page(enrolled, sheet, cli
 
 def test_a_sheet_racing_a_sign_in_is_a_409_on_the_api(enrolled, sheet, client, api_token):
     w, s = enrolled, sheet
-    (day, _half), _ = services.half_days(s)
+    (day, _half), _ = half_days(s)
     marks = [{"enrollment_id": e.id, "day": day.isoformat(), "half": half, "status": "present"}
              for e in w.enrollments[:3] for half in ("am", "pm")]
     with mark_written_meanwhile() as other:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from lms.courses import definitions as defs
-from lms.courses.models import Program
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.models import Program
 from lms.extensions import db
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "courses"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lms.courses.completion import Fact, ModuleShape, evaluate, fact_from_statement
+from lms.courses.cohorts.completion import Fact, ModuleShape, evaluate, fact_from_statement
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 MOD = "https://r.test/xapi/activities/module/1"

@@ -8,8 +8,10 @@ import threading
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from lms.courses import services
-from lms.courses.models import Enrollment, SessionRegistration, TrainingSession
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.sessions import services as session_services
+from lms.courses.sessions.models import SessionRegistration, TrainingSession
+from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 
 from .conftest import at
@@ -17,9 +19,9 @@ from .conftest import at
 
 def test_the_last_seats_go_to_exactly_capacity_learners(app, enrolled):
     w = enrolled
-    session = services.schedule_session(cohort=w.cohort, module=w.module("lancement"),
-                                        starts_at=at(28, 8), ends_at=at(28, 11),
-                                        place="Lyon", capacity=2)
+    session = schedule_session(cohort=w.cohort, module=w.module("lancement"),
+                               starts_at=at(28, 8), ends_at=at(28, 11),
+                               place="Lyon", capacity=2)
     db.session.commit()
     session_id, enrollment_ids = session.id, [e.id for e in w.enrollments]
     start = threading.Barrier(len(enrollment_ids))
@@ -31,8 +33,9 @@ def test_the_last_seats_go_to_exactly_capacity_learners(app, enrolled):
                 start.wait()
                 for _attempt in range(20):
                     try:
-                        services.register(session=db.session.get(TrainingSession, session_id),
-                                          enrollment=db.session.get(Enrollment, enrollment_id))
+                        session_services.register(
+                            session=db.session.get(TrainingSession, session_id),
+                            enrollment=db.session.get(Enrollment, enrollment_id))
                         db.session.commit()
                         return
                     except OperationalError:  # SQLite: the database was busy; try again

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lms.courses import definitions as defs
-from lms.courses import services
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.services import definition_of, import_program
 from lms.extensions import db
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "courses"
@@ -94,18 +94,18 @@ def test_lessons_need_their_markdown_file_and_files_need_a_lesson():
 
 
 def test_round_trip_is_byte_exact_through_the_database(world, create_org):
-    first = defs.to_zip(services.definition_of(world.program))
+    first = defs.to_zip(definition_of(world.program))
     other = create_org()
-    imported = services.import_program(organization=other, data=first)
+    imported = import_program(organization=other, data=first)
     db.session.commit()
     db.session.expire_all()
-    second = defs.to_zip(services.definition_of(imported))
+    second = defs.to_zip(definition_of(imported))
     assert second == first
     names = zipfile.ZipFile(io.BytesIO(first)).namelist()
     assert f"{world.program.slug}/program.yaml" in names
     assert f"{world.program.slug}/lessons/profil-titre.en.md" in names
     # Imported again where the slug is taken: a fresh slug, nothing else changes.
-    again = services.import_program(organization=other, data=second)
+    again = import_program(organization=other, data=second)
     assert again.slug == world.program.slug + "-2"
 
 
@@ -116,13 +116,13 @@ def test_files_round_trip_exactly():
 
 
 def test_import_rejects_a_broken_archive_with_the_line(world):
-    files = defs.to_files(services.definition_of(world.program))
+    files = defs.to_files(definition_of(world.program))
     files["program.yaml"] = files["program.yaml"].replace(b"kind: coaching", b"kind: karaoke", 1)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in files.items():
             archive.writestr(name, data)
     with pytest.raises(Exception) as exc:
-        services.import_program(organization=world.org, data=buffer.getvalue())
+        import_program(organization=world.org, data=buffer.getvalue())
     assert "kind must be one of" in exc.value.fields["file"]
     assert exc.value.fields["file"].startswith("program.yaml line ")

@@ -7,7 +7,9 @@ import json
 from sqlalchemy import func, select
 
 from lms.content import load_builtin_content
-from lms.courses.models import Attendance, Cohort, Enrollment, ModuleProgress, QuizAttempt
+from lms.courses.cohorts.models import Cohort, Enrollment, ModuleProgress
+from lms.courses.elearning.models import QuizAttempt
+from lms.courses.sessions.models import Attendance
 from lms.demo import load_demo
 from lms.extensions import db
 from lms.xapi.models import Statement

@@ -12,15 +12,27 @@ from sqlalchemy import func, select
 
 from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lms.core.models import utcnow
-from lms.courses import definitions as defs
-from lms.courses import exercises, services
-from lms.courses.exercise_models import (
-    AfestEntry,
-    AfestPlan,
-    ExerciseReview,
-    ExerciseSubmission,
+from lms.courses.cohorts.models import ModuleProgress
+from lms.courses.cohorts.services import create_cohort, withdraw
+from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
+from lms.courses.exercises.queries import (
+    count_to_review,
+    due_for,
+    may_keep_journal,
+    screenshot_file,
+    to_review,
 )
-from lms.courses.models import ModuleProgress
+from lms.courses.exercises.services import (
+    add_journal_entry,
+    review_submission,
+    save_analysis,
+    set_tutor,
+    submit_evidence,
+    update_settings,
+    verify_exercise,
+)
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.services import CATALOGUE_DIR, definition_of, import_program
 from lms.extensions import db
 from lms.xapi.models import Statement
 from tests.support import membership
@@ -46,7 +58,7 @@ def state(enrollment, module) -> str:
 
 
 def test_the_six_week_path_has_three_exercises_one_verified_one_afest():
-    program = defs.read_folder(services.CATALOGUE_DIR / "parcours-ambassadeurs-6-semaines")
+    program = defs.read_folder(CATALOGUE_DIR / "parcours-ambassadeurs-6-semaines")
     found = {m.key: m.exercise for m in program.modules if m.kind == "exercise"}
     assert set(found) == {"exercice-profil", "exercice-premier-post", "exercice-campagne"}
     for settings in found.values():
@@ -125,11 +137,11 @@ def test_exercise_errors_name_the_line(old, new, expected):
 
 
 def test_exercise_settings_survive_the_database_round_trip(world, create_org):
-    first = defs.to_zip(services.definition_of(world.program))
-    copy = services.import_program(organization=create_org(), data=first)
+    first = defs.to_zip(definition_of(world.program))
+    copy = import_program(organization=create_org(), data=first)
     db.session.commit()
     db.session.expire_all()
-    assert defs.to_zip(services.definition_of(copy)) == first
+    assert defs.to_zip(definition_of(copy)) == first
     assert next(m for m in copy.modules if m.key == "exercice-campagne").exercise[
         "verification"]["count"] == 2
 
@@ -141,33 +153,33 @@ def test_hand_in_review_with_changes_then_approval_completes_the_module(enrolled
     w = enrolled
     learner, module = w.enrollments[0], w.module("exercice-profil")
     trainer = w.member(w.trainer)
-    first = exercises.submit_evidence(enrollment=learner, module=module, post_url=POST,
-                                      reflection="J'ai réécrit mon titre.", screenshot=PNG)
+    first = submit_evidence(enrollment=learner, module=module, post_url=POST,
+                            reflection="J'ai réécrit mon titre.", screenshot=PNG)
     db.session.commit()
     assert first.attempt == 1 and first.status == "submitted"
-    assert exercises.screenshot_file(first).read_bytes() == PNG
+    assert screenshot_file(first).read_bytes() == PNG
     assert state(learner, module) == "in_progress"
     [sent] = statements("http://activitystrea.ms/schema/1.0/submit")
     assert sent["context"]["registration"] == learner.id
     assert sent["object"]["id"].endswith(f"/module/{module.id}")
     # A second hand-in while the first awaits review is refused.
     with pytest.raises(Conflict):
-        exercises.submit_evidence(enrollment=learner, module=module, post_url=POST,
-                                  reflection="encore")
+        submit_evidence(enrollment=learner, module=module, post_url=POST,
+                        reflection="encore")
     db.session.rollback()
 
     with pytest.raises(ValidationFailed) as exc:
-        exercises.review_submission(submission=first, reviewer=trainer,
-                                    decision="changes_requested", rubric=RUBRIC_OK)
+        review_submission(submission=first, reviewer=trainer,
+                          decision="changes_requested", rubric=RUBRIC_OK)
     assert "comment" in exc.value.fields
     with pytest.raises(ValidationFailed) as exc:
-        exercises.review_submission(submission=first, reviewer=trainer, decision="approved",
-                                    rubric={"titre": "met"})
+        review_submission(submission=first, reviewer=trainer, decision="approved",
+                          rubric={"titre": "met"})
     assert set(exc.value.fields) == {"rubric-resume", "rubric-charte"}
-    exercises.review_submission(submission=first, reviewer=trainer,
-                                decision="changes_requested",
-                                comment="Le résumé parle encore de vous, pas de vos clients.",
-                                rubric={"titre": "met", "resume": "not_met", "charte": "met"})
+    review_submission(submission=first, reviewer=trainer,
+                      decision="changes_requested",
+                      comment="Le résumé parle encore de vous, pas de vos clients.",
+                      rubric={"titre": "met", "resume": "not_met", "charte": "met"})
     db.session.commit()
     assert first.status == "changes_requested" and state(learner, module) == "in_progress"
     [reviewed] = statements("http://id.tincanapi.com/verb/reviewed")
@@ -175,15 +187,15 @@ def test_hand_in_review_with_changes_then_approval_completes_the_module(enrolled
     assert reviewed["result"]["success"] is False
     assert reviewed["actor"]["account"]["name"] == str(w.trainer.id)
     with pytest.raises(Conflict):  # reviewed already
-        exercises.review_submission(submission=first, reviewer=trainer, decision="approved",
-                                    rubric=RUBRIC_OK)
+        review_submission(submission=first, reviewer=trainer, decision="approved",
+                          rubric=RUBRIC_OK)
     db.session.rollback()
 
-    second = exercises.submit_evidence(enrollment=learner, module=module, post_url=POST,
-                                       reflection="Résumé réécrit pour mes clients.")
+    second = submit_evidence(enrollment=learner, module=module, post_url=POST,
+                             reflection="Résumé réécrit pour mes clients.")
     assert second.attempt == 2
-    exercises.review_submission(submission=second, reviewer=trainer, decision="approved",
-                                comment="Bravo", rubric=RUBRIC_OK)
+    review_submission(submission=second, reviewer=trainer, decision="approved",
+                      comment="Bravo", rubric=RUBRIC_OK)
     db.session.commit()
     assert second.status == "approved" and state(learner, module) == "completed"
     done = [s for s in statements("http://adlnet.gov/expapi/verbs/completed")
@@ -191,54 +203,54 @@ def test_hand_in_review_with_changes_then_approval_completes_the_module(enrolled
     assert any(s["context"].get("instructor") for s in done)
     assert db.session.scalar(select(func.count()).select_from(ExerciseReview)) == 2
     with pytest.raises(Conflict):
-        exercises.submit_evidence(enrollment=learner, module=module, post_url=POST,
-                                  reflection="encore")
+        submit_evidence(enrollment=learner, module=module, post_url=POST,
+                        reflection="encore")
 
 
 def test_evidence_is_checked_against_the_settings(enrolled, app):
     w = enrolled
     learner, module = w.enrollments[1], w.module("exercice-profil")
     with pytest.raises(ValidationFailed) as exc:
-        exercises.submit_evidence(enrollment=learner, module=module)
+        submit_evidence(enrollment=learner, module=module)
     assert set(exc.value.fields) == {"url", "reflection"}
     with pytest.raises(ValidationFailed) as exc:
-        exercises.submit_evidence(enrollment=learner, module=module, post_url="javascript:x",
-                                  reflection="ok", screenshot=b"GIF-but-not-really")
+        submit_evidence(enrollment=learner, module=module, post_url="javascript:x",
+                        reflection="ok", screenshot=b"GIF-but-not-really")
     assert set(exc.value.fields) == {"url", "screenshot"}
     saved = app.config["EXERCISE_SCREENSHOT_MAX_BYTES"]
     app.config["EXERCISE_SCREENSHOT_MAX_BYTES"] = 32
     try:
         with pytest.raises(ValidationFailed) as exc:
-            exercises.submit_evidence(enrollment=learner, module=module, post_url=POST,
-                                      reflection="ok", screenshot=PNG)
+            submit_evidence(enrollment=learner, module=module, post_url=POST,
+                            reflection="ok", screenshot=PNG)
         assert "larger" in exc.value.fields["screenshot"]
     finally:
         app.config["EXERCISE_SCREENSHOT_MAX_BYTES"] = saved
     # A module of another program, or not an exercise, is not found.
     with pytest.raises(NotFound):
-        exercises.submit_evidence(enrollment=learner, module=w.module("profil"),
-                                  reflection="x")
+        submit_evidence(enrollment=learner, module=w.module("profil"),
+                        reflection="x")
     assert db.session.scalar(select(func.count()).select_from(ExerciseSubmission)) == 0
 
 
 def test_only_staff_of_the_organization_review(enrolled, create_user, create_org):
     w = enrolled
-    sub = exercises.submit_evidence(enrollment=w.enrollments[0], module=w.module(
+    sub = submit_evidence(enrollment=w.enrollments[0], module=w.module(
         "exercice-profil"), post_url=POST, reflection="ok")
     other = create_org()
     for member in (w.member(w.learners[1]),
                    membership(create_user("trainer", org=other), other)):
         with pytest.raises(Forbidden):
-            exercises.review_submission(submission=sub, reviewer=member, decision="approved",
-                                        rubric=RUBRIC_OK)
+            review_submission(submission=sub, reviewer=member, decision="approved",
+                              rubric=RUBRIC_OK)
 
 
 def test_verification_is_idempotent_and_completes_the_module(enrolled):
     w = enrolled
     learner, module = w.enrollments[2], w.module("exercice-campagne")
     evidence = {"events": [11, 12], "url": "https://www.linkedin.com/feed/update/urn:li:1"}
-    first = exercises.verify_exercise(learner, module, evidence=evidence)
-    again = exercises.verify_exercise(learner, module, evidence={"events": [13]})
+    first = verify_exercise(learner, module, evidence=evidence)
+    again = verify_exercise(learner, module, evidence={"events": [13]})
     db.session.commit()
     assert again.id == first.id and first.status == "verified"
     assert first.verification == evidence and first.post_url == evidence["url"]
@@ -248,12 +260,12 @@ def test_verification_is_idempotent_and_completes_the_module(enrolled):
         "http://relais.test/xapi/extensions/exercise-evidence"] == evidence
     # A hand-in awaiting review is verified in place.
     other = w.enrollments[3]
-    sub = exercises.submit_evidence(enrollment=other, module=module, post_url=POST,
-                                    reflection="Deux relais, deux angles.")
-    assert exercises.verify_exercise(other, module, evidence={"events": [1]}).id == sub.id
-    assert sub.status == "verified" and exercises.to_review(w.org.id) == []
+    sub = submit_evidence(enrollment=other, module=module, post_url=POST,
+                          reflection="Deux relais, deux angles.")
+    assert verify_exercise(other, module, evidence={"events": [1]}).id == sub.id
+    assert sub.status == "verified" and to_review(w.org.id) == []
     with pytest.raises(NotFound):
-        exercises.verify_exercise(other, w.module("lancement"), evidence={})
+        verify_exercise(other, w.module("lancement"), evidence={})
 
 
 def test_due_for_and_to_review(enrolled):
@@ -263,7 +275,7 @@ def test_due_for_and_to_review(enrolled):
     # The cohort starts ten days after the enrolment: the exercise is due 14 days after the start.
     w.cohort.starts_on = utcnow().date() + timedelta(days=10)
     db.session.commit()
-    due = exercises.due_for(me)
+    due = due_for(me)
     assert [d.module.key for d in due] == ["exercice-profil", "exercice-premier-post",
                                            "exercice-campagne"]
     assert due[0].due_on == w.cohort.starts_on + timedelta(days=14)
@@ -271,33 +283,33 @@ def test_due_for_and_to_review(enrolled):
     assert not due[0].overdue
     w.cohort.starts_on = utcnow().date() - timedelta(days=30)
     learner.enrolled_at = utcnow() - timedelta(days=40)
-    sub = exercises.submit_evidence(enrollment=learner, module=w.module("exercice-profil"),
-                                    post_url=POST, reflection="ok")
+    sub = submit_evidence(enrollment=learner, module=w.module("exercice-profil"),
+                          post_url=POST, reflection="ok")
     db.session.commit()
-    due = {d.module.key: d for d in exercises.due_for(me)}
+    due = {d.module.key: d for d in due_for(me)}
     assert due["exercice-profil"].status == "submitted" and not due["exercice-profil"].overdue
     assert due["exercice-premier-post"].overdue
-    assert exercises.to_review(w.org.id) == [sub]
-    assert exercises.to_review(w.org.id, trainer=w.member(w.trainer)) == [sub]
-    assert exercises.to_review(w.org.id, limit=0) == []
-    assert exercises.count_to_review(w.org.id, w.member(w.trainer)) == 1
-    other_trainer = services.create_cohort(program=w.program, name="Vague 2").organization_id
+    assert to_review(w.org.id) == [sub]
+    assert to_review(w.org.id, trainer=w.member(w.trainer)) == [sub]
+    assert to_review(w.org.id, limit=0) == []
+    assert count_to_review(w.org.id, w.member(w.trainer)) == 1
+    other_trainer = create_cohort(program=w.program, name="Vague 2").organization_id
     assert other_trainer == w.org.id
-    exercises.review_submission(submission=sub, reviewer=w.member(w.trainer),
-                                decision="approved", rubric=RUBRIC_OK)
-    assert "exercice-profil" not in {d.module.key for d in exercises.due_for(me)}
-    assert exercises.to_review(w.org.id) == []
+    review_submission(submission=sub, reviewer=w.member(w.trainer),
+                      decision="approved", rubric=RUBRIC_OK)
+    assert "exercice-profil" not in {d.module.key for d in due_for(me)}
+    assert to_review(w.org.id) == []
 
 
 def test_a_trainer_sees_only_the_cohorts_they_train(enrolled, create_user):
     w = enrolled
-    exercises.submit_evidence(enrollment=w.enrollments[0], module=w.module("exercice-profil"),
-                              post_url=POST, reflection="ok")
+    submit_evidence(enrollment=w.enrollments[0], module=w.module("exercice-profil"),
+                    post_url=POST, reflection="ok")
     colleague = create_user("trainer", org=w.org)
-    assert exercises.to_review(w.org.id, trainer=w.member(colleague)) == []
-    assert len(exercises.to_review(w.org.id)) == 1
-    services.withdraw(enrollment=w.enrollments[0])
-    assert exercises.to_review(w.org.id) == [] and exercises.count_to_review(w.org.id) == 0
+    assert to_review(w.org.id, trainer=w.member(colleague)) == []
+    assert len(to_review(w.org.id)) == 1
+    withdraw(enrollment=w.enrollments[0])
+    assert to_review(w.org.id) == [] and count_to_review(w.org.id) == 0
 
 
 # --- AFEST -------------------------------------------------------------------------------------
@@ -308,33 +320,33 @@ def test_afest_tutor_analysis_and_journal(enrolled, create_user):
     learner, module = w.enrollments[0], w.module("exercice-premier-post")
     tutor = w.member(create_user("learner", org=w.org, name="Tina Tutrice"))
     with pytest.raises(ValidationFailed):
-        exercises.set_tutor(enrollment=learner, module=w.module("exercice-profil"), tutor=tutor)
+        set_tutor(enrollment=learner, module=w.module("exercice-profil"), tutor=tutor)
     with pytest.raises(ValidationFailed):
-        exercises.set_tutor(enrollment=learner, module=module, tutor=learner.membership)
-    plan = exercises.set_tutor(enrollment=learner, module=module, tutor=tutor)
-    exercises.save_analysis(enrollment=learner, module=module,
-                            analysis="Situation : publier un retour d'expérience client.")
-    exercises.add_journal_entry(enrollment=learner, module=module, kind="work_situation",
-                                day=utcnow().date() - timedelta(days=2), duration_minutes=45,
-                                notes="Rédaction et publication observées.",
-                                recorded_by=tutor.user)
-    exercises.add_journal_entry(enrollment=learner, module=module, kind="reflective_phase",
-                                day=utcnow().date(), duration_minutes=20,
-                                notes="Ce qui a marché : l'accroche.",
-                                recorded_by=learner.membership.user)
+        set_tutor(enrollment=learner, module=module, tutor=learner.membership)
+    plan = set_tutor(enrollment=learner, module=module, tutor=tutor)
+    save_analysis(enrollment=learner, module=module,
+                  analysis="Situation : publier un retour d'expérience client.")
+    add_journal_entry(enrollment=learner, module=module, kind="work_situation",
+                      day=utcnow().date() - timedelta(days=2), duration_minutes=45,
+                      notes="Rédaction et publication observées.",
+                      recorded_by=tutor.user)
+    add_journal_entry(enrollment=learner, module=module, kind="reflective_phase",
+                      day=utcnow().date(), duration_minutes=20,
+                      notes="Ce qui a marché : l'accroche.",
+                      recorded_by=learner.membership.user)
     db.session.commit()
     assert plan.tutor_id == tutor.id and [e.kind for e in plan.entries] == [
         "work_situation", "reflective_phase"]
-    assert exercises.may_keep_journal(tutor, plan, learner)
-    assert not exercises.may_keep_journal(w.member(w.learners[1]), plan, learner)
+    assert may_keep_journal(tutor, plan, learner)
+    assert not may_keep_journal(w.member(w.learners[1]), plan, learner)
     journal = statements("http://adlnet.gov/expapi/verbs/experienced")
     assert {s["result"]["duration"] for s in journal} == {"PT45M", "PT20M"}
     assert journal[0]["context"]["instructor"]["name"] == "Tina Tutrice"
     assert state(learner, module) == "in_progress"
     with pytest.raises(ValidationFailed) as exc:
-        exercises.add_journal_entry(enrollment=learner, module=module, kind="coffee",
-                                    day=utcnow().date() + timedelta(days=5),
-                                    duration_minutes=2, notes="", recorded_by=tutor.user)
+        add_journal_entry(enrollment=learner, module=module, kind="coffee",
+                          day=utcnow().date() + timedelta(days=5),
+                          duration_minutes=2, notes="", recorded_by=tutor.user)
     assert set(exc.value.fields) == {"kind", "day", "duration_minutes", "notes"}
     assert db.session.scalar(select(func.count()).select_from(AfestEntry)) == 2
 
@@ -342,15 +354,15 @@ def test_afest_tutor_analysis_and_journal(enrolled, create_user):
 def test_builder_settings_are_validated_and_exported(world):
     module = world.module("exercice-profil")
     with pytest.raises(ValidationFailed) as exc:
-        exercises.update_settings(module=module, language="fr", instructions="",
-                                  evidence={"url": "optional"}, due_days=0, afest=False,
-                                  rubric=[], verification={"network": "myspace"})
+        update_settings(module=module, language="fr", instructions="",
+                        evidence={"url": "optional"}, due_days=0, afest=False,
+                        rubric=[], verification={"network": "myspace"})
     assert set(exc.value.fields) == {"instructions", "evidence", "due_days", "verification"}
-    exercises.update_settings(
+    update_settings(
         module=module, language="fr", instructions="Mettez à jour **votre** profil.",
         evidence={"url": "required", "screenshot": "", "reflection": "optional"},
         due_days=10, afest=True, rubric=[("titre", "Titre clair"), ("", "Photo récente"),
-                                         ("", "")],
+                               ("", "")],
         verification={"network": "linkedin", "kinds": ["post", "share"], "count": 1,
                       "own_comment": False, "within_days": None})
     db.session.commit()
@@ -360,7 +372,7 @@ def test_builder_settings_are_validated_and_exported(world):
     assert settings["rubric"][0]["label"] == {"fr": "Titre clair",
                                               "en": "The headline says whom the person helps "
                                                     "and how"}
-    files = defs.to_files(services.definition_of(world.program))
+    files = defs.to_files(definition_of(world.program))
     exported = {m.key: m for m in defs.read_files(files).modules}
     assert exported["exercice-profil"].exercise == settings
 
@@ -523,7 +535,7 @@ def test_the_demo_shows_every_state_of_an_exercise():
     [plan] = db.session.scalars(select(AfestPlan))
     assert plan.tutor is not None and plan.analysis
     assert sorted(e.kind for e in plan.entries) == ["reflective_phase", "work_situation"]
-    [waiting] = exercises.to_review(plan.organization_id)
+    [waiting] = to_review(plan.organization_id)
     assert waiting.enrollment.membership.user.display_name == "Léa Dubois"
 
 
@@ -568,9 +580,9 @@ def _race(app, work, n: int = 2) -> tuple[list[object], list[BaseException]]:
 def test_two_reviewers_at_once_give_one_review(app, enrolled, create_user):
     w = enrolled
     admin = create_user("admin", org=w.org)
-    sub = exercises.submit_evidence(enrollment=w.enrollments[0],
-                                    module=w.module("exercice-profil"), post_url=POST,
-                                    reflection="ok")
+    sub = submit_evidence(enrollment=w.enrollments[0],
+                          module=w.module("exercice-profil"), post_url=POST,
+                          reflection="ok")
     db.session.commit()
     reviewers = [w.member(w.trainer).id, membership(admin, w.org).id]
     sub_id = sub.id
@@ -578,7 +590,7 @@ def test_two_reviewers_at_once_give_one_review(app, enrolled, create_user):
     def review(i: int) -> object:
         from lms.accounts.models import Membership
 
-        return exercises.review_submission(
+        return review_submission(
             submission=db.session.get(ExerciseSubmission, sub_id),
             reviewer=db.session.get(Membership, reviewers[i]), decision="approved",
             rubric=RUBRIC_OK)
@@ -595,11 +607,12 @@ def test_two_verifications_at_once_give_one_verified_exercise(app, enrolled):
     enrollment_id, module_id = w.enrollments[1].id, w.module("exercice-campagne").id
 
     def verify(i: int) -> object:
-        from lms.courses.models import Enrollment, Module
+        from lms.courses.cohorts.models import Enrollment
+        from lms.courses.programs.models import Module
 
-        return exercises.verify_exercise(db.session.get(Enrollment, enrollment_id),
-                                         db.session.get(Module, module_id),
-                                         evidence={"events": [i]}).id
+        return verify_exercise(db.session.get(Enrollment, enrollment_id),
+                               db.session.get(Module, module_id),
+                               evidence={"events": [i]}).id
 
     results, errors = _race(app, verify)
     assert not errors, errors

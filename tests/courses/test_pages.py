@@ -8,9 +8,13 @@ import zipfile
 
 from sqlalchemy import func, select
 
-from lms.courses import definitions as defs
-from lms.courses import services
-from lms.courses.models import Attendance, Enrollment, Program, QuizAttempt, SessionRegistration
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.elearning.models import QuizAttempt
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.models import Program
+from lms.courses.programs.services import definition_of
+from lms.courses.sessions.models import Attendance, SessionRegistration
+from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 from tests.conftest import csrf_token
 
@@ -236,7 +240,7 @@ def test_a_learner_cannot_open_someone_elses_enrolment(enrolled, client, login):
 def test_import_page_reports_line_errors(world, client, login):
     w = world
     login(w.trainer)
-    files = defs.to_files(services.definition_of(w.program))
+    files = defs.to_files(definition_of(w.program))
     files["program.yaml"] = files["program.yaml"].replace(b"pass_mark: 80", b"pass_mark: 180",
                                                           1)
     buffer = io.BytesIO()
@@ -263,12 +267,12 @@ def test_nav_links_by_role(enrolled, client, login):
 
 def test_learners_register_themselves_and_join_the_waiting_list(enrolled, client, login):
     w = enrolled
-    future = services.schedule_session(cohort=w.cohort, module=w.module("lancement"),
-                                       starts_at=at(28, 13), ends_at=at(28, 16),
-                                       virtual_link="https://visio.example/r", capacity=1)
-    past = services.schedule_session(cohort=w.cohort, module=w.module("lancement"),
-                                     starts_at=at(1, 8).replace(year=2025),
-                                     ends_at=at(1, 11).replace(year=2025), place="Lyon")
+    future = schedule_session(cohort=w.cohort, module=w.module("lancement"),
+                              starts_at=at(28, 13), ends_at=at(28, 16),
+                              virtual_link="https://visio.example/r", capacity=1)
+    past = schedule_session(cohort=w.cohort, module=w.module("lancement"),
+                            starts_at=at(1, 8).replace(year=2025),
+                            ends_at=at(1, 11).replace(year=2025), place="Lyon")
     db.session.commit()
     statuses = []
     for i in (0, 1):

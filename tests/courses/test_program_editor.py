@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from lms.courses import definitions as defs
-from lms.courses import exercises, queries, services
-from lms.courses.exercise_models import ExerciseSubmission
-from lms.courses.models import (
-    LessonView,
-    Module,
-    ModuleProgress,
-    Program,
-    Quiz,
-    QuizAttempt,
-    QuizQuestion,
-    TrainingSession,
+from lms.courses.cohorts.models import ModuleProgress
+from lms.courses.cohorts.queries import progress_by_module
+from lms.courses.elearning.models import LessonView, QuizAttempt
+from lms.courses.elearning.services import submit_quiz, view_lesson
+from lms.courses.exercises.models import ExerciseSubmission
+from lms.courses.exercises.services import submit_evidence
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.models import Module, Program, Quiz, QuizQuestion
+from lms.courses.programs.services import (
+    add_lesson,
+    add_module,
+    create_blank_program,
+    definition_of,
+    import_program,
+    update_module,
 )
+from lms.courses.sessions.models import TrainingSession
+from lms.courses.sessions.services import schedule_session
 from lms.extensions import db
 
 from .conftest import at
@@ -188,9 +193,9 @@ def test_quiz_edits_keep_the_export_round_trip_exact(world, client, login, creat
                                                                                 "titre"]
     assert "Yes, and recruiters too." in defs.to_files(definition)["program.yaml"].decode()
     # Imported elsewhere and exported again: the same bytes.
-    imported = services.import_program(organization=create_org(), data=exported)
+    imported = import_program(organization=create_org(), data=exported)
     db.session.commit()
-    assert defs.to_zip(services.definition_of(imported)) == exported
+    assert defs.to_zip(definition_of(imported)) == exported
 
 
 def test_deleting_a_module_says_what_is_lost_and_drops_prerequisites(enrolled, client, login):
@@ -198,7 +203,7 @@ def test_deleting_a_module_says_what_is_lost_and_drops_prerequisites(enrolled, c
     veille = w.module("veille-et-ecriture")
     lesson = veille.lessons[0]
     for e in w.enrollments[:2]:
-        services.view_lesson(enrollment=e, lesson=lesson)
+        view_lesson(enrollment=e, lesson=lesson)
     db.session.commit()
     dependent = w.module("exercice-premier-post")
     assert dependent.prerequisites == ["veille-et-ecriture"]
@@ -228,9 +233,9 @@ def test_deleting_an_exercise_says_how_many_hand_ins_go(enrolled, client, login)
     w = enrolled
     module = w.module("exercice-profil")
     for e in w.enrollments[:3]:
-        exercises.submit_evidence(enrollment=e, module=module,
-                                  post_url="https://www.linkedin.com/in/someone",
-                                  reflection="Titre et résumé revus.")
+        submit_evidence(enrollment=e, module=module,
+                        post_url="https://www.linkedin.com/in/someone",
+                        reflection="Titre et résumé revus.")
     db.session.commit()
     login(w.trainer)
     url = f"/o/acme/programs/{w.program.id}/modules/{module.id}/delete"
@@ -243,9 +248,9 @@ def test_deleting_a_module_with_sessions_and_the_last_module(world, client, logi
                                                              create_org):
     w = world
     lancement = w.module("lancement")
-    services.schedule_session(cohort=w.cohort, module=lancement, starts_at=at(2, 9),
-                              ends_at=at(2, 12), place="Salle A")
-    blank = services.create_blank_program(organization=w.org, title="Brouillon", language="fr")
+    schedule_session(cohort=w.cohort, module=lancement, starts_at=at(2, 9),
+                     ends_at=at(2, 12), place="Salle A")
+    blank = create_blank_program(organization=w.org, title="Brouillon", language="fr")
     db.session.commit()
     login(w.trainer)
     page = client.get(f"/o/acme/programs/{w.program.id}/modules/{lancement.id}/delete"
@@ -266,14 +271,14 @@ def test_deleting_a_module_with_sessions_and_the_last_module(world, client, logi
 
 def test_deleting_a_lesson_rederives_progress(enrolled, client, login):
     w = enrolled
-    module = services.add_module(program=w.program, kind="elearning", title="Bonus")
-    services.add_lesson(module=module, title="Deuxième leçon")
+    module = add_module(program=w.program, kind="elearning", title="Bonus")
+    add_lesson(module=module, title="Deuxième leçon")
     db.session.commit()
     first, second = module.lessons
     e = w.enrollments[0]
-    services.view_lesson(enrollment=e, lesson=first)
+    view_lesson(enrollment=e, lesson=first)
     db.session.commit()
-    assert queries.progress_by_module(e.id)[module.id].state == "in_progress"
+    assert progress_by_module(e.id)[module.id].state == "in_progress"
     login(w.trainer)
     url = f"/o/acme/programs/{w.program.id}/lessons/{second.id}/delete"
     page = client.get(url).get_data(as_text=True)
@@ -296,7 +301,7 @@ def test_deleting_quizzes_and_questions(enrolled, client, login):
     module = _profil(w)
     quiz = module.quizzes[0]
     e = w.enrollments[0]
-    services.submit_quiz(enrollment=e, quiz=quiz, answers={
+    submit_quiz(enrollment=e, quiz=quiz, answers={
         q.key: [next(o["key"] for o in q.options if o.get("correct"))] for q in quiz.questions})
     db.session.commit()
     login(w.trainer)
@@ -305,9 +310,9 @@ def test_deleting_quizzes_and_questions(enrolled, client, login):
     client.post(url)
     assert db.session.get(Quiz, quiz.id) is not None
     # Once the module no longer needs it, the quiz goes, with its attempts.
-    services.update_module(module=module, language="fr", title="Profil", description="",
-                           required=True, duration_minutes=30, competencies=["C1"],
-                           completion={"type": "lessons_viewed"})
+    update_module(module=module, language="fr", title="Profil", description="",
+                  required=True, duration_minutes=30, competencies=["C1"],
+                  completion={"type": "lessons_viewed"})
     db.session.commit()
     page = client.get(url).get_data(as_text=True)
     assert "1 learner took this quiz; their attempts (1) will be erased" in page

@@ -9,9 +9,10 @@ import uuid
 
 from sqlalchemy import select
 
-from lms.courses import services
 from lms.courses import statements as xs
-from lms.courses.models import COMPLETED, ModuleProgress
+from lms.courses.cohorts.models import COMPLETED, ModuleProgress
+from lms.courses.cohorts.services import withdraw
+from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.extensions import db
 from lms.xapi.builders import agent_for_user
 from lms.xapi.models import Statement
@@ -39,15 +40,15 @@ def lrs_headers(org) -> dict[str, str]:
 def test_lessons_then_a_failed_then_a_passed_quiz(enrolled):
     w = enrolled
     e, module = w.enrollments[0], w.module("profil")
-    services.view_lesson(enrollment=e, lesson=module.lessons[0])
+    view_lesson(enrollment=e, lesson=module.lessons[0])
     assert state(e, module) == "in_progress"
-    services.view_lesson(enrollment=e, lesson=module.lessons[0])  # once only
+    view_lesson(enrollment=e, lesson=module.lessons[0])  # once only
     quiz = module.quizzes[0]
     wrong = {q.key: [q.options[-1]["key"]] for q in quiz.questions}
-    attempt = services.submit_quiz(enrollment=e, quiz=quiz, answers=wrong)
+    attempt = submit_quiz(enrollment=e, quiz=quiz, answers=wrong)
     assert not attempt.passed and attempt.score < 80
     assert state(e, module) == "failed"
-    attempt = services.submit_quiz(enrollment=e, quiz=quiz, answers=right_answers(quiz))
+    attempt = submit_quiz(enrollment=e, quiz=quiz, answers=right_answers(quiz))
     db.session.commit()
     assert attempt.passed and attempt.score == 100
     progress = db.session.scalar(select(ModuleProgress).where(
@@ -143,7 +144,7 @@ def test_voiding_re_derives_module_and_program_completion(enrolled, client):
 def test_a_withdrawn_learner_keeps_history_but_is_never_completed(enrolled):
     w = enrolled
     e = w.enrollments[3]
-    services.withdraw(enrollment=e)
+    withdraw(enrollment=e)
     for module in w.program.modules:
         st = xs.module_completed(e, module)
         st["context"].pop("extensions")

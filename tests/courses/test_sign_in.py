@@ -12,8 +12,15 @@ from sqlalchemy import select
 
 from lms.accounts.models import Role
 from lms.core.models import utcnow
-from lms.courses import services, sign_in
-from lms.courses.models import PRESENT, QR, Attendance, TrainingSession
+from lms.courses.sessions import sign_in
+from lms.courses.sessions.models import PRESENT, QR, Attendance, TrainingSession
+from lms.courses.sessions.services import (
+    half_days,
+    local_zone,
+    record_attendance,
+    register,
+    schedule_session,
+)
 from lms.extensions import db
 from lms.xapi.models import Statement
 from tests.courses.races import mark_written_meanwhile
@@ -25,17 +32,17 @@ def _session(world, *, starts_in: timedelta = timedelta(minutes=-30),
              hours: int = 3, capacity: int | None = None, place: str = "Lyon — salle A"
              ) -> TrainingSession:
     now = utcnow()
-    s = services.schedule_session(cohort=world.cohort, module=world.module("lancement"),
-                                  starts_at=now + starts_in,
-                                  ends_at=now + starts_in + timedelta(hours=hours),
-                                  place=place, capacity=capacity,
-                                  trainer=world.member(world.trainer))
+    s = schedule_session(cohort=world.cohort, module=world.module("lancement"),
+                         starts_at=now + starts_in,
+                         ends_at=now + starts_in + timedelta(hours=hours),
+                         place=place, capacity=capacity,
+                         trainer=world.member(world.trainer))
     db.session.commit()
     return s
 
 
 def _seat(s: TrainingSession, enrollment) -> None:
-    services.register(session=s, enrollment=enrollment)
+    register(session=s, enrollment=enrollment)
     db.session.commit()
 
 
@@ -108,7 +115,7 @@ def test_a_learner_scans_logs_in_and_confirms_and_attended_is_recorded(client, l
     client.post("/logout")
     login(enrolled.trainer)  # the trainer's sheet shows who scanned, and when
     sheet = client.get(f"/o/acme/sessions/{s.id}/attendance").get_data(as_text=True)
-    when = mark.signed_at.astimezone(services.local_zone()).strftime("%H:%M")
+    when = mark.signed_at.astimezone(local_zone()).strftime("%H:%M")
     assert f"Signed in by QR code at {when}" in sheet
     client.post("/logout")
     login(learner)
@@ -199,15 +206,15 @@ def test_sign_in_opens_15_minutes_before_the_start_and_closes_at_the_end(client,
         assert refused.value.code == "not_open"
     early = s.starts_at - timedelta(minutes=14)
     mark = sign_in.sign_in(session=s, membership=member, when=early)
-    assert (mark.day, mark.half) == services.half_days(s)[0]
+    assert (mark.day, mark.half) == half_days(s)[0]
     assert mark.signed_at == early
 
 
 def test_a_full_day_session_records_the_morning_and_the_afternoon(enrolled):
-    zone = services.local_zone()
+    zone = local_zone()
     from datetime import datetime, time
     day = (utcnow() + timedelta(days=3)).astimezone(zone).date()
-    s = services.schedule_session(
+    s = schedule_session(
         cohort=enrolled.cohort, module=enrolled.module("lancement"),
         starts_at=datetime.combine(day, time(9), tzinfo=zone),
         ends_at=datetime.combine(day, time(17), tzinfo=zone), place="Lyon")
@@ -229,8 +236,8 @@ def test_a_learner_marked_absent_by_the_trainer_can_still_sign_in(enrolled):
     s = _session(enrolled)
     _seat(s, enrolled.enrollments[0])
     day, half = sign_in.half_day_at(s, utcnow())
-    services.record_attendance(session=s, enrollment=enrolled.enrollments[0], day=day,
-                               half=half, status="absent", recorded_by=enrolled.trainer)
+    record_attendance(session=s, enrollment=enrolled.enrollments[0], day=day,
+                      half=half, status="absent", recorded_by=enrolled.trainer)
     mark = sign_in.sign_in(session=s, membership=enrolled.member(enrolled.learners[0]))
     assert (mark.status, mark.source) == (PRESENT, QR)
     assert len(_attended()) == 1

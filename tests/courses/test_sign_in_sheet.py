@@ -13,8 +13,9 @@ from sqlalchemy import select
 from lms.accounts.models import Role
 from lms.core import pdf
 from lms.core.models import utcnow
-from lms.courses import services, sign_in, sign_in_sheet
-from lms.courses.models import Attendance
+from lms.courses.sessions import sign_in, sign_in_sheet
+from lms.courses.sessions.models import Attendance
+from lms.courses.sessions.services import local_zone, record_attendance, register, schedule_session
 from lms.extensions import db
 
 
@@ -29,15 +30,15 @@ def pdf_text(data: bytes, tmp_path: Path) -> str:
 @pytest.fixture()
 def day_session(enrolled):
     """A full-day session next week, with three seats taken and one learner waitlisted."""
-    zone = services.local_zone()
+    zone = local_zone()
     day = (utcnow() + timedelta(days=7)).astimezone(zone).date()
-    s = services.schedule_session(
+    s = schedule_session(
         cohort=enrolled.cohort, module=enrolled.module("lancement"),
         starts_at=datetime.combine(day, time(9), tzinfo=zone),
         ends_at=datetime.combine(day, time(17), tzinfo=zone), place="Lyon — salle Confluence",
         capacity=3, trainer=enrolled.member(enrolled.trainer))
     for enrollment in enrolled.enrollments:
-        services.register(session=s, enrollment=enrollment)
+        register(session=s, enrollment=enrollment)
     db.session.commit()
     return s, day, zone
 
@@ -48,10 +49,10 @@ def test_the_sheet_lists_the_session_and_each_learners_half_days(enrolled, day_s
     learners = enrolled.learners
     qr = sign_in.sign_in(session=s, membership=enrolled.member(learners[0]),
                          when=datetime.combine(day, time(8, 52), tzinfo=zone))
-    services.record_attendance(session=s, enrollment=enrolled.enrollments[1], day=day,
-                               half="am", status="absent", recorded_by=enrolled.trainer)
-    services.record_attendance(session=s, enrollment=enrolled.enrollments[1], day=day,
-                               half="pm", status="present", recorded_by=enrolled.trainer)
+    record_attendance(session=s, enrollment=enrolled.enrollments[1], day=day,
+                      half="am", status="absent", recorded_by=enrolled.trainer)
+    record_attendance(session=s, enrollment=enrolled.enrollments[1], day=day,
+                      half="pm", status="present", recorded_by=enrolled.trainer)
     db.session.commit()
 
     text = pdf_text(sign_in_sheet.render_pdf(s), tmp_path)
@@ -93,9 +94,9 @@ def test_the_sheet_downloads_for_staff_and_hr_in_their_language(client, login, c
 
 def test_an_empty_session_still_prints_a_sheet(enrolled, tmp_path):
     now = utcnow() + timedelta(days=3)
-    s = services.schedule_session(cohort=enrolled.cohort, module=enrolled.module("lancement"),
-                                  starts_at=now, ends_at=now + timedelta(hours=2),
-                                  virtual_link="https://visio.example/relais")
+    s = schedule_session(cohort=enrolled.cohort, module=enrolled.module("lancement"),
+                         starts_at=now, ends_at=now + timedelta(hours=2),
+                         virtual_link="https://visio.example/relais")
     text = pdf_text(sign_in_sheet.render_pdf(s), tmp_path)
     assert "Nobody has a seat in this session yet." in text
     assert "https://visio.example/relais" in text

@@ -14,10 +14,10 @@ from urllib.parse import urljoin
 import pytest
 import requests
 from flask import Flask
+from lms.programs.models import Module, Program
+from lms.programs.services import copy_from_catalogue, load_catalogue
 
 from lms.accounts.models import Organization
-from lms.courses import services as courses
-from lms.courses.models import Module, Program
 from lms.extensions import db
 from lms.jobs.runner import run_available
 from lms.lti import services
@@ -122,9 +122,9 @@ def world(app: Flask, relais_url: str, platform_server: Platform, create_org: An
     platform.tool_login_url = f"{relais_url}/lti/login"
     platform.tool_launch_url = f"{relais_url}/lti/launch"
     platform.tool_jwks_url = f"{relais_url}/lti/jwks"
-    courses.load_catalogue()
+    load_catalogue()
     org = create_org(slug="acme-lti", name="Acme LTI")
-    program = courses.copy_from_catalogue(organization=org, slug=PATH)
+    program = copy_from_catalogue(organization=org, slug=PATH)
     module = next(m for m in program.modules if m.key == "profil")
     registration = services.save_platform(
         organization=org, name="Moodle Acme", issuer=platform.issuer,

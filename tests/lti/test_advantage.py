@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from lms.accounts.models import Role, User
 from lms.core.models import utcnow
-from lms.courses.models import Cohort, Enrollment
+from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.statements import iri
 from lms.extensions import db
 from lms.jobs.models import Job, JobState

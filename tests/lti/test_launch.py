@@ -4,10 +4,10 @@ every bad launch refused with a clear error."""
 from __future__ import annotations
 
 import requests
+from lms.cohorts.models import Cohort, Enrollment
 from sqlalchemy import func, select
 
 from lms.accounts.models import Role, User
-from lms.courses.models import Cohort, Enrollment
 from lms.extensions import db
 from lms.lti.models import LtiContext, LtiLaunchState, LtiResourceLink, LtiUser
 from tests.lti.conftest import _Form, launch
@@ -58,11 +58,11 @@ def test_a_second_launch_finds_the_same_person_by_their_platform_id(world):
 
 
 def test_an_existing_member_is_matched_by_e_mail_and_keeps_their_enrolment(world, create_user):
-    from lms.courses import services as courses
+    from lms.cohorts.services import create_cohort, enrol
 
     zoe = create_user(Role.LEARNER, org=world.org, email="zoe@acme-lti.example")
-    cohort = courses.create_cohort(program=world.program, name="Vague 1")
-    enrollment = courses.enrol(cohort=cohort, membership=membership(zoe, world.org))
+    cohort = create_cohort(program=world.program, name="Vague 1")
+    enrollment = enrol(cohort=cohort, membership=membership(zoe, world.org))
     db.session.commit()
     world.platform.add_user("zoe-sub", "Zoe@Acme-LTI.example", "Zoé", "Learner")
     page = launch(world, "zoe-sub")

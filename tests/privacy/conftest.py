@@ -18,7 +18,7 @@ from lms.accounts.models import Membership, Organization, Role, User
 from lms.coaching import services as coaching
 from lms.content import load_builtin_content
 from lms.core.models import utcnow
-from lms.courses.models import Enrollment
+from lms.courses.cohorts.models import Enrollment
 from lms.demo import DEMO_PASSWORD, load_demo
 from lms.extensions import db
 from lms.xapi import documents

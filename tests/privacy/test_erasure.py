@@ -8,7 +8,7 @@ import hashlib
 from sqlalchemy import select
 
 from lms.advocacy import kpis
-from lms.courses.models import Enrollment
+from lms.courses.cohorts.models import Enrollment
 from lms.extensions import db
 from lms.privacy import services
 from lms.reports.queries import standings

@@ -17,7 +17,7 @@ from lms.advocacy.models import AdvocacyEvent
 from lms.certificates.models import Certificate
 from lms.coaching.models import ActionItem, FollowUp
 from lms.core.models import utcnow
-from lms.courses.exercise_models import ExerciseSubmission
+from lms.courses.exercises.models import ExerciseSubmission
 from lms.extensions import db
 from lms.jobs.models import Job, JobState
 from lms.privacy import retention, services

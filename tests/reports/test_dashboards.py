@@ -9,8 +9,12 @@ from datetime import timedelta
 from lms.accounts.models import Role
 from lms.coaching import services as coaching
 from lms.core.models import utcnow
-from lms.courses import exercises, services
-from lms.courses.models import Cohort
+from lms.courses.cohorts.models import Cohort
+from lms.courses.cohorts.services import create_cohort
+from lms.courses.elearning.services import submit_quiz, view_lesson
+from lms.courses.exercises.queries import due_for
+from lms.courses.exercises.services import submit_evidence
+from lms.courses.sessions.services import half_days, record_attendance, register, schedule_session
 from lms.extensions import db
 from lms.reports import queries
 
@@ -51,9 +55,9 @@ def test_learner_sees_programs_progress_and_next_steps(enrolled, client, login):
     # Reading both lessons and passing the quiz completes "profil": the bar moves, and the
     # next steps now lead to its exercise.
     for lesson in profil.lessons:
-        services.view_lesson(enrollment=e, lesson=lesson)
+        view_lesson(enrollment=e, lesson=lesson)
     quiz = profil.quizzes[0]
-    services.submit_quiz(enrollment=e, quiz=quiz, answers={
+    submit_quiz(enrollment=e, quiz=quiz, answers={
         q.key: [o["key"] for o in q.options if o.get("correct")] for q in quiz.questions})
     db.session.commit()
     page = _page(client)
@@ -67,11 +71,11 @@ def test_learner_sees_due_exercises_next_session_and_followup(enrolled, client, 
     w = enrolled
     e = w.enrollments[0]
     now = utcnow()
-    session = services.schedule_session(
+    session = schedule_session(
         cohort=w.cohort, module=w.module("lancement"), starts_at=now + timedelta(days=3),
         ends_at=now + timedelta(days=3, hours=3), place="Salle Jean Jaurès",
         virtual_link="https://visio.example.com/lancement")
-    registration = services.register(session=session, enrollment=e)
+    registration = register(session=session, enrollment=e)
     coach = w.member(w.trainer)
     coaching.schedule(enrollment=e, module=w.module("suivi-1"), coach=coach,
                       scheduled_at=now + timedelta(days=10), duration_minutes=45,
@@ -85,7 +89,7 @@ def test_learner_sees_due_exercises_next_session_and_followup(enrolled, client, 
     assert "Next coaching follow-up" in page and "with Tess Trainer" in page
     assert "https://visio.example.com/suivi" in page and "45 min" in page
     assert "/o/acme/coaching/followups/" in page and "/calendar.ics" in page
-    due = exercises.due_for(w.member(w.learners[0]))
+    due = due_for(w.member(w.learners[0]))
     assert due
     for item in due:
         assert f"/training/{e.id}/exercises/{item.module.id}" in page
@@ -115,17 +119,17 @@ def test_trainer_dashboard_lists_the_work_waiting(enrolled, client, login, creat
     now = utcnow()
     first, second = w.enrollments[:2]
     # A session that started two hours ago, with two seats and one mark.
-    session = services.schedule_session(
+    session = schedule_session(
         cohort=w.cohort, module=w.module("lancement"), starts_at=now - timedelta(hours=2),
         ends_at=now - timedelta(hours=1), place="Salle A")
     for e in (first, second):
-        services.register(session=session, enrollment=e)
-    day, half = services.half_days(session)[0]
-    services.record_attendance(session=session, enrollment=first, day=day, half=half,
-                               status="present", recorded_by=w.trainer)
+        register(session=session, enrollment=e)
+    day, half = half_days(session)[0]
+    record_attendance(session=session, enrollment=first, day=day, half=half,
+                      status="present", recorded_by=w.trainer)
     # A hand-in to review and an overdue follow-up.
     module = w.module("exercice-profil")
-    submission = exercises.submit_evidence(
+    submission = submit_evidence(
         enrollment=second, module=module, post_url="https://www.linkedin.com/in/learner-1",
         reflection="J'ai réécrit mon titre.")
     coach = w.member(w.trainer)
@@ -147,8 +151,8 @@ def test_trainer_dashboard_lists_the_work_waiting(enrolled, client, login, creat
     assert "50 % expected by now" in page
     assert "more than 15 points below" in page  # the rule is said on the page
     # Once the sheet is complete, the session leaves the list.
-    services.record_attendance(session=session, enrollment=second, day=day, half=half,
-                               status="absent", recorded_by=w.trainer)
+    record_attendance(session=session, enrollment=second, day=day, half=half,
+                      status="absent", recorded_by=w.trainer)
     db.session.commit()
     page = _page(client)
     assert f"/sessions/{session.id}/attendance" not in page
@@ -161,7 +165,7 @@ def test_falling_behind_rule(enrolled):
     e = w.enrollments[0]
     profil = w.module("profil")
     for lesson in profil.lessons:
-        services.view_lesson(enrollment=e, lesson=lesson)
+        view_lesson(enrollment=e, lesson=lesson)
     db.session.commit()
     overview = queries.cohorts_overview(w.org.id, today=utcnow().date())
     (summary,) = overview.cohorts
@@ -188,7 +192,7 @@ def test_trainers_see_their_own_cohorts_hr_reads_admins_see_all(enrolled, client
     other_trainer = create_user(Role.TRAINER, org=w.org, name="Otto Other")
     hr = create_user(Role.HR, org=w.org, name="Hélène RH")
     admin = create_user(Role.ADMIN, org=w.org, name="Ada Admin")
-    services.create_cohort(program=w.program, name="Vague 2", trainers=[w.member(other_trainer)])
+    create_cohort(program=w.program, name="Vague 2", trainers=[w.member(other_trainer)])
     db.session.commit()
     login(other_trainer)
     page = _page(client)
@@ -225,7 +229,7 @@ def test_cohort_progress_is_the_mean_of_learners(enrolled, client, login):
     w = enrolled
     e = w.enrollments[0]
     for lesson in w.module("profil").lessons:
-        services.view_lesson(enrollment=e, lesson=lesson)
+        view_lesson(enrollment=e, lesson=lesson)
     db.session.commit()
     standing = queries.standings([e])[e.id]
     assert standing.required == 10 and standing.done == 0

@@ -10,7 +10,7 @@ from lms.assessments import queries as skill_queries
 from lms.assessments import services as skills
 from lms.assessments.demo import answers_for
 from lms.core.models import utcnow
-from lms.courses import exercises
+from lms.courses.exercises.queries import settings_of
 from lms.extensions import db
 
 
@@ -38,7 +38,7 @@ def test_the_questionnaire_card_comes_first_then_goes(enrolled, client, login):
 
 
 def _exercise_settings(module, **settings):
-    module.exercise = {**exercises.settings_of(module), **settings}
+    module.exercise = {**settings_of(module), **settings}
 
 
 def test_due_today_overdue_and_a_closed_verification_window(enrolled, client, login):

@@ -7,7 +7,8 @@ thousands of learners notices it slowing down.
 from __future__ import annotations
 
 from lms.accounts.models import Role
-from lms.courses import services
+from lms.courses.cohorts.services import enrol
+from lms.courses.elearning.services import view_lesson
 from lms.extensions import db
 
 # Each page with the most queries it may run (as measured): a change that adds queries to one
@@ -39,9 +40,9 @@ def _queries(client, count_queries, url: str) -> int:
 def _more_learners(w, create_user, n: int) -> None:
     for i in range(n):
         learner = create_user("learner", org=w.org, name=f"Extra {i}", team="Marketing")
-        e = services.enrol(cohort=w.cohort, membership=w.member(learner))
+        e = enrol(cohort=w.cohort, membership=w.member(learner))
         lesson = w.module("profil").lessons[0]
-        services.view_lesson(enrollment=e, lesson=lesson)
+        view_lesson(enrollment=e, lesson=lesson)
     db.session.commit()
 
 

@@ -11,7 +11,8 @@ from lms.accounts.models import Role
 from lms.advocacy import services as advocacy
 from lms.advocacy.webhook import sign
 from lms.core.inputs import json_problems
-from lms.courses import services as courses
+from lms.courses.cohorts.services import create_cohort
+from lms.courses.programs.services import create_blank_program
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 
@@ -55,8 +56,8 @@ def test_api_bodies_get_422_naming_the_field(client, admin, path, body, field):
 
 def test_more_endpoints_with_out_of_range_ids(client, admin, create_user):
     org, headers = admin
-    program = courses.create_blank_program(organization=org, title="P", language="fr")
-    cohort = courses.create_cohort(program=program, name="C", starts_on=None)
+    program = create_blank_program(organization=org, title="P", language="fr")
+    cohort = create_cohort(program=program, name="C", starts_on=None)
     db.session.commit()
     for path, body, field in (
             (f"cohorts/{cohort.id}/enrolments", {"member_id": BIG}, "member_id"),

@@ -14,10 +14,13 @@ from sqlalchemy import select
 
 from lms.core import quota
 from lms.core.errors import ValidationFailed
-from lms.courses import definitions as defs
-from lms.courses import exercises
-from lms.courses import services as courses
-from lms.courses.models import Enrollment, Module
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.cohorts.services import enrol
+from lms.courses.exercises.queries import settings_of
+from lms.courses.exercises.services import submit_evidence
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.models import Module
+from lms.courses.programs.services import definition_of, import_program
 from lms.extensions import db
 from lms.packages.models import XapiPackage
 from tests.support import membership
@@ -84,12 +87,12 @@ def test_a_corrupt_stream_is_refused_with_422(client, login, world):
 
 
 def test_a_lying_program_zip_is_refused(world, create_org, runner, tmp_path):
-    exported = defs.to_zip(courses.definition_of(world.program))
+    exported = defs.to_zip(definition_of(world.program))
     program_file = next(n for n in zipfile.ZipFile(io.BytesIO(exported)).namelist()
                         if n.endswith("program.yaml"))
     forged = lie(exported, program_file, 10)
     with pytest.raises(ValidationFailed) as exc:
-        courses.import_program(organization=create_org(), data=forged)
+        import_program(organization=create_org(), data=forged)
     assert "does not match the zip's header" in exc.value.fields["file"]
     path = tmp_path / "forged.zip"
     path.write_bytes(forged)
@@ -137,17 +140,17 @@ def test_hand_ins_count_and_are_refused_over_quota(world, app, client, api_token
     enrollment = db.session.get(Enrollment, world.enrollment_id)
     module = db.session.scalar(select(Module).where(Module.program_id == world.program.id,
                                                     Module.key == "exercice-profil"))
-    asked = exercises.settings_of(module)["evidence"]
+    asked = settings_of(module)["evidence"]
     given = {"post_url": "https://www.linkedin.com/posts/lea-1"} if "url" in asked else {}
     if "reflection" in asked:
         given["reflection"] = "J'ai réécrit mon titre."
-    exercises.submit_evidence(enrollment=enrollment, module=module, screenshot=PNG, **given)
+    submit_evidence(enrollment=enrollment, module=module, screenshot=PNG, **given)
     db.session.commit()
     assert quota.usage(world.org.id)["handins"] == len(PNG)
     # A second learner hands in through the API once the organization's storage is full.
     app.config["ORGANIZATION_QUOTA_BYTES"] = len(PNG) + 10
     other = create_user("learner", org=world.org)
-    second = courses.enrol(cohort=enrollment.cohort, membership=membership(other, world.org))
+    second = enrol(cohort=enrollment.cohort, membership=membership(other, world.org))
     db.session.commit()
     response = client.post(f"/api/v1/orgs/{world.org.slug}/exercises/submissions",
                            headers=api_token(other),

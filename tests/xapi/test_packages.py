@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import event, func, select
 
 from lms.core.models import utcnow
-from lms.courses import services as courses
-from lms.courses.models import Enrollment, Module, ModuleProgress, Program
+from lms.courses.cohorts.models import Enrollment, ModuleProgress
+from lms.courses.cohorts.services import create_cohort, enrol
+from lms.courses.programs.models import Module, Program
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
 from lms.extensions import db
 from lms.packages.models import XapiPackage
 from lms.xapi.models import LrsCredential, Statement
@@ -82,18 +84,18 @@ def make_zip(files: dict[str, str | bytes] | None = None, *, symlink: str | None
 
 class World:
     def __init__(self, create_org: Any, create_user: Any) -> None:
-        courses.load_catalogue()
+        load_catalogue()
         self.org = create_org(slug="acme")
         self.trainer = create_user("trainer", org=self.org, email="tess@acme.example")
         self.learner = create_user("learner", org=self.org, email="lea@acme.example")
-        self.program = courses.copy_from_catalogue(organization=self.org,
-                                                   slug="parcours-ambassadeurs-6-semaines")
+        self.program = copy_from_catalogue(organization=self.org,
+                                           slug="parcours-ambassadeurs-6-semaines")
         self.module = next(m for m in self.program.modules if m.key == "profil")
         self.module.completion = {"type": "xapi_completed"}
-        cohort = courses.create_cohort(program=self.program, name="Pilot", pilot=True,
-                                       starts_on=None, trainers=[])
-        self.enrollment = courses.enrol(cohort=cohort,
-                                        membership=membership(self.learner, self.org))
+        cohort = create_cohort(program=self.program, name="Pilot", pilot=True,
+                               starts_on=None, trainers=[])
+        self.enrollment = enrol(cohort=cohort,
+                                membership=membership(self.learner, self.org))
         db.session.commit()
         self.enrollment_id = self.enrollment.id
 
@@ -274,9 +276,9 @@ def test_launch_credentials_are_limited_to_the_enrolment(client, login, world):
     actor = json.loads(params["actor"])
     # The same learner in another cohort of the program: another registration.
     program = db.session.get(Program, world.program.id)
-    cohort = courses.create_cohort(program=program, name="Wave 1", pilot=False,
+    cohort = create_cohort(program=program, name="Wave 1", pilot=False,
                                    starts_on=None, trainers=[])
-    other = courses.enrol(cohort=cohort, membership=membership(world.learner, world.org))
+    other = enrol(cohort=cohort, membership=membership(world.learner, world.org))
     db.session.commit()
     other_id = other.id
     headers = {**VERSION, "Authorization": params["auth"]}
@@ -406,7 +408,7 @@ def test_a_replaced_package_keeps_earlier_statements_counting(client, login, wor
     packages = db.session.scalars(select(XapiPackage).order_by(XapiPackage.id)).all()
     assert [p.activity_id for p in packages] == [ROOT, ROOT + "-v2"]
     # Re-deriving the module (as a voiding or any new statement does) still counts v1.
-    from lms.courses import progress
+    from lms.courses.cohorts import progress
 
     enrollment = db.session.get(Enrollment, world.enrollment_id)
     module = db.session.get(Module, world.module.id)

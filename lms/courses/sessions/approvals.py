@@ -26,17 +26,17 @@ from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
 from lms.core.web import localized
-from lms.courses import services
-from lms.courses.models import (
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.programs.models import Program
+from lms.courses.sessions.models import (
     DECLINED,
     PENDING_APPROVAL,
     REGISTERED,
     WAITLISTED,
-    Enrollment,
-    Program,
     SessionRegistration,
     TrainingSession,
 )
+from lms.courses.sessions.services import _lock_seats, local_zone, seats_taken
 from lms.extensions import db
 
 DECIDERS = (Role.HR, Role.ADMIN)
@@ -121,8 +121,8 @@ def approve(*, registration: SessionRegistration, by: Membership) -> SessionRegi
         raise NotFound(_l("No such request for approval."))
     _check_pending(registration)
     session = registration.session
-    services._lock_seats(session)  # noqa: SLF001  (the same lock every seat change takes)
-    full = session.capacity is not None and services.seats_taken(session) >= session.capacity
+    _lock_seats(session)  # noqa: SLF001  (the same lock every seat change takes)
+    full = session.capacity is not None and seats_taken(session) >= session.capacity
     registration.status = WAITLISTED if full else REGISTERED
     registration.decided_by_id, registration.decided_at = by.user_id, utcnow()
     db.session.flush()
@@ -170,7 +170,7 @@ def set_approval_required(*, program: Program, required: bool) -> None:
 
 
 def _when(registration: SessionRegistration) -> str:
-    return registration.session.starts_at.astimezone(services.local_zone()).strftime(
+    return registration.session.starts_at.astimezone(local_zone()).strftime(
         "%d/%m/%Y %H:%M")
 
 

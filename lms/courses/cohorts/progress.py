@@ -19,18 +19,18 @@ from sqlalchemy import select
 from lms.accounts.models import Membership, User
 from lms.core.models import utcnow
 from lms.core.registry import Registry
-from lms.courses import completion
 from lms.courses import statements as xs
-from lms.courses.models import (
+from lms.courses.cohorts import completion
+from lms.courses.cohorts.models import (
     ACTIVE,
     COMPLETED,
     WITHDRAWN,
     Cohort,
     Enrollment,
-    Module,
     ModuleProgress,
-    TrainingSession,
 )
+from lms.courses.programs.models import Module
+from lms.courses.sessions.models import TrainingSession
 from lms.courses.signals import enrollment_completed
 from lms.extensions import db
 from lms.xapi import projections

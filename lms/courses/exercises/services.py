@@ -14,26 +14,22 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
-from lms.accounts.models import Membership, Role, User
+from lms.accounts.models import Membership, User
 from lms.core import quota
 from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lms.core.formatting import lazy_number
 from lms.core.models import utcnow
-from lms.courses import definitions as defs
-from lms.courses import exercise_statements as es
-from lms.courses.exercise_models import (
+from lms.courses.cohorts.models import WITHDRAWN, Enrollment
+from lms.courses.exercises import statements as es
+from lms.courses.exercises.models import (
     APPROVED,
     CHANGES_REQUESTED,
     DECISIONS,
@@ -47,45 +43,22 @@ from lms.courses.exercise_models import (
     ExerciseReview,
     ExerciseSubmission,
 )
-from lms.courses.models import (
-    COMPLETED,
-    WITHDRAWN,
-    Cohort,
-    CohortTrainer,
-    Enrollment,
-    Module,
-    ModuleProgress,
+from lms.courses.exercises.queries import (
+    afest_plan,
+    latest_submission,
+    may_review,
+    screenshot_folder,
+    screenshot_limit,
+    settings_of,
 )
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.models import Module
 from lms.extensions import db
 from lms.xapi.record import record
 
-# A module without an exercise block (added in the builder) asks for this.
-DEFAULT_SETTINGS: dict[str, Any] = {"instructions": {},
-                                    "evidence": {"url": "optional", "reflection": "required"},
-                                    "rubric": [], "afest": False}
 SCREENSHOT_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp",
                     "image/gif": "gif"}
-NOT_SUBMITTED = "not_submitted"
 MAX_TEXT = 10_000
-STAFF = (Role.TRAINER, Role.ADMIN)
-
-
-def settings_of(module: Module) -> dict[str, Any]:
-    """The module's exercise settings, with the defaults where it has none."""
-    return {**DEFAULT_SETTINGS, **(module.exercise or {})}
-
-
-def due_on(enrollment: Enrollment, module: Module) -> date | None:
-    """When the exercise is due: ``due_days`` after the enrolment or the cohort's start,
-    whichever is later (None without ``due_days``).
-    """
-    days = settings_of(module).get("due_days")
-    if not days:
-        return None
-    start = enrollment.enrolled_at.date()
-    if enrollment.cohort.starts_on and enrollment.cohort.starts_on > start:
-        start = enrollment.cohort.starts_on
-    return start + timedelta(days=int(days))
 
 
 def _check_exercise(enrollment: Enrollment, module: Module) -> None:
@@ -97,23 +70,6 @@ def _check_active(enrollment: Enrollment) -> None:
     if enrollment.status == WITHDRAWN:
         raise ValidationFailed(_l("This enrolment was withdrawn."),
                                fields={"enrollment": _l("Withdrawn.")})
-
-
-def latest_submission(enrollment_id: str, module_id: int) -> ExerciseSubmission | None:
-    """The learner's last hand-in (or verification) for an exercise."""
-    return db.session.scalar(select(ExerciseSubmission).where(
-        ExerciseSubmission.enrollment_id == enrollment_id,
-        ExerciseSubmission.module_id == module_id)
-        .order_by(ExerciseSubmission.attempt.desc()).limit(1))
-
-
-def submissions_of(enrollment_id: str, module_id: int) -> list[ExerciseSubmission]:
-    """Every hand-in of a learner for an exercise, newest first, with their reviews."""
-    return list(db.session.scalars(select(ExerciseSubmission).where(
-        ExerciseSubmission.enrollment_id == enrollment_id,
-        ExerciseSubmission.module_id == module_id)
-        .options(selectinload(ExerciseSubmission.reviews))
-        .order_by(ExerciseSubmission.attempt.desc())))
 
 
 # --- settings (builder) -------------------------------------------------------------------
@@ -241,23 +197,6 @@ def _screenshot_type(data: bytes) -> str | None:
     return None
 
 
-def screenshot_limit() -> int:
-    """The largest screenshot accepted, in bytes (``EXERCISE_SCREENSHOT_MAX_BYTES``, 5 MB)."""
-    return int(current_app.config["EXERCISE_SCREENSHOT_MAX_BYTES"])
-
-
-def screenshot_folder() -> Path:
-    """Where screenshots are kept: ``<instance>/exercises``."""
-    return Path(current_app.instance_path) / "exercises"
-
-
-def screenshot_file(submission: ExerciseSubmission) -> Path | None:
-    """The stored screenshot of a submission, if it has one."""
-    if not submission.screenshot_path:
-        return None
-    return screenshot_folder() / submission.screenshot_path
-
-
 def _store_screenshot(organization_id: int, data: bytes, kind: str) -> str:
     relative = f"{organization_id}/{uuid.uuid4().hex}.{SCREENSHOT_TYPES[kind]}"
     path = screenshot_folder() / relative
@@ -336,14 +275,6 @@ def submit_evidence(*, enrollment: Enrollment, module: Module, post_url: str | N
                                         organization_id=enrollment.organization_id)
     db.session.flush()
     return submission
-
-
-# --- reviews --------------------------------------------------------------------------------
-
-
-def may_review(membership: Membership, submission: ExerciseSubmission) -> bool:
-    """Whether a member may review this hand-in (a trainer or admin of its organization)."""
-    return membership.organization_id == submission.organization_id and membership.role in STAFF
 
 
 def review_submission(*, submission: ExerciseSubmission, reviewer: Membership, decision: str,
@@ -455,15 +386,6 @@ def verify_exercise(enrollment: Enrollment, module: Module, *,
     return submission
 
 
-# --- AFEST ----------------------------------------------------------------------------------
-
-
-def afest_plan(enrollment: Enrollment, module: Module) -> AfestPlan | None:
-    """The AFEST record of a learner for an exercise, if one was opened."""
-    return db.session.scalar(select(AfestPlan).where(AfestPlan.enrollment_id == enrollment.id,
-                                                     AfestPlan.module_id == module.id))
-
-
 def _open_plan(enrollment: Enrollment, module: Module) -> AfestPlan:
     _check_exercise(enrollment, module)
     if not settings_of(module).get("afest"):
@@ -513,15 +435,6 @@ def save_analysis(*, enrollment: Enrollment, module: Module, analysis: str) -> A
     return plan
 
 
-def may_keep_journal(membership: Membership, plan: AfestPlan | None,
-                     enrollment: Enrollment) -> bool:
-    """Whether a member may write the AFEST journal: staff, the named tutor, the learner."""
-    if membership.organization_id != enrollment.organization_id:
-        return False
-    return (membership.role in STAFF or membership.id == enrollment.membership_id
-            or (plan is not None and plan.tutor_id == membership.id))
-
-
 def add_journal_entry(*, enrollment: Enrollment, module: Module, kind: str, day: date | None,
                       duration_minutes: int | None, notes: str,
                       recorded_by: User) -> AfestEntry:
@@ -557,118 +470,3 @@ def add_journal_entry(*, enrollment: Enrollment, module: Module, kind: str, day:
                                    organization_id=enrollment.organization_id)
     db.session.flush()
     return entry
-
-
-# --- reads for pages and dashboards ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DueExercise:
-    """An exercise a learner still has to do (or whose hand-in awaits review)."""
-
-    module: Module
-    enrollment: Enrollment
-    due_on: date | None
-    status: str  # not_submitted | submitted | changes_requested
-    overdue: bool
-    submission: ExerciseSubmission | None = None
-
-
-def due_for(membership: Membership) -> list[DueExercise]:
-    """A learner's exercises not yet approved or verified, across their active enrolments,
-    soonest due first (those without a due date last). Overdue: past the due date and nothing
-    awaiting review.
-    """
-    enrollments = list(db.session.scalars(select(Enrollment).where(
-        Enrollment.membership_id == membership.id, Enrollment.status != WITHDRAWN)))
-    if not enrollments:
-        return []
-    ids = [e.id for e in enrollments]
-    latest: dict[tuple[str, int], ExerciseSubmission] = {}
-    for s in db.session.scalars(select(ExerciseSubmission).where(
-            ExerciseSubmission.enrollment_id.in_(ids)).order_by(ExerciseSubmission.attempt)):
-        latest[(s.enrollment_id, s.module_id)] = s
-    done = {(p.enrollment_id, p.module_id) for p in db.session.scalars(
-        select(ModuleProgress).where(ModuleProgress.enrollment_id.in_(ids),
-                                     ModuleProgress.state == COMPLETED))}
-    today = utcnow().date()
-    items = []
-    for enrollment in enrollments:
-        for module in enrollment.cohort.program.modules:
-            key = (enrollment.id, module.id)
-            if module.kind != "exercise" or key in done:
-                continue
-            last = latest.get(key)
-            if last is not None and last.status in DONE_STATUSES:
-                continue
-            status = last.status if last is not None else NOT_SUBMITTED
-            due = due_on(enrollment, module)
-            items.append(DueExercise(module, enrollment, due, status,
-                                     due is not None and due < today and status != SUBMITTED,
-                                     last))
-    return sorted(items, key=lambda i: (i.due_on is None, i.due_on or today, i.module.position))
-
-
-def _queue(organization_id: int, trainer: Membership | None, cohort_id: int | None) -> Any:
-    stmt = (select(ExerciseSubmission)
-            .join(Enrollment, ExerciseSubmission.enrollment_id == Enrollment.id)
-            .where(ExerciseSubmission.organization_id == organization_id,
-                   ExerciseSubmission.status == SUBMITTED,
-                   # A withdrawn learner's hand-in waits for nobody.
-                   Enrollment.status != WITHDRAWN))
-    if trainer is not None:
-        stmt = stmt.where(Enrollment.cohort_id.in_(select(CohortTrainer.cohort_id).where(
-            CohortTrainer.membership_id == trainer.id)))
-    if cohort_id is not None:
-        stmt = stmt.where(Enrollment.cohort_id == cohort_id)
-    return stmt
-
-
-def to_review(organization_id: int, trainer: Membership | None = None, *,
-              limit: int | None = None) -> list[ExerciseSubmission]:
-    """Hand-ins awaiting review in an organization, oldest first (with their learner and
-    module loaded); for a trainer, only those of the cohorts they train.
-
-    :param limit: at most this many (a dashboard shows the first few: see ``count_to_review``).
-    """
-    stmt = queue_query(organization_id, trainer=trainer)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return list(db.session.scalars(stmt))
-
-
-def count_to_review(organization_id: int, trainer: Membership | None = None) -> int:
-    """How many hand-ins await review (same scope as ``to_review``)."""
-    return db.session.scalar(select(func.count()).select_from(
-        _queue(organization_id, trainer, None).subquery())) or 0
-
-
-def queue_query(organization_id: int, *, trainer: Membership | None = None,
-                cohort_id: int | None = None) -> Any:
-    """The review queue as a select (oldest first), for pagination; filtered by the cohorts a
-    trainer trains and by cohort.
-    """
-    return (_queue(organization_id, trainer, cohort_id)
-            .options(selectinload(ExerciseSubmission.enrollment)
-                     .selectinload(Enrollment.membership).selectinload(Membership.user),
-                     selectinload(ExerciseSubmission.module))
-            .order_by(ExerciseSubmission.submitted_at, ExerciseSubmission.id))
-
-
-def trains(membership: Membership) -> list[Cohort]:
-    """The cohorts a member trains."""
-    return list(db.session.scalars(select(Cohort).join(
-        CohortTrainer, CohortTrainer.cohort_id == Cohort.id).where(
-        CohortTrainer.membership_id == membership.id).order_by(Cohort.id.desc())))
-
-
-def tutored_by(membership: Membership) -> list[AfestPlan]:
-    """The AFEST records where a member is the named tutor."""
-    return list(db.session.scalars(select(AfestPlan).where(
-        AfestPlan.tutor_id == membership.id).order_by(AfestPlan.id)))
-
-
-def afest_plans(organization_id: int) -> list[AfestPlan]:
-    """An organization's AFEST records (for staff)."""
-    return list(db.session.scalars(select(AfestPlan).where(
-        AfestPlan.organization_id == organization_id).order_by(AfestPlan.id.desc())))

@@ -20,7 +20,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from lms.core.content import ContentError as BaseContentError
-from lms.core.content import YamlReader
+from lms.core.content import OptionDef, Text, YamlReader
 from lms.core.zips import LyingZip, read_entry
 
 FORMAT_VERSION = 1
@@ -43,21 +43,9 @@ COACHING_PLAN = {"followups": (1, 20), "spacing_days": (1, 365), "duration_minut
 # Fixed zip entry date: the archive's bytes depend only on its content.
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)
 
-Text = Mapping[str, str]
-
 
 class ContentError(BaseContentError):
     """A program's files break the format; ``errors`` are "file line N: message" strings."""
-
-
-@dataclass(frozen=True)
-class OptionDef:
-    """An answer option of a quiz question, with its feedback."""
-
-    key: str
-    text: Text
-    correct: bool = False
-    feedback: Text | None = None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Session pages beyond the basics: QR-code sign-in (the trainer's screen, the scan, the learner's
-confirmation), the PDF sign-in sheet, manager approvals, and the program's approval setting.
+"""Sign-in pages: QR-code sign-in (the trainer's screen, the scan, the learner's confirmation)
+and the PDF sign-in sheet.
 
 The scan address (``/sign-in/<session>/<code>``) lives outside ``/o/<org>/``: a learner who is
 not logged in on their phone yet must not see the short-lived code expire while they type their
@@ -30,26 +30,18 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
-from lms.accounts.authz import (
-    MANAGER_ROLES,
-    STAFF_ROLES,
-    current_membership,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES, current_membership, role_required
 from lms.accounts.models import Organization, Role
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
 from lms.core.web import flash_error
-from lms.courses import approvals, services, sign_in, sign_in_sheet
-from lms.courses.models import TrainingSession
-from lms.courses.views import bp, page_context, program_or_404, session_or_404
+from lms.courses.sessions import sign_in, sign_in_sheet
+from lms.courses.sessions.models import TrainingSession
+from lms.courses.sessions.services import local_zone
+from lms.courses.web import bp, page_context, session_or_404
 from lms.extensions import db
 
 scan_bp = Blueprint("sign_in", __name__)
-# Approvals concern managers of any role (a learner may manage people): their own blueprint, so
-# the page is not taken for part of "My training".
-approvals_bp = org_blueprint("approvals", __name__)
 TICKET_KEY = "sign_in_ticket"
 
 
@@ -143,7 +135,7 @@ def sign_in_confirm(session_id: int) -> Any:
             else:
                 session.pop(TICKET_KEY, None)
                 flash(_("You are signed in at %(time)s. Enjoy the session!",
-                        time=mark.signed_at.astimezone(services.local_zone()).strftime("%H:%M")
+                        time=mark.signed_at.astimezone(local_zone()).strftime("%H:%M")
                         if mark.signed_at else ""), "success")
         return redirect(url_for(".sign_in_confirm", session_id=s.id))
     status = 200
@@ -168,78 +160,3 @@ def sheet_response(s: TrainingSession) -> Response:
 def sign_in_sheet_pdf(session_id: int) -> Any:
     """Download the printable sign-in sheet (feuille d'émargement)."""
     return sheet_response(session_or_404(session_id))
-
-
-# --- approvals -------------------------------------------------------------------------------
-
-
-@approvals_bp.get("/approvals")
-def page() -> Any:
-    """Registrations waiting for my approval (as a manager, HR or admin), or decided ones."""
-    me = current_membership()
-    decided = request.args.get("show") == "decided"
-    page = max(request.args.get("page", 1, type=int), 1)
-    pagination = db.paginate(approvals.requests_for(me, pending=not decided), page=page,
-                             per_page=50, error_out=False)
-    return render_template("courses/approvals.html", pagination=pagination, decided=decided,
-                           concerned=approvals.may_see_approvals(me), now=utcnow(),
-                           **page_context())
-
-
-@approvals_bp.post("/approvals/<int:registration_id>")
-def decide(registration_id: int) -> Any:
-    """Approve or decline one request (declining needs a reason)."""
-    me = current_membership()
-    try:
-        registration = approvals.get_for(me, registration_id)
-    except DomainError:
-        abort(404)
-    name = registration.enrollment.membership.user.display_name
-    try:
-        if request.form.get("decision") == "approve":
-            approvals.approve(registration=registration, by=me)
-        elif request.form.get("decision") == "decline":
-            approvals.decline(registration=registration, by=me,
-                              reason=request.form.get("reason", ""))
-        else:
-            abort(400)
-    except DomainError as exc:
-        db.session.rollback()
-        flash_error(exc)
-        return redirect(url_for(".page"))
-    db.session.commit()
-    approvals.notify_decided(registration)
-    if registration.status == "declined":
-        flash(_("The request of %(name)s was declined.", name=name), "success")
-    elif registration.status == "waitlisted":
-        flash(_("Approved: the session is full, %(name)s is on the waiting list.", name=name),
-              "success")
-    else:
-        flash(_("Approved: %(name)s has a seat.", name=name), "success")
-    return redirect(url_for(".page"))
-
-
-@bp.post("/programs/<int:program_id>/approval")
-@role_required(*STAFF_ROLES)
-def program_approval(program_id: int) -> Any:
-    """Turn manager approval of session registrations on or off for a program."""
-    prog = program_or_404(program_id)
-    approvals.set_approval_required(program=prog,
-                                    required=request.form.get("approval_required") == "on")
-    db.session.commit()
-    flash(_("Registrations to this program's sessions now need the manager's approval.")
-          if prog.approval_required else
-          _("Registrations to this program's sessions no longer need approval."), "success")
-    return redirect(url_for(".program", program_id=prog.id))
-
-
-@bp.app_context_processor
-def _approvals_nav() -> dict[str, Any]:
-    def show_approvals() -> bool:
-        """Whether the current member sees the Approvals link (HR, admins, managers)."""
-        try:
-            return approvals.may_see_approvals(current_membership())
-        except AttributeError:  # outside an organization
-            return False
-
-    return {"show_approvals": show_approvals}

@@ -12,11 +12,11 @@ from flask_babel import gettext as _
 
 from lms.accounts.authz import STAFF_ROLES, org_blueprint, role_required
 from lms.core.errors import DomainError
-from lms.core.web import form_int
-from lms.courses import editing
-from lms.courses.editing import OptionInput, QuestionInput
-from lms.courses.models import Lesson, Program, Quiz, QuizQuestion
-from lms.courses.views import module_or_404, page_context, program_or_404
+from lms.core.web import commit_or_errors, form_int, get_or_404
+from lms.courses.programs import editing
+from lms.courses.programs.editing import OptionInput, QuestionInput
+from lms.courses.programs.models import Lesson, Program, Quiz, QuizQuestion
+from lms.courses.web import module_or_404, page_context, program_or_404
 from lms.extensions import db
 
 bp = org_blueprint("course_editor", __name__)
@@ -25,17 +25,12 @@ LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
 
 def _quiz(program: Program, quiz_id: int) -> Quiz:
-    quiz = db.session.get(Quiz, quiz_id)
-    if quiz is None or quiz.module.program_id != program.id:
-        abort(404)
-    return quiz
+    return get_or_404(Quiz, quiz_id, outside=lambda row: row.module.program_id != program.id)
 
 
 def _question(program: Program, question_id: int) -> QuizQuestion:
-    question = db.session.get(QuizQuestion, question_id)
-    if question is None or question.quiz.module.program_id != program.id:
-        abort(404)
-    return question
+    return get_or_404(QuizQuestion, question_id,
+                      outside=lambda row: row.quiz.module.program_id != program.id)
 
 
 def _texts(prefix: str) -> dict[str, str]:
@@ -164,15 +159,12 @@ def edit_quiz(program_id: int, quiz_id: int) -> Any:
     title, pass_mark = dict(quiz.title), str(quiz.pass_mark)
     if request.method == "POST":
         title, pass_mark = _texts("title"), request.form.get("pass_mark", "").strip()
-        try:
-            editing.update_quiz(quiz=quiz, title=title, pass_mark=_mark(pass_mark))
-        except DomainError as exc:
-            db.session.rollback()
-            errors = exc.fields
-        else:
-            db.session.commit()
+        refused = commit_or_errors(
+            lambda: editing.update_quiz(quiz=quiz, title=title, pass_mark=_mark(pass_mark)))
+        if refused is None:
             flash(_("The quiz was saved."), "success")
             return redirect(url_for(".edit_quiz", program_id=prog.id, quiz_id=quiz.id))
+        errors = refused
     return _editor("courses/edit_quiz.html", 422 if errors else 200, program=prog, quiz=quiz,
                    title=title, pass_mark=pass_mark, errors=errors)
 
@@ -279,9 +271,7 @@ def delete_module(program_id: int, module_id: int) -> Any:
 def delete_lesson(program_id: int, lesson_id: int) -> Any:
     """Confirm, then delete a lesson and the learners' reads of it."""
     prog = program_or_404(program_id)
-    lesson = db.session.get(Lesson, lesson_id)
-    if lesson is None or lesson.module.program_id != prog.id:
-        abort(404)
+    lesson = get_or_404(Lesson, lesson_id, outside=lambda row: row.module.program_id != prog.id)
     back = url_for("courses.program", program_id=prog.id, _anchor=f"module-{lesson.module_id}")
     return _delete_page(prog, "lesson", lesson, editing.lesson_impact(lesson), back,
                         lambda: editing.delete_lesson(lesson=lesson),

@@ -23,8 +23,9 @@ from flask import current_app
 
 from lms.accounts.models import Membership
 from lms.courses import statements as xs
-from lms.courses.exercise_models import AfestEntry, ExerciseReview, ExerciseSubmission
-from lms.courses.models import Enrollment, Module
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.exercises.models import AfestEntry, ExerciseReview, ExerciseSubmission
+from lms.courses.programs.models import Module
 from lms.xapi.builders import agent_for_user
 
 REVIEWED = {"id": "http://id.tincanapi.com/verb/reviewed",

@@ -2,7 +2,7 @@
 pass mark) and deletions of modules, lessons and quizzes.
 
 Every change keeps the program exportable as it stands: the rules here are the ones
-:mod:`lms.courses.definitions` applies when a program file is read (a text in the program's
+:mod:`lms.courses.programs.definitions` applies when a program file is read (a text in the program's
 language, two options or more, at least one right answer, at least one question per quiz, a
 ``quiz_passed`` module keeps a quiz, a ``lessons_viewed`` module a lesson, a program a module),
 so export → import → export still gives the same bytes. Keyword-only, flush never commit.
@@ -20,25 +20,21 @@ from sqlalchemy import distinct, func, select
 
 from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
-from lms.courses import definitions as defs
-from lms.courses import progress
-from lms.courses.exercise_models import ExerciseSubmission
-from lms.courses.models import (
+from lms.courses.cohorts import progress
+from lms.courses.cohorts.models import (
     COMPLETED,
     NOT_STARTED,
     WITHDRAWN,
-    Attendance,
     Cohort,
     Enrollment,
-    Lesson,
-    LessonView,
-    Module,
     ModuleProgress,
-    Quiz,
-    QuizAttempt,
-    QuizQuestion,
-    TrainingSession,
 )
+from lms.courses.elearning.models import LessonView, QuizAttempt
+from lms.courses.exercises.models import ExerciseSubmission
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.models import Lesson, Module, Quiz, QuizQuestion
+from lms.courses.programs.services import reorder
+from lms.courses.sessions.models import Attendance, TrainingSession
 from lms.courses.signals import module_deletion
 from lms.extensions import db
 
@@ -226,14 +222,8 @@ def update_question(*, question: QuizQuestion, data: QuestionInput) -> None:
 
 def move_question(*, question: QuizQuestion, direction: str) -> None:
     """Swap a question with its neighbour (``direction`` "up" or "down"); a no-op at the ends."""
-    questions = list(question.quiz.questions)
-    i = questions.index(question)
-    j = i - 1 if direction == "up" else i + 1
-    if direction not in ("up", "down") or not 0 <= j < len(questions):
+    if not reorder(list(question.quiz.questions), question, direction):
         return
-    questions[i], questions[j] = questions[j], questions[i]
-    for position, q in enumerate(questions, 1):
-        q.position = position
     _touch(question.quiz.module)
     db.session.flush()
     db.session.expire(question.quiz, ["questions"])

@@ -19,14 +19,9 @@ from lms.accounts.models import Membership, Organization, User
 from lms.core import pdf
 from lms.core.models import utcnow
 from lms.core.web import localized
-from lms.courses import services
-from lms.courses.models import (
-    REGISTERED,
-    Attendance,
-    Enrollment,
-    SessionRegistration,
-    TrainingSession,
-)
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.sessions.models import REGISTERED, Attendance, SessionRegistration, TrainingSession
+from lms.courses.sessions.services import half_days, local_zone
 from lms.extensions import db
 
 
@@ -50,7 +45,7 @@ class Row:
 
 def rows(session: TrainingSession) -> tuple[list[tuple[date, str]], list[Row]]:
     """The session's half-days and one row per learner with a seat, by name."""
-    halves = services.half_days(session)
+    halves = half_days(session)
     seated = db.session.execute(
         select(Enrollment.id, User.display_name, User.email)
         .join(SessionRegistration, SessionRegistration.enrollment_id == Enrollment.id)
@@ -101,7 +96,7 @@ LABELS = {"present": _l("Present"), "absent": _l("Absent"), "excused": _l("Excus
 def html(session: TrainingSession) -> str:
     """The sheet as HTML, in the current language."""
     halves, learners = rows(session)
-    zone = services.local_zone()
+    zone = local_zone()
     org = db.session.get(Organization, session.organization_id)
     # The template alone, without the page context processors: this runs outside requests too.
     template = current_app.jinja_env.get_template("courses/sign_in_sheet_pdf.html")
@@ -118,5 +113,5 @@ def render_pdf(session: TrainingSession) -> bytes:
 
 def filename(session: TrainingSession) -> str:
     """A download name: ``emargement-<date>-session-<id>.pdf``."""
-    day = session.starts_at.astimezone(services.local_zone()).date().isoformat()
+    day = session.starts_at.astimezone(local_zone()).date().isoformat()
     return f"emargement-{day}-session-{session.id}.pdf"

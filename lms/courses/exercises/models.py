@@ -14,10 +14,11 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Membership, User
-from lms.core.models import Base, utcnow
+from lms.core.models import Base, children, parent_key, utcnow
 
 if TYPE_CHECKING:
-    from lms.courses.models import Enrollment, Module
+    from lms.courses.cohorts.models import Enrollment
+    from lms.courses.programs.models import Module
 
 # Submission status.
 SUBMITTED, CHANGES_REQUESTED = "submitted", "changes_requested"
@@ -47,10 +48,8 @@ class ExerciseSubmission(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"))
-    enrollment_id: Mapped[str] = mapped_column(
-        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
-    module_id: Mapped[int] = mapped_column(ForeignKey("program_modules.id", ondelete="CASCADE"),
-                                           index=True)
+    enrollment_id: Mapped[str] = parent_key("enrollments.id")
+    module_id: Mapped[int] = parent_key("program_modules.id")
     attempt: Mapped[int] = mapped_column()
     status: Mapped[str] = mapped_column(String(20), default=SUBMITTED)
     post_url: Mapped[str | None] = mapped_column(String(500))
@@ -66,9 +65,7 @@ class ExerciseSubmission(Base):
 
     enrollment: Mapped[Enrollment] = relationship()
     module: Mapped[Module] = relationship()
-    reviews: Mapped[list[ExerciseReview]] = relationship(
-        back_populates="submission", order_by="ExerciseReview.id", cascade="all, delete-orphan",
-        passive_deletes=True)
+    reviews: Mapped[list[ExerciseReview]] = children("submission", order_by="ExerciseReview.id")
 
 
 class ExerciseReview(Base):
@@ -79,8 +76,7 @@ class ExerciseReview(Base):
     __tablename__ = "exercise_reviews"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(
-        ForeignKey("exercise_submissions.id", ondelete="CASCADE"), index=True)
+    submission_id: Mapped[int] = parent_key("exercise_submissions.id")
     reviewer_id: Mapped[int | None] = mapped_column(
         ForeignKey("memberships.id", ondelete="SET NULL"))
     decision: Mapped[str] = mapped_column(String(20))
@@ -101,12 +97,9 @@ class AfestPlan(Base):
     __table_args__ = (UniqueConstraint("enrollment_id", "module_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
-    enrollment_id: Mapped[str] = mapped_column(
-        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
-    module_id: Mapped[int] = mapped_column(ForeignKey("program_modules.id", ondelete="CASCADE"),
-                                           index=True)
+    organization_id: Mapped[int] = parent_key("organizations.id")
+    enrollment_id: Mapped[str] = parent_key("enrollments.id")
+    module_id: Mapped[int] = parent_key("program_modules.id")
     tutor_id: Mapped[int | None] = mapped_column(
         ForeignKey("memberships.id", ondelete="SET NULL"), index=True)
     analysis: Mapped[str] = mapped_column(Text, default="")
@@ -116,9 +109,7 @@ class AfestPlan(Base):
     enrollment: Mapped[Enrollment] = relationship()
     module: Mapped[Module] = relationship()
     tutor: Mapped[Membership | None] = relationship()
-    entries: Mapped[list[AfestEntry]] = relationship(
-        back_populates="plan", order_by="(AfestEntry.day, AfestEntry.id)",
-        cascade="all, delete-orphan", passive_deletes=True)
+    entries: Mapped[list[AfestEntry]] = children("plan", order_by="(AfestEntry.day, AfestEntry.id)")
 
 
 class AfestEntry(Base):
@@ -127,8 +118,7 @@ class AfestEntry(Base):
     __tablename__ = "afest_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    plan_id: Mapped[int] = mapped_column(ForeignKey("afest_plans.id", ondelete="CASCADE"),
-                                         index=True)
+    plan_id: Mapped[int] = parent_key("afest_plans.id")
     kind: Mapped[str] = mapped_column(String(20))
     day: Mapped[date] = mapped_column(Date)
     duration_minutes: Mapped[int] = mapped_column()

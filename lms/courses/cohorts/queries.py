@@ -1,42 +1,16 @@
-"""Reads for blended programs: plain select() functions."""
+"""Cohorts, reads: cohorts, enrolments, candidates and trainers, a learner's progress."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Membership, Role, User
-from lms.courses.models import (
-    PRESENT,
-    QR,
-    WITHDRAWN,
-    Attendance,
-    Cohort,
-    Enrollment,
-    LessonView,
-    Module,
-    ModuleProgress,
-    Program,
-    QuizAttempt,
-    SessionRegistration,
-    TrainingSession,
-)
+from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment, ModuleProgress
+from lms.courses.programs.models import Module, Program
 from lms.extensions import db
-
-
-def catalogue() -> list[Program]:
-    """The built-in catalogue programs."""
-    return list(db.session.scalars(select(Program).where(Program.organization_id.is_(None))
-                                   .order_by(Program.slug)))
-
-
-def programs(organization_id: int) -> list[Program]:
-    """An organization's programs, newest first."""
-    return list(db.session.scalars(select(Program).where(
-        Program.organization_id == organization_id).order_by(Program.id.desc())))
 
 
 def cohorts(organization_id: int, program_id: int | None = None) -> list[Cohort]:
@@ -94,58 +68,6 @@ def progress_by_module(enrollment_id: str) -> dict[int, ModuleProgress]:
     """A learner's progress rows keyed by module id."""
     return {p.module_id: p for p in db.session.scalars(select(ModuleProgress).where(
         ModuleProgress.enrollment_id == enrollment_id))}
-
-
-def viewed_lessons(enrollment_id: str) -> set[int]:
-    """Ids of the lessons a learner has read."""
-    return set(db.session.scalars(select(LessonView.lesson_id).where(
-        LessonView.enrollment_id == enrollment_id)))
-
-
-def attempts(enrollment_id: str, quiz_id: int) -> list[QuizAttempt]:
-    """A learner's attempts at a quiz, newest first."""
-    return list(db.session.scalars(select(QuizAttempt).where(
-        QuizAttempt.enrollment_id == enrollment_id, QuizAttempt.quiz_id == quiz_id)
-        .order_by(QuizAttempt.id.desc())))
-
-
-def sessions(cohort_id: int) -> list[TrainingSession]:
-    """A cohort's sessions in date order."""
-    return list(db.session.scalars(select(TrainingSession).where(
-        TrainingSession.cohort_id == cohort_id).order_by(TrainingSession.starts_at)))
-
-
-def registration_counts(session_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Registrations of sessions by status (registered, waitlisted…), in one query."""
-    out: dict[int, dict[str, int]] = {i: {} for i in session_ids}
-    if session_ids:
-        for session_id, status, n in db.session.execute(
-                select(SessionRegistration.session_id, SessionRegistration.status, func.count())
-                .where(SessionRegistration.session_id.in_(session_ids))
-                .group_by(SessionRegistration.session_id, SessionRegistration.status)):
-            out[session_id][status] = n
-    return out
-
-
-def registrations_of(enrollment_id: str) -> dict[int, SessionRegistration]:
-    """A learner's registrations keyed by session id."""
-    return {r.session_id: r for r in db.session.scalars(select(SessionRegistration).where(
-        SessionRegistration.enrollment_id == enrollment_id))}
-
-
-def attendance_sheet(session_id: int) -> dict[tuple[str, str, str], str]:
-    """Marks of a session: (enrolment id, ISO day, half) → status."""
-    return {(a.enrollment_id, a.day.isoformat(), a.half): a.status for a in db.session.scalars(
-        select(Attendance).where(Attendance.session_id == session_id))}
-
-
-def qr_sign_ins(session_id: int) -> dict[tuple[str, str, str], datetime]:
-    """When learners signed in by QR code: (enrolment id, ISO day, half) → time of the scan."""
-    return {(a.enrollment_id, a.day.isoformat(), a.half): a.signed_at
-            for a in db.session.scalars(select(Attendance).where(
-                Attendance.session_id == session_id, Attendance.source == QR,
-                Attendance.status == PRESENT, Attendance.signed_at.is_not(None)))
-            if a.signed_at is not None}
 
 
 @dataclass(frozen=True)

@@ -8,36 +8,29 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from lms.accounts.models import Organization
-from lms.courses import definitions as defs
-from lms.courses import services
-from lms.courses.models import Program
+from lms.accounts.cli import organization_or_fail
+from lms.courses.programs import definitions as defs
+from lms.courses.programs import services
+from lms.courses.programs.models import Program
 from lms.extensions import db
 
 
 def _read(path: Path) -> defs.ProgramDef:
-    return defs.read_folder(path) if path.is_dir() else defs.read_zip(path.read_bytes())
+    """The program in a folder or a zip; on errors, print each one and exit with status 1."""
+    try:
+        return defs.read_folder(path) if path.is_dir() else defs.read_zip(path.read_bytes())
+    except defs.ContentError as exc:
+        for error in exc.errors:
+            click.echo(error, err=True)
+        raise SystemExit(1) from exc
 
-
-def _org(slug: str) -> Organization:
-    from lms.core.cli import fail
-
-    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
-    if org is None:
-        fail(f"no organization {slug!r}")
-    return org  # type: ignore[return-value]
 
 
 @click.command("program-check")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def check_command(path: Path) -> None:
     """Validate a program folder or zip; print every error with its file and line."""
-    try:
-        program = _read(path)
-    except defs.ContentError as exc:
-        for error in exc.errors:
-            click.echo(error, err=True)
-        raise SystemExit(1) from exc
+    program = _read(path)
     lessons = sum(len(m.lessons) for m in program.modules)
     click.echo(f"{program.slug}: valid ({len(program.modules)} modules, {lessons} lessons)")
 
@@ -51,7 +44,7 @@ def export_command(org_slug: str, program_slug: str, out: Path) -> None:
     """Export an organization's program as a zip (program.yaml and lessons/*.md)."""
     from lms.core.cli import fail
 
-    org = _org(org_slug)
+    org = organization_or_fail(org_slug)
     program = db.session.scalar(select(Program).where(Program.organization_id == org.id,
                                                       Program.slug == program_slug))
     if program is None:
@@ -66,13 +59,8 @@ def export_command(org_slug: str, program_slug: str, out: Path) -> None:
 @with_appcontext
 def import_command(path: Path, org_slug: str) -> None:
     """Import a program folder or zip into an organization (nothing on any error)."""
-    org = _org(org_slug)
-    try:
-        definition = _read(path)
-    except defs.ContentError as exc:
-        for error in exc.errors:
-            click.echo(error, err=True)
-        raise SystemExit(1) from exc
+    org = organization_or_fail(org_slug)
+    definition = _read(path)
     program = services.create_program(organization=org, definition=definition)
     db.session.commit()
     click.echo(f"Imported {program.slug} into {org.slug} (id {program.id})")

@@ -18,13 +18,36 @@ from sqlalchemy import select
 from lms.accounts.authz import STAFF_ROLES, current_membership, current_organization, role_required
 from lms.accounts.models import Membership, Role, User
 from lms.core.errors import DomainError
-from lms.core.web import form_date, form_int
-from lms.courses import definitions as defs
-from lms.courses import exercises, queries
-from lms.courses.exercise_models import AfestPlan, ExerciseSubmission
-from lms.courses.models import WITHDRAWN, Cohort, Enrollment, Module
-from lms.courses.rendering import render_markdown
-from lms.courses.views import (
+from lms.core.web import form_date, form_int, get_or_404
+from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
+from lms.courses.cohorts.queries import cohorts, enrollments
+from lms.courses.elearning.rendering import render_markdown
+from lms.courses.exercises.models import RUBRIC_LEVELS, AfestPlan, ExerciseSubmission
+from lms.courses.exercises.queries import (
+    NOT_SUBMITTED,
+    afest_plan,
+    afest_plans,
+    due_on,
+    latest_submission,
+    queue_query,
+    screenshot_file,
+    screenshot_limit,
+    settings_of,
+    submissions_of,
+    trains,
+    tutored_by,
+)
+from lms.courses.exercises.services import (
+    add_journal_entry,
+    review_submission,
+    save_analysis,
+    set_tutor,
+    submit_evidence,
+    update_settings,
+)
+from lms.courses.programs import definitions as defs
+from lms.courses.programs.models import Module
+from lms.courses.web import (
     bp,
     module_or_404,
     my_enrollment_or_404,
@@ -66,19 +89,19 @@ def _labels() -> dict[str, Any]:
 
 @bp.app_context_processor
 def _exercise_helpers() -> dict[str, Any]:
-    # For the settings form included in the module edit page (rendered by views.py).
-    return {"exercise_settings": exercises.settings_of, "exercise_ui": LABELS,
+    # For the settings form included in the module edit page (rendered by programs/views.py).
+    return {"exercise_settings": settings_of, "exercise_ui": LABELS,
             "afest_tutor": _is_tutor, "exercise_status": _status}
 
 
 def _status(enrollment: Enrollment, module: Module) -> dict[str, Any]:
     """Where a learner stands in an exercise, for My training: label, due date, overdue."""
-    latest = exercises.latest_submission(enrollment.id, module.id)
-    status = latest.status if latest is not None else exercises.NOT_SUBMITTED
-    due = exercises.due_on(enrollment, module)
+    latest = latest_submission(enrollment.id, module.id)
+    status = latest.status if latest is not None else NOT_SUBMITTED
+    due = due_on(enrollment, module)
     return {"label": SUBMISSION_LABELS[status], "due": due,
             "overdue": bool(due and due < date.today()
-                            and status in (exercises.NOT_SUBMITTED, "changes_requested"))}
+                            and status in (NOT_SUBMITTED, "changes_requested"))}
 
 
 def _is_tutor() -> bool:
@@ -123,9 +146,9 @@ def exercise(enrollment_id: str, module_id: int) -> Any:
     if request.method == "POST":
         upload = request.files.get("screenshot")
         # One byte over the limit is enough for the service to refuse it.
-        data = upload.read(exercises.screenshot_limit() + 1) \
+        data = upload.read(screenshot_limit() + 1) \
             if upload and upload.filename else None
-        errors = _saved(lambda: exercises.submit_evidence(
+        errors = _saved(lambda: submit_evidence(
             enrollment=enrollment, module=module, post_url=request.form.get("url"),
             reflection=request.form.get("reflection"), screenshot=data),
             _("Your evidence was handed in: your trainer will review it."))
@@ -137,16 +160,16 @@ def exercise(enrollment_id: str, module_id: int) -> Any:
 
 def _exercise_page(enrollment: Enrollment, module: Module, errors: dict[str, str],
                    journal_errors: dict[str, str] | None = None) -> str:
-    settings = exercises.settings_of(module)
-    history = exercises.submissions_of(enrollment.id, module.id)
+    settings = settings_of(module)
+    history = submissions_of(enrollment.id, module.id)
     latest = history[0] if history else None
-    status = latest.status if latest else exercises.NOT_SUBMITTED
-    plan = exercises.afest_plan(enrollment, module) if settings.get("afest") else None
+    status = latest.status if latest else NOT_SUBMITTED
+    plan = afest_plan(enrollment, module) if settings.get("afest") else None
     return render_template(
         "courses/exercise.html", enrollment=enrollment, module=module, settings=settings,
-        history=history, status=status, due=exercises.due_on(enrollment, module), plan=plan,
+        history=history, status=status, due=due_on(enrollment, module), plan=plan,
         can_submit=enrollment.status != WITHDRAWN and status in (
-            exercises.NOT_SUBMITTED, "changes_requested"),
+            NOT_SUBMITTED, "changes_requested"),
         errors=errors, journal_errors=journal_errors or {}, **_labels(), **page_context())
 
 
@@ -164,7 +187,7 @@ def my_journal(enrollment_id: str, module_id: int) -> Any:
 
 
 def _add_entry(enrollment: Enrollment, module: Module) -> None:
-    exercises.add_journal_entry(
+    add_journal_entry(
         enrollment=enrollment, module=module, kind=request.form.get("kind", ""),
         day=form_date(request.form.get("day")),
         duration_minutes=form_int(request.form.get("duration_minutes")),
@@ -178,10 +201,10 @@ def screenshot(submission_id: int) -> Any:
     me = current_membership()
     if submission is None or submission.organization_id != me.organization_id:
         abort(404)
-    plan = exercises.afest_plan(submission.enrollment, submission.module)
+    plan = afest_plan(submission.enrollment, submission.module)
     allowed = me.role in STAFF_ROLES or submission.enrollment.membership_id == me.id or (
         plan is not None and plan.tutor_id == me.id)
-    path = exercises.screenshot_file(submission)
+    path = screenshot_file(submission)
     if not allowed or path is None or not path.is_file():
         abort(404)
     return send_file(path, mimetype=submission.screenshot_type, max_age=0,
@@ -193,15 +216,13 @@ def screenshot(submission_id: int) -> Any:
 
 def _cohort_choice(me: Membership) -> tuple[str, int | None, Membership | None]:
     """The queue's cohort filter: "mine" (a trainer's cohorts), "all", or a cohort id."""
-    mine = me.role == Role.TRAINER and bool(exercises.trains(me))
+    mine = me.role == Role.TRAINER and bool(trains(me))
     choice = request.args.get("cohort") or ("mine" if mine else "all")
     if choice == "mine":
         return choice, None, me
     cohort_id = form_int(choice)
     if cohort_id is not None:
-        cohort = db.session.get(Cohort, cohort_id)
-        if cohort is None or cohort.organization_id != me.organization_id:
-            abort(404)
+        get_or_404(Cohort, cohort_id, outside=lambda row: row.organization_id != me.organization_id)
         return str(cohort_id), cohort_id, None
     return "all", None, None
 
@@ -213,19 +234,17 @@ def review_queue() -> Any:
     me = current_membership()
     choice, cohort_id, trainer = _cohort_choice(me)
     page = max(1, form_int(request.args.get("page")) or 1)
-    pagination = db.paginate(exercises.queue_query(me.organization_id, trainer=trainer,
-                                                   cohort_id=cohort_id),
+    pagination = db.paginate(queue_query(me.organization_id, trainer=trainer,
+                                         cohort_id=cohort_id),
                              page=page, per_page=PER_PAGE, error_out=False)
     return render_template("courses/review_queue.html", pagination=pagination, choice=choice,
-                           cohorts=queries.cohorts(me.organization_id), **_labels(),
+                           cohorts=cohorts(me.organization_id), **_labels(),
                            **page_context())
 
 
 def _submission(submission_id: int) -> ExerciseSubmission:
-    submission = db.session.get(ExerciseSubmission, submission_id)
-    if submission is None or submission.organization_id != current_organization().id:
-        abort(404)
-    return submission
+    return get_or_404(ExerciseSubmission, submission_id,
+                      outside=lambda row: row.organization_id != current_organization().id)
 
 
 @bp.route("/exercises/submissions/<int:submission_id>", methods=["GET", "POST"])
@@ -234,10 +253,10 @@ def review(submission_id: int) -> Any:
     """Review a hand-in against the rubric: approve, or ask for changes with a comment."""
     submission = _submission(submission_id)
     module = submission.module
-    settings = exercises.settings_of(module)
+    settings = settings_of(module)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        errors = _saved(lambda: exercises.review_submission(
+        errors = _saved(lambda: review_submission(
             submission=submission, reviewer=current_membership(),
             decision=request.form.get("decision", ""), comment=request.form.get("comment", ""),
             rubric={c["key"]: request.form.get(f"rubric-{c['key']}", "")
@@ -245,12 +264,12 @@ def review(submission_id: int) -> Any:
             _("The review was saved and the learner can see it."))
         if not errors:
             return redirect(url_for(".review_queue"))
-    history = exercises.submissions_of(submission.enrollment_id, module.id)
+    history = submissions_of(submission.enrollment_id, module.id)
     return render_template("courses/review.html", submission=submission, module=module,
                            settings=settings, history=history, errors=errors,
-                           due=exercises.due_on(submission.enrollment, module),
-                           plan=exercises.afest_plan(submission.enrollment, module),
-                           levels=exercises.RUBRIC_LEVELS, **_labels(), **page_context()), \
+                           due=due_on(submission.enrollment, module),
+                           plan=afest_plan(submission.enrollment, module),
+                           levels=RUBRIC_LEVELS, **_labels(), **page_context()), \
         422 if errors else 200
 
 
@@ -286,8 +305,8 @@ def exercise_settings(program_id: int, module_id: int) -> Any:
     lang = page_language()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        errors = _saved(lambda: exercises.update_settings(module=module, language=lang,
-                                                          **_settings_from_form()),
+        errors = _saved(lambda: update_settings(module=module, language=lang,
+                                                **_settings_from_form()),
                         _("The exercise settings were saved."))
         if not errors:
             return redirect(url_for(".edit_module", program_id=prog.id, module_id=module.id))
@@ -306,27 +325,27 @@ def afest_list() -> Any:
     rows: list[tuple[Enrollment, Module, AfestPlan | None]] = []
     if me.role in STAFF_ROLES:
         plans = {(p.enrollment_id, p.module_id): p
-                 for p in exercises.afest_plans(me.organization_id)}
+                 for p in afest_plans(me.organization_id)}
         choice = form_int(request.args.get("cohort"))
-        for cohort in queries.cohorts(me.organization_id):
+        for cohort in cohorts(me.organization_id):
             if choice is not None and cohort.id != choice:
                 continue
             modules = [m for m in cohort.program.modules
-                       if m.kind == "exercise" and exercises.settings_of(m).get("afest")]
+                       if m.kind == "exercise" and settings_of(m).get("afest")]
             if not modules:
                 continue
-            for enrollment in queries.enrollments(cohort.id):
+            for enrollment in enrollments(cohort.id):
                 if enrollment.status == WITHDRAWN:
                     continue
                 rows += [(enrollment, m, plans.get((enrollment.id, m.id))) for m in modules]
     else:
-        rows = [(p.enrollment, p.module, p) for p in exercises.tutored_by(me)]
+        rows = [(p.enrollment, p.module, p) for p in tutored_by(me)]
     page = max(1, form_int(request.args.get("page")) or 1)
     pages = max(1, -(-len(rows) // PER_PAGE))
     return render_template("courses/afest_list.html",
                            rows=rows[(page - 1) * PER_PAGE:page * PER_PAGE], page=page,
                            pages=pages, staff=me.role in STAFF_ROLES,
-                           cohorts=queries.cohorts(me.organization_id)
+                           cohorts=cohorts(me.organization_id)
                            if me.role in STAFF_ROLES else [],
                            choice=request.args.get("cohort", ""), **_labels(), **page_context())
 
@@ -338,9 +357,9 @@ def _afest_target(enrollment_id: str, module_id: int) -> tuple[Enrollment, Modul
     if enrollment is None or enrollment.organization_id != me.organization_id:
         abort(404)
     module = _exercise_of(enrollment, module_id)
-    if not exercises.settings_of(module).get("afest"):
+    if not settings_of(module).get("afest"):
         abort(404)
-    plan = exercises.afest_plan(enrollment, module)
+    plan = afest_plan(enrollment, module)
     if me.role not in STAFF_ROLES and (plan is None or plan.tutor_id != me.id):
         abort(404)
     return enrollment, module, plan
@@ -356,7 +375,7 @@ def _afest_page(enrollment: Enrollment, module: Module, plan: AfestPlan | None,
     return render_template("courses/afest.html", enrollment=enrollment, module=module,
                            plan=plan, errors=errors, candidates=candidates,
                            staff=me.role in STAFF_ROLES,
-                           settings=exercises.settings_of(module), **_labels(), **page_context())
+                           settings=settings_of(module), **_labels(), **page_context())
 
 
 @bp.route("/exercises/afest/<enrollment_id>/<int:module_id>", methods=["GET", "POST"])
@@ -373,11 +392,11 @@ def afest(enrollment_id: str, module_id: int) -> Any:
                 if me.role not in STAFF_ROLES:
                     abort(403)
                 tutor = db.session.get(Membership, form_int(request.form.get("tutor_id")) or 0)
-                exercises.set_tutor(enrollment=enrollment, module=module, tutor=tutor)
+                set_tutor(enrollment=enrollment, module=module, tutor=tutor)
                 message = _("The tutor was saved.")
             elif action == "analysis":
-                exercises.save_analysis(enrollment=enrollment, module=module,
-                                        analysis=request.form.get("analysis", ""))
+                save_analysis(enrollment=enrollment, module=module,
+                              analysis=request.form.get("analysis", ""))
                 message = _("The analysis of the work situation was saved.")
             else:
                 _add_entry(enrollment, module)

@@ -4,7 +4,7 @@ The code is an HMAC (the app's secret key) of the session id and the current tim
 (``WINDOW_SECONDS`` long); the current and the previous window are accepted, so a code read just
 before it changes still works. Codes exist only while the session is open for sign-in: from
 ``OPENS_BEFORE`` before its start to its end. A sign-in marks the learner present for the
-current half-day through :func:`lms.courses.services.record_attendance`, so the same xAPI
+current half-day through :func:`lms.courses.sessions.services.record_attendance`, so the same xAPI
 ``attended`` statement is recorded as when the trainer ticks the sheet.
 """
 
@@ -23,18 +23,16 @@ from sqlalchemy import select
 from lms.accounts.models import Membership
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
-from lms.courses import services
-from lms.courses.models import (
-    ACTIVE,
-    COMPLETED,
+from lms.courses.cohorts.models import ACTIVE, COMPLETED, Enrollment
+from lms.courses.sessions.models import (
     PRESENT,
     QR,
     REGISTERED,
     Attendance,
-    Enrollment,
     SessionRegistration,
     TrainingSession,
 )
+from lms.courses.sessions.services import half_days, local_zone, record_attendance, seats_taken
 from lms.extensions import db
 
 WINDOW_SECONDS = 60
@@ -125,8 +123,8 @@ def half_day_at(session: TrainingSession, when: datetime) -> tuple[date, str]:
     The local half-day of ``when`` when the session covers it; before the start (the 15 minutes
     of early sign-in), the session's first half-day; otherwise its last one.
     """
-    halves = services.half_days(session)
-    local = when.astimezone(services.local_zone())
+    halves = half_days(session)
+    local = when.astimezone(local_zone())
     current = (local.date(), "am" if local.hour < 13 else "pm")
     if current in halves:
         return current
@@ -200,9 +198,9 @@ def sign_in(*, session: TrainingSession, membership: Membership,
     :raise SignInRefused: see :func:`check`.
     """
     found = check(session=session, membership=membership, when=when)
-    mark = services.record_attendance(session=session, enrollment=found.enrollment,
-                                      day=found.day, half=found.half, status=PRESENT,
-                                      recorded_by=membership.user)
+    mark = record_attendance(session=session, enrollment=found.enrollment,
+                             day=found.day, half=found.half, status=PRESENT,
+                             recorded_by=membership.user)
     mark.source = QR
     if when is not None:
         mark.signed_at = when
@@ -212,8 +210,8 @@ def sign_in(*, session: TrainingSession, membership: Membership,
 
 def signed_count(session: TrainingSession, when: datetime | None = None) -> tuple[int, int]:
     """(learners present for the current half-day, learners with a seat)."""
-    seated = services.seats_taken(session)
-    if not services.half_days(session):
+    seated = seats_taken(session)
+    if not half_days(session):
         return 0, seated
     day, half = half_day_at(session, when or utcnow())
     present = len(db.session.scalars(select(Attendance.id).where(

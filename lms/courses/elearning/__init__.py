@@ -1,0 +1,3 @@
+"""E-learning: lessons (Markdown rendered safely) and quizzes, what learners read and
+answer, recorded as xAPI statements.
+"""

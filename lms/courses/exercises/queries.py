@@ -1,0 +1,226 @@
+"""Exercises, reads: settings, due dates, hand-ins, the review queue and AFEST records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from lms.accounts.models import Membership, Role
+from lms.core.models import utcnow
+from lms.courses.cohorts.models import (
+    COMPLETED,
+    WITHDRAWN,
+    Cohort,
+    CohortTrainer,
+    Enrollment,
+    ModuleProgress,
+)
+from lms.courses.exercises.models import DONE_STATUSES, SUBMITTED, AfestPlan, ExerciseSubmission
+from lms.courses.programs.models import Module
+from lms.extensions import db
+
+# A module without an exercise block (added in the builder) asks for this.
+DEFAULT_SETTINGS: dict[str, Any] = {"instructions": {},
+                                    "evidence": {"url": "optional", "reflection": "required"},
+                                    "rubric": [], "afest": False}
+NOT_SUBMITTED = "not_submitted"
+STAFF = (Role.TRAINER, Role.ADMIN)
+
+
+def settings_of(module: Module) -> dict[str, Any]:
+    """The module's exercise settings, with the defaults where it has none."""
+    return {**DEFAULT_SETTINGS, **(module.exercise or {})}
+
+
+def due_on(enrollment: Enrollment, module: Module) -> date | None:
+    """When the exercise is due: ``due_days`` after the enrolment or the cohort's start,
+    whichever is later (None without ``due_days``).
+    """
+    days = settings_of(module).get("due_days")
+    if not days:
+        return None
+    start = enrollment.enrolled_at.date()
+    if enrollment.cohort.starts_on and enrollment.cohort.starts_on > start:
+        start = enrollment.cohort.starts_on
+    return start + timedelta(days=int(days))
+
+
+def latest_submission(enrollment_id: str, module_id: int) -> ExerciseSubmission | None:
+    """The learner's last hand-in (or verification) for an exercise."""
+    return db.session.scalar(select(ExerciseSubmission).where(
+        ExerciseSubmission.enrollment_id == enrollment_id,
+        ExerciseSubmission.module_id == module_id)
+        .order_by(ExerciseSubmission.attempt.desc()).limit(1))
+
+
+def submissions_of(enrollment_id: str, module_id: int) -> list[ExerciseSubmission]:
+    """Every hand-in of a learner for an exercise, newest first, with their reviews."""
+    return list(db.session.scalars(select(ExerciseSubmission).where(
+        ExerciseSubmission.enrollment_id == enrollment_id,
+        ExerciseSubmission.module_id == module_id)
+        .options(selectinload(ExerciseSubmission.reviews))
+        .order_by(ExerciseSubmission.attempt.desc())))
+
+
+def screenshot_limit() -> int:
+    """The largest screenshot accepted, in bytes (``EXERCISE_SCREENSHOT_MAX_BYTES``, 5 MB)."""
+    return int(current_app.config["EXERCISE_SCREENSHOT_MAX_BYTES"])
+
+
+def screenshot_folder() -> Path:
+    """Where screenshots are kept: ``<instance>/exercises``."""
+    return Path(current_app.instance_path) / "exercises"
+
+
+def screenshot_file(submission: ExerciseSubmission) -> Path | None:
+    """The stored screenshot of a submission, if it has one."""
+    if not submission.screenshot_path:
+        return None
+    return screenshot_folder() / submission.screenshot_path
+
+
+# --- reviews --------------------------------------------------------------------------------
+
+
+def may_review(membership: Membership, submission: ExerciseSubmission) -> bool:
+    """Whether a member may review this hand-in (a trainer or admin of its organization)."""
+    return membership.organization_id == submission.organization_id and membership.role in STAFF
+
+
+# --- AFEST ----------------------------------------------------------------------------------
+
+
+def afest_plan(enrollment: Enrollment, module: Module) -> AfestPlan | None:
+    """The AFEST record of a learner for an exercise, if one was opened."""
+    return db.session.scalar(select(AfestPlan).where(AfestPlan.enrollment_id == enrollment.id,
+                                                     AfestPlan.module_id == module.id))
+
+
+def may_keep_journal(membership: Membership, plan: AfestPlan | None,
+                     enrollment: Enrollment) -> bool:
+    """Whether a member may write the AFEST journal: staff, the named tutor, the learner."""
+    if membership.organization_id != enrollment.organization_id:
+        return False
+    return (membership.role in STAFF or membership.id == enrollment.membership_id
+            or (plan is not None and plan.tutor_id == membership.id))
+
+
+# --- reads for pages and dashboards ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueExercise:
+    """An exercise a learner still has to do (or whose hand-in awaits review)."""
+
+    module: Module
+    enrollment: Enrollment
+    due_on: date | None
+    status: str  # not_submitted | submitted | changes_requested
+    overdue: bool
+    submission: ExerciseSubmission | None = None
+
+
+def due_for(membership: Membership) -> list[DueExercise]:
+    """A learner's exercises not yet approved or verified, across their active enrolments,
+    soonest due first (those without a due date last). Overdue: past the due date and nothing
+    awaiting review.
+    """
+    enrollments = list(db.session.scalars(select(Enrollment).where(
+        Enrollment.membership_id == membership.id, Enrollment.status != WITHDRAWN)))
+    if not enrollments:
+        return []
+    ids = [e.id for e in enrollments]
+    latest: dict[tuple[str, int], ExerciseSubmission] = {}
+    for s in db.session.scalars(select(ExerciseSubmission).where(
+            ExerciseSubmission.enrollment_id.in_(ids)).order_by(ExerciseSubmission.attempt)):
+        latest[(s.enrollment_id, s.module_id)] = s
+    done = {(p.enrollment_id, p.module_id) for p in db.session.scalars(
+        select(ModuleProgress).where(ModuleProgress.enrollment_id.in_(ids),
+                                     ModuleProgress.state == COMPLETED))}
+    today = utcnow().date()
+    items = []
+    for enrollment in enrollments:
+        for module in enrollment.cohort.program.modules:
+            key = (enrollment.id, module.id)
+            if module.kind != "exercise" or key in done:
+                continue
+            last = latest.get(key)
+            if last is not None and last.status in DONE_STATUSES:
+                continue
+            status = last.status if last is not None else NOT_SUBMITTED
+            due = due_on(enrollment, module)
+            items.append(DueExercise(module, enrollment, due, status,
+                                     due is not None and due < today and status != SUBMITTED,
+                                     last))
+    return sorted(items, key=lambda i: (i.due_on is None, i.due_on or today, i.module.position))
+
+
+def _queue(organization_id: int, trainer: Membership | None, cohort_id: int | None) -> Any:
+    stmt = (select(ExerciseSubmission)
+            .join(Enrollment, ExerciseSubmission.enrollment_id == Enrollment.id)
+            .where(ExerciseSubmission.organization_id == organization_id,
+                   ExerciseSubmission.status == SUBMITTED,
+                   # A withdrawn learner's hand-in waits for nobody.
+                   Enrollment.status != WITHDRAWN))
+    if trainer is not None:
+        stmt = stmt.where(Enrollment.cohort_id.in_(select(CohortTrainer.cohort_id).where(
+            CohortTrainer.membership_id == trainer.id)))
+    if cohort_id is not None:
+        stmt = stmt.where(Enrollment.cohort_id == cohort_id)
+    return stmt
+
+
+def to_review(organization_id: int, trainer: Membership | None = None, *,
+              limit: int | None = None) -> list[ExerciseSubmission]:
+    """Hand-ins awaiting review in an organization, oldest first (with their learner and
+    module loaded); for a trainer, only those of the cohorts they train.
+
+    :param limit: at most this many (a dashboard shows the first few: see ``count_to_review``).
+    """
+    stmt = queue_query(organization_id, trainer=trainer)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def count_to_review(organization_id: int, trainer: Membership | None = None) -> int:
+    """How many hand-ins await review (same scope as ``to_review``)."""
+    return db.session.scalar(select(func.count()).select_from(
+        _queue(organization_id, trainer, None).subquery())) or 0
+
+
+def queue_query(organization_id: int, *, trainer: Membership | None = None,
+                cohort_id: int | None = None) -> Any:
+    """The review queue as a select (oldest first), for pagination; filtered by the cohorts a
+    trainer trains and by cohort.
+    """
+    return (_queue(organization_id, trainer, cohort_id)
+            .options(selectinload(ExerciseSubmission.enrollment)
+                     .selectinload(Enrollment.membership).selectinload(Membership.user),
+                     selectinload(ExerciseSubmission.module))
+            .order_by(ExerciseSubmission.submitted_at, ExerciseSubmission.id))
+
+
+def trains(membership: Membership) -> list[Cohort]:
+    """The cohorts a member trains."""
+    return list(db.session.scalars(select(Cohort).join(
+        CohortTrainer, CohortTrainer.cohort_id == Cohort.id).where(
+        CohortTrainer.membership_id == membership.id).order_by(Cohort.id.desc())))
+
+
+def tutored_by(membership: Membership) -> list[AfestPlan]:
+    """The AFEST records where a member is the named tutor."""
+    return list(db.session.scalars(select(AfestPlan).where(
+        AfestPlan.tutor_id == membership.id).order_by(AfestPlan.id)))
+
+
+def afest_plans(organization_id: int) -> list[AfestPlan]:
+    """An organization's AFEST records (for staff)."""
+    return list(db.session.scalars(select(AfestPlan).where(
+        AfestPlan.organization_id == organization_id).order_by(AfestPlan.id.desc())))
