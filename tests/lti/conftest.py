@@ -14,10 +14,10 @@ from urllib.parse import urljoin
 import pytest
 import requests
 from flask import Flask
-from lms.programs.models import Module, Program
-from lms.programs.services import copy_from_catalogue, load_catalogue
 
 from lms.accounts.models import Organization
+from lms.courses.programs.models import Module, Program
+from lms.courses.programs.services import copy_from_catalogue, load_catalogue
 from lms.extensions import db
 from lms.jobs.runner import run_available
 from lms.lti import services

@@ -4,10 +4,10 @@ every bad launch refused with a clear error."""
 from __future__ import annotations
 
 import requests
-from lms.cohorts.models import Cohort, Enrollment
 from sqlalchemy import func, select
 
 from lms.accounts.models import Role, User
+from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.extensions import db
 from lms.lti.models import LtiContext, LtiLaunchState, LtiResourceLink, LtiUser
 from tests.lti.conftest import _Form, launch
@@ -58,7 +58,7 @@ def test_a_second_launch_finds_the_same_person_by_their_platform_id(world):
 
 
 def test_an_existing_member_is_matched_by_e_mail_and_keeps_their_enrolment(world, create_user):
-    from lms.cohorts.services import create_cohort, enrol
+    from lms.courses.cohorts.services import create_cohort, enrol
 
     zoe = create_user(Role.LEARNER, org=world.org, email="zoe@acme-lti.example")
     cohort = create_cohort(program=world.program, name="Vague 1")
