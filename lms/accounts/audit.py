@@ -6,12 +6,15 @@ people it mentions (an erased person leaves only their former id here).
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, delete, select
+from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import AuditEvent, Organization, User
 from lms.extensions import db
@@ -41,6 +44,10 @@ ACTION_LABELS = {
     "organization.second_factor_requirement": _l("Second factor requirement changed"),
 }
 ACTIONS = tuple(ACTION_LABELS)
+# The columns of the CSV export, as the page names them.
+CSV_HEADER = (_l("When"), _l("Who"), _l("Action"), _l("Target"), _l("Address"), _l("Details"))
+# Entries read from the database at a time while a CSV is written.
+CSV_BATCH = 500
 
 
 def record(*, action: str, actor: User | None, organization: Organization | None,
@@ -76,6 +83,28 @@ def events_query(*, organization_id: int, action: str | None = None,
     if until is not None:
         stmt = stmt.where(AuditEvent.at < until)
     return stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+
+
+def actor_label(entry: AuditEvent) -> str:
+    """Who did it: the person's name, else the periodic work or the command line."""
+    if entry.actor is not None:
+        return entry.actor.display_name
+    return str(_l("scheduled work") if entry.details.get("by") == "periodic"
+               else _l("command line"))
+
+
+def csv_rows(stmt: Select[Any]) -> Iterator[list[str]]:
+    """The CSV rows of the entries ``stmt`` (from :func:`events_query`) selects, read in batches:
+    when (ISO 8601, UTC), who, the action's label and code, target, address, details (JSON).
+    """
+    entries = db.session.scalars(stmt.options(joinedload(AuditEvent.actor))
+                                 .execution_options(yield_per=CSV_BATCH))
+    for entry in entries:
+        label = ACTION_LABELS.get(entry.action)
+        yield [entry.at.astimezone(UTC).isoformat(), actor_label(entry),
+               f"{label} ({entry.action})" if label is not None else entry.action,
+               entry.target, entry.address or "",
+               json.dumps(entry.details, ensure_ascii=False, sort_keys=True)]
 
 
 def purge(*, organization_id: int, before: datetime, limit: int) -> int:
