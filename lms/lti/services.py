@@ -17,13 +17,13 @@ from sqlalchemy import select
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Membership, Organization, Role, User
+from lms.core.errors import DomainError, ValidationFailed
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
 from lms.courses.cohorts.services import create_cohort, enrol
-from lms.core.errors import DomainError, ValidationFailed
+from lms.courses.programs.models import Module, Program
 from lms.extensions import db
 from lms.lti import claims as c
 from lms.lti.models import LtiContext, LtiLinkLearner, LtiPlatform, LtiResourceLink, LtiUser
-from lms.courses.programs.models import Module, Program
 
 # Roles that make a platform user a trainer in Relais; everyone else is a learner.
 STAFF_ROLES = ("#Instructor", "#Administrator", "#ContentDeveloper", "#TeachingAssistant")
