@@ -44,7 +44,7 @@ def test_learner_sees_programs_progress_and_next_steps(enrolled, client, login):
     e = w.enrollments[0]
     login(w.learners[0])
     page = _page(client)
-    title = "Six-week ambassador path"
+    title = "Six-week ambassador path (copy)"
     assert _bar(page, f"Progress in {title}") == 0
     assert "0 of 10 required modules completed" in page
     profil = w.module("profil")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -140,6 +142,67 @@ def enrol_csv(*, cohort: Cohort, text: str) -> list[Enrollment]:
     if not found:
         raise ValidationFailed(_l("The file lists nobody."), fields={"file": _l("no rows")})
     return [enrol(cohort=cohort, membership=m) for m in found]
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """What :func:`enrol_many` did: the new enrolments, and how many were already enrolled."""
+
+    enrollments: list[Enrollment]
+    skipped: int
+
+
+def split_emails(text: str) -> list[str]:
+    """E-mail addresses pasted one per line or separated by commas or semicolons, lowercased,
+    in order, each once.
+    """
+    found = (part.strip().lower() for part in re.split(r"[\s,;]+", text or ""))
+    return list(dict.fromkeys(e for e in found if e))
+
+
+def enrol_many(*, cohort: Cohort, memberships: Iterable[Membership] = (), team: str = "",
+               emails: str = "") -> Enrolled:
+    """Enrol chosen learners, a whole team and pasted e-mail addresses in one go.
+
+    All or nothing: an unknown address or a non-learner refuses everything. People already
+    enrolled are skipped and counted; a withdrawn learner is enrolled again.
+
+    :raise ValidationFailed: nobody chosen, an empty team, or unknown addresses
+        (``fields["emails"]`` names them).
+    """
+    chosen: dict[int, Membership] = {}
+    for m in memberships:
+        if m.organization_id != cohort.organization_id or m.role != Role.LEARNER:
+            raise ValidationFailed(_l("Only learners can be enrolled."),
+                                   fields={"membership_ids": _l("Only learners can be enrolled.")})
+        chosen[m.id] = m
+    if team:
+        members = list(db.session.scalars(select(Membership).where(
+            Membership.organization_id == cohort.organization_id,
+            Membership.role == Role.LEARNER, Membership.team == team)))
+        if not members:
+            raise ValidationFailed(_l("No learner in this team."),
+                                   fields={"team": _l("No learner here.")})
+        chosen.update((m.id, m) for m in members)
+    addresses = split_emails(emails)
+    if addresses:
+        by_email = {m.user.email.lower(): m for m in db.session.scalars(
+            select(Membership).join(User).where(
+                Membership.organization_id == cohort.organization_id,
+                Membership.role == Role.LEARNER, User.email.in_(addresses)))}
+        unknown = [a for a in addresses if a not in by_email]
+        if unknown:
+            raise ValidationFailed(
+                _l("Nothing was enrolled: some addresses are not learners of the organization."),
+                fields={"emails": _l("Not learners of the organization: %(emails)s",
+                                     emails=", ".join(unknown))})
+        chosen.update((m.id, m) for m in by_email.values())
+    if not chosen:
+        raise ValidationFailed(_l("Choose learners, a team or paste e-mail addresses."),
+                               fields={"membership_ids": _l("Choose at least one learner.")})
+    enrolled = {e.membership_id for e in cohort.enrollments if e.status != WITHDRAWN}
+    done = [enrol(cohort=cohort, membership=m) for m in chosen.values() if m.id not in enrolled]
+    return Enrolled(enrollments=done, skipped=len(chosen) - len(done))
 
 
 def withdraw(*, enrollment: Enrollment) -> None:

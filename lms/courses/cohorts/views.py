@@ -54,7 +54,8 @@ def new_cohort() -> Any:
         program=prog, name=request.form.get("name", ""),
         starts_on=form_date(request.form.get("starts_on")),
         ends_on=form_date(request.form.get("ends_on")),
-        pilot=request.form.get("pilot") == "on", trainers=chosen))
+        pilot=request.form.get("pilot") == "on", trainers=chosen),
+        success=lambda made: _("The cohort %(name)s is open.", name=made.name))
     if cohort is None:
         return redirect(url_for(".cohorts"))
     return redirect(url_for(".cohort", cohort_id=cohort.id))
@@ -64,7 +65,11 @@ def new_cohort() -> Any:
 @role_required(*STAFF_ROLES)
 def cohort(cohort_id: int) -> Any:
     """A cohort: learners × modules progress, enrolment, sessions."""
-    c = cohort_or_404(cohort_id)
+    return _cohort_page(cohort_or_404(cohort_id))
+
+
+def _cohort_page(c: Cohort, errors: dict[str, Any] | None = None, status: int = 200) -> Any:
+    """The cohort page; ``errors`` by field for the enrolment form, shown with what was typed."""
     enrollments = queries.enrollments(c.id)
     grid = {e.id: {p.module_id: p for p in e.progress} for e in enrollments}
     session_modules = [m for m in c.program.modules if m.kind in SESSION_KINDS]
@@ -72,15 +77,43 @@ def cohort(cohort_id: int) -> Any:
                            candidates=queries.learners_not_enrolled(c),
                            teams=queries.teams(c.organization_id),
                            sessions=session_queries.sessions(c.id), session_modules=session_modules,
-                           trainers=queries.trainers(c.organization_id), **page_context())
+                           trainers=queries.trainers(c.organization_id), errors=errors or {},
+                           typed=request.form if errors else {}, **page_context()), status
+
+
+def _enrol_many(c: Cohort) -> Any:
+    """Enrol the chosen learners, a team and pasted addresses in one transaction; refused, the
+    page comes back with the error next to its field and what was typed.
+    """
+    ids = {form_int(v) for v in request.form.getlist("membership_ids")}
+    chosen = [m for m in (db.session.get(Membership, i) for i in ids if i) if m is not None]
+    try:
+        result = services.enrol_many(cohort=c, memberships=chosen,
+                                     team=request.form.get("team", ""),
+                                     emails=request.form.get("emails", ""))
+    except DomainError as exc:
+        db.session.rollback()
+        return _cohort_page(c, errors={"message": exc.message, **exc.fields}, status=422)
+    db.session.commit()
+    message = ngettext("%(num)d learner enrolled.", "%(num)d learners enrolled.",
+                       len(result.enrollments))
+    if result.skipped:
+        message += " " + ngettext("%(num)d was already enrolled.",
+                                  "%(num)d were already enrolled.", result.skipped)
+    flash(message, "success")
+    return redirect(url_for(".cohort", cohort_id=c.id))
 
 
 @bp.post("/cohorts/<int:cohort_id>/enrol")
 @role_required(*STAFF_ROLES)
 def enrol(cohort_id: int) -> Any:
-    """Enrol one learner, a whole team, or the learners of a CSV file."""
+    """Enrol learners: several at once (chosen, a team, pasted e-mails), one, a whole team, or
+    the learners of a CSV file.
+    """
     c = cohort_or_404(cohort_id)
     how = request.form.get("how")
+    if how == "many":
+        return _enrol_many(c)
     try:
         if how == "team":
             done = services.enrol_team(cohort=c, team=request.form.get("team", ""))

@@ -4,10 +4,12 @@ and lessons. Keyword-only, flush never commit.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -146,8 +148,35 @@ def copy_from_catalogue(*, organization: Organization, slug: str) -> Program:
                                                      Program.slug == slug))
     if source is None:
         raise NotFound(_l("No catalogue program has this name."))
-    return create_program(organization=organization, definition=definition_of(source),
-                          source_slug=slug)
+    return _copy(source, organization=organization, source_slug=slug)
+
+
+def copy_program(*, source: Program) -> Program:
+    """Copy one of an organization's programs within that organization (to adapt a variant)."""
+    organization = (db.session.get(Organization, source.organization_id)
+                    if source.organization_id is not None else None)
+    if organization is None:
+        raise NotFound(_l("No program of the organization has this name."))
+    return _copy(source, organization=organization, source_slug=source.source_slug)
+
+
+def _copy(source: Program, *, organization: Organization, source_slug: str | None) -> Program:
+    """Create the copy, titled "… (copie)" in the reader's language (then "… (copie 2)"…) so
+    two identical entries never appear in the organization's pickers.
+    """
+    taken = [p.title for p in db.session.scalars(select(Program).where(
+        Program.organization_id == organization.id))]
+    n = 1
+    while True:
+        title = {lang: (_("%(title)s (copy)", title=text) if n == 1
+                        else _("%(title)s (copy %(num)d)", title=text, num=n))
+                 for lang, text in source.title.items()}
+        if not any(title.get(lang) == text for other in taken for lang, text in other.items()):
+            break
+        n += 1
+    definition = dataclasses.replace(definition_of(source), title=title)
+    return create_program(organization=organization, definition=definition,
+                          source_slug=source_slug)
 
 
 def create_blank_program(*, organization: Organization, title: str, language: str) -> Program:

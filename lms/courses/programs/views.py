@@ -45,6 +45,18 @@ def copy_program() -> Any:
     return redirect(url_for(".program", program_id=program.id))
 
 
+@bp.post("/programs/<int:program_id>/copy")
+@role_required(*STAFF_ROLES)
+def duplicate_program(program_id: int) -> Any:
+    """Copy one of the organization's programs, to adapt a variant of it."""
+    source = program_or_404(program_id)
+    program = commit_or_flash(lambda: services.copy_program(source=source))
+    if program is None:
+        return redirect(url_for(".program", program_id=source.id))
+    flash(_("The program was copied; adapt it to the organization."), "success")
+    return redirect(url_for(".program", program_id=program.id))
+
+
 @bp.post("/programs/new")
 @role_required(*STAFF_ROLES)
 def new_program() -> Any:

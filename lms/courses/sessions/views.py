@@ -27,7 +27,7 @@ from lms.courses.cohorts.models import WITHDRAWN, Enrollment
 from lms.courses.cohorts.queries import enrollments
 from lms.courses.programs.models import Module
 from lms.courses.sessions import approvals
-from lms.courses.sessions.calendar import icalendar
+from lms.courses.sessions.calendar import icalendar, local
 from lms.courses.sessions.models import (
     ATTENDANCE_STATUSES,
     DECLINED,
@@ -68,7 +68,9 @@ def schedule(cohort_id: int) -> Any:
     session = commit_or_flash(lambda: schedule_session(
         cohort=c, module=module, starts_at=starts, ends_at=ends,
         place=request.form.get("place"), virtual_link=request.form.get("virtual_link"),
-        capacity=form_int(request.form.get("capacity")), trainer=trainer))
+        capacity=form_int(request.form.get("capacity")), trainer=trainer),
+        success=lambda made: _("The session is scheduled on %(when)s.",
+                               when=local(made.starts_at)))
     if session is None:
         return redirect(url_for(".cohort", cohort_id=c.id))
     return redirect(url_for(".session", session_id=session.id))
