@@ -40,7 +40,7 @@ def test_completing_the_program_issues_one_certificate(cert_world):
     assert len(cert.code) >= 20
     s = cert.snapshot
     assert s["learner"]["name"] == "Learner 0"
-    assert s["program"]["title"]["fr"] == "Parcours ambassadeurs en six semaines (copy)"
+    assert s["program"]["title"]["fr"] == "Parcours ambassadeurs en six semaines (copie)"
     assert s["cohort"]["name"] == "Pilot group"
     assert s["dates"]["start"] == "2026-10-01"
     assert s["issuer"] == {"organization": "Acme Formation", "signatory": "Tess Trainer"}

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -160,17 +161,23 @@ def copy_program(*, source: Program) -> Program:
     return _copy(source, organization=organization, source_slug=source.source_slug)
 
 
+def _copied_title(text: str, language: str, n: int) -> str:
+    # Each language of the title says "copy" in that language, whoever copies it and from
+    # wherever (a page, the demo, the command line).
+    with force_locale(language):
+        return (_("%(title)s (copy)", title=text) if n == 1
+                else _("%(title)s (copy %(num)d)", title=text, num=n))
+
+
 def _copy(source: Program, *, organization: Organization, source_slug: str | None) -> Program:
-    """Create the copy, titled "… (copie)" in the reader's language (then "… (copie 2)"…) so
-    two identical entries never appear in the organization's pickers.
+    """Create the copy, titled "… (copie)" (then "… (copie 2)"…) in each language of its title,
+    so two identical entries never appear in the organization's pickers.
     """
     taken = [p.title for p in db.session.scalars(select(Program).where(
         Program.organization_id == organization.id))]
     n = 1
     while True:
-        title = {lang: (_("%(title)s (copy)", title=text) if n == 1
-                        else _("%(title)s (copy %(num)d)", title=text, num=n))
-                 for lang, text in source.title.items()}
+        title = {lang: _copied_title(text, lang, n) for lang, text in source.title.items()}
         if not any(title.get(lang) == text for other in taken for lang, text in other.items()):
             break
         n += 1
