@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import func, select
 
 from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -385,7 +386,8 @@ def test_learner_hands_in_through_the_page_and_the_trainer_reviews(enrolled, cli
     learner, module = w.enrollments[0], w.module("exercice-profil")
     w.cohort.starts_on = utcnow().date() + timedelta(days=10)
     db.session.commit()
-    due_on = (w.cohort.starts_on + timedelta(days=14)).strftime("%d/%m/%Y")
+    # Shown in the reader's language, one date format on every page (English here).
+    due_on = format_date(w.cohort.starts_on + timedelta(days=14), "medium", locale="en")
     login(w.learners[0])
     url = f"/o/acme/training/{learner.id}/exercises/{module.id}"
     page = client.get(url).get_data(as_text=True)

@@ -56,6 +56,14 @@ def deflated(files: dict[str, str | bytes]) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.fixture(autouse=True)
+def own_instance_folder(app, tmp_path, monkeypatch):
+    # Packages and hand-in files are kept under the instance folder, which the whole test session
+    # shares: earlier tests' files (whose organization and package ids come back after each
+    # database reset) would count here. Each test gets its own.
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+
+
 PAGE = INDEX + "<!--" + "x" * 200_000 + "-->"
 
 
