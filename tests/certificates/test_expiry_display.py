@@ -3,7 +3,7 @@ certificates' QR codes point at this computer (RELAIS_BASE_URL left at its defau
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from lms.core.models import utcnow
 from tests.certificates.test_validity import age, certificates, relogin, set_validity
@@ -31,10 +31,10 @@ def test_days_left_counts_calendar_days_and_expired_reads_as_such(cert_world, cl
     set_validity(w)
     w.complete(w.enrollments[0])
     (certificate,) = certificates()
-    noon = datetime(2026, 12, 6, 12, tzinfo=UTC)
-    certificate.valid_until = datetime(2026, 12, 6, 23, tzinfo=UTC)
+    noon = datetime.combine(date.today(), time(12), UTC)
+    certificate.valid_until = noon.replace(hour=23)
     assert certificate.days_left(noon) == 0  # its last day: "expires today"
-    certificate.valid_until = datetime(2026, 12, 7, 1, tzinfo=UTC)
+    certificate.valid_until = noon.replace(hour=1) + timedelta(days=1)
     assert certificate.days_left(noon) == 1
     age(certificate, expires_in_days=-3)
     login(w.learners[0])

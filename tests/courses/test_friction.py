@@ -4,6 +4,8 @@ cohort page, confirmations after opening a cohort and scheduling a session.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -12,6 +14,7 @@ from lms.courses.cohorts.models import Enrollment
 from lms.courses.cohorts.services import enrol, enrol_many, split_emails, withdraw
 from lms.courses.programs.models import Program
 from lms.extensions import db
+from tests.courses.conftest import at
 
 
 def _enrolled(cohort_id: int) -> set[int]:
@@ -109,13 +112,16 @@ def test_confirmations_and_seats_on_the_cohort_page(enrolled, client, login):
     response = client.post("/o/acme/cohorts/new", follow_redirects=True, data={
         "program_id": w.program.id, "name": "Vague 2"})
     assert "The cohort Vague 2 is open." in response.get_data(as_text=True)
+    first = at(1, 9).date()  # the fixtures' December calendar (tests/courses/conftest.py)
     response = client.post(f"/o/acme/cohorts/{w.cohort.id}/sessions", follow_redirects=True,
-                           data={"module_id": w.module("lancement").id, "day": "2026-12-01",
+                           data={"module_id": w.module("lancement").id, "day": first.isoformat(),
                                  "start": "09:00", "end": "12:00", "place": "Lyon",
                                  "capacity": "2"})
-    assert "The session is scheduled on 01/12/2026 09:00." in response.get_data(as_text=True)
+    shown = f"The session is scheduled on {first.strftime('%d/%m/%Y')} 09:00."
+    assert shown in response.get_data(as_text=True)
     client.post(f"/o/acme/cohorts/{w.cohort.id}/sessions", data={
-        "module_id": w.module("lancement").id, "day": "2026-12-02", "start": "09:00",
+        "module_id": w.module("lancement").id, "day": (first + timedelta(days=1)).isoformat(),
+        "start": "09:00",
         "end": "12:00", "place": "Paris"})
     page = client.get(f"/o/acme/cohorts/{w.cohort.id}").get_data(as_text=True)
     assert "Seats taken: 0 / 2" in page and "Seats taken: 0 (no limit)" in page
