@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -146,16 +147,26 @@ def sso_organization(org_slug: str) -> Any:
 @bp.route("/sso/oidc/callback")
 def oidc_callback() -> Any:
     """The provider's answer: check it, create or find the member, log them in."""
+    state = request.args.get("state")
+    return _finish(lambda: oidc.finish(state=state,
+                                       session_state=session.pop(SESSION_STATE, None),
+                                       code=request.args.get("code"),
+                                       error=request.args.get("error")),
+                   forget=lambda: oidc.forget(state))
+
+
+def _finish(finish: Callable[[], Any], *, forget: Callable[[], None]) -> Any:
+    """Check a provider's answer with ``finish`` (OIDC or SAML) and log the person in; a refusal
+    shows the login page, and ``forget`` keeps the request used when the accounts rules refused.
+    """
     try:
-        finished = oidc.finish(state=request.args.get("state"),
-                               session_state=session.pop(SESSION_STATE, None),
-                               code=request.args.get("code"), error=request.args.get("error"))
+        finished = finish()
     except SsoFailed as exc:
         return _failure_page(exc)
     except DomainError:
-        # The accounts rules refused the person: nothing of theirs is kept, the state stays used.
+        # The accounts rules refused the person: nothing of theirs is kept, the request stays used.
         db.session.rollback()
-        oidc.forget(request.args.get("state"))
+        forget()
         db.session.commit()
         return _login_page(MESSAGES["account_refused"], 422)
     return _logged_in(finished.signed_in, finished.next_url)
@@ -191,18 +202,10 @@ def saml_metadata(org_slug: str) -> Any:
 @csrf.exempt
 def saml_acs(org_slug: str) -> Any:
     """The IdP's answer (HTTP-POST binding): check it, create or find the member, log them in."""
-    try:
-        finished = saml.finish(organization=_organization(org_slug),
-                               saml_response=request.form.get("SAMLResponse"))
-    except SsoFailed as exc:
-        return _failure_page(exc)
-    except DomainError:
-        # The accounts rules refused the person; the request stays used.
-        db.session.rollback()
-        saml.forget(request.form.get("SAMLResponse"))
-        db.session.commit()
-        return _login_page(MESSAGES["account_refused"], 422)
-    return _logged_in(finished.signed_in, finished.next_url)
+    answer = request.form.get("SAMLResponse")
+    return _finish(lambda: saml.finish(organization=_organization(org_slug),
+                                       saml_response=answer),
+                   forget=lambda: saml.forget(answer))
 
 
 # -- the organization's settings ---------------------------------------------------------------
