@@ -32,6 +32,10 @@ DEFAULTS: dict[str, Any] = {
     "INVITATION_TTL_DAYS": 14,
     # Passwords (NIST SP 800-63B): a minimum length, no composition rules, refused when guessable.
     "PASSWORD_MIN_LENGTH": 12,
+    # How passwords are hashed (Werkzeug's method string). scrypt with Werkzeug's cost (2^15)
+    # takes about 0.1 s of CPU per hash and per check, which is the point; the test suite
+    # lowers the cost (tests/conftest.py), as a stored hash names its own method and cost.
+    "PASSWORD_HASH_METHOD": "scrypt:32768:8:1",
     # "Forgot password": how long a reset link works, and how many reset e-mails may be asked
     # for in LOGIN_WINDOW_SECONDS per address (e-mail) and per client (IP address).
     "PASSWORD_RESET_TTL_SECONDS": 3600,

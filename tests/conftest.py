@@ -23,6 +23,8 @@ from lms.accounts.models import Organization, Role, User
 from lms.extensions import db
 from tests.support import PASSWORD, csrf_token, membership  # noqa: F401  (re-exported)
 
+TEST_PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
+
 
 def _database_url(tmp_dir: str) -> str:
     url = os.environ.get("RELAIS_TEST_DATABASE_URL")
@@ -66,6 +68,10 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "BASE_URL": "http://relais.test",
+        # scrypt at 1/32 of the production cost: thousands of tests create and log in people,
+        # and at full cost hashing alone took most of the suite's time. Production's method is
+        # checked in tests/accounts/test_passwords.py.
+        "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH_METHOD,
         # Every test's requests come from one address: limits no test reaches (the rate-limit
         # tests set small ones, tests/security/test_rate_limits.py).
         **{f"RATELIMIT_{surface}": "1000000 per minute"

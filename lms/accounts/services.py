@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -57,8 +58,17 @@ RESET_PREFIX = "reset:"
 _RESET_SALT = "relais-password-reset"
 TOKEN_PREFIX = "rls_"
 
-# Checked when the e-mail is unknown so a failed login takes as long either way.
-_DUMMY_HASH = generate_password_hash("relais-timing-equaliser")
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    """A hash checked when the e-mail is unknown, so a failed login takes as long either way."""
+    return generate_password_hash("relais-timing-equaliser", method=method)
+
+
+def hash_password(password: str) -> str:
+    """``password`` hashed with the instance's ``PASSWORD_HASH_METHOD``."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 class TooManyAttempts(DomainError):
@@ -252,7 +262,7 @@ def set_password(user: User, password: str, *, check: bool = True) -> None:
     """
     if check:
         check_password(password, email=user.email, name=user.display_name)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(password)
     if user.id is not None:
         # A new password ends every session opened with the old one (a stolen cookie too).
         sessions.end_all(user)
@@ -512,8 +522,9 @@ def authenticate(*, email: str, password: str, address: str,
     user = find_user(email)
     device = device_for(user, device_cookie)
     check_login_allowed(email=email, address=address, device=device)
-    ok = check_password_hash(user.password_hash if user and user.password_hash else _DUMMY_HASH,
-                             password)
+    stored = (user.password_hash if user and user.password_hash
+              else _dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]))
+    ok = check_password_hash(stored, password)
     if not (ok and user and user.password_hash and user.active):
         record_login_failure(email=email, address=address, device=device)
         raise InvalidCredentials(_l("Wrong e-mail or password."))

@@ -227,3 +227,19 @@ def test_the_mail_is_in_the_person_s_language(client, create_user, outbox):
     _ask(client, user.email)
     assert outbox[0]["Subject"] == "Réinitialisez votre mot de passe Relais"
     assert "le lien sert une seule fois, pendant 60 minutes" in outbox[0].get_content()
+
+
+def test_passwords_are_stored_as_scrypt_at_production_cost_unless_configured(app, create_user):
+    """An instance hashes with scrypt at Werkzeug's cost (2^15) unless PASSWORD_HASH_METHOD says
+    otherwise; a hash names its own method, so lowering or raising the cost later leaves
+    existing passwords working."""
+    from lms.config import DEFAULTS
+
+    assert DEFAULTS["PASSWORD_HASH_METHOD"] == "scrypt:32768:8:1"
+    user = create_user(role=Role.LEARNER)
+    assert user.password_hash.startswith(f"{app.config['PASSWORD_HASH_METHOD']}$")
+    app.config["PASSWORD_HASH_METHOD"] = DEFAULTS["PASSWORD_HASH_METHOD"]
+    strong = create_user(role=Role.LEARNER)
+    assert strong.password_hash.startswith("scrypt:32768:8:1$")
+    assert services.authenticate(email=user.email, password=PASSWORD, address="127.0.0.1")
+    assert services.authenticate(email=strong.email, password=PASSWORD, address="127.0.0.1")
