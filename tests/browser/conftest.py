@@ -10,6 +10,7 @@ import functools
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -89,3 +90,20 @@ def live_server(app: Flask, live_url: str) -> Iterator[str]:
         yield live_url
     finally:
         app.config.update(saved)
+
+
+@pytest.fixture(scope="module")
+def axe_script() -> Path:
+    """axe-core's ``axe.min.js`` for the accessibility crawl (tests/browser/crawl.py):
+    ``$RELAIS_AXE_CORE``, else where ``.ci/run`` installs it from the npm registry."""
+    chosen = os.environ.get("RELAIS_AXE_CORE")
+    path = (Path(chosen) if chosen else
+            Path(__file__).resolve().parents[2] / ".ci/npm/node_modules/axe-core/axe.min.js")
+    if not path.is_file():
+        reason = ("axe-core not found: run `npm install --no-save --prefix .ci/npm axe-core@4` "
+                  "or set RELAIS_AXE_CORE to the path of axe.min.js")
+        if in_ci():
+            pytest.fail(f"{reason}; CI is set, so the accessibility crawl must run",
+                        pytrace=False)
+        pytest.skip(reason)
+    return path

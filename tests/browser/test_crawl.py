@@ -1,230 +1,23 @@
-"""Every page of the menu, for every role of the demo, in French and English, on a desktop and a
-phone screen: axe-core finds no serious or critical accessibility problem and no page is wider
-than the screen. Screenshots of every page are saved for people to look at.
-
-What is visited, per role (learner, trainer, HR, admin — the demo's people, as the French
-typography and pseudo-locale crawls use) and the login page:
-
-- every entry of the main menu and every tab of its groups (the sub-menu);
-- one page of each kind the menu pages link to that people open all day (a cohort, a session, a
-  program, a follow-up, skill results, a learner's program…), the first such link found.
-
-French is crawled at 1366×900 and 390×844; English at 1366×900, its menu pages only, so the run
-stays within a few minutes (the languages share every template, and the phone layout is the same
-in both). axe checks colour contrast on desktop only: the colours are the same at every width and
-contrast is its slowest rule.
-
-axe-core is not a Python package: ``.ci/run`` installs it from the npm registry
-(``npm install --no-save --prefix .ci/npm axe-core@4``) and this test reads ``$RELAIS_AXE_CORE``
-(the path of ``axe.min.js``), else ``.ci/npm/node_modules/axe-core/axe.min.js``.
-Without it the test skips with that command, or fails when ``CI`` is set, as the other browser
-tests do without Chromium. Screenshots go to ``$RELAIS_SCREENSHOT_DIR``, else
-``bench/out/crawl`` (git-ignored): ``<role>-<page>-<lang>-<width>.png``.
-"""
+"""The accessibility crawl (tests/browser/crawl.py) in French on a desktop screen: menu and
+detail pages, colour contrast included."""
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from lms.accounts.models import User
-from lms.content import load_builtin_content
-from lms.demo import DEMO_PASSWORD, DEMO_SLUG, load_demo
-from lms.extensions import db
-from tests.browser.conftest import in_ci
-from tests.browser.screenshots import log_in, shoot
-from tests.i18n_crawl import ROLES
+from tests.browser.crawl import crawl
 
 try:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser
 except ImportError:  # tests/browser/conftest.py skips these tests (fails them when CI is set)
     pass
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
-# The passes: (language, screen, whether detail pages are visited, whether axe checks colour
-# contrast). Contrast is checked on desktop only: the colours are the same at every width, and it
-# is axe's slowest rule. English covers the menu pages: the detail pages share their templates.
-PASSES = [("fr", "desktop", True, True), ("fr", "phone", True, False),
-          ("en", "desktop", False, True)]
-# Detail pages worth a visit, by the shape of their path (the first link found of each).
-DETAILS = {
-    "cohort": r"/cohorts/\d+$",
-    "session": r"/sessions/\d+$",
-    "program": r"/programs/\d+$",
-    "followup": r"/coaching/followups/\d+$",
-    "coaching-learner": r"/coaching/learners/[^/]+$",
-    "skill-results": r"/skills/attempts/\d+/results$",
-    "questionnaire": r"/skills/questionnaires/\d+$",
-    "learner-skills": r"/skills/learners/\d+$",
-    "my-program": r"/training/[0-9a-f-]{32,36}$",
-    "lesson": r"/lessons/\d+$",
-    "quiz": r"/quizzes/\d+$",
-    "exercise": r"/exercises/\d+$",
-    "review": r"/exercises/submissions/\d+$",
-    "campaign": r"/advocacy/campaigns/\d+$",
-    "timeline": r"/timeline$",
-    "certificate": r"/certificates/\d+$",
-    "job": r"/jobs/\d+$",
-}
-SERIOUS = ("serious", "critical")
 
-
-def _axe_script() -> Path | None:
-    chosen = os.environ.get("RELAIS_AXE_CORE")
-    path = Path(chosen) if chosen else ROOT / ".ci/npm/node_modules/axe-core/axe.min.js"
-    return path if path.is_file() else None
-
-
-@pytest.fixture(scope="module")
-def axe_script() -> Path:
-    path = _axe_script()
-    if path is None:
-        reason = ("axe-core not found: run `npm install --no-save --prefix .ci/npm axe-core@4` "
-                  "or set RELAIS_AXE_CORE to the path of axe.min.js")
-        if in_ci():
-            pytest.fail(f"{reason}; CI is set, so the accessibility crawl must run",
-                        pytrace=False)
-        pytest.skip(reason)
-    return path
-
-
-def _screenshot_dir() -> Path:
-    return Path(os.environ.get("RELAIS_SCREENSHOT_DIR") or ROOT / "bench/out/crawl")
-
-
-def _set_language(code: str) -> None:
-    """The demo's people read ``code`` (the demo gives them French)."""
-    for user in db.session.scalars(select(User)):
-        user.locale = code
-    db.session.commit()
-
-
-def _name(path: str) -> str:
-    """``/o/demo/skills/map`` → ``skills-map``: a file name for the page's screenshot."""
-    rest = path.removeprefix(f"/o/{DEMO_SLUG}").strip("/")
-    return re.sub(r"[^a-z0-9]+", "-", rest.lower()).strip("-") or "dashboard"
-
-
-HREF = re.compile(r'<a [^>]*href="(/[^"]*)"')
-
-
-def _hrefs(page: Page, path: str, within: str = "") -> list[str]:
-    """The site links of ``path``'s HTML (fetched without rendering it: quicker), after the
-    first occurrence of ``within`` when given."""
-    html = page.request.get(path).text()
-    if within:
-        html = html[html.find(within):] if within in html else ""
-    return [link.replace("&amp;", "&") for link in HREF.findall(html)]
-
-
-def _pages_of(page: Page) -> dict[str, str]:
-    """The role's pages, by name: the menu's entries, their tabs, and one detail page of each
-    kind they link to. ``page`` is logged in."""
-    dashboard = f"/o/{DEMO_SLUG}/"
-    html = page.request.get(dashboard).text()
-    menu = re.search(r'<nav id="main-nav".*?</nav>', html, re.S)
-    found: dict[str, str] = {}
-    for path in HREF.findall(menu.group(0) if menu else ""):
-        tabs = re.search(r'<nav class="subnav".*?</nav>', page.request.get(path).text(), re.S)
-        for link in [path, *HREF.findall(tabs.group(0) if tabs else "")]:
-            found.setdefault(_name(link), link.split("?")[0])
-    details: dict[str, str] = {}
-    for path in list(found.values()):
-        for link in _hrefs(page, path, within='<main'):
-            link = link.split("#")[0].split("?")[0]
-            for kind, shape in DETAILS.items():
-                if kind not in details and re.search(shape, link) and link.startswith("/o/"):
-                    details[kind] = link
-    return {**found, **details}
-
-
-def _check(page: Page, axe: str, where: str, contrast: bool = True) -> list[str]:
-    """The problems of the page on screen: serious axe violations, sideways scrolling."""
-    problems = []
-    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    if width[0] > width[1]:
-        wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
-            .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
-            .filter(el => !el.closest('.table-wrap, pre, .scroll'))
-            .slice(0, 3).map(el => el.tagName.toLowerCase()
-                 + (el.className ? '.' + el.className : '')
-                 + ' ' + Math.round(el.getBoundingClientRect().right) + 'px')""")
-        problems.append(f"{where}: {width[0]} px wide on a {width[1]} px screen "
-                        f"({', '.join(wide)})")
-    if not page.evaluate("typeof window.axe === 'object'"):
-        page.add_script_tag(content=axe)
-    result: dict[str, Any] = page.evaluate(
-        "contrast => axe.run(document, {resultTypes: ['violations'],"
-        " rules: {'color-contrast': {enabled: contrast}}})", contrast)
-    for violation in result["violations"]:
-        if violation["impact"] in SERIOUS:
-            targets = "; ".join(" ".join(n["target"]) if isinstance(n["target"][0], str)
-                                else str(n["target"]) for n in violation["nodes"][:3])
-            problems.append(f"{where}: axe {violation['impact']} {violation['id']} "
-                            f"({len(violation['nodes'])}×: {targets})")
-    return problems
-
-
-def _contexts(browser: Browser, base_url: str
-              ) -> Iterator[tuple[str, str, bool, bool, BrowserContext]]:
-    for lang, screen, details, contrast in PASSES:
-        context = browser.new_context(
-            base_url=base_url, viewport=SCREENS[screen], device_scale_factor=1,
-            is_mobile=screen == "phone", has_touch=screen == "phone",
-            locale="fr-FR" if lang == "fr" else "en-GB",
-            bypass_csp=True)  # axe is injected as an inline script, which the CSP forbids
-        try:
-            yield lang, screen, details, contrast, context
-        finally:
-            context.close()
-
-
-def test_every_menu_page_is_accessible_and_fits_the_screen(
+def test_every_page_in_french_on_a_desktop_is_accessible_and_fits(
         browser: Browser, live_server: str, axe_script: Path) -> None:
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
-    axe = axe_script.read_text()
-    shots = _screenshot_dir()
-    problems: list[str] = []
-    visited = 0
-    pages: dict[str, dict[str, str]] = {}
-    seen: set[str] = set()  # a page reached by several roles is checked with the first
-    current_lang = None
-    for lang, screen, details, contrast, context in _contexts(browser, live_server):
-        if lang != current_lang:
-            _set_language(lang)
-            current_lang = lang
-        page = context.new_page()
-        page.goto("/login")
-        problems += _check(page, axe, f"login ({lang}, {screen})", contrast)
-        shoot(page, shots, f"login-{lang}-{screen}")
-        for role, email in ROLES.items():
-            context.clear_cookies()
-            log_in(page, email, DEMO_PASSWORD)
-            assert f"/o/{DEMO_SLUG}/" in page.url, f"{role} could not log in: {page.url}"
-            if role not in pages:  # the same pages in every pass
-                pages[role] = {name: path for name, path in _pages_of(page).items()
-                               if path not in seen or name == "dashboard"}
-                seen.update(pages[role].values())
-            for name, path in pages[role].items():
-                if not details and name in DETAILS:
-                    continue
-                response = page.goto(path)
-                assert response is not None and response.ok, f"{role} {path}: {response}"
-                problems += _check(page, axe, f"{role} {path} ({lang}, {screen})", contrast)
-                shoot(page, shots, f"{role}-{name}-{lang}-{screen}")
-                visited += 1
-        page.close()
-    (shots / "problems.txt").write_text("\n".join(problems) + "\n")
-    assert visited >= 100, f"only {visited} pages visited: {pages}"
-    assert not problems, f"{len(problems)} problems in {visited} pages:\n" + "\n".join(problems)
+    crawl(browser, live_server, axe_script, lang="fr", screen="desktop", details=True,
+          contrast=True)

@@ -1,0 +1,23 @@
+"""The accessibility crawl (tests/browser/crawl.py) in English on a desktop screen: the menu pages
+(the detail pages share their templates with French)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser.crawl import crawl
+
+try:
+    from playwright.sync_api import Browser
+except ImportError:  # tests/browser/conftest.py skips these tests (fails them when CI is set)
+    pass
+
+pytestmark = pytest.mark.browser
+
+
+def test_every_menu_page_in_english_is_accessible_and_fits(
+        browser: Browser, live_server: str, axe_script: Path) -> None:
+    crawl(browser, live_server, axe_script, lang="en", screen="desktop", details=False,
+          contrast=True)
