@@ -23,6 +23,7 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from lms.accounts.authz import (
@@ -58,8 +59,8 @@ class NetworksField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-def _network_choices() -> list[tuple[str, Any]]:
-    return [(n, NETWORK_LABELS[n]) for n in NETWORKS]
+def _network_choices() -> list[SelectChoice]:
+    return [SelectChoice(n, NETWORK_LABELS[n]) for n in NETWORKS]
 
 
 class WindowForm(FlaskForm):
@@ -144,10 +145,10 @@ def _fields(form: ItemForm) -> calendar.ItemFields:
 def _item_form(item: ContentItem | None = None) -> ItemForm:
     org = current_organization()
     form = ItemForm(obj=item)
-    form.campaign_id.choices = [("", _("No campaign"))] + [
-        (str(c.id), c.title) for c in queries.campaigns(org.id)]
-    form.owner_id.choices = [("", _("Me"))] + [
-        (str(u.id), u.display_name) for u in calendar.staff(org.id)]
+    form.campaign_id.choices = [SelectChoice("", _("No campaign"))] + [
+        SelectChoice(str(c.id), c.title) for c in queries.campaigns(org.id)]
+    form.owner_id.choices = [SelectChoice("", _("Me"))] + [
+        SelectChoice(str(u.id), u.display_name) for u in calendar.staff(org.id)]
     if not form.is_submitted():
         form.campaign_id.data = str(item.campaign_id or "") if item else ""
         form.owner_id.data = str(item.owner_id or "") if item else ""

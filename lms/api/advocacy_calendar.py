@@ -65,7 +65,7 @@ def _by_language(body: dict[str, Any], name: str) -> dict[str, str | None]:
 
 def _fields(body: dict[str, Any], base: calendar.ItemFields) -> calendar.ItemFields:
     """The body's fields over ``base`` (a PATCH changes only what it names)."""
-    networks = body.get("networks", base.networks)
+    networks = body["networks"] if "networks" in body else list(base.networks)
     if not isinstance(networks, list) or not all(isinstance(n, str) for n in networks):
         raise ValidationFailed(_l("The content is not valid."),
                                fields={"networks": _l("A list of network names.")})
