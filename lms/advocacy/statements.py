@@ -12,7 +12,6 @@ from flask import current_app
 
 from lms.accounts.models import User
 from lms.advocacy.models import ContentProposal
-
 from lms.core.models import utcnow
 from lms.xapi import builders
 from lms.xapi.builders import ACTIVITY_TYPES, activity_iri, base_url, extension_iri

@@ -137,14 +137,12 @@ def update_content_item(membership: Membership, item_id: int) -> Any:
 @bp.get("/orgs/<org_slug>/advocacy/calendar")
 @org_member(Role.TRAINER, Role.HR, Role.ADMIN)
 def calendar_range(membership: Membership) -> Any:
-    """The content items whose window meets ``start``–``end`` (both required, 400 days at
-    most).
+    """The content items whose window meets ``start``–``end`` (400 days at most; the
+    current month by default).
     """
-    first, last = _query_date("start"), _query_date("end")
-    if first is None or last is None:
-        raise BadRequest(_l("Give the period."), fields={
-            name: _l("Required (YYYY-MM-DD).") for name, value in (("start", first),
-                                                                  ("end", last)) if value is None})
+    month = calendar.period("month", utcnow().date())
+    first = _query_date("start") or month.first
+    last = _query_date("end") or month.last
     if last < first or (last - first).days > MAX_RANGE_DAYS:
         raise BadRequest(_l("Give the period."), fields={
             "end": _l("On or after start, %(count)d days at most.", count=MAX_RANGE_DAYS)})
@@ -257,8 +255,9 @@ def _document() -> None:
                   "responses": {"200": returns(ref("CalendarItem")),
                                 **errors(400, 401, 403, 404, 422)}}}
     PATHS["/orgs/{org_slug}/advocacy/calendar"] = {
-        "get": {"summary": "The calendar between two days (trainer, HR, admin)",
-                "parameters": [ORG, *[{"name": name, "in": "query", "required": True,
+        "get": {"summary": "The calendar between two days, this month by default (trainer, "
+                       "HR, admin)",
+                "parameters": [ORG, *[{"name": name, "in": "query",
                                        "schema": {"type": "string", "format": "date"}}
                                       for name in ("start", "end")]],
                 "responses": {"200": returns({"type": "object", "properties": {

@@ -299,7 +299,9 @@ def test_api_content_items_calendar_and_proposals(world, client, api_token):
     ranged = client.get(f"{base}/calendar?start=2027-02-01&end=2027-02-28", headers=trainer)
     # The open-ended item is still running then; the week-long ones are over.
     assert [i["title"] for i in ranged.get_json()["items"]] == ["Open ended", "Vidéo usine"]
-    assert client.get(f"{base}/calendar?start=2027-02-01", headers=trainer).status_code == 400
+    assert client.get(f"{base}/calendar?start=2027-02-01&end=2026-01-01",
+                      headers=trainer).status_code == 400
+    assert client.get(f"{base}/calendar?start=2027-02-31", headers=trainer).status_code == 400
     proposal = client.post(f"{base}/proposals", headers=learner,
                            json={"title": "Idée", "text": "Un texte"}).get_json()
     assert proposal["status"] == "pending"
