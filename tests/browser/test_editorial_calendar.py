@@ -78,7 +78,8 @@ def test_learner_shares_and_proposes_a_trainer_approves(live_server: str, page: 
     page.get_by_role("link", name="Show a week").click()
     if not page.get_by_role("link", name="Nos 200 arbres").count():
         page.get_by_role("link", name="Next week").click()
-    expect(page.get_by_role("link", name="Nos 200 arbres plantés avec Bocage Vivant")).to_be_visible()
+    expect(page.get_by_role("link", name="Nos 200 arbres plantés avec Bocage Vivant")
+           ).to_be_visible()
     db.session.expire_all()
     approved = db.session.scalar(select(ContentProposal))
     assert approved.status == "approved" and approved.content_item.starts_on == start
