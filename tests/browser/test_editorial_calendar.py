@@ -13,6 +13,7 @@ from lms.advocacy import calendar
 from lms.advocacy.models import ContentProposal
 from lms.core.models import utcnow
 from lms.extensions import db
+from tests.browser.screenshots import log_in
 
 try:
     from playwright.sync_api import Page, expect
@@ -21,13 +22,6 @@ except ImportError:  # tests/browser/conftest.py skips these tests (fails them w
 
 pytestmark = pytest.mark.browser
 PASSWORD = "browser calendar password"
-
-
-def _log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_learner_shares_and_proposes_a_trainer_approves(live_server: str, page: Page,
@@ -45,7 +39,7 @@ def test_learner_shares_and_proposes_a_trainer_approves(live_server: str, page: 
 
     # At phone width, the learner finds this week's content from the dashboard.
     page.set_viewport_size({"width": 390, "height": 844})
-    _log_in(page, learner.email)
+    log_in(page, learner.email, PASSWORD)
     card = page.locator("section", has=page.get_by_role("heading", name="To share"))
     expect(card.get_by_role("link", name="Portes ouvertes de l'usine")).to_be_visible()
     card.get_by_role("link", name="See the 1 item to share").click()
@@ -65,7 +59,7 @@ def test_learner_shares_and_proposes_a_trainer_approves(live_server: str, page: 
     # The trainer approves it into the calendar, from next Monday for a week.
     page.context.clear_cookies()
     page.set_viewport_size({"width": 1280, "height": 900})
-    _log_in(page, trainer.email)
+    log_in(page, trainer.email, PASSWORD)
     page.goto(f"/o/{org.slug}/advocacy/calendar")
     page.get_by_role("link", name="Proposals (1)").click()
     proposal = page.get_by_role("article").filter(has_text="Nos 200 arbres")
