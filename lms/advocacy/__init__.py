@@ -42,12 +42,16 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
 
-    from lms.advocacy import campaign_views, impact_views
+    from lms.advocacy import calendar_views, campaign_views, impact_views
 
     app.register_blueprint(impact_views.bp)
     app.register_blueprint(campaign_views.bp)
+    app.register_blueprint(calendar_views.bp)
+    # The subscription feed: calendar apps fetch it with the secret address, no session.
+    app.register_blueprint(calendar_views.feed_bp)
 
     from lms import demo
-    from lms.advocacy.demo import demo_step
+    from lms.advocacy.demo import calendar_step, demo_step
 
     demo.STEPS.add(demo_step)
+    demo.STEPS.add(calendar_step, after=demo_step)

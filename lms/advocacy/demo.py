@@ -138,3 +138,79 @@ def _pilot_training(organization_id: int) -> tuple[datetime | None, set[int]]:
     db.session.flush()
     return training.at, {e.membership.user_id for e in cohort.enrollments
                          if e.status == ACTIVE}
+
+
+# A month of editorial calendar around today: (days from today to the first day, window length
+# in days or None for open-ended, title, address, networks, French angle, French sample post).
+CALENDAR = [
+    (-20, 10, "Retour en images sur le séminaire commercial de Lyon",
+     "https://www.example.com/blog/seminaire-lyon", "linkedin",
+     "Une rencontre ou une idée qui vous a marqué pendant ces deux jours.",
+     "Deux jours à Lyon avec l'équipe commerciale : ce que je retiens, c'est…"),
+    (-6, 14, "Livre blanc : éclairage des entrepôts et économies d'énergie",
+     "https://www.example.com/ressources/livre-blanc-eclairage", "linkedin x",
+     "Quelle question vos clients vous posent-ils le plus sur leur facture d'énergie ?",
+     "Nos clients me demandent souvent combien ils peuvent économiser sur l'éclairage. "
+     "Ce livre blanc donne des chiffres concrets :"),
+    (-2, 7, "Portes ouvertes de l'usine de Villeurbanne le mois prochain",
+     "https://www.example.com/evenements/portes-ouvertes", "linkedin facebook",
+     "Ce que vous aimeriez montrer de votre atelier à un visiteur.", None),
+    (0, None, "Nous recrutons : techniciens de maintenance en alternance",
+     "https://www.example.com/carrieres/alternance-maintenance", "linkedin instagram",
+     "Pourquoi vous recommanderiez l'alternance chez nous à un jeune de votre entourage.",
+     "Je suis entré chez Maison Lumière en alternance il y a six ans. Si vous connaissez "
+     "quelqu'un qui…"),
+    (3, 10, "Étude de cas : la rénovation de l'éclairage d'un hôpital",
+     "https://www.example.com/references/hopital", "linkedin",
+     "Le détail technique dont vous êtes fier dans ce chantier.", None),
+    (9, 7, "Webinaire clients : piloter son éclairage à distance",
+     "https://www.example.com/webinaires/pilotage", "linkedin x",
+     "Invitez un client à qui ce webinaire rendrait service, en lui disant pourquoi.", None),
+    (16, 12, "Salon Préventica : venez nous voir stand B42",
+     "https://www.example.com/evenements/preventica", "linkedin x facebook",
+     "Une photo de la préparation du stand, avec votre propre commentaire.", None),
+]
+
+
+def calendar_step(people: Any) -> None:
+    """Date the demo's content on a month of editorial calendar around today, and add two
+    colleague proposals: one approved into the calendar, one waiting for review.
+    """
+    from lms.advocacy import calendar, proposals
+    from lms.advocacy.models import Campaign
+
+    org = people.organization
+    today = utcnow().date()
+    trainer, hr = people.trainer.user, people.hr.user
+    talent = db.session.scalar(select(Campaign.id).where(
+        Campaign.organization_id == org.id, Campaign.kind == "talent"))
+    for n, (offset, length, title, url, networks, angle, sample) in enumerate(CALENDAR):
+        start = today + timedelta(days=offset)
+        calendar.save_item(organization=org, by=hr if n % 3 == 0 else trainer,
+                           fields=calendar.ItemFields(
+                               title=title, url=url, starts_on=start,
+                               ends_on=start + timedelta(days=length) if length else None,
+                               networks=networks.split(), angle=angle, sample_post=sample,
+                               campaign_id=talent if "recrutons" in title else None))
+    # The campaign items made above (no window yet) open with the launch, two weeks ago.
+    for item in calendar.unscheduled(org.id):
+        item.starts_on, item.ends_on = today - timedelta(days=14), today + timedelta(days=21)
+        item.networks = "linkedin"
+    learners = [m.user for m in people.learners]
+    approved = proposals.propose(
+        organization=org, user=learners[3] if len(learners) > 3 else learners[0],
+        title="Notre équipe a planté 200 arbres avec l'association Bocage Vivant",
+        url="https://www.example.com/actualites/bocage-vivant",
+        note="Photos disponibles auprès de Nathan, l'équipe marketing est partante pour en "
+             "parler.")
+    proposals.approve(organization=org, proposal=approved, reviewer=trainer,
+                      fields=calendar.ItemFields(starts_on=today + timedelta(days=5),
+                                                 ends_on=today + timedelta(days=12),
+                                                 networks=["linkedin", "instagram"]))
+    proposals.propose(
+        organization=org, user=learners[1] if len(learners) > 1 else learners[0],
+        title="Un client nous cite dans son rapport RSE",
+        text="Le groupe Ardennes Logistique mentionne la rénovation de son éclairage avec "
+             "nous comme première économie d'énergie de l'année.",
+        note="Je peux demander au client s'il accepte d'être cité nommément.")
+    db.session.flush()

@@ -71,9 +71,17 @@ class Campaign(TimestampMixin, Base):
 
 
 class ContentItem(TimestampMixin, Base):
-    """A piece of content learners are invited to share, with a suggested angle."""
+    """A piece of content learners are invited to share, with suggested angles and sample
+    posts in French and English, and its place on the editorial calendar: a publication window
+    (from ``starts_on``, until ``ends_on`` included, open-ended without it), the networks it is
+    meant for, and the staff member who looks after it.
+    """
 
     __tablename__ = "advocacy_content_items"
+    __table_args__ = (
+        # The calendar's month and week, and "open now" for the learners and the digest.
+        Index("ix_advocacy_content_items_org_starts_on", "organization_id", "starts_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(
@@ -81,10 +89,86 @@ class ContentItem(TimestampMixin, Base):
     campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("advocacy_campaigns.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(300))
-    url: Mapped[str] = mapped_column(String(2000))
+    # A text to share (an idea proposed by a colleague, an announcement) may have no address.
+    url: Mapped[str | None] = mapped_column(String(2000))
+    # The suggested angle in French (the organization's first language), then in English.
     angle: Mapped[str | None] = mapped_column(Text)
+    angle_en: Mapped[str | None] = mapped_column(Text)
+    sample_post: Mapped[str | None] = mapped_column(Text)
+    sample_post_en: Mapped[str | None] = mapped_column(Text)
+    starts_on: Mapped[date | None] = mapped_column()
+    ends_on: Mapped[date | None] = mapped_column()
+    # Comma-separated network codes (NETWORKS); empty: any network.
+    networks: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
 
     campaign: Mapped[Campaign | None] = relationship(back_populates="items")
+    owner: Mapped[User | None] = relationship()
+
+    @property
+    def network_list(self) -> list[str]:
+        """The target networks, in the order of NETWORKS."""
+        chosen = set(filter(None, (self.networks or "").split(",")))
+        return [n for n in NETWORKS if n in chosen]
+
+    def is_open(self, day: date) -> bool:
+        """Whether the item is to share on ``day`` (inside its publication window)."""
+        return (self.starts_on is not None and self.starts_on <= day
+                and (self.ends_on is None or day <= self.ends_on))
+
+
+PROPOSAL_STATUSES = ("pending", "approved", "declined")
+
+
+class ContentProposal(Base):
+    """A member's idea for the calendar (a link or a text, with a note for the reviewer), and
+    its review: approved into a content item, or declined with a reason the proposer reads.
+    """
+
+    __tablename__ = "advocacy_content_proposals"
+    __table_args__ = (Index("ix_advocacy_content_proposals_org_status", "organization_id",
+                            "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"))
+    proposed_by_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    text: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending",
+                                        server_default="pending")
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column()
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    content_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("advocacy_content_items.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+    content_item: Mapped[ContentItem | None] = relationship()
+
+
+class CalendarFeed(Base):
+    """A staff member's secret address for subscribing to the editorial calendar from a
+    calendar app (no session there). Only a hash of the token is kept; revoking it, or issuing
+    a new one, makes the old address answer 404.
+    """
+
+    __tablename__ = "advocacy_calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
 
 
 class AdvocacyEvent(Base):

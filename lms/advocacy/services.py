@@ -42,6 +42,8 @@ from lms.xapi.record import record
 BATCH = 1000
 MAX_COUNT = 2_000_000_000
 _URL = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$", re.IGNORECASE)
+# An http(s) address, as every advocacy path checks it.
+URL_PATTERN = _URL
 NETWORK_ALIASES = {"twitter": "x", "x (twitter)": "x", "fb": "facebook", "ig": "instagram",
                    "li": "linkedin", "linked in": "linkedin"}
 KIND_ALIASES = {"repost": "share", "reshare": "share", "like": "reaction", "publication": "post",

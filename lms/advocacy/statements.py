@@ -10,6 +10,10 @@ from typing import Any
 
 from flask import current_app
 
+from lms.accounts.models import User
+from lms.advocacy.models import ContentProposal
+from lms.core.models import utcnow
+from lms.xapi import builders
 from lms.xapi.builders import ACTIVITY_TYPES, activity_iri, base_url, extension_iri
 
 # kind → (verb IRI template, English display, French display).
@@ -66,3 +70,32 @@ class StatementFactory:
         if exts:
             st["result"] = {"extensions": exts}
         return st
+
+
+# -- content proposals ---------------------------------------------------------------------------
+
+# Relais' own verbs for the content proposals (ADL's vocabulary has none), with French displays.
+PROPOSAL_VERBS = {"proposed": "a proposé", "approved": "a approuvé", "declined": "a refusé"}
+
+
+def proposal_statement(proposal: ContentProposal, actor: User, verb_name: str, *, org_slug: str,
+                       reason: str | None = None) -> dict[str, Any]:
+    """A statement about a content proposal: its author ``proposed`` it, a reviewer
+    ``approved`` it (the content item it became as an extension) or ``declined`` it (with the
+    reason). The note to the reviewer stays out: statements may be forwarded to another LRS.
+    """
+    base = base_url()
+    obj = {"objectType": "Activity", "id": activity_iri("content-proposal", proposal.id),
+           "definition": {"type": f"{base}/xapi/activity-types/content-proposal",
+                          "name": {"und": proposal.title}}}
+    extensions: dict[str, Any] = {}
+    if reason:
+        extensions[extension_iri("reason")] = reason
+    if verb_name == "approved" and proposal.content_item_id is not None:
+        extensions[extension_iri("content-item")] = proposal.content_item_id
+    return {"actor": builders.agent_for_user(actor),
+            "verb": {"id": f"{base}/xapi/verbs/{verb_name}",
+                     "display": {"en-US": verb_name, "fr-FR": PROPOSAL_VERBS[verb_name]}},
+            "object": obj,
+            "context": builders.context(organization=org_slug, extensions=extensions),
+            "timestamp": utcnow().isoformat()}

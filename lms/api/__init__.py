@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     # One file per resource; importing them adds their routes and OpenAPI paths to ``bp``.
     from lms.api import (  # noqa: F401
         advocacy,
+        advocacy_calendar,
         advocacy_impact,
         assessments,
         certificates,

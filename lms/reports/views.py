@@ -11,6 +11,7 @@ from flask import render_template, url_for
 
 from lms.accounts.authz import STAFF_ROLES, current_membership, current_organization, org_blueprint
 from lms.accounts.models import Role
+from lms.advocacy import calendar
 from lms.assessments import queries as skills
 from lms.coaching import queries as coaching
 from lms.core.models import utcnow
@@ -51,7 +52,8 @@ def dashboard() -> Any:
                        due=due_for(me), session=queries.next_session(me, now=now),
                        followup=coaching.next_followup(me, now=now),
                        # The questionnaire card leads until the first skill map is in.
-                       skill_map_done=bool(skills.submitted_attempts(me.id)))
+                       skill_map_done=bool(skills.submitted_attempts(me.id)),
+                       to_share=calendar.open_now(org.id, now.date()))
     else:
         # Trainers see their own cohorts and work; admins and HR the whole organization.
         mine = me if me.role == Role.TRAINER else None

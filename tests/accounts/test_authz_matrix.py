@@ -192,6 +192,40 @@ def test_an_unknown_organization_looks_like_a_foreign_one(client, create_user, a
     assert response.status_code == 404
 
 
+def test_editorial_calendar_endpoints_declare_their_roles(app):
+    # The calendar, the review of proposals and their API are for trainers, HR and admins;
+    # "To share" and proposing content are for every member (learners included).
+    managers = frozenset({Role.TRAINER, Role.HR, Role.ADMIN})
+    expected = {
+        "advocacy_calendar.calendar_page": managers,
+        "advocacy_calendar.item_new": managers,
+        "advocacy_calendar.item_edit": managers,
+        "advocacy_calendar.calendar_export": managers,
+        "advocacy_calendar.calendar_import": managers,
+        "advocacy_calendar.calendar_feed": managers,
+        "advocacy_calendar.proposal_review": managers,
+        "advocacy_calendar.proposal_approve": managers,
+        "advocacy_calendar.proposal_decline": managers,
+        "advocacy_calendar.to_share": None,
+        "advocacy_calendar.shared_item": None,
+        "advocacy_calendar.mark_shared": None,
+        "advocacy_calendar.proposal_list": None,
+        "api.list_content_items": frozenset(),
+        "api.create_content_item": managers,
+        "api.update_content_item": managers,
+        "api.calendar_range": managers,
+        "api.list_proposals": frozenset(),
+        "api.create_proposal": frozenset(),
+        "api.review_proposal": managers,
+    }
+    for endpoint, roles in expected.items():
+        declared = getattr(app.view_functions[endpoint], REQUIRED_ROLES_ATTR, None)
+        assert declared == roles, endpoint
+    # The subscription feed is outside the organization's prefix on purpose: calendar apps
+    # have no session; its secret address is the credential (tests/advocacy/test_calendar.py).
+    assert "advocacy_feed.feed" not in {r.endpoint for r in ALL_ROUTES}
+
+
 def test_foundation_endpoints_declare_the_documented_roles(app):
     # The matrix trusts each endpoint's declared roles; these pin the foundation's own.
     managers = {Role.TRAINER, Role.HR, Role.ADMIN}
