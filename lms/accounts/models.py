@@ -10,7 +10,6 @@ from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.core.models import Base, TimestampMixin, utcnow
+from lms.core.models import Base, TimestampMixin, utcnow, values_enum
 
 
 class Role(enum.StrEnum):
@@ -34,8 +33,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
-ROLE_ENUM = Enum(Role, name="role", native_enum=False, length=16,
-                 values_callable=lambda roles: [r.value for r in roles])
+ROLE_ENUM = values_enum(Role, "role")
 
 
 class Organization(TimestampMixin, Base):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Organization
-from lms.core.models import Base, TimestampMixin, utcnow
+from lms.core.models import Base, TimestampMixin, utcnow, values_enum
 
 
 class OutboxStatus(enum.StrEnum):
@@ -20,8 +20,7 @@ class OutboxStatus(enum.StrEnum):
     DEAD = "dead"
 
 
-OUTBOX_STATUS_ENUM = Enum(OutboxStatus, name="outbox_status", native_enum=False, length=16,
-                          values_callable=lambda items: [i.value for i in items])
+OUTBOX_STATUS_ENUM = values_enum(OutboxStatus, "outbox_status")
 
 
 class ExternalLrs(TimestampMixin, Base):

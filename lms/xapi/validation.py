@@ -99,6 +99,13 @@ def _iri(value: Any, where: str) -> str:
     return value  # type: ignore[no-any-return]
 
 
+def _required_iri_id(data: dict[str, Any], where: str) -> None:
+    # Verbs and activities are both known by a required IRI ``id``.
+    if "id" not in data:
+        raise fail(f"{where}.id", "is required")
+    _iri(data["id"], f"{where}.id")
+
+
 def _bool(value: Any, where: str) -> None:
     if not isinstance(value, bool):
         raise fail(where, "must be true or false")
@@ -237,9 +244,7 @@ def actor(value: Any, where: str, *, object_type_required: bool = False) -> None
 def verb(value: Any, where: str) -> None:
     """Check a Verb: an IRI id and an optional display language map."""
     data = _object(value, where, {"id", "display"})
-    if "id" not in data:
-        raise fail(f"{where}.id", "is required")
-    _iri(data["id"], f"{where}.id")
+    _required_iri_id(data, where)
     if "display" in data:
         language_map(data["display"], f"{where}.display")
 
@@ -300,9 +305,7 @@ def activity(value: Any, where: str) -> None:
     data = _object(value, where, {"objectType", "id", "definition"})
     if "objectType" in data and data["objectType"] != "Activity":
         raise fail(f"{where}.objectType", "must be 'Activity'")
-    if "id" not in data:
-        raise fail(f"{where}.id", "is required")
-    _iri(data["id"], f"{where}.id")
+    _required_iri_id(data, where)
     if "definition" in data:
         activity_definition(data["definition"], f"{where}.definition")
 
