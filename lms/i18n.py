@@ -6,7 +6,6 @@ Catalogues live in ``lms/translations``; ``scripts/i18n.sh`` extracts, updates a
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from babel import Locale
 from flask import Flask, abort, current_app, has_request_context, redirect, request, url_for
@@ -14,6 +13,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from lms.core import formatting
+from lms.core.web import local_path
 from lms.extensions import babel
 
 # Set by the language links in the footer, for people not logged in (a shared computer, an
@@ -35,21 +35,11 @@ def select_locale() -> str | None:
     return request.accept_languages.best_match(languages)
 
 
-def _local_path(target: str | None) -> str | None:
-    # Only a path on this site: anything a browser could read as another host is refused.
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target or any(ord(c) < 33 or ord(c) == 127 for c in target):
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
-
-
 def choose_language(code: str) -> Any:
     """Remember the language chosen in the footer, then go back to the page."""
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
-    response = redirect(_local_path(request.args.get("next")) or url_for("home"))
+    response = redirect(local_path(request.args.get("next")) or url_for("home"))
     response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
                         secure=request.is_secure)
     return response

@@ -49,18 +49,18 @@ class _NewPasswordForm(FlaskForm):
             "At least %(n)d characters.", n=current_app.config["PASSWORD_MIN_LENGTH"])
 
 
+def _repeated_password(label: Any) -> PasswordField:
+    """The new password typed a second time; it must match ``password``."""
+    return PasswordField(label, validators=[
+        DataRequired(), EqualTo("password", message=_l("The passwords differ."))])
+
+
 class AcceptInvitationForm(_NewPasswordForm):
     """Accepting an invitation: the newcomer's name and chosen password."""
 
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
-    password = PasswordField(
-        _l("Choose a password"),
-        validators=[DataRequired()],
-    )
-    confirm = PasswordField(
-        _l("Repeat the password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
-    )
+    password = PasswordField(_l("Choose a password"), validators=[DataRequired()])
+    confirm = _repeated_password(_l("Repeat the password"))
     submit = SubmitField(_l("Join"))
 
 
@@ -68,14 +68,8 @@ class ChangePasswordForm(_NewPasswordForm):
     """A password change on the account page: the current password, then the new one twice."""
 
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
-    password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired()],
-    )
-    confirm = PasswordField(
-        _l("Repeat the new password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
-    )
+    password = PasswordField(_l("New password"), validators=[DataRequired()])
+    confirm = _repeated_password(_l("Repeat the new password"))
     submit = SubmitField(_l("Change the password"))
 
 
@@ -83,10 +77,7 @@ class ResetPasswordForm(_NewPasswordForm):
     """Choosing a new password through a reset link."""
 
     password = PasswordField(_l("New password"), validators=[DataRequired()])
-    confirm = PasswordField(
-        _l("Repeat the new password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
-    )
+    confirm = _repeated_password(_l("Repeat the new password"))
     submit = SubmitField(_l("Change the password"))
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -20,9 +19,9 @@ from sqlalchemy import (
     false,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from lms.core.models import Base, TimestampMixin, utcnow
+from lms.core.models import Base, TimestampMixin, utcnow, values_enum
 
 
 class Role(enum.StrEnum):
@@ -34,8 +33,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
-ROLE_ENUM = Enum(Role, name="role", native_enum=False, length=16,
-                 values_callable=lambda roles: [r.value for r in roles])
+ROLE_ENUM = values_enum(Role, "role")
 
 
 class Organization(TimestampMixin, Base):
@@ -56,6 +54,26 @@ class Organization(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<Organization {self.slug}>"
+
+
+class OrganizationOwned:
+    """A row of one organization's data: its own ``id``, and ``organization_id``, deleted with
+    the organization.
+
+    ``organization_id`` gets an index of its own unless the class sets ``organization_indexed``
+    to False (its table has a unique constraint or an index that starts with it).
+    """
+
+    organization_indexed: ClassVar[bool] = True
+
+    # First in the table, as the migrations created them (a mixin's columns otherwise go last).
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
+
+    @declared_attr
+    def organization_id(cls) -> Mapped[int]:
+        """The organization the row belongs to."""
+        return mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"),
+                             index=cls.organization_indexed, sort_order=-1)
 
 
 class User(UserMixin, TimestampMixin, Base):
@@ -84,16 +102,12 @@ class User(UserMixin, TimestampMixin, Base):
         return f"<User {self.email}>"
 
 
-class Membership(TimestampMixin, Base):
+class Membership(OrganizationOwned, TimestampMixin, Base):
     """A person's role in one organization, with the team and job family of a learner."""
 
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
-    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[Role] = mapped_column(ROLE_ENUM)
     team: Mapped[str | None] = mapped_column(String(120))
@@ -107,18 +121,14 @@ class Membership(TimestampMixin, Base):
 
     organization: Mapped[Organization] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship(back_populates="memberships")
-    manager: Mapped[Membership | None] = relationship(remote_side=[id])
+    manager: Mapped[Membership | None] = relationship(remote_side="Membership.id")
 
 
-class Invitation(TimestampMixin, Base):
+class Invitation(OrganizationOwned, TimestampMixin, Base):
     """An invitation to join an organization; only the hash of its token is stored."""
 
     __tablename__ = "invitations"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
-    )
     email: Mapped[str] = mapped_column(String(254))
     role: Mapped[Role] = mapped_column(ROLE_ENUM)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -14,11 +14,10 @@ import random
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from lms.advocacy import impact, services
 from lms.core.models import utcnow
-from lms.courses.cohorts.models import ACTIVE, Cohort
+from lms.courses.cohorts.models import ACTIVE
+from lms.courses.cohorts.queries import pilot_cohort
 from lms.extensions import db
 
 CONTENT = [
@@ -127,8 +126,7 @@ def _pilot_training(organization_id: int) -> tuple[datetime | None, set[int]]:
     """The pilot cohort's training date and the users still in training there. Its learners'
     exercises open at the cohort's start (they were invited a week before the kick-off).
     """
-    cohort = db.session.scalar(select(Cohort).where(
-        Cohort.organization_id == organization_id, Cohort.pilot.is_(True)).order_by(Cohort.id))
+    cohort = pilot_cohort(organization_id)
     training = impact.training_date(cohort) if cohort is not None else None
     if cohort is None or training is None:
         return None, set()

@@ -13,9 +13,10 @@ per-group sums, so a rule (points, engagement, order) is written once.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select
@@ -74,14 +75,19 @@ def engagement(e_reactions: int, e_comments: int, e_reshares: int, e_impressions
     return (e_reactions + e_comments + e_reshares) / e_impressions if e_impressions else 0.0
 
 
+def _totals_by(events: Iterable[EventRecord],
+               group: Callable[[EventRecord], str]) -> dict[str, dict[str, int]]:
+    groups: dict[str, list[EventRecord]] = defaultdict(list)
+    for e in events:
+        groups[group(e)].append(e)
+    return {name: totals(items) for name, items in groups.items()}
+
+
 def by_network(events: Iterable[EventRecord]) -> list[dict[str, object]]:
     """Per network: events, impressions, clicks, engagement rate; the most amplifying first
     (by impressions, then clicks).
     """
-    groups: dict[str, list[EventRecord]] = defaultdict(list)
-    for e in events:
-        groups[e.network].append(e)
-    return _network_rows({network: totals(items) for network, items in groups.items()})
+    return _network_rows(_totals_by(events, attrgetter("network")))
 
 
 def _network_rows(sums: dict[str, dict[str, int]]) -> list[dict[str, object]]:
@@ -98,10 +104,7 @@ def by_kind(events: Iterable[EventRecord]) -> list[dict[str, object]]:
     """Per kind of action (post, share, comment…): events, clicks per event, engagement;
     the best (most clicks per event) first.
     """
-    groups: dict[str, list[EventRecord]] = defaultdict(list)
-    for e in events:
-        groups[e.kind].append(e)
-    return _kind_rows({kind: totals(items) for kind, items in groups.items()})
+    return _kind_rows(_totals_by(events, attrgetter("kind")))
 
 
 def _kind_rows(sums: dict[str, dict[str, int]]) -> list[dict[str, object]]:

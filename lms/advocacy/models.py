@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import User
+from lms.accounts.models import OrganizationOwned, User
 from lms.core.models import Base, TimestampMixin, utcnow
 
 NETWORKS = ("linkedin", "x", "facebook", "instagram", "tiktok", "youtube", "other")
@@ -29,15 +29,12 @@ class AdvocacySettings(Base):
     leaderboard_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
-class AdvocacyConsent(Base):
+class AdvocacyConsent(OrganizationOwned, Base):
     """A learner's consent to having their advocacy activity collected (revocable)."""
 
     __tablename__ = "advocacy_consents"
     __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     opted_in_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
@@ -50,14 +47,11 @@ class AdvocacyConsent(Base):
         return self.revoked_at is None
 
 
-class Campaign(TimestampMixin, Base):
+class Campaign(OrganizationOwned, TimestampMixin, Base):
     """A business objective with a measurable target and content items to share."""
 
     __tablename__ = "advocacy_campaigns"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(300))
     target_metric: Mapped[str | None] = mapped_column(String(16))
@@ -70,7 +64,7 @@ class Campaign(TimestampMixin, Base):
                                                     order_by="ContentItem.id")
 
 
-class ContentItem(TimestampMixin, Base):
+class ContentItem(OrganizationOwned, TimestampMixin, Base):
     """A piece of content learners are invited to share, with suggested angles and sample
     posts in French and English, and its place on the editorial calendar: a publication window
     (from ``starts_on``, until ``ends_on`` included, open-ended without it), the networks it is
@@ -83,9 +77,6 @@ class ContentItem(TimestampMixin, Base):
         Index("ix_advocacy_content_items_org_starts_on", "organization_id", "starts_on"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("advocacy_campaigns.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -171,7 +162,7 @@ class CalendarFeed(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
 
-class AdvocacyEvent(Base):
+class AdvocacyEvent(OrganizationOwned, Base):
     """One real action on a social network and its latest metrics."""
 
     __tablename__ = "advocacy_events"
@@ -183,10 +174,8 @@ class AdvocacyEvent(Base):
         # the timeline (and the user foreign key's cascades).
         Index("ix_advocacy_events_user_id_occurred_at", "user_id", "occurred_at"),
     )
+    organization_indexed = False
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     network: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))

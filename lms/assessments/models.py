@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import Membership, Organization, User
+from lms.accounts.models import Membership, Organization, OrganizationOwned, User
 from lms.core.models import Base, TimestampMixin, utcnow
 
 DRAFT = "draft"
@@ -167,14 +167,11 @@ class Attempt(Base):
         return self.status == SUBMITTED
 
 
-class LevelValidation(Base):
+class LevelValidation(OrganizationOwned, Base):
     """A trainer's or coach's confirmation that a learner holds level 4 or 5 of a competency."""
 
     __tablename__ = "skill_validations"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     membership_id: Mapped[int] = mapped_column(
         ForeignKey("memberships.id", ondelete="CASCADE"), index=True)
     competency: Mapped[str] = mapped_column(String(16))
@@ -189,7 +186,7 @@ class LevelValidation(Base):
     validated_by: Mapped[User | None] = relationship()
 
 
-class SkillLevel(Base):
+class SkillLevel(OrganizationOwned, Base):
     """A learner's current level of one competency, from their latest submitted attempt.
 
     Kept up to date on submit and on validation, so the team map and its averages are plain
@@ -200,10 +197,8 @@ class SkillLevel(Base):
     __table_args__ = (UniqueConstraint("membership_id", "competency"),
                       Index("ix_skill_levels_organization_id_competency",
                             "organization_id", "competency"))
+    organization_indexed = False
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"))
     membership_id: Mapped[int] = mapped_column(
         ForeignKey("memberships.id", ondelete="CASCADE"))
     attempt_id: Mapped[int] = mapped_column(

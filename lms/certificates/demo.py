@@ -20,6 +20,7 @@ from lms.certificates.models import Certificate
 from lms.core.models import utcnow
 from lms.courses import statements as xs
 from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.cohorts.queries import pilot_cohort
 from lms.courses.cohorts.services import create_cohort, enrol
 from lms.extensions import db
 from lms.xapi.builders import agent_for_user
@@ -76,8 +77,7 @@ def _last_year(pilot: Cohort, people: Any) -> Cohort:
 def demo_step(people: Any) -> None:
     """Certificates of the pilot path: valid a year, one expiring, one renewed."""
     org = people.organization
-    cohort = db.session.scalar(select(Cohort).where(Cohort.organization_id == org.id,
-                                                    Cohort.pilot.is_(True)))
+    cohort = pilot_cohort(org.id)
     if cohort is None:
         return
     services.update_settings(program=cohort.program, template_key="modern",

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import Organization, User
+from lms.accounts.models import Organization, OrganizationOwned, User
 from lms.core.models import Base, utcnow
 
 
-class Certificate(Base):
+class Certificate(OrganizationOwned, Base):
     """One issued certificate: who, what, the frozen content and its verification code."""
 
     __tablename__ = "certificates"
@@ -25,9 +25,6 @@ class Certificate(Base):
         Index("ix_certificates_organization_id_issued_at", "organization_id", "issued_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     # The links below may be lost (a learner erased, a cohort deleted): the snapshot remains.
     enrollment_id: Mapped[str | None] = mapped_column(
         ForeignKey("enrollments.id", ondelete="SET NULL"), index=True)
@@ -66,7 +63,7 @@ class Certificate(Base):
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
     issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
     revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
-    replaces: Mapped[Certificate | None] = relationship(remote_side=[id],
+    replaces: Mapped[Certificate | None] = relationship(remote_side="Certificate.id",
                                                         foreign_keys=[replaces_id])
 
     @property

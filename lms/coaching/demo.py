@@ -14,7 +14,8 @@ from sqlalchemy import select
 from lms.coaching import services
 from lms.coaching.models import DONE
 from lms.core.models import utcnow
-from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.cohorts.models import Enrollment
+from lms.courses.cohorts.queries import pilot_cohort
 from lms.courses.sessions.services import local_zone
 from lms.extensions import db
 
@@ -34,8 +35,7 @@ def _local(days: int, hour: int) -> datetime:
 def demo_step(people: Any) -> None:
     """Follow-ups of the pilot cohort's first coaching module."""
     org = people.organization
-    cohort = db.session.scalar(select(Cohort).where(Cohort.organization_id == org.id,
-                                                    Cohort.pilot.is_(True)))
+    cohort = pilot_cohort(org.id)
     if cohort is None:
         return
     module = next((m for m in cohort.program.modules if m.kind == "coaching"), None)

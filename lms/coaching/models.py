@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import Membership, User
+from lms.accounts.models import Membership, OrganizationOwned, User
 from lms.core.models import Base, TimestampMixin, utcnow
 from lms.courses.cohorts.models import Enrollment
 from lms.courses.programs.models import Module
@@ -22,7 +22,7 @@ OPEN, DONE, DROPPED = "open", "done", "dropped"
 ACTION_STATUSES = (OPEN, DONE, DROPPED)
 
 
-class FollowUp(TimestampMixin, Base):
+class FollowUp(OrganizationOwned, TimestampMixin, Base):
     """A meeting of a learner with their coach for a coaching module. ``notes`` are shared:
     the coach writes them, the learner reads them.
     """
@@ -34,9 +34,6 @@ class FollowUp(TimestampMixin, Base):
               "status", "scheduled_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     enrollment_id: Mapped[str] = mapped_column(
         ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
     module_id: Mapped[int] = mapped_column(ForeignKey("program_modules.id", ondelete="CASCADE"),

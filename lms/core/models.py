@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, MetaData
+from sqlalchemy import DateTime, Enum, ForeignKey, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 from sqlalchemy.types import TypeDecorator
@@ -50,6 +51,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def values_enum(choices: type[enum.StrEnum], name: str) -> Enum:
+    """The column type of a string enum: its values (not its member names) in a VARCHAR(16)
+    checked by the application, no database ENUM type (adding a value needs no migration).
+    """
+    return Enum(choices, name=name, native_enum=False, length=16,
+                values_callable=lambda members: [m.value for m in members])
 
 
 class Base(DeclarativeBase):

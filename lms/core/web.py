@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import abort, flash
 from flask_babel import get_locale
@@ -46,6 +47,19 @@ def localized(text: dict[str, str] | None, lang: str | None = None) -> str:
         return ""
     return (text.get(lang or current_language()) or text.get(FALLBACK_LANGUAGE)
             or next((v for v in text.values() if v), ""))
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (a ``next`` to go back to), else None."""
+    # Only local paths: an open redirect (after login, after choosing a language) would help
+    # phishing. Browsers read "//x", "/\\x" and paths with tabs or newlines in them as another
+    # host, so those are refused too.
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 33 or ord(c) == 127 for c in target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 def form_int(value: str | None) -> int | None:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from lms.accounts.models import ROLE_ENUM, Organization, Role, User
+from lms.accounts.models import ROLE_ENUM, Organization, OrganizationOwned, Role, User
 from lms.core.models import Base, TimestampMixin
 
 
@@ -164,14 +164,11 @@ class SamlAssertion(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
-class ScimToken(TimestampMixin, Base):
+class ScimToken(OrganizationOwned, TimestampMixin, Base):
     """An organization's SCIM bearer token; only its SHA-256 is stored."""
 
     __tablename__ = "identity_scim_tokens"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     prefix: Mapped[str] = mapped_column(String(12))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime | None] = mapped_column()
@@ -181,16 +178,13 @@ class ScimToken(TimestampMixin, Base):
     organization: Mapped[Organization] = relationship()
 
 
-class ScimUser(TimestampMixin, Base):
+class ScimUser(OrganizationOwned, TimestampMixin, Base):
     """What the company's directory knows of one member beyond accounts: its own identifiers."""
 
     __tablename__ = "identity_scim_users"
     __table_args__ = (UniqueConstraint("organization_id", "user_id"),
                       UniqueConstraint("organization_id", "external_id"))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     external_id: Mapped[str | None] = mapped_column(String(255))
     employee_number: Mapped[str | None] = mapped_column(String(64))
@@ -201,14 +195,11 @@ class ScimUser(TimestampMixin, Base):
     user: Mapped[User] = relationship()
 
 
-class ScimGroup(TimestampMixin, Base):
+class ScimGroup(OrganizationOwned, TimestampMixin, Base):
     """A directory group provisioned by SCIM; its members are the members of the same team."""
 
     __tablename__ = "identity_scim_groups"
     __table_args__ = (UniqueConstraint("organization_id", "display_name"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     display_name: Mapped[str] = mapped_column(String(120))
     external_id: Mapped[str | None] = mapped_column(String(255))

@@ -10,11 +10,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, false, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from lms.accounts.models import Organization, User
-from lms.core.models import Base, TimestampMixin
+from lms.core.models import Base, TimestampMixin, values_enum
 from lms.jobs.messages import encode
 
 
@@ -30,8 +30,7 @@ class JobState(enum.StrEnum):
 
 FINISHED_STATES = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
 
-JOB_STATE_ENUM = Enum(JobState, name="job_state", native_enum=False, length=16,
-                      values_callable=lambda states: [s.value for s in states])
+JOB_STATE_ENUM = values_enum(JobState, "job_state")
 
 
 class Job(TimestampMixin, Base):

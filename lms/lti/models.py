@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import Organization, User
+from lms.accounts.models import Organization, OrganizationOwned, User
 from lms.core.models import Base, TimestampMixin
 
 
-class LtiPlatform(TimestampMixin, Base):
+class LtiPlatform(OrganizationOwned, TimestampMixin, Base):
     """An LMS (Moodle, Canvas…) that launches Relais: an organization's registration of it.
 
     ``(issuer, client_id)`` is unique across organizations: a launch names only those two, and
@@ -24,9 +24,6 @@ class LtiPlatform(TimestampMixin, Base):
     __tablename__ = "lti_platforms"
     __table_args__ = (UniqueConstraint("issuer", "client_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     issuer: Mapped[str] = mapped_column(String(500))
     client_id: Mapped[str] = mapped_column(String(255))

@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import User
+from lms.accounts.models import OrganizationOwned, User
 from lms.core.models import Base, utcnow
 from lms.courses.programs.models import Module
 
 
-class XapiPackage(Base):
+class XapiPackage(OrganizationOwned, Base):
     """One upload of a Tin Can package (zip with ``tincan.xml``) for a module.
 
     Files live in ``<instance>/<folder>/``. A new upload adds a row rather than replacing one:
@@ -22,10 +22,8 @@ class XapiPackage(Base):
 
     __tablename__ = "xapi_packages"
     __table_args__ = (Index("ix_xapi_packages_org_activity", "organization_id", "activity_id"),)
+    organization_indexed = False
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"))
     module_id: Mapped[int] = mapped_column(
         ForeignKey("program_modules.id", ondelete="CASCADE"), index=True)
     # Relative to the instance folder, e.g. "packages/12".

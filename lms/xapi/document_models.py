@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from lms.accounts.models import OrganizationOwned
 from lms.core.models import Base, utcnow
 
 
-class Document(Base):
+class Document(OrganizationOwned, Base):
     """One stored document: its bytes exactly as sent, their Content-Type and SHA-1 ETag.
 
     A document is identified by its kind (``state``, ``activity_profile``, ``agent_profile``),
@@ -29,10 +30,8 @@ class Document(Base):
         Index("ix_xapi_documents_org_scope_updated", "organization_id", "scope_hash",
               "updated_at"),
     )
+    organization_indexed = False
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     activity_id: Mapped[str] = mapped_column(Text)
     agent_key: Mapped[str] = mapped_column(Text)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import Organization
-from lms.core.models import Base, TimestampMixin, utcnow
+from lms.accounts.models import Organization, OrganizationOwned
+from lms.core.models import Base, TimestampMixin, utcnow, values_enum
 
 
 class OutboxStatus(enum.StrEnum):
@@ -20,8 +20,7 @@ class OutboxStatus(enum.StrEnum):
     DEAD = "dead"
 
 
-OUTBOX_STATUS_ENUM = Enum(OutboxStatus, name="outbox_status", native_enum=False, length=16,
-                          values_callable=lambda items: [i.value for i in items])
+OUTBOX_STATUS_ENUM = values_enum(OutboxStatus, "outbox_status")
 
 
 class ExternalLrs(TimestampMixin, Base):
@@ -52,7 +51,7 @@ class ExternalLrs(TimestampMixin, Base):
     organization: Mapped[Organization] = relationship()
 
 
-class OutboxEntry(Base):
+class OutboxEntry(OrganizationOwned, Base):
     """One statement to forward to its organization's external LRS.
 
     The statement's JSON is read from the statement store when it is sent, so what leaves is
@@ -65,11 +64,8 @@ class OutboxEntry(Base):
         # Picking due work: an organization's pending rows in statement order.
         Index("ix_xapi_outbox_pick", "organization_id", "status", "statement_pk"),
     )
+    organization_indexed = False
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE")
-    )
     statement_pk: Mapped[int] = mapped_column(
         ForeignKey("xapi_statements.pk", ondelete="CASCADE"))
     status: Mapped[OutboxStatus] = mapped_column(OUTBOX_STATUS_ENUM,

@@ -20,11 +20,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import Organization
+from lms.accounts.models import Organization, OrganizationOwned
 from lms.core.models import Base, TimestampMixin, utcnow
 
 
-class LrsCredential(TimestampMixin, Base):
+class LrsCredential(OrganizationOwned, TimestampMixin, Base):
     """An HTTP Basic key/secret pair for the LRS; statements land in its organization.
 
     Only the SHA-256 of the secret is stored. ``expires_at`` and ``scope_*`` serve short-lived
@@ -33,10 +33,6 @@ class LrsCredential(TimestampMixin, Base):
 
     __tablename__ = "xapi_credentials"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
-    )
     key: Mapped[str] = mapped_column(String(64), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(100))
@@ -105,30 +101,26 @@ class StatementIndex(Base):
         ForeignKey("xapi_statements.pk", ondelete="CASCADE"), primary_key=True)
 
 
-class StatementAttachment(Base):
+class StatementAttachment(OrganizationOwned, Base):
     """An attachment's raw content, stored once per organization and SHA-256."""
 
     __tablename__ = "xapi_attachments"
     __table_args__ = (UniqueConstraint("organization_id", "sha2"),)
+    organization_indexed = False
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"))
     sha2: Mapped[str] = mapped_column(String(64))
     content_type: Mapped[str] = mapped_column(String(255))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Activity(Base):
+class Activity(OrganizationOwned, Base):
     """An activity's canonical definition, merged from the statements that carried it."""
 
     __tablename__ = "xapi_activities"
     __table_args__ = (UniqueConstraint("organization_id", "activity_id"),)
+    organization_indexed = False
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"))
     activity_id: Mapped[str] = mapped_column(Text)
     # JSON of the definition (may be "{}").
     definition: Mapped[str] = mapped_column(Text)

@@ -8,6 +8,7 @@ the rules of the specification's Data section are checked here by hand. Every fu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
@@ -97,6 +98,22 @@ def _iri(value: Any, where: str) -> str:
     if not is_iri(value):
         raise fail(where, "must be an absolute IRI")
     return value  # type: ignore[no-any-return]
+
+
+def _check_present(data: dict[str, Any], where: str,
+                   checks: dict[str, Callable[[Any, str], object]]) -> None:
+    # Optional members: each one present is checked, in this order (the first broken rule is
+    # the one reported).
+    for key, check in checks.items():
+        if key in data:
+            check(data[key], f"{where}.{key}")
+
+
+def _required_iri_id(data: dict[str, Any], where: str) -> None:
+    # Verbs and activities are both known by a required IRI ``id``.
+    if "id" not in data:
+        raise fail(f"{where}.id", "is required")
+    _iri(data["id"], f"{where}.id")
 
 
 def _bool(value: Any, where: str) -> None:
@@ -237,9 +254,7 @@ def actor(value: Any, where: str, *, object_type_required: bool = False) -> None
 def verb(value: Any, where: str) -> None:
     """Check a Verb: an IRI id and an optional display language map."""
     data = _object(value, where, {"id", "display"})
-    if "id" not in data:
-        raise fail(f"{where}.id", "is required")
-    _iri(data["id"], f"{where}.id")
+    _required_iri_id(data, where)
     if "display" in data:
         language_map(data["display"], f"{where}.display")
 
@@ -265,15 +280,8 @@ def activity_definition(value: Any, where: str) -> None:
     data = _object(value, where, {"name", "description", "type", "moreInfo", "extensions",
                                   "interactionType", "correctResponsesPattern", "choices",
                                   "scale", "source", "target", "steps"})
-    for key in ("name", "description"):
-        if key in data:
-            language_map(data[key], f"{where}.{key}")
-    if "type" in data:
-        _iri(data["type"], f"{where}.type")
-    if "moreInfo" in data:
-        _iri(data["moreInfo"], f"{where}.moreInfo")
-    if "extensions" in data:
-        extensions(data["extensions"], f"{where}.extensions")
+    _check_present(data, where, {"name": language_map, "description": language_map,
+                                 "type": _iri, "moreInfo": _iri, "extensions": extensions})
     lists = {key for key in ("choices", "scale", "source", "target", "steps") if key in data}
     interaction = data.get("interactionType")
     if interaction is None:
@@ -300,9 +308,7 @@ def activity(value: Any, where: str) -> None:
     data = _object(value, where, {"objectType", "id", "definition"})
     if "objectType" in data and data["objectType"] != "Activity":
         raise fail(f"{where}.objectType", "must be 'Activity'")
-    if "id" not in data:
-        raise fail(f"{where}.id", "is required")
-    _iri(data["id"], f"{where}.id")
+    _required_iri_id(data, where)
     if "definition" in data:
         activity_definition(data["definition"], f"{where}.definition")
 
@@ -354,18 +360,14 @@ def result(value: Any, where: str) -> None:
     """Check a Result."""
     data = _object(value, where, {"score", "success", "completion", "response", "duration",
                                   "extensions"})
-    if "score" in data:
-        score(data["score"], f"{where}.score")
-    for key in ("success", "completion"):
-        if key in data:
-            _bool(data[key], f"{where}.{key}")
-    if "response" in data:
-        _string(data["response"], f"{where}.response")
-    if "duration" in data:
-        if not isinstance(data["duration"], str) or not _DURATION.match(data["duration"]):
-            raise fail(f"{where}.duration", "must be an ISO 8601 duration such as PT1H30M")
-    if "extensions" in data:
-        extensions(data["extensions"], f"{where}.extensions")
+    _check_present(data, where, {"score": score, "success": _bool, "completion": _bool,
+                                 "response": _string, "duration": _duration,
+                                 "extensions": extensions})
+
+
+def _duration(value: Any, where: str) -> None:
+    if not isinstance(value, str) or not _DURATION.match(value):
+        raise fail(where, "must be an ISO 8601 duration such as PT1H30M")
 
 
 def context(value: Any, where: str, *, object_is_activity: bool) -> None:

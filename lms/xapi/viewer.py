@@ -23,7 +23,7 @@ from wtforms import DateField, Form, IntegerField, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
 from lms.accounts.authz import current_organization, org_blueprint, role_required
-from lms.accounts.models import Membership, Role, User
+from lms.accounts.models import Membership, Organization, Role, User
 from lms.extensions import db
 from lms.xapi import queries, validation
 from lms.xapi.agents import agent_key
@@ -175,10 +175,15 @@ def _row(pk: int, data: str, names: dict[str, str], activities: dict[str, str]) 
 
 # --- filters ---------------------------------------------------------------------------------
 
-def _filter_form(members: list[User]) -> FilterForm:
+def _filters() -> tuple[Organization, FilterForm, list[User]]:
+    """The current organization, the filter form read from the query string, and the members
+    it offers as learners.
+    """
+    org = current_organization()
+    members = _members(org.id)
     form = FilterForm(request.args)
     form.learner.choices = [(0, _("Everyone"))] + [(m.id, m.display_name) for m in members]
-    return form
+    return org, form, members
 
 
 def _query(form: FilterForm, members: list[User]) -> dict[str, Any]:
@@ -219,9 +224,7 @@ def _filter_args(form: FilterForm) -> dict[str, Any]:
 @role_required(Role.TRAINER, Role.ADMIN)
 def statements() -> Any:
     """List the organization's statements, newest first, with filters."""
-    org = current_organization()
-    members = _members(org.id)
-    form = _filter_form(members)
+    org, form, members = _filters()
     rows: list[Row] = []
     next_before = None
     valid = form.validate()
@@ -251,9 +254,7 @@ def statements() -> Any:
 @role_required(Role.TRAINER, Role.ADMIN)
 def export() -> Any:
     """Download the filtered statements as a JSON array, streamed page by page."""
-    org = current_organization()
-    members = _members(org.id)
-    form = _filter_form(members)
+    org, form, members = _filters()
     if not form.validate():
         return Response(json.dumps({"errors": form.errors}), status=400,
                         mimetype="application/json")

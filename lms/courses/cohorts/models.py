@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, Float, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import Membership
+from lms.accounts.models import Membership, OrganizationOwned
 from lms.core.models import Base, TimestampMixin, children, parent_key, utcnow
 from lms.courses.programs.models import Module, Program
 
@@ -27,13 +27,11 @@ def new_uuid() -> str:
     return str(uuid.uuid4())
 
 
-class Cohort(TimestampMixin, Base):
+class Cohort(OrganizationOwned, TimestampMixin, Base):
     """Learners following one program together (the pilot group first)."""
 
     __tablename__ = "cohorts"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = parent_key("organizations.id")
     program_id: Mapped[int] = parent_key("programs.id")
     name: Mapped[str] = mapped_column(String(200))
     starts_on: Mapped[date | None] = mapped_column(Date)

@@ -21,6 +21,12 @@ def cohorts(organization_id: int, program_id: int | None = None) -> list[Cohort]
     return list(db.session.scalars(stmt.order_by(Cohort.id.desc())))
 
 
+def pilot_cohort(organization_id: int) -> Cohort | None:
+    """The organization's pilot cohort (the first one, if several), or None."""
+    return db.session.scalar(select(Cohort).where(
+        Cohort.organization_id == organization_id, Cohort.pilot.is_(True)).order_by(Cohort.id))
+
+
 def enrollments(cohort_id: int) -> list[Enrollment]:
     """A cohort's enrolments with their learners and progress, by learner name."""
     return list(db.session.scalars(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import Membership, User
+from lms.accounts.models import Membership, OrganizationOwned, User
 from lms.core.models import Base, children, parent_key, utcnow
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ WORK_SITUATION, REFLECTIVE_PHASE = "work_situation", "reflective_phase"
 JOURNAL_KINDS = (WORK_SITUATION, REFLECTIVE_PHASE)
 
 
-class ExerciseSubmission(Base):
+class ExerciseSubmission(OrganizationOwned, Base):
     """One hand-in of evidence for an exercise (attempts count from 1), or the record of an
     automatic verification from advocacy activity (``verification`` holds what matched).
     """
@@ -44,10 +44,8 @@ class ExerciseSubmission(Base):
     __table_args__ = (UniqueConstraint("enrollment_id", "module_id", "attempt"),
                       Index("ix_exercise_submissions_organization_status", "organization_id",
                             "status", "submitted_at"))
+    organization_indexed = False
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"))
     enrollment_id: Mapped[str] = parent_key("enrollments.id")
     module_id: Mapped[int] = parent_key("program_modules.id")
     attempt: Mapped[int] = mapped_column()
@@ -88,7 +86,7 @@ class ExerciseReview(Base):
     reviewer: Mapped[Membership | None] = relationship()
 
 
-class AfestPlan(Base):
+class AfestPlan(OrganizationOwned, Base):
     """An exercise run as AFEST (action de formation en situation de travail) for one learner:
     the named tutor and the analysis of the work situation used for training.
     """
@@ -96,8 +94,6 @@ class AfestPlan(Base):
     __tablename__ = "afest_plans"
     __table_args__ = (UniqueConstraint("enrollment_id", "module_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = parent_key("organizations.id")
     enrollment_id: Mapped[str] = parent_key("enrollments.id")
     module_id: Mapped[int] = parent_key("program_modules.id")
     tutor_id: Mapped[int | None] = mapped_column(

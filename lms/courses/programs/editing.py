@@ -11,7 +11,7 @@ so export → import → export still gives the same bytes. Keyword-only, flush 
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -314,24 +314,30 @@ def _traces(model: type[LessonView] | type[QuizAttempt], column: Any, ident: int
     return learners, _count(select(func.count()).select_from(model).where(column == ident))
 
 
+def _last_for_rule(module: Module, rule: str, items: Sequence[object], blocker: str
+                   ) -> str | None:
+    """``blocker`` if ``module`` is completed by ``rule`` and the item to delete is the last of
+    ``items`` that the rule reads (the module could no longer be completed), else None.
+    """
+    return blocker if module.completion.get("type") == rule and len(items) <= 1 else None
+
+
 def lesson_impact(lesson: Lesson) -> Impact:
     """What deleting ``lesson`` loses: the learners' reads of it."""
-    module = lesson.module
-    blocker = None
-    if module.completion.get("type") == "lessons_viewed" and len(module.lessons) <= 1:
-        blocker = _("This module is completed by reading its lessons and this is its only "
-                    "lesson: add another lesson or change the module's completion rule first.")
+    blocker = _last_for_rule(
+        lesson.module, "lessons_viewed", lesson.module.lessons,
+        _("This module is completed by reading its lessons and this is its only lesson: add "
+          "another lesson or change the module's completion rule first."))
     readers, views = _traces(LessonView, LessonView.lesson_id, lesson.id)
     return Impact(learners=readers, lesson_views=views, blocker=blocker)
 
 
 def quiz_impact(quiz: Quiz) -> Impact:
     """What deleting ``quiz`` loses: the learners' attempts at it."""
-    module = quiz.module
-    blocker = None
-    if module.completion.get("type") == "quiz_passed" and len(module.quizzes) <= 1:
-        blocker = _("This module is completed by passing its quiz and this is its only quiz: "
-                    "change the module's completion rule first.")
+    blocker = _last_for_rule(
+        quiz.module, "quiz_passed", quiz.module.quizzes,
+        _("This module is completed by passing its quiz and this is its only quiz: "
+          "change the module's completion rule first."))
     takers, attempts = _traces(QuizAttempt, QuizAttempt.quiz_id, quiz.id)
     return Impact(learners=takers, quiz_attempts=attempts, blocker=blocker)
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import Membership, User
+from lms.accounts.models import Membership, OrganizationOwned, User
 from lms.core.models import Base, TimestampMixin, children, parent_key, utcnow
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.programs.models import Module
@@ -29,13 +29,11 @@ ATTENDANCE_STATUSES = (PRESENT, ABSENT, EXCUSED)
 HALVES = ("am", "pm")
 
 
-class TrainingSession(TimestampMixin, Base):
+class TrainingSession(OrganizationOwned, TimestampMixin, Base):
     """A dated occurrence of a workshop, conference or group training for a cohort."""
 
     __tablename__ = "training_sessions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = parent_key("organizations.id")
     module_id: Mapped[int] = parent_key("program_modules.id")
     cohort_id: Mapped[int] = parent_key("cohorts.id")
     starts_at: Mapped[datetime] = mapped_column()
