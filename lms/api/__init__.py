@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         course_sessions,
         courses,
         exercises,
+        impact,
         jobs,
         me,
         members,
