@@ -10,6 +10,7 @@ from flask import current_app
 from lms.accounts.models import Organization
 from lms.core import pdf
 from lms.core.models import utcnow
+from lms.core.web import localized
 from lms.courses.cohorts.models import Cohort
 from lms.extensions import db
 from lms.impact import comparison, estimator, roi, wording
@@ -44,7 +45,7 @@ def html(cohort: Cohort, *, weeks: int) -> str:
         result=result, settings=settings, currency=settings.currency if settings else "EUR",
         cohort_roi=cohort_roi, program_roi=program_roi, trained_cohorts=trained_cohorts,
         wording=wording, level_percent=round(result.level * 100),
-        min_group=estimator.MIN_GROUP, generated=utcnow())
+        min_group=estimator.MIN_GROUP, generated=utcnow(), t=localized)
 
 
 def render(cohort: Cohort, *, weeks: int) -> bytes:

@@ -158,7 +158,7 @@ def test_the_page_the_settings_and_the_pdf(world, client, login):
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", "-", "-"], input=pdf.data, capture_output=True,
                               check=True).stdout.decode()
-        assert "Return on investment: Pilot group" in text and "800 EUR" in text
+        assert "Return on investment: Pilot group" in text and "Parcours" in text
         assert "likely increase of" in text
 
 
