@@ -14,8 +14,10 @@ another package's views or private names (``tests/test_layers.py`` checks it)::
     courses              programs, cohorts, sessions and attendance, e-learning, exercises
     packages, coaching,  side by side above courses: none of them imports another
     advocacy, certificates
-    lti                  the LTI 1.3 tool: launches into modules, deep linking, grades sent
-                         back through a projection of completions, rosters into cohorts
+    lti, impact          the LTI 1.3 tool: launches into modules, deep linking, grades sent
+                         back through a projection of completions, rosters into cohorts;
+                         side by side with it, impact: a cohort against colleagues not yet
+                         trained, formats compared, ROI (over courses, coaching, advocacy)
     reports, privacy     dashboards over courses and coaching; personal-data export and
                          erasure, which reach every package below
     api                  /api/v1 over assessments, courses, coaching, advocacy, certificates,
@@ -130,6 +132,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lms.lti import init_app as init_lti
 
     init_lti(app)
+
+    from lms.impact import init_app as init_impact
+
+    init_impact(app)
 
     from lms.privacy import init_app as init_privacy
 

@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
         course_sessions,
         courses,
         exercises,
+        impact,
         jobs,
         me,
         members,
