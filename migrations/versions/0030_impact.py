@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0030_impact'
-down_revision = '0022_second_factor'
+down_revision = '0027_calendar'
 branch_labels = None
 depends_on = None
 
