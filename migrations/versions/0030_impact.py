@@ -1,7 +1,7 @@
 """impact: an organization's outcome values and training costs (the ROI's inputs)
 
 Revision ID: 0030_impact
-Revises: 0022_second_factor
+Revises: 0027_calendar
 Create Date: 2026-12-06
 
 """
