@@ -514,3 +514,24 @@ def member_manager(membership_id: int) -> Any:
                 return redirect(url_for("members.members"))
     return render_template("accounts/member_manager.html", member=member, form=form,
                            email=email, error=error), 422 if error else 200
+
+
+@org_bp.route("/members/<int:membership_id>/champion", methods=["POST"])
+@role_required(Role.HR, Role.ADMIN)
+def member_champion(membership_id: int) -> Any:
+    """Make a member their team's champion ("référent"), or stop it."""
+    member = get_in_org_or_404(Membership, membership_id)
+    if ConfirmForm().validate_on_submit():
+        wanted = request.form.get("champion") == "1"
+        try:
+            services.set_champion(membership=member, champion=wanted)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("%(name)s is now the champion of the team %(team)s.",
+                    name=member.user.display_name, team=member.team) if wanted else
+                  _("%(name)s is no longer a champion.", name=member.user.display_name),
+                  "success")
+    return redirect(url_for("members.members", page=request.args.get("page", type=int)))
