@@ -11,7 +11,8 @@ Nobody follows anyone in another organization, and nobody follows themselves.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from flask import g, has_request_context
+from sqlalchemy import exists, select
 
 from lms.accounts.models import Membership, User
 from lms.extensions import db
@@ -54,9 +55,17 @@ def follows(viewer: Membership, member: Membership) -> str | None:
     return None
 
 
+def manages_someone(member: Membership) -> bool:
+    """Whether anyone in the organization has ``member`` as their manager (asked once per
+    request: the menu's entries and the pages ask it again).
+    """
+    cache = g.setdefault("_manages_someone", {}) if has_request_context() else {}
+    if member.id not in cache:
+        cache[member.id] = db.session.scalar(select(exists().where(
+            Membership.manager_id == member.id)))
+    return bool(cache[member.id])
+
+
 def follows_anyone(viewer: Membership) -> bool:
     """Whether ``viewer`` has direct reports or is a champion with a team."""
-    if viewer.champion and viewer.team:
-        return True
-    return db.session.scalar(select(Membership.id).where(
-        Membership.manager_id == viewer.id).limit(1)) is not None
+    return bool(viewer.champion and viewer.team) or manages_someone(viewer)

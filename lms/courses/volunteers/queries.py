@@ -8,14 +8,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Membership, Role
 from lms.assessments import queries as skills
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
 from lms.courses.volunteers.models import ACCEPTED, DECLINED, Volunteer, VolunteerCall
-from lms.courses.volunteers.services import accepted_count, today
+from lms.courses.volunteers.services import today
 from lms.extensions import db
 
 # The starting level of someone without a skill map.
@@ -38,28 +38,37 @@ class OpenCall:
 
 def calls_for(membership: Membership) -> list[OpenCall]:
     """The open calls of the member's organization (deadline not passed, seats left) they are
-    not in the cohort of, and the calls they answered that are still open or accepted them —
-    soonest deadline first. Empty for anyone but a learner.
+    not in the cohort of, and the calls they answered that are still before their deadline —
+    soonest deadline first. Empty for anyone but a learner. A fixed number of queries, however
+    many calls are open.
     """
     if membership.role != Role.LEARNER:
         return []
     in_cohorts = select(Enrollment.cohort_id).where(Enrollment.membership_id == membership.id,
                                                    Enrollment.status != WITHDRAWN)
+    answered = select(Volunteer.call_id).where(Volunteer.membership_id == membership.id)
     calls = db.session.scalars(
         select(VolunteerCall).where(VolunteerCall.organization_id == membership.organization_id,
-                                    VolunteerCall.deadline >= today())
-        .options(selectinload(VolunteerCall.cohort).selectinload(Cohort.program))
-        .order_by(VolunteerCall.deadline, VolunteerCall.id)).all()
+                                    VolunteerCall.deadline >= today(),
+                                    VolunteerCall.cohort_id.not_in(in_cohorts)
+                                    | VolunteerCall.id.in_(answered))
+        .options(joinedload(VolunteerCall.cohort).joinedload(Cohort.program))
+        .order_by(VolunteerCall.deadline, VolunteerCall.id)).unique().all()
+    if not calls:
+        return []
+    ids = [c.id for c in calls]
     mine = {v.call_id: v for v in db.session.scalars(select(Volunteer).where(
-        Volunteer.membership_id == membership.id,
-        Volunteer.call_id.in_([c.id for c in calls])))} if calls else {}
-    enrolled = set(db.session.scalars(in_cohorts))
+        Volunteer.membership_id == membership.id, Volunteer.call_id.in_(ids)))}
+    accepted = dict(db.session.execute(  # type: ignore[arg-type]
+        select(Volunteer.call_id, func.count()).where(Volunteer.call_id.in_(ids),
+                                                      Volunteer.status == ACCEPTED)
+        .group_by(Volunteer.call_id)).all())
     out = []
     for call in calls:
-        left = call.seats - accepted_count(call)
+        left = max(call.seats - accepted.get(call.id, 0), 0)
         own = mine.get(call.id)
-        if own is not None or (left > 0 and call.cohort_id not in enrolled):
-            out.append(OpenCall(call=call, mine=own, seats_left=max(left, 0)))
+        if own is not None or left > 0:
+            out.append(OpenCall(call=call, mine=own, seats_left=left))
     return out
 
 
