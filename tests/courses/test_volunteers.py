@@ -166,3 +166,19 @@ def test_the_api_for_calls_and_volunteers(client, api_token, wave):
     again = client.post(f"{base}/volunteer-calls/{call_id}/volunteers/{vid}/decline",
                         headers=staff)
     assert again.status_code == 409
+
+
+def test_a_volunteer_s_note_is_exported_and_erased_with_them(wave):
+    from lms.privacy.export import collect
+    from lms.privacy.services import erase_member
+
+    w, cohort = wave
+    call = services.save_call(cohort=cohort, text="Appel", criteria="",
+                              deadline=services.today(), seats=3, by=w.member(w.trainer))
+    services.volunteer(call=call, membership=w.member(w.learners[0]), note="Je suis partante")
+    db.session.commit()
+    data, _files, _lines = collect(w.learners[0], w.org)
+    assert [v["note"] for v in data["enrollments"]["volunteering"]] == ["Je suis partante"]
+    erase_member(membership=w.member(w.learners[0]), by=None)
+    db.session.commit()
+    assert db.session.scalar(select(Volunteer.note)) == ""

@@ -77,7 +77,8 @@ def test_a_nudge_is_recorded_emailed_once_a_day_and_only_to_people_one_follows(
         response = client.post(f"/o/{w.org.slug}/team/{target.id}/nudge",
                                data={"message": "Ton quiz t'attend !"})
     assert response.status_code == 302
-    assert f"to={w.learners[0].email} subject=A word from Bea Boss" in caplog.text
+    # In the person's language (French when they chose none).
+    assert f"to={w.learners[0].email} subject=Un mot de Bea Boss" in caplog.text
     row = db.session.query(Nudge).one()
     assert (row.sender_id, row.recipient_id, row.as_role) == (member(boss, w.org).id,
                                                                target.id, "manager")
@@ -174,3 +175,20 @@ def test_a_learner_cannot_make_champions(client, login, people):
     target = w.member(w.learners[3])
     assert client.post(f"/o/{w.org.slug}/members/{target.id}/champion",
                        data={"champion": "1"}).status_code == 403
+
+
+def test_nudges_are_in_the_person_s_export_and_go_with_their_erasure(people):
+    from lms.accounts import nudges
+    from lms.privacy.export import collect
+    from lms.privacy.services import erase_member
+
+    w, boss = people
+    target = w.member(w.learners[0])
+    nudges.nudge(sender=member(boss, w.org), recipient=target, message="Ton quiz t'attend")
+    db.session.commit()
+    data, _files, _lines = collect(w.learners[0], w.org)
+    assert [n["message"] for n in data["account"]["nudges_received"]] == ["Ton quiz t'attend"]
+    erased = erase_member(membership=target, by=None)
+    db.session.commit()
+    assert erased.counts["nudges"] == 1
+    assert db.session.query(Nudge).count() == 0
