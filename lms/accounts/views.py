@@ -52,6 +52,7 @@ from lms.accounts.models import ApiToken, Invitation, Membership, Role, User
 from lms.core.errors import DomainError, NotFound
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
+from lms.core.web import commit_or_flash
 from lms.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -521,17 +522,11 @@ def member_manager(membership_id: int) -> Any:
 def member_champion(membership_id: int) -> Any:
     """Make a member their team's champion ("référent"), or stop it."""
     member = get_in_org_or_404(Membership, membership_id)
+    wanted = request.form.get("champion") == "1"
     if ConfirmForm().validate_on_submit():
-        wanted = request.form.get("champion") == "1"
-        try:
-            services.set_champion(membership=member, champion=wanted)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("%(name)s is now the champion of the team %(team)s.",
-                    name=member.user.display_name, team=member.team) if wanted else
-                  _("%(name)s is no longer a champion.", name=member.user.display_name),
-                  "success")
+        name = member.user.display_name
+        commit_or_flash(lambda: services.set_champion(membership=member, champion=wanted),
+                        _("%(name)s is now the champion of the team %(team)s.", name=name,
+                          team=member.team) if wanted else
+                        _("%(name)s is no longer a champion.", name=name))
     return redirect(url_for("members.members", page=request.args.get("page", type=int)))

@@ -147,10 +147,14 @@ def test_hr_sets_a_champion_on_the_members_page_and_through_the_api(client, logi
     hr = create_user(Role.HR, org=w.org)
     login(hr)
     target = w.member(w.learners[3])
+    assert "Make champion" in client.get(f"/o/{w.org.slug}/members").get_data(as_text=True)
     assert client.post(f"/o/{w.org.slug}/members/{target.id}/champion",
                        data={"champion": "1"}).status_code == 302
     db.session.refresh(target)
     assert target.champion
+    page = client.get(f"/o/{w.org.slug}/members").get_data(as_text=True)
+    assert "is now the champion of the team Marketing" in page
+    assert "Stop being champion" in page
     headers = api_token(hr)
     got = client.get(f"/api/v1/orgs/{w.org.slug}/members/{target.id}", headers=headers)
     assert got.get_json()["champion"] is True
