@@ -118,10 +118,34 @@ class Membership(OrganizationOwned, TimestampMixin, Base):
     # False once the company's directory deactivates the member (SCIM): access to the
     # organization ends while their learning records stay.
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # A champion ("référent") animates the advocacy of their team: they follow its members'
+    # progress and activity and may nudge them (lms.accounts.groups says who is in the group).
+    champion: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     organization: Mapped[Organization] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship(back_populates="memberships")
     manager: Mapped[Membership | None] = relationship(remote_side="Membership.id")
+
+
+class Nudge(OrganizationOwned, Base):
+    """A short e-mail a champion or a manager sent to someone they follow, kept so the daily
+    limit holds and the person can see who wrote to them.
+    """
+
+    __tablename__ = "nudges"
+    __table_args__ = (Index("ix_nudges_recipient_sent_at", "recipient_id", "sent_at"),)
+
+    sender_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memberships.id", ondelete="SET NULL"), index=True)
+    recipient_id: Mapped[int] = mapped_column(
+        ForeignKey("memberships.id", ondelete="CASCADE"))
+    # Why the sender may write: "manager" (a direct report) or "champion" (their group).
+    as_role: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    sender: Mapped[Membership | None] = relationship(foreign_keys=[sender_id])
+    recipient: Mapped[Membership] = relationship(foreign_keys=[recipient_id])
 
 
 class Invitation(OrganizationOwned, TimestampMixin, Base):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NoReturn
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -317,6 +317,23 @@ def set_manager(*, membership: Membership, manager: Membership | None) -> None:
     db.session.flush()
 
 
+def _champion_without_team() -> NoReturn:
+    raise ValidationFailed(_l("A champion animates their team: give this member a team first."),
+                           fields={"champion": _l("no team")})
+
+
+def set_champion(*, membership: Membership, champion: bool) -> None:
+    """Make a member their team's champion ("référent"), or stop it.
+
+    :raise ValidationFailed: making a champion of a member without a team (a champion follows
+        their team: see ``lms.accounts.groups``).
+    """
+    if champion and not membership.team:
+        _champion_without_team()
+    membership.champion = champion
+    db.session.flush()
+
+
 def find_manager(*, organization: Organization, email: str) -> Membership:
     """The member of ``organization`` with this e-mail, to be someone's manager.
 
@@ -343,7 +360,8 @@ class Provisioned:
 def provision_member(*, organization: Organization, email: str, role: str | Role,
                      display_name: str | None = None, team: str | None = None,
                      job_family: str | None = None, locale: str | None = None,
-                     granted_by: Membership | None = None) -> Provisioned:
+                     granted_by: Membership | None = None,
+                     champion: bool | None = None) -> Provisioned:
     """Create or update a person's membership, idempotent on e-mail (HR-system provisioning).
 
     The person's name and locale are only updated while they belong to no other organization:
@@ -351,7 +369,10 @@ def provision_member(*, organization: Organization, email: str, role: str | Role
 
     :param granted_by: the member acting (API, import), held to the roles they may grant;
         None for the server's operator (CLI, demo).
-    :raise ValidationFailed: bad e-mail, role, locale or an over-long field.
+    :param champion: make the member their team's champion (True), stop it (False), or leave
+        it as it is (None).
+    :raise ValidationFailed: bad e-mail, role, locale or an over-long field; a champion
+        without a team.
     :raise Forbidden: ``granted_by`` may not grant ``role`` or change this member's role.
     :raise Conflict: the change would leave the organization without an administrator.
     """
@@ -360,6 +381,12 @@ def provision_member(*, organization: Organization, email: str, role: str | Role
     _check_locale(locale)
     _check_length(display_name, "display_name", 200)
     user = find_user(email)
+    if champion:
+        # Checked before anything is written, so a refused row leaves nothing behind.
+        current_team = next((m.team for m in user.memberships
+                             if m.organization_id == organization.id), None) if user else None
+        if not ((team.strip() if team is not None else current_team) or None):
+            _champion_without_team()
     if granted_by is not None:
         current = next((m for m in user.memberships if m.organization_id == organization.id),
                        None) if user else None
@@ -378,6 +405,10 @@ def provision_member(*, organization: Organization, email: str, role: str | Role
     created = existing is None
     membership = add_member(organization=organization, user=user, role=role, team=team,
                             job_family=job_family)
+    if champion is not None:
+        set_champion(membership=membership, champion=champion)
+    elif membership.champion and not membership.team:
+        membership.champion = False  # a champion who lost their team has no group left
     return Provisioned(membership=membership, created=created)
 
 

@@ -51,7 +51,7 @@ from lms.accounts.models import ApiToken, Invitation, Membership, Role, User
 from lms.core.errors import DomainError, NotFound
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
-from lms.core.web import local_path
+from lms.core.web import commit_or_flash, local_path
 from lms.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -503,3 +503,18 @@ def member_manager(membership_id: int) -> Any:
                 return redirect(url_for("members.members"))
     return render_template("accounts/member_manager.html", member=member, form=form,
                            email=email, error=error), 422 if error else 200
+
+
+@org_bp.route("/members/<int:membership_id>/champion", methods=["POST"])
+@role_required(Role.HR, Role.ADMIN)
+def member_champion(membership_id: int) -> Any:
+    """Make a member their team's champion ("référent"), or stop it."""
+    member = get_in_org_or_404(Membership, membership_id)
+    wanted = request.form.get("champion") == "1"
+    if ConfirmForm().validate_on_submit():
+        name = member.user.display_name
+        commit_or_flash(lambda: services.set_champion(membership=member, champion=wanted),
+                        _("%(name)s is now the champion of the team %(team)s.", name=name,
+                          team=member.team) if wanted else
+                        _("%(name)s is no longer a champion.", name=name))
+    return redirect(url_for("members.members", page=request.args.get("page", type=int)))

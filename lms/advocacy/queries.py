@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from lms.accounts.models import Membership, Role, User
 from lms.advocacy.kpis import EventRecord
@@ -97,3 +97,28 @@ def my_events(organization_id: int, user_id: int, limit: int = 100,
         AdvocacyEvent.organization_id == organization_id,
         AdvocacyEvent.user_id == user_id).order_by(
         AdvocacyEvent.occurred_at.desc(), AdvocacyEvent.id.desc()).offset(offset).limit(limit)))
+
+
+def activity_with_consent(organization_id: int, user_ids: list[int], *, since: datetime
+                          ) -> dict[int, dict[str, Any]]:
+    """Per person who consents to their activity being collected (and only them), their
+    events since ``since``: ``events``, ``clicks`` and the time of the ``last`` one (None).
+    The people left out are those without consent in force: nothing of theirs is shown.
+    """
+    if not user_ids:
+        return {}
+    consenting = set(db.session.scalars(select(AdvocacyConsent.user_id).where(
+        AdvocacyConsent.organization_id == organization_id,
+        AdvocacyConsent.user_id.in_(user_ids), AdvocacyConsent.revoked_at.is_(None))))
+    out: dict[int, dict[str, Any]] = {
+        uid: {"events": 0, "clicks": 0, "last": None} for uid in consenting}
+    if not consenting:
+        return out
+    e = AdvocacyEvent
+    for uid, events, clicks, last in db.session.execute(
+            select(e.user_id, func.count(), func.coalesce(func.sum(e.clicks), 0),
+                   func.max(e.occurred_at))
+            .where(e.organization_id == organization_id, e.user_id.in_(consenting),
+                   e.occurred_at >= since).group_by(e.user_id)):
+        out[uid] = {"events": int(events), "clicks": int(clicks), "last": last}
+    return out

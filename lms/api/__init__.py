@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
         openapi,
         privacy,
         query,
+        teams,
     )
     from lms.api.base import bp
     from lms.core.ratelimit import limit_surface

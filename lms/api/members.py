@@ -20,7 +20,8 @@ def member_json(m: Membership) -> dict[str, Any]:
     """The API representation of a membership."""
     return {"id": m.id, "user_id": m.user_id, "email": m.user.email,
             "display_name": m.user.display_name, "role": m.role.value, "team": m.team,
-            "job_family": m.job_family, "manager_id": m.manager_id}
+            "job_family": m.job_family, "manager_id": m.manager_id,
+            "champion": m.champion}
 
 
 def _member_or_404(membership: Membership, member_id: int) -> Membership:
@@ -77,6 +78,8 @@ def provision_member(membership: Membership) -> Any:
     for key in ("display_name", "team", "job_family", "locale", "manager_email"):
         if data.get(key) is not None and not isinstance(data[key], str):
             fields[key] = _l("string expected")
+    if data.get("champion") is not None and not isinstance(data["champion"], bool):
+        fields["champion"] = _l("true or false expected")
     if fields:
         raise ValidationFailed(_l("invalid member"), fields=fields)
     # The role before, for the audit log (a role change is a sensitive action).
@@ -87,6 +90,7 @@ def provision_member(membership: Membership) -> Any:
         organization=membership.organization, email=data["email"], role=data["role"],
         display_name=data.get("display_name"), team=data.get("team"),
         job_family=data.get("job_family"), locale=data.get("locale"), granted_by=membership,
+        champion=data.get("champion"),
     )
     if "manager_email" in data:  # absent: unchanged; null or "": no manager
         email = (data["manager_email"] or "").strip()

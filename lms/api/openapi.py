@@ -31,7 +31,11 @@ MEMBER = {
                    "job_family": {"type": ["string", "null"]},
                    "manager_id": {"type": ["integer", "null"],
                                   "description": "The member's manager (a member id); set it "
-                                                 "with manager_email on POST."}},
+                                                 "with manager_email on POST."},
+                   "champion": {"type": "boolean",
+                                "description": "The member is their team's champion "
+                                               "(\"référent\"): they follow the other members "
+                                               "of their team."}},
 }
 
 
@@ -107,7 +111,12 @@ PATHS: dict[str, Any] = {
                                         "type": ["string", "null"],
                                         "description": "The manager's e-mail (a member); "
                                                        "null or \"\" for none; absent: "
-                                                       "unchanged"}}}}}},
+                                                       "unchanged"},
+                                    "champion": {
+                                        "type": ["boolean", "null"],
+                                        "description": "Make the member their team's "
+                                                       "champion (needs a team); absent or "
+                                                       "null: unchanged"}}}}}},
                  "responses": {"200": returns({"$ref": "#/components/schemas/Member"}, "updated"),
                                "201": returns({"$ref": "#/components/schemas/Member"}, "created"),
                                **errors(400, 401, 403, 404, 409, 422)}},

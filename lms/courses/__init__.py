@@ -4,7 +4,8 @@ lessons, quizzes and progress (a projection of xAPI statements).
 Sub-packages, as Indico nests its modules: ``programs`` (programs, modules, lessons and quizzes,
 the YAML format, the builder), ``cohorts`` (cohorts, enrolments, progress and completion),
 ``sessions`` (sessions, seats, approvals, attendance, sign-in), ``elearning`` (lessons read,
-quizzes taken) and ``exercises`` (on-the-job exercises and AFEST). Beside them: ``web`` (the
+quizzes taken), ``exercises`` (on-the-job exercises and AFEST) and ``volunteers`` (calls for
+volunteers for a pilot cohort). Beside them: ``web`` (the
 blueprint and the helpers every course page shares), ``statements`` (the xAPI vocabulary),
 ``signals``, ``skills`` (the link to the skill map) and ``demo``.
 """
@@ -39,6 +40,9 @@ def init_app(app: Flask) -> None:
     from lms.courses.sessions import models as session_models  # noqa: F401
     from lms.courses.sessions import views as session_views  # noqa: F401
     from lms.courses.statements import PROGRESS_VERBS
+    from lms.courses.volunteers import models as volunteer_models  # noqa: F401
+    from lms.courses.volunteers import views as volunteer_views  # noqa: F401
+    from lms.courses.volunteers.demo import demo_step as volunteers_demo_step
     from lms.xapi import projections
 
     app.register_blueprint(web.bp)  # with the routes of the views modules imported above
@@ -49,6 +53,7 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
     content.LOADERS.add(services.load_builtin_content)
     demo.STEPS.add(demo_step)
+    demo.STEPS.add(volunteers_demo_step)
     # Explicit, readable wiring: the xapi package knows nothing of courses.
     projections.register(progress.on_statement, verbs=PROGRESS_VERBS)
     # Same for skills: modules to recommend per gap, cohorts to filter the skill map by.

@@ -1,8 +1,9 @@
 """The "accounts.import_members" job: a CSV of people → memberships, with an error report.
 
 The CSV has a header row; ``email`` is required, ``role``, ``display_name`` (or ``name``),
-``team``, ``job_family``, ``locale`` and ``manager_email`` are optional (a missing role takes the
-job's default). Managers are set once every row is in, so a manager may be listed after the
+``team``, ``job_family``, ``locale``, ``manager_email`` and ``champion`` (yes/no, oui/non,
+1/0, true/false; empty leaves it unchanged) are optional (a missing role takes the job's
+default). Managers are set once every row is in, so a manager may be listed after the
 people they manage.
 Commas or semicolons separate fields (spreadsheets in French save with semicolons). Rows are
 provisioned in chunks; each chunk commits with the job's progress, so a job resumed after a
@@ -32,9 +33,12 @@ from lms.jobs.registry import ReportProgress
 KIND = "accounts.import_members"
 INPUT_NAME = "input.csv"
 REPORT_NAME = "errors.csv"
-COLUMNS = ("email", "role", "display_name", "team", "job_family", "locale", "manager_email")
+COLUMNS = ("email", "role", "display_name", "team", "job_family", "locale", "manager_email",
+           "champion")
 ALIASES = {"name": "display_name", "e-mail": "email", "mail": "email",
-           "manager": "manager_email"}
+           "manager": "manager_email", "référent": "champion", "referent": "champion"}
+YES = {"yes", "oui", "1", "true", "vrai", "x"}
+NO = {"no", "non", "0", "false", "faux"}
 MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -96,12 +100,16 @@ def _provision(org: Organization, row: dict[str, str], default_role: str,
     locale = row.get("locale") or None
     if locale and locale not in current_app.config["LANGUAGES"]:
         raise ValidationFailed("unsupported locale", fields={"locale": "use en or fr"})
+    flag = (row.get("champion") or "").lower()
+    if flag and flag not in YES | NO:
+        raise ValidationFailed("unknown champion value", fields={"champion": "use yes or no"})
     # The service validates e-mail and role before it writes anything, so a bad row leaves
     # nothing behind in the chunk's transaction.
     result = accounts.provision_member(
         organization=org, email=row.get("email", ""), role=role,
         display_name=row.get("display_name") or None, team=row.get("team") or None,
-        job_family=row.get("job_family") or None, locale=locale, granted_by=granted_by)
+        job_family=row.get("job_family") or None, locale=locale, granted_by=granted_by,
+        champion=(flag in YES) if flag else None)
     return result.created
 
 

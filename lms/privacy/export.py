@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import inspect, select
 
-from lms.accounts.models import Membership, Organization, User
+from lms.accounts.models import Membership, Nudge, Organization, User
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.assessments.models import Attempt, LevelValidation, SkillLevel
 from lms.certificates.models import Certificate
@@ -31,6 +31,7 @@ from lms.courses.elearning.models import LessonView, QuizAttempt
 from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
 from lms.courses.exercises.queries import screenshot_file
 from lms.courses.sessions.models import Attendance, SessionRegistration
+from lms.courses.volunteers.models import Volunteer
 from lms.extensions import db
 from lms.privacy.labels import EXPORT_LABELS
 from lms.privacy.statements import AGENT_KINDS, person_keys
@@ -89,6 +90,8 @@ def collect(user: User, organization: Organization | None = None,
     data["account"] = {
         "user": as_dict(user),
         "memberships": [{**as_dict(m), "organization": m.organization.name} for m in memberships],
+        # What their manager or their team's champion wrote to them.
+        "nudges_received": _all(select(Nudge).where(Nudge.recipient_id.in_(member_ids))),
     }
     step(1, len(KINDS))
     data["skill_attempts"] = {
@@ -105,6 +108,7 @@ def collect(user: User, organization: Organization | None = None,
             LessonView.enrollment_id.in_(enrollments))),
         "quiz_attempts": _all(select(QuizAttempt).where(
             QuizAttempt.enrollment_id.in_(enrollments))),
+        "volunteering": _all(select(Volunteer).where(Volunteer.membership_id.in_(member_ids))),
     }
     step(3, len(KINDS))
     data["attendance"] = {

@@ -41,6 +41,7 @@ from lms.accounts.models import (
     Invitation,
     LoginFailure,
     Membership,
+    Nudge,
     Organization,
     Role,
     User,
@@ -57,6 +58,7 @@ from lms.courses.elearning.models import QuizAttempt
 from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
 from lms.courses.exercises.queries import screenshot_file
 from lms.courses.sessions.models import SessionRegistration
+from lms.courses.volunteers.models import Volunteer
 from lms.extensions import db
 from lms.lti.models import LtiDeepLink, LtiPlatform, LtiUser
 from lms.privacy import statements
@@ -218,9 +220,18 @@ def _lti(e: Erasure) -> None:
                                                model.user_id == e.user.id))
 
 
+def _team(e: Erasure) -> None:
+    # Nudges are words between two people: those the person received or sent go; so do the
+    # notes they wrote when volunteering (the decisions stay, for the cohort's history).
+    e.count("nudges", _rows(db.session.execute(delete(Nudge).where(
+        (Nudge.recipient_id == e.membership.id) | (Nudge.sender_id == e.membership.id)))))
+    db.session.execute(update(Volunteer).where(Volunteer.membership_id == e.membership.id)
+                       .values(note=""))
+
+
 # In dependency order; each step reads only what the steps before it left.
-STEPS: list[Callable[[Erasure], None]] = [_lrs, _assessments, _courses, _coaching, _advocacy,
-                                          _certificates, _lti, _exports]
+STEPS: list[Callable[[Erasure], None]] = [_lrs, _assessments, _courses, _team, _coaching,
+                                          _advocacy, _certificates, _lti, _exports]
 
 # Columns that point at a person, scoped to an organization: re-pointed to the pseudonymous
 # account when the person stays a member elsewhere (see :func:`erase_member`).

@@ -1,12 +1,32 @@
-"""Read-only dashboards and exports across modules."""
+"""Read-only dashboards and exports across modules; "My team" for managers and champions."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the dashboards."""
+    """Register the dashboards and "My team", and the menu's test for the latter."""
+    from lms import demo
+    from lms.accounts import groups
+    from lms.accounts.authz import current_membership
+    from lms.reports import team_views
+    from lms.reports.demo import demo_step
     from lms.reports.views import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(team_views.bp)
+    demo.STEPS.add(demo_step)
+
+    @app.context_processor
+    def _team_nav() -> dict[str, Any]:
+        def show_team() -> bool:
+            """Whether the current member follows anyone (the "My team" menu entry)."""
+            try:
+                return groups.follows_anyone(current_membership())
+            except AttributeError:  # outside an organization
+                return False
+
+        return {"show_team": show_team}

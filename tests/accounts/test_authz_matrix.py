@@ -238,6 +238,25 @@ def test_foundation_endpoints_declare_the_documented_roles(app):
         "api.get_member": managers,
         "api.provision_member": {Role.HR, Role.ADMIN},
         "api.delete_member": {Role.ADMIN},
+        # My team: any member (whom they follow is decided per person: lms.accounts.groups).
+        "teams.team": None,
+        "teams.nudge": None,
+        "api.my_team": frozenset(),
+        "api.nudge_member": frozenset(),
+        "members.member_champion": {Role.HR, Role.ADMIN},
+        # Calls for volunteers: trainers and admins run them, learners answer them.
+        "courses.volunteers": {Role.TRAINER, Role.ADMIN},
+        "courses.save_call": {Role.TRAINER, Role.ADMIN},
+        "courses.accept_volunteer": {Role.TRAINER, Role.ADMIN},
+        "courses.decline_volunteer": {Role.TRAINER, Role.ADMIN},
+        "courses.volunteer_call": {Role.LEARNER},
+        "courses.volunteer": {Role.LEARNER},
+        "api.list_calls": frozenset(),
+        "api.save_call": {Role.TRAINER, Role.ADMIN},
+        "api.get_call": {Role.TRAINER, Role.ADMIN},
+        "api.volunteer": {Role.LEARNER},
+        "api.accept_volunteer": {Role.TRAINER, Role.ADMIN},
+        "api.decline_volunteer": {Role.TRAINER, Role.ADMIN},
     }
     for endpoint, roles in expected.items():
         declared = getattr(app.view_functions[endpoint], REQUIRED_ROLES_ATTR, None)

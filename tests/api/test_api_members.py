@@ -286,7 +286,7 @@ def test_get_one_member(client, create_user, create_org, api_token):
     body = client.get(f"/api/v1/orgs/{org.slug}/members/{member.id}", headers=headers).get_json()
     assert body == {"id": member.id, "user_id": learner.id, "email": learner.email,
                     "display_name": learner.display_name, "role": "learner", "team": "Ventes",
-                    "job_family": None, "manager_id": None}
+                    "job_family": None, "manager_id": None, "champion": False}
     stranger = create_user(Role.LEARNER, org=create_org())
     foreign_id = stranger.memberships[0].id
     assert_error(client.get(f"/api/v1/orgs/{org.slug}/members/{foreign_id}", headers=headers),

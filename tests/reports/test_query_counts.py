@@ -21,9 +21,11 @@ PAGES = {
     # on-the-job (AFEST) plan.
     Role.TRAINER: {"/o/acme/": 18, "/o/acme/cohorts": 12, "/o/acme/cohorts/{cohort}": 20},
     # The advocacy page: two more for the tiles' previous period and the weekly trends.
-    Role.HR: {"/o/acme/": 13, "/o/acme/advocacy": 18},
+    # HR: one on each page for the menu's "My team" entry (does the member manage anyone?).
+    Role.HR: {"/o/acme/": 14, "/o/acme/advocacy": 19},
 }
-LEARNER_DASHBOARD = 30  # one for "has the learner a skill map yet?"
+# One for "has the learner a skill map yet?", one for the open calls for volunteers.
+LEARNER_DASHBOARD = 31
 
 
 def _queries(client, count_queries, url: str) -> int:

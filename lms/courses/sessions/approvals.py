@@ -18,9 +18,10 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
+from lms.accounts import groups
 from lms.accounts.models import Membership, Role
 from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.mail import send_mail
@@ -43,9 +44,7 @@ DECIDERS = (Role.HR, Role.ADMIN)
 REASON_MAX = 500
 
 
-def manages_someone(member: Membership) -> bool:
-    """Whether anyone in the organization has ``member`` as their manager."""
-    return bool(db.session.scalar(select(exists().where(Membership.manager_id == member.id))))
+manages_someone = groups.manages_someone
 
 
 def may_see_approvals(member: Membership) -> bool:
