@@ -7,6 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the dashboards."""
+    from lms.reports import sharing_views  # noqa: F401 (its routes on the dashboards' bp)
     from lms.reports.views import bp
 
     app.register_blueprint(bp)

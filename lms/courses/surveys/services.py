@@ -137,9 +137,9 @@ def apply_rules(*, now: datetime | None = None,
         rules = rules.where(SurveyRule.organization_id == organization_id)
     created = []
     for rule in db.session.scalars(rules).all():
-        taken = set(db.session.execute(
+        taken = {(m, o) for m, o in db.session.execute(
             select(SurveyInvitation.membership_id, SurveyInvitation.occasion)
-            .where(SurveyInvitation.rule_id == rule.id)).tuples())
+            .where(SurveyInvitation.rule_id == rule.id))}
         for membership_id, cohort_id, occasion, session_id, module_id in _occasions(rule, now):
             if (membership_id, occasion) in taken:
                 continue
