@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
         openapi,
         privacy,
         query,
+        surveys,
     )
     from lms.api.base import bp
     from lms.core.ratelimit import limit_surface

@@ -74,9 +74,10 @@ def followup_results(organization_id: int, *, cohort_id: int | None = None
     """The results of the follow-up (level 3) surveys answered in the organization (or one
     cohort): what people say they now do differently.
     """
-    survey_ids = db.session.scalars(select(SurveyResponse.survey_id.distinct()).where(
+    survey_ids = db.session.scalars(select(SurveyResponse.survey_id).where(
         SurveyResponse.organization_id == organization_id,
-        *([SurveyResponse.cohort_id == cohort_id] if cohort_id is not None else [])))
+        *([SurveyResponse.cohort_id == cohort_id] if cohort_id is not None else []))
+        .distinct())
     surveys = db.session.scalars(select(Survey).where(
         Survey.id.in_(list(survey_ids)), Survey.kind == FOLLOWUP).order_by(Survey.id))
     return [(s, results(s, organization_id=organization_id, cohort_id=cohort_id))
