@@ -41,6 +41,7 @@ def init_app(app: Flask) -> None:
     from lms.courses.sessions import views as session_views  # noqa: F401
     from lms.courses.statements import PROGRESS_VERBS
     from lms.courses.surveys import models as survey_models  # noqa: F401
+    from lms.courses.surveys.demo import demo_step as survey_demo_step
     from lms.courses.surveys import services as survey_services
     from lms.courses.surveys import views as survey_views  # noqa: F401
     from lms.jobs.periodic import register_periodic
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
     content.LOADERS.add(services.load_builtin_content)
     demo.STEPS.add(demo_step)
+    demo.STEPS.add(survey_demo_step, after=demo_step)
     # Surveys go out by their programs' rules, checked every quarter of an hour.
     register_periodic("courses.survey_rules", 900, survey_services.run_rules)
     # Explicit, readable wiring: the xapi package knows nothing of courses.

@@ -17,8 +17,7 @@ from lms.assessments.surveys import ContentError, load_templates, parse_survey
 from lms.core.errors import Conflict, ValidationFailed
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import COMPLETED, ModuleProgress
-from lms.courses.sessions.services import half_days, record_attendance, register, \
-    schedule_session
+from lms.courses.sessions.services import half_days, record_attendance, register, schedule_session
 from lms.courses.surveys import queries, services
 from lms.courses.surveys.models import SurveyInvitation, SurveyResponse
 from lms.extensions import db
@@ -257,3 +256,23 @@ def test_another_organization_sees_none_of_the_answers(app, client, login, creat
         w.member(w.learners[0])) else db.session.scalars(select(SurveyInvitation)).first()
     assert client.get(f"/o/{other.slug}/surveys/answer/{invitation.id}").status_code == 404
     assert client.get(f"/o/{w.org.slug}/surveys").status_code == 404
+
+
+def test_the_demo_has_answered_surveys_a_readiness_survey_and_two_people_named():
+    from lms.accounts.models import User
+    from lms.content import load_builtin_content
+    from lms.demo import load_demo
+
+    load_builtin_content()
+    load_demo()
+    db.session.commit()
+    satisfaction, readiness = template("satisfaction"), template("readiness")
+    pilot = db.session.scalars(select(SurveyResponse).where(
+        SurveyResponse.survey_id == satisfaction.id)).all()
+    shown = queries.results(satisfaction, organization_id=pilot[0].organization_id,
+                            cohort_id=pilot[0].cohort_id)
+    assert shown.answers == 5 and shown.shown
+    waiting = queries.results(readiness, organization_id=pilot[0].organization_id)
+    assert waiting.answers == 2 and not waiting.shown
+    assert sorted(db.session.scalars(select(User.display_name).where(
+        User.named_in_results.is_(True)))) == ["Camille Martin", "Hugo Bernard"]

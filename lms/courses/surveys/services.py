@@ -115,12 +115,12 @@ def _occasions(rule: SurveyRule, now: datetime) -> list[tuple[int, int, str, int
                    e.organization_id == rule.organization_id,
                    p.updated_at <= due, p.updated_at >= due - LATE_LIMIT))
         return [(m, c, f"enrollment:{eid}", None, rule.module_id) for m, c, eid in rows]
-    rows = db.session.execute(
+    starting = db.session.execute(
         select(e.membership_id, e.cohort_id).join(Cohort, Cohort.id == e.cohort_id)
         .where(Cohort.program_id == rule.program_id, live,
                e.organization_id == rule.organization_id,
                (Cohort.starts_on.is_(None)) | (Cohort.starts_on > now.date())))
-    return [(m, c, f"cohort:{c}", None, None) for m, c in rows]
+    return [(m, c, f"cohort:{c}", None, None) for m, c in starting]
 
 
 def apply_rules(*, now: datetime | None = None,

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from lms.core.models import utcnow
 from lms.courses.statements import ANSWERED, iri
 from lms.courses.surveys.models import SurveyInvitation
 from lms.xapi.builders import agent_for_user, base_url
-from lms.core.models import utcnow
 
 SURVEY_TYPE = "http://id.tincanapi.com/activitytype/survey"
 
