@@ -74,6 +74,9 @@ DETAILS = {
     "timeline": r"/timeline$",
     "certificate": r"/certificates/\d+$",
     "job": r"/jobs/\d+$",
+    "survey-answer": r"/surveys/answer/\d+$",
+    "survey-results": r"/surveys/\d+/results$",
+    "program-surveys": r"/programs/\d+/surveys$",
 }
 SERIOUS = ("serious", "critical")
 
