@@ -41,9 +41,9 @@ def init_app(app: Flask) -> None:
     from lms.courses.sessions import views as session_views  # noqa: F401
     from lms.courses.statements import PROGRESS_VERBS
     from lms.courses.surveys import models as survey_models  # noqa: F401
-    from lms.courses.surveys.demo import demo_step as survey_demo_step
     from lms.courses.surveys import services as survey_services
     from lms.courses.surveys import views as survey_views  # noqa: F401
+    from lms.courses.surveys.demo import demo_step as survey_demo_step
     from lms.jobs.periodic import register_periodic
     from lms.xapi import projections
 
