@@ -23,7 +23,8 @@ PAGES = {
     # The advocacy page: two more for the tiles' previous period and the weekly trends.
     Role.HR: {"/o/acme/": 13, "/o/acme/advocacy": 18},
 }
-LEARNER_DASHBOARD = 30  # one for "has the learner a skill map yet?"
+# One for "has the learner a skill map yet?", one for the surveys waiting for an answer.
+LEARNER_DASHBOARD = 31
 
 
 def _queries(client, count_queries, url: str) -> int:

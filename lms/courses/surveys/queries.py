@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Membership
 from lms.assessments.models import FOLLOWUP, Survey
@@ -16,8 +17,12 @@ from lms.extensions import db
 
 
 def open_invitations(membership: Membership) -> list[SurveyInvitation]:
-    """The surveys waiting for the person's answer, oldest first."""
-    return list(db.session.scalars(select(SurveyInvitation).where(
+    """The surveys waiting for the person's answer, oldest first (with what the dashboard
+    card shows of each, loaded in the same query).
+    """
+    i = SurveyInvitation
+    return list(db.session.scalars(select(i).options(
+        joinedload(i.survey), joinedload(i.cohort), joinedload(i.module)).where(
         SurveyInvitation.membership_id == membership.id,
         SurveyInvitation.answered_at.is_(None)).order_by(SurveyInvitation.created_at,
                                                          SurveyInvitation.id)))
