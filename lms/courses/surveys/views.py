@@ -19,7 +19,7 @@ from lms.accounts.authz import (
     role_required,
 )
 from lms.assessments.models import Survey
-from lms.assessments.surveys import KIND_LABELS, LIKERT_LABELS, csv_rows, min_answers
+from lms.assessments.surveys import KIND_LABELS, LIKERT_LABELS, Results, csv_rows, min_answers
 from lms.assessments.surveys import visible_surveys as surveys_of
 from lms.core import csvexport
 from lms.core.errors import DomainError, NotFound
@@ -33,11 +33,6 @@ from lms.extensions import db
 TRIGGER_LABELS = {"after_session": _l("After each session attended"),
                   "after_module": _l("Some days after the module is completed"),
                   "before_start": _l("Before the cohort starts")}
-
-
-def _survey_or_404(survey_id: int) -> Survey:
-    return get_or_404(Survey, survey_id, outside=lambda s: s.organization_id not in (
-        None, current_organization().id))
 
 
 @bp.route("/surveys/answer/<int:invitation_id>", methods=["GET", "POST"])
@@ -122,22 +117,26 @@ def survey_overview() -> Any:
                            survey_kinds=KIND_LABELS, minimum=min_answers(), **page_context())
 
 
-def _scope() -> tuple[Cohort | None, int | None]:
+def _results(survey_id: int) -> tuple[Survey, Cohort | None, int | None, Results]:
+    """The survey and its results for the ``cohort`` or ``program`` the query string names
+    (404 for another organization's).
+    """
+    survey = get_or_404(Survey, survey_id, outside=lambda s: s.organization_id not in (
+        None, current_organization().id))
     cohort_id = form_int(request.args.get("cohort"))
     cohort = get_in_org_or_404(Cohort, cohort_id) if cohort_id is not None else None
-    program_id = form_int(request.args.get("program"))
-    return cohort, (cohort.program_id if cohort is not None else program_id)
+    program_id = cohort.program_id if cohort is not None else form_int(request.args.get("program"))
+    results = queries.results(survey, organization_id=current_organization().id,
+                              program_id=program_id,
+                              cohort_id=cohort.id if cohort is not None else None)
+    return survey, cohort, program_id, results
 
 
 @bp.get("/surveys/<int:survey_id>/results")
 @role_required(*MANAGER_ROLES)
 def survey_results(survey_id: int) -> Any:
     """A survey's results, for a cohort or a program, from the minimum number of answers."""
-    survey = _survey_or_404(survey_id)
-    cohort, program_id = _scope()
-    results = queries.results(survey, organization_id=current_organization().id,
-                              program_id=program_id,
-                              cohort_id=cohort.id if cohort is not None else None)
+    survey, cohort, program_id, results = _results(survey_id)
     return render_template("courses/survey_results.html", survey=survey, cohort=cohort,
                            program_id=program_id, results=results, survey_kinds=KIND_LABELS,
                            **page_context())
@@ -147,13 +146,8 @@ def survey_results(survey_id: int) -> Any:
 @role_required(*MANAGER_ROLES)
 def survey_results_csv(survey_id: int) -> Any:
     """The results as CSV (formula-safe); empty below the minimum number of answers."""
-    survey = _survey_or_404(survey_id)
-    cohort, program_id = _scope()
-    results = queries.results(survey, organization_id=current_organization().id,
-                              program_id=program_id,
-                              cohort_id=cohort.id if cohort is not None else None)
+    survey, cohort, _program_id, results = _results(survey_id)
     header = [_("item"), _("question"), _("type"), _("value"), _("answer"), _("count"),
               _("mean")]
     name = f"survey-{survey.key}" + (f"-cohort-{cohort.id}" if cohort else "") + ".csv"
     return csvexport.download(name, header, csv_rows(results, current_language()))
-
