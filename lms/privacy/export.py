@@ -31,6 +31,7 @@ from lms.courses.elearning.models import LessonView, QuizAttempt
 from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
 from lms.courses.exercises.queries import screenshot_file
 from lms.courses.sessions.models import Attendance, SessionRegistration
+from lms.courses.surveys.models import SurveyInvitation, SurveyResponse
 from lms.extensions import db
 from lms.privacy.labels import EXPORT_LABELS
 from lms.privacy.statements import AGENT_KINDS, person_keys
@@ -105,6 +106,12 @@ def collect(user: User, organization: Organization | None = None,
             LessonView.enrollment_id.in_(enrollments))),
         "quiz_attempts": _all(select(QuizAttempt).where(
             QuizAttempt.enrollment_id.in_(enrollments))),
+        # Answers to anonymous surveys are kept without the person: only the invitations (and
+        # the answers to named surveys) are theirs.
+        "survey_invitations": _all(select(SurveyInvitation).where(
+            SurveyInvitation.membership_id.in_(member_ids))),
+        "survey_answers": _all(select(SurveyResponse).where(
+            SurveyResponse.membership_id.in_(member_ids))),
     }
     step(3, len(KINDS))
     data["attendance"] = {

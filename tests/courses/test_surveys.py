@@ -276,3 +276,14 @@ def test_the_demo_has_answered_surveys_a_readiness_survey_and_two_people_named()
     assert waiting.answers == 2 and not waiting.shown
     assert sorted(db.session.scalars(select(User.display_name).where(
         User.named_in_results.is_(True)))) == ["Camille Martin", "Hugo Bernard"]
+
+
+def test_the_personal_data_export_lists_the_invitations_but_no_anonymous_answer(surveyed):
+    from lms.privacy.export import collect
+
+    w = surveyed
+    services.answer(invitation=invitation_of(w, w.learners[0]), raw=ANSWERS)
+    db.session.commit()
+    data, _files, _lines = collect(w.learners[0], w.org)
+    (invitation,) = data["enrollments"]["survey_invitations"]
+    assert invitation["answered_at"] and data["enrollments"]["survey_answers"] == []
