@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_RESET_TTL_SECONDS": 3600,
     "PASSWORD_RESET_MAX_PER_ACCOUNT": 3,
     "PASSWORD_RESET_MAX_PER_ADDRESS": 10,
+    # Survey results are shown from this many answers, so nobody's answer can be picked out.
+    "SURVEY_MIN_ANSWERS": 5,
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
     "MAIL_FROM": "relais@localhost",

@@ -120,6 +120,11 @@ class ProfileForm(FlaskForm):
     locale = SelectField(_l("Language"), choices=[SelectChoice("", _l("Browser default")),
                                                   SelectChoice("en", "English"),
                                                   SelectChoice("fr", "Français")])
+    named_in_results = BooleanField(
+        _l("I agree to be named in internal results"),
+        description=_l("Your name may then appear among the people thanked in the results "
+                       "shared inside the company (newsletter, management meeting). Off by "
+                       "default; you can change your mind at any time."))
     submit = SubmitField(_l("Save"))
 
 

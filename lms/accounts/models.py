@@ -88,6 +88,9 @@ class User(UserMixin, TimestampMixin, Base):
     # None until the person sets a password through their invitation.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The person agreed to be named in the results shared internally (newsletter, management
+    # meeting); off until they tick it on their profile.
+    named_in_results: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

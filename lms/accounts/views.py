@@ -311,6 +311,7 @@ def profile() -> Any:
     if form.validate_on_submit():
         current_user.display_name = form.display_name.data.strip()
         current_user.locale = form.locale.data or None
+        current_user.named_in_results = bool(form.named_in_results.data)
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("accounts.profile"))

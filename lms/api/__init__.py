@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
         openapi,
         privacy,
         query,
+        surveys,
         teams,
     )
     from lms.api.base import bp

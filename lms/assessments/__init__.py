@@ -11,9 +11,11 @@ def init_app(app: Flask) -> None:
     from lms.assessments import views
     from lms.assessments.demo import demo_step
     from lms.assessments.services import load_builtin_content
+    from lms.assessments.surveys import load_templates
     from lms.assessments.views import bp
 
     app.register_blueprint(bp)
     app.add_template_filter(views.localized, "localized")
     content.LOADERS.add(load_builtin_content)
+    content.LOADERS.add(load_templates)
     demo.STEPS.add(demo_step)

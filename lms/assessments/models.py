@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Membership, Organization, OrganizationOwned, User
@@ -207,3 +207,35 @@ class SkillLevel(OrganizationOwned, Base):
     measured: Mapped[int] = mapped_column()  # the ladder's floor
     shown: Mapped[int] = mapped_column()  # levels 4-5 only once validated
     pending: Mapped[int | None] = mapped_column()  # 4 or 5 waiting for a trainer
+
+
+# Survey kinds: Kirkpatrick level 1 right after a session or module, level 3 some weeks later,
+# and the readiness (or resistance) survey before a programme starts.
+SATISFACTION, FOLLOWUP, READINESS = "satisfaction", "followup", "readiness"
+SURVEY_KINDS = (SATISFACTION, FOLLOWUP, READINESS)
+# Item types: a 1-5 agreement scale, one choice, several choices, free text.
+LIKERT, SINGLE, MULTIPLE, TEXT = "likert", "single", "multiple", "text"
+ITEM_TYPES = (LIKERT, SINGLE, MULTIPLE, TEXT)
+
+
+class Survey(TimestampMixin, Base):
+    """An unscored questionnaire: a built-in template (no organization) or an organization's.
+
+    Items are kept as JSON (``[{"key", "type", "text", "options", "required"}]``): a survey is
+    answered whole and its answers are aggregated, never scored item by item.
+    """
+
+    __tablename__ = "surveys"
+    __table_args__ = (UniqueConstraint("organization_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    # Anonymous: answers are kept without the person, and their statements carry no answer.
+    anonymous: Mapped[bool] = mapped_column(default=True, server_default=true())
+    title: Mapped[dict[str, str]] = mapped_column(JSON)
+    description: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

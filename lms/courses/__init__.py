@@ -7,7 +7,8 @@ the YAML format, the builder), ``cohorts`` (cohorts, enrolments, progress and co
 quizzes taken), ``exercises`` (on-the-job exercises and AFEST) and ``volunteers`` (calls for
 volunteers for a pilot cohort). Beside them: ``web`` (the
 blueprint and the helpers every course page shares), ``statements`` (the xAPI vocabulary),
-``signals``, ``skills`` (the link to the skill map) and ``demo``.
+``signals``, ``skills`` (the link to the skill map) and ``demo``; ``surveys`` (surveys
+sent by rules on programs, their answers and results).
 """
 
 from __future__ import annotations
@@ -40,9 +41,14 @@ def init_app(app: Flask) -> None:
     from lms.courses.sessions import models as session_models  # noqa: F401
     from lms.courses.sessions import views as session_views  # noqa: F401
     from lms.courses.statements import PROGRESS_VERBS
+    from lms.courses.surveys import models as survey_models  # noqa: F401
+    from lms.courses.surveys import services as survey_services
+    from lms.courses.surveys import views as survey_views  # noqa: F401
+    from lms.courses.surveys.demo import demo_step as survey_demo_step
     from lms.courses.volunteers import models as volunteer_models  # noqa: F401
     from lms.courses.volunteers import views as volunteer_views  # noqa: F401
     from lms.courses.volunteers.demo import demo_step as volunteers_demo_step
+    from lms.jobs.periodic import register_periodic
     from lms.xapi import projections
 
     app.register_blueprint(web.bp)  # with the routes of the views modules imported above
@@ -54,6 +60,9 @@ def init_app(app: Flask) -> None:
     content.LOADERS.add(services.load_builtin_content)
     demo.STEPS.add(demo_step)
     demo.STEPS.add(volunteers_demo_step)
+    demo.STEPS.add(survey_demo_step, after=demo_step)
+    # Surveys go out by their programs' rules, checked every quarter of an hour.
+    register_periodic("courses.survey_rules", 900, survey_services.run_rules)
     # Explicit, readable wiring: the xapi package knows nothing of courses.
     projections.register(progress.on_statement, verbs=PROGRESS_VERBS)
     # Same for skills: modules to recommend per gap, cohorts to filter the skill map by.

@@ -31,6 +31,7 @@ from lms.courses.elearning.models import LessonView, QuizAttempt
 from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
 from lms.courses.exercises.queries import screenshot_file
 from lms.courses.sessions.models import Attendance, SessionRegistration
+from lms.courses.surveys.models import SurveyInvitation, SurveyResponse
 from lms.courses.volunteers.models import Volunteer
 from lms.extensions import db
 from lms.privacy.labels import EXPORT_LABELS
@@ -109,6 +110,12 @@ def collect(user: User, organization: Organization | None = None,
         "quiz_attempts": _all(select(QuizAttempt).where(
             QuizAttempt.enrollment_id.in_(enrollments))),
         "volunteering": _all(select(Volunteer).where(Volunteer.membership_id.in_(member_ids))),
+        # Answers to anonymous surveys are kept without the person: only the invitations (and
+        # the answers to named surveys) are theirs.
+        "survey_invitations": _all(select(SurveyInvitation).where(
+            SurveyInvitation.membership_id.in_(member_ids))),
+        "survey_answers": _all(select(SurveyResponse).where(
+            SurveyResponse.membership_id.in_(member_ids))),
     }
     step(3, len(KINDS))
     data["attendance"] = {

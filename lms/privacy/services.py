@@ -58,6 +58,7 @@ from lms.courses.elearning.models import QuizAttempt
 from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
 from lms.courses.exercises.queries import screenshot_file
 from lms.courses.sessions.models import SessionRegistration
+from lms.courses.surveys.models import SurveyResponse
 from lms.courses.volunteers.models import Volunteer
 from lms.extensions import db
 from lms.lti.models import LtiDeepLink, LtiPlatform, LtiUser
@@ -106,6 +107,9 @@ def _courses(e: Erasure) -> None:
         .values(answers={}))))
     db.session.execute(update(SessionRegistration).where(
         SessionRegistration.enrollment_id.in_(e.enrollment_ids)).values(decline_reason=None))
+    # Answers to a named survey are the person's; anonymous ones were never tied to them.
+    db.session.execute(delete(SurveyResponse).where(
+        SurveyResponse.membership_id == e.membership.id))
     submissions = db.session.scalars(select(ExerciseSubmission).where(
         ExerciseSubmission.enrollment_id.in_(e.enrollment_ids))).all()
     clear_hand_ins(submissions, e.files)

@@ -8,11 +8,16 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the dashboards and "My team", and the menu's test for the latter."""
+    """Register the dashboards, "Results to share" and "My team", and the menu's test for
+    "My team".
+    """
     from lms import demo
     from lms.accounts import groups
     from lms.accounts.authz import current_membership
-    from lms.reports import team_views
+    from lms.reports import (
+        sharing_views,  # noqa: F401 (its routes on the dashboards' bp)
+        team_views,
+    )
     from lms.reports.demo import demo_step
     from lms.reports.views import bp
 

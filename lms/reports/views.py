@@ -18,6 +18,7 @@ from lms.core.models import utcnow
 from lms.core.web import localized
 from lms.courses.exercises.queries import count_to_review, due_for, to_review
 from lms.courses.sessions.calendar import local
+from lms.courses.surveys.queries import open_invitations
 from lms.courses.volunteers.queries import calls_for
 from lms.courses.web import KIND_LABELS
 from lms.reports import pace, queries
@@ -52,6 +53,7 @@ def dashboard() -> Any:
         context.update(programs=queries.my_programs(me), step_url=step_url,
                        due=due_for(me), session=queries.next_session(me, now=now),
                        followup=coaching.next_followup(me, now=now), calls=calls_for(me),
+                       surveys=open_invitations(me),
                        # The questionnaire card leads until the first skill map is in.
                        skill_map_done=bool(skills.submitted_attempts(me.id)),
                        to_share=calendar.open_now(org.id, now.date()))

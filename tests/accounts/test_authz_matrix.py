@@ -263,6 +263,34 @@ def test_foundation_endpoints_declare_the_documented_roles(app):
         assert declared == (frozenset(roles) if roles is not None else None), endpoint
 
 
+def test_survey_and_results_endpoints_declare_their_roles(app):
+    # Learners answer their own surveys; trainers and admins set the rules; trainers, HR and
+    # admins read results (anonymous, from the minimum number of answers) and the sheet to share.
+    staff, managers = {Role.TRAINER, Role.ADMIN}, {Role.TRAINER, Role.HR, Role.ADMIN}
+    expected = {
+        "courses.survey_answer": None,
+        "courses.program_surveys": staff,
+        "courses.add_survey_rule": staff,
+        "courses.delete_survey_rule": staff,
+        "courses.survey_overview": managers,
+        "courses.survey_results": managers,
+        "courses.survey_results_csv": managers,
+        "reports.results_to_share": managers,
+        "reports.results_to_share_pdf": managers,
+        "api.list_surveys": managers,
+        "api.list_survey_rules": staff,
+        "api.create_survey_rule": staff,
+        "api.delete_survey_rule": staff,
+        "api.list_survey_invitations": set(),
+        "api.answer_survey": set(),
+        "api.survey_results": managers,
+        "api.results_to_share": managers,
+    }
+    for endpoint, roles in expected.items():
+        declared = getattr(app.view_functions[endpoint], REQUIRED_ROLES_ATTR, None)
+        assert declared == (frozenset(roles) if roles is not None else None), endpoint
+
+
 # Admitted roles are left out: each route's own tests cover what it writes.
 WRITE_CASES = [pytest.param(route, role, where,
                             id=f"{route.method} {route.rule}|{role.value}|{where}")

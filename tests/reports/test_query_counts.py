@@ -24,8 +24,9 @@ PAGES = {
     # HR: one on each page for the menu's "My team" entry (does the member manage anyone?).
     Role.HR: {"/o/acme/": 14, "/o/acme/advocacy": 19},
 }
-# One for "has the learner a skill map yet?", one for the open calls for volunteers.
-LEARNER_DASHBOARD = 31
+# One for "has the learner a skill map yet?", one for the open calls for volunteers, one for
+# the surveys waiting for an answer.
+LEARNER_DASHBOARD = 32
 
 
 def _queries(client, count_queries, url: str) -> int:
