@@ -18,10 +18,10 @@ from sqlalchemy import select
 from lms.accounts.authz import STAFF_ROLES, current_membership, current_organization, role_required
 from lms.accounts.models import Membership, Role, User
 from lms.core.errors import DomainError
+from lms.core.markdown import render_markdown
 from lms.core.web import form_date, form_int, get_or_404
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
 from lms.courses.cohorts.queries import cohorts, enrollments
-from lms.courses.elearning.rendering import render_markdown
 from lms.courses.exercises.models import RUBRIC_LEVELS, AfestPlan, ExerciseSubmission
 from lms.courses.exercises.queries import (
     NOT_SUBMITTED,
