@@ -129,7 +129,7 @@ def people(organization_id: int, version: CharterVersion, *, team: str | None = 
     """
     accepted = dict(db.session.execute(select(
         CharterAcceptance.membership_id, CharterAcceptance.accepted_at).where(
-        CharterAcceptance.version_id == version.id)).tuples())
+        CharterAcceptance.version_id == version.id)).all())
     stmt = (select(Membership).join(User).where(
         Membership.organization_id == organization_id, Membership.active.is_(True))
         .order_by(func.lower(User.display_name), Membership.id))
