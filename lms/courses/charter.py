@@ -39,7 +39,8 @@ def exercises_section(membership: Membership, now: datetime) -> Section | None:
     horizon = (now + timedelta(days=DUE_SOON_DAYS)).date()
     slug = membership.organization.slug
     items = [Item(
-        gettext("Overdue: %(title)s", title=localized(d.module.title)) if d.overdue
+        gettext("Overdue: %(title)s", title=localized(d.module.title))
+        if d.due_on and d.due_on < now.date()
         else localized(d.module.title),
         absolute(f"/o/{slug}/training/{d.enrollment.id}/exercises/{d.module.id}"),
         datetime.combine(d.due_on, datetime.min.time(), tzinfo=now.tzinfo) if d.due_on else None)
