@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import or_, select, update
@@ -137,12 +137,13 @@ def _message(user: User, digests: list[OrganizationDigest]) -> EmailMessage:
         context = {"user": user, "digests": digests, "unsubscribe": link,
                    "preferences": absolute("/account/notifications")}
         msg = EmailMessage()
-        msg["Subject"] = gettext("Your Relais digest: %(count)d thing(s) to do",
-                                 count=sum(len(s.items) for d in digests for s in d.sections))
+        msg["Subject"] = ngettext("Your Relais digest: %(num)d thing to do",
+                                  "Your Relais digest: %(num)d things to do",
+                                  sum(len(s.items) for d in digests for s in d.sections))
         # The environment's templates directly: the periodic run has no request, so no
         # request context processors.
         env = current_app.jinja_env
-        msg.set_content(env.get_template("notifications/digest.txt").render(**context))
+        msg.set_content(env.get_template("notifications/digest_plain.html").render(**context))
         msg.add_alternative(env.get_template("notifications/digest_mail.html").render(**context),
                             subtype="html")
     msg["To"] = user.email
