@@ -39,13 +39,13 @@ def acceptance_json(acceptance: CharterAcceptance) -> dict[str, Any]:
 @bp.get("/orgs/<org_slug>/charter")
 @org_member()
 def get_charter(membership: Membership) -> Any:
-    """The charter in force, my acceptance of it, and what acceptance gates."""
+    """The charter in force (null before the first version), my acceptance of it, and what
+    acceptance gates.
+    """
     version = queries.current_version(membership.organization_id)
-    if version is None:
-        raise NotFound(_l("This organization has not published a charter yet."))
-    mine = queries.acceptance(membership.id, version.id)
+    mine = queries.acceptance(membership.id, version.id) if version is not None else None
     settings = queries.settings_for(membership.organization_id)
-    return {**version_json(version),
+    return {"current": version_json(version) if version is not None else None,
             "my_acceptance": acceptance_json(mine) if mine else None,
             "gates": {gate: bool(getattr(settings, f"gate_{gate}")) for gate in services.GATES}}
 
@@ -75,8 +75,11 @@ def list_charter_acceptances(membership: Membership) -> Any:
         raise BadRequest(_l("Invalid filter."), fields={"version": _l("integer expected")})
     version = (queries.version_by_number(org_id, int(raw)) if raw is not None
                else queries.current_version(org_id))
-    if version is None:
+    if version is None and raw is not None:
         raise NotFound(_l("No such version of the charter."))
+    if version is None:  # nothing published yet: nobody to count
+        return {"version": None, "page": page, "per_page": per_page, "total": 0,
+                "accepted": 0, "items": []}
     rows = queries.people(org_id, version, team=request.args.get("team") or None,
                           cohort=request.args.get("cohort") or None)
     chunk = rows[(page - 1) * per_page:page * per_page]
@@ -106,12 +109,12 @@ PATHS["/orgs/{org_slug}/charter"] = {"get": {
     "operationId": "getCharter",
     "summary": "The social-media charter in force, my acceptance of it and what it gates",
     "parameters": [ORG],
-    "responses": {"200": returns({"allOf": [ref("CharterVersion"), {"type": "object",
-                                  "properties": {
-                                      "my_acceptance": {"oneOf": [ref("CharterAcceptance"),
-                                                                  {"type": "null"}]},
-                                      "gates": {"type": "object", "properties": {
-                                          g: {"type": "boolean"} for g in services.GATES}}}}]}),
+    "responses": {"200": returns({"type": "object", "properties": {
+        "current": {"oneOf": [ref("CharterVersion"), {"type": "null"}],
+                    "description": "The version in force; null before the first"},
+        "my_acceptance": {"oneOf": [ref("CharterAcceptance"), {"type": "null"}]},
+        "gates": {"type": "object", "properties": {
+            g: {"type": "boolean"} for g in services.GATES}}}}),
                   **errors(401, 404)}}}
 PATHS["/orgs/{org_slug}/charter/acceptances"] = {
     "post": {"operationId": "acceptCharter",
@@ -133,7 +136,9 @@ PATHS["/orgs/{org_slug}/charter/acceptances"] = {
                            {"name": "cohort", "in": "query", "schema": {"type": "string"},
                             "description": "A cohort id"}, *PAGING],
             "responses": {"200": returns({"type": "object", "properties": {
-                "version": {"type": "integer"}, "total": {"type": "integer"},
+                "version": {"type": ["integer", "null"],
+                            "description": "null before the first version is published"},
+                "total": {"type": "integer"},
                 "accepted": {"type": "integer"}, "page": {"type": "integer"},
                 "per_page": {"type": "integer"},
                 "items": {"type": "array", "items": {"type": "object", "properties": {
