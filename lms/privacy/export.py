@@ -23,8 +23,8 @@ from lms.accounts.models import Membership, Organization, User
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.assessments.models import Attempt, LevelValidation, SkillLevel
 from lms.certificates.models import Certificate
-from lms.charter import queries as charter_queries
 from lms.certificates.rendering import pdf_bytes
+from lms.charter import queries as charter_queries
 from lms.coaching.models import ActionItem, FollowUp
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import Enrollment, ModuleProgress

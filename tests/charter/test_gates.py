@@ -19,8 +19,6 @@ from lms.core.errors import Forbidden
 from lms.core.models import utcnow
 from lms.courses.exercises.services import submit_evidence
 from lms.extensions import db
-from tests.certificates.conftest import cert_world  # noqa: F401  (fixture)
-from tests.courses.conftest import _dated_clock, enrolled, world  # noqa: F401  (fixtures)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 POST = "https://www.linkedin.com/posts/camille-martin_relais-activity-1"

@@ -19,7 +19,6 @@ from lms.jobs.periodic import PERIODIC, run_due
 from lms.notifications import services
 from lms.notifications.models import DAILY, NEVER, DigestPreference
 from lms.notifications.sections import SECTIONS, Item, Section
-from tests.courses.conftest import _dated_clock, enrolled, world  # noqa: F401  (fixtures)
 from tests.support import smtp_listener
 
 
