@@ -74,6 +74,9 @@ DETAILS = {
     "timeline": r"/timeline$",
     "certificate": r"/certificates/\d+$",
     "job": r"/jobs/\d+$",
+    # The learner's dashboard links to the charter; the staff's charter pages link to managing.
+    "charter": r"/charter$",
+    "charter-manage": r"/charter/manage$",
 }
 SERIOUS = ("serious", "critical")
 
