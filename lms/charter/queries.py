@@ -113,6 +113,15 @@ def gated_advocacy_users(organization_id: int) -> Select[Any] | None:
     return accepted_users(organization_id)
 
 
+def activity_not_counted(membership: Membership) -> bool:
+    """Whether the member's advocacy activity is left out of the figures for now: the gate is
+    on and they never accepted any version.
+    """
+    if gated_advocacy_users(membership.organization_id) is None:
+        return False
+    return latest_acceptance(membership) is None
+
+
 @dataclass
 class Row:
     """A member and their acceptance of one version (None: not accepted)."""

@@ -77,7 +77,8 @@ def test_a_certificate_waits_for_the_charter_then_is_issued_on_acceptance(cert_w
     assert certificate.enrollment_id == enrollment.id
 
 
-def test_advocacy_of_people_without_an_accepted_charter_is_kept_but_not_counted(cert_world):
+def test_advocacy_of_people_without_an_accepted_charter_is_kept_but_not_counted(cert_world,
+                                                                              client, login):
     w = cert_world
     signed, unsigned = (w.member(u) for u in w.learners[:2])
     when = utcnow() - timedelta(days=1)
@@ -92,6 +93,9 @@ def test_advocacy_of_people_without_an_accepted_charter_is_kept_but_not_counted(
     assert kpis.overview(scope).totals["events"] == 1
     assert [r.user_id for r in event_records(w.org.id)] == [signed.user_id]
     assert db.session.query(AdvocacyEvent).count() == 2  # kept
+    login(w.learners[1])
+    page = client.get("/o/acme/advocacy/me").get_data(as_text=True)
+    assert "only once you have accepted its social-media charter" in page
     # A new version does not take counted activity back: accepting once is enough here.
     services.publish(organization=w.org, body_fr="Version 2", body_en="", by=None)
     db.session.commit()
