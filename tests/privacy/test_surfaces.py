@@ -80,7 +80,7 @@ def test_my_data_page_runs_a_private_job_and_downloads_my_zip(demo, client):
     assert run_job(job.id) == "succeeded"
     db.session.expire_all()
     job = db.session.get(Job, job.id)
-    assert job.progress_current == job.progress_total == 10
+    assert job.progress_current == job.progress_total == 11  # one step per kind of data
     assert client.get(f"/o/demo/jobs/{job.id}").status_code == 200
     download = client.get(f"/o/demo/jobs/{job.id}/result")
     assert download.status_code == 200
