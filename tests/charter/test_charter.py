@@ -230,3 +230,18 @@ def test_without_a_charter_the_api_says_so(org, create_user, client, api_token):
     assert response.status_code == 200 and response.get_json()["current"] is None
     refused = client.post("/api/v1/orgs/lumiere/charter/acceptances", headers=headers, json={})
     assert refused.status_code == 422
+
+
+def test_the_charter_endpoints_declare_who_may_use_them(app):
+    # The authorization matrix (tests/accounts/test_authz_matrix.py) checks every role against
+    # what each endpoint declares; these pin the declarations themselves.
+    from lms.accounts.authz import REQUIRED_ROLES_ATTR
+
+    editors = frozenset({Role.TRAINER, Role.HR, Role.ADMIN})
+    expected = {"charter.read": None, "charter.manage": editors, "charter.save_gates": editors,
+                "charter.acceptances": editors, "charter.acceptances_csv": editors,
+                "charter.send_reminders": editors, "api.get_charter": frozenset(),
+                "api.accept_charter": frozenset(), "api.list_charter_acceptances": editors}
+    for endpoint, roles in expected.items():
+        assert getattr(app.view_functions[endpoint], REQUIRED_ROLES_ATTR, None) == roles, \
+            endpoint

@@ -94,7 +94,7 @@ def test_the_page_shows_my_next_digest_and_saves_my_frequency(learner_world, cli
 
 
 def test_due_digests_go_by_smtp_with_a_one_click_unsubscribe_header(learner_world, smtp,
-                                                                   client):
+                                                                   client, app):
     w = learner_world
     sent = services.send_due()
     db.session.commit()
@@ -114,6 +114,8 @@ def test_due_digests_go_by_smtp_with_a_one_click_unsubscribe_header(learner_worl
     path = link.removeprefix("http://relais.test")
     assert client.get(path).status_code == 200
     assert services.preference_of(w.learners[0]).frequency != NEVER
+    # The mail program posts without a CSRF token: the signed link is the proof.
+    app.config["WTF_CSRF_ENABLED"] = True
     done = client.post(path, data={"List-Unsubscribe": "One-Click"})
     assert done.status_code == 200
     assert services.preference_of(w.learners[0]).frequency == NEVER
