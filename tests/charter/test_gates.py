@@ -42,6 +42,7 @@ def test_a_hand_in_waits_for_the_charter_with_a_clear_message(enrolled, client, 
     db.session.rollback()
     login(w.learners[0])
     url = f"/o/acme/training/{enrollment.id}/exercises/{module.id}"
+    assert 'id="charter-needed"' in client.get(url).get_data(as_text=True)
     page = client.post(url, data={"url": POST, "reflection": "Mon titre est réécrit."})
     assert page.status_code == 422
     assert "Accept your organization&#39;s social-media charter first" in page.get_data(
