@@ -9,7 +9,10 @@ another package's views or private names (``tests/test_layers.py`` checks it)::
     accounts             users, organizations, memberships, roles, tokens, the audit log
     jobs, identity       background jobs and periodic work; single sign-on (OpenID Connect)
                          and SCIM provisioning onto accounts; neither needs anything above
-    xapi                 statements, the LRS, projections, forwarding (runs as periodic jobs)
+    xapi, notifications  statements, the LRS, projections, forwarding (runs as periodic
+                         jobs); the e-mail digest, whose sections packages above add
+    charter              the social-media charter, its versions and acceptances; the gates
+                         higher packages check (exercises, certificates, advocacy figures)
     assessments          competencies, questionnaires, attempts, the skill profile
     courses              programs, cohorts, sessions and attendance, e-learning, exercises
     packages, coaching,  side by side above courses: none of them imports another
@@ -92,6 +95,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lms.xapi import init_app as init_xapi
 
     init_xapi(app)
+
+    from lms.notifications import init_app as init_notifications
+
+    init_notifications(app)
+
+    from lms.charter import init_app as init_charter
+
+    init_charter(app)
 
     from lms.assessments import init_app as init_assessments
 

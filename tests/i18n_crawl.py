@@ -49,7 +49,8 @@ class _Text(HTMLParser):
         self._hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style", "code", "pre", "template"):
+        # A textarea holds what people typed (the charter's English text…), not Relais' words.
+        if tag in ("script", "style", "code", "pre", "template", "textarea"):
             self._hidden += 1
         values = dict(attrs)
         for name in VISIBLE_ATTRIBUTES:
@@ -61,7 +62,7 @@ class _Text(HTMLParser):
             self.texts.append(values["value"] or "")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style", "code", "pre", "template") and self._hidden:
+        if tag in ("script", "style", "code", "pre", "template", "textarea") and self._hidden:
             self._hidden -= 1
 
     def handle_data(self, data: str) -> None:

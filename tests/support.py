@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,3 +77,51 @@ def serving(wsgi_app: Any, name: str = "test-server") -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP for smtplib: greets, accepts one or more messages, keeps them."""
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 test ESMTP\r\n")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            verb = line.strip().split(b" ", 1)[0].upper()
+            if verb in (b"EHLO", b"HELO"):
+                self.wfile.write(b"250 test\r\n")
+            elif verb == b"DATA":
+                self.wfile.write(b"354 go ahead\r\n")
+                data = b""
+                while True:
+                    chunk = self.rfile.readline()
+                    if chunk in (b".\r\n", b""):
+                        break
+                    data += chunk[1:] if chunk.startswith(b"..") else chunk
+                self.server.messages.append(data)  # type: ignore[attr-defined]
+                self.wfile.write(b"250 queued\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:  # MAIL FROM, RCPT TO, RSET, NOOP
+                self.wfile.write(b"250 ok\r\n")
+
+
+@contextmanager
+def smtp_listener() -> Iterator[Any]:
+    """A real SMTP server on 127.0.0.1 (a free port) from a thread; its ``messages`` list holds
+    the raw bytes of every message received.
+    """
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
+    server.daemon_threads = True
+    server.messages = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

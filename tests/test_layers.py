@@ -7,7 +7,8 @@ from pathlib import Path
 
 LMS = Path(__file__).resolve().parent.parent / "lms"
 # Lowest first; packages on one line are side by side and may not import each other.
-LAYERS = [{"core"}, {"accounts"}, {"jobs", "identity"}, {"xapi"}, {"assessments"}, {"courses"},
+LAYERS = [{"core"}, {"accounts"}, {"jobs", "identity"}, {"xapi", "notifications"}, {"charter"},
+          {"assessments"}, {"courses"},
           {"packages", "coaching", "advocacy", "certificates"},
           {"lti", "impact"}, {"reports", "privacy"}, {"api"}]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -36,7 +36,7 @@ def test_a_group_opens_on_its_first_page_and_shows_its_pages_as_tabs(
     login(create_user(Role.TRAINER, org=org))
     html = client.get("/o/atelier/cohorts").get_data(as_text=True)
     assert _entries(html) == ["Dashboard", "Training", "Exercises and coaching", "Skills",
-                              "Members", "Results", "Imports and records"]
+                              "People", "Results", "Imports and records"]
     assert 'href="/o/atelier/programs" aria-current="true">Training</a>' in html
     label, tabs = TABS.search(html).groups()
     assert label == "Training"

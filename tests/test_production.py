@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import socketserver
-import threading
 from collections.abc import Iterator
 from email import message_from_bytes
 from typing import Any
@@ -19,7 +17,7 @@ from lms.accounts import services as accounts
 from lms.accounts.models import Organization, Role
 from lms.extensions import db
 from lms.serving import KeyValueFormatter, _proxy_fix_counts
-from tests.support import REDIS_HEALTH_URL, need, redis_up
+from tests.support import REDIS_HEALTH_URL, need, redis_up, smtp_listener
 
 # -- /healthz ------------------------------------------------------------------------------------
 
@@ -121,49 +119,10 @@ def test_pool_settings_come_from_the_environment(other_app, monkeypatch):
 # -- mail ---------------------------------------------------------------------------------------
 
 
-class _SMTPHandler(socketserver.StreamRequestHandler):
-    """Just enough SMTP for smtplib: greets, accepts one or more messages, keeps them."""
-
-    def handle(self) -> None:
-        self.wfile.write(b"220 test ESMTP\r\n")
-        while True:
-            line = self.rfile.readline()
-            if not line:
-                return
-            verb = line.strip().split(b" ", 1)[0].upper()
-            if verb in (b"EHLO", b"HELO"):
-                self.wfile.write(b"250 test\r\n")
-            elif verb == b"DATA":
-                self.wfile.write(b"354 go ahead\r\n")
-                data = b""
-                while True:
-                    chunk = self.rfile.readline()
-                    if chunk in (b".\r\n", b""):
-                        break
-                    data += chunk[1:] if chunk.startswith(b"..") else chunk
-                self.server.messages.append(data)  # type: ignore[attr-defined]
-                self.wfile.write(b"250 queued\r\n")
-            elif verb == b"QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:  # MAIL FROM, RCPT TO, RSET, NOOP
-                self.wfile.write(b"250 ok\r\n")
-
-
 @pytest.fixture()
 def smtp_server() -> Iterator[Any]:
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
-    server.daemon_threads = True
-    server.messages = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              daemon=True)
-    thread.start()
-    try:
+    with smtp_listener() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def test_an_invitation_from_the_members_page_arrives_by_smtp(app, client, login, create_user,

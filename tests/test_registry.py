@@ -11,11 +11,15 @@ from lms.advocacy.demo import demo_step as advocacy_step
 from lms.advocacy.signals import events_ingested
 from lms.assessments.demo import demo_step as assessments_step
 from lms.certificates.demo import demo_step as certificates_step
+from lms.charter.demo import demo_step as charter_step
+from lms.charter.queries import GROUPINGS
+from lms.charter.signals import charter_accepted
 from lms.coaching.demo import demo_step as coaching_step
 from lms.core.registry import Registry
 from lms.courses.demo import demo_step as courses_step
 from lms.courses.signals import enrollment_completed, module_deletion
 from lms.lti.demo import demo_step as lti_step
+from lms.notifications.sections import SECTIONS
 from lms.privacy.demo import demo_step as privacy_step
 
 
@@ -35,16 +39,19 @@ def test_registry_keeps_order_places_after_and_adds_once():
 
 
 def test_creating_the_app_again_adds_nothing_twice(app: Flask, database_url: str):
-    steps = [assessments_step, courses_step, certificates_step, coaching_step, advocacy_step,
-             lti_step, privacy_step]
+    steps = [charter_step, assessments_step, courses_step, certificates_step, coaching_step,
+             advocacy_step, lti_step, privacy_step]
     assert list(demo.STEPS) == steps
     loaders = list(content.LOADERS)
     receivers = [len(s.receivers) for s in (enrollment_completed, module_deletion,
-                                             events_ingested)]
-    assert receivers == [1, 1, 1]
+                                             events_ingested, charter_accepted)]
+    assert receivers == [1, 1, 1, 1]
+    sections, groupings = list(SECTIONS), list(GROUPINGS)
+    assert len(sections) == 3 and len(groupings) == 1  # charter, exercises, coaching; cohorts
     create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
                 "SECRET_KEY": "test-secret"})
     assert list(demo.STEPS) == steps
     assert list(content.LOADERS) == loaders and len(loaders) == 2
     assert [len(s.receivers) for s in (enrollment_completed, module_deletion,
-                                       events_ingested)] == receivers
+                                       events_ingested, charter_accepted)] == receivers
+    assert list(SECTIONS) == sections and list(GROUPINGS) == groupings

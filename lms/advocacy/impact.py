@@ -23,6 +23,7 @@ from lms.accounts.models import Membership, User
 from lms.advocacy.kpis import DISTRIBUTING_KINDS
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.assessments.models import SkillLevel
+from lms.charter.queries import gated_advocacy_users
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
 from lms.courses.sessions.models import TrainingSession
@@ -228,6 +229,8 @@ def _sums(organization_id: int, user_ids: list[int], start: datetime, split: dat
             .where(e.organization_id == organization_id, e.user_id.in_(user_ids),
                    e.occurred_at >= start, e.occurred_at < end)
             .group_by(e.user_id, window))
+    if (accepted := gated_advocacy_users(organization_id)) is not None:
+        stmt = stmt.where(e.user_id.in_(accepted))  # the charter gate, as in kpis.Scope
     return {(row[0], WINDOWS[int(row[1])]): dict(zip(FIGURES, (int(v or 0) for v in row[2:]),
                                                      strict=True))
             for row in db.session.execute(stmt)}

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, case, func, select
 
 from lms.accounts.models import Membership, Role
 from lms.advocacy.models import METRICS, AdvocacyConsent, AdvocacyEvent
+from lms.charter.queries import gated_advocacy_users
 from lms.extensions import db
 
 # Points of the leaderboard: added value counts more than volume. Sharing with one's own
@@ -215,6 +216,9 @@ class Scope:
             found.append(e.campaign_id == self.campaign_id)
         if self.user_id is not None:
             found.append(e.user_id == self.user_id)
+        if (accepted := gated_advocacy_users(self.organization_id)) is not None:
+            # The charter gate: events of people who never accepted it are kept, not counted.
+            found.append(e.user_id.in_(accepted))
         if self.team:
             found.append(e.user_id.in_(select(Membership.user_id).where(
                 Membership.organization_id == self.organization_id,

@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, select
 from lms.accounts.models import Membership, Role, User
 from lms.advocacy.kpis import EventRecord
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent, Campaign, ContentItem
+from lms.charter.queries import gated_advocacy_users
 from lms.extensions import db
 
 _FIELDS = [c for c in EventRecord.__dataclass_fields__]
@@ -32,6 +33,8 @@ def event_records(organization_id: int, *, since: datetime | None = None,
         stmt = stmt.where(AdvocacyEvent.campaign_id == campaign_id)
     if user_id is not None:
         stmt = stmt.where(AdvocacyEvent.user_id == user_id)
+    if (accepted := gated_advocacy_users(organization_id)) is not None:
+        stmt = stmt.where(AdvocacyEvent.user_id.in_(accepted))
     if team:
         stmt = stmt.join(Membership, (Membership.user_id == AdvocacyEvent.user_id) & (
             Membership.organization_id == organization_id)).where(Membership.team == team)

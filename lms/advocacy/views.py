@@ -21,6 +21,7 @@ from lms.accounts.models import Role
 from lms.advocacy import dashboards, jobs, kpis, queries, services, verification
 from lms.advocacy.csvimport import PRESETS
 from lms.advocacy.models import KINDS, METRICS, NETWORKS
+from lms.charter.queries import activity_not_counted
 from lms.core import csvexport
 from lms.core.errors import DomainError
 from lms.core.limits import MULTIPART_ROOM, max_body
@@ -89,7 +90,9 @@ def _my_activity_page(errors: dict[str, str] | None = None,
                                                     (page - 1) * MY_EVENTS_PER_PAGE),
                            networks=NETWORKS, kinds=KINDS, metrics=METRICS,
                            campaigns=queries.campaigns(org.id), today=utcnow().date(),
-                           errors=errors or {}, form=form or {}, **_labels())
+                           errors=errors or {}, form=form or {},
+                           not_counted=activity_not_counted(current_membership()),
+                           **_labels())
 
 
 @bp.post("/advocacy/me/consent")

@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         advocacy_impact,
         assessments,
         certificates,
+        charter,
         coaching,
         course_sessions,
         courses,

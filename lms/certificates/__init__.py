@@ -26,6 +26,10 @@ def init_app(app: Flask) -> None:
 
     # Explicit wiring: courses knows nothing of certificates.
     enrollment_completed.connect(services.issue_on_completion, weak=False)
+    # Certificates the charter gate held back go once the learner accepts it.
+    from lms.charter.signals import charter_accepted
+
+    charter_accepted.connect(services.issue_after_charter, weak=False)
     app.register_blueprint(views.bp)
     app.register_blueprint(views.public)
     register_job(export.KIND, export.run_export, label=_l("Certificates export"))

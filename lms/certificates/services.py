@@ -20,6 +20,8 @@ from lms.accounts.models import User
 from lms.certificates import definitions, rendering
 from lms.certificates import statements as cs
 from lms.certificates.models import Certificate, CertificateSettings
+from lms.charter import services as charter
+from lms.charter.models import CharterAcceptance
 from lms.core.errors import Conflict, ValidationFailed
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import COMPLETED, Cohort, Enrollment, ModuleProgress
@@ -207,6 +209,9 @@ def issue_on_completion(enrollment: Enrollment) -> None:
     """
     if current_for(enrollment) is not None:
         return
+    if charter.gates(enrollment.membership, "certificates"):
+        # Held back until the learner accepts the charter: :func:`issue_after_charter`.
+        return
     try:
         _create(enrollment, issued_by=None, reason=None)
     except definitions.ContentError:
@@ -220,6 +225,7 @@ def issue_manually(*, enrollment: Enrollment, issued_by: User, reason: str) -> C
 
     :raise ValidationFailed: no reason given.
     :raise Conflict: the enrolment already has a valid certificate (re-issue it instead).
+    :raise Forbidden: the organization waits for the learner to accept its charter.
     """
     reason = (reason or "").strip()
     if not reason:
@@ -228,7 +234,18 @@ def issue_manually(*, enrollment: Enrollment, issued_by: User, reason: str) -> C
     if current_for(enrollment) is not None:
         raise Conflict(_l("This learner already has a valid certificate for this cohort: "
                        "re-issue it instead."))
+    charter.require_accepted(enrollment.membership, "certificates")
     return _create(enrollment, issued_by=issued_by, reason=reason)
+
+
+def issue_after_charter(acceptance: CharterAcceptance) -> None:
+    """Receiver of :data:`lms.charter.signals.charter_accepted`: issue the certificates the
+    charter gate held back (completed enrolments of the member without a valid one).
+    """
+    for enrollment in db.session.scalars(select(Enrollment).where(
+            Enrollment.membership_id == acceptance.membership_id,
+            Enrollment.status == COMPLETED).order_by(Enrollment.completed_at)):
+        issue_on_completion(enrollment)
 
 
 def revoke(*, certificate: Certificate, revoked_by: User | None, reason: str) -> Certificate:

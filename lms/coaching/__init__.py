@@ -28,3 +28,7 @@ def init_app(app: Flask) -> None:
     for command in COMMANDS:
         app.cli.add_command(command)
     demo.STEPS.add(demo_step, after=courses_demo_step)
+    from lms.coaching import digest
+    from lms.notifications.sections import SECTIONS
+
+    SECTIONS.add(digest.section)

@@ -68,3 +68,10 @@ def init_app(app: Flask) -> None:
     # Same for skills: modules to recommend per gap, cohorts to filter the skill map by.
     recommendations.register_module_finder(skills.find_modules)
     recommendations.register_cohort_filter(skills.COHORT_FILTER)
+    # The charter reads acceptance per cohort, and the digest lists exercises due.
+    from lms.charter.queries import GROUPINGS
+    from lms.courses import charter
+    from lms.notifications.sections import SECTIONS
+
+    GROUPINGS.add(("cohort", charter.cohort_groups))
+    SECTIONS.add(charter.exercises_section)

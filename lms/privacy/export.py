@@ -24,6 +24,7 @@ from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.assessments.models import Attempt, LevelValidation, SkillLevel
 from lms.certificates.models import Certificate
 from lms.certificates.rendering import pdf_bytes
+from lms.charter import queries as charter_queries
 from lms.coaching.models import ActionItem, FollowUp
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import Enrollment, ModuleProgress
@@ -34,6 +35,7 @@ from lms.courses.sessions.models import Attendance, SessionRegistration
 from lms.courses.surveys.models import SurveyInvitation, SurveyResponse
 from lms.courses.volunteers.models import Volunteer
 from lms.extensions import db
+from lms.notifications.models import DigestPreference
 from lms.privacy.labels import EXPORT_LABELS
 from lms.privacy.statements import AGENT_KINDS, person_keys
 from lms.xapi.models import Statement, StatementIndex
@@ -44,8 +46,8 @@ Progress = Callable[[int, int], None]
 _SECRET_COLUMNS = {"password_hash", "token_hash", "secret_hash", "draft_key", "idem_key"}
 
 # File name → the kind of data it holds (the index lists them in this order).
-KINDS = ("account", "skill_attempts", "enrollments", "attendance", "hand_ins", "journal",
-         "coaching", "advocacy", "certificates", "statements")
+KINDS = ("account", "charter", "skill_attempts", "enrollments", "attendance", "hand_ins",
+         "journal", "coaching", "advocacy", "certificates", "statements")
 
 
 def _plain(value: Any) -> Any:
@@ -95,6 +97,12 @@ def collect(user: User, organization: Organization | None = None,
         "nudges_received": _all(select(Nudge).where(Nudge.recipient_id.in_(member_ids))),
     }
     step(1, len(KINDS))
+    pref = db.session.get(DigestPreference, user.id)
+    data["charter"] = {
+        "acceptances": [{**as_dict(a), "version": a.version.number}
+                        for a in charter_queries.acceptances_of(member_ids)],
+        "digest_preference": as_dict(pref) if pref is not None else None,
+    }
     data["skill_attempts"] = {
         "attempts": _all(select(Attempt).where(Attempt.membership_id.in_(member_ids))),
         "levels": _all(select(SkillLevel).where(SkillLevel.membership_id.in_(member_ids))),

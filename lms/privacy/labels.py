@@ -23,6 +23,7 @@ ERASURE_LABELS = {
 
 EXPORT_LABELS = {
     "account": _l("Your account and memberships"),
+    "charter": _l("Social-media charter versions you accepted, and your e-mail digest choice"),
     "skill_attempts": _l("Skill questionnaires: attempts, answers and levels"),
     "enrollments": _l("Enrolments, module progress, lessons viewed and quiz answers"),
     "hand_ins": _l("Exercise hand-ins and reviews (screenshots in the hand_ins folder)"),

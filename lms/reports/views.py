@@ -13,6 +13,7 @@ from lms.accounts.authz import STAFF_ROLES, current_membership, current_organiza
 from lms.accounts.models import Role
 from lms.advocacy import calendar
 from lms.assessments import queries as skills
+from lms.charter import queries as charter
 from lms.coaching import queries as coaching
 from lms.core.models import utcnow
 from lms.core.web import localized
@@ -48,7 +49,10 @@ def dashboard() -> Any:
     now = utcnow()
     context: dict[str, Any] = {"counts": queries.member_counts(org.id), "t": localized,
                                "local": local, "now": now, "rule": pace,
-                               "kind_labels": KIND_LABELS}
+                               "kind_labels": KIND_LABELS,
+                               # Everyone is asked, until they accept the version in force.
+                               "charter_to_accept": charter.to_accept(me),
+                               "charter_in_force": charter.current_version(org.id)}
     if me.role == Role.LEARNER:
         context.update(programs=queries.my_programs(me), step_url=step_url,
                        due=due_for(me), session=queries.next_session(me, now=now),

@@ -41,6 +41,9 @@ VERBS: dict[str, tuple[str, str]] = {
     "commented": (ADL_VERBS + "commented", "a commenté"),
     "shared": (ADL_VERBS + "shared", "a partagé"),
     "voided": (ADL_VERBS + "voided", "a annulé"),
+    # Activity Streams' "accept" (listed in the xAPI vocabulary registry): a learner accepted
+    # the organization's social-media charter.
+    "accepted": ("http://activitystrea.ms/schema/1.0/accept", "a accepté"),
     # Relais' own: a coach or trainer validated evidence or a level.
     "validated": ("{base}/xapi/verbs/validated", "a validé"),
 }
@@ -59,6 +62,8 @@ ACTIVITY_TYPES: dict[str, str] = {
     "campaign": "{base}/xapi/activity-types/campaign",
     "post": "{base}/xapi/activity-types/social-post",
     "certificate": "{base}/xapi/activity-types/certificate",
+    # A version of the charter: a policy document (the xAPI vocabulary registry's term).
+    "charter": "http://id.tincanapi.com/activitytype/document",
 }
 
 

@@ -70,6 +70,9 @@ DETAILS = {
     "survey-answer": r"/surveys/answer/\d+$",
     "survey-results": r"/surveys/\d+/results$",
     "program-surveys": r"/programs/\d+/surveys$",
+    # The learner's dashboard links to the charter; the staff's charter pages link to managing.
+    "charter": r"/charter$",
+    "charter-manage": r"/charter/manage$",
     "timeline": r"/timeline$",
     "certificate": r"/certificates/\d+$",
     "job": r"/jobs/\d+$",

@@ -51,6 +51,10 @@ def test_export_zip_holds_every_kind_and_an_index_in_her_language(demo, client, 
     assert data["coaching"]["action_items"]
     assert data["advocacy"]["events"] and data["advocacy"]["consents"]
     assert data["certificates"]
+    # The demo has her accept both versions of the charter and ask for a daily digest.
+    assert [a["version"] for a in data["charter"]["acceptances"]] == [1, 2]
+    assert all(a["accepted_at"] and a["statement_id"] for a in data["charter"]["acceptances"])
+    assert data["charter"]["digest_preference"]["frequency"] == "daily"
     assert any(n.startswith("certificates/") and n.endswith(".pdf") for n in names)
     lines = archive.read("statements.jsonl").decode().splitlines()
     assert lines and all(json.loads(line)["id"] for line in lines)
@@ -76,7 +80,7 @@ def test_my_data_page_runs_a_private_job_and_downloads_my_zip(demo, client):
     assert run_job(job.id) == "succeeded"
     db.session.expire_all()
     job = db.session.get(Job, job.id)
-    assert job.progress_current == job.progress_total == 10
+    assert job.progress_current == job.progress_total == 11  # one step per kind of data
     assert client.get(f"/o/demo/jobs/{job.id}").status_code == 200
     download = client.get(f"/o/demo/jobs/{job.id}/result")
     assert download.status_code == 200

@@ -9,10 +9,10 @@ from flask import redirect, render_template, request, url_for
 from lms.accounts.authz import role_required
 from lms.accounts.models import Role
 from lms.core.errors import DomainError
+from lms.core.markdown import render_markdown
 from lms.core.web import current_language, flash_error, get_or_404
 from lms.courses.cohorts.models import Enrollment
 from lms.courses.elearning.queries import attempts, viewed_lessons
-from lms.courses.elearning.rendering import render_markdown
 from lms.courses.elearning.services import score_quiz, submit_quiz, view_lesson
 from lms.courses.programs.models import Lesson, Quiz
 from lms.courses.web import bp, my_enrollment_or_404, page_context

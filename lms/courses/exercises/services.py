@@ -23,6 +23,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import Membership, User
+from lms.charter import services as charter
 from lms.core import quota
 from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lms.core.formatting import lazy_number
@@ -217,9 +218,12 @@ def submit_evidence(*, enrollment: Enrollment, module: Module, post_url: str | N
         exercise does not ask for, a bad address, a screenshot too large or not an image, or
         over the organization's disk quota.
     :raise Conflict: a hand-in already awaits review, or the exercise is already approved.
+    :raise Forbidden: the organization asks for its charter to be accepted first.
     """
     _check_exercise(enrollment, module)
     _check_active(enrollment)
+    # Exercises are done on one's own accounts: the charter says how, first.
+    charter.require_accepted(enrollment.membership, "exercises")
     latest = latest_submission(enrollment.id, module.id)
     if latest is not None and latest.status == SUBMITTED:
         raise Conflict(_l("Your evidence is awaiting review: wait for the trainer's answer."))

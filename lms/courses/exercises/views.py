@@ -17,11 +17,12 @@ from sqlalchemy import select
 
 from lms.accounts.authz import STAFF_ROLES, current_membership, current_organization, role_required
 from lms.accounts.models import Membership, Role, User
+from lms.charter import services as charter
 from lms.core.errors import DomainError
+from lms.core.markdown import render_markdown
 from lms.core.web import form_date, form_int, get_or_404
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
 from lms.courses.cohorts.queries import cohorts, enrollments
-from lms.courses.elearning.rendering import render_markdown
 from lms.courses.exercises.models import RUBRIC_LEVELS, AfestPlan, ExerciseSubmission
 from lms.courses.exercises.queries import (
     NOT_SUBMITTED,
@@ -170,7 +171,9 @@ def _exercise_page(enrollment: Enrollment, module: Module, errors: dict[str, str
         history=history, status=status, due=due_on(enrollment, module), plan=plan,
         can_submit=enrollment.status != WITHDRAWN and status in (
             NOT_SUBMITTED, "changes_requested"),
-        errors=errors, journal_errors=journal_errors or {}, **_labels(), **page_context())
+        errors=errors, journal_errors=journal_errors or {},
+        charter_needed=charter.gates(enrollment.membership, "exercises"),
+        **_labels(), **page_context())
 
 
 @bp.post("/training/<enrollment_id>/exercises/<int:module_id>/journal")

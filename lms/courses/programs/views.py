@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 
 from lms.accounts.authz import STAFF_ROLES, current_organization, role_required
 from lms.core.errors import DomainError
+from lms.core.markdown import render_markdown
 from lms.core.web import commit_or_errors, commit_or_flash, form_int, get_or_404
 from lms.courses.cohorts.queries import cohorts
-from lms.courses.elearning.rendering import render_markdown
 from lms.courses.programs import definitions as defs
 from lms.courses.programs import queries, services
 from lms.courses.programs.models import KINDS, Lesson

@@ -1,4 +1,6 @@
-"""Lesson rendering: Markdown to safe HTML (links only to web and mail addresses)."""
+"""Markdown to safe HTML (lessons, the charter…): raw HTML escaped, links only to web and mail
+addresses.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ class _SafeMarkdown(Extension):
 
 
 def render_markdown(text: str) -> Markup:
-    """Lesson Markdown as HTML, with raw HTML escaped and unsafe link schemes removed."""
+    """Markdown as HTML, with raw HTML escaped and unsafe link schemes removed."""
     html = markdown.markdown(text or "", extensions=[_SafeMarkdown(), "sane_lists"],
                              output_format="html")
     return Markup(html)  # noqa: S704 (built from escaped Markdown above)
