@@ -55,3 +55,7 @@ def init_app(app: Flask) -> None:
 
     demo.STEPS.add(demo_step)
     demo.STEPS.add(calendar_step, after=demo_step)
+    from lms.advocacy import digest
+    from lms.notifications.sections import SECTIONS
+
+    SECTIONS.add(digest.section)

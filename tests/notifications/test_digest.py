@@ -158,3 +158,23 @@ def test_the_periodic_work_sends_the_digests(learner_world, smtp):
     assert "notifications.digests" in run_due()
     assert smtp.messages
     assert db.session.scalar(select(DigestPreference.last_digest_at).limit(1)) is not None
+
+
+def test_content_opened_this_week_and_not_yet_shared_is_in_the_digest(learner_world):
+    """The editorial calendar's items open since a week come under "New content to share";
+    an item opened earlier, or not open yet, does not."""
+    from lms.advocacy.calendar import ItemFields, save_item
+
+    w = learner_world
+    today = utcnow().date()
+    for title, start in (("Nouvelle offre", today - timedelta(days=2)),
+                         ("Ancienne offre", today - timedelta(days=20)),
+                         ("Offre à venir", today + timedelta(days=3))):
+        save_item(organization=w.org, fields=ItemFields(
+            title=title, url="https://example.com/offre", starts_on=start,
+            ends_on=today + timedelta(days=10), networks=["linkedin"]))
+    db.session.commit()
+    [digest] = services.build(w.learners[0])
+    [share] = [s for s in digest.sections if s.key == "to-share"]
+    assert [i.text for i in share.items] == ["Nouvelle offre"]
+    assert "/o/acme/advocacy/to-share/" in share.items[0].url
