@@ -103,12 +103,13 @@ def commit_or_flash(change: Callable[[], T],
 
 def commit_or_mark(form: FlaskForm, change: Callable[[], T],
                    success: Text | Callable[[T], Text] | None = None,
-                   field: str | None = None) -> T | None:
+                   field: str | None = None, *, summary: bool = True) -> T | None:
     """Make one change from a WTForms page: commit it and flash ``success``, or roll it back and
     put each refusal next to its field, so the page shows again with what was typed.
 
     :param field: the field that shows a refusal naming none of the form's fields; without it,
-        the refusal's message is flashed (it also is, as a summary, when fields were marked).
+        the refusal's message is flashed.
+    :param summary: also flash the message when fields were marked (False: the marks suffice).
     :return: the service's result, or None when it was refused.
     """
     try:
@@ -122,7 +123,7 @@ def commit_or_mark(form: FlaskForm, change: Callable[[], T],
                 placed = True
         if not placed and field is not None:
             form[field].errors = [*form[field].errors, str(exc.message)]
-        else:
+        elif summary or not placed:
             flash(str(exc.message), "error")
         return None
     db.session.commit()

@@ -290,25 +290,35 @@ def sso_settings() -> Any:
     form = _oidc_form(org) if request.method == "GET" else SsoSettingsForm()
     _admin_choices(form)
     if form.validate_on_submit():
-        glass = (db.session.get(User, int(form.break_glass_user_id.data))
-                 if form.break_glass_user_id.data else None)
-        try:
-            services.save_settings(
+        if _saved(form, lambda glass: services.save_settings(
                 organization=org, issuer=form.issuer.data, client_id=form.client_id.data,
                 client_secret=form.client_secret.data or None,
                 allowed_domains=form.allowed_domains.data, default_role=form.default_role.data,
                 groups_claim=form.groups_claim.data or "groups",
                 role_mapping=form.role_mapping.data or "", team_claim=form.team_claim.data,
                 require_sso=form.require_sso.data, break_glass_user=glass,
-                enabled=form.enabled.data, by=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            _field_errors(form, exc)
-            return _settings_page(form, 422)
-        db.session.commit()
-        flash(_("Single sign-on settings saved."), "success")
-        return redirect(url_for("identity_admin.sso_settings"))
+                enabled=form.enabled.data, by=current_user),
+                _("Single sign-on settings saved.")):
+            return redirect(url_for("identity_admin.sso_settings"))
+        return _settings_page(form, 422)
     return _settings_page(form, 422 if form.is_submitted() else 200)
+
+
+def _saved(form: SsoPolicyForm, save: Callable[[User | None], object], success: str) -> bool:
+    """Save an identity provider's settings with the break-glass administrator chosen in
+    ``form``: commit and flash ``success``, or roll back and put the refusals by their fields.
+    """
+    glass = (db.session.get(User, int(form.break_glass_user_id.data))
+             if form.break_glass_user_id.data else None)
+    try:
+        save(glass)
+    except DomainError as exc:
+        db.session.rollback()
+        _field_errors(form, exc)
+        return False
+    db.session.commit()
+    flash(success, "success")
+    return True
 
 
 def _field_errors(form: SsoPolicyForm, exc: DomainError) -> None:
@@ -325,28 +335,18 @@ def saml_settings() -> Any:
     org = current_organization()
     form = SamlSettingsForm(prefix="saml")
     _admin_choices(form)
-    if form.validate_on_submit():
-        glass = (db.session.get(User, int(form.break_glass_user_id.data))
-                 if form.break_glass_user_id.data else None)
-        try:
-            saml.save_settings(
-                organization=org, idp_metadata=form.idp_metadata.data,
-                idp_metadata_url=form.idp_metadata_url.data,
-                allowed_domains=form.allowed_domains.data, default_role=form.default_role.data,
-                email_attribute=form.email_attribute.data,
-                name_attribute=form.name_attribute.data,
-                groups_attribute=form.groups_attribute.data or "groups",
-                role_mapping=form.role_mapping.data or "",
-                team_attribute=form.team_attribute.data, require_sso=form.require_sso.data,
-                break_glass_user=glass, enabled=form.enabled.data, actor=current_user,
-                address=request.remote_addr)
-        except DomainError as exc:
-            db.session.rollback()
-            _field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("SAML settings saved."), "success")
-            return redirect(url_for("identity_admin.sso_settings"))
+    if form.validate_on_submit() and _saved(form, lambda glass: saml.save_settings(
+            organization=org, idp_metadata=form.idp_metadata.data,
+            idp_metadata_url=form.idp_metadata_url.data,
+            allowed_domains=form.allowed_domains.data, default_role=form.default_role.data,
+            email_attribute=form.email_attribute.data,
+            name_attribute=form.name_attribute.data,
+            groups_attribute=form.groups_attribute.data or "groups",
+            role_mapping=form.role_mapping.data or "",
+            team_attribute=form.team_attribute.data, require_sso=form.require_sso.data,
+            break_glass_user=glass, enabled=form.enabled.data, actor=current_user,
+            address=request.remote_addr), _("SAML settings saved.")):
+        return redirect(url_for("identity_admin.sso_settings"))
     return _settings_page(_oidc_form(org), 422, saml_form=form)
 
 
