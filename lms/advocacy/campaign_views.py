@@ -26,7 +26,7 @@ from lms.accounts.authz import (
 from lms.advocacy import campaigns, services
 from lms.advocacy.models import CAMPAIGN_KINDS, METRICS, Campaign, ContentItem
 from lms.advocacy.views import METRIC_LABELS
-from lms.core.errors import DomainError
+from lms.core.web import commit_or_mark
 from lms.extensions import db
 
 bp = org_blueprint("advocacy_campaigns", __name__, template_folder="templates")
@@ -70,28 +70,13 @@ class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
 
-def _field_errors(form: FlaskForm, exc: DomainError) -> None:
-    for name, message in exc.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message]  # type: ignore[attr-defined]
-    flash(exc.message, "error")
-
-
 def _saved(form: FlaskForm, change: Callable[[], Any], message: str,
            target: Callable[[Any], str]) -> Any | None:
     """Run a service call, then commit and redirect; on a domain error, roll back and put its
     messages on the form (None: show the form again).
     """
-    try:
-        result = change()
-    except DomainError as exc:
-        db.session.rollback()
-        _field_errors(form, exc)
-        return None
-    db.session.commit()
-    flash(message, "success")
-    return redirect(target(result))
+    result = commit_or_mark(form, change, message)
+    return redirect(target(result)) if result is not None else None
 
 
 def _campaign_fields(form: CampaignForm) -> dict[str, Any]:

@@ -252,7 +252,7 @@ def page_args(default_size: int = 50, max_size: int = 200) -> tuple[int, int]:
     return values["page"], values["per_page"]
 
 
-def paged(stmt: Select[tuple[M]], to_json: Callable[[M], dict[str, Any]]) -> dict[str, Any]:
+def paged(stmt: Select[M], to_json: Callable[[M], dict[str, Any]]) -> dict[str, Any]:
     """The list response for the page of ``stmt``'s rows that the ``page`` and ``per_page``
     query arguments ask for: ``items`` (each through ``to_json``), ``page``, ``per_page`` and
     the ``total`` number of rows.

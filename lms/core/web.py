@@ -103,13 +103,16 @@ def commit_or_flash(change: Callable[[], T],
 
 def commit_or_mark(form: FlaskForm, change: Callable[[], T],
                    success: Text | Callable[[T], Text] | None = None,
-                   field: str | None = None, *, summary: bool = True) -> T | None:
+                   field: str | None = None, *, summary: bool = True,
+                   field_text: Callable[[str, str], Text] | None = None) -> T | None:
     """Make one change from a WTForms page: commit it and flash ``success``, or roll it back and
     put each refusal next to its field, so the page shows again with what was typed.
 
     :param field: the field that shows a refusal naming none of the form's fields; without it,
         the refusal's message is flashed.
     :param summary: also flash the message when fields were marked (False: the marks suffice).
+    :param field_text: how this page words a field's refusal, given the field's name and the
+        service's words (by default, the service's words).
     :return: the service's result, or None when it was refused.
     """
     try:
@@ -119,7 +122,8 @@ def commit_or_mark(form: FlaskForm, change: Callable[[], T],
         placed = False
         for name, message in exc.fields.items():
             if name in form._fields:
-                form[name].errors = [*form[name].errors, message]
+                text = field_text(name, message) if field_text is not None else message
+                form[name].errors = [*form[name].errors, text]
                 placed = True
         if not placed and field is not None:
             form[field].errors = [*form[field].errors, str(exc.message)]

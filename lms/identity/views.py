@@ -28,6 +28,7 @@ from lms.accounts.authz import current_organization, org_blueprint, role_require
 from lms.accounts.forms import ConfirmForm, LoginForm
 from lms.accounts.models import Membership, Organization, Role, User
 from lms.core.errors import DomainError
+from lms.core.web import commit_or_mark
 from lms.extensions import csrf, db
 from lms.identity import oidc, saml, services
 from lms.identity.forms import CompanyLoginForm, SamlSettingsForm, SsoPolicyForm, SsoSettingsForm
@@ -310,22 +311,8 @@ def _saved(form: SsoPolicyForm, save: Callable[[User | None], object], success: 
     """
     glass = (db.session.get(User, int(form.break_glass_user_id.data))
              if form.break_glass_user_id.data else None)
-    try:
-        save(glass)
-    except DomainError as exc:
-        db.session.rollback()
-        _field_errors(form, exc)
-        return False
-    db.session.commit()
-    flash(success, "success")
-    return True
-
-
-def _field_errors(form: SsoPolicyForm, exc: DomainError) -> None:
-    """Put the service's field errors next to their fields."""
-    for field, message in exc.fields.items():
-        if hasattr(form, field):
-            getattr(form, field).errors.append(_field_message(field, message))
+    return commit_or_mark(form, lambda: save(glass) or True, success, summary=False,
+                          field_text=_field_message) is not None
 
 
 @org_bp.route("/settings/sso/saml", methods=["POST"])
