@@ -461,7 +461,6 @@ def program_settings(program_id: int) -> Any:
         form.renewal_lead_days.data = current.renewal_lead_days if current else 30
         form.refresher_cohort.data = str(current.refresher_cohort_id) \
             if current and current.refresher_cohort_id else ""
-    status = 200
     if form.validate_on_submit():
         refresher = get_in_org_or_404(Cohort, int(form.refresher_cohort.data)) \
             if (form.refresher_cohort.data or "").isdigit() else None
@@ -475,8 +474,6 @@ def program_settings(program_id: int) -> Any:
                 apply_to_issued=form.apply_to_issued.data),
                 _("Certificate settings saved.")):
             return redirect(url_for("certificates.program_settings", program_id=program.id))
-        status = 422
-    elif form.is_submitted():
-        status = 422
     return render_template("certificates/settings.html", form=form, program=program,
-                           settings=current, templates=templates), status
+                           settings=current, templates=templates), \
+        422 if form.is_submitted() else 200

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 from typing import Any, TypeVar
 
-from flask import abort, flash
+from flask import abort, flash, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage
 from wtforms import SubmitField
 
 from lms.core.errors import DomainError, Text
@@ -72,6 +73,17 @@ def form_datetime(day: str | None, time: str | None, zone: tzinfo) -> datetime |
     except ValueError:
         return None
     return moment.replace(tzinfo=zone)
+
+
+def chosen_file(missing: Text, name: str = "file") -> FileStorage | None:
+    """The file sent in the form's field ``name``; None, flashing ``missing``, when no file was
+    chosen.
+    """
+    upload = request.files.get(name)
+    if upload is None or not upload.filename:
+        flash(str(missing), "error")
+        return None
+    return upload
 
 
 def flash_error(exc: DomainError) -> None:
