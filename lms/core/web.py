@@ -148,14 +148,19 @@ def commit_or_mark(form: FlaskForm, change: Callable[[], T],
     return result
 
 
-def commit_or_errors(action: Callable[[], object]) -> dict[str, str] | None:
+def commit_or_errors(action: Callable[[], object],
+                     fallback: str | None = None) -> dict[str, str] | None:
     """Run ``action()`` (a service call) and commit: None; a refused change is rolled back and
     gives its field errors, for the form to show next to the fields with the typed values.
+
+    :param fallback: the field that shows the message of a refusal naming no field.
     """
     try:
         action()
     except DomainError as exc:
         db.session.rollback()
+        if not exc.fields and fallback is not None:
+            return {fallback: exc.message}
         return exc.fields
     db.session.commit()
     return None
