@@ -21,6 +21,7 @@ from lms.accounts.forms import (
 )
 from lms.accounts.models import Role, User
 from lms.core.errors import DomainError
+from lms.core.web import commit_or_flash, committed
 from lms.extensions import db
 
 account_bp = Blueprint("account_security", __name__)
@@ -149,14 +150,11 @@ def second_factor_codes() -> Any:
     answer = _identity_checked(ConfirmIdentityForm(prefix="codes"), "codes_form")
     if answer is not None:
         return answer
-    try:
-        codes = second_factor.regenerate_recovery_codes(user=_user(), address=_address())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    codes = commit_or_flash(
+        lambda: second_factor.regenerate_recovery_codes(user=_user(), address=_address()),
+        _("New recovery codes: the old ones no longer work."))
+    if codes is None:
         return redirect(url_for("account_security.second_factor_page"))
-    db.session.commit()
-    flash(_("New recovery codes: the old ones no longer work."), "success")
     return _page(recovery_codes=codes)
 
 
@@ -167,13 +165,8 @@ def second_factor_disable() -> Any:
     answer = _identity_checked(ConfirmIdentityForm(prefix="off"), "disable_form")
     if answer is not None:
         return answer
-    try:
-        second_factor.turn_off(user=_user(), actor=_user(), address=_address())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    if committed(lambda: second_factor.turn_off(user=_user(), actor=_user(),
+                                                address=_address())):
         flash(_("Your second factor is off."), "info")
     return redirect(url_for("account_security.second_factor_page"))
 

@@ -51,7 +51,7 @@ from lms.accounts.models import ApiToken, Invitation, Membership, Role, User
 from lms.core.errors import DomainError, NotFound
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
-from lms.core.web import commit_or_flash, local_path
+from lms.core.web import commit_or_flash, commit_or_mark, local_path
 from lms.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -284,18 +284,10 @@ def accept_invitation(token: str) -> Any:
     existing = services.find_user(invitation.email)
     form = AcceptInvitationForm(display_name=existing.display_name if existing else None)
     if form.validate_on_submit():
-        try:
-            user = services.accept_invitation(token=token, display_name=form.display_name.data,
-                                              password=form.password.data)
-        except DomainError as exc:
-            db.session.rollback()
-            for field, message in exc.fields.items():
-                if hasattr(form, field):
-                    getattr(form, field).errors.append(message)
-            if not exc.fields:
-                flash(exc.message, "error")
-        else:
-            db.session.commit()
+        user = commit_or_mark(form, lambda: services.accept_invitation(
+            token=token, display_name=form.display_name.data, password=form.password.data),
+            summary=False)
+        if user is not None:
             if current_user.is_authenticated:
                 _close_session()
             flash(_("Welcome to %(org)s!", org=org.name), "success")
@@ -428,19 +420,14 @@ def invite() -> Any:
     form = _invite_form()
     org = current_organization()
     if form.validate_on_submit():
-        try:
+        def send() -> tuple[Invitation, str]:
             check_can_grant(current_membership(), form.role.data)
-            invitation, raw = services.invite(organization=org, email=form.email.data,
-                                              role=form.role.data, invited_by=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            for field, message in exc.fields.items():
-                if hasattr(form, field):
-                    getattr(form, field).errors.append(message)
-            if not exc.fields:
-                flash(exc.message, "error")
-        else:
-            db.session.commit()
+            return services.invite(organization=org, email=form.email.data,
+                                   role=form.role.data, invited_by=current_user)
+
+        invited = commit_or_mark(form, send, summary=False)
+        if invited is not None:
+            invitation, raw = invited
             link = services.invitation_url(raw)
             sent = send_mail(
                 to=invitation.email,

@@ -26,7 +26,7 @@ from lms.accounts.authz import (
 from lms.advocacy import campaigns, services
 from lms.advocacy.models import CAMPAIGN_KINDS, METRICS, Campaign, ContentItem
 from lms.advocacy.views import METRIC_LABELS
-from lms.core.errors import DomainError
+from lms.core.web import commit_or_mark
 from lms.extensions import db
 
 bp = org_blueprint("advocacy_campaigns", __name__, template_folder="templates")
@@ -70,28 +70,13 @@ class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
 
-def _field_errors(form: FlaskForm, exc: DomainError) -> None:
-    for name, message in exc.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message]  # type: ignore[attr-defined]
-    flash(exc.message, "error")
-
-
 def _saved(form: FlaskForm, change: Callable[[], Any], message: str,
            target: Callable[[Any], str]) -> Any | None:
     """Run a service call, then commit and redirect; on a domain error, roll back and put its
     messages on the form (None: show the form again).
     """
-    try:
-        result = change()
-    except DomainError as exc:
-        db.session.rollback()
-        _field_errors(form, exc)
-        return None
-    db.session.commit()
-    flash(message, "success")
-    return redirect(target(result))
+    result = commit_or_mark(form, change, message)
+    return redirect(target(result)) if result is not None else None
 
 
 def _campaign_fields(form: CampaignForm) -> dict[str, Any]:
@@ -216,16 +201,10 @@ def item_delete(campaign_id: int, item_id: int) -> Any:
 def campaign_archive(campaign_id: int) -> Any:
     """Archive a campaign (after a confirmation) or bring an archived one back."""
     campaign = _campaign(campaign_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        archive = campaign.archived_at is None
-        campaigns.set_archived(campaign=campaign, archived=archive)
-        db.session.commit()
-        flash(_("Campaign archived.") if archive else _("Campaign restored."), "success")
-        return redirect(url_for(".campaign_list"))
-    return render_template("advocacy/campaign_confirm.html", campaign=campaign, form=form,
-                           action="unarchive" if campaign.archived_at else "archive",
-                           events=campaigns.linked_events(campaign))
+    archive = campaign.archived_at is None
+    return _confirmed(campaign, "archive" if archive else "unarchive",
+                      lambda: campaigns.set_archived(campaign=campaign, archived=archive),
+                      _("Campaign archived.") if archive else _("Campaign restored."))
 
 
 @bp.route("/advocacy/campaigns/<int:campaign_id>/delete", methods=["GET", "POST"])
@@ -233,11 +212,19 @@ def campaign_archive(campaign_id: int) -> Any:
 def campaign_delete(campaign_id: int) -> Any:
     """Delete a campaign and its content items, after a confirmation."""
     campaign = _campaign(campaign_id)
+    return _confirmed(campaign, "delete", lambda: campaigns.delete_campaign(campaign=campaign),
+                      _("Campaign deleted."))
+
+
+def _confirmed(campaign: Campaign, action: str, change: Callable[[], object], done: str) -> Any:
+    """The page asking to confirm ``action`` on a campaign, with the events linked to it; once
+    confirmed, the change, committed, and back to the list saying ``done``.
+    """
     form = ConfirmForm()
     if form.validate_on_submit():
-        campaigns.delete_campaign(campaign=campaign)
+        change()
         db.session.commit()
-        flash(_("Campaign deleted."), "success")
+        flash(done, "success")
         return redirect(url_for(".campaign_list"))
     return render_template("advocacy/campaign_confirm.html", campaign=campaign, form=form,
-                           action="delete", events=campaigns.linked_events(campaign))
+                           action=action, events=campaigns.linked_events(campaign))

@@ -26,6 +26,7 @@ from lms.core import csvexport
 from lms.core.errors import DomainError
 from lms.core.limits import MULTIPART_ROOM, max_body
 from lms.core.models import utcnow
+from lms.core.web import chosen_file, commit_or_flash
 from lms.extensions import db
 
 bp = org_blueprint("advocacy", __name__, template_folder="templates")
@@ -235,18 +236,13 @@ def settings() -> Any:
 @max_body(lambda: int(current_app.config["IMPORT_MAX_BYTES"]) + MULTIPART_ROOM)
 def upload() -> Any:
     """Start a background import of an uploaded CSV export."""
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        flash(_("Choose a CSV file."), "error")
-        return redirect(url_for("advocacy.dashboard"))
-    try:
-        job = jobs.start_import(organization=current_organization(), created_by=current_user,
-                                data=file.read(), preset_name=request.form.get("preset"),
-                                skip_invalid=request.form.get("skip_invalid") == "on")
-    except DomainError as exc:
-        db.session.rollback()
-        details = " ".join(str(v) for v in exc.fields.values())
-        flash(f"{exc.message} {details}".strip(), "error")
-        return redirect(url_for("advocacy.dashboard"))
-    db.session.commit()
-    return redirect(url_for("jobs.job", job_id=job.id))
+    file = chosen_file(_("Choose a CSV file."))
+    if file is not None:
+        data = file.read()
+        job = commit_or_flash(lambda: jobs.start_import(
+            organization=current_organization(), created_by=current_user, data=data,
+            preset_name=request.form.get("preset"),
+            skip_invalid=request.form.get("skip_invalid") == "on"))
+        if job is not None:
+            return redirect(url_for("jobs.job", job_id=job.id))
+    return redirect(url_for("advocacy.dashboard"))

@@ -6,13 +6,13 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from lms.accounts.authz import MANAGER_ROLES
 from lms.accounts.models import Membership, Role
 from lms.advocacy import queries, services
 from lms.advocacy.models import METRICS, AdvocacyEvent, Campaign
-from lms.api.base import bp, current_api_user, json_body, org_member, page_args
+from lms.api.base import bp, current_api_user, json_body, org_member, paged
 from lms.core.errors import BadRequest, ValidationFailed
 from lms.extensions import db
 
@@ -41,17 +41,12 @@ def campaign_json(c: Campaign) -> dict[str, Any]:
 @org_member()
 def list_advocacy_events(membership: Membership) -> Any:
     """Events, newest first: all of them for trainers/HR/admins, one's own for learners."""
-    page, per_page = page_args()
     stmt = select(AdvocacyEvent).where(
         AdvocacyEvent.organization_id == membership.organization_id)
     if membership.role not in MANAGER_ROLES:
         stmt = stmt.where(AdvocacyEvent.user_id == membership.user_id)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    items = db.session.scalars(stmt.order_by(AdvocacyEvent.occurred_at.desc(),
-                                             AdvocacyEvent.id.desc())
-                               .offset((page - 1) * per_page).limit(per_page))
-    return {"items": [event_json(e) for e in items], "page": page, "per_page": per_page,
-            "total": total}
+    return paged(stmt.order_by(AdvocacyEvent.occurred_at.desc(), AdvocacyEvent.id.desc()),
+                 event_json)
 
 
 @bp.post("/orgs/<org_slug>/advocacy/events")

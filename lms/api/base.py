@@ -12,13 +12,15 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, select
 from werkzeug.exceptions import HTTPException
 
 from lms.accounts.authz import REQUIRED_ROLES_ATTR, check_role, membership_for
 from lms.accounts.models import Membership, Role, User
 from lms.accounts.services import user_for_api_token
-from lms.core.errors import BadRequest, DomainError, NotFound, ValidationFailed
+from lms.core.errors import BadRequest, DomainError, NotFound, Text, ValidationFailed
 from lms.core.inputs import json_problems
+from lms.courses.cohorts.models import Enrollment
 from lms.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -211,6 +213,19 @@ def body_member(membership: Membership, body: dict[str, Any], name: str) -> Memb
     return member
 
 
+def body_enrollment(membership: Membership, body: dict[str, Any], name: str, message: Text,
+                    field_message: Text) -> Enrollment:
+    """The enrolment of the caller's organization whose id a JSON body gives under ``name``.
+
+    :raise ValidationFailed: (``message``, and ``field_message`` for ``name``) the id is missing
+        or names no enrolment of the organization.
+    """
+    enrollment = db.session.get(Enrollment, str(body.get(name) or ""))
+    if enrollment is None or enrollment.organization_id != membership.organization_id:
+        raise ValidationFailed(message, fields={name: field_message})
+    return enrollment
+
+
 MAX_PAGE = 1_000_000
 
 
@@ -235,3 +250,15 @@ def page_args(default_size: int = 50, max_size: int = 200) -> tuple[int, int]:
     if fields:
         raise BadRequest(_l("invalid pagination arguments"), fields=fields)
     return values["page"], values["per_page"]
+
+
+def paged(stmt: Select[M], to_json: Callable[[M], dict[str, Any]]) -> dict[str, Any]:
+    """The list response for the page of ``stmt``'s rows that the ``page`` and ``per_page``
+    query arguments ask for: ``items`` (each through ``to_json``), ``page``, ``per_page`` and
+    the ``total`` number of rows.
+    """
+    page, per_page = page_args()
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).all()
+    return {"items": [to_json(row) for row in rows], "page": page, "per_page": per_page,
+            "total": total or 0}

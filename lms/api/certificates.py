@@ -8,18 +8,17 @@ from typing import Any
 
 from flask import request, send_file
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
 
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
 from lms.accounts.models import Membership
-from lms.api.base import bp, current_api_user, json_body, org_member, page_args
+from lms.api.base import body_enrollment, bp, current_api_user, json_body, org_member, paged
 from lms.api.openapi import ORG, PAGING, PATHS, SCHEMAS, errors, returns
 from lms.certificates import badges, export, queries, rendering, services
 from lms.certificates.models import Certificate
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
 from lms.core.inputs import json_problems
 from lms.core.models import utcnow
-from lms.courses.cohorts.models import Cohort, Enrollment
+from lms.courses.cohorts.models import Cohort
 from lms.courses.programs.models import Program
 from lms.extensions import db
 
@@ -93,12 +92,8 @@ def _filters(source: Any, membership: Membership) -> dict[str, Any]:
 @org_member(*MANAGER_ROLES)
 def list_certificates(membership: Membership) -> Any:
     """The organization's certificates, newest first, filtered, page by page."""
-    page, per_page = page_args()
-    stmt = queries.filtered(membership.organization_id, **_filters(request.args, membership))
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).all()
-    return {"items": [certificate_json(c) for c in rows], "page": page, "per_page": per_page,
-            "total": total or 0}
+    return paged(queries.filtered(membership.organization_id,
+                                  **_filters(request.args, membership)), certificate_json)
 
 
 @bp.get("/orgs/<org_slug>/certificates/<int:certificate_id>")
@@ -125,10 +120,8 @@ def get_certificate_pdf(membership: Membership, certificate_id: int) -> Any:
 def issue_certificate(membership: Membership) -> Any:
     """Issue a certificate by hand, with a reason (trainers, admins)."""
     body = json_body()
-    enrollment = db.session.get(Enrollment, str(body.get("enrollment_id") or ""))
-    if enrollment is None or enrollment.organization_id != membership.organization_id:
-        raise ValidationFailed(_l("Unknown enrolment."),
-                               fields={"enrollment_id": _l("not found in this organization")})
+    enrollment = body_enrollment(membership, body, "enrollment_id", _l("Unknown enrolment."),
+                                 _l("not found in this organization"))
     c = services.issue_manually(enrollment=enrollment, issued_by=current_api_user(),
                                 reason=str(body.get("reason") or ""))
     db.session.commit()

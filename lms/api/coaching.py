@@ -9,12 +9,12 @@ from typing import Any
 
 from flask import request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
 
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
 from lms.accounts.models import Membership, Role
 from lms.api.base import (
     body_date,
+    body_enrollment,
     body_int,
     body_member,
     body_text,
@@ -22,7 +22,7 @@ from lms.api.base import (
     current_api_user,
     json_body,
     org_member,
-    page_args,
+    paged,
 )
 from lms.api.openapi import ORG, PAGING, PATHS, SCHEMAS, errors, path_param, ref, returns
 from lms.coaching import queries, services
@@ -99,7 +99,6 @@ def _coach(membership: Membership, body: dict[str, Any]) -> Membership | None:
 @org_member()
 def list_followups(membership: Membership) -> Any:
     """Follow-ups, overdue first (a learner sees their own; staff and HR the organization's)."""
-    page, per_page = page_args()
     args = {}
     for name in ("cohort", "coach"):
         raw = request.args.get(name)
@@ -113,11 +112,7 @@ def list_followups(membership: Membership) -> Any:
                            cohort_id=args["cohort"], show=show)
     if membership.role not in MANAGER_ROLES:
         stmt = stmt.where(Enrollment.membership_id == membership.id)
-    total = db.session.scalar(select(func.count()).select_from(
-        stmt.order_by(None).subquery())) or 0
-    rows = db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).all()
-    return {"items": [followup_json(f) for f in rows], "page": page, "per_page": per_page,
-            "total": total}
+    return paged(stmt, followup_json)
 
 
 @bp.post("/orgs/<org_slug>/followups")
@@ -125,10 +120,8 @@ def list_followups(membership: Membership) -> Any:
 def create_followup(membership: Membership) -> Any:
     """Schedule a follow-up (its date proposed from the module's plan when not given)."""
     body = json_body()
-    enrollment = db.session.get(Enrollment, str(body.get("enrolment_id") or ""))
-    if enrollment is None or enrollment.organization_id != membership.organization_id:
-        raise ValidationFailed(_l("No such enrolment."),
-                               fields={"enrolment_id": _l("No such enrolment.")})
+    enrollment = body_enrollment(membership, body, "enrolment_id", _l("No such enrolment."),
+                                 _l("No such enrolment."))
     module = db.session.get(Module, _int(body, "module_id") or 0)
     if module is None or module.program_id != enrollment.cohort.program_id:
         raise ValidationFailed(_l("No such module in the learner's program."),

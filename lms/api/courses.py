@@ -8,11 +8,10 @@ from typing import Any
 
 from flask import Response, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
 
 from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES
 from lms.accounts.models import Membership
-from lms.api.base import body_date, bp, in_org, json_body, org_member, page_args
+from lms.api.base import body_date, bp, in_org, json_body, org_member, paged
 from lms.api.openapi import (
     ORG,
     PAGING,
@@ -261,13 +260,7 @@ def list_approvals(membership: Membership) -> Any:
     status = request.args.get("status", "pending")
     if status not in ("pending", "decided"):
         raise BadRequest(_l("Unknown status."), fields={"status": _l("pending or decided")})
-    page, per_page = page_args()
-    stmt = approvals.requests_for(membership, pending=status == "pending")
-    total = db.session.scalar(select(func.count()).select_from(
-        stmt.order_by(None).subquery())) or 0
-    rows = db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).all()
-    return {"items": [approval_json(r) for r in rows], "page": page, "per_page": per_page,
-            "total": total}
+    return paged(approvals.requests_for(membership, pending=status == "pending"), approval_json)
 
 
 @bp.post("/orgs/<org_slug>/approvals/<int:registration_id>")

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import request, send_file, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from lms.accounts.authz import MANAGER_ROLES
 from lms.accounts.models import Membership, Role
-from lms.api.base import bp, current_api_user, org_member, page_args
+from lms.api.base import bp, current_api_user, org_member, paged
 from lms.core.errors import NotFound
 from lms.core.limits import max_body
 from lms.extensions import db
@@ -61,12 +61,7 @@ def get_job_result(job_id: int) -> Any:
 @org_member(*MANAGER_ROLES)
 def list_jobs(membership: Membership) -> Any:
     """The organization's jobs, newest first, page by page."""
-    page, per_page = page_args()
-    stmt = queries.org_jobs(membership.organization_id)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).all()
-    return {"items": [job_json(j) for j in rows], "page": page, "per_page": per_page,
-            "total": total or 0}
+    return paged(queries.org_jobs(membership.organization_id), job_json)
 
 
 @bp.post("/orgs/<org_slug>/members/import")

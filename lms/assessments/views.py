@@ -30,7 +30,7 @@ from lms.assessments import queries, recommendations, scoring, services
 from lms.assessments.models import Attempt, Question, Questionnaire, SkillFramework
 from lms.core import charts, csvexport
 from lms.core.errors import DomainError
-from lms.core.web import PostForm, commit_or_flash, localized
+from lms.core.web import PostForm, commit_or_errors, commit_or_flash, localized
 from lms.extensions import db
 
 T = TypeVar("T")
@@ -471,20 +471,16 @@ def edit(questionnaire_id: int) -> Any:
     form = PostForm()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        try:
-            services.update_questionnaire(
-                questionnaire=q,
-                title={lang: request.form.get(f"title_{lang}", "") for lang in defs.LANGUAGES},
-                description={lang: request.form.get(f"description_{lang}", "")
-                             for lang in defs.LANGUAGES},
-                published=request.form.get("published") == "on")
-        except DomainError as exc:
-            db.session.rollback()
-            errors = exc.fields
-        else:
-            db.session.commit()
+        refused = commit_or_errors(lambda: services.update_questionnaire(
+            questionnaire=q,
+            title={lang: request.form.get(f"title_{lang}", "") for lang in defs.LANGUAGES},
+            description={lang: request.form.get(f"description_{lang}", "")
+                         for lang in defs.LANGUAGES},
+            published=request.form.get("published") == "on"))
+        if refused is None:
             flash(_("Saved."), "success")
             return redirect(url_for("skills.edit", questionnaire_id=q.id))
+        errors = refused
     return render_template("assessments/edit.html", q=q, form=form, errors=errors), \
         422 if errors else 200
 
@@ -501,20 +497,16 @@ def edit_question(questionnaire_id: int, question_id: int) -> Any:
     if request.method == "POST":
         options = {o["key"]: {lang: request.form.get(f"option_{o['key']}_{lang}", "")
                               for lang in defs.LANGUAGES} for o in question.options}
-        try:
-            services.update_question(
-                question=question,
-                text={lang: request.form.get(f"text_{lang}", "") for lang in defs.LANGUAGES},
-                options=options or None,
-                feedback={lang: request.form.get(f"feedback_{lang}", "")
-                          for lang in defs.LANGUAGES} if question.options else None)
-        except DomainError as exc:
-            db.session.rollback()
-            errors = exc.fields or {"text_en": exc.message}
-        else:
-            db.session.commit()
+        refused = commit_or_errors(lambda: services.update_question(
+            question=question,
+            text={lang: request.form.get(f"text_{lang}", "") for lang in defs.LANGUAGES},
+            options=options or None,
+            feedback={lang: request.form.get(f"feedback_{lang}", "")
+                      for lang in defs.LANGUAGES} if question.options else None), "text_en")
+        if refused is None:
             flash(_("Question saved."), "success")
             return redirect(url_for("skills.edit", questionnaire_id=q.id))
+        errors = refused
     return render_template("assessments/edit_question.html", q=q, question=question, form=form,
                            errors=errors), 422 if errors else 200
 
@@ -631,15 +623,12 @@ def edit_framework(framework_id: int) -> Any:
             for c in fw.competencies}
         targets = {t.job_family: {c.code: f.get(f"target_{t.job_family}_{c.code}", type=int)
                                   for c in fw.competencies} for t in fw.targets}
-        try:
-            services.update_framework(framework=fw, competencies=competencies, targets=targets)
-        except DomainError as exc:
-            db.session.rollback()
-            errors = exc.fields or {"form": exc.message}
-        else:
-            db.session.commit()
+        refused = commit_or_errors(lambda: services.update_framework(
+            framework=fw, competencies=competencies, targets=targets), "form")
+        if refused is None:
             flash(_("Saved."), "success")
             return redirect(url_for("skills.edit_framework", framework_id=fw.id))
+        errors = refused
     return render_template("assessments/edit_framework.html", fw=fw, form=form, errors=errors,
                            family_labels=JOB_FAMILY_LABELS, values=request.form), \
         422 if errors else 200

@@ -57,6 +57,7 @@ from lms.certificates.models import Certificate
 from lms.core import csvexport
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
+from lms.core.web import commit_or_flash, commit_or_mark
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.programs.models import Program
 from lms.extensions import db
@@ -162,15 +163,11 @@ def issue() -> Any:
     form = _issue_form()
     if form.validate_on_submit():
         enrollment = get_in_org_or_404(Enrollment, form.enrollment.data)
-        try:
-            certificate = services.issue_manually(enrollment=enrollment, issued_by=_user(),
-                                                  reason=form.reason.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("Certificate issued."), "success")
+        certificate = commit_or_flash(
+            lambda: services.issue_manually(enrollment=enrollment, issued_by=_user(),
+                                            reason=form.reason.data),
+            _("Certificate issued."))
+        if certificate is not None:
             return redirect(url_for("certificates.detail", certificate_id=certificate.id))
     else:
         flash(_("Choose the learner and give the reason."), "error")
@@ -220,17 +217,12 @@ def revoke(certificate_id: int) -> Any:
     form = RevokeForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            services.revoke(certificate=certificate, revoked_by=_user(),
-                            reason=form.reason.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            status = 409
-        else:
-            db.session.commit()
-            flash(_("The certificate is revoked."), "success")
+        if commit_or_mark(form, lambda: services.revoke(certificate=certificate,
+                                                        revoked_by=_user(),
+                                                        reason=form.reason.data),
+                          _("The certificate is revoked.")):
             return redirect(url_for("certificates.detail", certificate_id=certificate.id))
+        status = 409
     elif form.is_submitted():
         status = 422
     return render_template("certificates/revoke.html", certificate=certificate,
@@ -469,32 +461,19 @@ def program_settings(program_id: int) -> Any:
         form.renewal_lead_days.data = current.renewal_lead_days if current else 30
         form.refresher_cohort.data = str(current.refresher_cohort_id) \
             if current and current.refresher_cohort_id else ""
-    status = 200
     if form.validate_on_submit():
         refresher = get_in_org_or_404(Cohort, int(form.refresher_cohort.data)) \
             if (form.refresher_cohort.data or "").isdigit() else None
         upload = form.logo.data
-        try:
-            services.update_settings(
+        if commit_or_mark(form, lambda: services.update_settings(
                 program=program, template_key=form.template.data,
                 validity_months=form.validity_months.data,
                 renewal_lead_days=form.renewal_lead_days.data, refresher_cohort=refresher,
                 accent_color=form.accent_color.data or None,
                 logo=upload.read() if upload else None, remove_logo=form.remove_logo.data,
-                apply_to_issued=form.apply_to_issued.data)
-        except DomainError as exc:
-            db.session.rollback()
-            for name, message in (exc.fields or {}).items():
-                target = getattr(form, name, None)
-                if target is not None:
-                    target.errors = [*target.errors, message]
-            flash(exc.message, "error")
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("Certificate settings saved."), "success")
+                apply_to_issued=form.apply_to_issued.data),
+                _("Certificate settings saved.")):
             return redirect(url_for("certificates.program_settings", program_id=program.id))
-    elif form.is_submitted():
-        status = 422
     return render_template("certificates/settings.html", form=form, program=program,
-                           settings=current, templates=templates), status
+                           settings=current, templates=templates), \
+        422 if form.is_submitted() else 200

@@ -11,10 +11,11 @@ from datetime import date, datetime, tzinfo
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, flash
+from flask import abort, flash, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage
 from wtforms import SubmitField
 
 from lms.core.errors import DomainError, Text
@@ -88,6 +89,17 @@ def form_datetime(day: str | None, time: str | None, zone: tzinfo) -> datetime |
     return moment.replace(tzinfo=zone)
 
 
+def chosen_file(missing: Text, name: str = "file") -> FileStorage | None:
+    """The file sent in the form's field ``name``; None, flashing ``missing``, when no file was
+    chosen.
+    """
+    upload = request.files.get(name)
+    if upload is None or not upload.filename:
+        flash(str(missing), "error")
+        return None
+    return upload
+
+
 def flash_error(exc: DomainError) -> None:
     """Show a refused change at the top of the next page: its message, then each field's."""
     details = " ".join(str(v) for v in exc.fields.values())
@@ -117,12 +129,16 @@ def commit_or_flash(change: Callable[[], T],
 
 def commit_or_mark(form: FlaskForm, change: Callable[[], T],
                    success: Text | Callable[[T], Text] | None = None,
-                   field: str | None = None) -> T | None:
+                   field: str | None = None, *, summary: bool = True,
+                   field_text: Callable[[str, str], Text] | None = None) -> T | None:
     """Make one change from a WTForms page: commit it and flash ``success``, or roll it back and
     put each refusal next to its field, so the page shows again with what was typed.
 
     :param field: the field that shows a refusal naming none of the form's fields; without it,
-        the refusal's message is flashed (it also is, as a summary, when fields were marked).
+        the refusal's message is flashed.
+    :param summary: also flash the message when fields were marked (False: the marks suffice).
+    :param field_text: how this page words a field's refusal, given the field's name and the
+        service's words (by default, the service's words).
     :return: the service's result, or None when it was refused.
     """
     try:
@@ -132,11 +148,12 @@ def commit_or_mark(form: FlaskForm, change: Callable[[], T],
         placed = False
         for name, message in exc.fields.items():
             if name in form._fields:
-                form[name].errors = [*form[name].errors, message]
+                text = field_text(name, message) if field_text is not None else message
+                form[name].errors = [*form[name].errors, text]
                 placed = True
         if not placed and field is not None:
             form[field].errors = [*form[field].errors, str(exc.message)]
-        else:
+        elif summary or not placed:
             flash(str(exc.message), "error")
         return None
     db.session.commit()
@@ -145,14 +162,19 @@ def commit_or_mark(form: FlaskForm, change: Callable[[], T],
     return result
 
 
-def commit_or_errors(action: Callable[[], object]) -> dict[str, str] | None:
+def commit_or_errors(action: Callable[[], object],
+                     fallback: str | None = None) -> dict[str, str] | None:
     """Run ``action()`` (a service call) and commit: None; a refused change is rolled back and
     gives its field errors, for the form to show next to the fields with the typed values.
+
+    :param fallback: the field that shows the message of a refusal naming no field.
     """
     try:
         action()
     except DomainError as exc:
         db.session.rollback()
+        if not exc.fields and fallback is not None:
+            return {fallback: exc.message}
         return exc.fields
     db.session.commit()
     return None

@@ -28,6 +28,7 @@ from lms.accounts.authz import current_organization, org_blueprint, role_require
 from lms.accounts.forms import ConfirmForm, LoginForm
 from lms.accounts.models import Membership, Organization, Role, User
 from lms.core.errors import DomainError
+from lms.core.web import commit_or_mark
 from lms.extensions import csrf, db
 from lms.identity import oidc, saml, services
 from lms.identity.forms import CompanyLoginForm, SamlSettingsForm, SsoPolicyForm, SsoSettingsForm
@@ -290,32 +291,28 @@ def sso_settings() -> Any:
     form = _oidc_form(org) if request.method == "GET" else SsoSettingsForm()
     _admin_choices(form)
     if form.validate_on_submit():
-        glass = (db.session.get(User, int(form.break_glass_user_id.data))
-                 if form.break_glass_user_id.data else None)
-        try:
-            services.save_settings(
+        if _saved(form, lambda glass: services.save_settings(
                 organization=org, issuer=form.issuer.data, client_id=form.client_id.data,
                 client_secret=form.client_secret.data or None,
                 allowed_domains=form.allowed_domains.data, default_role=form.default_role.data,
                 groups_claim=form.groups_claim.data or "groups",
                 role_mapping=form.role_mapping.data or "", team_claim=form.team_claim.data,
                 require_sso=form.require_sso.data, break_glass_user=glass,
-                enabled=form.enabled.data, by=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            _field_errors(form, exc)
-            return _settings_page(form, 422)
-        db.session.commit()
-        flash(_("Single sign-on settings saved."), "success")
-        return redirect(url_for("identity_admin.sso_settings"))
+                enabled=form.enabled.data, by=current_user),
+                _("Single sign-on settings saved.")):
+            return redirect(url_for("identity_admin.sso_settings"))
+        return _settings_page(form, 422)
     return _settings_page(form, 422 if form.is_submitted() else 200)
 
 
-def _field_errors(form: SsoPolicyForm, exc: DomainError) -> None:
-    """Put the service's field errors next to their fields."""
-    for field, message in exc.fields.items():
-        if hasattr(form, field):
-            getattr(form, field).errors.append(_field_message(field, message))
+def _saved(form: SsoPolicyForm, save: Callable[[User | None], object], success: str) -> bool:
+    """Save an identity provider's settings with the break-glass administrator chosen in
+    ``form``: commit and flash ``success``, or roll back and put the refusals by their fields.
+    """
+    glass = (db.session.get(User, int(form.break_glass_user_id.data))
+             if form.break_glass_user_id.data else None)
+    return commit_or_mark(form, lambda: save(glass) or True, success, summary=False,
+                          field_text=_field_message) is not None
 
 
 @org_bp.route("/settings/sso/saml", methods=["POST"])
@@ -325,28 +322,18 @@ def saml_settings() -> Any:
     org = current_organization()
     form = SamlSettingsForm(prefix="saml")
     _admin_choices(form)
-    if form.validate_on_submit():
-        glass = (db.session.get(User, int(form.break_glass_user_id.data))
-                 if form.break_glass_user_id.data else None)
-        try:
-            saml.save_settings(
-                organization=org, idp_metadata=form.idp_metadata.data,
-                idp_metadata_url=form.idp_metadata_url.data,
-                allowed_domains=form.allowed_domains.data, default_role=form.default_role.data,
-                email_attribute=form.email_attribute.data,
-                name_attribute=form.name_attribute.data,
-                groups_attribute=form.groups_attribute.data or "groups",
-                role_mapping=form.role_mapping.data or "",
-                team_attribute=form.team_attribute.data, require_sso=form.require_sso.data,
-                break_glass_user=glass, enabled=form.enabled.data, actor=current_user,
-                address=request.remote_addr)
-        except DomainError as exc:
-            db.session.rollback()
-            _field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("SAML settings saved."), "success")
-            return redirect(url_for("identity_admin.sso_settings"))
+    if form.validate_on_submit() and _saved(form, lambda glass: saml.save_settings(
+            organization=org, idp_metadata=form.idp_metadata.data,
+            idp_metadata_url=form.idp_metadata_url.data,
+            allowed_domains=form.allowed_domains.data, default_role=form.default_role.data,
+            email_attribute=form.email_attribute.data,
+            name_attribute=form.name_attribute.data,
+            groups_attribute=form.groups_attribute.data or "groups",
+            role_mapping=form.role_mapping.data or "",
+            team_attribute=form.team_attribute.data, require_sso=form.require_sso.data,
+            break_glass_user=glass, enabled=form.enabled.data, actor=current_user,
+            address=request.remote_addr), _("SAML settings saved.")):
+        return redirect(url_for("identity_admin.sso_settings"))
     return _settings_page(_oidc_form(org), 422, saml_form=form)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import Response, current_app, request
@@ -190,23 +191,26 @@ def state() -> Response:
     return _handle(scope, params.get("stateId"), profile=False, since=_since(params))
 
 
+def _profile_documents(owner: str, scope: Callable[[dict[str, str]], Scope]) -> Response:
+    """The profile documents of the activity or agent named by the ``owner`` parameter: the
+    ``profileId`` is required to write and optional (with ``since``) to read.
+    """
+    if request.method in ("GET", "HEAD"):
+        params = _params({owner}, {"profileId", "since"})
+    else:
+        params = _params({owner, "profileId"})
+    return _handle(scope(params), params.get("profileId"), profile=True, since=_since(params))
+
+
 @bp.route("/activities/profile", methods=METHODS)
 def activity_profile() -> Response:
     """Profile documents of an activity."""
-    if request.method in ("GET", "HEAD"):
-        params = _params({"activityId"}, {"profileId", "since"})
-    else:
-        params = _params({"activityId", "profileId"})
-    scope = Scope(ACTIVITY_PROFILE, activity_id=_activity_id(params))
-    return _handle(scope, params.get("profileId"), profile=True, since=_since(params))
+    return _profile_documents("activityId", lambda params: Scope(
+        ACTIVITY_PROFILE, activity_id=_activity_id(params)))
 
 
 @bp.route("/agents/profile", methods=METHODS)
 def agent_profile() -> Response:
     """Profile documents of an agent."""
-    if request.method in ("GET", "HEAD"):
-        params = _params({"agent"}, {"profileId", "since"})
-    else:
-        params = _params({"agent", "profileId"})
-    scope = Scope(AGENT_PROFILE, agent_key=_agent_key(params))
-    return _handle(scope, params.get("profileId"), profile=True, since=_since(params))
+    return _profile_documents("agent", lambda params: Scope(
+        AGENT_PROFILE, agent_key=_agent_key(params)))

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from lms.accounts.authz import STAFF_ROLES, current_organization, role_required
 from lms.core.errors import DomainError
 from lms.core.markdown import render_markdown
-from lms.core.web import commit_or_errors, commit_or_flash, form_int, get_or_404
+from lms.core.web import chosen_file, commit_or_errors, commit_or_flash, form_int, get_or_404
 from lms.courses.cohorts.queries import cohorts
 from lms.courses.programs import definitions as defs
 from lms.courses.programs import queries, services
@@ -73,9 +73,8 @@ def new_program() -> Any:
 @role_required(*STAFF_ROLES)
 def import_program() -> Any:
     """Import a program exported as a zip (YAML + Markdown)."""
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        flash(_("Choose a zip file to import."), "error")
+    upload = chosen_file(_("Choose a zip file to import."))
+    if upload is None:
         return redirect(url_for(".programs"))
     try:
         program = services.import_program(organization=current_organization(),
