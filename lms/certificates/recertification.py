@@ -61,7 +61,7 @@ class Planned:
     action: str  # "enrol", "already enrolled", "not a learner any more"
 
 
-def _refresher(settings: CertificateSettings, program: Program, now: datetime, *,
+def refresher_cohort(settings: CertificateSettings, program: Program, now: datetime, *,
                create: bool, trainers_of: int | None = None) -> tuple[Cohort | None, str]:
     """The program's refresher cohort (created when asked and missing, with the trainers of
     cohort ``trainers_of``) and its name.
@@ -108,7 +108,7 @@ def recertify(organization: Organization, *, dry_run: bool = False,
         due = _due(settings, now)
         if not due:
             continue
-        cohort, name = _refresher(settings, program, now, create=not dry_run,
+        cohort, name = refresher_cohort(settings, program, now, create=not dry_run,
                                   trainers_of=due[0].cohort_id)
         for certificate in due:
             membership = db.session.scalar(select(Membership).where(
