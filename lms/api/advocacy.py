@@ -24,8 +24,9 @@ def event_json(e: AdvocacyEvent) -> dict[str, Any]:
     return {"id": e.id, "user_id": e.user_id, "network": e.network, "kind": e.kind,
             "url": e.url, "occurred_at": e.occurred_at.isoformat(), "source": e.source,
             "external_id": e.external_id, "campaign_id": e.campaign_id,
-            "content_item_id": e.content_item_id, "with_own_comment": e.with_own_comment,
-            "text": e.text, "metrics": {m: getattr(e, m) for m in METRICS}, "statement_id": e.statement_id}
+            "content_item_id": e.content_item_id,
+            "with_own_comment": e.with_own_comment, "text": e.text,
+            "metrics": {m: getattr(e, m) for m in METRICS}, "statement_id": e.statement_id}
 
 
 def campaign_json(c: Campaign) -> dict[str, Any]:

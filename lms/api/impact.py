@@ -13,10 +13,10 @@ from lms.accounts.authz import MANAGER_ROLES
 from lms.accounts.models import Membership, Role
 from lms.advocacy.impact import MAX_WEEKS
 from lms.api.base import bp, in_org, json_body, org_member
+from lms.assessments import recommendations
 from lms.core.errors import BadRequest
 from lms.courses.cohorts.models import Cohort
 from lms.extensions import db
-from lms.assessments import recommendations
 from lms.impact import behaviour, comparison, estimator, parrot, roi, services, wording
 from lms.impact.estimator import Estimate
 from lms.impact.models import OUTCOMES

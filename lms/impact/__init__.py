@@ -13,12 +13,12 @@ def init_app(app: Flask) -> None:
     """
     from lms import demo
     from lms.advocacy.demo import demo_step as advocacy_demo_step
+    from lms.assessments.recommendations import register_activity_source
     from lms.impact import (
+        behaviour,
         models,  # noqa: F401  (tables known to migrations and tests)
         views,
     )
-    from lms.assessments.recommendations import register_activity_source
-    from lms.impact import behaviour
     from lms.impact.demo import demo_step, parrot_step
     from lms.jobs import register_periodic
 

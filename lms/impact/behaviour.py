@@ -29,8 +29,8 @@ from lms.certificates.models import Certificate, CertificateSettings
 from lms.certificates.recertification import refresher_cohort
 from lms.core.errors import DomainError
 from lms.core.mail import send_mail
-from lms.core.web import localized
 from lms.core.models import utcnow
+from lms.core.web import localized
 from lms.courses.cohorts.models import WITHDRAWN, Enrollment
 from lms.courses.cohorts.services import enrol
 from lms.courses.programs.models import Program

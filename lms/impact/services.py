@@ -73,10 +73,10 @@ def save_settings(*, organization: Organization, data: dict[str, Any]) -> Impact
         try:
             if isinstance(raw, bool):
                 raise ValueError(raw)
-            number = int(str(raw).strip())
+            number: int | None = int(str(raw).strip())
         except ValueError:
             number = -1
-        if not low <= number <= high:
+        if number is None or not low <= number <= high:
             errors[name] = _l("A whole number from %(low)d to %(high)d, or blank.", low=low,
                               high=high)
         rule[name] = number
