@@ -124,7 +124,7 @@ OWN_WORDS = (
 
 def parrot_step(people: Any) -> None:
     """Post texts for the pilot's learners: pasted copies of the announcement before the
-    kick-off, their own words after it (and one copy still), so the cohort's impact page and
+    kick-off, their own words after it (two still paste), so the cohort's impact page and
     each learner's results show the parrot effect receding.
     """
     org = people.organization
@@ -139,14 +139,16 @@ def parrot_step(people: Any) -> None:
     since = (now - training.at).total_seconds() / 86400
     events = []
     for n, user in enumerate(consenting):
-        # Before: the announcement pasted as it was, as a share without own words.
-        events.append(advocacy.normalize_event({
-            "network": "linkedin", "kind": "share", "occurred_at":
-                training.at - timedelta(days=3 + n), "text": SAMPLE_POST +
-                PASTED_ENDINGS[n % len(PASTED_ENDINGS)],
-            "url": "https://www.maison-lumiere.example/portes-ouvertes-lyon",
-            "external_id": f"demo-parrot-before-{n}", "impressions": 90 + 10 * n,
-            "clicks": 1}, user_id=user.id, source="demo", now=now))
+        # Before (the three early adopters, as in the advocacy step): the announcement pasted
+        # as it was, as a share without own words.
+        if n < 3:
+            events.append(advocacy.normalize_event({
+                "network": "linkedin", "kind": "share", "occurred_at":
+                    training.at - timedelta(days=3 + n), "text": SAMPLE_POST +
+                    PASTED_ENDINGS[n % len(PASTED_ENDINGS)],
+                "url": "https://www.maison-lumiere.example/portes-ouvertes-lyon",
+                "external_id": f"demo-parrot-before-{n}", "impressions": 90 + 10 * n,
+                "clicks": 1}, user_id=user.id, source="demo", now=now))
         # After: their own words, a comment on the share; the last two still paste.
         pasted = n >= len(consenting) - 2
         events.append(advocacy.normalize_event({

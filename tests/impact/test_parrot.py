@@ -161,3 +161,28 @@ def test_text_through_the_api_exported_and_erased(client, api_token, cohort_worl
     db.session.commit()
     assert db.session.scalars(db.select(AdvocacyEvent.text).where(
         AdvocacyEvent.user_id == l1.id, AdvocacyEvent.text.is_not(None))).all() == []
+
+
+def test_demo_shows_the_parrot_effect_receding_and_a_behaviour_gap():
+    from lms.accounts.models import User
+    from lms.assessments import queries, recommendations
+    from lms.content import load_builtin_content
+    from lms.courses.cohorts.models import Cohort
+    from lms.demo import load_demo
+
+    load_builtin_content()
+    load_demo()
+    db.session.commit()
+    pilot = db.session.scalar(db.select(Cohort).where(Cohort.pilot.is_(True)))
+    result = parrot.cohort_parrot(pilot, weeks=4)
+    before, after = result.totals["before"], result.totals["after"]
+    assert before.near_identical >= 2 and after.texts > after.near_identical
+    assert before.own_words_percent < after.own_words_percent
+    # Nathan rates his conversation at target and never comments: a gap from behaviour.
+    nathan = db.session.scalar(db.select(User).where(User.display_name.like("Nathan%")))
+    membership = nathan.memberships[0]
+    signals = recommendations.activity_signals(membership.organization_id, [nathan.id])
+    assert signals[nathan.id]["C5"].strength == "none"
+    profile = queries.profile_for(membership)
+    gaps = recommendations.behaviour_gaps(profile.lines, signals[nathan.id])
+    assert "C5" in [x.competency.code for x in gaps]
