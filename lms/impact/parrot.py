@@ -4,13 +4,16 @@ colleagues', before and after the training.
 - **Own words**: of a person's shares (kind ``share``), those with their own comment
   (``with_own_comment``). A post (kind ``post``) is one's own by definition.
 - **Near-identical**: when the source gives the post's text, a post or share whose text scores
-  at least :data:`THRESHOLD` (rapidfuzz ``token_set_ratio``, 0-100, case and punctuation
-  ignored) against the text of *another* person of the same cohort in the same window. Texts
-  under :data:`MIN_WORDS` words are left out: "Bravo à l'équipe !" is not a copied post.
+  at least :data:`THRESHOLD` against the text of *another* person of the same cohort in the
+  same window. The score (0-100) is rapidfuzz's ``ratio`` (Indel distance) of the two texts'
+  distinct words in alphabetical order — order, repetitions, case and punctuation ignored: a
+  pasted text with a hashtag added scores above 90, a pasted text followed by a paragraph of
+  one's own does not. Texts under :data:`MIN_WORDS` words are left out: "Bravo à l'équipe !"
+  is not a copied post.
 
 Texts are compared within one cohort and one window (before or after), never across the whole
 organization: the cost grows with the square of a cohort's texts in a few weeks (hundreds),
-not of the organization's (see ``bench/bench_parrot.py``).
+not of the organization's (see ``bench/parrot.py``: about 1 µs of CPU per pair).
 """
 
 from __future__ import annotations
@@ -79,14 +82,22 @@ class Parrot:
         return self.people.get(user_id) or {w: Tally() for w in WINDOWS}
 
 
+def words_key(text: str) -> str:
+    """A text's distinct words in alphabetical order, lower case, punctuation removed: what
+    two texts are compared on.
+    """
+    return " ".join(sorted(set(utils.default_process(text).split())))
+
+
 def near_identical(texts: Sequence[tuple[int, str]], *, threshold: int = THRESHOLD,
                    min_words: int = MIN_WORDS) -> set[int]:
     """Positions in ``texts`` ((person, text) pairs) whose text is near-identical to the text of
-    another person (``token_set_ratio`` ≥ ``threshold``).
+    another person: the similarity (rapidfuzz ``ratio``, 0-100) of their :func:`words_key` is
+    at least ``threshold``.
     """
-    processed = [utils.default_process(t) for _user, t in texts]
-    kept = [i for i, p in enumerate(processed) if len(p.split()) >= min_words]
-    choices = [processed[i] for i in kept]
+    keys = [words_key(t) for _user, t in texts]
+    kept = [i for i, k in enumerate(keys) if k.count(" ") + 1 >= min_words]
+    choices = [keys[i] for i in kept]
     found: set[int] = set()
     for pos, i in enumerate(kept):
         rest = choices[pos + 1:]
@@ -94,8 +105,8 @@ def near_identical(texts: Sequence[tuple[int, str]], *, threshold: int = THRESHO
             break
         # One C++ scan of the texts after this one (the score is symmetric).
         for _choice, _score, k in process.extract(
-                processed[i], rest, scorer=fuzz.token_set_ratio, processor=None,
-                score_cutoff=threshold, limit=None):
+                keys[i], rest, scorer=fuzz.ratio, processor=None, score_cutoff=threshold,
+                limit=None):
             j = kept[pos + 1 + k]
             if texts[j][0] != texts[i][0]:
                 found.update((i, j))
