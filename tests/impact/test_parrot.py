@@ -186,3 +186,29 @@ def test_demo_shows_the_parrot_effect_receding_and_a_behaviour_gap():
     profile = queries.profile_for(membership)
     gaps = recommendations.behaviour_gaps(profile.lines, signals[nathan.id])
     assert "C5" in [x.competency.code for x in gaps]
+
+
+def test_parrot_activity_and_rule_through_the_api(client, api_token, cohort_world):
+    org, hr = cohort_world["org"], cohort_world["hr"]
+    l1 = cohort_world["learners"][0]
+    base = f"/api/v1/orgs/{org.slug}/impact"
+    body = client.get(f"{base}/cohorts/{cohort_world['pilot'].id}/parrot?weeks=4",
+                      headers=api_token(hr)).get_json()
+    assert body["cohort"]["before"]["near_identical"] == 3
+    assert body["cohort"]["after"]["own_words_percent"] == 75
+    mine = next(x for x in body["learners"] if x["user_id"] == l1.id)
+    assert mine["before"]["near_identical"] == 2 and mine["after"]["own_words_percent"] == 50
+    # Learners read their own signals, not others'.
+    own = client.get(f"{base}/activity", headers=api_token(l1)).get_json()
+    assert own["user_id"] == l1.id and set(own["signals"]) == {"C3", "C4", "C5", "C8"}
+    other = client.get(f"{base}/activity?user_id={hr.id}", headers=api_token(l1))
+    assert other.status_code == 400 and "user_id" in other.get_json()["error"]["fields"]
+    # The recertification rule: checked, saved, read back.
+    bad = client.put(f"{base}/settings", headers=api_token(hr),
+                     json={"recertify_below_actions": "many"})
+    assert bad.status_code == 422
+    assert "recertify_below_actions" in bad.get_json()["error"]["fields"]
+    ok = client.put(f"{base}/settings", headers=api_token(hr),
+                    json={"recertify_below_actions": 2, "recertify_weeks": 8})
+    assert ok.status_code == 200
+    assert (ok.get_json()["recertify_below_actions"], ok.get_json()["recertify_weeks"]) == (2, 8)
