@@ -26,13 +26,15 @@ from lms.accounts.models import Membership, Organization, Role, User
 from lms.advocacy.models import AdvocacyEvent
 from lms.assessments.recommendations import ActivitySignal, ActivitySource
 from lms.certificates.models import Certificate, CertificateSettings
-from lms.certificates.recertification import refresher_cohort
-from lms.core.errors import DomainError
+from lms.certificates.recertification import (
+    current_enrollment,
+    enrol_in_refresher,
+    refresher_cohort,
+)
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
 from lms.core.web import localized
-from lms.courses.cohorts.models import WITHDRAWN, Enrollment
-from lms.courses.cohorts.services import enrol
+from lms.courses.cohorts.models import Enrollment
 from lms.courses.programs.models import Program
 from lms.extensions import db
 from lms.impact import comparison, parrot
@@ -191,17 +193,13 @@ def recertify_quiet(organization: Organization, *, now: datetime | None = None
                                          trainers_of=certificate.cohort_id)
         if cohort is None:
             continue
-        existing = db.session.scalar(select(Enrollment).where(
-            Enrollment.cohort_id == cohort.id, Enrollment.membership_id == membership.id))
-        if existing is not None and existing.status != WITHDRAWN:
+        existing = current_enrollment(cohort, membership)
+        if existing is not None:
             certificate.refresher_enrollment_id = existing.id
             continue
-        try:
-            enrollment = enrol(cohort=cohort, membership=membership)
-        except DomainError:
-            continue
-        certificate.refresher_enrollment_id = enrollment.id
-        enrolled.append((membership.user, enrollment))
+        enrollment = enrol_in_refresher(certificate, cohort, membership)
+        if enrollment is not None:
+            enrolled.append((membership.user, enrollment))
     db.session.flush()
     return enrolled
 
