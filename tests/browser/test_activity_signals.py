@@ -55,10 +55,11 @@ def test_the_results_show_activity_next_to_self_assessed_levels(
     page.get_by_role("button", name="Log in").click()
     page.goto(f"/o/{org.slug}/skills/attempts/{attempt.id}/results")
     levels = page.locator("table.levels")
-    expect(levels.get_by_role("columnheader", name="Observed activity")).to_be_visible()
     writing = levels.get_by_role("row", name="Writing", exact=False)
     expect(writing).to_contain_text("Level 3")
-    expect(writing).to_contain_text("4 own posts")
+    expect(writing.locator(".observed")).to_have_text(
+        "Observed activity (last 12 weeks): ● 4 own posts")
+    expect(writing.locator(".observed")).to_be_visible()
     expect(levels.get_by_role("row", name="Measuring", exact=False)).to_contain_text(
         "0 measured campaigns")
     activity = page.get_by_role("region", name="What your activity shows")
