@@ -120,7 +120,7 @@ def _dynamic_signal(row: dict[str, str]) -> tuple[str, dict[str, Any]]:
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("generic", "email, network, kind, url, occurred_at (or date), external_id, "
            "impressions, clicks, reactions, comments, reshares, signups, leads, hires, "
-           "with_own_comment, campaign_id, content_item_id",
+           "with_own_comment, campaign_id, content_item_id, text",
            ("email", "network", "kind"), _generic),
     Preset("everyonesocial-shares", "EveryoneSocial shares export: Post, Date, Shared by, "
            "Approved By, Shares, Clicks, Engagements, Branded (+ optional Email, Network)",

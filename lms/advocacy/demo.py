@@ -76,6 +76,9 @@ def demo_step(people: Any) -> None:
     # Days since the kick-off (the impact report's training date); 14 without a pilot.
     since_training = (now - training).total_seconds() / 86400 if training else 14.0
     early_adopters = consenting[:3]
+    # Nathan (the fourth learner) rates his conversation skills at target but never comments:
+    # his results show a gap suggested by behaviour.
+    silent = learners[3] if len(learners) > 3 else None
     events = []
     for n in range(300 - len(EXERCISE_POSTS)):
         after = rnd.random() < 0.7
@@ -83,6 +86,8 @@ def demo_step(people: Any) -> None:
         item = rnd.choice(items) if rnd.random() < 0.7 else None
         network = rnd.choices(networks, nweights)[0]
         kind = rnd.choices(kinds, kweights)[0]
+        if kind == "comment" and user is silent:
+            kind = "reaction"
         impressions = int(rnd.lognormvariate(5.5, 0.8))
         clicks = int(impressions * rnd.uniform(0.005, 0.04) * (1.5 if after else 1.0))
         days_ago = (rnd.uniform(0.1, since_training - 0.1) if after

@@ -14,6 +14,7 @@ NETWORKS = ("linkedin", "x", "facebook", "instagram", "tiktok", "youtube", "othe
 KINDS = ("post", "share", "comment", "reaction", "summary")
 SOURCES = ("manual", "csv", "webhook", "api", "demo")
 CAMPAIGN_KINDS = ("awareness", "campaign", "talent")
+MAX_TEXT = 5000  # characters of a post's text kept (LinkedIn's own limit is 3,000)
 METRICS = ("impressions", "clicks", "reactions", "comments", "reshares", "signups", "leads",
            "hires")
 
@@ -197,6 +198,9 @@ class AdvocacyEvent(OrganizationOwned, Base):
     leads: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     hires: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     with_own_comment: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The post's text when the source gives it (personal data: exported, erased, retained
+    # like the rest of the event); compared across colleagues for the "parrot effect".
+    text: Mapped[str | None] = mapped_column(Text)
     statement_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

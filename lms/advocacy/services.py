@@ -22,6 +22,7 @@ from lms.accounts.models import Membership, Organization, User
 from lms.advocacy.models import (
     CAMPAIGN_KINDS,
     KINDS,
+    MAX_TEXT,
     METRICS,
     NETWORKS,
     AdvocacyConsent,
@@ -231,6 +232,7 @@ FUTURE_DATE = "future_date"
 INVALID_METRIC = "invalid_metric"
 INVALID_EXTERNAL_ID = "invalid_external_id"
 INVALID_REFERENCE = "invalid_reference"
+INVALID_TEXT = "invalid_text"
 UNKNOWN_CAMPAIGN = "unknown_campaign"
 UNKNOWN_CONTENT_ITEM = "unknown_content_item"
 # Problems about who the event is of (shown without a field name before the message).
@@ -430,8 +432,12 @@ def normalize_event(raw: dict[str, Any], *, user_id: int, source: str,
     external_id = str(raw.get("external_id") or "").strip() or None
     if external_id and len(external_id) > 200:
         raise EventInvalid(INVALID_EXTERNAL_ID, "external_id", _l("at most 200 characters"))
+    # The post's own text, when the source gives it; blank is none.
+    post_text = str(raw.get("text") or "").strip() or None
+    if post_text is not None and len(post_text) > MAX_TEXT:
+        raise EventInvalid(INVALID_TEXT, "text", _l("at most %(n)d characters", n=MAX_TEXT))
     event: dict[str, Any] = {
-        "user_id": user_id, "network": network, "kind": kind, "url": url,
+        "user_id": user_id, "network": network, "kind": kind, "url": url, "text": post_text,
         "occurred_at": occurred_at, "external_id": external_id, "source": source,
         "with_own_comment": parse_bool(raw.get("with_own_comment")),
         "campaign_id": _optional_id(raw.get("campaign_id"), "campaign_id"),
@@ -483,7 +489,8 @@ class IngestResult:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
 
 
-_COMPARED = METRICS + ("with_own_comment", "campaign_id", "content_item_id", "occurred_at")
+_COMPARED = METRICS + ("with_own_comment", "campaign_id", "content_item_id", "text",
+                       "occurred_at")
 
 
 def ingest(*, organization: Organization, events: list[dict[str, Any]],
@@ -571,7 +578,7 @@ _EMPTY: dict[str, Any] = {**dict.fromkeys(_COMPARED), **dict.fromkeys(METRICS, 0
 # The inserted columns: these event values, then occurred_at converted for the driver,
 # organization_id, statement_id, created_at, updated_at.
 _ROW_KEYS = ("user_id", "network", "kind", "url", "external_id", "source", "idem_key",
-             *METRICS, "with_own_comment", "campaign_id", "content_item_id")
+             *METRICS, "with_own_comment", "campaign_id", "content_item_id", "text")
 _INSERTED = (*_ROW_KEYS, "occurred_at", "organization_id", "statement_id", "created_at",
              "updated_at")
 _PG_TYPES = {**dict.fromkeys(("user_id", "campaign_id", "content_item_id", *METRICS), "int[]"),

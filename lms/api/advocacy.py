@@ -11,7 +11,7 @@ from sqlalchemy import select
 from lms.accounts.authz import MANAGER_ROLES
 from lms.accounts.models import Membership, Role
 from lms.advocacy import queries, services
-from lms.advocacy.models import METRICS, AdvocacyEvent, Campaign
+from lms.advocacy.models import MAX_TEXT, METRICS, AdvocacyEvent, Campaign
 from lms.api.base import bp, current_api_user, json_body, org_member, paged
 from lms.core.errors import BadRequest, ValidationFailed
 from lms.extensions import db
@@ -24,7 +24,8 @@ def event_json(e: AdvocacyEvent) -> dict[str, Any]:
     return {"id": e.id, "user_id": e.user_id, "network": e.network, "kind": e.kind,
             "url": e.url, "occurred_at": e.occurred_at.isoformat(), "source": e.source,
             "external_id": e.external_id, "campaign_id": e.campaign_id,
-            "content_item_id": e.content_item_id, "with_own_comment": e.with_own_comment,
+            "content_item_id": e.content_item_id,
+            "with_own_comment": e.with_own_comment, "text": e.text,
             "metrics": {m: getattr(e, m) for m in METRICS}, "statement_id": e.statement_id}
 
 
@@ -131,7 +132,10 @@ def _document() -> None:
         "source": {"type": "string"}, "external_id": {"type": ["string", "null"]},
         "campaign_id": {"type": ["integer", "null"]},
         "content_item_id": {"type": ["integer", "null"]},
-        "with_own_comment": {"type": "boolean"}, "metrics": metrics,
+        "with_own_comment": {"type": "boolean"},
+        "text": {"type": ["string", "null"], "description": "the post's text, when the "
+                                                            "source gave it"},
+        "metrics": metrics,
         "statement_id": {"type": ["string", "null"]}}}
     SCHEMAS["AdvocacyEventInput"] = {"type": "object", "required": ["network", "kind",
                                                                     "occurred_at"],
@@ -148,6 +152,9 @@ def _document() -> None:
                                                          "idempotency key when given"},
         "with_own_comment": {"type": "boolean"}, "campaign_id": {"type": "integer"},
         "content_item_id": {"type": "integer"},
+        "text": {"type": "string", "maxLength": MAX_TEXT,
+                 "description": "the post's text (optional; compared across colleagues for "
+                                "near-identical posts)"},
         **{m: {"type": "integer"} for m in METRICS}}}
     SCHEMAS["Campaign"] = {"type": "object", "properties": {
         "id": {"type": "integer"}, "kind": {"type": "string",

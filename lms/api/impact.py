@@ -13,10 +13,11 @@ from lms.accounts.authz import MANAGER_ROLES
 from lms.accounts.models import Membership, Role
 from lms.advocacy.impact import MAX_WEEKS
 from lms.api.base import bp, in_org, json_body, org_member
+from lms.assessments import recommendations
 from lms.core.errors import BadRequest
 from lms.courses.cohorts.models import Cohort
 from lms.extensions import db
-from lms.impact import comparison, estimator, roi, services, wording
+from lms.impact import behaviour, comparison, estimator, parrot, roi, services, wording
 from lms.impact.estimator import Estimate
 from lms.impact.models import OUTCOMES
 
@@ -134,6 +135,48 @@ def impact_roi(membership: Membership, cohort_id: int) -> Any:
             "program": {**_roi(program), "trained_cohorts": trained}}
 
 
+def _tally(t: parrot.Tally) -> dict[str, Any]:
+    return {"shares": t.shares, "own_words": t.own_words,
+            "own_words_percent": t.own_words_percent, "texts": t.texts,
+            "near_identical": t.near_identical}
+
+
+@bp.get("/orgs/<org_slug>/impact/cohorts/<int:cohort_id>/parrot")
+@org_member(*MANAGER_ROLES)
+def impact_parrot(membership: Membership, cohort_id: int) -> Any:
+    """Own words in shares and posts near-identical to colleagues', before and after the
+    training, for the cohort and per learner.
+    """
+    cohort = in_org(membership, Cohort, cohort_id, _l("No such cohort in this organization."))
+    result = parrot.cohort_parrot(cohort, weeks=_weeks())
+    return {"weeks": result.weeks, "threshold": parrot.THRESHOLD,
+            "min_words": parrot.MIN_WORDS,
+            "cohort": {w: _tally(t) for w, t in result.totals.items()},
+            "learners": [{"user_id": u, **{w: _tally(t) for w, t in tallies.items()}}
+                         for u, tallies in sorted(result.people.items())]}
+
+
+@bp.get("/orgs/<org_slug>/impact/activity")
+@org_member()
+def impact_activity(membership: Membership) -> Any:
+    """Activity signals per competency for one person: oneself, or ``user_id`` (trainers,
+    HR, admins). Empty when the person has not agreed to share their activity.
+    """
+    user_id = membership.user_id
+    if "user_id" in request.args:
+        if membership.role not in MANAGER_ROLES:
+            raise BadRequest(_l("user_id: only trainers, HR and admins may ask for another "
+                                "person"), fields={"user_id": _l("not allowed")})
+        raw = request.args["user_id"]
+        if not raw.isdigit():
+            raise BadRequest(_l("user_id: a number"), fields={"user_id": _l("a number")})
+        user_id = int(raw)
+    found = recommendations.activity_signals(membership.organization_id, [user_id])
+    return {"user_id": user_id, "weeks": behaviour.WEEKS, "signals": {
+        code: {"strength": s.strength, "words": s.words}
+        for code, s in sorted(found.get(user_id, {}).items())}}
+
+
 @bp.get("/orgs/<org_slug>/impact/settings")
 @org_member(*MANAGER_ROLES)
 def impact_settings(membership: Membership) -> Any:
@@ -171,7 +214,13 @@ def _document() -> None:
         "outcome_values": {"type": "object", "properties": {
             o: {"type": ["string", "number", "null"]} for o in OUTCOMES},
             "additionalProperties": False},
-        **{r: {"type": ["string", "number", "null"]} for r in services.RATES}}}
+        **{r: {"type": ["string", "number", "null"]} for r in services.RATES},
+        "recertify_below_actions": {
+            "type": ["integer", "null"], "minimum": 1, "maximum": 1000,
+            "description": "re-enrol certified learners with fewer advocacy actions over "
+                           "recertify_weeks (null: off)"},
+        "recertify_weeks": {"type": ["integer", "null"], "minimum": 1, "maximum": 104,
+                            "default": 12}}}
     weeks = {"name": "weeks", "in": "query",
              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_WEEKS, "default": 4}}
     level = {"name": "level", "in": "query",
@@ -206,6 +255,34 @@ def _document() -> None:
         "responses": {"200": returns({"type": "object", "properties": {
             "currency": {"type": "string"}, "cohort": {**roi_schema, "type": ["object", "null"]},
             "program": roi_schema}}), **errors(400, 401, 403, 404)}}}
+    tally = {"type": "object", "properties": {
+        "shares": {"type": "integer"}, "own_words": {"type": "integer"},
+        "own_words_percent": {"type": ["integer", "null"]}, "texts": {"type": "integer"},
+        "near_identical": {"type": "integer"}}}
+    windows = {"type": "object", "properties": {"before": tally, "after": tally}}
+    PATHS["/orgs/{org_slug}/impact/cohorts/{cohort_id}/parrot"] = {"get": {
+        "summary": "The parrot effect: own words in shares and posts near-identical to "
+                   "colleagues', before and after the training, per cohort and learner",
+        "parameters": [ORG, cohort, weeks],
+        "responses": {"200": returns({"type": "object", "properties": {
+            "weeks": {"type": "integer"}, "threshold": {"type": "integer"},
+            "min_words": {"type": "integer"}, "cohort": windows,
+            "learners": {"type": "array", "items": {"type": "object", "properties": {
+                "user_id": {"type": "integer"}, "before": tally, "after": tally}}}}}),
+            **errors(400, 401, 403, 404)}}}
+    PATHS["/orgs/{org_slug}/impact/activity"] = {"get": {
+        "summary": "Activity signals per competency (C3, C4, C5, C8) over the last weeks, "
+                   "for oneself or user_id (trainers, HR, admins)",
+        "parameters": [ORG, {"name": "user_id", "in": "query",
+                             "schema": {"type": "integer"}}],
+        "responses": {"200": returns({"type": "object", "properties": {
+            "user_id": {"type": "integer"}, "weeks": {"type": "integer"},
+            "signals": {"type": "object", "additionalProperties": {
+                "type": "object", "properties": {
+                    "strength": {"type": "string",
+                                 "enum": list(recommendations.STRENGTHS)},
+                    "words": {"type": "string"}}}}}}),
+            **errors(400, 401, 403, 404)}}}
     PATHS["/orgs/{org_slug}/impact/settings"] = {
         "get": {"summary": "The organization's outcome values and training costs",
                 "parameters": [ORG],

@@ -96,3 +96,62 @@ def cohort_members(organization_id: int, value: str | None) -> tuple[int | None,
     if not _cohort_filter or cohort_id not in dict(_cohort_filter[0].options(organization_id)):
         raise LookupError(value)
     return cohort_id, _cohort_filter[0].members(organization_id, cohort_id)
+
+
+# -- observed activity, beside the self-assessed levels --------------------------------------
+
+STRENGTHS = ("none", "occasional", "regular")
+
+
+@dataclass(frozen=True)
+class ActivitySignal:
+    """What a learner's real activity says about one competency: ``strength`` (one of
+    :data:`STRENGTHS`) and ``words``, what was observed, in the reader's language. Evidence
+    only: it never raises or lowers a level (DESIGN.md, section 5).
+    """
+
+    code: str
+    strength: str
+    words: str
+
+
+@dataclass(frozen=True)
+class ActivitySource:
+    """``signals(organization_id, user_ids)`` → {user id: {code: signal}} for the people whose
+    activity may be counted (others absent); ``remarks(organization_id, user_id)`` → sentences
+    for the learner's own results (own words in shares, posts near-identical to colleagues').
+    """
+
+    signals: Callable[[int, list[int]], dict[int, dict[str, ActivitySignal]]]
+    remarks: Callable[[int, int], list[str]]
+
+
+_activity: list[ActivitySource] = []
+
+
+def register_activity_source(source: ActivitySource) -> None:
+    """Set the source of activity signals (the last registered wins)."""
+    _activity[:] = [source]
+
+
+def activity_signals(organization_id: int,
+                     user_ids: list[int]) -> dict[int, dict[str, ActivitySignal]]:
+    """Activity signals per person and competency ({} without a source)."""
+    if not _activity or not user_ids:
+        return {}
+    return _activity[0].signals(organization_id, user_ids)
+
+
+def activity_remarks(organization_id: int, user_id: int) -> list[str]:
+    """Sentences about one learner's own activity for their results ([] without a source)."""
+    return _activity[0].remarks(organization_id, user_id) if _activity else []
+
+
+def behaviour_gaps(lines: list[Any], signals: dict[str, ActivitySignal]) -> list[Any]:
+    """Competency lines (with ``competency``, ``level`` and ``target``) at or above a target of
+    2 or more where no activity shows the skill at work: a gap suggested by behaviour, beside
+    the questionnaire's gaps (which are not repeated).
+    """
+    return [x for x in lines
+            if x.target >= 2 and x.level >= x.target
+            and (s := signals.get(x.competency.code)) is not None and s.strength == "none"]

@@ -51,6 +51,9 @@ FREQUENCY_LABELS = {
     scoring.Frequency.WEEKLY: _l("Weekly"),
     scoring.Frequency.DAILY: _l("Daily"),
 }
+SIGNAL_MARKS = {"regular": "●", "occasional": "◐", "none": "○"}
+SIGNAL_LABELS = {"regular": _l("activity: regular"), "occasional": _l("activity: occasional"),
+                 "none": _l("activity: none")}
 JOB_FAMILY_LABELS = {"sales": _l("Sales"), "hr": _l("HR and recruiting"),
                      "marketing": _l("Marketing and communication"),
                      "management": _l("Management"), "other": _l("Other roles")}
@@ -121,7 +124,8 @@ def mine() -> Any:
         radar=_radar(profile) if profile.attempt else None, level_names=_level_names(),
         family_label=JOB_FAMILY_LABELS.get(me.job_family or "other"), form=PostForm(),
         history_rows=_history_rows(history, profile),
-        modules=_modules(profile) if profile.attempt else None)
+        modules=_modules(profile) if profile.attempt else None,
+        activity=_activity(profile) if profile.attempt else None)
 
 
 def _history_rows(history: list[Attempt], profile: queries.SkillProfile) -> list[dict[str, Any]]:
@@ -246,7 +250,7 @@ def results(attempt_id: int) -> Any:
                            family_label=JOB_FAMILY_LABELS.get(
                                attempt.membership.job_family or "other"),
                            habits=_habits(attempt), frequency_labels=FREQUENCY_LABELS,
-                           modules=_modules(profile))
+                           modules=_modules(profile), activity=_activity(profile))
 
 
 def _modules(profile: queries.SkillProfile) -> dict[str, Any] | None:
@@ -258,6 +262,20 @@ def _modules(profile: queries.SkillProfile) -> dict[str, Any] | None:
         member.organization_id, [line.competency.code for line, _size in profile.gaps],
         member.user_id)
     return found or None
+
+
+def _activity(profile: queries.SkillProfile) -> dict[str, Any]:
+    """Observed activity beside the levels: signals by code, the gaps behaviour suggests with
+    their modules, and sentences about the person's own shares.
+    """
+    member = profile.membership
+    org_id = member.organization_id
+    signals = recommendations.activity_signals(org_id, [member.user_id]).get(member.user_id, {})
+    gaps = recommendations.behaviour_gaps(profile.lines, signals)
+    modules = recommendations.modules_for(org_id, [x.competency.code for x in gaps],
+                                          member.user_id) if gaps else {}
+    return {"signals": signals, "gaps": gaps, "modules": modules,
+            "remarks": recommendations.activity_remarks(org_id, member.user_id)}
 
 
 def _habits(attempt: Attempt) -> list[tuple[Question, str]]:
@@ -306,7 +324,21 @@ def team_map() -> Any:
         missing=result.missing, missing_count=result.missing_count,
         # Translated once, not once per cell: a map has thousands of cells.
         target_labels={n: _("(target %(n)d)", n=n) for n in range(6)},
+        signals=_map_signals(org.id, result.rows), signal_marks=SIGNAL_MARKS,
+        signal_labels={k: str(v) for k, v in SIGNAL_LABELS.items()},
         pending_labels={n: _("level %(n)d awaiting validation", n=n) for n in (4, 5)})
+
+
+def _map_signals(organization_id: int, rows: list[queries.MapRow]
+                 ) -> dict[int, dict[str, recommendations.ActivitySignal]]:
+    """Activity signals by membership id for the answered learners of a map page."""
+    member_ids = [r.member_id for r in rows if r.answered]
+    if not member_ids:
+        return {}
+    users = dict(db.session.execute(db.select(Membership.id, Membership.user_id).where(
+        Membership.id.in_(member_ids))).all())
+    found = recommendations.activity_signals(organization_id, list(users.values()))
+    return {m: found[u] for m, u in users.items() if u in found}
 
 
 @bp.route("/skills/map.csv")
@@ -342,6 +374,7 @@ def learner(membership_id: int) -> Any:
                            validations=queries.validations_of(member.id),
                            level_names=_level_names(), form=PostForm(),
                            can_validate=current_membership().role in STAFF_ROLES,
+                           activity=_activity(profile) if profile.attempt else None,
                            family_label=JOB_FAMILY_LABELS.get(member.job_family or "other"))
 
 

@@ -61,7 +61,7 @@ class Planned:
     action: str  # "enrol", "already enrolled", "not a learner any more"
 
 
-def _refresher(settings: CertificateSettings, program: Program, now: datetime, *,
+def refresher_cohort(settings: CertificateSettings, program: Program, now: datetime, *,
                create: bool, trainers_of: int | None = None) -> tuple[Cohort | None, str]:
     """The program's refresher cohort (created when asked and missing, with the trainers of
     cohort ``trainers_of``) and its name.
@@ -108,7 +108,7 @@ def recertify(organization: Organization, *, dry_run: bool = False,
         due = _due(settings, now)
         if not due:
             continue
-        cohort, name = _refresher(settings, program, now, create=not dry_run,
+        cohort, name = refresher_cohort(settings, program, now, create=not dry_run,
                                   trainers_of=due[0].cohort_id)
         for certificate in due:
             membership = db.session.scalar(select(Membership).where(
@@ -123,24 +123,37 @@ def recertify(organization: Organization, *, dry_run: bool = False,
             if membership is None or membership.role != Role.LEARNER:
                 plan.append(Planned(**row, action="not a learner any more"))
                 continue
-            existing = db.session.scalar(select(Enrollment).where(
-                Enrollment.cohort_id == cohort.id, Enrollment.membership_id == membership.id)
-            ) if cohort is not None else None
-            if existing is not None and existing.status != WITHDRAWN:
+            existing = current_enrollment(cohort, membership) if cohort is not None else None
+            if existing is not None:
                 plan.append(Planned(**row, action="already enrolled"))
                 if not dry_run:
                     certificate.refresher_enrollment_id = existing.id
                 continue
             plan.append(Planned(**row, action="enrol"))
-            if dry_run or cohort is None:
-                continue
-            try:
-                enrollment = enrol(cohort=cohort, membership=membership)
-            except DomainError:
-                continue
-            certificate.refresher_enrollment_id = enrollment.id
+            if not dry_run and cohort is not None:
+                enrol_in_refresher(certificate, cohort, membership)
     db.session.flush()
     return plan
+
+
+def current_enrollment(cohort: Cohort, membership: Membership) -> Enrollment | None:
+    """The membership's enrolment in ``cohort`` unless withdrawn (None when none)."""
+    existing = db.session.scalar(select(Enrollment).where(
+        Enrollment.cohort_id == cohort.id, Enrollment.membership_id == membership.id))
+    return existing if existing is not None and existing.status != WITHDRAWN else None
+
+
+def enrol_in_refresher(certificate: Certificate, cohort: Cohort,
+                       membership: Membership) -> Enrollment | None:
+    """Enrol the certificate's holder in the refresher ``cohort`` and mark the certificate as
+    sent there; None when enrolment is refused (the cohort is closed, for instance).
+    """
+    try:
+        enrollment = enrol(cohort=cohort, membership=membership)
+    except DomainError:
+        return None
+    certificate.refresher_enrollment_id = enrollment.id
+    return enrollment
 
 
 def recertify_all() -> int:

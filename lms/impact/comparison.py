@@ -179,8 +179,11 @@ def _with_values(totals: list[float], weights: dict[str, float]) -> list[float]:
     return totals + [sum(totals[METRICS.index(m)] * w for m, w in weights.items())]
 
 
-def _windows(training: TrainingDate, weeks: int,
-             now: datetime) -> tuple[dict[str, tuple[datetime, datetime]], dict[str, float]]:
+def period_windows(training: TrainingDate, weeks: int,
+                   now: datetime) -> tuple[dict[str, tuple[datetime, datetime]], dict[str, float]]:
+    """The before and after windows around the training date (cut at ``now``) and their
+    lengths in days.
+    """
     t = training.at
     span = timedelta(weeks=weeks)
     before_end, after_end = min(t, now), max(t, min(t + span, now))
@@ -206,7 +209,7 @@ def compare_cohort(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
                         else "shares")
     if training is None:
         return result
-    result.windows, result.days = _windows(training, weeks, now)
+    result.windows, result.days = period_windows(training, weeks, now)
     all_cohorts = list(db.session.scalars(select(Cohort).where(
         Cohort.organization_id == org_id)))
     first, members = first_trainings(org_id, all_cohorts)
@@ -341,7 +344,7 @@ def compare_formats(cohort: Cohort, fmt: str, *, scope: str = "cohort",
         training = dates.get(c.id)
         if training is None:
             continue
-        windows, days = _windows(training, weeks, now)
+        windows, days = period_windows(training, weeks, now)
         if days["after"] < MIN_DAYS_AFTER:
             continue
         enrolled = [(eid, uid) for eid, uid in db.session.execute(

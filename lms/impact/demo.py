@@ -95,3 +95,69 @@ def demo_step(people: Any) -> None:
     advocacy.ingest(organization=org, events=events,
                     names={m.user_id: m.user.display_name for m in colleagues})
     services.save_settings(organization=org, data=SETTINGS)
+
+
+# The launch announcement as the communication team wrote it: before the training, pilot
+# learners pasted it as it was (the "parrot effect" of seed 003); after it, they wrote their own.
+SAMPLE_POST = ("Maison Lumière ouvre son nouvel atelier de Lyon ! Venez découvrir nos "
+               "luminaires fabriqués en France lors de nos portes ouvertes du mois prochain. "
+               "Inscriptions sur notre site.")
+# Small additions people make to a pasted text: it stays near-identical.
+PASTED_ENDINGS = ("", " #MaisonLumière", " À très vite !", " #Lyon #Fabriqué en France")
+OWN_WORDS = (
+    "J'ai visité l'atelier de Lyon la semaine dernière : voir nos artisans monter une suspension "
+    "en laiton, pièce par pièce, m'a rappelé pourquoi je défends ces produits chez mes clients.",
+    "Question aux architectes d'intérieur de mon réseau : qu'attendez-vous d'un fabricant de "
+    "luminaires quand vous rénovez un hôtel ? Je prépare les portes ouvertes de Lyon avec vos "
+    "réponses.",
+    "Trois choses que j'ai apprises en accompagnant un client dans notre atelier : la lumière se "
+    "choisit sur place, les délais comptent plus que le prix, et un prototype vaut mille "
+    "catalogues.",
+    "Recruter à Lyon, c'est aussi montrer où l'on travaille. Nos équipes de l'atelier ouvrent "
+    "leurs portes le mois prochain ; si le métier de monteur vous intéresse, écrivez-moi.",
+    "Ce qui me frappe chez nos clients hôteliers : ils veulent des luminaires réparables. C'est "
+    "exactement ce que l'atelier de Lyon sait faire, et je serai ravie d'en parler sur place.",
+    "Mon premier mois à l'atelier en images : les gabarits, les essais de teintes et l'équipe "
+    "qui répond à toutes mes questions de commerciale curieuse.",
+)
+
+
+def parrot_step(people: Any) -> None:
+    """Post texts for the pilot's learners: pasted copies of the announcement before the
+    kick-off, their own words after it (two still paste), so the cohort's impact page and
+    each learner's results show the parrot effect receding.
+    """
+    org = people.organization
+    now = utcnow()
+    pilot = db.session.scalar(select(Cohort).where(
+        Cohort.organization_id == org.id, Cohort.pilot.is_(True)).order_by(Cohort.id))
+    training = training_date(pilot) if pilot is not None else None
+    if training is None or training.at >= now:
+        return
+    consenting = [m.user for m in people.learners
+                  if advocacy.consent_of(org.id, m.user_id) is not None][:6]
+    since = (now - training.at).total_seconds() / 86400
+    events = []
+    for n, user in enumerate(consenting):
+        # Before (the three early adopters, as in the advocacy step): the announcement pasted
+        # as it was, as a share without own words.
+        if n < 3:
+            events.append(advocacy.normalize_event({
+                "network": "linkedin", "kind": "share", "occurred_at":
+                    training.at - timedelta(days=3 + n), "text": SAMPLE_POST +
+                    PASTED_ENDINGS[n % len(PASTED_ENDINGS)],
+                "url": "https://www.maison-lumiere.example/portes-ouvertes-lyon",
+                "external_id": f"demo-parrot-before-{n}", "impressions": 90 + 10 * n,
+                "clicks": 1}, user_id=user.id, source="demo", now=now))
+        # After: their own words, a comment on the share; the last two still paste.
+        pasted = n >= len(consenting) - 2
+        events.append(advocacy.normalize_event({
+            "network": "linkedin", "kind": "share", "occurred_at":
+                now - timedelta(days=max(0.5, min(since - 0.5, 2 + n))),
+            "text": SAMPLE_POST if pasted else OWN_WORDS[n % len(OWN_WORDS)],
+            "with_own_comment": not pasted,
+            "url": "https://www.maison-lumiere.example/portes-ouvertes-lyon",
+            "external_id": f"demo-parrot-after-{n}", "impressions": 260 + 40 * n,
+            "clicks": 6 + n}, user_id=user.id, source="demo", now=now))
+    advocacy.ingest(organization=org, events=events,
+                    names={u.id: u.display_name for u in consenting})

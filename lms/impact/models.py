@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Numeric, String
+from sqlalchemy import JSON, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.core.models import Base, utcnow
@@ -32,6 +32,10 @@ class ImpactSettings(Base):
     extra_trainer_days: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
     learner_hourly_cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     tools_cost_per_learner: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    # Recertification by behaviour: a certified learner with fewer advocacy actions than this
+    # over the last ``recertify_weeks`` weeks is enrolled in the refresher (None: off).
+    recertify_below_actions: Mapped[int | None] = mapped_column(Integer)
+    recertify_weeks: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     def value_of(self, outcome: str) -> Decimal | None:

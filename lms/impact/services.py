@@ -17,6 +17,9 @@ from lms.impact.models import OUTCOMES, ImpactSettings
 RATES = ("trainer_day_rate", "extra_trainer_days", "learner_hourly_cost",
          "tools_cost_per_learner")
 MAX_AMOUNT = Decimal("9999999999")
+# Recertification by behaviour: (setting, lowest, highest, value when blank).
+RULE: tuple[tuple[str, int, int, int | None], ...] = (
+    ("recertify_below_actions", 1, 1000, None), ("recertify_weeks", 1, 104, 12))
 
 
 def _amount(raw: Any) -> Decimal | None:
@@ -36,7 +39,8 @@ def _amount(raw: Any) -> Decimal | None:
 
 def save_settings(*, organization: Organization, data: dict[str, Any]) -> ImpactSettings:
     """Set the organization's outcome values and costs from ``data`` (keys: ``currency``,
-    ``outcome_values`` {outcome: amount}, and each of :data:`RATES`); a blank amount clears it.
+    ``outcome_values`` {outcome: amount}, each of :data:`RATES`, and the recertification rule
+    of :data:`RULE`); a blank amount clears it.
 
     :raise ValidationFailed: with a message per field, nothing saved.
     """
@@ -60,6 +64,22 @@ def save_settings(*, organization: Organization, data: dict[str, Any]) -> Impact
             continue
         if amount is not None:
             values[key] = str(amount)
+    rule: dict[str, int | None] = {}
+    for name, low, high, default in RULE:
+        raw = data.get(name)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            rule[name] = default
+            continue
+        try:
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            number: int | None = int(str(raw).strip())
+        except ValueError:
+            number = -1
+        if number is None or not low <= number <= high:
+            errors[name] = _l("A whole number from %(low)d to %(high)d, or blank.", low=low,
+                              high=high)
+        rule[name] = number
     rates: dict[str, Decimal | None] = {}
     for name in RATES:
         try:
@@ -76,6 +96,8 @@ def save_settings(*, organization: Organization, data: dict[str, Any]) -> Impact
     settings.outcome_values = values
     for name, value in rates.items():
         setattr(settings, name, value)
+    for name, number in rule.items():
+        setattr(settings, name, number)
     db.session.flush()
     return settings
 
@@ -84,7 +106,8 @@ def as_dict(settings: ImpactSettings | None) -> dict[str, Any]:
     """The settings as JSON-ready data (amounts as strings; null when not set)."""
     if settings is None:
         return {"currency": "EUR", "outcome_values": {},
-                **dict.fromkeys(RATES)}
+                **dict.fromkeys(RATES), **{r[0]: r[3] for r in RULE}}
     return {"currency": settings.currency, "outcome_values": dict(settings.outcome_values or {}),
             **{name: None if (v := getattr(settings, name)) is None else str(v)
-               for name in RATES}}
+               for name in RATES},
+            **{r[0]: getattr(settings, r[0]) for r in RULE}}

@@ -19,7 +19,7 @@ from lms.advocacy.impact import clamp_weeks
 from lms.core import charts
 from lms.core.web import commit_or_mark, get_or_404
 from lms.courses.cohorts.models import Cohort
-from lms.impact import comparison, pdf, roi, services, wording
+from lms.impact import comparison, parrot, pdf, roi, services, wording
 from lms.impact.models import OUTCOMES
 
 bp = org_blueprint("impact", __name__, template_folder="templates")
@@ -69,13 +69,16 @@ def cohort_page(cohort_id: int) -> Any:
         if result.held else None
     settings = comparison.settings_of(cohort.organization_id)
     cohort_roi = roi.cohort_roi(result) if result.held else None
+    copies = parrot.cohort_parrot(cohort, weeks=weeks)
     return render_template(
         "impact/cohort.html", cohort=cohort, weeks=weeks, result=result, formats=formats,
         fmt=fmt, scope=scope, figure=event_figure(result), cohort_roi=cohort_roi,
         settings=settings, currency=settings.currency if settings else "EUR",
         wording=wording, min_group=comparison.estimator.MIN_GROUP,
         level_percent=round(result.level * 100),
-        can_set=g.membership.role in (Role.HR, Role.ADMIN))
+        can_set=g.membership.role in (Role.HR, Role.ADMIN), parrot=copies,
+        parrot_rows=parrot.named_rows(copies), parrot_threshold=parrot.THRESHOLD,
+        parrot_min_words=parrot.MIN_WORDS)
 
 
 @bp.get("/impact/cohorts/<int:cohort_id>/roi.pdf")
@@ -107,6 +110,12 @@ class SettingsForm(FlaskForm):
         description=_l("Applied to the half-days they attended and to the stated length of "
                        "the e-learning, exercise and coaching modules."))
     tools_cost_per_learner = StringField(_l("Tools, per learner enrolled"))
+    recertify_below_actions = StringField(
+        _l("Re-enrol certified people with fewer actions than"),
+        description=_l("Advocacy actions over the weeks below; blank: no recertification by "
+                       "activity. The person is enrolled in the program's refresher and told "
+                       "why by e-mail."))
+    recertify_weeks = StringField(_l("Over the last weeks"), default="12")
     submit = SubmitField(_l("Save"))
 
 
@@ -118,11 +127,13 @@ def settings_page() -> Any:
     saved = services.as_dict(comparison.settings_of(org.id))
     form = SettingsForm(data={"currency": saved["currency"],
                               **{f"value_{o}": saved["outcome_values"].get(o) for o in OUTCOMES},
-                              **{r: saved[r] for r in services.RATES}})
+                              **{r: saved[r] for r in services.RATES},
+                              **{r[0]: saved[r[0]] for r in services.RULE}})
     if form.validate_on_submit():
         data = {"currency": form.currency.data,
                 "outcome_values": {o: form[f"value_{o}"].data for o in OUTCOMES},
-                **{r: form[r].data for r in services.RATES}}
+                **{r: form[r].data for r in services.RATES},
+                **{r[0]: form[r[0]].data for r in services.RULE}}
         if commit_or_mark(form, lambda: services.save_settings(organization=org, data=data),
                           _("Values and costs saved.")) is not None:
             back = request.args.get("cohort", type=int)

@@ -14,7 +14,7 @@ ERASURE_LABELS = {
     "consents": _l("Advocacy consents"),
     "api_tokens": _l("API tokens"),
     "enrollments": _l("Enrolments and progress (pseudonymised)"),
-    "advocacy_events": _l("Advocacy events: figures kept, links to posts deleted"),
+    "advocacy_events": _l("Advocacy events: figures kept, links to posts and their texts deleted"),
     "certificates_kept": _l("Certificates: program, dates and status, without the name"),
     "launch_credentials": _l("Package launch credentials"),
     "lrs_documents": _l("xAPI State and Agent Profile documents"),

@@ -119,7 +119,8 @@ def build(organization: Organization) -> Register:
                    _l("legitimate interest (art. 6(1)(f))"),
                    _kept(periods, "coaching_notes", _l("deleted")), [staff]),
         Processing(_l("Advocacy activity"),
-                   _l("actions on social networks (network, URL, date, metrics) and consent"),
+                   _l("actions on social networks (network, URL, post text, date, metrics) "
+                      "and consent"),
                    _l("measure the effect of the training on real activity"),
                    _l("consent (art. 6(1)(a)), withdrawable at any time"),
                    _kept(periods, "advocacy_events", _l("deleted")), [staff, *lrs]),

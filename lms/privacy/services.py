@@ -155,15 +155,15 @@ def _coaching(e: Erasure) -> None:
 
 def _advocacy(e: Erasure) -> None:
     org_id = e.organization.id
-    # The metrics stay (campaign and dashboard totals); the link to the person's post and the
-    # platform's ids go. The idempotency key is derived from those, so it is replaced too.
+    # The metrics stay (campaign and dashboard totals); the link to the person's post, its text
+    # and the platform's ids go. The idempotency key is derived from those, so it is replaced too.
     events = db.session.execute(select(AdvocacyEvent.id).where(
         AdvocacyEvent.organization_id == org_id, AdvocacyEvent.user_id == e.user.id)).all()
     if events:
         table = cast(Table, AdvocacyEvent.__table__)
         db.session.connection().execute(
             update(table).where(table.c.id == bindparam("b_id"))
-            .values(url=None, external_id=None, idem_key=bindparam("b_key")),
+            .values(url=None, external_id=None, text=None, idem_key=bindparam("b_key")),
             [{"b_id": event_id,
               "b_key": hashlib.sha256(f"{e.pseudonym}:{event_id}".encode()).hexdigest()}
              for (event_id,) in events])
