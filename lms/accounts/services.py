@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -111,15 +111,26 @@ def normalize_email(email: str, *, field: str = "email") -> str:
 
     :raise ValidationFailed: the address is not a valid e-mail address.
     """
-    try:
-        # Intranet domains are fine: companies often run their own.
-        info = validate_email(email.strip(), check_deliverability=False,
-                              globally_deliverable=False)
-    except EmailNotValidError as exc:
+    normalized = _valid_address(email.strip())
+    if normalized is None:
         raise ValidationFailed(
             _l("%(email)s is not a valid e-mail address", email=repr(email)),
             fields={field: _l("Not a valid e-mail address.")}
-        ) from exc
+        )
+    return normalized
+
+
+@lru_cache(maxsize=65536)
+def _valid_address(email: str) -> str | None:
+    """``email`` normalized and lower-cased, or None when it is not an address. Kept per
+    process: an import checks each address several times (rows, managers), and the check
+    is the costliest step of a row.
+    """
+    try:
+        # Intranet domains are fine: companies often run their own.
+        info = validate_email(email, check_deliverability=False, globally_deliverable=False)
+    except EmailNotValidError:
+        return None
     return info.normalized.lower()
 
 

@@ -144,12 +144,20 @@ def on_statement(statement: dict[str, Any], *, organization_id: int, voided: boo
     module_ids = _module_ids(statement, organization_id)
     if not module_ids or xs.is_derived(statement):
         return
+    # A refresh reads the store, which holds the whole batch already (and its voids): once
+    # per (enrolment, module) and batch gives the same progress as once per statement (an
+    # attendance sheet is hundreds of statements about a few dozen enrolments).
+    memo = projections.batch_memo()
+    refreshed: set[tuple[str, int]] = memo.setdefault("courses.refreshed", set()) \
+        if memo is not None else set()
     for module_id in sorted(module_ids):
         module = db.session.get(Module, module_id)
         if module is None or module.program.organization_id != organization_id:
             continue
         for enrollment in _enrollments(statement, organization_id, module):
-            refresh(enrollment, module)
+            if (enrollment.id, module.id) not in refreshed:
+                refreshed.add((enrollment.id, module.id))
+                refresh(enrollment, module)
 
 
 def _shape(module: Module) -> completion.ModuleShape:
