@@ -325,7 +325,8 @@ def parse_count(value: Any, field: str) -> int:
 @lru_cache(maxsize=65536)
 def _count_text(value: str) -> int | None:
     """The count a text spells (see :func:`parse_count`); None when it is not a number, -1
-    when it is out of range (negative, too large or NaN)."""
+    when it is out of range (negative, too large or NaN).
+    """
     if value.isascii() and value.isdigit():
         number = float(value) if len(value) >= 10 else int(value)
         return int(round(number)) if number <= MAX_COUNT else -1

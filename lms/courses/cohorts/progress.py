@@ -125,11 +125,26 @@ def _user_of(actor: dict[str, Any]) -> User | None:
 
 def _enrollments(statement: dict[str, Any], organization_id: int,
                  module: Module) -> list[Enrollment]:
-    """The enrolments a statement about ``module`` counts for."""
-    user = _user_of(statement.get("actor") or {})
+    """The enrolments a statement about ``module`` counts for (looked up once per actor,
+    registration and program in a batch).
+    """
+    actor = statement.get("actor") or {}
+    registration = (statement.get("context") or {}).get("registration")
+    memo = projections.batch_memo()
+    if memo is None:
+        return _find_enrollments(actor, registration, organization_id, module)
+    key = ("courses.enrollments", json.dumps(actor, sort_keys=True), registration,
+           module.program_id)
+    if key not in memo:
+        memo[key] = _find_enrollments(actor, registration, organization_id, module)
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def _find_enrollments(actor: dict[str, Any], registration: Any, organization_id: int,
+                      module: Module) -> list[Enrollment]:
+    user = _user_of(actor)
     if user is None:
         return []
-    registration = (statement.get("context") or {}).get("registration")
     stmt = (select(Enrollment).join(Cohort).join(Membership, Enrollment.membership_id
                                                  == Membership.id)
             .where(Enrollment.organization_id == organization_id,
