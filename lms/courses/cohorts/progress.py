@@ -176,6 +176,19 @@ def on_statement(statement: dict[str, Any], *, organization_id: int, voided: boo
 
 
 def _shape(module: Module) -> completion.ModuleShape:
+    """What completes ``module`` (read once per module in a batch: a sheet refreshes the same
+    module for every learner).
+    """
+    memo = projections.batch_memo()
+    if memo is None:
+        return _read_shape(module)
+    key = ("courses.shape", module.id)
+    if key not in memo:
+        memo[key] = _read_shape(module)
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def _read_shape(module: Module) -> completion.ModuleShape:
     sessions = db.session.scalars(select(TrainingSession.id).where(
         TrainingSession.module_id == module.id))
     return completion.ModuleShape(
