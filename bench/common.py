@@ -332,3 +332,37 @@ class Server:
         self.proc.terminate()
         self.proc.wait(timeout=30)
         self.log.close()
+
+
+# --- CPU time -----------------------------------------------------------------------------
+
+def backend_cpu() -> float | None:
+    """CPU seconds used so far by this session's PostgreSQL backend, when the server runs on
+    this machine (read from /proc); None on SQLite or a remote server."""
+    if db.engine.dialect.name != "postgresql":
+        return None
+    pid = db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuClock:
+    """Wall time, this process's CPU time and the PostgreSQL backend's, from its creation:
+    on a busy machine the CPU seconds tell the work done, the wall time mostly the others."""
+
+    def __init__(self) -> None:
+        self.backend = backend_cpu()
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.wall
+
+    def note(self) -> str:
+        note = f"CPU: this process {time.process_time() - self.cpu:.2f} s"
+        now = backend_cpu() if self.backend is not None else None
+        if now is not None and self.backend is not None:
+            note += f", PostgreSQL backend {now - self.backend:.2f} s"
+        return note

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NoReturn
 
 from email_validator import EmailNotValidError, validate_email
@@ -21,6 +21,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
@@ -36,6 +37,7 @@ from lms.accounts.models import (
     User,
 )
 from lms.accounts.signals import password_login
+from lms.core.database import chunks
 from lms.core.errors import (
     Conflict,
     DomainError,
@@ -109,15 +111,26 @@ def normalize_email(email: str, *, field: str = "email") -> str:
 
     :raise ValidationFailed: the address is not a valid e-mail address.
     """
-    try:
-        # Intranet domains are fine: companies often run their own.
-        info = validate_email(email.strip(), check_deliverability=False,
-                              globally_deliverable=False)
-    except EmailNotValidError as exc:
+    normalized = _valid_address(email.strip())
+    if normalized is None:
         raise ValidationFailed(
             _l("%(email)s is not a valid e-mail address", email=repr(email)),
             fields={field: _l("Not a valid e-mail address.")}
-        ) from exc
+        )
+    return normalized
+
+
+@lru_cache(maxsize=65536)
+def _valid_address(email: str) -> str | None:
+    """``email`` normalized and lower-cased, or None when it is not an address. Kept per
+    process: an import checks each address several times (rows, managers), and the check
+    is the costliest step of a row.
+    """
+    try:
+        # Intranet domains are fine: companies often run their own.
+        info = validate_email(email, check_deliverability=False, globally_deliverable=False)
+    except EmailNotValidError:
+        return None
     return info.normalized.lower()
 
 
@@ -243,14 +256,23 @@ def create_user(*, email: str, display_name: str | None = None, password: str | 
     if find_user(email):
         raise Conflict(_l("a user with e-mail %(email)s already exists", email=email),
                        fields={"email": _l("already registered")})
+    user = _new_user(email, display_name, locale)
+    if password is not None:
+        set_password(user, password)
+    db.session.flush()
+    return user
+
+
+def _new_user(email: str, display_name: str | None, locale: str | None) -> User:
+    """A new person (``email`` normalized and free), added to the session, not flushed.
+
+    :raise ValidationFailed: bad locale or an over-long name.
+    """
     _check_locale(locale)
     _check_length(display_name, "display_name", 200)
     user = User(email=email, display_name=(display_name or email.split("@")[0]).strip(),
                 locale=locale)
-    if password is not None:
-        set_password(user, password)
     db.session.add(user)
-    db.session.flush()
     return user
 
 
@@ -274,13 +296,26 @@ def add_member(*, organization: Organization, user: User, role: str | Role,
 
     :raise ValidationFailed: unknown role.
     """
-    role = _check_role(role)
-    _check_length(team, "team", 120)
-    _check_length(job_family, "job_family", 64)
     membership = db.session.scalar(
         select(Membership).where(Membership.organization_id == organization.id,
                                  Membership.user_id == user.id)
     )
+    membership = _set_membership(organization, user, membership, role, team, job_family)
+    db.session.flush()
+    return membership
+
+
+def _set_membership(organization: Organization, user: User, membership: Membership | None,
+                    role: str | Role, team: str | None, job_family: str | None) -> Membership:
+    """Create or update ``user``'s ``membership`` of ``organization`` (None: they have none);
+    not flushed.
+
+    :raise ValidationFailed: unknown role or an over-long field.
+    :raise Conflict: the change would leave the organization without an administrator.
+    """
+    role = _check_role(role)
+    _check_length(team, "team", 120)
+    _check_length(job_family, "job_family", 64)
     if membership is None:
         membership = Membership(organization=organization, user=user, role=role)
         db.session.add(membership)
@@ -291,12 +326,14 @@ def add_member(*, organization: Organization, user: User, role: str | Role,
         membership.team = team.strip() or None
     if job_family is not None:
         membership.job_family = job_family.strip() or None
-    db.session.flush()
     return membership
 
 
-def set_manager(*, membership: Membership, manager: Membership | None) -> None:
+def set_manager(*, membership: Membership, manager: Membership | None,
+                flush: bool = True) -> None:
     """Set (or clear, with None) a member's manager, who approves their session registrations.
+
+    :param flush: False when the caller sets many and flushes once.
 
     :raise ValidationFailed: the manager is in another organization, is the member, or is one
         of the people the member manages (directly or not).
@@ -314,7 +351,8 @@ def set_manager(*, membership: Membership, manager: Membership | None) -> None:
             seen.add(boss.id)
             boss = boss.manager
     membership.manager = manager
-    db.session.flush()
+    if flush:
+        db.session.flush()
 
 
 def _champion_without_team() -> NoReturn:
@@ -334,12 +372,14 @@ def set_champion(*, membership: Membership, champion: bool) -> None:
     db.session.flush()
 
 
-def find_manager(*, organization: Organization, email: str) -> Membership:
+def find_manager(*, organization: Organization, email: str,
+                 known: KnownPeople | None = None) -> Membership:
     """The member of ``organization`` with this e-mail, to be someone's manager.
 
+    :param known: the people of a batch, loaded beforehand (see :class:`KnownPeople`).
     :raise ValidationFailed: nobody in the organization has this address.
     """
-    user = find_user(email)
+    user = known.find(email_key(email)) if known is not None else find_user(email)
     member = next((m for m in user.memberships if m.organization_id == organization.id),
                   None) if user else None
     if member is None:
@@ -357,11 +397,34 @@ class Provisioned:
     created: bool
 
 
+class KnownPeople:
+    """People of a batch (an import's chunk) loaded once: users by e-mail with all their
+    memberships, and those created since; :func:`provision_member` then runs no query and
+    leaves the flush to the caller (one for the whole batch).
+    """
+
+    def __init__(self, emails: Sequence[str]) -> None:
+        keys = sorted({email_key(e) for e in emails})
+        self.checked = set(keys)
+        self.users: dict[str, User] = {}
+        for part in chunks(keys):
+            for user in db.session.scalars(select(User).where(User.email.in_(part))
+                                           .options(selectinload(User.memberships))):
+                self.users[user.email] = user
+
+    def find(self, email: str) -> User | None:
+        """The user with this normalized e-mail (one query if it was not in the batch)."""
+        if email in self.users or email in self.checked:
+            return self.users.get(email)
+        return find_user(email)
+
+
 def provision_member(*, organization: Organization, email: str, role: str | Role,
                      display_name: str | None = None, team: str | None = None,
                      job_family: str | None = None, locale: str | None = None,
                      granted_by: Membership | None = None,
-                     champion: bool | None = None) -> Provisioned:
+                     champion: bool | None = None,
+                     known: KnownPeople | None = None) -> Provisioned:
     """Create or update a person's membership, idempotent on e-mail (HR-system provisioning).
 
     The person's name and locale are only updated while they belong to no other organization:
@@ -371,6 +434,8 @@ def provision_member(*, organization: Organization, email: str, role: str | Role
         None for the server's operator (CLI, demo).
     :param champion: make the member their team's champion (True), stop it (False), or leave
         it as it is (None).
+    :param known: the batch's people, loaded beforehand (see :class:`KnownPeople`): nothing is
+        flushed, the caller flushes once the batch is done.
     :raise ValidationFailed: bad e-mail, role, locale or an over-long field; a champion
         without a team.
     :raise Forbidden: ``granted_by`` may not grant ``role`` or change this member's role.
@@ -380,36 +445,35 @@ def provision_member(*, organization: Organization, email: str, role: str | Role
     email = normalize_email(email)
     _check_locale(locale)
     _check_length(display_name, "display_name", 200)
-    user = find_user(email)
-    if champion:
-        # Checked before anything is written, so a refused row leaves nothing behind.
-        current_team = next((m.team for m in user.memberships
-                             if m.organization_id == organization.id), None) if user else None
-        if not ((team.strip() if team is not None else current_team) or None):
-            _champion_without_team()
+    # Every field is checked before anything is written: a bad row leaves nothing behind.
+    _check_length(team, "team", 120)
+    _check_length(job_family, "job_family", 64)
+    user = known.find(email) if known is not None else find_user(email)
+    current = next((m for m in user.memberships if m.organization_id == organization.id),
+                   None) if user else None
+    if champion and not ((team.strip() if team is not None else current and current.team)
+                         or None):
+        _champion_without_team()
     if granted_by is not None:
-        current = next((m for m in user.memberships if m.organization_id == organization.id),
-                       None) if user else None
         check_can_grant(granted_by, role, current)
     if user is None:
-        user = create_user(email=email, display_name=display_name, locale=locale)
+        # Without a password: they log in after an invitation (no hash to compute here).
+        user = _new_user(email, display_name, locale)
+        if known is not None:
+            known.users[email] = user
     elif all(m.organization_id == organization.id for m in user.memberships):
         if display_name and display_name.strip():
             user.display_name = display_name.strip()
         if locale:
             user.locale = locale
-    existing = db.session.scalar(
-        select(Membership.id).where(Membership.organization_id == organization.id,
-                                    Membership.user_id == user.id)
-    )
-    created = existing is None
-    membership = add_member(organization=organization, user=user, role=role, team=team,
-                            job_family=job_family)
+    membership = _set_membership(organization, user, current, role, team, job_family)
     if champion is not None:
-        set_champion(membership=membership, champion=champion)
+        membership.champion = champion
     elif membership.champion and not membership.team:
         membership.champion = False  # a champion who lost their team has no group left
-    return Provisioned(membership=membership, created=created)
+    if known is None:
+        db.session.flush()
+    return Provisioned(membership=membership, created=current is None)
 
 
 def set_member_active(*, membership: Membership, active: bool) -> None:

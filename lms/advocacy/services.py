@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -310,32 +311,49 @@ def parse_count(value: Any, field: str) -> int:
         raise EventInvalid(INVALID_METRIC, field, _l("not a number"))
     if isinstance(value, int | float):
         number = float(value)
-    elif isinstance(value, str) and value.isdigit():
-        return int(value) if len(value) < 10 else parse_count(float(value), field)
-    else:
-        text = str(value).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
-        if "," in text and "." in text:
-            # The last separator is the decimal one: "1.234,5" and "1,234.5".
-            if text.rfind(",") > text.rfind("."):
-                text = text.replace(".", "").replace(",", ".")
-            else:
-                text = text.replace(",", "")
-        elif "," in text:
-            # Several commas, or "1,234" (three digits after one comma), group thousands in an
-            # English export; otherwise the comma is French decimal: "12,0", "3,5".
-            if text.count(",") > 1 or re.fullmatch(r"[1-9]\d{0,2},\d{3}", text):
-                text = text.replace(",", "")
-            else:
-                text = text.replace(",", ".")
-        elif text.count(".") > 1 or re.fullmatch(r"[1-9]\d{0,2}\.\d{3}", text):
-            text = text.replace(".", "")  # "1.234" groups thousands the French way
-        try:
-            number = float(text)
-        except ValueError:
-            raise EventInvalid(INVALID_METRIC, field, _l("%(value)s is not a number",
-                                                         value=repr(value))) from None
-    if number != number or number < 0 or number > MAX_COUNT:
+        if number != number or number < 0 or number > MAX_COUNT:
+            raise EventInvalid(INVALID_METRIC, field, _l("must be a positive number"))
+        return int(round(number))
+    # A file repeats the same few thousand spellings: each is read once per process.
+    count = _count_text(value if isinstance(value, str) else str(value))
+    if count is None:
+        raise EventInvalid(INVALID_METRIC, field, _l("%(value)s is not a number",
+                                                     value=repr(value)))
+    if count < 0:
         raise EventInvalid(INVALID_METRIC, field, _l("must be a positive number"))
+    return count
+
+
+@lru_cache(maxsize=65536)
+def _count_text(value: str) -> int | None:
+    """The count a text spells (see :func:`parse_count`); None when it is not a number, -1
+    when it is out of range (negative, too large or NaN).
+    """
+    if value.isascii() and value.isdigit():
+        number = float(value) if len(value) >= 10 else int(value)
+        return int(round(number)) if number <= MAX_COUNT else -1
+    text = value.strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if "," in text and "." in text:
+        # The last separator is the decimal one: "1.234,5" and "1,234.5".
+        if text.rfind(",") > text.rfind("."):
+            text = text.replace(".", "").replace(",", ".")
+        else:
+            text = text.replace(",", "")
+    elif "," in text:
+        # Several commas, or "1,234" (three digits after one comma), group thousands in an
+        # English export; otherwise the comma is French decimal: "12,0", "3,5".
+        if text.count(",") > 1 or re.fullmatch(r"[1-9]\d{0,2},\d{3}", text):
+            text = text.replace(",", "")
+        else:
+            text = text.replace(",", ".")
+    elif text.count(".") > 1 or re.fullmatch(r"[1-9]\d{0,2}\.\d{3}", text):
+        text = text.replace(".", "")  # "1.234" groups thousands the French way
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if number != number or number < 0 or number > MAX_COUNT:
+        return -1
     return int(round(number))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+from contextvars import ContextVar
 from typing import Any
 
 from flask import current_app
@@ -94,6 +95,11 @@ def start_import(*, organization: Organization, created_by: Any, data: bytes,
     return job
 
 
+# The people of the chunk being imported, loaded once (set by run_import around each chunk).
+_chunk_people: ContextVar[accounts.KnownPeople | None] = ContextVar("_chunk_people",
+                                                                    default=None)
+
+
 def _provision(org: Organization, row: dict[str, str], default_role: str,
                granted_by: Membership | None) -> bool:
     role = row.get("role") or default_role
@@ -109,7 +115,8 @@ def _provision(org: Organization, row: dict[str, str], default_role: str,
         organization=org, email=row.get("email", ""), role=role,
         display_name=row.get("display_name") or None, team=row.get("team") or None,
         job_family=row.get("job_family") or None, locale=locale, granted_by=granted_by,
-        champion=(flag in YES) if flag else None)
+        champion=(flag in YES) if flag else None,
+        known=_chunk_people.get())
     return result.created
 
 
@@ -135,14 +142,23 @@ def run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
     total = len(rows)
     for first in range(start, total, chunk):
         errors = []
-        for line, row in rows[first:first + chunk]:
-            try:
-                created = _provision(org, row, default_role, granted_by)
-            except DomainError as exc:
-                detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
-                errors.append([line, row.get("email", ""), detail])
-                continue
-            counts["created" if created else "updated"] += 1
+        part_rows = rows[first:first + chunk]
+        # The chunk's people in one query; its new rows are written in one flush.
+        people = _chunk_people.set(accounts.KnownPeople([row.get("email", "")
+                                                         for _line, row in part_rows]))
+        try:
+            for line, row in part_rows:
+                try:
+                    created = _provision(org, row, default_role, granted_by)
+                except DomainError as exc:
+                    detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or \
+                        exc.message
+                    errors.append([line, row.get("email", ""), detail])
+                    continue
+                counts["created" if created else "updated"] += 1
+        finally:
+            _chunk_people.reset(people)
+        db.session.flush()
         counts["errors"] += len(errors)
         # One small file per chunk, named by its first row: a rerun of the chunk overwrites it.
         part = f"errors-{first:09d}.part"
@@ -167,20 +183,23 @@ def _set_managers(job: Job, org: Organization, rows: list[tuple[int, dict[str, s
     change, so a refused row changes nothing.
     """
     errors = []
-    for line, row in rows:
-        wanted = row.get("manager_email")
-        if not wanted:
-            continue
+    named = [(line, row) for line, row in rows if row.get("manager_email")]
+    # Everyone named (people and managers) loaded once; the changes written in one flush.
+    known = accounts.KnownPeople([email for _line, row in named
+                                  for email in (row.get("email", ""), row["manager_email"])])
+    for line, row in named:
         try:
-            member = accounts.find_manager(organization=org, email=row.get("email", ""))
+            member = accounts.find_manager(organization=org, email=row.get("email", ""),
+                                           known=known)
         except DomainError:
             continue  # the row itself failed: its error is reported already
         try:
             accounts.set_manager(membership=member, manager=accounts.find_manager(
-                organization=org, email=wanted))
+                organization=org, email=row["manager_email"], known=known), flush=False)
         except DomainError as exc:
             detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
             errors.append([line, row.get("email", ""), detail])
+    db.session.flush()
     if errors:
         services.write_job_file(job, "errors-managers.part",
                                 csvexport.to_bytes(None, errors, bom=False))

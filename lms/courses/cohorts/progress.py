@@ -125,11 +125,26 @@ def _user_of(actor: dict[str, Any]) -> User | None:
 
 def _enrollments(statement: dict[str, Any], organization_id: int,
                  module: Module) -> list[Enrollment]:
-    """The enrolments a statement about ``module`` counts for."""
-    user = _user_of(statement.get("actor") or {})
+    """The enrolments a statement about ``module`` counts for (looked up once per actor,
+    registration and program in a batch).
+    """
+    actor = statement.get("actor") or {}
+    registration = (statement.get("context") or {}).get("registration")
+    memo = projections.batch_memo()
+    if memo is None:
+        return _find_enrollments(actor, registration, organization_id, module)
+    key = ("courses.enrollments", json.dumps(actor, sort_keys=True), registration,
+           module.program_id)
+    if key not in memo:
+        memo[key] = _find_enrollments(actor, registration, organization_id, module)
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def _find_enrollments(actor: dict[str, Any], registration: Any, organization_id: int,
+                      module: Module) -> list[Enrollment]:
+    user = _user_of(actor)
     if user is None:
         return []
-    registration = (statement.get("context") or {}).get("registration")
     stmt = (select(Enrollment).join(Cohort).join(Membership, Enrollment.membership_id
                                                  == Membership.id)
             .where(Enrollment.organization_id == organization_id,
@@ -144,15 +159,36 @@ def on_statement(statement: dict[str, Any], *, organization_id: int, voided: boo
     module_ids = _module_ids(statement, organization_id)
     if not module_ids or xs.is_derived(statement):
         return
+    # A refresh reads the store, which holds the whole batch already (and its voids): once
+    # per (enrolment, module) and batch gives the same progress as once per statement (an
+    # attendance sheet is hundreds of statements about a few dozen enrolments).
+    memo = projections.batch_memo()
+    refreshed: set[tuple[str, int]] = memo.setdefault("courses.refreshed", set()) \
+        if memo is not None else set()
     for module_id in sorted(module_ids):
         module = db.session.get(Module, module_id)
         if module is None or module.program.organization_id != organization_id:
             continue
         for enrollment in _enrollments(statement, organization_id, module):
-            refresh(enrollment, module)
+            if (enrollment.id, module.id) not in refreshed:
+                refreshed.add((enrollment.id, module.id))
+                refresh(enrollment, module)
 
 
 def _shape(module: Module) -> completion.ModuleShape:
+    """What completes ``module`` (read once per module in a batch: a sheet refreshes the same
+    module for every learner).
+    """
+    memo = projections.batch_memo()
+    if memo is None:
+        return _read_shape(module)
+    key = ("courses.shape", module.id)
+    if key not in memo:
+        memo[key] = _read_shape(module)
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def _read_shape(module: Module) -> completion.ModuleShape:
     sessions = db.session.scalars(select(TrainingSession.id).where(
         TrainingSession.module_id == module.id))
     return completion.ModuleShape(

@@ -12,6 +12,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Membership, User
 from lms.core.errors import Conflict, ValidationFailed
@@ -319,18 +320,55 @@ def record_sheet(*, session: TrainingSession, marks: Sequence[tuple[str, date, s
         select(Attendance).where(Attendance.session_id == session.id))}
     changes = [(e, d, h, st) for e, d, h, st in marks
                if (e, d, h) not in sheet or sheet[e, d, h].status != st]
-    enrollments = {e.id: e for e in db.session.scalars(select(Enrollment).where(
-        Enrollment.id.in_({e for e, _d, _h, _st in changes})))} if changes else {}
+    if not changes:
+        return 0
+    # The learners and what their statements name, loaded once for the whole sheet.
+    enrollments = {e.id: e for e in db.session.scalars(
+        select(Enrollment).where(Enrollment.id.in_({e for e, _d, _h, _st in changes}))
+        .options(selectinload(Enrollment.membership).selectinload(Membership.user)))}
     try:
         # A savepoint: a mark inserted meanwhile by another request undoes this sheet only.
         with db.session.begin_nested():
-            for enrollment_id, day, half, status in changes:
-                _write_mark(session, enrollments[enrollment_id], day, half, status, recorded_by,
-                            sheet.get((enrollment_id, day, half)))
+            _write_marks(session, [(enrollments[e], d, h, st, sheet.get((e, d, h)))
+                                   for e, d, h, st in changes], recorded_by)
     except IntegrityError as exc:
         raise Conflict("The sheet changed meanwhile; nothing was written, send it again.") \
             from exc
     return len(changes)
+
+
+def _write_marks(session: TrainingSession,
+                 changes: Sequence[tuple[Enrollment, date, str, str, Attendance | None]],
+                 recorded_by: User) -> list[Attendance]:
+    """Write checked changed marks as :func:`_write_mark` does one by one, in bulk: the rows
+    in one flush, every new "attended" in one :func:`record` call (one batch for the store
+    and the progress projection), then the voids of corrected presences.
+    """
+    now, session_id, recorded_by_id = utcnow(), session.id, recorded_by.id
+    written = []
+    for enrollment, day, half, status, mark in changes:
+        if mark is None:
+            mark = Attendance(session_id=session_id, enrollment=enrollment, day=day, half=half,
+                              status=status)
+            db.session.add(mark)
+        mark.status, mark.recorded_by_id = status, recorded_by_id
+        mark.signed_at = now if status == PRESENT else None
+        written.append((enrollment, day, half, mark))
+    db.session.flush()
+    org = session.organization_id
+    attending = [(enrollment, day, half, mark) for enrollment, day, half, mark in written
+                 if mark.status == PRESENT and mark.statement_id is None]
+    if attending:
+        ids = record([xs.attended(enrollment, session, f"{day}-{half}")
+                      for enrollment, day, half, _mark in attending], organization_id=org)
+        for (_e, _d, _h, mark), statement_id in zip(attending, ids, strict=True):
+            mark.statement_id = statement_id
+    for _e, _d, _h, mark in written:
+        if mark.status != PRESENT and mark.statement_id is not None:
+            void_statement(organization_id=org, statement_id=mark.statement_id, by=recorded_by)
+            mark.statement_id = None
+    db.session.flush()
+    return [mark for _e, _d, _h, mark in written]
 
 
 def _write_mark(session: TrainingSession, enrollment: Enrollment, day: date, half: str,
@@ -338,21 +376,7 @@ def _write_mark(session: TrainingSession, enrollment: Enrollment, day: date, hal
     """Create or correct one checked mark (``mark`` is the half-day's current one, if any),
     recording "attended" for a first presence and voiding it when corrected.
     """
-    if mark is None:
-        mark = Attendance(session_id=session.id, enrollment=enrollment, day=day, half=half,
-                          status=status)
-        db.session.add(mark)
-    elif mark.status == status:
+    if mark is not None and mark.status == status:
         return mark
-    mark.status, mark.recorded_by_id = status, recorded_by.id
-    mark.signed_at = utcnow() if status == PRESENT else None
-    db.session.flush()
-    org = session.organization_id
-    if status == PRESENT and mark.statement_id is None:
-        (mark.statement_id,) = record([xs.attended(enrollment, session, f"{day}-{half}")],
-                                      organization_id=org)
-    elif status != PRESENT and mark.statement_id is not None:
-        void_statement(organization_id=org, statement_id=mark.statement_id, by=recorded_by)
-        mark.statement_id = None
-    db.session.flush()
+    (mark,) = _write_marks(session, [(enrollment, day, half, status, mark)], recorded_by)
     return mark
