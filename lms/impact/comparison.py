@@ -127,26 +127,109 @@ def consenting_learners(organization_id: int) -> set[int]:
         Membership.active.is_(True), Membership.user_id.in_(consent))))
 
 
-def first_trainings(organization_id: int,
-                    cohorts: list[Cohort]) -> tuple[dict[int, datetime], dict[int, set[int]]]:
-    """Each person's first training date over their cohorts (withdrawn enrolments left out),
-    and each cohort's enrolled user ids.
+@dataclass
+class Activity:
+    """The events of one training date's weeks, summed per person: :data:`METRICS` totals
+    before and after the date, and per week relative to it (``-weeks`` … ``weeks - 1``).
     """
-    dates = training_dates(cohorts)
-    first: dict[int, datetime] = {}
-    members: dict[int, set[int]] = {c.id: set() for c in cohorts}
+
+    before: dict[int, list[int]]
+    after: dict[int, list[int]]
+    # (week, user id, METRICS totals) for every person and week with an event.
+    weekly: list[tuple[int, int, tuple[int, ...]]]
+
+
+def activity(organization_id: int, training: datetime, weeks: int, end: datetime) -> Activity:
+    """Per person and week relative to ``training``, :data:`METRICS` totals of the events in
+    ``[training - weeks, end)``: one grouped query (a week is a ``CASE`` over the week
+    boundaries, which both databases read alike), folded here into the windows' totals.
+    """
+    e = AdvocacyEvent
+    start = training - timedelta(weeks=weeks)
+    out = Activity({}, {}, [])
+    if end <= start:
+        return out
+    week = case(*[(e.occurred_at < training + timedelta(weeks=k + 1), k)
+                  for k in range(-weeks, weeks - 1)], else_=weeks - 1)
     rows = db.session.execute(
-        select(Enrollment.cohort_id, Membership.user_id)
-        .join(Membership, Membership.id == Enrollment.membership_id)
-        .where(Enrollment.organization_id == organization_id, Enrollment.status != WITHDRAWN))
-    for cohort_id, user_id in rows:
-        if cohort_id not in members:
-            continue
-        members[cohort_id].add(user_id)
-        if (d := dates.get(cohort_id)) is not None and (
-                user_id not in first or d.at < first[user_id]):
-            first[user_id] = d.at
-    return first, members
+        select(week, e.user_id, *_metric_columns())
+        .where(e.organization_id == organization_id, e.occurred_at >= start,
+               e.occurred_at < end)
+        .group_by(week, e.user_id))
+    width = len(METRICS)
+    before, after, weekly = out.before, out.after, out.weekly
+    for row in rows:
+        k, user_id = int(row[0]), row[1]
+        totals = tuple(int(v or 0) for v in row[2:])
+        weekly.append((k, user_id, totals))
+        into = before if k < 0 else after
+        have = into.get(user_id)
+        if have is None:
+            into[user_id] = list(totals)
+        else:
+            for i in range(width):
+                have[i] += totals[i]
+    return out
+
+
+@dataclass
+class Roster:
+    """What a page reads once about an organization and shares between the estimate, the
+    formats compared and the ROI: its cohorts and their training dates, who consents, who is
+    enrolled where, and each training date's activity once asked for.
+    """
+
+    organization_id: int
+    settings: ImpactSettings | None
+    cohorts: list[Cohort]
+    dates: dict[int, TrainingDate | None]
+    consenting: set[int]
+    # Cohort id → (enrolment id, user id) of its enrolments not withdrawn, by user id.
+    enrolled: dict[int, list[tuple[str, int]]]
+    # User id → their first training date over their cohorts.
+    first: dict[int, datetime]
+    _activity: dict[tuple[datetime, int, datetime], Activity] = field(default_factory=dict,
+                                                                      repr=False)
+
+    @classmethod
+    def of(cls, organization_id: int) -> Roster:
+        """The organization's roster: four queries, whatever its size."""
+        cohorts = list(db.session.scalars(select(Cohort).where(
+            Cohort.organization_id == organization_id).order_by(Cohort.id)))
+        dates = training_dates(cohorts)
+        enrolled: dict[int, list[tuple[str, int]]] = {c.id: [] for c in cohorts}
+        first: dict[int, datetime] = {}
+        rows = db.session.execute(
+            select(Enrollment.cohort_id, Enrollment.id, Membership.user_id)
+            .join(Membership, Membership.id == Enrollment.membership_id)
+            .where(Enrollment.organization_id == organization_id,
+                   Enrollment.status != WITHDRAWN)
+            .order_by(Enrollment.cohort_id, Membership.user_id, Enrollment.id))
+        for cohort_id, enrollment_id, user_id in rows:
+            if cohort_id not in enrolled:
+                continue
+            enrolled[cohort_id].append((enrollment_id, user_id))
+            if (d := dates.get(cohort_id)) is not None and (
+                    user_id not in first or d.at < first[user_id]):
+                first[user_id] = d.at
+        return cls(organization_id, settings_of(organization_id), cohorts, dates,
+                   consenting_learners(organization_id), enrolled, first)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Metric → value of one (see :func:`outcome_weights`)."""
+        return outcome_weights(self.settings)
+
+    def members(self, cohort_id: int) -> set[int]:
+        """User ids enrolled in the cohort (withdrawn enrolments left out)."""
+        return {u for _e, u in self.enrolled.get(cohort_id, [])}
+
+    def activity(self, training: datetime, weeks: int, end: datetime) -> Activity:
+        """:func:`activity` of a training date, read once per roster."""
+        key = (training, weeks, end)
+        if key not in self._activity:
+            self._activity[key] = activity(self.organization_id, training, weeks, end)
+        return self._activity[key]
 
 
 def _metric_columns() -> list[Any]:
@@ -154,23 +237,6 @@ def _metric_columns() -> list[Any]:
     return [func.count(e.id), func.sum(case((e.kind.in_(DISTRIBUTING_KINDS), 1), else_=0)),
             func.sum(e.clicks), func.sum(e.reactions), func.sum(e.comments),
             func.sum(e.signups), func.sum(e.leads), func.sum(e.hires)]
-
-
-def window_sums(organization_id: int, start: datetime, split: datetime,
-                end: datetime) -> dict[tuple[int, int], list[float]]:
-    """Per (user, window — 0 before ``split``, 1 from it): :data:`METRICS` totals of the
-    events in ``[start, end)``, one grouped query.
-    """
-    e = AdvocacyEvent
-    if end <= start:
-        return {}
-    window = case((e.occurred_at >= split, 1), else_=0)
-    stmt = (select(e.user_id, window, *_metric_columns())
-            .where(e.organization_id == organization_id, e.occurred_at >= start,
-                   e.occurred_at < end)
-            .group_by(e.user_id, window))
-    return {(row[0], int(row[1])): [float(v or 0) for v in row[2:]]
-            for row in db.session.execute(stmt)}
 
 
 def _with_values(totals: list[float], weights: dict[str, float]) -> list[float]:
@@ -189,83 +255,74 @@ def _windows(training: TrainingDate, weeks: int,
     return windows, days
 
 
+def _person(user_id: int, found: Activity, weights: dict[str, float]) -> Person:
+    zero = [0.0] * len(METRICS)
+    before, after = found.before.get(user_id), found.after.get(user_id)
+    return Person(user_id,
+                  _with_values([float(v) for v in before] if before else zero, weights),
+                  _with_values([float(v) for v in after] if after else zero, weights))
+
+
 def compare_cohort(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
                    level: float = estimator.DEFAULT_LEVEL, event_metric: str = "shares",
-                   now: datetime | None = None) -> Comparison:
+                   now: datetime | None = None, roster: Roster | None = None) -> Comparison:
     """The cohort against consenting colleagues not yet trained (see the module's docstring).
 
     :param event_metric: the metric of the week-by-week event study.
+    :param roster: the organization's, when the caller reads it for other comparisons too.
     """
     now = now or utcnow()
-    org_id = cohort.organization_id
-    weights = outcome_weights(settings_of(org_id))
+    roster = roster or Roster.of(cohort.organization_id)
+    weights = roster.weights
     metrics = METRICS + ((VALUE,) if weights else ())
-    training = training_dates([cohort])[cohort.id]
+    training = roster.dates.get(cohort.id) if cohort.id in roster.dates \
+        else training_dates([cohort])[cohort.id]
     result = Comparison(cohort=cohort, weeks=weeks, training=training, metrics=metrics,
                         level=level, event_metric=event_metric if event_metric in metrics
                         else "shares")
     if training is None:
         return result
     result.windows, result.days = _windows(training, weeks, now)
-    all_cohorts = list(db.session.scalars(select(Cohort).where(
-        Cohort.organization_id == org_id)))
-    first, members = first_trainings(org_id, all_cohorts)
-    consenting = consenting_learners(org_id)
+    members = roster.members(cohort.id)
+    first = roster.first
     after_end = training.at + timedelta(weeks=weeks)
-    treated_ids = sorted(members.get(cohort.id, set()) & consenting)
-    control_ids = sorted(u for u in consenting
-                         if u not in members.get(cohort.id, set())
-                         and (u not in first or first[u] >= after_end))
-    start, split, end = result.windows["before"][0], training.at, result.windows["after"][1]
-    sums = window_sums(org_id, start, split, max(split, end))
-    zero = [0.0] * len(METRICS)
-
-    def person(user_id: int) -> Person:
-        return Person(user_id, _with_values(sums.get((user_id, 0), zero), weights),
-                      _with_values(sums.get((user_id, 1), zero), weights))
-
-    result.treated = [person(u) for u in treated_ids]
-    result.control = [person(u) for u in control_ids]
+    treated_ids = sorted(members & roster.consenting)
+    control_ids = sorted(u for u in roster.consenting
+                         if u not in members and (u not in first or first[u] >= after_end))
+    found = roster.activity(training.at, weeks, result.windows["after"][1])
+    result.treated = [_person(u, found, weights) for u in treated_ids]
+    result.control = [_person(u, found, weights) for u in control_ids]
     if result.held:
         estimates = estimator.bootstrap(changes(result.treated, result.days),
                                         changes(result.control, result.days), level=level)
         result.estimates = dict(zip(metrics, estimates, strict=True))
-    result.event_study = event_study(org_id, set(treated_ids), set(control_ids), training.at,
+    result.event_study = event_study(found, set(treated_ids), set(control_ids), training.at,
                                      weeks, result.event_metric, weights, now)
     return result
 
 
-def event_study(organization_id: int, treated: set[int], control: set[int], training: datetime,
+def event_study(found: Activity, treated: set[int], control: set[int], training: datetime,
                 weeks: int, metric: str, weights: dict[str, float],
                 now: datetime) -> list[tuple[int, float, float]]:
     """Per week relative to the training date (``-weeks`` … ``weeks - 1``, weeks over by
-    ``now``), the mean of ``metric`` per person in each group — one grouped query by week and
-    person, summed here per group.
+    ``now``), the mean of ``metric`` per person in each group, from the weeks' activity.
     """
-    e = AdvocacyEvent
-    start = training - timedelta(weeks=weeks)
-    end = min(training + timedelta(weeks=weeks), now)
-    if end <= start or not (treated or control):
+    if not (treated or control):
         return []
     # Whole weeks only: a week just begun would read as a fall.
     shown = [k for k in range(-weeks, weeks) if training + timedelta(weeks=k + 1) <= now]
-    week = case(*[(e.occurred_at < training + timedelta(weeks=k + 1), k)
-                  for k in range(-weeks, weeks - 1)], else_=weeks - 1)
-    k_metric = (METRICS + (VALUE,)).index(metric)
-    rows = db.session.execute(
-        select(week, e.user_id, *_metric_columns())
-        .where(e.organization_id == organization_id, e.occurred_at >= start,
-               e.occurred_at < end)
-        .group_by(week, e.user_id))
     sums = {k: [0.0, 0.0] for k in shown}
-    for row in rows:
-        k, user_id = int(row[0]), row[1]
-        if k not in sums or not (user_id in treated or user_id in control):
-            continue
-        totals = [float(v or 0) for v in row[2:]]
-        value = _with_values(totals, weights)[k_metric] if metric == VALUE else \
-            totals[k_metric]
-        sums[k][0 if user_id in treated else 1] += value
+    if metric == VALUE:
+        pairs = [(METRICS.index(m), w) for m, w in weights.items()]
+        for k, user_id, totals in found.weekly:
+            if k in sums and (user_id in treated or user_id in control):
+                sums[k][0 if user_id in treated else 1] += sum(
+                    float(totals[i]) * w for i, w in pairs)
+    else:
+        i = METRICS.index(metric)
+        for k, user_id, totals in found.weekly:
+            if k in sums and (user_id in treated or user_id in control):
+                sums[k][0 if user_id in treated else 1] += totals[i]
     return [(k, sums[k][0] / len(treated) if treated else 0.0,
              sums[k][1] / len(control) if control else 0.0) for k in shown]
 
@@ -310,54 +367,43 @@ def followed(enrollment_ids: list[str], fmt: str) -> set[str]:
     return set(db.session.scalars(stmt.distinct()))
 
 
-def scope_cohorts(cohort: Cohort, scope: str) -> list[Cohort]:
-    """The cohorts a format comparison pools: the cohort, its program's, or the organization's."""
-    if scope == "cohort":
-        return [cohort]
-    stmt = select(Cohort).where(Cohort.organization_id == cohort.organization_id)
-    if scope == "program":
-        stmt = stmt.where(Cohort.program_id == cohort.program_id)
-    return list(db.session.scalars(stmt.order_by(Cohort.id)))
-
-
 def compare_formats(cohort: Cohort, fmt: str, *, scope: str = "cohort",
                     weeks: int = DEFAULT_WEEKS, level: float = estimator.DEFAULT_LEVEL,
-                    now: datetime | None = None) -> FormatComparison:
+                    now: datetime | None = None, roster: Roster | None = None) -> FormatComparison:
     """Trained people of the scope's cohorts (each around their own cohort's training date,
     once trained at least :data:`MIN_DAYS_AFTER` days) split by whether they followed ``fmt``.
+
+    :param roster: the organization's, when the caller reads it for other comparisons too.
     """
     now = now or utcnow()
-    org_id = cohort.organization_id
-    weights = outcome_weights(settings_of(org_id))
+    roster = roster or Roster.of(cohort.organization_id)
+    weights = roster.weights
     metrics = METRICS + ((VALUE,) if weights else ())
     result = FormatComparison(format=fmt, scope=scope, metrics=metrics)
-    cohorts = scope_cohorts(cohort, scope)
-    dates = training_dates(cohorts)
-    consenting = consenting_learners(org_id)
+    if scope == "cohort":
+        cohorts = [cohort]
+    else:
+        cohorts = [c for c in roster.cohorts
+                   if scope == "organization" or c.program_id == cohort.program_id]
     yes_rows: list[list[float]] = []
     no_rows: list[list[float]] = []
-    zero = [0.0] * len(METRICS)
     for c in cohorts:
-        training = dates.get(c.id)
+        training = roster.dates.get(c.id)
         if training is None:
             continue
         windows, days = _windows(training, weeks, now)
         if days["after"] < MIN_DAYS_AFTER:
             continue
-        enrolled = [(eid, uid) for eid, uid in db.session.execute(
-            select(Enrollment.id, Membership.user_id)
-            .join(Membership, Membership.id == Enrollment.membership_id)
-            .where(Enrollment.cohort_id == c.id, Enrollment.status != WITHDRAWN))
-            if uid in consenting]
+        enrolled = [(eid, uid) for eid, uid in roster.enrolled.get(c.id, [])
+                    if uid in roster.consenting]
         if not enrolled:
             continue
         result.cohorts += 1
         did = followed([eid for eid, _u in enrolled], fmt)
-        sums = window_sums(org_id, windows["before"][0], training.at, windows["after"][1])
+        found = roster.activity(training.at, weeks, windows["after"][1])
         for eid, uid in enrolled:
-            p = Person(uid, _with_values(sums.get((uid, 0), zero), weights),
-                       _with_values(sums.get((uid, 1), zero), weights))
-            (yes_rows if eid in did else no_rows).extend(changes([p], days))
+            (yes_rows if eid in did else no_rows).extend(
+                changes([_person(uid, found, weights)], days))
     result.yes, result.no = len(yes_rows), len(no_rows)
     if yes_rows or no_rows:
         result.estimates = dict(zip(metrics, estimator.bootstrap(yes_rows, no_rows,

@@ -24,7 +24,7 @@ from lms.courses.sessions.models import Attendance, TrainingSession
 from lms.courses.sessions.services import half_days
 from lms.extensions import db
 from lms.impact import estimator
-from lms.impact.comparison import VALUE, Comparison, compare_cohort, settings_of
+from lms.impact.comparison import VALUE, Comparison, Roster, compare_cohort, settings_of
 from lms.impact.estimator import Estimate
 from lms.impact.models import ImpactSettings
 
@@ -153,13 +153,18 @@ def cohort_roi(comparison: Comparison) -> Roi:
                   costs=costs)
 
 
-def program_roi(cohort: Cohort, *, weeks: int, now: datetime | None = None) -> tuple[Roi, int]:
-    """The ROI of the cohort's program, its trained cohorts added (and how many there were)."""
-    cohorts = list(db.session.scalars(select(Cohort).where(
-        Cohort.program_id == cohort.program_id).order_by(Cohort.id)))
+def program_roi(cohort: Cohort, *, weeks: int, now: datetime | None = None,
+                roster: Roster | None = None) -> tuple[Roi, int]:
+    """The ROI of the cohort's program, its trained cohorts added (and how many there were).
+
+    :param roster: the organization's, when the caller has read it already.
+    """
+    roster = roster or Roster.of(cohort.organization_id)
     rois = []
-    for c in cohorts:
-        comparison = compare_cohort(c, weeks=weeks, now=now)
+    for c in roster.cohorts:
+        if c.program_id != cohort.program_id:
+            continue
+        comparison = compare_cohort(c, weeks=weeks, now=now, roster=roster)
         if comparison.training is not None and comparison.held:
             rois.append(cohort_roi(comparison))
     return total(rois), len(rois)
