@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import add
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 
 from lms.accounts.models import Membership, Role
 from lms.advocacy.impact import DEFAULT_WEEKS, MIN_DAYS_AFTER, TrainingDate, training_dates
@@ -46,6 +45,7 @@ from lms.impact.models import OUTCOMES, ImpactSettings
 # organization's settings) is added when the organization has set any.
 METRICS = ("events", "shares", "clicks", "reactions", "comments", "signups", "leads", "hires")
 VALUE = "value"
+_POSITION = {m: i for i, m in enumerate(METRICS)}
 # How trained people may differ by what they followed: (key, what "yes" means).
 FORMATS = ("coached", "blended", "exercises")
 SCOPES = ("cohort", "program", "organization")
@@ -137,47 +137,73 @@ def consenting_learners(organization_id: int) -> set[int]:
 @dataclass
 class Activity:
     """The events of one training date's weeks, summed per person: :data:`METRICS` totals
-    before and after the date, and per week relative to it (``-weeks`` … ``weeks - 1``).
+    before and after the date, and of some metrics per week relative to it (``-weeks`` …
+    ``weeks - 1``).
     """
 
     users: frozenset[int]
+    weekly_metrics: tuple[str, ...]
     before: dict[int, list[int]]
     after: dict[int, list[int]]
-    # (week, user id, METRICS totals) for every person and week with an event.
-    weekly: list[tuple[int, int, tuple[int, ...]]]
+    # Metric of ``weekly_metrics`` → user id → totals per week, from week ``-weeks``.
+    weekly: dict[str, dict[int, list[int]]]
+
+
+def _metric_parts(metric: str) -> tuple[Any, Any]:
+    """(condition or None, value summed) of a metric of :data:`METRICS`."""
+    e = AdvocacyEvent
+    if metric == "events":
+        return None, 1
+    if metric == "shares":
+        return e.kind.in_(DISTRIBUTING_KINDS), 1
+    return None, getattr(e, metric)
+
+
+def _sum_where(metric: str, *conditions: Any) -> Any:
+    condition, value = _metric_parts(metric)
+    if condition is not None:
+        conditions = (*conditions, condition)
+    return func.sum(case((and_(*conditions), value), else_=0))
 
 
 def activity(organization_id: int, users: Iterable[int], training: datetime, weeks: int,
-             end: datetime) -> Activity:
-    """Per person of ``users`` and week relative to ``training``, :data:`METRICS` totals of
-    their events in ``[training - weeks, end)``, and their totals before and after ``training``.
+             end: datetime, weekly_metrics: tuple[str, ...] = ()) -> Activity:
+    """Per person of ``users``, :data:`METRICS` totals of their events in
+    ``[training - weeks, training)`` and ``[training, end)``, and the totals of
+    ``weekly_metrics`` per week relative to ``training``.
 
-    One grouped query: the people's ids are written into it (no bound-parameter limit), so it
-    reads each person's events from the index on (user_id, occurred_at, totals…) in person
-    order rather than every event of the organization's weeks; a week is a ``CASE`` over the
-    week boundaries, which both databases read alike.
+    One query grouped by person, each figure a conditional sum: the people's ids are written
+    into it (no bound-parameter limit), so it reads their events from the index on
+    (user_id, occurred_at, totals…) alone, in person order, with no sort, rather than every
+    event of the organization's weeks. The "before" totals are the whole period's less the
+    "after" ones (whole numbers: exact).
     """
     e = AdvocacyEvent
     ids = sorted(set(users))
     start = training - timedelta(weeks=weeks)
-    out = Activity(frozenset(ids), {}, {}, [])
+    out = Activity(frozenset(ids), weekly_metrics, {}, {}, {m: {} for m in weekly_metrics})
     if end <= start or not ids:
         return out
-    week = case(*[(e.occurred_at < training + timedelta(weeks=k + 1), k)
-                  for k in range(-weeks, weeks - 1)], else_=weeks - 1)
+    bounds = [training + timedelta(weeks=k) for k in range(-weeks, weeks + 1)]
+    columns = [*_metric_columns(), *[_sum_where(m, e.occurred_at >= training) for m in METRICS]]
+    for m in weekly_metrics:
+        columns += [_sum_where(m, e.occurred_at >= lo, e.occurred_at < hi)
+                    for lo, hi in zip(bounds, bounds[1:], strict=False)]
     rows = db.session.execute(
-        select(e.user_id, week, *_metric_columns())
+        select(e.user_id, *columns)
         .where(e.user_id.in_(bindparam("impact_users", ids, expanding=True,
                                        literal_execute=True)),
                e.organization_id == organization_id, e.occurred_at >= start,
                e.occurred_at < end)
-        .group_by(e.user_id, week))
-    before, after, weekly = out.before, out.after, out.weekly
-    for user_id, k, *totals in rows:
-        weekly.append((k, user_id, tuple(totals)))
-        into = before if k < 0 else after
-        have = into.get(user_id)
-        into[user_id] = totals if have is None else list(map(add, have, totals))
+        .group_by(e.user_id))
+    width, span = len(METRICS), 2 * weeks
+    for user_id, *figures in rows:
+        after = figures[width:2 * width]
+        out.before[user_id] = [t - a for t, a in zip(figures[:width], after, strict=True)]
+        out.after[user_id] = after
+        for n, m in enumerate(weekly_metrics):
+            at = 2 * width + n * span
+            out.weekly[m][user_id] = figures[at:at + span]
     return out
 
 
@@ -233,17 +259,17 @@ class Roster:
         """User ids enrolled in the cohort (withdrawn enrolments left out)."""
         return {u for _e, u in self.enrolled.get(cohort_id, [])}
 
-    def activity(self, users: Iterable[int], training: datetime, weeks: int,
-                 end: datetime) -> Activity:
+    def activity(self, users: Iterable[int], training: datetime, weeks: int, end: datetime,
+                 weekly_metrics: tuple[str, ...] = ()) -> Activity:
         """:func:`activity`, read once per roster: people already read for the same weeks
-        are not read again.
+        (and weekly metrics) are not read again.
         """
         wanted = set(users)
         known = self._activity.setdefault((training, weeks, end), [])
         for found in known:
-            if wanted <= found.users:
+            if wanted <= found.users and set(weekly_metrics) <= set(found.weekly_metrics):
                 return found
-        found = activity(self.organization_id, wanted, training, weeks, end)
+        found = activity(self.organization_id, wanted, training, weeks, end, weekly_metrics)
         known.append(found)
         return found
 
@@ -259,7 +285,7 @@ def _metric_columns() -> list[Any]:
 def _with_values(totals: list[float], weights: dict[str, float]) -> list[float]:
     if not weights:
         return totals
-    return totals + [sum(totals[METRICS.index(m)] * w for m, w in weights.items())]
+    return [*totals, sum(totals[_POSITION[m]] * w for m, w in weights.items())]
 
 
 def _windows(training: TrainingDate, weeks: int,
@@ -275,9 +301,8 @@ def _windows(training: TrainingDate, weeks: int,
 def _person(user_id: int, found: Activity, weights: dict[str, float]) -> Person:
     zero = [0.0] * len(METRICS)
     before, after = found.before.get(user_id), found.after.get(user_id)
-    return Person(user_id,
-                  _with_values([float(v) for v in before] if before else zero, weights),
-                  _with_values([float(v) for v in after] if after else zero, weights))
+    return Person(user_id, _with_values([*map(float, before)] if before else zero, weights),
+                  _with_values([*map(float, after)] if after else zero, weights))
 
 
 def compare_cohort(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
@@ -306,8 +331,10 @@ def compare_cohort(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
     treated_ids = sorted(members & roster.consenting)
     control_ids = sorted(u for u in roster.consenting
                          if u not in members and (u not in first or first[u] >= after_end))
+    shown = result.event_metric
     found = roster.activity(treated_ids + control_ids, training.at, weeks,
-                            result.windows["after"][1])
+                            result.windows["after"][1],
+                            tuple(weights) if shown == VALUE else (shown,))
     result.treated = [_person(u, found, weights) for u in treated_ids]
     result.control = [_person(u, found, weights) for u in control_ids]
     if result.held:
@@ -329,20 +356,19 @@ def event_study(found: Activity, treated: set[int], control: set[int], training:
         return []
     # Whole weeks only: a week just begun would read as a fall.
     shown = [k for k in range(-weeks, weeks) if training + timedelta(weeks=k + 1) <= now]
-    sums = {k: [0.0, 0.0] for k in shown}
-    if metric == VALUE:
-        pairs = [(METRICS.index(m), w) for m, w in weights.items()]
-        for k, user_id, totals in found.weekly:
-            if k in sums and (user_id in treated or user_id in control):
-                sums[k][0 if user_id in treated else 1] += sum(
-                    float(totals[i]) * w for i, w in pairs)
-    else:
-        i = METRICS.index(metric)
-        for k, user_id, totals in found.weekly:
-            if k in sums and (user_id in treated or user_id in control):
-                sums[k][0 if user_id in treated else 1] += totals[i]
-    return [(k, sums[k][0] / len(treated) if treated else 0.0,
-             sums[k][1] / len(control) if control else 0.0) for k in shown]
+    parts = list(weights.items()) if metric == VALUE else [(metric, None)]
+    out = []
+    for k in shown:
+        at = k + weeks
+        sums = [0.0, 0.0]
+        for group, people in ((0, treated), (1, control)):
+            for m, weight in parts:
+                per_user = found.weekly[m]
+                total = sum(per_user[u][at] for u in people if u in per_user)
+                sums[group] += total if weight is None else float(total) * weight
+        out.append((k, sums[0] / len(treated) if treated else 0.0,
+                    sums[1] / len(control) if control else 0.0))
+    return out
 
 
 # -- formats compared ---------------------------------------------------------------------------
