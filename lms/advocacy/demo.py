@@ -14,6 +14,8 @@ import random
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from lms.advocacy import impact, services
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import ACTIVE
