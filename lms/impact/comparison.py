@@ -82,6 +82,7 @@ class Comparison:
     # Per week relative to the training date (-N … N-1): (week, trained mean, control mean);
     # weeks not over yet are left out.
     event_study: list[tuple[int, float, float]] = field(default_factory=list)
+    _changes: dict[str, list[list[float]]] = field(default_factory=dict, repr=False)
 
     @property
     def held(self) -> bool:
@@ -93,11 +94,19 @@ class Comparison:
         """Whether the weeks after are under :data:`MIN_DAYS_AFTER` days (nothing to say)."""
         return self.days["after"] < MIN_DAYS_AFTER
 
+    def changes(self, group: str) -> list[list[float]]:
+        """Each person's change per metric per month in ``group`` (``treated`` or
+        ``control``), worked out once.
+        """
+        if group not in self._changes:
+            self._changes[group] = changes(self.treated if group == "treated" else self.control,
+                                           self.days)
+        return self._changes[group]
+
     def mean_change(self, group: str, metric: str) -> float:
         """A group's mean change of ``metric`` per person per month."""
         k = self.metrics.index(metric)
-        rows = changes(self.treated if group == "treated" else self.control, self.days)
-        return estimator.mean([r[k] for r in rows])
+        return estimator.mean([r[k] for r in self.changes(group)])
 
 
 def changes(people: Iterable[Person], days: dict[str, float]) -> list[list[float]]:
@@ -129,7 +138,8 @@ def consenting_learners(organization_id: int) -> set[int]:
     consent = select(AdvocacyConsent.user_id).where(
         AdvocacyConsent.organization_id == organization_id,
         AdvocacyConsent.revoked_at.is_(None))
-    return set(db.session.scalars(select(Membership.user_id).where(
+    # Core rows (the session's connection): thousands of ids need no ORM loading.
+    return set(db.session.connection().scalars(select(Membership.user_id).where(
         Membership.organization_id == organization_id, Membership.role == Role.LEARNER,
         Membership.active.is_(True), Membership.user_id.in_(consent))))
 
@@ -189,7 +199,7 @@ def activity(organization_id: int, users: Iterable[int], training: datetime, wee
     for m in weekly_metrics:
         columns += [_sum_where(m, e.occurred_at >= lo, e.occurred_at < hi)
                     for lo, hi in zip(bounds, bounds[1:], strict=False)]
-    rows = db.session.execute(
+    rows = db.session.connection().execute(
         select(e.user_id, *columns)
         .where(e.user_id.in_(bindparam("impact_users", ids, expanding=True,
                                        literal_execute=True)),
@@ -234,7 +244,7 @@ class Roster:
         dates = training_dates(cohorts)
         enrolled: dict[int, list[tuple[str, int]]] = {c.id: [] for c in cohorts}
         first: dict[int, datetime] = {}
-        rows = db.session.execute(
+        rows = db.session.connection().execute(
             select(Enrollment.cohort_id, Enrollment.id, Membership.user_id)
             .join(Membership, Membership.id == Enrollment.membership_id)
             .where(Enrollment.organization_id == organization_id,
@@ -338,8 +348,8 @@ def compare_cohort(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
     result.treated = [_person(u, found, weights) for u in treated_ids]
     result.control = [_person(u, found, weights) for u in control_ids]
     if result.held:
-        estimates = estimator.bootstrap(changes(result.treated, result.days),
-                                        changes(result.control, result.days), level=level)
+        estimates = estimator.bootstrap(result.changes("treated"), result.changes("control"),
+                                        level=level)
         result.estimates = dict(zip(metrics, estimates, strict=True))
     result.event_study = event_study(found, set(treated_ids), set(control_ids), training.at,
                                      weeks, result.event_metric, weights, now)
