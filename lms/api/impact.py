@@ -131,7 +131,7 @@ def impact_roi(membership: Membership, cohort_id: int) -> Any:
     result = comparison.compare_cohort(cohort, weeks=weeks, roster=roster)
     program, trained = roi.program_roi(cohort, weeks=weeks, roster=roster)
     return {"currency": _currency(membership),
-            "cohort": _roi(roi.cohort_roi(result)) if result.held else None,
+            "cohort": _roi(roi.cohort_roi(result, roster)) if result.held else None,
             "program": {**_roi(program), "trained_cohorts": trained}}
 
 

@@ -38,7 +38,7 @@ def html(cohort: Cohort, *, weeks: int) -> str:
     roster = comparison.Roster.of(cohort.organization_id)
     result = comparison.compare_cohort(cohort, weeks=weeks, roster=roster)
     settings = roster.settings
-    cohort_roi = roi.cohort_roi(result) if result.held else None
+    cohort_roi = roi.cohort_roi(result, roster) if result.held else None
     program_roi, trained_cohorts = roi.program_roi(cohort, weeks=weeks, roster=roster)
     template = current_app.jinja_env.get_template("impact/roi_pdf.html")
     return template.render(

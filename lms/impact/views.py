@@ -70,7 +70,7 @@ def cohort_page(cohort_id: int) -> Any:
     formats = comparison.compare_formats(cohort, fmt, scope=scope, weeks=weeks,
                                          roster=roster) if result.held else None
     settings = roster.settings
-    cohort_roi = roi.cohort_roi(result) if result.held else None
+    cohort_roi = roi.cohort_roi(result, roster) if result.held else None
     return render_template(
         "impact/cohort.html", cohort=cohort, weeks=weeks, result=result, formats=formats,
         fmt=fmt, scope=scope, figure=event_figure(result), cohort_roi=cohort_roi,
