@@ -22,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import common as bench  # noqa: E402
+
 from lms import create_app  # noqa: E402
 from lms.accounts import services as accounts  # noqa: E402
 from lms.advocacy import csvimport, services  # noqa: E402
@@ -55,23 +57,10 @@ def generate(rows: int, emails: list[str], seed: int = 7) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def server_cpu() -> float | None:
-    """CPU seconds used so far by this session's PostgreSQL backend, when the server runs on
-    this machine (read from /proc); None otherwise."""
-    if db.engine.dialect.name != "postgresql":
-        return None
-    pid = db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def cpu_note(cpu: float, server: float | None) -> str:
     note = f"this process's CPU: {time.process_time() - cpu:.2f} s"
     if server is not None:
-        now = server_cpu()
+        now = bench.backend_cpu()
         note += f", the PostgreSQL backend's: {now - server:.2f} s" if now is not None else ""
     return note
 
@@ -110,7 +99,7 @@ def main() -> None:
         for label in ("first import", "same file again"):
             # CPU times tell the work done on a busy machine, where wall time mostly measures
             # the other processes (the pool keeps one connection: the backend is the same).
-            server = server_cpu()
+            server = bench.backend_cpu()
             began, cpu = time.perf_counter(), time.process_time()
             result = csvimport.import_activity(organization=org, data=data, skip_invalid=True)
             db.session.commit()

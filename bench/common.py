@@ -32,7 +32,8 @@ Timing (durations in seconds in, milliseconds out):
   before every call); ``timed(fn, runs=30, warmups=3)`` → ``(median_ms, p95_ms)`` of those;
   ``median_p95(seconds)``; ``percentile(values, q)``: linear between the closest ranks
   (numpy's default);
-* ``get_ok(client, url)``: a test-client GET that must answer 200, to hand to ``timed``.
+* ``get_ok(client, url)``: a test-client GET that must answer 200, to hand to ``timed``;
+* ``backend_cpu()``: CPU seconds of this session's PostgreSQL backend so far (None on SQLite).
 
 For the scripts that run ``relais`` in subprocesses: ``ROOT``, ``RELAIS``, ``free_port()``,
 ``relais(env, *args)`` (a CLI command's output), ``lrs_auth(env, slug)`` (``Authorization``
@@ -253,6 +254,19 @@ def get_ok(client: Any, url: str, **kwargs: Any) -> Callable[[], object]:
         return response
 
     return get
+
+
+def backend_cpu() -> float | None:
+    """CPU seconds used so far by this session's PostgreSQL backend, when the server runs on
+    this machine (read from /proc); None otherwise (SQLite runs in this process)."""
+    if db.engine.dialect.name != "postgresql":
+        return None
+    pid = db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- subprocesses -------------------------------------------------------------------------
