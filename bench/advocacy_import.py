@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import backend_cpu  # noqa: E402
+import common as bench  # noqa: E402
 
 from lms import create_app  # noqa: E402
 from lms.accounts import services as accounts  # noqa: E402
@@ -60,7 +60,7 @@ def generate(rows: int, emails: list[str], seed: int = 7) -> bytes:
 def cpu_note(cpu: float, server: float | None) -> str:
     note = f"this process's CPU: {time.process_time() - cpu:.2f} s"
     if server is not None:
-        now = backend_cpu()
+        now = bench.backend_cpu()
         note += f", the PostgreSQL backend's: {now - server:.2f} s" if now is not None else ""
     return note
 
@@ -99,7 +99,7 @@ def main() -> None:
         for label in ("first import", "same file again"):
             # CPU times tell the work done on a busy machine, where wall time mostly measures
             # the other processes (the pool keeps one connection: the backend is the same).
-            server = backend_cpu()
+            server = bench.backend_cpu()
             began, cpu = time.perf_counter(), time.process_time()
             result = csvimport.import_activity(organization=org, data=data, skip_invalid=True)
             db.session.commit()

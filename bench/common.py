@@ -32,7 +32,8 @@ Timing (durations in seconds in, milliseconds out):
   before every call); ``timed(fn, runs=30, warmups=3)`` → ``(median_ms, p95_ms)`` of those;
   ``median_p95(seconds)``; ``percentile(values, q)``: linear between the closest ranks
   (numpy's default);
-* ``get_ok(client, url)``: a test-client GET that must answer 200, to hand to ``timed``.
+* ``get_ok(client, url)``: a test-client GET that must answer 200, to hand to ``timed``;
+* ``backend_cpu()``: CPU seconds of this session's PostgreSQL backend so far (None on SQLite).
 
 For the scripts that run ``relais`` in subprocesses: ``ROOT``, ``RELAIS``, ``free_port()``,
 ``relais(env, *args)`` (a CLI command's output), ``lrs_auth(env, slug)`` (``Authorization``

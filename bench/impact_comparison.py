@@ -2,7 +2,10 @@
 compared, ROI) on a large organization (DESIGN §6: impact with comparison groups, p95 ≤ 300 ms).
 
     .venv/bin/python bench/impact_comparison.py [--learners 10000] [--events 1000000]
-        [--cohorts 20] [--runs 20] [--database URL]
+        [--cohorts 20] [--runs 20] [--database URL] [--reuse]
+
+``--reuse`` measures again the organization a previous run left in ``--database`` (building a
+million events takes minutes) instead of wiping it.
 
 Builds one organization: learners, 80 % consenting; cohorts of a staggered roll-out (a wave
 every two weeks, each with a kick-off session) holding 80 % of the learners, the others never
@@ -20,10 +23,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import common as bench
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select, text
 
-from lms.accounts.models import Role
+from lms.accounts.models import Membership, Organization, Role
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
+from lms.courses.cohorts.models import Cohort
 from lms.courses.cohorts.services import create_cohort
 from lms.courses.programs.services import add_module, create_blank_program
 from lms.courses.sessions.models import TrainingSession
@@ -57,52 +61,109 @@ def build(learners: int, events: int, cohorts: int):  # noqa: ANN201  (a bench s
         db.session.flush()
         bench.bulk_enrol(org, [cohort], [m for m, _u in members[c * size:(c + 1) * size]], YEAR)
         made.append(cohort)
-    chunk = 50_000
-    for first in range(0, events, chunk):
-        rows = []
-        for i in range(first, min(events, first + chunk)):
-            when = YEAR + timedelta(minutes=rnd.randrange(60 * 24 * 360))
-            kind = rnd.choice(KINDS)
-            rows.append({"organization_id": org.id, "user_id": rnd.choice(user_ids),
-                         "network": "linkedin", "kind": kind,
-                         "url": f"https://www.linkedin.com/feed/update/{i}",
-                         "occurred_at": when, "source": "csv", "idem_key": f"{i:064d}",
-                         "clicks": rnd.randrange(0, 40), "reactions": rnd.randrange(0, 20),
-                         "comments": rnd.randrange(0, 5), "signups": int(rnd.random() < .02),
-                         "leads": int(rnd.random() < .01), "hires": int(rnd.random() < .002),
-                         "with_own_comment": False, "created_at": when, "updated_at": when})
-        db.session.execute(insert(AdvocacyEvent), rows)
-        print(f"  {min(events, first + chunk):,} events", file=sys.stderr)
+    load_events(org.id, user_ids, events, rnd)
     services.save_settings(organization=org, data={
         "outcome_values": {"signups": "25", "leads": "150", "hires": "4000"},
         "trainer_day_rate": "1200", "learner_hourly_cost": "45"})
     db.session.commit()
-    bench.refresh_statistics(sqlite=True)
     return org, staff[Role.HR], made
 
 
-def cpu_and_wall(label: str, fn, runs: int) -> None:  # noqa: ANN001  (a bench script)
-    cpu = time.process_time()
+EVENT_COLUMNS = ("organization_id", "user_id", "network", "kind", "url", "occurred_at", "source",
+                 "idem_key", "impressions", "clicks", "reactions", "comments", "reshares",
+                 "signups", "leads", "hires", "with_own_comment", "created_at", "updated_at")
+
+
+def load_events(org_id: int, user_ids: list[int], events: int, rnd: random.Random) -> None:
+    """A year of events, straight into the table: COPY on PostgreSQL, the driver's
+    ``executemany`` on SQLite (an ORM insert of a million dictionaries takes minutes).
+    """
+    sqlite = db.engine.dialect.name == "sqlite"
+    raw = db.session.connection().connection.driver_connection
+    minutes = 60 * 24 * 360
+    randrange, choice, rand = rnd.randrange, rnd.choice, rnd.random
+    start = time.perf_counter()
+    chunk = 100_000
+    for first in range(0, events, chunk):
+        rows = []
+        for i in range(first, min(events, first + chunk)):
+            when = YEAR + timedelta(minutes=randrange(minutes))
+            kind = choice(KINDS)
+            # SQLite keeps naive UTC text, as the UTCDateTime column type writes it.
+            at = when.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else when
+            rows.append((org_id, choice(user_ids), "linkedin", kind,
+                         f"https://www.linkedin.com/feed/update/{i}", at, "csv", f"{i:064d}",
+                         0, randrange(40), randrange(20), randrange(5), 0,
+                         int(rand() < .02), int(rand() < .01), int(rand() < .002), False,
+                         at, at))
+        if sqlite:
+            marks = ", ".join("?" * len(EVENT_COLUMNS))
+            raw.executemany(f"INSERT INTO advocacy_events ({', '.join(EVENT_COLUMNS)}) "
+                            f"VALUES ({marks})", rows)
+        else:
+            with raw.cursor() as cursor, cursor.copy(
+                    f"COPY advocacy_events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        print(f"  {first + len(rows):,} events ({time.perf_counter() - start:.0f} s)",
+              file=sys.stderr)
+
+
+def settle() -> None:
+    """Statistics as after a night of autovacuum: ANALYZE (SQLite too: a reused database may
+    have gained an index since), and VACUUM on PostgreSQL, whose index-only scans need the
+    visibility map a bulk load leaves empty.
+    """
+    bench.refresh_statistics(sqlite=True)
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM (ANALYZE) advocacy_events"))
+
+
+def cpu_and_wall(label: str, fn, runs: int, *, backend: bool = False) -> None:  # noqa: ANN001
+    """p50/p95 wall time and this process's CPU per run; with ``backend``, the PostgreSQL
+    backend's CPU per run too (calls in this session only: the test client's requests may
+    get another connection).
+    """
+    cpu, server = time.process_time(), bench.backend_cpu() if backend else None
     p50, p95 = bench.timed(fn, runs, warmups=1, reset=lambda: db.session.expire_all())
     per_run = (time.process_time() - cpu) / (runs + 1) * 1000
-    print(f"{label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms (wall); CPU {per_run:.1f} ms per run")
+    note = ""
+    if server is not None and (after := bench.backend_cpu()) is not None:
+        note = f" + PostgreSQL backend {(after - server) / (runs + 1) * 1000:.1f} ms"
+    print(f"{label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms (wall); CPU {per_run:.1f} ms per "
+          f"run{note}")
 
 
 def main() -> None:
-    args = bench.options(learners=10_000, events=1_000_000, cohorts=20, runs=20).parse_args()
-    app = bench.bench_app(args.database, wipe=True)
+    parser = bench.options(learners=10_000, events=1_000_000, cohorts=20, runs=20)
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the organization a previous run built in --database")
+    args = parser.parse_args()
+    app = bench.bench_app(args.database, wipe=not args.reuse)
     with app.app_context():
         start = time.perf_counter()
-        org, hr, cohorts = build(args.learners, args.events, args.cohorts)
-        print(f"{db.engine.dialect.name}: {args.learners:,} learners, {args.events:,} events, "
-              f"{args.cohorts} cohorts built in {time.perf_counter() - start:.0f} s")
+        org = db.session.scalar(select(Organization).where(Organization.slug == "bench")) \
+            if args.reuse else None
+        if org is None:
+            org, hr, cohorts = build(args.learners, args.events, args.cohorts)
+        else:
+            hr = db.session.scalar(select(Membership).where(
+                Membership.organization_id == org.id, Membership.role == Role.HR))
+            cohorts = list(db.session.scalars(select(Cohort).where(
+                Cohort.organization_id == org.id).order_by(Cohort.id)))
+        settle()
+        members = db.session.scalar(select(func.count(Membership.id)))
+        events = db.session.scalar(select(func.count(AdvocacyEvent.id)))
+        print(f"{db.engine.dialect.name}: {members:,} members, {events:,} events, "
+              f"{len(cohorts)} cohorts ready in {time.perf_counter() - start:.0f} s")
         one = cohorts[len(cohorts) // 2]
         now = YEAR + timedelta(days=360)
         result = comparison.compare_cohort(one, weeks=4, now=now)
         print(f"cohort {one.name}: {len(result.treated)} trained, {len(result.control)} not yet "
               f"trained; shares {result.estimates['shares']}")
         cpu_and_wall("comparison of one cohort", lambda: comparison.compare_cohort(
-            one, weeks=4, now=now), args.runs)
+            one, weeks=4, now=now), args.runs, backend=True)
         client = app.test_client()
         bench.login(client, hr.user.email)
         url = f"/o/{org.slug}/impact/cohorts/{one.id}?weeks=4"

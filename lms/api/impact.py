@@ -128,10 +128,11 @@ def impact_roi(membership: Membership, cohort_id: int) -> Any:
     """The cohort's and its program's costs, benefit and ROI (low, point, high)."""
     cohort = in_org(membership, Cohort, cohort_id, _l("No such cohort in this organization."))
     weeks = _weeks()
-    result = comparison.compare_cohort(cohort, weeks=weeks)
-    program, trained = roi.program_roi(cohort, weeks=weeks)
+    roster = comparison.Roster.of(cohort.organization_id)
+    result = comparison.compare_cohort(cohort, weeks=weeks, roster=roster)
+    program, trained = roi.program_roi(cohort, weeks=weeks, roster=roster)
     return {"currency": _currency(membership),
-            "cohort": _roi(roi.cohort_roi(result)) if result.held else None,
+            "cohort": _roi(roi.cohort_roi(result, roster)) if result.held else None,
             "program": {**_roi(program), "trained_cohorts": trained}}
 
 

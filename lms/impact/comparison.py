@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 
 from lms.accounts.models import Membership, Role
 from lms.advocacy.impact import DEFAULT_WEEKS, MIN_DAYS_AFTER, TrainingDate, training_dates
@@ -45,6 +45,7 @@ from lms.impact.models import OUTCOMES, ImpactSettings
 # organization's settings) is added when the organization has set any.
 METRICS = ("events", "shares", "clicks", "reactions", "comments", "signups", "leads", "hires")
 VALUE = "value"
+_POSITION = {m: i for i, m in enumerate(METRICS)}
 # How trained people may differ by what they followed: (key, what "yes" means).
 FORMATS = ("coached", "blended", "exercises")
 SCOPES = ("cohort", "program", "organization")
@@ -81,6 +82,7 @@ class Comparison:
     # Per week relative to the training date (-N … N-1): (week, trained mean, control mean);
     # weeks not over yet are left out.
     event_study: list[tuple[int, float, float]] = field(default_factory=list)
+    _changes: dict[str, list[list[float]]] = field(default_factory=dict, repr=False)
 
     @property
     def held(self) -> bool:
@@ -92,17 +94,31 @@ class Comparison:
         """Whether the weeks after are under :data:`MIN_DAYS_AFTER` days (nothing to say)."""
         return self.days["after"] < MIN_DAYS_AFTER
 
+    def changes(self, group: str) -> list[list[float]]:
+        """Each person's change per metric per month in ``group`` (``treated`` or
+        ``control``), worked out once.
+        """
+        if group not in self._changes:
+            self._changes[group] = changes(self.treated if group == "treated" else self.control,
+                                           self.days)
+        return self._changes[group]
+
     def mean_change(self, group: str, metric: str) -> float:
         """A group's mean change of ``metric`` per person per month."""
         k = self.metrics.index(metric)
-        rows = changes(self.treated if group == "treated" else self.control, self.days)
-        return estimator.mean([r[k] for r in rows])
+        return estimator.mean([r[k] for r in self.changes(group)])
 
 
 def changes(people: Iterable[Person], days: dict[str, float]) -> list[list[float]]:
     """Each person's change per metric per month (after minus before)."""
-    return [estimator.changes(p.before, p.after, days["before"], days["after"])
-            for p in people]
+    before_days, after_days = days["before"], days["after"]
+    if before_days <= 0 or after_days <= 0:
+        return [estimator.changes(p.before, p.after, before_days, after_days) for p in people]
+    # estimator.changes written out (the same operations, so the same figures): it runs for
+    # thousands of people per page.
+    month = estimator.MONTH_DAYS
+    return [[a / after_days * month - b / before_days * month
+             for b, a in zip(p.before, p.after, strict=True)] for p in people]
 
 
 def settings_of(organization_id: int) -> ImpactSettings | None:
@@ -122,61 +138,164 @@ def consenting_learners(organization_id: int) -> set[int]:
     consent = select(AdvocacyConsent.user_id).where(
         AdvocacyConsent.organization_id == organization_id,
         AdvocacyConsent.revoked_at.is_(None))
-    return set(db.session.scalars(select(Membership.user_id).where(
+    # Core rows (the session's connection): thousands of ids need no ORM loading.
+    return set(db.session.connection().scalars(select(Membership.user_id).where(
         Membership.organization_id == organization_id, Membership.role == Role.LEARNER,
         Membership.active.is_(True), Membership.user_id.in_(consent))))
 
 
-def first_trainings(organization_id: int,
-                    cohorts: list[Cohort]) -> tuple[dict[int, datetime], dict[int, set[int]]]:
-    """Each person's first training date over their cohorts (withdrawn enrolments left out),
-    and each cohort's enrolled user ids.
+@dataclass
+class Activity:
+    """The events of one training date's weeks, summed per person: :data:`METRICS` totals
+    before and after the date, and of some metrics per week relative to it (``-weeks`` …
+    ``weeks - 1``).
     """
-    dates = training_dates(cohorts)
-    first: dict[int, datetime] = {}
-    members: dict[int, set[int]] = {c.id: set() for c in cohorts}
-    rows = db.session.execute(
-        select(Enrollment.cohort_id, Membership.user_id)
-        .join(Membership, Membership.id == Enrollment.membership_id)
-        .where(Enrollment.organization_id == organization_id, Enrollment.status != WITHDRAWN))
-    for cohort_id, user_id in rows:
-        if cohort_id not in members:
-            continue
-        members[cohort_id].add(user_id)
-        if (d := dates.get(cohort_id)) is not None and (
-                user_id not in first or d.at < first[user_id]):
-            first[user_id] = d.at
-    return first, members
+
+    users: frozenset[int]
+    weekly_metrics: tuple[str, ...]
+    before: dict[int, list[int]]
+    after: dict[int, list[int]]
+    # Metric of ``weekly_metrics`` → user id → totals per week, from week ``-weeks``.
+    weekly: dict[str, dict[int, list[int]]]
+
+
+def _metric_parts(metric: str) -> tuple[Any, Any]:
+    """(condition or None, value summed) of a metric of :data:`METRICS`."""
+    e = AdvocacyEvent
+    if metric == "events":
+        return None, 1
+    if metric == "shares":
+        return e.kind.in_(DISTRIBUTING_KINDS), 1
+    return None, getattr(e, metric)
+
+
+def _sum_where(metric: str, *conditions: Any) -> Any:
+    condition, value = _metric_parts(metric)
+    if condition is not None:
+        conditions = (*conditions, condition)
+    return func.sum(case((and_(*conditions), value), else_=0))
+
+
+def activity(organization_id: int, users: Iterable[int], training: datetime, weeks: int,
+             end: datetime, weekly_metrics: tuple[str, ...] = ()) -> Activity:
+    """Per person of ``users``, :data:`METRICS` totals of their events in
+    ``[training - weeks, training)`` and ``[training, end)``, and the totals of
+    ``weekly_metrics`` per week relative to ``training``.
+
+    One query grouped by person, each figure a conditional sum: the people's ids are written
+    into it (no bound-parameter limit), so it reads their events from the index on
+    (user_id, occurred_at, totals…) alone, in person order, with no sort, rather than every
+    event of the organization's weeks. The "before" totals are the whole period's less the
+    "after" ones (whole numbers: exact).
+    """
+    e = AdvocacyEvent
+    ids = sorted(set(users))
+    start = training - timedelta(weeks=weeks)
+    out = Activity(frozenset(ids), weekly_metrics, {}, {}, {m: {} for m in weekly_metrics})
+    if end <= start or not ids:
+        return out
+    bounds = [training + timedelta(weeks=k) for k in range(-weeks, weeks + 1)]
+    columns = [*_metric_columns(), *[_sum_where(m, e.occurred_at >= training) for m in METRICS]]
+    for m in weekly_metrics:
+        columns += [_sum_where(m, e.occurred_at >= lo, e.occurred_at < hi)
+                    for lo, hi in zip(bounds, bounds[1:], strict=False)]
+    rows = db.session.connection().execute(
+        select(e.user_id, *columns)
+        .where(e.user_id.in_(bindparam("impact_users", ids, expanding=True,
+                                       literal_execute=True)),
+               e.organization_id == organization_id, e.occurred_at >= start,
+               e.occurred_at < end)
+        .group_by(e.user_id))
+    width, span = len(METRICS), 2 * weeks
+    for user_id, *figures in rows:
+        after = figures[width:2 * width]
+        out.before[user_id] = [t - a for t, a in zip(figures[:width], after, strict=True)]
+        out.after[user_id] = after
+        for n, m in enumerate(weekly_metrics):
+            at = 2 * width + n * span
+            out.weekly[m][user_id] = figures[at:at + span]
+    return out
+
+
+@dataclass
+class Roster:
+    """What a page reads once about an organization and shares between the estimate, the
+    formats compared and the ROI: its cohorts and their training dates, who consents, who is
+    enrolled where, and each training date's activity once asked for.
+    """
+
+    organization_id: int
+    settings: ImpactSettings | None
+    cohorts: list[Cohort]
+    dates: dict[int, TrainingDate | None]
+    consenting: set[int]
+    # Cohort id → (enrolment id, user id) of its enrolments not withdrawn, by user id.
+    enrolled: dict[int, list[tuple[str, int]]]
+    # User id → their first training date over their cohorts.
+    first: dict[int, datetime]
+    _activity: dict[tuple[datetime, int, datetime], list[Activity]] = field(
+        default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, organization_id: int) -> Roster:
+        """The organization's roster: four queries, whatever its size."""
+        cohorts = list(db.session.scalars(select(Cohort).where(
+            Cohort.organization_id == organization_id).order_by(Cohort.id)))
+        dates = training_dates(cohorts)
+        enrolled: dict[int, list[tuple[str, int]]] = {c.id: [] for c in cohorts}
+        first: dict[int, datetime] = {}
+        rows = db.session.connection().execute(
+            select(Enrollment.cohort_id, Enrollment.id, Membership.user_id)
+            .join(Membership, Membership.id == Enrollment.membership_id)
+            .where(Enrollment.organization_id == organization_id,
+                   Enrollment.status != WITHDRAWN)
+            .order_by(Enrollment.cohort_id, Membership.user_id, Enrollment.id))
+        for cohort_id, enrollment_id, user_id in rows:
+            if cohort_id not in enrolled:
+                continue
+            enrolled[cohort_id].append((enrollment_id, user_id))
+            if (d := dates.get(cohort_id)) is not None and (
+                    user_id not in first or d.at < first[user_id]):
+                first[user_id] = d.at
+        return cls(organization_id, settings_of(organization_id), cohorts, dates,
+                   consenting_learners(organization_id), enrolled, first)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Metric → value of one (see :func:`outcome_weights`)."""
+        return outcome_weights(self.settings)
+
+    def members(self, cohort_id: int) -> set[int]:
+        """User ids enrolled in the cohort (withdrawn enrolments left out)."""
+        return {u for _e, u in self.enrolled.get(cohort_id, [])}
+
+    def activity(self, users: Iterable[int], training: datetime, weeks: int, end: datetime,
+                 weekly_metrics: tuple[str, ...] = ()) -> Activity:
+        """:func:`activity`, read once per roster: people already read for the same weeks
+        (and weekly metrics) are not read again.
+        """
+        wanted = set(users)
+        known = self._activity.setdefault((training, weeks, end), [])
+        for found in known:
+            if wanted <= found.users and set(weekly_metrics) <= set(found.weekly_metrics):
+                return found
+        found = activity(self.organization_id, wanted, training, weeks, end, weekly_metrics)
+        known.append(found)
+        return found
 
 
 def _metric_columns() -> list[Any]:
     e = AdvocacyEvent
-    return [func.count(e.id), func.sum(case((e.kind.in_(DISTRIBUTING_KINDS), 1), else_=0)),
+    # count() rather than count(id): the index holds every column read, id aside.
+    return [func.count(), func.sum(case((e.kind.in_(DISTRIBUTING_KINDS), 1), else_=0)),
             func.sum(e.clicks), func.sum(e.reactions), func.sum(e.comments),
             func.sum(e.signups), func.sum(e.leads), func.sum(e.hires)]
-
-
-def window_sums(organization_id: int, start: datetime, split: datetime,
-                end: datetime) -> dict[tuple[int, int], list[float]]:
-    """Per (user, window — 0 before ``split``, 1 from it): :data:`METRICS` totals of the
-    events in ``[start, end)``, one grouped query.
-    """
-    e = AdvocacyEvent
-    if end <= start:
-        return {}
-    window = case((e.occurred_at >= split, 1), else_=0)
-    stmt = (select(e.user_id, window, *_metric_columns())
-            .where(e.organization_id == organization_id, e.occurred_at >= start,
-                   e.occurred_at < end)
-            .group_by(e.user_id, window))
-    return {(row[0], int(row[1])): [float(v or 0) for v in row[2:]]
-            for row in db.session.execute(stmt)}
 
 
 def _with_values(totals: list[float], weights: dict[str, float]) -> list[float]:
     if not weights:
         return totals
-    return totals + [sum(totals[METRICS.index(m)] * w for m, w in weights.items())]
+    return [*totals, sum(totals[_POSITION[m]] * w for m, w in weights.items())]
 
 
 def period_windows(training: TrainingDate, weeks: int,
@@ -192,85 +311,77 @@ def period_windows(training: TrainingDate, weeks: int,
     return windows, days
 
 
+def _person(user_id: int, found: Activity, weights: dict[str, float]) -> Person:
+    zero = [0.0] * len(METRICS)
+    before, after = found.before.get(user_id), found.after.get(user_id)
+    return Person(user_id, _with_values([*map(float, before)] if before else zero, weights),
+                  _with_values([*map(float, after)] if after else zero, weights))
+
+
 def compare_cohort(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
                    level: float = estimator.DEFAULT_LEVEL, event_metric: str = "shares",
-                   now: datetime | None = None) -> Comparison:
+                   now: datetime | None = None, roster: Roster | None = None) -> Comparison:
     """The cohort against consenting colleagues not yet trained (see the module's docstring).
 
     :param event_metric: the metric of the week-by-week event study.
+    :param roster: the organization's, when the caller reads it for other comparisons too.
     """
     now = now or utcnow()
-    org_id = cohort.organization_id
-    weights = outcome_weights(settings_of(org_id))
+    roster = roster or Roster.of(cohort.organization_id)
+    weights = roster.weights
     metrics = METRICS + ((VALUE,) if weights else ())
-    training = training_dates([cohort])[cohort.id]
+    training = roster.dates.get(cohort.id) if cohort.id in roster.dates \
+        else training_dates([cohort])[cohort.id]
     result = Comparison(cohort=cohort, weeks=weeks, training=training, metrics=metrics,
                         level=level, event_metric=event_metric if event_metric in metrics
                         else "shares")
     if training is None:
         return result
     result.windows, result.days = period_windows(training, weeks, now)
-    all_cohorts = list(db.session.scalars(select(Cohort).where(
-        Cohort.organization_id == org_id)))
-    first, members = first_trainings(org_id, all_cohorts)
-    consenting = consenting_learners(org_id)
+    members = roster.members(cohort.id)
+    first = roster.first
     after_end = training.at + timedelta(weeks=weeks)
-    treated_ids = sorted(members.get(cohort.id, set()) & consenting)
-    control_ids = sorted(u for u in consenting
-                         if u not in members.get(cohort.id, set())
-                         and (u not in first or first[u] >= after_end))
-    start, split, end = result.windows["before"][0], training.at, result.windows["after"][1]
-    sums = window_sums(org_id, start, split, max(split, end))
-    zero = [0.0] * len(METRICS)
-
-    def person(user_id: int) -> Person:
-        return Person(user_id, _with_values(sums.get((user_id, 0), zero), weights),
-                      _with_values(sums.get((user_id, 1), zero), weights))
-
-    result.treated = [person(u) for u in treated_ids]
-    result.control = [person(u) for u in control_ids]
+    treated_ids = sorted(members & roster.consenting)
+    control_ids = sorted(u for u in roster.consenting
+                         if u not in members and (u not in first or first[u] >= after_end))
+    shown = result.event_metric
+    found = roster.activity(treated_ids + control_ids, training.at, weeks,
+                            result.windows["after"][1],
+                            tuple(weights) if shown == VALUE else (shown,))
+    result.treated = [_person(u, found, weights) for u in treated_ids]
+    result.control = [_person(u, found, weights) for u in control_ids]
     if result.held:
-        estimates = estimator.bootstrap(changes(result.treated, result.days),
-                                        changes(result.control, result.days), level=level)
+        estimates = estimator.bootstrap(result.changes("treated"), result.changes("control"),
+                                        level=level)
         result.estimates = dict(zip(metrics, estimates, strict=True))
-    result.event_study = event_study(org_id, set(treated_ids), set(control_ids), training.at,
+    result.event_study = event_study(found, set(treated_ids), set(control_ids), training.at,
                                      weeks, result.event_metric, weights, now)
     return result
 
 
-def event_study(organization_id: int, treated: set[int], control: set[int], training: datetime,
+def event_study(found: Activity, treated: set[int], control: set[int], training: datetime,
                 weeks: int, metric: str, weights: dict[str, float],
                 now: datetime) -> list[tuple[int, float, float]]:
     """Per week relative to the training date (``-weeks`` … ``weeks - 1``, weeks over by
-    ``now``), the mean of ``metric`` per person in each group — one grouped query by week and
-    person, summed here per group.
+    ``now``), the mean of ``metric`` per person in each group, from the weeks' activity.
     """
-    e = AdvocacyEvent
-    start = training - timedelta(weeks=weeks)
-    end = min(training + timedelta(weeks=weeks), now)
-    if end <= start or not (treated or control):
+    if not (treated or control):
         return []
     # Whole weeks only: a week just begun would read as a fall.
     shown = [k for k in range(-weeks, weeks) if training + timedelta(weeks=k + 1) <= now]
-    week = case(*[(e.occurred_at < training + timedelta(weeks=k + 1), k)
-                  for k in range(-weeks, weeks - 1)], else_=weeks - 1)
-    k_metric = (METRICS + (VALUE,)).index(metric)
-    rows = db.session.execute(
-        select(week, e.user_id, *_metric_columns())
-        .where(e.organization_id == organization_id, e.occurred_at >= start,
-               e.occurred_at < end)
-        .group_by(week, e.user_id))
-    sums = {k: [0.0, 0.0] for k in shown}
-    for row in rows:
-        k, user_id = int(row[0]), row[1]
-        if k not in sums or not (user_id in treated or user_id in control):
-            continue
-        totals = [float(v or 0) for v in row[2:]]
-        value = _with_values(totals, weights)[k_metric] if metric == VALUE else \
-            totals[k_metric]
-        sums[k][0 if user_id in treated else 1] += value
-    return [(k, sums[k][0] / len(treated) if treated else 0.0,
-             sums[k][1] / len(control) if control else 0.0) for k in shown]
+    parts = list(weights.items()) if metric == VALUE else [(metric, None)]
+    out = []
+    for k in shown:
+        at = k + weeks
+        sums = [0.0, 0.0]
+        for group, people in ((0, treated), (1, control)):
+            for m, weight in parts:
+                per_user = found.weekly[m]
+                total = sum(per_user[u][at] for u in people if u in per_user)
+                sums[group] += total if weight is None else float(total) * weight
+        out.append((k, sums[0] / len(treated) if treated else 0.0,
+                    sums[1] / len(control) if control else 0.0))
+    return out
 
 
 # -- formats compared ---------------------------------------------------------------------------
@@ -313,54 +424,44 @@ def followed(enrollment_ids: list[str], fmt: str) -> set[str]:
     return set(db.session.scalars(stmt.distinct()))
 
 
-def scope_cohorts(cohort: Cohort, scope: str) -> list[Cohort]:
-    """The cohorts a format comparison pools: the cohort, its program's, or the organization's."""
-    if scope == "cohort":
-        return [cohort]
-    stmt = select(Cohort).where(Cohort.organization_id == cohort.organization_id)
-    if scope == "program":
-        stmt = stmt.where(Cohort.program_id == cohort.program_id)
-    return list(db.session.scalars(stmt.order_by(Cohort.id)))
-
-
 def compare_formats(cohort: Cohort, fmt: str, *, scope: str = "cohort",
                     weeks: int = DEFAULT_WEEKS, level: float = estimator.DEFAULT_LEVEL,
-                    now: datetime | None = None) -> FormatComparison:
+                    now: datetime | None = None, roster: Roster | None = None) -> FormatComparison:
     """Trained people of the scope's cohorts (each around their own cohort's training date,
     once trained at least :data:`MIN_DAYS_AFTER` days) split by whether they followed ``fmt``.
+
+    :param roster: the organization's, when the caller reads it for other comparisons too.
     """
     now = now or utcnow()
-    org_id = cohort.organization_id
-    weights = outcome_weights(settings_of(org_id))
+    roster = roster or Roster.of(cohort.organization_id)
+    weights = roster.weights
     metrics = METRICS + ((VALUE,) if weights else ())
     result = FormatComparison(format=fmt, scope=scope, metrics=metrics)
-    cohorts = scope_cohorts(cohort, scope)
-    dates = training_dates(cohorts)
-    consenting = consenting_learners(org_id)
+    if scope == "cohort":
+        cohorts = [cohort]
+    else:
+        cohorts = [c for c in roster.cohorts
+                   if scope == "organization" or c.program_id == cohort.program_id]
     yes_rows: list[list[float]] = []
     no_rows: list[list[float]] = []
-    zero = [0.0] * len(METRICS)
     for c in cohorts:
-        training = dates.get(c.id)
+        training = roster.dates.get(c.id)
         if training is None:
             continue
         windows, days = period_windows(training, weeks, now)
         if days["after"] < MIN_DAYS_AFTER:
             continue
-        enrolled = [(eid, uid) for eid, uid in db.session.execute(
-            select(Enrollment.id, Membership.user_id)
-            .join(Membership, Membership.id == Enrollment.membership_id)
-            .where(Enrollment.cohort_id == c.id, Enrollment.status != WITHDRAWN))
-            if uid in consenting]
+        enrolled = [(eid, uid) for eid, uid in roster.enrolled.get(c.id, [])
+                    if uid in roster.consenting]
         if not enrolled:
             continue
         result.cohorts += 1
         did = followed([eid for eid, _u in enrolled], fmt)
-        sums = window_sums(org_id, windows["before"][0], training.at, windows["after"][1])
+        found = roster.activity([uid for _e, uid in enrolled], training.at, weeks,
+                                windows["after"][1])
         for eid, uid in enrolled:
-            p = Person(uid, _with_values(sums.get((uid, 0), zero), weights),
-                       _with_values(sums.get((uid, 1), zero), weights))
-            (yes_rows if eid in did else no_rows).extend(changes([p], days))
+            (yes_rows if eid in did else no_rows).extend(
+                changes([_person(uid, found, weights)], days))
     result.yes, result.no = len(yes_rows), len(no_rows)
     if yes_rows or no_rows:
         result.estimates = dict(zip(metrics, estimator.bootstrap(yes_rows, no_rows,

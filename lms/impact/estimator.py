@@ -103,10 +103,11 @@ def _resampled_means(rows: Sequence[Sequence[float]], width: int, draws: int,
         return [[rnd.gauss(m, s) for m, s in zip(centres, errors, strict=True)]
                 for _ in range(draws)]
     out = []
-    rand = rnd.random
+    people = range(n)
     for _ in range(draws):
-        picks = [int(rand() * n) for _ in range(n)]
-        out.append([sum(c[i] for i in picks) / n for c in columns])
+        # The same draws as int(random() * n) n times, made in C.
+        picks = rnd.choices(people, k=n)
+        out.append([sum(map(c.__getitem__, picks)) / n for c in columns])
     return out
 
 

@@ -113,8 +113,8 @@ def near_identical(texts: Sequence[tuple[int, str]], *, threshold: int = THRESHO
     return found
 
 
-def cohort_parrot(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
-                  now: datetime | None = None) -> Parrot:
+def cohort_parrot(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS, now: datetime | None = None,
+                  roster: comparison.Roster | None = None) -> Parrot:
     """The parrot figures of a cohort's consenting learners in the weeks before and after its
     training date (the impact report's windows).
     """
@@ -126,9 +126,8 @@ def cohort_parrot(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
     windows, days = comparison.period_windows(training, weeks, now)
     result.held = days["after"] > 0
     org_id = cohort.organization_id
-    _first, members = comparison.first_trainings(org_id, [cohort])
-    people = sorted(members.get(cohort.id, set())
-                    & comparison.consenting_learners(org_id))
+    roster = roster or comparison.Roster.of(org_id)
+    people = sorted(roster.members(cohort.id) & roster.consenting)
     if not people:
         return result
     e = AdvocacyEvent

@@ -35,10 +35,11 @@ td.num {{ text-align: right; white-space: nowrap; }}
 
 def html(cohort: Cohort, *, weeks: int) -> str:
     """The summary as HTML, in the current language."""
-    result = comparison.compare_cohort(cohort, weeks=weeks)
-    settings = comparison.settings_of(cohort.organization_id)
-    cohort_roi = roi.cohort_roi(result) if result.held else None
-    program_roi, trained_cohorts = roi.program_roi(cohort, weeks=weeks)
+    roster = comparison.Roster.of(cohort.organization_id)
+    result = comparison.compare_cohort(cohort, weeks=weeks, roster=roster)
+    settings = roster.settings
+    cohort_roi = roi.cohort_roi(result, roster) if result.held else None
+    program_roi, trained_cohorts = roi.program_roi(cohort, weeks=weeks, roster=roster)
     template = current_app.jinja_env.get_template("impact/roi_pdf.html")
     return template.render(
         cohort=cohort, organization=db.session.get(Organization, cohort.organization_id),

@@ -24,7 +24,7 @@ from lms.courses.sessions.models import Attendance, TrainingSession
 from lms.courses.sessions.services import half_days
 from lms.extensions import db
 from lms.impact import estimator
-from lms.impact.comparison import VALUE, Comparison, compare_cohort, settings_of
+from lms.impact.comparison import VALUE, Comparison, Roster, compare_cohort, settings_of
 from lms.impact.estimator import Estimate
 from lms.impact.models import ImpactSettings
 
@@ -119,9 +119,11 @@ def total(rois: list[Roi]) -> Roi:
     return roi_from(benefit, costs)  # type: ignore[arg-type]
 
 
-def cohort_hours(cohort: Cohort) -> tuple[float, float, float, int]:
+def cohort_hours(cohort: Cohort, *, learners: int | None = None) -> tuple[float, float, float, int]:
     """(session hours, learners' attended hours, learners' self-paced hours, learners) of a
     cohort, from its sessions, attendance and module durations.
+
+    :param learners: its enrolments not withdrawn, when the caller has counted them.
     """
     sessions = list(db.session.scalars(select(TrainingSession).where(
         TrainingSession.cohort_id == cohort.id)))
@@ -133,8 +135,9 @@ def cohort_hours(cohort: Cohort) -> tuple[float, float, float, int]:
         .where(Attendance.session_id.in_(list(per_half)), Attendance.status == "present")
         .group_by(Attendance.session_id)).all() if per_half else []
     attended = sum(per_half[sid] * marks for sid, marks in present)
-    learners = db.session.scalar(select(func.count(Enrollment.id)).where(
-        Enrollment.cohort_id == cohort.id, Enrollment.status != WITHDRAWN)) or 0
+    if learners is None:
+        learners = db.session.scalar(select(func.count(Enrollment.id)).where(
+            Enrollment.cohort_id == cohort.id, Enrollment.status != WITHDRAWN)) or 0
     minutes = db.session.scalar(select(func.coalesce(func.sum(Module.duration_minutes), 0))
                                 .where(Module.program_id == cohort.program_id,
                                        Module.kind.in_(SELF_PACED_KINDS))) or 0
@@ -142,10 +145,15 @@ def cohort_hours(cohort: Cohort) -> tuple[float, float, float, int]:
     return hours, attended, learners * int(minutes) / 60, int(learners)
 
 
-def cohort_roi(comparison: Comparison) -> Roi:
-    """A compared cohort's ROI: its value estimate over its "after" weeks, against its costs."""
-    settings = settings_of(comparison.cohort.organization_id)
-    hours = cohort_hours(comparison.cohort)
+def cohort_roi(comparison: Comparison, roster: Roster | None = None) -> Roi:
+    """A compared cohort's ROI: its value estimate over its "after" weeks, against its costs.
+
+    :param roster: the organization's, when the caller has read it already.
+    """
+    cohort = comparison.cohort
+    settings = roster.settings if roster else settings_of(cohort.organization_id)
+    hours = cohort_hours(cohort, learners=len(roster.enrolled.get(cohort.id, []))
+                         if roster else None)
     costs = cost_of(settings, session_hours=hours[0], attended_hours=hours[1],
                     self_paced_hours=hours[2], learners=hours[3])
     value = comparison.estimates.get(VALUE)
@@ -153,13 +161,18 @@ def cohort_roi(comparison: Comparison) -> Roi:
                   costs=costs)
 
 
-def program_roi(cohort: Cohort, *, weeks: int, now: datetime | None = None) -> tuple[Roi, int]:
-    """The ROI of the cohort's program, its trained cohorts added (and how many there were)."""
-    cohorts = list(db.session.scalars(select(Cohort).where(
-        Cohort.program_id == cohort.program_id).order_by(Cohort.id)))
+def program_roi(cohort: Cohort, *, weeks: int, now: datetime | None = None,
+                roster: Roster | None = None) -> tuple[Roi, int]:
+    """The ROI of the cohort's program, its trained cohorts added (and how many there were).
+
+    :param roster: the organization's, when the caller has read it already.
+    """
+    roster = roster or Roster.of(cohort.organization_id)
     rois = []
-    for c in cohorts:
-        comparison = compare_cohort(c, weeks=weeks, now=now)
+    for c in roster.cohorts:
+        if c.program_id != cohort.program_id:
+            continue
+        comparison = compare_cohort(c, weeks=weeks, now=now, roster=roster)
         if comparison.training is not None and comparison.held:
-            rois.append(cohort_roi(comparison))
+            rois.append(cohort_roi(comparison, roster))
     return total(rois), len(rois)

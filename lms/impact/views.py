@@ -60,16 +60,18 @@ def cohort_page(cohort_id: int) -> Any:
     """A cohort against colleagues not yet trained, formats compared, and its ROI."""
     cohort = _cohort(cohort_id)
     weeks = clamp_weeks(request.args.get("weeks", 4))
+    # Read once, shared by the estimate, the formats compared and the ROI.
+    roster = comparison.Roster.of(cohort.organization_id)
     result = comparison.compare_cohort(
         cohort, weeks=weeks, event_metric=_choice("metric", comparison.METRICS + (
-            comparison.VALUE,), "shares"))
+            comparison.VALUE,), "shares"), roster=roster)
     fmt = _choice("format", comparison.FORMATS, "coached")
     scope = _choice("scope", comparison.SCOPES, "cohort")
-    formats = comparison.compare_formats(cohort, fmt, scope=scope, weeks=weeks) \
-        if result.held else None
-    settings = comparison.settings_of(cohort.organization_id)
-    cohort_roi = roi.cohort_roi(result) if result.held else None
-    copies = parrot.cohort_parrot(cohort, weeks=weeks)
+    formats = comparison.compare_formats(cohort, fmt, scope=scope, weeks=weeks,
+                                         roster=roster) if result.held else None
+    settings = roster.settings
+    cohort_roi = roi.cohort_roi(result, roster) if result.held else None
+    copies = parrot.cohort_parrot(cohort, weeks=weeks, roster=roster)
     return render_template(
         "impact/cohort.html", cohort=cohort, weeks=weeks, result=result, formats=formats,
         fmt=fmt, scope=scope, figure=event_figure(result), cohort_roi=cohort_roi,

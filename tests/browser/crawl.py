@@ -9,7 +9,8 @@ typography and pseudo-locale crawls use) and the login page:
 
 - every entry of the main menu and every tab of its groups (the sub-menu);
 - one page of each kind the menu pages link to that people open all day (a cohort, a session, a
-  program, a follow-up, skill results, a learner's program…), the first such link found.
+  program, a follow-up, skill results, a learner's program, a cohort's proof of impact and
+  the ROI settings…), the first such link found.
 
 French is crawled at 1366×900 and 390×844; English at 1366×900, its menu pages only, so the run
 stays within a few minutes (the languages share every template, and the phone layout is the same
@@ -49,7 +50,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 # Detail pages worth a visit, by the shape of their path (the first link found of each).
 DETAILS = {
-    "cohort": r"/cohorts/\d+$",
+    "cohort": r"(?<!/impact)/cohorts/\d+$",
+    "impact-cohort": r"/impact/cohorts/\d+$",
+    "impact-settings": r"/impact/settings$",
     "session": r"/sessions/\d+$",
     "program": r"/programs/\d+$",
     "followup": r"/coaching/followups/\d+$",

@@ -84,7 +84,7 @@ def test_hr_reads_the_estimate_compares_coaching_and_downloads_the_roi(
     page.get_by_label("Compare", exact=True).select_option("coached")
     page.get_by_role("button", name="Compare").click()
     expect(page.locator("#formats")).to_contain_text("Coached against Not coached")
-    expect(page.get_by_text("Coached: 5 people; Not coached: 5 people", exact=False)
+    expect(page.get_by_text("People compared — Coached: 5; Not coached: 5", exact=False)
            ).to_be_visible()
     expect(page.locator("#formats").get_by_role("row", name="Shares", exact=False).first
            ).to_contain_text("more shares per person per month")
