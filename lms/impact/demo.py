@@ -19,6 +19,8 @@ from lms.accounts import services as accounts
 from lms.accounts.models import Role
 from lms.advocacy import services as advocacy
 from lms.advocacy.impact import training_date
+from lms.charter import queries as charter_queries
+from lms.charter import services as charter
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import Cohort
 from lms.courses.cohorts.services import create_cohort, enrol
@@ -59,6 +61,7 @@ def demo_step(people: Any) -> None:
     pilot = db.session.scalar(select(Cohort).where(
         Cohort.organization_id == org.id, Cohort.pilot.is_(True)).order_by(Cohort.id))
     colleagues = []
+    rnd_days = random.Random(5)
     for group in (WAVE_2, NEVER):
         for first, last, team in group:
             membership = accounts.provision_member(
@@ -66,6 +69,10 @@ def demo_step(people: Any) -> None:
                 display_name=f"{first} {last}", team=team, locale="fr").membership
             accounts.set_password(membership.user, DEMO_PASSWORD, check=False)
             colleagues.append(membership)
+            # They joined after version 1 and have accepted the charter in force.
+            if charter_queries.current_version(org.id) is not None:
+                charter.accept(membership=membership,
+                               at=now - timedelta(days=rnd_days.randrange(1, 9)))
     if pilot is not None:
         wave = create_cohort(program=pilot.program, name="Vague 2 — hiver",
                              starts_on=(now + timedelta(days=21)).date(),

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from lms.accounts.models import Organization
 from lms.assessments import queries
 from lms.assessments.models import Attempt, LevelValidation
-from lms.demo import load_demo
+from lms.demo import LEARNERS, load_demo
 from lms.extensions import db
 
 
@@ -15,7 +15,10 @@ def test_demo_step(content):
     load_demo()
     db.session.commit()
     org = db.session.scalar(select(Organization).where(Organization.slug == "demo"))
-    rows = queries.team_map(org.id)
+    # The pilot's learners answered, Jules aside; the second wave and the colleagues not
+    # trained yet (added for the impact comparison) have not taken it.
+    pilot = {f"{first} {last}" for first, last, _team, _family in LEARNERS}
+    rows = [r for r in queries.team_map(org.id) if r.name in pilot]
     answered = [r for r in rows if r.answered]
     assert len(answered) == len(rows) - 1 >= 6
     assert [r.name for r in rows if not r.answered] == ["Jules Durand"]
