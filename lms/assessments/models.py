@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Membership, Organization, OrganizationOwned, User
-from lms.core.models import Base, TimestampMixin, parent_key, utcnow
+from lms.core.models import Base, TimestampMixin, utcnow
 
 DRAFT = "draft"
 SUBMITTED = "submitted"
@@ -24,7 +24,8 @@ class SkillFramework(Base):
     __table_args__ = (UniqueConstraint("organization_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int | None] = parent_key("organizations.id")
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(64))
     format_version: Mapped[int] = mapped_column()
     title: Mapped[dict[str, str]] = mapped_column(JSON)
@@ -46,7 +47,8 @@ class Competency(Base):
     __table_args__ = (UniqueConstraint("framework_id", "code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    framework_id: Mapped[int] = parent_key("skill_frameworks.id")
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("skill_frameworks.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(16))
     position: Mapped[int] = mapped_column()
     name: Mapped[dict[str, str]] = mapped_column(JSON)
@@ -68,7 +70,8 @@ class TargetProfile(Base):
     __table_args__ = (UniqueConstraint("framework_id", "job_family"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    framework_id: Mapped[int] = parent_key("skill_frameworks.id")
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("skill_frameworks.id", ondelete="CASCADE"), index=True)
     job_family: Mapped[str] = mapped_column(String(64))
     name: Mapped[dict[str, str]] = mapped_column(JSON)
     levels: Mapped[dict[str, int]] = mapped_column(JSON)
@@ -83,7 +86,8 @@ class Questionnaire(TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("organization_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int | None] = parent_key("organizations.id")
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     framework_id: Mapped[int] = mapped_column(ForeignKey("skill_frameworks.id"), index=True)
     key: Mapped[str] = mapped_column(String(64))
     format_version: Mapped[int] = mapped_column()
@@ -107,7 +111,8 @@ class Question(Base):
     __table_args__ = (UniqueConstraint("questionnaire_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    questionnaire_id: Mapped[int] = parent_key("questionnaires.id")
+    questionnaire_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaires.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column()
     key: Mapped[str] = mapped_column(String(64))
     type: Mapped[str] = mapped_column(String(16))
@@ -129,9 +134,10 @@ class Attempt(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
-    organization_id: Mapped[int] = parent_key("organizations.id")
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = parent_key("users.id")
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=DRAFT)
     # {question key: answer}; reassigned (never mutated in place) so changes are saved.
@@ -166,7 +172,8 @@ class LevelValidation(OrganizationOwned, Base):
 
     __tablename__ = "skill_validations"
 
-    membership_id: Mapped[int] = parent_key("memberships.id")
+    membership_id: Mapped[int] = mapped_column(
+        ForeignKey("memberships.id", ondelete="CASCADE"), index=True)
     competency: Mapped[str] = mapped_column(String(16))
     level: Mapped[int] = mapped_column()
     attempt_id: Mapped[int | None] = mapped_column(
@@ -194,7 +201,8 @@ class SkillLevel(OrganizationOwned, Base):
 
     membership_id: Mapped[int] = mapped_column(
         ForeignKey("memberships.id", ondelete="CASCADE"))
-    attempt_id: Mapped[int] = parent_key("skill_attempts.id")
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("skill_attempts.id", ondelete="CASCADE"), index=True)
     competency: Mapped[str] = mapped_column(String(16))
     measured: Mapped[int] = mapped_column()  # the ladder's floor
     shown: Mapped[int] = mapped_column()  # levels 4-5 only once validated
@@ -221,7 +229,8 @@ class Survey(TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("organization_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int | None] = parent_key("organizations.id")
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
     # Anonymous: answers are kept without the person, and their statements carry no answer.

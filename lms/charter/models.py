@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Membership, User
-from lms.core.models import Base, parent_key, utcnow
+from lms.core.models import Base, utcnow
 
 
 class CharterSettings(Base):
@@ -39,7 +39,8 @@ class CharterVersion(Base):
     __table_args__ = (UniqueConstraint("organization_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = parent_key("organizations.id")
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column()
     body_fr: Mapped[str] = mapped_column(Text)
     body_en: Mapped[str] = mapped_column(Text)
@@ -63,9 +64,12 @@ class CharterAcceptance(Base):
     __table_args__ = (UniqueConstraint("version_id", "membership_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = parent_key("organizations.id")
-    version_id: Mapped[int] = parent_key("charter_versions.id")
-    membership_id: Mapped[int] = parent_key("memberships.id")
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("charter_versions.id", ondelete="CASCADE"), index=True)
+    membership_id: Mapped[int] = mapped_column(
+        ForeignKey("memberships.id", ondelete="CASCADE"), index=True)
     accepted_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The "accepted" statement recorded in the LRS.
     statement_id: Mapped[str | None] = mapped_column(String(36))

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false, 
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from lms.accounts.models import ROLE_ENUM, Organization, OrganizationOwned, Role, User
-from lms.core.models import Base, TimestampMixin, parent_key
+from lms.core.models import Base, TimestampMixin
 
 
 class SsoPolicy:
@@ -74,7 +74,8 @@ class OidcDomain(Base):
     __tablename__ = "identity_oidc_domains"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    settings_id: Mapped[int] = parent_key("identity_oidc_settings.id")
+    settings_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_oidc_settings.id", ondelete="CASCADE"), index=True)
     domain: Mapped[str] = mapped_column(String(253), unique=True)
 
     settings: Mapped[OidcSettings] = relationship(back_populates="domains")
@@ -90,7 +91,8 @@ class OidcRequest(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     state_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    organization_id: Mapped[int] = parent_key("organizations.id")
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     nonce: Mapped[str] = mapped_column(String(128))
     code_verifier: Mapped[str] = mapped_column(String(128))
     next_url: Mapped[str | None] = mapped_column(String(500))
@@ -131,7 +133,8 @@ class SamlDomain(Base):
     __tablename__ = "identity_saml_domains"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    settings_id: Mapped[int] = parent_key("identity_saml_settings.id")
+    settings_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_saml_settings.id", ondelete="CASCADE"), index=True)
     domain: Mapped[str] = mapped_column(String(253), unique=True)
 
     settings: Mapped[SamlSettings] = relationship(back_populates="domains")
@@ -144,7 +147,8 @@ class SamlRequest(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[str] = mapped_column(String(100), unique=True)
-    organization_id: Mapped[int] = parent_key("organizations.id")
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     next_url: Mapped[str | None] = mapped_column(String(500))
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
@@ -181,7 +185,7 @@ class ScimUser(OrganizationOwned, TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("organization_id", "user_id"),
                       UniqueConstraint("organization_id", "external_id"))
 
-    user_id: Mapped[int] = parent_key("users.id")
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     external_id: Mapped[str | None] = mapped_column(String(255))
     employee_number: Mapped[str | None] = mapped_column(String(64))
     # Set when the directory deletes the user: the membership is deactivated (learning records

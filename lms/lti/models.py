@@ -11,7 +11,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Organization, OrganizationOwned, User
-from lms.core.models import Base, TimestampMixin, parent_key
+from lms.core.models import Base, TimestampMixin
 
 
 class LtiPlatform(OrganizationOwned, TimestampMixin, Base):
@@ -63,7 +63,8 @@ class LtiLaunchState(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     state_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    platform_id: Mapped[int] = parent_key("lti_platforms.id")
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"),
+                                             index=True)
     nonce: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
@@ -75,9 +76,10 @@ class LtiUser(TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("platform_id", "sub"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = parent_key("lti_platforms.id")
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"),
+                                             index=True)
     sub: Mapped[str] = mapped_column(String(255))
-    user_id: Mapped[int] = parent_key("users.id")
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
     user: Mapped[User] = relationship()
 
@@ -89,7 +91,8 @@ class LtiContext(TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("platform_id", "context_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = parent_key("lti_platforms.id")
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"),
+                                             index=True)
     context_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(255))
     # Names and Role Provisioning: where the platform serves the course's roster.
@@ -109,13 +112,16 @@ class LtiResourceLink(TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("platform_id", "resource_link_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = parent_key("lti_platforms.id")
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"),
+                                             index=True)
     context_pk: Mapped[int | None] = mapped_column(
         ForeignKey("lti_contexts.id", ondelete="SET NULL"), index=True)
     resource_link_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(255))
-    module_id: Mapped[int | None] = parent_key("program_modules.id")
-    program_id: Mapped[int | None] = parent_key("programs.id")
+    module_id: Mapped[int | None] = mapped_column(
+        ForeignKey("program_modules.id", ondelete="CASCADE"), index=True)
+    program_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), index=True)
     # Assignment and Grade Services: the line item scores are posted to, when the platform
     # offers one, and the scopes it grants.
     lineitem_url: Mapped[str | None] = mapped_column(String(1000))
@@ -131,8 +137,10 @@ class LtiLinkLearner(Base):
     __table_args__ = (UniqueConstraint("link_id", "lti_user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    link_id: Mapped[int] = parent_key("lti_resource_links.id")
-    lti_user_id: Mapped[int] = parent_key("lti_users.id")
+    link_id: Mapped[int] = mapped_column(ForeignKey("lti_resource_links.id", ondelete="CASCADE"),
+                                         index=True)
+    lti_user_id: Mapped[int] = mapped_column(ForeignKey("lti_users.id", ondelete="CASCADE"),
+                                             index=True)
 
     link: Mapped[LtiResourceLink] = relationship()
     lti_user: Mapped[LtiUser] = relationship()
@@ -145,8 +153,9 @@ class LtiDeepLink(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    platform_id: Mapped[int] = parent_key("lti_platforms.id")
-    user_id: Mapped[int] = parent_key("users.id")
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"),
+                                             index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     deployment_id: Mapped[str] = mapped_column(String(255))
     return_url: Mapped[str] = mapped_column(String(1000))
     # The platform's opaque ``data``, echoed back as the specification requires.
