@@ -213,7 +213,8 @@ def finished_before(cutoff: datetime, *, organization_id: int | None) -> Select[
     """Finished jobs of the organization (None: of no organization) that ended before
     ``cutoff``, oldest first.
     """
-    return (select(Job).where(owned_by(Job.organization_id, organization_id), Job.state.in_(_FINISHED), Job.finished_at < cutoff)
+    return (select(Job).where(owned_by(Job.organization_id, organization_id),
+                              Job.state.in_(_FINISHED), Job.finished_at < cutoff)
             .order_by(Job.finished_at, Job.id))
 
 
