@@ -91,6 +91,19 @@ def current_membership() -> Membership:
     return g.membership  # type: ignore[no-any-return]
 
 
+def member_test(test: Callable[[Membership], bool]) -> Callable[[], bool]:
+    """A template function answering ``test`` for the current member; False outside an
+    organization (no current member), e.g. for a menu entry.
+    """
+    def answer() -> bool:
+        try:
+            return test(current_membership())
+        except AttributeError:  # outside an organization
+            return False
+
+    return answer
+
+
 def scoped(stmt: Select[Any], model: type[Any]) -> Select[Any]:
     """Restrict ``stmt`` to rows of ``model`` that belong to the current organization."""
     return stmt.where(model.organization_id == current_organization().id)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from lms.accounts import groups
 from lms.accounts.models import Membership, Nudge
-from lms.core.errors import Conflict, NotFound, ValidationFailed
+from lms.core.errors import Conflict, NotFound, checked_text
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
 from lms.extensions import db
@@ -43,14 +43,9 @@ def nudge(*, sender: Membership, recipient: Membership, message: str) -> Nudge:
     why = groups.follows(sender, recipient)
     if why is None:
         raise NotFound(_l("No such person in your team or group."))
-    text = (message or "").strip()
-    if not text:
-        raise ValidationFailed(_l("Write a short message."),
-                               fields={"message": _l("Write a short message.")})
-    if len(text) > MESSAGE_MAX:
-        raise ValidationFailed(_l("The message is too long."),
-                               fields={"message": _l("At most %(num)d characters.",
-                                                     num=MESSAGE_MAX)})
+    text = checked_text(message, field="message", max_length=MESSAGE_MAX,
+                        too_long=_l("The message is too long."),
+                        required=(_l("Write a short message."), _l("Write a short message.")))
     # Locking the recipient's row (PostgreSQL) makes two concurrent nudges wait for each other,
     # so they cannot both see "none today".
     db.session.execute(select(Membership.id).where(Membership.id == recipient.id)

@@ -17,7 +17,7 @@ from lms.advocacy import calendar
 from lms.advocacy.models import ContentItem, ContentProposal
 from lms.advocacy.services import URL_PATTERN
 from lms.advocacy.statements import proposal_statement
-from lms.core.errors import DomainError, ValidationFailed
+from lms.core.errors import DomainError, ValidationFailed, checked_text
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi.record import record
@@ -99,14 +99,10 @@ def decline(*, organization: Organization, proposal: ContentProposal, reviewer: 
     :raise ValidationFailed: no reason given.
     """
     _pending(proposal)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed(_l("Say why, for the colleague who proposed it."),
-                               fields={"reason": _l("Give a reason.")})
-    if len(reason) > NOTE_MAX:
-        raise ValidationFailed(_l("The reason is too long."),
-                               fields={"reason": _l("At most %(count)d characters.",
-                                                    count=NOTE_MAX)})
+    reason = checked_text(reason, field="reason", max_length=NOTE_MAX,
+                          too_long=_l("The reason is too long."),
+                          required=(_l("Say why, for the colleague who proposed it."),
+                                    _l("Give a reason.")))
     proposal.status, proposal.decline_reason = "declined", reason
     proposal.reviewed_by_id, proposal.reviewed_at = reviewer.id, utcnow()
     db.session.flush()

@@ -31,7 +31,7 @@ from lms.assessments.models import (
     TargetProfile,
 )
 from lms.core.errors import Conflict, NotFound, ValidationFailed
-from lms.core.models import utcnow
+from lms.core.models import owned_by, utcnow
 from lms.extensions import db
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "assessments"
@@ -50,9 +50,7 @@ def upsert_framework(defn: defs.FrameworkDef,
     """
     org_id = organization.id if organization else None
     fw = db.session.scalar(select(SkillFramework).where(
-        SkillFramework.key == defn.key,
-        SkillFramework.organization_id.is_(None) if org_id is None
-        else SkillFramework.organization_id == org_id))
+        SkillFramework.key == defn.key, owned_by(SkillFramework.organization_id, org_id)))
     if fw is None:
         fw = SkillFramework(key=defn.key, organization_id=org_id)
         db.session.add(fw)
@@ -100,9 +98,7 @@ def upsert_questionnaire(*, defn: defs.QuestionnaireDef, organization: Organizat
     """
     org_id = organization.id if organization else None
     q = db.session.scalar(select(Questionnaire).where(
-        Questionnaire.key == defn.key,
-        Questionnaire.organization_id.is_(None) if org_id is None
-        else Questionnaire.organization_id == org_id))
+        Questionnaire.key == defn.key, owned_by(Questionnaire.organization_id, org_id)))
     created = q is None
     if q is None:
         q = Questionnaire(key=defn.key, organization_id=org_id, published=False)

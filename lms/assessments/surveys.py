@@ -33,6 +33,7 @@ from lms.assessments.models import (
     Survey,
 )
 from lms.core.errors import ValidationFailed
+from lms.core.models import owned_by
 from lms.extensions import db
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "assessments" / "surveys"
@@ -113,9 +114,7 @@ def parse_survey(source: str, name: str = "survey.yaml") -> SurveyDef:
 def upsert_survey(defn: SurveyDef, organization_id: int | None = None) -> Survey:
     """Create or update a survey from its definition, matched by key and owner (flushes)."""
     survey = db.session.scalar(select(Survey).where(
-        Survey.key == defn.key,
-        Survey.organization_id.is_(None) if organization_id is None
-        else Survey.organization_id == organization_id))
+        Survey.key == defn.key, owned_by(Survey.organization_id, organization_id)))
     if survey is None:
         survey = Survey(key=defn.key, organization_id=organization_id)
         db.session.add(survey)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import Membership, User
+from lms.accounts.models import Membership, OrganizationOwned, User
 from lms.core.models import Base, utcnow
 
 
@@ -29,7 +29,7 @@ class CharterSettings(Base):
     gate_certificates: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
-class CharterVersion(Base):
+class CharterVersion(OrganizationOwned, Base):
     """One published version of the charter; the highest number is the one in force.
 
     Published versions never change: editing publishes a new one, which asks everyone again.
@@ -38,9 +38,6 @@ class CharterVersion(Base):
     __tablename__ = "charter_versions"
     __table_args__ = (UniqueConstraint("organization_id", "number"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column()
     body_fr: Mapped[str] = mapped_column(Text)
     body_en: Mapped[str] = mapped_column(Text)
@@ -57,15 +54,12 @@ class CharterVersion(Base):
         return (self.body_en if lang == "en" and self.body_en.strip() else self.body_fr)
 
 
-class CharterAcceptance(Base):
+class CharterAcceptance(OrganizationOwned, Base):
     """A member accepted one version of the charter (once per version)."""
 
     __tablename__ = "charter_acceptances"
     __table_args__ = (UniqueConstraint("version_id", "membership_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     version_id: Mapped[int] = mapped_column(
         ForeignKey("charter_versions.id", ondelete="CASCADE"), index=True)
     membership_id: Mapped[int] = mapped_column(

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 
 # A message as services pass it: a plain string, or a lazy string (flask_babel.LazyString)
 # translated when it is read.
@@ -98,3 +99,22 @@ def joined(texts: Iterable[Text], separator: str = "\n") -> Text:
     """Messages (plain or lazy) joined into one message, translated when it is read."""
     items = list(texts)
     return LazyString(lambda: separator.join(str(text) for text in items))
+
+
+def checked_text(value: str | None, *, field: str, max_length: int, too_long: Text,
+                 required: tuple[Text, Text] | None = None) -> str:
+    """``value`` without its surrounding spaces, refused when over ``max_length`` characters.
+
+    :param field: the field the messages stand next to.
+    :param too_long: the message of an over-long value (the field says the limit).
+    :param required: the message and the field's message of an empty value, where one is
+        refused (None: empty is fine).
+    :raise ValidationFailed: empty where required, or over-long.
+    """
+    text = (value or "").strip()
+    if required is not None and not text:
+        raise ValidationFailed(required[0], fields={field: required[1]})
+    if len(text) > max_length:
+        raise ValidationFailed(too_long, fields={
+            field: _l("At most %(count)d characters.", count=max_length)})
+    return text

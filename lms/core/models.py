@@ -90,3 +90,10 @@ def children(back_populates: str, *, order_by: str | None = None) -> Any:
     """
     return relationship(back_populates=back_populates, order_by=order_by or False,
                         cascade="all, delete-orphan", passive_deletes=True)
+
+
+def owned_by(column: Any, organization_id: int | None) -> Any:
+    """The condition on an ``organization_id`` column: rows of that organization, or rows of
+    none (built-in ones) when ``organization_id`` is None.
+    """
+    return column.is_(None) if organization_id is None else column == organization_id

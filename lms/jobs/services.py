@@ -21,7 +21,7 @@ from sqlalchemy import Select, and_, or_, select, update
 
 from lms.accounts.models import Organization, User
 from lms.core.errors import Conflict, ValidationFailed
-from lms.core.models import utcnow
+from lms.core.models import owned_by, utcnow
 from lms.extensions import db
 from lms.jobs import messages
 from lms.jobs.models import Job, JobState
@@ -213,9 +213,8 @@ def finished_before(cutoff: datetime, *, organization_id: int | None) -> Select[
     """Finished jobs of the organization (None: of no organization) that ended before
     ``cutoff``, oldest first.
     """
-    owner = (Job.organization_id.is_(None) if organization_id is None
-             else Job.organization_id == organization_id)
-    return (select(Job).where(owner, Job.state.in_(_FINISHED), Job.finished_at < cutoff)
+    return (select(Job).where(owned_by(Job.organization_id, organization_id),
+                              Job.state.in_(_FINISHED), Job.finished_at < cutoff)
             .order_by(Job.finished_at, Job.id))
 
 

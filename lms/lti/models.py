@@ -36,6 +36,17 @@ class LtiPlatform(OrganizationOwned, TimestampMixin, Base):
     organization: Mapped[Organization] = relationship()
 
 
+class PlatformOwned:
+    """A row of what one platform's launches taught Relais: its own ``id`` and ``platform_id``,
+    deleted with the platform.
+    """
+
+    # First in the table, as the migrations created them (a mixin's columns otherwise go last).
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"),
+                                             index=True, sort_order=-1)
+
+
 class LtiKey(TimestampMixin, Base):
     """One of the tool's RS256 key pairs; the private key is encrypted at rest.
 
@@ -69,30 +80,24 @@ class LtiLaunchState(TimestampMixin, Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
-class LtiUser(TimestampMixin, Base):
+class LtiUser(PlatformOwned, TimestampMixin, Base):
     """A platform's user (its ``sub``) and the Relais person it is."""
 
     __tablename__ = "lti_users"
     __table_args__ = (UniqueConstraint("platform_id", "sub"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"),
-                                             index=True)
     sub: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
     user: Mapped[User] = relationship()
 
 
-class LtiContext(TimestampMixin, Base):
+class LtiContext(PlatformOwned, TimestampMixin, Base):
     """A course of the platform that holds Relais links, and the cohort its learners join."""
 
     __tablename__ = "lti_contexts"
     __table_args__ = (UniqueConstraint("platform_id", "context_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"),
-                                             index=True)
     context_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(255))
     # Names and Role Provisioning: where the platform serves the course's roster.
@@ -105,15 +110,12 @@ class LtiContext(TimestampMixin, Base):
     platform: Mapped[LtiPlatform] = relationship()
 
 
-class LtiResourceLink(TimestampMixin, Base):
+class LtiResourceLink(PlatformOwned, TimestampMixin, Base):
     """A link in a platform's course to a Relais module or program, with its grade column."""
 
     __tablename__ = "lti_resource_links"
     __table_args__ = (UniqueConstraint("platform_id", "resource_link_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"),
-                                             index=True)
     context_pk: Mapped[int | None] = mapped_column(
         ForeignKey("lti_contexts.id", ondelete="SET NULL"), index=True)
     resource_link_id: Mapped[str] = mapped_column(String(255))

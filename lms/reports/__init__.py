@@ -13,7 +13,7 @@ def init_app(app: Flask) -> None:
     """
     from lms import demo
     from lms.accounts import groups
-    from lms.accounts.authz import current_membership
+    from lms.accounts.authz import member_test
     from lms.reports import (
         sharing_views,  # noqa: F401 (its routes on the dashboards' bp)
         team_views,
@@ -27,11 +27,5 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _team_nav() -> dict[str, Any]:
-        def show_team() -> bool:
-            """Whether the current member follows anyone (the "My team" menu entry)."""
-            try:
-                return groups.follows_anyone(current_membership())
-            except AttributeError:  # outside an organization
-                return False
-
-        return {"show_team": show_team}
+        # Whether the current member follows anyone (the "My team" menu entry).
+        return {"show_team": member_test(groups.follows_anyone)}

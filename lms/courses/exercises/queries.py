@@ -13,14 +13,8 @@ from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Membership, Role
 from lms.core.models import utcnow
-from lms.courses.cohorts.models import (
-    COMPLETED,
-    WITHDRAWN,
-    Cohort,
-    CohortTrainer,
-    Enrollment,
-    ModuleProgress,
-)
+from lms.courses.cohorts import models as cohort_models
+from lms.courses.cohorts.models import Cohort, CohortTrainer, Enrollment, ModuleProgress
 from lms.courses.exercises.models import DONE_STATUSES, SUBMITTED, AfestPlan, ExerciseSubmission
 from lms.courses.programs.models import Module
 from lms.extensions import db
@@ -132,7 +126,7 @@ def due_for(membership: Membership) -> list[DueExercise]:
     awaiting review.
     """
     enrollments = list(db.session.scalars(select(Enrollment).where(
-        Enrollment.membership_id == membership.id, Enrollment.status != WITHDRAWN)))
+        Enrollment.membership_id == membership.id, Enrollment.status != cohort_models.WITHDRAWN)))
     if not enrollments:
         return []
     ids = [e.id for e in enrollments]
@@ -142,7 +136,7 @@ def due_for(membership: Membership) -> list[DueExercise]:
         latest[(s.enrollment_id, s.module_id)] = s
     done = {(p.enrollment_id, p.module_id) for p in db.session.scalars(
         select(ModuleProgress).where(ModuleProgress.enrollment_id.in_(ids),
-                                     ModuleProgress.state == COMPLETED))}
+                                     ModuleProgress.state == cohort_models.COMPLETED))}
     today = utcnow().date()
     items = []
     for enrollment in enrollments:
@@ -167,7 +161,7 @@ def _queue(organization_id: int, trainer: Membership | None, cohort_id: int | No
             .where(ExerciseSubmission.organization_id == organization_id,
                    ExerciseSubmission.status == SUBMITTED,
                    # A withdrawn learner's hand-in waits for nobody.
-                   Enrollment.status != WITHDRAWN))
+                   Enrollment.status != cohort_models.WITHDRAWN))
     if trainer is not None:
         stmt = stmt.where(Enrollment.cohort_id.in_(select(CohortTrainer.cohort_id).where(
             CohortTrainer.membership_id == trainer.id)))

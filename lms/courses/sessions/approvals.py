@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 
 from lms.accounts import groups
 from lms.accounts.models import Membership, Role
-from lms.core.errors import Conflict, NotFound, ValidationFailed
+from lms.core.errors import Conflict, NotFound, ValidationFailed, checked_text
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
 from lms.core.web import localized
@@ -138,14 +138,9 @@ def decline(*, registration: SessionRegistration, by: Membership,
     """
     if not may_decide(by, registration):
         raise NotFound(_l("No such request for approval."))
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed(_l("Say why the request is declined."),
-                               fields={"reason": _l("Required.")})
-    if len(reason) > REASON_MAX:
-        raise ValidationFailed(_l("The reason is too long."),
-                               fields={"reason": _l("At most %(count)d characters.",
-                                                     count=REASON_MAX)})
+    reason = checked_text(reason, field="reason", max_length=REASON_MAX,
+                          too_long=_l("The reason is too long."),
+                          required=(_l("Say why the request is declined."), _l("Required.")))
     _check_pending(registration)
     registration.status = DECLINED
     registration.decline_reason = reason

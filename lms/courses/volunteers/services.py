@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from lms.accounts.models import Membership, Role
-from lms.core.errors import Conflict, ValidationFailed
+from lms.core.errors import Conflict, ValidationFailed, checked_text
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
 from lms.courses.cohorts.services import enrol
@@ -91,10 +91,8 @@ def volunteer(*, call: VolunteerCall, membership: Membership, note: str = "") ->
     if membership.organization_id != call.organization_id or membership.role != Role.LEARNER:
         raise ValidationFailed(_l("Only the organization's learners can volunteer."),
                                fields={"membership": _l("not a learner here")})
-    note = (note or "").strip()
-    if len(note) > NOTE_MAX:
-        raise ValidationFailed(_l("The note is too long."),
-                               fields={"note": _l("At most %(num)d characters.", num=NOTE_MAX)})
+    note = checked_text(note, field="note", max_length=NOTE_MAX,
+                        too_long=_l("The note is too long."))
     if not is_open(call):
         raise Conflict(_l("This call for volunteers is closed."))
     if db.session.scalar(select(Volunteer.id).where(Volunteer.call_id == call.id,
