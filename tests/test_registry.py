@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Flask
 
 from lms import content, create_app, demo
+from lms.advocacy.demo import calendar_step
 from lms.advocacy.demo import demo_step as advocacy_step
 from lms.advocacy.signals import events_ingested
 from lms.assessments.demo import demo_step as assessments_step
@@ -18,9 +19,14 @@ from lms.coaching.demo import demo_step as coaching_step
 from lms.core.registry import Registry
 from lms.courses.demo import demo_step as courses_step
 from lms.courses.signals import enrollment_completed, module_deletion
+from lms.courses.surveys.demo import demo_step as surveys_step
+from lms.courses.volunteers.demo import demo_step as volunteers_step
+from lms.impact.demo import demo_step as impact_step
+from lms.impact.demo import parrot_step
 from lms.lti.demo import demo_step as lti_step
 from lms.notifications.sections import SECTIONS
 from lms.privacy.demo import demo_step as privacy_step
+from lms.reports.demo import demo_step as team_step
 
 
 def test_registry_keeps_order_places_after_and_adds_once():
@@ -40,18 +46,21 @@ def test_registry_keeps_order_places_after_and_adds_once():
 
 def test_creating_the_app_again_adds_nothing_twice(app: Flask, database_url: str):
     steps = [charter_step, assessments_step, courses_step, certificates_step, coaching_step,
-             advocacy_step, lti_step, privacy_step]
+             surveys_step, volunteers_step, advocacy_step, impact_step, parrot_step,
+             calendar_step, team_step, lti_step, privacy_step]
     assert list(demo.STEPS) == steps
     loaders = list(content.LOADERS)
     receivers = [len(s.receivers) for s in (enrollment_completed, module_deletion,
                                              events_ingested, charter_accepted)]
     assert receivers == [1, 1, 1, 1]
     sections, groupings = list(SECTIONS), list(GROUPINGS)
-    assert len(sections) == 3 and len(groupings) == 1  # charter, exercises, coaching; cohorts
+    # The charter, exercises, coaching follow-ups, content to share; cohorts.
+    assert len(sections) == 4 and len(groupings) == 1
     create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
                 "SECRET_KEY": "test-secret"})
     assert list(demo.STEPS) == steps
-    assert list(content.LOADERS) == loaders and len(loaders) == 2
+    # The skill framework and questionnaires, the survey templates, the programs catalogue.
+    assert list(content.LOADERS) == loaders and len(loaders) == 3
     assert [len(s.receivers) for s in (enrollment_completed, module_deletion,
                                        events_ingested, charter_accepted)] == receivers
     assert list(SECTIONS) == sections and list(GROUPINGS) == groupings

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import Select, func, select
 
 from lms.accounts.models import Membership, User
@@ -43,10 +44,24 @@ def groups(kind: str, organization_id: int) -> list[Group]:
 
 
 def settings_for(organization_id: int) -> CharterSettings:
-    """The organization's gates (all off, unsaved, when never set)."""
-    return db.session.get(CharterSettings, organization_id) or CharterSettings(
-        organization_id=organization_id, gate_advocacy=False, gate_exercises=False,
-        gate_certificates=False)
+    """The organization's gates (all off, unsaved, when never set).
+
+    Read once per request: every advocacy figure of a page asks (the identity map keeps a row
+    that exists, not one that does not).
+    """
+    cache: dict[int, CharterSettings] = (g.setdefault("charter_settings", {})
+                                         if has_request_context() else {})
+    if organization_id not in cache:
+        cache[organization_id] = db.session.get(CharterSettings, organization_id) or \
+            CharterSettings(organization_id=organization_id, gate_advocacy=False,
+                            gate_exercises=False, gate_certificates=False)
+    return cache[organization_id]
+
+
+def forget_settings(organization_id: int) -> None:
+    """Drop the request's copy of the gates (after they change)."""
+    if has_request_context():
+        g.setdefault("charter_settings", {}).pop(organization_id, None)
 
 
 def current_version(organization_id: int) -> CharterVersion | None:

@@ -115,6 +115,7 @@ def set_gates(*, organization: Organization, advocacy: bool, exercises: bool,
     settings.gate_exercises = bool(exercises)
     settings.gate_certificates = bool(certificates)
     db.session.flush()
+    queries.forget_settings(organization.id)
     return settings
 
 

@@ -49,7 +49,8 @@ def test_trainer_invites_a_learner_who_joins_in_french(live_server: str, page: P
     expect(page.get_by_role("link", name="Dashboard")).to_have_attribute("aria-current", "page")
 
     # They invite a learner; without a mail server the page shows the link to send.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Members").click()
+    # "People" opens its first page, the members (the charter's follow-up is its other tab).
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="People").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Members of Atelier Dupont")
     page.get_by_label("E-mail").fill("nouvelle@example.com")
     page.get_by_label("Role").select_option("learner")

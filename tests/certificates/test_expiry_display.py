@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from lms.core.models import utcnow
+from lms.extensions import db
 from tests.certificates.test_validity import age, certificates, relogin, set_validity
 
 
@@ -14,7 +15,10 @@ def test_learner_and_hr_see_the_end_date_and_the_days_left(cert_world, client, l
     set_validity(w)
     w.complete(w.enrollments[0])
     (certificate,) = certificates()
-    age(certificate, expires_in_days=20.5)
+    # Noon of the 20th day from today (UTC): 20 calendar days left at any hour of the run.
+    certificate.valid_until = datetime.combine(utcnow().date() + timedelta(days=20), time(12),
+                                               UTC)
+    db.session.commit()
     assert certificate.days_left(utcnow()) == 20
     login(w.learners[0])
     mine = client.get(f"/o/{w.org.slug}/certificates/mine").get_data(as_text=True)

@@ -18,15 +18,17 @@ from lms.extensions import db
 # lms/accounts/second_factor.py).
 PAGES = {
     # Staff pages: one more for the menu, which shows "Tutoring" to anyone who tutors an
-    # on-the-job (AFEST) plan.
-    Role.TRAINER: {"/o/acme/": 18, "/o/acme/cohorts": 12, "/o/acme/cohorts/{cohort}": 20},
-    # The advocacy page: two more for the tiles' previous period and the weekly trends.
+    # on-the-job (AFEST) plan. Every dashboard: two for the charter (the version in force, and
+    # whether the member accepted it).
+    Role.TRAINER: {"/o/acme/": 20, "/o/acme/cohorts": 12, "/o/acme/cohorts/{cohort}": 20},
+    # The advocacy page: two more for the tiles' previous period and the weekly trends, one
+    # for the charter's gate (does the organization count only those who accepted it?).
     # HR: one on each page for the menu's "My team" entry (does the member manage anyone?).
-    Role.HR: {"/o/acme/": 14, "/o/acme/advocacy": 19},
+    Role.HR: {"/o/acme/": 16, "/o/acme/advocacy": 20},
 }
 # One for "has the learner a skill map yet?", one for the open calls for volunteers, one for
-# the surveys waiting for an answer.
-LEARNER_DASHBOARD = 32
+# the surveys waiting for an answer, two for the charter, one for the content to share.
+LEARNER_DASHBOARD = 35
 
 
 def _queries(client, count_queries, url: str) -> int:
