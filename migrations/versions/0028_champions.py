@@ -1,7 +1,7 @@
 """accounts: champions on memberships and the nudges they send; courses: calls for volunteers
 
 Revision ID: 0028_champions
-Revises: 0030_impact
+Revises: 0027_impact
 Create Date: 2026-12-06
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0028_champions'
-down_revision = '0030_impact'
+down_revision = '0027_impact'
 branch_labels = None
 depends_on = None
 

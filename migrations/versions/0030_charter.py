@@ -1,6 +1,6 @@
 """charter: versioned social-media charter, acceptances, gates; notification digest preferences
 
-Revision ID: 0026_charter
+Revision ID: 0030_charter
 Revises: 0029_surveys
 Create Date: 2026-12-06
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0026_charter'
+revision = '0030_charter'
 down_revision = '0029_surveys'
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """advocacy: the editorial calendar (publication windows, angles and sample posts per language,
 target networks, owner), content proposals and calendar subscription feeds
 
-Revision ID: 0027_calendar
+Revision ID: 0026_calendar
 Revises: 0022_second_factor
 Create Date: 2026-12-06
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0027_calendar'
+revision = '0026_calendar'
 down_revision = '0022_second_factor'
 branch_labels = None
 depends_on = None

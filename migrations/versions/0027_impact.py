@@ -1,7 +1,7 @@
 """impact: an organization's outcome values and training costs (the ROI's inputs)
 
-Revision ID: 0030_impact
-Revises: 0027_calendar
+Revision ID: 0027_impact
+Revises: 0026_calendar
 Create Date: 2026-12-06
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0030_impact'
-down_revision = '0027_calendar'
+revision = '0027_impact'
+down_revision = '0026_calendar'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """parrot: advocacy event texts, and the organization's activity rule for recertification
 
-Revision ID: 0032_parrot
-Revises: 0026_charter
+Revision ID: 0031_parrot
+Revises: 0030_charter
 Create Date: 2026-12-06
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0032_parrot'
-down_revision = '0026_charter'
+revision = '0031_parrot'
+down_revision = '0030_charter'
 branch_labels = None
 depends_on = None
 

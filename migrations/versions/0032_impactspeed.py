@@ -7,16 +7,16 @@ rows. The same index carrying the totals the estimate sums answers from the inde
 person order (so the grouping needs no sort on SQLite). It replaces the narrower one, whose
 queries (the timeline, exercise verification, the user key's cascades) use its first columns.
 
-Revision ID: 0031_impactspeed
-Revises: 0032_parrot
+Revision ID: 0032_impactspeed
+Revises: 0031_parrot
 Create Date: 2026-12-06
 
 """
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0031_impactspeed'
-down_revision = '0032_parrot'
+revision = '0032_impactspeed'
+down_revision = '0031_parrot'
 branch_labels = None
 depends_on = None
 
