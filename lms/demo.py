@@ -60,7 +60,8 @@ def _person(org: Organization, email: str, name: str, role: Role, team: str | No
 
 def load_demo(*, reset: bool = False) -> list[tuple[str, str]]:
     """Create the demo organization if it does not exist; returns every (role, e-mail) login,
-    sorted by role, then e-mail.
+    sorted by role, the pilot's learners first (the people the demo's story follows), then by
+    e-mail.
 
     :param reset: delete the demo organization first and build it anew.
     """
@@ -79,13 +80,20 @@ def load_demo(*, reset: bool = False) -> list[tuple[str, str]]:
             hr=_person(org, "rh@maison-lumiere.example", "Marc Ressources-Humaines", Role.HR),
         )
         for first, last, team, family in LEARNERS:
-            email = f"{first.lower().replace('é', 'e').replace('è', 'e')}.{last.lower()}" \
-                    "@maison-lumiere.example"
+            email = learner_email(first, last)
             people.learners.append(
                 _person(org, email, f"{first} {last}", Role.LEARNER, team, family))
         for step in STEPS:
             step(people)
+    pilot = [learner_email(first, last) for first, last, _team, _family in LEARNERS]
     return sorted(
         ((m.role.value, m.user.email) for m in org.memberships),
-        key=lambda pair: (list(Role).index(Role(pair[0])), pair[1]),
+        key=lambda pair: (list(Role).index(Role(pair[0])),
+                          pilot.index(pair[1]) if pair[1] in pilot else len(pilot), pair[1]),
     )
+
+
+def learner_email(first: str, last: str) -> str:
+    """The demo address of one of :data:`LEARNERS`."""
+    return f"{first.lower().replace('é', 'e').replace('è', 'e')}.{last.lower()}" \
+           "@maison-lumiere.example"

@@ -295,6 +295,8 @@ def test_demo_prints_its_banner_and_nothing_else(tmp_path):
     assert more == (f"  …         and {hidden} more learners: `relais demo --no-serve "
                     "--all-logins` lists every account")
     assert sum(" learner " in f" {line} " for line in lines) == 3
+    # The three shown are the first of the pilot, whom the demo's story follows.
+    assert "  learner   camille.martin@maison-lumiere.example" in lines
 
     argv, kwargs = _relais("demo", "--no-serve", "--all-logins", "--verbose", env=env)
     again = subprocess.run(argv, capture_output=True, text=True, timeout=120, **kwargs)
