@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from flask_babel import lazy_gettext as _l
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from lms.core.content import ContentError as BaseContentError
@@ -22,6 +23,10 @@ LANGUAGES = ("en", "fr")
 KINDS = ("hard", "soft")
 SSI_PILLARS = ("brand", "people", "insights", "relationships", "all", "none")
 JOB_FAMILIES = ("sales", "hr", "marketing", "management", "other")
+# What people read for each job family.
+JOB_FAMILY_LABELS = {"sales": _l("Sales"), "hr": _l("HR and recruiting"),
+                     "marketing": _l("Marketing and communication"),
+                     "management": _l("Management"), "other": _l("Other roles")}
 CAN_DO = "can_do"
 SINGLE = "single_choice"
 MULTIPLE = "multiple_choice"

@@ -54,9 +54,6 @@ FREQUENCY_LABELS = {
 SIGNAL_MARKS = {"regular": "●", "occasional": "◐", "none": "○"}
 SIGNAL_LABELS = {"regular": _l("activity: regular"), "occasional": _l("activity: occasional"),
                  "none": _l("activity: none")}
-JOB_FAMILY_LABELS = {"sales": _l("Sales"), "hr": _l("HR and recruiting"),
-                     "marketing": _l("Marketing and communication"),
-                     "management": _l("Management"), "other": _l("Other roles")}
 
 
 class ImportForm(FlaskForm):
@@ -122,7 +119,7 @@ def mine() -> Any:
         "assessments/mine.html", profile=profile, history=history, drafts=drafts,
         offered=queries.offered_questionnaires(me.organization_id),
         radar=_radar(profile) if profile.attempt else None, level_names=_level_names(),
-        family_label=JOB_FAMILY_LABELS.get(me.job_family or "other"), form=PostForm(),
+        family_label=defs.JOB_FAMILY_LABELS.get(me.job_family or "other"), form=PostForm(),
         history_rows=_history_rows(history, profile),
         modules=_modules(profile) if profile.attempt else None,
         activity=_activity(profile) if profile.attempt else None)
@@ -247,7 +244,7 @@ def results(attempt_id: int) -> Any:
                            radar=_radar(profile), level_names=_level_names(),
                            feedback=_feedback(attempt, profile), history=history,
                            history_rows=_history_rows(history, profile),
-                           family_label=JOB_FAMILY_LABELS.get(
+                           family_label=defs.JOB_FAMILY_LABELS.get(
                                attempt.membership.job_family or "other"),
                            habits=_habits(attempt), frequency_labels=FREQUENCY_LABELS,
                            modules=_modules(profile), activity=_activity(profile))
@@ -319,7 +316,7 @@ def team_map() -> Any:
         page=page, pages=pages, framework=fw, competencies=fw.competencies if fw else [],
         averages=result.averages, targets=result.average_targets,
         teams=queries.teams(org.id), families=queries.job_families(org.id), team=team,
-        job_family=family, family_labels=JOB_FAMILY_LABELS, level_names=_level_names(),
+        job_family=family, family_labels=defs.JOB_FAMILY_LABELS, level_names=_level_names(),
         cohort=cohort, cohorts=recommendations.cohort_options(org.id),
         missing=result.missing, missing_count=result.missing_count,
         # Translated once, not once per cell: a map has thousands of cells.
@@ -375,7 +372,7 @@ def learner(membership_id: int) -> Any:
                            level_names=_level_names(), form=PostForm(),
                            can_validate=current_membership().role in STAFF_ROLES,
                            activity=_activity(profile) if profile.attempt else None,
-                           family_label=JOB_FAMILY_LABELS.get(member.job_family or "other"))
+                           family_label=defs.JOB_FAMILY_LABELS.get(member.job_family or "other"))
 
 
 @bp.route("/skills/learners/<int:membership_id>/validate", methods=["POST"])
@@ -663,5 +660,5 @@ def edit_framework(framework_id: int) -> Any:
             return redirect(url_for("skills.edit_framework", framework_id=fw.id))
         errors = refused
     return render_template("assessments/edit_framework.html", fw=fw, form=form, errors=errors,
-                           family_labels=JOB_FAMILY_LABELS, values=request.form), \
+                           family_labels=defs.JOB_FAMILY_LABELS, values=request.form), \
         422 if errors else 200

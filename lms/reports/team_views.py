@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from lms.accounts import groups, nudges
 from lms.accounts.authz import current_membership, get_in_org_or_404, org_blueprint
 from lms.accounts.models import Membership
+from lms.assessments.definitions import JOB_FAMILY_LABELS
 from lms.core.errors import DomainError
 from lms.core.web import PostForm, localized
 from lms.courses.web import KIND_LABELS, STATUS_LABELS
@@ -26,6 +27,7 @@ def _page(errors: dict[int, str] | None = None, typed: dict[int, str] | None = N
     me = current_membership()
     return render_template("reports/team.html", team=teams.team_of(me), t=localized,
                            kind_labels=KIND_LABELS, status_labels=STATUS_LABELS,
+                           family_labels=JOB_FAMILY_LABELS,
                            days=teams.ACTIVITY_DAYS, errors=errors or {}, typed=typed or {},
                            post_form=PostForm(), message_max=nudges.MESSAGE_MAX,
                            MANAGER=groups.MANAGER), status

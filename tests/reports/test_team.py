@@ -45,6 +45,11 @@ def test_a_manager_sees_their_direct_reports_and_nobody_else(client, login, peop
     assert page.count("has not agreed to their activity being collected") == 1
     assert "Skills against the target profile" in page
     assert "My team" in page  # the menu entry
+    # A job family reads as its name, not its code.
+    w.member(w.learners[0]).job_family = "sales"
+    db.session.commit()
+    page = client.get(f"/o/{w.org.slug}/team").get_data(as_text=True)
+    assert "· Sales" in page and "· sales" not in page
 
 
 def test_a_champion_sees_their_team_but_not_other_teams(client, login, people):
