@@ -1,11 +1,16 @@
-"""The issue's "done when" at full size: a 100,000-row export with bad rows gets a precise
-line-numbered report, ``--skip-invalid`` imports exactly the valid rows (each also a statement),
-and the same file again changes nothing. Through the CLI, on the test database."""
+"""A large export with bad rows gets a precise line-numbered report, ``--skip-invalid`` imports
+exactly the valid rows (each also a statement), and the same file again changes nothing.
+Through the CLI, on the test database.
+
+20,000 rows by default (several import chunks, about 200 bad rows of each sort), so the suite
+stays quick on both databases; ``RELAIS_TEST_IMPORT_ROWS=100000`` runs it at the size of a
+year's export, which ``bench/advocacy_import.py`` also times."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +24,7 @@ from tests.advocacy.helpers import consent
 
 pytestmark = pytest.mark.slow
 
-ROWS = 100_000
+ROWS = int(os.environ.get("RELAIS_TEST_IMPORT_ROWS", "20000"))
 LEARNERS = 20
 
 
@@ -61,7 +66,7 @@ def _count(model: type) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def test_a_100k_row_export_imports_exactly_its_valid_rows_once(create_org, create_user,
+def test_a_large_export_imports_exactly_its_valid_rows_once(create_org, create_user,
                                                                runner, tmp_path):
     org = create_org(slug="grande")
     learners = [create_user(org=org, email=f"ambassadeur{n}@grande.example")
