@@ -4,7 +4,7 @@ cohorts, the attendance, reviews and follow-ups waiting for them, and who is fal
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from lms.accounts.models import Role
 from lms.coaching import services as coaching
@@ -14,7 +14,8 @@ from lms.courses.cohorts.services import create_cohort
 from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.courses.exercises.queries import due_for
 from lms.courses.exercises.services import submit_evidence
-from lms.courses.sessions.services import half_days, record_attendance, register, schedule_session
+from lms.courses.sessions.services import (
+    half_days, local_zone, record_attendance, register, schedule_session)
 from lms.extensions import db
 from lms.reports import queries
 
@@ -118,10 +119,13 @@ def test_trainer_dashboard_lists_the_work_waiting(enrolled, client, login, creat
     _starts_now(w)
     now = utcnow()
     first, second = w.enrollments[:2]
-    # A session that started two hours ago, with two seats and one mark.
+    # Yesterday's morning session (one half-day whatever the hour of the run), with two
+    # seats and one mark.
+    morning = datetime.combine(now.astimezone(local_zone()).date() - timedelta(days=1),
+                               time(9), tzinfo=local_zone())
     session = schedule_session(
-        cohort=w.cohort, module=w.module("lancement"), starts_at=now - timedelta(hours=2),
-        ends_at=now - timedelta(hours=1), place="Salle A")
+        cohort=w.cohort, module=w.module("lancement"), starts_at=morning,
+        ends_at=morning + timedelta(hours=2), place="Salle A")
     for e in (first, second):
         register(session=session, enrollment=e)
     day, half = half_days(session)[0]
