@@ -125,3 +125,17 @@ def smtp_listener() -> Iterator[Any]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def statements_by_verb(verb_iri: str) -> list[dict[str, Any]]:
+    """The stored statements with this verb, oldest first, as JSON."""
+    import json
+
+    from sqlalchemy import select
+
+    from lms.extensions import db
+    from lms.xapi.models import Statement
+
+    rows = db.session.scalars(select(Statement.data).where(Statement.verb_id == verb_iri)
+                              .order_by(Statement.pk))
+    return [json.loads(row) for row in rows]

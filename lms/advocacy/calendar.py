@@ -19,9 +19,11 @@ from lms.accounts.models import Membership, Organization, User
 from lms.accounts.services import hash_token
 from lms.advocacy.models import NETWORKS, AdvocacyEvent, CalendarFeed, Campaign, ContentItem
 from lms.advocacy.services import URL_PATTERN, record_event
+from lms.advocacy.statements import to_share_seen
 from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
 from lms.extensions import db
+from lms.xapi.record import record
 
 # A publication window longer than this is a typing mistake (2062 for 2026), not a plan.
 MAX_WINDOW_DAYS = 366
@@ -164,6 +166,12 @@ def open_items(organization: Organization, user: User, since: date,
         ContentItem.organization_id == organization.id, _open_on(today),
         ContentItem.starts_on >= since, ~_archived_campaign(), ~shared).order_by(
         ContentItem.starts_on.desc(), ContentItem.id.desc())))
+
+
+def record_seen(*, organization: Organization, user: User, items: list[ContentItem]) -> None:
+    """Record that ``user`` saw the content open to share (``items``) as a statement."""
+    record([to_share_seen(user, items, org_slug=organization.slug)],
+           organization_id=organization.id)
 
 
 def shared_item_ids(organization_id: int, user_id: int, item_ids: Iterable[int]) -> set[int]:

@@ -296,6 +296,8 @@ def to_share() -> Any:
     """The content open for sharing now, with angles and sample posts to rewrite."""
     org = current_organization()
     items = calendar.open_now(org.id, utcnow().date())
+    calendar.record_seen(organization=org, user=current_user, items=items)
+    db.session.commit()
     return render_template(
         "advocacy/to_share.html", items=items, text=_lang_text,
         shared=calendar.shared_item_ids(org.id, current_user.id, [i.id for i in items]),
@@ -315,6 +317,8 @@ def shared_item(item_id: int) -> Any:
     """One content item to share."""
     item = _visible_item(item_id)
     org = current_organization()
+    calendar.record_seen(organization=org, user=current_user, items=[item])
+    db.session.commit()
     return render_template(
         "advocacy/to_share.html", items=[item], text=_lang_text, single=True,
         shared=calendar.shared_item_ids(org.id, current_user.id, [item.id]),

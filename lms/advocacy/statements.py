@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 
 from lms.accounts.models import User
-from lms.advocacy.models import ContentProposal
+from lms.advocacy.models import ContentItem, ContentProposal
 from lms.core.models import utcnow
 from lms.xapi import builders
 from lms.xapi.builders import ACTIVITY_TYPES, activity_iri, base_url, extension_iri
@@ -76,6 +76,19 @@ class StatementFactory:
 
 # Relais' own verbs for the content proposals (ADL's vocabulary has none), with French displays.
 PROPOSAL_VERBS = {"proposed": "a proposé", "approved": "a approuvé", "declined": "a refusé"}
+
+
+def to_share_seen(user: User, items: list[ContentItem], *, org_slug: str) -> dict[str, Any]:
+    """A member ``experienced`` the content open to share: the items shown are the context's
+    ``other`` activities, so an LRS can tell who saw which item.
+    """
+    other = [builders.activity_iri("content-item", item.id) for item in items]
+    context = builders.context(organization=org_slug)
+    if other:
+        context["contextActivities"] = {"other": [{"objectType": "Activity", "id": iri}
+                                                  for iri in other]}
+    obj = builders.activity("to-share", org_slug, {"fr-FR": "À partager", "en-US": "To share"})
+    return builders.statement(builders.agent_for_user(user), "experienced", obj, context=context)
 
 
 def proposal_statement(proposal: ContentProposal, actor: User, verb_name: str, *, org_slug: str,

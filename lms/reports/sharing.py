@@ -29,6 +29,8 @@ from lms.core.web import localized
 from lms.courses.cohorts.models import COMPLETED, WITHDRAWN, Cohort, Enrollment
 from lms.courses.surveys.queries import followup_results
 from lms.extensions import db
+from lms.xapi import builders
+from lms.xapi.record import record
 
 DEFAULT_DAYS = 90
 MAX_NAMED = 12
@@ -45,6 +47,7 @@ class Sheet:
 
     organization: Organization
     kind: str  # "cohort", "campaign" or "period"
+    ident: str  # the cohort's or campaign's id, or the period's first and last days
     title: str
     since: datetime | None
     until: datetime | None
@@ -135,7 +138,8 @@ def for_cohort(cohort: Cohort, *, now: datetime | None = None) -> Sheet:
     report = impact.cohort_impact(cohort, now=now)
     since = report.training.at - timedelta(weeks=report.weeks) if report.training else None
     return Sheet(
-        organization=org, kind="cohort", title=cohort.name, since=since, until=None,
+        organization=org, kind="cohort", ident=str(cohort.id), title=cohort.name,
+        since=since, until=None,
         totals=kpis.scope_totals(scope),
         completion=_completion([Enrollment.cohort_id == cohort.id]),
         activation=kpis.scope_activation(scope, since=since or now - timedelta(days=90)),
@@ -153,7 +157,8 @@ def for_campaign(campaign: Campaign, *, now: datetime | None = None) -> Sheet:
     scope = kpis.Scope(campaign.organization_id, campaign_id=campaign.id)
     progress = kpis.campaigns_progress(campaign.organization_id, [campaign])[campaign.id]
     return Sheet(
-        organization=org, kind="campaign", title=campaign.title, since=None, until=None,
+        organization=org, kind="campaign", ident=str(campaign.id), title=campaign.title,
+        since=None, until=None,
         totals=kpis.scope_totals(scope), completion=None, activation=None,
         campaign_progress={**progress, "metric": campaign.target_metric or "shares",
                            "target": campaign.target_value, "deadline": campaign.deadline},
@@ -179,7 +184,9 @@ def for_period(organization: Organization, since: date | None, until: date | Non
         Enrollment.completed_at >= start, Enrollment.completed_at < end)) or 0
     active, _total = kpis.scope_activation(scope, since=start)
     return Sheet(
-        organization=organization, kind="period", title=organization.name, since=start,
+        organization=organization, kind="period",
+        ident=f"{start.date().isoformat()}_{(end - timedelta(days=1)).date().isoformat()}",
+        title=organization.name, since=start,
         until=end, totals=kpis.scope_totals(scope), completion=completion,
         activation=(active, int(learners)), campaign_progress=None,
         best_content=_best_content(scope), named=_named(scope, set()),
@@ -234,6 +241,16 @@ ul {{ margin: 0; padding-left: 4mm; }}
 .muted {{ color: #5b6670; font-size: 8pt; }}
 .quote {{ font-style: italic; }}
 """
+
+
+def record_download(sheet: Sheet, user: User) -> None:
+    """Record that ``user`` downloaded the sheet's PDF (``downloaded`` on
+    ``…/activities/results/<kind>-<ident>``, named by the sheet's title).
+    """
+    document = builders.activity("results", f"{sheet.kind}-{sheet.ident}", {"und": sheet.title})
+    record([builders.statement(builders.agent_for_user(user), "downloaded", document,
+                               context=builders.context(organization=sheet.organization.slug))],
+           organization_id=sheet.organization.id)
 
 
 def render_html(sheet: Sheet) -> str:

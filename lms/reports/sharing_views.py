@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, render_template, request
+from flask_login import current_user
 from sqlalchemy import select
 
 from lms.accounts.authz import (
@@ -68,6 +69,9 @@ def results_to_share_pdf() -> Any:
     except ValidationFailed as exc:
         return Response(str(exc.message), status=422, mimetype="text/plain")
     name = {"cohort": "cohorte", "campaign": "campagne", "period": "periode"}[sheet.kind]
-    return Response(sharing.render_pdf(sheet), mimetype="application/pdf", headers={
+    data = sharing.render_pdf(sheet)
+    sharing.record_download(sheet, current_user)
+    db.session.commit()
+    return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="resultats-{name}.pdf"'})
 

@@ -36,6 +36,8 @@ def _page(errors: dict[int, str] | None = None, typed: dict[int, str] | None = N
 @bp.get("/team")
 def team() -> Any:
     """My direct reports and my champion's group: progress, skills, activity, approvals."""
+    teams.record_seen(current_membership())
+    db.session.commit()
     return _page()
 
 

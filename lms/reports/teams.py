@@ -23,6 +23,8 @@ from lms.courses.sessions import approvals
 from lms.courses.sessions.models import SessionRegistration
 from lms.extensions import db
 from lms.reports.queries import Standing, standings
+from lms.xapi import builders
+from lms.xapi.record import record
 
 # The advocacy activity shown covers this many days.
 ACTIVITY_DAYS = 30
@@ -95,6 +97,16 @@ def waiting_for(manager: Membership) -> list[SessionRegistration]:
     """The registrations of ``manager``'s direct reports waiting for a decision."""
     return [r for r in db.session.scalars(approvals.requests_for(manager))
             if r.enrollment.membership.manager_id == manager.id]
+
+
+def record_seen(viewer: Membership) -> None:
+    """Record that ``viewer`` consulted *My team* (``experienced`` on their team; who is in it
+    stays out of the statement).
+    """
+    team = builders.activity("team", viewer.id, {"fr-FR": "Mon équipe", "en-US": "My team"})
+    record([builders.statement(builders.agent_for_user(viewer.user), "experienced", team,
+                               context=builders.context(organization=viewer.organization.slug))],
+           organization_id=viewer.organization_id)
 
 
 def team_of(viewer: Membership) -> Team:

@@ -46,6 +46,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "accepted": ("http://activitystrea.ms/schema/1.0/accept", "a accepté"),
     # Relais' own: a coach or trainer validated evidence or a level.
     "validated": ("{base}/xapi/verbs/validated", "a validé"),
+    # Relais' own, as for certificates: someone downloaded a document Relais made.
+    "downloaded": ("{base}/xapi/verbs/downloaded", "a téléchargé"),
 }
 
 ACTIVITY_TYPES: dict[str, str] = {
@@ -64,6 +66,12 @@ ACTIVITY_TYPES: dict[str, str] = {
     "certificate": "{base}/xapi/activity-types/certificate",
     # A version of the charter: a policy document (the xAPI vocabulary registry's term).
     "charter": "http://id.tincanapi.com/activitytype/document",
+    # What a member consults or downloads around the training: the content open to share,
+    # a manager's or champion's team, a one-page results sheet.
+    "content-item": "{base}/xapi/activity-types/content-item",
+    "to-share": "{base}/xapi/activity-types/content-list",
+    "team": "{base}/xapi/activity-types/team",
+    "results": "http://id.tincanapi.com/activitytype/document",
 }
 
 

@@ -18,6 +18,9 @@ from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi.models import Statement
 from tests.advocacy.helpers import consent
+from tests.support import statements_by_verb
+
+EXPERIENCED = "http://adlnet.gov/expapi/verbs/experienced"
 
 
 def _today() -> date:
@@ -109,8 +112,18 @@ def test_learner_sees_open_items_and_records_a_share(world, client, login):
     # of an English one.
     assert "Your view in a sentence" in text and "Ce que je retiens" in text
     assert "parrot effect" in text or "effet perroquet" in text
+    # Seeing the list is a statement naming the items shown (and only those).
+    [seen] = statements_by_verb(EXPERIENCED)
+    assert seen["object"]["id"] == f"http://relais.test/xapi/activities/to-share/{org.slug}"
+    assert seen["actor"]["account"]["name"] == str(learner.id)
+    assert sorted(a["id"] for a in seen["context"]["contextActivities"]["other"]) == sorted(
+        f"http://relais.test/xapi/activities/content-item/{world[k].id}"
+        for k in ("open", "open_ended"))
     # An open item has its own page; a future one does not exist for a learner.
     assert client.get(f"/o/{org.slug}/advocacy/to-share/{world['open'].id}").status_code == 200
+    assert [a["id"] for a in statements_by_verb(EXPERIENCED)[-1]["context"][
+        "contextActivities"]["other"]] == [
+        f"http://relais.test/xapi/activities/content-item/{world['open'].id}"]
     assert client.get(
         f"/o/{org.slug}/advocacy/to-share/{world['future'].id}").status_code == 404
     assert client.get(

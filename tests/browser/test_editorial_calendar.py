@@ -14,6 +14,7 @@ from lms.advocacy.models import ContentProposal
 from lms.core.models import utcnow
 from lms.extensions import db
 from tests.browser.screenshots import log_in
+from tests.support import statements_by_verb
 
 try:
     from playwright.sync_api import Page, expect
@@ -46,6 +47,10 @@ def test_learner_shares_and_proposes_a_trainer_approves(live_server: str, page: 
     expect(page.get_by_role("heading", level=1)).to_have_text("To share")
     expect(page.get_by_text("What you would like to show of your workshop.")).to_be_visible()
     expect(page.get_by_role("heading", name="Add your own words")).to_be_visible()
+    db.session.expire_all()
+    [seen] = statements_by_verb("http://adlnet.gov/expapi/verbs/experienced")
+    assert seen["actor"]["account"]["name"] == str(learner.id)
+    assert seen["object"]["id"].endswith(f"/xapi/activities/to-share/{org.slug}")
 
     # They propose an idea of their own.
     page.get_by_role("link", name="Propose content").first.click()

@@ -21,6 +21,7 @@ from lms.courses.sessions.services import half_days, record_attendance, register
 from lms.courses.surveys import queries, services
 from lms.extensions import db
 from lms.xapi.models import Statement
+from tests.support import statements_by_verb
 
 try:
     from playwright.sync_api import Browser, Page, expect
@@ -133,3 +134,8 @@ def _journey(page, browser, live_server, tmp_path, org, trainer, hr, nina, omar,
     assert "Nina Apprenante" in text and "Omar Apprenant" not in text
     assert text.count("\f") == 1
     office.close()
+    # Each step is in the LRS: the answers, then HR's download of the sheet.
+    db.session.expire_all()
+    [downloaded] = statements_by_verb(f"{live_server}/xapi/verbs/downloaded")
+    assert downloaded["actor"]["account"]["name"] == str(hr.id)
+    assert downloaded["object"]["id"].endswith(f"/xapi/activities/results/cohort-{cohort.id}")

@@ -104,3 +104,8 @@ def test_a_manager_sees_their_team_and_a_volunteer_joins_the_pilot(
         select(Statement.data).where(Statement.organization_id == org.id)
         .order_by(Statement.pk))]
     assert verbs[-3:] == ["volunteered", "registered", "accepted"]
+    # The manager's look at their team came first.
+    assert verbs[0] == "experienced"
+    team = json.loads(db.session.scalars(select(Statement.data).where(
+        Statement.organization_id == org.id).order_by(Statement.pk)).first())
+    assert team["object"]["id"].endswith(f"/xapi/activities/team/{member(manager).id}")

@@ -15,6 +15,7 @@ from lms.courses.surveys import queries, services
 from lms.extensions import db
 from lms.privacy.export import collect
 from tests.courses.test_surveys import ANSWERS, attended_session, template
+from tests.support import statements_by_verb
 
 
 def shared_world(w, *, named: int = 2):
@@ -52,6 +53,12 @@ def test_the_cohort_pdf_names_only_who_agreed(client, login, enrolled, tmp_path)
     assert "Learner 2" not in text and "Learner 3" not in text
     assert "Nos offres de stage 2027" in text
     assert text.count("\f") == 1  # one page
+    # The download is a statement by who downloaded it, on this cohort's sheet.
+    [downloaded] = statements_by_verb("http://relais.test/xapi/verbs/downloaded")
+    assert downloaded["actor"]["account"]["name"] == str(w.trainer.id)
+    assert downloaded["object"]["id"] == (
+        f"http://relais.test/xapi/activities/results/cohort-{w.cohort.id}")
+    assert downloaded["verb"]["display"]["fr-FR"] == "a téléchargé"
     page = client.get(f"/o/{w.org.slug}/results?cohort={w.cohort.id}").get_data(as_text=True)
     assert "Learner 0" in page and "Learner 3" not in page
 

@@ -3,6 +3,7 @@ Nudges are recorded, e-mailed, limited to one a day per person."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from lms.accounts.models import Membership, Nudge, Role
 from lms.advocacy import services as advocacy
 from lms.core.models import utcnow
 from lms.extensions import db
+from tests.support import statements_by_verb
 
 
 def member(user, org) -> Membership:
@@ -45,6 +47,12 @@ def test_a_manager_sees_their_direct_reports_and_nobody_else(client, login, peop
     assert page.count("has not agreed to their activity being collected") == 1
     assert "Skills against the target profile" in page
     assert "My team" in page  # the menu entry
+    # Consulting the team is a statement on the manager's own team, naming nobody in it.
+    [seen] = statements_by_verb("http://adlnet.gov/expapi/verbs/experienced")
+    assert seen["object"]["id"] == (
+        f"http://relais.test/xapi/activities/team/{member(boss, w.org).id}")
+    assert seen["actor"]["account"]["name"] == str(boss.id)
+    assert "Learner 0" not in json.dumps(seen)
     # A job family reads as its name, not its code.
     w.member(w.learners[0]).job_family = "sales"
     db.session.commit()
