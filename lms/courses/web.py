@@ -14,7 +14,7 @@ from lms.accounts.authz import current_membership, get_in_org_or_404, org_bluepr
 from lms.core.web import PostForm, current_language, get_or_404, localized
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.programs import definitions as defs
-from lms.courses.programs.models import Module, Program
+from lms.courses.programs.models import Lesson, Module, Program
 from lms.courses.sessions.calendar import local
 from lms.courses.sessions.models import TrainingSession
 
@@ -72,6 +72,11 @@ def module_or_404(program_id: int, module_id: int, kind: str | None = None) -> M
     if kind is not None and module.kind != kind:
         abort(404)
     return module
+
+
+def lesson_or_404(program_id: int, lesson_id: int) -> Lesson:
+    """The lesson ``lesson_id`` of the organization's program ``program_id``, else 404."""
+    return program_part_or_404(Lesson, lesson_id, program_id, lambda row: row.module.program_id)
 
 
 def module_url(program_id: int, module_id: int) -> str:

@@ -15,8 +15,14 @@ from lms.core.errors import DomainError
 from lms.core.web import commit_or_errors, form_int
 from lms.courses.programs import editing
 from lms.courses.programs.editing import OptionInput, QuestionInput
-from lms.courses.programs.models import Lesson, Program, Quiz, QuizQuestion
-from lms.courses.web import module_or_404, module_url, page_context, program_part_or_404
+from lms.courses.programs.models import Program, Quiz, QuizQuestion
+from lms.courses.web import (
+    lesson_or_404,
+    module_or_404,
+    module_url,
+    page_context,
+    program_part_or_404,
+)
 from lms.extensions import db
 
 bp = org_blueprint("course_editor", __name__)
@@ -264,8 +270,7 @@ def delete_module(program_id: int, module_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def delete_lesson(program_id: int, lesson_id: int) -> Any:
     """Confirm, then delete a lesson and the learners' reads of it."""
-    lesson = program_part_or_404(Lesson, lesson_id, program_id,
-                                 lambda row: row.module.program_id)
+    lesson = lesson_or_404(program_id, lesson_id)
     return _delete_page("lesson", lesson, lesson.module.program, editing.lesson_impact(lesson),
                         module_url(program_id, lesson.module_id),
                         lambda: editing.delete_lesson(lesson=lesson),

@@ -13,13 +13,14 @@ from flask_babel import gettext as _
 from lms.accounts.authz import STAFF_ROLES, current_organization, role_required
 from lms.core.errors import DomainError
 from lms.core.markdown import render_markdown
-from lms.core.web import chosen_file, commit_or_errors, commit_or_flash, form_int, get_or_404
+from lms.core.web import chosen_file, commit_or_errors, commit_or_flash, form_int
 from lms.courses.cohorts.queries import cohorts
 from lms.courses.programs import definitions as defs
 from lms.courses.programs import queries, services
-from lms.courses.programs.models import KINDS, Lesson, Program
+from lms.courses.programs.models import KINDS, Program
 from lms.courses.web import (
     bp,
+    lesson_or_404,
     module_or_404,
     module_url,
     page_context,
@@ -210,8 +211,8 @@ def edit_module(program_id: int, module_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def edit_lesson(program_id: int, lesson_id: int) -> Any:
     """Edit a lesson's Markdown, with a preview rendered on the server."""
-    prog = program_or_404(program_id)
-    lesson = get_or_404(Lesson, lesson_id, outside=lambda row: row.module.program_id != prog.id)
+    lesson = lesson_or_404(program_id, lesson_id)
+    prog = lesson.module.program
     lang = page_language()
     title = lesson.title.get(lang, "")
     body = lesson.body.get(lang, "")
