@@ -362,11 +362,16 @@ def _review_page(forms: dict[int, tuple[ApproveForm, DeclineForm]] | None = None
     forms = forms or {}
     for p in listed:
         if p.status == "pending" and p.id not in forms:
-            approve = ApproveForm(prefix=f"a{p.id}", formdata=None)
-            approve.starts_on.data = utcnow().date()
-            forms[p.id] = (approve, DeclineForm(prefix=f"d{p.id}", formdata=None))
+            forms[p.id] = _blank_forms(p.id)
     return render_template("advocacy/proposals_review.html", proposals=listed, forms=forms,
                            status_labels=STATUS_LABELS)
+
+
+def _blank_forms(proposal_id: int) -> tuple[ApproveForm, DeclineForm]:
+    """A pending proposal's approve form (its window starting today) and decline form, empty."""
+    approve = ApproveForm(prefix=f"a{proposal_id}", formdata=None)
+    approve.starts_on.data = utcnow().date()
+    return approve, DeclineForm(prefix=f"d{proposal_id}", formdata=None)
 
 
 def _proposal(proposal_id: int) -> ContentProposal:
@@ -394,8 +399,7 @@ def proposal_approve(proposal_id: int) -> Any:
             _("Approved: the content is on the calendar."))
         if item is not None:
             return redirect(url_for(".calendar_page", day=item.starts_on))
-    return _review_page({proposal.id: (form, DeclineForm(prefix=f"d{proposal.id}",
-                                                         formdata=None))}), 422
+    return _review_page({proposal.id: (form, _blank_forms(proposal.id)[1])}), 422
 
 
 @bp.post("/advocacy/proposals/<int:proposal_id>/decline")
@@ -410,6 +414,4 @@ def proposal_decline(proposal_id: int) -> Any:
             reason=form.reason.data or ""), _("Proposal declined."), field="reason")
         if done is not None:
             return redirect(url_for(".proposal_review"))
-    approve = ApproveForm(prefix=f"a{proposal.id}", formdata=None)
-    approve.starts_on.data = utcnow().date()
-    return _review_page({proposal.id: (approve, form)}), 422
+    return _review_page({proposal.id: (_blank_forms(proposal.id)[0], form)}), 422

@@ -89,9 +89,10 @@ def _campaign(campaign_id: int) -> Campaign:
     return get_in_org_or_404(Campaign, campaign_id)
 
 
-def _item(campaign: Campaign, item_id: int) -> ContentItem:
+def _item(campaign_id: int, item_id: int) -> ContentItem:
+    """The content item ``item_id`` of the organization's campaign ``campaign_id``, else 404."""
     item = get_in_org_or_404(ContentItem, item_id)
-    if item.campaign_id != campaign.id:
+    if item.campaign_id != campaign_id:
         abort(404)
     return item
 
@@ -164,17 +165,16 @@ def item_add(campaign_id: int) -> Any:
 @role_required(*MANAGER_ROLES)
 def item_edit(campaign_id: int, item_id: int) -> Any:
     """Edit a content item's title, URL and suggested angle."""
-    campaign = _campaign(campaign_id)
-    item = _item(campaign, item_id)
+    item = _item(campaign_id, item_id)
     form = ContentItemForm(obj=item)
     if form.validate_on_submit():
         done = _saved(form, lambda: campaigns.update_content_item(
             item=item, title=form.title.data or "", url=form.url.data or "",
             angle=form.angle.data), _("Content item saved."),
-            lambda _item: url_for(".campaign_edit", campaign_id=campaign.id))
+            lambda _item: url_for(".campaign_edit", campaign_id=campaign_id))
         if done is not None:
             return done
-    return render_template("advocacy/content_item_edit.html", campaign=campaign, item=item,
+    return render_template("advocacy/content_item_edit.html", campaign=item.campaign, item=item,
                            form=form)
 
 
@@ -183,15 +183,14 @@ def item_edit(campaign_id: int, item_id: int) -> Any:
 @role_required(*MANAGER_ROLES)
 def item_delete(campaign_id: int, item_id: int) -> Any:
     """Remove a content item, after a confirmation saying what happens to its events."""
-    campaign = _campaign(campaign_id)
-    item = _item(campaign, item_id)
+    item = _item(campaign_id, item_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         campaigns.delete_content_item(item=item)
         db.session.commit()
         flash(_("Content item removed."), "success")
-        return redirect(url_for(".campaign_edit", campaign_id=campaign.id))
-    return render_template("advocacy/campaign_confirm.html", campaign=campaign, form=form,
+        return redirect(url_for(".campaign_edit", campaign_id=campaign_id))
+    return render_template("advocacy/campaign_confirm.html", campaign=item.campaign, form=form,
                            action="delete_item", item=item,
                            events=campaigns.item_events(item))
 

@@ -4,19 +4,23 @@ views add their routes, and the labels, context and lookups those pages share.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from flask import abort, url_for
 from flask_babel import lazy_gettext as _l
 
 from lms.accounts.authz import current_membership, get_in_org_or_404, org_blueprint
 from lms.core.web import PostForm, current_language, get_or_404, localized
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.programs import definitions as defs
-from lms.courses.programs.models import Module, Program
+from lms.courses.programs.models import Lesson, Module, Program
 from lms.courses.sessions.calendar import local
 from lms.courses.sessions.models import TrainingSession
 
 bp = org_blueprint("courses", __name__)
+
+T = TypeVar("T")
 
 STATE_LABELS = {"not_started": _l("Not started"), "in_progress": _l("In progress"),
                 "completed": _l("Completed"), "failed": _l("Not passed yet")}
@@ -51,9 +55,33 @@ def program_or_404(program_id: int) -> Program:
     return get_in_org_or_404(Program, program_id)
 
 
-def module_or_404(program: Program, module_id: int) -> Module:
-    """The module ``module_id`` of ``program``, else 404."""
-    return get_or_404(Module, module_id, outside=lambda row: row.program_id != program.id)
+def program_part_or_404(model: type[T], ident: Any, program_id: int,
+                        program_of: Callable[[T], int]) -> T:
+    """The row ``ident`` of ``model`` (a module, lesson, quiz, question…) in the organization's
+    program ``program_id``, else 404; ``program_of(row)`` is the id of the row's program.
+    """
+    program_or_404(program_id)
+    return get_or_404(model, ident, outside=lambda row: program_of(row) != program_id)
+
+
+def module_or_404(program_id: int, module_id: int, kind: str | None = None) -> Module:
+    """The module ``module_id`` of the organization's program ``program_id``, else 404; 404 too
+    when it is not of ``kind`` (when given).
+    """
+    module = program_part_or_404(Module, module_id, program_id, lambda row: row.program_id)
+    if kind is not None and module.kind != kind:
+        abort(404)
+    return module
+
+
+def lesson_or_404(program_id: int, lesson_id: int) -> Lesson:
+    """The lesson ``lesson_id`` of the organization's program ``program_id``, else 404."""
+    return program_part_or_404(Lesson, lesson_id, program_id, lambda row: row.module.program_id)
+
+
+def module_url(program_id: int, module_id: int) -> str:
+    """The program page, scrolled to one of its modules."""
+    return url_for("courses.program", program_id=program_id, _anchor=f"module-{module_id}")
 
 
 def cohort_or_404(cohort_id: int) -> Cohort:

@@ -26,21 +26,18 @@ from lms.core.models import utcnow
 ADL_VERBS = "http://adlnet.gov/expapi/verbs/"
 ADL_ACTIVITIES = "http://adlnet.gov/expapi/activities/"
 
+# The ADL verbs Relais uses: name (the last part of the IRI) → French display.
+_ADL_VERB_DISPLAYS = {
+    "registered": "s'est inscrit à", "launched": "a lancé", "initialized": "a commencé",
+    "experienced": "a consulté", "attempted": "a tenté", "answered": "a répondu à",
+    "completed": "a terminé", "passed": "a réussi", "failed": "a échoué à",
+    "attended": "a assisté à", "commented": "a commenté", "shared": "a partagé",
+    "voided": "a annulé",
+}
+
 # name → (IRI, French display). English displays are the names themselves.
 VERBS: dict[str, tuple[str, str]] = {
-    "registered": (ADL_VERBS + "registered", "s'est inscrit à"),
-    "launched": (ADL_VERBS + "launched", "a lancé"),
-    "initialized": (ADL_VERBS + "initialized", "a commencé"),
-    "experienced": (ADL_VERBS + "experienced", "a consulté"),
-    "attempted": (ADL_VERBS + "attempted", "a tenté"),
-    "answered": (ADL_VERBS + "answered", "a répondu à"),
-    "completed": (ADL_VERBS + "completed", "a terminé"),
-    "passed": (ADL_VERBS + "passed", "a réussi"),
-    "failed": (ADL_VERBS + "failed", "a échoué à"),
-    "attended": (ADL_VERBS + "attended", "a assisté à"),
-    "commented": (ADL_VERBS + "commented", "a commenté"),
-    "shared": (ADL_VERBS + "shared", "a partagé"),
-    "voided": (ADL_VERBS + "voided", "a annulé"),
+    **{name: (ADL_VERBS + name, fr) for name, fr in _ADL_VERB_DISPLAYS.items()},
     # Activity Streams' "accept" (listed in the xAPI vocabulary registry): a learner accepted
     # the organization's social-media charter.
     "accepted": ("http://activitystrea.ms/schema/1.0/accept", "a accepté"),

@@ -148,6 +148,22 @@ def test_learners_and_other_organizations_cannot_edit(world, client, login, crea
                       ).status_code == 404
 
 
+def test_a_content_item_answers_only_under_its_own_campaign(world, client, login):
+    """An item reached through another campaign's address, or another organization's, is 404."""
+    org, item = world["org"], world["item"]
+    other = services.create_campaign(organization=org, kind="talent", title="Cooptation",
+                                     target_metric="hires", target_value=12, deadline=None)
+    db.session.commit()
+    login(world["trainer"])
+    own = f"{_base(world)}/items/{item.id}"
+    assert client.get(own).status_code == 200
+    assert client.get(own + "/delete").status_code == 200
+    wrong = f"/o/{org.slug}/advocacy/campaigns/{other.id}/items/{item.id}"
+    assert client.get(wrong).status_code == 404
+    assert client.post(wrong + "/delete").status_code == 404
+    assert db.session.get(ContentItem, item.id) is not None
+
+
 def test_the_confirmation_in_french(world, client, login):
     login(world["trainer"])
     html = client.get(_base(world) + "/delete", headers={"Accept-Language": "fr"}

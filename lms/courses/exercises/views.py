@@ -48,14 +48,7 @@ from lms.courses.exercises.services import (
 )
 from lms.courses.programs import definitions as defs
 from lms.courses.programs.models import Module
-from lms.courses.web import (
-    bp,
-    module_or_404,
-    my_enrollment_or_404,
-    page_context,
-    page_language,
-    program_or_404,
-)
+from lms.courses.web import bp, module_or_404, my_enrollment_or_404, page_context, page_language
 from lms.extensions import db
 
 SUBMISSION_LABELS = {"not_submitted": _l("To do"), "submitted": _l("Awaiting review"),
@@ -301,10 +294,7 @@ def _settings_from_form() -> dict[str, Any]:
 @role_required(*STAFF_ROLES)
 def exercise_settings(program_id: int, module_id: int) -> Any:
     """Edit an exercise's instructions, evidence, due date, rubric, AFEST and verification."""
-    prog = program_or_404(program_id)
-    module = module_or_404(prog, module_id)
-    if module.kind != "exercise":
-        abort(404)
+    module = module_or_404(program_id, module_id, kind="exercise")
     lang = page_language()
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -312,8 +302,8 @@ def exercise_settings(program_id: int, module_id: int) -> Any:
                                                 **_settings_from_form()),
                         _("The exercise settings were saved."))
         if not errors:
-            return redirect(url_for(".edit_module", program_id=prog.id, module_id=module.id))
-    return render_template("courses/exercise_settings.html", program=prog, module=module,
+            return redirect(url_for(".edit_module", program_id=program_id, module_id=module.id))
+    return render_template("courses/exercise_settings.html", program=module.program, module=module,
                            lang=lang, errors=errors, **_labels(), **page_context()), \
         422 if errors else 200
 

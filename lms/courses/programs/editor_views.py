@@ -7,16 +7,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from lms.accounts.authz import STAFF_ROLES, org_blueprint, role_required
 from lms.core.errors import DomainError
-from lms.core.web import commit_or_errors, form_int, get_or_404
+from lms.core.web import commit_or_errors, form_int
 from lms.courses.programs import editing
 from lms.courses.programs.editing import OptionInput, QuestionInput
-from lms.courses.programs.models import Lesson, Program, Quiz, QuizQuestion
-from lms.courses.web import module_or_404, page_context, program_or_404
+from lms.courses.programs.models import Program, Quiz, QuizQuestion
+from lms.courses.web import (
+    lesson_or_404,
+    module_or_404,
+    module_url,
+    page_context,
+    program_part_or_404,
+)
 from lms.extensions import db
 
 bp = org_blueprint("course_editor", __name__)
@@ -24,13 +30,13 @@ bp = org_blueprint("course_editor", __name__)
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
 
-def _quiz(program: Program, quiz_id: int) -> Quiz:
-    return get_or_404(Quiz, quiz_id, outside=lambda row: row.module.program_id != program.id)
+def _quiz(program_id: int, quiz_id: int) -> Quiz:
+    return program_part_or_404(Quiz, quiz_id, program_id, lambda row: row.module.program_id)
 
 
-def _question(program: Program, question_id: int) -> QuizQuestion:
-    return get_or_404(QuizQuestion, question_id,
-                      outside=lambda row: row.quiz.module.program_id != program.id)
+def _question(program_id: int, question_id: int) -> QuizQuestion:
+    return program_part_or_404(QuizQuestion, question_id, program_id,
+                               lambda row: row.quiz.module.program_id)
 
 
 def _texts(prefix: str) -> dict[str, str]:
@@ -128,10 +134,7 @@ def _question_page(template: str, initial: QuestionInput, save: Callable[[Questi
 @role_required(*STAFF_ROLES)
 def new_quiz(program_id: int, module_id: int) -> Any:
     """Add a quiz, with its first question, to an e-learning module."""
-    prog = program_or_404(program_id)
-    module = module_or_404(prog, module_id)
-    if module.kind != "elearning":
-        abort(404)
+    module = module_or_404(program_id, module_id, kind="elearning")
     posted = request.method == "POST"
     title = _texts("title") if posted else {}
     pass_mark = request.form.get("pass_mark", "").strip() if posted else "80"
@@ -140,8 +143,8 @@ def new_quiz(program_id: int, module_id: int) -> Any:
         lambda data: editing.add_quiz(module=module, title=title, pass_mark=_mark(pass_mark),
                                       question=data),
         _("The quiz was added. Add its other questions."),
-        lambda quiz: url_for(".edit_quiz", program_id=prog.id, quiz_id=quiz.id),
-        program=prog, module=module, title=title, pass_mark=pass_mark)
+        lambda quiz: url_for(".edit_quiz", program_id=program_id, quiz_id=quiz.id),
+        program=module.program, module=module, title=title, pass_mark=pass_mark)
 
 
 def _mark(value: str) -> int | None:
@@ -153,8 +156,7 @@ def _mark(value: str) -> int | None:
 @role_required(*STAFF_ROLES)
 def edit_quiz(program_id: int, quiz_id: int) -> Any:
     """A quiz: its title and pass mark, and its questions to edit, reorder or delete."""
-    prog = program_or_404(program_id)
-    quiz = _quiz(prog, quiz_id)
+    quiz = _quiz(program_id, quiz_id)
     errors: dict[str, str] = {}
     title, pass_mark = dict(quiz.title), str(quiz.pass_mark)
     if request.method == "POST":
@@ -163,9 +165,10 @@ def edit_quiz(program_id: int, quiz_id: int) -> Any:
             lambda: editing.update_quiz(quiz=quiz, title=title, pass_mark=_mark(pass_mark)))
         if refused is None:
             flash(_("The quiz was saved."), "success")
-            return redirect(url_for(".edit_quiz", program_id=prog.id, quiz_id=quiz.id))
+            return redirect(url_for(".edit_quiz", program_id=program_id, quiz_id=quiz.id))
         errors = refused
-    return _editor("courses/edit_quiz.html", 422 if errors else 200, program=prog, quiz=quiz,
+    return _editor("courses/edit_quiz.html", 422 if errors else 200, program=quiz.module.program,
+                   quiz=quiz,
                    title=title, pass_mark=pass_mark, errors=errors)
 
 
@@ -174,45 +177,44 @@ def edit_quiz(program_id: int, quiz_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def new_question(program_id: int, quiz_id: int) -> Any:
     """Add a question to a quiz."""
-    prog = program_or_404(program_id)
-    quiz = _quiz(prog, quiz_id)
+    quiz = _quiz(program_id, quiz_id)
     return _question_page(
         "courses/edit_question.html", QuestionInput(text={}, options=[]),
         lambda data: editing.add_question(quiz=quiz, data=data), _("The question was added."),
-        lambda _q: url_for(".edit_quiz", program_id=prog.id, quiz_id=quiz.id),
-        program=prog, quiz=quiz, existing=None)
+        lambda _q: url_for(".edit_quiz", program_id=program_id, quiz_id=quiz.id),
+        program=quiz.module.program, quiz=quiz, existing=None)
 
 
 @bp.route("/programs/<int:program_id>/questions/<int:question_id>", methods=["GET", "POST"])
 @role_required(*STAFF_ROLES)
 def edit_question(program_id: int, question_id: int) -> Any:
     """Edit a question: texts per language, single or multiple answers, options in order."""
-    prog = program_or_404(program_id)
-    question = _question(prog, question_id)
+    question = _question(program_id, question_id)
     return _question_page(
         "courses/edit_question.html", _stored_question(question),
         lambda data: editing.update_question(question=question, data=data),
         _("The question was saved."),
-        lambda _none: url_for(".edit_quiz", program_id=prog.id, quiz_id=question.quiz_id,
+        lambda _none: url_for(".edit_quiz", program_id=program_id, quiz_id=question.quiz_id,
                               _anchor=f"question-{question.id}"),
-        program=prog, quiz=question.quiz, existing=question)
+        program=question.quiz.module.program, quiz=question.quiz, existing=question)
 
 
 @bp.post("/programs/<int:program_id>/questions/<int:question_id>/move")
 @role_required(*STAFF_ROLES)
 def move_question(program_id: int, question_id: int) -> Any:
     """Move a question up or down in its quiz."""
-    prog = program_or_404(program_id)
-    question = _question(prog, question_id)
+    question = _question(program_id, question_id)
     editing.move_question(question=question, direction=request.form.get("direction", ""))
     db.session.commit()
-    return redirect(url_for(".edit_quiz", program_id=prog.id, quiz_id=question.quiz_id,
+    return redirect(url_for(".edit_quiz", program_id=program_id, quiz_id=question.quiz_id,
                             _anchor=f"question-{question.id}"))
 
 
-def _delete_page(prog: Program, what: str, item: Any, impact: editing.Impact, back: str,
+def _delete_page(what: str, item: Any, program: Program, impact: editing.Impact, back: str,
                  delete: Any, done: str) -> Any:
-    """The confirmation page (GET) or the deletion (POST) of a module, lesson or quiz."""
+    """The confirmation page (GET) or the deletion (POST) of a module, lesson, quiz or question
+    of ``program``; either way the page goes back to ``back``.
+    """
     if request.method == "POST":
         try:
             delete()
@@ -223,7 +225,7 @@ def _delete_page(prog: Program, what: str, item: Any, impact: editing.Impact, ba
             db.session.commit()
             flash(done, "success")
         return redirect(back)
-    return _editor("courses/confirm_delete.html", program=prog, what=what, item=item,
+    return _editor("courses/confirm_delete.html", program=program, what=what, item=item,
                    impact=impact, blocker=impact.blocker, back=back)
 
 
@@ -232,10 +234,10 @@ def _delete_page(prog: Program, what: str, item: Any, impact: editing.Impact, ba
 @role_required(*STAFF_ROLES)
 def delete_question(program_id: int, question_id: int) -> Any:
     """Confirm, then delete a question (past attempts keep their scores)."""
-    prog = program_or_404(program_id)
-    question = _question(prog, question_id)
-    back = url_for(".edit_quiz", program_id=prog.id, quiz_id=question.quiz_id)
-    return _delete_page(prog, "question", question, editing.question_impact(question), back,
+    question = _question(program_id, question_id)
+    return _delete_page("question", question, question.quiz.module.program,
+                        editing.question_impact(question),
+                        url_for(".edit_quiz", program_id=program_id, quiz_id=question.quiz_id),
                         lambda: editing.delete_question(question=question),
                         _("The question was deleted."))
 
@@ -244,10 +246,9 @@ def delete_question(program_id: int, question_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def delete_quiz(program_id: int, quiz_id: int) -> Any:
     """Confirm, then delete a quiz with its questions and the learners' attempts."""
-    prog = program_or_404(program_id)
-    quiz = _quiz(prog, quiz_id)
-    back = url_for("courses.program", program_id=prog.id, _anchor=f"module-{quiz.module_id}")
-    return _delete_page(prog, "quiz", quiz, editing.quiz_impact(quiz), back,
+    quiz = _quiz(program_id, quiz_id)
+    return _delete_page("quiz", quiz, quiz.module.program, editing.quiz_impact(quiz),
+                        module_url(program_id, quiz.module_id),
                         lambda: editing.delete_quiz(quiz=quiz), _("The quiz was deleted."))
 
 
@@ -258,10 +259,9 @@ def delete_quiz(program_id: int, quiz_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def delete_module(program_id: int, module_id: int) -> Any:
     """Confirm (saying how many learners have progress in it), then delete a module."""
-    prog = program_or_404(program_id)
-    module = module_or_404(prog, module_id)
-    back = url_for("courses.program", program_id=prog.id)
-    return _delete_page(prog, "module", module, editing.module_impact(module), back,
+    module = module_or_404(program_id, module_id)
+    return _delete_page("module", module, module.program, editing.module_impact(module),
+                        url_for("courses.program", program_id=program_id),
                         lambda: editing.delete_module(module=module),
                         _("The module was deleted."))
 
@@ -270,9 +270,8 @@ def delete_module(program_id: int, module_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def delete_lesson(program_id: int, lesson_id: int) -> Any:
     """Confirm, then delete a lesson and the learners' reads of it."""
-    prog = program_or_404(program_id)
-    lesson = get_or_404(Lesson, lesson_id, outside=lambda row: row.module.program_id != prog.id)
-    back = url_for("courses.program", program_id=prog.id, _anchor=f"module-{lesson.module_id}")
-    return _delete_page(prog, "lesson", lesson, editing.lesson_impact(lesson), back,
+    lesson = lesson_or_404(program_id, lesson_id)
+    return _delete_page("lesson", lesson, lesson.module.program, editing.lesson_impact(lesson),
+                        module_url(program_id, lesson.module_id),
                         lambda: editing.delete_lesson(lesson=lesson),
                         _("The lesson was deleted."))

@@ -4,6 +4,7 @@ modules, editing a module or a lesson, import and export.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
@@ -12,12 +13,20 @@ from flask_babel import gettext as _
 from lms.accounts.authz import STAFF_ROLES, current_organization, role_required
 from lms.core.errors import DomainError
 from lms.core.markdown import render_markdown
-from lms.core.web import chosen_file, commit_or_errors, commit_or_flash, form_int, get_or_404
+from lms.core.web import chosen_file, commit_or_errors, commit_or_flash, form_int
 from lms.courses.cohorts.queries import cohorts
 from lms.courses.programs import definitions as defs
 from lms.courses.programs import queries, services
-from lms.courses.programs.models import KINDS, Lesson
-from lms.courses.web import bp, module_or_404, page_context, page_language, program_or_404
+from lms.courses.programs.models import KINDS, Program
+from lms.courses.web import (
+    bp,
+    lesson_or_404,
+    module_or_404,
+    module_url,
+    page_context,
+    page_language,
+    program_or_404,
+)
 from lms.extensions import db
 
 # --- programs ---------------------------------------------------------------------------------
@@ -27,22 +36,32 @@ from lms.extensions import db
 @role_required(*STAFF_ROLES)
 def programs() -> Any:
     """The organization's programs and the catalogue to copy from."""
-    org = current_organization()
-    return render_template("courses/programs.html", programs=queries.programs(org.id),
+    return _programs_page()
+
+
+def _programs_page(status: int = 200, **context: Any) -> Any:
+    return render_template("courses/programs.html",
+                           programs=queries.programs(current_organization().id),
                            catalogue=queries.catalogue(), languages=defs.LANGUAGES,
-                           **page_context())
+                           **context, **page_context()), status
+
+
+def _opened(create: Callable[[], Program], refused_url: str, done: str | None = None) -> Any:
+    """Make a program with ``create`` and open it (saying ``done``); when the service refuses,
+    go back to ``refused_url`` with its message.
+    """
+    program = commit_or_flash(create, done)
+    return redirect(refused_url if program is None
+                    else url_for(".program", program_id=program.id))
 
 
 @bp.post("/programs/copy")
 @role_required(*STAFF_ROLES)
 def copy_program() -> Any:
     """Copy a catalogue program into the organization."""
-    program = commit_or_flash(lambda: services.copy_from_catalogue(
-        organization=current_organization(), slug=request.form.get("slug", "")))
-    if program is None:
-        return redirect(url_for(".programs"))
-    flash(_("The program was copied; adapt it to the organization."), "success")
-    return redirect(url_for(".program", program_id=program.id))
+    return _opened(lambda: services.copy_from_catalogue(
+        organization=current_organization(), slug=request.form.get("slug", "")),
+        url_for(".programs"), _("The program was copied; adapt it to the organization."))
 
 
 @bp.post("/programs/<int:program_id>/copy")
@@ -50,23 +69,18 @@ def copy_program() -> Any:
 def duplicate_program(program_id: int) -> Any:
     """Copy one of the organization's programs, to adapt a variant of it."""
     source = program_or_404(program_id)
-    program = commit_or_flash(lambda: services.copy_program(source=source))
-    if program is None:
-        return redirect(url_for(".program", program_id=source.id))
-    flash(_("The program was copied; adapt it to the organization."), "success")
-    return redirect(url_for(".program", program_id=program.id))
+    return _opened(lambda: services.copy_program(source=source),
+                   url_for(".program", program_id=source.id),
+                   _("The program was copied; adapt it to the organization."))
 
 
 @bp.post("/programs/new")
 @role_required(*STAFF_ROLES)
 def new_program() -> Any:
     """Start a program from scratch."""
-    program = commit_or_flash(lambda: services.create_blank_program(
+    return _opened(lambda: services.create_blank_program(
         organization=current_organization(), title=request.form.get("title", ""),
-        language=request.form.get("language", "")))
-    if program is None:
-        return redirect(url_for(".programs"))
-    return redirect(url_for(".program", program_id=program.id))
+        language=request.form.get("language", "")), url_for(".programs"))
 
 
 @bp.post("/programs/import")
@@ -81,11 +95,7 @@ def import_program() -> Any:
                                           data=upload.read(20_000_001))
     except DomainError as exc:
         db.session.rollback()
-        return render_template("courses/programs.html",
-                               programs=queries.programs(current_organization().id),
-                               catalogue=queries.catalogue(), languages=defs.LANGUAGES,
-                               import_errors=exc.fields.get("file", exc.message).splitlines(),
-                               **page_context()), 422
+        return _programs_page(422, import_errors=exc.fields.get("file", exc.message).splitlines())
     db.session.commit()
     flash(_("The program was imported."), "success")
     return redirect(url_for(".program", program_id=program.id))
@@ -125,24 +135,22 @@ def add_module(program_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def add_lesson(program_id: int, module_id: int) -> Any:
     """Append a lesson to an e-learning module, then edit it."""
-    prog = program_or_404(program_id)
-    module = module_or_404(prog, module_id)
+    module = module_or_404(program_id, module_id)
     lesson = commit_or_flash(lambda: services.add_lesson(module=module,
                                                          title=request.form.get("title", "")))
     if lesson is None:
-        return redirect(url_for(".program", program_id=prog.id, _anchor=f"module-{module.id}"))
-    return redirect(url_for(".edit_lesson", program_id=prog.id, lesson_id=lesson.id))
+        return redirect(module_url(program_id, module.id))
+    return redirect(url_for(".edit_lesson", program_id=program_id, lesson_id=lesson.id))
 
 
 @bp.post("/programs/<int:program_id>/modules/<int:module_id>/move")
 @role_required(*STAFF_ROLES)
 def move_module(program_id: int, module_id: int) -> Any:
     """Move a module up or down."""
-    prog = program_or_404(program_id)
-    module = module_or_404(prog, module_id)
+    module = module_or_404(program_id, module_id)
     services.move_module(module=module, direction=request.form.get("direction", ""))
     db.session.commit()
-    return redirect(url_for(".program", program_id=prog.id, _anchor=f"module-{module.id}"))
+    return redirect(module_url(program_id, module.id))
 
 
 def _rule_from_form() -> dict[str, Any] | None:
@@ -174,8 +182,8 @@ def _plan_from_form() -> dict[str, Any] | None:
 @role_required(*STAFF_ROLES)
 def edit_module(program_id: int, module_id: int) -> Any:
     """Edit a module's title, description, requirement, duration and competencies."""
-    prog = program_or_404(program_id)
-    module = module_or_404(prog, module_id)
+    module = module_or_404(program_id, module_id)
+    prog = module.program
     lang = page_language()
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -203,8 +211,8 @@ def edit_module(program_id: int, module_id: int) -> Any:
 @role_required(*STAFF_ROLES)
 def edit_lesson(program_id: int, lesson_id: int) -> Any:
     """Edit a lesson's Markdown, with a preview rendered on the server."""
-    prog = program_or_404(program_id)
-    lesson = get_or_404(Lesson, lesson_id, outside=lambda row: row.module.program_id != prog.id)
+    lesson = lesson_or_404(program_id, lesson_id)
+    prog = lesson.module.program
     lang = page_language()
     title = lesson.title.get(lang, "")
     body = lesson.body.get(lang, "")
