@@ -322,13 +322,15 @@ class Server:
         """Return once the server answers (``wait=False`` starts several at once)."""
         deadline = time.time() + seconds
         while time.time() < deadline and self.proc.poll() is None:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 conn.request("GET", "/xapi/about")
                 if conn.getresponse().status == 200:
                     return
             except OSError:
                 pass
+            finally:
+                conn.close()
             time.sleep(0.2)
         raise SystemExit(f"server did not start; see {self.log.name}")
 

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import common as bench
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import create_engine, text, update
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User
@@ -213,6 +213,23 @@ def start_workers(env: dict[str, str], count: int, logs: Path) -> list[subproces
     return procs
 
 
+def database_cpu(database: str) -> float:
+    """CPU seconds so far of the PostgreSQL backends serving ``database`` on this machine (their
+    command line names it); 0 on SQLite, whose work is done in the servers' own processes."""
+    if not database.startswith("postgresql"):
+        return 0.0
+    name = f" {database.rsplit('/', 1)[-1].split('?')[0]} ".encode()
+    ticks = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if name in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" "):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+        except OSError:
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def stop_all(procs: Iterable[subprocess.Popen[bytes]]) -> None:
     import signal
 
@@ -243,7 +260,7 @@ def load_run(env: dict[str, str], plan_path: Path, args: argparse.Namespace, log
         with (logs / "locust.log").open("wb") as errors:
             locust = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
         assert locust.stdout is not None
-        cpu = wall = 0.0
+        cpu = wall = db_cpu = 0.0
         timer = threading.Timer(args.duration, locust.kill)  # the whole run's bound
         timer.start()
         try:
@@ -251,14 +268,17 @@ def load_run(env: dict[str, str], plan_path: Path, args: argparse.Namespace, log
                 step = json.loads(line)
                 if step["event"] == "start":
                     cpu, wall = server.cpu_seconds(), time.perf_counter()
+                    db_cpu = database_cpu(env["RELAIS_DATABASE_URL"])
                     continue
                 seconds = time.perf_counter() - wall
                 used = server.cpu_seconds() - cpu
+                db_used = database_cpu(env["RELAIS_DATABASE_URL"]) - db_cpu
                 print(f"  {step['users']:>4} users: {step['rps']:6.1f} requests/s, "
                       f"p50 {step['p50']:4.0f} ms, p95 {step['p95']:5.0f} ms, "
                       f"{step['failures']} errors of {step['requests']}; servers "
                       f"{used:.1f} CPU-s in {seconds:.0f} s ({used / seconds:.2f} cores, "
-                      f"{1000 * used / max(step['requests'], 1):.0f} ms a request); "
+                      f"{1000 * used / max(step['requests'], 1):.0f} ms a request), "
+                      f"PostgreSQL {1000 * db_used / max(step['requests'], 1):.0f} ms a request; "
                       f"load average {os.getloadavg()[0]:.1f} — "
                       f"{'held' if step['held'] else 'NOT held'}", flush=True)
                 print(f"         slowest: {'; '.join(step['slowest'])}")
