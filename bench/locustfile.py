@@ -41,6 +41,7 @@ from urllib.parse import parse_qs, urlsplit
 import gevent
 from locust import HttpUser, between, events, task
 from locust.env import Environment
+from locust.exception import StopUser
 
 # WTForms writes name, type, value; the templates' own forms type, name, value.
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -96,38 +97,44 @@ def log_in(user: HttpUser, email: str) -> bool:
     return True
 
 
-class Learner(HttpUser):
+class Person(HttpUser):
+    """Someone who logs in with the next account of a pool of the plan's."""
+
+    abstract = True
+    wait_time = between(3, 8)
+    pool, counter = "learners", _learners
+
+    def on_start(self) -> None:
+        accounts = PLAN[self.pool]
+        self.me = accounts[next(self.counter) % len(accounts)]
+        signed_in = log_in(self, self.me if isinstance(self.me, str) else self.me["email"])
+        _ready[0] += 1
+        if not signed_in:  # counted in _start_failures: the step fails
+            raise StopUser()
+
+
+class Learner(Person):
     """A learner going through the program's e-learning."""
 
     weight = 6
     wait_time = between(2, 6)
-
-    def on_start(self) -> None:
-        self.me = PLAN["learners"][next(_learners) % len(PLAN["learners"])]
-        self.ok = log_in(self, self.me["email"])
-        _ready[0] += 1
 
     def training(self) -> str:
         return org(f"/training/{self.me['enrollment']}")
 
     @task(3)
     def browse(self) -> None:
-        if not self.ok:
-            return
         self.client.get(org("/training"), name=org("/training"))
         self.client.get(self.training(), name=org("/training/[enrollment]"))
 
     @task(3)
     def read_lesson(self) -> None:
-        if self.ok:
-            lesson = random.choice(PLAN["lessons"])
-            self.client.get(f"{self.training()}/lessons/{lesson}",
-                            name=org("/training/[enrollment]/lessons/[id]"))
+        lesson = random.choice(PLAN["lessons"])
+        self.client.get(f"{self.training()}/lessons/{lesson}",
+                        name=org("/training/[enrollment]/lessons/[id]"))
 
     @task(2)
     def take_quiz(self) -> None:
-        if not self.ok:
-            return
         quiz = random.choice(PLAN["quizzes"])
         url = f"{self.training()}/quizzes/{quiz['id']}"
         name = org("/training/[enrollment]/quizzes/[id]")
@@ -142,8 +149,7 @@ class Learner(HttpUser):
 
     @task(1)
     def my_advocacy(self) -> None:
-        if self.ok:
-            self.client.get(org("/advocacy/me"), name=org("/advocacy/me"))
+        self.client.get(org("/advocacy/me"), name=org("/advocacy/me"))
 
 
 class Package(HttpUser):
@@ -234,46 +240,31 @@ class AdvocacyPlatform(HttpUser):
                                   "X-Relais-Signature": f"sha256={signature}"})
 
 
-class HumanResources(HttpUser):
+class HumanResources(Person):
     """HR looking at the figures."""
 
-    weight = 1
-    wait_time = between(3, 8)
-
-    def on_start(self) -> None:
-        self.ok = log_in(self, PLAN["hr"][next(_hr) % len(PLAN["hr"])])
-        _ready[0] += 1
+    pool, counter = "hr", _hr
 
     @task
     def dashboards(self) -> None:
-        if not self.ok:
-            return
         page = random.choice(["/", "/advocacy", "/advocacy/impact", "/skills/map"])
         self.client.get(org(page), name=org(page))
 
 
-class Trainer(HttpUser):
+class Trainer(Person):
     """A trainer taking attendance on their session's sign-in sheet."""
 
-    weight = 1
-    wait_time = between(3, 8)
-
-    def on_start(self) -> None:
-        self.mine = PLAN["trainers"][next(_trainers) % len(PLAN["trainers"])]
-        self.ok = log_in(self, self.mine["email"])
-        _ready[0] += 1
+    pool, counter = "trainers", _trainers
 
     @task
     def take_attendance(self) -> None:
-        if not self.ok:
-            return
-        url = org(f"/sessions/{self.mine['session']}/attendance")
+        url = org(f"/sessions/{self.me['session']}/attendance")
         name = org("/sessions/[id]/attendance")
         token = csrf(self, url, name)
         if token is None:
             return
         data = {"csrf_token": token}
-        for field in self.mine["marks"]:
+        for field in self.me["marks"]:
             data[field] = random.choice(["present", "present", "present", "absent", "excused"])
         self.client.post(url, data=data, name=name + " (POST)")
 
