@@ -38,7 +38,9 @@ Timing (durations in seconds in, milliseconds out):
 For the scripts that run ``relais`` in subprocesses: ``ROOT``, ``RELAIS``, ``free_port()``,
 ``relais(env, *args)`` (a CLI command's output), ``lrs_auth(env, slug)`` (``Authorization``
 for new LRS credentials of an organization), ``Server(env)`` (``relais serve`` on a free port,
-once it answers; ``cpu_seconds()`` of it and its workers; ``stop()``) and
+once it answers, or at once with ``wait=False`` then ``wait_ready()``; in a process group of its
+own; ``cpu_seconds()`` of it and its workers;
+``stop()``; ``kill()``: SIGKILL to the whole group, as a crash or an OOM kill would) and
 ``run_threads(threads)`` (start them, join them: the wall seconds).
 """
 
@@ -49,6 +51,7 @@ import base64
 import http.client
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -300,25 +303,35 @@ def _stat(pid: str) -> list[str]:
 class Server:
     """``relais serve`` in a subprocess on a free port, started once it answers."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *, wait: bool = True) -> None:
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="relais-bench-", suffix=".log",
                                                delete=False)
         # The benchmarks send far more from one credential than the rate limits allow a
         # client in production: they measure throughput, not the limits.
         env = {"RELAIS_RATELIMIT_ENABLED": "false", **env}
+        # A group of its own, so that kill() reaches gunicorn's worker processes too.
         self.proc = subprocess.Popen(
             [RELAIS, "serve", "--port", str(self.port)],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
-        deadline = time.time() + 30
-        while time.time() < deadline:
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
+            start_new_session=True)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, seconds: float = 60) -> None:
+        """Return once the server answers (``wait=False`` starts several at once)."""
+        deadline = time.time() + seconds
+        while time.time() < deadline and self.proc.poll() is None:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 conn.request("GET", "/xapi/about")
                 if conn.getresponse().status == 200:
                     return
             except OSError:
-                time.sleep(0.2)
+                pass
+            finally:
+                conn.close()
+            time.sleep(0.2)
         raise SystemExit(f"server did not start; see {self.log.name}")
 
     def cpu_seconds(self) -> float:
@@ -331,6 +344,13 @@ class Server:
 
     def stop(self) -> None:
         self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+    def kill(self) -> None:
+        """SIGKILL the server and its workers at once: no request is finished, nothing is
+        flushed, as when a machine or a container is lost."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
         self.log.close()
 
