@@ -15,7 +15,12 @@ from lms.courses.elearning.services import submit_quiz, view_lesson
 from lms.courses.exercises.queries import due_for
 from lms.courses.exercises.services import submit_evidence
 from lms.courses.sessions.services import (
-    half_days, local_zone, record_attendance, register, schedule_session)
+    half_days,
+    local_zone,
+    record_attendance,
+    register,
+    schedule_session,
+)
 from lms.extensions import db
 from lms.reports import queries
 
