@@ -1,12 +1,13 @@
 """Daily figures: the advocacy events summed per UTC day, person, network, kind, campaign and
 content item (:class:`AdvocacyDailyFigure`), and over everyone — kept equal to the events by
-every write, and read by the dashboards and the impact pages instead of the events.
+every write, and read by the advocacy dashboard instead of the events.
 
 Why per day and per person: the pages filter by person (team, cohort, charter gate, the
 comparison groups) and by period, and a week would not compose the periods they ask for
-(the last 90 days from now, the weeks around a training date on a Wednesday at 9:00). A period
-is read as its whole days from the figures and its cut days at either end — or the days a
-training hour splits — from the events, so every figure is the one the events give.
+(the last 90 days from now). A period is read as its whole days from the figures and its cut
+days at either end from the events, so every figure is the one the events give. The impact
+pages still read the events: at a few actions per person per week, a person's days are almost
+as many rows as their events, and the days a training hour cuts made it slower (measured).
 
 What keeps the table right, in the transaction that changes the events:
 
@@ -26,7 +27,6 @@ The day is the UTC calendar day of ``occurred_at``, as the dashboard's weekly tr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -35,7 +35,6 @@ from sqlalchemy import (
     Date,
     Subquery,
     and_,
-    bindparam,
     case,
     cast,
     event,
@@ -362,58 +361,3 @@ def _shape(part: Part, where: list[Any]) -> Any:
         blank(t.content_item_id).label("content_item_id"),
         *[part.value(s).label(s) for s in ("events", "shares", "with_own_comment", *METRICS)],
     ).where(*where)
-
-
-@dataclass(frozen=True)
-class PerPerson:
-    """Per person, figures of a period whose conditions compare with some times (``bounds``):
-    the days those times cut are read from the events, the others from the daily figures.
-    """
-
-    organization_id: int
-    start: datetime
-    end: datetime
-    bounds: tuple[datetime, ...]
-
-    def cut_days(self) -> list[date]:
-        """The days a bound splits (not at midnight), in the period."""
-        return sorted({day_of(b) for b in (self.start, self.end, *self.bounds)
-                       if _midnight(day_of(b)) != b})
-
-    def sums(self, users: Iterable[int], columns: Callable[[Part], list[Any]],
-             who: Who = lambda part: []) -> dict[int, list[int]]:
-        """Per person of ``users`` with any event in the period, the aggregates ``columns``
-        gives for a part, summed over both parts (whole numbers: exact). The people's ids are
-        written into the queries (no bound-parameter limit).
-        """
-        ids = sorted(set(users))
-        out: dict[int, list[int]] = {}
-        if not ids or self.end <= self.start:
-            return out
-        cut = self.cut_days()
-        f, e = Part(True), Part(False)
-        daily = [f.organization_id == self.organization_id,
-                 f.day >= first_whole_day(self.start), f.day < first_whole_day(self.end)]
-        if cut:
-            daily.append(f.day.not_in(cut))
-        queries = [(f, daily)]
-        if cut:
-            queries.append((e, [e.organization_id == self.organization_id,
-                                e.occurred_at >= self.start, e.occurred_at < self.end,
-                                or_(*[and_(e.occurred_at >= _midnight(d),
-                                           e.occurred_at < _midnight(d + timedelta(days=1)))
-                                      for d in cut])]))
-        connection = db.session.connection()
-        for part, where in queries:
-            people: Any = bindparam(f"people_{int(part.daily)}", ids, expanding=True,
-                               literal_execute=True)
-            for user_id, *figures in connection.execute(
-                    select(part.user_id, *columns(part))
-                    .where(part.user_id.in_(people), *where, *who(part))
-                    .group_by(part.user_id)):
-                values = [int(v or 0) for v in figures]
-                if user_id in out:
-                    out[user_id] = [a + b for a, b in zip(out[user_id], values, strict=True)]
-                else:
-                    out[user_id] = values
-        return out

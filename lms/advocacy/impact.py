@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from lms.accounts.models import Membership, User
-from lms.advocacy import figures
-from lms.advocacy.models import AdvocacyConsent
+from lms.advocacy.kpis import DISTRIBUTING_KINDS
+from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.assessments.models import SkillLevel
 from lms.charter.queries import gated_advocacy_users
 from lms.core.models import utcnow
@@ -216,30 +216,24 @@ def _members(cohorts: list[Cohort]) -> dict[int, list[tuple[int, int, str, bool]
 def _sums(organization_id: int, user_ids: list[int], start: datetime, split: datetime,
           end: datetime) -> dict[tuple[int, str], dict[str, int]]:
     """Per (user, window): the figures of their events in ``[start, end)``, split at
-    ``split`` — read from the daily figures and, for the days those times cut, the events.
+    ``split`` — one grouped query.
     """
     if not user_ids or end <= start:
         return {}
-
-    def columns(part: figures.Part) -> list[Any]:
-        after = part.since(split)
-        return [func.sum(case((window, part.value(f)), else_=0))
-                for window in (part.before(split), after) for f in FIGURES]
-
-    def who(part: figures.Part) -> list[Any]:
-        if (accepted := gated_advocacy_users(organization_id)) is not None:
-            return [part.user_id.in_(accepted)]  # the charter gate, as in kpis.Scope
-        return []
-
-    period = figures.PerPerson(organization_id, start, end, (split,))
-    out = {}
-    width = len(FIGURES)
-    for user_id, values in period.sums(user_ids, columns, who).items():
-        for n, w in enumerate(WINDOWS):
-            window = values[n * width:(n + 1) * width]
-            if window[0]:  # a window with events, as the grouped query gave them
-                out[(user_id, w)] = dict(zip(FIGURES, window, strict=True))
-    return out
+    e = AdvocacyEvent
+    window = case((e.occurred_at >= split, 1), else_=0).label("w")
+    stmt = (select(e.user_id, window, func.count(e.id),
+                   func.sum(case((e.kind.in_(DISTRIBUTING_KINDS), 1), else_=0)),
+                   func.sum(e.clicks), func.sum(e.reactions), func.sum(e.comments),
+                   func.sum(e.signups), func.sum(e.hires))
+            .where(e.organization_id == organization_id, e.user_id.in_(user_ids),
+                   e.occurred_at >= start, e.occurred_at < end)
+            .group_by(e.user_id, window))
+    if (accepted := gated_advocacy_users(organization_id)) is not None:
+        stmt = stmt.where(e.user_id.in_(accepted))  # the charter gate, as in kpis.Scope
+    return {(row[0], WINDOWS[int(row[1])]): dict(zip(FIGURES, (int(v or 0) for v in row[2:]),
+                                                     strict=True))
+            for row in db.session.execute(stmt)}
 
 
 def _levels(membership_ids: list[int]) -> dict[int, list[int]]:

@@ -219,8 +219,8 @@ EVERYONE = 0
 
 class AdvocacyDailyFigure(Base):
     """The events of one UTC day summed per person, network, kind, campaign and content item,
-    and the same summed over everyone (``user_id`` :data:`EVERYONE`): what the dashboards and
-    the impact pages read instead of the events themselves (:mod:`lms.advocacy.figures` keeps
+    and the same summed over everyone (``user_id`` :data:`EVERYONE`): what the advocacy
+    dashboard reads instead of the events themselves (:mod:`lms.advocacy.figures` keeps
     it equal to the events). No campaign or content item is 0, not NULL, so that the key is
     one row and an upsert finds it on both databases; for the same reason the person is not a
     foreign key (the organization's rows hold 0). Users are never deleted (erasure empties
