@@ -604,10 +604,13 @@ def built(statement: dict[str, Any], *, timestamp: datetime) -> Built:
     The index rows are those :func:`index_rows` gives such a statement (tests compare), read
     straight from the few places they can be.
     """
-    actor_key = _key(statement["actor"])
-    assert actor_key is not None and statement["object"].get("objectType", "Activity") == \
-        "Activity", "record_built() takes statements of an Agent about an Activity"
-    object_id = statement["object"]["id"]
+    actor, obj = statement["actor"], statement["object"]
+    actor_key = _key(actor)
+    assert actor_key is not None and actor.get("objectType", "Agent") == "Agent" and \
+        obj.get("objectType", "Activity") == "Activity" and not {"instructor", "team"} & set(
+            statement.get("context") or ()), \
+        "record_built() takes statements of an Agent about an Activity"
+    object_id = obj["id"]
     keys = {(VERB, statement["verb"]["id"]), (AGENT, actor_key), (ACTIVITY, object_id)}
     context = statement.get("context")
     if context:
