@@ -11,17 +11,16 @@ back to a member's exact display name when it is unique) and must have opted in.
 from __future__ import annotations
 
 import csv
-import gc
 import hashlib
 import io
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lms.accounts.models import Organization
 from lms.advocacy import services
 from lms.core import csvexport
+from lms.core.database import collector_paused
 from lms.core.errors import ValidationFailed
 
 MAX_BYTES = 200 * 1024 * 1024
@@ -196,28 +195,13 @@ class Checked:
     read: int = 0
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector: a large file makes millions of small objects
-    without cycles (rows, events, statements) and the collections it triggers would take a
-    fifth of the import's time. Collection resumes afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def check_file(*, organization: Organization, data: bytes, preset_name: str | None = None,
                source: str = "csv") -> Checked:
     """Check every row of the file; nothing is written.
 
     :raise ValidationFailed: the file itself cannot be read (see :func:`read_rows`).
     """
-    with _collector_paused():
+    with collector_paused():
         return _check_file(organization=organization, data=data, preset_name=preset_name,
                            source=source)
 
@@ -286,7 +270,7 @@ def import_activity(*, organization: Organization, data: bytes, preset_name: str
     if len(data) > MAX_BYTES:
         raise ValidationFailed("The file is too big.",
                                fields={"file": f"at most {MAX_BYTES // 1024 // 1024} MB"})
-    with _collector_paused():
+    with collector_paused():
         checked = check_file(organization=organization, data=data, preset_name=preset_name)
         if checked.errors and not skip_invalid:
             raise ImportRejected(checked.errors, read=checked.read, problems=checked.problems)

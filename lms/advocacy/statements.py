@@ -15,6 +15,7 @@ from lms.advocacy.models import ContentItem, ContentProposal
 from lms.core.models import utcnow
 from lms.xapi import builders
 from lms.xapi.builders import ACTIVITY_TYPES, activity_iri, base_url, extension_iri
+from lms.xapi.record import Built, built
 
 # kind → (verb IRI template, English display, French display).
 VERBS: dict[str, tuple[str, str, str]] = {
@@ -70,6 +71,15 @@ class StatementFactory:
         if exts:
             st["result"] = {"extensions": exts}
         return st
+
+    def build_for_store(self, event: dict[str, Any], user_name: str,
+                        statement_id: str) -> Built:
+        """The statement of one event with the id just generated for it, ready for
+        ``record_built`` (its timestamp taken from the event, not parsed back).
+        """
+        st = self.build(event, user_name)
+        st["id"] = statement_id
+        return built(st, timestamp=event["occurred_at"])
 
 
 # -- content proposals ---------------------------------------------------------------------------

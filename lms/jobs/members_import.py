@@ -25,6 +25,7 @@ from lms.accounts import services as accounts
 from lms.accounts.authz import membership_for
 from lms.accounts.models import Membership, Organization, Role
 from lms.core import csvexport
+from lms.core.database import collector_paused
 from lms.core.errors import DomainError, NotFound, ValidationFailed
 from lms.extensions import db
 from lms.jobs import services
@@ -122,6 +123,11 @@ def _provision(org: Organization, row: dict[str, str], default_role: str,
 
 def run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
     """Job handler: provision the rows from ``job.progress_current`` on, chunk by chunk."""
+    with collector_paused():
+        return _run_import(job, report_progress)
+
+
+def _run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
     folder = services.job_folder(job)
     _header, rows = parse_csv((folder / INPUT_NAME).read_bytes())
     org = db.session.get(Organization, job.organization_id)

@@ -1,10 +1,12 @@
 """The bulk ingestion path (large imports): statements built without the per-statement
-validator are still valid xAPI, rows written as driver values read back exactly as the ORM
-writes them, a large import (several batches) is idempotent, and short or long CSV rows."""
+validator are still valid xAPI, the store's fast path for them (record_built) writes what
+record() writes, rows written as driver values read back exactly as the ORM writes them, a
+large import (several batches) is idempotent, and short or long CSV rows."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -12,10 +14,12 @@ from sqlalchemy import func, select
 from lms.advocacy import csvimport, services
 from lms.advocacy.models import KINDS, AdvocacyEvent
 from lms.advocacy.statements import StatementFactory
+from lms.core.database import time_processor
+from lms.core.models import UTCDateTime
 from lms.extensions import db
-from lms.xapi import validation
-from lms.xapi.models import Statement
-from lms.xapi.record import loads
+from lms.xapi import projections, validation
+from lms.xapi.models import Activity, Statement, StatementIndex
+from lms.xapi.record import built, index_rows, loads, record, record_built
 from tests.advocacy.helpers import consent
 
 WHEN = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # whole seconds: no fraction to write
@@ -106,3 +110,113 @@ def test_short_rows_read_as_empty_cells_and_extra_cells_are_ignored(org_and_peop
     assert result.summary() == {"read": 2, "created": 2, "updated": 0, "unchanged": 0,
                                 "rejected": 0}
     assert sorted(db.session.scalars(select(AdvocacyEvent.clicks))) == [0, 4]
+
+
+# Events of every shape the factory meets: each kind, with and without URL, metrics,
+# campaign, own comment, a time with microseconds.
+SHAPES = [
+    {"network": "linkedin", "kind": "share", "url": "https://example.com/p/1", "clicks": 3},
+    {"network": "x", "kind": "post", "url": "https://x.com/a/2", "impressions": "1 234",
+     "campaign_id": 4, "with_own_comment": "oui", "signups": 1},
+    {"network": "facebook", "kind": "comment", "url": None, "external_id": "ext-9"},
+    {"network": "instagram", "kind": "reaction", "url": "https://i.com/r/3"},
+    {"network": "linkedin", "kind": "summary", "url": None, "reshares": 12},
+]
+
+
+def _shaped_events(user_id: int) -> list[dict]:
+    return [services.normalize_event(
+        {**shape, "occurred_at": WHEN - timedelta(days=n, microseconds=1500 * n)},
+        user_id=user_id, source="csv", now=WHEN) for n, shape in enumerate(SHAPES)]
+
+
+def test_the_fast_path_finds_a_statement_by_the_rows_index_rows_gives(app):
+    """built() reads the index rows from the few places they can be: they must be those of
+    index_rows() (the authority's aside), whatever the event."""
+    with app.test_request_context():
+        factory = StatementFactory("bulk", services.METRICS)
+        for event in _shaped_events(7):
+            item = factory.build_for_store(event, "Zoé", str(uuid.uuid4()))
+            assert item.keys == index_rows(item.statement)
+            assert item.actor_key == f"account:{factory.home}|7"
+            assert validation.parse_timestamp(item.statement["timestamp"], "t") == item.timestamp
+        with_context = {"actor": {"objectType": "Agent", "account": {"homePage": "https://h",
+                                                                     "name": "1"}},
+                        "verb": {"id": "https://v"}, "object": {"id": "https://o"},
+                        "context": {"registration": "0E5B7B4C-8E2E-4C3A-9E4C-3F6A1D2B9C10",
+                                    "contextActivities": {"parent": [{"id": "https://o"}],
+                                                          "grouping": [{"id": "https://g"}]}}}
+        assert built(with_context, timestamp=WHEN).keys == index_rows(with_context)
+
+
+def _stored(statement_id: str) -> tuple[dict, dict, set]:
+    row = db.session.scalar(select(Statement).where(Statement.statement_id == statement_id))
+    columns = {c: getattr(row, c) for c in ("organization_id", "actor_key", "verb_id",
+                                            "object_type", "object_activity_id",
+                                            "object_agent_key", "object_statement_id",
+                                            "registration", "timestamp", "voided")}
+    data = loads(row.data)
+    assert data.pop("id") == statement_id
+    data.pop("stored")
+    keys = {(r.kind, r.key) for r in db.session.execute(
+        select(StatementIndex.kind, StatementIndex.key).where(
+            StatementIndex.statement_pk == row.pk))}
+    return columns, data, keys
+
+
+def _definitions() -> dict[str, str]:
+    return {row.activity_id: row.definition for row in db.session.execute(
+        select(Activity.activity_id, Activity.definition))}
+
+
+def test_record_built_stores_what_record_stores(org_and_people):
+    """The same statements through record() and through the fast path: the same JSON (key
+    order included), columns, index rows and activity definitions; the handlers see them."""
+    org, (alice, *_rest) = org_and_people
+    factory = StatementFactory(org.slug, services.METRICS)
+    events = _shaped_events(alice.id)
+    slow_ids = record([factory.build(e, "Alice") for e in events], organization_id=org.id,
+                      validated=True)
+    db.session.commit()
+    slow = {}
+    for statement_id in slow_ids:
+        columns, data, keys = _stored(statement_id)
+        slow[data["object"]["id"]] = (columns, data, keys)
+    definitions = _definitions()
+    db.session.execute(Activity.__table__.delete())
+    seen: list[str] = []
+
+    def handler(statement, *, organization_id, voided):
+        seen.append(statement["id"])
+        assert organization_id == org.id and not voided and "stored" in statement
+
+    projections.register(handler)
+    try:
+        items = [factory.build_for_store(e, "Alice", str(uuid.uuid4())) for e in events]
+        pks = record_built(items, organization_id=org.id)
+    finally:
+        projections.unregister(handler)
+    db.session.commit()
+    assert seen == [item.statement["id"] for item in items]
+    assert len(set(pks)) == len(events) and min(pks) > max(
+        db.session.scalars(select(Statement.pk).where(Statement.statement_id.in_(slow_ids))))
+    for item in items:
+        columns, data, keys = _stored(item.statement["id"])
+        assert (columns, data, keys) == slow[data["object"]["id"]]
+        assert list(data) == list(slow[data["object"]["id"]][1])  # the same text, in order
+    assert _definitions() == definitions
+
+
+def test_times_are_written_as_sqlalchemy_writes_them(app):
+    """time_processor()'s shortcut on SQLite gives the type's own bound value."""
+    with app.app_context():
+        dialect = db.session.connection().dialect
+        reference = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+        fast = time_processor()
+        paris = timezone(timedelta(hours=2))
+        for value in (WHEN, datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=UTC),
+                      datetime(2026, 7, 14, 1, 30, 0, 5, tzinfo=paris),
+                      datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)):
+            assert fast(value) == (reference(value) if reference else value)
+        with pytest.raises(ValueError):
+            fast(datetime(2026, 1, 1))  # naive: refused, as the type refuses it
