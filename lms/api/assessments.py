@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from lms.accounts.authz import MANAGER_ROLES
 from lms.accounts.models import Membership
-from lms.api.base import bp, json_body, org_member
+from lms.api.base import bp, json_body, org_member, page_args
 from lms.assessments import queries, recommendations, scoring, services
 from lms.assessments.models import Attempt, Question, Questionnaire
 from lms.core.errors import BadRequest, Conflict, NotFound
@@ -169,22 +169,28 @@ def member_skills(membership: Membership, member_id: int) -> Any:
 @bp.get("/orgs/<org_slug>/skill-map")
 @org_member(*MANAGER_ROLES)
 def skill_map(membership: Membership) -> Any:
-    """The team skill map: each learner's levels, with filters ``team``, ``job_family`` and
-    ``cohort`` (a cohort id).
+    """A page of the team skill map, learners by name with their levels (``page``,
+    ``per_page``), filtered by ``team``, ``job_family`` and ``cohort`` (a cohort id); the
+    counts and averages cover everyone selected.
     """
+    org_id = membership.organization_id
     try:
-        _cohort, members = recommendations.cohort_members(membership.organization_id,
-                                                          request.args.get("cohort"))
+        _cohort, members = recommendations.cohort_members(org_id, request.args.get("cohort"))
     except LookupError:
         raise NotFound(_l("No such cohort.")) from None
-    rows = queries.team_map(membership.organization_id, request.args.get("team") or None,
-                            request.args.get("job_family") or None, members)
+    page, per_page = page_args()
+    team, family = request.args.get("team") or None, request.args.get("job_family") or None
+    summary = queries.map_summary(org_id, team, family, members)
+    rows = queries.map_rows(org_id, team, family, members, offset=(page - 1) * per_page,
+                            limit=per_page) if (page - 1) * per_page < summary.learners else []
     return {
         "items": [{"member_id": r.member_id, "name": r.name, "team": r.team,
                    "job_family": r.job_family, "answered": r.answered,
                    "submitted_at": r.submitted_at.isoformat() if r.submitted_at else None,
                    "levels": r.levels if r.answered else None,
                    "targets": r.targets if r.answered else None} for r in rows],
-        "averages": {k: round(v, 2) for k, v in queries.averages(rows).items()},
-        "average_targets": {k: round(v, 2) for k, v in queries.average_targets(rows).items()},
+        "page": page, "per_page": per_page, "total": summary.learners,
+        "answered": summary.answered,
+        "averages": {k: round(v, 2) for k, v in summary.averages.items()},
+        "average_targets": {k: round(v, 2) for k, v in summary.average_targets.items()},
     }

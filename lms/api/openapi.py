@@ -187,17 +187,38 @@ PATHS: dict[str, Any] = {
                               **errors(401, 404)}}},
     "/orgs/{org_slug}/skill-map": {
         "get": {"operationId": "getSkillMap",
-                "summary": "Learners' levels per competency (trainer, HR, admin)",
+                "summary": "A page of learners' levels per competency (trainer, HR, admin)",
+                "description": "Learners by name, answered or not, `per_page` at a time "
+                               "(default 50); `total`, `answered` and the averages cover "
+                               "everyone selected. A page past the end has no items.",
                 "parameters": [ORG, {"name": "team", "in": "query", "schema": {"type": "string"}},
                                {"name": "job_family", "in": "query",
                                 "schema": {"type": "string"}},
                                {"name": "cohort", "in": "query", "schema": {"type": "integer"},
-                                "description": "Only the learners enrolled in this cohort"}],
-                "responses": {"200": returns({"type": "object"}), **errors(401, 403, 404)}}},
+                                "description": "Only the learners enrolled in this cohort"},
+                               *PAGING],
+                "responses": {"200": returns(ref("SkillMap")), **errors(400, 401, 403, 404)}}},
 }
 
+LEVELS = {"type": ["object", "null"], "additionalProperties": {"type": "integer"},
+          "description": "Competency code → level (null: not answered yet)"}
+AVERAGES = {"type": "object", "additionalProperties": {"type": "number"}}
+SKILL_MAP = {"type": "object", "required": ["items", "page", "per_page", "total"], "properties": {
+    "items": {"type": "array", "items": {"type": "object", "properties": {
+        "member_id": {"type": "integer"}, "name": {"type": "string"},
+        "team": {"type": ["string", "null"]}, "job_family": {"type": ["string", "null"]},
+        "answered": {"type": "boolean"},
+        "submitted_at": {"type": ["string", "null"], "format": "date-time"},
+        "levels": LEVELS, "targets": LEVELS}}},
+    "page": {"type": "integer"}, "per_page": {"type": "integer"},
+    "total": {"type": "integer", "description": "Learners selected, answered or not"},
+    "answered": {"type": "integer", "description": "Of them, those who answered"},
+    "averages": {**AVERAGES, "description": "Average shown level per competency over "
+                                            "everyone selected who answered"},
+    "average_targets": {**AVERAGES, "description": "Their average target per competency"}}}
+
 SCHEMAS: dict[str, Any] = {"Error": ERROR, "Member": MEMBER, "Attempt": ATTEMPT,
-                           "SkillProfile": SKILL_PROFILE}
+                           "SkillProfile": SKILL_PROFILE, "SkillMap": SKILL_MAP}
 
 
 # What any operation may answer besides its own statuses: a malformed or unknown query

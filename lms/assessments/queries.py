@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from lms.accounts.models import Membership, Role, User
 from lms.assessments import scoring
@@ -249,6 +249,11 @@ class MapRow:
         return {c.code: c.target for c in self.cells or ()}
 
 
+# Learners read at once when the whole map is walked (the CSV): one query for their levels and
+# one for their dates per batch, and no more than a batch in memory.
+MAP_BATCH = 500
+
+
 def _learners(organization_id: int, team: str | None, job_family: str | None,
               members: Any = None) -> Any:
     stmt = (select(Membership.id, User.display_name, User.email, Membership.team,
@@ -268,19 +273,27 @@ def _answered() -> Any:
     return select(SkillLevel.id).where(SkillLevel.membership_id == Membership.id).exists()
 
 
-def _fill(rows: list[MapRow], levels: Iterable[Any], fw: SkillFramework,
-          organization_id: int) -> None:
-    """Give each row its cells, in framework order, with the targets of its job family."""
+def _fill(rows: list[MapRow], fw: SkillFramework) -> list[MapRow]:
+    """Give each row its cells, in framework order, with the targets of its job family; rows
+    of learners without levels keep ``cells`` at ``None``. Returns ``rows``.
+    """
+    if not rows:
+        return rows
     by_member: dict[int, dict[str, tuple[int, int | None]]] = {}
     attempt_of: dict[int, int] = {}
-    for mid, code, shown, pending, attempt_id in levels:
+    # Core rows on the session's connection: thousands of plain tuples need no ORM loading.
+    conn = db.session.connection()
+    # By membership alone (the rows are the organization's members): the unique index on
+    # (membership, competency) answers it, where the organization's index would be scanned.
+    for mid, code, shown, pending, attempt_id in conn.execute(
+            select(SkillLevel.membership_id, SkillLevel.competency, SkillLevel.shown,
+                   SkillLevel.pending, SkillLevel.attempt_id)
+            .where(SkillLevel.membership_id.in_([r.member_id for r in rows]))):
         by_member.setdefault(mid, {})[code] = (shown, pending)
         attempt_of[mid] = attempt_id
     # One small query for the dates, rather than joining attempts to every level row.
-    submitted = dict(db.session.execute(select(Attempt.id, Attempt.submitted_at).where(
-        Attempt.id.in_(set(attempt_of.values())))).all()) if len(attempt_of) <= 500 else dict(
-        db.session.execute(select(Attempt.id, Attempt.submitted_at).where(
-            Attempt.organization_id == organization_id, Attempt.status == SUBMITTED)).all())
+    submitted = dict(conn.execute(select(Attempt.id, Attempt.submitted_at).where(
+        Attempt.id.in_(set(attempt_of.values())))).all()) if attempt_of else {}
     codes = [c.code for c in fw.competencies]
     targets = targets_by_family(fw)
     for row in rows:
@@ -294,117 +307,153 @@ def _fill(rows: list[MapRow], levels: Iterable[Any], fw: SkillFramework,
             shown, pending = found.get(code, (0, None))
             cells.append(MapCell(code, shown, wanted.get(code, 0), pending))
         row.cells = cells
+    return rows
 
 
-def _levels_query(organization_id: int) -> Any:
-    stmt = (select(SkillLevel.membership_id, SkillLevel.competency, SkillLevel.shown,
-                   SkillLevel.pending, SkillLevel.attempt_id)
-            .where(SkillLevel.organization_id == organization_id))
-    return stmt
+def map_rows(organization_id: int, team: str | None = None, job_family: str | None = None,
+             members: Any = None, *, answered: bool | None = None, offset: int = 0,
+             limit: int | None = None) -> list[MapRow]:
+    """One page of the learners selected, by name, with their cells: those who answered
+    (``answered=True``), those who have not (``False``) or both (``None``).
+
+    ``members``, if given, is a select() of the membership ids to keep (a cohort).
+    """
+    stmt = _learners(organization_id, team, job_family, members)
+    if answered is not None:
+        stmt = stmt.where(_answered() if answered else ~_answered())
+    rows = [MapRow(*r) for r in db.session.execute(
+        stmt.order_by(User.display_name, User.id).offset(offset).limit(limit))]
+    fw = default_framework(organization_id) if answered is not False else None
+    return _fill(rows, fw) if fw is not None else rows
+
+
+def iter_map_rows(organization_id: int, team: str | None = None,
+                  job_family: str | None = None, members: Any = None) -> Iterator[MapRow]:
+    """Every learner selected, by name, with their cells, read :data:`MAP_BATCH` at a time
+    from one cursor: memory stays flat whatever the number of learners (the CSV streams it).
+    """
+    fw = default_framework(organization_id)
+    result = db.session.connection().execute(
+        _learners(organization_id, team, job_family, members)
+        .order_by(User.display_name, User.id), execution_options={"yield_per": MAP_BATCH})
+    for batch in result.partitions():
+        rows = [MapRow(*r) for r in batch]
+        yield from (_fill(rows, fw) if fw is not None else rows)
 
 
 def team_map(organization_id: int, team: str | None = None,
              job_family: str | None = None, members: Any = None) -> list[MapRow]:
-    """Every learner selected with their current levels against their targets, by name.
-
-    Reads the maintained ``skill_levels`` rows as plain columns: a map covers thousands of
-    learners. ``members``, if given, is a select() of the membership ids to keep (a cohort).
+    """Every learner selected with their current levels against their targets, by name (a
+    list: for a large organization walk :func:`iter_map_rows` or page :func:`map_rows`).
     """
-    selected = members
-    members = _learners(organization_id, team, job_family, selected).order_by(
-        User.display_name, User.id)
-    rows = [MapRow(*r) for r in db.session.execute(members)]
-    fw = default_framework(organization_id)
-    if fw is None or not rows:
-        return rows
-    levels = _levels_query(organization_id).join(
-        Membership, Membership.id == SkillLevel.membership_id)
-    if team:
-        levels = levels.where(Membership.team == team)
-    if job_family:
-        levels = levels.where(Membership.job_family == job_family)
-    if selected is not None:
-        levels = levels.where(Membership.id.in_(selected))
-    _fill(rows, db.session.execute(levels), fw, organization_id)
-    return rows
+    return list(iter_map_rows(organization_id, team, job_family, members))
 
 
 @dataclass
-class MapPage:
-    """One page of the team map, with what is said about everyone selected."""
+class MapSummary:
+    """What the map says of everyone selected, whatever the page shown."""
 
-    rows: list[MapRow]
+    learners: int  # selected, answered or not
     answered: int
-    averages: dict[str, float]
-    average_targets: dict[str, float]
-    missing: list[MapRow]  # the first of those who have not answered, by name
-    missing_count: int
+    averages: dict[str, float]  # shown level per competency over those who answered
+    average_targets: dict[str, float]  # their targets (job families may differ)
 
 
-def map_page(organization_id: int, team: str | None = None, job_family: str | None = None,
-             members: Any = None, *, page: int = 1, size: int = 200,
-             missing_shown: int = 200) -> MapPage:
-    """A page of learners who answered, with averages computed in SQL over all of them."""
-    base = _learners(organization_id, team, job_family, members)
-    answered = db.session.scalar(
-        select(func.count()).select_from(base.where(_answered()).subquery())) or 0
-    missing_count = db.session.scalar(
-        select(func.count()).select_from(base.where(~_answered()).subquery())) or 0
-    missing = [MapRow(*r) for r in db.session.execute(
-        base.where(~_answered()).order_by(User.display_name, User.id).limit(missing_shown))]
+def map_summary(organization_id: int, team: str | None = None, job_family: str | None = None,
+                members: Any = None) -> MapSummary:
+    """Counts and averages over every learner selected, computed in SQL (three queries).
+
+    An answered learner without a level for a competency counts as 0 there, as the map's cell
+    shows it.
+    """
+    flagged = _learners(organization_id, team, job_family, members).add_columns(
+        case((_answered(), 1), else_=0).label("answered")).subquery()
+    counts = db.session.execute(
+        select(flagged.c.job_family, flagged.c.answered, func.count())
+        .group_by(flagged.c.job_family, flagged.c.answered)).all()
+    families: dict[str | None, int] = {f: n for f, has, n in counts if has}
+    learners, answered = sum(n for *_, n in counts), sum(families.values())
     fw = default_framework(organization_id)
     if fw is None or not answered:
-        return MapPage([], answered, {}, {}, missing, missing_count)
-    rows = [MapRow(*r) for r in db.session.execute(
-        base.where(_answered()).order_by(User.display_name, User.id)
-        .offset((page - 1) * size).limit(size))]
-    _fill(rows, db.session.execute(_levels_query(organization_id).where(
-        SkillLevel.membership_id.in_([r.member_id for r in rows]))), fw, organization_id)
-
-    filters = [SkillLevel.organization_id == organization_id, Membership.role == Role.LEARNER]
+        return MapSummary(learners, answered, {}, {})
+    codes = [c.code for c in fw.competencies]
+    filters = [SkillLevel.organization_id == organization_id, Membership.role == Role.LEARNER,
+               SkillLevel.competency.in_(codes)]
     if team:
         filters.append(Membership.team == team)
     if job_family:
         filters.append(Membership.job_family == job_family)
     if members is not None:
         filters.append(Membership.id.in_(members))
-    averages = {code: float(avg) for code, avg in db.session.execute(
-        select(SkillLevel.competency, func.avg(SkillLevel.shown))
+    sums = dict(db.session.execute(
+        select(SkillLevel.competency, func.sum(SkillLevel.shown))
         .join(Membership, Membership.id == SkillLevel.membership_id)
-        .where(*filters).group_by(SkillLevel.competency))}
+        .where(*filters).group_by(SkillLevel.competency)).all())
     # Targets depend on the job family: weigh each family's targets by its learners.
-    answered_members = base.where(_answered()).subquery()
-    families = db.session.execute(
-        select(answered_members.c.job_family, func.count())
-        .group_by(answered_members.c.job_family))
     targets = targets_by_family(fw)
-    totals: dict[str, float] = {}
-    for family, count in families:
-        wanted = targets.get(family or "other") or targets.get("other") or {}
-        for c in fw.competencies:
-            totals[c.code] = totals.get(c.code, 0) + count * wanted.get(c.code, 0)
-    return MapPage(rows, answered, averages,
-                   {code: total / answered for code, total in totals.items()},
-                   missing, missing_count)
+    wanted = {f: targets.get(f or "other") or targets.get("other") or {} for f in families}
+    return MapSummary(
+        learners, answered, {code: float(sums.get(code) or 0) / answered for code in codes},
+        {code: sum(n * wanted[f].get(code, 0) for f, n in families.items()) / answered
+         for code in codes})
 
 
-def averages(rows: list[MapRow]) -> dict[str, float]:
-    """The average shown level per competency over learners who answered."""
-    return _average(rows, "level")
+@dataclass
+class MapPage:
+    """One page of the learners who answered, with the summary of everyone selected and the
+    first of those who have not answered, by name.
+    """
+
+    rows: list[MapRow]
+    page: int
+    pages: int
+    size: int
+    summary: MapSummary
+    missing: list[MapRow]
+    missing_count: int
+
+    @property
+    def answered(self) -> int:
+        """How many learners selected have answered (on every page)."""
+        return self.summary.answered
+
+    @property
+    def averages(self) -> dict[str, float]:
+        """The average shown level per competency over everyone selected who answered."""
+        return self.summary.averages
+
+    @property
+    def average_targets(self) -> dict[str, float]:
+        """The average target per competency over the same learners."""
+        return self.summary.average_targets
+
+    @property
+    def first(self) -> int:
+        """The rank of the page's first learner among those who answered (1-based)."""
+        return (self.page - 1) * self.size + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        """The rank of the page's last learner."""
+        return self.first + len(self.rows) - 1 if self.rows else 0
 
 
-def average_targets(rows: list[MapRow]) -> dict[str, float]:
-    """The average target per competency over the same learners (families may differ)."""
-    return _average(rows, "target")
-
-
-def _average(rows: list[MapRow], field: str) -> dict[str, float]:
-    answered = [r.cells for r in rows if r.cells]
-    totals: dict[str, int] = {}
-    for cells in answered:
-        for cell in cells:
-            totals[cell.code] = totals.get(cell.code, 0) + getattr(cell, field)
-    return {code: total / len(answered) for code, total in totals.items()}
+def map_page(organization_id: int, team: str | None = None, job_family: str | None = None,
+             members: Any = None, *, page: int = 1, size: int = 50,
+             missing_shown: int = 200) -> MapPage:
+    """Page ``page`` of ``size`` learners who answered (the last page when past it, the first
+    below 1), with the summary of everyone selected and the first ``missing_shown`` of those
+    who have not answered.
+    """
+    summary = map_summary(organization_id, team, job_family, members)
+    pages = max(1, -(-summary.answered // size))
+    page = min(max(page, 1), pages)
+    rows = map_rows(organization_id, team, job_family, members, answered=True,
+                    offset=(page - 1) * size, limit=size) if summary.answered else []
+    missing_count = summary.learners - summary.answered
+    missing = map_rows(organization_id, team, job_family, members, answered=False,
+                       limit=missing_shown) if missing_count else []
+    return MapPage(rows, page, pages, size, summary, missing, missing_count)
 
 
 def teams(organization_id: int) -> list[str]:

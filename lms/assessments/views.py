@@ -36,7 +36,9 @@ from lms.extensions import db
 T = TypeVar("T")
 
 bp = org_blueprint("skills", __name__)
-MAP_PAGE_SIZE = 200  # learners per page of the heat map (the CSV and the API give them all)
+# Learners per page of the heat map: 50 rows keep the page quick to render and to read on a
+# phone; the counts and averages, the CSV (streamed) and the API (paged) cover everyone.
+MAP_PAGE_SIZE = 50
 
 CAN_DO_LABELS = {
     scoring.CanDo.NEVER: _l("Never done it"),
@@ -300,20 +302,17 @@ def _cohort_members() -> tuple[int | None, Any]:
 @bp.route("/skills/map")
 @role_required(*MANAGER_ROLES)
 def team_map() -> Any:
-    """The team skill map: learners × competencies, with the organization's averages."""
+    """The team skill map: a page of learners × competencies, with the selection's averages."""
     org = current_organization()
     team, family = _map_filters()
     cohort, members = _cohort_members()
     fw = queries.default_framework(org.id)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    result = queries.map_page(org.id, team, family, members, page=page, size=MAP_PAGE_SIZE)
-    pages = max(1, -(-result.answered // MAP_PAGE_SIZE))
-    if page > pages:
-        page = pages
-        result = queries.map_page(org.id, team, family, members, page=page, size=MAP_PAGE_SIZE)
+    result = queries.map_page(org.id, team, family, members,
+                              page=request.args.get("page", 1, type=int) or 1,
+                              size=MAP_PAGE_SIZE)
     return render_template(
-        "assessments/team_map.html", rows=result.rows, answered_count=result.answered,
-        page=page, pages=pages, framework=fw, competencies=fw.competencies if fw else [],
+        "assessments/team_map.html", result=result, rows=result.rows, framework=fw,
+        competencies=fw.competencies if fw else [],
         averages=result.averages, targets=result.average_targets,
         teams=queries.teams(org.id), families=queries.job_families(org.id), team=team,
         job_family=family, family_labels=defs.JOB_FAMILY_LABELS, level_names=_level_names(),
@@ -341,21 +340,22 @@ def _map_signals(organization_id: int, rows: list[queries.MapRow]
 @bp.route("/skills/map.csv")
 @role_required(*MANAGER_ROLES)
 def team_map_csv() -> Any:
-    """The team skill map as CSV (one row per learner, shown levels and targets)."""
+    """The team skill map as CSV (one row per learner, shown levels and targets), streamed."""
     org = current_organization()
     team, family = _map_filters()
-    rows = queries.team_map(org.id, team, family, _cohort_members()[1])
+    rows = queries.iter_map_rows(org.id, team, family, _cohort_members()[1])
     fw = queries.default_framework(org.id)
     codes = [c.code for c in fw.competencies] if fw else []
     header = (["name", "email", "team", "job_family", "answered_at"]
               + codes + [f"{c}_target" for c in codes])
+    blank = [""] * (2 * len(codes))  # not answered: empty cells, not zeros
+    # A row's cells are in framework order, one per code: the columns read from them.
     lines = (
         [r.name, r.email, r.team or "", r.job_family or "",
          r.submitted_at.isoformat() if r.submitted_at else ""]
-        + [r.levels.get(c, 0) if r.answered else "" for c in codes]
-        + [r.targets.get(c, "") if r.answered else "" for c in codes]
+        + ([x.level for x in r.cells] + [x.target for x in r.cells] if r.cells else blank)
         for r in rows)
-    return csvexport.download(f"skill-map-{org.slug}.csv", header, lines)
+    return csvexport.stream(f"skill-map-{org.slug}.csv", header, lines)
 
 
 @bp.route("/skills/learners/<int:membership_id>")

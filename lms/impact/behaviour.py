@@ -109,7 +109,8 @@ def signals_of(activity: Activity, weeks: int = WEEKS) -> dict[str, ActivitySign
 
 def signals(organization_id: int, user_ids: list[int]) -> dict[int, dict[str, ActivitySignal]]:
     """Signals per consenting person (others have none: nothing of theirs is counted)."""
-    counted = [u for u in user_ids if u in comparison.consenting_learners(organization_id)]
+    consenting = comparison.consenting_learners(organization_id)  # once, not once per person
+    counted = [u for u in user_ids if u in consenting]
     counts = activity_counts(organization_id, counted) if counted else {}
     return {u: signals_of(counts.get(u, Activity())) for u in counted}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -34,3 +35,20 @@ def answer_as() -> Any:
                     set(overclaim))
 
     return answer
+
+
+@pytest.fixture()
+def take(questionnaire: Any, answer_as: Any) -> Any:
+    """Return ``take(user, levels, overclaim=(), days_ago=0)``: a submitted attempt of the
+    user's first membership."""
+
+    def do(user: Any, levels: dict[str, int], overclaim: Any = (), days_ago: int = 0) -> Any:
+        attempt, _ = services.start_attempt(membership=user.memberships[0],
+                                            questionnaire=questionnaire)
+        answer_as(attempt, levels, overclaim)
+        services.submit_attempt(attempt=attempt)
+        attempt.submitted_at = attempt.submitted_at - timedelta(days=days_ago)
+        db.session.commit()
+        return attempt
+
+    return do

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 
 import pytest
 from markupsafe import escape
@@ -24,21 +23,6 @@ def _member(user):
 @pytest.fixture()
 def org(create_org, content):
     return create_org(slug="lumiere")
-
-
-@pytest.fixture()
-def take(questionnaire, answer_as):
-    """Return ``take(user, levels, overclaim=(), days_ago=0)``: a submitted attempt."""
-
-    def do(user, levels, overclaim=(), days_ago=0):
-        attempt, _ = services.start_attempt(membership=_member(user), questionnaire=questionnaire)
-        answer_as(attempt, levels, overclaim)
-        services.submit_attempt(attempt=attempt)
-        attempt.submitted_at = attempt.submitted_at - timedelta(days=days_ago)
-        db.session.commit()
-        return attempt
-
-    return do
 
 
 def test_results_show_levels_targets_gaps_and_what_to_do_next(client, login, create_user, org,
