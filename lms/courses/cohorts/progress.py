@@ -298,6 +298,12 @@ def _void_derived(enrollment: Enrollment, activity_id: str) -> None:
     """Void the completion Relais derived for an activity that is no longer complete, so the
     store (and any LRS it forwards to) says the same as the progress.
     """
+    # A completion derived earlier in this batch is not stored yet: drop it instead.
+    pending = _pending(enrollment.organization_id, create=False)
+    if pending:
+        pending[:] = [st for st in pending if not (
+            st["object"]["id"] == activity_id and st["verb"]["id"] == xs.COMPLETED["id"]
+            and st["context"].get("registration") == enrollment.id)]
     rows = db.session.execute(select(Statement.statement_id, Statement.data).where(
         Statement.organization_id == enrollment.organization_id,
         Statement.registration == enrollment.id, Statement.object_activity_id == activity_id,
@@ -313,6 +319,34 @@ def _void_derived(enrollment: Enrollment, activity_id: str) -> None:
 
 
 def _record(sts: list[dict[str, Any]], enrollment: Enrollment) -> None:
+    """Record derived statements: while a batch is projected, together with the others the
+    batch derives, once every statement of it has been seen (an attendance sheet completes
+    the module of dozens of learners: one ``record()`` call, not one per learner).
+    """
+    pending = _pending(enrollment.organization_id, create=True)
+    if pending is None:
+        _record_now(sts, enrollment.organization_id)
+    else:
+        pending.extend(sts)
+
+
+def _pending(organization_id: int, *, create: bool) -> list[dict[str, Any]] | None:
+    """The derived statements waiting for the end of the batch being projected (None outside
+    a batch, or when none waits and ``create`` is false).
+    """
+    memo = projections.batch_memo()
+    if memo is None:
+        return None
+    key = ("courses.derived", organization_id)
+    if key not in memo and create:
+        waiting: list[dict[str, Any]] = []
+        memo[key] = waiting
+        projections.after_batch(lambda: _record_now(waiting, organization_id))
+    return memo.get(key)  # type: ignore[no-any-return]
+
+
+def _record_now(sts: list[dict[str, Any]], organization_id: int) -> None:
     from lms.xapi.record import record
 
-    record(sts, organization_id=enrollment.organization_id)
+    if sts:
+        record(sts, organization_id=organization_id)
