@@ -9,7 +9,6 @@ package's ``completed`` and a voiding all take the same path and give the same a
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
@@ -36,8 +35,8 @@ from lms.courses.signals import enrollment_completed
 from lms.extensions import db
 from lms.xapi import projections
 from lms.xapi.agents import agent_key
-from lms.xapi.builders import agent_for_user
 from lms.xapi.models import Statement, StatementIndex
+from lms.xapi.record import loads
 from lms.xapi.validation import VOIDED
 
 # Other activity ids that stand for a module (an uploaded xAPI package's root activity):
@@ -172,7 +171,9 @@ def _project(items: list[tuple[dict[str, Any], set[int]]], organization_id: int,
                     pairs.setdefault((enrollment.id, module.id), (enrollment, module))
     token = _DERIVED.set([])
     try:
-        _refresh_many(list(pairs.values()), memo)
+        # Its writes are flushed where they are read again: no flush before every read.
+        with db.session.no_autoflush:
+            _refresh_many(list(pairs.values()), memo)
         derived = _DERIVED.get() or []
     finally:
         _DERIVED.reset(token)
@@ -257,14 +258,19 @@ def _learner_statements(enrollments: list[Enrollment]) -> dict[str, list[dict[st
     if not enrollments:
         return {}
     organization_id = enrollments[0].organization_id
-    users = {membership_id: user for membership_id, user in db.session.execute(
-        select(Membership.id, User).join(User, Membership.user_id == User.id).where(
-            Membership.id.in_({e.membership_id for e in enrollments})))}
-    # The learner as Relais names them, or by e-mail address (external content often does).
+    users = {membership_id: (user_id, email)
+             for membership_id, user_id, email in db.session.execute(
+                 select(Membership.id, User.id, User.email)
+                 .join(User, Membership.user_id == User.id)
+                 .where(Membership.id.in_({e.membership_id for e in enrollments})))}
+    base_url = current_app.config["BASE_URL"]
+    # The learner as Relais names them (see agent_for_user), or by e-mail address (external
+    # content often does).
     keys: dict[str, set[str]] = {}  # agent key → enrolment ids
     for e in enrollments:
-        user = users[e.membership_id]
-        for key in (agent_key(agent_for_user(user)), agent_key({"mbox": f"mailto:{user.email}"})):
+        user_id, email = users[e.membership_id]
+        for key in (agent_key({"account": {"homePage": base_url, "name": str(user_id)}}),
+                    agent_key({"mbox": f"mailto:{email}"})):
             keys.setdefault(key, set()).add(e.id)
     base = (select(Statement.pk, Statement.data, StatementIndex.key)
             .join(StatementIndex, StatementIndex.statement_pk == Statement.pk)
@@ -281,8 +287,14 @@ def _learner_statements(enrollments: list[Enrollment]) -> dict[str, list[dict[st
     for pk, data, key in db.session.execute(by_actor):
         for enrollment_id in keys[key]:
             rows[enrollment_id][pk] = data
+    # Parsed once each (a statement without registration counts for every enrolment of its
+    # learner), with the store's own parser.
     parsed: dict[int, dict[str, Any]] = {}
-    return {enrollment_id: [parsed.setdefault(pk, json.loads(found[pk])) for pk in sorted(found)]
+    for found in rows.values():
+        for pk, data in found.items():
+            if pk not in parsed:
+                parsed[pk] = loads(data)
+    return {enrollment_id: [parsed[pk] for pk in sorted(found)]
             for enrollment_id, found in rows.items()}
 
 
@@ -401,7 +413,7 @@ def _void_derived(enrollment: Enrollment, activity_id: str) -> None:
         Statement.organization_id == enrollment.organization_id,
         Statement.registration == enrollment.id, Statement.object_activity_id == activity_id,
         Statement.verb_id == xs.COMPLETED["id"], Statement.voided.is_(False)))
-    ids = [row.statement_id for row in rows if xs.is_derived(json.loads(row.data))]
+    ids = [row.statement_id for row in rows if xs.is_derived(loads(row.data))]
     if ids:
         _record([{"actor": {"objectType": "Agent", "name": "Relais",
                             "account": {"homePage": current_app.config["BASE_URL"],
