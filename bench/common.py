@@ -310,7 +310,8 @@ class Server:
         self.proc = subprocess.Popen(
             [RELAIS, "serve", "--port", str(self.port)],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
-        deadline = time.time() + 30
+        # Generous: on a busy machine gunicorn and its workers take a while to import Relais.
+        deadline = time.time() + 180
         while time.time() < deadline:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
