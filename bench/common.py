@@ -320,6 +320,9 @@ class Server:
                     return
             except OSError:
                 time.sleep(0.2)
+        # Not left running (its workers and job runners would weigh on every later measure).
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
         raise SystemExit(f"server did not start; see {self.log.name}")
 
     def cpu_seconds(self) -> float:
