@@ -318,8 +318,9 @@ class Server:
         if wait:
             self.wait_ready()
 
-    def wait_ready(self, seconds: float = 60) -> None:
-        """Return once the server answers (``wait=False`` starts several at once)."""
+    def wait_ready(self, seconds: float = 180) -> None:
+        """Return once the server answers (``wait=False`` starts several at once). Generous:
+        on a busy machine gunicorn and its workers take a while to import Relais."""
         deadline = time.time() + seconds
         while time.time() < deadline and self.proc.poll() is None:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
@@ -332,6 +333,8 @@ class Server:
             finally:
                 conn.close()
             time.sleep(0.2)
+        # Not left running (its workers and job runners would weigh on every later measure).
+        self.kill()
         raise SystemExit(f"server did not start; see {self.log.name}")
 
     def cpu_seconds(self) -> float:

@@ -14,8 +14,10 @@ Run::
     .venv/bin/python bench/xapi_ingest.py --statements 100000 \
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/relais_bench
 
-Targets (DESIGN.md §6): ≥ 10,000 statements/s in batches of 100 on SQLite, flat from empty to
-1,000,000; ≥ 500/s single POSTs; filtered GET p95 ≤ 20 ms at 1,000,000 statements.
+Targets (issue #18, SQLite and PostgreSQL): ≥ 10,000 statements/s in batches of 100, within
+20 % from empty to 1,000,000 stored; ≥ 800/s single POSTs; filtered GET p95 ≤ 10 ms at
+1,000,000 stored. Each rate is also given per CPU-second of the server's processes, and each
+GET kind with its server CPU: on a busy machine those are the figures to compare.
 """
 
 from __future__ import annotations
@@ -134,10 +136,10 @@ def measure_ingest(label: str, server: bench.Server, headers: dict[str, str], co
             "single_cpu": single_cpu}
 
 
-def measure_gets(port: int, headers: dict[str, str], corpus: Corpus, count: int
+def measure_gets(server: bench.Server, headers: dict[str, str], corpus: Corpus, count: int
                  ) -> dict[str, tuple[float, float]]:
     r = random.Random(11)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
     kinds = {
         "agent": lambda: {"agent": json.dumps(corpus.agent(r.randrange(corpus.learners)))},
         "verb": lambda: {"verb": r.choice(VERBS)},
@@ -153,6 +155,7 @@ def measure_gets(port: int, headers: dict[str, str], corpus: Corpus, count: int
     for name, params in kinds.items():
         timings = []
         returned = 0
+        cpu = server.cpu_seconds()
         for _ in range(count):
             query = urlencode({**params(), "limit": 100})
             start = time.perf_counter()
@@ -163,10 +166,12 @@ def measure_gets(port: int, headers: dict[str, str], corpus: Corpus, count: int
             if response.status != 200:
                 raise SystemExit(f"GET failed: {response.status} {body[:200]!r}")
             returned += len(json.loads(body)["statements"])
+        cpu_ms = 1000 * (server.cpu_seconds() - cpu) / count
         p50, p95 = bench.percentile(timings, 0.50), bench.percentile(timings, 0.95)
         results[name] = (p50, p95)
         print(f"  GET {name:<17} limit=100: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
-              f"(avg {returned / count:.0f} statements returned)")
+              f"server CPU {cpu_ms:5.1f} ms a GET (avg {returned / count:.0f} statements "
+              "returned)")
     conn.close()
     return results
 
@@ -247,7 +252,7 @@ def main() -> None:
         print("1. HTTP ingestion, empty store")
         empty = measure_ingest("empty", server, headers, corpus, args.batches,
                                args.singles, args.threads)
-        measure_gets(server.port, headers, corpus, max(20, args.queries // 5))
+        measure_gets(server, headers, corpus, max(20, args.queries // 5))
     finally:
         server.stop()
 
@@ -261,7 +266,7 @@ def main() -> None:
         full = measure_ingest("full", server, headers, corpus, args.batches,
                               args.singles, args.threads)
         print(f"4. Filtered GETs, {args.statements:,} stored")
-        gets = measure_gets(server.port, headers, corpus, args.queries)
+        gets = measure_gets(server, headers, corpus, args.queries)
     finally:
         server.stop()
 
@@ -270,14 +275,14 @@ def main() -> None:
     print(f"  batches of 100: {empty['batch']:,.0f}/s empty → {full['batch']:,.0f}/s at "
           f"{args.statements:,} ({change:+.0f} %)   target ≥ 10,000/s, within 20 %")
     print(f"  single POSTs:   {empty['single']:,.0f}/s empty → {full['single']:,.0f}/s   "
-          "target ≥ 500/s")
+          "target ≥ 800/s")
     cpu_change = (full["batch_cpu"] - empty["batch_cpu"]) / empty["batch_cpu"] * 100
     print(f"  per server CPU-second: batches {empty['batch_cpu']:,.0f} → "
           f"{full['batch_cpu']:,.0f} ({cpu_change:+.0f} %), singles {empty['single_cpu']:,.0f} → "
           f"{full['single_cpu']:,.0f}; load average now {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} CPUs (wall figures need an otherwise idle machine)")
     worst = max(p95 for _p50, p95 in gets.values())
-    print(f"  filtered GET p95 (worst filter): {worst:.1f} ms   target ≤ 20 ms")
+    print(f"  filtered GET p95 (worst filter): {worst:.1f} ms   target ≤ 10 ms")
 
 
 if __name__ == "__main__":

@@ -68,9 +68,13 @@ def remember_user_language(response: Any) -> Any:
     so the login page after logging out speaks the language their pages spoke (and not the
     browser's, which may differ: a French account on an English browser).
     """
+    if response.mimetype != "text/html":
+        # Before touching current_user: loading it costs a query, and the LRS and the API
+        # (thousands of requests a second) answer no pages.
+        return response
     languages = current_app.config["LANGUAGES"]
     locale = getattr(current_user, "locale", None) if current_user else None
-    if (response.mimetype == "text/html" and current_user and current_user.is_authenticated
+    if (current_user and current_user.is_authenticated
             and locale in languages
             and request.cookies.get(COOKIE) != locale):
         response.set_cookie(COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax",

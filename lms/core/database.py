@@ -83,6 +83,19 @@ def chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
         yield items[start:start + size]
 
 
+def run_sql(sql: str, params: tuple[Any, ...] = ()) -> Any:
+    """Run driver SQL written with ``?`` placeholders (turned into ``%s`` on PostgreSQL) in
+    the session's transaction; the driver's result (rows have attribute access).
+
+    For the small queries every request of a hot path runs (the LRS's credential check, its
+    write lock): building and compiling SQLAlchemy constructs would cost more than the query.
+    """
+    connection = db.session.connection()
+    if connection.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    return connection.exec_driver_sql(sql, params)
+
+
 def select_in(sql: str, organization_id: int, values: list[Any]) -> list[Any]:
     """Run ``sql`` (ending in ``IN``, with ``?`` for the organization) for every chunk of
     ``values``; rows have attribute access.

@@ -40,6 +40,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, literal, or_, select, update
 
 from lms.core import crypto
+from lms.core.database import run_sql
 from lms.core.errors import NotFound, ValidationFailed
 from lms.core.models import UTCDateTime, utcnow
 from lms.extensions import db
@@ -97,9 +98,10 @@ def external_lrs_for(organization_id: int) -> ExternalLrs | None:
 
 def forwarding_enabled(organization_id: int) -> bool:
     """Whether the organization forwards its statements to an external LRS."""
-    return bool(db.session.scalar(
-        select(ExternalLrs.id).where(ExternalLrs.organization_id == organization_id,
-                                     ExternalLrs.enabled.is_(True))))
+    # Driver SQL: every record() call asks (one statement POSTed alone included).
+    row = run_sql("SELECT enabled FROM xapi_external_lrs WHERE organization_id = ?",
+                  (organization_id,)).first()
+    return row is not None and bool(row.enabled)
 
 
 def enqueue(*, organization_id: int, statement_pks: list[int]) -> None:

@@ -9,18 +9,18 @@ import base64
 import hmac
 import io
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from sqlalchemy import bindparam, select
 from werkzeug.exceptions import HTTPException
 
 from lms.accounts.services import hash_token
+from lms.core.database import run_sql, time_processor
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
 from lms.extensions import db
-from lms.xapi.models import LrsCredential
 
 bp = Blueprint("xapi", __name__, url_prefix="/xapi")
 
@@ -39,7 +39,19 @@ def lrs_error(status: int, message: str) -> Response:
     return response
 
 
-def current_credential() -> LrsCredential:
+@dataclass(frozen=True)
+class Credential:
+    """The LRS credentials that authenticated a request (what the resources read of them)."""
+
+    id: int
+    organization_id: int
+    key: str
+    label: str
+    scope_agent: str | None
+    scope_registration: str | None
+
+
+def current_credential() -> Credential:
     """The credentials that authenticated this request."""
     return g.lrs_credential  # type: ignore[no-any-return]
 
@@ -49,11 +61,15 @@ def current_organization_id() -> int:
     return current_credential().organization_id
 
 
-# Built once: every LRS request runs it.
-_CREDENTIAL_BY_KEY = select(LrsCredential).where(LrsCredential.key == bindparam("key"))
+# Every LRS request runs it: plain driver SQL (building and compiling an ORM query cost more
+# than the lookup itself). Revocation and expiry are checked in the query, on every request,
+# so a revoked or expired credential is refused at once by every process.
+_CREDENTIAL_SQL = ("SELECT id, organization_id, key, label, scope_agent, scope_registration, "
+                   "secret_hash FROM xapi_credentials WHERE key = ? AND revoked_at IS NULL "
+                   "AND (expires_at IS NULL OR expires_at >= ?)")
 
 
-def authenticate_basic(header: str | None) -> LrsCredential | None:
+def authenticate_basic(header: str | None) -> Credential | None:
     """Return valid, unexpired credentials for an ``Authorization: Basic`` header, or None."""
     if not header or not header.lower().startswith("basic "):
         return None
@@ -61,14 +77,11 @@ def authenticate_basic(header: str | None) -> LrsCredential | None:
         key, _, secret = base64.b64decode(header[6:].strip()).decode().partition(":")
     except (ValueError, UnicodeDecodeError):
         return None
-    credential = db.session.scalar(_CREDENTIAL_BY_KEY, {"key": key})
-    if credential is None or credential.revoked_at is not None:
+    row = run_sql(_CREDENTIAL_SQL, (key, time_processor()(utcnow()))).first()
+    if row is None or not hmac.compare_digest(row.secret_hash, hash_token(secret)):
         return None
-    if credential.expires_at is not None and credential.expires_at < utcnow():
-        return None
-    if not hmac.compare_digest(credential.secret_hash, hash_token(secret)):
-        return None
-    return credential
+    return Credential(row.id, row.organization_id, row.key, row.label, row.scope_agent,
+                      row.scope_registration)
 
 
 # Form fields of the alternate request syntax that stand for headers (Communication 1.3).
@@ -164,7 +177,7 @@ def _install_alternate_syntax(state: Any) -> None:
         max_bytes=lambda: int(config["XAPI_MAX_STATEMENTS_BYTES"]))
 
 
-def credential_authority(credential: LrsCredential) -> dict[str, Any]:
+def credential_authority(credential: Credential) -> dict[str, Any]:
     """The authority set on statements sent with these credentials."""
     return {"objectType": "Agent", "name": credential.label,
             "account": {"homePage": f"{current_app.config['BASE_URL']}/xapi",

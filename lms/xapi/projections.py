@@ -29,6 +29,10 @@ The contract:
   batch and :func:`batch_memo` a dict that lives as long as the batch: a handler that reads
   something per statement reads it once for the batch instead (one query, not one per
   statement). Outside a dispatch both are None.
+- :func:`after_batch` runs a function once every handler has seen the whole batch (still in
+  ``record()`` and the caller's transaction): a handler that derives statements from the
+  batch collects them in the memo and records them together there, one ``record()`` call
+  for the batch instead of one per statement.
 """
 
 from __future__ import annotations
@@ -107,6 +111,7 @@ def dispatch(statement: dict[str, Any], *, organization_id: int, voided: bool = 
 class _Batch:
     statements: list[dict[str, Any]]
     memo: dict[Any, Any] = field(default_factory=dict)
+    after: list[Callable[[], None]] = field(default_factory=list)
 
 
 # The batch being dispatched (a context variable: each request and nested record() has its own).
@@ -116,11 +121,15 @@ _BATCH: ContextVar[_Batch | None] = ContextVar("relais_projection_batch", defaul
 @contextmanager
 def batch(statements: Iterable[dict[str, Any]]) -> Iterator[None]:
     """Dispatch ``statements`` as one batch (see :func:`batch_memo`); ``record()`` uses it."""
-    token = _BATCH.set(_Batch(list(statements)))
+    current = _Batch(list(statements))
+    token = _BATCH.set(current)
     try:
         yield
     finally:
         _BATCH.reset(token)
+    # Outside the batch: what they do (record derived statements) is a batch of its own.
+    for fn in current.after:
+        fn()
 
 
 def batch_statements() -> list[dict[str, Any]] | None:
@@ -135,3 +144,14 @@ def batch_memo() -> dict[Any, Any] | None:
     """
     current = _BATCH.get()
     return current.memo if current is not None else None
+
+
+def after_batch(fn: Callable[[], None]) -> None:
+    """Run ``fn`` once the batch being dispatched has been seen by every handler (see the
+    module docstring); outside a dispatch, run it now.
+    """
+    current = _BATCH.get()
+    if current is None:
+        fn()
+    else:
+        current.after.append(fn)

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from flask import current_app, has_app_context
-from sqlalchemy import false, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.core.database import (
@@ -24,6 +24,7 @@ from lms.core.database import (
     copy_rows,
     insert_rows,
     next_ids,
+    run_sql,
     select_matching,
     time_processor,
 )
@@ -365,10 +366,48 @@ def _references(organization_id: int, fresh: list[dict[str, Any]]) -> _Reference
     return _References(fresh_ids, targets, referrers, voided_now)
 
 
-def _statement_rows(organization_id: int, fresh: list[dict[str, Any]], refs: _References,
-                    now: datetime) -> tuple[list[dict[str, Any]],
-                                            dict[str, set[tuple[str, str]]],
-                                            list[dict[str, Any]]]:
+@dataclass
+class _Row:
+    """What a prepared statement stores: its row (``voided`` is set once the store has been
+    read), its index keys and the activities it names.
+    """
+
+    row: dict[str, Any]
+    index: set[tuple[str, str]]
+    activities: list[dict[str, Any]]
+
+
+def _rows(organization_id: int, prepared: list[dict[str, Any]], now: datetime
+          ) -> dict[str, _Row]:
+    """The store's row of each prepared statement, by lower-case id. Computed before the
+    store is read (and, on SQLite, locked): nothing here depends on it.
+    """
+    found: dict[str, _Row] = {}
+    for st in prepared:
+        obj = st["object"]
+        kind = obj.get("objectType", "Activity")
+        sid = st["id"].lower()
+        activities: list[dict[str, Any]] = []
+        index = index_rows(st, activities)
+        registration = (st.get("context") or {}).get("registration")
+        found[sid] = _Row({
+            "organization_id": organization_id, "statement_id": sid,
+            "actor_key": _agent_keys(st["actor"])[0], "verb_id": st["verb"]["id"],
+            "object_type": kind,
+            "object_activity_id": obj["id"] if kind == "Activity" else None,
+            "object_agent_key": _agent_keys(obj)[0] if kind in ("Agent", "Group") else None,
+            "object_statement_id": obj["id"].lower() if kind == "StatementRef" else None,
+            "registration": registration.lower() if registration else None,
+            "timestamp": validation.parse_timestamp(st["timestamp"], "timestamp"),
+            "stored": now, "voided": False, "data": dumps(st),
+        }, index, activities)
+    return found
+
+
+def _statement_rows(fresh: list[dict[str, Any]], refs: _References,
+                    computed: dict[str, _Row]) -> tuple[list[dict[str, Any]],
+                                                         dict[str, set[tuple[str, str]]],
+                                                         list[dict[str, Any]]]:
     """(the store's row of each new statement, its index keys by id, the activities it
     names). A statement is stored voided when the batch or a stored statement voids it.
     """
@@ -376,25 +415,14 @@ def _statement_rows(organization_id: int, fresh: list[dict[str, Any]], refs: _Re
     activities: list[dict[str, Any]] = []
     index_by_id: dict[str, set[tuple[str, str]]] = {}
     for st in fresh:
-        obj = st["object"]
-        kind = obj.get("objectType", "Activity")
         sid = st["id"].lower()
-        index_by_id[sid] = index_rows(st, activities)
+        found = computed[sid]
+        index_by_id[sid] = set(found.index)
+        activities.extend(found.activities)
         voided = st["verb"]["id"] != VOIDED and (
             sid in refs.voided_now
             or any(r.verb_id == VOIDED for r in refs.referrers.get(sid, ())))
-        rows.append({
-            "organization_id": organization_id, "statement_id": sid,
-            "actor_key": _agent_keys(st["actor"])[0], "verb_id": st["verb"]["id"],
-            "object_type": kind,
-            "object_activity_id": obj["id"] if kind == "Activity" else None,
-            "object_agent_key": _agent_keys(obj)[0] if kind in ("Agent", "Group") else None,
-            "object_statement_id": obj["id"].lower() if kind == "StatementRef" else None,
-            "registration": ((st.get("context") or {}).get("registration") or "").lower()
-            or None,
-            "timestamp": validation.parse_timestamp(st["timestamp"], "timestamp"),
-            "stored": now, "voided": voided, "data": dumps(st),
-        })
+        rows.append({**found.row, "voided": voided})
     return rows, index_by_id, activities
 
 
@@ -411,8 +439,7 @@ def _lock_store() -> None:
     """
     if db.session.get_bind().dialect.name == "sqlite":
         # A write that changes nothing takes the lock (SQLite has no SELECT … FOR UPDATE).
-        db.session.execute(update(Statement).where(false()).values(voided=Statement.voided)
-                           .execution_options(synchronize_session=False))
+        run_sql("UPDATE xapi_statements SET voided = voided WHERE 0 = 1")
 
 
 def _insert(organization_id: int, rows: list[dict[str, Any]]) -> dict[str, int] | None:
@@ -550,13 +577,14 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
                         authority=authority or system_authority(organization_id),
                         validated=validated)
     result_ids = [st["id"] for st in prepared]
+    computed = _rows(organization_id, prepared, now)
     _lock_store()
     for _attempt in range(_ATTEMPTS):
         fresh = _not_stored_yet(organization_id, prepared, received)
         if not fresh:
             return result_ids
         refs = _references(organization_id, fresh)
-        rows, index_by_id, activities = _statement_rows(organization_id, fresh, refs, now)
+        rows, index_by_id, activities = _statement_rows(fresh, refs, computed)
         inserted = _insert(organization_id, rows)
         if inserted is not None:
             pk_by_id = inserted

@@ -127,3 +127,33 @@ def test_a_sheet_racing_a_sign_in_is_a_409_on_the_api(enrolled, sheet, client, a
                        headers=api_token(w.trainer),
                        json={"marks": marks})
     assert again.status_code == 200 and again.get_json()["changed"] == 5
+
+
+def test_the_completions_a_sheet_derives_are_recorded_together(enrolled, sheet, client, login,
+                                                               monkeypatch):
+    # Every learner marked present completes the module: one record() call for all of their
+    # derived completions (after the sheet's own statements), not one per learner.
+    from lms.courses import statements as xs
+    from lms.xapi import record as store
+
+    w, s = enrolled, sheet
+    calls: list[int] = []
+    original = store.record
+
+    def counting(statements, **kwargs):
+        statements = list(statements)
+        if any(xs.is_derived(st) for st in statements):
+            calls.append(len(statements))
+        return original(statements, **kwargs)
+
+    monkeypatch.setattr(store, "record", counting)
+    login(w.trainer)
+    response = client.post(f"/o/acme/sessions/{s.id}/attendance",
+                           data=_form(s, w.enrollments[:3], "present"))
+    assert response.status_code == 302
+    assert calls == [3]
+    module_iri = xs.iri("module", w.module("lancement").id)
+    completed = db.session.scalars(select(Statement.registration).where(
+        Statement.verb_id == xs.COMPLETED["id"], Statement.object_activity_id == module_iri,
+        Statement.voided.is_(False)))
+    assert sorted(completed) == sorted(e.id for e in w.enrollments[:3])

@@ -151,3 +151,26 @@ def test_builders_make_statements_the_lrs_accepts(create_user: Callable[..., Any
     assert stored["actor"]["account"] == {"homePage": "http://relais.test", "name": str(user.id)}
     assert stored["context"]["extensions"] == {
         "http://relais.test/xapi/extensions/organization": org.slug}
+
+
+def test_after_batch_runs_once_every_statement_of_the_batch_was_projected(org: Any) -> None:
+    # A handler deriving statements records them together once the batch has been seen.
+    events: list[str] = []
+
+    def handler(statement: dict[str, Any], *, organization_id: int, voided: bool) -> None:
+        events.append(statement["id"])
+        memo = projections.batch_memo()
+        assert memo is not None
+        if "derived" not in memo:
+            memo["derived"] = True
+            projections.after_batch(lambda: events.append("after"))
+
+    projections.register(handler, verbs={COMPLETED})
+    try:
+        ids = record([make(), make(), make()], organization_id=org.id)
+    finally:
+        projections.unregister(handler)
+    assert events == [*ids, "after"]
+    # Outside a dispatch, nothing waits.
+    projections.after_batch(lambda: events.append("now"))
+    assert events[-1] == "now"

@@ -7,6 +7,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -85,6 +86,28 @@ def test_credentials_and_version_are_required(lrs: Lrs, client: FlaskClient) -> 
     old = {**lrs.headers, "X-Experience-API-Version": "0.9"}
     assert client.get("/xapi/statements", headers=old).status_code == 400
     assert client.get("/xapi/about").get_json()["version"][-1] == "1.0.3"
+
+
+def test_revoked_or_expired_credentials_are_refused_at_once(
+        client: FlaskClient, create_org: Callable[..., Any]) -> None:
+    # The credentials are read on every request (no cache): revoking or expiring them takes
+    # effect on the next request, in every serving process.
+    from lms.core.models import utcnow
+    from lms.xapi.models import LrsCredential
+
+    org = create_org()
+    pairs = [create_lrs_credentials(organization=org) for _ in range(2)]
+    db.session.commit()
+    clients = [Lrs(client, credential.key, secret) for credential, secret in pairs]
+    for lrs_client in clients:
+        assert lrs_client.post(statement()).status_code == 200
+    revoked, expired = (db.session.get(LrsCredential, credential.id) for credential, _ in pairs)
+    revoked.revoked_at = utcnow()
+    expired.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    for lrs_client in clients:
+        assert lrs_client.post(statement()).status_code == 401
+        assert lrs_client.get().status_code == 401
 
 
 def test_post_then_get_by_id_with_lrs_properties(lrs: Lrs) -> None:

@@ -1,0 +1,61 @@
+"""CPU per statement of ``POST /xapi/statements`` in one process; prints its figures.
+
+    .venv/bin/python bench/xapi_cpu.py [--batches 60] [--singles 600] [--database URL]
+
+The LRS's request path without the HTTP server: the corpus of ``bench/xapi_ingest.py`` posted
+through the test client, in batches of 100 and one statement at a time, with the CPU time of
+this one process (and of the PostgreSQL backend) next to the wall time. On a busy machine a
+server's CPU is hard to measure and the wall time means little; run it twice, alternating with
+the code it is compared with.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import common as bench
+from xapi_ingest import Corpus
+
+from lms.accounts import services as accounts
+from lms.extensions import db
+from lms.xapi.services import create_lrs_credentials
+
+
+def main() -> None:
+    args = bench.options(batches=60, singles=600).parse_args()
+    app = bench.bench_app(args.database, wipe=bool(args.database), RATELIMIT_ENABLED=False)
+    with app.app_context():
+        org = accounts.create_organization(slug="bench", name="Bench")
+        credential, secret = create_lrs_credentials(organization=org, label="bench")
+        key = credential.key
+        db.session.commit()
+    token = base64.b64encode(f"{key}:{secret}".encode()).decode()
+    headers = {"Authorization": f"Basic {token}", "X-Experience-API-Version": "1.0.3",
+               "Content-Type": "application/json"}
+    client = app.test_client()
+    corpus = Corpus()
+
+    def post(bodies: list[bytes]) -> None:
+        for body in bodies:
+            response = client.post("/xapi/statements", data=body, headers=headers)
+            assert response.status_code == 200, response.get_data(as_text=True)[:300]
+
+    post([json.dumps(corpus.batch(100)).encode() for _ in range(5)])  # warm up
+    runs = [("batches of 100", [json.dumps(corpus.batch(100)).encode()
+                                for _ in range(args.batches)], 100),
+            ("single POSTs", [json.dumps(corpus.statement()).encode()
+                              for _ in range(args.singles)], 1)]
+    with app.app_context():
+        for label, bodies, size in runs:
+            timer = bench.CpuClock()
+            post(bodies)
+            count = len(bodies) * size
+            cpu = time.process_time() - timer.cpu
+            print(f"{label}: {count} statements, {count / timer.elapsed():,.0f}/s wall, "
+                  f"{1e6 * cpu / count:,.0f} µs of CPU a statement ({timer.note()})")
+
+
+if __name__ == "__main__":
+    main()
