@@ -6,6 +6,7 @@ wrong one; import from here instead.)
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socketserver
@@ -15,9 +16,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from lms.accounts.models import Membership, Organization, User
+from lms.extensions import db
+from lms.xapi.models import Statement
 
 PASSWORD = "correct horse battery"
 
@@ -129,13 +133,6 @@ def smtp_listener() -> Iterator[Any]:
 
 def statements_by_verb(verb_iri: str) -> list[dict[str, Any]]:
     """The stored statements with this verb, oldest first, as JSON."""
-    import json
-
-    from sqlalchemy import select
-
-    from lms.extensions import db
-    from lms.xapi.models import Statement
-
     rows = db.session.scalars(select(Statement.data).where(Statement.verb_id == verb_iri)
                               .order_by(Statement.pk))
     return [json.loads(row) for row in rows]

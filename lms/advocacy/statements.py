@@ -92,11 +92,9 @@ def to_share_seen(user: User, items: list[ContentItem], *, org_slug: str) -> dic
     """A member ``experienced`` the content open to share: the items shown are the context's
     ``other`` activities, so an LRS can tell who saw which item.
     """
-    other = [builders.activity_iri("content-item", item.id) for item in items]
-    context = builders.context(organization=org_slug)
-    if other:
-        context["contextActivities"] = {"other": [{"objectType": "Activity", "id": iri}
-                                                  for iri in other]}
+    context = builders.context(
+        organization=org_slug,
+        other=[builders.activity_iri("content-item", item.id) for item in items])
     obj = builders.activity("to-share", org_slug, {"fr-FR": "À partager", "en-US": "To share"})
     return builders.statement(builders.agent_for_user(user), "experienced", obj, context=context)
 

@@ -117,13 +117,15 @@ def activity(kind: str, ident: int | str, name: dict[str, str] | None = None,
 
 
 def context(*, registration: str | None = None, parent: list[str] | None = None,
-            grouping: list[str] | None = None, organization: str | None = None,
+            grouping: list[str] | None = None, other: list[str] | None = None,
+            organization: str | None = None,
             extensions: dict[str, Any] | None = None) -> dict[str, Any]:
     """A statement context as Relais writes it (see the module docstring).
 
     :param registration: the enrolment id (a UUID).
     :param parent: activity ids of the parents (module, or program for a module).
     :param grouping: activity ids of the groupings (program, cohort).
+    :param other: activity ids of other related activities (the content items seen).
     :param organization: the organization's slug, kept as an extension.
     """
     ctx: dict[str, Any] = {"platform": "Relais"}
@@ -134,6 +136,8 @@ def context(*, registration: str | None = None, parent: list[str] | None = None,
         activities["parent"] = [{"objectType": "Activity", "id": a} for a in parent]
     if grouping:
         activities["grouping"] = [{"objectType": "Activity", "id": a} for a in grouping]
+    if other:
+        activities["other"] = [{"objectType": "Activity", "id": a} for a in other]
     if activities:
         ctx["contextActivities"] = activities
     exts = dict(extensions or {})

@@ -4,7 +4,6 @@ one enrolment with its progress; roles and organizations as on the pages."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from lms.accounts.models import Role
 from lms.courses.cohorts.services import create_cohort
 from lms.courses.sessions.models import Attendance, SessionRegistration
 from lms.extensions import db
-from lms.xapi.models import Statement
+from tests.support import statements_by_verb
 
 API = "/api/v1/orgs/acme"
 
@@ -27,9 +26,7 @@ def _day(days: int, hour: int) -> str:
 
 
 def statements(verb: str) -> list[dict]:
-    rows = db.session.scalars(select(Statement.data).where(
-        Statement.verb_id == f"http://adlnet.gov/expapi/verbs/{verb}").order_by(Statement.pk))
-    return [json.loads(r) for r in rows]
+    return statements_by_verb(f"http://adlnet.gov/expapi/verbs/{verb}")
 
 
 @pytest.fixture()

@@ -3,7 +3,6 @@ attendance per half-day, and the statements they record."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pytest
@@ -23,15 +22,13 @@ from lms.courses.sessions.services import (
     set_capacity,
 )
 from lms.extensions import db
-from lms.xapi.models import Statement
+from tests.support import statements_by_verb
 
 from .conftest import at
 
 
 def statements(verb: str) -> list[dict]:
-    rows = db.session.scalars(select(Statement.data).where(
-        Statement.verb_id == f"http://adlnet.gov/expapi/verbs/{verb}").order_by(Statement.pk))
-    return [json.loads(r) for r in rows]
+    return statements_by_verb(f"http://adlnet.gov/expapi/verbs/{verb}")
 
 
 def test_catalogue_loads_idempotently_and_copies_into_an_organization(world):

@@ -116,11 +116,16 @@ def test_cohort_page_shows_the_parrot_section(client, login, cohort_world):
     assert "75" in html
 
 
+def _days_ago(days: int) -> str:
+    """A recent day (ISO), so the events stay within any listing or retention window."""
+    return (utcnow() - timedelta(days=days)).date().isoformat()
+
+
 def test_text_through_the_csv_import_with_its_limit(cohort_world):
     org = cohort_world["org"]
     l1 = cohort_world["learners"][0]
     header = "email,network,kind,url,date,text\n"
-    good = f'{l1.email},linkedin,share,https://x.example/a,2026-01-05,"{OWN_1}"\n'
+    good = f'{l1.email},linkedin,share,https://x.example/a,{_days_ago(10)},"{OWN_1}"\n'
     result = csvimport.import_activity(organization=org, data=(header + good).encode())
     db.session.commit()
     assert result.created == 1
@@ -132,7 +137,8 @@ def test_text_through_the_csv_import_with_its_limit(cohort_world):
     db.session.commit()
     assert "cuivre" in db.session.scalar(db.select(AdvocacyEvent.text).where(
         AdvocacyEvent.url == "https://x.example/a"))
-    too_long = f"{l1.email},linkedin,share,https://x.example/b,2026-01-05,{'a' * (MAX_TEXT + 1)}\n"
+    too_long = (f"{l1.email},linkedin,share,https://x.example/b,{_days_ago(10)},"
+                f"{'a' * (MAX_TEXT + 1)}\n")
     with pytest.raises(csvimport.ImportRejected) as rejected:
         csvimport.import_activity(organization=org, data=(header + too_long).encode())
     assert rejected.value.errors[0][0] == 2
@@ -144,13 +150,13 @@ def test_text_through_the_api_exported_and_erased(client, api_token, cohort_worl
     l1 = cohort_world["learners"][0]
     headers = api_token(l1)
     created = client.post(f"/api/v1/orgs/{org.slug}/advocacy/events", headers=headers, json={
-        "network": "linkedin", "kind": "post", "occurred_at": "2026-01-06T10:00:00Z",
+        "network": "linkedin", "kind": "post", "occurred_at": f"{_days_ago(9)}T10:00:00Z",
         "url": "https://x.example/api", "text": OWN_2})
     assert created.status_code in (200, 201), created.get_json()
     listed = client.get(f"/api/v1/orgs/{org.slug}/advocacy/events", headers=headers).get_json()
     assert OWN_2 in [e["text"] for e in listed["items"]]
     bad = client.post(f"/api/v1/orgs/{org.slug}/advocacy/events", headers=headers, json={
-        "network": "linkedin", "kind": "post", "occurred_at": "2026-01-06T11:00:00Z",
+        "network": "linkedin", "kind": "post", "occurred_at": f"{_days_ago(9)}T11:00:00Z",
         "url": "https://x.example/api2", "text": "a" * (MAX_TEXT + 1)})
     assert bad.status_code == 422
     assert "text" in str(bad.get_json()["error"])
