@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, select
+from sqlalchemy import and_, case, func, literal_column, select, text, union_all
 
 from lms.accounts.models import Membership, Role
 from lms.advocacy.impact import DEFAULT_WEEKS, MIN_DAYS_AFTER, TrainingDate, training_dates
@@ -144,19 +144,36 @@ def consenting_learners(organization_id: int) -> set[int]:
         Membership.active.is_(True), Membership.user_id.in_(consent))))
 
 
+WINDOWS = ("before", "after")
+
+
 @dataclass
 class Activity:
     """The events of one training date's weeks, summed per person: :data:`METRICS` totals
-    before and after the date, and of some metrics per week relative to it (``-weeks`` …
-    ``weeks - 1``).
+    before and after the date (people without events in a window left out), and running
+    totals of some metrics week by week.
     """
 
     users: frozenset[int]
+    weeks: int
     weekly_metrics: tuple[str, ...]
     before: dict[int, list[int]]
     after: dict[int, list[int]]
-    # Metric of ``weekly_metrics`` → user id → totals per week, from week ``-weeks``.
-    weekly: dict[str, dict[int, list[int]]]
+    # Window → metric of ``weekly_metrics`` → user id → the totals of the window's events
+    # before the end of each of its weeks (the last one is the window's total): a week's
+    # total is the difference of two neighbours, a group's the difference of two column sums.
+    upto: dict[str, dict[str, dict[int, list[int]]]]
+
+    def weekly_sums(self, metric: str, people: Iterable[int]) -> list[int]:
+        """The totals of ``metric`` of ``people`` per week (``-weeks`` … ``weeks - 1``)."""
+        people = list(people)
+        out: list[int] = []
+        for window in WINDOWS:
+            per_user = self.upto[window][metric]
+            rows = [per_user[u] for u in people if u in per_user]
+            columns = [sum(c) for c in zip(*rows, strict=True)] if rows else [0] * self.weeks
+            out += [columns[0], *(b - a for a, b in zip(columns, columns[1:], strict=False))]
+        return out
 
 
 def _metric_parts(metric: str) -> tuple[Any, Any]:
@@ -179,41 +196,50 @@ def _sum_where(metric: str, *conditions: Any) -> Any:
 def activity(organization_id: int, users: Iterable[int], training: datetime, weeks: int,
              end: datetime, weekly_metrics: tuple[str, ...] = ()) -> Activity:
     """Per person of ``users``, :data:`METRICS` totals of their events in
-    ``[training - weeks, training)`` and ``[training, end)``, and the totals of
-    ``weekly_metrics`` per week relative to ``training``.
+    ``[training - weeks, training)`` and ``[training, end)``, and the running totals of
+    ``weekly_metrics`` week by week in each (see :class:`Activity`).
 
-    One query grouped by person, each figure a conditional sum: the people's ids are written
-    into it (no bound-parameter limit), so it reads their events from the index on
+    One statement: per window, a query grouped by person of plain sums (the running totals
+    aside), the two joined by ``UNION ALL``. The people's ids are written into it (no
+    bound-parameter limit), so each part reads its window's events from the index on
     (user_id, occurred_at, totals…) alone, in person order, with no sort, rather than every
-    event of the organization's weeks. The "before" totals are the whole period's less the
-    "after" ones (whole numbers: exact).
+    event of the organization's weeks. Measured at 1,000,000 events: one query over both
+    windows with "before" as conditional sums costs SQLite 40 % more, and grouping by person
+    *and week* returns seven times the rows and sorts them.
     """
     e = AdvocacyEvent
     ids = sorted(set(users))
     start = training - timedelta(weeks=weeks)
-    out = Activity(frozenset(ids), weekly_metrics, {}, {}, {m: {} for m in weekly_metrics})
+    out = Activity(frozenset(ids), weeks, weekly_metrics, {}, {},
+                   {w: {m: {} for m in weekly_metrics} for w in WINDOWS})
     if end <= start or not ids:
         return out
-    bounds = [training + timedelta(weeks=k) for k in range(-weeks, weeks + 1)]
-    columns = [*_metric_columns(), *[_sum_where(m, e.occurred_at >= training) for m in METRICS]]
-    for m in weekly_metrics:
-        columns += [_sum_where(m, e.occurred_at >= lo, e.occurred_at < hi)
-                    for lo, hi in zip(bounds, bounds[1:], strict=False)]
-    rows = db.session.connection().execute(
-        select(e.user_id, *columns)
-        .where(e.user_id.in_(bindparam("impact_users", ids, expanding=True,
-                                       literal_execute=True)),
-               e.organization_id == organization_id, e.occurred_at >= start,
-               e.occurred_at < end)
-        .group_by(e.user_id))
-    width, span = len(METRICS), 2 * weeks
-    for user_id, *figures in rows:
-        after = figures[width:2 * width]
-        out.before[user_id] = [t - a for t, a in zip(figures[:width], after, strict=True)]
-        out.after[user_id] = after
+    # Whole numbers from the database: written out, they cost a join instead of a literal
+    # rendered per id; the statement is not cached (its text differs for every group).
+    people = text(f"advocacy_events.user_id IN ({','.join(str(int(u)) for u in ids)})")
+    parts = []
+    for flag, (lo, hi, first) in enumerate(((start, min(training, end), start),
+                                            (training, end, training))):
+        if hi <= lo:
+            continue
+        inner = [first + timedelta(weeks=k) for k in range(1, weeks)]
+        parts.append(
+            select(e.user_id, literal_column(str(flag)), *_metric_columns(),
+                   *[_sum_where(m, e.occurred_at < at) for m in weekly_metrics for at in inner])
+            .where(people, e.organization_id == organization_id, e.occurred_at >= lo,
+                   e.occurred_at < hi)
+            .group_by(e.user_id))
+    statement = parts[0] if len(parts) == 1 else union_all(*parts)
+    rows = db.session.connection().execute(statement,
+                                           execution_options={"compiled_cache": None})
+    width, span = len(METRICS), weeks - 1
+    totals = (out.before, out.after)
+    for user_id, flag, *figures in rows:
+        sums = figures[:width]
+        totals[flag][user_id] = sums
         for n, m in enumerate(weekly_metrics):
-            at = 2 * width + n * span
-            out.weekly[m][user_id] = figures[at:at + span]
+            at = width + n * span
+            out.upto[WINDOWS[flag]][m][user_id] = [*figures[at:at + span], sums[_POSITION[m]]]
     return out
 
 
@@ -292,12 +318,6 @@ def _metric_columns() -> list[Any]:
             func.sum(e.signups), func.sum(e.leads), func.sum(e.hires)]
 
 
-def _with_values(totals: list[float], weights: dict[str, float]) -> list[float]:
-    if not weights:
-        return totals
-    return [*totals, sum(totals[_POSITION[m]] * w for m, w in weights.items())]
-
-
 def period_windows(training: TrainingDate, weeks: int,
                    now: datetime) -> tuple[dict[str, tuple[datetime, datetime]], dict[str, float]]:
     """The before and after windows around the training date (cut at ``now``) and their
@@ -311,11 +331,23 @@ def period_windows(training: TrainingDate, weeks: int,
     return windows, days
 
 
-def _person(user_id: int, found: Activity, weights: dict[str, float]) -> Person:
-    zero = [0.0] * len(METRICS)
-    before, after = found.before.get(user_id), found.after.get(user_id)
-    return Person(user_id, _with_values([*map(float, before)] if before else zero, weights),
-                  _with_values([*map(float, after)] if after else zero, weights))
+def _people(user_ids: Iterable[int], found: Activity, weights: dict[str, float]) -> list[Person]:
+    """Each person's totals before and after as numbers, with their value when the
+    organization has set any (zeros for people without events).
+    """
+    positions = [(_POSITION[m], w) for m, w in weights.items()]
+
+    def numbers(totals: list[int]) -> list[float]:
+        row = [*map(float, totals)]
+        if positions:
+            row.append(sum([row[k] * w for k, w in positions]))
+        return row
+
+    nothing = [0] * len(METRICS)
+    zero = numbers(nothing)
+    before, after = found.before, found.after
+    return [Person(u, numbers(before.get(u, nothing)), numbers(after.get(u, nothing)))
+            if u in before or u in after else Person(u, zero, zero) for u in user_ids]
 
 
 def compare_cohort(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
@@ -348,8 +380,8 @@ def compare_cohort(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
     found = roster.activity(treated_ids + control_ids, training.at, weeks,
                             result.windows["after"][1],
                             tuple(weights) if shown == VALUE else (shown,))
-    result.treated = [_person(u, found, weights) for u in treated_ids]
-    result.control = [_person(u, found, weights) for u in control_ids]
+    result.treated = _people(treated_ids, found, weights)
+    result.control = _people(control_ids, found, weights)
     if result.held:
         estimates = estimator.bootstrap(result.changes("treated"), result.changes("control"),
                                         level=level)
@@ -370,14 +402,14 @@ def event_study(found: Activity, treated: set[int], control: set[int], training:
     # Whole weeks only: a week just begun would read as a fall.
     shown = [k for k in range(-weeks, weeks) if training + timedelta(weeks=k + 1) <= now]
     parts = list(weights.items()) if metric == VALUE else [(metric, None)]
+    groups = [[found.weekly_sums(m, people) for m, _w in parts] for people in (treated, control)]
     out = []
     for k in shown:
         at = k + weeks
         sums = [0.0, 0.0]
-        for group, people in ((0, treated), (1, control)):
-            for m, weight in parts:
-                per_user = found.weekly[m]
-                total = sum(per_user[u][at] for u in people if u in per_user)
+        for group, per_metric in enumerate(groups):
+            for (_m, weight), weekly in zip(parts, per_metric, strict=True):
+                total = weekly[at] if weekly else 0
                 sums[group] += total if weight is None else float(total) * weight
         out.append((k, sums[0] / len(treated) if treated else 0.0,
                     sums[1] / len(control) if control else 0.0))
@@ -459,9 +491,9 @@ def compare_formats(cohort: Cohort, fmt: str, *, scope: str = "cohort",
         did = followed([eid for eid, _u in enrolled], fmt)
         found = roster.activity([uid for _e, uid in enrolled], training.at, weeks,
                                 windows["after"][1])
-        for eid, uid in enrolled:
-            (yes_rows if eid in did else no_rows).extend(
-                changes([_person(uid, found, weights)], days))
+        people = _people([uid for _e, uid in enrolled], found, weights)
+        for (eid, _u), row in zip(enrolled, changes(people, days), strict=True):
+            (yes_rows if eid in did else no_rows).append(row)
     result.yes, result.no = len(yes_rows), len(no_rows)
     if yes_rows or no_rows:
         result.estimates = dict(zip(metrics, estimator.bootstrap(yes_rows, no_rows,
