@@ -12,7 +12,7 @@ events of the compared weeks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,14 +52,23 @@ SCOPES = ("cohort", "program", "organization")
 
 
 @dataclass
-class Person:
-    """One person's totals per metric in the weeks before and after (a window's length may
-    differ from the other's while the "after" weeks still run).
+class Group:
+    """People compared and their totals per metric in the weeks before and after (a window's
+    length may differ from the other's while the "after" weeks still run), metric by metric:
+    ``before[k][i]`` is the total of metric ``k`` of person ``user_ids[i]``.
     """
 
-    user_id: int
-    before: list[float]
-    after: list[float]
+    user_ids: list[int] = field(default_factory=list)
+    before: list[list[float]] = field(default_factory=list)
+    after: list[list[float]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+    def changes(self, days: dict[str, float]) -> list[list[float]]:
+        """Per metric, each person's change per month (after minus before)."""
+        return [change_column(b, a, days["before"], days["after"])
+                for b, a in zip(self.before, self.after, strict=True)]
 
 
 @dataclass
@@ -75,8 +84,8 @@ class Comparison:
     level: float = estimator.DEFAULT_LEVEL
     windows: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
     days: dict[str, float] = field(default_factory=lambda: {"before": 0.0, "after": 0.0})
-    treated: list[Person] = field(default_factory=list)
-    control: list[Person] = field(default_factory=list)
+    treated: Group = field(default_factory=Group)
+    control: Group = field(default_factory=Group)
     estimates: dict[str, Estimate] = field(default_factory=dict)
     event_metric: str = "shares"
     # Per week relative to the training date (-N … N-1): (week, trained mean, control mean);
@@ -95,30 +104,32 @@ class Comparison:
         return self.days["after"] < MIN_DAYS_AFTER
 
     def changes(self, group: str) -> list[list[float]]:
-        """Each person's change per metric per month in ``group`` (``treated`` or
+        """Per metric, each person's change per month in ``group`` (``treated`` or
         ``control``), worked out once.
         """
         if group not in self._changes:
-            self._changes[group] = changes(self.treated if group == "treated" else self.control,
-                                           self.days)
+            self._changes[group] = (self.treated if group == "treated"
+                                    else self.control).changes(self.days)
         return self._changes[group]
 
     def mean_change(self, group: str, metric: str) -> float:
         """A group's mean change of ``metric`` per person per month."""
-        k = self.metrics.index(metric)
-        return estimator.mean([r[k] for r in self.changes(group)])
+        return estimator.mean(self.changes(group)[self.metrics.index(metric)])
 
 
-def changes(people: Iterable[Person], days: dict[str, float]) -> list[list[float]]:
-    """Each person's change per metric per month (after minus before)."""
-    before_days, after_days = days["before"], days["after"]
-    if before_days <= 0 or after_days <= 0:
-        return [estimator.changes(p.before, p.after, before_days, after_days) for p in people]
-    # estimator.changes written out (the same operations, so the same figures): it runs for
-    # thousands of people per page.
-    month = estimator.MONTH_DAYS
-    return [[a / after_days * month - b / before_days * month
-             for b, a in zip(p.before, p.after, strict=True)] for p in people]
+def change_column(before: Sequence[float], after: Sequence[float], before_days: float,
+                  after_days: float) -> list[float]:
+    """Each person's change per month of one metric: :func:`estimator.changes` column by
+    column (the same operations, so the same figures: it runs for thousands of people per
+    page).
+    """
+    if before_days > 0 and after_days > 0:
+        month = estimator.MONTH_DAYS
+        return [a / after_days * month - b / before_days * month
+                for b, a in zip(before, after, strict=True)]
+    per_month = estimator.per_month
+    return [per_month(a, after_days) - per_month(b, before_days)
+            for b, a in zip(before, after, strict=True)]
 
 
 def settings_of(organization_id: int) -> ImpactSettings | None:
@@ -331,23 +342,20 @@ def period_windows(training: TrainingDate, weeks: int,
     return windows, days
 
 
-def _people(user_ids: Iterable[int], found: Activity, weights: dict[str, float]) -> list[Person]:
-    """Each person's totals before and after as numbers, with their value when the
+def _group(user_ids: list[int], found: Activity, weights: dict[str, float]) -> Group:
+    """The people's totals before and after, metric by metric, with their value when the
     organization has set any (zeros for people without events).
     """
+    nothing = (0,) * len(METRICS)
     positions = [(_POSITION[m], w) for m, w in weights.items()]
-
-    def numbers(totals: list[int]) -> list[float]:
-        row = [*map(float, totals)]
+    group = Group(user_ids)
+    for window, found_rows in ((group.before, found.before), (group.after, found.after)):
+        rows = [found_rows.get(u, nothing) for u in user_ids]
+        window += [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in METRICS]
         if positions:
-            row.append(sum([row[k] * w for k, w in positions]))
-        return row
-
-    nothing = [0] * len(METRICS)
-    zero = numbers(nothing)
-    before, after = found.before, found.after
-    return [Person(u, numbers(before.get(u, nothing)), numbers(after.get(u, nothing)))
-            if u in before or u in after else Person(u, zero, zero) for u in user_ids]
+            # int × float is float(int) × float: the figures of the totals made numbers first.
+            window.append([sum([r[k] * w for k, w in positions]) for r in rows])
+    return group
 
 
 def compare_cohort(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
@@ -380,11 +388,11 @@ def compare_cohort(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
     found = roster.activity(treated_ids + control_ids, training.at, weeks,
                             result.windows["after"][1],
                             tuple(weights) if shown == VALUE else (shown,))
-    result.treated = _people(treated_ids, found, weights)
-    result.control = _people(control_ids, found, weights)
+    result.treated = _group(treated_ids, found, weights)
+    result.control = _group(control_ids, found, weights)
     if result.held:
-        estimates = estimator.bootstrap(result.changes("treated"), result.changes("control"),
-                                        level=level)
+        estimates = estimator.bootstrap_columns(result.changes("treated"),
+                                                result.changes("control"), level=level)
         result.estimates = dict(zip(metrics, estimates, strict=True))
     result.event_study = event_study(found, set(treated_ids), set(control_ids), training.at,
                                      weeks, result.event_metric, weights, now)
@@ -474,8 +482,8 @@ def compare_formats(cohort: Cohort, fmt: str, *, scope: str = "cohort",
     else:
         cohorts = [c for c in roster.cohorts
                    if scope == "organization" or c.program_id == cohort.program_id]
-    yes_rows: list[list[float]] = []
-    no_rows: list[list[float]] = []
+    yes: list[list[float]] = [[] for _ in metrics]
+    no: list[list[float]] = [[] for _ in metrics]
     for c in cohorts:
         training = roster.dates.get(c.id)
         if training is None:
@@ -491,11 +499,13 @@ def compare_formats(cohort: Cohort, fmt: str, *, scope: str = "cohort",
         did = followed([eid for eid, _u in enrolled], fmt)
         found = roster.activity([uid for _e, uid in enrolled], training.at, weeks,
                                 windows["after"][1])
-        people = _people([uid for _e, uid in enrolled], found, weights)
-        for (eid, _u), row in zip(enrolled, changes(people, days), strict=True):
-            (yes_rows if eid in did else no_rows).append(row)
-    result.yes, result.no = len(yes_rows), len(no_rows)
-    if yes_rows or no_rows:
-        result.estimates = dict(zip(metrics, estimator.bootstrap(yes_rows, no_rows,
-                                                                  level=level), strict=True))
+        split = [eid in did for eid, _u in enrolled]
+        columns = _group([uid for _e, uid in enrolled], found, weights).changes(days)
+        for column, yes_column, no_column in zip(columns, yes, no, strict=True):
+            for value, is_yes in zip(column, split, strict=True):
+                (yes_column if is_yes else no_column).append(value)
+    result.yes, result.no = len(yes[0]), len(no[0])
+    if result.yes or result.no:
+        result.estimates = dict(zip(metrics, estimator.bootstrap_columns(yes, no, level=level),
+                                    strict=True))
     return result

@@ -117,13 +117,15 @@ class _Normals:
         return out
 
 
-def _resampled_means(rows: Sequence[Sequence[float]], width: int, draws: int,
-                     rnd: random.Random, normals: _Normals) -> list[list[float]]:
-    """Per column of ``rows``, ``draws`` bootstrap means (people drawn with replacement)."""
-    n = len(rows)
+def _resampled_means(columns: Sequence[Sequence[float]], draws: int, rnd: random.Random,
+                     normals: _Normals) -> list[list[float]]:
+    """Per column (one value per person), ``draws`` bootstrap means (people drawn with
+    replacement, the same people for every column of a draw).
+    """
+    n = len(columns[0]) if columns else 0
     if n == 0:
-        return [[0.0] * draws for _ in range(width)]
-    columns = [[row[k] for row in rows] for k in range(width)]
+        return [[0.0] * draws for _ in columns]
+    width = len(columns)
     if n > EXACT_LIMIT:
         # The normal limit of the bootstrap mean: same centre, standard error s/√n; draw d of
         # column k is ``rnd.gauss(centre, error)`` made draw by draw, column by column.
@@ -133,7 +135,7 @@ def _resampled_means(rows: Sequence[Sequence[float]], width: int, draws: int,
         z = normals.take(draws * width)
         return [[m + d * s for d in z[k::width]]
                 for k, (m, s) in enumerate(zip(centres, errors, strict=True))]
-    out: list[list[float]] = [[] for _ in range(width)]
+    out: list[list[float]] = [[] for _ in columns]
     people = range(n)
     for _ in range(draws):
         # The same draws as int(random() * n) n times, made in C.
@@ -153,19 +155,31 @@ def bootstrap(treated: Sequence[Sequence[float]], control: Sequence[Sequence[flo
     :param treated: one row of changes per trained person.
     :param control: one row of changes per person of the comparison group.
     """
-    points = difference_in_differences(treated, control)
-    width = len(points)
+    width = len(treated[0]) if treated else len(control[0]) if control else 0
+    return bootstrap_columns([[row[k] for row in treated] for k in range(width)],
+                             [[row[k] for row in control] for k in range(width)],
+                             level=level, draws=draws, seed=seed)
+
+
+def bootstrap_columns(treated: Sequence[Sequence[float]], control: Sequence[Sequence[float]],
+                      *, level: float = DEFAULT_LEVEL, draws: int = DRAWS,
+                      seed: int = SEED) -> list[Estimate]:
+    """:func:`bootstrap` of changes given metric by metric: ``treated[k][i]`` is trained
+    person ``i``'s change of metric ``k`` (both groups have the same metrics).
+    """
+    points = [mean(t) - mean(c) for t, c in zip(treated, control, strict=True)]
     rnd = random.Random(seed)
     normals = _Normals(rnd)
-    t_means = _resampled_means(treated, width, draws, rnd, normals)
-    c_means = _resampled_means(control, width, draws, rnd, normals)
+    t_means = _resampled_means(treated, draws, rnd, normals)
+    c_means = _resampled_means(control, draws, rnd, normals)
+    sizes = {"treated": len(treated[0]) if treated else 0,
+             "control": len(control[0]) if control else 0}
     tail = (1 - level) / 2
     out = []
-    for k in range(width):
+    for k, point in enumerate(points):
         diffs = sorted(map(operator.sub, t_means[k], c_means[k]))
-        out.append(Estimate(low=percentile(diffs, tail), point=points[k],
-                            high=percentile(diffs, 1 - tail), treated=len(treated),
-                            control=len(control)))
+        out.append(Estimate(low=percentile(diffs, tail), point=point,
+                            high=percentile(diffs, 1 - tail), **sizes))
     return out
 
 
