@@ -168,12 +168,12 @@ class Activity:
     users: frozenset[int]
     weeks: int
     weekly_metrics: tuple[str, ...]
-    before: dict[int, list[int]]
-    after: dict[int, list[int]]
+    before: dict[int, tuple[int, ...]]
+    after: dict[int, tuple[int, ...]]
     # Window → metric of ``weekly_metrics`` → user id → the totals of the window's events
     # before the end of each of its weeks (the last one is the window's total): a week's
     # total is the difference of two neighbours, a group's the difference of two column sums.
-    upto: dict[str, dict[str, dict[int, list[int]]]]
+    upto: dict[str, dict[str, dict[int, tuple[int, ...]]]]
 
     def weekly_sums(self, metric: str, people: Iterable[int]) -> list[int]:
         """The totals of ``metric`` of ``people`` per week (``-weeks`` … ``weeks - 1``)."""
@@ -245,12 +245,14 @@ def activity(organization_id: int, users: Iterable[int], training: datetime, wee
                                            execution_options={"compiled_cache": None})
     width, span = len(METRICS), weeks - 1
     totals = (out.before, out.after)
-    for user_id, flag, *figures in rows:
-        sums = figures[:width]
+    # Tuples of whole numbers: the garbage collector stops following them at its first pass.
+    for row in rows:
+        user_id, flag = row[0], row[1]
+        sums = row[2:2 + width]
         totals[flag][user_id] = sums
         for n, m in enumerate(weekly_metrics):
-            at = width + n * span
-            out.upto[WINDOWS[flag]][m][user_id] = [*figures[at:at + span], sums[_POSITION[m]]]
+            at = 2 + width + n * span
+            out.upto[WINDOWS[flag]][m][user_id] = (*row[at:at + span], sums[_POSITION[m]])
     return out
 
 
