@@ -152,7 +152,7 @@ def consenting_learners(organization_id: int) -> set[int]:
     # Core rows (the session's connection): thousands of ids need no ORM loading.
     return set(db.session.connection().scalars(select(Membership.user_id).where(
         Membership.organization_id == organization_id, Membership.role == Role.LEARNER,
-        Membership.active.is_(True), Membership.user_id.in_(consent))))
+        Membership.active.is_(True), Membership.user_id.in_(consent))).all())
 
 
 WINDOWS = ("before", "after")
@@ -241,8 +241,9 @@ def activity(organization_id: int, users: Iterable[int], training: datetime, wee
                    e.occurred_at < hi)
             .group_by(e.user_id))
     statement = parts[0] if len(parts) == 1 else union_all(*parts)
-    rows = db.session.connection().execute(statement,
-                                           execution_options={"compiled_cache": None})
+    # All rows at once: the driver's fetchall, not a call per row.
+    rows = db.session.connection().execute(
+        statement, execution_options={"compiled_cache": None}).all()
     width, span = len(METRICS), weeks - 1
     totals = (out.before, out.after)
     # Tuples of whole numbers: the garbage collector stops following them at its first pass.
@@ -288,7 +289,7 @@ class Roster:
             .join(Membership, Membership.id == Enrollment.membership_id)
             .where(Enrollment.organization_id == organization_id,
                    Enrollment.status != WITHDRAWN)
-            .order_by(Enrollment.cohort_id, Membership.user_id, Enrollment.id))
+            .order_by(Enrollment.cohort_id, Membership.user_id, Enrollment.id)).all()
         for cohort_id, enrollment_id, user_id in rows:
             if cohort_id not in enrolled:
                 continue
