@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal_column, select, text, union_all
+from sqlalchemy import and_, bindparam, case, func, literal_column, select, text, union_all
 
 from lms.accounts.models import Membership, Role
 from lms.advocacy.impact import DEFAULT_WEEKS, MIN_DAYS_AFTER, TrainingDate, training_dates
 from lms.advocacy.kpis import DISTRIBUTING_KINDS
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.coaching.models import HELD, FollowUp
+from lms.core.database import collector_paused
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import COMPLETED as DONE
 from lms.courses.cohorts.models import FAILED as TRIED
@@ -204,6 +205,11 @@ def _sum_where(metric: str, *conditions: Any) -> Any:
     return func.sum(case((and_(*conditions), value), else_=0))
 
 
+def _written(value: Any) -> Any:
+    """``value`` written into the statement when it runs (typed by its comparison)."""
+    return bindparam(None, value, literal_execute=True)
+
+
 def activity(organization_id: int, users: Iterable[int], training: datetime, weeks: int,
              end: datetime, weekly_metrics: tuple[str, ...] = ()) -> Activity:
     """Per person of ``users``, :data:`METRICS` totals of their events in
@@ -226,7 +232,9 @@ def activity(organization_id: int, users: Iterable[int], training: datetime, wee
     if end <= start or not ids:
         return out
     # Whole numbers from the database: written out, they cost a join instead of a literal
-    # rendered per id; the statement is not cached (its text differs for every group).
+    # rendered per id; the statement is not cached (its text differs for every group). Its
+    # dates are written out too: with no parameter, a statement psycopg prepares after five
+    # runs keeps the plan made for its weeks (a generic plan tripled PostgreSQL's time).
     people = text(f"advocacy_events.user_id IN ({','.join(str(int(u)) for u in ids)})")
     parts = []
     for flag, (lo, hi, first) in enumerate(((start, min(training, end), start),
@@ -236,9 +244,10 @@ def activity(organization_id: int, users: Iterable[int], training: datetime, wee
         inner = [first + timedelta(weeks=k) for k in range(1, weeks)]
         parts.append(
             select(e.user_id, literal_column(str(flag)), *_metric_columns(),
-                   *[_sum_where(m, e.occurred_at < at) for m in weekly_metrics for at in inner])
-            .where(people, e.organization_id == organization_id, e.occurred_at >= lo,
-                   e.occurred_at < hi)
+                   *[_sum_where(m, e.occurred_at < _written(at)) for m in weekly_metrics
+                     for at in inner])
+            .where(people, e.organization_id == _written(organization_id),
+                   e.occurred_at >= _written(lo), e.occurred_at < _written(hi))
             .group_by(e.user_id))
     statement = parts[0] if len(parts) == 1 else union_all(*parts)
     # All rows at once: the driver's fetchall, not a call per row.
@@ -361,6 +370,7 @@ def _group(user_ids: list[int], found: Activity, weights: dict[str, float]) -> G
     return group
 
 
+@collector_paused()
 def compare_cohort(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS,
                    level: float = estimator.DEFAULT_LEVEL, event_metric: str = "shares",
                    now: datetime | None = None, roster: Roster | None = None) -> Comparison:
@@ -467,6 +477,7 @@ def followed(enrollment_ids: list[str], fmt: str) -> set[str]:
     return set(db.session.scalars(stmt.distinct()))
 
 
+@collector_paused()
 def compare_formats(cohort: Cohort, fmt: str, *, scope: str = "cohort",
                     weeks: int = DEFAULT_WEEKS, level: float = estimator.DEFAULT_LEVEL,
                     now: datetime | None = None, roster: Roster | None = None) -> FormatComparison:

@@ -57,35 +57,35 @@ def event_figure(result: comparison.Comparison) -> Any:
 
 @bp.get("/impact/cohorts/<int:cohort_id>")
 @role_required(*MANAGER_ROLES)
+# Tens of thousands of small objects without cycles (each person's totals, the bootstrap's
+# draws): the collections they triggered, each scanning the whole heap, took a third of the
+# page's time at 10,000 learners (docs/performance.md).
+@collector_paused()
 def cohort_page(cohort_id: int) -> Any:
     """A cohort against colleagues not yet trained, formats compared, and its ROI."""
     cohort = _cohort(cohort_id)
     weeks = clamp_weeks(request.args.get("weeks", 4))
-    # Tens of thousands of small objects without cycles (each person's totals, the
-    # bootstrap's draws): collections triggered by them would scan the whole heap, a third
-    # of the page's time at 10,000 learners (see docs/performance.md).
-    with collector_paused():
-        # Read once, shared by the estimate, the formats compared and the ROI.
-        roster = comparison.Roster.of(cohort.organization_id)
-        result = comparison.compare_cohort(
-            cohort, weeks=weeks, event_metric=_choice("metric", comparison.METRICS + (
-                comparison.VALUE,), "shares"), roster=roster)
-        fmt = _choice("format", comparison.FORMATS, "coached")
-        scope = _choice("scope", comparison.SCOPES, "cohort")
-        formats = comparison.compare_formats(cohort, fmt, scope=scope, weeks=weeks,
-                                             roster=roster) if result.held else None
-        settings = roster.settings
-        cohort_roi = roi.cohort_roi(result, roster) if result.held else None
-        copies = parrot.cohort_parrot(cohort, weeks=weeks, roster=roster)
-        return render_template(
-            "impact/cohort.html", cohort=cohort, weeks=weeks, result=result, formats=formats,
-            fmt=fmt, scope=scope, figure=event_figure(result), cohort_roi=cohort_roi,
-            settings=settings, currency=settings.currency if settings else "EUR",
-            wording=wording, min_group=comparison.estimator.MIN_GROUP,
-            level_percent=round(result.level * 100),
-            can_set=g.membership.role in (Role.HR, Role.ADMIN), parrot=copies,
-            parrot_rows=parrot.named_rows(copies), parrot_threshold=parrot.THRESHOLD,
-            parrot_min_words=parrot.MIN_WORDS)
+    # Read once, shared by the estimate, the formats compared and the ROI.
+    roster = comparison.Roster.of(cohort.organization_id)
+    result = comparison.compare_cohort(
+        cohort, weeks=weeks, event_metric=_choice("metric", comparison.METRICS + (
+            comparison.VALUE,), "shares"), roster=roster)
+    fmt = _choice("format", comparison.FORMATS, "coached")
+    scope = _choice("scope", comparison.SCOPES, "cohort")
+    formats = comparison.compare_formats(cohort, fmt, scope=scope, weeks=weeks,
+                                         roster=roster) if result.held else None
+    settings = roster.settings
+    cohort_roi = roi.cohort_roi(result, roster) if result.held else None
+    copies = parrot.cohort_parrot(cohort, weeks=weeks, roster=roster)
+    return render_template(
+        "impact/cohort.html", cohort=cohort, weeks=weeks, result=result, formats=formats,
+        fmt=fmt, scope=scope, figure=event_figure(result), cohort_roi=cohort_roi,
+        settings=settings, currency=settings.currency if settings else "EUR",
+        wording=wording, min_group=comparison.estimator.MIN_GROUP,
+        level_percent=round(result.level * 100),
+        can_set=g.membership.role in (Role.HR, Role.ADMIN), parrot=copies,
+        parrot_rows=parrot.named_rows(copies), parrot_threshold=parrot.THRESHOLD,
+        parrot_min_words=parrot.MIN_WORDS)
 
 
 @bp.get("/impact/cohorts/<int:cohort_id>/roi.pdf")
