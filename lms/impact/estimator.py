@@ -17,6 +17,7 @@ fast page.
 from __future__ import annotations
 
 import math
+import operator
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -88,26 +89,59 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
-def _resampled_means(rows: Sequence[Sequence[float]], width: int, draws: int,
-                     rnd: random.Random) -> list[list[float]]:
-    """``draws`` bootstrap means per column of ``rows`` (people drawn with replacement)."""
-    n = len(rows)
+class _Normals:
+    """Standard normal values, the very ones ``rnd.gauss()`` would give on a fresh generator
+    (Box-Muller pairs from the same ``random()`` draws, the second of a pair kept for the
+    next call), many at a time without a Python call per value.
+    """
+
+    def __init__(self, rnd: random.Random) -> None:
+        self.rnd = rnd
+        self.spare: float | None = None
+
+    def take(self, count: int) -> list[float]:
+        """The next ``count`` values."""
+        out: list[float] = []
+        if self.spare is not None:
+            out.append(self.spare)
+            self.spare = None
+        draw, log, sqrt, cos, sin = self.rnd.random, math.log, math.sqrt, math.cos, math.sin
+        two_pi = 2 * math.pi
+        for _ in range((count - len(out) + 1) // 2):
+            x2pi = draw() * two_pi
+            g2rad = sqrt(-2.0 * log(1.0 - draw()))
+            out.append(cos(x2pi) * g2rad)
+            out.append(sin(x2pi) * g2rad)
+        if len(out) > count:
+            self.spare = out.pop()
+        return out
+
+
+def _resampled_means(columns: Sequence[Sequence[float]], draws: int, rnd: random.Random,
+                     normals: _Normals) -> list[list[float]]:
+    """Per column (one value per person), ``draws`` bootstrap means (people drawn with
+    replacement, the same people for every column of a draw).
+    """
+    n = len(columns[0]) if columns else 0
     if n == 0:
-        return [[0.0] * width for _ in range(draws)]
-    columns = [[row[k] for row in rows] for k in range(width)]
+        return [[0.0] * draws for _ in columns]
+    width = len(columns)
     if n > EXACT_LIMIT:
-        # The normal limit of the bootstrap mean: same centre, standard error s/√n.
+        # The normal limit of the bootstrap mean: same centre, standard error s/√n; draw d of
+        # column k is ``rnd.gauss(centre, error)`` made draw by draw, column by column.
         centres = [mean(c) for c in columns]
-        errors = [math.sqrt(sum((v - m) ** 2 for v in c) / (n - 1) / n)
+        errors = [math.sqrt(sum([(v - m) ** 2 for v in c]) / (n - 1) / n)
                   for c, m in zip(columns, centres, strict=True)]
-        return [[rnd.gauss(m, s) for m, s in zip(centres, errors, strict=True)]
-                for _ in range(draws)]
-    out = []
+        z = normals.take(draws * width)
+        return [[m + d * s for d in z[k::width]]
+                for k, (m, s) in enumerate(zip(centres, errors, strict=True))]
+    out: list[list[float]] = [[] for _ in columns]
     people = range(n)
     for _ in range(draws):
         # The same draws as int(random() * n) n times, made in C.
         picks = rnd.choices(people, k=n)
-        out.append([sum(map(c.__getitem__, picks)) / n for c in columns])
+        for c, means in zip(columns, out, strict=True):
+            means.append(sum(map(c.__getitem__, picks)) / n)
     return out
 
 
@@ -121,18 +155,31 @@ def bootstrap(treated: Sequence[Sequence[float]], control: Sequence[Sequence[flo
     :param treated: one row of changes per trained person.
     :param control: one row of changes per person of the comparison group.
     """
-    points = difference_in_differences(treated, control)
-    width = len(points)
+    width = len(treated[0]) if treated else len(control[0]) if control else 0
+    return bootstrap_columns([[row[k] for row in treated] for k in range(width)],
+                             [[row[k] for row in control] for k in range(width)],
+                             level=level, draws=draws, seed=seed)
+
+
+def bootstrap_columns(treated: Sequence[Sequence[float]], control: Sequence[Sequence[float]],
+                      *, level: float = DEFAULT_LEVEL, draws: int = DRAWS,
+                      seed: int = SEED) -> list[Estimate]:
+    """:func:`bootstrap` of changes given metric by metric: ``treated[k][i]`` is trained
+    person ``i``'s change of metric ``k`` (both groups have the same metrics).
+    """
+    points = [mean(t) - mean(c) for t, c in zip(treated, control, strict=True)]
     rnd = random.Random(seed)
-    t_means = _resampled_means(treated, width, draws, rnd)
-    c_means = _resampled_means(control, width, draws, rnd)
+    normals = _Normals(rnd)
+    t_means = _resampled_means(treated, draws, rnd, normals)
+    c_means = _resampled_means(control, draws, rnd, normals)
+    sizes = {"treated": len(treated[0]) if treated else 0,
+             "control": len(control[0]) if control else 0}
     tail = (1 - level) / 2
     out = []
-    for k in range(width):
-        diffs = sorted(t[k] - c[k] for t, c in zip(t_means, c_means, strict=True))
-        out.append(Estimate(low=percentile(diffs, tail), point=points[k],
-                            high=percentile(diffs, 1 - tail), treated=len(treated),
-                            control=len(control)))
+    for k, point in enumerate(points):
+        diffs = sorted(map(operator.sub, t_means[k], c_means[k]))
+        out.append(Estimate(low=percentile(diffs, tail), point=point,
+                            high=percentile(diffs, 1 - tail), **sizes))
     return out
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from rapidfuzz import fuzz, process, utils
 from sqlalchemy import select
@@ -132,16 +132,16 @@ def cohort_parrot(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS, now: datetime |
         return result
     e = AdvocacyEvent
     start, end = windows["before"][0], max(windows["after"][1], training.at)
+    # The window of each event worked out by the database (no date read back per event).
     rows = db.session.execute(
-        select(e.user_id, e.kind, e.with_own_comment, e.text, e.occurred_at)
+        select(e.user_id, e.kind, e.with_own_comment, e.text, e.occurred_at >= training.at)
         .where(e.organization_id == org_id, e.user_id.in_(people),
                e.kind.in_(("post", "share")), e.occurred_at >= start, e.occurred_at < end)
         .order_by(e.occurred_at, e.id)).all()
     tallies: dict[int, dict[str, Tally]] = defaultdict(lambda: {w: Tally() for w in WINDOWS})
     texts: dict[str, list[tuple[int, str]]] = {w: [] for w in WINDOWS}
-    split = training.at
-    for user_id, kind, own, text, when in rows:
-        window = "after" if _aware(when) >= split else "before"
+    for user_id, kind, own, text, after in rows:
+        window = "after" if after else "before"
         tally = tallies[user_id][window]
         if kind == "share":
             tally.shares += 1
@@ -157,11 +157,6 @@ def cohort_parrot(cohort: Cohort, *, weeks: int = DEFAULT_WEEKS, now: datetime |
         for window, tally in per_window.items():
             result.totals[window].add(tally)
     return result
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite gives naive UTC datetimes back.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def named_rows(result: Parrot) -> list[tuple[int, dict[str, object]]]:

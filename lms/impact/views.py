@@ -17,6 +17,7 @@ from lms.accounts.authz import MANAGER_ROLES, current_organization, org_blueprin
 from lms.accounts.models import Role
 from lms.advocacy.impact import clamp_weeks
 from lms.core import charts
+from lms.core.database import collector_paused
 from lms.core.web import commit_or_mark, get_or_404
 from lms.courses.cohorts.models import Cohort
 from lms.impact import comparison, parrot, pdf, roi, services, wording
@@ -56,6 +57,10 @@ def event_figure(result: comparison.Comparison) -> Any:
 
 @bp.get("/impact/cohorts/<int:cohort_id>")
 @role_required(*MANAGER_ROLES)
+# Tens of thousands of small objects without cycles (each person's totals, the bootstrap's
+# draws): the collections they triggered, each scanning the whole heap, took a third of the
+# page's time at 10,000 learners (docs/performance.md).
+@collector_paused()
 def cohort_page(cohort_id: int) -> Any:
     """A cohort against colleagues not yet trained, formats compared, and its ROI."""
     cohort = _cohort(cohort_id)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import random
+
 import pytest
 
 from lms.impact import estimator, roi
@@ -58,6 +61,58 @@ def test_large_groups_use_the_normal_limit_around_the_same_point():
     assert e.low < e.point < e.high
     # The standard error of the difference is about 0.16 here: ±1.645 of it.
     assert e.high - e.low == pytest.approx(2 * 1.645 * 0.16, rel=0.15)
+
+
+def _bootstrap_value_by_value(treated, control, *, level=estimator.DEFAULT_LEVEL,
+                              draws=estimator.DRAWS):
+    """The bootstrap written the plain way, one draw and one value at a time: what the
+    estimator's column-by-column version must give to the last digit.
+    """
+    rnd = random.Random(estimator.SEED)
+
+    def means(rows, width):
+        n = len(rows)
+        if n == 0:
+            return [[0.0] * width for _ in range(draws)]
+        columns = [[row[k] for row in rows] for k in range(width)]
+        if n > estimator.EXACT_LIMIT:
+            centres = [sum(c) / n for c in columns]
+            errors = [math.sqrt(sum((v - m) ** 2 for v in c) / (n - 1) / n)
+                      for c, m in zip(columns, centres, strict=True)]
+            return [[rnd.gauss(m, s) for m, s in zip(centres, errors, strict=True)]
+                    for _ in range(draws)]
+        out = []
+        for _ in range(draws):
+            picks = rnd.choices(range(n), k=n)
+            out.append([sum(c[i] for i in picks) / n for c in columns])
+        return out
+
+    width = len((treated or control)[0])
+    t_means, c_means = means(treated, width), means(control, width)
+    tail = (1 - level) / 2
+    out = []
+    for k in range(width):
+        diffs = sorted(t[k] - c[k] for t, c in zip(t_means, c_means, strict=True))
+        out.append((estimator.percentile(diffs, tail), estimator.percentile(diffs, 1 - tail)))
+    return out
+
+
+@pytest.mark.parametrize(("treated", "control", "width", "draws"), [
+    (8, 6, 2, 1000),
+    (201, 250, 3, 999),  # an odd count of normal values: the spare one goes to the control
+    (6, 300, 9, 1000),
+    (150, 0, 2, 1000),
+])
+def test_the_bootstrap_gives_the_plain_ways_figures(treated, control, width, draws):
+    rnd = random.Random(5)
+    t = [[rnd.random() * 10 - 3 for _ in range(width)] for _ in range(treated)]
+    c = [[rnd.random() * 8 - 3 for _ in range(width)] for _ in range(control)]
+    expected = _bootstrap_value_by_value(t, c, draws=draws)
+    assert [(e.low, e.high) for e in estimator.bootstrap(t, c, draws=draws)] == expected
+    columns = estimator.bootstrap_columns([[r[k] for r in t] for k in range(width)],
+                                          [[r[k] for r in c] for k in range(width)],
+                                          draws=draws)
+    assert [(e.low, e.high) for e in columns] == expected
 
 
 @pytest.mark.parametrize(("low", "high", "treated", "control", "expected"), [
