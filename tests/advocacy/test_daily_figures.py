@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from lms.accounts import services as accounts
-from lms.accounts.models import Membership
+from lms.accounts.models import Membership, User
 from lms.advocacy import campaigns, csvimport, figures, kpis, queries, services
 from lms.advocacy.models import EVERYONE, AdvocacyDailyFigure, AdvocacyEvent
 from lms.advocacy.webhook import sign
@@ -46,6 +46,17 @@ def org(create_org, create_user):
     return org
 
 
+def alice_in(org) -> Membership:
+    """Alice's membership, found by her address: the organization's first membership would
+    be whichever row the database returns first without an ORDER BY — on PostgreSQL, where
+    an earlier test's deleted rows left free space (its index returns equal keys in the
+    order of their place in the table), that may be Bob's.
+    """
+    return db.session.scalar(select(Membership).join(User, User.id == Membership.user_id)
+                             .where(Membership.organization_id == org.id,
+                                    User.email == "alice@daily.example"))
+
+
 def day_row(organization_id: int, user_id: int, day: str) -> tuple[int, int]:
     """(events, clicks) of a person's (or everyone's) day, all networks and kinds."""
     f = AdvocacyDailyFigure
@@ -62,7 +73,7 @@ CSV = ("email;network;kind;url;date;clicks\n"
 
 
 def test_imports_and_re_imports_keep_the_figures(org):
-    alice = db.session.scalar(select(Membership).where(Membership.organization_id == org.id))
+    alice = alice_in(org)
     csvimport.import_activity(organization=org, data=CSV.encode())
     db.session.commit()
     assert day_row(org.id, alice.user_id, "2026-03-02") == (2, 6)
@@ -90,7 +101,7 @@ def test_an_event_moved_to_another_day_by_its_source_moves_its_figures(org):
 
 
 def test_webhook_api_manual_and_orm_writes_keep_the_figures(org, client, api_token):
-    alice = db.session.scalar(select(Membership).where(Membership.organization_id == org.id))
+    alice = alice_in(org)
     secret = services.rotate_webhook_secret(organization=org)
     db.session.commit()
     payload = {"email": "alice@daily.example", "network": "linkedin", "kind": "share",
@@ -155,7 +166,7 @@ def test_deleting_a_campaign_or_an_item_unlinks_the_figures(org):
 def test_erasure_moves_the_figures_with_the_events(org, create_org):
     from lms.privacy.services import erase_member
 
-    alice = db.session.scalar(select(Membership).where(Membership.organization_id == org.id))
+    alice = alice_in(org)
     accounts.add_member(organization=create_org(slug="ailleurs"), user=alice.user,
                         role="learner")
     csvimport.import_activity(organization=org, data=CSV.encode())
