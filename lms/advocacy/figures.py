@@ -52,6 +52,7 @@ from lms.advocacy.models import (
     METRICS,
     AdvocacyDailyFigure,
     AdvocacyEvent,
+    AdvocacyPersonMonth,
 )
 from lms.core.database import insert_rows, select_in
 from lms.extensions import db
@@ -63,9 +64,21 @@ KEY = ("organization_id", "user_id", "day", "network", "kind", "campaign_id",
        "content_item_id")
 SUMS = ("events", "with_own_comment", *METRICS)
 _PG_TYPES = {**dict.fromkeys(("user_id", "campaign_id", "content_item_id", *SUMS), "int[]"),
-             "day": "date[]"}
-_UPSERT = (f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET "
-           + ", ".join(f"{s} = {TABLE}.{s} + excluded.{s}" for s in SUMS))
+             "day": "date[]", "month": "date[]"}
+
+
+def _upsert(table: str, key: Sequence[str], sums: Sequence[str]) -> str:
+    return (f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+            + ", ".join(f"{s} = {table}.{s} + excluded.{s}" for s in sums))
+
+
+_UPSERT = _upsert(TABLE, KEY, SUMS)
+# Each person's month (lms.advocacy.models.AdvocacyPersonMonth): the leaderboard's sums.
+MONTHS = "advocacy_person_months"
+MONTH_KEY = ("organization_id", "user_id", "month")
+MONTH_SUMS = ("events", "with_own_comment", "clicks")
+_MONTH_UPSERT = _upsert(MONTHS, MONTH_KEY, MONTH_SUMS)
+_MONTH_PICK = [SUMS.index(name) for name in MONTH_SUMS]
 # The stored columns of an event that its figures depend on, as select_in reads them.
 _EVENT_COLUMNS = ("user_id", "occurred_at", "network", "kind", "campaign_id",
                   "content_item_id", "with_own_comment", *METRICS)
@@ -99,23 +112,44 @@ def _add(deltas: Deltas, organization_id: int, row: Any, sign: int) -> None:
             totals[n] += value
 
 
+def _months(deltas: Deltas) -> Deltas:
+    """The people's month changes (:data:`MONTHS`) of daily changes."""
+    months: Deltas = {}
+    for (organization_id, user_id, day, *_rest), values in deltas.items():
+        if user_id == EVERYONE:
+            continue
+        totals = months.setdefault((organization_id, user_id, day.replace(day=1)),
+                                   [0] * len(MONTH_SUMS))
+        for n, index in enumerate(_MONTH_PICK):
+            totals[n] += values[index]
+    return months
+
+
 def _apply(deltas: Deltas) -> None:
-    """Upsert the changes in one statement; rows whose events fell to none go."""
-    kept = [(key, values) for key, values in deltas.items() if any(values)]
+    """Upsert the changes of the daily figures and of the people's months, one statement
+    each; rows whose events fell to none go.
+    """
+    _upsert_rows(TABLE, KEY, SUMS, _UPSERT, deltas)
+    _upsert_rows(MONTHS, MONTH_KEY, MONTH_SUMS, _MONTH_UPSERT, _months(deltas))
+
+
+def _upsert_rows(table: str, key: Sequence[str], sums: Sequence[str], upsert: str,
+                 deltas: Deltas) -> None:
+    kept = [(k, values) for k, values in deltas.items() if any(values)]
     if not kept:
         return
-    changed = [(*key, *values) for key, values in kept]
+    changed = [(*k, *values) for k, values in kept]
     sqlite = db.session.connection().dialect.name == "sqlite"
     if sqlite:  # dates as the ISO text SQLAlchemy stores (the sqlite3 adapters are deprecated)
         changed = [(*row[:2], row[2].isoformat(), *row[3:]) for row in changed]
-    insert_rows(TABLE, (*KEY, *SUMS), changed, suffix=_UPSERT, pg_types=_PG_TYPES)
-    emptied = [row[:len(KEY)] for row, (_k, values) in zip(changed, kept, strict=True)
+    insert_rows(table, (*key, *sums), changed, suffix=upsert, pg_types=_PG_TYPES)
+    emptied = [row[:len(key)] for row, (_k, values) in zip(changed, kept, strict=True)
                if values[0] < 0]
     if emptied:
         mark = "?" if sqlite else "%s"
-        where = " AND ".join(f"{k} = {mark}" for k in KEY)
+        where = " AND ".join(f"{k} = {mark}" for k in key)
         db.session.connection().exec_driver_sql(
-            f"DELETE FROM {TABLE} WHERE {where} AND events <= 0", emptied)
+            f"DELETE FROM {table} WHERE {where} AND events <= 0", emptied)
 
 
 def _stored(organization_id: int, ids: Sequence[int]) -> list[Any]:
@@ -184,6 +218,7 @@ def rebuild(organization_id: int | None = None) -> int:
     connection = db.session.connection()
     where = "" if organization_id is None else f"WHERE organization_id = {int(organization_id)}"
     connection.exec_driver_sql(f"DELETE FROM {TABLE} {where}")
+    connection.exec_driver_sql(f"DELETE FROM {MONTHS} {where}")
     for sql in rebuild_sql(connection.dialect.name, where):
         connection.exec_driver_sql(sql)
     return int(connection.exec_driver_sql(f"SELECT count(*) FROM {TABLE} {where}").scalar()
@@ -191,8 +226,8 @@ def rebuild(organization_id: int | None = None) -> int:
 
 
 def rebuild_sql(dialect: str, where: str = "") -> list[str]:
-    """The two statements that fill the table from the events (per person, then everyone's
-    rows from them); the migration runs the same.
+    """The three statements that fill the tables from the events (per person, then
+    everyone's rows and the people's months from them); the migrations run the same.
     """
     day = ("date(occurred_at)" if dialect == "sqlite"
            else "CAST(occurred_at AT TIME ZONE 'UTC' AS date)")
@@ -211,7 +246,16 @@ def rebuild_sql(dialect: str, where: str = "") -> list[str]:
         + f" FROM {TABLE} WHERE user_id <> {EVERYONE}"
         + (f" AND {where[6:]}" if where else "")
         + f" GROUP BY organization_id, {others}")
-    return [per_person, everyone]
+    month = ("date(day, 'start of month')" if dialect == "sqlite"
+             else "CAST(date_trunc('month', day) AS date)")
+    months = (
+        f"INSERT INTO {MONTHS} ({', '.join((*MONTH_KEY, *MONTH_SUMS))}) "
+        f"SELECT organization_id, user_id, {month}, "
+        + ", ".join(f"sum({s})" for s in MONTH_SUMS)
+        + f" FROM {TABLE} WHERE user_id <> {EVERYONE}"
+        + (f" AND {where[6:]}" if where else "")
+        + f" GROUP BY organization_id, user_id, {month}")
+    return [per_person, everyone, months]
 
 
 def _orm_changes(session: Session, _context: Any) -> None:
@@ -361,3 +405,60 @@ def _shape(part: Part, where: list[Any]) -> Any:
         blank(t.content_item_id).label("content_item_id"),
         *[part.value(s).label(s) for s in ("events", "shares", "with_own_comment", *METRICS)],
     ).where(*where)
+
+
+class MonthPart(Part):
+    """The people's months, for the conditions of a :data:`Who` (the person's columns)."""
+
+    def __init__(self) -> None:
+        self.daily = True
+        self.table = AdvocacyPersonMonth
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def people(organization_id: int, *, since: datetime | None = None,
+           until: datetime | None = None, who: Who = lambda part: []) -> Subquery:
+    """Each person's ``events``, ``with_own_comment`` and ``clicks`` of ``[since, until)``
+    as rows (a person may have several; sum them by ``user_id``): the whole months from the
+    people's months (:data:`MONTHS`), the days around them from the daily figures and the cut
+    hours from the events (:func:`rows`). ``who`` may not ask for a campaign (the months have
+    none).
+    """
+    lo = first_whole_day(since) if since is not None else None
+    hi = day_of(until) if until is not None else None
+    first = _next_month(lo) if lo is not None and lo.day != 1 else lo
+    end = _month_start(hi) if hi is not None else None
+    if first is not None and end is not None and first >= end:
+        # No whole month: the days and hours alone.
+        return _people_of(rows(organization_id, since=since, until=until, who=who))
+    m = AdvocacyPersonMonth
+    where = [m.organization_id == organization_id, *who(MonthPart())]
+    if first is not None:
+        where.append(m.month >= first)
+    if end is not None:
+        where.append(m.month < end)
+    parts: list[Any] = [select(m.user_id, m.events, m.with_own_comment, m.clicks).where(*where)]
+    if since is not None and first is not None and _midnight(first) > since:
+        parts.append(_people_select(rows(organization_id, since=since, until=_midnight(first),
+                                         who=who)))
+    if until is not None and end is not None and _midnight(end) < until:
+        parts.append(_people_select(rows(organization_id, since=_midnight(end), until=until,
+                                         who=who)))
+    query: Any = union_all(*parts) if len(parts) > 1 else parts[0]
+    return query.subquery("people")
+
+
+def _people_select(figures: Subquery) -> Any:
+    return select(figures.c.user_id, figures.c.events, figures.c.with_own_comment,
+                  figures.c.clicks)
+
+
+def _people_of(figures: Subquery) -> Subquery:
+    return _people_select(figures).subquery("people")

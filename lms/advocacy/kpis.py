@@ -251,6 +251,17 @@ class Scope:
                             everyone=not by_person)
 
 
+    def people(self) -> Subquery:
+        """Each person's events, own comments and clicks in the scope, as rows to sum by
+        ``user_id``: :func:`figures.people` (whole months read once per person) unless a
+        campaign is asked for (the months have none).
+        """
+        if self.campaign_id is not None:
+            return self.figures(people=True)
+        return figures.people(self.organization_id, since=self.since, until=self.until,
+                              who=self.who)
+
+
 def _campaign_only(scope: Scope) -> figures.Who:
     def who(part: figures.Part) -> list[ColumnElement[bool]]:
         return [part.campaign_id == scope.campaign_id] if scope.campaign_id is not None else []
@@ -313,7 +324,7 @@ def overview(scope: Scope, *, limit: int = 10) -> Overview:
         if row.content_item_id is not None:
             _add(per_item.setdefault(row.content_item_id, {"shares": 0, "clicks": 0}),
                  {"shares": sums["shares"], "clicks": sums["clicks"]})
-    p = scope.figures(people=True)
+    p = scope.people()
     people = db.session.execute(
         select(p.c.user_id, _sum(p.c.events).label("events"),
                _sum(p.c.with_own_comment).label("own"), _sum(p.c.clicks).label("clicks"))

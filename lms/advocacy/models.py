@@ -252,3 +252,23 @@ class AdvocacyDailyFigure(Base):
     signups: Mapped[int] = mapped_column(Integer)
     leads: Mapped[int] = mapped_column(Integer)
     hires: Mapped[int] = mapped_column(Integer)
+
+
+class AdvocacyPersonMonth(Base):
+    """A person's events of one UTC calendar month summed (``month``: its first day): what
+    the leaderboard and the people counted read for the whole months of a long period, so
+    that "all time" or a year reads a row per active person and month, not one per
+    person-day (:mod:`lms.advocacy.figures` keeps it equal to the person's daily figures).
+    Only the sums the leaderboard ranks by; no campaign (a campaign's leaderboard reads the
+    daily figures).
+    """
+
+    __tablename__ = "advocacy_person_months"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
+    with_own_comment: Mapped[int] = mapped_column(Integer)
+    clicks: Mapped[int] = mapped_column(Integer)

@@ -15,7 +15,12 @@ from sqlalchemy import select
 from lms.accounts import services as accounts
 from lms.accounts.models import Membership, User
 from lms.advocacy import campaigns, csvimport, figures, kpis, queries, services
-from lms.advocacy.models import EVERYONE, AdvocacyDailyFigure, AdvocacyEvent
+from lms.advocacy.models import (
+    EVERYONE,
+    AdvocacyDailyFigure,
+    AdvocacyEvent,
+    AdvocacyPersonMonth,
+)
 from lms.advocacy.webhook import sign
 from lms.core.models import utcnow
 from lms.extensions import db
@@ -29,11 +34,21 @@ def stored(organization_id: int) -> list[tuple]:
         select(*columns).where(f.organization_id == organization_id).order_by(*columns))]
 
 
+def stored_months(organization_id: int) -> list[tuple]:
+    m = AdvocacyPersonMonth
+    columns = [getattr(m, c) for c in (*figures.MONTH_KEY, *figures.MONTH_SUMS)]
+    return [tuple(row) for row in db.session.execute(
+        select(*columns).where(m.organization_id == organization_id).order_by(*columns))]
+
+
 def assert_as_rebuilt(organization_id: int) -> list[tuple]:
-    """The figures kept by the writes are those a rebuild from the events gives."""
-    kept = stored(organization_id)
+    """The figures kept by the writes (daily figures and the people's months) are those a
+    rebuild from the events gives.
+    """
+    kept, months = stored(organization_id), stored_months(organization_id)
     figures.rebuild(organization_id)
     assert kept == stored(organization_id)
+    assert months == stored_months(organization_id)
     return kept
 
 
@@ -180,6 +195,10 @@ def test_erasure_moves_the_figures_with_the_events(org, create_org):
     assert alice.user_id != her
     assert not [r for r in rows if r[1] == her]
     assert day_row(org.id, alice.user_id, "2026-03-02") == (2, 6)
+    assert [r[1:] for r in stored_months(org.id)] == sorted([
+        (alice.user_id, datetime(2026, 3, 1).date(), 2, 0, 6),
+        (db.session.scalar(select(User.id).where(User.email == "bob@daily.example")),
+         datetime(2026, 3, 1).date(), 1, 0, 7)])
 
 
 def test_retention_deletes_the_figures_of_the_events_it_deletes(org, app):
@@ -248,3 +267,32 @@ def test_everyones_rows_are_the_sum_of_the_peoples(org):
     people = sum(r[7] for r in rows if r[1] != EVERYONE)
     everyone = sum(r[7] for r in rows if r[1] == EVERYONE)
     assert people == everyone == 3
+
+
+def test_the_leaderboard_reads_whole_months_and_the_days_around_them(org, create_user):
+    """Over periods holding whole months (a year, all time, a period ending mid-month), the
+    leaderboard and the people counted are those of the events, hours cut included.
+    """
+    carol = create_user(org=org, email="carol@daily.example", name="Carol")
+    consent(org, carol)
+    now = utcnow()
+    people = ["alice@daily.example", "bob@daily.example", "carol@daily.example"]
+    hours = [1, 5, 26, 70, 200, 700, 1500, 2100, 2161, 2180, 4000, 8000, 8770, 8800, 9000,
+             12000]
+    services.record_events(organization=org, items=[(
+        people[n % 3], {"network": "linkedin", "kind": "share",
+                        "url": f"https://daily.example/l{h}",
+                        "occurred_at": (now - timedelta(hours=h)).isoformat(),
+                        "clicks": (h * 7) % 13, "with_own_comment": n % 2 == 0})
+        for n, h in enumerate(hours)], source="api")
+    db.session.commit()
+    assert_as_rebuilt(org.id)
+    periods = [(now - timedelta(days=90), None), (now - timedelta(days=365), None),
+               (None, None), (now - timedelta(days=400), now - timedelta(days=40)),
+               (None, now - timedelta(days=100)), (now - timedelta(days=3), None)]
+    for since, until in periods:
+        found = queries.event_records(org.id, since=since, until=until)
+        overview = kpis.overview(kpis.Scope(org.id, since=since, until=until))
+        assert overview.leaderboard == kpis.leaderboard(found), (since, until)
+        assert overview.totals["people"] == kpis.totals(found)["people"], (since, until)
+    assert sum(r.with_own_comment for r in queries.event_records(org.id)) == 8
