@@ -35,6 +35,9 @@ def upgrade():
         sa.PrimaryKeyConstraint('organization_id', 'user_id', 'month',
                                 name=op.f('pk_advocacy_person_months')),
     )
+    op.create_index('ix_advocacy_person_months_sums', 'advocacy_person_months',
+                    ['organization_id', 'user_id', 'month', 'events', 'with_own_comment',
+                     'clicks'])
     # As lms.advocacy.figures.rebuild_sql writes it (a migration does not import the app).
     month = ("date(day, 'start of month')" if op.get_bind().dialect.name == 'sqlite'
              else "CAST(date_trunc('month', day) AS date)")
@@ -46,4 +49,5 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_advocacy_person_months_sums', table_name='advocacy_person_months')
     op.drop_table('advocacy_person_months')
