@@ -20,6 +20,11 @@ What keeps the table right, in the transaction that changes the events:
 - :func:`watch_orm`: events written through the ORM one by one (a console, a test);
 - :func:`rebuild`: from the events, for ``relais rebuild-advocacy-figures`` and the migration.
 
+Each person's months (:data:`MONTHS`, :class:`AdvocacyPersonMonth`) sum their daily rows
+per UTC calendar month, with only the leaderboard's sums: :func:`people` reads a long
+period's whole months from them (a row per person and month instead of one per person-day),
+and every write above keeps them with the daily figures (:func:`_apply`).
+
 The day is the UTC calendar day of ``occurred_at``, as the dashboard's weekly trend counts it
 (its weeks start at midnight UTC).
 """
