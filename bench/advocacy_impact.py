@@ -26,7 +26,7 @@ from sqlalchemy import insert, select
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Membership
-from lms.advocacy import impact, timeline, verification
+from lms.advocacy import figures, impact, timeline, verification
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.courses.cohorts.models import Cohort
 from lms.courses.cohorts.services import create_cohort
@@ -91,6 +91,7 @@ def build(learners: int, events: int, cohorts: int) -> tuple[Any, list[Cohort], 
                          "created_at": when, "updated_at": when})
         db.session.execute(insert(AdvocacyEvent), rows)
         print(f"  {min(events, first + chunk):,} events", file=sys.stderr)
+    figures.rebuild(org.id)  # the events went straight into the table
     bench.refresh_statistics(sqlite=True)
     return org, made, user_ids
 

@@ -27,6 +27,9 @@ def init_app(app: Flask) -> None:
     from lms.jobs import register_periodic
 
     events_ingested.connect(verification.after_ingest, weak=False)
+    from lms.advocacy.figures import watch_orm
+
+    watch_orm()
     register_periodic(verification.PERIODIC_NAME, verification.PERIODIC_SECONDS,
                       verification.verify_all)
 

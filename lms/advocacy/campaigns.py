@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import case, delete, func, select, update
 
+from lms.advocacy import figures
 from lms.advocacy.kpis import DISTRIBUTING_KINDS
 from lms.advocacy.models import METRICS, AdvocacyEvent, Campaign, ContentItem
 from lms.advocacy.services import check_campaign, check_content_item
@@ -57,6 +58,8 @@ def delete_campaign(*, campaign: Campaign) -> int:
     db.session.execute(update(e).where(e.organization_id == campaign.organization_id,
                                        e.campaign_id == campaign.id)
                        .values(campaign_id=None).execution_options(synchronize_session=False))
+    figures.move(campaign.organization_id, "campaign_id", [campaign.id])
+    figures.move(campaign.organization_id, "content_item_id", items)
     if items:
         db.session.execute(update(e).where(e.organization_id == campaign.organization_id,
                                            e.content_item_id.in_(items))
@@ -97,6 +100,7 @@ def delete_content_item(*, item: ContentItem) -> int:
         AdvocacyEvent.organization_id == item.organization_id,
         AdvocacyEvent.content_item_id == item.id).values(content_item_id=None)
         .execution_options(synchronize_session=False))
+    figures.move(item.organization_id, "content_item_id", [item.id])
     db.session.delete(item)
     db.session.flush()
     return unlinked

@@ -1,4 +1,6 @@
-"""Commands: ``relais import-activity`` and ``relais advocacy-webhook-secret``."""
+"""Commands: ``relais import-activity``, ``relais advocacy-webhook-secret`` and
+``relais rebuild-advocacy-figures``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from pathlib import Path
 import click
 
 from lms.accounts.cli import organization_or_fail
-from lms.advocacy import csvimport, services
+from lms.advocacy import csvimport, figures, services
 from lms.core.errors import DomainError
 from lms.extensions import db
 
@@ -70,4 +72,16 @@ def webhook_secret_command(org_slug: str, rotate: bool) -> None:
     click.echo(secret)
 
 
-COMMANDS = [import_activity_command, webhook_secret_command]
+@click.command("rebuild-advocacy-figures")
+@click.option("--org", "org_slug", help="The organization's slug (default: every one).")
+def rebuild_figures_command(org_slug: str | None) -> None:
+    """Recompute the advocacy daily figures from the events (after a restore or a bulk load
+    straight into the database; every path of the application keeps them right itself).
+    """
+    org = organization_or_fail(org_slug) if org_slug else None
+    rows = figures.rebuild(org.id if org else None)
+    db.session.commit()
+    click.echo(f"{rows} rows of daily figures written.")
+
+
+COMMANDS = [import_activity_command, webhook_secret_command, rebuild_figures_command]

@@ -12,16 +12,19 @@ per-group sums, so a rule (points, engagement, order) is written once.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Subquery, func, select
 
 from lms.accounts.models import Membership, Role
+from lms.advocacy import figures
+from lms.advocacy.figures import DISTRIBUTING_KINDS
 from lms.advocacy.models import METRICS, AdvocacyConsent, AdvocacyEvent
 from lms.charter.queries import gated_advocacy_users
 from lms.extensions import db
@@ -31,7 +34,6 @@ from lms.extensions import db
 POINTS_PER_EVENT = 1
 POINTS_PER_OWN_COMMENT = 5
 POINTS_PER_CLICK = 1
-DISTRIBUTING_KINDS = ("post", "share")
 
 
 @dataclass(frozen=True)
@@ -212,38 +214,70 @@ class Scope:
             found.append(e.occurred_at >= self.since)
         if self.until is not None:
             found.append(e.occurred_at < self.until)
+        return found + self.who(figures.Part(False))
+
+    def who(self, part: figures.Part) -> list[ColumnElement[bool]]:
+        """The conditions on the campaign and the people, on either part of the figures (the
+        daily figures or the events).
+        """
+        found: list[ColumnElement[bool]] = []
         if self.campaign_id is not None:
-            found.append(e.campaign_id == self.campaign_id)
+            found.append(part.campaign_id == self.campaign_id)
         if self.user_id is not None:
-            found.append(e.user_id == self.user_id)
+            found.append(part.user_id == self.user_id)
         if (accepted := gated_advocacy_users(self.organization_id)) is not None:
             # The charter gate: events of people who never accepted it are kept, not counted.
-            found.append(e.user_id.in_(accepted))
+            found.append(part.user_id.in_(accepted))
         if self.team:
-            found.append(e.user_id.in_(select(Membership.user_id).where(
+            found.append(part.user_id.in_(select(Membership.user_id).where(
                 Membership.organization_id == self.organization_id,
                 Membership.team == self.team)))
         if self.cohort_id is not None:
             # Imported here: courses sit below advocacy, but only this filter needs them.
             from lms.courses.cohorts.models import Enrollment
 
-            found.append(e.user_id.in_(select(Membership.user_id).join(
+            found.append(part.user_id.in_(select(Membership.user_id).join(
                 Enrollment, Enrollment.membership_id == Membership.id).where(
                 Enrollment.cohort_id == self.cohort_id)))
         return found
+
+    def figures(self, *, people: bool = False) -> Subquery:
+        """The scope's figures (:func:`figures.rows`): everyone's rows when nothing depends
+        on the person and ``people`` is not asked for, else the person's.
+        """
+        by_person = people or self.user_id is not None or bool(self.team) or (
+            self.cohort_id is not None) or gated_advocacy_users(self.organization_id) is not None
+        return figures.rows(self.organization_id, since=self.since, until=self.until,
+                            who=self.who if by_person else _campaign_only(self),
+                            everyone=not by_person)
+
+
+    def people(self) -> Subquery:
+        """Each person's events, own comments and clicks in the scope, as rows to sum by
+        ``user_id``: :func:`figures.people` (whole months read once per person) unless a
+        campaign is asked for (the months have none).
+        """
+        if self.campaign_id is not None:
+            return self.figures(people=True)
+        return figures.people(self.organization_id, since=self.since, until=self.until,
+                              who=self.who)
+
+
+def _campaign_only(scope: Scope) -> figures.Who:
+    def who(part: figures.Part) -> list[ColumnElement[bool]]:
+        return [part.campaign_id == scope.campaign_id] if scope.campaign_id is not None else []
+    return who
 
 
 def _sum(column: Any) -> Any:
     return func.coalesce(func.sum(column), 0)
 
 
-def _sums() -> list[Any]:
-    """Aggregates named as in :func:`totals` (without ``people``)."""
-    e = AdvocacyEvent
-    return [func.count().label("events"),
-            _sum(case((e.kind.in_(DISTRIBUTING_KINDS), 1), else_=0)).label("shares"),
-            _sum(case((e.with_own_comment, 1), else_=0)).label("with_own_comment"),
-            *[_sum(getattr(e, name)).label(name) for name in METRICS]]
+def _sums(rows: Any) -> list[Any]:
+    """Aggregates of figure rows (:func:`figures.rows`) named as in :func:`totals` (without
+    ``people``).
+    """
+    return [_sum(getattr(rows.c, name)).label(name) for name in _SUM_NAMES]
 
 
 _SUM_NAMES = ("events", "shares", "with_own_comment", *METRICS)
@@ -276,15 +310,14 @@ def overview(scope: Scope, *, limit: int = 10) -> Overview:
     of the scope's events, in two passes over them: one grouped by network, kind and content
     item (a few hundred groups at most), one grouped by person.
     """
-    e = AdvocacyEvent
-    where = scope.where()
+    f = scope.figures()
     totals = dict.fromkeys(_SUM_NAMES, 0)
     networks: dict[str, dict[str, int]] = {}
     kinds: dict[str, dict[str, int]] = {}
     per_item: dict[int, dict[str, int]] = {}
-    for row in db.session.execute(select(e.network, e.kind, e.content_item_id, *_sums())
-                                  .where(*where).group_by(e.network, e.kind,
-                                                          e.content_item_id)):
+    for row in db.session.execute(select(f.c.network, f.c.kind, f.c.content_item_id,
+                                         *_sums(f))
+                                  .group_by(f.c.network, f.c.kind, f.c.content_item_id)):
         sums = _as_sums(row)
         _add(totals, sums)
         _add(networks.setdefault(row.network, {}), sums)
@@ -292,20 +325,25 @@ def overview(scope: Scope, *, limit: int = 10) -> Overview:
         if row.content_item_id is not None:
             _add(per_item.setdefault(row.content_item_id, {"shares": 0, "clicks": 0}),
                  {"shares": sums["shares"], "clicks": sums["clicks"]})
+    p = scope.people()
     people = db.session.execute(
-        select(e.user_id, func.count().label("events"),
-               _sum(case((e.with_own_comment, 1), else_=0)).label("own"),
-               _sum(e.clicks).label("clicks")).where(*where).group_by(e.user_id)).all()
+        select(p.c.user_id, _sum(p.c.events).label("events"),
+               _sum(p.c.with_own_comment).label("own"), _sum(p.c.clicks).label("clicks"))
+        .group_by(p.c.user_id)).all()
     c = AdvocacyConsent
     hidden = set(db.session.scalars(select(c.user_id).where(
         c.organization_id == scope.organization_id,
         c.leaderboard_opt_out | c.revoked_at.is_not(None)))) if people else set()
-    ranked = _ranked([{"user_id": r.user_id, "points": points(r.events, r.own, r.clicks),
-                       "events": r.events, "with_own_comment": r.own, "clicks": r.clicks}
-                      for r in people if r.user_id not in hidden])
+    # The first ``limit`` in the order of _ranked, without a dict per person (10,000 of them).
+    top = heapq.nsmallest(limit, (
+        (-points(int(r.events), int(r.own), int(r.clicks)), -int(r.clicks), r.user_id, r)
+        for r in people if r.user_id not in hidden), key=itemgetter(0, 1, 2))
+    ranked = [{"user_id": r.user_id, "points": -p, "events": int(r.events),
+               "with_own_comment": int(r.own), "clicks": int(r.clicks)}
+              for p, _c, _u, r in top]
     return Overview(totals={**dict.fromkeys(METRICS, 0), **totals, "people": len(people)},
                     networks=_network_rows(networks), kinds=_kind_rows(kinds),
-                    per_item=per_item, leaderboard=ranked[:limit])
+                    per_item=per_item, leaderboard=ranked)
 
 
 def scope_totals(scope: Scope) -> dict[str, int]:
@@ -354,8 +392,9 @@ def scope_activation(scope: Scope, *, since: datetime) -> tuple[float, int]:
         return 0.0, 0
     active_scope = Scope(scope.organization_id, since=since, team=scope.team,
                          cohort_id=scope.cohort_id)
-    active = db.session.scalar(select(func.count(AdvocacyEvent.user_id.distinct())).where(
-        *active_scope.where(), AdvocacyEvent.user_id.in_(learners))) or 0
+    f = active_scope.people()
+    active = db.session.scalar(select(func.count(f.c.user_id.distinct())).where(
+        f.c.user_id.in_(learners))) or 0
     return active / total, total
 
 
@@ -367,11 +406,11 @@ def campaigns_progress(organization_id: int, campaigns: Iterable[Any]
     campaigns = list(campaigns)
     if not campaigns:
         return {}
-    e = AdvocacyEvent
+    ids = [c.id for c in campaigns]
+    f = figures.rows(organization_id, who=lambda part: [part.campaign_id.in_(ids)],
+                     everyone=True)
     sums = {row.campaign_id: _as_sums(row) for row in db.session.execute(
-        select(e.campaign_id, *_sums()).where(
-            e.organization_id == organization_id,
-            e.campaign_id.in_([c.id for c in campaigns])).group_by(e.campaign_id))}
+        select(f.c.campaign_id, *_sums(f)).group_by(f.c.campaign_id))}
     empty = dict.fromkeys(_SUM_NAMES, 0)
     return {c.id: _progress(sums.get(c.id, empty), target_metric=c.target_metric,
                             target_value=c.target_value) for c in campaigns}
@@ -381,8 +420,8 @@ def scope_sums(scope: Scope) -> dict[str, int]:
     """The sums of :func:`totals` (without ``people``) of the scope's events, in one
     aggregate query: what the dashboard compares with the previous period.
     """
-    row = db.session.execute(select(*_sums()).where(*scope.where())).one()
-    return _as_sums(row)
+    f = scope.figures()
+    return _as_sums(db.session.execute(select(*_sums(f))).one())
 
 
 @dataclass
@@ -413,12 +452,11 @@ def weekly(scope: Scope, *, weeks: int, today: date) -> Weekly:
     bounded = Scope(scope.organization_id, since=since, until=scope.until, team=scope.team,
                     cohort_id=scope.cohort_id, campaign_id=scope.campaign_id,
                     user_id=scope.user_id)
-    e = AdvocacyEvent
-    day = func.date(e.occurred_at)
+    f = bounded.figures()
     per_network: dict[str, dict[str, list[int]]] = {}
     total = {name: [0] * weeks for name in _SUM_NAMES}
-    for row in db.session.execute(select(day.label("day"), e.network, *_sums())
-                                  .where(*bounded.where()).group_by(day, e.network)):
+    for row in db.session.execute(select(f.c.day, f.c.network, *_sums(f))
+                                  .group_by(f.c.day, f.c.network)):
         on = row.day if isinstance(row.day, date) else date.fromisoformat(str(row.day)[:10])
         index = (on - first).days // 7
         if not 0 <= index < weeks:

@@ -211,3 +211,69 @@ class AdvocacyEvent(OrganizationOwned, Base):
     user: Mapped[User] = relationship()
     campaign: Mapped[Campaign | None] = relationship()
     content_item: Mapped[ContentItem | None] = relationship()
+
+
+# The person of the organization's own rows in AdvocacyDailyFigure: everyone's figures summed.
+EVERYONE = 0
+
+
+class AdvocacyDailyFigure(Base):
+    """The events of one UTC day summed per person, network, kind, campaign and content item,
+    and the same summed over everyone (``user_id`` :data:`EVERYONE`): what the advocacy
+    dashboard reads instead of the events themselves (:mod:`lms.advocacy.figures` keeps
+    it equal to the events). No campaign or content item is 0, not NULL, so that the key is
+    one row and an upsert finds it on both databases; for the same reason the person is not a
+    foreign key (the organization's rows hold 0). Users are never deleted (erasure empties
+    them), and their figures move with their events.
+    """
+
+    __tablename__ = "advocacy_daily_figures"
+    __table_args__ = (
+        # Day ranges of the whole organization: the leaderboard, activation, people counted.
+        Index("ix_advocacy_daily_figures_org_day_user", "organization_id", "day", "user_id",
+              "events", "with_own_comment", "clicks"),
+    )
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
+    with_own_comment: Mapped[int] = mapped_column(Integer)
+    impressions: Mapped[int] = mapped_column(Integer)
+    clicks: Mapped[int] = mapped_column(Integer)
+    reactions: Mapped[int] = mapped_column(Integer)
+    comments: Mapped[int] = mapped_column(Integer)
+    reshares: Mapped[int] = mapped_column(Integer)
+    signups: Mapped[int] = mapped_column(Integer)
+    leads: Mapped[int] = mapped_column(Integer)
+    hires: Mapped[int] = mapped_column(Integer)
+
+
+class AdvocacyPersonMonth(Base):
+    """A person's events of one UTC calendar month summed (``month``: its first day): what
+    the leaderboard and the people counted read for the whole months of a long period, so
+    that "all time" or a year reads a row per active person and month, not one per
+    person-day (:mod:`lms.advocacy.figures` keeps it equal to the person's daily figures).
+    Only the sums the leaderboard ranks by; no campaign (a campaign's leaderboard reads the
+    daily figures).
+    """
+
+    __tablename__ = "advocacy_person_months"
+    __table_args__ = (
+        # The sums in the index: a person's months read without the table, in person order.
+        Index("ix_advocacy_person_months_sums", "organization_id", "user_id", "month",
+              "events", "with_own_comment", "clicks"),
+    )
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
+    with_own_comment: Mapped[int] = mapped_column(Integer)
+    clicks: Mapped[int] = mapped_column(Integer)

@@ -20,6 +20,7 @@ from sqlalchemy import select, text, update
 
 from lms.accounts import audit
 from lms.accounts.models import Membership, Organization, User
+from lms.advocacy import figures
 from lms.advocacy.models import (
     CAMPAIGN_KINDS,
     KINDS,
@@ -565,6 +566,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
         existing = {row[0]: row for row in select_in(
             lookup, organization.id, [e["idem_key"] for e in chunk])}
         inserts, updates, statements = [], [], []
+        created, changed = [], []  # for the daily figures
         for event in chunk:
             old = existing.get(event["idem_key"])
             if old is not None and tuple(old[2:]) == (
@@ -579,13 +581,17 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
                 inserts.append((*[event.get(k) for k in _ROW_KEYS],
                                 as_time(event["occurred_at"]), organization.id, statement_id,
                                 stamp, stamp))
+                created.append(event)
                 result.created += 1
                 touched.add(event["user_id"])
             else:
                 updates.append({**{c: event.get(c) for c in _COMPARED}, "id": old.id,
                                 "statement_id": statement_id, "updated_at": now})
+                changed.append((old.id, event))
                 result.updated += 1
                 touched.add(event["user_id"])
+        # Before the rows change: a changed event's stored figures are taken off first.
+        figures.on_ingest(organization.id, created, changed)
         # Plain driver rows: no ORM objects nor SQLAlchemy parameter processing per row.
         copy_rows("advocacy_events", _INSERTED, inserts)
         if updates:

@@ -9,8 +9,10 @@ functions format in the locale of the current request (the default locale elsewh
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+from babel.numbers import NumberPattern, parse_pattern
 from babel.units import format_unit
 from flask_babel import LazyString, format_decimal, format_percent, get_locale, gettext
 from markupsafe import Markup, escape
@@ -23,7 +25,17 @@ def number(value: int | float | Decimal | None, digits: int = 1, *, pad: bool = 
     if value is None:
         return ""
     pattern = "#,##0" + ("." + ("0" if pad else "#") * digits if digits else "")
-    return str(format_decimal(value, format=pattern))
+    locale = get_locale()
+    if locale is None:
+        return str(format_decimal(value, format=pattern))
+    # What format_decimal does, without parsing the pattern and the locale again for each of
+    # the thousands of cells of a page's tables (a quarter of the time it took).
+    return str(_pattern(pattern).apply(value, locale))
+
+
+@lru_cache(maxsize=64)
+def _pattern(pattern: str) -> NumberPattern:
+    return parse_pattern(pattern)
 
 
 def percent(value: int | float | Decimal | None, digits: int = 1, *,

@@ -7,8 +7,9 @@ The periodic work (:func:`run_all`, daily) and ``relais retention --org S`` appl
 
 What happens to data older than its period, kind by kind:
 
-- advocacy events are deleted (dashboards of those months then show nothing: that is what
-  deleting means; the figures were personal — who posted what, where);
+- advocacy events are deleted, and their daily figures with them (dashboards of those months
+  then show nothing: that is what deleting means; the figures were personal — who posted
+  what, where);
 - xAPI statements are **pseudonymised in place**, as an erasure does, not deleted: progress,
   completion and every cohort figure are projections of them, and deleting the statements
   would leave figures that the LRS no longer supports (or, re-derived, figures that silently
@@ -37,6 +38,7 @@ from sqlalchemy import delete, func, or_, select, update
 
 from lms.accounts import audit
 from lms.accounts.models import Organization, User
+from lms.advocacy import figures
 from lms.advocacy.models import AdvocacyEvent
 from lms.certificates.models import Certificate
 from lms.certificates.rendering import cache_dir
@@ -89,6 +91,7 @@ def _advocacy_purge(run: Run, cutoff: datetime) -> tuple[int, bool]:
     ids = db.session.scalars(select(AdvocacyEvent.id).where(
         *_advocacy_where(run.organization.id, cutoff)).limit(run.batch)).all()
     if ids:
+        figures.remove_events(run.organization.id, ids)
         db.session.execute(delete(AdvocacyEvent).where(AdvocacyEvent.id.in_(ids)))
     return len(ids), len(ids) < run.batch
 

@@ -46,7 +46,12 @@ from lms.accounts.models import (
     Role,
     User,
 )
-from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
+from lms.advocacy.models import (
+    AdvocacyConsent,
+    AdvocacyDailyFigure,
+    AdvocacyEvent,
+    AdvocacyPersonMonth,
+)
 from lms.assessments.models import Attempt, LevelValidation
 from lms.certificates.models import Certificate
 from lms.certificates.rendering import cache_dir
@@ -242,6 +247,9 @@ STEPS: list[Callable[[Erasure], None]] = [_lrs, _assessments, _courses, _team, _
 _ORG_USER_COLUMNS: list[tuple[Any, Any]] = [
     (Attempt.user_id, Attempt.organization_id),
     (AdvocacyEvent.user_id, AdvocacyEvent.organization_id),
+    # Their daily figures follow their events (lms.advocacy.figures).
+    (AdvocacyDailyFigure.user_id, AdvocacyDailyFigure.organization_id),
+    (AdvocacyPersonMonth.user_id, AdvocacyPersonMonth.organization_id),
     (Certificate.user_id, Certificate.organization_id),
     (Certificate.issued_by_id, Certificate.organization_id),
     (Certificate.revoked_by_id, Certificate.organization_id),

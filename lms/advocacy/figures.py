@@ -1,0 +1,473 @@
+"""Daily figures: the advocacy events summed per UTC day, person, network, kind, campaign and
+content item (:class:`AdvocacyDailyFigure`), and over everyone — kept equal to the events by
+every write, and read by the advocacy dashboard instead of the events.
+
+Why per day and per person: the pages filter by person (team, cohort, charter gate, the
+comparison groups) and by period, and a week would not compose the periods they ask for
+(the last 90 days from now). A period is read as its whole days from the figures and its cut
+days at either end from the events, so every figure is the one the events give. The impact
+pages still read the events: at a few actions per person per week, a person's days are almost
+as many rows as their events, and the days a training hour cuts made it slower (measured).
+
+What keeps the table right, in the transaction that changes the events:
+
+- :func:`on_ingest`: the one intake (:func:`lms.advocacy.services.ingest`), per chunk, one
+  upsert of the chunk's changes, grouped;
+- :func:`remove_events`: events about to be deleted (retention);
+- :func:`move`: events unlinked from a deleted campaign or content item;
+- erasure moves a person's rows to their pseudonymous account with their events
+  (``lms.privacy.services``);
+- :func:`watch_orm`: events written through the ORM one by one (a console, a test);
+- :func:`rebuild`: from the events, for ``relais rebuild-advocacy-figures`` and the migration.
+
+Each person's months (:data:`MONTHS`, :class:`AdvocacyPersonMonth`) sum their daily rows
+per UTC calendar month, with only the leaderboard's sums: :func:`people` reads a long
+period's whole months from them (a row per person and month instead of one per person-day),
+and every write above keeps them with the daily figures (:func:`_apply`).
+
+The day is the UTC calendar day of ``occurred_at``, as the dashboard's weekly trend counts it
+(its weeks start at midnight UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Date,
+    Subquery,
+    and_,
+    case,
+    cast,
+    event,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from lms.advocacy.models import (
+    EVERYONE,
+    METRICS,
+    AdvocacyDailyFigure,
+    AdvocacyEvent,
+    AdvocacyPersonMonth,
+)
+from lms.core.database import insert_rows, select_in
+from lms.extensions import db
+
+# The posts and shares: the "shares" figure (as lms.advocacy.kpis counts them).
+DISTRIBUTING_KINDS = ("post", "share")
+TABLE = "advocacy_daily_figures"
+KEY = ("organization_id", "user_id", "day", "network", "kind", "campaign_id",
+       "content_item_id")
+SUMS = ("events", "with_own_comment", *METRICS)
+_PG_TYPES = {**dict.fromkeys(("user_id", "campaign_id", "content_item_id", *SUMS), "int[]"),
+             "day": "date[]", "month": "date[]"}
+
+
+def _upsert(table: str, key: Sequence[str], sums: Sequence[str]) -> str:
+    return (f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+            + ", ".join(f"{s} = {table}.{s} + excluded.{s}" for s in sums))
+
+
+_UPSERT = _upsert(TABLE, KEY, SUMS)
+# Each person's month (lms.advocacy.models.AdvocacyPersonMonth): the leaderboard's sums.
+MONTHS = "advocacy_person_months"
+MONTH_KEY = ("organization_id", "user_id", "month")
+MONTH_SUMS = ("events", "with_own_comment", "clicks")
+_MONTH_UPSERT = _upsert(MONTHS, MONTH_KEY, MONTH_SUMS)
+_MONTH_PICK = [SUMS.index(name) for name in MONTH_SUMS]
+# The stored columns of an event that its figures depend on, as select_in reads them.
+_EVENT_COLUMNS = ("user_id", "occurred_at", "network", "kind", "campaign_id",
+                  "content_item_id", "with_own_comment", *METRICS)
+
+
+def day_of(value: Any) -> date:
+    """The UTC day of a time: an aware datetime, or the naive UTC text SQLite stores."""
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return (value.astimezone(UTC) if value.tzinfo else value).date()
+
+
+# -- keeping the figures equal to the events ------------------------------------------------------
+
+Deltas = dict[tuple[Any, ...], list[int]]
+
+
+def _add(deltas: Deltas, organization_id: int, row: Any, sign: int) -> None:
+    """Count one event (a mapping or an object with the event's columns) ``sign`` times, for
+    its person and for everyone.
+    """
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name, None)
+    values = [sign, sign if get("with_own_comment") else 0,
+              *[sign * int(get(m) or 0) for m in METRICS]]
+    day = day_of(get("occurred_at"))
+    rest = (day, get("network"), get("kind"), get("campaign_id") or 0,
+            get("content_item_id") or 0)
+    for user_id in (get("user_id"), EVERYONE):
+        totals = deltas.setdefault((organization_id, user_id, *rest), [0] * len(SUMS))
+        for n, value in enumerate(values):
+            totals[n] += value
+
+
+def _months(deltas: Deltas) -> Deltas:
+    """The people's month changes (:data:`MONTHS`) of daily changes."""
+    months: Deltas = {}
+    for (organization_id, user_id, day, *_rest), values in deltas.items():
+        if user_id == EVERYONE:
+            continue
+        totals = months.setdefault((organization_id, user_id, day.replace(day=1)),
+                                   [0] * len(MONTH_SUMS))
+        for n, index in enumerate(_MONTH_PICK):
+            totals[n] += values[index]
+    return months
+
+
+def _apply(deltas: Deltas) -> None:
+    """Upsert the changes of the daily figures and of the people's months, one statement
+    each; rows whose events fell to none go.
+    """
+    _upsert_rows(TABLE, KEY, SUMS, _UPSERT, deltas)
+    _upsert_rows(MONTHS, MONTH_KEY, MONTH_SUMS, _MONTH_UPSERT, _months(deltas))
+
+
+def _upsert_rows(table: str, key: Sequence[str], sums: Sequence[str], upsert: str,
+                 deltas: Deltas) -> None:
+    kept = [(k, values) for k, values in deltas.items() if any(values)]
+    if not kept:
+        return
+    changed = [(*k, *values) for k, values in kept]
+    sqlite = db.session.connection().dialect.name == "sqlite"
+    if sqlite:  # dates as the ISO text SQLAlchemy stores (the sqlite3 adapters are deprecated)
+        changed = [(*row[:2], row[2].isoformat(), *row[3:]) for row in changed]
+    insert_rows(table, (*key, *sums), changed, suffix=upsert, pg_types=_PG_TYPES)
+    emptied = [row[:len(key)] for row, (_k, values) in zip(changed, kept, strict=True)
+               if values[0] < 0]
+    if emptied:
+        mark = "?" if sqlite else "%s"
+        where = " AND ".join(f"{k} = {mark}" for k in key)
+        db.session.connection().exec_driver_sql(
+            f"DELETE FROM {table} WHERE {where} AND events <= 0", emptied)
+
+
+def _stored(organization_id: int, ids: Sequence[int]) -> list[Any]:
+    """The figure columns of stored events, by id."""
+    return select_in(f"SELECT {', '.join(_EVENT_COLUMNS)} FROM advocacy_events "
+                     "WHERE organization_id = ? AND id IN", organization_id, list(ids))
+
+
+def on_ingest(organization_id: int, created: Iterable[dict[str, Any]],
+              changed: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """Count a chunk of ingested events, before it is written: ``created`` (new events) and
+    ``changed`` ((id, new values) of stored events about to be overwritten: their stored
+    figures are taken off, the new ones added — person, network and kind stay the stored
+    ones, as the intake keeps them).
+    """
+    deltas: Deltas = {}
+    for event_row in created:
+        _add(deltas, organization_id, event_row, 1)
+    if changed:
+        stored = {}
+        for row in select_in(f"SELECT id, {', '.join(_EVENT_COLUMNS)} FROM advocacy_events "
+                             "WHERE organization_id = ? AND id IN", organization_id,
+                             [i for i, _e in changed]):
+            stored[row.id] = row
+        for event_id, new in changed:
+            old = stored[event_id]
+            _add(deltas, organization_id, old, -1)
+            _add(deltas, organization_id, {**new, "user_id": old.user_id,
+                                           "network": old.network, "kind": old.kind}, 1)
+    _apply(deltas)
+
+
+def remove_events(organization_id: int, ids: Sequence[int]) -> None:
+    """Take events about to be deleted off the figures."""
+    deltas: Deltas = {}
+    for row in _stored(organization_id, ids):
+        _add(deltas, organization_id, row, -1)
+    _apply(deltas)
+
+
+def move(organization_id: int, column: str, old: Sequence[int], new: int = 0) -> None:
+    """Re-key the figures of ``column`` (``campaign_id`` or ``content_item_id``) from the
+    values ``old`` to ``new`` (0: none), merging with rows already there — as the events were
+    unlinked from a deleted campaign or content item.
+    """
+    if not old:
+        return
+    assert column in ("campaign_id", "content_item_id")
+    f = AdvocacyDailyFigure
+    rest = [c for c in KEY if c != column]
+    moved = (select(*[getattr(f, c) for c in rest], literal(new).label(column),
+                    *[func.sum(getattr(f, s)).label(s) for s in SUMS])
+             .where(f.organization_id == organization_id, getattr(f, column).in_(list(old)))
+             .group_by(*[getattr(f, c) for c in rest]))
+    compiled = moved.compile(db.session.connection(), compile_kwargs={"literal_binds": True})
+    db.session.execute(text(f"INSERT INTO {TABLE} ({', '.join((*rest, column, *SUMS))}) "
+                            f"{compiled} {_UPSERT}"))
+    db.session.execute(f.__table__.delete().where(  # type: ignore[attr-defined]
+        f.organization_id == organization_id, getattr(f, column).in_(list(old))))
+
+
+def rebuild(organization_id: int | None = None) -> int:
+    """Recompute the figures of one organization (all without ``organization_id``) from its
+    events; returns the number of rows written.
+    """
+    connection = db.session.connection()
+    where = "" if organization_id is None else f"WHERE organization_id = {int(organization_id)}"
+    connection.exec_driver_sql(f"DELETE FROM {TABLE} {where}")
+    connection.exec_driver_sql(f"DELETE FROM {MONTHS} {where}")
+    for sql in rebuild_sql(connection.dialect.name, where):
+        connection.exec_driver_sql(sql)
+    return int(connection.exec_driver_sql(f"SELECT count(*) FROM {TABLE} {where}").scalar()
+               or 0)
+
+
+def rebuild_sql(dialect: str, where: str = "") -> list[str]:
+    """The three statements that fill the tables from the events (per person, then
+    everyone's rows and the people's months from them); the migrations run the same.
+    """
+    day = ("date(occurred_at)" if dialect == "sqlite"
+           else "CAST(occurred_at AT TIME ZONE 'UTC' AS date)")
+    columns = ", ".join((*KEY, *SUMS))
+    per_person = (
+        f"INSERT INTO {TABLE} ({columns}) SELECT organization_id, user_id, {day}, network, "
+        "kind, COALESCE(campaign_id, 0), COALESCE(content_item_id, 0), count(*), "
+        "sum(CASE WHEN with_own_comment THEN 1 ELSE 0 END), "
+        + ", ".join(f"sum({m})" for m in METRICS)
+        + f" FROM advocacy_events {where} GROUP BY organization_id, user_id, {day}, network, "
+        "kind, COALESCE(campaign_id, 0), COALESCE(content_item_id, 0)")
+    others = ", ".join(k for k in KEY if k not in ("organization_id", "user_id"))
+    everyone = (
+        f"INSERT INTO {TABLE} ({columns}) SELECT organization_id, {EVERYONE}, {others}, "
+        + ", ".join(f"sum({s})" for s in SUMS)
+        + f" FROM {TABLE} WHERE user_id <> {EVERYONE}"
+        + (f" AND {where[6:]}" if where else "")
+        + f" GROUP BY organization_id, {others}")
+    month = ("date(day, 'start of month')" if dialect == "sqlite"
+             else "CAST(date_trunc('month', day) AS date)")
+    months = (
+        f"INSERT INTO {MONTHS} ({', '.join((*MONTH_KEY, *MONTH_SUMS))}) "
+        f"SELECT organization_id, user_id, {month}, "
+        + ", ".join(f"sum({s})" for s in MONTH_SUMS)
+        + f" FROM {TABLE} WHERE user_id <> {EVERYONE}"
+        + (f" AND {where[6:]}" if where else "")
+        + f" GROUP BY organization_id, user_id, {month}")
+    return [per_person, everyone, months]
+
+
+def _orm_changes(session: Session, _context: Any) -> None:
+    """Count the events the ORM inserted, deleted or changed in this flush (the intake and
+    the bulk paths write with SQL and count their own).
+    """
+    deltas: Deltas = {}
+    for obj in session.new:
+        if isinstance(obj, AdvocacyEvent):
+            _add(deltas, obj.organization_id, obj, 1)
+    for obj in session.deleted:
+        if isinstance(obj, AdvocacyEvent):
+            _add(deltas, obj.organization_id, obj, -1)
+    for obj in session.dirty:
+        if isinstance(obj, AdvocacyEvent) and session.is_modified(obj):
+            state = db.inspect(obj)
+            before = {}
+            for name in (*_EVENT_COLUMNS, "organization_id"):
+                history = state.attrs[name].history
+                before[name] = history.deleted[0] if history.deleted else getattr(obj, name)
+            _add(deltas, before["organization_id"], before, -1)
+            _add(deltas, obj.organization_id, obj, 1)
+    if deltas:
+        _apply(deltas)
+
+
+def watch_orm() -> None:
+    """Keep the figures right when events are written through the ORM (once per process)."""
+    if not event.contains(Session, "after_flush", _orm_changes):
+        event.listen(Session, "after_flush", _orm_changes)
+
+
+# -- reading: whole days from the figures, cut days from the events -------------------------------
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def first_whole_day(at: datetime) -> date:
+    """The first day that begins at or after ``at``."""
+    day = day_of(at)
+    return day if _midnight(day) == at else day + timedelta(days=1)
+
+
+class Part:
+    """The columns of one source of figures, read alike: the daily figures (``events`` rows
+    summed) or the events themselves (each one event).
+    """
+
+    def __init__(self, daily: bool) -> None:
+        self.daily = daily
+        self.table: Any = AdvocacyDailyFigure if daily else AdvocacyEvent
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.table, name)
+
+    @property
+    def count(self) -> Any:
+        """What one row counts as events."""
+        return self.table.events if self.daily else literal(1)
+
+    def value(self, name: str) -> Any:
+        """The figure ``name`` of a row: ``events``, ``shares``, ``with_own_comment`` or a
+        metric.
+        """
+        if name == "events":
+            return self.count
+        if name == "shares":
+            return case((self.table.kind.in_(DISTRIBUTING_KINDS), self.count), else_=0)
+        if name == "with_own_comment" and not self.daily:
+            return case((self.table.with_own_comment, 1), else_=0)
+        return getattr(self.table, name)
+
+    def since(self, at: datetime) -> ColumnElement[bool]:
+        """The row is at or after ``at`` (a daily row lies wholly on one side of it)."""
+        if self.daily:
+            return self.table.day >= first_whole_day(at)
+        return self.table.occurred_at >= at
+
+    def before(self, at: datetime) -> ColumnElement[bool]:
+        """The row is before ``at``."""
+        if self.daily:
+            return self.table.day < first_whole_day(at)
+        return self.table.occurred_at < at
+
+    def row_day(self) -> Any:
+        """The row's UTC day."""
+        if self.daily:
+            return self.table.day
+        if db.session.connection().dialect.name == "sqlite":
+            return func.date(self.table.occurred_at)
+        return cast(func.timezone("UTC", self.table.occurred_at), Date)
+
+
+Who = Callable[[Part], list[ColumnElement[bool]]]
+
+
+def rows(organization_id: int, *, since: datetime | None = None, until: datetime | None = None,
+         who: Who = lambda part: [], everyone: bool = False, narrow: bool = False) -> Subquery:
+    """The figures of ``[since, until)`` as rows of one shape, whole days from the daily
+    figures and the cut days at either end from the events: ``user_id`` (None from
+    everyone's rows), ``day``, ``network``, ``kind``, ``campaign_id`` and ``content_item_id``
+    (None for none), and the sums ``events``, ``shares``, ``with_own_comment`` and
+    :data:`METRICS`.
+
+    :param who: more conditions (the person, team, campaign…), on either part's columns.
+    :param everyone: read everyone's rows (no condition on the person is then allowed).
+    :param narrow: only ``user_id`` and the leaderboard's sums (:data:`MONTH_SUMS`): what the
+        daily figures' index on the day holds, so that neither database reads the table.
+    """
+    lo = first_whole_day(since) if since is not None else None
+    hi = day_of(until) if until is not None else None
+    whole = lo is None or hi is None or lo < hi
+    parts: list[Any] = []
+    if whole:
+        f = Part(True)
+        where = [f.organization_id == organization_id,
+                 f.user_id == EVERYONE if everyone else f.user_id != EVERYONE, *who(f)]
+        if lo is not None:
+            where.append(f.day >= lo)
+        if hi is not None:
+            where.append(f.day < hi)
+        parts.append(_shape(f, where, narrow))
+    e = Part(False)
+    cut: list[Any] = []
+    if not whole and since is not None and until is not None:
+        cut.append(and_(e.since(since), e.before(until)))
+    else:
+        if since is not None and lo is not None and _midnight(lo) > since:
+            cut.append(and_(e.since(since), e.before(_midnight(lo))))
+        if until is not None and hi is not None and _midnight(hi) < until:
+            cut.append(and_(e.since(_midnight(hi)), e.before(until)))
+    if cut:
+        parts.append(_shape(e, [e.organization_id == organization_id, or_(*cut), *who(e)],
+                            narrow))
+    query: Any = union_all(*parts) if len(parts) > 1 else parts[0]
+    return query.subquery("figures")
+
+
+def _shape(part: Part, where: list[Any], narrow: bool = False) -> Any:
+    t = part.table
+    if narrow:
+        return select(t.user_id.label("user_id"),
+                      *[part.value(s).label(s) for s in MONTH_SUMS]).where(*where)
+
+    def blank(column: Any) -> Any:
+        # None for no campaign or content item, as the events hold it.
+        return func.nullif(column, 0) if part.daily else column
+
+    return select(
+        t.user_id.label("user_id"), part.row_day().label("day"), t.network.label("network"),
+        t.kind.label("kind"), blank(t.campaign_id).label("campaign_id"),
+        blank(t.content_item_id).label("content_item_id"),
+        *[part.value(s).label(s) for s in ("events", "shares", "with_own_comment", *METRICS)],
+    ).where(*where)
+
+
+class MonthPart(Part):
+    """The people's months, for the conditions of a :data:`Who` (the person's columns)."""
+
+    def __init__(self) -> None:
+        self.daily = True
+        self.table = AdvocacyPersonMonth
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def people(organization_id: int, *, since: datetime | None = None,
+           until: datetime | None = None, who: Who = lambda part: []) -> Subquery:
+    """Each person's ``events``, ``with_own_comment`` and ``clicks`` of ``[since, until)``
+    as rows (a person may have several; sum them by ``user_id``): the whole months from the
+    people's months (:data:`MONTHS`), the days around them from the daily figures and the cut
+    hours from the events (:func:`rows`). ``who`` may not ask for a campaign (the months have
+    none).
+    """
+    lo = first_whole_day(since) if since is not None else None
+    hi = day_of(until) if until is not None else None
+    first = _next_month(lo) if lo is not None and lo.day != 1 else lo
+    end = _month_start(hi) if hi is not None else None
+    if first is not None and end is not None and first >= end:
+        # No whole month: the days and hours alone.
+        return rows(organization_id, since=since, until=until, who=who, narrow=True)
+    m = AdvocacyPersonMonth
+    where = [m.organization_id == organization_id, *who(MonthPart())]
+    if first is not None:
+        where.append(m.month >= first)
+    if end is not None:
+        where.append(m.month < end)
+    parts: list[Any] = [select(m.user_id, m.events, m.with_own_comment, m.clicks).where(*where)]
+    if since is not None and first is not None and _midnight(first) > since:
+        parts.extend(_inline(rows(organization_id, since=since, until=_midnight(first),
+                                  who=who, narrow=True)))
+    if until is not None and end is not None and _midnight(end) < until:
+        parts.extend(_inline(rows(organization_id, since=_midnight(end), until=until,
+                                  who=who, narrow=True)))
+    query: Any = union_all(*parts) if len(parts) > 1 else parts[0]
+    return query.subquery("people")
+
+
+def _inline(figures: Subquery) -> list[Any]:
+    """The selects of a :func:`rows` subquery, to join a union (SQLite nests none)."""
+    statement: Any = figures.element
+    return list(statement.selects) if isinstance(statement, CompoundSelect) else [statement]
