@@ -14,12 +14,11 @@ from contextvars import ContextVar
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 from sqlalchemy.orm.util import identity_key
 
 from lms.accounts.models import Membership, User
-from lms.core.database import chunks, insert_rows, time_processor
+from lms.core.database import chunks, insert_rows, run_sql, time_processor
 from lms.core.models import utcnow
 from lms.core.registry import Registry
 from lms.courses import statements as xs
@@ -38,7 +37,7 @@ from lms.courses.signals import enrollment_completed
 from lms.extensions import db
 from lms.xapi import projections
 from lms.xapi.agents import agent_key
-from lms.xapi.models import Statement, StatementIndex
+from lms.xapi.models import Statement
 from lms.xapi.record import loads
 from lms.xapi.validation import VOIDED
 
@@ -318,25 +317,47 @@ def _about(statement: dict[str, Any], module_iris: set[str]) -> bool:
 
 class _LearnerStatements:
     """The non-voided statements of some enrolments' learners about some modules, read from
-    the store (see :func:`_learner_statements`); each is parsed when a module it names is
-    refreshed, once.
+    the store (see :func:`_learner_statements`): their columns, their activity index rows
+    among the modules', and their JSON text (or, for the batch's own, the statement).
     """
 
     def __init__(self, by_enrollment: dict[str, list[int]], names: dict[int, set[str]],
+                 columns: dict[int, tuple[str, str, str | None]],
                  data: dict[int, str | dict[str, Any]]) -> None:
         self._by_enrollment = by_enrollment
         self._names = names
+        self._columns = columns  # verb, object type, object activity id
         self._data = data
 
-    def about(self, enrollment_id: str, iris: set[str]) -> list[dict[str, Any]]:
-        """The enrolment's statements naming one of ``iris``, in recording order."""
+    def facts(self, enrollment_id: str, module_iri: str, iris: set[str]) -> list[completion.Fact]:
+        """What the enrolment's statements naming the module (or an activity standing for
+        it, a package's root activity: ``iris``) say about it, reduced to facts; those Relais
+        derived do not count.
+        """
+        derived = xs.derived_extension()
         found = []
         for pk in self._by_enrollment.get(enrollment_id, ()):
-            if self._names[pk] & iris:
-                data = self._data[pk]
-                if isinstance(data, str):
-                    data = self._data[pk] = loads(data)
-                found.append(data)
+            if not self._names[pk] & iris:
+                continue
+            data = self._data[pk]
+            verb, object_type, object_id = self._columns[pk]
+            if isinstance(data, str) and object_type == "Activity" and \
+                    '"result"' not in data and derived not in data:
+                # No result and not derived (neither text is in its JSON): the columns say
+                # all the completion rules read; the JSON is not parsed.
+                fact = completion.Fact(verb, object_id or "")
+            else:
+                st = data if isinstance(data, dict) else loads(data)
+                # The index's activity rows of a statement about an Activity are exactly its
+                # object and context activities; those of another (a sub-statement's, a
+                # referred statement's) are checked against the statement itself.
+                if object_type != "Activity" and not _about(st, iris) or \
+                        ((st.get("context") or {}).get("extensions") or {}).get(derived):
+                    continue
+                fact = completion.fact_from_statement(st)
+            if fact.object_id in iris and fact.object_id != module_iri:
+                fact = dataclasses.replace(fact, object_id=module_iri)
+            found.append(fact)
         return found
 
 
@@ -363,64 +384,68 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
                     agent_key({"mbox": f"mailto:{e.email}"})):
             keys.setdefault(key, set()).add(e.id)
     wanted = sorted(activity_ids)
-    activity = aliased(StatementIndex)
-    # A superset of the statements about the modules (a statement referring to another has its
-    # target's rows too): each is checked in Python as before (see _facts).
-    names_one = exists().where(activity.organization_id == organization_id,
-                               activity.kind.in_(("o", "O")), activity.key.in_(wanted),
-                               activity.statement_pk == Statement.pk)
-    base = (select(Statement.pk, Statement.statement_id, StatementIndex.key)
-            .join(StatementIndex, StatementIndex.statement_pk == Statement.pk)
-            .where(StatementIndex.organization_id == organization_id,
-                   Statement.voided.is_(False), Statement.verb_id != VOIDED, names_one))
-    # Two lookups, each on the index's primary key prefix (an OR across kinds would scan).
-    by_registration = base.where(StatementIndex.kind == "r",
-                                 StatementIndex.key.in_({e.id for e in enrollments}))
-    by_actor = base.where(StatementIndex.kind == "a", StatementIndex.key.in_(set(keys)),
-                          Statement.registration.is_(None))
+    # Driver SQL: these run for every batch with hundreds of values, which SQLAlchemy would
+    # render into the statement again at each execution. The EXISTS is a superset of the
+    # statements about the modules (a statement referring to another has its target's rows
+    # too): each is checked in Python as before (see _facts).
     found: dict[str, set[int]] = {}
+    columns: dict[int, tuple[str, str, str | None]] = {}
     data: dict[int, str | dict[str, Any]] = {}
     missing: list[int] = []
-    for query, owners in ((by_registration, None), (by_actor, keys)):
-        for pk, sid, key in db.session.execute(query):
-            for enrollment_id in (owners[key] if owners is not None else (key,)):
-                found.setdefault(enrollment_id, set()).add(pk)
-            if pk not in data:
-                st = known.get(sid)
-                if st is None:
-                    missing.append(pk)
-                    data[pk] = ""
-                else:
-                    data[pk] = st
+    enrollment_ids = [e.id for e in enrollments]
+    agents = sorted(keys)
+    for kind, values, owners in (("r", enrollment_ids, None), ("a", agents, keys)):
+        for part in chunks(values):
+            keyed, keyed_params = _in("i.key", part)
+            about, about_params = _in("n.key", wanted)
+            rows = run_sql(
+                "SELECT s.pk, s.statement_id, i.key, s.verb_id, s.object_type, "
+                "s.object_activity_id FROM xapi_statement_index i "
+                "JOIN xapi_statements s ON s.pk = i.statement_pk "
+                f"WHERE i.organization_id = ? AND i.kind = ? AND {keyed} "
+                "AND s.voided = ? AND s.verb_id <> ? "
+                + ("AND s.registration IS NULL " if kind == "a" else "")
+                + "AND EXISTS (SELECT 1 FROM xapi_statement_index n "
+                "WHERE n.organization_id = ? AND n.kind IN ('o', 'O') "
+                f"AND {about} AND n.statement_pk = s.pk)",
+                (organization_id, kind, *keyed_params, False, VOIDED, organization_id,
+                 *about_params)).all()
+            for pk, sid, key, verb, object_type, object_id in rows:
+                columns[pk] = (verb, object_type, object_id)
+                for enrollment_id in (owners[key] if owners is not None else (key,)):
+                    found.setdefault(enrollment_id, set()).add(pk)
+                if pk not in data:
+                    st = known.get(sid)
+                    if st is None:
+                        missing.append(pk)
+                        data[pk] = ""
+                    else:
+                        data[pk] = st
     names: dict[int, set[str]] = {pk: set() for pk in data}
-    pks = sorted(data)
-    for chunk in chunks(pks):
-        for pk, key in db.session.execute(
-                select(activity.statement_pk, activity.key).where(
-                    activity.organization_id == organization_id, activity.kind.in_(("o", "O")),
-                    activity.key.in_(wanted), activity.statement_pk.in_(chunk))):
+    for part in chunks(sorted(data)):
+        pk_in, pk_params = _in("statement_pk", part)
+        about, about_params = _in("key", wanted)
+        for pk, key in run_sql(
+                "SELECT statement_pk, key FROM xapi_statement_index WHERE organization_id = ? "
+                f"AND kind IN ('o', 'O') AND {about} AND {pk_in}",
+                (organization_id, *about_params, *pk_params)).all():
             names[pk].add(key)
-    for chunk in chunks(sorted(missing)):
-        for pk, text in db.session.execute(select(Statement.pk, Statement.data).where(
-                Statement.pk.in_(chunk))):
+    for part in chunks(sorted(missing)):
+        pk_in, pk_params = _in("pk", part)
+        for pk, text in run_sql(f"SELECT pk, data FROM xapi_statements WHERE {pk_in}",
+                                tuple(pk_params)).all():
             data[pk] = text
     return _LearnerStatements({e: sorted(found_pks) for e, found_pks in found.items()},
-                              names, data)
+                              names, columns, data)
 
 
-def _facts(statements: Iterable[dict[str, Any]], module_iri: str,
-           iris: set[str]) -> list[completion.Fact]:
-    """What a learner's statements say about a module: those naming it (or an activity
-    standing for it, a package's root activity: ``iris``), reduced to facts.
+def _in(column: str, values: list[Any]) -> tuple[str, list[Any]]:
+    """``column`` among ``values``, for :func:`run_sql`: an array on PostgreSQL (one
+    parameter), a list of parameters on SQLite.
     """
-    facts = []
-    for st in statements:
-        if _about(st, iris) and not xs.is_derived(st):
-            fact = completion.fact_from_statement(st)
-            if fact.object_id in iris and fact.object_id != module_iri:
-                fact = dataclasses.replace(fact, object_id=module_iri)
-            facts.append(fact)
-    return facts
+    if db.session.get_bind().dialect.name == "postgresql":
+        return f"{column} = ANY(?)", [list(values)]
+    return f"{column} IN ({', '.join('?' * len(values))})", list(values)
 
 
 def refresh(enrollment: Enrollment, module: Module) -> ModuleProgress:
@@ -465,9 +490,8 @@ def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
     completed, taken_back = [], []
     for enrollment, module_id in pairs:
         shape = shapes[module_id].shape
-        outcome = completion.evaluate(shape, _facts(
-            statements.about(enrollment.id, iris[module_id]), shape.module_iri,
-            iris[module_id]))
+        outcome = completion.evaluate(shape, statements.facts(
+            enrollment.id, shape.module_iri, iris[module_id]))
         row = existing.get((enrollment.id, module_id))
         was_completed = row is not None and row.state == COMPLETED
         writes.append((enrollment.id, module_id, outcome.state, outcome.score, outcome.percent,
