@@ -387,29 +387,50 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
     # Driver SQL: these run for every batch with hundreds of values, which SQLAlchemy would
     # render into the statement again at each execution. The EXISTS is a superset of the
     # statements about the modules (a statement referring to another has its target's rows
-    # too): each is checked in Python as before (see _facts).
+    # too): each is checked in Python as before (see _LearnerStatements.facts).
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
     found: dict[str, set[int]] = {}
     columns: dict[int, tuple[str, str, str | None]] = {}
     data: dict[int, str | dict[str, Any]] = {}
     missing: list[int] = []
     enrollment_ids = [e.id for e in enrollments]
     agents = sorted(keys)
+    # Each (kind, activity id) the index is probed for, with a statement's key.
+    probes = (["o"] * len(wanted) + ["O"] * len(wanted), wanted + wanted)
     for kind, values, owners in (("r", enrollment_ids, None), ("a", agents, keys)):
         for part in chunks(values):
-            keyed, keyed_params = _in("i.key", part)
-            about, about_params = _in("n.key", wanted)
-            rows = run_sql(
-                "SELECT s.pk, s.statement_id, i.key, s.verb_id, s.object_type, "
-                "s.object_activity_id FROM xapi_statement_index i "
-                "JOIN xapi_statements s ON s.pk = i.statement_pk "
-                f"WHERE i.organization_id = ? AND i.kind = ? AND {keyed} "
-                "AND s.voided = ? AND s.verb_id <> ? "
-                + ("AND s.registration IS NULL " if kind == "a" else "")
-                + "AND EXISTS (SELECT 1 FROM xapi_statement_index n "
-                "WHERE n.organization_id = ? AND n.kind IN ('o', 'O') "
-                f"AND {about} AND n.statement_pk = s.pk)",
-                (organization_id, kind, *keyed_params, False, VOIDED, organization_id,
-                 *about_params)).all()
+            learner = "AND s.registration IS NULL " if kind == "a" else ""
+            if postgresql:
+                # Arrays joined (see lms.core.database.select_matching): every probe is an
+                # equality on the index's whole key, whatever the statistics say (an IN or
+                # ANY on a table never analysed scanned the organization's index rows).
+                # LATERAL with OFFSET 0 / LIMIT 1: not flattened, so not reordered either.
+                rows = run_sql(
+                    "SELECT s.pk, s.statement_id, k.key, s.verb_id, s.object_type, "
+                    "s.object_activity_id FROM unnest(?::text[]) AS k(key) "
+                    "CROSS JOIN LATERAL (SELECT i.statement_pk FROM xapi_statement_index i "
+                    "WHERE i.organization_id = ? AND i.kind = ? AND i.key = k.key OFFSET 0) "
+                    "AS i JOIN xapi_statements s ON s.pk = i.statement_pk "
+                    f"WHERE NOT s.voided AND s.verb_id <> ? {learner}"
+                    "AND EXISTS (SELECT 1 FROM unnest(?::text[], ?::text[]) AS w(kind, key) "
+                    "CROSS JOIN LATERAL (SELECT 1 FROM xapi_statement_index n "
+                    "WHERE n.organization_id = ? AND n.kind = w.kind AND n.key = w.key "
+                    "AND n.statement_pk = s.pk LIMIT 1) AS hit)",
+                    (part, organization_id, kind, VOIDED, *probes, organization_id)).all()
+            else:
+                keyed, keyed_params = _in("i.key", part)
+                about, about_params = _in("n.key", wanted)
+                rows = run_sql(
+                    "SELECT s.pk, s.statement_id, i.key, s.verb_id, s.object_type, "
+                    "s.object_activity_id FROM xapi_statement_index i "
+                    "JOIN xapi_statements s ON s.pk = i.statement_pk "
+                    f"WHERE i.organization_id = ? AND i.kind = ? AND {keyed} "
+                    f"AND NOT s.voided AND s.verb_id <> ? {learner}"
+                    "AND EXISTS (SELECT 1 FROM xapi_statement_index n "
+                    "WHERE n.organization_id = ? AND n.kind IN ('o', 'O') "
+                    f"AND {about} AND n.statement_pk = s.pk)",
+                    (organization_id, kind, *keyed_params, VOIDED, organization_id,
+                     *about_params)).all()
             for pk, sid, key, verb, object_type, object_id in rows:
                 columns[pk] = (verb, object_type, object_id)
                 for enrollment_id in (owners[key] if owners is not None else (key,)):
@@ -423,12 +444,22 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
                         data[pk] = st
     names: dict[int, set[str]] = {pk: set() for pk in data}
     for part in chunks(sorted(data)):
-        pk_in, pk_params = _in("statement_pk", part)
-        about, about_params = _in("key", wanted)
-        for pk, key in run_sql(
+        if postgresql:
+            named = run_sql(
+                "SELECT p.pk, w.key FROM unnest(?::bigint[]) AS p(pk) "
+                "CROSS JOIN unnest(?::text[], ?::text[]) AS w(kind, key) "
+                "CROSS JOIN LATERAL (SELECT 1 FROM xapi_statement_index n "
+                "WHERE n.organization_id = ? AND n.kind = w.kind AND n.key = w.key "
+                "AND n.statement_pk = p.pk LIMIT 1) AS hit",
+                (part, *probes, organization_id)).all()
+        else:
+            pk_in, pk_params = _in("statement_pk", part)
+            about, about_params = _in("key", wanted)
+            named = run_sql(
                 "SELECT statement_pk, key FROM xapi_statement_index WHERE organization_id = ? "
                 f"AND kind IN ('o', 'O') AND {about} AND {pk_in}",
-                (organization_id, *about_params, *pk_params)).all():
+                (organization_id, *about_params, *pk_params)).all()
+        for pk, key in named:
             names[pk].add(key)
     for part in chunks(sorted(missing)):
         pk_in, pk_params = _in("pk", part)
