@@ -369,11 +369,11 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
 
     Read from the learner's side of the filter index — the enrolment as registration, or the
     learner as actor for statements without one (external content that does not know the
-    enrolment) — and narrowed in the database to those naming the modules refreshed (the
-    index's activity rows, each a lookup on its primary key), so the cost follows these
-    learners' statements about these modules, not their whole history: four queries for all
-    the enrolments, whatever their number. ``known``: the statements of the batch by id,
-    neither read nor parsed back.
+    enrolment) —, their columns only; then which of them name the modules refreshed (the
+    index's activity rows, each a lookup on its whole key); only those are read whole (and
+    parsed only when their columns do not say enough): four queries for all the enrolments,
+    whatever their number. ``known``: the statements of the batch by id, neither read nor
+    parsed back.
     """
     base_url = current_app.config["BASE_URL"]
     # The learner as Relais names them (see agent_for_user), or by e-mail address (external
@@ -385,14 +385,13 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
             keys.setdefault(key, set()).add(e.id)
     wanted = sorted(activity_ids)
     # Driver SQL: these run for every batch with hundreds of values, which SQLAlchemy would
-    # render into the statement again at each execution. The EXISTS is a superset of the
-    # statements about the modules (a statement referring to another has its target's rows
-    # too): each is checked in Python as before (see _LearnerStatements.facts).
+    # render into the statement again at each execution. First the learners' statements
+    # (their columns, not their JSON), then which of them name the modules (a lookup on the
+    # index's whole key for each statement and activity id).
     postgresql = db.session.get_bind().dialect.name == "postgresql"
     found: dict[str, set[int]] = {}
     columns: dict[int, tuple[str, str, str | None]] = {}
     data: dict[int, str | dict[str, Any]] = {}
-    missing: list[int] = []
     enrollment_ids = [e.id for e in enrollments]
     agents = sorted(keys)
     # Each (kind, activity id) the index is probed for, with a statement's key.
@@ -411,37 +410,24 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
                     "CROSS JOIN LATERAL (SELECT i.statement_pk FROM xapi_statement_index i "
                     "WHERE i.organization_id = ? AND i.kind = ? AND i.key = k.key OFFSET 0) "
                     "AS i JOIN xapi_statements s ON s.pk = i.statement_pk "
-                    f"WHERE NOT s.voided AND s.verb_id <> ? {learner}"
-                    "AND EXISTS (SELECT 1 FROM unnest(?::text[], ?::text[]) AS w(kind, key) "
-                    "CROSS JOIN LATERAL (SELECT 1 FROM xapi_statement_index n "
-                    "WHERE n.organization_id = ? AND n.kind = w.kind AND n.key = w.key "
-                    "AND n.statement_pk = s.pk LIMIT 1) AS hit)",
-                    (part, organization_id, kind, VOIDED, *probes, organization_id)).all()
+                    f"WHERE NOT s.voided AND s.verb_id <> ? {learner}",
+                    (part, organization_id, kind, VOIDED)).all()
             else:
                 keyed, keyed_params = _in("i.key", part)
-                about, about_params = _in("n.key", wanted)
                 rows = run_sql(
                     "SELECT s.pk, s.statement_id, i.key, s.verb_id, s.object_type, "
                     "s.object_activity_id FROM xapi_statement_index i "
                     "JOIN xapi_statements s ON s.pk = i.statement_pk "
                     f"WHERE i.organization_id = ? AND i.kind = ? AND {keyed} "
-                    f"AND NOT s.voided AND s.verb_id <> ? {learner}"
-                    "AND EXISTS (SELECT 1 FROM xapi_statement_index n "
-                    "WHERE n.organization_id = ? AND n.kind IN ('o', 'O') "
-                    f"AND {about} AND n.statement_pk = s.pk)",
-                    (organization_id, kind, *keyed_params, VOIDED, organization_id,
-                     *about_params)).all()
+                    f"AND NOT s.voided AND s.verb_id <> ? {learner}",
+                    (organization_id, kind, *keyed_params, VOIDED)).all()
             for pk, sid, key, verb, object_type, object_id in rows:
                 columns[pk] = (verb, object_type, object_id)
                 for enrollment_id in (owners[key] if owners is not None else (key,)):
                     found.setdefault(enrollment_id, set()).add(pk)
                 if pk not in data:
                     st = known.get(sid)
-                    if st is None:
-                        missing.append(pk)
-                        data[pk] = ""
-                    else:
-                        data[pk] = st
+                    data[pk] = st if st is not None else ""
     names: dict[int, set[str]] = {pk: set() for pk in data}
     for part in chunks(sorted(data)):
         if postgresql:
@@ -461,6 +447,10 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
                 (organization_id, *about_params, *pk_params)).all()
         for pk, key in named:
             names[pk].add(key)
+    # Only the statements naming one of the modules are read (a superset of those about them:
+    # a statement referring to another has its target's rows too, see
+    # _LearnerStatements.facts).
+    missing = [pk for pk, text in data.items() if text == "" and names[pk]]
     for part in chunks(sorted(missing)):
         pk_in, pk_params = _in("pk", part)
         for pk, text in run_sql(f"SELECT pk, data FROM xapi_statements WHERE {pk_in}",
