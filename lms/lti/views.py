@@ -20,13 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.accounts import sessions
-from lms.accounts.authz import (
-    current_organization,
-    get_in_org_or_404,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts import authz, sessions
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
 from lms.core.errors import DomainError
@@ -41,7 +35,7 @@ from lms.lti.models import LtiContext, LtiPlatform
 from lms.lti.services import LtiFailed
 
 bp = Blueprint("lti", __name__, template_folder="templates")
-org_bp = org_blueprint("lti_admin", __name__, template_folder="templates")
+org_bp = authz.org_blueprint("lti_admin", __name__, template_folder="templates")
 
 
 def _failure(exc: DomainError) -> Any:
@@ -174,7 +168,7 @@ def _tool_urls() -> dict[str, str]:
 def _save(form: PlatformForm, platform: LtiPlatform | None) -> LtiPlatform | None:
     try:
         saved = services.save_platform(
-            organization=current_organization(), platform=platform, name=form.name.data or "",
+            organization=authz.current_organization(), platform=platform, name=form.name.data or "",
             issuer=form.issuer.data or "", client_id=form.client_id.data or "",
             deployment_ids=form.deployment_ids.data or "",
             auth_login_url=form.auth_login_url.data or "",
@@ -190,7 +184,7 @@ def _save(form: PlatformForm, platform: LtiPlatform | None) -> LtiPlatform | Non
 
 
 @org_bp.route("/settings/lti", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@authz.role_required(Role.ADMIN)
 def platforms() -> Any:
     """The organization's LTI platforms and the form to register one."""
     form = PlatformForm()
@@ -199,15 +193,15 @@ def platforms() -> Any:
         if saved is not None:
             return redirect(url_for(".platform", platform_id=saved.id))
     return render_template("lti/platforms.html", form=form, urls=_tool_urls(),
-                           platforms=services.platforms_of(current_organization())), \
+                           platforms=services.platforms_of(authz.current_organization())), \
         422 if form.is_submitted() else 200
 
 
 @org_bp.route("/settings/lti/<int:platform_id>", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@authz.role_required(Role.ADMIN)
 def platform(platform_id: int) -> Any:
     """One registration: its settings, its courses and their rosters."""
-    row = get_in_org_or_404(LtiPlatform, platform_id)
+    row = authz.get_in_org_or_404(LtiPlatform, platform_id)
     if request.method == "GET":
         form = PlatformForm(obj=row, deployment_ids="\n".join(row.deployment_ids))
     else:
@@ -222,10 +216,10 @@ def platform(platform_id: int) -> Any:
 
 
 @org_bp.post("/settings/lti/<int:platform_id>/delete")
-@role_required(Role.ADMIN)
+@authz.role_required(Role.ADMIN)
 def delete_platform(platform_id: int) -> Any:
     """Remove a registration."""
-    row = get_in_org_or_404(LtiPlatform, platform_id)
+    row = authz.get_in_org_or_404(LtiPlatform, platform_id)
     if ConfirmForm().validate_on_submit():
         services.delete_platform(platform=row)
         db.session.commit()
@@ -234,10 +228,10 @@ def delete_platform(platform_id: int) -> Any:
 
 
 @org_bp.post("/settings/lti/<int:platform_id>/contexts/<int:context_id>/roster")
-@role_required(Role.ADMIN)
+@authz.role_required(Role.ADMIN)
 def import_roster(platform_id: int, context_id: int) -> Any:
     """Queue the import of a course's roster into its cohort."""
-    row = get_in_org_or_404(LtiPlatform, platform_id)
+    row = authz.get_in_org_or_404(LtiPlatform, platform_id)
     context = db.session.get(LtiContext, context_id)
     if context is None or context.platform_id != row.id:
         abort(404)
