@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,7 +18,7 @@ from lms.advocacy.models import KINDS, METRICS, NETWORKS
 from lms.charter.queries import activity_not_counted
 from lms.core import csvexport
 from lms.core.errors import DomainError
-from lms.core.limits import MULTIPART_ROOM, max_body
+from lms.core.limits import max_upload
 from lms.core.models import utcnow
 from lms.core.web import chosen_file, commit_or_flash
 from lms.extensions import db
@@ -227,7 +227,7 @@ def settings() -> Any:
 
 @bp.post("/advocacy/import")
 @authz.role_required(*authz.MANAGER_ROLES)
-@max_body(lambda: int(current_app.config["IMPORT_MAX_BYTES"]) + MULTIPART_ROOM)
+@max_upload("IMPORT_MAX_BYTES")
 def upload() -> Any:
     """Start a background import of an uploaded CSV export."""
     file = chosen_file(_("Choose a CSV file."))

@@ -11,9 +11,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -49,7 +47,7 @@ from lms.certificates.models import Certificate
 from lms.core import csvexport
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
-from lms.core.web import commit_or_flash, commit_or_mark
+from lms.core.web import absolute_url, commit_or_flash, commit_or_mark
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.programs.models import Program
 from lms.extensions import db
@@ -278,7 +276,7 @@ def verify(code: str) -> Any:
     as_json = request.args.get("format") == "json"
     if certificate is None:
         if as_json:
-            return jsonify({"status": "unknown"}), 404
+            return {"status": "unknown"}, 404
         return render_template("certificates/verify.html", certificate=None), 404
     s = certificate.snapshot
     # Only what the certificate itself shows: no e-mail, no reason for a revocation.
@@ -302,15 +300,13 @@ def verify(code: str) -> Any:
         # The holder was erased (GDPR): status and program stay, no name is shown.
         del data["learner"]
     if as_json:
-        return jsonify(data)
+        return data
     return render_template("certificates/verify.html", certificate=certificate, data=data)
 
 
 def _ld(data: dict[str, Any]) -> Any:
-    response = jsonify(data)
-    response.mimetype = "application/ld+json"
-    response.headers["Access-Control-Allow-Origin"] = "*"  # wallets read it from anywhere
-    return response
+    # Wallets read it from anywhere.
+    return data, {"Content-Type": "application/ld+json", "Access-Control-Allow-Origin": "*"}
 
 
 @public.route("/verify/<code>/badge.json")
@@ -318,7 +314,7 @@ def badge(code: str) -> Any:
     """Public: the certificate as an Open Badges 3.0 credential (JSON-LD)."""
     certificate = queries.by_code(code)
     if certificate is None:
-        return jsonify({"status": "unknown"}), 404
+        return {"status": "unknown"}, 404
     return _ld(badges.credential(certificate))
 
 
@@ -428,7 +424,7 @@ def base_url_is_local() -> bool:
     """Whether RELAIS_BASE_URL points at this computer (its default, 127.0.0.1 or localhost):
     certificates' QR codes would then open nowhere else.
     """
-    host = urlsplit(str(current_app.config.get("BASE_URL") or "")).hostname or ""
+    host = urlsplit(absolute_url()).hostname or ""
     return host in ("127.0.0.1", "localhost", "::1", "0.0.0.0") or host.endswith(".localhost")
 
 

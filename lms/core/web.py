@@ -11,7 +11,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, flash, request
+from flask import abort, current_app, flash, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -48,6 +48,13 @@ def localized(text: dict[str, str] | None, lang: str | None = None) -> str:
         return ""
     return (text.get(lang or current_language()) or text.get(FALLBACK_LANGUAGE)
             or next((v for v in text.values() if v), ""))
+
+
+def absolute_url(path: str = "") -> str:
+    """``path`` (``/o/demo/charter``) as an address that works away from the page (an e-mail,
+    a QR code, an identity provider's settings): under ``BASE_URL``, as people reach Relais.
+    """
+    return f"{str(current_app.config['BASE_URL']).rstrip('/')}{path}"
 
 
 def local_path(target: str | None) -> str | None:

@@ -6,8 +6,6 @@ from typing import Any
 
 from flask import (
     abort,
-    current_app,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -19,7 +17,7 @@ from flask_login import current_user
 
 from lms.accounts import authz
 from lms.accounts.models import Role
-from lms.core.limits import MULTIPART_ROOM, max_body
+from lms.core.limits import max_upload
 from lms.core.web import commit_or_flash, commit_or_mark
 from lms.extensions import db
 from lms.jobs import members_import, messages, queries, services
@@ -72,9 +70,7 @@ def job_status_json(job_id: int) -> Any:
     data = job_status(job)
     if job.result_path:
         data["result_url"] = url_for("jobs.job_result", job_id=job.id)
-    response = jsonify(data)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return data, {"Cache-Control": "no-store"}
 
 
 @bp.route("/jobs/<int:job_id>/result")
@@ -98,7 +94,7 @@ def cancel_job(job_id: int) -> Any:
 
 @bp.route("/jobs/import-members", methods=["GET", "POST"])
 @authz.role_required(Role.HR, Role.ADMIN)
-@max_body(lambda: int(current_app.config["IMPORT_MAX_BYTES"]) + MULTIPART_ROOM)
+@max_upload("IMPORT_MAX_BYTES")
 def import_members() -> Any:
     """Upload a CSV of people: they are added in the background, with an error report."""
     form = ImportMembersForm()

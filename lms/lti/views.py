@@ -9,9 +9,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -54,7 +52,7 @@ def login() -> Any:
         return _failure(exc)
     db.session.commit()
     response = redirect(started.url)
-    https = is_https(current_app)
+    https = is_https()
     # The launch comes back as a cross-site POST: only a SameSite=None cookie (https only)
     # travels with it; on plain http (development) the platform must be on the same site.
     response.set_cookie(launch.state_cookie(started.state), started.state,
@@ -119,9 +117,7 @@ def jwks() -> Any:
     """The tool's public keys (current and in grace)."""
     data = keys.jwks()
     db.session.commit()  # the first key is made on first use
-    response = jsonify(data)
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    return data, {"Cache-Control": "public, max-age=300"}
 
 
 @bp.route("/lti/deep-link/<token>", methods=["GET", "POST"])

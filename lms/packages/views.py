@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import (
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -21,7 +20,7 @@ from lms.accounts import authz
 from lms.accounts.models import Role
 from lms.core import quota
 from lms.core.errors import DomainError
-from lms.core.limits import MULTIPART_ROOM, max_body
+from lms.core.limits import max_upload
 from lms.core.web import localized
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
 from lms.courses.programs.models import Module, Program
@@ -49,13 +48,13 @@ def _module(program_id: int, module_id: int) -> Module:
 @bp.route("/programs/<int:program_id>/modules/<int:module_id>/package",
           methods=["GET", "POST"])
 @authz.role_required(*authz.STAFF_ROLES)
-@max_body(lambda: int(current_app.config["PACKAGE_MAX_BYTES"]) + MULTIPART_ROOM)
+@max_upload("PACKAGE_MAX_BYTES")
 def upload(program_id: int, module_id: int) -> Any:
     """Upload (or replace) the module's xAPI package."""
     module = _module(program_id, module_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        limit = current_app.config["PACKAGE_MAX_BYTES"]
+        limit = services.max_bytes()
         # Refuse an oversized upload from its announced length, before reading it.
         too_big = (request.content_length or 0) > limit + 64 * 1024
         file = None if too_big else request.files.get("package")

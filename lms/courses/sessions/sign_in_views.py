@@ -18,7 +18,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -34,7 +33,7 @@ from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES, current_membership, r
 from lms.accounts.models import Organization, Role
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
-from lms.core.web import flash_error
+from lms.core.web import absolute_url, flash_error
 from lms.courses.sessions import sign_in, sign_in_sheet
 from lms.courses.sessions.models import TrainingSession
 from lms.courses.sessions.services import local_zone
@@ -53,8 +52,7 @@ def _qr_svg(url: str) -> Markup:
 
 def scan_url(s: TrainingSession, when: datetime | None = None) -> str:
     """The absolute address the QR code holds now (under ``BASE_URL``, which phones reach)."""
-    path = url_for("sign_in.scan", session_id=s.id, token=sign_in.token_for(s, when))
-    return str(current_app.config["BASE_URL"]).rstrip("/") + path
+    return absolute_url(url_for("sign_in.scan", session_id=s.id, token=sign_in.token_for(s, when)))
 
 
 # --- the trainer's screen --------------------------------------------------------------------
