@@ -14,17 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import segno
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
@@ -90,13 +80,9 @@ def scan(session_id: int, token: str) -> Any:
     except sign_in.SignInRefused as exc:
         return render_template("courses/sign_in_scan_error.html", code=exc.code), \
             410 if exc.code == "expired_code" else 404
-    s = db.session.get(TrainingSession, session_id)
-    if s is None:
-        abort(404)
+    s = db.get_or_404(TrainingSession, session_id)
     session[TICKET_KEY] = {"session": s.id, "at": utcnow().timestamp()}
-    org = db.session.get(Organization, s.organization_id)
-    if org is None:
-        abort(404)
+    org = db.get_or_404(Organization, s.organization_id)
     return redirect(url_for("courses.sign_in_confirm", org_slug=org.slug, session_id=s.id))
 
 
