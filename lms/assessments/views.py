@@ -393,6 +393,18 @@ def _questionnaire_or_404(questionnaire_id: int, editable: bool = False) -> Ques
     return q
 
 
+def _question_or_404(questionnaire_id: int, question_id: int) -> tuple[Questionnaire, Question]:
+    """An editable questionnaire of the organization and one of its questions."""
+    q = _questionnaire_or_404(questionnaire_id, editable=True)
+    question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
+    return q, question
+
+
+def _texts(name: str) -> dict[str, str]:
+    """The text typed in each language, in the form's fields ``<name>_<language>``."""
+    return {lang: request.form.get(f"{name}_{lang}", "") for lang in defs.LANGUAGES}
+
+
 def _questionnaires_page(import_form: FlaskForm, errors: list[str]) -> str:
     org_id = authz.current_organization().id
     return render_template("assessments/questionnaires.html",
@@ -496,9 +508,7 @@ def edit(questionnaire_id: int) -> Any:
     if request.method == "POST":
         refused = commit_or_errors(lambda: services.update_questionnaire(
             questionnaire=q,
-            title={lang: request.form.get(f"title_{lang}", "") for lang in defs.LANGUAGES},
-            description={lang: request.form.get(f"description_{lang}", "")
-                         for lang in defs.LANGUAGES},
+            title=_texts("title"), description=_texts("description"),
             published=request.form.get("published") == "on"))
         if refused is None:
             flash(_("Saved."), "success")
@@ -513,19 +523,14 @@ def edit(questionnaire_id: int) -> Any:
 @authz.role_required(*authz.STAFF_ROLES)
 def edit_question(questionnaire_id: int, question_id: int) -> Any:
     """Edit the texts of a question and of its options."""
-    q = _questionnaire_or_404(questionnaire_id, editable=True)
-    question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
+    q, question = _question_or_404(questionnaire_id, question_id)
     form = PostForm()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        options = {o["key"]: {lang: request.form.get(f"option_{o['key']}_{lang}", "")
-                              for lang in defs.LANGUAGES} for o in question.options}
+        options = {o["key"]: _texts(f"option_{o['key']}") for o in question.options}
         refused = commit_or_errors(lambda: services.update_question(
-            question=question,
-            text={lang: request.form.get(f"text_{lang}", "") for lang in defs.LANGUAGES},
-            options=options or None,
-            feedback={lang: request.form.get(f"feedback_{lang}", "")
-                      for lang in defs.LANGUAGES} if question.options else None), "text_en")
+            question=question, text=_texts("text"), options=options or None,
+            feedback=_texts("feedback") if question.options else None), "text_en")
         if refused is None:
             flash(_("Question saved."), "success")
             return redirect(url_for("skills.edit", questionnaire_id=q.id))
@@ -539,8 +544,7 @@ def edit_question(questionnaire_id: int, question_id: int) -> Any:
 @authz.role_required(*authz.STAFF_ROLES)
 def move_question(questionnaire_id: int, question_id: int) -> Any:
     """Move a question up or down."""
-    q = _questionnaire_or_404(questionnaire_id, editable=True)
-    question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
+    q, question = _question_or_404(questionnaire_id, question_id)
     services.move_question(question=question,
                            offset=-1 if request.form.get("direction") == "up" else 1)
     db.session.commit()
@@ -552,8 +556,7 @@ def move_question(questionnaire_id: int, question_id: int) -> Any:
 @authz.role_required(*authz.STAFF_ROLES)
 def delete_question(questionnaire_id: int, question_id: int) -> Any:
     """Ask for confirmation, then delete a question."""
-    q = _questionnaire_or_404(questionnaire_id, editable=True)
-    question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
+    q, question = _question_or_404(questionnaire_id, question_id)
     form = PostForm()
     if request.method == "POST":
         commit_or_flash(lambda: services.delete_question(question=question),
@@ -636,14 +639,11 @@ def edit_framework(framework_id: int) -> Any:
     form = PostForm()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        f = request.form
         competencies = {c.code: {
-            "name": {lang: f.get(f"{c.code}_name_{lang}", "") for lang in defs.LANGUAGES},
-            "description": {lang: f.get(f"{c.code}_description_{lang}", "")
-                            for lang in defs.LANGUAGES},
-            "levels": {lvl: {lang: f.get(f"{c.code}_level_{lvl}_{lang}", "")
-                             for lang in defs.LANGUAGES} for lvl in defs.LEVELS}}
+            "name": _texts(f"{c.code}_name"), "description": _texts(f"{c.code}_description"),
+            "levels": {lvl: _texts(f"{c.code}_level_{lvl}") for lvl in defs.LEVELS}}
             for c in fw.competencies}
+        f = request.form
         targets = {t.job_family: {c.code: f.get(f"target_{t.job_family}_{c.code}", type=int)
                                   for c in fw.competencies} for t in fw.targets}
         refused = commit_or_errors(lambda: services.update_framework(
