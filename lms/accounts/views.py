@@ -39,7 +39,7 @@ from lms.accounts.models import ApiToken, Invitation, Membership, Role, User
 from lms.core.errors import DomainError, NotFound
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
-from lms.core.web import commit_or_flash, commit_or_mark, local_path
+from lms.core.web import commit_or_flash, commit_or_mark, local_path, require_submitted
 from lms.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -330,8 +330,7 @@ def change_password() -> Any:
 @login_required
 def end_all_sessions() -> Any:
     """Log out of every device, this one included."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_submitted(ConfirmForm())
     sessions.end_all(current_user)
     _close_session()
     flash(_("You are logged out on every device."), "info")

@@ -22,7 +22,7 @@ from lms.assessments import queries, recommendations, scoring, services
 from lms.assessments.models import Attempt, Question, Questionnaire, SkillFramework
 from lms.core import charts, csvexport
 from lms.core.errors import DomainError
-from lms.core.web import PostForm, commit_or_errors, commit_or_flash, localized
+from lms.core.web import PostForm, commit_or_errors, commit_or_flash, localized, require_submitted
 from lms.extensions import db
 
 T = TypeVar("T")
@@ -485,9 +485,7 @@ def _imported(form: FlaskForm, importer: Callable[[str, str], T]) -> tuple[T | N
 def import_questionnaire() -> Any:
     """Import a questionnaire file (a new one, or replacing ours with the same key)."""
     org = authz.current_organization()
-    form = ImportForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_submitted(ImportForm())
     imported, errors = _imported(form, lambda source, name: services.import_questionnaire(
         organization=org, source=source, name=name))
     if imported is None:
@@ -620,9 +618,7 @@ def export_framework(framework_id: int) -> Any:
 @authz.role_required(*authz.STAFF_ROLES)
 def import_framework() -> Any:
     """Import a framework file as the organization's copy (replacing its content)."""
-    form = FrameworkImportForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_submitted(FrameworkImportForm())
     fw, errors = _imported(form, lambda source, name: services.import_framework(
         organization=authz.current_organization(), source=source, name=name))
     if fw is None:

@@ -38,7 +38,7 @@ from lms.certificates.models import Certificate
 from lms.core import csvexport
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
-from lms.core.web import absolute_url, commit_or_flash, commit_or_mark
+from lms.core.web import absolute_url, commit_or_flash, commit_or_mark, require_submitted
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.programs.models import Program
 from lms.extensions import db
@@ -236,9 +236,7 @@ def reissue(certificate_id: int) -> Any:
 @authz.role_required(*authz.MANAGER_ROLES)
 def export_zip() -> Any:
     """Start the bulk export job and show its progress."""
-    form = ExportForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_submitted(ExportForm())
 
     def day(value: str | None) -> str | None:
         try:

@@ -22,6 +22,7 @@ from lms.core.errors import DomainError, Text
 from lms.extensions import db
 
 T = TypeVar("T")
+FormT = TypeVar("FormT", bound=FlaskForm)
 
 # Relais is French first: a text missing in the reader's language is shown in French.
 FALLBACK_LANGUAGE = "fr"
@@ -105,6 +106,13 @@ def chosen_file(missing: Text, name: str = "file") -> FileStorage | None:
         flash(str(missing), "error")
         return None
     return upload
+
+
+def require_submitted(form: FormT) -> FormT:
+    """``form``, posted and valid (its CSRF token included); otherwise a bad request (400)."""
+    if not form.validate_on_submit():
+        abort(400)
+    return form
 
 
 def flash_error(exc: DomainError) -> None:

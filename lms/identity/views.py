@@ -27,7 +27,7 @@ from lms.accounts.authz import current_organization, org_blueprint, role_require
 from lms.accounts.forms import ConfirmForm, LoginForm
 from lms.accounts.models import Membership, Organization, Role, User
 from lms.core.errors import DomainError
-from lms.core.web import absolute_url, commit_or_mark
+from lms.core.web import absolute_url, commit_or_mark, require_submitted
 from lms.extensions import csrf, db
 from lms.identity import oidc, saml, services
 from lms.identity.forms import CompanyLoginForm, SamlSettingsForm, SsoPolicyForm, SsoSettingsForm
@@ -359,8 +359,7 @@ def _field_message(field: str, message: str) -> str:
 @role_required(Role.ADMIN)
 def scim_token() -> Any:
     """Issue a new SCIM token (shown once); earlier tokens stop working."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_submitted(ConfirmForm())
     _token, raw = services.issue_scim_token(organization=current_organization(),
                                            by=current_user)
     db.session.commit()

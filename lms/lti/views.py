@@ -15,7 +15,7 @@ from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
 from lms.core.errors import DomainError
 from lms.core.security import is_https
-from lms.core.web import PostForm, flash_error
+from lms.core.web import PostForm, flash_error, require_submitted
 from lms.courses.programs.models import Module, Program
 from lms.extensions import db
 from lms.lti import claims as c
@@ -223,8 +223,7 @@ def import_roster(platform_id: int, context_id: int) -> Any:
     context = db.session.get(LtiContext, context_id)
     if context is None or context.platform_id != row.id:
         abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_submitted(ConfirmForm())
     try:
         job = jobs.start_roster(context=context, created_by=current_user)
     except DomainError as exc:
