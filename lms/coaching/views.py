@@ -5,6 +5,7 @@ calendar file per follow-up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -90,6 +91,16 @@ def _coach(value: str | None) -> Membership | None:
 
 def _followup(followup_id: int) -> FollowUp:
     return authz.get_in_org_or_404(FollowUp, followup_id)
+
+
+def _change_followup(followup_id: int, change: Callable[[FollowUp], object],
+                     success: str | None = None, *, anchor: str | None = None) -> Any:
+    """Make ``change`` to a follow-up of the organization and commit it, or flash why it was
+    refused; then back to the follow-up's page.
+    """
+    item = _followup(followup_id)
+    commit_or_flash(lambda: change(item), success)
+    return redirect(url_for(".followup", followup_id=item.id, _anchor=anchor))
 
 
 def _enrollment(enrollment_id: str) -> Enrollment:
@@ -205,33 +216,27 @@ def followup(followup_id: int) -> Any:
 @authz.role_required(*authz.STAFF_ROLES)
 def hold(followup_id: int) -> Any:
     """Record the follow-up as held, with notes, action items and the next date."""
-    item = _followup(followup_id)
     texts = request.form.getlist("action_text")
     dues = request.form.getlist("action_due")
     actions = [(text, form_date(dues[i]) if i < len(dues) else None)
                for i, text in enumerate(texts)]
     held_at = _when(request.form.get("held_day"), request.form.get("held_time"))
-    commit_or_flash(
-        lambda: services.record_held(
-            followup=item, notes=request.form.get("notes"), actions=actions,
-            next_followup_on=form_date(request.form.get("next_followup_on")), held_at=held_at),
+    return _change_followup(followup_id, lambda item: services.record_held(
+        followup=item, notes=request.form.get("notes"), actions=actions,
+        next_followup_on=form_date(request.form.get("next_followup_on")), held_at=held_at),
         _("The follow-up was recorded; the learner sees the notes and action items."))
-    return redirect(url_for(".followup", followup_id=item.id))
 
 
 @bp.post("/coaching/followups/<int:followup_id>/reschedule")
 @authz.role_required(*authz.STAFF_ROLES)
 def reschedule(followup_id: int) -> Any:
     """Move a scheduled follow-up (date, length, place, link, coach)."""
-    item = _followup(followup_id)
-    commit_or_flash(
-        lambda: services.reschedule(
-            followup=item, scheduled_at=_when(request.form.get("day"), request.form.get("time")),
-            duration_minutes=form_int(request.form.get("duration_minutes")),
-            place=request.form.get("place"), video_link=request.form.get("video_link"),
-            coach=_coach(request.form.get("coach_id"))),
+    return _change_followup(followup_id, lambda item: services.reschedule(
+        followup=item, scheduled_at=_when(request.form.get("day"), request.form.get("time")),
+        duration_minutes=form_int(request.form.get("duration_minutes")),
+        place=request.form.get("place"), video_link=request.form.get("video_link"),
+        coach=_coach(request.form.get("coach_id"))),
         _("The follow-up was moved."))
-    return redirect(url_for(".followup", followup_id=item.id))
 
 
 @bp.route("/coaching/followups/<int:followup_id>/close", methods=["GET", "POST"])
@@ -270,24 +275,19 @@ def reopen(followup_id: int) -> Any:
 @authz.role_required(*authz.STAFF_ROLES)
 def notes(followup_id: int) -> Any:
     """Amend the notes and next date of a held follow-up."""
-    item = _followup(followup_id)
-    commit_or_flash(
-        lambda: services.update_notes(
-            followup=item, notes=request.form.get("notes"),
-            next_followup_on=form_date(request.form.get("next_followup_on"))),
+    return _change_followup(followup_id, lambda item: services.update_notes(
+        followup=item, notes=request.form.get("notes"),
+        next_followup_on=form_date(request.form.get("next_followup_on"))),
         _("The notes were saved."))
-    return redirect(url_for(".followup", followup_id=item.id))
 
 
 @bp.post("/coaching/followups/<int:followup_id>/actions")
 @authz.role_required(*authz.STAFF_ROLES)
 def add_action(followup_id: int) -> Any:
     """Add an action item to a held follow-up."""
-    item = _followup(followup_id)
-    commit_or_flash(lambda: services.add_action(
+    return _change_followup(followup_id, lambda item: services.add_action(
         followup=item, text=request.form.get("text", ""),
-        due_on=form_date(request.form.get("due_on"))))
-    return redirect(url_for(".followup", followup_id=item.id, _anchor="actions"))
+        due_on=form_date(request.form.get("due_on"))), anchor="actions")
 
 
 def _action(item_id: int) -> ActionItem:
