@@ -400,6 +400,24 @@ def _question_or_404(questionnaire_id: int, question_id: int) -> tuple[Questionn
     return q, question
 
 
+def _editor_page(template: str, save: Callable[[], object], saved: str, back: str, *,
+                 fallback: str | None = None, **context: Any) -> Any:
+    """An editor (GET) or its save (POST): saved, ``saved`` is flashed and the page goes to
+    ``back``; refused, the editor shows again with the errors next to the fields (422).
+
+    :param fallback: the field that shows a refusal naming no field.
+    """
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        refused = commit_or_errors(save, fallback)
+        if refused is None:
+            flash(saved, "success")
+            return redirect(back)
+        errors = refused
+    return render_template(template, form=PostForm(), errors=errors, **context), \
+        422 if errors else 200
+
+
 def _texts(name: str) -> dict[str, str]:
     """The text typed in each language, in the form's fields ``<name>_<language>``."""
     return {lang: request.form.get(f"{name}_{lang}", "") for lang in defs.LANGUAGES}
@@ -501,19 +519,11 @@ def import_questionnaire() -> Any:
 def edit(questionnaire_id: int) -> Any:
     """Edit a questionnaire's title, description and publication; list its questions."""
     q = _questionnaire_or_404(questionnaire_id, editable=True)
-    form = PostForm()
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        refused = commit_or_errors(lambda: services.update_questionnaire(
-            questionnaire=q,
-            title=_texts("title"), description=_texts("description"),
-            published=request.form.get("published") == "on"))
-        if refused is None:
-            flash(_("Saved."), "success")
-            return redirect(url_for("skills.edit", questionnaire_id=q.id))
-        errors = refused
-    return render_template("assessments/edit.html", q=q, form=form, errors=errors), \
-        422 if errors else 200
+    return _editor_page(
+        "assessments/edit.html", lambda: services.update_questionnaire(
+            questionnaire=q, title=_texts("title"), description=_texts("description"),
+            published=request.form.get("published") == "on"),
+        _("Saved."), url_for("skills.edit", questionnaire_id=q.id), q=q)
 
 
 @bp.route("/skills/questionnaires/<int:questionnaire_id>/questions/<int:question_id>",
@@ -522,19 +532,13 @@ def edit(questionnaire_id: int) -> Any:
 def edit_question(questionnaire_id: int, question_id: int) -> Any:
     """Edit the texts of a question and of its options."""
     q, question = _question_or_404(questionnaire_id, question_id)
-    form = PostForm()
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        options = {o["key"]: _texts(f"option_{o['key']}") for o in question.options}
-        refused = commit_or_errors(lambda: services.update_question(
-            question=question, text=_texts("text"), options=options or None,
-            feedback=_texts("feedback") if question.options else None), "text_en")
-        if refused is None:
-            flash(_("Question saved."), "success")
-            return redirect(url_for("skills.edit", questionnaire_id=q.id))
-        errors = refused
-    return render_template("assessments/edit_question.html", q=q, question=question, form=form,
-                           errors=errors), 422 if errors else 200
+    return _editor_page(
+        "assessments/edit_question.html", lambda: services.update_question(
+            question=question, text=_texts("text"),
+            options={o["key"]: _texts(f"option_{o['key']}") for o in question.options} or None,
+            feedback=_texts("feedback") if question.options else None),
+        _("Question saved."), url_for("skills.edit", questionnaire_id=q.id),
+        fallback="text_en", q=q, question=question)
 
 
 @bp.route("/skills/questionnaires/<int:questionnaire_id>/questions/<int:question_id>/move",
@@ -632,9 +636,8 @@ def import_framework() -> Any:
 def edit_framework(framework_id: int) -> Any:
     """Edit competency names, descriptions, level descriptors and target levels."""
     fw = _framework_or_404(framework_id, editable=True)
-    form = PostForm()
-    errors: dict[str, str] = {}
-    if request.method == "POST":
+
+    def save() -> None:
         competencies = {c.code: {
             "name": _texts(f"{c.code}_name"), "description": _texts(f"{c.code}_description"),
             "levels": {lvl: _texts(f"{c.code}_level_{lvl}") for lvl in defs.LEVELS}}
@@ -642,12 +645,8 @@ def edit_framework(framework_id: int) -> Any:
         f = request.form
         targets = {t.job_family: {c.code: f.get(f"target_{t.job_family}_{c.code}", type=int)
                                   for c in fw.competencies} for t in fw.targets}
-        refused = commit_or_errors(lambda: services.update_framework(
-            framework=fw, competencies=competencies, targets=targets), "form")
-        if refused is None:
-            flash(_("Saved."), "success")
-            return redirect(url_for("skills.edit_framework", framework_id=fw.id))
-        errors = refused
-    return render_template("assessments/edit_framework.html", fw=fw, form=form, errors=errors,
-                           family_labels=defs.JOB_FAMILY_LABELS, values=request.form), \
-        422 if errors else 200
+        services.update_framework(framework=fw, competencies=competencies, targets=targets)
+
+    return _editor_page("assessments/edit_framework.html", save, _("Saved."),
+                        url_for("skills.edit_framework", framework_id=fw.id), fallback="form",
+                        fw=fw, family_labels=defs.JOB_FAMILY_LABELS, values=request.form)
