@@ -57,21 +57,20 @@ class AcceptInvitationForm(_NewPasswordForm):
     submit = SubmitField(_l("Join"))
 
 
-class ChangePasswordForm(_NewPasswordForm):
-    """A password change on the account page: the current password, then the new one twice."""
-
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
-    password = PasswordField(_l("New password"), validators=[DataRequired()])
-    confirm = _repeated_password(_l("Repeat the new password"))
-    submit = SubmitField(_l("Change the password"))
-
-
 class ResetPasswordForm(_NewPasswordForm):
     """Choosing a new password through a reset link."""
 
     password = PasswordField(_l("New password"), validators=[DataRequired()])
     confirm = _repeated_password(_l("Repeat the new password"))
     submit = SubmitField(_l("Change the password"))
+
+
+class ChangePasswordForm(ResetPasswordForm):
+    """A password change on the account page: the current password, then the new one twice
+    as on a reset.
+    """
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
 
 
 ROLE_LABELS = {

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -18,6 +17,7 @@ from lms.accounts.models import Membership, Nudge
 from lms.core.errors import Conflict, NotFound, checked_text
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
+from lms.core.web import absolute_url
 from lms.extensions import db
 
 MESSAGE_MAX = 500
@@ -66,7 +66,7 @@ def send(row: Nudge) -> bool:
     sender = row.sender.user.display_name if row.sender else ""
     org = row.recipient.organization
     user = row.recipient.user
-    link = f"{str(current_app.config['BASE_URL']).rstrip('/')}/o/{org.slug}/"
+    link = absolute_url(f"/o/{org.slug}/")
     with force_locale(user.locale or "fr"):
         return send_mail(
             to=user.email,

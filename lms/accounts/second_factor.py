@@ -59,11 +59,8 @@ CODES_REGENERATED = "second_factor.recovery_codes"
 REQUIREMENT_CHANGED = "organization.second_factor_requirement"
 
 
-class CodeRefused(DomainError):
+class CodeRefused(DomainError, code="invalid_code", status=401):
     """The code is wrong, expired or already used (HTTP 401)."""
-
-    code = "invalid_code"
-    status = 401
 
 
 def _refused() -> CodeRefused:

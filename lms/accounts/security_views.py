@@ -4,7 +4,9 @@ requirement of one for administrators and HR.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -23,6 +25,8 @@ from lms.accounts.models import Role, User
 from lms.core.errors import DomainError
 from lms.core.web import commit_or_flash, committed
 from lms.extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 account_bp = Blueprint("account_security", __name__)
 org_security_bp = org_blueprint("org_security", __name__)
@@ -88,6 +92,22 @@ def _identity_checked(form: ConfirmIdentityForm, name: str) -> Any:
     return None
 
 
+def _identity_confirmed(prefix: str, name: str) -> Callable[[F], F]:
+    """Decorate a change to your second factor: it runs once the password or code typed in the
+    page's form ``name`` (its fields prefixed ``prefix``) is right; else the page answers.
+    """
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            answer = _identity_checked(ConfirmIdentityForm(prefix=prefix), name)
+            return view(*args, **kwargs) if answer is None else answer
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
 @account_bp.route("/account/second-factor")
 @login_required
 def second_factor_page() -> Any:
@@ -145,11 +165,9 @@ def second_factor_confirm() -> Any:
 
 @account_bp.route("/account/second-factor/recovery-codes", methods=["POST"])
 @login_required
+@_identity_confirmed("codes", "codes_form")
 def second_factor_codes() -> Any:
     """Replace your recovery codes (after your password or a code); show the new ones once."""
-    answer = _identity_checked(ConfirmIdentityForm(prefix="codes"), "codes_form")
-    if answer is not None:
-        return answer
     codes = commit_or_flash(
         lambda: second_factor.regenerate_recovery_codes(user=_user(), address=_address()),
         _("New recovery codes: the old ones no longer work."))
@@ -160,11 +178,9 @@ def second_factor_codes() -> Any:
 
 @account_bp.route("/account/second-factor/disable", methods=["POST"])
 @login_required
+@_identity_confirmed("off", "disable_form")
 def second_factor_disable() -> Any:
     """Turn your second factor off (after your password or a code)."""
-    answer = _identity_checked(ConfirmIdentityForm(prefix="off"), "disable_form")
-    if answer is not None:
-        return answer
     if committed(lambda: second_factor.turn_off(user=_user(), actor=_user(),
                                                 address=_address())):
         flash(_("Your second factor is off."), "info")

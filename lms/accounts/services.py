@@ -73,32 +73,23 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-class TooManyAttempts(DomainError):
+class TooManyAttempts(DomainError, code="too_many_attempts", status=429):
     """Too many failed logins for this account or address (HTTP 429).
 
     ``retry_after`` is how many seconds until an attempt is allowed again (``Retry-After``).
     """
-
-    code = "too_many_attempts"
-    status = 429
 
     def __init__(self, message: Text, *, retry_after: int, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = max(1, retry_after)
 
 
-class PasswordLoginRefused(DomainError):
+class PasswordLoginRefused(DomainError, code="password_login_refused", status=403):
     """The password is right but this person must log in another way (HTTP 403)."""
 
-    code = "password_login_refused"
-    status = 403
 
-
-class InvalidCredentials(DomainError):
+class InvalidCredentials(DomainError, code="invalid_credentials", status=401):
     """E-mail or password is wrong (HTTP 401)."""
-
-    code = "invalid_credentials"
-    status = 401
 
 
 def hash_token(raw: str) -> str:

@@ -22,19 +22,7 @@ from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from lms.accounts import SESSION_KEY, devices, second_factor, services, sessions
-from lms.accounts.authz import (
-    GRANTABLE_ROLES,
-    MANAGER_ROLES,
-    STAFF_ROLES,
-    check_can_grant,
-    current_membership,
-    current_organization,
-    get_in_org_or_404,
-    org_blueprint,
-    role_required,
-    scoped,
-)
+from lms.accounts import SESSION_KEY, authz, devices, second_factor, services, sessions
 from lms.accounts.forms import (
     AcceptInvitationForm,
     ChangePasswordForm,
@@ -51,11 +39,11 @@ from lms.accounts.models import ApiToken, Invitation, Membership, Role, User
 from lms.core.errors import DomainError, NotFound
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
-from lms.core.web import commit_or_flash, commit_or_mark, local_path
+from lms.core.web import commit_or_flash, commit_or_mark, local_path, require_submitted
 from lms.extensions import db
 
 bp = Blueprint("accounts", __name__)
-org_bp = org_blueprint("members", __name__)
+org_bp = authz.org_blueprint("members", __name__)
 
 
 def _client_address() -> str:
@@ -342,8 +330,7 @@ def change_password() -> Any:
 @login_required
 def end_all_sessions() -> Any:
     """Log out of every device, this one included."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_submitted(ConfirmForm())
     sessions.end_all(current_user)
     _close_session()
     flash(_("You are logged out on every device."), "info")
@@ -386,7 +373,7 @@ def revoke_token(token_id: int) -> Any:
 def _invite_form(**kwargs: Any) -> InviteForm:
     """The invitation form, offering only the roles the current member may grant."""
     form = InviteForm(**kwargs)
-    grantable = GRANTABLE_ROLES[current_membership().role]
+    grantable = authz.GRANTABLE_ROLES[authz.current_membership().role]
     form.role.choices = [choice for choice in form.role.choices  # type: ignore[union-attr]
                          if Role(choice.value) in grantable]
     return form
@@ -394,11 +381,11 @@ def _invite_form(**kwargs: Any) -> InviteForm:
 
 def _members_page(invite_form: InviteForm, status: int = 200) -> Any:
     page = max(request.args.get("page", 1, type=int), 1)
-    stmt = scoped(select(Membership), Membership).join(User).order_by(User.display_name,
-                                                                       Membership.id)
+    stmt = authz.scoped(select(Membership), Membership).join(User).order_by(
+        User.display_name, Membership.id)
     pagination = db.paginate(stmt, page=page, per_page=50, error_out=False)
     pending = db.session.scalars(
-        scoped(select(Invitation), Invitation)
+        authz.scoped(select(Invitation), Invitation)
         .where(Invitation.accepted_at.is_(None), Invitation.expires_at >= utcnow())
         .order_by(Invitation.created_at.desc())
     ).all()
@@ -407,21 +394,21 @@ def _members_page(invite_form: InviteForm, status: int = 200) -> Any:
 
 
 @org_bp.route("/members", methods=["GET"])
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def members() -> Any:
     """The organization's members and pending invitations."""
     return _members_page(_invite_form())
 
 
 @org_bp.route("/members/invite", methods=["POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def invite() -> Any:
     """Invite someone by e-mail; without a mail server the link is shown to the inviter."""
     form = _invite_form()
-    org = current_organization()
+    org = authz.current_organization()
     if form.validate_on_submit():
         def send() -> tuple[Invitation, str]:
-            check_can_grant(current_membership(), form.role.data)
+            authz.check_can_grant(authz.current_membership(), form.role.data)
             return services.invite(organization=org, email=form.email.data,
                                    role=form.role.data, invited_by=current_user)
 
@@ -445,10 +432,10 @@ def invite() -> Any:
 
 
 @org_bp.route("/members/<int:membership_id>/remove", methods=["POST"])
-@role_required(Role.ADMIN)
+@authz.role_required(Role.ADMIN)
 def remove_member(membership_id: int) -> Any:
     """Remove a member from the organization (their account and history stay)."""
-    membership = get_in_org_or_404(Membership, membership_id)
+    membership = authz.get_in_org_or_404(Membership, membership_id)
     if membership.user_id == current_user.id:
         flash(_("You cannot remove yourself."), "error")
     elif ConfirmForm().validate_on_submit():
@@ -465,10 +452,10 @@ def remove_member(membership_id: int) -> Any:
 
 
 @org_bp.route("/members/<int:membership_id>/manager", methods=["GET", "POST"])
-@role_required(Role.HR, Role.ADMIN)
+@authz.role_required(Role.HR, Role.ADMIN)
 def member_manager(membership_id: int) -> Any:
     """Set or clear a member's manager (who approves their registrations), by e-mail."""
-    member = get_in_org_or_404(Membership, membership_id)
+    member = authz.get_in_org_or_404(Membership, membership_id)
     form = ConfirmForm()
     email = member.manager.user.email if member.manager else ""
     error = None
@@ -476,7 +463,7 @@ def member_manager(membership_id: int) -> Any:
         email = (request.form.get("manager_email") or "").strip()
         if form.validate_on_submit():
             try:
-                manager = services.find_manager(organization=current_organization(),
+                manager = services.find_manager(organization=authz.current_organization(),
                                                 email=email) if email else None
                 services.set_manager(membership=member, manager=manager)
             except DomainError as exc:
@@ -494,10 +481,10 @@ def member_manager(membership_id: int) -> Any:
 
 
 @org_bp.route("/members/<int:membership_id>/champion", methods=["POST"])
-@role_required(Role.HR, Role.ADMIN)
+@authz.role_required(Role.HR, Role.ADMIN)
 def member_champion(membership_id: int) -> Any:
     """Make a member their team's champion ("référent"), or stop it."""
-    member = get_in_org_or_404(Membership, membership_id)
+    member = authz.get_in_org_or_404(Membership, membership_id)
     wanted = request.form.get("champion") == "1"
     if ConfirmForm().validate_on_submit():
         name = member.user.display_name

@@ -26,14 +26,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from lms.accounts.authz import (
-    MANAGER_ROLES,
-    current_membership,
-    current_organization,
-    get_in_org_or_404,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts import authz
 from lms.accounts.models import Organization
 from lms.advocacy import calendar, calendar_csv, ical, proposals, queries
 from lms.advocacy.models import NETWORKS, ContentItem, ContentProposal
@@ -44,7 +37,7 @@ from lms.core.models import utcnow
 from lms.core.web import commit_or_flash, commit_or_mark, current_language, form_date
 from lms.extensions import db
 
-bp = org_blueprint("advocacy_calendar", __name__, template_folder="templates")
+bp = authz.org_blueprint("advocacy_calendar", __name__, template_folder="templates")
 feed_bp = Blueprint("advocacy_feed", __name__)
 
 VIEWS = ("month", "week")
@@ -143,7 +136,7 @@ def _fields(form: ItemForm) -> calendar.ItemFields:
 
 
 def _item_form(item: ContentItem | None = None) -> ItemForm:
-    org = current_organization()
+    org = authz.current_organization()
     form = ItemForm(obj=item)
     form.campaign_id.choices = [SelectChoice("", _("No campaign"))] + [
         SelectChoice(str(c.id), c.title) for c in queries.campaigns(org.id)]
@@ -163,7 +156,7 @@ def _day() -> date:
 
 
 @bp.get("/advocacy/calendar")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def calendar_page() -> Any:
     """The editorial calendar: a month or a week of content to share."""
     view = request.args.get("view") if request.args.get("view") in VIEWS else "month"
@@ -171,7 +164,7 @@ def calendar_page() -> Any:
 
 
 def _calendar_page(view: str, day: date, errors: list[str] | None = None) -> str:
-    org = current_organization()
+    org = authz.current_organization()
     shown = calendar.period(view, day)
     items = calendar.between(org.id, shown.first, shown.last)
     return render_template(
@@ -183,13 +176,13 @@ def _calendar_page(view: str, day: date, errors: list[str] | None = None) -> str
 
 
 @bp.route("/advocacy/calendar/items/new", methods=["GET", "POST"])
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def item_new() -> Any:
     """Add content to the calendar."""
     form = _item_form()
     if form.validate_on_submit():
         item = commit_or_mark(form, lambda: calendar.save_item(
-            organization=current_organization(), fields=_fields(form), by=current_user),
+            organization=authz.current_organization(), fields=_fields(form), by=current_user),
             _("Content added to the calendar."))
         if item is not None:
             return redirect(url_for(".calendar_page", day=item.starts_on))
@@ -197,14 +190,14 @@ def item_new() -> Any:
 
 
 @bp.route("/advocacy/calendar/items/<int:item_id>", methods=["GET", "POST"])
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def item_edit(item_id: int) -> Any:
     """Change a content item: window, networks, angles, sample posts, owner."""
-    item = get_in_org_or_404(ContentItem, item_id)
+    item = authz.get_in_org_or_404(ContentItem, item_id)
     form = _item_form(item)
     if form.validate_on_submit():
         saved = commit_or_mark(form, lambda: calendar.save_item(
-            organization=current_organization(), fields=_fields(form), item=item,
+            organization=authz.current_organization(), fields=_fields(form), item=item,
             by=current_user), _("Content saved."))
         if saved is not None:
             return redirect(url_for(".calendar_page", day=saved.starts_on))
@@ -212,19 +205,19 @@ def item_edit(item_id: int) -> Any:
 
 
 @bp.get("/advocacy/calendar/export.csv")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def calendar_export() -> Response:
     """The calendar as CSV (the columns the import reads)."""
-    org = current_organization()
+    org = authz.current_organization()
     return csvexport.download(f"calendar-{org.slug}.csv", calendar_csv.COLUMNS,
                               calendar_csv.export_rows(org.id))
 
 
 @bp.post("/advocacy/calendar/import")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def calendar_import() -> Any:
     """Import a calendar CSV: all rows or none, bad rows reported by line."""
-    org = current_organization()
+    org = authz.current_organization()
     file = request.files.get("file")
     errors: list[str] = []
     if file is None or not file.filename:
@@ -249,10 +242,10 @@ def calendar_import() -> Any:
 
 
 @bp.route("/advocacy/calendar/feed", methods=["GET", "POST"])
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def calendar_feed() -> Any:
     """The personal subscription address: create a new one (shown once) or revoke it."""
-    org = current_organization()
+    org = authz.current_organization()
     address = None
     if request.method == "POST":
         if request.form.get("action") == "revoke":
@@ -294,7 +287,7 @@ def _lang_text(item: ContentItem, name: str) -> str | None:
 @bp.get("/advocacy/to-share")
 def to_share() -> Any:
     """The content open for sharing now, with angles and sample posts to rewrite."""
-    org = current_organization()
+    org = authz.current_organization()
     items = calendar.open_now(org.id, utcnow().date())
     calendar.record_seen(organization=org, user=current_user, items=items)
     db.session.commit()
@@ -306,8 +299,9 @@ def to_share() -> Any:
 
 def _visible_item(item_id: int) -> ContentItem:
     """An item a member may read: open today for everyone, any of them for managers."""
-    item = get_in_org_or_404(ContentItem, item_id)
-    if current_membership().role not in MANAGER_ROLES and not item.is_open(utcnow().date()):
+    item = authz.get_in_org_or_404(ContentItem, item_id)
+    if (authz.current_membership().role not in authz.MANAGER_ROLES
+            and not item.is_open(utcnow().date())):
         abort(404)
     return item
 
@@ -316,7 +310,7 @@ def _visible_item(item_id: int) -> ContentItem:
 def shared_item(item_id: int) -> Any:
     """One content item to share."""
     item = _visible_item(item_id)
-    org = current_organization()
+    org = authz.current_organization()
     calendar.record_seen(organization=org, user=current_user, items=[item])
     db.session.commit()
     return render_template(
@@ -330,7 +324,7 @@ def mark_shared(item_id: int) -> Any:
     """"I shared it": an advocacy event on the item (consent needed, as for every event)."""
     item = _visible_item(item_id)
     commit_or_flash(lambda: calendar.mark_shared(
-        organization=current_organization(), user=current_user, item=item,
+        organization=authz.current_organization(), user=current_user, item=item,
         network=request.form.get("network", ""), url=request.form.get("url") or None),
         _("Thank you: your share is recorded in your activity."))
     return redirect(url_for(".to_share", _anchor=f"item-{item.id}"))
@@ -341,7 +335,7 @@ def mark_shared(item_id: int) -> Any:
 @bp.route("/advocacy/proposals", methods=["GET", "POST"])
 def proposal_list() -> Any:
     """Propose content for the calendar, and see what became of one's proposals."""
-    org = current_organization()
+    org = authz.current_organization()
     form = ProposalForm()
     if form.validate_on_submit():
         done = commit_or_mark(form, lambda: proposals.propose(
@@ -357,7 +351,7 @@ def proposal_list() -> Any:
 
 
 def _review_page(forms: dict[int, tuple[ApproveForm, DeclineForm]] | None = None) -> str:
-    org = current_organization()
+    org = authz.current_organization()
     listed = proposals.listed(org.id)
     forms = forms or {}
     for p in listed:
@@ -375,25 +369,25 @@ def _blank_forms(proposal_id: int) -> tuple[ApproveForm, DeclineForm]:
 
 
 def _proposal(proposal_id: int) -> ContentProposal:
-    return get_in_org_or_404(ContentProposal, proposal_id)
+    return authz.get_in_org_or_404(ContentProposal, proposal_id)
 
 
 @bp.get("/advocacy/proposals/review")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def proposal_review() -> Any:
     """Proposals to review, and those reviewed."""
     return _review_page()
 
 
 @bp.post("/advocacy/proposals/<int:proposal_id>/approve")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def proposal_approve(proposal_id: int) -> Any:
     """Approve a proposal into the calendar, with its window."""
     proposal = _proposal(proposal_id)
     form = ApproveForm(prefix=f"a{proposal.id}")
     if form.validate_on_submit():
         item = commit_or_mark(form, lambda: proposals.approve(
-            organization=current_organization(), proposal=proposal, reviewer=current_user,
+            organization=authz.current_organization(), proposal=proposal, reviewer=current_user,
             fields=calendar.ItemFields(starts_on=form.starts_on.data, ends_on=form.ends_on.data,
                                        networks=form.networks.data or [])),
             _("Approved: the content is on the calendar."))
@@ -403,14 +397,14 @@ def proposal_approve(proposal_id: int) -> Any:
 
 
 @bp.post("/advocacy/proposals/<int:proposal_id>/decline")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def proposal_decline(proposal_id: int) -> Any:
     """Decline a proposal with a reason its author reads."""
     proposal = _proposal(proposal_id)
     form = DeclineForm(prefix=f"d{proposal.id}")
     if form.validate_on_submit():
         done = commit_or_mark(form, lambda: proposals.decline(
-            organization=current_organization(), proposal=proposal, reviewer=current_user,
+            organization=authz.current_organization(), proposal=proposal, reviewer=current_user,
             reason=form.reason.data or ""), _("Proposal declined."), field="reason")
         if done is not None:
             return redirect(url_for(".proposal_review"))

@@ -16,20 +16,14 @@ from wtforms import DateField, IntegerField, SelectField, StringField, SubmitFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 
-from lms.accounts.authz import (
-    MANAGER_ROLES,
-    current_organization,
-    get_in_org_or_404,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts import authz
 from lms.advocacy import campaigns, services
 from lms.advocacy.models import CAMPAIGN_KINDS, METRICS, Campaign, ContentItem
 from lms.advocacy.views import METRIC_LABELS
 from lms.core.web import commit_or_mark
 from lms.extensions import db
 
-bp = org_blueprint("advocacy_campaigns", __name__, template_folder="templates")
+bp = authz.org_blueprint("advocacy_campaigns", __name__, template_folder="templates")
 
 KIND_LABELS = {"awareness": _l("Awareness"), "campaign": _l("Campaign (sign-ups, leads)"),
                "talent": _l("Talent (hires)")}
@@ -86,22 +80,22 @@ def _campaign_fields(form: CampaignForm) -> dict[str, Any]:
 
 
 def _campaign(campaign_id: int) -> Campaign:
-    return get_in_org_or_404(Campaign, campaign_id)
+    return authz.get_in_org_or_404(Campaign, campaign_id)
 
 
 def _item(campaign_id: int, item_id: int) -> ContentItem:
     """The content item ``item_id`` of the organization's campaign ``campaign_id``, else 404."""
-    item = get_in_org_or_404(ContentItem, item_id)
+    item = authz.get_in_org_or_404(ContentItem, item_id)
     if item.campaign_id != campaign_id:
         abort(404)
     return item
 
 
 @bp.route("/advocacy/campaigns", methods=["GET", "POST"])
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def campaign_list() -> Any:
     """The organization's campaigns (current and archived) and a form to create one."""
-    org = current_organization()
+    org = authz.current_organization()
     form = CampaignForm()
     if form.validate_on_submit():
         done = _saved(form, lambda: services.create_campaign(organization=org,
@@ -121,7 +115,7 @@ def campaign_list() -> Any:
 
 
 @bp.route("/advocacy/campaigns/<int:campaign_id>", methods=["GET", "POST"])
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def campaign_edit(campaign_id: int) -> Any:
     """Edit a campaign's objective, target and deadline; list and add its content items."""
     campaign = _campaign(campaign_id)
@@ -141,7 +135,7 @@ def campaign_edit(campaign_id: int) -> Any:
 
 
 @bp.post("/advocacy/campaigns/<int:campaign_id>/items")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def item_add(campaign_id: int) -> Any:
     """Add a content item to share."""
     campaign = _campaign(campaign_id)
@@ -162,7 +156,7 @@ def item_add(campaign_id: int) -> Any:
 
 @bp.route("/advocacy/campaigns/<int:campaign_id>/items/<int:item_id>",
           methods=["GET", "POST"])
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def item_edit(campaign_id: int, item_id: int) -> Any:
     """Edit a content item's title, URL and suggested angle."""
     item = _item(campaign_id, item_id)
@@ -180,7 +174,7 @@ def item_edit(campaign_id: int, item_id: int) -> Any:
 
 @bp.route("/advocacy/campaigns/<int:campaign_id>/items/<int:item_id>/delete",
           methods=["GET", "POST"])
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def item_delete(campaign_id: int, item_id: int) -> Any:
     """Remove a content item, after a confirmation saying what happens to its events."""
     item = _item(campaign_id, item_id)
@@ -196,7 +190,7 @@ def item_delete(campaign_id: int, item_id: int) -> Any:
 
 
 @bp.route("/advocacy/campaigns/<int:campaign_id>/archive", methods=["GET", "POST"])
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def campaign_archive(campaign_id: int) -> Any:
     """Archive a campaign (after a confirmation) or bring an archived one back."""
     campaign = _campaign(campaign_id)
@@ -207,7 +201,7 @@ def campaign_archive(campaign_id: int) -> Any:
 
 
 @bp.route("/advocacy/campaigns/<int:campaign_id>/delete", methods=["GET", "POST"])
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def campaign_delete(campaign_id: int) -> Any:
     """Delete a campaign and its content items, after a confirmation."""
     campaign = _campaign(campaign_id)

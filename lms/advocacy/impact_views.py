@@ -10,13 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.accounts.authz import (
-    MANAGER_ROLES,
-    current_organization,
-    get_in_org_or_404,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts import authz
 from lms.accounts.models import Membership, Role
 from lms.advocacy import impact, timeline
 from lms.advocacy.kpis import monday
@@ -26,7 +20,7 @@ from lms.core.formatting import number
 from lms.core.models import utcnow
 from lms.courses.cohorts import queries as cohort_queries
 
-bp = org_blueprint("advocacy_impact", __name__, template_folder="templates")
+bp = authz.org_blueprint("advocacy_impact", __name__, template_folder="templates")
 
 FIGURE_LABELS = {"events": _l("Actions"), **METRIC_LABELS}
 BAND_LABELS = {0: _l("Not assessed"), 1: _l("Level 1 — Aware"),
@@ -88,10 +82,10 @@ def _charts(report: impact.CohortImpact) -> list[dict[str, Any]]:
 
 
 @bp.get("/advocacy/impact")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def impact_report() -> Any:
     """Each cohort's activity in the N weeks before and after its training."""
-    org = current_organization()
+    org = authz.current_organization()
     weeks = impact.clamp_weeks(request.args.get("weeks", impact.DEFAULT_WEEKS))
     cohorts = cohort_queries.cohorts(org.id)
     selected_id = request.args.get("cohort", type=int)
@@ -145,7 +139,7 @@ def _day(name: str) -> date | None:
 
 
 def _timeline_page(membership: Membership, *, own: bool) -> Any:
-    org = current_organization()
+    org = authz.current_organization()
     since_day, until_day = _day("since"), _day("until")
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
     since = datetime.combine(since_day, time(), tzinfo=utcnow().tzinfo) if since_day else None
@@ -181,10 +175,10 @@ def _timeline_links() -> dict[str, Any]:
 
 
 @bp.get("/learners/<int:membership_id>/timeline")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def learner_timeline(membership_id: int) -> Any:
     """A learner's timeline, for their trainers and HR (activity only with consent)."""
-    membership = get_in_org_or_404(Membership, membership_id)
+    membership = authz.get_in_org_or_404(Membership, membership_id)
     if membership.role != Role.LEARNER:
         abort(404)
     return _timeline_page(membership, own=membership.user_id == current_user.id)

@@ -25,11 +25,8 @@ from lms.xapi.record import record
 NOTE_MAX = 2000
 
 
-class AlreadyReviewed(DomainError):
+class AlreadyReviewed(DomainError, code="already_reviewed", status=409):
     """The proposal was approved or declined already (HTTP 409)."""
-
-    code = "already_reviewed"
-    status = 409
 
 
 def propose(*, organization: Organization, user: User, title: str, url: str | None = None,

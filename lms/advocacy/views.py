@@ -5,18 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.accounts.authz import (
-    MANAGER_ROLES,
-    current_membership,
-    current_organization,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts import authz
 from lms.accounts.models import Role
 from lms.advocacy import dashboards, jobs, kpis, queries, services, verification
 from lms.advocacy.csvimport import PRESETS
@@ -24,12 +18,12 @@ from lms.advocacy.models import KINDS, METRICS, NETWORKS
 from lms.charter.queries import activity_not_counted
 from lms.core import csvexport
 from lms.core.errors import DomainError
-from lms.core.limits import MULTIPART_ROOM, max_body
+from lms.core.limits import max_upload
 from lms.core.models import utcnow
 from lms.core.web import chosen_file, commit_or_flash
 from lms.extensions import db
 
-bp = org_blueprint("advocacy", __name__, template_folder="templates")
+bp = authz.org_blueprint("advocacy", __name__, template_folder="templates")
 
 MY_EVENTS_PER_PAGE = 20
 MY_WEEKS = 26  # the learner's chart: the last six months
@@ -76,7 +70,7 @@ def my_activity() -> Any:
 
 def _my_activity_page(errors: dict[str, str] | None = None,
                       form: dict[str, str] | None = None) -> str:
-    org, user = current_organization(), current_user
+    org, user = authz.current_organization(), current_user
     consent = services.consent_of(org.id, user.id)
     scope = kpis.Scope(org.id, user_id=user.id)
     totals = kpis.scope_totals(scope)
@@ -92,14 +86,14 @@ def _my_activity_page(errors: dict[str, str] | None = None,
                            networks=NETWORKS, kinds=KINDS, metrics=METRICS,
                            campaigns=queries.campaigns(org.id), today=utcnow().date(),
                            errors=errors or {}, form=form or {},
-                           not_counted=activity_not_counted(current_membership()),
+                           not_counted=activity_not_counted(authz.current_membership()),
                            **_labels())
 
 
 @bp.post("/advocacy/me/consent")
 def my_consent() -> Any:
     """Opt in, revoke, or hide/show oneself on the leaderboard."""
-    org, action = current_organization(), request.form.get("action")
+    org, action = authz.current_organization(), request.form.get("action")
     try:
         if action == "opt_in":
             services.give_consent(organization=org, user=current_user)
@@ -126,7 +120,7 @@ def add_my_event() -> Any:
         "url", "network", "kind", "occurred_at", "with_own_comment", "campaign_id",
         *METRICS)}
     try:
-        services.record_event(organization=current_organization(), user=current_user,
+        services.record_event(organization=authz.current_organization(), user=current_user,
                               data=data, source="manual")
     except DomainError as exc:
         db.session.rollback()
@@ -153,10 +147,10 @@ def _csv(name: str, header: list[str], rows: list[list[Any]]) -> Response:
 
 
 @bp.get("/advocacy")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def dashboard() -> Any:
     """KPI tiles, networks, content types, campaigns, content items and leaderboard."""
-    org, f = current_organization(), _filters()
+    org, f = authz.current_organization(), _filters()
     # Every figure is aggregated by the database (a million events stay fast).
     cohorts = queries.cohorts(org.id)
     if f["cohort"] not in {i for i, _n in cohorts}:
@@ -214,7 +208,7 @@ def dashboard() -> Any:
         items=items, per_item=per_item, board=board, names=names, settings=settings,
         teams=queries.teams(org.id), cohorts=cohorts, all_campaigns=[c for c, _p in campaigns],
         presets=PRESETS, preset_labels=PRESET_LABELS,
-        can_manage=current_membership().role in (Role.HR, Role.ADMIN),
+        can_manage=authz.current_membership().role in (Role.HR, Role.ADMIN),
         tiles=dashboards.tiles(figures.totals,
                                kpis.scope_sums(before) if before else None, weekly),
         trends=dashboards.trend_charts(weekly, NETWORK_LABELS), today=now.date(),
@@ -222,25 +216,25 @@ def dashboard() -> Any:
 
 
 @bp.post("/advocacy/settings")
-@role_required(Role.HR, Role.ADMIN)
+@authz.role_required(Role.HR, Role.ADMIN)
 def settings() -> Any:
     """Switch the leaderboard on or off for the whole organization."""
-    services.set_leaderboard_enabled(organization=current_organization(),
+    services.set_leaderboard_enabled(organization=authz.current_organization(),
                                      enabled=request.form.get("leaderboard") == "on")
     db.session.commit()
     return redirect(url_for("advocacy.dashboard"))
 
 
 @bp.post("/advocacy/import")
-@role_required(*MANAGER_ROLES)
-@max_body(lambda: int(current_app.config["IMPORT_MAX_BYTES"]) + MULTIPART_ROOM)
+@authz.role_required(*authz.MANAGER_ROLES)
+@max_upload("IMPORT_MAX_BYTES")
 def upload() -> Any:
     """Start a background import of an uploaded CSV export."""
     file = chosen_file(_("Choose a CSV file."))
     if file is not None:
         data = file.read()
         job = commit_or_flash(lambda: jobs.start_import(
-            organization=current_organization(), created_by=current_user, data=data,
+            organization=authz.current_organization(), created_by=current_user, data=data,
             preset_name=request.form.get("preset"),
             skip_invalid=request.form.get("skip_invalid") == "on"))
         if job is not None:

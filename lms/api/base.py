@@ -81,11 +81,8 @@ def _routing_error_as_json(response: Response) -> Response:
     return response
 
 
-class Unauthorized(DomainError):
+class Unauthorized(DomainError, code="unauthorized", status=401):
     """No valid bearer token (HTTP 401)."""
-
-    code = "unauthorized"
-    status = 401
 
 
 def current_api_user() -> User:

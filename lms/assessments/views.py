@@ -15,27 +15,19 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SubmitField
 
-from lms.accounts.authz import (
-    MANAGER_ROLES,
-    STAFF_ROLES,
-    current_membership,
-    current_organization,
-    get_in_org_or_404,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts import authz
 from lms.accounts.models import Membership
 from lms.assessments import definitions as defs
 from lms.assessments import queries, recommendations, scoring, services
 from lms.assessments.models import Attempt, Question, Questionnaire, SkillFramework
 from lms.core import charts, csvexport
 from lms.core.errors import DomainError
-from lms.core.web import PostForm, commit_or_errors, commit_or_flash, localized
+from lms.core.web import PostForm, commit_or_errors, commit_or_flash, localized, require_submitted
 from lms.extensions import db
 
 T = TypeVar("T")
 
-bp = org_blueprint("skills", __name__)
+bp = authz.org_blueprint("skills", __name__)
 # Learners per page of the heat map: 50 rows keep the page quick to render and to read on a
 # phone; the counts and averages, the CSV (streamed) and the API (paged) cover everyone.
 MAP_PAGE_SIZE = 50
@@ -73,7 +65,7 @@ class FrameworkImportForm(FlaskForm):
 
 
 def _level_names() -> dict[int, str]:
-    fw = queries.default_framework(current_organization().id)
+    fw = queries.default_framework(authz.current_organization().id)
     names = {0: _("Not assessed")}
     for lv in (fw.levels if fw else []):
         names[int(lv["level"])] = localized(lv["name"])
@@ -92,17 +84,17 @@ def _radar(profile: queries.SkillProfile, chart_id: str = "radar") -> Any:
 
 
 def _own_attempt_or_404(attempt_id: int) -> Attempt:
-    attempt = get_in_org_or_404(Attempt, attempt_id)
-    if attempt.membership_id != current_membership().id:
+    attempt = authz.get_in_org_or_404(Attempt, attempt_id)
+    if attempt.membership_id != authz.current_membership().id:
         abort(404)
     return attempt
 
 
 def _viewable_attempt_or_404(attempt_id: int) -> Attempt:
     """An attempt its owner may see, and trainers, HR and admins of the organization."""
-    attempt = get_in_org_or_404(Attempt, attempt_id)
-    me = current_membership()
-    if attempt.membership_id != me.id and me.role not in MANAGER_ROLES:
+    attempt = authz.get_in_org_or_404(Attempt, attempt_id)
+    me = authz.current_membership()
+    if attempt.membership_id != me.id and me.role not in authz.MANAGER_ROLES:
         abort(404)
     return attempt
 
@@ -113,7 +105,7 @@ def _viewable_attempt_or_404(attempt_id: int) -> Attempt:
 @bp.route("/skills/")
 def mine() -> Any:
     """My skill profile, its history and the questionnaires I can take."""
-    me = current_membership()
+    me = authz.current_membership()
     profile = queries.profile_for(me)
     history = queries.submitted_attempts(me.id)
     drafts = {a.questionnaire_id: a for a in queries.drafts_of(me.id)}
@@ -135,9 +127,10 @@ def _history_rows(history: list[Attempt], profile: queries.SkillProfile) -> list
 @bp.route("/skills/start/<int:questionnaire_id>", methods=["POST"])
 def start(questionnaire_id: int) -> Any:
     """Start the questionnaire, or resume my draft of it."""
-    q = queries.visible_questionnaire(current_organization().id, questionnaire_id) or abort(404)
+    q = (queries.visible_questionnaire(authz.current_organization().id, questionnaire_id)
+         or abort(404))
     try:
-        attempt, _created = services.start_attempt(membership=current_membership(),
+        attempt, _created = services.start_attempt(membership=authz.current_membership(),
                                                    questionnaire=q)
     except DomainError:
         abort(404)
@@ -237,7 +230,7 @@ def results(attempt_id: int) -> Any:
     """The results of one submitted attempt: levels, gaps, what to work on, feedback."""
     attempt = _viewable_attempt_or_404(attempt_id)
     if not attempt.submitted:
-        if attempt.membership_id == current_membership().id:
+        if attempt.membership_id == authz.current_membership().id:
             return redirect(url_for("skills.take", attempt_id=attempt.id))
         abort(404)
     profile = queries.profile_for(attempt.membership, attempt)
@@ -293,17 +286,17 @@ def _cohort_members() -> tuple[int | None, Any]:
     """The ``cohort`` argument and the select() of its members; 404 if not a cohort here."""
     try:
         cohort, members = recommendations.cohort_members(
-            current_organization().id, request.args.get("cohort"))
+            authz.current_organization().id, request.args.get("cohort"))
     except LookupError:
         abort(404)
     return cohort, members
 
 
 @bp.route("/skills/map")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def team_map() -> Any:
     """The team skill map: a page of learners × competencies, with the selection's averages."""
-    org = current_organization()
+    org = authz.current_organization()
     team, family = _map_filters()
     cohort, members = _cohort_members()
     fw = queries.default_framework(org.id)
@@ -338,10 +331,10 @@ def _map_signals(organization_id: int, rows: list[queries.MapRow]
 
 
 @bp.route("/skills/map.csv")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def team_map_csv() -> Any:
     """The team skill map as CSV (one row per learner, shown levels and targets), streamed."""
-    org = current_organization()
+    org = authz.current_organization()
     team, family = _map_filters()
     rows = queries.iter_map_rows(org.id, team, family, _cohort_members()[1])
     fw = queries.default_framework(org.id)
@@ -359,10 +352,10 @@ def team_map_csv() -> Any:
 
 
 @bp.route("/skills/learners/<int:membership_id>")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def learner(membership_id: int) -> Any:
     """One learner's profile, history and level validations."""
-    member = get_in_org_or_404(Membership, membership_id)
+    member = authz.get_in_org_or_404(Membership, membership_id)
     profile = queries.profile_for(member)
     history = queries.submitted_attempts(member.id)
     return render_template("assessments/learner.html", member=member, profile=profile,
@@ -370,23 +363,23 @@ def learner(membership_id: int) -> Any:
                            history=history, history_rows=_history_rows(history, profile),
                            validations=queries.validations_of(member.id),
                            level_names=_level_names(), form=PostForm(),
-                           can_validate=current_membership().role in STAFF_ROLES,
+                           can_validate=authz.current_membership().role in authz.STAFF_ROLES,
                            activity=_activity(profile) if profile.attempt else None,
                            family_label=defs.JOB_FAMILY_LABELS.get(member.job_family or "other"))
 
 
 @bp.route("/skills/learners/<int:membership_id>/validate", methods=["POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def validate(membership_id: int) -> Any:
     """Confirm a learner's level 4 or 5 of a competency."""
-    member = get_in_org_or_404(Membership, membership_id)
+    member = authz.get_in_org_or_404(Membership, membership_id)
     try:
         level = int(request.form.get("level", ""))
     except ValueError:
         level = 0
     commit_or_flash(lambda: services.validate_level(
         membership=member, competency=request.form.get("competency", ""), level=level,
-        by=current_membership().user, note=request.form.get("note")), _("Level validated."))
+        by=authz.current_membership().user, note=request.form.get("note")), _("Level validated."))
     return redirect(url_for("skills.learner", membership_id=member.id))
 
 
@@ -394,14 +387,44 @@ def validate(membership_id: int) -> Any:
 
 
 def _questionnaire_or_404(questionnaire_id: int, editable: bool = False) -> Questionnaire:
-    q = queries.visible_questionnaire(current_organization().id, questionnaire_id)
+    q = queries.visible_questionnaire(authz.current_organization().id, questionnaire_id)
     if q is None or (editable and q.organization_id is None):
         abort(404)
     return q
 
 
+def _question_or_404(questionnaire_id: int, question_id: int) -> tuple[Questionnaire, Question]:
+    """An editable questionnaire of the organization and one of its questions."""
+    q = _questionnaire_or_404(questionnaire_id, editable=True)
+    question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
+    return q, question
+
+
+def _editor_page(template: str, save: Callable[[], object], saved: str, back: str, *,
+                 fallback: str | None = None, **context: Any) -> Any:
+    """An editor (GET) or its save (POST): saved, ``saved`` is flashed and the page goes to
+    ``back``; refused, the editor shows again with the errors next to the fields (422).
+
+    :param fallback: the field that shows a refusal naming no field.
+    """
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        refused = commit_or_errors(save, fallback)
+        if refused is None:
+            flash(saved, "success")
+            return redirect(back)
+        errors = refused
+    return render_template(template, form=PostForm(), errors=errors, **context), \
+        422 if errors else 200
+
+
+def _texts(name: str) -> dict[str, str]:
+    """The text typed in each language, in the form's fields ``<name>_<language>``."""
+    return {lang: request.form.get(f"{name}_{lang}", "") for lang in defs.LANGUAGES}
+
+
 def _questionnaires_page(import_form: FlaskForm, errors: list[str]) -> str:
-    org_id = current_organization().id
+    org_id = authz.current_organization().id
     return render_template("assessments/questionnaires.html",
                            builtin=queries.builtin_questionnaires(),
                            own=queries.org_questionnaires(org_id),
@@ -410,25 +433,25 @@ def _questionnaires_page(import_form: FlaskForm, errors: list[str]) -> str:
 
 
 @bp.route("/skills/questionnaires")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def questionnaires() -> Any:
     """Built-in and own questionnaires: copy, edit, import and export."""
     return _questionnaires_page(ImportForm(), [])
 
 
 @bp.route("/skills/questionnaires/<int:questionnaire_id>/copy", methods=["POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def copy(questionnaire_id: int) -> Any:
     """Copy a questionnaire into the organization, to edit it."""
     q = _questionnaire_or_404(questionnaire_id)
-    new = services.copy_questionnaire(questionnaire=q, organization=current_organization())
+    new = services.copy_questionnaire(questionnaire=q, organization=authz.current_organization())
     db.session.commit()
     flash(_("Copied. Edit it, then publish it to offer it to your learners."), "success")
     return redirect(url_for("skills.edit", questionnaire_id=new.id))
 
 
 @bp.route("/skills/questionnaires/<int:questionnaire_id>/export.yaml")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def export(questionnaire_id: int) -> Any:
     """Download a questionnaire in the YAML import format."""
     q = _questionnaire_or_404(questionnaire_id)
@@ -476,13 +499,11 @@ def _imported(form: FlaskForm, importer: Callable[[str, str], T]) -> tuple[T | N
 
 
 @bp.route("/skills/questionnaires/import", methods=["POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def import_questionnaire() -> Any:
     """Import a questionnaire file (a new one, or replacing ours with the same key)."""
-    org = current_organization()
-    form = ImportForm()
-    if not form.validate_on_submit():
-        abort(400)
+    org = authz.current_organization()
+    form = require_submitted(ImportForm())
     imported, errors = _imported(form, lambda source, name: services.import_questionnaire(
         organization=org, source=source, name=name))
     if imported is None:
@@ -494,60 +515,38 @@ def import_questionnaire() -> Any:
 
 
 @bp.route("/skills/questionnaires/<int:questionnaire_id>/edit", methods=["GET", "POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def edit(questionnaire_id: int) -> Any:
     """Edit a questionnaire's title, description and publication; list its questions."""
     q = _questionnaire_or_404(questionnaire_id, editable=True)
-    form = PostForm()
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        refused = commit_or_errors(lambda: services.update_questionnaire(
-            questionnaire=q,
-            title={lang: request.form.get(f"title_{lang}", "") for lang in defs.LANGUAGES},
-            description={lang: request.form.get(f"description_{lang}", "")
-                         for lang in defs.LANGUAGES},
-            published=request.form.get("published") == "on"))
-        if refused is None:
-            flash(_("Saved."), "success")
-            return redirect(url_for("skills.edit", questionnaire_id=q.id))
-        errors = refused
-    return render_template("assessments/edit.html", q=q, form=form, errors=errors), \
-        422 if errors else 200
+    return _editor_page(
+        "assessments/edit.html", lambda: services.update_questionnaire(
+            questionnaire=q, title=_texts("title"), description=_texts("description"),
+            published=request.form.get("published") == "on"),
+        _("Saved."), url_for("skills.edit", questionnaire_id=q.id), q=q)
 
 
 @bp.route("/skills/questionnaires/<int:questionnaire_id>/questions/<int:question_id>",
           methods=["GET", "POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def edit_question(questionnaire_id: int, question_id: int) -> Any:
     """Edit the texts of a question and of its options."""
-    q = _questionnaire_or_404(questionnaire_id, editable=True)
-    question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
-    form = PostForm()
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        options = {o["key"]: {lang: request.form.get(f"option_{o['key']}_{lang}", "")
-                              for lang in defs.LANGUAGES} for o in question.options}
-        refused = commit_or_errors(lambda: services.update_question(
-            question=question,
-            text={lang: request.form.get(f"text_{lang}", "") for lang in defs.LANGUAGES},
-            options=options or None,
-            feedback={lang: request.form.get(f"feedback_{lang}", "")
-                      for lang in defs.LANGUAGES} if question.options else None), "text_en")
-        if refused is None:
-            flash(_("Question saved."), "success")
-            return redirect(url_for("skills.edit", questionnaire_id=q.id))
-        errors = refused
-    return render_template("assessments/edit_question.html", q=q, question=question, form=form,
-                           errors=errors), 422 if errors else 200
+    q, question = _question_or_404(questionnaire_id, question_id)
+    return _editor_page(
+        "assessments/edit_question.html", lambda: services.update_question(
+            question=question, text=_texts("text"),
+            options={o["key"]: _texts(f"option_{o['key']}") for o in question.options} or None,
+            feedback=_texts("feedback") if question.options else None),
+        _("Question saved."), url_for("skills.edit", questionnaire_id=q.id),
+        fallback="text_en", q=q, question=question)
 
 
 @bp.route("/skills/questionnaires/<int:questionnaire_id>/questions/<int:question_id>/move",
           methods=["POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def move_question(questionnaire_id: int, question_id: int) -> Any:
     """Move a question up or down."""
-    q = _questionnaire_or_404(questionnaire_id, editable=True)
-    question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
+    q, question = _question_or_404(questionnaire_id, question_id)
     services.move_question(question=question,
                            offset=-1 if request.form.get("direction") == "up" else 1)
     db.session.commit()
@@ -556,11 +555,10 @@ def move_question(questionnaire_id: int, question_id: int) -> Any:
 
 @bp.route("/skills/questionnaires/<int:questionnaire_id>/questions/<int:question_id>/delete",
           methods=["GET", "POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def delete_question(questionnaire_id: int, question_id: int) -> Any:
     """Ask for confirmation, then delete a question."""
-    q = _questionnaire_or_404(questionnaire_id, editable=True)
-    question = next((x for x in q.questions if x.id == question_id), None) or abort(404)
+    q, question = _question_or_404(questionnaire_id, question_id)
     form = PostForm()
     if request.method == "POST":
         commit_or_flash(lambda: services.delete_question(question=question),
@@ -577,7 +575,7 @@ def delete_question(questionnaire_id: int, question_id: int) -> Any:
 def _framework_or_404(framework_id: int, editable: bool = False) -> SkillFramework:
     """The built-in framework or this organization's copy (another's copy is 404)."""
     fw = db.session.get(SkillFramework, framework_id)
-    org_id = current_organization().id
+    org_id = authz.current_organization().id
     if fw is None or fw.organization_id not in (None, org_id) \
             or (editable and fw.organization_id is None):
         abort(404)
@@ -585,7 +583,7 @@ def _framework_or_404(framework_id: int, editable: bool = False) -> SkillFramewo
 
 
 def _frameworks_page(import_form: FlaskForm, errors: list[str]) -> str:
-    org_id = current_organization().id
+    org_id = authz.current_organization().id
     return render_template("assessments/frameworks.html", builtin=queries.builtin_framework(),
                            own=queries.org_framework(org_id),
                            in_use=queries.default_framework(org_id), form=PostForm(),
@@ -593,19 +591,19 @@ def _frameworks_page(import_form: FlaskForm, errors: list[str]) -> str:
 
 
 @bp.route("/skills/frameworks")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def frameworks() -> Any:
     """The built-in framework and the organization's copy: copy, edit, import and export."""
     return _frameworks_page(FrameworkImportForm(), [])
 
 
 @bp.route("/skills/frameworks/<int:framework_id>/copy", methods=["POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def copy_framework(framework_id: int) -> Any:
     """Copy the built-in framework into the organization, which then uses its copy."""
     _framework_or_404(framework_id)
-    had_copy = queries.org_framework(current_organization().id) is not None
-    fw = services.copy_framework(organization=current_organization())
+    had_copy = queries.org_framework(authz.current_organization().id) is not None
+    fw = services.copy_framework(organization=authz.current_organization())
     db.session.commit()
     flash(_("Your organization already has its copy: edit it.") if had_copy else
           _("Copied. Your organization now uses this copy: edit it."), "success")
@@ -613,7 +611,7 @@ def copy_framework(framework_id: int) -> Any:
 
 
 @bp.route("/skills/frameworks/<int:framework_id>/export.yaml")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def export_framework(framework_id: int) -> Any:
     """Download a framework in the YAML import format."""
     fw = _framework_or_404(framework_id)
@@ -621,14 +619,12 @@ def export_framework(framework_id: int) -> Any:
 
 
 @bp.route("/skills/frameworks/import", methods=["POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def import_framework() -> Any:
     """Import a framework file as the organization's copy (replacing its content)."""
-    form = FrameworkImportForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_submitted(FrameworkImportForm())
     fw, errors = _imported(form, lambda source, name: services.import_framework(
-        organization=current_organization(), source=source, name=name))
+        organization=authz.current_organization(), source=source, name=name))
     if fw is None:
         return _frameworks_page(form, errors), 422
     flash(_("Framework imported: your organization now uses it."), "success")
@@ -636,29 +632,21 @@ def import_framework() -> Any:
 
 
 @bp.route("/skills/frameworks/<int:framework_id>/edit", methods=["GET", "POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def edit_framework(framework_id: int) -> Any:
     """Edit competency names, descriptions, level descriptors and target levels."""
     fw = _framework_or_404(framework_id, editable=True)
-    form = PostForm()
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        f = request.form
+
+    def save() -> None:
         competencies = {c.code: {
-            "name": {lang: f.get(f"{c.code}_name_{lang}", "") for lang in defs.LANGUAGES},
-            "description": {lang: f.get(f"{c.code}_description_{lang}", "")
-                            for lang in defs.LANGUAGES},
-            "levels": {lvl: {lang: f.get(f"{c.code}_level_{lvl}_{lang}", "")
-                             for lang in defs.LANGUAGES} for lvl in defs.LEVELS}}
+            "name": _texts(f"{c.code}_name"), "description": _texts(f"{c.code}_description"),
+            "levels": {lvl: _texts(f"{c.code}_level_{lvl}") for lvl in defs.LEVELS}}
             for c in fw.competencies}
+        f = request.form
         targets = {t.job_family: {c.code: f.get(f"target_{t.job_family}_{c.code}", type=int)
                                   for c in fw.competencies} for t in fw.targets}
-        refused = commit_or_errors(lambda: services.update_framework(
-            framework=fw, competencies=competencies, targets=targets), "form")
-        if refused is None:
-            flash(_("Saved."), "success")
-            return redirect(url_for("skills.edit_framework", framework_id=fw.id))
-        errors = refused
-    return render_template("assessments/edit_framework.html", fw=fw, form=form, errors=errors,
-                           family_labels=defs.JOB_FAMILY_LABELS, values=request.form), \
-        422 if errors else 200
+        services.update_framework(framework=fw, competencies=competencies, targets=targets)
+
+    return _editor_page("assessments/edit_framework.html", save, _("Saved."),
+                        url_for("skills.edit_framework", framework_id=fw.id), fallback="form",
+                        fw=fw, family_labels=defs.JOB_FAMILY_LABELS, values=request.form)

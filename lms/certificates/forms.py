@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -19,13 +21,17 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 
+def _reason(label: str, **kwargs: Any) -> TextAreaField:
+    """The reason a change to a certificate is made: required, kept with the certificate."""
+    return TextAreaField(label, validators=[DataRequired(), Length(max=2000)], **kwargs)
+
+
 class RevokeForm(FlaskForm):
     """Revoking a certificate: the reason, kept with it, and an explicit confirmation."""
 
-    reason = TextAreaField(_l("Reason for the revocation"),
-                           validators=[DataRequired(), Length(max=2000)],
-                           description=_l("Kept with the certificate; not shown on the public "
-                                          "verification page."))
+    reason = _reason(_l("Reason for the revocation"),
+                     description=_l("Kept with the certificate; not shown on the public "
+                                    "verification page."))
     confirm = BooleanField(_l("I confirm: this certificate will be shown as revoked to anyone "
                               "who verifies it."), validators=[InputRequired()])
     submit = SubmitField(_l("Revoke the certificate"))
@@ -34,8 +40,7 @@ class RevokeForm(FlaskForm):
 class ReissueForm(FlaskForm):
     """Re-issuing a certificate, with the reason."""
 
-    reason = TextAreaField(_l("Reason for the re-issue"),
-                           validators=[DataRequired(), Length(max=2000)])
+    reason = _reason(_l("Reason for the re-issue"))
     submit = SubmitField(_l("Re-issue"))
 
 
@@ -43,8 +48,7 @@ class IssueForm(FlaskForm):
     """Issuing a certificate by hand to a learner of a cohort, with the reason."""
 
     enrollment = SelectField(_l("Learner and cohort"), validators=[DataRequired()])
-    reason = TextAreaField(_l("Reason for issuing by hand"),
-                           validators=[DataRequired(), Length(max=2000)])
+    reason = _reason(_l("Reason for issuing by hand"))
     submit = SubmitField(_l("Issue the certificate"))
 
 

@@ -23,6 +23,7 @@ from markupsafe import Markup
 from lms.certificates import definitions
 from lms.certificates.models import Certificate, CertificateSettings
 from lms.core import formatting, pdf
+from lms.core.web import absolute_url
 from lms.extensions import db
 
 _ENV = SandboxedEnvironment(autoescape=True)
@@ -31,7 +32,7 @@ _COMPILED: dict[str, Any] = {}
 
 def verify_url(code: str) -> str:
     """The public verification address printed on the certificate."""
-    return f"{str(current_app.config['BASE_URL']).rstrip('/')}/verify/{code}"
+    return absolute_url(f"/verify/{code}")
 
 
 def cache_key(template: definitions.TemplateDef, snapshot: dict[str, Any], code: str,

@@ -8,32 +8,13 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from lms.accounts.authz import (
-    MANAGER_ROLES,
-    STAFF_ROLES,
-    current_membership,
-    current_organization,
-    get_in_org_or_404,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts import authz
 from lms.accounts.models import Membership, Organization
 from lms.certificates import (
     badges,
@@ -57,12 +38,12 @@ from lms.certificates.models import Certificate
 from lms.core import csvexport
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
-from lms.core.web import commit_or_flash, commit_or_mark
+from lms.core.web import absolute_url, commit_or_flash, commit_or_mark, require_submitted
 from lms.courses.cohorts.models import Cohort, Enrollment
 from lms.courses.programs.models import Program
 from lms.extensions import db
 
-bp = org_blueprint("certificates", __name__, template_folder="templates")
+bp = authz.org_blueprint("certificates", __name__, template_folder="templates")
 public = Blueprint("verify", __name__, template_folder="templates")
 
 
@@ -71,7 +52,7 @@ def _user() -> Any:
 
 
 def _is_manager() -> bool:
-    return current_membership().role in MANAGER_ROLES
+    return authz.current_membership().role in authz.MANAGER_ROLES
 
 
 def _text(value: dict[str, str] | None, lang: str) -> str:
@@ -89,12 +70,12 @@ def _cert_text(value: dict[str, str] | None) -> str:
 @bp.route("/certificates/mine")
 def mine() -> Any:
     """The current learner's certificates, to download."""
-    certificates = queries.of_user(current_organization().id, _user().id)
+    certificates = queries.of_user(authz.current_organization().id, _user().id)
     return render_template("certificates/mine.html", certificates=certificates, now=utcnow())
 
 
 def _filter_form() -> FilterForm:
-    org_id = current_organization().id
+    org_id = authz.current_organization().id
     form = FilterForm(request.args)
     cohorts = db.session.execute(select(Cohort.id, Cohort.name).where(
         Cohort.organization_id == org_id).order_by(Cohort.name)).all()
@@ -118,20 +99,20 @@ def _filters(form: FilterForm) -> dict[str, Any]:
 
 
 @bp.route("/certificates")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def register() -> Any:
     """The organization's certificates, by cohort, program and issue period."""
     form = _filter_form()
     filters = _filters(form)
     page = max(request.args.get("page", 1, type=int), 1)
-    pagination = db.paginate(queries.filtered(current_organization().id, **filters),
+    pagination = db.paginate(queries.filtered(authz.current_organization().id, **filters),
                              page=page, per_page=50, error_out=False)
     export_form = ExportForm(formdata=None, cohort=filters["cohort_id"] or "",
                              program=filters["program_id"] or "",
                              since=filters["since"].isoformat() if filters["since"] else "",
                              until=filters["until"].isoformat() if filters["until"] else "")
     issue_form = None
-    if current_membership().role in STAFF_ROLES:
+    if authz.current_membership().role in authz.STAFF_ROLES:
         issue_form = _issue_form()
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("certificates/register.html", pagination=pagination, form=form,
@@ -145,7 +126,7 @@ def _issue_form() -> IssueForm:
         select(Enrollment.id, Cohort.name, Membership.user_id)
         .join(Cohort, Enrollment.cohort_id == Cohort.id)
         .join(Membership, Enrollment.membership_id == Membership.id)
-        .where(Enrollment.organization_id == current_organization().id)
+        .where(Enrollment.organization_id == authz.current_organization().id)
         .order_by(Cohort.name, Enrollment.enrolled_at)).all()
     from lms.accounts.models import User
 
@@ -157,12 +138,12 @@ def _issue_form() -> IssueForm:
 
 
 @bp.route("/certificates/issue", methods=["POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def issue() -> Any:
     """Issue a certificate by hand, with a reason."""
     form = _issue_form()
     if form.validate_on_submit():
-        enrollment = get_in_org_or_404(Enrollment, form.enrollment.data)
+        enrollment = authz.get_in_org_or_404(Enrollment, form.enrollment.data)
         certificate = commit_or_flash(
             lambda: services.issue_manually(enrollment=enrollment, issued_by=_user(),
                                             reason=form.reason.data),
@@ -175,7 +156,7 @@ def issue() -> Any:
 
 
 def _visible(certificate_id: int) -> Certificate:
-    certificate = get_in_org_or_404(Certificate, certificate_id)
+    certificate = authz.get_in_org_or_404(Certificate, certificate_id)
     if certificate.user_id != _user().id and not _is_manager():
         abort(404)
     return certificate
@@ -193,7 +174,8 @@ def detail(certificate_id: int) -> Any:
         "certificates/detail.html", certificate=certificate, replaced_by=replaced_by,
         renewed_by=renewed_by, now=utcnow(),
         verify_url=rendering.verify_url(certificate.code),
-        reissue_form=ReissueForm() if current_membership().role in STAFF_ROLES else None)
+        reissue_form=(ReissueForm() if authz.current_membership().role in authz.STAFF_ROLES
+                      else None))
 
 
 @bp.route("/certificates/<int:certificate_id>.pdf")
@@ -210,10 +192,10 @@ def download(certificate_id: int) -> Any:
 
 
 @bp.route("/certificates/<int:certificate_id>/revoke", methods=["GET", "POST"])
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def revoke(certificate_id: int) -> Any:
     """Confirm and revoke a certificate, with a reason."""
-    certificate = get_in_org_or_404(Certificate, certificate_id)
+    certificate = authz.get_in_org_or_404(Certificate, certificate_id)
     form = RevokeForm()
     status = 200
     if form.validate_on_submit():
@@ -230,10 +212,10 @@ def revoke(certificate_id: int) -> Any:
 
 
 @bp.route("/certificates/<int:certificate_id>/reissue", methods=["POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def reissue(certificate_id: int) -> Any:
     """Re-issue: a new certificate replaces this one, which is revoked (never re-dated)."""
-    certificate = get_in_org_or_404(Certificate, certificate_id)
+    certificate = authz.get_in_org_or_404(Certificate, certificate_id)
     form = ReissueForm()
     if not form.validate_on_submit():
         flash(_("Give the reason for the re-issue."), "error")
@@ -251,12 +233,10 @@ def reissue(certificate_id: int) -> Any:
 
 
 @bp.route("/certificates/export", methods=["POST"])
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def export_zip() -> Any:
     """Start the bulk export job and show its progress."""
-    form = ExportForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_submitted(ExportForm())
 
     def day(value: str | None) -> str | None:
         try:
@@ -268,7 +248,7 @@ def export_zip() -> Any:
               "program_id": int(form.program.data) if (form.program.data or "").isdigit()
               else None, "since": day(form.since.data), "until": day(form.until.data)}
     try:
-        job = export.start_export(organization=current_organization(), created_by=_user(),
+        job = export.start_export(organization=authz.current_organization(), created_by=_user(),
                                   params=params)
     except DomainError as exc:
         db.session.rollback()
@@ -285,7 +265,7 @@ def verify(code: str) -> Any:
     as_json = request.args.get("format") == "json"
     if certificate is None:
         if as_json:
-            return jsonify({"status": "unknown"}), 404
+            return {"status": "unknown"}, 404
         return render_template("certificates/verify.html", certificate=None), 404
     s = certificate.snapshot
     # Only what the certificate itself shows: no e-mail, no reason for a revocation.
@@ -309,15 +289,13 @@ def verify(code: str) -> Any:
         # The holder was erased (GDPR): status and program stay, no name is shown.
         del data["learner"]
     if as_json:
-        return jsonify(data)
+        return data
     return render_template("certificates/verify.html", certificate=certificate, data=data)
 
 
 def _ld(data: dict[str, Any]) -> Any:
-    response = jsonify(data)
-    response.mimetype = "application/ld+json"
-    response.headers["Access-Control-Allow-Origin"] = "*"  # wallets read it from anywhere
-    return response
+    # Wallets read it from anywhere.
+    return data, {"Content-Type": "application/ld+json", "Access-Control-Allow-Origin": "*"}
 
 
 @public.route("/verify/<code>/badge.json")
@@ -325,7 +303,7 @@ def badge(code: str) -> Any:
     """Public: the certificate as an Open Badges 3.0 credential (JSON-LD)."""
     certificate = queries.by_code(code)
     if certificate is None:
-        return jsonify({"status": "unknown"}), 404
+        return {"status": "unknown"}, 404
     return _ld(badges.credential(certificate))
 
 
@@ -360,7 +338,7 @@ def competencies(slug: str) -> Any:
 def _expiring_form() -> ExpiringForm:
     form = ExpiringForm(request.args)
     programs = db.session.scalars(select(Program).where(
-        Program.organization_id == current_organization().id).order_by(Program.id)).all()
+        Program.organization_id == authz.current_organization().id).order_by(Program.id)).all()
     form.program.choices = [SelectChoice("", _("All programs"))] + [
         SelectChoice(str(p.id), _cert_text(p.title)) for p in programs]
     if not form.validate():
@@ -371,12 +349,12 @@ def _expiring_form() -> ExpiringForm:
 def _expiring() -> tuple[ExpiringForm, Any]:
     form = _expiring_form()
     program_id = int(form.program.data) if (form.program.data or "").isdigit() else None
-    return form, recertification.expiring(current_organization().id, days=form.days.data,
+    return form, recertification.expiring(authz.current_organization().id, days=form.days.data,
                                           program_id=program_id)
 
 
 @bp.route("/certificates/expiring")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def expiring() -> Any:
     """Certificates whose validity ends within 30, 60 or 90 days."""
     form, stmt = _expiring()
@@ -388,7 +366,7 @@ def expiring() -> Any:
 
 
 @bp.route("/certificates/expiring.csv")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def expiring_csv() -> Any:
     """The expiring certificates as CSV (semicolons are not used: plain RFC 4180)."""
     form, stmt = _expiring()
@@ -406,11 +384,11 @@ def expiring_csv() -> Any:
 # -- settings per program ---------------------------------------------------------------------
 
 @bp.route("/certificates/programs")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def programs() -> Any:
     """The programs and their certificate settings (template, validity)."""
     rows = db.session.scalars(select(Program).where(
-        Program.organization_id == current_organization().id).order_by(Program.id)).all()
+        Program.organization_id == authz.current_organization().id).order_by(Program.id)).all()
     settings = {p.id: services.settings_for(p.id) for p in rows}
     names = {t.key: t.name for t in definitions.available()}
     return render_template("certificates/programs.html", programs=rows, settings=settings,
@@ -435,15 +413,15 @@ def base_url_is_local() -> bool:
     """Whether RELAIS_BASE_URL points at this computer (its default, 127.0.0.1 or localhost):
     certificates' QR codes would then open nowhere else.
     """
-    host = urlsplit(str(current_app.config.get("BASE_URL") or "")).hostname or ""
+    host = urlsplit(absolute_url()).hostname or ""
     return host in ("127.0.0.1", "localhost", "::1", "0.0.0.0") or host.endswith(".localhost")
 
 
 @bp.route("/certificates/programs/<int:program_id>/settings", methods=["GET", "POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def program_settings(program_id: int) -> Any:
     """Choose a program's template, colour, logo, validity and refresher cohort."""
-    program = get_in_org_or_404(Program, program_id)
+    program = authz.get_in_org_or_404(Program, program_id)
     current = services.settings_for(program.id)
     form = SettingsForm(obj=None)
     templates = definitions.available()
@@ -462,7 +440,7 @@ def program_settings(program_id: int) -> Any:
         form.refresher_cohort.data = str(current.refresher_cohort_id) \
             if current and current.refresher_cohort_id else ""
     if form.validate_on_submit():
-        refresher = get_in_org_or_404(Cohort, int(form.refresher_cohort.data)) \
+        refresher = authz.get_in_org_or_404(Cohort, int(form.refresher_cohort.data)) \
             if (form.refresher_cohort.data or "").isdigit() else None
         upload = form.logo.data
         if commit_or_mark(form, lambda: services.update_settings(

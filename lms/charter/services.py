@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -22,6 +21,7 @@ from lms.charter.signals import charter_accepted
 from lms.core.errors import Conflict, Forbidden, ValidationFailed
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
+from lms.core.web import absolute_url
 from lms.extensions import db
 from lms.xapi.record import record
 
@@ -147,7 +147,7 @@ def remind(*, organization: Organization, version: CharterVersion,
     """
     accepted = set(db.session.scalars(select(CharterAcceptance.membership_id).where(
         CharterAcceptance.version_id == version.id)))
-    link = f"{str(current_app.config['BASE_URL']).rstrip('/')}/o/{organization.slug}/charter"
+    link = absolute_url(f"/o/{organization.slug}/charter")
     sent = 0
     for member in members:
         if member.id in accepted or not member.active or not member.user.active:

@@ -12,13 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from lms.accounts.authz import (
-    MANAGER_ROLES,
-    current_membership,
-    current_organization,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts import authz
 from lms.accounts.models import Role
 from lms.charter import default, queries, services
 from lms.charter.forms import GatesForm, VersionForm
@@ -27,7 +21,7 @@ from lms.core.mail import mail_configured
 from lms.core.markdown import render_markdown
 from lms.core.web import PostForm, commit_or_flash, commit_or_mark, current_language
 
-bp = org_blueprint("charter", __name__, template_folder="templates")
+bp = authz.org_blueprint("charter", __name__, template_folder="templates")
 
 # Who writes the charter and chooses what it gates.
 EDITORS = (Role.TRAINER, Role.HR, Role.ADMIN)
@@ -36,7 +30,7 @@ EDITORS = (Role.TRAINER, Role.HR, Role.ADMIN)
 @bp.route("/charter", methods=["GET", "POST"])
 def read() -> Any:
     """The charter in force, in the reader's language, and the button to accept it."""
-    me = current_membership()
+    me = authz.current_membership()
     version = queries.current_version(me.organization_id)
     form = PostForm()
     if request.method == "POST" and version is not None:
@@ -55,7 +49,7 @@ def read() -> Any:
 
 
 def _preview_or_publish(form: VersionForm) -> Any:
-    org = current_organization()
+    org = authz.current_organization()
     current = queries.current_version(org.id)
     number = (current.number + 1) if current else 1
     if form.confirmed.data == "yes" and form.validate():
@@ -77,12 +71,12 @@ def _preview_or_publish(form: VersionForm) -> Any:
 
 
 @bp.route("/charter/manage", methods=["GET", "POST"])
-@role_required(*EDITORS)
+@authz.role_required(*EDITORS)
 def manage() -> Any:
     """The versions published, a new version to write (from the current one or Relais'
     default text), and the gates.
     """
-    org = current_organization()
+    org = authz.current_organization()
     current = queries.current_version(org.id)
     if request.method == "POST":
         form = VersionForm()
@@ -101,20 +95,20 @@ def manage() -> Any:
 
 
 @bp.route("/charter/gates", methods=["POST"])
-@role_required(*EDITORS)
+@authz.role_required(*EDITORS)
 def save_gates() -> Any:
     """Save what an accepted charter gates."""
     form = GatesForm()
     if form.validate():
         commit_or_flash(lambda: services.set_gates(
-            organization=current_organization(), advocacy=form.gate_advocacy.data,
+            organization=authz.current_organization(), advocacy=form.gate_advocacy.data,
             exercises=form.gate_exercises.data, certificates=form.gate_certificates.data),
             _("The charter's rules are saved."))
     return redirect(url_for("charter.manage"))
 
 
 def _chosen_version() -> Any:
-    org = current_organization()
+    org = authz.current_organization()
     number = request.args.get("version", type=int)
     version = (queries.version_by_number(org.id, number) if number is not None
                else queries.current_version(org.id))
@@ -127,10 +121,10 @@ def _filters() -> dict[str, str | None]:
 
 
 @bp.route("/charter/acceptances")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def acceptances() -> Any:
     """Who accepted a version: in all, per team and per cohort, and the people."""
-    org = current_organization()
+    org = authz.current_organization()
     version = _chosen_version()
     filters = _filters()
     rows = queries.people(org.id, version, **filters) if version else []
@@ -144,10 +138,10 @@ def acceptances() -> Any:
 
 
 @bp.route("/charter/acceptances.csv")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def acceptances_csv() -> Any:
     """The acceptance of a version as CSV (name, e-mail, team, cohorts, accepted at)."""
-    org = current_organization()
+    org = authz.current_organization()
     version = _chosen_version()
     if version is None:
         flash(_("No charter has been published yet."), "error")
@@ -163,10 +157,10 @@ def acceptances_csv() -> Any:
 
 
 @bp.route("/charter/reminders", methods=["POST"])
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def send_reminders() -> Any:
     """E-mail a reminder to those (of the filtered list) who have not accepted the version."""
-    org = current_organization()
+    org = authz.current_organization()
     version = queries.current_version(org.id)
     filters: dict[str, Any] = {k: request.form.get(k) or None for k in ("team", "cohort")}
     if version is None:

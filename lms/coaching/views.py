@@ -5,6 +5,7 @@ calendar file per follow-up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,14 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 
-from lms.accounts.authz import (
-    STAFF_ROLES,
-    current_membership,
-    current_organization,
-    get_in_org_or_404,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts import authz
 from lms.accounts.models import Membership, Role
 from lms.coaching import queries, services
 from lms.coaching.models import ACTION_STATUSES, ActionItem, FollowUp
@@ -36,7 +30,7 @@ from lms.courses.sessions.calendar import icalendar, local
 from lms.courses.sessions.services import local_zone
 from lms.extensions import db
 
-bp = org_blueprint("coaching", __name__)
+bp = authz.org_blueprint("coaching", __name__)
 
 STATUS_LABELS = {"scheduled": _l("Scheduled"), "held": _l("Held"),
                  "cancelled": _l("Cancelled"), "missed": _l("Missed")}
@@ -90,30 +84,40 @@ def _when(day: str | None, time: str | None) -> datetime | None:
 
 def _coach(value: str | None) -> Membership | None:
     member = db.session.get(Membership, form_int(value) or 0)
-    if member is None or member.organization_id != current_organization().id:
+    if member is None or member.organization_id != authz.current_organization().id:
         return None
     return member
 
 
 def _followup(followup_id: int) -> FollowUp:
-    return get_in_org_or_404(FollowUp, followup_id)
+    return authz.get_in_org_or_404(FollowUp, followup_id)
+
+
+def _change_followup(followup_id: int, change: Callable[[FollowUp], object],
+                     success: str | None = None, *, anchor: str | None = None) -> Any:
+    """Make ``change`` to a follow-up of the organization and commit it, or flash why it was
+    refused; then back to the follow-up's page.
+    """
+    item = _followup(followup_id)
+    commit_or_flash(lambda: change(item), success)
+    return redirect(url_for(".followup", followup_id=item.id, _anchor=anchor))
 
 
 def _enrollment(enrollment_id: str) -> Enrollment:
-    return get_in_org_or_404(Enrollment, enrollment_id)
+    return authz.get_in_org_or_404(Enrollment, enrollment_id)
 
 
 # --- coaches ----------------------------------------------------------------------------------
 
 
 @bp.get("/coaching")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def followups() -> Any:
     """The follow-ups to hold, overdue first; filters by cohort, coach and state."""
-    org = current_organization()
+    org = authz.current_organization()
     cohort_id = form_int(request.args.get("cohort"))
     coach_arg = request.args.get("coach", "all")
-    coach_id = current_membership().id if coach_arg == "me" else form_int(coach_arg)
+    coach_id = authz.current_membership().id if coach_arg == "me" else form_int(coach_arg)
     show = request.args.get("show", "open")
     show = show if show in SHOW_LABELS else "open"
     page = max(request.args.get("page", 1, type=int) or 1, 1)
@@ -135,13 +139,13 @@ def followups() -> Any:
 
 
 @bp.post("/coaching/round")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def schedule_round() -> Any:
     """Schedule a round of follow-ups for a cohort's learners, one after the other."""
     cohort_id, _sep, module_id = request.form.get("target", "").partition(":")
     cohort = db.session.get(Cohort, form_int(cohort_id) or 0)
     module = db.session.get(Module, form_int(module_id) or 0)
-    if cohort is None or cohort.organization_id != current_organization().id or \
+    if cohort is None or cohort.organization_id != authz.current_organization().id or \
             module is None or module.program_id != cohort.program_id:
         flash(_("Choose a cohort and one of its coaching modules."), "error")
         return redirect(url_for(".followups"))
@@ -156,7 +160,7 @@ def schedule_round() -> Any:
 
 
 @bp.get("/coaching/learners/<enrollment_id>")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def learner(enrollment_id: str) -> Any:
     """A learner's coaching: each coaching module's plan, follow-ups, notes and actions."""
     enrollment = _enrollment(enrollment_id)
@@ -173,7 +177,7 @@ def learner(enrollment_id: str) -> Any:
 
 
 @bp.post("/coaching/learners/<enrollment_id>/schedule")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def schedule(enrollment_id: str) -> Any:
     """Schedule one follow-up, or every follow-up left in the module's plan."""
     enrollment = _enrollment(enrollment_id)
@@ -199,7 +203,7 @@ def schedule(enrollment_id: str) -> Any:
 
 
 @bp.get("/coaching/followups/<int:followup_id>")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def followup(followup_id: int) -> Any:
     """One follow-up: record it as held, move it, cancel it; notes and action items."""
     item = _followup(followup_id)
@@ -209,40 +213,34 @@ def followup(followup_id: int) -> Any:
 
 
 @bp.post("/coaching/followups/<int:followup_id>/hold")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def hold(followup_id: int) -> Any:
     """Record the follow-up as held, with notes, action items and the next date."""
-    item = _followup(followup_id)
     texts = request.form.getlist("action_text")
     dues = request.form.getlist("action_due")
     actions = [(text, form_date(dues[i]) if i < len(dues) else None)
                for i, text in enumerate(texts)]
     held_at = _when(request.form.get("held_day"), request.form.get("held_time"))
-    commit_or_flash(
-        lambda: services.record_held(
-            followup=item, notes=request.form.get("notes"), actions=actions,
-            next_followup_on=form_date(request.form.get("next_followup_on")), held_at=held_at),
+    return _change_followup(followup_id, lambda item: services.record_held(
+        followup=item, notes=request.form.get("notes"), actions=actions,
+        next_followup_on=form_date(request.form.get("next_followup_on")), held_at=held_at),
         _("The follow-up was recorded; the learner sees the notes and action items."))
-    return redirect(url_for(".followup", followup_id=item.id))
 
 
 @bp.post("/coaching/followups/<int:followup_id>/reschedule")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def reschedule(followup_id: int) -> Any:
     """Move a scheduled follow-up (date, length, place, link, coach)."""
-    item = _followup(followup_id)
-    commit_or_flash(
-        lambda: services.reschedule(
-            followup=item, scheduled_at=_when(request.form.get("day"), request.form.get("time")),
-            duration_minutes=form_int(request.form.get("duration_minutes")),
-            place=request.form.get("place"), video_link=request.form.get("video_link"),
-            coach=_coach(request.form.get("coach_id"))),
+    return _change_followup(followup_id, lambda item: services.reschedule(
+        followup=item, scheduled_at=_when(request.form.get("day"), request.form.get("time")),
+        duration_minutes=form_int(request.form.get("duration_minutes")),
+        place=request.form.get("place"), video_link=request.form.get("video_link"),
+        coach=_coach(request.form.get("coach_id"))),
         _("The follow-up was moved."))
-    return redirect(url_for(".followup", followup_id=item.id))
 
 
 @bp.route("/coaching/followups/<int:followup_id>/close", methods=["GET", "POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def close(followup_id: int) -> Any:
     """Confirm, then cancel a follow-up or record that the learner missed it."""
     item = _followup(followup_id)
@@ -261,7 +259,7 @@ def close(followup_id: int) -> Any:
 
 
 @bp.route("/coaching/followups/<int:followup_id>/reopen", methods=["GET", "POST"])
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def reopen(followup_id: int) -> Any:
     """Confirm, then undo a follow-up recorded as held by mistake."""
     item = _followup(followup_id)
@@ -274,38 +272,33 @@ def reopen(followup_id: int) -> Any:
 
 
 @bp.post("/coaching/followups/<int:followup_id>/notes")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def notes(followup_id: int) -> Any:
     """Amend the notes and next date of a held follow-up."""
-    item = _followup(followup_id)
-    commit_or_flash(
-        lambda: services.update_notes(
-            followup=item, notes=request.form.get("notes"),
-            next_followup_on=form_date(request.form.get("next_followup_on"))),
+    return _change_followup(followup_id, lambda item: services.update_notes(
+        followup=item, notes=request.form.get("notes"),
+        next_followup_on=form_date(request.form.get("next_followup_on"))),
         _("The notes were saved."))
-    return redirect(url_for(".followup", followup_id=item.id))
 
 
 @bp.post("/coaching/followups/<int:followup_id>/actions")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def add_action(followup_id: int) -> Any:
     """Add an action item to a held follow-up."""
-    item = _followup(followup_id)
-    commit_or_flash(lambda: services.add_action(
+    return _change_followup(followup_id, lambda item: services.add_action(
         followup=item, text=request.form.get("text", ""),
-        due_on=form_date(request.form.get("due_on"))))
-    return redirect(url_for(".followup", followup_id=item.id, _anchor="actions"))
+        due_on=form_date(request.form.get("due_on"))), anchor="actions")
 
 
 def _action(item_id: int) -> ActionItem:
     try:
-        return services.get_action(current_organization().id, item_id)
+        return services.get_action(authz.current_organization().id, item_id)
     except DomainError:
         abort(404)
 
 
 @bp.post("/coaching/actions/<int:item_id>")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def action_status(item_id: int) -> Any:
     """A coach ticks an action item done, drops it or opens it again."""
     item = _action(item_id)
@@ -318,10 +311,10 @@ def action_status(item_id: int) -> Any:
 
 
 @bp.get("/my/followups")
-@role_required(Role.LEARNER)
+@authz.role_required(Role.LEARNER)
 def mine() -> Any:
     """My follow-ups: coming meetings, notes of past ones and my action items."""
-    me = current_membership()
+    me = authz.current_membership()
     items = queries.of_membership(me.id)
     return render_template("coaching/mine.html", followups=items,
                            next=queries.next_followup(me),
@@ -329,11 +322,11 @@ def mine() -> Any:
 
 
 @bp.post("/my/actions/<int:item_id>")
-@role_required(Role.LEARNER)
+@authz.role_required(Role.LEARNER)
 def tick(item_id: int) -> Any:
     """The learner ticks one of their action items done (or not done after all)."""
     item = _action(item_id)
-    if item.followup.enrollment.membership_id != current_membership().id:
+    if item.followup.enrollment.membership_id != authz.current_membership().id:
         abort(404)
     status = request.form.get("status", "")
     if status not in ("open", "done"):
@@ -344,12 +337,12 @@ def tick(item_id: int) -> Any:
 
 
 @bp.get("/coaching/followups/<int:followup_id>/calendar.ics")
-@role_required(Role.LEARNER, *STAFF_ROLES)
+@authz.role_required(Role.LEARNER, *authz.STAFF_ROLES)
 def ics(followup_id: int) -> Any:
     """The calendar file of a follow-up (for its learner and the coaches)."""
     item = _followup(followup_id)
-    me = current_membership()
-    if me.role not in STAFF_ROLES and item.enrollment.membership_id != me.id:
+    me = authz.current_membership()
+    if me.role not in authz.STAFF_ROLES and item.enrollment.membership_id != me.id:
         abort(404)
     who = item.enrollment.membership.user.display_name
     coach = item.coach.user.display_name if item.coach else ""

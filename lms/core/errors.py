@@ -28,11 +28,21 @@ class DomainError(Exception):
     """Base class of errors a user can act on.
 
     ``code`` is a stable machine-readable identifier, ``status`` the HTTP status the API
-    answers with, ``fields`` maps field names to messages where the error is about input.
+    answers with, ``fields`` maps field names to messages where the error is about input. A
+    subclass gives its code and status in its class line:
+    ``class Conflict(DomainError, code="conflict", status=409)``.
     """
 
     code = "error"
     status = 400
+
+    def __init_subclass__(cls, *, code: str | None = None, status: int | None = None,
+                          **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+        if status is not None:
+            cls.status = status
 
     def __init__(self, message: Text, *, fields: Mapping[str, Text] | None = None,
                  code: str | None = None) -> None:
@@ -60,39 +70,24 @@ class DomainError(Exception):
         return self.message
 
 
-class ValidationFailed(DomainError):
+class ValidationFailed(DomainError, code="validation_failed", status=422):
     """Input is well-formed but breaks a rule (HTTP 422)."""
 
-    code = "validation_failed"
-    status = 422
 
-
-class BadRequest(DomainError):
+class BadRequest(DomainError, code="bad_request", status=400):
     """Input cannot be understood (HTTP 400)."""
 
-    code = "bad_request"
-    status = 400
 
-
-class NotFound(DomainError):
+class NotFound(DomainError, code="not_found", status=404):
     """The object does not exist or is not visible to the caller (HTTP 404)."""
 
-    code = "not_found"
-    status = 404
 
-
-class Forbidden(DomainError):
+class Forbidden(DomainError, code="forbidden", status=403):
     """The caller is known but lacks the role (HTTP 403)."""
 
-    code = "forbidden"
-    status = 403
 
-
-class Conflict(DomainError):
+class Conflict(DomainError, code="conflict", status=409):
     """The change contradicts existing data (HTTP 409)."""
-
-    code = "conflict"
-    status = 409
 
 
 def joined(texts: Iterable[Text], separator: str = "\n") -> Text:

@@ -37,6 +37,13 @@ def max_body(limit: str | Callable[[], int]) -> Callable[[F], F]:
     return decorator
 
 
+def max_upload(key: str) -> Callable[[F], F]:
+    """Decorate a view that takes a file of at most the setting ``key`` in bytes: its body may
+    carry that file and the multipart envelope around it.
+    """
+    return max_body(lambda: int(current_app.config[key]) + MULTIPART_ROOM)
+
+
 def megabytes(size: int) -> str:
     """``size`` bytes in MB, for messages."""
     return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"

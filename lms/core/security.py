@@ -8,7 +8,7 @@ and this hook leaves it alone. See docs/security.md.
 
 from __future__ import annotations
 
-from flask import Flask, Response, g
+from flask import Flask, Response, current_app, g
 
 # Pages: scripts only from Relais' own static files (no inline script, no event handler
 # attributes). Inline styles stay allowed: a few pages size chart bars with a style attribute,
@@ -30,9 +30,11 @@ PERMISSIONS_POLICY = ("camera=(), microphone=(), geolocation=(), payment=(), usb
                       "accelerometer=(), browsing-topics=()")
 
 
-def is_https(app: Flask) -> bool:
-    """Whether the instance is served over https (its BASE_URL says so)."""
-    return str(app.config["BASE_URL"]).lower().startswith("https://")
+def is_https(app: Flask | None = None) -> bool:
+    """Whether the instance (``app``, by default the current one) is served over https (its
+    BASE_URL says so).
+    """
+    return str((app or current_app).config["BASE_URL"]).lower().startswith("https://")
 
 
 def let_forms_leave() -> str:

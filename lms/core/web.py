@@ -11,7 +11,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, flash, request
+from flask import abort, current_app, flash, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -22,6 +22,7 @@ from lms.core.errors import DomainError, Text
 from lms.extensions import db
 
 T = TypeVar("T")
+FormT = TypeVar("FormT", bound=FlaskForm)
 
 # Relais is French first: a text missing in the reader's language is shown in French.
 FALLBACK_LANGUAGE = "fr"
@@ -48,6 +49,13 @@ def localized(text: dict[str, str] | None, lang: str | None = None) -> str:
         return ""
     return (text.get(lang or current_language()) or text.get(FALLBACK_LANGUAGE)
             or next((v for v in text.values() if v), ""))
+
+
+def absolute_url(path: str = "") -> str:
+    """``path`` (``/o/demo/charter``) as an address that works away from the page (an e-mail,
+    a QR code, an identity provider's settings): under ``BASE_URL``, as people reach Relais.
+    """
+    return f"{str(current_app.config['BASE_URL']).rstrip('/')}{path}"
 
 
 def local_path(target: str | None) -> str | None:
@@ -98,6 +106,13 @@ def chosen_file(missing: Text, name: str = "file") -> FileStorage | None:
         flash(str(missing), "error")
         return None
     return upload
+
+
+def require_submitted(form: FormT) -> FormT:
+    """``form``, posted and valid (its CSRF token included); otherwise a bad request (400)."""
+    if not form.validate_on_submit():
+        abort(400)
+    return form
 
 
 def flash_error(exc: DomainError) -> None:

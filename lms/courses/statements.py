@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
-
 from lms.accounts.models import User
 from lms.core.models import utcnow
+from lms.core.web import absolute_url
 from lms.courses.cohorts.models import Enrollment
 from lms.courses.programs.models import Lesson, Module, Program, Quiz, QuizQuestion
 from lms.courses.sessions.models import TrainingSession
@@ -57,7 +56,7 @@ PROGRESS_VERBS = frozenset(ADL + v for v in ("attended", "launched", "experience
 
 
 def _base() -> str:
-    return str(current_app.config["BASE_URL"]).rstrip("/")
+    return absolute_url()
 
 
 def iri(kind: str, ident: int | str) -> str:

@@ -6,12 +6,15 @@ another organization's token, an unknown, revoked or expired one all get 401 in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from flask import Blueprint, Response, g, request
+from flask.views import MethodView
 from werkzeug.exceptions import HTTPException
 
+from lms.accounts.models import Organization
 from lms.extensions import csrf, db
 from lms.identity import scim, scim_schemas
 from lms.identity.scim import ScimError
@@ -84,6 +87,40 @@ def _group(group: Any, status: int = 200) -> Response:
     return _json(resource, status, Location=resource["meta"]["location"])
 
 
+class Resource(MethodView):
+    """One user or group at ``/<type>/<id>``: SCIM (RFC 7644, 3.4 to 3.6) reads, replaces,
+    patches and deletes both types alike; each type brings its own functions.
+    """
+
+    init_every_request = False
+
+    def __init__(self, *, read: Callable[[str], Response],
+                 replace: Callable[[Organization, str, dict[str, Any]], Any],
+                 patch: Callable[[Organization, str, dict[str, Any]], Any],
+                 delete: Callable[[Organization, str], None],
+                 answer: Callable[[Any], Response]) -> None:
+        self.read, self.replacing, self.patching, self.deleting, self.answer = (
+            read, replace, patch, delete, answer)
+
+    def get(self, ident: str) -> Response:
+        """The resource."""
+        return self.read(ident)
+
+    def put(self, ident: str) -> Response:
+        """Replace the resource's attributes with the body's."""
+        return self.answer(self.replacing(g.scim_organization, ident, _body()))
+
+    def patch(self, ident: str) -> Response:
+        """Change the attributes the body's operations name."""
+        return self.answer(self.patching(g.scim_organization, ident, _body()))
+
+    def delete(self, ident: str) -> Response:
+        """Delete the resource: 204."""
+        self.deleting(g.scim_organization, ident)
+        db.session.commit()
+        return Response(status=204)
+
+
 # -- Users -------------------------------------------------------------------------------------
 
 @bp.get("/Users")
@@ -102,30 +139,15 @@ def create_user() -> Response:
     return _user(scim.create_user(g.scim_organization, _body()), 201)
 
 
-@bp.get("/Users/<user_id>")
-def user(user_id: str) -> Response:
-    """One user."""
+def _read_user(user_id: str) -> Response:
     return _user(scim.get_member(g.scim_organization, user_id))
 
 
-@bp.put("/Users/<user_id>")
-def replace_user(user_id: str) -> Response:
-    """Replace a user's attributes."""
-    return _user(scim.replace_user(g.scim_organization, user_id, _body()))
-
-
-@bp.patch("/Users/<user_id>")
-def patch_user(user_id: str) -> Response:
-    """Change some of a user's attributes (``active: false`` ends their access)."""
-    return _user(scim.patch_user(g.scim_organization, user_id, _body()))
-
-
-@bp.delete("/Users/<user_id>")
-def delete_user(user_id: str) -> Response:
-    """Deprovision a user: access ends, learning records stay."""
-    scim.delete_user(g.scim_organization, user_id)
-    db.session.commit()
-    return Response(status=204)
+# One user: read; replace its attributes; patch some (``active: false`` ends their access);
+# delete (deprovision: access ends, learning records stay).
+bp.add_url_rule("/Users/<ident>", view_func=Resource.as_view(
+    "user", read=_read_user, replace=scim.replace_user, patch=scim.patch_user,
+    delete=scim.delete_user, answer=_user))
 
 
 # -- Groups ------------------------------------------------------------------------------------
@@ -152,31 +174,16 @@ def create_group() -> Response:
     return _group(scim.create_group(g.scim_organization, _body()), 201)
 
 
-@bp.get("/Groups/<group_id>")
-def group(group_id: str) -> Response:
-    """One group."""
+def _read_group(group_id: str) -> Response:
     found = scim.get_group(g.scim_organization, group_id)
     return _json(scim.group_resource(found, _base(), members=not _without_members()))
 
 
-@bp.put("/Groups/<group_id>")
-def replace_group(group_id: str) -> Response:
-    """Rename a group and set its members."""
-    return _group(scim.replace_group(g.scim_organization, group_id, _body()))
-
-
-@bp.patch("/Groups/<group_id>")
-def patch_group(group_id: str) -> Response:
-    """Add or remove a group's members, or rename it."""
-    return _group(scim.patch_group(g.scim_organization, group_id, _body()))
-
-
-@bp.delete("/Groups/<group_id>")
-def delete_group(group_id: str) -> Response:
-    """Delete a group; its members keep their accounts, without a team."""
-    scim.delete_group(g.scim_organization, group_id)
-    db.session.commit()
-    return Response(status=204)
+# One group (a team): read; replace (rename it and set its members); patch (add or remove
+# members, or rename it); delete (its members keep their accounts, without a team).
+bp.add_url_rule("/Groups/<ident>", view_func=Resource.as_view(
+    "group", read=_read_group, replace=scim.replace_group, patch=scim.patch_group,
+    delete=scim.delete_group, answer=_group))
 
 
 # -- discovery ---------------------------------------------------------------------------------
@@ -187,36 +194,33 @@ def service_provider_config() -> Response:
     return _json(scim_schemas.service_provider_config(_base()))
 
 
-@bp.get("/ResourceTypes")
-def resource_types() -> Response:
-    """The User and Group resource types."""
-    items = scim_schemas.resource_types(_base())
-    return _json(scim.list_response(items, len(items), 1))
+class Discovery(MethodView):
+    """What the server describes of itself (RFC 7644, 4): every description, or one by its id."""
+
+    init_every_request = False
+
+    def __init__(self, described: Callable[[str], list[dict[str, Any]]], kind: str) -> None:
+        self.described, self.kind = described, kind
+
+    def get(self, ident: str | None = None) -> Response:
+        """Every description, or the one whose id is ``ident``."""
+        items = self.described(_base())
+        if ident is None:
+            return _json(scim.list_response(items, len(items), 1))
+        found = next((item for item in items if item["id"] == ident), None)
+        if found is None:
+            raise ScimError(404, f"{self.kind} {ident} not found")
+        return _json(found)
 
 
-@bp.get("/ResourceTypes/<name>")
-def resource_type(name: str) -> Response:
-    """One resource type."""
-    found = [r for r in scim_schemas.resource_types(_base()) if r["id"] == name]
-    if not found:
-        raise ScimError(404, f"ResourceType {name} not found")
-    return _json(found[0])
-
-
-@bp.get("/Schemas")
-def schemas() -> Response:
-    """The schemas of User, the enterprise extension and Group."""
-    items = scim_schemas.schemas(_base())
-    return _json(scim.list_response(items, len(items), 1))
-
-
-@bp.get("/Schemas/<path:schema_id>")
-def schema(schema_id: str) -> Response:
-    """One schema."""
-    found = [s for s in scim_schemas.schemas(_base()) if s["id"] == schema_id]
-    if not found:
-        raise ScimError(404, f"Schema {schema_id} not found")
-    return _json(found[0])
+# The User and Group resource types; the schemas of User, the enterprise extension and Group.
+for _rule, _ident, _endpoint, _described, _kind in (
+        ("/ResourceTypes", "<ident>", "resource_type", scim_schemas.resource_types,
+         "ResourceType"),
+        ("/Schemas", "<path:ident>", "schema", scim_schemas.schemas, "Schema")):
+    bp.add_url_rule(_rule, view_func=Discovery.as_view(f"{_endpoint}s", _described, _kind))
+    bp.add_url_rule(f"{_rule}/{_ident}",
+                    view_func=Discovery.as_view(_endpoint, _described, _kind))
 
 
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -38,11 +38,8 @@ DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9
 ROLE_RANK = [Role.LEARNER, Role.TRAINER, Role.HR, Role.ADMIN]
 
 
-class SsoFailed(DomainError):
+class SsoFailed(DomainError, code="sso_failed", status=400):
     """A single sign-on that cannot complete; ``code`` says why, the status what HTTP answers."""
-
-    code = "sso_failed"
-    status = 400
 
 
 def failure(code: str, status: int, message: str) -> SsoFailed:

@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -28,7 +27,7 @@ from lms.accounts.authz import current_organization, org_blueprint, role_require
 from lms.accounts.forms import ConfirmForm, LoginForm
 from lms.accounts.models import Membership, Organization, Role, User
 from lms.core.errors import DomainError
-from lms.core.web import commit_or_mark
+from lms.core.web import absolute_url, commit_or_mark, require_submitted
 from lms.extensions import csrf, db
 from lms.identity import oidc, saml, services
 from lms.identity.forms import CompanyLoginForm, SamlSettingsForm, SsoPolicyForm, SsoSettingsForm
@@ -267,7 +266,6 @@ def _saml_form(org: Organization) -> SamlSettingsForm:
 def _settings_page(form: SsoSettingsForm, status: int = 200, new_token: str | None = None,
                    saml_form: SamlSettingsForm | None = None) -> Any:
     org = current_organization()
-    base = current_app.config["BASE_URL"]
     settings = services.settings_for(org)
     tokens = db.session.scalars(
         select(ScimToken).where(ScimToken.organization_id == org.id)
@@ -278,9 +276,9 @@ def _settings_page(form: SsoSettingsForm, status: int = 200, new_token: str | No
                            saml_entity_id=saml.entity_id(org), saml_acs_url=saml.acs_url(org),
                            tokens=tokens, new_token=new_token, token_form=ConfirmForm(),
                            redirect_uri=oidc.redirect_uri(),
-                           sign_in_link=base + url_for("identity.sso_organization",
-                                                       org_slug=org.slug),
-                           scim_base=f"{base}/scim/v2/{org.slug}"), status
+                           sign_in_link=absolute_url(url_for("identity.sso_organization",
+                                                             org_slug=org.slug)),
+                           scim_base=absolute_url(f"/scim/v2/{org.slug}")), status
 
 
 @org_bp.route("/settings/sso", methods=["GET", "POST"])
@@ -361,8 +359,7 @@ def _field_message(field: str, message: str) -> str:
 @role_required(Role.ADMIN)
 def scim_token() -> Any:
     """Issue a new SCIM token (shown once); earlier tokens stop working."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_submitted(ConfirmForm())
     _token, raw = services.issue_scim_token(organization=current_organization(),
                                            by=current_user)
     db.session.commit()

@@ -4,28 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    abort,
-    current_app,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
+from flask import abort, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from lms.accounts.authz import (
-    MANAGER_ROLES,
-    current_membership,
-    current_organization,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts import authz
 from lms.accounts.models import Role
-from lms.core.limits import MULTIPART_ROOM, max_body
+from lms.core.limits import max_upload
 from lms.core.web import commit_or_flash, commit_or_mark
 from lms.extensions import db
 from lms.jobs import members_import, messages, queries, services
@@ -34,7 +19,7 @@ from lms.jobs.models import Job
 from lms.jobs.registry import label_for
 from lms.jobs.runner import job_status
 
-bp = org_blueprint("jobs", __name__, template_folder="templates")
+bp = authz.org_blueprint("jobs", __name__, template_folder="templates")
 
 
 @bp.app_template_filter("job_label")
@@ -49,17 +34,17 @@ bp.add_app_template_filter(messages.result_label, "job_result_label")
 
 def _visible_job(job_id: int) -> Job:
     job = db.session.get(Job, job_id)
-    if job is None or not queries.can_see(current_membership(), job):
+    if job is None or not queries.can_see(authz.current_membership(), job):
         abort(404)
     return job
 
 
 @bp.route("/jobs")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def jobs() -> Any:
     """The organization's background jobs, newest first."""
     page = max(request.args.get("page", 1, type=int), 1)
-    pagination = db.paginate(queries.org_jobs(current_organization().id), page=page,
+    pagination = db.paginate(queries.org_jobs(authz.current_organization().id), page=page,
                              per_page=50, error_out=False)
     return render_template("jobs/list.html", pagination=pagination)
 
@@ -78,9 +63,7 @@ def job_status_json(job_id: int) -> Any:
     data = job_status(job)
     if job.result_path:
         data["result_url"] = url_for("jobs.job_result", job_id=job.id)
-    response = jsonify(data)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return data, {"Cache-Control": "no-store"}
 
 
 @bp.route("/jobs/<int:job_id>/result")
@@ -103,15 +86,15 @@ def cancel_job(job_id: int) -> Any:
 
 
 @bp.route("/jobs/import-members", methods=["GET", "POST"])
-@role_required(Role.HR, Role.ADMIN)
-@max_body(lambda: int(current_app.config["IMPORT_MAX_BYTES"]) + MULTIPART_ROOM)
+@authz.role_required(Role.HR, Role.ADMIN)
+@max_upload("IMPORT_MAX_BYTES")
 def import_members() -> Any:
     """Upload a CSV of people: they are added in the background, with an error report."""
     form = ImportMembersForm()
     status = 200
     if form.validate_on_submit():
         job = commit_or_mark(form, lambda: members_import.start_import(
-            organization=current_organization(),
+            organization=authz.current_organization(),
             created_by=current_user._get_current_object(),  # type: ignore[attr-defined]
             data=form.file.data.read(), default_role=form.default_role.data), field="file")
         if job is not None:

@@ -26,6 +26,7 @@ from sqlalchemy import delete, select
 
 from lms.accounts.services import hash_token
 from lms.core.models import utcnow
+from lms.core.web import absolute_url
 from lms.extensions import db
 from lms.lti import claims as c
 from lms.lti import services
@@ -41,7 +42,7 @@ STATE_COOKIE_PREFIX = "relais_lti_"
 
 def base_url() -> str:
     """This instance's public address, without a trailing slash."""
-    return str(current_app.config["BASE_URL"]).rstrip("/")
+    return absolute_url()
 
 
 def launch_url() -> str:

@@ -29,11 +29,8 @@ from lms.lti.models import LtiContext, LtiLinkLearner, LtiPlatform, LtiResourceL
 STAFF_ROLES = ("#Instructor", "#Administrator", "#ContentDeveloper", "#TeachingAssistant")
 
 
-class LtiFailed(DomainError):
+class LtiFailed(DomainError, code="lti_failed", status=400):
     """A launch, login or platform call that cannot complete; ``code`` says why."""
-
-    code = "lti_failed"
-    status = 400
 
     def __init__(self, message: Any, *, code: str, status: int = 400) -> None:
         super().__init__(message, code=code)

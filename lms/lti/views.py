@@ -6,32 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.accounts import sessions
-from lms.accounts.authz import (
-    current_organization,
-    get_in_org_or_404,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts import authz, sessions
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
 from lms.core.errors import DomainError
 from lms.core.security import is_https
-from lms.core.web import PostForm, flash_error
+from lms.core.web import PostForm, flash_error, require_submitted
 from lms.courses.programs.models import Module, Program
 from lms.extensions import db
 from lms.lti import claims as c
@@ -41,7 +25,7 @@ from lms.lti.models import LtiContext, LtiPlatform
 from lms.lti.services import LtiFailed
 
 bp = Blueprint("lti", __name__, template_folder="templates")
-org_bp = org_blueprint("lti_admin", __name__, template_folder="templates")
+org_bp = authz.org_blueprint("lti_admin", __name__, template_folder="templates")
 
 
 def _failure(exc: DomainError) -> Any:
@@ -60,7 +44,7 @@ def login() -> Any:
         return _failure(exc)
     db.session.commit()
     response = redirect(started.url)
-    https = is_https(current_app)
+    https = is_https()
     # The launch comes back as a cross-site POST: only a SameSite=None cookie (https only)
     # travels with it; on plain http (development) the platform must be on the same site.
     response.set_cookie(launch.state_cookie(started.state), started.state,
@@ -125,9 +109,7 @@ def jwks() -> Any:
     """The tool's public keys (current and in grace)."""
     data = keys.jwks()
     db.session.commit()  # the first key is made on first use
-    response = jsonify(data)
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    return data, {"Cache-Control": "public, max-age=300"}
 
 
 @bp.route("/lti/deep-link/<token>", methods=["GET", "POST"])
@@ -174,7 +156,7 @@ def _tool_urls() -> dict[str, str]:
 def _save(form: PlatformForm, platform: LtiPlatform | None) -> LtiPlatform | None:
     try:
         saved = services.save_platform(
-            organization=current_organization(), platform=platform, name=form.name.data or "",
+            organization=authz.current_organization(), platform=platform, name=form.name.data or "",
             issuer=form.issuer.data or "", client_id=form.client_id.data or "",
             deployment_ids=form.deployment_ids.data or "",
             auth_login_url=form.auth_login_url.data or "",
@@ -190,7 +172,7 @@ def _save(form: PlatformForm, platform: LtiPlatform | None) -> LtiPlatform | Non
 
 
 @org_bp.route("/settings/lti", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@authz.role_required(Role.ADMIN)
 def platforms() -> Any:
     """The organization's LTI platforms and the form to register one."""
     form = PlatformForm()
@@ -199,15 +181,15 @@ def platforms() -> Any:
         if saved is not None:
             return redirect(url_for(".platform", platform_id=saved.id))
     return render_template("lti/platforms.html", form=form, urls=_tool_urls(),
-                           platforms=services.platforms_of(current_organization())), \
+                           platforms=services.platforms_of(authz.current_organization())), \
         422 if form.is_submitted() else 200
 
 
 @org_bp.route("/settings/lti/<int:platform_id>", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@authz.role_required(Role.ADMIN)
 def platform(platform_id: int) -> Any:
     """One registration: its settings, its courses and their rosters."""
-    row = get_in_org_or_404(LtiPlatform, platform_id)
+    row = authz.get_in_org_or_404(LtiPlatform, platform_id)
     if request.method == "GET":
         form = PlatformForm(obj=row, deployment_ids="\n".join(row.deployment_ids))
     else:
@@ -222,10 +204,10 @@ def platform(platform_id: int) -> Any:
 
 
 @org_bp.post("/settings/lti/<int:platform_id>/delete")
-@role_required(Role.ADMIN)
+@authz.role_required(Role.ADMIN)
 def delete_platform(platform_id: int) -> Any:
     """Remove a registration."""
-    row = get_in_org_or_404(LtiPlatform, platform_id)
+    row = authz.get_in_org_or_404(LtiPlatform, platform_id)
     if ConfirmForm().validate_on_submit():
         services.delete_platform(platform=row)
         db.session.commit()
@@ -234,15 +216,14 @@ def delete_platform(platform_id: int) -> Any:
 
 
 @org_bp.post("/settings/lti/<int:platform_id>/contexts/<int:context_id>/roster")
-@role_required(Role.ADMIN)
+@authz.role_required(Role.ADMIN)
 def import_roster(platform_id: int, context_id: int) -> Any:
     """Queue the import of a course's roster into its cohort."""
-    row = get_in_org_or_404(LtiPlatform, platform_id)
+    row = authz.get_in_org_or_404(LtiPlatform, platform_id)
     context = db.session.get(LtiContext, context_id)
     if context is None or context.platform_id != row.id:
         abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_submitted(ConfirmForm())
     try:
         job = jobs.start_roster(context=context, created_by=current_user)
     except DomainError as exc:

@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app
-
 from lms.accounts.models import Membership
 from lms.core.registry import Registry
+from lms.core.web import absolute_url
 
 
 @dataclass(frozen=True)
@@ -46,4 +45,4 @@ SECTIONS: Registry[SectionFunction] = Registry("digest sections")
 
 def absolute(path: str) -> str:
     """The address of a Relais page (``/o/demo/charter``) for an e-mail."""
-    return f"{str(current_app.config['BASE_URL']).rstrip('/')}{path}"
+    return absolute_url(path)

@@ -53,7 +53,7 @@ def upload_package(*, module: Module, uploaded_by: User | None, data: bytes,
         message = str(_l("Only e-learning modules hold xAPI packages."))
         raise ValidationFailed(message, fields={"package": message})
     archive, entries, found = manifest.check_zip(
-        data, too_big=too_big, max_bytes=current_app.config["PACKAGE_MAX_BYTES"],
+        data, too_big=too_big, max_bytes=max_bytes(),
         max_unpacked=current_app.config["PACKAGE_MAX_UNPACKED_BYTES"])
     size = sum(info.file_size for info, _ in entries)
     replaced = list(db.session.scalars(select(XapiPackage).where(
@@ -134,6 +134,11 @@ def launch(*, enrollment: Enrollment, package: XapiPackage,
     return f"{base_url}{quote(package.launch_path)}?{query}", credential
 
 
+def max_bytes() -> int:
+    """The largest package accepted, in bytes (``PACKAGE_MAX_BYTES``)."""
+    return int(current_app.config["PACKAGE_MAX_BYTES"])
+
+
 def max_size() -> str:
     """The upload limit, for the form."""
-    return manifest.megabytes(int(current_app.config["PACKAGE_MAX_BYTES"]))
+    return manifest.megabytes(max_bytes())

@@ -4,31 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    send_from_directory,
-    url_for,
-)
+from flask import abort, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from lms.accounts.authz import (
-    STAFF_ROLES,
-    current_membership,
-    current_organization,
-    get_in_org_or_404,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts import authz
 from lms.accounts.models import Role
 from lms.core import quota
 from lms.core.errors import DomainError
-from lms.core.limits import MULTIPART_ROOM, max_body
+from lms.core.limits import max_upload
 from lms.core.web import localized
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
 from lms.courses.programs.models import Module, Program
@@ -36,7 +20,7 @@ from lms.extensions import db
 from lms.packages import queries, services
 from lms.packages.models import XapiPackage
 
-bp = org_blueprint("packages", __name__)
+bp = authz.org_blueprint("packages", __name__)
 
 
 @bp.app_context_processor
@@ -46,7 +30,7 @@ def _package_lookup() -> dict[str, Any]:
 
 
 def _module(program_id: int, module_id: int) -> Module:
-    program = get_in_org_or_404(Program, program_id)
+    program = authz.get_in_org_or_404(Program, program_id)
     module = db.session.get(Module, module_id)
     if module is None or module.program_id != program.id:
         abort(404)
@@ -55,20 +39,20 @@ def _module(program_id: int, module_id: int) -> Module:
 
 @bp.route("/programs/<int:program_id>/modules/<int:module_id>/package",
           methods=["GET", "POST"])
-@role_required(*STAFF_ROLES)
-@max_body(lambda: int(current_app.config["PACKAGE_MAX_BYTES"]) + MULTIPART_ROOM)
+@authz.role_required(*authz.STAFF_ROLES)
+@max_upload("PACKAGE_MAX_BYTES")
 def upload(program_id: int, module_id: int) -> Any:
     """Upload (or replace) the module's xAPI package."""
     module = _module(program_id, module_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        limit = current_app.config["PACKAGE_MAX_BYTES"]
+        limit = services.max_bytes()
         # Refuse an oversized upload from its announced length, before reading it.
         too_big = (request.content_length or 0) > limit + 64 * 1024
         file = None if too_big else request.files.get("package")
         try:
             package = services.upload_package(
-                module=module, uploaded_by=current_membership().user,
+                module=module, uploaded_by=authz.current_membership().user,
                 data=file.read(limit + 1) if file else b"", too_big=too_big)
         except DomainError as exc:
             db.session.rollback()
@@ -82,13 +66,13 @@ def upload(program_id: int, module_id: int) -> Any:
     return render_template("packages/upload.html", module=module, program=module.program,
                            history=history, errors=errors, t=localized,
                            max_size=services.max_size(),
-                           usage=quota.usage(current_organization().id),
+                           usage=quota.usage(authz.current_organization().id),
                            quota=quota.quota_bytes()), 422 if errors else 200
 
 
 def _may_read(package: XapiPackage) -> bool:
-    membership = current_membership()
-    if membership.role in STAFF_ROLES:
+    membership = authz.current_membership()
+    if membership.role in authz.STAFF_ROLES:
         return True
     return db.session.scalar(select(Enrollment.id).join(Cohort).where(
         Enrollment.membership_id == membership.id, Enrollment.status != WITHDRAWN,
@@ -98,7 +82,7 @@ def _may_read(package: XapiPackage) -> bool:
 @bp.get("/packages/<int:package_id>/<path:file>")
 def package_file(package_id: int, file: str) -> Any:
     """One file of a package, for staff and the learners enrolled in its program."""
-    package = get_in_org_or_404(XapiPackage, package_id)
+    package = authz.get_in_org_or_404(XapiPackage, package_id)
     if not _may_read(package):
         abort(404)
     # send_from_directory refuses any path leaving the package folder (404).
@@ -112,15 +96,15 @@ def package_file(package_id: int, file: str) -> Any:
 
 
 @bp.post("/training/<enrollment_id>/modules/<int:module_id>/launch")
-@role_required(Role.LEARNER)
+@authz.role_required(Role.LEARNER)
 def launch(enrollment_id: str, module_id: int) -> Any:
     """Launch the module's package with fresh credentials for this learner."""
     enrollment = db.session.get(Enrollment, enrollment_id)
-    if enrollment is None or enrollment.membership_id != current_membership().id \
+    if enrollment is None or enrollment.membership_id != authz.current_membership().id \
             or enrollment.status == WITHDRAWN:
         abort(404)
     package = queries.current_package(module_id)
-    if package is None or package.organization_id != current_organization().id:
+    if package is None or package.organization_id != authz.current_organization().id:
         abort(404)
     base = url_for(".package_file", package_id=package.id, file="x")[:-1]
     try:

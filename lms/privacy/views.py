@@ -11,14 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from lms.accounts import audit
-from lms.accounts.authz import (
-    current_membership,
-    current_organization,
-    get_in_org_or_404,
-    org_blueprint,
-    role_required,
-)
+from lms.accounts import audit, authz
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Membership, Role
 from lms.core import csvexport
@@ -30,7 +23,7 @@ from lms.privacy.forms import RetentionForm
 from lms.privacy.labels import ERASURE_LABELS
 
 bp = Blueprint("privacy", __name__, template_folder="templates")
-org_bp = org_blueprint("privacy_org", __name__, template_folder="templates")
+org_bp = authz.org_blueprint("privacy_org", __name__, template_folder="templates")
 
 
 def _address() -> str | None:
@@ -67,29 +60,29 @@ def my_data() -> Any:
 
 
 @org_bp.route("/members/<int:membership_id>/personal-data", methods=["POST"])
-@role_required(Role.HR, Role.ADMIN)
+@authz.role_required(Role.HR, Role.ADMIN)
 def member_export(membership_id: int) -> Any:
     """Start the export of a member's personal data in this organization (a job)."""
-    member = get_in_org_or_404(Membership, membership_id)
+    member = authz.get_in_org_or_404(Membership, membership_id)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("privacy_org.member_erase", membership_id=member.id))
-    job = jobs.start_export(user=member.user, organization=current_organization(),
+    job = jobs.start_export(user=member.user, organization=authz.current_organization(),
                             created_by=current_user)
     audit.record(action="personal_data.export", actor=current_user,
-                 organization=current_organization(), target=f"membership:{member.id}",
+                 organization=authz.current_organization(), target=f"membership:{member.id}",
                  address=_address())
     db.session.commit()
     return redirect(url_for("jobs.job", job_id=job.id))
 
 
 @org_bp.route("/members/<int:membership_id>/erase", methods=["GET", "POST"])
-@role_required(Role.HR, Role.ADMIN)
+@authz.role_required(Role.HR, Role.ADMIN)
 def member_erase(membership_id: int) -> Any:
     """Confirm, then erase a member's personal data from this organization."""
-    member = get_in_org_or_404(Membership, membership_id)
+    member = authz.get_in_org_or_404(Membership, membership_id)
     form = ConfirmForm()
     error = None
-    if member.id == current_membership().id:
+    if member.id == authz.current_membership().id:
         error = _("You cannot erase yourself.")
     elif form.validate_on_submit():
         try:
@@ -110,7 +103,7 @@ def member_erase(membership_id: int) -> Any:
 
 
 @org_bp.route("/audit")
-@role_required(Role.ADMIN)
+@authz.role_required(Role.ADMIN)
 def audit_log() -> Any:
     """The organization's audit log, newest first, filtered by action and period; with
     ``?format=csv``, every matching entry as a CSV download.
@@ -121,7 +114,7 @@ def audit_log() -> Any:
     days = request.args.get("days", type=int)
     since: datetime | None = utcnow() - timedelta(days=days) if days and 0 < days < 3660 \
         else None
-    org = current_organization()
+    org = authz.current_organization()
     entries = audit.events_query(organization_id=org.id, action=action, since=since)
     if request.args.get("format") == "csv":
         stamp = utcnow().strftime("%Y%m%d-%H%M%S")
@@ -135,10 +128,10 @@ def audit_log() -> Any:
 
 
 @org_bp.route("/settings/retention", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@authz.role_required(Role.ADMIN)
 def retention_settings() -> Any:
     """How long each kind of data is kept (GDPR art. 5(1)(e)), and what the next run removes."""
-    org = current_organization()
+    org = authz.current_organization()
     form = RetentionForm() if request.method == "POST" else RetentionForm(
         formdata=None, data=retention.periods(org))
     if form.validate_on_submit():
@@ -162,7 +155,7 @@ def retention_settings() -> Any:
 
 
 @org_bp.route("/privacy/register")
-@role_required(Role.HR, Role.ADMIN)
+@authz.role_required(Role.HR, Role.ADMIN)
 def processing_register() -> Any:
     """The record of processing activities (art. 30), in the reader's language or the one
     asked for (``?lang=fr``: a French company's register for the CNIL, read in English).
@@ -172,5 +165,5 @@ def processing_register() -> Any:
         lang = str(get_locale() or "fr")[:2]
     with force_locale(lang):
         return render_template("privacy/register.html",
-                               register=register.build(current_organization()), lang=lang,
+                               register=register.build(authz.current_organization()), lang=lang,
                                today=utcnow())

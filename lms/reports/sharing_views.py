@@ -8,12 +8,7 @@ from flask import Response, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from lms.accounts.authz import (
-    MANAGER_ROLES,
-    current_organization,
-    get_in_org_or_404,
-    role_required,
-)
+from lms.accounts import authz
 from lms.advocacy.models import Campaign
 from lms.core.errors import ValidationFailed
 from lms.core.web import form_date, form_int, localized
@@ -32,20 +27,20 @@ def _sheet() -> sharing.Sheet:
     """
     args = request.args
     if (cohort_id := form_int(args.get("cohort"))) is not None:
-        return sharing.for_cohort(get_in_org_or_404(Cohort, cohort_id))
+        return sharing.for_cohort(authz.get_in_org_or_404(Cohort, cohort_id))
     if (campaign_id := form_int(args.get("campaign"))) is not None:
-        return sharing.for_campaign(get_in_org_or_404(Campaign, campaign_id))
-    return sharing.for_period(current_organization(), form_date(args.get("since")),
+        return sharing.for_campaign(authz.get_in_org_or_404(Campaign, campaign_id))
+    return sharing.for_period(authz.current_organization(), form_date(args.get("since")),
                               form_date(args.get("until")))
 
 
 def _campaigns() -> list[Campaign]:
     return list(db.session.scalars(select(Campaign).where(
-        Campaign.organization_id == current_organization().id).order_by(Campaign.title)))
+        Campaign.organization_id == authz.current_organization().id).order_by(Campaign.title)))
 
 
 @bp.get("/results")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def results_to_share() -> Any:
     """The results of a cohort, campaign or period, ready for the newsletter."""
     error = None
@@ -53,15 +48,15 @@ def results_to_share() -> Any:
         sheet = _sheet()
     except ValidationFailed as exc:
         error = exc.fields.get("until") or exc.message
-        sheet = sharing.for_period(current_organization(), None, None)
+        sheet = sharing.for_period(authz.current_organization(), None, None)
     return render_template("reports/results.html", sheet=sheet, t=localized,
                            headline=sharing.HEADLINE, error=error, args=request.args,
-                           cohorts=cohorts_of(current_organization().id),
+                           cohorts=cohorts_of(authz.current_organization().id),
                            campaigns=_campaigns()), 422 if error else 200
 
 
 @bp.get("/results.pdf")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def results_to_share_pdf() -> Any:
     """The same results as a one-page PDF."""
     try:

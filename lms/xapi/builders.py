@@ -22,6 +22,7 @@ from flask import current_app
 
 from lms.accounts.models import User
 from lms.core.models import utcnow
+from lms.core.web import absolute_url
 
 ADL_VERBS = "http://adlnet.gov/expapi/verbs/"
 ADL_ACTIVITIES = "http://adlnet.gov/expapi/activities/"
@@ -74,7 +75,7 @@ ACTIVITY_TYPES: dict[str, str] = {
 
 def base_url() -> str:
     """The instance's public URL (the root of every Relais IRI)."""
-    return str(current_app.config["BASE_URL"]).rstrip("/")
+    return absolute_url()
 
 
 def agent_for_user(user: User) -> dict[str, Any]:

@@ -36,11 +36,8 @@ from lms.xapi.lrs import bp, current_credential, current_organization_id
 METHODS = ["GET", "PUT", "POST", "DELETE"]
 
 
-class TooLarge(DomainError):
+class TooLarge(DomainError, code="too_large", status=413):
     """The document is over the configured size limit (HTTP 413)."""
-
-    code = "too_large"
-    status = 413
 
 
 # --- parameters ------------------------------------------------------------------------------

@@ -32,11 +32,8 @@ JSON_TYPE = "application/json"
 DEFAULT_TYPE = "application/octet-stream"
 
 
-class PreconditionFailed(DomainError):
+class PreconditionFailed(DomainError, code="precondition_failed", status=412):
     """An If-Match or If-None-Match precondition does not hold (HTTP 412)."""
-
-    code = "precondition_failed"
-    status = 412
 
 
 @dataclass(frozen=True)

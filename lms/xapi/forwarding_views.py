@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from lms.accounts.authz import current_organization, org_blueprint, role_required
 from lms.accounts.models import Role
-from lms.core.web import commit_or_mark
+from lms.core.web import commit_or_mark, require_submitted
 from lms.extensions import db
 
 bp = org_blueprint("xapi_forwarding", __name__, template_folder="templates")
@@ -90,8 +90,7 @@ def test() -> Any:
     """Call the external LRS's /about with the saved credentials."""
     from lms.xapi import forwarding
 
-    if not ButtonForm().validate_on_submit():
-        abort(400)
+    require_submitted(ButtonForm())
     target = forwarding.external_lrs_for(current_organization().id)
     if target is None:
         flash(_("Save the external LRS first."), "error")
@@ -110,8 +109,7 @@ def retry_one(entry_id: int) -> Any:
     """Put one dead-lettered statement back in the queue."""
     from lms.xapi import forwarding
 
-    if not ButtonForm().validate_on_submit():
-        abort(400)
+    require_submitted(ButtonForm())
     count = forwarding.requeue_dead(organization_id=current_organization().id,
                                     entry_ids=[entry_id])
     if not count:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
@@ -26,7 +25,7 @@ from lms.accounts.models import Membership, Role
 from lms.core.errors import Conflict, NotFound, ValidationFailed, checked_text
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
-from lms.core.web import localized
+from lms.core.web import absolute_url, localized
 from lms.courses.cohorts.models import Enrollment
 from lms.courses.programs.models import Program
 from lms.courses.sessions.models import (
@@ -177,8 +176,7 @@ def notify_requested(registration: SessionRegistration) -> bool:
     if manager is None:
         return False
     lang = manager.user.locale or "fr"
-    link = (f"{str(current_app.config['BASE_URL']).rstrip('/')}"
-            f"/o/{learner.organization.slug}/approvals")
+    link = absolute_url(f"/o/{learner.organization.slug}/approvals")
     with force_locale(lang):
         return send_mail(
             to=manager.user.email,

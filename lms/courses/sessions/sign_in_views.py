@@ -14,18 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import segno
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +23,7 @@ from lms.accounts.authz import MANAGER_ROLES, STAFF_ROLES, current_membership, r
 from lms.accounts.models import Organization, Role
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
-from lms.core.web import flash_error
+from lms.core.web import absolute_url, flash_error
 from lms.courses.sessions import sign_in, sign_in_sheet
 from lms.courses.sessions.models import TrainingSession
 from lms.courses.sessions.services import local_zone
@@ -53,8 +42,7 @@ def _qr_svg(url: str) -> Markup:
 
 def scan_url(s: TrainingSession, when: datetime | None = None) -> str:
     """The absolute address the QR code holds now (under ``BASE_URL``, which phones reach)."""
-    path = url_for("sign_in.scan", session_id=s.id, token=sign_in.token_for(s, when))
-    return str(current_app.config["BASE_URL"]).rstrip("/") + path
+    return absolute_url(url_for("sign_in.scan", session_id=s.id, token=sign_in.token_for(s, when)))
 
 
 # --- the trainer's screen --------------------------------------------------------------------
@@ -92,13 +80,9 @@ def scan(session_id: int, token: str) -> Any:
     except sign_in.SignInRefused as exc:
         return render_template("courses/sign_in_scan_error.html", code=exc.code), \
             410 if exc.code == "expired_code" else 404
-    s = db.session.get(TrainingSession, session_id)
-    if s is None:
-        abort(404)
+    s = db.get_or_404(TrainingSession, session_id)
     session[TICKET_KEY] = {"session": s.id, "at": utcnow().timestamp()}
-    org = db.session.get(Organization, s.organization_id)
-    if org is None:
-        abort(404)
+    org = db.get_or_404(Organization, s.organization_id)
     return redirect(url_for("courses.sign_in_confirm", org_slug=org.slug, session_id=s.id))
 
 

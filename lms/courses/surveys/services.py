@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -20,7 +19,7 @@ from lms.assessments.surveys import clean_answers
 from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
-from lms.core.web import localized
+from lms.core.web import absolute_url, localized
 from lms.courses.cohorts.models import COMPLETED, WITHDRAWN, Cohort, Enrollment, ModuleProgress
 from lms.courses.programs.models import Module, Program
 from lms.courses.sessions.models import PRESENT, Attendance, TrainingSession
@@ -199,8 +198,7 @@ def notify(invitation: SurveyInvitation) -> bool:
     membership = invitation.membership
     user = membership.user
     lang = user.locale or "fr"
-    link = (f"{str(current_app.config['BASE_URL']).rstrip('/')}/o/"
-            f"{membership.organization.slug}/surveys/answer/{invitation.id}")
+    link = absolute_url(f"/o/{membership.organization.slug}/surveys/answer/{invitation.id}")
     with force_locale(lang):
         sent = send_mail(
             to=user.email,

@@ -10,14 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from lms.accounts.authz import (
-    MANAGER_ROLES,
-    STAFF_ROLES,
-    current_membership,
-    current_organization,
-    get_in_org_or_404,
-    role_required,
-)
+from lms.accounts import authz
 from lms.assessments.models import Survey
 from lms.assessments.surveys import KIND_LABELS, LIKERT_LABELS, Results, csv_rows, min_answers
 from lms.assessments.surveys import visible_surveys as surveys_of
@@ -39,7 +32,7 @@ TRIGGER_LABELS = {"after_session": _l("After each session attended"),
 def survey_answer(invitation_id: int) -> Any:
     """Answer a survey you were invited to."""
     try:
-        invitation = services.invitation_for(current_membership(), invitation_id)
+        invitation = services.invitation_for(authz.current_membership(), invitation_id)
     except NotFound:
         abort(404)
     errors: dict[str, Any] = {}
@@ -62,19 +55,19 @@ def survey_answer(invitation_id: int) -> Any:
 
 
 @bp.get("/programs/<int:program_id>/surveys")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def program_surveys(program_id: int) -> Any:
     """The surveys a program sends, and when."""
     program = program_or_404(program_id)
     return render_template("courses/program_surveys.html", program=program,
                            rules=queries.rules(program),
-                           surveys=surveys_of(current_organization().id),
+                           surveys=surveys_of(authz.current_organization().id),
                            triggers=TRIGGERS, trigger_labels=TRIGGER_LABELS,
                            survey_kinds=KIND_LABELS, errors={}, typed={}, **page_context())
 
 
 @bp.post("/programs/<int:program_id>/surveys")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def add_survey_rule(program_id: int) -> Any:
     """Add a rule sending a survey to the program's learners."""
     program = program_or_404(program_id)
@@ -89,7 +82,7 @@ def add_survey_rule(program_id: int) -> Any:
         db.session.rollback()
         return render_template(
             "courses/program_surveys.html", program=program, rules=queries.rules(program),
-            surveys=surveys_of(current_organization().id), triggers=TRIGGERS,
+            surveys=surveys_of(authz.current_organization().id), triggers=TRIGGERS,
             trigger_labels=TRIGGER_LABELS, survey_kinds=KIND_LABELS, errors=exc.fields,
             typed=form, **page_context()), 422
     db.session.commit()
@@ -99,7 +92,7 @@ def add_survey_rule(program_id: int) -> Any:
 
 
 @bp.post("/programs/<int:program_id>/surveys/<int:rule_id>/delete")
-@role_required(*STAFF_ROLES)
+@authz.role_required(*authz.STAFF_ROLES)
 def delete_survey_rule(program_id: int, rule_id: int) -> Any:
     """Stop sending a survey (answers already given stay)."""
     program = program_or_404(program_id)
@@ -109,11 +102,11 @@ def delete_survey_rule(program_id: int, rule_id: int) -> Any:
 
 
 @bp.get("/surveys")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def survey_overview() -> Any:
     """Every survey sent, per cohort: how many were asked and answered."""
     return render_template("courses/surveys.html",
-                           groups=queries.groups(current_organization().id),
+                           groups=queries.groups(authz.current_organization().id),
                            survey_kinds=KIND_LABELS, minimum=min_answers(), **page_context())
 
 
@@ -122,18 +115,18 @@ def _results(survey_id: int) -> tuple[Survey, Cohort | None, int | None, Results
     (404 for another organization's).
     """
     survey = get_or_404(Survey, survey_id, outside=lambda s: s.organization_id not in (
-        None, current_organization().id))
+        None, authz.current_organization().id))
     cohort_id = form_int(request.args.get("cohort"))
-    cohort = get_in_org_or_404(Cohort, cohort_id) if cohort_id is not None else None
+    cohort = authz.get_in_org_or_404(Cohort, cohort_id) if cohort_id is not None else None
     program_id = cohort.program_id if cohort is not None else form_int(request.args.get("program"))
-    results = queries.results(survey, organization_id=current_organization().id,
+    results = queries.results(survey, organization_id=authz.current_organization().id,
                               program_id=program_id,
                               cohort_id=cohort.id if cohort is not None else None)
     return survey, cohort, program_id, results
 
 
 @bp.get("/surveys/<int:survey_id>/results")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def survey_results(survey_id: int) -> Any:
     """A survey's results, for a cohort or a program, from the minimum number of answers."""
     survey, cohort, program_id, results = _results(survey_id)
@@ -143,7 +136,7 @@ def survey_results(survey_id: int) -> Any:
 
 
 @bp.get("/surveys/<int:survey_id>/results.csv")
-@role_required(*MANAGER_ROLES)
+@authz.role_required(*authz.MANAGER_ROLES)
 def survey_results_csv(survey_id: int) -> Any:
     """The results as CSV (formula-safe); empty below the minimum number of answers."""
     survey, cohort, _program_id, results = _results(survey_id)
