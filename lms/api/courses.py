@@ -91,7 +91,8 @@ def list_programs(membership: Membership) -> Any:
 @org_member(*MANAGER_ROLES)
 def get_program(membership: Membership, program_id: int) -> Any:
     """One program with its modules in order."""
-    return program_json(in_org(membership, Program, program_id, "No such program."), modules=True)
+    program = in_org(membership, Program, program_id, _l("No such program."))
+    return program_json(program, modules=True)
 
 
 @bp.get("/orgs/<org_slug>/cohorts")
@@ -248,7 +249,7 @@ def approval_json(r: SessionRegistration) -> dict[str, Any]:
 @org_member(*MANAGER_ROLES)
 def get_sign_in_sheet(membership: Membership, session_id: int) -> Any:
     """The session's printable sign-in sheet (PDF)."""
-    found = in_org(membership, TrainingSession, session_id, "No such session.")
+    found = in_org(membership, TrainingSession, session_id, _l("No such session."))
     return Response(sign_in_sheet.render_pdf(found), mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{sign_in_sheet.filename(found)}"'})
 
