@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -57,8 +58,11 @@ class Statement(Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "statement_id"),
         Index("ix_xapi_statements_org_pk", "organization_id", "pk"),
-        # Voiding and statement references: who targets a given statement id.
-        Index("ix_xapi_statements_org_target", "organization_id", "object_statement_id"),
+        # Voiding and statement references: who targets a given statement id (only the few
+        # statements that target one are indexed).
+        Index("ix_xapi_statements_org_target", "organization_id", "object_statement_id",
+              postgresql_where=text("object_statement_id IS NOT NULL"),
+              sqlite_where=text("object_statement_id IS NOT NULL")),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
