@@ -9,10 +9,11 @@ import hashlib
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -39,7 +40,7 @@ from lms.core.errors import Forbidden, ValidationFailed
 from lms.core.inputs import MAX_INT, MIN_YEAR
 from lms.core.models import utcnow
 from lms.extensions import db
-from lms.xapi.record import record_built
+from lms.xapi.record import Built, record_built
 
 BATCH = 1000
 MAX_COUNT = 2_000_000_000
@@ -546,6 +547,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     dialect = db.session.get_bind().dialect
     as_time = time_processor()
     stamp = as_time(now)
+    row_values = itemgetter(*_ROW_KEYS)  # every key is set by normalize_event
     analyze_at = 5 * batch if dialect.name == "postgresql" else len(unique)
     for first in range(0, len(unique), batch):
         if first >= analyze_at:
@@ -564,30 +566,36 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
         # (the time as written; booleans are 0/1 on SQLite, and True == 1).
         existing = {row[0]: row for row in select_in(
             lookup, organization.id, [e["idem_key"] for e in chunk])}
-        inserts, updates, statements = [], [], []
-        for event in chunk:
-            old = existing.get(event["idem_key"])
-            if old is not None and tuple(old[2:]) == (
-                    *[event.get(c) or _EMPTY[c] for c in _COMPARED[:-1]],
-                    as_time(event["occurred_at"])):
-                result.unchanged += 1
-                continue
-            statement_id = str(uuid.uuid4())
-            statements.append(factory.build_for_store(
-                event, names.get(event["user_id"], ""), statement_id))
-            if old is None:
-                inserts.append((*[event.get(k) for k in _ROW_KEYS],
-                                as_time(event["occurred_at"]), organization.id, statement_id,
-                                stamp, stamp))
-                result.created += 1
+        updates: list[dict[str, Any]] = []
+        statements: list[Built] = []
+
+        def inserts(chunk: list[dict[str, Any]] = chunk, existing: dict[str, Any] = existing,
+                    updates: list[dict[str, Any]] = updates,
+                    statements: list[Built] = statements) -> Iterator[tuple[Any, ...]]:
+            # A generator: on PostgreSQL, COPY sends each new event as it is made, and the
+            # server stores the first ones while the next ones and their statements are built.
+            for event in chunk:
+                old = existing.get(event["idem_key"])
+                if old is not None and tuple(old[2:]) == (
+                        *[event.get(c) or _EMPTY[c] for c in _COMPARED[:-1]],
+                        as_time(event["occurred_at"])):
+                    result.unchanged += 1
+                    continue
+                statement_id = str(uuid.uuid4())
+                statements.append(factory.build_for_store(
+                    event, names.get(event["user_id"], ""), statement_id))
                 touched.add(event["user_id"])
-            else:
-                updates.append({**{c: event.get(c) for c in _COMPARED}, "id": old.id,
-                                "statement_id": statement_id, "updated_at": now})
-                result.updated += 1
-                touched.add(event["user_id"])
+                if old is None:
+                    result.created += 1
+                    yield (*row_values(event), as_time(event["occurred_at"]), organization.id,
+                           statement_id, stamp, stamp)
+                else:
+                    updates.append({**{c: event.get(c) for c in _COMPARED}, "id": old.id,
+                                    "statement_id": statement_id, "updated_at": now})
+                    result.updated += 1
+
         # Plain driver rows: no ORM objects nor SQLAlchemy parameter processing per row.
-        copy_rows("advocacy_events", _INSERTED, inserts)
+        copy_rows("advocacy_events", _INSERTED, inserts())
         if updates:
             db.session.execute(update(AdvocacyEvent), updates)
         if statements:

@@ -6,9 +6,11 @@ Documents (state, profiles) have their own module.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Connection,
     ForeignKey,
     Index,
     Integer,
@@ -16,6 +18,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
+    event,
     false,
     text,
 )
@@ -92,7 +96,7 @@ class StatementIndex(Base):
     reads ``a`` and ``A`` (``o`` and ``O``): a key is stored once per statement. A statement
     whose object is a StatementRef also gets the rows of its target, as the specification's
     filter rule for targeting statements asks. The primary key is the lookup order: newest
-    first per key.
+    first per key. Reads join the statements, so a row can only ever find a stored statement.
     """
 
     __tablename__ = "xapi_statement_index"
@@ -101,8 +105,10 @@ class StatementIndex(Base):
     organization_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(1), primary_key=True)
     key: Mapped[str] = mapped_column(Text, primary_key=True)
-    statement_pk: Mapped[int] = mapped_column(
-        ForeignKey("xapi_statements.pk", ondelete="CASCADE"), primary_key=True)
+    # No foreign key: PostgreSQL would check each of the millions of rows an import writes
+    # against the statements (half the cost of writing the index). The store writes the rows
+    # with their statement; an organization's deletion deletes them (below).
+    statement_pk: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
 class StatementAttachment(OrganizationOwned, Base):
@@ -129,3 +135,12 @@ class Activity(OrganizationOwned, Base):
     # JSON of the definition (may be "{}").
     definition: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@event.listens_for(Organization, "after_delete")
+def _delete_index_rows(_mapper: Any, connection: Connection, target: Organization) -> None:
+    """An organization's deletion cascades to its statements in the database; their index rows,
+    which have no foreign key, go with them here.
+    """
+    connection.execute(delete(StatementIndex).where(
+        StatementIndex.organization_id == target.id))
