@@ -35,7 +35,7 @@ from lms.advocacy.models import (
 )
 from lms.advocacy.signals import events_ingested
 from lms.advocacy.statements import StatementFactory
-from lms.core.database import copy_rows, select_in, time_processor
+from lms.core.database import copy_rows, select_in, select_matching, time_processor
 from lms.core.errors import Forbidden, ValidationFailed
 from lms.core.inputs import MAX_INT, MIN_YEAR
 from lms.core.models import utcnow
@@ -541,8 +541,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     # The last occurrence of a key in the input wins, as a later re-import would.
     unique = list({e["idem_key"]: e for e in events}.values())
     now = utcnow()
-    lookup = (f"SELECT idem_key, id, {', '.join(_COMPARED)} FROM advocacy_events "
-              "WHERE organization_id = ? AND idem_key IN")
+    looked_up = f"idem_key, id, {', '.join(_COMPARED)}"
     factory = StatementFactory(organization.slug, METRICS)
     dialect = db.session.get_bind().dialect
     as_time = time_processor()
@@ -564,8 +563,11 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
         chunk = unique[first:first + batch]
         # Stored values as the driver gives them, compared with the event's in driver form
         # (the time as written; booleans are 0/1 on SQLite, and True == 1).
-        existing = {row[0]: row for row in select_in(
-            lookup, organization.id, [e["idem_key"] for e in chunk])}
+        # One query joining the keys as an array on PostgreSQL (an IN list of hundreds of
+        # placeholders is parsed again by the driver for every batch).
+        existing = {row[0]: row for row in select_matching(
+            "advocacy_events", looked_up, organization.id, "idem_key",
+            [e["idem_key"] for e in chunk])}
         updates: list[dict[str, Any]] = []
         statements: list[Built] = []
 
