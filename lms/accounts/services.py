@@ -20,7 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
@@ -403,11 +403,74 @@ class KnownPeople:
                                            .options(selectinload(User.memberships))):
                 self.users[user.email] = user
 
+        # People new to Relais, queued by import_member() for write(): by e-mail, the users
+        # and memberships tables' values.
+        self.new: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+
     def find(self, email: str) -> User | None:
         """The user with this normalized e-mail (one query if it was not in the batch)."""
         if email in self.users or email in self.checked:
             return self.users.get(email)
         return find_user(email)
+
+    def write(self, organization: Organization) -> None:
+        """Insert the people queued by :func:`import_member` and their memberships of
+        ``organization``: two multi-row INSERTs, no ORM object (the unit of work's
+        bookkeeping was half an import's time). They are found by query from then on.
+        """
+        if not self.new:
+            return
+        users = [user for user, _member in self.new.values()]
+        # Core INSERTs of the tables (the column types still convert the values).
+        table, members = db.metadata.tables["users"], db.metadata.tables["memberships"]
+        ids = {row.email: row.id for row in db.session.execute(
+            insert(table).returning(table.c.id, table.c.email), users)}
+        db.session.execute(insert(members), [
+            {**member, "organization_id": organization.id, "user_id": ids[email]}
+            for email, (_user, member) in self.new.items()])
+        self.checked.difference_update(self.new)
+        self.new = {}
+
+
+def import_member(*, organization: Organization, email: str, role: str | Role,
+                  display_name: str | None = None, team: str | None = None,
+                  job_family: str | None = None, locale: str | None = None,
+                  granted_by: Membership | None = None, champion: bool | None = None,
+                  known: KnownPeople) -> bool:
+    """:func:`provision_member` for a row of an import: a person Relais does not know yet is
+    checked the same way, then queued in ``known`` and written with the batch's other new
+    people by :meth:`KnownPeople.write`; anyone else goes through :func:`provision_member`.
+    Returns whether the membership is new. Raises what :func:`provision_member` raises.
+    """
+    normalized = email_key(email)
+    if normalized in known.new:
+        # A second row for someone new in this batch: written first, then updated as usual.
+        known.write(organization)
+    if normalized not in known.checked or known.users.get(normalized) is not None:
+        return provision_member(organization=organization, email=email, role=role,
+                                display_name=display_name, team=team, job_family=job_family,
+                                locale=locale, granted_by=granted_by, champion=champion,
+                                known=known).created
+    # Nobody has this address: provision_member's checks for a new person, in its order.
+    role = _check_role(role)
+    email = normalize_email(email)
+    _check_locale(locale)
+    _check_length(display_name, "display_name", 200)
+    _check_length(team, "team", 120)
+    _check_length(job_family, "job_family", 64)
+    team = (team.strip() or None) if team is not None else None
+    if champion and not team:
+        _champion_without_team()
+    if granted_by is not None:
+        check_can_grant(granted_by, role, None)
+    now = utcnow()
+    known.new[email] = (
+        {"email": email, "display_name": (display_name or email.split("@")[0]).strip(),
+         "locale": locale, "active": True, "named_in_results": False, "created_at": now},
+        {"role": role, "team": team,
+         "job_family": (job_family.strip() or None) if job_family is not None else None,
+         "active": True, "champion": bool(champion), "created_at": now})
+    return True
 
 
 def provision_member(*, organization: Organization, email: str, role: str | Role,

@@ -177,6 +177,14 @@ class AdvocacyEvent(OrganizationOwned, Base):
         Index("ix_advocacy_events_user_occurred_totals", "user_id", "occurred_at",
               "organization_id", "kind", "clicks", "reactions", "comments", "signups", "leads",
               "hires"),
+        # Most events name no campaign nor content item: only those that do are indexed (the
+        # lookups and the foreign keys' ON DELETE SET NULL look for a value).
+        Index("ix_advocacy_events_campaign_id", "campaign_id",
+              postgresql_where=text("campaign_id IS NOT NULL"),
+              sqlite_where=text("campaign_id IS NOT NULL")),
+        Index("ix_advocacy_events_content_item_id", "content_item_id",
+              postgresql_where=text("content_item_id IS NOT NULL"),
+              sqlite_where=text("content_item_id IS NOT NULL")),
     )
     organization_indexed = False
 
@@ -184,9 +192,9 @@ class AdvocacyEvent(OrganizationOwned, Base):
     network: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))
     campaign_id: Mapped[int | None] = mapped_column(
-        ForeignKey("advocacy_campaigns.id", ondelete="SET NULL"), index=True)
+        ForeignKey("advocacy_campaigns.id", ondelete="SET NULL"))
     content_item_id: Mapped[int | None] = mapped_column(
-        ForeignKey("advocacy_content_items.id", ondelete="SET NULL"), index=True)
+        ForeignKey("advocacy_content_items.id", ondelete="SET NULL"))
     url: Mapped[str | None] = mapped_column(String(2000))
     occurred_at: Mapped[datetime] = mapped_column()
     source: Mapped[str] = mapped_column(String(16))

@@ -9,10 +9,11 @@ import hashlib
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -35,12 +36,12 @@ from lms.advocacy.models import (
 )
 from lms.advocacy.signals import events_ingested
 from lms.advocacy.statements import StatementFactory
-from lms.core.database import copy_rows, select_in, time_processor
+from lms.core.database import copy_rows, select_in, select_matching, time_processor
 from lms.core.errors import Forbidden, ValidationFailed
 from lms.core.inputs import MAX_INT, MIN_YEAR
 from lms.core.models import utcnow
 from lms.extensions import db
-from lms.xapi.record import record_built
+from lms.xapi.record import Built, record_built
 
 BATCH = 1000
 MAX_COUNT = 2_000_000_000
@@ -541,12 +542,12 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     # The last occurrence of a key in the input wins, as a later re-import would.
     unique = list({e["idem_key"]: e for e in events}.values())
     now = utcnow()
-    lookup = (f"SELECT idem_key, id, {', '.join(_COMPARED)} FROM advocacy_events "
-              "WHERE organization_id = ? AND idem_key IN")
+    looked_up = f"idem_key, id, {', '.join(_COMPARED)}"
     factory = StatementFactory(organization.slug, METRICS)
     dialect = db.session.get_bind().dialect
     as_time = time_processor()
     stamp = as_time(now)
+    row_values = itemgetter(*_ROW_KEYS)  # every key is set by normalize_event
     analyze_at = 5 * batch if dialect.name == "postgresql" else len(unique)
     for first in range(0, len(unique), batch):
         if first >= analyze_at:
@@ -563,37 +564,51 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
         chunk = unique[first:first + batch]
         # Stored values as the driver gives them, compared with the event's in driver form
         # (the time as written; booleans are 0/1 on SQLite, and True == 1).
-        existing = {row[0]: row for row in select_in(
-            lookup, organization.id, [e["idem_key"] for e in chunk])}
-        inserts, updates, statements = [], [], []
-        created, changed = [], []  # for the daily figures
-        for event in chunk:
-            old = existing.get(event["idem_key"])
-            if old is not None and tuple(old[2:]) == (
-                    *[event.get(c) or _EMPTY[c] for c in _COMPARED[:-1]],
-                    as_time(event["occurred_at"])):
-                result.unchanged += 1
-                continue
-            statement_id = str(uuid.uuid4())
-            statements.append(factory.build_for_store(
-                event, names.get(event["user_id"], ""), statement_id))
-            if old is None:
-                inserts.append((*[event.get(k) for k in _ROW_KEYS],
-                                as_time(event["occurred_at"]), organization.id, statement_id,
-                                stamp, stamp))
-                created.append(event)
-                result.created += 1
+        # One query joining the keys as an array on PostgreSQL (an IN list of hundreds of
+        # placeholders is parsed again by the driver for every batch).
+        existing = {row[0]: row for row in select_matching(
+            "advocacy_events", looked_up, organization.id, "idem_key",
+            [e["idem_key"] for e in chunk])}
+        updates: list[dict[str, Any]] = []
+        statements: list[Built] = []
+        created: list[dict[str, Any]] = []  # for the daily figures
+        changed: list[tuple[int, dict[str, Any]]] = []
+
+        def inserts(chunk: list[dict[str, Any]] = chunk, existing: dict[str, Any] = existing,
+                    updates: list[dict[str, Any]] = updates,
+                    statements: list[Built] = statements,
+                    created: list[dict[str, Any]] = created,
+                    changed: list[tuple[int, dict[str, Any]]] = changed,
+                    ) -> Iterator[tuple[Any, ...]]:
+            # A generator: on PostgreSQL, COPY sends each new event as it is made, and the
+            # server stores the first ones while the next ones and their statements are built.
+            for event in chunk:
+                old = existing.get(event["idem_key"])
+                if old is not None and tuple(old[2:]) == (
+                        *[event.get(c) or _EMPTY[c] for c in _COMPARED[:-1]],
+                        as_time(event["occurred_at"])):
+                    result.unchanged += 1
+                    continue
+                statement_id = str(uuid.uuid4())
+                statements.append(factory.build_for_store(
+                    event, names.get(event["user_id"], ""), statement_id))
                 touched.add(event["user_id"])
-            else:
-                updates.append({**{c: event.get(c) for c in _COMPARED}, "id": old.id,
-                                "statement_id": statement_id, "updated_at": now})
-                changed.append((old.id, event))
-                result.updated += 1
-                touched.add(event["user_id"])
-        # Before the rows change: a changed event's stored figures are taken off first.
-        figures.on_ingest(organization.id, created, changed)
+                if old is None:
+                    result.created += 1
+                    created.append(event)
+                    yield (*row_values(event), as_time(event["occurred_at"]), organization.id,
+                           statement_id, stamp, stamp)
+                else:
+                    updates.append({**{c: event.get(c) for c in _COMPARED}, "id": old.id,
+                                    "statement_id": statement_id, "updated_at": now})
+                    changed.append((old.id, event))
+                    result.updated += 1
+
         # Plain driver rows: no ORM objects nor SQLAlchemy parameter processing per row.
-        copy_rows("advocacy_events", _INSERTED, inserts)
+        copy_rows("advocacy_events", _INSERTED, inserts())
+        # Before the changed rows are overwritten (their stored figures are taken off first);
+        # the new rows just copied are not read.
+        figures.on_ingest(organization.id, created, changed)
         if updates:
             db.session.execute(update(AdvocacyEvent), updates)
         if statements:

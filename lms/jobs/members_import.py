@@ -112,13 +112,13 @@ def _provision(org: Organization, row: dict[str, str], default_role: str,
         raise ValidationFailed("unknown champion value", fields={"champion": "use yes or no"})
     # The service validates e-mail and role before it writes anything, so a bad row leaves
     # nothing behind in the chunk's transaction.
-    result = accounts.provision_member(
+    known = _chunk_people.get()
+    assert known is not None
+    return accounts.import_member(
         organization=org, email=row.get("email", ""), role=role,
         display_name=row.get("display_name") or None, team=row.get("team") or None,
         job_family=row.get("job_family") or None, locale=locale, granted_by=granted_by,
-        champion=(flag in YES) if flag else None,
-        known=_chunk_people.get())
-    return result.created
+        champion=(flag in YES) if flag else None, known=known)
 
 
 def run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
@@ -149,9 +149,10 @@ def _run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
     for first in range(start, total, chunk):
         errors = []
         part_rows = rows[first:first + chunk]
-        # The chunk's people in one query; its new rows are written in one flush.
-        people = _chunk_people.set(accounts.KnownPeople([row.get("email", "")
-                                                         for _line, row in part_rows]))
+        # The chunk's people in one query; the people new to Relais are written with two
+        # INSERTs, the other changes in one flush.
+        known = accounts.KnownPeople([row.get("email", "") for _line, row in part_rows])
+        people = _chunk_people.set(known)
         try:
             for line, row in part_rows:
                 try:
@@ -164,6 +165,7 @@ def _run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
                 counts["created" if created else "updated"] += 1
         finally:
             _chunk_people.reset(people)
+        known.write(org)
         db.session.flush()
         counts["errors"] += len(errors)
         # One small file per chunk, named by its first row: a rerun of the chunk overwrites it.

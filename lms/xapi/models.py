@@ -6,9 +6,11 @@ Documents (state, profiles) have their own module.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Connection,
     ForeignKey,
     Index,
     Integer,
@@ -16,7 +18,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
+    event,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -57,8 +62,11 @@ class Statement(Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "statement_id"),
         Index("ix_xapi_statements_org_pk", "organization_id", "pk"),
-        # Voiding and statement references: who targets a given statement id.
-        Index("ix_xapi_statements_org_target", "organization_id", "object_statement_id"),
+        # Voiding and statement references: who targets a given statement id (only the few
+        # statements that target one are indexed).
+        Index("ix_xapi_statements_org_target", "organization_id", "object_statement_id",
+              postgresql_where=text("object_statement_id IS NOT NULL"),
+              sqlite_where=text("object_statement_id IS NOT NULL")),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -88,7 +96,7 @@ class StatementIndex(Base):
     reads ``a`` and ``A`` (``o`` and ``O``): a key is stored once per statement. A statement
     whose object is a StatementRef also gets the rows of its target, as the specification's
     filter rule for targeting statements asks. The primary key is the lookup order: newest
-    first per key.
+    first per key. Reads join the statements, so a row can only ever find a stored statement.
     """
 
     __tablename__ = "xapi_statement_index"
@@ -97,8 +105,10 @@ class StatementIndex(Base):
     organization_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(1), primary_key=True)
     key: Mapped[str] = mapped_column(Text, primary_key=True)
-    statement_pk: Mapped[int] = mapped_column(
-        ForeignKey("xapi_statements.pk", ondelete="CASCADE"), primary_key=True)
+    # No foreign key: PostgreSQL would check each of the millions of rows an import writes
+    # against the statements (half the cost of writing the index). The store writes the rows
+    # with their statement; an organization's deletion deletes them (below).
+    statement_pk: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
 class StatementAttachment(OrganizationOwned, Base):
@@ -125,3 +135,12 @@ class Activity(OrganizationOwned, Base):
     # JSON of the definition (may be "{}").
     definition: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@event.listens_for(Organization, "after_delete")
+def _delete_index_rows(_mapper: Any, connection: Connection, target: Organization) -> None:
+    """An organization's deletion cascades to its statements in the database; their index rows,
+    which have no foreign key, go with them here.
+    """
+    connection.execute(delete(StatementIndex).where(
+        StatementIndex.organization_id == target.id))

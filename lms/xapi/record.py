@@ -9,7 +9,7 @@ a batch is a fixed number of queries, whatever the size of the store: nothing is
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -687,28 +687,33 @@ def record_built(items: list[Built], *, organization_id: int) -> list[int]:
     stored = as_time(now)
     _lock_store()
     pks = _new_pks(len(items))
-    rows: list[tuple[Any, ...]] = []
     index: list[tuple[int, str, str, int]] = []
     activities: list[dict[str, Any]] = []
     statements: list[dict[str, Any]] = []
-    for pk, item in zip(pks, items, strict=True):
-        st = item.statement
-        # The keys record() adds, in its order (the JSON is the same text).
-        st["stored"], st["authority"] = stored_text, authority
-        st.setdefault("version", "1.0.0")
-        statements.append(st)
-        obj, context = st["object"], st.get("context") or {}
-        rows.append((pk, organization_id, st["id"], item.actor_key, st["verb"]["id"],
-                     "Activity", obj["id"], None, None,
-                     (context.get("registration") or "").lower() or None,
-                     as_time(item.timestamp), stored, False, dumps(st)))
-        activities.append(obj)
-        activities.extend(_context_activities(context))
-        index.extend((organization_id, kind, key, pk) for kind, key in item.keys)
-        # The authority is a related agent, unless the statement already has that key.
-        index.extend((organization_id, RELATED_AGENT, key, pk) for key in authority_keys
-                     if (AGENT, key) not in item.keys and (RELATED_AGENT, key) not in item.keys)
-    copy_rows("xapi_statements", ("pk", *_STATEMENT_COLUMNS), rows)
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        # A generator: on PostgreSQL, COPY sends the rows as they are made, and the server
+        # stores the first ones while the next are serialized (both cores at work).
+        for pk, item in zip(pks, items, strict=True):
+            st = item.statement
+            # The keys record() adds, in its order (the JSON is the same text).
+            st["stored"], st["authority"] = stored_text, authority
+            st.setdefault("version", "1.0.0")
+            statements.append(st)
+            obj, context = st["object"], st.get("context") or {}
+            activities.append(obj)
+            activities.extend(_context_activities(context))
+            index.extend((organization_id, kind, key, pk) for kind, key in item.keys)
+            # The authority is a related agent, unless the statement already has that key.
+            index.extend((organization_id, RELATED_AGENT, key, pk) for key in authority_keys
+                         if (AGENT, key) not in item.keys
+                         and (RELATED_AGENT, key) not in item.keys)
+            yield (pk, organization_id, st["id"], item.actor_key, st["verb"]["id"],
+                   "Activity", obj["id"], None, None,
+                   (context.get("registration") or "").lower() or None,
+                   as_time(item.timestamp), stored, False, dumps(st))
+
+    copy_rows("xapi_statements", ("pk", *_STATEMENT_COLUMNS), rows())
     copy_rows("xapi_statement_index", ("organization_id", "kind", "key", "statement_pk"), index)
     _update_activities(organization_id, activities)
     if projections.has_handlers():
