@@ -452,12 +452,7 @@ def import_member(*, organization: Organization, email: str, role: str | Role,
                                 locale=locale, granted_by=granted_by, champion=champion,
                                 known=known).created
     # Nobody has this address: provision_member's checks for a new person, in its order.
-    role = _check_role(role)
-    email = normalize_email(email)
-    _check_locale(locale)
-    _check_length(display_name, "display_name", 200)
-    _check_length(team, "team", 120)
-    _check_length(job_family, "job_family", 64)
+    role, email = _checked_member_fields(role, email, locale, display_name, team, job_family)
     team = (team.strip() or None) if team is not None else None
     if champion and not team:
         _champion_without_team()
@@ -471,6 +466,22 @@ def import_member(*, organization: Organization, email: str, role: str | Role,
          "job_family": (job_family.strip() or None) if job_family is not None else None,
          "active": True, "champion": bool(champion), "created_at": now})
     return True
+
+
+def _checked_member_fields(role: str | Role, email: str, locale: str | None,
+                           display_name: str | None, team: str | None, job_family: str | None
+                           ) -> tuple[Role, str]:
+    """A member's role and e-mail, normalized, once every field given is checked.
+
+    :raise ValidationFailed: bad e-mail, role, locale or an over-long field.
+    """
+    role = _check_role(role)
+    email = normalize_email(email)
+    _check_locale(locale)
+    _check_length(display_name, "display_name", 200)
+    _check_length(team, "team", 120)
+    _check_length(job_family, "job_family", 64)
+    return role, email
 
 
 def provision_member(*, organization: Organization, email: str, role: str | Role,
@@ -495,13 +506,8 @@ def provision_member(*, organization: Organization, email: str, role: str | Role
     :raise Forbidden: ``granted_by`` may not grant ``role`` or change this member's role.
     :raise Conflict: the change would leave the organization without an administrator.
     """
-    role = _check_role(role)
-    email = normalize_email(email)
-    _check_locale(locale)
-    _check_length(display_name, "display_name", 200)
     # Every field is checked before anything is written: a bad row leaves nothing behind.
-    _check_length(team, "team", 120)
-    _check_length(job_family, "job_family", 64)
+    role, email = _checked_member_fields(role, email, locale, display_name, team, job_family)
     user = known.find(email) if known is not None else find_user(email)
     current = next((m for m in user.memberships if m.organization_id == organization.id),
                    None) if user else None
