@@ -5,7 +5,6 @@ review, and the calendar feed calendar apps subscribe to without a session.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -380,46 +379,32 @@ def proposal_review() -> Any:
     return _review_page()
 
 
-@bp.post("/advocacy/proposals/<int:proposal_id>/approve")
+@bp.post("/advocacy/proposals/<int:proposal_id>/<any(approve, decline):decision>")
 @authz.role_required(*authz.MANAGER_ROLES)
-def proposal_approve(proposal_id: int) -> Any:
-    """Approve a proposal into the calendar, with its window."""
-    def approve(proposal: ContentProposal, form: Any) -> Any:
-        item = commit_or_mark(form, lambda: proposals.approve(
-            organization=authz.current_organization(), proposal=proposal, reviewer=current_user,
-            fields=calendar.ItemFields(starts_on=form.starts_on.data, ends_on=form.ends_on.data,
-                                       networks=form.networks.data or [])),
-            _("Approved: the content is on the calendar."))
-        return None if item is None else url_for(".calendar_page", day=item.starts_on)
-
-    return _review_decision(proposal_id, approving=True, decide=approve)
-
-
-@bp.post("/advocacy/proposals/<int:proposal_id>/decline")
-@authz.role_required(*authz.MANAGER_ROLES)
-def proposal_decline(proposal_id: int) -> Any:
-    """Decline a proposal with a reason its author reads."""
-    def decline(proposal: ContentProposal, form: Any) -> Any:
-        done = commit_or_mark(form, lambda: proposals.decline(
-            organization=authz.current_organization(), proposal=proposal, reviewer=current_user,
-            reason=form.reason.data or ""), _("Proposal declined."), field="reason")
-        return None if done is None else url_for(".proposal_review")
-
-    return _review_decision(proposal_id, approving=False, decide=decline)
-
-
-def _review_decision(proposal_id: int, *, approving: bool,
-                     decide: Callable[[ContentProposal, Any], str | None]) -> Any:
-    """Approve or decline from the review page: ``decide`` returns where to go once done, or
-    None when refused; the review page then shows again with this proposal's form as typed.
+def proposal_decide(proposal_id: int, decision: str) -> Any:
+    """Approve a proposal into the calendar, with its window, or decline it with a reason its
+    author reads; refused, the review page shows again with this proposal's form as typed.
     """
     proposal = _proposal(proposal_id)
-    form = (ApproveForm(prefix=f"a{proposal.id}") if approving
-            else DeclineForm(prefix=f"d{proposal.id}"))
-    if form.validate_on_submit():
-        target = decide(proposal, form)
-        if target is not None:
-            return redirect(target)
+    organization = authz.current_organization()
     blank_approve, blank_decline = _blank_forms(proposal.id)
-    forms = (form, blank_decline) if approving else (blank_approve, form)
-    return _review_page({proposal.id: forms}), 422
+    if decision == "approve":
+        approve = ApproveForm(prefix=f"a{proposal.id}")
+        if approve.validate_on_submit():
+            item = commit_or_mark(approve, lambda: proposals.approve(
+                organization=organization, proposal=proposal, reviewer=current_user,
+                fields=calendar.ItemFields(starts_on=approve.starts_on.data,
+                                           ends_on=approve.ends_on.data,
+                                           networks=approve.networks.data or [])),
+                _("Approved: the content is on the calendar."))
+            if item is not None:
+                return redirect(url_for(".calendar_page", day=item.starts_on))
+        return _review_page({proposal.id: (approve, blank_decline)}), 422
+    decline = DeclineForm(prefix=f"d{proposal.id}")
+    if decline.validate_on_submit():
+        done = commit_or_mark(decline, lambda: proposals.decline(
+            organization=organization, proposal=proposal, reviewer=current_user,
+            reason=decline.reason.data or ""), _("Proposal declined."), field="reason")
+        if done is not None:
+            return redirect(url_for(".proposal_review"))
+    return _review_page({proposal.id: (blank_approve, decline)}), 422
