@@ -47,19 +47,53 @@ def _plain(node: ast.expr | None) -> bool:
         or isinstance(node, ast.JoinedStr)
 
 
+def _dict_values(node: ast.expr) -> list[ast.expr | None]:
+    if isinstance(node, ast.Dict):
+        return list(node.values)
+    if isinstance(node, ast.DictComp):
+        return [node.value]
+    return []
+
+
+def _field_texts(scope: ast.AST, names: set[str]) -> list[ast.expr | None]:
+    """What a function puts in the dicts it passes as ``fields=``: ``fields["x"] = ...``,
+    ``fields = {...}``."""
+    texts: list[ast.expr | None] = []
+    for node in ast.walk(scope):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Subscript) and _name(target.value) in names:
+                    texts.append(node.value)
+                elif isinstance(target, ast.Name) and target.id in names:
+                    texts.extend(_dict_values(node.value))
+    return texts
+
+
 def _untranslated(trees: dict[Path, ast.Module]) -> list[str]:
     errors = _domain_errors(trees)
     found = []
     for path, tree in trees.items():
+        scopes = [node for node in ast.walk(tree)
+                  if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and _name(node.func) in errors):
                 continue
             texts: list[ast.expr | None] = [node.args[0] if node.args else None]
+            variables = set()
             for keyword in node.keywords:
                 if keyword.arg == "message":
                     texts.append(keyword.value)
-                elif keyword.arg == "fields" and isinstance(keyword.value, ast.Dict):
-                    texts.extend(keyword.value.values)
+                elif keyword.arg == "fields":
+                    texts.extend(_dict_values(keyword.value))
+                    if isinstance(keyword.value, ast.Name):
+                        variables.add(keyword.value.id)
+            if variables:
+                # The innermost function around the call builds the dict.
+                around = [scope for scope in scopes
+                          if scope.lineno <= node.lineno <= (scope.end_lineno or 0)]
+                if around:
+                    texts.extend(_field_texts(max(around, key=lambda s: s.lineno), variables))
             if any(_plain(text) for text in texts):
                 found.append(f"{path.relative_to(LMS.parent)}:{node.lineno} {_name(node.func)}")
     return found
@@ -77,9 +111,18 @@ def test_the_check_catches_a_plain_message_and_a_plain_field_text():
         'raise NotFound("No such member.")\n'
         'raise ValidationFailed(_l("Bad."), fields={"file": "empty file"})\n'
         'raise Conflict(f"{name} exists")\n'
-        'raise ValidationFailed(_l("Bad."), fields={"file": _l("Empty file.")})\n')
+        'raise ValidationFailed(_l("Bad."), fields={"file": _l("Empty file.")})\n'
+        'def check(title):\n'
+        '    fields = {}\n'
+        '    if not title:\n'
+        '        fields["title"] = "required"\n'
+        '    raise ValidationFailed(_l("Bad."), fields=fields)\n'
+        'def check_all(names):\n'
+        '    missing = {name: "Required." for name in names}\n'
+        '    raise BadRequest(_l("Bad."), fields=missing)\n')
     assert [line.split(":")[1] for line in _untranslated({LMS / "example.py": tree})] \
-        == ["1 NotFound", "2 ValidationFailed", "3 Conflict"]
+        == ["1 NotFound", "2 ValidationFailed", "3 Conflict", "9 ValidationFailed",
+            "12 BadRequest"]
 
 
 def test_every_service_error_message_is_marked_for_translation():
