@@ -6,6 +6,15 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
+
+from lms.accounts.models import Role
+from lms.core.errors import ValidationFailed
+from lms.extensions import db
+from lms.jobs import messages, registry, services
+from lms.jobs.models import Job
+from lms.jobs.runner import run_job
+
 LMS = Path(__file__).resolve().parent.parent / "lms"
 # The LRS answers xAPI clients with the protocol's English error bodies.
 EXCLUDED = (LMS / "xapi",)
@@ -128,3 +137,48 @@ def test_the_check_catches_a_plain_message_and_a_plain_field_text():
 def test_every_service_error_message_is_marked_for_translation():
     found = _untranslated(_sources())
     assert not found, "untranslated error messages (wrap them in _l(...)):\n" + "\n".join(found)
+
+
+# -- what people see -----------------------------------------------------------------------------
+
+def test_the_api_refuses_to_erase_oneself_in_the_caller_s_language(create_org, create_user,
+                                                                   client, api_token):
+    org = create_org(slug="acme")
+    admin = create_user(Role.ADMIN, org=org)
+    url = f"/api/v1/orgs/acme/members/{admin.memberships[0].id}/erase"
+    headers = api_token(admin)
+    french = client.post(url, headers={**headers, "Accept-Language": "fr"})
+    assert french.status_code == 409
+    assert french.get_json()["error"] == {"code": "conflict", "fields": {},
+                                          "message": "Vous ne pouvez pas vous effacer vous-même."}
+    english = client.post(url, headers={**headers, "Accept-Language": "en"})
+    assert english.get_json()["error"]["message"] == "You cannot erase yourself."
+
+
+def test_a_job_refused_by_a_service_shows_its_error_in_the_reader_s_language(
+        create_org, create_user, client, login):
+    org = create_org()
+    user = create_user(Role.HR, org=org)
+
+    def refused(job, report_progress):
+        raise ValidationFailed(_l("The organization no longer exists."))
+
+    registry.register_job("tests.refused", refused)
+    try:
+        job = services.enqueue(kind="tests.refused", organization=org, created_by=user)
+        db.session.commit()
+        assert run_job(job.id) == "failed"
+    finally:
+        registry.HANDLERS.pop("tests.refused")
+    # Stored untranslated, as job messages are; translated for each reader.
+    stored = db.session.get(Job, job.id)
+    db.session.refresh(stored)
+    assert stored.error is not None and stored.error.startswith(messages.PREFIX)
+    login(user)
+    url = f"/o/{org.slug}/jobs/{job.id}"
+    status = client.get(f"{url}/status", headers={"Accept-Language": "fr"}).get_json()
+    assert (status["state_label"], status["error"]) == ("Échec", "L'organisation n'existe plus.")
+    page = client.get(url, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "L&#39;organisation n&#39;existe plus." in page
+    english = client.get(f"{url}/status", headers={"Accept-Language": "en"}).get_json()
+    assert english["error"] == "The organization no longer exists."
