@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from lms.accounts.models import Organization
 from lms.advocacy import services
 from lms.core import csvexport
@@ -142,8 +144,9 @@ def preset(name: str | None) -> Preset:
     """
     found = PRESETS.get(name or "generic")
     if found is None:
-        raise ValidationFailed(f"Unknown preset {name!r}.",
-                               fields={"preset": "one of " + ", ".join(PRESETS)})
+        raise ValidationFailed(_l("Unknown preset %(name)s.", name=repr(name)),
+                               fields={"preset": _l("one of %(values)s",
+                                                    values=", ".join(PRESETS))})
     return found
 
 
@@ -156,21 +159,23 @@ def read_rows(data: bytes, spec: Preset) -> tuple[list[str], list[tuple[int, lis
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationFailed("The file is not UTF-8 text.",
-                               fields={"file": "save it as CSV UTF-8"}) from None
+        raise ValidationFailed(_l("The file is not UTF-8 text."),
+                               fields={"file": _l("Save it as CSV UTF-8.")}) from None
     first = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise ValidationFailed("The file is empty.", fields={"file": "empty file"}) from None
+        raise ValidationFailed(_l("The file is empty."),
+                               fields={"file": _l("The file is empty.")}) from None
     keys = [h.lower() for h in header]
     missing = [c for c in spec.required if c not in keys]
     if missing:
         raise ValidationFailed(
-            f"Missing column(s) for the {spec.name} format: {', '.join(missing)}.",
-            fields={"file": "missing columns: " + ", ".join(missing)})
+            _l("Missing column(s) for the %(format)s format: %(columns)s.", format=spec.name,
+               columns=", ".join(missing)),
+            fields={"file": _l("Missing columns: %(columns)s.", columns=", ".join(missing))})
     rows = []
     width, padding = len(keys), [""] * len(keys)
     for values in reader:
@@ -268,8 +273,9 @@ def import_activity(*, organization: Organization, data: bytes, preset_name: str
     :raise ValidationFailed: the file cannot be read at all.
     """
     if len(data) > MAX_BYTES:
-        raise ValidationFailed("The file is too big.",
-                               fields={"file": f"at most {MAX_BYTES // 1024 // 1024} MB"})
+        raise ValidationFailed(_l("The file is too big."),
+                               fields={"file": _l("At most %(size)d MB.",
+                                                  size=MAX_BYTES // 1024 // 1024)})
     with collector_paused():
         checked = check_file(organization=organization, data=data, preset_name=preset_name)
         if checked.errors and not skip_invalid:

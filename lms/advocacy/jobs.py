@@ -30,7 +30,8 @@ def start_import(*, organization: Organization, created_by: User | None, data: b
     :raise ValidationFailed: too big, not UTF-8, unknown preset or missing columns.
     """
     if len(data) > csvimport.MAX_BYTES:
-        raise ValidationFailed("The file is too big.", fields={"file": "too big"})
+        raise ValidationFailed(_l("The file is too big."), fields={
+            "file": _l("At most %(size)d MB.", size=csvimport.MAX_BYTES // 1024 // 1024)})
     spec = csvimport.preset(preset_name)
     _header, rows = csvimport.read_rows(data, spec)
     job = jobs.enqueue(kind=KIND, organization=organization, created_by=created_by,

@@ -140,7 +140,7 @@ def set_leaderboard_opt_out(*, organization: Organization, user: User, opt_out: 
     """
     row = consent_of(organization.id, user.id)
     if row is None:
-        raise Forbidden("Opt in to activity collection first.")
+        raise Forbidden(_l("Opt in to activity collection first."))
     row.leaderboard_opt_out = opt_out
     db.session.flush()
 
@@ -162,15 +162,16 @@ def check_campaign(*, kind: str, title: str, target_metric: str | None,
     """
     fields = {}
     if kind not in CAMPAIGN_KINDS:
-        fields["kind"] = "one of " + ", ".join(CAMPAIGN_KINDS)
+        fields["kind"] = _l("one of %(values)s", values=", ".join(CAMPAIGN_KINDS))
     if not (title or "").strip():
-        fields["title"] = "required"
+        fields["title"] = _l("Required.")
     if target_metric is not None and target_metric not in METRICS + ("shares",):
-        fields["target_metric"] = "one of shares, " + ", ".join(METRICS)
+        fields["target_metric"] = _l("one of %(values)s",
+                                      values=", ".join(("shares", *METRICS)))
     if target_value is not None and (not isinstance(target_value, int) or target_value < 0):
-        fields["target_value"] = "a positive whole number"
+        fields["target_value"] = _l("A positive whole number.")
     if fields:
-        raise ValidationFailed("The campaign is not valid.", fields=fields)
+        raise ValidationFailed(_l("The campaign is not valid."), fields=fields)
 
 
 def create_campaign(*, organization: Organization, kind: str, title: str,
@@ -197,11 +198,11 @@ def check_content_item(*, title: str, url: str) -> None:
     """
     fields = {}
     if not (title or "").strip():
-        fields["title"] = "required"
+        fields["title"] = _l("Required.")
     if not _URL.match(url or "") or len(url) > 2000:
-        fields["url"] = "an http(s) URL"
+        fields["url"] = _l("An http(s) URL.")
     if fields:
-        raise ValidationFailed("The content item is not valid.", fields=fields)
+        raise ValidationFailed(_l("The content item is not valid."), fields=fields)
 
 
 def add_content_item(*, campaign: Campaign, title: str, url: str,

@@ -182,7 +182,7 @@ def body_date(body: dict[str, Any], name: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError as exc:
-        raise ValidationFailed("Invalid date.", fields={name: "Use YYYY-MM-DD."}) from exc
+        raise ValidationFailed(_l("Invalid date."), fields={name: _l("Use YYYY-MM-DD.")}) from exc
 
 
 def in_org(membership: Membership, model: type[M], ident: Any, message: str) -> M:

@@ -184,7 +184,7 @@ def create_session(membership: Membership, cohort_id: int) -> Any:
     """Schedule a session of one of the program's workshops, conferences or group trainings."""
     cohort = cohort_in_org(membership, cohort_id)
     body = json_body()
-    missing = {name: "Required." for name in ("module_id", "starts_at", "ends_at")
+    missing = {name: _l("Required.") for name in ("module_id", "starts_at", "ends_at")
                if body.get(name) in (None, "")}
     if missing:
         raise ValidationFailed(_l("The session was not scheduled."), fields=missing)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request
+from flask_babel import lazy_gettext as _l
 
 from lms.accounts import audit
 from lms.accounts.models import Membership, Role
@@ -22,7 +23,7 @@ def _member(membership: Membership, member_id: int) -> Membership:
     """
     member = db.session.get(Membership, member_id)
     if member is None or member.organization_id != membership.organization_id:
-        raise NotFound("No such member in this organization.")
+        raise NotFound(_l("No such member in this organization."))
     return member
 
 
@@ -46,7 +47,7 @@ def erase_member(membership: Membership, member_id: int) -> Any:
     """Erase the member's personal data from this organization: 200 with what was done."""
     member = _member(membership, member_id)
     if member.id == membership.id:
-        raise Conflict("You cannot erase yourself.")
+        raise Conflict(_l("You cannot erase yourself."))
     result = services.erase_member(membership=member, by=current_api_user(),
                                    address=request.remote_addr)
     db.session.commit()

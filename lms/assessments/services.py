@@ -526,7 +526,7 @@ def submit_attempt(*, attempt: Attempt, record_statements: bool = True) -> Attem
     state = progress_of(attempt)
     if not state.finished:
         raise ValidationFailed(_l("Answer every question before submitting."),
-                               fields={k: "required" for k in state.current})
+                               fields={k: _l("Required.") for k in state.current})
     attempt.levels = state.levels
     attempt.declared = state.declared
     attempt.status = SUBMITTED

@@ -167,7 +167,7 @@ def start_export(*, organization: Organization, created_by: Any,
     """
     ids = certificate_ids(organization.id, params)
     if not ids:
-        raise ValidationFailed("No certificate matches these filters.")
+        raise ValidationFailed(_l("No certificate matches these filters."))
     _audit(organization, created_by, params, len(ids), "job")
     return jobs.enqueue(kind=KIND, organization=organization, created_by=created_by,
                         params=params, total=len(ids))

@@ -192,7 +192,8 @@ def check_url(url: str, field: str) -> str:
     parts = urlsplit(url)
     local = parts.hostname in {"127.0.0.1", "localhost", "::1"}
     if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
-        raise ValidationFailed("bad URL", fields={field: _l("Use an https address.")})
+        raise ValidationFailed(_l("Use an https address."),
+                               fields={field: _l("Use an https address.")})
     return url
 
 
@@ -208,11 +209,11 @@ def fetch_metadata(url: str) -> str:
             response.raise_for_status()
             body = response.raw.read(MAX_METADATA_BYTES + 1, decode_content=True)
     except requests.RequestException as exc:
-        raise ValidationFailed("metadata unreachable", fields={
+        raise ValidationFailed(_l("The metadata could not be fetched."), fields={
             "idp_metadata_url": _l("The metadata could not be fetched (%(detail)s).",
                                    detail=type(exc).__name__)}) from exc
     if len(body) > MAX_METADATA_BYTES:
-        raise ValidationFailed("metadata too large", fields={
+        raise ValidationFailed(_l("The metadata is larger than 1 MB."), fields={
             "idp_metadata_url": _l("The metadata is larger than 1 MB.")})
     return bytes(body).decode("utf-8", errors="replace")
 
@@ -229,19 +230,19 @@ def parse_idp_metadata(xml: str, organization: Organization, *,
         store = config.metadata
         idps = list(store.identity_providers()) if store is not None else []
     except Exception as exc:  # pysaml2 raises many kinds for malformed metadata
-        raise ValidationFailed("bad metadata", fields={
+        raise ValidationFailed(_l("The SAML metadata is not valid."), fields={
             field: _l("This is not SAML metadata (%(detail)s).",
                       detail=type(exc).__name__)}) from exc
     if len(idps) != 1:
-        raise ValidationFailed("bad metadata", fields={
+        raise ValidationFailed(_l("The SAML metadata is not valid."), fields={
             field: _l("The metadata must describe one identity provider (it describes "
                       "%(count)s).", count=len(idps))})
     idp = idps[0]
     if not store.certs(idp, "idpsso", use="signing"):
-        raise ValidationFailed("bad metadata", fields={
+        raise ValidationFailed(_l("The SAML metadata is not valid."), fields={
             field: _l("The metadata has no signing certificate.")})
     if not store.single_sign_on_service(idp, BINDING_HTTP_REDIRECT):
-        raise ValidationFailed("bad metadata", fields={
+        raise ValidationFailed(_l("The SAML metadata is not valid."), fields={
             field: _l("The metadata has no single sign-on address with the HTTP-Redirect "
                       "binding.")})
     return IdpMetadata(xml=xml, entity_id=idp)
@@ -291,7 +292,7 @@ def save_settings(*, organization: Organization, idp_metadata: str | None,
         role_mapping=role_mapping, require_sso=require_sso, break_glass_user=break_glass_user,
         fields=fields)
     if fields:
-        raise ValidationFailed("The SAML settings are not valid.", fields=fields)
+        raise ValidationFailed(_l("The SAML settings are not valid."), fields=fields)
     created = settings is None
     if settings is None:
         settings = SamlSettings(organization=organization)

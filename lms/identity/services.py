@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from lms.accounts import audit
@@ -68,8 +69,9 @@ def parse_domains(text: str) -> list[str]:
         if not domain:
             continue
         if not DOMAIN_RE.match(domain):
-            raise ValidationFailed(f"{raw} is not a domain",
-                                   fields={"allowed_domains": f"“{raw}” is not a domain name"})
+            raise ValidationFailed(_l("“%(value)s” is not a domain name.", value=raw),
+                                   fields={"allowed_domains": _l(
+                                       "“%(value)s” is not a domain name.", value=raw)})
         if domain not in domains:
             domains.append(domain)
     return domains
@@ -88,12 +90,13 @@ def parse_role_mapping(text: str) -> dict[str, str]:
         group, sep, role = line.rpartition("=")
         group, role = group.strip(), role.strip().lower()
         if not sep or not group:
-            raise ValidationFailed("bad mapping line", fields={
-                "role_mapping": f"line {number}: write “group = role”"})
+            raise ValidationFailed(_l("The group mapping is not valid."), fields={
+                "role_mapping": _l("Line %(line)d: write “group = role”.", line=number)})
         if role not in {r.value for r in Role}:
             allowed = ", ".join(r.value for r in Role)
-            raise ValidationFailed("unknown role", fields={
-                "role_mapping": f"line {number}: unknown role “{role}” (use {allowed})"})
+            raise ValidationFailed(_l("The group mapping is not valid."), fields={
+                "role_mapping": _l("Line %(line)d: unknown role “%(role)s” (use %(allowed)s).",
+                                   line=number, role=role, allowed=allowed)})
         mapping[group] = role
     return mapping
 
@@ -107,7 +110,8 @@ def check_issuer(issuer: str) -> str:
     parts = urlsplit(issuer)
     local = parts.hostname in {"127.0.0.1", "localhost", "::1"}
     if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
-        raise ValidationFailed("bad issuer", fields={"issuer": "use the provider's https URL"})
+        raise ValidationFailed(_l("The issuer is not valid."),
+                               fields={"issuer": _l("Use the provider's https URL.")})
     return issuer
 
 
@@ -124,7 +128,7 @@ class Policy:
 
 def check_policy(*, organization: Organization, allowed_domains: str, default_role: str | Role,
                  role_mapping: str, require_sso: bool, break_glass_user: User | None,
-                 fields: dict[str, str]) -> Policy:
+                 fields: dict[str, Any]) -> Policy:
     """The shared settings of any SSO protocol, checked; problems are added to ``fields``.
 
     A domain belongs to one organization only, whichever protocol claims it, so one company's
@@ -133,7 +137,7 @@ def check_policy(*, organization: Organization, allowed_domains: str, default_ro
     try:
         domains = parse_domains(allowed_domains)
         if not domains:
-            fields["allowed_domains"] = "give at least one domain"
+            fields["allowed_domains"] = _l("Give at least one domain.")
         taken = {*db.session.scalars(
             select(OidcDomain.domain).join(OidcSettings)
             .where(OidcDomain.domain.in_(domains),
@@ -143,8 +147,8 @@ def check_policy(*, organization: Organization, allowed_domains: str, default_ro
             .where(SamlDomain.domain.in_(domains),
                    SamlSettings.organization_id != organization.id))}
         if taken:
-            fields["allowed_domains"] = (f"already used by another organization: "
-                                         f"{', '.join(sorted(taken))}")
+            fields["allowed_domains"] = _l("Already used by another organization: %(domains)s.",
+                                           domains=", ".join(sorted(taken)))
     except ValidationFailed as exc:
         fields.update(exc.fields)
         domains = []
@@ -156,14 +160,14 @@ def check_policy(*, organization: Organization, allowed_domains: str, default_ro
     try:
         role = Role(default_role)
     except ValueError:
-        fields["default_role"] = "unknown role"
+        fields["default_role"] = _l("Unknown role.")
         role = Role.LEARNER
     if require_sso:
         admin = break_glass_user and next(
             (m for m in break_glass_user.memberships
              if m.organization_id == organization.id and m.role == Role.ADMIN), None)
         if not admin:
-            fields["break_glass_user_id"] = "choose an administrator who keeps a password"
+            fields["break_glass_user_id"] = _l("Choose an administrator who keeps a password.")
     return Policy(domains=domains, default_role=role, role_mapping=mapping,
                   require_sso=require_sso, break_glass_user=break_glass_user)
 
@@ -198,7 +202,7 @@ def save_settings(*, organization: Organization, issuer: str, client_id: str,
     :raise ValidationFailed: a field is malformed, a domain belongs to another organization,
         or SSO is required without a break-glass administrator.
     """
-    fields: dict[str, str] = {}
+    fields: dict[str, Any] = {}
     settings = settings_for(organization)
     try:
         issuer = check_issuer(issuer)
@@ -206,15 +210,15 @@ def save_settings(*, organization: Organization, issuer: str, client_id: str,
         fields.update(exc.fields)
     client_id = client_id.strip()
     if not client_id or len(client_id) > 255:
-        fields["client_id"] = "required, at most 255 characters"
+        fields["client_id"] = _l("Required, at most 255 characters.")
     if not client_secret and settings is None:
-        fields["client_secret"] = "required"
+        fields["client_secret"] = _l("Required.")
     policy = check_policy(organization=organization, allowed_domains=allowed_domains,
                           default_role=default_role, role_mapping=role_mapping,
                           require_sso=require_sso, break_glass_user=break_glass_user,
                           fields=fields)
     if fields:
-        raise ValidationFailed("The single sign-on settings are not valid.", fields=fields)
+        raise ValidationFailed(_l("The single sign-on settings are not valid."), fields=fields)
     if settings is None:
         settings = OidcSettings(organization=organization, client_secret_encrypted="")
         db.session.add(settings)
@@ -246,8 +250,8 @@ def client_secret(settings: OidcSettings) -> str:
     try:
         return crypto.decrypt_secret(settings.client_secret_encrypted, purpose=SECRET_PURPOSE)
     except crypto.SecretUnreadable:
-        raise SsoFailed("The stored client secret cannot be read: an administrator must enter "
-                        "it again.", code="secret_unreadable") from None
+        raise SsoFailed(_l("Single sign-on is misconfigured: an administrator must enter the "
+                           "client secret again."), code="secret_unreadable") from None
 
 
 def saml_settings_for(organization: Organization) -> SamlSettings | None:
@@ -347,17 +351,20 @@ def sign_in(*, settings: OidcSettings | SamlSettings, person: Asserted) -> Signe
     """
     email = person.email or ""
     if "@" not in email:
-        raise SsoFailed("The provider did not send an e-mail address.", code="no_email")
+        raise SsoFailed(_l("Your company's sign-in service did not send your e-mail address."),
+                        code="no_email")
     if not person.email_verified:
-        raise SsoFailed("The provider says this e-mail address is not verified.",
-                        code="email_unverified", )
+        raise SsoFailed(_l("Your company's sign-in service says this e-mail address is not "
+                           "verified."), code="email_unverified")
     try:
         email = accounts.normalize_email(email)
     except ValidationFailed:
-        raise SsoFailed("The provider sent an invalid e-mail address.", code="no_email") from None
+        raise SsoFailed(_l("Your company's sign-in service sent an invalid e-mail address."),
+                        code="no_email") from None
     domain = email.rpartition("@")[2]
     if domain not in settings.domain_names:
-        exc = SsoFailed(f"{domain} is not an allowed domain", code="domain_not_allowed")
+        exc = SsoFailed(_l("This e-mail address's domain is not allowed to sign in to this "
+                           "organization."), code="domain_not_allowed")
         exc.status = 403
         raise exc
     organization = settings.organization
@@ -366,7 +373,8 @@ def sign_in(*, settings: OidcSettings | SamlSettings, person: Asserted) -> Signe
                   None) if user else None
     # Checked before any write: a failure is committed by the caller (to use up the state).
     if (member is not None and not member.active) or (user is not None and not user.active):
-        exc = SsoFailed("deactivated", code="member_deactivated")
+        exc = SsoFailed(_l("Your access to this organization has been deactivated."),
+                        code="member_deactivated")
         exc.status = 403
         raise exc
     mapped = _mapped_role(settings, person.groups)

@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 
 from lms.accounts import services as accounts
@@ -52,19 +53,20 @@ def parse_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValidationFailed("The file is not UTF-8 text.",
-                               fields={"file": "save it as CSV UTF-8"}) from exc
+        raise ValidationFailed(_l("The file is not UTF-8 text."),
+                               fields={"file": _l("Save it as CSV UTF-8.")}) from exc
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         raw_header = next(reader)
     except StopIteration:
-        raise ValidationFailed("The file is empty.", fields={"file": "empty file"}) from None
+        raise ValidationFailed(_l("The file is empty."),
+                               fields={"file": _l("The file is empty.")}) from None
     header = [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in raw_header]
     if "email" not in header:
-        raise ValidationFailed("The first line must name the columns, including 'email'.",
-                               fields={"file": "no 'email' column in the header"})
+        raise ValidationFailed(_l("The first line must name the columns, including 'email'."),
+                               fields={"file": _l("No 'email' column in the first line.")})
     rows = []
     for values in reader:
         if not any(v.strip() for v in values):
@@ -83,12 +85,14 @@ def start_import(*, organization: Organization, created_by: Any, data: bytes,
         default role is unknown.
     """
     if len(data) > MAX_BYTES:
-        raise ValidationFailed("The file is too big.",
-                               fields={"file": f"at most {MAX_BYTES // 1024 // 1024} MB"})
+        raise ValidationFailed(_l("The file is too big."),
+                               fields={"file": _l("At most %(size)d MB.",
+                                                  size=MAX_BYTES // 1024 // 1024)})
     try:
         role = Role(default_role)
     except ValueError:
-        raise ValidationFailed("unknown role", fields={"default_role": "unknown role"}) from None
+        raise ValidationFailed(_l("Unknown role."),
+                               fields={"default_role": _l("Unknown role.")}) from None
     _header, rows = parse_csv(data)
     job = services.enqueue(kind=KIND, organization=organization, created_by=created_by,
                            params={"default_role": role.value}, total=len(rows))
@@ -106,10 +110,12 @@ def _provision(org: Organization, row: dict[str, str], default_role: str,
     role = row.get("role") or default_role
     locale = row.get("locale") or None
     if locale and locale not in current_app.config["LANGUAGES"]:
-        raise ValidationFailed("unsupported locale", fields={"locale": "use en or fr"})
+        raise ValidationFailed(_l("Unsupported language."),
+                               fields={"locale": _l("Use en or fr.")})
     flag = (row.get("champion") or "").lower()
     if flag and flag not in YES | NO:
-        raise ValidationFailed("unknown champion value", fields={"champion": "use yes or no"})
+        raise ValidationFailed(_l("Unknown champion value."),
+                               fields={"champion": _l("Use yes or no.")})
     # The service validates e-mail and role before it writes anything, so a bad row leaves
     # nothing behind in the chunk's transaction.
     known = _chunk_people.get()
@@ -132,15 +138,15 @@ def _run_import(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
     _header, rows = parse_csv((folder / INPUT_NAME).read_bytes())
     org = db.session.get(Organization, job.organization_id)
     if org is None:
-        raise ValidationFailed("The organization no longer exists.")
+        raise ValidationFailed(_l("The organization no longer exists."))
     # The import grants roles in the name of whoever started it, held to what they may grant.
     granted_by = None
     if job.created_by is not None:
         try:
             granted_by = membership_for(job.created_by, org.slug)
         except NotFound:
-            raise ValidationFailed("The person who started this import left the organization."
-                                   ) from None
+            raise ValidationFailed(
+                _l("The person who started this import left the organization.")) from None
     chunk = max(1, int(current_app.config["JOBS_IMPORT_CHUNK"]))
     default_role = job.params.get("default_role", Role.LEARNER.value)
     counts = dict(job.result or {"created": 0, "updated": 0, "errors": 0})

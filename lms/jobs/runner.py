@@ -18,11 +18,13 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from lms.core.errors import DomainError
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.jobs import messages, services
@@ -76,8 +78,9 @@ def run_job(job_id: int, *, worker: str | None = None) -> str | None:
     ).scalar_one()
     if job.attempts > job.max_attempts:
         services.finish(job_id, token, state=JobState.FAILED,
-                        error=f"Gave up after {job.max_attempts} attempts (the worker running "
-                              "it stopped or the failure repeated).")
+                        error=messages.encode(_l(
+                            "Gave up after %(count)d attempts (the worker running it stopped or "
+                            "the failure repeated).", count=job.max_attempts)))
         db.session.commit()
         return JobState.FAILED.value
     handler = handler_for(job.kind)
@@ -102,6 +105,15 @@ def run_job(job_id: int, *, worker: str | None = None) -> str | None:
     except TRANSIENT as exc:
         db.session.rollback()
         return _retry_or_fail(job_id, token, exc)
+    except DomainError as exc:
+        # A refusal the person can act on (the file is not UTF-8, the course is gone), not a
+        # bug: its message is stored untranslated and shown in the reader's language.
+        db.session.rollback()
+        log.warning("job=%s event=refused code=%s error=%r", job_id, exc.code, str(exc))
+        raw = exc.args[0] if exc.args and isinstance(exc.args[0], LazyString) else exc.message
+        services.finish(job_id, token, state=JobState.FAILED, error=messages.encode(raw))
+        db.session.commit()
+        return JobState.FAILED.value
     except Exception as exc:
         db.session.rollback()
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
@@ -135,7 +147,8 @@ def _retry_or_fail(job_id: int, token: str, exc: BaseException) -> str:
     maximum = db.session.scalar(select(Job.max_attempts).where(Job.id == job_id)) or 1
     if attempts >= maximum:
         services.finish(job_id, token, state=JobState.FAILED,
-                        error=f"Failed {attempts} times; last error: {_describe(exc)}")
+                        error=messages.encode(_l("Failed %(count)d times; last error: %(error)s",
+                                                 count=attempts, error=_describe(exc)[:300])))
         db.session.commit()
         log.warning("job=%s event=failed attempts=%s error=%r", job_id, attempts, str(exc))
         return JobState.FAILED.value
@@ -282,7 +295,8 @@ def job_status(job: Job) -> dict[str, Any]:
         "state": job.state.value, "state_label": messages.state_label(job.state),
         "progress": {"current": job.progress_current, "total": job.progress_total,
                      "percent": job.percent},
-        "message": messages.text(job.message) or None, "error": job.error, "result": job.result,
+        "message": messages.text(job.message) or None, "error": messages.text(job.error) or None,
+        "result": job.result,
         "has_result_file": bool(job.result_path), "attempts": job.attempts,
         "max_attempts": job.max_attempts,
         "created_at": job.created_at.isoformat() if job.created_at else None,

@@ -57,7 +57,8 @@ def write_job_file(job: Job, name: str, data: bytes) -> Path:
     :raise ValidationFailed: ``name`` is not a plain file name.
     """
     if not name or "/" in name or "\\" in name or name.startswith("."):
-        raise ValidationFailed("invalid file name", fields={"name": "plain file name expected"})
+        raise ValidationFailed(_l("Invalid file name."),
+                               fields={"name": _l("A plain file name is expected.")})
     path = job_folder(job) / name
     tmp = path.with_name(f".{name}.{secrets.token_hex(4)}.tmp")
     tmp.write_bytes(data)
@@ -86,7 +87,8 @@ def enqueue(*, kind: str, organization: Organization | None, created_by: User | 
     :raise ValidationFailed: no handler is registered for ``kind``.
     """
     if handler_for(kind) is None:
-        raise ValidationFailed(f"unknown job kind {kind!r}", fields={"kind": "unknown"})
+        raise ValidationFailed(_l("Unknown job kind %(kind)s.", kind=kind),
+                               fields={"kind": _l("Unknown job kind.")})
     job = Job(kind=kind, organization=organization, created_by=created_by, params=params or {},
               progress_total=total, state=JobState.QUEUED,
               max_attempts=max_attempts or int(current_app.config["JOBS_MAX_ATTEMPTS"]))
@@ -199,7 +201,8 @@ def request_cancel(*, job: Job) -> None:
 def fail_unknown_kind(job: Job) -> None:
     """Record that no handler exists for a job's kind (a worker on older code)."""
     job.state = JobState.FAILED
-    job.error = f"No handler is registered for the job kind {job.kind!r}."
+    job.error = messages.encode(_l("No handler is registered for the job kind %(kind)s.",
+                                   kind=repr(job.kind)))
     job.finished_at = utcnow()
     job.lease_until = None
     job.claim_token = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select
 
 from lms.accounts.models import Organization, Role, User
@@ -26,7 +27,7 @@ def run_score(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
     link = db.session.get(LtiResourceLink, int(job.params.get("link_id", 0)))
     who = db.session.get(LtiUser, int(job.params.get("lti_user_id", 0)))
     if link is None or who is None or not link.lineitem_url:
-        raise ValidationFailed("The link or the person no longer exists.")
+        raise ValidationFailed(_l("The link or the person no longer exists."))
     try:
         advantage.post_score(link.platform, lineitem_url=link.lineitem_url, user_sub=who.sub,
                              score=job.params.get("score"),
@@ -34,7 +35,7 @@ def run_score(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
                              timestamp=str(job.params.get("timestamp")))
     except advantage.PlatformRefused as exc:
         raise ValidationFailed(str(exc)) from exc
-    job.message = "Score sent."
+    job.message = _l("Score sent.")
     return {"score": job.params.get("score"), "completed": bool(job.params.get("completed"))}
 
 
@@ -57,7 +58,7 @@ def run_roster(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
     """
     context = db.session.get(LtiContext, int(job.params.get("context_pk", 0)))
     if context is None or not context.memberships_url:
-        raise ValidationFailed("The course no longer exists or offers no roster.")
+        raise ValidationFailed(_l("The course no longer exists or offers no roster."))
     platform = context.platform
     try:
         # Read first: the roster's token is signed before this transaction writes anything.
@@ -86,7 +87,9 @@ def run_roster(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
             counts["trainers"] += 1
         if done % 50 == 0:
             report_progress(done, len(members))
-    job.message = f"{counts['learners']} learners in the cohort {cohort.name}."
+    job.message = lazy_ngettext("%(num)d learner in the cohort %(cohort)s.",
+                                "%(num)d learners in the cohort %(cohort)s.",
+                                counts["learners"], cohort=cohort.name)
     return {**counts, "cohort_id": cohort.id}
 
 

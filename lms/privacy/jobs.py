@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from lms.accounts.models import Organization, User
@@ -37,7 +38,7 @@ def run_export(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
     organization = db.session.get(Organization, job.organization_id) \
         if job.organization_id is not None else None
     if user is None or (job.organization_id is not None and organization is None):
-        raise ValidationFailed("The person or the organization no longer exists.")
+        raise ValidationFailed(_l("The person or the organization no longer exists."))
 
     def progress(done: int, total: int) -> None:
         report_progress(done, total, f"{done} of {total} kinds of data")
@@ -45,7 +46,7 @@ def run_export(job: Job, report_progress: ReportProgress) -> dict[str, Any]:
     data = build_zip(user, organization, progress)
     jobs.write_job_file(job, RESULT_NAME, data)
     jobs.set_result_file(job, RESULT_NAME)
-    job.message = "Export ready."
+    job.message = _l("Export ready.")
     return {"bytes": len(data)}
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Table, bindparam, delete, func, select, update
 
 from lms.accounts import audit, second_factor
@@ -314,8 +315,8 @@ def _check_not_last_admin(membership: Membership) -> None:
         Membership.organization_id == membership.organization_id,
         Membership.role == Role.ADMIN)) or 0
     if admins <= 1:
-        raise Conflict("An organization needs at least one administrator: "
-                       "make someone else admin first.", fields={"role": "last administrator"})
+        raise Conflict(_l("An organization needs at least one administrator: make someone else "
+                          "admin first."), fields={"role": _l("The last administrator.")})
 
 
 @dataclass

@@ -96,6 +96,21 @@ def test_export_job_from_the_register_page(cert_world, client, login):
     assert len(db.session.scalars(select(Job)).all()) == 1
 
 
+def test_nothing_to_export_is_said_in_the_reader_s_language(cert_world, client, login):
+    w = cert_world
+    w.hr.locale = "fr"
+    db.session.commit()
+    login(w.hr)
+    response = client.post("/o/acme/certificates/export",
+                           data={"since": "2099-01-01", "cohort": "", "program": "",
+                                 "until": ""}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Aucune attestation ne correspond à ces filtres." in page
+    assert "No certificate matches" not in page
+    assert db.session.scalars(select(Job)).all() == []
+
+
 def test_demo_has_certificates_for_the_finishers():
     from lms.content import load_builtin_content
     from lms.demo import load_demo

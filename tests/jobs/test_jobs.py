@@ -230,7 +230,7 @@ def test_cancelling_a_queued_job_means_it_never_runs(hr):
 
 def test_unknown_kinds_are_refused_when_enqueued_and_failed_when_met(hr):
     user, org = hr
-    with pytest.raises(Exception, match="unknown job kind"):
+    with pytest.raises(Exception, match="Unknown job kind"):
         services.enqueue(kind="nope", organization=org, created_by=user)
     db.session.rollback()
     job = Job(kind="gone.kind", organization_id=org.id, params={})

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -314,7 +315,9 @@ def record_sheet(*, session: TrainingSession, marks: Sequence[tuple[str, date, s
     """
     problems = check_attendance(session=session, marks=marks)
     if problems:
-        raise ValidationFailed(f"{len(problems)} mark(s) cannot be recorded; none was.",
+        raise ValidationFailed(lazy_ngettext("%(num)d mark cannot be recorded; none was.",
+                                             "%(num)d marks cannot be recorded; none was.",
+                                             len(problems)),
                                fields={f"marks[{i}]": problems[i] for i in sorted(problems)})
     sheet = {(a.enrollment_id, a.day, a.half): a for a in db.session.scalars(
         select(Attendance).where(Attendance.session_id == session.id))}
@@ -332,7 +335,7 @@ def record_sheet(*, session: TrainingSession, marks: Sequence[tuple[str, date, s
             _write_marks(session, [(enrollments[e], d, h, st, sheet.get((e, d, h)))
                                    for e, d, h, st in changes], recorded_by)
     except IntegrityError as exc:
-        raise Conflict("The sheet changed meanwhile; nothing was written, send it again.") \
+        raise Conflict(_l("The sheet changed meanwhile; nothing was written, send it again.")) \
             from exc
     return len(changes)
 
