@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 
 from lms.accounts.models import Organization
 from lms.advocacy import services
@@ -173,8 +174,9 @@ def read_rows(data: bytes, spec: Preset) -> tuple[list[str], list[tuple[int, lis
     missing = [c for c in spec.required if c not in keys]
     if missing:
         raise ValidationFailed(
-            _l("Missing column(s) for the %(format)s format: %(columns)s.", format=spec.name,
-               columns=", ".join(missing)),
+            lazy_ngettext("Missing column for the %(format)s format: %(columns)s.",
+                          "Missing columns for the %(format)s format: %(columns)s.",
+                          len(missing), format=spec.name, columns=", ".join(missing)),
             fields={"file": _l("Missing columns: %(columns)s.", columns=", ".join(missing))})
     rows = []
     width, padding = len(keys), [""] * len(keys)

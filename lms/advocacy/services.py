@@ -200,7 +200,7 @@ def check_content_item(*, title: str, url: str) -> None:
     if not (title or "").strip():
         fields["title"] = _l("Required.")
     if not _URL.match(url or "") or len(url) > 2000:
-        fields["url"] = _l("An http(s) URL.")
+        fields["url"] = _l("An http or https address.")
     if fields:
         raise ValidationFailed(_l("The content item is not valid."), fields=fields)
 
