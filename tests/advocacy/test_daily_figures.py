@@ -26,6 +26,20 @@ from lms.core.models import utcnow
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 
+# Days of the month before last: always in the past, whatever today is, and its 2nd to 6th
+# in one month (the people's months gather them).
+MONTH = (utcnow().date().replace(day=1) - timedelta(days=32)).replace(day=1)
+
+
+def day_text(n: int) -> str:
+    """The ``n``-th of :data:`MONTH`, as ISO text."""
+    return MONTH.replace(day=n).isoformat()
+
+
+def day_at(n: int, hour: int = 0) -> datetime:
+    """``hour`` o'clock UTC on the ``n``-th of :data:`MONTH`."""
+    return datetime(MONTH.year, MONTH.month, n, hour, tzinfo=UTC)
+
 
 def stored(organization_id: int) -> list[tuple]:
     f = AdvocacyDailyFigure
@@ -82,36 +96,36 @@ def day_row(organization_id: int, user_id: int, day: str) -> tuple[int, int]:
 
 
 CSV = ("email;network;kind;url;date;clicks\n"
-       "alice@daily.example;linkedin;share;https://daily.example/1;2026-03-02 23:30;5\n"
-       "alice@daily.example;linkedin;post;https://daily.example/2;2026-03-02 08:00;1\n"
-       "bob@daily.example;x;share;https://daily.example/3;2026-03-03 00:10;7\n")
+       f"alice@daily.example;linkedin;share;https://daily.example/1;{day_text(2)} 23:30;5\n"
+       f"alice@daily.example;linkedin;post;https://daily.example/2;{day_text(2)} 08:00;1\n"
+       f"bob@daily.example;x;share;https://daily.example/3;{day_text(3)} 00:10;7\n")
 
 
 def test_imports_and_re_imports_keep_the_figures(org):
     alice = alice_in(org)
     csvimport.import_activity(organization=org, data=CSV.encode())
     db.session.commit()
-    assert day_row(org.id, alice.user_id, "2026-03-02") == (2, 6)
-    assert day_row(org.id, EVERYONE, "2026-03-02") == (2, 6)
-    assert day_row(org.id, EVERYONE, "2026-03-03") == (1, 7)
+    assert day_row(org.id, alice.user_id, day_text(2)) == (2, 6)
+    assert day_row(org.id, EVERYONE, day_text(2)) == (2, 6)
+    assert day_row(org.id, EVERYONE, day_text(3)) == (1, 7)
     assert_as_rebuilt(org.id)
     # The same file with new metrics: the events are updated, their figures follow.
     csvimport.import_activity(organization=org, data=CSV.replace(";5\n", ";9\n").encode())
     db.session.commit()
-    assert day_row(org.id, EVERYONE, "2026-03-02") == (2, 10)
+    assert day_row(org.id, EVERYONE, day_text(2)) == (2, 10)
     assert_as_rebuilt(org.id)
 
 
 def test_an_event_moved_to_another_day_by_its_source_moves_its_figures(org):
     event = {"email": "alice@daily.example", "network": "linkedin", "kind": "share",
              "url": "https://daily.example/9", "external_id": "ext-9", "clicks": 3,
-             "occurred_at": "2026-03-02T10:00:00Z"}
+             "occurred_at": f"{day_text(2)}T10:00:00Z"}
     services.record_events(organization=org, items=[(event["email"], event)], source="api")
     services.record_events(organization=org, items=[(event["email"], {
-        **event, "occurred_at": "2026-03-05T10:00:00Z", "clicks": 4})], source="api")
+        **event, "occurred_at": f"{day_text(5)}T10:00:00Z", "clicks": 4})], source="api")
     db.session.commit()
-    assert day_row(org.id, EVERYONE, "2026-03-02") == (0, 0)
-    assert day_row(org.id, EVERYONE, "2026-03-05") == (1, 4)
+    assert day_row(org.id, EVERYONE, day_text(2)) == (0, 0)
+    assert day_row(org.id, EVERYONE, day_text(5)) == (1, 4)
     assert_as_rebuilt(org.id)
 
 
@@ -120,7 +134,7 @@ def test_webhook_api_manual_and_orm_writes_keep_the_figures(org, client, api_tok
     secret = services.rotate_webhook_secret(organization=org)
     db.session.commit()
     payload = {"email": "alice@daily.example", "network": "linkedin", "kind": "share",
-               "url": "https://daily.example/w", "occurred_at": "2026-03-04T10:00:00Z",
+               "url": "https://daily.example/w", "occurred_at": f"{day_text(4)}T10:00:00Z",
                "external_id": "w-1", "clicks": 12}
     for clicks in (12, 30):
         body = json.dumps({**payload, "clicks": clicks}).encode()
@@ -131,27 +145,27 @@ def test_webhook_api_manual_and_orm_writes_keep_the_figures(org, client, api_tok
         assert r.status_code == 200, r.json
     r = client.post("/api/v1/orgs/daily/advocacy/events", headers=api_token(alice.user), json={
         "network": "linkedin", "kind": "post", "url": "https://daily.example/a",
-        "occurred_at": "2026-03-04T11:00:00Z", "clicks": 2})
+        "occurred_at": f"{day_text(4)}T11:00:00Z", "clicks": 2})
     assert r.status_code == 201, r.json
     services.record_event(organization=org, user=alice.user, source="manual", data={
         "network": "x", "kind": "comment", "url": "https://daily.example/m",
-        "occurred_at": "2026-03-04", "clicks": "1"})
+        "occurred_at": day_text(4), "clicks": "1"})
     db.session.add(AdvocacyEvent(organization_id=org.id, user_id=alice.user_id,
                                  network="linkedin", kind="share", source="manual",
-                                 occurred_at=datetime(2026, 3, 4, 12, tzinfo=UTC),
+                                 occurred_at=day_at(4, 12),
                                  idem_key="orm-1", clicks=100))
     db.session.commit()
-    assert day_row(org.id, alice.user_id, "2026-03-04") == (4, 133)
+    assert day_row(org.id, alice.user_id, day_text(4)) == (4, 133)
     assert_as_rebuilt(org.id)
     # The ORM's changes and deletions too.
     orm = db.session.scalar(select(AdvocacyEvent).where(AdvocacyEvent.idem_key == "orm-1"))
-    orm.clicks, orm.occurred_at = 50, datetime(2026, 3, 6, 12, tzinfo=UTC)
+    orm.clicks, orm.occurred_at = 50, day_at(6, 12)
     db.session.commit()
-    assert day_row(org.id, EVERYONE, "2026-03-04") == (3, 33)
+    assert day_row(org.id, EVERYONE, day_text(4)) == (3, 33)
     assert_as_rebuilt(org.id)
     db.session.delete(orm)
     db.session.commit()
-    assert day_row(org.id, EVERYONE, "2026-03-06") == (0, 0)
+    assert day_row(org.id, EVERYONE, day_text(6)) == (0, 0)
     assert_as_rebuilt(org.id)
 
 
@@ -160,7 +174,7 @@ def test_deleting_a_campaign_or_an_item_unlinks_the_figures(org):
     item = services.add_content_item(campaign=campaign, title="A", url="https://daily.example/i")
     other = services.add_content_item(campaign=campaign, title="B", url="https://daily.example/j")
     events = [(n, {"network": "linkedin", "kind": "share", "url": f"https://daily.example/{n}",
-                   "occurred_at": "2026-03-04T10:00:00Z", "clicks": n, **link})
+                   "occurred_at": f"{day_text(4)}T10:00:00Z", "clicks": n, **link})
               for n, link in enumerate([{"content_item_id": item.id},
                                         {"content_item_id": other.id},
                                         {"campaign_id": campaign.id}, {}])]
@@ -194,11 +208,11 @@ def test_erasure_moves_the_figures_with_the_events(org, create_org):
     # stay in the totals).
     assert alice.user_id != her
     assert not [r for r in rows if r[1] == her]
-    assert day_row(org.id, alice.user_id, "2026-03-02") == (2, 6)
+    assert day_row(org.id, alice.user_id, day_text(2)) == (2, 6)
     assert [r[1:] for r in stored_months(org.id)] == sorted([
-        (alice.user_id, datetime(2026, 3, 1).date(), 2, 0, 6),
+        (alice.user_id, MONTH, 2, 0, 6),
         (db.session.scalar(select(User.id).where(User.email == "bob@daily.example")),
-         datetime(2026, 3, 1).date(), 1, 0, 7)])
+         MONTH, 1, 0, 7)])
 
 
 def test_retention_deletes_the_figures_of_the_events_it_deletes(org, app):
@@ -224,7 +238,7 @@ def test_cut_hours_at_both_ends_are_read_from_the_events(org):
     """A period from 13:00 to 09:00 counts the events of its first and last days by the hour,
     as the pure functions over the events do.
     """
-    base = datetime(2026, 3, 2, tzinfo=UTC)
+    base = day_at(2)
     hours = [-30, 12, 13, 14, 30, 50, 56, 57, 58, 80]
     services.record_events(organization=org, items=[(
         "alice@daily.example" if h % 2 else "bob@daily.example",
