@@ -26,6 +26,7 @@ from sqlalchemy import delete, select
 from lms.accounts.models import Organization
 from lms.accounts.services import hash_token
 from lms.core.models import utcnow
+from lms.core.web import absolute_url
 from lms.extensions import db
 from lms.identity import services
 from lms.identity.models import OidcRequest, OidcSettings
@@ -40,7 +41,7 @@ CLOCK_LEEWAY = 60  # seconds of clock difference tolerated on exp/iat/nbf
 
 def redirect_uri() -> str:
     """The callback URL to register at the provider."""
-    return f"{current_app.config['BASE_URL']}/sso/oidc/callback"
+    return absolute_url("/sso/oidc/callback")
 
 
 def _timeout() -> float:

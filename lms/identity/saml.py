@@ -55,6 +55,7 @@ from lms.accounts.models import Organization, Role, User
 from lms.core import crypto
 from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
+from lms.core.web import absolute_url
 from lms.extensions import db
 from lms.identity import services
 from lms.identity.models import SamlAssertion, SamlRequest, SamlSettings
@@ -71,12 +72,12 @@ SAMLP = "{urn:oasis:names:tc:SAML:2.0:protocol}"
 
 def entity_id(organization: Organization) -> str:
     """The organization's SP entity ID, which is also its metadata URL."""
-    return f"{current_app.config['BASE_URL']}/o/{organization.slug}/saml/metadata"
+    return absolute_url(f"/o/{organization.slug}/saml/metadata")
 
 
 def acs_url(organization: Organization) -> str:
     """The organization's assertion consumer service (HTTP-POST binding)."""
-    return f"{current_app.config['BASE_URL']}/o/{organization.slug}/saml/acs"
+    return absolute_url(f"/o/{organization.slug}/saml/acs")
 
 
 def generate_key_pair(organization: Organization) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from lms.core.web import absolute_url
 from lms.extensions import db
 
 
@@ -81,7 +82,7 @@ def selftest_command(org_slug: str, steps: int, seconds: float) -> None:
     job = commit_or_fail(lambda: services.enqueue(
         kind=selftest.KIND, organization=org, created_by=None,
         params={"steps": steps, "seconds": seconds}, total=steps))
-    click.echo(f"Job {job.id} queued: {current_app.config['BASE_URL']}/o/{org_slug}/jobs/{job.id}")
+    click.echo(f"Job {job.id} queued: {absolute_url(f'/o/{org_slug}/jobs/{job.id}')}")
 
 
 @click.command("backup")

@@ -40,14 +40,9 @@ CLOCK_LEEWAY = 60  # seconds of clock difference tolerated on exp/iat
 STATE_COOKIE_PREFIX = "relais_lti_"
 
 
-def base_url() -> str:
-    """This instance's public address, without a trailing slash."""
-    return absolute_url()
-
-
 def launch_url() -> str:
     """The redirect URI (and target link URI) to register at the platform."""
-    return f"{base_url()}/lti/launch"
+    return absolute_url("/lti/launch")
 
 
 def state_cookie(state: str) -> str:

@@ -15,7 +15,7 @@ from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
 from lms.core.errors import DomainError
 from lms.core.security import is_https
-from lms.core.web import PostForm, flash_error, require_submitted
+from lms.core.web import PostForm, absolute_url, flash_error, require_submitted
 from lms.courses.programs.models import Module, Program
 from lms.extensions import db
 from lms.lti import claims as c
@@ -147,7 +147,7 @@ def deep_link(token: str) -> Any:
 # -- the organization's registrations -------------------------------------------------------------
 
 def _tool_urls() -> dict[str, str]:
-    base = launch.base_url()
+    base = absolute_url()
     return {"tool_url": launch.launch_url(), "login_url": f"{base}/lti/login",
             "redirect_uri": launch.launch_url(), "jwks_url": f"{base}/lti/jwks",
             "deep_linking_url": launch.launch_url()}

@@ -18,6 +18,7 @@ from lms.accounts.models import User
 from lms.core import quota
 from lms.core.errors import ValidationFailed
 from lms.core.models import utcnow
+from lms.core.web import absolute_url
 from lms.core.zips import LyingZip, copy_entry
 from lms.courses import statements as xs
 from lms.courses.cohorts.models import Enrollment
@@ -127,7 +128,7 @@ def launch(*, enrollment: Enrollment, package: XapiPackage,
              "timestamp": utcnow().isoformat()}],
            organization_id=enrollment.organization_id)
     token = base64.b64encode(f"{credential.key}:{secret}".encode()).decode()
-    query = urlencode({"endpoint": f"{current_app.config['BASE_URL']}/xapi/",
+    query = urlencode({"endpoint": absolute_url("/xapi/"),
                        "auth": f"Basic {token}", "actor": json.dumps(agent),
                        "registration": enrollment.id, "activity_id": package.activity_id},
                       quote_via=quote)

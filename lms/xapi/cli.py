@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from lms.accounts.models import Organization
 from lms.core.cli import commit_or_fail, fail
+from lms.core.web import absolute_url
 from lms.extensions import db
 
 
@@ -25,7 +25,7 @@ def lrs_credentials_command(org_slug: str, label: str) -> None:
         fail(f"no organization with slug {org_slug!r}")
     credential, secret = commit_or_fail(
         lambda: create_lrs_credentials(organization=org, label=label))
-    click.echo(f"endpoint: {current_app.config['BASE_URL']}/xapi/")
+    click.echo(f"endpoint: {absolute_url('/xapi/')}")
     click.echo(f"key:      {credential.key}")
     click.echo(f"secret:   {secret}")
 

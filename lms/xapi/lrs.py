@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from lms.accounts.services import hash_token
 from lms.core.database import run_sql, time_processor
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
+from lms.core.web import absolute_url
 from lms.extensions import db
 
 bp = Blueprint("xapi", __name__, url_prefix="/xapi")
@@ -180,7 +181,7 @@ def _install_alternate_syntax(state: Any) -> None:
 def credential_authority(credential: Credential) -> dict[str, Any]:
     """The authority set on statements sent with these credentials."""
     return {"objectType": "Agent", "name": credential.label,
-            "account": {"homePage": f"{current_app.config['BASE_URL']}/xapi",
+            "account": {"homePage": absolute_url("/xapi"),
                         "name": credential.key}}
 
 
