@@ -136,3 +136,15 @@ def statements_by_verb(verb_iri: str) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(Statement.data).where(Statement.verb_id == verb_iri)
                               .order_by(Statement.pk))
     return [json.loads(row) for row in rows]
+
+
+@contextmanager
+def registered_job(kind: str, handler: Any) -> Iterator[None]:
+    """Jobs of ``kind`` (made up by a test) run ``handler`` inside the block."""
+    from lms.jobs import registry
+
+    registry.register_job(kind, handler)
+    try:
+        yield
+    finally:
+        registry.HANDLERS.pop(kind)

@@ -11,9 +11,10 @@ from flask_babel import lazy_gettext as _l
 from lms.accounts.models import Role
 from lms.core.errors import ValidationFailed
 from lms.extensions import db
-from lms.jobs import messages, registry, services
+from lms.jobs import messages, services
 from lms.jobs.models import Job
 from lms.jobs.runner import run_job
+from tests.support import registered_job
 
 LMS = Path(__file__).resolve().parent.parent / "lms"
 # The LRS answers xAPI clients with the protocol's English error bodies.
@@ -163,13 +164,10 @@ def test_a_job_refused_by_a_service_shows_its_error_in_the_reader_s_language(
     def refused(job, report_progress):
         raise ValidationFailed(_l("The organization no longer exists."))
 
-    registry.register_job("tests.refused", refused)
-    try:
+    with registered_job("tests.refused", refused):
         job = services.enqueue(kind="tests.refused", organization=org, created_by=user)
         db.session.commit()
         assert run_job(job.id) == "failed"
-    finally:
-        registry.HANDLERS.pop("tests.refused")
     # Stored untranslated, as job messages are; translated for each reader.
     stored = db.session.get(Job, job.id)
     db.session.refresh(stored)

@@ -15,6 +15,7 @@ from lms.extensions import db
 from lms.jobs import members_import, periodic, registry, services
 from lms.jobs.models import Job, JobState, PeriodicTask
 from lms.jobs.runner import run_available, run_job
+from tests.support import registered_job
 
 CSV = (
     b"email;display_name;role;team\n"
@@ -160,8 +161,7 @@ def test_transient_failures_are_retried_then_the_job_fails_after_max_attempts(ap
         attempts.append(job.attempts)
         raise registry.RetryableError("LRS unreachable")
 
-    registry.register_job("tests.flaky", flaky)
-    try:
+    with registered_job("tests.flaky", flaky):
         job = services.enqueue(kind="tests.flaky", organization=org, created_by=user,
                                max_attempts=3)
         db.session.commit()
@@ -169,8 +169,6 @@ def test_transient_failures_are_retried_then_the_job_fails_after_max_attempts(ap
         assert "Retrying" in _fresh(job.id).message
         assert run_job(job.id) == "queued"
         assert run_job(job.id) == "failed"
-    finally:
-        registry.HANDLERS.pop("tests.flaky")
     job = _fresh(job.id)
     assert attempts == [1, 2, 3]
     assert job.state == JobState.FAILED and "LRS unreachable" in job.error
@@ -183,13 +181,10 @@ def test_a_bug_fails_the_job_at_once_with_its_error(hr):
         report_progress(1, 2)
         raise ZeroDivisionError("division by zero")
 
-    registry.register_job("tests.buggy", buggy)
-    try:
+    with registered_job("tests.buggy", buggy):
         job = services.enqueue(kind="tests.buggy", organization=org, created_by=user)
         db.session.commit()
         assert run_job(job.id) == "failed"
-    finally:
-        registry.HANDLERS.pop("tests.buggy")
     job = _fresh(job.id)
     assert job.attempts == 1 and "ZeroDivisionError" in job.error
     assert job.progress_current == 1
@@ -206,13 +201,10 @@ def test_cancel_stops_a_running_job_at_its_next_progress_report(hr):
                                  .values(cancel_requested=True))
             report_progress(i + 1, 5)
 
-    registry.register_job("tests.long", long)
-    try:
+    with registered_job("tests.long", long):
         job = services.enqueue(kind="tests.long", organization=org, created_by=user)
         db.session.commit()
         assert run_job(job.id) == "cancelled"
-    finally:
-        registry.HANDLERS.pop("tests.long")
     job = _fresh(job.id)
     assert job.state == JobState.CANCELLED and job.progress_current == 3
 
