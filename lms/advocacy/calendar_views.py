@@ -56,6 +56,12 @@ def _network_choices() -> list[SelectChoice]:
     return [SelectChoice(n, NETWORK_LABELS[n]) for n in NETWORKS]
 
 
+def _calendar_text(label: Any, description: Any = "") -> TextAreaField:
+    """An optional text of a content item (an angle, a sample post), up to ``TEXT_MAX``."""
+    return TextAreaField(label, validators=[Optional(), Length(max=calendar.TEXT_MAX)],
+                         description=description)
+
+
 class WindowForm(FlaskForm):
     """Where an item goes on the calendar: its window and networks."""
 
@@ -72,18 +78,13 @@ class ItemForm(WindowForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     url = StringField(_l("Address (URL)"), validators=[Optional(), Length(max=2000)],
                       description=_l("Optional for a text to share without a link."))
-    angle = TextAreaField(_l("Suggested angle (French)"),
-                          validators=[Optional(), Length(max=calendar.TEXT_MAX)],
-                          description=_l("An idea for the learner's own words, not a text to "
-                                         "copy."))
-    angle_en = TextAreaField(_l("Suggested angle (English)"),
-                             validators=[Optional(), Length(max=calendar.TEXT_MAX)])
-    sample_post = TextAreaField(_l("Sample post (French)"),
-                                validators=[Optional(), Length(max=calendar.TEXT_MAX)],
-                                description=_l("A starting point; learners are asked to "
-                                               "rewrite it in their own words."))
-    sample_post_en = TextAreaField(_l("Sample post (English)"),
-                                   validators=[Optional(), Length(max=calendar.TEXT_MAX)])
+    angle = _calendar_text(_l("Suggested angle (French)"),
+                           _l("An idea for the learner's own words, not a text to copy."))
+    angle_en = _calendar_text(_l("Suggested angle (English)"))
+    sample_post = _calendar_text(_l("Sample post (French)"),
+                                 _l("A starting point; learners are asked to rewrite it in "
+                                    "their own words."))
+    sample_post_en = _calendar_text(_l("Sample post (English)"))
     campaign_id = SelectField(_l("Campaign"), coerce=str, validators=[Optional()])
     owner_id = SelectField(_l("Owner"), coerce=str, validators=[Optional()])
     submit = SubmitField(_l("Save"))

@@ -27,7 +27,18 @@ from lms.api.base import (
     page_args,
 )
 from lms.api.courses import cohort_in_org, enrollment_json, modules_progress
-from lms.api.openapi import ORG, PAGING, PATHS, SCHEMAS, errors, path_param, ref, returns
+from lms.api.openapi import (
+    ORG,
+    PAGING,
+    PATHS,
+    SCHEMAS,
+    errors,
+    operation,
+    page_of,
+    path_param,
+    ref,
+    returns,
+)
 from lms.core.errors import Conflict, NotFound, ValidationFailed
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import Cohort, Enrollment
@@ -493,101 +504,90 @@ SCHEMAS.update({
 _SESSION_ID = path_param("session_id")
 PATHS.update({
     "/orgs/{org_slug}/cohorts/{cohort_id}/sessions": {
-        "get": {"operationId": "listSessions",
-                "summary": "A cohort's sessions in date order (trainer, HR, admin; a learner "
-                           "of the cohort)",
-                "parameters": [ORG, path_param("cohort_id"), *PAGING],
-                "responses": {"200": returns({"type": "object", "properties": {
-                    "items": {"type": "array", "items": ref("Session")},
-                    "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                    "total": {"type": "integer"}}}), **errors(400, 401, 404)}},
-        "post": {"operationId": "createSession",
-                 "summary": "Schedule a session of a workshop, conference or group training "
-                            "(trainer, admin)",
-                 "parameters": [ORG, path_param("cohort_id")],
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["module_id", "starts_at", "ends_at"],
-                     "properties": {"module_id": {"type": "integer"}, **_SETTINGS},
-                     "description": "a place, a virtual link, or both"}}}},
-                 "responses": {"201": returns(ref("Session")),
-                               **errors(400, 401, 403, 404, 422)}}},
+        "get": operation(
+            "listSessions",
+            "A cohort's sessions in date order (trainer, HR, admin; a learner of the cohort)",
+            [ORG, path_param("cohort_id"), *PAGING],
+            {"200": returns(page_of(ref("Session"))), **errors(400, 401, 404)}),
+        "post": operation(
+            "createSession",
+            "Schedule a session of a workshop, conference or group training (trainer, admin)",
+            [ORG, path_param("cohort_id")],
+            {"201": returns(ref("Session")), **errors(400, 401, 403, 404, 422)},
+            body={"type": "object", "required": ["module_id", "starts_at", "ends_at"],
+                  "properties": {"module_id": {"type": "integer"}, **_SETTINGS},
+                  "description": "a place, a virtual link, or both"})},
     "/orgs/{org_slug}/sessions/{session_id}": {
-        "get": {"operationId": "getSession",
-                "summary": "A session with seats taken, waiting list and pending requests",
-                "parameters": [ORG, _SESSION_ID],
-                "responses": {"200": returns(ref("Session")), **errors(401, 404)}},
-        "patch": {"operationId": "updateSession",
-                  "summary": "Move or edit a session (trainer, admin); registrations stay, a "
-                             "larger capacity promotes the waiting list in order; 409 when "
-                             "attendance was taken on a half-day the new times leave out",
-                  "parameters": [ORG, _SESSION_ID],
-                  "requestBody": {"required": True, "content": {"application/json": {
-                      "schema": {"type": "object", "properties": _SETTINGS,
-                                 "additionalProperties": False}}}},
-                  "responses": {"200": returns(ref("Session")),
-                                **errors(400, 401, 403, 404, 409, 422)}}},
+        "get": operation("getSession",
+                         "A session with seats taken, waiting list and pending requests",
+                         [ORG, _SESSION_ID], {"200": returns(ref("Session")), **errors(401, 404)}),
+        "patch": operation(
+            "updateSession",
+            "Move or edit a session (trainer, admin); registrations stay, a larger capacity "
+            "promotes the waiting list in order; 409 when attendance was taken on a half-day "
+            "the new times leave out",
+            [ORG, _SESSION_ID],
+            {"200": returns(ref("Session")), **errors(400, 401, 403, 404, 409, 422)},
+            body={"type": "object", "properties": _SETTINGS, "additionalProperties": False})},
     "/orgs/{org_slug}/sessions/{session_id}/registrations": {
-        "get": {"operationId": "listRegistrations",
-                "summary": "A session's registrations in order (trainer, HR, admin); a "
-                           "learner gets only their own",
-                "parameters": [ORG, _SESSION_ID],
-                "responses": {"200": returns({"type": "object", "properties": {
-                    "items": {"type": "array", "items": ref("Registration")}}}),
-                    **errors(401, 404)}},
-        "post": {"operationId": "createRegistration",
-                 "summary": "Register: trainers and admins give enrollment_id; a learner "
-                            "registers themselves before the session starts. Status "
-                            "registered, waitlisted when full, or pending_approval when the "
-                            "program needs the manager's approval (the manager is e-mailed)",
-                 "parameters": [ORG, _SESSION_ID],
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "properties": {"enrollment_id": {
-                         "type": "string", "description": "required for staff"}}}}}},
-                 "responses": {"201": returns(ref("Registration")),
-                               **errors(400, 401, 403, 404, 409, 422)}}},
-    "/orgs/{org_slug}/sessions/{session_id}/registrations/{registration_id}": {"delete": {
-        "operationId": "deleteRegistration",
-        "summary": "Cancel a registration (trainer, admin; a learner their own before the "
-                   "session starts); the first learner on the waiting list takes the seat",
-        "parameters": [ORG, _SESSION_ID, path_param("registration_id")],
-        "responses": {"200": returns({"type": "object", "properties": {
+        "get": operation(
+            "listRegistrations",
+            "A session's registrations in order (trainer, HR, admin); a learner gets only "
+            "their own",
+            [ORG, _SESSION_ID],
+            {"200": returns({"type": "object", "properties": {
+                "items": {"type": "array", "items": ref("Registration")}}}), **errors(401, 404)}),
+        "post": operation(
+            "createRegistration",
+            "Register: trainers and admins give enrollment_id; a learner registers themselves "
+            "before the session starts. Status registered, waitlisted when full, or "
+            "pending_approval when the program needs the manager's approval (the manager is "
+            "e-mailed)",
+            [ORG, _SESSION_ID],
+            {"201": returns(ref("Registration")), **errors(400, 401, 403, 404, 409, 422)},
+            body={"type": "object", "properties": {"enrollment_id": {
+                "type": "string", "description": "required for staff"}}})},
+    "/orgs/{org_slug}/sessions/{session_id}/registrations/{registration_id}": {"delete": operation(
+        "deleteRegistration",
+        "Cancel a registration (trainer, admin; a learner their own before the session "
+        "starts); the first learner on the waiting list takes the seat",
+        [ORG, _SESSION_ID, path_param("registration_id")],
+        {"200": returns({"type": "object", "properties": {
             "cancelled": {"type": "integer"},
             "promoted": {"oneOf": [ref("Registration"), {"type": "null"}]}}}),
-            **errors(401, 403, 404, 409)}}},
+         **errors(401, 403, 404, 409)})},
     "/orgs/{org_slug}/sessions/{session_id}/attendance": {
-        "get": {"operationId": "getAttendance",
-                "summary": "Attendance per learner and half-day: status, time signed, source "
-                           "(trainer, HR, admin)",
-                "parameters": [ORG, _SESSION_ID],
-                "responses": {"200": returns(ref("AttendanceSheet")), **errors(401, 403, 404)}},
-        "put": {"operationId": "putAttendance",
-                "summary": "Record marks (trainer, admin): all checked first, then written in "
-                           "one transaction; a bad mark and nothing is written (422, "
-                           "fields[\"marks[i]\"] for each). A first presence records xAPI "
-                           "\"attended\"; correcting it voids that statement",
-                "parameters": [ORG, _SESSION_ID],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["marks"], "properties": {"marks": {
-                        "type": "array", "minItems": 1, "maxItems": MAX_MARKS,
-                        "items": {"type": "object", "required": [
-                            "enrollment_id", "day", "half", "status"], "properties": {
-                            "enrollment_id": {"type": "string"},
-                            "day": {"type": "string", "format": "date"},
-                            "half": {"type": "string", "enum": ["am", "pm"]},
-                            "status": {"type": "string",
-                                       "enum": ["present", "absent", "excused"]}}}}}}}}},
-                "responses": {"200": returns(ref("AttendanceSheet")),
-                              **errors(400, 401, 403, 404, 409, 422)}}},
-    "/orgs/{org_slug}/cohorts/{cohort_id}/enrolments/{enrollment_id}": {"get": {
-        "operationId": "getEnrolment",
-        "summary": "One enrolment with its module progress and registrations (trainer, HR, "
-                   "admin)",
-        "parameters": [ORG, path_param("cohort_id"), path_param("enrollment_id", "string")],
-        "responses": {"200": returns(ref("EnrolmentDetail")), **errors(401, 403, 404)}}},
-    "/orgs/{org_slug}/cohorts/{cohort_id}/enrolments/{enrollment_id}/withdraw": {"post": {
-        "operationId": "withdrawEnrolment",
-        "summary": "Withdraw a learner (trainer, admin): history kept, seats in sessions yet "
-                   "to come freed for the waiting list; 409 when already withdrawn",
-        "parameters": [ORG, path_param("cohort_id"), path_param("enrollment_id", "string")],
-        "responses": {"200": returns(ref("EnrolmentDetail")), **errors(401, 403, 404, 409)}}},
+        "get": operation(
+            "getAttendance",
+            "Attendance per learner and half-day: status, time signed, source (trainer, HR, "
+            "admin)",
+            [ORG, _SESSION_ID], {"200": returns(ref("AttendanceSheet")), **errors(401, 403, 404)}),
+        "put": operation(
+            "putAttendance",
+            "Record marks (trainer, admin): all checked first, then written in one "
+            "transaction; a bad mark and nothing is written (422, fields[\"marks[i]\"] for "
+            "each). A first presence records xAPI \"attended\"; correcting it voids that "
+            "statement",
+            [ORG, _SESSION_ID],
+            {"200": returns(ref("AttendanceSheet")), **errors(400, 401, 403, 404, 409, 422)},
+            body={"type": "object", "required": ["marks"], "properties": {"marks": {
+                "type": "array", "minItems": 1, "maxItems": MAX_MARKS,
+                "items": {"type": "object", "required": [
+                    "enrollment_id", "day", "half", "status"], "properties": {
+                    "enrollment_id": {"type": "string"},
+                    "day": {"type": "string", "format": "date"},
+                    "half": {"type": "string", "enum": ["am", "pm"]},
+                    "status": {"type": "string",
+                               "enum": ["present", "absent", "excused"]}}}}}})},
+    "/orgs/{org_slug}/cohorts/{cohort_id}/enrolments/{enrollment_id}": {"get": operation(
+        "getEnrolment",
+        "One enrolment with its module progress and registrations (trainer, HR, admin)",
+        [ORG, path_param("cohort_id"), path_param("enrollment_id", "string")],
+        {"200": returns(ref("EnrolmentDetail")), **errors(401, 403, 404)})},
+    "/orgs/{org_slug}/cohorts/{cohort_id}/enrolments/{enrollment_id}/withdraw": {"post": operation(
+        "withdrawEnrolment",
+        "Withdraw a learner (trainer, admin): history kept, seats in sessions yet to come "
+        "freed for the waiting list; 409 when already withdrawn",
+        [ORG, path_param("cohort_id"), path_param("enrollment_id", "string")],
+        {"200": returns(ref("EnrolmentDetail")), **errors(401, 403, 404, 409)})},
 })

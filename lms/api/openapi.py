@@ -60,6 +60,26 @@ def path_param(name: str, kind: str = "integer") -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
 
 
+def operation(operation_id: str, summary: str, parameters: list[dict[str, Any]],
+              responses: dict[str, Any], *, body: dict[str, Any] | None = None,
+              description: str | None = None) -> dict[str, Any]:
+    """One operation of a path; ``body`` is the schema of its required JSON request body."""
+    op: dict[str, Any] = {"operationId": operation_id, "summary": summary,
+                          "parameters": parameters, "responses": responses}
+    if description is not None:
+        op["description"] = description
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+def page_of(item: dict[str, Any]) -> dict[str, Any]:
+    """A page of a list (lms/api/base.py ``paged``): its ``items`` and where it stands."""
+    return {"type": "object", "properties": {
+        "items": {"type": "array", "items": item}, "page": {"type": "integer"},
+        "per_page": {"type": "integer"}, "total": {"type": "integer"}}}
+
+
 # Page-by-page lists (lms/api/base.py page_args).
 PAGING = [{"name": "page", "in": "query",
            "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000}},
@@ -84,120 +104,81 @@ SKILL_PROFILE = {"type": "object", "properties": {
     "gaps": {"type": "array", "items": {"type": "object"}}}}
 
 PATHS: dict[str, Any] = {
-    "/me": {"get": {"operationId": "getMe",
-                    "summary": "The authenticated user and their memberships",
-                    "responses": {"200": returns({"type": "object"}), **errors(401)}}},
+    "/me": {"get": operation("getMe", "The authenticated user and their memberships", [],
+                             {"200": returns({"type": "object"}), **errors(401)})},
     "/orgs/{org_slug}/members": {
-        "get": {"operationId": "listMembers", "summary": "List members (trainer, HR, admin)",
-                "parameters": [ORG,
-                               *PAGING],
-                "responses": {"200": returns({"type": "object", "properties": {
-                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Member"}},
-                    "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                    "total": {"type": "integer"}}}), **errors(400, 401, 403, 404)}},
-        "post": {"operationId": "provisionMember",
-                 "summary": "Create or update a member by e-mail (idempotent; HR, admin)",
-                 "description": "HR may grant learner, trainer and hr, and may not change an "
-                                "admin; only an admin grants admin. The last admin cannot be "
-                                "demoted (409).",
-                 "parameters": [ORG],
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["email", "role"],
-                     "properties": {"email": {"type": "string"}, "role": {"type": "string"},
-                                    "display_name": {"type": "string"},
-                                    "team": {"type": "string"}, "job_family": {"type": "string"},
-                                    "locale": {"type": "string", "enum": ["en", "fr"]},
-                                    "manager_email": {
-                                        "type": ["string", "null"],
-                                        "description": "The manager's e-mail (a member); "
-                                                       "null or \"\" for none; absent: "
-                                                       "unchanged"},
-                                    "champion": {
-                                        "type": ["boolean", "null"],
-                                        "description": "Make the member their team's "
-                                                       "champion (needs a team); absent or "
-                                                       "null: unchanged"}}}}}},
-                 "responses": {"200": returns({"$ref": "#/components/schemas/Member"}, "updated"),
-                               "201": returns({"$ref": "#/components/schemas/Member"}, "created"),
-                               **errors(400, 401, 403, 404, 409, 422)}},
+        "get": operation("listMembers", "List members (trainer, HR, admin)", [ORG, *PAGING],
+                         {"200": returns(page_of(ref("Member"))),
+                          **errors(400, 401, 403, 404)}),
+        "post": operation(
+            "provisionMember", "Create or update a member by e-mail (idempotent; HR, admin)",
+            [ORG], {"200": returns(ref("Member"), "updated"),
+                    "201": returns(ref("Member"), "created"),
+                    **errors(400, 401, 403, 404, 409, 422)},
+            description="HR may grant learner, trainer and hr, and may not change an admin; "
+                        "only an admin grants admin. The last admin cannot be demoted (409).",
+            body={"type": "object", "required": ["email", "role"], "properties": {
+                "email": {"type": "string"}, "role": {"type": "string"},
+                "display_name": {"type": "string"},
+                "team": {"type": "string"}, "job_family": {"type": "string"},
+                "locale": {"type": "string", "enum": ["en", "fr"]},
+                "manager_email": {
+                    "type": ["string", "null"],
+                    "description": "The manager's e-mail (a member); null or \"\" for none; "
+                                   "absent: unchanged"},
+                "champion": {
+                    "type": ["boolean", "null"],
+                    "description": "Make the member their team's champion (needs a team); "
+                                   "absent or null: unchanged"}}}),
     },
     "/orgs/{org_slug}/members/{member_id}": {
-        "get": {"operationId": "getMember", "summary": "One member (trainer, HR, admin)",
-                "parameters": [ORG, MEMBER_ID],
-                "responses": {"200": returns({"$ref": "#/components/schemas/Member"}),
-                              **errors(401, 403, 404)}},
-        "delete": {"operationId": "deleteMember",
-                   "summary": "Remove a member from the organization (admin); the account stays",
-                   "parameters": [ORG, MEMBER_ID],
-                   "responses": {"204": {"description": "removed"},
-                                 **errors(401, 403, 404, 409)}},
+        "get": operation("getMember", "One member (trainer, HR, admin)", [ORG, MEMBER_ID],
+                         {"200": returns(ref("Member")), **errors(401, 403, 404)}),
+        "delete": operation(
+            "deleteMember", "Remove a member from the organization (admin); the account stays",
+            [ORG, MEMBER_ID], {"204": {"description": "removed"}, **errors(401, 403, 404, 409)}),
     },
     # Skill mapping (lms/api/assessments.py); answers never reveal the keyed best answer.
-    "/orgs/{org_slug}/questionnaires": {
-        "get": {"operationId": "listQuestionnaires",
-                "summary": "Skill-mapping questionnaires offered in the organization",
-                "parameters": [ORG],
-                "responses": {"200": returns({"type": "object"}), **errors(401, 404)}}},
-    "/orgs/{org_slug}/questionnaires/{key}/attempts": {
-        "post": {"operationId": "startAttempt",
-                 "summary": "Start an attempt (201) or resume the open draft (200)",
-                 "parameters": [ORG, {"name": "key", "in": "path", "required": True,
-                                      "schema": {"type": "string"}}],
-                 "responses": {"200": returns({"$ref": "#/components/schemas/Attempt"}),
-                               "201": returns({"$ref": "#/components/schemas/Attempt"}),
-                               **errors(401, 404)}}},
-    "/orgs/{org_slug}/attempts/{attempt_id}": {
-        "get": {"operationId": "getAttempt",
-                "summary": "One attempt (its owner; trainers, HR and admins)",
-                "parameters": [ORG, ATTEMPT_ID],
-                "responses": {"200": returns({"$ref": "#/components/schemas/Attempt"}),
-                              **errors(401, 404)}}},
-    "/orgs/{org_slug}/attempts/{attempt_id}/answers": {
-        "post": {"operationId": "answerAttempt",
-                 "summary": "Answer the questions asked now (several screens at once allowed)",
-                 "description": "Body: {\"answers\": {question key: answer}}. can_do answers: "
-                                "never, with_help, alone, teach; frequency: never, rarely, "
-                                "monthly, weekly, daily; single_choice: an option key; "
-                                "multiple_choice: a list of option keys. All or nothing: "
-                                "422 names each bad answer in fields; 409 once submitted.",
-                 "parameters": [ORG, ATTEMPT_ID],
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["answers"],
-                     "properties": {"answers": {"type": "object"}}}}}},
-                 "responses": {"200": returns({"$ref": "#/components/schemas/Attempt"}),
-                               **errors(400, 401, 404, 409, 422)}}},
-    "/orgs/{org_slug}/attempts/{attempt_id}/submit": {
-        "post": {"operationId": "submitAttempt",
-                 "summary": "Submit a finished attempt (once); answers the skill profile",
-                 "parameters": [ORG, ATTEMPT_ID],
-                 "responses": {"200": returns({"$ref": "#/components/schemas/SkillProfile"}),
-                               **errors(401, 404, 409, 422)}}},
-    "/orgs/{org_slug}/attempts/{attempt_id}/results": {
-        "get": {"operationId": "getAttemptResults",
-                "summary": "Results of a submitted attempt (owner; trainers, HR and admins)",
-                "parameters": [ORG, ATTEMPT_ID],
-                "responses": {"200": returns({"$ref": "#/components/schemas/SkillProfile"}),
-                              **errors(401, 404, 409)}}},
-    "/orgs/{org_slug}/members/{member_id}/skills": {
-        "get": {"operationId": "getMemberSkills",
-                "summary": "A member's skill profile and history (themselves; trainers, HR, "
-                           "admins)",
-                "parameters": [ORG, MEMBER_ID],
-                "responses": {"200": returns({"$ref": "#/components/schemas/SkillProfile"}),
-                              **errors(401, 404)}}},
-    "/orgs/{org_slug}/skill-map": {
-        "get": {"operationId": "getSkillMap",
-                "summary": "A page of learners' levels per competency (trainer, HR, admin)",
-                "description": "Learners by name, answered or not, `per_page` at a time "
-                               "(default 50); `total`, `answered` and the averages cover "
-                               "everyone selected. A page past the end has no items.",
-                "parameters": [ORG, {"name": "team", "in": "query", "schema": {"type": "string"}},
-                               {"name": "job_family", "in": "query",
-                                "schema": {"type": "string"}},
-                               {"name": "cohort", "in": "query", "schema": {"type": "integer"},
-                                "description": "Only the learners enrolled in this cohort"},
-                               *PAGING],
-                "responses": {"200": returns(ref("SkillMap")), **errors(400, 401, 403, 404)}}},
+    "/orgs/{org_slug}/questionnaires": {"get": operation(
+        "listQuestionnaires", "Skill-mapping questionnaires offered in the organization", [ORG],
+        {"200": returns({"type": "object"}), **errors(401, 404)})},
+    "/orgs/{org_slug}/questionnaires/{key}/attempts": {"post": operation(
+        "startAttempt", "Start an attempt (201) or resume the open draft (200)",
+        [ORG, path_param("key", "string")],
+        {"200": returns(ref("Attempt")), "201": returns(ref("Attempt")), **errors(401, 404)})},
+    "/orgs/{org_slug}/attempts/{attempt_id}": {"get": operation(
+        "getAttempt", "One attempt (its owner; trainers, HR and admins)", [ORG, ATTEMPT_ID],
+        {"200": returns(ref("Attempt")), **errors(401, 404)})},
+    "/orgs/{org_slug}/attempts/{attempt_id}/answers": {"post": operation(
+        "answerAttempt", "Answer the questions asked now (several screens at once allowed)",
+        [ORG, ATTEMPT_ID], {"200": returns(ref("Attempt")), **errors(400, 401, 404, 409, 422)},
+        description="Body: {\"answers\": {question key: answer}}. can_do answers: never, "
+                    "with_help, alone, teach; frequency: never, rarely, monthly, weekly, daily; "
+                    "single_choice: an option key; multiple_choice: a list of option keys. All "
+                    "or nothing: 422 names each bad answer in fields; 409 once submitted.",
+        body={"type": "object", "required": ["answers"],
+              "properties": {"answers": {"type": "object"}}})},
+    "/orgs/{org_slug}/attempts/{attempt_id}/submit": {"post": operation(
+        "submitAttempt", "Submit a finished attempt (once); answers the skill profile",
+        [ORG, ATTEMPT_ID], {"200": returns(ref("SkillProfile")), **errors(401, 404, 409, 422)})},
+    "/orgs/{org_slug}/attempts/{attempt_id}/results": {"get": operation(
+        "getAttemptResults", "Results of a submitted attempt (owner; trainers, HR and admins)",
+        [ORG, ATTEMPT_ID], {"200": returns(ref("SkillProfile")), **errors(401, 404, 409)})},
+    "/orgs/{org_slug}/members/{member_id}/skills": {"get": operation(
+        "getMemberSkills",
+        "A member's skill profile and history (themselves; trainers, HR, admins)",
+        [ORG, MEMBER_ID], {"200": returns(ref("SkillProfile")), **errors(401, 404)})},
+    "/orgs/{org_slug}/skill-map": {"get": operation(
+        "getSkillMap", "A page of learners' levels per competency (trainer, HR, admin)",
+        [ORG, {"name": "team", "in": "query", "schema": {"type": "string"}},
+         {"name": "job_family", "in": "query", "schema": {"type": "string"}},
+         {"name": "cohort", "in": "query", "schema": {"type": "integer"},
+          "description": "Only the learners enrolled in this cohort"},
+         *PAGING],
+        {"200": returns(ref("SkillMap")), **errors(400, 401, 403, 404)},
+        description="Learners by name, answered or not, `per_page` at a time (default 50); "
+                    "`total`, `answered` and the averages cover everyone selected. A page "
+                    "past the end has no items.")},
 }
 
 LEVELS = {"type": ["object", "null"], "additionalProperties": {"type": "integer"},

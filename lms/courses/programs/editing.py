@@ -33,7 +33,7 @@ from lms.courses.elearning.models import LessonView, QuizAttempt
 from lms.courses.exercises.models import ExerciseSubmission
 from lms.courses.programs import definitions as defs
 from lms.courses.programs.models import Lesson, Module, Quiz, QuizQuestion
-from lms.courses.programs.services import reorder
+from lms.courses.programs.services import free_key, reorder
 from lms.courses.sessions.models import Attendance, TrainingSession
 from lms.courses.signals import module_deletion
 from lms.extensions import db
@@ -152,11 +152,8 @@ def add_quiz(*, module: Module, title: Texts, pass_mark: int | None,
     errors.update(check_question(question, language))
     if errors:
         raise ValidationFailed(_("The quiz was not added."), fields=errors)
-    keys = {q.key for q in module.quizzes}
-    n = len(module.quizzes) + 1
-    while f"quiz-{n}" in keys:
-        n += 1
-    quiz = Quiz(key=f"quiz-{n}", position=len(module.quizzes) + 1, title=_clean(title),
+    key = free_key("quiz-", (q.key for q in module.quizzes), len(module.quizzes))
+    quiz = Quiz(key=key, position=len(module.quizzes) + 1, title=_clean(title),
                 pass_mark=pass_mark)
     quiz.questions.append(QuizQuestion(key="q1", position=1, text=_clean(question.text),
                                        feedback=_clean(question.feedback) or None,
@@ -192,11 +189,8 @@ def add_question(*, quiz: Quiz, data: QuestionInput) -> QuizQuestion:
     errors = check_question(data, quiz.module.program.language)
     if errors:
         raise ValidationFailed(_("The question was not added."), fields=errors)
-    keys = {q.key for q in quiz.questions}
-    n = len(quiz.questions) + 1
-    while f"q{n}" in keys:
-        n += 1
-    question = QuizQuestion(key=f"q{n}", position=len(quiz.questions) + 1,
+    key = free_key("q", (q.key for q in quiz.questions), len(quiz.questions))
+    question = QuizQuestion(key=key, position=len(quiz.questions) + 1,
                             text=_clean(data.text), feedback=_clean(data.feedback) or None,
                             options=_options(data))
     quiz.questions.append(question)
@@ -305,41 +299,36 @@ def module_impact(module: Module) -> Impact:
         blocker=blocker)
 
 
-def _traces(model: type[LessonView] | type[QuizAttempt], column: Any, ident: int
-            ) -> tuple[int, int]:
-    """Learners (not withdrawn) with rows of ``model`` about ``ident``, and all its rows."""
+def _content_impact(item: Lesson | Quiz, rule: str, siblings: Sequence[object],
+                    column: Any, traced: str, blocker: str) -> Impact:
+    """What deleting a lesson or a quiz loses: the learners (not withdrawn) with rows about it
+    in ``column``'s table and those rows (the Impact field ``traced``). ``blocker`` holds when
+    the module is completed by ``rule`` and ``item`` is the last of ``siblings`` it reads.
+    """
+    model = column.class_
     learners = _count(select(func.count(distinct(model.enrollment_id)))
                       .join(Enrollment, Enrollment.id == model.enrollment_id)
-                      .where(column == ident, Enrollment.status != WITHDRAWN))
-    return learners, _count(select(func.count()).select_from(model).where(column == ident))
-
-
-def _last_for_rule(module: Module, rule: str, items: Sequence[object], blocker: str
-                   ) -> str | None:
-    """``blocker`` if ``module`` is completed by ``rule`` and the item to delete is the last of
-    ``items`` that the rule reads (the module could no longer be completed), else None.
-    """
-    return blocker if module.completion.get("type") == rule and len(items) <= 1 else None
+                      .where(column == item.id, Enrollment.status != WITHDRAWN))
+    rows: dict[str, Any] = {
+        traced: _count(select(func.count()).select_from(model).where(column == item.id))}
+    last = item.module.completion.get("type") == rule and len(siblings) <= 1
+    return Impact(learners=learners, blocker=blocker if last else None, **rows)
 
 
 def lesson_impact(lesson: Lesson) -> Impact:
     """What deleting ``lesson`` loses: the learners' reads of it."""
-    blocker = _last_for_rule(
-        lesson.module, "lessons_viewed", lesson.module.lessons,
+    return _content_impact(
+        lesson, "lessons_viewed", lesson.module.lessons, LessonView.lesson_id, "lesson_views",
         _("This module is completed by reading its lessons and this is its only lesson: add "
           "another lesson or change the module's completion rule first."))
-    readers, views = _traces(LessonView, LessonView.lesson_id, lesson.id)
-    return Impact(learners=readers, lesson_views=views, blocker=blocker)
 
 
 def quiz_impact(quiz: Quiz) -> Impact:
     """What deleting ``quiz`` loses: the learners' attempts at it."""
-    blocker = _last_for_rule(
-        quiz.module, "quiz_passed", quiz.module.quizzes,
+    return _content_impact(
+        quiz, "quiz_passed", quiz.module.quizzes, QuizAttempt.quiz_id, "quiz_attempts",
         _("This module is completed by passing its quiz and this is its only quiz: "
           "change the module's completion rule first."))
-    takers, attempts = _traces(QuizAttempt, QuizAttempt.quiz_id, quiz.id)
-    return Impact(learners=takers, quiz_attempts=attempts, blocker=blocker)
 
 
 def question_impact(question: QuizQuestion) -> Impact:

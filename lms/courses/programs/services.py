@@ -253,6 +253,17 @@ def move_module(*, module: Module, direction: str) -> None:
     db.session.expire(module.program, ["modules"])
 
 
+def free_key(prefix: str, taken: Iterable[str], count: int) -> str:
+    """A new item's key: ``<prefix><n>`` (64 characters at most) with ``n`` from ``count + 1``
+    up, the first not in ``taken`` (keys name items in the program's file and its statements).
+    """
+    used = set(taken)
+    n = count + 1
+    while f"{prefix}{n}"[:64] in used:
+        n += 1
+    return f"{prefix}{n}"[:64]
+
+
 def add_module(*, program: Program, kind: str, title: str) -> Module:
     """Append a module with a default completion rule for its kind.
 
@@ -269,15 +280,12 @@ def add_module(*, program: Program, kind: str, title: str) -> Module:
         {"type": "lessons_viewed"} if kind == "elearning" else
         {"type": "followups_held", "count": 1} if kind == "coaching" else
         {"type": "exercise_approved"})
-    keys = {m.key for m in program.modules}
-    n = len(program.modules) + 1
-    while f"module-{n}" in keys:
-        n += 1
-    module = Module(program=program, key=f"module-{n}", position=len(program.modules) + 1,
+    key = free_key("module-", (m.key for m in program.modules), len(program.modules))
+    module = Module(program=program, key=key, position=len(program.modules) + 1,
                     kind=kind, title={program.language: title.strip()}, description={},
                     required=True, prerequisites=[], competencies=[], completion=rule)
     if kind == "elearning":
-        module.lessons.append(Lesson(key=f"module-{n}-lesson-1", position=1,
+        module.lessons.append(Lesson(key=f"{key}-lesson-1", position=1,
                                      title={program.language: title.strip()},
                                      body={program.language: ""}))
     db.session.add(module)
@@ -317,11 +325,10 @@ def add_lesson(*, module: Module, title: str) -> Lesson:
                                fields={"module": _l("Not an e-learning module.")})
     if not (title or "").strip():
         raise ValidationFailed(_l("Give the lesson a title."), fields={"title": _l("Required.")})
-    taken = {lesson.key for m in module.program.modules for lesson in m.lessons}
-    n = len(module.lessons) + 1
-    while f"{module.key}-lesson-{n}"[:64] in taken:
-        n += 1
-    lesson = Lesson(key=f"{module.key}-lesson-{n}"[:64], position=len(module.lessons) + 1,
+    key = free_key(f"{module.key}-lesson-",
+                   (lesson.key for m in module.program.modules for lesson in m.lessons),
+                   len(module.lessons))
+    lesson = Lesson(key=key, position=len(module.lessons) + 1,
                     title={module.program.language: title.strip()},
                     body={module.program.language: ""})
     module.lessons.append(lesson)
