@@ -41,10 +41,37 @@ class SsoPolicy:
         """The administrator who keeps a password when SSO is required."""
         return relationship(User)
 
+    @declared_attr
+    def domains(cls: Any) -> Mapped[list[SsoDomain]]:
+        """The allowed e-mail domains' rows (``OidcDomain`` for ``OidcSettings``…)."""
+        domain = cls.__name__.replace("Settings", "Domain")
+        return relationship(domain, back_populates="settings", cascade="all, delete-orphan",
+                            order_by=f"{domain}.domain")
+
     @property
     def domain_names(self) -> list[str]:
         """The allowed e-mail domains."""
-        return [d.domain for d in getattr(self, "domains", [])]
+        return [d.domain for d in self.domains]
+
+
+class SsoDomain:
+    """What the e-mail domains of both protocols share: a domain (in one organization's
+    settings only) and its settings (table ``identity_oidc_domains`` → ``identity_oidc_settings``).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+
+    @declared_attr
+    def settings_id(cls: Any) -> Mapped[int]:
+        """The settings (OpenID Connect or SAML) the domain signs in through."""
+        table = cls.__tablename__.replace("_domains", "_settings")
+        return mapped_column(ForeignKey(f"{table}.id", ondelete="CASCADE"), index=True)
+
+    @declared_attr
+    def settings(cls: Any) -> Mapped[SsoPolicy]:
+        """The settings the domain belongs to (``OidcSettings`` for ``OidcDomain``…)."""
+        return relationship(cls.__name__.replace("Domain", "Settings"), back_populates="domains")
 
 
 class OidcSettings(TimestampMixin, SsoPolicy, Base):
@@ -64,21 +91,11 @@ class OidcSettings(TimestampMixin, SsoPolicy, Base):
     # The claim whose value becomes the member's team (e.g. "department"); None: teams untouched.
     team_claim: Mapped[str | None] = mapped_column(String(100))
 
-    domains: Mapped[list[OidcDomain]] = relationship(
-        back_populates="settings", cascade="all, delete-orphan", order_by="OidcDomain.domain")
 
-
-class OidcDomain(Base):
+class OidcDomain(SsoDomain, Base):
     """An e-mail domain whose people sign in through one organization's provider (only one)."""
 
     __tablename__ = "identity_oidc_domains"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    settings_id: Mapped[int] = mapped_column(
-        ForeignKey("identity_oidc_settings.id", ondelete="CASCADE"), index=True)
-    domain: Mapped[str] = mapped_column(String(253), unique=True)
-
-    settings: Mapped[OidcSettings] = relationship(back_populates="domains")
 
 
 class OidcRequest(TimestampMixin, Base):
@@ -123,21 +140,11 @@ class SamlSettings(TimestampMixin, SsoPolicy, Base):
                                                   server_default="groups")
     team_attribute: Mapped[str | None] = mapped_column(String(200))
 
-    domains: Mapped[list[SamlDomain]] = relationship(
-        back_populates="settings", cascade="all, delete-orphan", order_by="SamlDomain.domain")
 
-
-class SamlDomain(Base):
+class SamlDomain(SsoDomain, Base):
     """An e-mail domain whose people sign in through one organization's SAML IdP."""
 
     __tablename__ = "identity_saml_domains"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    settings_id: Mapped[int] = mapped_column(
-        ForeignKey("identity_saml_settings.id", ondelete="CASCADE"), index=True)
-    domain: Mapped[str] = mapped_column(String(253), unique=True)
-
-    settings: Mapped[SamlSettings] = relationship(back_populates="domains")
 
 
 class SamlRequest(TimestampMixin, Base):
