@@ -261,10 +261,21 @@ def _new_user(email: str, display_name: str | None, locale: str | None) -> User:
     """
     _check_locale(locale)
     _check_length(display_name, "display_name", 200)
-    user = User(email=email, display_name=(display_name or email.split("@")[0]).strip(),
-                locale=locale)
+    user = User(**_new_user_values(email, display_name, locale))
     db.session.add(user)
     return user
+
+
+def _new_user_values(email: str, display_name: str | None, locale: str | None
+                     ) -> dict[str, Any]:
+    """A new person's columns: their name defaults to their e-mail's local part."""
+    return {"email": email, "display_name": (display_name or email.split("@")[0]).strip(),
+            "locale": locale}
+
+
+def _stripped(text: str | None) -> str | None:
+    """``text`` without surrounding spaces, None when nothing is left (or nothing given)."""
+    return (text.strip() or None) if text is not None else None
 
 
 def set_password(user: User, password: str, *, check: bool = True) -> None:
@@ -314,9 +325,9 @@ def _set_membership(organization: Organization, user: User, membership: Membersh
         _keep_an_admin(membership)
     membership.role = role
     if team is not None:
-        membership.team = team.strip() or None
+        membership.team = _stripped(team)
     if job_family is not None:
-        membership.job_family = job_family.strip() or None
+        membership.job_family = _stripped(job_family)
     return membership
 
 
@@ -453,17 +464,12 @@ def import_member(*, organization: Organization, email: str, role: str | Role,
                                 known=known).created
     # Nobody has this address: provision_member's checks for a new person, in its order.
     role, email = _checked_member_fields(role, email, locale, display_name, team, job_family)
-    team = (team.strip() or None) if team is not None else None
-    if champion and not team:
-        _champion_without_team()
-    if granted_by is not None:
-        check_can_grant(granted_by, role, None)
+    _check_grant(granted_by, role, None, team, champion)
     now = utcnow()
     known.new[email] = (
-        {"email": email, "display_name": (display_name or email.split("@")[0]).strip(),
-         "locale": locale, "active": True, "named_in_results": False, "created_at": now},
-        {"role": role, "team": team,
-         "job_family": (job_family.strip() or None) if job_family is not None else None,
+        {**_new_user_values(email, display_name, locale), "active": True,
+         "named_in_results": False, "created_at": now},
+        {"role": role, "team": _stripped(team), "job_family": _stripped(job_family),
          "active": True, "champion": bool(champion), "created_at": now})
     return True
 
@@ -482,6 +488,20 @@ def _checked_member_fields(role: str | Role, email: str, locale: str | None,
     _check_length(team, "team", 120)
     _check_length(job_family, "job_family", 64)
     return role, email
+
+
+def _check_grant(granted_by: Membership | None, role: Role, current: Membership | None,
+                 team: str | None, champion: bool | None) -> None:
+    """Whether ``granted_by`` may make ``current`` (None: someone new) a ``role``, and a
+    champion has a team (``team`` given, else the one they have).
+
+    :raise ValidationFailed: a champion without a team.
+    :raise Forbidden: ``granted_by`` may not grant ``role`` or change this member's role.
+    """
+    if champion and not (_stripped(team) if team is not None else current and current.team):
+        _champion_without_team()
+    if granted_by is not None:
+        check_can_grant(granted_by, role, current)
 
 
 def provision_member(*, organization: Organization, email: str, role: str | Role,
@@ -511,11 +531,7 @@ def provision_member(*, organization: Organization, email: str, role: str | Role
     user = known.find(email) if known is not None else find_user(email)
     current = next((m for m in user.memberships if m.organization_id == organization.id),
                    None) if user else None
-    if champion and not ((team.strip() if team is not None else current and current.team)
-                         or None):
-        _champion_without_team()
-    if granted_by is not None:
-        check_can_grant(granted_by, role, current)
+    _check_grant(granted_by, role, current, team, champion)
     if user is None:
         # Without a password: they log in after an invitation (no hash to compute here).
         user = _new_user(email, display_name, locale)
