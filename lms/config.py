@@ -9,10 +9,15 @@ from typing import Any
 
 from flask import Flask
 
+from lms.core.replica import REPLICA, replica_engine_options
+
 DEFAULTS: dict[str, Any] = {
     # Public URL of this instance: used in e-mails, xAPI activity IRIs and certificate QR codes.
     "BASE_URL": "http://127.0.0.1:5000",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # A read replica of the PostgreSQL primary (its URL): the HR dashboards and their exports
+    # read from it (lms/core/replica.py); None: everything reads from the primary.
+    "READ_REPLICA_URL": None,
     "LANGUAGES": ["en", "fr"],
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "UTC",
@@ -169,6 +174,11 @@ def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")
     _pool_options(app)
+    if app.config.get("READ_REPLICA_URL"):
+        app.config["SQLALCHEMY_BINDS"] = {
+            **(app.config.get("SQLALCHEMY_BINDS") or {}),
+            REPLICA: replica_engine_options(str(app.config["READ_REPLICA_URL"]),
+                                            app.config["SQLALCHEMY_ENGINE_OPTIONS"])}
     if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
         # SQLite allows one writer: wait for the lock instead of failing at once.
         opts = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])

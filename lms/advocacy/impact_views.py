@@ -18,6 +18,7 @@ from lms.advocacy.views import KIND_LABELS, METRIC_LABELS, NETWORK_LABELS, _csv
 from lms.core import charts
 from lms.core.formatting import number
 from lms.core.models import utcnow
+from lms.core.replica import reads_from_replica
 from lms.courses.cohorts import queries as cohort_queries
 
 bp = authz.org_blueprint("advocacy_impact", __name__, template_folder="templates")
@@ -83,6 +84,7 @@ def _charts(report: impact.CohortImpact) -> list[dict[str, Any]]:
 
 @bp.get("/advocacy/impact")
 @authz.role_required(*authz.MANAGER_ROLES)
+@reads_from_replica
 def impact_report() -> Any:
     """Each cohort's activity in the N weeks before and after its training."""
     org = authz.current_organization()

@@ -20,6 +20,7 @@ from lms.core import csvexport
 from lms.core.errors import DomainError
 from lms.core.limits import max_upload
 from lms.core.models import utcnow
+from lms.core.replica import reads_from_replica
 from lms.core.web import chosen_file, commit_or_flash
 from lms.extensions import db
 
@@ -148,6 +149,7 @@ def _csv(name: str, header: list[str], rows: list[list[Any]]) -> Response:
 
 @bp.get("/advocacy")
 @authz.role_required(*authz.MANAGER_ROLES)
+@reads_from_replica
 def dashboard() -> Any:
     """KPI tiles, networks, content types, campaigns, content items and leaderboard."""
     org, f = authz.current_organization(), _filters()

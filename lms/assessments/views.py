@@ -22,6 +22,7 @@ from lms.assessments import queries, recommendations, scoring, services
 from lms.assessments.models import Attempt, Question, Questionnaire, SkillFramework
 from lms.core import charts, csvexport
 from lms.core.errors import DomainError
+from lms.core.replica import reads_from_replica
 from lms.core.web import PostForm, commit_or_errors, commit_or_flash, localized, require_submitted
 from lms.extensions import db
 
@@ -294,6 +295,7 @@ def _cohort_members() -> tuple[int | None, Any]:
 
 @bp.route("/skills/map")
 @authz.role_required(*authz.MANAGER_ROLES)
+@reads_from_replica
 def team_map() -> Any:
     """The team skill map: a page of learners × competencies, with the selection's averages."""
     org = authz.current_organization()
@@ -332,6 +334,7 @@ def _map_signals(organization_id: int, rows: list[queries.MapRow]
 
 @bp.route("/skills/map.csv")
 @authz.role_required(*authz.MANAGER_ROLES)
+@reads_from_replica
 def team_map_csv() -> Any:
     """The team skill map as CSV (one row per learner, shown levels and targets), streamed."""
     org = authz.current_organization()

@@ -18,6 +18,7 @@ from lms.accounts.models import Role
 from lms.advocacy.impact import clamp_weeks
 from lms.core import charts
 from lms.core.database import collector_paused
+from lms.core.replica import reads_from_replica
 from lms.core.web import commit_or_mark, get_or_404
 from lms.courses.cohorts.models import Cohort
 from lms.impact import comparison, parrot, pdf, roi, services, wording
@@ -61,6 +62,7 @@ def event_figure(result: comparison.Comparison) -> Any:
 # draws): the collections they triggered, each scanning the whole heap, took a third of the
 # page's time at 10,000 learners (docs/performance.md).
 @collector_paused()
+@reads_from_replica
 def cohort_page(cohort_id: int) -> Any:
     """A cohort against colleagues not yet trained, formats compared, and its ROI."""
     cohort = _cohort(cohort_id)
@@ -90,6 +92,7 @@ def cohort_page(cohort_id: int) -> Any:
 
 @bp.get("/impact/cohorts/<int:cohort_id>/roi.pdf")
 @role_required(*MANAGER_ROLES)
+@reads_from_replica
 def roi_pdf(cohort_id: int) -> Response:
     """The cohort's one-page ROI summary for management, as a PDF."""
     cohort = _cohort(cohort_id)

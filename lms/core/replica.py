@@ -1,0 +1,74 @@
+"""Reads of the heaviest pages from a read replica (``RELAIS_READ_REPLICA_URL``).
+
+The HR dashboards and their exports read a year of activity; on a large customer they are
+what loads the database most. With a read replica configured, the views wearing
+:func:`reads_from_replica` send their ``SELECT``s to it; every write, flush, driver-level SQL
+and every other page stays on the primary. A streaming replica lags the primary by a moment:
+those pages may miss the last seconds of activity, which a dashboard can afford and a form
+cannot — so forms and the learners' pages never read from it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import flask_sqlalchemy.session
+from flask import g, has_app_context
+from sqlalchemy import Select
+
+# The bind key of the replica's engine (config.configure adds it to SQLALCHEMY_BINDS).
+REPLICA = "replica"
+_FLAG = "relais_reads_from_replica"
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def reads_from_replica(view: View) -> View:
+    """Let ``view`` (a dashboard, an export) read from the replica when one is configured."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        setattr(g, _FLAG, True)
+        try:
+            return view(*args, **kwargs)
+        finally:
+            setattr(g, _FLAG, False)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class RoutingSession(flask_sqlalchemy.session.Session):
+    """The session of ``db``: a ``SELECT`` of a view wearing :func:`reads_from_replica` goes to
+    the replica, unless this session holds changes not yet committed (then its own reads must
+    see them: the primary). Anything else goes where Flask-SQLAlchemy sends it.
+    """
+
+    def get_bind(self, mapper: Any | None = None, clause: Any | None = None,
+                 bind: Any | None = None, **kwargs: Any) -> Any:
+        """The replica's engine for a dashboard's read, else the primary's (see the class)."""
+        if (bind is None and isinstance(clause, Select) and has_app_context()
+                and g.get(_FLAG) and not self._flushing
+                and not (self.new or self.dirty or self.deleted)):
+            engine = self._db.engines.get(REPLICA)
+            if engine is not None:
+                return engine
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+def replica_engine_options(url: str, primary_options: dict[str, Any]) -> dict[str, Any]:
+    """The replica's engine settings: the primary's pool settings, and read-only on Relais's
+    side too, so that a write sent there by mistake fails instead of going unseen.
+    """
+    options = {key: value for key, value in primary_options.items() if key != "connect_args"}
+    if url.startswith("sqlite"):
+        # A SQLite "replica" (a copy of the file, for trying this out) opened read-only.
+        path = url.split(":///", 1)[1]
+        options.pop("pool_pre_ping", None)
+        return {**options, "url": f"sqlite:///file:{path}?mode=ro&uri=true",
+                "connect_args": {"timeout": 30}}
+    if url.startswith("postgresql"):
+        return {**options, "url": url,
+                "connect_args": {"options": "-c default_transaction_read_only=on"}}
+    return {**options, "url": url}
