@@ -20,8 +20,8 @@ JSON API serves events and campaigns, not aggregates.
 The app is warmed up as ``relais serve`` does it (``lms.serving.warm_up``). Each page is
 requested once by a new app (``create_app`` and ``warm_up``, as a server starts) before
 anything else: that first request is printed on its own (``first request``); then, by the
-bench's app, once more untimed, then ``--requests`` times. Each timed request's wall time is printed too, and
-on PostgreSQL the CPU of the database's backends per request.
+bench's app, once more untimed, then ``--requests`` times. Each timed request's wall time
+is printed too, and on PostgreSQL the CPU of the database's backends per request.
 
 ``--reuse`` measures again what a previous run left in ``--database`` (migrating it first,
 then ``ANALYZE``, and ``VACUUM`` on PostgreSQL, as autovacuum would), without building
@@ -195,9 +195,8 @@ def main() -> None:
 
     from lms import create_app
     from lms.accounts import services as accounts
-    from lms.accounts.models import Membership, Role, User
+    from lms.accounts.models import Membership, Organization, Role, User
     from lms.advocacy import figures, services
-    from lms.accounts.models import Organization
     from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent, Campaign
     from lms.cli import upgrade_database
     from lms.core.models import utcnow

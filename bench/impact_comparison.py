@@ -17,12 +17,10 @@ page as HR gets it (comparison, event study, coached against not coached, ROI).
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import common as bench
 from sqlalchemy import func, insert, select, text

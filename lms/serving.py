@@ -229,7 +229,8 @@ def warm_up(app: Flask) -> None:
 
 def serve(app: Flask, host: str, port: int) -> None:
     """Serve ``app`` until interrupted (gunicorn if importable, else Waitress), warmed up
-    first (:func:`warm_up`)."""
+    first (:func:`warm_up`).
+    """
     configure_logging(app)
     warm_up(app)
     try:
