@@ -224,6 +224,8 @@ def warm_up(app: Flask) -> None:
     for language in app.config["LANGUAGES"]:
         Locale.parse(language).months  # noqa: B018 (loads and merges the locale's data)
     gc.collect()
+    # A frozen object that later became cyclic garbage would stay: what is frozen is the
+    # start-up state (modules, templates, mappers), which lives as long as the process.
     gc.freeze()
 
 
