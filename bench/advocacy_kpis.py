@@ -2,7 +2,7 @@
 ≤ 150 ms with 10,000 learners and 1,000,000 advocacy events).
 
     .venv/bin/python bench/advocacy_kpis.py [--events 100000,1000000] [--learners 10000]
-        [--requests 20] [--database URL]
+        [--requests 20] [--database URL] [--reuse] [--pages WORD,WORD]
 
 Builds a throw-away SQLite database (or wipes and migrates ``--database``: point it at a
 throw-away one), with ``--learners`` consenting learners in 12 teams, 5 campaigns of 2
@@ -16,6 +16,17 @@ page, wall time and the CPU time of this process per request (on PostgreSQL the 
 is not in it). The events go straight into the table, so the
 daily figures are rebuilt after each size (the time is printed). There is no KPI API: the
 JSON API serves events and campaigns, not aggregates.
+
+The app is warmed up as ``relais serve`` does it (``lms.serving.warm_up``). Each page is
+requested once by a new app (``create_app`` and ``warm_up``, as a server starts) before
+anything else: that first request is printed on its own (``first request``); then, by the
+bench's app, once more untimed, then ``--requests`` times. Each timed request's wall time
+is printed too, and on PostgreSQL the CPU of the database's backends per request.
+
+``--reuse`` measures again what a previous run left in ``--database`` (migrating it first,
+then ``ANALYZE``, and ``VACUUM`` on PostgreSQL, as autovacuum would), without building
+anything (``--events`` is then ignored); ``--pages`` measures only the pages whose label holds
+one of the comma-separated words.
 """
 
 from __future__ import annotations
@@ -77,6 +88,87 @@ SELECT :org, :first_user + (i * 7919) % :learners,
 FROM ({numbers}) AS numbers"""
 
 
+def page_list(campaign_id: int) -> tuple[tuple[str, str], ...]:
+    """The pages measured: (label, path)."""
+    return (("dashboard, 90 days", "/o/bench/advocacy"),
+            ("dashboard, all time", "/o/bench/advocacy?period=all"),
+            ("dashboard, one team, 365 days",
+             "/o/bench/advocacy?period=365&team=%C3%89quipe+3"),
+            ("dashboard, one campaign, all time",
+             f"/o/bench/advocacy?period=all&campaign={campaign_id}"),
+            ("networks CSV export, 90 days", "/o/bench/advocacy?export=networks"),
+            ("impact overview (10 cohorts and one in detail)", "/o/bench/advocacy/impact"),
+            ("a learner's My activity", "/o/bench/advocacy/me"))
+
+
+def measure(app, pages, requests: int, label_words: list[str]) -> None:  # noqa: ANN001
+    """p50 / p95 of each page (see the module), the first request of a new app apart."""
+    import common as bench
+    from flask import request_started
+
+    from lms import create_app
+    from lms.extensions import db
+    from lms.serving import warm_up
+
+    # What ``relais serve`` does before serving (templates, locale data, mappers; the
+    # collector's freeze of what is alive).
+    warm_up(app)
+    for label, path in pages:
+        if label_words and not any(word in label for word in label_words):
+            continue
+        email = ("learner7@bench.example" if "My activity" in label else "hr@bench.example")
+        # A new app, as a worker starts: its first request of the page, timed alone.
+        fresh = create_app(dict(app.config))
+        request_started.connect(bench._fresh_g, fresh)
+        warm_up(fresh)
+        with fresh.app_context():
+            client = fresh.test_client()
+            client.post("/login", data={"email": email, "password": "bench-password-123"})
+            started = time.perf_counter()
+            assert client.get(path).status_code == 200, path
+            first = time.perf_counter() - started
+            db.session.remove()
+        with app.app_context():
+            client = app.test_client()
+            client.post("/login", data={"email": email, "password": "bench-password-123"})
+            client.get(path)  # warm-up (templates, compiled queries)
+            times = []
+            server = bench.database_cpu()
+            cpu = time.process_time()
+            for _ in range(requests):
+                started = time.perf_counter()
+                response = client.get(path)
+                times.append(time.perf_counter() - started)
+                assert response.status_code == 200, (path, response.status_code)
+            cpu = (time.process_time() - cpu) / requests
+            backend = bench.database_cpu_since(server) / requests if server else None
+            db.session.remove()
+        pg = f" + {backend * 1000:.0f} ms PostgreSQL backends" if backend is not None else ""
+        print(f"  {label}: p50 {statistics.median(times) * 1000:.0f} ms, "
+              f"p95 {percentile(times, 0.95) * 1000:.0f} ms (wall); "
+              f"CPU {cpu * 1000:.0f} ms per request (this process){pg}; "
+              f"first request of a new app {first * 1000:.0f} ms; each: "
+              + " ".join(f"{t * 1000:.0f}" for t in times))
+
+
+def refresh_statistics(dialect: str) -> None:
+    """ANALYZE every table (and VACUUM on PostgreSQL), as autovacuum would after a load: with
+    the statistics of an empty table (memberships, the daily figures) the planner loops over
+    the learners (the activation query ran for over 10 minutes)."""
+    from sqlalchemy import text
+
+    from lms.extensions import db
+
+    if dialect == "postgresql":
+        db.session.commit()
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text("VACUUM ANALYZE"))
+    else:
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", default="100000,1000000",
@@ -84,20 +176,28 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--database", default=None)
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure what a previous run left in --database")
+    parser.add_argument("--pages", default="",
+                        help="comma-separated words: only the pages whose label holds one")
     args = parser.parse_args()
+    if args.reuse and not args.database:
+        parser.error("--reuse needs --database")
     sizes = sorted(int(n) for n in args.events.split(","))
-
+    words = [w for w in args.pages.split(",") if w]
     tmp = tempfile.mkdtemp()
     os.environ["RELAIS_INSTANCE_PATH"] = tmp
     url = args.database or f"sqlite:///{tmp}/bench.db"
 
-    from sqlalchemy import text
+    import common as bench
+    from flask import request_started
+    from sqlalchemy import func, text
 
     from lms import create_app
     from lms.accounts import services as accounts
-    from lms.accounts.models import Membership, Role, User
+    from lms.accounts.models import Membership, Organization, Role, User
     from lms.advocacy import figures, services
-    from lms.advocacy.models import AdvocacyConsent
+    from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent, Campaign
     from lms.cli import upgrade_database
     from lms.core.models import utcnow
     from lms.courses.cohorts.models import Enrollment, new_uuid
@@ -108,6 +208,23 @@ def main() -> None:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
                       "WTF_CSRF_ENABLED": False, "BASE_URL": "http://relais.bench"})
+    # Each request its own ``g``, as in production (the script holds one app context).
+    request_started.connect(bench._fresh_g, app)
+    if args.reuse:
+        with app.app_context():
+            upgrade_database()
+            org_id = db.session.scalar(db.select(Organization.id).where(
+                Organization.slug == "bench"))
+            assert org_id is not None, "no bench organization in --database"
+            campaign_id = db.session.scalars(db.select(Campaign.id).where(
+                Campaign.organization_id == org_id).order_by(Campaign.id)).all()[2]
+            began = time.perf_counter()
+            refresh_statistics(db.engine.dialect.name)
+            count = db.session.scalar(db.select(func.count()).select_from(AdvocacyEvent))
+            print(f"{db.engine.dialect.name}: reused, {count:,} events "
+                  f"(statistics refreshed in {time.perf_counter() - began:.1f} s)")
+        measure(app, page_list(campaign_id), args.requests, words)
+        return
     with app.app_context():
         dialect = db.engine.dialect.name
         if dialect == "postgresql":
@@ -171,14 +288,6 @@ def main() -> None:
         accounts.set_password(learner, "bench-password-123")
         db.session.commit()
 
-    pages = (("dashboard, 90 days", "/o/bench/advocacy"),
-             ("dashboard, all time", "/o/bench/advocacy?period=all"),
-             ("dashboard, one team, 365 days", "/o/bench/advocacy?period=365&team=%C3%89quipe+3"),
-             ("dashboard, one campaign, all time",
-              f"/o/bench/advocacy?period=all&campaign={campaign_id}"),
-             ("networks CSV export, 90 days", "/o/bench/advocacy?export=networks"),
-             ("impact overview (10 cohorts and one in detail)", "/o/bench/advocacy/impact"),
-             ("a learner's My activity", "/o/bench/advocacy/me"))
     done = 0
     for size in sizes:
         with app.app_context():
@@ -193,36 +302,12 @@ def main() -> None:
             figure_rows = figures.rebuild(org_id)
             db.session.commit()
             rebuilt = time.perf_counter() - rebuilt
-            if dialect == "postgresql":
-                with db.engine.connect() as conn:
-                    # Every table, as autovacuum would after a load: with the statistics
-                    # of an empty table (memberships, the daily figures) the planner loops
-                    # over the learners (the activation query ran for over 10 minutes).
-                    conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                        text("VACUUM ANALYZE"))
-            else:
-                db.session.execute(text("ANALYZE"))
-                db.session.commit()
+            refresh_statistics(dialect)
             done = size
             print(f"{dialect}: {size:,} events, {args.learners:,} learners "
                   f"(generated in {time.perf_counter() - began:.1f} s; {figure_rows:,} rows of "
                   f"daily figures rebuilt in {rebuilt:.1f} s)")
-        for label, path in pages:
-            client = app.test_client()
-            email = learner_email if "My activity" in label else "hr@bench.example"
-            client.post("/login", data={"email": email, "password": "bench-password-123"})
-            client.get(path)  # warm-up (templates, compiled queries)
-            times = []
-            cpu = time.process_time()
-            for _ in range(args.requests):
-                started = time.perf_counter()
-                response = client.get(path)
-                times.append(time.perf_counter() - started)
-                assert response.status_code == 200, (path, response.status_code)
-            cpu = (time.process_time() - cpu) / args.requests
-            print(f"  {label}: p50 {statistics.median(times) * 1000:.0f} ms, "
-                  f"p95 {percentile(times, 0.95) * 1000:.0f} ms (wall); "
-                  f"CPU {cpu * 1000:.0f} ms per request (this process)")
+        measure(app, page_list(campaign_id), args.requests, words)
 
 
 if __name__ == "__main__":

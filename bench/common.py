@@ -33,7 +33,9 @@ Timing (durations in seconds in, milliseconds out):
   ``median_p95(seconds)``; ``percentile(values, q)``: linear between the closest ranks
   (numpy's default);
 * ``get_ok(client, url)``: a test-client GET that must answer 200, to hand to ``timed``;
-* ``backend_cpu()``: CPU seconds of this session's PostgreSQL backend so far (None on SQLite).
+* ``backend_cpu()``: CPU seconds of this session's PostgreSQL backend so far (None on SQLite);
+  ``database_cpu()`` of every backend connected to the database (the test client's too), by
+  pid, and ``database_cpu_since(before)`` their CPU seconds since.
 
 For the scripts that run ``relais`` in subprocesses: ``ROOT``, ``RELAIS``, ``free_port()``,
 ``relais(env, *args)`` (a CLI command's output), ``lrs_auth(env, slug)`` (``Authorization``
@@ -371,6 +373,32 @@ def backend_cpu() -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the bench's database, when
+    the server runs on this machine (read from /proc); empty on SQLite. All of them: the test
+    client's requests take a connection of the pool, not the script's own.
+    """
+    if db.engine.dialect.name != "postgresql":
+        return {}
+    pids = db.session.connection().exec_driver_sql(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND backend_type = 'client backend'").scalars().all()
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def database_cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds the bench database's backends used since :func:`database_cpu` gave
+    ``before`` (0.0 on SQLite)."""
+    return sum(v - before.get(pid, 0.0) for pid, v in database_cpu().items())
 
 
 class CpuClock:

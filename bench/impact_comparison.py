@@ -17,12 +17,10 @@ page as HR gets it (comparison, event study, coached against not coached, ROI).
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import common as bench
 from sqlalchemy import func, insert, select, text
@@ -130,37 +128,16 @@ def settle(org_id: int) -> None:
             conn.execute(text("VACUUM (ANALYZE) advocacy_daily_figures"))
 
 
-def database_cpu() -> dict[int, float]:
-    """CPU seconds so far of each PostgreSQL backend connected to the bench's database, when
-    the server runs on this machine (read from /proc); empty on SQLite. All of them: the test
-    client's requests take a connection of the pool, not the script's own.
-    """
-    if db.engine.dialect.name != "postgresql":
-        return {}
-    pids = db.session.connection().exec_driver_sql(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-        "AND backend_type = 'client backend'").scalars().all()
-    out = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return out
-
-
 def cpu_and_wall(label: str, fn, runs: int) -> None:  # noqa: ANN001
     """p50/p95 wall time and this process's CPU per run; on PostgreSQL, its backends' CPU per
     run too (every connection to the database, the test client's included).
     """
-    cpu, server = time.process_time(), database_cpu()
+    cpu, server = time.process_time(), bench.database_cpu()
     p50, p95 = bench.timed(fn, runs, warmups=1, reset=lambda: db.session.expire_all())
     per_run = (time.process_time() - cpu) / (runs + 1) * 1000
     note = ""
     if server:
-        after = database_cpu()
-        spent = sum(v - server.get(pid, 0.0) for pid, v in after.items())
+        spent = bench.database_cpu_since(server)
         note = f" + PostgreSQL backends {spent / (runs + 1) * 1000:.1f} ms"
     print(f"{label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms (wall); CPU {per_run:.1f} ms per "
           f"run{note}")

@@ -7,6 +7,7 @@ broker it also starts the embedded job runner in each serving process.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import re
@@ -202,9 +203,38 @@ def _broker_reachable(url: str) -> bool:
 
 # -- the servers --------------------------------------------------------------------------------
 
+def warm_up(app: Flask) -> None:
+    """Do once, before the first request, what the first request of each page would otherwise
+    pay (measured on the advocacy dashboard at a million events: 0.5–0.9 s instead of 0.15 s):
+    compile every template, load each language's Babel locale data (its merge with the root
+    locale alone took about 0.3 s) and configure the ORM's mappers.
+
+    Then freeze what is alive (``gc.freeze``): the app's 300,000 objects (modules, templates,
+    mappers, locale data) live as long as the process, and each full collection of the
+    cyclic collector scanned them all — 150–200 ms of one request every few, the slow request
+    of the dashboard's p95. Frozen, a collection scans only what requests made since; under
+    gunicorn the workers fork after this, so the frozen objects' pages also stay shared.
+    """
+    from babel import Locale
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
+    for name in app.jinja_env.list_templates():
+        app.jinja_env.get_template(name)
+    for language in app.config["LANGUAGES"]:
+        Locale.parse(language).months  # noqa: B018 (loads and merges the locale's data)
+    gc.collect()
+    # A frozen object that later became cyclic garbage would stay: what is frozen is the
+    # start-up state (modules, templates, mappers), which lives as long as the process.
+    gc.freeze()
+
+
 def serve(app: Flask, host: str, port: int) -> None:
-    """Serve ``app`` until interrupted: gunicorn if importable, else Waitress."""
+    """Serve ``app`` until interrupted (gunicorn if importable, else Waitress), warmed up
+    first (:func:`warm_up`).
+    """
     configure_logging(app)
+    warm_up(app)
     try:
         import gunicorn  # noqa: F401
     except ImportError:

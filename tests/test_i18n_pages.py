@@ -177,6 +177,22 @@ def test_numbers_percentages_and_durations_follow_the_language(app: Flask, heade
         assert formatting.duration(180) == "3 h"
 
 
+@pytest.mark.parametrize("headers", [FR, EN])
+def test_small_whole_numbers_read_as_babel_writes_them(app: Flask, headers):
+    # number() writes 0-999 itself (the tables' many small counts): the same text as Babel.
+    from babel.numbers import format_decimal
+    from flask_babel import get_locale
+
+    with _reading(app, headers):
+        for value in (0, 7, 42, 999, 1000, 23998):
+            assert formatting.number(value) == format_decimal(value, "#,##0.#",
+                                                              locale=get_locale())
+            assert formatting.number(value, 0) == format_decimal(value, "#,##0",
+                                                                 locale=get_locale())
+        assert formatting.number(5, 1, pad=True) == format_decimal(5, "#,##0.0",
+                                                                  locale=get_locale())
+
+
 def test_no_french_translation_hides_a_plural_or_a_gender_in_brackets():
     from babel.messages.pofile import read_po
 

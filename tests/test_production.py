@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import shutil
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from lms.accounts import services as accounts
 from lms.accounts.models import Organization, Role
 from lms.extensions import db
-from lms.serving import KeyValueFormatter, _proxy_fix_counts
+from lms.serving import KeyValueFormatter, _proxy_fix_counts, warm_up
 from tests.support import REDIS_HEALTH_URL, need, redis_up, smtp_listener
 
 # -- /healthz ------------------------------------------------------------------------------------
@@ -71,6 +72,25 @@ def test_proxy_fix_trusts_forwarded_headers_only_when_configured(other_app, tmp_
         "https://relais.example.com/_probe 203.0.113.9"
     assert direct.test_client().get("/_probe", headers=headers).get_data(as_text=True) == \
         "http://localhost/_probe 127.0.0.1"
+
+
+def test_warm_up_compiles_every_template_and_freezes_what_is_alive(app, client, login,
+                                                                  create_user):
+    # What `relais serve` does before its first request: no request compiles a template or
+    # loads a locale's data, and the collector no longer scans the app's objects.
+    frozen = gc.get_freeze_count()
+    try:
+        warm_up(app)
+        names = app.jinja_env.list_templates()
+        assert names and app.jinja_env.cache is not None
+        assert len(app.jinja_env.cache) == len(names)
+        assert gc.get_freeze_count() > frozen
+        # The app serves as before.
+        user = create_user(Role.ADMIN, email="warm@example.com")
+        login(user)
+        assert client.get("/").status_code in (200, 302)
+    finally:
+        gc.unfreeze()
 
 
 def test_proxy_fix_setting_is_parsed():

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text, true
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import OrganizationOwned, User
@@ -240,16 +251,21 @@ class AdvocacyDailyFigure(Base):
         # Day ranges of the whole organization: the leaderboard, activation, people counted.
         Index("ix_advocacy_daily_figures_org_day_user", "organization_id", "day", "user_id",
               "events", "with_own_comment", "clicks"),
+        # The key's index holds the sums on PostgreSQL (migration 0037_dashboards): a team's
+        # or a cohort's people's days are read from it alone, person by person.
+        PrimaryKeyConstraint("organization_id", "user_id", "day", "network", "kind",
+                             "campaign_id", "content_item_id", name="pk_advocacy_daily_figures",
+                             postgresql_include=["events", "with_own_comment", *METRICS]),
     )
 
     organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    day: Mapped[date] = mapped_column(primary_key=True)
-    network: Mapped[str] = mapped_column(String(16), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    content_item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column()
+    network: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    content_item_id: Mapped[int] = mapped_column(Integer)
     events: Mapped[int] = mapped_column(Integer)
     with_own_comment: Mapped[int] = mapped_column(Integer)
     impressions: Mapped[int] = mapped_column(Integer)

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, Integer, any_, bindparam, event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -112,6 +113,19 @@ def select_in(sql: str, organization_id: int, values: list[Any]) -> list[Any]:
         query = sql.replace("?", mark) + " (" + ", ".join([mark] * len(chunk)) + ")"
         rows.extend(connection.exec_driver_sql(query, (organization_id, *chunk)).all())
     return rows
+
+
+def one_of(column: Any, ids: list[int]) -> ColumnElement[bool]:
+    """``column IN ids`` for a list of whole numbers that may be long (a cohort's people).
+
+    PostgreSQL: one array parameter (``= ANY``), so the statement's text is the same whatever
+    the number of ids: SQLAlchemy renders no placeholder per id, psycopg parses (and once run
+    five times, prepares) it once — with an ``IN`` list of 400 ids, re-rendering and
+    re-parsing the statement cost about a third of a query's client CPU. SQLite: ``IN``.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return column.in_(list(ids))  # type: ignore[no-any-return]
 
 
 def select_matching(table: str, columns: str, organization_id: int, column: str,

@@ -24,6 +24,10 @@ def number(value: int | float | Decimal | None, digits: int = 1, *, pad: bool = 
     """
     if value is None:
         return ""
+    if type(value) is int and 0 <= value < 1000 and not (pad and digits):
+        # No group separator, no decimals: the digits themselves (Babel writes Latin digits
+        # in every locale), for the many small counts of a page's tables.
+        return str(value)
     pattern = "#,##0" + ("." + ("0" if pad else "#") * digits if digits else "")
     locale = get_locale()
     if locale is None:
