@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
@@ -481,29 +482,45 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
 # One query on PostgreSQL for every enrolment of a batch: the learner's statements (by the
 # enrolment as registration, or the learner as actor for statements without one: the index's
 # whole key for each, through LATERAL, which a planner without statistics cannot turn into a
-# scan of the organization's index rows), with the activities each names among those of its
+# scan of the organization's rows), with the activities each names among those of its
 # enrolment's modules — an Activity's object from its column, the others from the index
 # (one lookup on its whole key per statement and activity id) — and the JSON of those that
-# name one, unless the batch holds it. OFFSET 0 in each EXISTS: a subquery with one is not
-# turned into a hashed semi-join, which a planner seeing empty tables (statistics from before
-# the statements came) prefers, and which reads every such index row of the organization.
+# name one, unless the batch holds it or its columns say all the rules read (see
+# _LearnerStatements.facts: '' then). A context activity of a statement about an Activity
+# is in its JSON, which the store writes with orjson: an id it writes as it is (printable
+# ASCII without a quote or a backslash) is looked up in the index only when its quoted text
+# is there (most of a learner's statements are about other modules: no lookup). OFFSET 0 in
+# each EXISTS: a subquery with one is not turned into a hashed semi-join, which a planner
+# seeing empty tables (statistics from before the statements came) prefers, and which reads
+# every such index row of the organization.
 _LEARNER_STATEMENTS_PG = (
     "SELECT s.pk, s.statement_id, k.key, s.verb_id, s.object_type, s.object_activity_id, "
     "nm.names, CASE WHEN nm.names IS NOT NULL AND s.statement_id <> ALL(%s::text[]) "
-    "THEN s.data END "
+    "THEN CASE WHEN s.object_type <> 'Activity' OR strpos(s.data, '\"result\"') > 0 "
+    "OR strpos(s.data, %s) > 0 THEN s.data ELSE '' END END "
     "FROM unnest(%s::text[], %s::text[], %s::text[]) AS k(kind, key, probes) "
-    "CROSS JOIN LATERAL (SELECT i.statement_pk FROM xapi_statement_index i "
-    "WHERE i.organization_id = %s AND i.kind = k.kind AND i.key = k.key OFFSET 0) AS i "
+    "CROSS JOIN LATERAL (SELECT s.pk, s.statement_id, s.verb_id, s.object_type, "
+    "s.object_activity_id, s.data FROM xapi_statement_index i "
     "JOIN xapi_statements s ON s.pk = i.statement_pk "
+    "WHERE i.organization_id = %s AND i.kind = k.kind AND i.key = k.key "
+    "AND NOT s.voided AND s.verb_id <> %s AND (k.kind = 'r' OR s.registration IS NULL) "
+    "OFFSET 0) AS s "
     "CROSS JOIN LATERAL (SELECT array_agg(DISTINCT w.key) AS names "
-    "FROM unnest(string_to_array(k.probes, E'\\n')) AS w(key) "
+    "FROM (SELECT substr(p, 2) AS key, left(p, 1) AS plain "
+    "FROM unnest(string_to_array(k.probes, E'\\n')) AS p) AS w "
     "WHERE (s.object_type = 'Activity' AND s.object_activity_id = w.key) "
-    "OR EXISTS (SELECT 1 FROM xapi_statement_index n WHERE n.organization_id = %s "
-    "AND n.kind = 'O' AND n.key = w.key AND n.statement_pk = s.pk OFFSET 0) "
+    "OR ((s.object_type <> 'Activity' OR w.plain = '0' "
+    "OR strpos(s.data, '\"' || w.key || '\"') > 0) "
+    "AND EXISTS (SELECT 1 FROM xapi_statement_index n WHERE n.organization_id = %s "
+    "AND n.kind = 'O' AND n.key = w.key AND n.statement_pk = s.pk OFFSET 0)) "
     "OR (s.object_type <> 'Activity' AND EXISTS (SELECT 1 FROM xapi_statement_index n "
     "WHERE n.organization_id = %s AND n.kind = 'o' AND n.key = w.key "
-    "AND n.statement_pk = s.pk OFFSET 0))) AS nm "
-    "WHERE NOT s.voided AND s.verb_id <> %s AND (k.kind = 'r' OR s.registration IS NULL)")
+    "AND n.statement_pk = s.pk OFFSET 0))) AS nm")
+
+
+# Activity ids JSON writers (orjson, json.dumps) write as they are: printable ASCII without a
+# quote or a backslash.
+_PLAIN = re.compile(r'[\x21\x23-\x5b\x5d-\x7e]+')
 
 
 def _learner_statements_pg(keys: dict[str, set[str]], organization_id: int,
@@ -513,18 +530,22 @@ def _learner_statements_pg(keys: dict[str, set[str]], organization_id: int,
     ``_LEARNER_STATEMENTS_PG``). Each key is probed only for the activities of its own
     enrolments' modules.
     """
+    def joined(wanted: Iterable[str]) -> str:
+        # Each activity id flagged "1" when the JSON text may be searched for it.
+        return "\n".join(("1" if _PLAIN.fullmatch(i) else "0") + i for i in sorted(wanted))
+
     kinds, values, probes = [], [], []
     owners: dict[str, set[str]] = {}
     for enrollment_id, wanted in wanted_by_enrollment.items():
         kinds.append("r")
         values.append(enrollment_id)
-        probes.append("\n".join(sorted(wanted)))
+        probes.append(joined(wanted))
         owners[enrollment_id] = {enrollment_id}
     for key, enrollment_ids in sorted(keys.items()):
         kinds.append("a")
         values.append(key)
-        probes.append("\n".join(sorted(set().union(
-            *(wanted_by_enrollment.get(e, ()) for e in enrollment_ids)))))
+        probes.append(joined(set().union(
+            *(wanted_by_enrollment.get(e, ()) for e in enrollment_ids))))
         owners[key] = enrollment_ids
     found: dict[str, set[int]] = {}
     columns: dict[int, tuple[str, str, str | None]] = {}
@@ -532,8 +553,9 @@ def _learner_statements_pg(keys: dict[str, set[str]], organization_id: int,
     data: dict[int, str | dict[str, Any]] = {}
     connection = db.session.connection()
     for pk, sid, key, verb, object_type, object_id, named, text in connection.exec_driver_sql(
-            _LEARNER_STATEMENTS_PG, (list(known), kinds, values, probes, organization_id,
-                                     organization_id, organization_id, VOIDED)):
+            _LEARNER_STATEMENTS_PG, (list(known), xs.derived_extension(), kinds, values,
+                                     probes, organization_id, VOIDED, organization_id,
+                                     organization_id)):
         columns[pk] = (verb, object_type, object_id)
         for enrollment_id in owners[key]:
             found.setdefault(enrollment_id, set()).add(pk)
