@@ -494,30 +494,40 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
 # each EXISTS: a subquery with one is not turned into a hashed semi-join, which a planner
 # seeing empty tables (statistics from before the statements came) prefers, and which reads
 # every such index row of the organization.
+_STATEMENT_COLUMNS_PG = ("s.pk, s.statement_id, s.verb_id, s.object_type, s.object_activity_id, "
+                         "s.data FROM xapi_statement_index i "
+                         "JOIN xapi_statements s ON s.pk = i.statement_pk "
+                         "WHERE i.organization_id = %(org)s AND i.key = k.key "
+                         "AND NOT s.voided AND s.verb_id <> %(voided)s ")
 _LEARNER_STATEMENTS_PG = (
-    "SELECT s.pk, s.statement_id, k.key, s.verb_id, s.object_type, s.object_activity_id, "
+    "WITH k AS (SELECT * FROM unnest(string_to_array(%(kinds)s, E'\\x1f'), "
+    "string_to_array(%(keys)s, E'\\x1f'), string_to_array(%(probes)s, E'\\x1f')) "
+    "AS k(kind, key, probes)), "
+    # By the enrolment as registration.
+    "registered AS MATERIALIZED (SELECT k.key, k.probes, s.* FROM k CROSS JOIN LATERAL "
+    f"(SELECT {_STATEMENT_COLUMNS_PG} AND i.kind = 'r' OFFSET 0) AS s WHERE k.kind = 'r'), "
+    # By the learner as actor, without a registration: those found above have one, and are
+    # left out before their row is read (most of a learner's statements are).
+    "alone AS (SELECT k.key, k.probes, s.* FROM k CROSS JOIN LATERAL "
+    f"(SELECT {_STATEMENT_COLUMNS_PG} AND i.kind = 'a' "
+    "AND i.statement_pk NOT IN (SELECT pk FROM registered) AND s.registration IS NULL "
+    "OFFSET 0) AS s WHERE k.kind = 'a') "
+    "SELECT s.pk, s.statement_id, s.key, s.verb_id, s.object_type, s.object_activity_id, "
     "nm.names, CASE WHEN nm.names IS NOT NULL "
-    "AND s.statement_id <> ALL(string_to_array(%s, E'\\x1f')) "
+    "AND s.statement_id <> ALL(string_to_array(%(known)s, E'\\x1f')) "
     "THEN CASE WHEN s.object_type <> 'Activity' OR strpos(s.data, '\"result\"') > 0 "
-    "OR strpos(s.data, %s) > 0 THEN s.data ELSE '' END END "
-    "FROM unnest(string_to_array(%s, E'\\x1f'), string_to_array(%s, E'\\x1f'), "
-    "string_to_array(%s, E'\\x1f')) AS k(kind, key, probes) "
-    "CROSS JOIN LATERAL (SELECT s.pk, s.statement_id, s.verb_id, s.object_type, "
-    "s.object_activity_id, s.data FROM xapi_statement_index i "
-    "JOIN xapi_statements s ON s.pk = i.statement_pk "
-    "WHERE i.organization_id = %s AND i.kind = k.kind AND i.key = k.key "
-    "AND NOT s.voided AND s.verb_id <> %s AND (k.kind = 'r' OR s.registration IS NULL) "
-    "OFFSET 0) AS s "
+    "OR strpos(s.data, %(derived)s) > 0 THEN s.data ELSE '' END END "
+    "FROM (SELECT * FROM registered UNION ALL SELECT * FROM alone) AS s "
     "CROSS JOIN LATERAL (SELECT array_agg(DISTINCT w.key) AS names "
     "FROM (SELECT substr(p, 2) AS key, left(p, 1) AS plain "
-    "FROM unnest(string_to_array(k.probes, E'\\n')) AS p) AS w "
+    "FROM unnest(string_to_array(s.probes, E'\\n')) AS p) AS w "
     "WHERE (s.object_type = 'Activity' AND s.object_activity_id = w.key) "
     "OR ((s.object_type <> 'Activity' OR w.plain = '0' "
     "OR strpos(s.data, '\"' || w.key || '\"') > 0) "
-    "AND EXISTS (SELECT 1 FROM xapi_statement_index n WHERE n.organization_id = %s "
+    "AND EXISTS (SELECT 1 FROM xapi_statement_index n WHERE n.organization_id = %(org)s "
     "AND n.kind = 'O' AND n.key = w.key AND n.statement_pk = s.pk OFFSET 0)) "
     "OR (s.object_type <> 'Activity' AND EXISTS (SELECT 1 FROM xapi_statement_index n "
-    "WHERE n.organization_id = %s AND n.kind = 'o' AND n.key = w.key "
+    "WHERE n.organization_id = %(org)s AND n.kind = 'o' AND n.key = w.key "
     "AND n.statement_pk = s.pk OFFSET 0))) AS nm")
 
 
@@ -566,10 +576,10 @@ def _learner_statements_pg(keys: dict[str, set[str]], organization_id: int,
     data: dict[int, str | dict[str, Any]] = {}
     connection = db.session.connection()
     for pk, sid, key, verb, object_type, object_id, named, text in connection.exec_driver_sql(
-            _LEARNER_STATEMENTS_PG, (text_list(known), xs.derived_extension(),
-                                     text_list(kinds), text_list(values), text_list(probes),
-                                     organization_id, VOIDED, organization_id,
-                                     organization_id)).all():
+            _LEARNER_STATEMENTS_PG, {
+                "kinds": text_list(kinds), "keys": text_list(values),
+                "probes": text_list(probes), "org": organization_id, "voided": VOIDED,
+                "known": text_list(known), "derived": xs.derived_extension()}).all():
         columns[pk] = (verb, object_type, object_id)
         for enrollment_id in owners[key]:
             found.setdefault(enrollment_id, set()).add(pk)
