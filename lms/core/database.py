@@ -97,6 +97,16 @@ def run_sql(sql: str, params: tuple[Any, ...] = ()) -> Any:
     return connection.exec_driver_sql(sql, params)
 
 
+def text_list(values: Iterable[str]) -> str:
+    r"""Texts as one parameter for PostgreSQL's ``string_to_array(?, E'\x1f')``: binding one
+    text costs psycopg a fraction of a text array of the same values (about 5 µs an element
+    in its Python array dumper). For ids, IRIs, agent keys and e-mail addresses, none of
+    which holds the separator (the unit separator, a control character): a value that does
+    is left out, so it matches nothing.
+    """
+    return "\x1f".join(v for v in values if "\x1f" not in v)
+
+
 def select_in(sql: str, organization_id: int, values: list[Any]) -> list[Any]:
     """Run ``sql`` (ending in ``IN``, with ``?`` for the organization) for every chunk of
     ``values``; rows have attribute access.

@@ -9,6 +9,9 @@ package's ``completed`` and a voiding all take the same path and give the same a
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
+import re
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
@@ -18,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.util import identity_key
 
 from lms.accounts.models import Membership, User
-from lms.core.database import chunks, insert_rows, run_sql, time_processor
+from lms.core.database import chunks, insert_rows, run_sql, text_list, time_processor
 from lms.core.models import utcnow
 from lms.core.registry import Registry
 from lms.courses import statements as xs
@@ -31,7 +34,7 @@ from lms.courses.cohorts.models import (
     Enrollment,
     ModuleProgress,
 )
-from lms.courses.programs.models import Lesson, Module, Program, Quiz
+from lms.courses.programs.models import Module
 from lms.courses.sessions.models import TrainingSession
 from lms.courses.signals import enrollment_completed
 from lms.extensions import db
@@ -131,6 +134,10 @@ def _project(statements: list[dict[str, Any]], organization_id: int,
     the whole batch already (and its voids): once per (enrolment, module) gives the same
     progress as once per statement. ``memo``: the batch's.
     """
+    if memo is None:
+        # Dispatched alone: a memo of its own, so the modules are read once here too.
+        memo = projections.batch_memo()
+        memo = memo if memo is not None else {}
     prefix = xs.activity_prefix()
     named = [_named(st, prefix) for st in statements]
     direct = {m for own, _others in named for m in own}
@@ -151,19 +158,19 @@ def _project(statements: list[dict[str, Any]], organization_id: int,
     shapes = _shapes({i for _st, ids in items for i in ids}, organization_id, memo)
     if not shapes:
         return
-    users = _user_ids([st.get("actor") or {} for st, _ids in items])
-    found = _enrollments_by_user(set(users) - {None}, {s.program_id for s in shapes.values()},
-                                 organization_id)
+    wanted = _actor_users([st.get("actor") or {} for st, _ids in items])
+    found = _enrollments_of({w for w in wanted if w is not None},
+                            {s.program_id for s in shapes.values()}, organization_id)
     pairs: dict[tuple[str, int], tuple[_Enrolment, int]] = {}
-    for (st, module_ids), user_id in zip(items, users, strict=True):
-        if user_id is None:
+    for (st, module_ids), user in zip(items, wanted, strict=True):
+        if user is None:
             continue
         registration = (st.get("context") or {}).get("registration")
         for module_id in sorted(module_ids):
             shape = shapes.get(module_id)
             if shape is None:
                 continue
-            for enrollment in found.get((user_id, shape.program_id), ()):
+            for enrollment in found.get((user, shape.program_id), ()):
                 if not registration or enrollment.id == str(registration).lower():
                     pairs.setdefault((enrollment.id, module_id), (enrollment, module_id))
     # The batch's own statements are known: not parsed back from the store.
@@ -210,8 +217,10 @@ def _refresh_pairs(pairs: list[tuple[_Enrolment, int]], organization_id: int,
     _record_now(derived, organization_id)
 
 
-def _user_ids(actors: list[dict[str, Any]]) -> list[int | None]:
-    """The Relais user each actor names (our account, or an e-mail address), or None."""
+def _actor_users(actors: list[dict[str, Any]]) -> list[int | str | None]:
+    """How each actor names a Relais user: our account (the user id), an e-mail address (in
+    lower case), or None.
+    """
     base = current_app.config["BASE_URL"]
     wanted: list[int | str | None] = []
     for actor in actors:
@@ -223,13 +232,33 @@ def _user_ids(actors: list[dict[str, Any]]) -> list[int | None]:
             wanted.append(mbox[7:].lower())
         else:
             wanted.append(None)
-    ids = {w for w in wanted if isinstance(w, int)}
-    emails = {w for w in wanted if isinstance(w, str)}
-    known = set(db.session.scalars(select(User.id).where(User.id.in_(ids)))) if ids else set()
-    by_email: dict[str, int] = {email: uid for email, uid in db.session.execute(
-        select(User.email, User.id).where(User.email.in_(emails)))} if emails else {}
-    return [(w if w in known else None) if isinstance(w, int)
-            else by_email.get(w) if isinstance(w, str) else None for w in wanted]
+    return wanted
+
+
+def _enrollments_of(users: set[int | str], program_ids: set[int], organization_id: int
+                    ) -> dict[tuple[int | str, int], list[_Enrolment]]:
+    """The organization's enrolments in these programs of the users named by id or e-mail
+    address (see :func:`_actor_users`), by (the user's id and their address, program id):
+    one query (driver SQL, arrays on PostgreSQL).
+    """
+    found: dict[tuple[int | str, int], list[_Enrolment]] = {}
+    ids = sorted(u for u in users if isinstance(u, int))
+    emails = sorted(u for u in users if isinstance(u, str))
+    if not users or not program_ids:
+        return found
+    by_id, id_params = _in("u.id", ids) if ids else ("1 = 0", [])
+    by_email, email_params = _in("u.email", emails) if emails else ("1 = 0", [])
+    programs, program_params = _in("c.program_id", sorted(program_ids))
+    for row in run_sql(
+            "SELECT e.id, e.membership_id, m.user_id, u.email, c.program_id, e.status "
+            "FROM enrollments e JOIN cohorts c ON c.id = e.cohort_id "
+            "JOIN memberships m ON m.id = e.membership_id JOIN users u ON u.id = m.user_id "
+            f"WHERE e.organization_id = ? AND {programs} AND ({by_id} OR {by_email})",
+            (organization_id, *program_params, *id_params, *email_params)).all():
+        enrollment = _Enrolment(*row)
+        found.setdefault((enrollment.user_id, enrollment.program_id), []).append(enrollment)
+        found.setdefault((enrollment.email, enrollment.program_id), []).append(enrollment)
+    return found
 
 
 _ENROLMENT_COLUMNS = (Enrollment.id, Enrollment.membership_id, Membership.user_id, User.email,
@@ -244,59 +273,75 @@ def _enrolment_rows(*conditions: Any) -> list[_Enrolment]:
         .join(User, Membership.user_id == User.id).where(*conditions))]
 
 
-def _enrollments_by_user(user_ids: set[int | None], program_ids: set[int],
-                         organization_id: int) -> dict[tuple[int, int], list[_Enrolment]]:
-    """The enrolments of these users in these programs, by (user id, program id)."""
-    found: dict[tuple[int, int], list[_Enrolment]] = {}
-    if not user_ids:
-        return found
-    for row in _enrolment_rows(Enrollment.organization_id == organization_id,
-                               Membership.user_id.in_(user_ids),
-                               Cohort.program_id.in_(program_ids)):
-        found.setdefault((row.user_id, row.program_id), []).append(row)
-    return found
-
-
 def _shapes(module_ids: set[int], organization_id: int,
             memo: dict[Any, Any] | None = None) -> dict[int, _Shape]:
-    """The organization's modules among ``module_ids``, with what completes each: read for
-    all of them with one query per kind of part (lessons, quizzes, sessions), and once per
-    batch (a sheet refreshes the same module for every learner).
+    """The organization's modules among ``module_ids``, with what completes each: read with
+    one query for all of them (their programs' modules, and the lessons, quizzes and
+    sessions of those asked for), and once per batch (a sheet refreshes the same module for
+    every learner). The required modules of their programs are kept too (see
+    :func:`_required`).
     """
     memo = memo if memo is not None else projections.batch_memo()
     cache: dict[int, _Shape | None] = memo.setdefault("courses.shapes", {}) \
         if memo is not None else {}
+    required: dict[int, set[int]] = memo.setdefault("courses.required", {}) \
+        if memo is not None else {}
     missing = sorted(i for i in module_ids if i not in cache)
     if missing:
-        rows = db.session.execute(select(Module.id, Module.program_id, Module.kind,
-                                         Module.completion).join(Program).where(
-            Module.id.in_(missing), Program.organization_id == organization_id)).all()
-        lessons: dict[int, list[int]] = {}
-        quizzes: dict[int, dict[str, int]] = {}
-        sessions: dict[int, set[str]] = {}
-        if rows:
-            ids = [row.id for row in rows]
-            for module_id, lesson_id in db.session.execute(
-                    select(Lesson.module_id, Lesson.id).where(Lesson.module_id.in_(ids))
-                    .order_by(Lesson.module_id, Lesson.position)):
-                lessons.setdefault(module_id, []).append(lesson_id)
-            for module_id, quiz_id, mark in db.session.execute(
-                    select(Quiz.module_id, Quiz.id, Quiz.pass_mark)
-                    .where(Quiz.module_id.in_(ids)).order_by(Quiz.module_id, Quiz.position)):
-                quizzes.setdefault(module_id, {})[xs.iri("quiz", quiz_id)] = mark
-            for module_id, session_id in db.session.execute(
-                    select(TrainingSession.module_id, TrainingSession.id)
-                    .where(TrainingSession.module_id.in_(ids))):
-                sessions.setdefault(module_id, set()).add(xs.iri("session", session_id))
+        parts: dict[tuple[str, int], list[tuple[int, int | None]]] = {}
+        modules = []
+        asked, asked_params = _in("id", missing)
+        for tag, module_id, a, b, text in run_sql(
+                # Driver SQL, one round trip: the modules of the programs of those asked
+                # for (their kind, rule and whether they are required), then the parts
+                # of those asked for, in order.
+                "SELECT 'm', pm.id, pm.program_id, CASE WHEN pm.required THEN 1 ELSE 0 END, "
+                "pm.kind || ' ' || CAST(pm.completion AS TEXT) FROM program_modules pm "
+                "JOIN programs p ON p.id = pm.program_id WHERE p.organization_id = ? AND "
+                f"pm.program_id IN (SELECT program_id FROM program_modules WHERE {asked}) "
+                "UNION ALL SELECT 'l', module_id, id, position, NULL FROM lessons "
+                f"WHERE {_in('module_id', missing)[0]} "
+                "UNION ALL SELECT 'q', module_id, id, position, CAST(pass_mark AS TEXT) "
+                f"FROM quizzes WHERE {_in('module_id', missing)[0]} "
+                "UNION ALL SELECT 's', module_id, id, 0, NULL FROM training_sessions "
+                f"WHERE {_in('module_id', missing)[0]} ORDER BY 1, 2, 4",
+                (organization_id, *asked_params, *asked_params, *asked_params,
+                 *asked_params)).all():
+            if tag == "m":
+                modules.append((module_id, a, text))
+                if b:
+                    required.setdefault(a, set()).add(module_id)
+                else:
+                    required.setdefault(a, set())
+            else:
+                parts.setdefault((tag, module_id), []).append(
+                    (a, int(text) if text is not None else None))
         for i in missing:
             cache[i] = None
-        for row in rows:
-            cache[row.id] = _Shape(row.program_id, completion.ModuleShape(
-                kind=row.kind, rule=row.completion, module_iri=xs.iri("module", row.id),
-                lesson_iris=tuple(xs.iri("lesson", i) for i in lessons.get(row.id, ())),
-                quiz_pass_marks=quizzes.get(row.id, {}),
-                session_iris=frozenset(sessions.get(row.id, ()))))
+        wanted = set(missing)
+        for module_id, program_id, text in modules:
+            if module_id not in wanted:
+                continue
+            kind, _, rule = text.partition(" ")
+            cache[module_id] = _Shape(program_id, completion.ModuleShape(
+                kind=kind, rule=json.loads(rule), module_iri=xs.iri("module", module_id),
+                lesson_iris=tuple(xs.iri("lesson", i)
+                                  for i, _m in parts.get(("l", module_id), ())),
+                quiz_pass_marks={xs.iri("quiz", i): mark or 0
+                                 for i, mark in parts.get(("q", module_id), ())},
+                session_iris=frozenset(xs.iri("session", i)
+                                       for i, _m in parts.get(("s", module_id), ()))))
     return {i: shape for i in module_ids if (shape := cache.get(i)) is not None}
+
+
+def _required(program_ids: set[int], memo: dict[Any, Any] | None) -> dict[int, set[int]] | None:
+    """The required modules of each program, as :func:`_shapes` read them for this batch, or
+    None when it did not read them all.
+    """
+    required = (memo if memo is not None else {}).get("courses.required")
+    if required is None or not program_ids <= required.keys():
+        return None
+    return {p: required[p] for p in program_ids}
 
 
 def _module_activities(module_ids: list[int], aliases: dict[str, int]) -> dict[int, set[str]]:
@@ -362,8 +407,8 @@ class _LearnerStatements:
 
 
 def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
-                        activity_ids: set[str], known: dict[str, dict[str, Any]]
-                        ) -> _LearnerStatements:
+                        wanted_by_enrollment: dict[str, set[str]],
+                        known: dict[str, dict[str, Any]]) -> _LearnerStatements:
     """The non-voided statements of each enrolment's learner that name one of
     ``activity_ids`` (as object or context activity).
 
@@ -383,44 +428,29 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
         for key in (agent_key({"account": {"homePage": base_url, "name": str(e.user_id)}}),
                     agent_key({"mbox": f"mailto:{e.email}"})):
             keys.setdefault(key, set()).add(e.id)
-    wanted = sorted(activity_ids)
-    # Driver SQL: these run for every batch with hundreds of values, which SQLAlchemy would
-    # render into the statement again at each execution. First the learners' statements
-    # (their columns, not their JSON), then which of them name the modules (a lookup on the
-    # index's whole key for each statement and activity id).
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _learner_statements_pg(keys, organization_id, wanted_by_enrollment, known)
+    wanted = sorted(set().union(*wanted_by_enrollment.values()))
+    # SQLite (a round trip costs little): driver SQL, since these run for every batch with
+    # hundreds of values, which SQLAlchemy would render into the statement again at each
+    # execution. First the learners' statements (their columns, not their JSON), then which
+    # of them name the modules.
     found: dict[str, set[int]] = {}
     columns: dict[int, tuple[str, str, str | None]] = {}
     data: dict[int, str | dict[str, Any]] = {}
     enrollment_ids = [e.id for e in enrollments]
     agents = sorted(keys)
-    # Each (kind, activity id) the index is probed for, with a statement's key.
-    probes = (["o"] * len(wanted) + ["O"] * len(wanted), wanted + wanted)
     for kind, values, owners in (("r", enrollment_ids, None), ("a", agents, keys)):
         for part in chunks(values):
             learner = "AND s.registration IS NULL " if kind == "a" else ""
-            if postgresql:
-                # Arrays joined (see lms.core.database.select_matching): every probe is an
-                # equality on the index's whole key, whatever the statistics say (an IN or
-                # ANY on a table never analysed scanned the organization's index rows).
-                # LATERAL with OFFSET 0 / LIMIT 1: not flattened, so not reordered either.
-                rows = run_sql(
-                    "SELECT s.pk, s.statement_id, k.key, s.verb_id, s.object_type, "
-                    "s.object_activity_id FROM unnest(?::text[]) AS k(key) "
-                    "CROSS JOIN LATERAL (SELECT i.statement_pk FROM xapi_statement_index i "
-                    "WHERE i.organization_id = ? AND i.kind = ? AND i.key = k.key OFFSET 0) "
-                    "AS i JOIN xapi_statements s ON s.pk = i.statement_pk "
-                    f"WHERE NOT s.voided AND s.verb_id <> ? {learner}",
-                    (part, organization_id, kind, VOIDED)).all()
-            else:
-                keyed, keyed_params = _in("i.key", part)
-                rows = run_sql(
-                    "SELECT s.pk, s.statement_id, i.key, s.verb_id, s.object_type, "
-                    "s.object_activity_id FROM xapi_statement_index i "
-                    "JOIN xapi_statements s ON s.pk = i.statement_pk "
-                    f"WHERE i.organization_id = ? AND i.kind = ? AND {keyed} "
-                    f"AND NOT s.voided AND s.verb_id <> ? {learner}",
-                    (organization_id, kind, *keyed_params, VOIDED)).all()
+            keyed, keyed_params = _in("i.key", part)
+            rows = run_sql(
+                "SELECT s.pk, s.statement_id, i.key, s.verb_id, s.object_type, "
+                "s.object_activity_id FROM xapi_statement_index i "
+                "JOIN xapi_statements s ON s.pk = i.statement_pk "
+                f"WHERE i.organization_id = ? AND i.kind = ? AND {keyed} "
+                f"AND NOT s.voided AND s.verb_id <> ? {learner}",
+                (organization_id, kind, *keyed_params, VOIDED)).all()
             for pk, sid, key, verb, object_type, object_id in rows:
                 columns[pk] = (verb, object_type, object_id)
                 for enrollment_id in (owners[key] if owners is not None else (key,)):
@@ -429,23 +459,13 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
                     st = known.get(sid)
                     data[pk] = st if st is not None else ""
     names: dict[int, set[str]] = {pk: set() for pk in data}
+    about, about_params = _in("key", wanted)
     for part in chunks(sorted(data)):
-        if postgresql:
-            named = run_sql(
-                "SELECT p.pk, w.key FROM unnest(?::bigint[]) AS p(pk) "
-                "CROSS JOIN unnest(?::text[], ?::text[]) AS w(kind, key) "
-                "CROSS JOIN LATERAL (SELECT 1 FROM xapi_statement_index n "
-                "WHERE n.organization_id = ? AND n.kind = w.kind AND n.key = w.key "
-                "AND n.statement_pk = p.pk LIMIT 1) AS hit",
-                (part, *probes, organization_id)).all()
-        else:
-            pk_in, pk_params = _in("statement_pk", part)
-            about, about_params = _in("key", wanted)
-            named = run_sql(
+        pk_in, pk_params = _in("statement_pk", part)
+        for pk, key in run_sql(
                 "SELECT statement_pk, key FROM xapi_statement_index WHERE organization_id = ? "
                 f"AND kind IN ('o', 'O') AND {about} AND {pk_in}",
-                (organization_id, *about_params, *pk_params)).all()
-        for pk, key in named:
+                (organization_id, *about_params, *pk_params)).all():
             names[pk].add(key)
     # Only the statements naming one of the modules are read (a superset of those about them:
     # a statement referring to another has its target's rows too, see
@@ -460,11 +480,128 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
                               names, columns, data)
 
 
+# One query on PostgreSQL for every enrolment of a batch: the learner's statements (by the
+# enrolment as registration, or the learner as actor for statements without one: the index's
+# whole key for each, through LATERAL, which a planner without statistics cannot turn into a
+# scan of the organization's rows), with the activities each names among those of its
+# enrolment's modules — an Activity's object from its column, the others from the index
+# (one lookup on its whole key per statement and activity id) — and the JSON of those that
+# name one, unless the batch holds it or its columns say all the rules read (see
+# _LearnerStatements.facts: '' then). A context activity of a statement about an Activity
+# is in its JSON, which the store writes with orjson: an id it writes as it is (printable
+# ASCII without a quote or a backslash) is looked up in the index only when its quoted text
+# is there (most of a learner's statements are about other modules: no lookup). OFFSET 0 in
+# each EXISTS: a subquery with one is not turned into a hashed semi-join, which a planner
+# seeing empty tables (statistics from before the statements came) prefers, and which reads
+# every such index row of the organization.
+_STATEMENT_COLUMNS_PG = ("s.pk, s.statement_id, s.verb_id, s.object_type, s.object_activity_id, "
+                         "s.data FROM xapi_statement_index i "
+                         "JOIN xapi_statements s ON s.pk = i.statement_pk "
+                         "WHERE i.organization_id = %(org)s AND i.key = k.key "
+                         "AND NOT s.voided AND s.verb_id <> %(voided)s ")
+_LEARNER_STATEMENTS_PG = (
+    "WITH k AS (SELECT * FROM unnest(string_to_array(%(kinds)s, E'\\x1f'), "
+    "string_to_array(%(keys)s, E'\\x1f'), string_to_array(%(probes)s, E'\\x1f')) "
+    "AS k(kind, key, probes)), "
+    # By the enrolment as registration.
+    "registered AS MATERIALIZED (SELECT k.key, k.probes, s.* FROM k CROSS JOIN LATERAL "
+    f"(SELECT {_STATEMENT_COLUMNS_PG} AND i.kind = 'r' OFFSET 0) AS s WHERE k.kind = 'r'), "
+    # By the learner as actor, without a registration: those found above have one, and are
+    # left out before their row is read (most of a learner's statements are).
+    "alone AS (SELECT k.key, k.probes, s.* FROM k CROSS JOIN LATERAL "
+    f"(SELECT {_STATEMENT_COLUMNS_PG} AND i.kind = 'a' "
+    "AND i.statement_pk NOT IN (SELECT pk FROM registered) AND s.registration IS NULL "
+    "OFFSET 0) AS s WHERE k.kind = 'a') "
+    "SELECT s.pk, s.statement_id, s.key, s.verb_id, s.object_type, s.object_activity_id, "
+    "nm.names, CASE WHEN nm.names IS NOT NULL "
+    "AND s.statement_id <> ALL(string_to_array(%(known)s, E'\\x1f')) "
+    "THEN CASE WHEN s.object_type <> 'Activity' OR strpos(s.data, '\"result\"') > 0 "
+    "OR strpos(s.data, %(derived)s) > 0 THEN s.data ELSE '' END END "
+    "FROM (SELECT * FROM registered UNION ALL SELECT * FROM alone) AS s "
+    "CROSS JOIN LATERAL (SELECT array_agg(DISTINCT w.key) AS names "
+    "FROM (SELECT substr(p, 2) AS key, left(p, 1) AS plain "
+    "FROM unnest(string_to_array(s.probes, E'\\n')) AS p) AS w "
+    "WHERE (s.object_type = 'Activity' AND s.object_activity_id = w.key) "
+    "OR ((s.object_type <> 'Activity' OR w.plain = '0' "
+    "OR strpos(s.data, '\"' || w.key || '\"') > 0) "
+    "AND EXISTS (SELECT 1 FROM xapi_statement_index n WHERE n.organization_id = %(org)s "
+    "AND n.kind = 'O' AND n.key = w.key AND n.statement_pk = s.pk OFFSET 0)) "
+    "OR (s.object_type <> 'Activity' AND EXISTS (SELECT 1 FROM xapi_statement_index n "
+    "WHERE n.organization_id = %(org)s AND n.kind = 'o' AND n.key = w.key "
+    "AND n.statement_pk = s.pk OFFSET 0))) AS nm")
+
+
+# Activity ids JSON writers (orjson, json.dumps) write as they are: printable ASCII without a
+# quote or a backslash.
+_PLAIN = re.compile(r'[\x21\x23-\x5b\x5d-\x7e]+')
+
+
+@functools.lru_cache(maxsize=4096)
+def _flagged(activity_id: str) -> str:
+    return ("1" if _PLAIN.fullmatch(activity_id) else "0") + activity_id
+
+
+def _learner_statements_pg(keys: dict[str, set[str]], organization_id: int,
+                           wanted_by_enrollment: dict[str, set[str]],
+                           known: dict[str, dict[str, Any]]) -> _LearnerStatements:
+    """:func:`_learner_statements` on PostgreSQL: one round trip (see
+    ``_LEARNER_STATEMENTS_PG``). Each key is probed only for the activities of its own
+    enrolments' modules.
+    """
+    def joined(wanted: Iterable[str]) -> str:
+        # Each activity id flagged "1" when the JSON text may be searched for it.
+        return "\n".join(_flagged(i) for i in sorted(wanted))
+
+    kinds, values, probes = [], [], []
+    owners: dict[str, set[str]] = {}
+    for enrollment_id, wanted in wanted_by_enrollment.items():
+        kinds.append("r")
+        values.append(enrollment_id)
+        probes.append(joined(wanted))
+        owners[enrollment_id] = {enrollment_id}
+    for key, enrollment_ids in sorted(keys.items()):
+        kinds.append("a")
+        values.append(key)
+        probes.append(joined(set().union(
+            *(wanted_by_enrollment.get(e, ()) for e in enrollment_ids))))
+        owners[key] = enrollment_ids
+    # The three lists go as texts (see text_list): a row holding the separator (which no key
+    # nor IRI holds) is left out whole, so that they stay aligned.
+    rows = [row for row in zip(kinds, values, probes, strict=True)
+            if "\x1f" not in row[1] and "\x1f" not in row[2]]
+    kinds, values, probes = [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+    found: dict[str, set[int]] = {}
+    columns: dict[int, tuple[str, str, str | None]] = {}
+    names: dict[int, set[str]] = {}
+    data: dict[int, str | dict[str, Any]] = {}
+    connection = db.session.connection()
+    for pk, sid, key, verb, object_type, object_id, named, text in connection.exec_driver_sql(
+            _LEARNER_STATEMENTS_PG, {
+                "kinds": text_list(kinds), "keys": text_list(values),
+                "probes": text_list(probes), "org": organization_id, "voided": VOIDED,
+                "known": text_list(known), "derived": xs.derived_extension()}).all():
+        columns[pk] = (verb, object_type, object_id)
+        for enrollment_id in owners[key]:
+            found.setdefault(enrollment_id, set()).add(pk)
+        names.setdefault(pk, set()).update(named or ())
+        if named and not data.get(pk):
+            st = known.get(sid)
+            data[pk] = st if st is not None else text or ""
+        else:
+            data.setdefault(pk, "")
+    return _LearnerStatements({e: sorted(found_pks) for e, found_pks in found.items()},
+                              names, columns, data)
+
+
 def _in(column: str, values: list[Any]) -> tuple[str, list[Any]]:
     """``column`` among ``values``, for :func:`run_sql`: an array on PostgreSQL (one
     parameter), a list of parameters on SQLite.
     """
     if db.session.get_bind().dialect.name == "postgresql":
+        if values and all(isinstance(v, str) for v in values):
+            # One text (see lms.core.database.text_list), not an array: psycopg spends
+            # about 5 µs on each element of a text array.
+            return f"{column} = ANY(string_to_array(?, E'\\x1f'))", [text_list(values)]
         return f"{column} = ANY(?)", [list(values)]
     return f"{column} IN ({', '.join('?' * len(values))})", list(values)
 
@@ -474,7 +611,7 @@ def refresh(enrollment: Enrollment, module: Module) -> ModuleProgress:
     db.session.flush()
     organization_id = enrollment.organization_id
     _refresh_pairs([(_enrolment_rows(Enrollment.id == enrollment.id)[0], module.id)],
-                   organization_id, None, {}, _lookup_aliases((), [module.id], organization_id))
+                   organization_id, {}, {}, _lookup_aliases((), [module.id], organization_id))
     found = db.session.scalar(select(ModuleProgress).where(
         ModuleProgress.enrollment_id == enrollment.id, ModuleProgress.module_id == module.id))
     assert found is not None
@@ -499,13 +636,21 @@ def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
     shapes = _shapes(set(module_ids), organization_id, memo)
     # Activities standing for a module (a package's root activity) count as the module.
     iris = _module_activities(module_ids, aliases)
-    statements = _learner_statements(enrollments, organization_id,
-                                     set().union(*iris.values()), known)
-    existing = {(row.enrollment_id, row.module_id): row for row in db.session.execute(
-        select(ModuleProgress.id, ModuleProgress.enrollment_id, ModuleProgress.module_id,
-               ModuleProgress.state).where(
-            ModuleProgress.enrollment_id.in_([e.id for e in enrollments]),
-            ModuleProgress.module_id.in_(module_ids)))}
+    wanted: dict[str, set[str]] = {}
+    for enrollment, module_id in pairs:
+        wanted.setdefault(enrollment.id, set()).update(iris[module_id])
+    statements = _learner_statements(enrollments, organization_id, wanted, known)
+    # Every progress row of the enrolments (a program's modules: a few each), for the rows
+    # refreshed and the modules each enrolment has completed (its completion, below).
+    existing: dict[tuple[str, int], tuple[int, str]] = {}
+    done: dict[str, set[int]] = {}
+    enrolled, enrolled_params = _in("enrollment_id", [e.id for e in enrollments])
+    for progress_id, enrollment_id, module_id, state in run_sql(
+            f"SELECT id, enrollment_id, module_id, state FROM module_progress WHERE {enrolled}",
+            tuple(enrolled_params)).all():
+        existing[(enrollment_id, module_id)] = (progress_id, state)
+        if state == COMPLETED:
+            done.setdefault(enrollment_id, set()).add(module_id)
     now = time_processor()(utcnow())
     writes: list[tuple[Any, ...]] = []
     completed, taken_back = [], []
@@ -514,7 +659,11 @@ def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
         outcome = completion.evaluate(shape, statements.facts(
             enrollment.id, shape.module_iri, iris[module_id]))
         row = existing.get((enrollment.id, module_id))
-        was_completed = row is not None and row.state == COMPLETED
+        was_completed = row is not None and row[1] == COMPLETED
+        if outcome.state == COMPLETED:
+            done.setdefault(enrollment.id, set()).add(module_id)
+        else:
+            done.get(enrollment.id, set()).discard(module_id)
         writes.append((enrollment.id, module_id, outcome.state, outcome.score, outcome.percent,
                        now))
         if outcome.state == COMPLETED and not was_completed:
@@ -528,7 +677,7 @@ def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
                 "ON CONFLICT (enrollment_id, module_id) DO UPDATE SET state = excluded.state, "
                 "score = excluded.score, percent = excluded.percent, "
                 "updated_at = excluded.updated_at", pg_types=_PROGRESS_TYPES)
-    _forget([row.id for row in existing.values()], [e.id for e in enrollments])
+    _forget([row[0] for row in existing.values()], [e.id for e in enrollments])
     for enrollment, module_id in completed:
         orm_enrollment = db.session.get(Enrollment, enrollment.id)
         module = db.session.get(Module, module_id)
@@ -536,7 +685,7 @@ def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
         _record([xs.module_completed(orm_enrollment, module)], organization_id)
     for enrollment, module_id in taken_back:
         _void_derived(enrollment.id, organization_id, xs.iri("module", module_id))
-    _refresh_enrollments(enrollments)
+    _refresh_enrollments(enrollments, done, _required({e.program_id for e in enrollments}, memo))
 
 
 def _forget(progress_ids: list[int], enrollment_ids: list[str]) -> None:
@@ -561,25 +710,29 @@ def refresh_completion(enrollment: Enrollment) -> None:
     _refresh_enrollments(_enrolment_rows(Enrollment.id == enrollment.id))
 
 
-def _refresh_enrollments(enrollments: list[_Enrolment]) -> None:
+def _refresh_enrollments(enrollments: list[_Enrolment], done: dict[str, set[int]] | None = None,
+                         required: dict[int, set[int]] | None = None) -> None:
     """Re-derive whether each enrolment is completed (one read of their completed modules,
-    one of their programs' required modules).
+    one of their programs' required modules, unless the caller knows them: ``done``, the
+    modules each has completed, ``required``, each program's required modules).
     """
     enrollments = [e for e in enrollments if e.status != WITHDRAWN]
     if not enrollments:
         return
-    done: dict[str, set[int]] = {}
-    for enrollment_id, module_id in db.session.execute(
-            select(ModuleProgress.enrollment_id, ModuleProgress.module_id).where(
-                ModuleProgress.enrollment_id.in_([e.id for e in enrollments]),
-                ModuleProgress.state == COMPLETED)):
-        done.setdefault(enrollment_id, set()).add(module_id)
-    required: dict[int, set[int]] = {}
-    for program_id, module_id in db.session.execute(
-            select(Module.program_id, Module.id).where(
-                Module.program_id.in_({e.program_id for e in enrollments}),
-                Module.required.is_(True))):
-        required.setdefault(program_id, set()).add(module_id)
+    if done is None:
+        done = {}
+        for enrollment_id, module_id in db.session.execute(
+                select(ModuleProgress.enrollment_id, ModuleProgress.module_id).where(
+                    ModuleProgress.enrollment_id.in_([e.id for e in enrollments]),
+                    ModuleProgress.state == COMPLETED)):
+            done.setdefault(enrollment_id, set()).add(module_id)
+    if required is None:
+        required = {}
+        for program_id, module_id in db.session.execute(
+                select(Module.program_id, Module.id).where(
+                    Module.program_id.in_({e.program_id for e in enrollments}),
+                    Module.required.is_(True))):
+            required.setdefault(program_id, set()).add(module_id)
     for row in enrollments:
         needed = required.get(row.program_id)
         if needed and needed <= done.get(row.id, set()):
