@@ -12,7 +12,9 @@ from flask import Flask
 DEFAULTS: dict[str, Any] = {
     # Public URL of this instance: used in e-mails, xAPI activity IRIs and certificate QR codes.
     "BASE_URL": "http://127.0.0.1:5000",
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # No pool_pre_ping: it costs a round trip to the server on every checkout, so on every
+    # request; lms.core.database pings only connections that sat idle in the pool.
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
     "LANGUAGES": ["en", "fr"],
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "UTC",

@@ -550,7 +550,7 @@ def _dispatch(organization_id: int, rows: list[dict[str, Any]], fresh: list[dict
 def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
            authority: dict[str, Any] | None = None,
            attachments: dict[str, tuple[str, bytes]] | None = None,
-           validated: bool = False) -> list[str]:
+           validated: bool = False, forwarding: bool | None = None) -> list[str]:
     """Validate, assign id/stored/authority, store (bulk insert), run projection handlers,
     queue for forwarding. Flushes; the caller commits. Returns the statement ids.
 
@@ -565,6 +565,8 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
     :param validated: the statements were built by Relais code whose output is known valid
         (its tests check it against the validator), not received: the per-statement schema
         check is skipped, everything else is done. Never for statements from outside.
+    :param forwarding: whether the organization forwards to an external LRS, when the caller
+        has read it in this transaction (the LRS, with the credentials); else read here.
     :raise BadRequest: an invalid statement, or the same id twice in the batch.
     :raise Conflict: an id already stored with different content.
     """
@@ -577,12 +579,13 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
     # collection resumes at the end of the call.
     with collector_paused():
         return _record(received, organization_id=organization_id, authority=authority,
-                       attachments=attachments, validated=validated)
+                       attachments=attachments, validated=validated, forwarding=forwarding)
 
 
 def _record(received: list[dict[str, Any]], *, organization_id: int,
             authority: dict[str, Any] | None,
-            attachments: dict[str, tuple[str, bytes]] | None, validated: bool) -> list[str]:
+            attachments: dict[str, tuple[str, bytes]] | None, validated: bool,
+            forwarding: bool | None) -> list[str]:
     now = utcnow()
     # The column and the JSON must agree exactly, for since/until: keep milliseconds only.
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
@@ -618,7 +621,7 @@ def _record(received: list[dict[str, Any]], *, organization_id: int,
     from lms.xapi.forwarding import enqueue
 
     enqueue(organization_id=organization_id, statement_pks=[
-        pk_by_id[row["statement_id"]] for row in rows])
+        pk_by_id[row["statement_id"]] for row in rows], enabled=forwarding)
     return result_ids
 
 
