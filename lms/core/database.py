@@ -227,6 +227,9 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]
     """
     if not rows:
         return []
+    if len(rows) == 1:
+        result = insert_row(table, columns, rows[0], suffix)
+        return list(result.all()) if result.returns_rows else []
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         types = {**_PG_ARRAY_TYPES, **(pg_types or {})}
@@ -245,6 +248,20 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]
     connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) "
                                f"VALUES ({', '.join([mark] * len(columns))}) {suffix}", rows)
     return []
+
+
+def insert_row(table: str, columns: tuple[str, ...], row: tuple[Any, ...],
+               suffix: str = "") -> Any:
+    """Insert one row of driver values (``suffix`` as for :func:`insert_rows`) with a plain
+    ``VALUES`` list: for one row, building and sending arrays (PostgreSQL) or an executemany
+    (SQLite) costs more than the insert. Returns the driver's result: the rows of a
+    RETURNING clause, and on SQLite the new row's key as ``lastrowid``.
+    """
+    connection = db.session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    return connection.exec_driver_sql(
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))}) {suffix}", row)
 
 
 def copy_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
