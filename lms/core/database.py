@@ -219,7 +219,8 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]
                 suffix: str = "", pg_types: dict[str, str] | None = None) -> list[Any]:
     """Insert many rows of driver values (``suffix``: e.g. an ON CONFLICT clause, and on
     PostgreSQL a RETURNING clause; ``pg_types``: PostgreSQL array types of columns that are
-    not text, by name). Returns the rows RETURNING gave (PostgreSQL), else ``[]``.
+    not text, by name). Returns the rows RETURNING gave (PostgreSQL), else ``[]``. One row
+    goes in with :func:`insert_row`.
 
     SQLite: one executemany (a loop in C). PostgreSQL: an executemany is one round of the
     protocol per row; ``INSERT … SELECT FROM unnest(arrays)`` sends thousands of rows as one
@@ -261,7 +262,7 @@ def insert_row(table: str, columns: tuple[str, ...], row: tuple[Any, ...],
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     return connection.exec_driver_sql(
         f"INSERT INTO {table} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))}) {suffix}", row)
+        f"VALUES ({', '.join([mark] * len(columns))}) {suffix}", tuple(row))
 
 
 def copy_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
