@@ -100,7 +100,7 @@ class _SessionInterface(SecureCookieSessionInterface):
     def __init__(self, prefixes: tuple[str, ...]) -> None:
         self.prefixes = prefixes
 
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         """An empty session under the prefixes; else the cookie's."""
         if request.path.startswith(self.prefixes):
             return _Unsaved()
