@@ -401,6 +401,31 @@ def database_cpu_since(before: dict[int, float]) -> float:
     return sum(v - before.get(pid, 0.0) for pid, v in database_cpu().items())
 
 
+def database_backends_cpu(url: str) -> float | None:
+    """CPU seconds used so far by the PostgreSQL backends connected to the database of
+    ``url`` (the server's pools; this query's own backend left out), when the server runs on
+    this machine; None on SQLite or a remote server. Backends that have exited are not
+    counted: compare two readings around work done on long-lived connections.
+    """
+    if not url.startswith("postgresql"):
+        return None
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            pids = conn.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")).scalars().all()
+    finally:
+        engine.dispose()
+    total = 0.0
+    for pid in pids:
+        fields = _stat(str(pid))
+        if not fields:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 class CpuClock:
     """Wall time, this process's CPU time and the PostgreSQL backend's, from its creation:
     on a busy machine the CPU seconds tell the work done, the wall time mostly the others."""

@@ -114,7 +114,7 @@ def post_bodies(port: int, headers: dict[str, str], bodies: list[bytes],
 
 
 def measure_ingest(label: str, server: bench.Server, headers: dict[str, str], corpus: Corpus,
-                   batches: int, singles: int, threads: int) -> dict[str, float]:
+                   batches: int, singles: int, threads: int, url: str) -> dict[str, float]:
     """Wall-clock rates, and statements per CPU-second of the server (which does not depend
     on what else the machine runs)."""
     # A few requests first: the server's workers open their connections and warm caches.
@@ -125,13 +125,19 @@ def measure_ingest(label: str, server: bench.Server, headers: dict[str, str], co
     batch_rate = batches * 100 / post_bodies(server.port, headers, bodies, threads)
     batch_cpu = batches * 100 / max(server.cpu_seconds() - cpu, 1e-6)
     single_bodies = [json.dumps(corpus.statement()).encode() for _ in range(singles)]
-    cpu = server.cpu_seconds()
+    cpu, backend = server.cpu_seconds(), bench.database_backends_cpu(url)
     single_rate = singles / post_bodies(server.port, headers, single_bodies, threads)
     single_cpu = singles / max(server.cpu_seconds() - cpu, 1e-6)
+    backend_after = bench.database_backends_cpu(url)
+    backend_note = ""
+    if backend is not None and backend_after is not None:
+        backend_note = (f"; PostgreSQL backends {1e3 * (backend_after - backend) / singles:.2f} "
+                        f"ms of CPU a request")
     print(f"  [{label}] batches of 100: {batch_rate:,.0f} statements/s wall, "
           f"{batch_cpu:,.0f} per server CPU-second ({batches} requests, {threads} clients)")
     print(f"  [{label}] single POSTs:   {single_rate:,.0f} statements/s wall, "
-          f"{single_cpu:,.0f} per server CPU-second ({singles} requests, {threads} clients)")
+          f"{single_cpu:,.0f} per server CPU-second ({singles} requests, {threads} clients"
+          f"{backend_note})")
     return {"batch": batch_rate, "single": single_rate, "batch_cpu": batch_cpu,
             "single_cpu": single_cpu}
 
@@ -251,7 +257,7 @@ def main() -> None:
     try:
         print("1. HTTP ingestion, empty store")
         empty = measure_ingest("empty", server, headers, corpus, args.batches,
-                               args.singles, args.threads)
+                               args.singles, args.threads, url)
         measure_gets(server, headers, corpus, max(20, args.queries // 5))
     finally:
         server.stop()
@@ -264,7 +270,7 @@ def main() -> None:
     try:
         print(f"3. HTTP ingestion, {args.statements:,} stored")
         full = measure_ingest("full", server, headers, corpus, args.batches,
-                              args.singles, args.threads)
+                              args.singles, args.threads, url)
         print(f"4. Filtered GETs, {args.statements:,} stored")
         gets = measure_gets(server, headers, corpus, args.queries)
     finally:

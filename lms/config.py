@@ -14,7 +14,9 @@ from lms.core.replica import REPLICA, replica_engine_options
 DEFAULTS: dict[str, Any] = {
     # Public URL of this instance: used in e-mails, xAPI activity IRIs and certificate QR codes.
     "BASE_URL": "http://127.0.0.1:5000",
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # No pool_pre_ping: it costs a round trip to the server on every checkout, so on every
+    # request; lms.core.database pings only connections that sat idle in the pool.
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
     # A read replica of the PostgreSQL primary (its URL): the HR dashboards and their exports
     # read from it (lms/core/replica.py); None: everything reads from the primary.
     "READ_REPLICA_URL": None,

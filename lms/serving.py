@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -273,6 +274,23 @@ def _gunicorn_logging(app: Flask) -> dict[str, Any]:
     }
 
 
+def _gunicorn_logger_class() -> type:
+    """The gunicorn logger, without its access log: gunicorn builds each request's access-log
+    fields (a dozen, the time formatted) whenever a logging configuration is given, even
+    for a logger that drops them: ``AccessLog`` (our middleware) logs requests instead.
+    """
+    from gunicorn.glogging import Logger
+
+    class RelaisGunicornLogger(Logger):  # type: ignore[misc]
+        def _compute_access_log_enabled(self) -> bool:
+            return False
+
+        def access(self, *_args: Any, **_kwargs: Any) -> None:
+            return None
+
+    return RelaisGunicornLogger
+
+
 def _serve_gunicorn(app: Flask, host: str, port: int) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -305,6 +323,10 @@ def _serve_gunicorn(app: Flask, host: str, port: int) -> None:
         # gunicorn's own messages in the same format; its access log off, as AccessLog (our
         # middleware) logs requests with secrets redacted.
         "logconfig_dict": _gunicorn_logging(app),
+        "logger_class": _gunicorn_logger_class(),
+        # Each worker touches its heartbeat file on every turn of its loop: in memory, not
+        # on disk, as gunicorn's documentation advises.
+        **({"worker_tmp_dir": "/dev/shm"} if os.path.isdir("/dev/shm") else {}),
         "proc_name": "relais",
         # gunicorn ≥ 24's control socket sits at one path per user: several instances on a
         # machine would fight over it, and Relais does not use it.

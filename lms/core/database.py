@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gc
 import sqlite3
+import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,7 +17,7 @@ from flask import Flask
 from sqlalchemy import ColumnElement, Integer, any_, bindparam, event
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 
 from lms.core.models import UTCDateTime
 from lms.extensions import db
@@ -50,8 +52,43 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+# A pooled connection that sat idle longer than this is checked (a round trip that answers
+# nothing) before a request uses it: the server may have closed it meanwhile (a restart, an
+# idle timeout of a proxy or firewall). One back in the pool for less is used as it is:
+# SQLAlchemy's pool_pre_ping checked every checkout, a round trip on every request (a tenth
+# of a single LRS POST's round trips). After a server restart, the first request of each
+# busy process may then fail once: SQLAlchemy then drops every connection of that pool.
+PING_AFTER_IDLE_SECONDS = 10.0
+_IDLE_SINCE = "relais_idle_since"
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        # Never checked in: opened for this checkout, nothing to check.
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool then opens a new connection and checks out again
+            raise DisconnectionError("the pooled connection no longer answers") from exc
+
+
 def init_app(app: Flask) -> None:
     """Register database hooks on ``app``."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite" and not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get(
+            "pool_pre_ping"):
+        _ping_idle_connections(engine)
 
     @app.teardown_appcontext
     def _rollback_unfinished(exc: BaseException | None) -> None:
@@ -167,10 +204,24 @@ def time_processor() -> Callable[[datetime], Any]:
     """Converts an aware datetime to the driver value SQLAlchemy binds for a UTC timestamp
     column (on SQLite the same text, so that stored rows compare right with bound values).
     """
-    dialect = db.session.connection().dialect
+    dialect = db.session.get_bind().dialect
     if dialect.name == "sqlite":
         return _sqlite_time
-    return _UTC.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+    # Built once per dialect: every LRS request asks several times, and building the type's
+    # processor (a closure) cost more than the query it serves.
+    processor = _TIME_PROCESSORS.get(dialect)
+    if processor is None:
+        processor = _UTC.dialect_impl(dialect).bind_processor(dialect) or _same
+        _TIME_PROCESSORS[dialect] = processor
+    return processor
+
+
+_TIME_PROCESSORS: weakref.WeakKeyDictionary[Any, Callable[[datetime], Any]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
@@ -192,7 +243,8 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]
                 suffix: str = "", pg_types: dict[str, str] | None = None) -> list[Any]:
     """Insert many rows of driver values (``suffix``: e.g. an ON CONFLICT clause, and on
     PostgreSQL a RETURNING clause; ``pg_types``: PostgreSQL array types of columns that are
-    not text, by name). Returns the rows RETURNING gave (PostgreSQL), else ``[]``.
+    not text, by name). Returns the rows RETURNING gave (PostgreSQL), else ``[]``. One row
+    goes in with :func:`insert_row`.
 
     SQLite: one executemany (a loop in C). PostgreSQL: an executemany is one round of the
     protocol per row; ``INSERT … SELECT FROM unnest(arrays)`` sends thousands of rows as one
@@ -200,6 +252,9 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]
     """
     if not rows:
         return []
+    if len(rows) == 1:
+        result = insert_row(table, columns, rows[0], suffix)
+        return list(result.all()) if result.returns_rows else []
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         types = {**_PG_ARRAY_TYPES, **(pg_types or {})}
@@ -218,6 +273,20 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]
     connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) "
                                f"VALUES ({', '.join([mark] * len(columns))}) {suffix}", rows)
     return []
+
+
+def insert_row(table: str, columns: tuple[str, ...], row: tuple[Any, ...],
+               suffix: str = "") -> Any:
+    """Insert one row of driver values (``suffix`` as for :func:`insert_rows`) with a plain
+    ``VALUES`` list: for one row, building and sending arrays (PostgreSQL) or an executemany
+    (SQLite) costs more than the insert. Returns the driver's result: the rows of a
+    RETURNING clause, and on SQLite the new row's key as ``lastrowid``.
+    """
+    connection = db.session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    return connection.exec_driver_sql(
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))}) {suffix}", tuple(row))
 
 
 def copy_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:

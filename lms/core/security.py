@@ -8,7 +8,8 @@ and this hook leaves it alone. See docs/security.md.
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Request, Response, current_app, g
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 # Pages: scripts only from Relais' own static files (no inline script, no event handler
 # attributes). Inline styles stay allowed: a few pages size chart bars with a style attribute,
@@ -60,21 +61,62 @@ def init_app(app: Flask) -> None:
             hsts += "; includeSubDomains"
     referrer = app.config["REFERRER_POLICY"]
 
+    baseline = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", referrer),
+                ("Permissions-Policy", PERMISSIONS_POLICY),
+                ("Cross-Origin-Opener-Policy", "same-origin")]
+    if hsts:
+        baseline.append(("Strict-Transport-Security", hsts))
+
     @app.after_request
     def _security_headers(response: Response) -> Response:
         headers = response.headers
-        if "Content-Security-Policy" not in headers:
+        # Which headers the view set, read once: Werkzeug's setdefault scans every header
+        # for each name (a tenth of a small LRS request's CPU went into this hook).
+        present = {name.lower(): value for name, value in headers}
+        csp = present.get("content-security-policy")
+        if csp is None:
             html = response.mimetype in ("text/html", "application/xhtml+xml")
             page_csp = FORMS_MAY_LEAVE_CSP if g.get("relais_forms_may_leave") else PAGE_CSP
-            headers["Content-Security-Policy"] = page_csp if html else OTHER_CSP
-        headers.setdefault("X-Content-Type-Options", "nosniff")
+            csp = page_csp if html else OTHER_CSP
+            headers.add("Content-Security-Policy", csp)
         # For browsers that predate frame-ancestors; the package files allow their own origin.
-        csp = headers["Content-Security-Policy"]
-        headers.setdefault("X-Frame-Options",
-                           "SAMEORIGIN" if "frame-ancestors 'self'" in csp else "DENY")
-        headers.setdefault("Referrer-Policy", referrer)
-        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if hsts:
-            headers.setdefault("Strict-Transport-Security", hsts)
+        missing = [("X-Frame-Options",
+                    "SAMEORIGIN" if "frame-ancestors 'self'" in csp else "DENY")] + baseline
+        headers.extend([(name, value) for name, value in missing
+                        if name.lower() not in present])
         return response
+
+
+class _Unsaved(SecureCookieSession):
+    """An empty session that is never saved (see :class:`_SessionInterface`)."""
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except under the prefixes of machine surfaces that
+    authenticate every request themselves (the LRS): there the cookie is neither read nor
+    written; the request sees an empty session, and whatever is put in it is dropped.
+    """
+
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        self.prefixes = prefixes
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """An empty session under the prefixes; else the cookie's."""
+        if request.path.startswith(self.prefixes):
+            return _Unsaved()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Nothing under the prefixes; else the signed cookie."""
+        if not isinstance(session, _Unsaved):
+            super().save_session(app, session, response)
+
+
+def without_cookie_session(app: Flask, prefix: str) -> None:
+    """Let requests under ``prefix`` (a path ending in ``/``) skip the cookie session: no
+    login cookie opens anything there, and checking and re-signing a cookie nobody reads
+    costs every request of a surface that serves thousands a second.
+    """
+    current = app.session_interface
+    prefixes = current.prefixes if isinstance(current, _SessionInterface) else ()
+    app.session_interface = _SessionInterface((*prefixes, prefix))

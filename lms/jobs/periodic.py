@@ -46,11 +46,15 @@ def register_periodic(name: str, seconds: float, func: Callable[[], Any]) -> Non
     PERIODIC[name] = Periodic(name=name, seconds=float(seconds), func=func)
 
 
-def _ensure_rows() -> None:
-    known = set(db.session.scalars(select(PeriodicTask.name)))
+def _ensure_rows() -> set[str]:
+    """Create the rows of tasks that have none; the names of those due now (with the new)."""
+    now = utcnow()
+    rows = db.session.execute(select(PeriodicTask.name, PeriodicTask.next_run_at)).all()
+    due = {name for name, next_run_at in rows if next_run_at <= now}
+    known = {name for name, _next in rows}
     missing = [p for p in PERIODIC.values() if p.name not in known]
     if not missing:
-        return
+        return due
     # First run soon after start, then every period.
     for task in missing:
         db.session.add(PeriodicTask(name=task.name, next_run_at=utcnow()))
@@ -58,15 +62,22 @@ def _ensure_rows() -> None:
         db.session.commit()
     except IntegrityError:  # another runner created them at the same moment
         db.session.rollback()
+    return due | {task.name for task in missing}
 
 
 def run_due() -> list[str]:
     """Run every periodic task that is due and not taken by another runner; returns names run."""
     if not PERIODIC:
         return []
-    _ensure_rows()
+    # Read first, claim after: every runner ticks every few seconds (each web process, in
+    # embedded mode), and a claim is a write transaction — on SQLite, the database's write
+    # lock, which the LRS's requests wait for. Only the tasks the read found due are claimed;
+    # the claim still checks, so two runners never both run one.
+    due = _ensure_rows()
     ran = []
     for task in list(PERIODIC.values()):
+        if task.name not in due:
+            continue
         now = utcnow()
         claimed = db.session.execute(
             update(PeriodicTask)

@@ -12,12 +12,15 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the LRS endpoints under /xapi/ and the xAPI commands."""
     from lms.core.ratelimit import limit_surface
+    from lms.core.security import without_cookie_session
     from lms.extensions import csrf
     from lms.xapi import cli, document_views  # noqa: F401  (its import adds routes to bp)
     from lms.xapi.lrs import bp
 
     csrf.exempt(bp)
     limit_surface(app, bp, "RATELIMIT_LRS")
+    # HTTP Basic on every request: the cookie session is neither read nor signed again.
+    without_cookie_session(app, f"{bp.url_prefix}/")
     app.register_blueprint(bp)
     for command in cli.COMMANDS:
         app.cli.add_command(command)

@@ -104,15 +104,20 @@ def forwarding_enabled(organization_id: int) -> bool:
     return row is not None and bool(row.enabled)
 
 
-def enqueue(*, organization_id: int, statement_pks: list[int]) -> None:
+def enqueue(*, organization_id: int, statement_pks: list[int],
+            enabled: bool | None = None) -> None:
     """Queue statements for the organization's external LRS; no-op when none is configured.
 
     Flushes only: the rows commit (or roll back) with the statements themselves.
 
     :param organization_id: the organization the statements belong to.
     :param statement_pks: primary keys of the stored statements, in recording order.
+    :param enabled: whether the organization forwards, when the caller has just read it in
+        this transaction (the LRS, with the credentials); read here when None.
     """
-    if not statement_pks or not forwarding_enabled(organization_id):
+    if not statement_pks:
+        return
+    if not (forwarding_enabled(organization_id) if enabled is None else enabled):
         return
     now = utcnow()
     db.session.execute(insert(OutboxEntry), [

@@ -50,6 +50,9 @@ class Credential:
     label: str
     scope_agent: str | None
     scope_registration: str | None
+    # Whether the organization forwards its statements to an external LRS, read with the
+    # credentials (one query fewer for every statement write).
+    forwards: bool = False
 
 
 def current_credential() -> Credential:
@@ -64,10 +67,14 @@ def current_organization_id() -> int:
 
 # Every LRS request runs it: plain driver SQL (building and compiling an ORM query cost more
 # than the lookup itself). Revocation and expiry are checked in the query, on every request,
-# so a revoked or expired credential is refused at once by every process.
-_CREDENTIAL_SQL = ("SELECT id, organization_id, key, label, scope_agent, scope_registration, "
-                   "secret_hash FROM xapi_credentials WHERE key = ? AND revoked_at IS NULL "
-                   "AND (expires_at IS NULL OR expires_at >= ?)")
+# so a revoked or expired credential is refused at once by every process. Whether the
+# organization forwards comes along (its unique key on xapi_external_lrs): a statement write
+# would ask otherwise.
+_CREDENTIAL_SQL = (
+    "SELECT c.id, c.organization_id, c.key, c.label, c.scope_agent, c.scope_registration, "
+    "c.secret_hash, f.enabled AS forwards FROM xapi_credentials c "
+    "LEFT JOIN xapi_external_lrs f ON f.organization_id = c.organization_id "
+    "WHERE c.key = ? AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at >= ?)")
 
 
 def authenticate_basic(header: str | None) -> Credential | None:
@@ -82,7 +89,7 @@ def authenticate_basic(header: str | None) -> Credential | None:
     if row is None or not hmac.compare_digest(row.secret_hash, hash_token(secret)):
         return None
     return Credential(row.id, row.organization_id, row.key, row.label, row.scope_agent,
-                      row.scope_registration)
+                      row.scope_registration, bool(row.forwards))
 
 
 # Form fields of the alternate request syntax that stand for headers (Communication 1.3).
@@ -205,19 +212,31 @@ def _check_request() -> Response | None:
     return None
 
 
+# What every LRS response says, whatever the view: the version and CORS (browser-launched
+# content calls the LRS from another origin).
+_CORS = [("Access-Control-Allow-Methods", "GET, PUT, POST, DELETE, HEAD, OPTIONS"),
+         ("Access-Control-Allow-Headers",
+          "Authorization, Content-Type, X-Experience-API-Version, If-Match, If-None-Match"),
+         ("Access-Control-Expose-Headers",
+          "ETag, Last-Modified, X-Experience-API-Version, X-Experience-API-Consistent-Through")]
+_SET_HERE = {name.lower() for name, _value in _CORS} | {
+    "x-experience-api-version", "access-control-allow-origin",
+    "access-control-allow-credentials"}
+
+
 @bp.after_request
 def _headers(response: Response) -> Response:
-    response.headers["X-Experience-API-Version"] = VERSION
-    # Browser-launched content calls the LRS from another origin.
+    headers = response.headers
+    # Replaced if a view set one (rare); then added in one go, not scanning the headers
+    # once for each name as setting them one by one would.
+    for name in {name.lower() for name, _value in headers} & _SET_HERE:
+        del headers[name]
     origin = request.headers.get("Origin")
-    response.headers["Access-Control-Allow-Origin"] = origin or "*"
-    response.headers["Access-Control-Allow-Methods"] = "GET, PUT, POST, DELETE, HEAD, OPTIONS"
-    response.headers["Access-Control-Allow-Headers"] = (
-        "Authorization, Content-Type, X-Experience-API-Version, If-Match, If-None-Match")
-    response.headers["Access-Control-Expose-Headers"] = (
-        "ETag, Last-Modified, X-Experience-API-Version, X-Experience-API-Consistent-Through")
+    added = [("X-Experience-API-Version", VERSION), ("Access-Control-Allow-Origin", origin or "*"),
+             *_CORS]
     if origin:
-        response.headers["Access-Control-Allow-Credentials"] = "true"
+        added.append(("Access-Control-Allow-Credentials", "true"))
+    headers.extend(added)
     return response
 
 

@@ -23,6 +23,7 @@ from lms.core.database import (
     chunks,
     collector_paused,
     copy_rows,
+    insert_row,
     insert_rows,
     next_ids,
     run_sql,
@@ -212,14 +213,17 @@ _PG_TYPES = {"statement_pk": "int[]", "voided": "bool[]", "timestamp": "timestam
              "stored": "timestamptz[]"}
 
 
-def _insert_statements(rows: list[dict[str, Any]], suffix: str = "") -> list[Any]:
+def _statement_values(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     as_time = time_processor()
-    return insert_rows("xapi_statements", _STATEMENT_COLUMNS, [
-        (row["organization_id"], row["statement_id"], row["actor_key"], row["verb_id"],
-         row["object_type"], row["object_activity_id"], row["object_agent_key"],
-         row["object_statement_id"], row["registration"], as_time(row["timestamp"]),
-         as_time(row["stored"]), row["voided"], row["data"]) for row in rows], suffix,
-        pg_types=_PG_TYPES)
+    return [(row["organization_id"], row["statement_id"], row["actor_key"], row["verb_id"],
+             row["object_type"], row["object_activity_id"], row["object_agent_key"],
+             row["object_statement_id"], row["registration"], as_time(row["timestamp"]),
+             as_time(row["stored"]), row["voided"], row["data"]) for row in rows]
+
+
+def _insert_statements(rows: list[dict[str, Any]], suffix: str = "") -> list[Any]:
+    return insert_rows("xapi_statements", _STATEMENT_COLUMNS, _statement_values(rows), suffix,
+                       pg_types=_PG_TYPES)
 
 
 def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -> None:
@@ -315,16 +319,55 @@ def _prepare(received: list[dict[str, Any]], *, stored_text: str,
     return prepared
 
 
+def _stored_and_referring(organization_id: int, ids: list[str]
+                          ) -> tuple[dict[str, str], dict[str, list[Any]]]:
+    """(the JSON of those of ``ids`` already stored, by id; the stored statements whose object
+    is a reference to one of them, by that id: rows with ``pk`` and ``verb_id``), in one
+    query: every statement write asks both, a single POST included.
+    """
+    stored: dict[str, str] = {}
+    referring: dict[str, list[Any]] = {}
+    connection = db.session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    for chunk in chunks(list(dict.fromkeys(ids))):
+        if postgres:
+            # Each side joins the ids as an array (see select_matching).
+            sql = ("SELECT 's' AS kind, s.statement_id AS sid, s.data, NULL::int AS pk, "
+                   "NULL::text AS verb_id FROM unnest(%s::text[]) AS wanted(value) "
+                   "JOIN xapi_statements s ON s.statement_id = wanted.value "
+                   "WHERE s.organization_id = %s UNION ALL "
+                   "SELECT 'r', s.object_statement_id, NULL, s.pk, s.verb_id "
+                   "FROM unnest(%s::text[]) AS wanted(value) "
+                   "JOIN xapi_statements s ON s.object_statement_id = wanted.value "
+                   "WHERE s.organization_id = %s")
+            params: tuple[Any, ...] = (chunk, organization_id, chunk, organization_id)
+        else:
+            marks = ", ".join("?" * len(chunk))
+            sql = (f"SELECT 's' AS kind, statement_id AS sid, data, NULL AS pk, "
+                   f"NULL AS verb_id FROM xapi_statements WHERE organization_id = ? "
+                   f"AND statement_id IN ({marks}) UNION ALL "
+                   f"SELECT 'r', object_statement_id, NULL, pk, verb_id FROM xapi_statements "
+                   f"WHERE organization_id = ? AND object_statement_id IN ({marks})")
+            params = (organization_id, *chunk, organization_id, *chunk)
+        for row in connection.exec_driver_sql(sql, params):
+            if row.kind == "s":
+                stored[row.sid] = row.data
+            else:
+                referring.setdefault(row.sid, []).append(row)
+    return stored, referring
+
+
 def _not_stored_yet(organization_id: int, prepared: list[dict[str, Any]],
-                    received: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The statements whose id is not stored yet. One already stored with equivalent content
-    is accepted as is (not stored twice).
+                    received: list[dict[str, Any]]
+                    ) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
+    """(the statements whose id is not stored yet; the stored statements referring to each
+    of them, by id). One already stored with equivalent content is accepted as is (not
+    stored twice).
 
     :raise Conflict: an id already stored with different content.
     """
-    stored_ids: dict[str, str] = {row.statement_id: row.data for row in select_matching(
-        "xapi_statements", "statement_id, data", organization_id, "statement_id",
-        [st["id"].lower() for st in prepared])}
+    stored_ids, referring = _stored_and_referring(
+        organization_id, [st["id"].lower() for st in prepared])
     fresh = []
     for st, raw in zip(prepared, received, strict=True):
         old = stored_ids.get(st["id"].lower())
@@ -336,12 +379,14 @@ def _not_stored_yet(organization_id: int, prepared: list[dict[str, Any]],
         if comparable(loads(old), ignore_timestamp=loose) != comparable(
                 st, ignore_timestamp=loose):
             raise Conflict(f"statement {st['id']} is already stored with different content")
-    return fresh
+    new_ids = {st["id"].lower() for st in fresh}
+    return fresh, {sid: rows for sid, rows in referring.items() if sid in new_ids}
 
 
-def _references(organization_id: int, fresh: list[dict[str, Any]]) -> _References:
-    """Read the stored targets of the new statement references, and the stored statements
-    that refer to the new ones (they arrived before their target).
+def _references(organization_id: int, fresh: list[dict[str, Any]],
+                referrers: dict[str, list[Any]]) -> _References:
+    """Read the stored targets of the new statement references; with the stored statements
+    that refer to the new ones (they arrived before their target; see _not_stored_yet).
 
     :raise BadRequest: a statement voids a voiding statement.
     """
@@ -351,10 +396,6 @@ def _references(organization_id: int, fresh: list[dict[str, Any]]) -> _Reference
     targets: dict[str, Any] = {row.statement_id: row for row in select_matching(
         "xapi_statements", "pk, statement_id, verb_id, voided, data", organization_id,
         "statement_id", sorted(wanted - set(fresh_ids)))}
-    referrers: dict[str, list[Any]] = {}
-    for row in select_matching("xapi_statements", "pk, verb_id, object_statement_id",
-                               organization_id, "object_statement_id", list(fresh_ids)):
-        referrers.setdefault(row.object_statement_id, []).append(row)
     for st in fresh:
         if st["verb"]["id"] == VOIDED:
             target = st["object"]["id"].lower()
@@ -468,6 +509,9 @@ def _insert(organization_id: int, rows: list[dict[str, Any]]) -> dict[str, int] 
     # read of the new pks is much cheaper. The write lock is held since the check
     # (_lock_store), so no concurrent request can have stored these ids meanwhile.
     try:
+        if len(rows) == 1:  # one statement (a single POST): SQLite gives its key
+            return {rows[0]["statement_id"]: insert_row(
+                "xapi_statements", _STATEMENT_COLUMNS, _statement_values(rows)[0]).lastrowid}
         _insert_statements(rows)
     except IntegrityError as exc:  # belt and braces: the same id from outside the lock
         raise Conflict("a statement with one of these ids was being stored at the same time; "
@@ -550,7 +594,7 @@ def _dispatch(organization_id: int, rows: list[dict[str, Any]], fresh: list[dict
 def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
            authority: dict[str, Any] | None = None,
            attachments: dict[str, tuple[str, bytes]] | None = None,
-           validated: bool = False) -> list[str]:
+           validated: bool = False, forwarding: bool | None = None) -> list[str]:
     """Validate, assign id/stored/authority, store (bulk insert), run projection handlers,
     queue for forwarding. Flushes; the caller commits. Returns the statement ids.
 
@@ -565,6 +609,8 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
     :param validated: the statements were built by Relais code whose output is known valid
         (its tests check it against the validator), not received: the per-statement schema
         check is skipped, everything else is done. Never for statements from outside.
+    :param forwarding: whether the organization forwards to an external LRS, when the caller
+        has read it in this transaction (the LRS, with the credentials); else read here.
     :raise BadRequest: an invalid statement, or the same id twice in the batch.
     :raise Conflict: an id already stored with different content.
     """
@@ -577,12 +623,13 @@ def record(statements: Iterable[dict[str, Any]], *, organization_id: int,
     # collection resumes at the end of the call.
     with collector_paused():
         return _record(received, organization_id=organization_id, authority=authority,
-                       attachments=attachments, validated=validated)
+                       attachments=attachments, validated=validated, forwarding=forwarding)
 
 
 def _record(received: list[dict[str, Any]], *, organization_id: int,
             authority: dict[str, Any] | None,
-            attachments: dict[str, tuple[str, bytes]] | None, validated: bool) -> list[str]:
+            attachments: dict[str, tuple[str, bytes]] | None, validated: bool,
+            forwarding: bool | None) -> list[str]:
     now = utcnow()
     # The column and the JSON must agree exactly, for since/until: keep milliseconds only.
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
@@ -593,10 +640,10 @@ def _record(received: list[dict[str, Any]], *, organization_id: int,
     computed = _rows(organization_id, prepared, now)
     _lock_store()
     for _attempt in range(_ATTEMPTS):
-        fresh = _not_stored_yet(organization_id, prepared, received)
+        fresh, referrers = _not_stored_yet(organization_id, prepared, received)
         if not fresh:
             return result_ids
-        refs = _references(organization_id, fresh)
+        refs = _references(organization_id, fresh, referrers)
         rows, index_by_id, activities = _statement_rows(fresh, refs, computed)
         inserted = _insert(organization_id, rows)
         if inserted is not None:
@@ -618,7 +665,7 @@ def _record(received: list[dict[str, Any]], *, organization_id: int,
     from lms.xapi.forwarding import enqueue
 
     enqueue(organization_id=organization_id, statement_pks=[
-        pk_by_id[row["statement_id"]] for row in rows])
+        pk_by_id[row["statement_id"]] for row in rows], enabled=forwarding)
     return result_ids
 
 

@@ -109,8 +109,10 @@ def _check_scope(items: list[dict[str, Any]]) -> None:
 
 def _record(items: list[dict[str, Any]], contents: dict[str, tuple[str, bytes]]) -> list[str]:
     _check_scope(items)
-    ids = record(items, organization_id=current_organization_id(),
-                 authority=credential_authority(current_credential()), attachments=contents)
+    credential = current_credential()
+    ids = record(items, organization_id=credential.organization_id,
+                 authority=credential_authority(credential), attachments=contents,
+                 forwarding=credential.forwards)
     db.session.commit()
     return ids
 
