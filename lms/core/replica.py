@@ -69,6 +69,8 @@ def replica_engine_options(url: str, primary_options: dict[str, Any]) -> dict[st
         return {**options, "url": f"sqlite:///file:{path}?mode=ro&uri=true",
                 "connect_args": {"timeout": 30}}
     if url.startswith("postgresql"):
-        return {**options, "url": url,
+        # Dashboards are few and heavy: a ping before each is cheap, and a replica that
+        # restarted (or was failed over) is then met by a new connection, not an error page.
+        return {**options, "url": url, "pool_pre_ping": True,
                 "connect_args": {"options": "-c default_transaction_read_only=on"}}
     return {**options, "url": url}
