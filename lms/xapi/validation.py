@@ -155,26 +155,38 @@ def parse_timestamp(value: Any, where: str) -> datetime:
     """
     if not isinstance(value, str):
         raise fail(where, "must be an ISO 8601 timestamp string")
+    parsed = _timestamp(value)
+    if isinstance(parsed, str):
+        raise fail(where, parsed)
+    return parsed
+
+
+@lru_cache(maxsize=4096)
+def _timestamp(value: str) -> datetime | str:
+    """The UTC datetime of an ISO 8601 timestamp, or what is wrong with it. Cached: the store
+    parses each statement's timestamp twice (validation, then its column), and the
+    statements of a batch often share one.
+    """
     match = _TIMESTAMP.match(value)
     if not match:
-        raise fail(where, "must be an ISO 8601 timestamp")
+        return "must be an ISO 8601 timestamp"
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     tz: timezone = UTC
     if zone and zone not in ("Z", "z"):
         digits = zone[1:].replace(":", "")
         hours, minutes = int(digits[:2]), int(digits[2:] or 0)
         if zone[0] == "-" and hours == 0 and minutes == 0:
-            raise fail(where, "the offset -00:00 is not allowed (use Z or +00:00)")
+            return "the offset -00:00 is not allowed (use Z or +00:00)"
         if hours > 23 or minutes > 59:
-            raise fail(where, "the time zone offset is out of range")
+            return "the time zone offset is out of range"
         offset = timedelta(hours=hours, minutes=minutes)
         tz = timezone(-offset if zone[0] == "-" else offset)
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     try:
         return datetime(int(year), int(month), int(day), int(hour), int(minute),
                         int(second or 0), micro, tzinfo=tz).astimezone(UTC)
-    except (ValueError, OverflowError) as exc:  # OverflowError: year 1 moved before year 1
-        raise fail(where, "is not a valid date and time") from exc
+    except (ValueError, OverflowError):  # OverflowError: year 1 moved before year 1
+        return "is not a valid date and time"
 
 
 def _mbox(value: Any, where: str) -> None:
