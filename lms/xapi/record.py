@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from flask import current_app, has_app_context
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.core.database import (
@@ -240,14 +240,21 @@ _PG_TYPES = {"statement_pk": "int[]", "voided": "bool[]", "timestamp": "timestam
              "stored": "timestamptz[]"}
 
 
-def _insert_statements(rows: list[dict[str, Any]], suffix: str = "") -> list[Any]:
+def _insert_statements(rows: list[dict[str, Any]], suffix: str = "",
+                       pks: list[int] | None = None) -> list[Any]:
+    """Insert the statements' rows (with these primary keys, when given)."""
     as_time = time_processor()
-    return insert_rows("xapi_statements", _STATEMENT_COLUMNS, [
+    values = [
         (row["organization_id"], row["statement_id"], row["actor_key"], row["verb_id"],
          row["object_type"], row["object_activity_id"], row["object_agent_key"],
          row["object_statement_id"], row["registration"], as_time(row["timestamp"]),
-         as_time(row["stored"]), row["voided"], row["data"]) for row in rows], suffix,
-        pg_types=_PG_TYPES)
+         as_time(row["stored"]), row["voided"], row["data"]) for row in rows]
+    if pks is None:
+        return insert_rows("xapi_statements", _STATEMENT_COLUMNS, values, suffix,
+                           pg_types=_PG_TYPES)
+    return insert_rows("xapi_statements", ("pk", *_STATEMENT_COLUMNS),
+                       [(pk, *value) for pk, value in zip(pks, values, strict=True)], suffix,
+                       pg_types=_PG_TYPES)
 
 
 def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -> None:
@@ -459,7 +466,8 @@ def _statement_rows(fresh: list[dict[str, Any]], refs: _References,
         voided = st["verb"]["id"] != VOIDED and (
             sid in refs.voided_now
             or any(r.verb_id == VOIDED for r in refs.referrers.get(sid, ())))
-        rows.append({**found.row, "voided": voided})
+        found.row["voided"] = voided  # set again by each attempt (see _record)
+        rows.append(found.row)
     return rows, index_by_id, activities
 
 
@@ -500,17 +508,17 @@ def _insert(organization_id: int, rows: list[dict[str, Any]]) -> dict[str, int] 
             db.session.connection().exec_driver_sql(
                 "DELETE FROM xapi_statements WHERE pk = ANY(%s)", (list(pk_by_id.values()),))
         return None
-    # Not RETURNING on SQLite: it would insert row by row to keep the order; one indexed
-    # read of the new pks is much cheaper. The write lock is held since the check
-    # (_lock_store), so no concurrent request can have stored these ids meanwhile.
+    # Not RETURNING on SQLite: it would insert row by row to keep the order. The write lock
+    # is held since the check (_lock_store), so the pks are those SQLite would give (after
+    # the largest) and no concurrent request can have stored these ids meanwhile: no read
+    # back of the new rows.
+    pks = _new_pks(len(rows))
     try:
-        _insert_statements(rows)
+        _insert_statements(rows, pks=pks)
     except IntegrityError as exc:  # belt and braces: the same id from outside the lock
         raise Conflict("a statement with one of these ids was being stored at the same time; "
                        "send it again") from exc
-    return {row.statement_id: row.pk for row in select_matching(
-        "xapi_statements", "statement_id, pk", organization_id, "statement_id",
-        [row["statement_id"] for row in rows])}
+    return {row["statement_id"]: pk for row, pk in zip(rows, pks, strict=True)}
 
 
 def _stored_index(pks: list[int]) -> Iterable[Any]:
@@ -772,5 +780,5 @@ def _new_pks(count: int) -> list[int]:
     """
     if db.session.get_bind().dialect.name == "postgresql":
         return next_ids("xapi_statements.pk", count)
-    last = db.session.scalar(select(func.max(Statement.pk))) or 0
+    last = run_sql("SELECT max(pk) FROM xapi_statements").scalar() or 0
     return list(range(last + 1, last + 1 + count))
