@@ -8,7 +8,7 @@ the rules of the specification's Data section are checked here by hand. Every fu
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Set
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
@@ -96,7 +96,7 @@ def is_uuid(value: Any) -> bool:
     return isinstance(value, str) and _UUID.match(value) is not None
 
 
-def _object(value: Any, where: str, allowed: Set[str]) -> dict[str, Any]:
+def _object(value: Any, where: str, allowed: frozenset[str] | set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise fail(where, "must be a JSON object")
     if not allowed.issuperset(value):
