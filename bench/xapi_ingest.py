@@ -183,8 +183,11 @@ def measure_gets(server: bench.Server, headers: dict[str, str], corpus: Corpus, 
 
 
 def preload(database_url: str, instance: str, org_id: int, corpus: Corpus, total: int,
-            chunk: int = 1000) -> float:
-    """Fill the store to ``total`` statements through record(); statements/s."""
+            chunk: int = 1000) -> tuple[int, int, float]:
+    """Fill the store to ``total`` statements through record(): (statements stored before,
+    statements added, seconds taken). The empty-store measure has already stored a few
+    thousand: a ``total`` below that adds nothing.
+    """
     os.environ["RELAIS_INSTANCE_PATH"] = instance
     from lms import create_app
     from lms.extensions import db
@@ -213,7 +216,7 @@ def preload(database_url: str, instance: str, org_id: int, corpus: Corpus, total
         elapsed = time.perf_counter() - start
         db.session.remove()
         db.engine.dispose()
-    return todo / elapsed if todo else 0.0
+    return have, todo, elapsed
 
 
 def main() -> None:
@@ -263,15 +266,20 @@ def main() -> None:
         server.stop()
 
     print(f"2. Preloading to {args.statements:,} statements through record() (no HTTP)")
-    rate = preload(url, instance, org_id, corpus, args.statements)
-    print(f"  record() bulk: {rate:,.0f} statements/s")
+    have, added, seconds = preload(url, instance, org_id, corpus, args.statements)
+    if added:
+        print(f"  record() in batches of 1,000: {added:,} statements added to {have:,} in "
+              f"{seconds:,.1f} s, {added / seconds:,.0f} statements/s")
+    else:
+        print(f"  nothing to add: the first measure already stored {have:,} statements")
+    stored = have + added
 
     server = bench.Server(env)
     try:
-        print(f"3. HTTP ingestion, {args.statements:,} stored")
+        print(f"3. HTTP ingestion, {stored:,} stored")
         full = measure_ingest("full", server, headers, corpus, args.batches,
                               args.singles, args.threads, url)
-        print(f"4. Filtered GETs, {args.statements:,} stored")
+        print(f"4. Filtered GETs, {stored:,} stored (and those step 3 added)")
         gets = measure_gets(server, headers, corpus, args.queries)
     finally:
         server.stop()
@@ -279,7 +287,7 @@ def main() -> None:
     print("Summary")
     change = (full["batch"] - empty["batch"]) / empty["batch"] * 100
     print(f"  batches of 100: {empty['batch']:,.0f}/s empty → {full['batch']:,.0f}/s at "
-          f"{args.statements:,} ({change:+.0f} %)   target ≥ 10,000/s, within 20 %")
+          f"{stored:,} ({change:+.0f} %)   target ≥ 10,000/s, within 20 %")
     print(f"  single POSTs:   {empty['single']:,.0f}/s empty → {full['single']:,.0f}/s   "
           "target ≥ 800/s")
     cpu_change = (full["batch_cpu"] - empty["batch_cpu"]) / empty["batch_cpu"] * 100

@@ -191,7 +191,9 @@ def select_matching(table: str, columns: str, organization_id: int, column: str,
         return []
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        sql = (f"SELECT {columns} FROM unnest(%s::{pg_type}) AS wanted(value) "
+        # %b: the array sent in binary, as insert_rows does (a text array quotes each element
+        # with a regular expression: half this call's CPU for the ids of a batch of 100).
+        sql = (f"SELECT {columns} FROM unnest(%b::{pg_type}) AS wanted(value) "
                f"JOIN {table} ON {table}.{column} = wanted.value "
                f"WHERE {table}.organization_id = %s")
         return list(connection.exec_driver_sql(

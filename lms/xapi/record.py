@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from flask import current_app, has_app_context
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.core.database import (
@@ -96,9 +96,11 @@ def _context_activities(context: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _related(st: dict[str, Any], rows: set[tuple[str, str]],
-             activities: list[dict[str, Any]]) -> None:
-    """Add the related agents and activities of a statement or sub-statement."""
-    _own, keys = _agent_keys(st["actor"])
+             activities: list[dict[str, Any]], actor_keys: list[str] | None = None) -> None:
+    """Add the related agents and activities of a statement or sub-statement
+    (``actor_keys``: its actor's, when already computed).
+    """
+    keys = _agent_keys(st["actor"])[1] if actor_keys is None else actor_keys
     rows.update((RELATED_AGENT, k) for k in keys)
     obj = st["object"]
     kind = obj.get("objectType", "Activity")
@@ -109,41 +111,66 @@ def _related(st: dict[str, Any], rows: set[tuple[str, str]],
         rows.update((RELATED_AGENT, k) for k in _agent_keys(obj)[1])
     elif kind == "SubStatement":
         _related(obj, rows, activities)
-    context = st.get("context") or {}
+    context = st.get("context")
+    if not context:
+        return
     for key in ("instructor", "team"):
-        rows.update((RELATED_AGENT, k) for k in _agent_keys(context.get(key))[1])
+        if key in context:
+            rows.update((RELATED_AGENT, k) for k in _agent_keys(context[key])[1])
     for item in _context_activities(context):
         rows.add((RELATED_ACTIVITY, item["id"]))
         activities.append(item)
 
 
-def index_rows(st: dict[str, Any],
-               activities: list[dict[str, Any]] | None = None) -> set[tuple[str, str]]:
-    """The (kind, key) rows a stored statement is found by (see models.StatementIndex)."""
-    found = activities if activities is not None else []
+def authority_rows(authority: Any) -> set[tuple[str, str]]:
+    """The index rows a statement gets from its authority: the same for every statement of
+    a batch, so computed once.
+    """
+    return {(RELATED_AGENT, k) for k in _agent_keys(authority)[1]}
+
+
+def _index(st: dict[str, Any], activities: list[dict[str, Any]],
+           authority: set[tuple[str, str]]) -> tuple[set[tuple[str, str]], str | None]:
+    """(the index rows of a stored statement whose authority gives the rows ``authority``,
+    the key of its actor), adding the activities it names to ``activities``.
+    """
     rows: set[tuple[str, str]] = {(VERB, st["verb"]["id"])}
-    own, _keys = _agent_keys(st["actor"])
+    own, keys = _agent_keys(st["actor"])
     if own:
         rows.add((AGENT, own))
     obj = st["object"]
     kind = obj.get("objectType", "Activity")
+    obj_own = None
     if kind == "Activity":
         rows.add((ACTIVITY, obj["id"]))
     elif kind in ("Agent", "Group"):
-        obj_own = _agent_keys(obj)[0]
+        obj_own = _key(obj)
         if obj_own:
             rows.add((AGENT, obj_own))
-    registration = (st.get("context") or {}).get("registration")
-    if registration:
-        rows.add((REGISTRATION, registration.lower()))
-    _related(st, rows, found)
-    rows.update((RELATED_AGENT, k) for k in _agent_keys(st.get("authority"))[1])
+    context = st.get("context")
+    if context:
+        registration = context.get("registration")
+        if registration:
+            rows.add((REGISTRATION, registration.lower()))
+    _related(st, rows, activities, keys)
+    rows |= authority
     # A key found directly (actor or object) is not indexed again as related: a related
     # filter reads both kinds (see queries.find_statements). One row fewer per statement and
     # kind keeps the index, and the pages each batch touches, smaller.
-    direct = {(RELATED_AGENT if kind == AGENT else RELATED_ACTIVITY, key)
-              for kind, key in rows if kind in (AGENT, ACTIVITY)}
-    return rows - direct
+    if own:
+        rows.discard((RELATED_AGENT, own))
+    if kind == "Activity":
+        rows.discard((RELATED_ACTIVITY, obj["id"]))
+    elif obj_own:
+        rows.discard((RELATED_AGENT, obj_own))
+    return rows, own
+
+
+def index_rows(st: dict[str, Any],
+               activities: list[dict[str, Any]] | None = None) -> set[tuple[str, str]]:
+    """The (kind, key) rows a stored statement is found by (see models.StatementIndex)."""
+    return _index(st, activities if activities is not None else [],
+                  authority_rows(st.get("authority")))[0]
 
 
 def comparable(st: dict[str, Any], *, ignore_timestamp: bool = False) -> Any:
@@ -208,6 +235,7 @@ def _merge_definition(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any
 _STATEMENT_COLUMNS = ("organization_id", "statement_id", "actor_key", "verb_id", "object_type",
                       "object_activity_id", "object_agent_key", "object_statement_id",
                       "registration", "timestamp", "stored", "voided", "data")
+_INDEX_COLUMNS = ("organization_id", "kind", "key", "statement_pk")
 # PostgreSQL array types of the statement store's columns that are not text (see insert_rows).
 _PG_TYPES = {"statement_pk": "int[]", "voided": "bool[]", "timestamp": "timestamptz[]",
              "stored": "timestamptz[]"}
@@ -221,8 +249,15 @@ def _statement_values(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
              as_time(row["stored"]), row["voided"], row["data"]) for row in rows]
 
 
-def _insert_statements(rows: list[dict[str, Any]], suffix: str = "") -> list[Any]:
-    return insert_rows("xapi_statements", _STATEMENT_COLUMNS, _statement_values(rows), suffix,
+def _insert_statements(rows: list[dict[str, Any]], suffix: str = "",
+                       pks: list[int] | None = None) -> list[Any]:
+    """Insert the statements' rows (with these primary keys, when given)."""
+    values = _statement_values(rows)
+    if pks is None:
+        return insert_rows("xapi_statements", _STATEMENT_COLUMNS, values, suffix,
+                           pg_types=_PG_TYPES)
+    return insert_rows("xapi_statements", ("pk", *_STATEMENT_COLUMNS),
+                       [(pk, *value) for pk, value in zip(pks, values, strict=True)], suffix,
                        pg_types=_PG_TYPES)
 
 
@@ -230,9 +265,15 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
     """Keep each activity's canonical definition: the latest, language maps merged."""
     incoming: dict[str, dict[str, Any]] = {}
     for item in activities:
-        current = incoming.setdefault(item["id"], {})
-        if item.get("definition"):
-            incoming[item["id"]] = _merge_definition(current, item["definition"])
+        definition = item.get("definition")
+        current = incoming.get(item["id"])
+        if not definition:
+            if current is None:
+                incoming[item["id"]] = {}
+        elif not current:
+            incoming[item["id"]] = definition  # merged into a copy if it comes again
+        elif definition != current:  # the usual case: the same definition again
+            incoming[item["id"]] = _merge_definition(current, definition)
     if not incoming:
         return
     ids = list(incoming)
@@ -425,19 +466,21 @@ def _rows(organization_id: int, prepared: list[dict[str, Any]], now: datetime
     store is read (and, on SQLite, locked): nothing here depends on it.
     """
     found: dict[str, _Row] = {}
+    # One authority for the whole batch (see _prepare): its rows are computed once.
+    authority = authority_rows(prepared[0]["authority"]) if prepared else set()
     for st in prepared:
         obj = st["object"]
         kind = obj.get("objectType", "Activity")
         sid = st["id"].lower()
         activities: list[dict[str, Any]] = []
-        index = index_rows(st, activities)
+        index, actor_key = _index(st, activities, authority)
         registration = (st.get("context") or {}).get("registration")
         found[sid] = _Row({
             "organization_id": organization_id, "statement_id": sid,
-            "actor_key": _agent_keys(st["actor"])[0], "verb_id": st["verb"]["id"],
+            "actor_key": actor_key, "verb_id": st["verb"]["id"],
             "object_type": kind,
             "object_activity_id": obj["id"] if kind == "Activity" else None,
-            "object_agent_key": _agent_keys(obj)[0] if kind in ("Agent", "Group") else None,
+            "object_agent_key": _key(obj) if kind in ("Agent", "Group") else None,
             "object_statement_id": obj["id"].lower() if kind == "StatementRef" else None,
             "registration": registration.lower() if registration else None,
             "timestamp": validation.parse_timestamp(st["timestamp"], "timestamp"),
@@ -464,7 +507,8 @@ def _statement_rows(fresh: list[dict[str, Any]], refs: _References,
         voided = st["verb"]["id"] != VOIDED and (
             sid in refs.voided_now
             or any(r.verb_id == VOIDED for r in refs.referrers.get(sid, ())))
-        rows.append({**found.row, "voided": voided})
+        found.row["voided"] = voided  # set again by each attempt (see _record)
+        rows.append(found.row)
     return rows, index_by_id, activities
 
 
@@ -505,20 +549,24 @@ def _insert(organization_id: int, rows: list[dict[str, Any]]) -> dict[str, int] 
             db.session.connection().exec_driver_sql(
                 "DELETE FROM xapi_statements WHERE pk = ANY(%s)", (list(pk_by_id.values()),))
         return None
-    # Not RETURNING on SQLite: it would insert row by row to keep the order; one indexed
-    # read of the new pks is much cheaper. The write lock is held since the check
-    # (_lock_store), so no concurrent request can have stored these ids meanwhile.
-    try:
-        if len(rows) == 1:  # one statement (a single POST): SQLite gives its key
+    # Not RETURNING on SQLite: it would insert row by row to keep the order. The write lock
+    # is held since the check (_lock_store), so the pks are those SQLite would give (after
+    # the largest) and no concurrent request can have stored these ids meanwhile: no read
+    # back of the new rows.
+    if len(rows) == 1:  # one statement (a single POST): SQLite gives its key as it inserts
+        try:
             return {rows[0]["statement_id"]: insert_row(
                 "xapi_statements", _STATEMENT_COLUMNS, _statement_values(rows)[0]).lastrowid}
-        _insert_statements(rows)
+        except IntegrityError as exc:
+            raise Conflict("a statement with one of these ids was being stored at the same "
+                           "time; send it again") from exc
+    pks = _new_pks(len(rows))
+    try:
+        _insert_statements(rows, pks=pks)
     except IntegrityError as exc:  # belt and braces: the same id from outside the lock
         raise Conflict("a statement with one of these ids was being stored at the same time; "
                        "send it again") from exc
-    return {row.statement_id: row.pk for row in select_matching(
-        "xapi_statements", "statement_id, pk", organization_id, "statement_id",
-        [row["statement_id"] for row in rows])}
+    return {row["statement_id"]: pk for row, pk in zip(rows, pks, strict=True)}
 
 
 def _stored_index(pks: list[int]) -> Iterable[Any]:
@@ -550,6 +598,10 @@ def _insert_index(organization_id: int, fresh: list[dict[str, Any]],
     for sid, keys in index_by_id.items():
         pk = pk_by_id[sid]
         rows_index.extend((organization_id, kind, key, pk) for kind, key in keys)
+    # The new statements' rows cannot be stored yet (their pks are new, each statement's keys
+    # a set): COPY on PostgreSQL, the cheapest way in for the server; a plain executemany on
+    # SQLite (all values are plain ints and strings: no SQLAlchemy parameter processing).
+    copy_rows("xapi_statement_index", _INDEX_COLUMNS, rows_index)
     late: set[tuple[int, str, str]] = set()
     for sid, referring in refs.referrers.items():
         for ref in referring:
@@ -557,11 +609,9 @@ def _insert_index(organization_id: int, fresh: list[dict[str, Any]],
     if late:
         existing = {(row[0], row[1], row[2])
                     for row in _stored_index(sorted({pk for pk, _k, _v in late}))}
-        rows_index.extend((organization_id, kind, key, pk) for pk, kind, key in late - existing)
-    # The index rows are most of the parameters written: plain executemany, no SQLAlchemy
-    # parameter processing (all values are plain ints and strings).
-    insert_rows("xapi_statement_index", ("organization_id", "kind", "key", "statement_pk"),
-                rows_index, "ON CONFLICT DO NOTHING", pg_types=_PG_TYPES)
+        insert_rows("xapi_statement_index", _INDEX_COLUMNS,
+                    [(organization_id, kind, key, pk) for pk, kind, key in late - existing],
+                    "ON CONFLICT DO NOTHING", pg_types=_PG_TYPES)
 
 
 def _void_targets(refs: _References) -> list[Any]:
@@ -761,7 +811,7 @@ def record_built(items: list[Built], *, organization_id: int) -> list[int]:
                    as_time(item.timestamp), stored, False, dumps(st))
 
     copy_rows("xapi_statements", ("pk", *_STATEMENT_COLUMNS), rows())
-    copy_rows("xapi_statement_index", ("organization_id", "kind", "key", "statement_pk"), index)
+    copy_rows("xapi_statement_index", _INDEX_COLUMNS, index)
     _update_activities(organization_id, activities)
     if projections.has_handlers():
         with projections.batch(statements):
@@ -781,5 +831,5 @@ def _new_pks(count: int) -> list[int]:
     """
     if db.session.get_bind().dialect.name == "postgresql":
         return next_ids("xapi_statements.pk", count)
-    last = db.session.scalar(select(func.max(Statement.pk))) or 0
+    last = run_sql("SELECT max(pk) FROM xapi_statements").scalar() or 0
     return list(range(last + 1, last + 1 + count))

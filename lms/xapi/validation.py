@@ -50,6 +50,23 @@ STATEMENT_KEYS = {"id", "actor", "verb", "object", "result", "context", "timesta
                   "authority", "version", "attachments"}
 SUBSTATEMENT_KEYS = {"objectType", "actor", "verb", "object", "result", "context", "timestamp",
                      "attachments"}
+# The properties each object may have (built once, not at every call).
+_ACCOUNT_KEYS = frozenset({"homePage", "name"})
+_AGENT_KEYS = frozenset({"objectType", "name", *IFIS})
+_GROUP_KEYS = frozenset({"objectType", "name", "member", *IFIS})
+_VERB_KEYS = frozenset({"id", "display"})
+_COMPONENT_KEYS = frozenset({"id", "description"})
+_ACTIVITY_KEYS = frozenset({"objectType", "id", "definition"})
+_STATEMENT_REF_KEYS = frozenset({"objectType", "id"})
+_SCORE_KEYS = frozenset({"scaled", "raw", "min", "max"})
+_DEFINITION_KEYS = frozenset({"name", "description", "type", "moreInfo", "extensions",
+                              "interactionType", "correctResponsesPattern", "choices", "scale",
+                              "source", "target", "steps"})
+_RESULT_KEYS = frozenset({"score", "success", "completion", "response", "duration",
+                          "extensions"})
+_CONTEXT_KEYS = frozenset({"registration", "instructor", "team", "contextActivities",
+                           "revision", "platform", "language", "statement", "extensions"})
+_CONTEXT_ACTIVITIES_KEYS = frozenset(CONTEXT_ACTIVITY_KEYS)
 
 
 def fail(where: str, message: str) -> BadRequest:
@@ -79,7 +96,7 @@ def is_uuid(value: Any) -> bool:
     return isinstance(value, str) and _UUID.match(value) is not None
 
 
-def _object(value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
+def _object(value: Any, where: str, allowed: frozenset[str] | set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise fail(where, "must be a JSON object")
     if not allowed.issuperset(value):
@@ -155,26 +172,38 @@ def parse_timestamp(value: Any, where: str) -> datetime:
     """
     if not isinstance(value, str):
         raise fail(where, "must be an ISO 8601 timestamp string")
+    parsed = _timestamp(value)
+    if isinstance(parsed, str):
+        raise fail(where, parsed)
+    return parsed
+
+
+@lru_cache(maxsize=4096)
+def _timestamp(value: str) -> datetime | str:
+    """The UTC datetime of an ISO 8601 timestamp, or what is wrong with it. Cached: the store
+    parses each statement's timestamp twice (validation, then its column), and the
+    statements of a batch often share one.
+    """
     match = _TIMESTAMP.match(value)
     if not match:
-        raise fail(where, "must be an ISO 8601 timestamp")
+        return "must be an ISO 8601 timestamp"
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     tz: timezone = UTC
     if zone and zone not in ("Z", "z"):
         digits = zone[1:].replace(":", "")
         hours, minutes = int(digits[:2]), int(digits[2:] or 0)
         if zone[0] == "-" and hours == 0 and minutes == 0:
-            raise fail(where, "the offset -00:00 is not allowed (use Z or +00:00)")
+            return "the offset -00:00 is not allowed (use Z or +00:00)"
         if hours > 23 or minutes > 59:
-            raise fail(where, "the time zone offset is out of range")
+            return "the time zone offset is out of range"
         offset = timedelta(hours=hours, minutes=minutes)
         tz = timezone(-offset if zone[0] == "-" else offset)
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     try:
         return datetime(int(year), int(month), int(day), int(hour), int(minute),
                         int(second or 0), micro, tzinfo=tz).astimezone(UTC)
-    except (ValueError, OverflowError) as exc:  # OverflowError: year 1 moved before year 1
-        raise fail(where, "is not a valid date and time") from exc
+    except (ValueError, OverflowError):  # OverflowError: year 1 moved before year 1
+        return "is not a valid date and time"
 
 
 def _mbox(value: Any, where: str) -> None:
@@ -202,7 +231,7 @@ def _ifis(agent: dict[str, Any], where: str, *, required: bool) -> None:
     elif name == "openid":
         _iri(value, f"{where}.openid")
     else:
-        account = _object(value, f"{where}.account", {"homePage", "name"})
+        account = _object(value, f"{where}.account", _ACCOUNT_KEYS)
         if "homePage" not in account or "name" not in account:
             raise fail(f"{where}.account", "must have homePage and name")
         _iri(account["homePage"], f"{where}.account.homePage")
@@ -211,7 +240,7 @@ def _ifis(agent: dict[str, Any], where: str, *, required: bool) -> None:
 
 def agent(value: Any, where: str, *, object_type_required: bool = False) -> None:
     """Check an Agent."""
-    data = _object(value, where, {"objectType", "name", *IFIS})
+    data = _object(value, where, _AGENT_KEYS)
     if "objectType" in data:
         if data["objectType"] != "Agent":
             raise fail(f"{where}.objectType", "must be 'Agent'")
@@ -224,7 +253,7 @@ def agent(value: Any, where: str, *, object_type_required: bool = False) -> None
 
 def group(value: Any, where: str) -> None:
     """Check a Group, anonymous (members, no IFI) or identified (one IFI)."""
-    data = _object(value, where, {"objectType", "name", "member", *IFIS})
+    data = _object(value, where, _GROUP_KEYS)
     if data.get("objectType") != "Group":
         raise fail(f"{where}.objectType", "must be 'Group'")
     if "name" in data:
@@ -253,7 +282,7 @@ def actor(value: Any, where: str, *, object_type_required: bool = False) -> None
 
 def verb(value: Any, where: str) -> None:
     """Check a Verb: an IRI id and an optional display language map."""
-    data = _object(value, where, {"id", "display"})
+    data = _object(value, where, _VERB_KEYS)
     _required_iri_id(data, where)
     if "display" in data:
         language_map(data["display"], f"{where}.display")
@@ -264,7 +293,7 @@ def _components(value: Any, where: str) -> None:
         raise fail(where, "must be an array of interaction components")
     seen: set[str] = set()
     for i, component in enumerate(value):
-        item = _object(component, f"{where}[{i}]", {"id", "description"})
+        item = _object(component, f"{where}[{i}]", _COMPONENT_KEYS)
         if "id" not in item:
             raise fail(f"{where}[{i}].id", "is required")
         ident = _string(item["id"], f"{where}[{i}].id")
@@ -277,9 +306,7 @@ def _components(value: Any, where: str) -> None:
 
 def activity_definition(value: Any, where: str) -> None:
     """Check an activity definition, interaction properties included."""
-    data = _object(value, where, {"name", "description", "type", "moreInfo", "extensions",
-                                  "interactionType", "correctResponsesPattern", "choices",
-                                  "scale", "source", "target", "steps"})
+    data = _object(value, where, _DEFINITION_KEYS)
     _check_present(data, where, {"name": language_map, "description": language_map,
                                  "type": _iri, "moreInfo": _iri, "extensions": extensions})
     lists = {key for key in ("choices", "scale", "source", "target", "steps") if key in data}
@@ -305,7 +332,7 @@ def activity_definition(value: Any, where: str) -> None:
 
 def activity(value: Any, where: str) -> None:
     """Check an Activity object."""
-    data = _object(value, where, {"objectType", "id", "definition"})
+    data = _object(value, where, _ACTIVITY_KEYS)
     if "objectType" in data and data["objectType"] != "Activity":
         raise fail(f"{where}.objectType", "must be 'Activity'")
     _required_iri_id(data, where)
@@ -315,7 +342,7 @@ def activity(value: Any, where: str) -> None:
 
 def statement_ref(value: Any, where: str) -> None:
     """Check a StatementRef."""
-    data = _object(value, where, {"objectType", "id"})
+    data = _object(value, where, _STATEMENT_REF_KEYS)
     if data.get("objectType") != "StatementRef":
         raise fail(f"{where}.objectType", "must be 'StatementRef'")
     if not is_uuid(data.get("id")):
@@ -343,7 +370,7 @@ def statement_object(value: Any, where: str, *, in_substatement: bool = False) -
 
 def score(value: Any, where: str) -> None:
     """Check a score: scaled in [-1, 1], raw between min and max, min below max."""
-    data = _object(value, where, {"scaled", "raw", "min", "max"})
+    data = _object(value, where, _SCORE_KEYS)
     numbers = {key: _number(data[key], f"{where}.{key}") for key in data}
     if "scaled" in numbers and not -1 <= numbers["scaled"] <= 1:
         raise fail(f"{where}.scaled", "must be between -1 and 1")
@@ -358,8 +385,7 @@ def score(value: Any, where: str) -> None:
 
 def result(value: Any, where: str) -> None:
     """Check a Result."""
-    data = _object(value, where, {"score", "success", "completion", "response", "duration",
-                                  "extensions"})
+    data = _object(value, where, _RESULT_KEYS)
     _check_present(data, where, {"score": score, "success": _bool, "completion": _bool,
                                  "response": _string, "duration": _duration,
                                  "extensions": extensions})
@@ -372,9 +398,7 @@ def _duration(value: Any, where: str) -> None:
 
 def context(value: Any, where: str, *, object_is_activity: bool) -> None:
     """Check a Context; revision and platform only go with an Activity object."""
-    data = _object(value, where, {"registration", "instructor", "team", "contextActivities",
-                                  "revision", "platform", "language", "statement",
-                                  "extensions"})
+    data = _object(value, where, _CONTEXT_KEYS)
     if "registration" in data and not is_uuid(data["registration"]):
         raise fail(f"{where}.registration", "must be a UUID")
     if "instructor" in data:
@@ -385,7 +409,7 @@ def context(value: Any, where: str, *, object_is_activity: bool) -> None:
         group(data["team"], f"{where}.team")
     if "contextActivities" in data:
         activities = _object(data["contextActivities"], f"{where}.contextActivities",
-                             set(CONTEXT_ACTIVITY_KEYS))
+                             _CONTEXT_ACTIVITIES_KEYS)
         for key, items in activities.items():
             path = f"{where}.contextActivities.{key}"
             if isinstance(items, list):
