@@ -550,6 +550,8 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     stamp = as_time(now)
     row_values = itemgetter(*_ROW_KEYS)  # every key is set by normalize_event
     analyze_at = 5 * batch if dialect.name == "postgresql" else len(unique)
+    # The daily figures and people's months: counted per chunk, written once at the end.
+    tally = figures.Tally(organization.id)
     for first in range(0, len(unique), batch):
         if first >= analyze_at:
             # A large import grows these tables inside one transaction; with statistics of
@@ -609,7 +611,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
         copy_rows("advocacy_events", _INSERTED, inserts())
         # Before the changed rows are overwritten (their stored figures are taken off first);
         # the new rows just copied are not read.
-        figures.on_ingest(organization.id, created, changed)
+        tally.count(created, changed)
         if updates:
             db.session.execute(update(AdvocacyEvent), updates)
         if statements:
@@ -618,6 +620,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
             record_built(statements, organization_id=organization.id)
         if progress is not None:
             progress(len(chunk))
+    tally.apply()
     if touched:
         events_ingested.send(organization.id, user_ids=touched)
     return result
