@@ -226,9 +226,13 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
     """Keep each activity's canonical definition: the latest, language maps merged."""
     incoming: dict[str, dict[str, Any]] = {}
     for item in activities:
-        current = incoming.setdefault(item["id"], {})
-        if item.get("definition"):
-            incoming[item["id"]] = _merge_definition(current, item["definition"])
+        definition = item.get("definition")
+        current = incoming.get(item["id"])
+        if current is None:
+            # The first (often only) mention: its definition as it is (read, never changed).
+            incoming[item["id"]] = definition or {}
+        elif definition:
+            incoming[item["id"]] = _merge_definition(current, definition)
     if not incoming:
         return
     ids = list(incoming)
