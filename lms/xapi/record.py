@@ -241,14 +241,19 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
         "xapi_activities", "id, activity_id, definition", organization_id, "activity_id", ids)}
     now = time_processor()(utcnow())
     writes: list[tuple[int, str, str, Any]] = []
+    # Builders share one definition among many activities (a network's, in an import): each
+    # is serialized once (by identity: every one is alive until the end of this call).
+    texts: dict[int, str] = {}
     for activity_id, definition in incoming.items():
+        text = texts.get(id(definition))
+        if text is None:
+            text = texts[id(definition)] = dumps(definition)
         if activity_id not in existing:
-            writes.append((organization_id, activity_id, dumps(definition), now))
+            writes.append((organization_id, activity_id, text, now))
             continue
         old_text = existing[activity_id][1]
         if not definition:
             continue
-        text = dumps(definition)
         if text == old_text:  # the usual case: the same definition again
             continue
         merged = dumps(_merge_definition(loads(old_text), definition))
