@@ -700,9 +700,14 @@ def record_built(items: list[Built], *, organization_id: int) -> list[int]:
     activities: list[dict[str, Any]] = []
     statements: list[dict[str, Any]] = []
 
+    # The authority is a related agent, unless the statement already has that key.
+    authority_rows = {(RELATED_AGENT, key) for key in authority_keys}
+    authority_conflicts = authority_rows | {(AGENT, key) for key in authority_keys}
+
     def rows() -> Iterator[tuple[Any, ...]]:
         # A generator: on PostgreSQL, COPY sends the rows as they are made, and the server
         # stores the first ones while the next are serialized (both cores at work).
+        add_index = index.extend
         for pk, item in zip(pks, items, strict=True):
             st = item.statement
             # The keys record() adds, in its order (the JSON is the same text).
@@ -711,12 +716,14 @@ def record_built(items: list[Built], *, organization_id: int) -> list[int]:
             statements.append(st)
             obj, context = st["object"], st.get("context") or {}
             activities.append(obj)
-            activities.extend(_context_activities(context))
-            index.extend((organization_id, kind, key, pk) for kind, key in item.keys)
-            # The authority is a related agent, unless the statement already has that key.
-            index.extend((organization_id, RELATED_AGENT, key, pk) for key in authority_keys
-                         if (AGENT, key) not in item.keys
-                         and (RELATED_AGENT, key) not in item.keys)
+            if "contextActivities" in context:
+                activities.extend(_context_activities(context))
+            if authority_conflicts & item.keys:
+                keys = item.keys | {(RELATED_AGENT, key) for key in authority_keys
+                                    if (AGENT, key) not in item.keys}
+            else:
+                keys = item.keys | authority_rows
+            add_index([(organization_id, kind, key, pk) for kind, key in keys])
             yield (pk, organization_id, st["id"], item.actor_key, st["verb"]["id"],
                    "Activity", obj["id"], None, None,
                    (context.get("registration") or "").lower() or None,
