@@ -11,8 +11,8 @@ as many rows as their events, and the days a training hour cuts made it slower (
 
 What keeps the table right, in the transaction that changes the events:
 
-- :func:`on_ingest`: the one intake (:func:`lms.advocacy.services.ingest`), per chunk, one
-  upsert of the chunk's changes, grouped;
+- :class:`Tally`: the one intake (:func:`lms.advocacy.services.ingest`) counts each chunk's
+  changes and writes an intake's whole change with one upsert per table;
 - :func:`remove_events`: events about to be deleted (retention);
 - :func:`move`: events unlinked from a deleted campaign or content item;
 - erasure moves a person's rows to their pseudonymous account with their events
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -164,28 +165,77 @@ def _stored(organization_id: int, ids: Sequence[int]) -> list[Any]:
                      "WHERE organization_id = ? AND id IN", organization_id, list(ids))
 
 
-def on_ingest(organization_id: int, created: Iterable[dict[str, Any]],
-              changed: Sequence[tuple[int, dict[str, Any]]]) -> None:
-    """Count a chunk of ingested events, before it is written: ``created`` (new events) and
-    ``changed`` ((id, new values) of stored events about to be overwritten: their stored
-    figures are taken off, the new ones added — person, network and kind stay the stored
-    ones, as the intake keeps them).
+class Tally:
+    """The figures' change of an intake, counted chunk by chunk and written once
+    (:meth:`apply`): a large import writes each day, person and month it touches once, not
+    once per chunk (everyone's rows and the people's months recur in every chunk).
     """
-    deltas: Deltas = {}
-    for event_row in created:
-        _add(deltas, organization_id, event_row, 1)
-    if changed:
-        stored = {}
-        for row in select_in(f"SELECT id, {', '.join(_EVENT_COLUMNS)} FROM advocacy_events "
-                             "WHERE organization_id = ? AND id IN", organization_id,
-                             [i for i, _e in changed]):
-            stored[row.id] = row
-        for event_id, new in changed:
-            old = stored[event_id]
-            _add(deltas, organization_id, old, -1)
-            _add(deltas, organization_id, {**new, "user_id": old.user_id,
-                                           "network": old.network, "kind": old.kind}, 1)
-    _apply(deltas)
+
+    def __init__(self, organization_id: int) -> None:
+        self.organization_id = organization_id
+        self.deltas: Deltas = {}
+
+    def count(self, created: Iterable[dict[str, Any]],
+              changed: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Count ``created`` (new events, as the intake normalized them) and ``changed``
+        ((id, new values) of stored events about to be overwritten: their stored figures are
+        taken off, the new ones added — person, network and kind stay the stored ones, as
+        the intake keeps them). Reads the changed events' stored values: call it before they
+        are overwritten.
+        """
+        organization_id, deltas = self.organization_id, self.deltas
+        _add_new(deltas, organization_id, created)
+        if changed:
+            stored = {}
+            for row in select_in(f"SELECT id, {', '.join(_EVENT_COLUMNS)} FROM advocacy_events "
+                                 "WHERE organization_id = ? AND id IN", organization_id,
+                                 [i for i, _e in changed]):
+                stored[row.id] = row
+            for event_id, new in changed:
+                old = stored[event_id]
+                _add(deltas, organization_id, old, -1)
+                _add(deltas, organization_id, {**new, "user_id": old.user_id,
+                                               "network": old.network, "kind": old.kind}, 1)
+
+    def apply(self) -> None:
+        """Write the change counted so far (one upsert per table) and start again."""
+        deltas, self.deltas = self.deltas, {}
+        _apply(deltas)
+
+
+# The intake's normalized events: every column the figures read is set.
+_NEW_METRICS = itemgetter(*METRICS)
+
+
+def _add_new(deltas: Deltas, organization_id: int, events: Iterable[dict[str, Any]]) -> None:
+    """Count new events (dicts with every column set, as the intake makes them) once each,
+    for their person and for everyone: the same sums as :func:`_add`, grouped by key first
+    and summed column by column (100,000 events of an import in a fraction of the time).
+    """
+    groups: dict[tuple[Any, ...], list[tuple[int, ...]]] = {}
+    for event_row in events:
+        occurred = event_row["occurred_at"]
+        key = (organization_id, event_row["user_id"],
+               occurred.date() if occurred.tzinfo is UTC else day_of(occurred),
+               event_row["network"], event_row["kind"], event_row["campaign_id"] or 0,
+               event_row["content_item_id"] or 0)
+        values = (1, 1 if event_row["with_own_comment"] else 0,
+                  *map(int, _NEW_METRICS(event_row)))
+        found = groups.get(key)
+        if found is None:
+            groups[key] = [values]
+        else:
+            found.append(values)
+    for key, rows in groups.items():
+        sums = [sum(column) for column in zip(*rows, strict=True)] if len(rows) > 1 \
+            else list(rows[0])
+        for target in (key, (organization_id, EVERYONE, *key[2:])):
+            totals = deltas.get(target)
+            if totals is None:
+                deltas[target] = list(sums)
+            else:
+                for n, value in enumerate(sums):
+                    totals[n] += value
 
 
 def remove_events(organization_id: int, ids: Sequence[int]) -> None:

@@ -6,9 +6,9 @@ commit.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
-import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -428,7 +428,10 @@ def idem_key(*, user_id: int, network: str, kind: str, url: str | None, occurred
     if external_id:
         raw = "ext\x1f" + external_id
     else:
-        when = occurred_at.astimezone(UTC).replace(microsecond=0).isoformat()
+        if occurred_at.tzinfo is UTC and not occurred_at.microsecond:
+            when = occurred_at.isoformat()  # what parse_when gives: already UTC, whole seconds
+        else:
+            when = occurred_at.astimezone(UTC).replace(microsecond=0).isoformat()
         raw = "\x1f".join((str(user_id), network, kind, url or "", when))
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -486,13 +489,24 @@ def normalize_event(raw: dict[str, Any], *, user_id: int, source: str,
 
 def _one_of(raw: dict[str, Any], name: str, aliases: dict[str, str],
             allowed: tuple[str, ...], code: str) -> str:
-    value = str(raw.get(name) or "").strip().lower()
+    given = raw.get(name)
+    # A file spells its networks and kinds a few ways: each accepted spelling is read once.
+    known = _ONE_OF_READ.setdefault(code, {})
+    if given.__class__ is str and (found := known.get(given)) is not None:
+        return found
+    value = str(given or "").strip().lower()
     value = aliases.get(value, value)
     if value not in allowed:
         raise EventInvalid(code, name, _l("%(value)s is not one of %(choices)s",
-                                          value=repr(raw.get(name)),
-                                          choices=", ".join(allowed)))
+                                          value=repr(given), choices=", ".join(allowed)))
+    if given.__class__ is str and len(known) < 1024:
+        known[given] = value
     return value
+
+
+# The accepted spellings already read, per problem code (the aliases and allowed values of a
+# code are constants).
+_ONE_OF_READ: dict[str, dict[str, str]] = {}
 
 
 def _optional_id(value: Any, field: str) -> int | None:
@@ -550,6 +564,9 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     stamp = as_time(now)
     row_values = itemgetter(*_ROW_KEYS)  # every key is set by normalize_event
     analyze_at = 5 * batch if dialect.name == "postgresql" else len(unique)
+    # The daily figures and people's months: counted per chunk, written once at the end.
+    tally = figures.Tally(organization.id)
+    new_ids = uuid4_texts()
     for first in range(0, len(unique), batch):
         if first >= analyze_at:
             # A large import grows these tables inside one transaction; with statistics of
@@ -590,7 +607,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
                         as_time(event["occurred_at"])):
                     result.unchanged += 1
                     continue
-                statement_id = str(uuid.uuid4())
+                statement_id = next(new_ids)
                 statements.append(factory.build_for_store(
                     event, names.get(event["user_id"], ""), statement_id))
                 touched.add(event["user_id"])
@@ -609,7 +626,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
         copy_rows("advocacy_events", _INSERTED, inserts())
         # Before the changed rows are overwritten (their stored figures are taken off first);
         # the new rows just copied are not read.
-        figures.on_ingest(organization.id, created, changed)
+        tally.count(created, changed)
         if updates:
             db.session.execute(update(AdvocacyEvent), updates)
         if statements:
@@ -618,9 +635,27 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
             record_built(statements, organization_id=organization.id)
         if progress is not None:
             progress(len(chunk))
+    tally.apply()
     if touched:
         events_ingested.send(organization.id, user_ids=touched)
     return result
+
+
+# Hex digit → the variant digit of an RFC 4122 UUID (10xx in binary) keeping its two low bits.
+_VARIANT = {f"{n:x}": f"{8 | n & 3:x}" for n in range(16)}
+
+
+def uuid4_texts(per_read: int = 4096) -> Iterator[str]:
+    """Random (version 4) UUIDs as ``str(uuid.uuid4())`` writes them, without an object
+    each: ``per_read`` of them from each read of the system's random source (an import makes
+    one per event).
+    """
+    variant = _VARIANT
+    while True:
+        raw = os.urandom(16 * per_read).hex()
+        for at in range(0, len(raw), 32):
+            h = raw[at:at + 32]
+            yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 # The lookup compares occurred_at, the last compared column, converted for the driver.

@@ -15,7 +15,7 @@ from lms.advocacy.models import ContentItem, ContentProposal
 from lms.core.models import utcnow
 from lms.xapi import builders
 from lms.xapi.builders import ACTIVITY_TYPES, activity_iri, base_url, extension_iri
-from lms.xapi.record import Built, built
+from lms.xapi.record import ACTIVITY, AGENT, RELATED_ACTIVITY, VERB, Built
 
 # kind → (verb IRI template, English display, French display).
 VERBS: dict[str, tuple[str, str, str]] = {
@@ -28,7 +28,13 @@ VERBS: dict[str, tuple[str, str, str]] = {
 
 
 class StatementFactory:
-    """Builds the statements of many events, computing the instance's IRIs once."""
+    """Builds the statements of many events, computing the instance's IRIs once.
+
+    The parts many statements have alike (a person's actor, a network's activity definition,
+    a source's context without campaign, a kind's verb) are one dict each, shared by the
+    statements of the factory: nothing modifies a statement's parts once built (the store
+    adds its keys at the top, ``record()`` copies).
+    """
 
     def __init__(self, org_slug: str, metrics: tuple[str, ...]) -> None:
         base = base_url()
@@ -44,29 +50,53 @@ class StatementFactory:
         self.source_ext = extension_iri("advocacy-source")
         self.post_prefix = activity_iri("post", "")
         self.campaign_prefix = activity_iri("campaign", "")
+        self._actors: dict[tuple[int, str], tuple[dict[str, Any], str]] = {}
+        self._definitions: dict[str, dict[str, Any]] = {}
+        self._contexts: dict[str, dict[str, Any]] = {}
+
+    def _actor(self, user_id: int, user_name: str) -> tuple[dict[str, Any], str]:
+        """The person's agent and its key in the store's index."""
+        found = self._actors.get((user_id, user_name))
+        if found is None:
+            account = {"homePage": self.home, "name": str(user_id)}
+            found = ({"objectType": "Agent", "name": user_name, "account": account},
+                     f"account:{self.home}|{user_id}")
+            self._actors[(user_id, user_name)] = found
+        return found
 
     def build(self, event: dict[str, Any], user_name: str) -> dict[str, Any]:
         """One statement for one advocacy event (a dict of the event's columns)."""
+        return self._build(event, self._actor(event["user_id"], user_name)[0])
+
+    def _build(self, event: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
         url = event.get("url")
+        network = event["network"]
+        definition = self._definitions.get(network)
+        if definition is None:
+            definition = self._definitions[network] = {
+                "type": self.post_type, "extensions": {self.network_ext: network}}
         obj = {"objectType": "Activity", "id": url or self.post_prefix + event["idem_key"],
-               "definition": {"type": self.post_type,
-                              "extensions": {self.network_ext: event["network"]}}}
+               "definition": definition}
         # Zero metrics are left out: most events have no sign-ups, leads or hires, and every
         # extension is validated, stored and forwarded.
         exts: dict[str, Any] = {iri: event[name] for name, iri in self.metric_exts
                                 if event.get(name)}
         if event.get("with_own_comment"):
             exts[self.comment_ext] = True
-        ctx: dict[str, Any] = {"platform": "Relais", "extensions": {
-            self.org_ext: self.org_slug, self.source_ext: event["source"]}}
+        source = event["source"]
         if event.get("campaign_id"):
-            ctx["contextActivities"] = {"grouping": [
-                {"objectType": "Activity",
-                 "id": self.campaign_prefix + str(event["campaign_id"])}]}
+            ctx: dict[str, Any] = {
+                "platform": "Relais",
+                "extensions": {self.org_ext: self.org_slug, self.source_ext: source},
+                "contextActivities": {"grouping": [
+                    {"objectType": "Activity",
+                     "id": self.campaign_prefix + str(event["campaign_id"])}]}}
+        else:
+            ctx = self._contexts.get(source) or self._contexts.setdefault(source, {
+                "platform": "Relais",
+                "extensions": {self.org_ext: self.org_slug, self.source_ext: source}})
         occurred: datetime = event["occurred_at"]
-        st = {"actor": {"objectType": "Agent", "name": user_name,
-                        "account": {"homePage": self.home, "name": str(event["user_id"])}},
-              "verb": self.verbs[event["kind"]], "object": obj, "context": ctx,
+        st = {"actor": actor, "verb": self.verbs[event["kind"]], "object": obj, "context": ctx,
               "timestamp": occurred.isoformat()}
         if exts:
             st["result"] = {"extensions": exts}
@@ -75,11 +105,20 @@ class StatementFactory:
     def build_for_store(self, event: dict[str, Any], user_name: str,
                         statement_id: str) -> Built:
         """The statement of one event with the id just generated for it, ready for
-        ``record_built`` (its timestamp taken from the event, not parsed back).
+        ``record_built`` (its timestamp taken from the event, not parsed back; its index
+        rows those :func:`lms.xapi.record.built` reads, known here without reading them).
         """
-        st = self.build(event, user_name)
+        actor, actor_key = self._actor(event["user_id"], user_name)
+        st = self._build(event, actor)
         st["id"] = statement_id
-        return built(st, timestamp=event["occurred_at"])
+        object_id = st["object"]["id"]
+        keys = {(VERB, st["verb"]["id"]), (AGENT, actor_key), (ACTIVITY, object_id)}
+        context = st["context"]
+        if "contextActivities" in context:
+            keys.update((RELATED_ACTIVITY, item["id"])
+                        for item in context["contextActivities"]["grouping"]
+                        if item["id"] != object_id)
+        return Built(st, event["occurred_at"], actor_key, frozenset(keys))
 
 
 # -- content proposals ---------------------------------------------------------------------------

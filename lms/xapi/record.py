@@ -267,12 +267,10 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
     for item in activities:
         definition = item.get("definition")
         current = incoming.get(item["id"])
-        if not definition:
-            if current is None:
-                incoming[item["id"]] = {}
-        elif not current:
-            incoming[item["id"]] = definition  # merged into a copy if it comes again
-        elif definition != current:  # the usual case: the same definition again
+        if current is None:
+            # The first (often only) mention: its definition as it is (read, never changed).
+            incoming[item["id"]] = definition or {}
+        elif definition and definition != current:  # the usual case: the same one again
             incoming[item["id"]] = _merge_definition(current, definition)
     if not incoming:
         return
@@ -282,14 +280,19 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
         "xapi_activities", "id, activity_id, definition", organization_id, "activity_id", ids)}
     now = time_processor()(utcnow())
     writes: list[tuple[int, str, str, Any]] = []
+    # Builders share one definition among many activities (a network's, in an import): each
+    # is serialized once (by identity: every one is alive until the end of this call).
+    texts: dict[int, str] = {}
     for activity_id, definition in incoming.items():
+        text = texts.get(id(definition))
+        if text is None:
+            text = texts[id(definition)] = dumps(definition)
         if activity_id not in existing:
-            writes.append((organization_id, activity_id, dumps(definition), now))
+            writes.append((organization_id, activity_id, text, now))
             continue
         old_text = existing[activity_id][1]
         if not definition:
             continue
-        text = dumps(definition)
         if text == old_text:  # the usual case: the same definition again
             continue
         merged = dumps(_merge_definition(loads(old_text), definition))
@@ -788,9 +791,14 @@ def record_built(items: list[Built], *, organization_id: int) -> list[int]:
     activities: list[dict[str, Any]] = []
     statements: list[dict[str, Any]] = []
 
+    # The authority is a related agent, unless the statement already has that key.
+    authority_rows = {(RELATED_AGENT, key) for key in authority_keys}
+    authority_conflicts = authority_rows | {(AGENT, key) for key in authority_keys}
+
     def rows() -> Iterator[tuple[Any, ...]]:
         # A generator: on PostgreSQL, COPY sends the rows as they are made, and the server
         # stores the first ones while the next are serialized (both cores at work).
+        add_index = index.extend
         for pk, item in zip(pks, items, strict=True):
             st = item.statement
             # The keys record() adds, in its order (the JSON is the same text).
@@ -799,12 +807,14 @@ def record_built(items: list[Built], *, organization_id: int) -> list[int]:
             statements.append(st)
             obj, context = st["object"], st.get("context") or {}
             activities.append(obj)
-            activities.extend(_context_activities(context))
-            index.extend((organization_id, kind, key, pk) for kind, key in item.keys)
-            # The authority is a related agent, unless the statement already has that key.
-            index.extend((organization_id, RELATED_AGENT, key, pk) for key in authority_keys
-                         if (AGENT, key) not in item.keys
-                         and (RELATED_AGENT, key) not in item.keys)
+            if "contextActivities" in context:
+                activities.extend(_context_activities(context))
+            if authority_conflicts & item.keys:
+                keys = item.keys | {(RELATED_AGENT, key) for key in authority_keys
+                                    if (AGENT, key) not in item.keys}
+            else:
+                keys = item.keys | authority_rows
+            add_index([(organization_id, kind, key, pk) for kind, key in keys])
             yield (pk, organization_id, st["id"], item.actor_key, st["verb"]["id"],
                    "Activity", obj["id"], None, None,
                    (context.get("registration") or "").lower() or None,
