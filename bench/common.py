@@ -302,6 +302,13 @@ def _stat(pid: str) -> list[str]:
         return []
 
 
+def process_cpu(pid: int | str) -> float | None:
+    """CPU seconds (user + system) process ``pid`` of this machine has used so far; None when
+    it has gone."""
+    fields = _stat(str(pid))
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else None
+
+
 class Server:
     """``relais serve`` in a subprocess on a free port, started once it answers."""
 
@@ -367,12 +374,7 @@ def backend_cpu() -> float | None:
     this machine (read from /proc); None on SQLite or a remote server."""
     if db.engine.dialect.name != "postgresql":
         return None
-    pid = db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return process_cpu(db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar())
 
 
 def database_cpu() -> dict[int, float]:
@@ -385,14 +387,7 @@ def database_cpu() -> dict[int, float]:
     pids = db.session.connection().exec_driver_sql(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
         "AND backend_type = 'client backend'").scalars().all()
-    out = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return out
+    return {pid: cpu for pid in pids if (cpu := process_cpu(pid)) is not None}
 
 
 def database_cpu_since(before: dict[int, float]) -> float:
@@ -417,13 +412,7 @@ def database_backends_cpu(url: str) -> float | None:
                 "AND pid <> pg_backend_pid()")).scalars().all()
     finally:
         engine.dispose()
-    total = 0.0
-    for pid in pids:
-        fields = _stat(str(pid))
-        if not fields:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    return sum(process_cpu(pid) or 0.0 for pid in pids)
 
 
 class CpuClock:

@@ -219,15 +219,14 @@ def database_cpu(database: str) -> float:
     if not database.startswith("postgresql"):
         return 0.0
     name = f" {database.rsplit('/', 1)[-1].split('?')[0]} ".encode()
-    ticks = 0
+    total = 0.0
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             if name in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" "):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                ticks += int(fields[11]) + int(fields[12])
+                total += bench.process_cpu(pid) or 0.0
         except OSError:
             continue
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def stop_all(procs: Iterable[subprocess.Popen[bytes]]) -> None:
