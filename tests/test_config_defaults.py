@@ -12,8 +12,9 @@ from lms.config import DEFAULTS
 
 LMS = Path(__file__).resolve().parent.parent / "lms"
 READ = re.compile(r"""config(?:\[|\.get\()["']([A-Z][A-Z0-9_]+)["']|_setting\(["']([A-Z0-9_]+)""")
-# Set by lms.config.configure itself from the environment (no fixed default).
-DERIVED = {"SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "DATABASE_URL"}
+# Set by lms.config.configure itself from the environment (no fixed default); the binds from
+# READ_REPLICA_URL.
+DERIVED = {"SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "DATABASE_URL", "SQLALCHEMY_BINDS"}
 
 
 def _sources() -> dict[str, str]:
