@@ -148,3 +148,20 @@ def registered_job(kind: str, handler: Any) -> Iterator[None]:
         yield
     finally:
         registry.HANDLERS.pop(kind)
+
+
+def run_member_import(organization: Organization, created_by: User, data: bytes
+                      ) -> tuple[Any, dict[str, Membership]]:
+    """Import the members CSV ``data`` as ``created_by`` to its end (it must succeed): the job
+    read again, and the organization's memberships by e-mail afterwards."""
+    from lms.jobs import members_import
+    from lms.jobs.runner import run_job
+
+    job = members_import.start_import(organization=organization, created_by=created_by,
+                                      data=data)
+    db.session.commit()
+    assert run_job(job.id) == "succeeded"
+    db.session.expire_all()
+    members = {m.user.email: m for m in db.session.scalars(
+        select(Membership).where(Membership.organization_id == organization.id))}
+    return db.session.get(type(job), job.id), members

@@ -5,13 +5,14 @@ from the statement."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from lms.advocacy import services
 from lms.advocacy.statements import StatementFactory
 from lms.xapi.record import built
 
-WHEN = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+# A recent moment in whole seconds (no fraction to write), whatever the day the suite runs.
+WHEN = (datetime.now(UTC) - timedelta(days=3)).replace(microsecond=0)
 
 
 def test_statement_ids_are_random_version_4_uuids():

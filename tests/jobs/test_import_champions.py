@@ -5,12 +5,9 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import select
-
-from lms.accounts.models import Membership, Role
-from lms.extensions import db
-from lms.jobs import members_import, services
-from lms.jobs.runner import run_job
+from lms.accounts.models import Role
+from lms.jobs import services
+from tests.support import run_member_import
 
 
 def test_the_champion_column_makes_champions_and_bad_values_are_reported_by_line(
@@ -23,20 +20,14 @@ def test_the_champion_column_makes_champions_and_bad_values_are_reported_by_line
             "carl@example.com;;oui\n"
             "dina@example.com;Ventes;peut-être\n"
             "eve@example.com;Ventes;\n").encode()
-    job = members_import.start_import(organization=org, created_by=hr, data=data)
-    db.session.commit()
+    job, members = run_member_import(org, hr, data)
 
-    assert run_job(job.id) == "succeeded"
-
-    db.session.rollback()
-    champions = {m.user.email: m.champion for m in db.session.scalars(
-        select(Membership).where(Membership.organization_id == org.id))}
+    champions = {email: m.champion for email, m in members.items()}
     assert champions["ana@example.com"] is True
     assert champions["bob@example.com"] is False
     assert champions["eve@example.com"] is False
     # A champion without a team, and an unknown value: nothing written for those rows.
     assert "carl@example.com" not in champions and "dina@example.com" not in champions
-    job = db.session.get(type(job), job.id)
     path = services.result_file(job)
     assert path is not None
     rows = list(csv.reader(io.StringIO(path.read_text())))
