@@ -143,6 +143,10 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_COACHING_NOTES_MONTHS": 24,
     "RETENTION_CERTIFICATES_MONTHS": 36,
     "RETENTION_AUDIT_MONTHS": 12,
+    # PostgreSQL: months of statements older than this are dropped whole once every statement
+    # in them is pseudonymised and none waits to be forwarded (0: pseudonymised statements
+    # are kept, as on SQLite). See privacy.retention.drop_statement_months.
+    "RETENTION_DROP_STATEMENT_MONTHS": 0,
     "RETENTION_BATCH_SIZE": 500,     # rows per committed batch of a retention run
 }
 

@@ -13,10 +13,11 @@ import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
 from lms.accounts.models import Membership, Organization, User
@@ -136,6 +137,30 @@ def statements_by_verb(verb_iri: str) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(Statement.data).where(Statement.verb_id == verb_iri)
                               .order_by(Statement.pk))
     return [json.loads(row) for row in rows]
+
+
+def set_stored(statement_ids: list[str], when: datetime) -> None:
+    """Make these statements stored at ``when`` (a test's history). On PostgreSQL's monthly
+    partitions (lms.xapi.partitions) a statement's key carries the month of ``stored``: the
+    key moves with it, its index rows and id with it (not an outbox entry: none may exist).
+    """
+    from lms.core.database import run_sql
+    from lms.xapi import partitions
+
+    moving = partitions.partitioned()
+    for statement_id in statement_ids:
+        pk = db.session.scalar(select(Statement.pk).where(
+            Statement.statement_id == statement_id))
+        new_pk = pk
+        if moving:
+            month = partitions.month_code(when.astimezone(UTC))
+            partitions.create_month(month)
+            new_pk = partitions.key_floor(month) + (pk & partitions.LOW_BITS)
+            run_sql("UPDATE xapi_statement_index SET statement_pk = ? WHERE statement_pk = ?",
+                    (new_pk, pk))
+            run_sql("UPDATE xapi_statement_ids SET pk = ? WHERE pk = ?", (new_pk, pk))
+        db.session.execute(update(Statement).where(Statement.pk == pk).values(
+            pk=new_pk, stored=when))
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Integer, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.core.models import Base, utcnow
+from lms.xapi.models import STATEMENT_KEY
 
 
 class RetentionSettings(Base):
@@ -28,6 +29,7 @@ class RetentionSettings(Base):
     certificates_months: Mapped[int | None] = mapped_column(Integer)
     audit_months: Mapped[int | None] = mapped_column(Integer)
     jobs_days: Mapped[int | None] = mapped_column(Integer)
-    statements_done_pk: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    statements_done_pk: Mapped[int] = mapped_column(STATEMENT_KEY, default=0,
+                                                    server_default=text("0"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_run_at: Mapped[datetime | None] = mapped_column()

@@ -393,4 +393,38 @@ def run_all() -> dict[str, int]:
         for key, value in run(organization=organization, commit=db.session.commit,
                               source="periodic").items():
             totals[key] = totals.get(key, 0) + value
+    dropped = drop_statement_months()
+    if dropped:
+        totals["statement_months_dropped"] = len(dropped)
     return totals
+
+
+def drop_statement_months() -> list[int]:
+    """PostgreSQL: drop the months of statements older than
+    ``RETENTION_DROP_STATEMENT_MONTHS`` (0: never) in which every statement may go: every
+    organization with statements in the month has pseudonymised them all (its retention
+    cursor is past the month's last) and none waits to be forwarded. A whole month goes at
+    once (its partitions are dropped: no row-by-row delete). Commits after each month.
+
+    Pseudonymised statements are kept by default (see the module): the figures projected
+    from them stay backed by the LRS. Dropping them is for a store too large to keep whole.
+    """
+    from lms.xapi import partitions
+
+    months_kept = int(current_app.config["RETENTION_DROP_STATEMENT_MONTHS"])
+    if months_kept <= 0 or not partitions.partitioned():
+        return []
+    before = partitions.month_code(utcnow()) - months_kept
+    done = dict(db.session.execute(select(RetentionSettings.organization_id,
+                                          RetentionSettings.statements_done_pk)).all())
+    dropped = []
+    for month in partitions.months():
+        if month >= before:
+            break
+        last, waiting = partitions.month_summary(month)
+        if waiting or any(done.get(org_id, 0) < pk for org_id, pk in last.items()):
+            continue
+        partitions.drop_month(month)
+        db.session.commit()
+        dropped.append(month)
+    return dropped

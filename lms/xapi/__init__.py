@@ -36,6 +36,11 @@ def init_app(app: Flask) -> None:
 
     register_periodic("xapi.forward_statements", 30, drain)
     register_periodic("xapi.purge_expired_credentials", 24 * 3600, purge_expired_credentials)
+    # PostgreSQL: the store's monthly partitions, made ahead (a statement of a month not made
+    # yet would land in the DEFAULT partition, which every read then opens).
+    from lms.xapi.partitions import create_months
+
+    register_periodic("xapi.statement_months", 24 * 3600, create_months)
 
     from lms.xapi.viewer import init_viewer
 

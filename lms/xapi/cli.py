@@ -30,4 +30,21 @@ def lrs_credentials_command(org_slug: str, label: str) -> None:
     click.echo(f"secret:   {secret}")
 
 
-COMMANDS = [lrs_credentials_command]
+@click.command("statement-months")
+@click.option("--ahead", default=2, show_default=True,
+              help="Months to make after the current one.")
+@with_appcontext
+def statement_months_command(ahead: int) -> None:
+    """PostgreSQL: make the statement store's monthly partitions ahead; list the months."""
+    from lms.xapi import partitions
+
+    if not partitions.partitioned():
+        click.echo("the statement store is not partitioned (SQLite): nothing to do")
+        return
+    made = commit_or_fail(lambda: partitions.create_months(ahead))
+    for month in partitions.months():
+        click.echo(f"{month // 12:04d}-{month % 12 + 1:02d}"
+                   + (" (new)" if month in made else ""))
+
+
+COMMANDS = [lrs_credentials_command, statement_months_command]

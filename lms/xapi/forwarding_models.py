@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Organization, OrganizationOwned
 from lms.core.models import Base, TimestampMixin, utcnow, values_enum
+from lms.xapi.models import STATEMENT_KEY
 
 
 class OutboxStatus(enum.StrEnum):
@@ -67,7 +68,7 @@ class OutboxEntry(OrganizationOwned, Base):
     organization_indexed = False
 
     statement_pk: Mapped[int] = mapped_column(
-        ForeignKey("xapi_statements.pk", ondelete="CASCADE"))
+        STATEMENT_KEY, ForeignKey("xapi_statements.pk", ondelete="CASCADE"))
     status: Mapped[OutboxStatus] = mapped_column(OUTBOX_STATUS_ENUM,
                                                  default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Connection,
     ForeignKey,
@@ -27,6 +28,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Organization, OrganizationOwned
 from lms.core.models import Base, TimestampMixin, utcnow
+
+# Statement keys: 64-bit on PostgreSQL, where the key carries the month of ``stored`` in its
+# high bits (lms.xapi.partitions); SQLite's INTEGER is 64-bit already, and only that exact
+# type makes an autoincrementing rowid key.
+STATEMENT_KEY = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class LrsCredential(OrganizationOwned, TimestampMixin, Base):
@@ -56,6 +62,11 @@ class Statement(Base):
     ``pk`` grows monotonically and orders the store (``more`` cursors, forwarding). The GET
     filters go through :class:`StatementIndex`, so this table carries only the indexes that
     writes need (id uniqueness, statement references) and the plain listing order.
+
+    On PostgreSQL (migration 0038) the table is partitioned by month of ``stored``: the key's
+    high bits are that month (see lms.xapi.partitions), a partitioned table cannot hold the
+    unique constraint on ids, and the table ``xapi_statement_ids`` keeps them unique instead
+    (neither is described here: SQLite keeps this plain table).
     """
 
     __tablename__ = "xapi_statements"
@@ -69,7 +80,7 @@ class Statement(Base):
               sqlite_where=text("object_statement_id IS NOT NULL")),
     )
 
-    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pk: Mapped[int] = mapped_column(STATEMENT_KEY, primary_key=True, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"))
     statement_id: Mapped[str] = mapped_column(String(36))
@@ -108,7 +119,7 @@ class StatementIndex(Base):
     # No foreign key: PostgreSQL would check each of the millions of rows an import writes
     # against the statements (half the cost of writing the index). The store writes the rows
     # with their statement; an organization's deletion deletes them (below).
-    statement_pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statement_pk: Mapped[int] = mapped_column(STATEMENT_KEY, primary_key=True)
 
 
 class StatementAttachment(OrganizationOwned, Base):
@@ -144,3 +155,7 @@ def _delete_index_rows(_mapper: Any, connection: Connection, target: Organizatio
     """
     connection.execute(delete(StatementIndex).where(
         StatementIndex.organization_id == target.id))
+    if connection.dialect.name == "postgresql" and connection.exec_driver_sql(
+            "SELECT to_regclass('xapi_statement_ids')").scalar() is not None:
+        connection.exec_driver_sql("DELETE FROM xapi_statement_ids WHERE organization_id = %s",
+                                   (target.id,))

@@ -33,7 +33,7 @@ from lms.core.database import (
 from lms.core.errors import BadRequest, Conflict
 from lms.core.models import utcnow
 from lms.extensions import db
-from lms.xapi import projections, validation
+from lms.xapi import partitions, projections, validation
 from lms.xapi.models import Statement, StatementAttachment, StatementIndex
 from lms.xapi.validation import VOIDED
 
@@ -237,8 +237,8 @@ _STATEMENT_COLUMNS = ("organization_id", "statement_id", "actor_key", "verb_id",
                       "registration", "timestamp", "stored", "voided", "data")
 _INDEX_COLUMNS = ("organization_id", "kind", "key", "statement_pk")
 # PostgreSQL array types of the statement store's columns that are not text (see insert_rows).
-_PG_TYPES = {"statement_pk": "int[]", "voided": "bool[]", "timestamp": "timestamptz[]",
-             "stored": "timestamptz[]"}
+_PG_TYPES = {"pk": "bigint[]", "statement_pk": "bigint[]", "voided": "bool[]",
+             "timestamp": "timestamptz[]", "stored": "timestamptz[]"}
 
 
 def _statement_values(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -373,6 +373,8 @@ def _stored_and_referring(organization_id: int, ids: list[str]
     referring: dict[str, list[Any]] = {}
     connection = db.session.connection()
     postgres = connection.dialect.name == "postgresql"
+    if postgres and partitions.partitioned():
+        return _stored_and_referring_by_month(organization_id, ids)
     for chunk in chunks(list(dict.fromkeys(ids))):
         if postgres:
             # Each side joins the ids as an array (see select_matching).
@@ -398,6 +400,38 @@ def _stored_and_referring(organization_id: int, ids: list[str]
                 stored[row.sid] = row.data
             else:
                 referring.setdefault(row.sid, []).append(row)
+    return stored, referring
+
+
+def _stored_and_referring_by_month(organization_id: int, ids: list[str]
+                                   ) -> tuple[dict[str, str], dict[str, list[Any]]]:
+    """_stored_and_referring on the monthly partitions: which ids are stored is asked of the
+    id table (one index, whatever the months), their JSON then read by key (each key prunes
+    to its month); the statements referring to them are found in every month's partial index
+    (a few rows at most each).
+    """
+    stored: dict[str, str] = {}
+    referring: dict[str, list[Any]] = {}
+    connection = db.session.connection()
+    found: dict[int, str] = {}
+    for chunk in chunks(list(dict.fromkeys(ids))):
+        sql = ("SELECT 's' AS kind, i.statement_id::text AS sid, i.pk, NULL::text AS verb_id "
+               "FROM unnest(%b::uuid[]) AS wanted(value) JOIN xapi_statement_ids i "
+               "ON i.organization_id = %s AND i.statement_id = wanted.value UNION ALL "
+               "SELECT 'r', s.object_statement_id, s.pk, s.verb_id FROM xapi_statements s "
+               "WHERE s.organization_id = %s AND s.object_statement_id = ANY(%b::text[])")
+        for row in connection.exec_driver_sql(
+                sql, ([uuid.UUID(sid) for sid in chunk], organization_id, organization_id,
+                      chunk)):
+            if row.kind == "s":
+                found[row.pk] = row.sid
+            else:
+                referring.setdefault(row.sid, []).append(row)
+    if found:
+        for pk, data in connection.exec_driver_sql(
+                "SELECT pk, data FROM xapi_statements WHERE pk = ANY(%b::bigint[])",
+                (list(found),)):
+            stored[found[pk]] = data
     return stored, referring
 
 
@@ -437,9 +471,9 @@ def _references(organization_id: int, fresh: list[dict[str, Any]],
     fresh_ids = {st["id"].lower(): st for st in fresh}
     wanted = {st["object"]["id"].lower() for st in fresh
               if st["object"].get("objectType") == "StatementRef"}
-    targets: dict[str, Any] = {row.statement_id: row for row in select_matching(
-        "xapi_statements", "pk, statement_id, verb_id, voided, data", organization_id,
-        "statement_id", sorted(wanted - set(fresh_ids)))}
+    targets: dict[str, Any] = {row.statement_id: row for row in _statements_by_id(
+        organization_id, "pk, statement_id, verb_id, voided, data",
+        sorted(wanted - set(fresh_ids)))}
     for st in fresh:
         if st["verb"]["id"] == VOIDED:
             target = st["object"]["id"].lower()
@@ -450,6 +484,19 @@ def _references(organization_id: int, fresh: list[dict[str, Any]],
                                  "not allowed")
     voided_now = {st["object"]["id"].lower() for st in fresh if st["verb"]["id"] == VOIDED}
     return _References(fresh_ids, targets, referrers, voided_now)
+
+
+def _statements_by_id(organization_id: int, columns: str, ids: list[str]) -> list[Any]:
+    """Rows (``columns``) of the organization's stored statements with these ids."""
+    if not ids or not partitions.partitioned():
+        return select_matching("xapi_statements", columns, organization_id, "statement_id",
+                               ids)
+    pks = partitions.keys_of(organization_id, ids)
+    if not pks:
+        return []
+    return list(db.session.connection().exec_driver_sql(
+        f"SELECT {columns} FROM xapi_statements WHERE pk = ANY(%b::bigint[])",
+        (sorted(pks.values()),)).all())
 
 
 @dataclass
@@ -539,6 +586,8 @@ def _insert(organization_id: int, rows: list[dict[str, Any]]) -> dict[str, int] 
     # A plain executemany (SQLite) or one INSERT … SELECT FROM unnest (PostgreSQL): no ORM
     # bookkeeping nor SQLAlchemy parameter processing (only the two datetimes need the column
     # type's conversion).
+    if db.session.get_bind().dialect.name == "postgresql" and partitions.partitioned():
+        return _insert_by_month(organization_id, rows)
     if db.session.get_bind().dialect.name == "postgresql":
         # ON CONFLICT DO NOTHING waits for a concurrent transaction inserting the same id
         # and skips the row if that one commits; RETURNING says which rows are ours (and
@@ -570,6 +619,34 @@ def _insert(organization_id: int, rows: list[dict[str, Any]]) -> dict[str, int] 
         raise Conflict("a statement with one of these ids was being stored at the same time; "
                        "send it again") from exc
     return {row["statement_id"]: pk for row, pk in zip(rows, pks, strict=True)}
+
+
+def _insert_by_month(organization_id: int, rows: list[dict[str, Any]]
+                     ) -> dict[str, int] | None:
+    """_insert on the monthly partitions: the ids are claimed first in the id table (ON
+    CONFLICT DO NOTHING waits for a concurrent transaction claiming the same id, and skips it
+    if that one commits), which gives each statement its key in the month of ``stored``; the
+    statements then go in with COPY (their keys are new: nothing can conflict).
+    """
+    month = partitions.month_code(rows[0]["stored"])
+    returned = db.session.connection().exec_driver_sql(
+        "INSERT INTO xapi_statement_ids (organization_id, statement_id, pk) "
+        "SELECT %s, sid, (%s::bigint << 40) + nextval('xapi_statements_pk_seq') "
+        "FROM unnest(%b::uuid[]) WITH ORDINALITY AS wanted(sid, n) ORDER BY n "
+        "ON CONFLICT DO NOTHING RETURNING statement_id::text, pk",
+        (organization_id, month, [uuid.UUID(row["statement_id"]) for row in rows])).all()
+    pk_by_id = {row[0]: row[1] for row in returned}
+    if len(pk_by_id) < len(rows):
+        if pk_by_id:  # undo our part: a concurrent request stored some of these ids
+            db.session.connection().exec_driver_sql(
+                "DELETE FROM xapi_statement_ids WHERE organization_id = %s "
+                "AND pk = ANY(%b::bigint[])", (organization_id, list(pk_by_id.values())))
+        return None
+    values = _statement_values(rows)
+    copy_rows("xapi_statements", ("pk", *_STATEMENT_COLUMNS),
+              [(pk_by_id[row["statement_id"]], *value)
+               for row, value in zip(rows, values, strict=True)])
+    return pk_by_id
 
 
 def _stored_index(pks: list[int]) -> Iterable[Any]:
@@ -822,6 +899,10 @@ def record_built(items: list[Built], *, organization_id: int) -> list[int]:
 
     copy_rows("xapi_statements", ("pk", *_STATEMENT_COLUMNS), rows())
     copy_rows("xapi_statement_index", _INDEX_COLUMNS, index)
+    if partitions.partitioned():  # ids are new (see above): no conflict to look for
+        copy_rows("xapi_statement_ids", ("organization_id", "statement_id", "pk"),
+                  [(organization_id, st["id"], pk) for st, pk in zip(statements, pks,
+                                                                     strict=True)])
     _update_activities(organization_id, activities)
     if projections.has_handlers():
         with projections.batch(statements):
@@ -840,6 +921,9 @@ def _new_pks(count: int) -> list[int]:
     PostgreSQL: from the column's sequence, as an INSERT would.
     """
     if db.session.get_bind().dialect.name == "postgresql":
+        if partitions.partitioned():  # the key carries the month of stored (see partitions)
+            month = partitions.key_floor(partitions.month_code(utcnow()))
+            return [month + n for n in next_ids("xapi_statements.pk", count)]
         return next_ids("xapi_statements.pk", count)
     last = run_sql("SELECT max(pk) FROM xapi_statements").scalar() or 0
     return list(range(last + 1, last + 1 + count))

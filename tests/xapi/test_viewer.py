@@ -10,15 +10,14 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import update
 
 from lms.accounts.models import Organization, User
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi import viewer
 from lms.xapi.builders import agent_for_user
-from lms.xapi.models import Statement
 from lms.xapi.record import record
+from tests.support import set_stored
 
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
 ATTEMPTED = "http://adlnet.gov/expapi/verbs/attempted"
@@ -148,8 +147,7 @@ def test_filters_by_recording_dates(client: FlaskClient, login: Callable[..., An
                                     org: Organization, trainer: User, ana: User) -> None:
     old, new = store(org, statement(ana), statement(ana, ATTEMPTED))
     ten_days_ago = utcnow() - timedelta(days=10)
-    db.session.execute(update(Statement).where(Statement.statement_id == old)
-                       .values(stored=ten_days_ago))
+    set_stored([old], ten_days_ago)
     db.session.commit()
     login(trainer)
     day = ten_days_ago.date()
