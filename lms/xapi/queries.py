@@ -7,12 +7,14 @@ page size, so its cost depends on the page, not on the size of the store.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, literal_column, select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import aliased
 
+from lms.core.database import run_sql
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi import partitions
@@ -46,7 +48,7 @@ WIDER = {"A": ("a", "A"), "O": ("o", "O")}
 def find_statements(organization_id: int, *, filters: dict[str, str],
                     since: datetime | None = None, until: datetime | None = None,
                     ascending: bool = False, after_pk: int | None = None,
-                    limit: int = 100) -> list[Row[Any]]:
+                    limit: int = 100) -> list[Any]:
     """A page of non-voided statements matching every filter, in storage order.
 
     :param filters: index kind → key (see ``models.StatementIndex``).
@@ -55,18 +57,31 @@ def find_statements(organization_id: int, *, filters: dict[str, str],
     """
     if partitions.partitioned():
         return _by_months(organization_id, filters, since, until, ascending, after_pk, limit)
-    return _find(organization_id, filters, since, until, ascending, after_pk, limit)
+    kinds = sorted(filters, key=DRIVING_ORDER.index)
+    if not kinds:
+        return _page(organization_id, None, [], filters, since, until, ascending, after_pk,
+                     limit)
+    # The driving filter walks the index in pk order; a related one walks two ranges (direct
+    # and related rows), each ordered and limited, merged here.
+    rows: dict[int, Row[Any]] = {}
+    for driver_kind in WIDER.get(kinds[0], (kinds[0],)):
+        for row in _page(organization_id, driver_kind, kinds[1:], filters, since, until,
+                         ascending, after_pk, limit):
+            rows[row.pk] = row
+    ordered = sorted(rows.values(), key=lambda row: row.pk, reverse=not ascending)
+    return ordered[:limit]
 
 
 def _by_months(organization_id: int, filters: dict[str, str], since: datetime | None,
                until: datetime | None, ascending: bool, after_pk: int | None,
-               limit: int) -> list[Row[Any]]:
+               limit: int) -> list[Found]:
     """find_statements on the monthly partitions: the months are read in the page's order
-    (newest first, or oldest first when ascending), a few at a time — one, then two, four…
-    — each read limited to what the page still lacks, and stop once it is full. A read names
-    its range of keys, so PostgreSQL plans and opens only those months' partitions: the
-    common page, found in the newest month, costs what it costs on one month's table, not on
-    every month's. ``since``, ``until`` and the ``more`` cursor narrow the months read.
+    (newest first, or oldest first when ascending), the first month alone, then as many
+    months as its rate of matches says the page still needs (all the rest if it had none),
+    each read limited to what the page still lacks; the reads stop once the page is full. A
+    read names its range of keys, so PostgreSQL plans and opens only those months'
+    partitions: a page found in the newest month costs what it costs on one month's table,
+    not on every month's. ``since``, ``until`` and the ``more`` cursor narrow the months.
     """
     # The key ranges that bound the whole read: since/until's months, the cursor. An hour
     # ahead of now: another process's clock may already be in the next month.
@@ -84,7 +99,7 @@ def _by_months(organization_id: int, filters: dict[str, str], since: datetime | 
     newest = partitions.month_of_key(ceiling - 1)
     oldest = min(newest, max(partitions.oldest_month(),
                              partitions.month_of_key(floor) if floor is not None else 0))
-    found: list[Row[Any]] = []
+    found: list[Found] = []
     step = 1 if ascending else -1
     first, span = (oldest if ascending else newest), 1
     while len(found) < limit:
@@ -94,8 +109,8 @@ def _by_months(organization_id: int, filters: dict[str, str], since: datetime | 
         # made late are in the DEFAULT partition, which a range no month covers reads.
         low = floor if low_month <= oldest else partitions.key_floor(low_month)
         high = ceiling if high_month >= newest else partitions.key_floor(high_month + 1)
-        rows = _find(organization_id, filters, since, until, ascending, after_pk,
-                     limit - len(found), low, high, by_month=True)
+        rows = _window(organization_id, filters, since, until, ascending, after_pk,
+                       limit - len(found), low, high)
         found.extend(rows)
         if (low_month <= oldest and not ascending) or (high_month >= newest and ascending):
             break
@@ -107,41 +122,85 @@ def _by_months(organization_id: int, filters: dict[str, str], since: datetime | 
     return found
 
 
-def _find(organization_id: int, filters: dict[str, str], since: datetime | None,
-          until: datetime | None, ascending: bool, after_pk: int | None, limit: int,
-          low: int | None = None, high: int | None = None, by_month: bool = False
-          ) -> list[Row[Any]]:
-    """A page of statements among the keys ``low`` ≤ pk < ``high`` (when given)."""
+class Found(NamedTuple):
+    """A statement of a page read from the monthly partitions (as the rows of _page)."""
+
+    pk: int
+    data: str
+    stored: datetime
+
+
+def _window(organization_id: int, filters: dict[str, str], since: datetime | None,
+            until: datetime | None, ascending: bool, after_pk: int | None, limit: int,
+            low: int | None, high: int | None) -> list[Found]:
+    """A page of statements among the keys ``low`` ≤ pk < ``high`` (when given): what
+    :func:`_find` reads, on the partitions of those months only.
+    """
     kinds = sorted(filters, key=DRIVING_ORDER.index)
-    if not kinds:
-        return _page(organization_id, None, [], filters, since, until, ascending, after_pk,
-                     limit, low, high, by_month)
-    # The driving filter walks the index in pk order; a related one walks two ranges (direct
-    # and related rows), each ordered and limited, merged here.
-    rows: dict[int, Row[Any]] = {}
-    for driver_kind in WIDER.get(kinds[0], (kinds[0],)):
-        for row in _page(organization_id, driver_kind, kinds[1:], filters, since, until,
-                         ascending, after_pk, limit, low, high, by_month):
-            rows[row.pk] = row
+    drivers: tuple[str | None, ...] = WIDER.get(kinds[0], (kinds[0],)) if kinds else (None,)
+    rows: dict[int, Found] = {}
+    for driver_kind in drivers:
+        sql = _window_sql(driver_kind, tuple(kinds[1:]), since is not None,
+                          until is not None, after_pk is not None, ascending, low, high)
+        params: list[Any] = [organization_id]
+        if driver_kind is not None:
+            params.append(filters["A" if driver_kind == "a" and "A" in filters else
+                                  "O" if driver_kind == "o" and "O" in filters else
+                                  driver_kind])
+            for kind in kinds[1:]:
+                params += [organization_id, filters[kind]]
+        params += [value for value in (since, until, after_pk) if value is not None]
+        params.append(limit)
+        for pk, data, stored in run_sql(sql, tuple(params)):
+            rows[pk] = Found(pk, data, stored.astimezone(UTC))
     ordered = sorted(rows.values(), key=lambda row: row.pk, reverse=not ascending)
     return ordered[:limit]
 
 
+@lru_cache(maxsize=4096)
+def _window_sql(driver_kind: str | None, others: tuple[str, ...], since: bool, until: bool,
+                after: bool, ascending: bool, low: int | None, high: int | None) -> str:
+    """The SQL of :func:`_window` (written once per shape: no query construct to build and
+    compile on each read). The kinds and the months' key bounds are constants of the text:
+    the plan psycopg prepares after five runs of a text, made once for any key, then names
+    only those months' partitions (PostgreSQL prunes partitions by each table's own
+    conditions; it does not carry a range across a join, hence the bounds on every table).
+    """
+    def bounds(column: str) -> str:
+        return (f" AND {column} >= {int(low)}" if low is not None else "") + \
+            (f" AND {column} < {int(high)}" if high is not None else "")
+
+    if driver_kind is None:
+        order = "s.pk"
+        sql = "SELECT s.pk, s.data, s.stored FROM xapi_statements s WHERE s.organization_id = ?"
+    else:
+        order = "d.statement_pk"
+        sql = ("SELECT s.pk, s.data, s.stored FROM xapi_statement_index d "
+               "JOIN xapi_statements s ON s.pk = d.statement_pk "
+               f"WHERE d.organization_id = ? AND d.kind = '{driver_kind}' AND d.key = ?"
+               + bounds("d.statement_pk"))
+        for i, kind in enumerate(others):
+            wanted = ", ".join(f"'{k}'" for k in WIDER.get(kind, (kind,)))
+            # OFFSET 0 keeps each other filter a check of the driver's rows: PostgreSQL does
+            # not turn it into a join it may drive from (the prepared plan, made without the
+            # keys, drove from the verb — thousands of rows a month — for an agent's few).
+            sql += (f" AND EXISTS (SELECT 1 FROM xapi_statement_index o{i} "
+                    f"WHERE o{i}.organization_id = ? AND o{i}.kind IN ({wanted}) "
+                    f"AND o{i}.key = ? AND o{i}.statement_pk = d.statement_pk"
+                    + bounds(f"o{i}.statement_pk") + " OFFSET 0)")
+    sql += " AND s.voided IS false" + bounds("s.pk")
+    if since:
+        sql += " AND s.stored > ?"
+    if until:
+        sql += " AND s.stored <= ?"
+    if after:
+        sql += f" AND {order} {'>' if ascending else '<'} ?"
+    return sql + f" ORDER BY {order} {'ASC' if ascending else 'DESC'} LIMIT ?"
+
+
 def _page(organization_id: int, driver_kind: str | None, others: list[str],
           filters: dict[str, str], since: datetime | None, until: datetime | None,
-          ascending: bool, after_pk: int | None, limit: int, low: int | None = None,
-          high: int | None = None, by_month: bool = False) -> list[Row[Any]]:
-    def keys(column: Any, query: Any) -> Any:
-        # Each table's own bounds: PostgreSQL prunes partitions by a table's conditions, it
-        # does not carry a range across a join. Written as constants (month boundaries: a
-        # few texts), so that the plan psycopg prepares after five runs, made once for any
-        # key, still names only those months' partitions.
-        if low is not None:
-            query = query.where(column >= literal_column(str(int(low))))
-        if high is not None:
-            query = query.where(column < literal_column(str(int(high))))
-        return query
-
+          ascending: bool, after_pk: int | None, limit: int) -> list[Row[Any]]:
     if driver_kind is not None:
         driver = aliased(StatementIndex)
         order_col = driver.statement_pk
@@ -152,25 +211,17 @@ def _page(organization_id: int, driver_kind: str | None, others: list[str],
                  .join(Statement, Statement.pk == driver.statement_pk)
                  .where(driver.organization_id == organization_id, driver.kind == driver_kind,
                         driver.key == key))
-        query = keys(driver.statement_pk, query)
         for kind in others:
             other = aliased(StatementIndex)
-            check = keys(other.statement_pk, select(other.statement_pk).where(
+            query = query.where(select(other.statement_pk).where(
                 other.organization_id == organization_id,
                 other.kind.in_(WIDER.get(kind, (kind,))), other.key == filters[kind],
-                other.statement_pk == driver.statement_pk))
-            if by_month:
-                # OFFSET 0 keeps the check a check: PostgreSQL does not turn it into a join
-                # it may drive from. The plan psycopg prepares after five runs, made without
-                # the keys, drove from the verb (a few thousand rows a month, for the one
-                # agent's few) when it could.
-                check = check.offset(literal_column("0"))
-            query = query.where(check.exists())
+                other.statement_pk == driver.statement_pk).exists())
     else:
         order_col = Statement.pk
         query = select(Statement.pk, Statement.data, Statement.stored).where(
             Statement.organization_id == organization_id)
-    query = keys(Statement.pk, query.where(Statement.voided.is_(False)))
+    query = query.where(Statement.voided.is_(False))
     if since is not None:
         query = query.where(Statement.stored > since)
     if until is not None:
