@@ -29,7 +29,7 @@ from lms.xapi.models import LrsCredential, Statement, StatementIndex
 from lms.xapi.record import dumps
 
 # The statement index's column that is not text, for PostgreSQL's bulk insert.
-_INDEX_TYPES = {"statement_pk": "int[]"}
+_INDEX_TYPES = {"statement_pk": "bigint[]"}
 
 # Index kinds holding agent keys (see StatementIndex): the actor or object, and other agents.
 AGENT_KINDS = ("a", "A")
