@@ -7,6 +7,7 @@ page size, so its cost depends on the page, not on the size of the store.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -99,6 +100,13 @@ def _by_months(organization_id: int, filters: dict[str, str], since: datetime | 
     newest = partitions.month_of_key(ceiling - 1)
     oldest = min(newest, max(partitions.oldest_month(),
                              partitions.month_of_key(floor) if floor is not None else 0))
+    # How much of the current month has passed: early in a month, its partition holds a few
+    # days of statements, not a month's.
+    now = utcnow()
+    this_month = partitions.month_code(now)
+    start, next_start = (partitions.month_start(m).replace(tzinfo=UTC)
+                         for m in (this_month, this_month + 1))
+    elapsed = max(0.1, (now - start) / (next_start - start))
     found: list[Found] = []
     step = 1 if ascending else -1
     first, span = (oldest if ascending else newest), 1
@@ -117,7 +125,8 @@ def _by_months(organization_id: int, filters: dict[str, str], since: datetime | 
         # The next read spans the months these ones' rate says the page still needs (one
         # more for luck); all the rest when they found nothing.
         missing = limit - len(found)
-        span = -(-missing * span // len(rows)) + 1 if rows else 100_000
+        covered = span - (1 - elapsed if low_month <= this_month <= high_month else 0)
+        span = math.ceil(missing * covered / len(rows)) + 1 if rows else 100_000
         first = end + step
     return found
 
