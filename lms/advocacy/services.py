@@ -36,12 +36,18 @@ from lms.advocacy.models import (
 )
 from lms.advocacy.signals import events_ingested
 from lms.advocacy.statements import StatementFactory
-from lms.core.database import copy_rows, select_in, select_matching, time_processor
+from lms.core.database import (
+    background_writes,
+    copy_rows,
+    select_in,
+    select_matching,
+    time_processor,
+)
 from lms.core.errors import Forbidden, ValidationFailed
 from lms.core.inputs import MAX_INT, MIN_YEAR
 from lms.core.models import utcnow
 from lms.extensions import db
-from lms.xapi.record import Built, record_built
+from lms.xapi.record import Built, Prepared, StatementKeys, prepare_built, store_prepared
 
 BATCH = 1000
 MAX_COUNT = 2_000_000_000
@@ -556,57 +562,71 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     touched: set[int] = set()
     # The last occurrence of a key in the input wins, as a later re-import would.
     unique = list({e["idem_key"]: e for e in events}.values())
+    chunks = [unique[first:first + batch] for first in range(0, len(unique), batch)]
     now = utcnow()
+    organization_id = organization.id
     looked_up = f"idem_key, id, {', '.join(_COMPARED)}"
     factory = StatementFactory(organization.slug, METRICS)
     dialect = db.session.get_bind().dialect
     as_time = time_processor()
     stamp = as_time(now)
     row_values = itemgetter(*_ROW_KEYS)  # every key is set by normalize_event
-    analyze_at = 5 * batch if dialect.name == "postgresql" else len(unique)
+    analyze_every = 5 if dialect.name == "postgresql" else len(chunks) + 1
     # The daily figures and people's months: counted per chunk, written once at the end.
-    tally = figures.Tally(organization.id)
+    tally = figures.Tally(organization_id)
     new_ids = uuid4_texts()
-    for first in range(0, len(unique), batch):
-        if first >= analyze_at:
+    keys = StatementKeys()
+
+    def look_up(n: int) -> tuple[list[tuple[dict[str, Any], Any, Any]], list[int]]:
+        """The events of chunk ``n`` to write ((event, stored row or None, its time in
+        driver form)) and the keys of their statements: the database's part of a chunk
+        before its writes, done while the connection is free.
+        """
+        nonlocal analyze_every
+        if n >= analyze_every:
             # A large import grows these tables inside one transaction; with statistics of
             # the empty tables PostgreSQL plans the per-batch key lookups as scans of the whole
             # organization (quadratic). ANALYZE sees the transaction's own rows; once the
             # statistics show a sizeable table the plans stay right as it doubles.
             # A small sample is enough to learn the tables' sizes (and much faster).
-            analyze_at *= 2
+            analyze_every *= 2
             db.session.execute(text("SET LOCAL default_statistics_target = 10"))
             for table in ("advocacy_events", "xapi_statements", "xapi_activities"):
                 db.session.execute(text(f"ANALYZE {table}"))
             db.session.execute(text("RESET default_statistics_target"))
-        chunk = unique[first:first + batch]
+        chunk = chunks[n]
         # Stored values as the driver gives them, compared with the event's in driver form
         # (the time as written; booleans are 0/1 on SQLite, and True == 1).
         # One query joining the keys as an array on PostgreSQL (an IN list of hundreds of
         # placeholders is parsed again by the driver for every batch).
         existing = {row[0]: row for row in select_matching(
-            "advocacy_events", looked_up, organization.id, "idem_key",
+            "advocacy_events", looked_up, organization_id, "idem_key",
             [e["idem_key"] for e in chunk])}
-        updates: list[dict[str, Any]] = []
-        statements: list[Built] = []
-        created: list[dict[str, Any]] = []  # for the daily figures
-        changed: list[tuple[int, dict[str, Any]]] = []
+        todo = []
+        for event in chunk:
+            when = as_time(event["occurred_at"])
+            old = existing.get(event["idem_key"])
+            if old is not None and tuple(old[2:]) == (
+                    *[event.get(c) or _EMPTY[c] for c in _COMPARED[:-1]], when):
+                result.unchanged += 1
+                continue
+            todo.append((event, old, when))
+        return todo, keys.take(len(todo))
 
-        def inserts(chunk: list[dict[str, Any]] = chunk, existing: dict[str, Any] = existing,
-                    updates: list[dict[str, Any]] = updates,
-                    statements: list[Built] = statements,
-                    created: list[dict[str, Any]] = created,
-                    changed: list[tuple[int, dict[str, Any]]] = changed,
-                    ) -> Iterator[tuple[Any, ...]]:
-            # A generator: on PostgreSQL, COPY sends each new event as it is made, and the
-            # server stores the first ones while the next ones and their statements are built.
-            for event in chunk:
-                old = existing.get(event["idem_key"])
-                if old is not None and tuple(old[2:]) == (
-                        *[event.get(c) or _EMPTY[c] for c in _COMPARED[:-1]],
-                        as_time(event["occurred_at"])):
-                    result.unchanged += 1
-                    continue
+    # Each chunk is looked up, then built (Python only), then written; on PostgreSQL its
+    # writes run in a writer thread while the next chunk is built (background_writes), so
+    # the server stores one chunk as the client makes the next. One transaction throughout.
+    with background_writes() as writes:
+        ahead = look_up(0) if chunks else None
+        for n in range(len(chunks)):
+            assert ahead is not None
+            todo, pks = ahead
+            rows: list[tuple[Any, ...]] = []
+            updates: list[dict[str, Any]] = []
+            statements: list[Built] = []
+            created: list[dict[str, Any]] = []  # for the daily figures
+            changed: list[tuple[int, dict[str, Any]]] = []
+            for event, old, when in todo:
                 statement_id = next(new_ids)
                 statements.append(factory.build_for_store(
                     event, names.get(event["user_id"], ""), statement_id))
@@ -614,30 +634,42 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
                 if old is None:
                     result.created += 1
                     created.append(event)
-                    yield (*row_values(event), as_time(event["occurred_at"]), organization.id,
-                           statement_id, stamp, stamp)
+                    rows.append((*row_values(event), when, organization_id, statement_id,
+                                 stamp, stamp))
                 else:
                     updates.append({**{c: event.get(c) for c in _COMPARED}, "id": old.id,
                                     "statement_id": statement_id, "updated_at": now})
                     changed.append((old.id, event))
                     result.updated += 1
-
-        # Plain driver rows: no ORM objects nor SQLAlchemy parameter processing per row.
-        copy_rows("advocacy_events", _INSERTED, inserts())
-        # Before the changed rows are overwritten (their stored figures are taken off first);
-        # the new rows just copied are not read.
-        tally.count(created, changed)
-        if updates:
-            db.session.execute(update(AdvocacyEvent), updates)
-        if statements:
             # Built by StatementFactory (whose output the tests check against the validator)
             # with new ids: the store's fast path.
-            record_built(statements, organization_id=organization.id)
-        if progress is not None:
-            progress(len(chunk))
+            prepared = prepare_built(statements, organization_id=organization_id, pks=pks)
+
+            def write(rows: list[tuple[Any, ...]] = rows,
+                      updates: list[dict[str, Any]] = updates,
+                      created: list[dict[str, Any]] = created,
+                      changed: list[tuple[int, dict[str, Any]]] = changed,
+                      prepared: Prepared = prepared) -> None:
+                # Plain driver rows: no ORM objects nor SQLAlchemy parameter processing.
+                if rows:
+                    copy_rows("advocacy_events", _INSERTED, rows)
+                # Before the changed rows are overwritten (their stored figures are taken
+                # off first); the new rows just copied are not read.
+                tally.count(created, changed)
+                if updates:
+                    db.session.execute(update(AdvocacyEvent), updates)
+                store_prepared(prepared)
+
+            writes.wait()  # the previous chunk's writes: the connection is free again
+            if progress is not None and n:
+                progress(len(chunks[n - 1]))
+            ahead = look_up(n + 1) if n + 1 < len(chunks) else None
+            writes.submit(write)
+    if progress is not None and chunks:
+        progress(len(chunks[-1]))
     tally.apply()
     if touched:
-        events_ingested.send(organization.id, user_ids=touched)
+        events_ingested.send(organization_id, user_ids=touched)
     return result
 
 
