@@ -431,6 +431,11 @@ def idem_key(*, user_id: int, network: str, kind: str, url: str | None, occurred
     """The event's idempotency key in its organization: the source's id when it gives one,
     else a hash of who, where, what, which URL and when (to the second).
     """
+    return _idem_key(user_id, network, kind, url, occurred_at, external_id)
+
+
+def _idem_key(user_id: int, network: str, kind: str, url: str | None, occurred_at: datetime,
+              external_id: str | None) -> str:
     if external_id:
         raw = "ext\x1f" + external_id
     else:
@@ -449,48 +454,75 @@ def normalize_event(raw: dict[str, Any], *, user_id: int, source: str,
 
     :raise EventInvalid: the first problem, in words meant for the person who sent it.
     """
-    network = _one_of(raw, "network", NETWORK_ALIASES, NETWORKS, INVALID_NETWORK)
-    kind = _one_of(raw, "kind", KIND_ALIASES, KINDS, INVALID_KIND)
-    url = str(raw.get("url") or "").strip() or None
+    get = raw.get
+    # The spellings of a file's networks, kinds, booleans and counts recur: each is read once
+    # per process, then found in a dict (the usual path of a 100,000-row import).
+    given = get("network")
+    network = _NETWORKS_READ.get(given) if given.__class__ is str else None
+    if network is None:
+        network = _one_of(raw, "network", NETWORK_ALIASES, NETWORKS, INVALID_NETWORK)
+    given = get("kind")
+    kind = _KINDS_READ.get(given) if given.__class__ is str else None
+    if kind is None:
+        kind = _one_of(raw, "kind", KIND_ALIASES, KINDS, INVALID_KIND)
+    url = str(get("url") or "").strip() or None
     if url is not None and (len(url) > 2000 or not _URL.match(url)):
         raise EventInvalid(INVALID_URL, "url", _l("%(value)s is not a web address (http or https)",
                                                   value=repr(url[:80])))
-    if url is None and kind != "summary" and not raw.get("external_id"):
+    if url is None and kind != "summary" and not get("external_id"):
         raise EventInvalid(MISSING_URL, "url", _l("required (or an external_id)"))
-    occurred_at = parse_when(raw.get("occurred_at"), date_formats)
-    if occurred_at > (now or utcnow()) + timedelta(days=1):
+    occurred_at = parse_when(get("occurred_at"), date_formats)
+    if occurred_at > (now or utcnow()) + _ONE_DAY:
         raise EventInvalid(FUTURE_DATE, "date", _l("in the future"))
     if occurred_at.year < MIN_YEAR:
         # A placeholder such as 0001-01-01 is a missing date, not an event.
         raise EventInvalid(INVALID_DATE, "date", _l("before %(year)d", year=MIN_YEAR))
-    external_id = str(raw.get("external_id") or "").strip() or None
+    external_id = str(get("external_id") or "").strip() or None
     if external_id and len(external_id) > 200:
         raise EventInvalid(INVALID_EXTERNAL_ID, "external_id", _l("at most 200 characters"))
     # The post's own text, when the source gives it; blank is none.
-    post_text = str(raw.get("text") or "").strip() or None
+    post_text = str(get("text") or "").strip() or None
     if post_text is not None and len(post_text) > MAX_TEXT:
         raise EventInvalid(INVALID_TEXT, "text", _l("at most %(n)d characters", n=MAX_TEXT))
+    given = get("with_own_comment")
+    with_own_comment = _BOOLS_READ.get(given) if given.__class__ is str else None
+    if with_own_comment is None:
+        with_own_comment = parse_bool(given)
+        if given.__class__ is str and len(_BOOLS_READ) < 1024:
+            _BOOLS_READ[given] = with_own_comment
+    campaign_id, content_item_id = get("campaign_id"), get("content_item_id")
     event: dict[str, Any] = {
         "user_id": user_id, "network": network, "kind": kind, "url": url, "text": post_text,
         "occurred_at": occurred_at, "external_id": external_id, "source": source,
-        "with_own_comment": parse_bool(raw.get("with_own_comment")),
-        "campaign_id": _optional_id(raw.get("campaign_id"), "campaign_id"),
-        "content_item_id": _optional_id(raw.get("content_item_id"), "content_item_id"),
+        "with_own_comment": with_own_comment,
+        "campaign_id": None if campaign_id is None or campaign_id == "" else _optional_id(
+            campaign_id, "campaign_id"),
+        "content_item_id": None if content_item_id is None or content_item_id == ""
+        else _optional_id(content_item_id, "content_item_id"),
     }
+    counts = _COUNTS_READ
     for name in METRICS:
-        value = raw.get(name)
-        # The usual cells (empty, or a count already read in this process) without a call
-        # to parse_count: eight metrics a row make it a tenth of a large file's check.
-        if value is None or value == "":
-            event[name] = 0
-        elif value.__class__ is str and (count := _count_text(value)) is not None \
-                and count >= 0:
-            event[name] = count
-        else:
-            event[name] = parse_count(value, name)
-    event["idem_key"] = idem_key(user_id=user_id, network=network, kind=kind, url=url,
-                                 occurred_at=occurred_at, external_id=external_id)
+        value = get(name)
+        # The usual cells (empty, or a count already read in this process) found in a dict:
+        # eight metrics a row make them a tenth of a large file's check.
+        count = counts.get(value) if value.__class__ is str else None
+        if count is None:
+            if value is None:
+                count = 0
+            else:
+                count = parse_count(value, name)
+                if value.__class__ is str and len(counts) < 65536:
+                    counts[value] = count
+        event[name] = count
+    event["idem_key"] = _idem_key(user_id, network, kind, url, occurred_at, external_id)
     return event
+
+
+_ONE_DAY = timedelta(days=1)
+# Cells already read, by their text: counts (valid ones only: a bad cell raises each time)
+# and yes/no values.
+_COUNTS_READ: dict[str, int] = {"": 0}
+_BOOLS_READ: dict[str, bool] = {}
 
 
 def _one_of(raw: dict[str, Any], name: str, aliases: dict[str, str],
@@ -513,6 +545,8 @@ def _one_of(raw: dict[str, Any], name: str, aliases: dict[str, str],
 # The accepted spellings already read, per problem code (the aliases and allowed values of a
 # code are constants).
 _ONE_OF_READ: dict[str, dict[str, str]] = {}
+_NETWORKS_READ = _ONE_OF_READ.setdefault(INVALID_NETWORK, {})
+_KINDS_READ = _ONE_OF_READ.setdefault(INVALID_KIND, {})
 
 
 def _optional_id(value: Any, field: str) -> int | None:
