@@ -650,7 +650,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     # Each chunk is looked up, then built (Python only), then written; on PostgreSQL its
     # writes run in a writer thread while the next chunk is built (background_writes), so
     # the server stores one chunk as the client makes the next. One transaction throughout.
-    with background_writes() as writes:
+    with background_writes(batches=len(chunks)) as writes:
         ahead = look_up(0) if chunks else None
         for n in range(len(chunks)):
             assert ahead is not None
