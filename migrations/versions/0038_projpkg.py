@@ -1,14 +1,14 @@
 """courses: a module progress row keeps what it was derived from (the module's shape, the
-learner's last statement read, what the rules read of the statements)
+learner's last statement read)
 
 The progress projection re-derived a learner's module from all of the learner's statements at
 every batch that named the module (an uploaded package sends dozens a session). A row now
 keeps ``basis`` (a digest of the module's shape: rule, lessons, quizzes, sessions and the
-activities standing for it), ``seen`` (the newest statement of the learner it was derived
-with) and ``tally`` (what the completion rules read of the facts, folded in order): when
-nothing of the learner's but the batch came since ``seen`` and the shape is the same, the
-batch's facts are added to the tally without reading the learner's statements again (see
-lms.courses.cohorts.progress). Rows without them (all, at first) are re-derived as before.
+activities standing for it) and ``seen`` (the newest statement of the learner it was derived
+with): a statement that cannot change the module's state, arriving when nothing else of the
+learner's came since ``seen`` and the shape is the same, keeps the row's state without
+reading the learner's statements again (see lms.courses.cohorts.progress). Rows without them
+(all, at first) are re-derived as before.
 
 Revision ID: 0038_projpkg
 Revises: 0037_dashboards
@@ -29,11 +29,9 @@ def upgrade():
     with op.batch_alter_table('module_progress') as batch:
         batch.add_column(sa.Column('basis', sa.String(length=32), nullable=True))
         batch.add_column(sa.Column('seen', sa.Integer(), nullable=True))
-        batch.add_column(sa.Column('tally', sa.Text(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('module_progress') as batch:
-        batch.drop_column('tally')
         batch.drop_column('seen')
         batch.drop_column('basis')

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 ADL = "http://adlnet.gov/expapi/verbs/"
@@ -57,103 +56,76 @@ def fact_from_statement(statement: Mapping[str, Any]) -> Fact:
     return Fact(statement["verb"]["id"], statement["object"].get("id", ""), score, success)
 
 
-@dataclass
-class Tally:
-    """What the completion rules read of a module's facts, folded in the order of the
-    statements (see :func:`tally`): kept on the progress row, so that the facts of new
-    statements are added to it without reading the learner's earlier ones again. It holds
-    what the module's shape (lessons, quizzes, sessions, rule) made of them: with another
-    shape, the facts are folded again from the first.
+def changes_nothing(shape: ModuleShape, fact: Fact) -> bool:
+    """Whether adding ``fact`` to facts that hold at least one leaves :func:`evaluate`'s
+    outcome as it was: not a verb a rule counts (completed, passed, failed, attended), not a
+    lesson of the module viewed, not a failure of the module itself (a package's slides,
+    ``launched``, ``submitted``…). The progress projection keeps a row as it is for these.
     """
-
-    any: bool = False  # at least one fact
-    viewed: set[str] = field(default_factory=set)  # the module's lessons viewed
-    best: dict[str, float] = field(default_factory=dict)  # best score per quiz
-    passed: set[str] = field(default_factory=set)  # quizzes passed
-    failed: set[str] = field(default_factory=set)  # quizzes failed
-    direct: bool = False  # completed (or passed) about the module itself
-    direct_failed: bool = False  # failed (or success false) about the module itself
-    attended: bool = False  # one of the module's sessions (any, if it has none)
-    module_score: float | None = None  # the last score about the module itself
-
-    def dumps(self) -> str:
-        """The tally as the progress row keeps it (compact JSON)."""
-        return json.dumps([self.any, sorted(self.viewed), self.best, sorted(self.passed),
-                           sorted(self.failed), self.direct, self.direct_failed, self.attended,
-                           self.module_score], separators=(",", ":"))
-
-    @classmethod
-    def loads(cls, text: str) -> Tally:
-        """A tally from :meth:`dumps`."""
-        found, viewed, best, passed, failed, direct, direct_failed, attended, score = \
-            json.loads(text)
-        return cls(found, set(viewed), best, set(passed), set(failed), direct, direct_failed,
-                   attended, score)
+    if fact.verb in (COMPLETED_VERB, PASSED_VERB, FAILED_VERB, ATTENDED_VERB):
+        return False
+    if fact.verb == EXPERIENCED_VERB and fact.object_id in shape.lesson_iris:
+        return False
+    return not (fact.object_id == shape.module_iri and fact.success is False)
 
 
-def tally(shape: ModuleShape, facts: Iterable[Fact], start: Tally | None = None) -> Tally:
-    """Fold ``facts`` (in the order of their statements) into ``start`` (changed, and
-    returned) or a new tally.
+def evaluate(shape: ModuleShape, facts: Iterable[Fact]) -> Outcome:
+    """Apply the module's completion rule to its (non-voided) facts.
+
+    A ``completed`` or ``passed`` statement whose object is the module itself completes it
+    whatever the rule: that is how an external xAPI package (or a later review step) says so.
     """
-    t = Tally() if start is None else start
-    marks = shape.quiz_pass_marks or {}
-    rule_mark = shape.rule.get("pass_mark")
-    for f in facts:
-        t.any = True
-        if f.verb == EXPERIENCED_VERB and f.object_id in shape.lesson_iris:
-            t.viewed.add(f.object_id)
-        if f.object_id in marks and f.verb in (PASSED_VERB, FAILED_VERB):
-            if f.score is not None:
-                t.best[f.object_id] = max(t.best.get(f.object_id, 0.0), f.score)
-            mark = rule_mark if rule_mark is not None else marks[f.object_id]
-            if f.verb == PASSED_VERB and (f.score is None or f.score >= mark):
-                t.passed.add(f.object_id)
-            else:
-                t.failed.add(f.object_id)
-        if f.object_id == shape.module_iri:
-            # A completed or passed statement about the module itself completes it whatever
-            # the rule: that is how an external xAPI package (or a later review step) says so.
-            if f.verb == COMPLETED_VERB or (f.verb == PASSED_VERB and f.success is not False):
-                t.direct = True
-            # A package (or another tool) that says the learner failed the module itself:
-            # "failed", or any result with success false about it, until something completes it.
-            if f.verb == FAILED_VERB or f.success is False:
-                t.direct_failed = True
-            if f.score is not None and f.verb in (PASSED_VERB, FAILED_VERB, COMPLETED_VERB):
-                t.module_score = f.score
-        if f.verb == ATTENDED_VERB and (not shape.session_iris
-                                        or f.object_id in shape.session_iris):
-            t.attended = True
-    return t
-
-
-def evaluate(shape: ModuleShape, facts: Iterable[Fact] | Tally) -> Outcome:
-    """Apply the module's completion rule to its (non-voided) facts, or to their tally."""
-    t = facts if isinstance(facts, Tally) else tally(shape, facts)
+    facts = list(facts)
     rule_type = shape.rule.get("type")
     marks = dict(shape.quiz_pass_marks or {})
-    lessons_done = sum(1 for i in shape.lesson_iris if i in t.viewed)
+    rule_mark = shape.rule.get("pass_mark")
+    viewed = {f.object_id for f in facts if f.verb == EXPERIENCED_VERB}
+    best: dict[str, float] = {}
+    passed_quizzes, failed_quizzes = set(), set()
+    for f in facts:
+        if f.object_id in marks and f.verb in (PASSED_VERB, FAILED_VERB):
+            if f.score is not None:
+                best[f.object_id] = max(best.get(f.object_id, 0.0), f.score)
+            mark = rule_mark if rule_mark is not None else marks[f.object_id]
+            if f.verb == PASSED_VERB and (f.score is None or f.score >= mark):
+                passed_quizzes.add(f.object_id)
+            else:
+                failed_quizzes.add(f.object_id)
+    direct = any(f.object_id == shape.module_iri and (
+        f.verb == COMPLETED_VERB or (f.verb == PASSED_VERB and f.success is not False))
+        for f in facts)
+    # A package (or another tool) that says the learner failed the module itself: "failed",
+    # or any result with success false about the module, until something completes it.
+    direct_failed = any(f.object_id == shape.module_iri and (
+        f.verb == FAILED_VERB or f.success is False) for f in facts)
+    attended = any(f.verb == ATTENDED_VERB and (not shape.session_iris
+                                                or f.object_id in shape.session_iris)
+                   for f in facts)
+    lessons_done = sum(1 for i in shape.lesson_iris if i in viewed)
     if rule_type == "attended":
-        done = t.attended
+        done = attended
     elif rule_type == "quiz_passed":
-        done = bool(marks) and set(marks) <= t.passed
+        done = bool(marks) and set(marks) <= passed_quizzes
     elif rule_type == "lessons_viewed":
         done = bool(shape.lesson_iris) and lessons_done == len(shape.lesson_iris)
     else:  # exercise_approved, followups_held, xapi_completed: said by a module statement
         done = False
-    done = done or t.direct
+    done = done or direct
     steps = len(shape.lesson_iris) + len(marks)
     if done:
         state, percent = "completed", 100
     else:
-        percent = int(100 * (lessons_done + len(t.passed & set(marks))) / steps) \
+        percent = int(100 * (lessons_done + len(passed_quizzes & set(marks))) / steps) \
             if steps else 0
-        if t.failed - t.passed or t.direct_failed:
+        if failed_quizzes - passed_quizzes or direct_failed:
             state = "failed"
-        elif t.any:
+        elif facts:
             state = "in_progress"
         else:
             state = "not_started"
-    # No quiz of ours: the package's own score about the module, if any.
-    score = max(t.best.values()) if t.best else t.module_score
+    if not best:  # no quiz of ours: the package's own score about the module, if any
+        best = {f.object_id: f.score for f in facts
+                if f.object_id == shape.module_iri and f.score is not None
+                and f.verb in (PASSED_VERB, FAILED_VERB, COMPLETED_VERB)}
+    score = max(best.values()) if best else None
     return Outcome(state, score, percent)

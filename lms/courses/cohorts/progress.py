@@ -30,6 +30,7 @@ from lms.courses.cohorts import completion
 from lms.courses.cohorts.models import (
     ACTIVE,
     COMPLETED,
+    NOT_STARTED,
     WITHDRAWN,
     Cohort,
     Enrollment,
@@ -171,7 +172,7 @@ def _project(statements: list[dict[str, Any]], organization_id: int,
     found = _enrollments_of({w for w in wanted if w is not None},
                             {s.program_id for s in shapes.values()}, organization_id)
     pairs: dict[tuple[str, int], tuple[_Enrolment, int]] = {}
-    forced: set[tuple[str, int]] = set()
+    sources: dict[tuple[str, int], list[dict[str, Any]] | None] = {}
     for (st, module_ids), user in zip(items, wanted, strict=True):
         if user is None:
             continue
@@ -183,13 +184,17 @@ def _project(statements: list[dict[str, Any]], organization_id: int,
                 continue
             for enrollment in found.get((user, shape.program_id), ()):
                 if not registration or enrollment.id == str(registration).lower():
-                    pairs.setdefault((enrollment.id, module_id), (enrollment, module_id))
-                    if voided:
-                        forced.add((enrollment.id, module_id))
+                    key = (enrollment.id, module_id)
+                    pairs.setdefault(key, (enrollment, module_id))
+                    led = sources.setdefault(key, [])
+                    if voided or led is None:
+                        sources[key] = None
+                    else:
+                        led.append(st)
     # The batch's own statements are known: not parsed back from the store.
     known = {_sid(st): st for st, _ids in items}
     _refresh_pairs(list(pairs.values()), organization_id, memo, known, aliases,
-                   _Batch({_sid(st): st for st in statements}, forced))
+                   _Batch({_sid(st): st for st in statements}, sources))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -209,11 +214,12 @@ class _Enrolment:
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Batch:
     """What the projection knows of the batch it refreshes for: every statement it was given
-    (by id), and the pairs a statement just voided names (re-derived from all statements).
+    (by id), and the statements that led to each pair (None: one was just voided, the pair
+    is re-derived).
     """
 
     statements: dict[str, dict[str, Any]]
-    forced: set[tuple[str, int]]
+    sources: dict[tuple[str, int], list[dict[str, Any]] | None]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -644,19 +650,19 @@ def refresh(enrollment: Enrollment, module: Module) -> ModuleProgress:
 
 
 _PROGRESS_COLUMNS = ("enrollment_id", "module_id", "state", "score", "percent", "updated_at",
-                     "basis", "seen", "tally")
+                     "basis", "seen")
 # The rows of a batch, new or not; ``seen`` is kept only when the row is still the one read
 # before (``coalesce(seen, -1)`` then, the last value of each written row): a concurrent
 # request that wrote it in between derived it from statements this one may not have seen, and
-# the next statement then re-derives it (see _folded).
+# the next statement then re-derives it (see _unchanged).
 _UPSERT = ("ON CONFLICT (enrollment_id, module_id) DO UPDATE SET state = excluded.state, "
            "score = excluded.score, percent = excluded.percent, "
-           "updated_at = excluded.updated_at, basis = excluded.basis, tally = excluded.tally, "
+           "updated_at = excluded.updated_at, basis = excluded.basis, "
            "seen = CASE WHEN coalesce(module_progress.seen, -1) = {was} "
            "THEN excluded.seen END")
 _UPSERT_PG = (
     "WITH w AS (SELECT * FROM unnest(%b::text[], %b::int[], %b::text[], %b::float8[], "
-    "%b::int[], %b::timestamptz[], %b::text[], %b::int[], %b::text[], %b::int[]) "
+    "%b::int[], %b::timestamptz[], %b::text[], %b::int[], %b::int[]) "
     f"AS w({', '.join(_PROGRESS_COLUMNS)}, was)) "
     f"INSERT INTO module_progress ({', '.join(_PROGRESS_COLUMNS)}) "
     f"SELECT {', '.join(_PROGRESS_COLUMNS)} FROM w "
@@ -668,9 +674,9 @@ def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
                   memo: dict[Any, Any] | None, known: dict[str, dict[str, Any]],
                   aliases: dict[str, int], batch: _Batch | None = None) -> None:
     """Re-derive the progress of each (enrolment, module), then the enrolments' completion:
-    one read of their progress rows, one of the statements their learners sent since (the
-    rows that can take the batch's facts in, see :func:`_folded`), one of all the statements
-    of the others' learners about these modules, one statement writing the rows (new or not).
+    one read of their progress rows, one of their statements about these modules (those
+    whose rows the batch cannot change, see :func:`_unchanged`, left out), one statement
+    writing the rows (new or not).
     """
     if not pairs:
         return
@@ -686,16 +692,16 @@ def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
     done: dict[str, set[int]] = {}
     enrolled, enrolled_params = _in("enrollment_id", [e.id for e in enrollments])
     for row in run_sql(
-            "SELECT id, enrollment_id, module_id, state, basis, seen, tally "
+            "SELECT id, enrollment_id, module_id, state, score, percent, basis, seen "
             f"FROM module_progress WHERE {enrolled}", tuple(enrolled_params)).all():
         existing[(row[1], row[2])] = _Row(*row)
         if row[3] == COMPLETED:
             done.setdefault(row[1], set()).add(row[2])
-    folded = _folded(pairs, existing, bases, shapes, iris, batch, organization_id) \
+    kept = _unchanged(pairs, existing, bases, shapes, iris, batch, organization_id) \
         if batch is not None else {}
     wanted: dict[str, set[str]] = {}
     for enrollment, module_id in pairs:
-        if (enrollment.id, module_id) not in folded:
+        if (enrollment.id, module_id) not in kept:
             wanted.setdefault(enrollment.id, set()).update(iris[module_id])
     statements = _learner_statements([e for e in enrollments if e.id in wanted],
                                      organization_id, wanted, known) \
@@ -704,25 +710,25 @@ def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
     writes: list[tuple[Any, ...]] = []
     completed, taken_back = [], []
     for enrollment, module_id in pairs:
-        shape = shapes[module_id].shape
         row = existing.get((enrollment.id, module_id))
         was = row.seen if row is not None and row.seen is not None else -1
-        found = folded.get((enrollment.id, module_id))
-        if found is not None:
-            # The row's tally with the facts of the statements that came since.
-            seen, counts = found
-        else:
-            seen = statements.newest(enrollment.id)
-            counts = completion.tally(shape, statements.facts(
-                enrollment.id, shape.module_iri, iris[module_id]))
-        outcome = completion.evaluate(shape, counts)
+        seen = kept.get((enrollment.id, module_id))
+        if seen is not None:
+            # Nothing the batch brings changes the row (see _unchanged): it stays as it is.
+            assert row is not None
+            writes.append((enrollment.id, module_id, row.state, row.score, row.percent, now,
+                           row.basis, seen, was))
+            continue
+        shape = shapes[module_id].shape
+        outcome = completion.evaluate(shape, statements.facts(
+            enrollment.id, shape.module_iri, iris[module_id]))
         was_completed = row is not None and row.state == COMPLETED
         if outcome.state == COMPLETED:
             done.setdefault(enrollment.id, set()).add(module_id)
         else:
             done.get(enrollment.id, set()).discard(module_id)
         writes.append((enrollment.id, module_id, outcome.state, outcome.score, outcome.percent,
-                       now, bases[module_id], seen, counts.dumps(), was))
+                       now, bases[module_id], statements.newest(enrollment.id), was))
         if outcome.state == COMPLETED and not was_completed:
             completed.append((enrollment, module_id))
         elif was_completed and outcome.state != COMPLETED:
@@ -749,9 +755,10 @@ class _Row(NamedTuple):
     enrollment_id: str
     module_id: int
     state: str
+    score: float | None
+    percent: int
     basis: str | None
     seen: int | None
-    tally: str | None
 
 
 def _basis(shape: completion.ModuleShape, iris: set[str]) -> str:
@@ -764,54 +771,58 @@ def _basis(shape: completion.ModuleShape, iris: set[str]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _folded(pairs: list[tuple[_Enrolment, int]], existing: dict[tuple[str, int], _Row],
-            bases: dict[int, str], shapes: dict[int, _Shape], iris: dict[int, set[str]],
-            batch: _Batch, organization_id: int
-            ) -> dict[tuple[str, int], tuple[int, completion.Tally]]:
-    """The pairs whose row takes the batch's facts in without reading the learner's earlier
-    statements, with the newest statement it then accounts for and its new tally: a row
-    derived with the module's present shape (``basis``), none of the statements of the
-    learner that came since the one it was derived with (``seen``: by the enrolment as
-    registration, or the learner as actor without one — what re-deriving reads) other than
-    the batch's own, none just voided. Re-deriving would give the same (the rules fold the
-    facts in the order of the statements, see :func:`completion.tally`): one lookup of the
-    index's newest rows per key instead of all the learner's statements.
+def _unchanged(pairs: list[tuple[_Enrolment, int]], existing: dict[tuple[str, int], _Row],
+               bases: dict[int, str], shapes: dict[int, _Shape], iris: dict[int, set[str]],
+               batch: _Batch, organization_id: int) -> dict[tuple[str, int], int]:
+    """The pairs whose row the batch cannot change, with the newest statement of the learner
+    the row now accounts for: a row derived with the module's present shape (``basis``), not
+    ``not_started`` (it has facts), none of the statements of the learner that came since
+    the one it was derived with (``seen``: by the enrolment as registration, or the learner
+    as actor without one — what re-deriving reads) other than the batch's own, none of which
+    names the module but with a fact that changes nothing (:func:`completion.changes_nothing`:
+    a package's slides, for one), none just voided. Re-deriving would give the row as it is,
+    without reading the learner's statements: one lookup of the index's newest rows per key.
     """
-    candidates: dict[tuple[str, int], tuple[_Enrolment, int, completion.Tally]] = {}
+    candidates: dict[tuple[str, int], tuple[_Enrolment, int]] = {}
     for enrollment, module_id in pairs:
         row = existing.get((enrollment.id, module_id))
-        if row is not None and row.seen is not None and row.tally is not None and \
-                row.basis == bases[module_id] and (enrollment.id, module_id) not in batch.forced:
-            candidates[(enrollment.id, module_id)] = (
-                enrollment, row.seen, completion.Tally.loads(row.tally))
+        led = batch.sources.get((enrollment.id, module_id))
+        if row is None or row.seen is None or row.state == NOT_STARTED or \
+                row.basis != bases[module_id] or led is None:
+            continue
+        # First what the batch's own statements say (a lesson viewed: re-derive, no lookup).
+        shape = shapes[module_id].shape
+        if all(completion.changes_nothing(shape, _fact(st, shape, iris[module_id]))
+               for st in led):
+            candidates[(enrollment.id, module_id)] = (enrollment, row.seen)
     if not candidates:
         return {}
     floors: dict[str, int] = {}
     owners: dict[str, set[str]] = {}
-    for enrollment, floor, _tally in candidates.values():
+    for enrollment, floor in candidates.values():
         floors[enrollment.id] = min(floors.get(enrollment.id, floor), floor)
+    for enrollment, _floor in candidates.values():
         for key in _agent_keys(enrollment):
             owners.setdefault(key, set()).add(enrollment.id)
-    newer: dict[str, dict[int, str]] = {}
+    newer: dict[str, list[tuple[int, str]]] = {}
     for kind, key, pk, sid in _newer_statements(floors, owners, organization_id):
         for enrollment_id in (owners[key] if kind == "a" else (key,)):
-            newer.setdefault(enrollment_id, {})[pk] = sid
-    folded: dict[tuple[str, int], tuple[int, completion.Tally]] = {}
-    for (enrollment_id, module_id), (_enrollment, floor, start) in candidates.items():
-        seen, facts = floor, []
+            newer.setdefault(enrollment_id, []).append((pk, sid))
+    kept: dict[tuple[str, int], int] = {}
+    for (enrollment_id, module_id), (_enrollment, floor) in candidates.items():
+        seen = floor
         shape = shapes[module_id].shape
-        for pk, sid in sorted(newer.get(enrollment_id, {}).items()):
+        for pk, sid in newer.get(enrollment_id, ()):
             if pk <= floor:
                 continue
             st = batch.statements.get(sid)
-            if st is None:
-                break  # not one of the batch's: re-derive
-            if _about(st, iris[module_id]):
-                facts.append(_fact(st, shape, iris[module_id]))
-            seen = pk
+            if st is None or _about(st, iris[module_id]) and \
+                    not completion.changes_nothing(shape, _fact(st, shape, iris[module_id])):
+                break
+            seen = max(seen, pk)
         else:
-            folded[(enrollment_id, module_id)] = (seen, completion.tally(shape, facts, start))
-    return folded
+            kept[(enrollment_id, module_id)] = seen
+    return kept
 
 
 def _fact(statement: dict[str, Any], shape: completion.ModuleShape,
