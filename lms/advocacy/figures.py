@@ -57,11 +57,13 @@ from sqlalchemy.orm import Session
 from lms.advocacy.models import (
     EVERYONE,
     METRICS,
+    AdvocacyCampaignTotal,
     AdvocacyDailyFigure,
     AdvocacyEvent,
+    AdvocacyLastDay,
     AdvocacyPersonMonth,
 )
-from lms.core.database import insert_rows, select_in
+from lms.core.database import chunks, insert_rows, select_in
 from lms.extensions import db
 
 # The posts and shares: the "shares" figure (as lms.advocacy.kpis counts them).
@@ -86,6 +88,14 @@ MONTH_KEY = ("organization_id", "user_id", "month")
 MONTH_SUMS = ("events", "with_own_comment", "clicks")
 _MONTH_UPSERT = _upsert(MONTHS, MONTH_KEY, MONTH_SUMS)
 _MONTH_PICK = [SUMS.index(name) for name in MONTH_SUMS]
+# Each person's last day with an event (lms.advocacy.models.AdvocacyLastDay): activation.
+LAST_DAYS = "advocacy_last_days"
+LAST_DAY_KEY = ("organization_id", "user_id")
+# Each campaign's running totals (lms.advocacy.models.AdvocacyCampaignTotal): its progress.
+CAMPAIGNS = "advocacy_campaign_totals"
+CAMPAIGN_KEY = ("organization_id", "campaign_id")
+CAMPAIGN_SUMS = ("events", "shares", "with_own_comment", *METRICS)
+_CAMPAIGN_UPSERT = _upsert(CAMPAIGNS, CAMPAIGN_KEY, CAMPAIGN_SUMS)
 # The stored columns of an event that its figures depend on, as select_in reads them.
 _EVENT_COLUMNS = ("user_id", "occurred_at", "network", "kind", "campaign_id",
                   "content_item_id", "with_own_comment", *METRICS)
@@ -132,22 +142,79 @@ def _months(deltas: Deltas) -> Deltas:
     return months
 
 
+def _campaigns(deltas: Deltas) -> Deltas:
+    """The campaigns' running totals' changes (:data:`CAMPAIGNS`) of daily changes: from
+    everyone's rows, shares counted as :class:`Part` counts them.
+    """
+    totals: Deltas = {}
+    for (organization_id, user_id, _day, _network, kind, campaign_id, _item), values in \
+            deltas.items():
+        if user_id != EVERYONE or not campaign_id:
+            continue
+        found = totals.setdefault((organization_id, campaign_id), [0] * len(CAMPAIGN_SUMS))
+        found[0] += values[0]
+        if kind in DISTRIBUTING_KINDS:
+            found[1] += values[0]
+        for n, value in enumerate(values[1:], 2):
+            found[n] += value
+    return totals
+
+
 def _apply(deltas: Deltas) -> None:
-    """Upsert the changes of the daily figures and of the people's months, one statement
-    each; rows whose events fell to none go.
+    """Upsert the changes of the daily figures, of the people's months and of the campaigns'
+    totals, one statement each (rows whose events fell to none go), then the last days of
+    the people whose figures changed (:func:`_last_days`).
     """
     _upsert_rows(TABLE, KEY, SUMS, _UPSERT, deltas)
     _upsert_rows(MONTHS, MONTH_KEY, MONTH_SUMS, _MONTH_UPSERT, _months(deltas))
+    _upsert_rows(CAMPAIGNS, CAMPAIGN_KEY, CAMPAIGN_SUMS, _CAMPAIGN_UPSERT, _campaigns(deltas),
+                 dated=False)
+    _last_days(deltas)
+
+
+def _last_days(deltas: Deltas) -> None:
+    """Keep each person's last day (:data:`LAST_DAYS`) after their daily figures changed: a
+    day that gained events moves it later (an upsert keeping the later day); for a person
+    whose days lost events (a day may have emptied) it is read again from their daily
+    figures, through the key (a few rows each).
+    """
+    gained: dict[tuple[int, int], date] = {}
+    lost: dict[int, set[int]] = {}
+    for (organization_id, user_id, day, *_rest), values in deltas.items():
+        if user_id == EVERYONE or not values[0]:
+            continue
+        if values[0] < 0:
+            lost.setdefault(organization_id, set()).add(user_id)
+        elif (found := gained.get((organization_id, user_id))) is None or day > found:
+            gained[(organization_id, user_id)] = day
+    connection = db.session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    rows = [(organization_id, user_id, day.isoformat() if sqlite else day)
+            for (organization_id, user_id), day in gained.items()
+            if user_id not in lost.get(organization_id, ())]
+    later = "max" if sqlite else "greatest"
+    insert_rows(LAST_DAYS, (*LAST_DAY_KEY, "day"), rows, pg_types=_PG_TYPES,
+                suffix=f"ON CONFLICT ({', '.join(LAST_DAY_KEY)}) DO UPDATE SET "
+                       f"day = {later}({LAST_DAYS}.day, excluded.day)")
+    for organization_id, people in lost.items():
+        for some in chunks(sorted(people)):
+            ids = ", ".join(str(int(i)) for i in some)
+            where = f"WHERE organization_id = {int(organization_id)} AND user_id IN ({ids})"
+            connection.exec_driver_sql(f"DELETE FROM {LAST_DAYS} {where}")
+            connection.exec_driver_sql(
+                f"INSERT INTO {LAST_DAYS} (organization_id, user_id, day) SELECT "
+                f"organization_id, user_id, max(day) FROM {TABLE} {where} "
+                "GROUP BY organization_id, user_id")
 
 
 def _upsert_rows(table: str, key: Sequence[str], sums: Sequence[str], upsert: str,
-                 deltas: Deltas) -> None:
+                 deltas: Deltas, *, dated: bool = True) -> None:
     kept = [(k, values) for k, values in deltas.items() if any(values)]
     if not kept:
         return
     changed = [(*k, *values) for k, values in kept]
     sqlite = db.session.connection().dialect.name == "sqlite"
-    if sqlite:  # dates as the ISO text SQLAlchemy stores (the sqlite3 adapters are deprecated)
+    if sqlite and dated:  # the key's third column, a date, as the ISO text SQLAlchemy stores
         changed = [(*row[:2], row[2].isoformat(), *row[3:]) for row in changed]
     insert_rows(table, (*key, *sums), changed, suffix=upsert, pg_types=_PG_TYPES)
     emptied = [row[:len(key)] for row, (_k, values) in zip(changed, kept, strict=True)
@@ -265,6 +332,21 @@ def move(organization_id: int, column: str, old: Sequence[int], new: int = 0) ->
                             f"{compiled} {_UPSERT}"))
     db.session.execute(f.__table__.delete().where(  # type: ignore[attr-defined]
         f.organization_id == organization_id, getattr(f, column).in_(list(old))))
+    if column == "campaign_id":
+        # The campaigns' totals: the old campaigns' go to the new one (none: they go).
+        t = AdvocacyCampaignTotal
+        if new:
+            merged = (select(t.organization_id, literal(new).label("campaign_id"),
+                             *[func.sum(getattr(t, s)).label(s) for s in CAMPAIGN_SUMS])
+                      .where(t.organization_id == organization_id, t.campaign_id.in_(list(old)))
+                      .group_by(t.organization_id))
+            compiled = merged.compile(db.session.connection(),
+                                      compile_kwargs={"literal_binds": True})
+            db.session.execute(text(
+                f"INSERT INTO {CAMPAIGNS} ({', '.join((*CAMPAIGN_KEY, *CAMPAIGN_SUMS))}) "
+                f"{compiled} {_CAMPAIGN_UPSERT}"))
+        db.session.execute(t.__table__.delete().where(  # type: ignore[attr-defined]
+            t.organization_id == organization_id, t.campaign_id.in_(list(old))))
 
 
 def rebuild(organization_id: int | None = None) -> int:
@@ -275,6 +357,8 @@ def rebuild(organization_id: int | None = None) -> int:
     where = "" if organization_id is None else f"WHERE organization_id = {int(organization_id)}"
     connection.exec_driver_sql(f"DELETE FROM {TABLE} {where}")
     connection.exec_driver_sql(f"DELETE FROM {MONTHS} {where}")
+    connection.exec_driver_sql(f"DELETE FROM {LAST_DAYS} {where}")
+    connection.exec_driver_sql(f"DELETE FROM {CAMPAIGNS} {where}")
     for sql in rebuild_sql(connection.dialect.name, where):
         connection.exec_driver_sql(sql)
     return int(connection.exec_driver_sql(f"SELECT count(*) FROM {TABLE} {where}").scalar()
@@ -282,8 +366,9 @@ def rebuild(organization_id: int | None = None) -> int:
 
 
 def rebuild_sql(dialect: str, where: str = "") -> list[str]:
-    """The three statements that fill the tables from the events (per person, then
-    everyone's rows and the people's months from them); the migrations run the same.
+    """The statements that fill the tables from the events (per person, then everyone's
+    rows, the people's months, their last days and the campaigns' totals from them); the
+    migrations run the same.
     """
     day = ("date(occurred_at)" if dialect == "sqlite"
            else "CAST(occurred_at AT TIME ZONE 'UTC' AS date)")
@@ -311,7 +396,21 @@ def rebuild_sql(dialect: str, where: str = "") -> list[str]:
         + f" FROM {TABLE} WHERE user_id <> {EVERYONE}"
         + (f" AND {where[6:]}" if where else "")
         + f" GROUP BY organization_id, user_id, {month}")
-    return [per_person, everyone, months]
+    last_days = (
+        f"INSERT INTO {LAST_DAYS} (organization_id, user_id, day) "
+        f"SELECT organization_id, user_id, max(day) FROM {TABLE} WHERE user_id <> {EVERYONE}"
+        + (f" AND {where[6:]}" if where else "")
+        + " GROUP BY organization_id, user_id")
+    shares = ", ".join(f"'{kind}'" for kind in DISTRIBUTING_KINDS)
+    campaigns = (
+        f"INSERT INTO {CAMPAIGNS} ({', '.join((*CAMPAIGN_KEY, *CAMPAIGN_SUMS))}) "
+        "SELECT organization_id, campaign_id, sum(events), "
+        f"sum(CASE WHEN kind IN ({shares}) THEN events ELSE 0 END), "
+        + ", ".join(f"sum({s})" for s in SUMS[1:])
+        + f" FROM {TABLE} WHERE user_id = {EVERYONE} AND campaign_id <> 0"
+        + (f" AND {where[6:]}" if where else "")
+        + " GROUP BY organization_id, campaign_id")
+    return [per_person, everyone, months, last_days, campaigns]
 
 
 def _orm_changes(session: Session, _context: Any) -> None:
@@ -475,6 +574,32 @@ class MonthPart(Part):
     def __init__(self) -> None:
         self.daily = True
         self.table = AdvocacyPersonMonth
+
+
+class LastDayPart(Part):
+    """The people's last days, for the conditions of a :data:`Who` (the person's columns)."""
+
+    def __init__(self) -> None:
+        self.daily = True
+        self.table = AdvocacyLastDay
+
+
+def active(organization_id: int, *, since: datetime, who: Who = lambda part: []) -> Subquery:
+    """The people with an event at or after ``since``, as ``user_id`` rows (one may come
+    twice: count them distinct): those whose last day (:data:`LAST_DAYS`) is a whole day
+    after it, and those with an event in the cut hours of its day, from the events.
+    """
+    lo = first_whole_day(since)
+    last = LastDayPart()
+    parts: list[Any] = [select(last.user_id.label("user_id")).where(
+        last.organization_id == organization_id, last.day >= lo, *who(last))]
+    if _midnight(lo) > since:
+        e = Part(False)
+        parts.append(select(e.user_id.label("user_id")).where(
+            e.organization_id == organization_id, e.since(since), e.before(_midnight(lo)),
+            *who(e)))
+    query: Any = union_all(*parts) if len(parts) > 1 else parts[0]
+    return query.subquery("active")
 
 
 def _month_start(day: date) -> date:

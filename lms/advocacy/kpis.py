@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, Subquery, func, select
 from lms.accounts.models import Membership, Role
 from lms.advocacy import figures
 from lms.advocacy.figures import DISTRIBUTING_KINDS
-from lms.advocacy.models import METRICS, AdvocacyConsent, AdvocacyEvent
+from lms.advocacy.models import METRICS, AdvocacyCampaignTotal, AdvocacyConsent, AdvocacyEvent
 from lms.charter.queries import gated_advocacy_users
 from lms.extensions import db
 
@@ -404,7 +404,7 @@ def scope_activation(scope: Scope, *, since: datetime) -> tuple[float, int]:
         return 0.0, 0
     active_scope = Scope(scope.organization_id, since=since, team=scope.team,
                          cohort_id=scope.cohort_id)
-    f = active_scope.people()
+    f = figures.active(scope.organization_id, since=since, who=active_scope.who)
     active = db.session.scalar(select(func.count(f.c.user_id.distinct())).where(
         f.c.user_id.in_(learners))) or 0
     return active / total, total
@@ -413,16 +413,17 @@ def scope_activation(scope: Scope, *, since: datetime) -> tuple[float, int]:
 def campaigns_progress(organization_id: int, campaigns: Iterable[Any]
                        ) -> dict[int, dict[str, float | int | None]]:
     """:func:`campaign_progress` of each campaign (objects with ``id``, ``target_metric``,
-    ``target_value``) over all the organization's events, in one query.
+    ``target_value``) over all the organization's events: their running totals.
     """
     campaigns = list(campaigns)
     if not campaigns:
         return {}
     ids = [c.id for c in campaigns]
-    f = figures.rows(organization_id, who=lambda part: [part.campaign_id.in_(ids)],
-                     everyone=True)
+    # Their running totals (lms.advocacy.figures keeps them with the daily figures).
+    t = AdvocacyCampaignTotal
     sums = {row.campaign_id: _as_sums(row) for row in db.session.execute(
-        select(f.c.campaign_id, *_sums(f)).group_by(f.c.campaign_id))}
+        select(t.campaign_id, *[getattr(t, name).label(name) for name in _SUM_NAMES]).where(
+            t.organization_id == organization_id, t.campaign_id.in_(ids)))}
     empty = dict.fromkeys(_SUM_NAMES, 0)
     return {c.id: _progress(sums.get(c.id, empty), target_metric=c.target_metric,
                             target_value=c.target_value) for c in campaigns}

@@ -301,3 +301,44 @@ class AdvocacyPersonMonth(Base):
     events: Mapped[int] = mapped_column(Integer)
     with_own_comment: Mapped[int] = mapped_column(Integer)
     clicks: Mapped[int] = mapped_column(Integer)
+
+
+class AdvocacyLastDay(Base):
+    """The last UTC day a person has an event on (the latest of their daily figures): what
+    the activation figure ("active in the last 30 days") counts, a row per person instead of
+    their last month of daily rows (:mod:`lms.advocacy.figures` keeps it with the daily
+    figures). A person without any event has no row.
+    """
+
+    __tablename__ = "advocacy_last_days"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column()
+
+
+class AdvocacyCampaignTotal(Base):
+    """All the events of one campaign summed (everyone's, of all time): what its progress
+    toward its target reads, a row per campaign instead of everyone's daily rows of it
+    (:mod:`lms.advocacy.figures` keeps it with the daily figures). Not a foreign key to the
+    campaign, as the daily figures' campaign is not: deleting a campaign unlinks its events
+    and deletes its row here.
+    """
+
+    __tablename__ = "advocacy_campaign_totals"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
+    shares: Mapped[int] = mapped_column(Integer)
+    with_own_comment: Mapped[int] = mapped_column(Integer)
+    impressions: Mapped[int] = mapped_column(Integer)
+    clicks: Mapped[int] = mapped_column(Integer)
+    reactions: Mapped[int] = mapped_column(Integer)
+    comments: Mapped[int] = mapped_column(Integer)
+    reshares: Mapped[int] = mapped_column(Integer)
+    signups: Mapped[int] = mapped_column(Integer)
+    leads: Mapped[int] = mapped_column(Integer)
+    hires: Mapped[int] = mapped_column(Integer)
