@@ -40,6 +40,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Date,
+    Integer,
     Subquery,
     and_,
     case,
@@ -496,6 +497,18 @@ class Part:
             return self.table.day < first_whole_day(at)
         return self.table.occurred_at < at
 
+    def week(self, first: date) -> Any:
+        """The row's week counted from the Monday ``first`` (0 for its week), -1 before it:
+        day arithmetic, which SQLite and PostgreSQL write differently.
+        """
+        day = self.row_day()
+        if db.session.connection().dialect.name == "sqlite":
+            # julianday of an ISO day is its ordinal + 1721424.5 exactly.
+            days: Any = cast(func.julianday(day) - (first.toordinal() + 1721424.5), Integer)
+        else:
+            days = day - literal(first, Date)
+        return case((day < first, -1), else_=days // 7)
+
     def row_day(self) -> Any:
         """The row's UTC day."""
         if self.daily:
@@ -508,8 +521,12 @@ class Part:
 Who = Callable[[Part], list[ColumnElement[bool]]]
 
 
+Extra = Callable[[Part], list[Any]]
+
+
 def rows(organization_id: int, *, since: datetime | None = None, until: datetime | None = None,
-         who: Who = lambda part: [], everyone: bool = False, narrow: bool = False) -> Subquery:
+         who: Who = lambda part: [], everyone: bool = False, narrow: bool = False,
+         split: datetime | None = None, extra: Extra | None = None) -> Subquery:
     """The figures of ``[since, until)`` as rows of one shape, whole days from the daily
     figures and the cut days at either end from the events: ``user_id`` (None from
     everyone's rows), ``day``, ``network``, ``kind``, ``campaign_id`` and ``content_item_id``
@@ -520,10 +537,19 @@ def rows(organization_id: int, *, since: datetime | None = None, until: datetime
     :param everyone: read everyone's rows (no condition on the person is then allowed).
     :param narrow: only ``user_id`` and the leaderboard's sums (:data:`MONTH_SUMS`): what the
         daily figures' index on the day holds, so that neither database reads the table.
+    :param split: a time inside ``[since, …)`` (no ``until``) that the rows must fall wholly
+        on one side of: its day, unless it begins there, is read from the events too.
+    :param extra: more columns, made from either part (e.g. the side of ``split`` a row is
+        on, :meth:`Part.since`).
     """
     lo = first_whole_day(since) if since is not None else None
     hi = day_of(until) if until is not None else None
     whole = lo is None or hi is None or lo < hi
+    cut_day = None
+    if split is not None:
+        assert until is None, "a split needs an open-ended period"
+        if _midnight(day_of(split)) != split and (lo is None or day_of(split) >= lo):
+            cut_day = day_of(split)
     parts: list[Any] = []
     if whole:
         f = Part(True)
@@ -533,9 +559,14 @@ def rows(organization_id: int, *, since: datetime | None = None, until: datetime
             where.append(f.day >= lo)
         if hi is not None:
             where.append(f.day < hi)
-        parts.append(_shape(f, where, narrow))
+        if cut_day is not None:
+            where.append(f.day != cut_day)
+        parts.append(_shape(f, where, narrow, extra))
     e = Part(False)
     cut: list[Any] = []
+    if cut_day is not None:
+        cut.append(and_(e.since(_midnight(cut_day)),
+                        e.before(_midnight(cut_day + timedelta(days=1)))))
     if not whole and since is not None and until is not None:
         cut.append(and_(e.since(since), e.before(until)))
     else:
@@ -545,16 +576,18 @@ def rows(organization_id: int, *, since: datetime | None = None, until: datetime
             cut.append(and_(e.since(_midnight(hi)), e.before(until)))
     if cut:
         parts.append(_shape(e, [e.organization_id == organization_id, or_(*cut), *who(e)],
-                            narrow))
+                            narrow, extra))
     query: Any = union_all(*parts) if len(parts) > 1 else parts[0]
     return query.subquery("figures")
 
 
-def _shape(part: Part, where: list[Any], narrow: bool = False) -> Any:
+def _shape(part: Part, where: list[Any], narrow: bool = False, extra: Extra | None = None
+           ) -> Any:
     t = part.table
+    more = extra(part) if extra is not None else []
     if narrow:
         return select(t.user_id.label("user_id"),
-                      *[part.value(s).label(s) for s in MONTH_SUMS]).where(*where)
+                      *[part.value(s).label(s) for s in MONTH_SUMS], *more).where(*where)
 
     def blank(column: Any) -> Any:
         # None for no campaign or content item, as the events hold it.
@@ -565,6 +598,7 @@ def _shape(part: Part, where: list[Any], narrow: bool = False) -> Any:
         t.kind.label("kind"), blank(t.campaign_id).label("campaign_id"),
         blank(t.content_item_id).label("content_item_id"),
         *[part.value(s).label(s) for s in ("events", "shares", "with_own_comment", *METRICS)],
+        *more,
     ).where(*where)
 
 

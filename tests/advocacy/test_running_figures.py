@@ -88,3 +88,38 @@ def test_activation_counts_the_cut_hours_of_its_first_day(org):  # noqa: F811
         1.0, 2)
     assert kpis.scope_activation(kpis.Scope(org.id), since=since + timedelta(days=1)) == (
         0.0, 2)
+
+
+def test_the_page_s_one_pass_gives_the_overview_and_the_weekly_trend(org):  # noqa: F811
+    """kpis.dashboard (one query) against kpis.overview and kpis.weekly (one each), for
+    periods that begin mid-day before, on and after the trend's first Monday, at midnight,
+    and for all time; events at every hour of the days around them.
+    """
+    campaign = services.create_campaign(organization=org, kind="campaign", title="Salon")
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    kinds = ("share", "post", "comment", "reaction")
+    items = [(email, {"network": ("linkedin", "x")[n % 2], "kind": kinds[n % 4],
+                      "url": f"https://daily.example/p{n}", "clicks": n % 7,
+                      "impressions": n, "signups": n % 3, "with_own_comment": n % 5 == 0,
+                      "occurred_at": (now - timedelta(hours=5 * n + 1)).isoformat(),
+                      **({"campaign_id": campaign.id} if n % 3 == 0 else {})})
+             for n in range(600) for email in ("alice@daily.example", "bob@daily.example")
+             if (n + len(email)) % 2]
+    services.record_events(organization=org, items=items, source="api")
+    db.session.commit()
+    today = now.date()
+    first = kpis.monday(today) - timedelta(weeks=12)
+    starts = [None, now - timedelta(days=90), now - timedelta(days=30),
+              kpis.figures._midnight(first) + timedelta(hours=7),
+              kpis.figures._midnight(first) - timedelta(hours=7),
+              kpis.figures._midnight(first) + timedelta(days=3),
+              kpis.figures._midnight(first)]
+    for since in starts:
+        for extra in ({}, {"campaign_id": campaign.id}, {"team": "nope"}):
+            scope = kpis.Scope(org.id, since=since, **extra)
+            for weeks in (13, 5):
+                got, trend = kpis.dashboard(scope, weeks=weeks, today=today)
+                assert got == kpis.overview(scope), (since, extra, weeks)
+                assert trend == kpis.weekly(scope, weeks=weeks, today=today), (since, extra)
+    assert got.totals["events"] == 0  # nobody in the team "nope"
+    assert kpis.dashboard(kpis.Scope(org.id), weeks=13, today=today)[0].totals["events"] == 600
