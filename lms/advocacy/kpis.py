@@ -19,12 +19,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, case, func, literal, select
+from sqlalchemy import ColumnElement, Subquery, case, func, literal, literal_column, select
 
 from lms.accounts.models import Membership, Role
 from lms.advocacy import figures
 from lms.advocacy.figures import DISTRIBUTING_KINDS
-from lms.advocacy.models import METRICS, AdvocacyCampaignTotal, AdvocacyConsent, AdvocacyEvent
+from lms.advocacy.models import (
+    METRICS,
+    AdvocacyCampaignTotal,
+    AdvocacyConsent,
+    AdvocacyDailyFigure,
+    AdvocacyEvent,
+)
 from lms.charter.queries import gated_advocacy_users
 from lms.extensions import db
 
@@ -222,6 +228,10 @@ class Scope:
         found: list[ColumnElement[bool]] = []
         if self.campaign_id is not None:
             found.append(part.campaign_id == self.campaign_id)
+            if part.table is AdvocacyDailyFigure:
+                # What lets the planners use the index on the campaigns' rows (partial: SQLite
+                # uses it only when the query says so, in the very words of its WHERE).
+                found.append(part.campaign_id != literal_column("0"))
         if self.user_id is not None:
             found.append(part.user_id == self.user_id)
         if (accepted := gated_advocacy_users(self.organization_id)) is not None:
@@ -257,7 +267,7 @@ class Scope:
         campaign is asked for (the months have none).
         """
         if self.campaign_id is not None:
-            return self.figures(people=True)
+            return self.figures(people=True, narrow=True)
         return figures.people(self.organization_id, since=self.since, until=self.until,
                               who=self.who)
 

@@ -251,6 +251,11 @@ class AdvocacyDailyFigure(Base):
         # Day ranges of the whole organization: the leaderboard, activation, people counted.
         Index("ix_advocacy_daily_figures_org_day_user", "organization_id", "day", "user_id",
               "events", "with_own_comment", "clicks"),
+        # A campaign's rows (migration 0038_dash4_running_figures): its page's leaderboard
+        # reads its people's sums from the index alone; partial (most rows have no campaign).
+        Index("ix_advocacy_daily_figures_campaign", "organization_id", "campaign_id",
+              "user_id", "events", "with_own_comment", "clicks",
+              sqlite_where=text("campaign_id <> 0"), postgresql_where=text("campaign_id <> 0")),
         # The key's index holds the sums on PostgreSQL (migration 0037_dashboards): a team's
         # or a cohort's people's days are read from it alone, person by person.
         PrimaryKeyConstraint("organization_id", "user_id", "day", "network", "kind",
