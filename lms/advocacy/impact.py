@@ -233,8 +233,9 @@ def _sums(organization_id: int, user_ids: list[int], start: datetime, split: dat
             .group_by(e.user_id, window))
     if (accepted := gated_advocacy_users(organization_id)) is not None:
         stmt = stmt.where(e.user_id.in_(accepted))  # the charter gate, as in kpis.Scope
-    return {(row[0], WINDOWS[int(row[1])]): dict(zip(FIGURES, (int(v or 0) for v in row[2:]),
-                                                     strict=True))
+    # Sums of NOT NULL columns over groups of at least one event: whole numbers, never NULL
+    # (a conversion per value was a fifth of the overview's CPU: 8,000 rows of 7 values).
+    return {(row[0], WINDOWS[row[1]]): dict(zip(FIGURES, row[2:], strict=True))
             for row in db.session.execute(stmt)}
 
 
@@ -287,16 +288,17 @@ def _report(cohort: Cohort, weeks: int, now: datetime, training: TrainingDate | 
                  max(t, after_end))
     empty = dict.fromkeys(FIGURES, 0)
     for membership_id, user_id, name, _c in consenting:
-        row = LearnerRow(membership_id=membership_id, user_id=user_id, name=name,
-                         band=band_of(levels.get(membership_id, [])),
-                         before=sums.get((user_id, "before"), empty),
-                         after=sums.get((user_id, "after"), empty))
-        report.rows.append(row)
-        for w in WINDOWS:
-            values = getattr(row, w)
+        before, after = sums.get((user_id, "before"), empty), sums.get((user_id, "after"), empty)
+        report.rows.append(LearnerRow(membership_id=membership_id, user_id=user_id, name=name,
+                                      band=band_of(levels.get(membership_id, [])),
+                                      before=before, after=after))
+        for w, values in (("before", before), ("after", after)):
+            if values is empty:  # no event in the window: adds nothing
+                continue
             report.active[w] += values["events"] > 0
+            totals = report.totals[w]
             for f in FIGURES:
-                report.totals[w][f] += values[f]
+                totals[f] += values[f]
     report.bands = skill_bands(report.rows)
     return report
 
