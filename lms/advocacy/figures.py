@@ -61,8 +61,8 @@ from lms.advocacy.models import (
     AdvocacyCampaignTotal,
     AdvocacyDailyFigure,
     AdvocacyEvent,
-    AdvocacyLastDay,
     AdvocacyPersonMonth,
+    AdvocacyPersonTotal,
 )
 from lms.core.database import chunks, insert_rows, select_in
 from lms.extensions import db
@@ -74,7 +74,7 @@ KEY = ("organization_id", "user_id", "day", "network", "kind", "campaign_id",
        "content_item_id")
 SUMS = ("events", "with_own_comment", *METRICS)
 _PG_TYPES = {**dict.fromkeys(("user_id", "campaign_id", "content_item_id", *SUMS), "int[]"),
-             "day": "date[]", "month": "date[]"}
+             "day": "date[]", "month": "date[]", "last_day": "date[]"}
 
 
 def _upsert(table: str, key: Sequence[str], sums: Sequence[str]) -> str:
@@ -89,9 +89,11 @@ MONTH_KEY = ("organization_id", "user_id", "month")
 MONTH_SUMS = ("events", "with_own_comment", "clicks")
 _MONTH_UPSERT = _upsert(MONTHS, MONTH_KEY, MONTH_SUMS)
 _MONTH_PICK = [SUMS.index(name) for name in MONTH_SUMS]
-# Each person's last day with an event (lms.advocacy.models.AdvocacyLastDay): activation.
-LAST_DAYS = "advocacy_last_days"
-LAST_DAY_KEY = ("organization_id", "user_id")
+# Each person's totals and last day (lms.advocacy.models.AdvocacyPersonTotal): "all time"'s
+# leaderboard, and activation.
+PEOPLE = "advocacy_person_totals"
+PEOPLE_KEY = ("organization_id", "user_id")
+_PEOPLE_UPSERT = _upsert(PEOPLE, PEOPLE_KEY, MONTH_SUMS)
 # Each campaign's running totals (lms.advocacy.models.AdvocacyCampaignTotal): its progress.
 CAMPAIGNS = "advocacy_campaign_totals"
 CAMPAIGN_KEY = ("organization_id", "campaign_id")
@@ -163,49 +165,60 @@ def _campaigns(deltas: Deltas) -> Deltas:
 
 def _apply(deltas: Deltas) -> None:
     """Upsert the changes of the daily figures, of the people's months and of the campaigns'
-    totals, one statement each (rows whose events fell to none go), then the last days of
-    the people whose figures changed (:func:`_last_days`).
+    totals, one statement each (rows whose events fell to none go), then the totals of the
+    people whose figures changed (:func:`_person_totals`).
     """
     _upsert_rows(TABLE, KEY, SUMS, _UPSERT, deltas)
     _upsert_rows(MONTHS, MONTH_KEY, MONTH_SUMS, _MONTH_UPSERT, _months(deltas))
     _upsert_rows(CAMPAIGNS, CAMPAIGN_KEY, CAMPAIGN_SUMS, _CAMPAIGN_UPSERT, _campaigns(deltas),
                  dated=False)
-    _last_days(deltas)
+    _person_totals(deltas)
 
 
-def _last_days(deltas: Deltas) -> None:
-    """Keep each person's last day (:data:`LAST_DAYS`) after their daily figures changed: a
-    day that gained events moves it later (an upsert keeping the later day); for a person
-    whose days lost events (a day may have emptied) it is read again from their daily
-    figures, through the key (a few rows each).
+def _person_totals(deltas: Deltas) -> None:
+    """Keep each person's totals and last day (:data:`PEOPLE`) after their daily figures
+    changed: the sums are added (a person left without events goes); a day that gained
+    events moves the last day later; for a person whose days lost events (a day may have
+    emptied) it is read again from their daily figures, through the key (a few rows each).
     """
-    gained: dict[tuple[int, int], date] = {}
-    lost: dict[int, set[int]] = {}
+    people: dict[tuple[int, int], list[Any]] = {}
     for (organization_id, user_id, day, *_rest), values in deltas.items():
-        if user_id == EVERYONE or not values[0]:
+        if user_id == EVERYONE:
             continue
-        if values[0] < 0:
-            lost.setdefault(organization_id, set()).add(user_id)
-        elif (found := gained.get((organization_id, user_id))) is None or day > found:
-            gained[(organization_id, user_id)] = day
+        # [events, with_own_comment, clicks, last day gained, lost a day's events]
+        found = people.setdefault((organization_id, user_id), [0, 0, 0, None, False])
+        for n, index in enumerate(_MONTH_PICK):
+            found[n] += values[index]
+        if values[0] > 0 and (found[3] is None or day > found[3]):
+            found[3] = day
+        elif values[0] < 0:
+            found[4] = True
+    if not people:
+        return
     connection = db.session.connection()
     sqlite = connection.dialect.name == "sqlite"
-    rows = [(organization_id, user_id, day.isoformat() if sqlite else day)
-            for (organization_id, user_id), day in gained.items()
-            if user_id not in lost.get(organization_id, ())]
+    # A person who gained no day keeps theirs: the earliest day never wins.
+    rows = [(organization_id, user_id,
+             (day or date.min).isoformat() if sqlite else (day or date.min), *sums)
+            for (organization_id, user_id), (*sums, day, _lost) in people.items()
+            if day is not None or any(sums)]
     later = "max" if sqlite else "greatest"
-    insert_rows(LAST_DAYS, (*LAST_DAY_KEY, "day"), rows, pg_types=_PG_TYPES,
-                suffix=f"ON CONFLICT ({', '.join(LAST_DAY_KEY)}) DO UPDATE SET "
-                       f"day = {later}({LAST_DAYS}.day, excluded.day)")
-    for organization_id, people in lost.items():
-        for some in chunks(sorted(people)):
-            ids = ", ".join(str(int(i)) for i in some)
-            where = f"WHERE organization_id = {int(organization_id)} AND user_id IN ({ids})"
-            connection.exec_driver_sql(f"DELETE FROM {LAST_DAYS} {where}")
+    insert_rows(PEOPLE, (*PEOPLE_KEY, "last_day", *MONTH_SUMS), rows, pg_types=_PG_TYPES,
+                suffix=f"{_PEOPLE_UPSERT}, last_day = {later}({PEOPLE}.last_day, "
+                       "excluded.last_day)")
+    lost: dict[int, list[int]] = {}
+    for (organization_id, user_id), found in people.items():
+        if found[4]:
+            lost.setdefault(organization_id, []).append(user_id)
+    for organization_id, ids in lost.items():
+        for some in chunks(sorted(ids)):
+            where = (f"organization_id = {int(organization_id)} "
+                     f"AND user_id IN ({', '.join(str(int(i)) for i in some)})")
+            connection.exec_driver_sql(f"DELETE FROM {PEOPLE} WHERE {where} AND events <= 0")
             connection.exec_driver_sql(
-                f"INSERT INTO {LAST_DAYS} (organization_id, user_id, day) SELECT "
-                f"organization_id, user_id, max(day) FROM {TABLE} {where} "
-                "GROUP BY organization_id, user_id")
+                f"UPDATE {PEOPLE} SET last_day = (SELECT max(d.day) FROM {TABLE} d WHERE "
+                f"d.organization_id = {PEOPLE}.organization_id AND d.user_id = "
+                f"{PEOPLE}.user_id) WHERE {where}")
 
 
 def _upsert_rows(table: str, key: Sequence[str], sums: Sequence[str], upsert: str,
@@ -358,7 +371,7 @@ def rebuild(organization_id: int | None = None) -> int:
     where = "" if organization_id is None else f"WHERE organization_id = {int(organization_id)}"
     connection.exec_driver_sql(f"DELETE FROM {TABLE} {where}")
     connection.exec_driver_sql(f"DELETE FROM {MONTHS} {where}")
-    connection.exec_driver_sql(f"DELETE FROM {LAST_DAYS} {where}")
+    connection.exec_driver_sql(f"DELETE FROM {PEOPLE} {where}")
     connection.exec_driver_sql(f"DELETE FROM {CAMPAIGNS} {where}")
     for sql in rebuild_sql(connection.dialect.name, where):
         connection.exec_driver_sql(sql)
@@ -368,7 +381,8 @@ def rebuild(organization_id: int | None = None) -> int:
 
 def rebuild_sql(dialect: str, where: str = "") -> list[str]:
     """The statements that fill the tables from the events (per person, then everyone's
-    rows, the people's months, their last days and the campaigns' totals from them); the
+    rows, the people's months, their totals and last days, and the campaigns' totals from
+    them); the
     migrations run the same.
     """
     day = ("date(occurred_at)" if dialect == "sqlite"
@@ -397,9 +411,11 @@ def rebuild_sql(dialect: str, where: str = "") -> list[str]:
         + f" FROM {TABLE} WHERE user_id <> {EVERYONE}"
         + (f" AND {where[6:]}" if where else "")
         + f" GROUP BY organization_id, user_id, {month}")
-    last_days = (
-        f"INSERT INTO {LAST_DAYS} (organization_id, user_id, day) "
-        f"SELECT organization_id, user_id, max(day) FROM {TABLE} WHERE user_id <> {EVERYONE}"
+    people = (
+        f"INSERT INTO {PEOPLE} ({', '.join((*PEOPLE_KEY, 'last_day', *MONTH_SUMS))}) "
+        "SELECT organization_id, user_id, max(day), "
+        + ", ".join(f"sum({s})" for s in MONTH_SUMS)
+        + f" FROM {TABLE} WHERE user_id <> {EVERYONE}"
         + (f" AND {where[6:]}" if where else "")
         + " GROUP BY organization_id, user_id")
     shares = ", ".join(f"'{kind}'" for kind in DISTRIBUTING_KINDS)
@@ -411,7 +427,7 @@ def rebuild_sql(dialect: str, where: str = "") -> list[str]:
         + f" FROM {TABLE} WHERE user_id = {EVERYONE} AND campaign_id <> 0"
         + (f" AND {where[6:]}" if where else "")
         + " GROUP BY organization_id, campaign_id")
-    return [per_person, everyone, months, last_days, campaigns]
+    return [per_person, everyone, months, people, campaigns]
 
 
 def _orm_changes(session: Session, _context: Any) -> None:
@@ -610,23 +626,23 @@ class MonthPart(Part):
         self.table = AdvocacyPersonMonth
 
 
-class LastDayPart(Part):
-    """The people's last days, for the conditions of a :data:`Who` (the person's columns)."""
+class TotalPart(Part):
+    """The people's totals, for the conditions of a :data:`Who` (the person's columns)."""
 
     def __init__(self) -> None:
         self.daily = True
-        self.table = AdvocacyLastDay
+        self.table = AdvocacyPersonTotal
 
 
 def active(organization_id: int, *, since: datetime, who: Who = lambda part: []) -> Subquery:
     """The people with an event at or after ``since``, as ``user_id`` rows (one may come
-    twice: count them distinct): those whose last day (:data:`LAST_DAYS`) is a whole day
+    twice: count them distinct): those whose last day (:data:`PEOPLE`) is a whole day
     after it, and those with an event in the cut hours of its day, from the events.
     """
     lo = first_whole_day(since)
-    last = LastDayPart()
+    last = TotalPart()
     parts: list[Any] = [select(last.user_id.label("user_id")).where(
-        last.organization_id == organization_id, last.day >= lo, *who(last))]
+        last.organization_id == organization_id, last.last_day >= lo, *who(last))]
     if _midnight(lo) > since:
         e = Part(False)
         parts.append(select(e.user_id.label("user_id")).where(
@@ -649,9 +665,14 @@ def people(organization_id: int, *, since: datetime | None = None,
     """Each person's ``events``, ``with_own_comment`` and ``clicks`` of ``[since, until)``
     as rows (a person may have several; sum them by ``user_id``): the whole months from the
     people's months (:data:`MONTHS`), the days around them from the daily figures and the cut
-    hours from the events (:func:`rows`). ``who`` may not ask for a campaign (the months have
-    none).
+    hours from the events (:func:`rows`); all time from each person's totals (:data:`PEOPLE`).
+    ``who`` may not ask for a campaign (the months have none).
     """
+    if since is None and until is None:
+        # All time: a row per person (:data:`PEOPLE`).
+        t = TotalPart()
+        return select(t.user_id, t.events, t.with_own_comment, t.clicks).where(
+            t.organization_id == organization_id, *who(t)).subquery("people")
     lo = first_whole_day(since) if since is not None else None
     hi = day_of(until) if until is not None else None
     first = _next_month(lo) if lo is not None and lo.day != 1 else lo

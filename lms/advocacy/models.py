@@ -308,19 +308,24 @@ class AdvocacyPersonMonth(Base):
     clicks: Mapped[int] = mapped_column(Integer)
 
 
-class AdvocacyLastDay(Base):
-    """The last UTC day a person has an event on (the latest of their daily figures): what
-    the activation figure ("active in the last 30 days") counts, a row per person instead of
-    their last month of daily rows (:mod:`lms.advocacy.figures` keeps it with the daily
+class AdvocacyPersonTotal(Base):
+    """A person's events of all time summed (the leaderboard's sums, as in
+    :class:`AdvocacyPersonMonth`) and the last UTC day they have one on: what the leaderboard
+    and the people counted over "all time" read (a row per person instead of one per person
+    and month), and what the activation figure ("active in the last 30 days") counts instead
+    of the last month of daily rows (:mod:`lms.advocacy.figures` keeps it with the daily
     figures). A person without any event has no row.
     """
 
-    __tablename__ = "advocacy_last_days"
+    __tablename__ = "advocacy_person_totals"
 
     organization_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    day: Mapped[date] = mapped_column()
+    last_day: Mapped[date] = mapped_column()
+    events: Mapped[int] = mapped_column(Integer)
+    with_own_comment: Mapped[int] = mapped_column(Integer)
+    clicks: Mapped[int] = mapped_column(Integer)
 
 
 class AdvocacyCampaignTotal(Base):

@@ -1,4 +1,4 @@
-"""Each person's last day and each campaign's running totals (migration 0038) stay equal to a
+"""Each person's totals and last day, each campaign's totals (migration 0038) stay equal to a
 rebuild after every write: the scenarios of ``test_daily_figures`` run again, each of their
 checks against a rebuild comparing these two tables too.
 """
@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 import tests.advocacy.test_daily_figures as daily
 from lms.advocacy import figures, kpis, services
-from lms.advocacy.models import AdvocacyCampaignTotal, AdvocacyLastDay
+from lms.advocacy.models import AdvocacyCampaignTotal, AdvocacyPersonTotal
 from lms.core.models import utcnow
 from lms.extensions import db
 from tests.advocacy.test_daily_figures import org  # noqa: F401 (the fixture)
@@ -29,10 +29,11 @@ SCENARIOS = [
 
 
 def running(organization_id: int) -> tuple[list[tuple], list[tuple]]:
-    last, total = AdvocacyLastDay, AdvocacyCampaignTotal
+    person, total = AdvocacyPersonTotal, AdvocacyCampaignTotal
     days = [tuple(r) for r in db.session.execute(
-        select(last.user_id, last.day).where(last.organization_id == organization_id)
-        .order_by(last.user_id))]
+        select(person.user_id, person.last_day, person.events, person.with_own_comment,
+               person.clicks).where(person.organization_id == organization_id)
+        .order_by(person.user_id))]
     sums = [getattr(total, name) for name in figures.CAMPAIGN_SUMS]
     totals = [tuple(r) for r in db.session.execute(
         select(total.campaign_id, *sums).where(total.organization_id == organization_id)
