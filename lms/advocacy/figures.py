@@ -73,7 +73,8 @@ TABLE = "advocacy_daily_figures"
 KEY = ("organization_id", "user_id", "day", "network", "kind", "campaign_id",
        "content_item_id")
 SUMS = ("events", "with_own_comment", *METRICS)
-_PG_TYPES = {**dict.fromkeys(("user_id", "campaign_id", "content_item_id", *SUMS), "int[]"),
+_PG_TYPES = {**dict.fromkeys(("user_id", "campaign_id", "content_item_id", "shares", *SUMS),
+                              "int[]"),
              "day": "date[]", "month": "date[]", "last_day": "date[]"}
 
 

@@ -62,13 +62,17 @@ def test_kept_as_rebuilt_after_every_write(scenario, request, monkeypatch):
 def test_campaign_totals_count_shares_as_the_figures_do(org):  # noqa: F811
     campaign = services.create_campaign(organization=org, kind="campaign", title="Salon",
                                         target_metric="clicks", target_value=10)
+    other = services.create_campaign(organization=org, kind="campaign", title="Forum")
     at = f"{daily.day_text(3)}T10:00:00Z"
     services.record_events(organization=org, items=[("alice@daily.example", {
         "network": "linkedin", "kind": kind, "url": f"https://daily.example/c{n}",
         "occurred_at": at, "clicks": n, "campaign_id": campaign.id})
-        for n, kind in enumerate(["share", "post", "comment"])], source="api")
+        for n, kind in enumerate(["share", "post", "comment"])] + [("bob@daily.example", {
+            "network": "x", "kind": "share", "url": "https://daily.example/o",
+            "occurred_at": at, "impressions": 40, "campaign_id": other.id})], source="api")
     db.session.commit()
-    assert running(org.id)[1] == [(campaign.id, 3, 2, 0, 0, 3, 0, 0, 0, 0, 0, 0)]
+    assert running(org.id)[1] == [(campaign.id, 3, 2, 0, 0, 3, 0, 0, 0, 0, 0, 0),
+                                  (other.id, 1, 1, 0, 40, 0, 0, 0, 0, 0, 0, 0)]
     assert kpis.campaigns_progress(org.id, [campaign])[campaign.id] == {
         "value": 3, "percent": 30.0, "events": 3}
 
