@@ -251,7 +251,7 @@ class AdvocacyDailyFigure(Base):
         # Day ranges of the whole organization: the leaderboard, activation, people counted.
         Index("ix_advocacy_daily_figures_org_day_user", "organization_id", "day", "user_id",
               "events", "with_own_comment", "clicks"),
-        # A campaign's rows (migration 0038_dash4_running_figures): its page's leaderboard
+        # A campaign's rows (migration 0039_running_figures): its page's leaderboard
         # reads its people's sums from the index alone; partial (most rows have no campaign).
         Index("ix_advocacy_daily_figures_campaign", "organization_id", "campaign_id",
               "user_id", "events", "with_own_comment", "clicks",

@@ -12,8 +12,8 @@ rebuild-advocacy-figures`` rebuilds them. This fills them from the daily figures
 rebuild does. A partial index on the daily figures' campaign rows serves a campaign's
 leaderboard (its people's sums, read from the index alone).
 
-Revision ID: 0038_dash4_running_figures
-Revises: 0037_dashboards
+Revision ID: 0039_running_figures
+Revises: 0038_projpkg
 Create Date: 2026-12-06
 
 """
@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0038_dash4_running_figures'
-down_revision = '0037_dashboards'
+revision = '0039_running_figures'
+down_revision = '0038_projpkg'
 branch_labels = None
 depends_on = None
 
