@@ -1,5 +1,5 @@
 """CPU of ingestion and of filtered GETs as the PostgreSQL statement store grows, on main's
-plain tables or on the monthly partitions (migration 0038); prints its figures.
+plain tables or on the monthly partitions (migration 0040); prints its figures.
 
     .venv/bin/python bench/xapi_partitions.py --database postgresql+psycopg://…/NAME
         [--schema partitioned|plain] [--stored 1000000,5000000,10000000]
@@ -52,7 +52,7 @@ from lms.xapi.models import Statement
 from lms.xapi.record import record
 from lms.xapi.services import create_lrs_credentials
 
-MAIN_HEAD = "0037_dashboards"
+MAIN_HEAD = "0039_running_figures"
 BASE = "https://bench.relais.test"
 # Preloaded keys count down from here (newest first); the sequence restarts above it.
 SEQUENCE_TOP = 1_000_000_000

@@ -131,7 +131,7 @@ def _app_context(app: Flask) -> Iterator[None]:
             for table in _tables_with_rows(conn):
                 conn.execute(delete(table))
             if conn.dialect.name == "postgresql":
-                # The statement ids of the partitioned store (migration 0038): a table the
+                # The statement ids of the partitioned store (migration 0040): a table the
                 # models do not describe.
                 conn.execute(text("DELETE FROM xapi_statement_ids"))
     app.config.clear()

@@ -33,7 +33,7 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
     return False
 
 
-# PostgreSQL's statement store is partitioned by month (migration 0038), which the models
+# PostgreSQL's statement store is partitioned by month (migration 0040), which the models
 # (SQLite's plain tables) do not describe: the partitions themselves, the id table that keeps
 # ids unique in place of the unique constraint, and the outbox's foreign key as PostgreSQL
 # clones it onto each partition.
@@ -163,7 +163,7 @@ def _rows(conn: Any, sql: str, **params: Any) -> list[Any]:
 @pytest.mark.slow
 def test_the_monthly_partitions_take_the_rows_stored_and_give_them_back(empty_database,
                                                                          tmp_path):
-    """Migration 0038 moves a store with rows into monthly partitions (PostgreSQL; SQLite's
+    """Migration 0040 moves a store with rows into monthly partitions (PostgreSQL; SQLite's
     tables stay as they are) and its downgrade moves them back, keys, index rows, outbox
     entries and retention's cursor following.
     """
@@ -182,7 +182,7 @@ def test_the_monthly_partitions_take_the_rows_stored_and_give_them_back(empty_da
     ages = [400, 40, 0]  # days ago, stored in this order: a year before, a month, now
     with other.app_context():
         try:
-            upgrade(directory=directory, revision="0037_dashboards")
+            upgrade(directory=directory, revision="0039_running_figures")
             with db.engine.begin() as conn:
                 conn.execute(text("INSERT INTO organizations (id, slug, name, created_at, "
                                   "require_second_factor) VALUES (1, 'o', 'O', :t, false)"),
@@ -206,7 +206,7 @@ def test_the_monthly_partitions_take_the_rows_stored_and_give_them_back(empty_da
                 conn.execute(text("INSERT INTO privacy_retention (organization_id, "
                                   "statements_done_pk, updated_at) VALUES (1, :pk, :t)"),
                              {"pk": before[1][0], "t": now})
-            upgrade(directory=directory, revision="0038_partitions4")
+            upgrade(directory=directory, revision="0040_partitions4")
             with db.engine.begin() as conn:
                 after = _rows(conn, "SELECT pk, statement_id, stored FROM xapi_statements "
                                     "ORDER BY pk")
@@ -233,7 +233,7 @@ def test_the_monthly_partitions_take_the_rows_stored_and_give_them_back(empty_da
                                        "ORDER BY pk") == [(sid, pk) for pk, sid, _s in after]
                 else:
                     assert [(pk, sid) for pk, sid, _s in after] == before
-            downgrade(directory=directory, revision="0037_dashboards")
+            downgrade(directory=directory, revision="0039_running_figures")
             with db.engine.begin() as conn:
                 assert _rows(conn, "SELECT pk, statement_id FROM xapi_statements "
                                    "ORDER BY pk") == before

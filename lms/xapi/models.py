@@ -63,7 +63,7 @@ class Statement(Base):
     filters go through :class:`StatementIndex`, so this table carries only the indexes that
     writes need (id uniqueness, statement references) and the plain listing order.
 
-    On PostgreSQL (migration 0038) the table is partitioned by month of ``stored``: the key's
+    On PostgreSQL (migration 0040) the table is partitioned by month of ``stored``: the key's
     high bits are that month (see lms.xapi.partitions), a partitioned table cannot hold the
     unique constraint on ids, and the table ``xapi_statement_ids`` keeps them unique instead
     (neither is described here: SQLite keeps this plain table).

@@ -1,7 +1,7 @@
 """Monthly partitions of the statement store (PostgreSQL; SQLite keeps plain tables).
 
 ``xapi_statements`` and ``xapi_statement_index`` are partitioned by range of the statement key,
-whose high bits are the month of ``stored``: ``pk = month << 40 | n`` (migration 0038). A
+whose high bits are the month of ``stored``: ``pk = month << 40 | n`` (migration 0040). A
 month's rows, and their indexes, live in one partition per table; a DEFAULT partition takes a
 row whose month was not made yet. Months are made ahead by a periodic task and by ``relais
 statement-months``; retention drops a month once every statement in it may go.
@@ -52,7 +52,7 @@ def month_name(month: int) -> str:
 
 
 # Whether this database's store is partitioned, by engine URL: PostgreSQL after migration
-# 0038. Asked once per process (the schema does not change under a running app).
+# 0040. Asked once per process (the schema does not change under a running app).
 _PARTITIONED: dict[str, bool] = {}
 
 

@@ -1,4 +1,4 @@
-"""The statement store's monthly partitions on PostgreSQL (migration 0038, lms.xapi.partitions):
+"""The statement store's monthly partitions on PostgreSQL (migration 0040, lms.xapi.partitions):
 keys carry their month, GETs read the months in page order, months are made ahead and dropped
 whole. SQLite keeps its plain tables (the first test); the others need PostgreSQL.
 """

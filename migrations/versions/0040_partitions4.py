@@ -15,21 +15,22 @@ organization through ``xapi_statement_ids`` (a partitioned table cannot have a u
 without its partition key).
 
 Existing rows move: each key gets its month (``pk + month << 40``), index rows, outbox
-entries and retention's cursor (``privacy_retention.statements_done_pk``) follow. Months are made from the oldest statement's to the next one; a DEFAULT
+entries, retention's cursor (``privacy_retention.statements_done_pk``) and the progress
+projection's newest statement seen (``module_progress.seen``) follow. Months are made from the oldest statement's to the next one; a DEFAULT
 partition takes a row whose month was not made (the periodic task and ``relais
 statement-months`` make them ahead). The downgrade moves the rows back into plain tables
 with their old keys (the low 40 bits). SQLite keeps its plain tables.
 
-Revision ID: 0038_partitions4
-Revises: 0037_dashboards
+Revision ID: 0040_partitions4
+Revises: 0039_running_figures
 Create Date: 2026-12-06
 
 """
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0038_partitions4'
-down_revision = '0037_dashboards'
+revision = '0040_partitions4'
+down_revision = '0039_running_figures'
 branch_labels = None
 depends_on = None
 
@@ -140,6 +141,11 @@ def upgrade():
     op.execute('ALTER TABLE xapi_outbox ALTER COLUMN statement_pk TYPE bigint')
     op.execute(f'UPDATE xapi_outbox o SET statement_pk = s.pk + {shift} '
                f'FROM _xapi_statements_old s WHERE s.pk = o.statement_pk')
+    # The progress projection's newest statement seen per row follows its key (a statement
+    # gone since leaves the old number, below every new key: the row is derived again).
+    op.execute('ALTER TABLE module_progress ALTER COLUMN seen TYPE bigint')
+    op.execute(f'UPDATE module_progress m SET seen = s.pk + {shift} '
+               f'FROM _xapi_statements_old s WHERE s.pk = m.seen')
     # Retention's cursor: every statement up to it was pseudonymised; it follows its keys.
     op.execute('ALTER TABLE privacy_retention ALTER COLUMN statements_done_pk TYPE bigint')
     op.execute(f'UPDATE privacy_retention r SET statements_done_pk = coalesce('
@@ -192,6 +198,8 @@ def downgrade():
                f'FROM _xapi_statement_index_new')
     op.execute(f'UPDATE xapi_outbox SET statement_pk = statement_pk {low}')
     op.execute('ALTER TABLE xapi_outbox ALTER COLUMN statement_pk TYPE integer')
+    op.execute(f'UPDATE module_progress SET seen = seen {low}')
+    op.execute('ALTER TABLE module_progress ALTER COLUMN seen TYPE integer')
     op.execute(f'UPDATE privacy_retention SET statements_done_pk = statements_done_pk {low}')
     op.execute('ALTER TABLE privacy_retention ALTER COLUMN statements_done_pk TYPE integer')
     op.execute('DROP TABLE _xapi_statement_index_new')
