@@ -253,9 +253,10 @@ def preload_sql(database_url: str, instance: str, org_id: int, corpus: Corpus, t
     """
     os.environ["RELAIS_INSTANCE_PATH"] = instance
     from lms import create_app
-    from lms.core.database import copy_rows, next_ids
+    from lms.core.database import copy_rows
     from lms.core.models import utcnow
     from lms.extensions import db
+    from lms.xapi import partitions
     from lms.xapi import record as store
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
@@ -267,7 +268,7 @@ def preload_sql(database_url: str, instance: str, org_id: int, corpus: Corpus, t
         if postgres:
             connection.exec_driver_sql(
                 "CREATE UNLOGGED TABLE _preload_index (organization_id int, kind varchar(1), "
-                "key text, statement_pk int)")
+                "key text, statement_pk bigint)")
         else:
             connection.exec_driver_sql(
                 "CREATE TEMP TABLE _preload_index (organization_id int, kind text, key text, "
@@ -284,7 +285,8 @@ def preload_sql(database_url: str, instance: str, org_id: int, corpus: Corpus, t
                                       authority=authority, validated=True)
             computed = store._rows(org_id, prepared, now)
             if postgres:
-                pks = next_ids("xapi_statements.pk", size)
+                # Monthly partitions (migration 0040): the key carries the month of stored.
+                pks = store.StatementKeys().take(size)
             else:
                 last = db.session.connection().exec_driver_sql(
                     "SELECT max(pk) FROM xapi_statements").scalar() or 0
@@ -293,6 +295,10 @@ def preload_sql(database_url: str, instance: str, org_id: int, corpus: Corpus, t
             copy_rows("xapi_statements", ("pk", *store._STATEMENT_COLUMNS),
                       [(pk, *values) for pk, values in
                        zip(pks, store._statement_values(rows), strict=True)])
+            if partitions.partitioned():  # the ids' table, as record() fills it
+                copy_rows("xapi_statement_ids", ("organization_id", "statement_id", "pk"),
+                          [(org_id, row["statement_id"], pk)
+                           for pk, row in zip(pks, rows, strict=True)])
             copy_rows("_preload_index", store._INDEX_COLUMNS,
                       [(org_id, kind, key, pk) for pk, found in
                        zip(pks, computed.values(), strict=True) for kind, key in found.index])

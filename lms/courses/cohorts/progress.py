@@ -892,7 +892,7 @@ def _write_progress(writes: list[tuple[Any, ...]]) -> None:
         connection.exec_driver_sql(_UPSERT_PG, tuple(
             list(column) for column in zip(*writes, strict=True)))
         return
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "CAST(%s AS integer)"
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "CAST(%s AS bigint)"
     insert_rows("module_progress", _PROGRESS_COLUMNS, writes, _UPSERT.format(was=mark))
 
 
