@@ -20,13 +20,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.core.database import (
+    CHUNK,
     chunks,
     collector_paused,
     copy_rows,
+    driver_sql,
     insert_row,
     insert_rows,
     next_ids,
-    run_sql,
     select_matching,
     time_processor,
 )
@@ -261,8 +262,12 @@ def _insert_statements(rows: list[dict[str, Any]], suffix: str = "",
                        pg_types=_PG_TYPES)
 
 
-def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -> None:
-    """Keep each activity's canonical definition: the latest, language maps merged."""
+def _update_activities(organization_id: int, activities: list[dict[str, Any]],
+                       known: dict[str, tuple[int, str]] | None = None) -> None:
+    """Keep each activity's canonical definition: the latest, language maps merged
+    (``known``: the stored (id, definition) of these activities by id, when already read;
+    an activity absent from it is not stored).
+    """
     incoming: dict[str, dict[str, Any]] = {}
     for item in activities:
         definition = item.get("definition")
@@ -274,10 +279,10 @@ def _update_activities(organization_id: int, activities: list[dict[str, Any]]) -
             incoming[item["id"]] = _merge_definition(current, definition)
     if not incoming:
         return
-    ids = list(incoming)
-    existing: dict[str, tuple[int, str]] = {row.activity_id: (row.id, row.definition)
-                                            for row in select_matching(
-        "xapi_activities", "id, activity_id, definition", organization_id, "activity_id", ids)}
+    existing = known if known is not None else {
+        row.activity_id: (row.id, row.definition) for row in select_matching(
+            "xapi_activities", "id, activity_id, definition", organization_id, "activity_id",
+            list(incoming))}
     now = time_processor()(utcnow())
     writes: list[tuple[int, str, str, Any]] = []
     # Builders share one definition among many activities (a network's, in an import): each
@@ -363,17 +368,35 @@ def _prepare(received: list[dict[str, Any]], *, stored_text: str,
     return prepared
 
 
-def _stored_and_referring(organization_id: int, ids: list[str]
-                          ) -> tuple[dict[str, str], dict[str, list[Any]]]:
-    """(the JSON of those of ``ids`` already stored, by id; the stored statements whose object
-    is a reference to one of them, by that id: rows with ``pk`` and ``verb_id``), in one
-    query: every statement write asks both, a single POST included.
+@dataclass
+class _Stored:
+    """What the store holds of a batch, read in one query (see :func:`_stored_and_referring`)."""
+
+    statements: dict[str, str]  # the JSON of the batch's ids already stored, by id
+    referring: dict[str, list[Any]]  # stored statements whose object refers to one, by its id
+    # The stored (id, definition) of the activities the batch names, by activity id; None
+    # when they were too many to read with the rest (then read by _update_activities).
+    activities: dict[str, tuple[int, str]] | None
+
+
+def _stored_and_referring(organization_id: int, ids: list[str],
+                          activity_ids: list[str]) -> _Stored:
+    """Read, in one query when the lists are short (a single POST is one of each): the JSON
+    of those of ``ids`` already stored, the stored statements whose object is a reference to
+    one of them (rows with ``pk`` and ``verb_id``), and the stored definitions of the
+    activities ``activity_ids``: every statement write asks all three.
     """
     stored: dict[str, str] = {}
     referring: dict[str, list[Any]] = {}
-    connection = db.session.connection()
-    postgres = connection.dialect.name == "postgresql"
-    for chunk in chunks(list(dict.fromkeys(ids))):
+    ids = list(dict.fromkeys(ids))
+    activities: dict[str, tuple[int, str]] | None = None
+    # With the statements' first (often only) chunk, when they fit in one.
+    with_activities = len(activity_ids) <= CHUNK and len(ids) <= CHUNK
+    if with_activities:
+        activities = {}
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    for chunk in chunks(ids):
+        params: tuple[Any, ...]
         if postgres:
             # Each side joins the ids as an array (see select_matching).
             sql = ("SELECT 's' AS kind, s.statement_id AS sid, s.data, NULL::int AS pk, "
@@ -384,7 +407,13 @@ def _stored_and_referring(organization_id: int, ids: list[str]
                    "FROM unnest(%s::text[]) AS wanted(value) "
                    "JOIN xapi_statements s ON s.object_statement_id = wanted.value "
                    "WHERE s.organization_id = %s")
-            params: tuple[Any, ...] = (chunk, organization_id, chunk, organization_id)
+            params = (chunk, organization_id, chunk, organization_id)
+            if with_activities:
+                sql += (" UNION ALL SELECT 'a', a.activity_id, a.definition, a.id, NULL "
+                        "FROM unnest(%s::text[]) AS wanted(value) "
+                        "JOIN xapi_activities a ON a.activity_id = wanted.value "
+                        "WHERE a.organization_id = %s")
+                params += (activity_ids, organization_id)
         else:
             marks = ", ".join("?" * len(chunk))
             sql = (f"SELECT 's' AS kind, statement_id AS sid, data, NULL AS pk, "
@@ -393,25 +422,35 @@ def _stored_and_referring(organization_id: int, ids: list[str]
                    f"SELECT 'r', object_statement_id, NULL, pk, verb_id FROM xapi_statements "
                    f"WHERE organization_id = ? AND object_statement_id IN ({marks})")
             params = (organization_id, *chunk, organization_id, *chunk)
-        for row in connection.exec_driver_sql(sql, params):
+            if with_activities and activity_ids:
+                sql += (" UNION ALL SELECT 'a', activity_id, definition, id, NULL "
+                        "FROM xapi_activities WHERE organization_id = ? AND activity_id IN "
+                        f"({', '.join('?' * len(activity_ids))})")
+                params += (organization_id, *activity_ids)
+        with_activities = False
+        for row in driver_sql(sql, params).rows:
             if row.kind == "s":
                 stored[row.sid] = row.data
-            else:
+            elif row.kind == "r":
                 referring.setdefault(row.sid, []).append(row)
-    return stored, referring
+            else:
+                activities[row.sid] = (row.pk, row.data)  # type: ignore[index]
+    return _Stored(stored, referring, activities)
 
 
 def _not_stored_yet(organization_id: int, prepared: list[dict[str, Any]],
-                    received: list[dict[str, Any]]
-                    ) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
+                    received: list[dict[str, Any]], activity_ids: list[str]
+                    ) -> tuple[list[dict[str, Any]], dict[str, list[Any]],
+                               dict[str, tuple[int, str]] | None]:
     """(the statements whose id is not stored yet; the stored statements referring to each
-    of them, by id). One already stored with equivalent content is accepted as is (not
-    stored twice).
+    of them, by id; the stored activities of ``activity_ids``, see :class:`_Stored`). One
+    already stored with equivalent content is accepted as is (not stored twice).
 
     :raise Conflict: an id already stored with different content.
     """
-    stored_ids, referring = _stored_and_referring(
-        organization_id, [st["id"].lower() for st in prepared])
+    found = _stored_and_referring(organization_id, [st["id"].lower() for st in prepared],
+                                  activity_ids)
+    stored_ids, referring = found.statements, found.referring
     fresh = []
     for st, raw in zip(prepared, received, strict=True):
         old = stored_ids.get(st["id"].lower())
@@ -424,7 +463,8 @@ def _not_stored_yet(organization_id: int, prepared: list[dict[str, Any]],
                 st, ignore_timestamp=loose):
             raise Conflict(f"statement {st['id']} is already stored with different content")
     new_ids = {st["id"].lower() for st in fresh}
-    return fresh, {sid: rows for sid, rows in referring.items() if sid in new_ids}
+    return fresh, {sid: rows for sid, rows in referring.items() if sid in new_ids}, \
+        found.activities
 
 
 def _references(organization_id: int, fresh: list[dict[str, Any]],
@@ -528,7 +568,7 @@ def _lock_store() -> None:
     """
     if db.session.get_bind().dialect.name == "sqlite":
         # A write that changes nothing takes the lock (SQLite has no SELECT … FOR UPDATE).
-        run_sql("UPDATE xapi_statements SET voided = voided WHERE 0 = 1")
+        driver_sql("UPDATE xapi_statements SET voided = voided WHERE 0 = 1")
 
 
 def _insert(organization_id: int, rows: list[dict[str, Any]]) -> dict[str, int] | None:
@@ -691,9 +731,14 @@ def _record(received: list[dict[str, Any]], *, organization_id: int,
                         validated=validated)
     result_ids = [st["id"] for st in prepared]
     computed = _rows(organization_id, prepared, now)
+    # Read with the ids (one query): the activities of every statement, a superset of those
+    # of the statements not stored yet that _update_activities keeps.
+    activity_ids = list(dict.fromkeys(
+        item["id"] for found in computed.values() for item in found.activities))
     _lock_store()
     for _attempt in range(_ATTEMPTS):
-        fresh, referrers = _not_stored_yet(organization_id, prepared, received)
+        fresh, referrers, known = _not_stored_yet(organization_id, prepared, received,
+                                                  activity_ids)
         if not fresh:
             return result_ids
         refs = _references(organization_id, fresh, referrers)
@@ -708,7 +753,7 @@ def _record(received: list[dict[str, Any]], *, organization_id: int,
         raise Conflict("statements with these ids kept being stored by other requests at the "
                        "same time; send them again")
     _insert_index(organization_id, fresh, index_by_id, pk_by_id, refs)
-    _update_activities(organization_id, activities)
+    _update_activities(organization_id, activities, known)
     if attachments:
         store_attachments(organization_id, attachments)
     newly_voided = _void_targets(refs)
@@ -841,5 +886,5 @@ def _new_pks(count: int) -> list[int]:
     """
     if db.session.get_bind().dialect.name == "postgresql":
         return next_ids("xapi_statements.pk", count)
-    last = run_sql("SELECT max(pk) FROM xapi_statements").scalar() or 0
+    last = driver_sql("SELECT max(pk) FROM xapi_statements").rows[0][0] or 0
     return list(range(last + 1, last + 1 + count))
