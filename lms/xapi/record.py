@@ -625,11 +625,13 @@ def _insert(organization_id: int, rows: list[dict[str, Any]]) -> dict[str, int] 
     # back of the new rows.
     if len(rows) == 1:  # one statement (a single POST): SQLite gives its key as it inserts
         try:
-            return {rows[0]["statement_id"]: insert_row(
-                "xapi_statements", _STATEMENT_COLUMNS, _statement_values(rows)[0]).lastrowid}
+            pk = insert_row("xapi_statements", _STATEMENT_COLUMNS,
+                            _statement_values(rows)[0]).lastrowid
         except IntegrityError as exc:
             raise Conflict("a statement with one of these ids was being stored at the same "
                            "time; send it again") from exc
+        assert pk is not None  # SQLite gives the key of the row an INSERT added
+        return {rows[0]["statement_id"]: pk}
     pks = _new_pks(len(rows))
     try:
         _insert_statements(rows, pks=pks)
