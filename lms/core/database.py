@@ -29,8 +29,6 @@ CHUNK = 500
 _PG_ARRAY_TYPES = {"organization_id": "int[]", "created_at": "timestamptz[]",
                    "updated_at": "timestamptz[]"}
 _PG_CHUNK = 5000
-# Up to this many rows, copy_rows inserts them with one INSERT instead of COPY (PostgreSQL).
-_FEW_ROWS = 20
 # One instance: the dialect caches its processors per type instance.
 _UTC = UTCDateTime()
 
@@ -365,15 +363,6 @@ def copy_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ..
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
         insert_rows(table, columns, list(rows))
-        return
-    if isinstance(rows, list) and len(rows) <= _FEW_ROWS:
-        # A few rows (a statement POSTed alone has six or seven index rows): one INSERT, one
-        # round trip; COPY takes two (its start, then the data) and its set-up costs more
-        # client CPU than the rows.
-        if rows:
-            driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join(
-                ["(" + ", ".join("?" * len(columns)) + ")"] * len(rows)),
-                tuple(value for row in rows for value in row))
         return
     raw: Any = connection.connection.dbapi_connection
     try:
