@@ -181,7 +181,8 @@ def read_rows(data: bytes, spec: Preset) -> tuple[list[str], list[tuple[int, lis
     rows = []
     width, padding = len(keys), [""] * len(keys)
     for values in reader:
-        if not "".join(values).strip():
+        # A row whose first cell is filled is not blank (the usual case: no join).
+        if not (values and values[0].strip()) and not "".join(values).strip():
             continue
         cells = map(str.strip, values if len(values) >= width else values + padding)
         rows.append((reader.line_num, values, dict(zip(keys, cells, strict=False))))

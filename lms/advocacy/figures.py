@@ -40,6 +40,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Date,
+    Integer,
     Subquery,
     and_,
     case,
@@ -57,11 +58,13 @@ from sqlalchemy.orm import Session
 from lms.advocacy.models import (
     EVERYONE,
     METRICS,
+    AdvocacyCampaignTotal,
     AdvocacyDailyFigure,
     AdvocacyEvent,
     AdvocacyPersonMonth,
+    AdvocacyPersonTotal,
 )
-from lms.core.database import insert_rows, select_in
+from lms.core.database import chunks, insert_rows, select_in
 from lms.extensions import db
 
 # The posts and shares: the "shares" figure (as lms.advocacy.kpis counts them).
@@ -70,8 +73,9 @@ TABLE = "advocacy_daily_figures"
 KEY = ("organization_id", "user_id", "day", "network", "kind", "campaign_id",
        "content_item_id")
 SUMS = ("events", "with_own_comment", *METRICS)
-_PG_TYPES = {**dict.fromkeys(("user_id", "campaign_id", "content_item_id", *SUMS), "int[]"),
-             "day": "date[]", "month": "date[]"}
+_PG_TYPES = {**dict.fromkeys(("user_id", "campaign_id", "content_item_id", "shares", *SUMS),
+                              "int[]"),
+             "day": "date[]", "month": "date[]", "last_day": "date[]"}
 
 
 def _upsert(table: str, key: Sequence[str], sums: Sequence[str]) -> str:
@@ -86,6 +90,16 @@ MONTH_KEY = ("organization_id", "user_id", "month")
 MONTH_SUMS = ("events", "with_own_comment", "clicks")
 _MONTH_UPSERT = _upsert(MONTHS, MONTH_KEY, MONTH_SUMS)
 _MONTH_PICK = [SUMS.index(name) for name in MONTH_SUMS]
+# Each person's totals and last day (lms.advocacy.models.AdvocacyPersonTotal): "all time"'s
+# leaderboard, and activation.
+PEOPLE = "advocacy_person_totals"
+PEOPLE_KEY = ("organization_id", "user_id")
+_PEOPLE_UPSERT = _upsert(PEOPLE, PEOPLE_KEY, MONTH_SUMS)
+# Each campaign's running totals (lms.advocacy.models.AdvocacyCampaignTotal): its progress.
+CAMPAIGNS = "advocacy_campaign_totals"
+CAMPAIGN_KEY = ("organization_id", "campaign_id")
+CAMPAIGN_SUMS = ("events", "shares", "with_own_comment", *METRICS)
+_CAMPAIGN_UPSERT = _upsert(CAMPAIGNS, CAMPAIGN_KEY, CAMPAIGN_SUMS)
 # The stored columns of an event that its figures depend on, as select_in reads them.
 _EVENT_COLUMNS = ("user_id", "occurred_at", "network", "kind", "campaign_id",
                   "content_item_id", "with_own_comment", *METRICS)
@@ -132,22 +146,90 @@ def _months(deltas: Deltas) -> Deltas:
     return months
 
 
+def _campaigns(deltas: Deltas) -> Deltas:
+    """The campaigns' running totals' changes (:data:`CAMPAIGNS`) of daily changes: from
+    everyone's rows, shares counted as :class:`Part` counts them.
+    """
+    totals: Deltas = {}
+    for (organization_id, user_id, _day, _network, kind, campaign_id, _item), values in \
+            deltas.items():
+        if user_id != EVERYONE or not campaign_id:
+            continue
+        found = totals.setdefault((organization_id, campaign_id), [0] * len(CAMPAIGN_SUMS))
+        found[0] += values[0]
+        if kind in DISTRIBUTING_KINDS:
+            found[1] += values[0]
+        for n, value in enumerate(values[1:], 2):
+            found[n] += value
+    return totals
+
+
 def _apply(deltas: Deltas) -> None:
-    """Upsert the changes of the daily figures and of the people's months, one statement
-    each; rows whose events fell to none go.
+    """Upsert the changes of the daily figures, of the people's months and of the campaigns'
+    totals, one statement each (rows whose events fell to none go), then the totals of the
+    people whose figures changed (:func:`_person_totals`).
     """
     _upsert_rows(TABLE, KEY, SUMS, _UPSERT, deltas)
     _upsert_rows(MONTHS, MONTH_KEY, MONTH_SUMS, _MONTH_UPSERT, _months(deltas))
+    _upsert_rows(CAMPAIGNS, CAMPAIGN_KEY, CAMPAIGN_SUMS, _CAMPAIGN_UPSERT, _campaigns(deltas),
+                 dated=False)
+    _person_totals(deltas)
+
+
+def _person_totals(deltas: Deltas) -> None:
+    """Keep each person's totals and last day (:data:`PEOPLE`) after their daily figures
+    changed: the sums are added (a person left without events goes); a day that gained
+    events moves the last day later; for a person whose days lost events (a day may have
+    emptied) it is read again from their daily figures, through the key (a few rows each).
+    """
+    people: dict[tuple[int, int], list[Any]] = {}
+    for (organization_id, user_id, day, *_rest), values in deltas.items():
+        if user_id == EVERYONE:
+            continue
+        # [events, with_own_comment, clicks, last day gained, lost a day's events]
+        found = people.setdefault((organization_id, user_id), [0, 0, 0, None, False])
+        for n, index in enumerate(_MONTH_PICK):
+            found[n] += values[index]
+        if values[0] > 0 and (found[3] is None or day > found[3]):
+            found[3] = day
+        elif values[0] < 0:
+            found[4] = True
+    if not people:
+        return
+    connection = db.session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    # A person who gained no day keeps theirs: the earliest day never wins.
+    rows = [(organization_id, user_id,
+             (day or date.min).isoformat() if sqlite else (day or date.min), *sums)
+            for (organization_id, user_id), (*sums, day, _lost) in people.items()
+            if day is not None or any(sums)]
+    later = "max" if sqlite else "greatest"
+    insert_rows(PEOPLE, (*PEOPLE_KEY, "last_day", *MONTH_SUMS), rows, pg_types=_PG_TYPES,
+                suffix=f"{_PEOPLE_UPSERT}, last_day = {later}({PEOPLE}.last_day, "
+                       "excluded.last_day)")
+    lost: dict[int, list[int]] = {}
+    for (organization_id, user_id), found in people.items():
+        if found[4]:
+            lost.setdefault(organization_id, []).append(user_id)
+    for organization_id, ids in lost.items():
+        for some in chunks(sorted(ids)):
+            where = (f"organization_id = {int(organization_id)} "
+                     f"AND user_id IN ({', '.join(str(int(i)) for i in some)})")
+            connection.exec_driver_sql(f"DELETE FROM {PEOPLE} WHERE {where} AND events <= 0")
+            connection.exec_driver_sql(
+                f"UPDATE {PEOPLE} SET last_day = (SELECT max(d.day) FROM {TABLE} d WHERE "
+                f"d.organization_id = {PEOPLE}.organization_id AND d.user_id = "
+                f"{PEOPLE}.user_id) WHERE {where}")
 
 
 def _upsert_rows(table: str, key: Sequence[str], sums: Sequence[str], upsert: str,
-                 deltas: Deltas) -> None:
+                 deltas: Deltas, *, dated: bool = True) -> None:
     kept = [(k, values) for k, values in deltas.items() if any(values)]
     if not kept:
         return
     changed = [(*k, *values) for k, values in kept]
     sqlite = db.session.connection().dialect.name == "sqlite"
-    if sqlite:  # dates as the ISO text SQLAlchemy stores (the sqlite3 adapters are deprecated)
+    if sqlite and dated:  # the key's third column, a date, as the ISO text SQLAlchemy stores
         changed = [(*row[:2], row[2].isoformat(), *row[3:]) for row in changed]
     insert_rows(table, (*key, *sums), changed, suffix=upsert, pg_types=_PG_TYPES)
     emptied = [row[:len(key)] for row, (_k, values) in zip(changed, kept, strict=True)
@@ -265,6 +347,21 @@ def move(organization_id: int, column: str, old: Sequence[int], new: int = 0) ->
                             f"{compiled} {_UPSERT}"))
     db.session.execute(f.__table__.delete().where(  # type: ignore[attr-defined]
         f.organization_id == organization_id, getattr(f, column).in_(list(old))))
+    if column == "campaign_id":
+        # The campaigns' totals: the old campaigns' go to the new one (none: they go).
+        t = AdvocacyCampaignTotal
+        if new:
+            merged = (select(t.organization_id, literal(new).label("campaign_id"),
+                             *[func.sum(getattr(t, s)).label(s) for s in CAMPAIGN_SUMS])
+                      .where(t.organization_id == organization_id, t.campaign_id.in_(list(old)))
+                      .group_by(t.organization_id))
+            compiled = merged.compile(db.session.connection(),
+                                      compile_kwargs={"literal_binds": True})
+            db.session.execute(text(
+                f"INSERT INTO {CAMPAIGNS} ({', '.join((*CAMPAIGN_KEY, *CAMPAIGN_SUMS))}) "
+                f"{compiled} {_CAMPAIGN_UPSERT}"))
+        db.session.execute(t.__table__.delete().where(  # type: ignore[attr-defined]
+            t.organization_id == organization_id, t.campaign_id.in_(list(old))))
 
 
 def rebuild(organization_id: int | None = None) -> int:
@@ -275,6 +372,8 @@ def rebuild(organization_id: int | None = None) -> int:
     where = "" if organization_id is None else f"WHERE organization_id = {int(organization_id)}"
     connection.exec_driver_sql(f"DELETE FROM {TABLE} {where}")
     connection.exec_driver_sql(f"DELETE FROM {MONTHS} {where}")
+    connection.exec_driver_sql(f"DELETE FROM {PEOPLE} {where}")
+    connection.exec_driver_sql(f"DELETE FROM {CAMPAIGNS} {where}")
     for sql in rebuild_sql(connection.dialect.name, where):
         connection.exec_driver_sql(sql)
     return int(connection.exec_driver_sql(f"SELECT count(*) FROM {TABLE} {where}").scalar()
@@ -282,8 +381,10 @@ def rebuild(organization_id: int | None = None) -> int:
 
 
 def rebuild_sql(dialect: str, where: str = "") -> list[str]:
-    """The three statements that fill the tables from the events (per person, then
-    everyone's rows and the people's months from them); the migrations run the same.
+    """The statements that fill the tables from the events (per person, then everyone's
+    rows, the people's months, their totals and last days, and the campaigns' totals from
+    them); the
+    migrations run the same.
     """
     day = ("date(occurred_at)" if dialect == "sqlite"
            else "CAST(occurred_at AT TIME ZONE 'UTC' AS date)")
@@ -311,7 +412,23 @@ def rebuild_sql(dialect: str, where: str = "") -> list[str]:
         + f" FROM {TABLE} WHERE user_id <> {EVERYONE}"
         + (f" AND {where[6:]}" if where else "")
         + f" GROUP BY organization_id, user_id, {month}")
-    return [per_person, everyone, months]
+    people = (
+        f"INSERT INTO {PEOPLE} ({', '.join((*PEOPLE_KEY, 'last_day', *MONTH_SUMS))}) "
+        "SELECT organization_id, user_id, max(day), "
+        + ", ".join(f"sum({s})" for s in MONTH_SUMS)
+        + f" FROM {TABLE} WHERE user_id <> {EVERYONE}"
+        + (f" AND {where[6:]}" if where else "")
+        + " GROUP BY organization_id, user_id")
+    shares = ", ".join(f"'{kind}'" for kind in DISTRIBUTING_KINDS)
+    campaigns = (
+        f"INSERT INTO {CAMPAIGNS} ({', '.join((*CAMPAIGN_KEY, *CAMPAIGN_SUMS))}) "
+        "SELECT organization_id, campaign_id, sum(events), "
+        f"sum(CASE WHEN kind IN ({shares}) THEN events ELSE 0 END), "
+        + ", ".join(f"sum({s})" for s in SUMS[1:])
+        + f" FROM {TABLE} WHERE user_id = {EVERYONE} AND campaign_id <> 0"
+        + (f" AND {where[6:]}" if where else "")
+        + " GROUP BY organization_id, campaign_id")
+    return [per_person, everyone, months, people, campaigns]
 
 
 def _orm_changes(session: Session, _context: Any) -> None:
@@ -397,6 +514,18 @@ class Part:
             return self.table.day < first_whole_day(at)
         return self.table.occurred_at < at
 
+    def week(self, first: date) -> Any:
+        """The row's week counted from the Monday ``first`` (0 for its week), -1 before it:
+        day arithmetic, which SQLite and PostgreSQL write differently.
+        """
+        day = self.row_day()
+        if db.session.connection().dialect.name == "sqlite":
+            # julianday of an ISO day is its ordinal + 1721424.5 exactly.
+            days: Any = cast(func.julianday(day) - (first.toordinal() + 1721424.5), Integer)
+        else:
+            days = day - literal(first, Date)
+        return case((day < first, -1), else_=days // 7)
+
     def row_day(self) -> Any:
         """The row's UTC day."""
         if self.daily:
@@ -409,8 +538,12 @@ class Part:
 Who = Callable[[Part], list[ColumnElement[bool]]]
 
 
+Extra = Callable[[Part], list[Any]]
+
+
 def rows(organization_id: int, *, since: datetime | None = None, until: datetime | None = None,
-         who: Who = lambda part: [], everyone: bool = False, narrow: bool = False) -> Subquery:
+         who: Who = lambda part: [], everyone: bool = False, narrow: bool = False,
+         split: datetime | None = None, extra: Extra | None = None) -> Subquery:
     """The figures of ``[since, until)`` as rows of one shape, whole days from the daily
     figures and the cut days at either end from the events: ``user_id`` (None from
     everyone's rows), ``day``, ``network``, ``kind``, ``campaign_id`` and ``content_item_id``
@@ -421,10 +554,19 @@ def rows(organization_id: int, *, since: datetime | None = None, until: datetime
     :param everyone: read everyone's rows (no condition on the person is then allowed).
     :param narrow: only ``user_id`` and the leaderboard's sums (:data:`MONTH_SUMS`): what the
         daily figures' index on the day holds, so that neither database reads the table.
+    :param split: a time inside ``[since, …)`` (no ``until``) that the rows must fall wholly
+        on one side of: its day, unless it begins there, is read from the events too.
+    :param extra: more columns, made from either part (e.g. the side of ``split`` a row is
+        on, :meth:`Part.since`).
     """
     lo = first_whole_day(since) if since is not None else None
     hi = day_of(until) if until is not None else None
     whole = lo is None or hi is None or lo < hi
+    cut_day = None
+    if split is not None:
+        assert until is None, "a split needs an open-ended period"
+        if _midnight(day_of(split)) != split and (lo is None or day_of(split) >= lo):
+            cut_day = day_of(split)
     parts: list[Any] = []
     if whole:
         f = Part(True)
@@ -434,9 +576,14 @@ def rows(organization_id: int, *, since: datetime | None = None, until: datetime
             where.append(f.day >= lo)
         if hi is not None:
             where.append(f.day < hi)
-        parts.append(_shape(f, where, narrow))
+        if cut_day is not None:
+            where.append(f.day != cut_day)
+        parts.append(_shape(f, where, narrow, extra))
     e = Part(False)
     cut: list[Any] = []
+    if cut_day is not None:
+        cut.append(and_(e.since(_midnight(cut_day)),
+                        e.before(_midnight(cut_day + timedelta(days=1)))))
     if not whole and since is not None and until is not None:
         cut.append(and_(e.since(since), e.before(until)))
     else:
@@ -446,16 +593,18 @@ def rows(organization_id: int, *, since: datetime | None = None, until: datetime
             cut.append(and_(e.since(_midnight(hi)), e.before(until)))
     if cut:
         parts.append(_shape(e, [e.organization_id == organization_id, or_(*cut), *who(e)],
-                            narrow))
+                            narrow, extra))
     query: Any = union_all(*parts) if len(parts) > 1 else parts[0]
     return query.subquery("figures")
 
 
-def _shape(part: Part, where: list[Any], narrow: bool = False) -> Any:
+def _shape(part: Part, where: list[Any], narrow: bool = False, extra: Extra | None = None
+           ) -> Any:
     t = part.table
+    more = extra(part) if extra is not None else []
     if narrow:
         return select(t.user_id.label("user_id"),
-                      *[part.value(s).label(s) for s in MONTH_SUMS]).where(*where)
+                      *[part.value(s).label(s) for s in MONTH_SUMS], *more).where(*where)
 
     def blank(column: Any) -> Any:
         # None for no campaign or content item, as the events hold it.
@@ -466,6 +615,7 @@ def _shape(part: Part, where: list[Any], narrow: bool = False) -> Any:
         t.kind.label("kind"), blank(t.campaign_id).label("campaign_id"),
         blank(t.content_item_id).label("content_item_id"),
         *[part.value(s).label(s) for s in ("events", "shares", "with_own_comment", *METRICS)],
+        *more,
     ).where(*where)
 
 
@@ -475,6 +625,32 @@ class MonthPart(Part):
     def __init__(self) -> None:
         self.daily = True
         self.table = AdvocacyPersonMonth
+
+
+class TotalPart(Part):
+    """The people's totals, for the conditions of a :data:`Who` (the person's columns)."""
+
+    def __init__(self) -> None:
+        self.daily = True
+        self.table = AdvocacyPersonTotal
+
+
+def active(organization_id: int, *, since: datetime, who: Who = lambda part: []) -> Subquery:
+    """The people with an event at or after ``since``, as ``user_id`` rows (one may come
+    twice: count them distinct): those whose last day (:data:`PEOPLE`) is a whole day
+    after it, and those with an event in the cut hours of its day, from the events.
+    """
+    lo = first_whole_day(since)
+    last = TotalPart()
+    parts: list[Any] = [select(last.user_id.label("user_id")).where(
+        last.organization_id == organization_id, last.last_day >= lo, *who(last))]
+    if _midnight(lo) > since:
+        e = Part(False)
+        parts.append(select(e.user_id.label("user_id")).where(
+            e.organization_id == organization_id, e.since(since), e.before(_midnight(lo)),
+            *who(e)))
+    query: Any = union_all(*parts) if len(parts) > 1 else parts[0]
+    return query.subquery("active")
 
 
 def _month_start(day: date) -> date:
@@ -490,9 +666,14 @@ def people(organization_id: int, *, since: datetime | None = None,
     """Each person's ``events``, ``with_own_comment`` and ``clicks`` of ``[since, until)``
     as rows (a person may have several; sum them by ``user_id``): the whole months from the
     people's months (:data:`MONTHS`), the days around them from the daily figures and the cut
-    hours from the events (:func:`rows`). ``who`` may not ask for a campaign (the months have
-    none).
+    hours from the events (:func:`rows`); all time from each person's totals (:data:`PEOPLE`).
+    ``who`` may not ask for a campaign (the months have none).
     """
+    if since is None and until is None:
+        # All time: a row per person (:data:`PEOPLE`).
+        t = TotalPart()
+        return select(t.user_id, t.events, t.with_own_comment, t.clicks).where(
+            t.organization_id == organization_id, *who(t)).subquery("people")
     lo = first_whole_day(since) if since is not None else None
     hi = day_of(until) if until is not None else None
     first = _next_month(lo) if lo is not None and lo.day != 1 else lo

@@ -104,7 +104,8 @@ def impact_report() -> Any:
     chosen = next((c for c in cohorts if c.id == selected_id), None) or impact.default_cohort(
         cohorts)
     reports = impact.organization_impact(
-        shown + ([chosen] if chosen is not None and chosen not in shown else []), weeks=weeks)
+        shown + ([chosen] if chosen is not None and chosen not in shown else []), weeks=weeks,
+        detailed={chosen.id} if chosen is not None else set())
     selected = next((r for r in reports if chosen is not None and r.cohort.id == chosen.id),
                     None)
     reports = [r for r in reports if r.cohort in shown]

@@ -251,6 +251,11 @@ class AdvocacyDailyFigure(Base):
         # Day ranges of the whole organization: the leaderboard, activation, people counted.
         Index("ix_advocacy_daily_figures_org_day_user", "organization_id", "day", "user_id",
               "events", "with_own_comment", "clicks"),
+        # A campaign's rows (migration 0039_running_figures): its page's leaderboard
+        # reads its people's sums from the index alone; partial (most rows have no campaign).
+        Index("ix_advocacy_daily_figures_campaign", "organization_id", "campaign_id",
+              "user_id", "events", "with_own_comment", "clicks",
+              sqlite_where=text("campaign_id <> 0"), postgresql_where=text("campaign_id <> 0")),
         # The key's index holds the sums on PostgreSQL (migration 0037_dashboards): a team's
         # or a cohort's people's days are read from it alone, person by person.
         PrimaryKeyConstraint("organization_id", "user_id", "day", "network", "kind",
@@ -301,3 +306,49 @@ class AdvocacyPersonMonth(Base):
     events: Mapped[int] = mapped_column(Integer)
     with_own_comment: Mapped[int] = mapped_column(Integer)
     clicks: Mapped[int] = mapped_column(Integer)
+
+
+class AdvocacyPersonTotal(Base):
+    """A person's events of all time summed (the leaderboard's sums, as in
+    :class:`AdvocacyPersonMonth`) and the last UTC day they have one on: what the leaderboard
+    and the people counted over "all time" read (a row per person instead of one per person
+    and month), and what the activation figure ("active in the last 30 days") counts instead
+    of the last month of daily rows (:mod:`lms.advocacy.figures` keeps it with the daily
+    figures). A person without any event has no row.
+    """
+
+    __tablename__ = "advocacy_person_totals"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_day: Mapped[date] = mapped_column()
+    events: Mapped[int] = mapped_column(Integer)
+    with_own_comment: Mapped[int] = mapped_column(Integer)
+    clicks: Mapped[int] = mapped_column(Integer)
+
+
+class AdvocacyCampaignTotal(Base):
+    """All the events of one campaign summed (everyone's, of all time): what its progress
+    toward its target reads, a row per campaign instead of everyone's daily rows of it
+    (:mod:`lms.advocacy.figures` keeps it with the daily figures). Not a foreign key to the
+    campaign, as the daily figures' campaign is not: deleting a campaign unlinks its events
+    and deletes its row here.
+    """
+
+    __tablename__ = "advocacy_campaign_totals"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
+    shares: Mapped[int] = mapped_column(Integer)
+    with_own_comment: Mapped[int] = mapped_column(Integer)
+    impressions: Mapped[int] = mapped_column(Integer)
+    clicks: Mapped[int] = mapped_column(Integer)
+    reactions: Mapped[int] = mapped_column(Integer)
+    comments: Mapped[int] = mapped_column(Integer)
+    reshares: Mapped[int] = mapped_column(Integer)
+    signups: Mapped[int] = mapped_column(Integer)
+    leads: Mapped[int] = mapped_column(Integer)
+    hires: Mapped[int] = mapped_column(Integer)

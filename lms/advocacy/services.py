@@ -36,12 +36,18 @@ from lms.advocacy.models import (
 )
 from lms.advocacy.signals import events_ingested
 from lms.advocacy.statements import StatementFactory
-from lms.core.database import copy_rows, select_in, select_matching, time_processor
+from lms.core.database import (
+    background_writes,
+    copy_rows,
+    select_in,
+    select_matching,
+    time_processor,
+)
 from lms.core.errors import Forbidden, ValidationFailed
 from lms.core.inputs import MAX_INT, MIN_YEAR
 from lms.core.models import utcnow
 from lms.extensions import db
-from lms.xapi.record import Built, record_built
+from lms.xapi.record import Built, Prepared, StatementKeys, prepare_built, store_prepared
 
 BATCH = 1000
 MAX_COUNT = 2_000_000_000
@@ -425,6 +431,11 @@ def idem_key(*, user_id: int, network: str, kind: str, url: str | None, occurred
     """The event's idempotency key in its organization: the source's id when it gives one,
     else a hash of who, where, what, which URL and when (to the second).
     """
+    return _idem_key(user_id, network, kind, url, occurred_at, external_id)
+
+
+def _idem_key(user_id: int, network: str, kind: str, url: str | None, occurred_at: datetime,
+              external_id: str | None) -> str:
     if external_id:
         raw = "ext\x1f" + external_id
     else:
@@ -443,48 +454,75 @@ def normalize_event(raw: dict[str, Any], *, user_id: int, source: str,
 
     :raise EventInvalid: the first problem, in words meant for the person who sent it.
     """
-    network = _one_of(raw, "network", NETWORK_ALIASES, NETWORKS, INVALID_NETWORK)
-    kind = _one_of(raw, "kind", KIND_ALIASES, KINDS, INVALID_KIND)
-    url = str(raw.get("url") or "").strip() or None
+    get = raw.get
+    # The spellings of a file's networks, kinds, booleans and counts recur: each is read once
+    # per process, then found in a dict (the usual path of a 100,000-row import).
+    given = get("network")
+    network = _NETWORKS_READ.get(given) if given.__class__ is str else None
+    if network is None:
+        network = _one_of(raw, "network", NETWORK_ALIASES, NETWORKS, INVALID_NETWORK)
+    given = get("kind")
+    kind = _KINDS_READ.get(given) if given.__class__ is str else None
+    if kind is None:
+        kind = _one_of(raw, "kind", KIND_ALIASES, KINDS, INVALID_KIND)
+    url = str(get("url") or "").strip() or None
     if url is not None and (len(url) > 2000 or not _URL.match(url)):
         raise EventInvalid(INVALID_URL, "url", _l("%(value)s is not a web address (http or https)",
                                                   value=repr(url[:80])))
-    if url is None and kind != "summary" and not raw.get("external_id"):
+    if url is None and kind != "summary" and not get("external_id"):
         raise EventInvalid(MISSING_URL, "url", _l("required (or an external_id)"))
-    occurred_at = parse_when(raw.get("occurred_at"), date_formats)
-    if occurred_at > (now or utcnow()) + timedelta(days=1):
+    occurred_at = parse_when(get("occurred_at"), date_formats)
+    if occurred_at > (now or utcnow()) + _ONE_DAY:
         raise EventInvalid(FUTURE_DATE, "date", _l("in the future"))
     if occurred_at.year < MIN_YEAR:
         # A placeholder such as 0001-01-01 is a missing date, not an event.
         raise EventInvalid(INVALID_DATE, "date", _l("before %(year)d", year=MIN_YEAR))
-    external_id = str(raw.get("external_id") or "").strip() or None
+    external_id = str(get("external_id") or "").strip() or None
     if external_id and len(external_id) > 200:
         raise EventInvalid(INVALID_EXTERNAL_ID, "external_id", _l("at most 200 characters"))
     # The post's own text, when the source gives it; blank is none.
-    post_text = str(raw.get("text") or "").strip() or None
+    post_text = str(get("text") or "").strip() or None
     if post_text is not None and len(post_text) > MAX_TEXT:
         raise EventInvalid(INVALID_TEXT, "text", _l("at most %(n)d characters", n=MAX_TEXT))
+    given = get("with_own_comment")
+    with_own_comment = _BOOLS_READ.get(given) if given.__class__ is str else None
+    if with_own_comment is None:
+        with_own_comment = parse_bool(given)
+        if given.__class__ is str and len(_BOOLS_READ) < 1024:
+            _BOOLS_READ[given] = with_own_comment
+    campaign_id, content_item_id = get("campaign_id"), get("content_item_id")
     event: dict[str, Any] = {
         "user_id": user_id, "network": network, "kind": kind, "url": url, "text": post_text,
         "occurred_at": occurred_at, "external_id": external_id, "source": source,
-        "with_own_comment": parse_bool(raw.get("with_own_comment")),
-        "campaign_id": _optional_id(raw.get("campaign_id"), "campaign_id"),
-        "content_item_id": _optional_id(raw.get("content_item_id"), "content_item_id"),
+        "with_own_comment": with_own_comment,
+        "campaign_id": None if campaign_id is None or campaign_id == "" else _optional_id(
+            campaign_id, "campaign_id"),
+        "content_item_id": None if content_item_id is None or content_item_id == ""
+        else _optional_id(content_item_id, "content_item_id"),
     }
+    counts = _COUNTS_READ
     for name in METRICS:
-        value = raw.get(name)
-        # The usual cells (empty, or a count already read in this process) without a call
-        # to parse_count: eight metrics a row make it a tenth of a large file's check.
-        if value is None or value == "":
-            event[name] = 0
-        elif value.__class__ is str and (count := _count_text(value)) is not None \
-                and count >= 0:
-            event[name] = count
-        else:
-            event[name] = parse_count(value, name)
-    event["idem_key"] = idem_key(user_id=user_id, network=network, kind=kind, url=url,
-                                 occurred_at=occurred_at, external_id=external_id)
+        value = get(name)
+        # The usual cells (empty, or a count already read in this process) found in a dict:
+        # eight metrics a row make them a tenth of a large file's check.
+        count = counts.get(value) if value.__class__ is str else None
+        if count is None:
+            if value is None:
+                count = 0
+            else:
+                count = parse_count(value, name)
+                if value.__class__ is str and len(counts) < 65536:
+                    counts[value] = count
+        event[name] = count
+    event["idem_key"] = _idem_key(user_id, network, kind, url, occurred_at, external_id)
     return event
+
+
+_ONE_DAY = timedelta(days=1)
+# Cells already read, by their text: counts (valid ones only: a bad cell raises each time)
+# and yes/no values.
+_COUNTS_READ: dict[str, int] = {"": 0}
+_BOOLS_READ: dict[str, bool] = {}
 
 
 def _one_of(raw: dict[str, Any], name: str, aliases: dict[str, str],
@@ -507,6 +545,8 @@ def _one_of(raw: dict[str, Any], name: str, aliases: dict[str, str],
 # The accepted spellings already read, per problem code (the aliases and allowed values of a
 # code are constants).
 _ONE_OF_READ: dict[str, dict[str, str]] = {}
+_NETWORKS_READ = _ONE_OF_READ.setdefault(INVALID_NETWORK, {})
+_KINDS_READ = _ONE_OF_READ.setdefault(INVALID_KIND, {})
 
 
 def _optional_id(value: Any, field: str) -> int | None:
@@ -556,57 +596,71 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     touched: set[int] = set()
     # The last occurrence of a key in the input wins, as a later re-import would.
     unique = list({e["idem_key"]: e for e in events}.values())
+    chunks = [unique[first:first + batch] for first in range(0, len(unique), batch)]
     now = utcnow()
+    organization_id = organization.id
     looked_up = f"idem_key, id, {', '.join(_COMPARED)}"
     factory = StatementFactory(organization.slug, METRICS)
     dialect = db.session.get_bind().dialect
     as_time = time_processor()
     stamp = as_time(now)
     row_values = itemgetter(*_ROW_KEYS)  # every key is set by normalize_event
-    analyze_at = 5 * batch if dialect.name == "postgresql" else len(unique)
+    analyze_every = 5 if dialect.name == "postgresql" else len(chunks) + 1
     # The daily figures and people's months: counted per chunk, written once at the end.
-    tally = figures.Tally(organization.id)
+    tally = figures.Tally(organization_id)
     new_ids = uuid4_texts()
-    for first in range(0, len(unique), batch):
-        if first >= analyze_at:
+    keys = StatementKeys()
+
+    def look_up(n: int) -> tuple[list[tuple[dict[str, Any], Any, Any]], list[int]]:
+        """The events of chunk ``n`` to write ((event, stored row or None, its time in
+        driver form)) and the keys of their statements: the database's part of a chunk
+        before its writes, done while the connection is free.
+        """
+        nonlocal analyze_every
+        if n >= analyze_every:
             # A large import grows these tables inside one transaction; with statistics of
             # the empty tables PostgreSQL plans the per-batch key lookups as scans of the whole
             # organization (quadratic). ANALYZE sees the transaction's own rows; once the
             # statistics show a sizeable table the plans stay right as it doubles.
             # A small sample is enough to learn the tables' sizes (and much faster).
-            analyze_at *= 2
+            analyze_every *= 2
             db.session.execute(text("SET LOCAL default_statistics_target = 10"))
             for table in ("advocacy_events", "xapi_statements", "xapi_activities"):
                 db.session.execute(text(f"ANALYZE {table}"))
             db.session.execute(text("RESET default_statistics_target"))
-        chunk = unique[first:first + batch]
+        chunk = chunks[n]
         # Stored values as the driver gives them, compared with the event's in driver form
         # (the time as written; booleans are 0/1 on SQLite, and True == 1).
         # One query joining the keys as an array on PostgreSQL (an IN list of hundreds of
         # placeholders is parsed again by the driver for every batch).
         existing = {row[0]: row for row in select_matching(
-            "advocacy_events", looked_up, organization.id, "idem_key",
+            "advocacy_events", looked_up, organization_id, "idem_key",
             [e["idem_key"] for e in chunk])}
-        updates: list[dict[str, Any]] = []
-        statements: list[Built] = []
-        created: list[dict[str, Any]] = []  # for the daily figures
-        changed: list[tuple[int, dict[str, Any]]] = []
+        todo = []
+        for event in chunk:
+            when = as_time(event["occurred_at"])
+            old = existing.get(event["idem_key"])
+            if old is not None and tuple(old[2:]) == (
+                    *[event.get(c) or _EMPTY[c] for c in _COMPARED[:-1]], when):
+                result.unchanged += 1
+                continue
+            todo.append((event, old, when))
+        return todo, keys.take(len(todo))
 
-        def inserts(chunk: list[dict[str, Any]] = chunk, existing: dict[str, Any] = existing,
-                    updates: list[dict[str, Any]] = updates,
-                    statements: list[Built] = statements,
-                    created: list[dict[str, Any]] = created,
-                    changed: list[tuple[int, dict[str, Any]]] = changed,
-                    ) -> Iterator[tuple[Any, ...]]:
-            # A generator: on PostgreSQL, COPY sends each new event as it is made, and the
-            # server stores the first ones while the next ones and their statements are built.
-            for event in chunk:
-                old = existing.get(event["idem_key"])
-                if old is not None and tuple(old[2:]) == (
-                        *[event.get(c) or _EMPTY[c] for c in _COMPARED[:-1]],
-                        as_time(event["occurred_at"])):
-                    result.unchanged += 1
-                    continue
+    # Each chunk is looked up, then built (Python only), then written; on PostgreSQL its
+    # writes run in a writer thread while the next chunk is built (background_writes), so
+    # the server stores one chunk as the client makes the next. One transaction throughout.
+    with background_writes(batches=len(chunks)) as writes:
+        ahead = look_up(0) if chunks else None
+        for n in range(len(chunks)):
+            assert ahead is not None
+            todo, pks = ahead
+            rows: list[tuple[Any, ...]] = []
+            updates: list[dict[str, Any]] = []
+            statements: list[Built] = []
+            created: list[dict[str, Any]] = []  # for the daily figures
+            changed: list[tuple[int, dict[str, Any]]] = []
+            for event, old, when in todo:
                 statement_id = next(new_ids)
                 statements.append(factory.build_for_store(
                     event, names.get(event["user_id"], ""), statement_id))
@@ -614,30 +668,42 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
                 if old is None:
                     result.created += 1
                     created.append(event)
-                    yield (*row_values(event), as_time(event["occurred_at"]), organization.id,
-                           statement_id, stamp, stamp)
+                    rows.append((*row_values(event), when, organization_id, statement_id,
+                                 stamp, stamp))
                 else:
                     updates.append({**{c: event.get(c) for c in _COMPARED}, "id": old.id,
                                     "statement_id": statement_id, "updated_at": now})
                     changed.append((old.id, event))
                     result.updated += 1
-
-        # Plain driver rows: no ORM objects nor SQLAlchemy parameter processing per row.
-        copy_rows("advocacy_events", _INSERTED, inserts())
-        # Before the changed rows are overwritten (their stored figures are taken off first);
-        # the new rows just copied are not read.
-        tally.count(created, changed)
-        if updates:
-            db.session.execute(update(AdvocacyEvent), updates)
-        if statements:
             # Built by StatementFactory (whose output the tests check against the validator)
             # with new ids: the store's fast path.
-            record_built(statements, organization_id=organization.id)
-        if progress is not None:
-            progress(len(chunk))
+            prepared = prepare_built(statements, organization_id=organization_id, pks=pks)
+
+            def write(rows: list[tuple[Any, ...]] = rows,
+                      updates: list[dict[str, Any]] = updates,
+                      created: list[dict[str, Any]] = created,
+                      changed: list[tuple[int, dict[str, Any]]] = changed,
+                      prepared: Prepared = prepared) -> None:
+                # Plain driver rows: no ORM objects nor SQLAlchemy parameter processing.
+                if rows:
+                    copy_rows("advocacy_events", _INSERTED, rows)
+                # Before the changed rows are overwritten (their stored figures are taken
+                # off first); the new rows just copied are not read.
+                tally.count(created, changed)
+                if updates:
+                    db.session.execute(update(AdvocacyEvent), updates)
+                store_prepared(prepared)
+
+            writes.wait()  # the previous chunk's writes: the connection is free again
+            if progress is not None and n:
+                progress(len(chunks[n - 1]))
+            ahead = look_up(n + 1) if n + 1 < len(chunks) else None
+            writes.submit(write)
+    if progress is not None and chunks:
+        progress(len(chunks[-1]))
     tally.apply()
     if touched:
-        events_ingested.send(organization.id, user_ids=touched)
+        events_ingested.send(organization_id, user_ids=touched)
     return result
 
 

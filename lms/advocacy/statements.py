@@ -112,13 +112,16 @@ class StatementFactory:
         st = self._build(event, actor)
         st["id"] = statement_id
         object_id = st["object"]["id"]
-        keys = {(VERB, st["verb"]["id"]), (AGENT, actor_key), (ACTIVITY, object_id)}
         context = st["context"]
         if "contextActivities" in context:
-            keys.update((RELATED_ACTIVITY, item["id"])
-                        for item in context["contextActivities"]["grouping"]
-                        if item["id"] != object_id)
-        return Built(st, event["occurred_at"], actor_key, frozenset(keys))
+            keys = frozenset(((VERB, st["verb"]["id"]), (AGENT, actor_key), (ACTIVITY, object_id),
+                              *[(RELATED_ACTIVITY, item["id"])
+                                for item in context["contextActivities"]["grouping"]
+                                if item["id"] != object_id]))
+        else:
+            keys = frozenset(((VERB, st["verb"]["id"]), (AGENT, actor_key),
+                              (ACTIVITY, object_id)))
+        return Built(st, event["occurred_at"], actor_key, keys)
 
 
 # -- content proposals ---------------------------------------------------------------------------

@@ -169,12 +169,16 @@ def dashboard() -> Any:
     progress = kpis.campaigns_progress(org.id, all_campaigns)
     campaigns = [(c, progress[c.id]) for c in all_campaigns]
     items = queries.content_items(org.id)
-    figures = kpis.overview(scope)
+    now = utcnow()
+    weeks = dashboards.trend_weeks(f["days"])
+    export = request.args.get("export")
+    # The page reads its figures and its weekly trends in one pass; an export, the figures.
+    figures, weekly = ((kpis.overview(scope), None) if export
+                       else kpis.dashboard(scope, weeks=weeks, today=now.date()))
     per_item = figures.per_item
     board = figures.leaderboard if settings.leaderboard_enabled else []
     names = queries.names({r["user_id"] for r in board})
     networks, kinds = figures.networks, figures.kinds
-    export = request.args.get("export")
     if export == "networks":
         return _csv("networks", ["network", "events", "impressions", "clicks", "reshares",
                                  "engagement"],
@@ -201,9 +205,9 @@ def dashboard() -> Any:
                                     "clicks"],
                     [[n, names.get(r["user_id"], ""), r["points"], r["events"],
                       r["with_own_comment"], r["clicks"]] for n, r in enumerate(board, 1)])
-    now = utcnow()
     before = dashboards.previous_scope(scope, f["days"], now)
-    weekly = kpis.weekly(scope, weeks=dashboards.trend_weeks(f["days"]), today=now.date())
+    if weekly is None:  # an export of nothing known: the page
+        weekly = kpis.weekly(scope, weeks=weeks, today=now.date())
     return render_template(
         "advocacy/dashboard.html", f=f, totals=figures.totals, activation=activation,
         learners=learners, networks=networks, kinds=kinds, campaigns=campaigns,

@@ -14,12 +14,14 @@ from lms.accounts.models import Membership, Role
 from lms.advocacy import impact, timeline
 from lms.api.base import bp, org_member, page_args
 from lms.core.errors import BadRequest, NotFound
+from lms.core.replica import reads_from_replica
 from lms.courses.cohorts.models import Cohort
 from lms.extensions import db
 
 
 @bp.get("/orgs/<org_slug>/advocacy/impact")
 @org_member(*MANAGER_ROLES)
+@reads_from_replica
 def advocacy_impact(membership: Membership) -> Any:
     """Each cohort's activity in the ``weeks`` before and after its training (trainer, HR,
     admin); ``cohort`` restricts the report to one cohort.

@@ -13,6 +13,7 @@ from lms.api.base import bp, json_body, org_member, page_args
 from lms.assessments import queries, recommendations, scoring, services
 from lms.assessments.models import Attempt, Question, Questionnaire
 from lms.core.errors import BadRequest, Conflict, NotFound
+from lms.core.replica import reads_from_replica
 from lms.extensions import db
 
 SCALES = {"can_do": [c.value for c in scoring.CanDo],
@@ -168,6 +169,7 @@ def member_skills(membership: Membership, member_id: int) -> Any:
 
 @bp.get("/orgs/<org_slug>/skill-map")
 @org_member(*MANAGER_ROLES)
+@reads_from_replica
 def skill_map(membership: Membership) -> Any:
     """A page of the team skill map, learners by name with their levels (``page``,
     ``per_page``), filtered by ``team``, ``job_family`` and ``cohort`` (a cohort id); the

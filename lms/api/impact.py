@@ -15,6 +15,7 @@ from lms.advocacy.impact import MAX_WEEKS
 from lms.api.base import bp, in_org, json_body, org_member
 from lms.assessments import recommendations
 from lms.core.errors import BadRequest
+from lms.core.replica import reads_from_replica
 from lms.courses.cohorts.models import Cohort
 from lms.extensions import db
 from lms.impact import behaviour, comparison, estimator, parrot, roi, services, wording
@@ -69,6 +70,7 @@ def _currency(membership: Membership) -> str:
 
 @bp.get("/orgs/<org_slug>/impact/cohorts/<int:cohort_id>")
 @org_member(*MANAGER_ROLES)
+@reads_from_replica
 def impact_estimate(membership: Membership, cohort_id: int) -> Any:
     """A cohort against consenting colleagues not yet trained: per metric the
     difference-in-differences estimate per person per month, its interval and verdict, and the
@@ -97,6 +99,7 @@ def impact_estimate(membership: Membership, cohort_id: int) -> Any:
 
 @bp.get("/orgs/<org_slug>/impact/cohorts/<int:cohort_id>/formats")
 @org_member(*MANAGER_ROLES)
+@reads_from_replica
 def impact_formats(membership: Membership, cohort_id: int) -> Any:
     """Trained people who followed ``format`` against those who did not, within the cohort,
     its program or the organization (``scope``).
@@ -124,6 +127,7 @@ def _roi(r: roi.Roi) -> dict[str, Any]:
 
 @bp.get("/orgs/<org_slug>/impact/cohorts/<int:cohort_id>/roi")
 @org_member(*MANAGER_ROLES)
+@reads_from_replica
 def impact_roi(membership: Membership, cohort_id: int) -> Any:
     """The cohort's and its program's costs, benefit and ROI (low, point, high)."""
     cohort = in_org(membership, Cohort, cohort_id, _l("No such cohort in this organization."))
@@ -144,6 +148,7 @@ def _tally(t: parrot.Tally) -> dict[str, Any]:
 
 @bp.get("/orgs/<org_slug>/impact/cohorts/<int:cohort_id>/parrot")
 @org_member(*MANAGER_ROLES)
+@reads_from_replica
 def impact_parrot(membership: Membership, cohort_id: int) -> Any:
     """Own words in shares and posts near-identical to colleagues', before and after the
     training, for the cohort and per learner.

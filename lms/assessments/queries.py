@@ -333,7 +333,8 @@ def iter_map_rows(organization_id: int, team: str | None = None,
     from one cursor: memory stays flat whatever the number of learners (the CSV streams it).
     """
     fw = default_framework(organization_id)
-    result = db.session.connection().execute(
+    # Through the session, not its connection: a dashboard's read may go to the replica.
+    result = db.session.execute(
         _learners(organization_id, team, job_family, members)
         .order_by(User.display_name, User.id), execution_options={"yield_per": MAP_BATCH})
     for batch in result.partitions():

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import flask_sqlalchemy.session
-from flask import g, has_app_context
+from flask import Response, g, has_app_context, stream_with_context
 from sqlalchemy import Select
 
 # The bind key of the replica's engine (config.configure adds it to SQLALCHEMY_BINDS).
@@ -26,17 +26,46 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 
 def reads_from_replica(view: View) -> View:
-    """Let ``view`` (a dashboard, an export) read from the replica when one is configured."""
+    """Let ``view`` (a dashboard, an export) read from the replica when one is configured.
+
+    A streamed response (a long CSV export) reads its rows while it is sent, after the view
+    has returned: those reads go to the replica too.
+    """
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         setattr(g, _FLAG, True)
         try:
-            return view(*args, **kwargs)
+            result = view(*args, **kwargs)
         finally:
             setattr(g, _FLAG, False)
+        if isinstance(result, Response) and result.is_streamed:
+            result.response = stream_with_context(_reading_from_replica(result.response))
+        return result
 
     return wrapper  # type: ignore[return-value]
+
+
+def _reading_from_replica(chunks: Any) -> Any:
+    """``chunks``, each produced with the replica flag set (and cleared in between, so that
+    whatever runs between two chunks reads from the primary).
+    """
+    iterator = iter(chunks)
+    try:
+        while True:
+            setattr(g, _FLAG, True)
+            try:
+                chunk = next(iterator)
+            except StopIteration:
+                return
+            finally:
+                setattr(g, _FLAG, False)
+            yield chunk
+    finally:
+        # A download cut short: the export's own generator closes its query too.
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
 
 
 class RoutingSession(flask_sqlalchemy.session.Session):

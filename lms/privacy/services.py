@@ -52,6 +52,7 @@ from lms.advocacy.models import (
     AdvocacyDailyFigure,
     AdvocacyEvent,
     AdvocacyPersonMonth,
+    AdvocacyPersonTotal,
 )
 from lms.assessments.models import Attempt, LevelValidation
 from lms.certificates.models import Certificate
@@ -251,6 +252,7 @@ _ORG_USER_COLUMNS: list[tuple[Any, Any]] = [
     # Their daily figures follow their events (lms.advocacy.figures).
     (AdvocacyDailyFigure.user_id, AdvocacyDailyFigure.organization_id),
     (AdvocacyPersonMonth.user_id, AdvocacyPersonMonth.organization_id),
+    (AdvocacyPersonTotal.user_id, AdvocacyPersonTotal.organization_id),
     (Certificate.user_id, Certificate.organization_id),
     (Certificate.issued_by_id, Certificate.organization_id),
     (Certificate.revoked_by_id, Certificate.organization_id),

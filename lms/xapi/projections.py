@@ -100,6 +100,19 @@ def has_handlers() -> bool:
     return bool(_REGISTRY)
 
 
+def wanted(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Those of ``statements`` whose verb some handler may want, in order: an import's
+    thousands of statements of verbs no handler registered are not dispatched one by one
+    (:func:`dispatch` still checks each handler's verbs and activity types).
+    """
+    verbs: set[str] = set()
+    for entry in _REGISTRY:
+        if entry.verbs is None:
+            return statements
+        verbs |= entry.verbs
+    return [st for st in statements if st["verb"]["id"] in verbs]
+
+
 def dispatch(statement: dict[str, Any], *, organization_id: int, voided: bool = False) -> None:
     """Call every handler that wants ``statement``, in registration order."""
     for entry in list(_REGISTRY):

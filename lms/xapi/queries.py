@@ -7,14 +7,14 @@ page size, so its cost depends on the page, not on the size of the store.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
+from lms.core.database import run_sql, time_processor
 from lms.extensions import db
-from lms.xapi.models import Activity, Statement, StatementAttachment, StatementIndex
+from lms.xapi.models import Activity, Statement, StatementAttachment
 
 # Which filter drives a query when several are given: the most selective kinds first.
 DRIVING_ORDER = ("r", "a", "o", "A", "O", "v")
@@ -32,10 +32,18 @@ def get_statement(organization_id: int, statement_id: str) -> Any:
 WIDER = {"A": ("a", "A"), "O": ("o", "O")}
 
 
+class Found(NamedTuple):
+    """A statement of a filtered page: its pk (the ``more`` cursor), JSON and ``stored``."""
+
+    pk: int
+    data: str
+    stored: datetime
+
+
 def find_statements(organization_id: int, *, filters: dict[str, str],
                     since: datetime | None = None, until: datetime | None = None,
                     ascending: bool = False, after_pk: int | None = None,
-                    limit: int = 100) -> list[Row[Any]]:
+                    limit: int = 100) -> list[Found]:
     """A page of non-voided statements matching every filter, in storage order.
 
     :param filters: index kind → key (see ``models.StatementIndex``).
@@ -48,7 +56,7 @@ def find_statements(organization_id: int, *, filters: dict[str, str],
                      limit)
     # The driving filter walks the index in pk order; a related one walks two ranges (direct
     # and related rows), each ordered and limited, merged here.
-    rows: dict[int, Row[Any]] = {}
+    rows: dict[int, Found] = {}
     for driver_kind in WIDER.get(kinds[0], (kinds[0],)):
         for row in _page(organization_id, driver_kind, kinds[1:], filters, since, until,
                          ascending, after_pk, limit):
@@ -59,36 +67,51 @@ def find_statements(organization_id: int, *, filters: dict[str, str],
 
 def _page(organization_id: int, driver_kind: str | None, others: list[str],
           filters: dict[str, str], since: datetime | None, until: datetime | None,
-          ascending: bool, after_pk: int | None, limit: int) -> list[Row[Any]]:
+          ascending: bool, after_pk: int | None, limit: int) -> list[Found]:
+    # Driver SQL, not a SQLAlchemy construct: building, caching and compiling the select and
+    # processing its rows cost about as much CPU as the GET's query itself at 1,000,000
+    # stored (see docs/performance.md, "The LRS").
+    params: list[Any] = [organization_id]
     if driver_kind is not None:
-        driver = aliased(StatementIndex)
-        order_col = driver.statement_pk
         key = filters["A" if driver_kind == "a" and "A" in filters else
                       "O" if driver_kind == "o" and "O" in filters else driver_kind]
-        query = (select(Statement.pk, Statement.data, Statement.stored)
-                 .select_from(driver)
-                 .join(Statement, Statement.pk == driver.statement_pk)
-                 .where(driver.organization_id == organization_id, driver.kind == driver_kind,
-                        driver.key == key))
-        for kind in others:
-            other = aliased(StatementIndex)
-            query = query.where(select(other.statement_pk).where(
-                other.organization_id == organization_id,
-                other.kind.in_(WIDER.get(kind, (kind,))), other.key == filters[kind],
-                other.statement_pk == driver.statement_pk).exists())
+        sql = ["SELECT s.pk, s.data, s.stored FROM xapi_statement_index i "
+               "JOIN xapi_statements s ON s.pk = i.statement_pk "
+               "WHERE i.organization_id = ? AND i.kind = ? AND i.key = ?"]
+        params += [driver_kind, key]
+        order = "i.statement_pk"
+        for n, kind in enumerate(others):
+            wider = WIDER.get(kind, (kind,))
+            sql.append(f" AND EXISTS (SELECT 1 FROM xapi_statement_index j{n} "
+                       f"WHERE j{n}.organization_id = ? AND j{n}.kind IN "
+                       f"({', '.join('?' * len(wider))}) AND j{n}.key = ? "
+                       f"AND j{n}.statement_pk = i.statement_pk)")
+            params += [organization_id, *wider, filters[kind]]
     else:
-        order_col = Statement.pk
-        query = select(Statement.pk, Statement.data, Statement.stored).where(
-            Statement.organization_id == organization_id)
-    query = query.where(Statement.voided.is_(False))
+        sql = ["SELECT s.pk, s.data, s.stored FROM xapi_statements s WHERE s.organization_id = ?"]
+        order = "s.pk"
+    sql.append(" AND NOT s.voided")
+    as_time = time_processor()
     if since is not None:
-        query = query.where(Statement.stored > since)
+        sql.append(" AND s.stored > ?")
+        params.append(as_time(since))
     if until is not None:
-        query = query.where(Statement.stored <= until)
+        sql.append(" AND s.stored <= ?")
+        params.append(as_time(until))
     if after_pk is not None:
-        query = query.where(order_col > after_pk if ascending else order_col < after_pk)
-    query = query.order_by(order_col.asc() if ascending else order_col.desc()).limit(limit)
-    return list(db.session.execute(query))
+        sql.append(f" AND {order} {'>' if ascending else '<'} ?")
+        params.append(after_pk)
+    sql.append(f" ORDER BY {order} {'ASC' if ascending else 'DESC'} LIMIT ?")
+    params.append(limit)
+    return [Found(pk, data, _utc(stored))
+            for pk, data, stored in run_sql("".join(sql), tuple(params))]
+
+
+def _utc(value: Any) -> datetime:
+    """A stored timestamp as the column type reads it: aware, in UTC (SQLite gives text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def activity_definitions(organization_id: int, activity_ids: list[str]) -> dict[str, Any]:

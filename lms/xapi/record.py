@@ -9,10 +9,10 @@ a batch is a fixed number of queries, whatever the size of the store: nothing is
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from flask import current_app, has_app_context
@@ -806,10 +806,11 @@ def _record(received: list[dict[str, Any]], *, organization_id: int,
 
 # -- statements Relais has just built, in bulk ----------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class Built:
+class Built(NamedTuple):
     """A statement Relais code has just built, with what the store needs of it taken from the
     builder rather than parsed back from the JSON (see :func:`built`, :func:`record_built`).
+    A named tuple: an import makes one per event, and a frozen dataclass's construction cost
+    several times as much.
     """
 
     statement: dict[str, Any]
@@ -856,10 +857,36 @@ def record_built(items: list[Built], *, organization_id: int) -> list[int]:
     The fast path of large imports: the statements are not validated (their builder's tests
     check its output against the validator), their ids are new (nothing stored can have them
     or refer to them: the store is not read), none voids another; their columns and index
-    rows come from the builder; rows go in with ``COPY`` on PostgreSQL.
+    rows come from the builder; rows go in with ``COPY`` on PostgreSQL. In two steps for a
+    caller that makes one batch while the previous one is written: :class:`StatementKeys`,
+    :func:`prepare_built` (no database) and :func:`store_prepared`.
     """
     if not items:
         return []
+    pks = StatementKeys().take(len(items))
+    store_prepared(prepare_built(items, organization_id=organization_id, pks=pks))
+    return pks
+
+
+@dataclass(slots=True)
+class Prepared:
+    """Built statements made into the store's rows (:func:`prepare_built`), to be written by
+    :func:`store_prepared`.
+    """
+
+    organization_id: int
+    pks: list[int]
+    rows: list[tuple[Any, ...]]  # of xapi_statements
+    index: list[tuple[int, str, str, int]]  # of xapi_statement_index
+    activities: list[dict[str, Any]]  # the activities they name (for xapi_activities)
+    statements: list[dict[str, Any]]  # as stored (for the projection handlers)
+
+
+def prepare_built(items: list[Built], *, organization_id: int, pks: list[int]) -> Prepared:
+    """The store's rows of statements Relais has just built (see :func:`record_built`),
+    with these primary keys (from :class:`StatementKeys`): Python work only, the database
+    is not used.
+    """
     now = utcnow()
     # As record(): the column and the JSON agree to the millisecond.
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
@@ -867,61 +894,83 @@ def record_built(items: list[Built], *, organization_id: int) -> list[int]:
     authority_keys = _agent_keys(authority)[1]
     as_time = time_processor()
     stored = as_time(now)
-    _lock_store()
-    pks = _new_pks(len(items))
     index: list[tuple[int, str, str, int]] = []
     activities: list[dict[str, Any]] = []
     statements: list[dict[str, Any]] = []
-
+    rows: list[tuple[Any, ...]] = []
     # The authority is a related agent, unless the statement already has that key.
-    authority_rows = {(RELATED_AGENT, key) for key in authority_keys}
-    authority_conflicts = authority_rows | {(AGENT, key) for key in authority_keys}
-
-    def rows() -> Iterator[tuple[Any, ...]]:
-        # A generator: on PostgreSQL, COPY sends the rows as they are made, and the server
-        # stores the first ones while the next are serialized (both cores at work).
-        add_index = index.extend
-        for pk, item in zip(pks, items, strict=True):
-            st = item.statement
-            # The keys record() adds, in its order (the JSON is the same text).
-            st["stored"], st["authority"] = stored_text, authority
-            st.setdefault("version", "1.0.0")
-            statements.append(st)
-            obj, context = st["object"], st.get("context") or {}
-            activities.append(obj)
-            if "contextActivities" in context:
-                activities.extend(_context_activities(context))
-            if authority_conflicts & item.keys:
-                keys = item.keys | {(RELATED_AGENT, key) for key in authority_keys
-                                    if (AGENT, key) not in item.keys}
-            else:
-                keys = item.keys | authority_rows
+    authority_rows = [(RELATED_AGENT, key) for key in authority_keys]
+    authority_conflicts = frozenset(authority_rows) | {(AGENT, key) for key in authority_keys}
+    add_index, add_row, add_activity = index.extend, rows.append, activities.append
+    for pk, item in zip(pks, items, strict=True):
+        st = item.statement
+        # The keys record() adds, in its order (the JSON is the same text).
+        st["stored"], st["authority"] = stored_text, authority
+        st.setdefault("version", "1.0.0")
+        statements.append(st)
+        obj, context = st["object"], st.get("context") or {}
+        add_activity(obj)
+        if "contextActivities" in context:
+            activities.extend(_context_activities(context))
+        keys = item.keys
+        if authority_conflicts.isdisjoint(keys):  # the usual case: no set made
             add_index([(organization_id, kind, key, pk) for kind, key in keys])
-            yield (pk, organization_id, st["id"], item.actor_key, st["verb"]["id"],
-                   "Activity", obj["id"], None, None,
-                   (context.get("registration") or "").lower() or None,
-                   as_time(item.timestamp), stored, False, dumps(st))
+            add_index([(organization_id, kind, key, pk) for kind, key in authority_rows])
+        else:
+            add_index([(organization_id, kind, key, pk) for kind, key in keys | {
+                (RELATED_AGENT, key) for key in authority_keys if (AGENT, key) not in keys}])
+        add_row((pk, organization_id, st["id"], item.actor_key, st["verb"]["id"],
+                 "Activity", obj["id"], None, None,
+                 (context.get("registration") or "").lower() or None,
+                 as_time(item.timestamp), stored, False, dumps(st)))
+    return Prepared(organization_id, pks, rows, index, activities, statements)
 
-    copy_rows("xapi_statements", ("pk", *_STATEMENT_COLUMNS), rows())
-    copy_rows("xapi_statement_index", _INDEX_COLUMNS, index)
-    _update_activities(organization_id, activities)
+
+def store_prepared(prepared: Prepared) -> None:
+    """Write statements made into rows by :func:`prepare_built`, update their activities,
+    run the projection handlers and queue them for forwarding (flushes).
+    """
+    if not prepared.rows:
+        return
+    organization_id = prepared.organization_id
+    copy_rows("xapi_statements", ("pk", *_STATEMENT_COLUMNS), prepared.rows)
+    copy_rows("xapi_statement_index", _INDEX_COLUMNS, prepared.index)
+    _update_activities(organization_id, prepared.activities)
     if projections.has_handlers():
-        with projections.batch(statements):
-            for st in statements:
+        with projections.batch(prepared.statements):
+            for st in projections.wanted(prepared.statements):
                 projections.dispatch(st, organization_id=organization_id)
 
     from lms.xapi.forwarding import enqueue
 
-    enqueue(organization_id=organization_id, statement_pks=pks)
-    return pks
+    enqueue(organization_id=organization_id, statement_pks=prepared.pks)
+
+
+class StatementKeys:
+    """Primary keys for new statements, given before their rows are written (COPY returns
+    none). PostgreSQL: from the column's sequence, as an INSERT would. SQLite: those it would
+    give itself, after the largest: read once, under the write lock (taken here and held
+    until the transaction ends), then counted on, so the keys of a batch not written yet
+    are not given twice.
+    """
+
+    def __init__(self) -> None:
+        self._next: int | None = None
+
+    def take(self, count: int) -> list[int]:
+        """``count`` new keys, in order."""
+        if count <= 0:
+            return []
+        if db.session.get_bind().dialect.name == "postgresql":
+            return next_ids("xapi_statements.pk", count)
+        if self._next is None:
+            _lock_store()
+            self._next = (driver_sql("SELECT max(pk) FROM xapi_statements").rows[0][0] or 0) + 1
+        first = self._next
+        self._next += count
+        return list(range(first, first + count))
 
 
 def _new_pks(count: int) -> list[int]:
-    """Primary keys for ``count`` new statements, in order. SQLite: those it would give
-    itself (after the largest; the write lock is held since :func:`_lock_store`);
-    PostgreSQL: from the column's sequence, as an INSERT would.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        return next_ids("xapi_statements.pk", count)
-    last = driver_sql("SELECT max(pk) FROM xapi_statements").rows[0][0] or 0
-    return list(range(last + 1, last + 1 + count))
+    """Primary keys for ``count`` new statements, in order (see :class:`StatementKeys`)."""
+    return StatementKeys().take(count)

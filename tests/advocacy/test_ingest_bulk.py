@@ -5,6 +5,7 @@ large import (several batches) is idempotent, and short or long CSV rows."""
 
 from __future__ import annotations
 
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 from lms.advocacy import csvimport, services
 from lms.advocacy.models import KINDS, AdvocacyEvent
 from lms.advocacy.statements import StatementFactory
-from lms.core.database import time_processor
+from lms.core.database import background_writes, time_processor
 from lms.core.models import UTCDateTime
 from lms.extensions import db
 from lms.xapi import projections, validation
@@ -220,3 +221,46 @@ def test_times_are_written_as_sqlalchemy_writes_them(app):
             assert fast(value) == (reference(value) if reference else value)
         with pytest.raises(ValueError):
             fast(datetime(2026, 1, 1))  # naive: refused, as the type refuses it
+
+
+def test_a_write_failing_in_a_later_batch_reaches_the_caller_and_nothing_stays(
+        org_and_people, monkeypatch):
+    """On PostgreSQL each batch's writes run in a writer thread while the next batch is
+    built: an error there is raised to the caller, after the earlier batches were written
+    in the same transaction, and the rollback leaves nothing (all or nothing, as before)."""
+    org, people = org_and_people
+    events = [services.normalize_event(
+        {"network": "linkedin", "kind": "share", "url": f"https://example.com/w/{n}",
+         "occurred_at": WHEN - timedelta(minutes=n)},
+        user_id=people[n % 3].id, source="csv", now=WHEN) for n in range(25)]
+    stored = []
+    real = services.store_prepared
+
+    def failing_third_batch(prepared):
+        if len(stored) == 2:
+            raise RuntimeError("the server went away")
+        real(prepared)
+        stored.append(len(prepared.rows))
+
+    monkeypatch.setattr(services, "store_prepared", failing_third_batch)
+    interval = sys.getswitchinterval()
+    with pytest.raises(RuntimeError, match="went away"):
+        services.ingest(organization=org, events=events,
+                        names={p.id: p.display_name for p in people}, batch=10)
+    assert stored == [10, 10] and sys.getswitchinterval() == interval
+    assert count() == 25  # the third batch's events were copied before its statements failed
+    db.session.rollback()
+    assert (count(), count(Statement), count(StatementIndex)) == (0, 0, 0)
+
+
+def test_background_writes_run_in_order_and_raise_what_a_write_raised(app):
+    with app.app_context():
+        done = []
+        with background_writes() as writes:
+            for n in range(3):
+                writes.wait()
+                writes.submit(lambda n=n: done.append(n))
+        assert done == [0, 1, 2]
+        with pytest.raises(ValueError), background_writes() as writes:
+            writes.submit(lambda: int("not a number"))
+            writes.wait()

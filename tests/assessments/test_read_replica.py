@@ -55,7 +55,7 @@ def _client(replica_app: Any, hr: Any) -> Any:
 
 
 def test_dashboards_read_from_the_replica_and_other_pages_from_the_primary(
-        app, other_app, org, create_user):
+        app, other_app, org, create_user, api_token):
     hr = create_user(Role.HR, org=org, password=PASSWORD, name="Hélène")
     create_user(Role.LEARNER, org=org, name="Ana")
     # The replica here is the same database through a second, read-only connection: a write
@@ -75,9 +75,20 @@ def test_dashboards_read_from_the_replica_and_other_pages_from_the_primary(
     # Before the view: the login session and the signed-in person, from the primary.
     assert on_primary
 
-    with _queries(replica) as on_replica:
+    # The CSV's rows are read while it is sent, after the view returned: from the replica too.
+    with _queries(replica) as on_replica, _queries(primary) as on_primary:
         csv_export = client.get("/o/lumiere/skills/map.csv")
-    assert csv_export.status_code == 200 and "Ana" in csv_export.get_data(as_text=True)
+        assert csv_export.status_code == 200 and "Ana" in csv_export.get_data(as_text=True)
+    rows_query = "ORDER BY users.display_name, users.id"
+    assert any(rows_query in sql for sql in on_replica), "the CSV's rows came from elsewhere"
+    assert not any(rows_query in sql for sql in on_primary)
+    assert all(sql.lstrip().upper().startswith(("SELECT", "WITH")) for sql in on_replica)
+
+    # The API's skill map, as its page.
+    with _queries(replica) as on_replica:
+        api_map = client.get("/api/v1/orgs/lumiere/skill-map", headers=api_token(hr))
+    assert api_map.status_code == 200
+    assert [i["name"] for i in api_map.get_json()["items"]] == ["Ana"]
     assert on_replica
 
     # A page that is not a dashboard, and a write, never touch the replica.
@@ -88,7 +99,7 @@ def test_dashboards_read_from_the_replica_and_other_pages_from_the_primary(
 
 
 def test_a_lagging_replica_shows_its_own_copy_on_dashboards_only(
-        app, other_app, org, create_user, tmp_path):
+        app, other_app, org, create_user, tmp_path, api_token):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("copying a PostgreSQL database needs every other session off it; the "
                     "routing itself is shown on PostgreSQL by the test above")
@@ -107,6 +118,13 @@ def test_a_lagging_replica_shows_its_own_copy_on_dashboards_only(
 
     html = client.get("/o/lumiere/skills/map").get_data(as_text=True)
     assert "<li>Ana</li>" in html and "<li>Bastien</li>" not in html
+    # The CSV export's streamed rows and the API come from the copy too.
+    csv_export = client.get("/o/lumiere/skills/map.csv").get_data(as_text=True)
+    assert "Ana" in csv_export and "Bastien" not in csv_export
+    # (The token is newer than the copy: the API's credentials are read from the primary.)
+    names = [i["name"] for i in client.get("/api/v1/orgs/lumiere/skill-map",
+                                           headers=api_token(hr)).get_json()["items"]]
+    assert "Ana" in names and "Bastien" not in names
 
     # Without the setting the same page reads the primary, which has both.
     primary_app = other_app(SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],

@@ -7,12 +7,16 @@ import base64
 import json
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from lms.core.database import time_processor
+from lms.core.models import utcnow
 from lms.courses import statements as xs
+from lms.courses.cohorts import progress
 from lms.courses.cohorts.models import COMPLETED, ModuleProgress
 from lms.courses.cohorts.services import withdraw
 from lms.courses.elearning.services import submit_quiz, view_lesson
+from lms.courses.programs.services import add_lesson
 from lms.extensions import db
 from lms.xapi.builders import agent_for_user
 from lms.xapi.models import Statement
@@ -152,3 +156,127 @@ def test_a_withdrawn_learner_keeps_history_but_is_never_completed(enrolled):
     db.session.commit()
     assert {state(e, m) for m in w.program.modules} == {COMPLETED}
     assert e.status == "withdrawn" and e.completed_at is None
+
+
+def slide(learner, enrollment, module, n: int = 1, **extra) -> dict:
+    """What an uploaded package sends: an activity of its own, the module as parent."""
+    return {"id": str(uuid.uuid4()), "actor": agent_for_user(learner),
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+            "object": {"id": f"https://content.example/pkg/slides/{n}"},
+            "context": {"registration": enrollment.id,
+                        "contextActivities": {"parent": [{"id": xs.iri("module", module.id)}]}},
+            **extra}
+
+
+def progress_row(enrollment, module) -> ModuleProgress:
+    db.session.expire_all()
+    row = db.session.scalar(select(ModuleProgress).where(
+        ModuleProgress.enrollment_id == enrollment.id, ModuleProgress.module_id == module.id))
+    assert row is not None
+    return row
+
+
+def learner_reads(fn) -> bool:
+    """Whether ``fn`` reads learners' statements (re-deriving a module)."""
+    reads = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if "NOT s.voided" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return bool(reads)
+
+
+def test_a_statement_that_changes_nothing_keeps_the_row_without_re_deriving(enrolled):
+    w = enrolled
+    e, learner, module = w.enrollments[0], w.learners[0], w.module("profil")
+    view_lesson(enrollment=e, lesson=module.lessons[0])
+    db.session.commit()
+    before = progress_row(e, module)
+    assert (before.state, before.seen) == ("in_progress", db.session.scalar(
+        select(Statement.pk).order_by(Statement.pk.desc()).limit(1)))
+    state_before = (before.state, before.score, before.percent, before.updated_at)
+    seen, basis = before.seen, before.basis
+    # Slides of a package: nothing a rule counts; the row stays, its time moves (the
+    # learner's last activity), the learner's statements are not read again.
+    assert learner_reads(lambda: (record([slide(learner, e, module, n) for n in range(3)],
+                                         organization_id=w.org.id), db.session.commit())) is False
+    after = progress_row(e, module)
+    assert (after.state, after.score, after.percent) == state_before[:3]
+    assert after.updated_at > state_before[3]
+    assert after.seen > seen and after.basis == basis
+    # A lesson viewed is counted: re-derived.
+    assert learner_reads(lambda: (view_lesson(enrollment=e, lesson=module.lessons[1]),
+                                  db.session.commit())) is True
+    assert progress_row(e, module).percent > state_before[2]
+
+
+def test_what_the_projection_did_not_see_is_counted_at_the_next_statement(enrolled):
+    w = enrolled
+    e, learner, module = w.enrollments[0], w.learners[0], w.module("profil")
+    record([slide(learner, e, module)], organization_id=w.org.id)
+    db.session.commit()
+    assert state(e, module) == "in_progress"
+    # A verb the projection does not listen to, saying the learner failed the module: kept
+    # in the store, not projected yet.
+    answered = {**slide(learner, e, module), "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
+                "object": {"id": xs.iri("module", module.id)}, "result": {"success": False}}
+    record([answered], organization_id=w.org.id)
+    db.session.commit()
+    assert state(e, module) == "in_progress"
+    # The next slide finds a statement of the learner's it did not see: the module is
+    # re-derived from all of them, as it always was.
+    assert learner_reads(lambda: (record([slide(learner, e, module, 2)],
+                                         organization_id=w.org.id), db.session.commit())) is True
+    assert state(e, module) == "failed"
+
+
+def test_a_changed_module_is_re_derived_at_the_next_statement(enrolled):
+    w = enrolled
+    e, learner, module = w.enrollments[0], w.learners[0], w.module("profil")
+    module.completion = {"type": "lessons_viewed"}
+    db.session.commit()
+    for lesson in module.lessons:
+        view_lesson(enrollment=e, lesson=lesson)
+    db.session.commit()
+    assert state(e, module) == COMPLETED
+    # (The first slide finds the completion Relais derived, stored after the row: re-derived.)
+    for n in (1, 2):
+        record([slide(learner, e, module, n)], organization_id=w.org.id)
+        db.session.commit()
+    assert learner_reads(lambda: (record([slide(learner, e, module, 3)], organization_id=w.org.id),
+                                  db.session.commit())) is False
+    # A lesson more: the module's shape changed, the row was derived with the old one.
+    add_lesson(module=module, title="Encore une")
+    db.session.commit()
+    assert state(e, module) == COMPLETED
+    assert learner_reads(lambda: (record([slide(learner, e, module)], organization_id=w.org.id),
+                                  db.session.commit())) is True
+    row = progress_row(e, module)
+    assert row.state == "in_progress" and row.percent < 100
+
+
+def test_a_progress_row_written_in_between_is_re_derived_next_time(enrolled):
+    w = enrolled
+    e, learner, module = w.enrollments[0], w.learners[0], w.module("profil")
+    record([slide(learner, e, module)], organization_id=w.org.id)
+    db.session.commit()
+    row = progress_row(e, module)
+    # Another request wrote the row after this one read it (its ``seen`` is not the one
+    # read): the row keeps no ``seen``, so the next statement re-derives it.
+    was = row.seen - 1
+    progress._write_progress([(e.id, module.id, row.state, row.score, row.percent,
+                               time_processor()(utcnow()), row.basis, row.seen + 5, was),
+                              (e.id, w.module("exercice-profil").id, "in_progress", None, 0,
+                               time_processor()(utcnow()), "x", 7, -1)])
+    db.session.commit()
+    assert progress_row(e, module).seen is None
+    assert progress_row(e, w.module("exercice-profil")).seen == 7
+    assert learner_reads(lambda: (record([slide(learner, e, module, 2)],
+                                         organization_id=w.org.id), db.session.commit())) is True
+    assert progress_row(e, module).seen is not None

@@ -56,6 +56,19 @@ def fact_from_statement(statement: Mapping[str, Any]) -> Fact:
     return Fact(statement["verb"]["id"], statement["object"].get("id", ""), score, success)
 
 
+def changes_nothing(shape: ModuleShape, fact: Fact) -> bool:
+    """Whether adding ``fact`` to facts that hold at least one leaves :func:`evaluate`'s
+    outcome as it was: not a verb a rule counts (completed, passed, failed, attended), not a
+    lesson of the module viewed, not a failure of the module itself (a package's slides,
+    ``launched``, ``submitted``…). The progress projection keeps a row as it is for these.
+    """
+    if fact.verb in (COMPLETED_VERB, PASSED_VERB, FAILED_VERB, ATTENDED_VERB):
+        return False
+    if fact.verb == EXPERIENCED_VERB and fact.object_id in shape.lesson_iris:
+        return False
+    return not (fact.object_id == shape.module_iri and fact.success is False)
+
+
 def evaluate(shape: ModuleShape, facts: Iterable[Fact]) -> Outcome:
     """Apply the module's completion rule to its (non-voided) facts.
 

@@ -98,6 +98,10 @@ class ModuleProgress(EnrollmentRecord, Base):
     # Share of the module's steps done (lessons viewed, quizzes passed), 0–100, for the bars.
     percent: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the projection derived the row from: a digest of the module's shape, and the
+    # newest of the learner's statements it read (lms.courses.cohorts.progress); None: re-derive.
+    basis: Mapped[str | None] = mapped_column(String(32))
+    seen: Mapped[int | None] = mapped_column()
 
     enrollment: Mapped[Enrollment] = relationship(back_populates="progress")
     module: Mapped[Module] = relationship()

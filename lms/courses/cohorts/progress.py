@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import select
@@ -29,6 +30,7 @@ from lms.courses.cohorts import completion
 from lms.courses.cohorts.models import (
     ACTIVE,
     COMPLETED,
+    NOT_STARTED,
     WITHDRAWN,
     Cohort,
     Enrollment,
@@ -109,14 +111,21 @@ def on_statement(statement: dict[str, Any], *, organization_id: int, voided: boo
         return
     memo = projections.batch_memo()
     if memo is None:
-        _project([statement], organization_id)
+        _project([statement], organization_id, revisit={_sid(statement)} if voided else set())
         return
     key = ("courses.projected", organization_id)
     waiting: list[dict[str, Any]] | None = memo.get(key)
+    revisit: set[str] = memo.setdefault(("courses.revisit", organization_id), set())
     if waiting is None:
         waiting = memo[key] = []
-        projections.after_batch(lambda: _project(waiting, organization_id, memo))
+        projections.after_batch(lambda: _project(waiting, organization_id, memo, revisit))
+    if voided:
+        revisit.add(_sid(statement))
     waiting.append(statement)
+
+
+def _sid(statement: dict[str, Any]) -> str:
+    return str(statement.get("id", "")).lower()
 
 
 # The derived statements a projection is collecting, to record them in one call at its end.
@@ -125,14 +134,15 @@ _DERIVED: ContextVar[list[dict[str, Any]] | None] = ContextVar("relais_courses_d
 
 
 def _project(statements: list[dict[str, Any]], organization_id: int,
-             memo: dict[Any, Any] | None = None) -> None:
+             memo: dict[Any, Any] | None = None, revisit: set[str] | None = None) -> None:
     """Refresh every (enrolment, module) the statements are about: the modules they name
     (and the activities standing for them), the learners, their enrolments, their statements
     and progress rows are each read with one query for the whole batch (not one per
     statement), the progress rows written with one statement, and the completions this
     derives are recorded in one ``record()`` call. A refresh reads the store, which holds
     the whole batch already (and its voids): once per (enrolment, module) gives the same
-    progress as once per statement. ``memo``: the batch's.
+    progress as once per statement. ``memo``: the batch's; ``revisit``: the ids of the
+    statements just voided (their pairs are always re-derived).
     """
     if memo is None:
         # Dispatched alone: a memo of its own, so the modules are read once here too.
@@ -162,20 +172,29 @@ def _project(statements: list[dict[str, Any]], organization_id: int,
     found = _enrollments_of({w for w in wanted if w is not None},
                             {s.program_id for s in shapes.values()}, organization_id)
     pairs: dict[tuple[str, int], tuple[_Enrolment, int]] = {}
+    sources: dict[tuple[str, int], list[dict[str, Any]] | None] = {}
     for (st, module_ids), user in zip(items, wanted, strict=True):
         if user is None:
             continue
         registration = (st.get("context") or {}).get("registration")
+        voided = revisit is not None and _sid(st) in revisit
         for module_id in sorted(module_ids):
             shape = shapes.get(module_id)
             if shape is None:
                 continue
             for enrollment in found.get((user, shape.program_id), ()):
                 if not registration or enrollment.id == str(registration).lower():
-                    pairs.setdefault((enrollment.id, module_id), (enrollment, module_id))
+                    key = (enrollment.id, module_id)
+                    pairs.setdefault(key, (enrollment, module_id))
+                    led = sources.setdefault(key, [])
+                    if voided or led is None:
+                        sources[key] = None
+                    else:
+                        led.append(st)
     # The batch's own statements are known: not parsed back from the store.
-    known = {str(st.get("id", "")).lower(): st for st, _ids in items}
-    _refresh_pairs(list(pairs.values()), organization_id, memo, known, aliases)
+    known = {_sid(st): st for st, _ids in items}
+    _refresh_pairs(list(pairs.values()), organization_id, memo, known, aliases,
+                   _Batch({_sid(st): st for st in statements}, sources))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -193,6 +212,17 @@ class _Enrolment:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class _Batch:
+    """What the projection knows of the batch it refreshes for: every statement it was given
+    (by id), and the statements that led to each pair (None: one was just voided, the pair
+    is re-derived).
+    """
+
+    statements: dict[str, dict[str, Any]]
+    sources: dict[tuple[str, int], list[dict[str, Any]] | None]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class _Shape:
     """A module's program and what completes it."""
 
@@ -202,15 +232,16 @@ class _Shape:
 
 def _refresh_pairs(pairs: list[tuple[_Enrolment, int]], organization_id: int,
                    memo: dict[Any, Any] | None, known: dict[str, dict[str, Any]],
-                   aliases: dict[str, int]) -> None:
+                   aliases: dict[str, int], batch: _Batch | None = None) -> None:
     """Re-derive each (enrolment, module)'s progress, then the enrolments' completion; the
     completions derived are recorded together at the end (one ``record()`` call).
+    ``batch``: the statements that led here (None: re-derive every pair).
     """
     token = _DERIVED.set([])
     try:
         # Its writes are flushed where they are read again: no flush before every read.
         with db.session.no_autoflush:
-            _refresh_many(pairs, organization_id, memo, known, aliases)
+            _refresh_many(pairs, organization_id, memo, known, aliases, batch)
         derived = _DERIVED.get() or []
     finally:
         _DERIVED.reset(token)
@@ -374,6 +405,10 @@ class _LearnerStatements:
         self._columns = columns  # verb, object type, object activity id
         self._data = data
 
+    def newest(self, enrollment_id: str) -> int:
+        """The key of the enrolment's newest statement read (0: none)."""
+        return max(self._by_enrollment.get(enrollment_id, ()), default=0)
+
     def facts(self, enrollment_id: str, module_iri: str, iris: set[str]) -> list[completion.Fact]:
         """What the enrolment's statements naming the module (or an activity standing for
         it, a package's root activity: ``iris``) say about it, reduced to facts; those Relais
@@ -420,13 +455,9 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
     whatever their number. ``known``: the statements of the batch by id, neither read nor
     parsed back.
     """
-    base_url = current_app.config["BASE_URL"]
-    # The learner as Relais names them (see agent_for_user), or by e-mail address (external
-    # content often does).
     keys: dict[str, set[str]] = {}  # agent key → enrolment ids
     for e in enrollments:
-        for key in (agent_key({"account": {"homePage": base_url, "name": str(e.user_id)}}),
-                    agent_key({"mbox": f"mailto:{e.email}"})):
+        for key in _agent_keys(e):
             keys.setdefault(key, set()).add(e.id)
     if db.session.get_bind().dialect.name == "postgresql":
         return _learner_statements_pg(keys, organization_id, wanted_by_enrollment, known)
@@ -618,16 +649,34 @@ def refresh(enrollment: Enrollment, module: Module) -> ModuleProgress:
     return found
 
 
-_PROGRESS_COLUMNS = ("enrollment_id", "module_id", "state", "score", "percent", "updated_at")
-_PROGRESS_TYPES = {"module_id": "int[]", "score": "float8[]", "percent": "int[]"}
+_PROGRESS_COLUMNS = ("enrollment_id", "module_id", "state", "score", "percent", "updated_at",
+                     "basis", "seen")
+# The rows of a batch, new or not; ``seen`` is kept only when the row is still the one read
+# before (``coalesce(seen, -1)`` then, the last value of each written row): a concurrent
+# request that wrote it in between derived it from statements this one may not have seen, and
+# the next statement then re-derives it (see _unchanged).
+_UPSERT = ("ON CONFLICT (enrollment_id, module_id) DO UPDATE SET state = excluded.state, "
+           "score = excluded.score, percent = excluded.percent, "
+           "updated_at = excluded.updated_at, basis = excluded.basis, "
+           "seen = CASE WHEN coalesce(module_progress.seen, -1) = {was} "
+           "THEN excluded.seen END")
+_UPSERT_PG = (
+    "WITH w AS (SELECT * FROM unnest(%b::text[], %b::int[], %b::text[], %b::float8[], "
+    "%b::int[], %b::timestamptz[], %b::text[], %b::int[], %b::int[]) "
+    f"AS w({', '.join(_PROGRESS_COLUMNS)}, was)) "
+    f"INSERT INTO module_progress ({', '.join(_PROGRESS_COLUMNS)}) "
+    f"SELECT {', '.join(_PROGRESS_COLUMNS)} FROM w "
+    + _UPSERT.format(was="(SELECT w.was FROM w WHERE w.enrollment_id = excluded.enrollment_id "
+                         "AND w.module_id = excluded.module_id)"))
 
 
 def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
                   memo: dict[Any, Any] | None, known: dict[str, dict[str, Any]],
-                  aliases: dict[str, int]) -> None:
+                  aliases: dict[str, int], batch: _Batch | None = None) -> None:
     """Re-derive the progress of each (enrolment, module), then the enrolments' completion:
-    one read of their statements about these modules, one of their progress rows, one
-    statement writing the rows (new or not).
+    one read of their progress rows, one of their statements about these modules (those
+    whose rows the batch cannot change, see :func:`_unchanged`, left out), one statement
+    writing the rows (new or not).
     """
     if not pairs:
         return
@@ -636,36 +685,50 @@ def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
     shapes = _shapes(set(module_ids), organization_id, memo)
     # Activities standing for a module (a package's root activity) count as the module.
     iris = _module_activities(module_ids, aliases)
-    wanted: dict[str, set[str]] = {}
-    for enrollment, module_id in pairs:
-        wanted.setdefault(enrollment.id, set()).update(iris[module_id])
-    statements = _learner_statements(enrollments, organization_id, wanted, known)
+    bases = {m: _basis(shapes[m].shape, iris[m]) for m in module_ids}
     # Every progress row of the enrolments (a program's modules: a few each), for the rows
     # refreshed and the modules each enrolment has completed (its completion, below).
-    existing: dict[tuple[str, int], tuple[int, str]] = {}
+    existing: dict[tuple[str, int], _Row] = {}
     done: dict[str, set[int]] = {}
     enrolled, enrolled_params = _in("enrollment_id", [e.id for e in enrollments])
-    for progress_id, enrollment_id, module_id, state in run_sql(
-            f"SELECT id, enrollment_id, module_id, state FROM module_progress WHERE {enrolled}",
-            tuple(enrolled_params)).all():
-        existing[(enrollment_id, module_id)] = (progress_id, state)
-        if state == COMPLETED:
-            done.setdefault(enrollment_id, set()).add(module_id)
+    for row in run_sql(
+            "SELECT id, enrollment_id, module_id, state, score, percent, basis, seen "
+            f"FROM module_progress WHERE {enrolled}", tuple(enrolled_params)).all():
+        existing[(row[1], row[2])] = _Row(*row)
+        if row[3] == COMPLETED:
+            done.setdefault(row[1], set()).add(row[2])
+    kept = _unchanged(pairs, existing, bases, shapes, iris, batch, organization_id) \
+        if batch is not None else {}
+    wanted: dict[str, set[str]] = {}
+    for enrollment, module_id in pairs:
+        if (enrollment.id, module_id) not in kept:
+            wanted.setdefault(enrollment.id, set()).update(iris[module_id])
+    statements = _learner_statements([e for e in enrollments if e.id in wanted],
+                                     organization_id, wanted, known) \
+        if wanted else _LearnerStatements({}, {}, {}, {})
     now = time_processor()(utcnow())
     writes: list[tuple[Any, ...]] = []
     completed, taken_back = [], []
     for enrollment, module_id in pairs:
+        row = existing.get((enrollment.id, module_id))
+        was = row.seen if row is not None and row.seen is not None else -1
+        seen = kept.get((enrollment.id, module_id))
+        if seen is not None:
+            # Nothing the batch brings changes the row (see _unchanged): it stays as it is.
+            assert row is not None
+            writes.append((enrollment.id, module_id, row.state, row.score, row.percent, now,
+                           row.basis, seen, was))
+            continue
         shape = shapes[module_id].shape
         outcome = completion.evaluate(shape, statements.facts(
             enrollment.id, shape.module_iri, iris[module_id]))
-        row = existing.get((enrollment.id, module_id))
-        was_completed = row is not None and row[1] == COMPLETED
+        was_completed = row is not None and row.state == COMPLETED
         if outcome.state == COMPLETED:
             done.setdefault(enrollment.id, set()).add(module_id)
         else:
             done.get(enrollment.id, set()).discard(module_id)
         writes.append((enrollment.id, module_id, outcome.state, outcome.score, outcome.percent,
-                       now))
+                       now, bases[module_id], statements.newest(enrollment.id), was))
         if outcome.state == COMPLETED and not was_completed:
             completed.append((enrollment, module_id))
         elif was_completed and outcome.state != COMPLETED:
@@ -673,11 +736,8 @@ def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
     # One statement for the batch's rows, new or not, in key order (concurrent requests lock
     # the rows in the same order).
     writes.sort(key=lambda w: (w[0], w[1]))
-    insert_rows("module_progress", _PROGRESS_COLUMNS, writes,
-                "ON CONFLICT (enrollment_id, module_id) DO UPDATE SET state = excluded.state, "
-                "score = excluded.score, percent = excluded.percent, "
-                "updated_at = excluded.updated_at", pg_types=_PROGRESS_TYPES)
-    _forget([row[0] for row in existing.values()], [e.id for e in enrollments])
+    _write_progress(writes)
+    _forget([row.id for row in existing.values()], [e.id for e in enrollments])
     for enrollment, module_id in completed:
         orm_enrollment = db.session.get(Enrollment, enrollment.id)
         module = db.session.get(Module, module_id)
@@ -686,6 +746,154 @@ def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
     for enrollment, module_id in taken_back:
         _void_derived(enrollment.id, organization_id, xs.iri("module", module_id))
     _refresh_enrollments(enrollments, done, _required({e.program_id for e in enrollments}, memo))
+
+
+class _Row(NamedTuple):
+    """A progress row as :func:`_refresh_many` reads it."""
+
+    id: int
+    enrollment_id: str
+    module_id: int
+    state: str
+    score: float | None
+    percent: int
+    basis: str | None
+    seen: int | None
+
+
+def _basis(shape: completion.ModuleShape, iris: set[str]) -> str:
+    """A digest of what a module's progress is derived with: its rule, lessons, quizzes,
+    sessions and the activities standing for it (a row derived with another is re-derived).
+    """
+    text = json.dumps([shape.kind, shape.rule, shape.module_iri, shape.lesson_iris,
+                       sorted((shape.quiz_pass_marks or {}).items()), sorted(shape.session_iris),
+                       sorted(iris)], sort_keys=True)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _unchanged(pairs: list[tuple[_Enrolment, int]], existing: dict[tuple[str, int], _Row],
+               bases: dict[int, str], shapes: dict[int, _Shape], iris: dict[int, set[str]],
+               batch: _Batch, organization_id: int) -> dict[tuple[str, int], int]:
+    """The pairs whose row the batch cannot change, with the newest statement of the learner
+    the row now accounts for: a row derived with the module's present shape (``basis``), not
+    ``not_started`` (it has facts), none of the statements of the learner that came since
+    the one it was derived with (``seen``: by the enrolment as registration, or the learner
+    as actor without one — what re-deriving reads) other than the batch's own, none of which
+    names the module but with a fact that changes nothing (:func:`completion.changes_nothing`:
+    a package's slides, for one), none just voided. Re-deriving would give the row as it is,
+    without reading the learner's statements: one lookup of the index's newest rows per key.
+    """
+    candidates: dict[tuple[str, int], tuple[_Enrolment, int]] = {}
+    for enrollment, module_id in pairs:
+        row = existing.get((enrollment.id, module_id))
+        led = batch.sources.get((enrollment.id, module_id))
+        if row is None or row.seen is None or row.state == NOT_STARTED or \
+                row.basis != bases[module_id] or led is None:
+            continue
+        # First what the batch's own statements say (a lesson viewed: re-derive, no lookup).
+        shape = shapes[module_id].shape
+        if all(completion.changes_nothing(shape, _fact(st, shape, iris[module_id]))
+               for st in led):
+            candidates[(enrollment.id, module_id)] = (enrollment, row.seen)
+    if not candidates:
+        return {}
+    floors: dict[str, int] = {}
+    owners: dict[str, set[str]] = {}
+    for enrollment, floor in candidates.values():
+        floors[enrollment.id] = min(floors.get(enrollment.id, floor), floor)
+    for enrollment, _floor in candidates.values():
+        for key in _agent_keys(enrollment):
+            owners.setdefault(key, set()).add(enrollment.id)
+    newer: dict[str, list[tuple[int, str]]] = {}
+    for kind, key, pk, sid in _newer_statements(floors, owners, organization_id):
+        for enrollment_id in (owners[key] if kind == "a" else (key,)):
+            newer.setdefault(enrollment_id, []).append((pk, sid))
+    kept: dict[tuple[str, int], int] = {}
+    for (enrollment_id, module_id), (_enrollment, floor) in candidates.items():
+        seen = floor
+        shape = shapes[module_id].shape
+        for pk, sid in newer.get(enrollment_id, ()):
+            if pk <= floor:
+                continue
+            st = batch.statements.get(sid)
+            if st is None or _about(st, iris[module_id]) and \
+                    not completion.changes_nothing(shape, _fact(st, shape, iris[module_id])):
+                break
+            seen = max(seen, pk)
+        else:
+            kept[(enrollment_id, module_id)] = seen
+    return kept
+
+
+def _fact(statement: dict[str, Any], shape: completion.ModuleShape,
+          iris: set[str]) -> completion.Fact:
+    """A statement's fact about a module, as :meth:`_LearnerStatements.facts` gives it."""
+    fact = completion.fact_from_statement(statement)
+    if fact.object_id in iris and fact.object_id != shape.module_iri:
+        fact = dataclasses.replace(fact, object_id=shape.module_iri)
+    return fact
+
+
+def _agent_keys(enrollment: _Enrolment) -> tuple[str, str]:
+    """The learner as Relais names them (see agent_for_user), and by e-mail address (external
+    content often does).
+    """
+    return (agent_key({"account": {"homePage": current_app.config["BASE_URL"],
+                                   "name": str(enrollment.user_id)}}),
+            agent_key({"mbox": f"mailto:{enrollment.email}"}))
+
+
+# The statements stored after a given one (its key) of each enrolment as registration ('r') or
+# learner as actor without one ('a'): each a range of the index's whole key, through LATERAL
+# (see _LEARNER_STATEMENTS_PG).
+_NEWER_PG = (
+    "SELECT k.kind, k.key, s.pk, s.statement_id FROM unnest("
+    "string_to_array(%(kinds)s, E'\\x1f'), string_to_array(%(keys)s, E'\\x1f'), "
+    "CAST(string_to_array(%(floors)s, E'\\x1f') AS int[])) AS k(kind, key, floor) "
+    "CROSS JOIN LATERAL (SELECT s.pk, s.statement_id, s.registration "
+    "FROM xapi_statement_index i JOIN xapi_statements s ON s.pk = i.statement_pk "
+    "WHERE i.organization_id = %(org)s AND i.kind = k.kind AND i.key = k.key "
+    "AND i.statement_pk > k.floor OFFSET 0) AS s "
+    "WHERE k.kind = 'r' OR s.registration IS NULL")
+
+
+def _newer_statements(floors: dict[str, int], owners: dict[str, set[str]],
+                      organization_id: int) -> list[tuple[str, str, int, str]]:
+    """(kind, key, statement key, statement id) of the statements stored after ``floors``
+    (by enrolment id) of each enrolment as registration, and of each learner (``owners``:
+    agent key → enrolment ids) as actor without a registration.
+    """
+    keyed = [("r", e, floor) for e, floor in sorted(floors.items())] + [
+        ("a", key, min(floors[e] for e in enrollment_ids))
+        for key, enrollment_ids in sorted(owners.items()) if enrollment_ids]
+    keyed = [k for k in keyed if "\x1f" not in k[1]]
+    if db.session.get_bind().dialect.name == "postgresql":
+        return [tuple(row) for row in db.session.connection().exec_driver_sql(_NEWER_PG, {
+            "kinds": text_list([k[0] for k in keyed]), "keys": text_list([k[1] for k in keyed]),
+            "floors": text_list([str(k[2]) for k in keyed]), "org": organization_id}).all()]
+    found: list[tuple[str, str, int, str]] = []
+    for part in chunks(keyed):
+        values = ", ".join("(?, ?, ?)" for _k in part)
+        # CROSS JOIN: SQLite keeps the keys as the outer loop (one range of the index each).
+        found.extend(tuple(row) for row in run_sql(
+            f"WITH k(kind, key, floor) AS (VALUES {values}) "
+            "SELECT k.kind, k.key, s.pk, s.statement_id FROM k "
+            "CROSS JOIN xapi_statement_index i JOIN xapi_statements s ON s.pk = i.statement_pk "
+            "WHERE i.organization_id = ? AND i.kind = k.kind AND i.key = k.key "
+            "AND i.statement_pk > k.floor AND (k.kind = 'r' OR s.registration IS NULL)",
+            (*(v for k in part for v in k), organization_id)).all())
+    return found
+
+
+def _write_progress(writes: list[tuple[Any, ...]]) -> None:
+    """Upsert the progress rows (``writes``: their columns, then the ``seen`` read before)."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql" and len(writes) > 1:
+        connection.exec_driver_sql(_UPSERT_PG, tuple(
+            list(column) for column in zip(*writes, strict=True)))
+        return
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "CAST(%s AS integer)"
+    insert_rows("module_progress", _PROGRESS_COLUMNS, writes, _UPSERT.format(was=mark))
 
 
 def _forget(progress_ids: list[int], enrollment_ids: list[str]) -> None:
