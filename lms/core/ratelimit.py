@@ -37,12 +37,24 @@ def storage_url(app: Flask) -> str:
     return str(url) if str(url).startswith(("redis://", "rediss://")) else "memory://"
 
 
+# Where a request keeps its credential's key: each limited request asks three times (the
+# key of its limit, and whether each of the surface's two limits applies to it).
+_CREDENTIAL_KEY = "relais.ratelimit.credential"
+
+
 def _credential() -> str | None:
     """A key naming the request's credentials, or None when it has none.
 
     The LRS key is the user name of its Basic credentials (not secret); a bearer token is
     never kept, only a digest of it.
     """
+    environ = request.environ
+    if _CREDENTIAL_KEY not in environ:
+        environ[_CREDENTIAL_KEY] = _read_credential()
+    return environ[_CREDENTIAL_KEY]  # type: ignore[no-any-return]
+
+
+def _read_credential() -> str | None:
     scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
     raw = raw.strip()
     if not raw:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lms.core.database import run_sql
+from lms.core.database import driver_sql
 from lms.extensions import db
 from lms.packages.models import XapiPackage
 
@@ -38,8 +38,8 @@ def module_aliases(activity_ids: Iterable[str], module_ids: Iterable[int],
         marks = ", ".join("?" * len(ids)), ", ".join("?" * len(modules))
         named, values = f"activity_id IN ({marks[0]}) OR module_id IN ({marks[1]})", \
             (*ids, *modules)
-    rows = run_sql("SELECT activity_id, module_id FROM xapi_packages WHERE organization_id = ? "
-                   "AND module_id IN (SELECT module_id FROM xapi_packages "
-                   f"WHERE organization_id = ? AND ({named})) ORDER BY id",
-                   (organization_id, organization_id, *values))
+    rows = driver_sql("SELECT activity_id, module_id FROM xapi_packages WHERE organization_id = ? "
+                      "AND module_id IN (SELECT module_id FROM xapi_packages "
+                      f"WHERE organization_id = ? AND ({named})) ORDER BY id",
+                      (organization_id, organization_id, *values)).rows
     return {row.activity_id: row.module_id for row in rows}

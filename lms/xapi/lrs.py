@@ -17,7 +17,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from lms.accounts.services import hash_token
-from lms.core.database import run_sql, time_processor
+from lms.core.database import driver_sql, time_processor
 from lms.core.errors import DomainError
 from lms.core.models import utcnow
 from lms.core.web import absolute_url
@@ -85,7 +85,8 @@ def authenticate_basic(header: str | None) -> Credential | None:
         key, _, secret = base64.b64decode(header[6:].strip()).decode().partition(":")
     except (ValueError, UnicodeDecodeError):
         return None
-    row = run_sql(_CREDENTIAL_SQL, (key, time_processor()(utcnow()))).first()
+    rows = driver_sql(_CREDENTIAL_SQL, (key, time_processor()(utcnow()))).rows
+    row = rows[0] if rows else None
     if row is None or not hmac.compare_digest(row.secret_hash, hash_token(secret)):
         return None
     return Credential(row.id, row.organization_id, row.key, row.label, row.scope_agent,
