@@ -206,7 +206,7 @@ def test_the_monthly_partitions_take_the_rows_stored_and_give_them_back(empty_da
                 conn.execute(text("INSERT INTO privacy_retention (organization_id, "
                                   "statements_done_pk, updated_at) VALUES (1, :pk, :t)"),
                              {"pk": before[1][0], "t": now})
-            upgrade(directory=directory, revision="0040_partitions4")
+            upgrade(directory=directory, revision="0040_statement_months")
             with db.engine.begin() as conn:
                 after = _rows(conn, "SELECT pk, statement_id, stored FROM xapi_statements "
                                     "ORDER BY pk")

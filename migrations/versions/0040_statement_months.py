@@ -21,7 +21,7 @@ partition takes a row whose month was not made (the periodic task and ``relais
 statement-months`` make them ahead). The downgrade moves the rows back into plain tables
 with their old keys (the low 40 bits). SQLite keeps its plain tables.
 
-Revision ID: 0040_partitions4
+Revision ID: 0040_statement_months
 Revises: 0039_running_figures
 Create Date: 2026-12-06
 
@@ -29,7 +29,7 @@ Create Date: 2026-12-06
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0040_partitions4'
+revision = '0040_statement_months'
 down_revision = '0039_running_figures'
 branch_labels = None
 depends_on = None
