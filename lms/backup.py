@@ -6,6 +6,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
 
 from sqlalchemy.engine import URL
@@ -106,13 +107,33 @@ def restore(file: str) -> None:
         if not head.startswith(PGDUMP_MAGIC):
             raise BackupError(f"{file} is not a pg_dump custom-format backup "
                               "(made by `relais backup` on PostgreSQL)")
-        args, env = _pg_args(url)
-        proc = subprocess.run(
-            [_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
-             "--single-transaction", "--exit-on-error", *args, "--dbname", str(url.database),
-             file],
-            env=env, capture_output=True, text=True, timeout=6 * 3600, check=False)
-        if proc.returncode != 0:
-            raise BackupError(f"pg_restore failed: {proc.stderr.strip()}")
+        _pg_restore(url, file)
     else:
         raise BackupError(f"restores of {url.get_backend_name()} databases are not supported")
+
+
+def _pg_restore(url: URL, file: str) -> None:
+    """Replace the database's content with a pg_dump backup, all or nothing.
+
+    ``pg_restore --clean`` cannot empty a database whose tables are partitioned (the
+    statement store, by month): it drops each partition's key on its own, which PostgreSQL
+    refuses for a key the partition inherits. So the backup is first written out as SQL (a
+    failure there changes nothing), then run by ``psql`` in one transaction after emptying
+    the ``public`` schema: an error anywhere rolls everything back.
+    """
+    args, env = _pg_args(url)
+    with tempfile.TemporaryDirectory(prefix="relais-restore-") as folder:
+        script = Path(folder) / "restore.sql"
+        proc = subprocess.run(
+            [_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--file", str(script),
+             file], env=env, capture_output=True, text=True, timeout=6 * 3600, check=False)
+        if proc.returncode != 0:
+            raise BackupError(f"pg_restore failed: {proc.stderr.strip()}")
+        proc = subprocess.run(
+            [_pg_tool("psql"), "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1",
+             "--single-transaction", "-c", "DROP SCHEMA public CASCADE",
+             "-c", "CREATE SCHEMA public", "-f", str(script), *args,
+             "--dbname", str(url.database)],
+            env=env, capture_output=True, text=True, timeout=6 * 3600, check=False)
+        if proc.returncode != 0:
+            raise BackupError(f"restore failed, nothing changed: {proc.stderr.strip()}")

@@ -207,6 +207,25 @@ def test_backup_and_restore_bring_the_database_back(runner, tmp_path):
     assert slugs == {"before"}
 
 
+def test_a_restore_that_fails_changes_nothing(runner, tmp_path):
+    if db.engine.dialect.name == "postgresql":
+        need(bool(shutil.which("pg_dump") and shutil.which("pg_restore")
+                  and shutil.which("psql")), "pg_dump/pg_restore/psql are not on the PATH")
+    accounts.create_organization(slug="kept", name="Kept")
+    db.session.commit()
+    out = tmp_path / "relais.backup"
+    assert runner.invoke(args=["backup", "--out", str(out)]).exit_code == 0
+    # A backup cut short (a full disk, a copy interrupted): its head is still a backup's.
+    out.write_bytes(out.read_bytes()[: out.stat().st_size // 2])
+    accounts.create_organization(slug="later", name="Later")
+    db.session.commit()
+    db.session.remove()
+
+    result = runner.invoke(args=["restore", str(out), "--yes"])
+    assert result.exit_code != 0
+    assert set(db.session.scalars(select(Organization.slug))) == {"kept", "later"}
+
+
 def test_restore_refuses_a_file_that_is_not_a_backup(runner, tmp_path):
     bogus = tmp_path / "bogus.bin"
     bogus.write_bytes(b"hello, not a database")
