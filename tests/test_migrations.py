@@ -127,16 +127,22 @@ def empty_database(database_url: str, tmp_path: Any) -> Iterator[str]:
         engine.dispose()
 
 
-@pytest.mark.slow
-def test_migrations_upgrade_from_empty_downgrade_and_upgrade_again(empty_database, tmp_path):
+
+def _app_on(database_url: str, instance: Any) -> Any:
+    """An app on ``database_url`` (its instance folder in ``instance``), the environment's
+    instance path restored afterwards."""
     previous = os.environ.get("RELAIS_INSTANCE_PATH")
-    os.environ["RELAIS_INSTANCE_PATH"] = str(tmp_path)
+    os.environ["RELAIS_INSTANCE_PATH"] = str(instance)
     try:
-        other = create_app({"TESTING": True, "SECRET_KEY": "x",
-                            "SQLALCHEMY_DATABASE_URI": empty_database})
+        return create_app({"TESTING": True, "SECRET_KEY": "x",
+                           "SQLALCHEMY_DATABASE_URI": database_url})
     finally:
         if previous is not None:
             os.environ["RELAIS_INSTANCE_PATH"] = previous
+
+@pytest.mark.slow
+def test_migrations_upgrade_from_empty_downgrade_and_upgrade_again(empty_database, tmp_path):
+    other = _app_on(empty_database, tmp_path)
     directory = other.extensions["migrate"].directory
     with other.app_context():
         try:
@@ -169,14 +175,7 @@ def test_the_monthly_partitions_take_the_rows_stored_and_give_them_back(empty_da
     """
     from datetime import UTC, datetime, timedelta
 
-    previous = os.environ.get("RELAIS_INSTANCE_PATH")
-    os.environ["RELAIS_INSTANCE_PATH"] = str(tmp_path)
-    try:
-        other = create_app({"TESTING": True, "SECRET_KEY": "x",
-                            "SQLALCHEMY_DATABASE_URI": empty_database})
-    finally:
-        if previous is not None:
-            os.environ["RELAIS_INSTANCE_PATH"] = previous
+    other = _app_on(empty_database, tmp_path)
     directory = other.extensions["migrate"].directory
     now = datetime.now(UTC).replace(microsecond=0)
     ages = [400, 40, 0]  # days ago, stored in this order: a year before, a month, now
