@@ -396,8 +396,9 @@ def _stored_and_referring(organization_id: int, ids: list[str],
         activities = {}
     postgres = db.session.get_bind().dialect.name == "postgresql"
     if postgres and partitions.partitioned():
-        # The activities are then read by _update_activities.
-        return _Stored(*_stored_and_referring_by_month(organization_id, ids), None)
+        return _Stored(*_stored_and_referring_by_month(organization_id, ids),
+                       _stored_activities(organization_id, activity_ids)
+                       if with_activities else None)
     for chunk in chunks(ids):
         params: tuple[Any, ...]
         if postgres:
@@ -446,6 +447,22 @@ def _stored_and_referring(organization_id: int, ids: list[str],
             else:
                 activities[row.sid] = (row.pk, row.data)  # type: ignore[index]
     return _Stored(stored, referring, activities)
+
+
+def _stored_activities(organization_id: int, activity_ids: list[str]
+                       ) -> dict[str, tuple[int, str]]:
+    """PostgreSQL: the stored (id, definition) of these activities, by id, each looked up in
+    its index (``LATERAL … OFFSET 0``: a generic prepared plan cannot turn it into a hash join
+    over every activity of the organization, see :func:`_stored_and_referring`).
+    """
+    if not activity_ids:
+        return {}
+    rows = driver_sql(
+        "SELECT a.activity_id, a.id, a.definition FROM unnest(%s::text[]) AS wanted(value) "
+        "CROSS JOIN LATERAL (SELECT activity_id, id, definition FROM xapi_activities "
+        "WHERE organization_id = %s AND activity_id = wanted.value OFFSET 0) a",
+        (activity_ids, organization_id)).rows
+    return {row.activity_id: (row.id, row.definition) for row in rows}
 
 
 def _stored_and_referring_by_month(organization_id: int, ids: list[str]
