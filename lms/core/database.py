@@ -477,6 +477,9 @@ def next_ids(sequence_of: str, count: int) -> list[int]:
     beforehand (COPY returns none).
     """
     table, column = sequence_of.split(".")
+    # The sequence is found once (in FROM), not once per value: pg_get_serial_sequence and
+    # the name's cast in nextval() per row were five sixths of the server's work (99 batches
+    # of 1,000 keys: 0.5 → 0.08 CPU-seconds).
     return list(db.session.connection().exec_driver_sql(
-        "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-        (table, column, count)).scalars())
+        "SELECT nextval(s) FROM CAST(pg_get_serial_sequence(%s, %s) AS regclass) AS s, "
+        "generate_series(1, %s)", (table, column, count)).scalars())
