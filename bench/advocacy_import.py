@@ -1,16 +1,21 @@
 """Benchmark of the advocacy CSV import (DESIGN §6: 100,000 rows, statements included, ≤ 10 s).
 
     .venv/bin/python bench/advocacy_import.py [--rows 100000] [--learners 500] [--database URL]
+        [--steps]
 
 Generates a realistic generic-format file (French spreadsheet style: semicolons, day-first
 dates, decimal commas, ~1 % bad rows), imports it through the service with skip-invalid (each
 event also recorded as an xAPI statement), commits, and prints rows/s; then imports the same
-file again (everything unchanged) and prints that time too.
+file again (everything unchanged) and prints that time too. ``--steps`` also prints, after
+each import, each database step's calls, wall time and (PostgreSQL) the backend's CPU
+time: the writes of the events, statements, index rows, ids and activities, the look-ups,
+the statement keys and the figures' upsert.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import random
 import sys
@@ -18,6 +23,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -26,8 +32,9 @@ import common as bench  # noqa: E402
 
 from lms import create_app  # noqa: E402
 from lms.accounts import services as accounts  # noqa: E402
-from lms.advocacy import csvimport, services  # noqa: E402
+from lms.advocacy import csvimport, figures, services  # noqa: E402
 from lms.extensions import db  # noqa: E402
+from lms.xapi import record  # noqa: E402
 
 NETWORKS = ["linkedin"] * 6 + ["x", "x", "facebook", "instagram"]
 KINDS = ["share"] * 6 + ["post", "post", "comment", "reaction"]
@@ -65,11 +72,56 @@ def cpu_note(cpu: float, server: float | None) -> str:
     return note
 
 
+# The steps --steps times: (module, function); those taking a table first are told by it.
+STEPS = [(services, "copy_rows"), (services, "select_matching"), (record, "copy_rows"),
+         (record, "insert_rows"), (record, "select_matching"), (record, "next_ids"),
+         (figures.Tally, "count_new"), (figures.Tally, "count_changed"),
+         (figures.Tally, "apply")]
+BY_TABLE = {"copy_rows", "insert_rows", "select_matching"}
+
+
+def time_steps() -> dict[str, list[float]]:
+    """Wrap the import's database steps (module attributes, as the import finds them) to
+    add up each one's calls, wall time and backend CPU time, by step (and table)."""
+    backend = db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar() \
+        if db.engine.dialect.name == "postgresql" else None
+    totals: dict[str, list[float]] = {}
+
+    def cpu() -> float:
+        return (bench.process_cpu(backend) or 0.0) if backend is not None else 0.0
+
+    def timed(name: str, fn: Any) -> Any:
+        @functools.wraps(fn)
+        def step(*args: Any, **kwargs: Any) -> Any:
+            label = f"{name} {args[0]}" if name in BY_TABLE else name
+            server, began = cpu(), time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                total = totals.setdefault(label, [0, 0.0, 0.0])
+                total[0] += 1
+                total[1] += time.perf_counter() - began
+                total[2] += cpu() - server
+        return step
+
+    for owner, name in STEPS:
+        setattr(owner, name, timed(name, getattr(owner, name)))
+    return totals
+
+
+def print_steps(totals: dict[str, list[float]]) -> None:
+    for label, (calls, wall, server) in sorted(totals.items(), key=lambda kv: -kv[1][1]):
+        print(f"  {label:38s} {int(calls):5d} calls, wall {wall:6.2f} s, backend {server:5.2f} s")
+    totals.clear()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--learners", type=int, default=500)
     parser.add_argument("--database", default=None)
+    parser.add_argument("--steps", action="store_true",
+                        help="time each database step of the first import")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp()
     os.environ["RELAIS_INSTANCE_PATH"] = tmp
@@ -96,6 +148,7 @@ def main() -> None:
         print(f"checking the whole file alone (no write): {time.perf_counter() - began:.2f} s "
               f"({cpu_note(cpu, None)})")
         db.session.rollback()
+        steps = time_steps() if args.steps else None
         for label in ("first import", "same file again"):
             # CPU times tell the work done on a busy machine, where wall time mostly measures
             # the other processes (the pool keeps one connection: the backend is the same).
@@ -106,6 +159,8 @@ def main() -> None:
             elapsed = time.perf_counter() - began
             print(f"{label}: {result.summary()} in {elapsed:.2f} s "
                   f"({args.rows / elapsed:,.0f} rows/s; {cpu_note(cpu, server)})")
+            if steps is not None:
+                print_steps(steps)
 
 
 if __name__ == "__main__":

@@ -251,37 +251,52 @@ class Tally:
     """The figures' change of an intake, counted chunk by chunk and written once
     (:meth:`apply`): a large import writes each day, person and month it touches once, not
     once per chunk (everyone's rows and the people's months recur in every chunk).
+
+    New events and changed ones are counted apart (:meth:`count_new`, :meth:`count_changed`),
+    so that two threads may count at once: the intake counts a chunk's new events while
+    it builds them, and its writer thread the previous chunk's changed events (which reads
+    the database); :meth:`apply` adds the two up.
     """
 
     def __init__(self, organization_id: int) -> None:
         self.organization_id = organization_id
         self.deltas: Deltas = {}
+        self.changes: Deltas = {}
 
-    def count(self, created: Iterable[dict[str, Any]],
-              changed: Sequence[tuple[int, dict[str, Any]]]) -> None:
-        """Count ``created`` (new events, as the intake normalized them) and ``changed``
-        ((id, new values) of stored events about to be overwritten: their stored figures are
-        taken off, the new ones added — person, network and kind stay the stored ones, as
-        the intake keeps them). Reads the changed events' stored values: call it before they
-        are overwritten.
+    def count_new(self, created: Iterable[dict[str, Any]]) -> None:
+        """Count ``created`` (new events, as the intake normalized them)."""
+        _add_new(self.deltas, self.organization_id, created)
+
+    def count_changed(self, changed: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Count ``changed`` ((id, new values) of stored events about to be overwritten:
+        their stored figures are taken off, the new ones added — person, network and kind
+        stay the stored ones, as the intake keeps them). Reads the changed events' stored
+        values: call it before they are overwritten.
         """
-        organization_id, deltas = self.organization_id, self.deltas
-        _add_new(deltas, organization_id, created)
-        if changed:
-            stored = {}
-            for row in select_in(f"SELECT id, {', '.join(_EVENT_COLUMNS)} FROM advocacy_events "
-                                 "WHERE organization_id = ? AND id IN", organization_id,
-                                 [i for i, _e in changed]):
-                stored[row.id] = row
-            for event_id, new in changed:
-                old = stored[event_id]
-                _add(deltas, organization_id, old, -1)
-                _add(deltas, organization_id, {**new, "user_id": old.user_id,
-                                               "network": old.network, "kind": old.kind}, 1)
+        if not changed:
+            return
+        organization_id, deltas = self.organization_id, self.changes
+        stored = {}
+        for row in select_in(f"SELECT id, {', '.join(_EVENT_COLUMNS)} FROM advocacy_events "
+                             "WHERE organization_id = ? AND id IN", organization_id,
+                             [i for i, _e in changed]):
+            stored[row.id] = row
+        for event_id, new in changed:
+            old = stored[event_id]
+            _add(deltas, organization_id, old, -1)
+            _add(deltas, organization_id, {**new, "user_id": old.user_id,
+                                           "network": old.network, "kind": old.kind}, 1)
 
     def apply(self) -> None:
         """Write the change counted so far (one upsert per table) and start again."""
-        deltas, self.deltas = self.deltas, {}
+        deltas, changes, self.deltas, self.changes = self.deltas, self.changes, {}, {}
+        for key, values in changes.items():
+            totals = deltas.get(key)
+            if totals is None:
+                deltas[key] = values
+            else:
+                for n, value in enumerate(values):
+                    totals[n] += value
         _apply(deltas)
 
 

@@ -678,10 +678,12 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
             # Built by StatementFactory (whose output the tests check against the validator)
             # with new ids: the store's fast path.
             prepared = prepare_built(statements, organization_id=organization_id, pks=pks)
+            # New events are counted here, off the writer thread: on PostgreSQL the writer
+            # is the longer side (see background_writes).
+            tally.count_new(created)
 
             def write(rows: list[tuple[Any, ...]] = rows,
                       updates: list[dict[str, Any]] = updates,
-                      created: list[dict[str, Any]] = created,
                       changed: list[tuple[int, dict[str, Any]]] = changed,
                       prepared: Prepared = prepared) -> None:
                 # Plain driver rows: no ORM objects nor SQLAlchemy parameter processing.
@@ -689,7 +691,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
                     copy_rows("advocacy_events", _INSERTED, rows)
                 # Before the changed rows are overwritten (their stored figures are taken
                 # off first); the new rows just copied are not read.
-                tally.count(created, changed)
+                tally.count_changed(changed)
                 if updates:
                     db.session.execute(update(AdvocacyEvent), updates)
                 store_prepared(prepared)

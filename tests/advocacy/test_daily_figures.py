@@ -310,3 +310,31 @@ def test_the_leaderboard_reads_whole_months_and_the_days_around_them(org, create
         assert overview.leaderboard == kpis.leaderboard(found), (since, until)
         assert overview.totals["people"] == kpis.totals(found)["people"], (since, until)
     assert sum(r.with_own_comment for r in queries.event_records(org.id)) == 8
+
+
+def test_an_import_of_several_chunks_mixing_new_and_changed_events_keeps_the_figures(org):
+    # Chunks of 1,000: the new events of a chunk are counted as it is built, the changed ones
+    # as it is written (on PostgreSQL in the writer thread, beside the next chunk's
+    # counting); both land on the same days, people and networks, added up once at the end.
+    def csv(rows: range, clicks: int) -> bytes:
+        return ("email;network;kind;url;date;clicks\n" + "".join(
+            f"{('alice', 'bob')[n % 2]}@daily.example;{('linkedin', 'x')[n % 3 == 0]};share;"
+            f"https://daily.example/c/{n};{day_text(2 + n % 5)} {n % 24:02d}:{n % 60:02d};"
+            f"{clicks + n % 4}\n" for n in rows)).encode()
+
+    first = csvimport.import_activity(organization=org, data=csv(range(2000), 1))
+    db.session.commit()
+    assert first.created == 2000
+    assert_as_rebuilt(org.id)
+    # Every other row of the first file changed and 1,000 rows more, taken in turns (each
+    # chunk holds both), then the unchanged rows.
+    changed = csv(range(0, 2000, 2), 5).splitlines(keepends=True)[1:]
+    added = csv(range(2000, 3000), 1).splitlines(keepends=True)[1:]
+    data = b"".join(a + b for a, b in zip(changed, added, strict=True)) + b"".join(
+        csv(range(1, 2000, 2), 1).splitlines(keepends=True)[1:])
+    second = csvimport.import_activity(organization=org,
+                                       data=b"email;network;kind;url;date;clicks\n" + data)
+    db.session.commit()
+    assert (second.created, second.updated, second.unchanged) == (1000, 1000, 1000)
+    kept = assert_as_rebuilt(org.id)
+    assert sum(row[len(figures.KEY)] for row in kept if row[1] == EVERYONE) == 3000
