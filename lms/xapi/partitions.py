@@ -63,7 +63,7 @@ def partitioned() -> bool:
     if bind.dialect.name != "postgresql":
         return False
     # By the engine's URL as it is (rendering it as text cost more than a batch's lookups).
-    url = bind.url
+    url = bind.engine.url
     if url not in _PARTITIONED:
         _PARTITIONED[url] = bool(run_sql(
             "SELECT count(*) FROM pg_partitioned_table t JOIN pg_class c ON c.oid = t.partrelid "
