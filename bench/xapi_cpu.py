@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 from collections.abc import Callable
 
@@ -74,13 +75,20 @@ def main() -> None:
 def measure(label: str, run: Callable[[], None], count: int) -> None:
     """Run ``run`` (``count`` statements) and print its wall rate and CPU a statement."""
     timer = bench.CpuClock()
+    before = os.times()
     run()
     cpu = time.process_time() - timer.cpu
+    after = os.times()
     backend = bench.backend_cpu()
     backend_note = "" if backend is None or timer.backend is None else \
         f" + {1e6 * (backend - timer.backend) / count:,.0f} µs of the PostgreSQL backend"
+    # The kernel's part is SQLite's writes (WAL frames, checkpoints): it grows with the pages
+    # a batch dirties.
+    split = (f"user {1e6 * (after.user - before.user) / count:,.0f} + system "
+             f"{1e6 * (after.system - before.system) / count:,.0f}")
     print(f"{label}: {count} statements, {count / timer.elapsed():,.0f}/s wall, "
-          f"{1e6 * cpu / count:,.0f} µs of CPU a statement{backend_note} ({timer.note()})")
+          f"{1e6 * cpu / count:,.0f} µs of CPU a statement ({split}){backend_note} "
+          f"({timer.note()})")
 
 
 if __name__ == "__main__":

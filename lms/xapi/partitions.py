@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 from datetime import datetime
+from typing import Any
 
 from lms.core.database import run_sql
 from lms.core.models import utcnow
@@ -53,7 +54,7 @@ def month_name(month: int) -> str:
 
 # Whether this database's store is partitioned, by engine URL: PostgreSQL after migration
 # 0040. Asked once per process (the schema does not change under a running app).
-_PARTITIONED: dict[str, bool] = {}
+_PARTITIONED: dict[Any, bool] = {}
 
 
 def partitioned() -> bool:
@@ -61,7 +62,8 @@ def partitioned() -> bool:
     bind = db.session.get_bind()
     if bind.dialect.name != "postgresql":
         return False
-    url = db.engine.url.render_as_string(hide_password=True)
+    # By the engine's URL as it is (rendering it as text cost more than a batch's lookups).
+    url = bind.engine.url
     if url not in _PARTITIONED:
         _PARTITIONED[url] = bool(run_sql(
             "SELECT count(*) FROM pg_partitioned_table t JOIN pg_class c ON c.oid = t.partrelid "
