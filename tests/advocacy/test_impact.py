@@ -257,3 +257,17 @@ def test_the_cohort_overview_is_paged(world, client, login):
     assert "Page 1 of 2" in first and "Vague 11" in first and "Vague 01" not in first
     assert "Vague 01" in second and ">Pilote</a>" in second
     assert "Training date: Sep 15, 2026" in first
+
+
+
+def test_each_learner_links_to_their_timeline(world, client, login):
+    org, cohort = world["org"], world["cohort"]
+    login(world["hr"])
+    html = client.get(f"/o/{org.slug}/advocacy/impact?cohort={cohort.id}").get_data(
+        as_text=True)
+    # The links are written from one url_for: each learner's leads to their own timeline.
+    for user in world["users"][:3]:
+        link = f"/o/{org.slug}/learners/{user.memberships[0].id}/timeline"
+        assert f'<a href="{link}">{user.display_name}</a>' in html
+        page = client.get(link)
+        assert page.status_code == 200 and user.display_name in page.get_data(as_text=True)
