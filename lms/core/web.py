@@ -69,8 +69,8 @@ def url_per_id(endpoint: str, name: str, **values: Any) -> Callable[[int], str]:
     the last occurrence of a stand-in id is replaced, so a slug before it holding the same
     digits changes nothing.
     """
-    head, found, tail = url_for(endpoint, **{name: _SOME_ID}, **values).rpartition(
-        str(_SOME_ID))
+    arguments: dict[str, Any] = {**values, name: _SOME_ID}
+    head, found, tail = url_for(endpoint, **arguments).rpartition(str(_SOME_ID))
     assert found, f"{name} is not in {endpoint}'s URL"
     return lambda ident: f"{head}{int(ident)}{tail}"
 
