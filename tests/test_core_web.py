@@ -160,7 +160,7 @@ def test_get_or_404_refuses_a_missing_row_and_another_s(create_org):
         get_or_404(Organization, org.id + 1000)
 
 
-def test_url_per_id_writes_what_url_for_writes(app):
+def test_url_per_id_writes_what_url_for_writes():
     from flask import Flask, url_for
 
     flask_app = Flask("links")
