@@ -24,6 +24,7 @@ from lms.core.web import (
     form_int,
     get_or_404,
     localized,
+    url_per_id,
 )
 from lms.extensions import db
 
@@ -157,3 +158,16 @@ def test_get_or_404_refuses_a_missing_row_and_another_s(create_org):
         get_or_404(Organization, org.id, outside=lambda row: row.slug != "autre")
     with pytest.raises(NotFound):
         get_or_404(Organization, org.id + 1000)
+
+
+def test_url_per_id_writes_what_url_for_writes():
+    from flask import Flask, url_for
+
+    flask_app = Flask("links")
+    flask_app.add_url_rule("/o/<slug>/learners/<int:member>/timeline", "timeline",
+                           lambda slug, member: "")
+    with flask_app.test_request_context():
+        # A slug holding digits like an id's changes nothing: the id's segment is replaced.
+        link = url_per_id("timeline", "member", slug="team-987654321987")
+        for ident in (1, 42, 987654321987, 10**15):
+            assert link(ident) == url_for("timeline", member=ident, slug="team-987654321987")

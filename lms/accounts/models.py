@@ -109,7 +109,12 @@ class Membership(OrganizationOwned, TimestampMixin, Base):
     """A person's role in one organization, with the team and job family of a learner."""
 
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "user_id"),
+        # A team's people (migration 0041_membership_team): the advocacy dashboard's team
+        # filter reads them from the index alone, in user order, instead of every member.
+        Index("ix_memberships_organization_team_user", "organization_id", "team", "user_id"),
+    )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[Role] = mapped_column(ROLE_ENUM)

@@ -215,6 +215,29 @@ def _members(cohorts: list[Cohort]) -> dict[int, list[tuple[int, int, str, bool]
     return out
 
 
+def _events_of(organization_id: int, user_ids: list[int], start: datetime, split: datetime,
+               end: datetime, *, per_person: bool) -> Any:
+    """The figures of ``user_ids``' events in ``[start, end)`` split at ``split``, grouped by
+    window (``w``: 0 before, 1 after) and, with ``per_person``, by person first; without,
+    each window's number of people with an event comes second.
+    """
+    e = AdvocacyEvent
+    window = case((e.occurred_at >= split, 1), else_=0).label("w")
+    # count(): the index on (user_id, occurred_at) holds every column read (no table row).
+    sums = (func.count(), func.sum(case((e.kind.in_(DISTRIBUTING_KINDS), 1), else_=0)),
+            func.sum(e.clicks), func.sum(e.reactions), func.sum(e.comments),
+            func.sum(e.signups), func.sum(e.hires))
+    who = (e.user_id,) if per_person else ()
+    stmt = (select(*who, window, *(() if per_person else (func.count(e.user_id.distinct()),)),
+                   *sums)
+            .where(e.organization_id == organization_id, one_of(e.user_id, user_ids),
+                   e.occurred_at >= start, e.occurred_at < end)
+            .group_by(*who, window))
+    if (accepted := gated_advocacy_users(organization_id)) is not None:
+        stmt = stmt.where(e.user_id.in_(accepted))  # the charter gate, as in kpis.Scope
+    return stmt
+
+
 def _sums(organization_id: int, user_ids: list[int], start: datetime, split: datetime,
           end: datetime) -> dict[tuple[int, str], dict[str, int]]:
     """Per (user, window): the figures of their events in ``[start, end)``, split at
@@ -222,22 +245,24 @@ def _sums(organization_id: int, user_ids: list[int], start: datetime, split: dat
     """
     if not user_ids or end <= start:
         return {}
-    e = AdvocacyEvent
-    window = case((e.occurred_at >= split, 1), else_=0).label("w")
-    # count(): the index on (user_id, occurred_at) holds every column read (no table row).
-    stmt = (select(e.user_id, window, func.count(),
-                   func.sum(case((e.kind.in_(DISTRIBUTING_KINDS), 1), else_=0)),
-                   func.sum(e.clicks), func.sum(e.reactions), func.sum(e.comments),
-                   func.sum(e.signups), func.sum(e.hires))
-            .where(e.organization_id == organization_id, one_of(e.user_id, user_ids),
-                   e.occurred_at >= start, e.occurred_at < end)
-            .group_by(e.user_id, window))
-    if (accepted := gated_advocacy_users(organization_id)) is not None:
-        stmt = stmt.where(e.user_id.in_(accepted))  # the charter gate, as in kpis.Scope
     # Sums of NOT NULL columns over groups of at least one event: whole numbers, never NULL
     # (a conversion per value was a fifth of the overview's CPU: 8,000 rows of 7 values).
     return {(row[0], WINDOWS[row[1]]): dict(zip(FIGURES, row[2:], strict=True))
-            for row in db.session.execute(stmt)}
+            for row in db.session.execute(_events_of(organization_id, user_ids, start, split,
+                                                     end, per_person=True))}
+
+
+def _window_totals(organization_id: int, user_ids: list[int], start: datetime,
+                   split: datetime, end: datetime) -> dict[str, tuple[int, dict[str, int]]]:
+    """Per window with events: (people with an event, their figures summed) — what
+    :func:`_sums` gives added up by the database, for a cohort whose learners are not shown
+    (two rows instead of one per learner and window).
+    """
+    if not user_ids or end <= start:
+        return {}
+    return {WINDOWS[row[0]]: (row[1], dict(zip(FIGURES, row[2:], strict=True)))
+            for row in db.session.execute(_events_of(organization_id, user_ids, start, split,
+                                                     end, per_person=False))}
 
 
 def _levels(membership_ids: list[int]) -> dict[int, list[int]]:
@@ -292,15 +317,21 @@ def _report(cohort: Cohort, weeks: int, now: datetime, training: TrainingDate | 
     report.windows = {"before": (t - span, before_end), "after": (t, max(t, after_end))}
     report.days = {"before": max(0.0, (before_end - (t - span)).total_seconds() / 86400),
                    "after": max(0.0, (after_end - t).total_seconds() / 86400)}
-    sums = _sums(cohort.organization_id, [m[1] for m in consenting], t - span, t,
-                 max(t, after_end))
+    ids = [m[1] for m in consenting]
+    if not detailed:
+        # Totals and active learners only: summed by the database.
+        for w, (active, values) in _window_totals(cohort.organization_id, ids, t - span, t,
+                                                  max(t, after_end)).items():
+            report.active[w] = active
+            report.totals[w].update(values)
+        return report
+    sums = _sums(cohort.organization_id, ids, t - span, t, max(t, after_end))
     empty = dict.fromkeys(FIGURES, 0)
     for membership_id, user_id, name, _c in consenting:
         before, after = sums.get((user_id, "before"), empty), sums.get((user_id, "after"), empty)
-        if detailed:
-            report.rows.append(LearnerRow(membership_id=membership_id, user_id=user_id,
-                                          name=name, band=band_of(levels.get(membership_id, [])),
-                                          before=before, after=after))
+        report.rows.append(LearnerRow(membership_id=membership_id, user_id=user_id,
+                                      name=name, band=band_of(levels.get(membership_id, [])),
+                                      before=before, after=after))
         for w, values in (("before", before), ("after", after)):
             if values is empty:  # no event in the window: adds nothing
                 continue

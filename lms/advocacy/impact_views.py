@@ -19,6 +19,7 @@ from lms.core import charts
 from lms.core.formatting import number
 from lms.core.models import utcnow
 from lms.core.replica import reads_from_replica
+from lms.core.web import url_per_id
 from lms.courses.cohorts import queries as cohort_queries
 
 bp = authz.org_blueprint("advocacy_impact", __name__, template_folder="templates")
@@ -128,7 +129,9 @@ def impact_report() -> Any:
         "advocacy/impact.html", weeks=weeks, reports=reports, selected=selected,
         charts=_charts(selected) if selected else [], figures=impact.FIGURES,
         figure_labels=FIGURE_LABELS, band_labels=BAND_LABELS, source_labels=SOURCE_LABELS,
-        max_weeks=impact.MAX_WEEKS, page=page, pages=pages)
+        max_weeks=impact.MAX_WEEKS, page=page, pages=pages,
+        # The learners' links: one url_for for the 400 rows of the cohort in detail.
+        timeline_url=url_per_id("advocacy_impact.learner_timeline", "membership_id"))
 
 
 # -- the learner's timeline ----------------------------------------------------------------------

@@ -236,7 +236,33 @@ class AdvocacyEvent(OrganizationOwned, Base):
 EVERYONE = 0
 
 
-class AdvocacyDailyFigure(Base):
+class LeaderboardSums:
+    """The sums the leaderboard ranks by, as the figures tables hold them: the events, those
+    with the author's own comment, and their clicks (:class:`AdvocacyPersonMonth`,
+    :class:`AdvocacyPersonTotal`, and every :class:`FigureSums`).
+    """
+
+    events: Mapped[int] = mapped_column(Integer)
+    with_own_comment: Mapped[int] = mapped_column(Integer)
+    clicks: Mapped[int] = mapped_column(Integer)
+
+
+class FigureSums(LeaderboardSums):
+    """Every sum of a figures row: :class:`LeaderboardSums` and the other :data:`METRICS`
+    (:class:`AdvocacyDailyFigure`, :class:`AdvocacyCampaignTotal`), declared once so that the
+    running totals hold the very columns of the daily figures.
+    """
+
+    impressions: Mapped[int] = mapped_column(Integer)
+    reactions: Mapped[int] = mapped_column(Integer)
+    comments: Mapped[int] = mapped_column(Integer)
+    reshares: Mapped[int] = mapped_column(Integer)
+    signups: Mapped[int] = mapped_column(Integer)
+    leads: Mapped[int] = mapped_column(Integer)
+    hires: Mapped[int] = mapped_column(Integer)
+
+
+class AdvocacyDailyFigure(FigureSums, Base):
     """The events of one UTC day summed per person, network, kind, campaign and content item,
     and the same summed over everyone (``user_id`` :data:`EVERYONE`): what the advocacy
     dashboard reads instead of the events themselves (:mod:`lms.advocacy.figures` keeps
@@ -271,19 +297,9 @@ class AdvocacyDailyFigure(Base):
     kind: Mapped[str] = mapped_column(String(16))
     campaign_id: Mapped[int] = mapped_column(Integer)
     content_item_id: Mapped[int] = mapped_column(Integer)
-    events: Mapped[int] = mapped_column(Integer)
-    with_own_comment: Mapped[int] = mapped_column(Integer)
-    impressions: Mapped[int] = mapped_column(Integer)
-    clicks: Mapped[int] = mapped_column(Integer)
-    reactions: Mapped[int] = mapped_column(Integer)
-    comments: Mapped[int] = mapped_column(Integer)
-    reshares: Mapped[int] = mapped_column(Integer)
-    signups: Mapped[int] = mapped_column(Integer)
-    leads: Mapped[int] = mapped_column(Integer)
-    hires: Mapped[int] = mapped_column(Integer)
 
 
-class AdvocacyPersonMonth(Base):
+class AdvocacyPersonMonth(LeaderboardSums, Base):
     """A person's events of one UTC calendar month summed (``month``: its first day): what
     the leaderboard and the people counted read for the whole months of a long period, so
     that "all time" or a year reads a row per active person and month, not one per
@@ -303,12 +319,9 @@ class AdvocacyPersonMonth(Base):
         ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     month: Mapped[date] = mapped_column(primary_key=True)
-    events: Mapped[int] = mapped_column(Integer)
-    with_own_comment: Mapped[int] = mapped_column(Integer)
-    clicks: Mapped[int] = mapped_column(Integer)
 
 
-class AdvocacyPersonTotal(Base):
+class AdvocacyPersonTotal(LeaderboardSums, Base):
     """A person's events of all time summed (the leaderboard's sums, as in
     :class:`AdvocacyPersonMonth`) and the last UTC day they have one on: what the leaderboard
     and the people counted over "all time" read (a row per person instead of one per person
@@ -323,12 +336,9 @@ class AdvocacyPersonTotal(Base):
         ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_day: Mapped[date] = mapped_column()
-    events: Mapped[int] = mapped_column(Integer)
-    with_own_comment: Mapped[int] = mapped_column(Integer)
-    clicks: Mapped[int] = mapped_column(Integer)
 
 
-class AdvocacyCampaignTotal(Base):
+class AdvocacyCampaignTotal(FigureSums, Base):
     """All the events of one campaign summed (everyone's, of all time): what its progress
     toward its target reads, a row per campaign instead of everyone's daily rows of it
     (:mod:`lms.advocacy.figures` keeps it with the daily figures). Not a foreign key to the
@@ -341,14 +351,5 @@ class AdvocacyCampaignTotal(Base):
     organization_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    events: Mapped[int] = mapped_column(Integer)
+    # The posts and shares among its events (the campaigns' "shares" target).
     shares: Mapped[int] = mapped_column(Integer)
-    with_own_comment: Mapped[int] = mapped_column(Integer)
-    impressions: Mapped[int] = mapped_column(Integer)
-    clicks: Mapped[int] = mapped_column(Integer)
-    reactions: Mapped[int] = mapped_column(Integer)
-    comments: Mapped[int] = mapped_column(Integer)
-    reshares: Mapped[int] = mapped_column(Integer)
-    signups: Mapped[int] = mapped_column(Integer)
-    leads: Mapped[int] = mapped_column(Integer)
-    hires: Mapped[int] = mapped_column(Integer)

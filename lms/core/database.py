@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import ColumnElement, Integer, any_, bindparam, event
+from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, cast, event
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
@@ -339,7 +339,10 @@ def one_of(column: Any, ids: list[int]) -> ColumnElement[bool]:
     re-parsing the statement cost about a third of a query's client CPU. SQLite: ``IN``.
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+        # The array as one text value ('{1,2,3}', cast by the server): psycopg dumps a list
+        # of ints number by number in Python (400 ids: ~2 ms of client CPU a query).
+        text_array = "{" + ",".join(str(int(i)) for i in ids) + "}"
+        return column == any_(cast(bindparam(None, text_array, type_=String), ARRAY(Integer)))
     return column.in_(list(ids))  # type: ignore[no-any-return]
 
 

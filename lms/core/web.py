@@ -11,7 +11,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, request
+from flask import abort, current_app, flash, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -56,6 +56,23 @@ def absolute_url(path: str = "") -> str:
     a QR code, an identity provider's settings): under ``BASE_URL``, as people reach Relais.
     """
     return f"{str(current_app.config['BASE_URL']).rstrip('/')}{path}"
+
+
+# An id no row has, standing for the one :func:`url_per_id` writes in.
+_SOME_ID = 987654321987
+
+
+def url_per_id(endpoint: str, name: str, **values: Any) -> Callable[[int], str]:
+    """``url_for(endpoint, **{name: id}, **values)`` as a function of an integer id, built
+    once: a page linking hundreds of rows (a cohort's learners) pays one ``url_for``, not
+    one per row. The id must be a path segment of ``endpoint``'s rule (not a query value):
+    the last occurrence of a stand-in id is replaced, so a slug before it holding the same
+    digits changes nothing.
+    """
+    arguments: dict[str, Any] = {**values, name: _SOME_ID}
+    head, found, tail = url_for(endpoint, **arguments).rpartition(str(_SOME_ID))
+    assert found, f"{name} is not in {endpoint}'s URL"
+    return lambda ident: f"{head}{int(ident)}{tail}"
 
 
 def local_path(target: str | None) -> str | None:

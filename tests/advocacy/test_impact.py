@@ -257,3 +257,40 @@ def test_the_cohort_overview_is_paged(world, client, login):
     assert "Page 1 of 2" in first and "Vague 11" in first and "Vague 01" not in first
     assert "Vague 01" in second and ">Pilote</a>" in second
     assert "Training date: Sep 15, 2026" in first
+
+
+
+def test_each_learner_links_to_their_timeline(world, client, login):
+    org, cohort = world["org"], world["cohort"]
+    login(world["hr"])
+    html = client.get(f"/o/{org.slug}/advocacy/impact?cohort={cohort.id}").get_data(
+        as_text=True)
+    # The links are written from one url_for: each learner's leads to their own timeline.
+    for user in world["users"][:3]:
+        link = f"/o/{org.slug}/learners/{user.memberships[0].id}/timeline"
+        assert f'<a href="{link}">{user.display_name}</a>' in html
+        page = client.get(link)
+        assert page.status_code == 200 and user.display_name in page.get_data(as_text=True)
+
+
+def test_cohorts_not_in_detail_have_the_same_totals_summed_by_the_database(world):
+    program = world["cohort"].program
+    # A second cohort trained later, sharing Alice and Bruno: its windows cut the events
+    # differently.
+    other = create_cohort(program=program, name="Vague 2", starts_on=date(2026, 10, 1))
+    for user in world["users"][:2]:
+        enrol(cohort=other, membership=user.memberships[0])
+    empty = create_cohort(program=program, name="Vague 3")  # no training date
+    db.session.commit()
+    cohorts = [world["cohort"], other, empty]
+    seen = []
+    for weeks in (1, 4, 8):
+        for now in (NOW, datetime(2026, 9, 20, tzinfo=UTC), datetime(2026, 9, 1, tzinfo=UTC)):
+            full = impact.organization_impact(cohorts, weeks=weeks, now=now)
+            brief = impact.organization_impact(cohorts, weeks=weeks, now=now, detailed=set())
+            for a, b in zip(full, brief, strict=True):
+                assert (b.totals, b.active, b.days, b.consenting) == (
+                    a.totals, a.active, a.days, a.consenting)
+                assert b.rows == [] and b.bands == []
+                seen.append(a.totals["after"]["events"] and a.active["before"])
+    assert any(seen)  # figures in both windows were compared, not zeros alone

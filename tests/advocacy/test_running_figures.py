@@ -128,3 +128,18 @@ def test_the_page_s_one_pass_gives_the_overview_and_the_weekly_trend(org):  # no
                 assert trend == kpis.weekly(scope, weeks=weeks, today=today), (since, extra)
     assert got.totals["events"] == 0  # nobody in the team "nope"
     assert kpis.dashboard(kpis.Scope(org.id), weeks=13, today=today)[0].totals["events"] == 600
+
+
+def test_the_running_totals_hold_the_daily_figures_sums():
+    # One declaration (models.FigureSums, LeaderboardSums) gives every figures table its sums:
+    # the writes (figures.SUMS, MONTH_SUMS, CAMPAIGN_SUMS) name columns each table has.
+    from lms.advocacy.models import AdvocacyDailyFigure, AdvocacyPersonMonth
+
+    def columns(model):
+        return {c.name for c in model.__table__.columns}
+
+    assert set(figures.SUMS) <= columns(AdvocacyDailyFigure)
+    assert set(figures.CAMPAIGN_SUMS) == columns(AdvocacyCampaignTotal) - {
+        "organization_id", "campaign_id"}
+    for model in (AdvocacyPersonMonth, AdvocacyPersonTotal):
+        assert set(figures.MONTH_SUMS) <= columns(model)
