@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from datetime import datetime
 from typing import Any
 
-from lms.core.database import run_sql
+from lms.core.database import driver_sql, run_sql
 from lms.core.models import utcnow
 from lms.extensions import db
 
@@ -152,11 +151,12 @@ def keys_of(organization_id: int, statement_ids: list[str]) -> dict[str, int]:
     """The keys of the organization's stored statements with these ids (lower case), by id."""
     if not statement_ids:
         return {}
-    rows = db.session.connection().exec_driver_sql(
-        "SELECT i.statement_id::text, i.pk FROM unnest(%b::uuid[]) AS wanted(value) "
-        "JOIN xapi_statement_ids i ON i.organization_id = %s AND i.statement_id = wanted.value",
-        ([uuid.UUID(sid) for sid in dict.fromkeys(statement_ids)], organization_id))
-    return {row[0]: row[1] for row in rows}
+    rows = driver_sql(
+        "SELECT i.statement_id::text AS sid, i.pk FROM unnest(%b::text[]) AS wanted(value) "
+        "JOIN xapi_statement_ids i ON i.organization_id = %s "
+        "AND i.statement_id = wanted.value::uuid",
+        (list(dict.fromkeys(statement_ids)), organization_id)).rows
+    return {row.sid: row.pk for row in rows}
 
 
 def month_summary(month: int) -> tuple[dict[int, int], bool]:

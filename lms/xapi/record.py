@@ -384,28 +384,56 @@ class _Stored:
     # The stored (id, definition) of the activities the batch names, by activity id; None
     # when they were too many to read with the rest (then read by _update_activities).
     activities: dict[str, tuple[int, str]] | None
+    # On the monthly partitions, the ids claimed by this query with their new keys (see
+    # _claim_by_month); None elsewhere.
+    claimed: dict[str, int] | None = None
 
 
-def _stored_and_referring(organization_id: int, ids: list[str],
-                          activity_ids: list[str]) -> _Stored:
+# The stored definitions of a write's activities, on PostgreSQL: the activities' arm of the
+# queries that read the store before a write (its columns: kind, sid, data, pk, verb_id).
+# Each value is looked up in its index on (organization, activity id): LATERAL … OFFSET 0
+# leaves the planner no other way (see _stored_and_referring). The ids as one text
+# (text_list).
+_ACTIVITIES_ARM = ("SELECT 'a', a.activity_id, a.definition, a.id, NULL "
+                   "FROM unnest(string_to_array(%s, E'\\x1f')) AS wanted(value) "
+                   "CROSS JOIN LATERAL (SELECT activity_id, definition, id FROM xapi_activities "
+                   "WHERE organization_id = %s AND activity_id = wanted.value OFFSET 0) a")
+
+
+def _read_stored(sql: str, params: tuple[Any, ...], found: _Stored) -> None:
+    """Run a query of the store's rows for a write (columns kind, sid, data, pk, verb_id)
+    and add what it read to ``found``: ``c`` an id this query claimed, ``s`` a stored
+    statement's JSON, ``r`` a stored statement referring to one, ``a`` a stored activity.
+    """
+    for row in driver_sql(sql, params).rows:
+        kind = row.kind
+        if kind == "s":
+            found.statements[row.sid] = row.data
+        elif kind == "r":
+            found.referring.setdefault(row.sid, []).append(row)
+        elif kind == "a":
+            found.activities[row.sid] = (row.pk, row.data)  # type: ignore[index]
+        else:
+            found.claimed[row.sid] = row.pk  # type: ignore[index]
+
+
+def _stored_and_referring(organization_id: int, ids: list[str], activity_ids: list[str],
+                          now: datetime) -> _Stored:
     """Read, in one query when the lists are short (a single POST is one of each): the JSON
     of those of ``ids`` already stored, the stored statements whose object is a reference to
     one of them (rows with ``pk`` and ``verb_id``), and the stored definitions of the
-    activities ``activity_ids``: every statement write asks all three.
+    activities ``activity_ids``: every statement write asks all three. On the monthly
+    partitions the same query also claims the ids (see :func:`_claim_by_month`).
     """
-    stored: dict[str, str] = {}
-    referring: dict[str, list[Any]] = {}
     ids = list(dict.fromkeys(ids))
-    activities: dict[str, tuple[int, str]] | None = None
     # With the statements' first (often only) chunk, when they fit in one.
     with_activities = len(activity_ids) <= CHUNK and len(ids) <= CHUNK
-    if with_activities:
-        activities = {}
+    found = _Stored({}, {}, {} if with_activities else None)
     postgres = db.session.get_bind().dialect.name == "postgresql"
     if postgres and partitions.partitioned():
-        return _Stored(*_stored_and_referring_by_month(organization_id, ids),
-                       _stored_activities(organization_id, activity_ids)
-                       if with_activities else None)
+        found.activities, found.claimed = {}, {}
+        _claim_by_month(organization_id, ids, activity_ids, partitions.month_code(now), found)
+        return found
     for chunk in chunks(ids):
         params: tuple[Any, ...]
         if postgres:
@@ -426,12 +454,8 @@ def _stored_and_referring(organization_id: int, ids: list[str],
                    "AND object_statement_id = wanted.value OFFSET 0) s")
             params = (chunk, organization_id, chunk, organization_id)
             if with_activities:
-                sql += (" UNION ALL SELECT 'a', a.activity_id, a.definition, a.id, NULL "
-                        "FROM unnest(%s::text[]) AS wanted(value) "
-                        "CROSS JOIN LATERAL (SELECT activity_id, definition, id "
-                        "FROM xapi_activities WHERE organization_id = %s "
-                        "AND activity_id = wanted.value OFFSET 0) a")
-                params += (activity_ids, organization_id)
+                sql += " UNION ALL " + _ACTIVITIES_ARM
+                params += (text_list(activity_ids), organization_id)
         else:
             marks = ", ".join("?" * len(chunk))
             sql = (f"SELECT 's' AS kind, statement_id AS sid, data, NULL AS pk, "
@@ -446,95 +470,89 @@ def _stored_and_referring(organization_id: int, ids: list[str],
                         f"({', '.join('?' * len(activity_ids))})")
                 params += (organization_id, *activity_ids)
         with_activities = False
-        for row in driver_sql(sql, params).rows:
-            if row.kind == "s":
-                stored[row.sid] = row.data
-            elif row.kind == "r":
-                referring.setdefault(row.sid, []).append(row)
-            else:
-                activities[row.sid] = (row.pk, row.data)  # type: ignore[index]
-    return _Stored(stored, referring, activities)
+        _read_stored(sql, params, found)
+    return found
 
 
-def _stored_activities(organization_id: int, activity_ids: list[str]
-                       ) -> dict[str, tuple[int, str]]:
-    """PostgreSQL: the stored (id, definition) of these activities, by id, each looked up in
-    its index (``LATERAL … OFFSET 0``: a generic prepared plan cannot turn it into a hash join
-    over every activity of the organization, see :func:`_stored_and_referring`).
+def _claim_by_month(organization_id: int, ids: list[str], activity_ids: list[str],
+                    month: int, found: _Stored) -> None:
+    """_stored_and_referring on the monthly partitions, in one query whatever the batch's
+    size (arrays): the ids are claimed in the id table (one unique index, whatever the
+    months) with their new keys in ``month`` — ``ON CONFLICT DO NOTHING`` waits for a
+    concurrent transaction claiming the same id, and skips it if that one commits —; the
+    JSON of the ids stored before is read by key (each key prunes to its month), the
+    statements referring to them in every month's partial index (a few rows at most each),
+    and the stored activities. An id neither claimed nor read was stored by a transaction
+    that committed after this query began (the query does not see its rows): the caller
+    checks again.
     """
-    if not activity_ids:
-        return {}
-    rows = driver_sql(
-        "SELECT a.activity_id, a.id, a.definition FROM unnest(%s::text[]) AS wanted(value) "
-        "CROSS JOIN LATERAL (SELECT activity_id, id, definition FROM xapi_activities "
-        "WHERE organization_id = %s AND activity_id = wanted.value OFFSET 0) a",
-        (activity_ids, organization_id)).rows
-    return {row.activity_id: (row.id, row.definition) for row in rows}
+    # The reads see the store as it was before the claim (the parts of a query with a
+    # data-modifying WITH do not see each other's rows): "s" rows are ids stored before.
+    # The ids as one text (see text_list), split by the server: no array for psycopg to dump.
+    sql = ("WITH ids AS MATERIALIZED (SELECT value, n FROM unnest(string_to_array(%s, "
+           "E'\\x1f')) WITH ORDINALITY AS given(value, n)), "
+           "claimed AS (INSERT INTO xapi_statement_ids (organization_id, statement_id, pk) "
+           "SELECT %s, value::uuid, (%s::bigint << 40) + nextval('xapi_statements_pk_seq') "
+           "FROM ids ORDER BY n ON CONFLICT DO NOTHING RETURNING statement_id, pk) "
+           "SELECT 'c' AS kind, statement_id::text AS sid, NULL::text AS data, pk, "
+           "NULL::text AS verb_id FROM claimed "
+           "UNION ALL SELECT 's', ids.value, s.data, i.pk, NULL FROM ids "
+           "CROSS JOIN LATERAL (SELECT pk FROM xapi_statement_ids WHERE organization_id = %s "
+           "AND statement_id = ids.value::uuid OFFSET 0) i "
+           "CROSS JOIN LATERAL (SELECT data FROM xapi_statements WHERE pk = i.pk OFFSET 0) s "
+           "UNION ALL SELECT 'r', s.object_statement_id, NULL, s.pk, s.verb_id FROM ids "
+           "CROSS JOIN LATERAL (SELECT object_statement_id, pk, verb_id FROM xapi_statements "
+           "WHERE organization_id = %s AND object_statement_id = ids.value OFFSET 0) s")
+    params: tuple[Any, ...] = (text_list(ids), organization_id, month, organization_id,
+                               organization_id)
+    if activity_ids:
+        sql += " UNION ALL " + _ACTIVITIES_ARM
+        params += (text_list(activity_ids), organization_id)
+    _read_stored(sql, params, found)
 
 
-def _stored_and_referring_by_month(organization_id: int, ids: list[str]
-                                   ) -> tuple[dict[str, str], dict[str, list[Any]]]:
-    """_stored_and_referring on the monthly partitions: which ids are stored is asked of the
-    id table (one index, whatever the months), their JSON then read by key (each key prunes
-    to its month); the statements referring to them are found in every month's partial index
-    (a few rows at most each).
-    """
-    stored: dict[str, str] = {}
-    referring: dict[str, list[Any]] = {}
-    connection = db.session.connection()
-    found: dict[int, str] = {}
-    for chunk in chunks(list(dict.fromkeys(ids))):
-        # The ids go as one text (see text_list), cast by the server: a uuid array cost a
-        # UUID object and psycopg's array dumper a value (a tenth of a batch's client CPU).
-        sql = ("SELECT 's' AS kind, i.statement_id::text AS sid, i.pk, NULL::text AS verb_id "
-               "FROM unnest(string_to_array(%s, E'\\x1f')::uuid[]) AS wanted(value) "
-               "JOIN xapi_statement_ids i "
-               "ON i.organization_id = %s AND i.statement_id = wanted.value UNION ALL "
-               "SELECT 'r', s.object_statement_id, s.pk, s.verb_id FROM xapi_statements s "
-               "WHERE s.organization_id = %s "
-               "AND s.object_statement_id = ANY(string_to_array(%s, E'\\x1f'))")
-        listed = text_list(chunk)
-        for row in connection.exec_driver_sql(
-                sql, (listed, organization_id, organization_id, listed)):
-            if row.kind == "s":
-                found[row.pk] = row.sid
-            else:
-                referring.setdefault(row.sid, []).append(row)
-    if found:
-        for pk, data in connection.exec_driver_sql(
-                "SELECT pk, data FROM xapi_statements WHERE pk = ANY(%b::bigint[])",
-                (list(found),)):
-            stored[found[pk]] = data
-    return stored, referring
+def _unclaim(organization_id: int, claimed: dict[str, int] | None) -> None:
+    """Give back ids this transaction claimed and will not store (monthly partitions)."""
+    if claimed:
+        driver_sql("DELETE FROM xapi_statement_ids WHERE organization_id = %s "
+                   "AND pk = ANY(%b::bigint[])", (organization_id, list(claimed.values())))
 
 
 def _not_stored_yet(organization_id: int, prepared: list[dict[str, Any]],
-                    received: list[dict[str, Any]], activity_ids: list[str]
+                    received: list[dict[str, Any]], activity_ids: list[str], now: datetime
                     ) -> tuple[list[dict[str, Any]], dict[str, list[Any]],
-                               dict[str, tuple[int, str]] | None]:
+                               dict[str, tuple[int, str]] | None, dict[str, int] | None] | None:
     """(the statements whose id is not stored yet; the stored statements referring to each
-    of them, by id; the stored activities of ``activity_ids``, see :class:`_Stored`). One
-    already stored with equivalent content is accepted as is (not stored twice).
+    of them, by id; the stored activities of ``activity_ids``, see :class:`_Stored`; on the
+    monthly partitions the new statements' keys by id, claimed, else None), or None when a
+    concurrent request stored some of these ids after this check began (monthly partitions:
+    nothing is then claimed; check again). One already stored with equivalent content is
+    accepted as is (not stored twice).
 
     :raise Conflict: an id already stored with different content.
     """
-    found = _stored_and_referring(organization_id, [st["id"].lower() for st in prepared],
-                                  activity_ids)
-    stored_ids, referring = found.statements, found.referring
+    ids = [st["id"].lower() for st in prepared]
+    found = _stored_and_referring(organization_id, ids, activity_ids, now)
+    stored_ids, claimed = found.statements, found.claimed
+    if claimed is not None and any(sid not in claimed and sid not in stored_ids
+                                   for sid in ids):
+        _unclaim(organization_id, claimed)
+        return None
     fresh = []
-    for st, raw in zip(prepared, received, strict=True):
-        old = stored_ids.get(st["id"].lower())
-        if old is None:
+    for st, raw, sid in zip(prepared, received, ids, strict=True):
+        old = stored_ids.get(sid)
+        if old is None or (claimed is not None and sid in claimed):
             fresh.append(st)
             continue
         # A timestamp the LRS filled in (the statement came without one) is not content.
         loose = "timestamp" not in raw
         if comparable(loads(old), ignore_timestamp=loose) != comparable(
                 st, ignore_timestamp=loose):
+            _unclaim(organization_id, claimed)
             raise Conflict(f"statement {st['id']} is already stored with different content")
     new_ids = {st["id"].lower() for st in fresh}
-    return fresh, {sid: rows for sid, rows in referring.items() if sid in new_ids}, \
-        found.activities
+    return fresh, {sid: rows for sid, rows in found.referring.items() if sid in new_ids}, \
+        found.activities, claimed
 
 
 def _references(organization_id: int, fresh: list[dict[str, Any]],
@@ -567,12 +585,13 @@ def _statements_by_id(organization_id: int, columns: str, ids: list[str]) -> lis
     if not ids or not partitions.partitioned():
         return select_matching("xapi_statements", columns, organization_id, "statement_id",
                                ids)
-    pks = partitions.keys_of(organization_id, ids)
-    if not pks:
-        return []
-    return list(db.session.connection().exec_driver_sql(
-        f"SELECT {columns} FROM xapi_statements WHERE pk = ANY(%b::bigint[])",
-        (sorted(pks.values()),)).all())
+    # The id table gives each key, the key its month (one partition read each).
+    return driver_sql(
+        "SELECT s.* FROM unnest(%b::text[]) AS wanted(value) CROSS JOIN LATERAL "
+        "(SELECT pk FROM xapi_statement_ids WHERE organization_id = %s "
+        "AND statement_id = wanted.value::uuid OFFSET 0) i CROSS JOIN LATERAL "
+        f"(SELECT {columns} FROM xapi_statements WHERE pk = i.pk OFFSET 0) s",
+        (list(dict.fromkeys(ids)), organization_id)).rows
 
 
 @dataclass
@@ -654,14 +673,26 @@ def _lock_store() -> None:
         driver_sql("UPDATE xapi_statements SET voided = voided WHERE 0 = 1")
 
 
-def _insert_with_index(organization_id: int, row: dict[str, Any],
-                       keys: set[tuple[str, str]]) -> dict[str, int] | None:
+def _insert_with_index(organization_id: int, row: dict[str, Any], keys: set[tuple[str, str]],
+                       claimed: dict[str, int] | None) -> dict[str, int] | None:
     """PostgreSQL, one statement: insert it and its index rows ``keys`` with one query (a
     single POST: one round trip fewer than the statement, then its index rows); return its
     primary key by id, or None when a concurrent request stored its id after our check
-    (nothing is then inserted).
+    (nothing is then inserted). On the monthly partitions its key is the one its id claimed
+    (``claimed``): nothing can conflict.
     """
     key_values = ", ".join(["(?, ?)"] * len(keys))
+    key_params = (value for key in keys for value in key)
+    if claimed is not None:
+        pk = claimed[row["statement_id"]]
+        driver_sql(
+            f"WITH s AS (INSERT INTO xapi_statements (pk, {', '.join(_STATEMENT_COLUMNS)}) "
+            f"VALUES (?, {', '.join('?' * len(_STATEMENT_COLUMNS))})) "
+            "INSERT INTO xapi_statement_index (organization_id, kind, key, statement_pk) "
+            f"SELECT k_org.value, k.kind, k.key, k_org.pk FROM (VALUES (?, ?)) "
+            f"AS k_org(value, pk), (VALUES {key_values}) AS k(kind, key)",
+            (pk, *_statement_values([row])[0], organization_id, pk, *key_params))
+        return {row["statement_id"]: pk}
     rows = driver_sql(
         f"WITH s AS (INSERT INTO xapi_statements ({', '.join(_STATEMENT_COLUMNS)}) "
         f"VALUES ({', '.join('?' * len(_STATEMENT_COLUMNS))}) "
@@ -669,21 +700,27 @@ def _insert_with_index(organization_id: int, row: dict[str, Any],
         "i AS (INSERT INTO xapi_statement_index (organization_id, kind, key, statement_pk) "
         f"SELECT s_org.value, k.kind, k.key, s.pk FROM s, (VALUES (?)) AS s_org(value), "
         f"(VALUES {key_values}) AS k(kind, key)) SELECT statement_id, pk FROM s",
-        (*_statement_values([row])[0], organization_id,
-         *(value for key in keys for value in key))).rows
+        (*_statement_values([row])[0], organization_id, *key_params)).rows
     return {rows[0].statement_id: rows[0].pk} if rows else None
 
 
-def _insert(organization_id: int, rows: list[dict[str, Any]]) -> dict[str, int] | None:
+def _insert(organization_id: int, rows: list[dict[str, Any]], claimed: dict[str, int] | None
+            ) -> dict[str, int] | None:
     """Insert the statements; return their primary keys by id, or None when a concurrent
     request stored one of these ids after our check (PostgreSQL): nothing of this batch is
-    then left inserted, and the caller checks the batch again against the store.
+    then left inserted, and the caller checks the batch again against the store. On the
+    monthly partitions their keys are those their ids claimed (``claimed``, see
+    :func:`_claim_by_month`), and they go in with COPY: nothing can conflict.
     """
+    if claimed is not None:
+        values = _statement_values(rows)
+        copy_rows("xapi_statements", ("pk", *_STATEMENT_COLUMNS),
+                  [(claimed[row["statement_id"]], *value)
+                   for row, value in zip(rows, values, strict=True)])
+        return claimed
     # A plain executemany (SQLite) or one INSERT … SELECT FROM unnest (PostgreSQL): no ORM
     # bookkeeping nor SQLAlchemy parameter processing (only the two datetimes need the column
     # type's conversion).
-    if db.session.get_bind().dialect.name == "postgresql" and partitions.partitioned():
-        return _insert_by_month(organization_id, rows)
     if db.session.get_bind().dialect.name == "postgresql":
         # ON CONFLICT DO NOTHING waits for a concurrent transaction inserting the same id
         # and skips the row if that one commits; RETURNING says which rows are ours (and
@@ -694,8 +731,8 @@ def _insert(organization_id: int, rows: list[dict[str, Any]]) -> dict[str, int] 
         if len(pk_by_id) == len(rows):
             return pk_by_id
         if pk_by_id:  # undo our part (no index row, projection or outbox entry yet)
-            db.session.connection().exec_driver_sql(
-                "DELETE FROM xapi_statements WHERE pk = ANY(%s)", (list(pk_by_id.values()),))
+            driver_sql("DELETE FROM xapi_statements WHERE pk = ANY(%b::bigint[])",
+                       (list(pk_by_id.values()),))
         return None
     # Not RETURNING on SQLite: it would insert row by row to keep the order. The write lock
     # is held since the check (_lock_store), so the pks are those SQLite would give (after
@@ -717,34 +754,6 @@ def _insert(organization_id: int, rows: list[dict[str, Any]]) -> dict[str, int] 
         raise Conflict("a statement with one of these ids was being stored at the same time; "
                        "send it again") from exc
     return {row["statement_id"]: pk for row, pk in zip(rows, pks, strict=True)}
-
-
-def _insert_by_month(organization_id: int, rows: list[dict[str, Any]]
-                     ) -> dict[str, int] | None:
-    """_insert on the monthly partitions: the ids are claimed first in the id table (ON
-    CONFLICT DO NOTHING waits for a concurrent transaction claiming the same id, and skips it
-    if that one commits), which gives each statement its key in the month of ``stored``; the
-    statements then go in with COPY (their keys are new: nothing can conflict).
-    """
-    month = partitions.month_code(rows[0]["stored"])
-    returned = db.session.connection().exec_driver_sql(
-        "INSERT INTO xapi_statement_ids (organization_id, statement_id, pk) "
-        "SELECT %s, sid, (%s::bigint << 40) + nextval('xapi_statements_pk_seq') "
-        "FROM unnest(string_to_array(%s, E'\\x1f')::uuid[]) WITH ORDINALITY "
-        "AS wanted(sid, n) ORDER BY n ON CONFLICT DO NOTHING RETURNING statement_id::text, pk",
-        (organization_id, month, text_list(row["statement_id"] for row in rows))).all()
-    pk_by_id = {row[0]: row[1] for row in returned}
-    if len(pk_by_id) < len(rows):
-        if pk_by_id:  # undo our part: a concurrent request stored some of these ids
-            db.session.connection().exec_driver_sql(
-                "DELETE FROM xapi_statement_ids WHERE organization_id = %s "
-                "AND pk = ANY(%b::bigint[])", (organization_id, list(pk_by_id.values())))
-        return None
-    values = _statement_values(rows)
-    copy_rows("xapi_statements", ("pk", *_STATEMENT_COLUMNS),
-              [(pk_by_id[row["statement_id"]], *value)
-               for row, value in zip(rows, values, strict=True)])
-    return pk_by_id
 
 
 def _stored_index(pks: list[int]) -> Iterable[Any]:
@@ -873,20 +882,25 @@ def _record(received: list[dict[str, Any]], *, organization_id: int,
         item["id"] for found in computed.values() for item in found.activities))
     _lock_store()
     for _attempt in range(_ATTEMPTS):
-        fresh, referrers, known = _not_stored_yet(organization_id, prepared, received,
-                                                  activity_ids)
+        checked = _not_stored_yet(organization_id, prepared, received, activity_ids, now)
+        if checked is None:
+            continue
+        fresh, referrers, known, claimed = checked
         if not fresh:
             return result_ids
-        refs = _references(organization_id, fresh, referrers)
+        try:
+            refs = _references(organization_id, fresh, referrers)
+        except BadRequest:
+            _unclaim(organization_id, claimed)
+            raise
         rows, index_by_id, activities = _statement_rows(fresh, refs, computed)
         # One new statement that neither refers to another nor is referred to (a single
-        # POST, usually): on PostgreSQL its index rows go in with it, in one query (not on
-        # the monthly partitions, where its id is claimed in the ids' table first).
+        # POST, usually): on PostgreSQL its index rows go in with it, in one query.
         together = postgres and len(rows) == 1 and not refs.referrers and \
-            rows[0]["object_type"] != "StatementRef" and not partitions.partitioned()
+            rows[0]["object_type"] != "StatementRef"
         inserted = _insert_with_index(organization_id, rows[0],
-                                      index_by_id[rows[0]["statement_id"]]) if together \
-            else _insert(organization_id, rows)
+                                      index_by_id[rows[0]["statement_id"]], claimed) \
+            if together else _insert(organization_id, rows, claimed)
         if inserted is not None:
             pk_by_id = inserted
             break

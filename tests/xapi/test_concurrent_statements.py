@@ -3,7 +3,9 @@
 xAPI keeps 409 for different content under one id: the same statements sent twice at once
 (a client retrying on a timeout, two tabs of a package) must both be accepted, stored once and
 projected once. The requests are made to meet where the race is: on PostgreSQL both check the
-store before either inserts (the insert then finds the other's rows and checks again); on
+store before either inserts (the insert then finds the other's rows and checks again); on the
+monthly partitions, where the check claims the ids, both claim at once and the first commits
+only once the other waits for its claim (which then finds the ids taken and checks again); on
 SQLite both reach the check together, and its write lock makes one wait for the other.
 """
 
@@ -13,6 +15,7 @@ import base64
 import http.client
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,7 +26,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from lms.extensions import db
-from lms.xapi import projections, record
+from lms.xapi import partitions, projections, record
 from lms.xapi.models import Statement, StatementIndex
 from lms.xapi.services import create_lrs_credentials
 from tests.support import serving
@@ -41,7 +44,8 @@ def statement(sid: str, learner: int, **extra: Any) -> dict[str, Any]:
 
 class Race:
     """Makes two requests meet inside record(): after their check on PostgreSQL, before it
-    (where SQLite takes its lock) on SQLite. Counts the checks."""
+    (where SQLite takes its lock) on SQLite; on the monthly partitions before it, the one
+    whose check claimed ids going on once the other waits for them. Counts the checks."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.barrier = threading.Barrier(2, timeout=60)
@@ -49,6 +53,7 @@ class Race:
         self.met: set[int] = set()
         self.lock = threading.Lock()
         postgres = db.engine.dialect.name == "postgresql"
+        claims = postgres and partitions.partitioned()
         check, lock_store = record._not_stored_yet, record._lock_store
 
         def meet() -> None:
@@ -60,10 +65,26 @@ class Race:
         def checking(*args: Any, **kwargs: Any) -> Any:
             with self.lock:
                 self.checks += 1
+            first = threading.get_ident() not in self.met
+            if claims:
+                meet()
             result = check(*args, **kwargs)
-            if postgres:
+            if claims and first and result is not None and result[3]:
+                wait_for_claim()
+            elif postgres and not claims:
                 meet()
             return result
+
+        def wait_for_claim() -> None:
+            # Until the other request's claim waits for this transaction's.
+            with db.engine.connect() as connection:
+                for _ in range(600):
+                    if connection.exec_driver_sql(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                            "'Lock' AND datname = current_database()").scalar():
+                        return
+                    time.sleep(0.1)
+            raise AssertionError("the other request never waited for these ids")
 
         def locking() -> None:
             if not postgres:
