@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
-from lms.core.database import run_sql, time_processor
+from lms.core.database import driver_sql, time_processor
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi import partitions
@@ -159,7 +159,7 @@ def _window(organization_id: int, filters: dict[str, str], since: datetime | Non
                 params += [organization_id, filters[kind]]
         params += [value for value in (since, until, after_pk) if value is not None]
         params.append(limit)
-        for pk, data, stored in run_sql(sql, tuple(params)):
+        for pk, data, stored in driver_sql(sql, tuple(params)).rows:
             rows[pk] = Found(pk, data, stored.astimezone(UTC))
     ordered = sorted(rows.values(), key=lambda row: row.pk, reverse=not ascending)
     return ordered[:limit]
@@ -245,7 +245,7 @@ def _page(organization_id: int, driver_kind: str | None, others: list[str],
     sql.append(f" ORDER BY {order} {'ASC' if ascending else 'DESC'} LIMIT ?")
     params.append(limit)
     return [Found(pk, data, _utc(stored))
-            for pk, data, stored in run_sql("".join(sql), tuple(params))]
+            for pk, data, stored in driver_sql("".join(sql), tuple(params)).rows]
 
 
 def _utc(value: Any) -> datetime:
