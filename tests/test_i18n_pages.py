@@ -14,18 +14,16 @@ from flask import Flask
 from flask_babel import refresh
 
 from lms.accounts.models import Role
-from lms.content import load_builtin_content
 from lms.core import formatting
 from lms.core.errors import Conflict, ValidationFailed, joined
 from lms.courses.cohorts.services import create_cohort, enrol, enrol_csv
 from lms.courses.programs.services import create_blank_program
-from lms.demo import load_demo
 from lms.extensions import db
 from lms.jobs import messages as job_messages
 from lms.jobs import services as jobs
 from lms.jobs.runner import run_job
 from tests.i18n_crawl import ROLES, crawl, login
-from tests.support import membership
+from tests.support import load_demo_once, membership
 
 FR = {"Accept-Language": "fr-FR,fr;q=0.9"}
 EN = {"Accept-Language": "en-GB,en;q=0.9"}
@@ -222,9 +220,7 @@ def _known_untranslated() -> set[str]:
 
 
 def test_french_pages_have_no_plural_in_brackets_and_space_their_colons(app: Flask):
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     problems, visited = [], 0
     known = _known_untranslated()
     for role in ROLES:

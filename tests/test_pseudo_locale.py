@@ -27,13 +27,12 @@ from sqlalchemy import select
 from lms.accounts.models import Organization, User
 from lms.certificates.definitions import available as certificate_templates
 from lms.certificates.models import Certificate
-from lms.content import load_builtin_content
 from lms.courses.programs.models import Program
-from lms.demo import load_demo
 from lms.extensions import db
 from lms.jobs import services as jobs
 from lms.jobs.runner import run_job
 from tests.i18n_crawl import ROLES, Page, crawl, login, parse
+from tests.support import load_demo_once
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
@@ -189,8 +188,7 @@ def test_the_pseudo_locale_transforms_text_and_keeps_placeholders():
 
 
 def _english_demo() -> None:
-    load_builtin_content()
-    load_demo()
+    load_demo_once()
     for user in db.session.scalars(select(User)):
         user.locale = "en"
     db.session.commit()

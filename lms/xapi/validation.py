@@ -130,10 +130,10 @@ def _required_iri_id(data: dict[str, Any], where: str) -> None:
     # Verbs and activities are both known by a required IRI ``id`` (its path is only
     # written out when it is wrong: every statement checks three or more).
     value = data.get("id")
-    if not (isinstance(value, str) and _iri_text(value)):
+    if not (isinstance(value, str) and _iri_text(value)):  # _iri's test, inline
         if "id" not in data:
             raise fail(f"{where}.id", "is required")
-        raise fail(f"{where}.id", "must be an absolute IRI")
+        _iri(value, f"{where}.id")  # raises, with _iri's message
 
 
 def _bool(value: Any, where: str) -> None:

@@ -18,7 +18,7 @@ from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi.models import Statement
 from tests.advocacy.helpers import consent
-from tests.support import statements_by_verb
+from tests.support import load_demo_once, statements_by_verb
 
 EXPERIENCED = "http://adlnet.gov/expapi/verbs/experienced"
 
@@ -331,12 +331,7 @@ def test_api_content_items_calendar_and_proposals(world, client, api_token):
 
 
 def test_demo_has_a_month_of_calendar_and_two_proposals():
-    from lms.content import load_builtin_content
-    from lms.demo import load_demo
-
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     today = _today()
     month = calendar.between(db.session.scalar(select(ContentItem.organization_id)),
                              today - timedelta(days=15), today + timedelta(days=15))

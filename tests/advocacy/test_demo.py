@@ -5,15 +5,12 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent, Campaign
-from lms.content import load_builtin_content
-from lms.demo import load_demo
 from lms.extensions import db
+from tests.support import load_demo_once
 
 
 def test_demo_has_advocacy_activity():
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     # The advocacy step's events (the impact step adds the colleagues' own, without ids, and
     # the pilot's post texts, "demo-parrot-…").
     assert db.session.scalar(select(func.count()).select_from(AdvocacyEvent).where(
@@ -32,9 +29,7 @@ def test_demo_shows_impact_and_an_exercise_verified_from_activity():
     from lms.courses.cohorts.models import Cohort
     from lms.courses.exercises.models import ExerciseSubmission
 
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     pilot = db.session.scalar(select(Cohort).where(Cohort.pilot.is_(True)))
     report = impact.cohort_impact(pilot, weeks=4)
     assert report.training is not None and report.training.source == "session"

@@ -25,9 +25,9 @@ from sqlalchemy import select
 
 from lms.accounts import services as accounts
 from lms.accounts.models import User
-from lms.content import load_builtin_content
-from lms.demo import DEMO_SLUG, load_demo
+from lms.demo import DEMO_SLUG
 from lms.extensions import db
+from tests.support import load_demo_once
 
 pytestmark = pytest.mark.slow
 
@@ -39,8 +39,7 @@ ORDER = {"get": 0, "post": 1, "put": 1, "patch": 1, "delete": 2}
 
 @pytest.fixture()
 def admin_token(app):
-    load_builtin_content()
-    load_demo()
+    load_demo_once()
     admin = db.session.scalar(select(User).where(User.email == "admin@maison-lumiere.example"))
     _token, raw = accounts.issue_api_token(user=admin, name="fuzz")
     db.session.commit()

@@ -36,11 +36,11 @@ import pytest
 from sqlalchemy import select
 
 from lms.accounts.models import User
-from lms.content import load_builtin_content
-from lms.demo import DEMO_PASSWORD, DEMO_SLUG, load_demo
+from lms.demo import DEMO_PASSWORD, DEMO_SLUG
 from lms.extensions import db
 from tests.browser.screenshots import log_in, shoot
 from tests.i18n_crawl import ROLES
+from tests.support import load_demo_once
 
 try:
     from playwright.sync_api import Browser, Page
@@ -178,8 +178,7 @@ def crawl(browser: Browser, base_url: str, axe_script: Path, *, lang: str, scree
     :param contrast: whether axe checks colour contrast (its slowest rule; the colours are the
         same at every width, so desktop passes check it).
     """
-    load_builtin_content()
-    load_demo()
+    load_demo_once()
     _set_language(lang)
     axe = axe_script.read_text()
     shots = _screenshot_dir()

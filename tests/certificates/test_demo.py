@@ -7,16 +7,13 @@ from sqlalchemy import select
 
 from lms.certificates import recertification, services
 from lms.certificates.models import Certificate
-from lms.content import load_builtin_content
 from lms.courses.cohorts.models import Cohort, Enrollment
-from lms.demo import load_demo
 from lms.extensions import db
+from tests.support import load_demo_once
 
 
 def test_demo_shows_validity_renewal_and_the_second_template():
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     certificates = list(db.session.scalars(select(Certificate).order_by(Certificate.id)))
     assert len(certificates) == 3
     assert {c.template_key for c in certificates} == {"modern"}

@@ -15,6 +15,7 @@ from lms.courses.cohorts.services import create_cohort, enrol
 from lms.extensions import db
 from lms.jobs.models import Job
 from lms.jobs.runner import run_job
+from tests.support import load_demo_once
 
 # A period starting a year from now: no certificate issued in it yet.
 _NEXT_YEAR = (date.today() + timedelta(days=365)).isoformat()
@@ -116,12 +117,7 @@ def test_nothing_to_export_is_said_in_the_reader_s_language(cert_world, client, 
 
 
 def test_demo_has_certificates_for_the_finishers():
-    from lms.content import load_builtin_content
-    from lms.demo import load_demo
-
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     names = sorted(c.snapshot["learner"]["name"] for c in db.session.scalars(
         select(Certificate)))
     # Léa's was renewed through the refresher cohort: her first certificate and its renewal.

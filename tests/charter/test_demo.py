@@ -8,18 +8,16 @@ from sqlalchemy import select
 
 from lms.accounts.models import Organization
 from lms.charter import queries
-from lms.content import load_builtin_content
-from lms.demo import DEMO_SLUG, load_demo
+from lms.demo import DEMO_SLUG
 from lms.extensions import db
 from lms.notifications import services as digests
 from lms.notifications.models import DAILY, NEVER, DigestPreference
 from lms.xapi.models import Statement
+from tests.support import load_demo_once
 
 
 def test_demo_has_two_versions_acceptances_of_each_and_preferences():
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     org = db.session.scalar(select(Organization).where(Organization.slug == DEMO_SLUG))
     v2, v1 = queries.versions(org.id)
     assert (v1.number, v2.number) == (1, 2) and v2.summary

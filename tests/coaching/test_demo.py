@@ -7,15 +7,12 @@ from sqlalchemy import select
 
 from lms.coaching import queries
 from lms.coaching.models import FollowUp
-from lms.content import load_builtin_content
-from lms.demo import load_demo
 from lms.extensions import db
+from tests.support import load_demo_once
 
 
 def test_demo_has_held_scheduled_and_overdue_follow_ups():
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     followups = list(db.session.scalars(select(FollowUp)))
     statuses = sorted(f.status for f in followups)
     assert statuses.count("held") == 1 and statuses.count("scheduled") >= 2

@@ -31,6 +31,7 @@ from lms.courses.sessions.services import (
     seats_taken,
 )
 from lms.extensions import db
+from tests.support import load_demo_once
 
 
 @pytest.fixture()
@@ -296,13 +297,9 @@ def test_the_sign_in_sheet_downloads_through_the_api(client, api_token, gated):
 
 
 def test_the_demo_has_qr_sign_ins_and_a_manager_with_a_request_waiting():
-    from lms.content import load_builtin_content
     from lms.courses.sessions.models import QR, Attendance
-    from lms.demo import load_demo
 
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     qr = list(db.session.scalars(select(Attendance).where(Attendance.source == QR)))
     assert len(qr) == 5 and all(a.signed_at is not None for a in qr)
     lucas = db.session.scalar(select(SessionRegistration).where(

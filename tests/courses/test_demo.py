@@ -6,13 +6,12 @@ import json
 
 from sqlalchemy import func, select
 
-from lms.content import load_builtin_content
 from lms.courses.cohorts.models import Cohort, Enrollment, ModuleProgress
 from lms.courses.elearning.models import QuizAttempt
 from lms.courses.sessions.models import Attendance
-from lms.demo import load_demo
 from lms.extensions import db
 from lms.xapi.models import Statement
+from tests.support import load_demo_once
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 
@@ -23,9 +22,7 @@ def count(verb: str) -> int:
 
 
 def test_demo_runs_the_six_week_path_with_a_pilot_cohort():
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     # The pilot cohort (the certificates step adds a refresher cohort for recertification).
     (cohort,) = db.session.scalars(select(Cohort).where(Cohort.pilot.is_(True)))
     assert cohort.pilot and cohort.program.source_slug == "parcours-ambassadeurs-6-semaines"

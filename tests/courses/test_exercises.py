@@ -36,7 +36,7 @@ from lms.courses.programs import definitions as defs
 from lms.courses.programs.services import CATALOGUE_DIR, definition_of, import_program
 from lms.extensions import db
 from lms.xapi.models import Statement
-from tests.support import membership
+from tests.support import load_demo_once, membership
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 POST = "https://www.linkedin.com/posts/camille-martin_relais-activity-1"
@@ -524,12 +524,7 @@ def test_api_submissions_and_reviews(enrolled, client, api_token):
 
 
 def test_the_demo_shows_every_state_of_an_exercise():
-    from lms.content import load_builtin_content
-    from lms.demo import load_demo
-
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     # (The advocacy step may add exercises verified from the demo activity.)
     statuses = [s.status for s in db.session.scalars(select(ExerciseSubmission))
                 if s.status != "verified"]

@@ -23,6 +23,7 @@ from lms.courses.surveys.models import SurveyInvitation, SurveyResponse
 from lms.extensions import db
 from lms.xapi.models import Statement
 from tests.courses.conftest import World
+from tests.support import load_demo_once
 
 ANSWERS = {"useful": "5", "confident": "4", "pace": "right", "best": ["examples", "peers"],
            "recommend": "5", "comment": "=HYPERLINK(\"x\") plus d'exemples"}
@@ -260,12 +261,8 @@ def test_another_organization_sees_none_of_the_answers(app, client, login, creat
 
 def test_the_demo_has_answered_surveys_a_readiness_survey_and_two_people_named():
     from lms.accounts.models import User
-    from lms.content import load_builtin_content
-    from lms.demo import load_demo
 
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     satisfaction, readiness = template("satisfaction"), template("readiness")
     pilot = db.session.scalars(select(SurveyResponse).where(
         SurveyResponse.survey_id == satisfaction.id)).all()

@@ -21,6 +21,7 @@ from lms.extensions import db
 from lms.impact import parrot
 from lms.privacy import export as privacy_export
 from lms.privacy import services as privacy
+from tests.support import load_demo_once
 
 SAMPLE = ("Maison Lumière ouvre son nouvel atelier de Lyon : venez découvrir nos luminaires "
           "fabriqués en France lors des portes ouvertes.")
@@ -172,13 +173,9 @@ def test_text_through_the_api_exported_and_erased(client, api_token, cohort_worl
 def test_demo_shows_the_parrot_effect_receding_and_a_behaviour_gap():
     from lms.accounts.models import User
     from lms.assessments import queries, recommendations
-    from lms.content import load_builtin_content
     from lms.courses.cohorts.models import Cohort
-    from lms.demo import load_demo
 
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     pilot = db.session.scalar(db.select(Cohort).where(Cohort.pilot.is_(True)))
     result = parrot.cohort_parrot(pilot, weeks=4)
     before, after = result.totals["before"], result.totals["after"]

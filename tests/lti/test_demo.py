@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from lms.accounts.models import Organization
-from lms.content import load_builtin_content
-from lms.demo import DEMO_PASSWORD, load_demo
+from lms.demo import DEMO_PASSWORD
 from lms.extensions import db
 from lms.lti import services
+from tests.support import load_demo_once
 
 
 def test_demo_registers_a_moodle_platform(client):
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     org = db.session.scalar(db.select(Organization).where(Organization.slug == "demo"))
     [moodle] = services.platforms_of(org)
     assert moodle.auth_login_url.endswith("/mod/lti/auth.php") and moodle.deployment_ids

@@ -16,15 +16,15 @@ from sqlalchemy import select
 from lms.accounts import services as accounts
 from lms.accounts.models import Membership, Organization, Role, User
 from lms.coaching import services as coaching
-from lms.content import load_builtin_content
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import Enrollment
-from lms.demo import DEMO_PASSWORD, load_demo
+from lms.demo import DEMO_PASSWORD
 from lms.extensions import db
 from lms.xapi import documents
 from lms.xapi.agents import agent_key
 from lms.xapi.builders import agent_for_user
 from lms.xapi.services import create_lrs_credentials
+from tests.support import load_demo_once
 
 EMAIL = "camille.martin@maison-lumiere.example"
 NAME = "Camille Martin"
@@ -46,9 +46,7 @@ class Demo:
 
 @pytest.fixture()
 def demo() -> Demo:
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
     org = db.session.scalar(select(Organization).where(Organization.slug == "demo"))
     user = accounts.find_user(EMAIL)
     assert org is not None and user is not None

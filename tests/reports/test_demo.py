@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import re
 
-from lms.content import load_builtin_content
-from lms.demo import DEMO_PASSWORD, load_demo
-from lms.extensions import db
+from lms.demo import DEMO_PASSWORD
+from tests.support import load_demo_once
 
 
 def test_demo_dashboards(client):
-    load_builtin_content()
-    load_demo()
-    db.session.commit()
+    load_demo_once()
 
     def page(email: str) -> str:
         client.post("/logout")
