@@ -16,16 +16,17 @@ import math
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 
 from lms.accounts.models import Membership, User
 from lms.advocacy.kpis import DISTRIBUTING_KINDS
 from lms.advocacy.models import AdvocacyConsent, AdvocacyEvent
 from lms.assessments.models import SkillLevel
 from lms.charter.queries import gated_advocacy_users
-from lms.core.database import one_of
+from lms.core.database import ids_value, one_of, one_of_param
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
 from lms.courses.sessions.models import TrainingSession
@@ -215,14 +216,15 @@ def _members(cohorts: list[Cohort]) -> dict[int, list[tuple[int, int, str, bool]
     return out
 
 
-def _events_of(organization_id: int, user_ids: list[int], start: datetime, split: datetime,
-               end: datetime, *, per_person: bool) -> Any:
-    """The figures of ``user_ids``' events in ``[start, end)`` split at ``split``, grouped by
+def _events_of(organization_id: int, *, per_person: bool) -> Any:
+    """The figures of some people's events in ``[start, end)`` split at ``split``, grouped by
     window (``w``: 0 before, 1 after) and, with ``per_person``, by person first; without,
-    each window's number of people with an event comes second.
+    each window's number of people with an event comes second. The people and the three
+    moments are the parameters ``ids`` (:func:`ids_value`), ``start``, ``split`` and ``end``:
+    a page builds the statement once and runs it for each of its cohorts.
     """
     e = AdvocacyEvent
-    window = case((e.occurred_at >= split, 1), else_=0).label("w")
+    window = case((e.occurred_at >= bindparam("split"), 1), else_=0).label("w")
     # count(): the index on (user_id, occurred_at) holds every column read (no table row).
     sums = (func.count(), func.sum(case((e.kind.in_(DISTRIBUTING_KINDS), 1), else_=0)),
             func.sum(e.clicks), func.sum(e.reactions), func.sum(e.comments),
@@ -230,39 +232,59 @@ def _events_of(organization_id: int, user_ids: list[int], start: datetime, split
     who = (e.user_id,) if per_person else ()
     stmt = (select(*who, window, *(() if per_person else (func.count(e.user_id.distinct()),)),
                    *sums)
-            .where(e.organization_id == organization_id, one_of(e.user_id, user_ids),
-                   e.occurred_at >= start, e.occurred_at < end)
+            .where(e.organization_id == organization_id, one_of_param(e.user_id, "ids"),
+                   e.occurred_at >= bindparam("start"), e.occurred_at < bindparam("end"))
             .group_by(*who, window))
     if (accepted := gated_advocacy_users(organization_id)) is not None:
         stmt = stmt.where(e.user_id.in_(accepted))  # the charter gate, as in kpis.Scope
     return stmt
 
 
-def _sums(organization_id: int, user_ids: list[int], start: datetime, split: datetime,
-          end: datetime) -> dict[tuple[int, str], dict[str, int]]:
-    """Per (user, window): the figures of their events in ``[start, end)``, split at
-    ``split`` — one grouped query.
+class _EventReads:
+    """The two grouped reads of events, built once for a page's cohorts (building one cost
+    about as much client CPU as running it) and run for each cohort.
     """
-    if not user_ids or end <= start:
-        return {}
-    # Sums of NOT NULL columns over groups of at least one event: whole numbers, never NULL
-    # (a conversion per value was a fifth of the overview's CPU: 8,000 rows of 7 values).
-    return {(row[0], WINDOWS[row[1]]): dict(zip(FIGURES, row[2:], strict=True))
-            for row in db.session.execute(_events_of(organization_id, user_ids, start, split,
-                                                     end, per_person=True))}
+
+    def __init__(self, organization_id: int) -> None:
+        self.organization_id = organization_id
+
+    @cached_property
+    def per_person(self) -> Any:
+        return _events_of(self.organization_id, per_person=True)
+
+    @cached_property
+    def per_window(self) -> Any:
+        return _events_of(self.organization_id, per_person=False)
+
+    def sums(self, user_ids: list[int], start: datetime, split: datetime, end: datetime
+             ) -> dict[tuple[int, str], dict[str, int]]:
+        """Per (user, window): the figures of their events in ``[start, end)``, split at
+        ``split`` — one grouped query.
+        """
+        if not user_ids or end <= start:
+            return {}
+        # Sums of NOT NULL columns over groups of at least one event: whole numbers, never
+        # NULL (a conversion per value was a fifth of the overview's CPU: 8,000 rows of 7).
+        return {(row[0], WINDOWS[row[1]]): dict(zip(FIGURES, row[2:], strict=True))
+                for row in db.session.execute(self.per_person, _moments(user_ids, start,
+                                                                        split, end))}
+
+    def window_totals(self, user_ids: list[int], start: datetime, split: datetime,
+                      end: datetime) -> dict[str, tuple[int, dict[str, int]]]:
+        """Per window with events: (people with an event, their figures summed) — what
+        :meth:`sums` gives added up by the database, for a cohort whose learners are not
+        shown (two rows instead of one per learner and window).
+        """
+        if not user_ids or end <= start:
+            return {}
+        return {WINDOWS[row[0]]: (row[1], dict(zip(FIGURES, row[2:], strict=True)))
+                for row in db.session.execute(self.per_window, _moments(user_ids, start,
+                                                                        split, end))}
 
 
-def _window_totals(organization_id: int, user_ids: list[int], start: datetime,
-                   split: datetime, end: datetime) -> dict[str, tuple[int, dict[str, int]]]:
-    """Per window with events: (people with an event, their figures summed) — what
-    :func:`_sums` gives added up by the database, for a cohort whose learners are not shown
-    (two rows instead of one per learner and window).
-    """
-    if not user_ids or end <= start:
-        return {}
-    return {WINDOWS[row[0]]: (row[1], dict(zip(FIGURES, row[2:], strict=True)))
-            for row in db.session.execute(_events_of(organization_id, user_ids, start, split,
-                                                     end, per_person=False))}
+def _moments(user_ids: list[int], start: datetime, split: datetime, end: datetime
+             ) -> dict[str, Any]:
+    return {"ids": ids_value(user_ids), "start": start, "split": split, "end": end}
 
 
 def _levels(membership_ids: list[int]) -> dict[int, list[int]]:
@@ -298,13 +320,15 @@ def organization_impact(cohorts: list[Cohort], *, weeks: int = DEFAULT_WEEKS,
     members = _members(cohorts)
     levels = _levels(sorted({m[0] for c, ms in members.items() for m in ms
                              if m[3] and (detailed is None or c in detailed)}))
-    return [_report(c, weeks, now, trainings[c.id], members[c.id], levels,
+    reads = _EventReads(cohorts[0].organization_id if cohorts else 0)  # built when first run
+    return [_report(c, weeks, now, trainings[c.id], members[c.id], levels, reads,
                     detailed is None or c.id in detailed) for c in cohorts]
 
 
 def _report(cohort: Cohort, weeks: int, now: datetime, training: TrainingDate | None,
             members: list[tuple[int, int, str, bool]],
-            levels: dict[int, list[int]], detailed: bool = True) -> CohortImpact:
+            levels: dict[int, list[int]], reads: _EventReads,
+            detailed: bool = True) -> CohortImpact:
     report = CohortImpact(cohort=cohort, weeks=weeks, training=training)
     report.learners = len(members)
     consenting = [m for m in members if m[3]]
@@ -320,12 +344,12 @@ def _report(cohort: Cohort, weeks: int, now: datetime, training: TrainingDate | 
     ids = [m[1] for m in consenting]
     if not detailed:
         # Totals and active learners only: summed by the database.
-        for w, (active, values) in _window_totals(cohort.organization_id, ids, t - span, t,
-                                                  max(t, after_end)).items():
+        for w, (active, values) in reads.window_totals(ids, t - span, t,
+                                                       max(t, after_end)).items():
             report.active[w] = active
             report.totals[w].update(values)
         return report
-    sums = _sums(cohort.organization_id, ids, t - span, t, max(t, after_end))
+    sums = reads.sums(ids, t - span, t, max(t, after_end))
     empty = dict.fromkeys(FIGURES, 0)
     for membership_id, user_id, name, _c in consenting:
         before, after = sums.get((user_id, "before"), empty), sums.get((user_id, "after"), empty)
