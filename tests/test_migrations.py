@@ -248,3 +248,99 @@ def test_the_monthly_partitions_take_the_rows_stored_and_give_them_back(empty_da
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+_NO_ORGANIZATION_KEY = ("xapi_statements", "xapi_activities", "advocacy_events",
+                        "advocacy_daily_figures")
+
+
+def _organization_keys(conn: Any) -> set[str]:
+    """The tables of migration 0042 that have a foreign key to the organizations."""
+    inspector = inspect(conn)
+    return {table for table in _NO_ORGANIZATION_KEY
+            if any(fk["referred_table"] == "organizations"
+                   for fk in inspector.get_foreign_keys(table))}
+
+
+def _kept_rows(conn: Any) -> list[list[Any]]:
+    return [_rows(conn, "SELECT pk, organization_id, statement_id FROM xapi_statements"),
+            _rows(conn, "SELECT id, organization_id, statement_pk FROM xapi_outbox"),
+            _rows(conn, "SELECT id, organization_id, activity_id FROM xapi_activities"),
+            _rows(conn, "SELECT id, organization_id, idem_key FROM advocacy_events"),
+            _rows(conn, "SELECT organization_id, user_id, events FROM advocacy_daily_figures")]
+
+
+@pytest.mark.slow
+def test_the_organization_keys_go_and_come_back_with_the_rows(empty_database, tmp_path):
+    """Migration 0042 drops the organization's foreign key of the tables an import writes row
+    by row (SQLite makes them again) and keeps every row, outbox entries of the statements
+    included; its downgrade deletes the rows of organizations that are gone and puts the keys
+    back.
+    """
+    from datetime import UTC, datetime
+
+    other = _app_on(empty_database, tmp_path)
+    directory = other.extensions["migrate"].directory
+    now = datetime.now(UTC).replace(microsecond=0)
+    with other.app_context():
+        try:
+            upgrade(directory=directory, revision="0041_membership_team")
+            with db.engine.begin() as conn:
+                assert _organization_keys(conn) == set(_NO_ORGANIZATION_KEY)
+                conn.execute(text("INSERT INTO organizations (id, slug, name, created_at, "
+                                  "require_second_factor) VALUES (1, 'o', 'O', :t, false)"),
+                             {"t": now})
+                conn.execute(text("INSERT INTO users (id, email, display_name, active, "
+                                  "created_at, named_in_results) VALUES (1, 'a@example.com', "
+                                  "'A', true, :t, false)"), {"t": now})
+                _insert_rows(conn, organization_id=1, now=now, n=1)
+                before = _kept_rows(conn)
+            upgrade(directory=directory, revision="0042_orgnofk")
+            with db.engine.begin() as conn:
+                assert _organization_keys(conn) == set()
+                assert _kept_rows(conn) == before
+                # Rows of an organization that does not exist now go in (nothing checks)...
+                _insert_rows(conn, organization_id=99, now=now, n=2, outbox=False)
+            downgrade(directory=directory, revision="0041_membership_team")
+            with db.engine.begin() as conn:
+                # ... and the downgrade deletes them before the keys come back.
+                assert _kept_rows(conn) == before
+                assert _organization_keys(conn) == set(_NO_ORGANIZATION_KEY)
+            upgrade(directory=directory)
+            with db.engine.connect() as conn:
+                assert _kept_rows(conn) == before
+                assert not schema_differences(conn)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _insert_rows(conn: Any, *, organization_id: int, now: Any, n: int,
+                 outbox: bool = True) -> None:
+    """A statement (with an outbox entry unless ``outbox`` is false: the outbox keeps its
+    foreign key), an activity, an advocacy event and a daily figure of the organization
+    (``n`` makes the keys unique)."""
+    params = {"o": organization_id, "t": now, "n": n, "sid": str(uuid.uuid4())}
+    conn.execute(text(
+        "INSERT INTO xapi_statements (organization_id, statement_id, verb_id, object_type, "
+        "timestamp, stored, voided, data) VALUES (:o, :sid, 'v', 'Activity', :t, :t, false, "
+        "'{}')"), params)
+    pk = conn.execute(text("SELECT max(pk) FROM xapi_statements")).scalar()
+    if conn.dialect.name == "postgresql" and inspect(conn).has_table("xapi_statement_ids"):
+        conn.execute(text("INSERT INTO xapi_statement_ids VALUES (:o, :sid, :pk)"),
+                     {**params, "pk": pk})
+    if outbox:
+        conn.execute(text(
+            "INSERT INTO xapi_outbox (organization_id, statement_pk, status, attempts, "
+            "next_attempt_at, created_at) VALUES (:o, :pk, 'pending', 0, :t, :t)"),
+            {**params, "pk": pk})
+    conn.execute(text("INSERT INTO xapi_activities (organization_id, activity_id, definition, "
+                      "updated_at) VALUES (:o, 'http://a.example/' || :n, '{}', :t)"), params)
+    conn.execute(text(
+        "INSERT INTO advocacy_events (organization_id, user_id, network, kind, occurred_at, "
+        "source, idem_key, impressions, clicks, reactions, comments, reshares, signups, leads, "
+        "hires, with_own_comment, created_at, updated_at) VALUES (:o, 1, 'linkedin', 'share', "
+        ":t, 'csv', 'k' || :n, 0, 0, 0, 0, 0, 0, 0, 0, false, :t, :t)"), params)
+    conn.execute(text(
+        "INSERT INTO advocacy_daily_figures VALUES (:o, 1, :d, 'linkedin', 'share', 0, 0, 1, "
+        "0, 0, 0, 0, 0, 0, 0, 0, 0)"), {**params, "d": now.date()})

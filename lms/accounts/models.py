@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -61,10 +62,14 @@ class OrganizationOwned:
     the organization.
 
     ``organization_id`` gets an index of its own unless the class sets ``organization_indexed``
-    to False (its table has a unique constraint or an index that starts with it).
+    to False (its table has a unique constraint or an index that starts with it). A table that
+    bulk imports fill row by row may set ``organization_foreign_key`` to False: no foreign key
+    for the database to check on every row, and its own module deletes its rows when an
+    organization is deleted (a listener on the organization's delete) instead of the cascade.
     """
 
     organization_indexed: ClassVar[bool] = True
+    organization_foreign_key: ClassVar[bool] = True
 
     # First in the table, as the migrations created them (a mixin's columns otherwise go last).
     id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
@@ -72,6 +77,8 @@ class OrganizationOwned:
     @declared_attr
     def organization_id(cls) -> Mapped[int]:
         """The organization the row belongs to."""
+        if not cls.organization_foreign_key:
+            return mapped_column(Integer, index=cls.organization_indexed, sort_order=-1)
         return mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"),
                              index=cls.organization_indexed, sort_order=-1)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    Connection,
     ForeignKey,
     Index,
     Integer,
@@ -12,13 +14,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
+    event,
     false,
     text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.accounts.models import OrganizationOwned, User
+from lms.accounts.models import Organization, OrganizationOwned, User
 from lms.core.models import Base, TimestampMixin, utcnow
 
 NETWORKS = ("linkedin", "x", "facebook", "instagram", "tiktok", "youtube", "other")
@@ -198,6 +202,10 @@ class AdvocacyEvent(OrganizationOwned, Base):
               sqlite_where=text("content_item_id IS NOT NULL")),
     )
     organization_indexed = False
+    # Imports write thousands of events at once: no foreign key to the organization for the
+    # database to check on each (migration 0042); deleted with the organization (below). The
+    # person's key stays (erasure and the person's deletion rely on its cascade).
+    organization_foreign_key = False
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     network: Mapped[str] = mapped_column(String(16))
@@ -289,8 +297,9 @@ class AdvocacyDailyFigure(FigureSums, Base):
                              postgresql_include=["events", "with_own_comment", *METRICS]),
     )
 
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"))
+    # No foreign key (migration 0042): an import upserts tens of thousands of these rows, each
+    # checked against the organizations otherwise; deleted with the organization (below).
+    organization_id: Mapped[int] = mapped_column(Integer)
     user_id: Mapped[int] = mapped_column(Integer)
     day: Mapped[date] = mapped_column()
     network: Mapped[str] = mapped_column(String(16))
@@ -353,3 +362,13 @@ class AdvocacyCampaignTotal(FigureSums, Base):
     campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The posts and shares among its events (the campaigns' "shares" target).
     shares: Mapped[int] = mapped_column(Integer)
+
+
+@event.listens_for(Organization, "before_delete")
+def _delete_event_rows(_mapper: Any, connection: Connection, target: Organization) -> None:
+    """Delete an organization's events and daily figures: tables without a foreign key to the
+    organization, whose cascade would have done this. Before the organization's row goes, so
+    that its campaigns' and content items' deletion has no events left to unlink.
+    """
+    for table in (AdvocacyEvent, AdvocacyDailyFigure):
+        connection.execute(delete(table).where(table.organization_id == target.id))
