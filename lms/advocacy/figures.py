@@ -25,6 +25,16 @@ per UTC calendar month, with only the leaderboard's sums: :func:`people` reads a
 period's whole months from them (a row per person and month instead of one per person-day),
 and every write above keeps them with the daily figures (:func:`_apply`).
 
+Each team's weeks (:data:`TEAM_WEEKS`, :class:`AdvocacyTeamWeek`) sum the daily rows of the
+people :data:`TEAM_PEOPLE` lists in the team (:func:`_team_weeks`: a person is listed with their
+membership's team when their first figures are written, with their whole history), per ISO
+week: a team's page reads its whole weeks from them (:func:`rows` with ``weeks``) instead of
+its people's days. "Team" on a page is the person's *current* team, over their whole history,
+so the weeks are read only while the list is the team's current members with figures
+(:func:`team_in_step`); an ORM hook moves a person whose membership changes (:func:`regroup`),
+and the rebuild relists everyone. A path that changes teams without the ORM costs speed (the
+page reads the daily figures), never a wrong figure.
+
 The day is the UTC calendar day of ``occurred_at``, as the dashboard's weekly trend counts it
 (its weeks start at midnight UTC).
 """
@@ -226,10 +236,19 @@ def _team_weeks(deltas: Deltas) -> None:
 
 
 def _listed(organization_id: int, ids: Sequence[int]) -> dict[int, str | None]:
-    """The team each of these people's rows are summed into, for those listed."""
-    return {row.user_id: row.team for row in select_in(
-        f"SELECT user_id, team FROM {TEAM_PEOPLE} WHERE organization_id = ? AND user_id IN",
-        organization_id, list(ids))}
+    """The team each of these people's rows are summed into, for those listed. Their rows
+    are locked on PostgreSQL until the transaction ends: an intake adding a person's events
+    and a change of their team then go one after the other, each seeing the other's team
+    and figures (the second statement of each reads what the first committed).
+    """
+    lock = " FOR UPDATE" if db.session.connection().dialect.name == "postgresql" else ""
+    found: dict[int, str | None] = {}
+    for some in chunks(sorted(ids)):
+        for row in run_sql(
+                f"SELECT user_id, team FROM {TEAM_PEOPLE} WHERE organization_id = ? AND user_id "
+                f"IN ({', '.join('?' * len(some))}){lock}", (organization_id, *some)):
+            found[row.user_id] = row.team
+    return found
 
 
 def _list_new(organization_id: int, ids: Sequence[int], listed: dict[int, str | None]
@@ -248,7 +267,7 @@ def _list_new(organization_id: int, ids: Sequence[int], listed: dict[int, str | 
         TEAM_PEOPLE, ("organization_id", "user_id", "team"),
         [(organization_id, user_id, teams.get(user_id)) for user_id in ids],
         suffix="ON CONFLICT (organization_id, user_id) DO NOTHING"
-               + (" RETURNING user_id" if postgresql else ""))
+               + (" RETURNING user_id" if postgresql else ""), pg_types=_PG_TYPES)
     # SQLite has one writer at a time: every insert went in.
     added = {row.user_id for row in returned} if postgresql else set(ids)
     listed.update({user_id: teams.get(user_id) for user_id in added})
@@ -318,7 +337,8 @@ def regroup(organization_id: int, ids: Iterable[int]) -> None:
     for team, some in joining.items():
         _add_history(organization_id, team, some, 1)
     insert_rows(TEAM_PEOPLE, ("organization_id", "user_id", "team"), moved,
-                suffix="ON CONFLICT (organization_id, user_id) DO UPDATE SET team = excluded.team")
+                suffix="ON CONFLICT (organization_id, user_id) DO UPDATE SET team = excluded.team",
+                pg_types=_PG_TYPES)
 
 
 def team_in_step(organization_id: int, team: str) -> bool:
