@@ -25,6 +25,16 @@ per UTC calendar month, with only the leaderboard's sums: :func:`people` reads a
 period's whole months from them (a row per person and month instead of one per person-day),
 and every write above keeps them with the daily figures (:func:`_apply`).
 
+Each team's weeks (:data:`TEAM_WEEKS`, :class:`AdvocacyTeamWeek`) sum the daily rows of the
+people :data:`TEAM_PEOPLE` lists in the team (:func:`_team_weeks`: a person is listed with their
+membership's team when their first figures are written, with their whole history), per ISO
+week: a team's page reads its whole weeks from them (:func:`rows` with ``weeks``) instead of
+its people's days. "Team" on a page is the person's *current* team, over their whole history,
+so the weeks are read only while the list is the team's current members with figures
+(:func:`team_in_step`); an ORM hook moves a person whose membership changes (:func:`regroup`),
+and the rebuild relists everyone. A path that changes teams without the ORM costs speed (the
+page reads the daily figures), never a wrong figure.
+
 The day is the UTC calendar day of ``occurred_at``, as the dashboard's weekly trend counts it
 (its weeks start at midnight UTC).
 """
@@ -55,6 +65,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from lms.accounts.models import Membership
 from lms.advocacy.models import (
     EVERYONE,
     METRICS,
@@ -63,8 +74,9 @@ from lms.advocacy.models import (
     AdvocacyEvent,
     AdvocacyPersonMonth,
     AdvocacyPersonTotal,
+    AdvocacyTeamWeek,
 )
-from lms.core.database import chunks, insert_rows, select_in
+from lms.core.database import chunks, insert_rows, run_sql, select_in
 from lms.extensions import db
 
 # The posts and shares: the "shares" figure (as lms.advocacy.kpis counts them).
@@ -75,7 +87,7 @@ KEY = ("organization_id", "user_id", "day", "network", "kind", "campaign_id",
 SUMS = ("events", "with_own_comment", *METRICS)
 _PG_TYPES = {**dict.fromkeys(("user_id", "campaign_id", "content_item_id", "shares", *SUMS),
                               "int[]"),
-             "day": "date[]", "month": "date[]", "last_day": "date[]"}
+             "day": "date[]", "month": "date[]", "last_day": "date[]", "week": "date[]"}
 
 
 def _upsert(table: str, key: Sequence[str], sums: Sequence[str]) -> str:
@@ -100,6 +112,13 @@ CAMPAIGNS = "advocacy_campaign_totals"
 CAMPAIGN_KEY = ("organization_id", "campaign_id")
 CAMPAIGN_SUMS = ("events", "shares", "with_own_comment", *METRICS)
 _CAMPAIGN_UPSERT = _upsert(CAMPAIGNS, CAMPAIGN_KEY, CAMPAIGN_SUMS)
+# Each team's weeks (lms.advocacy.models.AdvocacyTeamWeek) and the team each person's rows are
+# summed into (AdvocacyTeamPerson): a team's dashboard over whole weeks.
+TEAM_WEEKS = "advocacy_team_weeks"
+TEAM_KEY = ("organization_id", "team", "week", "network", "kind", "campaign_id",
+            "content_item_id")
+_TEAM_UPSERT = _upsert(TEAM_WEEKS, TEAM_KEY, SUMS)
+TEAM_PEOPLE = "advocacy_team_people"
 # The stored columns of an event that its figures depend on, as select_in reads them.
 _EVENT_COLUMNS = ("user_id", "occurred_at", "network", "kind", "campaign_id",
                   "content_item_id", "with_own_comment", *METRICS)
@@ -167,13 +186,177 @@ def _campaigns(deltas: Deltas) -> Deltas:
 def _apply(deltas: Deltas) -> None:
     """Upsert the changes of the daily figures, of the people's months and of the campaigns'
     totals, one statement each (rows whose events fell to none go), then the totals of the
-    people whose figures changed (:func:`_person_totals`).
+    people whose figures changed (:func:`_person_totals`) and their teams' weeks
+    (:func:`_team_weeks`).
     """
     _upsert_rows(TABLE, KEY, SUMS, _UPSERT, deltas)
     _upsert_rows(MONTHS, MONTH_KEY, MONTH_SUMS, _MONTH_UPSERT, _months(deltas))
     _upsert_rows(CAMPAIGNS, CAMPAIGN_KEY, CAMPAIGN_SUMS, _CAMPAIGN_UPSERT, _campaigns(deltas),
                  dated=False)
     _person_totals(deltas)
+    _team_weeks(deltas)
+
+
+def monday_of(day: date) -> date:
+    """The Monday of ``day``'s ISO week: the key of its team week."""
+    return day - timedelta(days=day.weekday())
+
+
+def _team_weeks(deltas: Deltas) -> None:
+    """Add daily changes to the weeks of the team each person is listed in
+    (:data:`TEAM_PEOPLE`). A person not listed yet is listed with their membership's team
+    (None without one) and their whole daily history is added, not only this change: a
+    person's rows are then always summed into exactly the team they are listed in, whatever
+    path wrote them. Whether that team is still theirs is the reader's question
+    (:func:`team_in_step`).
+    """
+    people: dict[int, set[int]] = {}
+    for organization_id, user_id, *_rest in deltas:
+        if user_id != EVERYONE:
+            people.setdefault(organization_id, set()).add(user_id)
+    changes: Deltas = {}
+    for organization_id, ids in people.items():
+        listed = _listed(organization_id, sorted(ids))
+        added = _list_new(organization_id, sorted(ids - listed.keys()), listed)
+        history: dict[str, list[int]] = {}
+        for user_id in added:
+            if (listed_team := listed[user_id]) is not None:
+                history.setdefault(listed_team, []).append(user_id)
+        for team, some in history.items():
+            _add_history(organization_id, team, some, 1)
+        for (org, user_id, day, *rest), values in deltas.items():
+            summed_into = listed.get(user_id) if org == organization_id else None
+            if summed_into is None or user_id in added:
+                continue
+            totals = changes.setdefault((org, summed_into, monday_of(day), *rest),
+                                        [0] * len(SUMS))
+            for n, value in enumerate(values):
+                totals[n] += value
+    _upsert_rows(TEAM_WEEKS, TEAM_KEY, SUMS, _TEAM_UPSERT, changes)
+
+
+def _listed(organization_id: int, ids: Sequence[int]) -> dict[int, str | None]:
+    """The team each of these people's rows are summed into, for those listed. Their rows
+    are locked on PostgreSQL until the transaction ends: an intake adding a person's events
+    and a change of their team then go one after the other, each seeing the other's team
+    and figures (the second statement of each reads what the first committed).
+    """
+    lock = " FOR UPDATE" if db.session.connection().dialect.name == "postgresql" else ""
+    found: dict[int, str | None] = {}
+    for some in chunks(sorted(ids)):
+        for row in run_sql(
+                f"SELECT user_id, team FROM {TEAM_PEOPLE} WHERE organization_id = ? AND user_id "
+                f"IN ({', '.join('?' * len(some))}){lock}", (organization_id, *some)):
+            found[row.user_id] = row.team
+    return found
+
+
+def _list_new(organization_id: int, ids: Sequence[int], listed: dict[int, str | None]
+              ) -> set[int]:
+    """List people not listed yet with their membership's team (in ``listed`` too); returns
+    those this transaction listed (another one may have listed some first: their team is
+    read back).
+    """
+    if not ids:
+        return set()
+    teams = {row.user_id: row.team or None for row in select_in(
+        "SELECT user_id, team FROM memberships WHERE organization_id = ? AND user_id IN",
+        organization_id, list(ids))}
+    postgresql = db.session.connection().dialect.name == "postgresql"
+    returned = insert_rows(
+        TEAM_PEOPLE, ("organization_id", "user_id", "team"),
+        [(organization_id, user_id, teams.get(user_id)) for user_id in ids],
+        suffix="ON CONFLICT (organization_id, user_id) DO NOTHING"
+               + (" RETURNING user_id" if postgresql else ""), pg_types=_PG_TYPES)
+    # SQLite has one writer at a time: every insert went in.
+    added = {row.user_id for row in returned} if postgresql else set(ids)
+    listed.update({user_id: teams.get(user_id) for user_id in added})
+    if len(added) < len(ids):
+        listed.update(_listed(organization_id, [i for i in ids if i not in added]))
+    return added
+
+
+def _week_sql(dialect: str, day: str = "day") -> str:
+    """The Monday of a stored day's ISO week, in SQL."""
+    if dialect == "sqlite":
+        return f"date({day}, 'weekday 0', '-6 days')"
+    return f"CAST(date_trunc('week', {day}) AS date)"
+
+
+def _add_history(organization_id: int, team: str, ids: Sequence[int], sign: int) -> None:
+    """Add (``sign`` 1) or take off (-1) these people's whole daily figures to the team's
+    weeks; weeks left without events go.
+    """
+    connection = db.session.connection()
+    week = _week_sql(connection.dialect.name)
+    others = "network, kind, campaign_id, content_item_id"
+    for some in chunks(sorted(ids)):
+        connection.execute(text(
+            f"INSERT INTO {TEAM_WEEKS} ({', '.join((*TEAM_KEY, *SUMS))}) "
+            f"SELECT organization_id, :team, {week}, {others}, "
+            + ", ".join(f"{int(sign)} * sum({s})" for s in SUMS)
+            + f" FROM {TABLE} WHERE organization_id = :org AND user_id IN "
+            f"({', '.join(str(int(i)) for i in some)}) "
+            f"GROUP BY organization_id, {week}, {others} {_TEAM_UPSERT}"),
+            {"team": team, "org": organization_id})
+    if sign < 0:
+        connection.execute(text(f"DELETE FROM {TEAM_WEEKS} WHERE organization_id = :org "
+                                "AND team = :team AND events <= 0"),
+                           {"team": team, "org": organization_id})
+
+
+def regroup(organization_id: int, ids: Iterable[int]) -> None:
+    """Move these people's figures to the team of their membership (none without one) in
+    the teams' weeks: after their team changed, they joined or left the organization.
+    """
+    ids = sorted(set(ids))
+    if not ids:
+        return
+    listed = _listed(organization_id, ids)
+    current = {row.user_id: row.team or None for row in select_in(
+        "SELECT user_id, team FROM memberships WHERE organization_id = ? AND user_id IN",
+        organization_id, ids)}
+    # People with figures who were never listed (a path that wrote rows without _apply).
+    unlisted = [row.user_id for row in select_in(
+        f"SELECT user_id FROM {PEOPLE} WHERE organization_id = ? AND user_id IN",
+        organization_id, [i for i in ids if i not in listed])]
+    leaving: dict[str, list[int]] = {}
+    joining: dict[str, list[int]] = {}
+    moved: list[tuple[int, int, str | None]] = []
+    for user_id in [*listed, *unlisted]:
+        old, new = listed.get(user_id), current.get(user_id)
+        if user_id in listed and old == new:
+            continue
+        if old:
+            leaving.setdefault(old, []).append(user_id)
+        if new:
+            joining.setdefault(new, []).append(user_id)
+        moved.append((organization_id, user_id, new))
+    for team, some in leaving.items():
+        _add_history(organization_id, team, some, -1)
+    for team, some in joining.items():
+        _add_history(organization_id, team, some, 1)
+    insert_rows(TEAM_PEOPLE, ("organization_id", "user_id", "team"), moved,
+                suffix="ON CONFLICT (organization_id, user_id) DO UPDATE SET team = excluded.team",
+                pg_types=_PG_TYPES)
+
+
+def team_in_step(organization_id: int, team: str) -> bool:
+    """Whether the team's weeks sum exactly the daily figures of its current members: every
+    member with figures is listed in it and everyone listed in it is still a member. When not
+    (a change of team no hook saw), pages read the daily figures until :func:`regroup` or
+    ``relais rebuild-advocacy-figures`` brings them back in step.
+    """
+    return not run_sql(
+        "SELECT 1 FROM memberships m JOIN advocacy_person_totals t "
+        "ON t.organization_id = m.organization_id AND t.user_id = m.user_id "
+        f"LEFT JOIN {TEAM_PEOPLE} p ON p.organization_id = m.organization_id "
+        "AND p.user_id = m.user_id WHERE m.organization_id = ? AND m.team = ? "
+        "AND (p.team IS NULL OR p.team <> m.team) "
+        f"UNION ALL SELECT 1 FROM {TEAM_PEOPLE} p WHERE p.organization_id = ? AND p.team = ? "
+        "AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.organization_id = p.organization_id "
+        "AND m.user_id = p.user_id AND m.team = p.team) LIMIT 1",
+        (organization_id, team, organization_id, team)).fetchone()
 
 
 def _person_totals(deltas: Deltas) -> None:
@@ -351,17 +534,19 @@ def move(organization_id: int, column: str, old: Sequence[int], new: int = 0) ->
     if not old:
         return
     assert column in ("campaign_id", "content_item_id")
-    f = AdvocacyDailyFigure
-    rest = [c for c in KEY if c != column]
-    moved = (select(*[getattr(f, c) for c in rest], literal(new).label(column),
-                    *[func.sum(getattr(f, s)).label(s) for s in SUMS])
-             .where(f.organization_id == organization_id, getattr(f, column).in_(list(old)))
-             .group_by(*[getattr(f, c) for c in rest]))
-    compiled = moved.compile(db.session.connection(), compile_kwargs={"literal_binds": True})
-    db.session.execute(text(f"INSERT INTO {TABLE} ({', '.join((*rest, column, *SUMS))}) "
-                            f"{compiled} {_UPSERT}"))
-    db.session.execute(f.__table__.delete().where(  # type: ignore[attr-defined]
-        f.organization_id == organization_id, getattr(f, column).in_(list(old))))
+    for f, key, table, upsert in ((AdvocacyDailyFigure, KEY, TABLE, _UPSERT),
+                                  (AdvocacyTeamWeek, TEAM_KEY, TEAM_WEEKS, _TEAM_UPSERT)):
+        rest = [c for c in key if c != column]
+        moved = (select(*[getattr(f, c) for c in rest], literal(new).label(column),
+                        *[func.sum(getattr(f, s)).label(s) for s in SUMS])
+                 .where(f.organization_id == organization_id, getattr(f, column).in_(list(old)))
+                 .group_by(*[getattr(f, c) for c in rest]))
+        compiled = moved.compile(db.session.connection(),
+                                 compile_kwargs={"literal_binds": True})
+        db.session.execute(text(f"INSERT INTO {table} ({', '.join((*rest, column, *SUMS))}) "
+                                f"{compiled} {upsert}"))
+        db.session.execute(f.__table__.delete().where(  # type: ignore[attr-defined]
+            f.organization_id == organization_id, getattr(f, column).in_(list(old))))
     if column == "campaign_id":
         # The campaigns' totals: the old campaigns' go to the new one (none: they go).
         t = AdvocacyCampaignTotal
@@ -389,6 +574,8 @@ def rebuild(organization_id: int | None = None) -> int:
     connection.exec_driver_sql(f"DELETE FROM {MONTHS} {where}")
     connection.exec_driver_sql(f"DELETE FROM {PEOPLE} {where}")
     connection.exec_driver_sql(f"DELETE FROM {CAMPAIGNS} {where}")
+    connection.exec_driver_sql(f"DELETE FROM {TEAM_WEEKS} {where}")
+    connection.exec_driver_sql(f"DELETE FROM {TEAM_PEOPLE} {where}")
     for sql in rebuild_sql(connection.dialect.name, where):
         connection.exec_driver_sql(sql)
     return int(connection.exec_driver_sql(f"SELECT count(*) FROM {TABLE} {where}").scalar()
@@ -397,8 +584,8 @@ def rebuild(organization_id: int | None = None) -> int:
 
 def rebuild_sql(dialect: str, where: str = "") -> list[str]:
     """The statements that fill the tables from the events (per person, then everyone's
-    rows, the people's months, their totals and last days, and the campaigns' totals from
-    them); the
+    rows, the people's months, their totals and last days, the campaigns' totals, the team
+    each person is listed in — their membership's — and the teams' weeks from them); the
     migrations run the same.
     """
     day = ("date(occurred_at)" if dialect == "sqlite"
@@ -443,7 +630,22 @@ def rebuild_sql(dialect: str, where: str = "") -> list[str]:
         + f" FROM {TABLE} WHERE user_id = {EVERYONE} AND campaign_id <> 0"
         + (f" AND {where[6:]}" if where else "")
         + " GROUP BY organization_id, campaign_id")
-    return [per_person, everyone, months, people, campaigns]
+    and_org = f" AND t.{where[6:]}" if where else ""
+    listed = (
+        f"INSERT INTO {TEAM_PEOPLE} (organization_id, user_id, team) "
+        "SELECT t.organization_id, t.user_id, CASE WHEN m.team <> '' THEN m.team END "
+        f"FROM {PEOPLE} t LEFT JOIN memberships m ON m.organization_id = t.organization_id "
+        f"AND m.user_id = t.user_id WHERE t.user_id <> {EVERYONE}{and_org}")
+    week = _week_sql(dialect, "t.day")
+    others = "t.network, t.kind, t.campaign_id, t.content_item_id"
+    teams = (
+        f"INSERT INTO {TEAM_WEEKS} ({', '.join((*TEAM_KEY, *SUMS))}) "
+        f"SELECT t.organization_id, p.team, {week}, {others}, "
+        + ", ".join(f"sum(t.{s})" for s in SUMS)
+        + f" FROM {TABLE} t JOIN {TEAM_PEOPLE} p ON p.organization_id = t.organization_id "
+        f"AND p.user_id = t.user_id WHERE p.team IS NOT NULL{and_org} "
+        f"GROUP BY t.organization_id, p.team, {week}, {others}")
+    return [per_person, everyone, months, people, campaigns, listed, teams]
 
 
 def _orm_changes(session: Session, _context: Any) -> None:
@@ -470,10 +672,40 @@ def _orm_changes(session: Session, _context: Any) -> None:
         _apply(deltas)
 
 
+def _membership_changes(session: Session, _context: Any) -> None:
+    """Move the figures of people whose membership the ORM added, deleted or gave another
+    team (or person) in this flush to their new team's weeks (:func:`regroup`).
+    """
+    people: dict[int, set[int]] = {}
+    for obj in (*session.new, *session.deleted):
+        if isinstance(obj, Membership):
+            people.setdefault(obj.organization_id, set()).add(obj.user_id)
+    for obj in session.dirty:
+        if not isinstance(obj, Membership):
+            continue
+        state = db.inspect(obj)
+        changed = False
+        for name in ("team", "user_id", "organization_id"):
+            changed = changed or bool(state.attrs[name].history.deleted)
+        if not changed:
+            continue
+        before = {name: (state.attrs[name].history.deleted or [getattr(obj, name)])[0]
+                  for name in ("user_id", "organization_id")}
+        people.setdefault(before["organization_id"], set()).add(before["user_id"])
+        people.setdefault(obj.organization_id, set()).add(obj.user_id)
+    for organization_id, ids in people.items():
+        if organization_id is not None:
+            regroup(organization_id, [i for i in ids if i is not None])
+
+
 def watch_orm() -> None:
-    """Keep the figures right when events are written through the ORM (once per process)."""
+    """Keep the figures right when events are written through the ORM, and the teams' weeks
+    when memberships are (once per process).
+    """
     if not event.contains(Session, "after_flush", _orm_changes):
         event.listen(Session, "after_flush", _orm_changes)
+    if not event.contains(Session, "after_flush", _membership_changes):
+        event.listen(Session, "after_flush", _membership_changes)
 
 
 # -- reading: whole days from the figures, cut days from the events -------------------------------
@@ -558,7 +790,8 @@ Extra = Callable[[Part], list[Any]]
 
 def rows(organization_id: int, *, since: datetime | None = None, until: datetime | None = None,
          who: Who = lambda part: [], everyone: bool = False, narrow: bool = False,
-         split: datetime | None = None, extra: Extra | None = None) -> Subquery:
+         split: datetime | None = None, extra: Extra | None = None,
+         weeks: Who | None = None) -> Subquery:
     """The figures of ``[since, until)`` as rows of one shape, whole days from the daily
     figures and the cut days at either end from the events: ``user_id`` (None from
     everyone's rows), ``day``, ``network``, ``kind``, ``campaign_id`` and ``content_item_id``
@@ -573,6 +806,10 @@ def rows(organization_id: int, *, since: datetime | None = None, until: datetime
         on one side of: its day, unless it begins there, is read from the events too.
     :param extra: more columns, made from either part (e.g. the side of ``split`` a row is
         on, :meth:`Part.since`).
+    :param weeks: read the whole weeks from one team's weeks (:class:`TeamWeekPart`), with
+        these conditions (the team's, the campaign's), and only the days around them from the
+        daily figures with ``who``; their rows' ``user_id`` is None and ``day`` the week's
+        Monday. Only for a team in step (:func:`team_in_step`).
     """
     lo = first_whole_day(since) if since is not None else None
     hi = day_of(until) if until is not None else None
@@ -583,7 +820,10 @@ def rows(organization_id: int, *, since: datetime | None = None, until: datetime
         if _midnight(day_of(split)) != split and (lo is None or day_of(split) >= lo):
             cut_day = day_of(split)
     parts: list[Any] = []
-    if whole:
+    if whole and weeks is not None:
+        assert not narrow and not everyone, "the teams' weeks hold no person"
+        parts.extend(_by_week(organization_id, lo, hi, who, weeks, split, cut_day, extra))
+    elif whole:
         f = Part(True)
         where = [f.organization_id == organization_id,
                  f.user_id == EVERYONE if everyone else f.user_id != EVERYONE, *who(f)]
@@ -613,10 +853,55 @@ def rows(organization_id: int, *, since: datetime | None = None, until: datetime
     return query.subquery("figures")
 
 
+def _by_week(organization_id: int, lo: date | None, hi: date | None, who: Who, weeks: Who,
+             split: datetime | None, cut_day: date | None, extra: Extra | None) -> list[Any]:
+    """The selects of the whole days ``[lo, hi)`` (but ``cut_day``): their whole weeks from
+    the team's weeks, the days around them from the daily figures. The days are first cut
+    at ``split``'s first whole day, so that no week straddles it.
+    """
+    segments: list[tuple[date | None, date | None]] = [(lo, hi)]
+    if split is not None:
+        at = first_whole_day(split)
+        if lo is None or at > lo:
+            segments = [(lo, cut_day if cut_day is not None else at), (at, hi)]
+    f = Part(True)
+    person = [f.organization_id == organization_id, f.user_id != EVERYONE, *who(f)]
+    parts: list[Any] = []
+    for a, b in segments:
+        if a is not None and b is not None and a >= b:
+            continue
+        first = a if a is None else monday_of(a + timedelta(days=6))  # the Monday at or after
+        end = b if b is None else monday_of(b)
+        if first is not None and end is not None and first >= end:
+            days = [(a, b)]  # no whole week
+        else:
+            days = [(a, first), (end, b)]
+            w = TeamWeekPart()
+            where = [w.organization_id == organization_id, *weeks(w)]
+            if first is not None:
+                where.append(w.table.week >= first)
+            if end is not None:
+                where.append(w.table.week < end)
+            parts.append(_shape(w, where, extra=extra))
+        for start, stop in days:
+            if start is None and stop is None:
+                continue
+            if start is not None and stop is not None and start >= stop:
+                continue
+            where = list(person)
+            if start is not None:
+                where.append(f.day >= start)
+            if stop is not None:
+                where.append(f.day < stop)
+            parts.append(_shape(f, where, extra=extra))
+    return parts
+
+
 def _shape(part: Part, where: list[Any], narrow: bool = False, extra: Extra | None = None
            ) -> Any:
     t = part.table
     more = extra(part) if extra is not None else []
+    user_id = t.user_id if hasattr(t, "user_id") else cast(None, Integer)
     if narrow:
         return select(t.user_id.label("user_id"),
                       *[part.value(s).label(s) for s in MONTH_SUMS], *more).where(*where)
@@ -626,7 +911,7 @@ def _shape(part: Part, where: list[Any], narrow: bool = False, extra: Extra | No
         return func.nullif(column, 0) if part.daily else column
 
     return select(
-        t.user_id.label("user_id"), part.row_day().label("day"), t.network.label("network"),
+        user_id.label("user_id"), part.row_day().label("day"), t.network.label("network"),
         t.kind.label("kind"), blank(t.campaign_id).label("campaign_id"),
         blank(t.content_item_id).label("content_item_id"),
         *[part.value(s).label(s) for s in ("events", "shares", "with_own_comment", *METRICS)],
@@ -640,6 +925,29 @@ class MonthPart(Part):
     def __init__(self) -> None:
         self.daily = True
         self.table = AdvocacyPersonMonth
+
+
+class TeamWeekPart(Part):
+    """The teams' weeks (:class:`AdvocacyTeamWeek`), for the conditions of a :data:`Who`
+    (the team's, the campaign's): a row's day is its week's Monday, and rows lie wholly on
+    one side of a bound only when :func:`rows` reads them so.
+    """
+
+    def __init__(self) -> None:
+        self.daily = True
+        self.table = AdvocacyTeamWeek
+
+    def since(self, at: datetime) -> ColumnElement[bool]:
+        """The week begins at or after ``at``'s first whole day."""
+        return self.table.week >= first_whole_day(at)
+
+    def before(self, at: datetime) -> ColumnElement[bool]:
+        """The week begins before ``at``'s first whole day."""
+        return self.table.week < first_whole_day(at)
+
+    def row_day(self) -> Any:
+        """The week's Monday."""
+        return self.table.week
 
 
 class TotalPart(Part):

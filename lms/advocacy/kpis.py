@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Subquery, case, func, literal, literal_col
 
 from lms.accounts.models import Membership, Role
 from lms.advocacy import figures
-from lms.advocacy.figures import DISTRIBUTING_KINDS
+from lms.advocacy.figures import DISTRIBUTING_KINDS, Who
 from lms.advocacy.models import (
     METRICS,
     AdvocacyCampaignTotal,
@@ -250,15 +250,44 @@ class Scope:
                 Enrollment.cohort_id == self.cohort_id)))
         return found
 
-    def figures(self, *, people: bool = False, **options: Any) -> Subquery:
+    def figures(self, *, people: bool = False, by_week: bool = False,
+                **options: Any) -> Subquery:
         """The scope's figures (:func:`figures.rows`, with ``options``): everyone's rows when
         nothing depends on the person and ``people`` is not asked for, else the person's.
+
+        :param by_week: the caller reads no person and no day but by week (a row's ``day``
+            may be its week's Monday): a team's whole weeks are then read from its weeks
+            (:meth:`team_weeks`).
         """
         by_person = people or self.user_id is not None or bool(self.team) or (
             self.cohort_id is not None) or gated_advocacy_users(self.organization_id) is not None
+        weeks = self.team_weeks() if by_week and not people and not options.get(
+            "narrow") else None
         return figures.rows(self.organization_id, since=self.since, until=self.until,
                             who=self.who if by_person else _campaign_only(self),
-                            everyone=not by_person, **options)
+                            everyone=not by_person, weeks=weeks, **options)
+
+    def team_weeks(self) -> Who | None:
+        """The conditions on the teams' weeks that give this scope's figures, or None when
+        they cannot: a scope of one team and no person or cohort, in an organization that
+        counts everyone (the charter gate counts people, not teams), whose weeks sum its
+        current members' figures (:func:`figures.team_in_step`).
+        """
+        team = self.team
+        if not team or self.user_id is not None or self.cohort_id is not None:
+            return None
+        if gated_advocacy_users(self.organization_id) is not None:
+            return None
+        if not figures.team_in_step(self.organization_id, team):
+            return None
+        campaign_id = self.campaign_id
+
+        def who(part: figures.Part) -> list[ColumnElement[bool]]:
+            found = [part.team == team]
+            if campaign_id is not None:
+                found.append(part.campaign_id == campaign_id)
+            return found
+        return who
 
 
     def people(self) -> Subquery:
@@ -319,7 +348,7 @@ def overview(scope: Scope, *, limit: int = 10) -> Overview:
     of the scope's events, in two passes over them: one grouped by network, kind and content
     item (a few hundred groups at most), one grouped by person.
     """
-    f = scope.figures()
+    f = scope.figures(by_week=True)
     found = _Found()
     for row in db.session.execute(select(f.c.network, f.c.kind, f.c.content_item_id,
                                          *_sums(f))
@@ -374,7 +403,7 @@ def dashboard(scope: Scope, *, weeks: int, today: date, limit: int = 10
         return [inside.label("inside"), part.week(first).label("week")]
 
     read = replace(scope, since=start if split is not None else since)
-    f = read.figures(split=split, extra=extra)
+    f = read.figures(split=split, extra=extra, by_week=True)
     found = _Found()
     per_network: dict[str, dict[str, list[int]]] = {}
     total = {name: [0] * weeks for name in _SUM_NAMES}
@@ -497,7 +526,7 @@ def scope_sums(scope: Scope) -> dict[str, int]:
     """The sums of :func:`totals` (without ``people``) of the scope's events, in one
     aggregate query: what the dashboard compares with the previous period.
     """
-    f = scope.figures()
+    f = scope.figures(by_week=True)
     return _as_sums(db.session.execute(select(*_sums(f))).one())
 
 
@@ -529,7 +558,7 @@ def weekly(scope: Scope, *, weeks: int, today: date) -> Weekly:
     bounded = Scope(scope.organization_id, since=since, until=scope.until, team=scope.team,
                     cohort_id=scope.cohort_id, campaign_id=scope.campaign_id,
                     user_id=scope.user_id)
-    f = bounded.figures()
+    f = bounded.figures(by_week=True)
     per_network: dict[str, dict[str, list[int]]] = {}
     total = {name: [0] * weeks for name in _SUM_NAMES}
     for row in db.session.execute(select(f.c.day, f.c.network, *_sums(f))

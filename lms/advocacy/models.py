@@ -372,3 +372,51 @@ def _delete_event_rows(_mapper: Any, connection: Connection, target: Organizatio
     """
     for table in (AdvocacyEvent, AdvocacyDailyFigure):
         connection.execute(delete(table).where(table.organization_id == target.id))
+
+
+class AdvocacyTeamWeek(FigureSums, Base):
+    """The events of one ISO week (``week``: its Monday, UTC) summed per team, network, kind,
+    campaign and content item: what a team's dashboard reads for the whole weeks of its
+    period instead of its people's daily rows (about a quarter of the rows). A person's rows
+    are summed into the team :class:`AdvocacyTeamPerson` lists them in, which
+    :mod:`lms.advocacy.figures` keeps with the daily figures; a page reads these rows only
+    while that list is the team's current members with events (else it reads the daily
+    figures, never a wrong figure).
+    """
+
+    __tablename__ = "advocacy_team_weeks"
+    __table_args__ = (
+        # The sums in the key's index on PostgreSQL: a team's weeks read from the index alone.
+        PrimaryKeyConstraint("organization_id", "team", "week", "network", "kind",
+                             "campaign_id", "content_item_id", name="pk_advocacy_team_weeks",
+                             postgresql_include=["events", "with_own_comment", *METRICS]),
+    )
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"))
+    team: Mapped[str] = mapped_column(String(120))
+    week: Mapped[date] = mapped_column()
+    network: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    content_item_id: Mapped[int] = mapped_column(Integer)
+
+
+class AdvocacyTeamPerson(Base):
+    """The team each person's daily figures are summed into in :class:`AdvocacyTeamWeek`
+    (None: none), a row per person with figures: their team when their first event came,
+    moved when their membership's team changes through the ORM, and by ``relais
+    rebuild-advocacy-figures``. Not a foreign key to the user, as the daily figures' person
+    is not (erasure re-points both).
+    """
+
+    __tablename__ = "advocacy_team_people"
+    __table_args__ = (
+        # A team's people, compared with its members on each read of its weeks.
+        Index("ix_advocacy_team_people_team", "organization_id", "team", "user_id"),
+    )
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team: Mapped[str | None] = mapped_column(String(120))

@@ -53,6 +53,7 @@ from lms.advocacy.models import (
     AdvocacyEvent,
     AdvocacyPersonMonth,
     AdvocacyPersonTotal,
+    AdvocacyTeamPerson,
 )
 from lms.assessments.models import Attempt, LevelValidation
 from lms.certificates.models import Certificate
@@ -253,6 +254,8 @@ _ORG_USER_COLUMNS: list[tuple[Any, Any]] = [
     (AdvocacyDailyFigure.user_id, AdvocacyDailyFigure.organization_id),
     (AdvocacyPersonMonth.user_id, AdvocacyPersonMonth.organization_id),
     (AdvocacyPersonTotal.user_id, AdvocacyPersonTotal.organization_id),
+    # The team their figures are summed into moves with them (their membership does too).
+    (AdvocacyTeamPerson.user_id, AdvocacyTeamPerson.organization_id),
     (Certificate.user_id, Certificate.organization_id),
     (Certificate.issued_by_id, Certificate.organization_id),
     (Certificate.revoked_by_id, Certificate.organization_id),
