@@ -13,7 +13,8 @@ import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -57,50 +58,55 @@ def redis_up(url: str) -> bool:
         return False
 
 
+@dataclass
 class _DemoRows:
-    """The rows the demo wrote, copied once per test process (see :func:`load_demo_once`)."""
+    """The rows the demo wrote, copied (see :func:`load_demo_once`)."""
 
-    url: str | None = None
-    tables: list[tuple[Table, list[dict[str, Any]]]] = []
-    statement_ids: list[tuple[Any, ...]] = []
-    sequences: list[tuple[str, int]] = []
+    tables: list[tuple[Table, list[dict[str, Any]]]]
+    statement_ids: list[tuple[Any, ...]]
+    sequences: list[tuple[str, int]]
+
+
+# Per database, BASE_URL and day: statements name people by an account on the instance's
+# address (a browser test sets it to its live server's), and the demo dates its story from
+# the day it is built (some folders' tests set the clock to a day of their own).
+_DEMO_COPIES: dict[tuple[str, str, date], _DemoRows] = {}
 
 
 def load_demo_once() -> None:
     """Load the built-in content and the demo organization into the (empty) test database, as
     ``load_builtin_content(); load_demo(); db.session.commit()`` does.
 
-    The first call in a test process (for each database and ``BASE_URL``) runs them; later
-    calls write back the rows that first load left, a copy (~8,000 rows) about ten times
-    faster than building the demo again (5–8 s on SQLite, 8–20 s on PostgreSQL, for each of
-    some twenty-five tests). The ids and times are those of the first load (the demo dates
-    its story from the day it is loaded).
+    The first call in a test process for a database, ``BASE_URL`` and day (the clock's) runs
+    them; later calls write back the rows that first load left, a copy (~8,000 rows) about
+    ten times faster than building the demo again (5–8 s on SQLite, 8–20 s on PostgreSQL,
+    for each of some twenty-five tests). The ids and times are those of the first load.
     """
     from flask import current_app
 
     from lms.content import load_builtin_content
+    from lms.core.models import utcnow
     from lms.demo import load_demo
 
-    # Statements name people by an account on the instance's address (``BASE_URL``, which a
-    # browser test sets to its live server's): a copy serves only the same database and address.
-    url = (f"{db.engine.url.render_as_string(hide_password=False)} "
-           f"{current_app.config.get('BASE_URL')}")
-    if _DemoRows.url != url:
+    key = (db.engine.url.render_as_string(hide_password=False),
+           str(current_app.config.get("BASE_URL")), utcnow().date())
+    copy = _DEMO_COPIES.get(key)
+    if copy is None:
         load_builtin_content()
         load_demo()
         db.session.commit()
         with db.engine.connect() as conn:
-            _DemoRows.tables = [
-                (table, [dict(row) for row in conn.execute(select(table)).mappings()])
-                for table in db.metadata.sorted_tables]
-            _DemoRows.tables = [(t, rows) for t, rows in _DemoRows.tables if rows]
-            _DemoRows.statement_ids = (
-                [tuple(row) for row in conn.execute(text("SELECT * FROM xapi_statement_ids"))]
-                if _statement_id_table(conn) else [])
-            _DemoRows.sequences = [tuple(row) for row in conn.execute(text(
-                "SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences"
-                " WHERE last_value IS NOT NULL"))] if conn.dialect.name == "postgresql" else []
-        _DemoRows.url = url
+            tables = [(table, [dict(row) for row in conn.execute(select(table)).mappings()])
+                      for table in db.metadata.sorted_tables]
+            _DEMO_COPIES[key] = _DemoRows(
+                tables=[(t, rows) for t, rows in tables if rows],
+                statement_ids=[tuple(row) for row in conn.execute(
+                    text("SELECT * FROM xapi_statement_ids"))]
+                if _statement_id_table(conn) else [],
+                sequences=[tuple(row) for row in conn.execute(text(
+                    "SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences"
+                    " WHERE last_value IS NOT NULL"))]
+                if conn.dialect.name == "postgresql" else [])
         return
     db.session.remove()
     with db.engine.begin() as conn:
@@ -109,17 +115,17 @@ def load_demo_once() -> None:
             conn.execute(text("SET LOCAL session_replication_role = replica"))
         else:
             conn.execute(text("PRAGMA defer_foreign_keys = ON"))
-        for table, rows in _DemoRows.tables:
+        for table, rows in copy.tables:
             conn.execute(insert(table), rows)
-        if _DemoRows.statement_ids:
-            width = len(_DemoRows.statement_ids[0])
+        if copy.statement_ids:
+            width = len(copy.statement_ids[0])
             conn.exec_driver_sql(
                 f"INSERT INTO xapi_statement_ids VALUES ({', '.join(['%s'] * width)})",
-                _DemoRows.statement_ids)
+                copy.statement_ids)
         # A test that rebuilds the schema (tests/test_migrations.py) starts the sequences
         # again: move each back past the ids written here, never below where it stands.
-        if _DemoRows.sequences:
-            names, values = zip(*_DemoRows.sequences, strict=True)
+        if copy.sequences:
+            names, values = zip(*copy.sequences, strict=True)
             conn.execute(text(
                 "SELECT setval(CAST(s.name AS regclass), s.value)"
                 " FROM unnest(CAST(:names AS text[]), CAST(:values AS bigint[])) AS s(name, value)"
