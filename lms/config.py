@@ -24,8 +24,8 @@ DEFAULTS: dict[str, Any] = {
     # once this many pages were written since, or SQLITE_CHECKPOINT_SECONDS after a write,
     # instead of in the request whose commit passes 10,000 pages; 0: SQLite's automatic
     # checkpoint as before. Past SQLITE_WAL_LIMIT_PAGES the thread has the WAL start again
-    # from its beginning, holding writers for at most half a second, and commits checkpoint
-    # it themselves.
+    # from its beginning, holding writers for at most half a second; past twice that, commits
+    # checkpoint it themselves.
     "SQLITE_CHECKPOINT_PAGES": 10000,
     "SQLITE_CHECKPOINT_SECONDS": 1.0,
     "SQLITE_WAL_LIMIT_PAGES": 40000,

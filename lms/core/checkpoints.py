@@ -22,9 +22,10 @@ The WAL only starts again from its beginning when a writer finds every page of i
 its transaction begins; under a steady stream of writes a passive checkpoint ends after new
 commits, and the file would grow without end. Past ``SQLITE_WAL_LIMIT_PAGES`` the thread
 runs a ``RESTART`` checkpoint: it holds new writers while it copies what is left and waits
-for the readers (``_LIMIT_WAIT_SECONDS`` at most), so that the next writer starts the file
-again. The requests' connections keep SQLite's automatic checkpoint at that limit, a safety
-net for a process whose thread is not running.
+for the readers (``_LIMIT_WAIT_SECONDS`` at most; one that could not finish is tried again
+``_LIMIT_RETRY_SECONDS`` later), so that the next writer starts the file again. The
+requests' connections keep SQLite's automatic checkpoint at twice that limit, a safety net
+for a process whose thread is not running.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ _POLL_SECONDS = 0.05
 # Longest a RESTART checkpoint (the WAL past its limit) waits for the writer and then the
 # readers; new writers wait behind it meanwhile.
 _LIMIT_WAIT_SECONDS = 0.5
+_LIMIT_RETRY_SECONDS = 5.0
 # The WAL file (https://www.sqlite.org/fileformat.html#the_write_ahead_log): a 32-byte
 # header (page size at byte 8, salts at 16–23), then frames of a 24-byte header (salts at
 # 8–15) and a page.
@@ -113,6 +115,10 @@ class Checkpointer:
         # Where the WAL was at this thread's last checkpoint: its salts and pages.
         self._salts: bytes | None = None
         self._pages = 0
+        # The WAL it last had start again (until its next writer does), and when a RESTART
+        # that could not finish may be tried again.
+        self._restarted: bytes | None = None
+        self._restart_after = 0.0
         # Held during a checkpoint, and by a fork of the process (see _before_fork): a child
         # never inherits a connection in the middle of one (holding the WAL index's locks).
         self.busy = threading.Lock()
@@ -146,6 +152,9 @@ class Checkpointer:
                 if salts != self._salts:  # the WAL started again since
                     self._salts, self._pages = salts, 0
                     _salts, enough = wal_has_frame(self.path, salts, self.settings.pages)
+                if not enough and self._may_restart(salts):
+                    # Past the limit: at once, not after the next pages or seconds.
+                    enough = wal_has_frame(self.path, salts, self.settings.limit_pages)[1]
                 if not enough:
                     if written_since is None and wal_has_frame(
                             self.path, salts, self._pages + 1)[1]:
@@ -161,6 +170,12 @@ class Checkpointer:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+
+    def _may_restart(self, salts: bytes | None) -> bool:
+        """Whether a RESTART may be tried on the WAL of these salts: not one already restarted
+        (its next writer starts it again), nor before a failed try's delay is over.
+        """
+        return salts != self._restarted and time.monotonic() >= self._restart_after
 
     def _checkpoint(self) -> None:
         with self.busy:
@@ -179,15 +194,19 @@ class Checkpointer:
             # Pages are counted from here (a restart of the WAL in between changes its salts:
             # counted from 0 then).
             self._salts, self._pages = salts, max(pages, 0)
-            if pages >= self.settings.limit_pages:
+            if pages >= self.settings.limit_pages and self._may_restart(salts):
                 busy, pages, copied = connection.execute(
                     "PRAGMA wal_checkpoint(RESTART)").fetchone()
                 self.restarts += 1
+                if busy:  # a read (or a write) longer than _LIMIT_WAIT_SECONDS
+                    self._restart_after = time.monotonic() + _LIMIT_RETRY_SECONDS
+                else:
+                    self._restarted = salts
             self.last, self.last_salts = (busy, pages, copied), salts
             self.checkpoints += 1
             self._failing = False
         except sqlite3.Error as exc:
-            # The requests' automatic checkpoint (at the limit) still bounds the WAL; said
+            # The requests' automatic checkpoint (past the limit) still bounds the WAL; said
             # once per run of failures, not every period.
             if not self._failing:
                 log.warning("event=sqlite_checkpoint_failed path=%s error=%s", self.path, exc)
@@ -210,9 +229,10 @@ class _EngineCheckpoints:
 
     def connected(self, dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        # A safety net: a commit that finds the WAL this long checkpoints it itself, as
-        # SQLite does by default (were the thread stopped or unable to keep up).
-        cursor.execute(f"PRAGMA wal_autocheckpoint={int(self.settings.limit_pages)}")
+        # A safety net: a commit that finds the WAL twice as long as the limit checkpoints it
+        # itself, as SQLite does by default (were the thread stopped, or its RESTART held off
+        # by long reads).
+        cursor.execute(f"PRAGMA wal_autocheckpoint={2 * int(self.settings.limit_pages)}")
         cursor.close()
         current = self.current
         if current is None or not current.running:
