@@ -90,6 +90,8 @@ def wal_has_frame(path: str, salts: bytes | None, frame: int) -> tuple[bytes | N
         offset = _WAL_HEADER + (frame - 1) * (_FRAME_HEADER + page_size)
         frame_header = os.pread(fd, _FRAME_HEADER, offset)
         return current, len(frame_header) == _FRAME_HEADER and frame_header[8:16] == current
+    except OSError:
+        return None, False
     finally:
         os.close(fd)
 
@@ -119,6 +121,8 @@ class Checkpointer:
         # that could not finish may be tried again.
         self._restarted: bytes | None = None
         self._restart_after = 0.0
+        # When a page was first seen written since the last checkpoint.
+        self._written_since: float | None = None
         # Held during a checkpoint, and by a fork of the process (see _before_fork): a child
         # never inherits a connection in the middle of one (holding the WAL index's locks).
         self.busy = threading.Lock()
@@ -142,34 +146,41 @@ class Checkpointer:
                 and not self._stop.is_set())
 
     def _run(self) -> None:
-        written_since = None  # when a page was first seen written since the last checkpoint
         try:
             while not self._stop.wait(_POLL_SECONDS):
-                salts, enough = wal_has_frame(self.path, self._salts, self._pages
-                                              + self.settings.pages)
-                if salts is None:
-                    continue
-                if salts != self._salts:  # the WAL started again since
-                    self._salts, self._pages = salts, 0
-                    _salts, enough = wal_has_frame(self.path, salts, self.settings.pages)
-                if not enough and self._may_restart(salts):
-                    # Past the limit: at once, not after the next pages or seconds.
-                    enough = wal_has_frame(self.path, salts, self.settings.limit_pages)[1]
-                if not enough:
-                    if written_since is None and wal_has_frame(
-                            self.path, salts, self._pages + 1)[1]:
-                        written_since = time.monotonic()
-                    if (written_since is None
-                            or time.monotonic() - written_since < self.settings.seconds):
-                        continue
-                cpu = time.thread_time()
-                self._checkpoint()
-                self.cpu_seconds += time.thread_time() - cpu
-                written_since = None
+                try:
+                    self._poll()
+                except Exception:  # the thread goes on; said once per run of failures
+                    if not self._failing:
+                        log.exception("event=sqlite_checkpoint_failed path=%s", self.path)
+                    self._failing = True
         finally:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+
+    def _poll(self) -> None:
+        """Look at the WAL; checkpoint if it is time."""
+        salts, enough = wal_has_frame(self.path, self._salts, self._pages + self.settings.pages)
+        if salts is None:
+            return
+        if salts != self._salts:  # the WAL started again since
+            self._salts, self._pages = salts, 0
+            _salts, enough = wal_has_frame(self.path, salts, self.settings.pages)
+        if not enough and self._may_restart(salts):
+            # Past the limit: at once, not after the next pages or seconds.
+            enough = wal_has_frame(self.path, salts, self.settings.limit_pages)[1]
+        if not enough:
+            if self._written_since is None and wal_has_frame(
+                    self.path, salts, self._pages + 1)[1]:
+                self._written_since = time.monotonic()
+            if (self._written_since is None
+                    or time.monotonic() - self._written_since < self.settings.seconds):
+                return
+        cpu = time.thread_time()
+        self._checkpoint()
+        self.cpu_seconds += time.thread_time() - cpu
+        self._written_since = None
 
     def _may_restart(self, salts: bytes | None) -> bool:
         """Whether a RESTART may be tried on the WAL of these salts: not one already restarted
