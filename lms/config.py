@@ -20,6 +20,15 @@ DEFAULTS: dict[str, Any] = {
     # A read replica of the PostgreSQL primary (its URL): the HR dashboards and their exports
     # read from it (lms/core/replica.py); None: everything reads from the primary.
     "READ_REPLICA_URL": None,
+    # SQLite: each process checkpoints the WAL from a thread of its own (lms/core/checkpoints.py)
+    # once this many pages were written since, or SQLITE_CHECKPOINT_SECONDS after a write,
+    # instead of in the request whose commit passes 10,000 pages; 0: SQLite's automatic
+    # checkpoint as before. Past SQLITE_WAL_LIMIT_PAGES the thread has the WAL start again
+    # from its beginning, holding writers for at most half a second; past twice that, commits
+    # checkpoint it themselves.
+    "SQLITE_CHECKPOINT_PAGES": 10000,
+    "SQLITE_CHECKPOINT_SECONDS": 1.0,
+    "SQLITE_WAL_LIMIT_PAGES": 40000,
     "LANGUAGES": ["en", "fr"],
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "UTC",

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
+from lms.core import checkpoints
 from lms.core.models import UTCDateTime
 from lms.extensions import db
 
@@ -93,6 +94,10 @@ def init_app(app: Flask) -> None:
     if engine.dialect.name != "sqlite" and not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get(
             "pool_pre_ping"):
         _ping_idle_connections(engine)
+    checkpoints.watch(engine, checkpoints.Settings(
+        pages=int(app.config["SQLITE_CHECKPOINT_PAGES"]),
+        seconds=float(app.config["SQLITE_CHECKPOINT_SECONDS"]),
+        limit_pages=int(app.config["SQLITE_WAL_LIMIT_PAGES"])))
 
     @app.teardown_appcontext
     def _rollback_unfinished(exc: BaseException | None) -> None:
