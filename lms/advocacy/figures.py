@@ -684,10 +684,8 @@ def _membership_changes(session: Session, _context: Any) -> None:
         if not isinstance(obj, Membership):
             continue
         state = db.inspect(obj)
-        changed = False
-        for name in ("team", "user_id", "organization_id"):
-            changed = changed or bool(state.attrs[name].history.deleted)
-        if not changed:
+        if not any(state.attrs[name].history.deleted
+                   for name in ("team", "user_id", "organization_id")):
             continue
         before = {name: (state.attrs[name].history.deleted or [getattr(obj, name)])[0]
                   for name in ("user_id", "organization_id")}
