@@ -76,7 +76,7 @@ from lms.advocacy.models import (
     AdvocacyPersonTotal,
     AdvocacyTeamWeek,
 )
-from lms.core.database import chunks, insert_rows, run_sql, select_in
+from lms.core.database import chunks, insert_rows, run_sql, select_in, upsert_rows
 from lms.extensions import db
 
 # The posts and shares: the "shares" figure (as lms.advocacy.kpis counts them).
@@ -414,7 +414,7 @@ def _upsert_rows(table: str, key: Sequence[str], sums: Sequence[str], upsert: st
     sqlite = db.session.connection().dialect.name == "sqlite"
     if sqlite and dated:  # the key's third column, a date, as the ISO text SQLAlchemy stores
         changed = [(*row[:2], row[2].isoformat(), *row[3:]) for row in changed]
-    insert_rows(table, (*key, *sums), changed, suffix=upsert, pg_types=_PG_TYPES)
+    upsert_rows(table, (*key, *sums), changed, upsert, _PG_TYPES)
     emptied = [row[:len(key)] for row, (_k, values) in zip(changed, kept, strict=True)
                if values[0] < 0]
     if emptied:

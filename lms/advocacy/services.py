@@ -37,6 +37,8 @@ from lms.advocacy.models import (
 from lms.advocacy.signals import events_ingested
 from lms.advocacy.statements import StatementFactory
 from lms.core.database import (
+    CopyFormat,
+    Formatted,
     background_writes,
     copy_rows,
     select_in,
@@ -47,7 +49,14 @@ from lms.core.errors import Forbidden, ValidationFailed
 from lms.core.inputs import MAX_INT, MIN_YEAR
 from lms.core.models import utcnow
 from lms.extensions import db
-from lms.xapi.record import Built, Prepared, StatementKeys, prepare_built, store_prepared
+from lms.xapi.record import (
+    Built,
+    Prepared,
+    StatementKeys,
+    StoreFormats,
+    prepare_built,
+    store_prepared,
+)
 
 BATCH = 1000
 MAX_COUNT = 2_000_000_000
@@ -610,6 +619,9 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     tally = figures.Tally(organization_id)
     new_ids = uuid4_texts()
     keys = StatementKeys()
+    # Each chunk's COPY data is made as it is built (this thread), the writer only sends it.
+    events_format = CopyFormat("advocacy_events", _INSERTED) if chunks else None
+    store_formats = StoreFormats() if chunks else None
 
     def look_up(n: int) -> tuple[list[tuple[dict[str, Any], Any, Any]], list[int]]:
         """The events of chunk ``n`` to write ((event, stored row or None, its time in
@@ -677,18 +689,21 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
                     result.updated += 1
             # Built by StatementFactory (whose output the tests check against the validator)
             # with new ids: the store's fast path.
-            prepared = prepare_built(statements, organization_id=organization_id, pks=pks)
+            prepared = prepare_built(statements, organization_id=organization_id, pks=pks,
+                                     formats=store_formats)
+            assert events_format is not None
+            inserted = events_format.format(rows) if rows else None
             # New events are counted here, off the writer thread: on PostgreSQL the writer
             # is the longer side (see background_writes).
             tally.count_new(created)
 
-            def write(rows: list[tuple[Any, ...]] = rows,
+            def write(inserted: Formatted | None = inserted,
                       updates: list[dict[str, Any]] = updates,
                       changed: list[tuple[int, dict[str, Any]]] = changed,
                       prepared: Prepared = prepared) -> None:
                 # Plain driver rows: no ORM objects nor SQLAlchemy parameter processing.
-                if rows:
-                    copy_rows("advocacy_events", _INSERTED, rows)
+                if inserted is not None:
+                    copy_rows("advocacy_events", _INSERTED, inserted)
                 # Before the changed rows are overwritten (their stored figures are taken
                 # off first); the new rows just copied are not read.
                 tally.count_changed(changed)

@@ -15,7 +15,7 @@ from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Flask
 from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, cast, event
@@ -470,6 +470,32 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]
     return []
 
 
+def upsert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
+                suffix: str, pg_types: dict[str, str] | None = None) -> None:
+    """:func:`insert_rows` (``suffix``: its ON CONFLICT clause, no RETURNING) for the large
+    upserts at the end of an import: on PostgreSQL, from :data:`_STAGED` rows on, a binary
+    ``COPY`` into a temporary table of those columns, then one ``INSERT … SELECT`` from it.
+    The same statement for the server; psycopg sends the arrays of :func:`insert_rows` element
+    by element in Python (an import's 84,600 daily figures: about a quarter of a second in
+    which the server waits).
+    """
+    if len(rows) < _STAGED or db.session.connection().dialect.name != "postgresql":
+        insert_rows(table, columns, rows, suffix, pg_types)
+        return
+    names = ", ".join(columns)
+    stage = f"relais_stage_{table}"
+    connection = db.session.connection()
+    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
+                               f"SELECT {names} FROM {table} WITH NO DATA")
+    copy_rows(stage, columns, CopyFormat(stage, columns).format(rows))
+    connection.exec_driver_sql(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} "
+                               f"{suffix}")
+    connection.exec_driver_sql(f"DROP TABLE {stage}")
+
+
+_STAGED = 2000
+
+
 def insert_row(table: str, columns: tuple[str, ...], row: tuple[Any, ...],
                suffix: str = "") -> DriverResult:
     """Insert one row of driver values (``suffix`` as for :func:`insert_rows`) with a plain
@@ -481,22 +507,101 @@ def insert_row(table: str, columns: tuple[str, ...], row: tuple[Any, ...],
                       f"VALUES ({', '.join('?' * len(columns))}) {suffix}", tuple(row))
 
 
-def copy_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
+class Formatted(NamedTuple):
+    """Rows made ready for :func:`copy_rows` ahead of it (:meth:`CopyFormat.format`): on
+    PostgreSQL the ``COPY`` data itself, on SQLite the rows.
+    """
+
+    data: bytes | None  # PostgreSQL: the COPY data, header and trailer included
+    rows: list[tuple[Any, ...]] | None  # elsewhere
+    binary: bool
+
+
+class _Collected:
+    """A psycopg copy writer that keeps the data instead of sending it."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: Any) -> None:
+        self.parts.append(bytes(data))
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        pass
+
+
+class CopyFormat:
+    """Formats rows of a table's columns for :func:`copy_rows` before it runs, without using
+    the connection: a bulk job formats the next batch while its writer thread sends the
+    previous one (see :func:`background_writes`), and the writer then hands the server
+    ready data in one call instead of formatting row by row with the GIL (which the
+    formatting thread holds most of the time). Made while the connection is free: on
+    PostgreSQL it reads the columns' types.
+
+    ``binary``: PostgreSQL's binary ``COPY`` format. Each value is then sent as its column's
+    type: psycopg packs integers, booleans and times in C instead of writing them as text,
+    and the server does not parse them back (an import's events: 0.50 → 0.15 s of the
+    client's CPU, 1.28 → 1.14 s of the server's). The values must be of the columns' types
+    (no text for a number or a UUID).
+    """
+
+    def __init__(self, table: str, columns: tuple[str, ...], *, binary: bool = True) -> None:
+        connection = db.session.connection()
+        self.binary = binary
+        self._cursor: Any = None
+        self._types: list[int] | None = None
+        if connection.dialect.name == "postgresql":
+            raw: Any = connection.connection.dbapi_connection
+            if binary:
+                with raw.cursor() as cursor:
+                    by_name = dict(cursor.execute(
+                        "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = "
+                        "%s::regclass AND attnum > 0 AND NOT attisdropped", (table,)).fetchall())
+                self._types = [by_name[c] for c in columns]
+            # Never executes anything: the formatting's adapters only.
+            self._cursor = raw.cursor()
+
+    def format(self, rows: Iterable[tuple[Any, ...]]) -> Formatted:
+        """The rows ready for :func:`copy_rows` (no database work)."""
+        if self._cursor is None:
+            return Formatted(None, list(rows), self.binary)
+        from psycopg import Copy
+
+        out = _Collected()
+        # A Copy with a writer of its own sends nothing and runs nothing on the cursor.
+        with Copy(self._cursor, binary=self.binary, writer=out) as copy:  # type: ignore[arg-type]
+            if self._types is not None:
+                copy.set_types(self._types)
+            for row in rows:
+                copy.write_row(row)
+        return Formatted(b"".join(out.parts), None, self.binary)
+
+
+def copy_rows(table: str, columns: tuple[str, ...],
+              rows: Iterable[tuple[Any, ...]] | Formatted) -> None:
     """Insert many new rows of driver values that cannot conflict with stored ones (there is
     no ON CONFLICT clause): PostgreSQL ``COPY … FROM STDIN``, the cheapest way in for the
     server too (no statement to plan, no arrays to unpack); elsewhere :func:`insert_rows`.
-    A row that breaks a constraint fails the whole copy (``IntegrityError``).
+    A row that breaks a constraint fails the whole copy (``IntegrityError``). ``rows`` may
+    have been formatted already (:class:`CopyFormat`, for the same table and columns).
     """
     connection = db.session.connection()
+    formatted = rows if isinstance(rows, Formatted) else None
     if connection.dialect.name != "postgresql":
-        insert_rows(table, columns, list(rows))
+        insert_rows(table, columns, (formatted.rows or []) if formatted is not None
+                    else list(rows))  # type: ignore[arg-type]
         return
     raw: Any = connection.connection.dbapi_connection
+    binary = formatted is not None and formatted.binary
     try:
         with raw.cursor() as cursor, cursor.copy(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+                + (" (FORMAT BINARY)" if binary else "")) as copy:
+            if formatted is not None:
+                copy.write(formatted.data)
+            else:
+                for row in rows:  # type: ignore[union-attr]
+                    copy.write_row(row)
     except connection.dialect.loaded_dbapi.IntegrityError as exc:
         raise IntegrityError(f"COPY {table}", None, exc) from exc
 

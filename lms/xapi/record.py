@@ -21,6 +21,8 @@ from sqlalchemy.exc import IntegrityError
 
 from lms.core.database import (
     CHUNK,
+    CopyFormat,
+    Formatted,
     chunks,
     collector_paused,
     copy_rows,
@@ -239,6 +241,7 @@ _STATEMENT_COLUMNS = ("organization_id", "statement_id", "actor_key", "verb_id",
                       "object_activity_id", "object_agent_key", "object_statement_id",
                       "registration", "timestamp", "stored", "voided", "data")
 _INDEX_COLUMNS = ("organization_id", "kind", "key", "statement_pk")
+_ID_COLUMNS = ("organization_id", "statement_id", "pk")
 # PostgreSQL array types of the statement store's columns that are not text (see insert_rows).
 _PG_TYPES = {"pk": "bigint[]", "statement_pk": "bigint[]", "voided": "bool[]",
              "timestamp": "timestamptz[]", "stored": "timestamptz[]"}
@@ -997,16 +1000,32 @@ class Prepared:
 
     organization_id: int
     pks: list[int]
-    rows: list[tuple[Any, ...]]  # of xapi_statements
-    index: list[tuple[int, str, str, int]]  # of xapi_statement_index
+    rows: list[tuple[Any, ...]] | Formatted  # of xapi_statements
+    index: list[tuple[int, str, str, int]] | Formatted  # of xapi_statement_index
     activities: list[dict[str, Any]]  # the activities they name (for xapi_activities)
     statements: list[dict[str, Any]]  # as stored (for the projection handlers)
+    ids: Formatted | None = None  # of xapi_statement_ids (partitioned store), when formatted
 
 
-def prepare_built(items: list[Built], *, organization_id: int, pks: list[int]) -> Prepared:
+class StoreFormats:
+    """The ``COPY`` formats of the statements' and index rows' tables (see
+    :class:`lms.core.database.CopyFormat`), made while the connection is free, for
+    :func:`prepare_built` to format a batch's rows as it makes them.
+    """
+
+    def __init__(self) -> None:
+        self.statements = CopyFormat("xapi_statements", ("pk", *_STATEMENT_COLUMNS))
+        self.index = CopyFormat("xapi_statement_index", _INDEX_COLUMNS)
+        # Text: the ids' column is a UUID there, and the statements' ids are text.
+        self.ids = CopyFormat("xapi_statement_ids", _ID_COLUMNS, binary=False) \
+            if partitions.partitioned() else None
+
+
+def prepare_built(items: list[Built], *, organization_id: int, pks: list[int],
+                  formats: StoreFormats | None = None) -> Prepared:
     """The store's rows of statements Relais has just built (see :func:`record_built`),
     with these primary keys (from :class:`StatementKeys`): Python work only, the database
-    is not used.
+    is not used. With ``formats``, the rows are formatted for their ``COPY`` here.
     """
     now = utcnow()
     # As record(): the column and the JSON agree to the millisecond.
@@ -1044,6 +1063,11 @@ def prepare_built(items: list[Built], *, organization_id: int, pks: list[int]) -
                  "Activity", obj["id"], None, None,
                  (context.get("registration") or "").lower() or None,
                  as_time(item.timestamp), stored, False, dumps(st)))
+    if formats is not None and rows:
+        ids = None if formats.ids is None else formats.ids.format(
+            [(organization_id, st["id"], pk) for st, pk in zip(statements, pks, strict=True)])
+        return Prepared(organization_id, pks, formats.statements.format(rows),
+                        formats.index.format(index), activities, statements, ids)
     return Prepared(organization_id, pks, rows, index, activities, statements)
 
 
@@ -1052,13 +1076,15 @@ def store_prepared(prepared: Prepared) -> None:
     """Write statements made into rows by :func:`prepare_built`, update their activities,
     run the projection handlers and queue them for forwarding (flushes).
     """
-    if not prepared.rows:
+    if not prepared.pks:
         return
     organization_id = prepared.organization_id
     copy_rows("xapi_statements", ("pk", *_STATEMENT_COLUMNS), prepared.rows)
     copy_rows("xapi_statement_index", _INDEX_COLUMNS, prepared.index)
-    if partitions.partitioned():  # the ids are new (see prepare_built): nothing to conflict
-        copy_rows("xapi_statement_ids", ("organization_id", "statement_id", "pk"),
+    if prepared.ids is not None:  # the ids are new (see prepare_built): nothing to conflict
+        copy_rows("xapi_statement_ids", _ID_COLUMNS, prepared.ids)
+    elif partitions.partitioned():
+        copy_rows("xapi_statement_ids", _ID_COLUMNS,
                   [(organization_id, st["id"], pk)
                    for st, pk in zip(prepared.statements, prepared.pks, strict=True)])
     _update_activities(organization_id, prepared.activities)

@@ -240,7 +240,7 @@ def test_a_write_failing_in_a_later_batch_reaches_the_caller_and_nothing_stays(
         if len(stored) == 2:
             raise RuntimeError("the server went away")
         real(prepared)
-        stored.append(len(prepared.rows))
+        stored.append(len(prepared.pks))
 
     monkeypatch.setattr(services, "store_prepared", failing_third_batch)
     interval = sys.getswitchinterval()
