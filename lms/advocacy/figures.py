@@ -102,6 +102,7 @@ MONTH_KEY = ("organization_id", "user_id", "month")
 MONTH_SUMS = ("events", "with_own_comment", "clicks")
 _MONTH_UPSERT = _upsert(MONTHS, MONTH_KEY, MONTH_SUMS)
 _MONTH_PICK = [SUMS.index(name) for name in MONTH_SUMS]
+assert len(_MONTH_PICK) == 3  # _months and _person_totals add the three by name
 # Each person's totals and last day (lms.advocacy.models.AdvocacyPersonTotal): "all time"'s
 # leaderboard, and activation.
 PEOPLE = "advocacy_person_totals"
@@ -155,13 +156,24 @@ def _add(deltas: Deltas, organization_id: int, row: Any, sign: int) -> None:
 def _months(deltas: Deltas) -> Deltas:
     """The people's month changes (:data:`MONTHS`) of daily changes."""
     months: Deltas = {}
-    for (organization_id, user_id, day, *_rest), values in deltas.items():
+    firsts: dict[date, date] = {}  # each day's month (an import's deltas hold few days)
+    first_sum, second_sum, third_sum = _MONTH_PICK
+    for key, values in deltas.items():
+        user_id = key[1]
         if user_id == EVERYONE:
             continue
-        totals = months.setdefault((organization_id, user_id, day.replace(day=1)),
-                                   [0] * len(MONTH_SUMS))
-        for n, index in enumerate(_MONTH_PICK):
-            totals[n] += values[index]
+        day = key[2]
+        month = firsts.get(day)
+        if month is None:
+            month = firsts[day] = day.replace(day=1)
+        found = months.get((key[0], user_id, month))
+        if found is None:
+            months[(key[0], user_id, month)] = [values[first_sum], values[second_sum],
+                                                values[third_sum]]
+        else:
+            found[0] += values[first_sum]
+            found[1] += values[second_sum]
+            found[2] += values[third_sum]
     return months
 
 
@@ -211,9 +223,9 @@ def _team_weeks(deltas: Deltas) -> None:
     (:func:`team_in_step`).
     """
     people: dict[int, set[int]] = {}
-    for organization_id, user_id, *_rest in deltas:
-        if user_id != EVERYONE:
-            people.setdefault(organization_id, set()).add(user_id)
+    for key in deltas:
+        if key[1] != EVERYONE:
+            people.setdefault(key[0], set()).add(key[1])
     changes: Deltas = {}
     for organization_id, ids in people.items():
         listed = _listed(organization_id, sorted(ids))
@@ -224,10 +236,12 @@ def _team_weeks(deltas: Deltas) -> None:
                 history.setdefault(listed_team, []).append(user_id)
         for team, some in history.items():
             _add_history(organization_id, team, some, 1)
-        for (org, user_id, day, *rest), values in deltas.items():
-            summed_into = listed.get(user_id) if org == organization_id else None
-            if summed_into is None or user_id in added:
+        for key, values in deltas.items():
+            # Most people of an import may have no team: told before the key is unpacked.
+            summed_into = listed.get(key[1]) if key[0] == organization_id else None
+            if summed_into is None or key[1] in added:
                 continue
+            org, _user_id, day, *rest = key
             totals = changes.setdefault((org, summed_into, monday_of(day), *rest),
                                         [0] * len(SUMS))
             for n, value in enumerate(values):
@@ -366,15 +380,21 @@ def _person_totals(deltas: Deltas) -> None:
     emptied) it is read again from their daily figures, through the key (a few rows each).
     """
     people: dict[tuple[int, int], list[Any]] = {}
-    for (organization_id, user_id, day, *_rest), values in deltas.items():
+    first_sum, second_sum, third_sum = _MONTH_PICK
+    for key, values in deltas.items():
+        user_id = key[1]
         if user_id == EVERYONE:
             continue
         # [events, with_own_comment, clicks, last day gained, lost a day's events]
-        found = people.setdefault((organization_id, user_id), [0, 0, 0, None, False])
-        for n, index in enumerate(_MONTH_PICK):
-            found[n] += values[index]
-        if values[0] > 0 and (found[3] is None or day > found[3]):
-            found[3] = day
+        found = people.get((key[0], user_id))
+        if found is None:
+            found = people[(key[0], user_id)] = [0, 0, 0, None, False]
+        found[0] += values[first_sum]
+        found[1] += values[second_sum]
+        found[2] += values[third_sum]
+        if values[0] > 0:
+            if found[3] is None or key[2] > found[3]:
+                found[3] = key[2]
         elif values[0] < 0:
             found[4] = True
     if not people:

@@ -22,6 +22,7 @@ from lms.advocacy.models import (
     AdvocacyPersonMonth,
 )
 from lms.advocacy.webhook import sign
+from lms.core import database
 from lms.core.models import utcnow
 from lms.extensions import db
 from tests.advocacy.helpers import consent
@@ -338,3 +339,22 @@ def test_an_import_of_several_chunks_mixing_new_and_changed_events_keeps_the_fig
     assert (second.created, second.updated, second.unchanged) == (1000, 1000, 1000)
     kept = assert_as_rebuilt(org.id)
     assert sum(row[len(figures.KEY)] for row in kept if row[1] == EVERYONE) == 3000
+
+
+def test_upserts_staged_through_a_temporary_table_keep_the_figures(org, monkeypatch):
+    # On PostgreSQL a large upsert of figures goes through a binary COPY into a temporary
+    # table and one INSERT … SELECT (database.upsert_rows, from _STAGED rows on): here from
+    # two rows, so this small file takes that path — new rows, then updated ones, twice in
+    # one transaction and again after its commit. SQLite inserts as always.
+    monkeypatch.setattr(database, "_STAGED", 2)
+    alice = alice_in(org)
+    csvimport.import_activity(organization=org, data=CSV.encode())
+    csvimport.import_activity(organization=org, data=CSV.replace(";5\n", ";9\n").encode())
+    db.session.commit()
+    assert day_row(org.id, alice.user_id, day_text(2)) == (2, 10)
+    assert day_row(org.id, EVERYONE, day_text(3)) == (1, 7)
+    assert_as_rebuilt(org.id)
+    csvimport.import_activity(organization=org, data=CSV.encode())
+    db.session.commit()
+    assert day_row(org.id, EVERYONE, day_text(2)) == (2, 6)
+    assert_as_rebuilt(org.id)
