@@ -675,7 +675,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
             for event, old, when in todo:
                 statement_id = next(new_ids)
                 statements.append(factory.build_for_store(
-                    event, names.get(event["user_id"], ""), statement_id))
+                    event, names.get(event["user_id"], ""), statement_id, when))
                 touched.add(event["user_id"])
                 if old is None:
                     result.created += 1

@@ -103,10 +103,11 @@ class StatementFactory:
         return st
 
     def build_for_store(self, event: dict[str, Any], user_name: str,
-                        statement_id: str) -> Built:
+                        statement_id: str, driver_time: Any = None) -> Built:
         """The statement of one event with the id just generated for it, ready for
         ``record_built`` (its timestamp taken from the event, not parsed back; its index
-        rows those :func:`lms.xapi.record.built` reads, known here without reading them).
+        rows those :func:`lms.xapi.record.built` reads, known here without reading them;
+        ``driver_time``: the event's time as the driver takes it, when already converted).
         """
         actor, actor_key = self._actor(event["user_id"], user_name)
         st = self._build(event, actor)
@@ -121,7 +122,7 @@ class StatementFactory:
         else:
             keys = frozenset(((VERB, st["verb"]["id"]), (AGENT, actor_key),
                               (ACTIVITY, object_id)))
-        return Built(st, event["occurred_at"], actor_key, keys)
+        return Built(st, event["occurred_at"], actor_key, keys, driver_time)
 
 
 # -- content proposals ---------------------------------------------------------------------------

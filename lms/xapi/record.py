@@ -941,6 +941,9 @@ class Built(NamedTuple):
     timestamp: datetime  # the instant statement["timestamp"] was written from
     actor_key: str
     keys: frozenset[tuple[str, str]]  # its index rows (see index_rows), the authority's aside
+    # ``timestamp`` as the driver takes it (lms.core.database.time_processor), when the
+    # caller has converted it already (an import compares its events' times in that form).
+    driver_timestamp: Any = None
 
 
 def built(statement: dict[str, Any], *, timestamp: datetime) -> Built:
@@ -1062,7 +1065,8 @@ def prepare_built(items: list[Built], *, organization_id: int, pks: list[int],
         add_row((pk, organization_id, st["id"], item.actor_key, st["verb"]["id"],
                  "Activity", obj["id"], None, None,
                  (context.get("registration") or "").lower() or None,
-                 as_time(item.timestamp), stored, False, dumps(st)))
+                 as_time(item.timestamp) if item.driver_timestamp is None
+                 else item.driver_timestamp, stored, False, dumps(st)))
     if formats is not None and rows:
         ids = None if formats.ids is None else formats.ids.format(
             [(organization_id, st["id"], pk) for st, pk in zip(statements, pks, strict=True)])
