@@ -619,9 +619,11 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     tally = figures.Tally(organization_id)
     new_ids = uuid4_texts()
     keys = StatementKeys()
-    # Each chunk's COPY data is made as it is built (this thread), the writer only sends it.
-    events_format = CopyFormat("advocacy_events", _INSERTED) if chunks else None
-    store_formats = StoreFormats() if chunks else None
+    # Each chunk's COPY data is made as it is built (this thread), the writer only sends it
+    # (see CopyFormat). One chunk (a webhook's or an API call's events) has nothing to
+    # overlap: written as it is, without reading the columns' types first.
+    events_format = CopyFormat("advocacy_events", _INSERTED) if len(chunks) > 1 else None
+    store_formats = StoreFormats() if len(chunks) > 1 else None
 
     def look_up(n: int) -> tuple[list[tuple[dict[str, Any], Any, Any]], list[int]]:
         """The events of chunk ``n`` to write ((event, stored row or None, its time in
@@ -691,13 +693,14 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
             # with new ids: the store's fast path.
             prepared = prepare_built(statements, organization_id=organization_id, pks=pks,
                                      formats=store_formats)
-            assert events_format is not None
-            inserted = events_format.format(rows) if rows else None
+            inserted: Formatted | list[tuple[Any, ...]] | None = None
+            if rows:
+                inserted = rows if events_format is None else events_format.format(rows)
             # New events are counted here, off the writer thread: on PostgreSQL the writer
             # is the longer side (see background_writes).
             tally.count_new(created)
 
-            def write(inserted: Formatted | None = inserted,
+            def write(inserted: Formatted | list[tuple[Any, ...]] | None = inserted,
                       updates: list[dict[str, Any]] = updates,
                       changed: list[tuple[int, dict[str, Any]]] = changed,
                       prepared: Prepared = prepared) -> None:
