@@ -536,7 +536,9 @@ class CopyFormat:
     previous one (see :func:`background_writes`), and the writer then hands the server
     ready data in one call instead of formatting row by row with the GIL (which the
     formatting thread holds most of the time). Made while the connection is free: on
-    PostgreSQL it reads the columns' types.
+    PostgreSQL it reads the columns' types. Formatting uses a cursor that never runs anything:
+    of the connection it reads only its adapters and client encoding, which a bulk write
+    does not change.
 
     ``binary``: PostgreSQL's binary ``COPY`` format. Each value is then sent as its column's
     type: psycopg packs integers, booleans and times in C instead of writing them as text,
