@@ -664,11 +664,16 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     # Each chunk is looked up, then built (Python only), then written; on PostgreSQL its
     # writes run in a writer thread while the next chunk is built (background_writes), so
     # the server stores one chunk as the client makes the next. One transaction throughout.
+    # The writes of chunk n then look up chunk n + 2, in the same thread (the connection is
+    # the writer's): the builder finds chunk n + 1 looked up when it starts it, instead of
+    # waiting for a query between two chunks while neither side works. The keys of an
+    # import are distinct: a chunk's look-up cannot find the rows of an earlier chunk, so
+    # it may run before them.
+    looked: dict[int, tuple[list[tuple[dict[str, Any], Any, Any]], list[int]]] = {
+        n: look_up(n) for n in range(min(2, len(chunks)))}
     with background_writes(batches=len(chunks)) as writes:
-        ahead = look_up(0) if chunks else None
         for n in range(len(chunks)):
-            assert ahead is not None
-            todo, pks = ahead
+            todo, pks = looked.pop(n)
             rows: list[tuple[Any, ...]] = []
             updates: list[dict[str, Any]] = []
             statements: list[Built] = []
@@ -703,7 +708,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
             def write(inserted: Formatted | list[tuple[Any, ...]] | None = inserted,
                       updates: list[dict[str, Any]] = updates,
                       changed: list[tuple[int, dict[str, Any]]] = changed,
-                      prepared: Prepared = prepared) -> None:
+                      prepared: Prepared = prepared, n: int = n) -> None:
                 # Plain driver rows: no ORM objects nor SQLAlchemy parameter processing.
                 if inserted is not None:
                     copy_rows("advocacy_events", _INSERTED, inserted)
@@ -713,11 +718,12 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
                 if updates:
                     db.session.execute(update(AdvocacyEvent), updates)
                 store_prepared(prepared)
+                if n + 2 < len(chunks):
+                    looked[n + 2] = look_up(n + 2)
 
-            writes.wait()  # the previous chunk's writes: the connection is free again
+            writes.wait()  # the previous chunk's writes (and look-up of this one's next)
             if progress is not None and n:
                 progress(len(chunks[n - 1]))
-            ahead = look_up(n + 1) if n + 1 < len(chunks) else None
             writes.submit(write)
     if progress is not None and chunks:
         progress(len(chunks[-1]))
