@@ -628,7 +628,8 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     def look_up(n: int) -> tuple[list[tuple[dict[str, Any], Any, Any]], list[int]]:
         """The events of chunk ``n`` to write ((event, stored row or None, its time in
         driver form)) and the keys of their statements: the database's part of a chunk
-        before its writes, done while the connection is free.
+        before its writes (chunks 0 and 1 here, each later one by the writes of the chunk
+        two before it, in the writer thread).
         """
         nonlocal analyze_every
         if n >= analyze_every:
