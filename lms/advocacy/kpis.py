@@ -269,16 +269,19 @@ class Scope:
 
     def team_weeks(self) -> Who | None:
         """The conditions on the teams' weeks that give this scope's figures, or None when
-        they cannot: a scope of one team and no person or cohort, in an organization that
-        counts everyone (the charter gate counts people, not teams), whose weeks sum its
-        current members' figures (:func:`figures.team_in_step`).
+        they cannot: a scope of one team and no person or cohort, whose weeks sum its current
+        members' figures (:func:`figures.team_in_step`) and, in an organization that counts
+        only the people who accepted its charter, only theirs (the gate counts people, not
+        teams: a team with one person left out reads its members' daily figures).
         """
         team = self.team
         if not team or self.user_id is not None or self.cohort_id is not None:
             return None
-        if gated_advocacy_users(self.organization_id) is not None:
-            return None
         if not figures.team_in_step(self.organization_id, team):
+            return None
+        accepted = gated_advocacy_users(self.organization_id)
+        if accepted is not None and not figures.team_counts_only(
+                self.organization_id, team, accepted):
             return None
         campaign_id = self.campaign_id
 

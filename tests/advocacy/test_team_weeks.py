@@ -242,7 +242,8 @@ def test_events_removed_or_unlinked_leave_the_teams_in_step(org, app, monkeypatc
     assert_teams_right(monkeypatch, org)
 
 
-def test_a_charter_gated_organization_reads_the_people_s_figures(org, monkeypatch):
+def test_a_charter_gated_organization_reads_the_weeks_of_a_team_that_all_counts(
+        org, monkeypatch):
     from lms.charter import services as charter
 
     record(org, list(PEOPLE))
@@ -250,13 +251,23 @@ def test_a_charter_gated_organization_reads_the_people_s_figures(org, monkeypatc
     charter.set_gates(organization=org, advocacy=True, exercises=False, certificates=False)
     charter.accept(membership=member(org, "ada"))
     db.session.commit()
-    # The gate counts people, not teams: the weeks are in step but not read.
+    # The gate counts people, not teams: Ben has not accepted, so Rouge's weeks (Ada's and
+    # Ben's) are in step but not read.
     assert figures.team_in_step(org.id, "Rouge")
     assert kpis.Scope(org.id, team="Rouge").team_weeks() is None
     got = page_figures(org.id, "Rouge")
     assert got == person_path(monkeypatch, org.id, "Rouge")
     ada_only = kpis.overview(kpis.Scope(org.id, user_id=member(org, "ada").user_id))
     assert got[4][2][0].totals == ada_only.totals  # all time: Ada's events alone
+
+    # Once everyone in Rouge counts, its weeks are read and give the same figures.
+    charter.accept(membership=member(org, "ben"))
+    db.session.commit()
+    assert kpis.Scope(org.id, team="Rouge").team_weeks() is not None
+    assert kpis.Scope(org.id, team="Bleu").team_weeks() is None
+    both = page_figures(org.id, "Rouge")
+    assert both == person_path(monkeypatch, org.id, "Rouge")
+    assert both[4][2][0].totals["events"] > got[4][2][0].totals["events"]
 
 
 def test_the_team_page_shows_the_weeks_figures(org, client, login, create_user):
@@ -265,3 +276,17 @@ def test_the_team_page_shows_the_weeks_figures(org, client, login, create_user):
     page = client.get("/o/teams/advocacy?period=365&team=Rouge")
     assert page.status_code == 200
     assert figures.team_in_step(org.id, "Rouge")
+
+
+def test_a_request_asks_again_whether_a_team_is_in_step_after_a_write(org, app):
+    record(org, list(PEOPLE))
+    with app.test_request_context():
+        assert figures.team_in_step(org.id, "Rouge")
+        # A change no hook sees: the request keeps its answer (a page reads two periods)…
+        db.session.execute(update(Membership).where(Membership.id == member(org, "ada").id)
+                           .values(team="Bleu"))
+        assert figures.team_in_step(org.id, "Rouge")
+        # …until the request writes figures: then it asks again, and reads the people's.
+        record(org, ["ben"], count=3, offset=900)
+        assert not figures.team_in_step(org.id, "Rouge")
+        assert kpis.Scope(org.id, team="Rouge").team_weeks() is None
