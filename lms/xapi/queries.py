@@ -115,15 +115,25 @@ def _by_months(organization_id: int, filters: dict[str, str], since: datetime | 
                          for m in (this_month, this_month + 1))
     elapsed = max(0.1, (now - start) / (next_start - start))
     found: list[Found] = []
+    # Keys under the oldest month's (down to the floor) can only be in the DEFAULT partition
+    # (a month made late, older than every month made): read apart, after the months (before
+    # them when ascending). So a read of months names whole months only, and PostgreSQL
+    # leaves the DEFAULT partition out of it when every one of those months has its
+    # partition: the months' index then gives the page's order as it is — with the DEFAULT
+    # partition in, it had to merge two ordered scans, and for a key it thinks has fewer
+    # rows than the page it read them all and sorted them instead.
+    bottom = partitions.key_floor(oldest)
+    below = floor is None or floor < bottom
+    if ascending and below:
+        found += _window(organization_id, filters, since, until, ascending, after_pk, limit,
+                         floor, bottom)
     step = 1 if ascending else -1
     first, span = (oldest if ascending else newest), 1
     while len(found) < limit:
         end = first + step * (span - 1)
         low_month, high_month = min(first, end), max(first, end)
-        # The far end stays open (down to the floor, up to the ceiling): rows of a month
-        # made late are in the DEFAULT partition, which a range no month covers reads.
-        low = floor if low_month <= oldest else partitions.key_floor(low_month)
-        high = ceiling if high_month >= newest else partitions.key_floor(high_month + 1)
+        low = max(partitions.key_floor(max(low_month, oldest)), floor or 0)
+        high = partitions.key_floor(min(high_month, newest) + 1)  # the ceiling at the top
         rows = _window(organization_id, filters, since, until, ascending, after_pk,
                        limit - len(found), low, high)
         found.extend(rows)
@@ -135,6 +145,9 @@ def _by_months(organization_id: int, filters: dict[str, str], since: datetime | 
         covered = span - (1 - elapsed if low_month <= this_month <= high_month else 0)
         span = math.ceil(missing * covered / len(rows)) + 1 if rows else 100_000
         first = end + step
+    if not ascending and below and len(found) < limit:
+        found += _window(organization_id, filters, since, until, ascending, after_pk,
+                         limit - len(found), floor, bottom)
     return found
 
 
@@ -157,7 +170,13 @@ def _window(organization_id: int, filters: dict[str, str], since: datetime | Non
                                   driver_kind])
             for kind in kinds[1:]:
                 params += [organization_id, filters[kind]]
-        params += [value for value in (since, until, after_pk) if value is not None]
+        # In the order of the text: the cursor bounds the index's keys (driven reads), the
+        # times the statements.
+        if driver_kind is not None and after_pk is not None:
+            params.append(after_pk)
+        params += [value for value in (since, until) if value is not None]
+        if driver_kind is None and after_pk is not None:
+            params.append(after_pk)
         params.append(limit)
         for pk, data, stored in driver_sql(sql, tuple(params)).rows:
             rows[pk] = Found(pk, data, stored.astimezone(UTC))
@@ -178,32 +197,49 @@ def _window_sql(driver_kind: str | None, others: tuple[str, ...], since: bool, u
         return (f" AND {column} >= {int(low)}" if low is not None else "") + \
             (f" AND {column} < {int(high)}" if high is not None else "")
 
+    direction = "ASC" if ascending else "DESC"
     if driver_kind is None:
-        order = "s.pk"
-        sql = "SELECT s.pk, s.data, s.stored FROM xapi_statements s WHERE s.organization_id = ?"
-    else:
-        order = "d.statement_pk"
-        sql = ("SELECT s.pk, s.data, s.stored FROM xapi_statement_index d "
-               "JOIN xapi_statements s ON s.pk = d.statement_pk "
-               f"WHERE d.organization_id = ? AND d.kind = '{driver_kind}' AND d.key = ?"
-               + bounds("d.statement_pk"))
-        for i, kind in enumerate(others):
-            wanted = ", ".join(f"'{k}'" for k in WIDER.get(kind, (kind,)))
-            # OFFSET 0 keeps each other filter a check of the driver's rows: PostgreSQL does
-            # not turn it into a join it may drive from (the prepared plan, made without the
-            # keys, drove from the verb — thousands of rows a month — for an agent's few).
-            sql += (f" AND EXISTS (SELECT 1 FROM xapi_statement_index o{i} "
-                    f"WHERE o{i}.organization_id = ? AND o{i}.kind IN ({wanted}) "
-                    f"AND o{i}.key = ? AND o{i}.statement_pk = d.statement_pk"
-                    + bounds(f"o{i}.statement_pk") + " OFFSET 0)")
-    sql += " AND s.voided IS false" + bounds("s.pk")
+        sql = ("SELECT s.pk, s.data, s.stored FROM xapi_statements s WHERE s.organization_id = ? "
+               "AND s.voided IS false" + bounds("s.pk"))
+        if since:
+            sql += " AND s.stored > ?"
+        if until:
+            sql += " AND s.stored <= ?"
+        if after:
+            sql += f" AND s.pk {'>' if ascending else '<'} ?"
+        return sql + f" ORDER BY s.pk {direction} LIMIT ?"
+    # The keys first, in the page's order, from the index alone (OFFSET 0: a subquery
+    # PostgreSQL plans apart, not merged into the join); then each key's statement, in that
+    # order, until the page is full. As one join, a key PostgreSQL thinks has fewer rows
+    # than the page (an activity's 500 estimated at 55: its statistics multiply the kind's
+    # and the key's frequencies) made it fetch every statement of the key, then sort them:
+    # 500 statements read for 100 kept. Here the index rows are what may be sorted (a few
+    # bytes each, no statement read), and only the page's statements are read.
+    sql = ("SELECT s.pk, s.data, s.stored FROM (SELECT d.statement_pk "
+           "FROM xapi_statement_index d "
+           f"WHERE d.organization_id = ? AND d.kind = '{driver_kind}' AND d.key = ?"
+           + bounds("d.statement_pk"))
+    for i, kind in enumerate(others):
+        wanted = ", ".join(f"'{k}'" for k in WIDER.get(kind, (kind,)))
+        # OFFSET 0 keeps each other filter a check of the driver's rows: PostgreSQL does
+        # not turn it into a join it may drive from (the prepared plan, made without the
+        # keys, drove from the verb — thousands of rows a month — for an agent's few).
+        sql += (f" AND EXISTS (SELECT 1 FROM xapi_statement_index o{i} "
+                f"WHERE o{i}.organization_id = ? AND o{i}.kind IN ({wanted}) "
+                f"AND o{i}.key = ? AND o{i}.statement_pk = d.statement_pk"
+                + bounds(f"o{i}.statement_pk") + " OFFSET 0)")
+    if after:
+        sql += f" AND d.statement_pk {'>' if ascending else '<'} ?"
+    # The statement of each key (a lateral subquery, OFFSET 0: read once per key, in the
+    # keys' order, never as a join of the whole table).
+    sql += (f" ORDER BY d.statement_pk {direction} OFFSET 0) d CROSS JOIN LATERAL "
+            "(SELECT s.pk, s.data, s.stored FROM xapi_statements s "
+            "WHERE s.pk = d.statement_pk AND s.voided IS false" + bounds("s.pk"))
     if since:
         sql += " AND s.stored > ?"
     if until:
         sql += " AND s.stored <= ?"
-    if after:
-        sql += f" AND {order} {'>' if ascending else '<'} ?"
-    return sql + f" ORDER BY {order} {'ASC' if ascending else 'DESC'} LIMIT ?"
+    return sql + f" OFFSET 0) s ORDER BY d.statement_pk {direction} LIMIT ?"
 
 
 def _page(organization_id: int, driver_kind: str | None, others: list[str],
