@@ -123,10 +123,7 @@ def _by_months(organization_id: int, filters: dict[str, str], since: datetime | 
     # partition in, it had to merge two ordered scans, and for a key it thinks has fewer
     # rows than the page it read them all and sorted them instead.
     bottom = partitions.key_floor(oldest)
-    below = floor is None or floor < bottom
-    if ascending and below:
-        found += _window(organization_id, filters, since, until, ascending, after_pk, limit,
-                         floor, bottom)
+    under = (floor, bottom) if floor is None or floor < bottom else None
     step = 1 if ascending else -1
     first, span = (oldest if ascending else newest), 1
     while len(found) < limit:
@@ -134,8 +131,11 @@ def _by_months(organization_id: int, filters: dict[str, str], since: datetime | 
         low_month, high_month = min(first, end), max(first, end)
         low = max(partitions.key_floor(max(low_month, oldest)), floor or 0)
         high = partitions.key_floor(min(high_month, newest) + 1)  # the ceiling at the top
+        # The read that reaches the oldest month (the last one, or the first when
+        # ascending) also reads the keys under it, in the same query.
         rows = _window(organization_id, filters, since, until, ascending, after_pk,
-                       limit - len(found), low, high)
+                       limit - len(found), low, high,
+                       under if low_month <= oldest else None)
         found.extend(rows)
         if (low_month <= oldest and not ascending) or (high_month >= newest and ascending):
             break
@@ -145,41 +145,47 @@ def _by_months(organization_id: int, filters: dict[str, str], since: datetime | 
         covered = span - (1 - elapsed if low_month <= this_month <= high_month else 0)
         span = math.ceil(missing * covered / len(rows)) + 1 if rows else 100_000
         first = end + step
-    if not ascending and below and len(found) < limit:
-        found += _window(organization_id, filters, since, until, ascending, after_pk,
-                         limit - len(found), floor, bottom)
     return found
 
 
 def _window(organization_id: int, filters: dict[str, str], since: datetime | None,
             until: datetime | None, ascending: bool, after_pk: int | None, limit: int,
-            low: int | None, high: int | None) -> list[Found]:
-    """A page of statements among the keys ``low`` ≤ pk < ``high`` (when given): what
-    :func:`_find` reads, on the partitions of those months only.
+            low: int | None, high: int | None,
+            under: tuple[int | None, int] | None = None) -> list[Found]:
+    """A page of statements among the keys ``low`` ≤ pk < ``high`` (when given), and among
+    the keys of ``under`` (the same, under the oldest month) when given: what
+    :func:`_find` reads, on the partitions of those months only. One query: a related
+    filter's two kinds and ``under`` are arms of a ``UNION ALL``, each ordered and limited
+    on its own, merged here.
     """
     kinds = sorted(filters, key=DRIVING_ORDER.index)
     drivers: tuple[str | None, ...] = WIDER.get(kinds[0], (kinds[0],)) if kinds else (None,)
-    rows: dict[int, Found] = {}
+    ranges = [(low, high)] if under is None else [(low, high), under]
+    arms: list[str] = []
+    params: list[Any] = []
     for driver_kind in drivers:
-        sql = _window_sql(driver_kind, tuple(kinds[1:]), since is not None,
-                          until is not None, after_pk is not None, ascending, low, high)
-        params: list[Any] = [organization_id]
-        if driver_kind is not None:
-            params.append(filters["A" if driver_kind == "a" and "A" in filters else
-                                  "O" if driver_kind == "o" and "O" in filters else
-                                  driver_kind])
-            for kind in kinds[1:]:
-                params += [organization_id, filters[kind]]
-        # In the order of the text: the cursor bounds the index's keys (driven reads), the
-        # times the statements.
-        if driver_kind is not None and after_pk is not None:
-            params.append(after_pk)
-        params += [value for value in (since, until) if value is not None]
-        if driver_kind is None and after_pk is not None:
-            params.append(after_pk)
-        params.append(limit)
-        for pk, data, stored in driver_sql(sql, tuple(params)).rows:
-            rows[pk] = Found(pk, data, stored.astimezone(UTC))
+        for arm_low, arm_high in ranges:
+            arms.append(_window_sql(driver_kind, tuple(kinds[1:]), since is not None,
+                                    until is not None, after_pk is not None, ascending,
+                                    arm_low, arm_high))
+            params.append(organization_id)
+            if driver_kind is not None:
+                params.append(filters["A" if driver_kind == "a" and "A" in filters else
+                                      "O" if driver_kind == "o" and "O" in filters else
+                                      driver_kind])
+                for kind in kinds[1:]:
+                    params += [organization_id, filters[kind]]
+            # In the order of the text: the cursor bounds the index's keys (driven reads),
+            # the times the statements.
+            if driver_kind is not None and after_pk is not None:
+                params.append(after_pk)
+            params += [value for value in (since, until) if value is not None]
+            if driver_kind is None and after_pk is not None:
+                params.append(after_pk)
+            params.append(limit)
+    sql = arms[0] if len(arms) == 1 else " UNION ALL ".join(f"({arm})" for arm in arms)
+    rows = {pk: Found(pk, data, stored.astimezone(UTC))
+            for pk, data, stored in driver_sql(sql, tuple(params)).rows}
     ordered = sorted(rows.values(), key=lambda row: row.pk, reverse=not ascending)
     return ordered[:limit]
 
