@@ -18,28 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import time
 from typing import Any
 from urllib.parse import urlencode
 
 import common as bench
-from xapi_ingest import VERBS, Corpus
-
-
-def kinds(corpus: Corpus, r: random.Random) -> dict[str, Any]:
-    """The GET parameters of each kind (as ``xapi_ingest.measure_gets`` draws them)."""
-    return {
-        "agent": lambda: {"agent": json.dumps(corpus.agent(r.randrange(corpus.learners)))},
-        "verb": lambda: {"verb": r.choice(VERBS)},
-        "activity": lambda: {"activity": corpus.activity_id(r.randrange(corpus.activities))},
-        "registration": lambda: {"registration": r.choice(corpus.registrations)},
-        "agent+verb": lambda: {"agent": json.dumps(corpus.agent(r.randrange(corpus.learners))),
-                               "verb": r.choice(VERBS)},
-        "related activity": lambda: {
-            "activity": f"{corpus.base}/activities/program/{r.randrange(100)}",
-            "related_activities": "true"},
-    }
+from xapi_ingest import Corpus, get_kinds
 
 
 def main() -> None:
@@ -74,13 +58,13 @@ def main() -> None:
     client = app.test_client()
     corpus = Corpus()
     print(f"LRS GETs in one process — {url.split('@')[-1]}, {args.queries} GETs a kind, "
-          f"{'never prepared' if args.unprepared else 'prepared after 5 runs'}, "
-          f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+          + ("" if not url.startswith("postgresql") else
+             "never prepared, " if args.unprepared else "prepared after 5 runs, ")
+          + f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     with app.app_context():
         for round_ in range(1, args.rounds + 1):
             print(f"  round {round_}")
-            r = random.Random(11)
-            for name, params in kinds(corpus, r).items():
+            for name, params in get_kinds(corpus).items():
                 timings, bodies = [], []
                 backends, cpu = bench.database_cpu(), time.process_time()
                 for _ in range(args.queries):
