@@ -116,8 +116,8 @@ def _by_months(organization_id: int, filters: dict[str, str], since: datetime | 
     elapsed = max(0.1, (now - start) / (next_start - start))
     found: list[Found] = []
     # Keys under the oldest month's (down to the floor) can only be in the DEFAULT partition
-    # (a month made late, older than every month made): read apart, after the months (before
-    # them when ascending). So a read of months names whole months only, and PostgreSQL
+    # (a month made late, older than every month made): an arm of their own in the read that
+    # reaches the oldest month. So a read of months names whole months only, and PostgreSQL
     # leaves the DEFAULT partition out of it when every one of those months has its
     # partition: the months' index then gives the page's order as it is — with the DEFAULT
     # partition in, it had to merge two ordered scans, and for a key it thinks has fewer
