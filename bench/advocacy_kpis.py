@@ -26,7 +26,10 @@ is printed too, and on PostgreSQL the CPU of the database's backends per request
 ``--reuse`` measures again what a previous run left in ``--database`` (migrating it first,
 then ``ANALYZE``, and ``VACUUM`` on PostgreSQL, as autovacuum would), without building
 anything (``--events`` is then ignored); ``--pages`` measures only the pages whose label holds
-one of the comma-separated words.
+one of the comma-separated words. ``--charter-gate`` first makes the organization count only
+the people who accepted its charter (published if need be): everyone of the measured team
+accepts it, and everyone else but one in ten (run it once per database: the acceptances
+stay).
 """
 
 from __future__ import annotations
@@ -151,6 +154,33 @@ def measure(app, pages, requests: int, label_words: list[str]) -> None:  # noqa:
               + " ".join(f"{t * 1000:.0f}" for t in times))
 
 
+def gate_on_charter(org_id: int) -> None:
+    """Turn the charter gate on (see the module): the measured team all accepted it, one in
+    ten of the others did not.
+    """
+    from lms.accounts.models import Membership, Organization
+    from lms.charter import services as charter
+    from lms.charter.models import CharterAcceptance
+    from lms.core.models import utcnow
+    from lms.extensions import db
+
+    org = db.session.get(Organization, org_id)
+    version = charter.publish(organization=org, body_fr="Je parle en mon nom.", body_en="",
+                              by=None)
+    charter.set_gates(organization=org, advocacy=True, exercises=False, certificates=False)
+    members = db.session.execute(db.select(Membership.id, Membership.team).where(
+        Membership.organization_id == org_id).order_by(Membership.id)).all()
+    now = utcnow()
+    db.session.execute(db.insert(CharterAcceptance), [
+        {"organization_id": org_id, "version_id": version.id, "membership_id": mid,
+         "accepted_at": now} for n, (mid, team) in enumerate(members)
+        if team == MEASURED_TEAM or n % 10])
+    db.session.commit()
+
+
+MEASURED_TEAM = "Équipe 3"
+
+
 def refresh_statistics(dialect: str) -> None:
     """ANALYZE every table (and VACUUM on PostgreSQL), as autovacuum would after a load: with
     the statistics of an empty table (memberships, the daily figures) the planner loops over
@@ -180,6 +210,8 @@ def main() -> None:
                         help="measure what a previous run left in --database")
     parser.add_argument("--pages", default="",
                         help="comma-separated words: only the pages whose label holds one")
+    parser.add_argument("--charter-gate", action="store_true",
+                        help="count only the people who accepted the charter (see above)")
     args = parser.parse_args()
     if args.reuse and not args.database:
         parser.error("--reuse needs --database")
@@ -218,6 +250,8 @@ def main() -> None:
             assert org_id is not None, "no bench organization in --database"
             campaign_id = db.session.scalars(db.select(Campaign.id).where(
                 Campaign.organization_id == org_id).order_by(Campaign.id)).all()[2]
+            if args.charter_gate:
+                gate_on_charter(org_id)
             began = time.perf_counter()
             refresh_statistics(db.engine.dialect.name)
             count = db.session.scalar(db.select(func.count()).select_from(AdvocacyEvent))
@@ -302,6 +336,8 @@ def main() -> None:
             figure_rows = figures.rebuild(org_id)
             db.session.commit()
             rebuilt = time.perf_counter() - rebuilt
+            if args.charter_gate and size == sizes[0]:
+                gate_on_charter(org_id)
             refresh_statistics(dialect)
             done = size
             print(f"{dialect}: {size:,} events, {args.learners:,} learners "

@@ -16,7 +16,9 @@ Set-up:
 * ``PASSWORD``, ``staff(org, email, role)`` (a member who can log in), ``organization(*roles)``
   (organization ``bench`` with a member ``{role}@bench.example`` per role),
   ``login(client, email)``, ``catalogue_program(org)`` (the catalogue loaded, its six-week
-  path copied), ``make_cohorts(program, count, **fields)`` ("Vague 1", "Vague 2"…).
+  path copied), ``make_cohorts(program, count, **fields)`` ("Vague 1", "Vague 2"…),
+  ``lrs_statement_headers(app)`` (organization ``bench`` with LRS credentials: the headers of
+  a statement POST through the test client, and its id).
 
 Bulk loading, straight into the tables (the reads measured do not care how the rows came):
 
@@ -291,6 +293,21 @@ def lrs_auth(env: dict[str, str], slug: str) -> str:
     key, secret = (re.search(rf"{name}:\s+(\S+)", out).group(1)  # type: ignore[union-attr]
                    for name in ("key", "secret"))
     return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
+
+
+def lrs_statement_headers(app: Flask) -> tuple[dict[str, str], int]:
+    """Organization ``bench`` with LRS credentials (in ``app``'s database): the headers of a
+    JSON statement request sent with them, and the organization's id."""
+    from lms.xapi.services import create_lrs_credentials
+
+    with app.app_context():
+        org = accounts.create_organization(slug="bench", name="Bench")
+        credential, secret = create_lrs_credentials(organization=org, label="bench")
+        key, org_id = credential.key, org.id
+        db.session.commit()
+    token = base64.b64encode(f"{key}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}", "X-Experience-API-Version": "1.0.3",
+            "Content-Type": "application/json"}, org_id
 
 
 def _stat(pid: str) -> list[str]:

@@ -15,7 +15,6 @@ HTTP) and measures the batches again: what a statement costs as the store grows.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import time
@@ -24,24 +23,15 @@ from collections.abc import Callable
 import common as bench
 from xapi_ingest import Corpus
 
-from lms.accounts import services as accounts
 from lms.extensions import db
 from lms.xapi.models import Statement
 from lms.xapi.record import record
-from lms.xapi.services import create_lrs_credentials
 
 
 def main() -> None:
     args = bench.options(batches=60, singles=600, stored=0).parse_args()
     app = bench.bench_app(args.database, wipe=bool(args.database), RATELIMIT_ENABLED=False)
-    with app.app_context():
-        org = accounts.create_organization(slug="bench", name="Bench")
-        credential, secret = create_lrs_credentials(organization=org, label="bench")
-        key, org_id = credential.key, org.id
-        db.session.commit()
-    token = base64.b64encode(f"{key}:{secret}".encode()).decode()
-    headers = {"Authorization": f"Basic {token}", "X-Experience-API-Version": "1.0.3",
-               "Content-Type": "application/json"}
+    headers, org_id = bench.lrs_statement_headers(app)
     client = app.test_client()
     corpus = Corpus()
 

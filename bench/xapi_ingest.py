@@ -36,6 +36,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -156,11 +157,11 @@ def measure_ingest(label: str, server: bench.Server, headers: dict[str, str], co
             "single_cpu": single_cpu}
 
 
-def measure_gets(server: bench.Server, headers: dict[str, str], corpus: Corpus, count: int,
-                 url: str) -> dict[str, tuple[float, float]]:
+def get_kinds(corpus: Corpus) -> dict[str, Callable[[], dict[str, str]]]:
+    """The filter kinds the GETs measure, each drawing its next parameters: the same keys on
+    every call (a new ``Random(11)``), so that runs compare."""
     r = random.Random(11)
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    kinds = {
+    return {
         "agent": lambda: {"agent": json.dumps(corpus.agent(r.randrange(corpus.learners)))},
         "verb": lambda: {"verb": r.choice(VERBS)},
         "activity": lambda: {"activity": corpus.activity_id(r.randrange(corpus.activities))},
@@ -171,8 +172,13 @@ def measure_gets(server: bench.Server, headers: dict[str, str], corpus: Corpus, 
             "activity": f"{corpus.base}/activities/program/{r.randrange(100)}",
             "related_activities": "true"},
     }
+
+
+def measure_gets(server: bench.Server, headers: dict[str, str], corpus: Corpus, count: int,
+                 url: str) -> dict[str, tuple[float, float]]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
     results = {}
-    for name, params in kinds.items():
+    for name, params in get_kinds(corpus).items():
         timings = []
         returned = 0
         cpu, backend = server.cpu_seconds(), bench.database_backends_cpu(url)

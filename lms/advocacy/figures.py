@@ -46,11 +46,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Date,
     Integer,
+    Select,
     Subquery,
     and_,
     case,
@@ -74,6 +76,7 @@ from lms.advocacy.models import (
     AdvocacyEvent,
     AdvocacyPersonMonth,
     AdvocacyPersonTotal,
+    AdvocacyTeamPerson,
     AdvocacyTeamWeek,
 )
 from lms.core.database import chunks, insert_rows, run_sql, select_in, upsert_rows
@@ -207,6 +210,7 @@ def _apply(deltas: Deltas) -> None:
                  dated=False)
     _person_totals(deltas)
     _team_weeks(deltas)
+    _forget_in_step()
 
 
 def monday_of(day: date) -> date:
@@ -326,6 +330,7 @@ def regroup(organization_id: int, ids: Iterable[int]) -> None:
     ids = sorted(set(ids))
     if not ids:
         return
+    _forget_in_step()
     listed = _listed(organization_id, ids)
     current = {row.user_id: row.team or None for row in select_in(
         "SELECT user_id, team FROM memberships WHERE organization_id = ? AND user_id IN",
@@ -360,17 +365,51 @@ def team_in_step(organization_id: int, team: str) -> bool:
     member with figures is listed in it and everyone listed in it is still a member. When not
     (a change of team no hook saw), pages read the daily figures until :func:`regroup` or
     ``relais rebuild-advocacy-figures`` brings them back in step.
+
+    Asked once per request and team (a page reads a period and the one before it); a write
+    of figures or memberships in the request asks again.
     """
-    return not run_sql(
-        "SELECT 1 FROM memberships m JOIN advocacy_person_totals t "
-        "ON t.organization_id = m.organization_id AND t.user_id = m.user_id "
-        f"LEFT JOIN {TEAM_PEOPLE} p ON p.organization_id = m.organization_id "
-        "AND p.user_id = m.user_id WHERE m.organization_id = ? AND m.team = ? "
-        "AND (p.team IS NULL OR p.team <> m.team) "
-        f"UNION ALL SELECT 1 FROM {TEAM_PEOPLE} p WHERE p.organization_id = ? AND p.team = ? "
-        "AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.organization_id = p.organization_id "
-        "AND m.user_id = p.user_id AND m.team = p.team) LIMIT 1",
-        (organization_id, team, organization_id, team)).fetchone()
+    cache: dict[tuple[int, str], bool] = (g.setdefault(_IN_STEP, {})
+                                          if has_request_context() else {})
+    key = (organization_id, team)
+    if key not in cache:
+        cache[key] = not run_sql(
+            "SELECT 1 FROM memberships m JOIN advocacy_person_totals t "
+            "ON t.organization_id = m.organization_id AND t.user_id = m.user_id "
+            f"LEFT JOIN {TEAM_PEOPLE} p ON p.organization_id = m.organization_id "
+            "AND p.user_id = m.user_id WHERE m.organization_id = ? AND m.team = ? "
+            "AND (p.team IS NULL OR p.team <> m.team) "
+            f"UNION ALL SELECT 1 FROM {TEAM_PEOPLE} p WHERE p.organization_id = ? "
+            "AND p.team = ? AND NOT EXISTS (SELECT 1 FROM memberships m "
+            "WHERE m.organization_id = p.organization_id AND m.user_id = p.user_id "
+            "AND m.team = p.team) LIMIT 1",
+            (organization_id, team, organization_id, team)).fetchone()
+    return cache[key]
+
+
+_IN_STEP = "advocacy_teams_in_step"
+
+
+def _forget_in_step() -> None:
+    """Drop the request's answers of :func:`team_in_step` (figures or teams changed)."""
+    if has_request_context():
+        g.pop(_IN_STEP, None)
+
+
+def team_counts_only(organization_id: int, team: str, users: Select[Any]) -> bool:
+    """Whether everyone summed into the team's weeks is one of ``users`` (a subquery of user
+    ids, e.g. the people the charter gate counts): the weeks then hold only what counts.
+    """
+    cache: dict[tuple[int, str, str], bool] = (g.setdefault(_IN_STEP, {})
+                                               if has_request_context() else {})
+    key = (organization_id, team, "counted")
+    if key not in cache:
+        cache[key] = db.session.scalar(
+            select(AdvocacyTeamPerson.user_id).where(
+                AdvocacyTeamPerson.organization_id == organization_id,
+                AdvocacyTeamPerson.team == team, AdvocacyTeamPerson.user_id.not_in(users))
+            .limit(1)) is None
+    return cache[key]
 
 
 def _person_totals(deltas: Deltas) -> None:

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, case, func, literal, literal_column, select
+from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, literal_column, select
 
 from lms.accounts.models import Membership, Role
 from lms.advocacy import figures
@@ -234,7 +234,7 @@ class Scope:
                 found.append(part.campaign_id != literal_column("0"))
         if self.user_id is not None:
             found.append(part.user_id == self.user_id)
-        if (accepted := gated_advocacy_users(self.organization_id)) is not None:
+        if (accepted := self.counted()) is not None:
             # The charter gate: events of people who never accepted it are kept, not counted.
             found.append(part.user_id.in_(accepted))
         if self.team:
@@ -249,6 +249,20 @@ class Scope:
                 Enrollment, Enrollment.membership_id == Membership.id).where(
                 Enrollment.cohort_id == self.cohort_id)))
         return found
+
+    def counted(self) -> Select[Any] | None:
+        """The people the charter gate counts (a subquery of user ids), or None when the scope
+        counts everyone in it: no gate, or a team whose members with figures all accepted the
+        charter (its weeks then hold what counts, and the condition would only slow its
+        pages down).
+        """
+        accepted = gated_advocacy_users(self.organization_id)
+        if accepted is None or (self.team and figures.team_in_step(self.organization_id,
+                                                                   self.team)
+                                and figures.team_counts_only(self.organization_id, self.team,
+                                                             accepted)):
+            return None
+        return accepted
 
     def figures(self, *, people: bool = False, by_week: bool = False,
                 **options: Any) -> Subquery:
@@ -269,16 +283,15 @@ class Scope:
 
     def team_weeks(self) -> Who | None:
         """The conditions on the teams' weeks that give this scope's figures, or None when
-        they cannot: a scope of one team and no person or cohort, in an organization that
-        counts everyone (the charter gate counts people, not teams), whose weeks sum its
-        current members' figures (:func:`figures.team_in_step`).
+        they cannot: a scope of one team and no person or cohort, whose weeks sum its current
+        members' figures (:func:`figures.team_in_step`) and, in an organization that counts
+        only the people who accepted its charter, only theirs (the gate counts people, not
+        teams: a team with one person left out reads its members' daily figures).
         """
         team = self.team
         if not team or self.user_id is not None or self.cohort_id is not None:
             return None
-        if gated_advocacy_users(self.organization_id) is not None:
-            return None
-        if not figures.team_in_step(self.organization_id, team):
+        if not figures.team_in_step(self.organization_id, team) or self.counted() is not None:
             return None
         campaign_id = self.campaign_id
 

@@ -224,6 +224,34 @@ def chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
         yield items[start:start + size]
 
 
+_SESSION_CONNECTION = "relais_connection"
+
+
+def session_connection() -> Any:
+    """The session's connection (``db.session.connection()``), found again at no cost for the
+    rest of its transaction.
+
+    ``Session.connection()`` resolves the bind (Flask-SQLAlchemy's engines, the replica
+    routing) and walks the transaction's state machine on every call: about 10 µs, and a
+    single LRS POST asks eight times. The connection is kept in the session's ``info`` with
+    the transaction it belongs to, and given back only while that very transaction is the
+    session's, still active (not failed, waiting for a rollback) and the connection usable;
+    a new transaction (after a commit or a rollback), a closed or invalidated connection
+    asks the session again, with its checks.
+    """
+    session = db.session()
+    transaction = session.get_transaction()
+    kept = session.info.get(_SESSION_CONNECTION)
+    if transaction is not None and kept is not None and kept[0] is transaction \
+            and transaction.is_active:
+        connection = kept[1]
+        if not connection.closed and not connection.invalidated:
+            return connection
+    connection = session.connection()
+    session.info[_SESSION_CONNECTION] = (session.get_transaction(), connection)
+    return connection
+
+
 def run_sql(sql: str, params: tuple[Any, ...] = ()) -> Any:
     """Run driver SQL written with ``?`` placeholders (turned into ``%s`` on PostgreSQL) in
     the session's transaction; the driver's result (rows have attribute access).
@@ -277,7 +305,7 @@ def driver_sql(sql: str, params: Any = (), *, many: bool = False) -> DriverResul
     invalidated, as SQLAlchemy would. When something listens to the engine's cursor events
     (a test counting queries), the statement goes through SQLAlchemy, so it is seen.
     """
-    connection = db.session.connection()
+    connection = session_connection()
     if connection.dialect.paramstyle != "qmark":
         sql = sql.replace("?", "%s")
     if connection.dispatch.before_cursor_execute or connection.dispatch.after_cursor_execute:
@@ -453,7 +481,7 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]
         return []
     if len(rows) == 1:
         return insert_row(table, columns, rows[0], suffix).rows
-    if db.session.connection().dialect.name == "postgresql":
+    if session_connection().dialect.name == "postgresql":
         types = {**_PG_ARRAY_TYPES, **(pg_types or {})}
         # %b: arrays sent in binary (no quoting of each element, as text arrays need).
         arrays = ", ".join(f"%b::{types.get(c, 'text[]')}" for c in columns)
@@ -479,12 +507,12 @@ def upsert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]
     by element in Python (an import's 84,600 daily figures: about a quarter of a second in
     which the server waits).
     """
-    if len(rows) < _STAGED or db.session.connection().dialect.name != "postgresql":
+    if len(rows) < _STAGED or session_connection().dialect.name != "postgresql":
         insert_rows(table, columns, rows, suffix, pg_types)
         return
     names = ", ".join(columns)
     stage = f"relais_stage_{table}"
-    connection = db.session.connection()
+    connection = session_connection()
     connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
                                f"SELECT {names} FROM {table} WITH NO DATA")
     copy_rows(stage, columns, CopyFormat(stage, columns).format(rows))
@@ -548,7 +576,7 @@ class CopyFormat:
     """
 
     def __init__(self, table: str, columns: tuple[str, ...], *, binary: bool = True) -> None:
-        connection = db.session.connection()
+        connection = session_connection()
         self.binary = binary
         self._cursor: Any = None
         self._types: list[int] | None = None
@@ -587,7 +615,7 @@ def copy_rows(table: str, columns: tuple[str, ...],
     A row that breaks a constraint fails the whole copy (``IntegrityError``). ``rows`` may
     have been formatted already (:class:`CopyFormat`, for the same table and columns).
     """
-    connection = db.session.connection()
+    connection = session_connection()
     formatted = rows if isinstance(rows, Formatted) else None
     if connection.dialect.name != "postgresql":
         insert_rows(table, columns, (formatted.rows or []) if formatted is not None

@@ -115,17 +115,27 @@ def _by_months(organization_id: int, filters: dict[str, str], since: datetime | 
                          for m in (this_month, this_month + 1))
     elapsed = max(0.1, (now - start) / (next_start - start))
     found: list[Found] = []
+    # Keys under the oldest month's (down to the floor) can only be in the DEFAULT partition
+    # (a month made late, older than every month made): an arm of their own in the read that
+    # reaches the oldest month. So a read of months names whole months only, and PostgreSQL
+    # leaves the DEFAULT partition out of it when every one of those months has its
+    # partition: the months' index then gives the page's order as it is — with the DEFAULT
+    # partition in, it had to merge two ordered scans, and for a key it thinks has fewer
+    # rows than the page it read them all and sorted them instead.
+    bottom = partitions.key_floor(oldest)
+    under = (floor, bottom) if floor is None or floor < bottom else None
     step = 1 if ascending else -1
     first, span = (oldest if ascending else newest), 1
     while len(found) < limit:
         end = first + step * (span - 1)
         low_month, high_month = min(first, end), max(first, end)
-        # The far end stays open (down to the floor, up to the ceiling): rows of a month
-        # made late are in the DEFAULT partition, which a range no month covers reads.
-        low = floor if low_month <= oldest else partitions.key_floor(low_month)
-        high = ceiling if high_month >= newest else partitions.key_floor(high_month + 1)
+        low = max(partitions.key_floor(max(low_month, oldest)), floor or 0)
+        high = partitions.key_floor(min(high_month, newest) + 1)  # the ceiling at the top
+        # The read that reaches the oldest month (the last one, or the first when
+        # ascending) also reads the keys under it, in the same query.
         rows = _window(organization_id, filters, since, until, ascending, after_pk,
-                       limit - len(found), low, high)
+                       limit - len(found), low, high,
+                       under if low_month <= oldest else None)
         found.extend(rows)
         if (low_month <= oldest and not ascending) or (high_month >= newest and ascending):
             break
@@ -140,27 +150,42 @@ def _by_months(organization_id: int, filters: dict[str, str], since: datetime | 
 
 def _window(organization_id: int, filters: dict[str, str], since: datetime | None,
             until: datetime | None, ascending: bool, after_pk: int | None, limit: int,
-            low: int | None, high: int | None) -> list[Found]:
-    """A page of statements among the keys ``low`` ≤ pk < ``high`` (when given): what
-    :func:`_find` reads, on the partitions of those months only.
+            low: int | None, high: int | None,
+            under: tuple[int | None, int] | None = None) -> list[Found]:
+    """A page of statements among the keys ``low`` ≤ pk < ``high`` (when given), and among
+    the keys of ``under`` (the same, under the oldest month) when given: what
+    :func:`_find` reads, on the partitions of those months only. One query: a related
+    filter's two kinds and ``under`` are arms of a ``UNION ALL``, each ordered and limited
+    on its own, merged here.
     """
     kinds = sorted(filters, key=DRIVING_ORDER.index)
     drivers: tuple[str | None, ...] = WIDER.get(kinds[0], (kinds[0],)) if kinds else (None,)
-    rows: dict[int, Found] = {}
+    ranges = [(low, high)] if under is None else [(low, high), under]
+    arms: list[str] = []
+    params: list[Any] = []
     for driver_kind in drivers:
-        sql = _window_sql(driver_kind, tuple(kinds[1:]), since is not None,
-                          until is not None, after_pk is not None, ascending, low, high)
-        params: list[Any] = [organization_id]
-        if driver_kind is not None:
-            params.append(filters["A" if driver_kind == "a" and "A" in filters else
-                                  "O" if driver_kind == "o" and "O" in filters else
-                                  driver_kind])
-            for kind in kinds[1:]:
-                params += [organization_id, filters[kind]]
-        params += [value for value in (since, until, after_pk) if value is not None]
-        params.append(limit)
-        for pk, data, stored in driver_sql(sql, tuple(params)).rows:
-            rows[pk] = Found(pk, data, stored.astimezone(UTC))
+        for arm_low, arm_high in ranges:
+            arms.append(_window_sql(driver_kind, tuple(kinds[1:]), since is not None,
+                                    until is not None, after_pk is not None, ascending,
+                                    arm_low, arm_high))
+            params.append(organization_id)
+            if driver_kind is not None:
+                params.append(filters["A" if driver_kind == "a" and "A" in filters else
+                                      "O" if driver_kind == "o" and "O" in filters else
+                                      driver_kind])
+                for kind in kinds[1:]:
+                    params += [organization_id, filters[kind]]
+            # In the order of the text: the cursor bounds the index's keys (driven reads),
+            # the times the statements.
+            if driver_kind is not None and after_pk is not None:
+                params.append(after_pk)
+            params += [value for value in (since, until) if value is not None]
+            if driver_kind is None and after_pk is not None:
+                params.append(after_pk)
+            params.append(limit)
+    sql = arms[0] if len(arms) == 1 else " UNION ALL ".join(f"({arm})" for arm in arms)
+    rows = {pk: Found(pk, data, stored.astimezone(UTC))
+            for pk, data, stored in driver_sql(sql, tuple(params)).rows}
     ordered = sorted(rows.values(), key=lambda row: row.pk, reverse=not ascending)
     return ordered[:limit]
 
@@ -178,32 +203,49 @@ def _window_sql(driver_kind: str | None, others: tuple[str, ...], since: bool, u
         return (f" AND {column} >= {int(low)}" if low is not None else "") + \
             (f" AND {column} < {int(high)}" if high is not None else "")
 
+    direction = "ASC" if ascending else "DESC"
     if driver_kind is None:
-        order = "s.pk"
-        sql = "SELECT s.pk, s.data, s.stored FROM xapi_statements s WHERE s.organization_id = ?"
-    else:
-        order = "d.statement_pk"
-        sql = ("SELECT s.pk, s.data, s.stored FROM xapi_statement_index d "
-               "JOIN xapi_statements s ON s.pk = d.statement_pk "
-               f"WHERE d.organization_id = ? AND d.kind = '{driver_kind}' AND d.key = ?"
-               + bounds("d.statement_pk"))
-        for i, kind in enumerate(others):
-            wanted = ", ".join(f"'{k}'" for k in WIDER.get(kind, (kind,)))
-            # OFFSET 0 keeps each other filter a check of the driver's rows: PostgreSQL does
-            # not turn it into a join it may drive from (the prepared plan, made without the
-            # keys, drove from the verb — thousands of rows a month — for an agent's few).
-            sql += (f" AND EXISTS (SELECT 1 FROM xapi_statement_index o{i} "
-                    f"WHERE o{i}.organization_id = ? AND o{i}.kind IN ({wanted}) "
-                    f"AND o{i}.key = ? AND o{i}.statement_pk = d.statement_pk"
-                    + bounds(f"o{i}.statement_pk") + " OFFSET 0)")
-    sql += " AND s.voided IS false" + bounds("s.pk")
+        sql = ("SELECT s.pk, s.data, s.stored FROM xapi_statements s WHERE s.organization_id = ? "
+               "AND s.voided IS false" + bounds("s.pk"))
+        if since:
+            sql += " AND s.stored > ?"
+        if until:
+            sql += " AND s.stored <= ?"
+        if after:
+            sql += f" AND s.pk {'>' if ascending else '<'} ?"
+        return sql + f" ORDER BY s.pk {direction} LIMIT ?"
+    # The keys first, in the page's order, from the index alone (OFFSET 0: a subquery
+    # PostgreSQL plans apart, not merged into the join); then each key's statement, in that
+    # order, until the page is full. As one join, a key PostgreSQL thinks has fewer rows
+    # than the page (an activity's 500 estimated at 55: its statistics multiply the kind's
+    # and the key's frequencies) made it fetch every statement of the key, then sort them:
+    # 500 statements read for 100 kept. Here the index rows are what may be sorted (a few
+    # bytes each, no statement read), and only the page's statements are read.
+    sql = ("SELECT s.pk, s.data, s.stored FROM (SELECT d.statement_pk "
+           "FROM xapi_statement_index d "
+           f"WHERE d.organization_id = ? AND d.kind = '{driver_kind}' AND d.key = ?"
+           + bounds("d.statement_pk"))
+    for i, kind in enumerate(others):
+        wanted = ", ".join(f"'{k}'" for k in WIDER.get(kind, (kind,)))
+        # OFFSET 0 keeps each other filter a check of the driver's rows: PostgreSQL does
+        # not turn it into a join it may drive from (the prepared plan, made without the
+        # keys, drove from the verb — thousands of rows a month — for an agent's few).
+        sql += (f" AND EXISTS (SELECT 1 FROM xapi_statement_index o{i} "
+                f"WHERE o{i}.organization_id = ? AND o{i}.kind IN ({wanted}) "
+                f"AND o{i}.key = ? AND o{i}.statement_pk = d.statement_pk"
+                + bounds(f"o{i}.statement_pk") + " OFFSET 0)")
+    if after:
+        sql += f" AND d.statement_pk {'>' if ascending else '<'} ?"
+    # The statement of each key (a lateral subquery, OFFSET 0: read once per key, in the
+    # keys' order, never as a join of the whole table).
+    sql += (f" ORDER BY d.statement_pk {direction} OFFSET 0) d CROSS JOIN LATERAL "
+            "(SELECT s.pk, s.data, s.stored FROM xapi_statements s "
+            "WHERE s.pk = d.statement_pk AND s.voided IS false" + bounds("s.pk"))
     if since:
         sql += " AND s.stored > ?"
     if until:
         sql += " AND s.stored <= ?"
-    if after:
-        sql += f" AND {order} {'>' if ascending else '<'} ?"
-    return sql + f" ORDER BY {order} {'ASC' if ascending else 'DESC'} LIMIT ?"
+    return sql + f" OFFSET 0) s ORDER BY d.statement_pk {direction} LIMIT ?"
 
 
 def _page(organization_id: int, driver_kind: str | None, others: list[str],

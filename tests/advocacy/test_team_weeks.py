@@ -16,6 +16,7 @@ from lms.accounts import services as accounts
 from lms.accounts.models import Membership, User
 from lms.advocacy import campaigns, dashboards, figures, kpis, services
 from lms.advocacy.models import AdvocacyTeamPerson, AdvocacyTeamWeek
+from lms.charter.queries import gated_advocacy_users
 from lms.core.models import utcnow
 from lms.extensions import db
 from tests.advocacy.helpers import consent
@@ -89,9 +90,13 @@ def page_figures(org_id: int, team: str, campaign_id: int | None = None) -> list
 
 
 def person_path(monkeypatch, org_id: int, team: str, campaign_id: int | None = None) -> list:
-    """:func:`page_figures` read from the people's daily figures alone."""
+    """:func:`page_figures` read from the people's daily figures alone (with the charter
+    gate's condition on the people, if it is on).
+    """
     with monkeypatch.context() as patched:
         patched.setattr(kpis.Scope, "team_weeks", lambda self: None)
+        patched.setattr(kpis.Scope, "counted",
+                        lambda self: gated_advocacy_users(self.organization_id))
         return page_figures(org_id, team, campaign_id)
 
 
@@ -242,7 +247,8 @@ def test_events_removed_or_unlinked_leave_the_teams_in_step(org, app, monkeypatc
     assert_teams_right(monkeypatch, org)
 
 
-def test_a_charter_gated_organization_reads_the_people_s_figures(org, monkeypatch):
+def test_a_charter_gated_organization_reads_the_weeks_of_a_team_that_all_counts(
+        org, monkeypatch):
     from lms.charter import services as charter
 
     record(org, list(PEOPLE))
@@ -250,13 +256,28 @@ def test_a_charter_gated_organization_reads_the_people_s_figures(org, monkeypatc
     charter.set_gates(organization=org, advocacy=True, exercises=False, certificates=False)
     charter.accept(membership=member(org, "ada"))
     db.session.commit()
-    # The gate counts people, not teams: the weeks are in step but not read.
+    # The gate counts people, not teams: Ben has not accepted, so Rouge's weeks (Ada's and
+    # Ben's) are in step but not read.
     assert figures.team_in_step(org.id, "Rouge")
     assert kpis.Scope(org.id, team="Rouge").team_weeks() is None
     got = page_figures(org.id, "Rouge")
     assert got == person_path(monkeypatch, org.id, "Rouge")
     ada_only = kpis.overview(kpis.Scope(org.id, user_id=member(org, "ada").user_id))
     assert got[4][2][0].totals == ada_only.totals  # all time: Ada's events alone
+
+    # Once everyone in Rouge counts, its weeks are read (without the gate's condition on
+    # the people) and give the same figures; Bleu (nobody accepted) still counts no one.
+    charter.accept(membership=member(org, "ben"))
+    db.session.commit()
+    rouge, bleu = kpis.Scope(org.id, team="Rouge"), kpis.Scope(org.id, team="Bleu")
+    assert rouge.team_weeks() is not None and rouge.counted() is None
+    assert bleu.team_weeks() is None and bleu.counted() is not None
+    both = page_figures(org.id, "Rouge")
+    assert both == person_path(monkeypatch, org.id, "Rouge")
+    ben_only = kpis.overview(kpis.Scope(org.id, user_id=member(org, "ben").user_id))
+    assert both[4][2][0].totals == {name: ada_only.totals[name] + ben_only.totals[name]
+                                    for name in ada_only.totals}
+    assert page_figures(org.id, "Bleu")[4][2][0].totals["events"] == 0
 
 
 def test_the_team_page_shows_the_weeks_figures(org, client, login, create_user):
@@ -265,3 +286,17 @@ def test_the_team_page_shows_the_weeks_figures(org, client, login, create_user):
     page = client.get("/o/teams/advocacy?period=365&team=Rouge")
     assert page.status_code == 200
     assert figures.team_in_step(org.id, "Rouge")
+
+
+def test_a_request_asks_again_whether_a_team_is_in_step_after_a_write(org, app):
+    record(org, list(PEOPLE))
+    with app.test_request_context():
+        assert figures.team_in_step(org.id, "Rouge")
+        # A change no hook sees: the request keeps its answer (a page reads two periods)…
+        db.session.execute(update(Membership).where(Membership.id == member(org, "ada").id)
+                           .values(team="Bleu"))
+        assert figures.team_in_step(org.id, "Rouge")
+        # …until the request writes figures: then it asks again, and reads the people's.
+        record(org, ["ben"], count=3, offset=900)
+        assert not figures.team_in_step(org.id, "Rouge")
+        assert kpis.Scope(org.id, team="Rouge").team_weeks() is None

@@ -129,6 +129,31 @@ def test_pages_cross_months_in_order_both_ways(lrs: Lrs) -> None:
     assert lrs.ids(since=since, until=until) == ids[3:4]
 
 
+def test_a_filtered_page_with_a_time_window_and_a_voided_statement_pages_in_order(
+        lrs: Lrs) -> None:
+    _need_pg()
+    # Newest first: this month, 1, 1, 3, 7 and 14 months ago; the second one voided.
+    ids = _store(lrs, [0, 1, 1, 3, 7, 14])
+    voiding = statement(verb="http://adlnet.gov/expapi/verbs/voided",
+                        object={"objectType": "StatementRef", "id": ids[1]})
+    assert lrs.post(voiding).status_code == 200
+    since = (utcnow() - timedelta(days=31 * 10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    until = (utcnow() - timedelta(days=15)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    kept = [ids[2], ids[3], ids[4]]  # in the window, not voided
+    for filters in ({"agent": {"mbox": "mailto:ana@example.com"}},
+                    {"activity": "http://relais.test/modules/1"},
+                    {"agent": {"mbox": "mailto:ana@example.com"}, "verb": COMPLETED}):
+        # One statement a page: each page's cursor, times and filters go together.
+        assert _every_page(lrs, lrs.get(limit=1, since=since, until=until,
+                                        **filters)) == kept
+        assert _every_page(lrs, lrs.get(limit=2, since=since, until=until, ascending="true",
+                                        **filters)) == kept[::-1]
+        # Without the window: every page together is the one big page, newest first.
+        whole = lrs.ids(**filters)
+        assert _every_page(lrs, lrs.get(limit=2, **filters)) == whole
+        assert ids[1] not in whole and whole[-5:] == [ids[0], *ids[2:]]
+
+
 def test_voiding_reaches_a_statement_of_an_older_month(lrs: Lrs) -> None:
     _need_pg()
     [old] = _store(lrs, [9])
