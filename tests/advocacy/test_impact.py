@@ -132,6 +132,29 @@ def test_before_and_after_totals_per_learner_and_change(world):
     assert (rows["Chloé"].before["events"], rows["Chloé"].after["events"]) == (2, 0)
 
 
+def test_under_the_charter_gate_only_the_people_who_accepted_count(world):
+    from lms.charter import services as charter
+
+    a, b, c, _d = world["users"]
+    charter.publish(organization=world["org"], body_fr="Je parle en mon nom.", body_en="",
+                    by=None)
+    charter.set_gates(organization=world["org"], advocacy=True, exercises=False,
+                      certificates=False)
+    charter.accept(membership=a.memberships[0])
+    db.session.commit()
+    # The learners' rows (in detail) and the cohort's totals alone (an overview's other
+    # cohorts) count Alice's events only: one share before; a share, a post and a comment.
+    reports = [impact.organization_impact([world["cohort"]], weeks=4, now=NOW,
+                                          detailed=detailed)[0] for detailed in (None, ())]
+    for r in reports:
+        assert r.totals["before"]["events"] == 1 and r.totals["after"]["events"] == 3
+        assert r.totals["after"]["clicks"] == 16
+        assert (r.active["before"], r.active["after"]) == (1, 1)
+    assert {row.name: (row.before["events"], row.after["events"])
+            for row in reports[0].rows if row.before["events"] or row.after["events"]} == {
+        "Alice": (1, 3)}
+
+
 def test_skill_bands_relate_levels_to_activity(world):
     r = impact.cohort_impact(world["cohort"], weeks=4, now=NOW)
     bands = {b["band"]: b for b in r.bands}
