@@ -367,49 +367,48 @@ def team_in_step(organization_id: int, team: str) -> bool:
     ``relais rebuild-advocacy-figures`` brings them back in step.
 
     Asked once per request and team (a page reads a period and the one before it); a write
-    of figures or memberships in the request asks again.
+    of figures or memberships in the request asks again (:func:`_forget_in_step`).
     """
-    cache: dict[tuple[int, str], bool] = (g.setdefault(_IN_STEP, {})
-                                          if has_request_context() else {})
-    key = (organization_id, team)
-    if key not in cache:
-        cache[key] = not run_sql(
-            "SELECT 1 FROM memberships m JOIN advocacy_person_totals t "
-            "ON t.organization_id = m.organization_id AND t.user_id = m.user_id "
-            f"LEFT JOIN {TEAM_PEOPLE} p ON p.organization_id = m.organization_id "
-            "AND p.user_id = m.user_id WHERE m.organization_id = ? AND m.team = ? "
-            "AND (p.team IS NULL OR p.team <> m.team) "
-            f"UNION ALL SELECT 1 FROM {TEAM_PEOPLE} p WHERE p.organization_id = ? "
-            "AND p.team = ? AND NOT EXISTS (SELECT 1 FROM memberships m "
-            "WHERE m.organization_id = p.organization_id AND m.user_id = p.user_id "
-            "AND m.team = p.team) LIMIT 1",
-            (organization_id, team, organization_id, team)).fetchone()
-    return cache[key]
+    return _once_a_request(("in step", organization_id, team), lambda: not run_sql(
+        "SELECT 1 FROM memberships m JOIN advocacy_person_totals t "
+        "ON t.organization_id = m.organization_id AND t.user_id = m.user_id "
+        f"LEFT JOIN {TEAM_PEOPLE} p ON p.organization_id = m.organization_id "
+        "AND p.user_id = m.user_id WHERE m.organization_id = ? AND m.team = ? "
+        "AND (p.team IS NULL OR p.team <> m.team) "
+        f"UNION ALL SELECT 1 FROM {TEAM_PEOPLE} p WHERE p.organization_id = ? AND p.team = ? "
+        "AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.organization_id = p.organization_id "
+        "AND m.user_id = p.user_id AND m.team = p.team) LIMIT 1",
+        (organization_id, team, organization_id, team)).fetchone())
 
 
-_IN_STEP = "advocacy_teams_in_step"
+_ANSWERS = "advocacy_team_answers"
+
+
+def _once_a_request(key: tuple[Any, ...], ask: Callable[[], bool]) -> bool:
+    """``ask()``'s answer, kept for the rest of the request (asked each time outside one)."""
+    if not has_request_context():
+        return ask()
+    answers: dict[tuple[Any, ...], bool] = g.setdefault(_ANSWERS, {})
+    if key not in answers:
+        answers[key] = ask()
+    return answers[key]
 
 
 def _forget_in_step() -> None:
-    """Drop the request's answers of :func:`team_in_step` (figures or teams changed)."""
+    """Drop the request's answers about the teams (figures or teams changed)."""
     if has_request_context():
-        g.pop(_IN_STEP, None)
+        g.pop(_ANSWERS, None)
 
 
 def team_counts_only(organization_id: int, team: str, users: Select[Any]) -> bool:
     """Whether everyone summed into the team's weeks is one of ``users`` (a subquery of user
     ids, e.g. the people the charter gate counts): the weeks then hold only what counts.
     """
-    cache: dict[tuple[int, str, str], bool] = (g.setdefault(_IN_STEP, {})
-                                               if has_request_context() else {})
-    key = (organization_id, team, "counted")
-    if key not in cache:
-        cache[key] = db.session.scalar(
-            select(AdvocacyTeamPerson.user_id).where(
-                AdvocacyTeamPerson.organization_id == organization_id,
-                AdvocacyTeamPerson.team == team, AdvocacyTeamPerson.user_id.not_in(users))
-            .limit(1)) is None
-    return cache[key]
+    return _once_a_request(("counts only", organization_id, team), lambda: db.session.scalar(
+        select(AdvocacyTeamPerson.user_id).where(
+            AdvocacyTeamPerson.organization_id == organization_id,
+            AdvocacyTeamPerson.team == team, AdvocacyTeamPerson.user_id.not_in(users))
+        .limit(1)) is None)
 
 
 def _person_totals(deltas: Deltas) -> None:
