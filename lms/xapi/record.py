@@ -1010,6 +1010,12 @@ class Prepared:
     ids: Formatted | None = None  # of xapi_statement_ids (partitioned store), when formatted
 
 
+def _id_rows(organization_id: int, statements: list[dict[str, Any]], pks: list[int]
+             ) -> list[tuple[int, str, int]]:
+    """The rows of ``xapi_statement_ids`` (:data:`_ID_COLUMNS`) of new statements."""
+    return [(organization_id, st["id"], pk) for st, pk in zip(statements, pks, strict=True)]
+
+
 class StoreFormats:
     """The ``COPY`` formats of the statements' and index rows' tables (see
     :class:`lms.core.database.CopyFormat`), made while the connection is free, for
@@ -1069,7 +1075,7 @@ def prepare_built(items: list[Built], *, organization_id: int, pks: list[int],
                  else item.driver_timestamp, stored, False, dumps(st)))
     if formats is not None and rows:
         ids = None if formats.ids is None else formats.ids.format(
-            [(organization_id, st["id"], pk) for st, pk in zip(statements, pks, strict=True)])
+            _id_rows(organization_id, statements, pks))
         return Prepared(organization_id, pks, formats.statements.format(rows),
                         formats.index.format(index), activities, statements, ids)
     return Prepared(organization_id, pks, rows, index, activities, statements)
@@ -1089,8 +1095,7 @@ def store_prepared(prepared: Prepared) -> None:
         copy_rows("xapi_statement_ids", _ID_COLUMNS, prepared.ids)
     elif partitions.partitioned():
         copy_rows("xapi_statement_ids", _ID_COLUMNS,
-                  [(organization_id, st["id"], pk)
-                   for st, pk in zip(prepared.statements, prepared.pks, strict=True)])
+                  _id_rows(organization_id, prepared.statements, prepared.pks))
     _update_activities(organization_id, prepared.activities)
     if projections.has_handlers():
         with projections.batch(prepared.statements):
