@@ -120,10 +120,24 @@ def accepted_users(organization_id: int) -> Select[Any]:
             .where(CharterAcceptance.organization_id == organization_id))
 
 
+def has_charter(organization_id: int) -> bool:
+    """Whether the organization ever published a version of its charter.
+
+    A yes is kept for the request (a gated dashboard asks once per figure, and versions are
+    never withdrawn); a no is asked again, so a version published in the request counts.
+    """
+    published: set[int] = g.setdefault("charter_published", set()) if has_request_context() \
+        else set()
+    if organization_id not in published and db.session.scalar(select(CharterVersion.id).where(
+            CharterVersion.organization_id == organization_id).limit(1)) is not None:
+        published.add(organization_id)
+    return organization_id in published
+
+
 def gated_advocacy_users(organization_id: int) -> Select[Any] | None:
     """:func:`accepted_users` when the organization counts only their activity, else None."""
     settings = settings_for(organization_id)
-    if not settings.gate_advocacy or current_version(organization_id) is None:
+    if not settings.gate_advocacy or not has_charter(organization_id):
         return None
     return accepted_users(organization_id)
 

@@ -15,6 +15,7 @@ from lms.advocacy.queries import event_records
 from lms.certificates.models import Certificate
 from lms.certificates.services import issue_manually
 from lms.charter import services
+from lms.charter.queries import gated_advocacy_users
 from lms.core.errors import Forbidden
 from lms.core.models import utcnow
 from lms.courses.exercises.services import submit_evidence
@@ -105,3 +106,23 @@ def test_advocacy_of_people_without_an_accepted_charter_is_kept_but_not_counted(
                        certificates=False)
     db.session.commit()
     assert kpis.overview(scope).totals["events"] == 2
+
+
+def test_a_gated_page_asks_once_whether_a_charter_was_published(enrolled, app,
+                                                                 count_queries):
+    w = enrolled
+    services.set_gates(organization=w.org, advocacy=True, exercises=False, certificates=False)
+    db.session.commit()
+    with app.test_request_context():
+        # No charter yet: the gate counts everyone, and a version published in the same
+        # request is seen at once.
+        assert gated_advocacy_users(w.org.id) is None
+        services.publish(organization=w.org, body_fr="Je parle en mon nom.", body_en="",
+                         by=None)
+        assert gated_advocacy_users(w.org.id) is not None
+        # Once seen, the answer is kept for the request: a dashboard's many figures do not
+        # each ask again.
+        with count_queries() as queries:
+            for _ in range(5):
+                assert gated_advocacy_users(w.org.id) is not None
+        assert not [q for q in queries if "charter_versions" in q]
