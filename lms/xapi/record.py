@@ -434,7 +434,8 @@ def _stored_and_referring(organization_id: int, ids: list[str], activity_ids: li
     of those of ``ids`` already stored, the stored statements whose object is a reference to
     one of them (rows with ``pk`` and ``verb_id``), and the stored definitions of the
     activities ``activity_ids``: every statement write asks all three. On the monthly
-    partitions the same query also claims the ids (see :func:`_claim_by_month`).
+    partitions the same query also claims the ids, and inserts ``single`` when its id is
+    claimed (see :func:`_claim_by_month`).
     """
     ids = list(dict.fromkeys(ids))
     # With the statements' first (often only) chunk, when they fit in one.
