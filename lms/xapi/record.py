@@ -392,13 +392,21 @@ class _Stored:
     claimed: dict[str, int] | None = None
 
 
+# The values of one text parameter (see text_list), as the rows of a FROM item, on
+# PostgreSQL. The text is read through a sub-select so that the planner never sees its value:
+# psycopg prepares a query after a few runs, and with the text a constant each run's custom
+# plan knew the list's length (one id for a single POST, against the hundred a generic plan
+# assumes), was estimated cheaper than the generic plan, and so the server planned the
+# claim's query again at every run (about a third of its backend's CPU a single POST).
+_TEXT_VALUES = "unnest(string_to_array((SELECT %s::text), E'\\x1f'))"
+
 # The stored definitions of a write's activities, on PostgreSQL: the activities' arm of the
 # queries that read the store before a write (its columns: kind, sid, data, pk, verb_id).
 # Each value is looked up in its index on (organization, activity id): LATERAL … OFFSET 0
 # leaves the planner no other way (see _stored_and_referring). The ids as one text
 # (text_list).
 _ACTIVITIES_ARM = ("SELECT 'a', a.activity_id, a.definition, a.id, NULL "
-                   "FROM unnest(string_to_array(%s, E'\\x1f')) AS wanted(value) "
+                   f"FROM {_TEXT_VALUES} AS wanted(value) "
                    "CROSS JOIN LATERAL (SELECT activity_id, definition, id FROM xapi_activities "
                    "WHERE organization_id = %s AND activity_id = wanted.value OFFSET 0) a")
 
@@ -421,12 +429,13 @@ def _read_stored(sql: str, params: tuple[Any, ...], found: _Stored) -> None:
 
 
 def _stored_and_referring(organization_id: int, ids: list[str], activity_ids: list[str],
-                          now: datetime) -> _Stored:
+                          now: datetime, single: _Row | None = None) -> _Stored:
     """Read, in one query when the lists are short (a single POST is one of each): the JSON
     of those of ``ids`` already stored, the stored statements whose object is a reference to
     one of them (rows with ``pk`` and ``verb_id``), and the stored definitions of the
     activities ``activity_ids``: every statement write asks all three. On the monthly
-    partitions the same query also claims the ids (see :func:`_claim_by_month`).
+    partitions the same query also claims the ids, and inserts ``single`` when its id is
+    claimed (see :func:`_claim_by_month`).
     """
     ids = list(dict.fromkeys(ids))
     # With the statements' first (often only) chunk, when they fit in one.
@@ -435,7 +444,8 @@ def _stored_and_referring(organization_id: int, ids: list[str], activity_ids: li
     postgres = db.session.get_bind().dialect.name == "postgresql"
     if postgres and partitions.partitioned():
         found.activities, found.claimed = {}, {}
-        _claim_by_month(organization_id, ids, activity_ids, partitions.month_code(now), found)
+        _claim_by_month(organization_id, ids, activity_ids, partitions.month_code(now), found,
+                        single)
         return found
     for chunk in chunks(ids):
         params: tuple[Any, ...]
@@ -478,7 +488,7 @@ def _stored_and_referring(organization_id: int, ids: list[str], activity_ids: li
 
 
 def _claim_by_month(organization_id: int, ids: list[str], activity_ids: list[str],
-                    month: int, found: _Stored) -> None:
+                    month: int, found: _Stored, single: _Row | None = None) -> None:
     """_stored_and_referring on the monthly partitions, in one query whatever the batch's
     size (arrays): the ids are claimed in the id table (one unique index, whatever the
     months) with their new keys in ``month`` — ``ON CONFLICT DO NOTHING`` waits for a
@@ -488,26 +498,39 @@ def _claim_by_month(organization_id: int, ids: list[str], activity_ids: list[str
     and the stored activities. An id neither claimed nor read was stored by a transaction
     that committed after this query began (the query does not see its rows): the caller
     checks again.
+
+    ``single``: the batch's one statement (``ids`` is its id), inserted with its index rows
+    by the same query if its id is claimed, not voided (see :func:`_record`): a single POST
+    is then one round trip, not two. Nothing is inserted when the id is not claimed.
     """
     # The reads see the store as it was before the claim (the parts of a query with a
     # data-modifying WITH do not see each other's rows): "s" rows are ids stored before.
     # The ids as one text (see text_list), split by the server: no array for psycopg to dump.
-    sql = ("WITH ids AS MATERIALIZED (SELECT value, n FROM unnest(string_to_array(%s, "
-           "E'\\x1f')) WITH ORDINALITY AS given(value, n)), "
+    sql = (f"WITH ids AS MATERIALIZED (SELECT value, n FROM {_TEXT_VALUES} "
+           "WITH ORDINALITY AS given(value, n)), "
            "claimed AS (INSERT INTO xapi_statement_ids (organization_id, statement_id, pk) "
            "SELECT %s, value::uuid, (%s::bigint << 40) + nextval('xapi_statements_pk_seq') "
-           "FROM ids ORDER BY n ON CONFLICT DO NOTHING RETURNING statement_id, pk) "
-           "SELECT 'c' AS kind, statement_id::text AS sid, NULL::text AS data, pk, "
-           "NULL::text AS verb_id FROM claimed "
-           "UNION ALL SELECT 's', ids.value, s.data, i.pk, NULL FROM ids "
-           "CROSS JOIN LATERAL (SELECT pk FROM xapi_statement_ids WHERE organization_id = %s "
-           "AND statement_id = ids.value::uuid OFFSET 0) i "
-           "CROSS JOIN LATERAL (SELECT data FROM xapi_statements WHERE pk = i.pk OFFSET 0) s "
-           "UNION ALL SELECT 'r', s.object_statement_id, NULL, s.pk, s.verb_id FROM ids "
-           "CROSS JOIN LATERAL (SELECT object_statement_id, pk, verb_id FROM xapi_statements "
-           "WHERE organization_id = %s AND object_statement_id = ids.value OFFSET 0) s")
-    params: tuple[Any, ...] = (text_list(ids), organization_id, month, organization_id,
-                               organization_id)
+           "FROM ids ORDER BY n ON CONFLICT DO NOTHING RETURNING statement_id, pk)")
+    params: tuple[Any, ...] = (text_list(ids), organization_id, month)
+    if single is not None:
+        # Each part reads the claim's RETURNING: no claim, no row.
+        sql += (f", s AS (INSERT INTO xapi_statements (pk, {', '.join(_STATEMENT_COLUMNS)}) "
+                f"SELECT pk, {', '.join(['%s'] * len(_STATEMENT_COLUMNS))} FROM claimed), "
+                "i AS (INSERT INTO xapi_statement_index (organization_id, kind, key, "
+                "statement_pk) SELECT %s, k.kind, k.key, claimed.pk FROM claimed, "
+                f"(VALUES {', '.join(['(%s, %s)'] * len(single.index))}) AS k(kind, key))")
+        params += (*_statement_values([single.row])[0], organization_id,
+                   *(value for key in single.index for value in key))
+    sql += (" SELECT 'c' AS kind, statement_id::text AS sid, NULL::text AS data, pk, "
+            "NULL::text AS verb_id FROM claimed "
+            "UNION ALL SELECT 's', ids.value, s.data, i.pk, NULL FROM ids "
+            "CROSS JOIN LATERAL (SELECT pk FROM xapi_statement_ids WHERE organization_id = %s "
+            "AND statement_id = ids.value::uuid OFFSET 0) i "
+            "CROSS JOIN LATERAL (SELECT data FROM xapi_statements WHERE pk = i.pk OFFSET 0) s "
+            "UNION ALL SELECT 'r', s.object_statement_id, NULL, s.pk, s.verb_id FROM ids "
+            "CROSS JOIN LATERAL (SELECT object_statement_id, pk, verb_id FROM xapi_statements "
+            "WHERE organization_id = %s AND object_statement_id = ids.value OFFSET 0) s")
+    params += (organization_id, organization_id)
     if activity_ids:
         sql += " UNION ALL " + _ACTIVITIES_ARM
         params += (text_list(activity_ids), organization_id)
@@ -522,20 +545,20 @@ def _unclaim(organization_id: int, claimed: dict[str, int] | None) -> None:
 
 
 def _not_stored_yet(organization_id: int, prepared: list[dict[str, Any]],
-                    received: list[dict[str, Any]], activity_ids: list[str], now: datetime
-                    ) -> tuple[list[dict[str, Any]], dict[str, list[Any]],
+                    received: list[dict[str, Any]], activity_ids: list[str], now: datetime,
+                    single: _Row | None = None) -> tuple[list[dict[str, Any]], dict[str, list[Any]],
                                dict[str, tuple[int, str]] | None, dict[str, int] | None] | None:
     """(the statements whose id is not stored yet; the stored statements referring to each
     of them, by id; the stored activities of ``activity_ids``, see :class:`_Stored`; on the
     monthly partitions the new statements' keys by id, claimed, else None), or None when a
     concurrent request stored some of these ids after this check began (monthly partitions:
     nothing is then claimed; check again). One already stored with equivalent content is
-    accepted as is (not stored twice).
+    accepted as is (not stored twice). ``single``: see :func:`_claim_by_month`.
 
     :raise Conflict: an id already stored with different content.
     """
     ids = [st["id"].lower() for st in prepared]
-    found = _stored_and_referring(organization_id, ids, activity_ids, now)
+    found = _stored_and_referring(organization_id, ids, activity_ids, now, single)
     stored_ids, claimed = found.statements, found.claimed
     if claimed is not None and any(sid not in claimed and sid not in stored_ids
                                    for sid in ids):
@@ -792,6 +815,14 @@ def _insert_index(organization_id: int, fresh: list[dict[str, Any]],
     # a set): COPY on PostgreSQL, the cheapest way in for the server; a plain executemany on
     # SQLite (all values are plain ints and strings: no SQLAlchemy parameter processing).
     copy_rows("xapi_statement_index", _INDEX_COLUMNS, rows_index)
+    _insert_late_index(organization_id, index_by_id, refs)
+
+
+def _insert_late_index(organization_id: int, index_by_id: dict[str, set[tuple[str, str]]],
+                       refs: _References) -> None:
+    """Give the stored statements referring to a new one (they arrived before it) the new
+    statement's index rows ``index_by_id``.
+    """
     late: set[tuple[int, str, str]] = set()
     for sid, referring in refs.referrers.items():
         for ref in referring:
@@ -883,9 +914,16 @@ def _record(received: list[dict[str, Any]], *, organization_id: int,
     # of the statements not stored yet that _update_activities keeps.
     activity_ids = list(dict.fromkeys(
         item["id"] for found in computed.values() for item in found.activities))
+    # One statement that does not refer to another (a single POST, usually): on the monthly
+    # partitions the claim inserts it with its index rows (see _claim_by_month). It cannot
+    # be refused once claimed: only a statement voiding a voiding one is (_references).
+    single = next(iter(computed.values())) if postgres and len(computed) == 1 and \
+        partitions.partitioned() and prepared[0]["object"].get("objectType") != "StatementRef" \
+        else None
     _lock_store()
     for _attempt in range(_ATTEMPTS):
-        checked = _not_stored_yet(organization_id, prepared, received, activity_ids, now)
+        checked = _not_stored_yet(organization_id, prepared, received, activity_ids, now,
+                                  single)
         if checked is None:
             continue
         fresh, referrers, known, claimed = checked
@@ -897,6 +935,14 @@ def _record(received: list[dict[str, Any]], *, organization_id: int,
             _unclaim(organization_id, claimed)
             raise
         rows, index_by_id, activities = _statement_rows(fresh, refs, computed)
+        if single is not None:  # inserted by the claim, as not voided, without late rows
+            assert claimed is not None
+            pk_by_id = claimed
+            if rows[0]["voided"]:  # a voiding statement stored before it (rare)
+                driver_sql("UPDATE xapi_statements SET voided = true WHERE pk = ?",
+                           (claimed[rows[0]["statement_id"]],))
+            _insert_late_index(organization_id, index_by_id, refs)
+            break
         # One new statement that neither refers to another nor is referred to (a single
         # POST, usually): on PostgreSQL its index rows go in with it, in one query.
         together = postgres and len(rows) == 1 and not refs.referrers and \
@@ -912,7 +958,7 @@ def _record(received: list[dict[str, Any]], *, organization_id: int,
     else:
         raise Conflict("statements with these ids kept being stored by other requests at the "
                        "same time; send them again")
-    if not together:
+    if single is None and not together:
         _insert_index(organization_id, fresh, index_by_id, pk_by_id, refs)
     _update_activities(organization_id, activities, known)
     if attachments:

@@ -241,6 +241,24 @@ def test_voiding(lrs: Lrs) -> None:
     assert lrs.get(statementId=voider).status_code == 200
 
 
+def test_a_statement_posted_before_its_target_matches_the_targets_filters(lrs: Lrs) -> None:
+    # Each POSTed alone, the reference first: on PostgreSQL the target is then inserted by
+    # its id's claim, and the reference takes up its filters after (Communication 2.1.3).
+    target, late = str(uuid.uuid4()), str(uuid.uuid4())
+    [ref] = lrs.post(statement(verb=COMPLETED, object={
+        "objectType": "StatementRef", "id": target})).get_json()
+    assert lrs.ids(verb=ATTEMPTED) == []
+    assert lrs.post(statement(verb=ATTEMPTED, id=target)).get_json() == [target]
+    assert lrs.ids(verb=ATTEMPTED) == [target, ref]
+    # A target that arrives after its voiding statement is stored voided.
+    [voider] = lrs.post(statement(verb=VOIDED, object={
+        "objectType": "StatementRef", "id": late})).get_json()
+    assert lrs.post(statement(verb=ATTEMPTED, id=late)).get_json() == [late]
+    assert lrs.get(statementId=late).status_code == 404
+    assert lrs.get(voidedStatementId=late).get_json()["id"] == late
+    assert lrs.ids(verb=ATTEMPTED) == [voider, target, ref]
+
+
 def test_formats(lrs: Lrs) -> None:
     [sid] = lrs.post(statement(context={"contextActivities": {"parent": {"id": COURSE}}})
                      ).get_json()
