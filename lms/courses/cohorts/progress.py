@@ -13,7 +13,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
@@ -525,31 +525,41 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
 # each EXISTS: a subquery with one is not turned into a hashed semi-join, which a planner
 # seeing empty tables (statistics from before the statements came) prefers, and which reads
 # every such index row of the organization.
-_STATEMENT_COLUMNS_PG = ("s.pk, s.statement_id, s.verb_id, s.object_type, s.object_activity_id, "
-                         "s.data FROM xapi_statement_index i "
-                         "JOIN xapi_statements s ON s.pk = i.statement_pk "
-                         "WHERE i.organization_id = %(org)s AND i.key = k.key "
-                         "AND NOT s.voided AND s.verb_id <> %(voided)s ")
 _LEARNER_STATEMENTS_PG = (
     "WITH k AS (SELECT * FROM unnest(string_to_array(%(kinds)s, E'\\x1f'), "
     "string_to_array(%(keys)s, E'\\x1f'), string_to_array(%(probes)s, E'\\x1f')) "
     "AS k(kind, key, probes)), "
-    # By the enrolment as registration.
-    "registered AS MATERIALIZED (SELECT k.key, k.probes, s.* FROM k CROSS JOIN LATERAL "
-    f"(SELECT {_STATEMENT_COLUMNS_PG} AND i.kind = 'r' OFFSET 0) AS s WHERE k.kind = 'r'), "
-    # By the learner as actor, without a registration: those found above have one, and are
-    # left out before their row is read (most of a learner's statements are).
-    "alone AS (SELECT k.key, k.probes, s.* FROM k CROSS JOIN LATERAL "
-    f"(SELECT {_STATEMENT_COLUMNS_PG} AND i.kind = 'a' "
-    "AND i.statement_pk NOT IN (SELECT pk FROM registered) AND s.registration IS NULL "
-    "OFFSET 0) AS s WHERE k.kind = 'a') "
-    "SELECT s.pk, s.statement_id, s.key, s.verb_id, s.object_type, s.object_activity_id, "
-    "nm.names, CASE WHEN nm.names IS NOT NULL "
-    "AND s.statement_id <> ALL(string_to_array(%(known)s, E'\\x1f')) "
+    # By the enrolment as registration: the index's rows only, kept for the next part.
+    "registered AS MATERIALIZED (SELECT k.key, k.probes, i.statement_pk AS pk FROM k "
+    "CROSS JOIN LATERAL (SELECT i.statement_pk FROM xapi_statement_index i "
+    "WHERE i.organization_id = %(org)s AND i.kind = 'r' AND i.key = k.key OFFSET 0) AS i "
+    "WHERE k.kind = 'r'), "
+    # By the learner as actor: those found above have a registration, and are left out
+    # before their row is read (most of a learner's statements are).
+    "found AS (SELECT key, probes, pk, false AS alone FROM registered UNION ALL "
+    "SELECT k.key, k.probes, i.statement_pk, true FROM k CROSS JOIN LATERAL "
+    "(SELECT i.statement_pk FROM xapi_statement_index i WHERE i.organization_id = %(org)s "
+    "AND i.kind = 'a' AND i.key = k.key AND i.statement_pk NOT IN (SELECT pk FROM registered) "
+    "OFFSET 0) AS i WHERE k.kind = 'a') "
+    # Only the statements naming one of the activities come back, and each key's newest (the
+    # row's ``seen``, see _LearnerStatements.newest): most of a learner's are about other
+    # modules.
+    "SELECT pk, statement_id, key, verb_id, object_type, object_activity_id, names, data "
+    "FROM (SELECT s.pk, s.statement_id, s.key, s.verb_id, s.object_type, s.object_activity_id, "
+    "max(s.pk) OVER (PARTITION BY s.key) AS newest, "
+    # The batch's ids as a set built once (with ``<> ALL``, a prepared statement's generic
+    # plan split the list again for every row).
+    "nm.names, CASE WHEN nm.names IS NOT NULL AND s.statement_id NOT IN "
+    "(SELECT unnest(string_to_array(%(known)s, E'\\x1f'))) "
     "THEN CASE WHEN s.object_type <> 'Activity' OR strpos(s.data, '\"result\"') > 0 "
-    "OR strpos(s.data, %(derived)s) > 0 THEN s.data ELSE '' END END "
-    "FROM (SELECT * FROM registered UNION ALL SELECT * FROM alone) AS s "
-    "CROSS JOIN LATERAL (SELECT array_agg(DISTINCT w.key) AS names "
+    "OR strpos(s.data, %(derived)s) > 0 THEN s.data ELSE '' END END AS data "
+    # Each statement's row read once, after the index (through LATERAL too: as a join, the
+    # planner puts a cache in front of it that copies every row and never hits).
+    "FROM found AS f CROSS JOIN LATERAL (SELECT s.pk, s.statement_id, f.key, f.probes, "
+    "s.verb_id, s.object_type, s.object_activity_id, s.data FROM xapi_statements s "
+    "WHERE s.pk = f.pk AND NOT s.voided AND s.verb_id <> %(voided)s "
+    "AND (NOT f.alone OR s.registration IS NULL) OFFSET 0) AS s "
+    "CROSS JOIN LATERAL (SELECT array_agg(w.key) AS names "
     "FROM (SELECT substr(p, 2) AS key, left(p, 1) AS plain "
     "FROM unnest(string_to_array(s.probes, E'\\n')) AS p) AS w "
     "WHERE (s.object_type = 'Activity' AND s.object_activity_id = w.key) "
@@ -559,7 +569,7 @@ _LEARNER_STATEMENTS_PG = (
     "AND n.kind = 'O' AND n.key = w.key AND n.statement_pk = s.pk OFFSET 0)) "
     "OR (s.object_type <> 'Activity' AND EXISTS (SELECT 1 FROM xapi_statement_index n "
     "WHERE n.organization_id = %(org)s AND n.kind = 'o' AND n.key = w.key "
-    "AND n.statement_pk = s.pk OFFSET 0))) AS nm")
+    "AND n.statement_pk = s.pk OFFSET 0))) AS nm) AS r WHERE names IS NOT NULL OR pk = newest")
 
 
 # Activity ids JSON writers (orjson, json.dumps) write as they are: printable ASCII without a
@@ -660,14 +670,21 @@ _UPSERT = ("ON CONFLICT (enrollment_id, module_id) DO UPDATE SET state = exclude
            "updated_at = excluded.updated_at, basis = excluded.basis, "
            "seen = CASE WHEN coalesce(module_progress.seen, -1) = {was} "
            "THEN excluded.seen END")
+# On PostgreSQL the columns go as arrays, the texts (ids, states, bases) each as one text (see
+# text_list), and the ``seen`` each row was read with is found by key in an object built once
+# (searched for in w, it cost a scan of the batch's rows per row).
+_TEXT_COLUMNS = (0, 2, 6)
 _UPSERT_PG = (
-    "WITH w AS (SELECT * FROM unnest(%b::text[], %b::int[], %b::text[], %b::float8[], "
-    "%b::int[], %b::timestamptz[], %b::text[], %b::bigint[], %b::bigint[]) "
-    f"AS w({', '.join(_PROGRESS_COLUMNS)}, was)) "
+    "WITH w AS (SELECT * FROM unnest(string_to_array(%s, E'\\x1f'), %b::int[], "
+    "string_to_array(%s, E'\\x1f'), %b::float8[], %b::int[], %b::timestamptz[], "
+    "string_to_array(%s, E'\\x1f'), %b::bigint[], %b::bigint[]) "
+    f"AS w({', '.join(_PROGRESS_COLUMNS)}, was)), "
+    "read AS MATERIALIZED (SELECT jsonb_object_agg(enrollment_id || ' ' || module_id, was) "
+    "AS seen FROM w) "
     f"INSERT INTO module_progress ({', '.join(_PROGRESS_COLUMNS)}) "
     f"SELECT {', '.join(_PROGRESS_COLUMNS)} FROM w "
-    + _UPSERT.format(was="(SELECT w.was FROM w WHERE w.enrollment_id = excluded.enrollment_id "
-                         "AND w.module_id = excluded.module_id)"))
+    + _UPSERT.format(was="CAST((SELECT seen FROM read) ->> "
+                         "(excluded.enrollment_id || ' ' || excluded.module_id) AS bigint)"))
 
 
 def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
@@ -690,10 +707,7 @@ def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
     # refreshed and the modules each enrolment has completed (its completion, below).
     existing: dict[tuple[str, int], _Row] = {}
     done: dict[str, set[int]] = {}
-    enrolled, enrolled_params = _in("enrollment_id", [e.id for e in enrollments])
-    for row in run_sql(
-            "SELECT id, enrollment_id, module_id, state, score, percent, basis, seen "
-            f"FROM module_progress WHERE {enrolled}", tuple(enrolled_params)).all():
+    for row in _progress_rows([e.id for e in enrollments]):
         existing[(row[1], row[2])] = _Row(*row)
         if row[3] == COMPLETED:
             done.setdefault(row[1], set()).add(row[2])
@@ -737,7 +751,9 @@ def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
     # the rows in the same order).
     writes.sort(key=lambda w: (w[0], w[1]))
     _write_progress(writes)
-    _forget([row.id for row in existing.values()], [e.id for e in enrollments])
+    # Only the rows written changed (the others of the enrolments were only read).
+    _forget([row.id for e, m in pairs if (row := existing.get((e.id, m))) is not None],
+            [e.id for e in enrollments])
     for enrollment, module_id in completed:
         orm_enrollment = db.session.get(Enrollment, enrollment.id)
         module = db.session.get(Module, module_id)
@@ -746,6 +762,26 @@ def _refresh_many(pairs: list[tuple[_Enrolment, int]], organization_id: int,
     for enrollment, module_id in taken_back:
         _void_derived(enrollment.id, organization_id, xs.iri("module", module_id))
     _refresh_enrollments(enrollments, done, _required({e.program_id for e in enrollments}, memo))
+
+
+_PROGRESS_READ = "SELECT id, enrollment_id, module_id, state, score, percent, basis, seen"
+# On PostgreSQL one lookup of the (enrolment, module) index per enrolment, through LATERAL:
+# with ``= ANY`` a planner whose statistics are from before the rows came (a new
+# organization, a table autovacuum has not analysed yet) scans the whole table and compares
+# each row with every enrolment of the batch.
+_PROGRESS_READ_PG = (
+    "SELECT p.* FROM unnest(string_to_array(%s, E'\\x1f')) AS k(id) CROSS JOIN LATERAL "
+    f"({_PROGRESS_READ} FROM module_progress WHERE enrollment_id = k.id OFFSET 0) AS p")
+
+
+def _progress_rows(enrollment_ids: list[str]) -> Sequence[Any]:
+    """Every progress row of the enrolments (one query)."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        return connection.exec_driver_sql(_PROGRESS_READ_PG, (text_list(enrollment_ids),)).all()
+    enrolled, params = _in("enrollment_id", enrollment_ids)
+    return run_sql(f"{_PROGRESS_READ} FROM module_progress WHERE {enrolled}",
+                   tuple(params)).all()
 
 
 class _Row(NamedTuple):
@@ -838,9 +874,14 @@ def _agent_keys(enrollment: _Enrolment) -> tuple[str, str]:
     """The learner as Relais names them (see agent_for_user), and by e-mail address (external
     content often does).
     """
-    return (agent_key({"account": {"homePage": current_app.config["BASE_URL"],
-                                   "name": str(enrollment.user_id)}}),
-            agent_key({"mbox": f"mailto:{enrollment.email}"}))
+    return _keys_of(current_app.config["BASE_URL"], enrollment.user_id, enrollment.email)
+
+
+@functools.lru_cache(maxsize=4096)
+def _keys_of(base_url: str, user_id: int, email: str) -> tuple[str, str]:
+    # Every batch asks again for the same learners, and each key is validated (ifi_of).
+    return (agent_key({"account": {"homePage": base_url, "name": str(user_id)}}),
+            agent_key({"mbox": f"mailto:{email}"}))
 
 
 # The statements stored after a given one (its key) of each enrolment as registration ('r') or
@@ -890,7 +931,8 @@ def _write_progress(writes: list[tuple[Any, ...]]) -> None:
     connection = db.session.connection()
     if connection.dialect.name == "postgresql" and len(writes) > 1:
         connection.exec_driver_sql(_UPSERT_PG, tuple(
-            list(column) for column in zip(*writes, strict=True)))
+            text_list(column) if n in _TEXT_COLUMNS else list(column)
+            for n, column in enumerate(zip(*writes, strict=True))))
         return
     mark = "?" if connection.dialect.paramstyle == "qmark" else "CAST(%s AS bigint)"
     insert_rows("module_progress", _PROGRESS_COLUMNS, writes, _UPSERT.format(was=mark))
