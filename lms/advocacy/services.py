@@ -9,6 +9,7 @@ import hashlib
 import os
 import re
 import secrets
+import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -601,11 +602,44 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     :param names: display names by user id (for the statements' actors).
     :param progress: called with the number of events handled after each batch.
     """
-    result = IngestResult()
-    touched: set[int] = set()
     # The last occurrence of a key in the input wins, as a later re-import would.
     unique = list({e["idem_key"]: e for e in events}.values())
     chunks = [unique[first:first + batch] for first in range(0, len(unique), batch)]
+    return ingest_chunks(organization=organization, chunks=chunks, names=names,
+                         progress=progress, several=len(chunks) > 1)
+
+
+def ingest_chunks(*, organization: Organization, chunks: Iterable[list[dict[str, Any]]],
+                  names: dict[int, str], progress: Callable[[int], None] | None = None,
+                  several: bool = True) -> IngestResult:
+    """:func:`ingest` of events already in chunks, whose keys are distinct across the chunks
+    too. ``chunks`` may be an iterator that checks the next events as it is pulled (the CSV
+    import): it is pulled in this thread, two chunks ahead of the writes and further while a
+    writer thread is busy, and an error it raises stops the ingestion (the caller rolls back).
+    ``names`` is read for a chunk once it has been pulled.
+
+    :param several: whether there may be more than one chunk (the writes then run in a
+        writer thread on PostgreSQL, their ``COPY`` data made ahead).
+    """
+    result = IngestResult()
+    touched: set[int] = set()
+    source = iter(chunks)
+    pulled: dict[int, list[dict[str, Any]]] = {}  # by number, until written
+    count = 0  # chunks pulled from the source
+    ended = False
+
+    def pull(n: int) -> bool:
+        """Whether there is a chunk ``n``, pulling the chunks up to it from the source."""
+        nonlocal count, ended
+        while not ended and count <= n:
+            chunk = next(source, None)
+            if chunk is None:
+                ended = True
+            else:
+                pulled[count] = chunk
+                count += 1
+        return n < count
+
     now = utcnow()
     organization_id = organization.id
     looked_up = f"idem_key, id, {', '.join(_COMPARED)}"
@@ -614,7 +648,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     as_time = time_processor()
     stamp = as_time(now)
     row_values = itemgetter(*_ROW_KEYS)  # every key is set by normalize_event
-    analyze_every = 5 if dialect.name == "postgresql" else len(chunks) + 1
+    analyze_every = 5 if dialect.name == "postgresql" else sys.maxsize
     # The daily figures and people's months: counted per chunk, written once at the end.
     tally = figures.Tally(organization_id)
     new_ids = uuid4_texts()
@@ -622,8 +656,8 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     # Each chunk's COPY data is made as it is built (this thread), the writer only sends it
     # (see CopyFormat). One chunk (a webhook's or an API call's events) has nothing to
     # overlap: written as it is, without reading the columns' types first.
-    events_format = CopyFormat("advocacy_events", _INSERTED) if len(chunks) > 1 else None
-    store_formats = StoreFormats() if len(chunks) > 1 else None
+    events_format = CopyFormat("advocacy_events", _INSERTED) if several else None
+    store_formats = StoreFormats() if several else None
 
     def look_up(n: int) -> tuple[list[tuple[dict[str, Any], Any, Any]], list[int]]:
         """The events of chunk ``n`` to write ((event, stored row or None, its time in
@@ -643,7 +677,7 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
             for table in ("advocacy_events", "xapi_statements", "xapi_activities"):
                 db.session.execute(text(f"ANALYZE {table}"))
             db.session.execute(text("RESET default_statistics_target"))
-        chunk = chunks[n]
+        chunk = pulled[n]
         # Stored values as the driver gives them, compared with the event's in driver form
         # (the time as written; booleans are 0/1 on SQLite, and True == 1).
         # One query joining the keys as an array on PostgreSQL (an IN list of hundreds of
@@ -669,12 +703,17 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
     # the writer's): the builder finds chunk n + 1 looked up when it starts it, instead of
     # waiting for a query between two chunks while neither side works. The keys of an
     # import are distinct: a chunk's look-up cannot find the rows of an earlier chunk, so
-    # it may run before them.
+    # it may run before them. A source that checks as it is pulled (the CSV import) is
+    # pulled in this thread, while the writer writes: chunk n + 2 before chunk n's writes
+    # are submitted (they look it up), and more while the writer is busy.
     looked: dict[int, tuple[list[tuple[dict[str, Any], Any, Any]], list[int]]] = {
-        n: look_up(n) for n in range(min(2, len(chunks)))}
-    with background_writes(batches=len(chunks)) as writes:
-        for n in range(len(chunks)):
+        n: look_up(n) for n in range(2) if pull(n)}
+    done = 0  # events of the chunk written last, for progress
+    with background_writes(batches=2 if several else 1) as writes:
+        n = 0
+        while pull(n):
             todo, pks = looked.pop(n)
+            size = len(pulled.pop(n))
             rows: list[tuple[Any, ...]] = []
             updates: list[dict[str, Any]] = []
             statements: list[Built] = []
@@ -719,15 +758,20 @@ def ingest(*, organization: Organization, events: list[dict[str, Any]],
                 if updates:
                     db.session.execute(update(AdvocacyEvent), updates)
                 store_prepared(prepared)
-                if n + 2 < len(chunks):
+                if n + 2 in pulled:
                     looked[n + 2] = look_up(n + 2)
 
+            pull(n + 2)
+            while writes.busy() and not ended:
+                pull(count)
             writes.wait()  # the previous chunk's writes (and look-up of this one's next)
-            if progress is not None and n:
-                progress(len(chunks[n - 1]))
+            if progress is not None and done:
+                progress(done)
+            done = size
             writes.submit(write)
-    if progress is not None and chunks:
-        progress(len(chunks[-1]))
+            n += 1
+    if progress is not None and done:
+        progress(done)
     tally.apply()
     if touched:
         events_ingested.send(organization_id, user_ids=touched)
@@ -783,15 +827,15 @@ class CheckedEvents:
 _MEMBERS_BY_EMAIL = 500
 
 
-def _members(organization_id: int, whos: set[str], *, match_names: bool
+def _members(organization_id: int, whos: set[str] | None, *, match_names: bool
              ) -> tuple[dict[str, tuple[int, str]], dict[str, list[tuple[int, str]]]]:
     """(members by lower-case e-mail, members by lower-case display name when
-    ``match_names``): (user id, display name), in one query.
+    ``match_names``): (user id, display name), in one query (``whos`` None: every member).
     """
     stmt = select(User.id, User.email, User.display_name).join(Membership).where(
         Membership.organization_id == organization_id)
-    emails = {who.lower() for who in whos if "@" in who}
-    if not match_names and len(emails) <= _MEMBERS_BY_EMAIL:
+    emails = {who.lower() for who in whos or () if "@" in who}
+    if whos is not None and not match_names and len(emails) <= _MEMBERS_BY_EMAIL:
         if not emails:
             return {}, {}
         stmt = stmt.where(User.email.in_(emails))  # stored lower-cased
@@ -828,60 +872,103 @@ def check_events(*, organization_id: int, items: Sequence[tuple[str, dict[str, A
         unique display name) and the event as received.
     :param only_user_id: only this member's events are accepted (a learner's own).
     """
-    now = now or utcnow()
-    formats = tuple(date_formats)
-    by_email, by_name = _members(organization_id, {who.strip() for who, _raw in items},
-                                 match_names=match_names)
-    consenting = consenting_user_ids(organization_id)
-    checked = CheckedEvents()
-    problems, events, positions, names = (checked.problems, checked.events, checked.positions,
-                                          checked.names)
-    for index, (who, raw) in enumerate(items):
-        who = who.strip()
-        member: tuple[int, str] | None = None
-        if "@" in who:
-            member = by_email.get(who.lower())
-        elif match_names and who:
-            found = by_name.get(who.lower(), ())
-            member = found[0] if len(found) == 1 else None
-        if only_user_id is not None and (member is None or member[0] != only_user_id):
-            problems.append(Problem(index, NOT_OWN_ACTIVITY, "email",
-                                    _l("learners can only record their own activity")))
-            continue
-        if member is None:
-            problems.append(_unknown_member(index, who, match_names))
-            continue
-        if member[0] not in consenting:
-            problems.append(Problem(index, NO_CONSENT, "consent", _l(
-                "%(who)s has not opted in to advocacy activity collection", who=who)))
-            continue
-        try:
-            event = normalize_event(raw, user_id=member[0], source=source,
-                                    date_formats=formats, now=now)
-        except EventInvalid as exc:
-            problems.append(Problem(index, exc.code, exc.field, exc.message))
-            continue
-        events.append(event)
-        positions.append(index)
-        names[member[0]] = member[1]
-    _check_references(organization_id, checked)
-    return checked
+    return EventChecker(organization_id=organization_id, source=source,
+                        whos={who.strip() for who, _raw in items}, date_formats=date_formats,
+                        match_names=match_names, only_user_id=only_user_id,
+                        now=now).check(items)
 
 
-def _check_references(organization_id: int, checked: CheckedEvents) -> None:
+class EventChecker:
+    """:func:`check_events` for a batch checked in parts (a large file, slice by slice, while
+    earlier slices are written): what it reads from the database is read once, when it is
+    made, and :meth:`check` reads nothing.
+
+    :param whos: who the events are of (see :func:`check_events`); None when the events
+        come in parts, not all known yet: every member, campaign and content item of the
+        organization is then read at once.
+    """
+
+    def __init__(self, *, organization_id: int, source: str, whos: set[str] | None = None,
+                 date_formats: Iterable[str] = DATE_FORMATS, match_names: bool = False,
+                 only_user_id: int | None = None, now: datetime | None = None) -> None:
+        self.organization_id, self.source = organization_id, source
+        self.match_names, self.only_user_id = match_names, only_user_id
+        self.now = now or utcnow()
+        self.formats = tuple(date_formats)
+        self.by_email, self.by_name = _members(organization_id, whos, match_names=match_names)
+        self.consenting = consenting_user_ids(organization_id)
+        self._references: _References | None = None if whos is not None else _References(
+            organization_id)
+
+    def check(self, items: Sequence[tuple[str, dict[str, Any]]]) -> CheckedEvents:
+        """Check ``items`` (positions in the result are positions in ``items``)."""
+        by_email, by_name, consenting = self.by_email, self.by_name, self.consenting
+        match_names, only_user_id = self.match_names, self.only_user_id
+        source, formats, now = self.source, self.formats, self.now
+        checked = CheckedEvents()
+        problems, events, positions, names = (checked.problems, checked.events,
+                                              checked.positions, checked.names)
+        for index, (who, raw) in enumerate(items):
+            who = who.strip()
+            member: tuple[int, str] | None = None
+            if "@" in who:
+                member = by_email.get(who.lower())
+            elif match_names and who:
+                found = by_name.get(who.lower(), ())
+                member = found[0] if len(found) == 1 else None
+            if only_user_id is not None and (member is None or member[0] != only_user_id):
+                problems.append(Problem(index, NOT_OWN_ACTIVITY, "email",
+                                        _l("learners can only record their own activity")))
+                continue
+            if member is None:
+                problems.append(_unknown_member(index, who, match_names))
+                continue
+            if member[0] not in consenting:
+                problems.append(Problem(index, NO_CONSENT, "consent", _l(
+                    "%(who)s has not opted in to advocacy activity collection", who=who)))
+                continue
+            try:
+                event = normalize_event(raw, user_id=member[0], source=source,
+                                        date_formats=formats, now=now)
+            except EventInvalid as exc:
+                problems.append(Problem(index, exc.code, exc.field, exc.message))
+                continue
+            events.append(event)
+            positions.append(index)
+            names[member[0]] = member[1]
+        _check_references(self.organization_id, checked, self._references)
+        return checked
+
+
+class _References:
+    """The organization's campaigns and content items (id → its campaign), read at once."""
+
+    def __init__(self, organization_id: int) -> None:
+        self.campaigns = set(db.session.scalars(select(Campaign.id).where(
+            Campaign.organization_id == organization_id)))
+        self.items = {row.id: row.campaign_id for row in db.session.execute(
+            select(ContentItem.id, ContentItem.campaign_id).where(
+                ContentItem.organization_id == organization_id))}
+
+
+def _check_references(organization_id: int, checked: CheckedEvents,
+                      known: _References | None = None) -> None:
     """Refuse events naming a campaign or content item the organization does not have; fill
-    in the campaign of a content item.
+    in the campaign of a content item (those ``known``, else read here).
     """
     campaigns = {e["campaign_id"] for e in checked.events if e["campaign_id"]}
     items = {e["content_item_id"] for e in checked.events if e["content_item_id"]}
     if not campaigns and not items:
         return
-    known_campaigns = {row.id for row in select_in(
-        "SELECT id FROM advocacy_campaigns WHERE organization_id = ? AND id IN",
-        organization_id, sorted(campaigns))}
-    known_items = {row.id: row.campaign_id for row in select_in(
-        "SELECT id, campaign_id FROM advocacy_content_items WHERE organization_id = ? "
-        "AND id IN", organization_id, sorted(items))}
+    if known is not None:
+        known_campaigns, known_items = known.campaigns, known.items
+    else:
+        known_campaigns = {row.id for row in select_in(
+            "SELECT id FROM advocacy_campaigns WHERE organization_id = ? AND id IN",
+            organization_id, sorted(campaigns))}
+        known_items = {row.id: row.campaign_id for row in select_in(
+            "SELECT id, campaign_id FROM advocacy_content_items WHERE organization_id = ? "
+            "AND id IN", organization_id, sorted(items))}
     kept, positions = [], []
     for event, index in zip(checked.events, checked.positions, strict=True):
         campaign, item = event["campaign_id"], event["content_item_id"]

@@ -156,6 +156,10 @@ class Writes:
         except BaseException as exc:  # handed to the caller by wait()
             self._error = exc
 
+    def busy(self) -> bool:
+        """Whether the writes submitted last are still running (in the writer thread)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def wait(self) -> None:
         """Wait for the writes submitted last; raise what they raised."""
         if self._thread is not None:
