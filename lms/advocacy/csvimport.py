@@ -216,7 +216,7 @@ class Checked:
 
 
 def check_file(*, organization: Organization, data: bytes, preset_name: str | None = None,
-                source: str = "csv") -> Checked:
+               source: str = "csv") -> Checked:
     """Check every row of the file; nothing is written.
 
     :raise ValidationFailed: the file itself cannot be read (see :func:`read_rows`).
