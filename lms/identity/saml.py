@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -42,12 +42,8 @@ from defusedxml import ElementTree
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
-from saml2.client import Saml2Client
-from saml2.config import SPConfig
-from saml2.metadata import entity_descriptor
-from saml2.response import StatusError, UnsolicitedResponse
-from saml2.sigver import SIG_RSA_SHA256, MissingKey, SignatureError, SigverError
 from saml2.validate import ResponseLifetimeExceed, ToEarly
+from saml2.xmldsig import SIG_RSA_SHA256
 from sqlalchemy import delete, select
 
 from lms.accounts import audit
@@ -58,6 +54,13 @@ from lms.core.models import utcnow
 from lms.core.web import absolute_url
 from lms.extensions import db
 from lms.identity import services
+
+# pysaml2's client, configuration, metadata and signature modules build XML schema validators
+# when imported (about half a second of CPU): they are imported where a sign-in or a metadata
+# document needs them, not by every process that loads the app (the CLI, each worker).
+if TYPE_CHECKING:
+    from saml2.client import Saml2Client
+    from saml2.config import SPConfig
 from lms.identity.models import SamlAssertion, SamlRequest, SamlSettings
 from lms.identity.services import SsoFailed, failure
 
@@ -110,6 +113,8 @@ def _xmlsec() -> str:
 
 def _config(organization: Organization, *, idp_metadata: str | None,
             key_file: str | None, cert_file: str | None) -> SPConfig:
+    from saml2.config import SPConfig
+
     sp: dict[str, Any] = {
         "name": "Relais",
         "endpoints": {"assertion_consumer_service": [(acs_url(organization),
@@ -160,6 +165,8 @@ def _key_files(settings: SamlSettings | None) -> Iterator[tuple[str | None, str 
 
 @contextmanager
 def _client(settings: SamlSettings) -> Iterator[Saml2Client]:
+    from saml2.client import Saml2Client
+
     with _key_files(settings) as (key_file, cert_file):
         yield Saml2Client(config=_config(settings.organization, idp_metadata=settings.idp_metadata,
                                          key_file=key_file, cert_file=cert_file))
@@ -167,6 +174,8 @@ def _client(settings: SamlSettings) -> Iterator[Saml2Client]:
 
 def sp_metadata(organization: Organization) -> str:
     """The organization's SP metadata XML (with its certificate once SAML is set up)."""
+    from saml2.metadata import entity_descriptor
+
     settings = services.saml_settings_for(organization)
     with _key_files(settings) as (key_file, cert_file):
         config = _config(organization, idp_metadata=None, key_file=key_file,
@@ -382,6 +391,9 @@ def _in_response_to(saml_response: str) -> str | None:
 
 def _parse(client: Saml2Client, saml_response: str, request_id: str) -> Any:
     """The response checked by pysaml2, every refusal turned into a stable code."""
+    from saml2.response import StatusError, UnsolicitedResponse
+    from saml2.sigver import MissingKey, SignatureError, SigverError
+
     try:
         response = client.parse_authn_request_response(
             saml_response, BINDING_HTTP_POST, outstanding={request_id: "/"})

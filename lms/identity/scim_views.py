@@ -7,6 +7,7 @@ another organization's token, an unknown, revoked or expired one all get 401 in 
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from lms.accounts.models import Organization
 from lms.extensions import csrf, db
-from lms.identity import scim, scim_schemas
+from lms.identity import scim
 from lms.identity.scim import ScimError
 from lms.identity.services import organization_for_scim_token
 
@@ -188,10 +189,20 @@ bp.add_url_rule("/Groups/<ident>", view_func=Resource.as_view(
 
 # -- discovery ---------------------------------------------------------------------------------
 
+def _schemas() -> ModuleType:
+    """The discovery documents' module, imported at the first discovery request: scim2_models
+    builds its models when imported (about 0.3 s of CPU), which every process loading the app
+    (the CLI, each worker) would otherwise pay.
+    """
+    from lms.identity import scim_schemas
+
+    return scim_schemas
+
+
 @bp.get("/ServiceProviderConfig")
 def service_provider_config() -> Response:
     """What this SCIM server supports."""
-    return _json(scim_schemas.service_provider_config(_base()))
+    return _json(_schemas().service_provider_config(_base()))
 
 
 class Discovery(MethodView):
@@ -199,12 +210,13 @@ class Discovery(MethodView):
 
     init_every_request = False
 
-    def __init__(self, described: Callable[[str], list[dict[str, Any]]], kind: str) -> None:
+    def __init__(self, described: str, kind: str) -> None:
+        # The name of the function of scim_schemas that gives the descriptions.
         self.described, self.kind = described, kind
 
     def get(self, ident: str | None = None) -> Response:
         """Every description, or the one whose id is ``ident``."""
-        items = self.described(_base())
+        items: list[dict[str, Any]] = getattr(_schemas(), self.described)(_base())
         if ident is None:
             return _json(scim.list_response(items, len(items), 1))
         found = next((item for item in items if item["id"] == ident), None)
@@ -215,9 +227,8 @@ class Discovery(MethodView):
 
 # The User and Group resource types; the schemas of User, the enterprise extension and Group.
 for _rule, _ident, _endpoint, _described, _kind in (
-        ("/ResourceTypes", "<ident>", "resource_type", scim_schemas.resource_types,
-         "ResourceType"),
-        ("/Schemas", "<path:ident>", "schema", scim_schemas.schemas, "Schema")):
+        ("/ResourceTypes", "<ident>", "resource_type", "resource_types", "ResourceType"),
+        ("/Schemas", "<path:ident>", "schema", "schemas", "Schema")):
     bp.add_url_rule(_rule, view_func=Discovery.as_view(f"{_endpoint}s", _described, _kind))
     bp.add_url_rule(f"{_rule}/{_ident}",
                     view_func=Discovery.as_view(_endpoint, _described, _kind))
