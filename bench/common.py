@@ -336,6 +336,11 @@ class Server:
         # The benchmarks send far more from one credential than the rate limits allow a
         # client in production: they measure throughput, not the limits.
         env = {"RELAIS_RATELIMIT_ENABLED": "false", **env}
+        # The server runs this checkout's code, as the bench does (sys.path above): the
+        # venv's `relais` would otherwise import the checkout the venv was installed from
+        # (an editable install), and a bench run from another worktree with a shared venv
+        # would measure that one.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH"))))
         # A group of its own, so that kill() reaches gunicorn's worker processes too.
         self.proc = subprocess.Popen(
             [RELAIS, "serve", "--port", str(self.port)],
