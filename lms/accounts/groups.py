@@ -11,10 +11,10 @@ Nobody follows anyone in another organization, and nobody follows themselves.
 
 from __future__ import annotations
 
-from flask import g, has_request_context
 from sqlalchemy import exists, select
 
 from lms.accounts.models import Membership, User
+from lms.core.web import request_memo
 from lms.extensions import db
 
 MANAGER, CHAMPION = "manager", "champion"
@@ -59,7 +59,7 @@ def manages_someone(member: Membership) -> bool:
     """Whether anyone in the organization has ``member`` as their manager (asked once per
     request: the menu's entries and the pages ask it again).
     """
-    cache = g.setdefault("_manages_someone", {}) if has_request_context() else {}
+    cache = request_memo("_manages_someone")
     if member.id not in cache:
         cache[member.id] = db.session.scalar(select(exists().where(
             Membership.manager_id == member.id)))

@@ -46,7 +46,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from typing import Any
 
-from flask import g, has_request_context
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
@@ -80,6 +79,7 @@ from lms.advocacy.models import (
     AdvocacyTeamWeek,
 )
 from lms.core.database import chunks, insert_rows, run_sql, select_in, upsert_rows
+from lms.core.web import request_memo
 from lms.extensions import db
 
 # The posts and shares: the "shares" figure (as lms.advocacy.kpis counts them).
@@ -386,9 +386,7 @@ _ANSWERS = "advocacy_team_answers"
 
 def _once_a_request(key: tuple[Any, ...], ask: Callable[[], bool]) -> bool:
     """``ask()``'s answer, kept for the rest of the request (asked each time outside one)."""
-    if not has_request_context():
-        return ask()
-    answers: dict[tuple[Any, ...], bool] = g.setdefault(_ANSWERS, {})
+    answers: dict[tuple[Any, ...], bool] = request_memo(_ANSWERS)
     if key not in answers:
         answers[key] = ask()
     return answers[key]
@@ -396,8 +394,7 @@ def _once_a_request(key: tuple[Any, ...], ask: Callable[[], bool]) -> bool:
 
 def _forget_in_step() -> None:
     """Drop the request's answers about the teams (figures or teams changed)."""
-    if has_request_context():
-        g.pop(_ANSWERS, None)
+    request_memo(_ANSWERS).clear()
 
 
 def team_counts_only(organization_id: int, team: str, users: Select[Any]) -> bool:

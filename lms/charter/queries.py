@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import g, has_request_context
 from sqlalchemy import Select, func, select
 
 from lms.accounts.models import Membership, User
 from lms.charter.models import CharterAcceptance, CharterSettings, CharterVersion
 from lms.core.registry import Registry
+from lms.core.web import request_memo
 from lms.extensions import db
 
 
@@ -49,8 +49,7 @@ def settings_for(organization_id: int) -> CharterSettings:
     Read once per request: every advocacy figure of a page asks (the identity map keeps a row
     that exists, not one that does not).
     """
-    cache: dict[int, CharterSettings] = (g.setdefault("charter_settings", {})
-                                         if has_request_context() else {})
+    cache: dict[int, CharterSettings] = request_memo("charter_settings")
     if organization_id not in cache:
         cache[organization_id] = db.session.get(CharterSettings, organization_id) or \
             CharterSettings(organization_id=organization_id, gate_advocacy=False,
@@ -60,8 +59,7 @@ def settings_for(organization_id: int) -> CharterSettings:
 
 def forget_settings(organization_id: int) -> None:
     """Drop the request's copy of the gates (after they change)."""
-    if has_request_context():
-        g.setdefault("charter_settings", {}).pop(organization_id, None)
+    request_memo("charter_settings").pop(organization_id, None)
 
 
 def current_version(organization_id: int) -> CharterVersion | None:
@@ -126,11 +124,10 @@ def has_charter(organization_id: int) -> bool:
     A yes is kept for the request (a gated dashboard asks once per figure, and versions are
     never withdrawn); a no is asked again, so a version published in the request counts.
     """
-    published: set[int] = g.setdefault("charter_published", set()) if has_request_context() \
-        else set()
+    published: dict[int, bool] = request_memo("charter_published")
     if organization_id not in published and db.session.scalar(select(CharterVersion.id).where(
             CharterVersion.organization_id == organization_id).limit(1)) is not None:
-        published.add(organization_id)
+        published[organization_id] = True
     return organization_id in published
 
 

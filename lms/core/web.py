@@ -11,7 +11,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, request, url_for
+from flask import abort, current_app, flash, g, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -49,6 +49,17 @@ def localized(text: dict[str, str] | None, lang: str | None = None) -> str:
         return ""
     return (text.get(lang or current_language()) or text.get(FALLBACK_LANGUAGE)
             or next((v for v in text.values() if v), ""))
+
+
+def request_memo(name: str) -> dict[Any, Any]:
+    """A dict kept under ``name`` for the rest of the request, for answers a page asks again
+    and again; outside a request (a job, the CLI) a new empty one each time, so nothing is
+    kept.
+    """
+    if not has_request_context():
+        return {}
+    memo: dict[Any, Any] = g.setdefault(name, {})
+    return memo
 
 
 def absolute_url(path: str = "") -> str:
