@@ -341,6 +341,15 @@ def driver_sql(sql: str, params: Any = (), *, many: bool = False) -> DriverResul
                                   connection_invalidated=lost) from exc
 
 
+def contains_text(column: Any, text: str) -> ColumnElement[bool]:
+    """``column`` contains ``text``, ignoring case (``%`` and ``_`` typed by a person match
+    themselves). SQLite folds the case of ASCII letters only: "élodie" does not find
+    "Élodie" there; PostgreSQL folds them all.
+    """
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
 def text_list(values: Iterable[str]) -> str:
     r"""Texts as one parameter for PostgreSQL's ``string_to_array(?, E'\x1f')``: binding one
     text costs psycopg a fraction of a text array of the same values (about 5 µs an element

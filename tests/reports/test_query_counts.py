@@ -20,7 +20,9 @@ PAGES = {
     # Staff pages: one more for the menu, which shows "Tutoring" to anyone who tutors an
     # on-the-job (AFEST) plan. Every dashboard: two for the charter (the version in force, and
     # whether the member accepted it).
-    Role.TRAINER: {"/o/acme/": 20, "/o/acme/cohorts": 12, "/o/acme/cohorts/{cohort}": 20},
+    # The cohort page: one to count its learners for the pages, two for the whole cohort's
+    # completion (its grid shows a page of learners at a time).
+    Role.TRAINER: {"/o/acme/": 20, "/o/acme/cohorts": 12, "/o/acme/cohorts/{cohort}": 23},
     # The advocacy page: two more for the tiles' previous period and the weekly trends, one
     # for the charter's gate (does the organization count only those who accepted it?).
     # HR: one on each page for the menu's "My team" entry (does the member manage anyone?).

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import contains_eager, selectinload
 
 from lms.accounts.models import Membership, Role, User
-from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment, ModuleProgress
+from lms.core.database import contains_text
+from lms.courses.cohorts.models import (
+    COMPLETED,
+    WITHDRAWN,
+    Cohort,
+    Enrollment,
+    ModuleProgress,
+)
 from lms.courses.programs.models import Module, Program
 from lms.extensions import db
 
@@ -37,15 +45,71 @@ def enrollments(cohort_id: int) -> list[Enrollment]:
         .order_by(User.display_name)))
 
 
-def learners_not_enrolled(cohort: Cohort) -> list[Membership]:
-    """Learners of the organization not (or no longer) enrolled in the cohort."""
+def enrollments_page(cohort_id: int, *, search: str = "", page: int = 1,
+                     per_page: int = 50) -> Pagination:
+    """One page of a cohort's enrolments (learners and progress loaded), by learner name;
+    ``search`` keeps the learners whose name or e-mail address contains it.
+    """
+    stmt = (select(Enrollment).join(Membership, Enrollment.membership_id == Membership.id)
+            .join(User).where(Enrollment.cohort_id == cohort_id))
+    if search:
+        stmt = stmt.where(or_(contains_text(User.display_name, search),
+                              contains_text(User.email, search)))
+    stmt = stmt.options(selectinload(Enrollment.progress),
+                        selectinload(Enrollment.membership).selectinload(Membership.user))
+    return db.paginate(stmt.order_by(User.display_name, Enrollment.id), page=page,
+                       per_page=per_page, error_out=False)
+
+
+@dataclass(frozen=True)
+class CohortCompletion:
+    """Where a whole cohort stands, withdrawn learners left out: how many are enrolled, how
+    many completed the program, and how many completed each module (by module id).
+    """
+
+    enrolled: int
+    completed: int
+    by_module: dict[int, int]
+
+
+def completion(cohort_id: int) -> CohortCompletion:
+    """The cohort's completion counts, read by the database (not from the page's rows)."""
+    present = (Enrollment.cohort_id == cohort_id, Enrollment.status != WITHDRAWN)
+    enrolled, completed = db.session.execute(
+        select(func.count(), func.count().filter(Enrollment.status == COMPLETED))
+        .where(*present)).one()
+    by_module = dict(db.session.execute(  # type: ignore[arg-type]
+        select(ModuleProgress.module_id, func.count()).join(Enrollment)
+        .where(*present, ModuleProgress.state == COMPLETED)
+        .group_by(ModuleProgress.module_id)).all())
+    return CohortCompletion(enrolled=enrolled, completed=completed, by_module=by_module)
+
+
+def _not_enrolled(cohort: Cohort, search: str) -> Select[Membership]:
     taken = select(Enrollment.membership_id).where(Enrollment.cohort_id == cohort.id,
                                                    Enrollment.status != WITHDRAWN)
-    return list(db.session.scalars(
-        select(Membership).join(User).where(Membership.organization_id == cohort.organization_id,
-                                            Membership.role == Role.LEARNER,
-                                            Membership.id.not_in(taken))
-        .order_by(User.display_name)))
+    stmt = select(Membership).join(User).where(
+        Membership.organization_id == cohort.organization_id, Membership.role == Role.LEARNER,
+        Membership.id.not_in(taken))
+    if search:
+        stmt = stmt.where(or_(contains_text(User.display_name, search),
+                              contains_text(User.email, search)))
+    return stmt
+
+
+def learners_not_enrolled(cohort: Cohort, *, search: str = "",
+                          limit: int | None = None) -> list[Membership]:
+    """Learners of the organization not (or no longer) enrolled in the cohort, by name;
+    ``search`` keeps those whose name or e-mail address contains it; at most ``limit``.
+    """
+    stmt = _not_enrolled(cohort, search).order_by(User.display_name, Membership.id)
+    return list(db.session.scalars(stmt.options(contains_eager(Membership.user)).limit(limit)))
+
+
+def count_not_enrolled(cohort: Cohort, *, search: str = "") -> int:
+    """How many learners :func:`learners_not_enrolled` would list without a limit."""
+    return db.session.scalar(
+        _not_enrolled(cohort, search).with_only_columns(func.count())) or 0
 
 
 def teams(organization_id: int) -> list[str]:

@@ -13,8 +13,17 @@ from flask_babel import ngettext
 from lms.accounts.authz import STAFF_ROLES, current_membership, current_organization, role_required
 from lms.accounts.models import Membership, Role
 from lms.core.errors import DomainError
+from lms.core.formatting import colon
 from lms.core.models import utcnow
-from lms.core.web import commit_or_flash, committed, flash_error, form_date, form_int, get_or_404
+from lms.core.web import (
+    commit_or_flash,
+    committed,
+    flash_error,
+    form_date,
+    form_int,
+    get_or_404,
+    localized,
+)
 from lms.courses.cohorts import queries, services
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
 from lms.courses.elearning.queries import viewed_lessons
@@ -23,7 +32,13 @@ from lms.courses.programs.queries import programs
 from lms.courses.sessions import queries as session_queries
 from lms.courses.sessions.queries import registrations_of
 from lms.courses.sessions.services import local_zone
-from lms.courses.web import bp, cohort_or_404, my_enrollment_or_404, page_context
+from lms.courses.web import (
+    STATE_LABELS,
+    bp,
+    cohort_or_404,
+    my_enrollment_or_404,
+    page_context,
+)
 from lms.extensions import db
 
 # --- cohorts --------------------------------------------------------------------------------
@@ -68,13 +83,35 @@ def cohort(cohort_id: int) -> Any:
     return _cohort_page(cohort_or_404(cohort_id))
 
 
+# Learners shown a page in the progress grid, and at most listed to choose from when enrolling
+# (a search narrows a longer list): a company-wide cohort stays a page the browser can draw.
+LEARNERS_A_PAGE = 50
+CANDIDATES_LISTED = 200
+
+
 def _cohort_page(c: Cohort, errors: dict[str, Any] | None = None, status: int = 200) -> Any:
-    """The cohort page; ``errors`` by field for the enrolment form, shown with what was typed."""
-    enrollments = queries.enrollments(c.id)
+    """The cohort page: its progress grid a page of learners at a time (``q`` searches names
+    and e-mail addresses), the whole cohort's completion, and the enrolment forms (``find``
+    narrows the learners to choose from); ``errors`` by field for the enrolment form, shown
+    with what was typed.
+    """
+    search = request.args.get("q", "").strip()[:100]
+    find = request.args.get("find", "").strip()[:100]
+    pagination = queries.enrollments_page(
+        c.id, search=search, page=max(request.args.get("page", 1, type=int), 1),
+        per_page=LEARNERS_A_PAGE)
+    enrollments = list(pagination.items)
     grid = {e.id: {p.module_id: p for p in e.progress} for e in enrollments}
     session_modules = [m for m in c.program.modules if m.kind in SESSION_KINDS]
+    candidates = queries.learners_not_enrolled(c, search=find, limit=CANDIDATES_LISTED)
+    candidates_total = (len(candidates) if len(candidates) < CANDIDATES_LISTED
+                        else queries.count_not_enrolled(c, search=find))
     return render_template("courses/cohort.html", cohort=c, enrollments=enrollments, grid=grid,
-                           candidates=queries.learners_not_enrolled(c),
+                           pagination=pagination, search=search, find=find,
+                           completion=queries.completion(c.id),
+                           candidates=candidates, candidates_total=candidates_total,
+                           state_text={s: str(label) for s, label in STATE_LABELS.items()},
+                           module_heads=[colon(localized(m.title)) for m in c.program.modules],
                            teams=queries.teams(c.organization_id),
                            sessions=session_queries.sessions(c.id), session_modules=session_modules,
                            trainers=queries.trainers(c.organization_id), errors=errors or {},
