@@ -18,6 +18,7 @@ from lms.api.openapi import (
     PATHS,
     SCHEMAS,
     errors,
+    page_of,
     path_param,
     ref,
     returns,
@@ -25,7 +26,7 @@ from lms.api.openapi import (
 from lms.core.errors import BadRequest, NotFound, ValidationFailed
 from lms.courses.cohorts import services as cohort_services
 from lms.courses.cohorts.models import Cohort, Enrollment
-from lms.courses.cohorts.queries import cohorts, enrollments, progress_by_module
+from lms.courses.cohorts.queries import cohorts, enrollments_by_name, progress_by_module
 from lms.courses.cohorts.services import enrol
 from lms.courses.programs.models import Program
 from lms.courses.programs.queries import programs
@@ -123,9 +124,9 @@ def create_cohort(membership: Membership) -> Any:
 @bp.get("/orgs/<org_slug>/cohorts/<int:cohort_id>/enrolments")
 @org_member(*MANAGER_ROLES)
 def list_enrolments(membership: Membership, cohort_id: int) -> Any:
-    """A cohort's enrolments."""
+    """A cohort's enrolments by learner name, a page at a time (``page``, ``per_page``)."""
     cohort = cohort_in_org(membership, cohort_id)
-    return {"items": [enrollment_json(e) for e in enrollments(cohort.id)]}
+    return paged(enrollments_by_name(cohort.id), enrollment_json)
 
 
 @bp.post("/orgs/<org_slug>/cohorts/<int:cohort_id>/enrolments")
@@ -210,9 +211,11 @@ PATHS.update({
                  "responses": {"201": returns(ref("Cohort")),
                                **errors(400, 401, 403, 404, 422)}}},
     "/orgs/{org_slug}/cohorts/{cohort_id}/enrolments": {
-        "get": {"operationId": "listEnrolments", "summary": "A cohort's enrolments",
-                "parameters": [ORG, path_param("cohort_id")],
-                "responses": {"200": returns({"type": "object"}), **errors(401, 403, 404)}},
+        "get": {"operationId": "listEnrolments",
+                "summary": "A cohort's enrolments by learner name, a page at a time",
+                "parameters": [ORG, path_param("cohort_id"), *PAGING],
+                "responses": {"200": returns(page_of(ref("Enrolment"))),
+                              **errors(400, 401, 403, 404)}},
         "post": {"operationId": "createEnrolment",
                  "summary": "Enrol a learner: {member_id} (records xAPI \"registered\")",
                  "parameters": [ORG, path_param("cohort_id")],

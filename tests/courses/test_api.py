@@ -33,6 +33,21 @@ def test_trainer_opens_a_cohort_and_enrols_through_the_api(world, client, api_to
     assert [e["id"] for e in items] == [enrollment_id]
 
 
+def test_a_cohorts_enrolments_come_a_page_at_a_time_by_learner_name(enrolled, client,
+                                                                     api_token):
+    w = enrolled
+    headers = api_token(w.trainer)
+    url = f"/api/v1/orgs/acme/cohorts/{w.cohort.id}/enrolments"
+    first = client.get(f"{url}?per_page=3", headers=headers).get_json()
+    assert (first["page"], first["per_page"], first["total"]) == (1, 3, 4)
+    by_name = sorted(w.enrollments, key=lambda e: e.membership.user.display_name)
+    assert [e["id"] for e in first["items"]] == [e.id for e in by_name[:3]]
+    second = client.get(f"{url}?per_page=3&page=2", headers=headers).get_json()
+    assert [e["id"] for e in second["items"]] == [by_name[3].id]
+    bad = client.get(f"{url}?per_page=0", headers=headers)
+    assert bad.status_code == 400 and "per_page" in bad.get_json()["error"]["fields"]
+
+
 def test_progress_is_visible_to_its_learner_and_staff_only(enrolled, client, api_token):
     w = enrolled
     e = w.enrollments[0]

@@ -36,29 +36,30 @@ def pilot_cohort(organization_id: int) -> Cohort | None:
 
 
 def enrollments(cohort_id: int) -> list[Enrollment]:
-    """A cohort's enrolments with their learners and progress, by learner name."""
-    return list(db.session.scalars(
-        select(Enrollment).join(Membership, Enrollment.membership_id == Membership.id)
-        .join(User).where(Enrollment.cohort_id == cohort_id)
-        .options(selectinload(Enrollment.progress),
-                 selectinload(Enrollment.membership).selectinload(Membership.user))
-        .order_by(User.display_name)))
+    """A cohort's enrolments with their learners, by learner name."""
+    return list(db.session.scalars(enrollments_by_name(cohort_id).options(
+        selectinload(Enrollment.membership).selectinload(Membership.user))))
 
 
-def enrollments_page(cohort_id: int, *, search: str = "", page: int = 1,
-                     per_page: int = 50) -> Pagination:
-    """One page of a cohort's enrolments (learners and progress loaded), by learner name;
-    ``search`` keeps the learners whose name or e-mail address contains it.
+def enrollments_by_name(cohort_id: int, *, search: str = "") -> Select[Enrollment]:
+    """A cohort's enrolments by learner name (then id, so pages never overlap); ``search``
+    keeps the learners whose name or e-mail address contains it.
     """
     stmt = (select(Enrollment).join(Membership, Enrollment.membership_id == Membership.id)
             .join(User).where(Enrollment.cohort_id == cohort_id))
     if search:
         stmt = stmt.where(or_(contains_text(User.display_name, search),
                               contains_text(User.email, search)))
-    stmt = stmt.options(selectinload(Enrollment.progress),
-                        selectinload(Enrollment.membership).selectinload(Membership.user))
-    return db.paginate(stmt.order_by(User.display_name, Enrollment.id), page=page,
-                       per_page=per_page, error_out=False)
+    return stmt.order_by(User.display_name, Enrollment.id)
+
+
+def enrollments_page(cohort_id: int, *, search: str = "", page: int = 1,
+                     per_page: int = 50) -> Pagination:
+    """One page of :func:`enrollments_by_name`, with each learner and their progress loaded."""
+    stmt = enrollments_by_name(cohort_id, search=search).options(
+        selectinload(Enrollment.progress),
+        selectinload(Enrollment.membership).selectinload(Membership.user))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
 
 
 @dataclass(frozen=True)
