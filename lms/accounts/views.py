@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from werkzeug.security import check_password_hash
 
 from lms.accounts import SESSION_KEY, authz, devices, second_factor, services, sessions
@@ -36,6 +36,7 @@ from lms.accounts.forms import (
     SecondFactorForm,
 )
 from lms.accounts.models import ApiToken, Invitation, Membership, Role, User
+from lms.core.database import contains_text
 from lms.core.errors import DomainError, NotFound
 from lms.core.mail import send_mail
 from lms.core.models import utcnow
@@ -380,9 +381,17 @@ def _invite_form(**kwargs: Any) -> InviteForm:
 
 
 def _members_page(invite_form: InviteForm, status: int = 200) -> Any:
+    """The members, 50 a page by name; ``q`` keeps those whose name, e-mail address or team
+    contains it.
+    """
     page = max(request.args.get("page", 1, type=int), 1)
-    stmt = authz.scoped(select(Membership), Membership).join(User).order_by(
-        User.display_name, Membership.id)
+    search = request.args.get("q", "").strip()[:100]
+    stmt = authz.scoped(select(Membership), Membership).join(User)
+    if search:
+        stmt = stmt.where(or_(contains_text(User.display_name, search),
+                              contains_text(User.email, search),
+                              contains_text(Membership.team, search)))
+    stmt = stmt.order_by(User.display_name, Membership.id)
     pagination = db.paginate(stmt, page=page, per_page=50, error_out=False)
     pending = db.session.scalars(
         authz.scoped(select(Invitation), Invitation)
@@ -390,6 +399,7 @@ def _members_page(invite_form: InviteForm, status: int = 200) -> Any:
         .order_by(Invitation.created_at.desc())
     ).all()
     return render_template("accounts/members.html", pagination=pagination, pending=pending,
+                           search=search,
                            invite_form=invite_form, remove_form=ConfirmForm()), status
 
 
@@ -492,4 +502,5 @@ def member_champion(membership_id: int) -> Any:
                         _("%(name)s is now the champion of the team %(team)s.", name=name,
                           team=member.team) if wanted else
                         _("%(name)s is no longer a champion.", name=name))
-    return redirect(url_for("members.members", page=request.args.get("page", type=int)))
+    return redirect(url_for("members.members", page=request.args.get("page", type=int),
+                            q=request.args.get("q") or None))

@@ -30,6 +30,29 @@ def test_members_page_lists_only_this_organization(client, create_user, create_o
     assert "Invite someone" not in page  # HR reads, trainers and admins invite
 
 
+def test_a_search_finds_members_by_name_address_or_team_in_this_organization_only(
+        client, create_user, create_org, login):
+    hr = create_user(Role.HR, name="Marc RH")
+    org = _org_of(hr)
+    create_user(Role.LEARNER, org=org, name="Camille Martin", team="Ventes Ouest")
+    create_user(Role.LEARNER, org=org, name="Hugo Bernard", email="hugo.b@example.com")
+    create_user(Role.LEARNER, org=create_org(), name="Camille Ailleurs")
+    login(hr)
+
+    def names(query: str) -> list[str]:
+        page = client.get(f"/o/{org.slug}/members?q={query}").get_data(as_text=True)
+        body = page[page.index("<tbody>"):page.index("</tbody>")] if "<tbody>" in page else ""
+        return re.findall(r"<tr>\s*<td>([^<]+)</td>", body)
+
+    assert names("camille") == ["Camille Martin"]
+    assert names("HUGO.B@") == ["Hugo Bernard"]
+    assert names("ventes") == ["Camille Martin"]
+    nobody = client.get(f"/o/{org.slug}/members?q=100%25").get_data(as_text=True)
+    assert "No member matches “100%”." in nobody and "<tbody>" not in nobody
+    # An empty search lists everyone.
+    assert names("") == ["Camille Martin", "Hugo Bernard", "Marc RH"]
+
+
 def test_an_admin_removes_a_member(client, create_user, login):
     admin = create_user(Role.ADMIN)
     org = _org_of(admin)
