@@ -100,6 +100,9 @@ def _cohort_page(c: Cohort, errors: dict[str, Any] | None = None, status: int = 
     pagination = queries.enrollments_page(
         c.id, search=search, page=max(request.args.get("page", 1, type=int), 1),
         per_page=LEARNERS_A_PAGE)
+    if not pagination.items and pagination.total:  # past the last page (an old link)
+        pagination = queries.enrollments_page(c.id, search=search, page=pagination.pages,
+                                              per_page=LEARNERS_A_PAGE)
     enrollments = list(pagination.items)
     grid = {e.id: {p.module_id: p for p in e.progress} for e in enrollments}
     session_modules = [m for m in c.program.modules if m.kind in SESSION_KINDS]
