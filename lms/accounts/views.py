@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from lms.accounts import SESSION_KEY, authz, devices, second_factor, services, sessions
@@ -388,9 +388,7 @@ def _members_page(invite_form: InviteForm, status: int = 200) -> Any:
     search = request.args.get("q", "").strip()[:100]
     stmt = authz.scoped(select(Membership), Membership).join(User)
     if search:
-        stmt = stmt.where(or_(contains_text(User.display_name, search),
-                              contains_text(User.email, search),
-                              contains_text(Membership.team, search)))
+        stmt = stmt.where(contains_text(search, User.display_name, User.email, Membership.team))
     stmt = stmt.order_by(User.display_name, Membership.id)
     pagination = db.paginate(stmt, page=page, per_page=50, error_out=False)
     pending = db.session.scalars(

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from flask import Flask
-from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, cast, event
+from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, cast, event, or_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
@@ -341,13 +341,13 @@ def driver_sql(sql: str, params: Any = (), *, many: bool = False) -> DriverResul
                                   connection_invalidated=lost) from exc
 
 
-def contains_text(column: Any, text: str) -> ColumnElement[bool]:
-    """``column`` contains ``text``, ignoring case (``%`` and ``_`` typed by a person match
-    themselves). SQLite folds the case of ASCII letters only: "élodie" does not find
-    "Élodie" there; PostgreSQL folds them all.
+def contains_text(text: str, *columns: Any) -> ColumnElement[bool]:
+    """One of ``columns`` contains ``text``, ignoring case (``%`` and ``_`` typed by a person
+    match themselves): a search box's condition. SQLite folds the case of ASCII letters only:
+    "élodie" does not find "Élodie" there; PostgreSQL folds them all.
     """
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.ilike(f"%{escaped}%", escape="\\")
+    return or_(*(column.ilike(f"%{escaped}%", escape="\\") for column in columns))
 
 
 def text_list(values: Iterable[str]) -> str:

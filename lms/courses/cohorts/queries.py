@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from lms.accounts.models import Membership, Role, User
@@ -48,8 +48,7 @@ def enrollments_by_name(cohort_id: int, *, search: str = "") -> Select[Enrollmen
     stmt = (select(Enrollment).join(Membership, Enrollment.membership_id == Membership.id)
             .join(User).where(Enrollment.cohort_id == cohort_id))
     if search:
-        stmt = stmt.where(or_(contains_text(User.display_name, search),
-                              contains_text(User.email, search)))
+        stmt = stmt.where(contains_text(search, User.display_name, User.email))
     return stmt.order_by(User.display_name, Enrollment.id)
 
 
@@ -93,8 +92,7 @@ def _not_enrolled(cohort: Cohort, search: str) -> Select[Membership]:
         Membership.organization_id == cohort.organization_id, Membership.role == Role.LEARNER,
         Membership.id.not_in(taken))
     if search:
-        stmt = stmt.where(or_(contains_text(User.display_name, search),
-                              contains_text(User.email, search)))
+        stmt = stmt.where(contains_text(search, User.display_name, User.email))
     return stmt
 
 
