@@ -236,6 +236,14 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email_key(email)))
 
 
+def find_member(*, organization_id: int, email: str) -> Membership | None:
+    """The member of the organization with this e-mail (any case, spaces around it ignored),
+    or None: one indexed query, however many members the organization has.
+    """
+    return db.session.scalar(select(Membership).join(User).where(
+        Membership.organization_id == organization_id, User.email == email_key(email)))
+
+
 def create_user(*, email: str, display_name: str | None = None, password: str | None = None,
                 locale: str | None = None) -> User:
     """Create a person; without a password they can only log in after an invitation.

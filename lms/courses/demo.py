@@ -154,7 +154,7 @@ def _exercises(people: Any, enrollments: list[Any], modules: dict[str, Any]) -> 
 
     first_post = modules["exercice-premier-post"]
     lucas = people.learners[5]
-    set_tutor(enrollment=camille, module=first_post, tutor=lucas)
+    set_tutor(enrollment=camille, module=first_post, email=lucas.user.email)
     save_analysis(
         enrollment=camille, module=first_post,
         analysis="Situation de travail : le retour d'expérience après l'installation chez un "

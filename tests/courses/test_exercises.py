@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lms.core.models import utcnow
 from lms.courses.cohorts.models import ModuleProgress
-from lms.courses.cohorts.services import create_cohort, withdraw
+from lms.courses.cohorts.services import create_cohort, enrol, withdraw
 from lms.courses.exercises.models import AfestEntry, AfestPlan, ExerciseReview, ExerciseSubmission
 from lms.courses.exercises.queries import (
+    TUTOR_SUGGESTIONS,
     count_to_review,
     due_for,
     may_keep_journal,
@@ -319,12 +320,11 @@ def test_a_trainer_sees_only_the_cohorts_they_train(enrolled, create_user):
 def test_afest_tutor_analysis_and_journal(enrolled, create_user):
     w = enrolled
     learner, module = w.enrollments[0], w.module("exercice-premier-post")
-    tutor = w.member(create_user("learner", org=w.org, name="Tina Tutrice"))
+    tutor = w.member(create_user("learner", org=w.org, name="Tina Tutrice",
+                                 email="tina@example.com"))
     with pytest.raises(ValidationFailed):
-        set_tutor(enrollment=learner, module=w.module("exercice-profil"), tutor=tutor)
-    with pytest.raises(ValidationFailed):
-        set_tutor(enrollment=learner, module=module, tutor=learner.membership)
-    plan = set_tutor(enrollment=learner, module=module, tutor=tutor)
+        set_tutor(enrollment=learner, module=w.module("exercice-profil"), email=tutor.user.email)
+    plan = set_tutor(enrollment=learner, module=module, email=tutor.user.email)
     save_analysis(enrollment=learner, module=module,
                   analysis="Situation : publier un retour d'expérience client.")
     add_journal_entry(enrollment=learner, module=module, kind="work_situation",
@@ -350,6 +350,61 @@ def test_afest_tutor_analysis_and_journal(enrolled, create_user):
                           duration_minutes=2, notes="", recorded_by=tutor.user)
     assert set(exc.value.fields) == {"kind", "day", "duration_minutes", "notes"}
     assert db.session.scalar(select(func.count()).select_from(AfestEntry)) == 2
+
+
+def test_the_tutor_is_named_by_e_mail_within_the_organization(enrolled, create_user,
+                                                               create_org):
+    w = enrolled
+    learner, module = w.enrollments[0], w.module("exercice-premier-post")
+    tina = create_user("learner", org=w.org, name="Tina Tutrice", email="tina@example.com")
+    create_user("learner", org=create_org(slug="other"), email="out@example.com")  # elsewhere
+    gone = create_user("learner", org=w.org, name="Gaston Parti", email="gone@example.com")
+    w.member(gone).active = False
+    db.session.commit()
+    refused = {"  nobody@example.com ": "nobody@example.com is not a member of the "
+                                       "organization.",
+               "OUT@example.com": "OUT@example.com is not a member of the organization.",
+               "not an address": "not an address is not a member of the organization.",
+               "gone@example.com": "Gaston Parti no longer has access to the organization.",
+               f" {w.learners[0].email.upper()}": "A learner cannot be their own tutor."}
+    for email, message in refused.items():
+        with pytest.raises(ValidationFailed) as exc:
+            set_tutor(enrollment=learner, module=module, email=email)
+        assert {k: str(v) for k, v in exc.value.fields.items()} == {"tutor_email": message}
+    # Nothing was written: no record opened by a refused tutor.
+    assert db.session.scalar(select(func.count()).select_from(AfestPlan)) == 0
+    plan = set_tutor(enrollment=learner, module=module, email="\t Tina@EXAMPLE.com  ")
+    assert plan.tutor_id == w.member(tina).id
+    assert set_tutor(enrollment=learner, module=module, email="  ").tutor_id is None
+
+
+def test_the_tutor_field_suggests_a_few_members_not_the_whole_organization(
+        enrolled, client, login, create_user):
+    w = enrolled
+    learner, module = w.enrollments[0], w.module("exercice-premier-post")
+    crowd = [create_user("learner", org=w.org, name=f"Crowd {i:02}", password=None)
+             for i in range(40)]
+    boss = create_user("learner", org=w.org, name="Bea Boss", email="bea@example.com")
+    w.member(w.learners[0]).manager = w.member(boss)
+    # The tutors already named for other learners are suggested too, the latest eight (the
+    # learner themself never is).
+    others = [enrol(cohort=w.cohort, membership=w.member(u)) for u in crowd[20:32]]
+    for i, other in enumerate(others):
+        set_tutor(enrollment=other, module=module, email=crowd[i].email)
+    set_tutor(enrollment=w.enrollments[1], module=module, email=w.learners[0].email)
+    db.session.commit()
+    login(w.trainer)
+    page = client.get(f"/o/acme/exercises/afest/{learner.id}/{module.id}").get_data(
+        as_text=True)
+    assert 'type="email"' in page and 'list="tutor-suggestions"' in page
+    suggested = page[page.index('<datalist id="tutor-suggestions">'):]
+    suggested = suggested[:suggested.index("</datalist>")]
+    assert suggested.count("<option") == 1 + TUTOR_SUGGESTIONS - 1  # the manager, 7 tutors
+    assert page.count("<option") == TUTOR_SUGGESTIONS + 2  # and the journal's two kinds
+    assert 'value="bea@example.com"' in suggested and "Crowd 11" in suggested
+    assert "Crowd 00" not in page and "Crowd 39" not in page
+    assert w.learners[0].email not in suggested
+    assert len(page) < 40_000
 
 
 def test_builder_settings_are_validated_and_exported(world):
@@ -434,18 +489,33 @@ def test_learner_hands_in_through_the_page_and_the_trainer_reviews(enrolled, cli
 def test_afest_pages_for_staff_and_tutor(enrolled, client, login, create_user):
     w = enrolled
     learner, module = w.enrollments[0], w.module("exercice-premier-post")
-    tutor = create_user("learner", org=w.org, name="Tina Tutrice")
+    tutor = create_user("learner", org=w.org, name="Tina Tutrice", email="tina@example.com")
     login(w.trainer)
     assert "Learner 0" in client.get("/o/acme/exercises/afest").get_data(as_text=True)
     url = f"/o/acme/exercises/afest/{learner.id}/{module.id}"
-    assert client.get(url).status_code == 200
-    assert client.post(url, data={"action": "tutor", "tutor_id": str(w.member(tutor).id)}
-                       ).status_code == 302
+    assert "No tutor named yet." in client.get(url).get_data(as_text=True)
+    # An unknown address, or the learner's own: the message next to the field, what was typed
+    # kept, nothing written.
+    for typed, message in (("nobody@example.com",
+                            "nobody@example.com is not a member of the organization."),
+                           (w.learners[0].email, "A learner cannot be their own tutor.")):
+        response = client.post(url, data={"action": "tutor", "tutor_email": typed})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422
+        field = page[page.index('<div class="field has-error">'):]
+        field = field[:field.index("</div>")]
+        assert f'value="{typed}"' in field and 'aria-invalid="true"' in field
+        assert f'<p class="error" id="tutor_email-error">{message}</p>' in field
+    assert db.session.scalar(select(func.count()).select_from(AfestPlan)) == 0
+    response = client.post(url, data={"action": "tutor", "tutor_email": " TINA@Example.com "})
+    assert response.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "Tina Tutrice" in page and 'value="tina@example.com"' in page
     client.post("/logout")
     login(tutor)
     tutoring = client.get("/o/acme/exercises/afest").get_data(as_text=True)
     assert "Learner 0" in tutoring and "Tutoring" in tutoring  # and the link in the menu
-    assert client.post(url, data={"action": "tutor", "tutor_id": ""}).status_code == 403
+    assert client.post(url, data={"action": "tutor", "tutor_email": ""}).status_code == 403
     response = client.post(url, data={"kind": "work_situation", "day": str(utcnow().date()),
                                       "duration_minutes": "40", "notes": "Observé."})
     assert response.status_code == 302
@@ -457,6 +527,10 @@ def test_afest_pages_for_staff_and_tutor(enrolled, client, login, create_user):
     page = client.get(f"/o/acme/training/{learner.id}/exercises/{module.id}").get_data(
         as_text=True)
     assert "Observé." in page and "Tina Tutrice" in page
+    client.post("/logout")
+    login(w.trainer)  # staff may take the tutor off again
+    assert client.post(url, data={"action": "tutor", "tutor_email": "  "}).status_code == 302
+    assert "No tutor named yet." in client.get(url).get_data(as_text=True)
 
 
 def test_builder_page_saves_the_settings(world, client, login):

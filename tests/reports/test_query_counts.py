@@ -9,6 +9,7 @@ from __future__ import annotations
 from lms.accounts.models import Role
 from lms.courses.cohorts.services import enrol
 from lms.courses.elearning.services import view_lesson
+from lms.courses.exercises.services import set_tutor
 from lms.extensions import db
 
 # Each page with the most queries it may run (as measured): a change that adds queries to one
@@ -84,3 +85,29 @@ def test_learner_dashboard_costs_the_same_with_more_classmates(
     _more_learners(w, create_user, 12)
     assert _queries(client, count_queries, "/o/acme/") == before
     assert before <= LEARNER_DASHBOARD, before
+
+
+# The AFEST record, for staff: the enrolment, module, cohort, record and journal, the menu's
+# two (manager, tutor), the learner, and the tutor field's few suggestions in one query that
+# loads the current tutor too — never one row per member of the organization.
+AFEST_RECORD = 16
+
+
+def test_the_afest_record_costs_the_same_with_more_members(
+        enrolled, client, login, create_user, count_queries):
+    w = enrolled
+    learner, module = w.enrollments[0], w.module("exercice-premier-post")
+    url = f"/o/acme/exercises/afest/{learner.id}/{module.id}"
+    set_tutor(enrollment=learner, module=module, email=w.learners[1].email)
+    db.session.commit()
+    login(w.trainer)
+    before = _queries(client, count_queries, url)
+    _more_learners(w, create_user, 12)
+    # More tutors to suggest (each new learner tutors the next one), and a manager.
+    extra = [e for e in w.cohort.enrollments if e not in w.enrollments]
+    for e, tutor in zip(extra, extra[1:], strict=False):
+        set_tutor(enrollment=e, module=module, email=tutor.membership.user.email)
+    w.member(w.learners[0]).manager = w.member(w.learners[3])
+    db.session.commit()
+    assert _queries(client, count_queries, url) == before
+    assert before <= AFEST_RECORD, before

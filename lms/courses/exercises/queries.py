@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import contains_eager, selectinload
 
-from lms.accounts.models import Membership, Role
+from lms.accounts.models import Membership, Role, User
 from lms.core.models import utcnow
 from lms.courses.cohorts import models as cohort_models
 from lms.courses.cohorts.models import Cohort, CohortTrainer, Enrollment, ModuleProgress
@@ -218,3 +218,31 @@ def afest_plans(organization_id: int) -> list[AfestPlan]:
     """An organization's AFEST records (for staff)."""
     return list(db.session.scalars(select(AfestPlan).where(
         AfestPlan.organization_id == organization_id).order_by(AfestPlan.id.desc())))
+
+
+# How many earlier tutors the AFEST tutor field suggests, at most, besides the current one and
+# the learner's manager (staff type any member's e-mail).
+TUTOR_SUGGESTIONS = 8
+
+
+def tutor_suggestions(enrollment: Enrollment, plan: AfestPlan | None) -> list[Membership]:
+    """A few members to suggest as the learner's AFEST tutor, by name: the current tutor, the
+    learner's manager and the tutors already named in the organization (the latest first),
+    active and not the learner — never the whole organization. One query, which also loads
+    the current tutor the page shows.
+    """
+    latest = (select(AfestPlan.tutor_id)
+              .where(AfestPlan.organization_id == enrollment.organization_id,
+                     AfestPlan.tutor_id.is_not(None))
+              .group_by(AfestPlan.tutor_id).order_by(func.max(AfestPlan.id).desc())
+              .limit(TUTOR_SUGGESTIONS))
+    manager = select(Membership.manager_id).where(Membership.id == enrollment.membership_id)
+    wanted: list[ColumnElement[bool]] = [Membership.id.in_(latest), Membership.id.in_(manager)]
+    if plan is not None and plan.tutor_id is not None:
+        wanted.append(Membership.id == plan.tutor_id)
+    return list(db.session.scalars(
+        select(Membership).join(Membership.user).options(contains_eager(Membership.user))
+        .where(Membership.organization_id == enrollment.organization_id,
+               Membership.active.is_(True), Membership.id != enrollment.membership_id,
+               or_(*wanted))
+        .order_by(User.display_name)))

@@ -23,6 +23,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import Membership, User
+from lms.accounts.services import find_member
 from lms.charter import services as charter
 from lms.core import quota
 from lms.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -404,19 +405,28 @@ def _open_plan(enrollment: Enrollment, module: Module) -> AfestPlan:
     return plan
 
 
-def set_tutor(*, enrollment: Enrollment, module: Module, tutor: Membership | None) -> AfestPlan:
-    """Name (or remove) the learner's AFEST tutor for an exercise, opening its record.
+def set_tutor(*, enrollment: Enrollment, module: Module, email: str) -> AfestPlan:
+    """Name the learner's AFEST tutor for an exercise by their e-mail (any case, spaces around
+    it ignored), opening its record; an empty ``email`` removes the tutor. Every caller (the
+    record page, the demo) names a tutor this way.
 
-    :raise ValidationFailed: not an AFEST exercise, a tutor from another organization, or the
-        learner as their own tutor.
+    :raise ValidationFailed: not an AFEST exercise, nobody of the organization with this
+        e-mail, a member who no longer has access, or the learner as their own tutor; nothing
+        is written then.
     """
-    errors = {}
-    if tutor is not None and tutor.organization_id != enrollment.organization_id:
-        errors["tutor"] = _l("The tutor must be a member of the organization.")
+    email = email.strip()
+    tutor = find_member(organization_id=enrollment.organization_id, email=email) \
+        if email else None
+    problem = None
+    if email and tutor is None:
+        problem = _l("%(email)s is not a member of the organization.", email=email)
+    elif tutor is not None and not tutor.active:
+        problem = _l("%(name)s no longer has access to the organization.",
+                     name=tutor.user.display_name)
     elif tutor is not None and tutor.id == enrollment.membership_id:
-        errors["tutor"] = _l("A learner cannot be their own tutor.")
-    if errors:
-        raise ValidationFailed(_l("The tutor was not saved."), fields=errors)
+        problem = _l("A learner cannot be their own tutor.")
+    if problem is not None:
+        raise ValidationFailed(_l("The tutor was not saved."), fields={"tutor_email": problem})
     plan = _open_plan(enrollment, module)
     plan.tutor_id = tutor.id if tutor is not None else None
     db.session.flush()

@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from lms.accounts.authz import STAFF_ROLES, current_membership, current_organization, role_required
-from lms.accounts.models import Membership, Role, User
+from lms.accounts.models import Membership, Role
 from lms.charter import services as charter
 from lms.core.errors import DomainError
 from lms.core.markdown import render_markdown
@@ -36,6 +36,7 @@ from lms.courses.exercises.queries import (
     settings_of,
     submissions_of,
     trains,
+    tutor_suggestions,
     tutored_by,
 )
 from lms.courses.exercises.services import (
@@ -360,14 +361,11 @@ def _afest_target(enrollment_id: str, module_id: int) -> tuple[Enrollment, Modul
 
 def _afest_page(enrollment: Enrollment, module: Module, plan: AfestPlan | None,
                 errors: dict[str, str]) -> str:
-    me = current_membership()
-    candidates = list(db.session.scalars(
-        select(Membership).join(User).where(Membership.organization_id == me.organization_id,
-                                            Membership.id != enrollment.membership_id)
-        .order_by(User.display_name))) if me.role in STAFF_ROLES else []
+    staff = current_membership().role in STAFF_ROLES
+    # Staff name the tutor by e-mail, with a few suggestions: never a list of every member.
     return render_template("courses/afest.html", enrollment=enrollment, module=module,
-                           plan=plan, errors=errors, candidates=candidates,
-                           staff=me.role in STAFF_ROLES,
+                           plan=plan, errors=errors, staff=staff,
+                           suggestions=tutor_suggestions(enrollment, plan) if staff else [],
                            settings=settings_of(module), **_labels(), **page_context())
 
 
@@ -384,8 +382,8 @@ def afest(enrollment_id: str, module_id: int) -> Any:
             if action == "tutor":
                 if me.role not in STAFF_ROLES:
                     abort(403)
-                tutor = db.session.get(Membership, form_int(request.form.get("tutor_id")) or 0)
-                set_tutor(enrollment=enrollment, module=module, tutor=tutor)
+                set_tutor(enrollment=enrollment, module=module,
+                          email=request.form.get("tutor_email", ""))
                 message = _("The tutor was saved.")
             elif action == "analysis":
                 save_analysis(enrollment=enrollment, module=module,
