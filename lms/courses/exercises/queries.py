@@ -23,7 +23,7 @@ from lms.courses.exercises.models import (
     AfestPlan,
     ExerciseSubmission,
 )
-from lms.courses.programs.models import Module
+from lms.courses.programs.models import Module, Program
 from lms.extensions import db
 
 # A module without an exercise block (added in the builder) asks for this.
@@ -260,6 +260,12 @@ class AfestPage:
         return self.first + len(self.rows) - 1 if self.rows else 0
 
 
+def _afest_modules(organization_id: int) -> Select[tuple[int]]:
+    """The ids of the organization's exercises run as AFEST (a few: read once by a query)."""
+    return select(Module.id).join(Program).where(Program.organization_id == organization_id,
+                                                 is_afest())
+
+
 def _afest_rows(organization_id: int, tutor_id: int | None, cohort_id: int | None,
                 search: str, untutored: bool) -> Select[Any]:
     """Every (enrolment, AFEST exercise of its program) pair of the organization, withdrawn
@@ -270,7 +276,8 @@ def _afest_rows(organization_id: int, tutor_id: int | None, cohort_id: int | Non
     plan_on = and_(AfestPlan.enrollment_id == Enrollment.id, AfestPlan.module_id == Module.id)
     stmt = (select(Enrollment).select_from(Enrollment)
             .join(Cohort, Enrollment.cohort_id == Cohort.id)
-            .join(Module, and_(Module.program_id == Cohort.program_id, is_afest()))
+            .join(Module, and_(Module.program_id == Cohort.program_id,
+                               Module.id.in_(_afest_modules(organization_id))))
             .join(Membership, Enrollment.membership_id == Membership.id)
             .join(User, Membership.user_id == User.id)
             .where(Enrollment.organization_id == organization_id,
@@ -302,19 +309,32 @@ def afest_page(organization_id: int, *, tutor_id: int | None = None,
     page = min(max(page, 1), pages)
     if not total:
         return AfestPage([], page, pages, total, per_page)
+    # The page's keys first, sorted narrow; then its rows, whole, with what they show.
+    keys = (stmt.with_only_columns(Enrollment.id.label("enrollment_id"),
+                                   Module.id.label("module_id"), User.display_name,
+                                   Module.position)
+            .order_by(User.display_name, Enrollment.id, Module.position, Module.id)
+            .offset((page - 1) * per_page).limit(per_page).subquery())
     tutor, tutor_user = aliased(Membership), aliased(User)
     entries = (select(func.count(AfestEntry.id)).where(AfestEntry.plan_id == AfestPlan.id)
                .correlate(AfestPlan).scalar_subquery())
     rows = db.session.execute(
-        stmt.add_columns(Module, AfestPlan, entries)
+        select(Enrollment, Module, AfestPlan, entries).select_from(keys)
+        .join(Enrollment, Enrollment.id == keys.c.enrollment_id)
+        .join(Module, Module.id == keys.c.module_id)
+        .join(Cohort, Enrollment.cohort_id == Cohort.id)
+        .join(Membership, Enrollment.membership_id == Membership.id)
+        .join(User, Membership.user_id == User.id)
+        .outerjoin(AfestPlan, and_(AfestPlan.enrollment_id == Enrollment.id,
+                                   AfestPlan.module_id == Module.id))
         .outerjoin(tutor, AfestPlan.tutor_id == tutor.id)
         .outerjoin(tutor_user, tutor.user_id == tutor_user.id)
         .options(contains_eager(Enrollment.cohort),
                  contains_eager(Enrollment.membership).contains_eager(Membership.user),
                  contains_eager(AfestPlan.tutor.of_type(tutor))
                  .contains_eager(tutor.user.of_type(tutor_user)))
-        .order_by(User.display_name, Enrollment.id, Module.position, Module.id)
-        .offset((page - 1) * per_page).limit(per_page)).all()
+        .order_by(keys.c.display_name, keys.c.enrollment_id, keys.c.position,
+                  keys.c.module_id)).all()
     return AfestPage([AfestRow(*row) for row in rows], page, pages, total, per_page)
 
 
