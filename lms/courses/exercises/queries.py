@@ -267,31 +267,31 @@ def _afest_modules(organization_id: int) -> Select[tuple[int]]:
 
 
 def _afest_rows(organization_id: int, tutor_id: int | None, cohort_id: int | None,
-                search: str, untutored: bool) -> Select[Any]:
+                search: str, untutored: bool, *, learners: bool) -> Select[Any]:
     """Every (enrolment, AFEST exercise of its program) pair of the organization, withdrawn
-    learners left out, with the record when there is one (an outer join): only the records a
-    member tutors (``tutor_id``), of one cohort, of learners whose name or e-mail address
-    contains ``search``, without a tutor yet (``untutored``).
+    learners left out: only the records a member tutors (``tutor_id``), of one cohort, of
+    learners whose name or e-mail address contains ``search``, without a tutor yet
+    (``untutored``: no record, or one without a tutor). Joins only the tables the filters
+    need, and the learners (``User``) when asked, to sort by name.
     """
-    plan_on = and_(AfestPlan.enrollment_id == Enrollment.id, AfestPlan.module_id == Module.id)
     stmt = (select(Enrollment).select_from(Enrollment)
             .join(Cohort, Enrollment.cohort_id == Cohort.id)
             .join(Module, and_(Module.program_id == Cohort.program_id,
                                Module.id.in_(_afest_modules(organization_id))))
-            .join(Membership, Enrollment.membership_id == Membership.id)
-            .join(User, Membership.user_id == User.id)
             .where(Enrollment.organization_id == organization_id,
                    Enrollment.status != cohort_models.WITHDRAWN))
+    if learners or search:
+        stmt = (stmt.join(Membership, Enrollment.membership_id == Membership.id)
+                .join(User, Membership.user_id == User.id))
+    plan_on = and_(AfestPlan.enrollment_id == Enrollment.id, AfestPlan.module_id == Module.id)
     if tutor_id is not None:
         stmt = stmt.join(AfestPlan, plan_on).where(AfestPlan.tutor_id == tutor_id)
-    else:
-        stmt = stmt.outerjoin(AfestPlan, plan_on)
+    elif untutored:
+        stmt = stmt.outerjoin(AfestPlan, plan_on).where(AfestPlan.tutor_id.is_(None))
     if cohort_id is not None:
         stmt = stmt.where(Enrollment.cohort_id == cohort_id)
     if search:
         stmt = stmt.where(contains_text(search, User.display_name, User.email))
-    if untutored:
-        stmt = stmt.where(AfestPlan.tutor_id.is_(None))
     return stmt
 
 
@@ -300,19 +300,20 @@ def afest_page(organization_id: int, *, tutor_id: int | None = None,
                page: int = 1, per_page: int = 25) -> AfestPage:
     """Page ``page`` (the last one when past it) of the AFEST records list by learner name,
     then exercise (see ``_afest_rows`` for the filters), each row with its learner, cohort,
-    exercise, record, tutor and number of journal entries: two queries, whatever the size of
-    the organization.
+    exercise, record, tutor and number of journal entries: two queries (the count, then the
+    page), whatever the size of the organization.
     """
-    stmt = _afest_rows(organization_id, tutor_id, cohort_id, search, untutored)
-    total = db.session.scalar(stmt.with_only_columns(func.count())) or 0
+    filters = (organization_id, tutor_id, cohort_id, search, untutored)
+    total = db.session.scalar(
+        _afest_rows(*filters, learners=False).with_only_columns(func.count())) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     if not total:
         return AfestPage([], page, pages, total, per_page)
     # The page's keys first, sorted narrow; then its rows, whole, with what they show.
-    keys = (stmt.with_only_columns(Enrollment.id.label("enrollment_id"),
-                                   Module.id.label("module_id"), User.display_name,
-                                   Module.position)
+    keys = (_afest_rows(*filters, learners=True)
+            .with_only_columns(Enrollment.id.label("enrollment_id"),
+                               Module.id.label("module_id"), User.display_name, Module.position)
             .order_by(User.display_name, Enrollment.id, Module.position, Module.id)
             .offset((page - 1) * per_page).limit(per_page).subquery())
     tutor, tutor_user = aliased(Membership), aliased(User)
