@@ -260,7 +260,7 @@ class AfestPage:
         return self.first + len(self.rows) - 1 if self.rows else 0
 
 
-def _afest_modules(organization_id: int) -> Select[tuple[int]]:
+def _afest_modules(organization_id: int) -> Select[Any]:
     """The ids of the organization's exercises run as AFEST (a few: read once by a query)."""
     return select(Module.id).join(Program).where(Program.organization_id == organization_id,
                                                  is_afest())
