@@ -241,23 +241,16 @@ class AfestRow(NamedTuple):
 
 @dataclass(frozen=True)
 class AfestPage:
-    """One page of the AFEST records list, and how many rows match on every page."""
+    """One page of the AFEST records list, how many rows match on every page, and the ranks
+    of the page's first and last rows (1-based; 0 when nothing matches).
+    """
 
     rows: list[AfestRow]
     page: int
     pages: int
     total: int
-    per_page: int
-
-    @property
-    def first(self) -> int:
-        """The rank of the page's first row (1-based; 0 when nothing matches)."""
-        return (self.page - 1) * self.per_page + 1 if self.rows else 0
-
-    @property
-    def last(self) -> int:
-        """The rank of the page's last row."""
-        return self.first + len(self.rows) - 1 if self.rows else 0
+    first: int = 0
+    last: int = 0
 
 
 def _afest_modules(organization_id: int) -> Select[Any]:
@@ -315,7 +308,7 @@ def afest_page(organization_id: int, *, tutor_id: int | None = None,
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     if not total:
-        return AfestPage([], page, pages, total, per_page)
+        return AfestPage([], page, pages, total)
     # The page's keys first, sorted narrow; then its rows, whole, with what they show.
     keys = (_afest_rows(*filters, learners=True)
             .with_only_columns(Enrollment.id.label("enrollment_id"),
@@ -342,7 +335,9 @@ def afest_page(organization_id: int, *, tutor_id: int | None = None,
                  .contains_eager(tutor.user.of_type(tutor_user)))
         .order_by(keys.c.display_name, keys.c.enrollment_id, keys.c.position,
                   keys.c.module_id)).all()
-    return AfestPage([AfestRow(*row) for row in rows], page, pages, total, per_page)
+    first = (page - 1) * per_page + 1
+    return AfestPage([AfestRow(*row) for row in rows], page, pages, total, first,
+                     first + len(rows) - 1)
 
 
 # How many earlier tutors the AFEST tutor field suggests, at most, besides the current one and
