@@ -1,10 +1,12 @@
 """Naming an AFEST tutor in a real browser: the trainer types the tutor's e-mail (a few
 addresses suggested, never the whole organization); an unknown address is refused under the
-field with what was typed kept; any case of a member's address names them. axe finds no serious
-problem on the page, with or without the message, and it fits a phone."""
+field with what was typed kept; any case of a member's address names them. The AFEST records
+list is searched and filtered to find the learner. axe finds no serious problem on the pages,
+with or without the message, and they fit a phone."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,13 @@ def test_a_trainer_names_the_tutor_by_e_mail(live_server: str, page: Page, axe_s
     page.get_by_role("button", name="Log in").click()
     page.goto("/o/acme/exercises/review")
     page.get_by_role("link", name="AFEST records").click()
+    # The list: a search on names and e-mail addresses, and the records without a tutor yet.
+    page.get_by_label("Find a learner").fill("LEARNER 0")
+    page.get_by_label("Without a tutor yet").check()
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("link", name=re.compile("^Open"))).to_have_count(1)
+    expect(page.get_by_label("Without a tutor yet")).to_be_checked()
+    assert _check(page, axe, "AFEST records, searched") == []
     page.get_by_role("link", name="Open Learner 0").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("AFEST record — Learner 0")
     field = page.get_by_label(FIELD)
@@ -75,3 +84,7 @@ def test_a_trainer_names_the_tutor_by_e_mail(live_server: str, page: Page, axe_s
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     assert _check(page, None, "AFEST record on a phone") == []
+    # Named, Learner 0 leaves the records without a tutor: nothing matches, a sentence says so.
+    page.goto("/o/acme/exercises/afest?q=learner+0&untutored=1")
+    expect(page.get_by_text("No AFEST record matches these filters.")).to_be_visible()
+    assert _check(page, axe, "AFEST records on a phone, nothing found") == []

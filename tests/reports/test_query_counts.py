@@ -7,9 +7,10 @@ thousands of learners notices it slowing down.
 from __future__ import annotations
 
 from lms.accounts.models import Role
+from lms.core.models import utcnow
 from lms.courses.cohorts.services import enrol
 from lms.courses.elearning.services import view_lesson
-from lms.courses.exercises.services import set_tutor
+from lms.courses.exercises.services import add_journal_entry, set_tutor
 from lms.extensions import db
 
 # Each page with the most queries it may run (as measured): a change that adds queries to one
@@ -111,3 +112,40 @@ def test_the_afest_record_costs_the_same_with_more_members(
     db.session.commit()
     assert _queries(client, count_queries, url) == before
     assert before <= AFEST_RECORD, before
+
+
+# The AFEST records list, for staff: the cohorts with an AFEST exercise (the filter), the rows
+# counted, then a page of them with their learner, cohort, exercise, record, tutor and
+# journal's size in one query — never one per cohort, learner or record (it was 19 queries
+# for 4 learners, 43 for 34). The tutor's own list: the same two for its rows, no cohorts (it
+# was one more per record: 15 for 1, 117 for 31). PostgreSQL runs one more, to plan the two
+# for their values (lms/courses/exercises/queries.py: afest_page).
+AFEST_LIST = {"staff": 12, "tutor": 11}
+
+
+def test_the_afest_list_costs_the_same_with_more_learners(
+        enrolled, client, login, create_user, count_queries):
+    w = enrolled
+    module = w.module("exercice-premier-post")
+    tutor = create_user("learner", org=w.org, name="Tina Tutrice", email="tina@example.com")
+    set_tutor(enrollment=w.enrollments[0], module=module, email=tutor.email)
+    db.session.commit()
+    urls = {"staff": "/o/acme/exercises/afest", "tutor": "/o/acme/exercises/afest?q=e"}
+    counts = {}
+    for who, user in (("staff", w.trainer), ("tutor", tutor)):
+        login(user)
+        counts[who] = _queries(client, count_queries, urls[who])
+        client.post("/logout")
+    _more_learners(w, create_user, 30)  # more than a page, each with a record and a journal
+    for e in w.cohort.enrollments:
+        if e not in w.enrollments:
+            set_tutor(enrollment=e, module=module, email=tutor.email)
+            add_journal_entry(enrollment=e, module=module, kind="work_situation",
+                              day=utcnow().date(), duration_minutes=30, notes="Observé.",
+                              recorded_by=tutor)
+    db.session.commit()
+    for who, user in (("staff", w.trainer), ("tutor", tutor)):
+        login(user)
+        assert _queries(client, count_queries, urls[who]) == counts[who], who
+        client.post("/logout")
+        assert counts[who] <= AFEST_LIST[who], (who, counts[who])

@@ -5,18 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from lms.accounts.models import Membership, Role, User
+from lms.core.database import contains_text
 from lms.core.models import utcnow
 from lms.courses.cohorts import models as cohort_models
 from lms.courses.cohorts.models import Cohort, CohortTrainer, Enrollment, ModuleProgress
-from lms.courses.exercises.models import DONE_STATUSES, SUBMITTED, AfestPlan, ExerciseSubmission
-from lms.courses.programs.models import Module
+from lms.courses.exercises.models import (
+    DONE_STATUSES,
+    SUBMITTED,
+    AfestEntry,
+    AfestPlan,
+    ExerciseSubmission,
+)
+from lms.courses.programs.models import Module, Program
 from lms.extensions import db
 
 # A module without an exercise block (added in the builder) asks for this.
@@ -208,16 +215,129 @@ def trains(membership: Membership) -> list[Cohort]:
         CohortTrainer.membership_id == membership.id).order_by(Cohort.id.desc())))
 
 
-def tutored_by(membership: Membership) -> list[AfestPlan]:
-    """The AFEST records where a member is the named tutor."""
-    return list(db.session.scalars(select(AfestPlan).where(
-        AfestPlan.tutor_id == membership.id).order_by(AfestPlan.id)))
+def is_afest() -> ColumnElement[bool]:
+    """The condition on ``Module`` of an exercise run as AFEST (its ``afest`` setting true)."""
+    return and_(Module.kind == "exercise", Module.exercise["afest"].as_boolean())
 
 
-def afest_plans(organization_id: int) -> list[AfestPlan]:
-    """An organization's AFEST records (for staff)."""
-    return list(db.session.scalars(select(AfestPlan).where(
-        AfestPlan.organization_id == organization_id).order_by(AfestPlan.id.desc())))
+def afest_cohorts(organization_id: int) -> list[Cohort]:
+    """An organization's cohorts whose program has an exercise run as AFEST, newest first."""
+    return list(db.session.scalars(select(Cohort).where(
+        Cohort.organization_id == organization_id,
+        Cohort.program_id.in_(select(Module.program_id).where(is_afest())))
+        .order_by(Cohort.id.desc())))
+
+
+class AfestRow(NamedTuple):
+    """A line of the AFEST records list: a learner's enrolment, an exercise of their program run
+    as AFEST, its record if one was opened, and how many entries its journal has.
+    """
+
+    enrollment: Enrollment
+    module: Module
+    plan: AfestPlan | None
+    entries: int
+
+
+@dataclass(frozen=True)
+class AfestPage:
+    """One page of the AFEST records list, how many rows match on every page, and the ranks
+    of the page's first and last rows (1-based; 0 when nothing matches).
+    """
+
+    rows: list[AfestRow]
+    page: int
+    pages: int
+    total: int
+    first: int = 0
+    last: int = 0
+
+
+def _afest_modules(organization_id: int) -> Select[Any]:
+    """The ids of the organization's exercises run as AFEST (a few: read once by a query)."""
+    return select(Module.id).join(Program).where(Program.organization_id == organization_id,
+                                                 is_afest())
+
+
+def _afest_rows(organization_id: int, tutor_id: int | None, cohort_id: int | None,
+                search: str, untutored: bool, *, learners: bool) -> Select[Any]:
+    """Every (enrolment, AFEST exercise of its program) pair of the organization, withdrawn
+    learners left out: only the records a member tutors (``tutor_id``), of one cohort, of
+    learners whose name or e-mail address contains ``search``, without a tutor yet
+    (``untutored``: no record, or one without a tutor). Joins only the tables the filters
+    need, and the learners (``User``) when asked, to sort by name.
+    """
+    stmt = (select(Enrollment).select_from(Enrollment)
+            .join(Cohort, Enrollment.cohort_id == Cohort.id)
+            .join(Module, and_(Module.program_id == Cohort.program_id,
+                               Module.id.in_(_afest_modules(organization_id))))
+            .where(Enrollment.organization_id == organization_id,
+                   Enrollment.status != cohort_models.WITHDRAWN))
+    if learners or search:
+        stmt = (stmt.join(Membership, Enrollment.membership_id == Membership.id)
+                .join(User, Membership.user_id == User.id))
+    plan_on = and_(AfestPlan.enrollment_id == Enrollment.id, AfestPlan.module_id == Module.id)
+    if tutor_id is not None:
+        stmt = stmt.join(AfestPlan, plan_on).where(AfestPlan.tutor_id == tutor_id)
+    elif untutored:
+        stmt = stmt.outerjoin(AfestPlan, plan_on).where(AfestPlan.tutor_id.is_(None))
+    if cohort_id is not None:
+        stmt = stmt.where(Enrollment.cohort_id == cohort_id)
+    if search:
+        stmt = stmt.where(contains_text(search, User.display_name, User.email))
+    return stmt
+
+
+def afest_page(organization_id: int, *, tutor_id: int | None = None,
+               cohort_id: int | None = None, search: str = "", untutored: bool = False,
+               page: int = 1, per_page: int = 25) -> AfestPage:
+    """Page ``page`` (the last one when past it) of the AFEST records list by learner name,
+    then exercise (see ``_afest_rows`` for the filters), each row with its learner, cohort,
+    exercise, record, tutor and number of journal entries: two queries (the count, then the
+    page), whatever the size of the organization (and one on PostgreSQL for their plans).
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        # psycopg prepares a query after five runs; PostgreSQL's generic plan for these two
+        # (the search's pattern and the page's offset unknown) read the organization's
+        # enrolments 3 to 10 times slower than a plan made for the values. For this
+        # transaction only, as SET LOCAL would (a SELECT: it may be prepared, SET may not).
+        db.session.execute(select(func.set_config("plan_cache_mode", "force_custom_plan", True)))
+    filters = (organization_id, tutor_id, cohort_id, search, untutored)
+    total = db.session.scalar(
+        _afest_rows(*filters, learners=False).with_only_columns(func.count())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    if not total:
+        return AfestPage([], page, pages, total)
+    # The page's keys first, sorted narrow; then its rows, whole, with what they show.
+    keys = (_afest_rows(*filters, learners=True)
+            .with_only_columns(Enrollment.id.label("enrollment_id"),
+                               Module.id.label("module_id"), User.display_name, Module.position)
+            .order_by(User.display_name, Enrollment.id, Module.position, Module.id)
+            .offset((page - 1) * per_page).limit(per_page).subquery())
+    tutor, tutor_user = aliased(Membership), aliased(User)
+    entries = (select(func.count(AfestEntry.id)).where(AfestEntry.plan_id == AfestPlan.id)
+               .correlate(AfestPlan).scalar_subquery())
+    rows = db.session.execute(
+        select(Enrollment, Module, AfestPlan, entries).select_from(keys)
+        .join(Enrollment, Enrollment.id == keys.c.enrollment_id)
+        .join(Module, Module.id == keys.c.module_id)
+        .join(Cohort, Enrollment.cohort_id == Cohort.id)
+        .join(Membership, Enrollment.membership_id == Membership.id)
+        .join(User, Membership.user_id == User.id)
+        .outerjoin(AfestPlan, and_(AfestPlan.enrollment_id == Enrollment.id,
+                                   AfestPlan.module_id == Module.id))
+        .outerjoin(tutor, AfestPlan.tutor_id == tutor.id)
+        .outerjoin(tutor_user, tutor.user_id == tutor_user.id)
+        .options(contains_eager(Enrollment.cohort),
+                 contains_eager(Enrollment.membership).contains_eager(Membership.user),
+                 contains_eager(AfestPlan.tutor.of_type(tutor))
+                 .contains_eager(tutor.user.of_type(tutor_user)))
+        .order_by(keys.c.display_name, keys.c.enrollment_id, keys.c.position,
+                  keys.c.module_id)).all()
+    first = (page - 1) * per_page + 1
+    return AfestPage([AfestRow(*row) for row in rows], page, pages, total, first,
+                     first + len(rows) - 1)
 
 
 # How many earlier tutors the AFEST tutor field suggests, at most, besides the current one and

@@ -22,12 +22,13 @@ from lms.core.errors import DomainError
 from lms.core.markdown import render_markdown
 from lms.core.web import form_date, form_int, get_or_404
 from lms.courses.cohorts.models import WITHDRAWN, Cohort, Enrollment
-from lms.courses.cohorts.queries import cohorts, enrollments
+from lms.courses.cohorts.queries import cohorts
 from lms.courses.exercises.models import RUBRIC_LEVELS, AfestPlan, ExerciseSubmission
 from lms.courses.exercises.queries import (
     NOT_SUBMITTED,
+    afest_cohorts,
+    afest_page,
     afest_plan,
-    afest_plans,
     due_on,
     latest_submission,
     queue_query,
@@ -37,7 +38,6 @@ from lms.courses.exercises.queries import (
     submissions_of,
     trains,
     tutor_suggestions,
-    tutored_by,
 )
 from lms.courses.exercises.services import (
     add_journal_entry,
@@ -314,34 +314,22 @@ def exercise_settings(program_id: int, module_id: int) -> Any:
 
 @bp.get("/exercises/afest")
 def afest_list() -> Any:
-    """AFEST records: for staff, every learner of the AFEST exercises; for a tutor, theirs."""
+    """AFEST records: for staff, every learner of the AFEST exercises (of one cohort, without a
+    tutor yet); for a tutor, theirs; a search on names and e-mail addresses; a page at a time.
+    """
     me = current_membership()
-    rows: list[tuple[Enrollment, Module, AfestPlan | None]] = []
-    if me.role in STAFF_ROLES:
-        plans = {(p.enrollment_id, p.module_id): p
-                 for p in afest_plans(me.organization_id)}
-        choice = form_int(request.args.get("cohort"))
-        for cohort in cohorts(me.organization_id):
-            if choice is not None and cohort.id != choice:
-                continue
-            modules = [m for m in cohort.program.modules
-                       if m.kind == "exercise" and settings_of(m).get("afest")]
-            if not modules:
-                continue
-            for enrollment in enrollments(cohort.id):
-                if enrollment.status == WITHDRAWN:
-                    continue
-                rows += [(enrollment, m, plans.get((enrollment.id, m.id))) for m in modules]
-    else:
-        rows = [(p.enrollment, p.module, p) for p in tutored_by(me)]
-    page = max(1, form_int(request.args.get("page")) or 1)
-    pages = max(1, -(-len(rows) // PER_PAGE))
-    return render_template("courses/afest_list.html",
-                           rows=rows[(page - 1) * PER_PAGE:page * PER_PAGE], page=page,
-                           pages=pages, staff=me.role in STAFF_ROLES,
-                           cohorts=cohorts(me.organization_id)
-                           if me.role in STAFF_ROLES else [],
-                           choice=request.args.get("cohort", ""), **_labels(), **page_context())
+    staff = me.role in STAFF_ROLES
+    search = request.args.get("q", "").strip()[:100]
+    choice = form_int(request.args.get("cohort")) if staff else None
+    untutored = staff and request.args.get("untutored") == "1"
+    result = afest_page(me.organization_id, tutor_id=None if staff else me.id, cohort_id=choice,
+                        search=search, untutored=untutored,
+                        page=form_int(request.args.get("page")) or 1, per_page=PER_PAGE)
+    return render_template("courses/afest_list.html", result=result, staff=staff,
+                           cohorts=afest_cohorts(me.organization_id) if staff else [],
+                           choice=choice, search=search, untutored=untutored,
+                           filtered=bool(search or choice is not None or untutored),
+                           **_labels(), **page_context())
 
 
 def _afest_target(enrollment_id: str, module_id: int) -> tuple[Enrollment, Module,
