@@ -67,8 +67,8 @@ def _insert(sql_pg: str, sql_sqlite: str, rows: list[tuple[Any, ...]],
 def _batches(sql: str) -> Iterable[list[Any]]:
     """The rows of a query in batches, read as they come (a server-side cursor on
     PostgreSQL): the whole table never sits in memory."""
-    result = op.get_bind().execution_options(stream_results=True,
-                                             yield_per=_BATCH).exec_driver_sql(sql)
+    result = op.get_bind().exec_driver_sql(
+        sql, execution_options={'stream_results': True, 'yield_per': _BATCH})
     while True:
         rows = result.fetchmany(_BATCH)
         if not rows:
