@@ -38,7 +38,7 @@ from lms.core.errors import BadRequest, Conflict
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi import partitions, projections, validation
-from lms.xapi.index_keys import index_key
+from lms.xapi.index_keys import index_key, index_keys
 from lms.xapi.models import Statement, StatementAttachment, StatementIndex
 from lms.xapi.validation import VOIDED
 
@@ -642,8 +642,8 @@ def _rows(organization_id: int, prepared: list[dict[str, Any]], now: datetime
     # One authority for the whole batch (see _prepare): its rows are computed once.
     authority = authority_rows(prepared[0]["authority"]) if prepared else set()
     # Each key hashed once here (the rest of record() handles the ints); a batch names the
-    # same verbs, activities and agents again and again: they come from index_key's cache.
-    hashed = index_key
+    # same verbs, activities and agents again and again: they come from index_keys' cache.
+    hashed = index_keys
     for st in prepared:
         obj = st["object"]
         kind = obj.get("objectType", "Activity")
@@ -661,7 +661,7 @@ def _rows(organization_id: int, prepared: list[dict[str, Any]], now: datetime
             "registration": registration.lower() if registration else None,
             "timestamp": validation.parse_timestamp(st["timestamp"], "timestamp"),
             "stored": now, "voided": False, "data": dumps(st),
-        }, {hashed(kind, key) for kind, key in index}, activities)
+        }, hashed(index), activities)
     return found
 
 
