@@ -166,6 +166,13 @@ def _rows(conn: Any, sql: str, **params: Any) -> list[Any]:
     return list(conn.execute(text(sql), params).all())
 
 
+def _at_head_as_the_models(directory: str) -> None:
+    """Upgrade to head, and check the schema is then the models'."""
+    upgrade(directory=directory)
+    with db.engine.connect() as conn:
+        assert not schema_differences(conn)
+
+
 @pytest.mark.slow
 def test_the_monthly_partitions_take_the_rows_stored_and_give_them_back(empty_database,
                                                                          tmp_path):
@@ -242,9 +249,7 @@ def test_the_monthly_partitions_take_the_rows_stored_and_give_them_back(empty_da
                 assert _rows(conn, "SELECT statement_pk FROM xapi_outbox") == [(before[1][0],)]
                 assert _rows(conn, "SELECT statements_done_pk FROM privacy_retention") == [
                     (before[1][0],)]
-            upgrade(directory=directory)
-            with db.engine.connect() as conn:
-                assert not schema_differences(conn)
+            _at_head_as_the_models(directory)
         finally:
             db.session.remove()
             db.engine.dispose()
@@ -429,9 +434,7 @@ def test_the_index_keys_become_hashes_and_come_back(empty_database, tmp_path):
                                            "WHERE statement_pk = :pk", pk=pks[sid])) == rows
                 if postgres:
                     assert _index_partitions(conn) == parts
-            upgrade(directory=directory)
-            with db.engine.connect() as conn:
-                assert not schema_differences(conn)
+            _at_head_as_the_models(directory)
         finally:
             db.session.remove()
             db.engine.dispose()
