@@ -173,7 +173,9 @@ def _index(st: dict[str, Any], activities: list[dict[str, Any]],
 
 def index_rows(st: dict[str, Any],
                activities: list[dict[str, Any]] | None = None) -> set[tuple[str, str]]:
-    """The (kind, key) rows a stored statement is found by (see models.StatementIndex)."""
+    """The (kind, key) rows a stored statement is found by (see models.StatementIndex; the
+    index stores each as its hash, :func:`lms.xapi.index_keys.index_keys`).
+    """
     return _index(st, activities if activities is not None else [],
                   authority_rows(st.get("authority")))[0]
 
