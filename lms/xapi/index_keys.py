@@ -22,7 +22,7 @@ change neither without the other (and a migration that rehashes every row).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection
 from functools import lru_cache
 
 # A batch of 100 statements names about 400 distinct keys; the bench's and a busy
@@ -33,17 +33,17 @@ _CACHE = 65536
 _HASHES: dict[tuple[str, str], int] = {}
 
 
-def index_keys(rows: Iterable[tuple[str, str]]) -> set[int]:
+def index_keys(rows: Collection[tuple[str, str]]) -> set[int]:
     """The hashes (:func:`index_key`) of index rows (kind, key): what ``record()`` stores."""
-    hashes, known = set(), _HASHES.get
-    for row in rows:
-        value = known(row)
-        if value is None:
-            if len(_HASHES) >= _CACHE:
-                _HASHES.clear()
-            value = _HASHES[row] = index_key(*row)
-        hashes.add(value)
-    return hashes
+    try:  # the usual case: every key seen before (one lookup each, the loop in C)
+        return set(map(_HASHES.__getitem__, rows))
+    except KeyError:
+        if len(_HASHES) + len(rows) > _CACHE:
+            _HASHES.clear()
+        for row in rows:
+            if row not in _HASHES:
+                _HASHES[row] = index_key(*row)
+        return set(map(_HASHES.__getitem__, rows))
 
 
 @lru_cache(maxsize=_CACHE)
