@@ -273,11 +273,11 @@ def preload_sql(database_url: str, instance: str, org_id: int, corpus: Corpus, t
         todo = max(0, total - have)
         if postgres:
             connection.exec_driver_sql(
-                "CREATE UNLOGGED TABLE _preload_index (organization_id int, kind varchar(1), "
-                "key text, statement_pk bigint)")
+                "CREATE UNLOGGED TABLE _preload_index (organization_id int, key_hash bigint, "
+                "statement_pk bigint)")
         else:
             connection.exec_driver_sql(
-                "CREATE TEMP TABLE _preload_index (organization_id int, kind text, key text, "
+                "CREATE TEMP TABLE _preload_index (organization_id int, key_hash int, "
                 "statement_pk int)")
         db.session.commit()
         authority = store.system_authority(org_id)
@@ -306,8 +306,8 @@ def preload_sql(database_url: str, instance: str, org_id: int, corpus: Corpus, t
                           [(org_id, row["statement_id"], pk)
                            for pk, row in zip(pks, rows, strict=True)])
             copy_rows("_preload_index", store._INDEX_COLUMNS,
-                      [(org_id, kind, key, pk) for pk, found in
-                       zip(pks, computed.values(), strict=True) for kind, key in found.index])
+                      [(org_id, key, pk) for pk, found in
+                       zip(pks, computed.values(), strict=True) for key in found.index])
             activities = [a for found in computed.values() for a in found.activities]
             store._update_activities(org_id, activities)
             db.session.commit()
@@ -321,8 +321,8 @@ def preload_sql(database_url: str, instance: str, org_id: int, corpus: Corpus, t
         if not postgres:  # about 450 MB of index at 1,000,000: all of it in the cache
             connection.exec_driver_sql("PRAGMA cache_size=-2000000")
         connection.exec_driver_sql(
-            "INSERT INTO xapi_statement_index (organization_id, kind, key, statement_pk) "
-            "SELECT organization_id, kind, key, statement_pk FROM _preload_index "
+            "INSERT INTO xapi_statement_index (organization_id, key_hash, statement_pk) "
+            "SELECT organization_id, key_hash, statement_pk FROM _preload_index "
             f"ORDER BY {'statement_pk' if postgres else 'rowid'}")
         connection.exec_driver_sql("DROP TABLE _preload_index")
         if not postgres:

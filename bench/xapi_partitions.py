@@ -48,6 +48,7 @@ from lms.accounts.models import Organization
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi import partitions
+from lms.xapi.index_keys import index_key
 from lms.xapi.models import Statement
 from lms.xapi.record import record
 from lms.xapi.services import create_lrs_credentials
@@ -95,6 +96,26 @@ def _fill(url: str, org_id: int, authority_key: str, have: int, want: int,
            "SELECT organization_id, statement_id::uuid, pk FROM new"
            if schema == "partitioned" else "SELECT 1")
     verbs = "ARRAY[" + ",".join(f"'{v}'" for v in VERBS) + "]"
+    if schema == "partitioned":
+        _key_table(engine, verbs, authority_key)
+        # The index keys are hashes (migration 0044): each (kind, key) the rows can name has
+        # its hash in _bench_keys, computed in Python (lms.xapi.index_keys).
+        index_rows = ("INSERT INTO xapi_statement_index (organization_id, key_hash, "
+                      "statement_pk) SELECT organization_id, m.key_hash, pk FROM new, LATERAL "
+                      "(VALUES {keys}) AS k(kind, key) JOIN _bench_keys m "
+                      "ON m.kind = k.kind AND m.key = k.key")
+    else:  # main's schema before 0044: text keys
+        index_rows = ("INSERT INTO xapi_statement_index (organization_id, kind, key, "
+                      "statement_pk) SELECT organization_id, kind, key, pk FROM new, LATERAL "
+                      "(VALUES {keys}) AS k(kind, key)")
+    index_rows = index_rows.format(keys=f"""
+                ('a', actor_key), ('v', verb_id), ('o', object_activity_id),
+                ('r', registration),
+                ('O', '{BASE}/activities/program/'
+                      || (split_part(object_activity_id, '/', 6)::int / 20)),
+                ('O', '{BASE}/activities/cohort/'
+                      || (split_part(object_activity_id, '/', 6)::int / 20 % 50)),
+                ('A', '{authority_key}')""")
     for start in range(have, want, CHUNK):
         end = min(want, start + CHUNK) - 1
         sql = f"""
@@ -151,15 +172,7 @@ def _fill(url: str, org_id: int, authority_key: str, have: int, want: int,
             RETURNING pk, organization_id, statement_id, actor_key, verb_id,
                       object_activity_id, registration
         ), idx AS (
-            INSERT INTO xapi_statement_index (organization_id, kind, key, statement_pk)
-            SELECT organization_id, kind, key, pk FROM new, LATERAL (VALUES
-                ('a', actor_key), ('v', verb_id), ('o', object_activity_id),
-                ('r', registration),
-                ('O', '{BASE}/activities/program/'
-                      || (split_part(object_activity_id, '/', 6)::int / 20)),
-                ('O', '{BASE}/activities/cohort/'
-                      || (split_part(object_activity_id, '/', 6)::int / 20 % 50)),
-                ('A', '{authority_key}')) AS k(kind, key)
+            {index_rows}
         )
         {ids}
         """
@@ -173,6 +186,31 @@ def _fill(url: str, org_id: int, authority_key: str, have: int, want: int,
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
+
+
+def _key_table(engine: Any, verbs: str, authority_key: str) -> None:
+    """``_bench_keys``: every (kind, key) :func:`_fill`'s rows can name, with its index key
+    (hashed in Python: PostgreSQL has no BLAKE2b)."""
+    registration = ("format('%s-%s-4%s-8%s-%s', substr(h, 1, 8), substr(h, 9, 4), "
+                    "substr(h, 14, 3), substr(h, 18, 3), substr(h, 21, 12))")
+    with engine.begin() as conn:
+        keys = conn.exec_driver_sql(f"""
+            SELECT 'a', 'account:{BASE}|' || n FROM generate_series(0, 9999) AS n
+            UNION SELECT 'v', unnest({verbs})
+            UNION SELECT 'o', '{BASE}/activities/module/' || n FROM generate_series(0, 1999) AS n
+            UNION SELECT 'r', {registration} FROM generate_series(0, 4999) AS n,
+                md5('registration' || n) AS h
+            UNION SELECT 'O', '{BASE}/activities/program/' || (n / 20)
+                FROM generate_series(0, 1999) AS n
+            UNION SELECT 'O', '{BASE}/activities/cohort/' || (n / 20 % 50)
+                FROM generate_series(0, 1999) AS n
+            UNION SELECT 'A', '{authority_key}'""".replace("%", "%%")).all()
+        conn.exec_driver_sql("DROP TABLE IF EXISTS _bench_keys")
+        conn.exec_driver_sql("CREATE TABLE _bench_keys (kind text, key text, key_hash bigint, "
+                             "PRIMARY KEY (kind, key))")
+        conn.exec_driver_sql(
+            "INSERT INTO _bench_keys SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[])",
+            ([k for k, _v in keys], [v for _k, v in keys], [index_key(k, v) for k, v in keys]))
 
 
 _make_months: Callable[[int], None] = lambda oldest: None  # noqa: E731 - set in main

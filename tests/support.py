@@ -273,3 +273,23 @@ def run_member_import(organization: Organization, created_by: User, data: bytes
     members = {m.user.email: m for m in db.session.scalars(
         select(Membership).where(Membership.organization_id == organization.id))}
     return db.session.get(type(job), job.id), members
+
+
+def hashed(rows: Any) -> set[int]:
+    """Index rows (kind, key) as the filter index stores them: their hashes."""
+    from lms.xapi.index_keys import index_key
+
+    return {index_key(kind, key) for kind, key in rows}
+
+
+def agent_rows(keys: Any) -> list[int]:
+    """The index keys (hashes) of agent keys, as actor or object and as other agent."""
+    return sorted(hashed((kind, key) for key in keys for kind in ("a", "A")))
+
+
+def index_keys_of(statement_pk: int) -> set[int]:
+    """The filter index rows (hashes) of a stored statement."""
+    from lms.xapi.models import StatementIndex
+
+    return set(db.session.scalars(select(StatementIndex.key_hash).where(
+        StatementIndex.statement_pk == statement_pk)))

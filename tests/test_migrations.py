@@ -166,6 +166,13 @@ def _rows(conn: Any, sql: str, **params: Any) -> list[Any]:
     return list(conn.execute(text(sql), params).all())
 
 
+def _at_head_as_the_models(directory: str) -> None:
+    """Upgrade to head, and check the schema is then the models'."""
+    upgrade(directory=directory)
+    with db.engine.connect() as conn:
+        assert not schema_differences(conn)
+
+
 @pytest.mark.slow
 def test_the_monthly_partitions_take_the_rows_stored_and_give_them_back(empty_database,
                                                                          tmp_path):
@@ -242,9 +249,7 @@ def test_the_monthly_partitions_take_the_rows_stored_and_give_them_back(empty_da
                 assert _rows(conn, "SELECT statement_pk FROM xapi_outbox") == [(before[1][0],)]
                 assert _rows(conn, "SELECT statements_done_pk FROM privacy_retention") == [
                     (before[1][0],)]
-            upgrade(directory=directory)
-            with db.engine.connect() as conn:
-                assert not schema_differences(conn)
+            _at_head_as_the_models(directory)
         finally:
             db.session.remove()
             db.engine.dispose()
@@ -344,3 +349,92 @@ def _insert_rows(conn: Any, *, organization_id: int, now: Any, n: int,
     conn.execute(text(
         "INSERT INTO advocacy_daily_figures VALUES (:o, 1, :d, 'linkedin', 'share', 0, 0, 1, "
         "0, 0, 0, 0, 0, 0, 0, 0, 0)"), {**params, "d": now.date()})
+
+
+def _index_partitions(conn: Any) -> list[Any]:
+    return _rows(conn, "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+                       "JOIN pg_class c ON c.oid = i.inhrelid "
+                       "WHERE i.inhparent = 'xapi_statement_index'::regclass ORDER BY 1")
+
+
+@pytest.mark.slow
+def test_the_index_keys_become_hashes_and_come_back(empty_database, tmp_path):
+    """Migration 0044 rewrites the filter index's (kind, key) rows as their hashes (every row
+    still found by index_key of its kind and key; PostgreSQL keeps the monthly partitions and
+    the DEFAULT one); its downgrade computes the text rows again from the statements' JSON,
+    a StatementRef's with its target's."""
+    import json
+    from datetime import UTC, datetime
+
+    from lms.xapi.record import index_rows
+    from tests.support import hashed
+
+    other = _app_on(empty_database, tmp_path)
+    directory = other.extensions["migrate"].directory
+    now = datetime.now(UTC).replace(microsecond=0)
+    authority = {"objectType": "Agent",
+                 "account": {"homePage": "https://relais.invalid", "name": "relais:1"}}
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    statements = [
+        {"id": first, "actor": {"mbox": "mailto:ana@example.com"},
+         "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+         "object": {"id": "https://x.example/module/1"},
+         "context": {"registration": str(uuid.uuid4()),
+                     "contextActivities": {"parent": [{"id": "https://x.example/program"}]}},
+         "authority": authority},
+        {"id": second, "actor": {"account": {"homePage": "https://x.example", "name": "bo"}},
+         "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+         "object": {"objectType": "StatementRef", "id": first}, "authority": authority},
+    ]
+    with other.app_context():
+        try:
+            upgrade(directory=directory, revision="0043_team_weeks")
+            expected: dict[str, set[tuple[str, str]]] = {}
+            with db.engine.begin() as conn:
+                postgres = conn.dialect.name == "postgresql"
+                conn.execute(text("INSERT INTO organizations (id, slug, name, created_at, "
+                                  "require_second_factor) VALUES (1, 'o', 'O', :t, false)"),
+                             {"t": now})
+                for st in statements:
+                    target = st["object"]["id"] if "objectType" in st["object"] else None
+                    conn.execute(text(
+                        "INSERT INTO xapi_statements (organization_id, statement_id, verb_id, "
+                        "object_type, object_statement_id, timestamp, stored, voided, data) "
+                        "VALUES (1, :sid, 'v', 'Activity', :target, :t, :t, false, :data)"),
+                        {"sid": st["id"], "target": target, "t": now,
+                         "data": json.dumps(st)})
+                    pk = conn.execute(text("SELECT max(pk) FROM xapi_statements")).scalar()
+                    if postgres:
+                        conn.execute(text("INSERT INTO xapi_statement_ids VALUES "
+                                          "(1, :sid, :pk)"), {"sid": st["id"], "pk": pk})
+                    rows = index_rows(st) | (expected[first] if target else set())
+                    expected[st["id"]] = rows
+                    for kind, key in rows:
+                        conn.execute(text("INSERT INTO xapi_statement_index VALUES "
+                                          "(1, :k, :key, :pk)"), {"k": kind, "key": key,
+                                                                   "pk": pk})
+                pks = dict(_rows(conn, "SELECT statement_id, pk FROM xapi_statements"))
+                parts = _index_partitions(conn) if postgres else []
+            upgrade(directory=directory, revision="0044_hashed_index_keys")
+            with db.engine.begin() as conn:
+                for sid, rows in expected.items():
+                    assert {h for (h,) in _rows(
+                        conn, "SELECT key_hash FROM xapi_statement_index "
+                              "WHERE organization_id = 1 AND statement_pk = :pk",
+                        pk=pks[sid])} == hashed(rows)
+                columns = {c["name"] for c in inspect(conn).get_columns("xapi_statement_index")}
+                assert columns == {"organization_id", "key_hash", "statement_pk"}
+                if postgres:
+                    assert _index_partitions(conn) == parts
+                    assert ("xapi_statement_index_default", "DEFAULT") in parts
+            downgrade(directory=directory, revision="0043_team_weeks")
+            with db.engine.begin() as conn:
+                for sid, rows in expected.items():
+                    assert set(_rows(conn, "SELECT kind, key FROM xapi_statement_index "
+                                           "WHERE statement_pk = :pk", pk=pks[sid])) == rows
+                if postgres:
+                    assert _index_partitions(conn) == parts
+            _at_head_as_the_models(directory)
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -37,7 +37,7 @@ from lms.courses.volunteers.models import Volunteer
 from lms.extensions import db
 from lms.notifications.models import DigestPreference
 from lms.privacy.labels import EXPORT_LABELS
-from lms.privacy.statements import AGENT_KINDS, person_keys
+from lms.privacy.statements import agent_hashes, person_keys
 from lms.xapi.models import Statement, StatementIndex
 
 Progress = Callable[[int, int], None]
@@ -174,7 +174,7 @@ def collect(user: User, organization: Organization | None = None,
 def _statement_lines(user: User, org_ids: Iterable[int]) -> Iterable[str]:
     pks = select(StatementIndex.statement_pk).where(
         StatementIndex.organization_id.in_(list(org_ids)),
-        StatementIndex.kind.in_(AGENT_KINDS), StatementIndex.key.in_(person_keys(user)))
+        StatementIndex.key_hash.in_(list(agent_hashes(person_keys(user)))))
     yield from db.session.scalars(select(Statement.data).where(Statement.pk.in_(pks))
                                   .order_by(Statement.pk))
 

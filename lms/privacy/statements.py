@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, cast
 
@@ -22,17 +22,27 @@ from lms.accounts.models import Membership, User
 from lms.core.database import insert_rows
 from lms.core.errors import BadRequest
 from lms.extensions import db
+from lms.xapi import partitions
 from lms.xapi.agents import agent_key
 from lms.xapi.builders import agent_for_user
 from lms.xapi.document_models import Document
+from lms.xapi.index_keys import index_key
 from lms.xapi.models import LrsCredential, Statement, StatementIndex
-from lms.xapi.record import dumps
+from lms.xapi.record import dumps, index_rows
 
-# The statement index's column that is not text, for PostgreSQL's bulk insert.
-_INDEX_TYPES = {"statement_pk": "bigint[]"}
+# The statement index's columns, for PostgreSQL's bulk insert.
+_INDEX_COLUMNS = ("organization_id", "key_hash", "statement_pk")
+_INDEX_TYPES = {"statement_pk": "bigint[]", "key_hash": "bigint[]"}
 
 # Index kinds holding agent keys (see StatementIndex): the actor or object, and other agents.
 AGENT_KINDS = ("a", "A")
+
+
+def agent_hashes(keys: Iterable[str]) -> dict[int, tuple[str, str]]:
+    """The index keys (hashes, see lms.xapi.index_keys) of these agent keys as actor or
+    object and as other agent: hash → (kind, agent key).
+    """
+    return {index_key(kind, key): (kind, key) for key in keys for kind in AGENT_KINDS}
 _CHUNK = 500
 
 
@@ -151,9 +161,10 @@ def pseudonymise_statements(*, organization_id: int, user: User, name: str) -> i
     # targeting one about them); a text search catches an e-mail address the index lacks
     # (e.g. in an authority).
     sha1 = next(k.split(":", 1)[1] for k in keys if k.startswith("mbox_sha1sum:"))
+    hashes = agent_hashes(keys)
     pks = set(db.session.scalars(select(StatementIndex.statement_pk).where(
         StatementIndex.organization_id == organization_id,
-        StatementIndex.kind.in_(AGENT_KINDS), StatementIndex.key.in_(keys))))
+        StatementIndex.key_hash.in_(list(hashes)))))
     pks.update(db.session.scalars(select(Statement.pk).where(
         Statement.organization_id == organization_id,
         or_(Statement.data.contains(user.email), Statement.data.contains(sha1)))))
@@ -172,21 +183,20 @@ def pseudonymise_statements(*, organization_id: int, user: User, name: str) -> i
             # One executemany per chunk (building an ORM UPDATE per row costs milliseconds).
             db.session.connection().execute(_UPDATE_STATEMENT, updates)
         changed += len(updates)
-        # The filter index: the person's keys become the pseudonym's, kind by kind.
-        index_rows = db.session.execute(select(StatementIndex.kind, StatementIndex.statement_pk)
-                                        .where(StatementIndex.organization_id == organization_id,
-                                               StatementIndex.statement_pk.in_(chunk),
-                                               StatementIndex.kind.in_(AGENT_KINDS),
-                                               StatementIndex.key.in_(keys))).all()
-        if index_rows:
+        # The filter index: the person's keys become the pseudonym's, kind by kind (each
+        # hash says which of the person's kinds and keys it is).
+        found = db.session.execute(select(StatementIndex.key_hash, StatementIndex.statement_pk)
+                                   .where(StatementIndex.organization_id == organization_id,
+                                          StatementIndex.statement_pk.in_(chunk),
+                                          StatementIndex.key_hash.in_(list(hashes)))).all()
+        if found:
             db.session.execute(delete(StatementIndex).where(
                 StatementIndex.organization_id == organization_id,
                 StatementIndex.statement_pk.in_(chunk),
-                StatementIndex.kind.in_(AGENT_KINDS), StatementIndex.key.in_(keys)))
-            insert_rows("xapi_statement_index", ("organization_id", "kind", "key",
-                                                 "statement_pk"),
-                        sorted({(organization_id, r.kind, new_key, r.statement_pk)
-                                for r in index_rows}), "ON CONFLICT DO NOTHING",
+                StatementIndex.key_hash.in_(list(hashes))))
+            insert_rows("xapi_statement_index", _INDEX_COLUMNS,
+                        sorted({(organization_id, index_key(hashes[r.key_hash][0], new_key),
+                                 r.statement_pk) for r in found}), "ON CONFLICT DO NOTHING",
                         pg_types=_INDEX_TYPES)
     return changed
 
@@ -259,10 +269,11 @@ def pseudonymise_post_urls(*, organization_id: int, name: str) -> int:
                                    object_activity_id=bindparam("b_id")), updates)
         connection.execute(delete(table).where(
             table.c.organization_id == organization_id,
-            table.c.statement_pk == bindparam("b_pk"), table.c.kind == "o",
-            table.c.key == bindparam("b_url")), updates)
-        insert_rows("xapi_statement_index", ("organization_id", "kind", "key", "statement_pk"),
-                    [(organization_id, "o", u["b_id"], u["b_pk"]) for u in updates],
+            table.c.statement_pk == bindparam("b_pk"),
+            table.c.key_hash == bindparam("b_hash")),
+            [{"b_pk": u["b_pk"], "b_hash": index_key("o", u["b_url"])} for u in updates])
+        insert_rows("xapi_statement_index", _INDEX_COLUMNS,
+                    [(organization_id, index_key("o", u["b_id"]), u["b_pk"]) for u in updates],
                     "ON CONFLICT DO NOTHING", pg_types=_INDEX_TYPES)
     changed = len(updates)
     if personal:
@@ -335,10 +346,12 @@ def pseudonymise_older(*, organization_id: int, before: datetime, after_pk: int,
 
     :return: (statements changed, the last primary key read, whether the walk is finished).
     """
-    rows = db.session.execute(select(Statement.pk, Statement.data, Statement.stored).where(
-        Statement.organization_id == organization_id, Statement.pk > after_pk)
+    rows = db.session.execute(select(
+        Statement.pk, Statement.statement_id, Statement.object_statement_id, Statement.data,
+        Statement.stored).where(Statement.organization_id == organization_id,
+                                Statement.pk > after_pk)
         .order_by(Statement.pk).limit(limit)).all()
-    last, finished, updates = after_pk, len(rows) < limit, []
+    last, finished, updates, changed = after_pk, len(rows) < limit, [], []
     for row in rows:
         if row.stored >= before:
             finished = True
@@ -347,26 +360,70 @@ def pseudonymise_older(*, organization_id: int, before: datetime, after_pk: int,
         change = _swapped(row.pk, row.data, lookup)
         if change is not None:
             updates.append(change)
+            changed.append(row)
     if updates:
         db.session.connection().execute(_UPDATE_STATEMENT, updates)
-        pks = [u["b_pk"] for u in updates]
-        index = cast(Table, StatementIndex.__table__)
-        moved = [(r.kind, r.key, r.statement_pk, replacement)
-                 for r in db.session.execute(select(
-                     StatementIndex.kind, StatementIndex.key, StatementIndex.statement_pk)
-                     .where(StatementIndex.organization_id == organization_id,
-                            StatementIndex.statement_pk.in_(pks),
-                            StatementIndex.kind.in_(AGENT_KINDS)))
-                 if (replacement := lookup(r.key)) is not None]
-        if moved:
-            db.session.connection().execute(delete(index).where(
-                index.c.organization_id == organization_id,
-                index.c.statement_pk == bindparam("b_pk"), index.c.kind == bindparam("b_kind"),
-                index.c.key == bindparam("b_key")),
-                [{"b_pk": pk, "b_kind": kind, "b_key": key} for kind, key, pk, _r in moved])
-            insert_rows("xapi_statement_index", ("organization_id", "kind", "key",
-                                                 "statement_pk"),
-                        sorted({(organization_id, kind, agent_key(r), pk)
-                                for kind, _key_, pk, r in moved}), "ON CONFLICT DO NOTHING",
-                        pg_types=_INDEX_TYPES)
+        _move_agent_rows(organization_id, changed, lookup)
     return len(updates), last, finished
+
+
+def _agent_keys_in(data: str) -> set[str]:
+    """The agent keys a statement's JSON gives its index rows (see record.index_rows)."""
+    return {key for kind, key in index_rows(json.loads(data)) if kind in AGENT_KINDS}
+
+
+def _move_agent_rows(organization_id: int, changed: list[Any], lookup: Lookup) -> None:
+    """Make the filter index rows of the agents ``lookup`` replaced in the statements
+    ``changed`` (rows with ``pk``, ``statement_id``, ``object_statement_id`` and ``data`` as it
+    was before) those of their replacements: in those statements, and in the stored
+    statements referring to them, which the store gave their rows (record._insert_index),
+    but for the rows those have of their own.
+
+    The index holds hashes (lms.xapi.index_keys), which cannot be looked up: the keys are
+    those of the statements' JSON before the change, with those of the statements they
+    refer to (whose rows they have).
+    """
+    keys: set[str] = set()
+    for row in changed:
+        keys |= _agent_keys_in(row.data)
+    ids = {row.statement_id for row in changed}
+    targets = sorted({row.object_statement_id for row in changed
+                      if row.object_statement_id is not None} - ids)
+    if targets:
+        # PostgreSQL's monthly partitions find a statement by id through the id table.
+        found = Statement.pk.in_(list(partitions.keys_of(organization_id, targets).values())) \
+            if partitions.partitioned() else Statement.statement_id.in_(targets)
+        for data in db.session.scalars(select(Statement.data).where(
+                Statement.organization_id == organization_id, found)):
+            keys |= _agent_keys_in(data)
+    moves: dict[int, int] = {}
+    for key in keys:
+        replacement = lookup(key)
+        if replacement is not None:
+            new_key = agent_key(replacement)
+            for kind in AGENT_KINDS:
+                moves[index_key(kind, key)] = index_key(kind, new_key)
+    if not moves:
+        return
+    own_pks = {row.pk for row in changed}
+    kept: dict[int, set[int]] = {
+        row.pk: {index_key(kind, key) for kind, key in index_rows(json.loads(row.data))}
+        for row in db.session.execute(select(Statement.pk, Statement.data).where(
+            Statement.organization_id == organization_id,
+            Statement.object_statement_id.in_(sorted(ids)))) if row.pk not in own_pks}
+    moved = [(r.key_hash, r.statement_pk) for r in db.session.execute(
+        select(StatementIndex.key_hash, StatementIndex.statement_pk).where(
+            StatementIndex.organization_id == organization_id,
+            StatementIndex.statement_pk.in_(sorted(own_pks | set(kept))),
+            StatementIndex.key_hash.in_(list(moves))))
+        if r.key_hash not in kept.get(r.statement_pk, ())]
+    if moved:
+        index = cast(Table, StatementIndex.__table__)
+        db.session.connection().execute(delete(index).where(
+            index.c.organization_id == organization_id,
+            index.c.statement_pk == bindparam("b_pk"),
+            index.c.key_hash == bindparam("b_hash")),
+            [{"b_pk": pk, "b_hash": key_hash} for key_hash, pk in moved])
+        insert_rows("xapi_statement_index", _INDEX_COLUMNS,
+                    sorted({(organization_id, moves[key_hash], pk) for key_hash, pk in moved}),
+                    "ON CONFLICT DO NOTHING", pg_types=_INDEX_TYPES)

@@ -1,8 +1,11 @@
 """Reads of the statement store: one statement, filtered pages, activities, attachments.
 
 Every filtered read walks one index in key order (``xapi_statement_index`` primary key:
-organization, kind, key, statement pk), joins the other filters by primary key and stops at the
-page size, so its cost depends on the page, not on the size of the store.
+organization, key hash, statement pk), joins the other filters by primary key and stops at the
+page size, so its cost depends on the page, not on the size of the store. A filter's kind and
+key are looked up as their hash (:func:`lms.xapi.index_keys.index_key`): ``key_hash = ?``,
+and a related filter ``key_hash IN (?, ?)`` (its direct and related kinds); a related filter
+that drives the read still walks its two kinds as two ranges, each in key order.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from lms.core.database import driver_sql, time_processor
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi import partitions
+from lms.xapi.index_keys import index_key
 from lms.xapi.models import Activity, Statement, StatementAttachment
 
 # Which filter drives a query when several are given: the most selective kinds first.
@@ -170,11 +174,12 @@ def _window(organization_id: int, filters: dict[str, str], since: datetime | Non
                                     arm_low, arm_high))
             params.append(organization_id)
             if driver_kind is not None:
-                params.append(filters["A" if driver_kind == "a" and "A" in filters else
-                                      "O" if driver_kind == "o" and "O" in filters else
-                                      driver_kind])
+                params.append(index_key(driver_kind, filters[
+                    "A" if driver_kind == "a" and "A" in filters else
+                    "O" if driver_kind == "o" and "O" in filters else driver_kind]))
                 for kind in kinds[1:]:
-                    params += [organization_id, filters[kind]]
+                    params += [organization_id, *(index_key(k, filters[kind])
+                                                  for k in WIDER.get(kind, (kind,)))]
             # In the order of the text: the cursor bounds the index's keys (driven reads),
             # the times the statements.
             if driver_kind is not None and after_pk is not None:
@@ -194,7 +199,7 @@ def _window(organization_id: int, filters: dict[str, str], since: datetime | Non
 def _window_sql(driver_kind: str | None, others: tuple[str, ...], since: bool, until: bool,
                 after: bool, ascending: bool, low: int | None, high: int | None) -> str:
     """The SQL of :func:`_window` (written once per shape: no query construct to build and
-    compile on each read). The kinds and the months' key bounds are constants of the text:
+    compile on each read). The months' key bounds are constants of the text:
     the plan psycopg prepares after five runs of a text, made once for any key, then names
     only those months' partitions (PostgreSQL prunes partitions by each table's own
     conditions; it does not carry a range across a join, hence the bounds on every table).
@@ -223,16 +228,15 @@ def _window_sql(driver_kind: str | None, others: tuple[str, ...], since: bool, u
     # bytes each, no statement read), and only the page's statements are read.
     sql = ("SELECT s.pk, s.data, s.stored FROM (SELECT d.statement_pk "
            "FROM xapi_statement_index d "
-           f"WHERE d.organization_id = ? AND d.kind = '{driver_kind}' AND d.key = ?"
-           + bounds("d.statement_pk"))
+           "WHERE d.organization_id = ? AND d.key_hash = ?" + bounds("d.statement_pk"))
     for i, kind in enumerate(others):
-        wanted = ", ".join(f"'{k}'" for k in WIDER.get(kind, (kind,)))
+        wanted = ", ".join("?" for _k in WIDER.get(kind, (kind,)))
         # OFFSET 0 keeps each other filter a check of the driver's rows: PostgreSQL does
         # not turn it into a join it may drive from (the prepared plan, made without the
         # keys, drove from the verb — thousands of rows a month — for an agent's few).
         sql += (f" AND EXISTS (SELECT 1 FROM xapi_statement_index o{i} "
-                f"WHERE o{i}.organization_id = ? AND o{i}.kind IN ({wanted}) "
-                f"AND o{i}.key = ? AND o{i}.statement_pk = d.statement_pk"
+                f"WHERE o{i}.organization_id = ? AND o{i}.key_hash IN ({wanted}) "
+                f"AND o{i}.statement_pk = d.statement_pk"
                 + bounds(f"o{i}.statement_pk") + " OFFSET 0)")
     if after:
         sql += f" AND d.statement_pk {'>' if ascending else '<'} ?"
@@ -260,16 +264,16 @@ def _page(organization_id: int, driver_kind: str | None, others: list[str],
                       "O" if driver_kind == "o" and "O" in filters else driver_kind]
         sql = ["SELECT s.pk, s.data, s.stored FROM xapi_statement_index i "
                "JOIN xapi_statements s ON s.pk = i.statement_pk "
-               "WHERE i.organization_id = ? AND i.kind = ? AND i.key = ?"]
-        params += [driver_kind, key]
+               "WHERE i.organization_id = ? AND i.key_hash = ?"]
+        params.append(index_key(driver_kind, key))
         order = "i.statement_pk"
         for n, kind in enumerate(others):
             wider = WIDER.get(kind, (kind,))
             sql.append(f" AND EXISTS (SELECT 1 FROM xapi_statement_index j{n} "
-                       f"WHERE j{n}.organization_id = ? AND j{n}.kind IN "
-                       f"({', '.join('?' * len(wider))}) AND j{n}.key = ? "
+                       f"WHERE j{n}.organization_id = ? AND j{n}.key_hash IN "
+                       f"({', '.join('?' * len(wider))}) "
                        f"AND j{n}.statement_pk = i.statement_pk)")
-            params += [organization_id, *wider, filters[kind]]
+            params += [organization_id, *(index_key(k, filters[kind]) for k in wider)]
     else:
         sql = ["SELECT s.pk, s.data, s.stored FROM xapi_statements s WHERE s.organization_id = ?"]
         order = "s.pk"

@@ -38,6 +38,7 @@ from lms.core.errors import BadRequest, Conflict
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi import partitions, projections, validation
+from lms.xapi.index_keys import index_key, index_keys
 from lms.xapi.models import Statement, StatementAttachment, StatementIndex
 from lms.xapi.validation import VOIDED
 
@@ -172,7 +173,9 @@ def _index(st: dict[str, Any], activities: list[dict[str, Any]],
 
 def index_rows(st: dict[str, Any],
                activities: list[dict[str, Any]] | None = None) -> set[tuple[str, str]]:
-    """The (kind, key) rows a stored statement is found by (see models.StatementIndex)."""
+    """The (kind, key) rows a stored statement is found by (see models.StatementIndex; the
+    index stores each as its hash, :func:`lms.xapi.index_keys.index_keys`).
+    """
     return _index(st, activities if activities is not None else [],
                   authority_rows(st.get("authority")))[0]
 
@@ -240,10 +243,11 @@ def _merge_definition(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any
 _STATEMENT_COLUMNS = ("organization_id", "statement_id", "actor_key", "verb_id", "object_type",
                       "object_activity_id", "object_agent_key", "object_statement_id",
                       "registration", "timestamp", "stored", "voided", "data")
-_INDEX_COLUMNS = ("organization_id", "kind", "key", "statement_pk")
+_INDEX_COLUMNS = ("organization_id", "key_hash", "statement_pk")
 _ID_COLUMNS = ("organization_id", "statement_id", "pk")
 # PostgreSQL array types of the statement store's columns that are not text (see insert_rows).
-_PG_TYPES = {"pk": "bigint[]", "statement_pk": "bigint[]", "voided": "bool[]",
+_PG_TYPES = {"pk": "bigint[]", "statement_pk": "bigint[]", "key_hash": "bigint[]",
+             "voided": "bool[]",
              "timestamp": "timestamptz[]", "stored": "timestamptz[]"}
 
 
@@ -516,11 +520,10 @@ def _claim_by_month(organization_id: int, ids: list[str], activity_ids: list[str
         # Each part reads the claim's RETURNING: no claim, no row.
         sql += (f", s AS (INSERT INTO xapi_statements (pk, {', '.join(_STATEMENT_COLUMNS)}) "
                 f"SELECT pk, {', '.join(['%s'] * len(_STATEMENT_COLUMNS))} FROM claimed), "
-                "i AS (INSERT INTO xapi_statement_index (organization_id, kind, key, "
-                "statement_pk) SELECT %s, k.kind, k.key, claimed.pk FROM claimed, "
-                f"(VALUES {', '.join(['(%s, %s)'] * len(single.index))}) AS k(kind, key))")
-        params += (*_statement_values([single.row])[0], organization_id,
-                   *(value for key in single.index for value in key))
+                "i AS (INSERT INTO xapi_statement_index (organization_id, key_hash, "
+                "statement_pk) SELECT %s, k.key_hash, claimed.pk FROM claimed, "
+                "unnest(%b::bigint[]) AS k(key_hash))")
+        params += (*_statement_values([single.row])[0], organization_id, list(single.index))
     sql += (" SELECT 'c' AS kind, statement_id::text AS sid, NULL::text AS data, pk, "
             "NULL::text AS verb_id FROM claimed "
             "UNION ALL SELECT 's', ids.value, s.data, i.pk, NULL FROM ids "
@@ -623,11 +626,12 @@ def _statements_by_id(organization_id: int, columns: str, ids: list[str]) -> lis
 @dataclass
 class _Row:
     """What a prepared statement stores: its row (``voided`` is set once the store has been
-    read), its index keys and the activities it names.
+    read), its index keys (hashed, see :func:`lms.xapi.index_keys.index_key`) and the
+    activities it names.
     """
 
     row: dict[str, Any]
-    index: set[tuple[str, str]]
+    index: set[int]
     activities: list[dict[str, Any]]
 
 
@@ -639,6 +643,9 @@ def _rows(organization_id: int, prepared: list[dict[str, Any]], now: datetime
     found: dict[str, _Row] = {}
     # One authority for the whole batch (see _prepare): its rows are computed once.
     authority = authority_rows(prepared[0]["authority"]) if prepared else set()
+    # Each key hashed once here (the rest of record() handles the ints); a batch names the
+    # same verbs, activities and agents again and again: they come from index_keys' cache.
+    hashed = index_keys
     for st in prepared:
         obj = st["object"]
         kind = obj.get("objectType", "Activity")
@@ -656,20 +663,20 @@ def _rows(organization_id: int, prepared: list[dict[str, Any]], now: datetime
             "registration": registration.lower() if registration else None,
             "timestamp": validation.parse_timestamp(st["timestamp"], "timestamp"),
             "stored": now, "voided": False, "data": dumps(st),
-        }, index, activities)
+        }, hashed(index), activities)
     return found
 
 
 def _statement_rows(fresh: list[dict[str, Any]], refs: _References,
                     computed: dict[str, _Row]) -> tuple[list[dict[str, Any]],
-                                                         dict[str, set[tuple[str, str]]],
+                                                         dict[str, set[int]],
                                                          list[dict[str, Any]]]:
     """(the store's row of each new statement, its index keys by id, the activities it
     names). A statement is stored voided when the batch or a stored statement voids it.
     """
     rows: list[dict[str, Any]] = []
     activities: list[dict[str, Any]] = []
-    index_by_id: dict[str, set[tuple[str, str]]] = {}
+    index_by_id: dict[str, set[int]] = {}
     for st in fresh:
         sid = st["id"].lower()
         found = computed[sid]
@@ -699,7 +706,7 @@ def _lock_store() -> None:
         driver_sql("UPDATE xapi_statements SET voided = voided WHERE 0 = 1")
 
 
-def _insert_with_index(organization_id: int, row: dict[str, Any], keys: set[tuple[str, str]],
+def _insert_with_index(organization_id: int, row: dict[str, Any], keys: set[int],
                        claimed: dict[str, int] | None) -> dict[str, int] | None:
     """PostgreSQL, one statement: insert it and its index rows ``keys`` with one query (a
     single POST: one round trip fewer than the statement, then its index rows); return its
@@ -707,26 +714,25 @@ def _insert_with_index(organization_id: int, row: dict[str, Any], keys: set[tupl
     (nothing is then inserted). On the monthly partitions its key is the one its id claimed
     (``claimed``): nothing can conflict.
     """
-    key_values = ", ".join(["(?, ?)"] * len(keys))
-    key_params = (value for key in keys for value in key)
+    key_values = ", ".join(["(CAST(? AS bigint))"] * len(keys))
     if claimed is not None:
         pk = claimed[row["statement_id"]]
         driver_sql(
             f"WITH s AS (INSERT INTO xapi_statements (pk, {', '.join(_STATEMENT_COLUMNS)}) "
             f"VALUES (?, {', '.join('?' * len(_STATEMENT_COLUMNS))})) "
-            "INSERT INTO xapi_statement_index (organization_id, kind, key, statement_pk) "
-            f"SELECT k_org.value, k.kind, k.key, k_org.pk FROM (VALUES (?, ?)) "
-            f"AS k_org(value, pk), (VALUES {key_values}) AS k(kind, key)",
-            (pk, *_statement_values([row])[0], organization_id, pk, *key_params))
+            "INSERT INTO xapi_statement_index (organization_id, key_hash, statement_pk) "
+            f"SELECT k_org.value, k.key_hash, k_org.pk FROM (VALUES (?, ?)) "
+            f"AS k_org(value, pk), (VALUES {key_values}) AS k(key_hash)",
+            (pk, *_statement_values([row])[0], organization_id, pk, *keys))
         return {row["statement_id"]: pk}
     rows = driver_sql(
         f"WITH s AS (INSERT INTO xapi_statements ({', '.join(_STATEMENT_COLUMNS)}) "
         f"VALUES ({', '.join('?' * len(_STATEMENT_COLUMNS))}) "
         "ON CONFLICT (organization_id, statement_id) DO NOTHING RETURNING statement_id, pk), "
-        "i AS (INSERT INTO xapi_statement_index (organization_id, kind, key, statement_pk) "
-        f"SELECT s_org.value, k.kind, k.key, s.pk FROM s, (VALUES (?)) AS s_org(value), "
-        f"(VALUES {key_values}) AS k(kind, key)) SELECT statement_id, pk FROM s",
-        (*_statement_values([row])[0], organization_id, *key_params)).rows
+        "i AS (INSERT INTO xapi_statement_index (organization_id, key_hash, statement_pk) "
+        f"SELECT s_org.value, k.key_hash, s.pk FROM s, (VALUES (?)) AS s_org(value), "
+        f"(VALUES {key_values}) AS k(key_hash)) SELECT statement_id, pk FROM s",
+        (*_statement_values([row])[0], organization_id, *keys)).rows
     return {rows[0].statement_id: rows[0].pk} if rows else None
 
 
@@ -783,22 +789,22 @@ def _insert(organization_id: int, rows: list[dict[str, Any]], claimed: dict[str,
 
 
 def _stored_index(pks: list[int]) -> Iterable[Any]:
-    """The index rows (statement_pk, kind, key) of stored statements."""
+    """The index rows (statement_pk, key_hash) of stored statements."""
     for chunk in chunks(pks):
         yield from db.session.execute(
-            select(StatementIndex.statement_pk, StatementIndex.kind, StatementIndex.key)
+            select(StatementIndex.statement_pk, StatementIndex.key_hash)
             .where(StatementIndex.statement_pk.in_(chunk)))
 
 
 def _insert_index(organization_id: int, fresh: list[dict[str, Any]],
-                  index_by_id: dict[str, set[tuple[str, str]]], pk_by_id: dict[str, int],
+                  index_by_id: dict[str, set[int]], pk_by_id: dict[str, int],
                   refs: _References) -> None:
     """Insert the index rows of the new statements. Statements referring to another are found
     by their target's filters too (Communication 2.1.3), whichever arrived first.
     """
-    inherited: dict[int, set[tuple[str, str]]] = {}
+    inherited: dict[int, set[int]] = {}
     for row in _stored_index([r.pk for r in refs.targets.values()]):
-        inherited.setdefault(row.statement_pk, set()).add((row.kind, row.key))
+        inherited.setdefault(row.statement_pk, set()).add(row.key_hash)
     for st in fresh:
         if st["object"].get("objectType") == "StatementRef":
             target = st["object"]["id"].lower()
@@ -807,31 +813,30 @@ def _insert_index(organization_id: int, fresh: list[dict[str, Any]],
                 else None)
             if extra:
                 index_by_id[st["id"].lower()] |= extra
-    rows_index: list[tuple[int, str, str, int]] = []
+    rows_index: list[tuple[int, int, int]] = []
     for sid, keys in index_by_id.items():
         pk = pk_by_id[sid]
-        rows_index.extend((organization_id, kind, key, pk) for kind, key in keys)
+        rows_index.extend((organization_id, key, pk) for key in keys)
     # The new statements' rows cannot be stored yet (their pks are new, each statement's keys
     # a set): COPY on PostgreSQL, the cheapest way in for the server; a plain executemany on
-    # SQLite (all values are plain ints and strings: no SQLAlchemy parameter processing).
+    # SQLite (all values are plain ints: no SQLAlchemy parameter processing).
     copy_rows("xapi_statement_index", _INDEX_COLUMNS, rows_index)
     _insert_late_index(organization_id, index_by_id, refs)
 
 
-def _insert_late_index(organization_id: int, index_by_id: dict[str, set[tuple[str, str]]],
+def _insert_late_index(organization_id: int, index_by_id: dict[str, set[int]],
                        refs: _References) -> None:
     """Give the stored statements referring to a new one (they arrived before it) the new
     statement's index rows ``index_by_id``.
     """
-    late: set[tuple[int, str, str]] = set()
+    late: set[tuple[int, int]] = set()
     for sid, referring in refs.referrers.items():
         for ref in referring:
-            late.update((ref.pk, kind, key) for kind, key in index_by_id[sid])
+            late.update((ref.pk, key) for key in index_by_id[sid])
     if late:
-        existing = {(row[0], row[1], row[2])
-                    for row in _stored_index(sorted({pk for pk, _k, _v in late}))}
+        existing = {(row[0], row[1]) for row in _stored_index(sorted({pk for pk, _k in late}))}
         insert_rows("xapi_statement_index", _INDEX_COLUMNS,
-                    [(organization_id, kind, key, pk) for pk, kind, key in late - existing],
+                    [(organization_id, key, pk) for pk, key in late - existing],
                     "ON CONFLICT DO NOTHING", pg_types=_PG_TYPES)
 
 
@@ -1050,7 +1055,7 @@ class Prepared:
     organization_id: int
     pks: list[int]
     rows: list[tuple[Any, ...]] | Formatted  # of xapi_statements
-    index: list[tuple[int, str, str, int]] | Formatted  # of xapi_statement_index
+    index: list[tuple[int, int, int]] | Formatted  # of xapi_statement_index
     activities: list[dict[str, Any]]  # the activities they name (for xapi_activities)
     statements: list[dict[str, Any]]  # as stored (for the projection handlers)
     ids: Formatted | None = None  # of xapi_statement_ids (partitioned store), when formatted
@@ -1089,13 +1094,15 @@ def prepare_built(items: list[Built], *, organization_id: int, pks: list[int],
     authority_keys = _agent_keys(authority)[1]
     as_time = time_processor()
     stored = as_time(now)
-    index: list[tuple[int, str, str, int]] = []
+    index: list[tuple[int, int, int]] = []
     activities: list[dict[str, Any]] = []
     statements: list[dict[str, Any]] = []
     rows: list[tuple[Any, ...]] = []
     # The authority is a related agent, unless the statement already has that key.
     authority_rows = [(RELATED_AGENT, key) for key in authority_keys]
     authority_conflicts = frozenset(authority_rows) | {(AGENT, key) for key in authority_keys}
+    hashed = index_key  # the keys as the index stores them (see lms.xapi.index_keys)
+    authority_hashes = [hashed(kind, key) for kind, key in authority_rows]
     add_index, add_row, add_activity = index.extend, rows.append, activities.append
     for pk, item in zip(pks, items, strict=True):
         st = item.statement
@@ -1109,10 +1116,10 @@ def prepare_built(items: list[Built], *, organization_id: int, pks: list[int],
             activities.extend(_context_activities(context))
         keys = item.keys
         if authority_conflicts.isdisjoint(keys):  # the usual case: no set made
-            add_index([(organization_id, kind, key, pk) for kind, key in keys])
-            add_index([(organization_id, kind, key, pk) for kind, key in authority_rows])
+            add_index([(organization_id, hashed(kind, key), pk) for kind, key in keys])
+            add_index([(organization_id, key, pk) for key in authority_hashes])
         else:
-            add_index([(organization_id, kind, key, pk) for kind, key in keys | {
+            add_index([(organization_id, hashed(kind, key), pk) for kind, key in keys | {
                 (RELATED_AGENT, key) for key in authority_keys if (AGENT, key) not in keys}])
         add_row((pk, organization_id, st["id"], item.actor_key, st["verb"]["id"],
                  "Activity", obj["id"], None, None,

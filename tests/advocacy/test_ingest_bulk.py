@@ -22,6 +22,7 @@ from lms.xapi import projections, validation
 from lms.xapi.models import Activity, Statement, StatementIndex
 from lms.xapi.record import built, index_rows, loads, record, record_built
 from tests.advocacy.helpers import consent
+from tests.support import hashed, index_keys_of
 
 WHEN = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # whole seconds: no fraction to write
 
@@ -159,9 +160,9 @@ def _stored(statement_id: str) -> tuple[dict, dict, set]:
     data = loads(row.data)
     assert data.pop("id") == statement_id
     data.pop("stored")
-    keys = {(r.kind, r.key) for r in db.session.execute(
-        select(StatementIndex.kind, StatementIndex.key).where(
-            StatementIndex.statement_pk == row.pk))}
+    keys = index_keys_of(row.pk)
+    # The rows index_rows() gives the statement as stored (with its id, stored, authority).
+    assert keys == hashed(index_rows(loads(row.data)))
     return columns, data, keys
 
 

@@ -42,6 +42,7 @@ from lms.courses.signals import enrollment_completed
 from lms.extensions import db
 from lms.xapi import projections
 from lms.xapi.agents import agent_key
+from lms.xapi.index_keys import index_key
 from lms.xapi.models import Statement
 from lms.xapi.record import loads
 from lms.xapi.validation import VOIDED
@@ -474,15 +475,18 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
     for kind, values, owners in (("r", enrollment_ids, None), ("a", agents, keys)):
         for part in chunks(values):
             learner = "AND s.registration IS NULL " if kind == "a" else ""
-            keyed, keyed_params = _in("i.key", part)
+            # The index's keys are hashes (lms.xapi.index_keys): each read back as its key.
+            by_hash = {index_key(kind, value): value for value in part}
+            keyed, keyed_params = _in("i.key_hash", list(by_hash))
             rows = run_sql(
-                "SELECT s.pk, s.statement_id, i.key, s.verb_id, s.object_type, "
+                "SELECT s.pk, s.statement_id, i.key_hash, s.verb_id, s.object_type, "
                 "s.object_activity_id FROM xapi_statement_index i "
                 "JOIN xapi_statements s ON s.pk = i.statement_pk "
-                f"WHERE i.organization_id = ? AND i.kind = ? AND {keyed} "
+                f"WHERE i.organization_id = ? AND {keyed} "
                 f"AND NOT s.voided AND s.verb_id <> ? {learner}",
-                (organization_id, kind, *keyed_params, VOIDED)).all()
-            for pk, sid, key, verb, object_type, object_id in rows:
+                (organization_id, *keyed_params, VOIDED)).all()
+            for pk, sid, key_hash, verb, object_type, object_id in rows:
+                key = by_hash[key_hash]
                 columns[pk] = (verb, object_type, object_id)
                 for enrollment_id in (owners[key] if owners is not None else (key,)):
                     found.setdefault(enrollment_id, set()).add(pk)
@@ -490,14 +494,16 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
                     st = known.get(sid)
                     data[pk] = st if st is not None else ""
     names: dict[int, set[str]] = {pk: set() for pk in data}
-    about, about_params = _in("key", wanted)
+    # Each activity as object and as other activity, by hash.
+    activity_of = {index_key(kind, key): key for key in wanted for kind in ("o", "O")}
+    about, about_params = _in("key_hash", list(activity_of))
     for part in chunks(sorted(data)):
         pk_in, pk_params = _in("statement_pk", part)
-        for pk, key in run_sql(
-                "SELECT statement_pk, key FROM xapi_statement_index WHERE organization_id = ? "
-                f"AND kind IN ('o', 'O') AND {about} AND {pk_in}",
+        for pk, key_hash in run_sql(
+                "SELECT statement_pk, key_hash FROM xapi_statement_index "
+                f"WHERE organization_id = ? AND {about} AND {pk_in}",
                 (organization_id, *about_params, *pk_params)).all():
-            names[pk].add(key)
+            names[pk].add(activity_of[key_hash])
     # Only the statements naming one of the modules are read (a superset of those about them:
     # a statement referring to another has its target's rows too, see
     # _LearnerStatements.facts).
@@ -527,19 +533,20 @@ def _learner_statements(enrollments: list[_Enrolment], organization_id: int,
 # every such index row of the organization.
 _LEARNER_STATEMENTS_PG = (
     "WITH k AS (SELECT * FROM unnest(string_to_array(%(kinds)s, E'\\x1f'), "
-    "string_to_array(%(keys)s, E'\\x1f'), string_to_array(%(probes)s, E'\\x1f')) "
-    "AS k(kind, key, probes)), "
+    "string_to_array(%(keys)s, E'\\x1f'), string_to_array(%(probes)s, E'\\x1f'), "
+    "CAST(string_to_array(%(hashes)s, E'\\x1f') AS bigint[])) "
+    "AS k(kind, key, probes, key_hash)), "
     # By the enrolment as registration: the index's rows only, kept for the next part.
     "registered AS MATERIALIZED (SELECT k.key, k.probes, i.statement_pk AS pk FROM k "
     "CROSS JOIN LATERAL (SELECT i.statement_pk FROM xapi_statement_index i "
-    "WHERE i.organization_id = %(org)s AND i.kind = 'r' AND i.key = k.key OFFSET 0) AS i "
+    "WHERE i.organization_id = %(org)s AND i.key_hash = k.key_hash OFFSET 0) AS i "
     "WHERE k.kind = 'r'), "
     # By the learner as actor: those found above have a registration, and are left out
     # before their row is read (most of a learner's statements are).
     "found AS (SELECT key, probes, pk, false AS alone FROM registered UNION ALL "
     "SELECT k.key, k.probes, i.statement_pk, true FROM k CROSS JOIN LATERAL "
     "(SELECT i.statement_pk FROM xapi_statement_index i WHERE i.organization_id = %(org)s "
-    "AND i.kind = 'a' AND i.key = k.key AND i.statement_pk NOT IN (SELECT pk FROM registered) "
+    "AND i.key_hash = k.key_hash AND i.statement_pk NOT IN (SELECT pk FROM registered) "
     "OFFSET 0) AS i WHERE k.kind = 'a') "
     # Only the statements naming one of the activities come back, and each key's newest (the
     # row's ``seen``, see _LearnerStatements.newest): most of a learner's are about other
@@ -560,15 +567,16 @@ _LEARNER_STATEMENTS_PG = (
     "WHERE s.pk = f.pk AND NOT s.voided AND s.verb_id <> %(voided)s "
     "AND (NOT f.alone OR s.registration IS NULL) OFFSET 0) AS s "
     "CROSS JOIN LATERAL (SELECT array_agg(w.key) AS names "
-    "FROM (SELECT substr(p, 2) AS key, left(p, 1) AS plain "
+    "FROM (SELECT substr(p, 42) AS key, left(p, 1) AS plain, "
+    "CAST(substr(p, 2, 20) AS bigint) AS other, CAST(substr(p, 22, 20) AS bigint) AS direct "
     "FROM unnest(string_to_array(s.probes, E'\\n')) AS p) AS w "
     "WHERE (s.object_type = 'Activity' AND s.object_activity_id = w.key) "
     "OR ((s.object_type <> 'Activity' OR w.plain = '0' "
     "OR strpos(s.data, '\"' || w.key || '\"') > 0) "
     "AND EXISTS (SELECT 1 FROM xapi_statement_index n WHERE n.organization_id = %(org)s "
-    "AND n.kind = 'O' AND n.key = w.key AND n.statement_pk = s.pk OFFSET 0)) "
+    "AND n.key_hash = w.other AND n.statement_pk = s.pk OFFSET 0)) "
     "OR (s.object_type <> 'Activity' AND EXISTS (SELECT 1 FROM xapi_statement_index n "
-    "WHERE n.organization_id = %(org)s AND n.kind = 'o' AND n.key = w.key "
+    "WHERE n.organization_id = %(org)s AND n.key_hash = w.direct "
     "AND n.statement_pk = s.pk OFFSET 0))) AS nm) AS r WHERE names IS NOT NULL OR pk = newest")
 
 
@@ -579,7 +587,10 @@ _PLAIN = re.compile(r'[\x21\x23-\x5b\x5d-\x7e]+')
 
 @functools.lru_cache(maxsize=4096)
 def _flagged(activity_id: str) -> str:
-    return ("1" if _PLAIN.fullmatch(activity_id) else "0") + activity_id
+    # Then its index keys (lms.xapi.index_keys) as other and as direct activity, 20 characters
+    # each (a signed 64-bit integer's longest), then the id.
+    return ("1" if _PLAIN.fullmatch(activity_id) else "0") + \
+        f"{index_key('O', activity_id):>20}{index_key('o', activity_id):>20}" + activity_id
 
 
 def _learner_statements_pg(keys: dict[str, set[str]], organization_id: int,
@@ -619,6 +630,8 @@ def _learner_statements_pg(keys: dict[str, set[str]], organization_id: int,
     for pk, sid, key, verb, object_type, object_id, named, text in connection.exec_driver_sql(
             _LEARNER_STATEMENTS_PG, {
                 "kinds": text_list(kinds), "keys": text_list(values),
+                "hashes": text_list([str(index_key(kind, value))
+                                     for kind, value in zip(kinds, values, strict=True)]),
                 "probes": text_list(probes), "org": organization_id, "voided": VOIDED,
                 "known": text_list(known), "derived": xs.derived_extension()}).all():
         columns[pk] = (verb, object_type, object_id)
@@ -890,10 +903,11 @@ def _keys_of(base_url: str, user_id: int, email: str) -> tuple[str, str]:
 _NEWER_PG = (
     "SELECT k.kind, k.key, s.pk, s.statement_id FROM unnest("
     "string_to_array(%(kinds)s, E'\\x1f'), string_to_array(%(keys)s, E'\\x1f'), "
-    "CAST(string_to_array(%(floors)s, E'\\x1f') AS bigint[])) AS k(kind, key, floor) "
+    "CAST(string_to_array(%(floors)s, E'\\x1f') AS bigint[]), "
+    "CAST(string_to_array(%(hashes)s, E'\\x1f') AS bigint[])) AS k(kind, key, floor, key_hash) "
     "CROSS JOIN LATERAL (SELECT s.pk, s.statement_id, s.registration "
     "FROM xapi_statement_index i JOIN xapi_statements s ON s.pk = i.statement_pk "
-    "WHERE i.organization_id = %(org)s AND i.kind = k.kind AND i.key = k.key "
+    "WHERE i.organization_id = %(org)s AND i.key_hash = k.key_hash "
     "AND i.statement_pk > k.floor OFFSET 0) AS s "
     "WHERE k.kind = 'r' OR s.registration IS NULL")
 
@@ -911,18 +925,20 @@ def _newer_statements(floors: dict[str, int], owners: dict[str, set[str]],
     if db.session.get_bind().dialect.name == "postgresql":
         return [tuple(row) for row in db.session.connection().exec_driver_sql(_NEWER_PG, {
             "kinds": text_list([k[0] for k in keyed]), "keys": text_list([k[1] for k in keyed]),
-            "floors": text_list([str(k[2]) for k in keyed]), "org": organization_id}).all()]
+            "floors": text_list([str(k[2]) for k in keyed]),
+            "hashes": text_list([str(index_key(k[0], k[1])) for k in keyed]),
+            "org": organization_id}).all()]
     found: list[tuple[str, str, int, str]] = []
     for part in chunks(keyed):
-        values = ", ".join("(?, ?, ?)" for _k in part)
+        values = ", ".join("(?, ?, ?, ?)" for _k in part)
         # CROSS JOIN: SQLite keeps the keys as the outer loop (one range of the index each).
         found.extend(tuple(row) for row in run_sql(
-            f"WITH k(kind, key, floor) AS (VALUES {values}) "
+            f"WITH k(kind, key, floor, key_hash) AS (VALUES {values}) "
             "SELECT k.kind, k.key, s.pk, s.statement_id FROM k "
             "CROSS JOIN xapi_statement_index i JOIN xapi_statements s ON s.pk = i.statement_pk "
-            "WHERE i.organization_id = ? AND i.kind = k.kind AND i.key = k.key "
+            "WHERE i.organization_id = ? AND i.key_hash = k.key_hash "
             "AND i.statement_pk > k.floor AND (k.kind = 'r' OR s.registration IS NULL)",
-            (*(v for k in part for v in k), organization_id)).all())
+            (*(v for k in part for v in (*k, index_key(k[0], k[1]))), organization_id)).all())
     return found
 
 
