@@ -38,7 +38,7 @@ from lms.core.errors import BadRequest, Conflict
 from lms.core.models import utcnow
 from lms.extensions import db
 from lms.xapi import partitions, projections, validation
-from lms.xapi.index_keys import index_key, index_keys
+from lms.xapi.index_keys import index_keys
 from lms.xapi.models import Statement, StatementAttachment, StatementIndex
 from lms.xapi.validation import VOIDED
 
@@ -1101,8 +1101,9 @@ def prepare_built(items: list[Built], *, organization_id: int, pks: list[int],
     # The authority is a related agent, unless the statement already has that key.
     authority_rows = [(RELATED_AGENT, key) for key in authority_keys]
     authority_conflicts = frozenset(authority_rows) | {(AGENT, key) for key in authority_keys}
-    hashed = index_key  # the keys as the index stores them (see lms.xapi.index_keys)
-    authority_hashes = [hashed(kind, key) for kind, key in authority_rows]
+    # The keys as the index stores them (see lms.xapi.index_keys): index_keys looks a
+    # statement's keys up in one pass (an import names the same few keys again and again).
+    authority_hashes = index_keys(authority_rows)
     add_index, add_row, add_activity = index.extend, rows.append, activities.append
     for pk, item in zip(pks, items, strict=True):
         st = item.statement
@@ -1116,11 +1117,11 @@ def prepare_built(items: list[Built], *, organization_id: int, pks: list[int],
             activities.extend(_context_activities(context))
         keys = item.keys
         if authority_conflicts.isdisjoint(keys):  # the usual case: no set made
-            add_index([(organization_id, hashed(kind, key), pk) for kind, key in keys])
+            add_index([(organization_id, key, pk) for key in index_keys(keys)])
             add_index([(organization_id, key, pk) for key in authority_hashes])
         else:
-            add_index([(organization_id, hashed(kind, key), pk) for kind, key in keys | {
-                (RELATED_AGENT, key) for key in authority_keys if (AGENT, key) not in keys}])
+            add_index([(organization_id, key, pk) for key in index_keys(keys | {
+                (RELATED_AGENT, key) for key in authority_keys if (AGENT, key) not in keys})])
         add_row((pk, organization_id, st["id"], item.actor_key, st["verb"]["id"],
                  "Activity", obj["id"], None, None,
                  (context.get("registration") or "").lower() or None,
