@@ -43,6 +43,8 @@ def agent_hashes(keys: Iterable[str]) -> dict[int, tuple[str, str]]:
     object and as other agent: hash → (kind, agent key).
     """
     return {index_key(kind, key): (kind, key) for key in keys for kind in AGENT_KINDS}
+
+
 _CHUNK = 500
 
 
