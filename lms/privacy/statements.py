@@ -256,7 +256,7 @@ def pseudonymise_post_urls(*, organization_id: int, name: str) -> int:
         or_(Statement.actor_key.is_(None), Statement.actor_key != pseudo_key)))) if urls \
         else set()
     personal = urls - shared
-    updates = []
+    updates: list[dict[str, Any]] = []
     for pk, (st, url) in candidates.items():
         if url not in personal:
             continue

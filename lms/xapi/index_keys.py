@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection
-from functools import lru_cache
 
 # A batch of 100 statements names about 400 distinct keys; the bench's and a busy
 # instance's working set of learners, activities and verbs fits many times over.
 _CACHE = 65536
-# (kind, key) → hash, for index_keys: the rows are already tuples, so a lookup is one dict
-# access (lru_cache makes a key of its arguments at each call: 0.6 µs against 0.1).
+# (kind, key) → hash, the one cache of both functions below: the rows are already tuples, so a
+# lookup is one dict access (functools.lru_cache makes a key of its arguments at each call:
+# 0.6 µs against 0.1).
 _HASHES: dict[tuple[str, str], int] = {}
 
 
@@ -38,18 +38,30 @@ def index_keys(rows: Collection[tuple[str, str]]) -> set[int]:
     try:  # the usual case: every key seen before (one lookup each, the loop in C)
         return set(map(_HASHES.__getitem__, rows))
     except KeyError:
-        if len(_HASHES) + len(rows) > _CACHE:
-            _HASHES.clear()
-        for row in rows:
-            if row not in _HASHES:
-                _HASHES[row] = index_key(*row)
+        _remember(rows)
         return set(map(_HASHES.__getitem__, rows))
 
 
-@lru_cache(maxsize=_CACHE)
 def index_key(kind: str, key: str) -> int:
     r"""The signed 64-bit hash of an index row's kind and key (see the module docstring):
     the first 8 bytes of BLAKE2b of ``kind + "\x1f" + key`` (UTF-8), big-endian, signed.
     """
-    return int.from_bytes(hashlib.blake2b((kind + "\x1f" + key).encode(), digest_size=8)
-                          .digest(), "big", signed=True)
+    row = (kind, key)
+    try:
+        return _HASHES[row]
+    except KeyError:
+        _remember((row,))
+        return _HASHES[row]
+
+
+def _remember(rows: Collection[tuple[str, str]]) -> None:
+    """Hash the rows not in the cache yet; the cache is emptied first when they would not
+    fit (never during a call, so every row of ``rows`` is in it afterwards).
+    """
+    if len(_HASHES) + len(rows) > _CACHE:
+        _HASHES.clear()
+    for row in rows:
+        if row not in _HASHES:
+            kind, key = row
+            _HASHES[row] = int.from_bytes(hashlib.blake2b(
+                (kind + "\x1f" + key).encode(), digest_size=8).digest(), "big", signed=True)
