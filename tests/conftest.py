@@ -53,6 +53,19 @@ def _worker_database(url: str, worker: str) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a slow or browser test run first, the others in their usual order after.
+
+    Parallel workers take whole files (``--dist loadfile``); xdist's own order (most tests
+    first, which ``--no-loadscope-reorder`` turns off) left the one-test files that take
+    minutes (the crawls, the demo in a new process) for the end, one worker running them while
+    the other waited. Started first, they finish while the quick files share the cores.
+    """
+    heavy = {item.path for item in items
+             if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
+    items.sort(key=lambda item: item.path not in heavy)  # stable: files stay whole
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return _database_url(str(tmp_path_factory.mktemp("db")))

@@ -32,6 +32,19 @@ PASSWORD = "correct horse battery"
 REDIS_WORKERS_URL = os.environ.get("RELAIS_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 REDIS_HEALTH_URL = os.environ.get("RELAIS_TEST_REDIS_HEALTH_URL", "redis://127.0.0.1:6379/6")
 
+# Whether this run's test database is PostgreSQL (CI runs the suite on SQLite, then on it).
+ON_POSTGRESQL = bool(os.environ.get("RELAIS_TEST_DATABASE_URL"))
+
+
+def sqlite_run_only(reason: str) -> pytest.MarkDecorator:
+    """Mark a test whose outcome cannot depend on the test database (it reads the code, opens
+    a SQLite file of its own, or checks the text or layout of HTML the other tests render on
+    both) to run in the SQLite run only: on PostgreSQL it would do the same work again.
+
+    :param reason: what it checks that does not depend on the database (shown with the skip).
+    """
+    return pytest.mark.skipif(ON_POSTGRESQL, reason=f"the same on either database: {reason}")
+
 
 def need(condition: bool, reason: str) -> None:
     """Skip with ``reason`` when ``condition`` is false, or fail under CI."""

@@ -16,6 +16,7 @@ import lms
 from lms.accounts import services
 from lms.accounts.models import Membership, Organization, Role, User
 from lms.extensions import db
+from tests.support import sqlite_run_only
 
 
 def _count(model) -> int:
@@ -210,6 +211,8 @@ def _relais(*args: str, env: dict[str, str], **kwargs):
     return [sys.executable, "-c", code, *args], {"env": env, "cwd": root, **kwargs}
 
 
+@pytest.mark.slow
+@sqlite_run_only("new processes on a SQLite file of their own")
 def test_serve_answers_requests(tmp_path):
     env = {**os.environ, "RELAIS_INSTANCE_PATH": str(tmp_path),
            "RELAIS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
@@ -248,6 +251,8 @@ def test_serve_answers_requests(tmp_path):
             server.stdout.close()
 
 
+@pytest.mark.slow
+@sqlite_run_only("new processes on a SQLite file of their own")
 def test_demo_prints_its_banner_and_nothing_else(tmp_path):
     """A newcomer sees the banner first and no migration or server log lines under it."""
     env = {**os.environ, "RELAIS_INSTANCE_PATH": str(tmp_path),

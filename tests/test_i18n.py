@@ -14,12 +14,14 @@ from babel.messages.pofile import read_po
 
 from lms.accounts.models import Role
 from lms.extensions import db
+from tests.support import sqlite_run_only
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "lms" / "translations"
 # The same keywords as scripts/i18n.sh: gettext's defaults plus the lazy forms (forms, service
 # errors, job messages).
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
+READS_THE_CATALOGUE = sqlite_run_only("it reads the code and the French catalogue")
 
 
 def _lang(html: str) -> str:
@@ -140,6 +142,7 @@ def french() -> Catalog:
         return read_po(fh, locale="fr")
 
 
+@READS_THE_CATALOGUE
 def test_every_string_in_the_code_has_a_french_translation(french):
     missing = []
     for message, places in sorted(_extracted().items(), key=lambda item: str(item[0])):
@@ -155,12 +158,14 @@ def test_every_string_in_the_code_has_a_french_translation(french):
         + "\n".join(missing))
 
 
+@READS_THE_CATALOGUE
 def test_french_translations_keep_the_placeholders(french):
     problems = [f"  {message.id!r}: {'; '.join(map(str, errors))}"
                 for message, errors in french.check() if errors]
     assert not problems, "placeholders differ between English and French:\n" + "\n".join(problems)
 
 
+@READS_THE_CATALOGUE
 def test_the_compiled_french_catalogue_matches_the_po_file(french):
     with open(TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.mo", "rb") as fh:
         compiled = read_mo(fh)

@@ -23,7 +23,7 @@ from lms.jobs import messages as job_messages
 from lms.jobs import services as jobs
 from lms.jobs.runner import run_job
 from tests.i18n_crawl import ROLES, crawl, login
-from tests.support import load_demo_once, membership
+from tests.support import load_demo_once, membership, sqlite_run_only
 
 FR = {"Accept-Language": "fr-FR,fr;q=0.9"}
 EN = {"Accept-Language": "en-GB,en;q=0.9"}
@@ -191,6 +191,7 @@ def test_small_whole_numbers_read_as_babel_writes_them(app: Flask, headers):
                                                                   locale=get_locale())
 
 
+@sqlite_run_only("it reads the French catalogue")
 def test_no_french_translation_hides_a_plural_or_a_gender_in_brackets():
     from babel.messages.pofile import read_po
 
@@ -219,6 +220,9 @@ def _known_untranslated() -> set[str]:
     return {preset.description for preset in PRESETS.values()}
 
 
+@pytest.mark.slow
+@sqlite_run_only("the wording of the demo's pages, which the other page tests render on "
+                 "PostgreSQL")
 def test_french_pages_have_no_plural_in_brackets_and_space_their_colons(app: Flask):
     load_demo_once()
     problems, visited = [], 0

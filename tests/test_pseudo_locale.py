@@ -32,7 +32,7 @@ from lms.extensions import db
 from lms.jobs import services as jobs
 from lms.jobs.runner import run_job
 from tests.i18n_crawl import ROLES, Page, crawl, login, parse
-from tests.support import load_demo_once
+from tests.support import load_demo_once, sqlite_run_only
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
@@ -177,6 +177,7 @@ def _known_untranslated() -> set[str]:
 
 # -- tests -----------------------------------------------------------------------------------------
 
+@sqlite_run_only("it transforms text")
 def test_the_pseudo_locale_transforms_text_and_keeps_placeholders():
     assert pseudo("State") == "⟦Šţàţé⟧"
     assert pseudo("%(n)d of %(total)s <strong>rows</strong> &amp; more") == \
@@ -194,6 +195,10 @@ def _english_demo() -> None:
     db.session.commit()
 
 
+@pytest.mark.slow
+@sqlite_run_only("which texts are marked for translation on the demo's pages (the other "
+                 "page tests render them on PostgreSQL; error and job pages are checked on "
+                 "both below)")
 def test_every_page_of_every_role_is_translated(app: Flask, pseudo_english: None):
     _english_demo()
     pages = []

@@ -14,12 +14,13 @@ from lms.extensions import db
 from lms.jobs import messages, services
 from lms.jobs.models import Job
 from lms.jobs.runner import run_job
-from tests.support import registered_job
+from tests.support import registered_job, sqlite_run_only
 
 LMS = Path(__file__).resolve().parent.parent / "lms"
 # The LRS answers xAPI clients with the protocol's English error bodies.
 EXCLUDED = (LMS / "xapi",)
 BASES = {"DomainError", "ValidationFailed", "BadRequest", "NotFound", "Forbidden", "Conflict"}
+READS_THE_CODE = sqlite_run_only("it reads the code, not the database")
 
 
 def _sources() -> dict[Path, ast.Module]:
@@ -109,6 +110,7 @@ def _untranslated(trees: dict[Path, ast.Module]) -> list[str]:
     return found
 
 
+@READS_THE_CODE
 def test_the_check_knows_the_errors_subclassed_in_services():
     errors = _domain_errors(_sources())
     assert {"ValidationFailed", "SsoFailed", "LtiFailed", "ImportRejected",
@@ -116,6 +118,7 @@ def test_the_check_knows_the_errors_subclassed_in_services():
     assert "ContentError" not in errors and "ScimError" not in errors
 
 
+@READS_THE_CODE
 def test_the_check_catches_a_plain_message_and_a_plain_field_text():
     tree = ast.parse(
         'raise NotFound("No such member.")\n'
@@ -135,6 +138,7 @@ def test_the_check_catches_a_plain_message_and_a_plain_field_text():
             "12 BadRequest"]
 
 
+@READS_THE_CODE
 def test_every_service_error_message_is_marked_for_translation():
     found = _untranslated(_sources())
     assert not found, "untranslated error messages (wrap them in _l(...)):\n" + "\n".join(found)

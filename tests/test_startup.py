@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 import lms
+from tests.support import sqlite_run_only
+
+pytestmark = sqlite_run_only("a new process on a SQLite file of its own")
 
 # Libraries that build schemas when imported (about 0.8 s of CPU together): loaded by a SAML
 # sign-in or a SCIM discovery request, not by every process.

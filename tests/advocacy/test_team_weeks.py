@@ -21,6 +21,8 @@ from lms.core.models import utcnow
 from lms.extensions import db
 from tests.advocacy.helpers import consent
 
+pytestmark = pytest.mark.slow  # each test compares the two paths over many periods
+
 PEOPLE = {"ada": "Rouge", "ben": "Rouge", "cleo": "Bleu", "dan": "Bleu", "eve": None}
 PERIODS = (365, 90, 30, 7, None)
 # The pages' clock, the same for both paths.

@@ -22,7 +22,8 @@ axe-core is not a Python package: ``.ci/run`` installs it from the npm registry
 (the path of ``axe.min.js``), else ``.ci/npm/node_modules/axe-core/axe.min.js``.
 Without it the tests skip with that command, or fail when ``CI`` is set, as the other browser
 tests do without Chromium. Screenshots go to ``$RELAIS_SCREENSHOT_DIR``, else
-``bench/out/crawl`` (git-ignored): ``<role>-<page>-<lang>-<width>.png``.
+``bench/out/crawl`` (git-ignored): ``<role>-<page>-<lang>-<width>.png``; with ``CI`` set and no
+``$RELAIS_SCREENSHOT_DIR``, none are taken.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from lms.accounts.models import User
@@ -40,7 +40,7 @@ from lms.demo import DEMO_PASSWORD, DEMO_SLUG
 from lms.extensions import db
 from tests.browser.screenshots import log_in, shoot
 from tests.i18n_crawl import ROLES
-from tests.support import load_demo_once
+from tests.support import load_demo_once, sqlite_run_only
 
 try:
     from playwright.sync_api import Browser, Page
@@ -87,15 +87,21 @@ SERIOUS = ("serious", "critical")
 # this database, in another language or width: layout and accessibility do not depend on the
 # database, so they run on SQLite only (the French desktop crawl, with every detail page, runs
 # on both). It keeps CI's PostgreSQL run, the longer of the two, about 2.5 minutes shorter.
-ON_POSTGRESQL = bool(os.environ.get("RELAIS_TEST_DATABASE_URL"))
-ON_SQLITE_ONLY = pytest.mark.skipif(
-    ON_POSTGRESQL,
-    reason="layout and accessibility of the same HTML: checked on SQLite "
-           "(the French desktop crawl covers every page on PostgreSQL)")
+ON_SQLITE_ONLY = sqlite_run_only(
+    "layout and accessibility of the same HTML (the French desktop crawl covers every page on "
+    "PostgreSQL)")
 
 
-def _screenshot_dir() -> Path:
-    return Path(os.environ.get("RELAIS_SCREENSHOT_DIR") or ROOT / "bench/out/crawl")
+def _screenshot_dir() -> Path | None:
+    """Where to save the pages' screenshots: ``$RELAIS_SCREENSHOT_DIR``; none under CI unless
+    it is set (nobody opens them there, and a full-page PNG of every page cost a fifth of the
+    crawl's time), else ``bench/out/crawl``."""
+    folder = os.environ.get("RELAIS_SCREENSHOT_DIR")
+    if folder:
+        return Path(folder)
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        return None
+    return ROOT / "bench/out/crawl"
 
 
 def _set_language(code: str) -> None:
@@ -200,7 +206,8 @@ def crawl(browser: Browser, base_url: str, axe_script: Path, *, lang: str, scree
         page = context.new_page()
         page.goto("/login")
         problems += _check(page, axe, f"login ({lang}, {screen})", contrast)
-        shoot(page, shots, f"login-{lang}-{screen}")
+        if shots:
+            shoot(page, shots, f"login-{lang}-{screen}")
         for role, email in ROLES.items():
             context.clear_cookies()
             log_in(page, email, DEMO_PASSWORD)
@@ -213,11 +220,13 @@ def crawl(browser: Browser, base_url: str, axe_script: Path, *, lang: str, scree
                 response = page.goto(path)
                 assert response is not None and response.ok, f"{role} {path}: {response}"
                 problems += _check(page, axe, f"{role} {path} ({lang}, {screen})", contrast)
-                shoot(page, shots, f"{role}-{name}-{lang}-{screen}")
+                if shots:
+                    shoot(page, shots, f"{role}-{name}-{lang}-{screen}")
                 visited += 1
     finally:
         context.close()
-    (shots / f"problems-{lang}-{screen}.txt").write_text("\n".join(problems) + "\n")
+    if shots:
+        (shots / f"problems-{lang}-{screen}.txt").write_text("\n".join(problems) + "\n")
     # The demo's four roles reach about 30 menu pages between them, and details add about 15.
     assert visited >= (40 if details else 25), f"only {visited} pages visited"
     assert not problems, f"{len(problems)} problems in {visited} pages:\n" + "\n".join(problems)

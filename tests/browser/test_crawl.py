@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.crawl import ON_POSTGRESQL, crawl
+from tests.browser.crawl import crawl
+from tests.support import ON_POSTGRESQL
 
 try:
     from playwright.sync_api import Browser
