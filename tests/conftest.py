@@ -21,7 +21,13 @@ from lms import create_app
 from lms.accounts import services as accounts
 from lms.accounts.models import Organization, Role, User
 from lms.extensions import db
-from tests.support import PASSWORD, csrf_token, membership  # noqa: F401  (re-exported)
+from tests.support import (  # noqa: F401  (re-exported)
+    ON_POSTGRESQL,
+    PASSWORD,
+    csrf_token,
+    membership,
+    sqlite_run_only,
+)
 
 TEST_PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
 
@@ -53,17 +59,22 @@ def _worker_database(url: str, worker: str) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files holding a slow or browser test run first, the others in their usual order after.
+# What Chromium does with the pages (scripts, forms, focus, layout, accessibility) does not
+# depend on the database: CI's PostgreSQL run leaves the browser tests to the SQLite run and
+# checks the pages' database work without a browser (the other tests, and
+# tests/test_pages_answer.py for every page the crawl visits).
+_IN_THE_BROWSER = sqlite_run_only(
+    "what the browser does with the pages (every page the crawl visits is requested on "
+    "PostgreSQL by tests/test_pages_answer.py)")
 
-    Parallel workers take whole files (``--dist loadfile``); xdist's own order (most tests
-    first, which ``--no-loadscope-reorder`` turns off) left the one-test files that take
-    minutes (the crawls, the demo in a new process) for the end, one worker running them while
-    the other waited. Started first, they finish while the quick files share the cores.
-    """
-    heavy = {item.path for item in items
-             if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
-    items.sort(key=lambda item: item.path not in heavy)  # stable: files stay whole
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """In the PostgreSQL run, the browser tests skip (above)."""
+    if not ON_POSTGRESQL:
+        return
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(_IN_THE_BROWSER)
 
 
 @pytest.fixture(scope="session")

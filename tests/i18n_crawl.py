@@ -1,5 +1,6 @@
 """Crawl the demo organization's pages as each role: shared by the French typography test and
-the pseudo-locale test (``from tests.i18n_crawl import …``).
+the pseudo-locale test (``from tests.i18n_crawl import …``), and the list of a role's menu pages
+the accessibility crawl (tests/browser/crawl.py) and tests/test_pages_answer.py visit.
 
 The crawl follows the links of each page (GET only, same site), from the role's dashboard, and
 visits at most two pages per URL shape (``/o/demo/cohorts/<n>``), so it covers every kind of
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urldefrag, urlsplit
@@ -30,6 +31,80 @@ ROLES = {
 SKIP = re.compile(r"/logout|/language/|/api/|/xapi|/static/|\.(pdf|csv|zip|ics|json|svg|png)$"
                   r"|/export|/download|/result$|/sheet|/qr|/file|/screenshot|/launch|/content/")
 VISIBLE_ATTRIBUTES = ("title", "alt", "placeholder", "aria-label")
+
+
+# Detail pages worth a visit, by the shape of their path (the first link found of each).
+DETAILS = {
+    "cohort": r"(?<!/impact)/cohorts/\d+$",
+    "impact-cohort": r"/impact/cohorts/\d+$",
+    "impact-settings": r"/impact/settings$",
+    "session": r"/sessions/\d+$",
+    "program": r"/programs/\d+$",
+    "followup": r"/coaching/followups/\d+$",
+    "coaching-learner": r"/coaching/learners/[^/]+$",
+    "skill-results": r"/skills/attempts/\d+/results$",
+    "questionnaire": r"/skills/questionnaires/\d+$",
+    "learner-skills": r"/skills/learners/\d+$",
+    "my-program": r"/training/[0-9a-f-]{32,36}$",
+    "lesson": r"/lessons/\d+$",
+    "quiz": r"/quizzes/\d+$",
+    "exercise": r"/exercises/\d+$",
+    "review": r"/exercises/submissions/\d+$",
+    "campaign": r"/advocacy/campaigns/\d+$",
+    "calendar-item": r"/advocacy/calendar/items/\d+$",
+    "calendar-feed": r"/advocacy/calendar/feed$",
+    "proposals-review": r"/advocacy/proposals/review$",
+    "to-share-item": r"/advocacy/to-share/\d+$",
+    "survey-answer": r"/surveys/answer/\d+$",
+    "survey-results": r"/surveys/\d+/results$",
+    "program-surveys": r"/programs/\d+/surveys$",
+    # The learner's dashboard links to the charter; the staff's charter pages link to managing.
+    "charter": r"/charter$",
+    "charter-manage": r"/charter/manage$",
+    "timeline": r"/timeline$",
+    "certificate": r"/certificates/\d+$",
+    "job": r"/jobs/\d+$",
+}
+
+
+def page_name(path: str) -> str:
+    """``/o/demo/skills/map`` → ``skills-map``: a file name for the page's screenshot."""
+    rest = path.removeprefix(f"/o/{DEMO_SLUG}").strip("/")
+    return re.sub(r"[^a-z0-9]+", "-", rest.lower()).strip("-") or "dashboard"
+
+
+HREF = re.compile(r'<a [^>]*href="(/[^"]*)"')
+
+
+def _hrefs(get: Callable[[str], str], path: str, within: str = "") -> list[str]:
+    """The site links of ``path``'s HTML (``get`` returns a page's HTML), after the first
+    occurrence of ``within`` when given."""
+    html = get(path)
+    if within:
+        html = html[html.find(within):] if within in html else ""
+    return [link.replace("&amp;", "&") for link in HREF.findall(html)]
+
+
+def menu_pages(get: Callable[[str], str]) -> dict[str, str]:
+    """A role's pages, by name (:func:`page_name`): the menu's entries, their tabs, and one
+    detail page of each kind they link to (:data:`DETAILS`). ``get`` returns a page's HTML as
+    the logged-in role (a browser's request, or the test client)."""
+    dashboard = f"/o/{DEMO_SLUG}/"
+    html = get(dashboard)
+    menu = re.search(r'<nav id="main-nav".*?</nav>', html, re.S)
+    found: dict[str, str] = {}
+    for path in HREF.findall(menu.group(0) if menu else ""):
+        tabs = re.search(r'<nav class="subnav".*?</nav>', get(path), re.S)
+        for link in [path, *HREF.findall(tabs.group(0) if tabs else "")]:
+            found.setdefault(page_name(link), link.split("?")[0])
+    details: dict[str, str] = {}
+    for path in list(found.values()):
+        for link in _hrefs(get, path, within='<main'):
+            link = link.split("#")[0].split("?")[0]
+            for kind, shape in DETAILS.items():
+                if kind not in details and re.search(shape, link) and link.startswith("/o/"):
+                    details[kind] = link
+    return {**found, **details}
 
 
 @dataclass

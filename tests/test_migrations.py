@@ -438,3 +438,34 @@ def test_the_index_keys_become_hashes_and_come_back(empty_database, tmp_path):
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.mark.slow
+def test_the_name_keys_are_filled_for_everyone_and_go_back(empty_database, tmp_path):
+    """Migration 0045 gives each person present their folded name; its downgrade drops it."""
+    from datetime import UTC, datetime
+
+    other = _app_on(empty_database, tmp_path)
+    directory = other.extensions["migrate"].directory
+    now = datetime.now(UTC).replace(microsecond=0)
+    names = {1: "Émilie ZOLA", 2: "Hélène Çelik", 3: "lucas martin"}
+    with other.app_context():
+        try:
+            upgrade(directory=directory, revision="0044_hashed_index_keys")
+            with db.engine.begin() as conn:
+                for id_, name in names.items():
+                    conn.execute(text(
+                        "INSERT INTO users (id, email, display_name, active, created_at, "
+                        "named_in_results) VALUES (:id, :email, :name, true, :t, false)"),
+                        {"id": id_, "email": f"p{id_}@example.com", "name": name, "t": now})
+            upgrade(directory=directory, revision="0045_user_name_key")
+            with db.engine.connect() as conn:
+                assert dict(_rows(conn, "SELECT id, name_key FROM users")) == {
+                    1: "emilie zola", 2: "helene celik", 3: "lucas martin"}
+            downgrade(directory=directory, revision="0044_hashed_index_keys")
+            with db.engine.connect() as conn:
+                assert "name_key" not in {c["name"] for c in inspect(conn).get_columns("users")}
+                assert dict(_rows(conn, "SELECT id, display_name FROM users")) == names
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -26,7 +26,7 @@ def direct_reports(manager: Membership) -> list[Membership]:
         select(Membership).join(User, Membership.user_id == User.id)
         .where(Membership.manager_id == manager.id, Membership.active.is_(True),
                Membership.organization_id == manager.organization_id)
-        .order_by(User.display_name, Membership.id)))
+        .order_by(User.name_key, Membership.id)))
 
 
 def champion_group(champion: Membership) -> list[Membership]:
@@ -40,7 +40,7 @@ def champion_group(champion: Membership) -> list[Membership]:
         .where(Membership.organization_id == champion.organization_id,
                Membership.team == champion.team, Membership.active.is_(True),
                Membership.id != champion.id)
-        .order_by(User.display_name, Membership.id)))
+        .order_by(User.name_key, Membership.id)))
 
 
 def follows(viewer: Membership, member: Membership) -> str | None:

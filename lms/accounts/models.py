@@ -10,6 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -20,8 +21,9 @@ from sqlalchemy import (
     false,
     true,
 )
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
+from lms.core.database import contains_text, folded
 from lms.core.models import Base, TimestampMixin, utcnow, values_enum
 
 
@@ -91,6 +93,10 @@ class User(UserMixin, TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
+    # The name folded (lms.core.database.folded: no accents, no case), which lists of people
+    # sort by and searches match, so "Émilie" comes before "Zoé" and "helene" finds "Hélène" on
+    # either database; set with the name (below).
+    name_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
     locale: Mapped[str | None] = mapped_column(String(8))
     # None until the person sets a password through their invitation.
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -103,6 +109,11 @@ class User(UserMixin, TimestampMixin, Base):
         back_populates="user", cascade="all, delete-orphan"
     )
 
+    @validates("display_name")
+    def _fold_name(self, _key: str, name: str) -> str:
+        self.name_key = folded(name or "")[:200]
+        return name
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         """Whether the person may sign in (their account is active)."""
@@ -110,6 +121,14 @@ class User(UserMixin, TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
+
+
+
+def person_matches(search: str) -> ColumnElement[bool]:
+    """People whose name (accents and case aside: "helene" finds "Hélène") or e-mail address
+    holds ``search``: the condition of every search box that finds people.
+    """
+    return contains_text(folded(search), User.name_key, User.email)
 
 
 class Membership(OrganizationOwned, TimestampMixin, Base):

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from werkzeug.security import check_password_hash
 
 from lms.accounts import SESSION_KEY, authz, devices, second_factor, services, sessions
@@ -35,7 +35,7 @@ from lms.accounts.forms import (
     ResetPasswordForm,
     SecondFactorForm,
 )
-from lms.accounts.models import ApiToken, Invitation, Membership, Role, User
+from lms.accounts.models import ApiToken, Invitation, Membership, Role, User, person_matches
 from lms.core.database import contains_text
 from lms.core.errors import DomainError, NotFound
 from lms.core.mail import send_mail
@@ -388,8 +388,8 @@ def _members_page(invite_form: InviteForm, status: int = 200) -> Any:
     search = request.args.get("q", "").strip()[:100]
     stmt = authz.scoped(select(Membership), Membership).join(User)
     if search:
-        stmt = stmt.where(contains_text(search, User.display_name, User.email, Membership.team))
-    stmt = stmt.order_by(User.display_name, Membership.id)
+        stmt = stmt.where(or_(person_matches(search), contains_text(search, Membership.team)))
+    stmt = stmt.order_by(User.name_key, Membership.id)
     pagination = db.paginate(stmt, page=page, per_page=50, error_out=False)
     pending = db.session.scalars(
         authz.scoped(select(Invitation), Invitation)

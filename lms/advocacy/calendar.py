@@ -130,7 +130,7 @@ def staff(organization_id: int) -> list[User]:
     """The organization's active trainers, HR and administrators, by name (content owners)."""
     return list(db.session.scalars(select(User).join(Membership).where(
         Membership.organization_id == organization_id, Membership.active.is_(True),
-        Membership.role.in_(MANAGER_ROLES)).order_by(User.display_name, User.id)))
+        Membership.role.in_(MANAGER_ROLES)).order_by(User.name_key, User.id)))
 
 
 # -- reads ---------------------------------------------------------------------------------------

@@ -210,7 +210,7 @@ def _members(cohorts: list[Cohort]) -> dict[int, list[tuple[int, int, str, bool]
             .join(Enrollment, Enrollment.membership_id == Membership.id)
             .join(User, User.id == Membership.user_id)
             .where(Enrollment.cohort_id.in_(list(out)), Enrollment.status != WITHDRAWN)
-            .order_by(User.display_name, User.id))
+            .order_by(User.name_key, User.id))
     for cohort_id, m, u, n, c in db.session.execute(stmt):
         out[cohort_id].append((m, u, n, bool(c)))
     return out

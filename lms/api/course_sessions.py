@@ -340,7 +340,7 @@ def _attendance_json(s: TrainingSession) -> dict[str, Any]:
     marked = {enrollment_id for enrollment_id, _day, _half in marks}
     learners = list(db.session.scalars(
         select(Enrollment).where(Enrollment.id.in_(seated) | Enrollment.id.in_(marked))
-        .join(Enrollment.membership).join(Membership.user).order_by(User.display_name, User.id)
+        .join(Enrollment.membership).join(Membership.user).order_by(User.name_key, User.id)
         .options(contains_eager(Enrollment.membership).contains_eager(Membership.user))))
     items = []
     for e in learners:

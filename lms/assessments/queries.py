@@ -322,7 +322,7 @@ def map_rows(organization_id: int, team: str | None = None, job_family: str | No
     if answered is not None:
         stmt = stmt.where(_answered() if answered else ~_answered())
     rows = [MapRow(*r) for r in db.session.execute(
-        stmt.order_by(User.display_name, User.id).offset(offset).limit(limit))]
+        stmt.order_by(User.name_key, User.id).offset(offset).limit(limit))]
     fw = default_framework(organization_id) if answered is not False else None
     return _fill(rows, fw) if fw is not None else rows
 
@@ -336,7 +336,7 @@ def iter_map_rows(organization_id: int, team: str | None = None,
     # Through the session, not its connection: a dashboard's read may go to the replica.
     result = db.session.execute(
         _learners(organization_id, team, job_family, members)
-        .order_by(User.display_name, User.id), execution_options={"yield_per": MAP_BATCH})
+        .order_by(User.name_key, User.id), execution_options={"yield_per": MAP_BATCH})
     for batch in result.partitions():
         rows = [MapRow(*r) for r in batch]
         yield from (_fill(rows, fw) if fw is not None else rows)

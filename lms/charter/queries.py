@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
 from lms.accounts.models import Membership, User
 from lms.charter.models import CharterAcceptance, CharterSettings, CharterVersion
@@ -167,7 +167,7 @@ def people(organization_id: int, version: CharterVersion, *, team: str | None = 
         CharterAcceptance.version_id == version.id)).all())
     stmt = (select(Membership).join(User).where(
         Membership.organization_id == organization_id, Membership.active.is_(True))
-        .order_by(func.lower(User.display_name), Membership.id))
+        .order_by(User.name_key, Membership.id))
     if team:
         stmt = stmt.where(Membership.team == team)
     cohort_groups = groups("cohort", organization_id)

@@ -253,7 +253,7 @@ def schedule_round(*, cohort: Cohort, module: Module, coach: Membership | None,
     learners = sorted((e for e in cohort.enrollments if e.status not in (WITHDRAWN, COMPLETED)
                        and SCHEDULED not in taken.get(e.id, [])
                        and taken.get(e.id, []).count(HELD) < plan["followups"]),
-                      key=lambda e: e.membership.user.display_name.lower())
+                      key=lambda e: e.membership.user.name_key)
     if not learners:
         raise Conflict(_l("Every active learner already has a follow-up scheduled or held."))
     zone = local_zone()

@@ -10,6 +10,7 @@ import sqlite3
 import sys
 import threading
 import time
+import unicodedata
 import weakref
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -339,6 +340,21 @@ def driver_sql(sql: str, params: Any = (), *, many: bool = False) -> DriverResul
             connection.invalidate(exc)
         raise DBAPIError.instance(sql, params, exc, connection.dialect.loaded_dbapi.Error,
                                   connection_invalidated=lost) from exc
+
+
+# Letters Unicode does not decompose, written as French sorts them ("Œdipe" with the O's).
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
+
+
+def folded(text: str) -> str:
+    """``text`` without accents nor case ("Élodie Hervé" → "elodie herve", "Œ" → "oe"): how
+    people's names are sorted and searched (``User.name_key``), the same on either database,
+    since SQLite compares bytes ("Émilie" after "Zoé") and a PostgreSQL database's collation
+    may too.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return plain.casefold().translate(_LIGATURES)
 
 
 def contains_text(text: str, *columns: Any) -> ColumnElement[bool]:

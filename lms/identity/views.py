@@ -215,7 +215,7 @@ def _admin_choices(form: SsoPolicyForm) -> None:
         select(User.id, User.display_name, User.email).join(Membership)
         .where(Membership.organization_id == current_organization().id,
                Membership.role == Role.ADMIN, Membership.active.is_(True))
-        .order_by(User.display_name)).all()
+        .order_by(User.name_key)).all()
     form.break_glass_user_id.choices = [SelectChoice("", _("— none —"))] + [
         SelectChoice(str(a.id), f"{a.display_name} <{a.email}>") for a in admins]
 

@@ -102,11 +102,11 @@ def _named(scope: kpis.Scope, extra_user_ids: set[int]) -> list[str]:
     candidates = set(ranked) | extra_user_ids
     if not candidates:
         return []
-    people = list(db.session.execute(select(User.id, User.display_name).join(
+    people = list(db.session.execute(select(User.id, User.display_name, User.name_key).join(
         Membership, Membership.user_id == User.id).where(
         User.id.in_(candidates), User.named_in_results.is_(True),
         Membership.organization_id == scope.organization_id)))
-    people.sort(key=lambda p: (order.get(p.id, len(order)), p.display_name.lower()))
+    people.sort(key=lambda p: (order.get(p.id, len(order)), p.name_key))
     return [p.display_name for p in people[:MAX_NAMED]]
 
 

@@ -82,7 +82,7 @@ class Row:
 def _members(organization_id: int) -> list[User]:
     return list(db.session.scalars(
         select(User).join(Membership).where(Membership.organization_id == organization_id)
-        .order_by(User.display_name, User.id)))
+        .order_by(User.name_key, User.id)))
 
 
 def _recent(column: Any, organization_id: int) -> list[str]:

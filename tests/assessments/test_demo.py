@@ -9,6 +9,7 @@ from lms.assessments import queries
 from lms.assessments.models import Attempt, LevelValidation
 from lms.demo import LEARNERS, load_demo
 from lms.extensions import db
+from tests.support import load_demo_once
 
 
 def test_demo_step(content):
@@ -41,9 +42,9 @@ def test_demo_step(content):
     assert db.session.scalar(select(db.func.count()).select_from(Attempt)) == count
 
 
-def test_demo_command_shows_skill_pages(runner, client):
-    result = runner.invoke(args=["demo", "--no-serve"])
-    assert result.exit_code == 0, result.output
+def test_the_demo_shows_skill_pages(client):
+    # The demo as `relais demo` builds it (tests/test_cli.py runs the command itself).
+    load_demo_once()
     client.post("/login", data={"email": "formatrice@maison-lumiere.example",
                                 "password": "relais-demo"})
     html = client.get("/o/demo/skills/map").get_data(as_text=True)

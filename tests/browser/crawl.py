@@ -29,7 +29,6 @@ tests do without Chromium. Screenshots go to ``$RELAIS_SCREENSHOT_DIR``, else
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +38,8 @@ from lms.accounts.models import User
 from lms.demo import DEMO_PASSWORD, DEMO_SLUG
 from lms.extensions import db
 from tests.browser.screenshots import log_in, shoot
-from tests.i18n_crawl import ROLES
-from tests.support import load_demo_once, sqlite_run_only
+from tests.i18n_crawl import DETAILS, ROLES, menu_pages
+from tests.support import load_demo_once
 
 try:
     from playwright.sync_api import Browser, Page
@@ -49,47 +48,8 @@ except ImportError:  # tests/browser/conftest.py skips these tests (fails them w
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
-# Detail pages worth a visit, by the shape of their path (the first link found of each).
-DETAILS = {
-    "cohort": r"(?<!/impact)/cohorts/\d+$",
-    "impact-cohort": r"/impact/cohorts/\d+$",
-    "impact-settings": r"/impact/settings$",
-    "session": r"/sessions/\d+$",
-    "program": r"/programs/\d+$",
-    "followup": r"/coaching/followups/\d+$",
-    "coaching-learner": r"/coaching/learners/[^/]+$",
-    "skill-results": r"/skills/attempts/\d+/results$",
-    "questionnaire": r"/skills/questionnaires/\d+$",
-    "learner-skills": r"/skills/learners/\d+$",
-    "my-program": r"/training/[0-9a-f-]{32,36}$",
-    "lesson": r"/lessons/\d+$",
-    "quiz": r"/quizzes/\d+$",
-    "exercise": r"/exercises/\d+$",
-    "review": r"/exercises/submissions/\d+$",
-    "campaign": r"/advocacy/campaigns/\d+$",
-    "calendar-item": r"/advocacy/calendar/items/\d+$",
-    "calendar-feed": r"/advocacy/calendar/feed$",
-    "proposals-review": r"/advocacy/proposals/review$",
-    "to-share-item": r"/advocacy/to-share/\d+$",
-    "survey-answer": r"/surveys/answer/\d+$",
-    "survey-results": r"/surveys/\d+/results$",
-    "program-surveys": r"/programs/\d+/surveys$",
-    # The learner's dashboard links to the charter; the staff's charter pages link to managing.
-    "charter": r"/charter$",
-    "charter-manage": r"/charter/manage$",
-    "timeline": r"/timeline$",
-    "certificate": r"/certificates/\d+$",
-    "job": r"/jobs/\d+$",
-}
 SERIOUS = ("serious", "critical")
 
-# The English and phone crawls check the HTML the French desktop crawl has already rendered on
-# this database, in another language or width: layout and accessibility do not depend on the
-# database, so they run on SQLite only (the French desktop crawl, with every detail page, runs
-# on both). It keeps CI's PostgreSQL run, the longer of the two, about 2.5 minutes shorter.
-ON_SQLITE_ONLY = sqlite_run_only(
-    "layout and accessibility of the same HTML (the French desktop crawl covers every page on "
-    "PostgreSQL)")
 
 
 def _screenshot_dir() -> Path | None:
@@ -111,48 +71,9 @@ def _set_language(code: str) -> None:
     db.session.commit()
 
 
-def _name(path: str) -> str:
-    """``/o/demo/skills/map`` → ``skills-map``: a file name for the page's screenshot."""
-    rest = path.removeprefix(f"/o/{DEMO_SLUG}").strip("/")
-    return re.sub(r"[^a-z0-9]+", "-", rest.lower()).strip("-") or "dashboard"
-
-
-HREF = re.compile(r'<a [^>]*href="(/[^"]*)"')
-
-
-def _hrefs(page: Page, path: str, within: str = "") -> list[str]:
-    """The site links of ``path``'s HTML (fetched without rendering it: quicker), after the
-    first occurrence of ``within`` when given."""
-    html = page.request.get(path).text()
-    if within:
-        html = html[html.find(within):] if within in html else ""
-    return [link.replace("&amp;", "&") for link in HREF.findall(html)]
-
-
-def _pages_of(page: Page) -> dict[str, str]:
-    """The role's pages, by name: the menu's entries, their tabs, and one detail page of each
-    kind they link to. ``page`` is logged in."""
-    dashboard = f"/o/{DEMO_SLUG}/"
-    html = page.request.get(dashboard).text()
-    menu = re.search(r'<nav id="main-nav".*?</nav>', html, re.S)
-    found: dict[str, str] = {}
-    for path in HREF.findall(menu.group(0) if menu else ""):
-        tabs = re.search(r'<nav class="subnav".*?</nav>', page.request.get(path).text(), re.S)
-        for link in [path, *HREF.findall(tabs.group(0) if tabs else "")]:
-            found.setdefault(_name(link), link.split("?")[0])
-    details: dict[str, str] = {}
-    for path in list(found.values()):
-        for link in _hrefs(page, path, within='<main'):
-            link = link.split("#")[0].split("?")[0]
-            for kind, shape in DETAILS.items():
-                if kind not in details and re.search(shape, link) and link.startswith("/o/"):
-                    details[kind] = link
-    return {**found, **details}
-
-
-def _check(page: Page, axe: str | None, where: str, contrast: bool = True) -> list[str]:
-    """The problems of the page on screen: serious axe violations (unless ``axe`` is None),
-    sideways scrolling."""
+def _check(page: Page, axe: str, where: str, contrast: bool = True) -> list[str]:
+    """The problems of the page on screen: serious axe violations (``axe`` is axe-core's
+    script), sideways scrolling."""
     problems = []
     width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     if width[0] > width[1]:
@@ -164,8 +85,6 @@ def _check(page: Page, axe: str | None, where: str, contrast: bool = True) -> li
                  + ' ' + Math.round(el.getBoundingClientRect().right) + 'px')""")
         problems.append(f"{where}: {width[0]} px wide on a {width[1]} px screen "
                         f"({', '.join(wide)})")
-    if axe is None:
-        return problems
     if not page.evaluate("typeof window.axe === 'object'"):
         page.add_script_tag(content=axe)
     result: dict[str, Any] = page.evaluate(
@@ -181,18 +100,16 @@ def _check(page: Page, axe: str | None, where: str, contrast: bool = True) -> li
 
 
 def crawl(browser: Browser, base_url: str, axe_script: Path, *, lang: str, screen: str,
-          details: bool, contrast: bool, accessibility: bool = True) -> None:
+          details: bool, contrast: bool) -> None:
     """One pass: log in as each role of the demo in ``lang`` on ``screen`` and check every menu
     page (and, with ``details``, one detail page of each kind); fail with every problem found.
 
     :param contrast: whether axe checks colour contrast (its slowest rule; the colours are the
         same at every width, so desktop passes check it).
-    :param accessibility: whether axe runs at all (the pages' HTML is the same on either
-        database: a PostgreSQL pass checks that every page answers and fits).
     """
     load_demo_once()
     _set_language(lang)
-    axe = axe_script.read_text() if accessibility else None
+    axe = axe_script.read_text()
     shots = _screenshot_dir()
     problems: list[str] = []
     visited = 0
@@ -212,7 +129,8 @@ def crawl(browser: Browser, base_url: str, axe_script: Path, *, lang: str, scree
             context.clear_cookies()
             log_in(page, email, DEMO_PASSWORD)
             assert f"/o/{DEMO_SLUG}/" in page.url, f"{role} could not log in: {page.url}"
-            pages = {name: path for name, path in _pages_of(page).items()
+            pages = {name: path for name, path in menu_pages(
+                         lambda path: page.request.get(path).text()).items()
                      if (path not in seen or name == "dashboard")
                      and (details or name not in DETAILS)}
             seen.update(pages.values())

@@ -1,7 +1,6 @@
 """The accessibility crawl (tests/browser/crawl.py) in French on a desktop screen: menu and
-detail pages, colour contrast included. On PostgreSQL it checks that every page answers and
-fits; axe runs on SQLite, since the pages' HTML does not depend on the database (and axe took
-most of the crawl's time, in CI's longer run)."""
+detail pages, colour contrast included. (On PostgreSQL, tests/test_pages_answer.py checks that
+the same pages answer.)"""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from tests.browser.crawl import crawl
-from tests.support import ON_POSTGRESQL
 
 try:
     from playwright.sync_api import Browser
@@ -23,4 +21,4 @@ pytestmark = pytest.mark.browser
 def test_every_page_in_french_on_a_desktop_is_accessible_and_fits(
         browser: Browser, live_server: str, axe_script: Path) -> None:
     crawl(browser, live_server, axe_script, lang="fr", screen="desktop", details=True,
-          contrast=True, accessibility=not ON_POSTGRESQL)
+          contrast=True)

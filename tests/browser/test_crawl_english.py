@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.crawl import ON_SQLITE_ONLY, crawl
+from tests.browser.crawl import crawl
 
 try:
     from playwright.sync_api import Browser
 except ImportError:  # tests/browser/conftest.py skips these tests (fails them when CI is set)
     pass
 
-pytestmark = [pytest.mark.browser, ON_SQLITE_ONLY]
+pytestmark = pytest.mark.browser
 
 
 def test_every_menu_page_in_english_is_accessible_and_fits(

@@ -8,8 +8,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
-from lms.accounts.models import Membership, Role, User
-from lms.core.database import contains_text
+from lms.accounts.models import Membership, Role, User, person_matches
 from lms.courses.cohorts.models import (
     COMPLETED,
     WITHDRAWN,
@@ -48,8 +47,8 @@ def enrollments_by_name(cohort_id: int, *, search: str = "") -> Select[Enrollmen
     stmt = (select(Enrollment).join(Membership, Enrollment.membership_id == Membership.id)
             .join(User).where(Enrollment.cohort_id == cohort_id))
     if search:
-        stmt = stmt.where(contains_text(search, User.display_name, User.email))
-    return stmt.order_by(User.display_name, Enrollment.id)
+        stmt = stmt.where(person_matches(search))
+    return stmt.order_by(User.name_key, Enrollment.id)
 
 
 def enrollments_page(cohort_id: int, *, search: str = "", page: int = 1,
@@ -92,7 +91,7 @@ def _not_enrolled(cohort: Cohort, search: str) -> Select[Membership]:
         Membership.organization_id == cohort.organization_id, Membership.role == Role.LEARNER,
         Membership.id.not_in(taken))
     if search:
-        stmt = stmt.where(contains_text(search, User.display_name, User.email))
+        stmt = stmt.where(person_matches(search))
     return stmt
 
 
@@ -101,7 +100,7 @@ def learners_not_enrolled(cohort: Cohort, *, search: str = "",
     """Learners of the organization not (or no longer) enrolled in the cohort, by name;
     ``search`` keeps those whose name or e-mail address contains it; at most ``limit``.
     """
-    stmt = _not_enrolled(cohort, search).order_by(User.display_name, Membership.id)
+    stmt = _not_enrolled(cohort, search).order_by(User.name_key, Membership.id)
     return list(db.session.scalars(stmt.options(contains_eager(Membership.user)).limit(limit)))
 
 
@@ -124,7 +123,7 @@ def trainers(organization_id: int) -> list[Membership]:
     return list(db.session.scalars(
         select(Membership).join(User).where(Membership.organization_id == organization_id,
                                             Membership.role.in_([Role.TRAINER, Role.ADMIN]))
-        .order_by(User.display_name)))
+        .order_by(User.name_key)))
 
 
 def my_enrollments(membership_id: int) -> list[Enrollment]:

@@ -11,8 +11,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
-from lms.accounts.models import Membership, Role, User
-from lms.core.database import contains_text
+from lms.accounts.models import Membership, Role, User, person_matches
 from lms.core.models import utcnow
 from lms.courses.cohorts import models as cohort_models
 from lms.courses.cohorts.models import Cohort, CohortTrainer, Enrollment, ModuleProgress
@@ -284,7 +283,7 @@ def _afest_rows(organization_id: int, tutor_id: int | None, cohort_id: int | Non
     if cohort_id is not None:
         stmt = stmt.where(Enrollment.cohort_id == cohort_id)
     if search:
-        stmt = stmt.where(contains_text(search, User.display_name, User.email))
+        stmt = stmt.where(person_matches(search))
     return stmt
 
 
@@ -312,8 +311,8 @@ def afest_page(organization_id: int, *, tutor_id: int | None = None,
     # The page's keys first, sorted narrow; then its rows, whole, with what they show.
     keys = (_afest_rows(*filters, learners=True)
             .with_only_columns(Enrollment.id.label("enrollment_id"),
-                               Module.id.label("module_id"), User.display_name, Module.position)
-            .order_by(User.display_name, Enrollment.id, Module.position, Module.id)
+                               Module.id.label("module_id"), User.name_key, Module.position)
+            .order_by(User.name_key, Enrollment.id, Module.position, Module.id)
             .offset((page - 1) * per_page).limit(per_page).subquery())
     tutor, tutor_user = aliased(Membership), aliased(User)
     entries = (select(func.count(AfestEntry.id)).where(AfestEntry.plan_id == AfestPlan.id)
@@ -333,7 +332,7 @@ def afest_page(organization_id: int, *, tutor_id: int | None = None,
                  contains_eager(Enrollment.membership).contains_eager(Membership.user),
                  contains_eager(AfestPlan.tutor.of_type(tutor))
                  .contains_eager(tutor.user.of_type(tutor_user)))
-        .order_by(keys.c.display_name, keys.c.enrollment_id, keys.c.position,
+        .order_by(keys.c.name_key, keys.c.enrollment_id, keys.c.position,
                   keys.c.module_id)).all()
     first = (page - 1) * per_page + 1
     return AfestPage([AfestRow(*row) for row in rows], page, pages, total, first,
@@ -365,4 +364,4 @@ def tutor_suggestions(enrollment: Enrollment, plan: AfestPlan | None) -> list[Me
         .where(Membership.organization_id == enrollment.organization_id,
                Membership.active.is_(True), Membership.id != enrollment.membership_id,
                or_(*wanted))
-        .order_by(User.display_name)))
+        .order_by(User.name_key)))

@@ -52,7 +52,7 @@ def rows(session: TrainingSession) -> tuple[list[tuple[date, str]], list[Row]]:
         .join(Membership, Enrollment.membership_id == Membership.id).join(User)
         .where(SessionRegistration.session_id == session.id,
                SessionRegistration.status == REGISTERED)
-        .order_by(User.display_name, User.email)).all()
+        .order_by(User.name_key, User.email)).all()
     marks = {(a.enrollment_id, a.day, a.half): a for a in db.session.scalars(
         select(Attendance).where(Attendance.session_id == session.id))}
     out = []
