@@ -71,9 +71,9 @@ def _set_language(code: str) -> None:
     db.session.commit()
 
 
-def _check(page: Page, axe: str, where: str, contrast: bool = True) -> list[str]:
-    """The problems of the page on screen: serious axe violations (``axe`` is axe-core's
-    script), sideways scrolling."""
+def _check(page: Page, axe: str | None, where: str, contrast: bool = True) -> list[str]:
+    """The problems of the page on screen: serious axe violations (unless ``axe``, axe-core's
+    script, is None: a check of the layout only), sideways scrolling."""
     problems = []
     width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     if width[0] > width[1]:
@@ -85,6 +85,8 @@ def _check(page: Page, axe: str, where: str, contrast: bool = True) -> list[str]
                  + ' ' + Math.round(el.getBoundingClientRect().right) + 'px')""")
         problems.append(f"{where}: {width[0]} px wide on a {width[1]} px screen "
                         f"({', '.join(wide)})")
+    if axe is None:
+        return problems
     if not page.evaluate("typeof window.axe === 'object'"):
         page.add_script_tag(content=axe)
     result: dict[str, Any] = page.evaluate(
