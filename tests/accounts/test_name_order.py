@@ -3,6 +3,7 @@ case aside ("Émilie" before "Zoé", "helene" finds "Hélène"), through ``User.
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from lms.accounts.models import Role, User
@@ -25,25 +26,24 @@ def test_folded_drops_accents_and_case():
     assert folded("Œdipe et Lætitia") == "oedipe et laetitia"
 
 
-def test_the_members_page_sorts_by_name_accents_and_case_aside(client, create_org, create_user,
-                                                                login):
+@pytest.fixture()
+def org(create_org, create_user, login):
+    """An organization of :data:`NAMES`, its admin logged in."""
     org = create_org()
     admin = create_user(role=Role.ADMIN, org=org, name="Admin Principal")
     for name in NAMES:
         create_user(org=org, name=name)
     login(admin)
+    return org
+
+
+def test_the_members_page_sorts_by_name_accents_and_case_aside(client, org):
     html = client.get(f"/o/{org.slug}/members").get_data(as_text=True)
     assert _order(html, NAMES) == ["élodie Hervé", "Émilie Zola", "Hélène Petit", "Léa Dubois",
                                    "Lucas Martin", "Œdipe Roi", "zoé Bernard"]
 
 
-def test_a_search_for_a_name_without_its_accents_finds_it(client, create_org, create_user,
-                                                           login):
-    org = create_org()
-    admin = create_user(role=Role.ADMIN, org=org, name="Admin Principal")
-    for name in NAMES:
-        create_user(org=org, name=name)
-    login(admin)
+def test_a_search_for_a_name_without_its_accents_finds_it(client, org):
     for typed in ("helene", "HÉLÈNE", "Helène"):
         html = client.get(f"/o/{org.slug}/members", query_string={"q": typed}) \
             .get_data(as_text=True)
