@@ -123,7 +123,6 @@ class User(UserMixin, TimestampMixin, Base):
         return f"<User {self.email}>"
 
 
-
 def person_matches(search: str) -> ColumnElement[bool]:
     """People whose name (accents and case aside: "helene" finds "Hélène") or e-mail address
     holds ``search``: the condition of every search box that finds people.
