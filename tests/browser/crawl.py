@@ -37,6 +37,7 @@ from sqlalchemy import select
 from lms.accounts.models import User
 from lms.demo import DEMO_PASSWORD, DEMO_SLUG
 from lms.extensions import db
+from tests.browser.conftest import in_ci
 from tests.browser.screenshots import log_in, shoot
 from tests.i18n_crawl import DETAILS, ROLES, menu_pages
 from tests.support import load_demo_once
@@ -51,7 +52,6 @@ SCREENS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "h
 SERIOUS = ("serious", "critical")
 
 
-
 def _screenshot_dir() -> Path | None:
     """Where to save the pages' screenshots: ``$RELAIS_SCREENSHOT_DIR``; none under CI unless
     it is set (nobody opens them there, and a full-page PNG of every page cost a fifth of the
@@ -59,7 +59,7 @@ def _screenshot_dir() -> Path | None:
     folder = os.environ.get("RELAIS_SCREENSHOT_DIR")
     if folder:
         return Path(folder)
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+    if in_ci():
         return None
     return ROOT / "bench/out/crawl"
 
