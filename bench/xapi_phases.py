@@ -80,9 +80,16 @@ def instrument(app: Any) -> None:
                 else wrapped)
     for hooks in (app.before_request_funcs, app.after_request_funcs):
         for blueprint, functions in hooks.items():
-            hooks[blueprint] = [timed(f"hook {blueprint or 'app'}: {f.__qualname__}", f)
+            hooks[blueprint] = [timed(f"hook {blueprint or 'app'}: {_name(f)}", f)
                                 for f in functions]
     app.wsgi_app = timed("the WSGI application", app.wsgi_app)
+
+
+def _name(function: Callable[..., Any]) -> str:
+    """A hook's name; a ``functools.partial`` is named after the function it calls."""
+    while isinstance(function, functools.partial):
+        function = function.func
+    return getattr(function, "__qualname__", repr(function))
 
 
 def main() -> None:
