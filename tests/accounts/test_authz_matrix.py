@@ -22,6 +22,7 @@ from lms.accounts import sessions
 from lms.accounts.authz import REQUIRED_ROLES_ATTR
 from lms.accounts.models import Membership, Organization, Role, User
 from lms.extensions import db
+from tests.support import ON_POSTGRESQL, sqlite_run_only
 
 PAGE_PREFIX = "/o/<org_slug>"
 API_PREFIX = "/api/v1/orgs/<org_slug>"
@@ -130,10 +131,16 @@ def _session_login(client, user: User) -> None:
 def _request(client, api_token, route, user, url):
     if route.is_api:
         headers = api_token(user) if user is not None else {}
-        return client.open(url, method=route.method, headers=headers, json={})
-    if user is not None:
-        _session_login(client, user)
-    return client.open(url, method=route.method, data={})
+        response = client.open(url, method=route.method, headers=headers, json={})
+    else:
+        if user is not None:
+            _session_login(client, user)
+        response = client.open(url, method=route.method, data={})
+    if response.is_streamed:
+        # Read as a client would: a streamed export left unread is finalized later, outside
+        # its request (Flask's stream_with_context then raises).
+        response.get_data()
+    return response
 
 
 def _required_roles(app, route: Route) -> frozenset[Role] | None:
@@ -141,6 +148,19 @@ def _required_roles(app, route: Route) -> frozenset[Role] | None:
 
 
 PLACES = ("own", "other")
+
+# Who is refused (members of another organization, roles outside a route's, anonymous visitors,
+# an unknown organization) is decided before any view runs, by the same membership query on
+# either database: the SQLite run checks it. An admitted request runs the view's own queries
+# with ids the matrix made up ("x", a random UUID), which PostgreSQL types more strictly than
+# SQLite: the PostgreSQL run asks only as the roles each route admits.
+_REFUSALS = "who is refused is decided before the view runs, by the same membership query"
+
+
+def _cases(required: frozenset[Role] | None) -> list[tuple[Role, str]]:
+    """The (role, own or other organization) a route is asked as in this run."""
+    return [(role, where) for role in Role for where in PLACES
+            if not ON_POSTGRESQL or (where == "own" and (not required or role in required))]
 
 
 def _read_problem(route: Route, required: frozenset[Role] | None, role: Role, where: str,
@@ -179,13 +199,15 @@ def test_role_and_organization_matrix(app, create_user, api_token, world, route)
             f"{route.endpoint} is not decorated with org_member(): it bypasses the checks")
     url = _url(route, org_a, somebody.id)
     problems = []
-    for role in Role:
-        for where in PLACES:
-            user = create_user(role, org=org_a if where == "own" else org_b, password=None)
-            response = _request(app.test_client(), api_token, route, user, url)
-            problem = _read_problem(route, required, role, where, response)
-            if problem:
-                problems.append(f"{role.value} of the {where} organization: {problem}")
+    for role, where in _cases(required):
+        user = create_user(role, org=org_a if where == "own" else org_b, password=None)
+        response = _request(app.test_client(), api_token, route, user, url)
+        problem = _read_problem(route, required, role, where, response)
+        if problem:
+            problems.append(f"{role.value} of the {where} organization: {problem}")
+    if ON_POSTGRESQL:  # the refusals below: see _REFUSALS
+        assert not problems, "\n".join(problems)
+        return
 
     # Anonymous visitors are sent to log in (pages) or get 401 (API).
     response = app.test_client().get(url)
@@ -307,6 +329,7 @@ def test_survey_and_results_endpoints_declare_their_roles(app):
 
 # Admitted roles are left out: each route's own tests cover what it writes. One test a route,
 # as above.
+@sqlite_run_only(_REFUSALS)
 @pytest.mark.parametrize("route", [pytest.param(r, id=f"{r.method} {r.rule}")
                                    for r in WRITE_ROUTES])
 def test_writes_are_refused_to_outsiders_and_members_without_the_role(
