@@ -76,26 +76,15 @@ def _test_database(url: str, worker: str | None) -> str:
 _IN_THE_BROWSER = sqlite_run_only(
     "what the browser does with the pages (every page the crawl visits is requested on "
     "PostgreSQL by tests/test_pages_answer.py)")
-# When the two runs go side by side (CI: .ci/run sets RELAIS_TEST_PAIRED_RUNS in both), the
-# PostgreSQL run takes these browser files from the SQLite run, which has more to do: each
-# still runs once, and a SQLite run alone (the README's command) still runs them all.
-PAIRED_RUNS = bool(os.environ.get("RELAIS_TEST_PAIRED_RUNS"))
-_TAKEN_BY_POSTGRESQL = ("tests/browser/test_crawl_phone.py", "tests/browser/test_crawl_english.py")
-_IN_THE_OTHER_RUN = pytest.mark.skip(
-    reason="the paired PostgreSQL run takes this browser file (RELAIS_TEST_PAIRED_RUNS)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests run in one run (above): the SQLite run, but for the files the paired
-    PostgreSQL run takes."""
+    """In the PostgreSQL run, the browser tests skip (above)."""
+    if not ON_POSTGRESQL:
+        return
     for item in items:
-        if not item.get_closest_marker("browser"):
-            continue
-        taken = PAIRED_RUNS and item.nodeid.split("::")[0] in _TAKEN_BY_POSTGRESQL
-        if ON_POSTGRESQL and not taken:
+        if item.get_closest_marker("browser"):
             item.add_marker(_IN_THE_BROWSER)
-        elif not ON_POSTGRESQL and taken:
-            item.add_marker(_IN_THE_OTHER_RUN)
 
 
 @pytest.fixture(scope="session")
