@@ -46,11 +46,16 @@ def sqlite_run_only(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(ON_POSTGRESQL, reason=f"the same on either database: {reason}")
 
 
+def in_ci() -> bool:
+    """Whether ``CI`` is set: then a missing tool fails a test instead of skipping it."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip with ``reason`` when ``condition`` is false, or fail under CI."""
     if condition:
         return
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+    if in_ci():
         pytest.fail(f"{reason} (CI is set: required)")
     pytest.skip(reason)
 

@@ -16,12 +16,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.support import serving
-
-
-def in_ci() -> bool:
-    """Whether ``CI`` is set: then a missing browser tool fails a test instead of skipping it."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+from tests.support import in_ci, serving
 
 
 @functools.cache

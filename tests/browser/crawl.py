@@ -40,10 +40,9 @@ from sqlalchemy import select
 from lms.accounts.models import User
 from lms.demo import DEMO_PASSWORD, DEMO_SLUG
 from lms.extensions import db
-from tests.browser.conftest import in_ci
 from tests.browser.screenshots import log_in, shoot
 from tests.i18n_crawl import DETAILS, ROLES, menu_pages
-from tests.support import load_demo_once
+from tests.support import in_ci, load_demo_once
 
 try:
     from playwright.sync_api import Browser, Page
