@@ -1,16 +1,13 @@
 """The job page in a real browser: the progress bar moves without reloading, then the result.
 
-Chromium through Playwright; skips with a one-line reason where they are missing (fails under CI).
+Chromium through Playwright, set up by tests/browser/conftest.py (its page opens the URL of the
+server below, which runs the embedded job runner).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import shutil
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -20,38 +17,9 @@ from lms.accounts.models import Role
 from lms.extensions import db
 from lms.jobs import services
 from lms.jobs.runner import start_background
-
-PASSWORD = "correct horse battery"  # tests/conftest.py's password of every test user
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = next((p for p in (os.environ.get("RELAIS_CHROMIUM"), "/usr/bin/chromium",
-                             shutil.which("chromium")) if p and os.access(p, os.X_OK)), None)
-
-
-def _missing() -> str | None:
-    if importlib.util.find_spec("pytest_playwright") is None:
-        return "pytest-playwright is not installed (pip install -e '.[test]')"
-    if CHROMIUM is None:
-        return "Chromium not found (apt-get install chromium, or set RELAIS_CHROMIUM)"
-    return None
-
-
-@pytest.fixture(autouse=True)
-def _need_browser() -> None:
-    reason = _missing()
-    if reason and os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"{reason} (CI is set: required)")
-    if reason:
-        pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True,
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run",
-                     "--disable-dev-shm-usage"]}
 
 
 @pytest.fixture()
